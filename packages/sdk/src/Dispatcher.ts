@@ -1,0 +1,51 @@
+/**
+ * The worker-facing side of a Hatchet engine (`Dispatcher` gRPC service): registration, the
+ * assignment stream, heartbeats and task lifecycle reports.
+ *
+ * This is a thin, low-level service: messages are the generated protobuf types. The Worker is
+ * built on it, and tests replace it with a fake.
+ *
+ * @since 0.1.0
+ */
+import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { Effect, Stream } from "effect"
+import { Context } from "effect"
+import type { GrpcError } from "./HatchetError.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DispatcherShape {
+  /** `Dispatcher/Register`: a new worker id per call. */
+  readonly register: (request: Proto.WorkerRegisterRequest) => Effect.Effect<Proto.WorkerRegisterResponse, GrpcError>
+  /**
+   * `Dispatcher/ListenV2`: one assignment stream. It ends when the server ends the call and fails
+   * on any transport error; interrupting the consumer cancels the call. Reconnecting is the
+   * caller's job (the Worker's).
+   */
+  readonly listen: (workerId: string) => Stream.Stream<Proto.AssignedAction, GrpcError>
+  /** `Dispatcher/Heartbeat` with `heartbeat_at` = now. */
+  readonly heartbeat: (workerId: string) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/SendStepActionEvent`. */
+  readonly sendStepActionEvent: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/RefreshTimeout`: `incrementBy` is a Go-style duration string; returns the new deadline. */
+  readonly refreshTimeout: (taskRunExternalId: string, incrementBy: string) => Effect.Effect<Date | undefined, GrpcError>
+  /** `Dispatcher/ReleaseSlot`. */
+  readonly releaseSlot: (taskRunExternalId: string) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/Unsubscribe`. */
+  readonly unsubscribe: (workerId: string) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/UpsertWorkerLabels`. */
+  readonly upsertWorkerLabels: (
+    workerId: string,
+    labels: Record<string, Proto.WorkerLabels>
+  ) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/GetVersion`: the engine's version string, e.g. `v0.104.7`. */
+  readonly getVersion: Effect.Effect<string, GrpcError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Dispatcher extends Context.Tag("@effect-hatchet/sdk/Dispatcher")<Dispatcher, DispatcherShape>() {}
