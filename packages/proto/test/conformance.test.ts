@@ -1,0 +1,68 @@
+/**
+ * Our `proto/` must state Hatchet's gRPC contract exactly as the reference does, in everything
+ * that reaches the wire: packages, services, methods and streaming kinds, messages, fields
+ * (names, numbers, types, labels, proto3 optional, oneofs, maps), enums and values.
+ */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import fs from "node:fs"
+import path from "node:path"
+import { canonical, compile, differences, makeTempDir, repoRoot } from "./descriptors.js"
+
+const ours = path.join(repoRoot, "proto")
+// The upstream contracts live beside the repository (shared/), never inside it.
+const reference = process.env.HATCHET_API_CONTRACTS_DIR ??
+  path.resolve(repoRoot, "../shared/reference/hatchet-api-contracts")
+const haveReference = fs.existsSync(path.join(reference, "dispatcher/dispatcher.proto"))
+
+describe("proto conformance", () => {
+  const temp = makeTempDir("effect-hatchet-proto-")
+  afterAll(() => temp.remove())
+
+  it("the reference contracts are present (required on CI)", () => {
+    if (!haveReference && !process.env.CI) return
+    expect(haveReference, `reference contracts not found at ${reference}`).toBe(true)
+  })
+
+  it.skipIf(!haveReference)("proto/ compiles to the same wire contract as the reference", () => {
+    const mine = canonical(compile(ours, temp.dir, "ours"))
+    const theirs = canonical(compile(reference, temp.dir, "reference"))
+    expect(Object.keys(mine as object).sort()).toEqual([
+      "dispatcher/dispatcher.proto",
+      "events/events.proto",
+      "v1/dispatcher.proto",
+      "v1/shared/condition.proto",
+      "v1/shared/trigger.proto",
+      "v1/workflows.proto",
+      "workflows/workflows.proto"
+    ])
+    expect(differences(mine, theirs)).toEqual([])
+  })
+
+  it.skipIf(!haveReference)("a one-token change to a field, a method, an enum or a map is reported", () => {
+    const theirs = canonical(compile(reference, temp.dir, "reference-again"))
+    const mutate = (name: string, file: string, from: RegExp, to: string) => {
+      const out = canonical(compile(ours, temp.dir, name, (f, text) => {
+        if (f !== file) return text
+        expect(text).toMatch(from)
+        return text.replace(from, to)
+      }))
+      return differences(out, theirs)
+    }
+    // field number
+    expect(mutate("m1", "dispatcher/dispatcher.proto", /string worker_id = 1;/, "string worker_id = 9;"))
+      .toContainEqual(expect.stringMatching(/fields\.worker_id\.number: ours 9, reference 1/))
+    // streaming kind
+    expect(
+      mutate("m2", "dispatcher/dispatcher.proto", /rpc ListenV2\s*\(\s*WorkerListenRequest\s*\)\s*returns\s*\(\s*stream/, "rpc ListenV2(WorkerListenRequest) returns (")
+    ).toContainEqual(expect.stringContaining("methods.ListenV2.serverStreaming"))
+    // proto3 optional dropped
+    expect(mutate("m3", "events/events.proto", /optional string additional_metadata/, "string additional_metadata"))
+      .toContainEqual(expect.stringContaining("additional_metadata.proto3Optional"))
+    // an enum value renumbered
+    expect(mutate("m4", "v1/shared/condition.proto", /QUEUE = 1;/, "QUEUE = 7;"))
+      .toContainEqual(expect.stringMatching(/enums\.Action\.values\.QUEUE\.number: ours 7, reference 1/))
+    // a map's value type
+    expect(mutate("m5", "dispatcher/dispatcher.proto", /map<string, WorkerLabels> labels = 2;/, "map<string, string> labels = 2;"))
+      .toContainEqual(expect.stringMatching(/UpsertWorkerLabelsRequest\.messages\.LabelsEntry\.fields\.value\.type/))
+  })
+})
