@@ -36,3 +36,33 @@ export * as HatchetConfig from "./HatchetConfig.js"
  * @since 0.1.0
  */
 export * as HatchetError from "./HatchetError.js"
+
+/**
+ * Standalone tasks: one-task workflows whose result is the task's output.
+ *
+ * @since 0.1.0
+ */
+export * as Task from "./Task.js"
+
+/**
+ * The per-task service handlers read: ids, retry count, metadata, timeout refresh, slot release,
+ * streaming, self-cancel.
+ *
+ * @since 0.1.0
+ */
+export * as TaskContext from "./TaskContext.js"
+
+/**
+ * How tasks fail: `NonRetryableError` (stop retries) and `TaskFailed` (untyped failures).
+ *
+ * @since 0.1.0
+ */
+export * as TaskError from "./TaskError.js"
+
+/**
+ * Workflow definitions: Schema input, a DAG of typed tasks, hooks, triggers; `toLayer` for the
+ * implementation.
+ *
+ * @since 0.1.0
+ */
+export * as Workflow from "./Workflow.js"

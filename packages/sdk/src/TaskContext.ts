@@ -1,0 +1,188 @@
+/**
+ * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, retry
+ * count, metadata, priority, child index and key) and what it can ask of the engine (refresh its
+ * timeout, release its slot, stream chunks to subscribers, cancel itself).
+ *
+ * Log lines written with Effect's logger inside a task (`Effect.log`, `Effect.logWarning`, ...)
+ * reach Hatchet as task logs; no special API is needed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskContext } from "@effect-hatchet/sdk"
+ *
+ * const handler = (input: { readonly url: string }) =>
+ *   Effect.gen(function*() {
+ *     const ctx = yield* TaskContext.TaskContext
+ *     yield* Effect.log(`attempt ${ctx.retryCount + 1} of run ${ctx.workflowRunId}`)
+ *     yield* ctx.putStream("downloading...")
+ *     yield* ctx.refreshTimeout("5 minutes")
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Option } from "effect"
+import { Context, Data, Effect, Either, Ref } from "effect"
+import { toGoDuration } from "./internal/duration.js"
+
+/**
+ * A `TaskContext` operation failed: the engine refused it or could not be reached.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskContextError extends Data.TaggedError("TaskContextError")<{
+  readonly operation: "refreshTimeout" | "releaseSlot" | "putStream" | "cancel"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * Facts about the running attempt.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskInfo {
+  /** Declared workflow name (not namespaced). */
+  readonly workflowName: string
+  /** The task's readable id. */
+  readonly taskName: string
+  /** The worker action, `"<wire workflow name>:<task lower>"`. */
+  readonly action: string
+  readonly workflowRunId: string
+  readonly taskRunExternalId: string
+  /** The worker's id (empty outside a worker). */
+  readonly workerId: string
+  /** 0 for the first attempt. */
+  readonly retryCount: number
+  /** The run's additional metadata (a JSON object on the wire). */
+  readonly additionalMetadata: Readonly<Record<string, unknown>>
+  /** 1 (lowest) to 3. */
+  readonly priority: number
+  /** When this run is a child: its index among the parent task's children. */
+  readonly childIndex: Option.Option<number>
+  /** When this run is a child spawned with a key: that key. */
+  readonly childKey: Option.Option<string>
+  /** When this run is a child: the parent *task* run's external id. */
+  readonly parentTaskRunExternalId: Option.Option<string>
+  /** The decoded workflow input (typed through the handler's first argument). */
+  readonly input: unknown
+}
+
+/**
+ * What a `TaskContext` asks of its backend (the worker, or a test). Durations arrive already
+ * converted to Go-style strings; stream chunks with their `event_index`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskOperations {
+  readonly refreshTimeout: (incrementBy: string) => Effect.Effect<void, TaskContextError>
+  readonly releaseSlot: Effect.Effect<void, TaskContextError>
+  readonly putStream: (chunk: Uint8Array, eventIndex: number) => Effect.Effect<void, TaskContextError>
+  /** Asks the engine to cancel this task; the caller then interrupts the task itself. */
+  readonly cancel: Effect.Effect<void, TaskContextError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskContextShape extends TaskInfo {
+  /**
+   * Extends the current deadline by `incrementBy` (the engine adds it to the deadline, not to
+   * now). Fails when the task is no longer running on the engine.
+   */
+  readonly refreshTimeout: (incrementBy: Duration.DurationInput) => Effect.Effect<void, TaskContextError>
+  /**
+   * Gives this task's slot back (to the engine and to the worker's slot limit) while it keeps
+   * running. After this the engine can no longer route a cancel to the task.
+   */
+  readonly releaseSlot: Effect.Effect<void, TaskContextError>
+  /** Sends a chunk to the run's stream subscribers, in order (`event_index` from 0). */
+  readonly putStream: (chunk: string | Uint8Array) => Effect.Effect<void, TaskContextError>
+  /**
+   * Cancels this task on the engine, then interrupts it: finalizers run and nothing more is
+   * reported (the engine already records it as CANCELLED).
+   */
+  readonly cancel: Effect.Effect<never, TaskContextError>
+  /**
+   * Extension point for child spawning: the next child index of this attempt (0, 1, 2, ...).
+   * The counter belongs to the attempt, so a retry starts again at 0 and spawns the same
+   * children in the same order get the same indices (that is what lets the engine dedupe them).
+   * Increments are atomic; concurrent spawns get distinct indices but in scheduling order, so
+   * give concurrently spawned children a `key` when their identity matters.
+   */
+  readonly nextChildIndex: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TaskContext extends Context.Tag("@effect-hatchet/sdk/TaskContext")<TaskContext, TaskContextShape>() {}
+
+const encoder = new TextEncoder()
+
+/**
+ * Builds a `TaskContext` from facts and a backend. The worker and the test runner both use it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<TaskContextShape> =>
+  Effect.gen(function*() {
+    const children = yield* Ref.make(0)
+    const streamIndex = yield* Ref.make(0)
+    return {
+      ...info,
+      refreshTimeout: (incrementBy) =>
+        Either.match(toGoDuration(incrementBy), {
+          onLeft: (message) =>
+            Effect.fail(new TaskContextError({ operation: "refreshTimeout", message: `refreshTimeout: ${message}` })),
+          onRight: operations.refreshTimeout
+        }),
+      releaseSlot: operations.releaseSlot,
+      putStream: (chunk) =>
+        Effect.flatMap(
+          Ref.getAndUpdate(streamIndex, (n) => n + 1),
+          (index) => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, index)
+        ),
+      cancel: Effect.zipRight(operations.cancel, Effect.interrupt),
+      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1)
+    } satisfies TaskContextShape
+  })
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const refreshTimeout = (incrementBy: Duration.DurationInput): Effect.Effect<void, TaskContextError, TaskContext> =>
+  Effect.flatMap(TaskContext, (ctx) => ctx.refreshTimeout(incrementBy))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const releaseSlot: Effect.Effect<void, TaskContextError, TaskContext> = Effect.flatMap(
+  TaskContext,
+  (ctx) => ctx.releaseSlot
+)
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const putStream = (chunk: string | Uint8Array): Effect.Effect<void, TaskContextError, TaskContext> =>
+  Effect.flatMap(TaskContext, (ctx) => ctx.putStream(chunk))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const cancel: Effect.Effect<never, TaskContextError, TaskContext> = Effect.flatMap(
+  TaskContext,
+  (ctx) => ctx.cancel
+)

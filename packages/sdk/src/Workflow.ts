@@ -1,0 +1,640 @@
+/**
+ * Workflows as values: a name, an input Schema and a DAG of tasks with typed outputs.
+ *
+ * A definition says *what* runs; it imports no implementation, so a client can trigger a workflow
+ * and get a typed result without the worker's code. The implementation is a Layer built with
+ * `toLayer`, whose handlers are Effects that may use the application's services (the model is
+ * `@effect/rpc`'s `RpcGroup.toLayer`): a missing handler or service is a type error.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
+ *
+ * // definitions: shared by worker and client code
+ * export const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+ * export const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
+ *   Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }), retries: 3 }),
+ *   Workflow.task("charge", {
+ *     parents: ["validate"],
+ *     output: Schema.Struct({ chargeId: Schema.String }),
+ *     error: CardDeclined
+ *   })
+ * )
+ *
+ * // implementation: worker side
+ * export const OrderFlowLive = OrderFlow.toLayer({
+ *   validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
+ *   charge: (input, parents) =>
+ *     parents.validate.valid ? Payments.charge(input) : Effect.fail(new CardDeclined({ reason: "invalid" }))
+ * })
+ * ```
+ *
+ * Notes for client code (trigger / await):
+ * - the wire name is `applyNamespace(name, namespace).toLowerCase()`;
+ * - the input is encoded with `Schema.encode(definition.input)` then `JSON.stringify`;
+ * - a run's result is `{ [readableId]: decoded output }` (`Workflow.Result`), or the output itself
+ *   for a standalone `Task`; each output is decoded with its task's `output` Schema;
+ * - a failed task's error text is decoded back to the task's typed `error` or to `TaskFailed`.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Layer, Pipeable, Scope, Types } from "effect"
+import { Effect as Eff, Either, Schema } from "effect"
+import { dual } from "effect/Function"
+import type { Task } from "./Task.js"
+import type { TaskContext } from "./TaskContext.js"
+import type { TaskFailed } from "./TaskError.js"
+import * as internal from "./internal/definition.js"
+import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./internal/naming.js"
+import { validate as validateSpec } from "./internal/registration.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@effect-hatchet/sdk/Workflow")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const ImplementationTypeId: unique symbol = Symbol.for("@effect-hatchet/sdk/Workflow/Implementation")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type ImplementationTypeId = typeof ImplementationTypeId
+
+// -----------------------------------------------------------------------------
+// models
+// -----------------------------------------------------------------------------
+
+/**
+ * Settings of a workflow: description, version, event and cron triggers, default priority and
+ * `taskDefaults`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkflowSettings = internal.WorkflowSettings
+
+/**
+ * Settings of a task: `retries`, `backoff`, `executionTimeout` (default 60 s), `scheduleTimeout`,
+ * `desiredWorkerLabels`, `slotCost` (default 1). Durations are Effect `DurationInput`s and must be
+ * whole milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskSettings = internal.TaskSettings
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DesiredWorkerLabel = internal.DesiredWorkerLabel
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkerLabelComparator = internal.WorkerLabelComparator
+
+/**
+ * One task of a workflow: its readable id, output and error Schemas, and its parents.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskDefinition<
+  Name extends string,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends string
+> {
+  readonly name: Name
+  readonly output: Output
+  /** `Schema.Never` when the task declares no error. */
+  readonly error: Error
+  readonly parents: ReadonlyArray<Parents>
+  readonly settings: TaskSettings
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace TaskDefinition {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string>
+}
+
+/**
+ * A Schema for a task's typed errors (`Schema.Never` when none is declared).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorSchema = internal.ErrorSchema
+
+/**
+ * The tasks of a workflow, by readable id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskMap = { readonly [name: string]: TaskDefinition.Any }
+
+/**
+ * A workflow definition. `Tasks` are the user tasks; `Hooks` the optional `on-failure-task` and
+ * `on-success-task`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Workflow<
+  Name extends string,
+  Input extends Schema.Schema.AnyNoContext,
+  Tasks extends TaskMap = {},
+  Hooks extends TaskMap = {}
+> extends Pipeable.Pipeable, internal.HasSpec {
+  readonly [TypeId]: TypeId
+  readonly kind: "workflow"
+  readonly name: Name
+  readonly input: Input
+  readonly settings: WorkflowSettings
+  readonly tasks: Tasks
+  readonly hooks: Hooks
+  /**
+   * The implementation of this workflow as a Layer: one handler per task (and per hook), each an
+   * Effect that may require the application's services (and `TaskContext`). Pass the handlers, or
+   * an Effect that builds them (for setup shared by the handlers).
+   */
+  toLayer<H extends Handlers<Input, Tasks, Hooks>, EX = never, RX = never>(
+    build: H | Effect.Effect<H, EX, RX>
+  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | HandlersContext<H>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Workflow {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = Workflow<any, Schema.Schema.AnyNoContext, any, any>
+}
+
+/**
+ * Anything a worker can run and a client can trigger: a `Workflow` or a standalone `Task`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Definition = Workflow.Any | Task.Any
+
+/**
+ * The service a definition's `toLayer` provides and a worker requires: the handlers of the
+ * workflow named `Name`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Implementation<Name extends string> {
+  readonly [ImplementationTypeId]: Name
+}
+
+/**
+ * The runtime value of an `Implementation`: the definition and its handlers, services provided.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ImplementationShape = internal.ImplementationShape
+
+/**
+ * The invalid definition and every problem found in it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const WorkflowDefinitionError = internal.WorkflowDefinitionError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type WorkflowDefinitionError = internal.WorkflowDefinitionError
+
+// -----------------------------------------------------------------------------
+// type-level helpers
+// -----------------------------------------------------------------------------
+
+/**
+ * The parents a task definition declares.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P> ? P : never
+
+/**
+ * What a task's handler receives as its second argument: the decoded output of each parent.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ParentOutputs<Tasks extends TaskMap, Parents extends string> = {
+  readonly [P in Parents]: Schema.Schema.Type<Tasks[P]["output"]>
+}
+
+/**
+ * The tasks no other task depends on: the parents of the on-success task.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Leaves<Tasks extends TaskMap> = Exclude<keyof Tasks & string, { [K in keyof Tasks]: ParentsOf<Tasks[K]> }[keyof Tasks]>
+
+/**
+ * What the on-failure handler receives as its second argument: the failure of each task that
+ * failed, decoded to its typed error or to `TaskFailed`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type TaskFailures<Tasks extends TaskMap> = {
+  readonly [K in keyof Tasks]?: Schema.Schema.Type<Tasks[K]["error"]> | TaskFailed
+}
+
+/**
+ * A task handler: the decoded workflow input and parent outputs in, an Effect of the output out.
+ * Any failure is allowed: one that matches the task's `error` Schema travels as that typed error,
+ * anything else as `TaskFailed`. Wrap it in `NonRetryableError` to stop retries.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Handler<I, P, O> = (input: I, parents: P) => Effect.Effect<O, any, any>
+
+/**
+ * The handlers `toLayer` needs: one per task, plus `"on-failure-task"` / `"on-success-task"` when
+ * the workflow has those hooks.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap> =
+  & {
+    readonly [K in keyof Tasks]: Handler<
+      Schema.Schema.Type<Input>,
+      ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+      Schema.Schema.Type<Tasks[K]["output"]>
+    >
+  }
+  & (Hooks extends { readonly "on-failure-task": infer F extends TaskDefinition.Any } ? {
+      readonly "on-failure-task": Handler<Schema.Schema.Type<Input>, TaskFailures<Tasks>, Schema.Schema.Type<F["output"]>>
+    }
+    : {})
+  & (Hooks extends { readonly "on-success-task": infer S extends TaskDefinition.Any } ? {
+      readonly "on-success-task": Handler<
+        Schema.Schema.Type<Input>,
+        ParentOutputs<Tasks, Leaves<Tasks>>,
+        Schema.Schema.Type<S["output"]>
+      >
+    }
+    : {})
+
+/**
+ * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type HandlersContext<H> = Exclude<
+  { [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R> ? R : never }[keyof H],
+  TaskContext | Scope.Scope
+>
+
+/**
+ * The declared name of a definition.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Name<D> = D extends { readonly name: infer N extends string } ? N : never
+
+/**
+ * The input a definition is triggered with (the input Schema's `Type`).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Input<D> = D extends { readonly input: infer S extends Schema.Schema.AnyNoContext } ? Schema.Schema.Type<S>
+  : never
+
+/**
+ * The result of a run: for a workflow, each task's decoded output by readable id (including
+ * `on-success-task` when defined); for a standalone task, its output.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Result<D> = D extends Task<any, any, infer O, any> ? Schema.Schema.Type<O>
+  : D extends Workflow<any, any, infer Tasks, infer Hooks> ? Types.Simplify<
+      & { readonly [K in keyof Tasks]: Schema.Schema.Type<Tasks[K]["output"]> }
+      & { readonly [K in keyof Hooks & typeof ON_SUCCESS_TASK]: Schema.Schema.Type<Hooks[K]["output"]> }
+    >
+  : never
+
+/**
+ * How a run can fail: any task's declared typed error, or `TaskFailed`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Failure<D> = D extends Task<any, any, any, infer E> ? Schema.Schema.Type<E> | TaskFailed
+  : D extends Workflow<any, any, infer Tasks, infer Hooks> ?
+      | { [K in keyof Tasks]: Schema.Schema.Type<Tasks[K]["error"]> }[keyof Tasks]
+      | { [K in keyof Hooks]: Schema.Schema.Type<Hooks[K]["error"]> }[keyof Hooks]
+      | TaskFailed
+  : never
+
+/**
+ * The `Implementation` a worker needs for a definition.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ImplementationOf<D> = D extends { readonly name: infer N extends string } ? Implementation<N> : never
+
+// -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowOptions<Input extends Schema.Schema.AnyNoContext> extends WorkflowSettings {
+  /** The input Schema; its encoded side must be a JSON object. Default `Schema.Struct({})`. */
+  readonly input?: Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskOptions<
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>
+> extends TaskSettings {
+  /** The output Schema. Default `Schema.Void`. A parent's output must encode to a JSON object. */
+  readonly output?: Output | undefined
+  /** The typed errors this task fails with; they travel the wire and decode back on the client. */
+  readonly error?: Error | undefined
+  /** Readable ids of earlier tasks this task waits for; their outputs are its second argument. */
+  readonly parents?: Parents | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface HookOptions<Output extends Schema.Schema.AnyNoContext, Error extends ErrorSchema>
+  extends TaskSettings
+{
+  readonly output?: Output | undefined
+  readonly error?: Error | undefined
+}
+
+// -----------------------------------------------------------------------------
+// constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * The default input: an empty object.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const EmptyInput: Schema.Struct<{}> = Schema.Struct({})
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isWorkflow = (u: unknown): u is Workflow.Any => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Starts a workflow definition. Add tasks with `Workflow.task`, hooks with `Workflow.onFailure`
+ * and `Workflow.onSuccess`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <const Name extends string, Input extends Schema.Schema.AnyNoContext = Schema.Struct<{}>>(
+  name: Name,
+  options?: WorkflowOptions<Input>
+): Workflow<Name, Input> =>
+  internal.makeWorkflowValue({
+    kind: "workflow",
+    name,
+    input: options?.input ?? EmptyInput,
+    settings: internal.pickWorkflowSettings(options ?? {}),
+    tasks: [],
+    onFailure: undefined,
+    onSuccess: undefined
+  }, TypeId)
+
+const withSpec = (self: internal.HasSpec, f: (spec: internal.WorkflowSpec) => internal.WorkflowSpec) =>
+  internal.makeWorkflowValue(f(internal.specOf(self)), TypeId)
+
+/**
+ * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
+ * and each parent's decoded output is passed to the handler.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const task: {
+  <
+    Tasks extends TaskMap,
+    const TaskName extends string,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly []
+  >(
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options?: TaskOptions<Output, Error, Parents>
+  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
+    self: Workflow<WName, Input, Tasks, Hooks>
+  ) => Workflow<
+    WName,
+    Input,
+    Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number]> },
+    Hooks
+  >
+  <
+    WName extends string,
+    Input extends Schema.Schema.AnyNoContext,
+    Tasks extends TaskMap,
+    Hooks extends TaskMap,
+    const TaskName extends string,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly []
+  >(
+    self: Workflow<WName, Input, Tasks, Hooks>,
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options?: TaskOptions<Output, Error, Parents>
+  ): Workflow<
+    WName,
+    Input,
+    Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number]> },
+    Hooks
+  >
+} = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>>) =>
+    withSpec(self, (spec) => ({
+      ...spec,
+      tasks: [...spec.tasks, {
+        name,
+        role: "task",
+        output: options?.output ?? Schema.Void,
+        error: options?.error,
+        parents: [...(options?.parents ?? [])],
+        settings: internal.pickTaskSettings(options ?? {})
+      }]
+    }))
+)
+
+/**
+ * Adds the on-failure task (readable id `on-failure-task`). It runs once, as soon as a task of
+ * the run fails for good; its handler gets the input and the failures, decoded to each task's typed
+ * error or `TaskFailed`. The run stays FAILED even when it succeeds.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const onFailure: {
+  <Output extends Schema.Schema.AnyNoContext = typeof Schema.Void, Error extends ErrorSchema = typeof Schema.Never>(
+    options?: HookOptions<Output, Error>
+  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap>(
+    self: Workflow<WName, Input, Tasks, Hooks>
+  ) => Workflow<
+    WName,
+    Input,
+    Tasks,
+    Hooks & { readonly "on-failure-task": TaskDefinition<"on-failure-task", Output, Error, never> }
+  >
+  <
+    WName extends string,
+    Input extends Schema.Schema.AnyNoContext,
+    Tasks extends TaskMap,
+    Hooks extends TaskMap,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never
+  >(
+    self: Workflow<WName, Input, Tasks, Hooks>,
+    options?: HookOptions<Output, Error>
+  ): Workflow<
+    WName,
+    Input,
+    Tasks,
+    Hooks & { readonly "on-failure-task": TaskDefinition<"on-failure-task", Output, Error, never> }
+  >
+} = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, options?: HookOptions<any, any>) =>
+    withSpec(self, (spec) => ({ ...spec, onFailure: internal.hookSpec("on-failure", options ?? {}) }))
+)
+
+/**
+ * Adds the on-success task (readable id `on-success-task`): a normal task whose parents are the
+ * workflow's leaves (computed from all tasks, whenever they are added), as upstream SDKs do. Its
+ * output appears in the run's result under `"on-success-task"`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const onSuccess: {
+  <Output extends Schema.Schema.AnyNoContext = typeof Schema.Void, Error extends ErrorSchema = typeof Schema.Never>(
+    options?: HookOptions<Output, Error>
+  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap>(
+    self: Workflow<WName, Input, Tasks, Hooks>
+  ) => Workflow<
+    WName,
+    Input,
+    Tasks,
+    Hooks & { readonly "on-success-task": TaskDefinition<"on-success-task", Output, Error, never> }
+  >
+  <
+    WName extends string,
+    Input extends Schema.Schema.AnyNoContext,
+    Tasks extends TaskMap,
+    Hooks extends TaskMap,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never
+  >(
+    self: Workflow<WName, Input, Tasks, Hooks>,
+    options?: HookOptions<Output, Error>
+  ): Workflow<
+    WName,
+    Input,
+    Tasks,
+    Hooks & { readonly "on-success-task": TaskDefinition<"on-success-task", Output, Error, never> }
+  >
+} = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, options?: HookOptions<any, any>) =>
+    withSpec(self, (spec) => ({ ...spec, onSuccess: internal.hookSpec("on-success", options ?? {}) }))
+)
+
+// -----------------------------------------------------------------------------
+// operations
+// -----------------------------------------------------------------------------
+
+/**
+ * Checks a definition the way the engine would, and more: names, durations, cron expressions,
+ * retries and backoff ranges, priorities, worker labels, slot cost, and the DAG (unknown parent,
+ * cycle, duplicate or reserved task names). Fails with every problem at once. The worker and
+ * the client run this before sending anything.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (definition: Definition): Effect.Effect<void, WorkflowDefinitionError> =>
+  Either.match(validateSpec(internal.specOf(definition)), { onLeft: Eff.fail, onRight: () => Eff.void })
+
+/**
+ * The implementation of a definition, from the context (where its `toLayer` put it).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const implementation = <D extends Definition>(
+  definition: D
+): Effect.Effect<ImplementationShape, never, ImplementationOf<D>> =>
+  internal.implementationTag(internal.specOf(definition).name) as any
+
+/**
+ * The readable ids of the hooks, as they appear in results, `parents` and handler maps.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const HookNames = { onFailure: ON_FAILURE_TASK, onSuccess: ON_SUCCESS_TASK } as const

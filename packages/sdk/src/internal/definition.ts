@@ -1,0 +1,333 @@
+import type { Duration, Scope } from "effect"
+import { Context, Data, Effect, Layer, Schema } from "effect"
+import { pipeArguments } from "effect/Pipeable"
+import type { TaskContext } from "../TaskContext.js"
+import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./naming.js"
+
+// -----------------------------------------------------------------------------
+// settings (what users write)
+// -----------------------------------------------------------------------------
+
+/** How a desired worker label is compared with the worker's label. */
+export type WorkerLabelComparator =
+  | "EQUAL"
+  | "NOT_EQUAL"
+  | "GREATER_THAN"
+  | "GREATER_THAN_OR_EQUAL"
+  | "LESS_THAN"
+  | "LESS_THAN_OR_EQUAL"
+
+/** A label a task wants on its worker: a value, or a value with matching rules. */
+export type DesiredWorkerLabel =
+  | string
+  | number
+  | {
+    readonly value: string | number
+    readonly required?: boolean | undefined
+    readonly comparator?: WorkerLabelComparator | undefined
+    readonly weight?: number | undefined
+  }
+
+/** Retry backoff: the engine waits `min(maxSeconds, factor ^ attempt)` seconds. */
+export interface Backoff {
+  /** 1..1000 */
+  readonly factor: number
+  /** 1..86400; the engine uses 86400 when unset. */
+  readonly maxSeconds?: number | undefined
+}
+
+/** Settings every task has (and `taskDefaults` of a workflow provides). */
+export interface TaskSettings {
+  /** Retries after the first attempt (so `retries: 2` allows 3 attempts). Default 0. */
+  readonly retries?: number | undefined
+  readonly backoff?: Backoff | undefined
+  /** How long an attempt may run before the engine cancels it. Default 60 seconds. */
+  readonly executionTimeout?: Duration.DurationInput | undefined
+  /** How long the task may wait for a worker. Engine default 5 minutes. */
+  readonly scheduleTimeout?: Duration.DurationInput | undefined
+  readonly desiredWorkerLabels?: Readonly<Record<string, DesiredWorkerLabel>> | undefined
+  /** Slots of the worker's `default` pool one attempt takes. Default 1. */
+  readonly slotCost?: number | undefined
+}
+
+/** Settings of a workflow (and of a standalone task, which is a one-task workflow). */
+export interface WorkflowSettings {
+  readonly description?: string | undefined
+  readonly version?: string | undefined
+  /** Event keys that trigger a run (namespaced on the wire). */
+  readonly onEvents?: ReadonlyArray<string> | undefined
+  /** Cron expressions (5 fields, or 6 with seconds) that trigger a run. */
+  readonly onCrons?: ReadonlyArray<string> | undefined
+  /** Default priority of runs, 1 (lowest) to 3. */
+  readonly defaultPriority?: 1 | 2 | 3 | undefined
+  /** Settings every task of the workflow inherits unless it sets its own. */
+  readonly taskDefaults?: TaskSettings | undefined
+}
+
+// -----------------------------------------------------------------------------
+// specs (the normalized runtime description)
+// -----------------------------------------------------------------------------
+
+/** A Schema for a task's typed errors. */
+export type ErrorSchema = Schema.Schema.AnyNoContext | Schema.Schema<never, never, never>
+
+/** What a task is for. */
+export type TaskRole = "task" | "on-failure" | "on-success"
+
+/** One task of a definition, as stored in the definition value. */
+export interface TaskSpec {
+  readonly name: string
+  readonly role: TaskRole
+  readonly output: Schema.Schema.AnyNoContext
+  /** The declared error schema, if any. */
+  readonly error: ErrorSchema | undefined
+  /** Declared parents (on-success: filled in by `parentsOf`). */
+  readonly parents: ReadonlyArray<string>
+  readonly settings: TaskSettings
+}
+
+/** A workflow or a standalone task, as stored in the definition value. */
+export interface WorkflowSpec {
+  readonly kind: "workflow" | "task"
+  readonly name: string
+  readonly input: Schema.Schema.AnyNoContext
+  readonly settings: WorkflowSettings
+  /** User tasks, in definition order. A standalone task has exactly one, named like the workflow. */
+  readonly tasks: ReadonlyArray<TaskSpec>
+  readonly onFailure: TaskSpec | undefined
+  readonly onSuccess: TaskSpec | undefined
+}
+
+/** Where every definition value keeps its spec. */
+export const SpecId: unique symbol = Symbol.for("@effect-hatchet/sdk/Workflow/spec")
+
+/** Anything that carries a spec: a `Workflow` or a `Task` value. */
+export interface HasSpec {
+  readonly [SpecId]: WorkflowSpec
+}
+
+/** The spec of a `Workflow` or `Task` value. */
+export const specOf = (definition: HasSpec): WorkflowSpec => definition[SpecId]
+
+/** Every task the worker may run: user tasks, then on-success, then on-failure. */
+export const allTasks = (spec: WorkflowSpec): ReadonlyArray<TaskSpec> => {
+  const tasks = [...spec.tasks]
+  if (spec.onSuccess !== undefined) tasks.push(spec.onSuccess)
+  if (spec.onFailure !== undefined) tasks.push(spec.onFailure)
+  return tasks
+}
+
+/** Finds a task by readable id (user tasks and hooks). */
+export const findTask = (spec: WorkflowSpec, name: string): TaskSpec | undefined =>
+  allTasks(spec).find((task) => task.name === name)
+
+/** The user tasks no other user task depends on. */
+export const leavesOf = (spec: WorkflowSpec): ReadonlyArray<string> => {
+  const parents = new Set<string>()
+  for (const task of spec.tasks) for (const parent of task.parents) parents.add(parent)
+  return spec.tasks.filter((task) => !parents.has(task.name)).map((task) => task.name)
+}
+
+/** The parents a task waits for: declared ones, or the leaves for the on-success task. */
+export const parentsOf = (spec: WorkflowSpec, task: TaskSpec): ReadonlyArray<string> =>
+  task.role === "on-success" ? leavesOf(spec) : task.parents
+
+/** Task settings with the workflow's `taskDefaults` applied. */
+export const effectiveSettings = (spec: WorkflowSpec, task: TaskSpec): TaskSettings => {
+  const defaults = spec.settings.taskDefaults ?? {}
+  return {
+    retries: task.settings.retries ?? defaults.retries,
+    backoff: task.settings.backoff ?? defaults.backoff,
+    executionTimeout: task.settings.executionTimeout ?? defaults.executionTimeout,
+    scheduleTimeout: task.settings.scheduleTimeout ?? defaults.scheduleTimeout,
+    desiredWorkerLabels: task.settings.desiredWorkerLabels ?? defaults.desiredWorkerLabels,
+    slotCost: task.settings.slotCost ?? defaults.slotCost
+  }
+}
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * A workflow or task definition is invalid. `issues` lists every problem found, each as
+ * `"<where>: <what is wrong>"`; nothing was sent to the engine.
+ */
+export class WorkflowDefinitionError extends Data.TaggedError("WorkflowDefinitionError")<{
+  readonly workflow: string
+  readonly issues: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `Invalid workflow "${this.workflow}":\n${this.issues.map((issue) => `  - ${issue}`).join("\n")}`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// implementations (what `toLayer` provides and the worker consumes)
+// -----------------------------------------------------------------------------
+
+/** A handler with its services already provided; it may still need `TaskContext` and `Scope`. */
+export type ProvidedHandler = (
+  input: unknown,
+  parents: unknown
+) => Effect.Effect<unknown, unknown, TaskContext | Scope.Scope>
+
+/** The runtime value behind `Workflow.Implementation<Name>`. */
+export interface ImplementationShape {
+  readonly definition: HasSpec
+  readonly spec: WorkflowSpec
+  /** Keyed by task readable id (user tasks, `on-success-task`, `on-failure-task`). */
+  readonly handlers: ReadonlyMap<string, ProvidedHandler>
+}
+
+/** The tag of a definition's implementation; keyed by the declared (not namespaced) name. */
+export const implementationTag = (name: string): Context.Tag<any, ImplementationShape> =>
+  Context.GenericTag<any, ImplementationShape>(`@effect-hatchet/sdk/Workflow/Implementation/${name}`)
+
+type AnyHandler = (input: any, parents: any) => Effect.Effect<unknown, unknown, any>
+
+/**
+ * Builds the implementation layer: captures the handlers' services at build time (as
+ * `RpcGroup.toLayer` does), so each task only needs `TaskContext` and a `Scope`.
+ */
+export const implementationLayer = (
+  definition: HasSpec,
+  build: Record<string, AnyHandler> | Effect.Effect<Record<string, AnyHandler>, any, any>
+): Layer.Layer<any, any, any> => {
+  const spec = specOf(definition)
+  return Layer.effect(
+    implementationTag(spec.name),
+    Effect.gen(function*() {
+      const handlers = Effect.isEffect(build) ? yield* build : build
+      const context = yield* Effect.context<never>()
+      const provided = new Map<string, ProvidedHandler>()
+      for (const task of allTasks(spec)) {
+        const handler = handlers[task.name]
+        if (typeof handler !== "function") {
+          return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
+        }
+        provided.set(task.name, (input, parents) =>
+          Effect.mapInputContext(
+            handler(input, parents),
+            (taskContext: Context.Context<TaskContext | Scope.Scope>) => Context.merge(context, taskContext)
+          ))
+      }
+      return { definition, spec, handlers: provided } satisfies ImplementationShape
+    })
+  )
+}
+
+/** Builds the layer of a standalone task from its single handler. */
+export const taskImplementationLayer = (
+  definition: HasSpec,
+  build: AnyHandler | Effect.Effect<AnyHandler, any, any>
+): Layer.Layer<any, any, any> => {
+  const name = specOf(definition).name
+  const handlers = Effect.isEffect(build)
+    ? Effect.map(build, (handler) => ({ [name]: handler }))
+    : { [name]: build }
+  return implementationLayer(definition, handlers)
+}
+
+// -----------------------------------------------------------------------------
+// values
+// -----------------------------------------------------------------------------
+
+const WorkflowProto = {
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  },
+  toLayer(this: HasSpec, build: any) {
+    return implementationLayer(this, build)
+  }
+}
+
+const TaskProto = {
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  },
+  toLayer(this: HasSpec, build: any) {
+    return taskImplementationLayer(this, build)
+  }
+}
+
+const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
+  const record: Record<string, unknown> = {}
+  for (const task of tasks) {
+    record[task.name] = {
+      name: task.name,
+      output: task.output,
+      error: task.error ?? Schema.Never,
+      parents: task.parents,
+      settings: task.settings
+    }
+  }
+  return record
+}
+
+/** Makes a `Workflow` value (public fields + spec) from a spec. */
+export const makeWorkflowValue = (spec: WorkflowSpec, typeId: symbol): any => {
+  const self = Object.create(WorkflowProto)
+  self[typeId] = typeId
+  self[SpecId] = spec
+  self.kind = "workflow"
+  self.name = spec.name
+  self.input = spec.input
+  self.settings = spec.settings
+  self.tasks = taskRecord(spec.tasks)
+  self.hooks = taskRecord([...(spec.onFailure ? [spec.onFailure] : []), ...(spec.onSuccess ? [spec.onSuccess] : [])])
+  return self
+}
+
+/** Makes a standalone `Task` value from a one-task spec. */
+export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
+  const task = spec.tasks[0]
+  const self = Object.create(TaskProto)
+  self[typeId] = typeId
+  self[SpecId] = spec
+  self.kind = "task"
+  self.name = spec.name
+  self.input = spec.input
+  self.output = task.output
+  self.error = task.error ?? Schema.Never
+  self.settings = { ...spec.settings, ...task.settings }
+  return self
+}
+
+/** Spec of a hook task. */
+export const hookSpec = (
+  role: "on-failure" | "on-success",
+  options: TaskSettings & {
+    readonly output?: Schema.Schema.AnyNoContext | undefined
+    readonly error?: ErrorSchema | undefined
+  }
+): TaskSpec => ({
+  name: role === "on-failure" ? ON_FAILURE_TASK : ON_SUCCESS_TASK,
+  role,
+  output: options.output ?? Schema.Void,
+  error: options.error,
+  parents: [],
+  settings: pickTaskSettings(options)
+})
+
+/** Keeps only the `TaskSettings` keys of an options object. */
+export const pickTaskSettings = (options: TaskSettings): TaskSettings => ({
+  retries: options.retries,
+  backoff: options.backoff,
+  executionTimeout: options.executionTimeout,
+  scheduleTimeout: options.scheduleTimeout,
+  desiredWorkerLabels: options.desiredWorkerLabels,
+  slotCost: options.slotCost
+})
+
+/** Keeps only the `WorkflowSettings` keys of an options object. */
+export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSettings => ({
+  description: options.description,
+  version: options.version,
+  onEvents: options.onEvents,
+  onCrons: options.onCrons,
+  defaultPriority: options.defaultPriority,
+  taskDefaults: options.taskDefaults
+})

@@ -1,0 +1,430 @@
+import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { SDKS } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { type DesiredWorkerLabels, WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
+import type { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
+import { Cron, Either, JSONSchema, SchemaAST } from "effect"
+import type { Duration } from "effect"
+import {
+  allTasks,
+  type DesiredWorkerLabel,
+  effectiveSettings,
+  parentsOf,
+  type TaskSpec,
+  WorkflowDefinitionError,
+  type WorkflowSpec
+} from "./definition.js"
+import { toGoDuration } from "./duration.js"
+import {
+  applyNamespace,
+  NAME_PATTERN,
+  ON_FAILURE_TASK,
+  ON_SUCCESS_TASK,
+  stepAction,
+  workerAction,
+  workflowWireName
+} from "./naming.js"
+
+/** The default execution timeout, as the official TS SDK sends it. */
+export const DEFAULT_EXECUTION_TIMEOUT = "60s"
+
+/** A definition checked and translated for one namespace. */
+export interface Compiled {
+  readonly spec: WorkflowSpec
+  /** Namespaced, lowercased workflow name. */
+  readonly wireName: string
+  /** The exact `v1.AdminService/PutWorkflow` request. */
+  readonly request: CreateWorkflowVersionRequest
+  /** Worker action (`"<wf>:<task lower>"`) -> task. */
+  readonly actions: ReadonlyMap<string, TaskSpec>
+}
+
+/**
+ * Validates a definition (everything the engine would reject, and DAG shape) and builds its
+ * `PutWorkflow` request. All problems are reported at once.
+ */
+export const compile = (
+  spec: WorkflowSpec,
+  namespace: string
+): Either.Either<Compiled, WorkflowDefinitionError> => {
+  const issues: Array<string> = []
+  const wireName = workflowWireName(spec.name, namespace)
+  checkName(issues, "name", spec.name)
+  if (NAME_PATTERN.test(spec.name) && !NAME_PATTERN.test(wireName)) {
+    issues.push(`name: namespaced name "${wireName}" must match ${NAME_PATTERN}`)
+  }
+  checkDag(issues, spec)
+  checkObjectEncoded(issues, "input", spec.input, "the workflow input")
+  const settings = spec.settings
+  if (settings.defaultPriority !== undefined) checkPriority(issues, "defaultPriority", settings.defaultPriority)
+  const crons = settings.onCrons ?? []
+  crons.forEach((cron, i) => checkCron(issues, `onCrons[${i}]`, cron))
+  const events = settings.onEvents ?? []
+  events.forEach((event, i) => {
+    if (typeof event !== "string" || event.trim() === "") issues.push(`onEvents[${i}]: an event key must be a non-empty string`)
+  })
+
+  const tasks: Array<CreateTaskOpts> = []
+  let onFailureTask: CreateTaskOpts | undefined
+  const actions = new Map<string, TaskSpec>()
+  for (const task of allTasks(spec)) {
+    const opts = taskOpts(issues, spec, task, wireName)
+    actions.set(workerAction(wireName, task.name), task)
+    if (task.role === "on-failure") onFailureTask = opts
+    else tasks.push(opts)
+  }
+
+  if (issues.length > 0) {
+    return Either.left(new WorkflowDefinitionError({ workflow: spec.name, issues }))
+  }
+
+  const request: CreateWorkflowVersionRequest = {
+    name: wireName,
+    description: settings.description ?? "",
+    version: settings.version ?? "",
+    eventTriggers: events.map((event) => applyNamespace(event, namespace)),
+    cronTriggers: [...crons],
+    tasks,
+    concurrency: undefined,
+    cronInput: undefined,
+    onFailureTask,
+    sticky: undefined,
+    defaultPriority: settings.defaultPriority,
+    concurrencyArr: [],
+    defaultFilters: [],
+    inputJsonSchema: inputJsonSchema(spec),
+    idempotency: undefined
+  }
+  return Either.right({ spec, wireName, request, actions })
+}
+
+/** `compile`, throwing away the request: only the checks. */
+export const validate = (spec: WorkflowSpec): Either.Either<void, WorkflowDefinitionError> =>
+  Either.map(compile(spec, ""), () => undefined)
+
+// -----------------------------------------------------------------------------
+// Register (worker)
+// -----------------------------------------------------------------------------
+
+/** The SDK version reported in `runtime_info`. */
+export const SDK_VERSION = "0.1.0"
+
+/** Builds `Dispatcher/Register`: `slot_config` only (never the deprecated `slots`). */
+export const registerRequest = (options: {
+  readonly name: string
+  readonly actions: ReadonlyArray<string>
+  readonly slots: number
+  readonly labels: Readonly<Record<string, string | number>>
+}): DispatcherProto.WorkerRegisterRequest => {
+  const labels: Record<string, DispatcherProto.WorkerLabels> = {}
+  for (const [key, value] of Object.entries(options.labels)) {
+    labels[key] = typeof value === "number" ? { intValue: value } : { strValue: value }
+  }
+  return {
+    workerName: options.name,
+    actions: [...options.actions],
+    services: ["default"],
+    slots: undefined,
+    labels,
+    webhookId: undefined,
+    runtimeInfo: {
+      sdkVersion: SDK_VERSION,
+      language: SDKS.TYPESCRIPT,
+      languageVersion: typeof process !== "undefined" ? process.version : undefined,
+      os: typeof process !== "undefined" ? process.platform : undefined,
+      extra: undefined
+    },
+    slotConfig: { default: options.slots }
+  }
+}
+
+/** Checks the worker's own options; returns the issues found. */
+export const checkWorkerOptions = (options: {
+  readonly name: string
+  readonly slots: number
+  readonly labels: Readonly<Record<string, string | number>>
+}): ReadonlyArray<string> => {
+  const issues: Array<string> = []
+  checkName(issues, "name", options.name)
+  if (!Number.isInteger(options.slots) || options.slots < 1) {
+    issues.push(`slots: must be a positive integer, got ${String(options.slots)}`)
+  }
+  for (const [key, value] of Object.entries(options.labels)) {
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      issues.push(`labels.${key}: a numeric label must be an integer, got ${value}`)
+    } else if (typeof value !== "number" && typeof value !== "string") {
+      issues.push(`labels.${key}: must be a string or an integer`)
+    }
+  }
+  return issues
+}
+
+// -----------------------------------------------------------------------------
+// internals
+// -----------------------------------------------------------------------------
+
+const taskOpts = (
+  issues: Array<string>,
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  wireName: string
+): CreateTaskOpts => {
+  const where = task.role === "task" ? `tasks.${task.name}` : task.name
+  const settings = effectiveSettings(spec, task)
+  const retries = settings.retries ?? 0
+  if (!Number.isInteger(retries) || retries < 0) {
+    issues.push(`${where}.retries: must be a non-negative integer, got ${String(retries)}`)
+  }
+  let backoffFactor: number | undefined
+  let backoffMaxSeconds: number | undefined
+  if (settings.backoff !== undefined) {
+    backoffFactor = settings.backoff.factor
+    backoffMaxSeconds = settings.backoff.maxSeconds
+    if (typeof backoffFactor !== "number" || !(backoffFactor >= 1 && backoffFactor <= 1000)) {
+      issues.push(`${where}.backoff.factor: must be between 1 and 1000, got ${String(backoffFactor)}`)
+    }
+    if (
+      backoffMaxSeconds !== undefined &&
+      (!Number.isInteger(backoffMaxSeconds) || backoffMaxSeconds < 1 || backoffMaxSeconds > 86400)
+    ) {
+      issues.push(`${where}.backoff.maxSeconds: must be an integer between 1 and 86400, got ${String(backoffMaxSeconds)}`)
+    }
+  }
+  const slotCost = settings.slotCost ?? 1
+  if (!Number.isInteger(slotCost) || slotCost < 1) {
+    issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
+  }
+  const timeout = settings.executionTimeout === undefined
+    ? DEFAULT_EXECUTION_TIMEOUT
+    : duration(issues, `${where}.executionTimeout`, settings.executionTimeout)
+  const scheduleTimeout = settings.scheduleTimeout === undefined
+    ? undefined
+    : duration(issues, `${where}.scheduleTimeout`, settings.scheduleTimeout)
+  return {
+    readableId: task.name,
+    action: stepAction(wireName, task.name),
+    timeout,
+    inputs: "{}",
+    parents: [...parentsOf(spec, task)],
+    retries,
+    rateLimits: [],
+    workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
+    backoffFactor,
+    backoffMaxSeconds,
+    concurrency: [],
+    conditions: undefined,
+    scheduleTimeout,
+    isDurable: false,
+    slotRequests: { default: slotCost },
+    batch: undefined
+  }
+}
+
+const duration = (issues: Array<string>, where: string, input: Duration.DurationInput): string =>
+  Either.match(toGoDuration(input), {
+    onLeft: (issue) => {
+      issues.push(`${where}: ${issue}`)
+      return ""
+    },
+    onRight: (value) => value
+  })
+
+const comparators: Record<string, WorkerLabelComparator> = {
+  EQUAL: WorkerLabelComparator.EQUAL,
+  NOT_EQUAL: WorkerLabelComparator.NOT_EQUAL,
+  GREATER_THAN: WorkerLabelComparator.GREATER_THAN,
+  GREATER_THAN_OR_EQUAL: WorkerLabelComparator.GREATER_THAN_OR_EQUAL,
+  LESS_THAN: WorkerLabelComparator.LESS_THAN,
+  LESS_THAN_OR_EQUAL: WorkerLabelComparator.LESS_THAN_OR_EQUAL
+}
+
+const desiredLabels = (
+  issues: Array<string>,
+  where: string,
+  labels: Readonly<Record<string, DesiredWorkerLabel>>
+): Record<string, DesiredWorkerLabels> => {
+  const out: Record<string, DesiredWorkerLabels> = {}
+  for (const [key, label] of Object.entries(labels)) {
+    const value = typeof label === "object" ? label.value : label
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      issues.push(`${where}.${key}: a numeric label must be an integer, got ${value}`)
+    }
+    const entry: DesiredWorkerLabels = typeof value === "number" ? { intValue: value } : { strValue: value }
+    if (typeof label === "object") {
+      if (label.required !== undefined) entry.required = label.required
+      if (label.weight !== undefined) entry.weight = label.weight
+      if (label.comparator !== undefined) {
+        const comparator = comparators[label.comparator]
+        if (comparator === undefined) issues.push(`${where}.${key}.comparator: unknown comparator "${label.comparator}"`)
+        else entry.comparator = comparator
+      }
+    }
+    out[key] = entry
+  }
+  return out
+}
+
+const checkName = (issues: Array<string>, where: string, name: string) => {
+  if (typeof name !== "string" || name === "") issues.push(`${where}: must not be empty`)
+  else if (!NAME_PATTERN.test(name)) {
+    issues.push(`${where}: "${name}" may only contain letters, digits, ".", "-" and "_"`)
+  }
+}
+
+const checkPriority = (issues: Array<string>, where: string, priority: number) => {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 3) {
+    issues.push(`${where}: must be 1, 2 or 3, got ${String(priority)}`)
+  }
+}
+
+/** Cron as the engine's parser (robfig/cron, seconds optional) accepts it. */
+const checkCron = (issues: Array<string>, where: string, expression: string) => {
+  if (typeof expression !== "string" || expression.trim() === "") {
+    issues.push(`${where}: must not be empty`)
+    return
+  }
+  const fields = expression.trim().split(/\s+/)
+  if (fields.length !== 5 && fields.length !== 6) {
+    issues.push(
+      `${where}: "${expression}" has ${fields.length} fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`
+    )
+    return
+  }
+  const parsed = Cron.parse(fields.map((field) => field === "?" ? "*" : field).join(" "))
+  if (Either.isLeft(parsed)) {
+    issues.push(`${where}: "${expression}" is not a valid cron expression: ${parsed.left.message}`)
+  }
+}
+
+const checkDag = (issues: Array<string>, spec: WorkflowSpec) => {
+  if (spec.tasks.length === 0) {
+    issues.push(`tasks: a workflow needs at least one task`)
+  }
+  const seen = new Map<string, string>()
+  for (const task of spec.tasks) {
+    const where = `tasks.${task.name}`
+    checkName(issues, where, task.name)
+    const lower = task.name.toLowerCase()
+    if (lower === ON_FAILURE_TASK || lower === ON_SUCCESS_TASK) {
+      issues.push(`${where}: "${task.name}" is reserved; use Workflow.onFailure / Workflow.onSuccess`)
+    }
+    const previous = seen.get(lower)
+    if (previous !== undefined) {
+      issues.push(
+        previous === task.name
+          ? `${where}: duplicate task name "${task.name}"`
+          : `${where}: "${task.name}" and "${previous}" differ only in case; worker actions are lowercased, so they would collide`
+      )
+    }
+    seen.set(lower, task.name)
+  }
+  const names = new Set(spec.tasks.map((task) => task.name))
+  const known = [...names].map((name) => `"${name}"`).join(", ")
+  for (const task of spec.tasks) {
+    const parents = new Set<string>()
+    for (const parent of task.parents) {
+      if (parent === task.name) issues.push(`tasks.${task.name}.parents: a task cannot be its own parent`)
+      else if (!names.has(parent)) {
+        issues.push(`tasks.${task.name}.parents: unknown parent "${parent}" (tasks: ${known})`)
+      }
+      if (parents.has(parent)) issues.push(`tasks.${task.name}.parents: "${parent}" is listed twice`)
+      parents.add(parent)
+    }
+  }
+  const cycle = findCycle(spec.tasks)
+  if (cycle !== undefined) issues.push(`tasks: the parents form a cycle: ${cycle.join(" -> ")}`)
+  // a parent's output reaches its children only if it encodes to a JSON object
+  const parentNames = new Set<string>()
+  for (const task of allTasks(spec)) for (const parent of parentsOf(spec, task)) parentNames.add(parent)
+  for (const task of spec.tasks) {
+    if (parentNames.has(task.name)) {
+      checkObjectEncoded(issues, `tasks.${task.name}.output`, task.output, "the output of a parent task")
+    }
+  }
+}
+
+const findCycle = (tasks: ReadonlyArray<TaskSpec>): ReadonlyArray<string> | undefined => {
+  const byName = new Map(tasks.map((task) => [task.name, task]))
+  const state = new Map<string, "visiting" | "done">()
+  const path: Array<string> = []
+  const visit = (name: string): ReadonlyArray<string> | undefined => {
+    const current = state.get(name)
+    if (current === "done") return undefined
+    if (current === "visiting") return [...path.slice(path.indexOf(name)), name]
+    state.set(name, "visiting")
+    path.push(name)
+    for (const parent of byName.get(name)?.parents ?? []) {
+      if (byName.has(parent)) {
+        const cycle = visit(parent)
+        if (cycle !== undefined) return cycle
+      }
+    }
+    path.pop()
+    state.set(name, "done")
+    return undefined
+  }
+  for (const task of tasks) {
+    const cycle = visit(task.name)
+    if (cycle !== undefined) return [...cycle].reverse()
+  }
+  return undefined
+}
+
+/**
+ * The engine keeps inputs and parent outputs only when they are JSON objects; reject schemas
+ * whose encoded side is certainly not one.
+ */
+const checkObjectEncoded = (
+  issues: Array<string>,
+  where: string,
+  schema: { readonly ast: SchemaAST.AST },
+  what: string
+) => {
+  const kind = nonObjectKind(SchemaAST.encodedAST(schema.ast))
+  if (kind !== undefined) {
+    issues.push(`${where}: ${what} must encode to a JSON object (Hatchet drops anything else), but this schema encodes to ${kind}`)
+  }
+}
+
+const nonObjectKind = (ast: SchemaAST.AST): string | undefined => {
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "TemplateLiteral":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+    case "BigIntKeyword":
+      return "a bigint"
+    case "SymbolKeyword":
+    case "UniqueSymbol":
+      return "a symbol"
+    case "Enums":
+      return "an enum value"
+    case "TupleType":
+      return "an array"
+    case "Literal":
+      return ast.literal === null ? undefined : `the literal ${JSON.stringify(String(ast.literal))}`
+    case "Refinement":
+      return nonObjectKind(ast.from)
+    case "Union": {
+      const kinds = ast.types.map(nonObjectKind)
+      return kinds.every((kind) => kind !== undefined) ? kinds.join(" or ") : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+const inputJsonSchema = (spec: WorkflowSpec): Uint8Array | undefined => {
+  try {
+    return new TextEncoder().encode(JSON.stringify(JSONSchema.make(spec.input)))
+  } catch {
+    // a schema without a JSON Schema form (e.g. a Declaration without annotation): the field is optional
+    return undefined
+  }
+}
+
+/** Every worker action of a compiled definition (for `Register`). */
+export const workerActions = (compiled: ReadonlyArray<Compiled>): ReadonlyArray<string> =>
+  compiled.flatMap((c) => [...c.actions.keys()])

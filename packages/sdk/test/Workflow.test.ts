@@ -1,0 +1,321 @@
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Context, Effect, Either, Layer, Schema } from "effect"
+import * as Task from "../src/Task.js"
+import * as TaskContext from "../src/TaskContext.js"
+import type { TaskFailed } from "../src/TaskError.js"
+import * as Workflow from "../src/Workflow.js"
+import { specOf } from "../src/internal/definition.js"
+import { compile } from "../src/internal/registration.js"
+
+class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
+
+class Payments extends Context.Tag("test/Payments")<Payments, {
+  readonly charge: (orderId: string) => Effect.Effect<string>
+}>() {}
+
+const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+
+const OrderFlow = Workflow.make("order-processing", { input: Order, description: "orders", version: "v2" }).pipe(
+  Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }), retries: 3 }),
+  Workflow.task("charge", {
+    parents: ["validate"],
+    output: Schema.Struct({ chargeId: Schema.String }),
+    error: CardDeclined,
+    backoff: { factor: 2, maxSeconds: 60 },
+    executionTimeout: "90 seconds",
+    scheduleTimeout: "2 minutes"
+  }),
+  Workflow.task("notify", { parents: ["validate", "charge"] }),
+  Workflow.onFailure({ output: Schema.Struct({ alerted: Schema.Boolean }) }),
+  Workflow.onSuccess({ output: Schema.Struct({ done: Schema.Boolean }) })
+)
+
+describe("Workflow definitions (types)", () => {
+  it("types parent outputs, results and failures", () => {
+    type Result = Workflow.Result<typeof OrderFlow>
+    expectTypeOf<Result>().toEqualTypeOf<{
+      readonly validate: { readonly valid: boolean }
+      readonly charge: { readonly chargeId: string }
+      readonly notify: void
+      readonly "on-success-task": { readonly done: boolean }
+    }>()
+    expectTypeOf<Workflow.Input<typeof OrderFlow>>().toEqualTypeOf<{ readonly orderId: string; readonly amount: number }>()
+    expectTypeOf<Workflow.Failure<typeof OrderFlow>>().toEqualTypeOf<CardDeclined | TaskFailed>()
+    expectTypeOf<Workflow.Leaves<typeof OrderFlow.tasks>>().toEqualTypeOf<"notify">()
+
+    const live = OrderFlow.toLayer({
+      validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
+      charge: (input, parents) => {
+        expectTypeOf(parents).toEqualTypeOf<{ readonly validate: { readonly valid: boolean } }>()
+        return Effect.flatMap(Payments, (p) => p.charge(input.orderId)).pipe(Effect.map((chargeId) => ({ chargeId })))
+      },
+      notify: (_input, parents) => {
+        expectTypeOf(parents.charge).toEqualTypeOf<{ readonly chargeId: string }>()
+        return Effect.flatMap(TaskContext.TaskContext, (ctx) => Effect.log(ctx.retryCount))
+      },
+      "on-failure-task": (_input, failures) => {
+        expectTypeOf(failures.charge).toEqualTypeOf<CardDeclined | TaskFailed | undefined>()
+        return Effect.succeed({ alerted: true })
+      },
+      "on-success-task": (_input, parents) => {
+        expectTypeOf(parents).toEqualTypeOf<{ readonly notify: void }>()
+        return Effect.succeed({ done: true })
+      }
+    })
+    // the layer needs the handlers' services, but not what the worker provides per task
+    expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"order-processing">, never, Payments>>()
+  })
+
+  it("rejects unknown parents, duplicate names, missing handlers and wrong outputs at compile time", () => {
+    Workflow.make("w").pipe(
+      Workflow.task("a"),
+      // @ts-expect-error "nope" is not a task defined before this one
+      Workflow.task("b", { parents: ["nope"] })
+    )
+    Workflow.make("w").pipe(
+      Workflow.task("a"),
+      // @ts-expect-error duplicate task name
+      Workflow.task("a")
+    )
+    const W = Workflow.make("w").pipe(
+      Workflow.task("a", { output: Schema.Struct({ n: Schema.Number }) }),
+      Workflow.task("b", { parents: ["a"] })
+    )
+    // @ts-expect-error the handler of "b" is missing
+    W.toLayer({ a: () => Effect.succeed({ n: 1 }) })
+    W.toLayer({
+      // @ts-expect-error "a" must return { n: number }
+      a: () => Effect.succeed({ n: "one" }),
+      b: () => Effect.void
+    })
+    W.toLayer({
+      a: () => Effect.succeed({ n: 1 }),
+      // @ts-expect-error parents of "b" are { a: { n: number } }, there is no "c"
+      b: (_input, parents) => Effect.log(parents.c)
+    })
+  })
+
+  it("types standalone tasks", () => {
+    const SendEmail = Task.make("send-email", {
+      input: Schema.Struct({ to: Schema.String }),
+      output: Schema.Struct({ messageId: Schema.String }),
+      error: CardDeclined
+    })
+    expectTypeOf<Workflow.Result<typeof SendEmail>>().toEqualTypeOf<{ readonly messageId: string }>()
+    expectTypeOf<Workflow.Failure<typeof SendEmail>>().toEqualTypeOf<CardDeclined | TaskFailed>()
+    const live = SendEmail.toLayer((input) => Effect.map(Payments, () => ({ messageId: input.to })))
+    expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"send-email">, never, Payments>>()
+    // @ts-expect-error the output must be { messageId: string }
+    SendEmail.toLayer(() => Effect.succeed({ id: 1 }))
+  })
+})
+
+const issuesOf = (definition: Workflow.Definition, namespace = ""): ReadonlyArray<string> =>
+  Either.match(compile(specOf(definition), namespace), { onLeft: (e) => e.issues, onRight: () => [] })
+
+describe("Workflow definitions (validation)", () => {
+  it.effect("accepts a valid definition", () =>
+    Effect.gen(function*() {
+      yield* Workflow.validate(OrderFlow)
+    }))
+
+  it.effect("reports every problem at once, saying where and what", () =>
+    Effect.gen(function*() {
+      const Bad = Workflow.make("bad name!", {
+        defaultPriority: 4 as 1,
+        onCrons: ["* * *", "61 * * * *", "0 0 * * * *"],
+        onEvents: [""]
+      }).pipe(
+        Workflow.task("a", {
+          retries: -1,
+          backoff: { factor: 0, maxSeconds: 100000 },
+          executionTimeout: "1.5 millis",
+          scheduleTimeout: 0,
+          slotCost: 0
+        }),
+        Workflow.task("on-failure-task" as "x"),
+        Workflow.task("b", { parents: ["ghost" as "a"] })
+      )
+      const error = yield* Effect.flip(Workflow.validate(Bad))
+      expect(error._tag).toBe("WorkflowDefinitionError")
+      expect(error.issues).toEqual([
+        `name: "bad name!" may only contain letters, digits, ".", "-" and "_"`,
+        `tasks.on-failure-task: "on-failure-task" is reserved; use Workflow.onFailure / Workflow.onSuccess`,
+        `tasks.b.parents: unknown parent "ghost" (tasks: "a", "on-failure-task", "b")`,
+        "defaultPriority: must be 1, 2 or 3, got 4",
+        `onCrons[0]: "* * *" has 3 fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`,
+        `onCrons[1]: "61 * * * *" is not a valid cron expression: Expected a value between 0 and 59`,
+        "onEvents[0]: an event key must be a non-empty string",
+        "tasks.a.retries: must be a non-negative integer, got -1",
+        "tasks.a.backoff.factor: must be between 1 and 1000, got 0",
+        "tasks.a.backoff.maxSeconds: must be an integer between 1 and 86400, got 100000",
+        "tasks.a.slotCost: must be a positive integer, got 0",
+        `tasks.a.executionTimeout: "1.5 millis" must be a whole number of milliseconds (Hatchet durations use ms, s, m or h)`,
+        "tasks.a.scheduleTimeout: 0 must be positive"
+      ])
+      expect(error.issues).toHaveLength(13)
+      expect(error.message).toContain(`Invalid workflow "bad name!":\n  - `)
+    }))
+
+  it("finds cycles, duplicates and case collisions that the types cannot see", () => {
+    const Cyclic = Workflow.make("cyclic").pipe(
+      Workflow.task("a", { parents: ["c" as never] }),
+      Workflow.task("b", { parents: ["a"] }),
+      Workflow.task("c", { parents: ["b"] })
+    )
+    expect(issuesOf(Cyclic)).toEqual(["tasks: the parents form a cycle: a -> b -> c -> a"])
+    const Dup = Workflow.make("dup").pipe(Workflow.task("a"), Workflow.task("a" as "b"), Workflow.task("A"))
+    expect(issuesOf(Dup)).toEqual([
+      `tasks.a: duplicate task name "a"`,
+      `tasks.A: "A" and "a" differ only in case; worker actions are lowercased, so they would collide`
+    ])
+    expect(issuesOf(Workflow.make("empty"))).toEqual(["tasks: a workflow needs at least one task"])
+  })
+
+  it("rejects inputs and parent outputs that do not encode to JSON objects", () => {
+    const W = Workflow.make("w", { input: Schema.String as unknown as Schema.Struct<{}> }).pipe(
+      Workflow.task("a", { output: Schema.Array(Schema.Number) }),
+      Workflow.task("b", { parents: ["a"], output: Schema.Number })
+    )
+    expect(issuesOf(W)).toEqual([
+      "tasks.a.output: the output of a parent task must encode to a JSON object (Hatchet drops anything else), but this schema encodes to an array",
+      "input: the workflow input must encode to a JSON object (Hatchet drops anything else), but this schema encodes to a string"
+    ])
+  })
+
+  it("checks the namespaced name", () => {
+    const W = Workflow.make("w").pipe(Workflow.task("a"))
+    expect(issuesOf(W, "bad ns_")).toEqual([`name: namespaced name "bad ns_w" must match /^[a-zA-Z0-9.\\-_]+$/`])
+  })
+})
+
+describe("Workflow registration (PutWorkflow request)", () => {
+  it("builds the exact CreateWorkflowVersionRequest", () => {
+    const Flow = Workflow.make("Order-Processing", {
+      input: Order,
+      onEvents: ["order:created"],
+      onCrons: ["0 * * * *"],
+      defaultPriority: 2,
+      taskDefaults: { retries: 1, desiredWorkerLabels: { region: "eu" } }
+    }).pipe(
+      Workflow.task("Validate", { output: Schema.Struct({ valid: Schema.Boolean }), slotCost: 2 }),
+      Workflow.task("charge", {
+        parents: ["Validate"],
+        output: Schema.Struct({ chargeId: Schema.String }),
+        retries: 3,
+        backoff: { factor: 2, maxSeconds: 60 },
+        executionTimeout: "90 seconds",
+        scheduleTimeout: "2 minutes",
+        desiredWorkerLabels: { gpu: { value: 1, required: true, comparator: "GREATER_THAN_OR_EQUAL", weight: 5 } }
+      }),
+      Workflow.onFailure({ executionTimeout: "1 hour" }),
+      Workflow.onSuccess()
+    )
+    const compiled = Either.getOrThrow(compile(specOf(Flow), "team_"))
+    const { inputJsonSchema, ...request } = compiled.request
+    const base = {
+      inputs: "{}",
+      rateLimits: [],
+      concurrency: [],
+      conditions: undefined,
+      isDurable: false,
+      batch: undefined
+    }
+    expect(request).toEqual({
+      name: "team_order-processing",
+      description: "",
+      version: "",
+      eventTriggers: ["team_order:created"],
+      cronTriggers: ["0 * * * *"],
+      tasks: [
+        {
+          ...base,
+          readableId: "Validate",
+          action: "team_order-processing:Validate",
+          timeout: "60s",
+          parents: [],
+          retries: 1,
+          workerLabels: { region: { strValue: "eu" } },
+          backoffFactor: undefined,
+          backoffMaxSeconds: undefined,
+          scheduleTimeout: undefined,
+          slotRequests: { default: 2 }
+        },
+        {
+          ...base,
+          readableId: "charge",
+          action: "team_order-processing:charge",
+          timeout: "90s",
+          parents: ["Validate"],
+          retries: 3,
+          workerLabels: { gpu: { intValue: 1, required: true, comparator: 3, weight: 5 } },
+          backoffFactor: 2,
+          backoffMaxSeconds: 60,
+          scheduleTimeout: "2m",
+          slotRequests: { default: 1 }
+        },
+        {
+          ...base,
+          readableId: "on-success-task",
+          action: "team_order-processing:on-success-task",
+          timeout: "60s",
+          parents: ["charge"],
+          retries: 1,
+          workerLabels: { region: { strValue: "eu" } },
+          backoffFactor: undefined,
+          backoffMaxSeconds: undefined,
+          scheduleTimeout: undefined,
+          slotRequests: { default: 1 }
+        }
+      ],
+      concurrency: undefined,
+      cronInput: undefined,
+      onFailureTask: {
+        ...base,
+        readableId: "on-failure-task",
+        action: "team_order-processing:on-failure-task",
+        timeout: "1h",
+        parents: [],
+        retries: 1,
+        workerLabels: { region: { strValue: "eu" } },
+        backoffFactor: undefined,
+        backoffMaxSeconds: undefined,
+        scheduleTimeout: undefined,
+        slotRequests: { default: 1 }
+      },
+      sticky: undefined,
+      defaultPriority: 2,
+      concurrencyArr: [],
+      defaultFilters: [],
+      idempotency: undefined
+    })
+    expect(JSON.parse(new TextDecoder().decode(inputJsonSchema))).toEqual({
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      required: ["orderId", "amount"],
+      properties: { orderId: { type: "string" }, amount: { type: "number" } },
+      additionalProperties: false
+    })
+    expect([...compiled.actions.keys()]).toEqual([
+      "team_order-processing:validate",
+      "team_order-processing:charge",
+      "team_order-processing:on-success-task",
+      "team_order-processing:on-failure-task"
+    ])
+  })
+
+  it("registers a standalone task as a one-task workflow of the same name", () => {
+    const SendEmail = Task.make("send-email", {
+      input: Schema.Struct({ to: Schema.String }),
+      retries: 2,
+      executionTimeout: 1500,
+      description: "sends"
+    })
+    const compiled = Either.getOrThrow(compile(specOf(SendEmail), ""))
+    expect(compiled.request.name).toBe("send-email")
+    expect(compiled.request.description).toBe("sends")
+    expect(compiled.request.tasks.map((t) => [t.readableId, t.action, t.retries, t.timeout])).toEqual([
+      ["send-email", "send-email:send-email", 2, "1500ms"]
+    ])
+  })
+})
