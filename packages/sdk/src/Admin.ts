@@ -8,9 +8,10 @@
  */
 import type * as V1Trigger from "@effect-hatchet/proto/v1/shared/trigger"
 import type * as V1Workflows from "@effect-hatchet/proto/v1/workflows"
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
+import * as internal from "./internal/admin.js"
 
 /**
  * @since 0.1.0
@@ -40,3 +41,17 @@ export interface AdminShape {
  * @category tags
  */
 export class Admin extends Context.Tag("@effect-hatchet/sdk/Admin")<Admin, AdminShape>() {}
+
+/**
+ * `Admin` over the shared gRPC channel of `GrpcTransport`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<AdminShape, never, GrpcTransport> = Effect.map(GrpcTransport, internal.make)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Admin, never, GrpcTransport> = Layer.effect(Admin, make)

@@ -8,9 +8,11 @@
  * @since 0.1.0
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Effect, Stream } from "effect"
-import { Context } from "effect"
+import type { Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
+import * as internal from "./internal/dispatcher.js"
 
 /**
  * @since 0.1.0
@@ -49,3 +51,17 @@ export interface DispatcherShape {
  * @category tags
  */
 export class Dispatcher extends Context.Tag("@effect-hatchet/sdk/Dispatcher")<Dispatcher, DispatcherShape>() {}
+
+/**
+ * `Dispatcher` over the shared gRPC channel of `GrpcTransport`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<DispatcherShape, never, GrpcTransport> = Effect.map(GrpcTransport, internal.make)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Dispatcher, never, GrpcTransport> = Layer.effect(Dispatcher, make)

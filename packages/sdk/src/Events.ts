@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import type * as Proto from "@effect-hatchet/proto/events/events"
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
+import * as internal from "./internal/events.js"
 
 /**
  * @since 0.1.0
@@ -30,3 +31,17 @@ export interface EventsShape {
  * @category tags
  */
 export class Events extends Context.Tag("@effect-hatchet/sdk/Events")<Events, EventsShape>() {}
+
+/**
+ * `Events` over the shared gRPC channel of `GrpcTransport`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<EventsShape, never, GrpcTransport> = Effect.map(GrpcTransport, internal.make)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Events, never, GrpcTransport> = Layer.effect(Events, make)

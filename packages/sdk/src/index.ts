@@ -24,6 +24,14 @@ export * as Dispatcher from "./Dispatcher.js"
 export * as Events from "./Events.js"
 
 /**
+ * One scoped gRPC channel with bearer auth, gzip and keepalive; typed clients of every Hatchet
+ * service; interruptible unary / server-stream / bidi helpers.
+ *
+ * @since 0.1.0
+ */
+export * as GrpcTransport from "./GrpcTransport.js"
+
+/**
  * Client configuration: options > `HATCHET_CLIENT_*` env > token claims > defaults.
  *
  * @since 0.1.0

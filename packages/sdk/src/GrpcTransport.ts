@@ -1,0 +1,142 @@
+/**
+ * The gRPC connection to a Hatchet engine: ONE channel (HTTP/2 connection) shared by the typed
+ * clients of every service, with the official SDKs' channel options (keepalive 10 s / 60 s, idle
+ * timeout 60 s, gzip, max message sizes), `authorization: bearer <token>` on every call, and
+ * plaintext, TLS or mTLS from `HatchetConfig`. The channel is closed when the layer's scope
+ * closes.
+ *
+ * The helpers `unary`, `serverStream` and `bidiStream` turn nice-grpc calls into Effects and
+ * Streams that are interruptible (interrupting cancels the RPC on the server) and fail with
+ * `GrpcError`.
+ *
+ * @since 0.1.0
+ */
+import type { DispatcherClient } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { EventsServiceClient } from "@effect-hatchet/proto/events/events"
+import type { V1DispatcherClient } from "@effect-hatchet/proto/v1/dispatcher"
+import type { AdminServiceClient } from "@effect-hatchet/proto/v1/workflows"
+import type { WorkflowServiceClient } from "@effect-hatchet/proto/workflows/workflows"
+import type { Scope, Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { CallOptions, Channel, ChannelOptions } from "nice-grpc"
+import type { HatchetConfigError, HatchetConfigShape } from "./HatchetConfig.js"
+import { HatchetConfig } from "./HatchetConfig.js"
+import type { GrpcError } from "./HatchetError.js"
+import * as internal from "./internal/grpc.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GrpcTransportShape {
+  /** The one channel all clients share. */
+  readonly channel: Channel
+  /** `Dispatcher` (no proto package). */
+  readonly dispatcher: DispatcherClient
+  /** `EventsService`. */
+  readonly events: EventsServiceClient
+  /** `WorkflowService` (the v0 admin service; still used for triggers). */
+  readonly workflows: WorkflowServiceClient
+  /** `v1.AdminService`. */
+  readonly admin: AdminServiceClient
+  /** `v1.V1Dispatcher` (durable tasks). */
+  readonly v1Dispatcher: V1DispatcherClient
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class GrpcTransport extends Context.Tag("@effect-hatchet/sdk/GrpcTransport")<GrpcTransport, GrpcTransportShape>() {}
+
+/**
+ * Opens the channel for `config`; it is closed when the scope closes. Fails only if the TLS
+ * material cannot be used.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: HatchetConfigShape): Effect.Effect<GrpcTransportShape, HatchetConfigError, Scope.Scope> =>
+  internal.make(config)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<GrpcTransport, HatchetConfigError, HatchetConfig> = Layer.scoped(
+  GrpcTransport,
+  Effect.flatMap(HatchetConfig, make)
+)
+
+/**
+ * The channel options used, from the configuration (exposed for inspection and tests).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const channelOptions: (config: HatchetConfigShape) => ChannelOptions = internal.channelOptions
+
+/**
+ * A unary call as an Effect. `call` must pass the given options to the client method:
+ * they carry the AbortSignal (interrupting the Effect cancels the RPC) and a trailer hook that
+ * keeps `grpc-status-details-bin` in the error.
+ *
+ * @example
+ * ```ts
+ * GrpcTransport.unary("/Dispatcher/GetVersion", (o) => transport.dispatcher.getVersion({}, o))
+ * ```
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const unary: <A>(method: string, call: (options: CallOptions) => Promise<A>) => Effect.Effect<A, GrpcError> =
+  internal.unary
+
+/**
+ * A server-streaming call as a Stream. It ends when the server ends the call; interrupting the
+ * consumer aborts the call first (the server sees the cancellation), never waiting on nice-grpc's
+ * iterator.
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const serverStream: <A>(
+  method: string,
+  call: (options: CallOptions) => AsyncIterable<A>
+) => Stream.Stream<A, GrpcError> = internal.serverStream
+
+/**
+ * A bidirectional call: requests come from `input` (through a bounded buffer, default 16), the
+ * responses are the Stream. Ending `input` half-closes the call; a failure of `input` fails the
+ * Stream and cancels the call; interrupting the consumer cancels the call.
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const bidiStream: <I, A, E, R>(
+  method: string,
+  input: Stream.Stream<I, E, R>,
+  call: (requests: AsyncIterable<I>, options: CallOptions) => AsyncIterable<A>,
+  options?: { readonly bufferSize?: number | undefined }
+) => Stream.Stream<A, GrpcError | E, R> = internal.bidiStream
+
+/**
+ * The wire path of a method of a generated service definition, e.g.
+ * `methodPath(DispatcherDefinition, "listenV2")` is `/Dispatcher/ListenV2`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const methodPath: <
+  D extends { readonly fullName: string; readonly methods: Record<string, { readonly name: string }> }
+>(definition: D, method: keyof D["methods"] & string) => string = internal.methodPath
+
+/**
+ * Maps any failure of a call to a `GrpcError` (a nice-grpc `ClientError` keeps its code, path
+ * and details).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const toGrpcError: (method: string, cause: unknown, statusDetails?: Uint8Array) => GrpcError =
+  internal.toGrpcError

@@ -1,0 +1,40 @@
+/**
+ * `Dispatcher` over gRPC, filling requests as the official TypeScript SDK does.
+ *
+ * @internal
+ */
+import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Clock, Effect } from "effect"
+import type { DispatcherShape } from "../Dispatcher.js"
+import type { GrpcTransportShape } from "../GrpcTransport.js"
+import { methodPath, serverStream, unary } from "./grpc.js"
+
+const path = (method: keyof typeof DispatcherDefinition.methods & string) => methodPath(DispatcherDefinition, method)
+
+/** @internal */
+export const make = ({ dispatcher: client }: GrpcTransportShape): DispatcherShape => ({
+  register: (request) => unary(path("register"), (o) => client.register(request, o)),
+  listen: (workerId) => serverStream(path("listenV2"), (o) => client.listenV2({ workerId }, o)),
+  heartbeat: (workerId) =>
+    Clock.currentTimeMillis.pipe(
+      Effect.flatMap((now) =>
+        unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))
+      ),
+      Effect.asVoid
+    ),
+  sendStepActionEvent: (event) =>
+    Effect.asVoid(unary(path("sendStepActionEvent"), (o) => client.sendStepActionEvent(event, o))),
+  refreshTimeout: (taskRunExternalId, incrementBy) =>
+    unary(
+      path("refreshTimeout"),
+      (o) => client.refreshTimeout({ taskRunExternalId, incrementTimeoutBy: incrementBy }, o)
+    ).pipe(Effect.map((response) => response.timeoutAt)),
+  releaseSlot: (taskRunExternalId) =>
+    Effect.asVoid(unary(path("releaseSlot"), (o) => client.releaseSlot({ taskRunExternalId }, o))),
+  unsubscribe: (workerId) => Effect.asVoid(unary(path("unsubscribe"), (o) => client.unsubscribe({ workerId }, o))),
+  upsertWorkerLabels: (workerId, labels) =>
+    Effect.asVoid(unary(path("upsertWorkerLabels"), (o) => client.upsertWorkerLabels({ workerId, labels }, o))),
+  getVersion: unary(path("getVersion"), (o) => client.getVersion({}, o)).pipe(
+    Effect.map((response) => response.version)
+  )
+})

@@ -1,0 +1,257 @@
+/**
+ * The gRPC transport: one scoped nice-grpc channel, the bearer-token middleware, and helpers
+ * that turn nice-grpc calls into interruptible Effects and Streams.
+ *
+ * @internal
+ */
+import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
+import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
+import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
+import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
+import { Cause, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
+import type { CallOptions, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
+import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
+import type { GrpcTransportShape } from "../GrpcTransport.js"
+import type { HatchetConfigShape, TlsSettings } from "../HatchetConfig.js"
+import { HatchetConfigError } from "../HatchetConfig.js"
+import { GrpcError } from "../HatchetError.js"
+
+// ---------------------------------------------------------------------------------------------
+// Channel
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The channel options of the official SDKs (`util/grpc-helpers.ts`).
+ *
+ * @internal
+ */
+export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
+  "grpc.ssl_target_name_override": config.serverName,
+  "grpc.keepalive_time_ms": 10_000,
+  "grpc.keepalive_timeout_ms": 60_000,
+  "grpc.client_idle_timeout_ms": 60_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.default_compression_algorithm": 2, // gzip
+  "grpc.max_send_message_length": config.grpcMaxSendMessageLength,
+  "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength
+})
+
+const toBuffer = (bytes: Uint8Array | undefined): Buffer | null =>
+  bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/**
+ * `none` is plaintext; `tls` uses the CA file or the system roots; `mtls` adds the client pair.
+ *
+ * @internal
+ */
+export const credentials = (tls: TlsSettings): Effect.Effect<ChannelCredentials, HatchetConfigError> =>
+  Effect.try({
+    try: () => {
+      switch (tls.strategy) {
+        case "none":
+          return ChannelCredentials.createInsecure()
+        case "tls":
+          return ChannelCredentials.createSsl(toBuffer(tls.rootCa))
+        case "mtls":
+          return ChannelCredentials.createSsl(
+            toBuffer(tls.rootCa),
+            toBuffer(Redacted.value(tls.privateKey)),
+            toBuffer(tls.certChain)
+          )
+      }
+    },
+    catch: (cause) =>
+      new HatchetConfigError({
+        reason: "InvalidTlsFile",
+        message: `The TLS files (${
+          tls.strategy === "none"
+            ? ""
+            : [tls.rootCaFile, tls.strategy === "mtls" ? tls.certFile : undefined, tls.strategy === "mtls" ? tls.keyFile : undefined]
+              .filter(Boolean).join(", ")
+        }) could not be used: ${cause instanceof Error ? cause.message : String(cause)}. They must be PEM files ` +
+          `(a CA bundle; a certificate and its matching private key).`,
+        cause
+      })
+  })
+
+/**
+ * Adds `authorization: bearer <token>` to every call, keeping the caller's other metadata.
+ * (The engine compares the scheme case-insensitively; Hatchet's SDKs send it lowercase.)
+ *
+ * @internal
+ */
+export const bearerMiddleware = (token: Redacted.Redacted<string>) =>
+  async function*<Request, Response>(call: ClientMiddlewareCall<Request, Response>, options: CallOptions) {
+    const metadata = Metadata(options.metadata).set("authorization", `bearer ${Redacted.value(token)}`)
+    return yield* call.next(call.request, { ...options, metadata })
+  }
+
+/**
+ * One channel for every service client, closed when the scope closes.
+ *
+ * @internal
+ */
+export const make = (
+  config: HatchetConfigShape
+): Effect.Effect<GrpcTransportShape, HatchetConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const creds = yield* credentials(config.tls)
+    const channel = yield* Effect.acquireRelease(
+      Effect.sync(() => createChannel(config.hostPort, creds, channelOptions(config))),
+      (channel) => Effect.sync(() => channel.close())
+    )
+    const factory = createClientFactory().use(bearerMiddleware(config.token))
+    return {
+      channel,
+      dispatcher: factory.create(DispatcherDefinition, channel),
+      events: factory.create(EventsServiceDefinition, channel),
+      workflows: factory.create(WorkflowServiceDefinition, channel),
+      admin: factory.create(AdminServiceDefinition, channel),
+      v1Dispatcher: factory.create(V1DispatcherDefinition, channel)
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export const isAbortError = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && (u as { readonly name?: unknown }).name === "AbortError"
+
+/**
+ * A nice-grpc `ClientError` keeps its status, path and details; anything else (a serialization
+ * failure, a middleware throwing) is `UNKNOWN` on the given method.
+ *
+ * @internal
+ */
+export const toGrpcError = (method: string, cause: unknown, statusDetails?: Uint8Array): GrpcError =>
+  cause instanceof ClientError
+    ? new GrpcError({
+      method: cause.path,
+      code: cause.code,
+      details: cause.details,
+      ...(statusDetails !== undefined ? { statusDetails } : {}),
+      cause
+    })
+    : new GrpcError({
+      method,
+      code: Status.UNKNOWN,
+      details: cause instanceof Error ? cause.message : String(cause),
+      cause
+    })
+
+/** An aborted call is interruption (only our own interruption aborts a call), not a GrpcError. */
+const fromCallFailure = (method: string, statusDetails?: () => Uint8Array | undefined) => (cause: unknown) =>
+  isAbortError(cause) ? Effect.interrupt : Effect.fail(toGrpcError(method, cause, statusDetails?.()))
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export const unary = <A>(method: string, call: (options: CallOptions) => Promise<A>): Effect.Effect<A, GrpcError> =>
+  Effect.suspend(() => {
+    let statusDetails: Uint8Array | undefined
+    return Effect.tryPromise({
+      // The signal fires when the fiber is interrupted; nice-grpc then cancels the call.
+      try: (signal) =>
+        call({
+          signal,
+          onTrailer: (trailer) => {
+            const bin = trailer.get("grpc-status-details-bin")
+            statusDetails = bin === undefined ? undefined : new Uint8Array(bin)
+          }
+        }),
+      catch: (cause) => cause
+    }).pipe(Effect.catchAll(fromCallFailure(method, () => statusDetails)))
+  })
+
+/**
+ * Pulls one message at a time; the scope's finalizer aborts the call before anything else, so
+ * an interrupted consumer never waits on the iterator (see effect-anchors §3(b)).
+ */
+const pullAll = <A>(
+  method: string,
+  iterable: AsyncIterable<A>
+): Stream.Stream<A, GrpcError> => {
+  const iterator = iterable[Symbol.asyncIterator]()
+  return Stream.repeatEffectOption(
+    Effect.tryPromise({ try: () => iterator.next(), catch: (cause) => cause }).pipe(
+      Effect.catchAll((cause) => Effect.mapError(fromCallFailure(method)(cause), Option.some)),
+      Effect.flatMap((result) => (result.done ? Effect.fail(Option.none()) : Effect.succeed(result.value)))
+    )
+  )
+}
+
+const abortOnClose = Effect.acquireRelease(
+  Effect.sync(() => new AbortController()),
+  (controller) => Effect.sync(() => controller.abort())
+)
+
+/** @internal */
+export const serverStream = <A>(
+  method: string,
+  call: (options: CallOptions) => AsyncIterable<A>
+): Stream.Stream<A, GrpcError> =>
+  Stream.unwrapScoped(Effect.map(abortOnClose, (controller) => pullAll(method, call({ signal: controller.signal }))))
+
+type Input<I> = { readonly _tag: "Value"; readonly value: I } | { readonly _tag: "End" }
+
+/**
+ * The request side is fed from `input` by a scoped fiber through a bounded queue (so a slow
+ * server pushes back on the producer); ending `input` half-closes the call. A failure of
+ * `input` fails the output stream and cancels the call.
+ *
+ * @internal
+ */
+export const bidiStream = <I, A, E, R>(
+  method: string,
+  input: Stream.Stream<I, E, R>,
+  call: (requests: AsyncIterable<I>, options: CallOptions) => AsyncIterable<A>,
+  options?: { readonly bufferSize?: number | undefined }
+): Stream.Stream<A, GrpcError | E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const queue = yield* Effect.acquireRelease(
+      Queue.bounded<Input<I>>(options?.bufferSize ?? 16),
+      Queue.shutdown
+    )
+    // Registered after the queue, so it runs first on close: the call is aborted before the
+    // queue's takers are released.
+    const controller = yield* abortOnClose
+    const producer = yield* input.pipe(
+      Stream.runForEach((value) => Queue.offer(queue, { _tag: "Value", value })),
+      Effect.zipRight(Queue.offer(queue, { _tag: "End" })),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+    const runtime = yield* Effect.runtime<never>()
+    const runExit = Runtime.runPromiseExit(runtime)
+    const done: IteratorResult<I> = { done: true, value: undefined }
+    const requests: AsyncIterable<I> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          runExit(Queue.take(queue)).then((exit) =>
+            Exit.isSuccess(exit) && exit.value._tag === "Value" ? { done: false, value: exit.value.value } : done
+          ),
+        return: () => Promise.resolve(done)
+      })
+    }
+    const inputFailure = producer.await.pipe(
+      Effect.flatMap((exit) =>
+        Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? Effect.failCause(exit.cause) : Effect.never
+      )
+    )
+    return pullAll(method, call(requests, { signal: controller.signal })).pipe(Stream.interruptWhen(inputFailure))
+  }))
+
+/**
+ * `/<service full name>/<Method>`, the path on the wire.
+ *
+ * @internal
+ */
+export const methodPath = <D extends { readonly fullName: string; readonly methods: Record<string, { readonly name: string }> }>(
+  definition: D,
+  method: keyof D["methods"] & string
+): string => `/${definition.fullName}/${definition.methods[method]!.name}`

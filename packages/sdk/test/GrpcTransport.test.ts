@@ -1,0 +1,447 @@
+import { GetVersionResponse, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Queue, Stream } from "effect"
+import { Metadata, ServerError, Status } from "nice-grpc"
+import { connectivityState } from "@grpc/grpc-js"
+import { spawn } from "node:child_process"
+import http2 from "node:http2"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import zlib from "node:zlib"
+import * as GrpcTransport from "../src/GrpcTransport.js"
+import { HatchetConfig } from "../src/HatchetConfig.js"
+import { GrpcError } from "../src/HatchetError.js"
+import { TOKEN, transportLayer } from "./support/clientLayer.js"
+import { loopbackServer } from "./support/grpcServer.js"
+
+/** A promise that resolves when `signal` aborts (the server saw the client cancel). */
+const onAbort = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener("abort", () => resolve(), { once: true })
+  })
+
+/** Liveness guard for waiting on the server: not a speed assertion. */
+const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("timed out (liveness guard)") }))
+
+const withTransport = <A, E, R>(hostPort: string, f: (t: GrpcTransport.GrpcTransportShape) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(GrpcTransport.GrpcTransport, f).pipe(Effect.provide(Layer.orDie(transportLayer(hostPort))))
+
+describe("GrpcTransport", () => {
+  it.scopedLive("sends `authorization: bearer <token>` and keeps the caller's metadata", () =>
+    Effect.gen(function*() {
+      const seen: Array<[string | undefined, string | undefined]> = []
+      const server = yield* loopbackServer({
+        dispatcher: {
+          getVersion: async (_, ctx) => {
+            seen.push([ctx.metadata.get("authorization"), ctx.metadata.get("x-extra")])
+            return { version: "v0.0.0-test" }
+          }
+        }
+      })
+      yield* withTransport(server.hostPort, (t) =>
+        Effect.zip(
+          GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)),
+          GrpcTransport.unary(
+            "/Dispatcher/GetVersion",
+            (o) => t.dispatcher.getVersion({}, { ...o, metadata: Metadata({ "x-extra": "kept" }) })
+          )
+        ))
+      expect(seen).toEqual([[`bearer ${TOKEN}`, undefined], [`bearer ${TOKEN}`, "kept"]])
+    }))
+
+  it.scopedLive("one channel: the five service clients share one HTTP/2 connection", () =>
+    Effect.gen(function*() {
+      const peers: Array<string> = []
+      const server = yield* loopbackServer({
+        dispatcher: { getVersion: async (_, ctx) => (peers.push(ctx.peer), { version: "v1" }) },
+        events: { push: async (req, ctx) => (peers.push(ctx.peer), { key: req.key }) },
+        workflows: { triggerWorkflow: async (_, ctx) => (peers.push(ctx.peer), { workflowRunId: "run" }) },
+        admin: { getRunDetails: async (_, ctx) => (peers.push(ctx.peer), { done: true }) },
+        v1Dispatcher: { registerDurableEvent: async (_, ctx) => (peers.push(ctx.peer), {}) }
+      })
+      yield* withTransport(server.hostPort, (t) =>
+        Effect.all([
+          GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)),
+          GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "k" }, o)),
+          GrpcTransport.unary("/WorkflowService/TriggerWorkflow", (o) => t.workflows.triggerWorkflow({ name: "w" }, o)),
+          GrpcTransport.unary("/v1.AdminService/GetRunDetails", (o) => t.admin.getRunDetails({ externalId: "x" }, o)),
+          GrpcTransport.unary("/v1.V1Dispatcher/RegisterDurableEvent", (o) => t.v1Dispatcher.registerDurableEvent({}, o))
+        ]))
+      expect(peers).toHaveLength(5)
+      expect(new Set(peers).size).toBe(1)
+    }))
+
+  it("uses the official SDK's channel options", () => {
+    const options = GrpcTransport.channelOptions({
+      serverName: "engine.example.com",
+      grpcMaxRecvMessageLength: 111,
+      grpcMaxSendMessageLength: 222
+    } as never)
+    expect(options).toEqual({
+      "grpc.ssl_target_name_override": "engine.example.com",
+      "grpc.keepalive_time_ms": 10000,
+      "grpc.keepalive_timeout_ms": 60000,
+      "grpc.client_idle_timeout_ms": 60000,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.default_compression_algorithm": 2,
+      "grpc.max_send_message_length": 222,
+      "grpc.max_receive_message_length": 111
+    })
+  })
+
+  it.scopedLive("requests go out gzip-compressed (seen on the wire by a raw HTTP/2 server)", () =>
+    Effect.gen(function*() {
+      const seen: Array<{ headers: http2.IncomingHttpHeaders; compressedFlag: number; request: PushEventRequest }> = []
+      const port = yield* Effect.acquireRelease(
+        Effect.async<{ server: http2.Http2Server; port: number }>((resume) => {
+          const server = http2.createServer()
+          server.on("stream", (stream, headers) => {
+            const chunks: Array<Buffer> = []
+            stream.on("data", (c: Buffer) => chunks.push(c))
+            stream.on("end", () => {
+              const body = Buffer.concat(chunks)
+              const compressedFlag = body.readUInt8(0)
+              const payload = body.subarray(5, 5 + body.readUInt32BE(1))
+              const message = compressedFlag === 1 ? zlib.gunzipSync(payload) : payload
+              seen.push({ headers, compressedFlag, request: PushEventRequest.decode(message) })
+              const reply = Event.encode(Event.fromPartial({ key: "ok" })).finish()
+              const frame = Buffer.alloc(5 + reply.length)
+              frame.writeUInt32BE(reply.length, 1)
+              Buffer.from(reply).copy(frame, 5)
+              stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
+              stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
+              stream.end(frame)
+            })
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, port: (server.address() as { port: number }).port })))
+        }),
+        ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      ).pipe(Effect.map(({ port }) => port))
+      const payload = JSON.stringify({ padding: "x".repeat(4096) })
+      const event = yield* withTransport(`127.0.0.1:${port}`, (t) =>
+        GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o)))
+      expect(event.key).toBe("ok")
+      expect(seen).toHaveLength(1)
+      const [request] = seen
+      expect(request!.headers[":path"]).toBe("/EventsService/Push")
+      expect(request!.headers["grpc-encoding"]).toBe("gzip")
+      expect(String(request!.headers["grpc-accept-encoding"]).split(",")).toContain("gzip")
+      expect(request!.headers["authorization"]).toBe(`bearer ${TOKEN}`)
+      expect(request!.compressedFlag).toBe(1)
+      expect(request!.request).toMatchObject({ key: "user:created", payload })
+    }))
+
+  describe("errors", () => {
+    it.scopedLive("a server error keeps its status code, the method path and the server's message", () =>
+      Effect.gen(function*() {
+        const server = yield* loopbackServer({
+          dispatcher: {
+            heartbeat: async () => {
+              throw new ServerError(Status.NOT_FOUND, "worker 42 not found")
+            }
+          }
+        })
+        const error = yield* withTransport(server.hostPort, (t) =>
+          GrpcTransport.unary("/Dispatcher/Heartbeat", (o) => t.dispatcher.heartbeat({ workerId: "42" }, o))).pipe(Effect.flip)
+        expect(error).toBeInstanceOf(GrpcError)
+        expect({ method: error.method, code: error.code, details: error.details, status: error.status }).toEqual({
+          method: "/Dispatcher/Heartbeat",
+          code: Status.NOT_FOUND,
+          details: "worker 42 not found",
+          status: "NOT_FOUND"
+        })
+        expect(error.message).toBe("/Dispatcher/Heartbeat failed with NOT_FOUND (5): worker 42 not found")
+        expect(error.message).not.toContain(TOKEN)
+      }))
+
+    it.scopedLive("keeps the grpc-status-details-bin trailer", () =>
+      Effect.gen(function*() {
+        const details = new Uint8Array([8, 6, 18, 3, 97, 98, 99])
+        const server = yield* loopbackServer({
+          workflows: {
+            triggerWorkflow: async (_, ctx) => {
+              ctx.trailer.set("grpc-status-details-bin", details)
+              throw new ServerError(Status.ALREADY_EXISTS, "idempotency key collision")
+            }
+          }
+        })
+        const error = yield* withTransport(server.hostPort, (t) =>
+          GrpcTransport.unary("/WorkflowService/TriggerWorkflow", (o) => t.workflows.triggerWorkflow({ name: "w" }, o))
+        ).pipe(Effect.flip)
+        expect(error.code).toBe(Status.ALREADY_EXISTS)
+        expect(error.statusDetails).toEqual(details)
+      }))
+
+    it.scopedLive("no server listening: UNAVAILABLE on the method", () =>
+      Effect.gen(function*() {
+        // Take a free port, then close its server: nothing listens there any more.
+        const port = yield* Effect.scoped(loopbackServer({}).pipe(Effect.map((s) => s.port)))
+        const error = yield* withTransport(`127.0.0.1:${port}`, (t) =>
+          GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o))).pipe(Effect.flip)
+        expect([error.code, error.method]).toEqual([Status.UNAVAILABLE, "/Dispatcher/GetVersion"])
+      }))
+
+    it.scopedLive("a non-gRPC failure inside the call is UNKNOWN on the given method", () =>
+      Effect.gen(function*() {
+        const error = yield* GrpcTransport.unary("/Dispatcher/GetVersion", () => Promise.reject(new Error("boom"))).pipe(
+          Effect.flip
+        )
+        expect([error.code, error.method, error.details]).toEqual([Status.UNKNOWN, "/Dispatcher/GetVersion", "boom"])
+      }))
+  })
+
+  describe("cancellation", () => {
+    it.scopedLive("interrupting a unary call cancels it on the server", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            getVersion: (_, ctx) => {
+              serverAborted = onAbort(ctx.signal)
+              Deferred.unsafeDone(started, Exit.void)
+              return new Promise<GetVersionResponse>(() => {}) // never answers
+            }
+          }
+        })
+        const exit = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)))
+            yield* eventually(Deferred.await(started))
+            return yield* Fiber.interrupt(fiber)
+          }))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+
+    it.scopedLive("a server stream delivers every message and ends when the server ends", () =>
+      Effect.gen(function*() {
+        const server = yield* loopbackServer({
+          dispatcher: {
+            listenV2: async function*(req) {
+              for (let i = 0; i < 3; i++) yield { actionId: `${req.workerId}:${i}` }
+            }
+          }
+        })
+        const ids = yield* withTransport(server.hostPort, (t) =>
+          GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o)).pipe(
+            Stream.map((a) => a.actionId),
+            Stream.runCollect
+          ))
+        expect(Chunk.toArray(ids)).toEqual(["w:0", "w:1", "w:2"])
+      }))
+
+    it.scopedLive("a server stream that fails fails the Stream with a GrpcError", () =>
+      Effect.gen(function*() {
+        const server = yield* loopbackServer({
+          dispatcher: {
+            listenV2: async function*() {
+              yield { actionId: "first" }
+              throw new ServerError(Status.UNAVAILABLE, "engine shutting down")
+            }
+          }
+        })
+        const [seen, error] = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const seen: Array<string> = []
+            const error = yield* GrpcTransport.serverStream(
+              "/Dispatcher/ListenV2",
+              (o) => t.dispatcher.listenV2({ workerId: "w" }, o)
+            ).pipe(Stream.runForEach((a) => Effect.sync(() => seen.push(a.actionId))), Effect.flip)
+            return [seen, error] as const
+          }))
+        expect(seen).toEqual(["first"])
+        expect([error.code, error.method, error.details]).toEqual([
+          Status.UNAVAILABLE,
+          "/Dispatcher/ListenV2",
+          "engine shutting down"
+        ])
+      }))
+
+    it.scopedLive("interrupting the consumer of a server stream cancels the call on the server", () =>
+      Effect.gen(function*() {
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            listenV2: async function*(_, ctx) {
+              serverAborted = onAbort(ctx.signal)
+              yield { actionId: "one" }
+              await serverAborted // then wait, as ListenV2 does between assignments
+            }
+          }
+        })
+        const exit = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const first = yield* Deferred.make<string>()
+            const fiber = yield* GrpcTransport.serverStream(
+              "/Dispatcher/ListenV2",
+              (o) => t.dispatcher.listenV2({ workerId: "w" }, o)
+            ).pipe(Stream.runForEach((a) => Deferred.succeed(first, a.actionId)), Effect.fork)
+            expect(yield* eventually(Deferred.await(first))).toBe("one")
+            // The consumer is now waiting for the next message; the interrupt must complete.
+            return yield* eventually(Fiber.interrupt(fiber))
+          }))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+
+    it.scopedLive("bidi: requests from a Stream, responses as a Stream; ending the input half-closes", () =>
+      Effect.gen(function*() {
+        let requestsEnded = false
+        const server = yield* loopbackServer({
+          dispatcher: {
+            subscribeToWorkflowRuns: async function*(requests) {
+              for await (const r of requests) {
+                yield { workflowRunId: r.workflowRunId, eventType: WorkflowRunEventType.WORKFLOW_RUN_EVENT_TYPE_FINISHED }
+              }
+              requestsEnded = true
+            }
+          }
+        })
+        const ids = yield* withTransport(server.hostPort, (t) =>
+          GrpcTransport.bidiStream(
+            "/Dispatcher/SubscribeToWorkflowRuns",
+            Stream.make("a", "b", "c").pipe(Stream.map((workflowRunId) => ({ workflowRunId }))),
+            (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
+          ).pipe(Stream.map((e) => e.workflowRunId), Stream.runCollect))
+        expect(Chunk.toArray(ids)).toEqual(["a", "b", "c"])
+        expect(requestsEnded).toBe(true)
+      }))
+
+    it.scopedLive("bidi: a long-lived input fed from a Queue; interrupting the consumer cancels the call", () =>
+      Effect.gen(function*() {
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            subscribeToWorkflowRuns: async function*(requests, ctx) {
+              serverAborted = onAbort(ctx.signal)
+              for await (const r of requests) yield { workflowRunId: r.workflowRunId }
+              // A cancelled call also ends the request stream here; only a cancel fires the signal.
+              await serverAborted
+            }
+          }
+        })
+        const exit = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const input = yield* Queue.unbounded<{ workflowRunId: string }>()
+            const output = yield* Queue.unbounded<string>()
+            const fiber = yield* GrpcTransport.bidiStream(
+              "/Dispatcher/SubscribeToWorkflowRuns",
+              Stream.fromQueue(input),
+              (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
+            ).pipe(Stream.runForEach((e) => Queue.offer(output, e.workflowRunId)), Effect.fork)
+            yield* Queue.offer(input, { workflowRunId: "r1" })
+            expect(yield* eventually(Queue.take(output))).toBe("r1")
+            yield* Queue.offer(input, { workflowRunId: "r2" })
+            expect(yield* eventually(Queue.take(output))).toBe("r2")
+            return yield* eventually(Fiber.interrupt(fiber))
+          }))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+
+    it.scopedLive("bidi: a failing input fails the Stream with the input's error and cancels the call", () =>
+      Effect.gen(function*() {
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            subscribeToWorkflowRuns: async function*(requests, ctx) {
+              serverAborted = onAbort(ctx.signal)
+              for await (const r of requests) yield { workflowRunId: r.workflowRunId }
+              // A cancelled call also ends the request stream here; only a cancel fires the signal.
+              await serverAborted
+            }
+          }
+        })
+        const result = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const answered = yield* Deferred.make<void>()
+            // The input fails once the call is established (the server answered r1).
+            const input = Stream.concat(
+              Stream.make({ workflowRunId: "r1" }),
+              Stream.fromEffect(Deferred.await(answered)).pipe(Stream.flatMap(() => Stream.fail("input broke" as const)))
+            )
+            return yield* GrpcTransport.bidiStream(
+              "/Dispatcher/SubscribeToWorkflowRuns",
+              input,
+              (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
+            ).pipe(Stream.runForEach(() => Deferred.succeed(answered, undefined)), Effect.flip)
+          }))
+        expect(result).toBe("input broke")
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+  })
+
+  it.scopedLive("closing the layer's scope shuts the channel down", () =>
+    Effect.gen(function*() {
+      const server = yield* loopbackServer({ dispatcher: { getVersion: async () => ({ version: "v1" }) } })
+      const channel = yield* withTransport(server.hostPort, (t) =>
+        GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)).pipe(
+          Effect.as(t.channel),
+          Effect.tap((channel) => expect(channel.getConnectivityState(false)).toBe(connectivityState.READY))
+        ))
+      expect(channel.getConnectivityState(false)).toBe(connectivityState.SHUTDOWN)
+    }))
+
+  it.live("after the layer's scope closes, nothing keeps the process alive", () =>
+    Effect.gen(function*() {
+      const server = yield* loopbackServer({
+        dispatcher: {
+          getVersion: async () => ({ version: "v9.9.9" }),
+          listenV2: async function*(_, ctx) {
+            yield { actionId: "a" }
+            await onAbort(ctx.signal)
+          }
+        }
+      })
+      const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/exit-after-scope.ts")
+      const tsx = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../node_modules/.bin/tsx")
+      const run = (mode: "close" | "leak") =>
+        Effect.async<{ code: number | null; stdout: string; stderr: string; alive: boolean }>((resume) => {
+          const child = spawn(tsx, ["--conditions=@effect-hatchet/source", fixture, server.hostPort, mode], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, HATCHET_CLIENT_TOKEN: TOKEN }
+          })
+          let stdout = ""
+          let stderr = ""
+          let settled = false
+          const settle = (result: { code: number | null; alive: boolean }) => {
+            if (settled) return
+            settled = true
+            clearTimeout(guard)
+            child.kill("SIGKILL")
+            resume(Effect.succeed({ ...result, stdout, stderr }))
+          }
+          child.stdout.on("data", (c) => {
+            stdout += c
+            // The control reports what keeps it alive, then is killed.
+            if (mode === "leak" && /active \[.*\]\n/.test(stdout)) settle({ code: null, alive: true })
+          })
+          child.stderr.on("data", (c) => (stderr += c))
+          // Liveness guard, generous (tsx start-up on a loaded machine): not a speed assertion.
+          const guard = setTimeout(() => settle({ code: null, alive: true }), 60_000)
+          child.on("exit", (code) => settle({ code, alive: false }))
+          return Effect.sync(() => settle({ code: null, alive: true }))
+        })
+      const closed = yield* run("close")
+      expect(closed.stderr).toBe("")
+      expect(closed).toMatchObject({ alive: false, code: 0 })
+      expect(closed.stdout).toContain("version v9.9.9")
+      expect(closed.stdout).toContain("first action a")
+      expect(closed.stdout).toContain("scope closed")
+      // Control: the same program leaving the scope open is kept alive by the open connection.
+      const leaked = yield* run("leak")
+      expect(leaked.stdout).toContain("scope left open")
+      expect(leaked.alive).toBe(true)
+      expect(JSON.parse(/active (\[.*\])/.exec(leaked.stdout)![1]!)).toContain("TCPSocketWrap")
+    }).pipe(Effect.scoped), 120_000)
+
+  it.effect("the layer needs a HatchetConfig and builds from it", () =>
+    Effect.gen(function*() {
+      const config = yield* HatchetConfig
+      expect(config.tls.strategy).toBe("none")
+    }).pipe(Effect.provide(Layer.fresh(transportLayer("127.0.0.1:1")))))
+})
