@@ -1,0 +1,90 @@
+/**
+ * The engine core: the domain state behind a `Context.Tag`, the single entry point through which
+ * the gRPC and REST handlers (and tests) run domain operations, and the timer fiber that fires
+ * deadlines through Effect's `Clock`.
+ *
+ * Every operation runs as `core.run((state, now) => ...)`: the current time is read from
+ * `Clock`, the synchronous domain function runs atomically, a thrown `EngineError` becomes the
+ * effect's failure, and queues that gained work or capacity are assigned before returning.
+ *
+ * @internal
+ */
+import { Cause, Clock, Context, Effect, Layer } from "effect"
+import { assignDirty } from "./domain/dispatch.js"
+import { EngineError } from "./domain/errors.js"
+import { EngineState } from "./domain/model.js"
+import { ActionQueues } from "./domain/queue.js"
+import { ensureTenant } from "./domain/tenants.js"
+import { TimerQueue } from "./domain/timers.js"
+
+export interface CoreOptions {
+  /** Internal retries (dead worker, undeliverable assignment) before a task fails: 10 upstream. */
+  readonly maxInternalRetries?: number | undefined
+  /** Tenants to create at start. */
+  readonly tenantIds?: ReadonlyArray<string> | undefined
+}
+
+export interface EngineCoreService {
+  /** The state, for read-only inspection (tests, views). Mutate it only through `run`. */
+  readonly state: EngineState
+  /** Runs a synchronous domain operation at the current `Clock` time. */
+  readonly run: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
+  /** Like `run` for operations that cannot fail. */
+  readonly runSync: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A>
+}
+
+export class EngineCore extends Context.Tag("@effect-hatchet/engine/EngineCore")<EngineCore, EngineCoreService>() {}
+
+/** Builds the core and starts its timer fiber in the current scope. */
+export const make = (options: CoreOptions = {}) =>
+  Effect.gen(function*() {
+    const timers = new TimerQueue()
+    const state = new EngineState(timers, new ActionQueues(), {
+      maxInternalRetries: options.maxInternalRetries ?? 10
+    })
+    const start = yield* Clock.currentTimeMillis
+    for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)
+
+    const runAt = <A>(operation: (state: EngineState, now: number) => A, now: number): Effect.Effect<A, EngineError> => {
+      try {
+        const result = operation(state, now)
+        assignDirty(state, now)
+        return Effect.succeed(result)
+      } catch (error) {
+        assignDirty(state, now)
+        return error instanceof EngineError ? Effect.fail(error) : Effect.die(error)
+      }
+    }
+    const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, now))
+    const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> =>
+      Effect.orDie(run(operation))
+
+    // the timer fiber: sleep until the earliest deadline (or until an earlier one is added)
+    const wake = yield* Effect.makeLatch(false)
+    timers.onEarlier = () => wake.unsafeOpen()
+    const fireDue = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.suspend(() => {
+        try {
+          timers.runDue(now)
+          assignDirty(state, now)
+          return Effect.succeed(now)
+        } catch (error) {
+          return Effect.logError("engine timer failed", Cause.die(error)).pipe(Effect.as(now))
+        }
+      }))
+    const timerLoop = Effect.gen(function*() {
+      for (;;) {
+        yield* wake.close
+        const now = yield* fireDue
+        const next = timers.next()
+        if (next === undefined) yield* wake.await
+        else if (next > now) yield* Effect.raceFirst(Effect.sleep(next - now), wake.await)
+      }
+    })
+    yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)
+
+    return EngineCore.of({ state, run, runSync })
+  })
+
+export const layer = (options: CoreOptions = {}): Layer.Layer<EngineCore> => Layer.scoped(EngineCore, make(options))

@@ -1,0 +1,78 @@
+/**
+ * `Dispatcher/SendStepActionEvent`: a worker reports on an attempt.
+ *
+ * STARTED and ACKNOWLEDGED change nothing; COMPLETED validates its output JSON (invalid output
+ * turns the event into FAILED with the validation message); FAILED is an application failure
+ * (retried unless `should_not_retry`); CANCELLED cancels the task. Events that name another
+ * attempt than the current one are ignored.
+ *
+ * Engine semantics §3.1; upstream `internal/services/dispatcher/server.go sendStepActionEventV1`.
+ *
+ * @internal
+ */
+import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { invalidArgument } from "./errors.js"
+import { parseUuid } from "./ids.js"
+import { validateJsonb } from "./json.js"
+import type { EngineState, Task } from "./model.js"
+import { cancelTask, completeTask, failTaskApp, recordEvent } from "./tasks.js"
+
+const nulInErrorMessage =
+  "error message contains invalid null character \\u0000. you likely need to either escape the character or strip it out of the error. this generally is the result of an LLM producing this unicode sequence in its output."
+
+export interface StepActionEvent {
+  readonly taskRunExternalId: string
+  readonly eventType: StepActionEventType
+  readonly eventPayload: string
+  readonly retryCount?: number | undefined
+  readonly shouldNotRetry?: boolean | undefined
+  readonly workerId?: string | undefined
+}
+
+/** Applies a worker's step action event; returns the task it concerned. */
+export const stepActionEvent = (state: EngineState, tenantId: string, event: StepActionEvent, now: number): Task => {
+  const id = event.taskRunExternalId
+  const parsed = parseUuid(id)
+  if (!parsed.ok) throw invalidArgument(`invalid task external run id ${id}: ${parsed.error}`)
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId) {
+    throw invalidArgument(`invalid task external run id ${id}: no rows in result set`)
+  }
+  const retryCount = event.retryCount ?? task.retryCount
+  let eventType = event.eventType
+  let payload = event.eventPayload
+  if (eventType === StepActionEventType.STEP_EVENT_TYPE_COMPLETED) {
+    const error = validateJsonb(payload, "taskOutput")
+    if (error !== undefined) {
+      eventType = StepActionEventType.STEP_EVENT_TYPE_FAILED
+      payload = error
+    }
+  }
+  if (eventType === StepActionEventType.STEP_EVENT_TYPE_FAILED && payload.includes("\u0000")) {
+    payload = nulInErrorMessage
+  }
+  switch (eventType) {
+    case StepActionEventType.STEP_EVENT_TYPE_STARTED:
+      if (task.status === "RUNNING" && task.retryCount === retryCount) {
+        recordEvent(state, task, "STARTED", now, { workerId: task.runtime?.worker?.id })
+      }
+      return task
+    case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:
+      return task
+    case StepActionEventType.STEP_EVENT_TYPE_COMPLETED:
+      completeTask(state, task, retryCount, payload, now)
+      return task
+    case StepActionEventType.STEP_EVENT_TYPE_FAILED:
+      failTaskApp(state, task, retryCount, {
+        message: payload,
+        shouldNotRetry: event.shouldNotRetry ?? false,
+        source: "worker"
+      }, now)
+      return task
+    case StepActionEventType.STEP_EVENT_TYPE_CANCELLED:
+      if (task.retryCount === retryCount) cancelTask(state, task, now, { notifyWorker: true })
+      return task
+    default:
+      throw invalidArgument(`invalid task external run id ${id}`)
+  }
+}

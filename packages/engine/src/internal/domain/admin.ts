@@ -1,0 +1,157 @@
+/**
+ * Cancel and replay, by external ids (task or run ids) or by a runs filter:
+ * `v1.AdminService/CancelTasks` / `ReplayTasks` and the REST `tasks/cancel` / `tasks/replay`
+ * routes, which proxy to the same operations.
+ *
+ * Engine semantics §3.6, §3.7; upstream `internal/services/admin/v1/server.go`.
+ *
+ * @internal
+ */
+import { invalidArgument } from "./errors.js"
+import { parseUuid } from "./ids.js"
+import type { EngineState, Run, Step, Task } from "./model.js"
+import { isTerminal } from "./model.js"
+import { listRuns, type RunsFilter } from "./queries.js"
+import { enqueue } from "./dispatch.js"
+import { cancelTask, recordEvent } from "./tasks.js"
+
+/** A cancel / replay request: ids, or a filter over runs. */
+export interface TasksSelection {
+  readonly externalIds: ReadonlyArray<string>
+  readonly filter?: TasksFilter | undefined
+}
+
+export interface TasksFilter {
+  readonly since: number
+  readonly until?: number | undefined
+  readonly statuses: ReadonlyArray<string>
+  readonly workflowIds: ReadonlyArray<string>
+  /** `"key:value"` pairs. */
+  readonly additionalMetadata: ReadonlyArray<string>
+}
+
+/** Upstream's limits on filter matches: 20000 for cancel, 1000 for replay. */
+const cancelLimit = 20_000
+const replayLimit = 1_000
+
+const resolveIds = (state: EngineState, tenantId: string, selection: TasksSelection, limit: number): Array<string> => {
+  const ids = selection.externalIds.map((id) => {
+    const parsed = parseUuid(id)
+    if (!parsed.ok) throw invalidArgument("invalid external id")
+    return parsed.value
+  })
+  if (ids.length > 0 && selection.filter !== undefined) {
+    throw invalidArgument("cannot provide both external ids and filter")
+  }
+  const filter = selection.filter
+  if (ids.length === 0 && filter !== undefined) {
+    const workflowIds = filter.workflowIds.map((id) => {
+      const parsed = parseUuid(id)
+      if (!parsed.ok) throw invalidArgument("invalid workflow id")
+      return parsed.value
+    })
+    const metadata: Record<string, string> = {}
+    for (const pair of filter.additionalMetadata) {
+      const index = pair.indexOf(":")
+      if (index < 0) throw invalidArgument(`invalid additional metadata filter: ${pair}`)
+      metadata[pair.slice(0, index)] = pair.slice(index + 1)
+    }
+    const runsFilter: RunsFilter = {
+      since: filter.since,
+      until: filter.until,
+      statuses: filter.statuses,
+      workflowIds,
+      additionalMetadata: metadata,
+      limit
+    }
+    for (const run of listRuns(state, tenantId, runsFilter).rows) ids.push(run.id)
+  }
+  return ids
+}
+
+/** `FlattenExternalIds`: a run id expands to the tasks it has created so far. */
+export const flattenExternalIds = (state: EngineState, tenantId: string, ids: ReadonlyArray<string>): Array<Task> => {
+  const tasks: Array<Task> = []
+  const seen = new Set<Task>()
+  const add = (task: Task) => {
+    if (!seen.has(task)) {
+      seen.add(task)
+      tasks.push(task)
+    }
+  }
+  for (const id of ids) {
+    const run = state.runsById.get(id)
+    if (run !== undefined && run.tenantId === tenantId) {
+      for (const task of run.tasks.values()) add(task)
+      continue
+    }
+    const task = state.tasksByExternalId.get(id)
+    if (task !== undefined && task.tenantId === tenantId && task.run.tasks.get(task.step.id) === task) add(task)
+  }
+  return tasks
+}
+
+/** Cancels the selected tasks (running attempts get `CANCEL_STEP_RUN`); returns the selected ids. */
+export const cancelTasks = (state: EngineState, tenantId: string, selection: TasksSelection, now: number): Array<string> => {
+  const ids = resolveIds(state, tenantId, selection, cancelLimit)
+  for (const task of flattenExternalIds(state, tenantId, ids)) {
+    cancelTask(state, task, now, { notifyWorker: true })
+  }
+  return ids
+}
+
+const descendants = (steps: Iterable<Step>): Set<Step> => {
+  const result = new Set<Step>()
+  const visit = (step: Step) => {
+    for (const child of step.children) {
+      if (result.has(child)) continue
+      result.add(child)
+      visit(child)
+    }
+  }
+  for (const step of steps) visit(step)
+  return result
+}
+
+/**
+ * Replays the selected final tasks: each keeps its external id and is queued again with
+ * `retry_count + 1`; its DAG descendants (and the on-failure task) are re-armed and run again
+ * once their parents complete. Tasks still in flight are skipped. Returns the replayed task ids.
+ */
+export const replayTasks = (state: EngineState, tenantId: string, selection: TasksSelection, now: number): Array<string> => {
+  const ids = resolveIds(state, tenantId, selection, replayLimit)
+  const byRun = new Map<Run, Array<Task>>()
+  for (const task of flattenExternalIds(state, tenantId, ids)) {
+    if (!isTerminal(task.status) || task.runtime !== undefined || task.retryPending) continue
+    const list = byRun.get(task.run) ?? []
+    list.push(task)
+    byRun.set(task.run, list)
+  }
+  const replayed: Array<string> = []
+  for (const [run, tasks] of byRun) {
+    const rearmed = descendants(tasks.map((t) => t.step))
+    const resetOnFailure = run.version.onFailure !== undefined && tasks.some((t) => t.step.kind === "DEFAULT")
+    for (const step of run.version.steps) {
+      if (rearmed.has(step) || (resetOnFailure && step.kind === "ON_FAILURE")) run.tasks.delete(step.id)
+    }
+    if (resetOnFailure) run.onFailureFired = false
+    run.finishedAt = undefined
+    for (const task of tasks) {
+      if (rearmed.has(task.step) || task.step.kind === "ON_FAILURE" && resetOnFailure) {
+        replayed.push(task.externalId)
+        continue
+      }
+      task.retryCount++
+      task.appRetryCount = 0
+      task.internalRetryCount = 0
+      task.output = undefined
+      task.error = undefined
+      task.skipped = false
+      task.finishedAt = undefined
+      recordEvent(state, task, "RETRIED_BY_USER", now)
+      enqueue(state, task, now, task.priority)
+      replayed.push(task.externalId)
+    }
+  }
+  return replayed
+}

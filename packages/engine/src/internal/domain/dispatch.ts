@@ -1,0 +1,236 @@
+/**
+ * Queueing, worker selection, slot accounting and delivery of `AssignedAction`s.
+ *
+ * A queued task waits in the queue of its step's action. Whenever work or capacity appears the
+ * `(tenant, action)` pair is marked dirty; `assignDirty` (run at the end of every domain
+ * operation) hands the head of each dirty queue to an eligible worker: registered with exactly
+ * that action, an open stream, a heartbeat within the last 5 s, not paused, and free units for
+ * every slot type the step requests. Candidates are tried round-robin per action.
+ *
+ * Engine semantics §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
+ *
+ * @internal
+ */
+import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { JsonObject, JsonValue } from "./json.js"
+import { goMarshal, isJsonObject, parseJson } from "./json.js"
+import type { EngineState, Task, Worker } from "./model.js"
+import { cancelTask, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
+
+/** A worker is schedulable only with a heartbeat in the last 5 s. */
+export const schedulableWindowMs = 5_000
+
+/** Marks the queue of `action` for an assignment pass. */
+export const markDirty = (state: EngineState, tenantId: string, action: string): void => {
+  const map = state.dirty
+  let actions = map.get(tenantId)
+  if (actions === undefined) {
+    actions = new Set()
+    map.set(tenantId, actions)
+  }
+  actions.add(action)
+}
+
+/** Marks every queue `worker` could serve (it gained capacity or became schedulable). */
+export const markWorkerDirty = (state: EngineState, worker: Worker): void => {
+  for (const action of worker.actions) {
+    if (state.queues.size(worker.tenantId, action) > 0) markDirty(state, worker.tenantId, action)
+  }
+}
+
+/** Runs assignment passes until no queue is dirty. */
+export const assignDirty = (state: EngineState, now: number): void => {
+  const map = state.dirty
+  while (map.size > 0) {
+    const [tenantId, actions] = map.entries().next().value as [string, Set<string>]
+    const action = actions.values().next().value as string
+    actions.delete(action)
+    if (actions.size === 0) map.delete(tenantId)
+    tryAssign(state, tenantId, action, now)
+  }
+}
+
+/** Puts `task` in its action's queue and arms its schedule timeout. */
+export const enqueue = (state: EngineState, task: Task, now: number, priority: number): void => {
+  task.status = "QUEUED"
+  task.retryPending = false
+  const token = ++state.queueSeq
+  task.queueToken = token
+  state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token })
+  markDirty(state, task.tenantId, task.step.action)
+  state.timers.at(now + task.step.scheduleTimeoutMs, (t) => {
+    if (task.queueToken === token && task.status === "QUEUED") {
+      cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+    }
+  })
+}
+
+/** Whether `worker` may receive new tasks now. */
+export const isSchedulable = (worker: Worker, now: number): boolean =>
+  worker.isActive && !worker.isPaused && worker.lastHeartbeatAt !== undefined &&
+  now - worker.lastHeartbeatAt < schedulableWindowMs
+
+const hasCapacity = (worker: Worker, task: Task): boolean => {
+  for (const [slotType, units] of task.step.slotRequests) {
+    const max = worker.slotConfig.get(slotType) ?? 0
+    const used = worker.slotsUsed.get(slotType) ?? 0
+    if (max - used < units) return false
+  }
+  return true
+}
+
+const tryAssign = (state: EngineState, tenantId: string, action: string, now: number) => {
+  const tenant = state.tenants.get(tenantId)
+  const candidates = tenant?.actionWorkers.get(action)
+  if (tenant === undefined || candidates === undefined || candidates.size === 0) return
+  const workers = [...candidates]
+  for (;;) {
+    const entry = state.queues.peek(tenantId, action)
+    if (entry === undefined) return
+    const offset = tenant.roundRobin.get(action) ?? 0
+    let chosen: Worker | undefined
+    for (let i = 0; i < workers.length; i++) {
+      const index = (offset + i) % workers.length
+      const worker = workers[index]!
+      if (isSchedulable(worker, now) && hasCapacity(worker, entry.task)) {
+        chosen = worker
+        tenant.roundRobin.set(action, (index + 1) % workers.length)
+        break
+      }
+    }
+    if (chosen === undefined) return
+    state.queues.pop(tenantId, action)
+    assign(state, entry.task, chosen, now)
+  }
+}
+
+const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
+  for (const [slotType, units] of task.step.slotRequests) {
+    worker.slotsUsed.set(slotType, (worker.slotsUsed.get(slotType) ?? 0) + sign * units)
+  }
+}
+
+/** Delay before re-queueing an assignment that could not be delivered: 100 ms doubling to 5 s. */
+const redeliveryDelayMs = (task: Task) => Math.min(5_000, 100 * Math.pow(2, task.internalRetryCount))
+
+const undeliverable =
+  "Could not send task to worker. This likely means that too many slots have been configured for the worker, or the worker has crashed."
+
+const assign = (state: EngineState, task: Task, worker: Worker, now: number) => {
+  takeSlots(worker, task, 1)
+  worker.running.add(task)
+  const runtime = { retryCount: task.retryCount, worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now }
+  task.runtime = runtime
+  task.queueToken = 0
+  task.status = "RUNNING"
+  if (task.startedAt === undefined) task.startedAt = now
+  recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
+  armTimeout(state, task, runtime.timeoutAt)
+  const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)
+  let delivered = false
+  for (const session of worker.sessions.values()) {
+    if (session.send(action)) {
+      delivered = true
+      break
+    }
+  }
+  if (delivered) {
+    recordEvent(state, task, "SENT_TO_WORKER", now, { workerId: worker.id })
+  } else {
+    failTaskInternal(state, task, undeliverable, now, { delayMs: redeliveryDelayMs(task), publish: true })
+  }
+}
+
+/** Arms (or re-arms after a refresh) the execution timeout of the current attempt. */
+export const armTimeout = (state: EngineState, task: Task, at: number): void => {
+  const runtime = task.runtime
+  state.timers.at(at, (t) => {
+    if (task.runtime !== runtime || runtime === undefined) return
+    if (runtime.timeoutAt > t) armTimeout(state, task, runtime.timeoutAt)
+    else timeOutTask(state, task, t)
+  })
+}
+
+/** Ends the current attempt's hold on its worker: slots freed, runtime cleared. */
+export const releaseRuntime = (state: EngineState, task: Task): void => {
+  const runtime = task.runtime
+  if (runtime === undefined) return
+  task.runtime = undefined
+  if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker)
+}
+
+/** Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`). */
+export const releaseSlot = (state: EngineState, task: Task, worker: Worker): void => {
+  if (!worker.running.delete(task)) return
+  takeSlots(worker, task, -1)
+  markWorkerDirty(state, worker)
+}
+
+/** Sends `CANCEL_STEP_RUN` for an attempt to every stream of `worker`. */
+export const sendCancel = (worker: Worker, task: Task, retryCount: number): void => {
+  const action = assignedAction(task, ActionType.CANCEL_STEP_RUN, retryCount)
+  for (const session of worker.sessions.values()) session.send(action)
+}
+
+// -----------------------------------------------------------------------------
+// the wire shape of an assignment
+// -----------------------------------------------------------------------------
+
+/** Outputs of the run's COMPLETED tasks as `parents` (`ListTaskParentOutputs`). */
+const completedOutputs = (task: Task): JsonObject => {
+  const parents: Record<string, JsonValue> = {}
+  for (const other of task.run.tasks.values()) {
+    if (other.status !== "COMPLETED") continue
+    const output = parseJson(other.output)
+    if (output === null || output === undefined) parents[other.step.readableId] = {}
+    else if (isJsonObject(output)) parents[other.step.readableId] = output
+  }
+  return parents
+}
+
+/** The `action_payload` JSON of a START (`V1StepRunData`, field order as Go marshals it). */
+export const actionPayload = (task: Task): string => {
+  const run = task.run
+  const input = isJsonObject(run.input) ? run.input : null
+  const parents = run.isDag ? completedOutputs(task) : {}
+  let payload = `{"input":${goMarshal(input)},"triggered_by":"manual","parents":${goMarshal(parents)},` +
+    `"triggers":{"filter_payload":${goMarshal(run.filterPayload)}},"user_data":null,"overrides":null`
+  if (task.stepRunErrors !== undefined && Object.keys(task.stepRunErrors).length > 0) {
+    payload += `,"step_run_errors":${goMarshal(task.stepRunErrors)}`
+  }
+  return `${payload}}`
+}
+
+/** `populateAssignedAction`: the fields as upstream fills them. */
+export const assignedAction = (task: Task, actionType: ActionType, retryCount: number): AssignedAction => {
+  const run = task.run
+  const step = task.step
+  const action: AssignedAction = {
+    tenantId: task.tenantId,
+    workflowRunId: run.id,
+    getGroupKeyRunId: "",
+    jobId: step.id,
+    jobName: step.readableId,
+    jobRunId: task.externalId,
+    taskId: step.id,
+    taskRunExternalId: task.externalId,
+    actionId: step.action,
+    actionType,
+    actionPayload: actionType === ActionType.START_STEP_RUN ? actionPayload(task) : "",
+    taskName: step.readableId,
+    retryCount,
+    additionalMetadata: run.metadataRaw,
+    priority: task.priority,
+    workflowId: run.workflow.id,
+    workflowVersionId: run.version.id
+  }
+  if (run.childIndex !== undefined) action.childWorkflowIndex = run.childIndex
+  if (run.childKey !== undefined) action.childWorkflowKey = run.childKey
+  if (run.parentTaskExternalId !== undefined) action.parentWorkflowRunId = run.parentTaskExternalId
+  if (step.isDurable) action.durableTaskInvocationCount = task.retryCount + 1
+  if (run.triggeringEvent !== undefined) {
+    action.triggeringEventExternalId = run.triggeringEvent.id
+    action.triggeringEventKey = run.triggeringEvent.key
+  }
+  return action
+}

@@ -1,0 +1,29 @@
+/**
+ * Go-style durations as upstream's validator accepts them: one or more `<number><unit>` parts
+ * with units `ms`, `s`, `m`, `h`, fractions allowed, no sign (`pkg/validator` `DurationRegex`,
+ * then `time.ParseDuration`).
+ *
+ * @internal
+ */
+
+const durationPattern = /^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ms|s|m|h))+$/
+const component = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m|h)/g
+const unitMillis: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+/** Go's `time.Duration` overflows past 2^63-1 nanoseconds. */
+const maxMillis = 9_223_372_036_854
+
+/** The duration in milliseconds, or undefined when upstream would reject it. */
+export const parseDuration = (input: string): number | undefined => {
+  if (!durationPattern.test(input)) return undefined
+  let total = 0
+  for (const match of input.matchAll(component)) {
+    total += Number.parseFloat(match[1]!) * unitMillis[match[2]!]!
+  }
+  return total > maxMillis ? undefined : total
+}
+
+export const isValidDuration = (input: string): boolean => parseDuration(input) !== undefined
+
+/** The message upstream's validator uses for a bad duration. */
+export const durationError =
+  "Invalid duration. Durations must be one or more <number><unit> components, where unit is one of: 'ms', 's', 'm', 'h'. For example: '10s', '1h30m', '1.5h'"

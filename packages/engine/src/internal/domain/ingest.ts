@@ -1,0 +1,204 @@
+/**
+ * `EventsService`: pushed events (which start the workflows whose latest version has a matching
+ * event trigger), task logs and task stream events.
+ *
+ * Engine semantics §6.5, §6.6; upstream `internal/services/ingestor`.
+ *
+ * @internal
+ */
+import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { invalidArgument, notFound } from "./errors.js"
+import { newId, parseUuid } from "./ids.js"
+import type { JsonValue } from "./json.js"
+import { goMarshal, parseJson, validateJsonb } from "./json.js"
+import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./model.js"
+import { latestVersion } from "./model.js"
+import { publishStreamEvent } from "./publish.js"
+import { triggerFromEvent } from "./triggers.js"
+import { FieldErrors } from "./validation.js"
+
+export const maxBulkEvents = 1000
+
+const tenantOf = (state: EngineState, tenantId: string): TenantState => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) throw notFound("tenant not found")
+  return tenant
+}
+
+/** `event_key LIKE REPLACE(trigger, '*', '%')`: `*` and `%` match any run, `_` any one character. */
+export const eventKeyMatches = (trigger: string, key: string): boolean => {
+  let pattern = "^"
+  for (const ch of trigger) {
+    if (ch === "*" || ch === "%") pattern += "[\\s\\S]*"
+    else if (ch === "_") pattern += "[\\s\\S]"
+    else pattern += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  }
+  return new RegExp(`${pattern}$`).test(key)
+}
+
+const validateEvent = (request: PushEventRequest) => {
+  const metadataError = validateJsonb(request.additionalMetadata ?? "", "additionalMetadata")
+  if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
+  const payloadError = validateJsonb(request.payload, "payload")
+  if (payloadError !== undefined) throw invalidArgument(`Invalid request: ${payloadError}`)
+  if (request.priority !== undefined && (request.priority < 1 || request.priority > 3)) {
+    throw invalidArgument(`priority must be between 1 and 3, got ${request.priority}`)
+  }
+}
+
+const validateKey = (request: PushEventRequest) => {
+  if (request.key === "") {
+    throw invalidArgument(
+      `Invalid request: events failing validation ${
+        new FieldErrors().condition("CreateEventOpts.Key", "required").errors[0]
+      }`
+    )
+  }
+}
+
+/**
+ * The filter payloads a workflow runs with for an event: `[null]` without filters; with filters,
+ * one entry per filter of the event's scope whose expression holds. Only the constant
+ * expressions `true` / `false` are evaluated (no CEL engine); others never match.
+ */
+const filterPayloads = (workflow: Workflow, scope: string | undefined): Array<JsonValue | null> => {
+  if (workflow.filters.length === 0) return [null]
+  if (scope === undefined) return []
+  return workflow.filters
+    .filter((filter) => filter.scope === scope && filter.expression.trim() === "true")
+    .map((filter) => filter.payload)
+}
+
+const ingest = (state: EngineState, tenant: TenantState, request: PushEventRequest, now: number): PushedEvent => {
+  const event: PushedEvent = {
+    id: newId(),
+    tenantId: tenant.tenant.id,
+    key: request.key,
+    payload: request.payload,
+    additionalMetadata: request.additionalMetadata,
+    scope: request.scope,
+    priority: request.priority,
+    createdAt: now,
+    triggeredRunIds: []
+  }
+  tenant.events.push(event)
+  state.eventsById.set(event.id, event)
+  for (const workflow of tenant.workflowsByName.values()) {
+    const version = latestVersion(workflow)
+    if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue
+    for (const filterPayload of filterPayloads(workflow, event.scope)) {
+      const run = triggerFromEvent(state, tenant, version, {
+        id: event.id,
+        key: event.key,
+        payload: event.payload,
+        metadataRaw: event.additionalMetadata,
+        priority: event.priority
+      }, filterPayload, now)
+      event.triggeredRunIds.push(run.id)
+    }
+  }
+  return event
+}
+
+/** `EventsService/Push`. */
+export const pushEvent = (state: EngineState, tenantId: string, request: PushEventRequest, now: number): PushedEvent => {
+  const tenant = tenantOf(state, tenantId)
+  validateEvent(request)
+  validateKey(request)
+  return ingest(state, tenant, request, now)
+}
+
+/** `EventsService/BulkPush`. */
+export const bulkPushEvents = (
+  state: EngineState,
+  tenantId: string,
+  requests: ReadonlyArray<PushEventRequest>,
+  now: number
+): Array<PushedEvent> => {
+  const tenant = tenantOf(state, tenantId)
+  if (requests.length === 0) throw invalidArgument("No events to ingest")
+  if (requests.length > maxBulkEvents) {
+    throw invalidArgument(`Invalid request: too many events - ${requests.length} is over maximum (${maxBulkEvents})`)
+  }
+  for (const request of requests) validateEvent(request)
+  for (const request of requests) validateKey(request)
+  return requests.map((request) => ingest(state, tenant, request, now))
+}
+
+/** The task of `PutLog` / `PutStreamEvent`, with their error messages. */
+const loggingTask = (state: EngineState, tenantId: string, taskRunExternalId: string): Task => {
+  const parsed = parseUuid(taskRunExternalId)
+  if (!parsed.ok) throw invalidArgument("task external run id is not a valid uuid")
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId) throw notFound(`task run not found: ${parsed.value}`)
+  return task
+}
+
+const goUnmarshalError = (raw: string): string => {
+  const value = parseJson(raw)
+  if (value === undefined) return "invalid character looking for beginning of value"
+  const kind = Array.isArray(value) ? "array" : value === null ? "null" : typeof value
+  return `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`
+}
+
+const logLevels = ["INFO", "ERROR", "WARN", "DEBUG"]
+
+export interface PutLog {
+  readonly taskRunExternalId: string
+  readonly createdAt: number | undefined
+  readonly message: string
+  readonly level: string | undefined
+  readonly metadata: string
+  readonly taskRetryCount: number | undefined
+}
+
+/** `EventsService/PutLog`: stores the line on its task. */
+export const putLog = (state: EngineState, tenantId: string, request: PutLog, now: number): void => {
+  const task = loggingTask(state, tenantId, request.taskRunExternalId)
+  let metadata: Record<string, JsonValue> | undefined
+  if (request.metadata !== "") {
+    const value = parseJson(request.metadata)
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      if (value !== null) throw invalidArgument(`Invalid metadata JSON: ${goUnmarshalError(request.metadata)}`)
+    } else {
+      metadata = value as Record<string, JsonValue>
+    }
+  }
+  const errors = new FieldErrors()
+  if (request.message === "") errors.condition("CreateLogLineOpts.Message", "required")
+  else if (request.message.length > 10_000) {
+    errors.condition("CreateLogLineOpts.Message", "max", "10000", { _tag: "string", value: request.message })
+  }
+  if (request.level !== undefined && !logLevels.includes(request.level)) {
+    errors.condition("CreateLogLineOpts.Level", "oneof", logLevels.join(" "), { _tag: "string", value: request.level })
+  }
+  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
+  if (metadata !== undefined) {
+    const error = validateJsonb(goMarshal(metadata), "additionalMetadata")
+    if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
+  }
+  task.logs.push({
+    createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
+    message: request.message,
+    level: request.level ?? "INFO",
+    metadata,
+    retryCount: request.taskRetryCount ?? task.retryCount
+  })
+}
+
+/** `EventsService/PutStreamEvent`: fanned out to live subscribers, not stored. */
+export const putStreamEvent = (
+  state: EngineState,
+  tenantId: string,
+  request: {
+    readonly taskRunExternalId: string
+    readonly createdAt: number | undefined
+    readonly message: Uint8Array
+    readonly eventIndex: number | undefined
+  },
+  now: number
+): void => {
+  const task = loggingTask(state, tenantId, request.taskRunExternalId)
+  const message = Buffer.from(request.message).toString("utf8")
+  publishStreamEvent(state, task, message, request.createdAt ?? now, request.eventIndex, now)
+}

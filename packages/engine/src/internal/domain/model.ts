@@ -1,0 +1,408 @@
+/**
+ * The engine's in-memory state: tenants, workers, workflows and their versions, runs and tasks,
+ * and the indexes the scheduler and the subscriptions need.
+ *
+ * Everything here is plain mutable data owned by one `EngineState`. Domain operations are
+ * synchronous functions over it (JavaScript runs them atomically), so a trigger, a dispatch or a
+ * state transition is never interleaved with another.
+ *
+ * @internal
+ */
+import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
+import type { EngineError } from "./errors.js"
+import type { JsonObject, JsonValue } from "./json.js"
+import type { TimerQueue } from "./timers.js"
+
+// -----------------------------------------------------------------------------
+// tenants
+// -----------------------------------------------------------------------------
+
+export interface Tenant {
+  readonly id: string
+  readonly name: string
+  readonly slug: string
+  readonly createdAt: number
+}
+
+// -----------------------------------------------------------------------------
+// workers
+// -----------------------------------------------------------------------------
+
+/** Where a worker's `AssignedAction`s go: one open ListenV2 (or Listen) stream. */
+export interface Session {
+  readonly id: string
+  readonly workerId: string
+  readonly establishedAt: number
+  /** Pushes an action to the stream; false when the stream is gone. */
+  readonly send: (action: AssignedAction) => boolean
+  /** Ends the stream, cleanly or with an error status. */
+  readonly close: (error?: EngineError) => void
+  /** Legacy `Listen` streams refresh the worker's heartbeat themselves. */
+  readonly legacy: boolean
+}
+
+export interface WorkerLabel {
+  readonly strValue?: string | undefined
+  readonly intValue?: number | undefined
+}
+
+export interface RuntimeInfo {
+  readonly sdkVersion?: string | undefined
+  readonly language?: number | undefined
+  readonly languageVersion?: string | undefined
+  readonly os?: string | undefined
+  readonly extra?: string | undefined
+}
+
+export interface Worker {
+  readonly id: string
+  readonly tenantId: string
+  readonly name: string
+  /** Actions exactly as registered (no normalisation). */
+  readonly actions: ReadonlySet<string>
+  readonly services: ReadonlyArray<string>
+  readonly slotConfig: ReadonlyMap<string, number>
+  readonly slotsUsed: Map<string, number>
+  readonly labels: Map<string, WorkerLabel>
+  readonly runtimeInfo: RuntimeInfo | undefined
+  readonly createdAt: number
+  /** Open streams by session id; `Unsubscribe` empties this map without closing them. */
+  readonly sessions: Map<string, Session>
+  /** Set while a stream is open (upstream `isActive`). */
+  isActive: boolean
+  lastListenerEstablished: number | undefined
+  lastHeartbeatAt: number | undefined
+  isPaused: boolean
+  /** Attempts holding a slot on this worker. */
+  readonly running: Set<Task>
+  /** True while a liveness check is armed for this worker. */
+  livenessArmed: boolean
+}
+
+// -----------------------------------------------------------------------------
+// workflows
+// -----------------------------------------------------------------------------
+
+export type StepKind = "DEFAULT" | "ON_FAILURE"
+
+export interface DesiredLabel {
+  readonly strValue?: string | undefined
+  readonly intValue?: number | undefined
+  readonly required?: boolean | undefined
+  readonly weight?: number | undefined
+  readonly comparator?: number | undefined
+}
+
+export interface Step {
+  readonly id: string
+  readonly readableId: string
+  /** Normalised action id (`ParseActionID`). */
+  readonly action: string
+  readonly kind: StepKind
+  readonly parents: ReadonlyArray<string>
+  /** Steps of the same version that list this one as a parent. */
+  readonly children: Array<Step>
+  readonly retries: number
+  readonly backoffFactor: number | undefined
+  readonly backoffMaxSeconds: number | undefined
+  /** The timeout string as registered; undefined when none was given. */
+  readonly timeout: string | undefined
+  readonly timeoutMs: number
+  readonly scheduleTimeout: string
+  readonly scheduleTimeoutMs: number
+  readonly isDurable: boolean
+  readonly slotRequests: ReadonlyArray<readonly [slotType: string, units: number]>
+  readonly desiredLabels: ReadonlyMap<string, DesiredLabel>
+  /** Position in the version (on-failure last). */
+  readonly index: number
+}
+
+export interface WorkflowVersion {
+  readonly id: string
+  readonly workflow: Workflow
+  readonly order: number
+  readonly checksum: string
+  readonly createdAt: number
+  readonly version: string
+  readonly description: string
+  readonly eventTriggers: ReadonlyArray<string>
+  readonly cronTriggers: ReadonlyArray<string>
+  readonly defaultPriority: number | undefined
+  readonly sticky: number | undefined
+  /** Regular steps, then the on-failure step if any. */
+  readonly steps: ReadonlyArray<Step>
+  readonly onFailure: Step | undefined
+  readonly stepsByReadableId: ReadonlyMap<string, Step>
+  readonly inputJsonSchema: JsonValue | undefined
+  /** The registration request, kept for the REST workflow views. */
+  readonly request: CreateWorkflowVersionRequest
+}
+
+export interface Workflow {
+  readonly id: string
+  readonly tenantId: string
+  readonly name: string
+  readonly createdAt: number
+  updatedAt: number
+  readonly versions: Array<WorkflowVersion>
+  /** Declarative event filters (`default_filters` of the latest registration that had some). */
+  filters: ReadonlyArray<EventFilter>
+}
+
+export interface EventFilter {
+  readonly id: string
+  readonly scope: string
+  readonly expression: string
+  readonly payload: JsonValue | null
+}
+
+export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.versions[workflow.versions.length - 1]!
+
+// -----------------------------------------------------------------------------
+// runs and tasks
+// -----------------------------------------------------------------------------
+
+/** Task status as REST and the OLAP tables report it. */
+export type TaskStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED"
+
+export const isTerminal = (status: TaskStatus): boolean =>
+  status === "COMPLETED" || status === "FAILED" || status === "CANCELLED"
+
+/** `V1TaskEventType` values recorded per task (REST `taskEvents`). */
+export type TaskEventType =
+  | "QUEUED"
+  | "ASSIGNED"
+  | "SENT_TO_WORKER"
+  | "STARTED"
+  | "FINISHED"
+  | "FAILED"
+  | "RETRYING"
+  | "CANCELLED"
+  | "TIMED_OUT"
+  | "REASSIGNED"
+  | "SLOT_RELEASED"
+  | "TIMEOUT_REFRESHED"
+  | "SCHEDULING_TIMED_OUT"
+  | "SKIPPED"
+  | "RETRIED_BY_USER"
+
+export interface TaskEvent {
+  readonly id: number
+  readonly taskId: number
+  readonly timestamp: number
+  readonly eventType: TaskEventType
+  readonly message: string
+  readonly errorMessage: string | undefined
+  readonly output: string | undefined
+  readonly workerId: string | undefined
+  readonly retryCount: number
+}
+
+export interface LogLine {
+  readonly createdAt: number
+  readonly message: string
+  readonly level: string
+  readonly metadata: JsonObject | undefined
+  readonly retryCount: number
+}
+
+/** The attempt currently assigned to a worker (upstream `v1_task_runtime`). */
+export interface Runtime {
+  readonly retryCount: number
+  /** Cleared by `ReleaseSlot`: the attempt keeps running but holds no slot. */
+  worker: Worker | undefined
+  timeoutAt: number
+  readonly assignedAt: number
+}
+
+export interface Task {
+  readonly id: number
+  readonly externalId: string
+  readonly tenantId: string
+  readonly run: Run
+  readonly step: Step
+  /** Priority of the run (1..3); the retry queue priority 4 is not reflected here. */
+  readonly priority: number
+  readonly createdAt: number
+  status: TaskStatus
+  retryCount: number
+  appRetryCount: number
+  internalRetryCount: number
+  /** Non-zero while a queue entry for this task is live. */
+  queueToken: number
+  /** True while the task waits for its retry backoff to elapse. */
+  retryPending: boolean
+  runtime: Runtime | undefined
+  startedAt: number | undefined
+  finishedAt: number | undefined
+  /** Raw output JSON text of the latest COMPLETED attempt. */
+  output: string | undefined
+  /** Error text of the final failure; "" when cancelled. */
+  error: string | undefined
+  skipped: boolean
+  /** For the on-failure task: readable id → error of the task that fired it. */
+  stepRunErrors: Record<string, string> | undefined
+  readonly events: Array<TaskEvent>
+  readonly logs: Array<LogLine>
+  /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
+  readonly spawned: Map<string, string>
+  /** Stream events waiting for a lower `event_index`. */
+  stream: StreamOrder | undefined
+}
+
+export interface StreamOrder {
+  /** The attempt the indexes belong to: each attempt counts from 0 again. */
+  readonly retryCount: number
+  next: number
+  readonly pending: Map<number, WorkflowEvent>
+  flushArmed: boolean
+}
+
+export interface Run {
+  readonly id: string
+  readonly tenantId: string
+  readonly workflow: Workflow
+  readonly version: WorkflowVersion
+  readonly isDag: boolean
+  /** Input JSON text as triggered, and its decoded value. */
+  readonly inputRaw: string
+  readonly input: JsonValue | undefined
+  /** Additional metadata after the engine's injections, and its Go-marshalled text. */
+  readonly metadata: JsonObject
+  readonly metadataRaw: string
+  readonly priority: number
+  readonly createdAt: number
+  readonly parentTaskExternalId: string | undefined
+  readonly childIndex: number | undefined
+  readonly childKey: string | undefined
+  readonly triggeringEvent: { readonly id: string; readonly key: string } | undefined
+  readonly filterPayload: JsonValue | null
+  readonly desiredWorkerId: string | undefined
+  /** Task external ids for every step, generated up front. */
+  readonly taskIds: ReadonlyMap<string, string>
+  /** Created tasks by step id. */
+  readonly tasks: Map<string, Task>
+  onFailureFired: boolean
+  finishedAt: number | undefined
+}
+
+/** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
+export const runStatus = (run: Run): TaskStatus => {
+  if (run.finishedAt !== undefined) {
+    let cancelled = false
+    for (const task of run.tasks.values()) {
+      if (task.status === "FAILED") return "FAILED"
+      if (task.status === "CANCELLED") cancelled = true
+    }
+    return cancelled ? "CANCELLED" : "COMPLETED"
+  }
+  for (const task of run.tasks.values()) {
+    if (task.status === "RUNNING" || task.startedAt !== undefined || isTerminal(task.status)) return "RUNNING"
+  }
+  return "QUEUED"
+}
+
+// -----------------------------------------------------------------------------
+// events and subscriptions
+// -----------------------------------------------------------------------------
+
+export interface PushedEvent {
+  readonly id: string
+  readonly tenantId: string
+  readonly key: string
+  readonly payload: string
+  readonly additionalMetadata: string | undefined
+  readonly scope: string | undefined
+  readonly priority: number | undefined
+  readonly createdAt: number
+  readonly triggeredRunIds: Array<string>
+}
+
+/** A `SubscribeToWorkflowEvents` stream. */
+export interface EventSubscriber {
+  readonly send: (event: WorkflowEvent) => void
+  readonly close: () => void
+}
+
+/** A `SubscribeToWorkflowEvents` stream filtered by additional metadata. */
+export interface MetadataSubscriber extends EventSubscriber {
+  readonly key: string
+  readonly value: string
+  /** Runs this stream has seen that have not yet emitted WORKFLOW_RUN COMPLETED. */
+  readonly active: Set<string>
+}
+
+/** A `SubscribeToWorkflowRuns` stream. */
+export interface RunSubscriber {
+  readonly send: (event: WorkflowRunEvent) => void
+}
+
+// -----------------------------------------------------------------------------
+// the state
+// -----------------------------------------------------------------------------
+
+/** Tasks waiting for a worker with a given action, FIFO within priority 4 > 3 > 2 > 1. */
+export interface QueueEntry {
+  readonly task: Task
+  readonly token: number
+}
+
+export interface TenantState {
+  readonly tenant: Tenant
+  readonly workers: Map<string, Worker>
+  readonly workflowsByName: Map<string, Workflow>
+  readonly workflowsById: Map<string, Workflow>
+  /** action id → workers registered with it. */
+  readonly actionWorkers: Map<string, Set<Worker>>
+  /** action id → round-robin offset among its workers. */
+  readonly roundRobin: Map<string, number>
+  readonly runs: Array<Run>
+  readonly events: Array<PushedEvent>
+}
+
+/** Fault injection knobs (see `Engine.FaultInjection`). */
+export interface Faults {
+  rejectHeartbeats: number
+  readonly forgottenWorkers: Set<string>
+}
+
+export class EngineState {
+  readonly tenants = new Map<string, TenantState>()
+  readonly workersById = new Map<string, Worker>()
+  readonly runsById = new Map<string, Run>()
+  readonly tasksByExternalId = new Map<string, Task>()
+  readonly workflowVersionsById = new Map<string, WorkflowVersion>()
+  readonly eventsById = new Map<string, PushedEvent>()
+  readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
+  readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
+  readonly metadataSubscribers = new Set<MetadataSubscriber>()
+  readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
+  /** tenant id → actions whose queue needs an assignment pass. */
+  readonly dirty = new Map<string, Set<string>>()
+  private taskSeq = 0
+  private eventSeq = 0
+  queueSeq = 0
+
+  constructor(
+    readonly timers: TimerQueue,
+    readonly queues: QueueStore,
+    readonly options: { readonly maxInternalRetries: number }
+  ) {}
+
+  nextTaskId(): number {
+    return ++this.taskSeq
+  }
+
+  nextEventId(): number {
+    return ++this.eventSeq
+  }
+}
+
+/** Per-action queues (implemented in `queue.ts`). */
+export interface QueueStore {
+  enqueue(tenantId: string, action: string, priority: number, entry: QueueEntry): void
+  peek(tenantId: string, action: string): QueueEntry | undefined
+  pop(tenantId: string, action: string): void
+  size(tenantId: string, action: string): number
+}

@@ -1,0 +1,242 @@
+/**
+ * Fan-out to result and event subscribers: `SubscribeToWorkflowRuns` (one FINISHED event per
+ * run) and `SubscribeToWorkflowEvents` (STEP_RUN events, STREAM events in `event_index` order,
+ * then the WORKFLOW_RUN event with `hangup`).
+ *
+ * @internal
+ */
+import {
+  ResourceEventType,
+  ResourceType,
+  type StepRunResult,
+  type WorkflowEvent,
+  type WorkflowRunEvent,
+  WorkflowRunEventType
+} from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { EngineState, EventSubscriber, MetadataSubscriber, Run, RunSubscriber, Task } from "./model.js"
+import { runStatus } from "./model.js"
+
+/** A gap in `event_index` is held this long before the buffered events are released. */
+export const streamGapTimeoutMs = 5_000
+
+const matchesMetadata = (run: Run, subscriber: MetadataSubscriber) => run.metadata[subscriber.key] === subscriber.value
+
+const deliver = (state: EngineState, run: Run, event: WorkflowEvent) => {
+  const byRun = state.eventSubscribers.get(run.id)
+  if (byRun !== undefined) {
+    for (const subscriber of byRun) subscriber.send(event)
+  }
+  if (state.metadataSubscribers.size > 0) {
+    for (const subscriber of state.metadataSubscribers) {
+      if (!matchesMetadata(run, subscriber)) continue
+      subscriber.active.add(run.id)
+      subscriber.send(event)
+    }
+  }
+}
+
+/** Publishes a STEP_RUN event (created, completed, failed, cancelled) for `task`. */
+export const publishStepEvent = (
+  state: EngineState,
+  task: Task,
+  eventType: ResourceEventType,
+  now: number,
+  options: { readonly payload?: string; readonly retryCount?: number } = {}
+): void => {
+  if (eventType !== ResourceEventType.RESOURCE_EVENT_TYPE_STARTED) flushStream(state, task)
+  deliver(state, task.run, {
+    workflowRunId: task.run.id,
+    resourceType: ResourceType.RESOURCE_TYPE_STEP_RUN,
+    eventType,
+    resourceId: task.externalId,
+    eventTimestamp: new Date(now),
+    eventPayload: options.payload ?? "",
+    hangup: false,
+    retryCount: options.retryCount ?? task.retryCount
+  })
+}
+
+const streamEvent = (task: Task, message: string, createdAt: number, eventIndex: number | undefined): WorkflowEvent => ({
+  workflowRunId: task.run.id,
+  resourceType: ResourceType.RESOURCE_TYPE_STEP_RUN,
+  eventType: ResourceEventType.RESOURCE_EVENT_TYPE_STREAM,
+  resourceId: task.externalId,
+  eventTimestamp: new Date(createdAt),
+  eventPayload: message,
+  hangup: false,
+  eventIndex
+})
+
+/**
+ * Publishes a `PutStreamEvent` message. Events carrying an `event_index` are released in index
+ * order per attempt; a gap is waited for at most `streamGapTimeoutMs`.
+ */
+export const publishStreamEvent = (
+  state: EngineState,
+  task: Task,
+  message: string,
+  createdAt: number,
+  eventIndex: number | undefined,
+  now: number
+): void => {
+  if (eventIndex === undefined) {
+    deliver(state, task.run, streamEvent(task, message, createdAt, undefined))
+    return
+  }
+  let order = task.stream
+  if (order === undefined || order.retryCount !== task.retryCount) {
+    order = { retryCount: task.retryCount, next: 0, pending: new Map(), flushArmed: false }
+    task.stream = order
+  }
+  if (eventIndex < order.next) {
+    deliver(state, task.run, streamEvent(task, message, createdAt, eventIndex))
+    return
+  }
+  order.pending.set(eventIndex, streamEvent(task, message, createdAt, eventIndex))
+  releaseInOrder(state, task)
+  if (order.pending.size > 0 && !order.flushArmed) {
+    order.flushArmed = true
+    const armed = order
+    state.timers.at(now + streamGapTimeoutMs, () => {
+      armed.flushArmed = false
+      if (task.stream === armed) flushStream(state, task)
+    })
+  }
+}
+
+const releaseInOrder = (state: EngineState, task: Task) => {
+  const order = task.stream
+  if (order === undefined) return
+  for (;;) {
+    const event = order.pending.get(order.next)
+    if (event === undefined) return
+    order.pending.delete(order.next)
+    order.next++
+    deliver(state, task.run, event)
+  }
+}
+
+/** Releases every buffered stream event of `task` in index order, skipping gaps. */
+export const flushStream = (state: EngineState, task: Task): void => {
+  const order = task.stream
+  if (order === undefined || order.pending.size === 0) return
+  const indexes = [...order.pending.keys()].sort((a, b) => a - b)
+  for (const index of indexes) {
+    const event = order.pending.get(index)!
+    order.pending.delete(index)
+    order.next = index + 1
+    deliver(state, task.run, event)
+  }
+}
+
+const finishedEventType = (run: Run): ResourceEventType => {
+  switch (runStatus(run)) {
+    case "FAILED":
+      return ResourceEventType.RESOURCE_EVENT_TYPE_FAILED
+    case "CANCELLED":
+      return ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED
+    default:
+      return ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED
+  }
+}
+
+/** The results of a finalised run, one per task at its latest attempt. */
+export const runResults = (run: Run): Array<StepRunResult> => {
+  const tasks = [...run.tasks.values()].sort((a, b) => a.step.index - b.step.index)
+  return tasks.map((task): StepRunResult => {
+    const base = { taskRunExternalId: task.externalId, taskName: task.step.readableId, jobRunId: task.externalId }
+    switch (task.status) {
+      case "COMPLETED":
+        return { ...base, output: task.output ?? "null" }
+      case "FAILED":
+        return { ...base, error: task.error ?? "" }
+      default:
+        return { ...base, error: "" }
+    }
+  })
+}
+
+export const runFinishedEvent = (run: Run, now: number): WorkflowRunEvent => ({
+  workflowRunId: run.id,
+  eventType: WorkflowRunEventType.WORKFLOW_RUN_EVENT_TYPE_FINISHED,
+  eventTimestamp: new Date(now),
+  results: runResults(run)
+})
+
+/** Announces a finalised run to both kinds of subscribers. */
+export const publishRunFinished = (state: EngineState, run: Run, now: number): void => {
+  const waiters = state.runSubscribers.get(run.id)
+  if (waiters !== undefined) {
+    state.runSubscribers.delete(run.id)
+    const event = runFinishedEvent(run, now)
+    for (const waiter of waiters) waiter.send(event)
+  }
+
+  const eventType = finishedEventType(run)
+  const base: WorkflowEvent = {
+    workflowRunId: run.id,
+    resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
+    eventType,
+    resourceId: run.id,
+    eventTimestamp: new Date(now),
+    eventPayload: "",
+    hangup: false
+  }
+  const byRun = state.eventSubscribers.get(run.id)
+  if (byRun !== undefined) {
+    state.eventSubscribers.delete(run.id)
+    for (const subscriber of byRun) {
+      subscriber.send({ ...base, hangup: true })
+      subscriber.close()
+    }
+  }
+  for (const subscriber of [...state.metadataSubscribers]) {
+    if (!matchesMetadata(run, subscriber)) continue
+    if (eventType === ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED) subscriber.active.delete(run.id)
+    else subscriber.active.add(run.id)
+    const hangup = subscriber.active.size === 0
+    subscriber.send({ ...base, hangup })
+    if (hangup) {
+      state.metadataSubscribers.delete(subscriber)
+      subscriber.close()
+    }
+  }
+}
+
+/** Registers a `SubscribeToWorkflowRuns` interest; a finished run is answered at once. */
+export const subscribeRun = (state: EngineState, runId: string, subscriber: RunSubscriber, now: number): void => {
+  const run = state.runsById.get(runId)
+  if (run !== undefined && run.finishedAt !== undefined) {
+    subscriber.send(runFinishedEvent(run, now))
+    return
+  }
+  let set = state.runSubscribers.get(runId)
+  if (set === undefined) {
+    set = new Set()
+    state.runSubscribers.set(runId, set)
+  }
+  set.add(subscriber)
+}
+
+export const unsubscribeRun = (state: EngineState, runId: string, subscriber: RunSubscriber): void => {
+  const set = state.runSubscribers.get(runId)
+  if (set === undefined) return
+  set.delete(subscriber)
+  if (set.size === 0) state.runSubscribers.delete(runId)
+}
+
+export const addEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void => {
+  let set = state.eventSubscribers.get(runId)
+  if (set === undefined) {
+    set = new Set()
+    state.eventSubscribers.set(runId, set)
+  }
+  set.add(subscriber)
+}
+
+export const removeEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void => {
+  const set = state.eventSubscribers.get(runId)
+  if (set === undefined) return
+  set.delete(subscriber)
+  if (set.size === 0) state.eventSubscribers.delete(runId)
+}

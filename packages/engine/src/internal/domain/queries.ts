@@ -1,0 +1,220 @@
+/**
+ * Read side of the domain: runs, tasks, workflows, workers, logs, as the gRPC `GetRunDetails`
+ * and the REST routes need them. Every lookup is scoped to a tenant: another tenant's resource
+ * is reported exactly like a missing one.
+ *
+ * @internal
+ */
+import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
+import { invalidArgument, notFound } from "./errors.js"
+import { parseUuid } from "./ids.js"
+import type { JsonValue } from "./json.js"
+import type { EngineState, LogLine, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
+import { runStatus } from "./model.js"
+
+export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined =>
+  state.tenants.get(tenantId)?.tenant
+
+/** The tenant's run by id (the run's external id), or undefined. */
+export const findRun = (state: EngineState, tenantId: string, runId: string): Run | undefined => {
+  const run = state.runsById.get(runId)
+  return run !== undefined && run.tenantId === tenantId ? run : undefined
+}
+
+/** The run with that id in any tenant: REST routes keyed by a resource take the tenant from it. */
+export const findRunAnyTenant = (state: EngineState, runId: string): Run | undefined => state.runsById.get(runId)
+
+/** The tenant's task by external id (its current incarnation), or undefined. */
+export const findTask = (state: EngineState, tenantId: string, taskExternalId: string): Task | undefined => {
+  const task = state.tasksByExternalId.get(taskExternalId)
+  return task !== undefined && task.tenantId === tenantId ? task : undefined
+}
+
+export const findTaskAnyTenant = (state: EngineState, taskExternalId: string): Task | undefined =>
+  state.tasksByExternalId.get(taskExternalId)
+
+export const findWorkflow = (state: EngineState, tenantId: string, workflowId: string): Workflow | undefined =>
+  state.tenants.get(tenantId)?.workflowsById.get(workflowId)
+
+export const findWorkerAnyTenant = (state: EngineState, workerId: string): Worker | undefined =>
+  state.workersById.get(workerId)
+
+/** Tasks of a run in step order. */
+export const runTasks = (run: Run): Array<Task> => [...run.tasks.values()].sort((a, b) => a.step.index - b.step.index)
+
+// -----------------------------------------------------------------------------
+// GetRunDetails
+// -----------------------------------------------------------------------------
+
+export interface TaskRunDetail {
+  readonly externalId: string
+  readonly status: RunStatus
+  readonly error: string | undefined
+  readonly output: string | undefined
+  readonly readableId: string
+}
+
+export interface RunDetails {
+  readonly inputRaw: string
+  readonly metadataRaw: string
+  readonly status: RunStatus
+  readonly done: boolean
+  readonly taskRuns: ReadonlyMap<string, TaskRunDetail>
+}
+
+const toRunStatus = (status: TaskStatus): RunStatus => {
+  switch (status) {
+    case "QUEUED":
+      return RunStatus.QUEUED
+    case "RUNNING":
+      return RunStatus.RUNNING
+    case "COMPLETED":
+      return RunStatus.COMPLETED
+    case "FAILED":
+      return RunStatus.FAILED
+    case "CANCELLED":
+      return RunStatus.CANCELLED
+  }
+}
+
+/** `DeriveWorkflowRunStatus`. */
+const deriveStatus = (statuses: ReadonlyArray<RunStatus>): RunStatus => {
+  if (statuses.length > 0 && statuses.every((s) => s === statuses[0])) return statuses[0]!
+  if (statuses.includes(RunStatus.FAILED)) return RunStatus.FAILED
+  if (statuses.some((s) => s === RunStatus.RUNNING || s === RunStatus.QUEUED || s === RunStatus.EVICTED)) {
+    return RunStatus.RUNNING
+  }
+  return RunStatus.CANCELLED
+}
+
+/**
+ * `v1.AdminService/GetRunDetails`: per-task details keyed by readable id. Until the run is
+ * finalised tasks read QUEUED or RUNNING (running = holding an attempt); outputs and errors
+ * appear once it is.
+ */
+export const getRunDetails = (state: EngineState, tenantId: string, externalId: string): RunDetails => {
+  const parsed = parseUuid(externalId)
+  if (!parsed.ok) throw invalidArgument("invalid external id")
+  let run = findRun(state, tenantId, parsed.value)
+  if (run === undefined) {
+    const task = findTask(state, tenantId, parsed.value)
+    run = task?.run
+  }
+  if (run === undefined) throw notFound("workflow run not found")
+  const finalized = run.finishedAt !== undefined
+  const taskRuns = new Map<string, TaskRunDetail>()
+  for (const task of runTasks(run)) {
+    taskRuns.set(task.step.readableId, {
+      externalId: task.externalId,
+      status: finalized ? toRunStatus(task.status) : task.runtime !== undefined ? RunStatus.RUNNING : RunStatus.QUEUED,
+      error: finalized ? (task.error ?? "") : undefined,
+      output: finalized && task.status === "COMPLETED" ? task.output : undefined,
+      readableId: task.step.readableId
+    })
+  }
+  const statuses = [...taskRuns.values()].map((t) => t.status)
+  return {
+    inputRaw: run.inputRaw,
+    metadataRaw: run.metadataRaw,
+    status: deriveStatus(statuses),
+    done: !statuses.some((s) => s === RunStatus.QUEUED || s === RunStatus.RUNNING || s === RunStatus.EVICTED),
+    taskRuns
+  }
+}
+
+// -----------------------------------------------------------------------------
+// listing
+// -----------------------------------------------------------------------------
+
+export interface RunsFilter {
+  /** Runs created at or after this time (ms). */
+  readonly since?: number | undefined
+  /** Runs created at or before this time (ms). */
+  readonly until?: number | undefined
+  /** REST statuses (QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED); empty = all. */
+  readonly statuses?: ReadonlyArray<string> | undefined
+  readonly workflowIds?: ReadonlyArray<string> | undefined
+  /** key → value pairs that must all match (string values). */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  readonly parentTaskExternalId?: string | undefined
+  readonly triggeringEventExternalId?: string | undefined
+  readonly workerId?: string | undefined
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+}
+
+export interface Page<A> {
+  readonly rows: ReadonlyArray<A>
+  readonly total: number
+}
+
+const metadataMatches = (metadata: Readonly<Record<string, JsonValue>>, wanted: Readonly<Record<string, string>>) =>
+  Object.entries(wanted).every(([key, value]) => metadata[key] === value)
+
+/** The tenant's runs matching `filter`, newest first. */
+export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Run> => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return { rows: [], total: 0 }
+  const matches: Array<Run> = []
+  for (let i = tenant.runs.length - 1; i >= 0; i--) {
+    const run = tenant.runs[i]!
+    if (filter.since !== undefined && run.createdAt < filter.since) continue
+    if (filter.until !== undefined && run.createdAt > filter.until) continue
+    if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(runStatus(run))) continue
+    if (filter.workflowIds !== undefined && filter.workflowIds.length > 0 && !filter.workflowIds.includes(run.workflow.id)) continue
+    if (filter.additionalMetadata !== undefined && !metadataMatches(run.metadata, filter.additionalMetadata)) continue
+    if (filter.parentTaskExternalId !== undefined && run.parentTaskExternalId !== filter.parentTaskExternalId) continue
+    if (filter.triggeringEventExternalId !== undefined && run.triggeringEvent?.id !== filter.triggeringEventExternalId) continue
+    if (filter.workerId !== undefined && ![...run.tasks.values()].some((t) => t.events.some((e) => e.workerId === filter.workerId))) continue
+    matches.push(run)
+  }
+  const offset = filter.offset ?? 0
+  const rows = filter.limit !== undefined ? matches.slice(offset, offset + filter.limit) : matches.slice(offset)
+  return { rows, total: matches.length }
+}
+
+export interface WorkflowsFilter {
+  readonly name?: string | undefined
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+}
+
+/** The tenant's workflows (optionally those whose name contains `name`), by name. */
+export const listWorkflows = (state: EngineState, tenantId: string, filter: WorkflowsFilter = {}): Page<Workflow> => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return { rows: [], total: 0 }
+  const all = [...tenant.workflowsByName.values()]
+    .filter((w) => filter.name === undefined || w.name.includes(filter.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const offset = filter.offset ?? 0
+  return { rows: filter.limit !== undefined ? all.slice(offset, offset + filter.limit) : all.slice(offset), total: all.length }
+}
+
+/** The tenant's workers, newest first. */
+export const listWorkers = (state: EngineState, tenantId: string): Array<Worker> =>
+  [...(state.tenants.get(tenantId)?.workers.values() ?? [])].reverse()
+
+export interface LogsFilter {
+  readonly since?: number | undefined
+  readonly until?: number | undefined
+  readonly search?: string | undefined
+  readonly levels?: ReadonlyArray<string> | undefined
+  readonly orderByDirection?: "ASC" | "DESC" | undefined
+  /** 1-based attempt number (`retry_count + 1`). */
+  readonly attempt?: number | undefined
+  readonly limit?: number | undefined
+}
+
+/** Log lines of a task (`GET /api/v1/stable/tasks/{task}/logs`). */
+export const listLogs = (task: Task, filter: LogsFilter = {}): Array<LogLine> => {
+  const lines = task.logs.filter((line) =>
+    (filter.since === undefined || line.createdAt >= filter.since) &&
+    (filter.until === undefined || line.createdAt <= filter.until) &&
+    (filter.search === undefined || line.message.includes(filter.search)) &&
+    (filter.levels === undefined || filter.levels.length === 0 || filter.levels.includes(line.level)) &&
+    (filter.attempt === undefined || line.retryCount + 1 === filter.attempt)
+  )
+  const sorted = [...lines].sort((a, b) => a.createdAt - b.createdAt)
+  if (filter.orderByDirection !== "ASC") sorted.reverse()
+  return filter.limit !== undefined ? sorted.slice(0, filter.limit) : sorted
+}

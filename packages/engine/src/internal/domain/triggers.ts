@@ -1,0 +1,299 @@
+/**
+ * Triggering runs: `WorkflowService/TriggerWorkflow` and `BulkTriggerWorkflow`,
+ * `v1.AdminService/TriggerWorkflowRun`, and runs started by pushed events.
+ *
+ * - JSON validation of input and metadata, priority 1..3 (default: the workflow's default
+ *   priority, else 1);
+ * - children: parent task lookup, metadata inheritance, spawn-key dedupe
+ *   `"<parent>.0.<child_key ?? child_index>"` returning the existing child;
+ * - metadata injection: parent ids, event ids, a deterministic W3C `traceparent`;
+ * - an unknown workflow name is INVALID_ARGUMENT "workflow names not found: …".
+ *
+ * Engine semantics §6; upstream `internal/services/admin/server_v1.go`,
+ * `pkg/repository/trigger.go`, `pkg/repository/ids.go`.
+ *
+ * @internal
+ */
+import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { createHash } from "node:crypto"
+import { invalidArgument, notFound } from "./errors.js"
+import { newId, parseUuid } from "./ids.js"
+import type { JsonObject, JsonValue } from "./json.js"
+import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
+import type { EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
+import { latestVersion } from "./model.js"
+import { startRun } from "./tasks.js"
+
+const tenantOf = (state: EngineState, tenantId: string): TenantState => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) throw notFound("tenant not found")
+  return tenant
+}
+
+// -----------------------------------------------------------------------------
+// metadata
+// -----------------------------------------------------------------------------
+
+const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ""), "hex")
+
+const derive = (size: number, prefix: string, id: string) =>
+  createHash("sha256").update(prefix).update(uuidBytes(id)).digest().subarray(0, size).toString("hex")
+
+const isTraceparent = (value: JsonValue | undefined) => {
+  if (typeof value !== "string") return false
+  const parts = value.split("-")
+  return parts.length === 4 && parts[1]!.length === 32 && parts[2]!.length === 16
+}
+
+/** `ensureTraceparent`: keeps a valid traceparent, else derives one from the run (or its parent/source). */
+export const ensureTraceparent = (metadata: Record<string, JsonValue>, runId: string): void => {
+  if (isTraceparent(metadata.traceparent)) return
+  let owner = runId
+  const parentId = metadata.hatchet__parent_workflow_run_id
+  const sourceId = metadata.hatchet__source_workflow_run_id
+  if (typeof parentId === "string") {
+    const parsed = parseUuid(parentId)
+    if (parsed.ok) owner = parsed.value
+  } else if (typeof sourceId === "string") {
+    const parsed = parseUuid(sourceId)
+    if (parsed.ok) owner = parsed.value
+  }
+  metadata.traceparent = `00-${derive(16, "hatchet-engine-wf-trace:", owner)}-${derive(8, "hatchet-engine-wf-span:", runId)}-01`
+}
+
+/** `injectParentIDs`: the parent's metadata minus `hatchet__*`, the child's own on top, plus parent ids. */
+const injectParentIds = (own: JsonObject | undefined, parentTask: Task): Record<string, JsonValue> => {
+  const metadata: Record<string, JsonValue> = {}
+  for (const [key, value] of Object.entries(parentTask.run.metadata)) {
+    if (!key.startsWith("hatchet__")) metadata[key] = value
+  }
+  Object.assign(metadata, own ?? {})
+  metadata.hatchet__parent_workflow_run_id = parentTask.run.id
+  metadata.hatchet__parent_step_run_id = parentTask.externalId
+  return metadata
+}
+
+/** `TriggeredByEvent.ToMetadata`: user `hatchet__*` keys dropped except the source ids; event ids added. */
+const eventMetadata = (own: JsonObject | undefined, eventId: string, eventKey: string) => {
+  const metadata: Record<string, JsonValue> = {}
+  for (const [key, value] of Object.entries(own ?? {})) {
+    if (!key.startsWith("hatchet__")) metadata[key] = value
+  }
+  metadata.hatchet__event_id = eventId
+  metadata.hatchet__event_key = eventKey
+  for (const key of ["hatchet__source_workflow_run_id", "hatchet__source_step_run_id"]) {
+    if (own !== undefined && key in own) metadata[key] = own[key]!
+  }
+  return metadata
+}
+
+// -----------------------------------------------------------------------------
+// creating runs
+// -----------------------------------------------------------------------------
+
+export interface NewRun {
+  readonly runId: string
+  readonly version: WorkflowVersion
+  readonly inputRaw: string
+  readonly metadata: Record<string, JsonValue>
+  readonly priority: number | undefined
+  readonly parentTask?: Task | undefined
+  readonly childIndex?: number | undefined
+  readonly childKey?: string | undefined
+  readonly triggeringEvent?: { readonly id: string; readonly key: string } | undefined
+  readonly filterPayload?: JsonValue | null | undefined
+  readonly desiredWorkerId?: string | undefined
+}
+
+/** Stores a run, creates its root tasks and queues them. */
+export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun, now: number): Run => {
+  const version = opts.version
+  const isDag = version.steps.length > 1
+  ensureTraceparent(opts.metadata, opts.runId)
+  const taskIds = new Map(version.steps.map((step) => [step.id, isDag ? newId() : opts.runId]))
+  const run: Run = {
+    id: opts.runId,
+    tenantId: tenant.tenant.id,
+    workflow: version.workflow,
+    version,
+    isDag,
+    inputRaw: opts.inputRaw,
+    input: parseJson(opts.inputRaw),
+    metadata: opts.metadata,
+    metadataRaw: goMarshal(opts.metadata),
+    priority: opts.priority ?? version.defaultPriority ?? 1,
+    createdAt: now,
+    parentTaskExternalId: opts.parentTask?.externalId,
+    childIndex: opts.childIndex,
+    childKey: opts.childKey,
+    triggeringEvent: opts.triggeringEvent,
+    filterPayload: opts.filterPayload ?? null,
+    desiredWorkerId: opts.desiredWorkerId,
+    taskIds,
+    tasks: new Map(),
+    onFailureFired: false,
+    finishedAt: undefined
+  }
+  state.runsById.set(run.id, run)
+  tenant.runs.push(run)
+  startRun(state, run, now)
+  return run
+}
+
+// -----------------------------------------------------------------------------
+// trigger requests
+// -----------------------------------------------------------------------------
+
+/** A validated trigger, before its run id is resolved. */
+interface TriggerOpt {
+  readonly name: string
+  readonly inputRaw: string
+  readonly metadataRaw: string
+  readonly priority: number | undefined
+  readonly parentTask: Task | undefined
+  readonly childIndex: number | undefined
+  readonly childKey: string | undefined
+  readonly desiredWorkerId: string | undefined
+}
+
+const checkPriority = (priority: number | undefined) => {
+  if (priority !== undefined && (priority < 1 || priority > 3)) {
+    throw invalidArgument(`Invalid request: priority must be between 1 and 3, got ${priority}`)
+  }
+}
+
+/** `newTriggerOpt` + `NewTriggerTaskData` + the JSON checks of `triggerWorkflowV1`. */
+const triggerOpt = (state: EngineState, tenantId: string, request: TriggerWorkflowRequest): TriggerOpt => {
+  let parentTask: Task | undefined
+  if (request.parentTaskRunExternalId !== undefined) {
+    const parsed = parseUuid(request.parentTaskRunExternalId)
+    if (!parsed.ok) {
+      throw invalidArgument(
+        `could not create trigger opt: rpc error: code = InvalidArgument desc = parentStepRunId must be a valid UUID: ${parsed.error}`
+      )
+    }
+    parentTask = state.tasksByExternalId.get(parsed.value)
+    if (parentTask === undefined || parentTask.tenantId !== tenantId) throw notFound("not found")
+  }
+  let desiredWorkerId: string | undefined
+  if (request.desiredWorkerId !== undefined && request.desiredWorkerId !== "") {
+    const parsed = parseUuid(request.desiredWorkerId)
+    if (!parsed.ok) throw invalidArgument(`Invalid request: desiredWorkerId must be a valid UUID: ${parsed.error}`)
+    desiredWorkerId = parsed.value
+  }
+  checkPriority(request.priority)
+  const metadataRaw = request.additionalMetadata ?? ""
+  const inputError = validateJsonb(request.input, "payload")
+  if (inputError !== undefined) throw invalidArgument(`Invalid request: ${inputError}`)
+  const metadataError = validateJsonb(metadataRaw, "additionalMetadata")
+  if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
+  return {
+    name: request.name,
+    inputRaw: request.input,
+    metadataRaw,
+    priority: request.priority,
+    parentTask,
+    childIndex: parentTask !== undefined ? request.childIndex : undefined,
+    childKey: parentTask !== undefined ? request.childKey : undefined,
+    desiredWorkerId
+  }
+}
+
+/** `PreflightVerifyWorkflowNameOpts`: every name must be registered in the tenant. */
+const resolveVersions = (tenant: TenantState, names: ReadonlyArray<string>): Map<string, WorkflowVersion> => {
+  const versions = new Map<string, WorkflowVersion>()
+  const missing: Array<string> = []
+  for (const name of names) {
+    if (versions.has(name) || missing.includes(name)) continue
+    const workflow = tenant.workflowsByName.get(name)
+    if (workflow === undefined) missing.push(name)
+    else versions.set(name, latestVersion(workflow))
+  }
+  if (missing.length > 0) throw invalidArgument(`workflow names not found: ${missing.join(", ")}`)
+  return versions
+}
+
+/** The spawn key of a child trigger, when it dedupes (`childSpawnKey`). */
+const spawnKey = (opt: TriggerOpt): string | undefined =>
+  opt.parentTask !== undefined && opt.childIndex !== undefined
+    ? `${opt.parentTask.externalId}.0.${opt.childKey ?? `${opt.childIndex}`}`
+    : undefined
+
+/** Triggers a batch of runs; returns their ids in request order (deduped children included). */
+export const triggerWorkflows = (
+  state: EngineState,
+  tenantId: string,
+  requests: ReadonlyArray<TriggerWorkflowRequest>,
+  now: number
+): Array<string> => {
+  const tenant = tenantOf(state, tenantId)
+  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
+  const versions = resolveVersions(tenant, opts.map((o) => o.name))
+  return opts.map((opt) => {
+    const key = spawnKey(opt)
+    if (key !== undefined) {
+      const existing = opt.parentTask!.spawned.get(key)
+      if (existing !== undefined) return existing
+    }
+    const runId = newId()
+    if (key !== undefined) opt.parentTask!.spawned.set(key, runId)
+    const own = parseJsonObject(opt.metadataRaw)
+    const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
+    createRun(state, tenant, {
+      runId,
+      version: versions.get(opt.name)!,
+      inputRaw: opt.inputRaw,
+      metadata,
+      priority: opt.priority,
+      parentTask: opt.parentTask,
+      childIndex: opt.childIndex,
+      childKey: opt.childKey,
+      desiredWorkerId: opt.desiredWorkerId
+    }, now)
+    return runId
+  })
+}
+
+/** `v1.AdminService/TriggerWorkflowRun` (no JSON validation, no parent). */
+export const triggerWorkflowRun = (
+  state: EngineState,
+  tenantId: string,
+  request: { readonly workflowName: string; readonly input: string; readonly additionalMetadata: string; readonly priority?: number | undefined },
+  now: number
+): string => {
+  const tenant = tenantOf(state, tenantId)
+  if (request.priority !== undefined && (request.priority < 1 || request.priority > 3)) {
+    throw invalidArgument(
+      `could not create trigger opt: rpc error: code = InvalidArgument desc = priority must be between 1 and 3, got ${request.priority}`
+    )
+  }
+  const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
+  const runId = newId()
+  createRun(state, tenant, {
+    runId,
+    version,
+    inputRaw: request.input,
+    metadata: { ...parseJsonObject(request.additionalMetadata) },
+    priority: request.priority
+  }, now)
+  return runId
+}
+
+/** Starts the run of an event-triggered workflow. */
+export const triggerFromEvent = (
+  state: EngineState,
+  tenant: TenantState,
+  version: WorkflowVersion,
+  event: { readonly id: string; readonly key: string; readonly payload: string; readonly metadataRaw: string | undefined; readonly priority: number | undefined },
+  filterPayload: JsonValue | null,
+  now: number
+): Run =>
+  createRun(state, tenant, {
+    runId: newId(),
+    version,
+    inputRaw: event.payload,
+    metadata: eventMetadata(parseJsonObject(event.metadataRaw), event.id, event.key),
+    priority: event.priority,
+    triggeringEvent: { id: event.id, key: event.key },
+    filterPayload
+  }, now)

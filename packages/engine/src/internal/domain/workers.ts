@@ -1,0 +1,283 @@
+/**
+ * The worker plane: registration, listen sessions, heartbeats and liveness, unsubscribe, labels,
+ * pause, and the per-attempt worker calls `ReleaseSlot` and `RefreshTimeout`.
+ *
+ * Liveness (engine semantics §1.3): a worker is schedulable only with a heartbeat in the last
+ * 5 s; after 30 s without one, its running attempts are failed as internal errors and re-queued
+ * (no cancel is sent).
+ *
+ * @internal
+ */
+import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
+import { isValidDuration, parseDuration } from "./duration.js"
+import { failedPrecondition, invalidArgument, notFound } from "./errors.js"
+import { newId, parseUuid } from "./ids.js"
+import type { EngineState, Session, Task, TenantState, Worker, WorkerLabel } from "./model.js"
+import { failTaskInternal, recordEvent } from "./tasks.js"
+import { durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
+
+/** A worker silent this long is considered dead and its attempts are re-queued. */
+export const deadAfterMs = 30_000
+/** Legacy `Listen` streams refresh the heartbeat this often. */
+export const legacyHeartbeatMs = 4_000
+
+export const isValidActionId = (action: string): boolean => {
+  const parts = action.split(":")
+  return parts.length >= 2 && parts.length <= 3 && parts[0] !== "" && parts[1] !== ""
+}
+
+const tenantState = (state: EngineState, tenantId: string): TenantState => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) throw notFound("tenant not found")
+  return tenant
+}
+
+const toLabel = (label: WorkerLabels): WorkerLabel => ({ strValue: label.strValue, intValue: label.intValue })
+
+/** `Dispatcher.Register`: every call creates a new worker. */
+export const registerWorker = (
+  state: EngineState,
+  tenantId: string,
+  request: WorkerRegisterRequest,
+  now: number
+): Worker => {
+  const tenant = tenantState(state, tenantId)
+  const services = request.services.length > 0 ? request.services : ["default"]
+  let slotConfig: Map<string, number> = Object.keys(request.slotConfig).length > 0
+    ? new Map(Object.entries(request.slotConfig))
+    : new Map([["default", 100]])
+  if (request.slots !== undefined) {
+    if (Object.keys(request.slotConfig).length > 0) {
+      throw invalidArgument("either slot_config or slots (deprecated) must be provided, not both")
+    }
+    slotConfig = new Map([["default", request.slots]])
+  }
+
+  const errors = new FieldErrors()
+  if (request.workerName === "") errors.condition("CreateWorkerOpts.Name", "required")
+  else if (!hatchetNamePattern.test(request.workerName)) errors.message("CreateWorkerOpts.Name", hatchetNameError)
+  services.forEach((service, i) => {
+    if (!hatchetNamePattern.test(service)) errors.message(`CreateWorkerOpts.Services[${i}]`, hatchetNameError)
+  })
+  request.actions.forEach((action, i) => {
+    if (!isValidActionId(action)) {
+      errors.message(
+        `CreateWorkerOpts.Actions[${i}]`,
+        "Invalid action ID. Action IDs must be in the format <integrationId>:<verb>"
+      )
+    }
+  })
+  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
+
+  const worker: Worker = {
+    id: newId(),
+    tenantId,
+    name: request.workerName,
+    actions: new Set(request.actions),
+    services,
+    slotConfig,
+    slotsUsed: new Map(),
+    labels: new Map(Object.entries(request.labels).map(([k, v]) => [k, toLabel(v)])),
+    runtimeInfo: request.runtimeInfo,
+    createdAt: now,
+    sessions: new Map(),
+    isActive: false,
+    lastListenerEstablished: undefined,
+    lastHeartbeatAt: undefined,
+    isPaused: false,
+    running: new Set(),
+    livenessArmed: false
+  }
+  tenant.workers.set(worker.id, worker)
+  state.workersById.set(worker.id, worker)
+  for (const action of worker.actions) {
+    let set = tenant.actionWorkers.get(action)
+    if (set === undefined) {
+      set = new Set()
+      tenant.actionWorkers.set(action, set)
+    }
+    set.add(worker)
+  }
+  return worker
+}
+
+const parseWorkerId = (workerId: string): string => {
+  const parsed = parseUuid(workerId)
+  if (!parsed.ok) throw invalidArgument(`invalid worker ID format: ${workerId}`)
+  return parsed.value
+}
+
+/** The tenant's worker, or undefined (unknown, another tenant's, or forgotten). */
+export const findWorker = (state: EngineState, tenantId: string, workerId: string): Worker | undefined => {
+  const worker = state.workersById.get(workerId)
+  return worker !== undefined && worker.tenantId === tenantId ? worker : undefined
+}
+
+/** Looks a worker up for Heartbeat / Unsubscribe / UpsertWorkerLabels. */
+export const getWorker = (state: EngineState, tenantId: string, workerId: string): Worker => {
+  const worker = findWorker(state, tenantId, parseWorkerId(workerId))
+  if (worker === undefined) throw notFound(`worker not found: ${workerId}`)
+  return worker
+}
+
+/** Validates a ListenV2 / Listen request: the raw "no rows" error maps to NOT_FOUND "not found". */
+export const workerForListen = (state: EngineState, tenantId: string, workerId: string): Worker => {
+  const worker = findWorker(state, tenantId, parseWorkerId(workerId))
+  if (worker === undefined) throw notFound("not found")
+  return worker
+}
+
+/** A stream opened: the worker becomes active. */
+export const openSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
+  worker.sessions.set(session.id, session)
+  worker.isActive = true
+  worker.lastListenerEstablished = now
+  if (session.legacy) {
+    beat(state, worker, now)
+    const refresh = (t: number) => {
+      if (worker.sessions.get(session.id) !== session) return
+      beat(state, worker, t)
+      state.timers.at(t + legacyHeartbeatMs, refresh)
+    }
+    state.timers.at(now + legacyHeartbeatMs, refresh)
+  }
+  markWorkerDirty(state, worker)
+}
+
+/** A stream ended: the worker turns inactive unless a newer stream was opened since. */
+export const closeSession = (worker: Worker, session: Session): void => {
+  if (worker.sessions.get(session.id) === session) worker.sessions.delete(session.id)
+  if (worker.lastListenerEstablished === undefined || worker.lastListenerEstablished <= session.establishedAt) {
+    worker.isActive = false
+  }
+}
+
+const beat = (state: EngineState, worker: Worker, now: number) => {
+  const wasSchedulable = worker.lastHeartbeatAt !== undefined && now - worker.lastHeartbeatAt < 5_000
+  worker.lastHeartbeatAt = now
+  if (!wasSchedulable) markWorkerDirty(state, worker)
+  armLiveness(state, worker)
+}
+
+/** `Dispatcher.Heartbeat`. */
+export const heartbeat = (state: EngineState, tenantId: string, workerId: string, now: number): void => {
+  const worker = getWorker(state, tenantId, workerId)
+  if (state.faults.rejectHeartbeats > 0) {
+    state.faults.rejectHeartbeats--
+    throw failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`)
+  }
+  if (worker.lastListenerEstablished !== undefined && !worker.isActive) {
+    throw failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`)
+  }
+  beat(state, worker, now)
+}
+
+const armLiveness = (state: EngineState, worker: Worker) => {
+  if (worker.livenessArmed || worker.lastHeartbeatAt === undefined) return
+  worker.livenessArmed = true
+  state.timers.at(worker.lastHeartbeatAt + deadAfterMs, (t) => checkLiveness(state, worker, t))
+}
+
+const checkLiveness = (state: EngineState, worker: Worker, now: number) => {
+  worker.livenessArmed = false
+  if (state.workersById.get(worker.id) !== worker || worker.lastHeartbeatAt === undefined) return
+  if (worker.lastHeartbeatAt + deadAfterMs > now) {
+    armLiveness(state, worker)
+    return
+  }
+  for (const task of [...worker.running]) {
+    failTaskInternal(state, task, "", now, { eventType: "REASSIGNED" })
+  }
+}
+
+/** `Dispatcher.Unsubscribe`: forgets the sessions without closing their streams. */
+export const unsubscribe = (state: EngineState, tenantId: string, workerId: string): Worker => {
+  const worker = getWorker(state, tenantId, workerId)
+  worker.sessions.clear()
+  return worker
+}
+
+/** `Dispatcher.UpsertWorkerLabels`. */
+export const upsertLabels = (
+  state: EngineState,
+  tenantId: string,
+  workerId: string,
+  labels: Record<string, WorkerLabels>
+): Worker => {
+  const worker = getWorker(state, tenantId, workerId)
+  for (const [key, value] of Object.entries(labels)) worker.labels.set(key, toLabel(value))
+  return worker
+}
+
+/** Pauses or resumes assignments to a worker (REST `PATCH /api/v1/workers/{worker}`). */
+export const setPaused = (state: EngineState, worker: Worker, paused: boolean): void => {
+  worker.isPaused = paused
+  if (!paused) markWorkerDirty(state, worker)
+}
+
+/** Removes a worker entirely (fault injection): its streams end, it must register again. */
+export const forgetWorker = (state: EngineState, worker: Worker): void => {
+  const tenant = state.tenants.get(worker.tenantId)
+  state.workersById.delete(worker.id)
+  tenant?.workers.delete(worker.id)
+  for (const action of worker.actions) tenant?.actionWorkers.get(action)?.delete(worker)
+  const sessions = [...worker.sessions.values()]
+  worker.sessions.clear()
+  worker.isActive = false
+  for (const session of sessions) session.close()
+}
+
+// -----------------------------------------------------------------------------
+// per-attempt worker calls
+// -----------------------------------------------------------------------------
+
+const taskIdError = (id: string, reason: string) => invalidArgument(`invalid task external run id ${id}: ${reason}`)
+
+/** The running attempt of a task for `ReleaseSlot` / `RefreshTimeout`. */
+const runningTask = (state: EngineState, tenantId: string, taskRunExternalId: string): Task => {
+  const parsed = parseUuid(taskRunExternalId)
+  if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId || task.runtime === undefined) {
+    throw notFound(`task run not found: ${parsed.value}`)
+  }
+  return task
+}
+
+/** `Dispatcher.ReleaseSlot`: the attempt keeps running without holding a slot. */
+export const releaseSlot = (state: EngineState, tenantId: string, taskRunExternalId: string, now: number): void => {
+  const task = runningTask(state, tenantId, taskRunExternalId)
+  const runtime = task.runtime!
+  const worker = runtime.worker
+  if (worker !== undefined) {
+    freeSlot(state, task, worker)
+    runtime.worker = undefined
+  }
+  recordEvent(state, task, "SLOT_RELEASED", now, { workerId: worker?.id })
+}
+
+/** `Dispatcher.RefreshTimeout`: pushes the current deadline back by the increment. */
+export const refreshTimeout = (
+  state: EngineState,
+  tenantId: string,
+  taskRunExternalId: string,
+  increment: string,
+  now: number
+): number => {
+  const parsed = parseUuid(taskRunExternalId)
+  if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
+  const errors = new FieldErrors()
+  if (increment === "") errors.condition("RefreshTimeoutBy.IncrementTimeoutBy", "required")
+  else if (!isValidDuration(increment)) errors.message("RefreshTimeoutBy.IncrementTimeoutBy", durationError)
+  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
+  const task = runningTask(state, tenantId, taskRunExternalId)
+  const runtime = task.runtime!
+  runtime.timeoutAt += parseDuration(increment)!
+  recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
+    message: `Timeout refreshed by ${increment}`,
+    workerId: runtime.worker?.id
+  })
+  return runtime.timeoutAt
+}
+
