@@ -1,4 +1,15 @@
 /**
+ * @effect-hatchet/engine: a local, in-memory, Hatchet-compatible engine for tests, development
+ * and demos. It serves Hatchet's gRPC contract and the REST routes SDKs call on loopback, so the
+ * official SDKs and `@effect-hatchet/sdk` run against it unchanged.
+ *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * The engine as an Effect service: `Engine.layer(options)` runs it in-process; the service gives
+ * its addresses, tokens, the `HATCHET_CLIENT_*` environment and fault injection.
+ *
+ * @since 0.1.0
+ */
+export * as Engine from "./Engine.js"

@@ -359,6 +359,8 @@ export interface TenantState {
   readonly roundRobin: Map<string, number>
   readonly runs: Array<Run>
   readonly events: Array<PushedEvent>
+  /** `PutRateLimit` keys (stored; limits are not enforced). */
+  readonly rateLimits: Map<string, { readonly limit: number; readonly duration: number }>
 }
 
 /** Fault injection knobs (see `Engine.FaultInjection`). */

@@ -163,6 +163,40 @@ export const runFinishedEvent = (run: Run, now: number): WorkflowRunEvent => ({
   results: runResults(run)
 })
 
+/** Results above this many bytes are trimmed, then dropped (`payloadSizeThreshold`, 3 MiB). */
+export const resultsSizeThreshold = 3 * 1024 * 1024
+
+const sizeOf = (results: ReadonlyArray<StepRunResult>) => {
+  let total = 0
+  let outputs = 0
+  for (const result of results) {
+    if (result.output !== undefined) {
+      const n = Buffer.byteLength(result.output)
+      total += n
+      outputs += n
+    }
+    if (result.error !== undefined) total += Buffer.byteLength(result.error)
+  }
+  return { total, outputs }
+}
+
+/**
+ * `cleanResults`: over 3 MiB, long errors are replaced; if still too large (or the outputs alone
+ * are), the event carries no results at all.
+ */
+export const cleanResults = (event: WorkflowRunEvent): WorkflowRunEvent => {
+  const { total, outputs } = sizeOf(event.results)
+  if (total < resultsSizeThreshold) return event
+  if (outputs >= resultsSizeThreshold) return { ...event, results: [] }
+  const fieldThreshold = Math.floor((resultsSizeThreshold - outputs) / event.results.length)
+  const cleaned = event.results.map((result) =>
+    result.error !== undefined && Buffer.byteLength(result.error) > fieldThreshold
+      ? { ...result, error: "Error is too large to send over the Hatchet stream." }
+      : result
+  )
+  return sizeOf(cleaned).total > resultsSizeThreshold ? { ...event, results: [] } : { ...event, results: cleaned }
+}
+
 /** Announces a finalised run to both kinds of subscribers. */
 export const publishRunFinished = (state: EngineState, run: Run, now: number): void => {
   const waiters = state.runSubscribers.get(run.id)

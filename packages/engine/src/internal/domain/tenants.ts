@@ -24,7 +24,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       actionWorkers: new Map(),
       roundRobin: new Map(),
       runs: [],
-      events: []
+      events: [],
+      rateLimits: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

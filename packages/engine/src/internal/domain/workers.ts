@@ -11,7 +11,7 @@
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
 import { isValidDuration, parseDuration } from "./duration.js"
-import { failedPrecondition, invalidArgument, notFound } from "./errors.js"
+import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
 import { newId, parseUuid } from "./ids.js"
 import type { EngineState, Session, Task, TenantState, Worker, WorkerLabel } from "./model.js"
 import { failTaskInternal, recordEvent } from "./tasks.js"
@@ -226,6 +226,22 @@ export const forgetWorker = (state: EngineState, worker: Worker): void => {
   worker.sessions.clear()
   worker.isActive = false
   for (const session of sessions) session.close()
+}
+
+/** Ends the open streams of one worker (or all), cleanly or with an error; returns how many. */
+export const dropSessions = (state: EngineState, workerId: string | undefined, error: EngineError | undefined): number => {
+  const workers = workerId !== undefined
+    ? [state.workersById.get(workerId)].filter((w): w is Worker => w !== undefined)
+    : [...state.workersById.values()]
+  let dropped = 0
+  for (const worker of workers) {
+    for (const session of [...worker.sessions.values()]) {
+      closeSession(worker, session)
+      session.close(error)
+      dropped++
+    }
+  }
+  return dropped
 }
 
 // -----------------------------------------------------------------------------

@@ -1,0 +1,250 @@
+/**
+ * A local, in-memory, Hatchet-compatible engine: Hatchet's gRPC contract and the REST routes
+ * SDKs call, on loopback, with every timer on Effect's `Clock`.
+ *
+ * ```ts
+ * import { Engine } from "@effect-hatchet/engine"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const engine = yield* Engine.Engine
+ *   // point any Hatchet SDK at it
+ *   console.log(engine.env)
+ * }).pipe(Effect.provide(Engine.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Config, type ConfigError, Context, Data, Duration, Effect, Layer, Redacted } from "effect"
+import type { Status } from "nice-grpc-common"
+import * as EngineAuth from "./internal/auth/EngineAuth.js"
+import * as Core from "./internal/core.js"
+import { EngineError } from "./internal/domain/errors.js"
+import * as Workers from "./internal/domain/workers.js"
+import * as GrpcServer from "./internal/grpc/server.js"
+import * as HttpServer from "./internal/http/server.js"
+
+/**
+ * The engine version `Dispatcher/GetVersion` reports. SDKs gate features on it: with `v0.104.7`
+ * the official TypeScript SDK registers workers with `slot_config` and would use the
+ * `V1Dispatcher/DurableTask` stream for durable tasks.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultVersion = "v0.104.7"
+
+/**
+ * The tenant id the engine creates at start when none is given (the id of Hatchet's quickstart
+ * tenant).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTenantId = "707d0855-80ab-4e1f-a156-f1c4546cbf52"
+
+/**
+ * How to run the engine. Every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineOptions {
+  /** Interface both servers bind to. Default `127.0.0.1`. */
+  readonly host?: string | undefined
+  /** gRPC port; 0 (the default) picks a free port. */
+  readonly grpcPort?: number | undefined
+  /** REST port; 0 (the default) picks a free port. */
+  readonly httpPort?: number | undefined
+  /** The tenant created at start, whose token `Engine.token` is. Default `defaultTenantId`. */
+  readonly tenantId?: string | undefined
+  /** HMAC secret for tokens; random per engine by default. */
+  readonly tokenSecret?: Redacted.Redacted<string> | undefined
+  /** What `GetVersion` reports. Default `defaultVersion`. */
+  readonly version?: string | undefined
+  /** Internal retries (dead worker, undeliverable task) before a task fails. Default 10. */
+  readonly maxInternalRetries?: number | undefined
+}
+
+/**
+ * A gRPC status for fault injection (`code` is a `nice-grpc` `Status`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FaultStatus {
+  readonly code: Status
+  readonly message: string
+}
+
+/**
+ * Failures to inject into the engine, for resilience tests of workers and clients.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FaultInjection {
+  /**
+   * Ends the open `ListenV2` / `Listen` streams of every worker, or of one worker: cleanly by
+   * default, or with the given status. The workers become inactive, so their next heartbeat is
+   * rejected with FAILED_PRECONDITION until they listen again. Returns how many streams ended.
+   */
+  readonly dropListenStreams: (options?: {
+    readonly workerId?: string | undefined
+    readonly status?: FaultStatus | undefined
+  }) => Effect.Effect<number>
+  /** Rejects the next `count` heartbeats (of any worker) with FAILED_PRECONDITION. */
+  readonly rejectHeartbeats: (count: number) => Effect.Effect<void>
+  /**
+   * Forgets a worker: its streams end, and Heartbeat / ListenV2 answer NOT_FOUND, so it has to
+   * register again. Returns false for an unknown worker.
+   */
+  readonly forgetWorker: (workerId: string) => Effect.Effect<boolean>
+  /**
+   * Closes both servers, dropping every connection, then listens again on the same ports.
+   * State (workflows, runs, workers, tokens) is kept.
+   */
+  readonly restart: Effect.Effect<void, EngineStartError>
+}
+
+/**
+ * A server could not listen (port taken, bad host).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EngineStartError extends Data.TaggedError("EngineStartError")<{
+  readonly server: "grpc" | "http"
+  readonly cause: unknown
+}> {}
+
+/**
+ * A running engine.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineService {
+  /** The engine's gRPC `host:port`. */
+  readonly grpcAddress: string
+  readonly grpcPort: number
+  /** The REST base URL, `http://host:port`. */
+  readonly apiUrl: string
+  readonly httpPort: number
+  /** The tenant created at start. */
+  readonly tenantId: string
+  /** A token for `tenantId`, valid for 90 days. */
+  readonly token: Redacted.Redacted<string>
+  /** Mints a token for a tenant (created if new); `expiresIn` defaults to 90 days. */
+  readonly mintToken: (options?: {
+    readonly tenantId?: string | undefined
+    readonly expiresIn?: Duration.DurationInput | undefined
+  }) => Effect.Effect<Redacted.Redacted<string>>
+  /**
+   * What an SDK needs to reach this engine: `HATCHET_CLIENT_TOKEN`, `HATCHET_CLIENT_HOST_PORT`,
+   * `HATCHET_CLIENT_API_URL`, `HATCHET_CLIENT_TLS_STRATEGY=none`.
+   */
+  readonly env: Readonly<Record<"HATCHET_CLIENT_TOKEN" | "HATCHET_CLIENT_HOST_PORT" | "HATCHET_CLIENT_API_URL" | "HATCHET_CLIENT_TLS_STRATEGY", string>>
+  /** Failures to inject. */
+  readonly faults: FaultInjection
+}
+
+/**
+ * The engine service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Engine extends Context.Tag("@effect-hatchet/engine/Engine")<Engine, EngineService>() {}
+
+/**
+ * Starts an engine in the current scope; closing the scope stops both servers and every fiber.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: EngineOptions = {}) =>
+  Effect.gen(function*() {
+    const host = options.host ?? "127.0.0.1"
+    const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
+    const core = yield* Core.make({ tenantIds: [tenantId], maxInternalRetries: options.maxInternalRetries })
+    const auth = EngineAuth.make(core, { secret: options.tokenSecret })
+    const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
+    const http = yield* HttpServer.make({ host, core, auth })
+
+    const listen = (grpcPort: number, httpPort: number) =>
+      Effect.all([
+        grpc.listen(grpcPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "grpc", cause }))),
+        http.listen(httpPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "http", cause })))
+      ])
+    const [grpcPort, httpPort] = yield* listen(options.grpcPort ?? 0, options.httpPort ?? 0)
+    const grpcAddress = `${host}:${grpcPort}`
+    const apiUrl = `http://${host}:${httpPort}`
+    auth.setAddresses(apiUrl, grpcAddress)
+
+    const mintToken: EngineService["mintToken"] = (mint = {}) =>
+      auth.mint({
+        tenantId: mint.tenantId ?? tenantId,
+        expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
+      })
+    const token = yield* mintToken()
+
+    const faults: FaultInjection = {
+      dropListenStreams: (drop = {}) =>
+        core.runSync((state) =>
+          Workers.dropSessions(
+            state,
+            drop.workerId,
+            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined
+          )
+        ),
+      rejectHeartbeats: (count) =>
+        core.runSync((state) => {
+          state.faults.rejectHeartbeats = count
+        }),
+      forgetWorker: (workerId) =>
+        core.runSync((state) => {
+          const worker = state.workersById.get(workerId)
+          if (worker === undefined) return false
+          Workers.forgetWorker(state, worker)
+          return true
+        }),
+      restart: Effect.zipRight(Effect.all([grpc.stop, http.stop]), Effect.asVoid(listen(grpcPort, httpPort)))
+    }
+
+    return Engine.of({
+      grpcAddress,
+      grpcPort,
+      apiUrl,
+      httpPort,
+      tenantId,
+      token,
+      mintToken,
+      env: {
+        HATCHET_CLIENT_TOKEN: Redacted.value(token),
+        HATCHET_CLIENT_HOST_PORT: grpcAddress,
+        HATCHET_CLIENT_API_URL: apiUrl,
+        HATCHET_CLIENT_TLS_STRATEGY: "none"
+      },
+      faults
+    })
+  })
+
+/**
+ * A layer running the engine in-process for as long as the layer lives.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: EngineOptions = {}): Layer.Layer<Engine, EngineStartError> =>
+  Layer.scoped(Engine, make(options))
+
+/**
+ * Like `layer`, reading the options from `Config`, e.g.
+ * `Engine.layerConfig({ grpcPort: Config.integer("GRPC_PORT").pipe(Config.withDefault(0)) })`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Config.Config.Wrap<EngineOptions>): Layer.Layer<Engine, EngineStartError | ConfigError.ConfigError> =>
+  Layer.scoped(Engine, Effect.flatMap(Config.unwrap(options), make))

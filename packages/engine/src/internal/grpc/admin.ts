@@ -1,0 +1,103 @@
+/**
+ * The `v1.AdminService` gRPC service: workflow registration, cancel / replay, run triggers and
+ * run details.
+ *
+ * @internal
+ */
+import type { AdminServiceImplementation, TaskRunDetail, TasksFilter } from "@effect-hatchet/proto/v1/workflows"
+import { Effect } from "effect"
+import type { EngineCoreService } from "../core.js"
+import * as Admin from "../domain/admin.js"
+import { unimplemented } from "../domain/errors.js"
+import * as Queries from "../domain/queries.js"
+import * as Registry from "../domain/registry.js"
+import * as Triggers from "../domain/triggers.js"
+import type { Bridge } from "./bridge.js"
+import type { TenantContext } from "./auth.js"
+
+const toFilter = (filter: TasksFilter | undefined): Admin.TasksFilter | undefined =>
+  filter === undefined ? undefined : {
+    since: filter.since?.getTime() ?? 0,
+    until: filter.until?.getTime(),
+    statuses: filter.statuses,
+    workflowIds: filter.workflowIds,
+    additionalMetadata: filter.additionalMetadata
+  }
+
+const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
+
+export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImplementation<TenantContext> => ({
+  putWorkflow: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        const version = Registry.putWorkflow(state, context.tenantId, request, now)
+        return { id: version.id, workflowId: version.workflow.id }
+      }),
+      context.signal
+    ),
+
+  cancelTasks: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => ({
+        cancelledTasks: Admin.cancelTasks(state, context.tenantId, {
+          externalIds: request.externalIds,
+          filter: toFilter(request.filter)
+        }, now)
+      })),
+      context.signal
+    ),
+
+  replayTasks: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => ({
+        replayedTasks: Admin.replayTasks(state, context.tenantId, {
+          externalIds: request.externalIds,
+          filter: toFilter(request.filter)
+        }, now)
+      })),
+      context.signal
+    ),
+
+  triggerWorkflowRun: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => ({
+        externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
+          workflowName: request.workflowName,
+          input: Buffer.from(request.input).toString("utf8"),
+          additionalMetadata: Buffer.from(request.additionalMetadata).toString("utf8"),
+          priority: request.priority
+        }, now)
+      })),
+      context.signal
+    ),
+
+  getRunDetails: (request, context) =>
+    bridge.unary(
+      core.run((state) => {
+        const details = Queries.getRunDetails(state, context.tenantId, request.externalId)
+        const taskRuns: Record<string, TaskRunDetail> = {}
+        for (const [readableId, task] of details.taskRuns) {
+          taskRuns[readableId] = {
+            externalId: task.externalId,
+            status: task.status,
+            readableId: task.readableId,
+            isEvicted: false,
+            ...(task.error !== undefined ? { error: task.error } : {}),
+            ...(task.output !== undefined ? { output: utf8(task.output) } : {})
+          }
+        }
+        return {
+          input: utf8(details.inputRaw),
+          additionalMetadata: utf8(details.metadataRaw),
+          status: details.status,
+          done: details.done,
+          isEvicted: false,
+          taskRuns
+        }
+      }),
+      context.signal
+    ),
+
+  branchDurableTask: (_request, context) =>
+    bridge.unary(Effect.fail(unimplemented("BranchDurableTask is not implemented by this engine")), context.signal)
+})

@@ -1,0 +1,252 @@
+/**
+ * The `Dispatcher` gRPC service: worker registration, assignment streams, heartbeats, step
+ * action events, result and event subscriptions, timeouts and slots.
+ *
+ * @internal
+ */
+import {
+  type AssignedAction,
+  type DispatcherServiceImplementation,
+  type SubscribeToWorkflowRunsRequest,
+  type WorkflowEvent,
+  type WorkflowRunEvent
+} from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Effect, Exit, Mailbox } from "effect"
+import type { EngineCoreService } from "../core.js"
+import * as Actions from "../domain/actions.js"
+import { type EngineError, invalidArgument, notFound, unimplemented } from "../domain/errors.js"
+import { newId, parseUuid } from "../domain/ids.js"
+import type { EventSubscriber, MetadataSubscriber, RunSubscriber, Session } from "../domain/model.js"
+import * as Publish from "../domain/publish.js"
+import * as Workers from "../domain/workers.js"
+import type { Bridge } from "./bridge.js"
+import type { TenantContext } from "./auth.js"
+
+/** Retries of a run-id lookup before `SubscribeToWorkflowEvents` gives up (1 s apart upstream). */
+const runLookupAttempts = 10
+
+export const make = (
+  core: EngineCoreService,
+  bridge: Bridge,
+  options: { readonly version: string }
+): DispatcherServiceImplementation<TenantContext> => {
+  const { run, runSync } = core
+
+  const listen = (workerId: string, tenantId: string, legacy: boolean, signal: AbortSignal) =>
+    bridge.stream(
+      Effect.gen(function*() {
+        const worker = yield* run((state) => Workers.workerForListen(state, tenantId, workerId))
+        const mailbox = yield* Mailbox.make<AssignedAction, EngineError>()
+        const session = yield* run((state, now): Session => {
+          const created: Session = {
+            id: newId(),
+            workerId: worker.id,
+            establishedAt: now,
+            legacy,
+            send: (action) => mailbox.unsafeOffer(action),
+            close: (error) => {
+              mailbox.unsafeDone(error === undefined ? Exit.void : Exit.fail(error))
+            }
+          }
+          Workers.openSession(state, worker, created, now)
+          return created
+        })
+        yield* Effect.addFinalizer(() => runSync(() => Workers.closeSession(worker, session)))
+        return mailbox
+      }),
+      signal
+    )
+
+  return {
+    register: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          const worker = Workers.registerWorker(state, context.tenantId, request, now)
+          return { tenantId: context.tenantId, workerId: worker.id, workerName: worker.name }
+        }),
+        context.signal
+      ),
+
+    listen: (request, context) => listen(request.workerId, context.tenantId, true, context.signal),
+
+    listenV2: (request, context) => listen(request.workerId, context.tenantId, false, context.signal),
+
+    heartbeat: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          Workers.heartbeat(state, context.tenantId, request.workerId, now)
+          return {}
+        }),
+        context.signal
+      ),
+
+    subscribeToWorkflowEvents: (request, context) => {
+      const tenantId = context.tenantId
+      if (request.workflowRunId !== undefined) {
+        const runId = request.workflowRunId
+        return bridge.stream(
+          Effect.gen(function*() {
+            const parsed = parseUuid(runId)
+            if (!parsed.ok) return yield* invalidArgument(`invalid workflow run id ${runId}: ${parsed.error}`)
+            const id = parsed.value
+            const mailbox = yield* Mailbox.make<WorkflowEvent, EngineError>()
+            const subscriber: EventSubscriber = {
+              send: (event) => mailbox.unsafeOffer(event),
+              close: () => mailbox.unsafeDone(Exit.void)
+            }
+            for (let attempt = 0;; attempt++) {
+              const found = yield* runSync((state) => {
+                const r = state.runsById.get(id)
+                if (r === undefined) return "missing" as const
+                if (r.tenantId !== tenantId) return "foreign" as const
+                if (r.finishedAt !== undefined) return "finished" as const
+                Publish.addEventSubscriber(state, id, subscriber)
+                return "subscribed" as const
+              })
+              if (found === "subscribed") break
+              if (found === "finished") {
+                yield* mailbox.end
+                return mailbox
+              }
+              if (found === "foreign" || attempt + 1 >= runLookupAttempts) {
+                return yield* notFound(`workflow run ${id} not found`)
+              }
+              yield* Effect.sleep("1 second")
+            }
+            yield* Effect.addFinalizer(() => runSync((state) => Publish.removeEventSubscriber(state, id, subscriber)))
+            return mailbox
+          }),
+          context.signal
+        )
+      }
+      if (request.additionalMetaKey !== undefined && request.additionalMetaValue !== undefined) {
+        const key = request.additionalMetaKey
+        const value = request.additionalMetaValue
+        return bridge.stream(
+          Effect.gen(function*() {
+            const mailbox = yield* Mailbox.make<WorkflowEvent, EngineError>()
+            const subscriber: MetadataSubscriber = {
+              key,
+              value,
+              active: new Set(),
+              send: (event) => mailbox.unsafeOffer(event),
+              close: () => mailbox.unsafeDone(Exit.void)
+            }
+            yield* runSync((state) => {
+              state.metadataSubscribers.add(subscriber)
+            })
+            yield* Effect.addFinalizer(() => runSync((state) => state.metadataSubscribers.delete(subscriber)))
+            return mailbox
+          }),
+          context.signal
+        )
+      }
+      return bridge.stream(
+        Effect.fail(invalidArgument("either workflow run id or additional meta key-value must be provided")),
+        context.signal
+      )
+    },
+
+    subscribeToWorkflowRuns: (requests, context) =>
+      bridge.stream(
+        Effect.gen(function*() {
+          const mailbox = yield* Mailbox.make<WorkflowRunEvent, EngineError>()
+          const subscriber: RunSubscriber = { send: (event) => mailbox.unsafeOffer(Publish.cleanResults(event)) }
+          const subscribed = new Set<string>()
+          yield* Effect.addFinalizer(() =>
+            runSync((state) => {
+              for (const id of subscribed) Publish.unsubscribeRun(state, id, subscriber)
+            })
+          )
+          const iterator = requests[Symbol.asyncIterator]()
+          const consume: Effect.Effect<void> = Effect.gen(function*() {
+            for (;;) {
+              const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<SubscribeToWorkflowRunsRequest>>)
+              if (next.done === true) return
+              const parsed = parseUuid(next.value.workflowRunId)
+              if (!parsed.ok) continue
+              subscribed.add(parsed.value)
+              yield* runSync((state, now) => {
+                const r = state.runsById.get(parsed.value)
+                if (r !== undefined && r.tenantId !== context.tenantId) return
+                Publish.subscribeRun(state, parsed.value, subscriber, now)
+              })
+            }
+          }).pipe(Effect.ignore)
+          yield* Effect.forkScoped(consume)
+          return mailbox
+        }),
+        context.signal
+      ),
+
+    sendStepActionEvent: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          Actions.stepActionEvent(state, context.tenantId, request, now)
+          return { tenantId: context.tenantId, workerId: request.workerId }
+        }),
+        context.signal
+      ),
+
+    sendBatchActionEvent: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          for (const item of request.items) {
+            Actions.stepActionEvent(state, context.tenantId, {
+              taskRunExternalId: item.taskRunExternalId,
+              eventType: request.eventType,
+              eventPayload: item.eventPayload,
+              retryCount: item.retryCount,
+              shouldNotRetry: item.shouldNotRetry
+            }, now)
+          }
+          return { tenantId: context.tenantId, workerId: request.workerId }
+        }),
+        context.signal
+      ),
+
+    sendGroupKeyActionEvent: (_request, context) =>
+      bridge.unary(Effect.fail(unimplemented("SendGroupKeyActionEvent is not implemented in engine version v1")), context.signal),
+
+    putOverridesData: () => Promise.resolve({}),
+
+    unsubscribe: (request, context) =>
+      bridge.unary(
+        run((state) => {
+          Workers.unsubscribe(state, context.tenantId, request.workerId)
+          return { tenantId: context.tenantId, workerId: request.workerId }
+        }),
+        context.signal
+      ),
+
+    refreshTimeout: (request, context) =>
+      bridge.unary(
+        run((state, now) => ({
+          timeoutAt: new Date(Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now))
+        })),
+        context.signal
+      ),
+
+    releaseSlot: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now)
+          return {}
+        }),
+        context.signal
+      ),
+
+    restoreEvictedTask: () => Promise.resolve({ requeued: true }),
+
+    upsertWorkerLabels: (request, context) =>
+      bridge.unary(
+        run((state) => {
+          Workers.upsertLabels(state, context.tenantId, request.workerId, request.labels)
+          return { tenantId: context.tenantId, workerId: request.workerId }
+        }),
+        context.signal
+      ),
+
+    getVersion: () => Promise.resolve({ version: options.version })
+  }
+}

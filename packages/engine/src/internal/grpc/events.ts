@@ -1,0 +1,69 @@
+/**
+ * The `EventsService` gRPC service: Push / BulkPush (which trigger workflows), PutLog and
+ * PutStreamEvent.
+ *
+ * @internal
+ */
+import type { Event, EventsServiceImplementation } from "@effect-hatchet/proto/events/events"
+import { Effect } from "effect"
+import type { EngineCoreService } from "../core.js"
+import { unimplemented } from "../domain/errors.js"
+import * as Ingest from "../domain/ingest.js"
+import type { PushedEvent } from "../domain/model.js"
+import type { Bridge } from "./bridge.js"
+import type { TenantContext } from "./auth.js"
+
+const toEvent = (event: PushedEvent): Event => ({
+  tenantId: event.tenantId,
+  eventId: event.id,
+  key: event.key,
+  payload: event.payload,
+  eventTimestamp: new Date(event.createdAt),
+  additionalMetadata: event.additionalMetadata
+})
+
+export const make = (core: EngineCoreService, bridge: Bridge): EventsServiceImplementation<TenantContext> => ({
+  push: (request, context) =>
+    bridge.unary(core.run((state, now) => toEvent(Ingest.pushEvent(state, context.tenantId, request, now))), context.signal),
+
+  bulkPush: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => ({
+        events: Ingest.bulkPushEvents(state, context.tenantId, request.events, now).map(toEvent)
+      })),
+      context.signal
+    ),
+
+  replaySingleEvent: (_request, context) =>
+    bridge.unary(Effect.fail(unimplemented("ReplaySingleEvent is not implemented")), context.signal),
+
+  putLog: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        Ingest.putLog(state, context.tenantId, {
+          taskRunExternalId: request.taskRunExternalId,
+          createdAt: request.createdAt?.getTime(),
+          message: request.message,
+          level: request.level,
+          metadata: request.metadata,
+          taskRetryCount: request.taskRetryCount
+        }, now)
+        return {}
+      }),
+      context.signal
+    ),
+
+  putStreamEvent: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        Ingest.putStreamEvent(state, context.tenantId, {
+          taskRunExternalId: request.taskRunExternalId,
+          createdAt: request.createdAt?.getTime(),
+          message: request.message,
+          eventIndex: request.eventIndex
+        }, now)
+        return {}
+      }),
+      context.signal
+    )
+})

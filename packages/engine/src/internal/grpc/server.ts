@@ -1,0 +1,85 @@
+/**
+ * The engine's gRPC server: the five services under their upstream full names behind the auth
+ * middleware, on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
+ * stopped (every connection dropped) and started again on the same port.
+ *
+ * @internal
+ */
+import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
+import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
+import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
+import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
+import { Data, Effect } from "effect"
+import { createServer, type Server } from "nice-grpc"
+import type { EngineAuthService } from "../auth/EngineAuth.js"
+import type { EngineCoreService } from "../core.js"
+import * as Admin from "./admin.js"
+import * as Auth from "./auth.js"
+import * as Bridge from "./bridge.js"
+import * as Dispatcher from "./dispatcher.js"
+import * as Durable from "./durable.js"
+import * as Events from "./events.js"
+import * as Workflows from "./workflows.js"
+
+/** Upstream `SERVER_GRPC_MAX_MSG_SIZE` default, for both directions. */
+const maxMessageBytes = 4 * 1024 * 1024
+
+/** Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. */
+const channelOptions = {
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.max_receive_message_length": maxMessageBytes,
+  "grpc.max_send_message_length": maxMessageBytes
+}
+
+export class GrpcListenError extends Data.TaggedError("GrpcListenError")<{ readonly address: string; readonly cause: unknown }> {}
+
+export interface GrpcServer {
+  /** Starts listening (port 0 picks a free port); returns the bound port. */
+  readonly listen: (port: number) => Effect.Effect<number, GrpcListenError>
+  /** Stops listening and drops every connection (clients see CANCELLED / UNAVAILABLE). */
+  readonly stop: Effect.Effect<void>
+}
+
+export const make = (options: {
+  readonly host: string
+  readonly version: string
+  readonly core: EngineCoreService
+  readonly auth: EngineAuthService
+}) =>
+  Effect.gen(function*() {
+    const bridge = yield* Bridge.make
+    const authenticate = (token: string) => bridge.runSync(options.auth.authenticate(token))
+    const dispatcher = Dispatcher.make(options.core, bridge, { version: options.version })
+    const events = Events.make(options.core, bridge)
+    const workflows = Workflows.make(options.core, bridge)
+    const admin = Admin.make(options.core, bridge)
+    const durable = Durable.make()
+
+    let current: Server | undefined
+    const stop = Effect.sync(() => {
+      current?.forceShutdown()
+      current = undefined
+    })
+    const listen = (port: number) =>
+      Effect.suspend(() => {
+        const server = createServer(channelOptions).use(Auth.middleware(authenticate))
+        server.add(DispatcherDefinition, dispatcher)
+        server.add(EventsServiceDefinition, events)
+        server.add(WorkflowServiceDefinition, workflows)
+        server.add(AdminServiceDefinition, admin)
+        server.add(V1DispatcherDefinition, durable)
+        const address = `${options.host}:${port}`
+        return Effect.tryPromise({
+          try: () => server.listen(address),
+          catch: (cause) => new GrpcListenError({ address, cause })
+        }).pipe(Effect.tap(() => Effect.sync(() => {
+          current = server
+        })))
+      })
+    yield* Effect.addFinalizer(() => stop)
+    return { listen, stop } satisfies GrpcServer
+  })

@@ -1,0 +1,12 @@
+/**
+ * Every REST route of the engine, composed in one place. A new route module exports a
+ * `routes: HttpRouter` and is added to `all` below.
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import * as Tenants from "./tenants.js"
+import * as Workers from "./workers.js"
+import * as WorkflowRuns from "./workflowRuns.js"
+
+export const all = HttpRouter.concatAll(Tenants.routes, WorkflowRuns.routes, Workers.routes)

@@ -1,0 +1,23 @@
+/**
+ * `GET /api/v1/tenants/{tenant}` (the official SDK calls it at start-up and checks `version`).
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import * as Queries from "../../domain/queries.js"
+import { json, notFound, runDomain, tenantRoute } from "../rest.js"
+import * as Views from "../views.js"
+import { Effect } from "effect"
+
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/tenants/:tenant",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const tenant = yield* runDomain((state) => Queries.getTenant(state, tenantId))
+        if (tenant === undefined) return yield* notFound()
+        return json(Views.tenant(tenant))
+      })
+    )
+  )
+)

@@ -1,0 +1,58 @@
+/**
+ * The engine's REST server: `@effect/platform` `HttpRouter` on `@effect/platform-node`
+ * `NodeHttpServer`, bound to the engine's host. Unknown routes answer 404 `{"message":"Not Found"}`.
+ * It can be stopped (every connection dropped) and started again on the same port.
+ *
+ * @internal
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Exit, Scope } from "effect"
+import { createServer } from "node:http"
+import type { EngineAuthService } from "../auth/EngineAuth.js"
+import { EngineAuth } from "../auth/EngineAuth.js"
+import type { EngineCoreService } from "../core.js"
+import { EngineCore } from "../core.js"
+import * as Routes from "./routes/index.js"
+
+export interface HttpServer {
+  /** Starts listening (port 0 picks a free port); returns the bound port. */
+  readonly listen: (port: number) => Effect.Effect<number, unknown>
+  /** Stops listening and drops every connection. */
+  readonly stop: Effect.Effect<void>
+}
+
+const app = Routes.all.pipe(
+  Effect.catchTag("RouteNotFound", () => Effect.succeed(HttpServerResponse.unsafeJson({ message: "Not Found" }, { status: 404 })))
+)
+
+export const make = (options: {
+  readonly host: string
+  readonly core: EngineCoreService
+  readonly auth: EngineAuthService
+}) =>
+  Effect.gen(function*() {
+    const context = Context.make(EngineCore, options.core).pipe(Context.add(EngineAuth, options.auth))
+    let current: Scope.CloseableScope | undefined
+    const stop = Effect.suspend(() => {
+      const scope = current
+      current = undefined
+      return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
+    })
+    const listen = (port: number) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const nodeServer = createServer()
+        const started = yield* Effect.gen(function*() {
+          const server = yield* NodeHttpServer.make(() => nodeServer, { port, host: options.host })
+          // registered after the listener, so it runs first: idle keep-alive sockets must not hold the close
+          yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
+          yield* server.serve(Effect.provide(app, context))
+          return server.address._tag === "TcpAddress" ? server.address.port : port
+        }).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
+        current = scope
+        return started
+      })
+    yield* Effect.addFinalizer(() => stop)
+    return { listen, stop } satisfies HttpServer
+  })

@@ -1,0 +1,67 @@
+/**
+ * The official `@hatchet-dev/typescript-sdk` against an in-process engine: clients configured by
+ * options (never by the process environment), workers that do not exit the process and whose
+ * signal handlers are removed when they stop.
+ */
+import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1"
+import { Effect, Redacted } from "effect"
+import type { EngineService } from "../../src/Engine.js"
+
+export type Client = HatchetClient
+
+/** A client of `engine` for the given token (the engine's own by default). */
+export const client = (engine: EngineService, token: Redacted.Redacted<string> = engine.token): Client =>
+  HatchetClient.init({
+    token: Redacted.value(token),
+    host_port: engine.grpcAddress,
+    api_url: engine.apiUrl,
+    tls_config: { tls_strategy: "none" },
+    log_level: "ERROR",
+    // fail fast on errors instead of retrying for ~25 s
+    retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
+  } as Parameters<typeof HatchetClient.init>[0])
+
+type WorkerOptions = Parameters<Client["worker"]>[1]
+type Worker = Awaited<ReturnType<Client["worker"]>>
+
+const signals = ["SIGTERM", "SIGINT"] as const
+
+/**
+ * Starts an official worker for the scope: registered, listening and heartbeating; stopped (with
+ * `handleKill: false`, so no `process.exit`) and its process signal handlers removed on release.
+ */
+export const worker = (hatchet: Client, name: string, options: WorkerOptions) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]))
+      const w = await hatchet.worker(name, { ...options, handleKill: false })
+      const added = signals.flatMap((s) =>
+        process.listeners(s).filter((l) => !before.get(s)!.has(l)).map((l) => [s, l] as const)
+      )
+      const running = w.start().catch(() => undefined)
+      await w.waitUntilReady(10_000)
+      return { worker: w, added, running }
+    }),
+    ({ added, running, worker: w }) =>
+      Effect.promise(async () => {
+        await w.stop().catch(() => undefined)
+        await running
+        for (const [signal, listener] of added) process.removeListener(signal, listener as () => void)
+      })
+  ).pipe(Effect.map(({ worker: w }) => w as Worker))
+
+/** Polls `check` until it returns a defined value (real time, for loopback tests). */
+export const eventually = <A>(check: () => A | undefined | Promise<A | undefined>, timeoutMs = 10_000) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = await check()
+      if (value !== undefined) return value
+      if (Date.now() > deadline) throw new Error("condition not met in time")
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  })
+
+/** A unique name per test, so several tests can share one engine. */
+let counter = 0
+export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
