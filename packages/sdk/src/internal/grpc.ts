@@ -11,6 +11,7 @@ import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
 import { Cause, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
 import type { CallOptions, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
+import { X509Certificate } from "node:crypto"
 import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { HatchetConfigShape, TlsSettings } from "../HatchetConfig.js"
@@ -48,6 +49,8 @@ const toBuffer = (bytes: Uint8Array | undefined): Buffer | null =>
 export const credentials = (tls: TlsSettings): Effect.Effect<ChannelCredentials, HatchetConfigError> =>
   Effect.try({
     try: () => {
+      // Node ignores a CA bundle that holds no certificate (then nothing is trusted): refuse it.
+      if (tls.strategy !== "none" && tls.rootCa !== undefined) new X509Certificate(toBuffer(tls.rootCa)!)
       switch (tls.strategy) {
         case "none":
           return ChannelCredentials.createInsecure()
