@@ -1,7 +1,8 @@
 /**
  * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, retry
  * count, metadata, priority, child index and key) and what it can ask of the engine (refresh its
- * timeout, release its slot, stream chunks to subscribers, cancel itself).
+ * timeout, release its slot, stream chunks to subscribers, cancel itself). The decoded input and
+ * parent outputs are the handler's arguments, typed by the definition.
  *
  * Log lines written with Effect's logger inside a task (`Effect.log`, `Effect.logWarning`, ...)
  * reach Hatchet as task logs; no special API is needed.
@@ -67,8 +68,6 @@ export interface TaskInfo {
   readonly childKey: Option.Option<string>
   /** When this run is a child: the parent *task* run's external id. */
   readonly parentTaskRunExternalId: Option.Option<string>
-  /** The decoded workflow input (typed through the handler's first argument). */
-  readonly input: unknown
 }
 
 /**

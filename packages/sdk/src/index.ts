@@ -74,3 +74,17 @@ export * as TaskError from "./TaskError.js"
  * @since 0.1.0
  */
 export * as Workflow from "./Workflow.js"
+
+/**
+ * Running one task attempt (what the worker does per assignment) and the task wire codecs.
+ *
+ * @since 0.1.0
+ */
+export * as TaskExecution from "./TaskExecution.js"
+
+/**
+ * The worker: a scoped Layer that registers, listens, heartbeats, runs tasks and drains.
+ *
+ * @since 0.1.0
+ */
+export * as Worker from "./Worker.js"

@@ -1,4 +1,10 @@
 /**
  * @since 0.1.0
  */
-export {}
+
+/**
+ * A scriptable fake of `Dispatcher`, `Admin` and `Events` for worker unit tests.
+ *
+ * @since 0.1.0
+ */
+export * as FakeDispatcher from "./FakeDispatcher.js"

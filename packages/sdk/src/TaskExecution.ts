@@ -1,0 +1,183 @@
+/**
+ * Running one task attempt, and the task's side of the wire format.
+ *
+ * `execute` is what the Worker does for each assignment, minus the engine: decode the input and
+ * parent outputs from the `action_payload` JSON with the definition's Schemas, run the handler with
+ * a `TaskContext`, then encode the output (or the failure) exactly as it is sent. Test runners use
+ * it to run a task with no engine; the codecs below are what a client needs to encode inputs and
+ * decode outputs and failures.
+ *
+ * @since 0.1.0
+ */
+import type { ParseResult } from "effect"
+import { Cause, Data, Effect, Either, Schema } from "effect"
+import { TaskContext, type TaskContextShape } from "./TaskContext.js"
+import type { TaskFailedKind } from "./TaskError.js"
+import type { Definition, ImplementationShape } from "./Workflow.js"
+import { findTask, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import * as failure from "./internal/failure.js"
+import * as payload from "./internal/payload.js"
+import * as taskLogger from "./internal/taskLogger.js"
+
+/**
+ * How an attempt ended, as the worker reports it:
+ *
+ * - `Completed`: `output` is the COMPLETED `event_payload` (the Schema-encoded output as JSON)
+ * - `Failed`: `payload` is the FAILED `event_payload`; `shouldNotRetry` is set for invalid input,
+ *   invalid or oversized output, and `NonRetryableError`
+ * - `Interrupted`: the handler was interrupted (cancelled); nothing is reported for it
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = Data.TaggedEnum<{
+  Completed: { readonly output: string }
+  Failed: {
+    readonly payload: string
+    readonly shouldNotRetry: boolean
+    readonly kind: TaskFailedKind
+    readonly message: string
+  }
+  Interrupted: {}
+}>
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Outcome = Data.taggedEnum<Outcome>()
+
+/**
+ * A task log line, as sent with `PutLog`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LogLine = taskLogger.LogLine
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecuteOptions {
+  /** The gRPC send limit the output must fit in. Default 4 MiB. */
+  readonly maxMessageBytes?: number | undefined
+  /** Receives every log line the task writes. */
+  readonly onLog?: ((line: LogLine) => void) | undefined
+}
+
+/**
+ * Runs one attempt of the task `taskName` (a readable id, `on-failure-task` and `on-success-task`
+ * included) with the raw `action_payload` JSON. Never fails: every problem is an `Outcome`.
+ * Interrupting the returned effect interrupts the handler (its finalizers run).
+ *
+ * @since 0.1.0
+ * @category execution
+ */
+export const execute = (
+  implementation: ImplementationShape,
+  taskName: string,
+  actionPayload: string,
+  context: TaskContextShape,
+  options?: ExecuteOptions
+): Effect.Effect<Outcome> =>
+  Effect.gen(function*() {
+    const spec = implementation.spec
+    const task = findTask(spec, taskName)
+    const handler = implementation.handlers.get(taskName)
+    if (task === undefined || handler === undefined) {
+      return failed(failure.encodedFailure("Defect", `workflow "${spec.name}" has no task "${taskName}"`, {
+        shouldNotRetry: true
+      }))
+    }
+    const data = payload.parseStepRunData(actionPayload)
+    if (Either.isLeft(data)) {
+      return failed(failure.encodedFailure("InvalidInput", `Invalid input for task "${taskName}": ${data.left}`, {
+        shouldNotRetry: true
+      }))
+    }
+    const args = yield* Effect.either(payload.decodeArguments(spec, task, data.right))
+    if (Either.isLeft(args)) return failed(args.left)
+
+    let run = handler(args.right.input, args.right.parents).pipe(
+      Effect.scoped,
+      Effect.provideService(TaskContext, context)
+    )
+    if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(options.onLog)(run)
+    const exit = yield* Effect.exit(run)
+    if (exit._tag === "Success") {
+      const maxBytes = options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES
+      const output = yield* Effect.either(payload.encodeOutput(spec, task, exit.value, maxBytes))
+      return Either.isRight(output) ? Outcome.Completed({ output: output.right }) : failed(output.left)
+    }
+    if (Cause.isInterruptedOnly(exit.cause)) return Outcome.Interrupted()
+    return failed(yield* failure.encodeCause(task, exit.cause))
+  })
+
+const failed = (encoded: failure.EncodedFailure): Outcome =>
+  Outcome.Failed({
+    payload: encoded.payload,
+    shouldNotRetry: encoded.shouldNotRetry,
+    kind: encoded.kind,
+    message: encoded.message
+  })
+
+// -----------------------------------------------------------------------------
+// codecs
+// -----------------------------------------------------------------------------
+
+/** A task of a definition; dies when it does not exist (a bug in the caller). */
+const taskOf = (spec: WorkflowSpec, taskName: string): Effect.Effect<TaskSpec> => {
+  const task = findTask(spec, taskName)
+  return task === undefined
+    ? Effect.dieMessage(`workflow "${spec.name}" has no task "${taskName}"`)
+    : Effect.succeed(task)
+}
+
+/**
+ * The trigger input as sent on the wire: the input Schema-encoded, then JSON.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const encodeInput = <D extends Definition>(
+  definition: D,
+  input: unknown
+): Effect.Effect<string, ParseResult.ParseError> => payload.encodeInput(specOf(definition), input)
+
+/**
+ * A task output as sent in COMPLETED (and as parents receive it): Schema-encoded, then JSON.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const encodeOutput = (
+  definition: Definition,
+  taskName: string,
+  output: unknown
+): Effect.Effect<string, ParseResult.ParseError> =>
+  Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
+    Effect.map(Schema.encode(task.output)(output), (encoded) => JSON.stringify(encoded ?? null) ?? "null"))
+
+/**
+ * Decodes a COMPLETED output text with the task's output Schema.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const decodeOutput = (
+  definition: Definition,
+  taskName: string,
+  text: string
+): Effect.Effect<unknown, ParseResult.ParseError> =>
+  Effect.flatMap(taskOf(specOf(definition), taskName), (task) => payload.decodeOutput(task, text))
+
+/**
+ * Decodes a failure text (a FAILED payload, `StepRunResult.error`, `step_run_errors` entry) to the
+ * task's typed error when it is one, or to `TaskFailed`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const decodeFailure = (definition: Definition, taskName: string, text: string): Effect.Effect<unknown> =>
+  failure.decodeFailure(findTask(specOf(definition), taskName), taskName, text)

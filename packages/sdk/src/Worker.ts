@@ -1,0 +1,166 @@
+/**
+ * A supervised Hatchet worker as a scoped Layer.
+ *
+ * Building the layer validates the definitions, registers them (`PutWorkflow`) and the worker
+ * (`Register`), and starts listening; the layer is ready once the worker is registered. Then:
+ *
+ * - the assignment stream (`ListenV2`) reconnects after any drop or clean end, with jittered
+ *   exponential backoff and no give-up cap; when the engine no longer knows the worker
+ *   (`NOT_FOUND`) it registers again (workflows included) and gets a new worker id;
+ * - heartbeats run every 4 s; a `FAILED_PRECONDITION` (the engine lost the listener) or
+ *   `NOT_FOUND` answer, or 3 failed or hung heartbeats in a row, force a reconnect;
+ * - each task attempt runs in its own fiber (a `FiberMap` keyed by task run id): a duplicate START
+ *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
+ *   interrupts the fiber (finalizers run, nothing is reported);
+ * - a `Semaphore` of `slots` permits bounds the running attempts (`slotCost` permits each);
+ * - Effect logs inside tasks are shipped to Hatchet with `PutLog` in batches.
+ *
+ * Closing the layer's scope drains: the worker unsubscribes and stops listening, keeps
+ * heartbeating while in-flight tasks finish, and after `shutdownGracePeriod` interrupts what is
+ * left; those attempts are reported FAILED (retryable, kind `Interrupted`) so the engine retries
+ * them elsewhere. The library never exits the process and installs no signal handlers.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Worker } from "@effect-hatchet/sdk"
+ *
+ * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlow, SendEmail] }).pipe(
+ *   Layer.provide([OrderFlowLive, SendEmailLive]),
+ *   Layer.provide(PaymentsLive),
+ *   Layer.provide(HatchetLive) // Dispatcher, Admin, Events
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Option, Scope, Stream } from "effect"
+import { Context, Data, Layer } from "effect"
+import type { Admin } from "./Admin.js"
+import type { Dispatcher } from "./Dispatcher.js"
+import type { Events } from "./Events.js"
+import type { Definition, ImplementationOf } from "./Workflow.js"
+import * as internal from "./internal/worker.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerOptions<Workflows extends ReadonlyArray<Definition>> {
+  /** The worker's name (namespaced on the wire). */
+  readonly name: string
+  /** The workflows and standalone tasks this worker runs; each needs its `toLayer` implementation. */
+  readonly workflows: Workflows
+  /** Slots of the `default` pool: how many task attempts run at once. Default 100. */
+  readonly slots?: number | undefined
+  /** Worker labels (string or integer values) for `desiredWorkerLabels` matching. */
+  readonly labels?: Readonly<Record<string, string | number>> | undefined
+  /** Namespace prefix. Default: `HatchetConfig`'s namespace when provided, else none. */
+  readonly namespace?: string | undefined
+  /** Outputs larger than this fail their task. Default: `HatchetConfig`'s send limit, else 4 MiB. */
+  readonly maxMessageBytes?: number | undefined
+  /** How long a closing worker waits for in-flight tasks before interrupting them. Default 30 s. */
+  readonly shutdownGracePeriod?: Duration.DurationInput | undefined
+  /** Default 4 s, as the official SDKs. */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** A heartbeat taking longer than this counts as failed. Default: the interval. */
+  readonly heartbeatTimeout?: Duration.DurationInput | undefined
+  /** Failed heartbeats in a row that force a reconnect. Default 3. */
+  readonly maxHeartbeatFailures?: number | undefined
+  /** Reconnect backoff: first delay (default 250 ms), cap (default 10 s), and how long a connection must last to reset it (default 30 s). */
+  readonly reconnect?: {
+    readonly initialDelay?: Duration.DurationInput | undefined
+    readonly maxDelay?: Duration.DurationInput | undefined
+    readonly resetAfter?: Duration.DurationInput | undefined
+  } | undefined
+  /** Log lines waiting to be shipped beyond this are dropped (with a warning). Default 10 000. */
+  readonly logBufferSize?: number | undefined
+}
+
+/**
+ * Where the worker is in its life:
+ * `Registering` → `Listening` ⇄ `Reconnecting` → `Draining` → `Stopped`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkerStatus = Data.TaggedEnum<{
+  Registering: {}
+  Listening: { readonly workerId: string }
+  Reconnecting: {
+    readonly workerId: Option.Option<string>
+    readonly attempt: number
+    readonly reason: string
+    readonly delay: Duration.Duration
+  }
+  Draining: {}
+  Stopped: {}
+}>
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const WorkerStatus = Data.taggedEnum<WorkerStatus>()
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerShape {
+  /** The registered (namespaced) worker name. */
+  readonly name: string
+  /** The actions the worker registered, `"<workflow>:<task>"`. */
+  readonly actions: ReadonlyArray<string>
+  /** The engine's id for this worker; it changes when the worker registers again. */
+  readonly workerId: Effect.Effect<Option.Option<string>>
+  readonly status: Effect.Effect<WorkerStatus>
+  readonly statusChanges: Stream.Stream<WorkerStatus>
+  /** Task attempts currently running (or waiting for a slot). */
+  readonly runningTasks: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Worker extends Context.Tag("@effect-hatchet/sdk/Worker")<Worker, WorkerShape>() {}
+
+/**
+ * The worker could not start: its options or a definition are invalid, or registration failed
+ * with a non-transient error. `cause` keeps the underlying error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WorkerError extends Data.TaggedError("WorkerError")<{
+  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "Registration"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * Starts a worker in the current scope; see the module docs for its behaviour.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <const Workflows extends ReadonlyArray<Definition>>(
+  options: WorkerOptions<Workflows>
+) => Effect.Effect<
+  WorkerShape,
+  WorkerError,
+  Scope.Scope | Dispatcher | Admin | Events | ImplementationOf<Workflows[number]>
+> = internal.make as any
+
+/**
+ * The worker as a scoped Layer. It requires the implementation of every listed workflow (a missing
+ * one is a type error) and the low-level `Dispatcher`, `Admin` and `Events` services.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const Workflows extends ReadonlyArray<Definition>>(
+  options: WorkerOptions<Workflows>
+): Layer.Layer<Worker, WorkerError, Dispatcher | Admin | Events | ImplementationOf<Workflows[number]>> =>
+  Layer.scoped(Worker, make(options))

@@ -1,0 +1,185 @@
+/**
+ * The task side of the wire: `action_payload` (the engine's `V1StepRunData` JSON) in, the
+ * COMPLETED `event_payload` out, with the definition's Schemas applied.
+ */
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import type { TaskSpec, WorkflowSpec } from "./definition.js"
+import { findTask, parentsOf } from "./definition.js"
+import { decodeFailure, type EncodedFailure, encodedFailure, formatParseError } from "./failure.js"
+
+/** The parts of `V1StepRunData` a task uses. */
+export interface StepRunData {
+  readonly input: unknown
+  readonly parents: Readonly<Record<string, unknown>>
+  readonly stepRunErrors: Readonly<Record<string, string>>
+}
+
+/** The gRPC default max message size (4 MiB), the engine's and the official SDKs'. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+/** Room left in a message for the fields around the payload. */
+const ENVELOPE_BYTES = 16 * 1024
+
+/** Parses `action_payload`. A payload that is not a JSON object is an error (a message). */
+export const parseStepRunData = (actionPayload: string): Either.Either<StepRunData, string> => {
+  let parsed: unknown
+  try {
+    parsed = actionPayload === "" ? {} : JSON.parse(actionPayload)
+  } catch (e) {
+    return Either.left(`the action payload is not valid JSON (${(e as Error).message})`)
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return Either.left("the action payload is not a JSON object")
+  }
+  const data = parsed as Record<string, unknown>
+  return Either.right({
+    input: data.input ?? {},
+    parents: asRecord(data.parents),
+    stepRunErrors: asRecord(data.step_run_errors) as Record<string, string>
+  })
+}
+
+const asRecord = (u: unknown): Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : {}
+
+/** The decoded arguments of a handler: the input and, depending on the task, parents or failures. */
+export interface TaskArguments {
+  readonly input: unknown
+  readonly parents: unknown
+}
+
+/**
+ * Decodes a handler's arguments. Any problem is an `InvalidInput` failure (never retried) whose
+ * message names the task and the offending field.
+ */
+export const decodeArguments = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  data: StepRunData
+): Effect.Effect<TaskArguments, EncodedFailure> =>
+  Effect.gen(function*() {
+    const where = `task "${task.name}" of workflow "${spec.name}"`
+    const input = yield* decodeWith(spec.input, data.input, `Invalid input for ${where}`)
+    if (task.role === "on-failure") {
+      const failures: Record<string, unknown> = {}
+      for (const [name, text] of Object.entries(data.stepRunErrors)) {
+        failures[name] = yield* decodeFailure(findTask(spec, name), name, typeof text === "string" ? text : "")
+      }
+      return { input, parents: failures }
+    }
+    const parents: Record<string, unknown> = {}
+    for (const name of parentsOf(spec, task)) {
+      const parent = findTask(spec, name)
+      if (parent === undefined) continue
+      if (!(name in data.parents)) {
+        return yield* Effect.fail(
+          encodedFailure("InvalidInput", `Invalid input for ${where}: the output of parent task "${name}" is missing`, {
+            shouldNotRetry: true
+          })
+        )
+      }
+      parents[name] = yield* decodeWith(parent.output, data.parents[name], `Invalid output of parent task "${name}" for ${where}`)
+    }
+    return { input, parents }
+  })
+
+const decodeWith = (
+  schema: Schema.Schema.AnyNoContext,
+  value: unknown,
+  prefix: string
+): Effect.Effect<unknown, EncodedFailure> =>
+  Effect.mapError(
+    Schema.decodeUnknown(schema, { errors: "all" })(value),
+    (error) =>
+      encodedFailure("InvalidInput", `${prefix}: ${formatParseError(error)}`, {
+        stack: ParseResult.TreeFormatter.formatErrorSync(error),
+        shouldNotRetry: true
+      })
+  )
+
+/**
+ * Encodes a handler's output with the task's `output` Schema into the COMPLETED payload, and
+ * checks it fits in one gRPC message. Failures are final (`shouldNotRetry`).
+ */
+export const encodeOutput = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  value: unknown,
+  maxMessageBytes: number
+): Effect.Effect<string, EncodedFailure> =>
+  Effect.gen(function*() {
+    const where = `task "${task.name}" of workflow "${spec.name}"`
+    const encoded = yield* Effect.mapError(
+      Schema.encode(task.output)(value),
+      (error) =>
+        encodedFailure("InvalidOutput", `Invalid output of ${where}: ${formatParseError(error)}`, {
+          stack: ParseResult.TreeFormatter.formatErrorSync(error),
+          shouldNotRetry: true
+        })
+    )
+    const json = yield* Effect.try({
+      try: () => JSON.stringify(encoded ?? null) ?? "null",
+      catch: (e) =>
+        encodedFailure("InvalidOutput", `The output of ${where} is not JSON-serializable: ${(e as Error).message}`, {
+          shouldNotRetry: true
+        })
+    })
+    const limit = maxMessageBytes - ENVELOPE_BYTES
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only measure when it could matter
+    if (json.length * 3 > limit) {
+      const bytes = utf8Length(json)
+      if (bytes > limit) {
+        return yield* Effect.fail(
+          encodedFailure(
+            "OutputTooLarge",
+            `The output of ${where} is ${formatBytes(bytes)} (${bytes} bytes) once encoded, more than the ${
+              formatBytes(maxMessageBytes)
+            } gRPC message limit allows; store large data elsewhere and return a reference`,
+            { shouldNotRetry: true }
+          )
+        )
+      }
+    }
+    return json
+  })
+
+/** Decodes a COMPLETED output text with the task's `output` Schema (client side, tests). */
+export const decodeOutput = (
+  task: TaskSpec,
+  text: string
+): Effect.Effect<unknown, ParseResult.ParseError> =>
+  Effect.suspend(() => {
+    let value: unknown
+    try {
+      value = text === "" ? null : JSON.parse(text)
+    } catch (e) {
+      return Effect.fail(
+        new ParseResult.ParseError({
+          issue: new ParseResult.Type(task.output.ast, text, `output of task "${task.name}" is not JSON: ${(e as Error).message}`)
+        })
+      )
+    }
+    return Schema.decodeUnknown(task.output)(value)
+  })
+
+/** Encodes a workflow input for a trigger (client side, tests): Schema-encode, then JSON. */
+export const encodeInput = (spec: WorkflowSpec, input: unknown): Effect.Effect<string, ParseResult.ParseError> =>
+  Effect.map(Schema.encode(spec.input)(input), (encoded) => JSON.stringify(encoded ?? {}))
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).length
+
+const formatBytes = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
+
+/** Parses a run's `additional_metadata` JSON; anything else is `{}`. */
+export const parseMetadata = (text: string | undefined): Readonly<Record<string, unknown>> => {
+  if (text === undefined || text === "") return {}
+  try {
+    return asRecord(JSON.parse(text))
+  } catch {
+    return {}
+  }
+}
+
+/** `Option` of a proto3 optional field. */
+export const optional = <A>(value: A | undefined): Option.Option<A> => Option.fromNullable(value)

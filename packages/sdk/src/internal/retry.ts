@@ -1,0 +1,39 @@
+/**
+ * Which gRPC failures are worth retrying, and the backoff the worker uses.
+ */
+import { Duration, Effect, Random, Schedule } from "effect"
+import { Status } from "nice-grpc-common"
+import type { GrpcError } from "../HatchetError.js"
+
+/** Codes that say "try again later" for a unary call: the request itself was fine. */
+const TRANSIENT: ReadonlySet<number> = new Set([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.RESOURCE_EXHAUSTED,
+  Status.ABORTED,
+  Status.UNKNOWN
+])
+
+/** A unary call that failed this way may succeed if retried unchanged. */
+export const isTransient = (error: GrpcError): boolean => TRANSIENT.has(error.code)
+
+/**
+ * Exponential backoff with jitter: `min(initial * 2^(attempt-1), max)`, multiplied by a random
+ * factor in [0.8, 1.2). `attempt` starts at 1.
+ */
+export const jitteredBackoff = (
+  attempt: number,
+  initial: Duration.Duration,
+  max: Duration.Duration
+): Effect.Effect<Duration.Duration> =>
+  Effect.map(Random.next, (r) => {
+    const base = Math.min(Duration.toMillis(initial) * 2 ** Math.max(0, attempt - 1), Duration.toMillis(max))
+    return Duration.millis(Math.round(base * (0.8 + 0.4 * r)))
+  })
+
+/** Retries transient failures of a unary report a few times (about 3 s in total). */
+export const reportRetry: Schedule.Schedule<unknown, GrpcError> = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(5)),
+  Schedule.whileInput(isTransient)
+)

@@ -1,0 +1,587 @@
+import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { PutLogRequest } from "@effect-hatchet/proto/events/events"
+import {
+  Cause,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  FiberMap,
+  Option,
+  Queue,
+  Fiber,
+  Ref,
+  Schedule,
+  type Scope,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import { Status } from "nice-grpc-common"
+import { Admin } from "../Admin.js"
+import { Dispatcher } from "../Dispatcher.js"
+import { Events } from "../Events.js"
+import { HatchetConfig } from "../HatchetConfig.js"
+import { GrpcError } from "../HatchetError.js"
+import * as TaskContext from "../TaskContext.js"
+import * as TaskExecution from "../TaskExecution.js"
+import type { Definition } from "../Workflow.js"
+import type { WorkerOptions, WorkerShape } from "../Worker.js"
+import { WorkerError, WorkerStatus } from "../Worker.js"
+import {
+  effectiveSettings,
+  type ImplementationShape,
+  implementationTag,
+  specOf,
+  type TaskSpec
+} from "./definition.js"
+import { encodedFailure } from "./failure.js"
+import { DEFAULT_MAX_MESSAGE_BYTES, optional, parseMetadata } from "./payload.js"
+import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
+import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
+import { type LogLine, metadataJson } from "./taskLogger.js"
+import { applyNamespace } from "./naming.js"
+
+/** Why an attempt's fiber was interrupted from outside (or by itself). */
+type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown"
+
+/** One running attempt of a task run. */
+interface Attempt {
+  readonly retryCount: number
+  reason: InterruptReason | undefined
+  /** Semaphore permits held (0 once released). */
+  permits: number
+  fiber: Fiber.RuntimeFiber<void, never> | undefined
+}
+
+/** What ended one connection (register + listen + heartbeats). */
+interface ConnectionEnd {
+  readonly reason: string
+  /** The engine no longer knows the worker id: register again before listening. */
+  readonly reregister: boolean
+}
+
+interface Route {
+  readonly implementation: ImplementationShape
+  readonly task: TaskSpec
+  readonly slotCost: number
+}
+
+const STARTED_PAYLOAD = JSON.stringify("")
+const LOG_BATCH_SIZE = 100
+const LOG_CONCURRENCY = 8
+const CALL_TIMEOUT = Duration.seconds(10)
+
+export const make = (
+  options: WorkerOptions<ReadonlyArray<Definition>>
+): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events> =>
+  Effect.gen(function*() {
+    const dispatcher = yield* Dispatcher
+    const admin = yield* Admin
+    const events = yield* Events
+    const config = yield* Effect.serviceOption(HatchetConfig)
+
+    // --- options -------------------------------------------------------------------------------
+    const namespace = options.namespace ?? Option.match(config, { onNone: () => "", onSome: (c) => c.namespace })
+    const maxMessageBytes = options.maxMessageBytes ??
+      Option.match(config, { onNone: () => DEFAULT_MAX_MESSAGE_BYTES, onSome: (c) => c.grpcMaxSendMessageLength })
+    const workerName = applyNamespace(options.name, namespace)
+    const slots = options.slots ?? 100
+    const labels = options.labels ?? {}
+    const grace = Duration.decode(options.shutdownGracePeriod ?? "30 seconds")
+    const heartbeatInterval = Duration.decode(options.heartbeatInterval ?? "4 seconds")
+    const heartbeatTimeout = Duration.decode(options.heartbeatTimeout ?? heartbeatInterval)
+    const maxHeartbeatFailures = options.maxHeartbeatFailures ?? 3
+    const initialDelay = Duration.decode(options.reconnect?.initialDelay ?? "250 millis")
+    const maxDelay = Duration.decode(options.reconnect?.maxDelay ?? "10 seconds")
+    const resetAfter = Duration.decode(options.reconnect?.resetAfter ?? "30 seconds")
+
+    const optionIssues = checkWorkerOptions({ name: workerName, slots, labels })
+    if (optionIssues.length > 0) {
+      return yield* new WorkerError({
+        reason: "InvalidOptions",
+        message: `Invalid worker options:\n${optionIssues.map((i) => `  - ${i}`).join("\n")}`
+      })
+    }
+
+    // --- definitions -----------------------------------------------------------------------------
+    const compiled: Array<Compiled> = []
+    const routes = new Map<string, Route>()
+    for (const definition of options.workflows) {
+      const implementation = yield* implementationTag(specOf(definition).name)
+      const result = compile(implementation.spec, namespace)
+      if (Either.isLeft(result)) {
+        return yield* new WorkerError({ reason: "InvalidWorkflow", message: result.left.message, cause: result.left })
+      }
+      if (compiled.some((c) => c.wireName === result.right.wireName)) {
+        return yield* new WorkerError({
+          reason: "InvalidWorkflow",
+          message: `Workflow "${result.right.wireName}" is listed twice`
+        })
+      }
+      compiled.push(result.right)
+      for (const [action, task] of result.right.actions) {
+        routes.set(action, {
+          implementation,
+          task,
+          slotCost: effectiveSettings(implementation.spec, task).slotCost ?? 1
+        })
+      }
+    }
+    const actions = workerActions(compiled)
+    const registration = registerRequest({ name: workerName, actions, slots, labels })
+
+    // --- state ---------------------------------------------------------------------------------
+    const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
+    const workerIdRef = yield* Ref.make(Option.none<string>())
+    const attempts = new Map<string, Attempt>()
+    let draining = false
+    const setStatus = (next: WorkerStatus) => SubscriptionRef.set(status, next)
+
+    // --- log shipping (registered first: its finalizer runs last) ---------------------------------
+    const logQueue = yield* Queue.dropping<PutLogRequest>(options.logBufferSize ?? 10_000)
+    let droppedLogs = 0
+    const sendLogs = (batch: Iterable<PutLogRequest>) =>
+      Effect.forEach(
+        batch,
+        (request) =>
+          events.putLog(request).pipe(
+            Effect.timeout(CALL_TIMEOUT),
+            Effect.catchAllCause((cause) => Effect.logDebug("PutLog failed; log line dropped", cause))
+          ),
+        { concurrency: LOG_CONCURRENCY, discard: true }
+      )
+    yield* Effect.addFinalizer(() =>
+      Queue.takeAll(logQueue).pipe(
+        Effect.flatMap(sendLogs),
+        Effect.interruptible,
+        Effect.timeoutOption(Duration.seconds(5)),
+        Effect.asVoid
+      )
+    )
+    yield* Queue.takeBetween(logQueue, 1, LOG_BATCH_SIZE).pipe(
+      Effect.flatMap((batch) => Effect.uninterruptible(sendLogs(batch))),
+      Effect.forever,
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+    const logSink = (action: DispatcherProto.AssignedAction) => (line: LogLine) => {
+      const accepted = Queue.unsafeOffer(logQueue, {
+        taskRunExternalId: action.taskRunExternalId,
+        createdAt: line.createdAt,
+        message: line.message,
+        level: line.level,
+        metadata: metadataJson(line.metadata),
+        taskRetryCount: action.retryCount
+      })
+      if (!accepted) droppedLogs++
+    }
+
+    // --- task fibers ---------------------------------------------------------------------------
+    const tasks = yield* FiberMap.make<string, void, never>()
+    const semaphore = yield* Effect.makeSemaphore(slots)
+    const runFiber = yield* FiberMap.runtime(tasks)<never>()
+
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    const sendEvent = (
+      workerId: string,
+      action: DispatcherProto.AssignedAction,
+      eventType: StepActionEventType,
+      eventPayload: string,
+      shouldNotRetry?: boolean
+    ) =>
+      Effect.flatMap(now, (eventTimestamp) =>
+        dispatcher.sendStepActionEvent({
+          workerId,
+          jobId: action.jobId,
+          jobRunId: action.jobRunId,
+          taskId: action.taskId,
+          taskRunExternalId: action.taskRunExternalId,
+          actionId: action.actionId,
+          eventTimestamp,
+          eventType,
+          eventPayload,
+          retryCount: action.retryCount,
+          shouldNotRetry
+        }).pipe(Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError("SendStepActionEvent") }))).pipe(
+          Effect.retry(reportRetry),
+          Effect.tapError((error) =>
+            Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
+          ),
+          Effect.ignore
+        )
+
+    const contextOperations = (
+      action: DispatcherProto.AssignedAction,
+      attempt: Attempt
+    ): TaskContext.TaskOperations => {
+      const id = action.taskRunExternalId
+      const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
+        new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
+      return {
+        refreshTimeout: (incrementBy) =>
+          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout")),
+        releaseSlot: dispatcher.releaseSlot(id).pipe(
+          Effect.mapError(contextError("releaseSlot")),
+          Effect.zipRight(Effect.suspend(() => {
+            const permits = attempt.permits
+            attempt.permits = 0
+            return permits > 0 ? semaphore.release(permits) : Effect.void
+          })),
+          Effect.asVoid
+        ),
+        putStream: (message, eventIndex) =>
+          Effect.flatMap(now, (createdAt) =>
+            events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex })).pipe(
+              Effect.mapError(contextError("putStream"))
+            ),
+        cancel: Effect.suspend(() => {
+          attempt.reason = "self-cancel"
+          return admin.cancelTasks({ externalIds: [id], filter: undefined })
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+      }
+    }
+
+    const runAttempt = (
+      workerId: string,
+      action: DispatcherProto.AssignedAction,
+      route: Route,
+      attempt: Attempt,
+      previous: Fiber.RuntimeFiber<void, never> | undefined
+    ): Effect.Effect<void> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          if (previous !== undefined) yield* previous.await
+          const exit = yield* Effect.exit(restore(Effect.gen(function*() {
+            yield* semaphore.take(route.slotCost)
+            attempt.permits = route.slotCost
+            yield* sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
+            const context = yield* TaskContext.make({
+              workflowName: route.implementation.spec.name,
+              taskName: route.task.name,
+              action: action.actionId,
+              workflowRunId: action.workflowRunId,
+              taskRunExternalId: action.taskRunExternalId,
+              workerId,
+              retryCount: action.retryCount,
+              additionalMetadata: parseMetadata(action.additionalMetadata),
+              priority: action.priority,
+              childIndex: optional(action.childWorkflowIndex),
+              childKey: optional(action.childWorkflowKey),
+              parentTaskRunExternalId: optional(action.parentWorkflowRunId)
+            }, contextOperations(action, attempt))
+            return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
+              maxMessageBytes,
+              onLog: logSink(action)
+            })
+          })))
+          if (attempt.permits > 0) {
+            const permits = attempt.permits
+            attempt.permits = 0
+            yield* semaphore.release(permits)
+          }
+          yield* report(workerId, action, attempt, exit)
+        })
+      ).pipe(
+        Effect.annotateLogs({
+          "hatchet.action": action.actionId,
+          "hatchet.task_run_id": action.taskRunExternalId,
+          "hatchet.workflow_run_id": action.workflowRunId,
+          "hatchet.retry_count": action.retryCount
+        }),
+        Effect.withSpan("hatchet.task", {
+          kind: "consumer",
+          captureStackTrace: false,
+          attributes: {
+            "hatchet.action": action.actionId,
+            "hatchet.task_run_id": action.taskRunExternalId,
+            "hatchet.workflow_run_id": action.workflowRunId,
+            "hatchet.retry_count": action.retryCount
+          }
+        })
+      )
+
+    const report = (
+      workerId: string,
+      action: DispatcherProto.AssignedAction,
+      attempt: Attempt,
+      exit: import("effect").Exit.Exit<TaskExecution.Outcome>
+    ): Effect.Effect<void> => {
+      const failed = (payload: string, shouldNotRetry: boolean) =>
+        sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
+      const interrupted = (message: string) =>
+        failed(encodedFailure("Interrupted", message).payload, false)
+      if (exit._tag === "Success") {
+        const outcome = exit.value
+        switch (outcome._tag) {
+          case "Completed":
+            return sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
+          case "Failed":
+            return Effect.zipRight(
+              Effect.logDebug(`task failed: ${outcome.message}`),
+              failed(outcome.payload, outcome.shouldNotRetry)
+            )
+          case "Interrupted":
+            return attempt.reason === "self-cancel"
+              ? Effect.void
+              : interrupted("the task was interrupted before it finished")
+        }
+      }
+      if (!Cause.isInterruptedOnly(exit.cause)) {
+        return failed(encodedFailure("Defect", "the worker failed to run the task", { stack: Cause.pretty(exit.cause) }).payload, false)
+      }
+      switch (attempt.reason) {
+        case "cancelled":
+        case "superseded":
+        case "self-cancel":
+          // the engine already knows: it cancelled this attempt, or moved on to a newer one
+          return Effect.logDebug(`task attempt interrupted (${attempt.reason})`)
+        default:
+          return interrupted(`worker "${workerName}" shut down before the task finished`)
+      }
+    }
+
+    const startAttempt = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (draining) return Effect.logWarning(`ignoring an assignment received while draining: ${action.actionId}`)
+        const route = routes.get(action.actionId)
+        if (route === undefined) {
+          return sendEvent(
+            workerId,
+            action,
+            StepActionEventType.STEP_EVENT_TYPE_FAILED,
+            encodedFailure("Defect", `worker "${workerName}" has no handler for action "${action.actionId}"`).payload,
+            true
+          )
+        }
+        const key = action.taskRunExternalId
+        const existing = attempts.get(key)
+        if (existing !== undefined) {
+          if (action.retryCount <= existing.retryCount) {
+            return Effect.logDebug(
+              `ignoring a duplicate START for ${key} (retry ${action.retryCount}; retry ${existing.retryCount} is running)`
+            )
+          }
+          existing.reason = "superseded"
+        }
+        const attempt: Attempt = { retryCount: action.retryCount, reason: undefined, permits: 0, fiber: undefined }
+        attempts.set(key, attempt)
+        const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
+        attempt.fiber = fiber
+        fiber.addObserver(() => {
+          if (attempts.get(key) === attempt) attempts.delete(key)
+        })
+        return Effect.void
+      })
+
+    const cancelAttempt = (action: DispatcherProto.AssignedAction): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const attempt = attempts.get(action.taskRunExternalId)
+        if (attempt === undefined || attempt.fiber === undefined || action.retryCount < attempt.retryCount) {
+          return Effect.void
+        }
+        attempt.reason ??= "cancelled"
+        return Effect.flatMap(Effect.fiberId, (id) => Effect.asVoid(attempt.fiber!.interruptAsFork(id)))
+      })
+
+    const handleAction = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> => {
+      switch (action.actionType) {
+        case ActionType.START_STEP_RUN:
+          return startAttempt(workerId, action)
+        case ActionType.CANCEL_STEP_RUN:
+          return cancelAttempt(action)
+        default:
+          return Effect.logWarning(`ignoring an unsupported assignment type ${action.actionType} for ${action.actionId}`)
+      }
+    }
+
+    // --- registration --------------------------------------------------------------------------
+    const register: Effect.Effect<string, GrpcError> = Effect.gen(function*() {
+      yield* setStatus(WorkerStatus.Registering())
+      for (const c of compiled) yield* admin.putWorkflow(c.request)
+      const response = yield* dispatcher.register(registration)
+      yield* Ref.set(workerIdRef, Option.some(response.workerId))
+      yield* Effect.logInfo(`worker "${workerName}" registered as ${response.workerId}`)
+      return response.workerId
+    })
+
+    // --- heartbeats ----------------------------------------------------------------------------
+    const heartbeatLoop = (workerId: string, end: Deferred.Deferred<ConnectionEnd>) =>
+      Effect.gen(function*() {
+        let beats = 0
+        let failures = 0
+        while (true) {
+          const started = yield* Clock.currentTimeMillis
+          const result = yield* Effect.either(
+            dispatcher.heartbeat(workerId).pipe(
+              Effect.timeoutFail({ duration: heartbeatTimeout, onTimeout: () => timeoutError("Heartbeat") })
+            )
+          )
+          beats++
+          if (Either.isRight(result)) {
+            failures = 0
+          } else {
+            const error = result.left
+            if (error.code === Status.NOT_FOUND) {
+              return yield* Deferred.succeed(end, {
+                reason: `heartbeat: the engine no longer knows worker ${workerId} (NOT_FOUND)`,
+                reregister: true
+              })
+            }
+            // the first beat of a connection may race the new listener; a second rejection is real
+            if (error.code === Status.FAILED_PRECONDITION && beats > 1) {
+              return yield* Deferred.succeed(end, {
+                reason: `heartbeat rejected: the engine has no active listener for this worker (${error.details})`,
+                reregister: false
+              })
+            }
+            failures++
+            yield* Effect.logWarning(`heartbeat failed (${failures} in a row): ${error.details}`)
+            if (failures >= maxHeartbeatFailures) {
+              return yield* Deferred.succeed(end, { reason: `${failures} heartbeats in a row failed`, reregister: false })
+            }
+          }
+          const elapsed = (yield* Clock.currentTimeMillis) - started
+          yield* Effect.sleep(Duration.millis(Math.max(0, Duration.toMillis(heartbeatInterval) - elapsed)))
+        }
+      })
+
+    // --- connection loop -----------------------------------------------------------------------
+    const connectOnce: Effect.Effect<ConnectionEnd & { readonly healthy: boolean }> = Effect.scoped(
+      Effect.gen(function*() {
+        let healthy = false
+        const known = yield* Ref.get(workerIdRef)
+        let workerId: string
+        if (Option.isSome(known)) {
+          workerId = known.value
+        } else {
+          const registered = yield* Effect.either(register)
+          if (Either.isLeft(registered)) {
+            return { reason: `registration failed: ${registered.left.details}`, reregister: true, healthy }
+          }
+          workerId = registered.right
+        }
+        const end = yield* Deferred.make<ConnectionEnd>()
+        yield* heartbeatLoop(workerId, end).pipe(Effect.interruptible, Effect.forkScoped)
+        yield* setStatus(WorkerStatus.Listening({ workerId }))
+        const listen = dispatcher.listen(workerId).pipe(
+          Stream.runForEach((action) => {
+            healthy = true
+            return handleAction(workerId, action)
+          }),
+          Effect.as<ConnectionEnd>({ reason: "the assignment stream ended", reregister: false }),
+          Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
+            Effect.succeed({
+              reason: `the assignment stream failed: ${error.details}`,
+              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT
+            })
+          )
+        )
+        const ended = yield* Effect.raceFirst(listen, Deferred.await(end))
+        return { ...ended, healthy }
+      })
+    ).pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(Effect.logError("worker connection failed unexpectedly", cause), {
+            reason: "unexpected error",
+            reregister: false,
+            healthy: false
+          })
+      )
+    )
+
+    const connectionLoop = Effect.gen(function*() {
+      let attempt = 0
+      while (true) {
+        const started = yield* Clock.currentTimeMillis
+        const ended = yield* connectOnce
+        const lived = (yield* Clock.currentTimeMillis) - started
+        if (ended.healthy || lived >= Duration.toMillis(resetAfter)) attempt = 0
+        attempt++
+        if (ended.reregister) yield* Ref.set(workerIdRef, Option.none())
+        const delay = yield* jitteredBackoff(attempt, initialDelay, maxDelay)
+        yield* setStatus(WorkerStatus.Reconnecting({
+          workerId: yield* Ref.get(workerIdRef),
+          attempt,
+          reason: ended.reason,
+          delay
+        }))
+        yield* Effect.logWarning(`${ended.reason}; reconnecting in ${Duration.format(delay)} (attempt ${attempt})`)
+        yield* Effect.sleep(delay)
+      }
+    }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
+
+    // --- start ---------------------------------------------------------------------------------
+    let startupAttempt = 0
+    yield* register.pipe(
+      Effect.tapError((error) =>
+        Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
+      ),
+      Effect.retry({
+        while: isTransient,
+        schedule: retryForever(() => jitteredBackoff(++startupAttempt, initialDelay, maxDelay))
+      }),
+      Effect.mapError((cause) =>
+        new WorkerError({ reason: "Registration", message: `Could not register worker "${workerName}": ${cause.details}`, cause })
+      )
+    )
+    const loop = yield* connectionLoop.pipe(Effect.interruptible, Effect.forkScoped)
+
+    // --- drain (registered last: runs first when the scope closes) --------------------------------
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        draining = true
+        yield* setStatus(WorkerStatus.Draining())
+        const workerId = yield* Ref.get(workerIdRef)
+        const keepAlive = Option.isSome(workerId)
+          ? yield* dispatcher.heartbeat(workerId.value).pipe(
+            Effect.ignore,
+            Effect.zipRight(Effect.sleep(heartbeatInterval)),
+            Effect.forever,
+            Effect.interruptible,
+            Effect.fork
+          )
+          : undefined
+        if (Option.isSome(workerId)) {
+          yield* dispatcher.unsubscribe(workerId.value).pipe(
+            Effect.interruptible,
+            Effect.timeoutOption(CALL_TIMEOUT),
+            Effect.ignore
+          )
+        }
+        yield* Fiber.interrupt(loop)
+        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+        if (Option.isNone(drained)) {
+          yield* Effect.logWarning(
+            `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; interrupting them`
+          )
+          for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
+          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+        }
+        if (keepAlive !== undefined) yield* Fiber.interrupt(keepAlive)
+        if (droppedLogs > 0) yield* Effect.logWarning(`${droppedLogs} task log line(s) were dropped (buffer full)`)
+        yield* setStatus(WorkerStatus.Stopped())
+      }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
+    )
+
+    return {
+      name: workerName,
+      actions,
+      workerId: Ref.get(workerIdRef),
+      status: SubscriptionRef.get(status),
+      statusChanges: status.changes,
+      runningTasks: Effect.sync(() => attempts.size)
+    } satisfies WorkerShape
+  })
+
+/** A hung call, as the transport would report a deadline. */
+const timeoutError = (method: string) =>
+  new GrpcError({ method: `/Dispatcher/${method}`, code: Status.DEADLINE_EXCEEDED, details: `${method} timed out` })
+
+/** A schedule that never gives up and waits `delay()` before each retry. */
+const retryForever = (delay: () => Effect.Effect<Duration.Duration>) =>
+  Schedule.forever.pipe(Schedule.modifyDelayEffect(() => delay()))

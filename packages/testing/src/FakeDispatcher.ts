@@ -1,0 +1,337 @@
+/**
+ * A scriptable, in-memory stand-in for the engine side of the low-level SDK services
+ * (`Dispatcher`, `Admin`, `Events`), for worker unit tests under `TestClock`.
+ *
+ * It records every call, lets a test push assignments and cancellations into the open `ListenV2`
+ * stream, end or fail that stream, fail the next listens, script heartbeat answers, and "forget"
+ * registered workers (as a restarted engine would). Nothing here sleeps, so tests stay
+ * deterministic under `TestClock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { FakeDispatcher } from "@effect-hatchet/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const fake = yield* FakeDispatcher.make
+ *   yield* Effect.gen(function*() {
+ *     yield* fake.assign({ actionId: "order-processing:validate", input: { orderId: "o-1", amount: 42 } })
+ *     const completed = yield* fake.waitForEvent((e) => e.eventType === 2)
+ *   }).pipe(Effect.provide(WorkerLive.pipe(Layer.provide(fake.layer))))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type * as EventsProto from "@effect-hatchet/proto/events/events"
+import type * as V1Trigger from "@effect-hatchet/proto/v1/shared/trigger"
+import type * as V1Workflows from "@effect-hatchet/proto/v1/workflows"
+import { Admin } from "@effect-hatchet/sdk/Admin"
+import { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
+import { Events } from "@effect-hatchet/sdk/Events"
+import { GrpcError } from "@effect-hatchet/sdk/HatchetError"
+import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
+
+/**
+ * Every call the fake received, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Calls {
+  readonly putWorkflow: ReadonlyArray<V1Workflows.CreateWorkflowVersionRequest>
+  readonly register: ReadonlyArray<DispatcherProto.WorkerRegisterRequest>
+  /** Worker ids of every `ListenV2` call. */
+  readonly listen: ReadonlyArray<string>
+  /** Worker ids of every `Heartbeat` call. */
+  readonly heartbeat: ReadonlyArray<string>
+  readonly events: ReadonlyArray<DispatcherProto.StepActionEvent>
+  readonly refreshTimeout: ReadonlyArray<{ readonly taskRunExternalId: string; readonly incrementBy: string }>
+  readonly releaseSlot: ReadonlyArray<string>
+  readonly unsubscribe: ReadonlyArray<string>
+  readonly logs: ReadonlyArray<EventsProto.PutLogRequest>
+  readonly streams: ReadonlyArray<EventsProto.PutStreamEventRequest>
+  readonly cancelTasks: ReadonlyArray<V1Workflows.CancelTasksRequest>
+  readonly triggers: ReadonlyArray<V1Trigger.TriggerWorkflowRequest>
+  readonly pushes: ReadonlyArray<EventsProto.PushEventRequest>
+}
+
+/**
+ * What `assign` needs; everything but `actionId` has a default. `input`, `parents` and
+ * `stepRunErrors` make the `action_payload` JSON unless a raw `actionPayload` is given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Assignment {
+  /** `"<workflow>:<task lower>"`, as the worker registered it. */
+  readonly actionId: string
+  readonly taskRunExternalId?: string | undefined
+  readonly workflowRunId?: string | undefined
+  readonly retryCount?: number | undefined
+  readonly input?: unknown
+  readonly parents?: Readonly<Record<string, unknown>> | undefined
+  readonly stepRunErrors?: Readonly<Record<string, string>> | undefined
+  readonly actionPayload?: string | undefined
+  readonly additionalMetadata?: Readonly<Record<string, unknown>> | undefined
+  readonly priority?: number | undefined
+  readonly childWorkflowIndex?: number | undefined
+  readonly childWorkflowKey?: string | undefined
+  readonly parentWorkflowRunId?: string | undefined
+}
+
+/**
+ * The answer to one heartbeat: succeed, fail with a gRPC code, or never answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeartbeatBehaviour = "ok" | "hang" | { readonly code: number; readonly details?: string | undefined }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FakeDispatcher {
+  /** `Dispatcher`, `Admin` and `Events` backed by this fake. */
+  readonly layer: Layer.Layer<Dispatcher | Admin | Events>
+  readonly calls: Effect.Effect<Calls>
+  /** Waits until `f` returns something other than `undefined` for the recorded calls. */
+  readonly waitFor: <A>(f: (calls: Calls) => A | undefined) => Effect.Effect<A>
+  /** Waits for a `SendStepActionEvent` matching the predicate. */
+  readonly waitForEvent: (
+    predicate: (event: DispatcherProto.StepActionEvent) => boolean
+  ) => Effect.Effect<DispatcherProto.StepActionEvent>
+  /** Sends a START_STEP_RUN on the open listen stream (waits for one); returns the action sent. */
+  readonly assign: (assignment: Assignment) => Effect.Effect<DispatcherProto.AssignedAction>
+  /** Sends a CANCEL_STEP_RUN for the task run (default: its last assigned retry count). */
+  readonly cancel: (taskRunExternalId: string, retryCount?: number) => Effect.Effect<void>
+  /** Ends the open listen stream cleanly. */
+  readonly endStream: Effect.Effect<void>
+  /** Fails the open listen stream with a gRPC code. */
+  readonly failStream: (code: number, details?: string) => Effect.Effect<void>
+  /** Makes the next `n` listen calls fail at once with `code`. */
+  readonly failNextListens: (n: number, code: number, details?: string) => Effect.Effect<void>
+  /** Decides each heartbeat's answer from the worker id and the heartbeat's number (1-based). */
+  readonly setHeartbeat: (behaviour: (workerId: string, n: number) => HeartbeatBehaviour) => Effect.Effect<void>
+  /** Forgets every registered worker: their heartbeats and listens get NOT_FOUND. */
+  readonly forgetWorkers: Effect.Effect<void>
+  /** Whether a listen stream is open right now. */
+  readonly streamOpen: Effect.Effect<boolean>
+}
+
+const emptyCalls: Calls = {
+  putWorkflow: [],
+  register: [],
+  listen: [],
+  heartbeat: [],
+  events: [],
+  refreshTimeout: [],
+  releaseSlot: [],
+  unsubscribe: [],
+  logs: [],
+  streams: [],
+  cancelTasks: [],
+  triggers: [],
+  pushes: []
+}
+
+const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
+
+const NOT_FOUND = 5
+
+/**
+ * Creates a fake. Worker ids are `worker-1`, `worker-2`, ...; task run ids default to
+ * `task-1`, `task-2`, ...
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
+  const calls = yield* SubscriptionRef.make(emptyCalls)
+  const record = <K extends keyof Calls>(key: K, value: Calls[K][number]) =>
+    SubscriptionRef.update(calls, (c) => ({ ...c, [key]: [...c[key], value] }))
+
+  const stream = yield* SubscriptionRef.make(Option.none<Mailbox.Mailbox<DispatcherProto.AssignedAction, GrpcError>>())
+  const knownWorkers = new Set<string>()
+  let workerCounter = 0
+  let taskCounter = 0
+  let listenFailures: { n: number; code: number; details: string } = { n: 0, code: 0, details: "" }
+  const heartbeatCount = new Map<string, number>()
+  const heartbeat = yield* Ref.make<(workerId: string, n: number) => HeartbeatBehaviour>(() => "ok")
+  const lastRetry = new Map<string, DispatcherProto.AssignedAction>()
+
+  const openStream = Effect.flatMap(
+    stream.changes.pipe(Stream.filterMap((o) => o), Stream.runHead),
+    (o) => Option.isSome(o) ? Effect.succeed(o.value) : Effect.dieMessage("listen stream never opened")
+  )
+
+  const push = (action: DispatcherProto.AssignedAction) =>
+    Effect.flatMap(openStream, (mailbox) => mailbox.offer(action))
+
+  const dispatcher: Dispatcher["Type"] = {
+    register: (request) =>
+      Effect.gen(function*() {
+        yield* record("register", request)
+        const workerId = `worker-${++workerCounter}`
+        knownWorkers.add(workerId)
+        return { tenantId: "tenant", workerId, workerName: request.workerName }
+      }),
+    listen: (workerId) =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        yield* record("listen", workerId)
+        if (listenFailures.n > 0) {
+          listenFailures = { ...listenFailures, n: listenFailures.n - 1 }
+          return Stream.fail(grpcError("/Dispatcher/ListenV2", listenFailures.code, listenFailures.details))
+        }
+        if (!knownWorkers.has(workerId)) {
+          return Stream.fail(grpcError("/Dispatcher/ListenV2", NOT_FOUND, "not found"))
+        }
+        const mailbox = yield* Mailbox.make<DispatcherProto.AssignedAction, GrpcError>()
+        yield* SubscriptionRef.set(stream, Option.some(mailbox))
+        yield* Effect.addFinalizer(() =>
+          SubscriptionRef.update(stream, (current) =>
+            Option.isSome(current) && current.value === mailbox ? Option.none() : current)
+        )
+        return Mailbox.toStream(mailbox)
+      })),
+    heartbeat: (workerId) =>
+      Effect.gen(function*() {
+        yield* record("heartbeat", workerId)
+        const n = (heartbeatCount.get(workerId) ?? 0) + 1
+        heartbeatCount.set(workerId, n)
+        if (!knownWorkers.has(workerId)) {
+          return yield* grpcError("/Dispatcher/Heartbeat", NOT_FOUND, `worker not found: ${workerId}`)
+        }
+        const behaviour = (yield* Ref.get(heartbeat))(workerId, n)
+        if (behaviour === "ok") return
+        if (behaviour === "hang") return yield* Effect.never
+        return yield* grpcError("/Dispatcher/Heartbeat", behaviour.code, behaviour.details ?? "heartbeat rejected")
+      }),
+    sendStepActionEvent: (event) => record("events", event),
+    refreshTimeout: (taskRunExternalId, incrementBy) =>
+      Effect.as(record("refreshTimeout", { taskRunExternalId, incrementBy }), undefined),
+    releaseSlot: (taskRunExternalId) => record("releaseSlot", taskRunExternalId),
+    unsubscribe: (workerId) => record("unsubscribe", workerId),
+    upsertWorkerLabels: () => Effect.void,
+    getVersion: Effect.succeed("v0.104.7")
+  }
+
+  const admin: Admin["Type"] = {
+    putWorkflow: (request) =>
+      Effect.as(record("putWorkflow", request), { id: `version-${request.name}`, workflowId: `workflow-${request.name}` }),
+    triggerWorkflow: (request) => Effect.as(record("triggers", request), `run-${++taskCounter}`),
+    bulkTriggerWorkflow: (requests) =>
+      Effect.forEach(requests, (request) => Effect.as(record("triggers", request), `run-${++taskCounter}`)),
+    getRunDetails: () => Effect.dieMessage("FakeDispatcher: getRunDetails is not scripted"),
+    cancelTasks: (request) =>
+      Effect.gen(function*() {
+        yield* record("cancelTasks", request)
+        for (const id of request.externalIds) {
+          const action = lastRetry.get(id)
+          if (action !== undefined) yield* push({ ...action, actionType: ActionType.CANCEL_STEP_RUN, actionPayload: "" })
+        }
+        return request.externalIds
+      }),
+    replayTasks: (request) => Effect.succeed(request.externalIds)
+  }
+
+  const events: Events["Type"] = {
+    push: (request) =>
+      Effect.as(record("pushes", request), {
+        tenantId: "tenant",
+        eventId: `event-${++taskCounter}`,
+        key: request.key,
+        payload: request.payload,
+        eventTimestamp: request.eventTimestamp,
+        additionalMetadata: request.additionalMetadata,
+        scope: request.scope
+      }),
+    bulkPush: (requests) => Effect.forEach(requests, (request) => events.push(request)),
+    putLog: (request) => record("logs", request),
+    putStreamEvent: (request) => record("streams", request)
+  }
+
+  const waitFor = <A>(f: (calls: Calls) => A | undefined): Effect.Effect<A> =>
+    calls.changes.pipe(
+      Stream.map(f),
+      Stream.filter((a): a is A => a !== undefined),
+      Stream.runHead,
+      Effect.flatMap((o) => Option.isSome(o) ? Effect.succeed(o.value) : Effect.dieMessage("FakeDispatcher: no more calls"))
+    )
+
+  return {
+    layer: Layer.mergeAll(
+      Layer.succeed(Dispatcher, dispatcher),
+      Layer.succeed(Admin, admin),
+      Layer.succeed(Events, events)
+    ),
+    calls: SubscriptionRef.get(calls),
+    waitFor,
+    waitForEvent: (predicate) => waitFor((c) => c.events.find(predicate)),
+    assign: (assignment) =>
+      Effect.gen(function*() {
+        const taskRunExternalId = assignment.taskRunExternalId ?? `task-${++taskCounter}`
+        const [workflow, task] = assignment.actionId.split(":")
+        const action: DispatcherProto.AssignedAction = {
+          tenantId: "tenant",
+          workflowRunId: assignment.workflowRunId ?? `run-of-${taskRunExternalId}`,
+          getGroupKeyRunId: "",
+          jobId: `step-${task}`,
+          jobName: task ?? "",
+          jobRunId: taskRunExternalId,
+          taskId: `step-${task}`,
+          taskRunExternalId,
+          actionId: assignment.actionId,
+          actionType: ActionType.START_STEP_RUN,
+          actionPayload: assignment.actionPayload ?? JSON.stringify({
+            input: assignment.input ?? {},
+            triggered_by: "manual",
+            parents: assignment.parents ?? {},
+            triggers: { filter_payload: null },
+            user_data: null,
+            overrides: null,
+            ...(assignment.stepRunErrors ? { step_run_errors: assignment.stepRunErrors } : {})
+          }),
+          taskName: task ?? "",
+          retryCount: assignment.retryCount ?? 0,
+          additionalMetadata: assignment.additionalMetadata ? JSON.stringify(assignment.additionalMetadata) : undefined,
+          childWorkflowIndex: assignment.childWorkflowIndex,
+          childWorkflowKey: assignment.childWorkflowKey,
+          parentWorkflowRunId: assignment.parentWorkflowRunId,
+          priority: assignment.priority ?? 1,
+          workflowId: `workflow-${workflow}`,
+          workflowVersionId: `version-${workflow}`
+        }
+        lastRetry.set(taskRunExternalId, action)
+        yield* push(action)
+        return action
+      }),
+    cancel: (taskRunExternalId, retryCount) =>
+      Effect.suspend(() => {
+        const action = lastRetry.get(taskRunExternalId)
+        if (action === undefined) return Effect.dieMessage(`FakeDispatcher: task ${taskRunExternalId} was never assigned`)
+        return push({
+          ...action,
+          actionType: ActionType.CANCEL_STEP_RUN,
+          actionPayload: "",
+          retryCount: retryCount ?? action.retryCount
+        })
+      }),
+    endStream: Effect.flatMap(openStream, (mailbox) => Effect.asVoid(mailbox.end)),
+    failStream: (code, details) =>
+      Effect.flatMap(
+        openStream,
+        (mailbox) => Effect.asVoid(mailbox.fail(grpcError("/Dispatcher/ListenV2", code, details ?? "stream failed")))
+      ),
+    failNextListens: (n, code, details) =>
+      Effect.sync(() => {
+        listenFailures = { n, code, details: details ?? "listen failed" }
+      }),
+    setHeartbeat: (behaviour) => Ref.set(heartbeat, behaviour),
+    forgetWorkers: Effect.sync(() => knownWorkers.clear()),
+    streamOpen: Effect.map(SubscriptionRef.get(stream), Option.isSome)
+  } satisfies FakeDispatcher
+})
