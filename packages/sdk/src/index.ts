@@ -88,3 +88,11 @@ export * as TaskExecution from "./TaskExecution.js"
  * @since 0.1.0
  */
 export * as Worker from "./Worker.js"
+
+/**
+ * Hatchet's REST API over `@effect/platform`'s HttpClient: base URL, bearer token, JSON,
+ * Schema-decoded responses, `RestError` with status and body.
+ *
+ * @since 0.1.0
+ */
+export * as RestClient from "./RestClient.js"

@@ -154,7 +154,9 @@ describe("GrpcTransport", () => {
           status: "NOT_FOUND"
         })
         expect(error.message).toBe("/Dispatcher/Heartbeat failed with NOT_FOUND (5): worker 42 not found")
-        expect(error.message).not.toContain(TOKEN)
+        for (const text of [error.message, String(error), JSON.stringify(error), error.stack ?? ""]) {
+          expect(text).not.toContain(TOKEN)
+        }
       }))
 
     it.scopedLive("keeps the grpc-status-details-bin trailer", () =>
