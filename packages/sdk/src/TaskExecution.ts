@@ -181,3 +181,14 @@ export const decodeOutput = (
  */
 export const decodeFailure = (definition: Definition, taskName: string, text: string): Effect.Effect<unknown> =>
   failure.decodeFailure(findTask(specOf(definition), taskName), taskName, text)
+
+/**
+ * The FAILED payload a worker sends when the task fails with `error` (encoded with the task's
+ * `error` Schema when it matches). The on-failure task receives this text in `step_run_errors`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const encodeFailure = (definition: Definition, taskName: string, error: unknown): Effect.Effect<string> =>
+  Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
+    Effect.map(failure.encodeCause(task, Cause.fail(error)), (encoded) => encoded.payload))

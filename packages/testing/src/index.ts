@@ -8,3 +8,10 @@
  * @since 0.1.0
  */
 export * as FakeDispatcher from "./FakeDispatcher.js"
+
+/**
+ * Run one task with an input, parent outputs and services, and no engine.
+ *
+ * @since 0.1.0
+ */
+export * as TaskTest from "./TaskTest.js"

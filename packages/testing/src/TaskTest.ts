@@ -1,0 +1,241 @@
+/**
+ * Run one task with a given input, parent outputs and services, and no engine at all (the
+ * TypeScript counterpart of the Python SDK's `mock_run`).
+ *
+ * The task runs exactly as on a worker: the input and parent outputs are Schema-encoded to the
+ * JSON the engine would deliver, decoded again by the task's Schemas, the handler runs with a
+ * `TaskContext`, and its output (or failure) is encoded to what the worker would send, then
+ * decoded the way a client would see it. Log lines and stream chunks are captured.
+ *
+ * The handler's implementation and its services come from the context: provide the definition's
+ * `toLayer` layer and whatever it needs.
+ *
+ * @example
+ * ```ts
+ * import { it, expect } from "@effect/vitest"
+ * import { Effect, Exit } from "effect"
+ * import { TaskTest } from "@effect-hatchet/testing"
+ *
+ * it.effect("charges a valid order", () =>
+ *   Effect.gen(function*() {
+ *     const run = yield* TaskTest.run(OrderFlow, "charge", {
+ *       input: { orderId: "o-1", amount: 42 },
+ *       parents: { validate: { valid: true } }
+ *     })
+ *     expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-1" }))
+ *     expect(run.logs.map((l) => l.message)).toContain("charging o-1")
+ *   }).pipe(Effect.provide(OrderFlowLive), Effect.provide(PaymentsTest)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Task } from "@effect-hatchet/sdk/Task"
+import * as TaskContext from "@effect-hatchet/sdk/TaskContext"
+import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
+import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
+import type * as Workflow from "@effect-hatchet/sdk/Workflow"
+import { implementation } from "@effect-hatchet/sdk/Workflow"
+import type { Schema } from "effect"
+import { Effect, Exit, FiberId, Option } from "effect"
+
+/**
+ * What a test run produced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Run<A, E> {
+  /**
+   * As a client would see it: the output decoded from what the worker would send, or the failure
+   * decoded to the task's typed error or `TaskFailed`; interrupted when the task was cancelled.
+   */
+  readonly exit: Exit.Exit<A, E | TaskFailed>
+  /** What the worker would report: the COMPLETED / FAILED payload and `should_not_retry`. */
+  readonly outcome: TaskExecution.Outcome
+  readonly logs: ReadonlyArray<TaskExecution.LogLine>
+  /** Stream chunks, in `event_index` order. */
+  readonly stream: ReadonlyArray<Uint8Array>
+  /** Go-style durations passed to `refreshTimeout`. */
+  readonly refreshedTimeouts: ReadonlyArray<string>
+  readonly releasedSlot: boolean
+  /** Whether the task cancelled itself. */
+  readonly cancelled: boolean
+}
+
+/**
+ * Facts about the simulated attempt; all optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AttemptOptions {
+  readonly retryCount?: number | undefined
+  readonly workflowRunId?: string | undefined
+  readonly taskRunExternalId?: string | undefined
+  readonly additionalMetadata?: Readonly<Record<string, unknown>> | undefined
+  readonly priority?: number | undefined
+  readonly childIndex?: number | undefined
+  readonly childKey?: string | undefined
+  readonly parentTaskRunExternalId?: string | undefined
+  /** The gRPC send limit outputs must fit in. Default 4 MiB. */
+  readonly maxMessageBytes?: number | undefined
+  /** Replaces the encoded input in the payload (to test what happens with malformed input). */
+  readonly rawInput?: unknown
+}
+
+type AllTasks<W> = W extends Workflow.Workflow<any, any, infer Tasks, infer Hooks> ? Tasks & Hooks : never
+
+/**
+ * The task names of a workflow, hooks included.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type TaskName<W> = keyof AllTasks<W> & string
+
+/**
+ * The second-argument options for a task: its parent outputs, or the failures for the on-failure
+ * task (typed errors, `TaskFailed`, or raw error text as the engine would pass it).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ArgumentOptions<W, K> = W extends Workflow.Workflow<any, any, infer Tasks, any>
+  ? K extends "on-failure-task" ? {
+      readonly failures?: { readonly [T in keyof Tasks]?: Schema.Schema.Type<Tasks[T]["error"]> | TaskFailed | string }
+    }
+  : K extends "on-success-task" ? { readonly parents: Workflow.ParentOutputs<Tasks, Workflow.Leaves<Tasks>> }
+  : K extends keyof Tasks ? [Workflow.ParentsOf<Tasks[K]>] extends [never] ? { readonly parents?: {} }
+    : { readonly parents: Workflow.ParentOutputs<Tasks, Workflow.ParentsOf<Tasks[K]>> }
+  : never
+  : never
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunOptions<W, K> = AttemptOptions & { readonly input: Workflow.Input<W> } & ArgumentOptions<W, K>
+
+type OutputOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["output"]>
+type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["error"]>
+
+/**
+ * Runs one task of a workflow (`"on-failure-task"` and `"on-success-task"` included), or a
+ * standalone task, with no engine.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: {
+  <W extends Workflow.Workflow.Any, K extends TaskName<W>>(
+    workflow: W,
+    task: K,
+    options: RunOptions<W, K>
+  ): Effect.Effect<Run<OutputOf<W, K>, ErrorOf<W, K>>, never, Workflow.ImplementationOf<W>>
+  <T extends Task.Any>(
+    task: T,
+    options: AttemptOptions & { readonly input: Workflow.Input<T> }
+  ): Effect.Effect<
+    Run<Schema.Schema.Type<T["output"]>, Schema.Schema.Type<T["error"]>>,
+    never,
+    Workflow.ImplementationOf<T>
+  >
+} = ((definition: Workflow.Definition, ...rest: Array<any>) =>
+  typeof rest[0] === "string"
+    ? runTask(definition, rest[0], rest[1])
+    : runTask(definition, definition.name, rest[0])) as any
+
+/**
+ * Like `run`, but returns the task's output, failing with what a client would see.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const result: {
+  <W extends Workflow.Workflow.Any, K extends TaskName<W>>(
+    workflow: W,
+    task: K,
+    options: RunOptions<W, K>
+  ): Effect.Effect<OutputOf<W, K>, ErrorOf<W, K> | TaskFailed, Workflow.ImplementationOf<W>>
+  <T extends Task.Any>(
+    task: T,
+    options: AttemptOptions & { readonly input: Workflow.Input<T> }
+  ): Effect.Effect<
+    Schema.Schema.Type<T["output"]>,
+    Schema.Schema.Type<T["error"]> | TaskFailed,
+    Workflow.ImplementationOf<T>
+  >
+} = ((...args: Array<any>) => Effect.flatMap((run as any)(...args), (r: Run<any, any>) => r.exit)) as any
+
+const runTask = (
+  definition: Workflow.Definition,
+  taskName: string,
+  options: AttemptOptions & {
+    readonly input: unknown
+    readonly parents?: Readonly<Record<string, unknown>>
+    readonly failures?: Readonly<Record<string, unknown>>
+  }
+): Effect.Effect<Run<unknown, unknown>, never, any> =>
+  Effect.gen(function*() {
+    const impl = yield* implementation(definition)
+    const input = "rawInput" in options
+      ? options.rawInput
+      : JSON.parse(yield* Effect.orDie(TaskExecution.encodeInput(definition, options.input)))
+    const parents: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(options.parents ?? {})) {
+      parents[name] = JSON.parse(yield* Effect.orDie(TaskExecution.encodeOutput(definition, name, value)))
+    }
+    const failures: Record<string, string> = {}
+    for (const [name, error] of Object.entries(options.failures ?? {})) {
+      failures[name] = typeof error === "string" ? error : yield* TaskExecution.encodeFailure(definition, name, error)
+    }
+    const actionPayload = JSON.stringify({
+      input,
+      triggered_by: "manual",
+      parents,
+      triggers: { filter_payload: null },
+      user_data: null,
+      overrides: null,
+      ...(options.failures === undefined ? {} : { step_run_errors: failures })
+    })
+
+    const logs: Array<TaskExecution.LogLine> = []
+    const stream: Array<Uint8Array> = []
+    const refreshedTimeouts: Array<string> = []
+    let releasedSlot = false
+    let cancelled = false
+    const context = yield* TaskContext.make({
+      workflowName: impl.spec.name,
+      taskName,
+      action: `${impl.spec.name.toLowerCase()}:${taskName.toLowerCase()}`,
+      workflowRunId: options.workflowRunId ?? "test-workflow-run",
+      taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
+      workerId: "test-worker",
+      retryCount: options.retryCount ?? 0,
+      additionalMetadata: options.additionalMetadata ?? {},
+      priority: options.priority ?? 1,
+      childIndex: Option.fromNullable(options.childIndex),
+      childKey: Option.fromNullable(options.childKey),
+      parentTaskRunExternalId: Option.fromNullable(options.parentTaskRunExternalId)
+    }, {
+      refreshTimeout: (incrementBy) => Effect.sync(() => void refreshedTimeouts.push(incrementBy)),
+      releaseSlot: Effect.sync(() => {
+        releasedSlot = true
+      }),
+      putStream: (chunk, index) => Effect.sync(() => void (stream[index] = chunk)),
+      cancel: Effect.sync(() => {
+        cancelled = true
+      })
+    })
+
+    const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
+      maxMessageBytes: options.maxMessageBytes,
+      onLog: (line) => void logs.push(line)
+    })
+    const exit: Exit.Exit<unknown, unknown> = outcome._tag === "Completed"
+      ? Exit.succeed(yield* Effect.orDie(TaskExecution.decodeOutput(definition, taskName, outcome.output)))
+      : outcome._tag === "Failed"
+      ? Exit.fail(yield* TaskExecution.decodeFailure(definition, taskName, outcome.payload))
+      : Exit.interrupt(FiberId.none)
+    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled }
+  })
