@@ -15,14 +15,9 @@
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, Context, Data, Duration, Effect, Layer, Redacted } from "effect"
+import { Config, type ConfigError, Context, Data, type Duration, Effect, Layer, type Redacted, type Scope } from "effect"
 import type { Status } from "nice-grpc-common"
-import * as EngineAuth from "./internal/auth/EngineAuth.js"
-import * as Core from "./internal/core.js"
-import { EngineError } from "./internal/domain/errors.js"
-import * as Workers from "./internal/domain/workers.js"
-import * as GrpcServer from "./internal/grpc/server.js"
-import * as HttpServer from "./internal/http/server.js"
+import * as Internal from "./internal/engine.js"
 
 /**
  * The engine version `Dispatcher/GetVersion` reports. SDKs gate features on it: with `v0.104.7`
@@ -163,72 +158,8 @@ export class Engine extends Context.Tag("@effect-hatchet/engine/Engine")<Engine,
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: EngineOptions = {}) =>
-  Effect.gen(function*() {
-    const host = options.host ?? "127.0.0.1"
-    const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
-    const core = yield* Core.make({ tenantIds: [tenantId], maxInternalRetries: options.maxInternalRetries })
-    const auth = EngineAuth.make(core, { secret: options.tokenSecret })
-    const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
-    const http = yield* HttpServer.make({ host, core, auth })
-
-    const listen = (grpcPort: number, httpPort: number) =>
-      Effect.all([
-        grpc.listen(grpcPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "grpc", cause }))),
-        http.listen(httpPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "http", cause })))
-      ])
-    const [grpcPort, httpPort] = yield* listen(options.grpcPort ?? 0, options.httpPort ?? 0)
-    const grpcAddress = `${host}:${grpcPort}`
-    const apiUrl = `http://${host}:${httpPort}`
-    auth.setAddresses(apiUrl, grpcAddress)
-
-    const mintToken: EngineService["mintToken"] = (mint = {}) =>
-      auth.mint({
-        tenantId: mint.tenantId ?? tenantId,
-        expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
-      })
-    const token = yield* mintToken()
-
-    const faults: FaultInjection = {
-      dropListenStreams: (drop = {}) =>
-        core.runSync((state) =>
-          Workers.dropSessions(
-            state,
-            drop.workerId,
-            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined
-          )
-        ),
-      rejectHeartbeats: (count) =>
-        core.runSync((state) => {
-          state.faults.rejectHeartbeats = count
-        }),
-      forgetWorker: (workerId) =>
-        core.runSync((state) => {
-          const worker = state.workersById.get(workerId)
-          if (worker === undefined) return false
-          Workers.forgetWorker(state, worker)
-          return true
-        }),
-      restart: Effect.zipRight(Effect.all([grpc.stop, http.stop]), Effect.asVoid(listen(grpcPort, httpPort)))
-    }
-
-    return Engine.of({
-      grpcAddress,
-      grpcPort,
-      apiUrl,
-      httpPort,
-      tenantId,
-      token,
-      mintToken,
-      env: {
-        HATCHET_CLIENT_TOKEN: Redacted.value(token),
-        HATCHET_CLIENT_HOST_PORT: grpcAddress,
-        HATCHET_CLIENT_API_URL: apiUrl,
-        HATCHET_CLIENT_TLS_STRATEGY: "none"
-      },
-      faults
-    })
-  })
+export const make = (options: EngineOptions = {}): Effect.Effect<EngineService, EngineStartError, Scope.Scope> =>
+  Effect.map(Internal.make(options), ({ engine }) => engine)
 
 /**
  * A layer running the engine in-process for as long as the layer lives.

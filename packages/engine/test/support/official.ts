@@ -3,11 +3,15 @@
  * options (never by the process environment), workers that do not exit the process and whose
  * signal handlers are removed when they stop.
  */
-import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1"
+import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 import type { EngineService } from "../../src/Engine.js"
 
 export type Client = HatchetClient
+
+const noop = () => undefined
+/** The SDK's own logs are noise in test output; set HATCHET_SDK_TEST_LOGS=1 to see them. */
+const silent = { debug: noop, info: noop, green: noop, warn: noop, error: noop, util: noop }
 
 /** A client of `engine` for the given token (the engine's own by default). */
 export const client = (engine: EngineService, token: Redacted.Redacted<string> = engine.token): Client =>
@@ -17,11 +21,12 @@ export const client = (engine: EngineService, token: Redacted.Redacted<string> =
     api_url: engine.apiUrl,
     tls_config: { tls_strategy: "none" },
     log_level: "ERROR",
+    ...(process.env.HATCHET_SDK_TEST_LOGS === "1" ? {} : { logger: () => silent }),
     // fail fast on errors instead of retrying for ~25 s
     retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
   } as Parameters<typeof HatchetClient.init>[0])
 
-type WorkerOptions = Parameters<Client["worker"]>[1]
+type WorkerOptions = Exclude<Parameters<Client["worker"]>[1], number | undefined>
 type Worker = Awaited<ReturnType<Client["worker"]>>
 
 const signals = ["SIGTERM", "SIGINT"] as const

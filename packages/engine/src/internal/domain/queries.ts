@@ -39,6 +39,15 @@ export const findWorkflow = (state: EngineState, tenantId: string, workflowId: s
 export const findWorkerAnyTenant = (state: EngineState, workerId: string): Worker | undefined =>
   state.workersById.get(workerId)
 
+/** The workflow with that id in any tenant (REST `/api/v1/workflows/{workflow}` takes the tenant from it). */
+export const findWorkflowAnyTenant = (state: EngineState, workflowId: string): Workflow | undefined => {
+  for (const tenant of state.tenants.values()) {
+    const workflow = tenant.workflowsById.get(workflowId)
+    if (workflow !== undefined) return workflow
+  }
+  return undefined
+}
+
 /** Tasks of a run in step order. */
 export const runTasks = (run: Run): Array<Task> => [...run.tasks.values()].sort((a, b) => a.step.index - b.step.index)
 
@@ -134,8 +143,10 @@ export interface RunsFilter {
   /** REST statuses (QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED); empty = all. */
   readonly statuses?: ReadonlyArray<string> | undefined
   readonly workflowIds?: ReadonlyArray<string> | undefined
-  /** key → value pairs that must all match (string values). */
+  /** key → value pairs that must all match (string values), or any of them with the `OR` operator. */
   readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  /** How several metadata pairs combine (REST `additional_metadata_operator`); `AND` by default. */
+  readonly additionalMetadataOperator?: "AND" | "OR" | undefined
   readonly parentTaskExternalId?: string | undefined
   readonly triggeringEventExternalId?: string | undefined
   readonly workerId?: string | undefined
@@ -148,8 +159,15 @@ export interface Page<A> {
   readonly total: number
 }
 
-const metadataMatches = (metadata: Readonly<Record<string, JsonValue>>, wanted: Readonly<Record<string, string>>) =>
-  Object.entries(wanted).every(([key, value]) => metadata[key] === value)
+const metadataMatches = (
+  metadata: Readonly<Record<string, JsonValue>>,
+  wanted: Readonly<Record<string, string>>,
+  operator: "AND" | "OR" = "AND"
+) => {
+  const pairs = Object.entries(wanted)
+  const matches = ([key, value]: [string, string]) => metadata[key] === value
+  return operator === "OR" && pairs.length > 1 ? pairs.some(matches) : pairs.every(matches)
+}
 
 /** The tenant's runs matching `filter`, newest first. */
 export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Run> => {
@@ -162,7 +180,10 @@ export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilte
     if (filter.until !== undefined && run.createdAt > filter.until) continue
     if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(runStatus(run))) continue
     if (filter.workflowIds !== undefined && filter.workflowIds.length > 0 && !filter.workflowIds.includes(run.workflow.id)) continue
-    if (filter.additionalMetadata !== undefined && !metadataMatches(run.metadata, filter.additionalMetadata)) continue
+    if (
+      filter.additionalMetadata !== undefined &&
+      !metadataMatches(run.metadata, filter.additionalMetadata, filter.additionalMetadataOperator)
+    ) continue
     if (filter.parentTaskExternalId !== undefined && run.parentTaskExternalId !== filter.parentTaskExternalId) continue
     if (filter.triggeringEventExternalId !== undefined && run.triggeringEvent?.id !== filter.triggeringEventExternalId) continue
     if (filter.workerId !== undefined && ![...run.tasks.values()].some((t) => t.events.some((e) => e.workerId === filter.workerId))) continue

@@ -1,0 +1,89 @@
+/**
+ * Assembles an engine: the core, token auth, the gRPC and REST servers, fault injection. Returns
+ * the public service and the core (for in-process tests and the REST routes).
+ *
+ * @internal
+ */
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import type { EngineOptions, EngineService, FaultInjection } from "../Engine.js"
+import { defaultTenantId, defaultVersion, Engine, EngineStartError } from "../Engine.js"
+import * as EngineAuth from "./auth/EngineAuth.js"
+import * as Core from "./core.js"
+import { EngineError } from "./domain/errors.js"
+import * as Workers from "./domain/workers.js"
+import * as GrpcServer from "./grpc/server.js"
+import * as HttpServer from "./http/server.js"
+
+export const make = (options: EngineOptions = {}) =>
+  Effect.gen(function*() {
+    const host = options.host ?? "127.0.0.1"
+    const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
+    const core = yield* Core.make({ tenantIds: [tenantId], maxInternalRetries: options.maxInternalRetries })
+    const auth = EngineAuth.make(core, { secret: options.tokenSecret })
+    const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
+    const http = yield* HttpServer.make({ host, core, auth })
+
+    const listen = (grpcPort: number, httpPort: number) =>
+      Effect.all([
+        grpc.listen(grpcPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "grpc", cause }))),
+        http.listen(httpPort).pipe(Effect.mapError((cause) => new EngineStartError({ server: "http", cause })))
+      ])
+    const [grpcPort, httpPort] = yield* listen(options.grpcPort ?? 0, options.httpPort ?? 0)
+    const grpcAddress = `${host}:${grpcPort}`
+    const apiUrl = `http://${host}:${httpPort}`
+    auth.setAddresses(apiUrl, grpcAddress)
+
+    const mintToken: EngineService["mintToken"] = (mint = {}) =>
+      auth.mint({
+        tenantId: mint.tenantId ?? tenantId,
+        expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
+      })
+    const token = yield* mintToken()
+
+    const faults: FaultInjection = {
+      dropListenStreams: (drop = {}) =>
+        core.runSync((state) =>
+          Workers.dropSessions(
+            state,
+            drop.workerId,
+            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined
+          )
+        ),
+      rejectHeartbeats: (count) =>
+        core.runSync((state) => {
+          state.faults.rejectHeartbeats = count
+        }),
+      forgetWorker: (workerId) =>
+        core.runSync((state) => {
+          const worker = state.workersById.get(workerId)
+          if (worker === undefined) return false
+          Workers.forgetWorker(state, worker)
+          return true
+        }),
+      restart: Effect.zipRight(Effect.all([grpc.stop, http.stop]), Effect.asVoid(listen(grpcPort, httpPort)))
+    }
+
+    const engine = Engine.of({
+      grpcAddress,
+      grpcPort,
+      apiUrl,
+      httpPort,
+      tenantId,
+      token,
+      mintToken,
+      env: {
+        HATCHET_CLIENT_TOKEN: Redacted.value(token),
+        HATCHET_CLIENT_HOST_PORT: grpcAddress,
+        HATCHET_CLIENT_API_URL: apiUrl,
+        HATCHET_CLIENT_TLS_STRATEGY: "none"
+      },
+      faults
+    })
+      return { engine, core }
+  })
+
+/** A layer with both the public `Engine` and the internal `EngineCore` (tests, REST routes). */
+export const layer = (options: EngineOptions = {}): Layer.Layer<Engine | Core.EngineCore, EngineStartError> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ({ core, engine }) => Context.make(Engine, engine).pipe(Context.add(Core.EngineCore, core)))
+  )
