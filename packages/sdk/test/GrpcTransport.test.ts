@@ -26,6 +26,25 @@ const onAbort = (signal: AbortSignal) =>
 const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("timed out (liveness guard)") }))
 
+/**
+ * SubscribeToWorkflowRuns answering each request with its run id; `serverAborted` resolves when
+ * the server sees the call cancelled.
+ */
+const echoRunsServer = Effect.gen(function*() {
+  let aborted: Promise<void> | undefined
+  const server = yield* loopbackServer({
+    dispatcher: {
+      subscribeToWorkflowRuns: async function*(requests, ctx) {
+        aborted = onAbort(ctx.signal)
+        for await (const r of requests) yield { workflowRunId: r.workflowRunId }
+        // A cancelled call also ends the request stream here; only a cancel fires the signal.
+        await aborted
+      }
+    }
+  })
+  return { server, serverAborted: () => aborted ?? Promise.reject(new Error("the call never reached the server")) }
+})
+
 const withTransport = <A, E, R>(hostPort: string, f: (t: GrpcTransport.GrpcTransportShape) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(GrpcTransport.GrpcTransport, f).pipe(Effect.provide(Layer.orDie(transportLayer(hostPort))))
 
@@ -315,17 +334,7 @@ describe("GrpcTransport", () => {
 
     it.scopedLive("bidi: a long-lived input fed from a Queue; interrupting the consumer cancels the call", () =>
       Effect.gen(function*() {
-        let serverAborted: Promise<void> | undefined
-        const server = yield* loopbackServer({
-          dispatcher: {
-            subscribeToWorkflowRuns: async function*(requests, ctx) {
-              serverAborted = onAbort(ctx.signal)
-              for await (const r of requests) yield { workflowRunId: r.workflowRunId }
-              // A cancelled call also ends the request stream here; only a cancel fires the signal.
-              await serverAborted
-            }
-          }
-        })
+        const { server, serverAborted } = yield* echoRunsServer
         const exit = yield* withTransport(server.hostPort, (t) =>
           Effect.gen(function*() {
             const input = yield* Queue.unbounded<{ workflowRunId: string }>()
@@ -342,22 +351,12 @@ describe("GrpcTransport", () => {
             return yield* eventually(Fiber.interrupt(fiber))
           }))
         expect(Exit.isInterrupted(exit)).toBe(true)
-        yield* eventually(Effect.promise(() => serverAborted!))
+        yield* eventually(Effect.promise(serverAborted))
       }))
 
     it.scopedLive("bidi: a failing input fails the Stream with the input's error and cancels the call", () =>
       Effect.gen(function*() {
-        let serverAborted: Promise<void> | undefined
-        const server = yield* loopbackServer({
-          dispatcher: {
-            subscribeToWorkflowRuns: async function*(requests, ctx) {
-              serverAborted = onAbort(ctx.signal)
-              for await (const r of requests) yield { workflowRunId: r.workflowRunId }
-              // A cancelled call also ends the request stream here; only a cancel fires the signal.
-              await serverAborted
-            }
-          }
-        })
+        const { server, serverAborted } = yield* echoRunsServer
         const result = yield* withTransport(server.hostPort, (t) =>
           Effect.gen(function*() {
             const answered = yield* Deferred.make<void>()
@@ -373,7 +372,7 @@ describe("GrpcTransport", () => {
             ).pipe(Stream.runForEach(() => Deferred.succeed(answered, undefined)), Effect.flip)
           }))
         expect(result).toBe("input broke")
-        yield* eventually(Effect.promise(() => serverAborted!))
+        yield* eventually(Effect.promise(serverAborted))
       }))
   })
 

@@ -193,41 +193,43 @@ const parseLength = (
     )
 }
 
+/** One of a fixed set of words, compared without case; `fallback` when unset. */
+const parseChoice = <A extends string>(options: {
+  readonly choices: ReadonlyArray<A>
+  readonly fallback: A
+  readonly normalize: (s: string) => string
+  readonly reason: "UnknownTlsStrategy" | "InvalidValue"
+  readonly expected: string
+}) =>
+(value: string | undefined, source: string): Either.Either<A, HatchetConfigError> => {
+  if (value === undefined) return Either.right(options.fallback)
+  const normalized = options.normalize(value) as A
+  return options.choices.includes(normalized)
+    ? Either.right(normalized)
+    : Either.left(
+      new HatchetConfigError({ reason: options.reason, message: `${source} is "${value}"; expected ${options.expected}.` })
+    )
+}
+
 const LOG_LEVELS: ReadonlyArray<LogLevel> = ["OFF", "DEBUG", "INFO", "WARN", "ERROR"]
 
-const parseLogLevel = (value: string | undefined, source: string): Either.Either<LogLevel, HatchetConfigError> => {
-  if (value === undefined) return Either.right("INFO")
-  const upper = value.toUpperCase() as LogLevel
-  return LOG_LEVELS.includes(upper)
-    ? Either.right(upper)
-    : Either.left(
-      new HatchetConfigError({
-        reason: "InvalidValue",
-        message: `${source} is "${value}"; expected one of ${LOG_LEVELS.join(", ")}.`
-      })
-    )
-}
+const parseLogLevel = parseChoice({
+  choices: LOG_LEVELS,
+  fallback: "INFO",
+  normalize: (s) => s.toUpperCase(),
+  reason: "InvalidValue",
+  expected: `one of ${LOG_LEVELS.join(", ")}`
+})
 
-const TLS_STRATEGIES: ReadonlyArray<TlsStrategy> = ["tls", "mtls", "none"]
-
-const parseTlsStrategy = (
-  value: string | undefined,
-  source: string
-): Either.Either<TlsStrategy, HatchetConfigError> => {
-  if (value === undefined) return Either.right("tls")
-  const lower = value.toLowerCase() as TlsStrategy
-  return TLS_STRATEGIES.includes(lower)
-    ? Either.right(lower)
-    : Either.left(
-      new HatchetConfigError({
-        reason: "UnknownTlsStrategy",
-        message: `${source} is "${value}"; expected "tls" (the default: TLS with system roots or ` +
-          `${envName("TLS_ROOT_CA_FILE")}), "mtls" (also set ${envName("TLS_CERT_FILE")} and ${
-            envName("TLS_KEY_FILE")
-          }) or "none" (plaintext, e.g. a local engine).`
-      })
-    )
-}
+const parseTlsStrategy = parseChoice<TlsStrategy>({
+  choices: ["tls", "mtls", "none"],
+  fallback: "tls",
+  normalize: (s) => s.toLowerCase(),
+  reason: "UnknownTlsStrategy",
+  expected: `"tls" (the default: TLS with system roots or ${envName("TLS_ROOT_CA_FILE")}), "mtls" (also set ${
+    envName("TLS_CERT_FILE")
+  } and ${envName("TLS_KEY_FILE")}) or "none" (plaintext, e.g. a local engine)`
+})
 
 /**
  * Hatchet's namespace rule (official SDKs): a `_` suffix is added if missing, then lowercased.
