@@ -169,6 +169,22 @@ const metadataMatches = (
   return operator === "OR" && pairs.length > 1 ? pairs.some(matches) : pairs.every(matches)
 }
 
+/** Whether the run passes the filters that apply to runs and tasks alike (workflow, metadata, event). */
+const runPasses = (run: Run, filter: RunsFilter): boolean =>
+  (filter.workflowIds === undefined || filter.workflowIds.length === 0 || filter.workflowIds.includes(run.workflow.id)) &&
+  (filter.additionalMetadata === undefined ||
+    metadataMatches(run.metadata, filter.additionalMetadata, filter.additionalMetadataOperator)) &&
+  (filter.parentTaskExternalId === undefined || run.parentTaskExternalId === filter.parentTaskExternalId) &&
+  (filter.triggeringEventExternalId === undefined || run.triggeringEvent?.id === filter.triggeringEventExternalId)
+
+const ranOn = (task: Task, workerId: string) => task.events.some((e) => e.workerId === workerId)
+
+const page = <A>(matches: Array<A>, filter: RunsFilter): Page<A> => {
+  const offset = filter.offset ?? 0
+  const rows = filter.limit !== undefined ? matches.slice(offset, offset + filter.limit) : matches.slice(offset)
+  return { rows, total: matches.length }
+}
+
 /** The tenant's runs matching `filter`, newest first. */
 export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Run> => {
   const tenant = state.tenants.get(tenantId)
@@ -179,19 +195,33 @@ export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilte
     if (filter.since !== undefined && run.createdAt < filter.since) continue
     if (filter.until !== undefined && run.createdAt > filter.until) continue
     if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(runStatus(run))) continue
-    if (filter.workflowIds !== undefined && filter.workflowIds.length > 0 && !filter.workflowIds.includes(run.workflow.id)) continue
-    if (
-      filter.additionalMetadata !== undefined &&
-      !metadataMatches(run.metadata, filter.additionalMetadata, filter.additionalMetadataOperator)
-    ) continue
-    if (filter.parentTaskExternalId !== undefined && run.parentTaskExternalId !== filter.parentTaskExternalId) continue
-    if (filter.triggeringEventExternalId !== undefined && run.triggeringEvent?.id !== filter.triggeringEventExternalId) continue
-    if (filter.workerId !== undefined && ![...run.tasks.values()].some((t) => t.events.some((e) => e.workerId === filter.workerId))) continue
+    if (!runPasses(run, filter)) continue
+    if (filter.workerId !== undefined && ![...run.tasks.values()].some((t) => ranOn(t, filter.workerId!))) continue
     matches.push(run)
   }
-  const offset = filter.offset ?? 0
-  const rows = filter.limit !== undefined ? matches.slice(offset, offset + filter.limit) : matches.slice(offset)
-  return { rows, total: matches.length }
+  return page(matches, filter)
+}
+
+/**
+ * The tenant's tasks matching `filter` (REST `workflow-runs?only_tasks=true`, upstream
+ * `ListTasks`): time range and statuses apply to each task, newest first.
+ */
+export const listTasks = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Task> => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return { rows: [], total: 0 }
+  const matches: Array<Task> = []
+  for (const run of tenant.runs) {
+    if (!runPasses(run, filter)) continue
+    for (const task of run.tasks.values()) {
+      if (filter.since !== undefined && task.createdAt < filter.since) continue
+      if (filter.until !== undefined && task.createdAt > filter.until) continue
+      if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(task.status)) continue
+      if (filter.workerId !== undefined && !ranOn(task, filter.workerId)) continue
+      matches.push(task)
+    }
+  }
+  matches.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)
+  return page(matches, filter)
 }
 
 export interface WorkflowsFilter {
@@ -200,13 +230,18 @@ export interface WorkflowsFilter {
   readonly limit?: number | undefined
 }
 
-/** The tenant's workflows (optionally those whose name contains `name`), by name. */
+/**
+ * The tenant's workflows, newest first; `name` keeps those whose name contains it, ignoring case
+ * (upstream `ListWorkflows`: `name ILIKE %name%`, ordered by `createdAt DESC`).
+ */
 export const listWorkflows = (state: EngineState, tenantId: string, filter: WorkflowsFilter = {}): Page<Workflow> => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) return { rows: [], total: 0 }
+  const search = filter.name?.toLowerCase()
   const all = [...tenant.workflowsByName.values()]
-    .filter((w) => filter.name === undefined || w.name.includes(filter.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .filter((w) => search === undefined || w.name.toLowerCase().includes(search))
+    .reverse()
+    .sort((a, b) => b.createdAt - a.createdAt)
   const offset = filter.offset ?? 0
   return { rows: filter.limit !== undefined ? all.slice(offset, offset + filter.limit) : all.slice(offset), total: all.length }
 }
@@ -216,26 +251,31 @@ export const listWorkers = (state: EngineState, tenantId: string): Array<Worker>
   [...(state.tenants.get(tenantId)?.workers.values() ?? [])].reverse()
 
 export interface LogsFilter {
+  /** Lines created strictly after this time (ms). */
   readonly since?: number | undefined
+  /** Lines created strictly before this time (ms). */
   readonly until?: number | undefined
+  /** Keeps lines whose message contains it, ignoring case. */
   readonly search?: string | undefined
   readonly levels?: ReadonlyArray<string> | undefined
+  /** By creation time; `ASC` by default, as upstream `ListLogLines`. */
   readonly orderByDirection?: "ASC" | "DESC" | undefined
   /** 1-based attempt number (`retry_count + 1`). */
   readonly attempt?: number | undefined
   readonly limit?: number | undefined
 }
 
-/** Log lines of a task (`GET /api/v1/stable/tasks/{task}/logs`). */
+/** Log lines of a task (`GET /api/v1/stable/tasks/{task}/logs`, upstream `ListLogLines`). */
 export const listLogs = (task: Task, filter: LogsFilter = {}): Array<LogLine> => {
+  const search = filter.search?.toLowerCase()
   const lines = task.logs.filter((line) =>
-    (filter.since === undefined || line.createdAt >= filter.since) &&
-    (filter.until === undefined || line.createdAt <= filter.until) &&
-    (filter.search === undefined || line.message.includes(filter.search)) &&
+    (filter.since === undefined || line.createdAt > filter.since) &&
+    (filter.until === undefined || line.createdAt < filter.until) &&
+    (search === undefined || line.message.toLowerCase().includes(search)) &&
     (filter.levels === undefined || filter.levels.length === 0 || filter.levels.includes(line.level)) &&
     (filter.attempt === undefined || line.retryCount + 1 === filter.attempt)
   )
   const sorted = [...lines].sort((a, b) => a.createdAt - b.createdAt)
-  if (filter.orderByDirection !== "ASC") sorted.reverse()
+  if (filter.orderByDirection === "DESC") sorted.reverse()
   return filter.limit !== undefined ? sorted.slice(0, filter.limit) : sorted
 }
