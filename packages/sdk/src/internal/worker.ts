@@ -129,6 +129,14 @@ export const make = (
         })
       }
     }
+    for (const [action, route] of routes) {
+      if (route.slotCost > slots) {
+        return yield* new WorkerError({
+          reason: "InvalidOptions",
+          message: `Task action "${action}" needs ${route.slotCost} slots but the worker has only ${slots}`
+        })
+      }
+    }
     const actions = workerActions(compiled)
     const registration = registerRequest({ name: workerName, actions, slots, labels })
 
@@ -253,8 +261,9 @@ export const make = (
     ): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          if (previous !== undefined) yield* previous.await
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
+            // a superseded attempt of the same task run finishes (finalizers included) first
+            if (previous !== undefined) yield* previous.await
             yield* semaphore.take(route.slotCost)
             attempt.permits = route.slotCost
             yield* sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
@@ -293,6 +302,7 @@ export const make = (
         }),
         Effect.withSpan("hatchet.task", {
           kind: "consumer",
+          root: true,
           captureStackTrace: false,
           attributes: {
             "hatchet.action": action.actionId,
