@@ -9,7 +9,7 @@
  * @internal
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Data, Effect } from "effect"
+import { Data, Effect, ParseResult, Schema } from "effect"
 import { EngineAuth } from "../auth/EngineAuth.js"
 import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
@@ -79,19 +79,21 @@ export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
 
 /**
  * A route keyed by a resource id (`{param}`): the id must be a UUID (400 `invalidMessage`), the
- * resource must exist (404) and belong to the token's tenant (403).
+ * resource must exist (404 `notFoundMessage`, "not found" by default) and belong to the token's
+ * tenant (403).
  */
 export const resourceRoute = <A, R>(
   param: string,
   invalidMessage: string,
   lookup: (id: string) => Effect.Effect<{ readonly tenantId: string; readonly resource: A } | undefined, never, EngineCore>,
-  handler: (resource: A, tenantId: string) => Handler<R>
+  handler: (resource: A, tenantId: string) => Handler<R>,
+  notFoundMessage = "not found"
 ) =>
   respond(Effect.gen(function*() {
     const parsed = parseUuid(yield* pathParam(param))
     if (!parsed.ok) return yield* httpError(400, invalidMessage)
     const found = yield* lookup(parsed.value)
-    if (found === undefined) return yield* notFound()
+    if (found === undefined) return yield* httpError(404, notFoundMessage)
     const tenantId = yield* authenticatedTenant
     if (tenantId !== found.tenantId) return yield* forbidden()
     return yield* handler(found.resource, tenantId)
@@ -104,3 +106,128 @@ export const runDomain = <A>(operation: (state: EngineState, now: number) => A):
 /** Reads the JSON body, or 400 APIErrors. */
 export const jsonBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
   request.json.pipe(Effect.mapError(() => apiError(400, "Invalid request body"))))
+
+// -----------------------------------------------------------------------------
+// request parsing as upstream's generated (oapi-codegen, echo) handlers do it
+// -----------------------------------------------------------------------------
+
+/** Go's `uuid.Parse` of a value, or 400 `{"message": <prefix><Go error>}`. */
+export const uuidOrFail = (value: string, prefix = ""): string => {
+  const parsed = parseUuid(value)
+  if (!parsed.ok) throw httpError(400, `${prefix}${parsed.error}`)
+  return parsed.value
+}
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
+
+/** An RFC 3339 date-time (Go `time.Time`) as epoch milliseconds, or undefined. */
+export const parseDateTime = (value: string): number | undefined => {
+  if (!rfc3339.test(value)) return undefined
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/**
+ * Typed access to query parameters (arrays as repeated keys, the TypeScript SDK's `qs`
+ * `arrayFormat: "repeat"`). A missing required or malformed parameter fails like oapi-codegen's
+ * `BindQueryParameter`: 400 `{"message":"Invalid format for parameter <name>: …"}`.
+ */
+export class QueryReader {
+  constructor(readonly params: URLSearchParams) {}
+
+  private fail(name: string, reason: string): never {
+    throw httpError(400, `Invalid format for parameter ${name}: ${reason}`)
+  }
+
+  private required(name: string): string {
+    const value = this.params.get(name)
+    if (value === null) this.fail(name, `query parameter '${name}' is required`)
+    return value
+  }
+
+  string(name: string): string | undefined {
+    return this.params.get(name) ?? undefined
+  }
+
+  strings(name: string): Array<string> {
+    return this.params.getAll(name)
+  }
+
+  /** One of `values`, or a 400. */
+  oneOf<A extends string>(name: string, values: ReadonlyArray<A>): A | undefined {
+    const value = this.string(name)
+    if (value === undefined) return undefined
+    if (!(values as ReadonlyArray<string>).includes(value)) this.fail(name, `must be one of ${values.join(", ")}, got ${value}`)
+    return value as A
+  }
+
+  int(name: string): number | undefined {
+    const value = this.string(name)
+    if (value === undefined) return undefined
+    if (!/^-?\d+$/.test(value)) this.fail(name, `error binding string parameter: strconv.ParseInt: parsing "${value}": invalid syntax`)
+    return Number(value)
+  }
+
+  bool(name: string): boolean | undefined {
+    const value = this.string(name)
+    if (value === undefined) return undefined
+    if (value !== "true" && value !== "false") this.fail(name, `error binding string parameter: strconv.ParseBool: parsing "${value}": invalid syntax`)
+    return value === "true"
+  }
+
+  requiredBool(name: string): boolean {
+    this.required(name)
+    return this.bool(name)!
+  }
+
+  dateTime(name: string): number | undefined {
+    const value = this.string(name)
+    if (value === undefined) return undefined
+    const ms = parseDateTime(value)
+    if (ms === undefined) this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
+    return ms
+  }
+
+  requiredDateTime(name: string): number {
+    this.required(name)
+    return this.dateTime(name)!
+  }
+
+  uuid(name: string): string | undefined {
+    const value = this.string(name)
+    return value === undefined ? undefined : uuidOrFail(value, `Invalid format for parameter ${name}: `)
+  }
+
+  uuids(name: string): Array<string> {
+    return this.strings(name).map((value) => uuidOrFail(value, `Invalid format for parameter ${name}: `))
+  }
+}
+
+/**
+ * Reads the JSON body and decodes it with `schema`: malformed JSON is 400 APIErrors (`jsonBody`),
+ * a value of the wrong shape 400 `{"message":"Unmarshal type error: …"}` as echo's binder says it.
+ */
+export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) =>
+  Effect.flatMap(jsonBody, (body) =>
+    Schema.decodeUnknown(schema)(body).pipe(
+      Effect.mapError((error) => {
+        const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+        const field = issue === undefined || issue.path.length === 0 ? "" : ` field=${issue.path.join(".")},`
+        return httpError(400, `Unmarshal type error:${field} ${issue?.message ?? error.message}`)
+      })
+    ))
+
+/** Runs `operation`, turning a `RestError` it throws into the failure (anything else is a defect). */
+export const attempt = <A>(operation: () => A): Effect.Effect<A, RestError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(operation())
+    } catch (error) {
+      return error instanceof RestError ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
+/** Runs `parse` over the request's query parameters; a `RestError` it throws becomes the failure. */
+export const parseQuery = <A>(parse: (query: QueryReader) => A) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    attempt(() => parse(new QueryReader(new URL(request.url, "http://localhost").searchParams))))

@@ -1,13 +1,14 @@
 /**
  * REST representations (OpenAPI `components/schemas`, camelCase JSON) of the domain objects:
- * `Tenant`, `V1WorkflowRun`, `V1TaskSummary`, `V1TaskEvent`, `V1WorkflowRunDetails`, `Worker`.
+ * `Tenant`, `V1WorkflowRun`, `V1TaskSummary`, `V1TaskEvent`, `V1WorkflowRunDetails`, `Worker`,
+ * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, and the `PaginationResponse` of lists.
  *
  * @internal
  */
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson } from "../domain/json.js"
-import type { Run, Task, TaskEvent, Tenant, Worker } from "../domain/model.js"
-import { runStatus } from "../domain/model.js"
+import type { LogLine, Run, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
+import { latestVersion, runStatus } from "../domain/model.js"
 import { isSchedulable } from "../domain/dispatch.js"
 import { runTasks } from "../domain/queries.js"
 
@@ -22,6 +23,15 @@ export const resourceMeta = (id: string, createdAt: number, updatedAt = createdA
 
 /** `openapi.NonNullableJSON`: objects as they are, anything else as `{}`. */
 const objectOr = (value: JsonValue | undefined): JsonValue => (isJsonObject(value) ? value : {})
+
+/** A task's display name as upstream stores it: `<readable id>-<creation time in unix ms>`. */
+export const taskDisplayName = (task: Task) => `${task.step.readableId}-${task.createdAt}`
+
+/** A run's display name: `<workflow name>-<creation time in unix ms>`, its task's for a single task. */
+export const runDisplayName = (run: Run) => {
+  const single = run.isDag ? undefined : runTasks(run)[0]
+  return single !== undefined ? taskDisplayName(single) : `${run.workflow.name}-${run.createdAt}`
+}
 
 export const tenant = (t: Tenant) => ({
   metadata: resourceMeta(t.id, t.createdAt),
@@ -42,7 +52,7 @@ export const taskEvent = (task: Task, event: TaskEvent) => ({
   ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
   ...(event.output !== undefined ? { output: event.output } : {}),
   ...(event.workerId !== undefined ? { workerId: event.workerId } : {}),
-  taskDisplayName: task.step.readableId,
+  taskDisplayName: taskDisplayName(task),
   retryCount: event.retryCount,
   attempt: event.retryCount + 1
 })
@@ -57,7 +67,7 @@ export const taskSummary = (task: Task) => {
     attempt: task.retryCount + 1,
     additionalMetadata: run.metadata,
     createdAt: iso(task.createdAt)!,
-    displayName: task.step.readableId,
+    displayName: taskDisplayName(task),
     ...(duration !== undefined ? { duration } : {}),
     isDurable: task.step.isDurable,
     ...(task.status === "FAILED" && task.error !== undefined ? { errorMessage: task.error } : {}),
@@ -73,7 +83,8 @@ export const taskSummary = (task: Task) => {
     taskId: task.id,
     taskInsertedAt: iso(task.createdAt)!,
     tenantId: task.tenantId,
-    type: run.isDag ? "DAG" as const : "TASK" as const,
+    // upstream's task views (`ToTask`, `ToTaskSummary`) always say TASK
+    type: "TASK" as const,
     workflowId: run.workflow.id,
     workflowName: run.workflow.name,
     workflowRunExternalId: run.id,
@@ -106,7 +117,7 @@ export const workflowRun = (run: Run) => {
     ...(startedAt !== undefined && run.finishedAt !== undefined ? { duration: run.finishedAt - startedAt } : {}),
     tenantId: run.tenantId,
     additionalMetadata: run.metadata,
-    displayName: run.workflow.name,
+    displayName: runDisplayName(run),
     workflowId: run.workflow.id,
     output: runOutput(run),
     ...(failed?.error !== undefined ? { errorMessage: failed.error } : {}),
@@ -145,6 +156,12 @@ export const worker = (w: Worker, now: number) => ({
   status: w.isPaused ? "PAUSED" as const : isSchedulable(w, now) ? "ACTIVE" as const : "INACTIVE" as const,
   maxRuns: w.slotConfig.get("default") ?? 0,
   availableRuns: (w.slotConfig.get("default") ?? 0) - (w.slotsUsed.get("default") ?? 0),
+  ...(w.slotConfig.size > 0 ? {
+    slotConfig: Object.fromEntries([...w.slotConfig].map(([slotType, limit]) => [
+      slotType,
+      { available: limit - (w.slotsUsed.get(slotType) ?? 0), limit }
+    ]))
+  } : {}),
   labels: [...w.labels.entries()].map(([key, label]) => ({
     metadata: resourceMeta(`${w.id}:${key}`, w.createdAt),
     key,
@@ -159,3 +176,101 @@ export const worker = (w: Worker, now: number) => ({
     }
   } : {})
 })
+
+/** The workflows with a step this worker serves (upstream `GetWorkerWorkflowsByWorkerId`). */
+const registeredWorkflows = (w: Worker, workflows: Iterable<Workflow>) => {
+  const actions = new Set([...w.actions].map((action) => action.toLowerCase()))
+  const rows: Array<{ id: string; name: string }> = []
+  for (const workflow of workflows) {
+    const served = workflow.versions.some((version) => version.steps.some((step) => actions.has(step.action.toLowerCase())))
+    if (served) rows.push({ id: workflow.id, name: workflow.name })
+  }
+  return rows
+}
+
+/** `Worker` as `GET /api/v1/workers/{worker}` returns it: with its workflows and (no) recent runs. */
+export const workerDetails = (w: Worker, now: number, workflows: Iterable<Workflow>) => ({
+  ...worker(w, now),
+  registeredWorkflows: registeredWorkflows(w, workflows),
+  recentStepRuns: []
+})
+
+/** `PaginationResponse` of the V1 lists (`ToTaskSummaryMany`): pages of `limit` rows from `offset`. */
+export const pagination = (total: number, limit: number, offset: number) => {
+  if (limit <= 0) return { currentPage: 1, nextPage: 2, numPages: 0 }
+  const currentPage = Math.floor(offset / limit) + 1
+  return { currentPage, nextPage: currentPage + 1, numPages: Math.ceil(total / limit) }
+}
+
+/** `PaginationResponse` of the older lists (workflows, workers): the next page stops at the last. */
+export const pagesOf = (total: number, limit: number, offset: number) => {
+  const numPages = limit > 0 ? Math.ceil(total / limit) : 0
+  const currentPage = 1 + (limit > 0 ? Math.ceil(offset / limit) : 0)
+  return { numPages, currentPage, nextPage: currentPage === numPages ? currentPage : currentPage + 1 }
+}
+
+const withoutPayloads = <A extends { readonly input: JsonValue; readonly output: JsonValue }>(row: A, include: boolean): A =>
+  include ? row : { ...row, input: {}, output: {} }
+
+/** A `workflow-runs?only_tasks=true` row, or a DAG's child (`PopulateTaskRunDataRowToV1TaskSummary`). */
+export const taskListRow = (task: Task, includePayloads: boolean) => withoutPayloads(taskSummary(task), includePayloads)
+
+/**
+ * A `workflow-runs` row (`WorkflowRunDataToV1TaskSummary`): the run as a summary keyed by the run
+ * id (upstream marks every row `DAG`), a DAG's tasks as `children`.
+ */
+export const runListRow = (run: Run, includePayloads: boolean) => {
+  const tasks = runTasks(run)
+  const single = run.isDag ? undefined : tasks[0]
+  const summary = workflowRun(run)
+  return {
+    ...withoutPayloads(summary, includePayloads),
+    taskExternalId: run.id,
+    taskId: single?.id ?? 0,
+    taskInsertedAt: summary.createdAt,
+    type: "DAG" as const,
+    workflowName: run.workflow.name,
+    stepId: single?.step.id ?? "00000000-0000-0000-0000-000000000000",
+    actionId: single?.step.action ?? "",
+    workflowRunExternalId: run.id,
+    retryCount: single?.retryCount ?? 0,
+    attempt: (single?.retryCount ?? 0) + 1,
+    numSpawnedChildren: 0,
+    ...(run.isDag ? { children: tasks.map((task) => taskListRow(task, includePayloads)) } : {})
+  }
+}
+
+/** `V1LogLine`. */
+export const logLine = (task: Task, line: LogLine) => ({
+  createdAt: iso(line.createdAt)!,
+  message: line.message,
+  metadata: line.metadata ?? {},
+  retryCount: line.retryCount,
+  attempt: line.retryCount + 1,
+  level: line.level,
+  taskExternalId: task.externalId,
+  taskDisplayName: taskDisplayName(task)
+})
+
+/**
+ * `Workflow`: in lists as upstream's `ToWorkflowFromSQLC` (no versions), from
+ * `GET /api/v1/workflows/{workflow}` with its latest version (`ToWorkflow`).
+ */
+export const workflow = (w: Workflow, options: { readonly withVersion: boolean }) => {
+  const latest = w.versions.length > 0 ? latestVersion(w) : undefined
+  return {
+    metadata: resourceMeta(w.id, w.createdAt, w.updatedAt),
+    name: w.name,
+    description: latest?.description ?? "",
+    isPaused: false,
+    ...(options.withVersion && latest !== undefined ? {
+      versions: [{
+        metadata: resourceMeta(latest.id, latest.createdAt),
+        version: latest.version,
+        order: latest.order,
+        workflowId: w.id
+      }]
+    } : {}),
+    tenantId: w.tenantId
+  }
+}

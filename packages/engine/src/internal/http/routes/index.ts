@@ -5,8 +5,10 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
 import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
+import * as Workflows from "./workflows.js"
 
-export const all = HttpRouter.concatAll(Tenants.routes, WorkflowRuns.routes, Workers.routes)
+export const all = HttpRouter.concatAll(Tenants.routes, WorkflowRuns.routes, Workers.routes, Tasks.routes, Workflows.routes)

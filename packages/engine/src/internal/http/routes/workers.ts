@@ -1,6 +1,8 @@
 /**
- * `PATCH /api/v1/workers/{worker}` (`{isPaused}`): the official worker pauses itself when it
- * stops. The tenant comes from the worker.
+ * Workers: the tenant's list `GET /api/v1/tenants/{tenant}/worker` (`WorkerList`),
+ * `GET /api/v1/workers/{worker}` (`Worker` with its registered workflows), and
+ * `PATCH /api/v1/workers/{worker}` (`{isPaused}`: the official worker pauses itself when it
+ * stops). Routes keyed by the worker take the tenant from it.
  *
  * @internal
  */
@@ -9,7 +11,7 @@ import { Effect } from "effect"
 import { EngineCore } from "../../core.js"
 import * as Queries from "../../domain/queries.js"
 import * as Workers from "../../domain/workers.js"
-import { json, jsonBody, resourceRoute, runDomain } from "../rest.js"
+import { json, jsonBody, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
 export const lookupWorker = (id: string) =>
@@ -20,9 +22,24 @@ export const lookupWorker = (id: string) =>
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
+    "/api/v1/tenants/:tenant/worker",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") ?? 10_000 }))
+        return yield* runDomain((state, now) => {
+          const all = Queries.listWorkers(state, tenantId)
+          const rows = all.slice(query.offset, query.offset + query.limit).map((worker) => Views.worker(worker, now))
+          return json({ rows, pagination: Views.pagesOf(all.length, query.limit, query.offset) })
+        })
+      })
+    )
+  ),
+  HttpRouter.get(
     "/api/v1/workers/:worker",
     resourceRoute("worker", "invalid worker id", lookupWorker, (worker) =>
-      runDomain((_state, now) => json(Views.worker(worker, now))))
+      runDomain((state, now) =>
+        json(Views.workerDetails(worker, now, state.tenants.get(worker.tenantId)?.workflowsById.values() ?? []))
+      ))
   ),
   HttpRouter.patch(
     "/api/v1/workers/:worker",

@@ -1,6 +1,7 @@
 /**
- * Workflow run details: `GET /api/v1/stable/workflow-runs/{v1-workflow-run}` and `/status`.
- * The tenant comes from the run.
+ * Workflow runs: `GET /api/v1/stable/workflow-runs/{v1-workflow-run}` (`V1WorkflowRunDetails`) and
+ * `/status` (a bare `V1TaskStatus`), whose tenant comes from the run, and the tenant's list
+ * `GET /api/v1/stable/tenants/{tenant}/workflow-runs` (`V1TaskSummaryList`).
  *
  * @internal
  */
@@ -9,7 +10,7 @@ import { Effect } from "effect"
 import { EngineCore } from "../../core.js"
 import * as Queries from "../../domain/queries.js"
 import { runStatus } from "../../domain/model.js"
-import { json, resourceRoute } from "../rest.js"
+import { json, parseQuery, type QueryReader, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
 /** Looks a run up across tenants (the route is keyed by the run, not the tenant). */
@@ -19,6 +20,39 @@ export const lookupRun = (id: string) =>
     return run === undefined ? undefined : { tenantId: run.tenantId, resource: run }
   })
 
+/**
+ * `additional_metadata` pairs `key:value` (split at the first colon; pairs without one are
+ * ignored) and how they combine: one pair, or `AND`, must all match; several default to `OR`.
+ */
+const metadataFilter = (q: QueryReader) => {
+  const pairs: Record<string, string> = {}
+  for (const pair of q.strings("additional_metadata")) {
+    const index = pair.indexOf(":")
+    if (index >= 0) pairs[pair.slice(0, index)] = pair.slice(index + 1)
+  }
+  const operator = q.oneOf("additional_metadata_operator", ["AND", "OR"] as const)
+  return {
+    additionalMetadata: pairs,
+    additionalMetadataOperator: Object.keys(pairs).length <= 1 || operator === "AND" ? "AND" as const : "OR" as const
+  }
+}
+
+/** The list's query parameters, in the order upstream's generated handler binds them. */
+const listParams = (q: QueryReader) => ({
+  offset: q.int("offset") ?? 0,
+  limit: q.int("limit") ?? 50,
+  statuses: q.strings("statuses"),
+  since: q.requiredDateTime("since"),
+  until: q.dateTime("until"),
+  ...metadataFilter(q),
+  workflowIds: q.uuids("workflow_ids"),
+  workerId: q.uuid("worker_id"),
+  onlyTasks: q.requiredBool("only_tasks"),
+  parentTaskExternalId: q.uuid("parent_task_external_id"),
+  triggeringEventExternalId: q.uuid("triggering_event_external_id"),
+  includePayloads: q.bool("include_payloads") ?? true
+})
+
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run",
@@ -27,5 +61,24 @@ export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run/status",
     resourceRoute("run", "invalid workflow run id", lookupRun, (run) => Effect.succeed(json(runStatus(run))))
+  ),
+  HttpRouter.get(
+    "/api/v1/stable/tenants/:tenant/workflow-runs",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = yield* parseQuery(listParams)
+        const rows = yield* runDomain((state) => {
+          if (onlyTasks) {
+            // upstream `OnlyTasks`: filters by worker, not by parent task
+            const page = Queries.listTasks(state, tenantId, { ...common, workerId })
+            return { total: page.total, rows: page.rows.map((task) => Views.taskListRow(task, includePayloads)) }
+          }
+          // upstream `WithDags`: filters by parent task, not by worker
+          const page = Queries.listRuns(state, tenantId, { ...common, parentTaskExternalId })
+          return { total: page.total, rows: page.rows.map((run) => Views.runListRow(run, includePayloads)) }
+        })
+        return json({ pagination: Views.pagination(rows.total, common.limit, common.offset), rows: rows.rows })
+      })
+    )
   )
 )

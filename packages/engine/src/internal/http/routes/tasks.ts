@@ -1,0 +1,135 @@
+/**
+ * Task routes:
+ *
+ * - `POST /api/v1/stable/tenants/{tenant}/tasks/cancel` and `/tasks/replay` (`V1CancelTaskRequest`
+ *   / `V1ReplayTaskRequest` → `V1CancelledTasks` / `V1ReplayedTasks`), which upstream proxies to
+ *   `v1.AdminService/CancelTasks` / `ReplayTasks`: the same domain operations here;
+ * - `GET /api/v1/stable/tasks/{task}` (`V1TaskSummary`), `/logs` (`V1LogLineList`) and
+ *   `/task-events` (`V1TaskEventList`), whose tenant comes from the task.
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { EngineCore } from "../../core.js"
+import * as Admin from "../../domain/admin.js"
+import type { EngineState, Task } from "../../domain/model.js"
+import * as Queries from "../../domain/queries.js"
+import {
+  attempt,
+  decodeBody,
+  type Handler,
+  httpError,
+  json,
+  parseDateTime,
+  parseQuery,
+  resourceRoute,
+  runDomain,
+  tenantRoute,
+  uuidOrFail
+} from "../rest.js"
+import * as Views from "../views.js"
+
+const nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { nullable: true })
+
+/** `V1TaskFilter`. */
+const TaskFilter = Schema.Struct({
+  since: Schema.String,
+  until: nullable(Schema.String),
+  statuses: nullable(Schema.Array(Schema.String)),
+  workflowIds: nullable(Schema.Array(Schema.String)),
+  additionalMetadata: nullable(Schema.Array(Schema.String))
+})
+
+/** `V1CancelTaskRequest` and `V1ReplayTaskRequest` (the same shape). */
+const TasksRequest = Schema.Struct({
+  externalIds: nullable(Schema.Array(Schema.String)),
+  filter: nullable(TaskFilter)
+})
+
+/** A date-time of the body as Go's `time.Time` decodes it, or 400. */
+const bodyTime = (value: string): number => {
+  const ms = parseDateTime(value)
+  if (ms === undefined) throw httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)
+  return ms
+}
+
+/** The body as the domain's selection; ids and times checked as Go's JSON decoder checks them. */
+const toSelection = (body: typeof TasksRequest.Type): Admin.TasksSelection => ({
+  externalIds: (body.externalIds ?? []).map((id) => uuidOrFail(id)),
+  filter: body.filter === undefined ? undefined : {
+    since: bodyTime(body.filter.since),
+    until: body.filter.until === undefined ? undefined : bodyTime(body.filter.until),
+    statuses: body.filter.statuses ?? [],
+    workflowIds: (body.filter.workflowIds ?? []).map((id) => uuidOrFail(id)),
+    additionalMetadata: body.filter.additionalMetadata ?? []
+  }
+})
+
+const tasksOperation = (
+  operation: (state: EngineState, tenantId: string, selection: Admin.TasksSelection, now: number) => Array<string>
+) =>
+  tenantRoute((tenantId) =>
+    Effect.gen(function*() {
+      const body = yield* decodeBody(TasksRequest)
+      const selection = yield* attempt(() => toSelection(body))
+      const ids = yield* runDomain((state, now) => operation(state, tenantId, selection, now))
+      return json({ ids })
+    })
+  )
+
+/** Looks a task up across tenants (the routes are keyed by the task, not the tenant). */
+export const lookupTask = (id: string) =>
+  Effect.map(EngineCore, (core) => {
+    const task = Queries.findTaskAnyTenant(core.state, id)
+    return task === undefined ? undefined : { tenantId: task.tenantId, resource: task }
+  })
+
+const taskRoute = <R>(handler: (task: Task) => Handler<R>) =>
+  resourceRoute("task", "invalid task id", lookupTask, handler, "task not found")
+
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/cancel", tasksOperation(Admin.cancelTasks)),
+  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/replay", tasksOperation(Admin.replayTasks)),
+  HttpRouter.get(
+    "/api/v1/stable/tasks/:task",
+    taskRoute((task) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({ attempt: q.int("attempt") }))
+        if (query.attempt !== undefined && query.attempt < 1) return yield* httpError(400, "Attempt must be greater than 0")
+        return json(Views.taskSummary(task))
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/stable/tasks/:task/logs",
+    taskRoute((task) =>
+      Effect.gen(function*() {
+        const filter = yield* parseQuery((q) => ({
+          limit: q.int("limit") ?? 50,
+          since: q.dateTime("since"),
+          until: q.dateTime("until"),
+          search: q.string("search"),
+          levels: q.strings("levels"),
+          orderByDirection: q.oneOf("order_by_direction", ["ASC", "DESC"] as const),
+          attempt: q.int("attempt")
+        }))
+        const lines = yield* runDomain(() => Queries.listLogs(task, filter))
+        return json({
+          rows: lines.map((line) => Views.logLine(task, line)),
+          pagination: { numPages: 0, currentPage: 0, nextPage: 0 }
+        })
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/stable/tasks/:task/task-events",
+    taskRoute((task) =>
+      Effect.gen(function*() {
+        const page = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") }))
+        const events = task.events.slice(page.offset, page.limit !== undefined ? page.offset + page.limit : undefined)
+        return json({ rows: events.map((event) => Views.taskEvent(task, event)), pagination: {} })
+      })
+    )
+  )
+)

@@ -1,0 +1,44 @@
+/**
+ * Workflows: the tenant's list `GET /api/v1/tenants/{tenant}/workflows?name=&offset=&limit=`
+ * (`WorkflowList`, what the SDKs' `workflows.get(name)` / `list` call) and
+ * `GET /api/v1/workflows/{workflow}` (`Workflow`), whose tenant comes from the workflow.
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import { Effect } from "effect"
+import { EngineCore } from "../../core.js"
+import * as Queries from "../../domain/queries.js"
+import { json, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import * as Views from "../views.js"
+
+/** Looks a workflow up across tenants. */
+export const lookupWorkflow = (id: string) =>
+  Effect.map(EngineCore, (core) => {
+    const workflow = Queries.findWorkflowAnyTenant(core.state, id)
+    return workflow === undefined ? undefined : { tenantId: workflow.tenantId, resource: workflow }
+  })
+
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/tenants/:tenant/workflows",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({ offset: q.int("offset"), limit: q.int("limit"), name: q.string("name") }))
+        // upstream: a limit below 1 means 50, a negative offset 0
+        const limit = query.limit === undefined || query.limit <= 0 ? 50 : query.limit
+        const offset = Math.max(0, query.offset ?? 0)
+        const page = yield* runDomain((state) => Queries.listWorkflows(state, tenantId, { name: query.name, offset, limit }))
+        return json({
+          rows: page.rows.map((workflow) => Views.workflow(workflow, { withVersion: false })),
+          pagination: Views.pagesOf(page.total, limit, offset)
+        })
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/workflows/:workflow",
+    resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
+      Effect.succeed(json(Views.workflow(workflow, { withVersion: true }))))
+  )
+)
