@@ -523,24 +523,17 @@ export const task: {
 )
 
 /**
- * Adds the on-failure task (readable id `on-failure-task`). It runs once, as soon as a task of
- * the run fails for good; its handler gets the input and the failures, decoded to each task's typed
- * error or `TaskFailed`. The run stays FAILED even when it succeeds.
+ * The type of `Workflow.onFailure` and `Workflow.onSuccess`: adds the hook named `HookName`.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const onFailure: {
+export interface AddHook<HookName extends string> {
   <Output extends Schema.Schema.AnyNoContext = typeof Schema.Void, Error extends ErrorSchema = typeof Schema.Never>(
     options?: HookOptions<Output, Error>
   ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap>(
     self: Workflow<WName, Input, Tasks, Hooks>
-  ) => Workflow<
-    WName,
-    Input,
-    Tasks,
-    Hooks & { readonly "on-failure-task": TaskDefinition<"on-failure-task", Output, Error, never> }
-  >
+  ) => Workflow<WName, Input, Tasks, Hooks & { readonly [K in HookName]: TaskDefinition<K, Output, Error, never> }>
   <
     WName extends string,
     Input extends Schema.Schema.AnyNoContext,
@@ -551,17 +544,25 @@ export const onFailure: {
   >(
     self: Workflow<WName, Input, Tasks, Hooks>,
     options?: HookOptions<Output, Error>
-  ): Workflow<
-    WName,
-    Input,
-    Tasks,
-    Hooks & { readonly "on-failure-task": TaskDefinition<"on-failure-task", Output, Error, never> }
-  >
-} = dual(
-  (args) => isWorkflow(args[0]),
-  (self: Workflow.Any, options?: HookOptions<any, any>) =>
-    withSpec(self, (spec) => ({ ...spec, onFailure: internal.hookSpec("on-failure", options ?? {}) }))
-)
+  ): Workflow<WName, Input, Tasks, Hooks & { readonly [K in HookName]: TaskDefinition<K, Output, Error, never> }>
+}
+
+const addHook = (role: "on-failure" | "on-success", key: "onFailure" | "onSuccess") =>
+  dual(
+    (args) => isWorkflow(args[0]),
+    (self: Workflow.Any, options?: HookOptions<any, any>) =>
+      withSpec(self, (spec) => ({ ...spec, [key]: internal.hookSpec(role, options ?? {}) }))
+  )
+
+/**
+ * Adds the on-failure task (readable id `on-failure-task`). It runs once, as soon as a task of
+ * the run fails for good; its handler gets the input and the failures, decoded to each task's typed
+ * error or `TaskFailed`. The run stays FAILED even when it succeeds.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const onFailure: AddHook<"on-failure-task"> = addHook("on-failure", "onFailure")
 
 /**
  * Adds the on-success task (readable id `on-success-task`): a normal task whose parents are the
@@ -571,38 +572,7 @@ export const onFailure: {
  * @since 0.1.0
  * @category combinators
  */
-export const onSuccess: {
-  <Output extends Schema.Schema.AnyNoContext = typeof Schema.Void, Error extends ErrorSchema = typeof Schema.Never>(
-    options?: HookOptions<Output, Error>
-  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap>(
-    self: Workflow<WName, Input, Tasks, Hooks>
-  ) => Workflow<
-    WName,
-    Input,
-    Tasks,
-    Hooks & { readonly "on-success-task": TaskDefinition<"on-success-task", Output, Error, never> }
-  >
-  <
-    WName extends string,
-    Input extends Schema.Schema.AnyNoContext,
-    Tasks extends TaskMap,
-    Hooks extends TaskMap,
-    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
-    Error extends ErrorSchema = typeof Schema.Never
-  >(
-    self: Workflow<WName, Input, Tasks, Hooks>,
-    options?: HookOptions<Output, Error>
-  ): Workflow<
-    WName,
-    Input,
-    Tasks,
-    Hooks & { readonly "on-success-task": TaskDefinition<"on-success-task", Output, Error, never> }
-  >
-} = dual(
-  (args) => isWorkflow(args[0]),
-  (self: Workflow.Any, options?: HookOptions<any, any>) =>
-    withSpec(self, (spec) => ({ ...spec, onSuccess: internal.hookSpec("on-success", options ?? {}) }))
-)
+export const onSuccess: AddHook<"on-success-task"> = addHook("on-success", "onSuccess")
 
 // -----------------------------------------------------------------------------
 // operations

@@ -233,25 +233,18 @@ export const taskImplementationLayer = (
 // values
 // -----------------------------------------------------------------------------
 
-const WorkflowProto = {
+const makeProto = (layer: (definition: HasSpec, build: any) => Layer.Layer<any, any, any>) => ({
   pipe() {
     // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   },
   toLayer(this: HasSpec, build: any) {
-    return implementationLayer(this, build)
+    return layer(this, build)
   }
-}
+})
 
-const TaskProto = {
-  pipe() {
-    // eslint-disable-next-line prefer-rest-params
-    return pipeArguments(this, arguments)
-  },
-  toLayer(this: HasSpec, build: any) {
-    return taskImplementationLayer(this, build)
-  }
-}
+const WorkflowProto = makeProto(implementationLayer)
+const TaskProto = makeProto(taskImplementationLayer)
 
 const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
   const record: Record<string, unknown> = {}

@@ -15,7 +15,7 @@
  * when the failure matched the task's `error` Schema; it holds the Schema-encoded value.
  */
 import { Cause, Effect, Inspectable, Option, ParseResult, Schema } from "effect"
-import { NonRetryableError, TaskFailed, type TaskFailedKind } from "../TaskError.js"
+import { NonRetryableError, TaskFailed, TaskFailedKind } from "../TaskError.js"
 import type { TaskSpec } from "./definition.js"
 
 /** The key of our metadata block in the payload. */
@@ -143,19 +143,7 @@ const errorSchema = (task: TaskSpec): Schema.Schema<unknown> | undefined =>
 const taskFailed = (taskName: string, kind: TaskFailedKind, message: string, stack: string | undefined) =>
   new TaskFailed(stack === undefined ? { taskName, kind, message } : { taskName, kind, message, stack })
 
-const kinds: ReadonlySet<string> = new Set<TaskFailedKind>([
-  "Failure",
-  "Defect",
-  "InvalidInput",
-  "InvalidOutput",
-  "OutputTooLarge",
-  "Interrupted",
-  "Timeout",
-  "Cancelled",
-  "Unknown"
-])
-
-const isKind = (u: unknown): u is TaskFailedKind => typeof u === "string" && kinds.has(u)
+const isKind = Schema.is(TaskFailedKind)
 
 const parseJson = (text: string): unknown => {
   try {
@@ -181,6 +169,17 @@ export const describe = (error: unknown): string => {
 
 /** The engine rejects `\u0000` in stored text; replace it. */
 const stripNul = (text: string): string => text.includes("\\u0000") ? text.replaceAll("\\u0000", "\\ufffd") : text
+
+/** A final failure caused by a ParseError: `<prefix>: <issues>`, with the tree as the stack. */
+export const parseFailure = (
+  kind: "InvalidInput" | "InvalidOutput",
+  prefix: string,
+  error: ParseResult.ParseError
+): EncodedFailure =>
+  encodedFailure(kind, `${prefix}: ${formatParseError(error)}`, {
+    stack: ParseResult.TreeFormatter.formatErrorSync(error),
+    shouldNotRetry: true
+  })
 
 /** Formats a ParseError as `path: message` per issue (at most 5), e.g. `amount: Expected number, actual "x"`. */
 export const formatParseError = (error: ParseResult.ParseError): string => {

@@ -5,7 +5,7 @@
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import type { TaskSpec, WorkflowSpec } from "./definition.js"
 import { findTask, parentsOf } from "./definition.js"
-import { decodeFailure, type EncodedFailure, encodedFailure, formatParseError } from "./failure.js"
+import { decodeFailure, type EncodedFailure, encodedFailure, parseFailure } from "./failure.js"
 
 /** The parts of `V1StepRunData` a task uses. */
 export interface StepRunData {
@@ -90,11 +90,7 @@ const decodeWith = (
 ): Effect.Effect<unknown, EncodedFailure> =>
   Effect.mapError(
     Schema.decodeUnknown(schema, { errors: "all" })(value),
-    (error) =>
-      encodedFailure("InvalidInput", `${prefix}: ${formatParseError(error)}`, {
-        stack: ParseResult.TreeFormatter.formatErrorSync(error),
-        shouldNotRetry: true
-      })
+    (error) => parseFailure("InvalidInput", prefix, error)
   )
 
 /**
@@ -111,11 +107,7 @@ export const encodeOutput = (
     const where = `task "${task.name}" of workflow "${spec.name}"`
     const encoded = yield* Effect.mapError(
       Schema.encode(task.output)(value),
-      (error) =>
-        encodedFailure("InvalidOutput", `Invalid output of ${where}: ${formatParseError(error)}`, {
-          stack: ParseResult.TreeFormatter.formatErrorSync(error),
-          shouldNotRetry: true
-        })
+      (error) => parseFailure("InvalidOutput", `Invalid output of ${where}`, error)
     )
     const json = yield* Effect.try({
       try: () => JSON.stringify(encoded ?? null) ?? "null",
