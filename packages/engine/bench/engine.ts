@@ -1,0 +1,117 @@
+/**
+ * Engine throughput benchmark (`pnpm bench:engine`): no-op tasks through the engine with the
+ * official SDK's worker (100 slots) in a separate process, triggered in bulk by the official
+ * client in this process. Reports tasks per second (trigger of the first run to the last result)
+ * and the engine's dispatch latency per task (run created to START sent to the worker, queueing
+ * included), p50 and p99.
+ *
+ * Options (environment): BENCH_TASKS (default 5000), BENCH_SLOTS (default 100),
+ * BENCH_BATCH (runs per bulk trigger, default 500), BENCH_WORKER_PROFILE (a directory for a CPU
+ * profile of the worker process).
+ */
+import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js"
+import { Effect, Redacted } from "effect"
+import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { EngineCore } from "../src/internal/core.js"
+import * as InternalEngine from "../src/internal/engine.js"
+import { Engine } from "../src/Engine.js"
+
+const total = Number(process.env.BENCH_TASKS ?? 5000)
+const slots = Number(process.env.BENCH_SLOTS ?? 100)
+const batch = Number(process.env.BENCH_BATCH ?? 500)
+/** BENCH_WORKER_PROFILE=<dir> writes a CPU profile of the worker process there. */
+const profileArgs = process.env.BENCH_WORKER_PROFILE !== undefined
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROFILE}`]
+  : []
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+/** What the benchmark uses of the SDK's `WorkflowRunRef`. */
+interface RunRef {
+  readonly output: Promise<unknown>
+  readonly getWorkflowRunId: () => Promise<string>
+}
+
+const noop = () => undefined
+const silent = { debug: noop, info: noop, green: noop, warn: noop, error: noop, util: noop }
+
+const program = Effect.gen(function*() {
+  const engine = yield* Engine
+  const core = yield* EngineCore
+  const hatchet = HatchetClient.init({
+    token: Redacted.value(engine.token),
+    host_port: engine.grpcAddress,
+    api_url: engine.apiUrl,
+    tls_config: { tls_strategy: "none" },
+    log_level: "ERROR",
+    logger: () => silent
+  } as Parameters<typeof HatchetClient.init>[0])
+  const task = hatchet.task({ name: "bench-noop", fn: async () => ({}) })
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+  const child = yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(process.execPath, [...profileArgs, "--import", tsx, "--conditions=@effect-hatchet/source", fileURLToPath(new URL("./worker.ts", import.meta.url))], {
+        stdio: "inherit",
+        env: { ...process.env, ...engine.env, BENCH_SLOTS: String(slots) }
+      })
+    ),
+    (c) => Effect.promise(() => new Promise<void>((resolve) => {
+      c.once("exit", () => resolve())
+      c.kill("SIGTERM")
+    }))
+  )
+  // wait for the worker's first heartbeat, so it is schedulable
+  yield* Effect.promise(async () => {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error("the benchmark worker exited")
+      const w = [...core.state.workersById.values()][0]
+      if (w?.lastHeartbeatAt !== undefined && w.isActive) return
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  })
+
+  // warm-up
+  yield* Effect.promise(() => task.run(Array.from({ length: 200 }, () => ({}))))
+
+  const started = performance.now()
+  const refs: Array<RunRef> = []
+  for (let offset = 0; offset < total; offset += batch) {
+    const size = Math.min(batch, total - offset)
+    const inputs = Array.from({ length: size }, () => ({}))
+    refs.push(...(yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)))
+  }
+  const triggered = performance.now()
+  yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
+  const finished = performance.now()
+
+  const ids = new Set(yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))))
+  const latencies: Array<number> = []
+  for (const id of ids) {
+    const t = core.state.tasksByExternalId.get(id)
+    const sent = t?.events.find((e) => e.eventType === "SENT_TO_WORKER")
+    if (t !== undefined && sent !== undefined) latencies.push(sent.timestamp - t.createdAt)
+  }
+  latencies.sort((a, b) => a - b)
+  const seconds = (finished - started) / 1000
+  console.log(JSON.stringify({
+    tasks: total,
+    slots,
+    batch,
+    triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
+    totalSeconds: Number(seconds.toFixed(2)),
+    tasksPerSecond: Math.round(total / seconds),
+    dispatchLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) }
+  }, null, 2))
+
+})
+
+Effect.runPromise(program.pipe(Effect.provide(InternalEngine.layer()), Effect.scoped)).then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
