@@ -115,6 +115,10 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
       expect(replayed.tasks[0]).toMatchObject({ status: "COMPLETED", retryCount: 1, attempt: 2 })
       const task = yield* promise(() => hatchet.api.v1TaskGet(runId))
       expect(task.data).toMatchObject({ taskExternalId: runId, retryCount: 1, status: "COMPLETED", output: { attempt: 2 } })
+      const events = yield* promise(() => hatchet.api.v1WorkflowRunTaskEventsList(runId))
+      expect(events.data.rows!.map((e) => [e.eventType, e.attempt])).toEqual(
+        expect.arrayContaining([["FAILED", 1], ["RETRIED_BY_USER", 2], ["FINISHED", 2]])
+      )
     }))
 
   it.effect("lists runs with filters and pages (runs.list), gets a run (runs.get) and its status", () =>

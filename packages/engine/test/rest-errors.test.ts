@@ -104,6 +104,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         ["/api/v1/workflows/abc", 400, { message: "invalid workflow id" }],
         [`/api/v1/workflows/${unknownId}`, 404, { message: "not found" }],
         ["/api/v1/stable/tenants/abc/workflow-runs", 400, { message: "invalid tenant id" }],
+        [`/api/v1/stable/workflow-runs/${unknownId}/task-events`, 404, { message: "not found" }],
+        [`/api/v1/tenants/${engine.tenantId}/workflow-runs/${unknownId}/shape`, 400, { message: "This endpoint is deprecated." }],
         [
           `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?only_tasks=false`,
           400,

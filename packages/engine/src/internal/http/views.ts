@@ -128,12 +128,15 @@ export const workflowRun = (run: Run) => {
   }
 }
 
+/** The events of every task of a run, task by task. */
+export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => task.events.map((event) => taskEvent(task, event)))
+
 /** `V1WorkflowRunDetails`. */
 export const workflowRunDetails = (run: Run) => {
   const tasks = runTasks(run)
   return {
     run: workflowRun(run),
-    taskEvents: tasks.flatMap((task) => task.events.map((event) => taskEvent(task, event))),
+    taskEvents: runTaskEvents(run),
     shape: run.version.steps.map((step) => ({
       taskExternalId: run.taskIds.get(step.id)!,
       stepId: step.id,

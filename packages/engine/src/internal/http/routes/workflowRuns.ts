@@ -1,7 +1,9 @@
 /**
- * Workflow runs: `GET /api/v1/stable/workflow-runs/{v1-workflow-run}` (`V1WorkflowRunDetails`) and
- * `/status` (a bare `V1TaskStatus`), whose tenant comes from the run, and the tenant's list
- * `GET /api/v1/stable/tenants/{tenant}/workflow-runs` (`V1TaskSummaryList`).
+ * Workflow runs: `GET /api/v1/stable/workflow-runs/{v1-workflow-run}` (`V1WorkflowRunDetails`),
+ * `/status` (a bare `V1TaskStatus`) and `/task-events` (`V1TaskEventList`), whose tenant comes
+ * from the run; the tenant's list `GET /api/v1/stable/tenants/{tenant}/workflow-runs`
+ * (`V1TaskSummaryList`); and the deprecated v0 `GET /api/v1/tenants/{tenant}/workflow-runs/{id}/shape`
+ * (the official SDK's fallback when a result event is empty), 400 as upstream.
  *
  * @internal
  */
@@ -61,6 +63,16 @@ export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run/status",
     resourceRoute("run", "invalid workflow run id", lookupRun, (run) => Effect.succeed(json(runStatus(run))))
+  ),
+  HttpRouter.get(
+    "/api/v1/stable/workflow-runs/:run/task-events",
+    resourceRoute("run", "invalid workflow run id", lookupRun, (run) =>
+      Effect.succeed(json({ rows: Views.runTaskEvents(run), pagination: {} })))
+  ),
+  HttpRouter.get(
+    "/api/v1/tenants/:tenant/workflow-runs/:run/shape",
+    // upstream's `workflow-run` resource getter rejects every v0 run route before authentication
+    Effect.succeed(json({ message: "This endpoint is deprecated." }, 400))
   ),
   HttpRouter.get(
     "/api/v1/stable/tenants/:tenant/workflow-runs",
