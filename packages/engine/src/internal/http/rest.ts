@@ -99,6 +99,17 @@ export const resourceRoute = <A, R>(
     return yield* handler(found.resource, tenantId)
   }))
 
+/**
+ * A `resourceRoute` lookup from a cross-tenant domain finder: the resource and the tenant it
+ * belongs to, or undefined.
+ */
+export const lookupWith = <A extends { readonly tenantId: string }>(find: (state: EngineState, id: string) => A | undefined) =>
+(id: string) =>
+  Effect.map(EngineCore, (core) => {
+    const resource = find(core.state, id)
+    return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
+  })
+
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
   Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))

@@ -11,7 +11,6 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Admin from "../../domain/admin.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
@@ -21,6 +20,7 @@ import {
   type Handler,
   httpError,
   json,
+  lookupWith,
   parseDateTime,
   parseQuery,
   resourceRoute,
@@ -78,15 +78,9 @@ const tasksOperation = (
     })
   )
 
-/** Looks a task up across tenants (the routes are keyed by the task, not the tenant). */
-export const lookupTask = (id: string) =>
-  Effect.map(EngineCore, (core) => {
-    const task = Queries.findTaskAnyTenant(core.state, id)
-    return task === undefined ? undefined : { tenantId: task.tenantId, resource: task }
-  })
-
+/** A route keyed by a task, whose tenant comes from the task (upstream's `task` resource). */
 const taskRoute = <R>(handler: (task: Task) => Handler<R>) =>
-  resourceRoute("task", "invalid task id", lookupTask, handler, "task not found")
+  resourceRoute("task", "invalid task id", lookupWith(Queries.findTaskAnyTenant), handler, "task not found")
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/cancel", tasksOperation(Admin.cancelTasks)),

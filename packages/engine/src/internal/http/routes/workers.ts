@@ -8,17 +8,13 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Queries from "../../domain/queries.js"
 import * as Workers from "../../domain/workers.js"
-import { json, jsonBody, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import { json, jsonBody, lookupWith, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
-export const lookupWorker = (id: string) =>
-  Effect.map(EngineCore, (core) => {
-    const worker = Queries.findWorkerAnyTenant(core.state, id)
-    return worker === undefined ? undefined : { tenantId: worker.tenantId, resource: worker }
-  })
+/** Workers across tenants: the tenant comes from the worker. */
+const lookupWorker = lookupWith(Queries.findWorkerAnyTenant)
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(

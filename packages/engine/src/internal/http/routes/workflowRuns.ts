@@ -9,18 +9,13 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Queries from "../../domain/queries.js"
 import { runStatus } from "../../domain/model.js"
-import { json, parseQuery, type QueryReader, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import { json, lookupWith, parseQuery, type QueryReader, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
-/** Looks a run up across tenants (the route is keyed by the run, not the tenant). */
-export const lookupRun = (id: string) =>
-  Effect.map(EngineCore, (core) => {
-    const run = Queries.findRunAnyTenant(core.state, id)
-    return run === undefined ? undefined : { tenantId: run.tenantId, resource: run }
-  })
+/** Runs across tenants (the routes are keyed by the run, not the tenant). */
+const lookupRun = lookupWith(Queries.findRunAnyTenant)
 
 /**
  * `additional_metadata` pairs `key:value` (split at the first colon; pairs without one are

@@ -7,17 +7,12 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Queries from "../../domain/queries.js"
-import { json, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import { json, lookupWith, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
-/** Looks a workflow up across tenants. */
-export const lookupWorkflow = (id: string) =>
-  Effect.map(EngineCore, (core) => {
-    const workflow = Queries.findWorkflowAnyTenant(core.state, id)
-    return workflow === undefined ? undefined : { tenantId: workflow.tenantId, resource: workflow }
-  })
+/** Workflows across tenants: the tenant comes from the workflow. */
+const lookupWorkflow = lookupWith(Queries.findWorkflowAnyTenant)
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
