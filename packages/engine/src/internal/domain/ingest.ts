@@ -8,6 +8,7 @@
  */
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { invalidArgument, notFound } from "./errors.js"
+import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { goMarshal, parseJson, validateJsonb } from "./json.js"
@@ -18,12 +19,6 @@ import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors } from "./validation.js"
 
 export const maxBulkEvents = 1000
-
-const tenantOf = (state: EngineState, tenantId: string): TenantState => {
-  const tenant = state.tenants.get(tenantId)
-  if (tenant === undefined) throw notFound("tenant not found")
-  return tenant
-}
 
 /** `event_key LIKE REPLACE(trigger, '*', '%')`: `*` and `%` match any run, `_` any one character. */
 export const eventKeyMatches = (trigger: string, key: string): boolean => {

@@ -237,40 +237,34 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
   }
 }
 
+const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
+  let set = map.get(key)
+  if (set === undefined) {
+    set = new Set()
+    map.set(key, set)
+  }
+  set.add(value)
+}
+
+const removeFrom = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
+  const set = map.get(key)
+  if (set === undefined) return
+  set.delete(value)
+  if (set.size === 0) map.delete(key)
+}
+
 /** Registers a `SubscribeToWorkflowRuns` interest; a finished run is answered at once. */
 export const subscribeRun = (state: EngineState, runId: string, subscriber: RunSubscriber, now: number): void => {
   const run = state.runsById.get(runId)
-  if (run !== undefined && run.finishedAt !== undefined) {
-    subscriber.send(runFinishedEvent(run, now))
-    return
-  }
-  let set = state.runSubscribers.get(runId)
-  if (set === undefined) {
-    set = new Set()
-    state.runSubscribers.set(runId, set)
-  }
-  set.add(subscriber)
+  if (run !== undefined && run.finishedAt !== undefined) subscriber.send(runFinishedEvent(run, now))
+  else addTo(state.runSubscribers, runId, subscriber)
 }
 
-export const unsubscribeRun = (state: EngineState, runId: string, subscriber: RunSubscriber): void => {
-  const set = state.runSubscribers.get(runId)
-  if (set === undefined) return
-  set.delete(subscriber)
-  if (set.size === 0) state.runSubscribers.delete(runId)
-}
+export const unsubscribeRun = (state: EngineState, runId: string, subscriber: RunSubscriber): void =>
+  removeFrom(state.runSubscribers, runId, subscriber)
 
-export const addEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void => {
-  let set = state.eventSubscribers.get(runId)
-  if (set === undefined) {
-    set = new Set()
-    state.eventSubscribers.set(runId, set)
-  }
-  set.add(subscriber)
-}
+export const addEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void =>
+  addTo(state.eventSubscribers, runId, subscriber)
 
-export const removeEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void => {
-  const set = state.eventSubscribers.get(runId)
-  if (set === undefined) return
-  set.delete(subscriber)
-  if (set.size === 0) state.eventSubscribers.delete(runId)
-}
+export const removeEventSubscriber = (state: EngineState, runId: string, subscriber: EventSubscriber): void =>
+  removeFrom(state.eventSubscribers, runId, subscriber)

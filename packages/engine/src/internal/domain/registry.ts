@@ -8,6 +8,7 @@
  * @internal
  */
 import {
+  type Concurrency,
   ConcurrencyLimitStrategy,
   concurrencyLimitStrategyToJSON,
   type CreateTaskOpts,
@@ -19,10 +20,11 @@ import {
 import { Action, actionToJSON } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
 import { isValidDuration, parseDuration } from "./duration.js"
-import { internal, invalidArgument, notFound } from "./errors.js"
+import { internal, invalidArgument } from "./errors.js"
+import { tenantOf } from "./tenants.js"
 import { newId } from "./ids.js"
 import { goMarshal, parseJson } from "./json.js"
-import type { EngineState, Step, StepKind, TenantState, WorkflowVersion } from "./model.js"
+import type { EngineState, Step, StepKind, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { cronError, durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 
@@ -167,32 +169,11 @@ const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => 
       }
     })
   }
-  task.concurrency.forEach((concurrency, i) => {
-    const strategy = concurrency.limitStrategy
-    if (
-      strategy !== undefined && strategy !== ConcurrencyLimitStrategy.CANCEL_IN_PROGRESS &&
-      strategy !== ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN && strategy !== ConcurrencyLimitStrategy.CANCEL_NEWEST
-    ) {
-      errors.condition(`${ns}.Concurrency[${i}].LimitStrategy`, "oneof", allowedStrategies, {
-        _tag: "string",
-        value: enumName(strategy, concurrencyLimitStrategyToJSON)
-      })
-    }
-  })
+  validateConcurrency(errors, ns, task.concurrency)
 }
 
-/** Upstream `ValidateAPI(CreateWorkflowVersionOpts)`, in struct-field order. */
-const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => {
-  const errors = new FieldErrors()
-  const ns = "CreateWorkflowVersionOpts"
-  if (request.name === "") errors.condition(`${ns}.Name`, "required")
-  else if (!hatchetNamePattern.test(request.name)) errors.message(`${ns}.Name`, hatchetNameError)
-  request.cronTriggers.forEach((cron, i) => {
-    if (!isValidCron(cron)) errors.message(`${ns}.CronTriggers[${i}]`, cronError)
-  })
-  request.tasks.forEach((task, i) => validateTask(errors, `${ns}.Tasks[${i}]`, task))
-  if (request.onFailureTask !== undefined) validateTask(errors, `${ns}.OnFailure`, request.onFailureTask)
-  const concurrencies = [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr]
+/** `limit_strategy` must be CANCEL_IN_PROGRESS, GROUP_ROUND_ROBIN or CANCEL_NEWEST. */
+const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: ReadonlyArray<Concurrency>) =>
   concurrencies.forEach((concurrency, i) => {
     const strategy = concurrency.limitStrategy
     if (
@@ -205,6 +186,23 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
       })
     }
   })
+
+/** The workflow-level concurrency settings: the deprecated single field, then the array. */
+const workflowConcurrency = (request: CreateWorkflowVersionRequest): Array<Concurrency> =>
+  [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr]
+
+/** Upstream `ValidateAPI(CreateWorkflowVersionOpts)`, in struct-field order. */
+const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => {
+  const errors = new FieldErrors()
+  const ns = "CreateWorkflowVersionOpts"
+  if (request.name === "") errors.condition(`${ns}.Name`, "required")
+  else if (!hatchetNamePattern.test(request.name)) errors.message(`${ns}.Name`, hatchetNameError)
+  request.cronTriggers.forEach((cron, i) => {
+    if (!isValidCron(cron)) errors.message(`${ns}.CronTriggers[${i}]`, cronError)
+  })
+  request.tasks.forEach((task, i) => validateTask(errors, `${ns}.Tasks[${i}]`, task))
+  if (request.onFailureTask !== undefined) validateTask(errors, `${ns}.OnFailure`, request.onFailureTask)
+  validateConcurrency(errors, ns, workflowConcurrency(request))
   if (request.sticky !== undefined && request.sticky !== StickyStrategy.SOFT && request.sticky !== StickyStrategy.HARD) {
     errors.condition(`${ns}.Sticky`, "oneof", "SOFT HARD", {
       _tag: "string",
@@ -293,7 +291,7 @@ const checksumOf = (request: CreateWorkflowVersionRequest): string => {
     cronInput: request.cronInput,
     tasks: request.tasks.map(normalizeTask),
     onFailure: request.onFailureTask && normalizeTask(request.onFailureTask),
-    concurrency: [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr],
+    concurrency: workflowConcurrency(request),
     sticky: request.sticky,
     defaultPriority: request.defaultPriority,
     defaultFilters: request.defaultFilters.map((f) => ({ ...f, payload: f.payload && Buffer.from(f.payload).toString("utf8") })),
@@ -323,12 +321,6 @@ const buildStep = (task: CreateTaskOpts, kind: StepKind, index: number): Step =>
   index
 })
 
-const tenantOf = (state: EngineState, tenantId: string): TenantState => {
-  const tenant = state.tenants.get(tenantId)
-  if (tenant === undefined) throw notFound("tenant not found")
-  return tenant
-}
-
 /** `v1.AdminService/PutWorkflow`: validates, then stores a new version unless the content is unchanged. */
 export const putWorkflow = (
   state: EngineState,
@@ -339,7 +331,7 @@ export const putWorkflow = (
   const tenant = tenantOf(state, tenantId)
   checkTasks(request.tasks, "DEFAULT")
   if (request.onFailureTask !== undefined) checkTasks([request.onFailureTask], "ON_FAILURE")
-  for (const concurrency of [...(request.concurrency ? [request.concurrency] : []), ...request.concurrencyArr]) {
+  for (const concurrency of workflowConcurrency(request)) {
     if (concurrency.expression === "") throw invalidArgument("CEL expression is required for concurrency")
   }
   for (const filter of request.defaultFilters) {

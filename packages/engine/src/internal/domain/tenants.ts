@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { notFound } from "./errors.js"
 import type { EngineState, TenantState } from "./model.js"
 
 /** Returns the tenant, creating it when it does not exist yet. */
@@ -29,5 +30,12 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
     }
     state.tenants.set(tenantId, tenant)
   }
+  return tenant
+}
+
+/** The tenant's state; a tenant the engine does not know is NOT_FOUND. */
+export const tenantOf = (state: EngineState, tenantId: string): TenantState => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) throw notFound("tenant not found")
   return tenant
 }

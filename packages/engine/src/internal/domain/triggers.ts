@@ -17,18 +17,13 @@
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { createHash } from "node:crypto"
 import { invalidArgument, notFound } from "./errors.js"
+import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
 import type { EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
-
-const tenantOf = (state: EngineState, tenantId: string): TenantState => {
-  const tenant = state.tenants.get(tenantId)
-  if (tenant === undefined) throw notFound("tenant not found")
-  return tenant
-}
 
 // -----------------------------------------------------------------------------
 // metadata

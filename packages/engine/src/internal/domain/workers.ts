@@ -12,8 +12,9 @@ import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/
 import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
+import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
-import type { EngineState, Session, Task, TenantState, Worker, WorkerLabel } from "./model.js"
+import type { EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
 import { failTaskInternal, recordEvent } from "./tasks.js"
 import { durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 
@@ -27,12 +28,6 @@ export const isValidActionId = (action: string): boolean => {
   return parts.length >= 2 && parts.length <= 3 && parts[0] !== "" && parts[1] !== ""
 }
 
-const tenantState = (state: EngineState, tenantId: string): TenantState => {
-  const tenant = state.tenants.get(tenantId)
-  if (tenant === undefined) throw notFound("tenant not found")
-  return tenant
-}
-
 const toLabel = (label: WorkerLabels): WorkerLabel => ({ strValue: label.strValue, intValue: label.intValue })
 
 /** `Dispatcher.Register`: every call creates a new worker. */
@@ -42,7 +37,7 @@ export const registerWorker = (
   request: WorkerRegisterRequest,
   now: number
 ): Worker => {
-  const tenant = tenantState(state, tenantId)
+  const tenant = tenantOf(state, tenantId)
   const services = request.services.length > 0 ? request.services : ["default"]
   let slotConfig: Map<string, number> = Object.keys(request.slotConfig).length > 0
     ? new Map(Object.entries(request.slotConfig))

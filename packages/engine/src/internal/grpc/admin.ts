@@ -4,7 +4,13 @@
  *
  * @internal
  */
-import type { AdminServiceImplementation, TaskRunDetail, TasksFilter } from "@effect-hatchet/proto/v1/workflows"
+import type {
+  AdminServiceImplementation,
+  CancelTasksRequest,
+  ReplayTasksRequest,
+  TaskRunDetail,
+  TasksFilter
+} from "@effect-hatchet/proto/v1/workflows"
 import { Effect } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Admin from "../domain/admin.js"
@@ -24,6 +30,12 @@ const toFilter = (filter: TasksFilter | undefined): Admin.TasksFilter | undefine
     additionalMetadata: filter.additionalMetadata
   }
 
+/** The ids-or-filter selection of a CancelTasks / ReplayTasks request. */
+const selectionOf = (request: CancelTasksRequest | ReplayTasksRequest): Admin.TasksSelection => ({
+  externalIds: request.externalIds,
+  filter: toFilter(request.filter)
+})
+
 const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
 
 export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImplementation<TenantContext> => ({
@@ -39,10 +51,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
   cancelTasks: (request, context) =>
     bridge.unary(
       core.run((state, now) => ({
-        cancelledTasks: Admin.cancelTasks(state, context.tenantId, {
-          externalIds: request.externalIds,
-          filter: toFilter(request.filter)
-        }, now)
+        cancelledTasks: Admin.cancelTasks(state, context.tenantId, selectionOf(request), now)
       })),
       context.signal
     ),
@@ -50,10 +59,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
   replayTasks: (request, context) =>
     bridge.unary(
       core.run((state, now) => ({
-        replayedTasks: Admin.replayTasks(state, context.tenantId, {
-          externalIds: request.externalIds,
-          filter: toFilter(request.filter)
-        }, now)
+        replayedTasks: Admin.replayTasks(state, context.tenantId, selectionOf(request), now)
       })),
       context.signal
     ),
