@@ -1,0 +1,485 @@
+/**
+ * The Hatchet client: trigger workflows and standalone tasks, await their typed results, stream
+ * their output, cancel and replay them, push events. One layer gives an application everything,
+ * the Worker included, over ONE gRPC channel.
+ *
+ * - `run` triggers and waits: the result is `Workflow.Result<D>` (each task's output decoded with
+ *   its Schema), or the output itself for a standalone `Task`. A failed run fails with `RunFailed`,
+ *   which lists, per failed task, its declared typed error (decoded with the task's `error`
+ *   Schema) or a `TaskFailed` with the message; a cancelled run fails the same way (status
+ *   `CANCELLED`).
+ * - The input is encoded with the definition's Schema before anything is sent: an input that does
+ *   not encode, a definition that is invalid, options out of range or a request above the gRPC
+ *   send limit fail with `HatchetClientError` and nothing is sent.
+ * - Inside a task handler (when `TaskContext` is in the context), `run` and friends spawn CHILD
+ *   runs: `parent_id` is the task's run, `parent_task_run_external_id` the task run, and the
+ *   `child_index` comes from the task attempt's own counter (a retried parent spawning the same
+ *   children in the same order gets its existing children back, as the engine dedupes on it), or
+ *   give a `key`. Pass `detached: true` for an independent run.
+ * - Results arrive through the `RunListener`: one shared stream, however many runs are awaited.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Hatchet, Worker } from "@effect-hatchet/sdk"
+ *
+ * const program = Effect.gen(function*() {
+ *   const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })
+ *   //    ^? { validate: { valid: boolean }, charge: { chargeId: string } }
+ *   const handle = yield* Hatchet.runNoWait(OrderFlow, { orderId: "o-2", amount: 7 })
+ *   yield* handle.stream.pipe(Stream.runForEach(Console.log))
+ *   yield* Hatchet.push("order:created", { orderId: "o-3" })
+ * })
+ *
+ * // one layer for the client and the worker: one gRPC channel
+ * const HatchetLive = Hatchet.layerFromEnv
+ * const WorkerLive = Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(
+ *   Layer.provide(OrderFlowLive),
+ *   Layer.provide(HatchetLive)
+ * )
+ * program.pipe(Effect.provide(Layer.merge(WorkerLive, HatchetLive)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { Config, Stream } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
+import * as Admin from "./Admin.js"
+import * as Dispatcher from "./Dispatcher.js"
+import * as Events from "./Events.js"
+import * as GrpcTransport from "./GrpcTransport.js"
+import * as HatchetConfig from "./HatchetConfig.js"
+import type { GrpcError, RestError } from "./HatchetError.js"
+import * as RestClient from "./RestClient.js"
+import * as RunListener from "./RunListener.js"
+import * as Runs from "./Runs.js"
+import type { Definition, Failure, Input, Result } from "./Workflow.js"
+import * as internal from "./internal/client.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * One failed (or cancelled) task of a run: its readable id and its error, decoded to the task's
+ * declared typed error when it is one, or a `TaskFailed` (kind `Cancelled` for a cancelled task).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskFailure<E = unknown> {
+  readonly taskName: string
+  readonly error: E
+}
+
+class RunFailedBase extends Data.TaggedError("RunFailed")<{
+  readonly runId: string
+  readonly workflowName: string
+  readonly status: "FAILED" | "CANCELLED"
+  readonly failures: ReadonlyArray<TaskFailure<unknown>>
+}> {
+  override get message(): string {
+    return `Run ${this.runId} of "${this.workflowName}" ${this.status === "CANCELLED" ? "was cancelled" : "failed"}: ${
+      this.failures.map((f) => `task "${f.taskName}": ${internal.describeFailure(f.error)}`).join("; ")
+    }`
+  }
+}
+
+/**
+ * A run finished FAILED or CANCELLED. `failures` holds every task that failed or was cancelled,
+ * each with its typed error (`E` is the union of the definition's declared task errors and
+ * `TaskFailed`). `status` is `CANCELLED` when every failure is a cancellation.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export interface RunFailed<E = unknown> extends RunFailedBase {
+  readonly failures: ReadonlyArray<TaskFailure<E>>
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export const RunFailed: new<E>(args: {
+  readonly runId: string
+  readonly workflowName: string
+  readonly status: "FAILED" | "CANCELLED"
+  readonly failures: ReadonlyArray<TaskFailure<E>>
+}) => RunFailed<E> = RunFailedBase as any
+
+/**
+ * The client refused a request or could not make sense of an answer. Nothing was sent for the
+ * `Invalid*` and `PayloadTooLarge` reasons.
+ *
+ * - `InvalidDefinition`: the workflow or task definition is invalid (every problem is listed)
+ * - `InvalidInput`: the input does not encode with the definition's input Schema (the message
+ *   names the field), or an event payload is not JSON-serializable
+ * - `InvalidOptions`: an option is out of range or used where it means nothing
+ * - `PayloadTooLarge`: the request is larger than the gRPC send limit
+ * - `InvalidOutput`: a task's output does not decode with its output Schema (names task and field)
+ * - `MissingResult`: the run finished but a task's result is missing
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
+  readonly reason: "InvalidDefinition" | "InvalidInput" | "InvalidOptions" | "PayloadTooLarge" | "InvalidOutput" | "MissingResult"
+  readonly message: string
+  readonly runId?: string | undefined
+  readonly cause?: unknown
+}> {}
+
+/**
+ * How awaiting a run of `D` can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RunError<D> = RunFailed<Failure<D>> | HatchetClientError | GrpcError
+
+// -----------------------------------------------------------------------------
+// models
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** Key-value pairs attached to the run (visible to tasks, filterable in REST). */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  /** 1 (lowest) to 3; overrides the workflow's default priority. */
+  readonly priority?: 1 | 2 | 3 | undefined
+  /**
+   * Inside a task only: the child's identity among the parent task's children, instead of its
+   * position. Re-spawning the same key from a retried parent returns the existing child.
+   */
+  readonly key?: string | undefined
+  /** Inside a task only: prefer the parent's worker (the workflow must declare a sticky strategy). */
+  readonly sticky?: boolean | undefined
+  /** Prefer this worker (when the workflow declares a sticky strategy). */
+  readonly desiredWorkerId?: string | undefined
+  /** Inside a task: trigger an independent run instead of a child. */
+  readonly detached?: boolean | undefined
+}
+
+/**
+ * Options shared by every run of a bulk trigger (keys would collide, so there is none).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BulkRunOptions = Omit<RunOptions, "key">
+
+/**
+ * An event of a run, from `SubscribeToWorkflowEvents`: task events (`resource: "TASK"`: created
+ * as `STARTED`, `COMPLETED` with the output, `FAILED` with the error, `CANCELLED`, `STREAM` with a
+ * chunk) and the final run event (`resource: "RUN"`, `hangup`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunEvent {
+  readonly type: "STARTED" | "COMPLETED" | "FAILED" | "CANCELLED" | "TIMED_OUT" | "STREAM" | "UNKNOWN"
+  readonly resource: "TASK" | "RUN" | "UNKNOWN"
+  readonly runId: string
+  /** The task (or run) external id, when the engine sends it. */
+  readonly resourceId: string
+  readonly payload: string
+  readonly timestamp: Date | undefined
+  readonly retryCount: number | undefined
+  readonly eventIndex: number | undefined
+  /** The last event: the engine closes the stream after it. */
+  readonly hangup: boolean
+}
+
+/**
+ * A triggered run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunHandle<D extends Definition> {
+  readonly runId: string
+  readonly definition: D
+  /** Waits for the run to finish; the decoded result, or why it failed. Can be awaited many times. */
+  readonly result: Effect.Effect<Result<D>, RunError<D>>
+  /** Cancels the run (`v1.AdminService/CancelTasks`); its running tasks are interrupted. */
+  readonly cancel: Effect.Effect<void, GrpcError>
+  /** Replays the run (`v1.AdminService/ReplayTasks`). */
+  readonly replay: Effect.Effect<void, GrpcError>
+  /**
+   * The run's events from now on (there is no history: events before the subscription are not
+   * sent); ends after the final run event. Interrupting the consumer cancels the subscription.
+   */
+  readonly events: Stream.Stream<RunEvent, GrpcError>
+  /** The chunks tasks of the run send with `putStream`, from now on; ends when the run ends. */
+  readonly stream: Stream.Stream<string, GrpcError>
+  /** The run's details through REST. */
+  readonly details: Effect.Effect<Runs.WorkflowRunDetails, RestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PushOptions {
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  /** 1 (lowest) to 3: the priority of the runs it triggers. */
+  readonly priority?: 1 | 2 | 3 | undefined
+  /** Filters of that scope decide which runs it triggers. */
+  readonly scope?: string | undefined
+}
+
+/**
+ * One event of a bulk push.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventToPush extends PushOptions {
+  readonly key: string
+  /** Any JSON-serializable value. */
+  readonly payload: unknown
+}
+
+/**
+ * An event as the engine stored it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PushedEvent {
+  readonly eventId: string
+  /** The key as sent (namespaced). */
+  readonly key: string
+  /** The JSON payload text. */
+  readonly payload: string
+  readonly timestamp: Date | undefined
+  readonly additionalMetadata: Readonly<Record<string, unknown>>
+}
+
+// -----------------------------------------------------------------------------
+// service
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface HatchetShape {
+  /** Triggers a run and waits for its typed result. */
+  readonly run: <D extends Definition>(
+    definition: D,
+    input: Input<D>,
+    options?: RunOptions
+  ) => Effect.Effect<Result<D>, RunError<D>>
+  /** Triggers a run and returns its handle. */
+  readonly runNoWait: <D extends Definition>(
+    definition: D,
+    input: Input<D>,
+    options?: RunOptions
+  ) => Effect.Effect<RunHandle<D>, HatchetClientError | GrpcError>
+  /**
+   * Triggers one run per input with `BulkTriggerWorkflow` (batches of at most 500 runs and at
+   * most the gRPC send limit, sent in order) and waits for all; results in input order. Fails
+   * with the first failure.
+   */
+  readonly runMany: <D extends Definition>(
+    definition: D,
+    inputs: Iterable<Input<D>>,
+    options?: BulkRunOptions
+  ) => Effect.Effect<Array<Result<D>>, RunError<D>>
+  /** Like `runMany` without waiting: the handles, in input order. */
+  readonly runManyNoWait: <D extends Definition>(
+    definition: D,
+    inputs: Iterable<Input<D>>,
+    options?: BulkRunOptions
+  ) => Effect.Effect<Array<RunHandle<D>>, HatchetClientError | GrpcError>
+  /** The handle of an existing run, e.g. one triggered elsewhere. */
+  readonly handle: <D extends Definition>(definition: D, runId: string) => RunHandle<D>
+  /**
+   * Pushes an event (key namespaced, payload as JSON). Inside a task, the source run and task
+   * are added to its metadata (`hatchet__source_workflow_run_id`, `hatchet__source_step_run_id`).
+   */
+  readonly push: (key: string, payload: unknown, options?: PushOptions) => Effect.Effect<PushedEvent, HatchetClientError | GrpcError>
+  /** Pushes events in order (batches of at most 1000, the engine's limit). */
+  readonly bulkPush: (events: Iterable<EventToPush>) => Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError>
+  /** Runs through REST: get, status, list, cancel, replay, logs. */
+  readonly runs: Runs.RunsShape
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Hatchet extends Context.Tag("@effect-hatchet/sdk/Hatchet")<Hatchet, HatchetShape>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<
+  HatchetShape,
+  never,
+  HatchetConfig.HatchetConfig | GrpcTransport.GrpcTransport | Admin.Admin | Events.Events | RunListener.RunListener | Runs.Runs
+> = Effect.gen(function*() {
+  return internal.make({
+    config: yield* HatchetConfig.HatchetConfig,
+    transport: yield* GrpcTransport.GrpcTransport,
+    admin: yield* Admin.Admin,
+    events: yield* Events.Events,
+    listener: yield* RunListener.RunListener,
+    runs: yield* Runs.Runs
+  })
+})
+
+// -----------------------------------------------------------------------------
+// accessors
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const run = <D extends Definition>(
+  definition: D,
+  input: Input<D>,
+  options?: RunOptions
+): Effect.Effect<Result<D>, RunError<D>, Hatchet> => Effect.flatMap(Hatchet, (h) => h.run(definition, input, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const runNoWait = <D extends Definition>(
+  definition: D,
+  input: Input<D>,
+  options?: RunOptions
+): Effect.Effect<RunHandle<D>, HatchetClientError | GrpcError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.runNoWait(definition, input, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const runMany = <D extends Definition>(
+  definition: D,
+  inputs: Iterable<Input<D>>,
+  options?: BulkRunOptions
+): Effect.Effect<Array<Result<D>>, RunError<D>, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.runMany(definition, inputs, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const runManyNoWait = <D extends Definition>(
+  definition: D,
+  inputs: Iterable<Input<D>>,
+  options?: BulkRunOptions
+): Effect.Effect<Array<RunHandle<D>>, HatchetClientError | GrpcError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.runManyNoWait(definition, inputs, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const handle = <D extends Definition>(definition: D, runId: string): Effect.Effect<RunHandle<D>, never, Hatchet> =>
+  Effect.map(Hatchet, (h) => h.handle(definition, runId))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const push = (
+  key: string,
+  payload: unknown,
+  options?: PushOptions
+): Effect.Effect<PushedEvent, HatchetClientError | GrpcError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.push(key, payload, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const bulkPush = (
+  events: Iterable<EventToPush>
+): Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.bulkPush(events))
+
+// -----------------------------------------------------------------------------
+// layers
+// -----------------------------------------------------------------------------
+
+/**
+ * Everything `layer` provides: the client, the REST runs API, the run listener, the low-level
+ * gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services =
+  | Hatchet
+  | Runs.Runs
+  | RunListener.RunListener
+  | Dispatcher.Dispatcher
+  | Admin.Admin
+  | Events.Events
+  | GrpcTransport.GrpcTransport
+  | RestClient.RestClient
+  | HatchetConfig.HatchetConfig
+
+/**
+ * The client over a given `HatchetConfig` and `HttpClient`: one gRPC channel shared by every
+ * service it provides.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutConfig: Layer.Layer<
+  Exclude<Services, HatchetConfig.HatchetConfig>,
+  HatchetConfig.HatchetConfigError,
+  HatchetConfig.HatchetConfig | HttpClient.HttpClient
+> = Layer.effect(Hatchet, make).pipe(
+  Layer.provideMerge(Layer.merge(RunListener.layer, Runs.layer)),
+  Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
+  Layer.provideMerge(GrpcTransport.layer)
+)
+
+const withConfig = <E>(config: Layer.Layer<HatchetConfig.HatchetConfig, E>) =>
+  layerWithoutConfig.pipe(Layer.provideMerge(config), Layer.provide(FetchHttpClient.layer))
+
+/**
+ * The client from options (over the `HATCHET_CLIENT_*` environment, the token's claims and the
+ * defaults), with `fetch` for REST. Build it once and share it: the Worker can use the same
+ * layer, so the process has one gRPC channel.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: HatchetConfig.Options = {}): Layer.Layer<Services, HatchetConfig.HatchetConfigError> =>
+  withConfig(HatchetConfig.layer(options))
+
+/**
+ * Like `layer`, with options read from `Config`s.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<HatchetConfig.Options>
+): Layer.Layer<Services, HatchetConfig.HatchetConfigError> => withConfig(HatchetConfig.layerConfig(config))
+
+/**
+ * The client from the environment (`HATCHET_CLIENT_*`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<Services, HatchetConfig.HatchetConfigError> = withConfig(
+  HatchetConfig.layerFromEnv
+)

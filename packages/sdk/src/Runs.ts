@@ -1,0 +1,361 @@
+/**
+ * Workflow runs through Hatchet's REST API: details, status, listing, cancel, replay and task
+ * logs. Responses are decoded with Schemas written from the OpenAPI spec (only the fields this SDK
+ * reads; unknown fields are ignored, so newer engines keep working).
+ *
+ * | operation | route |
+ * |---|---|
+ * | `get` | `GET /api/v1/stable/workflow-runs/{run}` |
+ * | `status` | `GET /api/v1/stable/workflow-runs/{run}/status` |
+ * | `list` | `GET /api/v1/stable/tenants/{tenant}/workflow-runs` |
+ * | `cancel` | `POST /api/v1/stable/tenants/{tenant}/tasks/cancel` |
+ * | `replay` | `POST /api/v1/stable/tenants/{tenant}/tasks/replay` |
+ * | `logs` | `GET /api/v1/stable/tasks/{task}/logs` |
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Runs } from "@effect-hatchet/sdk"
+ *
+ * const failedLastHour = Effect.gen(function*() {
+ *   const runs = yield* Runs.Runs
+ *   const page = yield* runs.list({ statuses: ["FAILED"] })
+ *   yield* runs.replay({ ids: page.rows.map((row) => row.metadata.id) })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import type { RestError } from "./HatchetError.js"
+import { RestClient } from "./RestClient.js"
+import * as internal from "./internal/runs.js"
+
+// -----------------------------------------------------------------------------
+// models (OpenAPI `components/schemas/v1`)
+// -----------------------------------------------------------------------------
+
+/**
+ * `V1TaskStatus`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskStatus = Schema.Literal("QUEUED", "RUNNING", "COMPLETED", "CANCELLED", "FAILED")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskStatus = typeof TaskStatus.Type
+
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const Json = Schema.Unknown
+const Metadata = Schema.Record({ key: Schema.String, value: Json })
+
+/**
+ * `APIResourceMeta` (the id only).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ResourceMeta = Schema.Struct({ id: Schema.String })
+
+/**
+ * `V1WorkflowRun`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const WorkflowRun = Schema.Struct({
+  metadata: ResourceMeta,
+  status: TaskStatus,
+  tenantId: Schema.String,
+  displayName: Schema.String,
+  workflowId: Schema.String,
+  workflowVersionId: optional(Schema.String),
+  input: Json,
+  output: Json,
+  errorMessage: optional(Schema.String),
+  additionalMetadata: optional(Metadata),
+  createdAt: optional(Schema.Date),
+  startedAt: optional(Schema.Date),
+  finishedAt: optional(Schema.Date),
+  /** Milliseconds. */
+  duration: optional(Schema.Number),
+  parentTaskExternalId: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowRun extends Schema.Schema.Type<typeof WorkflowRun> {}
+
+/**
+ * `V1TaskSummary`: a task, or in a run list with `onlyTasks: false`, a run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskSummary = Schema.Struct({
+  metadata: ResourceMeta,
+  taskExternalId: Schema.String,
+  taskId: Schema.Number,
+  status: TaskStatus,
+  displayName: Schema.String,
+  type: Schema.Literal("DAG", "TASK"),
+  workflowId: Schema.String,
+  workflowName: optional(Schema.String),
+  workflowRunExternalId: Schema.String,
+  actionId: optional(Schema.String),
+  retryCount: optional(Schema.Number),
+  attempt: optional(Schema.Number),
+  input: Json,
+  output: Json,
+  errorMessage: optional(Schema.String),
+  additionalMetadata: optional(Metadata),
+  numSpawnedChildren: Schema.Number,
+  createdAt: Schema.Date,
+  startedAt: optional(Schema.Date),
+  finishedAt: optional(Schema.Date),
+  duration: optional(Schema.Number),
+  parentTaskExternalId: optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskSummary extends Schema.Schema.Type<typeof TaskSummary> {}
+
+/**
+ * `V1TaskEvent`. `eventType` is a `V1TaskEventType` (`QUEUED`, `STARTED`, `FINISHED`, `FAILED`,
+ * `RETRYING`, `CANCELLED`, `TIMED_OUT`, ...), kept as a string so new types do not break decoding.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskEvent = Schema.Struct({
+  id: Schema.Number,
+  taskId: Schema.String,
+  timestamp: Schema.Date,
+  eventType: Schema.String,
+  message: Schema.String,
+  errorMessage: optional(Schema.String),
+  output: optional(Schema.String),
+  workerId: optional(Schema.String),
+  taskDisplayName: optional(Schema.String),
+  retryCount: optional(Schema.Number),
+  attempt: optional(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskEvent extends Schema.Schema.Type<typeof TaskEvent> {}
+
+/**
+ * `V1WorkflowRunDetails`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const WorkflowRunDetails = Schema.Struct({
+  run: WorkflowRun,
+  tasks: Schema.Array(TaskSummary),
+  taskEvents: Schema.Array(TaskEvent),
+  shape: Schema.Array(Schema.Struct({
+    taskExternalId: Schema.String,
+    stepId: Schema.String,
+    childrenStepIds: Schema.Array(Schema.String),
+    taskName: Schema.String
+  }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowRunDetails extends Schema.Schema.Type<typeof WorkflowRunDetails> {}
+
+/**
+ * `PaginationResponse`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Pagination = Schema.Struct({
+  current_page: optional(Schema.Number),
+  next_page: optional(Schema.Number),
+  num_pages: optional(Schema.Number)
+})
+
+/**
+ * `V1TaskSummaryList`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskSummaryList = Schema.Struct({
+  pagination: Pagination,
+  rows: Schema.Array(TaskSummary)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskSummaryList extends Schema.Schema.Type<typeof TaskSummaryList> {}
+
+/**
+ * `V1LogLine`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LogLine = Schema.Struct({
+  createdAt: Schema.Date,
+  message: Schema.String,
+  metadata: Json,
+  level: optional(Schema.String),
+  taskExternalId: optional(Schema.String),
+  taskDisplayName: optional(Schema.String),
+  retryCount: optional(Schema.Number),
+  attempt: optional(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogLine extends Schema.Schema.Type<typeof LogLine> {}
+
+/**
+ * `V1LogLineList`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LogLineList = Schema.Struct({
+  pagination: optional(Pagination),
+  rows: Schema.optionalWith(Schema.Array(LogLine), { exact: true, default: () => [] })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogLineList extends Schema.Schema.Type<typeof LogLineList> {}
+
+// -----------------------------------------------------------------------------
+// requests
+// -----------------------------------------------------------------------------
+
+/**
+ * `V1TaskFilter`: which runs a bulk cancel or replay selects.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskFilter {
+  readonly since: Date
+  readonly until?: Date | undefined
+  readonly statuses?: ReadonlyArray<TaskStatus> | undefined
+  readonly workflowIds?: ReadonlyArray<string> | undefined
+  /** Matched as `key:value` pairs. */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * What to cancel or replay: run (or task) ids, or a filter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Selection =
+  | { readonly ids: ReadonlyArray<string> }
+  | { readonly filter: TaskFilter }
+
+/**
+ * Options of `list` (the `v1-workflow-run:list` query).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListOptions {
+  /** Default: an hour ago (as the official SDKs). */
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+  readonly statuses?: ReadonlyArray<TaskStatus> | undefined
+  readonly workflowIds?: ReadonlyArray<string> | undefined
+  readonly workerId?: string | undefined
+  /** Matched as `key:value` pairs, combined with `additionalMetadataOperator` (default OR). */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  readonly additionalMetadataOperator?: "AND" | "OR" | undefined
+  /** List tasks instead of runs. Default false. */
+  readonly onlyTasks?: boolean | undefined
+  readonly parentTaskExternalId?: string | undefined
+  readonly triggeringEventExternalId?: string | undefined
+  /** Default true. */
+  readonly includePayloads?: boolean | undefined
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+}
+
+/**
+ * Options of `logs`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogsOptions {
+  readonly limit?: number | undefined
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+  readonly search?: string | undefined
+  readonly levels?: ReadonlyArray<"DEBUG" | "INFO" | "WARN" | "ERROR"> | undefined
+  readonly orderByDirection?: "ASC" | "DESC" | undefined
+  /** 1 for the first attempt. */
+  readonly attempt?: number | undefined
+}
+
+// -----------------------------------------------------------------------------
+// service
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunsShape {
+  /** A run's details: the run, its tasks, their events, the DAG shape. */
+  readonly get: (runId: string) => Effect.Effect<WorkflowRunDetails, RestError>
+  readonly status: (runId: string) => Effect.Effect<TaskStatus, RestError>
+  readonly list: (options?: ListOptions) => Effect.Effect<TaskSummaryList, RestError>
+  /** Cancels runs or tasks; returns the ids of the cancelled tasks. An empty id list sends nothing. */
+  readonly cancel: (selection: Selection) => Effect.Effect<ReadonlyArray<string>, RestError>
+  /** Replays runs or tasks; returns the ids of the replayed tasks. An empty id list sends nothing. */
+  readonly replay: (selection: Selection) => Effect.Effect<ReadonlyArray<string>, RestError>
+  /** A task run's log lines (`taskRunId` is a task external id). */
+  readonly logs: (taskRunId: string, options?: LogsOptions) => Effect.Effect<LogLineList, RestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Runs extends Context.Tag("@effect-hatchet/sdk/Runs")<Runs, RunsShape>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<RunsShape, never, RestClient> = Effect.map(RestClient, internal.make)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Runs, never, RestClient> = Layer.effect(Runs, make)

@@ -1,0 +1,31 @@
+/**
+ * The local engine in-process, with our client (`Hatchet.layer`) pointed at it, isolated from
+ * the machine's environment (an empty ConfigProvider). One engine per `layer(...)` block.
+ */
+import { Engine } from "@effect-hatchet/engine"
+import { ConfigProvider, Effect, Layer } from "effect"
+import * as Hatchet from "../../src/Hatchet.js"
+import type * as HatchetConfig from "../../src/HatchetConfig.js"
+
+/** The client options that reach `engine`. */
+export const clientOptions = (engine: Engine.EngineService, options: HatchetConfig.Options = {}): HatchetConfig.Options => ({
+  token: engine.token,
+  hostPort: engine.grpcAddress,
+  apiUrl: engine.apiUrl,
+  tlsStrategy: "none",
+  ...options
+})
+
+/** Our client of the `Engine` in context. */
+export const clientLayer = (options: HatchetConfig.Options = {}) =>
+  Layer.unwrapEffect(Effect.map(Engine.Engine, (engine) => Hatchet.layer(clientOptions(engine, options)))).pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+  )
+
+/** An engine and our client of it. */
+export const engineWithClient = (options: HatchetConfig.Options = {}) =>
+  clientLayer(options).pipe(Layer.provideMerge(Engine.layer()))
+
+/** A unique name per test, so tests can share one engine. */
+let counter = 0
+export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
