@@ -96,3 +96,27 @@ export * as Worker from "./Worker.js"
  * @since 0.1.0
  */
 export * as RestClient from "./RestClient.js"
+
+/**
+ * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
+ * events `push` / `bulkPush`, typed `RunFailed` errors, child runs from inside tasks, and the
+ * one layer (`layer`, `layerConfig`, `layerFromEnv`) an application provides.
+ *
+ * @since 0.1.0
+ */
+export * as Hatchet from "./Hatchet.js"
+
+/**
+ * Awaiting run results over one shared `SubscribeToWorkflowRuns` stream that reconnects and
+ * re-subscribes.
+ *
+ * @since 0.1.0
+ */
+export * as RunListener from "./RunListener.js"
+
+/**
+ * Workflow runs through REST: get, status, list, cancel, replay, logs.
+ *
+ * @since 0.1.0
+ */
+export * as Runs from "./Runs.js"
