@@ -7,8 +7,9 @@
  * - the assignment stream (`ListenV2`) reconnects after any drop or clean end, with jittered
  *   exponential backoff and no give-up cap; when the engine no longer knows the worker
  *   (`NOT_FOUND`) it registers again (workflows included) and gets a new worker id;
- * - heartbeats run every 4 s; a `FAILED_PRECONDITION` (the engine lost the listener) or
- *   `NOT_FOUND` answer, or 3 failed or hung heartbeats in a row, force a reconnect;
+ * - heartbeats run every 4 s in a fiber of their own; a `NOT_FOUND` answer, a `FAILED_PRECONDITION`
+ *   (the engine lost the listener) on any but the first beat of a connection (which may race the
+ *   new stream), or 3 failed or hung (timed out) heartbeats in a row force a reconnect;
  * - each task attempt runs in its own fiber (a `FiberMap` keyed by task run id): a duplicate START
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);

@@ -1,5 +1,5 @@
 import { SDKS, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { TaskExecution, TaskError, Worker } from "@effect-hatchet/sdk"
+import { HatchetConfig, TaskExecution, TaskError, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, Stream, TestClock } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
@@ -82,6 +82,24 @@ describe("Worker", () => {
       expect(calls.heartbeat).toEqual(["worker-1"])
       expect(yield* worker.workerId).toEqual(Option.some("worker-1"))
       expect(worker.actions).toEqual(register.actions)
+    }))
+
+  it.scoped("takes the namespace and the send limit from HatchetConfig when it is provided", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      const script = yield* ScriptLive
+      const config = { namespace: "cfg_", grpcMaxSendMessageLength: 64 * 1024 } as HatchetConfig.HatchetConfig["Type"]
+      yield* Layer.build(
+        Worker.layer({ name: "w", workflows: [Jobs] }).pipe(
+          Layer.provide(JobsLive),
+          Layer.provide([Layer.succeed(Script, script), fake.layer, Layer.succeed(HatchetConfig.HatchetConfig, config)])
+        )
+      )
+      const calls = yield* fake.waitFor((c) => c.listen.length > 0 ? c : undefined)
+      expect(calls.register[0].workerName).toBe("cfg_w")
+      expect(calls.register[0].actions).toEqual(["cfg_jobs:work"])
+      const big = yield* fake.assign({ actionId: "cfg_jobs:work", input: { mode: "big", size: 100_000 } })
+      expect(payloadOf(yield* completedOrFailed(fake, big.taskRunExternalId)).effect_hatchet.kind).toBe("OutputTooLarge")
     }))
 
   it.scoped("fails to start with a typed error on invalid options, before sending anything", () =>
