@@ -29,3 +29,15 @@ export const engineWithClient = (options: HatchetConfig.Options = {}) =>
 /** A unique name per test, so tests can share one engine. */
 let counter = 0
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
+
+/** Runs `self` every 20 ms (real time) until `until` holds; dies after `timeoutMs`. */
+export const pollUntil = <A, E, R>(self: Effect.Effect<A, E, R>, until: (a: A) => boolean, timeoutMs = 10_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* self
+      if (until(value)) return value
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`condition not met in ${timeoutMs} ms (last: ${JSON.stringify(value)})`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
