@@ -1,14 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Either, Option, Schema } from "effect"
-import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskExecution from "../src/TaskExecution.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
-import { specOf } from "../src/internal/definition.js"
 import { toGoDuration } from "../src/internal/duration.js"
 import { failurePayload } from "../src/internal/failure.js"
-import { decodeRunResult } from "../src/internal/result.js"
 import { truncateLogMessage } from "../src/internal/taskLogger.js"
 
 class Oops extends Schema.TaggedError<Oops>()("Oops", { code: Schema.Number }) {}
@@ -137,26 +134,5 @@ describe("TaskExecution", () => {
       yield* ctx.putStream("y")
       expect(chunks).toEqual([[0, "x"], [1, "y"]])
       expect(Context.isTag(TaskContext.TaskContext)).toBe(true)
-    }))
-})
-
-describe("decodeRunResult (for clients)", () => {
-  it.effect("decodes outputs by task, unwraps standalone tasks, and prefers real failures to cascaded cancels", () =>
-    Effect.gen(function*() {
-      const spec = specOf(Flow)
-      expect(yield* decodeRunResult(spec, [
-        { taskName: "a", output: `{"n":1}` },
-        { taskName: "b", output: `{"x":true}` },
-        { taskName: "unknown", output: "{}" }
-      ])).toEqual({ a: { n: 1 }, b: { x: true } })
-      const typed = yield* TaskExecution.encodeFailure(Flow, "a", new Oops({ code: 3 }))
-      expect(yield* Effect.flip(decodeRunResult(spec, [{ taskName: "b", error: "" }, { taskName: "a", error: typed }])))
-        .toEqual(new Oops({ code: 3 }))
-      expect(yield* Effect.flip(decodeRunResult(spec, [{ taskName: "a", output: `{"n":"x"}` }]))).toMatchObject({
-        _tag: "TaskFailed",
-        kind: "InvalidOutput"
-      })
-      const Single = Task.make("single", { output: Schema.Struct({ ok: Schema.Boolean }) })
-      expect(yield* decodeRunResult(specOf(Single), [{ taskName: "single", output: `{"ok":true}` }])).toEqual({ ok: true })
     }))
 })
