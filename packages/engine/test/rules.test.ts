@@ -106,6 +106,42 @@ describe("dispatch", () => {
     }))
 })
 
+describe("affinity", () => {
+  it.scoped("desired worker labels rank workers; a required label that is not met excludes a worker", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("lbl", [task("t", {
+        workerLabels: {
+          gpu: { strValue: "a100", required: true },
+          memory: { intValue: 32, comparator: 3, weight: 10 }
+        }
+      })])
+      const noGpu = yield* h.worker(["lbl:t"], 10, { memory: { intValue: 64 } })
+      const small = yield* h.worker(["lbl:t"], 10, { gpu: { strValue: "a100" }, memory: { intValue: 16 } })
+      const big = yield* h.worker(["lbl:t"], 10, { gpu: { strValue: "a100" }, memory: { intValue: 64 } })
+      for (let i = 0; i < 3; i++) yield* h.trigger("lbl")
+      expect(noGpu.starts()).toHaveLength(0)
+      expect(small.starts()).toHaveLength(0)
+      expect(big.starts()).toHaveLength(3)
+      // run-level labels replace the step's
+      yield* h.trigger("lbl", {}, { desiredWorkerLabels: { memory: { intValue: 20, comparator: 4, required: true } } })
+      expect(small.starts()).toHaveLength(1)
+    }))
+
+  it.scoped("sticky HARD runs only on the desired worker, SOFT prefers it", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("hard", [task("t")], { sticky: 1 })
+      yield* h.putWorkflow("soft", [task("t")], { sticky: 0 })
+      const a = yield* h.worker(["hard:t", "soft:t"], 10)
+      const b = yield* h.worker(["hard:t", "soft:t"], 10)
+      for (let i = 0; i < 4; i++) yield* h.trigger("hard", {}, { desiredWorkerId: b.id })
+      expect([a.starts().length, b.starts().length]).toEqual([0, 4])
+      for (let i = 0; i < 4; i++) yield* h.trigger("soft", {}, { desiredWorkerId: a.id })
+      expect(a.starts().filter((s) => s.actionId === "soft:t")).toHaveLength(4)
+    }))
+})
+
 describe("worker liveness", () => {
   it.scoped("only workers with a heartbeat in the last 5 s are schedulable", () =>
     Effect.gen(function*() {

@@ -55,13 +55,13 @@ export const makeHarness = Effect.gen(function*() {
       Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name, input: JSON.stringify(input), ...extra })], now)[0]!
     )
 
-  const worker = (actions: ReadonlyArray<string>, slots = 100) =>
+  const worker = (actions: ReadonlyArray<string>, slots = 100, labels: Record<string, { strValue?: string; intValue?: number }> = {}) =>
     Effect.gen(function*() {
       const registered = yield* run((state, now) =>
         Workers.registerWorker(
           state,
           tenantId,
-          WorkerRegisterRequest.fromPartial({ workerName: "fake", actions: [...actions], slotConfig: { default: slots } }),
+          WorkerRegisterRequest.fromPartial({ workerName: "fake", actions: [...actions], slotConfig: { default: slots }, labels }),
           now
         )
       )

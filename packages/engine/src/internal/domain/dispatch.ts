@@ -5,16 +5,19 @@
  * `(tenant, action)` pair is marked dirty; `assignDirty` (run at the end of every domain
  * operation) hands the head of each dirty queue to an eligible worker: registered with exactly
  * that action, an open stream, a heartbeat within the last 5 s, not paused, and free units for
- * every slot type the step requests. Candidates are tried round-robin per action.
+ * every slot type the step requests. The best-ranked candidate wins (sticky strategy, then
+ * desired worker labels); equal ranks are taken round-robin per action.
  *
  * Engine semantics §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
  *
  * @internal
  */
 import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
-import type { EngineState, Task, Worker } from "./model.js"
+import type { DesiredLabel, EngineState, Task, Worker, WorkerLabel } from "./model.js"
 import { cancelTask, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
@@ -79,6 +82,50 @@ const hasCapacity = (worker: Worker, task: Task): boolean => {
   return true
 }
 
+/** Whether a worker label meets a desired label (`computeWeight` comparisons: worker op desired). */
+const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
+  const ints = desired.intValue !== undefined && worker.intValue !== undefined
+  switch (desired.comparator ?? WorkerLabelComparator.EQUAL) {
+    case WorkerLabelComparator.EQUAL:
+      return (desired.strValue !== undefined && worker.strValue !== undefined && desired.strValue === worker.strValue) ||
+        (ints && desired.intValue === worker.intValue)
+    case WorkerLabelComparator.NOT_EQUAL:
+      return (desired.strValue !== undefined && worker.strValue !== undefined && desired.strValue !== worker.strValue) ||
+        (ints && desired.intValue !== worker.intValue)
+    case WorkerLabelComparator.GREATER_THAN:
+      return ints && worker.intValue! > desired.intValue!
+    case WorkerLabelComparator.GREATER_THAN_OR_EQUAL:
+      return ints && worker.intValue! >= desired.intValue!
+    case WorkerLabelComparator.LESS_THAN:
+      return ints && worker.intValue! < desired.intValue!
+    case WorkerLabelComparator.LESS_THAN_OR_EQUAL:
+      return ints && worker.intValue! <= desired.intValue!
+    default:
+      return false
+  }
+}
+
+/**
+ * A worker's rank for a task (`rankWorkerIds`), or -1 when it may not take it: sticky HARD only
+ * admits the desired worker, SOFT prefers it; otherwise the summed weights of the desired labels
+ * it meets, excluding workers that miss a required one. Labels are ignored under sticky.
+ */
+const rank = (worker: Worker, task: Task): number => {
+  const run = task.run
+  const sticky = run.version.sticky
+  if (sticky === StickyStrategy.HARD && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 0 : -1
+  if (sticky === StickyStrategy.SOFT && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 1 : 0
+  const labels = run.desiredLabels ?? task.step.desiredLabels
+  if (labels.size === 0) return 0
+  let weight = 0
+  for (const [key, desired] of labels) {
+    const label = worker.labels.get(key)
+    if (label !== undefined && labelMet(label, desired)) weight += desired.weight ?? 100
+    else if (desired.required === true) return -1
+  }
+  return weight
+}
+
 const tryAssign = (state: EngineState, tenantId: string, action: string, now: number) => {
   const tenant = state.tenants.get(tenantId)
   const candidates = tenant?.actionWorkers.get(action)
@@ -88,17 +135,23 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     const entry = state.queues.peek(tenantId, action)
     if (entry === undefined) return
     const offset = tenant.roundRobin.get(action) ?? 0
+    // the best rank first; round-robin among workers of equal rank
     let chosen: Worker | undefined
+    let chosenRank = -1
+    let chosenIndex = 0
     for (let i = 0; i < workers.length; i++) {
       const index = (offset + i) % workers.length
       const worker = workers[index]!
-      if (isSchedulable(worker, now) && hasCapacity(worker, entry.task)) {
+      if (!isSchedulable(worker, now) || !hasCapacity(worker, entry.task)) continue
+      const r = rank(worker, entry.task)
+      if (r > chosenRank) {
         chosen = worker
-        tenant.roundRobin.set(action, (index + 1) % workers.length)
-        break
+        chosenRank = r
+        chosenIndex = index
       }
     }
     if (chosen === undefined) return
+    tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
     state.queues.pop(tenantId, action)
     assign(state, entry.task, chosen, now)
   }

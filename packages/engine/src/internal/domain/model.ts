@@ -279,6 +279,8 @@ export interface Run {
   readonly triggeringEvent: { readonly id: string; readonly key: string } | undefined
   readonly filterPayload: JsonValue | null
   readonly desiredWorkerId: string | undefined
+  /** Run-level desired worker labels: they replace the steps' labels for this run's tasks. */
+  readonly desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined
   /** Task external ids for every step, generated up front. */
   readonly taskIds: ReadonlyMap<string, string>
   /** Created tasks by step id. */

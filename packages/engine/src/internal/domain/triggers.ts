@@ -21,7 +21,7 @@ import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
-import type { EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
+import type { DesiredLabel, EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
 
@@ -98,6 +98,7 @@ export interface NewRun {
   readonly triggeringEvent?: { readonly id: string; readonly key: string } | undefined
   readonly filterPayload?: JsonValue | null | undefined
   readonly desiredWorkerId?: string | undefined
+  readonly desiredLabels?: Readonly<Record<string, DesiredLabel>> | undefined
 }
 
 /** Stores a run, creates its root tasks and queues them. */
@@ -124,6 +125,9 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
     triggeringEvent: opts.triggeringEvent,
     filterPayload: opts.filterPayload ?? null,
     desiredWorkerId: opts.desiredWorkerId,
+    desiredLabels: opts.desiredLabels !== undefined && Object.keys(opts.desiredLabels).length > 0
+      ? new Map(Object.entries(opts.desiredLabels))
+      : undefined,
     taskIds,
     tasks: new Map(),
     onFailureFired: false,
@@ -149,6 +153,7 @@ interface TriggerOpt {
   readonly childIndex: number | undefined
   readonly childKey: string | undefined
   readonly desiredWorkerId: string | undefined
+  readonly desiredLabels: Readonly<Record<string, DesiredLabel>>
 }
 
 const checkPriority = (priority: number | undefined) => {
@@ -190,7 +195,8 @@ const triggerOpt = (state: EngineState, tenantId: string, request: TriggerWorkfl
     parentTask,
     childIndex: parentTask !== undefined ? request.childIndex : undefined,
     childKey: parentTask !== undefined ? request.childKey : undefined,
-    desiredWorkerId
+    desiredWorkerId,
+    desiredLabels: request.desiredWorkerLabels
   }
 }
 
@@ -243,7 +249,8 @@ export const triggerWorkflows = (
       parentTask: opt.parentTask,
       childIndex: opt.childIndex,
       childKey: opt.childKey,
-      desiredWorkerId: opt.desiredWorkerId
+      desiredWorkerId: opt.desiredWorkerId,
+      desiredLabels: opt.desiredLabels
     }, now)
     return runId
   })
@@ -253,7 +260,13 @@ export const triggerWorkflows = (
 export const triggerWorkflowRun = (
   state: EngineState,
   tenantId: string,
-  request: { readonly workflowName: string; readonly input: string; readonly additionalMetadata: string; readonly priority?: number | undefined },
+  request: {
+    readonly workflowName: string
+    readonly input: string
+    readonly additionalMetadata: string
+    readonly priority?: number | undefined
+    readonly desiredLabels?: Readonly<Record<string, DesiredLabel>> | undefined
+  },
   now: number
 ): string => {
   const tenant = tenantOf(state, tenantId)
@@ -269,7 +282,8 @@ export const triggerWorkflowRun = (
     version,
     inputRaw: request.input,
     metadata: { ...parseJsonObject(request.additionalMetadata) },
-    priority: request.priority
+    priority: request.priority,
+    desiredLabels: request.desiredLabels
   }, now)
   return runId
 }

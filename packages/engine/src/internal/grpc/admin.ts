@@ -71,7 +71,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
           workflowName: request.workflowName,
           input: Buffer.from(request.input).toString("utf8"),
           additionalMetadata: Buffer.from(request.additionalMetadata).toString("utf8"),
-          priority: request.priority
+          priority: request.priority,
+          desiredLabels: request.desiredWorkerLabels
         }, now)
       })),
       context.signal
