@@ -353,22 +353,22 @@ export const make = (services: ClientServices): HatchetShape => {
     )
 
   const handle = <D extends Definition>(definition: D, runId: string): RunHandle<D> => {
-    const events = runEvents(runId)
+    const events = Stream.suspend(() => runEvents(runId))
     return {
       runId,
       definition,
-      result: listener.await(runId).pipe(
+      result: Effect.suspend(() => listener.await(runId)).pipe(
         Effect.flatMap((event) => decodeResult(definition, runId, event.results)),
         Effect.withSpan("hatchet.result", { attributes: { "hatchet.workflow_run_id": runId } })
       ) as RunHandle<D>["result"],
-      cancel: Effect.asVoid(admin.cancelTasks({ externalIds: [runId], filter: undefined })),
-      replay: Effect.asVoid(admin.replayTasks({ externalIds: [runId], filter: undefined })),
+      cancel: Effect.suspend(() => Effect.asVoid(admin.cancelTasks({ externalIds: [runId], filter: undefined }))),
+      replay: Effect.suspend(() => Effect.asVoid(admin.replayTasks({ externalIds: [runId], filter: undefined }))),
       events,
       stream: events.pipe(
         Stream.filter((event) => event.type === "STREAM"),
         Stream.map((event) => event.payload)
       ),
-      details: runs.get(runId)
+      details: Effect.suspend(() => runs.get(runId))
     }
   }
 

@@ -1,0 +1,356 @@
+/**
+ * The client without an engine: fakes record what would be sent.
+ */
+import type { WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { BulkTriggerWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Option, Schema } from "effect"
+import type { AdminShape } from "../src/Admin.js"
+import type { EventsShape } from "../src/Events.js"
+import type { GrpcTransportShape } from "../src/GrpcTransport.js"
+import type * as Hatchet from "../src/Hatchet.js"
+import * as HatchetConfig from "../src/HatchetConfig.js"
+import type { RunListenerShape } from "../src/RunListener.js"
+import type { RunsShape } from "../src/Runs.js"
+import * as Task from "../src/Task.js"
+import * as TaskContext from "../src/TaskContext.js"
+import { TaskFailed } from "../src/TaskError.js"
+import * as Workflow from "../src/Workflow.js"
+import * as client from "../src/internal/client.js"
+import { failurePayload } from "../src/internal/failure.js"
+import { finished } from "./support/fakeRunStream.js"
+import { hatchetToken } from "./support/tokens.js"
+
+class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
+
+const OrderFlow = Workflow.make("order-processing", {
+  input: Schema.Struct({ orderId: Schema.String, amount: Schema.Number.pipe(Schema.positive()) })
+}).pipe(
+  Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }) }),
+  Workflow.task("charge", {
+    parents: ["validate"],
+    output: Schema.Struct({ chargeId: Schema.String, at: Schema.DateFromString }),
+    error: CardDeclined
+  }),
+  Workflow.onFailure()
+)
+
+const Echo = Task.make("echo", { input: Schema.Struct({ text: Schema.String }), output: Schema.Struct({ text: Schema.String }) })
+
+const ok = (taskName: string, output: unknown) => ({
+  taskRunExternalId: `t-${taskName}`,
+  taskName,
+  jobRunId: `t-${taskName}`,
+  output: JSON.stringify(output)
+})
+const failed = (taskName: string, error: string) => ({ taskRunExternalId: `t-${taskName}`, taskName, jobRunId: `t-${taskName}`, error })
+
+/** A client over fakes; `results` answers the listener per run id. */
+const fakeClient = (options: {
+  readonly config?: HatchetConfig.Options
+  readonly results?: (runId: string) => WorkflowRunEvent["results"]
+} = {}) =>
+  Effect.gen(function*() {
+    const config = yield* HatchetConfig.make({ token: hatchetToken(), tlsStrategy: "none", ...options.config }).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+      Effect.orDie
+    )
+    const triggered: Array<TriggerWorkflowRequest> = []
+    const bulkCalls: Array<ReadonlyArray<TriggerWorkflowRequest>> = []
+    const pushed: Array<PushEventRequest> = []
+    const bulkPushes: Array<ReadonlyArray<PushEventRequest>> = []
+    let nextId = 0
+    const admin = {
+      triggerWorkflow: (request) => Effect.sync(() => (triggered.push(request), `run-${nextId++}`)),
+      bulkTriggerWorkflow: (requests) =>
+        Effect.sync(() => {
+          bulkCalls.push(requests)
+          return requests.map(() => `run-${nextId++}`)
+        })
+    } as Partial<AdminShape> as AdminShape
+    const toEvent = (request: PushEventRequest) => ({
+      tenantId: "t",
+      eventId: `e-${nextId++}`,
+      key: request.key,
+      payload: request.payload,
+      eventTimestamp: request.eventTimestamp,
+      additionalMetadata: request.additionalMetadata
+    })
+    const events = {
+      push: (request) => Effect.sync(() => (pushed.push(request), toEvent(request))),
+      bulkPush: (requests) => Effect.sync(() => (bulkPushes.push(requests), requests.map(toEvent)))
+    } as Partial<EventsShape> as EventsShape
+    const listener: RunListenerShape = {
+      subscribe: () => Effect.die("unused"),
+      await: (runId) => Effect.succeed(finished(runId, options.results?.(runId) ?? [])),
+      pending: Effect.succeed(0),
+      connections: Effect.succeed(0)
+    }
+    const hatchet = client.make({
+      config,
+      admin,
+      events,
+      listener,
+      transport: {} as GrpcTransportShape,
+      runs: {} as RunsShape
+    })
+    return { hatchet, triggered, bulkCalls, pushed, bulkPushes }
+  })
+
+/** A TaskContext as the worker would give a task attempt. */
+const taskContext = (retryCount = 0) =>
+  TaskContext.make({
+    workflowName: "parent",
+    taskName: "spawn",
+    action: "parent:spawn",
+    workflowRunId: "parent-run",
+    taskRunExternalId: "parent-task",
+    workerId: "worker-1",
+    retryCount,
+    additionalMetadata: {},
+    priority: 1,
+    childIndex: Option.none(),
+    childKey: Option.none(),
+    parentTaskRunExternalId: Option.none()
+  }, {
+    refreshTimeout: () => Effect.void,
+    releaseSlot: Effect.void,
+    putStream: () => Effect.void,
+    cancel: Effect.void
+  })
+
+describe("planBatches", () => {
+  it("at most 500 items per batch", () => {
+    const batches = client.planBatches(Array.from({ length: 1200 }, () => 10), client.MAX_BULK_TRIGGER, 4 * 1024 * 1024)
+    expect(batches).toEqual([{ start: 0, end: 500 }, { start: 500, end: 1000 }, { start: 1000, end: 1200 }])
+  })
+
+  it("at most maxBytes per batch, counting each item's field framing", () => {
+    // each item costs 1 (tag) + 2 (length varint) + 1000 bytes
+    const batches = client.planBatches([1000, 1000, 1000, 1000, 1000, 1000, 1000], 500, 4000)
+    expect(batches).toEqual([{ start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 7 }])
+    expect(client.itemBytes(1000)).toBe(1003)
+  })
+
+  it("an item that alone exceeds the limit gets its own batch; no input, no batch", () => {
+    expect(client.planBatches([10, 5000, 10], 500, 4000)).toEqual([
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+      { start: 2, end: 3 }
+    ])
+    expect(client.planBatches([], 500, 4000)).toEqual([])
+  })
+})
+
+describe("decodeResult", () => {
+  it("decodes each task's output with its Schema", () =>
+    Effect.gen(function*() {
+      const result = yield* client.decodeResult(OrderFlow, "r", [
+        ok("validate", { valid: true }),
+        ok("charge", { chargeId: "c-1", at: "2030-01-01T00:00:00.000Z" }),
+        failed("on-failure-task", "") // not run: the run did not fail
+      ])
+      expect(result).toEqual({ validate: { valid: true }, charge: { chargeId: "c-1", at: new Date(Date.UTC(2030, 0, 1)) } })
+    }).pipe(Effect.runPromise))
+
+  it("a standalone task's result is its output", () =>
+    Effect.gen(function*() {
+      expect(yield* client.decodeResult(Echo, "r", [ok("echo", { text: "hi" })])).toEqual({ text: "hi" })
+    }).pipe(Effect.runPromise))
+
+  it("failures come back typed: the declared error, TaskFailed for the rest, cancelled descendants", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(client.decodeResult(OrderFlow, "run-9", [
+        ok("validate", { valid: false }),
+        failed("charge", failurePayload("Failure", "CardDeclined: expired", { error: { _tag: "CardDeclined", reason: "expired" } })),
+        failed("on-failure-task", JSON.stringify({ message: "hook failed", stack: "at hook" }))
+      ]))
+      expect(error._tag).toBe("RunFailed")
+      if (error._tag !== "RunFailed") return
+      expect(error.runId).toBe("run-9")
+      expect(error.status).toBe("FAILED")
+      expect(error.failures.map((f) => f.taskName)).toEqual(["charge", "on-failure-task"])
+      expect(error.failures[0]!.error).toBeInstanceOf(CardDeclined)
+      expect(error.failures[0]!.error).toMatchObject({ reason: "expired" })
+      expect(error.failures[1]!.error).toBeInstanceOf(TaskFailed)
+      expect(error.failures[1]!.error).toMatchObject({ kind: "Unknown", message: "hook failed", stack: "at hook" })
+      expect(error.message).toBe(
+        `Run run-9 of "order-processing" failed: task "charge": CardDeclined: { "reason": "expired" }; ` +
+          `task "on-failure-task": Unknown: hook failed`
+      )
+    }).pipe(Effect.runPromise))
+
+  it("a run whose failures are all cancellations is CANCELLED", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(client.decodeResult(Echo, "r", [failed("echo", "")]))
+      expect(error).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      if (error._tag !== "RunFailed") return
+      expect(error.failures[0]!.error).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
+    }).pipe(Effect.runPromise))
+
+  it("an output that does not decode names the task and the field; a missing result is MissingResult", () =>
+    Effect.gen(function*() {
+      const invalid = yield* Effect.flip(client.decodeResult(OrderFlow, "r", [
+        ok("validate", { valid: true }),
+        ok("charge", { chargeId: 7, at: "2030-01-01T00:00:00.000Z" })
+      ]))
+      expect(invalid).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidOutput", runId: "r" })
+      expect(invalid.message).toContain(`task "charge"`)
+      expect(invalid.message).toContain("chargeId")
+      const missing = yield* Effect.flip(client.decodeResult(OrderFlow, "r", [ok("validate", { valid: true })]))
+      expect(missing).toMatchObject({ _tag: "HatchetClientError", reason: "MissingResult" })
+      expect(missing.message).toContain(`"charge"`)
+      const none = yield* Effect.flip(client.decodeResult(OrderFlow, "r", []))
+      expect(none).toMatchObject({ _tag: "HatchetClientError", reason: "MissingResult" })
+    }).pipe(Effect.runPromise))
+})
+
+describe("Hatchet client (fakes)", () => {
+  it.effect("run: the namespaced, lowercased name, the encoded input, metadata and priority; typed result", () =>
+    Effect.gen(function*() {
+      const { hatchet, triggered } = yield* fakeClient({
+        config: { namespace: "Staging" },
+        results: () => [ok("validate", { valid: true }), ok("charge", { chargeId: "c", at: "2030-01-01T00:00:00.000Z" })]
+      })
+      const result = yield* hatchet.run(OrderFlow, { orderId: "o", amount: 5 }, {
+        additionalMetadata: { team: "payments" },
+        priority: 3
+      })
+      expect(result.charge.at).toBeInstanceOf(Date)
+      expect(triggered).toEqual([{
+        name: "staging_order-processing",
+        input: JSON.stringify({ orderId: "o", amount: 5 }),
+        additionalMetadata: JSON.stringify({ team: "payments" }),
+        priority: 3,
+        desiredWorkerLabels: {}
+      }])
+    }))
+
+  it.effect("bad input, options or definitions fail typed and send nothing", () =>
+    Effect.gen(function*() {
+      const { bulkCalls, hatchet, triggered } = yield* fakeClient()
+      const input = yield* Effect.flip(hatchet.runNoWait(OrderFlow, { orderId: "o", amount: -1 }))
+      expect(input).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidInput" })
+      expect(input.message).toContain("amount")
+      const many = yield* Effect.flip(
+        hatchet.runManyNoWait(OrderFlow, [{ orderId: "a", amount: 1 }, { orderId: "b", amount: 2 }, { orderId: "c", amount: 0 }])
+      )
+      expect(many.message).toContain("[2]")
+      const priority = yield* Effect.flip(hatchet.runNoWait(Echo, { text: "" }, { priority: 5 as 1 }))
+      expect(priority).toMatchObject({ reason: "InvalidOptions" })
+      const key = yield* Effect.flip(hatchet.runNoWait(Echo, { text: "" }, { key: "k" }))
+      expect(key).toMatchObject({ reason: "InvalidOptions" })
+      expect(key.message).toContain("inside a task")
+      const Bad = Task.make("bad name!")
+      const definition = yield* Effect.flip(hatchet.runNoWait(Bad, {}))
+      expect(definition).toMatchObject({ reason: "InvalidDefinition" })
+      expect(triggered).toEqual([])
+      expect(bulkCalls).toEqual([])
+    }))
+
+  it.effect("runManyNoWait: 1,200 runs in batches of 500, run ids in input order", () =>
+    Effect.gen(function*() {
+      const { bulkCalls, hatchet } = yield* fakeClient()
+      const handles = yield* hatchet.runManyNoWait(Echo, Array.from({ length: 1200 }, (_, i) => ({ text: `${i}` })))
+      expect(bulkCalls.map((call) => call.length)).toEqual([500, 500, 200])
+      expect(handles.map((h) => h.runId)).toEqual(Array.from({ length: 1200 }, (_, i) => `run-${i}`))
+      expect(bulkCalls.flat().map((request) => JSON.parse(request.input).text)).toEqual(
+        Array.from({ length: 1200 }, (_, i) => `${i}`)
+      )
+      expect(yield* hatchet.runManyNoWait(Echo, [])).toEqual([])
+      expect(bulkCalls).toHaveLength(3)
+    }))
+
+  it.effect("runManyNoWait: batches also fit the gRPC send limit; an input that cannot fit is refused", () =>
+    Effect.gen(function*() {
+      const limit = 20_000
+      const { bulkCalls, hatchet, triggered } = yield* fakeClient({ config: { grpcMaxSendMessageLength: limit } })
+      const text = "x".repeat(1_000)
+      yield* hatchet.runManyNoWait(Echo, Array.from({ length: 100 }, () => ({ text })))
+      expect(bulkCalls.length).toBeGreaterThan(1)
+      expect(bulkCalls.flat()).toHaveLength(100)
+      for (const call of bulkCalls) {
+        expect(BulkTriggerWorkflowRequest.encode({ workflows: [...call] }).finish().length).toBeLessThanOrEqual(limit)
+      }
+      const before = bulkCalls.length
+      const big = yield* Effect.flip(hatchet.runManyNoWait(Echo, [{ text: "ok" }, { text: "y".repeat(limit) }]))
+      expect(big).toMatchObject({ _tag: "HatchetClientError", reason: "PayloadTooLarge" })
+      expect(big.message).toContain("[1]")
+      const single = yield* Effect.flip(hatchet.runNoWait(Echo, { text: "y".repeat(limit) }))
+      expect(single).toMatchObject({ reason: "PayloadTooLarge" })
+      expect(bulkCalls).toHaveLength(before)
+      expect(triggered).toEqual([])
+    }))
+
+  it.effect("inside a task: children with the parent's ids and a per-attempt index; keys; detached runs", () =>
+    Effect.gen(function*() {
+      const { bulkCalls, hatchet, triggered } = yield* fakeClient()
+      const spawn = Effect.gen(function*() {
+        yield* hatchet.runNoWait(Echo, { text: "a" })
+        yield* hatchet.runNoWait(Echo, { text: "b" }, { key: "bee", sticky: true })
+        yield* hatchet.runManyNoWait(Echo, [{ text: "c" }, { text: "d" }])
+        yield* hatchet.runNoWait(Echo, { text: "e" }, { detached: true })
+        yield* hatchet.runNoWait(Echo, { text: "f" })
+      })
+      yield* Effect.provideServiceEffect(spawn, TaskContext.TaskContext, taskContext(0))
+      const children = [...triggered, ...bulkCalls.flat()].filter((r) => r.parentId !== undefined)
+      const byText = (text: string) => [...triggered, ...bulkCalls.flat()].find((r) => JSON.parse(r.input).text === text)!
+      expect(children).toHaveLength(5)
+      for (const child of children) {
+        expect(child.parentId).toBe("parent-run")
+        expect(child.parentTaskRunExternalId).toBe("parent-task")
+      }
+      expect(["a", "b", "c", "d", "f"].map((t) => byText(t).childIndex)).toEqual([0, 1, 2, 3, 4])
+      expect(byText("b").childKey).toBe("bee")
+      expect(byText("b").desiredWorkerId).toBe("worker-1")
+      expect(byText("e")).toEqual({ name: "echo", input: JSON.stringify({ text: "e" }), desiredWorkerLabels: {} })
+
+      // a retried attempt starts again at 0: the same spawns get the same indices (engine dedupe)
+      triggered.length = 0
+      bulkCalls.length = 0
+      yield* Effect.provideServiceEffect(spawn, TaskContext.TaskContext, taskContext(1))
+      expect(["a", "b", "c", "d", "f"].map((t) => byText(t).childIndex)).toEqual([0, 1, 2, 3, 4])
+    }))
+
+  it.effect("concurrent spawns in one attempt get distinct indices", () =>
+    Effect.gen(function*() {
+      const { hatchet, triggered } = yield* fakeClient()
+      yield* Effect.all(
+        Array.from({ length: 20 }, (_, i) => hatchet.runNoWait(Echo, { text: `${i}` })),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.provideServiceEffect(TaskContext.TaskContext, taskContext()))
+      expect(triggered.map((r) => r.childIndex).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    }))
+
+  it.effect("push: namespaced key, JSON payload, metadata; inside a task the source ids are added", () =>
+    Effect.gen(function*() {
+      const { hatchet, pushed } = yield* fakeClient({ config: { namespace: "ns" } })
+      const event = yield* hatchet.push("user:Created", { id: 1 }, { additionalMetadata: { a: "b" }, priority: 2, scope: "s" })
+      expect(event.key).toBe("ns_user:Created")
+      expect(event.additionalMetadata).toEqual({ a: "b" })
+      expect(pushed[0]).toMatchObject({ key: "ns_user:Created", payload: "{\"id\":1}", priority: 2, scope: "s" })
+      yield* hatchet.push("k", "text").pipe(Effect.provideServiceEffect(TaskContext.TaskContext, taskContext()))
+      expect(JSON.parse(pushed[1]!.additionalMetadata!)).toEqual({
+        hatchet__source_workflow_run_id: "parent-run",
+        hatchet__source_step_run_id: "parent-task"
+      })
+      const notJson = yield* Effect.flip(hatchet.push("k", { n: BigInt(1) }))
+      expect(notJson).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidInput" })
+      expect(pushed).toHaveLength(2)
+    }))
+
+  it.effect("bulkPush: chunks of at most 1,000 events, in order; a bad event sends nothing", () =>
+    Effect.gen(function*() {
+      const { bulkPushes, hatchet } = yield* fakeClient()
+      const events: Array<Hatchet.EventToPush> = Array.from({ length: 2500 }, (_, i) => ({ key: "k", payload: { i } }))
+      const pushed = yield* hatchet.bulkPush(events)
+      expect(bulkPushes.map((chunk) => chunk.length)).toEqual([1000, 1000, 500])
+      expect(pushed.map((e) => JSON.parse(e.payload).i)).toEqual(Array.from({ length: 2500 }, (_, i) => i))
+      const bad = yield* Effect.flip(hatchet.bulkPush([{ key: "k", payload: 1 }, { key: "", payload: 2 }]))
+      expect(bad).toMatchObject({ reason: "InvalidOptions" })
+      expect(bad.message).toContain("[1]")
+      expect(bulkPushes).toHaveLength(3)
+    }))
+})
