@@ -16,7 +16,7 @@ import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./mo
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { triggerFromEvent } from "./triggers.js"
-import { FieldErrors } from "./validation.js"
+import { FieldErrors, priorityProblem } from "./validation.js"
 
 export const maxBulkEvents = 1000
 
@@ -36,9 +36,8 @@ const validateEvent = (request: PushEventRequest) => {
   if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
   const payloadError = validateJsonb(request.payload, "payload")
   if (payloadError !== undefined) throw invalidArgument(`Invalid request: ${payloadError}`)
-  if (request.priority !== undefined && (request.priority < 1 || request.priority > 3)) {
-    throw invalidArgument(`priority must be between 1 and 3, got ${request.priority}`)
-  }
+  const problem = priorityProblem(request.priority)
+  if (problem !== undefined) throw invalidArgument(problem)
 }
 
 const validateKey = (request: PushEventRequest) => {

@@ -24,6 +24,7 @@ import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
 import type { DesiredLabel, EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
+import { priorityProblem } from "./validation.js"
 
 // -----------------------------------------------------------------------------
 // metadata
@@ -157,9 +158,8 @@ interface TriggerOpt {
 }
 
 const checkPriority = (priority: number | undefined) => {
-  if (priority !== undefined && (priority < 1 || priority > 3)) {
-    throw invalidArgument(`Invalid request: priority must be between 1 and 3, got ${priority}`)
-  }
+  const problem = priorityProblem(priority)
+  if (problem !== undefined) throw invalidArgument(`Invalid request: ${problem}`)
 }
 
 /** `newTriggerOpt` + `NewTriggerTaskData` + the JSON checks of `triggerWorkflowV1`. */
@@ -270,10 +270,9 @@ export const triggerWorkflowRun = (
   now: number
 ): string => {
   const tenant = tenantOf(state, tenantId)
-  if (request.priority !== undefined && (request.priority < 1 || request.priority > 3)) {
-    throw invalidArgument(
-      `could not create trigger opt: rpc error: code = InvalidArgument desc = priority must be between 1 and 3, got ${request.priority}`
-    )
+  const problem = priorityProblem(request.priority)
+  if (problem !== undefined) {
+    throw invalidArgument(`could not create trigger opt: rpc error: code = InvalidArgument desc = ${problem}`)
   }
   const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
   const runId = newId()

@@ -48,3 +48,7 @@ export class FieldErrors {
     return `Validation failed with the following errors:\n${this.errors.map((e, i) => `${i}: ${e}\n`).join("")}`
   }
 }
+
+/** The priority rule of triggers and events (1..3): upstream's message, or undefined. */
+export const priorityProblem = (priority: number | undefined): string | undefined =>
+  priority !== undefined && (priority < 1 || priority > 3) ? `priority must be between 1 and 3, got ${priority}` : undefined
