@@ -61,6 +61,25 @@ const Metadata = Schema.Record({ key: Schema.String, value: Json })
  */
 export const ResourceMeta = Schema.Struct({ id: Schema.String })
 
+/** The fields `V1WorkflowRun` and `V1TaskSummary` share. */
+const runFields = {
+  metadata: ResourceMeta,
+  status: TaskStatus,
+  input: Json,
+  output: Json,
+  errorMessage: optional(Schema.String),
+  additionalMetadata: optional(Metadata),
+  startedAt: optional(Schema.Date),
+  finishedAt: optional(Schema.Date),
+  /** Milliseconds. */
+  duration: optional(Schema.Number),
+  parentTaskExternalId: optional(Schema.String),
+  tenantId: Schema.String,
+  displayName: Schema.String,
+  workflowId: Schema.String,
+  workflowVersionId: optional(Schema.String)
+}
+
 /**
  * `V1WorkflowRun`.
  *
@@ -68,22 +87,8 @@ export const ResourceMeta = Schema.Struct({ id: Schema.String })
  * @category models
  */
 export const WorkflowRun = Schema.Struct({
-  metadata: ResourceMeta,
-  status: TaskStatus,
-  tenantId: Schema.String,
-  displayName: Schema.String,
-  workflowId: Schema.String,
-  workflowVersionId: optional(Schema.String),
-  input: Json,
-  output: Json,
-  errorMessage: optional(Schema.String),
-  additionalMetadata: optional(Metadata),
-  createdAt: optional(Schema.Date),
-  startedAt: optional(Schema.Date),
-  finishedAt: optional(Schema.Date),
-  /** Milliseconds. */
-  duration: optional(Schema.Number),
-  parentTaskExternalId: optional(Schema.String)
+  ...runFields,
+  createdAt: optional(Schema.Date)
 })
 
 /**
@@ -99,28 +104,17 @@ export interface WorkflowRun extends Schema.Schema.Type<typeof WorkflowRun> {}
  * @category models
  */
 export const TaskSummary = Schema.Struct({
-  metadata: ResourceMeta,
+  ...runFields,
   taskExternalId: Schema.String,
   taskId: Schema.Number,
-  status: TaskStatus,
-  displayName: Schema.String,
   type: Schema.Literal("DAG", "TASK"),
-  workflowId: Schema.String,
   workflowName: optional(Schema.String),
   workflowRunExternalId: Schema.String,
   actionId: optional(Schema.String),
   retryCount: optional(Schema.Number),
   attempt: optional(Schema.Number),
-  input: Json,
-  output: Json,
-  errorMessage: optional(Schema.String),
-  additionalMetadata: optional(Metadata),
   numSpawnedChildren: Schema.Number,
-  createdAt: Schema.Date,
-  startedAt: optional(Schema.Date),
-  finishedAt: optional(Schema.Date),
-  duration: optional(Schema.Number),
-  parentTaskExternalId: optional(Schema.String)
+  createdAt: Schema.Date
 })
 
 /**

@@ -6,11 +6,13 @@ import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { BulkTriggerWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
+import { expectTypeOf } from "vitest"
 import { ConfigProvider, Effect, Option, Schema } from "effect"
 import type { AdminShape } from "../src/Admin.js"
 import type { EventsShape } from "../src/Events.js"
 import type { GrpcTransportShape } from "../src/GrpcTransport.js"
-import type * as Hatchet from "../src/Hatchet.js"
+import * as Hatchet from "../src/Hatchet.js"
+import type { GrpcError } from "../src/HatchetError.js"
 import * as HatchetConfig from "../src/HatchetConfig.js"
 import type { RunListenerShape } from "../src/RunListener.js"
 import type { RunsShape } from "../src/Runs.js"
@@ -120,6 +122,23 @@ const taskContext = (retryCount = 0) =>
     putStream: () => Effect.void,
     cancel: Effect.void
   })
+
+describe("types", () => {
+  it("results and failures are typed by the definition", () => {
+    const run = Hatchet.run(OrderFlow, { orderId: "o", amount: 1 })
+    expectTypeOf<Effect.Effect.Success<typeof run>>().toEqualTypeOf<{
+      readonly validate: { readonly valid: boolean }
+      readonly charge: { readonly chargeId: string; readonly at: Date }
+    }>()
+    expectTypeOf<Effect.Effect.Error<typeof run>>().toEqualTypeOf<
+      Hatchet.RunFailed<CardDeclined | TaskFailed> | Hatchet.HatchetClientError | GrpcError
+    >()
+    const echo = Hatchet.run(Echo, { text: "" })
+    expectTypeOf<Effect.Effect.Success<typeof echo>>().toEqualTypeOf<{ readonly text: string }>()
+    // @ts-expect-error: the input is typed by the definition
+    Hatchet.run(Echo, { txt: "" })
+  })
+})
 
 describe("planBatches", () => {
   it("at most 500 items per batch", () => {

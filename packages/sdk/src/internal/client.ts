@@ -372,12 +372,19 @@ export const make = (services: ClientServices): HatchetShape => {
     }
   }
 
-  const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
+  /** The checks every trigger makes first: the definition, the spawning task, the options. */
+  const prepare = (definition: Definition, options: RunOptions) =>
     Effect.gen(function*() {
       const spec = specOf(definition)
       yield* checkDefinition(spec)
       const parent = yield* parentOf(options)
       yield* checkOptions(options, Option.isSome(parent))
+      return { spec, parent }
+    })
+
+  const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
+    Effect.gen(function*() {
+      const { parent, spec } = yield* prepare(definition, options)
       const json = yield* encodeRunInput(spec, input)
       const request = triggerRequest(workflowWireName(spec.name, namespace), json, options, yield* childOf(parent))
       const bytes = requestBytes(request)
@@ -388,10 +395,7 @@ export const make = (services: ClientServices): HatchetShape => {
 
   const runManyNoWait: HatchetShape["runManyNoWait"] = (definition, inputs, options = {}) =>
     Effect.gen(function*() {
-      const spec = specOf(definition)
-      yield* checkDefinition(spec)
-      const parent = yield* parentOf(options)
-      yield* checkOptions(options, Option.isSome(parent))
+      const { parent, spec } = yield* prepare(definition, options)
       const items = Array.from(inputs)
       if (items.length === 0) return []
       const wireName = workflowWireName(spec.name, namespace)
