@@ -51,7 +51,7 @@ export interface EngineOptions {
   readonly grpcPort?: number | undefined
   /** REST port; 0 (the default) picks a free port. */
   readonly httpPort?: number | undefined
-  /** The tenant created at start, whose token `Engine.token` is. Default `defaultTenantId`. */
+  /** The tenant created at start (a UUID), whose token `Engine.token` is. Default `defaultTenantId`. */
   readonly tenantId?: string | undefined
   /** HMAC secret for tokens; random per engine by default. */
   readonly tokenSecret?: Redacted.Redacted<string> | undefined
@@ -130,7 +130,7 @@ export interface EngineService {
   readonly tenantId: string
   /** A token for `tenantId`, valid for 90 days. */
   readonly token: Redacted.Redacted<string>
-  /** Mints a token for a tenant (created if new); `expiresIn` defaults to 90 days. */
+  /** Mints a token for a tenant (a UUID; created if new); `expiresIn` defaults to 90 days. */
   readonly mintToken: (options?: {
     readonly tenantId?: string | undefined
     readonly expiresIn?: Duration.DurationInput | undefined

@@ -10,6 +10,7 @@ import { defaultTenantId, defaultVersion, Engine, EngineStartError } from "../En
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
 import { EngineError } from "./domain/errors.js"
+import { isUuid } from "./domain/ids.js"
 import * as Workers from "./domain/workers.js"
 import * as GrpcServer from "./grpc/server.js"
 import * as HttpServer from "./http/server.js"
@@ -18,6 +19,7 @@ export const make = (options: EngineOptions = {}) =>
   Effect.gen(function*() {
     const host = options.host ?? "127.0.0.1"
     const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
+    if (!isUuid(tenantId)) return yield* Effect.dieMessage(`Engine: tenantId must be a UUID, got ${options.tenantId}`)
     const core = yield* Core.make({ tenantIds: [tenantId], maxInternalRetries: options.maxInternalRetries })
     const auth = EngineAuth.make(core, { secret: options.tokenSecret })
     const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
@@ -34,10 +36,12 @@ export const make = (options: EngineOptions = {}) =>
     auth.setAddresses(apiUrl, grpcAddress)
 
     const mintToken: EngineService["mintToken"] = (mint = {}) =>
-      auth.mint({
-        tenantId: mint.tenantId ?? tenantId,
-        expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
-      })
+      mint.tenantId !== undefined && !isUuid(mint.tenantId)
+        ? Effect.dieMessage(`Engine.mintToken: tenantId must be a UUID, got ${mint.tenantId}`)
+        : auth.mint({
+          tenantId: mint.tenantId ?? tenantId,
+          expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
+        })
     const token = yield* mintToken()
 
     const faults: FaultInjection = {
