@@ -70,7 +70,7 @@ describe("hatchet-local", () => {
       } finally {
         child.kill("SIGKILL")
       }
-    }), 30_000)
+    }), 60_000)
 
   it.live("rejects unknown arguments with a usage message and a non-zero exit", () =>
     Effect.promise(async () => {
@@ -81,5 +81,5 @@ describe("hatchet-local", () => {
       })
       expect(await exitCode(child)).not.toBe(0)
       expect(stderr).toContain("usage: hatchet-local [--grpc-port N] [--http-port N]")
-    }), 30_000)
+    }), 60_000)
 })
