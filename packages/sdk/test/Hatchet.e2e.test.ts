@@ -2,7 +2,8 @@
  * Our client and our worker, end to end over loopback gRPC and REST against the local engine.
  */
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer, Ref, Schema, Stream } from "effect"
+import { Engine } from "@effect-hatchet/engine"
+import { ConfigProvider, Deferred, Effect, Layer, Ref, Schema, Stream } from "effect"
 import * as Hatchet from "../src/Hatchet.js"
 import * as TaskContext from "../src/TaskContext.js"
 import { TaskFailed } from "../src/TaskError.js"
@@ -244,5 +245,17 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const error = yield* Effect.flip(Hatchet.runNoWait(Unknown, {}))
       expect(error._tag).toBe("GrpcError")
       expect(error).toMatchObject({ code: 3 }) // INVALID_ARGUMENT "workflow names not found"
+    }))
+
+  it.scoped("layerFromEnv: a client configured from HATCHET_CLIENT_* reaches the engine", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const Greet = Task.make(unique("greet"), { input: Schema.Struct({ name: Schema.String }), output: Schema.String })
+      yield* startWorker([Greet], Greet.toLayer((input) => Effect.succeed(`hello ${input.name}`)))
+      const fromEnv = Hatchet.layerFromEnv.pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(engine.env)), { pathDelim: "_" })))
+      )
+      const greeting = yield* Hatchet.run(Greet, { name: "ada" }).pipe(Effect.provide(fromEnv))
+      expect(greeting).toBe("hello ada")
     }))
 })
