@@ -121,14 +121,24 @@ export const RunFailed: new<E>(args: {
  * - `PayloadTooLarge`: the request is larger than the gRPC send limit
  * - `InvalidOutput`: a task's output does not decode with its output Schema (names task and field)
  * - `MissingResult`: the run finished but a task's result is missing
+ * - `PartiallyTriggered`: a bulk trigger failed after earlier batches were accepted; `runIds`
+ *   holds the runs that exist (in input order, a prefix of the inputs), `cause` the failure
  *
  * @since 0.1.0
  * @category errors
  */
 export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
-  readonly reason: "InvalidDefinition" | "InvalidInput" | "InvalidOptions" | "PayloadTooLarge" | "InvalidOutput" | "MissingResult"
+  readonly reason:
+    | "InvalidDefinition"
+    | "InvalidInput"
+    | "InvalidOptions"
+    | "PayloadTooLarge"
+    | "InvalidOutput"
+    | "MissingResult"
+    | "PartiallyTriggered"
   readonly message: string
   readonly runId?: string | undefined
+  readonly runIds?: ReadonlyArray<string> | undefined
   readonly cause?: unknown
 }> {}
 

@@ -12,7 +12,7 @@ import type { AdminShape } from "../src/Admin.js"
 import type { EventsShape } from "../src/Events.js"
 import type { GrpcTransportShape } from "../src/GrpcTransport.js"
 import * as Hatchet from "../src/Hatchet.js"
-import type { GrpcError } from "../src/HatchetError.js"
+import { GrpcError } from "../src/HatchetError.js"
 import * as HatchetConfig from "../src/HatchetConfig.js"
 import type { RunListenerShape } from "../src/RunListener.js"
 import type { RunsShape } from "../src/Runs.js"
@@ -53,6 +53,8 @@ const failed = (taskName: string, error: string) => ({ taskRunExternalId: `t-${t
 const fakeClient = (options: {
   readonly config?: HatchetConfig.Options
   readonly results?: (runId: string) => WorkflowRunEvent["results"]
+  /** The bulk call (0-based) that fails with UNAVAILABLE. */
+  readonly failBulkCall?: number
 } = {}) =>
   Effect.gen(function*() {
     const config = yield* HatchetConfig.make({ token: hatchetToken(), tlsStrategy: "none", ...options.config }).pipe(
@@ -67,10 +69,12 @@ const fakeClient = (options: {
     const admin = {
       triggerWorkflow: (request) => Effect.sync(() => (triggered.push(request), `run-${nextId++}`)),
       bulkTriggerWorkflow: (requests) =>
-        Effect.sync(() => {
-          bulkCalls.push(requests)
-          return requests.map(() => `run-${nextId++}`)
-        })
+        options.failBulkCall === bulkCalls.length
+          ? Effect.fail(new GrpcError({ method: "/WorkflowService/BulkTriggerWorkflow", code: 14, details: "unavailable" }))
+          : Effect.sync(() => {
+            bulkCalls.push(requests)
+            return requests.map(() => `run-${nextId++}`)
+          })
     } as Partial<AdminShape> as AdminShape
     const toEvent = (request: PushEventRequest) => ({
       tenantId: "t",
@@ -280,6 +284,20 @@ describe("Hatchet client (fakes)", () => {
       )
       expect(yield* hatchet.runManyNoWait(Echo, [])).toEqual([])
       expect(bulkCalls).toHaveLength(3)
+    }))
+
+  it.effect("runManyNoWait: a batch failing after others were accepted says which runs exist", () =>
+    Effect.gen(function*() {
+      const first = yield* fakeClient({ failBulkCall: 0 })
+      const plain = yield* Effect.flip(first.hatchet.runManyNoWait(Echo, Array.from({ length: 600 }, () => ({ text: "" }))))
+      expect(plain._tag).toBe("GrpcError")
+      const second = yield* fakeClient({ failBulkCall: 1 })
+      const partial = yield* Effect.flip(second.hatchet.runManyNoWait(Echo, Array.from({ length: 1200 }, () => ({ text: "" }))))
+      expect(partial).toMatchObject({ _tag: "HatchetClientError", reason: "PartiallyTriggered" })
+      if (partial._tag !== "HatchetClientError") return
+      expect(partial.runIds).toEqual(Array.from({ length: 500 }, (_, i) => `run-${i}`))
+      expect(partial.cause).toBeInstanceOf(GrpcError)
+      expect(partial.message).toContain("500 of 1200")
     }))
 
   it.effect("runManyNoWait: batches also fit the gRPC send limit; an input that cannot fit is refused", () =>

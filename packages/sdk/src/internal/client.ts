@@ -66,7 +66,7 @@ export const describeFailure = (error: unknown): string =>
 const clientError = (
   reason: HatchetClientError["reason"],
   message: string,
-  extra?: { readonly runId?: string | undefined; readonly cause?: unknown }
+  extra?: { readonly runId?: string | undefined; readonly runIds?: ReadonlyArray<string>; readonly cause?: unknown }
 ) => new HatchetClientError({ reason, message, ...extra })
 
 // -----------------------------------------------------------------------------
@@ -409,7 +409,16 @@ export const make = (services: ClientServices): HatchetShape => {
       }
       const runIds: Array<string> = []
       for (const { end, start } of planBatches(sizes, MAX_BULK_TRIGGER, maxSend)) {
-        runIds.push(...(yield* admin.bulkTriggerWorkflow(requests.slice(start, end))))
+        const batch = yield* admin.bulkTriggerWorkflow(requests.slice(start, end)).pipe(
+          Effect.mapError((error) =>
+            runIds.length === 0 ? error : clientError(
+              "PartiallyTriggered",
+              `${runIds.length} of ${requests.length} runs of "${spec.name}" were triggered, then a batch failed: ${error.message}`,
+              { runIds: [...runIds], cause: error }
+            )
+          )
+        )
+        runIds.push(...batch)
       }
       return runIds.map((runId) => handle(definition, runId))
     }).pipe(Effect.withSpan("hatchet.bulkTrigger", { attributes: { "hatchet.workflow": definition.name } }))
