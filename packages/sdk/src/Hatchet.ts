@@ -20,14 +20,14 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { Effect, Layer, Stream } from "effect"
  * import { Hatchet, Worker } from "@effect-hatchet/sdk"
  *
  * const program = Effect.gen(function*() {
  *   const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })
  *   //    ^? { validate: { valid: boolean }, charge: { chargeId: string } }
  *   const handle = yield* Hatchet.runNoWait(OrderFlow, { orderId: "o-2", amount: 7 })
- *   yield* handle.stream.pipe(Stream.runForEach(Console.log))
+ *   yield* handle.stream.pipe(Stream.runForEach((chunk) => Effect.log(chunk)))
  *   yield* Hatchet.push("order:created", { orderId: "o-3" })
  * })
  *
@@ -309,7 +309,10 @@ export interface HatchetShape {
     inputs: Iterable<Input<D>>,
     options?: BulkRunOptions
   ) => Effect.Effect<Array<RunHandle<D>>, HatchetClientError | GrpcError>
-  /** The handle of an existing run, e.g. one triggered elsewhere. */
+  /**
+   * The handle of an existing run, e.g. one triggered elsewhere. Nothing is checked: awaiting
+   * the result of an id the engine does not know waits forever (add a timeout).
+   */
   readonly handle: <D extends Definition>(definition: D, runId: string) => RunHandle<D>
   /**
    * Pushes an event (key namespaced, payload as JSON). Inside a task, the source run and task
