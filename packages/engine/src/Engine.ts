@@ -59,7 +59,28 @@ export interface EngineOptions {
   readonly version?: string | undefined
   /** Internal retries (dead worker, undeliverable task) before a task fails. Default 10. */
   readonly maxInternalRetries?: number | undefined
+  /**
+   * How the engine decides that a worker is alive.
+   *
+   * - `"heartbeat"` (the default, as Hatchet): a worker receives tasks only with a heartbeat in
+   *   the last 5 s, and a worker silent for 30 s has its running tasks re-queued.
+   * - `"connection"`: a worker with an open listen stream is alive however long ago it last
+   *   beat, and silence re-queues nothing. For in-process tests that drive the engine's `Clock`
+   *   with `TestClock`: there, a jump of the clock is not silence, and a frozen clock must not
+   *   need heartbeats to keep a worker schedulable. Heartbeats are still accepted (and rejected
+   *   with FAILED_PRECONDITION when the stream is gone); a closed stream still makes the worker
+   *   unschedulable.
+   */
+  readonly workerLiveness?: WorkerLiveness | undefined
 }
+
+/**
+ * See `EngineOptions.workerLiveness`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkerLiveness = "heartbeat" | "connection"
 
 /**
  * A gRPC status for fault injection (`code` is a `nice-grpc` `Status`).

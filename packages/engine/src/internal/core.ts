@@ -10,6 +10,7 @@
  * @internal
  */
 import { Cause, Clock, Context, Effect, Layer } from "effect"
+import type { WorkerLiveness } from "../Engine.js"
 import { assignDirty } from "./domain/dispatch.js"
 import { EngineError } from "./domain/errors.js"
 import { EngineState } from "./domain/model.js"
@@ -20,6 +21,8 @@ import { TimerQueue } from "./domain/timers.js"
 export interface CoreOptions {
   /** Internal retries (dead worker, undeliverable assignment) before a task fails: 10 upstream. */
   readonly maxInternalRetries?: number | undefined
+  /** `"heartbeat"` (default, as upstream) or `"connection"`: see `EngineOptions.workerLiveness`. */
+  readonly workerLiveness?: WorkerLiveness | undefined
   /** Tenants to create at start. */
   readonly tenantIds?: ReadonlyArray<string> | undefined
 }
@@ -40,7 +43,8 @@ export const make = (options: CoreOptions = {}) =>
   Effect.gen(function*() {
     const timers = new TimerQueue()
     const state = new EngineState(timers, new ActionQueues(), {
-      maxInternalRetries: options.maxInternalRetries ?? 10
+      maxInternalRetries: options.maxInternalRetries ?? 10,
+      workerLiveness: options.workerLiveness ?? "heartbeat"
     })
     const start = yield* Clock.currentTimeMillis
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)

@@ -20,7 +20,11 @@ export const make = (options: EngineOptions = {}) =>
     const host = options.host ?? "127.0.0.1"
     const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
     if (!isUuid(tenantId)) return yield* Effect.dieMessage(`Engine: tenantId must be a UUID, got ${options.tenantId}`)
-    const core = yield* Core.make({ tenantIds: [tenantId], maxInternalRetries: options.maxInternalRetries })
+    const core = yield* Core.make({
+      tenantIds: [tenantId],
+      maxInternalRetries: options.maxInternalRetries,
+      workerLiveness: options.workerLiveness
+    })
     const auth = EngineAuth.make(core, { secret: options.tokenSecret })
     const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
     const http = yield* HttpServer.make({ host, core, auth })

@@ -34,8 +34,9 @@ export interface FakeWorker {
   readonly closeStream: Effect.Effect<void>
 }
 
-export const makeHarness = Effect.gen(function*() {
-  const core = yield* Core.make({ tenantIds: [tenantId] })
+/** The harness over a core built with `options` (e.g. `workerLiveness`). */
+export const makeHarnessWith = (options: Core.CoreOptions = {}) => Effect.gen(function*() {
+  const core = yield* Core.make({ tenantIds: [tenantId], ...options })
   const run = core.run
 
   const putWorkflow = (name: string, tasks: ReadonlyArray<DeepPartial<CreateTaskOpts>>, extra: DeepPartial<CreateWorkflowVersionRequest> = {}) =>
@@ -148,5 +149,7 @@ export const makeHarness = Effect.gen(function*() {
 
   return { core, state: core.state as EngineState, run, putWorkflow, trigger, worker, report, complete, fail, advance, getRun, taskOf, awaitRun, watchEvents }
 })
+
+export const makeHarness = makeHarnessWith()
 
 export const payloadOf = (action: AssignedAction) => JSON.parse(action.actionPayload)

@@ -68,10 +68,15 @@ export const enqueue = (state: EngineState, task: Task, now: number, priority: n
   })
 }
 
-/** Whether `worker` may receive new tasks now. */
-export const isSchedulable = (worker: Worker, now: number): boolean =>
-  worker.isActive && !worker.isPaused && worker.lastHeartbeatAt !== undefined &&
-  now - worker.lastHeartbeatAt < schedulableWindowMs
+/**
+ * Whether `worker` may receive new tasks now. With `workerLiveness: "connection"` an open stream
+ * is enough; otherwise it also needs a heartbeat within `schedulableWindowMs`.
+ */
+export const isSchedulable = (state: EngineState, worker: Worker, now: number): boolean =>
+  worker.isActive && !worker.isPaused && (
+    state.options.workerLiveness === "connection" ||
+    (worker.lastHeartbeatAt !== undefined && now - worker.lastHeartbeatAt < schedulableWindowMs)
+  )
 
 const hasCapacity = (worker: Worker, task: Task): boolean => {
   for (const [slotType, units] of task.step.slotRequests) {
@@ -142,7 +147,7 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     for (let i = 0; i < workers.length; i++) {
       const index = (offset + i) % workers.length
       const worker = workers[index]!
-      if (!isSchedulable(worker, now) || !hasCapacity(worker, entry.task)) continue
+      if (!isSchedulable(state, worker, now) || !hasCapacity(worker, entry.task)) continue
       const r = rank(worker, entry.task)
       if (r > chosenRank) {
         chosen = worker

@@ -391,7 +391,11 @@ export class EngineState {
   constructor(
     readonly timers: TimerQueue,
     readonly queues: QueueStore,
-    readonly options: { readonly maxInternalRetries: number }
+    readonly options: {
+      readonly maxInternalRetries: number
+      /** `"connection"`: an open stream is enough to be alive (tests under `TestClock`). */
+      readonly workerLiveness: "heartbeat" | "connection"
+    }
   ) {}
 
   nextTaskId(): number {

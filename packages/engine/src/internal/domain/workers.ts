@@ -4,7 +4,8 @@
  *
  * Liveness (engine semantics §1.3): a worker is schedulable only with a heartbeat in the last
  * 5 s; after 30 s without one, its running attempts are failed as internal errors and re-queued
- * (no cancel is sent).
+ * (no cancel is sent). With `workerLiveness: "connection"` (tests under `TestClock`) an open
+ * stream is enough and nothing is re-queued for silence.
  *
  * @internal
  */
@@ -170,6 +171,7 @@ export const heartbeat = (state: EngineState, tenantId: string, workerId: string
 
 const armLiveness = (state: EngineState, worker: Worker) => {
   if (worker.livenessArmed || worker.lastHeartbeatAt === undefined) return
+  if (state.options.workerLiveness === "connection") return
   worker.livenessArmed = true
   state.timers.at(worker.lastHeartbeatAt + deadAfterMs, (t) => checkLiveness(state, worker, t))
 }

@@ -7,7 +7,7 @@
  */
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson } from "../domain/json.js"
-import type { LogLine, Run, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
+import type { EngineState, LogLine, Run, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
 import { latestVersion, runStatus } from "../domain/model.js"
 import { isSchedulable } from "../domain/dispatch.js"
 import { runTasks } from "../domain/queries.js"
@@ -149,14 +149,14 @@ export const workflowRunDetails = (run: Run) => {
 }
 
 /** `Worker`. */
-export const worker = (w: Worker, now: number) => ({
+export const worker = (state: EngineState, w: Worker, now: number) => ({
   metadata: resourceMeta(w.id, w.createdAt, w.lastHeartbeatAt ?? w.createdAt),
   name: w.name,
   type: "SELFHOSTED" as const,
   ...(w.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: iso(w.lastHeartbeatAt) } : {}),
   ...(w.lastListenerEstablished !== undefined ? { lastListenerEstablished: iso(w.lastListenerEstablished) } : {}),
   actions: [...w.actions],
-  status: w.isPaused ? "PAUSED" as const : isSchedulable(w, now) ? "ACTIVE" as const : "INACTIVE" as const,
+  status: w.isPaused ? "PAUSED" as const : isSchedulable(state, w, now) ? "ACTIVE" as const : "INACTIVE" as const,
   maxRuns: w.slotConfig.get("default") ?? 0,
   availableRuns: (w.slotConfig.get("default") ?? 0) - (w.slotsUsed.get("default") ?? 0),
   ...(w.slotConfig.size > 0 ? {
@@ -192,8 +192,8 @@ const registeredWorkflows = (w: Worker, workflows: Iterable<Workflow>) => {
 }
 
 /** `Worker` as `GET /api/v1/workers/{worker}` returns it: with its workflows and (no) recent runs. */
-export const workerDetails = (w: Worker, now: number, workflows: Iterable<Workflow>) => ({
-  ...worker(w, now),
+export const workerDetails = (state: EngineState, w: Worker, now: number, workflows: Iterable<Workflow>) => ({
+  ...worker(state, w, now),
   registeredWorkflows: registeredWorkflows(w, workflows),
   recentStepRuns: []
 })

@@ -24,7 +24,7 @@ export const routes = HttpRouter.empty.pipe(
         const query = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") ?? 10_000 }))
         return yield* runDomain((state, now) => {
           const all = Queries.listWorkers(state, tenantId)
-          const rows = all.slice(query.offset, query.offset + query.limit).map((worker) => Views.worker(worker, now))
+          const rows = all.slice(query.offset, query.offset + query.limit).map((worker) => Views.worker(state, worker, now))
           return json({ rows, pagination: Views.pagesOf(all.length, query.limit, query.offset) })
         })
       })
@@ -34,7 +34,7 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/workers/:worker",
     resourceRoute("worker", "invalid worker id", lookupWorker, (worker) =>
       runDomain((state, now) =>
-        json(Views.workerDetails(worker, now, state.tenants.get(worker.tenantId)?.workflowsById.values() ?? []))
+        json(Views.workerDetails(state, worker, now, state.tenants.get(worker.tenantId)?.workflowsById.values() ?? []))
       ))
   ),
   HttpRouter.patch(
@@ -45,7 +45,7 @@ export const routes = HttpRouter.empty.pipe(
         const isPaused = typeof body === "object" && body !== null ? (body as { isPaused?: unknown }).isPaused : undefined
         return yield* runDomain((state, now) => {
           if (typeof isPaused === "boolean") Workers.setPaused(state, worker, isPaused)
-          return json(Views.worker(worker, now))
+          return json(Views.worker(state, worker, now))
         })
       }))
   )
