@@ -15,3 +15,10 @@ export * as FakeDispatcher from "./FakeDispatcher.js"
  * @since 0.1.0
  */
 export * as TaskTest from "./TaskTest.js"
+
+/**
+ * A fault-injecting loopback TCP proxy (freeze, thaw, reset) for chaos tests.
+ *
+ * @since 0.1.0
+ */
+export * as TcpProxy from "./TcpProxy.js"
