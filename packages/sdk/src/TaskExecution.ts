@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
-import { Cause, Data, Effect, Either, Schema } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Either, Schema } from "effect"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
@@ -64,6 +64,8 @@ export interface ExecuteOptions {
   readonly maxMessageBytes?: number | undefined
   /** Receives every log line the task writes. */
   readonly onLog?: ((line: LogLine) => void) | undefined
+  /** Receives the handler's run time (the worker's metrics), when the handler ran. */
+  readonly onHandlerDone?: ((elapsed: Duration.Duration) => void) | undefined
 }
 
 /**
@@ -104,7 +106,10 @@ export const execute = (
       Effect.provideService(TaskContext, context)
     )
     if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(options.onLog)(run)
+    const onHandlerDone = options?.onHandlerDone
+    const handlerStart = onHandlerDone === undefined ? 0n : yield* Clock.currentTimeNanos
     const exit = yield* Effect.exit(run)
+    if (onHandlerDone !== undefined) onHandlerDone(Duration.nanos((yield* Clock.currentTimeNanos) - handlerStart))
     if (exit._tag === "Success") {
       const maxBytes = options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES
       const output = yield* Effect.either(payload.encodeOutput(spec, task, exit.value, maxBytes))

@@ -120,3 +120,4 @@ export * as RunListener from "./RunListener.js"
  * @since 0.1.0
  */
 export * as Runs from "./Runs.js"
+export * as WorkerMetrics from "./WorkerMetrics.js"

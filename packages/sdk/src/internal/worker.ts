@@ -12,6 +12,7 @@ import {
   Option,
   Queue,
   Fiber,
+  Metric,
   Ref,
   Schedule,
   type Scope,
@@ -29,6 +30,7 @@ import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
 import type { WorkerOptions, WorkerShape } from "../Worker.js"
 import { WorkerError, WorkerStatus } from "../Worker.js"
+import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
   effectiveSettings,
   type ImplementationShape,
@@ -53,6 +55,10 @@ interface Attempt {
   /** Semaphore permits held (0 once released). */
   permits: number
   fiber: Fiber.RuntimeFiber<void, never> | undefined
+  /** When the assignment arrived (`Clock` nanoseconds), for the overhead metric. */
+  readonly receivedAt: bigint
+  /** The handler's run time, once it ran. */
+  handlerTime: Duration.Duration | undefined
 }
 
 /** What ended one connection (register + listen + heartbeats). */
@@ -192,6 +198,36 @@ export const make = (
     const runFiber = yield* FiberMap.runtime(tasks)<never>()
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const clock = yield* Effect.clock
+
+    /** Takes an attempt's slots (and counts them). */
+    const takeSlots = (attempt: Attempt, permits: number) =>
+      Effect.zipRight(
+        semaphore.take(permits),
+        Effect.suspend(() => {
+          attempt.permits = permits
+          return Metric.incrementBy(WorkerMetrics.slotsInUse, permits)
+        })
+      )
+    /** Hands back the slots an attempt still holds. */
+    const releaseSlots = (attempt: Attempt) =>
+      Effect.suspend(() => {
+        const permits = attempt.permits
+        if (permits === 0) return Effect.void
+        attempt.permits = 0
+        return Effect.zipRight(semaphore.release(permits), Metric.incrementBy(WorkerMetrics.slotsInUse, -permits))
+      })
+    /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
+    const recordTimes = (attempt: Attempt) =>
+      Effect.suspend(() => {
+        const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
+        const handlerTime = attempt.handlerTime
+        if (handlerTime === undefined) return Metric.update(WorkerMetrics.taskOverhead, elapsed)
+        return Effect.zipRight(
+          Metric.update(WorkerMetrics.taskDuration, handlerTime),
+          Metric.update(WorkerMetrics.taskOverhead, Duration.subtract(elapsed, handlerTime))
+        )
+      })
 
     const sendEvent = (
       workerId: string,
@@ -233,12 +269,7 @@ export const make = (
           Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout")),
         releaseSlot: dispatcher.releaseSlot(id).pipe(
           Effect.mapError(contextError("releaseSlot")),
-          Effect.zipRight(Effect.suspend(() => {
-            const permits = attempt.permits
-            attempt.permits = 0
-            return permits > 0 ? semaphore.release(permits) : Effect.void
-          })),
-          Effect.asVoid
+          Effect.zipRight(releaseSlots(attempt))
         ),
         putStream: (message, eventIndex) =>
           Effect.flatMap(now, (createdAt) =>
@@ -264,8 +295,8 @@ export const make = (
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
             // a superseded attempt of the same task run finishes (finalizers included) first
             if (previous !== undefined) yield* previous.await
-            yield* semaphore.take(route.slotCost)
-            attempt.permits = route.slotCost
+            yield* takeSlots(attempt, route.slotCost)
+            yield* Metric.increment(WorkerMetrics.tasksStarted)
             yield* sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
             const context = yield* TaskContext.make({
               workflowName: route.implementation.spec.name,
@@ -283,14 +314,13 @@ export const make = (
             }, contextOperations(action, attempt))
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
               maxMessageBytes,
-              onLog: logSink(action)
+              onLog: logSink(action),
+              onHandlerDone: (elapsed) => {
+                attempt.handlerTime = elapsed
+              }
             })
           })))
-          if (attempt.permits > 0) {
-            const permits = attempt.permits
-            attempt.permits = 0
-            yield* semaphore.release(permits)
-          }
+          yield* releaseSlots(attempt)
           yield* report(workerId, action, attempt, exit)
         })
       ).pipe(
@@ -320,14 +350,29 @@ export const make = (
       exit: import("effect").Exit.Exit<TaskExecution.Outcome>
     ): Effect.Effect<void> => {
       const failed = (payload: string, shouldNotRetry: boolean) =>
-        sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
+        Effect.zipRight(
+          Effect.zipRight(recordTimes(attempt), Metric.increment(WorkerMetrics.tasksFailed)),
+          sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
+        )
       const interrupted = (message: string) =>
-        failed(encodedFailure("Interrupted", message).payload, false)
+        Effect.zipRight(
+          Metric.increment(WorkerMetrics.tasksInterrupted),
+          sendEvent(
+            workerId,
+            action,
+            StepActionEventType.STEP_EVENT_TYPE_FAILED,
+            encodedFailure("Interrupted", message).payload,
+            false
+          )
+        )
       if (exit._tag === "Success") {
         const outcome = exit.value
         switch (outcome._tag) {
           case "Completed":
-            return sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
+            return Effect.zipRight(
+              Effect.zipRight(recordTimes(attempt), Metric.increment(WorkerMetrics.tasksCompleted)),
+              sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
+            )
           case "Failed":
             return Effect.zipRight(
               Effect.logDebug(`task failed: ${outcome.message}`),
@@ -335,7 +380,7 @@ export const make = (
             )
           case "Interrupted":
             return attempt.reason === "self-cancel"
-              ? Effect.void
+              ? Metric.increment(WorkerMetrics.tasksInterrupted)
               : interrupted("the task was interrupted before it finished")
         }
       }
@@ -347,7 +392,10 @@ export const make = (
         case "superseded":
         case "self-cancel":
           // the engine already knows: it cancelled this attempt, or moved on to a newer one
-          return Effect.logDebug(`task attempt interrupted (${attempt.reason})`)
+          return Effect.zipRight(
+            Metric.increment(WorkerMetrics.tasksInterrupted),
+            Effect.logDebug(`task attempt interrupted (${attempt.reason})`)
+          )
         default:
           return interrupted(`worker "${workerName}" shut down before the task finished`)
       }
@@ -358,13 +406,13 @@ export const make = (
         if (draining) return Effect.logWarning(`ignoring an assignment received while draining: ${action.actionId}`)
         const route = routes.get(action.actionId)
         if (route === undefined) {
-          return sendEvent(
+          return Effect.zipRight(Metric.increment(WorkerMetrics.tasksFailed), sendEvent(
             workerId,
             action,
             StepActionEventType.STEP_EVENT_TYPE_FAILED,
             encodedFailure("Defect", `worker "${workerName}" has no handler for action "${action.actionId}"`).payload,
             true
-          )
+          ))
         }
         const key = action.taskRunExternalId
         const existing = attempts.get(key)
@@ -376,7 +424,14 @@ export const make = (
           }
           existing.reason = "superseded"
         }
-        const attempt: Attempt = { retryCount: action.retryCount, reason: undefined, permits: 0, fiber: undefined }
+        const attempt: Attempt = {
+          retryCount: action.retryCount,
+          reason: undefined,
+          permits: 0,
+          fiber: undefined,
+          receivedAt: clock.unsafeCurrentTimeNanos(),
+          handlerTime: undefined
+        }
         attempts.set(key, attempt)
         const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
