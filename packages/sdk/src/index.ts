@@ -120,4 +120,11 @@ export * as RunListener from "./RunListener.js"
  * @since 0.1.0
  */
 export * as Runs from "./Runs.js"
+
+/**
+ * The worker's Effect metrics: tasks started, completed, failed and interrupted, slots in use,
+ * handler duration and the SDK's overhead per attempt.
+ *
+ * @since 0.1.0
+ */
 export * as WorkerMetrics from "./WorkerMetrics.js"

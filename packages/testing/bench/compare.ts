@@ -1,0 +1,300 @@
+/**
+ * `pnpm bench`: the same N no-op tasks through the official SDK's worker (@hatchet-dev/typescript-sdk)
+ * and through ours, one after the other, on one local engine, with the same slots, trigger method
+ * and warm-up. The engine runs in this process; each worker runs in a child process of its own.
+ *
+ * Per worker: start it and wait until the engine sees it; warm up (BENCH_WARMUP runs); then trigger
+ * BENCH_TASKS runs with `BulkTriggerWorkflow` (BENCH_BATCH per call, over gRPC) and time from the
+ * first trigger call to the last task's completion as the engine recorded it. Every measured run
+ * must end COMPLETED on that worker. Then the worker reports its memory and metrics over IPC and is
+ * stopped.
+ *
+ * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100), BENCH_BATCH (500),
+ * BENCH_WARMUP (1000), BENCH_ORDER ("official,ours"; either may be left out),
+ * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`).
+ */
+import { Admin, GrpcTransport, HatchetConfig } from "@effect-hatchet/sdk"
+import { ConfigProvider, Effect, Layer, Schedule } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { Engine } from "../../engine/src/Engine.js"
+import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
+import * as InternalEngine from "../../engine/src/internal/engine.js"
+import type { MetricValue, WorkerReport } from "./report.js"
+
+const total = Number(process.env.BENCH_TASKS ?? 10_000)
+const slots = Number(process.env.BENCH_SLOTS ?? 100)
+const batch = Number(process.env.BENCH_BATCH ?? 500)
+const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
+const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
+const profileDir = process.env.BENCH_PROFILE
+
+type Kind = "official" | "ours"
+
+const workerScripts: Record<Kind, URL> = {
+  official: new URL("./official-worker.ts", import.meta.url),
+  ours: new URL("./effect-worker.ts", import.meta.url)
+}
+const labels: Record<Kind, string> = {
+  official: "official SDK 1.33.2",
+  ours: "effect-hatchet"
+}
+
+interface PhaseResult {
+  readonly kind: Kind
+  readonly seconds: number
+  readonly tasksPerSecond: number
+  /** Engine clock: START sent to the worker → result recorded, per task (ms). */
+  readonly roundTrip: { readonly p50: number; readonly p99: number }
+  /** The worker process's CPU time (user + system) per measured task, in ms. */
+  readonly cpuPerTask: number
+  readonly report: WorkerReport
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+/** A quantile read from cumulative histogram buckets, interpolated inside its bucket. */
+const histogramQuantile = (h: Extract<MetricValue, { _tag: "Histogram" }>, q: number): number => {
+  const rank = q * h.count
+  let lower = 0
+  let below = 0
+  for (const [bound, cumulative] of h.buckets) {
+    if (cumulative >= rank && cumulative > below) {
+      const upper = Number.isFinite(bound) ? Math.min(bound, h.max) : h.max
+      const from = Math.max(lower, h.min)
+      return from + ((upper - from) * (rank - below)) / (cumulative - below)
+    }
+    if (Number.isFinite(bound)) lower = bound
+    below = cumulative
+  }
+  return h.max
+}
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
+
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+// ---------------------------------------------------------------------------------------------
+// one worker
+// ---------------------------------------------------------------------------------------------
+
+const spawnWorker = (kind: Kind, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(process.execPath, [
+        "--expose-gc",
+        ...(profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${kind}`] : []),
+        "--import",
+        tsx,
+        "--conditions=@effect-hatchet/source",
+        fileURLToPath(workerScripts[kind])
+      ], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        env: { ...process.env, ...env, BENCH_SLOTS: String(slots) }
+      })
+    ),
+    (child) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+        child.once("exit", () => {
+          clearTimeout(timer)
+          resume(Effect.void)
+        })
+        child.kill("SIGTERM")
+      })
+  )
+
+const askReport = (child: ChildProcess) =>
+  Effect.async<WorkerReport>((resume) => {
+    const onMessage = (message: unknown) => {
+      const report = (message as { report?: WorkerReport }).report
+      if (report !== undefined) resume(Effect.succeed(report))
+    }
+    child.on("message", onMessage)
+    child.send("report")
+    return Effect.sync(() => child.off("message", onMessage))
+  }).pipe(Effect.timeout("30 seconds"))
+
+/** The id of the worker registered after `since` that is active and heartbeating. */
+const awaitWorker = (core: EngineCoreService, child: ChildProcess, since: number) =>
+  Effect.suspend(() => {
+    if (child.exitCode !== null) return Effect.dieMessage("the benchmark worker exited")
+    for (const w of core.state.workersById.values()) {
+      if (w.createdAt >= since && w.isActive && w.lastHeartbeatAt !== undefined) return Effect.succeed(w.id)
+    }
+    return Effect.fail("not yet" as const)
+  }).pipe(Effect.retry(Schedule.spaced("20 millis")), Effect.timeout("60 seconds"))
+
+/** Triggers `count` no-op runs in bulk calls of `batch`; returns their ids. */
+const triggerRuns = (count: number) =>
+  Effect.gen(function*() {
+    const admin = yield* Admin.Admin
+    const ids: Array<string> = []
+    for (let offset = 0; offset < count; offset += batch) {
+      const size = Math.min(batch, count - offset)
+      const requests = Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }))
+      ids.push(...(yield* admin.bulkTriggerWorkflow(requests)))
+    }
+    return ids
+  })
+
+/** Waits until every run has finished; returns the latest finish time (engine clock, ms). */
+const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    let pending = ids.slice()
+    let last = 0
+    const deadline = Date.now() + 600_000
+    while (pending.length > 0) {
+      const still: Array<string> = []
+      for (const id of pending) {
+        const finishedAt = core.state.runsById.get(id)?.finishedAt
+        if (finishedAt === undefined) still.push(id)
+        else if (finishedAt > last) last = finishedAt
+      }
+      pending = still
+      if (pending.length === 0) break
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`${pending.length} runs did not finish in 10 minutes`)
+      yield* Effect.sleep("10 millis")
+    }
+    return last
+  })
+
+/** Every run COMPLETED on `workerId`; the engine's per-task round trips (START sent → finished). */
+const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string) => {
+  const roundTrips: Array<number> = []
+  for (const id of ids) {
+    const run = core.state.runsById.get(id)!
+    for (const task of run.tasks.values()) {
+      if (task.status !== "COMPLETED") throw new Error(`run ${id}: task ${task.externalId} is ${task.status}`)
+      const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)
+      if (sent?.workerId !== workerId) throw new Error(`run ${id} ran on worker ${sent?.workerId}, not ${workerId}`)
+      roundTrips.push(task.finishedAt! - sent.timestamp)
+    }
+  }
+  roundTrips.sort((a, b) => a - b)
+  return { p50: percentile(roundTrips, 50), p99: percentile(roundTrips, 99) }
+}
+
+const phase = (kind: Kind) =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine
+    const core = yield* EngineCore
+    const since = Date.now()
+    const child = yield* spawnWorker(kind, engine.env)
+    const workerId = yield* awaitWorker(core, child, since)
+
+    yield* awaitRuns(core, yield* triggerRuns(warmup))
+
+    const before = yield* askReport(child)
+    const started = Date.now()
+    const ids = yield* triggerRuns(total)
+    const finished = yield* awaitRuns(core, ids)
+    const seconds = (finished - started) / 1000
+    const roundTrip = checkRuns(core, ids, workerId)
+    const report = yield* askReport(child)
+    const cpuPerTask = (report.cpuMicros - before.cpuMicros) / 1000 / total
+    return { kind, seconds, tasksPerSecond: total / seconds, roundTrip, cpuPerTask, report } satisfies PhaseResult
+  }))
+
+// ---------------------------------------------------------------------------------------------
+// the run
+// ---------------------------------------------------------------------------------------------
+
+const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
+  const byKind = new Map(results.map((r) => [r.kind, r]))
+  const columns = order.filter((k) => byKind.has(k))
+  const row = (label: string, cell: (r: PhaseResult) => string) =>
+    console.log(`  ${label.padEnd(38)}${columns.map((k) => cell(byKind.get(k)!).padStart(22)).join("")}`)
+  console.log("")
+  row("", (r) => labels[r.kind])
+  row("tasks per second", (r) => r.tasksPerSecond.toFixed(0))
+  row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
+  row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
+  row("worker CPU per task (user + system)", (r) => `${r.cpuPerTask.toFixed(3)} ms`)
+  row(`worker RSS after ${total + warmup} tasks`, (r) => mib(r.report.rss))
+  row("worker heap used (after a full GC)", (r) =>
+    `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)
+  console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds)")
+
+  const ours = byKind.get("ours")
+  if (ours !== undefined) {
+    const m = ours.report.metrics
+    const overhead = m.hatchet_worker_task_overhead
+    const count = (name: string) => {
+      const v = m[name]
+      return v?._tag === "Number" ? v.value : 0 // a metric never updated is absent
+    }
+    console.log("")
+    if (overhead?._tag === "Histogram") {
+      console.log(
+        `  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED sent, handler excluded):`
+      )
+      console.log(
+        `    p50 ${histogramQuantile(overhead, 0.5).toFixed(3)} ms, p99 ${histogramQuantile(overhead, 0.99).toFixed(3)} ms, ` +
+          `mean ${(overhead.sum / overhead.count).toFixed(3)} ms, max ${overhead.max.toFixed(1)} ms ` +
+          `over ${overhead.count} attempts (warm-up included; quantiles from 20% buckets, interpolated)`
+      )
+    }
+    console.log(
+      `  our worker's counters: started ${count("hatchet_worker_tasks_started")}, completed ${
+        count("hatchet_worker_tasks_completed")
+      }, failed ${count("hatchet_worker_tasks_failed")}, interrupted ${
+        count("hatchet_worker_tasks_interrupted")
+      }; slots in use now ${count("hatchet_worker_slots_in_use")}`
+    )
+  }
+  console.log("")
+  console.log(`  load average (1 / 5 / 15 min): ${loadBefore} before, ${loadavg()} after`)
+  const official = byKind.get("official")
+  if (ours !== undefined && official !== undefined) {
+    console.log("")
+    console.log(`throughput ratio (ours / official): ${(ours.tasksPerSecond / official.tasksPerSecond).toFixed(2)}`)
+  }
+}
+
+const TriggerClient = Layer.unwrapEffect(Effect.map(Engine, (engine) =>
+  Admin.layer.pipe(
+    Layer.provide(GrpcTransport.layer),
+    Layer.provide(HatchetConfig.layer({
+      token: engine.token,
+      hostPort: engine.grpcAddress,
+      apiUrl: engine.apiUrl,
+      tlsStrategy: "none"
+    })),
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+  )))
+
+const program = Effect.gen(function*() {
+  const cpus = os.cpus()
+  const loadBefore = loadavg()
+  console.log(`pnpm bench: ${total} no-op tasks per worker, ${slots} slots, bulk triggers of ${batch}, warm-up ${warmup} tasks`)
+  console.log(
+    `  machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, node ${process.version}; load average ${loadBefore} (1 / 5 / 15 min)`
+  )
+  console.log(`  the local engine and the trigger client run in this process; each worker in a child process; order: ${order.join(", ")}`)
+  const results: Array<PhaseResult> = []
+  for (const kind of order) {
+    console.log(`  running ${labels[kind]} ...`)
+    results.push(yield* phase(kind))
+  }
+  print(results, loadBefore)
+})
+
+Effect.runPromise(
+  program.pipe(Effect.provide(TriggerClient.pipe(Layer.provideMerge(InternalEngine.layer()))))
+).then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

@@ -1,0 +1,26 @@
+/**
+ * Our worker for `pnpm bench`, in its own process: one no-op standalone task `bench-noop` (the
+ * name the official SDK's benchmark worker, packages/engine/bench/worker.ts, registers), returning
+ * `{}` as it does, with `BENCH_SLOTS` slots; connects with the `HATCHET_CLIENT_*` environment the
+ * parent passes. Its input and output go through their Schemas like any task's. ./report.ts answers
+ * the parent's memory and metrics requests.
+ */
+import "./report.js"
+import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer, Logger, LogLevel, Schema } from "effect"
+
+const Noop = Task.make("bench-noop", { output: Schema.Struct({}) })
+const NoopLive = Noop.toLayer(() => Effect.succeed({}))
+
+const WorkerLive = Worker.layer({
+  name: "bench-worker",
+  workflows: [Noop],
+  slots: Number(process.env.BENCH_SLOTS ?? 100)
+}).pipe(
+  Layer.provide(NoopLive),
+  Layer.provide(Hatchet.layerFromEnv),
+  Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+)
+
+Layer.launch(WorkerLive).pipe(NodeRuntime.runMain)

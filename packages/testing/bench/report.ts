@@ -1,0 +1,68 @@
+/**
+ * Imported first by each benchmark worker process, ours and the official SDK's alike: answers the parent's `"report"` message over IPC with the process's memory and the
+ * values of the `hatchet_worker_*` Effect metrics registered in it (none for the official SDK).
+ * Memory is read first; `effect` is imported only afterwards, so that it never counts against a
+ * process that does not use it.
+ */
+
+/** What a worker process reports. */
+export interface WorkerReport {
+  readonly rss: number
+  readonly heapUsed: number
+  /** CPU time used so far (user + system), in microseconds. */
+  readonly cpuMicros: number
+  /** Heap used after a full GC (the workers run with `--expose-gc`). */
+  readonly heapUsedAfterGc: number | undefined
+  readonly metrics: Readonly<Record<string, MetricValue>>
+}
+
+export type MetricValue =
+  | { readonly _tag: "Number"; readonly value: number }
+  | {
+    readonly _tag: "Histogram"
+    /** Upper bound, cumulative count. */
+    readonly buckets: ReadonlyArray<readonly [number, number]>
+    readonly count: number
+    readonly min: number
+    readonly max: number
+    readonly sum: number
+  }
+
+const metricValues = async (): Promise<Record<string, MetricValue>> => {
+  const { Effect, Metric, MetricState } = await import("effect")
+  const values: Record<string, MetricValue> = {}
+  for (const pair of Effect.runSync(Metric.snapshot)) {
+    const name = pair.metricKey.name
+    if (!name.startsWith("hatchet_worker_")) continue
+    const state = pair.metricState
+    if (MetricState.isCounterState(state)) {
+      values[name] = { _tag: "Number", value: Number(state.count) }
+    } else if (MetricState.isGaugeState(state)) {
+      values[name] = { _tag: "Number", value: Number(state.value) }
+    } else if (MetricState.isHistogramState(state)) {
+      const { buckets, count, max, min, sum } = state
+      values[name] = { _tag: "Histogram", buckets: [...buckets], count, min, max, sum }
+    }
+  }
+  return values
+}
+
+const report = async (): Promise<WorkerReport> => {
+  const { system, user } = process.cpuUsage()
+  const { heapUsed, rss } = process.memoryUsage()
+  const gc = (globalThis as { gc?: () => void }).gc
+  let heapUsedAfterGc: number | undefined
+  if (gc !== undefined) {
+    gc()
+    heapUsedAfterGc = process.memoryUsage().heapUsed
+  }
+  return { rss, heapUsed, cpuMicros: user + system, heapUsedAfterGc, metrics: await metricValues() }
+}
+
+if (process.send !== undefined) {
+  process.on("message", (message) => {
+    if (message === "report") void report().then((r) => process.send!({ report: r }))
+  })
+  // the IPC channel must not keep a finished worker alive
+  process.channel?.unref()
+}
