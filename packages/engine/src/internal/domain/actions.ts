@@ -6,7 +6,12 @@
  * (retried unless `should_not_retry`); CANCELLED cancels the task. Events that name another
  * attempt than the current one are ignored.
  *
- * Engine semantics §3.1; upstream `internal/services/dispatcher/server.go sendStepActionEventV1`.
+ * `Dispatcher/SendBatchActionEvent` applies one event type to many tasks: every id must parse
+ * (else nothing is applied), unknown tasks are skipped, and only STARTED, COMPLETED, FAILED and
+ * CANCELLED are accepted.
+ *
+ * Engine semantics §3.1; upstream `internal/services/dispatcher/server.go sendStepActionEventV1`
+ * and `sendBatchActionEventV1`.
  *
  * @internal
  */
@@ -38,6 +43,52 @@ export const stepActionEvent = (state: EngineState, tenantId: string, event: Ste
   if (task === undefined || task.tenantId !== tenantId) {
     throw invalidArgument(`invalid task external run id ${id}: no rows in result set`)
   }
+  applyEvent(state, task, event, now)
+  return task
+}
+
+/** The items of a `BatchActionEvent` (one event type for all). */
+export interface BatchActionEvent {
+  readonly eventType: StepActionEventType
+  readonly items: ReadonlyArray<{
+    readonly taskRunExternalId: string
+    readonly eventPayload: string
+    readonly retryCount?: number | undefined
+    readonly shouldNotRetry?: boolean | undefined
+  }>
+}
+
+const batchEventTypes: ReadonlySet<StepActionEventType> = new Set([
+  StepActionEventType.STEP_EVENT_TYPE_STARTED,
+  StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+  StepActionEventType.STEP_EVENT_TYPE_FAILED,
+  StepActionEventType.STEP_EVENT_TYPE_CANCELLED
+])
+
+/** Applies one event to each task of a batch; returns how many tasks it concerned. */
+export const batchActionEvent = (state: EngineState, tenantId: string, batch: BatchActionEvent, now: number): number => {
+  if (batch.items.length === 0) return 0
+  const tasks: Array<Task | undefined> = []
+  for (const item of batch.items) {
+    const parsed = parseUuid(item.taskRunExternalId)
+    if (!parsed.ok) throw invalidArgument(`invalid task external run id ${item.taskRunExternalId}: ${parsed.error}`)
+    const task = state.tasksByExternalId.get(parsed.value)
+    tasks.push(task !== undefined && task.tenantId === tenantId ? task : undefined)
+  }
+  if (!batchEventTypes.has(batch.eventType)) {
+    throw invalidArgument(`invalid batch action event type ${StepActionEventType[batch.eventType] ?? batch.eventType}`)
+  }
+  let applied = 0
+  batch.items.forEach((item, i) => {
+    const task = tasks[i]
+    if (task === undefined) return
+    applyEvent(state, task, { ...item, eventType: batch.eventType }, now)
+    applied++
+  })
+  return applied
+}
+
+const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent, "taskRunExternalId">, now: number): void => {
   const retryCount = event.retryCount ?? task.retryCount
   let eventType = event.eventType
   let payload = event.eventPayload
@@ -56,23 +107,23 @@ export const stepActionEvent = (state: EngineState, tenantId: string, event: Ste
       if (task.status === "RUNNING" && task.retryCount === retryCount) {
         recordEvent(state, task, "STARTED", now, { workerId: task.runtime?.worker?.id })
       }
-      return task
+      return
     case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:
-      return task
+      return
     case StepActionEventType.STEP_EVENT_TYPE_COMPLETED:
       completeTask(state, task, retryCount, payload, now)
-      return task
+      return
     case StepActionEventType.STEP_EVENT_TYPE_FAILED:
       failTaskApp(state, task, retryCount, {
         message: payload,
         shouldNotRetry: event.shouldNotRetry ?? false,
         source: "worker"
       }, now)
-      return task
+      return
     case StepActionEventType.STEP_EVENT_TYPE_CANCELLED:
       if (task.retryCount === retryCount) cancelTask(state, task, now, { notifyWorker: true })
-      return task
+      return
     default:
-      throw invalidArgument(`invalid task external run id ${id}`)
+      throw invalidArgument(`invalid task external run id ${task.externalId}`)
   }
 }

@@ -191,15 +191,7 @@ export const make = (
     sendBatchActionEvent: (request, context) =>
       bridge.unary(
         run((state, now) => {
-          for (const item of request.items) {
-            Actions.stepActionEvent(state, context.tenantId, {
-              taskRunExternalId: item.taskRunExternalId,
-              eventType: request.eventType,
-              eventPayload: item.eventPayload,
-              retryCount: item.retryCount,
-              shouldNotRetry: item.shouldNotRetry
-            }, now)
-          }
+          Actions.batchActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
         }),
         context.signal
