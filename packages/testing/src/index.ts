@@ -22,3 +22,11 @@ export * as TaskTest from "./TaskTest.js"
  * @since 0.1.0
  */
 export * as TcpProxy from "./TcpProxy.js"
+
+/**
+ * The local engine in-process, a worker running the given implementations and the client, as one
+ * Layer for `@effect/vitest`; `settle` / `adjust` for tests under `TestClock`.
+ *
+ * @since 0.1.0
+ */
+export * as HatchetTest from "./HatchetTest.js"

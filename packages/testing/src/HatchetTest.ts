@@ -1,0 +1,194 @@
+/**
+ * The local engine in-process, a worker running the given implementations and the `Hatchet`
+ * client pointed at it, as one Layer for `@effect/vitest`: a test triggers with `Hatchet.run`
+ * and asserts the typed result, with no server to install.
+ *
+ * - `workflows` takes implementation layers (each definition's `toLayer`). What their handlers
+ *   need and this layer does not provide stays a requirement of the layer, so `it.layer(...)`
+ *   rejects it at compile time until it is provided. The services those layers provide are
+ *   outputs too, so a test can reach a test double it passed in with `Layer.provideMerge`.
+ * - The layer also provides `Engine` (fault injection, tokens, addresses), the `Worker` and
+ *   everything `Hatchet.layer` does (`Runs`, `Dispatcher`, `Admin`, `Events`, ... for another
+ *   `Worker.layer` on the same engine).
+ * - Like any Layer it is built once per `MemoMap`: keep it in a `const` and every test of a
+ *   `layer(...)` block shares one engine and one worker. Closing the scope stops the worker
+ *   (tasks still running are interrupted at once), closes the client's channel and both servers.
+ * - The machine's `HATCHET_CLIENT_*` variables are ignored.
+ *
+ * Time. Every timer of the engine (retry backoff, timeouts), the worker and the client goes
+ * through Effect's `Clock`, so under `TestClock` (`it.effect`, or `it.layer(...)` without
+ * `excludeTestServices`) the test drives it. Two defaults make that safe, and only here:
+ * the engine runs with `workerLiveness: "connection"` (an open stream keeps the worker alive: a
+ * jump of the clock is not silence, and a frozen clock needs no heartbeats), and the worker's
+ * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). Both can be
+ * overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
+ * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
+ *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect, Layer } from "effect"
+ * import { Hatchet } from "@effect-hatchet/sdk"
+ * import { HatchetTest } from "@effect-hatchet/testing"
+ *
+ * const TestLive = HatchetTest.layer({ workflows: [OrderFlowLive.pipe(Layer.provide(PaymentsTest))] })
+ *
+ * it.layer(TestLive)("orders", (it) => {
+ *   it.effect("charges a valid order", () =>
+ *     Effect.gen(function*() {
+ *       const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })
+ *       expect(result.charge.chargeId).toBe("ch-o-1")
+ *     }))
+ *
+ *   it.effect("retries a flaky task after its one-hour backoff", () =>
+ *     Effect.gen(function*() {
+ *       const handle = yield* Hatchet.runNoWait(Flaky, { id: "f-1" })
+ *       yield* HatchetTest.adjust("1 hour")
+ *       expect(yield* handle.result).toEqual({ ok: true })
+ *     }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Engine } from "@effect-hatchet/engine"
+import type * as Hatchet from "@effect-hatchet/sdk/Hatchet"
+import type * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
+import type { RestError } from "@effect-hatchet/sdk/HatchetError"
+import type * as Runs from "@effect-hatchet/sdk/Runs"
+import type * as Worker from "@effect-hatchet/sdk/Worker"
+import type * as Workflow from "@effect-hatchet/sdk/Workflow"
+import { Data, Duration, Effect, Layer, TestClock } from "effect"
+import { Engine as EngineModule } from "@effect-hatchet/engine"
+import * as internal from "./internal/hatchetTest.js"
+
+/**
+ * What may go in `workflows`: a definition's `toLayer` layer (possibly with more provided or
+ * merged into it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ImplementationLayer = Layer.Layer<Workflow.Implementation<any>, any, any>
+
+/**
+ * The client settings a test may choose; the address, token and TLS are the engine's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientOptions = Pick<
+  HatchetConfig.Options,
+  "namespace" | "grpcMaxRecvMessageLength" | "grpcMaxSendMessageLength" | "logLevel"
+>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<Layers extends ReadonlyArray<ImplementationLayer>> {
+  /** The implementations the worker runs: each definition's `toLayer` layer. */
+  readonly workflows: Layers
+  /**
+   * Worker options. Defaults: name `test-worker`, 100 slots, `heartbeatTimeout` infinite,
+   * `shutdownGracePeriod` zero.
+   */
+  readonly worker?: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">> | undefined
+  /** Engine options. Default `workerLiveness: "connection"`, free ports on 127.0.0.1. */
+  readonly engine?: Engine.EngineOptions | undefined
+  readonly client?: ClientOptions | undefined
+}
+
+/**
+ * What the layer provides besides the outputs of the `workflows` layers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services = Engine.Engine | Worker.Worker | Hatchet.Services
+
+type SuccessOf<L> = L extends Layer.Layer<infer A, infer _E, infer _R> ? A : never
+type ErrorOf<L> = L extends Layer.Layer<infer _A, infer E, infer _R> ? E : never
+type ContextOf<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
+
+/**
+ * The engine, a worker running `workflows`, and the client, in one scoped Layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
+  options: Options<Layers>
+): Layer.Layer<
+  Services | SuccessOf<Layers[number]>,
+  | ErrorOf<Layers[number]>
+  | Engine.EngineStartError
+  | Worker.WorkerError
+  | HatchetConfig.HatchetConfigError,
+  Exclude<ContextOf<Layers[number]>, Services>
+> => {
+  const engine = EngineModule.layer({ workerLiveness: "connection", ...options.engine })
+  const implementations: ImplementationLayer = options.workflows.length === 0
+    ? Layer.empty as any
+    : Layer.mergeAll(...(options.workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>]))
+  return internal.workerLayer(options.worker ?? {}).pipe(
+    Layer.provideMerge(implementations),
+    Layer.provideMerge(internal.clientLayer(options.client ?? {})),
+    Layer.provideMerge(engine)
+  ) as any
+}
+
+/**
+ * `settle` gave up: work was still running after its timeout (real time). A task that waits on
+ * the clock itself (`Effect.sleep` in a handler, under `TestClock`) never settles: move the
+ * clock with `TestClock.adjust` instead.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotSettled extends Data.TaggedError("NotSettled")<{
+  /** Task attempts the engine has handed out and not seen finish. */
+  readonly runningOnEngine: number
+  /** Task attempts running on this layer's worker. */
+  readonly runningOnWorker: number
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `HatchetTest.settle: after ${Duration.format(this.timeout)} (real time), ${this.runningOnEngine} task attempt(s) ` +
+      `are still running on the engine and ${this.runningOnWorker} on the worker. A task that waits on the clock ` +
+      `(Effect.sleep under TestClock) only moves on with TestClock.adjust.`
+  }
+}
+
+/**
+ * Waits, in real time (also under `TestClock`), until no task attempt is running: every run the
+ * test started is finished, or waits for the clock (a retry backoff, a timeout) or for a worker.
+ * Call it before `TestClock.adjust`, so that what the engine schedules from the work done so far
+ * is scheduled from the current time. Fails with `NotSettled` after `timeout` (default 10 s).
+ *
+ * @since 0.1.0
+ * @category time
+ */
+export const settle = (
+  options: { readonly timeout?: Duration.DurationInput | undefined } = {}
+): Effect.Effect<void, NotSettled | RestError, Worker.Worker | Runs.Runs> => {
+  const timeout = Duration.decode(options.timeout ?? "10 seconds")
+  return Effect.flatMap(internal.awaitIdle(timeout), (busy) =>
+    busy === undefined ? Effect.void : Effect.fail(new NotSettled({ ...busy, timeout })))
+}
+
+/**
+ * `settle`, then `TestClock.adjust(duration)`, then `settle` again: what the jump made due (a
+ * retry, a timeout) has run when it returns.
+ *
+ * @since 0.1.0
+ * @category time
+ */
+export const adjust = (
+  duration: Duration.DurationInput,
+  options: { readonly timeout?: Duration.DurationInput | undefined } = {}
+): Effect.Effect<void, NotSettled | RestError, Worker.Worker | Runs.Runs> =>
+  settle(options).pipe(
+    Effect.zipRight(TestClock.adjust(duration)),
+    Effect.zipRight(settle(options))
+  )

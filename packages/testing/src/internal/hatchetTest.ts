@@ -1,0 +1,113 @@
+/**
+ * The pieces of `HatchetTest.layer`: the client of an in-process engine, the worker over whatever
+ * implementations its context holds, and the idle check behind `settle`.
+ *
+ * @internal
+ */
+import { Engine } from "@effect-hatchet/engine"
+import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
+import * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
+import * as Runs from "@effect-hatchet/sdk/Runs"
+import * as Worker from "@effect-hatchet/sdk/Worker"
+import * as Workflow from "@effect-hatchet/sdk/Workflow"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type { Admin } from "@effect-hatchet/sdk/Admin"
+import type { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
+import type { Events } from "@effect-hatchet/sdk/Events"
+import type { Scope } from "effect"
+import { Clock, ConfigProvider, Context, Duration, Effect, Layer } from "effect"
+
+/** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
+const TOKEN_LIFETIME = Duration.days(365 * 100)
+
+/** No `HATCHET_CLIENT_*` of the machine may leak into a test. */
+const noEnvironment = ConfigProvider.fromMap(new Map())
+
+/** The client (and the gRPC services a worker needs) of the `Engine` in context. */
+export const clientLayer = (options: HatchetConfig.Options) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const token = yield* engine.mintToken({ expiresIn: TOKEN_LIFETIME })
+    const config = Layer.effect(
+      HatchetConfig.HatchetConfig,
+      HatchetConfig.make({
+        ...options,
+        token,
+        hostPort: engine.grpcAddress,
+        apiUrl: engine.apiUrl,
+        tlsStrategy: "none"
+      }).pipe(Effect.withConfigProvider(noEnvironment))
+    )
+    return Hatchet.layerWithoutConfig.pipe(Layer.provideMerge(config), Layer.provide(FetchHttpClient.layer))
+  }))
+
+const isImplementation = (value: unknown): value is Workflow.ImplementationShape =>
+  typeof value === "object" && value !== null && "definition" in value && "spec" in value &&
+  "handlers" in value && value.handlers instanceof Map
+
+/**
+ * The definitions whose implementation is in `context`: every value that is the implementation
+ * the SDK finds for its own definition.
+ */
+export const implementedDefinitions = (context: Context.Context<never>) =>
+  Effect.gen(function*() {
+    const definitions: Array<Workflow.Definition> = []
+    for (const value of context.unsafeMap.values()) {
+      if (!isImplementation(value)) continue
+      const definition = value.definition as Workflow.Definition
+      const found = yield* Effect.provide(Workflow.implementation(definition), context as Context.Context<any>)
+      if (found === value) definitions.push(definition)
+    }
+    return definitions
+  })
+
+/** A worker running every implementation in its context. */
+export const workerLayer = (
+  options: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">>
+) =>
+  Layer.scoped(
+    Worker.Worker,
+    Effect.gen(function*() {
+      const workflows = yield* implementedDefinitions(yield* Effect.context<never>())
+      return yield* Worker.make({
+        name: "test-worker",
+        // a jump of TestClock would look like a hung heartbeat: in process, nothing hangs
+        heartbeatTimeout: Duration.infinity,
+        // a test's scope closes at once: tasks still running are interrupted, not awaited
+        shutdownGracePeriod: Duration.zero,
+        ...options,
+        workflows
+      }) as Effect.Effect<Worker.WorkerShape, Worker.WorkerError, Scope.Scope | Dispatcher | Admin | Events>
+    })
+  )
+
+/** The real clock, for waiting while the test's clock is a frozen `TestClock`. */
+const liveClock = Clock.make()
+
+/** How a `settle` that gave up describes what is still busy. */
+export interface Busy {
+  readonly runningOnEngine: number
+  readonly runningOnWorker: number
+}
+
+const busy = Effect.gen(function*() {
+  const runs = yield* Runs.Runs
+  const worker = yield* Worker.Worker
+  const running = yield* runs.list({ since: new Date(0), statuses: ["RUNNING"], onlyTasks: true, limit: 100 })
+  return { runningOnEngine: running.rows.length, runningOnWorker: yield* worker.runningTasks } satisfies Busy
+})
+
+/**
+ * Polls (every 10 ms of real time) until neither the engine nor the worker holds a task attempt;
+ * `Left(busy)` after `timeout` of real time.
+ */
+export const awaitIdle = (timeout: Duration.Duration) =>
+  Effect.gen(function*() {
+    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(timeout)
+    for (;;) {
+      const state = yield* busy
+      if (state.runningOnEngine === 0 && state.runningOnWorker === 0) return undefined
+      if ((yield* liveClock.currentTimeMillis) > deadline) return state
+      yield* Effect.sleep("10 millis").pipe(Effect.withClock(liveClock))
+    }
+  })
