@@ -44,6 +44,28 @@ describe("worker sessions", () => {
       expect(second.filter((a) => (a as { actionType: number }).actionType === ActionType.CANCEL_STEP_RUN)).toHaveLength(1)
     }))
 
+  it.scoped("a START goes to the worker's newest stream (its older one may be dead after a reconnect)", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("newest", [task("t")])
+      const w = yield* h.worker(["newest:t"])
+      const newer: Array<{ readonly actionType: number }> = []
+      yield* h.run((state, now) => {
+        Workers.openSession(state, state.workersById.get(w.id)!, {
+          id: "newer",
+          workerId: w.id,
+          establishedAt: now,
+          legacy: false,
+          send: (a) => newer.push(a) > 0,
+          close: () => {}
+        }, now)
+      })
+      yield* h.trigger("newest")
+      yield* h.trigger("newest")
+      expect(newer.filter((a) => a.actionType === ActionType.START_STEP_RUN)).toHaveLength(2)
+      expect(w.starts()).toHaveLength(0)
+    }))
+
   it.scoped("a worker whose streams are gone gets its assignment re-queued as an internal failure", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

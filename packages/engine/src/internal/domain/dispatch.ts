@@ -185,13 +185,13 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
   armTimeout(state, task, runtime.timeoutAt)
   const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)
+  // The newest stream first. A worker that lost its connection silently (a stale NAT flow, a
+  // half-open TCP connection) and reconnected still has its dead stream open here until the
+  // server's keepalive closes it (30 s + 20 s); oldest-first would send every assignment into it
+  // meanwhile. Upstream tries the streams in `sync.Map` order, which is unspecified.
   let delivered = false
-  for (const session of worker.sessions.values()) {
-    if (session.send(action)) {
-      delivered = true
-      break
-    }
-  }
+  const sessions = [...worker.sessions.values()]
+  for (let i = sessions.length - 1; i >= 0 && !delivered; i--) delivered = sessions[i]!.send(action)
   if (delivered) {
     recordEvent(state, task, "SENT_TO_WORKER", now, { workerId: worker.id })
   } else {
