@@ -5,6 +5,12 @@
  * plaintext, TLS or mTLS from `HatchetConfig`. The channel is closed when the layer's scope
  * closes.
  *
+ * A connection can die silently (a stale NAT or load-balancer flow, a half-open TCP connection):
+ * calls hang, and grpc-js keeps sending new calls to it until a keepalive PING goes unanswered
+ * (`HatchetConfig`'s `grpcKeepaliveTime` + `grpcKeepaliveTimeout`, 70 s by default).
+ * `resetConnection` moves the channel to a fresh connection at once; the Worker calls it when its
+ * heartbeats hang.
+ *
  * The helpers `unary`, `serverStream` and `bidiStream` turn nice-grpc calls into Effects and
  * Streams that are interruptible (interrupting cancels the RPC on the server) and fail with
  * `GrpcError`.
@@ -31,6 +37,12 @@ import * as internal from "./internal/grpc.js"
 export interface GrpcTransportShape {
   /** The one channel all clients share. */
   readonly channel: Channel
+  /**
+   * Moves the channel to a new HTTP/2 connection: calls made from now on open (and use) a fresh
+   * connection; calls in flight on the old one go on until they end (or its keepalive declares
+   * it dead), then it is closed. For a connection that stalled silently.
+   */
+  readonly resetConnection: Effect.Effect<void>
   /** `Dispatcher` (no proto package). */
   readonly dispatcher: DispatcherClient
   /** `EventsService`. */

@@ -20,9 +20,18 @@
  * | `HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH`, `_SEND_` | bytes (4194304) |
  * | `HATCHET_CLIENT_LOG_LEVEL` | `OFF`, `DEBUG`, `INFO` (default), `WARN`, `ERROR` |
  *
+ * HTTP/2 keepalive (`grpcKeepaliveTime` / `grpcKeepaliveTimeout`, options only; 10 s / 60 s as
+ * the official SDKs) bounds how long a silently dead connection goes unnoticed: a PING every
+ * `grpcKeepaliveTime`, and a connection whose PING gets no answer within `grpcKeepaliveTimeout`
+ * is closed, failing its calls with UNAVAILABLE (so a stalled stream is retried), i.e. at most
+ * time + timeout (70 s by default). Lower values detect sooner; Hatchet's engine answers clients
+ * that ping more often than every 5 s with GOAWAY `too_many_pings` (grpc-js then doubles its
+ * interval), so keep `grpcKeepaliveTime` at 5 s or more against a real engine (the local engine
+ * accepts any rate).
+ *
  * @since 0.1.0
  */
-import type { Config, Redacted } from "effect"
+import type { Config, Duration, Redacted } from "effect"
 import { Context, Effect, Layer, LogLevel as EffectLogLevel, Schema } from "effect"
 import * as internal from "./internal/config.js"
 
@@ -60,6 +69,10 @@ export interface Options {
   readonly grpcMaxRecvMessageLength?: number | undefined
   readonly grpcMaxSendMessageLength?: number | undefined
   readonly logLevel?: string | undefined
+  /** HTTP/2 keepalive PING interval (see the module docs). Default 10 s. */
+  readonly grpcKeepaliveTime?: Duration.DurationInput | undefined
+  /** How long an unanswered keepalive PING takes to close the connection. Default 60 s. */
+  readonly grpcKeepaliveTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -109,6 +122,10 @@ export interface HatchetConfigShape {
   readonly namespace: string
   readonly grpcMaxRecvMessageLength: number
   readonly grpcMaxSendMessageLength: number
+  /** HTTP/2 keepalive PING interval (`grpc.keepalive_time_ms`). */
+  readonly grpcKeepaliveTime: Duration.Duration
+  /** Unanswered PING deadline (`grpc.keepalive_timeout_ms`). */
+  readonly grpcKeepaliveTimeout: Duration.Duration
   readonly logLevel: LogLevel
   /** The token's `exp` claim, if any. */
   readonly tokenExpiresAt: Date | undefined

@@ -1,7 +1,7 @@
 import { GetVersionResponse, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Queue, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Queue, Stream } from "effect"
 import { Metadata, ServerError, Status } from "nice-grpc"
 import { connectivityState } from "@grpc/grpc-js"
 import { spawn } from "node:child_process"
@@ -97,7 +97,9 @@ describe("GrpcTransport", () => {
     const options = GrpcTransport.channelOptions({
       serverName: "engine.example.com",
       grpcMaxRecvMessageLength: 111,
-      grpcMaxSendMessageLength: 222
+      grpcMaxSendMessageLength: 222,
+      grpcKeepaliveTime: Duration.seconds(10),
+      grpcKeepaliveTimeout: Duration.seconds(60)
     } as never)
     expect(options).toEqual({
       "grpc.ssl_target_name_override": "engine.example.com",
@@ -107,7 +109,8 @@ describe("GrpcTransport", () => {
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.default_compression_algorithm": 2,
       "grpc.max_send_message_length": 222,
-      "grpc.max_receive_message_length": 111
+      "grpc.max_receive_message_length": 111,
+      "grpc.use_local_subchannel_pool": 1
     })
   })
 
@@ -375,6 +378,47 @@ describe("GrpcTransport", () => {
         yield* eventually(Effect.promise(serverAborted))
       }))
   })
+
+  it.scopedLive("resetConnection: new calls open a fresh connection; a call in flight on the old one goes on", () =>
+    Effect.gen(function*() {
+      const peers: Array<string> = []
+      const release = yield* Deferred.make<void>()
+      const server = yield* loopbackServer({
+        dispatcher: {
+          getVersion: async (_, ctx) => (peers.push(ctx.peer), { version: "v1" }),
+          listenV2: async function*(_, ctx) {
+            peers.push(ctx.peer)
+            yield { actionId: "before" }
+            await Effect.runPromise(Deferred.await(release))
+            yield { actionId: "after" }
+          }
+        }
+      })
+      // another transport with the same settings, open throughout: grpc-js would share its
+      // connection through the global subchannel pool and a reset would land on it again
+      const actions = yield* withTransport(server.hostPort, (other) => withTransport(server.hostPort, (t) =>
+        Effect.gen(function*() {
+          yield* GrpcTransport.unary("/Dispatcher/GetVersion", (o) => other.dispatcher.getVersion({}, o))
+          const version = GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o))
+          const stream = yield* GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o))
+            .pipe(Stream.map((a) => a.actionId), Stream.toPull)
+          const first = yield* stream
+          yield* version
+          yield* t.resetConnection
+          yield* version
+          yield* version
+          yield* Deferred.succeed(release, undefined)
+          return [...first, ...(yield* stream)]
+        }).pipe(Effect.scoped)))
+      expect(actions).toEqual(["before", "after"])
+      // the stream and the first call shared a connection; after the reset, another one
+      const [otherPeer, ...ours] = peers
+      expect(ours).toHaveLength(4)
+      expect(ours[1]).toBe(ours[0])
+      expect(ours[2]).not.toBe(ours[0])
+      expect(ours[2]).not.toBe(otherPeer)
+      expect(ours[3]).toBe(ours[2])
+    }))
 
   it.scopedLive("closing the layer's scope shuts the channel down", () =>
     Effect.gen(function*() {

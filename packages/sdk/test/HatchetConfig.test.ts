@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Effect, Layer, Logger, Redacted, TestClock } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Layer, Logger, Redacted, TestClock } from "effect"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
@@ -53,6 +53,18 @@ describe("HatchetConfig", () => {
         expect(config.grpcMaxSendMessageLength).toBe(4194304)
         expect(config.logLevel).toBe("INFO")
         expect(config.tokenExpiresAt).toEqual(new Date(4_102_444_800_000))
+        expect(config.grpcKeepaliveTime).toEqual(Duration.seconds(10))
+        expect(config.grpcKeepaliveTimeout).toEqual(Duration.seconds(60))
+      }))
+
+    it.effect("keepalive comes from the options (durations)", () =>
+      Effect.gen(function*() {
+        const config = yield* resolve({ HATCHET_CLIENT_TOKEN: TOKEN }, {
+          grpcKeepaliveTime: "5 seconds",
+          grpcKeepaliveTimeout: 2_500
+        })
+        expect(config.grpcKeepaliveTime).toEqual(Duration.seconds(5))
+        expect(config.grpcKeepaliveTimeout).toEqual(Duration.millis(2_500))
       }))
 
     it.effect("env overrides the claims", () =>
@@ -315,6 +327,20 @@ describe("HatchetConfig", () => {
         vars: { HATCHET_CLIENT_TOKEN: TOKEN },
         options: { grpcMaxRecvMessageLength: 0 },
         mentions: ["grpcMaxRecvMessageLength"]
+      },
+      {
+        name: "zero keepalive time (option)",
+        reason: "InvalidValue",
+        vars: { HATCHET_CLIENT_TOKEN: TOKEN },
+        options: { grpcKeepaliveTime: 0 },
+        mentions: ["grpcKeepaliveTime", "at least 1 millisecond"]
+      },
+      {
+        name: "unreadable keepalive timeout (option)",
+        reason: "InvalidValue",
+        vars: { HATCHET_CLIENT_TOKEN: TOKEN },
+        options: { grpcKeepaliveTimeout: "soon" as never },
+        mentions: ["grpcKeepaliveTimeout", "\"soon\""]
       },
       {
         name: "unknown log level",

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Clock, Config, ConfigError, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { Clock, Config, ConfigError, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import type {
   HatchetConfigShape,
@@ -17,6 +17,12 @@ import { HatchetConfigError } from "../HatchetConfig.js"
 
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_LENGTH = 4 * 1024 * 1024
+
+/** The official SDKs' keepalive (`grpc.keepalive_time_ms` / `grpc.keepalive_timeout_ms`). @internal */
+export const DEFAULT_KEEPALIVE_TIME = Duration.seconds(10)
+
+/** @internal */
+export const DEFAULT_KEEPALIVE_TIMEOUT = Duration.seconds(60)
 
 /** @internal */
 export const ENV_PREFIX = "HATCHET_CLIENT"
@@ -212,6 +218,24 @@ const parseChoice = <A extends string>(options: {
 }
 
 const LOG_LEVELS: ReadonlyArray<LogLevel> = ["OFF", "DEBUG", "INFO", "WARN", "ERROR"]
+
+const parseKeepalive = (
+  value: Duration.DurationInput | undefined,
+  key: "grpcKeepaliveTime" | "grpcKeepaliveTimeout",
+  fallback: Duration.Duration
+): Either.Either<Duration.Duration, HatchetConfigError> => {
+  if (value === undefined) return Either.right(fallback)
+  const decoded = Duration.decodeUnknown(value)
+  return Option.isSome(decoded) && Duration.isFinite(decoded.value) && Duration.toMillis(decoded.value) >= 1
+    ? Either.right(decoded.value)
+    : Either.left(
+      new HatchetConfigError({
+        reason: "InvalidValue",
+        message: `${option(key)} is "${String(value)}"; expected a duration of at least 1 millisecond ` +
+          `(default ${Duration.format(fallback)}).`
+      })
+    )
+}
 
 const parseLogLevel = parseChoice({
   choices: LOG_LEVELS,
@@ -409,6 +433,12 @@ export const resolve = (
       namespace: normalizeNamespace(pick([options.namespace, ""], [env.namespace, ""])?.value),
       grpcMaxRecvMessageLength: yield* parseLength(recv?.value, recv?.source ?? ""),
       grpcMaxSendMessageLength: yield* parseLength(send?.value, send?.source ?? ""),
+      grpcKeepaliveTime: yield* parseKeepalive(options.grpcKeepaliveTime, "grpcKeepaliveTime", DEFAULT_KEEPALIVE_TIME),
+      grpcKeepaliveTimeout: yield* parseKeepalive(
+        options.grpcKeepaliveTimeout,
+        "grpcKeepaliveTimeout",
+        DEFAULT_KEEPALIVE_TIMEOUT
+      ),
       logLevel: yield* parseLogLevel(level?.value, level?.source ?? ""),
       tokenExpiresAt
     }

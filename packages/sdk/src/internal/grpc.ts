@@ -9,8 +9,9 @@ import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
-import { Cause, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
-import type { CallOptions, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
+import type { ChannelInterface, connectivityState } from "@grpc/grpc-js"
+import { Cause, Duration, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
+import type { CallOptions, Channel, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
 import { X509Certificate } from "node:crypto"
 import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
@@ -23,20 +24,63 @@ import { GrpcError } from "../HatchetError.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The channel options of the official SDKs (`util/grpc-helpers.ts`).
+ * The channel options of the official SDKs (`util/grpc-helpers.ts`), keepalive from the config,
+ * and a subchannel pool of the channel's own: grpc-js otherwise shares one connection between
+ * channels with the same target and options, and `resetConnection` could not get a fresh one.
  *
  * @internal
  */
 export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
   "grpc.ssl_target_name_override": config.serverName,
-  "grpc.keepalive_time_ms": 10_000,
-  "grpc.keepalive_timeout_ms": 60_000,
+  "grpc.keepalive_time_ms": Duration.toMillis(config.grpcKeepaliveTime),
+  "grpc.keepalive_timeout_ms": Duration.toMillis(config.grpcKeepaliveTimeout),
   "grpc.client_idle_timeout_ms": 60_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.default_compression_algorithm": 2, // gzip
   "grpc.max_send_message_length": config.grpcMaxSendMessageLength,
-  "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength
+  "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength,
+  "grpc.use_local_subchannel_pool": 1
 })
+
+/**
+ * A grpc-js channel whose underlying channel, and so its HTTP/2 connection, can be replaced:
+ * clients keep calling it, new calls go to the current channel. A replaced channel is closed
+ * (grpc-js then closes its connection once the calls still on it have ended).
+ */
+class ReplaceableChannel implements ChannelInterface {
+  private current: Channel
+  private closed = false
+  constructor(private readonly open: () => Channel) {
+    this.current = open()
+  }
+  /** Opens a new channel for new calls and closes the old one; false once closed. */
+  replace(): boolean {
+    if (this.closed) return false
+    const old = this.current
+    this.current = this.open()
+    old.close()
+    return true
+  }
+  close(): void {
+    this.closed = true
+    this.current.close()
+  }
+  getTarget(): string {
+    return this.current.getTarget()
+  }
+  getConnectivityState(tryToConnect: boolean): connectivityState {
+    return this.current.getConnectivityState(tryToConnect)
+  }
+  watchConnectivityState(currentState: connectivityState, deadline: Date | number, callback: (error?: Error) => void): void {
+    this.current.watchConnectivityState(currentState, deadline, callback)
+  }
+  getChannelzRef(): ReturnType<ChannelInterface["getChannelzRef"]> {
+    return this.current.getChannelzRef()
+  }
+  createCall(...args: Parameters<ChannelInterface["createCall"]>): ReturnType<ChannelInterface["createCall"]> {
+    return this.current.createCall(...args)
+  }
+}
 
 const toBuffer = (bytes: Uint8Array | undefined): Buffer | null =>
   bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -100,13 +144,19 @@ export const make = (
 ): Effect.Effect<GrpcTransportShape, HatchetConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const creds = yield* credentials(config.tls)
-    const channel = yield* Effect.acquireRelease(
-      Effect.sync(() => createChannel(config.hostPort, creds, channelOptions(config))),
+    const options = channelOptions(config)
+    const replaceable = yield* Effect.acquireRelease(
+      Effect.sync(() => new ReplaceableChannel(() => createChannel(config.hostPort, creds, options))),
       (channel) => Effect.sync(() => channel.close())
     )
+    // nice-grpc's clients only call the grpc-js `Channel` interface, which the wrapper implements
+    const channel = replaceable as unknown as Channel
     const factory = createClientFactory().use(bearerMiddleware(config.token))
     return {
       channel,
+      resetConnection: Effect.sync(() => {
+        replaceable.replace()
+      }),
       dispatcher: factory.create(DispatcherDefinition, channel),
       events: factory.create(EventsServiceDefinition, channel),
       workflows: factory.create(WorkflowServiceDefinition, channel),
