@@ -104,10 +104,15 @@ export interface FaultInjection {
    * Ends the open `ListenV2` / `Listen` streams of every worker, or of one worker: cleanly by
    * default, or with the given status. The workers become inactive, so their next heartbeat is
    * rejected with FAILED_PRECONDITION until they listen again. Returns how many streams ended.
+   *
+   * With `silent: true` the engine loses the streams without telling the workers (as when the
+   * dispatcher holding them went away): it stops sending on them and rejects heartbeats, but the
+   * streams stay open on the worker's side and deliver nothing (hatchet#4824).
    */
   readonly dropListenStreams: (options?: {
     readonly workerId?: string | undefined
     readonly status?: FaultStatus | undefined
+    readonly silent?: boolean | undefined
   }) => Effect.Effect<number>
   /** Rejects the next `count` heartbeats (of any worker) with FAILED_PRECONDITION. */
   readonly rejectHeartbeats: (count: number) => Effect.Effect<void>

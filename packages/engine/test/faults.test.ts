@@ -46,6 +46,31 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
       )
     }))
 
+  it.scoped("dropListenStreams silent: the stream stays open and gets nothing; heartbeats are rejected until it listens again", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const w = yield* rawWorker("silent")
+      yield* Effect.promise(() =>
+        w.c.admin.putWorkflow({ name: "silent", tasks: [{ readableId: "t", action: "silent:t", timeout: "60s", inputs: "{}" }] })
+      )
+      expect(yield* engine.faults.dropListenStreams({ workerId: w.workerId, silent: true })).toBe(1)
+      const beat = () => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() })
+      expect(yield* Grpc.statusOf(beat)).toEqual({
+        code: Status.FAILED_PRECONDITION,
+        details: `Heartbeat rejected: worker stream is not active: ${w.workerId}`
+      })
+      const run = yield* Effect.promise(() => w.c.workflows.triggerWorkflow({ name: "silent", input: "{}" }))
+      yield* Effect.sleep("200 millis")
+      expect(w.outcome.unsafePoll()).toBeNull()
+      expect(w.received).toHaveLength(0)
+      // a new stream: welcome again, and the queued task arrives on it
+      const received: Array<AssignedAction> = []
+      yield* Effect.fork(Grpc.streamOutcome(w.c.dispatcher.listenV2({ workerId: w.workerId }), (a) => received.push(a)))
+      yield* eventually(() => beat().then(() => true, () => undefined))
+      yield* eventually(() => received.find((a) => a.workflowRunId === run.workflowRunId))
+      expect(w.received).toHaveLength(0)
+    }))
+
   it.scoped("rejectHeartbeats rejects the next N heartbeats with FAILED_PRECONDITION", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine

@@ -54,7 +54,8 @@ export const make = (options: EngineOptions = {}) =>
           Workers.dropSessions(
             state,
             drop.workerId,
-            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined
+            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined,
+            drop.silent === true
           )
         ),
       rejectHeartbeats: (count) =>

@@ -225,8 +225,16 @@ export const forgetWorker = (state: EngineState, worker: Worker): void => {
   for (const session of sessions) session.close()
 }
 
-/** Ends the open streams of one worker (or all), cleanly or with an error; returns how many. */
-export const dropSessions = (state: EngineState, workerId: string | undefined, error: EngineError | undefined): number => {
+/**
+ * Ends the open streams of one worker (or all), cleanly or with an error; returns how many.
+ * `silent`: the engine forgets them but leaves them open (the worker is not told).
+ */
+export const dropSessions = (
+  state: EngineState,
+  workerId: string | undefined,
+  error: EngineError | undefined,
+  silent = false
+): number => {
   const workers = workerId !== undefined
     ? [state.workersById.get(workerId)].filter((w): w is Worker => w !== undefined)
     : [...state.workersById.values()]
@@ -234,7 +242,7 @@ export const dropSessions = (state: EngineState, workerId: string | undefined, e
   for (const worker of workers) {
     for (const session of [...worker.sessions.values()]) {
       closeSession(worker, session)
-      session.close(error)
+      if (!silent) session.close(error)
       dropped++
     }
   }
