@@ -40,11 +40,12 @@ const validateEvent = (request: PushEventRequest) => {
   if (problem !== undefined) throw invalidArgument(problem)
 }
 
+/** BulkPush validates each event's key (`Validate(CreateEventOpts)`); Push does not. */
 const validateKey = (request: PushEventRequest) => {
   if (request.key === "") {
     throw invalidArgument(
       `Invalid request: events failing validation ${
-        new FieldErrors().condition("CreateEventOpts.Key", "required").errors[0]
+        new FieldErrors().condition("CreateEventOpts.Key", "required").renderDetailed()
       }`
     )
   }
@@ -98,7 +99,6 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
 export const pushEvent = (state: EngineState, tenantId: string, request: PushEventRequest, now: number): PushedEvent => {
   const tenant = tenantOf(state, tenantId)
   validateEvent(request)
-  validateKey(request)
   return ingest(state, tenant, request, now)
 }
 

@@ -43,9 +43,20 @@ export class FieldErrors {
     return this.errors.length === 0
   }
 
-  /** `APIErrors.String()`. */
+  /** `APIErrors.String()` (what `ValidateAPI` reports). */
   render(): string {
     return `Validation failed with the following errors:\n${this.errors.map((e, i) => `${i}: ${e}\n`).join("")}`
+  }
+
+  /**
+   * What `Validate` reports: a 400 `DetailedError` over a go-multierror list,
+   * "error 400: 1 error occurred:\n\t* …\n\n".
+   */
+  renderDetailed(): string {
+    const list = this.errors.length === 1
+      ? `1 error occurred:\n\t* ${this.errors[0]}\n\n`
+      : `${this.errors.length} errors occurred:\n\t${this.errors.map((e) => `* ${e}`).join("\n\t")}\n\n`
+    return `error 400: ${list}`
   }
 }
 
