@@ -124,6 +124,69 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.statusOf(() =>
         c.admin.putWorkflow({ name: "wf", tasks: [task({ readableId: "a", parents: ["b"] }), task({ readableId: "b", action: "wf:b", parents: ["a"] })] })
       )).toMatchObject({ code: Status.INTERNAL })
+      // the action is validated after normalisation: service and verb must be non-empty
+      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({ action: ":a" })] }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details:
+          "Validation failed with the following errors:\n0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].Action': Invalid action ID. Action IDs must be in the format <integrationId>:<verb>\n"
+      })
+      // the request is converted task by task: task 0's concurrency error before task 1's missing action
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({ name: "wf", tasks: [task({ concurrency: [{ expression: "" }] }), task({ readableId: "b", action: "" })] })
+      )).toEqual({ code: Status.INVALID_ARGUMENT, details: "CEL expression is required for concurrency (step a)" })
+      // ... and a malformed or-group id is a plain error
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({
+          name: "wf",
+          tasks: [task({ conditions: { sleepConditions: [{ base: { readableDataKey: "s", action: 1, orGroupId: "nope" }, sleepFor: "1s" }] } })]
+        })
+      )).toEqual({ code: Status.INTERNAL, details: "An internal error occurred." })
+      // what the database refuses: duplicate task names, duplicate event triggers
+      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task(), task()] }))).toMatchObject({ code: Status.INTERNAL })
+      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", eventTriggers: ["e", "e"], tasks: [task()] })))
+        .toMatchObject({ code: Status.INTERNAL })
+      // a default filter payload must be a JSON object
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({ name: "wf", tasks: [task()], defaultFilters: [{ expression: "true", scope: "s", payload: Buffer.from("[1]") }] })
+      )).toMatchObject({ code: Status.INTERNAL })
+      // slot requests and batch settings as the validator reports them (int32 values print as "invalid type")
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({ name: "wf", tasks: [task({ slotRequests: { "": 1, gpu: 0 }, batch: { batchMaxSize: 0, batchGroupMaxRuns: 20_000 } })] })
+      )).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "Validation failed with the following errors:\n" +
+          "0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].SlotRequests[]': on condition 'required'\n" +
+          "1: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].SlotRequests[gpu]': on condition 'gt' [ 0 ]: got invalid type\n" +
+          "2: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].BatchConfig.BatchMaxSize': on condition 'required'\n" +
+          "3: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].BatchConfig.BatchGroupMaxRuns': on condition 'max' [ 10000 ]: got invalid type\n"
+      })
+      // a valid workflow using a feature this engine does not implement
+      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({ isDurable: true })] }))).toEqual({
+        code: Status.UNIMPLEMENTED,
+        details: "workflow 'wf' uses a feature the local engine does not support yet: task 'a': durable execution (is_durable)"
+      })
+      // the legacy WorkflowService/PutWorkflow: no steps is a validation error; concurrency without
+      // an expression is INVALID_ARGUMENT, with one it is refused, the deprecated action-based one is skipped
+      const legacy = (opts: Record<string, unknown>) =>
+        c.workflows.putWorkflow({
+          opts: { name: "legacy", jobs: [{ name: "j", steps: [{ readableId: "s", action: "legacy:s", timeout: "10s" }] }], ...opts }
+        })
+      expect(yield* Grpc.statusOf(() => legacy({ jobs: [] }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details:
+          "Validation failed with the following errors:\n0: validation failed on field 'CreateWorkflowVersionOpts.Tasks': on condition 'min' [ 1 ]: got invalid type\n"
+      })
+      expect(yield* Grpc.statusOf(() => legacy({ concurrency: { maxRuns: 1 } }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "CEL expression is required for concurrency"
+      })
+      expect(yield* Grpc.statusOf(() => legacy({ concurrency: { expression: "input.g" } }))).toEqual({
+        code: Status.UNIMPLEMENTED,
+        details: "workflow 'legacy' uses a feature the local engine does not support yet: workflow-level concurrency (concurrency)"
+      })
+      expect(yield* Grpc.statusOf(() => legacy({ onFailureJob: { name: "f", steps: [] } }))).toMatchObject({ code: Status.INTERNAL })
+      const legacyVersion = yield* Effect.promise(() => legacy({ concurrency: { action: "legacy:key", maxRuns: 1 } }))
+      expect(legacyVersion.order).toBe(1)
       // the same content is the same version; new content is a new version
       const v1 = yield* Effect.promise(() => c.admin.putWorkflow({ name: "versioned", tasks: [task()] }))
       const again = yield* Effect.promise(() => c.admin.putWorkflow({ name: "versioned", tasks: [task()] }))
@@ -136,9 +199,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
   it.scoped("triggers: unknown workflows, invalid JSON, priority, parent ids", () =>
     Effect.gen(function*() {
       const { c, name } = yield* setup
+      // upstream wraps the names error on the single trigger ("could not trigger workflow: %w")
       expect(yield* Grpc.statusOf(() => c.workflows.triggerWorkflow({ name: "nope", input: "{}" }))).toEqual({
         code: Status.INVALID_ARGUMENT,
-        details: "workflow names not found: nope"
+        details: "could not trigger workflow: rpc error: code = InvalidArgument desc = workflow names not found: nope"
       })
       expect(yield* Grpc.statusOf(() =>
         c.workflows.bulkTriggerWorkflow({ workflows: [{ name, input: "{}" }, { name: "x1", input: "{}" }, { name: "x2", input: "{}" }] })
@@ -185,6 +249,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         code: Status.INVALID_ARGUMENT,
         details: "No events to ingest"
       })
+      // BulkPush validates each key (go-playground Validate: a 400 DetailedError over a multierror)
+      expect(yield* Grpc.statusOf(() => c.events.bulkPush({ events: [{ key: "k", payload: "{}" }, { key: "", payload: "{}" }] })))
+        .toEqual({
+          code: Status.INVALID_ARGUMENT,
+          details: "Invalid request: events failing validation error 400: 1 error occurred:\n" +
+            "\t* validation failed on field 'CreateEventOpts.Key': on condition 'required'\n\n"
+        })
+      // Push does not validate the key
+      const blank = yield* Effect.promise(() => c.events.push({ key: "", payload: "{}" }))
+      expect(blank.key).toBe("")
       const many = Array.from({ length: 1001 }, () => ({ key: "k", payload: "{}" }))
       expect(yield* Grpc.statusOf(() => c.events.bulkPush({ events: many }))).toEqual({
         code: Status.INVALID_ARGUMENT,
@@ -243,7 +317,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       })
       expect(yield* Grpc.statusOf(() => b.workflows.triggerWorkflow({ name, input: "{}" }))).toEqual({
         code: Status.INVALID_ARGUMENT,
-        details: `workflow names not found: ${name}`
+        details: `could not trigger workflow: rpc error: code = InvalidArgument desc = workflow names not found: ${name}`
       })
       expect(yield* Grpc.statusOf(() => b.events.putLog({ taskRunExternalId: run.workflowRunId, message: "m" }))).toMatchObject({
         code: Status.NOT_FOUND

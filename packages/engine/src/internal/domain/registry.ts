@@ -2,6 +2,18 @@
  * The workflow registry: `v1.AdminService/PutWorkflow` with upstream's validation, action-id
  * normalisation and versioning by content checksum.
  *
+ * Checks run in upstream's order, each with upstream's code and message: the conversion of the
+ * request (`getCreateWorkflowOpts`: INTERNAL for missing or malformed actions and or-group ids,
+ * INVALID_ARGUMENT for unknown parents and concurrency without an expression), `ValidateAPI`
+ * (INVALID_ARGUMENT "Validation failed …"), then what the database would refuse (INTERNAL: a
+ * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
+ * never created with PutRateLimit).
+ *
+ * A valid workflow that uses a feature this engine does not implement (step conditions,
+ * concurrency, rate limits, batch tasks, durable tasks, idempotency keys, event-filter
+ * expressions, cron time zones) is refused with UNIMPLEMENTED instead of running differently
+ * from Hatchet. A stored version arms its cron triggers (`cron.ts`).
+ *
  * Engine semantics §5; upstream `internal/services/admin/v1/server.go getCreateWorkflowOpts`,
  * `pkg/repository/workflow.go`, `pkg/validator`.
  *
@@ -17,16 +29,18 @@ import {
   StickyStrategy,
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
-import { Action, actionToJSON } from "@effect-hatchet/proto/v1/shared/condition"
+import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
+import { armCrons, firesInUtc, parseCron } from "./cron.js"
 import { isValidDuration, parseDuration } from "./duration.js"
-import { internal, invalidArgument } from "./errors.js"
+import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { tenantOf } from "./tenants.js"
-import { newId } from "./ids.js"
-import { goMarshal, parseJson } from "./json.js"
-import type { EngineState, Step, StepKind, WorkflowVersion } from "./model.js"
+import { isUuid, newId } from "./ids.js"
+import { goMarshal, isJsonObject, parseJson, validateJsonb } from "./json.js"
+import type { EngineState, Step, StepKind, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
-import { cronError, durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
+import { actionIdError, cronError, durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
+import { isValidActionId } from "./workers.js"
 
 /** Execution timeout when a step has none (`convert_duration_to_interval('')`). */
 export const defaultTimeoutMs = 5 * 60_000
@@ -37,69 +51,61 @@ const firstToLower = (s: string) => (s.length === 0 ? s : s[0]!.toLowerCase() + 
 
 /**
  * `types.ParseActionID(...).String()`: service first character lower-cased, verb fully
- * lower-cased, optional sub-resource first character lower-cased. Undefined when not 2 or 3
- * colon-separated parts.
+ * lower-cased, optional sub-resource first character lower-cased (dropped when empty). Undefined
+ * when not 2 or 3 colon-separated parts.
  */
 export const normalizeActionId = (action: string): string | undefined => {
   const parts = action.split(":")
   if (parts.length < 2 || parts.length > 3) return undefined
   const service = firstToLower(parts[0]!)
   const verb = parts[1]!.toLowerCase()
-  return parts.length === 3 ? `${service}:${verb}:${firstToLower(parts[2]!)}` : `${service}:${verb}`
+  const subresource = parts.length === 3 ? firstToLower(parts[2]!) : ""
+  return subresource !== "" ? `${service}:${verb}:${subresource}` : `${service}:${verb}`
 }
 
-// -----------------------------------------------------------------------------
-// cron syntax (robfig/cron with optional seconds, no descriptors)
-// -----------------------------------------------------------------------------
-
-const months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-const days = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-
-const fieldValue = (raw: string, names: ReadonlyArray<string> | undefined, offset: number) => {
-  if (/^\d+$/.test(raw)) return Number(raw)
-  const index = names?.indexOf(raw.toUpperCase()) ?? -1
-  return index >= 0 ? index + offset : undefined
-}
-
-const validCronField = (field: string, min: number, max: number, names?: ReadonlyArray<string>) =>
-  field.split(",").every((part) => {
-    const [range, step, ...rest] = part.split("/")
-    if (rest.length > 0 || range === undefined || range === "") return false
-    if (step !== undefined && !/^\d+$/.test(step)) return false
-    if (range === "*" || range === "?") return true
-    const [lo, hi, ...more] = range.split("-")
-    if (more.length > 0) return false
-    const low = fieldValue(lo!, names, min)
-    const high = hi === undefined ? low : fieldValue(hi, names, min)
-    return low !== undefined && high !== undefined && low >= min && high <= max && low <= high
-  })
-
-export const isValidCron = (expression: string): boolean => {
-  const fields = expression.trim().split(/\s+/)
-  if (fields.length !== 5 && fields.length !== 6) return false
-  const withSeconds = fields.length === 6 ? fields : ["0", ...fields]
-  const bounds: ReadonlyArray<readonly [number, number, ReadonlyArray<string>?]> = [
-    [0, 59],
-    [0, 59],
-    [0, 23],
-    [1, 31],
-    [1, 12, months],
-    [0, 6, days]
-  ]
-  return withSeconds.every((field, i) => validCronField(field, bounds[i]![0], bounds[i]![1], bounds[i]![2]))
-}
+/** A crontab upstream's parser panics on: its gRPC recovery answers this (without a period). */
+const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "An internal error occurred" })
 
 // -----------------------------------------------------------------------------
 // validation
 // -----------------------------------------------------------------------------
 
-/** Checks done while converting the request (`getCreateTaskOpts`), before `ValidateAPI`. */
-const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind) => {
-  if (tasks.length === 0) throw internal()
+/** The conditions of a task as upstream keeps them: user event, sleep, then parent override, with a base. */
+const conditionsOf = (conditions: TaskConditions | undefined) => {
+  if (conditions === undefined) return []
+  const all = [
+    ...conditions.userEventConditions.map((c) => ({ kind: "user-event", base: c.base, sleepFor: undefined, parent: undefined })),
+    ...conditions.sleepConditions.map((c) => ({ kind: "sleep", base: c.base, sleepFor: c.sleepFor, parent: undefined })),
+    ...conditions.parentOverrideConditions.map((c) => ({
+      kind: "parent-override",
+      base: c.base,
+      sleepFor: undefined,
+      parent: c.parentReadableId
+    }))
+  ]
+  return all.filter((c): c is typeof c & { readonly base: BaseMatchCondition } => c.base !== undefined)
+}
+
+/**
+ * Checks done while converting the request (`getCreateTaskOpts`), task by task, before
+ * `ValidateAPI`. An empty list is a plain error (proto3 decodes it as nil) except on the legacy
+ * path, which passes an empty list on to the validator.
+ */
+const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind, allowEmpty: boolean) => {
+  if (tasks.length === 0 && !allowEmpty) throw internal()
   const readableIds = new Set<string>()
   for (const task of tasks) {
     if (task.action === "" || task.readableId === "" || normalizeActionId(task.action) === undefined) throw internal()
     readableIds.add(task.readableId)
+    for (const condition of conditionsOf(task.conditions)) {
+      const orGroupId = condition.base.orGroupId
+      if (orGroupId !== "" && !isUuid(orGroupId)) throw internal()
+    }
+    for (const concurrency of task.concurrency) {
+      if (concurrency.expression === "") {
+        throw invalidArgument(`CEL expression is required for concurrency (step ${task.readableId})`)
+      }
+    }
   }
   for (const task of tasks) {
     for (const parent of task.parents) {
@@ -107,11 +113,6 @@ const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind) => {
         const message = `dag parent not found: parent step '${parent}' not found for step '${task.readableId}'`
         // upstream converts this error to a status only for the regular tasks
         throw kind === "DEFAULT" ? invalidArgument(message) : internal()
-      }
-    }
-    for (const concurrency of task.concurrency) {
-      if (concurrency.expression === "") {
-        throw invalidArgument(`CEL expression is required for concurrency (step ${task.readableId})`)
       }
     }
   }
@@ -124,8 +125,16 @@ const enumName = (value: number, toJSON: (v: never) => string) => {
   return name === "UNRECOGNIZED" ? `${value}` : name
 }
 
+/** `min` / `max` bounds of an int32 field (the validator prints int32 values as "invalid type"). */
+const checkBounds = (errors: FieldErrors, namespace: string, value: number, min: number, max: number) => {
+  if (value < min) errors.condition(namespace, "min", `${min}`)
+  else if (value > max) errors.condition(namespace, "max", `${max}`)
+}
+
+/** `CreateStepOpts`, in struct-field order. */
 const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => {
   if (!hatchetNamePattern.test(task.readableId)) errors.message(`${ns}.ReadableId`, hatchetNameError)
+  if (!isValidActionId(normalizeActionId(task.action)!)) errors.message(`${ns}.Action`, actionIdError)
   if (task.timeout !== "" && !isValidDuration(task.timeout)) errors.message(`${ns}.Timeout`, durationError)
   if (task.scheduleTimeout !== undefined && !isValidDuration(task.scheduleTimeout)) {
     errors.message(`${ns}.ScheduleTimeout`, durationError)
@@ -138,38 +147,43 @@ const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => 
     if (limit.key === "") errors.condition(`${ns}.RateLimits[${i}].Key`, "required")
   })
   if (task.backoffFactor !== undefined) {
-    if (task.backoffFactor < 1) errors.condition(`${ns}.RetryBackoffFactor`, "min", "1")
-    else if (task.backoffFactor > 1000) errors.condition(`${ns}.RetryBackoffFactor`, "max", "1000")
+    checkBounds(errors, `${ns}.RetryBackoffFactor`, task.backoffFactor, 1, 1000)
     const max = task.backoffMaxSeconds ?? 86_400
     if (max < 1) errors.condition(`${ns}.RetryBackoffMaxSeconds`, "min", "1", { _tag: "int", value: max })
     else if (max > 86_400) errors.condition(`${ns}.RetryBackoffMaxSeconds`, "max", "86400", { _tag: "int", value: max })
   }
   for (const [slotType, units] of Object.entries(task.slotRequests)) {
+    if (slotType === "") errors.condition(`${ns}.SlotRequests[]`, "required")
     if (units <= 0) errors.condition(`${ns}.SlotRequests[${slotType}]`, "gt", "0")
   }
-  const conditions = task.conditions
-  if (conditions !== undefined) {
-    const all = [
-      ...conditions.userEventConditions.map((c) => ({ base: c.base, sleepFor: undefined })),
-      ...conditions.sleepConditions.map((c) => ({ base: c.base, sleepFor: c.sleepFor })),
-      ...conditions.parentOverrideConditions.map((c) => ({ base: c.base, sleepFor: undefined }))
-    ].filter((c) => c.base !== undefined)
-    all.forEach((condition, i) => {
-      const cns = `${ns}.TriggerConditions[${i}]`
-      if (condition.sleepFor !== undefined && condition.sleepFor !== "" && !isValidDuration(condition.sleepFor)) {
-        errors.message(`${cns}.SleepDuration`, durationError)
-      }
-      if (condition.base!.readableDataKey === "") errors.condition(`${cns}.ReadableDataKey`, "required")
-      const action = condition.base!.action
-      if (action !== Action.QUEUE && action !== Action.CANCEL && action !== Action.SKIP) {
-        errors.condition(`${cns}.Action`, "oneof", "QUEUE CANCEL SKIP", {
-          _tag: "string",
-          value: enumName(action, actionToJSON)
-        })
-      }
-    })
-  }
+  conditionsOf(task.conditions).forEach((condition, i) => {
+    const cns = `${ns}.TriggerConditions[${i}]`
+    if (condition.sleepFor !== undefined && condition.sleepFor !== "" && !isValidDuration(condition.sleepFor)) {
+      errors.message(`${cns}.SleepDuration`, durationError)
+    }
+    // a parent override reports its data under the parent's readable id
+    const readableDataKey = condition.parent ?? condition.base.readableDataKey
+    if (readableDataKey === "") errors.condition(`${cns}.ReadableDataKey`, "required")
+    const action = condition.base.action
+    if (action !== Action.QUEUE && action !== Action.CANCEL && action !== Action.SKIP) {
+      errors.condition(`${cns}.Action`, "oneof", "QUEUE CANCEL SKIP", {
+        _tag: "string",
+        value: enumName(action, actionToJSON)
+      })
+    }
+  })
   validateConcurrency(errors, ns, task.concurrency)
+  const batch = task.batch
+  if (batch !== undefined) {
+    // upstream fills the defaults (interval 1000 ms, 100 runs per group) before validating
+    const bns = `${ns}.BatchConfig`
+    if (batch.batchMaxSize === 0) errors.condition(`${bns}.BatchMaxSize`, "required")
+    else checkBounds(errors, `${bns}.BatchMaxSize`, batch.batchMaxSize, 1, 100_000)
+    const interval = batch.batchMaxIntervalMs ?? 1000
+    if (interval !== 0) checkBounds(errors, `${bns}.BatchMaxInterval`, interval, 1, 86_400_000)
+    const groupMaxRuns = batch.batchGroupMaxRuns ?? 100
+    if (groupMaxRuns !== 0) checkBounds(errors, `${bns}.BatchGroupMaxRuns`, groupMaxRuns, 1, 10_000)
+  }
 }
 
 /** `limit_strategy` must be CANCEL_IN_PROGRESS, GROUP_ROUND_ROBIN or CANCEL_NEWEST. */
@@ -198,8 +212,12 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
   if (request.name === "") errors.condition(`${ns}.Name`, "required")
   else if (!hatchetNamePattern.test(request.name)) errors.message(`${ns}.Name`, hatchetNameError)
   request.cronTriggers.forEach((cron, i) => {
-    if (!isValidCron(cron)) errors.message(`${ns}.CronTriggers[${i}]`, cronError)
+    const parsed = parseCron(cron)
+    if (parsed._tag === "Panics") throw recoveredPanic()
+    if (parsed._tag === "Invalid") errors.message(`${ns}.CronTriggers[${i}]`, cronError)
   })
+  // only the legacy path gets here with no tasks
+  if (request.tasks.length === 0) errors.condition(`${ns}.Tasks`, "min", "1")
   request.tasks.forEach((task, i) => validateTask(errors, `${ns}.Tasks[${i}]`, task))
   if (request.onFailureTask !== undefined) validateTask(errors, `${ns}.OnFailure`, request.onFailureTask)
   validateConcurrency(errors, ns, workflowConcurrency(request))
@@ -209,10 +227,7 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
       value: enumName(request.sticky, stickyStrategyToJSON)
     })
   }
-  if (request.defaultPriority !== undefined) {
-    if (request.defaultPriority < 1) errors.condition(`${ns}.DefaultPriority`, "min", "1")
-    else if (request.defaultPriority > 3) errors.condition(`${ns}.DefaultPriority`, "max", "3")
-  }
+  if (request.defaultPriority !== undefined) checkBounds(errors, `${ns}.DefaultPriority`, request.defaultPriority, 1, 3)
   const idempotency = request.idempotency
   if (idempotency !== undefined) {
     if (idempotency.expression === "") errors.condition(`${ns}.Idempotency.Expression`, "required")
@@ -240,6 +255,86 @@ const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
     state.set(id, "done")
   }
   for (const task of tasks) visit(task.readableId)
+}
+
+const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !== values.length
+
+/** A rate limit with only a key and units: its key must exist (a foreign key upstream). */
+const isStaticRateLimit = (limit: CreateTaskOpts["rateLimits"][number]) =>
+  limit.keyExpr === undefined && limit.unitsExpr === undefined && limit.limitValuesExpr === undefined
+
+/**
+ * What the database refuses while storing the version (`PutWorkflowVersion`), each a plain error
+ * upstream, hence INTERNAL: unique task names and triggers per version, a `cron_input` that is
+ * not JSON (stored as jsonb with each cron), a static rate-limit key never created.
+ */
+const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionRequest) => {
+  checkAcyclic(request.tasks)
+  if (hasDuplicates(request.tasks.map((t) => t.readableId))) throw internal()
+  if (hasDuplicates(request.eventTriggers) || hasDuplicates(request.cronTriggers)) throw internal()
+  if (request.cronTriggers.length > 0 && request.cronInput !== undefined) {
+    if (request.cronInput === "" || validateJsonb(request.cronInput, "input") !== undefined) throw internal()
+  }
+  for (const task of [...request.tasks, ...(request.onFailureTask !== undefined ? [request.onFailureTask] : [])]) {
+    for (const limit of task.rateLimits) {
+      if (isStaticRateLimit(limit) && !tenant.rateLimits.has(limit.key)) throw internal()
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// features this engine does not implement
+// -----------------------------------------------------------------------------
+
+/** The unimplemented features a task uses. */
+const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
+  const features: Array<string> = []
+  const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
+  if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
+  if (task.concurrency.length > 0) features.push("task-level concurrency (concurrency)")
+  if (task.rateLimits.length > 0) features.push("rate limits (rate_limits)")
+  if (task.batch !== undefined) features.push("batch execution (batch)")
+  if (task.isDurable) features.push("durable execution (is_durable)")
+  return features
+}
+
+/**
+ * The features of a valid request this engine would silently run differently from Hatchet, one
+ * entry per task or workflow setting; empty when it runs the workflow faithfully.
+ */
+export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Array<string> => {
+  const found: Array<string> = []
+  for (const task of request.tasks) {
+    const features = unsupportedTaskFeatures(task)
+    if (features.length > 0) found.push(`task '${task.readableId}': ${features.join(", ")}`)
+  }
+  if (request.onFailureTask !== undefined) {
+    const features = unsupportedTaskFeatures(request.onFailureTask)
+    if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
+  }
+  if (workflowConcurrency(request).length > 0) found.push("workflow-level concurrency (concurrency)")
+  if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
+  for (const filter of request.defaultFilters) {
+    const expression = filter.expression.trim()
+    if (expression !== "true" && expression !== "false") {
+      found.push(`the event filter expression '${filter.expression}' (default_filters: CEL is not evaluated)`)
+    }
+  }
+  for (const cron of request.cronTriggers) {
+    const parsed = parseCron(cron)
+    if (parsed._tag === "Schedule" && !firesInUtc(parsed.schedule)) {
+      found.push(`the cron trigger '${cron}' with a time zone other than UTC (cron_triggers)`)
+    }
+  }
+  return found
+}
+
+/** UNIMPLEMENTED naming the workflow and every unsupported feature it uses. */
+const refuseUnsupported = (request: CreateWorkflowVersionRequest) => {
+  const found = unsupportedFeatures(request)
+  if (found.length === 0) return
+  const what = found.length === 1 ? "a feature" : "features"
+  throw unimplemented(`workflow '${request.name}' uses ${what} the local engine does not support yet: ${found.join("; ")}`)
 }
 
 // -----------------------------------------------------------------------------
@@ -321,27 +416,36 @@ const buildStep = (task: CreateTaskOpts, kind: StepKind, index: number): Step =>
   index
 })
 
+/** Options of `putWorkflow`. */
+export interface PutWorkflowOptions {
+  /** `WorkflowService/PutWorkflow` (v0): an empty task list is a validation error, not INTERNAL. */
+  readonly legacy?: boolean | undefined
+}
+
 /** `v1.AdminService/PutWorkflow`: validates, then stores a new version unless the content is unchanged. */
 export const putWorkflow = (
   state: EngineState,
   tenantId: string,
   request: CreateWorkflowVersionRequest,
-  now: number
+  now: number,
+  options: PutWorkflowOptions = {}
 ): WorkflowVersion => {
   const tenant = tenantOf(state, tenantId)
-  checkTasks(request.tasks, "DEFAULT")
-  if (request.onFailureTask !== undefined) checkTasks([request.onFailureTask], "ON_FAILURE")
+  checkTasks(request.tasks, "DEFAULT", options.legacy === true)
+  if (request.onFailureTask !== undefined) checkTasks([request.onFailureTask], "ON_FAILURE", false)
   for (const concurrency of workflowConcurrency(request)) {
     if (concurrency.expression === "") throw invalidArgument("CEL expression is required for concurrency")
   }
   for (const filter of request.defaultFilters) {
-    if (filter.payload !== undefined && parseJson(Buffer.from(filter.payload).toString("utf8")) === undefined) {
-      throw internal()
-    }
+    // json.Valid, then json.Unmarshal into a map: an object or null
+    if (filter.payload === undefined) continue
+    const payload = parseJson(Buffer.from(filter.payload).toString("utf8"))
+    if (payload === undefined || (payload !== null && !isJsonObject(payload))) throw internal()
   }
   const errors = validateRequest(request)
   if (!errors.isEmpty) throw invalidArgument(errors.render())
-  checkAcyclic(request.tasks)
+  checkStorable(tenant, request)
+  refuseUnsupported(request)
 
   const checksum = checksumOf(request)
   let workflow = tenant.workflowsByName.get(request.name)
@@ -392,5 +496,6 @@ export const putWorkflow = (
   }
   workflow.versions.push(version)
   state.workflowVersionsById.set(version.id, version)
+  armCrons(state, version, now)
   return version
 }

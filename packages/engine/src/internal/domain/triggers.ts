@@ -7,7 +7,11 @@
  * - children: parent task lookup, metadata inheritance, spawn-key dedupe
  *   `"<parent>.0.<child_key ?? child_index>"` returning the existing child;
  * - metadata injection: parent ids, event ids, a deterministic W3C `traceparent`;
- * - an unknown workflow name is INVALID_ARGUMENT "workflow names not found: …".
+ * - an unknown workflow name is INVALID_ARGUMENT "workflow names not found: …" (prefixed by
+ *   "could not trigger workflow: …" on the single `TriggerWorkflow`, as upstream wraps it; on
+ *   `v1.AdminService/TriggerWorkflowRun` upstream answers with the id of a run that never
+ *   exists, where this engine keeps the INVALID_ARGUMENT);
+ * - cron ticks (`triggerFromCron`) with the `hatchet__cron_*` metadata.
  *
  * Engine semantics §6; upstream `internal/services/admin/server_v1.go`,
  * `pkg/repository/trigger.go`, `pkg/repository/ids.go`.
@@ -200,8 +204,16 @@ const triggerOpt = (state: EngineState, tenantId: string, request: TriggerWorkfl
   }
 }
 
-/** `PreflightVerifyWorkflowNameOpts`: every name must be registered in the tenant. */
-const resolveVersions = (tenant: TenantState, names: ReadonlyArray<string>): Map<string, WorkflowVersion> => {
+/**
+ * `PreflightVerifyWorkflowNameOpts`: every name must be registered in the tenant. `wrap` prefixes
+ * the message where upstream wraps the status error (`TriggerWorkflow`: "could not trigger
+ * workflow: %w", which grpc-go reports with the wrapped error's text).
+ */
+const resolveVersions = (
+  tenant: TenantState,
+  names: ReadonlyArray<string>,
+  wrap = ""
+): Map<string, WorkflowVersion> => {
   const versions = new Map<string, WorkflowVersion>()
   const missing: Array<string> = []
   for (const name of names) {
@@ -210,7 +222,7 @@ const resolveVersions = (tenant: TenantState, names: ReadonlyArray<string>): Map
     if (workflow === undefined) missing.push(name)
     else versions.set(name, latestVersion(workflow))
   }
-  if (missing.length > 0) throw invalidArgument(`workflow names not found: ${missing.join(", ")}`)
+  if (missing.length > 0) throw invalidArgument(`${wrap}workflow names not found: ${missing.join(", ")}`)
   return versions
 }
 
@@ -220,16 +232,40 @@ const spawnKey = (opt: TriggerOpt): string | undefined =>
     ? `${opt.parentTask.externalId}.0.${opt.childKey ?? `${opt.childIndex}`}`
     : undefined
 
-/** Triggers a batch of runs; returns their ids in request order (deduped children included). */
+/**
+ * `WorkflowService/BulkTriggerWorkflow`: triggers a batch of runs; returns their ids in request
+ * order (deduped children included).
+ */
 export const triggerWorkflows = (
   state: EngineState,
   tenantId: string,
   requests: ReadonlyArray<TriggerWorkflowRequest>,
   now: number
+): Array<string> => triggerBatch(state, tenantId, requests, now, "")
+
+/**
+ * `WorkflowService/TriggerWorkflow`: as one item of a bulk trigger, except that an unknown name
+ * reads "could not trigger workflow: rpc error: code = InvalidArgument desc = workflow names not
+ * found: …".
+ */
+export const triggerWorkflow = (
+  state: EngineState,
+  tenantId: string,
+  request: TriggerWorkflowRequest,
+  now: number
+): string =>
+  triggerBatch(state, tenantId, [request], now, "could not trigger workflow: rpc error: code = InvalidArgument desc = ")[0]!
+
+const triggerBatch = (
+  state: EngineState,
+  tenantId: string,
+  requests: ReadonlyArray<TriggerWorkflowRequest>,
+  now: number,
+  wrapUnknownNames: string
 ): Array<string> => {
   const tenant = tenantOf(state, tenantId)
   const opts = requests.map((request) => triggerOpt(state, tenantId, request))
-  const versions = resolveVersions(tenant, opts.map((o) => o.name))
+  const versions = resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames)
   return opts.map((opt) => {
     const key = spawnKey(opt)
     if (key !== undefined) {
@@ -286,6 +322,34 @@ export const triggerWorkflowRun = (
   }, now)
   return runId
 }
+
+/** RFC 3339 in UTC without fractions, as Go's `time.RFC3339` prints a whole-second UTC time. */
+const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/**
+ * Starts the run of a cron tick (`RunCronWorkflow`): the workflow by name (`version` is its
+ * latest), the cron's input (`cron_input`, none by default) and priority (the default priority,
+ * else 1), and metadata `hatchet__cron_expression`, `hatchet__cron_scheduled_at` (the tick) and
+ * `hatchet__cron_name` ("" for crons declared on the workflow).
+ */
+export const triggerFromCron = (
+  state: EngineState,
+  version: WorkflowVersion,
+  expression: string,
+  scheduledAt: number,
+  now: number
+): Run =>
+  createRun(state, tenantOf(state, version.workflow.tenantId), {
+    runId: newId(),
+    version,
+    inputRaw: version.request.cronInput ?? "",
+    metadata: {
+      hatchet__cron_expression: expression,
+      hatchet__cron_name: "",
+      hatchet__cron_scheduled_at: rfc3339(scheduledAt)
+    },
+    priority: version.defaultPriority ?? 1
+  }, now)
 
 /** Starts the run of an event-triggered workflow. */
 export const triggerFromEvent = (

@@ -35,7 +35,19 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
       core.run((state, now) => {
         const opts = request.opts
         if (opts === undefined) throw internal()
-        const onFailure = opts.onFailureJob?.steps[0]
+        // an on-failure job without steps is a plain error upstream ("steps list cannot be nil"),
+        // raised after the regular tasks' checks: an action-less task fails at that same point
+        const onFailureJob = opts.onFailureJob
+        const onFailure = onFailureJob === undefined
+          ? undefined
+          : onFailureJob.steps.length > 0
+          ? toTask(onFailureJob.steps[0]!, opts.scheduleTimeout)
+          : CreateTaskOpts.fromPartial({})
+        // the deprecated action-based concurrency is skipped, as upstream does; one without an
+        // expression fails in putWorkflow ("CEL expression is required for concurrency")
+        const concurrency = opts.concurrency !== undefined && opts.concurrency.action === undefined
+          ? opts.concurrency
+          : undefined
         const version = Registry.putWorkflow(state, context.tenantId, CreateWorkflowVersionRequest.fromPartial({
           name: opts.name,
           description: opts.description,
@@ -43,11 +55,20 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
           eventTriggers: opts.eventTriggers,
           cronTriggers: opts.cronTriggers,
           tasks: opts.jobs.flatMap((job) => job.steps.map((step) => toTask(step, opts.scheduleTimeout))),
-          ...(onFailure !== undefined ? { onFailureTask: toTask(onFailure, opts.scheduleTimeout) } : {}),
+          ...(onFailure !== undefined ? { onFailureTask: onFailure } : {}),
+          ...(concurrency !== undefined
+            ? {
+              concurrency: {
+                expression: concurrency.expression ?? "",
+                maxRuns: concurrency.maxRuns,
+                limitStrategy: concurrency.limitStrategy
+              }
+            }
+            : {}),
           ...(opts.cronInput !== undefined ? { cronInput: opts.cronInput } : {}),
           ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
           ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
-        }), now)
+        }), now, { legacy: true })
         return {
           id: version.id,
           createdAt: new Date(version.createdAt),
@@ -67,7 +88,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
   triggerWorkflow: (request, context) =>
     bridge.unary(
       core.run((state, now) => ({
-        workflowRunId: Triggers.triggerWorkflows(state, context.tenantId, [request], now)[0]!
+        workflowRunId: Triggers.triggerWorkflow(state, context.tenantId, request, now)
       })),
       context.signal
     ),
