@@ -31,6 +31,11 @@ export interface DispatcherShape {
   readonly heartbeat: (workerId: string) => Effect.Effect<void, GrpcError>
   /** `Dispatcher/SendStepActionEvent`. */
   readonly sendStepActionEvent: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
+  /**
+   * `Dispatcher/SendBatchActionEvent`: one event type (STARTED, COMPLETED, FAILED or CANCELLED)
+   * for many tasks in one call. Engines before v0.98 answer `UNIMPLEMENTED`.
+   */
+  readonly sendBatchActionEvent: (event: Proto.BatchActionEvent) => Effect.Effect<void, GrpcError>
   /** `Dispatcher/RefreshTimeout`: `incrementBy` is a Go-style duration string; returns the new deadline. */
   readonly refreshTimeout: (taskRunExternalId: string, incrementBy: string) => Effect.Effect<Date | undefined, GrpcError>
   /** `Dispatcher/ReleaseSlot`. */

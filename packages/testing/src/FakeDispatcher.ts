@@ -47,7 +47,13 @@ export interface Calls {
   readonly listen: ReadonlyArray<string>
   /** Worker ids of every `Heartbeat` call. */
   readonly heartbeat: ReadonlyArray<string>
+  /**
+   * Every step action event, sent alone or in a batch (a batch item becomes an event with the
+   * batch's worker, job, action, timestamp and type, and no `jobRunId` or `taskId`).
+   */
   readonly events: ReadonlyArray<DispatcherProto.StepActionEvent>
+  /** `SendBatchActionEvent` calls as received. */
+  readonly batches: ReadonlyArray<DispatcherProto.BatchActionEvent>
   readonly refreshTimeout: ReadonlyArray<{ readonly taskRunExternalId: string; readonly incrementBy: string }>
   readonly releaseSlot: ReadonlyArray<string>
   readonly unsubscribe: ReadonlyArray<string>
@@ -120,6 +126,8 @@ export interface FakeDispatcher {
   readonly forgetWorkers: Effect.Effect<void>
   /** Whether a listen stream is open right now. */
   readonly streamOpen: Effect.Effect<boolean>
+  /** `false` answers `SendBatchActionEvent` with UNIMPLEMENTED, as engines before v0.98. Default `true`. */
+  readonly setBatchEventsSupported: (supported: boolean) => Effect.Effect<void>
 }
 
 const emptyCalls: Calls = {
@@ -128,6 +136,7 @@ const emptyCalls: Calls = {
   listen: [],
   heartbeat: [],
   events: [],
+  batches: [],
   refreshTimeout: [],
   releaseSlot: [],
   unsubscribe: [],
@@ -141,6 +150,7 @@ const emptyCalls: Calls = {
 const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
 
 const NOT_FOUND = 5
+const UNIMPLEMENTED = 12
 
 /**
  * Creates a fake. Worker ids are `worker-1`, `worker-2`, ...; task run ids default to
@@ -162,6 +172,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
   const heartbeatCount = new Map<string, number>()
   const heartbeat = yield* Ref.make<(workerId: string, n: number) => HeartbeatBehaviour>(() => "ok")
   const lastRetry = new Map<string, DispatcherProto.AssignedAction>()
+  let batchEvents = true
 
   const openStream = Effect.flatMap(
     stream.changes.pipe(Stream.filterMap((o) => o), Stream.runHead),
@@ -211,6 +222,29 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         return yield* grpcError("/Dispatcher/Heartbeat", behaviour.code, behaviour.details ?? "heartbeat rejected")
       }),
     sendStepActionEvent: (event) => record("events", event),
+    sendBatchActionEvent: (batch) =>
+      batchEvents
+        ? SubscriptionRef.update(calls, (c) => ({
+          ...c,
+          batches: [...c.batches, batch],
+          events: [
+            ...c.events,
+            ...batch.items.map((item): DispatcherProto.StepActionEvent => ({
+              workerId: batch.workerId,
+              jobId: batch.jobId,
+              jobRunId: "",
+              taskId: "",
+              taskRunExternalId: item.taskRunExternalId,
+              actionId: batch.actionId,
+              eventTimestamp: batch.eventTimestamp,
+              eventType: batch.eventType,
+              eventPayload: item.eventPayload,
+              retryCount: item.retryCount,
+              shouldNotRetry: item.shouldNotRetry
+            }))
+          ]
+        }))
+        : grpcError("/Dispatcher/SendBatchActionEvent", UNIMPLEMENTED, "unknown method SendBatchActionEvent for service Dispatcher"),
     refreshTimeout: (taskRunExternalId, incrementBy) =>
       Effect.as(record("refreshTimeout", { taskRunExternalId, incrementBy }), undefined),
     releaseSlot: (taskRunExternalId) => record("releaseSlot", taskRunExternalId),
@@ -332,6 +366,10 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
       }),
     setHeartbeat: (behaviour) => Ref.set(heartbeat, behaviour),
     forgetWorkers: Effect.sync(() => knownWorkers.clear()),
-    streamOpen: Effect.map(SubscriptionRef.get(stream), Option.isSome)
+    streamOpen: Effect.map(SubscriptionRef.get(stream), Option.isSome),
+    setBatchEventsSupported: (supported) =>
+      Effect.sync(() => {
+        batchEvents = supported
+      })
   } satisfies FakeDispatcher
 })

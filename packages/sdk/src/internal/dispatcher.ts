@@ -24,6 +24,8 @@ export const make = ({ dispatcher: client }: GrpcTransportShape): DispatcherShap
     ),
   sendStepActionEvent: (event) =>
     Effect.asVoid(unary(path("sendStepActionEvent"), (o) => client.sendStepActionEvent(event, o))),
+  sendBatchActionEvent: (event) =>
+    Effect.asVoid(unary(path("sendBatchActionEvent"), (o) => client.sendBatchActionEvent(event, o))),
   refreshTimeout: (taskRunExternalId, incrementBy) =>
     unary(
       path("refreshTimeout"),

@@ -18,7 +18,7 @@ export interface StepRunData {
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 /** Room left in a message for the fields around the payload. */
-const ENVELOPE_BYTES = 16 * 1024
+export const ENVELOPE_BYTES = 16 * 1024
 
 /** Parses `action_payload`. A payload that is not a JSON object is an error (a message). */
 export const parseStepRunData = (actionPayload: string): Either.Either<StepRunData, string> => {

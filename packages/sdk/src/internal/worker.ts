@@ -39,7 +39,8 @@ import {
   type TaskSpec
 } from "./definition.js"
 import { encodedFailure } from "./failure.js"
-import { DEFAULT_MAX_MESSAGE_BYTES, optional, parseMetadata } from "./payload.js"
+import * as ActionEvents from "./actionEvents.js"
+import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson } from "./taskLogger.js"
@@ -192,6 +193,17 @@ export const make = (
       if (!accepted) droppedLogs++
     }
 
+    // --- step action events (before the task fibers: closed after them) --------------------------
+    const actionEvents = yield* ActionEvents.make({
+      dispatcher,
+      maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
+      call: (method, effect) =>
+        effect.pipe(
+          Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
+          Effect.retry(reportRetry)
+        )
+    })
+
     // --- task fibers ---------------------------------------------------------------------------
     const tasks = yield* FiberMap.make<string, void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
@@ -229,15 +241,19 @@ export const make = (
         )
       })
 
-    const sendEvent = (
+    /**
+     * Queues a step action event; the effect returned waits until the engine acknowledged it (a
+     * failure, once retries are exhausted, is logged).
+     */
+    const submitEvent = (
       workerId: string,
       action: DispatcherProto.AssignedAction,
       eventType: StepActionEventType,
       eventPayload: string,
       shouldNotRetry?: boolean
-    ) =>
+    ): Effect.Effect<Effect.Effect<void>> =>
       Effect.flatMap(now, (eventTimestamp) =>
-        dispatcher.sendStepActionEvent({
+        actionEvents.submit({
           workerId,
           jobId: action.jobId,
           jobRunId: action.jobRunId,
@@ -249,13 +265,23 @@ export const make = (
           eventPayload,
           retryCount: action.retryCount,
           shouldNotRetry
-        }).pipe(Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError("SendStepActionEvent") }))).pipe(
-          Effect.retry(reportRetry),
-          Effect.tapError((error) =>
-            Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
-          ),
-          Effect.ignore
+        })).pipe(
+          Effect.map((acknowledged) =>
+            acknowledged.pipe(
+              Effect.tapError((error) =>
+                Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
+              ),
+              Effect.ignore
+            )
+          )
         )
+    const sendEvent = (
+      workerId: string,
+      action: DispatcherProto.AssignedAction,
+      eventType: StepActionEventType,
+      eventPayload: string,
+      shouldNotRetry?: boolean
+    ) => Effect.flatten(submitEvent(workerId, action, eventType, eventPayload, shouldNotRetry))
 
     const contextOperations = (
       action: DispatcherProto.AssignedAction,
@@ -292,12 +318,14 @@ export const make = (
     ): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
+          // STARTED goes out while the task runs; the result is sent once STARTED was acknowledged
+          let started: Effect.Effect<void> | undefined
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
             // a superseded attempt of the same task run finishes (finalizers included) first
             if (previous !== undefined) yield* previous.await
             yield* takeSlots(attempt, route.slotCost)
             yield* Metric.increment(WorkerMetrics.tasksStarted)
-            yield* sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
+            started = yield* submitEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
             const context = yield* TaskContext.make({
               workflowName: route.implementation.spec.name,
               taskName: route.task.name,
@@ -321,6 +349,7 @@ export const make = (
             })
           })))
           yield* releaseSlots(attempt)
+          if (started !== undefined) yield* started
           yield* report(workerId, action, attempt, exit)
         })
       ).pipe(

@@ -1,0 +1,179 @@
+/**
+ * The worker's step action event sender (internal/actionEvents): lone events go one by one, events
+ * that queue up while a call is in flight go together, FAILED never does, and an engine without
+ * `SendBatchActionEvent` gets single calls.
+ */
+import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Queue } from "effect"
+import { Status } from "nice-grpc-common"
+import type { DispatcherShape } from "../src/Dispatcher.js"
+import { GrpcError } from "../src/HatchetError.js"
+import * as ActionEvents from "../src/internal/actionEvents.js"
+
+const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } =
+  StepActionEventType
+
+const event = (id: string, eventType: StepActionEventType, over: Partial<Proto.StepActionEvent> = {}): Proto.StepActionEvent => ({
+  workerId: "w",
+  jobId: "job-a",
+  jobRunId: `jr-${id}`,
+  taskId: "step-a",
+  taskRunExternalId: id,
+  actionId: "wf:a",
+  eventTimestamp: new Date(0),
+  eventType,
+  eventPayload: `{"id":"${id}"}`,
+  retryCount: 0,
+  shouldNotRetry: undefined,
+  ...over
+})
+
+type Call = { readonly method: "single"; readonly event: Proto.StepActionEvent } | {
+  readonly method: "batch"
+  readonly batch: Proto.BatchActionEvent
+}
+
+/** A dispatcher whose event calls wait for `release` (one permit per call) and are recorded. */
+const recordingDispatcher = (options: { readonly batch?: "ok" | "unimplemented" | "fails" } = {}) =>
+  Effect.gen(function*() {
+    const calls: Array<Call> = []
+    const gate = yield* Queue.unbounded<void>()
+    const answer = (call: Call) =>
+      Effect.zipRight(
+        Effect.sync(() => calls.push(call)),
+        Queue.take(gate)
+      )
+    const dispatcher = {
+      sendStepActionEvent: (e: Proto.StepActionEvent) => answer({ method: "single", event: e }),
+      sendBatchActionEvent: (b: Proto.BatchActionEvent) =>
+        options.batch === "unimplemented"
+          ? Effect.zipRight(
+            Effect.sync(() => calls.push({ method: "batch", batch: b })),
+            new GrpcError({ method: "/Dispatcher/SendBatchActionEvent", code: Status.UNIMPLEMENTED, details: "unknown method" })
+          )
+          : options.batch === "fails"
+          ? Effect.zipRight(
+            answer({ method: "batch", batch: b }),
+            new GrpcError({ method: "/Dispatcher/SendBatchActionEvent", code: Status.INTERNAL, details: "boom" })
+          )
+          : answer({ method: "batch", batch: b })
+    } as unknown as DispatcherShape
+    const release = (n: number) => Queue.offerAll(gate, Array.from({ length: n }, () => undefined))
+    return { calls, dispatcher, release }
+  })
+
+const makeSender = (dispatcher: DispatcherShape, inFlight = 1) =>
+  ActionEvents.make({ dispatcher, maxBatchBytes: 10_000, maxBatchSize: 3, inFlight, call: (_method, effect) => effect })
+
+/** Lets the sender's loop and call fibers run. */
+const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
+const shape = (call: Call) =>
+  call.method === "single"
+    ? [StepActionEventType[call.event.eventType], call.event.taskRunExternalId]
+    : [`batch ${StepActionEventType[call.batch.eventType]}`, call.batch.items.map((i) => i.taskRunExternalId).join(",")]
+
+describe("ActionEvents", () => {
+  it("plan: batches STARTED and COMPLETED per worker and action, in order, within the count and byte limits", () => {
+    const pending = (e: Proto.StepActionEvent) => ({ event: e, done: undefined as never })
+    const calls = ActionEvents.plan([
+      pending(event("1", STARTED)),
+      pending(event("2", STARTED)),
+      pending(event("3", FAILED)),
+      pending(event("4", STARTED, { actionId: "wf:b" })),
+      pending(event("5", STARTED)),
+      pending(event("6", STARTED)),
+      pending(event("7", COMPLETED)),
+      pending(event("8", COMPLETED, { eventPayload: "x".repeat(600) })),
+      pending(event("9", COMPLETED))
+    ], 900, 3)
+    expect(calls.map((call) => call.map((p) => p.event.taskRunExternalId))).toEqual([
+      ["1", "2", "5"], // STARTED of wf:a, full at 3
+      ["3"], // FAILED goes alone
+      ["4"], // another action
+      ["6"],
+      ["7", "8"], // 600 characters could be 1,800 bytes: measured, they are 600 and fit
+      ["9"] // over 900 bytes with it
+    ])
+  })
+
+  it.scoped("sends a lone event as SendStepActionEvent and events queued meanwhile in one batch", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher)
+      const first = yield* sender.submit(event("1", STARTED))
+      yield* settle
+      const queued = yield* Effect.forEach(["2", "3", "4"], (id) => sender.submit(event(id, STARTED)))
+      const failed = yield* sender.submit(event("5", FAILED))
+      const completed = yield* sender.submit(event("6", COMPLETED))
+      yield* release(1)
+      yield* first
+      yield* settle
+      yield* release(10)
+      yield* Effect.all([...queued, failed, completed], { discard: true })
+      expect(calls.map(shape)).toEqual([
+        ["STEP_EVENT_TYPE_STARTED", "1"],
+        ["batch STEP_EVENT_TYPE_STARTED", "2,3,4"],
+        ["STEP_EVENT_TYPE_FAILED", "5"],
+        ["STEP_EVENT_TYPE_COMPLETED", "6"]
+      ])
+      const batch = calls[1]
+      if (batch.method !== "batch") throw new Error("not a batch")
+      expect(batch.batch).toMatchObject({ workerId: "w", jobId: "job-a", actionId: "wf:a", eventType: STARTED })
+      expect(batch.batch.items[0]).toEqual({ taskRunExternalId: "2", eventPayload: `{"id":"2"}`, retryCount: 0, shouldNotRetry: undefined })
+    }))
+
+  it.scoped("an engine without SendBatchActionEvent gets every event alone, from then on", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher({ batch: "unimplemented" })
+      const sender = yield* makeSender(dispatcher)
+      const first = yield* sender.submit(event("1", COMPLETED))
+      yield* settle
+      const queued = yield* Effect.forEach(["2", "3"], (id) => sender.submit(event(id, COMPLETED)))
+      yield* release(1)
+      yield* first
+      yield* settle
+      yield* release(2)
+      yield* Effect.all(queued, { discard: true })
+      const later = yield* Effect.forEach(["4", "5"], (id) => sender.submit(event(id, COMPLETED)))
+      yield* release(2)
+      yield* Effect.all(later, { discard: true })
+      expect(calls.map(shape)).toEqual([
+        ["STEP_EVENT_TYPE_COMPLETED", "1"],
+        ["batch STEP_EVENT_TYPE_COMPLETED", "2,3"],
+        ["STEP_EVENT_TYPE_COMPLETED", "2"],
+        ["STEP_EVENT_TYPE_COMPLETED", "3"],
+        ["STEP_EVENT_TYPE_COMPLETED", "4"],
+        ["STEP_EVENT_TYPE_COMPLETED", "5"]
+      ])
+    }))
+
+  it.scoped("a failed batch fails every event in it", () =>
+    Effect.gen(function*() {
+      const { dispatcher, release } = yield* recordingDispatcher({ batch: "fails" })
+      const sender = yield* makeSender(dispatcher)
+      const first = yield* sender.submit(event("1", STARTED))
+      yield* settle
+      const queued = yield* Effect.forEach(["2", "3"], (id) => sender.submit(event(id, STARTED)))
+      yield* release(2)
+      expect(Exit.isSuccess(yield* Effect.exit(first))).toBe(true)
+      const exits = yield* Effect.forEach(queued, Effect.exit)
+      expect(exits.map((e) => Exit.isFailure(e))).toEqual([true, true])
+    }))
+
+  it.scoped("keeps up to inFlight calls outstanding", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 2)
+      const acks = yield* Effect.forEach(["1", "2", "3"], (id) =>
+        Effect.zipLeft(sender.submit(event(id, STARTED, { actionId: `wf:${id}` })), settle))
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["STEP_EVENT_TYPE_STARTED", "2"]])
+      const done = yield* Deferred.make<void>()
+      yield* Effect.forkScoped(Effect.zipRight(Effect.all(acks, { discard: true }), Deferred.succeed(done, void 0)))
+      yield* release(3)
+      yield* Deferred.await(done)
+      expect(calls).toHaveLength(3)
+    }))
+})

@@ -1,0 +1,53 @@
+/**
+ * The worker's step action events under load, over the fake dispatcher: STARTED is sent while the
+ * task runs, its result only after STARTED was acknowledged, whether the events travel alone or in
+ * `SendBatchActionEvent` batches, and on an engine without batches.
+ */
+import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Worker } from "@effect-hatchet/sdk"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as FakeDispatcher from "../src/FakeDispatcher.js"
+import { Jobs, JobsLive, Script, ScriptLive } from "./fixtures.js"
+
+const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
+
+const runMany = (batches: boolean) =>
+  Effect.gen(function*() {
+    const fake = yield* FakeDispatcher.make
+    yield* fake.setBatchEventsSupported(batches)
+    const script = yield* ScriptLive
+    yield* Layer.build(
+      Worker.layer({ name: "events-worker", workflows: [Jobs], slots: 50 }).pipe(
+        Layer.provide(JobsLive),
+        Layer.provide(Layer.succeed(Script, script)),
+        Layer.provide(fake.layer)
+      )
+    )
+    const actions = yield* Effect.forEach(Array.from({ length: 40 }), () =>
+      fake.assign({ actionId: "jobs:work", input: { mode: "quick" } }))
+    const calls = yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === COMPLETED).length === 40 ? c : undefined)
+    for (const action of actions) {
+      const events = calls.events.filter((e) => e.taskRunExternalId === action.taskRunExternalId)
+      expect(events.map((e) => e.eventType)).toEqual([STARTED, COMPLETED])
+      expect(events[1]).toMatchObject({ eventPayload: `{"result":"done 0"}`, retryCount: 0, actionId: "jobs:work", workerId: "worker-1" })
+    }
+    return calls
+  })
+
+describe("Worker step action events", () => {
+  it.scoped("40 tasks at once: each STARTED reaches the engine before its COMPLETED", () =>
+    Effect.gen(function*() {
+      const calls = yield* runMany(true)
+      for (const batch of calls.batches) {
+        expect([STARTED, COMPLETED]).toContain(batch.eventType)
+        expect(batch.items.length).toBeGreaterThan(1)
+      }
+    }))
+
+  it.scoped("the same on an engine without SendBatchActionEvent", () =>
+    Effect.gen(function*() {
+      const calls = yield* runMany(false)
+      expect(calls.batches).toEqual([])
+    }))
+})
