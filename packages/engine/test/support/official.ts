@@ -31,6 +31,30 @@ type Worker = Awaited<ReturnType<Client["worker"]>>
 
 const signals = ["SIGTERM", "SIGINT"] as const
 
+/** Creates an official worker (`handleKill: false`); returns it with the signal handlers it added. */
+const createWorker = async (hatchet: Client, name: string, options: WorkerOptions) => {
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]))
+  const added = () =>
+    signals.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.has(l)).map((l) => [s, l] as const))
+  try {
+    const w = await hatchet.worker(name, { ...options, handleKill: false })
+    return { worker: w, added: added() }
+  } catch (error) {
+    for (const [signal, listener] of added()) process.removeListener(signal, listener as () => void)
+    throw error
+  }
+}
+
+/**
+ * The error an official worker's creation fails with (registering its workflows happens there),
+ * or a failing effect when it is created.
+ */
+export const workerCreationError = (hatchet: Client, name: string, options: WorkerOptions) =>
+  Effect.flatMap(
+    Effect.promise(() => createWorker(hatchet, name, options).then(() => undefined, (error: unknown) => error)),
+    (error) => (error === undefined ? Effect.dieMessage("the worker was created") : Effect.succeed(error as Error))
+  )
+
 /**
  * Starts an official worker for the scope: registered, listening and heartbeating; stopped (with
  * `handleKill: false`, so no `process.exit`) and its process signal handlers removed on release.
@@ -38,11 +62,7 @@ const signals = ["SIGTERM", "SIGINT"] as const
 export const worker = (hatchet: Client, name: string, options: WorkerOptions) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
-      const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]))
-      const w = await hatchet.worker(name, { ...options, handleKill: false })
-      const added = signals.flatMap((s) =>
-        process.listeners(s).filter((l) => !before.get(s)!.has(l)).map((l) => [s, l] as const)
-      )
+      const { worker: w, added } = await createWorker(hatchet, name, options)
       const running = w.start().catch(() => undefined)
       await w.waitUntilReady(10_000)
       return { worker: w, added, running }
