@@ -344,6 +344,36 @@ describe("timeouts", () => {
       expect(gone.message).toBe(`task run not found: ${runId}`)
     }))
 
+  it.scoped("RefreshTimeout records the increment as a Go duration; a nil task id fails validation", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("rtm", [task("t", { timeout: "60s" })])
+      const w = yield* h.worker(["rtm:t"])
+      const runId = yield* h.trigger("rtm")
+      expect(w.starts()).toHaveLength(1)
+      for (const increment of ["30s", "1m", "1.5h", "90s", "0.5s", "250ms", "0.0001s"]) {
+        yield* h.run((state, now) => Workers.refreshTimeout(state, tenantId, runId, increment, now))
+      }
+      const refreshed = (yield* h.taskOf(runId, "t")).events.filter((e) => e.eventType === "TIMEOUT_REFRESHED")
+      expect(refreshed.map((e) => e.message)).toEqual([
+        "Timeout refreshed by 30s",
+        "Timeout refreshed by 1m0s",
+        "Timeout refreshed by 1h30m0s",
+        "Timeout refreshed by 1m30s",
+        "Timeout refreshed by 500ms",
+        "Timeout refreshed by 250ms",
+        "Timeout refreshed by 100µs"
+      ])
+      const nil = yield* Effect.flip(
+        h.run((state, now) => Workers.refreshTimeout(state, tenantId, "00000000-0000-0000-0000-000000000000", "", now))
+      )
+      expect(nil.message).toBe(
+        "Invalid request: Validation failed with the following errors:\n" +
+          "0: validation failed on field 'RefreshTimeoutBy.TaskExternalId': on condition 'required'\n" +
+          "1: validation failed on field 'RefreshTimeoutBy.IncrementTimeoutBy': on condition 'required'\n"
+      )
+    }))
+
   it.scoped("schedule timeout cancels a task nobody picked up", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

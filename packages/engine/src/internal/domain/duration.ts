@@ -27,3 +27,28 @@ export const isValidDuration = (input: string): boolean => parseDuration(input) 
 /** The message upstream's validator uses for a bad duration. */
 export const durationError =
   "Invalid duration. Durations must be one or more <number><unit> components, where unit is one of: 'ms', 's', 'm', 'h'. For example: '10s', '1h30m', '1.5h'"
+
+/** `%d` of a fraction of `unit` nanoseconds with trailing zeros trimmed, as Go's `fmtFrac`/`fmtInt`. */
+const withFraction = (ns: bigint, unit: bigint): string => {
+  const whole = ns / unit
+  const fraction = (ns % unit).toString().padStart(unit.toString().length - 1, "0").replace(/0+$/, "")
+  return fraction === "" ? `${whole}` : `${whole}.${fraction}`
+}
+
+/**
+ * Go's `time.Duration.String()` of a duration in milliseconds (rounded to nanoseconds):
+ * "1h30m0s", "1m0.5s", "1.5ms", "100µs", "0s".
+ */
+export const formatGoDuration = (ms: number): string => {
+  const ns = BigInt(Math.round(ms * 1e6))
+  if (ns === 0n) return "0s"
+  if (ns < 1_000n) return `${ns}ns`
+  if (ns < 1_000_000n) return `${withFraction(ns, 1_000n)}µs`
+  if (ns < 1_000_000_000n) return `${withFraction(ns, 1_000_000n)}ms`
+  const hours = ns / 3_600_000_000_000n
+  const minutes = (ns / 60_000_000_000n) % 60n
+  const seconds = `${withFraction(ns % 60_000_000_000n, 1_000_000_000n)}s`
+  if (hours > 0n) return `${hours}h${minutes}m${seconds}`
+  if (minutes > 0n) return `${minutes}m${seconds}`
+  return seconds
+}

@@ -11,7 +11,7 @@
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
-import { isValidDuration, parseDuration } from "./duration.js"
+import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
@@ -289,6 +289,7 @@ export const refreshTimeout = (
   const parsed = parseUuid(taskRunExternalId)
   if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
   const errors = new FieldErrors()
+  if (parsed.value === "00000000-0000-0000-0000-000000000000") errors.condition("RefreshTimeoutBy.TaskExternalId", "required")
   if (increment === "") errors.condition("RefreshTimeoutBy.IncrementTimeoutBy", "required")
   else if (!isValidDuration(increment)) errors.message("RefreshTimeoutBy.IncrementTimeoutBy", durationError)
   if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
@@ -296,7 +297,8 @@ export const refreshTimeout = (
   const runtime = task.runtime!
   runtime.timeoutAt += parseDuration(increment)!
   recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
-    message: `Timeout refreshed by ${increment}`,
+    // upstream prints the (coalesced) increment as a Go duration: "30s", "1m0s", "1h30m0s"
+    message: `Timeout refreshed by ${formatGoDuration(parseDuration(increment)!)}`,
     workerId: runtime.worker?.id
   })
   return runtime.timeoutAt
