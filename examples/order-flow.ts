@@ -16,13 +16,8 @@ export class PaymentDeclined extends Schema.TaggedError<PaymentDeclined>()("Paym
 }) {}
 
 export const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
-  Workflow.task("validate", {
-    output: Schema.Struct({ total: Schema.Number })
-  }),
-  Workflow.task("reserve-stock", {
-    parents: ["validate"],
-    output: Schema.Struct({ reservationId: Schema.String })
-  }),
+  Workflow.task("validate", { output: Schema.Struct({ total: Schema.Number }) }),
+  Workflow.task("reserve-stock", { parents: ["validate"], output: Schema.Struct({ reservationId: Schema.String }) }),
   Workflow.task("charge", {
     parents: ["validate"],
     output: Schema.Struct({ chargeId: Schema.String, amount: Schema.Number }),

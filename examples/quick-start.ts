@@ -1,0 +1,31 @@
+/**
+ * The README's quick start: a worker and a client in an application's layer graph, against the
+ * Hatchet of `HATCHET_CLIENT_TOKEN` (and friends). Run it with a token:
+ * `HATCHET_CLIENT_TOKEN=... npx tsx --conditions=@effect-hatchet/source examples/quick-start.ts`
+ * (`pnpm hatchet-local` prints the variables of a local engine).
+ */
+import { Hatchet, Worker } from "@effect-hatchet/sdk"
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
+import { OrderFlow } from "./order-flow.js"
+
+// one client layer: the worker and the program share its gRPC channel
+const HatchetLive = Hatchet.layerFromEnv
+
+const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlow] }).pipe(
+  Layer.provide(OrderFlowLive),
+  Layer.provide(PaymentsDemo),
+  Layer.provide(HatchetLive)
+)
+
+const program = Effect.gen(function*() {
+  const result = yield* Hatchet.run(OrderFlow, {
+    orderId: "o-1",
+    items: [{ sku: "mug", quantity: 2, price: 9 }]
+  })
+  // typed: result.ship.estimatedDelivery is a Date, result.charge.amount a number
+  yield* Effect.log(`charged ${result.charge.amount}, arriving ${result.ship.estimatedDelivery.toDateString()}`)
+})
+
+program.pipe(Effect.provide(Layer.merge(WorkerLive, HatchetLive)), NodeRuntime.runMain)
