@@ -9,12 +9,34 @@
  *   (`NOT_FOUND`) it registers again (workflows included) and gets a new worker id;
  * - heartbeats run every 4 s in a fiber of their own; a `NOT_FOUND` answer, a `FAILED_PRECONDITION`
  *   (the engine lost the listener) on any but the first beat of a connection (which may race the
- *   new stream), or 3 failed or hung (timed out) heartbeats in a row force a reconnect;
+ *   new stream), or 3 failed or hung (timed out) heartbeats in a row force a reconnect. Hung
+ *   heartbeats mean the connection died silently (a stale NAT or load-balancer flow, a half-open
+ *   TCP connection: the stream stays open and delivers nothing): the worker then moves the shared
+ *   channel to a fresh connection (`GrpcTransport.resetConnection`, when the transport is in
+ *   context) instead of opening the new stream on the dead one;
  * - each task attempt runs in its own fiber (a `FiberMap` keyed by task run id): a duplicate START
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);
  * - a `Semaphore` of `slots` permits bounds the running attempts (`slotCost` permits each);
  * - Effect logs inside tasks are shipped to Hatchet with `PutLog` in batches.
+ *
+ * Recovery, with the defaults (heartbeat every 4 s, 4 s timeout, 3 failures; reconnect backoff
+ * from 250 ms, jittered, capped at 10 s):
+ *
+ * | the engine … | the worker | back to `Listening` |
+ * |---|---|---|
+ * | ends the stream, cleanly or with an error | reconnects | after the backoff (250 ms ± 20 % the first time) |
+ * | rejects heartbeats (FAILED_PRECONDITION) | reconnects on the 2nd rejection | within ~8 s |
+ * | forgot the worker (NOT_FOUND) | registers again (new worker id) | within ~4 s |
+ * | restarts, or the connection is reset | reconnects with backoff while it is down | once it listens again, plus the backoff |
+ * | stalls silently | fresh connection after 3 hung beats | within ~17 s (without `GrpcTransport` in context: when keepalive closes the dead connection, up to 70 s with `HatchetConfig`'s defaults) |
+ *
+ * A task the engine assigned into a stream that died silently never reaches the worker; Hatchet
+ * has no acknowledgement of assignments, so the engine recovers it only when the attempt times
+ * out (`executionTimeout`) and is retried (`retries`), or, if the worker stops heartbeating for
+ * 30 s, by re-assigning it. A task's result sent while the connection was dead is retried on the
+ * new connection. The same task run never executes twice at once on one worker: a newer attempt
+ * waits for the older one to finish.
  *
  * Closing the layer's scope drains: the worker unsubscribes and stops listening, keeps
  * heartbeating while in-flight tasks finish, and after `shutdownGracePeriod` interrupts what is

@@ -23,6 +23,7 @@ import { Status } from "nice-grpc-common"
 import { Admin } from "../Admin.js"
 import { Dispatcher } from "../Dispatcher.js"
 import { Events } from "../Events.js"
+import { GrpcTransport } from "../GrpcTransport.js"
 import { HatchetConfig } from "../HatchetConfig.js"
 import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
@@ -67,6 +68,8 @@ interface ConnectionEnd {
   readonly reason: string
   /** The engine no longer knows the worker id: register again before listening. */
   readonly reregister: boolean
+  /** Heartbeats hung: the connection looks dead, the next one must not reuse it. */
+  readonly stalled?: boolean
 }
 
 interface Route {
@@ -88,6 +91,7 @@ export const make = (
     const admin = yield* Admin
     const events = yield* Events
     const config = yield* Effect.serviceOption(HatchetConfig)
+    const transport = yield* Effect.serviceOption(GrpcTransport)
 
     // --- options -------------------------------------------------------------------------------
     const namespace = options.namespace ?? Option.match(config, { onNone: () => "", onSome: (c) => c.namespace })
@@ -506,6 +510,7 @@ export const make = (
       Effect.gen(function*() {
         let beats = 0
         let failures = 0
+        let hung = false
         while (true) {
           const started = yield* Clock.currentTimeMillis
           const result = yield* Effect.either(
@@ -516,6 +521,7 @@ export const make = (
           beats++
           if (Either.isRight(result)) {
             failures = 0
+            hung = false
           } else {
             const error = result.left
             if (error.code === Status.NOT_FOUND) {
@@ -532,9 +538,14 @@ export const make = (
               })
             }
             failures++
+            hung ||= error.code === Status.DEADLINE_EXCEEDED
             yield* Effect.logWarning(`heartbeat failed (${failures} in a row): ${error.details}`)
             if (failures >= maxHeartbeatFailures) {
-              return yield* Deferred.succeed(end, { reason: `${failures} heartbeats in a row failed`, reregister: false })
+              return yield* Deferred.succeed(end, {
+                reason: `${failures} heartbeats in a row failed${hung ? " (hung: the connection stalled)" : ""}`,
+                reregister: false,
+                stalled: hung
+              })
             }
           }
           const elapsed = (yield* Clock.currentTimeMillis) - started
@@ -597,6 +608,8 @@ export const make = (
         if (ended.healthy || lived >= Duration.toMillis(resetAfter)) attempt = 0
         attempt++
         if (ended.reregister) yield* Ref.set(workerIdRef, Option.none())
+        // a silently dead connection would take the next calls too, until keepalive notices
+        if (ended.stalled === true && Option.isSome(transport)) yield* transport.value.resetConnection
         const delay = yield* jitteredBackoff(attempt, initialDelay, maxDelay)
         yield* setStatus(WorkerStatus.Reconnecting({
           workerId: yield* Ref.get(workerIdRef),
