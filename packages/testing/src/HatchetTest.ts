@@ -23,6 +23,9 @@
  * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). Both can be
  * overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
  * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
+ * Backoffs on the SDK side follow the same clock: after a fault that makes the worker reconnect
+ * (`engine.faults`), its reconnect delay passes only when the test moves the clock (or use the
+ * live clock for such tests: `it.live`, or `excludeTestServices: true`).
  *
  * @example
  * ```ts

@@ -64,8 +64,21 @@ const FlakyLive = Flaky.toLayer(() =>
   })
 )
 
+/** A task that runs a child workflow through the client: its layer needs `Hatchet`, which the test layer provides. */
+const Parent = Task.make("parent", {
+  input: Schema.Struct({ orderId: Schema.String }),
+  output: Schema.Struct({ chargeId: Schema.String })
+})
+const ParentLive = Parent.toLayer((input) =>
+  Effect.map(Hatchet.run(OrderFlow, { orderId: input.orderId, amount: 5 }), (result) => ({ chargeId: result.charge.chargeId }))
+)
+
 const TestLive = HatchetTest.layer({
-  workflows: [OrderFlowLive.pipe(Layer.provideMerge(PaymentsTest)), FlakyLive.pipe(Layer.provideMerge(AttemptsLive))]
+  workflows: [
+    OrderFlowLive.pipe(Layer.provideMerge(PaymentsTest)),
+    FlakyLive.pipe(Layer.provideMerge(AttemptsLive)),
+    ParentLive
+  ]
 })
 
 let firstEngine: string | undefined
@@ -87,6 +100,11 @@ layer(TestLive, { timeout: 60_000 })("HatchetTest.layer under the block's TestCl
       firstEngine = (yield* Engine.Engine).grpcAddress
     }))
 
+  it.effect("a task can run a child workflow with the client the layer provides", () =>
+    Effect.gen(function*() {
+      expect(yield* Hatchet.run(Parent, { orderId: "o-child" })).toEqual({ chargeId: "ch-o-child" })
+    }))
+
   it.effect("exposes the engine the client and the worker use; tests of a block share them", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
@@ -95,7 +113,12 @@ layer(TestLive, { timeout: 60_000 })("HatchetTest.layer under the block's TestCl
       expect(config.hostPort).toBe(engine.grpcAddress)
       expect(engine.grpcAddress).toBe(firstEngine)
       expect((yield* worker.status)._tag).toBe("Listening")
-      expect([...worker.actions].sort()).toEqual(["flaky:flaky", "order-processing:charge", "order-processing:validate"])
+      expect([...worker.actions].sort()).toEqual([
+        "flaky:flaky",
+        "order-processing:charge",
+        "order-processing:validate",
+        "parent:parent"
+      ])
       // a token for another tenant, e.g. for an isolation test
       const other = yield* engine.mintToken({ tenantId: "6f0f1b1c-1111-4111-8111-111111111111" })
       expect(typeof other).toBe("object")
@@ -232,7 +255,15 @@ const _types = () => {
   layer(needsPayments.pipe(Layer.provide(PaymentsTest)))((_it) => {})
 
   expectTypeOf<Layer.Layer.Success<typeof TestLive>>().toEqualTypeOf<
-    HatchetTest.Services | Workflow.Implementation<"order-processing"> | Payments | Workflow.Implementation<"flaky"> | Attempts
+    | HatchetTest.Services
+    | Workflow.Implementation<"order-processing">
+    | Payments
+    | Workflow.Implementation<"flaky">
+    | Attempts
+    | Workflow.Implementation<"parent">
   >()
+  // the client a handler uses is provided by the test layer, not left as a requirement
+  expectTypeOf<Layer.Layer.Context<typeof ParentLive>>().toEqualTypeOf<Hatchet.Hatchet>()
+  expectTypeOf<Layer.Layer.Context<typeof TestLive>>().toEqualTypeOf<never>()
 }
 void _types
