@@ -5,8 +5,13 @@ import { Duration, Effect, Random, Schedule } from "effect"
 import { Status } from "nice-grpc-common"
 import type { GrpcError } from "../HatchetError.js"
 
-/** Codes that say "try again later" for a unary call: the request itself was fine. */
+/**
+ * Codes that say "try again later" for a unary call: the request itself was fine. CANCELLED is
+ * the server's or a proxy's doing (an RST_STREAM CANCEL, e.g. from a server shutting down): our
+ * own cancellations are interruptions, never a `GrpcError`.
+ */
 const TRANSIENT: ReadonlySet<number> = new Set([
+  Status.CANCELLED,
   Status.UNAVAILABLE,
   Status.DEADLINE_EXCEEDED,
   Status.RESOURCE_EXHAUSTED,
