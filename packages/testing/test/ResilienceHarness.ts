@@ -140,6 +140,8 @@ export interface ScenarioReport {
   readonly outputs: ReadonlyArray<{ readonly n: number; readonly square: number }>
   /** Milliseconds from the fault to the first Reconnecting status (undefined: none). */
   readonly detectedAfter: number | undefined
+  /** Milliseconds from the fault to the first Listening status after that (undefined: none). */
+  readonly listeningAfter: number | undefined
   /** Milliseconds from the fault until every run had completed. */
   readonly completedAfter: number
   /** The Reconnecting reasons, in order. */
@@ -182,10 +184,14 @@ export const scenario = (harness: Harness, options: ScenarioOptions): Effect.Eff
     const completedAfter = Date.now() - faultAt
     const statuses = yield* Ref.get(harness.statuses)
     const reconnecting = statuses.filter((s) => s.at >= faultAt && s.status._tag === "Reconnecting")
+    const listening = reconnecting.length === 0
+      ? undefined
+      : statuses.find((s) => s.at >= reconnecting[0]!.at && s.status._tag === "Listening")
     const executions = [...harness.probe.executions.values()].reduce((a, b) => a + b, 0)
     return {
       outputs,
       detectedAfter: reconnecting.length > 0 ? reconnecting[0]!.at - faultAt : undefined,
+      listeningAfter: listening !== undefined ? listening.at - faultAt : undefined,
       completedAfter,
       reconnects: reconnecting.map((s) => (s.status as Extract<Worker.WorkerStatus, { _tag: "Reconnecting" }>).reason),
       reExecutions: executions - total
