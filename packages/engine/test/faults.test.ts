@@ -25,6 +25,21 @@ const rawWorker = (name: string) =>
     return { c, workerId, received, outcome }
   })
 
+type Clients = Effect.Effect.Success<ReturnType<typeof Grpc.clients>>
+
+/** Registers the one-task workflow `name` (action `name:t`). */
+const putWorkflow = (c: Clients, name: string) =>
+  Effect.promise(() =>
+    c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }] })
+  )
+
+/** Opens a new ListenV2 stream for `workerId` and waits until its heartbeats are welcome. */
+const listenAgain = (c: Clients, workerId: string, onMessage: (a: AssignedAction) => void = () => {}) =>
+  Effect.gen(function*() {
+    yield* Effect.fork(Grpc.streamOutcome(c.dispatcher.listenV2({ workerId }), onMessage))
+    yield* eventually(() => c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined))
+  })
+
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("fault injection", (it) => {
   it.scoped("dropListenStreams ends streams cleanly or with a status; heartbeats are then rejected", () =>
     Effect.gen(function*() {
@@ -40,19 +55,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
       yield* engine.faults.dropListenStreams({ status: { code: Status.UNAVAILABLE, message: "engine going away" } })
       expect(yield* two.outcome.await.pipe(Effect.flatten)).toEqual({ code: Status.UNAVAILABLE, details: "engine going away" })
       // listening again makes heartbeats welcome again
-      yield* Effect.fork(Grpc.streamOutcome(one.c.dispatcher.listenV2({ workerId: one.workerId })))
-      yield* eventually(() =>
-        one.c.dispatcher.heartbeat({ workerId: one.workerId, heartbeatAt: new Date() }).then(() => true, () => undefined)
-      )
+      yield* listenAgain(one.c, one.workerId)
     }))
 
   it.scoped("dropListenStreams silent: the stream stays open and gets nothing; heartbeats are rejected until it listens again", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const w = yield* rawWorker("silent")
-      yield* Effect.promise(() =>
-        w.c.admin.putWorkflow({ name: "silent", tasks: [{ readableId: "t", action: "silent:t", timeout: "60s", inputs: "{}" }] })
-      )
+      yield* putWorkflow(w.c, "silent")
       expect(yield* engine.faults.dropListenStreams({ workerId: w.workerId, silent: true })).toBe(1)
       const beat = () => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() })
       expect(yield* Grpc.statusOf(beat)).toEqual({
@@ -65,8 +75,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
       expect(w.received).toHaveLength(0)
       // a new stream: welcome again, and the queued task arrives on it
       const received: Array<AssignedAction> = []
-      yield* Effect.fork(Grpc.streamOutcome(w.c.dispatcher.listenV2({ workerId: w.workerId }), (a) => received.push(a)))
-      yield* eventually(() => beat().then(() => true, () => undefined))
+      yield* listenAgain(w.c, w.workerId, (a) => received.push(a))
       yield* eventually(() => received.find((a) => a.workflowRunId === run.workflowRunId))
       expect(w.received).toHaveLength(0)
     }))
@@ -101,9 +110,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const w = yield* rawWorker("restart")
-      yield* Effect.promise(() =>
-        w.c.admin.putWorkflow({ name: "restart", tasks: [{ readableId: "t", action: "restart:t", timeout: "60s", inputs: "{}" }] })
-      )
+      yield* putWorkflow(w.c, "restart")
       const before = yield* Effect.promise(() => w.c.workflows.triggerWorkflow({ name: "restart", input: "{}" }))
       yield* eventually(() => (w.received.length > 0 ? true : undefined))
       yield* engine.faults.restart
@@ -114,10 +121,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
       const details = yield* Effect.promise(() => c.admin.getRunDetails({ externalId: before.workflowRunId }))
       expect(details.taskRuns.t!.status).toBe(1)
       const received: Array<AssignedAction> = []
-      yield* Effect.fork(Grpc.streamOutcome(c.dispatcher.listenV2({ workerId: w.workerId }), (a) => received.push(a)))
-      yield* eventually(() =>
-        c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() }).then(() => true, () => undefined)
-      )
+      yield* listenAgain(c, w.workerId, (a) => received.push(a))
       const after = yield* Effect.promise(() => c.workflows.triggerWorkflow({ name: "restart", input: "{}" }))
       yield* eventually(() => received.find((a) => a.workflowRunId === after.workflowRunId && a.actionType === ActionType.START_STEP_RUN))
       const rest = yield* Effect.promise(() =>
