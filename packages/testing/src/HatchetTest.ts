@@ -182,7 +182,8 @@ export const settle = (
 
 /**
  * `settle`, then `TestClock.adjust(duration)`, then `settle` again: what the jump made due (a
- * retry, a timeout) has run when it returns.
+ * retry, a timeout) has run when it returns. Settling first also means no task event is on its
+ * way to the engine while the clock jumps, so no call's timeout fires only because of the jump.
  *
  * @since 0.1.0
  * @category time
