@@ -8,8 +8,8 @@
  * A connection can die silently (a stale NAT or load-balancer flow, a half-open TCP connection):
  * calls hang, and grpc-js keeps sending new calls to it until a keepalive PING goes unanswered
  * (`HatchetConfig`'s `grpcKeepaliveTime` + `grpcKeepaliveTimeout`, 70 s by default).
- * `resetConnection` moves the channel to a fresh connection at once; the Worker calls it when its
- * heartbeats hang.
+ * `resetConnection` moves the channel to a fresh connection at once, failing what was still on
+ * the old one with UNAVAILABLE; the Worker calls it when its heartbeats hang.
  *
  * The helpers `unary`, `serverStream` and `bidiStream` turn nice-grpc calls into Effects and
  * Streams that are interruptible (interrupting cancels the RPC on the server) and fail with
@@ -38,9 +38,11 @@ export interface GrpcTransportShape {
   /** The one channel all clients share. */
   readonly channel: Channel
   /**
-   * Moves the channel to a new HTTP/2 connection: calls made from now on open (and use) a fresh
-   * connection; calls in flight on the old one go on until they end (or its keepalive declares
-   * it dead), then it is closed. For a connection that stalled silently.
+   * Moves the channel to a new HTTP/2 connection, for a connection that stalled silently: calls
+   * made from now on open (and use) a fresh connection; calls still in flight on the old one fail
+   * at once with UNAVAILABLE (a stream's owner reconnects, a unary call's retries it), and the old
+   * connection is closed. A call the server already processed may thus fail, as it would if the
+   * connection had broken.
    */
   readonly resetConnection: Effect.Effect<void>
   /** `Dispatcher` (no proto package). */

@@ -1,7 +1,7 @@
 import { GetVersionResponse, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Queue, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Stream } from "effect"
 import { Metadata, ServerError, Status } from "nice-grpc"
 import { connectivityState } from "@grpc/grpc-js"
 import { spawn } from "node:child_process"
@@ -379,38 +379,45 @@ describe("GrpcTransport", () => {
       }))
   })
 
-  it.scopedLive("resetConnection: new calls open a fresh connection; a call in flight on the old one goes on", () =>
+  it.scopedLive("resetConnection: new calls open a fresh connection; a call in flight on the old one fails UNAVAILABLE", () =>
     Effect.gen(function*() {
       const peers: Array<string> = []
-      const release = yield* Deferred.make<void>()
+      let aborted: Promise<void> | undefined
       const server = yield* loopbackServer({
         dispatcher: {
           getVersion: async (_, ctx) => (peers.push(ctx.peer), { version: "v1" }),
           listenV2: async function*(_, ctx) {
             peers.push(ctx.peer)
+            aborted = onAbort(ctx.signal)
             yield { actionId: "before" }
-            await Effect.runPromise(Deferred.await(release))
-            yield { actionId: "after" }
+            await aborted
           }
         }
       })
       // another transport with the same settings, open throughout: grpc-js would share its
       // connection through the global subchannel pool and a reset would land on it again
-      const actions = yield* withTransport(server.hostPort, (other) => withTransport(server.hostPort, (t) =>
-        Effect.gen(function*() {
-          yield* GrpcTransport.unary("/Dispatcher/GetVersion", (o) => other.dispatcher.getVersion({}, o))
-          const version = GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o))
-          const stream = yield* GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o))
-            .pipe(Stream.map((a) => a.actionId), Stream.toPull)
-          const first = yield* stream
-          yield* version
-          yield* t.resetConnection
-          yield* version
-          yield* version
-          yield* Deferred.succeed(release, undefined)
-          return [...first, ...(yield* stream)]
-        }).pipe(Effect.scoped)))
-      expect(actions).toEqual(["before", "after"])
+      const failure = yield* withTransport(server.hostPort, (other) =>
+        withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            yield* GrpcTransport.unary("/Dispatcher/GetVersion", (o) => other.dispatcher.getVersion({}, o))
+            const version = GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o))
+            const pull = yield* GrpcTransport.serverStream(
+              "/Dispatcher/ListenV2",
+              (o) => t.dispatcher.listenV2({ workerId: "w" }, o)
+            ).pipe(Stream.toPull)
+            expect(Chunk.toArray(yield* pull).map((a) => a.actionId)).toEqual(["before"])
+            yield* version
+            yield* t.resetConnection
+            yield* version
+            yield* version
+            return yield* Effect.flip(pull)
+          }).pipe(Effect.scoped)))
+      expect(failure).toEqual(Option.some(expect.objectContaining({
+        _tag: "GrpcError",
+        code: Status.UNAVAILABLE,
+        details: "the connection stalled: the channel moved to a new connection"
+      })))
+      yield* eventually(Effect.promise(() => aborted!))
       // the stream and the first call shared a connection; after the reset, another one
       const [otherPeer, ...ours] = peers
       expect(ours).toHaveLength(4)

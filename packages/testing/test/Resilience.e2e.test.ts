@@ -161,7 +161,7 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
     Effect.gen(function*() {
       const h = yield* Harness.start()
       const report = yield* Harness.scenario(h, {
-        fault: (h) => Effect.flatMap(h.proxy.reset, (n) => Effect.sync(() => expect(n).toBe(1)))
+        fault: (h) => Effect.flatMap(h.proxy.reset, (n) => Effect.sync(() => expect(n).toBeGreaterThanOrEqual(1)))
       })
       expect(report.reconnects.some((r) => r.startsWith("the assignment stream failed: "))).toBe(true)
       expect((yield* h.proxy.stats).accepted).toBeGreaterThanOrEqual(2)

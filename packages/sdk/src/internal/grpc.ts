@@ -42,24 +42,30 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
   "grpc.use_local_subchannel_pool": 1
 })
 
+type GrpcCall = ReturnType<ChannelInterface["createCall"]>
+
 /**
  * A grpc-js channel whose underlying channel, and so its HTTP/2 connection, can be replaced:
- * clients keep calling it, new calls go to the current channel. A replaced channel is closed
- * (grpc-js then closes its connection once the calls still on it have ended).
+ * clients keep calling it, new calls go to the current channel. `replace` fails the calls still
+ * on the old connection with UNAVAILABLE (their owners retry, now on the new one) and closes the
+ * old channel.
  */
 class ReplaceableChannel implements ChannelInterface {
   private current: Channel
+  /** The calls on the current channel that have not ended. */
+  private calls = new Set<GrpcCall>()
   private closed = false
   constructor(private readonly open: () => Channel) {
     this.current = open()
   }
-  /** Opens a new channel for new calls and closes the old one; false once closed. */
-  replace(): boolean {
-    if (this.closed) return false
+  replace(reason: string): void {
+    if (this.closed) return
     const old = this.current
+    const calls = this.calls
     this.current = this.open()
+    this.calls = new Set()
     old.close()
-    return true
+    for (const call of calls) call.cancelWithStatus(Status.UNAVAILABLE, reason)
   }
   close(): void {
     this.closed = true
@@ -77,8 +83,30 @@ class ReplaceableChannel implements ChannelInterface {
   getChannelzRef(): ReturnType<ChannelInterface["getChannelzRef"]> {
     return this.current.getChannelzRef()
   }
-  createCall(...args: Parameters<ChannelInterface["createCall"]>): ReturnType<ChannelInterface["createCall"]> {
-    return this.current.createCall(...args)
+  createCall(...args: Parameters<ChannelInterface["createCall"]>): GrpcCall {
+    const call = this.current.createCall(...args)
+    const calls = this.calls
+    calls.add(call)
+    // the same call, forgotten once it ends
+    return {
+      start: (metadata, listener) =>
+        call.start(metadata, {
+          onReceiveMetadata: (metadata) => listener.onReceiveMetadata(metadata),
+          onReceiveMessage: (message) => listener.onReceiveMessage(message),
+          onReceiveStatus: (status) => {
+            calls.delete(call)
+            listener.onReceiveStatus(status)
+          }
+        }),
+      cancelWithStatus: (status, details) => call.cancelWithStatus(status, details),
+      getPeer: () => call.getPeer(),
+      sendMessageWithContext: (context, message) => call.sendMessageWithContext(context, message),
+      startRead: () => call.startRead(),
+      halfClose: () => call.halfClose(),
+      getCallNumber: () => call.getCallNumber(),
+      setCredentials: (credentials) => call.setCredentials(credentials),
+      getAuthContext: () => call.getAuthContext()
+    }
   }
 }
 
@@ -154,9 +182,9 @@ export const make = (
     const factory = createClientFactory().use(bearerMiddleware(config.token))
     return {
       channel,
-      resetConnection: Effect.sync(() => {
-        replaceable.replace()
-      }),
+      resetConnection: Effect.sync(() =>
+        replaceable.replace("the connection stalled: the channel moved to a new connection")
+      ),
       dispatcher: factory.create(DispatcherDefinition, channel),
       events: factory.create(EventsServiceDefinition, channel),
       workflows: factory.create(WorkflowServiceDefinition, channel),
