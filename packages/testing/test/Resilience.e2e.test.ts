@@ -100,6 +100,14 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
       yield* check("silent stall (heartbeat timeout)", h, report, 200)
     }), TIMEOUT)
 
+  it.scopedLive("a silent stall with the client on the worker's channel: its calls and result stream move too", () =>
+    Effect.gen(function*() {
+      const h = yield* Harness.start({ sharedChannel: true })
+      const report = yield* Harness.scenario(h, { total: 100, fault: (h) => h.proxy.freeze() })
+      expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
+      yield* check("silent stall, one channel for worker and client", h, report, 100)
+    }), TIMEOUT)
+
   it.scopedLive("a silent stall the heartbeats do not catch: keepalive closes the dead connection", () =>
     Effect.gen(function*() {
       const h = yield* Harness.start({

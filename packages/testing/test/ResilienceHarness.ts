@@ -7,8 +7,19 @@
  * run executing twice at once on this worker), and every execution is counted.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Admin, Dispatcher, Events, GrpcTransport, Hatchet, HatchetConfig, Task, TaskContext, Worker } from "@effect-hatchet/sdk"
-import { ConfigProvider, Context, Duration, Effect, Layer, Random, Ref, Schedule, Schema, type Scope, Stream } from "effect"
+import {
+  Admin,
+  Dispatcher,
+  Events,
+  GrpcTransport,
+  Hatchet,
+  HatchetConfig,
+  RunListener,
+  Task,
+  TaskContext,
+  Worker
+} from "@effect-hatchet/sdk"
+import { ConfigProvider, Context, Duration, Effect, Fiber, Layer, Option, Random, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import * as TcpProxy from "../src/TcpProxy.js"
 
 /** What the handler saw. */
@@ -59,6 +70,11 @@ export interface HarnessOptions {
   /** HatchetConfig options of the worker's channel (keepalive, …). */
   readonly workerConfig?: HatchetConfig.Options | undefined
   readonly worker?: Partial<Worker.WorkerOptions<readonly [typeof Square]>> | undefined
+  /**
+   * The client shares the worker's channel (one `Hatchet.layer` for both, through the proxy), as
+   * an application would; by default it talks to the engine directly.
+   */
+  readonly sharedChannel?: boolean | undefined
 }
 
 export interface Harness {
@@ -66,23 +82,31 @@ export interface Harness {
   readonly proxy: TcpProxy.TcpProxyShape
   readonly worker: Worker.WorkerShape
   readonly probe: Probe
-  readonly client: Context.Context<Hatchet.Hatchet>
+  readonly client: Context.Context<Hatchet.Services>
   /** Every status the worker went through, with the time it was entered. */
   readonly statuses: Ref.Ref<ReadonlyArray<{ readonly at: number; readonly status: Worker.WorkerStatus }>>
 }
 
-/** Starts the engine, the proxy, the worker (through the proxy) and the client (direct). */
+/** Starts the engine, the proxy, the worker (through the proxy) and the client. */
 export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const engine = yield* Engine.make()
     const proxy = yield* TcpProxy.make({ target: engine.grpcAddress })
     const probe = makeProbe()
     const direct = { token: engine.token, apiUrl: engine.apiUrl, tlsStrategy: "none" } as const
-    const services = Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer).pipe(
-      Layer.provideMerge(GrpcTransport.layer),
-      Layer.provideMerge(HatchetConfig.layer({ ...direct, hostPort: proxy.address, ...options.workerConfig })),
-      Layer.provide(isolated)
-    )
+    const throughProxy = { ...direct, hostPort: proxy.address, ...options.workerConfig }
+    const shared = options.sharedChannel === true
+      ? Option.some(yield* Layer.build(Hatchet.layer(throughProxy).pipe(Layer.provide(isolated))))
+      : Option.none()
+    const services = Option.match(shared, {
+      onNone: () =>
+        Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer).pipe(
+          Layer.provideMerge(GrpcTransport.layer),
+          Layer.provideMerge(HatchetConfig.layer(throughProxy)),
+          Layer.provide(isolated)
+        ),
+      onSome: (context) => Layer.succeedContext(context)
+    })
     const workerContext = yield* Layer.build(
       Worker.layer({
         name: "resilience",
@@ -103,7 +127,7 @@ export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unkn
       Stream.runForEach((status) => Ref.update(statuses, (all) => [...all, { at: Date.now(), status }])),
       Effect.forkScoped
     )
-    const client = yield* Layer.build(
+    const client = Option.isSome(shared) ? shared.value : yield* Layer.build(
       Hatchet.layer({ ...direct, hostPort: engine.grpcAddress }).pipe(Layer.provide(isolated))
     )
     return { engine, proxy, worker, probe, client, statuses }
@@ -160,7 +184,18 @@ export const scenario = (harness: Harness, options: ScenarioOptions): Effect.Eff
     const half = Math.floor(total / 2)
     const triggerRange = (from: number, to: number) =>
       Effect.forEach(Array.from({ length: to - from }, (_, i) => from + i), (n) => trigger(harness, n), { concurrency: 4 })
-    const before = yield* triggerRange(0, half)
+    let completed = 0
+    const awaitAll = (handles: ReadonlyArray<Hatchet.RunHandle<typeof Square>>) =>
+      Effect.forEach(handles, (handle) => Effect.tap(handle.result, () => Effect.sync(() => completed++)), {
+        concurrency: "unbounded"
+      })
+    // the first half is awaited from the start: the client's result stream is open across the fault
+    const before = yield* Effect.fork(awaitAll(yield* triggerRange(0, half)))
+    yield* waitFor(
+      Effect.flatMap(RunListener.RunListener, (listener) => listener.connections).pipe(Effect.provide(harness.client)),
+      (n) => n > 0,
+      "20 seconds"
+    )
     // some runs are executing when the fault hits
     yield* waitFor(Effect.sync(() => harness.probe.started), (n) => n >= Math.min(10, half), "20 seconds")
     const faultAt = Date.now()
@@ -169,12 +204,9 @@ export const scenario = (harness: Harness, options: ScenarioOptions): Effect.Eff
     if (options.faultFor !== undefined) yield* Effect.sleep(options.faultFor)
     if (options.heal !== undefined) yield* options.heal(harness)
     // a liveness guard, not a speed assertion: a broken recovery leaves runs pending for good
-    let completed = 0
-    const outputs = yield* Effect.forEach(
-      [...before, ...during],
-      (handle) => Effect.tap(handle.result, () => Effect.sync(() => completed++)),
-      { concurrency: "unbounded" }
-    ).pipe(
+    const outputs = yield* Effect.zipWith(Fiber.join(before), awaitAll(during), (a, b) => [...a, ...b], {
+      concurrent: true
+    }).pipe(
       Effect.timeoutFail({
         duration: RECOVERY_GUARD,
         onTimeout: () =>
