@@ -48,8 +48,8 @@ interface PhaseResult {
   readonly tasksPerSecond: number
   /** Engine clock: START sent to the worker → result recorded, per task (ms). */
   readonly roundTrip: { readonly p50: number; readonly p99: number }
-  /** The worker process's CPU time (user + system) per measured task, in ms. */
-  readonly cpuPerTask: number
+  /** The worker process's CPU time per measured task, in ms. */
+  readonly cpuPerTask: { readonly user: number; readonly system: number }
   readonly report: WorkerReport
 }
 
@@ -201,7 +201,10 @@ const phase = (kind: Kind) =>
     const seconds = (finished - started) / 1000
     const roundTrip = checkRuns(core, ids, workerId)
     const report = yield* askReport(child)
-    const cpuPerTask = (report.cpuMicros - before.cpuMicros) / 1000 / total
+    const cpuPerTask = {
+      user: (report.cpuUserMicros - before.cpuUserMicros) / 1000 / total,
+      system: (report.cpuSystemMicros - before.cpuSystemMicros) / 1000 / total
+    }
     return { kind, seconds, tasksPerSecond: total / seconds, roundTrip, cpuPerTask, report } satisfies PhaseResult
   }))
 
@@ -219,7 +222,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("tasks per second", (r) => r.tasksPerSecond.toFixed(0))
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
-  row("worker CPU per task (user + system)", (r) => `${r.cpuPerTask.toFixed(3)} ms`)
+  row("worker CPU per task (user + system)", (r) =>
+    `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`)
   row(`worker RSS after ${total + warmup} tasks`, (r) => mib(r.report.rss))
   row("worker heap used (after a full GC)", (r) =>
     `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)

@@ -9,8 +9,9 @@
 export interface WorkerReport {
   readonly rss: number
   readonly heapUsed: number
-  /** CPU time used so far (user + system), in microseconds. */
-  readonly cpuMicros: number
+  /** CPU time used so far, in microseconds. */
+  readonly cpuUserMicros: number
+  readonly cpuSystemMicros: number
   /** Heap used after a full GC (the workers run with `--expose-gc`). */
   readonly heapUsedAfterGc: number | undefined
   readonly metrics: Readonly<Record<string, MetricValue>>
@@ -56,7 +57,7 @@ const report = async (): Promise<WorkerReport> => {
     gc()
     heapUsedAfterGc = process.memoryUsage().heapUsed
   }
-  return { rss, heapUsed, cpuMicros: user + system, heapUsedAfterGc, metrics: await metricValues() }
+  return { rss, heapUsed, cpuUserMicros: user, cpuSystemMicros: system, heapUsedAfterGc, metrics: await metricValues() }
 }
 
 if (process.send !== undefined) {
