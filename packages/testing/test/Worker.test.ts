@@ -399,7 +399,7 @@ describe("Worker connection", () => {
       yield* fake.setHeartbeat((_id, n) => n >= 2 && n <= 4 ? "hang" : "ok")
       for (let i = 0; i < 4; i++) yield* TestClock.adjust("4 seconds")
       const reconnecting = yield* worker.statusChanges.pipe(Stream.filter((s) => s._tag === "Reconnecting"), Stream.runHead)
-      expect(Option.getOrThrow(reconnecting)).toMatchObject({ reason: "3 heartbeats in a row failed" })
+      expect(Option.getOrThrow(reconnecting)).toMatchObject({ reason: "3 heartbeats in a row failed (hung: the connection stalled)" })
       yield* TestClock.adjust("2 seconds")
       yield* fake.waitFor((c) => c.listen.length === 2 ? true : undefined)
     }))
