@@ -51,8 +51,38 @@ export interface TaskArguments {
 /**
  * Decodes a handler's arguments. Any problem is an `InvalidInput` failure (never retried) whose
  * message names the task and the offending field.
+ *
+ * Schemas usually decode synchronously: that is tried first, and only a value the synchronous
+ * decoding rejects (invalid, or a Schema with asynchronous parts) goes through the effectful
+ * decoding, which gives the result and the error messages.
  */
 export const decodeArguments = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  data: StepRunData
+): Effect.Effect<TaskArguments, EncodedFailure> => {
+  const decoded = decodeArgumentsSync(spec, task, data)
+  return decoded !== undefined ? Effect.succeed(decoded) : decodeArgumentsEffect(spec, task, data)
+}
+
+/** The arguments when every Schema decodes them synchronously, else `undefined`. */
+const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunData): TaskArguments | undefined => {
+  if (task.role === "on-failure") return undefined
+  const input = Schema.decodeUnknownEither(spec.input, { errors: "all" })(data.input)
+  if (Either.isLeft(input)) return undefined
+  const parents: Record<string, unknown> = {}
+  for (const name of parentsOf(spec, task)) {
+    const parent = findTask(spec, name)
+    if (parent === undefined) continue
+    if (!(name in data.parents)) return undefined
+    const output = Schema.decodeUnknownEither(parent.output, { errors: "all" })(data.parents[name])
+    if (Either.isLeft(output)) return undefined
+    parents[name] = output.right
+  }
+  return { input: input.right, parents }
+}
+
+const decodeArgumentsEffect = (
   spec: WorkflowSpec,
   task: TaskSpec,
   data: StepRunData
@@ -95,45 +125,62 @@ const decodeWith = (
 
 /**
  * Encodes a handler's output with the task's `output` Schema into the COMPLETED payload, and
- * checks it fits in one gRPC message. Failures are final (`shouldNotRetry`).
+ * checks it fits in one gRPC message. Failures are final (`shouldNotRetry`). As for decoding, the
+ * synchronous encoding is tried first.
  */
 export const encodeOutput = (
   spec: WorkflowSpec,
   task: TaskSpec,
   value: unknown,
   maxMessageBytes: number
-): Effect.Effect<string, EncodedFailure> =>
-  Effect.gen(function*() {
-    const where = `task "${task.name}" of workflow "${spec.name}"`
-    const encoded = yield* Effect.mapError(
+): Effect.Effect<string, EncodedFailure> => {
+  const encoded = Schema.encodeEither(task.output)(value)
+  if (Either.isRight(encoded)) return outputJson(spec, task, encoded.right, maxMessageBytes)
+  return Effect.flatMap(
+    Effect.mapError(
       Schema.encode(task.output)(value),
-      (error) => parseFailure("InvalidOutput", `Invalid output of ${where}`, error)
+      (error) => parseFailure("InvalidOutput", `Invalid output of task "${task.name}" of workflow "${spec.name}"`, error)
+    ),
+    (encoded) => outputJson(spec, task, encoded, maxMessageBytes)
+  )
+}
+
+/** The encoded output as JSON, if it fits in one message. */
+const outputJson = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  encoded: unknown,
+  maxMessageBytes: number
+): Effect.Effect<string, EncodedFailure> => {
+  const where = () => `task "${task.name}" of workflow "${spec.name}"`
+  let json: string
+  try {
+    json = JSON.stringify(encoded ?? null) ?? "null"
+  } catch (e) {
+    return Effect.fail(
+      encodedFailure("InvalidOutput", `The output of ${where()} is not JSON-serializable: ${(e as Error).message}`, {
+        shouldNotRetry: true
+      })
     )
-    const json = yield* Effect.try({
-      try: () => JSON.stringify(encoded ?? null) ?? "null",
-      catch: (e) =>
-        encodedFailure("InvalidOutput", `The output of ${where} is not JSON-serializable: ${(e as Error).message}`, {
-          shouldNotRetry: true
-        })
-    })
-    const limit = maxMessageBytes - ENVELOPE_BYTES
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only measure when it could matter
-    if (json.length * 3 > limit) {
-      const bytes = utf8Length(json)
-      if (bytes > limit) {
-        return yield* Effect.fail(
-          encodedFailure(
-            "OutputTooLarge",
-            `The output of ${where} is ${formatBytes(bytes)} (${bytes} bytes) once encoded, more than the ${
-              formatBytes(maxMessageBytes)
-            } gRPC message limit allows; store large data elsewhere and return a reference`,
-            { shouldNotRetry: true }
-          )
+  }
+  const limit = maxMessageBytes - ENVELOPE_BYTES
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only measure when it could matter
+  if (json.length * 3 > limit) {
+    const bytes = utf8Length(json)
+    if (bytes > limit) {
+      return Effect.fail(
+        encodedFailure(
+          "OutputTooLarge",
+          `The output of ${where()} is ${formatBytes(bytes)} (${bytes} bytes) once encoded, more than the ${
+            formatBytes(maxMessageBytes)
+          } gRPC message limit allows; store large data elsewhere and return a reference`,
+          { shouldNotRetry: true }
         )
-      }
+      )
     }
-    return json
-  })
+  }
+  return Effect.succeed(json)
+}
 
 /** Decodes a COMPLETED output text with the task's `output` Schema (client side, tests). */
 export const decodeOutput = (
