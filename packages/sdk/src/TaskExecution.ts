@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
-import { Cause, Clock, Data, Duration, Effect, Either, Schema } from "effect"
+import { Cause, Context, Data, Duration, Effect, Either, Schema, Scope } from "effect"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
@@ -101,15 +101,18 @@ export const execute = (
     const args = yield* Effect.either(payload.decodeArguments(spec, task, data.right))
     if (Either.isLeft(args)) return failed(args.left)
 
-    let run = handler(args.right.input, args.right.parents).pipe(
-      Effect.scoped,
-      Effect.provideService(TaskContext, context)
+    // the handler's scope, closed with its exit (as `Effect.scoped`), and `TaskContext`, in one step
+    const scope = yield* Scope.make()
+    let run = Effect.onExit(
+      handler(args.right.input, args.right.parents, Context.make(TaskContext, context).pipe(Context.add(Scope.Scope, scope))),
+      (exit) => Scope.close(scope, exit)
     )
     if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(options.onLog)(run)
     const onHandlerDone = options?.onHandlerDone
-    const handlerStart = onHandlerDone === undefined ? 0n : yield* Clock.currentTimeNanos
+    const clock = onHandlerDone === undefined ? undefined : yield* Effect.clock
+    const handlerStart = clock?.unsafeCurrentTimeNanos() ?? 0n
     const exit = yield* Effect.exit(run)
-    if (onHandlerDone !== undefined) onHandlerDone(Duration.nanos((yield* Clock.currentTimeNanos) - handlerStart))
+    if (clock !== undefined) onHandlerDone!(Duration.nanos(clock.unsafeCurrentTimeNanos() - handlerStart))
     if (exit._tag === "Success") {
       const maxBytes = options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES
       const output = yield* Effect.either(payload.encodeOutput(spec, task, exit.value, maxBytes))

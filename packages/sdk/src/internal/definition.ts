@@ -166,11 +166,15 @@ export class WorkflowDefinitionError extends Data.TaggedError("WorkflowDefinitio
 // implementations (what `toLayer` provides and the worker consumes)
 // -----------------------------------------------------------------------------
 
-/** A handler with its services already provided; it may still need `TaskContext` and `Scope`. */
+/**
+ * A handler with its services already provided; the caller gives the per-task services
+ * (`TaskContext` and `Scope`), which are added to the captured ones in one step.
+ */
 export type ProvidedHandler = (
   input: unknown,
-  parents: unknown
-) => Effect.Effect<unknown, unknown, TaskContext | Scope.Scope>
+  parents: unknown,
+  taskServices: Context.Context<TaskContext | Scope.Scope>
+) => Effect.Effect<unknown, unknown>
 
 /** The runtime value behind `Workflow.Implementation<Name>`. */
 export interface ImplementationShape {
@@ -206,10 +210,10 @@ export const implementationLayer = (
         if (typeof handler !== "function") {
           return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
         }
-        provided.set(task.name, (input, parents) =>
+        provided.set(task.name, (input, parents, taskServices) =>
           Effect.mapInputContext(
             handler(input, parents),
-            (taskContext: Context.Context<TaskContext | Scope.Scope>) => Context.merge(context, taskContext)
+            (current: Context.Context<never>) => Context.merge(Context.merge(context, current), taskServices)
           ))
       }
       return { definition, spec, handlers: provided } satisfies ImplementationShape
