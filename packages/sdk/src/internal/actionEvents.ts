@@ -17,7 +17,7 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Deferred, Effect, Exit, FiberSet, Option, Queue, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, FiberId, FiberSet, Option, Queue, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
@@ -164,8 +164,11 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     )
 
     const submit = (event: Proto.StepActionEvent) =>
-      Effect.flatMap(Deferred.make<void, GrpcError>(), (done) =>
-        Effect.as(Queue.offer(queue, { event, done }), Deferred.await(done)))
+      Effect.sync(() => {
+        const done = Deferred.unsafeMake<void, GrpcError>(FiberId.none)
+        Queue.unsafeOffer(queue, { event, done })
+        return Deferred.await(done)
+      })
 
     return { submit, send: (event) => Effect.flatten(submit(event)) }
   })

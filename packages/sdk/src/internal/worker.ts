@@ -4,6 +4,7 @@ import type { PutLogRequest } from "@effect-hatchet/proto/events/events"
 import {
   Cause,
   Clock,
+  Context,
   Deferred,
   Duration,
   Effect,
@@ -12,12 +13,17 @@ import {
   Option,
   Queue,
   Fiber,
+  FiberRef,
+  FiberRefs,
+  HashMap,
   Metric,
+  type MetricLabel,
   Ref,
   Schedule,
   type Scope,
   Stream,
-  SubscriptionRef
+  SubscriptionRef,
+  Tracer
 } from "effect"
 import { Status } from "nice-grpc-common"
 import { Admin } from "../Admin.js"
@@ -61,6 +67,8 @@ interface Attempt {
   readonly receivedAt: bigint
   /** The handler's run time, once it ran. */
   handlerTime: Duration.Duration | undefined
+  /** The metric labels of the attempt's fiber (read once). */
+  metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
 }
 
 /** What ended one connection (register + listen + heartbeats). */
@@ -216,13 +224,17 @@ export const make = (
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const clock = yield* Effect.clock
 
-    /** Takes an attempt's slots (and counts them). */
+    // The hot path updates metrics synchronously with the labels its fiber had when it started
+    // (what `Metric.update` would read on each call).
+
+    /** Takes an attempt's slots (and counts the attempt as started). */
     const takeSlots = (attempt: Attempt, permits: number) =>
       Effect.zipRight(
         semaphore.take(permits),
-        Effect.suspend(() => {
+        Effect.sync(() => {
           attempt.permits = permits
-          return Metric.incrementBy(WorkerMetrics.slotsInUse, permits)
+          WorkerMetrics.slotsInUse.unsafeModify(permits, attempt.metricLabels)
+          WorkerMetrics.tasksStarted.unsafeUpdate(1, attempt.metricLabels)
         })
       )
     /** Hands back the slots an attempt still holds. */
@@ -231,18 +243,20 @@ export const make = (
         const permits = attempt.permits
         if (permits === 0) return Effect.void
         attempt.permits = 0
-        return Effect.zipRight(semaphore.release(permits), Metric.incrementBy(WorkerMetrics.slotsInUse, -permits))
+        WorkerMetrics.slotsInUse.unsafeModify(-permits, attempt.metricLabels)
+        return semaphore.release(permits)
       })
     /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
-    const recordTimes = (attempt: Attempt) =>
-      Effect.suspend(() => {
+    const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>) =>
+      Effect.sync(() => {
         const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
         const handlerTime = attempt.handlerTime
-        if (handlerTime === undefined) return Metric.update(WorkerMetrics.taskOverhead, elapsed)
-        return Effect.zipRight(
-          Metric.update(WorkerMetrics.taskDuration, handlerTime),
-          Metric.update(WorkerMetrics.taskOverhead, Duration.subtract(elapsed, handlerTime))
+        if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
+        WorkerMetrics.taskOverhead.unsafeUpdate(
+          handlerTime === undefined ? elapsed : Duration.subtract(elapsed, handlerTime),
+          attempt.metricLabels
         )
+        counter.unsafeUpdate(1, attempt.metricLabels)
       })
 
     /**
@@ -256,7 +270,7 @@ export const make = (
       eventPayload: string,
       shouldNotRetry?: boolean
     ): Effect.Effect<Effect.Effect<void>> =>
-      Effect.flatMap(now, (eventTimestamp) =>
+      Effect.suspend(() =>
         actionEvents.submit({
           workerId,
           jobId: action.jobId,
@@ -264,12 +278,13 @@ export const make = (
           taskId: action.taskId,
           taskRunExternalId: action.taskRunExternalId,
           actionId: action.actionId,
-          eventTimestamp,
+          eventTimestamp: new Date(clock.unsafeCurrentTimeMillis()),
           eventType,
           eventPayload,
           retryCount: action.retryCount,
           shouldNotRetry
-        })).pipe(
+        })
+      ).pipe(
           Effect.map((acknowledged) =>
             acknowledged.pipe(
               Effect.tapError((error) =>
@@ -328,7 +343,6 @@ export const make = (
             // a superseded attempt of the same task run finishes (finalizers included) first
             if (previous !== undefined) yield* previous.await
             yield* takeSlots(attempt, route.slotCost)
-            yield* Metric.increment(WorkerMetrics.tasksStarted)
             started = yield* submitEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
             const context = yield* TaskContext.make({
               workflowName: route.implementation.spec.name,
@@ -356,14 +370,20 @@ export const make = (
           if (started !== undefined) yield* started
           yield* report(workerId, action, attempt, exit)
         })
-      ).pipe(
-        Effect.annotateLogs({
-          "hatchet.action": action.actionId,
-          "hatchet.task_run_id": action.taskRunExternalId,
-          "hatchet.workflow_run_id": action.workflowRunId,
-          "hatchet.retry_count": action.retryCount
-        }),
-        Effect.withSpan("hatchet.task", {
+      ).pipe((effect) => inAttemptFiber(action, attempt, effect))
+
+    /**
+     * Runs an attempt with its root span `hatchet.task` and its log annotations. The attempt has a
+     * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
+     * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt.
+     */
+    const inAttemptFiber = (
+      action: DispatcherProto.AssignedAction,
+      attempt: Attempt,
+      effect: Effect.Effect<void>
+    ): Effect.Effect<void> =>
+      Effect.flatMap(
+        Effect.makeSpan("hatchet.task", {
           kind: "consumer",
           root: true,
           captureStackTrace: false,
@@ -373,7 +393,28 @@ export const make = (
             "hatchet.workflow_run_id": action.workflowRunId,
             "hatchet.retry_count": action.retryCount
           }
-        })
+        }),
+        (span) =>
+          Effect.zipRight(
+            Effect.updateFiberRefs((fiberId, refs) => {
+              attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+              let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+              annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+              annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+              annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+              annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+              const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
+              return FiberRefs.updateAs(
+                FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations }),
+                { fiberId, fiberRef: FiberRef.currentContext, value: context }
+              )
+            }),
+            Effect.onExit(effect, (exit) =>
+              Effect.withFiberRuntime((fiber) => {
+                span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
+                return Effect.void
+              }))
+          )
       )
 
     const report = (
@@ -384,7 +425,7 @@ export const make = (
     ): Effect.Effect<void> => {
       const failed = (payload: string, shouldNotRetry: boolean) =>
         Effect.zipRight(
-          Effect.zipRight(recordTimes(attempt), Metric.increment(WorkerMetrics.tasksFailed)),
+          recordResult(attempt, WorkerMetrics.tasksFailed),
           sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
         )
       const interrupted = (message: string) =>
@@ -403,7 +444,7 @@ export const make = (
         switch (outcome._tag) {
           case "Completed":
             return Effect.zipRight(
-              Effect.zipRight(recordTimes(attempt), Metric.increment(WorkerMetrics.tasksCompleted)),
+              recordResult(attempt, WorkerMetrics.tasksCompleted),
               sendEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
             )
           case "Failed":
@@ -463,7 +504,8 @@ export const make = (
           permits: 0,
           fiber: undefined,
           receivedAt: clock.unsafeCurrentTimeNanos(),
-          handlerTime: undefined
+          handlerTime: undefined,
+          metricLabels: []
         }
         attempts.set(key, attempt)
         const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
