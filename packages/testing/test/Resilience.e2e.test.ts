@@ -45,21 +45,31 @@ const check = (name: string, h: Harness.Harness, report: Harness.ScenarioReport,
 
 const workerId = (h: Harness.Harness) => Effect.map(h.worker.workerId, Option.getOrThrow)
 
+/** Starts a harness, runs the scenario and makes the common assertions. */
+const run = (
+  name: string,
+  scenario: Harness.ScenarioOptions,
+  options: Harness.HarnessOptions = {}
+) =>
+  Effect.gen(function*() {
+    const h = yield* Harness.start(options)
+    const report = yield* Harness.scenario(h, scenario)
+    yield* check(name, h, report, scenario.total ?? 200)
+    return { h, report }
+  })
+
 describe("Resilience: the worker under faults (loopback gRPC, local engine)", () => {
   it.scopedLive("the engine ends the listen stream cleanly", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, {
+      const { report } = yield* run("stream ended cleanly", {
         fault: (h) => Effect.flatMap(workerId(h), (id) => h.engine.faults.dropListenStreams({ workerId: id }))
       })
       expect(report.reconnects).toContain("the assignment stream ended")
-      yield* check("stream ended cleanly", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("the engine ends the listen stream with UNAVAILABLE, then with INTERNAL (RST_STREAM)", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, {
+      const { report } = yield* run("stream failed (UNAVAILABLE, INTERNAL)", {
         fault: (h) =>
           Effect.gen(function*() {
             const id = yield* workerId(h)
@@ -84,95 +94,81 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
         "the assignment stream failed: engine going away",
         "the assignment stream failed: Received RST_STREAM with code 2"
       ])
-      yield* check("stream failed (UNAVAILABLE, INTERNAL)", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("a silent stall: heartbeats hang, the worker moves to a fresh connection", () =>
     Effect.gen(function*() {
       // keepalive as the official SDKs (10 s / 60 s): only the heartbeats can notice in time
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, { fault: (h) => h.proxy.freeze() })
+      const { h, report } = yield* run("silent stall (heartbeat timeout)", { fault: (h) => h.proxy.freeze() })
       expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
       const stats = yield* h.proxy.stats
       // the worker left the dead connection open (keepalive never fired) and opened a new one
       expect(stats.accepted).toBeGreaterThanOrEqual(2)
       expect(stats.frozen).toBeGreaterThanOrEqual(1)
-      yield* check("silent stall (heartbeat timeout)", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("a silent stall with the client on the worker's channel: its calls and result stream move too", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start({ sharedChannel: true })
-      const report = yield* Harness.scenario(h, { total: 100, fault: (h) => h.proxy.freeze() })
+      const { report } = yield* run(
+        "silent stall, one channel for worker and client",
+        { total: 100, fault: (h) => h.proxy.freeze() },
+        { sharedChannel: true }
+      )
       expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
-      yield* check("silent stall, one channel for worker and client", h, report, 100)
     }), TIMEOUT)
 
   it.scopedLive("a silent stall the heartbeats do not catch: keepalive closes the dead connection", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start({
+      const { h, report } = yield* run("silent stall (keepalive)", { total: 100, fault: (h) => h.proxy.freeze() }, {
         workerConfig: { grpcKeepaliveTime: "1 second", grpcKeepaliveTimeout: "1 second" },
         worker: { heartbeatTimeout: "1 minute" }
       })
-      const report = yield* Harness.scenario(h, { total: 100, fault: (h) => h.proxy.freeze() })
       expect(report.reconnects.some((r) => r.startsWith("the assignment stream failed: "))).toBe(true)
       expect(report.reconnects.some((r) => r.includes("hung"))).toBe(false)
       expect((yield* h.proxy.stats).accepted).toBeGreaterThanOrEqual(2)
-      yield* check("silent stall (keepalive)", h, report, 100)
     }), TIMEOUT)
 
   it.scopedLive("a partition: new connections hang too, until it heals", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, {
+      const { report } = yield* run("partition, healed after 4 s", {
         total: 100,
         fault: (h) => h.proxy.freeze({ newConnections: true }),
         faultFor: "4 seconds",
         heal: (h) => h.proxy.thaw
       })
       expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
-      yield* check("partition, healed after 4 s", h, report, 100)
     }), TIMEOUT)
 
   it.scopedLive("the engine loses the listener: heartbeats are rejected with FAILED_PRECONDITION", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, {
+      const { report } = yield* run("listener lost (FAILED_PRECONDITION)", {
         fault: (h) => Effect.flatMap(workerId(h), (id) => h.engine.faults.dropListenStreams({ workerId: id, silent: true }))
       })
       expect(report.reconnects.some((r) => r.startsWith("heartbeat rejected: the engine has no active listener"))).toBe(true)
-      yield* check("listener lost (FAILED_PRECONDITION)", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("the engine forgets the worker: NOT_FOUND, it registers again", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const first = yield* workerId(h)
-      const report = yield* Harness.scenario(h, {
-        fault: (h) => h.engine.faults.forgetWorker(first)
+      let first: string | undefined
+      const { h, report } = yield* run("worker forgotten (re-register)", {
+        fault: (h) => Effect.flatMap(workerId(h), (id) => h.engine.faults.forgetWorker(first = id))
       })
-      const second = yield* workerId(h)
-      expect(second).not.toBe(first)
+      expect(yield* workerId(h)).not.toBe(first)
       expect(report.reconnects.some((r) => r.includes("NOT_FOUND") || r.includes("not found"))).toBe(true)
-      yield* check("worker forgotten (re-register)", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("the engine restarts", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, { fault: (h) => h.engine.faults.restart })
+      const { report } = yield* run("engine restart", { fault: (h) => h.engine.faults.restart })
       expect(report.reconnects.length).toBeGreaterThanOrEqual(1)
-      yield* check("engine restart", h, report, 200)
     }), TIMEOUT)
 
   it.scopedLive("the connection is reset (RST)", () =>
     Effect.gen(function*() {
-      const h = yield* Harness.start()
-      const report = yield* Harness.scenario(h, {
+      const { h, report } = yield* run("connection reset", {
         fault: (h) => Effect.flatMap(h.proxy.reset, (n) => Effect.sync(() => expect(n).toBeGreaterThanOrEqual(1)))
       })
       expect(report.reconnects.some((r) => r.startsWith("the assignment stream failed: "))).toBe(true)
       expect((yield* h.proxy.stats).accepted).toBeGreaterThanOrEqual(2)
-      yield* check("connection reset", h, report, 200)
     }), TIMEOUT)
 })

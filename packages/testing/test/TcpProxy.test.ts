@@ -73,27 +73,32 @@ const eventually = (check: () => boolean) =>
     }
   })
 
+/** An echo server behind a proxy, and a client whose `first` bytes made the round trip. */
+const echoThroughProxy = (first: string) =>
+  Effect.gen(function*() {
+    const echo = yield* echoServer
+    const proxy = yield* TcpProxy.make({ target: echo.address })
+    const client = yield* connect(proxy.address)
+    client.socket.write(first)
+    yield* eventually(() => client.received() === first)
+    return { echo, proxy, client }
+  })
+
 /** Lets the event loop run for a while (to show that nothing happens). */
 const settle = Effect.sleep("150 millis")
 
 describe("TcpProxy", () => {
   it.scopedLive("forwards bytes both ways", () =>
     Effect.gen(function*() {
-      const echo = yield* echoServer
-      const proxy = yield* TcpProxy.make({ target: echo.address })
-      const client = yield* connect(proxy.address)
-      client.socket.write("hello")
-      yield* eventually(() => client.received() === "hello")
+      const { client, proxy } = yield* echoThroughProxy("hello")
+      client.socket.write(" again")
+      yield* eventually(() => client.received() === "hello again")
       expect(yield* proxy.stats).toEqual({ accepted: 1, open: 1, frozen: 0 })
     }))
 
   it.scopedLive("freeze holds every byte with the sockets open; thaw delivers them", () =>
     Effect.gen(function*() {
-      const echo = yield* echoServer
-      const proxy = yield* TcpProxy.make({ target: echo.address })
-      const client = yield* connect(proxy.address)
-      client.socket.write("a")
-      yield* eventually(() => client.received() === "a")
+      const { client, proxy } = yield* echoThroughProxy("a")
 
       yield* proxy.freeze()
       client.socket.write("b")
@@ -115,11 +120,7 @@ describe("TcpProxy", () => {
 
   it.scopedLive("a close on one side does not travel through a frozen connection", () =>
     Effect.gen(function*() {
-      const echo = yield* echoServer
-      const proxy = yield* TcpProxy.make({ target: echo.address })
-      const client = yield* connect(proxy.address)
-      client.socket.write("x")
-      yield* eventually(() => client.received() === "x")
+      const { echo, client, proxy } = yield* echoThroughProxy("x")
       yield* proxy.freeze()
       client.socket.end()
       yield* settle
