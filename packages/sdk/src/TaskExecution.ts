@@ -101,13 +101,16 @@ export const execute = (
     const args = yield* Effect.either(payload.decodeArguments(spec, task, data.right))
     if (Either.isLeft(args)) return failed(args.left)
 
-    // the handler's scope, closed with its exit (as `Effect.scoped`), and `TaskContext`, in one step
+    // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
+    // log lines go, in one step
     const scope = yield* Scope.make()
+    let services = Context.make(TaskContext, context).pipe(Context.add(Scope.Scope, scope))
+    if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(
-      handler(args.right.input, args.right.parents, Context.make(TaskContext, context).pipe(Context.add(Scope.Scope, scope))),
+      handler(args.right.input, args.right.parents, services as Context.Context<TaskContext | Scope.Scope>),
       (exit) => Scope.close(scope, exit)
     )
-    if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(options.onLog)(run)
+    if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(run)
     const onHandlerDone = options?.onHandlerDone
     const clock = onHandlerDone === undefined ? undefined : yield* Effect.clock
     const handlerStart = clock?.unsafeCurrentTimeNanos() ?? 0n

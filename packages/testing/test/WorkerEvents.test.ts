@@ -4,9 +4,9 @@
  * `SendBatchActionEvent` batches, and on an engine without batches.
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Worker } from "@effect-hatchet/sdk"
+import { Task, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer, Schema } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
 import { Jobs, JobsLive, Script, ScriptLive } from "./fixtures.js"
 
@@ -35,7 +35,36 @@ const runMany = (batches: boolean) =>
     return calls
   })
 
+/** Logs from the handler, from a fiber it forks, and from its finalizer. */
+const Chatty = Task.make("chatty", { output: Schema.Struct({}) })
+const ChattyLive = Chatty.toLayer(() =>
+  Effect.gen(function*() {
+    yield* Effect.addFinalizer(() => Effect.log("finalizer"))
+    yield* Effect.log("handler")
+    yield* Fiber.join(yield* Effect.fork(Effect.log("child fiber")))
+    return {}
+  })
+)
+
 describe("Worker step action events", () => {
+  it.scoped("ships what a handler, the fibers it forks and its finalizers log, and nothing else", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      yield* Layer.build(
+        Worker.layer({ name: "logs-worker", workflows: [Chatty] }).pipe(Layer.provide(ChattyLive), Layer.provide(fake.layer))
+      )
+      const first = yield* fake.assign({ actionId: "chatty:chatty" })
+      const second = yield* fake.assign({ actionId: "chatty:chatty" })
+      yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === COMPLETED).length === 2 ? c : undefined)
+      const calls = yield* fake.waitFor((c) => c.logs.length >= 6 ? c : undefined)
+      const lines = calls.logs.map((l) => [l.taskRunExternalId, l.message])
+      for (const id of [first.taskRunExternalId, second.taskRunExternalId]) {
+        expect(lines.filter(([task]) => task === id).map(([, message]) => message)).toEqual(["handler", "child fiber", "finalizer"])
+      }
+      expect(lines).toHaveLength(6)
+      expect(calls.events).toHaveLength(4)
+    }))
+
   it.scoped("40 tasks at once: each STARTED reaches the engine before its COMPLETED", () =>
     Effect.gen(function*() {
       const calls = yield* runMany(true)

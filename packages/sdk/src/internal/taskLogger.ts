@@ -7,7 +7,7 @@
  * sink keeps them in memory.
  */
 import type { LogLevel } from "effect"
-import { Cause, Effect, FiberRef, HashMap, HashSet, Inspectable, Logger } from "effect"
+import { Cause, Context, Effect, FiberRef, FiberRefs, HashMap, HashSet, Inspectable, Logger, Option } from "effect"
 
 /** The engine rejects log messages longer than this (`max=10000`) and empty ones. */
 export const MAX_LOG_MESSAGE_LENGTH = 10_000
@@ -53,9 +53,21 @@ export const truncateLogMessage = (message: string): string => {
   return message.slice(0, MAX_LOG_MESSAGE_LENGTH - marker.length) + marker
 }
 
-/** A logger that turns each line into a `LogLine` for the sink. */
-export const makeTaskLogger = (sink: (line: LogLine) => void): Logger.Logger<unknown, void> =>
-  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+/** Where the log lines of a task go: a service of the task's context (see `taskLogger`). */
+export class TaskLogSink extends Context.Tag("@effect-hatchet/sdk/internal/TaskLogSink")<
+  TaskLogSink,
+  (line: LogLine) => void
+>() {}
+
+/**
+ * One logger for every task: a line logged by a fiber whose context holds a `TaskLogSink` becomes
+ * a `LogLine` for that sink; other lines are left to the other loggers. A worker installs it once
+ * for all its task fibers, so a task only adds its sink to the services it gets anyway.
+ */
+export const taskLogger: Logger.Logger<unknown, void> = Logger.make(
+  ({ annotations, cause, context, date, logLevel, message }) => {
+    const sink = Context.getOption(FiberRefs.getOrDefault(context, FiberRef.currentContext), TaskLogSink)
+    if (Option.isNone(sink)) return
     const level = levelOf(logLevel)
     if (level === undefined) return
     let text = formatMessage(message)
@@ -65,12 +77,17 @@ export const makeTaskLogger = (sink: (line: LogLine) => void): Logger.Logger<unk
     for (const [key, value] of HashMap.toEntries(annotations)) {
       if (!key.startsWith(ANNOTATION_PREFIX)) metadata[key] = value
     }
-    sink({ level, message: truncateLogMessage(text), createdAt: date, metadata })
-  })
+    sink.value({ level, message: truncateLogMessage(text), createdAt: date, metadata })
+  }
+)
 
-/** Runs an effect with the task logger added to its loggers. */
-export const withTaskLogger = (sink: (line: LogLine) => void) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.locallyWith(self, FiberRef.currentLoggers, HashSet.add(makeTaskLogger(sink)))
+/** Adds `taskLogger` to the loggers of `self`, unless they have it already. */
+export const withTaskLogger = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    FiberRef.get(FiberRef.currentLoggers),
+    (loggers) =>
+      HashSet.has(loggers, taskLogger) ? self : Effect.locallyWith(self, FiberRef.currentLoggers, HashSet.add(taskLogger))
+  )
 
 /** The metadata as the `PutLog` `metadata` field: a JSON object, or empty. */
 export const metadataJson = (metadata: Readonly<Record<string, unknown>>): string => {

@@ -16,6 +16,7 @@ import {
   FiberRef,
   FiberRefs,
   HashMap,
+  HashSet,
   Metric,
   type MetricLabel,
   Ref,
@@ -50,7 +51,7 @@ import * as ActionEvents from "./actionEvents.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
-import { type LogLine, metadataJson } from "./taskLogger.js"
+import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
 
 /** Why an attempt's fiber was interrupted from outside (or by itself). */
@@ -219,7 +220,10 @@ export const make = (
     // --- task fibers ---------------------------------------------------------------------------
     const tasks = yield* FiberMap.make<string, void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
-    const runFiber = yield* FiberMap.runtime(tasks)<never>()
+    // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
+    const runFiber = yield* FiberMap.runtime(tasks)<never>().pipe(
+      Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
+    )
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const clock = yield* Effect.clock
