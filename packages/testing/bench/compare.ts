@@ -6,15 +6,16 @@
  * Per worker: start it and wait until the engine sees it; warm up (BENCH_WARMUP runs); then trigger
  * BENCH_TASKS runs with `BulkTriggerWorkflow` (BENCH_BATCH per call, over gRPC) and time from the
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
- * must end COMPLETED on that worker. Then the worker reports its memory and metrics over IPC and is
- * stopped.
+ * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
+ * before and after. Then a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
+ * the worker is stopped.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100), BENCH_BATCH (500),
- * BENCH_WARMUP (1000), BENCH_ORDER ("official,ours"; either may be left out),
+ * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`).
  */
 import { Admin, GrpcTransport, HatchetConfig } from "@effect-hatchet/sdk"
-import { ConfigProvider, Effect, Layer, Schedule } from "effect"
+import { ConfigProvider, type Duration, Effect, Layer, Schedule } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import * as os from "node:os"
@@ -28,6 +29,7 @@ const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
 const batch = Number(process.env.BENCH_BATCH ?? 500)
 const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
+const probe = Number(process.env.BENCH_PROBE ?? 200)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
 
@@ -47,11 +49,26 @@ interface PhaseResult {
   readonly seconds: number
   readonly tasksPerSecond: number
   /** Engine clock: START sent to the worker → result recorded, per task (ms). */
-  readonly roundTrip: { readonly p50: number; readonly p99: number }
+  readonly roundTrip: Quantiles
+  /** The same for runs triggered one at a time. */
+  readonly probeRoundTrip: Quantiles
   /** The worker process's CPU time per measured task, in ms. */
   readonly cpuPerTask: { readonly user: number; readonly system: number }
+  /** This process's (engine, trigger client, polling) CPU time per measured task, in ms. */
+  readonly engineCpuPerTask: number
+  /** After the measured runs. */
   readonly report: WorkerReport
+  /** Our overhead histogram over the measured runs, and over the probe. */
+  readonly overhead: Histogram | undefined
+  readonly probeOverhead: Histogram | undefined
 }
+
+interface Quantiles {
+  readonly p50: number
+  readonly p99: number
+}
+
+type Histogram = Extract<MetricValue, { _tag: "Histogram" }>
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -61,7 +78,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 /** A quantile read from cumulative histogram buckets, interpolated inside its bucket. */
-const histogramQuantile = (h: Extract<MetricValue, { _tag: "Histogram" }>, q: number): number => {
+const histogramQuantile = (h: Histogram, q: number): number => {
   const rank = q * h.count
   let lower = 0
   let below = 0
@@ -75,6 +92,20 @@ const histogramQuantile = (h: Extract<MetricValue, { _tag: "Histogram" }>, q: nu
     below = cumulative
   }
   return h.max
+}
+
+/** What a histogram recorded between two reports (min and max are the later report's). */
+const histogramDelta = (name: string, from: WorkerReport, to: WorkerReport): Histogram | undefined => {
+  const a = from.metrics[name]
+  const b = to.metrics[name]
+  if (b?._tag !== "Histogram") return undefined
+  if (a?._tag !== "Histogram") return b
+  return {
+    ...b,
+    buckets: b.buckets.map(([bound, n], i) => [bound, n - (a.buckets[i]?.[1] ?? 0)] as const),
+    count: b.count - a.count,
+    sum: b.sum - a.sum
+  }
 }
 
 const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
@@ -148,7 +179,7 @@ const triggerRuns = (count: number) =>
   })
 
 /** Waits until every run has finished; returns the latest finish time (engine clock, ms). */
-const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>) =>
+const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, poll: Duration.DurationInput = "10 millis") =>
   Effect.gen(function*() {
     let pending = ids.slice()
     let last = 0
@@ -163,13 +194,13 @@ const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>) =>
       pending = still
       if (pending.length === 0) break
       if (Date.now() > deadline) return yield* Effect.dieMessage(`${pending.length} runs did not finish in 10 minutes`)
-      yield* Effect.sleep("10 millis")
+      yield* Effect.sleep(poll)
     }
     return last
   })
 
 /** Every run COMPLETED on `workerId`; the engine's per-task round trips (START sent → finished). */
-const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string) => {
+const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string): Quantiles => {
   const roundTrips: Array<number> = []
   for (const id of ids) {
     const run = core.state.runsById.get(id)!
@@ -195,17 +226,39 @@ const phase = (kind: Kind) =>
     yield* awaitRuns(core, yield* triggerRuns(warmup))
 
     const before = yield* askReport(child)
+    const engineCpu = process.cpuUsage()
     const started = Date.now()
     const ids = yield* triggerRuns(total)
     const finished = yield* awaitRuns(core, ids)
     const seconds = (finished - started) / 1000
+    const engineCpuUsed = process.cpuUsage(engineCpu)
     const roundTrip = checkRuns(core, ids, workerId)
     const report = yield* askReport(child)
     const cpuPerTask = {
       user: (report.cpuUserMicros - before.cpuUserMicros) / 1000 / total,
       system: (report.cpuSystemMicros - before.cpuSystemMicros) / 1000 / total
     }
-    return { kind, seconds, tasksPerSecond: total / seconds, roundTrip, cpuPerTask, report } satisfies PhaseResult
+
+    // latency with nothing queued: one run at a time
+    const probeIds: Array<string> = []
+    for (let i = 0; i < probe; i++) {
+      const [id] = yield* triggerRuns(1)
+      probeIds.push(id!)
+      yield* awaitRuns(core, [id!], "1 millis")
+    }
+    const afterProbe = yield* askReport(child)
+    return {
+      kind,
+      seconds,
+      tasksPerSecond: total / seconds,
+      roundTrip,
+      probeRoundTrip: checkRuns(core, probeIds, workerId),
+      cpuPerTask,
+      engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
+      report,
+      overhead: histogramDelta("hatchet_worker_task_overhead", before, report),
+      probeOverhead: histogramDelta("hatchet_worker_task_overhead", report, afterProbe)
+    } satisfies PhaseResult
   }))
 
 // ---------------------------------------------------------------------------------------------
@@ -222,32 +275,36 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("tasks per second", (r) => r.tasksPerSecond.toFixed(0))
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
+  row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
   row("worker CPU per task (user + system)", (r) =>
     `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`)
-  row(`worker RSS after ${total + warmup} tasks`, (r) => mib(r.report.rss))
-  row("worker heap used (after a full GC)", (r) =>
+  row("engine process CPU per task", (r) => `${r.engineCpuPerTask.toFixed(2)} ms`)
+  row("worker RSS", (r) => mib(r.report.rss))
+  row("worker heap used", (r) =>
     `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)
-  console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds)")
+  console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
+  console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
 
   const ours = byKind.get("ours")
   if (ours !== undefined) {
     const m = ours.report.metrics
-    const overhead = m.hatchet_worker_task_overhead
     const count = (name: string) => {
       const v = m[name]
       return v?._tag === "Number" ? v.value : 0 // a metric never updated is absent
     }
+    const describe = (h: Histogram | undefined) =>
+      h === undefined || h.count === 0
+        ? "no data"
+        : `p50 ${histogramQuantile(h, 0.5).toFixed(2)} ms, p99 ${histogramQuantile(h, 0.99).toFixed(2)} ms, mean ${
+          (h.sum / h.count).toFixed(2)
+        } ms (${h.count} tasks)`
     console.log("")
-    if (overhead?._tag === "Histogram") {
-      console.log(
-        `  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED sent, handler excluded):`
-      )
-      console.log(
-        `    p50 ${histogramQuantile(overhead, 0.5).toFixed(3)} ms, p99 ${histogramQuantile(overhead, 0.99).toFixed(3)} ms, ` +
-          `mean ${(overhead.sum / overhead.count).toFixed(3)} ms, max ${overhead.max.toFixed(1)} ms ` +
-          `over ${overhead.count} attempts (warm-up included; quantiles from 20% buckets, interpolated)`
-      )
-    }
+    console.log("  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED sent, handler")
+    console.log("  excluded; quantiles read from its 20%-wide buckets):")
+    console.log(`    ${String(slots).padStart(3)} in flight (the measured runs): ${describe(ours.overhead)}`)
+    console.log(`      1 in flight (the probe):        ${describe(ours.probeOverhead)}`)
+    console.log("    (with 100 in flight, most of it is waiting for the CPU behind the other 99 tasks;")
+    console.log("     the worker's CPU time per task is the cost)")
     console.log(
       `  our worker's counters: started ${count("hatchet_worker_tasks_started")}, completed ${
         count("hatchet_worker_tasks_completed")
