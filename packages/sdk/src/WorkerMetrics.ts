@@ -17,16 +17,20 @@
  */
 import { Metric, MetricBoundaries } from "effect"
 
+/** The worker's counters only ever go up. */
+const counter = (name: string, description: string): Metric.Metric.Counter<number> =>
+  Metric.counter(name, { description, incremental: true })
+
 /**
  * Task attempts that began running.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const tasksStarted: Metric.Metric.Counter<number> = Metric.counter("hatchet_worker_tasks_started", {
-  description: "Task attempts that began running on this worker",
-  incremental: true
-})
+export const tasksStarted: Metric.Metric.Counter<number> = counter(
+  "hatchet_worker_tasks_started",
+  "Task attempts that began running on this worker"
+)
 
 /**
  * Task attempts reported COMPLETED.
@@ -34,10 +38,10 @@ export const tasksStarted: Metric.Metric.Counter<number> = Metric.counter("hatch
  * @since 0.1.0
  * @category metrics
  */
-export const tasksCompleted: Metric.Metric.Counter<number> = Metric.counter("hatchet_worker_tasks_completed", {
-  description: "Task attempts reported COMPLETED",
-  incremental: true
-})
+export const tasksCompleted: Metric.Metric.Counter<number> = counter(
+  "hatchet_worker_tasks_completed",
+  "Task attempts reported COMPLETED"
+)
 
 /**
  * Task attempts reported FAILED (typed failures, defects, invalid input or output, unknown actions).
@@ -45,10 +49,10 @@ export const tasksCompleted: Metric.Metric.Counter<number> = Metric.counter("hat
  * @since 0.1.0
  * @category metrics
  */
-export const tasksFailed: Metric.Metric.Counter<number> = Metric.counter("hatchet_worker_tasks_failed", {
-  description: "Task attempts reported FAILED",
-  incremental: true
-})
+export const tasksFailed: Metric.Metric.Counter<number> = counter(
+  "hatchet_worker_tasks_failed",
+  "Task attempts reported FAILED"
+)
 
 /**
  * Task attempts interrupted: cancelled, superseded by a newer retry, or stopped by a shutdown.
@@ -56,10 +60,10 @@ export const tasksFailed: Metric.Metric.Counter<number> = Metric.counter("hatche
  * @since 0.1.0
  * @category metrics
  */
-export const tasksInterrupted: Metric.Metric.Counter<number> = Metric.counter("hatchet_worker_tasks_interrupted", {
-  description: "Task attempts interrupted (cancelled, superseded or stopped by a shutdown)",
-  incremental: true
-})
+export const tasksInterrupted: Metric.Metric.Counter<number> = counter(
+  "hatchet_worker_tasks_interrupted",
+  "Task attempts interrupted (cancelled, superseded or stopped by a shutdown)"
+)
 
 /**
  * Slots held by running task attempts (updated by +/- the attempt's slot cost).

@@ -14,8 +14,8 @@
  * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`).
  */
-import { Admin, GrpcTransport, HatchetConfig } from "@effect-hatchet/sdk"
-import { ConfigProvider, type Duration, Effect, Layer, Schedule } from "effect"
+import { Admin } from "@effect-hatchet/sdk"
+import { type Duration, Effect, Layer, Schedule } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import * as os from "node:os"
@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
+import { clientLayer } from "../src/internal/hatchetTest.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
@@ -322,17 +323,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   }
 }
 
-const TriggerClient = Layer.unwrapEffect(Effect.map(Engine, (engine) =>
-  Admin.layer.pipe(
-    Layer.provide(GrpcTransport.layer),
-    Layer.provide(HatchetConfig.layer({
-      token: engine.token,
-      hostPort: engine.grpcAddress,
-      apiUrl: engine.apiUrl,
-      tlsStrategy: "none"
-    })),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
-  )))
+/** The trigger client: our SDK's, on one channel to the engine (as the test layers build it). */
+const TriggerClient = clientLayer({})
 
 const program = Effect.gen(function*() {
   const cpus = os.cpus()
