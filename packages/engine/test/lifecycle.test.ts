@@ -85,7 +85,8 @@ describe("tokens", () => {
     expect(Token.verify({ ...issuer, secret: Buffer.from("other") }, token, now)).toBeUndefined()
     expect(Token.verify({ ...issuer, serverUrl: "http://elsewhere" }, token, now)).toBeUndefined()
     expect(Token.verify(issuer, token, now + 91 * 24 * 3600 * 1000)).toBeUndefined()
-    expect(Token.verify(issuer, token.replace(/.$/, "x"), now)).toBeUndefined()
+    // a different last signature character (replacing it with "x" left a token ending in "x" valid)
+    expect(Token.verify(issuer, token.slice(0, -1) + (token.endsWith("x") ? "y" : "x"), now)).toBeUndefined()
     expect(Token.verify(issuer, "a.b", now)).toBeUndefined()
   })
 
