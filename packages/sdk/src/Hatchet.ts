@@ -123,6 +123,7 @@ export const RunFailed: new<E>(args: {
  * - `MissingResult`: the run finished but a task's result is missing
  * - `PartiallyTriggered`: a bulk trigger failed after earlier batches were accepted; `runIds`
  *   holds the runs that exist (in input order, a prefix of the inputs), `cause` the failure
+ * - `RunNotFound`: the engine does not know the run id given to `handle` (or it is not a UUID)
  *
  * @since 0.1.0
  * @category errors
@@ -136,6 +137,7 @@ export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
     | "InvalidOutput"
     | "MissingResult"
     | "PartiallyTriggered"
+    | "RunNotFound"
   readonly message: string
   readonly runId?: string | undefined
   readonly runIds?: ReadonlyArray<string> | undefined
@@ -310,8 +312,9 @@ export interface HatchetShape {
     options?: BulkRunOptions
   ) => Effect.Effect<Array<RunHandle<D>>, HatchetClientError | GrpcError>
   /**
-   * The handle of an existing run, e.g. one triggered elsewhere. Nothing is checked: awaiting
-   * the result of an id the engine does not know waits forever (add a timeout).
+   * The handle of an existing run, e.g. one triggered elsewhere. Its `result` first asks the
+   * engine for the run (`GetRunDetails`, asked again after 1 s and 2 s, as a run triggered a
+   * moment ago may not be visible yet) and fails with `RunNotFound` when it does not know it.
    */
   readonly handle: <D extends Definition>(definition: D, runId: string) => RunHandle<D>
   /**

@@ -247,6 +247,24 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(error).toMatchObject({ code: 3 }) // INVALID_ARGUMENT "workflow names not found"
     }))
 
+  it.scoped("handle of a run id: the result of a known run; RunNotFound for an id the engine does not know", () =>
+    Effect.gen(function*() {
+      const Double = Task.make(unique("double"), { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number })
+      yield* startWorker([Double], Double.toLayer((input) => Effect.succeed(input.n * 2)))
+      const triggered = yield* Hatchet.runNoWait(Double, { n: 21 })
+      const byId = yield* Hatchet.handle(Double, triggered.runId)
+      expect(yield* byId.result).toBe(42)
+
+      // a well-formed id nobody triggered: asked three times over 3 s, then a typed refusal
+      const unknown = yield* Hatchet.handle(Double, "00000000-0000-4000-8000-000000000000")
+      const notFound = yield* Effect.flip(unknown.result)
+      expect(notFound).toMatchObject({ _tag: "HatchetClientError", reason: "RunNotFound" })
+      expect(notFound.message).toContain("00000000-0000-4000-8000-000000000000")
+      // not a UUID at all: refused at once
+      const garbled = yield* Hatchet.handle(Double, "not-a-run-id")
+      expect(yield* Effect.flip(garbled.result)).toMatchObject({ _tag: "HatchetClientError", reason: "RunNotFound" })
+    }))
+
   it.scoped("layerFromEnv: a client configured from HATCHET_CLIENT_* reaches the engine", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine

@@ -301,6 +301,9 @@ const eventsRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.whileInput((error: GrpcError) => error.code === Status.UNAVAILABLE)
 )
 
+/** The existence check of a handle's run: asked again after 1 s and 2 s. */
+const knownRetry = Schedule.intersect(Schedule.exponential("1 second"), Schedule.recurs(2))
+
 // -----------------------------------------------------------------------------
 // events
 // -----------------------------------------------------------------------------
@@ -352,12 +355,41 @@ export const make = (services: ClientServices): HatchetShape => {
       Stream.retry(eventsRetry)
     )
 
-  const handle = <D extends Definition>(definition: D, runId: string): RunHandle<D> => {
+  /**
+   * Fails with `RunNotFound` when the engine does not know the run (asked again after 1 s and
+   * 2 s: a run triggered elsewhere a moment ago may not be visible yet). Any other failure to
+   * ask is not a verdict: the result is awaited all the same.
+   */
+  const ensureKnown = (runId: string): Effect.Effect<void, HatchetClientError> =>
+    admin.getRunDetails(runId).pipe(
+      Effect.retry({ schedule: knownRetry, while: (error) => error.code === Status.NOT_FOUND }),
+      Effect.asVoid,
+      Effect.catchAll((error) =>
+        error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT
+          ? Effect.fail(clientError("RunNotFound", `The engine does not know run ${runId}: ${error.details}`, {
+            runId,
+            cause: error
+          }))
+          : Effect.logDebug(`could not check that run ${runId} exists; awaiting its result anyway`, error)
+      )
+    )
+
+  /** Waits for the run's FINISHED event; for a run not triggered here, checks first that it exists. */
+  const awaitRun = (runId: string, triggeredHere: boolean) =>
+    triggeredHere
+      ? listener.await(runId)
+      : Effect.scoped(Effect.gen(function*() {
+        const finished = yield* listener.subscribe(runId)
+        yield* ensureKnown(runId)
+        return yield* finished
+      }))
+
+  const handle = <D extends Definition>(definition: D, runId: string, triggeredHere = false): RunHandle<D> => {
     const events = Stream.suspend(() => runEvents(runId))
     return {
       runId,
       definition,
-      result: Effect.suspend(() => listener.await(runId)).pipe(
+      result: Effect.suspend(() => awaitRun(runId, triggeredHere)).pipe(
         Effect.flatMap((event) => decodeResult(definition, runId, event.results)),
         Effect.withSpan("hatchet.result", { attributes: { "hatchet.workflow_run_id": runId } })
       ) as RunHandle<D>["result"],
@@ -390,7 +422,7 @@ export const make = (services: ClientServices): HatchetShape => {
       const bytes = requestBytes(request)
       if (bytes > maxSend) return yield* tooLarge(`The trigger of "${spec.name}"`, bytes, maxSend)
       const runId = yield* admin.triggerWorkflow(request)
-      return handle(definition, runId)
+      return handle(definition, runId, true)
     }).pipe(Effect.withSpan("hatchet.trigger", { attributes: { "hatchet.workflow": definition.name } }))
 
   const runManyNoWait: HatchetShape["runManyNoWait"] = (definition, inputs, options = {}) =>
@@ -420,7 +452,7 @@ export const make = (services: ClientServices): HatchetShape => {
         )
         runIds.push(...batch)
       }
-      return runIds.map((runId) => handle(definition, runId))
+      return runIds.map((runId) => handle(definition, runId, true))
     }).pipe(Effect.withSpan("hatchet.bulkTrigger", { attributes: { "hatchet.workflow": definition.name } }))
 
   const pushRequest = (
@@ -485,7 +517,7 @@ export const make = (services: ClientServices): HatchetShape => {
         (handles) => Effect.forEach(handles, (h) => h.result, { concurrency: "unbounded" })
       ),
     runManyNoWait,
-    handle,
+    handle: (definition, runId) => handle(definition, runId),
     push,
     bulkPush,
     runs
