@@ -3,7 +3,8 @@
  * official SDK's worker (100 slots) in a separate process, triggered in bulk by the official
  * client in this process. Reports tasks per second (trigger of the first run to the last result)
  * and the engine's dispatch latency per task (run created to START sent to the worker), p50 and
- * p99: under the bulk load (queueing behind busy slots included) and for runs triggered one at a
+ * p99: under the bulk load (queueing behind busy slots included), under a steady load of half the
+ * measured throughput for 5 s (`steady`: no backlog builds up), and for runs triggered one at a
  * time (`idle`), with the client-observed round trip (trigger to result) of the latter.
  *
  * Options (environment): BENCH_TASKS (default 5000), BENCH_SLOTS (default 100),
@@ -88,14 +89,31 @@ const program = Effect.gen(function*() {
   yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
   const finished = performance.now()
 
-  const ids = new Set(yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))))
-  const latencies: Array<number> = []
-  for (const id of ids) {
-    const t = core.state.tasksByExternalId.get(id)
-    const sent = t?.events.find((e) => e.eventType === "SENT_TO_WORKER")
-    if (t !== undefined && sent !== undefined) latencies.push(sent.timestamp - t.createdAt)
+  /** Run created to START sent, per run, sorted. */
+  const dispatchLatencies = (runs: ReadonlyArray<RunRef>) =>
+    Effect.promise(async () => {
+      const latencies: Array<number> = []
+      for (const id of await Promise.all(runs.map((ref) => ref.getWorkflowRunId()))) {
+        const t = core.state.tasksByExternalId.get(id)
+        const sent = t?.events.find((e) => e.eventType === "SENT_TO_WORKER")
+        if (t !== undefined && sent !== undefined) latencies.push(sent.timestamp - t.createdAt)
+      }
+      return latencies.sort((a, b) => a - b)
+    })
+  const latencies = yield* dispatchLatencies(refs)
+  const seconds = (finished - started) / 1000
+
+  // steady load: half the measured throughput, in ticks of 50 ms, for 5 s
+  const perTick = Math.max(1, Math.round((total / seconds) / 2 / 20))
+  const steadyRefs: Array<RunRef> = []
+  for (let tick = 0; tick < 100; tick++) {
+    const due = performance.now() + 50
+    const inputs = Array.from({ length: perTick }, () => ({}))
+    steadyRefs.push(...(yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)))
+    yield* Effect.sleep(Math.max(0, due - performance.now()))
   }
-  latencies.sort((a, b) => a - b)
+  yield* Effect.promise(() => Promise.all(steadyRefs.map((ref) => ref.output)))
+  const steady = yield* dispatchLatencies(steadyRefs)
   // one run at a time: dispatch latency without a backlog, and the client's round trip
   const idle: Array<number> = []
   const roundTrips: Array<number> = []
@@ -110,7 +128,6 @@ const program = Effect.gen(function*() {
   }
   idle.sort((a, b) => a - b)
   roundTrips.sort((a, b) => a - b)
-  const seconds = (finished - started) / 1000
   console.log(JSON.stringify({
     tasks: total,
     slots,
@@ -119,6 +136,8 @@ const program = Effect.gen(function*() {
     totalSeconds: Number(seconds.toFixed(2)),
     tasksPerSecond: Math.round(total / seconds),
     dispatchLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+    steadyTasksPerSecond: perTick * 20,
+    steadyDispatchLatencyMs: { p50: percentile(steady, 50), p99: percentile(steady, 99), max: steady.at(-1) },
     idleDispatchLatencyMs: { p50: percentile(idle, 50), p99: percentile(idle, 99) },
     idleRoundTripMs: { p50: Math.round(percentile(roundTrips, 50)), p99: Math.round(percentile(roundTrips, 99)) }
   }, null, 2))
