@@ -289,6 +289,30 @@ describe("retries and failures", () => {
       expect(t).toMatchObject({ status: "COMPLETED", output: "{\"ok\":1}" })
     }))
 
+  it.scoped("a STARTED that arrives after its attempt's result is placed before that result, once", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("late", [task("t", { retries: 1 })])
+      const w = yield* h.worker(["late:t"])
+      const runId = yield* h.trigger("late")
+      const first = w.starts()[0]!
+      yield* h.fail(first, "retry me") // attempt 0 fails before its STARTED arrives
+      yield* h.report(first, 1, "")
+      const second = w.starts()[1]!
+      yield* h.complete(second, "{\"ok\":1}") // attempt 1 completes before its STARTED arrives
+      yield* h.report(second, 1, "")
+      yield* h.report(second, 1, "") // a duplicate is not placed twice
+      const t = h.state.tasksByExternalId.get(runId)!
+      expect(t.status).toBe("COMPLETED")
+      const timeline = t.events.map((e) => `${e.retryCount}:${e.eventType}`)
+      const attempt = (n: number) => timeline.filter((e) => e.startsWith(`${n}:`))
+      expect(attempt(1).slice(-3)).toEqual(["1:SENT_TO_WORKER", "1:STARTED", "1:FINISHED"])
+      expect(timeline.filter((e) => e.endsWith(":STARTED"))).toEqual(["0:STARTED", "1:STARTED"])
+      const started0 = timeline.indexOf("0:STARTED")
+      expect(timeline[started0 - 1]).toBe("0:SENT_TO_WORKER")
+      expect(t.events[started0]!.workerId).toBe(t.events[started0 - 1]!.workerId)
+    }))
+
   it.scoped("unknown tasks and unknown event types are INVALID_ARGUMENT", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

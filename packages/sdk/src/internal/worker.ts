@@ -341,7 +341,8 @@ export const make = (
     ): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          // STARTED goes out while the task runs; the result is sent once STARTED was acknowledged
+          // STARTED goes out while the task runs, and the result right after it, without waiting
+          // for its acknowledgement (the sender keeps their order); both are awaited at the end
           let started: Effect.Effect<void> | undefined
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
             // a superseded attempt of the same task run finishes (finalizers included) first
@@ -371,8 +372,8 @@ export const make = (
             })
           })))
           yield* releaseSlots(attempt)
-          if (started !== undefined) yield* started
           yield* report(workerId, action, attempt, exit)
+          if (started !== undefined) yield* started
         })
       ).pipe((effect) => inAttemptFiber(action, attempt, effect))
 

@@ -1,7 +1,10 @@
 /**
  * `Dispatcher/SendStepActionEvent`: a worker reports on an attempt.
  *
- * STARTED and ACKNOWLEDGED change nothing; COMPLETED validates its output JSON (invalid output
+ * STARTED and ACKNOWLEDGED change nothing but the task's timeline (upstream sends STARTED to the
+ * monitoring queue only, apart from the task's state, so it may be processed after the attempt's
+ * result: a STARTED that arrives after its attempt's result is placed before that result, once);
+ * COMPLETED validates its output JSON (invalid output
  * turns the event into FAILED with the validation message); FAILED is an application failure
  * (retried unless `should_not_retry`); CANCELLED cancels the task. Events that name another
  * attempt than the current one are ignored.
@@ -19,7 +22,7 @@ import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher
 import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
-import type { EngineState, Task } from "./model.js"
+import type { EngineState, Task, TaskEventType } from "./model.js"
 import { cancelTask, completeTask, failTaskApp, recordEvent } from "./tasks.js"
 
 const nulInErrorMessage =
@@ -88,6 +91,46 @@ export const batchActionEvent = (state: EngineState, tenantId: string, batch: Ba
   return applied
 }
 
+/** Events that end an attempt in the timeline. */
+const attemptResults: ReadonlySet<TaskEventType> = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
+
+/**
+ * A STARTED that arrives after its attempt's result: placed just before that result, stamped with
+ * its time, unless the attempt's STARTED is already there. An attempt that never got a result
+ * (the task was re-queued) or never was sent is left alone.
+ */
+const recordLateStarted = (state: EngineState, task: Task, retryCount: number): void => {
+  const events = task.events
+  let sent = -1
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!
+    if (event.retryCount === retryCount && event.eventType === "SENT_TO_WORKER") {
+      sent = i
+      break
+    }
+  }
+  if (sent < 0) return
+  for (let i = sent + 1; i < events.length; i++) {
+    const event = events[i]!
+    if (event.retryCount !== retryCount) continue
+    if (event.eventType === "STARTED") return
+    if (attemptResults.has(event.eventType)) {
+      events.splice(i, 0, {
+        id: state.nextEventId(),
+        taskId: task.id,
+        timestamp: event.timestamp,
+        eventType: "STARTED",
+        message: "",
+        errorMessage: undefined,
+        output: undefined,
+        workerId: events[sent]!.workerId,
+        retryCount
+      })
+      return
+    }
+  }
+}
+
 const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent, "taskRunExternalId">, now: number): void => {
   const retryCount = event.retryCount ?? task.retryCount
   let eventType = event.eventType
@@ -106,6 +149,8 @@ const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent,
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
       if (task.status === "RUNNING" && task.retryCount === retryCount) {
         recordEvent(state, task, "STARTED", now, { workerId: task.runtime?.worker?.id })
+      } else {
+        recordLateStarted(state, task, retryCount)
       }
       return
     case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:
