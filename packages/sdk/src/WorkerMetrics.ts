@@ -10,8 +10,9 @@
  * - `slotsInUse`: slots held by running attempts, summed over the process's workers.
  * - `taskDuration`: how long handlers ran.
  * - `taskOverhead`: what the SDK adds to an attempt: from the assignment's arrival to its
- *   COMPLETED or FAILED event being handed to the transport, minus the handler's own time
- *   (waiting for a slot, decoding, the STARTED event, encoding, bookkeeping).
+ *   COMPLETED or FAILED event being queued for sending, minus the handler's own time (waiting
+ *   for a slot, decoding, encoding, bookkeeping; not the wait for a round of event calls, nor
+ *   the call itself).
  *
  * @since 0.1.0
  */
@@ -97,8 +98,8 @@ export const overheadBoundaries: MetricBoundaries.MetricBoundaries = MetricBound
 })
 
 /**
- * The SDK's time per attempt, in milliseconds: assignment received to COMPLETED or FAILED sent,
- * minus the handler's run time.
+ * The SDK's time per attempt, in milliseconds: assignment received to COMPLETED or FAILED queued
+ * for sending, minus the handler's run time.
  *
  * @since 0.1.0
  * @category metrics
@@ -106,5 +107,5 @@ export const overheadBoundaries: MetricBoundaries.MetricBoundaries = MetricBound
 export const taskOverhead = Metric.timerWithBoundaries(
   "hatchet_worker_task_overhead",
   overheadBoundaries.values,
-  "Time the SDK adds per task attempt: assignment received to result sent, minus the handler"
+  "Time the SDK adds per task attempt: assignment received to result queued for sending, minus the handler"
 )

@@ -1,12 +1,12 @@
 /**
  * The worker's step action event sender (internal/actionEvents): lone events go one by one, events
- * that queue up while a call is in flight go together, FAILED never does, and an engine without
- * `SendBatchActionEvent` gets single calls.
+ * that queue up while a call is in flight go together, FAILED never does, an engine without
+ * `SendBatchActionEvent` gets single calls, and a second round in flight lingers to gather events.
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Queue } from "effect"
+import { Deferred, type Duration, Effect, Exit, Queue } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
@@ -64,8 +64,8 @@ const recordingDispatcher = (options: { readonly batch?: "ok" | "unimplemented" 
     return { calls, dispatcher, release }
   })
 
-const makeSender = (dispatcher: DispatcherShape, inFlight = 1) =>
-  ActionEvents.make({ dispatcher, maxBatchBytes: 10_000, maxBatchSize: 3, inFlight, call: (_method, effect) => effect })
+const makeSender = (dispatcher: DispatcherShape, inFlight = 1, linger: Duration.DurationInput = 0) =>
+  ActionEvents.make({ dispatcher, maxBatchBytes: 10_000, maxBatchSize: 3, inFlight, linger, call: (_method, effect) => effect })
 
 /** Lets the sender's loop and call fibers run. */
 const settle = Effect.repeatN(Effect.yieldNow(), 50)
@@ -175,5 +175,42 @@ describe("ActionEvents", () => {
       yield* release(3)
       yield* Deferred.await(done)
       expect(calls).toHaveLength(3)
+    }))
+
+  it.scoped("a round that starts while another is in flight lingers, and takes what queued meanwhile", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 2, "50 millis")
+      const first = yield* sender.submit(event("1", STARTED))
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"]])
+      // round 1 is in flight: the next round waits 50 ms (real time) before it leaves
+      const second = yield* sender.submit(event("1", COMPLETED))
+      yield* settle
+      const third = yield* sender.submit(event("2", COMPLETED))
+      yield* settle
+      expect(calls).toHaveLength(1)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 80)))
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["batch STEP_EVENT_TYPE_COMPLETED", "1,2"]])
+      yield* release(2)
+      yield* Effect.all([first, second, third], { discard: true })
+    }))
+
+  it.scoped("a round that starts while none is in flight leaves at once", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 2, "1 hour")
+      const first = yield* sender.submit(event("1", STARTED))
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"]])
+      yield* release(1)
+      yield* first
+      yield* settle // the round has ended
+      const second = yield* sender.submit(event("1", COMPLETED))
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["STEP_EVENT_TYPE_COMPLETED", "1"]])
+      yield* release(1)
+      yield* second
     }))
 })

@@ -300,12 +300,12 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
           (h.sum / h.count).toFixed(2)
         } ms (${h.count} tasks)`
     console.log("")
-    console.log("  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED sent, handler")
-    console.log("  excluded; quantiles read from its 20%-wide buckets):")
+    console.log("  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED queued for")
+    console.log("  sending, handler excluded; quantiles read from its 20%-wide buckets):")
     console.log(`    ${String(slots).padStart(3)} in flight (the measured runs): ${describe(ours.overhead)}`)
     console.log(`      1 in flight (the probe):        ${describe(ours.probeOverhead)}`)
-    console.log("    (with 100 in flight, most of it is waiting for the CPU behind the other 99 tasks;")
-    console.log("     the worker's CPU time per task is the cost)")
+    console.log("    (the calls that carry the events are in the engine round trip above; under load the")
+    console.log("     worker's CPU time per task is the cost)")
     console.log(
       `  our worker's counters: started ${count("hatchet_worker_tasks_started")}, completed ${
         count("hatchet_worker_tasks_completed")

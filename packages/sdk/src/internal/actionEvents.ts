@@ -11,9 +11,11 @@
  *
  * Two rounds in flight (the default): a task's COMPLETED goes out while its STARTED is still in
  * flight, so a lone task costs one round trip, not two (pnpm bench, one run at a time: 5 ms
- * instead of 8 ms from START sent to result recorded), while events that queue up behind two
- * rounds still make large batches (the same throughput as one round; 4 rounds gave about 20 %
- * less, for smaller batches and more CPU per event).
+ * instead of 8 ms from START sent to result recorded). A round that starts while another is in
+ * flight first lingers 1 ms (real time, whatever the Clock) to gather what else is queued:
+ * without it, under load, the second round would leave with the first event to arrive, halving
+ * batch sizes (pnpm bench: about 10 % fewer tasks per second and 12 % more CPU per task; with it,
+ * the throughput and CPU of one round in flight).
  *
  * `submit` returns at once with an effect that waits for the engine's acknowledgement. Rounds
  * take events in the order submitted, but calls of two rounds in flight may reach the engine in
@@ -24,7 +26,7 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Deferred, Effect, Exit, FiberId, FiberSet, Option, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, FiberId, FiberSet, Option, Queue, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
@@ -46,6 +48,8 @@ export interface ActionEventOptions {
   readonly maxBatchSize?: number | undefined
   /** Rounds of calls outstanding at once. Default 2. */
   readonly inFlight?: number | undefined
+  /** How long a round that starts while another is in flight waits to gather events. Default 1 ms. */
+  readonly linger?: Duration.DurationInput | undefined
   /** Wraps every call (named by its method): timeouts and retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>
 }
@@ -121,6 +125,8 @@ const batchRequest = (group: ReadonlyArray<Pending>): Proto.BatchActionEvent => 
   }
 }
 
+const liveClock = Clock.make()
+
 const isUnimplemented = (exit: Exit.Exit<void, GrpcError>) =>
   Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (e) => e.code === Status.UNIMPLEMENTED)
 
@@ -154,17 +160,26 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       })
     }
 
+    // the linger is a batching heuristic, not a timer of the protocol: real time, even under TestClock
+    const lingerFor = Duration.decode(options.linger ?? "1 millis")
+    const linger = Duration.isZero(lingerFor) ? Effect.void : liveClock.sleep(lingerFor)
+    let rounds = 0
+    const endRound = Effect.zipRight(Effect.sync(() => rounds--), permits.release(1))
+
     yield* permits.take(1).pipe(
-      Effect.zipRight(Queue.takeBetween(queue, 1, maxBatchSize * 4)),
-      Effect.flatMap((taken) =>
-        FiberSet.run(
+      Effect.zipRight(Queue.take(queue)),
+      Effect.tap(() => rounds > 0 ? linger : Effect.void),
+      Effect.flatMap((first) => Queue.takeUpTo(queue, maxBatchSize * 4 - 1).pipe(Effect.map((rest) => [first, ...rest]))),
+      Effect.flatMap((taken) => {
+        rounds++
+        return FiberSet.run(
           calls,
-          Effect.forEach(plan(Array.from(taken), maxBatchBytes, maxBatchSize), sendGroup, {
+          Effect.forEach(plan(taken, maxBatchBytes, maxBatchSize), sendGroup, {
             concurrency: "unbounded",
             discard: true
-          }).pipe(Effect.ensuring(permits.release(1)))
+          }).pipe(Effect.ensuring(endRound))
         )
-      ),
+      }),
       Effect.forever,
       Effect.interruptible,
       Effect.forkScoped
