@@ -177,24 +177,40 @@ describe("ActionEvents", () => {
       expect(calls).toHaveLength(3)
     }))
 
-  it.scoped("a round that starts while another is in flight lingers, and takes what queued meanwhile", () =>
+  it.scoped("under load, a round that starts while another is in flight lingers, and takes what queued meanwhile", () =>
     Effect.gen(function*() {
       const { calls, dispatcher, release } = yield* recordingDispatcher()
       const sender = yield* makeSender(dispatcher, 2, "50 millis")
-      const first = yield* sender.submit(event("1", STARTED))
+      const started = yield* Effect.forEach(["1", "2"], (id) => sender.submit(event(id, STARTED)))
       yield* settle
-      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"]])
-      // round 1 is in flight: the next round waits 50 ms (real time) before it leaves
-      const second = yield* sender.submit(event("1", COMPLETED))
+      expect(calls.map(shape)).toEqual([["batch STEP_EVENT_TYPE_STARTED", "1,2"]])
+      // a round of two events is in flight: the next round waits 50 ms (real time) before it leaves
+      const first = yield* sender.submit(event("1", COMPLETED))
       yield* settle
-      const third = yield* sender.submit(event("2", COMPLETED))
+      const second = yield* sender.submit(event("2", COMPLETED))
       yield* settle
       expect(calls).toHaveLength(1)
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 80)))
       yield* settle
-      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["batch STEP_EVENT_TYPE_COMPLETED", "1,2"]])
+      expect(calls.map(shape)).toEqual([
+        ["batch STEP_EVENT_TYPE_STARTED", "1,2"],
+        ["batch STEP_EVENT_TYPE_COMPLETED", "1,2"]
+      ])
       yield* release(2)
-      yield* Effect.all([first, second, third], { discard: true })
+      yield* Effect.all([...started, first, second], { discard: true })
+    }))
+
+  it.scoped("a lone task's result leaves while its STARTED is in flight, without lingering", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 2, "1 hour")
+      const started = yield* sender.submit(event("1", STARTED))
+      yield* settle
+      const completed = yield* sender.submit(event("1", COMPLETED))
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["STEP_EVENT_TYPE_COMPLETED", "1"]])
+      yield* release(2)
+      yield* Effect.all([started, completed], { discard: true })
     }))
 
   it.scoped("a round that starts while none is in flight leaves at once", () =>
