@@ -18,8 +18,9 @@
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);
  * - a `Semaphore` of `slots` permits bounds the running attempts (`slotCost` permits each);
- * - STARTED is sent while the handler runs, and the result right after, in that order, without
- *   waiting for STARTED's acknowledgement (one round trip per task); events that queue up while
+ * - STARTED is sent while the handler runs, and the result queued right after it, without
+ *   waiting for STARTED's acknowledgement (one round trip per task; as from the official SDK,
+ *   STARTED may reach the engine after the result); events that queue up while
  *   calls are in flight go out together in `SendBatchActionEvent` (engines before v0.98 get them
  *   one by one);
  * - Effect logs inside tasks are shipped to Hatchet with `PutLog` in batches;

@@ -49,7 +49,10 @@ export interface ActionEventOptions {
   readonly maxBatchSize?: number | undefined
   /** Rounds of calls outstanding at once. Default 2. */
   readonly inFlight?: number | undefined
-  /** How long a round that starts while another is in flight waits to gather events. Default 1 ms. */
+  /**
+   * How long a round that starts while a round of several events is in flight waits to gather
+   * events (real time). Default 1 ms.
+   */
   readonly linger?: Duration.DurationInput | undefined
   /** Wraps every call (named by its method): timeouts and retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>

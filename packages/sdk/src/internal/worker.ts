@@ -341,8 +341,8 @@ export const make = (
     ): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          // STARTED goes out while the task runs, and the result right after it, without waiting
-          // for its acknowledgement (the sender keeps their order); both are awaited at the end
+          // STARTED goes out while the task runs, and the result is queued right after it without
+          // waiting for its acknowledgement; both acknowledgements are awaited at the end
           let started: Effect.Effect<void> | undefined
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
             // a superseded attempt of the same task run finishes (finalizers included) first
