@@ -23,7 +23,7 @@ import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
 import type { EngineState, Task, TaskEventType } from "./model.js"
-import { cancelTask, completeTask, failTaskApp, recordEvent } from "./tasks.js"
+import { cancelTask, completeTask, failTaskApp, makeEvent, recordEvent } from "./tasks.js"
 
 const nulInErrorMessage =
   "error message contains invalid null character \\u0000. you likely need to either escape the character or strip it out of the error. this generally is the result of an LLM producing this unicode sequence in its output."
@@ -115,17 +115,7 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number): 
     if (event.retryCount !== retryCount) continue
     if (event.eventType === "STARTED") return
     if (attemptResults.has(event.eventType)) {
-      events.splice(i, 0, {
-        id: state.nextEventId(),
-        taskId: task.id,
-        timestamp: event.timestamp,
-        eventType: "STARTED",
-        message: "",
-        errorMessage: undefined,
-        output: undefined,
-        workerId: events[sent]!.workerId,
-        retryCount
-      })
+      events.splice(i, 0, makeEvent(state, task, "STARTED", event.timestamp, { workerId: events[sent]!.workerId, retryCount }))
       return
     }
   }

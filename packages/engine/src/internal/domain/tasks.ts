@@ -16,7 +16,7 @@
  */
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
-import type { EngineState, Run, Step, Task, TaskEventType } from "./model.js"
+import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 
@@ -26,30 +26,42 @@ export const skippedOutput = "{\"skipped\":true}"
 /** Priority of the retry queue: retries run ahead of all new work. */
 export const retryPriority = 4
 
+export interface TaskEventDetails {
+  readonly message?: string
+  readonly errorMessage?: string
+  readonly output?: string
+  readonly workerId?: string | undefined
+  readonly retryCount?: number
+}
+
+/** A new event of `task`'s timeline (not yet in it). */
+export const makeEvent = (
+  state: EngineState,
+  task: Task,
+  eventType: TaskEventType,
+  now: number,
+  details: TaskEventDetails = {}
+): TaskEvent => ({
+  id: state.nextEventId(),
+  taskId: task.id,
+  timestamp: now,
+  eventType,
+  message: details.message ?? "",
+  errorMessage: details.errorMessage,
+  output: details.output,
+  workerId: details.workerId,
+  retryCount: details.retryCount ?? task.retryCount
+})
+
+/** Appends an event to `task`'s timeline. */
 export const recordEvent = (
   state: EngineState,
   task: Task,
   eventType: TaskEventType,
   now: number,
-  details: {
-    readonly message?: string
-    readonly errorMessage?: string
-    readonly output?: string
-    readonly workerId?: string | undefined
-    readonly retryCount?: number
-  } = {}
+  details: TaskEventDetails = {}
 ): void => {
-  task.events.push({
-    id: state.nextEventId(),
-    taskId: task.id,
-    timestamp: now,
-    eventType,
-    message: details.message ?? "",
-    errorMessage: details.errorMessage,
-    output: details.output,
-    workerId: details.workerId,
-    retryCount: details.retryCount ?? task.retryCount
-  })
+  task.events.push(makeEvent(state, task, eventType, now, details))
 }
 
 export type CreateAs =
