@@ -7,7 +7,7 @@ import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/tri
 import { BulkTriggerWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { expectTypeOf } from "vitest"
-import { ConfigProvider, Effect, Option, Schema } from "effect"
+import { ConfigProvider, Effect, Schema } from "effect"
 import type { AdminShape } from "../src/Admin.js"
 import type { EventsShape } from "../src/Events.js"
 import type { GrpcTransportShape } from "../src/GrpcTransport.js"
@@ -23,6 +23,7 @@ import * as Workflow from "../src/Workflow.js"
 import * as client from "../src/internal/client.js"
 import { failurePayload } from "../src/internal/failure.js"
 import { finished } from "./support/fakeRunStream.js"
+import { testTaskContext } from "./support/taskContext.js"
 import { hatchetToken } from "./support/tokens.js"
 
 class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
@@ -107,24 +108,14 @@ const fakeClient = (options: {
 
 /** A TaskContext as the worker would give a task attempt. */
 const taskContext = (retryCount = 0) =>
-  TaskContext.make({
+  testTaskContext({
     workflowName: "parent",
     taskName: "spawn",
     action: "parent:spawn",
     workflowRunId: "parent-run",
     taskRunExternalId: "parent-task",
     workerId: "worker-1",
-    retryCount,
-    additionalMetadata: {},
-    priority: 1,
-    childIndex: Option.none(),
-    childKey: Option.none(),
-    parentTaskRunExternalId: Option.none()
-  }, {
-    refreshTimeout: () => Effect.void,
-    releaseSlot: Effect.void,
-    putStream: () => Effect.void,
-    cancel: Effect.void
+    retryCount
   })
 
 describe("types", () => {

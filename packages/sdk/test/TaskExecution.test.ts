@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Option, Schema } from "effect"
+import { Context, Effect, Either, Schema } from "effect"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskExecution from "../src/TaskExecution.js"
 import { TaskFailed } from "../src/TaskError.js"
@@ -7,6 +7,7 @@ import * as Workflow from "../src/Workflow.js"
 import { toGoDuration } from "../src/internal/duration.js"
 import { failurePayload } from "../src/internal/failure.js"
 import { truncateLogMessage } from "../src/internal/taskLogger.js"
+import { testTaskContext } from "./support/taskContext.js"
 
 class Oops extends Schema.TaggedError<Oops>()("Oops", { code: Schema.Number }) {}
 
@@ -20,25 +21,7 @@ const FlowLive = Flow.toLayer({
   b: (_input, parents) => Effect.succeed(parents.a.n === 1 ? { big: BigInt(1) } : { ok: true })
 })
 
-const context = TaskContext.make({
-  workflowName: "flow",
-  taskName: "a",
-  action: "flow:a",
-  workflowRunId: "wr",
-  taskRunExternalId: "tr",
-  workerId: "w",
-  retryCount: 0,
-  additionalMetadata: {},
-  priority: 1,
-  childIndex: Option.none(),
-  childKey: Option.none(),
-  parentTaskRunExternalId: Option.none()
-}, {
-  refreshTimeout: () => Effect.void,
-  releaseSlot: Effect.void,
-  putStream: () => Effect.void,
-  cancel: Effect.void
-})
+const context = testTaskContext()
 
 const execute = (task: string, payload: unknown) =>
   Effect.gen(function*() {
@@ -117,15 +100,9 @@ describe("TaskExecution", () => {
   it.effect("gives each attempt its own child index counter and stream index", () =>
     Effect.gen(function*() {
       const chunks: Array<[number, string]> = []
-      const ctx = yield* TaskContext.make(
-        { ...(yield* context) },
-        {
-          refreshTimeout: () => Effect.void,
-          releaseSlot: Effect.void,
-          putStream: (chunk, index) => Effect.sync(() => void chunks.push([index, new TextDecoder().decode(chunk)])),
-          cancel: Effect.void
-        }
-      )
+      const ctx = yield* testTaskContext({}, {
+        putStream: (chunk, index) => Effect.sync(() => void chunks.push([index, new TextDecoder().decode(chunk)]))
+      })
       const indices = yield* Effect.all([ctx.nextChildIndex, ctx.nextChildIndex, ctx.nextChildIndex], {
         concurrency: "unbounded"
       })
