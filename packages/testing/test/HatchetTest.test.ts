@@ -160,6 +160,9 @@ describe("HatchetTest.layer built inside one test", () => {
       const Sleeper = Task.make("sleeper", { output: Schema.Struct({ woke: Schema.Boolean }) })
       yield* Effect.gen(function*() {
         const handle = yield* Hatchet.runNoWait(Sleeper, {})
+        // the task is asleep on the worker (a worker still opening its stream when the run is
+        // triggered leaves the run QUEUED, which settle counts as settled)
+        yield* Deferred.await(started)
         const error = yield* Effect.flip(HatchetTest.settle({ timeout: "300 millis" }))
         expect(error._tag).toBe("NotSettled")
         if (error._tag !== "NotSettled") return
@@ -167,7 +170,6 @@ describe("HatchetTest.layer built inside one test", () => {
         expect(error.runningOnEngine).toBe(1)
         expect(error.message).toContain("TestClock.adjust")
         // HatchetTest.adjust would settle first, and fail the same way: move the clock directly
-        yield* Deferred.await(started)
         yield* TestClock.adjust("30 seconds")
         expect(yield* handle.result).toEqual({ woke: true })
       }).pipe(Effect.provide(HatchetTest.layer({
