@@ -1,7 +1,7 @@
 /**
  * State-machine rules of the engine, in process under TestClock (engine semantics §1–§4).
  */
-import { ResourceEventType, ResourceType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
@@ -311,6 +311,36 @@ describe("retries and failures", () => {
       const started0 = timeline.indexOf("0:STARTED")
       expect(timeline[started0 - 1]).toBe("0:SENT_TO_WORKER")
       expect(t.events[started0]!.workerId).toBe(t.events[started0 - 1]!.workerId)
+    }))
+
+  it.scoped("a STARTED is stamped with the worker's event_timestamp, kept between the attempt's sending and its result", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("stamp", [task("t")])
+      const w = yield* h.worker(["stamp:t"])
+      const started = (runId: string) =>
+        h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "STARTED")!.timestamp
+      const sent = (runId: string) =>
+        h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp
+
+      const a = yield* h.trigger("stamp")
+      yield* h.advance(3_000, [w])
+      const worker = new Date(sent(a) + 1_000) // the worker started it 2 s before the engine heard
+      yield* h.report(w.starts()[0]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "", false, worker)
+      expect(started(a)).toBe(worker.getTime())
+
+      const b = yield* h.trigger("stamp")
+      yield* h.advance(1_000, [w])
+      yield* h.report(w.starts()[1]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "", false, new Date(0))
+      expect(started(b)).toBe(sent(b)) // a clock far behind: no earlier than the sending
+
+      const c = yield* h.trigger("stamp")
+      yield* h.advance(1_000, [w])
+      yield* h.complete(w.starts()[2]!, "{}")
+      const result = h.state.tasksByExternalId.get(c)!.events.at(-1)!.timestamp
+      yield* h.report(w.starts()[2]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "", false, new Date(result + 60_000))
+      expect(started(c)).toBe(result) // late, and a clock ahead: no later than the result
+      expect(h.state.tasksByExternalId.get(c)!.events.map((e) => e.eventType).slice(-2)).toEqual(["STARTED", "FINISHED"])
     }))
 
   it.scoped("unknown tasks and unknown event types are INVALID_ARGUMENT", () =>

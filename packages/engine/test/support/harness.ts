@@ -95,14 +95,21 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) => Effect.gen(fu
     })
 
   /** A worker's step action event for `action`'s attempt (as SendStepActionEvent). */
-  const report = (action: AssignedAction, eventType: StepActionEventType, payload: string, shouldNotRetry = false) =>
+  const report = (
+    action: AssignedAction,
+    eventType: StepActionEventType,
+    payload: string,
+    shouldNotRetry = false,
+    eventTimestamp?: Date
+  ) =>
     run((state, now) =>
       Actions.stepActionEvent(state, tenantId, {
         taskRunExternalId: action.taskRunExternalId,
         eventType,
         eventPayload: payload,
         retryCount: action.retryCount,
-        shouldNotRetry
+        shouldNotRetry,
+        eventTimestamp
       }, now)
     )
   const complete = (action: AssignedAction, output: string) =>

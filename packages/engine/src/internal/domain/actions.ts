@@ -3,7 +3,8 @@
  *
  * STARTED and ACKNOWLEDGED change nothing but the task's timeline (upstream sends STARTED to the
  * monitoring queue only, apart from the task's state, so it may be processed after the attempt's
- * result: a STARTED that arrives after its attempt's result is placed before that result, once);
+ * result: a STARTED that arrives after its attempt's result is placed before that result, once;
+ * as upstream, a STARTED is stamped with the worker's `event_timestamp`);
  * COMPLETED validates its output JSON (invalid output
  * turns the event into FAILED with the validation message); FAILED is an application failure
  * (retried unless `should_not_retry`); CANCELLED cancels the task. Events that name another
@@ -35,6 +36,8 @@ export interface StepActionEvent {
   readonly retryCount?: number | undefined
   readonly shouldNotRetry?: boolean | undefined
   readonly workerId?: string | undefined
+  /** When the worker says the event happened; a STARTED is recorded at this time. */
+  readonly eventTimestamp?: Date | undefined
 }
 
 /** Applies a worker's step action event; returns the task it concerned. */
@@ -53,6 +56,7 @@ export const stepActionEvent = (state: EngineState, tenantId: string, event: Ste
 /** The items of a `BatchActionEvent` (one event type for all). */
 export interface BatchActionEvent {
   readonly eventType: StepActionEventType
+  readonly eventTimestamp?: Date | undefined
   readonly items: ReadonlyArray<{
     readonly taskRunExternalId: string
     readonly eventPayload: string
@@ -85,7 +89,7 @@ export const batchActionEvent = (state: EngineState, tenantId: string, batch: Ba
   batch.items.forEach((item, i) => {
     const task = tasks[i]
     if (task === undefined) return
-    applyEvent(state, task, { ...item, eventType: batch.eventType }, now)
+    applyEvent(state, task, { ...item, eventType: batch.eventType, eventTimestamp: batch.eventTimestamp }, now)
     applied++
   })
   return applied
@@ -95,27 +99,40 @@ export const batchActionEvent = (state: EngineState, tenantId: string, batch: Ba
 const attemptResults: ReadonlySet<TaskEventType> = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
 
 /**
- * A STARTED that arrives after its attempt's result: placed just before that result, stamped with
- * its time, unless the attempt's STARTED is already there. An attempt that never got a result
- * (the task was re-queued) or never was sent is left alone.
+ * When an attempt's STARTED happened: the worker's timestamp, as upstream records it, kept between
+ * the attempt being sent and `latest` (a worker's clock may be off, or a test's engine clock not
+ * the worker's).
  */
-const recordLateStarted = (state: EngineState, task: Task, retryCount: number): void => {
-  const events = task.events
-  let sent = -1
-  for (let i = events.length - 1; i >= 0; i--) {
-    const event = events[i]!
-    if (event.retryCount === retryCount && event.eventType === "SENT_TO_WORKER") {
-      sent = i
-      break
-    }
+const startedAt = (sentAt: number, latest: number, eventTimestamp: Date | undefined): number => {
+  const at = eventTimestamp?.getTime()
+  return at === undefined || Number.isNaN(at) ? latest : Math.min(Math.max(at, sentAt), latest)
+}
+
+/** The index in `task`'s timeline of the attempt's SENT_TO_WORKER, or -1. */
+const sentIndex = (task: Task, retryCount: number): number => {
+  for (let i = task.events.length - 1; i >= 0; i--) {
+    const event = task.events[i]!
+    if (event.retryCount === retryCount && event.eventType === "SENT_TO_WORKER") return i
   }
+  return -1
+}
+
+/**
+ * A STARTED that arrives after its attempt's result: placed just before that result, stamped with
+ * the worker's time (no later than the result), unless the attempt's STARTED is already there. An
+ * attempt that never got a result (the task was re-queued) or never was sent is left alone.
+ */
+const recordLateStarted = (state: EngineState, task: Task, retryCount: number, eventTimestamp: Date | undefined): void => {
+  const events = task.events
+  const sent = sentIndex(task, retryCount)
   if (sent < 0) return
   for (let i = sent + 1; i < events.length; i++) {
     const event = events[i]!
     if (event.retryCount !== retryCount) continue
     if (event.eventType === "STARTED") return
     if (attemptResults.has(event.eventType)) {
-      events.splice(i, 0, makeEvent(state, task, "STARTED", event.timestamp, { workerId: events[sent]!.workerId, retryCount }))
+      const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
+      events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
       return
     }
   }
@@ -138,9 +155,11 @@ const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent,
   switch (eventType) {
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
       if (task.status === "RUNNING" && task.retryCount === retryCount) {
-        recordEvent(state, task, "STARTED", now, { workerId: task.runtime?.worker?.id })
+        const sent = sentIndex(task, retryCount)
+        const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, event.eventTimestamp)
+        recordEvent(state, task, "STARTED", at, { workerId: task.runtime?.worker?.id })
       } else {
-        recordLateStarted(state, task, retryCount)
+        recordLateStarted(state, task, retryCount, event.eventTimestamp)
       }
       return
     case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:
