@@ -57,15 +57,31 @@ const program = (where: string) =>
 const transitions = (handle: Hatchet.RunHandle<typeof OrderFlow>) => {
   const seen = new Set<number>()
   let start: number | undefined
+  let pollsSinceEnd = 0
   return Stream.repeatEffectWithSchedule(
     // the run may take a moment to be readable on a real Hatchet: retry briefly
     handle.details.pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("5 seconds")))),
     Schedule.spaced("50 millis")
   ).pipe(
-    Stream.takeUntil((details) => details.run.status !== "QUEUED" && details.run.status !== "RUNNING"),
-    Stream.mapConcatEffect((details) => {
+    Stream.map((details) => {
+      // A worker's STARTED may reach the engine just after the attempt's result (Hatchet records
+      // it for monitoring only, stamped with the worker's time). Nothing from such a result on is
+      // shown until it is there; once the run has ended, it gets one more second.
+      const started = new Set(
+        details.taskEvents.filter((event) => event.eventType === "STARTED").map((event) => attempt(event))
+      )
+      const until = Math.min(
+        ...details.taskEvents
+          .filter((event) => attemptResults.has(event.eventType) && !started.has(attempt(event)))
+          .map((event) => event.timestamp.getTime())
+      )
+      const last = ended(details) && (until === Infinity || ++pollsSinceEnd > 20)
+      return { details, until: last ? Infinity : until, last }
+    }),
+    Stream.takeUntil(({ last }) => last),
+    Stream.mapConcatEffect(({ details, until }) => {
       const fresh = details.taskEvents
-        .filter((event) => !seen.has(event.id) && shown.has(event.eventType))
+        .filter((event) => !seen.has(event.id) && shown.has(event.eventType) && event.timestamp.getTime() < until)
         .sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.id - b.id)
       return Effect.forEach(fresh, (event) =>
         Effect.gen(function*() {
@@ -79,6 +95,14 @@ const transitions = (handle: Hatchet.RunHandle<typeof OrderFlow>) => {
     })
   )
 }
+
+const ended = (details: Runs.WorkflowRunDetails) => details.run.status !== "QUEUED" && details.run.status !== "RUNNING"
+
+/** An attempt of a task, as a key. */
+const attempt = (event: Runs.TaskEvent) => `${event.taskId}/${event.retryCount ?? 0}`
+
+/** The events that end an attempt. */
+const attemptResults = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
 
 /** The engine's event types worth a line, as this demo names them. */
 const shown = new Map([
