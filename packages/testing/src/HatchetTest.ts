@@ -14,6 +14,8 @@
  *   `layer(...)` block shares one engine and one worker. Closing the scope stops the worker
  *   (tasks still running are interrupted at once), closes the client's channel and both servers.
  * - The machine's `HATCHET_CLIENT_*` variables are ignored.
+ * - The layer is built once the engine can dispatch to the worker (the engine reports it ACTIVE:
+ *   it has the worker's assignment stream), so a run triggered first thing is not left QUEUED.
  *
  * Time. Every timer of the engine (retry backoff, timeouts), the worker and the client goes
  * through Effect's `Clock`, so under `TestClock` (`it.effect`, or `it.layer(...)` without

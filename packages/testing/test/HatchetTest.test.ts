@@ -3,9 +3,9 @@
  * or built inside one `it.effect`) and under the live clock; what closing its scope leaves.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, HatchetConfig, Task, TaskContext, Worker, Workflow } from "@effect-hatchet/sdk"
+import { Hatchet, HatchetConfig, RestClient, Task, TaskContext, Worker, Workflow } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it, layer } from "@effect/vitest"
-import { Clock, Context, Deferred, Effect, Exit, Layer, Ref, Schema, Scope, TestClock } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Layer, Option, Ref, Schema, Scope, TestClock } from "effect"
 import * as Net from "node:net"
 import * as HatchetTest from "../src/HatchetTest.js"
 
@@ -154,14 +154,31 @@ describe("HatchetTest.layer built inside one test", () => {
       expect(yield* Ref.get(attempts)).toEqual([start, start + 60_000, start + 3_660_000])
     }).pipe(Effect.provide(HatchetTest.layer({ workflows: [FlakyLive.pipe(Layer.provideMerge(AttemptsLive))] }))), 30_000)
 
+  it.effect("is ready once the engine can dispatch to its worker: a settle right after the first trigger waits for that run", () =>
+    Effect.gen(function*() {
+      const Napper = Task.make("napper", { output: Schema.Struct({ ok: Schema.Boolean }) })
+      yield* Effect.gen(function*() {
+        const worker = yield* Worker.Worker
+        const rest = yield* RestClient.RestClient
+        const workerId = Option.getOrThrow(yield* worker.workerId)
+        const view = yield* rest.get(`/api/v1/workers/${workerId}`, Schema.Struct({ status: Schema.String }))
+        expect(view.status).toBe("ACTIVE")
+        const handle = yield* Hatchet.runNoWait(Napper, {})
+        yield* HatchetTest.settle()
+        expect((yield* handle.details).run.status).toBe("COMPLETED")
+      }).pipe(Effect.provide(HatchetTest.layer({
+        // 50 ms of real time: settle has to wait for it, whatever the TestClock does
+        workflows: [Napper.toLayer(() => Effect.as(Effect.sleep("50 millis").pipe(Effect.withClock(Clock.make())), { ok: true }))]
+      })))
+    }), 30_000)
+
   it.effect("settle fails with NotSettled, saying why, when a task waits on the clock", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()
       const Sleeper = Task.make("sleeper", { output: Schema.Struct({ woke: Schema.Boolean }) })
       yield* Effect.gen(function*() {
         const handle = yield* Hatchet.runNoWait(Sleeper, {})
-        // the task is asleep on the worker (a worker still opening its stream when the run is
-        // triggered leaves the run QUEUED, which settle counts as settled)
+        // the task is asleep on the worker
         yield* Deferred.await(started)
         const error = yield* Effect.flip(HatchetTest.settle({ timeout: "300 millis" }))
         expect(error._tag).toBe("NotSettled")

@@ -7,6 +7,7 @@
 import { Engine } from "@effect-hatchet/engine"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
+import * as RestClient from "@effect-hatchet/sdk/RestClient"
 import * as Runs from "@effect-hatchet/sdk/Runs"
 import * as Worker from "@effect-hatchet/sdk/Worker"
 import * as Workflow from "@effect-hatchet/sdk/Workflow"
@@ -15,7 +16,7 @@ import type { Admin } from "@effect-hatchet/sdk/Admin"
 import type { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import type { Events } from "@effect-hatchet/sdk/Events"
 import type { Scope } from "effect"
-import { Clock, ConfigProvider, Context, Duration, Effect, Layer } from "effect"
+import { Clock, ConfigProvider, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 
 /** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
 const TOKEN_LIFETIME = Duration.days(365 * 100)
@@ -61,7 +62,44 @@ export const implementedDefinitions = (context: Context.Context<never>) =>
     return definitions
   })
 
-/** A worker running every implementation in its context. */
+/** The real clock, for waiting while the test's clock is a frozen `TestClock`. */
+const liveClock = Clock.make()
+
+/** The part of the engine's REST `Worker` that says whether it can be assigned work. */
+const WorkerView = Schema.Struct({ status: Schema.optional(Schema.String) })
+
+/** How long the layer waits, in real time, for the engine to have the worker's assignment stream. */
+const READY_TIMEOUT = Duration.seconds(30)
+
+/**
+ * Waits, in real time, until the engine reports the worker `ACTIVE`: it has the worker's
+ * assignment stream, so a run triggered from now on is dispatched (a `settle` right after the
+ * first trigger would otherwise see a QUEUED run, waiting for the worker, as settled).
+ */
+const awaitDispatchable = (worker: Worker.WorkerShape) =>
+  Effect.gen(function*() {
+    const rest = yield* RestClient.RestClient
+    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(READY_TIMEOUT)
+    let last = "not registered"
+    for (;;) {
+      const workerId = yield* worker.workerId
+      if (Option.isSome(workerId)) {
+        const view = yield* rest.get(`/api/v1/workers/${workerId.value}`, WorkerView).pipe(Effect.either)
+        if (view._tag === "Right" && view.right.status === "ACTIVE") return
+        last = view._tag === "Right" ? `status ${view.right.status ?? "unknown"}` : view.left.message
+      }
+      if ((yield* liveClock.currentTimeMillis) > deadline) {
+        return yield* new Worker.WorkerError({
+          reason: "Registration",
+          message: `the engine did not get worker "${worker.name}"'s assignment stream within ` +
+            `${Duration.format(READY_TIMEOUT)} (${last})`
+        })
+      }
+      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
+    }
+  })
+
+/** A worker running every implementation in its context, ready once the engine can dispatch to it. */
 export const workerLayer = (
   options: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">>
 ) =>
@@ -69,7 +107,7 @@ export const workerLayer = (
     Worker.Worker,
     Effect.gen(function*() {
       const workflows = yield* implementedDefinitions(yield* Effect.context<never>())
-      return yield* Worker.make({
+      const worker = yield* Worker.make({
         name: "test-worker",
         // a jump of TestClock would look like a hung heartbeat: in process, nothing hangs
         heartbeatTimeout: Duration.infinity,
@@ -78,11 +116,10 @@ export const workerLayer = (
         ...options,
         workflows
       }) as Effect.Effect<Worker.WorkerShape, Worker.WorkerError, Scope.Scope | Dispatcher | Admin | Events>
+      yield* awaitDispatchable(worker)
+      return worker
     })
   )
-
-/** The real clock, for waiting while the test's clock is a frozen `TestClock`. */
-const liveClock = Clock.make()
 
 /** How a `settle` that gave up describes what is still busy. */
 export interface Busy {
