@@ -141,6 +141,12 @@ export interface WorkerShape {
   readonly name: string
   /** The actions the worker registered, `"<workflow>:<task>"`. */
   readonly actions: ReadonlyArray<string>
+  /** The slots the worker registered (tasks it runs at once, counting each task's slot cost). */
+  readonly slots: number
+  /** The labels the worker registered. */
+  readonly labels: Readonly<Record<string, string | number>>
+  /** Slots held by running attempts. */
+  readonly slotsInUse: Effect.Effect<number>
   /** The engine's id for this worker; it changes when the worker registers again. */
   readonly workerId: Effect.Effect<Option.Option<string>>
   readonly status: Effect.Effect<WorkerStatus>

@@ -231,12 +231,15 @@ export const make = (
     // The hot path updates metrics synchronously with the labels its fiber had when it started
     // (what `Metric.update` would read on each call).
 
+    /** Slots held by running attempts. */
+    let slotsHeld = 0
     /** Takes an attempt's slots (and counts the attempt as started). */
     const takeSlots = (attempt: Attempt, permits: number) =>
       Effect.zipRight(
         semaphore.take(permits),
         Effect.sync(() => {
           attempt.permits = permits
+          slotsHeld += permits
           WorkerMetrics.slotsInUse.unsafeModify(permits, attempt.metricLabels)
           WorkerMetrics.tasksStarted.unsafeUpdate(1, attempt.metricLabels)
         })
@@ -247,6 +250,7 @@ export const make = (
         const permits = attempt.permits
         if (permits === 0) return Effect.void
         attempt.permits = 0
+        slotsHeld -= permits
         WorkerMetrics.slotsInUse.unsafeModify(-permits, attempt.metricLabels)
         return semaphore.release(permits)
       })
@@ -725,6 +729,9 @@ export const make = (
     return {
       name: workerName,
       actions,
+      slots,
+      labels,
+      slotsInUse: Effect.sync(() => slotsHeld),
       workerId: Ref.get(workerIdRef),
       status: SubscriptionRef.get(status),
       statusChanges: status.changes,
