@@ -42,6 +42,7 @@ import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
 import { validate } from "./registration.js"
+import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
 export interface ClientServices {
@@ -134,9 +135,10 @@ export const triggerRequest = (
   wireName: string,
   input: string,
   options: RunOptions,
-  child: ChildOf | undefined
+  child: ChildOf | undefined,
+  traceparent: Option.Option<string> = Option.none()
 ): TriggerWorkflowRequest => {
-  const metadata = options.additionalMetadata ?? {}
+  const metadata = TraceContext.inject(options.additionalMetadata, traceparent) ?? {}
   const desiredWorkerId = options.sticky === true && child !== undefined ? child.parent.workerId : options.desiredWorkerId
   return {
     name: wireName,
@@ -418,7 +420,13 @@ export const make = (services: ClientServices): HatchetShape => {
     Effect.gen(function*() {
       const { parent, spec } = yield* prepare(definition, options)
       const json = yield* encodeRunInput(spec, input)
-      const request = triggerRequest(workflowWireName(spec.name, namespace), json, options, yield* childOf(parent))
+      const request = triggerRequest(
+        workflowWireName(spec.name, namespace),
+        json,
+        options,
+        yield* childOf(parent),
+        yield* TraceContext.current
+      )
       const bytes = requestBytes(request)
       if (bytes > maxSend) return yield* tooLarge(`The trigger of "${spec.name}"`, bytes, maxSend)
       const runId = yield* admin.triggerWorkflow(request)
@@ -432,8 +440,9 @@ export const make = (services: ClientServices): HatchetShape => {
       if (items.length === 0) return []
       const wireName = workflowWireName(spec.name, namespace)
       const jsons = yield* Effect.forEach(items, (input, i) => encodeRunInput(spec, input, ` [${i}]`))
+      const traceparent = yield* TraceContext.current
       const requests: Array<TriggerWorkflowRequest> = []
-      for (const json of jsons) requests.push(triggerRequest(wireName, json, options, yield* childOf(parent)))
+      for (const json of jsons) requests.push(triggerRequest(wireName, json, options, yield* childOf(parent), traceparent))
       const sizes = requests.map(requestBytes)
       const oversized = sizes.findIndex((size) => itemBytes(size) > maxSend)
       if (oversized >= 0) {
@@ -459,7 +468,8 @@ export const make = (services: ClientServices): HatchetShape => {
     event: EventToPush,
     where: string,
     source: Option.Option<TaskContextShape>,
-    now: Date
+    now: Date,
+    traceparent: Option.Option<string>
   ): Either.Either<PushEventRequest, HatchetClientError> => {
     const issues: Array<string> = []
     if (event.key === "") issues.push("the key must not be empty")
@@ -472,7 +482,7 @@ export const make = (services: ClientServices): HatchetShape => {
     if (Either.isLeft(payload)) {
       return Either.left(clientError("InvalidInput", `The payload of event${where} "${event.key}" is not JSON: ${payload.left}`))
     }
-    const metadata: Record<string, string> = { ...event.additionalMetadata }
+    const metadata: Record<string, string> = { ...TraceContext.inject(event.additionalMetadata, traceparent) }
     if (Option.isSome(source)) {
       metadata.hatchet__source_workflow_run_id = source.value.workflowRunId
       metadata.hatchet__source_step_run_id = source.value.taskRunExternalId
@@ -492,7 +502,7 @@ export const make = (services: ClientServices): HatchetShape => {
   const push = (key: string, payload: unknown, options: PushOptions = {}) =>
     Effect.gen(function*() {
       const source = yield* Effect.serviceOption(TaskContext)
-      const request = yield* pushRequest({ ...options, key, payload }, "", source, yield* now)
+      const request = yield* pushRequest({ ...options, key, payload }, "", source, yield* now, yield* TraceContext.current)
       return toPushedEvent(yield* events.push(request))
     }).pipe(Effect.withSpan("hatchet.push", { attributes: { "hatchet.event_key": key } }))
 
@@ -500,7 +510,11 @@ export const make = (services: ClientServices): HatchetShape => {
     Effect.gen(function*() {
       const source = yield* Effect.serviceOption(TaskContext)
       const timestamp = yield* now
-      const requests = yield* Effect.forEach(Array.from(toPush), (event, i) => pushRequest(event, ` [${i}]`, source, timestamp))
+      const traceparent = yield* TraceContext.current
+      const requests = yield* Effect.forEach(
+        Array.from(toPush),
+        (event, i) => pushRequest(event, ` [${i}]`, source, timestamp, traceparent)
+      )
       const pushed: Array<PushedEvent> = []
       for (const chunk of Chunk.chunksOf(Chunk.unsafeFromArray(requests), MAX_BULK_PUSH)) {
         pushed.push(...(yield* events.bulkPush(Chunk.toReadonlyArray(chunk))).map(toPushedEvent))

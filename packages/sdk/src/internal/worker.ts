@@ -53,6 +53,7 @@ import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActi
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
+import * as TraceContext from "./traceContext.js"
 
 /** Why an attempt's fiber was interrupted from outside (or by itself). */
 type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown"
@@ -70,6 +71,8 @@ interface Attempt {
   handlerTime: Duration.Duration | undefined
   /** The metric labels of the attempt's fiber (read once). */
   metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The run's additional metadata, parsed once. */
+  readonly metadata: Readonly<Record<string, unknown>>
 }
 
 /** What ended one connection (register + listen + heartbeats). */
@@ -85,6 +88,12 @@ interface Route {
   readonly implementation: ImplementationShape
   readonly task: TaskSpec
   readonly slotCost: number
+}
+
+/** The span a run's `traceparent` metadata names. */
+const traceParentOf = (metadata: Readonly<Record<string, unknown>>): Option.Option<Tracer.ExternalSpan> => {
+  const value = metadata[TraceContext.TRACEPARENT]
+  return typeof value === "string" ? TraceContext.parse(value) : Option.none()
 }
 
 const STARTED_PAYLOAD = JSON.stringify("")
@@ -361,7 +370,7 @@ export const make = (
               taskRunExternalId: action.taskRunExternalId,
               workerId,
               retryCount: action.retryCount,
-              additionalMetadata: parseMetadata(action.additionalMetadata),
+              additionalMetadata: attempt.metadata,
               priority: action.priority,
               childIndex: optional(action.childWorkflowIndex),
               childKey: optional(action.childWorkflowKey),
@@ -382,9 +391,10 @@ export const make = (
       ).pipe((effect) => inAttemptFiber(action, attempt, effect))
 
     /**
-     * Runs an attempt with its root span `hatchet.task` and its log annotations. The attempt has a
+     * Runs an attempt with its span `hatchet.task` and its log annotations. The attempt has a
      * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
-     * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt.
+     * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt. The
+     * span continues the trace of the run's `traceparent` metadata, or starts one.
      */
     const inAttemptFiber = (
       action: DispatcherProto.AssignedAction,
@@ -394,7 +404,10 @@ export const make = (
       Effect.flatMap(
         Effect.makeSpan("hatchet.task", {
           kind: "consumer",
-          root: true,
+          ...Option.match(traceParentOf(attempt.metadata), {
+            onNone: () => ({ root: true }),
+            onSome: (parent) => ({ parent })
+          }),
           captureStackTrace: false,
           attributes: {
             "hatchet.action": action.actionId,
@@ -514,7 +527,8 @@ export const make = (
           fiber: undefined,
           receivedAt: clock.unsafeCurrentTimeNanos(),
           handlerTime: undefined,
-          metricLabels: []
+          metricLabels: [],
+          metadata: parseMetadata(action.additionalMetadata)
         }
         attempts.set(key, attempt)
         const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
