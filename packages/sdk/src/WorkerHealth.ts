@@ -18,10 +18,14 @@
  * `NodeHttpServer.layer(createServer, { port: 8001 })` from `@effect/platform-node` (8001 is the
  * official SDKs' `HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT` default).
  *
+ * A separate entry point, `@effect-hatchet/sdk/WorkerHealth`, not re-exported by the package's
+ * index: an application that does not serve health checks does not load `@effect/platform`'s
+ * HTTP server modules (about 20 MiB of heap).
+ *
  * @example
  * ```ts
  * import { NodeHttpServer } from "@effect/platform-node"
- * import { WorkerHealth } from "@effect-hatchet/sdk"
+ * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
  * import { createServer } from "node:http"
  *
  * const HealthLive = WorkerHealth.layer.pipe(

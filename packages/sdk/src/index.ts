@@ -90,14 +90,6 @@ export * as TaskExecution from "./TaskExecution.js"
 export * as Worker from "./Worker.js"
 
 /**
- * HTTP health checks (`/livez`, `/readyz`, `/health`) and Prometheus `/metrics` for a worker, on
- * any `@effect/platform` `HttpServer`.
- *
- * @since 0.1.0
- */
-export * as WorkerHealth from "./WorkerHealth.js"
-
-/**
  * Hatchet's REST API over `@effect/platform`'s HttpClient: base URL, bearer token, JSON,
  * Schema-decoded responses, `RestError` with status and body.
  *

@@ -3,7 +3,8 @@
  * Kubernetes probe and a Prometheus scrape see, also while the engine loses the worker's stream.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, Task, Worker, WorkerHealth } from "@effect-hatchet/sdk"
+import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
+import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
