@@ -55,6 +55,7 @@ import type { GrpcError, RestError } from "./HatchetError.js"
 import * as RestClient from "./RestClient.js"
 import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
+import * as Schedules from "./Schedules.js"
 import type { Definition, Failure, Input, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -176,6 +177,20 @@ export interface RunOptions {
   readonly desiredWorkerId?: string | undefined
   /** Inside a task: trigger an independent run instead of a child. */
   readonly detached?: boolean | undefined
+}
+
+/**
+ * Options of `schedule`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScheduleOptions {
+  /** When the engine triggers the run. */
+  readonly at: Date
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  /** 1 (lowest) to 3; the engine's default is 1. */
+  readonly priority?: 1 | 2 | 3 | undefined
 }
 
 /**
@@ -326,6 +341,17 @@ export interface HatchetShape {
   readonly bulkPush: (events: Iterable<EventToPush>) => Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError>
   /** Runs through REST: get, status, list, cancel, replay, logs. */
   readonly runs: Runs.RunsShape
+  /**
+   * Schedules a run for `options.at`: the input is encoded with the workflow's Schema (it must
+   * encode to a JSON object), then stored by the engine, which triggers the run at that time.
+   */
+  readonly schedule: <D extends Definition>(
+    definition: D,
+    input: Input<D>,
+    options: ScheduleOptions
+  ) => Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError>
+  /** Scheduled runs through REST: get, list, reschedule, delete. */
+  readonly schedules: Schedules.SchedulesShape
 }
 
 /**
@@ -341,7 +367,13 @@ export class Hatchet extends Context.Tag("@effect-hatchet/sdk/Hatchet")<Hatchet,
 export const make: Effect.Effect<
   HatchetShape,
   never,
-  HatchetConfig.HatchetConfig | GrpcTransport.GrpcTransport | Admin.Admin | Events.Events | RunListener.RunListener | Runs.Runs
+  | HatchetConfig.HatchetConfig
+  | GrpcTransport.GrpcTransport
+  | Admin.Admin
+  | Events.Events
+  | RunListener.RunListener
+  | Runs.Runs
+  | Schedules.Schedules
 > = Effect.gen(function*() {
   return internal.make({
     config: yield* HatchetConfig.HatchetConfig,
@@ -349,7 +381,8 @@ export const make: Effect.Effect<
     admin: yield* Admin.Admin,
     events: yield* Events.Events,
     listener: yield* RunListener.RunListener,
-    runs: yield* Runs.Runs
+    runs: yield* Runs.Runs,
+    schedules: yield* Schedules.Schedules
   })
 })
 
@@ -411,6 +444,17 @@ export const handle = <D extends Definition>(definition: D, runId: string): Effe
  * @since 0.1.0
  * @category accessors
  */
+export const schedule = <D extends Definition>(
+  definition: D,
+  input: Input<D>,
+  options: ScheduleOptions
+): Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.schedule(definition, input, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
 export const push = (
   key: string,
   payload: unknown,
@@ -441,6 +485,7 @@ export const bulkPush = (
 export type Services =
   | Hatchet
   | Runs.Runs
+  | Schedules.Schedules
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -461,7 +506,7 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.merge(RunListener.layer, Runs.layer)),
+  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -98,6 +98,14 @@ export * as Worker from "./Worker.js"
 export * as RestClient from "./RestClient.js"
 
 /**
+ * Scheduled runs through REST: create, get, list, reschedule, delete (typed scheduling of a
+ * definition is `Hatchet.schedule`).
+ *
+ * @since 0.1.0
+ */
+export * as Schedules from "./Schedules.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, typed `RunFailed` errors, child runs from inside tasks, and the
  * one layer (`layer`, `layerConfig`, `layerFromEnv`) an application provides.

@@ -16,6 +16,7 @@ import { GrpcError } from "../src/HatchetError.js"
 import * as HatchetConfig from "../src/HatchetConfig.js"
 import type { RunListenerShape } from "../src/RunListener.js"
 import type { RunsShape } from "../src/Runs.js"
+import type { CreateRequest, SchedulesShape } from "../src/Schedules.js"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
 import { TaskFailed } from "../src/TaskError.js"
@@ -95,15 +96,30 @@ const fakeClient = (options: {
       pending: Effect.succeed(0),
       connections: Effect.succeed(0)
     }
+    const scheduled: Array<{ readonly workflowName: string; readonly request: CreateRequest }> = []
+    const schedules = {
+      create: (workflowName, request) =>
+        Effect.sync(() => {
+          scheduled.push({ workflowName, request })
+          return {
+            metadata: { id: `s-${nextId++}` },
+            workflowId: "w",
+            workflowName,
+            triggerAt: request.triggerAt,
+            method: "API"
+          }
+        })
+    } as Partial<SchedulesShape> as SchedulesShape
     const hatchet = client.make({
       config,
       admin,
       events,
       listener,
       transport: {} as GrpcTransportShape,
-      runs: {} as RunsShape
+      runs: {} as RunsShape,
+      schedules
     })
-    return { hatchet, triggered, bulkCalls, pushed, bulkPushes }
+    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled }
   })
 
 /** A TaskContext as the worker would give a task attempt. */
@@ -240,6 +256,34 @@ describe("Hatchet client (fakes)", () => {
         priority: 3,
         desiredWorkerLabels: {}
       }])
+    }))
+
+  it.effect("schedule: the namespaced name, the encoded input as an object, the time, metadata and priority; bad ones fail typed", () =>
+    Effect.gen(function*() {
+      const { hatchet, scheduled } = yield* fakeClient({ config: { namespace: "Staging" } })
+      const at = new Date("2030-01-01T10:00:00.000Z")
+      const created = yield* hatchet.schedule(OrderFlow, { orderId: "o", amount: 5 }, {
+        at,
+        additionalMetadata: { team: "payments" },
+        priority: 2
+      })
+      expect(created.metadata.id).toBe("s-0")
+      expect(scheduled).toEqual([{
+        workflowName: "staging_order-processing",
+        request: { input: { orderId: "o", amount: 5 }, triggerAt: at, additionalMetadata: { team: "payments" }, priority: 2 }
+      }])
+
+      const input = yield* Effect.flip(hatchet.schedule(OrderFlow, { orderId: "o", amount: -1 }, { at }))
+      expect(input).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidInput" })
+      const when = yield* Effect.flip(hatchet.schedule(Echo, { text: "" }, { at: new Date(Number.NaN) }))
+      expect(when).toMatchObject({ reason: "InvalidOptions" })
+      expect(when.message).toContain("at must be a valid Date")
+      const priority = yield* Effect.flip(hatchet.schedule(Echo, { text: "" }, { at, priority: 7 as 1 }))
+      expect(priority).toMatchObject({ reason: "InvalidOptions" })
+      const Scalar = Task.make("scalar", { input: Schema.String })
+      const scalar = yield* Effect.flip(hatchet.schedule(Scalar, "text", { at }))
+      expect(scalar.message).toContain("must encode to a JSON object")
+      expect(scheduled).toHaveLength(1)
     }))
 
   it.effect("bad input, options or definitions fail typed and send nothing", () =>

@@ -33,6 +33,7 @@ import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
 import type { RunsShape } from "../Runs.js"
+import type { SchedulesShape } from "../Schedules.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
 import { TaskFailed } from "../TaskError.js"
 import type { Definition } from "../Workflow.js"
@@ -52,6 +53,7 @@ export interface ClientServices {
   readonly events: EventsShape
   readonly listener: RunListenerShape
   readonly runs: RunsShape
+  readonly schedules: SchedulesShape
 }
 
 /** Most runs per `BulkTriggerWorkflow` call (as the official SDKs). */
@@ -333,7 +335,7 @@ const stringify = (value: unknown): Either.Either<string, string> => {
 
 /** @internal */
 export const make = (services: ClientServices): HatchetShape => {
-  const { admin, config, events, listener, runs, transport } = services
+  const { admin, config, events, listener, runs, schedules, transport } = services
   const namespace = config.namespace
   const maxSend = config.grpcMaxSendMessageLength
 
@@ -522,6 +524,27 @@ export const make = (services: ClientServices): HatchetShape => {
       return pushed
     }).pipe(Effect.withSpan("hatchet.bulkPush"))
 
+  const schedule: HatchetShape["schedule"] = (definition, input, options) =>
+    Effect.gen(function*() {
+      const { spec } = yield* prepare(definition, { priority: options.priority, detached: true })
+      if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) {
+        return yield* clientError("InvalidOptions", `Invalid schedule of "${spec.name}": at must be a valid Date`)
+      }
+      const json = JSON.parse(yield* encodeRunInput(spec, input)) as unknown
+      if (typeof json !== "object" || json === null || Array.isArray(json)) {
+        return yield* clientError(
+          "InvalidInput",
+          `Invalid input for workflow "${spec.name}": a scheduled run's input must encode to a JSON object`
+        )
+      }
+      return yield* schedules.create(workflowWireName(spec.name, namespace), {
+        input: json as Record<string, unknown>,
+        triggerAt: options.at,
+        additionalMetadata: options.additionalMetadata,
+        priority: options.priority
+      })
+    }).pipe(Effect.withSpan("hatchet.schedule", { attributes: { "hatchet.workflow": definition.name } }))
+
   return {
     run: (definition, input, options) => Effect.flatMap(runNoWait(definition, input, options), (h) => h.result),
     runNoWait,
@@ -534,6 +557,8 @@ export const make = (services: ClientServices): HatchetShape => {
     handle: (definition, runId) => handle(definition, runId),
     push,
     bulkPush,
-    runs
+    runs,
+    schedule,
+    schedules
   }
 }

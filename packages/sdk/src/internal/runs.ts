@@ -13,7 +13,7 @@ const DEFAULT_LIST_WINDOW = Duration.hours(1)
 const Ids = Schema.Struct({ ids: Schema.optionalWith(Schema.Array(Schema.String), { exact: true, default: () => [] }) })
 
 /** `{k: v}` as the `key:value` strings Hatchet's metadata filters take. */
-const metadataPairs = (metadata: Readonly<Record<string, string>> | undefined): Array<string> | undefined =>
+export const metadataPairs = (metadata: Readonly<Record<string, string>> | undefined): Array<string> | undefined =>
   metadata === undefined ? undefined : Object.entries(metadata).map(([key, value]) => `${key}:${value}`)
 
 /** The JSON body of `V1CancelTaskRequest` / `V1ReplayTaskRequest`. */
