@@ -16,7 +16,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
-import { metadataPairs } from "./internal/runs.js"
+import { metadataPairs } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 
@@ -35,7 +35,7 @@ export const ScheduledRun = Schema.Struct({
   workflowName: Schema.String,
   triggerAt: Schema.DateFromString,
   input: optional(Schema.Unknown),
-  additionalMetadata: optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  additionalMetadata: optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
   /** `API` for runs scheduled through the API. */
   method: Schema.String,
   priority: optional(Schema.Number),

@@ -14,6 +14,14 @@ import { RestError } from "../HatchetError.js"
 import type { HttpMethod, QueryParams, RequestOptions, RestClientShape } from "../RestClient.js"
 
 /**
+ * `{k: v}` as the `key:value` strings Hatchet's metadata filters take.
+ *
+ * @internal
+ */
+export const metadataPairs = (metadata: Readonly<Record<string, string>> | undefined): Array<string> | undefined =>
+  metadata === undefined ? undefined : Object.entries(metadata).map(([key, value]) => `${key}:${value}`)
+
+/**
  * Repeated keys for arrays (`statuses=A&statuses=B`, as Hatchet's API expects), ISO strings for
  * dates, nothing for undefined.
  *

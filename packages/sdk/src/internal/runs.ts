@@ -5,6 +5,7 @@
  */
 import { Clock, Duration, Effect, Schema } from "effect"
 import type { RestClientShape } from "../RestClient.js"
+import { metadataPairs } from "./rest.js"
 import * as Runs from "../Runs.js"
 
 /** How far back `list` looks when `since` is not given (as the official SDKs). */
@@ -12,9 +13,6 @@ const DEFAULT_LIST_WINDOW = Duration.hours(1)
 
 const Ids = Schema.Struct({ ids: Schema.optionalWith(Schema.Array(Schema.String), { exact: true, default: () => [] }) })
 
-/** `{k: v}` as the `key:value` strings Hatchet's metadata filters take. */
-export const metadataPairs = (metadata: Readonly<Record<string, string>> | undefined): Array<string> | undefined =>
-  metadata === undefined ? undefined : Object.entries(metadata).map(([key, value]) => `${key}:${value}`)
 
 /** The JSON body of `V1CancelTaskRequest` / `V1ReplayTaskRequest`. */
 export const selectionBody = (selection: Runs.Selection) =>
