@@ -18,6 +18,9 @@ import { ActionQueues } from "./domain/queue.js"
 import { ensureTenant } from "./domain/tenants.js"
 import { TimerQueue } from "./domain/timers.js"
 
+/** The longest sleep of the timer fiber (the most a JavaScript timer can wait). */
+const maxSleepMs = 2 ** 31 - 1
+
 export interface CoreOptions {
   /** Internal retries (dead worker, undeliverable assignment) before a task fails: 10 upstream. */
   readonly maxInternalRetries?: number | undefined
@@ -83,7 +86,9 @@ export const make = (options: CoreOptions = {}) =>
         const now = yield* fireDue
         const next = timers.next()
         if (next === undefined) yield* wake.await
-        else if (next > now) yield* Effect.raceFirst(Effect.sleep(next - now), wake.await)
+        // JavaScript timers cannot wait longer than 2^31 - 1 ms (Effect's live clock then never
+        // wakes): a later deadline (a run scheduled weeks ahead) is reached in several sleeps
+        else if (next > now) yield* Effect.raceFirst(Effect.sleep(Math.min(next - now, maxSleepMs)), wake.await)
       }
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)

@@ -306,6 +306,34 @@ export const runStatus = (run: Run): TaskStatus => {
 }
 
 // -----------------------------------------------------------------------------
+// scheduled runs
+// -----------------------------------------------------------------------------
+
+/**
+ * A run scheduled for a given time (upstream `WorkflowTriggerScheduledRef`), created through REST
+ * or `WorkflowService/ScheduleWorkflow`. It is deleted when it fires.
+ */
+export interface ScheduledRun {
+  readonly id: string
+  readonly tenantId: string
+  readonly workflow: Workflow
+  /** The workflow's latest version when the run was scheduled (upstream's `parentId`). */
+  readonly version: WorkflowVersion
+  /** When it fires, in milliseconds since the epoch (moved by a reschedule). */
+  triggerAt: number
+  /** Input JSON text; "" when none was given (upstream NULL). */
+  readonly inputRaw: string
+  /** Additional metadata JSON text; "" when none was given (upstream NULL). */
+  readonly metadataRaw: string
+  readonly priority: number
+  /** `API` for every scheduled run this engine stores (upstream's `DEFAULT` ones come from code definitions). */
+  readonly method: "DEFAULT" | "API"
+  readonly createdAt: number
+  /** Upstream's reschedule does not touch it: it stays the creation time. */
+  readonly updatedAt: number
+}
+
+// -----------------------------------------------------------------------------
 // events and subscriptions
 // -----------------------------------------------------------------------------
 
@@ -363,6 +391,8 @@ export interface TenantState {
   readonly events: Array<PushedEvent>
   /** `PutRateLimit` keys (stored; limits are not enforced). */
   readonly rateLimits: Map<string, { readonly limit: number; readonly duration: number }>
+  /** Scheduled runs not yet fired, by id. */
+  readonly scheduled: Map<string, ScheduledRun>
 }
 
 /** Fault injection knobs (see `Engine.FaultInjection`). */

@@ -26,7 +26,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       roundRobin: new Map(),
       runs: [],
       events: [],
-      rateLimits: new Map()
+      rateLimits: new Map(),
+      scheduled: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

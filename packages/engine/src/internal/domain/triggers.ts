@@ -11,10 +11,12 @@
  *   "could not trigger workflow: …" on the single `TriggerWorkflow`, as upstream wraps it; on
  *   `v1.AdminService/TriggerWorkflowRun` upstream answers with the id of a run that never
  *   exists, where this engine keeps the INVALID_ARGUMENT);
- * - cron ticks (`triggerFromCron`) with the `hatchet__cron_*` metadata.
+ * - cron ticks (`triggerFromCron`) with the `hatchet__cron_*` metadata;
+ * - scheduled runs (`triggerFromScheduled`) with their stored input, metadata and priority.
  *
  * Engine semantics §6; upstream `internal/services/admin/server_v1.go`,
- * `pkg/repository/trigger.go`, `pkg/repository/ids.go`.
+ * `pkg/repository/trigger.go`, `pkg/repository/ids.go`,
+ * `internal/services/ticker/schedule_workflow_v1.go`.
  *
  * @internal
  */
@@ -25,7 +27,7 @@ import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
-import type { DesiredLabel, EngineState, Run, Task, TenantState, WorkflowVersion } from "./model.js"
+import type { DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
 import { priorityProblem } from "./validation.js"
@@ -349,6 +351,20 @@ export const triggerFromCron = (
       hatchet__cron_scheduled_at: rfc3339(scheduledAt)
     },
     priority: version.defaultPriority ?? 1
+  }, now)
+
+/**
+ * Starts the run of a scheduled run (`RunScheduledWorkflow`): the workflow by name, i.e. its
+ * latest version (not the version the run was scheduled on), with the stored input, additional
+ * metadata (no `hatchet__*` keys added) and priority (1 unless one was given).
+ */
+export const triggerFromScheduled = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, now: number): Run =>
+  createRun(state, tenant, {
+    runId: newId(),
+    version: latestVersion(tenant.workflowsByName.get(scheduled.workflow.name) ?? scheduled.workflow),
+    inputRaw: scheduled.inputRaw,
+    metadata: { ...parseJsonObject(scheduled.metadataRaw) },
+    priority: scheduled.priority
   }, now)
 
 /** Starts the run of an event-triggered workflow. */

@@ -1,15 +1,16 @@
 /**
  * The package-less `WorkflowService` gRPC service ("v0 admin"): the trigger RPCs every SDK uses,
- * rate-limit upserts, and the legacy `PutWorkflow` (jobs and steps flattened into the v1 shape).
+ * `ScheduleWorkflow` (scheduled runs, `internal/services/admin/server.go`), rate-limit upserts,
+ * and the legacy `PutWorkflow` (jobs and steps flattened into the v1 shape).
  *
  * @internal
  */
 import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
-import { Effect } from "effect"
 import type { EngineCoreService } from "../core.js"
-import { internal, invalidArgument, unimplemented } from "../domain/errors.js"
+import { internal, invalidArgument } from "../domain/errors.js"
 import * as Registry from "../domain/registry.js"
+import * as Schedules from "../domain/schedules.js"
 import * as Triggers from "../domain/triggers.js"
 import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
@@ -82,8 +83,23 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
       context.signal
     ),
 
-  scheduleWorkflow: (_request, context) =>
-    bridge.unary(Effect.fail(unimplemented("ScheduleWorkflow is not implemented by this engine")), context.signal),
+  scheduleWorkflow: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
+        const { scheduled, version } = Schedules.scheduleWorkflow(state, context.tenantId, request, now)
+        return {
+          id: version.id,
+          createdAt: new Date(version.createdAt),
+          updatedAt: new Date(version.createdAt),
+          version: version.version,
+          order: version.order,
+          workflowId: version.workflow.id,
+          scheduledWorkflows: scheduled.map((row) => ({ id: row.id, triggerAt: new Date(row.triggerAt) }))
+        }
+      }),
+      context.signal
+    ),
 
   triggerWorkflow: (request, context) =>
     bridge.unary(

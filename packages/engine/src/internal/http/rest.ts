@@ -100,6 +100,31 @@ export const resourceRoute = <A, R>(
   }))
 
 /**
+ * A route under `/tenants/{tenant}` keyed by a resource of that tenant (`{param}`), checked as
+ * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
+ * tenant id"), the resource id too (400 `invalidMessage`), the resource must exist in that tenant
+ * (404 `notFoundMessage`); then the token must belong to the tenant (403).
+ */
+export const tenantResourceRoute = <A, R>(
+  param: string,
+  invalidMessage: string,
+  lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, never, EngineCore>,
+  handler: (resource: A, tenantId: string) => Handler<R>,
+  notFoundMessage = "not found"
+) =>
+  respond(Effect.gen(function*() {
+    const tenant = parseUuid(yield* pathParam("tenant"))
+    if (!tenant.ok) return yield* httpError(400, "invalid tenant id")
+    const parsed = parseUuid(yield* pathParam(param))
+    if (!parsed.ok) return yield* httpError(400, invalidMessage)
+    const found = yield* lookup(tenant.value, parsed.value)
+    if (found === undefined) return yield* httpError(404, notFoundMessage)
+    const tenantId = yield* authenticatedTenant
+    if (tenantId !== tenant.value) return yield* forbidden()
+    return yield* handler(found, tenantId)
+  }))
+
+/**
  * A `resourceRoute` lookup from a cross-tenant domain finder: the resource and the tenant it
  * belongs to, or undefined.
  */
@@ -136,6 +161,13 @@ export const parseDateTime = (value: string): number | undefined => {
   if (!rfc3339.test(value)) return undefined
   const ms = Date.parse(value)
   return Number.isNaN(ms) ? undefined : ms
+}
+
+/** A date-time of a JSON body as Go's `time.Time` decodes it, or 400 `{"message": …}`. */
+export const bodyTime = (value: string): number => {
+  const ms = parseDateTime(value)
+  if (ms === undefined) throw httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)
+  return ms
 }
 
 /**

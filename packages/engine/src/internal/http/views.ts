@@ -1,13 +1,14 @@
 /**
  * REST representations (OpenAPI `components/schemas`, camelCase JSON) of the domain objects:
  * `Tenant`, `V1WorkflowRun`, `V1TaskSummary`, `V1TaskEvent`, `V1WorkflowRunDetails`, `Worker`,
- * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, and the `PaginationResponse` of lists.
+ * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, `ScheduledWorkflows`, and the `PaginationResponse`
+ * of lists.
  *
  * @internal
  */
 import type { JsonValue } from "../domain/json.js"
-import { isJsonObject, parseJson } from "../domain/json.js"
-import type { EngineState, LogLine, Run, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
+import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
+import type { EngineState, LogLine, Run, ScheduledRun, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
 import { latestVersion, runStatus } from "../domain/model.js"
 import { isSchedulable } from "../domain/dispatch.js"
 import { runTasks } from "../domain/queries.js"
@@ -277,3 +278,24 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
     tenantId: w.tenantId
   }
 }
+
+/**
+ * `ScheduledWorkflows` (`ToScheduledWorkflowsFromSQLC`): `input` is `{}` when none was stored,
+ * `additionalMetadata` null; a row that has not triggered a run still reports Go's zero
+ * `workflowRunCreatedAt` and an empty `workflowRunName` (upstream dereferences the NULL columns),
+ * and no `workflowRunId` / `workflowRunStatus`.
+ */
+export const scheduledWorkflows = (scheduled: ScheduledRun) => ({
+  metadata: resourceMeta(scheduled.id, scheduled.createdAt, scheduled.updatedAt),
+  tenantId: scheduled.tenantId,
+  workflowVersionId: scheduled.version.id,
+  workflowId: scheduled.workflow.id,
+  workflowName: scheduled.workflow.name,
+  triggerAt: iso(scheduled.triggerAt)!,
+  input: parseJsonObject(scheduled.inputRaw) ?? {},
+  additionalMetadata: parseJsonObject(scheduled.metadataRaw) ?? null,
+  workflowRunCreatedAt: "0001-01-01T00:00:00Z",
+  workflowRunName: "",
+  method: scheduled.method,
+  priority: scheduled.priority
+})

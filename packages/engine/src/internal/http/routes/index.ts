@@ -5,10 +5,18 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
 import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
 import * as Workflows from "./workflows.js"
 
-export const all = HttpRouter.concatAll(Tenants.routes, WorkflowRuns.routes, Workers.routes, Tasks.routes, Workflows.routes)
+export const all = HttpRouter.concatAll(
+  Tenants.routes,
+  WorkflowRuns.routes,
+  Workers.routes,
+  Tasks.routes,
+  Workflows.routes,
+  Scheduled.routes
+)

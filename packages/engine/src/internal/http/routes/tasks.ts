@@ -16,12 +16,12 @@ import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import {
   attempt,
+  bodyTime,
   decodeBody,
   type Handler,
   httpError,
   json,
   lookupWith,
-  parseDateTime,
   parseQuery,
   resourceRoute,
   runDomain,
@@ -46,13 +46,6 @@ const TasksRequest = Schema.Struct({
   externalIds: nullable(Schema.Array(Schema.String)),
   filter: nullable(TaskFilter)
 })
-
-/** A date-time of the body as Go's `time.Time` decodes it, or 400. */
-const bodyTime = (value: string): number => {
-  const ms = parseDateTime(value)
-  if (ms === undefined) throw httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)
-  return ms
-}
 
 /** The body as the domain's selection; ids and times checked as Go's JSON decoder checks them. */
 const toSelection = (body: typeof TasksRequest.Type): Admin.TasksSelection => ({

@@ -1,0 +1,260 @@
+/**
+ * Scheduled runs (engine semantics §10.3; upstream `api/v1/server/handlers/workflows/*_scheduled.go`,
+ * the `scheduled-workflow-run` getter of `api/v1/server/run/run.go`, the `ScheduledWorkflows`
+ * transformer of `api/v1/server/oas/transformers/workflow_run.go`):
+ *
+ * - `POST /api/v1/tenants/{tenant}/workflows/{workflow}/scheduled` (`{workflow}` is the workflow
+ *   NAME; `ScheduleWorkflowRunRequest{input, additionalMetadata, triggerAt, priority?}` →
+ *   `ScheduledWorkflows`; 400 `APIErrors` "workflow not found" or the priority's validation);
+ * - `GET /api/v1/tenants/{tenant}/workflows/scheduled` (`ScheduledWorkflowsList{rows, pagination}`;
+ *   query `offset`, `limit` (50), `orderByField` (`triggerAt`), `orderByDirection` (`DESC`),
+ *   `workflowId`, `parentWorkflowRunId`, `parentStepRunId`, `additionalMetadata` `key:value`,
+ *   `statuses`);
+ * - `GET`, `DELETE` (204), `PATCH {triggerAt}` and `POST` (trigger now → `{externalId}`) on
+ *   `/api/v1/tenants/{tenant}/workflows/scheduled/{scheduled-workflow-run}`: a bad id is 400
+ *   "invalid scheduled workflow run id", a run of another tenant (or one that already fired) 404
+ *   "scheduled workflow run not found", both before authentication as upstream's populator;
+ * - `POST /api/v1/tenants/{tenant}/workflows/scheduled/bulk-delete` (ids or a filter →
+ *   `{deletedIds, errors}`) and `/bulk-update` (`{updates[{id, triggerAt}]}` →
+ *   `{updatedIds, errors}`).
+ *
+ * A body without `triggerAt` means Go's zero time (the run fires at once), as upstream decodes it.
+ * A list parameter the repository rejects (an unknown order field or direction, a negative limit
+ * or offset, an unknown status) is echo's 500 `{"message":"Internal Server Error"}`.
+ *
+ * @internal
+ */
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { EngineCore } from "../../core.js"
+import { goMarshal } from "../../domain/json.js"
+import type { EngineState, ScheduledRun } from "../../domain/model.js"
+import * as Schedules from "../../domain/schedules.js"
+import {
+  apiError,
+  attempt,
+  bodyTime,
+  decodeBody,
+  type Handler,
+  httpError,
+  json,
+  parseQuery,
+  pathParam,
+  runDomain,
+  tenantResourceRoute,
+  tenantRoute,
+  uuidOrFail
+} from "../rest.js"
+import * as Views from "../views.js"
+
+const nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { nullable: true })
+
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** `ScheduleWorkflowRunRequest`. */
+const ScheduleWorkflowRunRequest = Schema.Struct({
+  input: nullable(JsonObject),
+  additionalMetadata: nullable(JsonObject),
+  triggerAt: nullable(Schema.String),
+  priority: nullable(Schema.Int)
+})
+
+/** `UpdateScheduledWorkflowRunRequest`. */
+const UpdateScheduledWorkflowRunRequest = Schema.Struct({ triggerAt: nullable(Schema.String) })
+
+/** `ScheduledWorkflowsBulkDeleteRequest`. */
+const BulkDeleteRequest = Schema.Struct({
+  scheduledWorkflowRunIds: nullable(Schema.Array(Schema.String)),
+  filter: nullable(Schema.Struct({
+    workflowId: nullable(Schema.String),
+    parentWorkflowRunId: nullable(Schema.String),
+    parentStepRunId: nullable(Schema.String),
+    additionalMetadata: nullable(Schema.Array(Schema.String))
+  }))
+})
+
+/** `ScheduledWorkflowsBulkUpdateRequest`. */
+const BulkUpdateRequest = Schema.Struct({
+  updates: nullable(Schema.Array(Schema.Struct({ id: nullable(Schema.String), triggerAt: nullable(Schema.String) })))
+})
+
+/** A missing `time.Time` is Go's zero time. */
+const triggerAtOf = (value: string | undefined) => (value === undefined ? Schedules.zeroTime : bodyTime(value))
+
+const nilUuid = "00000000-0000-0000-0000-000000000000"
+
+/** echo's answer to an error a handler returns (a repository or database failure upstream). */
+const internalServerError = () => httpError(500, "Internal Server Error")
+
+/** `key:value` pairs (exactly one colon), else 400 APIErrors. */
+const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<string, string> | undefined => {
+  if (pairs === undefined) return undefined
+  const metadata: Record<string, string> = {}
+  for (const pair of pairs) {
+    const parts = pair.split(":")
+    if (parts.length !== 2) throw apiError(400, "Additional metadata filters must be in the format key:value.")
+    metadata[parts[0]!] = parts[1]!
+  }
+  return metadata
+}
+
+/** `WorkflowRunStatus`, the enum the `statuses` filter is cast to (besides `SCHEDULED`). */
+const runStatuses: ReadonlyArray<string> = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "QUEUED", "CANCELLING", "CANCELLED", "BACKOFF"]
+
+/** A route keyed by a scheduled run of the path's tenant. */
+const scheduledRoute = <R>(handler: (scheduled: ScheduledRun, tenantId: string) => Handler<R>) =>
+  tenantResourceRoute(
+    "scheduled",
+    "invalid scheduled workflow run id",
+    (tenantId, id) => Effect.map(EngineCore, (core) => Schedules.getScheduled(core.state, tenantId, id)),
+    handler,
+    "scheduled workflow run not found"
+  )
+
+/** Runs `operation` on the row if it still exists (it may fire while the request body is read). */
+const whileScheduled = <A>(scheduled: ScheduledRun, operation: (state: EngineState, now: number) => A) =>
+  runDomain((state, now) =>
+    Schedules.getScheduled(state, scheduled.tenantId, scheduled.id) === scheduled ? operation(state, now) : undefined
+  )
+
+const base = "/api/v1/tenants/:tenant/workflows"
+
+/** The scheduled-run routes. */
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    `${base}/:workflow/scheduled`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const workflowName = yield* pathParam("workflow")
+        const body = yield* decodeBody(ScheduleWorkflowRunRequest)
+        const opts = yield* attempt((): Schedules.NewScheduled => ({
+          triggerAt: triggerAtOf(body.triggerAt),
+          inputRaw: body.input === undefined ? "" : goMarshal(body.input),
+          metadataRaw: body.additionalMetadata === undefined ? "" : goMarshal(body.additionalMetadata),
+          priority: body.priority
+        }))
+        const scheduled = yield* runDomain((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
+        return json(Views.scheduledWorkflows(scheduled))
+      })
+    )
+  ),
+  HttpRouter.get(
+    `${base}/scheduled`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({
+          offset: q.int("offset") ?? 0,
+          limit: q.int("limit") ?? 50,
+          orderByField: q.string("orderByField") ?? "triggerAt",
+          orderByDirection: q.string("orderByDirection") ?? "DESC",
+          workflowId: q.uuid("workflowId"),
+          parentWorkflowRunId: q.uuid("parentWorkflowRunId"),
+          parentStepRunId: q.uuid("parentStepRunId"),
+          additionalMetadata: q.params.has("additionalMetadata") ? q.strings("additionalMetadata") : undefined,
+          statuses: q.params.has("statuses") ? q.strings("statuses") : undefined
+        }))
+        const additionalMetadata = yield* attempt(() => metadataPairs(query.additionalMetadata))
+        const { orderByDirection, orderByField } = query
+        if (
+          (orderByField !== "triggerAt" && orderByField !== "createdAt") ||
+          (orderByDirection !== "ASC" && orderByDirection !== "DESC") ||
+          (query.statuses ?? []).some((status) => status !== "SCHEDULED" && !runStatuses.includes(status)) ||
+          query.limit < 0 || query.offset < 0
+        ) return yield* internalServerError()
+        const page = yield* runDomain((state) =>
+          Schedules.listScheduled(state, tenantId, {
+            ...query,
+            additionalMetadata,
+            orderBy: orderByField,
+            orderDirection: orderByDirection
+          })
+        )
+        return json({
+          rows: page.rows.map(Views.scheduledWorkflows),
+          pagination: Views.pagesOf(page.total, query.limit, query.offset)
+        })
+      })
+    )
+  ),
+  HttpRouter.post(
+    `${base}/scheduled/bulk-delete`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(BulkDeleteRequest)
+        const filter = body.filter
+        const given = yield* attempt(() => (body.scheduledWorkflowRunIds ?? []).map((id) => uuidOrFail(id)))
+        if (given.length > 0 && filter !== undefined) {
+          return yield* apiError(400, "Provide either scheduledWorkflowRunIds or filter, not both.")
+        }
+        let ids = given
+        if (ids.length === 0 && filter !== undefined) {
+          const selection = yield* attempt(() => ({
+            workflowId: filter.workflowId === undefined ? undefined : uuidOrFail(filter.workflowId),
+            parentWorkflowRunId: filter.parentWorkflowRunId === undefined ? undefined : uuidOrFail(filter.parentWorkflowRunId),
+            parentStepRunId: filter.parentStepRunId === undefined ? undefined : uuidOrFail(filter.parentStepRunId),
+            additionalMetadata: metadataPairs(filter.additionalMetadata)
+          }))
+          ids = yield* runDomain((state) =>
+            Schedules.listScheduled(state, tenantId, { ...selection, limit: Number.MAX_SAFE_INTEGER }).rows.map((s) => s.id)
+          )
+        }
+        if (ids.length === 0) {
+          if (filter !== undefined) return json({ deletedIds: [], errors: [] })
+          return yield* apiError(400, "Provide scheduledWorkflowRunIds or filter.")
+        }
+        const deletedIds = yield* runDomain((state) => Schedules.bulkDeleteScheduled(state, tenantId, ids))
+        const deleted = new Set(deletedIds)
+        const errors = ids.filter((id) => !deleted.has(id)).map((id) => ({ id, error: "Failed to delete scheduled workflow." }))
+        return json({ deletedIds, errors })
+      })
+    )
+  ),
+  HttpRouter.post(
+    `${base}/scheduled/bulk-update`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(BulkUpdateRequest)
+        const updates = yield* attempt(() =>
+          (body.updates ?? []).map((update) => ({
+            id: update.id === undefined ? nilUuid : uuidOrFail(update.id),
+            triggerAt: triggerAtOf(update.triggerAt)
+          }))
+        )
+        return json(yield* runDomain((state) => Schedules.bulkReschedule(state, tenantId, updates)))
+      })
+    )
+  ),
+  HttpRouter.get(`${base}/scheduled/:scheduled`, scheduledRoute((scheduled) => Effect.succeed(json(Views.scheduledWorkflows(scheduled))))),
+  HttpRouter.del(
+    `${base}/scheduled/:scheduled`,
+    scheduledRoute((scheduled, tenantId) =>
+      Effect.as(
+        runDomain((state) => Schedules.deleteScheduled(state, tenantId, scheduled.id)),
+        HttpServerResponse.empty({ status: 204 })
+      )
+    )
+  ),
+  HttpRouter.patch(
+    `${base}/scheduled/:scheduled`,
+    scheduledRoute((scheduled) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(UpdateScheduledWorkflowRunRequest)
+        const triggerAt = yield* attempt(() => triggerAtOf(body.triggerAt))
+        const updated = yield* whileScheduled(scheduled, (state) => Schedules.reschedule(state, scheduled, triggerAt))
+        if (updated === undefined) return yield* apiError(404, "Scheduled workflow not found.")
+        return json(Views.scheduledWorkflows(updated))
+      })
+    )
+  ),
+  HttpRouter.post(
+    `${base}/scheduled/:scheduled`,
+    scheduledRoute((scheduled) =>
+      Effect.gen(function*() {
+        const externalId = yield* whileScheduled(scheduled, (state, now) => Schedules.triggerScheduledNow(state, scheduled, now))
+        // upstream: the scheduled run's idempotency key is already claimed (it fired meanwhile)
+        if (externalId === undefined) return yield* apiError(500, "Failed to trigger scheduled workflow.")
+        return json({ externalId })
+      })
+    )
+  )
+)
