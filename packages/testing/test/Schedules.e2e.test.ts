@@ -1,0 +1,60 @@
+/**
+ * Scheduled runs end to end: our client schedules typed runs on the local engine (REST over
+ * loopback), the engine triggers them when the TestClock reaches their time, our worker runs them.
+ */
+import { Hatchet, Schedules, Task } from "@effect-hatchet/sdk"
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
+import * as HatchetTest from "../src/HatchetTest.js"
+
+class Delivered extends Context.Tag("test/Delivered")<Delivered, Ref.Ref<ReadonlyArray<{ readonly note: string; readonly at: number }>>>() {}
+
+const Remind = Task.make("remind", { input: Schema.Struct({ note: Schema.String }) })
+const RemindLive = Remind.toLayer(({ note }) =>
+  Effect.gen(function*() {
+    const at = yield* Clock.currentTimeMillis
+    yield* Ref.update(yield* Delivered, (all) => [...all, { note, at }])
+  })
+).pipe(Layer.provideMerge(Layer.effect(Delivered, Ref.make<ReadonlyArray<{ readonly note: string; readonly at: number }>>([]))))
+
+const HOUR = 3_600_000
+
+describe("scheduled runs on the local engine", () => {
+  it.effect("run at their time under TestClock; a rescheduled one at its new time, a deleted one never", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const schedules = yield* Schedules.Schedules
+      const delivered = yield* Delivered
+
+      const first = yield* Hatchet.schedule(Remind, { note: "first" }, {
+        at: new Date(start + HOUR),
+        additionalMetadata: { origin: "test" }
+      })
+      const moved = yield* Hatchet.schedule(Remind, { note: "moved" }, { at: new Date(start + HOUR) })
+      const dropped = yield* Hatchet.schedule(Remind, { note: "dropped" }, { at: new Date(start + HOUR) })
+      expect(first).toMatchObject({ workflowName: "remind", triggerAt: new Date(start + HOUR), method: "API" })
+
+      const listed = yield* schedules.list()
+      expect(new Set(listed.rows?.map((row) => row.metadata.id))).toEqual(
+        new Set([first.metadata.id, moved.metadata.id, dropped.metadata.id])
+      )
+      expect((yield* schedules.get(first.metadata.id)).additionalMetadata).toMatchObject({ origin: "test" })
+
+      yield* schedules.reschedule(moved.metadata.id, new Date(start + 2 * HOUR))
+      yield* schedules.delete(dropped.metadata.id)
+
+      yield* HatchetTest.adjust(HOUR - 1_000)
+      expect(yield* Ref.get(delivered)).toEqual([]) // not before its time
+      yield* HatchetTest.adjust(1_000)
+      expect(yield* Ref.get(delivered)).toEqual([{ note: "first", at: start + HOUR }])
+      // triggered, so no longer scheduled
+      expect((yield* schedules.list()).rows?.map((row) => row.metadata.id)).toEqual([moved.metadata.id])
+
+      yield* HatchetTest.adjust(HOUR)
+      expect(yield* Ref.get(delivered)).toEqual([
+        { note: "first", at: start + HOUR },
+        { note: "moved", at: start + 2 * HOUR }
+      ])
+      expect((yield* schedules.list()).rows ?? []).toEqual([])
+    }).pipe(Effect.provide(HatchetTest.layer({ workflows: [RemindLive] }))), 30_000)
+})
