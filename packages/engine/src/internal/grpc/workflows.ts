@@ -9,6 +9,7 @@ import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/pr
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
 import type { EngineCoreService } from "../core.js"
 import { internal, invalidArgument } from "../domain/errors.js"
+import type { ScheduledRun, WorkflowVersion } from "../domain/model.js"
 import * as Registry from "../domain/registry.js"
 import * as Schedules from "../domain/schedules.js"
 import * as Triggers from "../domain/triggers.js"
@@ -29,6 +30,17 @@ const toTask = (step: CreateWorkflowStepOpts, scheduleTimeout: string | undefine
     backoffMaxSeconds: step.backoffMaxSeconds,
     ...(scheduleTimeout !== undefined ? { scheduleTimeout } : {})
   })
+
+/** `WorkflowVersion` (`toWorkflowVersionLegacy`), with the scheduled runs a call created. */
+const workflowVersionResponse = (version: WorkflowVersion, scheduled: ReadonlyArray<ScheduledRun>) => ({
+  id: version.id,
+  createdAt: new Date(version.createdAt),
+  updatedAt: new Date(version.createdAt),
+  version: version.version,
+  order: version.order,
+  workflowId: version.workflow.id,
+  scheduledWorkflows: scheduled.map((row) => ({ id: row.id, triggerAt: new Date(row.triggerAt) }))
+})
 
 export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceImplementation<TenantContext> => ({
   putWorkflow: (request, context) =>
@@ -70,15 +82,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
           ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
           ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
         }), now, { legacy: true })
-        return {
-          id: version.id,
-          createdAt: new Date(version.createdAt),
-          updatedAt: new Date(version.createdAt),
-          version: version.version,
-          order: version.order,
-          workflowId: version.workflow.id,
-          scheduledWorkflows: []
-        }
+        return workflowVersionResponse(version, [])
       }),
       context.signal
     ),
@@ -88,15 +92,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
       core.run((state, now) => {
         // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
         const { scheduled, version } = Schedules.scheduleWorkflow(state, context.tenantId, request, now)
-        return {
-          id: version.id,
-          createdAt: new Date(version.createdAt),
-          updatedAt: new Date(version.createdAt),
-          version: version.version,
-          order: version.order,
-          workflowId: version.workflow.id,
-          scheduledWorkflows: scheduled.map((row) => ({ id: row.id, triggerAt: new Date(row.triggerAt) }))
-        }
+        return workflowVersionResponse(version, scheduled)
       }),
       context.signal
     ),
