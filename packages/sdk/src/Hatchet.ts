@@ -47,6 +47,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Config, Stream } from "effect"
 import { Context, Data, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
+import * as Crons from "./Crons.js"
 import * as Dispatcher from "./Dispatcher.js"
 import * as Events from "./Events.js"
 import * as GrpcTransport from "./GrpcTransport.js"
@@ -190,6 +191,22 @@ export interface ScheduleOptions {
   readonly at: Date
   readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
   /** 1 (lowest) to 3; the engine's default is 1. */
+  readonly priority?: 1 | 2 | 3 | undefined
+}
+
+/**
+ * Options of `cron`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CronOptions {
+  /** Unique per workflow together with the expression. */
+  readonly name: string
+  /** A crontab of 5 fields, or 6 with seconds first; UTC. */
+  readonly expression: string
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  /** 1 (lowest) to 3. */
   readonly priority?: 1 | 2 | 3 | undefined
 }
 
@@ -352,6 +369,17 @@ export interface HatchetShape {
   ) => Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError>
   /** Scheduled runs through REST: get, list, reschedule, delete. */
   readonly schedules: Schedules.SchedulesShape
+  /**
+   * Creates a cron trigger: the engine runs the workflow on every tick of `options.expression`
+   * (UTC) with this input (encoded with the workflow's Schema; it must encode to a JSON object).
+   */
+  readonly cron: <D extends Definition>(
+    definition: D,
+    input: Input<D>,
+    options: CronOptions
+  ) => Effect.Effect<Crons.Cron, HatchetClientError | RestError>
+  /** Crons through REST: get, list, enable or disable, delete. */
+  readonly crons: Crons.CronsShape
 }
 
 /**
@@ -374,6 +402,7 @@ export const make: Effect.Effect<
   | RunListener.RunListener
   | Runs.Runs
   | Schedules.Schedules
+  | Crons.Crons
 > = Effect.gen(function*() {
   return internal.make({
     config: yield* HatchetConfig.HatchetConfig,
@@ -382,7 +411,8 @@ export const make: Effect.Effect<
     events: yield* Events.Events,
     listener: yield* RunListener.RunListener,
     runs: yield* Runs.Runs,
-    schedules: yield* Schedules.Schedules
+    schedules: yield* Schedules.Schedules,
+    crons: yield* Crons.Crons
   })
 })
 
@@ -455,6 +485,17 @@ export const schedule = <D extends Definition>(
  * @since 0.1.0
  * @category accessors
  */
+export const cron = <D extends Definition>(
+  definition: D,
+  input: Input<D>,
+  options: CronOptions
+): Effect.Effect<Crons.Cron, HatchetClientError | RestError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.cron(definition, input, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
 export const push = (
   key: string,
   payload: unknown,
@@ -486,6 +527,7 @@ export type Services =
   | Hatchet
   | Runs.Runs
   | Schedules.Schedules
+  | Crons.Crons
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -506,7 +548,7 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer)),
+  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

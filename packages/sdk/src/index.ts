@@ -106,6 +106,14 @@ export * as RestClient from "./RestClient.js"
 export * as Schedules from "./Schedules.js"
 
 /**
+ * Cron triggers through REST: create, get, list, enable or disable, delete (typed crons of a
+ * definition are `Hatchet.cron`).
+ *
+ * @since 0.1.0
+ */
+export * as Crons from "./Crons.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, typed `RunFailed` errors, child runs from inside tasks, and the
  * one layer (`layer`, `layerConfig`, `layerFromEnv`) an application provides.

@@ -16,6 +16,7 @@ import { GrpcError } from "../src/HatchetError.js"
 import * as HatchetConfig from "../src/HatchetConfig.js"
 import type { RunListenerShape } from "../src/RunListener.js"
 import type { RunsShape } from "../src/Runs.js"
+import type { CreateRequest as CreateCronRequest, CronsShape } from "../src/Crons.js"
 import type { CreateRequest, SchedulesShape } from "../src/Schedules.js"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
@@ -110,6 +111,22 @@ const fakeClient = (options: {
           }
         })
     } as Partial<SchedulesShape> as SchedulesShape
+    const cronsCreated: Array<{ readonly workflowName: string; readonly request: CreateCronRequest }> = []
+    const crons = {
+      create: (workflowName, request) =>
+        Effect.sync(() => {
+          cronsCreated.push({ workflowName, request })
+          return {
+            metadata: { id: `c-${nextId++}` },
+            workflowId: "w",
+            workflowName,
+            cron: request.expression,
+            name: request.name,
+            enabled: true,
+            method: "API"
+          }
+        })
+    } as Partial<CronsShape> as CronsShape
     const hatchet = client.make({
       config,
       admin,
@@ -117,9 +134,10 @@ const fakeClient = (options: {
       listener,
       transport: {} as GrpcTransportShape,
       runs: {} as RunsShape,
-      schedules
+      schedules,
+      crons
     })
-    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled }
+    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled, cronsCreated }
   })
 
 /** A TaskContext as the worker would give a task attempt. */
@@ -284,6 +302,38 @@ describe("Hatchet client (fakes)", () => {
       const scalar = yield* Effect.flip(hatchet.schedule(Scalar, "text", { at }))
       expect(scalar.message).toContain("must encode to a JSON object")
       expect(scheduled).toHaveLength(1)
+    }))
+
+  it.effect("cron: the namespaced name, the crontab, the encoded input as an object; a bad name or crontab fails typed", () =>
+    Effect.gen(function*() {
+      const { cronsCreated, hatchet } = yield* fakeClient({ config: { namespace: "Staging" } })
+      const created = yield* hatchet.cron(OrderFlow, { orderId: "o", amount: 5 }, {
+        name: "nightly",
+        expression: "0 2 * * *",
+        additionalMetadata: { team: "payments" },
+        priority: 3
+      })
+      expect(created).toMatchObject({ metadata: { id: "c-0" }, cron: "0 2 * * *", name: "nightly" })
+      expect(cronsCreated).toEqual([{
+        workflowName: "staging_order-processing",
+        request: {
+          name: "nightly",
+          expression: "0 2 * * *",
+          input: { orderId: "o", amount: 5 },
+          additionalMetadata: { team: "payments" },
+          priority: 3
+        }
+      }])
+
+      const bad = yield* Effect.flip(hatchet.cron(Echo, { text: "" }, { name: " ", expression: "61 * * * *" }))
+      expect(bad).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidOptions" })
+      expect(bad.message).toContain("name must not be empty")
+      expect(bad.message).toContain("\"61 * * * *\" is not a valid cron expression")
+      const fields = yield* Effect.flip(hatchet.cron(Echo, { text: "" }, { name: "n", expression: "* * *" }))
+      expect(fields.message).toContain("has 3 fields")
+      const input = yield* Effect.flip(hatchet.cron(OrderFlow, { orderId: "o", amount: -1 }, { name: "n", expression: "* * * * *" }))
+      expect(input).toMatchObject({ reason: "InvalidInput" })
+      expect(cronsCreated).toHaveLength(1)
     }))
 
   it.effect("bad input, options or definitions fail typed and send nothing", () =>

@@ -34,6 +34,7 @@ import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
 import type { RunsShape } from "../Runs.js"
 import type { SchedulesShape } from "../Schedules.js"
+import type { CronsShape } from "../Crons.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
 import { TaskFailed } from "../TaskError.js"
 import type { Definition } from "../Workflow.js"
@@ -42,7 +43,7 @@ import { decodeFailure, describe, formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
-import { validate } from "./registration.js"
+import { checkCron, validate } from "./registration.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -54,6 +55,7 @@ export interface ClientServices {
   readonly listener: RunListenerShape
   readonly runs: RunsShape
   readonly schedules: SchedulesShape
+  readonly crons: CronsShape
 }
 
 /** Most runs per `BulkTriggerWorkflow` call (as the official SDKs). */
@@ -335,7 +337,7 @@ const stringify = (value: unknown): Either.Either<string, string> => {
 
 /** @internal */
 export const make = (services: ClientServices): HatchetShape => {
-  const { admin, config, events, listener, runs, schedules, transport } = services
+  const { admin, config, crons, events, listener, runs, schedules, transport } = services
   const namespace = config.namespace
   const maxSend = config.grpcMaxSendMessageLength
 
@@ -524,26 +526,51 @@ export const make = (services: ClientServices): HatchetShape => {
       return pushed
     }).pipe(Effect.withSpan("hatchet.bulkPush"))
 
-  const schedule: HatchetShape["schedule"] = (definition, input, options) =>
+  /** The checks of a run stored by the engine (scheduled, cron), and its input as a JSON object. */
+  const prepareStored = (definition: Definition, input: unknown, priority: RunOptions["priority"], what: string) =>
     Effect.gen(function*() {
-      const { spec } = yield* prepare(definition, { priority: options.priority, detached: true })
-      if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) {
-        return yield* clientError("InvalidOptions", `Invalid schedule of "${spec.name}": at must be a valid Date`)
-      }
+      const { spec } = yield* prepare(definition, { priority, detached: true })
       const json = JSON.parse(yield* encodeRunInput(spec, input)) as unknown
       if (typeof json !== "object" || json === null || Array.isArray(json)) {
         return yield* clientError(
           "InvalidInput",
-          `Invalid input for workflow "${spec.name}": a scheduled run's input must encode to a JSON object`
+          `Invalid input for workflow "${spec.name}": ${what} input must encode to a JSON object`
         )
       }
-      return yield* schedules.create(workflowWireName(spec.name, namespace), {
-        input: json as Record<string, unknown>,
+      return { spec, wireName: workflowWireName(spec.name, namespace), input: json as Record<string, unknown> }
+    })
+
+  const schedule: HatchetShape["schedule"] = (definition, input, options) =>
+    Effect.gen(function*() {
+      const stored = yield* prepareStored(definition, input, options.priority, "a scheduled run's")
+      if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) {
+        return yield* clientError("InvalidOptions", `Invalid schedule of "${stored.spec.name}": at must be a valid Date`)
+      }
+      return yield* schedules.create(stored.wireName, {
+        input: stored.input,
         triggerAt: options.at,
         additionalMetadata: options.additionalMetadata,
         priority: options.priority
       })
     }).pipe(Effect.withSpan("hatchet.schedule", { attributes: { "hatchet.workflow": definition.name } }))
+
+  const cron: HatchetShape["cron"] = (definition, input, options) =>
+    Effect.gen(function*() {
+      const stored = yield* prepareStored(definition, input, options.priority, "a cron's")
+      const issues: Array<string> = []
+      if (options.name.trim() === "") issues.push("name must not be empty")
+      checkCron(issues, "expression", options.expression)
+      if (issues.length > 0) {
+        return yield* clientError("InvalidOptions", `Invalid cron of "${stored.spec.name}": ${issues.join("; ")}`)
+      }
+      return yield* crons.create(stored.wireName, {
+        name: options.name,
+        expression: options.expression,
+        input: stored.input,
+        additionalMetadata: options.additionalMetadata,
+        priority: options.priority
+      })
+    }).pipe(Effect.withSpan("hatchet.cron", { attributes: { "hatchet.workflow": definition.name } }))
 
   return {
     run: (definition, input, options) => Effect.flatMap(runNoWait(definition, input, options), (h) => h.result),
@@ -559,6 +586,8 @@ export const make = (services: ClientServices): HatchetShape => {
     bulkPush,
     runs,
     schedule,
-    schedules
+    schedules,
+    cron,
+    crons
   }
 }

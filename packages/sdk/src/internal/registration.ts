@@ -277,7 +277,7 @@ const checkPriority = (issues: Array<string>, where: string, priority: number) =
 }
 
 /** Cron as the engine's parser (robfig/cron, seconds optional) accepts it. */
-const checkCron = (issues: Array<string>, where: string, expression: string) => {
+export const checkCron = (issues: Array<string>, where: string, expression: string) => {
   if (typeof expression !== "string" || expression.trim() === "") {
     issues.push(`${where}: must not be empty`)
     return
