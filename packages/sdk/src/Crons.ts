@@ -18,11 +18,10 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
-import { metadataPairs } from "./internal/rest.js"
+import { metadataPairs, optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 
-const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
 /**
  * `CronWorkflows` (the fields this SDK reads).

@@ -29,6 +29,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
 import { RestClient } from "./RestClient.js"
+import { optionalField as optional } from "./internal/rest.js"
 import * as internal from "./internal/runs.js"
 
 // -----------------------------------------------------------------------------
@@ -49,7 +50,6 @@ export const TaskStatus = Schema.Literal("QUEUED", "RUNNING", "COMPLETED", "CANC
  */
 export type TaskStatus = typeof TaskStatus.Type
 
-const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const Json = Schema.Unknown
 const Metadata = Schema.Record({ key: Schema.String, value: Json })
 

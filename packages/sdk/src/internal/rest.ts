@@ -14,6 +14,13 @@ import { RestError } from "../HatchetError.js"
 import type { HttpMethod, QueryParams, RequestOptions, RestClientShape } from "../RestClient.js"
 
 /**
+ * An optional field of a REST response: absent or present, never `undefined`.
+ *
+ * @internal
+ */
+export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
  * `{k: v}` as the `key:value` strings Hatchet's metadata filters take.
  *
  * @internal
