@@ -7,10 +7,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, TestClock } from "effect"
 import { Status } from "nice-grpc-common"
-import type { EngineCoreService } from "../src/internal/core.js"
 import type { EngineState, Run } from "../src/internal/domain/model.js"
 import * as Schedules from "../src/internal/domain/schedules.js"
-import * as InternalEngine from "../src/internal/engine.js"
+import { advance, call, engineUnderTestClock } from "./support/clocked.js"
 import * as Grpc from "./support/grpc.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 
@@ -183,45 +182,6 @@ describe("scheduled runs: rules", () => {
 // -----------------------------------------------------------------------------
 
 const otherTenant = "3c3c3c3c-8888-4888-8888-888888888888"
-
-interface Reply {
-  readonly status: number
-  readonly body: unknown
-}
-
-const call = (method: string, url: string, token: string | undefined, body?: unknown) =>
-  Effect.promise(async (): Promise<Reply> => {
-    const response = await fetch(url, {
-      method,
-      headers: {
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { "content-type": "application/json" } : {})
-      },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {})
-    })
-    const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) as unknown }
-  })
-
-/** An engine whose clock is the test's TestClock, with a gRPC client and REST shorthands. */
-const engineUnderTestClock = Effect.gen(function*() {
-  const { core, engine } = yield* InternalEngine.make()
-  const token = Redacted.value(engine.token)
-  const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${token}`)
-  const tenantUrl = `${engine.apiUrl}/api/v1/tenants/${engine.tenantId}/workflows`
-  const rest = (method: string, path: string, body?: unknown, as: string | undefined = token) =>
-    call(method, `${tenantUrl}${path}`, as, body)
-  const register = (name: string) =>
-    Effect.promise(() => c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }] }))
-  const runs = (name: string) => runsOf(core.state, engine.tenantId, name)
-  return { core: core as EngineCoreService, engine, token, c, tenantUrl, rest, register, runs }
-})
-
-const advance = (ms: number) =>
-  Effect.gen(function*() {
-    yield* TestClock.adjust(ms)
-    for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
-  })
 
 describe("scheduled runs: REST and gRPC", () => {
   it.scoped("create, get, list, reschedule, delete and trigger over REST; runs fire at their time", () =>

@@ -1,21 +1,29 @@
 /**
- * Scheduled runs end to end: our client schedules typed runs on the local engine (REST over
- * loopback), the engine triggers them when the TestClock reaches their time, our worker runs them.
+ * Scheduled runs and crons end to end: our client stores typed runs on the local engine (REST
+ * over loopback), the engine triggers them when the TestClock reaches their time, our worker runs
+ * them.
  */
-import { Hatchet, Schedules, Task } from "@effect-hatchet/sdk"
+import { Crons, Hatchet, Schedules, Task, TaskContext } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
 
-class Delivered extends Context.Tag("test/Delivered")<Delivered, Ref.Ref<ReadonlyArray<{ readonly note: string; readonly at: number }>>>() {}
+interface Delivery {
+  readonly note: string
+  readonly at: number
+  readonly cronName?: unknown
+}
+
+class Delivered extends Context.Tag("test/Delivered")<Delivered, Ref.Ref<ReadonlyArray<Delivery>>>() {}
 
 const Remind = Task.make("remind", { input: Schema.Struct({ note: Schema.String }) })
 const RemindLive = Remind.toLayer(({ note }) =>
   Effect.gen(function*() {
     const at = yield* Clock.currentTimeMillis
-    yield* Ref.update(yield* Delivered, (all) => [...all, { note, at }])
+    const cronName = (yield* TaskContext.TaskContext).additionalMetadata.hatchet__cron_name
+    yield* Ref.update(yield* Delivered, (all) => [...all, { note, at, ...(cronName !== undefined ? { cronName } : {}) }])
   })
-).pipe(Layer.provideMerge(Layer.effect(Delivered, Ref.make<ReadonlyArray<{ readonly note: string; readonly at: number }>>([]))))
+).pipe(Layer.provideMerge(Layer.effect(Delivered, Ref.make<ReadonlyArray<Delivery>>([]))))
 
 const HOUR = 3_600_000
 
@@ -56,5 +64,37 @@ describe("scheduled runs on the local engine", () => {
         { note: "moved", at: start + 2 * HOUR }
       ])
       expect((yield* schedules.list()).rows ?? []).toEqual([])
+    }).pipe(Effect.provide(HatchetTest.layer({ workflows: [RemindLive] }))), 30_000)
+})
+
+describe("crons on the local engine", () => {
+  it.effect("fire on their ticks under TestClock with the cron's input and name; paused, resumed, deleted", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const crons = yield* Crons.Crons
+      const delivered = yield* Delivered
+
+      const hourly = yield* Hatchet.cron(Remind, { note: "hourly" }, { name: "hourly", expression: "0 * * * *" })
+      expect(hourly).toMatchObject({ workflowName: "remind", cron: "0 * * * *", name: "hourly", enabled: true, method: "API" })
+      expect((yield* crons.list()).rows?.map((row) => row.metadata.id)).toEqual([hourly.metadata.id])
+      expect((yield* crons.get(hourly.metadata.id)).name).toBe("hourly")
+
+      const nextHour = Math.ceil((start + 1) / HOUR) * HOUR
+      yield* HatchetTest.adjust(nextHour - start)
+      expect(yield* Ref.get(delivered)).toEqual([{ note: "hourly", at: nextHour, cronName: "hourly" }])
+
+      yield* crons.setEnabled(hourly.metadata.id, false)
+      expect((yield* crons.get(hourly.metadata.id)).enabled).toBe(false)
+      yield* HatchetTest.adjust(HOUR)
+      expect(yield* Ref.get(delivered)).toHaveLength(1) // paused
+
+      yield* crons.setEnabled(hourly.metadata.id, true)
+      yield* HatchetTest.adjust(HOUR)
+      expect((yield* Ref.get(delivered)).map((d) => d.at)).toEqual([nextHour, nextHour + 2 * HOUR])
+
+      yield* crons.delete(hourly.metadata.id)
+      yield* HatchetTest.adjust(HOUR)
+      expect(yield* Ref.get(delivered)).toHaveLength(2)
+      expect((yield* crons.list()).rows ?? []).toEqual([])
     }).pipe(Effect.provide(HatchetTest.layer({ workflows: [RemindLive] }))), 30_000)
 })

@@ -56,6 +56,15 @@ export const parseJsonObject = (raw: string | undefined): JsonObject | undefined
   return isJsonObject(value) ? value : undefined
 }
 
+/**
+ * jsonb containment (`@>`) of string pairs, as the list filters of `key:value` metadata use it:
+ * the text holds an object whose every `wanted` key is exactly that string.
+ */
+export const containsStringPairs = (raw: string, wanted: Readonly<Record<string, string>>): boolean => {
+  const object = parseJsonObject(raw)
+  return object !== undefined && Object.entries(wanted).every(([key, value]) => object[key] === value)
+}
+
 const htmlUnsafe = /[<>&\u2028\u2029]/g
 const escapeHtml = (s: string) =>
   s.replace(htmlUnsafe, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)

@@ -334,6 +334,37 @@ export interface ScheduledRun {
 }
 
 // -----------------------------------------------------------------------------
+// cron triggers
+// -----------------------------------------------------------------------------
+
+/**
+ * A cron trigger of a workflow (upstream `WorkflowTriggerCronRef`): declared on the workflow's
+ * latest version (method `DEFAULT`, name "") or created through REST (method `API`). It always
+ * belongs to the workflow's latest version: a new version replaces the `DEFAULT` ones and keeps
+ * the `API` ones.
+ */
+export interface CronTrigger {
+  readonly id: string
+  readonly tenantId: string
+  readonly workflow: Workflow
+  /** The crontab as given. */
+  readonly expression: string
+  /** "" for the crons declared on the workflow. */
+  readonly name: string
+  /** Input JSON text; "" when none was given (upstream NULL). */
+  readonly inputRaw: string
+  /** Additional metadata JSON text; "" when none was given (upstream NULL). */
+  readonly metadataRaw: string
+  readonly priority: number
+  /** A disabled cron does not fire (`PATCH {enabled}`). */
+  enabled: boolean
+  readonly method: "DEFAULT" | "API"
+  readonly createdAt: number
+  /** Upstream's update of `enabled` does not touch it: it stays the creation time. */
+  readonly updatedAt: number
+}
+
+// -----------------------------------------------------------------------------
 // events and subscriptions
 // -----------------------------------------------------------------------------
 
@@ -393,6 +424,8 @@ export interface TenantState {
   readonly rateLimits: Map<string, { readonly limit: number; readonly duration: number }>
   /** Scheduled runs not yet fired, by id. */
   readonly scheduled: Map<string, ScheduledRun>
+  /** Cron triggers (declared and created through REST), by id, in creation order. */
+  readonly crons: Map<string, CronTrigger>
 }
 
 /** Fault injection knobs (see `Engine.FaultInjection`). */

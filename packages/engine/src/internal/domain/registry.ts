@@ -31,7 +31,7 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
-import { armCrons, firesInUtc, parseCron } from "./cron.js"
+import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { tenantOf } from "./tenants.js"
@@ -496,6 +496,6 @@ export const putWorkflow = (
   }
   workflow.versions.push(version)
   state.workflowVersionsById.set(version.id, version)
-  armCrons(state, version, now)
+  replaceDeclaredCrons(state, version, now)
   return version
 }

@@ -27,8 +27,7 @@
 import type { ScheduleWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
 import { invalidArgument, notFound } from "./errors.js"
 import { newId } from "./ids.js"
-import type { JsonValue } from "./json.js"
-import { parseJsonObject, validateJsonb } from "./json.js"
+import { containsStringPairs, validateJsonb } from "./json.js"
 import type { EngineState, ScheduledRun, TenantState, Workflow, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import type { Page } from "./queries.js"
@@ -190,17 +189,11 @@ export interface ScheduledFilter {
   readonly limit?: number | undefined
 }
 
-const containsMetadata = (scheduled: ScheduledRun, wanted: Readonly<Record<string, string>>): boolean => {
-  const metadata = parseJsonObject(scheduled.metadataRaw)
-  if (metadata === undefined) return false
-  return Object.entries(wanted).every(([key, value]) => (metadata[key] as JsonValue | undefined) === value)
-}
-
 const matches = (scheduled: ScheduledRun, filter: ScheduledFilter): boolean =>
   (filter.workflowId === undefined || scheduled.workflow.id === filter.workflowId) &&
   (filter.parentWorkflowRunId === undefined || scheduled.id === filter.parentWorkflowRunId) &&
   filter.parentStepRunId === undefined &&
-  (filter.additionalMetadata === undefined || containsMetadata(scheduled, filter.additionalMetadata)) &&
+  (filter.additionalMetadata === undefined || containsStringPairs(scheduled.metadataRaw, filter.additionalMetadata)) &&
   (filter.statuses === undefined || filter.statuses.includes("SCHEDULED"))
 
 /** `ListScheduledWorkflows` + `CountScheduledWorkflows`: a page of the tenant's scheduled runs and the total. */

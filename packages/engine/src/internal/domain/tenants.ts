@@ -27,7 +27,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       runs: [],
       events: [],
       rateLimits: new Map(),
-      scheduled: new Map()
+      scheduled: new Map(),
+      crons: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

@@ -27,7 +27,7 @@ import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
-import type { DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
+import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
 import { priorityProblem } from "./validation.js"
@@ -329,29 +329,26 @@ export const triggerWorkflowRun = (
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 /**
- * Starts the run of a cron tick (`RunCronWorkflow`): the workflow by name (`version` is its
- * latest), the cron's input (`cron_input`, none by default) and priority (the default priority,
- * else 1), and metadata `hatchet__cron_expression`, `hatchet__cron_scheduled_at` (the tick) and
- * `hatchet__cron_name` ("" for crons declared on the workflow).
+ * Starts the run of a cron tick (`RunCronWorkflow`): the workflow by name (its latest version),
+ * the cron's input and priority, and its additional metadata with `hatchet__cron_expression`,
+ * `hatchet__cron_scheduled_at` (the tick, RFC 3339 in whole seconds) and `hatchet__cron_name`
+ * (the cron's name, "" for crons declared on the workflow) copied over it.
  */
-export const triggerFromCron = (
-  state: EngineState,
-  version: WorkflowVersion,
-  expression: string,
-  scheduledAt: number,
-  now: number
-): Run =>
-  createRun(state, tenantOf(state, version.workflow.tenantId), {
+export const triggerFromCron = (state: EngineState, cron: CronTrigger, scheduledAt: number, now: number): Run => {
+  const tenant = tenantOf(state, cron.tenantId)
+  return createRun(state, tenant, {
     runId: newId(),
-    version,
-    inputRaw: version.request.cronInput ?? "",
+    version: latestVersion(tenant.workflowsByName.get(cron.workflow.name) ?? cron.workflow),
+    inputRaw: cron.inputRaw,
     metadata: {
-      hatchet__cron_expression: expression,
-      hatchet__cron_name: "",
+      ...parseJsonObject(cron.metadataRaw),
+      hatchet__cron_expression: cron.expression,
+      hatchet__cron_name: cron.name,
       hatchet__cron_scheduled_at: rfc3339(scheduledAt)
     },
-    priority: version.defaultPriority ?? 1
+    priority: cron.priority
   }, now)
+}
 
 /**
  * Starts the run of a scheduled run (`RunScheduledWorkflow`): the workflow by name, i.e. its

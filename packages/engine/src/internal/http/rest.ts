@@ -35,6 +35,9 @@ export const apiError = (status: number, description: string) =>
 /** A domain failure as `APIErrors`, with the HTTP status matching its gRPC code. */
 export const fromEngineError = (error: EngineError) => apiError(httpStatusOf(error), error.message)
 
+/** echo's answer to an error a handler returns (a repository or database failure upstream). */
+export const internalServerError = () => httpError(500, "Internal Server Error")
+
 export const forbidden = () => httpError(403, "Please provide valid credentials")
 export const notFound = () => httpError(404, "not found")
 
@@ -103,14 +106,15 @@ export const resourceRoute = <A, R>(
  * A route under `/tenants/{tenant}` keyed by a resource of that tenant (`{param}`), checked as
  * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
  * tenant id"), the resource id too (400 `invalidMessage`), the resource must exist in that tenant
- * (404 `notFoundMessage`); then the token must belong to the tenant (403).
+ * (404 `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then
+ * the token must belong to the tenant (403).
  */
 export const tenantResourceRoute = <A, R>(
   param: string,
   invalidMessage: string,
   lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, never, EngineCore>,
   handler: (resource: A, tenantId: string) => Handler<R>,
-  notFoundMessage = "not found"
+  notFound: string | RestError = "not found"
 ) =>
   respond(Effect.gen(function*() {
     const tenant = parseUuid(yield* pathParam("tenant"))
@@ -118,7 +122,7 @@ export const tenantResourceRoute = <A, R>(
     const parsed = parseUuid(yield* pathParam(param))
     if (!parsed.ok) return yield* httpError(400, invalidMessage)
     const found = yield* lookup(tenant.value, parsed.value)
-    if (found === undefined) return yield* httpError(404, notFoundMessage)
+    if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
     const tenantId = yield* authenticatedTenant
     if (tenantId !== tenant.value) return yield* forbidden()
     return yield* handler(found, tenantId)
@@ -244,6 +248,27 @@ export class QueryReader {
   uuids(name: string): Array<string> {
     return this.strings(name).map((value) => uuidOrFail(value, `Invalid format for parameter ${name}: `))
   }
+}
+
+/** An optional body field that may also be `null` (a Go pointer or map). */
+export const nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { nullable: true })
+
+/** A JSON object of a body (`map[string]interface{}`). */
+export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * `additionalMetadata` list filters: `key:value` pairs (exactly one colon), else 400 APIErrors
+ * "Additional metadata filters must be in the format key:value.".
+ */
+export const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<string, string> | undefined => {
+  if (pairs === undefined) return undefined
+  const metadata: Record<string, string> = {}
+  for (const pair of pairs) {
+    const parts = pair.split(":")
+    if (parts.length !== 2) throw apiError(400, "Additional metadata filters must be in the format key:value.")
+    metadata[parts[0]!] = parts[1]!
+  }
+  return metadata
 }
 
 /**

@@ -1,14 +1,14 @@
 /**
  * REST representations (OpenAPI `components/schemas`, camelCase JSON) of the domain objects:
  * `Tenant`, `V1WorkflowRun`, `V1TaskSummary`, `V1TaskEvent`, `V1WorkflowRunDetails`, `Worker`,
- * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, `ScheduledWorkflows`, and the `PaginationResponse`
- * of lists.
+ * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, `ScheduledWorkflows`, `CronWorkflows`, and the
+ * `PaginationResponse` of lists.
  *
  * @internal
  */
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
-import type { EngineState, LogLine, Run, ScheduledRun, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
+import type { CronTrigger, EngineState, LogLine, Run, ScheduledRun, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
 import { latestVersion, runStatus } from "../domain/model.js"
 import { isSchedulable } from "../domain/dispatch.js"
 import { runTasks } from "../domain/queries.js"
@@ -298,4 +298,25 @@ export const scheduledWorkflows = (scheduled: ScheduledRun) => ({
   workflowRunName: "",
   method: scheduled.method,
   priority: scheduled.priority
+})
+
+/**
+ * `CronWorkflows` (`ToCronWorkflowsFromSQLC` of `api/v1/server/oas/transformers/workflow_run.go`):
+ * the workflow's latest version (crons move with it), `input` `{}` when none was stored (null for
+ * a stored JSON null), `additionalMetadata` null when none was stored, `name` "" for a declared
+ * cron.
+ */
+export const cronWorkflows = (cron: CronTrigger) => ({
+  metadata: resourceMeta(cron.id, cron.createdAt, cron.updatedAt),
+  tenantId: cron.tenantId,
+  workflowVersionId: latestVersion(cron.workflow).id,
+  workflowId: cron.workflow.id,
+  workflowName: cron.workflow.name,
+  cron: cron.expression,
+  name: cron.name,
+  input: parseJson(cron.inputRaw) === null ? null : parseJsonObject(cron.inputRaw) ?? {},
+  additionalMetadata: parseJsonObject(cron.metadataRaw) ?? null,
+  enabled: cron.enabled,
+  method: cron.method,
+  priority: cron.priority
 })

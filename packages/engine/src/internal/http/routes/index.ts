@@ -5,6 +5,7 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Crons from "./crons.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
@@ -18,5 +19,6 @@ export const all = HttpRouter.concatAll(
   Workers.routes,
   Tasks.routes,
   Workflows.routes,
-  Scheduled.routes
+  Scheduled.routes,
+  Crons.routes
 )

@@ -36,8 +36,11 @@ import {
   bodyTime,
   decodeBody,
   type Handler,
-  httpError,
+  internalServerError,
   json,
+  JsonObject,
+  metadataPairs,
+  nullable,
   parseQuery,
   pathParam,
   runDomain,
@@ -46,10 +49,6 @@ import {
   uuidOrFail
 } from "../rest.js"
 import * as Views from "../views.js"
-
-const nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { nullable: true })
-
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 /** `ScheduleWorkflowRunRequest`. */
 const ScheduleWorkflowRunRequest = Schema.Struct({
@@ -82,21 +81,6 @@ const BulkUpdateRequest = Schema.Struct({
 const triggerAtOf = (value: string | undefined) => (value === undefined ? Schedules.zeroTime : bodyTime(value))
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
-
-/** echo's answer to an error a handler returns (a repository or database failure upstream). */
-const internalServerError = () => httpError(500, "Internal Server Error")
-
-/** `key:value` pairs (exactly one colon), else 400 APIErrors. */
-const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<string, string> | undefined => {
-  if (pairs === undefined) return undefined
-  const metadata: Record<string, string> = {}
-  for (const pair of pairs) {
-    const parts = pair.split(":")
-    if (parts.length !== 2) throw apiError(400, "Additional metadata filters must be in the format key:value.")
-    metadata[parts[0]!] = parts[1]!
-  }
-  return metadata
-}
 
 /** `WorkflowRunStatus`, the enum the `statuses` filter is cast to (besides `SCHEDULED`). */
 const runStatuses: ReadonlyArray<string> = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "QUEUED", "CANCELLING", "CANCELLED", "BACKOFF"]

@@ -1,0 +1,155 @@
+/**
+ * Cron triggers over REST (engine semantics §10.3; upstream
+ * `api/v1/server/handlers/workflows/{create,list,get,delete,update,trigger}_cron*.go`, the
+ * `cron-workflow` getter of `api/v1/server/run/run.go`, the `CronWorkflows` transformer of
+ * `api/v1/server/oas/transformers/workflow_run.go`, `api-contracts/openapi/paths/workflow/workflow.yaml`):
+ *
+ * - `POST /api/v1/tenants/{tenant}/workflows/{workflow}/crons` (`cron-workflow-trigger:create`;
+ *   `{workflow}` is the workflow NAME; `CreateCronWorkflowTriggerRequest{input,
+ *   additionalMetadata, cronName, cronExpression, priority?}` → `CronWorkflows`; 400 `APIErrors`
+ *   "cron name is required", "workflow not found", the jsonb checks, "error creating cron
+ *   trigger" (priority outside 1..4), "cron trigger with that name-expression pair already
+ *   exists");
+ * - `GET /api/v1/tenants/{tenant}/workflows/crons` (`cron-workflow:list` →
+ *   `CronWorkflowsList{rows, pagination}`; query `offset`, `limit` (50), `orderByField`
+ *   (`createdAt`; `name` sorts by WORKFLOW name), `orderByDirection` (`DESC`), `workflowId`,
+ *   `workflowName`, `cronName`, `additionalMetadata` `key:value`);
+ * - `GET`, `DELETE` (204), `PATCH {enabled}` (204) and `POST` (trigger now → `{externalId}`) on
+ *   `/api/v1/tenants/{tenant}/workflows/crons/{cron-workflow}` (`workflow-cron:get|delete|update|
+ *   trigger`), for declared (`DEFAULT`) crons as well as `API` ones: a bad id is 400 "invalid cron
+ *   workflow id"; a cron the tenant does not have is echo's 500 `{"message":"Internal Server
+ *   Error"}` (upstream's getter fails with a plain "cron workflow not found" error); both before
+ *   authentication, as upstream's populator.
+ *
+ * A list parameter the repository rejects (an unknown order field or direction, a negative limit
+ * or offset) is echo's 500 `{"message":"Internal Server Error"}`.
+ *
+ * @internal
+ */
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { EngineCore } from "../../core.js"
+import * as Crons from "../../domain/cron.js"
+import { goMarshal } from "../../domain/json.js"
+import type { CronTrigger } from "../../domain/model.js"
+import {
+  attempt,
+  decodeBody,
+  type Handler,
+  internalServerError,
+  json,
+  JsonObject,
+  metadataPairs,
+  nullable,
+  parseQuery,
+  pathParam,
+  runDomain,
+  tenantResourceRoute,
+  tenantRoute
+} from "../rest.js"
+import * as Views from "../views.js"
+
+/** `CreateCronWorkflowTriggerRequest`. */
+const CreateCronWorkflowTriggerRequest = Schema.Struct({
+  input: nullable(JsonObject),
+  additionalMetadata: nullable(JsonObject),
+  cronName: nullable(Schema.String),
+  cronExpression: nullable(Schema.String),
+  priority: nullable(Schema.Int)
+})
+
+/** `UpdateCronWorkflowTriggerRequest`. */
+const UpdateCronWorkflowTriggerRequest = Schema.Struct({ enabled: nullable(Schema.Boolean) })
+
+/** A route keyed by a cron of the path's tenant. */
+const cronRoute = <R>(handler: (cron: CronTrigger, tenantId: string) => Handler<R>) =>
+  tenantResourceRoute(
+    "cron",
+    "invalid cron workflow id",
+    (tenantId, id) => Effect.map(EngineCore, (core) => Crons.getCron(core.state, tenantId, id)),
+    handler,
+    internalServerError()
+  )
+
+const base = "/api/v1/tenants/:tenant/workflows"
+
+/** The cron routes. */
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    `${base}/:workflow/crons`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const workflowName = yield* pathParam("workflow")
+        const body = yield* decodeBody(CreateCronWorkflowTriggerRequest)
+        const opts: Crons.NewCron = {
+          name: body.cronName ?? "",
+          expression: body.cronExpression ?? "",
+          inputRaw: body.input === undefined ? "" : goMarshal(body.input),
+          metadataRaw: body.additionalMetadata === undefined ? "" : goMarshal(body.additionalMetadata),
+          priority: body.priority
+        }
+        const cron = yield* runDomain((state, now) => Crons.createCron(state, tenantId, workflowName, opts, now))
+        return json(Views.cronWorkflows(cron))
+      })
+    )
+  ),
+  HttpRouter.get(
+    `${base}/crons`,
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({
+          offset: q.int("offset") ?? 0,
+          limit: q.int("limit") ?? 50,
+          orderByField: q.string("orderByField") ?? "createdAt",
+          orderByDirection: q.string("orderByDirection") ?? "DESC",
+          workflowId: q.uuid("workflowId"),
+          workflowName: q.string("workflowName"),
+          cronName: q.string("cronName"),
+          additionalMetadata: q.params.has("additionalMetadata") ? q.strings("additionalMetadata") : undefined
+        }))
+        const additionalMetadata = yield* attempt(() => metadataPairs(query.additionalMetadata))
+        const { orderByDirection, orderByField } = query
+        if (
+          (orderByField !== "createdAt" && orderByField !== "name") ||
+          (orderByDirection !== "ASC" && orderByDirection !== "DESC") ||
+          query.limit < 0 || query.offset < 0
+        ) return yield* internalServerError()
+        const page = yield* runDomain((state) =>
+          Crons.listCrons(state, tenantId, {
+            ...query,
+            additionalMetadata,
+            orderBy: orderByField,
+            orderDirection: orderByDirection
+          })
+        )
+        return json({
+          rows: page.rows.map(Views.cronWorkflows),
+          pagination: Views.pagesOf(page.total, query.limit, query.offset)
+        })
+      })
+    )
+  ),
+  HttpRouter.get(`${base}/crons/:cron`, cronRoute((cron) => Effect.succeed(json(Views.cronWorkflows(cron))))),
+  HttpRouter.del(
+    `${base}/crons/:cron`,
+    cronRoute((cron, tenantId) =>
+      Effect.as(runDomain((state) => Crons.deleteCron(state, tenantId, cron.id)), HttpServerResponse.empty({ status: 204 }))
+    )
+  ),
+  HttpRouter.patch(
+    `${base}/crons/:cron`,
+    cronRoute((cron) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(UpdateCronWorkflowTriggerRequest)
+        yield* runDomain(() => Crons.setCronEnabled(cron, body.enabled))
+        return HttpServerResponse.empty({ status: 204 })
+      })
+    )
+  ),
+  HttpRouter.post(
+    `${base}/crons/:cron`,
+    cronRoute((cron) =>
+      Effect.map(runDomain((state, now) => Crons.triggerCronNow(state, cron, now)), (externalId) => json({ externalId }))
+    )
+  )
+)
