@@ -14,6 +14,7 @@ import { EngineAuth } from "../auth/EngineAuth.js"
 import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
+import { goMarshal } from "../domain/json.js"
 import type { EngineState } from "../domain/model.js"
 
 /**
@@ -270,6 +271,48 @@ export const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<
   }
   return metadata
 }
+
+/** A stored trigger's `input` and `additionalMetadata` as upstream marshals them ("" when absent). */
+export const storedJson = (body: {
+  readonly input?: unknown
+  readonly additionalMetadata?: unknown
+}): { readonly inputRaw: string; readonly metadataRaw: string } => ({
+  inputRaw: body.input === undefined ? "" : goMarshal(body.input),
+  metadataRaw: body.additionalMetadata === undefined ? "" : goMarshal(body.additionalMetadata)
+})
+
+/** The paging, ordering and metadata filter of a list of stored triggers. */
+export interface OrderedPage<Field extends string> {
+  readonly offset: number
+  readonly limit: number
+  readonly orderBy: Field
+  readonly orderDirection: "ASC" | "DESC"
+  readonly additionalMetadata: Record<string, string> | undefined
+}
+
+/**
+ * Reads `offset` (0), `limit` (50), `orderByField` (one of `fields`, default the first),
+ * `orderByDirection` (DESC) and the `additionalMetadata` pairs. An unknown field or direction or
+ * a negative limit or offset is 500, as the repository (or the database) rejects them upstream.
+ */
+export const orderedPage = <Field extends string>(query: QueryReader, fields: readonly [Field, ...Array<Field>]) =>
+  Effect.gen(function*() {
+    const { additionalMetadata, limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
+      offset: query.int("offset") ?? 0,
+      limit: query.int("limit") ?? 50,
+      orderBy: query.string("orderByField") ?? fields[0],
+      orderDirection: query.string("orderByDirection") ?? "DESC",
+      additionalMetadata: metadataPairs(
+        query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
+      )
+    }))
+    if (
+      !(fields as ReadonlyArray<string>).includes(orderBy) ||
+      (orderDirection !== "ASC" && orderDirection !== "DESC") ||
+      limit < 0 || offset < 0
+    ) return yield* internalServerError()
+    return { offset, limit, orderBy: orderBy as Field, orderDirection, additionalMetadata } satisfies OrderedPage<Field>
+  })
 
 /**
  * Reads the JSON body and decodes it with `schema`: malformed JSON is 400 APIErrors (`jsonBody`),

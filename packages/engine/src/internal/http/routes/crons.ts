@@ -30,20 +30,19 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { EngineCore } from "../../core.js"
 import * as Crons from "../../domain/cron.js"
-import { goMarshal } from "../../domain/json.js"
 import type { CronTrigger } from "../../domain/model.js"
 import {
-  attempt,
   decodeBody,
   type Handler,
   internalServerError,
   json,
   JsonObject,
-  metadataPairs,
   nullable,
+  orderedPage,
   parseQuery,
   pathParam,
   runDomain,
+  storedJson,
   tenantResourceRoute,
   tenantRoute
 } from "../rest.js"
@@ -84,8 +83,7 @@ export const routes = HttpRouter.empty.pipe(
         const opts: Crons.NewCron = {
           name: body.cronName ?? "",
           expression: body.cronExpression ?? "",
-          inputRaw: body.input === undefined ? "" : goMarshal(body.input),
-          metadataRaw: body.additionalMetadata === undefined ? "" : goMarshal(body.additionalMetadata),
+          ...storedJson(body),
           priority: body.priority
         }
         const cron = yield* runDomain((state, now) => Crons.createCron(state, tenantId, workflowName, opts, now))
@@ -97,34 +95,16 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/crons`,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 50,
-          orderByField: q.string("orderByField") ?? "createdAt",
-          orderByDirection: q.string("orderByDirection") ?? "DESC",
+        const filters = yield* parseQuery((q) => ({
           workflowId: q.uuid("workflowId"),
           workflowName: q.string("workflowName"),
-          cronName: q.string("cronName"),
-          additionalMetadata: q.params.has("additionalMetadata") ? q.strings("additionalMetadata") : undefined
+          cronName: q.string("cronName")
         }))
-        const additionalMetadata = yield* attempt(() => metadataPairs(query.additionalMetadata))
-        const { orderByDirection, orderByField } = query
-        if (
-          (orderByField !== "createdAt" && orderByField !== "name") ||
-          (orderByDirection !== "ASC" && orderByDirection !== "DESC") ||
-          query.limit < 0 || query.offset < 0
-        ) return yield* internalServerError()
-        const page = yield* runDomain((state) =>
-          Crons.listCrons(state, tenantId, {
-            ...query,
-            additionalMetadata,
-            orderBy: orderByField,
-            orderDirection: orderByDirection
-          })
-        )
+        const page = yield* Effect.flatten(parseQuery((q) => orderedPage(q, ["createdAt", "name"])))
+        const found = yield* runDomain((state) => Crons.listCrons(state, tenantId, { ...page, ...filters }))
         return json({
-          rows: page.rows.map(Views.cronWorkflows),
-          pagination: Views.pagesOf(page.total, query.limit, query.offset)
+          rows: found.rows.map(Views.cronWorkflows),
+          pagination: Views.pagesOf(found.total, page.limit, page.offset)
         })
       })
     )

@@ -27,7 +27,6 @@
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { EngineCore } from "../../core.js"
-import { goMarshal } from "../../domain/json.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
@@ -41,9 +40,11 @@ import {
   JsonObject,
   metadataPairs,
   nullable,
+  orderedPage,
   parseQuery,
   pathParam,
   runDomain,
+  storedJson,
   tenantResourceRoute,
   tenantRoute,
   uuidOrFail
@@ -113,8 +114,7 @@ export const routes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(ScheduleWorkflowRunRequest)
         const opts = yield* attempt((): Schedules.NewScheduled => ({
           triggerAt: triggerAtOf(body.triggerAt),
-          inputRaw: body.input === undefined ? "" : goMarshal(body.input),
-          metadataRaw: body.additionalMetadata === undefined ? "" : goMarshal(body.additionalMetadata),
+          ...storedJson(body),
           priority: body.priority
         }))
         const scheduled = yield* runDomain((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
@@ -126,36 +126,20 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/scheduled`,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 50,
-          orderByField: q.string("orderByField") ?? "triggerAt",
-          orderByDirection: q.string("orderByDirection") ?? "DESC",
+        const filters = yield* parseQuery((q) => ({
           workflowId: q.uuid("workflowId"),
           parentWorkflowRunId: q.uuid("parentWorkflowRunId"),
           parentStepRunId: q.uuid("parentStepRunId"),
-          additionalMetadata: q.params.has("additionalMetadata") ? q.strings("additionalMetadata") : undefined,
           statuses: q.params.has("statuses") ? q.strings("statuses") : undefined
         }))
-        const additionalMetadata = yield* attempt(() => metadataPairs(query.additionalMetadata))
-        const { orderByDirection, orderByField } = query
-        if (
-          (orderByField !== "triggerAt" && orderByField !== "createdAt") ||
-          (orderByDirection !== "ASC" && orderByDirection !== "DESC") ||
-          (query.statuses ?? []).some((status) => status !== "SCHEDULED" && !runStatuses.includes(status)) ||
-          query.limit < 0 || query.offset < 0
-        ) return yield* internalServerError()
-        const page = yield* runDomain((state) =>
-          Schedules.listScheduled(state, tenantId, {
-            ...query,
-            additionalMetadata,
-            orderBy: orderByField,
-            orderDirection: orderByDirection
-          })
-        )
+        const page = yield* Effect.flatten(parseQuery((q) => orderedPage(q, ["triggerAt", "createdAt"])))
+        if ((filters.statuses ?? []).some((status) => status !== "SCHEDULED" && !runStatuses.includes(status))) {
+          return yield* internalServerError()
+        }
+        const found = yield* runDomain((state) => Schedules.listScheduled(state, tenantId, { ...page, ...filters }))
         return json({
-          rows: page.rows.map(Views.scheduledWorkflows),
-          pagination: Views.pagesOf(page.total, query.limit, query.offset)
+          rows: found.rows.map(Views.scheduledWorkflows),
+          pagination: Views.pagesOf(found.total, page.limit, page.offset)
         })
       })
     )
