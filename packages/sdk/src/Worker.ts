@@ -24,7 +24,10 @@
  *   calls are in flight go out together in `SendBatchActionEvent` (engines before v0.98 get them
  *   one by one);
  * - Effect logs inside tasks are shipped to Hatchet with `PutLog` in batches;
- * - `WorkerMetrics` counts attempts and slots in use and times handlers and the SDK's overhead.
+ * - `WorkerMetrics` counts attempts and slots in use and times handlers and the SDK's overhead;
+ * - the event loop is sampled every 500 ms (real time): a timer running `eventLoopBlockThreshold`
+ *   (5 s) late means CPU-bound work held the loop, and heartbeats with it; the worker logs a
+ *   warning, and `eventLoop` (read by `WorkerHealth`) reports it.
  *
  * Recovery, with the defaults (heartbeat every 4 s, 4 s timeout, 3 failures; reconnect backoff
  * from 250 ms, jittered, capped at 10 s):
@@ -104,6 +107,27 @@ export interface WorkerOptions<Workflows extends ReadonlyArray<Definition>> {
   } | undefined
   /** Log lines waiting to be shipped beyond this are dropped (with a warning). Default 10 000. */
   readonly logBufferSize?: number | undefined
+  /**
+   * The event loop counts as blocked when a timer runs this much late: the worker logs a warning
+   * and its health turns `UNHEALTHY` until the loop runs on time again. Default 5 s, as the
+   * official Python SDK's `HATCHET_CLIENT_WORKER_HEALTHCHECK_EVENT_LOOP_BLOCK_THRESHOLD_SECONDS`.
+   */
+  readonly eventLoopBlockThreshold?: Duration.DurationInput | undefined
+}
+
+/**
+ * How late the event loop runs timers, sampled every 500 ms in real time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventLoopLag {
+  /** The lag of the latest sample. */
+  readonly latest: Duration.Duration
+  /** The largest lag sampled over the last 10 s. */
+  readonly recentMax: Duration.Duration
+  /** The latest sample was `eventLoopBlockThreshold` or more late. */
+  readonly blocked: boolean
 }
 
 /**
@@ -153,6 +177,8 @@ export interface WorkerShape {
   readonly statusChanges: Stream.Stream<WorkerStatus>
   /** Task attempts currently running (or waiting for a slot). */
   readonly runningTasks: Effect.Effect<number>
+  /** How late the event loop runs; see `eventLoopBlockThreshold`. */
+  readonly eventLoop: Effect.Effect<EventLoopLag>
 }
 
 /**

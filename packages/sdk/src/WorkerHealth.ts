@@ -4,13 +4,15 @@
  * - `GET /livez`: `200` while the process answers. A worker waiting for its engine is alive:
  *   restarting it would not bring the engine back, and would drop the work in flight.
  * - `GET /readyz`: `200` when the worker is `HEALTHY` (registered, its assignment stream open,
- *   heartbeats accepted), `503` otherwise; the body is the `/health` report.
+ *   heartbeats accepted, the event loop not blocked: see `Worker`'s `eventLoopBlockThreshold`),
+ *   `503` otherwise; the body is the `/health` report.
  * - `GET /health`: the official SDKs' report, `{ status, name, slots, actions, labels,
  *   nodeVersion }` with `status` one of `STARTING`, `HEALTHY`, `UNHEALTHY`; always `200`, as
  *   upstream (the status is in the body).
  * - `GET /metrics`: Prometheus text: upstream's `hatchet_worker_status` (1 when healthy),
- *   `hatchet_worker_slots` (slots free) and `hatchet_worker_actions` gauges, then the process's
- *   `WorkerMetrics`.
+ *   `hatchet_worker_slots` (slots free) and `hatchet_worker_actions` gauges, the Python SDK's
+ *   `hatchet_worker_event_loop_lag_seconds` (here the largest lag over the last 10 s, so that a
+ *   scrape sees a block that has ended), then the process's `WorkerMetrics`.
  *
  * The paths and the report follow the official TypeScript SDK's health server (`/readyz` and
  * `/livez` as added upstream for hatchet#4823). The server is any `@effect/platform`
@@ -37,7 +39,7 @@
  * @since 0.1.0
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { Effect, type Layer, Metric } from "effect"
+import { Duration, Effect, type Layer, Metric } from "effect"
 import * as Prometheus from "./internal/prometheus.js"
 import { Worker, type WorkerStatus } from "./Worker.js"
 
@@ -51,7 +53,7 @@ export type HealthStatus = "STARTING" | "HEALTHY" | "UNHEALTHY"
 
 /**
  * `Registering` is `STARTING`, `Listening` is `HEALTHY`; reconnecting, draining and stopped
- * are `UNHEALTHY`.
+ * are `UNHEALTHY` (as is any status while the event loop is blocked: see `report`).
  *
  * @since 0.1.0
  * @category models
@@ -84,15 +86,18 @@ export interface HealthReport {
 }
 
 /**
- * The worker's report, as `/health` serves it.
+ * The worker's report, as `/health` serves it: `UNHEALTHY` while the event loop is blocked
+ * (`Worker`'s `eventLoopBlockThreshold`, as the Python SDK's health check), else the worker's
+ * status as `healthStatus` maps it.
  *
  * @since 0.1.0
  * @category accessors
  */
 export const report: Effect.Effect<HealthReport, never, Worker> = Effect.gen(function*() {
   const worker = yield* Worker
+  const eventLoop = yield* worker.eventLoop
   return {
-    status: healthStatus(yield* worker.status),
+    status: eventLoop.blocked ? "UNHEALTHY" : healthStatus(yield* worker.status),
     name: worker.name,
     slots: worker.slots - (yield* worker.slotsInUse),
     actions: worker.actions,
@@ -103,10 +108,16 @@ export const report: Effect.Effect<HealthReport, never, Worker> = Effect.gen(fun
 
 const metrics = Effect.gen(function*() {
   const health = yield* report
+  const eventLoop = yield* Effect.flatMap(Worker, (worker) => worker.eventLoop)
   const snapshot = yield* Metric.snapshot
   const text = Prometheus.gauge("hatchet_worker_status", "Current status of the Hatchet worker", health.status === "HEALTHY" ? 1 : 0) +
     Prometheus.gauge("hatchet_worker_slots", "Total slots available on the worker", health.slots) +
     Prometheus.gauge("hatchet_worker_actions", "Number of registered actions on the worker", health.actions.length) +
+    Prometheus.gauge(
+      "hatchet_worker_event_loop_lag_seconds",
+      "Largest event loop lag over the last 10 s, in seconds",
+      Duration.toSeconds(eventLoop.recentMax)
+    ) +
     Prometheus.render(snapshot.filter((pair) => pair.metricKey.name.startsWith("hatchet_worker_")))
   return HttpServerResponse.text(text, { contentType: Prometheus.contentType })
 })

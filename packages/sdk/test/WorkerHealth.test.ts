@@ -6,12 +6,13 @@ import { HttpApp } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Metric, MetricBoundaries, Option, SubscriptionRef } from "effect"
 import * as Prometheus from "../src/internal/prometheus.js"
-import { Worker, WorkerStatus } from "../src/Worker.js"
+import { type EventLoopLag, Worker, WorkerStatus } from "../src/Worker.js"
 import * as WorkerHealth from "../src/WorkerHealth.js"
 
 const makeFakeWorker = Effect.gen(function*() {
   const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
   const inUse = yield* SubscriptionRef.make(0)
+  const eventLoop = yield* SubscriptionRef.make<EventLoopLag>({ latest: Duration.zero, recentMax: Duration.zero, blocked: false })
   const worker = Worker.of({
     name: "health-worker",
     actions: ["orders:charge", "orders:ship"],
@@ -21,7 +22,8 @@ const makeFakeWorker = Effect.gen(function*() {
     workerId: Effect.succeed(Option.some("w-1")),
     status: SubscriptionRef.get(status),
     statusChanges: status.changes,
-    runningTasks: Effect.succeed(0)
+    runningTasks: Effect.succeed(0),
+    eventLoop: SubscriptionRef.get(eventLoop)
   })
   const handler = HttpApp.toWebHandler(Effect.provideService(WorkerHealth.httpApp, Worker, worker))
   const get = (path: string) =>
@@ -29,7 +31,7 @@ const makeFakeWorker = Effect.gen(function*() {
       const response = await handler(new Request(`http://health.test${path}`))
       return { status: response.status, type: response.headers.get("content-type") ?? "", body: await response.text() }
     })
-  return { status, inUse, get }
+  return { status, inUse, eventLoop, get }
 })
 
 describe("WorkerHealth routes", () => {
@@ -76,6 +78,26 @@ describe("WorkerHealth routes", () => {
       const stopped = yield* fake.get("/health")
       expect(stopped.status).toBe(200)
       expect(JSON.parse(stopped.body).status).toBe("UNHEALTHY")
+    }))
+
+  it.effect("a blocked event loop makes a listening worker UNHEALTHY (readyz 503) until it runs on time; the lag gauge", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeWorker
+      yield* SubscriptionRef.set(fake.status, WorkerStatus.Listening({ workerId: "w-1" }))
+      yield* SubscriptionRef.set(fake.eventLoop, { latest: Duration.seconds(6), recentMax: Duration.seconds(6), blocked: true })
+      const blocked = yield* fake.get("/readyz")
+      expect(blocked.status).toBe(503)
+      expect(JSON.parse(blocked.body).status).toBe("UNHEALTHY")
+      expect(JSON.parse((yield* fake.get("/health")).body).status).toBe("UNHEALTHY")
+      expect((yield* fake.get("/livez")).status).toBe(200)
+      expect((yield* fake.get("/metrics")).body).toContain(
+        "# TYPE hatchet_worker_event_loop_lag_seconds gauge\nhatchet_worker_event_loop_lag_seconds 6\n"
+      )
+
+      // on time again; the gauge still shows the block of the last 10 s
+      yield* SubscriptionRef.set(fake.eventLoop, { latest: Duration.millis(2), recentMax: Duration.millis(6500), blocked: false })
+      expect((yield* fake.get("/readyz")).status).toBe(200)
+      expect((yield* fake.get("/metrics")).body).toContain("hatchet_worker_event_loop_lag_seconds 6.5\n")
     }))
 
   it.effect("metrics: upstream's three gauges, then the worker metrics, as Prometheus text; other paths are 404", () =>

@@ -108,6 +108,8 @@ describe("Worker", () => {
       expect(error._tag).toBe("WorkerError")
       expect(error.reason).toBe("InvalidOptions")
       expect(error.message).toContain("slots: must be a positive integer, got 0")
+      const threshold = yield* Effect.flip(startWorker({ eventLoopBlockThreshold: 0 }))
+      expect(threshold.message).toContain("eventLoopBlockThreshold: must be longer than zero, got 0")
     }))
 
   it.scoped("runs a task: STARTED, then COMPLETED with the Schema-encoded output", () =>

@@ -1,6 +1,7 @@
 /**
  * WorkerHealth over real HTTP, for a worker on the local engine over loopback gRPC: what a
- * Kubernetes probe and a Prometheus scrape see, also while the engine loses the worker's stream.
+ * Kubernetes probe and a Prometheus scrape see, also while the engine loses the worker's stream
+ * and while CPU-bound work blocks the event loop.
  */
 import { Engine } from "@effect-hatchet/engine"
 import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
@@ -23,7 +24,12 @@ const TestLive = WorkerHealth.layer.pipe(
   Layer.provideMerge(HatchetTest.layer({
     workflows: [DoubleLive],
     // a lost stream is noticed at the next heartbeat; the reconnect waits long enough to be seen
-    worker: { name: "health-worker", heartbeatInterval: "200 millis", reconnect: { initialDelay: "1 second" } }
+    worker: {
+      name: "health-worker",
+      heartbeatInterval: "200 millis",
+      reconnect: { initialDelay: "1 second" },
+      eventLoopBlockThreshold: "500 millis"
+    }
   }))
 )
 
@@ -40,6 +46,12 @@ const get = (path: string) =>
       catch: (cause) => cause
     }).pipe(Effect.orDie)
   })
+
+/** Until `/readyz` answers 200 (at most 10 s). */
+const waitUntilReady = get("/readyz").pipe(
+  Effect.filterOrFail((response) => response.status === 200),
+  Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 200 })
+)
 
 layer(TestLive, { timeout: 60_000, excludeTestServices: true })("WorkerHealth over HTTP (local engine)", (it) => {
   it.effect("a worker that listens is ready and alive; health reports it as the official SDKs do", () =>
@@ -85,10 +97,28 @@ layer(TestLive, { timeout: 60_000, excludeTestServices: true })("WorkerHealth ov
       expect(JSON.parse(notReady.body).status).toBe("UNHEALTHY")
       expect((yield* get("/livez")).status).toBe(200)
 
-      yield* get("/readyz").pipe(
-        Effect.filterOrFail((response) => response.status === 200),
-        Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 200 })
-      )
+      yield* waitUntilReady
       expect(yield* Hatchet.run(Double, { n: 5 })).toEqual({ doubled: 10 })
+    }))
+
+  it.effect("CPU-bound work blocks the event loop: not ready right after, the lag in the metrics, ready again, runs still complete", () =>
+    Effect.gen(function*() {
+      yield* waitUntilReady
+      // holds the event loop for 1.5 s, as a task doing synchronous work would
+      yield* Effect.sync(() => {
+        const until = performance.now() + 1500
+        while (performance.now() < until) {
+          // busy
+        }
+      })
+      const notReady = yield* get("/readyz")
+      expect(notReady.status).toBe(503)
+      expect(JSON.parse(notReady.body).status).toBe("UNHEALTHY")
+      expect((yield* get("/livez")).status).toBe(200)
+      const lag = Number(/^hatchet_worker_event_loop_lag_seconds (\S+)$/m.exec((yield* get("/metrics")).body)?.[1])
+      expect(lag).toBeGreaterThanOrEqual(1)
+
+      yield* waitUntilReady
+      expect(yield* Hatchet.run(Double, { n: 7 })).toEqual({ doubled: 14 })
     }))
 })

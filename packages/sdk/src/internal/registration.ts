@@ -2,8 +2,7 @@ import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatch
 import { SDKS } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { type DesiredWorkerLabels, WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import type { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Either, JSONSchema, SchemaAST } from "effect"
-import type { Duration } from "effect"
+import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
 import {
   allTasks,
   type DesiredWorkerLabel,
@@ -142,9 +141,13 @@ export const checkWorkerOptions = (options: {
   readonly name: string
   readonly slots: number
   readonly labels: Readonly<Record<string, string | number>>
+  readonly eventLoopBlockThreshold?: Duration.Duration | undefined
 }): ReadonlyArray<string> => {
   const issues: Array<string> = []
   checkName(issues, "name", options.name)
+  if (options.eventLoopBlockThreshold !== undefined && Duration.toMillis(options.eventLoopBlockThreshold) <= 0) {
+    issues.push(`eventLoopBlockThreshold: must be longer than zero, got ${Duration.format(options.eventLoopBlockThreshold)}`)
+  }
   if (!Number.isInteger(options.slots) || options.slots < 1) {
     issues.push(`slots: must be a positive integer, got ${String(options.slots)}`)
   }

@@ -38,6 +38,7 @@ import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
 import type { WorkerOptions, WorkerShape } from "../Worker.js"
 import { WorkerError, WorkerStatus } from "../Worker.js"
+import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
   effectiveSettings,
@@ -125,8 +126,9 @@ export const make = (
     const initialDelay = Duration.decode(options.reconnect?.initialDelay ?? "250 millis")
     const maxDelay = Duration.decode(options.reconnect?.maxDelay ?? "10 seconds")
     const resetAfter = Duration.decode(options.reconnect?.resetAfter ?? "30 seconds")
+    const eventLoopBlockThreshold = Duration.decode(options.eventLoopBlockThreshold ?? "5 seconds")
 
-    const optionIssues = checkWorkerOptions({ name: workerName, slots, labels })
+    const optionIssues = checkWorkerOptions({ name: workerName, slots, labels, eventLoopBlockThreshold })
     if (optionIssues.length > 0) {
       return yield* new WorkerError({
         reason: "InvalidOptions",
@@ -702,6 +704,9 @@ export const make = (
       )
     )
     const loop = yield* connectionLoop.pipe(Effect.interruptible, Effect.forkScoped)
+    const eventLoop = yield* EventLoopLag.monitor({ threshold: eventLoopBlockThreshold }).pipe(
+      Effect.annotateLogs({ "hatchet.worker": workerName })
+    )
 
     // --- drain (registered last: runs first when the scope closes) --------------------------------
     yield* Effect.addFinalizer(() =>
@@ -749,7 +754,8 @@ export const make = (
       workerId: Ref.get(workerIdRef),
       status: SubscriptionRef.get(status),
       statusChanges: status.changes,
-      runningTasks: Effect.sync(() => attempts.size)
+      runningTasks: Effect.sync(() => attempts.size),
+      eventLoop
     } satisfies WorkerShape
   })
 
