@@ -330,7 +330,8 @@ export interface HatchetShape {
   /**
    * Triggers one run per input with `BulkTriggerWorkflow` (batches of at most 500 runs and at
    * most the gRPC send limit, sent in order) and waits for all; results in input order. Fails
-   * with the first failure.
+   * with the first failure; for every run's outcome, await the handles of `runManyNoWait`, e.g.
+   * `Effect.forEach(handles, (h) => Effect.either(h.result), { concurrency: "unbounded" })`.
    */
   readonly runMany: <D extends Definition>(
     definition: D,

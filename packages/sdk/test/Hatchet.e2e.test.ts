@@ -117,6 +117,34 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(results.every((r, n) => r.doubled === n * 2)).toBe(true)
     }), 120_000)
 
+  it.scoped("runMany fails with the first failed run; every run's outcome from runManyNoWait's handles", () =>
+    Effect.gen(function*() {
+      const Half = Task.make(unique("half"), {
+        input: Schema.Struct({ n: Schema.Number }),
+        output: Schema.Struct({ half: Schema.Number }),
+        error: CardDeclined
+      })
+      yield* startWorker([Half], Half.toLayer(({ n }) =>
+        n % 2 === 0 ? Effect.succeed({ half: n / 2 }) : Effect.fail(new CardDeclined({ reason: `${n} is odd` }))
+      ))
+      const inputs = Array.from({ length: 10 }, (_, n) => ({ n }))
+      const first = yield* Effect.flip(Hatchet.runMany(Half, inputs))
+      expect(first).toMatchObject({ _tag: "RunFailed", status: "FAILED" })
+
+      const handles = yield* Hatchet.runManyNoWait(Half, inputs)
+      const outcomes = yield* Effect.forEach(handles, (h) => Effect.either(h.result), { concurrency: "unbounded" })
+      expect(outcomes.map((o) => o._tag)).toEqual(inputs.map(({ n }) => n % 2 === 0 ? "Right" : "Left"))
+      for (const [n, outcome] of outcomes.entries()) {
+        if (outcome._tag === "Right") {
+          expect(outcome.right).toEqual({ half: n / 2 })
+        } else {
+          expect(outcome.left._tag).toBe("RunFailed")
+          if (outcome.left._tag !== "RunFailed") continue
+          expect(outcome.left.failures[0]!.error).toEqual(new CardDeclined({ reason: `${n} is odd` }))
+        }
+      }
+    }))
+
   it.scoped("streaming: chunks a task sends with putStream reach the handle's stream, in order, and it ends with the run", () =>
     Effect.gen(function*() {
       const subscribed = yield* Deferred.make<void>()
