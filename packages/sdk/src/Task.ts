@@ -124,7 +124,8 @@ export const make = <
     kind: "task",
     name,
     input: o.input ?? Schema.Struct({}),
-    settings: internal.pickWorkflowSettings(o),
+    // a standalone task's concurrency is the task's own (as upstream merges a one-task workflow's)
+    settings: { ...internal.pickWorkflowSettings(o), concurrency: undefined },
     tasks: [{
       name,
       role: "task",

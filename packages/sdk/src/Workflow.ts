@@ -78,8 +78,8 @@ export type ImplementationTypeId = typeof ImplementationTypeId
 // -----------------------------------------------------------------------------
 
 /**
- * Settings of a workflow: description, version, event and cron triggers, default priority and
- * `taskDefaults`.
+ * Settings of a workflow: description, version, event and cron triggers, default priority,
+ * `concurrency` and `taskDefaults`.
  *
  * @since 0.1.0
  * @category models
@@ -88,13 +88,38 @@ export type WorkflowSettings = internal.WorkflowSettings
 
 /**
  * Settings of a task: `retries`, `backoff`, `executionTimeout` (default 60 s), `scheduleTimeout`,
- * `desiredWorkerLabels`, `slotCost` (default 1). Durations are Effect `DurationInput`s and must be
+ * `desiredWorkerLabels`, `slotCost` (default 1), `concurrency`. Durations are Effect `DurationInput`s and must be
  * whole milliseconds.
  *
  * @since 0.1.0
  * @category models
  */
 export type TaskSettings = internal.TaskSettings
+
+/**
+ * A concurrency limit (`Concurrency` in Hatchet's contract): at most `maxRuns` runs at once per
+ * key, the key being a CEL `expression` over the run (`input`, `additional_metadata`,
+ * `workflow_run_id`, and `parents` for a task), with a `limitStrategy` for the runs over it.
+ * Set on a workflow (`concurrency`: whole runs), on a task, or in `taskDefaults`.
+ *
+ * @example
+ * ```ts
+ * const Sync = Workflow.make("sync-account", {
+ *   input: Schema.Struct({ accountId: Schema.String }),
+ *   concurrency: { expression: "input.accountId", maxRuns: 1, limitStrategy: "GROUP_ROUND_ROBIN" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Concurrency = internal.Concurrency
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
 
 /**
  * @since 0.1.0

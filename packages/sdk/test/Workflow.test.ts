@@ -319,3 +319,54 @@ describe("Workflow registration (PutWorkflow request)", () => {
     ])
   })
 })
+
+describe("Workflow concurrency (PutWorkflow request)", () => {
+  it("a workflow's limits go in concurrency_arr; a task's, or taskDefaults', on the task; a standalone task's on its task only", () => {
+    const Flow = Workflow.make("sync", {
+      input: Schema.Struct({ accountId: Schema.String }),
+      concurrency: { expression: "input.accountId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" },
+      taskDefaults: { concurrency: { expression: "additional_metadata.tenant", limitStrategy: "CANCEL_NEWEST" } }
+    }).pipe(
+      Workflow.task("fetch"),
+      Workflow.task("store", {
+        parents: ["fetch"],
+        concurrency: [
+          { expression: "input.accountId", limitStrategy: "CANCEL_IN_PROGRESS" },
+          { expression: "workflow_run_id", maxRuns: 5, limitStrategy: "GROUP_ROUND_ROBIN" }
+        ]
+      })
+    )
+    const request = Either.getOrThrow(compile(specOf(Flow), "")).request
+    expect(request.concurrency).toBeUndefined()
+    expect(request.concurrencyArr).toEqual([{ expression: "input.accountId", maxRuns: 2, limitStrategy: 3 }])
+    expect(request.tasks.map((t) => t.concurrency)).toEqual([
+      [{ expression: "additional_metadata.tenant", maxRuns: 1, limitStrategy: 4 }],
+      [
+        { expression: "input.accountId", maxRuns: 1, limitStrategy: 0 },
+        { expression: "workflow_run_id", maxRuns: 5, limitStrategy: 3 }
+      ]
+    ])
+
+    const Standalone = Task.make("send-email", {
+      input: Schema.Struct({ to: Schema.String }),
+      concurrency: { expression: "input.to", limitStrategy: "GROUP_ROUND_ROBIN" }
+    })
+    const standalone = Either.getOrThrow(compile(specOf(Standalone), "")).request
+    expect(standalone.concurrencyArr).toEqual([])
+    expect(standalone.tasks[0]!.concurrency).toEqual([{ expression: "input.to", maxRuns: 1, limitStrategy: 3 }])
+  })
+
+  it("reports limits without an expression, with a bad maxRuns or an unknown strategy", () => {
+    const Bad = Workflow.make("bad-limits", {
+      concurrency: [{ expression: " ", limitStrategy: "GROUP_ROUND_ROBIN" }, {
+        expression: "input.a",
+        limitStrategy: "DROP_NEWEST" as "CANCEL_NEWEST"
+      }]
+    }).pipe(Workflow.task("a", { concurrency: { expression: "input.a", maxRuns: 0, limitStrategy: "CANCEL_NEWEST" } }))
+    expect(issuesOf(Bad)).toEqual([
+      `concurrency[0].expression: a CEL expression is required, e.g. "input.userId"`,
+      "concurrency[1].limitStrategy: must be one of GROUP_ROUND_ROBIN, CANCEL_IN_PROGRESS, CANCEL_NEWEST, got DROP_NEWEST",
+      "tasks.a.concurrency.maxRuns: must be a positive integer, got 0"
+    ])
+  })
+})

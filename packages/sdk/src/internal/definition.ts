@@ -36,6 +36,32 @@ export interface Backoff {
   readonly maxSeconds?: number | undefined
 }
 
+/**
+ * What the engine does with runs over a concurrency key's limit:
+ * - `GROUP_ROUND_ROBIN`: they wait, first in first out per key (keys take turns);
+ * - `CANCEL_IN_PROGRESS`: the oldest are cancelled, running or not, so the newest run;
+ * - `CANCEL_NEWEST`: the newest are cancelled, so the oldest run.
+ */
+export type ConcurrencyLimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+
+/**
+ * A concurrency limit: at most `maxRuns` runs (of the workflow, or of the task) at once per key,
+ * the key being what the CEL `expression` gives for the run, e.g. `input.userId` or
+ * `additional_metadata.tenant` (a task-level expression may also read `parents`). The engine
+ * evaluates it when the run is created; a key that is not a string fails the run.
+ */
+export interface Concurrency {
+  /** A CEL expression that evaluates to a string. */
+  readonly expression: string
+  /** Runs per key at once, 1 or more. Default 1. */
+  readonly maxRuns?: number | undefined
+  /**
+   * Required: the engine's default (`CANCEL_IN_PROGRESS`) cancels work, which should be a
+   * choice rather than a surprise.
+   */
+  readonly limitStrategy: ConcurrencyLimitStrategy
+}
+
 /** Settings every task has (and `taskDefaults` of a workflow provides). */
 export interface TaskSettings {
   /** Retries after the first attempt (so `retries: 2` allows 3 attempts). Default 0. */
@@ -48,6 +74,8 @@ export interface TaskSettings {
   readonly desiredWorkerLabels?: Readonly<Record<string, DesiredWorkerLabel>> | undefined
   /** Slots of the worker's `default` pool one attempt takes. Default 1. */
   readonly slotCost?: number | undefined
+  /** Limits on how many runs of this task run at once, per key; several apply in order. */
+  readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
 }
 
 /** Settings of a workflow (and of a standalone task, which is a one-task workflow). */
@@ -62,6 +90,12 @@ export interface WorkflowSettings {
   readonly defaultPriority?: 1 | 2 | 3 | undefined
   /** Settings every task of the workflow inherits unless it sets its own. */
   readonly taskDefaults?: TaskSettings | undefined
+  /**
+   * Limits on how many runs of the whole workflow run at once, per key (a run holds its place
+   * until it finishes); several apply in order. On a standalone task, use the task's own
+   * `concurrency`.
+   */
+  readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -141,7 +175,8 @@ export const effectiveSettings = (spec: WorkflowSpec, task: TaskSpec): TaskSetti
     executionTimeout: task.settings.executionTimeout ?? defaults.executionTimeout,
     scheduleTimeout: task.settings.scheduleTimeout ?? defaults.scheduleTimeout,
     desiredWorkerLabels: task.settings.desiredWorkerLabels ?? defaults.desiredWorkerLabels,
-    slotCost: task.settings.slotCost ?? defaults.slotCost
+    slotCost: task.settings.slotCost ?? defaults.slotCost,
+    concurrency: task.settings.concurrency ?? defaults.concurrency
   }
 }
 
@@ -316,7 +351,8 @@ export const pickTaskSettings = (options: TaskSettings): TaskSettings => ({
   executionTimeout: options.executionTimeout,
   scheduleTimeout: options.scheduleTimeout,
   desiredWorkerLabels: options.desiredWorkerLabels,
-  slotCost: options.slotCost
+  slotCost: options.slotCost,
+  concurrency: options.concurrency
 })
 
 /** Keeps only the `WorkflowSettings` keys of an options object. */
@@ -326,5 +362,6 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   onEvents: options.onEvents,
   onCrons: options.onCrons,
   defaultPriority: options.defaultPriority,
-  taskDefaults: options.taskDefaults
+  taskDefaults: options.taskDefaults,
+  concurrency: options.concurrency
 })

@@ -1,10 +1,17 @@
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { SDKS } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { type DesiredWorkerLabels, WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
-import type { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
+import {
+  type Concurrency as ConcurrencyProto,
+  ConcurrencyLimitStrategy as ConcurrencyLimitStrategyProto,
+  type CreateTaskOpts,
+  type CreateWorkflowVersionRequest
+} from "@effect-hatchet/proto/v1/workflows"
 import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
 import {
   allTasks,
+  type Concurrency,
+  type ConcurrencyLimitStrategy,
   type DesiredWorkerLabel,
   effectiveSettings,
   parentsOf,
@@ -62,6 +69,8 @@ export const compile = (
     if (typeof event !== "string" || event.trim() === "") issues.push(`onEvents[${i}]: an event key must be a non-empty string`)
   })
 
+  const concurrencyArr = concurrencyOpts(issues, "concurrency", settings.concurrency)
+
   const tasks: Array<CreateTaskOpts> = []
   let onFailureTask: CreateTaskOpts | undefined
   const actions = new Map<string, TaskSpec>()
@@ -88,7 +97,7 @@ export const compile = (
     onFailureTask,
     sticky: undefined,
     defaultPriority: settings.defaultPriority,
-    concurrencyArr: [],
+    concurrencyArr,
     defaultFilters: [],
     inputJsonSchema: inputJsonSchema(spec),
     idempotency: undefined
@@ -213,13 +222,46 @@ const taskOpts = (
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
     backoffMaxSeconds,
-    concurrency: [],
+    concurrency: concurrencyOpts(issues, `${where}.concurrency`, settings.concurrency),
     conditions: undefined,
     scheduleTimeout,
     isDurable: false,
     slotRequests: { default: slotCost },
     batch: undefined
   }
+}
+
+const limitStrategies: Record<ConcurrencyLimitStrategy, ConcurrencyLimitStrategyProto> = {
+  GROUP_ROUND_ROBIN: ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
+  CANCEL_IN_PROGRESS: ConcurrencyLimitStrategyProto.CANCEL_IN_PROGRESS,
+  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST
+}
+
+/** The `Concurrency` messages of a workflow's or a task's limits, checked. */
+const concurrencyOpts = (
+  issues: Array<string>,
+  where: string,
+  given: Concurrency | ReadonlyArray<Concurrency> | undefined
+): Array<ConcurrencyProto> => {
+  if (given === undefined) return []
+  const list: ReadonlyArray<Concurrency> = Array.isArray(given) ? given : [given as Concurrency]
+  return list.map((limit, i) => {
+    const at = Array.isArray(given) ? `${where}[${i}]` : where
+    if (typeof limit.expression !== "string" || limit.expression.trim() === "") {
+      issues.push(`${at}.expression: a CEL expression is required, e.g. "input.userId"`)
+    }
+    const maxRuns = limit.maxRuns ?? 1
+    if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
+      issues.push(`${at}.maxRuns: must be a positive integer, got ${String(maxRuns)}`)
+    }
+    const strategy = limitStrategies[limit.limitStrategy]
+    if (strategy === undefined) {
+      issues.push(
+        `${at}.limitStrategy: must be one of ${Object.keys(limitStrategies).join(", ")}, got ${String(limit.limitStrategy)}`
+      )
+    }
+    return { expression: limit.expression, maxRuns, limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN }
+  })
 }
 
 const duration = (issues: Array<string>, where: string, input: Duration.DurationInput): string =>
