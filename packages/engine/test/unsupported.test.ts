@@ -47,12 +47,9 @@ describe("unsupported features", () => {
           parents: ["a"],
           conditions: { parentOverrideConditions: [{ base: base("", Action.CANCEL), parentReadableId: "a" }] }
         })], {}, "task 'b': step conditions (parent-override; wait_for / skip_if / cancel_if)"],
-        ["task-concurrency", [task("t", { concurrency: [{ expression: "input.group" }] })], {},
-          "task 't': task-level concurrency (concurrency)"],
-        ["workflow-concurrency", [task("t")], { concurrency: { expression: "input.group", maxRuns: 2 } },
-          "workflow-level concurrency (concurrency)"],
-        ["workflow-concurrency-arr", [task("t")], { concurrencyArr: [{ expression: "input.group" }] },
-          "workflow-level concurrency (concurrency)"],
+        ["concurrency-expression", [task("t")], { concurrency: { expression: "size(input.group)", maxRuns: 2 } },
+          "the concurrency expression 'size(input.group)' (the function 'size'; the local engine evaluates input, " +
+          "additional_metadata and workflow_run_id with member access, string literals, + and string())"],
         ["dynamic-rate-limit", [task("t", { rateLimits: [{ key: "k", keyExpr: "input.user", limitValuesExpr: "10" }] })], {},
           "task 't': rate limits (rate_limits)"],
         ["static-rate-limit", [task("t", { rateLimits: [{ key: "static-key", units: 1 }] })], {},
@@ -78,13 +75,13 @@ describe("unsupported features", () => {
       const error = yield* refusal(h, "many", [
         task("a", { isDurable: true, rateLimits: [{ key: "k", keyExpr: "'k'", limitValuesExpr: "1" }] }),
         task("b", { parents: ["a"] }),
-        task("c", { concurrency: [{ expression: "input.g" }] })
+        task("c", { batch: { batchMaxSize: 5 } })
       ], { idempotency: { expression: "input.id", ttlMs: 1 } })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
           "task 'a': rate limits (rate_limits), durable execution (is_durable); " +
-          "task 'c': task-level concurrency (concurrency); idempotency keys (idempotency)"
+          "task 'c': batch execution (batch); idempotency keys (idempotency)"
       })
     }))
 
@@ -129,7 +126,7 @@ describe("unsupported features", () => {
       expect(yield* Effect.flip(h.trigger("fresh"))).toMatchObject({ message: "workflow names not found: fresh" })
       // an existing workflow refused: its latest version stays and still runs
       const v1 = yield* h.putWorkflow("kept", [task("t")])
-      yield* refusal(h, "kept", [task("t", { concurrency: [{ expression: "input.g" }] })])
+      yield* refusal(h, "kept", [task("t", { isDurable: true })])
       const w = yield* h.worker(["kept:t"])
       const runId = yield* h.trigger("kept")
       expect(w.starts()).toHaveLength(1)
@@ -154,7 +151,7 @@ const registerOfficial = (h: Harness, declaration: Parameters<typeof OfficialPro
 const noop = async () => ({})
 
 describe("the official SDK's registrations", () => {
-  it.scoped("plain declarations (tasks, DAGs, retries, timeouts, on-failure / on-success, events, crons, labels, sticky, priority, slots) are accepted", () =>
+  it.scoped("plain declarations (tasks, DAGs, retries, timeouts, on-failure / on-success, events, crons, labels, sticky, priority, slots, concurrency) are accepted", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
       const standalone = OfficialSdk.CreateTaskWorkflow({
@@ -167,12 +164,21 @@ describe("the official SDK's registrations", () => {
         slotCost: 2,
         fn: noop
       })
+      const concurrentTask = OfficialSdk.CreateTaskWorkflow({
+        name: "plain-concurrency",
+        concurrency: [
+          { expression: "input.group", limitStrategy: OfficialSdk.ConcurrencyLimitStrategy.CANCEL_NEWEST },
+          { expression: "input.region", maxRuns: 5 }
+        ],
+        fn: noop
+      })
       const dag = OfficialSdk.CreateWorkflow({
         name: "plain-dag",
         onEvents: ["order:created"],
         onCrons: ["0 * * * *", "*/10 * * * * *"],
         sticky: "soft",
         defaultPriority: 2,
+        concurrency: { expression: "input.userId", maxRuns: 2, limitStrategy: OfficialSdk.ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN },
         taskDefaults: { retries: 1 }
       })
       const first = dag.task({ name: "first", fn: noop })
@@ -180,7 +186,7 @@ describe("the official SDK's registrations", () => {
       dag.onFailure({ fn: noop })
       dag.onSuccess({ fn: noop })
       const versions = []
-      for (const declaration of [standalone, dag]) {
+      for (const declaration of [standalone, dag, concurrentTask]) {
         const request = officialRequest(declaration)
         expect(Registry.unsupportedFeatures(request)).toEqual([])
         versions.push(yield* registerOfficial(h, declaration))
@@ -188,6 +194,11 @@ describe("the official SDK's registrations", () => {
       expect(versions[0]!.steps[0]).toMatchObject({ retries: 3, slotRequests: [["default", 2]] })
       expect(versions[1]!.steps.map((s) => s.readableId)).toEqual(["first", "second", "on-success-task", "on-failure-task"])
       expect(versions[1]!.cronTriggers).toEqual(["0 * * * *", "*/10 * * * * *"])
+      expect(versions[1]!.concurrency).toMatchObject([{ expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" }])
+      expect(versions[2]!.steps[0]!.concurrency).toMatchObject([
+        { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" },
+        { expression: "input.region", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" }
+      ])
     }))
 
   it.scoped("declarations using an unimplemented feature are refused, naming it", () =>
@@ -195,7 +206,7 @@ describe("the official SDK's registrations", () => {
       const h = yield* makeHarness
       const concurrent = OfficialSdk.CreateWorkflow({
         name: "sdk-concurrency",
-        concurrency: { expression: "input.userId", maxRuns: 1, limitStrategy: OfficialSdk.ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN }
+        concurrency: { expression: "input.userId.lowerAscii()", maxRuns: 1, limitStrategy: OfficialSdk.ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN }
       })
       concurrent.task({ name: "t", fn: noop })
       const limited = OfficialSdk.CreateTaskWorkflow({
@@ -222,7 +233,9 @@ describe("the official SDK's registrations", () => {
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [concurrent, "workflow 'sdk-concurrency' uses a feature the local engine does not support yet: workflow-level concurrency (concurrency)"],
+        [concurrent, "workflow 'sdk-concurrency' uses a feature the local engine does not support yet: " +
+          "the concurrency expression 'input.userId.lowerAscii()' (the method 'lowerAscii'; the local engine evaluates " +
+          "input, additional_metadata and workflow_run_id with member access, string literals, + and string())"],
         [limited, "workflow 'sdk-rate-limit' uses a feature the local engine does not support yet: task 'sdk-rate-limit': rate limits (rate_limits)"],
         [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
           "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +

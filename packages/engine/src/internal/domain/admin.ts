@@ -12,8 +12,7 @@ import { parseUuid } from "./ids.js"
 import type { EngineState, Run, Step, Task } from "./model.js"
 import { isTerminal } from "./model.js"
 import { listRuns, type RunsFilter } from "./queries.js"
-import { enqueue } from "./dispatch.js"
-import { cancelTask, recordEvent } from "./tasks.js"
+import { cancelTask, recordEvent, requeueReplayed } from "./tasks.js"
 
 /** A cancel / replay request: ids, or a filter over runs. */
 export interface TasksSelection {
@@ -149,7 +148,7 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
       task.skipped = false
       task.finishedAt = undefined
       recordEvent(state, task, "RETRIED_BY_USER", now)
-      enqueue(state, task, now, task.priority)
+      requeueReplayed(state, task, now)
       replayed.push(task.externalId)
     }
   }

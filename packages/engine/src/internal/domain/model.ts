@@ -10,6 +10,7 @@
  */
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
+import type { CelExpr } from "./cel.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
@@ -114,8 +115,70 @@ export interface Step {
   readonly isDurable: boolean
   readonly slotRequests: ReadonlyArray<readonly [slotType: string, units: number]>
   readonly desiredLabels: ReadonlyMap<string, DesiredLabel>
+  /**
+   * The step's concurrency strategies, applied in sequence: its shares of the workflow's, then
+   * its own.
+   */
+  readonly concurrency: ReadonlyArray<StepConcurrency>
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+// -----------------------------------------------------------------------------
+// concurrency
+// -----------------------------------------------------------------------------
+
+/** A concurrency limit strategy (`v1_concurrency_strategy`). */
+export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+
+/**
+ * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
+ * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
+ * proceed once their run holds a filled slot of the parent.
+ */
+export interface StepConcurrency {
+  readonly expression: string
+  readonly compiled: CelExpr
+  readonly maxRuns: number
+  readonly limitStrategy: LimitStrategy
+  readonly parent: WorkflowConcurrency | undefined
+  readonly slots: Array<ConcurrencySlot>
+}
+
+/**
+ * A workflow-level strategy of a DAG workflow (upstream `v1_workflow_concurrency`): it gates whole
+ * runs through run slots, in creation order; each DEFAULT step has a child strategy.
+ */
+export interface WorkflowConcurrency {
+  readonly expression: string
+  readonly maxRuns: number
+  readonly limitStrategy: LimitStrategy
+  readonly slots: Array<RunSlot>
+  readonly children: Array<StepConcurrency>
+}
+
+/** A task's place in one strategy of its step (upstream `v1_concurrency_slot`). */
+export interface ConcurrencySlot {
+  readonly task: Task
+  readonly strategy: StepConcurrency
+  /** Position of the strategy in the step's sequence. */
+  readonly index: number
+  readonly key: string
+  /** Creation order; a retry keeps it. */
+  readonly sortId: number
+  /** A filled slot lets its task into the worker queue. */
+  filled: boolean
+  /** Bumped by every reset, so a stale schedule-timeout timer does nothing. */
+  generation: number
+}
+
+/** A run's place in its workflow's strategy (upstream `v1_workflow_concurrency_slot`). */
+export interface RunSlot {
+  readonly run: Run
+  readonly key: string
+  readonly sortId: number
+  readonly priority: number
+  filled: boolean
 }
 
 export interface WorkflowVersion {
@@ -135,6 +198,8 @@ export interface WorkflowVersion {
   readonly onFailure: Step | undefined
   readonly stepsByReadableId: ReadonlyMap<string, Step>
   readonly inputJsonSchema: JsonValue | undefined
+  /** The workflow-level concurrency strategies of a DAG workflow (a single task holds them). */
+  readonly concurrency: ReadonlyArray<WorkflowConcurrency>
   /** The registration request, kept for the REST workflow views. */
   readonly request: CreateWorkflowVersionRequest
 }
@@ -249,6 +314,13 @@ export interface Task {
   readonly spawned: Map<string, string>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
+  /** The keys of the step's strategies, evaluated at creation. */
+  concurrencyKeys: ReadonlyArray<string> | undefined
+  /**
+   * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
+   * next strategy's), from its creation until it is final.
+   */
+  readonly concurrencySlots: Array<ConcurrencySlot>
 }
 
 export interface StreamOrder {
@@ -287,6 +359,8 @@ export interface Run {
   readonly tasks: Map<string, Task>
   onFailureFired: boolean
   finishedAt: number | undefined
+  /** The run's slots in its workflow-level concurrency strategies. */
+  readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
 }
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
@@ -447,6 +521,10 @@ export class EngineState {
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()
+  /** Concurrency strategies (a step's own, or a workflow's) waiting for a pass (`concurrency.ts`). */
+  readonly concurrencyDirty = new Set<StepConcurrency | WorkflowConcurrency>()
+  concurrencyDraining = false
+  concurrencySeq = 0
   private taskSeq = 0
   private eventSeq = 0
   queueSeq = 0

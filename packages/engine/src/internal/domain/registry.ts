@@ -9,10 +9,17 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit).
  *
- * A valid workflow that uses a feature this engine does not implement (step conditions,
- * concurrency, rate limits, batch tasks, durable tasks, idempotency keys, event-filter
- * expressions, cron time zones) is refused with UNIMPLEMENTED instead of running differently
- * from Hatchet. A stored version arms its cron triggers (`cron.ts`).
+ * A valid workflow that uses a feature this engine does not implement (step conditions, rate
+ * limits, batch tasks, durable tasks, idempotency keys, event-filter expressions, cron time
+ * zones, concurrency expressions beyond the CEL subset of `cel.ts`) is refused with
+ * UNIMPLEMENTED instead of running differently from Hatchet. A stored version arms its cron
+ * triggers (`cron.ts`).
+ *
+ * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
+ * single-task workflow without an on-failure task moves onto its task, ahead of the task's own
+ * (`mergeWorkflowConcurrencyOntoSingleTask`); otherwise each DEFAULT step gets a child of every
+ * workflow-level strategy, ahead of its own. `max_runs` defaults to 1 and the strategy to
+ * CANCEL_IN_PROGRESS.
  *
  * Engine semantics §5; upstream `internal/services/admin/v1/server.go getCreateWorkflowOpts`,
  * `pkg/repository/workflow.go`, `pkg/validator`.
@@ -31,13 +38,23 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
+import * as Cel from "./cel.js"
 import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { isUuid, newId } from "./ids.js"
 import { goMarshal, isJsonObject, parseJson, validateJsonb } from "./json.js"
-import type { EngineState, Step, StepKind, TenantState, WorkflowVersion } from "./model.js"
+import type {
+  EngineState,
+  LimitStrategy,
+  Step,
+  StepConcurrency,
+  StepKind,
+  TenantState,
+  WorkflowConcurrency,
+  WorkflowVersion
+} from "./model.js"
 import { latestVersion } from "./model.js"
 import { actionIdError, cronError, durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 import { isValidActionId } from "./workers.js"
@@ -186,7 +203,13 @@ const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => 
   }
 }
 
-/** `limit_strategy` must be CANCEL_IN_PROGRESS, GROUP_ROUND_ROBIN or CANCEL_NEWEST. */
+/** The validator's message for an expression upstream's CEL compiler rejects. */
+const celExpressionError = "Invalid CEL expression"
+
+/**
+ * `limit_strategy` must be CANCEL_IN_PROGRESS, GROUP_ROUND_ROBIN or CANCEL_NEWEST; the expression
+ * must compile in the workflow-string CEL environment (`celworkflowrunstr`).
+ */
 const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: ReadonlyArray<Concurrency>) =>
   concurrencies.forEach((concurrency, i) => {
     const strategy = concurrency.limitStrategy
@@ -199,11 +222,22 @@ const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: Rea
         value: enumName(strategy, concurrencyLimitStrategyToJSON)
       })
     }
+    if (Cel.compile(concurrency.expression)._tag === "Invalid") {
+      errors.message(`${ns}.Concurrency[${i}].Expression`, celExpressionError)
+    }
   })
 
 /** The workflow-level concurrency settings: the deprecated single field, then the array. */
 const workflowConcurrency = (request: CreateWorkflowVersionRequest): Array<Concurrency> =>
   [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr]
+
+/** A single-task workflow without an on-failure task holds its workflow-level concurrency on its task. */
+const mergesOntoTask = (request: CreateWorkflowVersionRequest): boolean =>
+  request.tasks.length === 1 && request.onFailureTask === undefined && workflowConcurrency(request).length > 0
+
+/** A task's own strategies, after `mergeWorkflowConcurrencyOntoSingleTask` (the workflow's first). */
+const taskConcurrency = (request: CreateWorkflowVersionRequest, task: CreateTaskOpts): Array<Concurrency> =>
+  mergesOntoTask(request) && task === request.tasks[0] ? [...workflowConcurrency(request), ...task.concurrency] : [...task.concurrency]
 
 /** Upstream `ValidateAPI(CreateWorkflowVersionOpts)`, in struct-field order. */
 const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => {
@@ -286,12 +320,24 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 // features this engine does not implement
 // -----------------------------------------------------------------------------
 
+/** A concurrency expression outside the CEL subset this engine evaluates, or undefined. */
+const unsupportedExpression = (concurrency: Concurrency): string | undefined => {
+  const compiled = Cel.compile(concurrency.expression)
+  return compiled._tag === "Unsupported"
+    ? `the concurrency expression '${concurrency.expression}' (${compiled.reason}; the local engine evaluates ` +
+      "input, additional_metadata and workflow_run_id with member access, string literals, + and string())"
+    : undefined
+}
+
 /** The unimplemented features a task uses. */
 const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
   const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
   if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
-  if (task.concurrency.length > 0) features.push("task-level concurrency (concurrency)")
+  for (const concurrency of task.concurrency) {
+    const expression = unsupportedExpression(concurrency)
+    if (expression !== undefined) features.push(expression)
+  }
   if (task.rateLimits.length > 0) features.push("rate limits (rate_limits)")
   if (task.batch !== undefined) features.push("batch execution (batch)")
   if (task.isDurable) features.push("durable execution (is_durable)")
@@ -312,7 +358,10 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     const features = unsupportedTaskFeatures(request.onFailureTask)
     if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
   }
-  if (workflowConcurrency(request).length > 0) found.push("workflow-level concurrency (concurrency)")
+  for (const concurrency of workflowConcurrency(request)) {
+    const expression = unsupportedExpression(concurrency)
+    if (expression !== undefined) found.push(expression)
+  }
   if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
   for (const filter of request.defaultFilters) {
     const expression = filter.expression.trim()
@@ -396,7 +445,63 @@ const checksumOf = (request: CreateWorkflowVersionRequest): string => {
   return createHash("sha256").update(goMarshal(normalized)).digest("hex")
 }
 
-const buildStep = (task: CreateTaskOpts, kind: StepKind, index: number): Step => ({
+const limitStrategyOf = (concurrency: Concurrency): LimitStrategy => {
+  switch (concurrency.limitStrategy) {
+    case ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN:
+      return "GROUP_ROUND_ROBIN"
+    case ConcurrencyLimitStrategy.CANCEL_NEWEST:
+      return "CANCEL_NEWEST"
+    default:
+      return "CANCEL_IN_PROGRESS"
+  }
+}
+
+/** The stored settings of a strategy: `max_runs` 1 and CANCEL_IN_PROGRESS by default. */
+const settingsOf = (concurrency: Concurrency) => ({
+  expression: concurrency.expression,
+  maxRuns: concurrency.maxRuns ?? 1,
+  limitStrategy: limitStrategyOf(concurrency)
+})
+
+/** A step strategy from a validated, supported setting. */
+const stepConcurrency = (concurrency: Concurrency, parent: WorkflowConcurrency | undefined): StepConcurrency => {
+  const compiled = Cel.compile(concurrency.expression)
+  if (compiled._tag !== "Ok") throw internal()
+  return { ...settingsOf(concurrency), compiled: compiled.expr, parent, slots: [] }
+}
+
+/**
+ * The strategies of a step, in the order upstream applies them: for a DEFAULT step, a child of
+ * each workflow-level strategy first; then its own (including merged workflow-level ones).
+ */
+const concurrencyOfStep = (
+  request: CreateWorkflowVersionRequest,
+  task: CreateTaskOpts,
+  kind: StepKind,
+  parents: ReadonlyArray<WorkflowConcurrency>
+): Array<StepConcurrency> => {
+  const children = kind === "DEFAULT"
+    ? parents.map((parent, i) => {
+      const child = stepConcurrency(workflowConcurrency(request)[i]!, parent)
+      parent.children.push(child)
+      return child
+    })
+    : []
+  return [...children, ...taskConcurrency(request, task).map((concurrency) => stepConcurrency(concurrency, undefined))]
+}
+
+/** The workflow-level strategies of a workflow that does not merge them onto its single task. */
+const workflowStrategiesOf = (request: CreateWorkflowVersionRequest): Array<WorkflowConcurrency> =>
+  mergesOntoTask(request)
+    ? []
+    : workflowConcurrency(request).map((concurrency) => ({ ...settingsOf(concurrency), slots: [], children: [] }))
+
+const buildStep = (
+  task: CreateTaskOpts,
+  kind: StepKind,
+  index: number,
+  concurrency: ReadonlyArray<StepConcurrency>
+): Step => ({
   id: newId(),
   readableId: task.readableId,
   action: normalizeActionId(task.action)!,
@@ -413,6 +518,7 @@ const buildStep = (task: CreateTaskOpts, kind: StepKind, index: number): Step =>
   isDurable: task.isDurable,
   slotRequests: slotRequestsOf(task),
   desiredLabels: new Map(Object.entries(task.workerLabels)),
+  concurrency,
   index
 })
 
@@ -465,9 +571,17 @@ export const putWorkflow = (
     }))
   }
 
-  const steps = request.tasks.map((task, i) => buildStep(task, "DEFAULT", i))
+  const workflowStrategies = workflowStrategiesOf(request)
+  const steps = request.tasks.map((task, i) =>
+    buildStep(task, "DEFAULT", i, concurrencyOfStep(request, task, "DEFAULT", workflowStrategies))
+  )
   const onFailure = request.onFailureTask !== undefined
-    ? buildStep(request.onFailureTask, "ON_FAILURE", steps.length)
+    ? buildStep(
+      request.onFailureTask,
+      "ON_FAILURE",
+      steps.length,
+      concurrencyOfStep(request, request.onFailureTask, "ON_FAILURE", workflowStrategies)
+    )
     : undefined
   const byReadableId = new Map(steps.map((s) => [s.readableId, s]))
   for (const step of steps) {
@@ -492,6 +606,7 @@ export const putWorkflow = (
     inputJsonSchema: request.inputJsonSchema !== undefined
       ? parseJson(Buffer.from(request.inputJsonSchema).toString("utf8"))
       : undefined,
+    concurrency: workflowStrategies,
     request
   }
   workflow.versions.push(version)

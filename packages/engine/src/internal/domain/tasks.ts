@@ -1,8 +1,9 @@
 /**
  * The task state machine and the DAG rules.
  *
- * - creation (`createTask`): QUEUED, or created already final as SKIPPED or CANCELLED by the DAG
- *   rules;
+ * - creation (`createTask`): QUEUED (through its concurrency strategies, if any), created FAILED
+ *   when a concurrency key cannot be evaluated, or created already final as SKIPPED or
+ *   CANCELLED by the DAG rules;
  * - completion, application failure with retries and backoff, internal failure (dead worker,
  *   undeliverable assignment), cancellation, execution and schedule timeouts;
  * - DAG progression (`onTaskFinal`): a child is created when all its parents completed, skipped
@@ -15,6 +16,7 @@
  * @internal
  */
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
@@ -98,16 +100,26 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
     spawned: previous?.spawned ?? new Map(),
-    stream: undefined
+    stream: undefined,
+    concurrencyKeys: undefined,
+    concurrencySlots: []
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
-    case "Queued":
+    case "Queued": {
+      // concurrency keys are evaluated at creation; a task whose key fails is created FAILED
+      const keys = step.concurrency.length > 0 ? evaluateKeys(step.concurrency, run, externalId) : undefined
+      if (keys?._tag === "Failed") {
+        failAtCreation(state, task, keys.message, now)
+        break
+      }
       recordEvent(state, task, "QUEUED", now)
-      enqueue(state, task, now, run.priority)
+      if (keys !== undefined) acquireSlots(state, task, keys.keys, now)
+      else enqueue(state, task, now, run.priority)
       break
+    }
     case "Skipped":
       task.status = "COMPLETED"
       task.skipped = true
@@ -125,6 +137,30 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
       break
   }
   return task
+}
+
+/** A task created FAILED (its concurrency key failed): final at once, with the error. */
+const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
+  task.status = "FAILED"
+  task.error = message
+  task.finishedAt = now
+  recordEvent(state, task, "FAILED", now, { errorMessage: message })
+  onTaskFinal(state, task, now)
+}
+
+/**
+ * Queues a replayed task again: through its concurrency strategies with freshly evaluated keys
+ * (failing it when a key fails, as upstream re-evaluates them), or straight to its action's queue.
+ */
+export const requeueReplayed = (state: EngineState, task: Task, now: number): void => {
+  const strategies = task.step.concurrency
+  if (strategies.length === 0) {
+    enqueue(state, task, now, task.priority)
+    return
+  }
+  const keys = evaluateKeys(strategies, task.run, task.externalId)
+  if (keys._tag === "Failed") failAtCreation(state, task, keys.message, now)
+  else acquireSlots(state, task, keys.keys, now)
 }
 
 /** Creates the root tasks of a freshly triggered run. */
@@ -188,9 +224,9 @@ export const failTaskApp = (
     if (step.backoffFactor !== undefined) {
       const maxSeconds = step.backoffMaxSeconds ?? 86_400
       const delayMs = Math.min(maxSeconds, Math.pow(step.backoffFactor, task.appRetryCount)) * 1000
-      retryLater(state, task, now + delayMs)
+      retryLater(state, task, now, now + delayMs, true)
     } else {
-      enqueue(state, task, now, retryPriority)
+      requeue(state, task, now)
     }
     return
   }
@@ -218,21 +254,27 @@ export const failTaskInternal = (
   if (task.internalRetryCount < state.options.maxInternalRetries) {
     task.retryCount++
     task.internalRetryCount++
-    if (options.delayMs !== undefined && options.delayMs > 0) retryLater(state, task, now + options.delayMs)
-    else enqueue(state, task, now, retryPriority)
+    if (options.delayMs !== undefined && options.delayMs > 0) retryLater(state, task, now, now + options.delayMs, false)
+    else requeue(state, task, now)
     return
   }
   finalizeFailed(state, task, message, now)
 }
 
-const retryLater = (state: EngineState, task: Task, at: number) => {
+/**
+ * Queues the retry at `at`. During a backoff the attempt's concurrency slots are given up and new
+ * ones (with the same keys) are acquired when the retry is queued; a delayed internal retry keeps
+ * its first slot and acquires it again.
+ */
+const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   task.status = "QUEUED"
   task.retryPending = true
   const retryCount = task.retryCount
+  const keys = backoff ? releaseForBackoff(state, task, now) : undefined
   state.timers.at(at, (t) => {
-    if (task.retryPending && task.retryCount === retryCount && task.status === "QUEUED") {
-      enqueue(state, task, t, retryPriority)
-    }
+    if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
+    if (keys === undefined) requeue(state, task, t)
+    else acquireSlots(state, task, keys, t)
   })
 }
 
@@ -285,13 +327,18 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
 // DAG rules
 // -----------------------------------------------------------------------------
 
-/** Applies the DAG rules after `task` reached a final state, then checks the run. */
+/**
+ * Applies the DAG rules after `task` reached a final state (its concurrency slots released first),
+ * then checks the run.
+ */
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
+  releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)
     evaluateOnFailure(state, run, task, now)
   }
+  releaseRunSlots(state, run, now)
   maybeFinalize(state, run, now)
 }
 

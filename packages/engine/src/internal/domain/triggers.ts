@@ -138,6 +138,7 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
     taskIds,
     tasks: new Map(),
     onFailureFired: false,
+    concurrencySlots: new Map(),
     finishedAt: undefined
   }
   state.runsById.set(run.id, run)

@@ -1,0 +1,302 @@
+/**
+ * Concurrency strategies: which queued tasks may go to the worker queue, per strategy and key.
+ *
+ * A task whose step has strategies gets a slot in the first one when it is created, keyed by the
+ * strategy's CEL expression (all keys are evaluated then, with `input`, `additional_metadata` and
+ * `workflow_run_id`, the task's own external id as upstream passes it). A filled slot leads to a
+ * slot in the next strategy, and the last one filled puts the task in its action's queue; the
+ * filled slots are held until the task is final. Per strategy and key, in creation order:
+ *
+ * - GROUP_ROUND_ROBIN: the first `max_runs` slots are filled; the others wait;
+ * - CANCEL_IN_PROGRESS: the newest `max_runs` are filled, every older one is cancelled, running
+ *   or not ("Cancelled due to concurrency strategy", `CANCEL_STEP_RUN` to a running attempt);
+ * - CANCEL_NEWEST: the oldest `max_runs` are filled, the newer ones are cancelled.
+ *
+ * A workflow-level strategy of a DAG workflow ranks runs the same way (GROUP_ROUND_ROBIN by
+ * priority, then creation) and marks the chosen run slots filled (never unfilling one); each
+ * DEFAULT step has a child strategy, ahead of the step's own, whose slots only count once their
+ * run's slot is filled: under GROUP_ROUND_ROBIN they are all filled, under the cancel strategies
+ * they are ranked per key like task-level slots and the others are cancelled. A run gets its
+ * slot with its first task's slot and releases it once no task of the run holds a slot and all
+ * its steps have tasks.
+ *
+ * The slots are released when the task is final. An immediate retry resets the first one in
+ * place (unfilled, new schedule timeout; the later ones are dropped) and the task must acquire
+ * them again; a retry with backoff gives them up and gets a new first slot, last in line, when
+ * its backoff has elapsed. An unfilled slot past the step's schedule timeout cancels its task
+ * (SCHEDULING_TIMED_OUT). Strategies run synchronously after every change of their slots, so
+ * cancellations and fills happen within the operation that caused them.
+ *
+ * Engine semantics §7.1; upstream `pkg/repository/sqlcv1/concurrency.sql`,
+ * `concurrency-overwrite.go`, `pkg/repository/scheduler_concurrency.go`, `sql/schema/v1-core.sql`
+ * (slot triggers), `pkg/repository/task.go` (key evaluation),
+ * `internal/services/scheduler/v1/scheduler.go` (cancel message).
+ *
+ * @internal
+ */
+import * as Cel from "./cel.js"
+import { enqueue } from "./dispatch.js"
+import type { JsonValue } from "./json.js"
+import { isJsonObject } from "./json.js"
+import type {
+  ConcurrencySlot,
+  EngineState,
+  Run,
+  RunSlot,
+  StepConcurrency,
+  Task,
+  WorkflowConcurrency
+} from "./model.js"
+import { isTerminal } from "./model.js"
+import { cancelTask, retryPriority } from "./tasks.js"
+
+/** The message of a task cancelled by a strategy. */
+export const cancelledByStrategy = "Cancelled due to concurrency strategy"
+
+/** The concurrency keys of a task (one per strategy), or the error it is created FAILED with. */
+export type KeyResult =
+  | { readonly _tag: "Keys"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+/**
+ * Evaluates the keys of a step's `strategies` for its task `taskExternalId` in `run`
+ * (`ParseAndEvalStepRun`), in order: a string is the key; a number, an evaluation error or
+ * another type fails the task with upstream's message (the first failing strategy's).
+ */
+export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Run, taskExternalId: string): KeyResult => {
+  const input: JsonValue = isJsonObject(run.input) ? run.input : {}
+  const keys: Array<string> = []
+  for (const strategy of strategies) {
+    const fail = (reason: string): KeyResult => ({
+      _tag: "Failed",
+      message: `failed to parse step expression (${strategy.expression}): ${reason}`
+    })
+    const result = Cel.run(strategy.compiled, {
+      input,
+      additional_metadata: run.metadata,
+      workflow_run_id: taskExternalId
+    })
+    if (result._tag === "Error") return fail(result.message)
+    const value = result.value
+    if (typeof value === "number") return fail("expected string output for concurrency key, got int")
+    if (typeof value !== "string") return fail(`output must evaluate to a string or integer: got ${Cel.typeName(value)}`)
+    keys.push(value)
+  }
+  return { _tag: "Keys", keys }
+}
+
+// -----------------------------------------------------------------------------
+// slots
+// -----------------------------------------------------------------------------
+
+/** Whether `slot` is still held by its task. */
+const isLive = (slot: ConcurrencySlot): boolean => slot.task.concurrencySlots[slot.index] === slot
+
+/** Inserts the task's slot for the `index`-th strategy of its step (and its run's slot, if missing). */
+const insertSlot = (state: EngineState, task: Task, index: number, now: number): void => {
+  const strategy = task.step.concurrency[index]!
+  const key = task.concurrencyKeys![index]!
+  const slot: ConcurrencySlot = { task, strategy, index, key, sortId: ++state.concurrencySeq, filled: false, generation: 0 }
+  strategy.slots.push(slot)
+  task.concurrencySlots.push(slot)
+  const parent = strategy.parent
+  const run = task.run
+  if (parent !== undefined && !run.concurrencySlots.has(parent)) {
+    const runSlot: RunSlot = { run, key, sortId: slot.sortId, priority: run.priority, filled: false }
+    parent.slots.push(runSlot)
+    run.concurrencySlots.set(parent, runSlot)
+  }
+  armScheduleTimeout(state, slot, now)
+  touch(state, strategy, now)
+}
+
+/**
+ * Gives a task (created, replayed, or retried after a backoff) the slot of its step's first
+ * strategy under `keys`, and runs that strategy.
+ */
+export const acquireSlots = (state: EngineState, task: Task, keys: ReadonlyArray<string>, now: number): void => {
+  task.status = "QUEUED"
+  task.retryPending = false
+  task.concurrencyKeys = keys
+  insertSlot(state, task, 0, now)
+}
+
+/** Removes the task's slots from `from` on. */
+const dropSlots = (state: EngineState, task: Task, from: number, now: number): void => {
+  const dropped = task.concurrencySlots.splice(from)
+  for (const slot of dropped) {
+    const slots = slot.strategy.slots
+    const index = slots.indexOf(slot)
+    if (index >= 0) slots.splice(index, 1)
+  }
+  for (const slot of dropped) touch(state, slot.strategy, now)
+}
+
+/**
+ * Puts a retried attempt back: a task holding slots must acquire its first one again (unfilled,
+ * new schedule timeout; the later ones are dropped, to be acquired anew); any other task goes to
+ * the retry queue.
+ */
+export const requeue = (state: EngineState, task: Task, now: number): void => {
+  const first = task.concurrencySlots[0]
+  if (first === undefined) {
+    enqueue(state, task, now, retryPriority)
+    return
+  }
+  task.status = "QUEUED"
+  task.retryPending = false
+  task.queueToken = 0
+  dropSlots(state, task, 1, now)
+  first.filled = false
+  first.generation++
+  armScheduleTimeout(state, first, now)
+  touch(state, first.strategy, now)
+}
+
+/** Releases the slots of a task that became final. */
+export const releaseSlots = (state: EngineState, task: Task, now: number): void => dropSlots(state, task, 0, now)
+
+/**
+ * A retry waiting for its backoff gives its slots up (upstream releases the attempt's slots and
+ * inserts a new one, last in line, when the retry item fires); returns the keys to acquire the
+ * new slots with, or undefined when the task holds none.
+ */
+export const releaseForBackoff = (state: EngineState, task: Task, now: number): ReadonlyArray<string> | undefined => {
+  const keys = task.concurrencyKeys
+  if (task.concurrencySlots.length === 0 || keys === undefined) return undefined
+  releaseSlots(state, task, now)
+  releaseRunSlots(state, task.run, now)
+  return keys
+}
+
+/**
+ * Releases a run's slots once no task of the run holds a slot and, for each workflow strategy,
+ * at least as many tasks exist as the strategy has steps (`cleanup_workflow_concurrency_slots`).
+ */
+export const releaseRunSlots = (state: EngineState, run: Run, now: number): void => {
+  if (run.concurrencySlots.size === 0) return
+  for (const task of run.tasks.values()) {
+    if (task.concurrencySlots.length > 0) return
+  }
+  for (const [parent, runSlot] of [...run.concurrencySlots]) {
+    if (run.tasks.size < parent.children.length) continue
+    run.concurrencySlots.delete(parent)
+    const index = parent.slots.indexOf(runSlot)
+    if (index >= 0) parent.slots.splice(index, 1)
+    touch(state, parent, now)
+  }
+}
+
+const armScheduleTimeout = (state: EngineState, slot: ConcurrencySlot, now: number) => {
+  const generation = slot.generation
+  const task = slot.task
+  state.timers.at(now + task.step.scheduleTimeoutMs, (t) => {
+    if (!isLive(slot) || slot.generation !== generation || slot.filled || isTerminal(task.status)) return
+    cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  })
+}
+
+// -----------------------------------------------------------------------------
+// strategy passes
+// -----------------------------------------------------------------------------
+
+/**
+ * Runs `strategy` (for a workflow-level child: its parent, then all the parent's children), then
+ * every strategy its decisions touched in turn, until none is left. Nested calls only mark.
+ */
+const touch = (state: EngineState, strategy: StepConcurrency | WorkflowConcurrency, now: number): void => {
+  const unit = "parent" in strategy && strategy.parent !== undefined ? strategy.parent : strategy
+  state.concurrencyDirty.add(unit)
+  if (state.concurrencyDraining) return
+  state.concurrencyDraining = true
+  try {
+    while (state.concurrencyDirty.size > 0) {
+      const next = state.concurrencyDirty.values().next().value!
+      state.concurrencyDirty.delete(next)
+      if ("children" in next) runWorkflowStrategy(state, next, now)
+      else runStepStrategy(state, next, now)
+    }
+  } finally {
+    state.concurrencyDraining = false
+  }
+}
+
+const byKey = <S extends { readonly key: string }>(slots: ReadonlyArray<S>): Array<Array<S>> => {
+  const groups = new Map<string, Array<S>>()
+  for (const slot of slots) {
+    const group = groups.get(slot.key)
+    if (group === undefined) groups.set(slot.key, [slot])
+    else group.push(slot)
+  }
+  return [...groups.values()]
+}
+
+const limit = (maxRuns: number) => Math.max(0, maxRuns)
+
+/**
+ * Fills `slot` if it is still live: the task moves on to its step's next strategy, or after the
+ * last one to the worker queue at its run's priority.
+ */
+const fill = (state: EngineState, slot: ConcurrencySlot, now: number) => {
+  const task = slot.task
+  if (!isLive(slot) || slot.filled || isTerminal(task.status)) return
+  slot.filled = true
+  if (slot.index + 1 < task.step.concurrency.length) insertSlot(state, task, slot.index + 1, now)
+  else enqueue(state, task, now, task.priority)
+}
+
+/** Cancels the task of `slot` if it is still live. */
+const cancel = (state: EngineState, slot: ConcurrencySlot, now: number) => {
+  const task = slot.task
+  if (!isLive(slot) || isTerminal(task.status)) return
+  cancelTask(state, task, now, { notifyWorker: true, message: cancelledByStrategy })
+}
+
+/** The decisions of a cancel strategy over one key's slots (in creation order). */
+const rankForCancel = (strategy: StepConcurrency, slots: ReadonlyArray<ConcurrencySlot>) => {
+  const ranked = strategy.limitStrategy === "CANCEL_IN_PROGRESS" ? [...slots].reverse() : [...slots]
+  const keep = ranked.slice(0, limit(strategy.maxRuns))
+  return { keep, drop: ranked.slice(keep.length) }
+}
+
+/** A task-level strategy, or a workflow-level child after its parent's pass. */
+const runStepStrategy = (state: EngineState, strategy: StepConcurrency, now: number) => {
+  const toFill: Array<ConcurrencySlot> = []
+  const toCancel: Array<ConcurrencySlot> = []
+  const parent = strategy.parent
+  if (parent === undefined) {
+    for (const slots of byKey(strategy.slots)) {
+      if (strategy.limitStrategy === "GROUP_ROUND_ROBIN") {
+        toFill.push(...slots.slice(0, limit(strategy.maxRuns)))
+      } else {
+        const { drop, keep } = rankForCancel(strategy, slots)
+        toFill.push(...keep)
+        toCancel.push(...drop)
+      }
+    }
+  } else {
+    const eligible = strategy.slots.filter((slot) => slot.task.run.concurrencySlots.get(parent)?.filled === true)
+    if (strategy.limitStrategy === "GROUP_ROUND_ROBIN") {
+      toFill.push(...eligible)
+    } else {
+      for (const slots of byKey(eligible)) toFill.push(...rankForCancel(strategy, slots).keep)
+      const kept = new Set(toFill)
+      toCancel.push(...strategy.slots.filter((slot) => !kept.has(slot)))
+    }
+  }
+  for (const slot of toCancel) cancel(state, slot, now)
+  for (const slot of toFill) fill(state, slot, now)
+}
+
+/** Ranks the run slots of a workflow-level strategy (never unfilling one), then runs its children. */
+const runWorkflowStrategy = (state: EngineState, strategy: WorkflowConcurrency, now: number) => {
+  for (const slots of byKey(strategy.slots)) {
+    const ranked = strategy.limitStrategy === "GROUP_ROUND_ROBIN"
+      ? [...slots].sort((a, b) => b.priority - a.priority || a.sortId - b.sortId)
+      : strategy.limitStrategy === "CANCEL_IN_PROGRESS"
+      ? [...slots].reverse()
+      : [...slots]
+    for (const slot of ranked.slice(0, limit(strategy.maxRuns))) slot.filled = true
+  }
+  for (const child of strategy.children) runStepStrategy(state, child, now)
+}

@@ -1,0 +1,478 @@
+/**
+ * Concurrency strategies, in process under TestClock (engine semantics §7.1, §5): task-level and
+ * workflow-level GROUP_ROUND_ROBIN, CANCEL_IN_PROGRESS and CANCEL_NEWEST, retries, schedule
+ * timeouts, key evaluation and registration checks.
+ */
+import { ConcurrencyLimitStrategy } from "@effect-hatchet/proto/v1/workflows"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Status } from "nice-grpc-common"
+import * as Admin from "../src/internal/domain/admin.js"
+import * as Cel from "../src/internal/domain/cel.js"
+import type { EngineError } from "../src/internal/domain/errors.js"
+import { runStatus } from "../src/internal/domain/model.js"
+import { makeHarness, task, tenantId } from "./support/harness.js"
+
+type Harness = Effect.Effect.Success<typeof makeHarness>
+
+const { CANCEL_IN_PROGRESS, CANCEL_NEWEST, DROP_NEWEST, GROUP_ROUND_ROBIN } = ConcurrencyLimitStrategy
+
+const byGroup = (limitStrategy: ConcurrencyLimitStrategy, maxRuns?: number) => ({
+  expression: "input.group",
+  limitStrategy,
+  ...(maxRuns !== undefined ? { maxRuns } : {})
+})
+
+/** The run ids a worker was sent, in order. */
+const startedRuns = (w: { readonly starts: () => ReadonlyArray<{ readonly workflowRunId: string }> }) =>
+  w.starts().map((s) => s.workflowRunId)
+
+const statusOf = (h: Harness, runId: string) => Effect.map(h.getRun(runId), runStatus)
+
+const lastEvent = (h: Harness, runId: string, readableId = "t") =>
+  Effect.map(h.taskOf(runId, readableId), (t) => t.events[t.events.length - 1]!)
+
+describe("task-level concurrency", () => {
+  it.scoped("GROUP_ROUND_ROBIN: at most max_runs per key run at once, FIFO; other keys are independent", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("grr", [task("t", { concurrency: [byGroup(GROUP_ROUND_ROBIN)] })])
+      const w = yield* h.worker(["grr:t"], 10)
+      const a1 = yield* h.trigger("grr", { group: "a" })
+      const a2 = yield* h.trigger("grr", { group: "a" })
+      const b1 = yield* h.trigger("grr", { group: "b" })
+      const a3 = yield* h.trigger("grr", { group: "a" })
+      expect(startedRuns(w)).toEqual([a1, b1])
+      expect((yield* h.taskOf(a2, "t")).status).toBe("QUEUED")
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(startedRuns(w)).toEqual([a1, b1, a2])
+      // a failure frees the slot too
+      yield* h.fail(w.starts()[2]!, "boom")
+      expect(startedRuns(w)).toEqual([a1, b1, a2, a3])
+      expect(yield* statusOf(h, a2)).toBe("FAILED")
+    }))
+
+  it.scoped("GROUP_ROUND_ROBIN with max_runs 2", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("grr2", [task("t", { concurrency: [byGroup(GROUP_ROUND_ROBIN, 2)] })])
+      const w = yield* h.worker(["grr2:t"], 10)
+      const runs = []
+      for (let i = 0; i < 4; i++) runs.push(yield* h.trigger("grr2", { group: "g" }))
+      expect(startedRuns(w)).toEqual(runs.slice(0, 2))
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(startedRuns(w)).toEqual(runs.slice(0, 3))
+    }))
+
+  it.scoped("CANCEL_IN_PROGRESS (the default): a newer run cancels the older one, running or queued", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cip", [task("t", { concurrency: [{ expression: "input.group" }] })])
+      const version = yield* h.run((state) => state.tenants.values().next().value!.workflowsByName.get("cip")!.versions[0]!)
+      expect(version.steps[0]!.concurrency).toMatchObject([{ maxRuns: 1, limitStrategy: "CANCEL_IN_PROGRESS" }])
+      const w = yield* h.worker(["cip:t"], 10)
+      const first = yield* h.trigger("cip", { group: "a" })
+      const events = yield* h.watchEvents(first)
+      const other = yield* h.trigger("cip", { group: "b" })
+      expect(startedRuns(w)).toEqual([first, other])
+      const second = yield* h.trigger("cip", { group: "a" })
+      // the running attempt is told to stop; the run ends CANCELLED with an empty error
+      expect(w.cancels().map((c) => [c.workflowRunId, c.retryCount])).toEqual([[first, 0]])
+      expect(startedRuns(w)).toEqual([first, other, second])
+      const cancelled = yield* h.taskOf(first, "t")
+      expect(cancelled).toMatchObject({ status: "CANCELLED", error: "" })
+      expect(yield* lastEvent(h, first)).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
+      expect(yield* statusOf(h, first)).toBe("CANCELLED")
+      expect(events.some((e) => e.hangup)).toBe(true)
+      // a late result of the cancelled attempt changes nothing
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect((yield* h.taskOf(first, "t")).status).toBe("CANCELLED")
+      yield* h.complete(w.starts()[2]!, "{}")
+      expect(yield* statusOf(h, second)).toBe("COMPLETED")
+      expect(yield* statusOf(h, other)).toBe("RUNNING")
+    }))
+
+  it.scoped("CANCEL_IN_PROGRESS keeps the newest max_runs when nothing runs yet", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cipq", [task("t", { concurrency: [byGroup(CANCEL_IN_PROGRESS, 2)] })])
+      const runs = []
+      for (let i = 0; i < 4; i++) runs.push(yield* h.trigger("cipq", { group: "g" }))
+      const statuses = []
+      for (const runId of runs) statuses.push((yield* h.taskOf(runId, "t")).status)
+      expect(statuses).toEqual(["CANCELLED", "CANCELLED", "QUEUED", "QUEUED"])
+      const w = yield* h.worker(["cipq:t"], 10)
+      expect(startedRuns(w)).toEqual(runs.slice(2))
+      expect(w.cancels()).toHaveLength(0)
+    }))
+
+  it.scoped("CANCEL_NEWEST: newer arrivals beyond max_runs are cancelled, the oldest keep running", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cn", [task("t", { concurrency: [byGroup(CANCEL_NEWEST)] })])
+      const w = yield* h.worker(["cn:t"], 10)
+      const first = yield* h.trigger("cn", { group: "a" })
+      const second = yield* h.trigger("cn", { group: "a" })
+      const other = yield* h.trigger("cn", { group: "b" })
+      expect(startedRuns(w)).toEqual([first, other])
+      expect(w.cancels()).toHaveLength(0)
+      expect(yield* lastEvent(h, second)).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
+      expect(yield* statusOf(h, second)).toBe("CANCELLED")
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(yield* statusOf(h, first)).toBe("COMPLETED")
+      // the slot is free again
+      const third = yield* h.trigger("cn", { group: "a" })
+      expect(startedRuns(w)).toEqual([first, other, third])
+    }))
+
+  it.scoped("a retry must acquire its slot again; the older slot keeps its place", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("retry", [task("t", { retries: 1, concurrency: [byGroup(GROUP_ROUND_ROBIN)] })])
+      const w = yield* h.worker(["retry:t"], 10)
+      const first = yield* h.trigger("retry", { group: "a" })
+      const second = yield* h.trigger("retry", { group: "a" })
+      yield* h.fail(w.starts()[0]!, "boom")
+      expect(w.starts().map((s) => [s.workflowRunId, s.retryCount])).toEqual([[first, 0], [first, 1]])
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(startedRuns(w)).toEqual([first, first, second])
+    }))
+
+  it.scoped("a retry with backoff gives its slot up meanwhile and comes back last in line", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("retry-cip", [task("t", { retries: 1, backoffFactor: 2, concurrency: [byGroup(CANCEL_IN_PROGRESS, 2)] })])
+      const w = yield* h.worker(["retry-cip:t"], 10)
+      const first = yield* h.trigger("retry-cip", { group: "a" })
+      yield* h.fail(w.starts()[0]!, "boom")
+      expect((yield* h.taskOf(first, "t")).concurrencySlots).toEqual([])
+      const second = yield* h.trigger("retry-cip", { group: "a" })
+      expect(startedRuns(w)).toEqual([first, second])
+      yield* h.advance(2_000, [w])
+      expect(w.starts().map((s) => [s.workflowRunId, s.retryCount])).toEqual([[first, 0], [second, 0], [first, 1]])
+      // the retry is now the newer slot: a third run pushes the second one out
+      const third = yield* h.trigger("retry-cip", { group: "a" })
+      expect(w.cancels().map((c) => [c.workflowRunId, c.retryCount])).toEqual([[second, 0]])
+      expect(startedRuns(w)).toEqual([first, second, first, third])
+    }))
+
+  it.scoped("a replayed task acquires a slot again", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("replay", [task("t", { concurrency: [byGroup(GROUP_ROUND_ROBIN)] })])
+      const w = yield* h.worker(["replay:t"], 10)
+      const first = yield* h.trigger("replay", { group: "a" })
+      yield* h.complete(w.starts()[0]!, "{}")
+      const second = yield* h.trigger("replay", { group: "a" })
+      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [first] }, now))
+      // the replay waits behind the run that holds the key
+      expect(startedRuns(w)).toEqual([first, second])
+      expect((yield* h.taskOf(first, "t")).concurrencySlots.map((slot) => slot.filled)).toEqual([false])
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(w.starts().map((s) => [s.workflowRunId, s.retryCount])).toEqual([[first, 0], [second, 0], [first, 1]])
+    }))
+
+  it.scoped("an unfilled slot past the schedule timeout is cancelled as SCHEDULING_TIMED_OUT", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("sto", [task("t", { scheduleTimeout: "10s", concurrency: [byGroup(GROUP_ROUND_ROBIN)] })])
+      const w = yield* h.worker(["sto:t"], 10)
+      const first = yield* h.trigger("sto", { group: "a" })
+      const second = yield* h.trigger("sto", { group: "a" })
+      yield* h.advance(11_000, [w])
+      expect((yield* h.taskOf(first, "t")).status).toBe("RUNNING")
+      expect(yield* lastEvent(h, second)).toMatchObject({ eventType: "SCHEDULING_TIMED_OUT" })
+      expect(yield* statusOf(h, second)).toBe("CANCELLED")
+      expect(w.cancels()).toHaveLength(0)
+    }))
+
+  it.scoped("the key: input, additional_metadata, workflow_run_id, member and index access, +, string()", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("key", [task("t", {
+        concurrency: [{
+          expression: "input.user['tier'] + \"-\" + additional_metadata.tenant + ':' + string(input.n)",
+          limitStrategy: GROUP_ROUND_ROBIN
+        }]
+      })])
+      const w = yield* h.worker(["key:t"], 10)
+      const meta = { additionalMetadata: JSON.stringify({ tenant: "acme" }) }
+      const a = yield* h.trigger("key", { user: { tier: "gold" }, n: 1.5 }, meta)
+      const b = yield* h.trigger("key", { user: { tier: "gold" }, n: 1.5 }, meta)
+      const c = yield* h.trigger("key", { user: { tier: "gold" }, n: 1000000 }, meta)
+      expect(startedRuns(w)).toEqual([a, c])
+      expect((yield* h.taskOf(a, "t")).concurrencyKeys).toEqual(["gold-acme:1.5"])
+      expect((yield* h.taskOf(c, "t")).concurrencyKeys).toEqual(["gold-acme:1e+06"])
+      expect((yield* h.taskOf(b, "t")).status).toBe("QUEUED")
+
+      yield* h.putWorkflow("by-run", [task("t", { concurrency: [{ expression: "workflow_run_id", limitStrategy: GROUP_ROUND_ROBIN }] })])
+      const runId = yield* h.trigger("by-run")
+      expect((yield* h.taskOf(runId, "t")).concurrencyKeys).toEqual([runId])
+    }))
+
+  it.scoped("a key that fails to evaluate or is not a string creates the task FAILED with upstream's message", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("bad-key", [task("t", { concurrency: [byGroup(GROUP_ROUND_ROBIN)] })])
+      const w = yield* h.worker(["bad-key:t"], 10)
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{}, "no such key: group"],
+        [{ group: 1 }, "expected string output for concurrency key, got int"],
+        [{ group: true }, "output must evaluate to a string or integer: got bool"],
+        [{ group: null }, "output must evaluate to a string or integer: got null_type"],
+        [{ group: { x: "y" } }, "output must evaluate to a string or integer: got map"]
+      ]
+      for (const [input, reason] of cases) {
+        const runId = yield* h.trigger("bad-key", input)
+        const failed = yield* h.taskOf(runId, "t")
+        expect(failed).toMatchObject({ status: "FAILED", error: `failed to parse step expression (input.group): ${reason}` })
+        expect(failed.events.map((e) => e.eventType)).toEqual(["FAILED"])
+        expect(yield* statusOf(h, runId)).toBe("FAILED")
+      }
+      expect(w.starts()).toHaveLength(0)
+    }))
+
+  it.scoped("a DAG task's key failing cancels its descendants", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("dag-key", [task("a"), task("b", { parents: ["a"], concurrency: [{ expression: "input.missing" }] }), task("c", { parents: ["b"] })])
+      const w = yield* h.worker(["dag-key:a", "dag-key:b", "dag-key:c"], 10)
+      const runId = yield* h.trigger("dag-key")
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect((yield* h.taskOf(runId, "b")).status).toBe("FAILED")
+      expect((yield* h.taskOf(runId, "c")).status).toBe("CANCELLED")
+      expect(yield* statusOf(h, runId)).toBe("FAILED")
+    }))
+})
+
+describe("several strategies, applied in sequence", () => {
+  it.scoped("a task passes each of its strategies in turn, holding the earlier slots", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("chain", [task("t", {
+        concurrency: [
+          { expression: "input.a", limitStrategy: GROUP_ROUND_ROBIN },
+          { expression: "input.b", limitStrategy: GROUP_ROUND_ROBIN }
+        ]
+      })])
+      const w = yield* h.worker(["chain:t"], 10)
+      const r1 = yield* h.trigger("chain", { a: "x", b: "p" })
+      const r2 = yield* h.trigger("chain", { a: "y", b: "p" })
+      const r3 = yield* h.trigger("chain", { a: "x", b: "q" })
+      expect(startedRuns(w)).toEqual([r1])
+      // r2 passed its first strategy and waits in the second, r3 waits in the first
+      expect((yield* h.taskOf(r2, "t")).concurrencySlots.map((slot) => [slot.key, slot.filled])).toEqual([["y", true], ["p", false]])
+      expect((yield* h.taskOf(r3, "t")).concurrencySlots.map((slot) => [slot.key, slot.filled])).toEqual([["x", false]])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(new Set(startedRuns(w))).toEqual(new Set([r1, r2, r3]))
+    }))
+
+  it.scoped("a workflow-level strategy, then a step's own, on a DAG", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const version = yield* h.putWorkflow("wf-chain", [
+        task("s1", { concurrency: [{ expression: "input.user", limitStrategy: GROUP_ROUND_ROBIN }] }),
+        task("s2", { parents: ["s1"] })
+      ], { concurrency: byGroup(GROUP_ROUND_ROBIN, 2) })
+      expect(version.steps.map((step) => step.concurrency.map((c) => c.expression))).toEqual([["input.group", "input.user"], ["input.group"]])
+      const w = yield* h.worker(["wf-chain:s1", "wf-chain:s2"], 10)
+      const r1 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
+      const r2 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
+      const r3 = yield* h.trigger("wf-chain", { group: "g", user: "2" })
+      const started = () => w.starts().map((s) => `${[r1, r2, r3].indexOf(s.workflowRunId) + 1}.${s.taskName}`)
+      // r1 and r2 hold the workflow's 2 slots; r2 waits for user 1; r3 waits for the workflow
+      expect(started()).toEqual(["1.s1"])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(new Set(started())).toEqual(new Set(["1.s1", "1.s2", "2.s1"]))
+      yield* h.complete(w.starts().find((s) => s.workflowRunId === r1 && s.taskName === "s2")!, "{}")
+      expect(yield* statusOf(h, r1)).toBe("COMPLETED")
+      expect(started()).toContain("3.s1")
+    }))
+
+  it.scoped("two workflow-level strategies gate a DAG's runs in turn", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const version = yield* h.putWorkflow("wf-two", [task("s1"), task("s2", { parents: ["s1"] })], {
+        concurrencyArr: [
+          { expression: "input.a", limitStrategy: GROUP_ROUND_ROBIN },
+          { expression: "input.b", limitStrategy: GROUP_ROUND_ROBIN }
+        ]
+      })
+      expect(version.concurrency.map((c) => c.children.length)).toEqual([2, 2])
+      const w = yield* h.worker(["wf-two:s1", "wf-two:s2"], 10)
+      const r1 = yield* h.trigger("wf-two", { a: "x", b: "p" })
+      const r2 = yield* h.trigger("wf-two", { a: "y", b: "p" })
+      const r3 = yield* h.trigger("wf-two", { a: "x", b: "q" })
+      expect(startedRuns(w)).toEqual([r1])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(startedRuns(w)).toEqual([r1, r1])
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(yield* statusOf(h, r1)).toBe("COMPLETED")
+      expect(new Set(startedRuns(w).slice(2))).toEqual(new Set([r2, r3]))
+    }))
+
+  it.scoped("merged onto a single task, the workflow's strategies come first", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const version = yield* h.putWorkflow("merged", [task("t", { concurrency: [{ expression: "input.own" }] })], {
+        concurrency: { expression: "input.first" },
+        concurrencyArr: [{ expression: "input.second" }]
+      })
+      expect(version.concurrency).toEqual([])
+      expect(version.steps[0]!.concurrency.map((c) => [c.expression, c.parent])).toEqual([
+        ["input.first", undefined],
+        ["input.second", undefined],
+        ["input.own", undefined]
+      ])
+    }))
+})
+
+describe("workflow-level concurrency", () => {
+  const dag = (h: Harness, name: string, concurrency: ReturnType<typeof byGroup>) =>
+    h.putWorkflow(name, [task("s1"), task("s2", { parents: ["s1"] })], { concurrency })
+
+  it.scoped("a single-task workflow holds it on its task", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const version = yield* h.putWorkflow("single", [task("t")], { concurrencyArr: [byGroup(GROUP_ROUND_ROBIN, 3)] })
+      expect(version.concurrency).toEqual([])
+      expect(version.steps[0]!.concurrency).toMatchObject([{ expression: "input.group", maxRuns: 3, limitStrategy: "GROUP_ROUND_ROBIN", parent: undefined }])
+      const withOnFailure = yield* h.putWorkflow("single-of", [task("t")], {
+        concurrency: byGroup(GROUP_ROUND_ROBIN),
+        onFailureTask: task("on-failure-task")
+      })
+      expect(withOnFailure.concurrency).toMatchObject([{ limitStrategy: "GROUP_ROUND_ROBIN", maxRuns: 1 }])
+      expect(withOnFailure.steps.map((s) => s.concurrency.map((c) => c.parent === withOnFailure.concurrency[0]))).toEqual([[true], []])
+    }))
+
+  it.scoped("GROUP_ROUND_ROBIN gates whole runs: the next run of a key starts when the previous one finishes", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* dag(h, "wf-grr", byGroup(GROUP_ROUND_ROBIN))
+      const w = yield* h.worker(["wf-grr:s1", "wf-grr:s2"], 10)
+      const a = yield* h.trigger("wf-grr", { group: "x" })
+      const b = yield* h.trigger("wf-grr", { group: "x" })
+      const c = yield* h.trigger("wf-grr", { group: "y" })
+      const started = () => w.starts().map((s) => `${s.workflowRunId === a ? "a" : s.workflowRunId === b ? "b" : "c"}.${s.taskName}`)
+      expect(started()).toEqual(["a.s1", "c.s1"])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(started()).toEqual(["a.s1", "c.s1", "a.s2"])
+      yield* h.complete(w.starts()[2]!, "{}")
+      expect(yield* statusOf(h, a)).toBe("COMPLETED")
+      expect(started()).toEqual(["a.s1", "c.s1", "a.s2", "b.s1"])
+      expect(yield* statusOf(h, c)).toBe("RUNNING")
+    }))
+
+  it.scoped("GROUP_ROUND_ROBIN orders waiting runs by priority, then creation", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* dag(h, "wf-prio", byGroup(GROUP_ROUND_ROBIN))
+      const w = yield* h.worker(["wf-prio:s1", "wf-prio:s2"], 10)
+      // the ranking counts runs already holding the key: a higher-priority newcomer would join them
+      const a = yield* h.trigger("wf-prio", { group: "x" }, { priority: 3 })
+      const low = yield* h.trigger("wf-prio", { group: "x" }, { priority: 1 })
+      const high = yield* h.trigger("wf-prio", { group: "x" }, { priority: 3 })
+      yield* h.complete(w.starts()[0]!, "{}")
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(startedRuns(w)).toEqual([a, a, high])
+      expect((yield* h.taskOf(low, "s1")).status).toBe("QUEUED")
+    }))
+
+  it.scoped("CANCEL_IN_PROGRESS: a newer run cancels the older run's running task, and its descendants", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* dag(h, "wf-cip", byGroup(CANCEL_IN_PROGRESS))
+      const w = yield* h.worker(["wf-cip:s1", "wf-cip:s2"], 10)
+      const a = yield* h.trigger("wf-cip", { group: "x" })
+      const b = yield* h.trigger("wf-cip", { group: "x" })
+      expect(w.cancels().map((c) => [c.workflowRunId, c.taskName])).toEqual([[a, "s1"]])
+      expect(yield* lastEvent(h, a, "s1")).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
+      expect((yield* h.taskOf(a, "s2")).status).toBe("CANCELLED")
+      expect(yield* statusOf(h, a)).toBe("CANCELLED")
+      expect(startedRuns(w)).toEqual([a, b])
+      yield* h.complete(w.starts()[1]!, "{}")
+      yield* h.complete(w.starts()[2]!, "{}")
+      expect(yield* statusOf(h, b)).toBe("COMPLETED")
+    }))
+
+  it.scoped("CANCEL_NEWEST: a run arriving while another of its key is in progress is cancelled", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* dag(h, "wf-cn", byGroup(CANCEL_NEWEST))
+      const w = yield* h.worker(["wf-cn:s1", "wf-cn:s2"], 10)
+      const a = yield* h.trigger("wf-cn", { group: "x" })
+      yield* h.complete(w.starts()[0]!, "{}")
+      // a is at its second step: its run still holds the key
+      const b = yield* h.trigger("wf-cn", { group: "x" })
+      expect(yield* statusOf(h, b)).toBe("CANCELLED")
+      expect((yield* h.taskOf(b, "s1")).status).toBe("CANCELLED")
+      expect(w.cancels()).toHaveLength(0)
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(yield* statusOf(h, a)).toBe("COMPLETED")
+      // once a is done, the key is free
+      const c = yield* h.trigger("wf-cn", { group: "x" })
+      expect(startedRuns(w)).toEqual([a, a, c])
+    }))
+})
+
+describe("concurrency registration", () => {
+  const refusal = (h: Harness, name: string, tasks: Parameters<Harness["putWorkflow"]>[1], extra: Parameters<Harness["putWorkflow"]>[2] = {}) =>
+    Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+
+  it.scoped("an expression is required; the strategy must be one of the three; the expression must compile", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      expect(yield* refusal(h, "e1", [task("t", { concurrency: [{ expression: "" }] })])).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        message: "CEL expression is required for concurrency (step t)"
+      })
+      expect(yield* refusal(h, "e2", [task("t")], { concurrencyArr: [{ expression: "" }] })).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        message: "CEL expression is required for concurrency"
+      })
+      expect(yield* refusal(h, "e3", [task("t", { concurrency: [{ expression: "input.g", limitStrategy: DROP_NEWEST }] })])).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        message: "Validation failed with the following errors:\n0: validation failed on field " +
+          "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].LimitStrategy': on condition 'oneof' " +
+          "[ CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST ]: got 'DROP_NEWEST'\n"
+      })
+      // `parents` is not declared in upstream's workflow-string environment
+      for (const expression of ["parents.a.key", "input.", "workflow_run_id.x", "string(input)", "input + 'x'", "'open", "input.a #"]) {
+        expect(yield* refusal(h, "e4", [task("t", { concurrency: [{ expression }] })]), expression).toEqual({
+          code: Status.INVALID_ARGUMENT,
+          message: "Validation failed with the following errors:\n0: validation failed on field " +
+            "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].Expression': Invalid CEL expression\n"
+        })
+      }
+      expect((yield* refusal(h, "e5", [task("t")], { concurrency: { expression: "nope" } })).message).toContain(
+        "'CreateWorkflowVersionOpts.Concurrency[0].Expression': Invalid CEL expression"
+      )
+    }))
+
+  it.scoped("what the engine cannot run the way Hatchet does is UNIMPLEMENTED, naming it", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const prefix = (name: string) => `workflow '${name}' uses a feature the local engine does not support yet: `
+      expect(yield* refusal(h, "u1", [task("t", { concurrency: [{ expression: "input.tier == 'gold' ? 'a' : 'b'" }] })])).toEqual({
+        code: Status.UNIMPLEMENTED,
+        message: prefix("u1") + "task 't': the concurrency expression 'input.tier == 'gold' ? 'a' : 'b'' (the operator or literal '='; " +
+          "the local engine evaluates input, additional_metadata and workflow_run_id with member access, string literals, + and string())"
+      })
+      expect((yield* refusal(h, "u6", [task("t")], { concurrency: { expression: "checksum(input.a)" } })).code).toBe(Status.UNIMPLEMENTED)
+    }))
+
+  it.scoped("the CEL subset: compile outcomes and Go's %g for string(double)", () =>
+    Effect.sync(() => {
+      expect(Cel.compile("input.a['b'].c + \"-\" + string(additional_metadata.x) // comment")._tag).toBe("Ok")
+      expect(Cel.compile("(workflow_run_id + input.a)")._tag).toBe("Ok")
+      for (const unsupported of ["input.a.lowerAscii()", "size(input.a)", "input[0]", "true", "1", "input.a + 1", "{'a': 1}", "r'x'"]) {
+        expect(Cel.compile(unsupported)._tag, unsupported).toBe("Unsupported")
+      }
+      for (const invalid of ["parents", "input..a", "input[", "(input.a", "input.a)", "input input", "if", "'\\q'"]) {
+        expect(Cel.compile(invalid)._tag, invalid).toBe("Invalid")
+      }
+      expect([1, 1.5, -2, 0.0001, 0.00001, 123456, 1234567, 1e21].map(Cel.formatDouble)).toEqual([
+        "1", "1.5", "-2", "0.0001", "1e-05", "123456", "1.234567e+06", "1e+21"
+      ])
+    }))
+})
