@@ -1,0 +1,117 @@
+/**
+ * Concurrency limits end to end: definitions with `concurrency`, our worker and client, the
+ * local engine over loopback gRPC.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Ref, Schema } from "effect"
+import * as Hatchet from "../src/Hatchet.js"
+import * as Task from "../src/Task.js"
+import * as Workflow from "../src/Workflow.js"
+import { engineWithClient, unique } from "./support/engine.js"
+import { startWorker } from "./support/worker.js"
+
+interface Span {
+  readonly key: string
+  readonly n: number
+  readonly start: number
+  readonly end: number
+}
+
+const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end
+
+layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concurrency limits end to end", (it) => {
+  it.scoped("GROUP_ROUND_ROBIN on a workflow: one whole run per key at a time, in order; other keys run alongside", () =>
+    Effect.gen(function*() {
+      const Sync = Workflow.make(unique("sync"), {
+        input: Schema.Struct({ account: Schema.String, n: Schema.Number }),
+        concurrency: { expression: "input.account", maxRuns: 1, limitStrategy: "GROUP_ROUND_ROBIN" }
+      }).pipe(
+        Workflow.task("fetch", { output: Schema.Struct({ at: Schema.Number }) }),
+        Workflow.task("store", { parents: ["fetch"], output: Schema.Struct({ start: Schema.Number, end: Schema.Number }) })
+      )
+      yield* startWorker([Sync], Sync.toLayer({
+        fetch: () => Effect.sync(() => ({ at: Date.now() })).pipe(Effect.zipLeft(Effect.sleep("100 millis"))),
+        store: (_, parents) => Effect.as(Effect.sleep("100 millis"), { start: parents.fetch.at, end: Date.now() })
+      }))
+      const inputs = [
+        { account: "a", n: 0 },
+        { account: "a", n: 1 },
+        { account: "a", n: 2 },
+        { account: "b", n: 3 }
+      ]
+      const results = yield* Hatchet.runMany(Sync, inputs)
+      const spans: Array<Span> = results.map((r, i) => ({ key: inputs[i]!.account, n: i, ...r.store }))
+      const [a0, a1, a2, b3] = spans as [Span, Span, Span, Span]
+      // same key: each run (both of its tasks) ends before the next one starts, first in first out
+      expect(overlaps(a0, a1) || overlaps(a1, a2) || overlaps(a0, a2)).toBe(false)
+      expect(a0.end <= a1.start && a1.end <= a2.start).toBe(true)
+      // another key is not held back by "a"
+      expect(b3.start < a2.start).toBe(true)
+    }))
+
+  it.scoped("CANCEL_IN_PROGRESS on a task: a newer run cancels the running one (its fiber is interrupted), and completes", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Ref.make(false)
+      const Render = Task.make(unique("render"), {
+        input: Schema.Struct({ doc: Schema.String, version: Schema.Number }),
+        output: Schema.Struct({ rendered: Schema.Number }),
+        concurrency: { expression: "input.doc", limitStrategy: "CANCEL_IN_PROGRESS" }
+      })
+      yield* startWorker([Render], Render.toLayer(({ version }) =>
+        version === 1
+          ? Deferred.succeed(started, undefined).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Ref.set(interrupted, true))
+          )
+          : Effect.succeed({ rendered: version })
+      ))
+      const first = yield* Hatchet.runNoWait(Render, { doc: "d-1", version: 1 })
+      yield* Deferred.await(started)
+      expect(yield* Hatchet.run(Render, { doc: "d-1", version: 2 })).toEqual({ rendered: 2 })
+      const cancelled = yield* Effect.flip(first.result)
+      expect(cancelled).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      expect(yield* Ref.get(interrupted)).toBe(true)
+    }))
+
+  it.scoped("a key that is not a string fails that run, saying why; runs with a string key still run", () =>
+    Effect.gen(function*() {
+      const Count = Task.make(unique("count"), {
+        input: Schema.Struct({ group: Schema.Union(Schema.String, Schema.Number) }),
+        output: Schema.Struct({ ok: Schema.Boolean }),
+        concurrency: { expression: "input.group", limitStrategy: "GROUP_ROUND_ROBIN" }
+      })
+      yield* startWorker([Count], Count.toLayer(() => Effect.succeed({ ok: true })))
+      const failed = yield* Effect.flip(Hatchet.run(Count, { group: 7 }))
+      expect(failed._tag).toBe("RunFailed")
+      expect(failed.message).toContain("expected string output for concurrency key, got int")
+      expect(yield* Hatchet.run(Count, { group: "g" })).toEqual({ ok: true })
+    }))
+
+  it.scoped("CANCEL_NEWEST: a run over the limit is cancelled before it starts; the one holding the key completes", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const executions = yield* Ref.make<Array<number>>([])
+      const Import = Task.make(unique("import"), {
+        input: Schema.Struct({ source: Schema.String, n: Schema.Number }),
+        output: Schema.Struct({ n: Schema.Number }),
+        concurrency: { expression: "input.source", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
+      })
+      yield* startWorker([Import], Import.toLayer(({ n }) =>
+        Effect.gen(function*() {
+          yield* Ref.update(executions, (all) => [...all, n])
+          yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(release)
+          return { n }
+        })
+      ))
+      const first = yield* Hatchet.runNoWait(Import, { source: "s3", n: 1 })
+      yield* Deferred.await(started)
+      const second = yield* Effect.flip(Hatchet.run(Import, { source: "s3", n: 2 }))
+      expect(second).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* first.result).toEqual({ n: 1 })
+      expect(yield* Ref.get(executions)).toEqual([1])
+    }))
+})
