@@ -98,8 +98,8 @@ export type TaskSettings = internal.TaskSettings
 
 /**
  * A concurrency limit (`Concurrency` in Hatchet's contract): at most `maxRuns` runs at once per
- * key, the key being a CEL `expression` over the run (`input`, `additional_metadata`,
- * `workflow_run_id`, and `parents` for a task), with a `limitStrategy` for the runs over it.
+ * key, the key being a CEL `expression` over the run (`input`, `additional_metadata` or
+ * `workflow_run_id`) that gives a string, with a `limitStrategy` for the runs over it.
  * Set on a workflow (`concurrency`: whole runs), on a task, or in `taskDefaults`.
  *
  * @example

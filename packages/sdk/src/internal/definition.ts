@@ -47,8 +47,9 @@ export type ConcurrencyLimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS
 /**
  * A concurrency limit: at most `maxRuns` runs (of the workflow, or of the task) at once per key,
  * the key being what the CEL `expression` gives for the run, e.g. `input.userId` or
- * `additional_metadata.tenant` (a task-level expression may also read `parents`). The engine
- * evaluates it when the run is created; a key that is not a string fails the run.
+ * `additional_metadata.tenant` (Hatchet also offers `workflow_run_id`, which is the task's own id
+ * in a DAG; not `parents`). The engine evaluates it when a task is created; a key that is not a
+ * string fails that task, and so the run.
  */
 export interface Concurrency {
   /** A CEL expression that evaluates to a string. */
