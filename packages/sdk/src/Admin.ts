@@ -8,6 +8,7 @@
  */
 import type * as V1Trigger from "@effect-hatchet/proto/v1/shared/trigger"
 import type * as V1Workflows from "@effect-hatchet/proto/v1/workflows"
+import type * as V0Workflows from "@effect-hatchet/proto/workflows/workflows"
 import { Context, Effect, Layer } from "effect"
 import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
@@ -34,6 +35,8 @@ export interface AdminShape {
   readonly cancelTasks: (request: V1Workflows.CancelTasksRequest) => Effect.Effect<ReadonlyArray<string>, GrpcError>
   /** `v1.AdminService/ReplayTasks`; returns the replayed task ids. */
   readonly replayTasks: (request: V1Workflows.ReplayTasksRequest) => Effect.Effect<ReadonlyArray<string>, GrpcError>
+  /** `WorkflowService/PutRateLimit`: creates or updates a rate limit. */
+  readonly putRateLimit: (request: V0Workflows.PutRateLimitRequest) => Effect.Effect<void, GrpcError>
 }
 
 /**

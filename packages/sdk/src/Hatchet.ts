@@ -57,7 +57,7 @@ import * as RestClient from "./RestClient.js"
 import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
-import type { Definition, Failure, Input, Result } from "./Workflow.js"
+import type { Definition, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
 // -----------------------------------------------------------------------------
@@ -208,6 +208,21 @@ export interface CronOptions {
   readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
   /** 1 (lowest) to 3. */
   readonly priority?: 1 | 2 | 3 | undefined
+}
+
+/**
+ * A rate limit to create or update with `putRateLimit`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitOptions {
+  /** The key tasks name in their `rateLimits` (`{ key }`); not namespaced, as upstream. */
+  readonly key: string
+  /** Units per window, 0 or more. */
+  readonly limit: number
+  /** The window; default `SECOND`, the engine's. */
+  readonly duration?: RateLimitDuration | undefined
 }
 
 /**
@@ -381,6 +396,11 @@ export interface HatchetShape {
   ) => Effect.Effect<Crons.Cron, HatchetClientError | RestError>
   /** Crons through REST: get, list, enable or disable, delete. */
   readonly crons: Crons.CronsShape
+  /**
+   * Creates or updates a rate limit (`WorkflowService/PutRateLimit`). Lowering a limit also
+   * lowers what is left of the current window.
+   */
+  readonly putRateLimit: (options: RateLimitOptions) => Effect.Effect<void, HatchetClientError | GrpcError>
 }
 
 /**
@@ -492,6 +512,13 @@ export const cron = <D extends Definition>(
   options: CronOptions
 ): Effect.Effect<Crons.Cron, HatchetClientError | RestError, Hatchet> =>
   Effect.flatMap(Hatchet, (h) => h.cron(definition, input, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const putRateLimit = (options: RateLimitOptions): Effect.Effect<void, HatchetClientError | GrpcError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.putRateLimit(options))
 
 /**
  * @since 0.1.0

@@ -88,7 +88,7 @@ export type WorkflowSettings = internal.WorkflowSettings
 
 /**
  * Settings of a task: `retries`, `backoff`, `executionTimeout` (default 60 s), `scheduleTimeout`,
- * `desiredWorkerLabels`, `slotCost` (default 1), `concurrency`. Durations are Effect `DurationInput`s and must be
+ * `desiredWorkerLabels`, `slotCost` (default 1), `concurrency`, `rateLimits`. Durations are Effect `DurationInput`s and must be
  * whole milliseconds.
  *
  * @since 0.1.0
@@ -120,6 +120,33 @@ export type Concurrency = internal.Concurrency
  * @category models
  */
 export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
+
+/**
+ * A rate limit of a task (`CreateTaskRateLimit` in Hatchet's contract): a static `key` made
+ * with `Hatchet.putRateLimit`, or a `dynamicKey` CEL expression with its own `limit` per
+ * `duration`; the task consumes `units` (default 1) when it is assigned.
+ *
+ * @example
+ * ```ts
+ * const CallApi = Task.make("call-api", {
+ *   input: Schema.Struct({ userId: Schema.String }),
+ *   rateLimits: [
+ *     { key: "openai", units: 1 },
+ *     { dynamicKey: "input.userId", limit: 10, duration: "MINUTE" }
+ *   ]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RateLimit = internal.RateLimit
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RateLimitDuration = internal.RateLimitDuration
 
 /**
  * @since 0.1.0

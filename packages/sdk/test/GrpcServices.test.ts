@@ -4,6 +4,7 @@
  */
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
+import { RateLimitDuration } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
 import { Admin } from "../src/Admin.js"
@@ -120,7 +121,8 @@ describe("gRPC services", () => {
         },
         workflows: {
           triggerWorkflow: async (r) => record("TriggerWorkflow", r, { workflowRunId: "run-1" }),
-          bulkTriggerWorkflow: async (r) => record("BulkTriggerWorkflow", r, { workflowRunIds: ["run-2", "run-3"] })
+          bulkTriggerWorkflow: async (r) => record("BulkTriggerWorkflow", r, { workflowRunIds: ["run-2", "run-3"] }),
+          putRateLimit: async (r) => record("PutRateLimit", r, {})
         }
       })
       yield* Effect.gen(function*() {
@@ -137,6 +139,7 @@ describe("gRPC services", () => {
         expect((yield* admin.getRunDetails("run-1")).done).toBe(true)
         expect(yield* admin.cancelTasks({ externalIds: ["t1", "t2"] })).toEqual(["t1", "t2"])
         expect(yield* admin.replayTasks({ externalIds: ["t3"] })).toEqual(["t3"])
+        yield* admin.putRateLimit({ key: "api", limit: 10, duration: RateLimitDuration.MINUTE })
       }).pipe(Effect.provide(Layer.orDie(servicesLayer(server.hostPort))))
 
       const request = (m: string) => calls.find(([name]) => name === m)![1]
@@ -148,6 +151,7 @@ describe("gRPC services", () => {
       expect(request("v1.GetRunDetails")).toEqual({ externalId: "run-1" })
       expect(request("v1.CancelTasks")).toMatchObject({ externalIds: ["t1", "t2"] })
       expect(request("v1.ReplayTasks")).toMatchObject({ externalIds: ["t3"] })
+      expect(request("PutRateLimit")).toEqual({ key: "api", limit: 10, duration: RateLimitDuration.MINUTE })
     }))
 
   it.scoped("Events: Push, BulkPush, PutLog, PutStreamEvent", () =>

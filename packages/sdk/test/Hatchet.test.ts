@@ -4,7 +4,7 @@
 import type { WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import { BulkTriggerWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
+import { BulkTriggerWorkflowRequest, type PutRateLimitRequest, RateLimitDuration } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { expectTypeOf } from "vitest"
 import { ConfigProvider, Effect, Schema } from "effect"
@@ -69,7 +69,9 @@ const fakeClient = (options: {
     const pushed: Array<PushEventRequest> = []
     const bulkPushes: Array<ReadonlyArray<PushEventRequest>> = []
     let nextId = 0
+    const rateLimits: Array<PutRateLimitRequest> = []
     const admin = {
+      putRateLimit: (request) => Effect.sync(() => void rateLimits.push(request)),
       triggerWorkflow: (request) => Effect.sync(() => (triggered.push(request), `run-${nextId++}`)),
       bulkTriggerWorkflow: (requests) =>
         options.failBulkCall === bulkCalls.length
@@ -137,7 +139,7 @@ const fakeClient = (options: {
       schedules,
       crons
     })
-    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled, cronsCreated }
+    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled, cronsCreated, rateLimits }
   })
 
 /** A TaskContext as the worker would give a task attempt. */
@@ -461,6 +463,23 @@ describe("Hatchet client (fakes)", () => {
       const notJson = yield* Effect.flip(hatchet.push("k", { n: BigInt(1) }))
       expect(notJson).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidInput" })
       expect(pushed).toHaveLength(2)
+    }))
+
+  it.effect("putRateLimit: key, limit and window (SECOND by default); bad options send nothing", () =>
+    Effect.gen(function*() {
+      const { hatchet, rateLimits } = yield* fakeClient()
+      yield* hatchet.putRateLimit({ key: "api", limit: 100, duration: "MINUTE" })
+      yield* hatchet.putRateLimit({ key: "emails", limit: 0 })
+      expect(rateLimits).toEqual([
+        { key: "api", limit: 100, duration: RateLimitDuration.MINUTE },
+        { key: "emails", limit: 0, duration: RateLimitDuration.SECOND }
+      ])
+      const bad = yield* Effect.flip(hatchet.putRateLimit({ key: " ", limit: 1.5, duration: "FORTNIGHT" as "WEEK" }))
+      expect(bad).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidOptions" })
+      expect(bad.message).toBe(
+        "Invalid rate limit: key must be a non-empty string; limit must be an integer of 0 or more, got 1.5; unknown duration FORTNIGHT"
+      )
+      expect(rateLimits).toHaveLength(2)
     }))
 
   it.effect("bulkPush: chunks of at most 1,000 events, in order; a bad event sends nothing", () =>

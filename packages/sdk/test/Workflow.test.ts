@@ -370,3 +370,56 @@ describe("Workflow concurrency (PutWorkflow request)", () => {
     ])
   })
 })
+
+describe("Workflow rate limits (PutWorkflow request)", () => {
+  it("static and dynamic limits as the official SDK sends them; taskDefaults apply", () => {
+    const Flow = Workflow.make("calls", {
+      input: Schema.Struct({ userId: Schema.String, cost: Schema.Number }),
+      taskDefaults: { rateLimits: [{ key: "api" }] }
+    }).pipe(
+      Workflow.task("plain"),
+      Workflow.task("metered", {
+        rateLimits: [
+          { key: "api", units: 3 },
+          { dynamicKey: "input.userId", units: "input.cost", limit: 10, duration: "MINUTE" },
+          { dynamicKey: "additional_metadata.tenant", limit: "input.cost * 2" }
+        ]
+      })
+    )
+    const tasks = Either.getOrThrow(compile(specOf(Flow), "")).request.tasks
+    expect(tasks[0]!.rateLimits).toEqual([
+      { key: "api", keyExpr: undefined, units: 1, unitsExpr: undefined, limitValuesExpr: "-1", duration: undefined }
+    ])
+    expect(tasks[1]!.rateLimits).toEqual([
+      { key: "api", keyExpr: undefined, units: 3, unitsExpr: undefined, limitValuesExpr: "-1", duration: undefined },
+      { key: "input.userId", keyExpr: "input.userId", units: undefined, unitsExpr: "input.cost", limitValuesExpr: "10", duration: 1 },
+      {
+        key: "additional_metadata.tenant",
+        keyExpr: "additional_metadata.tenant",
+        units: 1,
+        unitsExpr: undefined,
+        limitValuesExpr: "input.cost * 2",
+        duration: undefined
+      }
+    ])
+  })
+
+  it("reports empty keys, bad units and limits, and unknown windows", () => {
+    const Bad = Workflow.make("bad-rates").pipe(Workflow.task("a", {
+      rateLimits: [
+        { key: "" },
+        { key: "api", units: 0 },
+        { dynamicKey: " ", limit: 1.5, duration: "FORTNIGHT" as "WEEK" },
+        { dynamicKey: "input.a", key: "api", limit: 1 } as never
+      ]
+    }))
+    expect(issuesOf(Bad)).toEqual([
+      "tasks.a.rateLimits[0].key: must be a non-empty string (the key given to Hatchet.putRateLimit)",
+      "tasks.a.rateLimits[1].units: must be a positive integer or a CEL expression, got 0",
+      `tasks.a.rateLimits[2].dynamicKey: a CEL expression is required, e.g. "input.userId"`,
+      "tasks.a.rateLimits[2].limit: must be a positive integer or a CEL expression, got 1.5",
+      "tasks.a.rateLimits[2].duration: must be one of SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, YEAR, got FORTNIGHT",
+      "tasks.a.rateLimits[3]: a rate limit has a key or a dynamicKey, not both"
+    ])
+  })
+})

@@ -28,6 +28,7 @@ import { ActionType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type * as EventsProto from "@effect-hatchet/proto/events/events"
 import type * as V1Trigger from "@effect-hatchet/proto/v1/shared/trigger"
 import type * as V1Workflows from "@effect-hatchet/proto/v1/workflows"
+import type * as V0Workflows from "@effect-hatchet/proto/workflows/workflows"
 import { Admin } from "@effect-hatchet/sdk/Admin"
 import { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import { Events } from "@effect-hatchet/sdk/Events"
@@ -62,6 +63,7 @@ export interface Calls {
   readonly cancelTasks: ReadonlyArray<V1Workflows.CancelTasksRequest>
   readonly triggers: ReadonlyArray<V1Trigger.TriggerWorkflowRequest>
   readonly pushes: ReadonlyArray<EventsProto.PushEventRequest>
+  readonly rateLimits: ReadonlyArray<V0Workflows.PutRateLimitRequest>
 }
 
 /**
@@ -144,7 +146,8 @@ const emptyCalls: Calls = {
   streams: [],
   cancelTasks: [],
   triggers: [],
-  pushes: []
+  pushes: [],
+  rateLimits: []
 }
 
 const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
@@ -269,7 +272,8 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         }
         return request.externalIds
       }),
-    replayTasks: (request) => Effect.succeed(request.externalIds)
+    replayTasks: (request) => Effect.succeed(request.externalIds),
+    putRateLimit: (request) => record("rateLimits", request)
   }
 
   const events: Events["Type"] = {

@@ -34,5 +34,6 @@ export const make = ({ admin, workflows }: GrpcTransportShape): AdminShape => ({
   replayTasks: (request) =>
     unary(v1("replayTasks"), (o) => admin.replayTasks(request, o)).pipe(
       Effect.map((response) => response.replayedTasks)
-    )
+    ),
+  putRateLimit: (request) => Effect.asVoid(unary(v0("putRateLimit"), (o) => workflows.putRateLimit(request, o)))
 })

@@ -13,6 +13,7 @@ import {
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { Event as ProtoEvent, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { RateLimitDuration, rateLimitDurationFromJSON } from "@effect-hatchet/proto/workflows/workflows"
 import { Chunk, Clock, Effect, Either, Option, Schedule, Stream } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
@@ -572,6 +573,21 @@ export const make = (services: ClientServices): HatchetShape => {
       })
     }).pipe(Effect.withSpan("hatchet.cron", { attributes: { "hatchet.workflow": definition.name } }))
 
+  const putRateLimit: HatchetShape["putRateLimit"] = (options) =>
+    Effect.suspend((): Effect.Effect<void, HatchetClientError | GrpcError> => {
+      const issues: Array<string> = []
+      if (typeof options.key !== "string" || options.key.trim() === "") issues.push("key must be a non-empty string")
+      if (!Number.isInteger(options.limit) || options.limit < 0 || options.limit > 2_147_483_647) {
+        issues.push(`limit must be an integer of 0 or more, got ${String(options.limit)}`)
+      }
+      const duration = rateLimitDurationFromJSON(options.duration ?? "SECOND")
+      if (duration === RateLimitDuration.UNRECOGNIZED) issues.push(`unknown duration ${String(options.duration)}`)
+      if (issues.length > 0) {
+        return Effect.fail(clientError("InvalidOptions", `Invalid rate limit: ${issues.join("; ")}`))
+      }
+      return admin.putRateLimit({ key: options.key, limit: options.limit, duration })
+    }).pipe(Effect.withSpan("hatchet.putRateLimit", { attributes: { "hatchet.rate_limit": options.key } }))
+
   return {
     run: (definition, input, options) => Effect.flatMap(runNoWait(definition, input, options), (h) => h.result),
     runNoWait,
@@ -588,6 +604,7 @@ export const make = (services: ClientServices): HatchetShape => {
     schedule,
     schedules,
     cron,
-    crons
+    crons,
+    putRateLimit
   }
 }

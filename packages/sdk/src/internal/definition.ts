@@ -63,6 +63,28 @@ export interface Concurrency {
   readonly limitStrategy: ConcurrencyLimitStrategy
 }
 
+/** The window of a rate limit: its units come back all at once when it has passed. */
+export type RateLimitDuration = "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
+
+/**
+ * A rate limit a task consumes `units` of (default 1) when the engine assigns it to a worker;
+ * while the key has too few units left in its window, the task waits. Either a static `key`,
+ * created beforehand with `Hatchet.putRateLimit`, or a `dynamicKey`: a CEL expression over the
+ * run (`input`, `additional_metadata`, ...) giving one key per value, each with its own `limit`
+ * per `duration` window (default `MINUTE`). `units` and `limit` may be CEL expressions too.
+ */
+export type RateLimit =
+  | {
+    readonly key: string
+    readonly units?: number | string | undefined
+  }
+  | {
+    readonly dynamicKey: string
+    readonly units?: number | string | undefined
+    readonly limit: number | string
+    readonly duration?: RateLimitDuration | undefined
+  }
+
 /** Settings every task has (and `taskDefaults` of a workflow provides). */
 export interface TaskSettings {
   /** Retries after the first attempt (so `retries: 2` allows 3 attempts). Default 0. */
@@ -77,6 +99,8 @@ export interface TaskSettings {
   readonly slotCost?: number | undefined
   /** Limits on how many runs of this task run at once, per key; several apply in order. */
   readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
+  /** Rate limits an attempt consumes units of when it is assigned. */
+  readonly rateLimits?: ReadonlyArray<RateLimit> | undefined
 }
 
 /** Settings of a workflow (and of a standalone task, which is a one-task workflow). */
@@ -177,7 +201,8 @@ export const effectiveSettings = (spec: WorkflowSpec, task: TaskSpec): TaskSetti
     scheduleTimeout: task.settings.scheduleTimeout ?? defaults.scheduleTimeout,
     desiredWorkerLabels: task.settings.desiredWorkerLabels ?? defaults.desiredWorkerLabels,
     slotCost: task.settings.slotCost ?? defaults.slotCost,
-    concurrency: task.settings.concurrency ?? defaults.concurrency
+    concurrency: task.settings.concurrency ?? defaults.concurrency,
+    rateLimits: task.settings.rateLimits ?? defaults.rateLimits
   }
 }
 
@@ -353,7 +378,8 @@ export const pickTaskSettings = (options: TaskSettings): TaskSettings => ({
   scheduleTimeout: options.scheduleTimeout,
   desiredWorkerLabels: options.desiredWorkerLabels,
   slotCost: options.slotCost,
-  concurrency: options.concurrency
+  concurrency: options.concurrency,
+  rateLimits: options.rateLimits
 })
 
 /** Keeps only the `WorkflowSettings` keys of an options object. */

@@ -5,7 +5,9 @@ import {
   type Concurrency as ConcurrencyProto,
   ConcurrencyLimitStrategy as ConcurrencyLimitStrategyProto,
   type CreateTaskOpts,
-  type CreateWorkflowVersionRequest
+  type CreateTaskRateLimit,
+  type CreateWorkflowVersionRequest,
+  RateLimitDuration as RateLimitDurationProto
 } from "@effect-hatchet/proto/v1/workflows"
 import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
 import {
@@ -14,6 +16,8 @@ import {
   type ConcurrencyLimitStrategy,
   type DesiredWorkerLabel,
   effectiveSettings,
+  type RateLimit,
+  type RateLimitDuration,
   parentsOf,
   type TaskSpec,
   WorkflowDefinitionError,
@@ -218,7 +222,7 @@ const taskOpts = (
     inputs: "{}",
     parents: [...parentsOf(spec, task)],
     retries,
-    rateLimits: [],
+    rateLimits: rateLimitOpts(issues, `${where}.rateLimits`, settings.rateLimits ?? []),
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
     backoffMaxSeconds,
@@ -263,6 +267,64 @@ const concurrencyOpts = (
     return { expression: limit.expression, maxRuns, limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN }
   })
 }
+
+const rateLimitDurations: Record<RateLimitDuration, RateLimitDurationProto> = {
+  SECOND: RateLimitDurationProto.SECOND,
+  MINUTE: RateLimitDurationProto.MINUTE,
+  HOUR: RateLimitDurationProto.HOUR,
+  DAY: RateLimitDurationProto.DAY,
+  WEEK: RateLimitDurationProto.WEEK,
+  MONTH: RateLimitDurationProto.MONTH,
+  YEAR: RateLimitDurationProto.YEAR
+}
+
+/** A positive integer, or a non-empty CEL expression; else an issue. */
+const amountOrExpression = (issues: Array<string>, where: string, value: number | string) => {
+  if (typeof value === "string" ? value.trim() === "" : !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    issues.push(`${where}: must be a positive integer or a CEL expression, got ${JSON.stringify(value)}`)
+  }
+}
+
+/**
+ * The `CreateTaskRateLimit` messages of a task, as the official TypeScript SDK sends them: a
+ * static key with `limit_values_expr` "-1" (the limit is the one stored with `PutRateLimit`), a
+ * dynamic key as both `key` and `key_expr` with its limit as an expression.
+ */
+const rateLimitOpts = (
+  issues: Array<string>,
+  where: string,
+  limits: ReadonlyArray<RateLimit>
+): Array<CreateTaskRateLimit> =>
+  limits.map((limit, i) => {
+    const at = `${where}[${i}]`
+    const units = limit.units ?? 1
+    amountOrExpression(issues, `${at}.units`, units)
+    const unitsFields = typeof units === "number" ? { units, unitsExpr: undefined } : { units: undefined, unitsExpr: units }
+    if ("dynamicKey" in limit) {
+      if ("key" in limit) issues.push(`${at}: a rate limit has a key or a dynamicKey, not both`)
+      if (typeof limit.dynamicKey !== "string" || limit.dynamicKey.trim() === "") {
+        issues.push(`${at}.dynamicKey: a CEL expression is required, e.g. "input.userId"`)
+      }
+      amountOrExpression(issues, `${at}.limit`, limit.limit)
+      const window = limit.duration === undefined ? undefined : rateLimitDurations[limit.duration]
+      if (limit.duration !== undefined && window === undefined) {
+        issues.push(
+          `${at}.duration: must be one of ${Object.keys(rateLimitDurations).join(", ")}, got ${String(limit.duration)}`
+        )
+      }
+      return {
+        key: limit.dynamicKey,
+        keyExpr: limit.dynamicKey,
+        ...unitsFields,
+        limitValuesExpr: String(limit.limit),
+        duration: window
+      }
+    }
+    if (typeof limit.key !== "string" || limit.key.trim() === "") {
+      issues.push(`${at}.key: must be a non-empty string (the key given to Hatchet.putRateLimit)`)
+    }
+    return { key: limit.key, keyExpr: undefined, ...unitsFields, limitValuesExpr: "-1", duration: undefined }
+  })
 
 const duration = (issues: Array<string>, where: string, input: Duration.DurationInput): string =>
   Either.match(toGoDuration(input), {
