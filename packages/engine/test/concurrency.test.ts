@@ -465,12 +465,29 @@ describe("concurrency registration", () => {
     Effect.sync(() => {
       expect(Cel.compile("input.a['b'].c + \"-\" + string(additional_metadata.x) // comment")._tag).toBe("Ok")
       expect(Cel.compile("(workflow_run_id + input.a)")._tag).toBe("Ok")
-      for (const unsupported of ["input.a.lowerAscii()", "size(input.a)", "input[0]", "true", "1", "input.a + 1", "{'a': 1}", "r'x'"]) {
+      for (const ok of ["1", "-1", "- 42", "string(7) + 'x'", "input.a"]) {
+        expect(Cel.compile(ok)._tag, ok).toBe("Ok")
+      }
+      for (
+        const unsupported of [
+          "input.a.lowerAscii()", "size(input.a)", "input[0]", "true", "input.a + 1", "1 + 1", "{'a': 1}", "r'x'", "1.5", "1u",
+          "0x1", "-input.a", "1 - 1"
+        ]
+      ) {
         expect(Cel.compile(unsupported)._tag, unsupported).toBe("Unsupported")
       }
-      for (const invalid of ["parents", "input..a", "input[", "(input.a", "input.a)", "input input", "if", "'\\q'"]) {
+      for (
+        const invalid of [
+          "parents", "input..a", "input[", "(input.a", "input.a)", "input input", "if", "'\\q'", "1.a", "'a' + 1",
+          "9223372036854775808"
+        ]
+      ) {
         expect(Cel.compile(invalid)._tag, invalid).toBe("Invalid")
       }
+      // the step-run environment declares `parents` (a map of maps)
+      expect(Cel.compile("parents.a.b", "stepRun")._tag).toBe("Ok")
+      expect(Cel.compile("string(parents.a)", "stepRun")._tag).toBe("Invalid")
+      expect(Cel.compile("-9223372036854775808")._tag).toBe("Ok")
       expect([1, 1.5, -2, 0.0001, 0.00001, 123456, 1234567, 1e21].map(Cel.formatDouble)).toEqual([
         "1", "1.5", "-2", "0.0001", "1e-05", "123456", "1.234567e+06", "1e+21"
       ])

@@ -192,6 +192,23 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.statusOf(() => legacy({ onFailureJob: { name: "f", steps: [] } }))).toMatchObject({ code: Status.INTERNAL })
       const legacyVersion = yield* Effect.promise(() => legacy({ concurrency: { action: "legacy:key", maxRuns: 1 } }))
       expect(legacyVersion.order).toBe(2)
+      // rate limits: PutRateLimit needs a key; a legacy step's static key must exist, its expressions are validated
+      expect(yield* Grpc.statusOf(() => c.workflows.putRateLimit({ key: "", limit: 1, duration: 0 }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "key is required"
+      })
+      const limitedStep = (rateLimits: ReadonlyArray<Record<string, unknown>>) => ({
+        jobs: [{ name: "j", steps: [{ readableId: "s", action: "legacy:s", timeout: "10s", rateLimits }] }]
+      })
+      const rateKey = `legacy-key-${Math.random().toString(36).slice(2, 8)}`
+      expect(yield* Grpc.statusOf(() => legacy(limitedStep([{ key: rateKey, units: 1 }])))).toMatchObject({ code: Status.INTERNAL })
+      expect(yield* Grpc.statusOf(() => legacy(limitedStep([{ key: "k", keyExpr: "input.", units: 1 }])))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "Validation failed with the following errors:\n" +
+          "0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].RateLimits[0].KeyExpr': Invalid CEL expression\n"
+      })
+      yield* Effect.promise(() => c.workflows.putRateLimit({ key: rateKey, limit: 5, duration: 1 }))
+      expect((yield* Effect.promise(() => legacy(limitedStep([{ key: rateKey, units: 1 }])))).order).toBe(3)
       // the same content is the same version; new content is a new version
       const v1 = yield* Effect.promise(() => c.admin.putWorkflow({ name: "versioned", tasks: [task()] }))
       const again = yield* Effect.promise(() => c.admin.putWorkflow({ name: "versioned", tasks: [task()] }))

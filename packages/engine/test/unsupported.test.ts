@@ -34,7 +34,6 @@ describe("unsupported features", () => {
   it.scoped("each feature, when used, is UNIMPLEMENTED naming the workflow, the task and the feature", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      yield* h.run((state) => state.tenants.get(tenantId)!.rateLimits.set("static-key", { limit: 10, duration: 1 }))
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
@@ -50,10 +49,9 @@ describe("unsupported features", () => {
         ["concurrency-expression", [task("t")], { concurrency: { expression: "size(input.group)", maxRuns: 2 } },
           "the concurrency expression 'size(input.group)' (the function 'size'; the local engine evaluates input, " +
           "additional_metadata and workflow_run_id with member access, string literals, + and string())"],
-        ["dynamic-rate-limit", [task("t", { rateLimits: [{ key: "k", keyExpr: "input.user", limitValuesExpr: "10" }] })], {},
-          "task 't': rate limits (rate_limits)"],
-        ["static-rate-limit", [task("t", { rateLimits: [{ key: "static-key", units: 1 }] })], {},
-          "task 't': rate limits (rate_limits)"],
+        ["rate-limit-expression", [task("t", { rateLimits: [{ key: "k", keyExpr: "input.user.lowerAscii()", units: 1, limitValuesExpr: "10" }] })], {},
+          "task 't': the rate-limit expression 'input.user.lowerAscii()' (the method 'lowerAscii'; the local engine evaluates " +
+          "input, additional_metadata and workflow_run_id with member access, string and integer literals, + on strings and string())"],
         ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
         ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
@@ -73,14 +71,14 @@ describe("unsupported features", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const error = yield* refusal(h, "many", [
-        task("a", { isDurable: true, rateLimits: [{ key: "k", keyExpr: "'k'", limitValuesExpr: "1" }] }),
+        task("a", { isDurable: true, conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
         task("c", { batch: { batchMaxSize: 5 } })
       ], { idempotency: { expression: "input.id", ttlMs: 1 } })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'a': rate limits (rate_limits), durable execution (is_durable); " +
+          "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if), durable execution (is_durable); " +
           "task 'c': batch execution (batch); idempotency keys (idempotency)"
       })
     }))
@@ -209,11 +207,6 @@ describe("the official SDK's registrations", () => {
         concurrency: { expression: "input.userId.lowerAscii()", maxRuns: 1, limitStrategy: OfficialSdk.ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN }
       })
       concurrent.task({ name: "t", fn: noop })
-      const limited = OfficialSdk.CreateTaskWorkflow({
-        name: "sdk-rate-limit",
-        rateLimits: [{ staticKey: "api", units: 1 }],
-        fn: noop
-      })
       const waiting = OfficialSdk.CreateWorkflow({ name: "sdk-conditions" })
       const start = waiting.task({ name: "start", fn: noop })
       waiting.task({ name: "later", parents: [start], waitFor: new OfficialSdk.SleepCondition("10s"), fn: noop })
@@ -236,7 +229,6 @@ describe("the official SDK's registrations", () => {
         [concurrent, "workflow 'sdk-concurrency' uses a feature the local engine does not support yet: " +
           "the concurrency expression 'input.userId.lowerAscii()' (the method 'lowerAscii'; the local engine evaluates " +
           "input, additional_metadata and workflow_run_id with member access, string literals, + and string())"],
-        [limited, "workflow 'sdk-rate-limit' uses a feature the local engine does not support yet: task 'sdk-rate-limit': rate limits (rate_limits)"],
         [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
           "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
           "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],

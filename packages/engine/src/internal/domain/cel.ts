@@ -1,11 +1,14 @@
 /**
- * A small CEL evaluator for concurrency keys: the subset of CEL that concurrency expressions use
- * in practice, compiled and type-checked against upstream's workflow-string environment
- * (`input` and `additional_metadata`: `map(string, dyn)`, `workflow_run_id`: `string`).
+ * A small CEL evaluator for concurrency keys and rate-limit expressions: the subset of CEL these
+ * expressions use in practice, compiled and type-checked against one of upstream's environments:
+ * - `workflow` (`celworkflowrunstr`, and what every step expression is evaluated in): `input` and
+ *   `additional_metadata`: `map(string, dyn)`, `workflow_run_id`: `string`;
+ * - `stepRun` (`celsteprunstr`, the validation of rate-limit expressions): the same, plus
+ *   `parents`: `map(string, map(string, dyn))`.
  *
- * Supported: the three variables, member access `a.b`, indexing with a string literal `a["b"]`,
- * string literals (single or double quotes, simple escapes), `+` and `string(x)`, parentheses and
- * `//` comments.
+ * Supported: the variables, member access `a.b`, indexing with a string literal `a["b"]`, string
+ * literals (single or double quotes, simple escapes), decimal integer literals (optionally
+ * negative), `+` on strings and `string(x)`, parentheses and `//` comments.
  *
  * `compile` sorts an expression into three outcomes:
  * - `Ok`: in the subset and well-typed; it evaluates exactly as cel-go would;
@@ -29,16 +32,20 @@ import { isJsonObject } from "./json.js"
 // syntax
 // -----------------------------------------------------------------------------
 
-/** A compiled key expression. */
+/** A compiled expression. */
 export type CelExpr =
   | { readonly _tag: "Ident"; readonly name: CelVariable }
   | { readonly _tag: "String"; readonly value: string }
+  | { readonly _tag: "Int"; readonly value: bigint }
   | { readonly _tag: "Select"; readonly operand: CelExpr; readonly key: string }
   | { readonly _tag: "Add"; readonly left: CelExpr; readonly right: CelExpr }
   | { readonly _tag: "ToString"; readonly arg: CelExpr }
 
-/** The variables of upstream's workflow-string environment. */
-export type CelVariable = "input" | "additional_metadata" | "workflow_run_id"
+/** The variables of upstream's environments. */
+export type CelVariable = "input" | "additional_metadata" | "workflow_run_id" | "parents"
+
+/** Upstream's CEL environments: workflow-string (`celworkflowrunstr`) and step-run (`celsteprunstr`). */
+export type CelEnv = "workflow" | "stepRun"
 
 /** The outcome of compiling an expression. */
 export type Compiled =
@@ -56,6 +63,7 @@ class Unsupported {
 type Token =
   | { readonly kind: "ident"; readonly text: string }
   | { readonly kind: "string"; readonly value: string }
+  | { readonly kind: "int"; readonly digits: string }
   | { readonly kind: "punct"; readonly text: "." | "[" | "]" | "(" | ")" | "+" }
   /** Valid CEL outside the subset (numbers, other operators, `,`, `{`, …). */
   | { readonly kind: "other"; readonly text: string }
@@ -143,12 +151,26 @@ const tokenize = (source: string): Array<Token> => {
       i = j + 1
       continue
     }
+    if (/[0-9]/.test(c)) {
+      let j = i
+      while (j < source.length && /[0-9]/.test(source[j]!)) j++
+      const next = source[j]
+      if (
+        (c === "0" && (next === "x" || next === "X")) || next === "u" || next === "U" || next === "e" ||
+        next === "E" || (next === "." && /[0-9]/.test(source[j + 1] ?? ""))
+      ) {
+        throw new Unsupported("numeric literals other than decimal integers")
+      }
+      tokens.push({ kind: "int", digits: source.slice(i, j) })
+      i = j
+      continue
+    }
     if (c === "." || c === "[" || c === "]" || c === "(" || c === ")" || c === "+") {
       tokens.push({ kind: "punct", text: c })
       i++
       continue
     }
-    if (/[0-9\-*/%!=<>&|?:,{}`]/.test(c)) {
+    if (/[\-*/%!=<>&|?:,{}`]/.test(c)) {
       tokens.push({ kind: "other", text: c })
       i++
       continue
@@ -163,9 +185,20 @@ const tokenize = (source: string): Array<Token> => {
 type Syntax =
   | { readonly _tag: "Ident"; readonly name: string }
   | { readonly _tag: "String"; readonly value: string }
+  | { readonly _tag: "Int"; readonly value: bigint }
   | { readonly _tag: "Select"; readonly operand: Syntax; readonly key: string }
   | { readonly _tag: "Add"; readonly left: Syntax; readonly right: Syntax }
   | { readonly _tag: "Call"; readonly name: string; readonly arg: Syntax }
+
+const minInt64 = -(2n ** 63n)
+const maxInt64 = 2n ** 63n - 1n
+
+/** An int literal (`-` included when negative): int64, as CEL's. */
+const intLiteral = (digits: string, negative: boolean): Syntax => {
+  const value = negative ? -BigInt(digits) : BigInt(digits)
+  if (value < minInt64 || value > maxInt64) throw new Invalid("int literal out of range")
+  return { _tag: "Int", value }
+}
 
 class Parser {
   private pos = 0
@@ -236,6 +269,16 @@ class Parser {
       this.pos++
       return { _tag: "String", value: token.value }
     }
+    if (token.kind === "int") {
+      this.pos++
+      return intLiteral(token.digits, false)
+    }
+    // CEL's grammar reads a minus directly before an int literal as part of the literal
+    const next = this.tokens[this.pos + 1]
+    if (token.kind === "other" && token.text === "-" && next?.kind === "int") {
+      this.pos += 2
+      return intLiteral(next.digits, true)
+    }
     if (token.kind === "ident") {
       this.pos++
       if (reserved.has(token.text)) throw new Invalid(`reserved identifier '${token.text}'`)
@@ -266,54 +309,61 @@ class Parser {
 // type checking
 // -----------------------------------------------------------------------------
 
-/** Static types of the subset: `map(string, dyn)`, `string` and `dyn`. */
-type CelType = "map" | "string" | "dyn"
+/**
+ * Static types of the subset: `map(string, dyn)`, `map(string, map(string, dyn))` (`parents`),
+ * `string`, `int` and `dyn`.
+ */
+type CelType = "map" | "parents" | "string" | "int" | "dyn"
 
-const variableTypes: Readonly<Record<CelVariable, CelType>> = {
-  input: "map",
-  additional_metadata: "map",
-  workflow_run_id: "string"
+const variableTypes: Readonly<Record<CelEnv, Readonly<Partial<Record<CelVariable, CelType>>>>> = {
+  workflow: { input: "map", additional_metadata: "map", workflow_run_id: "string" },
+  stepRun: { input: "map", additional_metadata: "map", workflow_run_id: "string", parents: "parents" }
 }
 
-const check = (syntax: Syntax): { readonly expr: CelExpr; readonly type: CelType } => {
+const isMap = (type: CelType) => type === "map" || type === "parents"
+
+const check = (syntax: Syntax, env: CelEnv): { readonly expr: CelExpr; readonly type: CelType } => {
   switch (syntax._tag) {
     case "String":
       return { expr: syntax, type: "string" }
+    case "Int":
+      return { expr: syntax, type: "int" }
     case "Ident": {
       const name = syntax.name
-      if (name in variableTypes) {
-        const variable = name as CelVariable
-        return { expr: { _tag: "Ident", name: variable }, type: variableTypes[variable] }
-      }
+      const type = variableTypes[env][name as CelVariable]
+      if (type !== undefined) return { expr: { _tag: "Ident", name: name as CelVariable }, type }
       if (otherIdentifiers.has(name)) throw new Unsupported(`the identifier '${name}'`)
       throw new Invalid(`undeclared reference to '${name}'`)
     }
     case "Select": {
-      const operand = check(syntax.operand)
-      if (operand.type === "string") throw new Invalid("field selection on a string")
-      return { expr: { _tag: "Select", operand: operand.expr, key: syntax.key }, type: "dyn" }
+      const operand = check(syntax.operand, env)
+      if (operand.type === "string" || operand.type === "int") throw new Invalid(`field selection on ${operand.type}`)
+      return { expr: { _tag: "Select", operand: operand.expr, key: syntax.key }, type: operand.type === "parents" ? "map" : "dyn" }
     }
     case "Add": {
-      const left = check(syntax.left)
-      const right = check(syntax.right)
-      if (left.type === "map" || right.type === "map") throw new Invalid("no matching overload for '_+_'")
+      const left = check(syntax.left, env)
+      const right = check(syntax.right, env)
+      if (isMap(left.type) || isMap(right.type)) throw new Invalid("no matching overload for '_+_'")
+      const types = [left.type, right.type]
+      if (types.includes("int") && types.includes("string")) throw new Invalid("no matching overload for '_+_'")
+      if (types.includes("int")) throw new Unsupported("integer arithmetic")
       return {
         expr: { _tag: "Add", left: left.expr, right: right.expr },
         type: left.type === "string" || right.type === "string" ? "string" : "dyn"
       }
     }
     case "Call": {
-      const arg = check(syntax.arg)
-      if (arg.type === "map") throw new Invalid("no matching overload for 'string'")
+      const arg = check(syntax.arg, env)
+      if (isMap(arg.type)) throw new Invalid("no matching overload for 'string'")
       return { expr: { _tag: "ToString", arg: arg.expr }, type: "string" }
     }
   }
 }
 
-/** Parses and type-checks a concurrency expression. */
-export const compile = (source: string): Compiled => {
+/** Parses and type-checks an expression in `env` (the workflow-string environment by default). */
+export const compile = (source: string, env: CelEnv = "workflow"): Compiled => {
   try {
-    return { _tag: "Ok", expr: check(new Parser(tokenize(source)).parseAll()).expr }
+    return { _tag: "Ok", expr: check(new Parser(tokenize(source)).parseAll(), env).expr }
   } catch (error) {
     if (error instanceof Invalid) return { _tag: "Invalid", reason: error.reason }
     if (error instanceof Unsupported) return { _tag: "Unsupported", reason: error.reason }
@@ -325,20 +375,24 @@ export const compile = (source: string): Compiled => {
 // evaluation
 // -----------------------------------------------------------------------------
 
-/** The values of the variables for one evaluation. */
-export type CelVariables = Readonly<Record<CelVariable, JsonValue>>
+/** The values of the variables for one evaluation (`parents` is never declared there). */
+export type CelVariables = Readonly<Record<Exclude<CelVariable, "parents">, JsonValue>>
+
+/** A CEL value: JSON (numbers are doubles) or an int. */
+export type CelValue = JsonValue | bigint
 
 /** A value, or the error text cel-go reports. */
 export type Evaluated =
-  | { readonly _tag: "Value"; readonly value: JsonValue }
+  | { readonly _tag: "Value"; readonly value: CelValue }
   | { readonly _tag: "Error"; readonly message: string }
 
 class EvalError {
   constructor(readonly message: string) {}
 }
 
-/** The CEL type name of a JSON value (numbers are doubles). */
-export const typeName = (value: JsonValue): string => {
+/** The CEL type name of a value (JSON numbers are doubles). */
+export const typeName = (value: CelValue): string => {
+  if (typeof value === "bigint") return "int"
   if (value === null) return "null_type"
   if (typeof value === "string") return "string"
   if (typeof value === "number") return "double"
@@ -362,11 +416,14 @@ export const formatDouble = (value: number): string => {
   return value.toFixed(Math.max(0, mantissa.replace(/^-/, "").replace(".", "").length - 1 - exponent))
 }
 
-const evaluate = (expr: CelExpr, variables: CelVariables): JsonValue => {
+const evaluate = (expr: CelExpr, variables: CelVariables): CelValue => {
   switch (expr._tag) {
     case "String":
+    case "Int":
       return expr.value
     case "Ident":
+      // `parents` only type-checks in the step-run environment, which evaluates nothing
+      if (expr.name === "parents") throw new EvalError("undeclared reference to 'parents'")
       return variables[expr.name]
     case "Select": {
       const operand = evaluate(expr.operand, variables)
@@ -386,6 +443,7 @@ const evaluate = (expr: CelExpr, variables: CelVariables): JsonValue => {
     case "ToString": {
       const value = evaluate(expr.arg, variables)
       if (typeof value === "string") return value
+      if (typeof value === "bigint") return value.toString()
       if (typeof value === "number") return formatDouble(value)
       if (typeof value === "boolean") return value ? "true" : "false"
       throw new EvalError(`type conversion error from '${typeName(value)}' to 'string'`)
@@ -402,3 +460,28 @@ export const run = (expr: CelExpr, variables: CelVariables): Evaluated => {
     throw error
   }
 }
+
+/**
+ * The output of a step-run expression as upstream reads it (`ParseAndEvalStepRun`): a string, or
+ * an int (a double is truncated to one), or another type, named.
+ */
+export type StepRunOutput =
+  | { readonly _tag: "String"; readonly value: string }
+  | { readonly _tag: "Int"; readonly value: number }
+  | { readonly _tag: "Other"; readonly type: string }
+
+/** Go's `int(float64)` then the int32 column the evaluation is stored in. */
+const toInt32 = (value: bigint | number): number =>
+  typeof value === "bigint"
+    ? Number(BigInt.asIntN(32, value))
+    : Number.isFinite(value)
+    ? Number(BigInt.asIntN(32, BigInt(Math.trunc(value))))
+    : 0
+
+/** Sorts an evaluated value into a step-run output. */
+export const stepRunOutput = (value: CelValue): StepRunOutput =>
+  typeof value === "string"
+    ? { _tag: "String", value }
+    : typeof value === "bigint" || typeof value === "number"
+    ? { _tag: "Int", value: toInt32(value) }
+    : { _tag: "Other", type: typeName(value) }

@@ -36,7 +36,6 @@
  */
 import * as Cel from "./cel.js"
 import { enqueue } from "./dispatch.js"
-import type { JsonValue } from "./json.js"
 import { isJsonObject } from "./json.js"
 import type {
   ConcurrencySlot,
@@ -64,26 +63,33 @@ export type KeyResult =
  * another type fails the task with upstream's message (the first failing strategy's).
  */
 export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Run, taskExternalId: string): KeyResult => {
-  const input: JsonValue = isJsonObject(run.input) ? run.input : {}
+  const variables = stepVariables(run, taskExternalId)
   const keys: Array<string> = []
   for (const strategy of strategies) {
     const fail = (reason: string): KeyResult => ({
       _tag: "Failed",
       message: `failed to parse step expression (${strategy.expression}): ${reason}`
     })
-    const result = Cel.run(strategy.compiled, {
-      input,
-      additional_metadata: run.metadata,
-      workflow_run_id: taskExternalId
-    })
+    const result = Cel.run(strategy.compiled, variables)
     if (result._tag === "Error") return fail(result.message)
-    const value = result.value
-    if (typeof value === "number") return fail("expected string output for concurrency key, got int")
-    if (typeof value !== "string") return fail(`output must evaluate to a string or integer: got ${Cel.typeName(value)}`)
-    keys.push(value)
+    const output = Cel.stepRunOutput(result.value)
+    if (output._tag === "Int") return fail("expected string output for concurrency key, got int")
+    if (output._tag === "Other") return fail(`output must evaluate to a string or integer: got ${output.type}`)
+    keys.push(output.value)
   }
   return { _tag: "Keys", keys }
 }
+
+/**
+ * The variables a task's step expressions are evaluated with (concurrency keys, rate limits):
+ * the run's input and additional metadata, and the task's own external id as `workflow_run_id`,
+ * as upstream passes it.
+ */
+export const stepVariables = (run: Run, taskExternalId: string): Cel.CelVariables => ({
+  input: isJsonObject(run.input) ? run.input : {},
+  additional_metadata: run.metadata,
+  workflow_run_id: taskExternalId
+})
 
 // -----------------------------------------------------------------------------
 // slots

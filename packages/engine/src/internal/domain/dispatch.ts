@@ -3,10 +3,11 @@
  *
  * A queued task waits in the queue of its step's action. Whenever work or capacity appears the
  * `(tenant, action)` pair is marked dirty; `assignDirty` (run at the end of every domain
- * operation) hands the head of each dirty queue to an eligible worker: registered with exactly
- * that action, an open stream, a heartbeat within the last 5 s, not paused, and free units for
- * every slot type the step requests. The best-ranked candidate wins (sticky strategy, then
- * desired worker labels); equal ranks are taken round-robin per action.
+ * operation) hands the tasks of each dirty queue, in order, to eligible workers: registered with
+ * exactly that action, an open stream, a heartbeat within the last 5 s, not paused, and free
+ * units for every slot type the step requests. The best-ranked candidate wins (sticky strategy,
+ * then desired worker labels); equal ranks are taken round-robin per action. A task short of
+ * rate-limit units (`rateLimits.ts`) is passed over until its key refills.
  *
  * Engine semantics §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
  *
@@ -17,7 +18,8 @@ import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
-import type { DesiredLabel, EngineState, Task, Worker, WorkerLabel } from "./model.js"
+import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
+import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
@@ -59,12 +61,40 @@ export const enqueue = (state: EngineState, task: Task, now: number, priority: n
   task.retryPending = false
   const token = ++state.queueSeq
   task.queueToken = token
-  state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token })
+  const deadline = now + task.step.scheduleTimeoutMs
+  state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token, priority, deadline })
   markDirty(state, task.tenantId, task.step.action)
-  state.timers.at(now + task.step.scheduleTimeoutMs, (t) => {
+  armScheduleTimeout(state, task, token, deadline)
+}
+
+/** Cancels the task at `deadline` if it is still queued under `token`. */
+const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadline: number) =>
+  state.timers.at(deadline, (t) => {
     if (task.queueToken === token && task.status === "QUEUED") {
       cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
     }
+  })
+
+/**
+ * A rate-limited item whose key refills more than this much later leaves the queue until the
+ * refill (upstream `rateLimitedRequeueAfterThreshold`); a nearer refill keeps it in place.
+ */
+const rateLimitedRequeueAfterMs = 2_000
+
+/**
+ * Takes a rate-limited entry out of its queue until `until`, when it re-enters last at its
+ * priority (upstream's rate-limited queue items, requeued with new ids). Its schedule timeout
+ * stays.
+ */
+const park = (state: EngineState, entry: QueueEntry, until: number) => {
+  const task = entry.task
+  const token = ++state.queueSeq
+  task.queueToken = token
+  armScheduleTimeout(state, task, token, entry.deadline)
+  state.timers.at(until, () => {
+    if (task.queueToken !== token || task.status !== "QUEUED") return
+    state.queues.enqueue(task.tenantId, task.step.action, entry.priority, { ...entry, token })
+    markDirty(state, task.tenantId, task.step.action)
   })
 }
 
@@ -131,14 +161,29 @@ const rank = (worker: Worker, task: Task): number => {
   return weight
 }
 
+/**
+ * One assignment pass over a queue, in queue order: a task short of rate-limit units is passed
+ * over (and waits for the refill), the first other task no worker can take ends the pass.
+ */
 const tryAssign = (state: EngineState, tenantId: string, action: string, now: number) => {
   const tenant = state.tenants.get(tenantId)
   const candidates = tenant?.actionWorkers.get(action)
   if (tenant === undefined || candidates === undefined || candidates.size === 0) return
   const workers = [...candidates]
-  for (;;) {
-    const entry = state.queues.peek(tenantId, action)
-    if (entry === undefined) return
+  if (tenant.dynamicRateLimitActions.has(action)) {
+    RateLimits.upsertDynamicKeys(tenant, tasksOf(state.queues.live(tenantId, action)), now)
+  }
+  for (const entry of state.queues.live(tenantId, action)) {
+    if (entry.task.queueToken !== entry.token) continue
+    const units = RateLimits.unitsOf(entry.task)
+    if (units !== undefined) {
+      const short = RateLimits.shortage(tenant, units, now)
+      if (short !== undefined) {
+        if (short.refillAt !== undefined && short.refillAt - now > rateLimitedRequeueAfterMs) park(state, entry, short.refillAt)
+        else if (short.limit !== undefined) RateLimits.wakeOnRefill(state, tenantId, short.limit, action)
+        continue
+      }
+    }
     const offset = tenant.roundRobin.get(action) ?? 0
     // the best rank first; round-robin among workers of equal rank
     let chosen: Worker | undefined
@@ -157,9 +202,13 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     }
     if (chosen === undefined) return
     tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
-    state.queues.pop(tenantId, action)
+    if (units !== undefined) RateLimits.consume(tenant, units, now)
     assign(state, entry.task, chosen, now)
   }
+}
+
+function* tasksOf(entries: Iterable<QueueEntry>): Generator<Task> {
+  for (const entry of entries) yield entry.task
 }
 
 const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {

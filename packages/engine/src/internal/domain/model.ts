@@ -120,8 +120,66 @@ export interface Step {
    * its own.
    */
   readonly concurrency: ReadonlyArray<StepConcurrency>
+  /** The step's rate limits, in registration order. */
+  readonly rateLimits: ReadonlyArray<StepRateLimit>
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+// -----------------------------------------------------------------------------
+// rate limits
+// -----------------------------------------------------------------------------
+
+/** The windows of a rate limit (`RateLimitDuration` names). */
+export type RateLimitWindow = "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
+
+/** A CEL expression of a step as upstream stores it (`StepExpression.expression`), compiled. */
+export interface StepExpression {
+  readonly source: string
+  readonly compiled: CelExpr
+}
+
+/**
+ * A rate limit of a step. `Static` (only a key and units were given) is a `StepRateLimit` row
+ * upstream: its key must exist. Otherwise upstream stores `StepExpression` rows, evaluated when a
+ * task is created: the key (the literal key as a CEL string when no `key_expr`), the limit (only
+ * when `limit_values_expr` is set), the units and the window (a duration name as a CEL string).
+ */
+export type StepRateLimit =
+  | { readonly _tag: "Static"; readonly key: string; readonly units: number }
+  | {
+    readonly _tag: "Expressions"
+    /** The `key` field: it names the expressions (`StepExpression.key`). */
+    readonly key: string
+    readonly keyExpr: StepExpression
+    readonly limitExpr: StepExpression | undefined
+    readonly unitsExpr: StepExpression
+    readonly windowExpr: StepExpression
+  }
+
+/** A task's evaluated rate-limit expressions (upstream `v1_task_expression_eval`). */
+export interface TaskRateLimit {
+  readonly key: string
+  readonly units: number
+  /** -1 (the official SDK's "keep the stored limit") or any other value; undefined without `limit_values_expr`. */
+  readonly limit: number | undefined
+  readonly window: string
+}
+
+/**
+ * A tenant's rate limit (upstream `RateLimit`): a fixed window of `limitValue` units starting at
+ * `lastRefill`; `value` is what is left of it.
+ */
+export interface RateLimit {
+  readonly key: string
+  limitValue: number
+  value: number
+  window: RateLimitWindow
+  lastRefill: number
+  /** Actions whose queues wait for this key's next refill. */
+  readonly waiting: Set<string>
+  /** When the armed wake-up fires, if one is armed. */
+  wakeAt: number | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -316,6 +374,8 @@ export interface Task {
   stream: StreamOrder | undefined
   /** The keys of the step's strategies, evaluated at creation. */
   concurrencyKeys: ReadonlyArray<string> | undefined
+  /** The step's rate-limit expressions, evaluated at creation. */
+  rateLimits: ReadonlyArray<TaskRateLimit>
   /**
    * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
    * next strategy's), from its creation until it is final.
@@ -481,6 +541,9 @@ export interface RunSubscriber {
 export interface QueueEntry {
   readonly task: Task
   readonly token: number
+  readonly priority: number
+  /** The schedule timeout of the queue item. */
+  readonly deadline: number
 }
 
 export interface TenantState {
@@ -494,8 +557,10 @@ export interface TenantState {
   readonly roundRobin: Map<string, number>
   readonly runs: Array<Run>
   readonly events: Array<PushedEvent>
-  /** `PutRateLimit` keys (stored; limits are not enforced). */
-  readonly rateLimits: Map<string, { readonly limit: number; readonly duration: number }>
+  /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */
+  readonly rateLimits: Map<string, RateLimit>
+  /** Actions of steps with rate-limit expressions: their queue passes upsert dynamic keys. */
+  readonly dynamicRateLimitActions: Set<string>
   /** Scheduled runs not yet fired, by id. */
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
@@ -551,7 +616,10 @@ export class EngineState {
 /** Per-action queues (implemented in `queue.ts`). */
 export interface QueueStore {
   enqueue(tenantId: string, action: string, priority: number, entry: QueueEntry): void
-  peek(tenantId: string, action: string): QueueEntry | undefined
-  pop(tenantId: string, action: string): void
+  /**
+   * The live entries in queue order. An entry dies when its task's token changes; entries added
+   * during the iteration may or may not be visited.
+   */
+  live(tenantId: string, action: string): Iterable<QueueEntry>
   size(tenantId: string, action: string): number
 }

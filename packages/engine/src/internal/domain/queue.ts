@@ -1,7 +1,7 @@
 /**
  * Per-action task queues: one FIFO per priority (1..4) for each `(tenant, action)`, read highest
- * priority first (upstream `ORDER BY priority DESC, id ASC`). Cancelled or timed-out entries are
- * dropped lazily: an entry is live while its task still carries the entry's token.
+ * priority first (upstream `ORDER BY priority DESC, id ASC`). Assigned, cancelled or timed-out
+ * entries are dropped lazily: an entry is live while its task still carries the entry's token.
  *
  * @internal
  */
@@ -26,9 +26,23 @@ class Fifo {
     return undefined
   }
 
-  shift(): void {
-    this.head++
+  /** The live entries from the head on (dead entries in the middle are skipped, not removed). */
+  *live(): Generator<QueueEntry> {
+    if (this.peek() === undefined) return
     if (this.head > 1024 && this.head * 2 > this.items.length) this.compact()
+    // a compaction during the iteration replaces `items`: keep walking the array we started with
+    const items = this.items
+    let dead = 0
+    for (let i = this.head; i < items.length; i++) {
+      const entry = items[i]!
+      if (entry.task.queueToken === entry.token) yield entry
+      else dead++
+    }
+    // entries assigned behind a waiting one (rate limits) die in the middle: drop them in bulk
+    if (items === this.items && dead > 1024 && dead * 2 > items.length - this.head) {
+      this.items = items.slice(this.head).filter((entry) => entry.task.queueToken === entry.token)
+      this.head = 0
+    }
   }
 
   get length(): number {
@@ -50,21 +64,8 @@ class ActionQueue {
     this.byPriority[index]!.push(entry)
   }
 
-  peek(): QueueEntry | undefined {
-    for (let i = 3; i >= 0; i--) {
-      const entry = this.byPriority[i]!.peek()
-      if (entry !== undefined) return entry
-    }
-    return undefined
-  }
-
-  pop(): void {
-    for (let i = 3; i >= 0; i--) {
-      if (this.byPriority[i]!.peek() !== undefined) {
-        this.byPriority[i]!.shift()
-        return
-      }
-    }
+  *live(): Generator<QueueEntry> {
+    for (let i = 3; i >= 0; i--) yield* this.byPriority[i]!.live()
   }
 
   /** Entries held, live or not (an upper bound of the live count). */
@@ -90,12 +91,8 @@ export class ActionQueues implements QueueStore {
     queue.enqueue(priority, entry)
   }
 
-  peek(tenantId: string, action: string): QueueEntry | undefined {
-    return this.queues.get(this.key(tenantId, action))?.peek()
-  }
-
-  pop(tenantId: string, action: string): void {
-    this.queues.get(this.key(tenantId, action))?.pop()
+  live(tenantId: string, action: string): Iterable<QueueEntry> {
+    return this.queues.get(this.key(tenantId, action))?.live() ?? []
   }
 
   size(tenantId: string, action: string): number {

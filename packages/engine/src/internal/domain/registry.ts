@@ -7,13 +7,13 @@
  * INVALID_ARGUMENT for unknown parents and concurrency without an expression), `ValidateAPI`
  * (INVALID_ARGUMENT "Validation failed …"), then what the database would refuse (INTERNAL: a
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
- * never created with PutRateLimit).
+ * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (step conditions, rate
- * limits, batch tasks, durable tasks, idempotency keys, event-filter expressions, cron time
- * zones, concurrency expressions beyond the CEL subset of `cel.ts`) is refused with
- * UNIMPLEMENTED instead of running differently from Hatchet. A stored version arms its cron
- * triggers (`cron.ts`).
+ * A valid workflow that uses a feature this engine does not implement (step conditions, batch
+ * tasks, durable tasks, idempotency keys, event-filter expressions, cron time zones, concurrency
+ * or rate-limit expressions beyond the CEL subset of `cel.ts`) is refused with UNIMPLEMENTED
+ * instead of running differently from Hatchet. A stored version arms its cron triggers
+ * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
  * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
  * single-task workflow without an on-failure task moves onto its task, ahead of the task's own
@@ -39,6 +39,7 @@ import {
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
+import * as RateLimits from "./rateLimits.js"
 import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
@@ -160,9 +161,7 @@ const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => 
     if (!hatchetNamePattern.test(parent)) errors.message(`${ns}.Parents[${i}]`, hatchetNameError)
   })
   if (task.retries < 0) errors.condition(`${ns}.Retries`, "min", "0", { _tag: "int", value: task.retries })
-  task.rateLimits.forEach((limit, i) => {
-    if (limit.key === "") errors.condition(`${ns}.RateLimits[${i}].Key`, "required")
-  })
+  RateLimits.validateRateLimits(errors, ns, task.rateLimits)
   if (task.backoffFactor !== undefined) {
     checkBounds(errors, `${ns}.RetryBackoffFactor`, task.backoffFactor, 1, 1000)
     const max = task.backoffMaxSeconds ?? 86_400
@@ -293,14 +292,11 @@ const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
 
 const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !== values.length
 
-/** A rate limit with only a key and units: its key must exist (a foreign key upstream). */
-const isStaticRateLimit = (limit: CreateTaskOpts["rateLimits"][number]) =>
-  limit.keyExpr === undefined && limit.unitsExpr === undefined && limit.limitValuesExpr === undefined
-
 /**
  * What the database refuses while storing the version (`PutWorkflowVersion`), each a plain error
  * upstream, hence INTERNAL: unique task names and triggers per version, a `cron_input` that is
- * not JSON (stored as jsonb with each cron), a static rate-limit key never created.
+ * not JSON (stored as jsonb with each cron), a static rate-limit key never created or given
+ * twice, the same key twice among a task's rate-limit expressions.
  */
 const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionRequest) => {
   checkAcyclic(request.tasks)
@@ -310,9 +306,7 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
     if (request.cronInput === "" || validateJsonb(request.cronInput, "input") !== undefined) throw internal()
   }
   for (const task of [...request.tasks, ...(request.onFailureTask !== undefined ? [request.onFailureTask] : [])]) {
-    for (const limit of task.rateLimits) {
-      if (isStaticRateLimit(limit) && !tenant.rateLimits.has(limit.key)) throw internal()
-    }
+    if (!RateLimits.storable(tenant, task.rateLimits)) throw internal()
   }
 }
 
@@ -338,7 +332,7 @@ const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
     const expression = unsupportedExpression(concurrency)
     if (expression !== undefined) features.push(expression)
   }
-  if (task.rateLimits.length > 0) features.push("rate limits (rate_limits)")
+  features.push(...RateLimits.unsupportedRateLimits(task.rateLimits))
   if (task.batch !== undefined) features.push("batch execution (batch)")
   if (task.isDurable) features.push("durable execution (is_durable)")
   return features
@@ -519,6 +513,7 @@ const buildStep = (
   slotRequests: slotRequestsOf(task),
   desiredLabels: new Map(Object.entries(task.workerLabels)),
   concurrency,
+  rateLimits: RateLimits.stepRateLimits(task.rateLimits),
   index
 })
 
@@ -588,6 +583,9 @@ export const putWorkflow = (
     for (const parent of step.parents) byReadableId.get(parent)!.children.push(step)
   }
   const allSteps = onFailure !== undefined ? [...steps, onFailure] : steps
+  for (const step of allSteps) {
+    if (RateLimits.hasExpressions(step)) tenant.dynamicRateLimitActions.add(step.action)
+  }
   const version: WorkflowVersion = {
     id: newId(),
     workflow,

@@ -2,8 +2,8 @@
  * The task state machine and the DAG rules.
  *
  * - creation (`createTask`): QUEUED (through its concurrency strategies, if any), created FAILED
- *   when a concurrency key cannot be evaluated, or created already final as SKIPPED or
- *   CANCELLED by the DAG rules;
+ *   when a concurrency key or a rate-limit expression cannot be evaluated, or created already
+ *   final as SKIPPED or CANCELLED by the DAG rules;
  * - completion, application failure with retries and backoff, internal failure (dead worker,
  *   undeliverable assignment), cancellation, execution and schedule timeouts;
  * - DAG progression (`onTaskFinal`): a child is created when all its parents completed, skipped
@@ -18,6 +18,7 @@
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
+import { evaluateRateLimits, hasExpressions } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
@@ -102,21 +103,26 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     spawned: previous?.spawned ?? new Map(),
     stream: undefined,
     concurrencyKeys: undefined,
-    concurrencySlots: []
+    concurrencySlots: [],
+    rateLimits: []
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
-      // concurrency keys are evaluated at creation; a task whose key fails is created FAILED
+      // concurrency keys and rate-limit expressions are evaluated at creation; a task whose
+      // expression fails is created FAILED (a rate-limit failure is reported over a key's)
       const keys = step.concurrency.length > 0 ? evaluateKeys(step.concurrency, run, externalId) : undefined
-      if (keys?._tag === "Failed") {
-        failAtCreation(state, task, keys.message, now)
+      const limits = hasExpressions(step) ? evaluateRateLimits(step, run, externalId) : undefined
+      const failure = limits?._tag === "Failed" ? limits.message : keys?._tag === "Failed" ? keys.message : undefined
+      if (failure !== undefined) {
+        failAtCreation(state, task, failure, now)
         break
       }
+      if (limits?._tag === "Limits") task.rateLimits = limits.limits
       recordEvent(state, task, "QUEUED", now)
-      if (keys !== undefined) acquireSlots(state, task, keys.keys, now)
+      if (keys?._tag === "Keys") acquireSlots(state, task, keys.keys, now)
       else enqueue(state, task, now, run.priority)
       break
     }
@@ -139,7 +145,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   return task
 }
 
-/** A task created FAILED (its concurrency key failed): final at once, with the error. */
+/** A task created FAILED (a step expression failed): final at once, with the error. */
 const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
   task.status = "FAILED"
   task.error = message

@@ -27,6 +27,7 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       runs: [],
       events: [],
       rateLimits: new Map(),
+      dynamicRateLimitActions: new Set(),
       scheduled: new Map(),
       crons: new Map()
     }

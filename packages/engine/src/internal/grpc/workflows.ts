@@ -8,8 +8,9 @@
 import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
 import type { EngineCoreService } from "../core.js"
-import { internal, invalidArgument } from "../domain/errors.js"
+import { internal } from "../domain/errors.js"
 import type { ScheduledRun, WorkflowVersion } from "../domain/model.js"
+import * as RateLimits from "../domain/rateLimits.js"
 import * as Registry from "../domain/registry.js"
 import * as Schedules from "../domain/schedules.js"
 import * as Triggers from "../domain/triggers.js"
@@ -115,9 +116,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   putRateLimit: (request, context) =>
     bridge.unary(
-      core.run((state) => {
-        if (request.key === "") throw invalidArgument("key is required")
-        state.tenants.get(context.tenantId)?.rateLimits.set(request.key, { limit: request.limit, duration: request.duration })
+      core.run((state, now) => {
+        RateLimits.putRateLimit(state, context.tenantId, request, now)
         return {}
       }),
       context.signal

@@ -8,8 +8,21 @@
  */
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
-import type { CronTrigger, EngineState, LogLine, Run, ScheduledRun, Task, TaskEvent, Tenant, Worker, Workflow } from "../domain/model.js"
+import type {
+  CronTrigger,
+  EngineState,
+  LogLine,
+  RateLimit,
+  Run,
+  ScheduledRun,
+  Task,
+  TaskEvent,
+  Tenant,
+  Worker,
+  Workflow
+} from "../domain/model.js"
 import { latestVersion, runStatus } from "../domain/model.js"
+import * as RateLimits from "../domain/rateLimits.js"
 import { isSchedulable } from "../domain/dispatch.js"
 import { runTasks } from "../domain/queries.js"
 
@@ -320,3 +333,16 @@ export const cronWorkflows = (cron: CronTrigger) => ({
   method: cron.method,
   priority: cron.priority
 })
+
+/** `RateLimit` (`ToRateLimitFromSQLC`): the window as stored ("1 SECOND"), the units left now. */
+export const rateLimit = (tenantId: string, limit: RateLimit, now: number) => {
+  const { lastRefill, value } = RateLimits.current(limit, now)
+  return {
+    key: limit.key,
+    tenantId,
+    limitValue: limit.limitValue,
+    value,
+    window: `1 ${limit.window}`,
+    lastRefill: iso(lastRefill)
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { HttpRouter } from "@effect/platform"
 import * as Crons from "./crons.js"
+import * as RateLimits from "./rateLimits.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
@@ -20,5 +21,6 @@ export const all = HttpRouter.concatAll(
   Tasks.routes,
   Workflows.routes,
   Scheduled.routes,
-  Crons.routes
+  Crons.routes,
+  RateLimits.routes
 )

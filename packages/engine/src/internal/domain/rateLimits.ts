@@ -1,0 +1,389 @@
+/**
+ * Task rate limits: per tenant and key, a fixed window of `limitValue` units.
+ *
+ * - Keys are created or updated by `WorkflowService/PutRateLimit`, and by the queue passes for the
+ *   dynamic limits of queued tasks. An update sets the limit and the window and clamps the units
+ *   left to the new limit; the window keeps its start.
+ * - A window starts at `lastRefill`; once it has elapsed the key holds `limitValue` units again
+ *   (computed lazily, on the grid of whole windows since the key's creation).
+ * - Registration (`CreateTaskRateLimit`): a rate limit with only a key and units is static (a
+ *   `StepRateLimit` row upstream; its key must exist, units default to 1). Any expression set
+ *   (`key_expr`, `units_expr`, `limit_values_expr`) makes all four parts CEL expressions: the
+ *   literal key as a CEL string when no `key_expr`, the literal units when no `units_expr`, the
+ *   limit only when `limit_values_expr` is set, the window as its duration name (MINUTE when
+ *   unset). The official TypeScript SDK always sends `limit_values_expr` ("-1" for a static key),
+ *   so its static limits take this path too.
+ * - At task creation the expressions are evaluated (`input`, `additional_metadata`, the task's
+ *   external id as `workflow_run_id`): the key and the window must be strings, the limit and the
+ *   units ints (a double is truncated); otherwise the task is created FAILED with "failed to
+ *   parse step expression (…): …".
+ * - At each queue pass the dynamic keys of the queued tasks are upserted with their evaluated
+ *   limit and window; when tasks disagree the longer window and the smaller limit win (a limit of
+ *   0 yields to any other, a task without a limit counts as 0). A limit below 0 (the SDK's "-1")
+ *   upserts nothing: the key must exist, with the limit it has.
+ * - A task consumes its units (per key: its dynamic units, then its step's static ones) when it
+ *   is assigned to a worker; they are never given back. A task short of units on any key, or
+ *   with a key that does not exist, stays queued and the pass goes on with the next task; it is
+ *   tried again at the key's next refill (a timer wakes its queue), or when `PutRateLimit`
+ *   changes a key.
+ *
+ * Upstream `pkg/repository/rate_limit.go`, `sqlcv1/rate_limits.sql`, `pkg/scheduling/v1/rate_limit.go`,
+ * `pkg/repository/scheduler_queue.go` (`GetTaskRateLimits`), `pkg/repository/workflow.go` (step
+ * expressions), `pkg/repository/task.go` (evaluation), `internal/cel/cel.go`,
+ * `internal/services/admin/server.go` (`PutRateLimit`).
+ *
+ * @internal
+ */
+import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
+import * as Cel from "./cel.js"
+import { stepVariables } from "./concurrency.js"
+import { markDirty } from "./dispatch.js"
+import { internal, invalidArgument } from "./errors.js"
+import type {
+  EngineState,
+  RateLimit,
+  RateLimitWindow,
+  Run,
+  Step,
+  StepExpression,
+  StepRateLimit,
+  Task,
+  TaskRateLimit,
+  TenantState
+} from "./model.js"
+import { tenantOf } from "./tenants.js"
+import type { FieldErrors } from "./validation.js"
+
+// -----------------------------------------------------------------------------
+// windows
+// -----------------------------------------------------------------------------
+
+const windowNames: ReadonlyArray<RateLimitWindow> = ["SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "YEAR"]
+
+const day = 86_400_000
+
+/** Window lengths as Postgres compares intervals: a month is 30 days, a year 12 months. */
+const windowMs: Readonly<Record<RateLimitWindow, number>> = {
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: day,
+  WEEK: 7 * day,
+  MONTH: 30 * day,
+  YEAR: 360 * day
+}
+
+/** The name of a `RateLimitDuration` value, or undefined for a value outside the enum. */
+const durationName = (duration: number): RateLimitWindow | undefined => windowNames[duration]
+
+/** `getWindowParamFromDurString`: an unknown name falls back to a minute. */
+const windowOf = (name: string): RateLimitWindow => windowNames.find((w) => w === name) ?? "MINUTE"
+
+/** `getLargerDuration`. */
+const longer = (a: RateLimitWindow, b: RateLimitWindow) => (windowNames.indexOf(a) > windowNames.indexOf(b) ? a : b)
+
+/** Brings a key's window up to date: after whole windows have elapsed it holds its limit again. */
+const refill = (limit: RateLimit, now: number): void => {
+  const length = windowMs[limit.window]
+  const elapsed = now - limit.lastRefill
+  if (elapsed < length) return
+  limit.lastRefill += Math.floor(elapsed / length) * length
+  limit.value = limit.limitValue
+}
+
+/** A key's units left and window start as of `now`, without updating it (the REST list's view). */
+export const current = (limit: RateLimit, now: number): { readonly value: number; readonly lastRefill: number } => {
+  const length = windowMs[limit.window]
+  const elapsed = now - limit.lastRefill
+  return elapsed < length
+    ? { value: limit.value, lastRefill: limit.lastRefill }
+    : { value: limit.limitValue, lastRefill: limit.lastRefill + Math.floor(elapsed / length) * length }
+}
+
+/** When the current window of a key ends. */
+const nextRefill = (limit: RateLimit): number => limit.lastRefill + windowMs[limit.window]
+
+/**
+ * `UpsertRateLimit` / `UpsertRateLimitsBulk`: a new key starts full; an existing one gets the new
+ * limit and window, its units left clamped to the new limit.
+ */
+const upsert = (tenant: TenantState, key: string, limitValue: number, window: RateLimitWindow, now: number): void => {
+  const existing = tenant.rateLimits.get(key)
+  if (existing === undefined) {
+    tenant.rateLimits.set(key, { key, limitValue, value: limitValue, window, lastRefill: now, waiting: new Set(), wakeAt: undefined })
+    return
+  }
+  refill(existing, now)
+  existing.limitValue = limitValue
+  existing.window = window
+  existing.value = Math.min(existing.value, limitValue)
+}
+
+/** Marks every queue of the tenant that holds tasks: a key changed. */
+const wakeTenant = (state: EngineState, tenant: TenantState): void => {
+  for (const action of tenant.actionWorkers.keys()) {
+    if (state.queues.size(tenant.tenant.id, action) > 0) markDirty(state, tenant.tenant.id, action)
+  }
+}
+
+/**
+ * `WorkflowService/PutRateLimit`: creates or updates a key. An empty key is INVALID_ARGUMENT; a
+ * duration outside the enum fails upstream's validation of the upsert, a plain error (INTERNAL).
+ */
+export const putRateLimit = (
+  state: EngineState,
+  tenantId: string,
+  request: { readonly key: string; readonly limit: number; readonly duration: number },
+  now: number
+): void => {
+  if (request.key === "") throw invalidArgument("key is required")
+  const window = durationName(request.duration)
+  if (window === undefined) throw internal()
+  const tenant = tenantOf(state, tenantId)
+  upsert(tenant, request.key, request.limit, window, now)
+  wakeTenant(state, tenant)
+}
+
+// -----------------------------------------------------------------------------
+// registration
+// -----------------------------------------------------------------------------
+
+/** A rate limit with only a key and units (a `StepRateLimit` row upstream). */
+export const isStatic = (limit: CreateTaskRateLimit): boolean =>
+  limit.keyExpr === undefined && limit.unitsExpr === undefined && limit.limitValuesExpr === undefined
+
+/** The validator's message for an expression upstream's CEL compiler rejects. */
+const celExpressionError = "Invalid CEL expression"
+
+/**
+ * `CreateWorkflowStepRateLimitOpts`, in struct-field order: the key is required; the key, units
+ * and limit expressions, when set, must compile in the step-run environment (`celsteprunstr`).
+ */
+export const validateRateLimits = (errors: FieldErrors, ns: string, limits: ReadonlyArray<CreateTaskRateLimit>): void =>
+  limits.forEach((limit, i) => {
+    const lns = `${ns}.RateLimits[${i}]`
+    if (limit.key === "") errors.condition(`${lns}.Key`, "required")
+    const expressions = [["KeyExpr", limit.keyExpr], ["UnitsExpr", limit.unitsExpr], ["LimitExpr", limit.limitValuesExpr]] as const
+    for (const [field, expression] of expressions) {
+      if (expression !== undefined && Cel.compile(expression, "stepRun")._tag === "Invalid") {
+        errors.message(`${lns}.${field}`, celExpressionError)
+      }
+    }
+  })
+
+/**
+ * What storing a task's rate limits would make the database refuse (a plain error, INTERNAL): a
+ * static key never created (a foreign key), a static key twice (a unique index), the same `key`
+ * twice among the expression ones (one insert upserting a row twice).
+ */
+export const storable = (tenant: TenantState, limits: ReadonlyArray<CreateTaskRateLimit>): boolean => {
+  const statics = new Set<string>()
+  const dynamics = new Set<string>()
+  for (const limit of limits) {
+    const seen = isStatic(limit) ? statics : dynamics
+    if (seen.has(limit.key)) return false
+    seen.add(limit.key)
+    if (isStatic(limit) && !tenant.rateLimits.has(limit.key)) return false
+  }
+  return true
+}
+
+/** The expressions upstream stores for a rate limit with an expression (`createJobTx`). */
+const expressionSources = (limit: CreateTaskRateLimit) => {
+  const duration = limit.duration
+  const window = duration === undefined ? "\"MINUTE\"" : durationName(duration) !== undefined ? `"${durationName(duration)}"` : `${duration}`
+  return {
+    key: limit.keyExpr ?? `"${limit.key}"`,
+    limit: limit.limitValuesExpr,
+    units: limit.unitsExpr ?? (limit.units !== undefined ? `${limit.units}` : undefined),
+    window
+  }
+}
+
+const subset = "the local engine evaluates input, additional_metadata and workflow_run_id with member access, " +
+  "string and integer literals, + on strings and string()"
+
+/**
+ * The rate limits of a task this engine cannot run as Hatchet does, described: expressions
+ * outside the CEL subset, and expressions Hatchet accepts but fails every task on (no units at
+ * all, a literal key that is not a valid CEL string, `parents`, which only validation declares).
+ */
+export const unsupportedRateLimits = (limits: ReadonlyArray<CreateTaskRateLimit>): Array<string> => {
+  const found: Array<string> = []
+  for (const limit of limits) {
+    if (isStatic(limit)) continue
+    const sources = expressionSources(limit)
+    if (sources.units === undefined) {
+      found.push(`the rate limit '${limit.key}' without units or units_expr (Hatchet fails each of its tasks with a CEL syntax error)`)
+      continue
+    }
+    for (const source of [sources.key, sources.limit, sources.units]) {
+      if (source === undefined) continue
+      const compiled = Cel.compile(source)
+      if (compiled._tag === "Unsupported") found.push(`the rate-limit expression '${source}' (${compiled.reason}; ${subset})`)
+      if (compiled._tag === "Invalid") {
+        found.push(`the rate-limit expression '${source}' (${compiled.reason}: Hatchet fails each task evaluating it)`)
+      }
+    }
+  }
+  return found
+}
+
+const stepExpression = (source: string): StepExpression => {
+  const compiled = Cel.compile(source)
+  if (compiled._tag !== "Ok") throw internal()
+  return { source, compiled: compiled.expr }
+}
+
+/** The stored rate limits of a validated, supported task. */
+export const stepRateLimits = (limits: ReadonlyArray<CreateTaskRateLimit>): Array<StepRateLimit> =>
+  limits.map((limit): StepRateLimit => {
+    if (isStatic(limit)) return { _tag: "Static", key: limit.key, units: limit.units ?? 1 }
+    const sources = expressionSources(limit)
+    return {
+      _tag: "Expressions",
+      key: limit.key,
+      keyExpr: stepExpression(sources.key),
+      limitExpr: sources.limit !== undefined ? stepExpression(sources.limit) : undefined,
+      unitsExpr: stepExpression(sources.units!),
+      windowExpr: stepExpression(sources.window)
+    }
+  })
+
+// -----------------------------------------------------------------------------
+// task creation
+// -----------------------------------------------------------------------------
+
+/** Whether a step has rate-limit expressions to evaluate for each task. */
+export const hasExpressions = (step: Step): boolean => step.rateLimits.some((limit) => limit._tag === "Expressions")
+
+/** A task's evaluated rate limits, or the error it is created FAILED with. */
+export type RateLimitEvaluation =
+  | { readonly _tag: "Limits"; readonly limits: ReadonlyArray<TaskRateLimit> }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+class ExpressionFailed {
+  constructor(readonly message: string) {}
+}
+
+/**
+ * Evaluates the rate-limit expressions of `step` for its task `taskExternalId` in `run`, in the
+ * order upstream stores them (per rate limit: key, limit, units, window); the first failure
+ * fails the task (`CheckStepRunOutAgainstKnownV1`).
+ */
+export const evaluateRateLimits = (step: Step, run: Run, taskExternalId: string): RateLimitEvaluation => {
+  const variables = stepVariables(run, taskExternalId)
+  const evaluate = (expression: StepExpression, expected: "string" | "int", what: string): string | number => {
+    const fail = (reason: string) => new ExpressionFailed(`failed to parse step expression (${expression.source}): ${reason}`)
+    const result = Cel.run(expression.compiled, variables)
+    if (result._tag === "Error") throw fail(result.message)
+    const output = Cel.stepRunOutput(result.value)
+    if (output._tag === "Other") throw fail(`output must evaluate to a string or integer: got ${output.type}`)
+    if (expected === "string" && output._tag !== "String") throw fail(`expected string output for dynamic rate limit ${what}, got int`)
+    if (expected === "int" && output._tag !== "Int") throw fail(`expected int output for dynamic rate limit ${what}, got string`)
+    return output.value
+  }
+  try {
+    const limits: Array<TaskRateLimit> = []
+    for (const limit of step.rateLimits) {
+      if (limit._tag !== "Expressions") continue
+      const key = evaluate(limit.keyExpr, "string", "key") as string
+      const value = limit.limitExpr !== undefined ? evaluate(limit.limitExpr, "int", "value") as number : undefined
+      const units = evaluate(limit.unitsExpr, "int", "units") as number
+      const window = evaluate(limit.windowExpr, "string", "window") as string
+      limits.push({ key, units, limit: value, window })
+    }
+    return { _tag: "Limits", limits }
+  } catch (error) {
+    if (error instanceof ExpressionFailed) return { _tag: "Failed", message: error.message }
+    throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// scheduling
+// -----------------------------------------------------------------------------
+
+/** `unitsOf` per task: its evaluated limits are set at its creation, before it is queued. */
+const unitsCache = new WeakMap<Task, ReadonlyMap<string, number>>()
+
+/** The units a task consumes per key (its dynamic limits, then its step's static ones), if any. */
+export const unitsOf = (task: Task): ReadonlyMap<string, number> | undefined => {
+  if (task.rateLimits.length === 0 && task.step.rateLimits.length === 0) return undefined
+  let units = unitsCache.get(task)
+  if (units === undefined) {
+    const computed = new Map<string, number>()
+    for (const limit of task.rateLimits) computed.set(limit.key, limit.units)
+    for (const limit of task.step.rateLimits) {
+      if (limit._tag === "Static") computed.set(limit.key, limit.units)
+    }
+    units = computed
+    unitsCache.set(task, units)
+  }
+  return units.size > 0 ? units : undefined
+}
+
+/**
+ * Upserts the dynamic keys of the tasks a queue pass considers (`GetTaskRateLimits`): per key,
+ * the longer window and the smaller limit, where a first limit of 0 (or none) yields to the next
+ * one; a resulting limit below 0 upserts nothing.
+ */
+export const upsertDynamicKeys = (tenant: TenantState, tasks: Iterable<Task>, now: number): void => {
+  const byKey = new Map<string, { limit: number; window: RateLimitWindow | undefined }>()
+  for (const task of tasks) {
+    for (const limit of task.rateLimits) {
+      let merged = byKey.get(limit.key)
+      if (merged === undefined) {
+        merged = { limit: 0, window: undefined }
+        byKey.set(limit.key, merged)
+      }
+      const window = windowOf(limit.window)
+      merged.window = merged.window === undefined ? window : longer(merged.window, window)
+      if (limit.limit !== undefined) merged.limit = merged.limit === 0 ? limit.limit : Math.min(merged.limit, limit.limit)
+    }
+  }
+  for (const [key, merged] of byKey) {
+    if (merged.limit >= 0) upsert(tenant, key, merged.limit, merged.window ?? "MINUTE", now)
+  }
+}
+
+/** Why a task cannot take its units now: the key, and when its window ends (never for a missing key). */
+export interface Shortage {
+  readonly limit: RateLimit | undefined
+  readonly refillAt: number | undefined
+}
+
+/** The first key short of units for `units`, or undefined when the task may take them all. */
+export const shortage = (tenant: TenantState, units: ReadonlyMap<string, number>, now: number): Shortage | undefined => {
+  for (const key of units.keys()) {
+    if (!tenant.rateLimits.has(key)) return { limit: undefined, refillAt: undefined }
+  }
+  for (const [key, needed] of units) {
+    const limit = tenant.rateLimits.get(key)!
+    refill(limit, now)
+    if (limit.value < needed) return { limit, refillAt: nextRefill(limit) }
+  }
+  return undefined
+}
+
+/** Takes a task's units (it is being assigned); they are never given back. */
+export const consume = (tenant: TenantState, units: ReadonlyMap<string, number>, now: number): void => {
+  for (const [key, needed] of units) {
+    const limit = tenant.rateLimits.get(key)!
+    refill(limit, now)
+    limit.value -= needed
+  }
+}
+
+/** Wakes the queue of `action` when the window of `limit` ends. */
+export const wakeOnRefill = (state: EngineState, tenantId: string, limit: RateLimit, action: string): void => {
+  limit.waiting.add(action)
+  const at = nextRefill(limit)
+  if (limit.wakeAt !== undefined && limit.wakeAt <= at) return
+  limit.wakeAt = at
+  state.timers.at(at, () => {
+    if (limit.wakeAt === at) limit.wakeAt = undefined
+    for (const waiting of limit.waiting) markDirty(state, tenantId, waiting)
+    limit.waiting.clear()
+  })
+}

@@ -1,0 +1,56 @@
+/**
+ * Rate limits: `GET /api/v1/tenants/{tenant}/rate-limits` (`RateLimitList{rows, pagination}`, what
+ * the official SDK's `ratelimits.list` calls; upstream `api/v1/server/handlers/rate-limits/list.go`,
+ * `ListRateLimitsForTenantNoMutate`): query `offset` (0), `limit` (50), `search` (a substring of
+ * the key), `orderByField` (`key`, `value` or `limitValue`; `key` by default) and
+ * `orderByDirection` (`asc` or `desc`, any case; ascending by default), ties by key. Each row shows
+ * the units left as of now. An order the repository's validation rejects, or a negative limit or
+ * offset (the database's), is 500.
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import { Effect } from "effect"
+import { internalServerError, json, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import * as Views from "../views.js"
+
+const orderFields = ["key", "value", "limitValue"] as const
+
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/tenants/:tenant/rate-limits",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const query = yield* parseQuery((q) => ({
+          offset: q.int("offset") ?? 0,
+          limit: q.int("limit") ?? 50,
+          search: q.string("search"),
+          orderBy: q.string("orderByField") ?? "key",
+          direction: (q.string("orderByDirection") ?? "ASC").toUpperCase()
+        }))
+        const field = orderFields.find((f) => f === query.orderBy)
+        if (
+          field === undefined || (query.direction !== "ASC" && query.direction !== "DESC") || query.limit < 0 ||
+          query.offset < 0
+        ) {
+          return yield* internalServerError()
+        }
+        const sign = query.direction === "ASC" ? 1 : -1
+        return yield* runDomain((state, now) => {
+          const limits = [...(state.tenants.get(tenantId)?.rateLimits.values() ?? [])]
+          const rows = limits
+            .filter((limit) => query.search === undefined || limit.key.includes(query.search))
+            .map((limit) => Views.rateLimit(tenantId, limit, now))
+          const byKey = (a: { readonly key: string }, b: { readonly key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+          rows.sort((a, b) =>
+            (field === "key" ? sign * byKey(a, b) : sign * (a[field] - b[field])) || byKey(a, b)
+          )
+          return json({
+            rows: rows.slice(query.offset, query.offset + query.limit),
+            pagination: Views.pagesOf(rows.length, query.limit, query.offset)
+          })
+        })
+      })
+    )
+  )
+)
