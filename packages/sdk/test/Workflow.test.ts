@@ -410,7 +410,8 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
         { key: "" },
         { key: "api", units: 0 },
         { dynamicKey: " ", limit: 1.5, duration: "FORTNIGHT" as "WEEK" },
-        { dynamicKey: "input.a", key: "api", limit: 1 } as never
+        { dynamicKey: "input.a", key: "api", limit: 1 } as never,
+        { key: "say \"hi\"" }
       ]
     }))
     expect(issuesOf(Bad)).toEqual([
@@ -419,7 +420,8 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
       `tasks.a.rateLimits[2].dynamicKey: a CEL expression is required, e.g. "input.userId"`,
       "tasks.a.rateLimits[2].limit: must be a positive integer or a CEL expression, got 1.5",
       "tasks.a.rateLimits[2].duration: must be one of SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, YEAR, got FORTNIGHT",
-      "tasks.a.rateLimits[3]: a rate limit has a key or a dynamicKey, not both"
+      "tasks.a.rateLimits[3]: a rate limit has a key or a dynamicKey, not both",
+      `tasks.a.rateLimits[4].key: must not contain a double quote, got "say \\"hi\\""`
     ])
   })
 })

@@ -69,9 +69,11 @@ export type RateLimitDuration = "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | 
 /**
  * A rate limit a task consumes `units` of (default 1) when the engine assigns it to a worker;
  * while the key has too few units left in its window, the task waits. Either a static `key`,
- * created beforehand with `Hatchet.putRateLimit`, or a `dynamicKey`: a CEL expression over the
- * run (`input`, `additional_metadata`, ...) giving one key per value, each with its own `limit`
- * per `duration` window (default `MINUTE`). `units` and `limit` may be CEL expressions too.
+ * created with `Hatchet.putRateLimit` (until it exists, its tasks wait, up to their schedule
+ * timeout), or a `dynamicKey`: a CEL expression over the run (`input`, `additional_metadata`,
+ * ...) giving one key per value, each with its own `limit` per `duration` window (default
+ * `MINUTE`). `units` and `limit` may be CEL expressions too; one that does not give an integer
+ * fails the task.
  */
 export type RateLimit =
   | {

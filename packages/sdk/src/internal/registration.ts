@@ -322,6 +322,9 @@ const rateLimitOpts = (
     }
     if (typeof limit.key !== "string" || limit.key.trim() === "") {
       issues.push(`${at}.key: must be a non-empty string (the key given to Hatchet.putRateLimit)`)
+    } else if (limit.key.includes("\"")) {
+      // Hatchet quotes a static key into a CEL string without escaping it
+      issues.push(`${at}.key: must not contain a double quote, got ${JSON.stringify(limit.key)}`)
     }
     return { key: limit.key, keyExpr: undefined, ...unitsFields, limitValuesExpr: "-1", duration: undefined }
   })
