@@ -30,18 +30,21 @@
  * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
  * import { createServer } from "node:http"
  *
- * const HealthLive = WorkerHealth.layer.pipe(
+ * // health served from before registration until after the drain
+ * const WorkerLive = WorkerHealth.serveWorker(
+ *   Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(Layer.provide(OrderFlowLive))
+ * ).pipe(
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
- *   Layer.provide(WorkerLive)
+ *   Layer.provide(HatchetLive)
  * )
  * ```
  *
  * @since 0.1.0
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, type Layer, Metric } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
 import * as Prometheus from "./internal/prometheus.js"
-import { Worker, type WorkerStatus } from "./Worker.js"
+import { Worker, type WorkerShape, type WorkerStatus } from "./Worker.js"
 
 /**
  * A worker's health as the official SDKs name it.
@@ -85,6 +88,33 @@ export interface HealthReport {
   readonly nodeVersion: string
 }
 
+/** What `/health` says before the worker exists (it is registering). */
+const registering = (): HealthReport => ({
+  status: "STARTING",
+  name: "",
+  slots: 0,
+  actions: [],
+  labels: {},
+  nodeVersion: process.version
+})
+
+const reportOf = (worker: Option.Option<WorkerShape>): Effect.Effect<HealthReport> =>
+  Option.match(worker, {
+    onNone: () => Effect.sync(registering),
+    onSome: (worker) =>
+      Effect.gen(function*() {
+        const eventLoop = yield* worker.eventLoop
+        return {
+          status: eventLoop.blocked ? "UNHEALTHY" : healthStatus(yield* worker.status),
+          name: worker.name,
+          slots: worker.slots - (yield* worker.slotsInUse),
+          actions: worker.actions,
+          labels: worker.labels,
+          nodeVersion: process.version
+        }
+      })
+  })
+
 /**
  * The worker's report, as `/health` serves it: `UNHEALTHY` while the event loop is blocked
  * (`Worker`'s `eventLoopBlockThreshold`, as the Python SDK's health check), else the worker's
@@ -93,34 +123,42 @@ export interface HealthReport {
  * @since 0.1.0
  * @category accessors
  */
-export const report: Effect.Effect<HealthReport, never, Worker> = Effect.gen(function*() {
-  const worker = yield* Worker
-  const eventLoop = yield* worker.eventLoop
-  return {
-    status: eventLoop.blocked ? "UNHEALTHY" : healthStatus(yield* worker.status),
-    name: worker.name,
-    slots: worker.slots - (yield* worker.slotsInUse),
-    actions: worker.actions,
-    labels: worker.labels,
-    nodeVersion: process.version
-  }
-})
+export const report: Effect.Effect<HealthReport, never, Worker> = Effect.flatMap(
+  Worker,
+  (worker) => reportOf(Option.some(worker))
+)
 
-const metrics = Effect.gen(function*() {
-  const health = yield* report
-  const eventLoop = yield* Effect.flatMap(Worker, (worker) => worker.eventLoop)
-  const snapshot = yield* Metric.snapshot
-  const text = Prometheus.gauge("hatchet_worker_status", "Current status of the Hatchet worker", health.status === "HEALTHY" ? 1 : 0) +
-    Prometheus.gauge("hatchet_worker_slots", "Total slots available on the worker", health.slots) +
-    Prometheus.gauge("hatchet_worker_actions", "Number of registered actions on the worker", health.actions.length) +
-    Prometheus.gauge(
-      "hatchet_worker_event_loop_lag_seconds",
-      "Largest event loop lag over the last 10 s, in seconds",
-      Duration.toSeconds(eventLoop.recentMax)
-    ) +
-    Prometheus.render(snapshot.filter((pair) => pair.metricKey.name.startsWith("hatchet_worker_")))
-  return HttpServerResponse.text(text, { contentType: Prometheus.contentType })
-})
+const metricsOf = (worker: Option.Option<WorkerShape>) =>
+  Effect.gen(function*() {
+    const health = yield* reportOf(worker)
+    const lag = Option.isSome(worker) ? (yield* worker.value.eventLoop).recentMax : Duration.zero
+    const snapshot = yield* Metric.snapshot
+    const text = Prometheus.gauge("hatchet_worker_status", "Current status of the Hatchet worker", health.status === "HEALTHY" ? 1 : 0) +
+      Prometheus.gauge("hatchet_worker_slots", "Total slots available on the worker", health.slots) +
+      Prometheus.gauge("hatchet_worker_actions", "Number of registered actions on the worker", health.actions.length) +
+      Prometheus.gauge(
+        "hatchet_worker_event_loop_lag_seconds",
+        "Largest event loop lag over the last 10 s, in seconds",
+        Duration.toSeconds(lag)
+      ) +
+      Prometheus.render(snapshot.filter((pair) => pair.metricKey.name.startsWith("hatchet_worker_")))
+    return HttpServerResponse.text(text, { contentType: Prometheus.contentType })
+  })
+
+/** The routes over a worker that may not exist yet. */
+const routes = <R>(worker: Effect.Effect<Option.Option<WorkerShape>, never, R>) =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get("/livez", HttpServerResponse.text("ok")),
+    HttpRouter.get(
+      "/readyz",
+      worker.pipe(
+        Effect.flatMap(reportOf),
+        Effect.flatMap((health) => HttpServerResponse.json(health, { status: health.status === "HEALTHY" ? 200 : 503 }))
+      )
+    ),
+    HttpRouter.get("/health", worker.pipe(Effect.flatMap(reportOf), Effect.flatMap((health) => HttpServerResponse.json(health)))),
+    HttpRouter.get("/metrics", Effect.flatMap(worker, metricsOf))
+  )
 
 /**
  * The routes, as an `HttpApp` to mount in a server of one's own.
@@ -128,20 +166,45 @@ const metrics = Effect.gen(function*() {
  * @since 0.1.0
  * @category http
  */
-export const httpApp = HttpRouter.empty.pipe(
-  HttpRouter.get("/livez", HttpServerResponse.text("ok")),
-  HttpRouter.get(
-    "/readyz",
-    Effect.flatMap(report, (health) => HttpServerResponse.json(health, { status: health.status === "HEALTHY" ? 200 : 503 }))
-  ),
-  HttpRouter.get("/health", Effect.flatMap(report, (health) => HttpServerResponse.json(health))),
-  HttpRouter.get("/metrics", metrics)
-)
+export const httpApp = routes(Effect.map(Worker, Option.some))
 
 /**
- * Serves `httpApp` on the `HttpServer` in context for as long as the layer lives.
+ * Serves `httpApp` on the `HttpServer` in context for as long as the layer lives, for a `Worker`
+ * already in context. Being built after the worker, it is released before it: the port closes
+ * before the worker drains. `serveWorker` keeps serving through registration and the drain.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer: Layer.Layer<never, never, HttpServer.HttpServer | Worker> = HttpServer.serve(httpApp)
+
+/**
+ * Builds `worker` (a `Worker.layer`) with its health served around it: the routes answer from
+ * before the worker registers (`/livez` 200, `/readyz` 503 `STARTING`, also while an engine that
+ * is down keeps the registration retrying) until it has drained (`/readyz` 503 while it
+ * finishes its tasks), and the server stops only then. The `HttpServer` comes from context.
+ *
+ * @example
+ * ```ts
+ * const WorkerLive = WorkerHealth.serveWorker(
+ *   Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(Layer.provide(OrderFlowLive))
+ * ).pipe(
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
+ *   Layer.provide(HatchetLive)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const serveWorker = <E, R>(
+  worker: Layer.Layer<Worker, E, R>
+): Layer.Layer<Worker, E, R | HttpServer.HttpServer> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const current = yield* Ref.make(Option.none<WorkerShape>())
+    // served first, so released last: after the worker's drain
+    yield* HttpServer.serveEffect(routes(Ref.get(current)))
+    const context = yield* Layer.buildWithMemoMap(worker, yield* Layer.CurrentMemoMap, yield* Effect.scope)
+    yield* Ref.set(current, Option.some(Context.get(context, Worker)))
+    return context
+  }))
