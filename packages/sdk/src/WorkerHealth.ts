@@ -98,13 +98,16 @@ const registering = (): HealthReport => ({
   nodeVersion: process.version
 })
 
-const reportOf = (worker: Option.Option<WorkerShape>): Effect.Effect<HealthReport> =>
+/** The report, and the event loop's largest recent lag (zero before the worker exists). */
+const readingsOf = (
+  worker: Option.Option<WorkerShape>
+): Effect.Effect<{ readonly report: HealthReport; readonly lag: Duration.Duration }> =>
   Option.match(worker, {
-    onNone: () => Effect.sync(registering),
+    onNone: () => Effect.sync(() => ({ report: registering(), lag: Duration.zero })),
     onSome: (worker) =>
       Effect.gen(function*() {
         const eventLoop = yield* worker.eventLoop
-        return {
+        const report: HealthReport = {
           status: eventLoop.blocked ? "UNHEALTHY" : healthStatus(yield* worker.status),
           name: worker.name,
           slots: worker.slots - (yield* worker.slotsInUse),
@@ -112,8 +115,12 @@ const reportOf = (worker: Option.Option<WorkerShape>): Effect.Effect<HealthRepor
           labels: worker.labels,
           nodeVersion: process.version
         }
+        return { report, lag: eventLoop.recentMax }
       })
   })
+
+const reportOf = (worker: Option.Option<WorkerShape>): Effect.Effect<HealthReport> =>
+  Effect.map(readingsOf(worker), (readings) => readings.report)
 
 /**
  * The worker's report, as `/health` serves it: `UNHEALTHY` while the event loop is blocked
@@ -130,8 +137,7 @@ export const report: Effect.Effect<HealthReport, never, Worker> = Effect.flatMap
 
 const metricsOf = (worker: Option.Option<WorkerShape>) =>
   Effect.gen(function*() {
-    const health = yield* reportOf(worker)
-    const lag = Option.isSome(worker) ? (yield* worker.value.eventLoop).recentMax : Duration.zero
+    const { lag, report: health } = yield* readingsOf(worker)
     const snapshot = yield* Metric.snapshot
     const text = Prometheus.gauge("hatchet_worker_status", "Current status of the Hatchet worker", health.status === "HEALTHY" ? 1 : 0) +
       Prometheus.gauge("hatchet_worker_slots", "Total slots available on the worker", health.slots) +

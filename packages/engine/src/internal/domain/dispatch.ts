@@ -174,7 +174,6 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     RateLimits.upsertDynamicKeys(tenant, tasksOf(state.queues.live(tenantId, action)), now)
   }
   for (const entry of state.queues.live(tenantId, action)) {
-    if (entry.task.queueToken !== entry.token) continue
     const units = RateLimits.unitsOf(entry.task)
     if (units !== undefined) {
       const short = RateLimits.shortage(tenant, units, now)

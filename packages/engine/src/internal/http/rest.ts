@@ -292,16 +292,23 @@ export interface OrderedPage<Field extends string> {
 
 /**
  * Reads `offset` (0), `limit` (50), `orderByField` (one of `fields`, default the first),
- * `orderByDirection` (DESC) and the `additionalMetadata` pairs. An unknown field or direction or
- * a negative limit or offset is 500, as the repository (or the database) rejects them upstream.
+ * `orderByDirection` (`direction`, DESC unless given; in any case when `anyCase`) and the
+ * `additionalMetadata` pairs. An unknown field or direction or a negative limit or offset is 500,
+ * as the repository (or the database) rejects them upstream.
  */
-export const orderedPage = <Field extends string>(query: QueryReader, fields: readonly [Field, ...Array<Field>]) =>
+export const orderedPage = <Field extends string>(
+  query: QueryReader,
+  fields: readonly [Field, ...Array<Field>],
+  options: { readonly direction?: "ASC" | "DESC"; readonly anyCase?: boolean } = {}
+) =>
   Effect.gen(function*() {
     const { additionalMetadata, limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
       offset: query.int("offset") ?? 0,
       limit: query.int("limit") ?? 50,
       orderBy: query.string("orderByField") ?? fields[0],
-      orderDirection: query.string("orderByDirection") ?? "DESC",
+      orderDirection: options.anyCase === true
+        ? (query.string("orderByDirection") ?? options.direction ?? "DESC").toUpperCase()
+        : query.string("orderByDirection") ?? options.direction ?? "DESC",
       additionalMetadata: metadataPairs(
         query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
       )

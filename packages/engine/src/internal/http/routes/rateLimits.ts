@@ -11,43 +11,33 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { internalServerError, json, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import { json, orderedPage, parseQuery, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
-const orderFields = ["key", "value", "limitValue"] as const
-
+/** The rate-limit routes. */
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/tenants/:tenant/rate-limits",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 50,
-          search: q.string("search"),
-          orderBy: q.string("orderByField") ?? "key",
-          direction: (q.string("orderByDirection") ?? "ASC").toUpperCase()
-        }))
-        const field = orderFields.find((f) => f === query.orderBy)
-        if (
-          field === undefined || (query.direction !== "ASC" && query.direction !== "DESC") || query.limit < 0 ||
-          query.offset < 0
-        ) {
-          return yield* internalServerError()
-        }
-        const sign = query.direction === "ASC" ? 1 : -1
+        const search = yield* parseQuery((q) => q.string("search"))
+        const page = yield* Effect.flatten(
+          parseQuery((q) => orderedPage(q, ["key", "value", "limitValue"], { direction: "ASC", anyCase: true }))
+        )
+        const sign = page.orderDirection === "ASC" ? 1 : -1
+        const field = page.orderBy
         return yield* runDomain((state, now) => {
           const limits = [...(state.tenants.get(tenantId)?.rateLimits.values() ?? [])]
           const rows = limits
-            .filter((limit) => query.search === undefined || limit.key.includes(query.search))
+            .filter((limit) => search === undefined || limit.key.includes(search))
             .map((limit) => Views.rateLimit(tenantId, limit, now))
           const byKey = (a: { readonly key: string }, b: { readonly key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
           rows.sort((a, b) =>
             (field === "key" ? sign * byKey(a, b) : sign * (a[field] - b[field])) || byKey(a, b)
           )
           return json({
-            rows: rows.slice(query.offset, query.offset + query.limit),
-            pagination: Views.pagesOf(rows.length, query.limit, query.offset)
+            rows: rows.slice(page.offset, page.offset + page.limit),
+            pagination: Views.pagesOf(rows.length, page.limit, page.offset)
           })
         })
       })
