@@ -1,7 +1,7 @@
 /**
  * The engine core: the domain state behind a `Context.Tag`, the single entry point through which
  * the gRPC and REST handlers (and tests) run domain operations, and the timer fiber that fires
- * deadlines through Effect's `Clock`.
+ * deadlines (`domain/timers.ts`, plain data) through Effect's `Clock`, each through `fireTimer`.
  *
  * Every operation runs as `core.run((state, now) => ...)`: the current time is read from
  * `Clock`, the synchronous domain function runs atomically, a thrown `EngineError` becomes the
@@ -11,6 +11,7 @@
  */
 import { Cause, Clock, Context, Effect, Layer } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
+import { fireTimer } from "./domain/deadlines.js"
 import { assignDirty } from "./domain/dispatch.js"
 import { EngineError } from "./domain/errors.js"
 import { EngineState } from "./domain/model.js"
@@ -73,7 +74,7 @@ export const make = (options: CoreOptions = {}) =>
     const fireDue = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.suspend(() => {
         try {
-          timers.runDue(now)
+          timers.runDue(now, (timer) => fireTimer(state, timer, now))
           assignDirty(state, now)
           return Effect.succeed(now)
         } catch (error) {

@@ -21,6 +21,7 @@ import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
+import type { Timer } from "./timers.js"
 
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
 export const schedulableWindowMs = 5_000
@@ -69,11 +70,14 @@ export const enqueue = (state: EngineState, task: Task, now: number, priority: n
 
 /** Cancels the task at `deadline` if it is still queued under `token`. */
 const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadline: number) =>
-  state.timers.at(deadline, (t) => {
-    if (task.queueToken === token && task.status === "QUEUED") {
-      cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
-    }
-  })
+  state.timers.set({ kind: "ScheduleTimeout", id: task.externalId, token, at: deadline })
+
+/** The schedule timeout of a task still queued under the timer's token: it is cancelled. */
+export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
+  if (task.queueToken === token && task.status === "QUEUED") {
+    cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  }
+}
 
 /**
  * A rate-limited item whose key refills more than this much later leaves the queue until the
@@ -91,11 +95,19 @@ const park = (state: EngineState, entry: QueueEntry, until: number) => {
   const token = ++state.queueSeq
   task.queueToken = token
   armScheduleTimeout(state, task, token, entry.deadline)
-  state.timers.at(until, () => {
-    if (task.queueToken !== token || task.status !== "QUEUED") return
-    state.queues.enqueue(task.tenantId, task.step.action, entry.priority, { ...entry, token })
-    markDirty(state, task.tenantId, task.step.action)
+  state.timers.set({ kind: "Unpark", id: task.externalId, token, priority: entry.priority, deadline: entry.deadline, at: until })
+}
+
+/** A parked task still under the timer's token re-enters its queue, last at its priority. */
+export const onUnpark = (state: EngineState, task: Task, timer: Extract<Timer, { kind: "Unpark" }>): void => {
+  if (task.queueToken !== timer.token || task.status !== "QUEUED") return
+  state.queues.enqueue(task.tenantId, task.step.action, timer.priority, {
+    task,
+    token: timer.token,
+    priority: timer.priority,
+    deadline: timer.deadline
   })
+  markDirty(state, task.tenantId, task.step.action)
 }
 
 /**
@@ -230,8 +242,10 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   task.queueToken = 0
   task.status = "RUNNING"
   if (task.startedAt === undefined) task.startedAt = now
+  // out of the queue: its schedule timeout is over
+  state.timers.cancel("ScheduleTimeout", task.externalId)
   recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
-  armTimeout(state, task, runtime.timeoutAt)
+  armTimeout(state, task)
   const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)
   // The newest stream first. A worker that lost its connection silently (a stale NAT flow, a
   // half-open TCP connection) and reconnected still has its dead stream open here until the
@@ -247,21 +261,27 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   }
 }
 
-/** Arms (or re-arms after a refresh) the execution timeout of the current attempt. */
-export const armTimeout = (state: EngineState, task: Task, at: number): void => {
+/** Arms (or moves, after a refresh) the execution timeout of the current attempt. */
+export const armTimeout = (state: EngineState, task: Task): void => {
   const runtime = task.runtime
-  state.timers.at(at, (t) => {
-    if (task.runtime !== runtime || runtime === undefined) return
-    if (runtime.timeoutAt > t) armTimeout(state, task, runtime.timeoutAt)
-    else timeOutTask(state, task, t)
-  })
+  if (runtime === undefined) return
+  state.timers.set({ kind: "ExecutionTimeout", id: task.externalId, token: runtime.retryCount, at: runtime.timeoutAt })
 }
 
-/** Ends the current attempt's hold on its worker: slots freed, runtime cleared. */
+/** The execution timeout of the attempt `retryCount`: it fails if it is still running. */
+export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  const runtime = task.runtime
+  if (runtime === undefined || runtime.retryCount !== retryCount) return
+  if (runtime.timeoutAt > now) armTimeout(state, task)
+  else timeOutTask(state, task, now)
+}
+
+/** Ends the current attempt's hold on its worker: slots freed, runtime cleared, timeout cancelled. */
 export const releaseRuntime = (state: EngineState, task: Task): void => {
   const runtime = task.runtime
   if (runtime === undefined) return
   task.runtime = undefined
+  state.timers.cancel("ExecutionTimeout", task.externalId)
   if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker)
 }
 

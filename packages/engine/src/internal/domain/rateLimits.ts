@@ -381,9 +381,14 @@ export const wakeOnRefill = (state: EngineState, tenantId: string, limit: RateLi
   const at = nextRefill(limit)
   if (limit.wakeAt !== undefined && limit.wakeAt <= at) return
   limit.wakeAt = at
-  state.timers.at(at, () => {
-    if (limit.wakeAt === at) limit.wakeAt = undefined
-    for (const waiting of limit.waiting) markDirty(state, tenantId, waiting)
-    limit.waiting.clear()
-  })
+  state.timers.set({ kind: "RateLimitRefill", id: `${tenantId}/${limit.key}`, tenantId, key: limit.key, at })
+}
+
+/** A key's window ended: the queues waiting for it get a pass. */
+export const onRefill = (state: EngineState, tenantId: string, key: string): void => {
+  const limit = state.tenants.get(tenantId)?.rateLimits.get(key)
+  if (limit === undefined) return
+  limit.wakeAt = undefined
+  for (const waiting of limit.waiting) markDirty(state, tenantId, waiting)
+  limit.waiting.clear()
 }

@@ -22,6 +22,7 @@ import { evaluateRateLimits, hasExpressions } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
+import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
 export const skippedOutput = "{\"skipped\":true}"
@@ -275,13 +276,15 @@ export const failTaskInternal = (
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   task.status = "QUEUED"
   task.retryPending = true
-  const retryCount = task.retryCount
-  const keys = backoff ? releaseForBackoff(state, task, now) : undefined
-  state.timers.at(at, (t) => {
-    if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
-    if (keys === undefined) requeue(state, task, t)
-    else acquireSlots(state, task, keys, t)
-  })
+  const reacquire = backoff && releaseForBackoff(state, task, now)
+  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, reacquire, at })
+}
+
+/** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
+export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, reacquire: boolean, now: number): void => {
+  if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
+  if (reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
+  else requeue(state, task, now)
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
@@ -339,6 +342,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
  */
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
+  for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
   releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)

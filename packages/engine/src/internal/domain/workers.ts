@@ -10,7 +10,7 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
+import { armTimeout, releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
@@ -131,14 +131,16 @@ export const openSession = (state: EngineState, worker: Worker, session: Session
   worker.lastListenerEstablished = now
   if (session.legacy) {
     beat(state, worker, now)
-    const refresh = (t: number) => {
-      if (worker.sessions.get(session.id) !== session) return
-      beat(state, worker, t)
-      state.timers.at(t + legacyHeartbeatMs, refresh)
-    }
-    state.timers.at(now + legacyHeartbeatMs, refresh)
+    state.timers.set({ kind: "LegacyHeartbeat", id: session.id, workerId: worker.id, at: now + legacyHeartbeatMs })
   }
   markWorkerDirty(state, worker)
+}
+
+/** A legacy stream still open beats for its worker, and will again. */
+export const onLegacyHeartbeat = (state: EngineState, worker: Worker, sessionId: string, now: number): void => {
+  if (!worker.sessions.has(sessionId)) return
+  beat(state, worker, now)
+  state.timers.set({ kind: "LegacyHeartbeat", id: sessionId, workerId: worker.id, at: now + legacyHeartbeatMs })
 }
 
 /** A stream ended: the worker turns inactive unless a newer stream was opened since. */
@@ -173,12 +175,13 @@ const armLiveness = (state: EngineState, worker: Worker) => {
   if (worker.livenessArmed || worker.lastHeartbeatAt === undefined) return
   if (state.options.workerLiveness === "connection") return
   worker.livenessArmed = true
-  state.timers.at(worker.lastHeartbeatAt + deadAfterMs, (t) => checkLiveness(state, worker, t))
+  state.timers.set({ kind: "WorkerLiveness", id: worker.id, at: worker.lastHeartbeatAt + deadAfterMs })
 }
 
-const checkLiveness = (state: EngineState, worker: Worker, now: number) => {
+/** The liveness check of a worker: silent for `deadAfterMs`, its running attempts are re-queued. */
+export const onWorkerLiveness = (state: EngineState, worker: Worker, now: number): void => {
   worker.livenessArmed = false
-  if (state.workersById.get(worker.id) !== worker || worker.lastHeartbeatAt === undefined) return
+  if (worker.lastHeartbeatAt === undefined) return
   if (worker.lastHeartbeatAt + deadAfterMs > now) {
     armLiveness(state, worker)
     return
@@ -217,6 +220,7 @@ export const setPaused = (state: EngineState, worker: Worker, paused: boolean): 
 export const forgetWorker = (state: EngineState, worker: Worker): void => {
   const tenant = state.tenants.get(worker.tenantId)
   state.workersById.delete(worker.id)
+  state.timers.cancel("WorkerLiveness", worker.id)
   tenant?.workers.delete(worker.id)
   for (const action of worker.actions) tenant?.actionWorkers.get(action)?.delete(worker)
   const sessions = [...worker.sessions.values()]
@@ -296,6 +300,7 @@ export const refreshTimeout = (
   const task = runningTask(state, tenantId, taskRunExternalId)
   const runtime = task.runtime!
   runtime.timeoutAt += parseDuration(increment)!
+  armTimeout(state, task)
   recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
     // upstream prints the (coalesced) increment as a Go duration: "30s", "1m0s", "1h30m0s"
     message: `Timeout refreshed by ${formatGoDuration(parseDuration(increment)!)}`,
