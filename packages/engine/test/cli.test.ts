@@ -40,7 +40,7 @@ const lines = (child: ChildProcess, count: number) =>
 describe("hatchet-local", () => {
   it.live("prints the four HATCHET_CLIENT_* lines, serves with the printed token, exits 0 on SIGTERM", () =>
     Effect.promise(async () => {
-      const child = start(["--grpc-port", "0", "--http-port=0"])
+      const child = start(["--grpc-port", "0", "--http-port=0", "--retention-max-age", "2h", "--retention-max-runs=500"])
       try {
         const output = await lines(child, 4)
         expect(output.map((l) => l.split("=")[0])).toEqual([
@@ -79,7 +79,14 @@ describe("hatchet-local", () => {
       child.stderr!.on("data", (chunk: Buffer) => {
         stderr += chunk.toString("utf8")
       })
+      const retention = start(["--retention-max-runs", "0"])
+      let retentionStderr = ""
+      retention.stderr!.on("data", (chunk: Buffer) => {
+        retentionStderr += chunk.toString("utf8")
+      })
       expect(await exitCode(child)).not.toBe(0)
       expect(stderr).toContain("usage: hatchet-local [--grpc-port N] [--http-port N]")
+      expect(await exitCode(retention)).not.toBe(0)
+      expect(retentionStderr).toContain("--retention-max-runs needs a number of runs above 0, got 0")
     }), 60_000)
 })

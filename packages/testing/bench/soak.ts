@@ -4,11 +4,11 @@
  * Three processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
  * (./effect-worker.ts: one no-op task, 100 slots) and this one, which triggers `--runs` no-op runs
  * (default 200,000) at a steady `--rate` per second (default 1,000) with `BulkTriggerWorkflow`
- * in ticks of 100 ms. Triggering waits while more than 10 s of runs are unfinished, so a slow
+ * in ticks of 100 ms. Triggering waits while more than 5 s of runs are unfinished, so a slow
  * machine delays the soak rather than queueing without end.
  *
- * At every 10 % of the runs completed (as the worker's `hatchet_worker_tasks_completed` counts
- * them) the triggers pause until every run triggered so far has completed; then it prints the
+ * The triggers stop at every 10 % of the runs; once those have completed (as the worker's
+ * `hatchet_worker_tasks_completed` counts them), with the engine idle, it prints the
  * engine's RSS and its heap after a full GC, and the p99 of 200 REST list calls in a row as the
  * SDKs make them (`GET /api/v1/stable/tenants/{tenant}/workflow-runs?since=<1 h ago>&only_tasks=false&limit=50`):
  * the list's cost at that size. The same call, made every 50 ms while the runs go on, gives the
@@ -139,10 +139,10 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
     Effect.fork
   )
 
-  // steady triggers, paused while more than 10 s of runs are unfinished or while a sample is taken
+  // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
   const completed = yield* Ref.make(0)
   const triggered = yield* Ref.make(0)
-  const paused = yield* Ref.make(false)
+  const upTo = yield* Ref.make(Math.round(total / 10))
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
   const started = performance.now()
   const trigger = yield* Effect.gen(function*() {
@@ -150,8 +150,9 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
     for (;;) {
       const sent = yield* Ref.get(triggered)
       if (sent >= total) return
-      if (!(yield* Ref.get(paused)) && sent - (yield* Ref.get(completed)) < rate * 10) {
-        const size = Math.min(perTick, total - sent)
+      const until = yield* Ref.get(upTo)
+      if (sent < until && sent - (yield* Ref.get(completed)) < rate * 5) {
+        const size = Math.min(perTick, until - sent)
         yield* admin.bulkTriggerWorkflow(Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} })))
         yield* Ref.set(triggered, sent + size)
       }
@@ -169,20 +170,18 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
       }
     })
 
-  // a sample at every 10 %: triggers paused until the backlog is done, then memory and lists
+  // a sample at every 10 %: once the runs up to it have completed, memory and lists, then on
   const heaps: Array<number> = []
   const rss: Array<number> = []
   const quiet: Array<number> = []
   let seen = 0
   for (let step = 1; step <= 10; step++) {
     const target = Math.round((total * step) / 10)
-    yield* awaitCompleted(() => Effect.succeed(target))
-    yield* Ref.set(paused, true)
-    const done = yield* awaitCompleted(() => Ref.get(triggered))
+    const done = yield* awaitCompleted(() => Effect.succeed(target))
     const memory = yield* report(engine)
     const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
     quiet.push(...probes)
-    yield* Ref.set(paused, false)
+    yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
     const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
     seen += loaded.length
     const heap = memory.heapUsedAfterGc ?? memory.heapUsed

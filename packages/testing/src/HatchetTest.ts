@@ -99,7 +99,11 @@ export interface Options<Layers extends ReadonlyArray<ImplementationLayer>> {
    * `shutdownGracePeriod` zero.
    */
   readonly worker?: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">> | undefined
-  /** Engine options. Default `workerLiveness: "connection"`, free ports on 127.0.0.1. */
+  /**
+   * Engine options. Default `workerLiveness: "connection"`, `retention: false` (the engine keeps
+   * every run and worker for as long as the layer lives, so a test can inspect anything it made,
+   * however far it moves the clock), free ports on 127.0.0.1.
+   */
   readonly engine?: Engine.EngineOptions | undefined
   readonly client?: ClientOptions | undefined
 }
@@ -132,7 +136,7 @@ export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
   | HatchetConfig.HatchetConfigError,
   Exclude<ContextOf<Layers[number]>, Services>
 > => {
-  const engine = EngineModule.layer({ workerLiveness: "connection", ...options.engine })
+  const engine = EngineModule.layer({ workerLiveness: "connection", retention: false, ...options.engine })
   const implementations: ImplementationLayer = options.workflows.length === 0
     ? Layer.empty as any
     : Layer.mergeAll(...(options.workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>]))

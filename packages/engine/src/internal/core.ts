@@ -14,8 +14,9 @@ import type { WorkerLiveness } from "../Engine.js"
 import { fireTimer } from "./domain/deadlines.js"
 import { assignDirty } from "./domain/dispatch.js"
 import { EngineError } from "./domain/errors.js"
-import { EngineState } from "./domain/model.js"
+import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"
+import { keepEverything } from "./domain/retention.js"
 import { ensureTenant } from "./domain/tenants.js"
 import { TimerQueue } from "./domain/timers.js"
 
@@ -29,6 +30,8 @@ export interface CoreOptions {
   readonly workerLiveness?: WorkerLiveness | undefined
   /** Tenants to create at start. */
   readonly tenantIds?: ReadonlyArray<string> | undefined
+  /** What the engine keeps; everything by default (`Engine.make` passes the development defaults). */
+  readonly retention?: RetentionPolicy | undefined
 }
 
 export interface EngineCoreService {
@@ -48,7 +51,8 @@ export const make = (options: CoreOptions = {}) =>
     const timers = new TimerQueue()
     const state = new EngineState(timers, new ActionQueues(), {
       maxInternalRetries: options.maxInternalRetries ?? 10,
-      workerLiveness: options.workerLiveness ?? "heartbeat"
+      workerLiveness: options.workerLiveness ?? "heartbeat",
+      retention: options.retention ?? keepEverything
     })
     const start = yield* Clock.currentTimeMillis
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)

@@ -14,6 +14,7 @@ import { onExecutionTimeout, onScheduleTimeout, onUnpark } from "./dispatch.js"
 import type { EngineState } from "./model.js"
 import { onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
+import { onRetention } from "./retention.js"
 import { onScheduledRun } from "./schedules.js"
 import { onRetryBackoff } from "./tasks.js"
 import type { Timer } from "./timers.js"
@@ -62,5 +63,7 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       return onScheduledRun(state, timer.tenantId, timer.id, timer.at, now)
     case "CronTick":
       return onCronTick(state, timer.tenantId, timer.id, timer.at, now)
+    case "Retention":
+      return onRetention(state, timer.id, now)
   }
 }

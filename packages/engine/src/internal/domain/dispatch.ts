@@ -182,9 +182,6 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
   const candidates = tenant?.actionWorkers.get(action)
   if (tenant === undefined || candidates === undefined || candidates.size === 0) return
   const workers = [...candidates]
-  if (tenant.dynamicRateLimitActions.has(action)) {
-    RateLimits.upsertDynamicKeys(tenant, tasksOf(state.queues.live(tenantId, action)), now)
-  }
   for (const entry of state.queues.live(tenantId, action)) {
     const units = RateLimits.unitsOf(entry.task)
     if (units !== undefined) {
@@ -218,10 +215,6 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
   }
 }
 
-function* tasksOf(entries: Iterable<QueueEntry>): Generator<Task> {
-  for (const entry of entries) yield entry.task
-}
-
 const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
   for (const [slotType, units] of task.step.slotRequests) {
     worker.slotsUsed.set(slotType, (worker.slotsUsed.get(slotType) ?? 0) + sign * units)
@@ -242,8 +235,9 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   task.queueToken = 0
   task.status = "RUNNING"
   if (task.startedAt === undefined) task.startedAt = now
-  // out of the queue: its schedule timeout is over
+  // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
   state.timers.cancel("ScheduleTimeout", task.externalId)
+  RateLimits.releaseDynamicKeys(state, task)
   recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
   armTimeout(state, task)
   const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)

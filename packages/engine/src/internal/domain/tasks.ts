@@ -18,10 +18,12 @@
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
-import { evaluateRateLimits, hasExpressions } from "./rateLimits.js"
+import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
+import { onRunFinished } from "./retention.js"
+import { tenantOf } from "./tenants.js"
 import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
@@ -105,10 +107,14 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     stream: undefined,
     concurrencyKeys: undefined,
     concurrencySlots: [],
-    rateLimits: []
+    rateLimits: [],
+    waitingOnDynamicKeys: false
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
+  const tasks = tenantOf(state, run.tenantId).tasks
+  if (previous !== undefined) tasks.remove(previous)
+  tasks.add(task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
@@ -121,7 +127,10 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
         failAtCreation(state, task, failure, now)
         break
       }
-      if (limits?._tag === "Limits") task.rateLimits = limits.limits
+      if (limits?._tag === "Limits") {
+        task.rateLimits = limits.limits
+        registerDynamicKeys(state, task, now)
+      }
       recordEvent(state, task, "QUEUED", now)
       if (keys?._tag === "Keys") acquireSlots(state, task, keys.keys, now)
       else enqueue(state, task, now, run.priority)
@@ -343,6 +352,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
+  releaseDynamicKeys(state, task)
   releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)
@@ -403,4 +413,5 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   }
   run.finishedAt = now
   publishRunFinished(state, run, now)
+  onRunFinished(state, run, now)
 }

@@ -13,7 +13,8 @@ import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/
 import { armTimeout, releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
-import { tenantOf } from "./tenants.js"
+import { onWorkerInactive } from "./retention.js"
+import { dropWorker, tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
 import { failTaskInternal, recordEvent } from "./tasks.js"
@@ -79,6 +80,7 @@ export const registerWorker = (
     createdAt: now,
     sessions: new Map(),
     isActive: false,
+    inactiveSince: now,
     lastListenerEstablished: undefined,
     lastHeartbeatAt: undefined,
     isPaused: false,
@@ -95,6 +97,7 @@ export const registerWorker = (
     }
     set.add(worker)
   }
+  onWorkerInactive(state, worker, now)
   return worker
 }
 
@@ -128,6 +131,7 @@ export const workerForListen = (state: EngineState, tenantId: string, workerId: 
 export const openSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
   worker.sessions.set(session.id, session)
   worker.isActive = true
+  worker.inactiveSince = undefined
   worker.lastListenerEstablished = now
   if (session.legacy) {
     beat(state, worker, now)
@@ -144,10 +148,11 @@ export const onLegacyHeartbeat = (state: EngineState, worker: Worker, sessionId:
 }
 
 /** A stream ended: the worker turns inactive unless a newer stream was opened since. */
-export const closeSession = (worker: Worker, session: Session): void => {
+export const closeSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
   if (worker.sessions.get(session.id) === session) worker.sessions.delete(session.id)
-  if (worker.lastListenerEstablished === undefined || worker.lastListenerEstablished <= session.establishedAt) {
+  if (worker.isActive && (worker.lastListenerEstablished === undefined || worker.lastListenerEstablished <= session.establishedAt)) {
     worker.isActive = false
+    onWorkerInactive(state, worker, now)
   }
 }
 
@@ -218,11 +223,7 @@ export const setPaused = (state: EngineState, worker: Worker, paused: boolean): 
 
 /** Removes a worker entirely (fault injection): its streams end, it must register again. */
 export const forgetWorker = (state: EngineState, worker: Worker): void => {
-  const tenant = state.tenants.get(worker.tenantId)
-  state.workersById.delete(worker.id)
-  state.timers.cancel("WorkerLiveness", worker.id)
-  tenant?.workers.delete(worker.id)
-  for (const action of worker.actions) tenant?.actionWorkers.get(action)?.delete(worker)
+  dropWorker(state, worker)
   const sessions = [...worker.sessions.values()]
   worker.sessions.clear()
   worker.isActive = false
@@ -235,6 +236,7 @@ export const forgetWorker = (state: EngineState, worker: Worker): void => {
  */
 export const dropSessions = (
   state: EngineState,
+  now: number,
   workerId: string | undefined,
   error: EngineError | undefined,
   silent = false
@@ -245,7 +247,7 @@ export const dropSessions = (
   let dropped = 0
   for (const worker of workers) {
     for (const session of [...worker.sessions.values()]) {
-      closeSession(worker, session)
+      closeSession(state, worker, session, now)
       if (!silent) session.close(error)
       dropped++
     }
