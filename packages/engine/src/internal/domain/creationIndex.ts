@@ -26,9 +26,18 @@ export class CreationIndex<T extends { readonly createdAt: number }> {
     this.items.push(item)
   }
 
-  /** Removes an item it holds (once). */
+  /**
+   * Removes an item it holds (once). The oldest goes at once (retention removes the oldest
+   * first); others wait for the next read, or for enough of them to compact the index.
+   */
   remove(item: T): void {
+    if (item === this.items[this.head] && this.removed.size === 0) {
+      this.items[this.head++] = undefined as unknown as T
+      if (this.head > 1024 && this.head * 2 > this.items.length) this.compact()
+      return
+    }
     this.removed.add(item)
+    if (this.removed.size > 64 && this.removed.size * 2 > this.items.length - this.head) this.settle()
   }
 
   /** Every item, oldest first. */
@@ -76,19 +85,20 @@ export class CreationIndex<T extends { readonly createdAt: number }> {
   private settle(): void {
     const removed = this.removed
     if (removed.size > 0) {
-      // retention removes the oldest first: most removals are at the head
       while (this.head < this.items.length && removed.delete(this.items[this.head]!)) this.head++
       if (removed.size > 0) {
         this.items = this.items.slice(this.head).filter((item) => !removed.has(item))
         this.head = 0
         removed.clear()
+        if (!this.ordered && this.isSorted()) this.ordered = true
       }
     }
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    if (!this.ordered && this.isSorted()) this.ordered = true
+    if (this.head > 1024 && this.head * 2 > this.items.length) this.compact()
+  }
+
+  private compact(): void {
+    this.items = this.items.slice(this.head)
+    this.head = 0
   }
 
   private isSorted(): boolean {
