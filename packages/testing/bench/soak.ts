@@ -23,10 +23,9 @@
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import { Duration, Effect, Fiber, Ref, Schedule } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { createRequire } from "node:module"
+import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { spawnChild } from "./child.js"
 import type { WorkerReport } from "./report.js"
 
 const flag = (name: string): string | undefined => {
@@ -51,34 +50,11 @@ const slots = 100
 const tickMs = 100
 const listEveryMs = 50
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
-/** A child process of this benchmark, killed (SIGTERM, then SIGKILL) when the scope closes. */
-const child = (script: string, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      spawn(process.execPath, [
-        "--expose-gc",
-        "--import",
-        tsx,
-        "--conditions=@effect-hatchet/source",
-        fileURLToPath(new URL(script, import.meta.url))
-      ], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } })
-    ),
-    (process) =>
-      Effect.async<void>((resume) => {
-        if (process.exitCode !== null || process.signalCode !== null) return resume(Effect.void)
-        const timer = setTimeout(() => process.kill("SIGKILL"), 10_000)
-        process.once("exit", () => {
-          clearTimeout(timer)
-          resume(Effect.void)
-        })
-        process.kill("SIGTERM")
-      })
-  )
+const child = (script: string, env: Record<string, string>) => spawnChild(new URL(script, import.meta.url), env)
 
 /** The next IPC message of `process` that `pick` accepts. */
 const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
