@@ -31,13 +31,17 @@ export class CreationIndex<T extends { readonly createdAt: number }> {
    * first); others wait for the next read, or for enough of them to compact the index.
    */
   remove(item: T): void {
-    if (item === this.items[this.head] && this.removed.size === 0) {
+    if (item === this.items[this.head]) {
       this.items[this.head++] = undefined as unknown as T
+      // removals that were waiting just behind it go too (runs finish nearly in creation order)
+      while (this.removed.size > 0 && this.head < this.items.length && this.removed.delete(this.items[this.head]!)) {
+        this.items[this.head++] = undefined as unknown as T
+      }
       if (this.head > 1024 && this.head * 2 > this.items.length) this.compact()
       return
     }
     this.removed.add(item)
-    if (this.removed.size > 64 && this.removed.size * 2 > this.items.length - this.head) this.settle()
+    if (this.removed.size > 64 && this.removed.size * 4 > this.items.length - this.head) this.settle()
   }
 
   /** Every item, oldest first. */
