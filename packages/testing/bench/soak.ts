@@ -177,8 +177,9 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
     console.log(
       `${String(step * 10).padStart(3)} %  ${done.toLocaleString("en-US").padStart(9)} runs  ` +
         `${seconds.toFixed(0).padStart(5)} s  engine RSS ${mib(memory.rss).padStart(10)}  ` +
-        `heap after GC ${mib(heap).padStart(10)}  runs held ${String(inEngine.held).padStart(7)}  ` +
-        `list p99 ${percentile(probes, 99).toFixed(1)} ms (in the engine ${inEngine.p99.toFixed(2)} ms, ` +
+        `heap after GC ${mib(heap).padStart(10)} (of ${mib(memory.heapTotal)}, external ${mib(memory.external)})  runs held ${String(inEngine.held).padStart(7)}  ` +
+        `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
+        `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ` +
         `under load ${percentile(loaded, 99).toFixed(1)} ms)`
     )
   }
@@ -190,7 +191,7 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
   const seconds = (performance.now() - started) / 1000
   console.log(`${total.toLocaleString("en-US")} runs in ${seconds.toFixed(0)} s (${Math.round(total / seconds)}/s with the pauses)`)
   console.log(`list latency at the samples (${quiet.length} calls): p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${percentile(quiet, 99).toFixed(1)} ms`)
-  console.log(`list time in the engine (query, rows, JSON): p99 at most ${Math.max(...inEngineP99).toFixed(2)} ms`)
+  console.log(`list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms`)
   console.log(`list latency under load (${loaded.length} calls): p50 ${percentile(loaded, 50).toFixed(1)} ms, p99 ${percentile(loaded, 99).toFixed(1)} ms`)
   console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
   console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
