@@ -46,7 +46,11 @@ export const onRunFinished = (state: EngineState, run: Run, now: number): void =
   finished.finishedAt.push(now)
   finished.since.push(now)
   finished.count++
-  arm(state, tenant, now)
+  // a run finished now is due last: only a count over its bound (or no sweep at all) arms one
+  const pending = state.timers.get("Retention", tenant.tenant.id)
+  if (pending === undefined || (finished.count > state.options.retention.maxRuns && pending.at > now + countSweepDelayMs)) {
+    arm(state, tenant, now)
+  }
 }
 
 /** A finished run was replayed: it is no longer finished. */
