@@ -83,6 +83,8 @@ export interface TaskOperations {
   readonly putStream: (chunk: Uint8Array, eventIndex: number) => Effect.Effect<void, TaskContextError>
   /** Asks the engine to cancel this task; the caller then interrupts the task itself. */
   readonly cancel: Effect.Effect<void, TaskContextError>
+  /** Whether the attempt is being stopped to run again (see `TaskContextShape`). Default: never. */
+  readonly interruptedForRetry?: Effect.Effect<boolean> | undefined
 }
 
 /**
@@ -115,6 +117,13 @@ export interface TaskContextShape extends TaskInfo {
    * give concurrently spawned children a `key` when their identity matters.
    */
   readonly nextChildIndex: Effect.Effect<number>
+  /**
+   * Whether this attempt is being interrupted to run again: the worker is shutting down, or the
+   * engine sent a newer attempt of the task. The children it awaits are then left running, since
+   * the next attempt spawns the same children and gets them back; on any other interruption
+   * (the task cancelled or timed out) they are cancelled with it.
+   */
+  readonly interruptedForRetry: Effect.Effect<boolean>
 }
 
 /**
@@ -150,7 +159,8 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
           (index) => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, index)
         ),
       cancel: Effect.zipRight(operations.cancel, Effect.interrupt),
-      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1)
+      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1),
+      interruptedForRetry: operations.interruptedForRetry ?? Effect.succeed(false)
     } satisfies TaskContextShape
   })
 

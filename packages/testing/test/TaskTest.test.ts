@@ -19,7 +19,7 @@ const SendEmailLive = SendEmail.toLayer((input) =>
     yield* ctx.putStream("sent")
     yield* ctx.refreshTimeout("1 minute")
     return { messageId: yield* Effect.flatMap(Mailer, (m) => m.send(input.to)) }
-  })
+  }).pipe(TaskError.undeclared)
 )
 const MailerTest = Layer.succeed(Mailer, { send: (to) => Effect.succeed(`msg-${to}`) })
 

@@ -343,7 +343,8 @@ export const make = (
         cancel: Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
+        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded")
       }
     }
 
