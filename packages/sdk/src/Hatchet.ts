@@ -59,7 +59,7 @@ import * as RestClient from "./RestClient.js"
 import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
-import type { Definition, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
+import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
 // -----------------------------------------------------------------------------
@@ -132,10 +132,18 @@ export interface RunOptions {
    * position. Re-spawning the same key from a retried parent returns the existing child.
    */
   readonly key?: string | undefined
-  /** Inside a task only: prefer the parent's worker (the workflow must declare a sticky strategy). */
+  /**
+   * Inside a task only: run the child on the parent task's worker, as the child's `sticky`
+   * strategy says (`SOFT` prefers it, `HARD` waits for it). Refused for a workflow without one.
+   */
   readonly sticky?: boolean | undefined
-  /** Prefer this worker (when the workflow declares a sticky strategy). */
+  /** Run on this worker (by id), as the workflow's `sticky` strategy says; refused without one. */
   readonly desiredWorkerId?: string | undefined
+  /**
+   * Labels the run's tasks want on their worker; they replace the tasks' own
+   * `desiredWorkerLabels` for this run (ignored while a sticky desired worker is known).
+   */
+  readonly desiredWorkerLabels?: Readonly<Record<string, DesiredWorkerLabel>> | undefined
   /** Inside a task: trigger an independent run instead of a child. */
   readonly detached?: boolean | undefined
   /**

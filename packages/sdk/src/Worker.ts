@@ -71,6 +71,7 @@ import { Context, Data, Layer } from "effect"
 import type { Admin } from "./Admin.js"
 import type { Dispatcher } from "./Dispatcher.js"
 import type { Events } from "./Events.js"
+import type { GrpcError } from "./HatchetError.js"
 import type { Definition, ImplementationOf } from "./Workflow.js"
 import * as internal from "./internal/worker.js"
 
@@ -167,8 +168,16 @@ export interface WorkerShape {
   readonly actions: ReadonlyArray<string>
   /** The slots the worker registered (tasks it runs at once, counting each task's slot cost). */
   readonly slots: number
-  /** The labels the worker registered. */
+  /** The labels the worker started with. */
   readonly labels: Readonly<Record<string, string | number>>
+  /** The worker's labels now: those it started with, as changed by `upsertLabels`. */
+  readonly currentLabels: Effect.Effect<Readonly<Record<string, string | number>>>
+  /**
+   * Adds or changes labels (`UpsertWorkerLabels`), so that tasks wanting them
+   * (`desiredWorkerLabels`) come to this worker; kept when the worker registers again.
+   * Fails with `InvalidOptions` for a value that is neither a string nor an integer.
+   */
+  readonly upsertLabels: (labels: Readonly<Record<string, string | number>>) => Effect.Effect<void, WorkerError | GrpcError>
   /** Slots held by running attempts. */
   readonly slotsInUse: Effect.Effect<number>
   /** The engine's id for this worker; it changes when the worker registers again. */

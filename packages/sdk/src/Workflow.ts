@@ -80,7 +80,7 @@ export type ImplementationTypeId = typeof ImplementationTypeId
 
 /**
  * Settings of a workflow: description, version, event and cron triggers, default priority,
- * `concurrency` and `taskDefaults`.
+ * `concurrency`, `sticky` and `taskDefaults`.
  *
  * @since 0.1.0
  * @category models

@@ -4,6 +4,7 @@
 import type { WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { BulkTriggerWorkflowRequest, type PutRateLimitRequest, RateLimitDuration } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { expectTypeOf } from "vitest"
@@ -44,6 +45,7 @@ const OrderFlow = Workflow.make("order-processing", {
 )
 
 const Echo = Task.make("echo", { input: Schema.Struct({ text: Schema.String }), output: Schema.Struct({ text: Schema.String }) })
+const StickyEcho = Task.make("sticky-echo", { input: Schema.Struct({ text: Schema.String }), sticky: "SOFT" })
 
 const ok = (taskName: string, output: unknown) => ({
   taskRunExternalId: `t-${taskName}`,
@@ -361,7 +363,8 @@ describe("Hatchet client (fakes)", () => {
       })
       const result = yield* hatchet.run(OrderFlow, { orderId: "o", amount: 5 }, {
         additionalMetadata: { team: "payments" },
-        priority: 3
+        priority: 3,
+        desiredWorkerLabels: { model: "llama", gpus: { value: 2, comparator: "GREATER_THAN_OR_EQUAL", required: true, weight: 5 } }
       })
       expect(result.charge.at).toBeInstanceOf(Date)
       expect(triggered).toEqual([{
@@ -369,7 +372,10 @@ describe("Hatchet client (fakes)", () => {
         input: JSON.stringify({ orderId: "o", amount: 5 }),
         additionalMetadata: JSON.stringify({ team: "payments" }),
         priority: 3,
-        desiredWorkerLabels: {}
+        desiredWorkerLabels: {
+          model: { strValue: "llama" },
+          gpus: { intValue: 2, comparator: WorkerLabelComparator.GREATER_THAN_OR_EQUAL, required: true, weight: 5 }
+        }
       }])
     }))
 
@@ -448,6 +454,16 @@ describe("Hatchet client (fakes)", () => {
       const key = yield* Effect.flip(hatchet.runNoWait(Echo, { text: "" }, { key: "k" }))
       expect(key).toMatchObject({ reason: "InvalidOptions" })
       expect(key.message).toContain("inside a task")
+      const sticky = yield* Effect.flip(
+        hatchet.runNoWait(Echo, { text: "" }, { sticky: true }).pipe(Effect.provideServiceEffect(TaskContext.TaskContext, taskContext()))
+      )
+      expect(sticky.message).toBe(
+        `Invalid run options: sticky has no effect: workflow "echo" declares no sticky strategy (sticky: "SOFT" or "HARD")`
+      )
+      const labels = yield* Effect.flip(
+        hatchet.runNoWait(Echo, { text: "" }, { desiredWorkerLabels: { gpus: { value: 1, comparator: "ABOUT" as "EQUAL" } } })
+      )
+      expect(labels.message).toContain(`desiredWorkerLabels.gpus.comparator: unknown comparator "ABOUT"`)
       const Bad = Task.make("bad name!")
       const definition = yield* Effect.flip(hatchet.runNoWait(Bad, {}))
       expect(definition).toMatchObject({ reason: "InvalidDefinition" })
@@ -508,7 +524,7 @@ describe("Hatchet client (fakes)", () => {
       const { bulkCalls, hatchet, triggered } = yield* fakeClient()
       const spawn = Effect.gen(function*() {
         yield* hatchet.runNoWait(Echo, { text: "a" })
-        yield* hatchet.runNoWait(Echo, { text: "b" }, { key: "bee", sticky: true })
+        yield* hatchet.runNoWait(StickyEcho, { text: "b" }, { key: "bee", sticky: true })
         yield* hatchet.runManyNoWait(Echo, [{ text: "c" }, { text: "d" }])
         yield* hatchet.runNoWait(Echo, { text: "e" }, { detached: true })
         yield* hatchet.runNoWait(Echo, { text: "f" })

@@ -5,6 +5,7 @@ import * as TaskContext from "../src/TaskContext.js"
 import * as TaskError from "../src/TaskError.js"
 import type { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { specOf } from "../src/internal/definition.js"
 import { compile } from "../src/internal/registration.js"
 
@@ -511,5 +512,13 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
       "tasks.a.rateLimits[3]: a rate limit has a key or a dynamicKey, not both",
       `tasks.a.rateLimits[4].key: must not contain a double quote, got "say \\"hi\\""`
     ])
+  })
+
+  it("a sticky strategy is registered as upstream's enum, on workflows and standalone tasks; an unknown one is reported", () => {
+    const request = (definition: Workflow.Definition) => Either.getOrThrow(compile(specOf(definition), "")).request
+    expect(request(Workflow.make("soft", { sticky: "SOFT" }).pipe(Workflow.task("a"))).sticky).toBe(StickyStrategy.SOFT)
+    expect(request(Task.make("hard", { sticky: "HARD" })).sticky).toBe(StickyStrategy.HARD)
+    expect(request(Task.make("none")).sticky).toBeUndefined()
+    expect(issuesOf(Task.make("bad", { sticky: "FIRM" as "HARD" }))).toEqual([`sticky: must be "SOFT" or "HARD", got "FIRM"`])
   })
 })

@@ -100,6 +100,28 @@ describe("TaskTest", () => {
       expect(run.cancelled).toBe(false)
     }).pipe(Effect.provide(SendEmailLive), Effect.provide(MailerTest)))
 
+  it.effect("gives the attempt its number, its maximum and the triggering event; captures upserted labels", () =>
+    Effect.gen(function*() {
+      const Labelled = Task.make("labelled", {
+        retries: 2,
+        output: Schema.Struct({ attempt: Schema.Number, max: Schema.Number, event: Schema.String })
+      })
+      const LabelledLive = Labelled.toLayer(() =>
+        Effect.gen(function*() {
+          const ctx = yield* TaskContext.TaskContext
+          yield* ctx.upsertLabels({ model: "llama" })
+          yield* ctx.upsertLabels({ gpus: 2 })
+          const event = Option.match(ctx.triggeringEvent, { onNone: () => "none", onSome: (e) => `${e.key}/${e.id}` })
+          return { attempt: ctx.attemptNumber, max: ctx.maxAttempts, event }
+        }).pipe(Effect.orDie)
+      )
+      const run = yield* TaskTest.run(Labelled, { input: {}, retryCount: 1, triggeringEvent: { id: "e-1", key: "order:placed" } }).pipe(
+        Effect.provide(LabelledLive)
+      )
+      expect(run.exit).toEqual(Exit.succeed({ attempt: 2, max: 3, event: "order:placed/e-1" }))
+      expect(run.upsertedLabels).toEqual({ model: "llama", gpus: 2 })
+    }))
+
   it.effect("runs hooks: on-failure gets decoded failures, on-success the leaves' outputs", () =>
     Effect.gen(function*() {
       const failureRun = yield* TaskTest.run(Hooked, "on-failure-task", {

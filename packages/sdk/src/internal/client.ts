@@ -45,7 +45,7 @@ import { decodeFailure, formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
-import { checkCron, validate } from "./registration.js"
+import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -88,8 +88,8 @@ export const checkDefinition = (spec: WorkflowSpec): Effect.Effect<void, Hatchet
   return result
 }
 
-/** Problems with run options, given whether the run is spawned from a task. */
-export const optionIssues = (options: RunOptions, isChild: boolean): Array<string> => {
+/** Problems with run options, given the workflow and whether the run is spawned from a task. */
+export const optionIssues = (options: RunOptions, isChild: boolean, spec: WorkflowSpec): Array<string> => {
   const issues: Array<string> = []
   const { priority } = options
   if (priority !== undefined && !(priority === 1 || priority === 2 || priority === 3)) {
@@ -103,11 +103,17 @@ export const optionIssues = (options: RunOptions, isChild: boolean): Array<strin
     if (!isChild) issues.push("sticky only applies to a child run spawned inside a task (and not detached)")
     if (options.desiredWorkerId !== undefined) issues.push("give either sticky or desiredWorkerId, not both")
   }
+  if ((options.sticky === true || options.desiredWorkerId !== undefined) && spec.settings.sticky === undefined) {
+    issues.push(
+      `${options.sticky === true ? "sticky" : "desiredWorkerId"} has no effect: workflow "${spec.name}" declares no sticky strategy (sticky: "SOFT" or "HARD")`
+    )
+  }
+  if (options.desiredWorkerLabels !== undefined) desiredLabels(issues, "desiredWorkerLabels", options.desiredWorkerLabels)
   return issues
 }
 
-const checkOptions = (options: RunOptions, isChild: boolean) => {
-  const issues = optionIssues(options, isChild)
+const checkOptions = (options: RunOptions, isChild: boolean, spec: WorkflowSpec) => {
+  const issues = optionIssues(options, isChild, spec)
   return issues.length === 0
     ? Effect.void
     : Effect.fail(clientError("InvalidOptions", `Invalid run options: ${issues.join("; ")}`))
@@ -180,7 +186,7 @@ export const triggerRequest = (
     ...(Object.keys(metadata).length > 0 ? { additionalMetadata: JSON.stringify(metadata) } : {}),
     ...(desiredWorkerId !== undefined && desiredWorkerId !== "" ? { desiredWorkerId } : {}),
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    desiredWorkerLabels: {}
+    desiredWorkerLabels: options.desiredWorkerLabels === undefined ? {} : desiredLabels([], "", options.desiredWorkerLabels)
   }
 }
 
@@ -526,7 +532,7 @@ export const make = (services: ClientServices): HatchetShape => {
       const spec = specOf(definition)
       yield* checkDefinition(spec)
       const parent = yield* parentOf(options)
-      yield* checkOptions(options, Option.isSome(parent))
+      yield* checkOptions(options, Option.isSome(parent), spec)
       return { spec, parent, policy: interruptPolicy(options, parent) }
     })
 

@@ -50,7 +50,15 @@ import {
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
-import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
+import {
+  checkWorkerOptions,
+  type Compiled,
+  compile,
+  registerRequest,
+  workerActions,
+  workerLabelIssues,
+  workerLabels
+} from "./registration.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
@@ -89,6 +97,7 @@ interface Route {
   readonly implementation: ImplementationShape
   readonly task: TaskSpec
   readonly slotCost: number
+  readonly maxAttempts: number
 }
 
 /** The span a run's `traceparent` metadata names. */
@@ -153,10 +162,12 @@ export const make = (
       }
       compiled.push(result.right)
       for (const [action, task] of result.right.actions) {
+        const settings = effectiveSettings(implementation.spec, task)
         routes.set(action, {
           implementation,
           task,
-          slotCost: effectiveSettings(implementation.spec, task).slotCost ?? 1
+          slotCost: settings.slotCost ?? 1,
+          maxAttempts: (settings.retries ?? 0) + 1
         })
       }
     }
@@ -169,7 +180,8 @@ export const make = (
       }
     }
     const actions = workerActions(compiled)
-    const registration = registerRequest({ name: workerName, actions, slots, labels })
+    /** The worker's labels: those it started with, as changed by `upsertLabels` since. */
+    let currentLabels = labels
 
     // --- state ---------------------------------------------------------------------------------
     const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
@@ -321,6 +333,18 @@ export const make = (
       shouldNotRetry?: boolean
     ) => Effect.flatten(submitEvent(workerId, action, eventType, eventPayload, shouldNotRetry))
 
+    /** Changes labels: kept for the next registration, and sent to the engine once registered. */
+    const upsertLabels = (changed: Readonly<Record<string, string | number>>) =>
+      Effect.suspend((): Effect.Effect<void, WorkerError | GrpcError> => {
+        const issues = workerLabelIssues(changed)
+        if (issues.length > 0) {
+          return Effect.fail(new WorkerError({ reason: "InvalidOptions", message: `Invalid worker labels: ${issues.join("; ")}` }))
+        }
+        currentLabels = { ...currentLabels, ...changed }
+        return Effect.flatMap(Ref.get(workerIdRef), (workerId) =>
+          Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
+      })
+
     const contextOperations = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt
@@ -344,7 +368,17 @@ export const make = (
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
         }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
-        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded")
+        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
+        upsertLabels: (changed) =>
+          upsertLabels(changed).pipe(
+            Effect.mapError((cause) =>
+              new TaskContext.TaskContextError({
+                operation: "upsertLabels",
+                message: `upsertLabels failed: ${cause._tag === "GrpcError" ? cause.details : cause.message}`,
+                cause
+              })
+            )
+          )
       }
     }
 
@@ -373,6 +407,10 @@ export const make = (
               taskRunExternalId: action.taskRunExternalId,
               workerId,
               retryCount: action.retryCount,
+              maxAttempts: route.maxAttempts,
+              triggeringEvent: action.triggeringEventExternalId !== undefined && action.triggeringEventExternalId !== ""
+                ? Option.some({ id: action.triggeringEventExternalId, key: action.triggeringEventKey ?? "" })
+                : Option.none(),
               additionalMetadata: attempt.metadata,
               priority: action.priority,
               childIndex: optional(action.childWorkflowIndex),
@@ -567,7 +605,7 @@ export const make = (
     const register: Effect.Effect<string, GrpcError> = Effect.gen(function*() {
       yield* setStatus(WorkerStatus.Registering())
       for (const c of compiled) yield* admin.putWorkflow(c.request)
-      const response = yield* dispatcher.register(registration)
+      const response = yield* dispatcher.register(registerRequest({ name: workerName, actions, slots, labels: currentLabels }))
       yield* Ref.set(workerIdRef, Option.some(response.workerId))
       yield* Effect.logInfo(`worker "${workerName}" registered as ${response.workerId}`)
       return response.workerId
@@ -751,6 +789,8 @@ export const make = (
       actions,
       slots,
       labels,
+      currentLabels: Effect.sync(() => currentLabels),
+      upsertLabels,
       slotsInUse: Effect.sync(() => slotsHeld),
       workerId: Ref.get(workerIdRef),
       status: SubscriptionRef.get(status),

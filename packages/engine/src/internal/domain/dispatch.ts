@@ -148,8 +148,9 @@ const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
 const rank = (worker: Worker, task: Task): number => {
   const run = task.run
   const sticky = run.version.sticky
-  if (sticky === StickyStrategy.HARD && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 0 : -1
-  if (sticky === StickyStrategy.SOFT && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 1 : 0
+  const desired = task.desiredWorkerId
+  if (sticky === StickyStrategy.HARD) return desired === undefined || worker.id === desired ? 0 : -1
+  if (sticky === StickyStrategy.SOFT) return desired !== undefined && worker.id === desired ? 1 : 0
   const labels = run.desiredLabels ?? task.step.desiredLabels
   if (labels.size === 0) return 0
   let weight = 0

@@ -357,6 +357,13 @@ export interface Task {
   /** True while the task waits for its retry backoff to elapse. */
   retryPending: boolean
   runtime: Runtime | undefined
+  /**
+   * The worker a sticky workflow wants this task on: the trigger's for a root task, the worker
+   * that ran a parent for a DAG child (as upstream reads it from the parent's output event).
+   */
+  readonly desiredWorkerId: string | undefined
+  /** The worker whose attempt completed the task. */
+  completedBy: string | undefined
   startedAt: number | undefined
   finishedAt: number | undefined
   /** Raw output JSON text of the latest COMPLETED attempt. */
