@@ -151,7 +151,10 @@ export interface RunOptions {
    * interrupted: an `Effect.timeout` or a `race` lost, a closed scope, an interrupted parent
    * fiber, the spawning task cancelled. Default `true`, except for a `detached` run, which
    * outlives the task that triggered it. Pass `false` for runs that must go on when their
-   * awaiter gives up (e.g. `Effect.timeout` to stop waiting, not to stop the run).
+   * awaiter gives up (e.g. `Effect.timeout` to stop waiting, not to stop the run). A child awaited
+   * by a task that times out is cancelled too, and a retry of that task, spawning the same child,
+   * gets the cancelled child back (the engine dedupes children by index or key): pass `false` for
+   * a child that should outlive its parent's timeout.
    */
   readonly cancelOnInterrupt?: boolean | undefined
 }
