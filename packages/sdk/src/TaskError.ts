@@ -126,7 +126,10 @@ export type HandlerError<E> = E | UndeclaredError | NonRetryableError<E | Undecl
  * - `OutputTooLarge`: the encoded output is larger than the gRPC send limit (never retried)
  * - `Interrupted`: the worker was shut down (or the fiber interrupted) before the task finished
  * - `Timeout`: the engine's execution timeout (`"Task exceeded timeout of ..."`)
- * - `Cancelled`: the task was cancelled (the engine reports an empty error)
+ * - `ScheduleTimeout`: no worker took the task within its `scheduleTimeout` (the engine cancels it,
+ *   recording `SCHEDULING_TIMED_OUT`)
+ * - `Cancelled`: the task was cancelled (the engine reports an empty error): by a user, by a
+ *   concurrency strategy (the message says so), or because a parent failed
  * - `Unknown`: a failure text this SDK did not write (another SDK's worker, or the engine)
  *
  * @since 0.1.0
@@ -140,6 +143,7 @@ export const TaskFailedKind = Schema.Literal(
   "OutputTooLarge",
   "Interrupted",
   "Timeout",
+  "ScheduleTimeout",
   "Cancelled",
   "Unknown"
 )

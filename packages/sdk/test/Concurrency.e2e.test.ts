@@ -109,7 +109,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       const first = yield* Hatchet.runNoWait(Import, { source: "s3", n: 1 })
       yield* Deferred.await(started)
       const second = yield* Effect.flip(Hatchet.run(Import, { source: "s3", n: 2 }))
-      expect(second).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
+      expect(second).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
       expect(yield* Ref.get(executions)).toEqual([1])

@@ -309,6 +309,30 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(caught).toBe("expired")
     }))
 
+  it.scoped("a schedule timeout is told apart from a cancel: TaskFailed of kind ScheduleTimeout", () =>
+    Effect.gen(function*() {
+      const holding = yield* Deferred.make<void>()
+      const Hog = Task.make(unique("hog"), { executionTimeout: "5 minutes" })
+      const Starved = Task.make(unique("starved"), { scheduleTimeout: "1 second" })
+      // one slot, held by the hog: the starved task waits for a worker, then times out
+      yield* startWorker([Hog, Starved], Layer.merge(
+        Hog.toLayer(() => Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)),
+        Starved.toLayer(() => Effect.void)
+      ), { slots: 1 })
+      const hog = yield* Hatchet.runNoWait(Hog, {})
+      yield* Deferred.await(holding)
+      const starved = yield* Effect.flip(Hatchet.run(Starved, {}))
+      expect(starved).toMatchObject({
+        _tag: "TaskFailed",
+        taskName: Starved.name,
+        kind: "ScheduleTimeout",
+        message: "no worker took the task within its schedule timeout (SCHEDULING_TIMED_OUT)"
+      })
+      // a cancel stays a cancel
+      yield* hog.cancel
+      expect(yield* Effect.flip(hog.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "the task was cancelled" })
+    }))
+
   it.scoped("an event pushed with push triggers the workflow listening for its key", () =>
     Effect.gen(function*() {
       const key = unique("user:signed-up")

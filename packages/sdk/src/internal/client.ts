@@ -34,7 +34,7 @@ import { HatchetClientError } from "../Hatchet.js"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
-import type { RunsShape } from "../Runs.js"
+import type { RunsShape, WorkflowRunDetails as RunsDetails } from "../Runs.js"
 import type { SchedulesShape } from "../Schedules.js"
 import type { CronsShape } from "../Crons.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
@@ -302,6 +302,30 @@ export const decodeResult = (
     return output
   })
 
+/**
+ * A cancelled task's failure, with the reason its last cancellation event gives: a schedule
+ * timeout, or the event's message (`Cancelled due to concurrency strategy`).
+ */
+export const explainCancellation = (details: RunsDetails, failure: TaskFailed): TaskFailed => {
+  const taskId = details.shape.find((task) => task.taskName === failure.taskName)?.taskExternalId ??
+    (details.tasks.length === 1 ? details.tasks[0]!.taskExternalId : undefined)
+  let last: RunsDetails["taskEvents"][number] | undefined
+  for (const event of details.taskEvents) {
+    if (event.taskId !== taskId || (event.eventType !== "CANCELLED" && event.eventType !== "SCHEDULING_TIMED_OUT")) continue
+    if (last === undefined || event.id > last.id) last = event
+  }
+  if (last?.eventType === "SCHEDULING_TIMED_OUT") {
+    return new TaskFailed({
+      taskName: failure.taskName,
+      kind: "ScheduleTimeout",
+      message: "no worker took the task within its schedule timeout (SCHEDULING_TIMED_OUT)"
+    })
+  }
+  return last !== undefined && last.message !== ""
+    ? new TaskFailed({ taskName: failure.taskName, kind: "Cancelled", message: last.message })
+    : failure
+}
+
 // -----------------------------------------------------------------------------
 // run events
 // -----------------------------------------------------------------------------
@@ -497,10 +521,28 @@ export const make = (services: ClientServices): HatchetShape => {
       })
     )
 
+  /**
+   * Says why the cancelled tasks of a failed run were cancelled, as the engine recorded it (its
+   * task events, over REST: the run result only has an empty error): a schedule timeout becomes
+   * kind `ScheduleTimeout`, a cancel with a message (a concurrency strategy's) keeps its message.
+   * Without an answer from REST, the cancellations stay as they are.
+   */
+  const explainCancellations = (runId: string) => <A>(self: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> =>
+    Effect.catchAllCause(self, (cause) => {
+      const isCancelled = (error: unknown): error is TaskFailed => error instanceof TaskFailed && error.kind === "Cancelled"
+      if (!Chunk.some(Cause.failures(cause), isCancelled)) return Effect.failCause(cause)
+      return runs.get(runId).pipe(
+        Effect.map((details) => Cause.map(cause, (error) => isCancelled(error) ? explainCancellation(details, error) : error)),
+        Effect.catchAll((error) => Effect.as(Effect.logDebug(`could not read why run ${runId} was cancelled`, error), cause)),
+        Effect.flatMap(Effect.failCause)
+      )
+    })
+
   /** Waits for the run and decodes its result or failure. */
   const resultOf = (definition: HasSpec, runId: string, triggeredHere: boolean) =>
     Effect.suspend(() => awaitRun(runId, triggeredHere)).pipe(
       Effect.flatMap((event) => decodeResult(definition, runId, event.results)),
+      explainCancellations(runId),
       Effect.withSpan("hatchet.result", { attributes: { "hatchet.workflow_run_id": runId } })
     )
 
