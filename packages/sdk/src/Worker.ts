@@ -47,10 +47,20 @@
  * new connection. The same task run never executes twice at once on one worker: a newer attempt
  * waits for the older one to finish.
  *
- * Closing the layer's scope drains: the worker unsubscribes and stops listening, keeps
- * heartbeating while in-flight tasks finish, and after `shutdownGracePeriod` interrupts what is
- * left; those attempts are reported FAILED (retryable, kind `Interrupted`) so the engine retries
- * them elsewhere. The library never exits the process and installs no signal handlers.
+ * Closing the layer's scope drains, in this order:
+ *
+ * 1. the worker pauses itself on the engine (`Workers.pause`, as the official SDKs do): the
+ *    engine assigns it nothing new; what it assigned just before runs as usual;
+ * 2. it stays a live worker, its stream open and heartbeating, while in-flight tasks finish, for
+ *    at most `shutdownGracePeriod`: each result is recorded once, by the engine that assigned it
+ *    (a worker that stopped listening first would have its heartbeats refused, and 30 s later the
+ *    engine would re-queue its running tasks, which would then run twice);
+ * 3. after the grace period it interrupts what is left (finalizers run); those attempts are
+ *    reported FAILED (retryable, kind `Interrupted`) before it leaves, so the engine retries them
+ *    per their policy (a task with `retries: 0` fails), never silently;
+ * 4. only then does it unsubscribe and close its stream.
+ *
+ * The library never exits the process and installs no signal handlers.
  *
  * @example
  * ```ts
@@ -60,7 +70,7 @@
  * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlow, SendEmail] }).pipe(
  *   Layer.provide([OrderFlowLive, SendEmailLive]),
  *   Layer.provide(PaymentsLive),
- *   Layer.provide(HatchetLive) // Dispatcher, Admin, Events
+ *   Layer.provide(HatchetLive) // Dispatcher, Admin, Events, Workers
  * )
  * ```
  *
@@ -71,6 +81,7 @@ import { Context, Data, Layer } from "effect"
 import type { Admin } from "./Admin.js"
 import type { Dispatcher } from "./Dispatcher.js"
 import type { Events } from "./Events.js"
+import type { Workers } from "./Workers.js"
 import type { Definition, ImplementationOf } from "./Workflow.js"
 import * as internal from "./internal/worker.js"
 
@@ -211,17 +222,18 @@ export const make: <const Workflows extends ReadonlyArray<Definition>>(
 ) => Effect.Effect<
   WorkerShape,
   WorkerError,
-  Scope.Scope | Dispatcher | Admin | Events | ImplementationOf<Workflows[number]>
+  Scope.Scope | Dispatcher | Admin | Events | Workers | ImplementationOf<Workflows[number]>
 > = internal.make as any
 
 /**
  * The worker as a scoped Layer. It requires the implementation of every listed workflow (a missing
- * one is a type error) and the low-level `Dispatcher`, `Admin` and `Events` services.
+ * one is a type error), the low-level `Dispatcher`, `Admin` and `Events` services, and `Workers`
+ * (to pause itself when it drains); `Hatchet.layer` provides them all.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = <const Workflows extends ReadonlyArray<Definition>>(
   options: WorkerOptions<Workflows>
-): Layer.Layer<Worker, WorkerError, Dispatcher | Admin | Events | ImplementationOf<Workflows[number]>> =>
+): Layer.Layer<Worker, WorkerError, Dispatcher | Admin | Events | Workers | ImplementationOf<Workflows[number]>> =>
   Layer.scoped(Worker, make(options))
