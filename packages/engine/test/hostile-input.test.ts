@@ -65,7 +65,6 @@ const stillAnswers = (c: Grpc.Clients) => Effect.promise(() => within(c.dispatch
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("hostile input", (it) => {
   it.scoped("JSON nested deeper than 10,000 levels is INVALID_ARGUMENT on every gRPC path that takes JSON, naming the problem", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
       const { c } = yield* Grpc.rawWorker(Official.unique("deep-paths"), [])
       const name = Official.unique("deep")
       yield* Grpc.putWorkflow(c, name)
@@ -225,6 +224,44 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       }
       // the stream never ended
       expect(w.outcome.unsafePoll()).toBeNull()
+    }))
+
+  it.scoped("a DAG chain of 12,000 tasks registers, runs and replays (its walks keep their own stack)", () =>
+    Effect.gen(function*() {
+      const name = Official.unique("chain")
+      const w = yield* Grpc.rawWorker(name)
+      const length = 12_000
+      const tasks = Array.from({ length }, (_, i) => ({
+        readableId: `s${i}`,
+        action: `${name}:t`,
+        timeout: "60s",
+        inputs: "{}",
+        parents: i === 0 ? [] : [`s${i - 1}`]
+      }))
+      // the leaf first: a walk up the parents goes the whole length at once
+      yield* Effect.promise(() => w.c.admin.putWorkflow({ name, tasks: [...tasks].reverse() }))
+      // a cycle is still found
+      const cyclic = tasks.map((t, i) => (i === 0 ? { ...t, parents: [`s${length - 1}`] } : t))
+      expect(yield* Grpc.statusOf(() => w.c.admin.putWorkflow({ name: `${name}-cyclic`, tasks: cyclic }))).toMatchObject({
+        code: Status.INTERNAL
+      })
+      // heartbeat: registering took a while, and a worker silent for 5 s is not assigned work
+      yield* Effect.promise(() => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() }))
+      const { workflowRunId } = yield* Effect.promise(() => w.c.workflows.triggerWorkflow({ name, input: "{}" }))
+      const first = yield* Official.eventually(() => w.received.find((a) => a.workflowRunId === workflowRunId))
+      yield* Effect.promise(() =>
+        w.c.dispatcher.sendStepActionEvent({
+          workerId: w.workerId,
+          taskRunExternalId: first.taskRunExternalId,
+          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+          eventPayload: "{}",
+          retryCount: 0
+        })
+      )
+      yield* Official.eventually(() => (w.received.length >= 2 ? true : undefined))
+      // replaying the first task re-arms its 11,999 descendants
+      const replayed = yield* Effect.promise(() => w.c.admin.replayTasks({ externalIds: [first.taskRunExternalId] }))
+      expect(replayed.replayedTasks).toEqual([first.taskRunExternalId])
     }))
 
   it.scoped("v1 TriggerWorkflowRun checks its bytes as the v0 trigger checks its strings", () =>
