@@ -152,18 +152,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       const details = yield* Effect.promise(() => w.c.admin.getRunDetails({ externalId: first.workflowRunId }))
       expect(Buffer.from(details.input).toString()).toBe(input)
 
-      const complete = (runId: string, output: string) =>
-        Effect.promise(() =>
-          w.c.dispatcher.sendStepActionEvent({
-            workerId: w.workerId,
-            taskRunExternalId: starts.find((a) => a.workflowRunId === runId)!.taskRunExternalId,
-            eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
-            eventPayload: output,
-            retryCount: 0
-          })
-        )
-      yield* complete(first.workflowRunId, nested(10_000))
-      yield* complete(second.workflowRunId, nested(10_001))
+      const startOf = (runId: string) => starts.find((a) => a.workflowRunId === runId)!
+      yield* w.complete(startOf(first.workflowRunId), nested(10_000))
+      yield* w.complete(startOf(second.workflowRunId), nested(10_001))
       const done = (runId: string) =>
         Official.eventually(() =>
           w.c.admin.getRunDetails({ externalId: runId }).then((d) => (d.done ? d : undefined))
@@ -207,17 +198,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       expect(Object.values(details.taskRuns)[0]!.error).toMatch(
         /^Could not send task to worker: trying to send message larger than max \(\d+ vs\. 4194304\)\. /
       )
-      for (const start of starts) {
-        yield* Effect.promise(() =>
-          w.c.dispatcher.sendStepActionEvent({
-            workerId: w.workerId,
-            taskRunExternalId: start.taskRunExternalId,
-            eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
-            eventPayload: "{}",
-            retryCount: 0
-          })
-        )
-      }
+      for (const start of starts) yield* w.complete(start)
       for (const id of workflowRunIds.filter((_, i) => i !== 10)) {
         const d = yield* Effect.promise(() => w.c.admin.getRunDetails({ externalId: id }))
         expect(d.status).toBe(RunStatus.COMPLETED)
@@ -249,15 +230,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       yield* Effect.promise(() => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() }))
       const { workflowRunId } = yield* Effect.promise(() => w.c.workflows.triggerWorkflow({ name, input: "{}" }))
       const first = yield* Official.eventually(() => w.received.find((a) => a.workflowRunId === workflowRunId))
-      yield* Effect.promise(() =>
-        w.c.dispatcher.sendStepActionEvent({
-          workerId: w.workerId,
-          taskRunExternalId: first.taskRunExternalId,
-          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
-          eventPayload: "{}",
-          retryCount: 0
-        })
-      )
+      yield* w.complete(first)
       yield* Official.eventually(() => (w.received.length >= 2 ? true : undefined))
       // replaying the first task re-arms its 11,999 descendants
       const replayed = yield* Effect.promise(() => w.c.admin.replayTasks({ externalIds: [first.taskRunExternalId] }))

@@ -1,7 +1,7 @@
 /**
  * Raw nice-grpc clients of an engine, for wire-level tests.
  */
-import { type AssignedAction, DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { type AssignedAction, DispatcherDefinition, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
@@ -80,7 +80,18 @@ export const rawWorker = (name: string, actions: ReadonlyArray<string> = [`${nam
     yield* eventually(() =>
       c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined)
     )
-    return { c, workerId, received, outcome }
+    /** Reports the attempt of `action` COMPLETED with `output`. */
+    const complete = (action: AssignedAction, output = "{}") =>
+      Effect.promise(() =>
+        c.dispatcher.sendStepActionEvent({
+          workerId,
+          taskRunExternalId: action.taskRunExternalId,
+          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+          eventPayload: output,
+          retryCount: action.retryCount
+        })
+      )
+    return { c, workerId, received, outcome, complete }
   })
 
 /** Registers the one-task workflow `name` (action `name:t`). */
