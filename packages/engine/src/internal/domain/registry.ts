@@ -275,19 +275,35 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
   return errors
 }
 
-/** "job X has a cycle": a plain error upstream, hence INTERNAL. */
+/**
+ * "job X has a cycle": a plain error upstream, hence INTERNAL. A depth-first walk up the parents
+ * with its own stack (a chain of tasks may be as long as a 4 MiB request allows).
+ */
 const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
   const parents = new Map(tasks.map((t) => [t.readableId, t.parents]))
   const state = new Map<string, "visiting" | "done">()
-  const visit = (id: string): void => {
-    const mark = state.get(id)
-    if (mark === "done") return
-    if (mark === "visiting") throw internal()
-    state.set(id, "visiting")
-    for (const parent of parents.get(id) ?? []) visit(parent)
-    state.set(id, "done")
+  for (const task of tasks) {
+    if (state.has(task.readableId)) continue
+    state.set(task.readableId, "visiting")
+    // each frame: a task on the current path and the index of its next parent
+    const path: Array<{ readonly id: string; next: number }> = [{ id: task.readableId, next: 0 }]
+    while (path.length > 0) {
+      const frame = path[path.length - 1]!
+      const own = parents.get(frame.id) ?? []
+      if (frame.next === own.length) {
+        state.set(frame.id, "done")
+        path.pop()
+        continue
+      }
+      const parent = own[frame.next++]!
+      const mark = state.get(parent)
+      if (mark === "visiting") throw internal()
+      if (mark === undefined) {
+        state.set(parent, "visiting")
+        path.push({ id: parent, next: 0 })
+      }
+    }
   }
-  for (const task of tasks) visit(task.readableId)
 }
 
 const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !== values.length
