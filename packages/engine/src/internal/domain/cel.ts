@@ -147,6 +147,8 @@ const environments: Readonly<Record<CelEnvName, Environment>> = {
 interface Located {
   readonly message: string
   readonly offset: number | undefined
+  /** cel-go places a call at its opening parenthesis, the first from `offset`. */
+  readonly atParenthesis?: boolean
 }
 
 const isWide = (char: string) => char.codePointAt(0)! > 0x7f
@@ -154,7 +156,10 @@ const isWide = (char: string) => char.codePointAt(0)! > 0x7f
 /** One error as cel-go's `Error.ToDisplayString`: the 1-based line and column, the line, a caret. */
 const displayError = (source: string, error: Located): string => {
   if (error.offset === undefined) return `ERROR: <input>:-1:0: ${error.message}`
-  const offset = Math.min(Math.max(error.offset, 0), source.length)
+  let offset = Math.min(Math.max(error.offset, 0), source.length)
+  // the parser places an operator after its left operand; cel-go at the operator itself
+  while (offset < source.length && /[ \t\r]/.test(source[offset]!)) offset++
+  if (error.atParenthesis === true && source.indexOf("(", offset) !== -1) offset = source.indexOf("(", offset)
   const lineStart = source.lastIndexOf("\n", offset - 1) + 1
   const lineEnd = source.indexOf("\n", offset)
   const lineText = source.slice(lineStart, lineEnd === -1 ? source.length : lineEnd)

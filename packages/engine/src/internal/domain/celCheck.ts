@@ -216,6 +216,11 @@ const assignable = (param: CheckType, arg: CheckType, subst: Substitution): bool
     return false
   }
   if (isDynLike(param) || isDynLike(arg)) return true
+  // cel-go's legacy nullability: null fits the message types (here Timestamp and Duration)
+  if (param.k === "null_type" || arg.k === "null_type") {
+    const other = param.k === "null_type" ? arg : param
+    if (other.k === "timestamp" || other.k === "duration") return true
+  }
   if (arg.k === "param") return assignable(arg, param, subst)
   switch (param.k) {
     case "list":
@@ -261,11 +266,17 @@ const joinTypes = (types: ReadonlyArray<CheckType>): CheckType => {
 // the checker
 // -----------------------------------------------------------------------------
 
-/** A checker error: cel-go's message and the offset of the expression it is about. */
+/**
+ * A checker error: cel-go's message and the offset of the expression it is about; for a call
+ * by name, cel-go reports at its opening parenthesis, the first one from `offset`.
+ */
 export interface CheckIssue {
   readonly message: string
   readonly offset: number
+  readonly atParenthesis: boolean
 }
+
+const isOperator = (name: string) => /^[_@!-]/.test(name)
 
 /** The type names usable as values (`type(x) == int`). */
 const typeIdentifiers: Readonly<Record<string, CheckType>> = {
@@ -303,7 +314,9 @@ const qualifiedName = (expr: Expr): string | undefined => {
 export const check = (env: CheckEnv, root: Expr, positions: Readonly<Record<string, number>>): Array<CheckIssue> => {
   const issues: Array<CheckIssue> = []
   const report = (expr: Expr, message: string): CheckType => {
-    issues.push({ message, offset: positions[String(expr.id)] ?? 0 })
+    const kind = expr.exprKind
+    const atParenthesis = kind.case === "callExpr" && !isOperator(kind.value.function)
+    issues.push({ message, offset: positions[String(expr.id)] ?? 0, atParenthesis })
     return T.error
   }
   const scopes: Array<Map<string, CheckType>> = []
