@@ -104,6 +104,18 @@ describe("the workflow-string environment (concurrency keys, rate-limit expressi
   })
 })
 
+describe("a static rate-limit key, quoted into CEL as upstream does", () => {
+  it("evaluates to itself exactly when it has no double quote, backslash or line break (what our SDK refuses)", () => {
+    const keys = ["api", "per user", "l'été", "a-b_c.d:e/f", "$x{1}", "🙂", "say \"hi\"", "a\\tb", "a\\qb", "two\nlines", "cr\rx", "end\\"]
+    for (const key of keys) {
+      const compiled = Cel.compile("workflow", `"${key}"`)
+      const value = compiled._tag === "Ok" ? Cel.evaluate(compiled.program, step({})) : undefined
+      const itself = value?._tag === "Value" && value.value === key
+      expect(itself, JSON.stringify(key)).toBe(!/["\\\r\n]/.test(key))
+    }
+  })
+})
+
 describe("the other environments", () => {
   it("stepRun (rate-limit validation) adds parents, a map of maps", () => {
     expect(Cel.compile("stepRun", "parents.a.b + input.c")._tag).toBe("Ok")
