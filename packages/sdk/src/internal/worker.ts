@@ -84,7 +84,14 @@ interface ConnectionEnd {
   readonly reregister: boolean
   /** Heartbeats hung: the connection looks dead, the next one must not reuse it. */
   readonly stalled?: boolean
+  /** The engine refused the token (UNAUTHENTICATED): logged as an error that says what to do. */
+  readonly unauthenticated?: boolean
 }
+
+/** What a worker whose token the engine refuses at runtime should do about it. */
+const UNAUTHENTICATED_ADVICE = "the engine refuses this worker's token (HATCHET_CLIENT_TOKEN): it expired or was " +
+  "revoked, or the engine now signs tokens with another key (hatchet-local started with another --state-dir). " +
+  "The worker keeps retrying, in case the token is accepted again; to use a new token, restart the worker with it"
 
 interface Route {
   readonly implementation: ImplementationShape
@@ -627,6 +634,13 @@ export const make = (
             hung = false
           } else {
             const error = result.left
+            if (error.code === Status.UNAUTHENTICATED) {
+              return yield* Deferred.succeed(end, {
+                reason: `heartbeat: UNAUTHENTICATED (${error.details})`,
+                reregister: false,
+                unauthenticated: true
+              })
+            }
             if (error.code === Status.NOT_FOUND) {
               return yield* Deferred.succeed(end, {
                 reason: `heartbeat: the engine no longer knows worker ${workerId} (NOT_FOUND)`,
@@ -667,7 +681,12 @@ export const make = (
         } else {
           const registered = yield* Effect.either(register)
           if (Either.isLeft(registered)) {
-            return { reason: `registration failed: ${registered.left.details}`, reregister: true, healthy }
+            return {
+              reason: `registration failed: ${registered.left.details}`,
+              reregister: true,
+              unauthenticated: registered.left.code === Status.UNAUTHENTICATED,
+              healthy
+            }
           }
           workerId = registered.right
         }
@@ -683,7 +702,8 @@ export const make = (
           Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
             Effect.succeed({
               reason: `the assignment stream failed: ${error.details}`,
-              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT
+              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT,
+              unauthenticated: error.code === Status.UNAUTHENTICATED
             })
           )
         )
@@ -720,7 +740,10 @@ export const make = (
           reason: ended.reason,
           delay
         }))
-        yield* Effect.logWarning(`${ended.reason}; reconnecting in ${Duration.format(delay)} (attempt ${attempt})`)
+        const retrying = `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`
+        yield* ended.unauthenticated === true
+          ? Effect.logError(`${ended.reason}: ${UNAUTHENTICATED_ADVICE}; ${retrying}`)
+          : Effect.logWarning(`${ended.reason}; ${retrying}`)
         yield* Effect.sleep(delay)
       }
     }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
@@ -729,7 +752,9 @@ export const make = (
     let startupAttempt = 0
     yield* register.pipe(
       Effect.tapError((error) =>
-        Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
+        isTransient(error)
+          ? Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
+          : Effect.void
       ),
       Effect.retry({
         while: isTransient,
