@@ -17,6 +17,13 @@ const stateDir = Effect.gen(function*() {
   return path.join(yield* fs.makeTempDirectoryScoped(), "state", "nested")
 })
 
+/** A state directory with a new identity in it. */
+const withIdentity = Effect.gen(function*() {
+  const dir = yield* stateDir
+  const { file } = yield* Identity.loadOrCreate(dir, defaultTenantId)
+  return { fs: yield* FileSystem.FileSystem, dir, file }
+})
+
 const addresses = { apiUrl: "http://127.0.0.1:8888", grpcAddress: "127.0.0.1:7077" }
 const day = 24 * 60 * 60 * 1000
 const now = Date.UTC(2026, 11, 1)
@@ -61,9 +68,7 @@ describe("hatchet-local identity", () => {
 
   it.scoped("a file that is not an identity fails with the path and what is wrong, and is left as it was", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* stateDir
-      const { file } = yield* Identity.loadOrCreate(dir, defaultTenantId)
+      const { dir, file, fs } = yield* withIdentity
       for (const content of ["{ not json", JSON.stringify({ version: 1, tenantId: "nope", secret: "x".repeat(43) })]) {
         yield* fs.writeFileString(file, content)
         const error = yield* Effect.flip(Identity.loadOrCreate(dir, defaultTenantId))
@@ -74,16 +79,24 @@ describe("hatchet-local identity", () => {
         expect(yield* fs.readFileString(file)).toBe(content)
       }
       // the secret never appears in an error
-      yield* fs.writeFileString(file, JSON.stringify({ version: 2, tenantId: defaultTenantId, secret: "s".repeat(43) }))
-      const error = yield* Effect.flip(Identity.loadOrCreate(dir, defaultTenantId))
-      expect(error.message).not.toContain("s".repeat(43))
+      const secret = "a-secret-that-must-not-be-echoed"
+      for (
+        const [content, why] of [
+          [JSON.stringify({ version: 2, tenantId: defaultTenantId, secret: secret.repeat(2) }), "Expected 1, actual 2"],
+          [JSON.stringify({ version: 1, tenantId: defaultTenantId, secret: secret.slice(0, 20) }), "a secret of 32 characters or more"],
+          [`{ "version": 1, "secret": "${secret}`, "not valid JSON"]
+        ] as const
+      ) {
+        yield* fs.writeFileString(file, content)
+        const error = yield* Effect.flip(Identity.loadOrCreate(dir, defaultTenantId))
+        expect(error.message).toContain(why)
+        expect(error.message).not.toContain(secret.slice(0, 20))
+      }
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("a file other users can read is made 0600 again", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* stateDir
-      const { file } = yield* Identity.loadOrCreate(dir, defaultTenantId)
+      const { dir, file, fs } = yield* withIdentity
       yield* fs.chmod(file, 0o644)
       const loaded = yield* Identity.loadOrCreate(dir, defaultTenantId)
       expect(loaded.tightened).toBe(true)

@@ -24,14 +24,13 @@ export const tokenRenewalMargin = 30 * 24 * 60 * 60 * 1000
 const IdentityJson = Schema.Struct({
   version: Schema.Literal(1),
   tenantId: Schema.String.pipe(Schema.filter(isUuid, { message: () => "a UUID" })),
-  secret: Schema.Redacted(Schema.String.pipe(Schema.minLength(32))),
+  // a custom message: the default one would quote the value
+  secret: Schema.Redacted(Schema.String.pipe(Schema.minLength(32, { message: () => "a secret of 32 characters or more" }))),
   token: Schema.optional(Schema.Redacted(Schema.String))
 })
 
 /** What the state directory keeps. */
 export type Identity = typeof IdentityJson.Type
-
-const IdentityFile = Schema.parseJson(IdentityJson, { space: 2 })
 
 /** The state directory or its identity file cannot be read, written or understood. */
 export class IdentityError extends Data.TaggedError("IdentityError")<{
@@ -53,7 +52,7 @@ export const pathOf = (directory: string) => Effect.map(Path.Path, (path) => pat
 /** Writes `identity` to a new temporary file (0600) beside `file`; returns its path. */
 const writeTemporary = (fs: FileSystem.FileSystem, file: string, identity: Identity) =>
   Effect.gen(function*() {
-    const json = yield* Schema.encode(IdentityFile)(identity).pipe(Effect.orDie)
+    const json = JSON.stringify(Schema.encodeSync(IdentityJson)(identity), null, 2)
     const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`
     yield* fs.writeFileString(temporary, `${json}\n`, { flag: "wx", mode: 0o600 })
     return temporary
@@ -79,16 +78,16 @@ export const save = (
 const read = (fs: FileSystem.FileSystem, file: string) =>
   Effect.gen(function*() {
     const text = yield* fs.readFileString(file).pipe(Effect.mapError(failure(file, "read")))
-    const identity = yield* Schema.decodeUnknown(IdentityFile)(text).pipe(
-      Effect.mapError((error) =>
-        new IdentityError({
-          path: file,
-          message: `${file} is not a hatchet-local identity (${
-            ParseResult.TreeFormatter.formatErrorSync(error)
-          }). Fix it, or delete it to start with a new identity: tokens issued before then stop working.`,
-          cause: error
-        })
-      )
+    const invalid = (why: string) =>
+      new IdentityError({
+        path: file,
+        message: `${file} is not a hatchet-local identity (${why}). ` +
+          "Fix it, or delete it to start with a new identity: tokens issued before then stop working."
+      })
+    // JSON.parse's message quotes the text, which holds the secret: only say that it is not JSON
+    const json = yield* Effect.try({ try: (): unknown => JSON.parse(text), catch: () => invalid("not valid JSON") })
+    const identity = yield* Schema.decodeUnknown(IdentityJson)(json).pipe(
+      Effect.mapError((error) => invalid(ParseResult.TreeFormatter.formatErrorSync(error)))
     )
     const info = yield* fs.stat(file).pipe(Effect.mapError(failure(file, "read")))
     const readableByOthers = (info.mode & 0o077) !== 0
@@ -119,8 +118,10 @@ export const loadOrCreate = (
     const dir = path.dirname(file)
     yield* fs.makeDirectory(dir, { recursive: true, mode: 0o700 }).pipe(Effect.mapError(failure(dir, "create")))
     const gitignore = path.join(dir, ".gitignore")
-    yield* fs.writeFileString(gitignore, "# hatchet-local's state: a signing secret, never to commit\n*\n", { flag: "wx" })
-      .pipe(Effect.catchTag("SystemError", (e) => e.reason === "AlreadyExists" ? Effect.void : Effect.fail(e)), Effect.mapError(failure(gitignore, "write")))
+    yield* fs.writeFileString(gitignore, "# hatchet-local's state: a signing secret, never to commit\n*\n", { flag: "wx" }).pipe(
+      Effect.catchTag("SystemError", (e) => e.reason === "AlreadyExists" ? Effect.void : Effect.fail(e)),
+      Effect.mapError(failure(gitignore, "write"))
+    )
     const identity = generate(tenantId)
     const temporary = yield* writeTemporary(fs, file, identity).pipe(Effect.mapError(failure(file, "write")))
     // link, unlike rename, fails if another engine created the file meanwhile: then use that one
