@@ -16,10 +16,10 @@ import * as Token from "./auth/token.js"
 import { isUuid } from "./domain/ids.js"
 
 /** The identity file's name in the state directory. */
-export const fileName = "identity.json"
+const fileName = "identity.json"
 
 /** A stored token is printed again while it has at least this long to live; otherwise a new one is minted. */
-export const tokenRenewalMargin = 30 * 24 * 60 * 60 * 1000
+const tokenRenewalMargin = 30 * 24 * 60 * 60 * 1000
 
 const IdentityJson = Schema.Struct({
   version: Schema.Literal(1),
@@ -47,7 +47,7 @@ export const generate = (tenantId: string): Identity => ({
 })
 
 /** Where the identity of `directory` is, resolved against the working directory. */
-export const pathOf = (directory: string) => Effect.map(Path.Path, (path) => path.resolve(directory, fileName))
+const pathOf = (directory: string) => Effect.map(Path.Path, (path) => path.resolve(directory, fileName))
 
 /** Writes `identity` to a new temporary file (0600) beside `file`; returns its path. */
 const writeTemporary = (fs: FileSystem.FileSystem, file: string, identity: Identity) =>
