@@ -37,7 +37,7 @@
  * | ends the stream, cleanly or with an error | reconnects | after the backoff (250 ms ± 20 % the first time) |
  * | rejects heartbeats (FAILED_PRECONDITION) | reconnects on the 2nd rejection | within ~8 s |
  * | forgot the worker (NOT_FOUND) | registers again (new worker id) | within ~4 s |
- * | restarts, or the connection is reset | reconnects with backoff while it is down | once it listens again, plus the backoff |
+ * | restarts, or the connection is reset | reconnects with backoff while it is down | once it listens again, plus the backoff (the channel's own grows from 250 ms to 10 s while the engine is down) |
  * | stalls silently | fresh connection after 3 hung beats | within ~17 s (without `GrpcTransport` in context: when keepalive closes the dead connection, up to 70 s with `HatchetConfig`'s defaults) |
  * | refuses the token (`UNAUTHENTICATED`) once the worker runs | logs an error saying what to do, reconnects with the backoff, never gives up | once an engine accepts the token again |
  *
