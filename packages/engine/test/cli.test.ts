@@ -3,18 +3,16 @@
  * on stdout once ready and a token the engine accepts; the identity kept in the state directory,
  * so an engine started again on the same ports (or `--print-env`) prints the same token and
  * accepts the old one; `--help` lists every flag; bad arguments exit 2, a broken state directory
- * and a port in use exit 1 with a message that says what to do. As a process: the bin prints the
- * four lines first and exits 0 on SIGTERM.
+ * and a port in use exit 1 with a message that says what to do. The bin as a process (its four
+ * lines first, exit 0 on SIGTERM, killed and started again) is tested with our worker in
+ * `packages/testing/test/EngineRestart.e2e.test.ts`.
  */
 import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Console, Effect, Fiber, Logger, Schedule } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { createRequire } from "node:module"
 import { createServer } from "node:net"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import { createChannel, createClient, Metadata } from "nice-grpc"
 import * as Cli from "../src/internal/cli.js"
 
@@ -206,48 +204,4 @@ describe("hatchet-local (in process)", () => {
         expect(result.out).toEqual([])
       }
     }).pipe(Effect.provide(NodeContext.layer)))
-})
-
-const bin = fileURLToPath(new URL("../src/bin/hatchet-local.ts", import.meta.url))
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-
-const exitCode = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode)
-    else child.once("exit", (code) => resolve(code))
-  })
-
-describe("hatchet-local (the bin, as a process)", () => {
-  it.scopedLive("prints the four lines first, serves with the printed token, exits 0 on SIGTERM", () =>
-    Effect.gen(function*() {
-      const dir = yield* stateDir
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          spawn(process.execPath, ["--conditions=@effect-hatchet/source", "--import", tsx, bin, "--grpc-port=0", "--http-port=0", "--state-dir", dir], {
-            stdio: ["ignore", "pipe", "pipe"]
-          })
-        ),
-        (child) => Effect.sync(() => child.kill("SIGKILL"))
-      )
-      const lines = yield* Effect.promise(() =>
-        new Promise<Array<string>>((resolve, reject) => {
-          let buffer = ""
-          child.stdout!.on("data", (chunk: Buffer) => {
-            buffer += chunk.toString("utf8")
-            const all = buffer.split("\n")
-            if (all.length > 4) resolve(all.slice(0, 4))
-          })
-          child.once("exit", (code) => reject(new Error(`exited with ${code} before printing 4 lines: ${buffer}`)))
-        })
-      )
-      expect(lines.map((l) => l.split("=")[0])).toEqual([
-        "HATCHET_CLIENT_TOKEN",
-        "HATCHET_CLIENT_HOST_PORT",
-        "HATCHET_CLIENT_API_URL",
-        "HATCHET_CLIENT_TLS_STRATEGY"
-      ])
-      expect(yield* getVersion(envOf(lines))).toBe("v0.104.7")
-      child.kill("SIGTERM")
-      expect(yield* Effect.promise(() => exitCode(child))).toBe(0)
-    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
 })

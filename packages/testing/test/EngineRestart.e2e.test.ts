@@ -1,11 +1,13 @@
 /**
  * An engine restart as a user meets it, with our worker and client over loopback gRPC.
  *
- * - The real `hatchet-local` bin, as a child process with a state directory: killed (SIGKILL)
- *   with a task in flight, then started again on the same ports with the same directory. It
- *   prints the same token, the worker reconnects and registers again (a new worker id) with the
- *   token it already had, and new runs complete. The run in flight died with the engine's memory:
- *   the engine started again does not know it (only the identity survives a restart).
+ * - The real `hatchet-local` bin (its source in one file), as a child process with a state
+ *   directory: its first four stdout lines are the variables; killed (SIGKILL) with a task in
+ *   flight, then started again on the same ports with the same directory, it prints the same
+ *   token, the worker reconnects and registers again (a new worker id) with the token it already
+ *   had, and new runs complete. The run in flight died with the engine's memory: the engine
+ *   started again does not know it (only the identity survives a restart). SIGTERM ends it with
+ *   exit code 0.
  * - In process, engines that sign tokens with another key on the same ports: the worker's
  *   `UNAUTHENTICATED` at runtime is logged as an error that says what to do and retried, and the
  *   worker recovers once an engine accepts its token again; at start, a refused token fails the
@@ -33,8 +35,8 @@ import {
   Scope,
   Stream
 } from "effect"
-import { createRequire } from "node:module"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { build } from "esbuild"
+import { fileURLToPath } from "node:url"
 import { waitFor } from "./ResilienceHarness.js"
 
 const Echo = Task.make("restart-echo", {
@@ -108,17 +110,34 @@ const refusedToken = (logs: ReadonlyArray<LogLine>) =>
 // the hatchet-local process
 
 const bin = fileURLToPath(new URL("../../engine/src/bin/hatchet-local.ts", import.meta.url))
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
-/** Starts `hatchet-local` (TypeScript source, as `pnpm hatchet-local` runs it) and waits for its four lines. */
-const hatchetLocal = (stateDir: string, ports: { readonly grpc: string; readonly http: string }) =>
+/**
+ * The bin's source compiled into one file (esbuild, as tsx compiles it for `pnpm hatchet-local`,
+ * with the same exports condition): a process then starts in about a seventh of the time tsx takes
+ * to load the sources one by one (0.45 s of CPU instead of 3.7 s, measured on this machine).
+ */
+const bundleBin = (dir: string) =>
+  Effect.promise(() =>
+    build({
+      entryPoints: [bin],
+      outfile: `${dir}/hatchet-local.mjs`,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      conditions: ["@effect-hatchet/source"],
+      // the CommonJS dependencies (grpc-js) call require
+      banner: { js: "import { createRequire } from \"node:module\"; const require = createRequire(import.meta.url);" },
+      logLevel: "warning"
+    })
+  ).pipe(Effect.as(`${dir}/hatchet-local.mjs`))
+
+/** Starts `hatchet-local` and waits for its four lines. */
+const hatchetLocal = (binFile: string, stateDir: string, ports: { readonly grpc: string; readonly http: string }) =>
   Effect.gen(function*() {
     const process_ = yield* Command.make(
       process.execPath,
-      "--conditions=@effect-hatchet/source",
-      "--import",
-      tsx,
-      bin,
+      binFile,
       "--grpc-port",
       ports.grpc,
       "--http-port",
@@ -158,7 +177,14 @@ describe("an engine restart", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const stateDir = yield* fs.makeTempDirectoryScoped()
-      const first = yield* hatchetLocal(stateDir, { grpc: "0", http: "0" })
+      const binFile = yield* bundleBin(yield* fs.makeTempDirectoryScoped())
+      const first = yield* hatchetLocal(binFile, stateDir, { grpc: "0", http: "0" })
+      expect(first.lines.map((l) => l.split("=")[0])).toEqual([
+        "HATCHET_CLIENT_TOKEN",
+        "HATCHET_CLIENT_HOST_PORT",
+        "HATCHET_CLIENT_API_URL",
+        "HATCHET_CLIENT_TLS_STRATEGY"
+      ])
       const ports = { grpc: first.env.hostPort.split(":")[1]!, http: first.env.apiUrl.split(":")[2]! }
       const logs: Array<LogLine> = []
       const { client, latch, worker } = yield* startWorker(first.env, logs)
@@ -172,7 +198,7 @@ describe("an engine restart", () => {
       yield* first.process.exitCode.pipe(Effect.ignore)
       yield* waitFor(worker.status, (s) => s._tag === "Reconnecting", "10 seconds")
 
-      const second = yield* hatchetLocal(stateDir, ports)
+      const second = yield* hatchetLocal(binFile, stateDir, ports)
       expect(second.lines).toEqual(first.lines) // the same identity: the same token for the same ports
       const secondId = yield* listeningAgain(worker, firstId)
       expect(secondId).not.toBe(firstId)
@@ -183,6 +209,10 @@ describe("an engine restart", () => {
       const lost = yield* Effect.flip(inFlight.details)
       expect(lost._tag).toBe("RestError")
       expect(lost.message).toContain("404")
+
+      // stopped as a terminal's Ctrl-C or a process manager stops it: a clean exit
+      yield* second.process.kill("SIGTERM")
+      expect(yield* second.process.exitCode).toBe(0)
     }).pipe(Effect.provide(NodeContext.layer)), 120_000)
 
   it.scopedLive("an engine that refuses the worker's token: an error saying what to do, retried until an engine accepts it again", () =>
