@@ -59,6 +59,7 @@ import * as RestClient from "./RestClient.js"
 import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
+import * as Workers from "./Workers.js"
 import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -558,8 +559,8 @@ export const bulkPush = (
 // -----------------------------------------------------------------------------
 
 /**
- * Everything `layer` provides: the client, the REST runs API, the run listener, the low-level
- * gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
+ * Everything `layer` provides: the client, the REST runs, schedules, crons and workers APIs, the
+ * run listener, the low-level gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
  *
  * @since 0.1.0
  * @category models
@@ -569,6 +570,7 @@ export type Services =
   | Runs.Runs
   | Schedules.Schedules
   | Crons.Crons
+  | Workers.Workers
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -589,7 +591,7 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer)),
+  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -115,6 +115,13 @@ export * as Schedules from "./Schedules.js"
 export * as Crons from "./Crons.js"
 
 /**
+ * The tenant's workers through REST: list, get, pause and unpause.
+ *
+ * @since 0.1.0
+ */
+export * as Workers from "./Workers.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
  * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an

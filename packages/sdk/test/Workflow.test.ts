@@ -500,7 +500,9 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
         { key: "api", units: 0 },
         { dynamicKey: " ", limit: 1.5, duration: "FORTNIGHT" as "WEEK" },
         { dynamicKey: "input.a", key: "api", limit: 1 } as never,
-        { key: "say \"hi\"" }
+        { key: "say \"hi\"" },
+        { key: "a\\tb" },
+        { key: "two\nlines" }
       ]
     }))
     expect(issuesOf(Bad)).toEqual([
@@ -510,7 +512,9 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
       "tasks.a.rateLimits[2].limit: must be a positive integer or a CEL expression, got 1.5",
       "tasks.a.rateLimits[2].duration: must be one of SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, YEAR, got FORTNIGHT",
       "tasks.a.rateLimits[3]: a rate limit has a key or a dynamicKey, not both",
-      `tasks.a.rateLimits[4].key: must not contain a double quote, got "say \\"hi\\""`
+      `tasks.a.rateLimits[4].key: must not contain a double quote, a backslash or a line break, got "say \\"hi\\""`,
+      `tasks.a.rateLimits[5].key: must not contain a double quote, a backslash or a line break, got "a\\\\tb"`,
+      `tasks.a.rateLimits[6].key: must not contain a double quote, a backslash or a line break, got "two\\nlines"`
     ])
   })
 

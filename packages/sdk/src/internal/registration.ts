@@ -341,9 +341,10 @@ const rateLimitOpts = (
     }
     if (typeof limit.key !== "string" || limit.key.trim() === "") {
       issues.push(`${at}.key: must be a non-empty string (the key given to Hatchet.putRateLimit)`)
-    } else if (limit.key.includes("\"")) {
-      // Hatchet quotes a static key into a CEL string without escaping it
-      issues.push(`${at}.key: must not contain a double quote, got ${JSON.stringify(limit.key)}`)
+    } else if (/["\\\r\n]/.test(limit.key)) {
+      // Hatchet quotes a static key into a CEL string without escaping it: with one of these it
+      // is not that key once parsed (or not CEL at all), and the engine fails each of its tasks
+      issues.push(`${at}.key: must not contain a double quote, a backslash or a line break, got ${JSON.stringify(limit.key)}`)
     }
     return { key: limit.key, keyExpr: undefined, ...unitsFields, limitValuesExpr: "-1", duration: undefined }
   })

@@ -10,7 +10,7 @@
  */
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import type { CelExpr } from "./cel.js"
+import type { CelProgram, Compiled } from "./cel.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
@@ -133,10 +133,14 @@ export interface Step {
 /** The windows of a rate limit (`RateLimitDuration` names). */
 export type RateLimitWindow = "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
 
-/** A CEL expression of a step as upstream stores it (`StepExpression.expression`), compiled. */
+/**
+ * A CEL expression of a step as upstream stores it (`StepExpression.expression`), compiled in the
+ * environment it is evaluated in (`workflow`): it may not compile there (a `parents` reference,
+ * which only validation declares, an empty units expression), and then fails each task.
+ */
 export interface StepExpression {
   readonly source: string
-  readonly compiled: CelExpr
+  readonly compiled: Compiled<"workflow">
 }
 
 /**
@@ -196,7 +200,7 @@ export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL
  */
 export interface StepConcurrency {
   readonly expression: string
-  readonly compiled: CelExpr
+  readonly compiled: CelProgram<"workflow">
   readonly maxRuns: number
   readonly limitStrategy: LimitStrategy
   readonly parent: WorkflowConcurrency | undefined
