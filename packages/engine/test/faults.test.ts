@@ -11,30 +11,8 @@ import * as InternalEngine from "../src/internal/engine.js"
 import * as Grpc from "./support/grpc.js"
 import { eventually } from "./support/official.js"
 
-/** A registered, listening, heartbeating raw worker. */
-const rawWorker = (name: string) =>
-  Effect.gen(function*() {
-    const engine = yield* Engine.Engine
-    const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
-    const { workerId } = yield* Effect.promise(() => c.dispatcher.register({ workerName: name, actions: [`${name}:t`] }))
-    const received: Array<AssignedAction> = []
-    const outcome = yield* Effect.fork(Grpc.streamOutcome(c.dispatcher.listenV2({ workerId }), (a) => received.push(a)))
-    yield* eventually(() =>
-      c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined)
-    )
-    return { c, workerId, received, outcome }
-  })
-
-type Clients = Effect.Effect.Success<ReturnType<typeof Grpc.clients>>
-
-/** Registers the one-task workflow `name` (action `name:t`). */
-const putWorkflow = (c: Clients, name: string) =>
-  Effect.promise(() =>
-    c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }] })
-  )
-
 /** Opens a new ListenV2 stream for `workerId` and waits until its heartbeats are welcome. */
-const listenAgain = (c: Clients, workerId: string, onMessage: (a: AssignedAction) => void = () => {}) =>
+const listenAgain = (c: Grpc.Clients, workerId: string, onMessage: (a: AssignedAction) => void = () => {}) =>
   Effect.gen(function*() {
     yield* Effect.fork(Grpc.streamOutcome(c.dispatcher.listenV2({ workerId }), onMessage))
     yield* eventually(() => c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined))
@@ -44,8 +22,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
   it.scoped("dropListenStreams ends streams cleanly or with a status; heartbeats are then rejected", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const one = yield* rawWorker("drop-one")
-      const two = yield* rawWorker("drop-two")
+      const one = yield* Grpc.rawWorker("drop-one")
+      const two = yield* Grpc.rawWorker("drop-two")
       expect(yield* engine.faults.dropListenStreams({ workerId: one.workerId })).toBe(1)
       expect(yield* one.outcome.await.pipe(Effect.flatten)).toBe("ended")
       expect(yield* Grpc.statusOf(() => one.c.dispatcher.heartbeat({ workerId: one.workerId, heartbeatAt: new Date() }))).toEqual({
@@ -61,8 +39,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
   it.scoped("dropListenStreams silent: the stream stays open and gets nothing; heartbeats are rejected until it listens again", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const w = yield* rawWorker("silent")
-      yield* putWorkflow(w.c, "silent")
+      const w = yield* Grpc.rawWorker("silent")
+      yield* Grpc.putWorkflow(w.c, "silent")
       expect(yield* engine.faults.dropListenStreams({ workerId: w.workerId, silent: true })).toBe(1)
       const beat = () => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() })
       expect(yield* Grpc.statusOf(beat)).toEqual({
@@ -83,7 +61,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
   it.scoped("rejectHeartbeats rejects the next N heartbeats with FAILED_PRECONDITION", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const w = yield* rawWorker("reject")
+      const w = yield* Grpc.rawWorker("reject")
       yield* engine.faults.rejectHeartbeats(2)
       const beat = () => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() })
       expect((yield* Grpc.statusOf(beat)).code).toBe(Status.FAILED_PRECONDITION)
@@ -94,7 +72,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
   it.scoped("forgetWorker ends its streams; Heartbeat and ListenV2 answer NOT_FOUND until it registers again", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const w = yield* rawWorker("forget")
+      const w = yield* Grpc.rawWorker("forget")
       expect(yield* engine.faults.forgetWorker(w.workerId)).toBe(true)
       expect(yield* w.outcome.await.pipe(Effect.flatten)).toBe("ended")
       expect((yield* Grpc.statusOf(() => w.c.dispatcher.heartbeat({ workerId: w.workerId, heartbeatAt: new Date() }))).code)
@@ -109,8 +87,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
   it.scoped("restart drops every connection, listens on the same ports and keeps the state", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const w = yield* rawWorker("restart")
-      yield* putWorkflow(w.c, "restart")
+      const w = yield* Grpc.rawWorker("restart")
+      yield* Grpc.putWorkflow(w.c, "restart")
       const before = yield* Effect.promise(() => w.c.workflows.triggerWorkflow({ name: "restart", input: "{}" }))
       yield* eventually(() => (w.received.length > 0 ? true : undefined))
       yield* engine.faults.restart

@@ -166,8 +166,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         details: "workflow 'wf' uses a feature the local engine does not support yet: task 'a': durable execution (is_durable)"
       })
       // the legacy WorkflowService/PutWorkflow: no steps is a validation error; concurrency without
-      // an expression is INVALID_ARGUMENT, one beyond the CEL subset is refused, a supported one is
-      // stored (moved onto the single task), the deprecated action-based one is skipped
+      // an expression, or with invalid CEL, is INVALID_ARGUMENT, a valid one is stored (moved onto
+      // the single task), the deprecated action-based one is skipped
       const legacy = (opts: Record<string, unknown>) =>
         c.workflows.putWorkflow({
           opts: { name: "legacy", jobs: [{ name: "j", steps: [{ readableId: "s", action: "legacy:s", timeout: "10s" }] }], ...opts }
@@ -181,13 +181,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         code: Status.INVALID_ARGUMENT,
         details: "CEL expression is required for concurrency"
       })
-      expect(yield* Grpc.statusOf(() => legacy({ concurrency: { expression: "input.g == 'x'" } }))).toEqual({
-        code: Status.UNIMPLEMENTED,
-        details: "workflow 'legacy' uses a feature the local engine does not support yet: the concurrency expression " +
-          "'input.g == 'x'' (the operator or literal '='; the local engine evaluates input, additional_metadata and " +
-          "workflow_run_id with member access, string literals, + and string())"
+      expect(yield* Grpc.statusOf(() => legacy({ concurrency: { expression: "input.g ==" } }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "Validation failed with the following errors:\n" +
+          "0: validation failed on field 'CreateWorkflowVersionOpts.Concurrency[0].Expression': Invalid CEL expression\n"
       })
-      const withConcurrency = yield* Effect.promise(() => legacy({ concurrency: { expression: "input.g", maxRuns: 2 } }))
+      const withConcurrency = yield* Effect.promise(() => legacy({ concurrency: { expression: "input.g == 'x' ? 'x' : 'other'", maxRuns: 2 } }))
       expect(withConcurrency.order).toBe(1)
       expect(yield* Grpc.statusOf(() => legacy({ onFailureJob: { name: "f", steps: [] } }))).toMatchObject({ code: Status.INTERNAL })
       const legacyVersion = yield* Effect.promise(() => legacy({ concurrency: { action: "legacy:key", maxRuns: 1 } }))

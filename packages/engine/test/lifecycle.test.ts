@@ -91,6 +91,15 @@ describe("tokens", () => {
     const tampered = token.slice(0, at) + (token[at] === "A" ? "B" : "A") + token.slice(at + 1)
     expect(Token.verify(issuer, tampered, now)).toBeUndefined()
     expect(Token.verify(issuer, "a.b", now)).toBeUndefined()
+    // padding, stray characters and a changed unused bit: upstream's strict decoding refuses them
+    expect(Token.verify(issuer, `${token}=`, now)).toBeUndefined()
+    expect(Token.verify(issuer, `${token}==`, now)).toBeUndefined()
+    expect(Token.verify(issuer, token.replace(".", ".="), now)).toBeUndefined()
+    expect(Token.verify(issuer, `${token.slice(0, at)}+${token.slice(at)}`, now)).toBeUndefined()
+    const last = token[token.length - 1]!
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    const sameBits = alphabet[alphabet.indexOf(last) ^ 1]! // a 32-byte signature leaves 2 unused bits
+    expect(Token.verify(issuer, token.slice(0, -1) + sameBits, now)).toBeUndefined()
   })
 
   it("reads the bearer scheme case-insensitively", () => {

@@ -268,6 +268,30 @@ describe("evaluation at task creation", () => {
       return yield* failureOf(h, yield* h.trigger(name, input))
     })
 
+  it.scoped("any CEL the environment checks: functions, ternaries, comparisons, arithmetic, checksum", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("full-cel", [task("t", {
+        rateLimits: [{
+          key: "per-user",
+          keyExpr: "'user-' + input.user.lowerAscii().trim() + (input.items.size() > 2 ? '-bulk' : '')",
+          unitsExpr: "input.items.exists(i, i.heavy) ? int(input.n) * 2 : 1",
+          limitValuesExpr: "input.plan == 'pro' ? 100 : size(input.plan) + 1"
+        }, {
+          key: "sum",
+          keyExpr: "checksum(input.user).substring(0, 8)",
+          units: 1,
+          limitValuesExpr: "10"
+        }]
+      })])
+      const runId = yield* h.trigger("full-cel", { user: " Ada ", items: [{ heavy: false }, { heavy: true }, {}], n: 3.7, plan: "free" })
+      expect((yield* h.taskOf(runId, "t")).rateLimits).toEqual([
+        { key: "user-ada-bulk", units: 6, limit: 5, window: "MINUTE" },
+        // the hex SHA-256 of " Ada "
+        { key: "3eaff92d", units: 1, limit: 10, window: "MINUTE" }
+      ])
+    }))
+
   it.scoped("a key that is not a string, units or a limit that are not ints, an evaluation error: the task is created FAILED", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
@@ -373,28 +397,31 @@ describe("registration", () => {
       ])
     }))
 
-  it.scoped("what the engine cannot evaluate as Hatchet does is UNIMPLEMENTED, naming it", () =>
+  it.scoped("what Hatchet's validation accepts but its evaluation cannot compile fails each task, with cel-go's error", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      const prefix = (name: string) => `workflow '${name}' uses a feature the local engine does not support yet: task 't': `
-      expect(yield* refusal(h, "u1", [task("t", { rateLimits: [{ key: "k", keyExpr: "input.a", unitsExpr: "input.n * 2", limitValuesExpr: "1" }] })]))
-        .toEqual({
-          code: Status.UNIMPLEMENTED,
-          message: prefix("u1") + "the rate-limit expression 'input.n * 2' (the operator or literal '*'; the local engine evaluates " +
-            "input, additional_metadata and workflow_run_id with member access, string and integer literals, + on strings and string())"
+      const failed = (name: string, limits: Limits) =>
+        Effect.gen(function*() {
+          yield* h.putWorkflow(name, [task("t", { rateLimits: limits })])
+          return yield* failureOf(h, yield* h.trigger(name, {}))
         })
-      // valid for Hatchet's validation, failing each task there: parents, no units, a key that is no CEL string
-      expect(yield* refusal(h, "u2", [task("t", { rateLimits: [{ key: "k", keyExpr: "parents.a.b", units: 1, limitValuesExpr: "1" }] })]))
-        .toEqual({
-          code: Status.UNIMPLEMENTED,
-          message: prefix("u2") + "the rate-limit expression 'parents.a.b' (undeclared reference to 'parents': Hatchet fails each task evaluating it)"
-        })
-      expect((yield* refusal(h, "u3", [task("t", { rateLimits: [{ key: "k", keyExpr: "'k'", limitValuesExpr: "1" }] })])).message).toBe(
-        prefix("u3") + "the rate limit 'k' without units or units_expr (Hatchet fails each of its tasks with a CEL syntax error)"
-      )
-      expect((yield* refusal(h, "u4", [task("t", { rateLimits: [{ key: "say \"hi\"", units: 1, limitValuesExpr: "-1" }] })])).code).toBe(
-        Status.UNIMPLEMENTED
-      )
+      // `parents` is declared where upstream validates, not where it evaluates
+      expect(yield* failed("u2", [{ key: "k", keyExpr: "parents.a.b", units: 1, limitValuesExpr: "1" }])).toEqual({
+        status: "FAILED",
+        error: "failed to parse step expression (parents.a.b): ERROR: <input>:1:1: undeclared reference to 'parents' (in container '')\n" +
+          " | parents.a.b\n | ^"
+      })
+      // no units at all: upstream stores an empty expression
+      expect(yield* failed("u3", [{ key: "k", keyExpr: "'k'", limitValuesExpr: "1" }])).toEqual({
+        status: "FAILED",
+        error: "failed to parse step expression (): ERROR: <input>:1:1: Syntax error: mismatched input '<EOF>' expecting " +
+          "{'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n |" +
+          " \n | ^"
+      })
+      // a literal key that is no CEL string once quoted
+      const quoted = yield* failed("u4", [{ key: "say \"hi\"", units: 1, limitValuesExpr: "-1" }])
+      expect(quoted.status).toBe("FAILED")
+      expect(quoted.error).toMatch(/^failed to parse step expression \("say "hi""\): ERROR: <input>:1:\d+: Syntax error: /)
     }))
 })
 

@@ -70,7 +70,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       yield* Deferred.await(started)
       expect(yield* Hatchet.run(Render, { doc: "d-1", version: 2 })).toEqual({ rendered: 2 })
       const cancelled = yield* Effect.flip(first.result)
-      expect(cancelled).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      expect(cancelled).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
       expect(yield* Ref.get(interrupted)).toBe(true)
     }))
 
@@ -83,9 +83,57 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       })
       yield* startWorker([Count], Count.toLayer(() => Effect.succeed({ ok: true })))
       const failed = yield* Effect.flip(Hatchet.run(Count, { group: 7 }))
-      expect(failed._tag).toBe("RunFailed")
+      expect(failed).toMatchObject({ _tag: "TaskFailed", kind: "Unknown" })
       expect(failed.message).toContain("expected string output for concurrency key, got int")
       expect(yield* Hatchet.run(Count, { group: "g" })).toEqual({ ok: true })
+    }))
+
+  it.scoped("a key computed with CEL beyond member access (ternary, comparison, size(), string functions) groups runs by it", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const executions = yield* Ref.make<Array<number>>([])
+      // gold accounts share one lane; the others one lane per account, however it is spelled;
+      // an account name longer than 8 characters is cut to its first 8
+      const expression = "input.tier == 'gold' ? 'gold-lane' : " +
+        "(size(input.account) > 8 ? input.account.trim().lowerAscii().substring(0, 8) : input.account.trim().lowerAscii())"
+      const Sync = Task.make(unique("cel-key"), {
+        input: Schema.Struct({ account: Schema.String, tier: Schema.String, n: Schema.Number }),
+        output: Schema.Struct({ n: Schema.Number }),
+        concurrency: { expression, maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
+      })
+      yield* startWorker([Sync], Sync.toLayer(({ n }) =>
+        Effect.gen(function*() {
+          yield* Ref.update(executions, (all) => [...all, n])
+          if (n === 1) {
+            yield* Deferred.succeed(started, undefined)
+            yield* Deferred.await(release)
+          }
+          return { n }
+        })
+      ))
+      const first = yield* Hatchet.runNoWait(Sync, { account: "acme-industries", tier: "free", n: 1 })
+      yield* Deferred.await(started)
+      // the same key once trimmed, lower-cased and cut: cancelled while the first holds it
+      const same = yield* Effect.flip(Hatchet.run(Sync, { account: "  ACME-INDustries-eu ", tier: "free", n: 2 }))
+      expect(same).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
+      // other keys run meanwhile: another account, and the gold lane whatever the account
+      expect(yield* Hatchet.run(Sync, { account: "acme", tier: "free", n: 3 })).toEqual({ n: 3 })
+      expect(yield* Hatchet.run(Sync, { account: "acme-industries", tier: "gold", n: 4 })).toEqual({ n: 4 })
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* first.result).toEqual({ n: 1 })
+      expect(yield* Ref.get(executions)).toEqual([1, 3, 4])
+    }))
+
+  it.scoped("an expression Hatchet's CEL compiler refuses is refused at registration, before the worker runs", () =>
+    Effect.gen(function*() {
+      const Broken = Task.make(unique("cel-invalid"), {
+        input: Schema.Struct({ account: Schema.String }),
+        output: Schema.Struct({ ok: Schema.Boolean }),
+        concurrency: { expression: "input.account.lower()", limitStrategy: "GROUP_ROUND_ROBIN" }
+      })
+      const failure = yield* Effect.flip(startWorker([Broken], Broken.toLayer(() => Effect.succeed({ ok: true }))))
+      expect(String(failure)).toContain("Invalid CEL expression")
     }))
 
   it.scoped("CANCEL_NEWEST: a run over the limit is cancelled before it starts; the one holding the key completes", () =>
@@ -109,7 +157,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       const first = yield* Hatchet.runNoWait(Import, { source: "s3", n: 1 })
       yield* Deferred.await(started)
       const second = yield* Effect.flip(Hatchet.run(Import, { source: "s3", n: 2 }))
-      expect(second).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      expect(second).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
       expect(yield* Ref.get(executions)).toEqual([1])

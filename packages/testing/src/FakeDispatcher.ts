@@ -1,6 +1,9 @@
 /**
- * A scriptable, in-memory stand-in for the engine side of the low-level SDK services
- * (`Dispatcher`, `Admin`, `Events`), for worker unit tests under `TestClock`.
+ * A scriptable, in-memory stand-in for the engine side of the services a worker uses
+ * (`Dispatcher`, `Admin`, `Events`, `Workers`), for worker unit tests under `TestClock`.
+ *
+ * As the engine, it refuses the heartbeats of a worker whose listen stream was open and has
+ * closed (FAILED_PRECONDITION) until the worker listens again.
  *
  * It records every call, lets a test push assignments and cancellations into the open `ListenV2`
  * stream, end or fail that stream, fail the next listens, script heartbeat answers, and "forget"
@@ -32,6 +35,7 @@ import type * as V0Workflows from "@effect-hatchet/proto/workflows/workflows"
 import { Admin } from "@effect-hatchet/sdk/Admin"
 import { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import { Events } from "@effect-hatchet/sdk/Events"
+import { Workers } from "@effect-hatchet/sdk/Workers"
 import { GrpcError } from "@effect-hatchet/sdk/HatchetError"
 import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
 
@@ -58,6 +62,8 @@ export interface Calls {
   readonly refreshTimeout: ReadonlyArray<{ readonly taskRunExternalId: string; readonly incrementBy: string }>
   readonly releaseSlot: ReadonlyArray<string>
   readonly unsubscribe: ReadonlyArray<string>
+  /** `Workers.pause` / `unpause` calls (REST `PATCH /api/v1/workers/{id}`). */
+  readonly pauses: ReadonlyArray<{ readonly workerId: string; readonly isPaused: boolean }>
   readonly logs: ReadonlyArray<EventsProto.PutLogRequest>
   readonly streams: ReadonlyArray<EventsProto.PutStreamEventRequest>
   readonly cancelTasks: ReadonlyArray<V1Workflows.CancelTasksRequest>
@@ -103,8 +109,8 @@ export type HeartbeatBehaviour = "ok" | "hang" | { readonly code: number; readon
  * @category models
  */
 export interface FakeDispatcher {
-  /** `Dispatcher`, `Admin` and `Events` backed by this fake. */
-  readonly layer: Layer.Layer<Dispatcher | Admin | Events>
+  /** `Dispatcher`, `Admin`, `Events` and `Workers` backed by this fake. */
+  readonly layer: Layer.Layer<Dispatcher | Admin | Events | Workers>
   readonly calls: Effect.Effect<Calls>
   /** Waits until `f` returns something other than `undefined` for the recorded calls. */
   readonly waitFor: <A>(f: (calls: Calls) => A | undefined) => Effect.Effect<A>
@@ -142,6 +148,7 @@ const emptyCalls: Calls = {
   refreshTimeout: [],
   releaseSlot: [],
   unsubscribe: [],
+  pauses: [],
   logs: [],
   streams: [],
   cancelTasks: [],
@@ -153,6 +160,7 @@ const emptyCalls: Calls = {
 const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
 
 const NOT_FOUND = 5
+const FAILED_PRECONDITION = 9
 const UNIMPLEMENTED = 12
 
 /**
@@ -169,6 +177,10 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
 
   const stream = yield* SubscriptionRef.make(Option.none<Mailbox.Mailbox<DispatcherProto.AssignedAction, GrpcError>>())
   const knownWorkers = new Set<string>()
+  /** Workers that have had a listen stream (the engine's `lastListenerEstablished`). */
+  const listened = new Set<string>()
+  /** Open listen streams per worker (the engine's `isActive`). */
+  const openStreams = new Map<string, number>()
   let workerCounter = 0
   let taskCounter = 0
   let listenFailures: { n: number; code: number; details: string } = { n: 0, code: 0, details: "" }
@@ -205,9 +217,14 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         }
         const mailbox = yield* Mailbox.make<DispatcherProto.AssignedAction, GrpcError>()
         yield* SubscriptionRef.set(stream, Option.some(mailbox))
+        listened.add(workerId)
+        openStreams.set(workerId, (openStreams.get(workerId) ?? 0) + 1)
         yield* Effect.addFinalizer(() =>
-          SubscriptionRef.update(stream, (current) =>
-            Option.isSome(current) && current.value === mailbox ? Option.none() : current)
+          Effect.zipRight(
+            Effect.sync(() => openStreams.set(workerId, openStreams.get(workerId)! - 1)),
+            SubscriptionRef.update(stream, (current) =>
+              Option.isSome(current) && current.value === mailbox ? Option.none() : current)
+          )
         )
         return Mailbox.toStream(mailbox)
       })),
@@ -218,6 +235,13 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         heartbeatCount.set(workerId, n)
         if (!knownWorkers.has(workerId)) {
           return yield* grpcError("/Dispatcher/Heartbeat", NOT_FOUND, `worker not found: ${workerId}`)
+        }
+        if (listened.has(workerId) && (openStreams.get(workerId) ?? 0) === 0) {
+          return yield* grpcError(
+            "/Dispatcher/Heartbeat",
+            FAILED_PRECONDITION,
+            `Heartbeat rejected: worker stream is not active: ${workerId}`
+          )
         }
         const behaviour = (yield* Ref.get(heartbeat))(workerId, n)
         if (behaviour === "ok") return
@@ -292,6 +316,15 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     putStreamEvent: (request) => record("streams", request)
   }
 
+  const setPaused = (workerId: string, isPaused: boolean) =>
+    Effect.as(record("pauses", { workerId, isPaused }), { metadata: { id: workerId }, name: "fake", type: "SELFHOSTED" })
+  const workers: Workers["Type"] = {
+    list: () => Effect.succeed({ rows: [] }),
+    get: (workerId) => Effect.succeed({ metadata: { id: workerId }, name: "fake", type: "SELFHOSTED" }),
+    pause: (workerId) => setPaused(workerId, true),
+    unpause: (workerId) => setPaused(workerId, false)
+  }
+
   const waitFor = <A>(f: (calls: Calls) => A | undefined): Effect.Effect<A> =>
     calls.changes.pipe(
       Stream.map(f),
@@ -304,7 +337,8 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     layer: Layer.mergeAll(
       Layer.succeed(Dispatcher, dispatcher),
       Layer.succeed(Admin, admin),
-      Layer.succeed(Events, events)
+      Layer.succeed(Events, events),
+      Layer.succeed(Workers, workers)
     ),
     calls: SubscriptionRef.get(calls),
     waitFor,

@@ -60,6 +60,8 @@ export interface Run<A, E> {
   readonly releasedSlot: boolean
   /** Whether the task cancelled itself. */
   readonly cancelled: boolean
+  /** The labels the task set on its worker with `upsertLabels`, merged. */
+  readonly upsertedLabels: Readonly<Record<string, string | number>>
 }
 
 /**
@@ -77,6 +79,8 @@ export interface AttemptOptions {
   readonly childIndex?: number | undefined
   readonly childKey?: string | undefined
   readonly parentTaskRunExternalId?: string | undefined
+  /** The event that triggered the run. */
+  readonly triggeringEvent?: TaskContext.TriggeringEvent | undefined
   /** The gRPC send limit outputs must fit in. Default 4 MiB. */
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */
@@ -204,6 +208,7 @@ const runTask = (
     const refreshedTimeouts: Array<string> = []
     let releasedSlot = false
     let cancelled = false
+    let upsertedLabels: Record<string, string | number> = {}
     const context = yield* TaskContext.make({
       workflowName: impl.spec.name,
       taskName,
@@ -212,6 +217,8 @@ const runTask = (
       taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
       workerId: "test-worker",
       retryCount: options.retryCount ?? 0,
+      maxAttempts: TaskExecution.maxAttempts(definition, taskName),
+      triggeringEvent: Option.fromNullable(options.triggeringEvent),
       additionalMetadata: options.additionalMetadata ?? {},
       priority: options.priority ?? 1,
       childIndex: Option.fromNullable(options.childIndex),
@@ -225,7 +232,11 @@ const runTask = (
       putStream: (chunk, index) => Effect.sync(() => void (stream[index] = chunk)),
       cancel: Effect.sync(() => {
         cancelled = true
-      })
+      }),
+      upsertLabels: (labels) =>
+        Effect.sync(() => {
+          upsertedLabels = { ...upsertedLabels, ...labels }
+        })
     })
 
     const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
@@ -237,5 +248,5 @@ const runTask = (
       : outcome._tag === "Failed"
       ? Exit.fail(yield* TaskExecution.decodeFailure(definition, taskName, outcome.payload))
       : Exit.interrupt(FiberId.none)
-    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled }
+    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled, upsertedLabels }
   })

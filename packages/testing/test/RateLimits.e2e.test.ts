@@ -29,6 +29,22 @@ const PerUser = Task.make("rl-per-user", {
 })
 const PerUserLive = PerUser.toLayer(({ n, user }) => Effect.as(record(`${user}-${n}`), { n }))
 
+/**
+ * A dynamic key and units computed with CEL beyond member access: one key per user however it is
+ * spelled (trimmed, lower-cased), a shared key for guests, and two units for a bulk request.
+ */
+const PerAccount = Task.make("rl-per-account", {
+  input: Schema.Struct({ user: Schema.String, items: Schema.Array(Schema.String), n: Schema.Number }),
+  output: Schema.Struct({ n: Schema.Number }),
+  rateLimits: [{
+    dynamicKey: "input.user.trim() == '' ? 'guests' : 'user-' + input.user.trim().lowerAscii()",
+    units: "size(input.items) > 2 ? 2 : 1",
+    limit: 2,
+    duration: "MINUTE"
+  }]
+})
+const PerAccountLive = PerAccount.toLayer(({ n }) => Effect.as(record(`account-${n}`), { n }))
+
 /** Units from the input: a string there is not an amount. */
 const Weighted = Task.make("rl-weighted", {
   input: Schema.Struct({ weight: Schema.Union(Schema.Number, Schema.String) }),
@@ -38,7 +54,7 @@ const Weighted = Task.make("rl-weighted", {
 const WeightedLive = Weighted.toLayer(() => Effect.as(record("weighted"), { ok: true }))
 
 const TestLive = HatchetTest.layer({
-  workflows: [CallApiLive, PerUserLive, WeightedLive]
+  workflows: [CallApiLive, PerUserLive, PerAccountLive, WeightedLive]
 }).pipe(Layer.provideMerge(CallsLive))
 
 const callsSoFar = Effect.flatMap(Calls, Ref.get)
@@ -76,10 +92,27 @@ layer(TestLive, { timeout: 60_000 })("rate limits end to end (TestClock)", (it) 
       expect(yield* Effect.forEach(handles, (h) => h.result)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }])
     }))
 
+  it.effect("a key and units computed with CEL functions, a ternary and a comparison", () =>
+    Effect.gen(function*() {
+      const handles = yield* Hatchet.runManyNoWait(PerAccount, [
+        // "user-ann": a bulk request takes both units of the minute
+        { user: " Ann", items: ["a", "b", "c"], n: 0 },
+        { user: "ANN ", items: [], n: 1 },
+        // another key: not held back by "user-ann"
+        { user: "  ", items: [], n: 2 }
+      ])
+      yield* HatchetTest.settle()
+      const accounts = () => Effect.map(callsSoFar, (all) => all.filter((c) => c.startsWith("account-")))
+      expect([...(yield* accounts())].sort()).toEqual(["account-0", "account-2"])
+      yield* HatchetTest.adjust("1 minute")
+      expect([...(yield* accounts())].sort()).toEqual(["account-0", "account-1", "account-2"])
+      expect(yield* Effect.forEach(handles, (h) => h.result)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }])
+    }))
+
   it.effect("units that do not evaluate to an amount fail that run, saying why; others still run", () =>
     Effect.gen(function*() {
       const failed = yield* Effect.flip(Hatchet.run(Weighted, { weight: "heavy" }))
-      expect(failed._tag).toBe("RunFailed")
+      expect(failed).toMatchObject({ _tag: "TaskFailed", kind: "Unknown" })
       expect(failed.message).toContain("failed to parse step expression (input.weight)")
       expect(yield* Hatchet.run(Weighted, { weight: 3 })).toEqual({ ok: true })
     }))

@@ -14,11 +14,14 @@ import {
   GrpcTransport,
   Hatchet,
   HatchetConfig,
+  RestClient,
   RunListener,
   Task,
   TaskContext,
-  Worker
+  Worker,
+  Workers
 } from "@effect-hatchet/sdk"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { ConfigProvider, Context, Duration, Effect, Fiber, Layer, Option, Random, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import * as TcpProxy from "../src/TcpProxy.js"
 
@@ -100,10 +103,11 @@ export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unkn
       : Option.none()
     const services = Option.match(shared, {
       onNone: () =>
-        Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer).pipe(
+        Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, Workers.layer).pipe(
+          Layer.provide(RestClient.layer),
           Layer.provideMerge(GrpcTransport.layer),
           Layer.provideMerge(HatchetConfig.layer(throughProxy)),
-          Layer.provide(isolated)
+          Layer.provide([isolated, FetchHttpClient.layer])
         ),
       onSome: (context) => Layer.succeedContext(context)
     })

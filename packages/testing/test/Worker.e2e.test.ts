@@ -4,14 +4,17 @@
  */
 import { Engine } from "@effect-hatchet/engine"
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
-import { Admin, Dispatcher, Events, GrpcTransport, HatchetConfig, Task, TaskExecution, Worker } from "@effect-hatchet/sdk"
+import { Admin, Dispatcher, Events, GrpcTransport, HatchetConfig, RestClient, Task, TaskExecution, Worker, Workers } from "@effect-hatchet/sdk"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Deferred, type Duration, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
 import { CardDeclined, Jobs, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
 /** Dispatcher, Admin, Events over one transport pointed at the engine (no real environment read). */
 const ServicesLive = Layer.unwrapEffect(Effect.map(Engine.Engine, (engine) =>
-  Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer).pipe(
+  Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, Workers.layer).pipe(
+    Layer.provide(RestClient.layer),
+    Layer.provide(FetchHttpClient.layer),
     Layer.provideMerge(GrpcTransport.layer),
     Layer.provideMerge(HatchetConfig.layer({
       token: engine.token,

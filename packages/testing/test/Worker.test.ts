@@ -48,6 +48,7 @@ describe("Worker", () => {
       | import("@effect-hatchet/sdk").Dispatcher.Dispatcher
       | import("@effect-hatchet/sdk").Admin.Admin
       | import("@effect-hatchet/sdk").Events.Events
+      | import("@effect-hatchet/sdk").Workers.Workers
       | import("@effect-hatchet/sdk").Workflow.Implementation<"order-processing">
       | import("@effect-hatchet/sdk").Workflow.Implementation<"jobs">
     >()
@@ -378,15 +379,20 @@ describe("Worker connection", () => {
       expect((yield* fake.calls).listen).toHaveLength(2)
     }))
 
-  it.scoped("re-registers (workflows too) with a new worker id when the engine no longer knows the worker", () =>
+  it.scoped("re-registers (workflows too, labels as changed) with a new worker id when the engine no longer knows the worker", () =>
     Effect.gen(function*() {
-      const { fake, worker } = yield* startWorker()
+      const { fake, worker } = yield* startWorker({ labels: { region: "eu" } })
       yield* fake.waitFor((c) => c.listen.length === 1 ? true : undefined)
+      // labels changed at run time are kept for the next registration
+      yield* worker.upsertLabels({ model: "llama" })
+      expect(yield* worker.currentLabels).toEqual({ region: "eu", model: "llama" })
+      expect(yield* Effect.flip(worker.upsertLabels({ gpus: 1.5 }))).toMatchObject({ _tag: "WorkerError", reason: "InvalidOptions" })
       yield* fake.forgetWorkers
       yield* TestClock.adjust("4 seconds") // the next heartbeat gets NOT_FOUND
       yield* TestClock.adjust("2 seconds")
       const calls = yield* fake.waitFor((c) => c.listen.length === 2 ? c : undefined)
       expect(calls.register).toHaveLength(2)
+      expect(calls.register[1]!.labels).toEqual({ region: { strValue: "eu" }, model: { strValue: "llama" } })
       expect(calls.putWorkflow).toHaveLength(4)
       expect(calls.listen).toEqual(["worker-1", "worker-2"])
       expect(yield* worker.workerId).toEqual(Option.some("worker-2"))
@@ -406,22 +412,41 @@ describe("Worker connection", () => {
       yield* fake.waitFor((c) => c.listen.length === 2 ? true : undefined)
     }))
 
-  it.scoped("drains on scope close: in-flight tasks finish within the grace period, the rest are interrupted", () =>
+  it.scoped("drains on scope close: paused but still listening and heartbeating while tasks finish; the rest are reported before it unsubscribes", () =>
     Effect.gen(function*() {
       const { fake, scope, script, worker } = yield* startWorker({ shutdownGracePeriod: "10 seconds" })
       const quick = yield* fake.assign({ actionId: "jobs:work", input: { mode: "wait" } })
       const slow = yield* fake.assign({ actionId: "jobs:work", input: { mode: "forever" } })
       yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === STARTED).length === 2 ? true : undefined)
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-      yield* fake.waitFor((c) => c.unsubscribe.length === 1 ? true : undefined)
+      yield* fake.waitFor((c) => c.pauses.length === 1 ? true : undefined)
+      expect((yield* fake.calls).pauses).toEqual([{ workerId: "worker-1", isPaused: true }])
       expect((yield* worker.status)._tag).toBe("Draining")
-      yield* TestClock.adjust("3 seconds")
+
+      // still a live worker: the stream stays open and heartbeats go on (the fake, as the engine,
+      // refuses them once the stream is closed), nothing is unsubscribed
+      const beats = (yield* fake.calls).heartbeat.length
+      yield* TestClock.adjust("5 seconds")
+      yield* fake.waitFor((c) => c.heartbeat.length > beats ? true : undefined)
+      expect(yield* fake.streamOpen).toBe(true)
+      expect((yield* fake.calls).unsubscribe).toEqual([])
+      // an assignment the engine sent before the pause took effect still runs
+      const late = yield* fake.assign({ actionId: "jobs:work", input: { mode: "wait" } })
+      yield* fake.waitFor((c) => c.events.some((e) => e.taskRunExternalId === late.taskRunExternalId) ? true : undefined)
       yield* Deferred.succeed(script.gate, void 0)
       expect((yield* completedOrFailed(fake, quick.taskRunExternalId)).eventType).toBe(COMPLETED)
+      expect((yield* completedOrFailed(fake, late.taskRunExternalId)).eventType).toBe(COMPLETED)
       expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
-      yield* TestClock.adjust("7 seconds")
-      const interrupted = yield* completedOrFailed(fake, slow.taskRunExternalId)
+
+      // the grace period ends: the slow task is interrupted and reported before the worker unsubscribes
+      const reported = yield* Effect.fork(fake.waitFor((c) => {
+        const event = c.events.find((e) => e.taskRunExternalId === slow.taskRunExternalId && e.eventType !== STARTED)
+        return event === undefined ? undefined : { event, unsubscribed: c.unsubscribe.length }
+      }))
+      yield* TestClock.adjust("5 seconds")
+      const { event: interrupted, unsubscribed } = yield* Fiber.join(reported)
       yield* Fiber.join(closing)
+      expect(unsubscribed).toBe(0)
       expect(interrupted.eventType).toBe(FAILED)
       expect(interrupted.shouldNotRetry).toBe(false)
       expect(payloadOf(interrupted)).toMatchObject({

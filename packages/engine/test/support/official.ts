@@ -75,17 +75,7 @@ export const worker = (hatchet: Client, name: string, options: WorkerOptions) =>
       })
   ).pipe(Effect.map(({ worker: w }) => w as Worker))
 
-/** Polls `check` until it returns a defined value (real time, for loopback tests). */
-export const eventually = <A>(check: () => A | undefined | Promise<A | undefined>, timeoutMs = 10_000) =>
-  Effect.promise(async () => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = await check()
-      if (value !== undefined) return value
-      if (Date.now() > deadline) throw new Error("condition not met in time")
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  })
+export { eventually } from "./grpc.js"
 
 /** A unique name per test, so several tests can share one engine. */
 let counter = 0

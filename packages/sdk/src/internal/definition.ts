@@ -123,6 +123,13 @@ export interface WorkflowSettings {
    * `concurrency`.
    */
   readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
+  /**
+   * Keep a run's tasks on one worker, as Hatchet's sticky assignment does: each task of the DAG
+   * goes to the worker that ran its parent, and a child run spawned with `sticky: true` to its
+   * parent task's worker. `SOFT` prefers that worker (another takes the task when it has no
+   * slot); `HARD` waits for it. Worker labels are ignored while a desired worker is known.
+   */
+  readonly sticky?: "SOFT" | "HARD" | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -392,5 +399,6 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   onCrons: options.onCrons,
   defaultPriority: options.defaultPriority,
   taskDefaults: options.taskDefaults,
-  concurrency: options.concurrency
+  concurrency: options.concurrency,
+  sticky: options.sticky
 })

@@ -201,9 +201,23 @@ export const decodeOutput = (
     return Schema.decodeUnknown(task.output)(value)
   })
 
-/** Encodes a workflow input for a trigger (client side, tests): Schema-encode, then JSON. */
+/**
+ * Encodes a workflow input for a trigger (client side, tests): Schema-encode, then JSON. A value
+ * `JSON.stringify` cannot write (nested deeper than the call stack allows, a cycle, a BigInt) is a
+ * `ParseError`, not a defect.
+ */
 export const encodeInput = (spec: WorkflowSpec, input: unknown): Effect.Effect<string, ParseResult.ParseError> =>
-  Effect.map(Schema.encode(spec.input)(input), (encoded) => JSON.stringify(encoded ?? {}))
+  Effect.flatMap(Schema.encode(spec.input)(input), (encoded) => {
+    try {
+      return Effect.succeed(JSON.stringify(encoded ?? {}))
+    } catch (e) {
+      return Effect.fail(
+        new ParseResult.ParseError({
+          issue: new ParseResult.Type(spec.input.ast, input, `the input is not JSON-serializable: ${(e as Error).message}`)
+        })
+      )
+    }
+  })
 
 const utf8Length = (text: string): number => new TextEncoder().encode(text).length
 

@@ -30,6 +30,7 @@ import { Status } from "nice-grpc-common"
 import { Admin } from "../Admin.js"
 import { Dispatcher } from "../Dispatcher.js"
 import { Events } from "../Events.js"
+import { Workers } from "../Workers.js"
 import { GrpcTransport } from "../GrpcTransport.js"
 import { HatchetConfig } from "../HatchetConfig.js"
 import { GrpcError } from "../HatchetError.js"
@@ -50,7 +51,15 @@ import {
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
-import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
+import {
+  checkWorkerOptions,
+  type Compiled,
+  compile,
+  registerRequest,
+  workerActions,
+  workerLabelIssues,
+  workerLabels
+} from "./registration.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
@@ -83,12 +92,20 @@ interface ConnectionEnd {
   readonly reregister: boolean
   /** Heartbeats hung: the connection looks dead, the next one must not reuse it. */
   readonly stalled?: boolean
+  /** The engine refused the token (UNAUTHENTICATED): logged as an error that says what to do. */
+  readonly unauthenticated?: boolean
 }
+
+/** What a worker whose token the engine refuses at runtime should do about it. */
+const UNAUTHENTICATED_ADVICE = "the engine refuses this worker's token (HATCHET_CLIENT_TOKEN): it expired or was " +
+  "revoked, or the engine now signs tokens with another key (hatchet-local started with another --state-dir). " +
+  "The worker keeps retrying, in case the token is accepted again; to use a new token, restart the worker with it"
 
 interface Route {
   readonly implementation: ImplementationShape
   readonly task: TaskSpec
   readonly slotCost: number
+  readonly maxAttempts: number
 }
 
 /** The span a run's `traceparent` metadata names. */
@@ -104,11 +121,12 @@ const CALL_TIMEOUT = Duration.seconds(10)
 
 export const make = (
   options: WorkerOptions<ReadonlyArray<Definition>>
-): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events> =>
+): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events | Workers> =>
   Effect.gen(function*() {
     const dispatcher = yield* Dispatcher
     const admin = yield* Admin
     const events = yield* Events
+    const workers = yield* Workers
     const config = yield* Effect.serviceOption(HatchetConfig)
     const transport = yield* Effect.serviceOption(GrpcTransport)
 
@@ -153,10 +171,12 @@ export const make = (
       }
       compiled.push(result.right)
       for (const [action, task] of result.right.actions) {
+        const settings = effectiveSettings(implementation.spec, task)
         routes.set(action, {
           implementation,
           task,
-          slotCost: effectiveSettings(implementation.spec, task).slotCost ?? 1
+          slotCost: settings.slotCost ?? 1,
+          maxAttempts: (settings.retries ?? 0) + 1
         })
       }
     }
@@ -169,13 +189,19 @@ export const make = (
       }
     }
     const actions = workerActions(compiled)
-    const registration = registerRequest({ name: workerName, actions, slots, labels })
+    /** The worker's labels: those it started with, as changed by `upsertLabels` since. */
+    let currentLabels = labels
 
     // --- state ---------------------------------------------------------------------------------
     const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
     const workerIdRef = yield* Ref.make(Option.none<string>())
     const attempts = new Map<string, Attempt>()
-    let draining = false
+    /**
+     * `running`; `draining` once the scope closes (paused on the engine, still running what it
+     * was given, including what the engine assigned before the pause took effect); `closing` once
+     * the grace period is over (an assignment is handed back at once).
+     */
+    let phase: "running" | "draining" | "closing" = "running"
     const setStatus = (next: WorkerStatus) => SubscriptionRef.set(status, next)
 
     // --- log shipping (registered first: its finalizer runs last) ---------------------------------
@@ -321,6 +347,18 @@ export const make = (
       shouldNotRetry?: boolean
     ) => Effect.flatten(submitEvent(workerId, action, eventType, eventPayload, shouldNotRetry))
 
+    /** Changes labels: kept for the next registration, and sent to the engine once registered. */
+    const upsertLabels = (changed: Readonly<Record<string, string | number>>) =>
+      Effect.suspend((): Effect.Effect<void, WorkerError | GrpcError> => {
+        const issues = workerLabelIssues(changed)
+        if (issues.length > 0) {
+          return Effect.fail(new WorkerError({ reason: "InvalidOptions", message: `Invalid worker labels: ${issues.join("; ")}` }))
+        }
+        currentLabels = { ...currentLabels, ...changed }
+        return Effect.flatMap(Ref.get(workerIdRef), (workerId) =>
+          Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
+      })
+
     const contextOperations = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt
@@ -343,7 +381,18 @@ export const make = (
         cancel: Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
+        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
+        upsertLabels: (changed) =>
+          upsertLabels(changed).pipe(
+            Effect.mapError((cause) =>
+              new TaskContext.TaskContextError({
+                operation: "upsertLabels",
+                message: `upsertLabels failed: ${cause._tag === "GrpcError" ? cause.details : cause.message}`,
+                cause
+              })
+            )
+          )
       }
     }
 
@@ -372,6 +421,10 @@ export const make = (
               taskRunExternalId: action.taskRunExternalId,
               workerId,
               retryCount: action.retryCount,
+              maxAttempts: route.maxAttempts,
+              triggeringEvent: action.triggeringEventExternalId !== undefined && action.triggeringEventExternalId !== ""
+                ? Option.some({ id: action.triggeringEventExternalId, key: action.triggeringEventKey ?? "" })
+                : Option.none(),
               additionalMetadata: attempt.metadata,
               priority: action.priority,
               childIndex: optional(action.childWorkflowIndex),
@@ -501,7 +554,16 @@ export const make = (
 
     const startAttempt = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (draining) return Effect.logWarning(`ignoring an assignment received while draining: ${action.actionId}`)
+        if (phase === "closing") {
+          // never silently: the engine retries it elsewhere, per its policy
+          return sendEvent(
+            workerId,
+            action,
+            StepActionEventType.STEP_EVENT_TYPE_FAILED,
+            encodedFailure("Interrupted", `worker "${workerName}" was shutting down when the task was assigned`).payload,
+            false
+          )
+        }
         const route = routes.get(action.actionId)
         if (route === undefined) {
           return Effect.zipRight(Metric.increment(WorkerMetrics.tasksFailed), sendEvent(
@@ -562,13 +624,33 @@ export const make = (
       }
     }
 
+    // --- pause ---------------------------------------------------------------------------------
+    /**
+     * Asks the engine to assign this worker nothing new. A failure is logged: whatever the engine
+     * still assigns runs within the grace period.
+     */
+    const pauseIntake = (workerId: string) =>
+      workers.pause(workerId).pipe(
+        Effect.interruptible,
+        Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => "the call timed out" }),
+        Effect.zipRight(Effect.logInfo(`worker paused on the engine; draining ${attempts.size} running task(s)`)),
+        Effect.catchAll((error) =>
+          Effect.logWarning(
+            `could not pause worker ${workerId} (${typeof error === "string" ? error : error.message}); ` +
+              "the engine may still assign it tasks, which run within the grace period"
+          )
+        )
+      )
+
     // --- registration --------------------------------------------------------------------------
     const register: Effect.Effect<string, GrpcError> = Effect.gen(function*() {
       yield* setStatus(WorkerStatus.Registering())
       for (const c of compiled) yield* admin.putWorkflow(c.request)
-      const response = yield* dispatcher.register(registration)
+      const response = yield* dispatcher.register(registerRequest({ name: workerName, actions, slots, labels: currentLabels }))
       yield* Ref.set(workerIdRef, Option.some(response.workerId))
       yield* Effect.logInfo(`worker "${workerName}" registered as ${response.workerId}`)
+      // registered again while draining (the engine forgot the worker): the new one takes no work either
+      if (phase !== "running") yield* pauseIntake(response.workerId)
       return response.workerId
     })
 
@@ -591,6 +673,13 @@ export const make = (
             hung = false
           } else {
             const error = result.left
+            if (error.code === Status.UNAUTHENTICATED) {
+              return yield* Deferred.succeed(end, {
+                reason: `heartbeat: UNAUTHENTICATED (${error.details})`,
+                reregister: false,
+                unauthenticated: true
+              })
+            }
             if (error.code === Status.NOT_FOUND) {
               return yield* Deferred.succeed(end, {
                 reason: `heartbeat: the engine no longer knows worker ${workerId} (NOT_FOUND)`,
@@ -631,7 +720,12 @@ export const make = (
         } else {
           const registered = yield* Effect.either(register)
           if (Either.isLeft(registered)) {
-            return { reason: `registration failed: ${registered.left.details}`, reregister: true, healthy }
+            return {
+              reason: `registration failed: ${registered.left.details}`,
+              reregister: true,
+              unauthenticated: registered.left.code === Status.UNAUTHENTICATED,
+              healthy
+            }
           }
           workerId = registered.right
         }
@@ -647,7 +741,8 @@ export const make = (
           Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
             Effect.succeed({
               reason: `the assignment stream failed: ${error.details}`,
-              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT
+              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT,
+              unauthenticated: error.code === Status.UNAUTHENTICATED
             })
           )
         )
@@ -684,7 +779,10 @@ export const make = (
           reason: ended.reason,
           delay
         }))
-        yield* Effect.logWarning(`${ended.reason}; reconnecting in ${Duration.format(delay)} (attempt ${attempt})`)
+        const retrying = `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`
+        yield* ended.unauthenticated === true
+          ? Effect.logError(`${ended.reason}: ${UNAUTHENTICATED_ADVICE}; ${retrying}`)
+          : Effect.logWarning(`${ended.reason}; ${retrying}`)
         yield* Effect.sleep(delay)
       }
     }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
@@ -693,7 +791,9 @@ export const make = (
     let startupAttempt = 0
     yield* register.pipe(
       Effect.tapError((error) =>
-        Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
+        isTransient(error)
+          ? Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
+          : Effect.void
       ),
       Effect.retry({
         while: isTransient,
@@ -709,37 +809,36 @@ export const make = (
     )
 
     // --- drain (registered last: runs first when the scope closes) --------------------------------
+    // The worker stays a live worker (stream and heartbeats) until its tasks have reported: an
+    // engine that lost the stream would refuse the heartbeats and, 30 s later, re-queue the tasks
+    // still running here, which then run twice. New work is stopped by pausing the worker.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        draining = true
+        phase = "draining"
         yield* setStatus(WorkerStatus.Draining())
         const workerId = yield* Ref.get(workerIdRef)
-        const keepAlive = Option.isSome(workerId)
-          ? yield* dispatcher.heartbeat(workerId.value).pipe(
-            Effect.ignore,
-            Effect.zipRight(Effect.sleep(heartbeatInterval)),
-            Effect.forever,
-            Effect.interruptible,
-            Effect.fork
+        if (Option.isSome(workerId)) yield* pauseIntake(workerId.value)
+        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+        if (Option.isNone(drained)) {
+          yield* Effect.logWarning(
+            `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; ` +
+              "interrupting them (reported FAILED, so the engine retries them per their policy)"
           )
-          : undefined
-        if (Option.isSome(workerId)) {
-          yield* dispatcher.unsubscribe(workerId.value).pipe(
+          phase = "closing"
+          for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
+          // each interrupted attempt reports FAILED before its fiber ends
+          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+        }
+        phase = "closing"
+        const current = yield* Ref.get(workerIdRef)
+        if (Option.isSome(current)) {
+          yield* dispatcher.unsubscribe(current.value).pipe(
             Effect.interruptible,
             Effect.timeoutOption(CALL_TIMEOUT),
             Effect.ignore
           )
         }
         yield* Fiber.interrupt(loop)
-        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
-        if (Option.isNone(drained)) {
-          yield* Effect.logWarning(
-            `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; interrupting them`
-          )
-          for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
-          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
-        }
-        if (keepAlive !== undefined) yield* Fiber.interrupt(keepAlive)
         if (droppedLogs > 0) yield* Effect.logWarning(`${droppedLogs} task log line(s) were dropped (buffer full)`)
         yield* setStatus(WorkerStatus.Stopped())
       }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
@@ -750,6 +849,8 @@ export const make = (
       actions,
       slots,
       labels,
+      currentLabels: Effect.sync(() => currentLabels),
+      upsertLabels,
       slotsInUse: Effect.sync(() => slotsHeld),
       workerId: Ref.get(workerIdRef),
       status: SubscriptionRef.get(status),

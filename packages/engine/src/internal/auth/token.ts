@@ -57,19 +57,33 @@ export const mint = (
   return `${body}.${base64url(sign(issuer.secret, body))}`
 }
 
+/**
+ * A JWT segment's bytes, or undefined unless it is canonical unpadded base64url, as upstream's
+ * JWT library decodes (Node's decoder skips padding and stray characters, and ignores the unused
+ * bits of the last character, so `sig=` or a changed last bit would otherwise verify).
+ */
+const decodeSegment = (segment: string): Buffer | undefined => {
+  if (!/^[A-Za-z0-9_-]*$/.test(segment)) return undefined
+  const bytes = Buffer.from(segment, "base64url")
+  return bytes.toString("base64url") === segment ? bytes : undefined
+}
+
 /** The tenant id of a valid token, or undefined (bad signature, claims, or expired). */
 export const verify = (issuer: TokenIssuer, token: string, now: number): string | undefined => {
   const parts = token.split(".")
   if (parts.length !== 3) return undefined
   const [head, payload, signature] = parts as [string, string, string]
   const expected = sign(issuer.secret, `${head}.${payload}`)
-  const actual = Buffer.from(signature, "base64url")
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined
+  const actual = decodeSegment(signature)
+  if (actual === undefined || actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined
+  const headBytes = decodeSegment(head)
+  const payloadBytes = decodeSegment(payload)
+  if (headBytes === undefined || payloadBytes === undefined) return undefined
   let claims: Partial<TokenClaims>
   try {
-    const headerJson = JSON.parse(Buffer.from(head, "base64url").toString("utf8")) as { alg?: unknown }
+    const headerJson = JSON.parse(headBytes.toString("utf8")) as { alg?: unknown }
     if (headerJson.alg !== "HS256") return undefined
-    claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<TokenClaims>
+    claims = JSON.parse(payloadBytes.toString("utf8")) as Partial<TokenClaims>
   } catch {
     return undefined
   }
@@ -83,7 +97,17 @@ export const verify = (issuer: TokenIssuer, token: string, now: number): string 
   return claims.sub.toLowerCase()
 }
 
-/** The bearer token of an `authorization` value; the scheme is case-insensitive (gRPC). */
+/** The claims of a token `verify` accepts, or undefined. */
+export const verifiedClaims = (issuer: TokenIssuer, token: string, now: number): TokenClaims | undefined =>
+  verify(issuer, token, now) === undefined
+    ? undefined
+    : JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as TokenClaims
+
+/**
+ * The bearer token of a gRPC `authorization` value: `<scheme> <token>`, the scheme
+ * case-insensitive, as upstream's gRPC auth reads it. (REST reads the header as upstream's REST
+ * middleware does: whatever follows `Bearer`, trimmed, so `Bearer<token>` is accepted there.)
+ */
 export const bearerToken = (authorization: string | undefined): string | undefined => {
   if (authorization === undefined) return undefined
   const parts = authorization.split(" ")

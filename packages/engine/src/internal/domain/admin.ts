@@ -100,16 +100,17 @@ export const cancelTasks = (state: EngineState, tenantId: string, selection: Tas
   return ids
 }
 
+/** Every step below `steps` in the DAG (a walk with its own stack: a chain may be thousands long). */
 const descendants = (steps: Iterable<Step>): Set<Step> => {
   const result = new Set<Step>()
-  const visit = (step: Step) => {
-    for (const child of step.children) {
+  const pending = [...steps]
+  while (pending.length > 0) {
+    for (const child of pending.pop()!.children) {
       if (result.has(child)) continue
       result.add(child)
-      visit(child)
+      pending.push(child)
     }
   }
-  for (const step of steps) visit(step)
   return result
 }
 

@@ -71,7 +71,7 @@ export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Ru
       _tag: "Failed",
       message: `failed to parse step expression (${strategy.expression}): ${reason}`
     })
-    const result = Cel.run(strategy.compiled, variables)
+    const result = Cel.evaluate(strategy.compiled, variables)
     if (result._tag === "Error") return fail(result.message)
     const output = Cel.stepRunOutput(result.value)
     if (output._tag === "Int") return fail("expected string output for concurrency key, got int")
@@ -86,7 +86,7 @@ export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Ru
  * the run's input and additional metadata, and the task's own external id as `workflow_run_id`,
  * as upstream passes it.
  */
-export const stepVariables = (run: Run, taskExternalId: string): Cel.CelVariables => ({
+export const stepVariables = (run: Run, taskExternalId: string): Cel.CelBindings<"workflow"> => ({
   input: isJsonObject(run.input) ? run.input : {},
   additional_metadata: run.metadata,
   workflow_run_id: taskExternalId

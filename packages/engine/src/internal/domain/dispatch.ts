@@ -13,14 +13,14 @@
  *
  * @internal
  */
-import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
-import { cancelTask, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
+import { cancelTask, failTaskApp, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 import type { Timer } from "./timers.js"
 
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
@@ -160,8 +160,9 @@ const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
 const rank = (worker: Worker, task: Task): number => {
   const run = task.run
   const sticky = run.version.sticky
-  if (sticky === StickyStrategy.HARD && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 0 : -1
-  if (sticky === StickyStrategy.SOFT && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 1 : 0
+  const desired = task.desiredWorkerId
+  if (sticky === StickyStrategy.HARD) return desired === undefined || worker.id === desired ? 0 : -1
+  if (sticky === StickyStrategy.SOFT) return desired !== undefined && worker.id === desired ? 1 : 0
   const labels = run.desiredLabels ?? task.step.desiredLabels
   if (labels.size === 0) return 0
   let weight = 0
@@ -227,6 +228,41 @@ const redeliveryDelayMs = (task: Task) => Math.min(5_000, 100 * Math.pow(2, task
 const undeliverable =
   "Could not send task to worker. This likely means that too many slots have been configured for the worker, or the worker has crashed."
 
+/**
+ * The largest message the engine sends or accepts: upstream's `SERVER_GRPC_MAX_MSG_SIZE` default,
+ * the gRPC server's limit in both directions.
+ */
+export const maxMessageBytes = 4 * 1024 * 1024
+
+/** At least the encoded size of `action`: at most 3 UTF-8 bytes per UTF-16 unit, plus tags and numbers. */
+const sizeBound = (action: AssignedAction): number => {
+  let units = 0
+  for (const value of Object.values(action)) if (typeof value === "string") units += value.length
+  return units * 3 + 1024
+}
+
+/**
+ * The START of `task`, or why it cannot be sent. The gRPC server ends a whole stream (and so every
+ * assignment queued behind it) on a message it cannot serialize or that exceeds its send limit;
+ * upstream's `SendMsg` fails that one message. A run's input, metadata and parent outputs each fit
+ * in a request, but together (and with `<`, `>`, `&` escaped six-fold, as Go marshals them) they
+ * may not fit in one assignment: measured here, only when the bound says it could matter.
+ */
+const startAction = (task: Task): { readonly action: AssignedAction } | { readonly problem: string } => {
+  try {
+    const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)
+    if (sizeBound(action) <= maxMessageBytes) return { action }
+    const size = AssignedAction.encode(action).finish().length
+    if (size <= maxMessageBytes) return { action }
+    return {
+      problem: `Could not send task to worker: trying to send message larger than max (${size} vs. ${maxMessageBytes}). ` +
+        "The task's input, metadata and parent outputs do not fit in one gRPC message; store large data elsewhere and pass a reference."
+    }
+  } catch (error) {
+    return { problem: `Could not send task to worker: could not encode action: ${error instanceof Error ? error.message : String(error)}` }
+  }
+}
+
 const assign = (state: EngineState, task: Task, worker: Worker, now: number) => {
   takeSlots(worker, task, 1)
   worker.running.add(task)
@@ -240,7 +276,13 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   RateLimits.releaseDynamicKeys(state, task)
   recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
   armTimeout(state, task)
-  const action = assignedAction(task, ActionType.START_STEP_RUN, task.retryCount)
+  const start = startAction(task)
+  if ("problem" in start) {
+    // the same message would fail every retry: final at once (upstream retries it internally)
+    failTaskApp(state, task, task.retryCount, { message: start.problem, shouldNotRetry: true, source: "worker" }, now)
+    return
+  }
+  const action = start.action
   // The newest stream first. A worker that lost its connection silently (a stale NAT flow, a
   // half-open TCP connection) and reconnected still has its dead stream open here until the
   // server's keepalive closes it (30 s + 20 s); oldest-first would send every assignment into it

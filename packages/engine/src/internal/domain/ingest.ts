@@ -11,7 +11,7 @@ import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
-import { goMarshal, parseJson, validateJsonb } from "./json.js"
+import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
 import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
@@ -131,6 +131,8 @@ const loggingTask = (state: EngineState, tenantId: string, taskRunExternalId: st
 }
 
 const goUnmarshalError = (raw: string): string => {
+  const deep = tooDeepAt(raw)
+  if (deep !== -1) return `invalid character '${raw[deep]}' exceeded max depth`
   const value = parseJson(raw)
   if (value === undefined) return "invalid character looking for beginning of value"
   const kind = Array.isArray(value) ? "array" : value === null ? "null" : typeof value

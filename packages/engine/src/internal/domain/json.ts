@@ -1,6 +1,10 @@
 /**
- * JSON as the Go engine sees it: `ValidateJSONB` (valid JSON, no `\u0000` in strings) and
- * `encoding/json` marshalling (object keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped).
+ * JSON as the Go engine sees it: `ValidateJSONB` (valid JSON, no `\u0000` in strings, nested no
+ * deeper than `encoding/json` accepts) and `encoding/json` marshalling (object keys sorted, `<`,
+ * `>`, `&`, U+2028 and U+2029 escaped).
+ *
+ * Nothing here recurses on the data: the depth check scans the text, the writers keep their own
+ * stack, so a value nested as deep as `JSON.parse` allows cannot overflow the call stack.
  *
  * @internal
  */
@@ -12,12 +16,79 @@ export type JsonObject = { readonly [k: string]: JsonValue }
 export const isJsonObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-const containsNul = (value: unknown): boolean => {
-  if (typeof value === "string") return value.includes("\u0000")
-  if (Array.isArray(value)) return value.some(containsNul)
-  if (isJsonObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (key.includes("\u0000") || containsNul(value[key])) return true
+/**
+ * Go's `encoding/json` nesting limit (`maxNestingDepth`): text whose arrays and objects nest
+ * deeper is not JSON to Go (`json.Valid` is false, `json.Unmarshal` fails), so upstream refuses it.
+ */
+export const maxJsonDepth = 10_000
+
+/** What `validateJsonb` adds to upstream's "invalid json" when the nesting is the problem. */
+export const tooDeep = `nested deeper than ${maxJsonDepth} levels`
+
+/** The index of the quote that closes the string opened at `open`, or -1. */
+const closingQuote = (raw: string, open: number): number => {
+  let at = raw.indexOf("\"", open + 1)
+  while (at !== -1) {
+    let backslashes = 0
+    while (raw.charCodeAt(at - 1 - backslashes) === 92) backslashes++
+    if (backslashes % 2 === 0) return at
+    at = raw.indexOf("\"", at + 1)
+  }
+  return -1
+}
+
+/** Whether the text has more opening brackets than `maxJsonDepth` (else it cannot nest deeper). */
+const hasManyBrackets = (raw: string): boolean => {
+  if (raw.length <= maxJsonDepth) return false
+  let count = 0
+  for (const bracket of ["[", "{"]) {
+    for (let at = raw.indexOf(bracket); at !== -1; at = raw.indexOf(bracket, at + 1)) {
+      if (++count > maxJsonDepth) return true
+    }
+  }
+  return false
+}
+
+/**
+ * Where JSON text first nests arrays and objects deeper than `maxJsonDepth`: the index of the
+ * opening bracket one level too deep (brackets inside strings do not count), or -1. One pass over
+ * the text, no recursion, so any depth is safe to ask about; text that is not JSON is scanned as
+ * far as it goes.
+ */
+export const tooDeepAt = (raw: string): number => {
+  if (!hasManyBrackets(raw)) return -1
+  let depth = 0
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 34) {
+      i = closingQuote(raw, i)
+      if (i === -1) return -1
+    } else if (c === 91 || c === 123) {
+      if (++depth > maxJsonDepth) return i
+    } else if (c === 93 || c === 125) {
+      depth--
+    }
+  }
+  return -1
+}
+
+/** Whether JSON text nests deeper than `maxJsonDepth` (see `tooDeepAt`). */
+export const exceedsMaxDepth = (raw: string): boolean => tooDeepAt(raw) !== -1
+
+/** Whether a parsed value holds a NUL character in a string or a key (iterative). */
+const containsNul = (root: unknown): boolean => {
+  const pending: Array<unknown> = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) return true
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item)
+    } else if (isJsonObject(value)) {
+      for (const key of Object.keys(value)) {
+        if (key.includes("\u0000")) return true
+        pending.push(value[key])
+      }
     }
   }
   return false
@@ -26,9 +97,11 @@ const containsNul = (value: unknown): boolean => {
 /**
  * Upstream `ValidateJSONB(bytes, field)`: the empty string is accepted; otherwise the text must
  * be JSON without a NUL character inside a string. Returns the error message, or undefined.
+ * Nesting deeper than Go accepts is invalid JSON there too; the message says so.
  */
 export const validateJsonb = (raw: string, field: string): string | undefined => {
   if (raw.length === 0) return undefined
+  if (exceedsMaxDepth(raw)) return `invalid json in field \`${field}\`: ${tooDeep}`
   let parsed: unknown
   try {
     parsed = JSON.parse(raw)
@@ -36,13 +109,30 @@ export const validateJsonb = (raw: string, field: string): string | undefined =>
     if (raw.includes("\u0000")) return `encoded jsonb contains invalid null character \\u0000 in field \`${field}\``
     return `invalid json in field \`${field}\``
   }
-  if (containsNul(parsed)) return `encoded jsonb contains invalid null character \\u0000 in field \`${field}\``
+  // a NUL can only be written as the escape \u0000 in valid JSON
+  if (raw.includes("\\u0000") && containsNul(parsed)) {
+    return `encoded jsonb contains invalid null character \\u0000 in field \`${field}\``
+  }
   return undefined
 }
 
-/** Parses JSON text, returning undefined for the empty string or invalid JSON. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/** UTF-8 bytes as text (a BOM kept, as Go keeps it), or undefined when they are not valid UTF-8. */
+export const decodeUtf8 = (bytes: Uint8Array): string | undefined => {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Parses JSON text, returning undefined for the empty string or what Go would not parse (invalid
+ * JSON, or nested deeper than `maxJsonDepth`).
+ */
 export const parseJson = (raw: string | undefined): JsonValue | undefined => {
-  if (raw === undefined || raw.length === 0) return undefined
+  if (raw === undefined || raw.length === 0 || exceedsMaxDepth(raw)) return undefined
   try {
     return JSON.parse(raw) as JsonValue
   } catch {
@@ -71,17 +161,74 @@ const escapeHtml = (s: string) =>
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-const marshalValue = (value: unknown): string => {
-  if (value === null || value === undefined) return "null"
-  if (Array.isArray(value)) return `[${value.map(marshalValue).join(",")}]`
-  if (typeof value === "object") {
-    const record = value as Record<string, unknown>
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort(compareKeys)
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${marshalValue(record[k])}`).join(",")}}`
+/** An array or object being written: its items (or its keys) and the next to write. */
+type Frame =
+  | { readonly array: ReadonlyArray<unknown>; index: number }
+  | { readonly object: Readonly<Record<string, unknown>>; readonly keys: ReadonlyArray<string>; index: number }
+
+/**
+ * Writes a value as JSON with an explicit stack instead of recursion, so a value nested as deep
+ * as JSON.parse builds (far deeper than the call stack allows) is written all the same.
+ * `go`: Go's `json.Marshal` of the decoded value (object keys sorted, no `toJSON`); otherwise
+ * what `JSON.stringify` writes (insertion order, `toJSON`, functions and symbols skipped).
+ */
+const writeJson = (root: unknown, go: boolean): string => {
+  let out = ""
+  const stack: Array<Frame> = []
+  const skipped = (value: unknown) =>
+    value === undefined || (!go && (typeof value === "function" || typeof value === "symbol"))
+  const write = (input: unknown): void => {
+    let value = input
+    if (!go && typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+      value = (value as { toJSON: () => unknown }).toJSON()
+    }
+    if (typeof value === "number") {
+      out += Number.isFinite(value) ? JSON.stringify(value) : "null"
+    } else if (typeof value === "string" || typeof value === "boolean" || typeof value === "bigint") {
+      out += JSON.stringify(value)
+    } else if (Array.isArray(value)) {
+      out += "["
+      stack.push({ array: value, index: 0 })
+    } else if (typeof value === "object" && value !== null) {
+      const object = value as Readonly<Record<string, unknown>>
+      const keys = Object.keys(object).filter((key) => !skipped(object[key]))
+      if (go) keys.sort(compareKeys)
+      out += "{"
+      stack.push({ object, keys, index: 0 })
+    } else {
+      out += "null"
+    }
   }
-  if (typeof value === "number" && !Number.isFinite(value)) return "null"
-  return JSON.stringify(value)
+  write(root)
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!
+    if ("array" in frame) {
+      if (frame.index === frame.array.length) {
+        out += "]"
+        stack.pop()
+        continue
+      }
+      if (frame.index > 0) out += ","
+      const item = frame.array[frame.index++]
+      if (skipped(item)) out += "null"
+      else write(item)
+    } else {
+      if (frame.index === frame.keys.length) {
+        out += "}"
+        stack.pop()
+        continue
+      }
+      if (frame.index > 0) out += ","
+      const key = frame.keys[frame.index++]!
+      out += `${JSON.stringify(key)}:`
+      write(frame.object[key])
+    }
+  }
+  return out
 }
 
-/** `json.Marshal` of a decoded value, byte for byte as Go writes it. */
-export const goMarshal = (value: unknown): string => escapeHtml(marshalValue(value))
+/** `json.Marshal` of a decoded value, byte for byte as Go writes it (any depth). */
+export const goMarshal = (value: unknown): string => escapeHtml(writeJson(value, true))
+
+/** `JSON.stringify(value)`, at any depth (REST responses embed user JSON). */
+export const stringifyJson = (value: unknown): string => writeJson(value, false)

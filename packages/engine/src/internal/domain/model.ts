@@ -10,7 +10,7 @@
  */
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import type { CelExpr } from "./cel.js"
+import type { CelProgram, Compiled } from "./cel.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
@@ -136,10 +136,14 @@ export interface Step {
 /** The windows of a rate limit (`RateLimitDuration` names). */
 export type RateLimitWindow = "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
 
-/** A CEL expression of a step as upstream stores it (`StepExpression.expression`), compiled. */
+/**
+ * A CEL expression of a step as upstream stores it (`StepExpression.expression`), compiled in the
+ * environment it is evaluated in (`workflow`): it may not compile there (a `parents` reference,
+ * which only validation declares, an empty units expression), and then fails each task.
+ */
 export interface StepExpression {
   readonly source: string
-  readonly compiled: CelExpr
+  readonly compiled: Compiled<"workflow">
 }
 
 /**
@@ -209,7 +213,7 @@ export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL
  */
 export interface StepConcurrency {
   readonly expression: string
-  readonly compiled: CelExpr
+  readonly compiled: CelProgram<"workflow">
   readonly maxRuns: number
   readonly limitStrategy: LimitStrategy
   readonly parent: WorkflowConcurrency | undefined
@@ -370,6 +374,13 @@ export interface Task {
   /** True while the task waits for its retry backoff to elapse. */
   retryPending: boolean
   runtime: Runtime | undefined
+  /**
+   * The worker a sticky workflow wants this task on: the trigger's for a root task, the worker
+   * that ran a parent for a DAG child (as upstream reads it from the parent's output event).
+   */
+  readonly desiredWorkerId: string | undefined
+  /** The worker whose attempt completed the task. */
+  completedBy: string | undefined
   startedAt: number | undefined
   finishedAt: number | undefined
   /** Raw output JSON text of the latest COMPLETED attempt. */

@@ -168,7 +168,7 @@ export const validateRateLimits = (errors: FieldErrors, ns: string, limits: Read
     if (limit.key === "") errors.condition(`${lns}.Key`, "required")
     const expressions = [["KeyExpr", limit.keyExpr], ["UnitsExpr", limit.unitsExpr], ["LimitExpr", limit.limitValuesExpr]] as const
     for (const [field, expression] of expressions) {
-      if (expression !== undefined && Cel.compile(expression, "stepRun")._tag === "Invalid") {
+      if (expression !== undefined && Cel.compile("stepRun", expression)._tag === "Invalid") {
         errors.message(`${lns}.${field}`, celExpressionError)
       }
     }
@@ -203,40 +203,12 @@ const expressionSources = (limit: CreateTaskRateLimit) => {
   }
 }
 
-const subset = "the local engine evaluates input, additional_metadata and workflow_run_id with member access, " +
-  "string and integer literals, + on strings and string()"
-
 /**
- * The rate limits of a task this engine cannot run as Hatchet does, described: expressions
- * outside the CEL subset, and expressions Hatchet accepts but fails every task on (no units at
- * all, a literal key that is not a valid CEL string, `parents`, which only validation declares).
+ * An expression as stored, compiled in the environment upstream evaluates it in (`workflow`): one
+ * that does not compile there (`parents`, only declared for validation; no units at all, stored
+ * as an empty expression; a literal key that is no CEL string) fails each task, as upstream.
  */
-export const unsupportedRateLimits = (limits: ReadonlyArray<CreateTaskRateLimit>): Array<string> => {
-  const found: Array<string> = []
-  for (const limit of limits) {
-    if (isStatic(limit)) continue
-    const sources = expressionSources(limit)
-    if (sources.units === undefined) {
-      found.push(`the rate limit '${limit.key}' without units or units_expr (Hatchet fails each of its tasks with a CEL syntax error)`)
-      continue
-    }
-    for (const source of [sources.key, sources.limit, sources.units]) {
-      if (source === undefined) continue
-      const compiled = Cel.compile(source)
-      if (compiled._tag === "Unsupported") found.push(`the rate-limit expression '${source}' (${compiled.reason}; ${subset})`)
-      if (compiled._tag === "Invalid") {
-        found.push(`the rate-limit expression '${source}' (${compiled.reason}: Hatchet fails each task evaluating it)`)
-      }
-    }
-  }
-  return found
-}
-
-const stepExpression = (source: string): StepExpression => {
-  const compiled = Cel.compile(source)
-  if (compiled._tag !== "Ok") throw internal()
-  return { source, compiled: compiled.expr }
-}
+const stepExpression = (source: string): StepExpression => ({ source, compiled: Cel.compile("workflow", source) })
 
 /** The stored rate limits of a validated, supported task. */
 export const stepRateLimits = (limits: ReadonlyArray<CreateTaskRateLimit>): Array<StepRateLimit> =>
@@ -248,7 +220,7 @@ export const stepRateLimits = (limits: ReadonlyArray<CreateTaskRateLimit>): Arra
       key: limit.key,
       keyExpr: stepExpression(sources.key),
       limitExpr: sources.limit !== undefined ? stepExpression(sources.limit) : undefined,
-      unitsExpr: stepExpression(sources.units!),
+      unitsExpr: stepExpression(sources.units ?? ""),
       windowExpr: stepExpression(sources.window)
     }
   })
@@ -278,7 +250,8 @@ export const evaluateRateLimits = (step: Step, run: Run, taskExternalId: string)
   const variables = stepVariables(run, taskExternalId)
   const evaluate = (expression: StepExpression, expected: "string" | "int", what: string): string | number => {
     const fail = (reason: string) => new ExpressionFailed(`failed to parse step expression (${expression.source}): ${reason}`)
-    const result = Cel.run(expression.compiled, variables)
+    if (expression.compiled._tag === "Invalid") throw fail(expression.compiled.message)
+    const result = Cel.evaluate(expression.compiled.program, variables)
     if (result._tag === "Error") throw fail(result.message)
     const output = Cel.stepRunOutput(result.value)
     if (output._tag === "Other") throw fail(`output must evaluate to a string or integer: got ${output.type}`)

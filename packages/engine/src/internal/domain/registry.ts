@@ -10,8 +10,8 @@
  * never created with PutRateLimit or given twice).
  *
  * A valid workflow that uses a feature this engine does not implement (step conditions, batch
- * tasks, durable tasks, idempotency keys, event-filter expressions, cron time zones, concurrency
- * or rate-limit expressions beyond the CEL subset of `cel.ts`) is refused with UNIMPLEMENTED
+ * tasks, durable tasks, idempotency keys, event-filter expressions, cron time zones) is refused
+ * with UNIMPLEMENTED
  * instead of running differently from Hatchet. A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
@@ -221,7 +221,7 @@ const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: Rea
         value: enumName(strategy, concurrencyLimitStrategyToJSON)
       })
     }
-    if (Cel.compile(concurrency.expression)._tag === "Invalid") {
+    if (Cel.compile("workflow", concurrency.expression)._tag === "Invalid") {
       errors.message(`${ns}.Concurrency[${i}].Expression`, celExpressionError)
     }
   })
@@ -275,19 +275,35 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
   return errors
 }
 
-/** "job X has a cycle": a plain error upstream, hence INTERNAL. */
+/**
+ * "job X has a cycle": a plain error upstream, hence INTERNAL. A depth-first walk up the parents
+ * with its own stack (a chain of tasks may be as long as a 4 MiB request allows).
+ */
 const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
   const parents = new Map(tasks.map((t) => [t.readableId, t.parents]))
   const state = new Map<string, "visiting" | "done">()
-  const visit = (id: string): void => {
-    const mark = state.get(id)
-    if (mark === "done") return
-    if (mark === "visiting") throw internal()
-    state.set(id, "visiting")
-    for (const parent of parents.get(id) ?? []) visit(parent)
-    state.set(id, "done")
+  for (const task of tasks) {
+    if (state.has(task.readableId)) continue
+    state.set(task.readableId, "visiting")
+    // each frame: a task on the current path and the index of its next parent
+    const path: Array<{ readonly id: string; next: number }> = [{ id: task.readableId, next: 0 }]
+    while (path.length > 0) {
+      const frame = path[path.length - 1]!
+      const own = parents.get(frame.id) ?? []
+      if (frame.next === own.length) {
+        state.set(frame.id, "done")
+        path.pop()
+        continue
+      }
+      const parent = own[frame.next++]!
+      const mark = state.get(parent)
+      if (mark === "visiting") throw internal()
+      if (mark === undefined) {
+        state.set(parent, "visiting")
+        path.push({ id: parent, next: 0 })
+      }
+    }
   }
-  for (const task of tasks) visit(task.readableId)
 }
 
 const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !== values.length
@@ -314,25 +330,11 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 // features this engine does not implement
 // -----------------------------------------------------------------------------
 
-/** A concurrency expression outside the CEL subset this engine evaluates, or undefined. */
-const unsupportedExpression = (concurrency: Concurrency): string | undefined => {
-  const compiled = Cel.compile(concurrency.expression)
-  return compiled._tag === "Unsupported"
-    ? `the concurrency expression '${concurrency.expression}' (${compiled.reason}; the local engine evaluates ` +
-      "input, additional_metadata and workflow_run_id with member access, string literals, + and string())"
-    : undefined
-}
-
 /** The unimplemented features a task uses. */
 const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
   const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
   if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
-  for (const concurrency of task.concurrency) {
-    const expression = unsupportedExpression(concurrency)
-    if (expression !== undefined) features.push(expression)
-  }
-  features.push(...RateLimits.unsupportedRateLimits(task.rateLimits))
   if (task.batch !== undefined) features.push("batch execution (batch)")
   if (task.isDurable) features.push("durable execution (is_durable)")
   return features
@@ -351,10 +353,6 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
   if (request.onFailureTask !== undefined) {
     const features = unsupportedTaskFeatures(request.onFailureTask)
     if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
-  }
-  for (const concurrency of workflowConcurrency(request)) {
-    const expression = unsupportedExpression(concurrency)
-    if (expression !== undefined) found.push(expression)
   }
   if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
   for (const filter of request.defaultFilters) {
@@ -459,9 +457,9 @@ const settingsOf = (concurrency: Concurrency) => ({
 
 /** A step strategy from a validated, supported setting. */
 const stepConcurrency = (concurrency: Concurrency, parent: WorkflowConcurrency | undefined): StepConcurrency => {
-  const compiled = Cel.compile(concurrency.expression)
+  const compiled = Cel.compile("workflow", concurrency.expression)
   if (compiled._tag !== "Ok") throw internal()
-  return { ...settingsOf(concurrency), compiled: compiled.expr, parent, slots: [] }
+  return { ...settingsOf(concurrency), compiled: compiled.program, parent, slots: [] }
 }
 
 /**

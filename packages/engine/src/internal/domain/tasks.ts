@@ -75,6 +75,23 @@ export type CreateAs =
   | { readonly _tag: "Skipped" }
   | { readonly _tag: "Cancelled" }
 
+/**
+ * The desired worker of a new task: the trigger's for a root task; for a DAG child, the worker
+ * that completed its first parent (or that parent's own desired worker when it was skipped), as
+ * upstream takes the worker id of a parent's output event (the first it finds). None for the
+ * on-failure task, whose trigger is a failure.
+ */
+const desiredWorkerOf = (run: Run, step: Step): string | undefined => {
+  if (step.kind === "ON_FAILURE") return undefined
+  if (step.parents.length === 0) return run.desiredWorkerId
+  for (const parentId of step.parents) {
+    const parent = run.tasks.get(run.version.stepsByReadableId.get(parentId)!.id)
+    const worker = parent?.completedBy ?? (parent?.skipped === true ? parent.desiredWorkerId : undefined)
+    if (worker !== undefined) return worker
+  }
+  return undefined
+}
+
 /** Creates the task of `step` in `run`, queued or already final. */
 export const createTask = (state: EngineState, run: Run, step: Step, now: number, as: CreateAs): Task => {
   const externalId = run.taskIds.get(step.id)!
@@ -95,6 +112,8 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     queueToken: 0,
     retryPending: false,
     runtime: undefined,
+    desiredWorkerId: desiredWorkerOf(run, step),
+    completedBy: undefined,
     startedAt: undefined,
     finishedAt: undefined,
     output: undefined,
@@ -194,6 +213,7 @@ export const completeTask = (state: EngineState, task: Task, retryCount: number,
   task.status = "COMPLETED"
   task.output = output
   task.error = undefined
+  task.completedBy = workerId
   task.finishedAt = now
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })

@@ -10,7 +10,7 @@
  * - an unknown workflow name is INVALID_ARGUMENT "workflow names not found: …" (prefixed by
  *   "could not trigger workflow: …" on the single `TriggerWorkflow`, as upstream wraps it; on
  *   `v1.AdminService/TriggerWorkflowRun` upstream answers with the id of a run that never
- *   exists, where this engine keeps the INVALID_ARGUMENT);
+ *   exists, where this engine keeps the INVALID_ARGUMENT; likewise for invalid JSON there);
  * - cron ticks (`triggerFromCron`) with the `hatchet__cron_*` metadata;
  * - scheduled runs (`triggerFromScheduled`) with their stored input, metadata and priority.
  *
@@ -27,7 +27,7 @@ import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
-import { goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
+import { decodeUtf8, goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
@@ -307,14 +307,33 @@ const triggerBatch = (
   })
 }
 
-/** `v1.AdminService/TriggerWorkflowRun` (no JSON validation, no parent). */
+/**
+ * The JSON text of a `bytes` field, checked as the v0 trigger checks its strings
+ * (`ValidateJSONB`), and as UTF-8 (which a `string` field, and a jsonb column, require).
+ */
+const jsonBytes = (bytes: Uint8Array, field: string): string => {
+  const text = decodeUtf8(bytes)
+  if (text === undefined) throw invalidArgument(`Invalid request: invalid json in field \`${field}\`: not valid UTF-8`)
+  const error = validateJsonb(text, field)
+  if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
+  return text
+}
+
+/**
+ * `v1.AdminService/TriggerWorkflowRun` (no parent). Upstream's handler checks only the priority
+ * and hands the bytes on unchecked: invalid JSON then answers OK with the id of a run whose input
+ * is lost (`null` for a single task; a DAG's payload is refused by its jsonb column). This
+ * engine refuses what the v0 trigger refuses, with its message: invalid JSON, a NUL character,
+ * nesting deeper than Go's 10,000 levels, and (the field being bytes) text that is not UTF-8.
+ * JSON that is not an object (`null`, `[]`, `1`) is accepted, as by both upstream triggers.
+ */
 export const triggerWorkflowRun = (
   state: EngineState,
   tenantId: string,
   request: {
     readonly workflowName: string
-    readonly input: string
-    readonly additionalMetadata: string
+    readonly input: Uint8Array
+    readonly additionalMetadata: Uint8Array
     readonly priority?: number | undefined
     readonly desiredLabels?: Readonly<Record<string, DesiredLabel>> | undefined
   },
@@ -325,13 +344,15 @@ export const triggerWorkflowRun = (
   if (problem !== undefined) {
     throw invalidArgument(`could not create trigger opt: rpc error: code = InvalidArgument desc = ${problem}`)
   }
+  const inputRaw = jsonBytes(request.input, "payload")
+  const metadataRaw = jsonBytes(request.additionalMetadata, "additionalMetadata")
   const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
   const runId = newId()
   createRun(state, tenant, {
     runId,
     version,
-    inputRaw: request.input,
-    metadata: { ...parseJsonObject(request.additionalMetadata) },
+    inputRaw,
+    metadata: { ...parseJsonObject(metadataRaw) },
     priority: request.priority,
     desiredLabels: request.desiredLabels
   }, now)

@@ -69,8 +69,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
       core.run((state, now) => ({
         externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
           workflowName: request.workflowName,
-          input: Buffer.from(request.input).toString("utf8"),
-          additionalMetadata: Buffer.from(request.additionalMetadata).toString("utf8"),
+          input: request.input,
+          additionalMetadata: request.additionalMetadata,
           priority: request.priority,
           desiredLabels: request.desiredWorkerLabels
         }, now)

@@ -4,8 +4,9 @@
  * scope, so closing the engine interrupts in-flight calls and ends open streams cleanly.
  *
  * - `unary`: one fiber per call, interrupted when the client cancels (`context.signal`); an
- *   `EngineError` becomes a `ServerError` with its code and message, a defect becomes
- *   INTERNAL "An internal error occurred." (as upstream's error interceptor).
+ *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
+ *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
+ *   error occurred." (as upstream's error interceptor).
  * - `stream`: opens a scoped resource yielding a `Mailbox`; the generator drains it in batches
  *   until the mailbox ends (clean end), fails (error status), the client cancels or the engine
  *   closes. Leaving the generator closes the scope (sessions and subscriptions are released).
@@ -26,6 +27,66 @@ export interface Bridge {
 }
 
 const internalError = () => new ServerError(Status.INTERNAL, "An internal error occurred.")
+
+/**
+ * The most a status message takes in its `grpc-message` trailer, percent-encoded as grpc-js
+ * writes it (`encodeURI`). A trailer is one HTTP/2 header block: Node's HTTP/2 (nghttp2) refuses a
+ * header field whose encoded value passes 64 KiB as a connection error, and gRPC C-core clients
+ * refuse metadata past 8 KiB, so a message that echoes a caller's 100 KB name must be cut well
+ * before that (see `boundStatusMessage`).
+ */
+export const maxStatusMessageBytes = 4096
+
+/** ASCII that `encodeURI` leaves as is; every other UTF-8 byte becomes `%XX`. */
+const uriSafe = /[A-Za-z0-9\-_.!~*'();/?:@&=+$,#]/
+
+/** The length `encodeURI` gives one code point. */
+const encodedLength = (codePoint: number): number =>
+  codePoint < 0x80
+    ? (uriSafe.test(String.fromCharCode(codePoint)) ? 1 : 3)
+    : codePoint < 0x800
+    ? 6
+    : codePoint < 0x10000
+    ? 9
+    : 12
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+const truncationNote = (omitted: number) => ` ... (${omitted} more characters)`
+
+/**
+ * A status message fit for a trailer: lone surrogates replaced (grpc-js's `encodeURI` throws on
+ * them, and the throw escapes the server), and, past `maxBytes` once encoded, cut at a code point
+ * with a note of how much was left out. Upstream echoes whatever it was sent (a name, an id, an
+ * expression); this keeps the start of it, which is what the caller needs to recognize.
+ */
+export const boundStatusMessage = (message: string, maxBytes = maxStatusMessageBytes): string => {
+  const text = message.replace(loneSurrogate, "\uFFFD")
+  // at most 9 encoded bytes per UTF-16 unit (a surrogate pair: 12 for two)
+  if (text.length * 9 <= maxBytes) return text
+  let total = 0
+  let codePoints = 0
+  for (const char of text) {
+    total += encodedLength(char.codePointAt(0)!)
+    codePoints++
+  }
+  if (total <= maxBytes) return text
+  const budget = maxBytes - truncationNote(codePoints).length * 3
+  let used = 0
+  let kept = 0
+  let end = 0
+  for (const char of text) {
+    const length = encodedLength(char.codePointAt(0)!)
+    if (used + length > budget) break
+    used += length
+    kept++
+    end += char.length
+  }
+  return text.slice(0, end) + truncationNote(codePoints - kept)
+}
+
+/** The status a domain failure reports, its message bounded for the trailer. */
+const statusOf = (error: EngineError): ServerError => new ServerError(error.code, boundStatusMessage(error.message))
 
 export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(function*() {
   const runFork = yield* FiberSet.makeRuntime<never>()
@@ -48,7 +109,7 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
   /** The error a failed call reports to the client. */
   const toServerError = (cause: Cause.Cause<EngineError>): Error => {
     const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) return new ServerError(failure.value.code, failure.value.message)
+    if (Option.isSome(failure)) return statusOf(failure.value)
     if (Cause.isInterruptedOnly(cause)) return new ServerError(Status.CANCELLED, "request was canceled")
     runSync(Effect.logError("gRPC handler defect", cause))
     return internalError()
@@ -99,6 +160,3 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
 
   return { unary, stream, runSync }
 })
-
-/** Turns a domain failure into the gRPC error thrown from a middleware. */
-export const serverErrorOf = (error: EngineError): ServerError => new ServerError(error.code, error.message)

@@ -14,6 +14,7 @@ import { Data, Effect } from "effect"
 import { createServer, type Server } from "nice-grpc"
 import type { EngineAuthService } from "../auth/EngineAuth.js"
 import type { EngineCoreService } from "../core.js"
+import { maxMessageBytes } from "../domain/dispatch.js"
 import * as Admin from "./admin.js"
 import * as Auth from "./auth.js"
 import * as Bridge from "./bridge.js"
@@ -21,9 +22,6 @@ import * as Dispatcher from "./dispatcher.js"
 import * as Durable from "./durable.js"
 import * as Events from "./events.js"
 import * as Workflows from "./workflows.js"
-
-/** Upstream `SERVER_GRPC_MAX_MSG_SIZE` default, for both directions. */
-const maxMessageBytes = 4 * 1024 * 1024
 
 /** Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. */
 const channelOptions = {

@@ -14,7 +14,7 @@ import { EngineAuth } from "../auth/EngineAuth.js"
 import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
-import { goMarshal } from "../domain/json.js"
+import { exceedsMaxDepth, goMarshal, stringifyJson, tooDeep } from "../domain/json.js"
 import type { EngineState } from "../domain/model.js"
 
 /**
@@ -42,9 +42,14 @@ export const internalServerError = () => httpError(500, "Internal Server Error")
 export const forbidden = () => httpError(403, "Please provide valid credentials")
 export const notFound = () => httpError(404, "not found")
 
-export const json = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })
+/**
+ * A JSON response. Written without recursion (`stringifyJson`): a run's input or output may nest
+ * as deep as Go accepts, deeper than `JSON.stringify` can write.
+ */
+export const json = (body: unknown, status = 200) =>
+  HttpServerResponse.text(stringifyJson(body), { status, contentType: "application/json" })
 
-const toResponse = (error: RestError) => HttpServerResponse.unsafeJson(error.body, { status: error.status })
+const toResponse = (error: RestError) => json(error.body, error.status)
 
 /** The bearer token: the header is split on the literal, case-sensitive "Bearer". */
 const bearer = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
@@ -144,9 +149,18 @@ export const lookupWith = <A extends { readonly tenantId: string }>(find: (state
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
   Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))
 
-/** Reads the JSON body, or 400 APIErrors. */
+const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
+
+/** Reads the JSON body, or 400 APIErrors (naming the problem when it nests deeper than Go accepts). */
 export const jsonBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-  request.json.pipe(Effect.mapError(() => apiError(400, "Invalid request body"))))
+  Effect.flatMap(Effect.mapError(request.text, () => invalidBody()), (text) => {
+    if (exceedsMaxDepth(text)) return Effect.fail(invalidBody(tooDeep))
+    try {
+      return Effect.succeed(JSON.parse(text) as unknown)
+    } catch {
+      return Effect.fail(invalidBody())
+    }
+  }))
 
 // -----------------------------------------------------------------------------
 // request parsing as upstream's generated (oapi-codegen, echo) handlers do it

@@ -5,14 +5,14 @@
  *
  * @internal
  */
-import { HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Exit, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Scope } from "effect"
 import { createServer } from "node:http"
 import type { EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineAuth } from "../auth/EngineAuth.js"
 import type { EngineCoreService } from "../core.js"
 import { EngineCore } from "../core.js"
+import { json } from "./rest.js"
 import * as Routes from "./routes/index.js"
 
 export interface HttpServer {
@@ -22,8 +22,17 @@ export interface HttpServer {
   readonly stop: Effect.Effect<void>
 }
 
+/**
+ * Unknown routes are 404; a handler that dies (a bug) answers echo's 500 `{"message":"Internal
+ * Server Error"}` and is logged, never a 500 with an empty body.
+ */
 const app = Routes.all.pipe(
-  Effect.catchTag("RouteNotFound", () => Effect.succeed(HttpServerResponse.unsafeJson({ message: "Not Found" }, { status: 404 })))
+  Effect.catchTag("RouteNotFound", () => Effect.succeed(json({ message: "Not Found" }, 404))),
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.as(Effect.logError("REST handler defect", cause), json({ message: "Internal Server Error" }, 500))
+  )
 )
 
 export const make = (options: {
