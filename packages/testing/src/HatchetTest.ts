@@ -22,8 +22,9 @@
  * `excludeTestServices`) the test drives it. Two defaults make that safe, and only here:
  * the engine runs with `workerLiveness: "connection"` (an open stream keeps the worker alive: a
  * jump of the clock is not silence, and a frozen clock needs no heartbeats), and the worker's
- * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). Both can be
- * overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
+ * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). The engine
+ * also keeps every run and worker (`retention: false`): a jump of a day would otherwise age out
+ * the runs a test still inspects. All can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
  * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
  * Backoffs on the SDK side follow the same clock: after a fault that makes the worker reconnect
  * (`engine.faults`), its reconnect delay passes only when the test moves the clock (or use the
