@@ -99,7 +99,8 @@ describe("GrpcTransport", () => {
       grpcMaxRecvMessageLength: 111,
       grpcMaxSendMessageLength: 222,
       grpcKeepaliveTime: Duration.seconds(10),
-      grpcKeepaliveTimeout: Duration.seconds(60)
+      grpcKeepaliveTimeout: Duration.seconds(60),
+      grpcCompression: "gzip"
     } as never)
     expect(options).toEqual({
       "grpc.ssl_target_name_override": "engine.example.com",
@@ -116,7 +117,7 @@ describe("GrpcTransport", () => {
     })
   })
 
-  it.scopedLive("requests go out gzip-compressed (seen on the wire by a raw HTTP/2 server)", () =>
+  it.scopedLive("requests of 1 KiB or more go out gzip-compressed, smaller ones as they are, none with grpcCompression none (seen on the wire by a raw HTTP/2 server)", () =>
     Effect.gen(function*() {
       const seen: Array<{ headers: http2.IncomingHttpHeaders; compressedFlag: number; request: PushEventRequest }> = []
       const port = yield* Effect.acquireRelease(
@@ -145,17 +146,29 @@ describe("GrpcTransport", () => {
         ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       ).pipe(Effect.map(({ port }) => port))
       const payload = JSON.stringify({ padding: "x".repeat(4096) })
-      const event = yield* withTransport(`127.0.0.1:${port}`, (t) =>
-        GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o)))
+      const push = (t: GrpcTransport.GrpcTransportShape, payload: string) =>
+        GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o))
+      const event = yield* withTransport(`127.0.0.1:${port}`, (t) => Effect.zipLeft(push(t, payload), push(t, "{}")))
       expect(event.key).toBe("ok")
-      expect(seen).toHaveLength(1)
-      const [request] = seen
+      expect(seen).toHaveLength(2)
+      const [request, small] = seen
       expect(request!.headers[":path"]).toBe("/EventsService/Push")
       expect(request!.headers["grpc-encoding"]).toBe("gzip")
       expect(String(request!.headers["grpc-accept-encoding"]).split(",")).toContain("gzip")
       expect(request!.headers["authorization"]).toBe(`bearer ${TOKEN}`)
       expect(request!.compressedFlag).toBe(1)
       expect(request!.request).toMatchObject({ key: "user:created", payload })
+      // a few bytes: not worth a zlib stream on both ends
+      expect(small!.compressedFlag).toBe(0)
+      expect(small!.request).toMatchObject({ key: "user:created", payload: "{}" })
+
+      yield* Effect.flatMap(GrpcTransport.GrpcTransport, (t) => push(t, payload)).pipe(
+        Effect.provide(Layer.orDie(transportLayer(`127.0.0.1:${port}`, { grpcCompression: "none" })))
+      )
+      expect(seen).toHaveLength(3)
+      expect(seen[2]!.headers["grpc-encoding"]).toBeUndefined()
+      expect(seen[2]!.compressedFlag).toBe(0)
+      expect(seen[2]!.request).toMatchObject({ payload })
     }))
 
   describe("errors", () => {

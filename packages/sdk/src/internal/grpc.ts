@@ -29,7 +29,9 @@ import { GrpcError } from "../HatchetError.js"
  * channels with the same target and options, and `resetConnection` could not get a fresh one.
  * The channel's own reconnect backoff follows the worker's defaults (250 ms, capped at 10 s):
  * grpc-js's (1 s growing to 120 s) would keep a channel failing calls for up to two minutes after
- * an engine that was down for a while is back, whatever the worker's backoff.
+ * an engine that was down for a while is back, whatever the worker's backoff. Gzip as the
+ * official SDKs, unless `grpcCompression` is `"none"` (messages under `grpcCompressionMinBytes`
+ * are left uncompressed by the channel wrapper, per message).
  *
  * @internal
  */
@@ -39,7 +41,7 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
   "grpc.keepalive_timeout_ms": Duration.toMillis(config.grpcKeepaliveTimeout),
   "grpc.client_idle_timeout_ms": 60_000,
   "grpc.keepalive_permit_without_calls": 1,
-  "grpc.default_compression_algorithm": 2, // gzip
+  ...(config.grpcCompression === "gzip" ? { "grpc.default_compression_algorithm": 2 } : {}), // gzip
   "grpc.max_send_message_length": config.grpcMaxSendMessageLength,
   "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength,
   "grpc.use_local_subchannel_pool": 1,
@@ -48,6 +50,9 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
 })
 
 type GrpcCall = ReturnType<ChannelInterface["createCall"]>
+
+/** grpc-js `WriteFlags.NoCompress`: this message goes uncompressed whatever the channel's algorithm. */
+const NO_COMPRESS = 2
 
 /**
  * A grpc-js channel whose underlying channel, and so its HTTP/2 connection, can be replaced:
@@ -60,7 +65,11 @@ class ReplaceableChannel implements ChannelInterface {
   /** The calls on the current channel that have not ended. */
   private calls = new Set<GrpcCall>()
   private closed = false
-  constructor(private readonly open: () => Channel) {
+  /**
+   * @param compressMinBytes messages (serialized) shorter than this are marked not to be
+   * compressed (0: compress everything the channel's algorithm compresses)
+   */
+  constructor(private readonly open: () => Channel, private readonly compressMinBytes: number) {
     this.current = open()
   }
   replace(reason: string): void {
@@ -105,7 +114,11 @@ class ReplaceableChannel implements ChannelInterface {
         }),
       cancelWithStatus: (status, details) => call.cancelWithStatus(status, details),
       getPeer: () => call.getPeer(),
-      sendMessageWithContext: (context, message) => call.sendMessageWithContext(context, message),
+      sendMessageWithContext: (context, message) =>
+        call.sendMessageWithContext(
+          message.length < this.compressMinBytes ? { ...context, flags: (context.flags ?? 0) | NO_COMPRESS } : context,
+          message
+        ),
       startRead: () => call.startRead(),
       halfClose: () => call.halfClose(),
       getCallNumber: () => call.getCallNumber(),
@@ -179,7 +192,12 @@ export const make = (
     const creds = yield* credentials(config.tls)
     const options = channelOptions(config)
     const replaceable = yield* Effect.acquireRelease(
-      Effect.sync(() => new ReplaceableChannel(() => createChannel(config.hostPort, creds, options))),
+      Effect.sync(() =>
+        new ReplaceableChannel(
+          () => createChannel(config.hostPort, creds, options),
+          config.grpcCompression === "gzip" ? config.grpcCompressionMinBytes : 0
+        )
+      ),
       (channel) => Effect.sync(() => channel.close())
     )
     // nice-grpc's clients only call the grpc-js `Channel` interface, which the wrapper implements
