@@ -1,4 +1,9 @@
-import { GetVersionResponse, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import {
+  DispatcherDefinition,
+  GetVersionResponse,
+  StepActionEventType,
+  WorkflowRunEventType
+} from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Stream } from "effect"
@@ -169,6 +174,81 @@ describe("GrpcTransport", () => {
       expect(seen[2]!.headers["grpc-encoding"]).toBeUndefined()
       expect(seen[2]!.compressedFlag).toBe(0)
       expect(seen[2]!.request).toMatchObject({ payload })
+    }))
+
+  it.scopedLive("call: straight on grpc-js with the token; a deadline fails DEADLINE_EXCEEDED, a server error keeps its status, interrupting cancels the call on the server", () =>
+    Effect.gen(function*() {
+      const seen: Array<[string, string | undefined]> = []
+      const aborted = yield* Deferred.make<void>()
+      const server = yield* loopbackServer({
+        dispatcher: {
+          sendStepActionEvent: (request, ctx) => {
+            seen.push([request.taskRunExternalId, ctx.metadata.get("authorization")])
+            if (request.taskRunExternalId === "fails") throw new ServerError(Status.NOT_FOUND, "task fails not found")
+            if (request.taskRunExternalId === "hangs") {
+              return new Promise((_, reject) =>
+                ctx.signal.addEventListener("abort", () => {
+                  Effect.runSync(Deferred.succeed(aborted, void 0))
+                  reject(Object.assign(new Error("aborted"), { name: "AbortError" }))
+                })
+              )
+            }
+            return Promise.resolve({ tenantId: "t", workerId: "w" })
+          }
+        }
+      })
+      const event = (taskRunExternalId: string) => ({
+        workerId: "w",
+        jobId: "j",
+        jobRunId: "jr",
+        taskId: "t",
+        taskRunExternalId,
+        actionId: "wf:t",
+        eventTimestamp: new Date(0),
+        eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+        eventPayload: "{}",
+        retryCount: 0
+      })
+      yield* withTransport(server.hostPort, (t) =>
+        Effect.gen(function*() {
+          const send = (id: string, timeout?: Duration.DurationInput) =>
+            t.call(DispatcherDefinition.fullName, DispatcherDefinition.methods.sendStepActionEvent, event(id), { timeout })
+          expect(yield* send("ok")).toEqual({ tenantId: "t", workerId: "w" })
+          const failed = yield* Effect.flip(send("fails"))
+          expect({ method: failed.method, status: failed.status, details: failed.details }).toEqual({
+            method: "/Dispatcher/SendStepActionEvent",
+            status: "NOT_FOUND",
+            details: "task fails not found"
+          })
+          const late = yield* Effect.flip(send("hangs", "200 millis"))
+          expect(late.status).toBe("DEADLINE_EXCEEDED")
+          yield* Deferred.await(aborted) // the server saw the call end
+        }))
+      expect(seen.map(([id]) => id)).toEqual(["ok", "fails", "hangs"])
+      expect(seen.every(([, auth]) => auth === `bearer ${TOKEN}`)).toBe(true)
+
+      // interrupted: the server sees the call cancelled
+      const cancelled = yield* Deferred.make<void>()
+      const server2 = yield* loopbackServer({
+        dispatcher: {
+          sendStepActionEvent: (_request, ctx) =>
+            new Promise((_, reject) =>
+              ctx.signal.addEventListener("abort", () => {
+                Effect.runSync(Deferred.succeed(cancelled, void 0))
+                reject(Object.assign(new Error("aborted"), { name: "AbortError" }))
+              })
+            )
+        }
+      })
+      yield* withTransport(server2.hostPort, (t) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            t.call(DispatcherDefinition.fullName, DispatcherDefinition.methods.sendStepActionEvent, event("x"))
+          )
+          yield* Effect.sleep("100 millis")
+          yield* Fiber.interrupt(fiber)
+          yield* Deferred.await(cancelled)
+        }))
     }))
 
   describe("errors", () => {

@@ -55,7 +55,9 @@ export interface ActionEventOptions {
    * events (real time). Default 1 ms.
    */
   readonly linger?: Duration.DurationInput | undefined
-  /** Wraps every call (named by its method): timeouts and retries. */
+  /** Each call's deadline (real time). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Wraps every call (named by its method): retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>
 }
 
@@ -155,6 +157,7 @@ const resultsFirst = (taken: Array<Pending>): Array<Pending> => {
 export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSender, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { call, dispatcher, maxBatchBytes } = options
+    const callOptions = { timeout: options.timeout }
     const maxBatchSize = options.maxBatchSize ?? 500
     const maxInFlight = options.inFlight ?? 2
     const calls = yield* FiberSet.make<void, never>()
@@ -173,13 +176,13 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const sendAlone = (p: Pending) =>
       Effect.flatMap(
-        Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event))),
+        Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event, callOptions))),
         (exit) => complete([p], exit)
       )
 
     const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
       if (group.length === 1 || !batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
-      return Effect.flatMap(Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group)))), (exit) => {
+      return Effect.flatMap(Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))), (exit) => {
         if (!isUnimplemented(exit)) return complete(group, exit)
         batches = false
         return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })

@@ -247,11 +247,9 @@ export const make = (
     const actionEvents = yield* ActionEvents.make({
       dispatcher,
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
-      call: (method, effect) =>
-        effect.pipe(
-          Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
-          Effect.retry(reportRetry)
-        )
+      // the deadline is the call's own (a hung call fails DEADLINE_EXCEEDED, and is retried)
+      timeout: CALL_TIMEOUT,
+      call: (_method, effect) => Effect.retry(effect, reportRetry)
     })
 
     // --- task fibers ---------------------------------------------------------------------------
