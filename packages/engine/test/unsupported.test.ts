@@ -51,8 +51,6 @@ describe("unsupported features", () => {
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
           "on-failure task 'on-failure-task': durable execution (is_durable)"],
         ["idempotency", [task("t")], { idempotency: { expression: "input.id", ttlMs: 60_000 } }, "idempotency keys (idempotency)"],
-        ["filter", [task("t")], { defaultFilters: [{ expression: "input.amount > 10", scope: "s" }] },
-          "the event filter expression 'input.amount > 10' (default_filters: CEL is not evaluated)"],
         ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
       ]

@@ -286,15 +286,28 @@ export interface Workflow {
   readonly createdAt: number
   updatedAt: number
   readonly versions: Array<WorkflowVersion>
-  /** Declarative event filters (`default_filters` of the latest registration that had some). */
-  filters: ReadonlyArray<EventFilter>
 }
 
+/**
+ * An event filter of a workflow (upstream `v1_filter`): a pushed event of one of the workflow's
+ * keys with this `scope` runs the workflow once per filter whose CEL `expression` holds, with the
+ * filter's `payload`. Created through REST, or declared (`default_filters`, replaced by each new
+ * version that declares some). `workflowId` need not name a workflow, as upstream has no foreign
+ * key there.
+ */
 export interface EventFilter {
   readonly id: string
-  readonly scope: string
-  readonly expression: string
-  readonly payload: JsonValue | null
+  readonly tenantId: string
+  readonly workflowId: string
+  scope: string
+  expression: string
+  /** A JSON object (`{}` when none was given). */
+  payload: JsonObject
+  readonly isDeclarative: boolean
+  readonly createdAt: number
+  updatedAt: number
+  /** The expression compiled in the `event` environment, once it was first evaluated. */
+  compiled: Compiled<"event"> | undefined
 }
 
 export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.versions[workflow.versions.length - 1]!
@@ -537,7 +550,16 @@ export interface PushedEvent {
   readonly scope: string | undefined
   readonly priority: number | undefined
   readonly createdAt: number
-  readonly triggeredRunIds: Array<string>
+  /** The incoming webhook that turned a request into this event, if one did. */
+  readonly triggeringWebhookName: string | undefined
+  /** The runs it triggered, in order, each with the filter that matched (when one did). */
+  readonly triggeredRuns: Array<TriggeredRun>
+}
+
+/** A run an event triggered (upstream `v1_event_to_run`). */
+export interface TriggeredRun {
+  readonly runId: string
+  readonly filterId: string | undefined
 }
 
 /** A `SubscribeToWorkflowEvents` stream. */
@@ -590,6 +612,10 @@ export interface TenantState {
   /** Every current task incarnation in creation order (the task list's index). */
   readonly tasks: CreationIndex<Task>
   readonly events: CreationIndex<PushedEvent>
+  /** Event filters by id. */
+  readonly filters: Map<string, EventFilter>
+  /** Event filters by workflow id, in creation order. */
+  readonly filtersByWorkflow: Map<string, Array<EventFilter>>
   /** Finished runs in the order they finished, for retention (`retention.ts`). */
   readonly finished: FinishedRuns
   /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */

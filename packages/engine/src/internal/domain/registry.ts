@@ -39,6 +39,7 @@ import {
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
+import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
 import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
 import { isValidDuration, parseDuration } from "./duration.js"
@@ -355,12 +356,6 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
   }
   if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
-  for (const filter of request.defaultFilters) {
-    const expression = filter.expression.trim()
-    if (expression !== "true" && expression !== "false") {
-      found.push(`the event filter expression '${filter.expression}' (default_filters: CEL is not evaluated)`)
-    }
-  }
   for (const cron of request.cronTriggers) {
     const parsed = parseCron(cron)
     if (parsed._tag === "Schedule" && !firesInUtc(parsed.schedule)) {
@@ -549,20 +544,22 @@ export const putWorkflow = (
   const checksum = checksumOf(request)
   let workflow = tenant.workflowsByName.get(request.name)
   if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return latestVersion(workflow)
+  // the version's declared filters replace the workflow's in the same transaction upstream: a
+  // `null` payload (a NULL in a NOT NULL column) or a duplicate (the unique index) fails it all
+  const declared: Array<Filters.FilterSpec> = []
+  for (const filter of request.defaultFilters) {
+    const payload = Filters.declaredPayload(filter.payload)
+    if (payload === undefined) throw internal()
+    declared.push({ scope: filter.scope, expression: filter.expression, payload })
+  }
+  if (!Filters.canDeclare(tenant, workflow?.id, declared)) throw internal()
   if (workflow === undefined) {
-    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], filters: [] }
+    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [] }
     tenant.workflowsByName.set(workflow.name, workflow)
     tenant.workflowsById.set(workflow.id, workflow)
   }
   workflow.updatedAt = now
-  if (request.defaultFilters.length > 0) {
-    workflow.filters = request.defaultFilters.map((f) => ({
-      id: newId(),
-      scope: f.scope,
-      expression: f.expression,
-      payload: f.payload !== undefined ? parseJson(Buffer.from(f.payload).toString("utf8")) ?? null : null
-    }))
-  }
+  Filters.declareFilters(tenant, workflow.id, declared, now)
 
   const workflowStrategies = workflowStrategiesOf(request)
   const steps = request.tasks.map((task, i) =>

@@ -11,6 +11,8 @@ import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
 import type {
   CronTrigger,
   EngineState,
+  EventFilter,
+  PushedEvent,
   LogLine,
   RateLimit,
   Run,
@@ -24,7 +26,7 @@ import type {
 import { latestVersion, runStatus } from "../domain/model.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { isSchedulable } from "../domain/dispatch.js"
-import { runTasks } from "../domain/queries.js"
+import { eventRuns, runTasks } from "../domain/queries.js"
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 
@@ -344,5 +346,68 @@ export const rateLimit = (tenantId: string, limit: RateLimit, now: number) => {
     value,
     window: `1 ${limit.window}`,
     lastRefill: iso(lastRefill)
+  }
+}
+
+/** `V1Filter` (`ToV1Filter`). */
+export const filter = (f: EventFilter) => ({
+  expression: f.expression,
+  metadata: resourceMeta(f.id, f.createdAt, f.updatedAt),
+  payload: f.payload,
+  scope: f.scope,
+  tenantId: f.tenantId,
+  workflowId: f.workflowId,
+  isDeclarative: f.isDeclarative
+})
+
+/** `V1FilterList`'s pagination (`ToV1FilterList`): the current page counts from 0 there. */
+export const filterPagination = (total: number, limit: number, offset: number) => {
+  const currentPage = Math.floor(offset / limit)
+  return { currentPage, nextPage: currentPage + 1, numPages: Math.ceil(total / limit) }
+}
+
+/** `V1EventList`'s pagination (`ToV1EventList`): the next page stays on the last one. */
+export const eventPagination = (total: number, limit: number, offset: number) => {
+  const currentPage = Math.floor(offset / limit) + 1
+  return {
+    currentPage,
+    nextPage: total < offset + limit ? currentPage : currentPage + 1,
+    numPages: Math.ceil(total / limit)
+  }
+}
+
+/**
+ * `V1Event` (`ToV1Event`): the event's own metadata and payload (objects, `{}` otherwise), its
+ * scope when it has one, the runs it triggered (`null` when none) and their statuses counted.
+ * `tenantId` is empty, as upstream's transformer never sets it; `triggeringWebhookName` is
+ * always present on `get` (empty when no webhook made the event) and only when set on lists.
+ */
+export const event = (state: EngineState, e: PushedEvent, options: { readonly forGet: boolean }) => {
+  const runs = eventRuns(state, e)
+  const summary = { cancelled: 0, succeeded: 0, queued: 0, failed: 0, running: 0 }
+  for (const { run } of runs) {
+    const status = runStatus(run)
+    if (status === "COMPLETED") summary.succeeded++
+    else if (status === "CANCELLED") summary.cancelled++
+    else if (status === "FAILED") summary.failed++
+    else if (status === "RUNNING") summary.running++
+    else summary.queued++
+  }
+  const seenAt = iso(e.createdAt)!
+  return {
+    key: e.key,
+    metadata: resourceMeta(e.id, e.createdAt),
+    workflowRunSummary: summary,
+    seenAt,
+    ...(e.scope !== undefined && e.scope !== "" ? { scope: e.scope } : {}),
+    triggeredRuns: runs.length === 0
+      ? null
+      : runs.map(({ filterId, run }) => ({ workflowRunId: run.id, ...(filterId !== undefined ? { filterId } : {}) })),
+    ...(options.forGet || e.triggeringWebhookName !== undefined
+      ? { triggeringWebhookName: e.triggeringWebhookName ?? "" }
+      : {}),
+    additionalMetadata: objectOr(parseJson(e.additionalMetadata)),
+    payload: objectOr(parseJson(e.payload)),
+    tenantId: ""
   }
 }

@@ -6,6 +6,8 @@
  */
 import { HttpRouter } from "@effect/platform"
 import * as Crons from "./crons.js"
+import * as Events from "./events.js"
+import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
@@ -22,5 +24,7 @@ export const all = HttpRouter.concatAll(
   Workflows.routes,
   Scheduled.routes,
   Crons.routes,
-  RateLimits.routes
+  RateLimits.routes,
+  Filters.routes,
+  Events.routes
 )
