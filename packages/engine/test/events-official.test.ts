@@ -96,7 +96,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       })
       const bySource = yield* promise(() => hatchet.events.list({ additionalMetadata: ["source:test"] } as never))
       expect(bySource.rows?.map((e) => e.additionalMetadata?.user_id).sort()).toEqual(["user1", "user2", "user3"])
-      expect(userEvents.pagination).toEqual({ currentPage: 1, nextPage: 1, numPages: 1 })
+      expect(userEvents.pagination).toEqual({ current_page: 1, next_page: 1, num_pages: 1 })
 
       // filter.js passes the workflow's name (`lower.id`) as its id: a 400, as upstream
       expect(yield* restError(() =>
@@ -157,7 +157,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // the filters client: list, get, update, delete
       const listed = yield* promise(() => hatchet.filters.list({ workflowIds: [workflowId], scopes: ["foobarbaz"] }))
       expect(listed.rows?.map((f) => f.metadata.id)).toEqual([filter.metadata.id])
-      expect(listed.pagination).toEqual({ currentPage: 0, nextPage: 1, numPages: 1 })
+      expect(listed.pagination).toEqual({ current_page: 0, next_page: 1, num_pages: 1 })
       expect(yield* promise(() => hatchet.filters.get(filter.metadata.id))).toEqual(filter)
       const updated = yield* promise(() => hatchet.filters.update(filter.metadata.id, { expression: "input.ShouldSkip == true" }))
       expect(updated).toMatchObject({ expression: "input.ShouldSkip == true", payload: filter.payload, scope: "foobarbaz" })

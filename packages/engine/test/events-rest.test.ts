@@ -59,13 +59,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const second = yield* call("POST", base, token, { workflowId, scope: "t", expression: "true", payload: { k: "v" } })
       const listed = yield* call("GET", `${base}?workflowIds=${workflowId}`, token)
       expect(listed.body.rows.map((f: any) => f.metadata.id)).toEqual([id, second.body.metadata.id].sort().reverse())
-      expect(listed.body.pagination).toEqual({ currentPage: 0, nextPage: 1, numPages: 1 })
+      expect(listed.body.pagination).toEqual({ current_page: 0, next_page: 1, num_pages: 1 })
       expect((yield* call("GET", `${base}?scopes=t`, token)).body.rows.map((f: any) => f.metadata.id)).toEqual([second.body.metadata.id])
-      expect((yield* call("GET", `${base}?limit=1&offset=1&workflowIds=${workflowId}`, token)).body.pagination).toEqual({
-        currentPage: 1,
-        nextPage: 2,
-        numPages: 2
-      })
+      const secondPage = yield* call("GET", `${base}?limit=1&offset=1&workflowIds=${workflowId}`, token)
+      expect(secondPage.body.pagination).toEqual({ current_page: 1, next_page: 2, num_pages: 2 })
       expect(yield* call("GET", `${base}?limit=0`, token)).toEqual({ status: 400, body: { errors: [{ description: "failed to list filters" }] } })
       expect(yield* call("GET", `${base}?offset=-1`, token)).toEqual({ status: 400, body: { errors: [{ description: "failed to list filters" }] } })
       expect((yield* call("GET", `${base}?workflowIds=x`, token)).status).toBe(400)
@@ -135,7 +132,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(listed.body.rows[0]).toMatchObject({ key: "user:created", payload: {}, additionalMetadata: {}, triggeredRuns: null })
       expect(listed.body.rows[0].scope).toBeUndefined()
       expect(listed.body.rows[0].triggeringWebhookName).toBeUndefined()
-      expect(listed.body.pagination).toEqual({ currentPage: 1, nextPage: 1, numPages: 1 })
+      expect(listed.body.pagination).toEqual({ current_page: 1, next_page: 1, num_pages: 1 })
       expect(yield* list("keys=order:created")).toEqual([a.eventId])
       expect(yield* list("scopes=shop")).toEqual([a.eventId])
       expect(yield* list(`eventIds=${b.eventId}`)).toEqual([b.eventId])
@@ -147,7 +144,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(yield* list(`since=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([])
       expect(yield* list(`until=${new Date(Date.now() - 60_000).toISOString()}`)).toEqual([])
       expect(yield* list("limit=1&offset=1")).toEqual([a.eventId])
-      expect((yield* call("GET", `${base}?limit=1`, token)).body.pagination).toEqual({ currentPage: 1, nextPage: 2, numPages: 2 })
+      expect((yield* call("GET", `${base}?limit=1`, token)).body.pagination).toEqual({ current_page: 1, next_page: 2, num_pages: 2 })
       for (const bad of ["limit=0", "limit=-1", "offset=-1", "additionalMetadata=novalue", "additionalMetadata=k:", "workflowRunStatuses=DONE"]) {
         expect(yield* call("GET", `${base}?${bad}`, token), bad).toEqual({ status: 500, body: { message: "Internal Server Error" } })
       }

@@ -360,19 +360,19 @@ export const filter = (f: EventFilter) => ({
   isDeclarative: f.isDeclarative
 })
 
-/** `V1FilterList`'s pagination (`ToV1FilterList`): the current page counts from 0 there. */
+/** `V1FilterList`'s `PaginationResponse` (`ToV1FilterList`): the current page counts from 0 there. */
 export const filterPagination = (total: number, limit: number, offset: number) => {
   const currentPage = Math.floor(offset / limit)
-  return { currentPage, nextPage: currentPage + 1, numPages: Math.ceil(total / limit) }
+  return { current_page: currentPage, next_page: currentPage + 1, num_pages: Math.ceil(total / limit) }
 }
 
-/** `V1EventList`'s pagination (`ToV1EventList`): the next page stays on the last one. */
+/** `V1EventList`'s `PaginationResponse` (`ToV1EventList`): the next page stays on the last one. */
 export const eventPagination = (total: number, limit: number, offset: number) => {
   const currentPage = Math.floor(offset / limit) + 1
   return {
-    currentPage,
-    nextPage: total < offset + limit ? currentPage : currentPage + 1,
-    numPages: Math.ceil(total / limit)
+    current_page: currentPage,
+    next_page: total < offset + limit ? currentPage : currentPage + 1,
+    num_pages: Math.ceil(total / limit)
   }
 }
 
