@@ -60,6 +60,8 @@ import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
 import * as Workers from "./Workers.js"
+import * as Filters from "./Filters.js"
+import * as EventHistory from "./EventHistory.js"
 import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -571,6 +573,8 @@ export type Services =
   | Schedules.Schedules
   | Crons.Crons
   | Workers.Workers
+  | Filters.Filters
+  | EventHistory.EventHistory
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -591,7 +595,9 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer)),
+  Layer.provideMerge(
+    Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer, Filters.layer, EventHistory.layer)
+  ),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -122,6 +122,22 @@ export * as Crons from "./Crons.js"
 export * as Workers from "./Workers.js"
 
 /**
+ * Event filters through REST: create, list, get, update, delete the filters that decide which
+ * runs a scoped event starts (declared ones are a definition's `defaultFilters`).
+ *
+ * @since 0.1.0
+ */
+export * as Filters from "./Filters.js"
+
+/**
+ * The pushed events through REST: list and get them, with the runs each triggered (pushing is
+ * `Hatchet.push`; the low-level gRPC client is `Events`).
+ *
+ * @since 0.1.0
+ */
+export * as EventHistory from "./EventHistory.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
  * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an

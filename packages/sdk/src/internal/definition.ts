@@ -130,6 +130,23 @@ export interface WorkflowSettings {
    * slot); `HARD` waits for it. Worker labels are ignored while a desired worker is known.
    */
   readonly sticky?: "SOFT" | "HARD" | undefined
+  /**
+   * Event filters registered with the workflow (Hatchet's `default_filters`): an event pushed
+   * with one of their scopes runs the workflow once per filter whose expression holds, with that
+   * filter's payload. Each new version of the workflow replaces its declared filters; filters
+   * created with the `Filters` service stay.
+   */
+  readonly defaultFilters?: ReadonlyArray<DefaultFilter> | undefined
+}
+
+/** An event filter declared on a workflow (see `WorkflowSettings.defaultFilters`). */
+export interface DefaultFilter {
+  /** Events pushed with this scope are matched against it. */
+  readonly scope: string
+  /** CEL over `input` (the event's payload), `payload` (this filter's), `additional_metadata`, `event_id`, `event_key`. */
+  readonly expression: string
+  /** A JSON object handed to the runs the filter triggers (`TaskContext.filterPayload`). */
+  readonly payload?: Readonly<Record<string, unknown>> | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -400,5 +417,6 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   defaultPriority: options.defaultPriority,
   taskDefaults: options.taskDefaults,
   concurrency: options.concurrency,
-  sticky: options.sticky
+  sticky: options.sticky,
+  defaultFilters: options.defaultFilters
 })

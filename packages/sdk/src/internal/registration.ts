@@ -7,6 +7,7 @@ import {
   type CreateTaskOpts,
   type CreateTaskRateLimit,
   type CreateWorkflowVersionRequest,
+  type DefaultFilter as ProtoDefaultFilter,
   RateLimitDuration as RateLimitDurationProto,
   StickyStrategy
 } from "@effect-hatchet/proto/v1/workflows"
@@ -15,6 +16,7 @@ import {
   allTasks,
   type Concurrency,
   type ConcurrencyLimitStrategy,
+  type DefaultFilter,
   type DesiredWorkerLabel,
   effectiveSettings,
   type RateLimit,
@@ -74,6 +76,7 @@ export const compile = (
     if (typeof event !== "string" || event.trim() === "") issues.push(`onEvents[${i}]: an event key must be a non-empty string`)
   })
 
+  const defaultFilters = defaultFilterOpts(issues, settings.defaultFilters ?? [])
   const concurrencyArr = concurrencyOpts(issues, "concurrency", settings.concurrency)
   const sticky = settings.sticky === undefined ? undefined : stickyStrategies[settings.sticky]
   if (settings.sticky !== undefined && sticky === undefined) {
@@ -107,7 +110,7 @@ export const compile = (
     sticky,
     defaultPriority: settings.defaultPriority,
     concurrencyArr,
-    defaultFilters: [],
+    defaultFilters,
     inputJsonSchema: inputJsonSchema(spec),
     idempotency: undefined
   }
@@ -401,6 +404,43 @@ const checkName = (issues: Array<string>, where: string, name: string) => {
   else if (!NAME_PATTERN.test(name)) {
     issues.push(`${where}: "${name}" may only contain letters, digits, ".", "-" and "_"`)
   }
+}
+
+/**
+ * `default_filters`: a scope and an expression each (an empty expression never holds), a payload
+ * that is a JSON object (sent as its JSON text), no filter twice (the engine's unique index).
+ */
+const defaultFilterOpts = (issues: Array<string>, filters: ReadonlyArray<DefaultFilter>): Array<ProtoDefaultFilter> => {
+  const encoder = new TextEncoder()
+  const seen = new Map<string, number>()
+  return filters.map((filter, i) => {
+    const where = `defaultFilters[${i}]`
+    if (typeof filter.scope !== "string" || filter.scope === "") issues.push(`${where}.scope: must be a non-empty string`)
+    if (typeof filter.expression !== "string" || filter.expression.trim() === "") {
+      issues.push(`${where}.expression: must be a CEL expression (an empty one never matches)`)
+    }
+    let payload: string | undefined
+    if (filter.payload !== undefined) {
+      if (typeof filter.payload !== "object" || filter.payload === null || Array.isArray(filter.payload)) {
+        issues.push(`${where}.payload: must be a JSON object`)
+      } else {
+        try {
+          payload = JSON.stringify(filter.payload)
+        } catch (error) {
+          issues.push(`${where}.payload: cannot be written as JSON (${(error as Error).message})`)
+        }
+      }
+    }
+    const key = JSON.stringify([filter.scope, filter.expression, payload ?? "{}"])
+    const first = seen.get(key)
+    if (first !== undefined) issues.push(`${where}: repeats defaultFilters[${first}]`)
+    else seen.set(key, i)
+    return {
+      scope: filter.scope,
+      expression: filter.expression,
+      ...(payload !== undefined ? { payload: encoder.encode(payload) } : {})
+    }
+  })
 }
 
 const checkPriority = (issues: Array<string>, where: string, priority: number) => {
