@@ -111,6 +111,6 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const runs = yield* runsByEvent(hatchet, result.events.map((e) => e.eventId))
       expect(result.events.map((e) => runs![e.eventId]!.includes("upper"))).toEqual([true, true, true])
       const listed = yield* promise(() => hatchet.events.list({ eventIds: result.events.map((e) => e.eventId) }))
-      expect(listed.rows?.map((e) => e.additionalMetadata?.user_id).sort()).toEqual(["user123", "user456", "user789"])
+      expect(listed.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual(["user123", "user456", "user789"])
     }))
 })

@@ -95,7 +95,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         triggeredRuns: null
       })
       const bySource = yield* promise(() => hatchet.events.list({ additionalMetadata: ["source:test"] } as never))
-      expect(bySource.rows?.map((e) => e.additionalMetadata?.user_id).sort()).toEqual(["user1", "user2", "user3"])
+      expect(bySource.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual(["user1", "user2", "user3"])
       expect(userEvents.pagination).toEqual({ current_page: 1, next_page: 1, num_pages: 1 })
 
       // filter.js passes the workflow's name (`lower.id`) as its id: a 400, as upstream
