@@ -145,6 +145,10 @@ export const lookupWith = <A extends { readonly tenantId: string }>(find: (state
     return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
   })
 
+/** A `tenantResourceRoute` lookup from a domain finder scoped to the path's tenant. */
+export const lookupInTenant = <A>(find: (state: EngineState, tenantId: string, id: string) => A | undefined) =>
+(tenantId: string, id: string) => Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
+
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
   Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))

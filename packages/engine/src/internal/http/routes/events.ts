@@ -25,6 +25,7 @@ import {
   type Handler,
   internalServerError,
   json,
+  lookupInTenant,
   parseQuery,
   type QueryReader,
   runDomain,
@@ -68,12 +69,7 @@ const metadataOf = (pairs: ReadonlyArray<string> | undefined): Record<string, st
 
 /** A route keyed by an event of the path's tenant. */
 const eventRoute = <R>(handler: (event: PushedEvent, tenantId: string) => Handler<R>) =>
-  tenantResourceRoute(
-    "event",
-    "invalid event id",
-    (tenantId, id) => Effect.map(EngineCore, (core) => Queries.findEvent(core.state, tenantId, id)),
-    handler
-  )
+  tenantResourceRoute("event", "invalid event id", lookupInTenant(Queries.findEvent), handler)
 
 const base = "/api/v1/stable/tenants/:tenant/events"
 

@@ -20,7 +20,6 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Filters from "../../domain/filters.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"
@@ -33,6 +32,7 @@ import {
   internalServerError,
   json,
   JsonObject,
+  lookupInTenant,
   nullable,
   parseQuery,
   runDomain,
@@ -61,12 +61,7 @@ const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** A route keyed by a filter of the path's tenant. */
 const filterRoute = <R>(handler: (filter: EventFilter, tenantId: string) => Handler<R>) =>
-  tenantResourceRoute(
-    "filter",
-    "invalid filter id",
-    (tenantId, id) => Effect.map(EngineCore, (core) => Filters.getFilter(core.state, tenantId, id)),
-    handler
-  )
+  tenantResourceRoute("filter", "invalid filter id", lookupInTenant(Filters.getFilter), handler)
 
 const base = "/api/v1/stable/tenants/:tenant/filters"
 
