@@ -15,6 +15,7 @@ import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
+import type { IncomingWebhook } from "./webhooks.js"
 
 // -----------------------------------------------------------------------------
 // tenants
@@ -616,6 +617,8 @@ export interface TenantState {
   readonly filters: Map<string, EventFilter>
   /** Event filters by workflow id, in creation order. */
   readonly filtersByWorkflow: Map<string, Array<EventFilter>>
+  /** Incoming webhooks by name, in creation order (`webhooks.ts`). */
+  readonly webhooks: Map<string, IncomingWebhook>
   /** Finished runs in the order they finished, for retention (`retention.ts`). */
   readonly finished: FinishedRuns
   /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */

@@ -87,6 +87,13 @@ export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
   }))
 
 /**
+ * A route no token guards (upstream's `security: []`): its failures answer as the others'.
+ *
+ * @internal
+ */
+export const publicRoute = <R>(handler: Handler<R>) => respond(handler)
+
+/**
  * A route keyed by a resource id (`{param}`): the id must be a UUID (400 `invalidMessage`), the
  * resource must exist (404 `notFoundMessage`, "not found" by default) and belong to the token's
  * tenant (403).
@@ -111,13 +118,14 @@ export const resourceRoute = <A, R>(
 /**
  * A route under `/tenants/{tenant}` keyed by a resource of that tenant (`{param}`), checked as
  * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
- * tenant id"), the resource id too (400 `invalidMessage`), the resource must exist in that tenant
- * (404 `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then
- * the token must belong to the tenant (403).
+ * tenant id"), the resource id too (400 `invalidMessage`; a resource keyed by a name, with no
+ * message, takes the segment as it is), the resource must exist in that tenant (404
+ * `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then the
+ * token must belong to the tenant (403).
  */
 export const tenantResourceRoute = <A, R>(
   param: string,
-  invalidMessage: string,
+  invalidMessage: string | undefined,
   lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, never, EngineCore>,
   handler: (resource: A, tenantId: string) => Handler<R>,
   notFound: string | RestError = "not found"
@@ -125,8 +133,9 @@ export const tenantResourceRoute = <A, R>(
   respond(Effect.gen(function*() {
     const tenant = parseUuid(yield* pathParam("tenant"))
     if (!tenant.ok) return yield* httpError(400, "invalid tenant id")
-    const parsed = parseUuid(yield* pathParam(param))
-    if (!parsed.ok) return yield* httpError(400, invalidMessage)
+    const segment = yield* pathParam(param)
+    const parsed = invalidMessage === undefined ? { ok: true as const, value: segment } : parseUuid(segment)
+    if (!parsed.ok) return yield* httpError(400, invalidMessage!)
     const found = yield* lookup(tenant.value, parsed.value)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
     const tenantId = yield* authenticatedTenant

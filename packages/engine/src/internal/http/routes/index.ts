@@ -12,6 +12,7 @@ import * as RateLimits from "./rateLimits.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
+import * as Webhooks from "./webhooks.js"
 import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
 import * as Workflows from "./workflows.js"
@@ -26,5 +27,6 @@ export const all = HttpRouter.concatAll(
   Crons.routes,
   RateLimits.routes,
   Filters.routes,
-  Events.routes
+  Events.routes,
+  Webhooks.routes
 )
