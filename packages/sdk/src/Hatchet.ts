@@ -62,6 +62,7 @@ import * as Schedules from "./Schedules.js"
 import * as Workers from "./Workers.js"
 import * as Filters from "./Filters.js"
 import * as EventHistory from "./EventHistory.js"
+import * as Webhooks from "./Webhooks.js"
 import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -575,6 +576,7 @@ export type Services =
   | Workers.Workers
   | Filters.Filters
   | EventHistory.EventHistory
+  | Webhooks.Webhooks
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -596,7 +598,16 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
   Layer.provideMerge(
-    Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer, Filters.layer, EventHistory.layer)
+    Layer.mergeAll(
+      RunListener.layer,
+      Runs.layer,
+      Schedules.layer,
+      Crons.layer,
+      Workers.layer,
+      Filters.layer,
+      EventHistory.layer,
+      Webhooks.layer
+    )
   ),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)

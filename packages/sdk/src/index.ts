@@ -138,6 +138,14 @@ export * as Filters from "./Filters.js"
 export * as EventHistory from "./EventHistory.js"
 
 /**
+ * Incoming webhooks through REST: create, list, get, update, delete the endpoints that turn
+ * requests from GitHub, Stripe, Slack, Linear, Svix or anything else into events.
+ *
+ * @since 0.1.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
  * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an
