@@ -46,6 +46,7 @@ import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
+import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -564,7 +565,8 @@ export const make = (services: ClientServices): HatchetShape => {
         Stream.filter((event) => event.type === "STREAM"),
         Stream.map((event) => event.payload)
       ),
-      details: Effect.suspend(() => runs.get(runId))
+      details: Effect.suspend(() => runs.get(runId)),
+      progress: (options) => RunProgress.make(Effect.suspend(() => runs.get(runId)), events, options)
     }
   }
 
