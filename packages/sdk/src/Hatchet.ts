@@ -46,7 +46,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { Config, Duration, Stream } from "effect"
+import type { Config, Duration, Option, Stream } from "effect"
 import { Context, Data, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
 import * as Crons from "./Crons.js"
@@ -431,6 +431,17 @@ export interface HatchetShape {
     input: Input<D>,
     options: ScheduleOptions
   ) => Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError>
+  /**
+   * The run a scheduled run (made by `schedule`) started, once it fired: `None` before. Hatchet
+   * deletes a scheduled run when it fires and keeps no link to the run; `schedule` gives each
+   * scheduled run a metadata key (`effect_hatchet__schedule`) its run carries, found here with
+   * the runs list. The handle does not cancel the run on interruption unless asked.
+   */
+  readonly scheduledRun: <D extends Definition>(
+    definition: D,
+    scheduled: Schedules.ScheduledRun,
+    options?: HandleOptions
+  ) => Effect.Effect<Option.Option<RunHandle<D>>, HatchetClientError | RestError>
   /** Scheduled runs through REST: get, list, reschedule, delete. */
   readonly schedules: Schedules.SchedulesShape
   /**
@@ -552,6 +563,19 @@ export const schedule = <D extends Definition>(
   options: ScheduleOptions
 ): Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError, Hatchet> =>
   Effect.flatMap(Hatchet, (h) => h.schedule(definition, input, options))
+
+/**
+ * The run a scheduled run started, once it fired (see `HatchetShape.scheduledRun`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const scheduledRun = <D extends Definition>(
+  definition: D,
+  scheduled: Schedules.ScheduledRun,
+  options?: HandleOptions
+): Effect.Effect<Option.Option<RunHandle<D>>, HatchetClientError | RestError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.scheduledRun(definition, scheduled, options))
 
 /**
  * @since 0.1.0
