@@ -7,19 +7,15 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Clocked from "./support/clocked.js"
 import * as Grpc from "./support/grpc.js"
 
 const otherTenant = "5e1d7c5a-4444-4444-8444-444444444444"
 const unknownId = "0b9c7a6e-1111-4111-8111-111111111111"
 
-const call = (method: string, url: string, token: string | undefined, body?: unknown) =>
-  Effect.promise(async () => {
-    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` }
-    if (body !== undefined) headers["content-type"] = "application/json"
-    const response = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
-    const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) as any }
-  })
+/** A REST call whose JSON body the test reads freely. */
+const call = (...args: Parameters<typeof Clocked.call>) =>
+  Clocked.call(...args) as Effect.Effect<{ readonly status: number; readonly body: any }>
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("REST filters and events", (it) => {
   it.scoped("filters: create, get, list, update, delete, and upstream's errors", () =>

@@ -10,15 +10,12 @@ import { createHmac } from "node:crypto"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Clocked from "./support/clocked.js"
 import * as Grpc from "./support/grpc.js"
 
-const call = (method: string, url: string, token: string | undefined, body?: string, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const all: Record<string, string> = { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }
-    const response = await fetch(url, { method, headers: all, ...(body !== undefined ? { body } : {}) })
-    const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) as any }
-  })
+/** A REST call whose JSON body the test reads freely. */
+const call = (...args: Parameters<typeof Clocked.call>) =>
+  Clocked.call(...args) as Effect.Effect<{ readonly status: number; readonly body: any }>
 
 const apiErrors = (status: number, description: string) => ({ status, body: { errors: [{ description }] } })
 const echo500 = { status: 500, body: { message: "Internal Server Error" } }

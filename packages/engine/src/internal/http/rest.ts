@@ -298,6 +298,16 @@ export class QueryReader {
   }
 }
 
+/**
+ * `offset` (0) and `limit` (20,000) of the v1 lists whose repository validates them (filters,
+ * webhooks): a limit below 1 or a negative offset is 400 APIErrors with the list's `failure`.
+ */
+export const repositoryPage = (query: QueryReader, failure: string) => {
+  const page = { offset: query.int("offset") ?? 0, limit: query.int("limit") ?? 20_000 }
+  if (page.limit < 1 || page.offset < 0) throw apiError(400, failure)
+  return page
+}
+
 /** An optional body field that may also be `null` (a Go pointer or map). */
 export const nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { nullable: true })
 

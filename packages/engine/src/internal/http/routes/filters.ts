@@ -25,7 +25,6 @@ import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"
 import { tenantOf } from "../../domain/tenants.js"
 import {
-  apiError,
   attempt,
   decodeBody,
   type Handler,
@@ -35,6 +34,7 @@ import {
   lookupInTenant,
   nullable,
   parseQuery,
+  repositoryPage,
   runDomain,
   tenantResourceRoute,
   tenantRoute,
@@ -89,12 +89,10 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 20_000,
           workflowIds: q.uuids("workflowIds"),
-          scopes: q.strings("scopes")
+          scopes: q.strings("scopes"),
+          ...repositoryPage(q, "failed to list filters")
         }))
-        if (query.limit < 1 || query.offset < 0) return yield* apiError(400, "failed to list filters")
         const page = yield* runDomain((state) => Filters.listFilters(state, tenantId, query))
         return json({
           rows: page.rows.map(Views.filter),

@@ -51,6 +51,7 @@ import {
   parseQuery,
   pathParam,
   publicRoute,
+  repositoryPage,
   runDomain,
   tenantResourceRoute,
   tenantRoute
@@ -198,12 +199,10 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 20_000,
+          ...repositoryPage(q, "failed to list webhooks"),
           names: q.strings("webhookNames"),
           sources: q.strings("sourceNames")
         }))
-        if (query.limit < 1 || query.offset < 0) return yield* apiError(400, "failed to list webhooks")
         // an unknown source is a value the database's enum refuses
         if (query.sources.some((source) => !(Webhooks.sourceNames as ReadonlyArray<string>).includes(source))) {
           return yield* apiError(400, "failed to list webhooks")
