@@ -1,6 +1,7 @@
 /**
  * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, attempt
- * number and retry count, metadata, priority, child index and key, the triggering event) and what
+ * number and retry count, metadata, priority, child index and key, the triggering event and the
+ * payload of the event filter that matched it) and what
  * it can ask of the engine (refresh its timeout, release its slot, stream chunks to subscribers,
  * cancel itself, change its worker's labels). The decoded input and
  * parent outputs are the handler's arguments, typed by the definition.
