@@ -186,10 +186,10 @@ describe("the official SDK's registrations", () => {
       expect(versions[0]!.steps[0]).toMatchObject({ retries: 3, slotRequests: [["default", 2]] })
       expect(versions[1]!.steps.map((s) => s.readableId)).toEqual(["first", "second", "on-success-task", "on-failure-task"])
       expect(versions[1]!.cronTriggers).toEqual(["0 * * * *", "*/10 * * * * *"])
-      expect(versions[1]!.concurrency).toMatchObject([{ expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" }])
+      expect(versions[1]!.concurrency).toMatchObject([{ settings: { expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" } }])
       expect(versions[2]!.steps[0]!.concurrency).toMatchObject([
-        { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" },
-        { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" }
+        { settings: { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" } },
+        { settings: { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" } }
       ])
     }))
 

@@ -29,7 +29,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       rateLimits: new Map(),
       dynamicRateLimitActions: new Set(),
       scheduled: new Map(),
-      crons: new Map()
+      crons: new Map(),
+      concurrencyStrategies: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }
