@@ -85,6 +85,8 @@ export const compile = (
     else tasks.push(opts)
   }
 
+  checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+
   if (issues.length > 0) {
     return Either.left(new WorkflowDefinitionError({ workflow: spec.name, issues }))
   }
@@ -238,7 +240,29 @@ const taskOpts = (
 const limitStrategies: Record<ConcurrencyLimitStrategy, ConcurrencyLimitStrategyProto> = {
   GROUP_ROUND_ROBIN: ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
   CANCEL_IN_PROGRESS: ConcurrencyLimitStrategyProto.CANCEL_IN_PROGRESS,
-  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST
+  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST,
+  CANCEL_QUEUED_EXCEPT_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_NEWEST,
+  CANCEL_QUEUED_EXCEPT_OLDEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_OLDEST
+}
+
+/**
+ * What Hatchet always refuses of tenant-scoped limits (with an opaque internal error): one named
+ * twice on a task. (One on the workflow level of a workflow with several tasks is the engine's to
+ * judge: Hatchet takes it with its DAG operator, the local engine refuses it, naming it.)
+ */
+const checkTenantScoped = (
+  issues: Array<string>,
+  workflowLevel: ReadonlyArray<ConcurrencyProto>,
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  onFailureTask: CreateTaskOpts | undefined
+) => {
+  const all = onFailureTask !== undefined ? [...tasks, onFailureTask] : tasks
+  const single = all.length === 1 ? workflowLevel : []
+  for (const task of all) {
+    const names = [...single, ...task.concurrency].filter((limit) => limit.isTenantScoped === true).map((limit) => limit.name!)
+    const twice = names.find((name, i) => names.indexOf(name) !== i)
+    if (twice !== undefined) issues.push(`tasks.${task.readableId}.concurrency: the tenant-scoped limit "${twice}" is named twice`)
+  }
 }
 
 /** The `Concurrency` messages of a workflow's or a task's limits, checked. */
@@ -255,8 +279,10 @@ const concurrencyOpts = (
       issues.push(`${at}.expression: a CEL expression is required, e.g. "input.userId"`)
     }
     const maxRuns = limit.maxRuns ?? 1
-    if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
-      issues.push(`${at}.maxRuns: must be a positive integer, got ${String(maxRuns)}`)
+    if (typeof maxRuns === "string") {
+      if (maxRuns.trim() === "") issues.push(`${at}.maxRuns: an expression must not be empty`)
+    } else if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
+      issues.push(`${at}.maxRuns: must be a positive integer or a CEL expression, got ${String(maxRuns)}`)
     }
     const strategy = limitStrategies[limit.limitStrategy]
     if (strategy === undefined) {
@@ -264,7 +290,19 @@ const concurrencyOpts = (
         `${at}.limitStrategy: must be one of ${Object.keys(limitStrategies).join(", ")}, got ${String(limit.limitStrategy)}`
       )
     }
-    return { expression: limit.expression, maxRuns, limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN }
+    if (limit.name !== undefined) checkName(issues, `${at}.name`, limit.name)
+    if (limit.isTenantScoped === true && (limit.name === undefined || limit.name === "")) {
+      issues.push(`${at}.name: a tenant-scoped limit needs a name`)
+    }
+    return {
+      expression: limit.expression,
+      // as the official SDK: with an expression, 1 governs only slots made before it existed
+      maxRuns: typeof maxRuns === "string" ? 1 : maxRuns,
+      limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
+      name: limit.name,
+      isTenantScoped: limit.isTenantScoped === true ? true : undefined,
+      maxRunsExpression: typeof maxRuns === "string" ? maxRuns : undefined
+    }
   })
 }
 
