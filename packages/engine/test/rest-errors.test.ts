@@ -182,7 +182,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const otherRuns = yield* call(`${api}/api/v1/stable/tenants/${otherTenant}/workflow-runs?since=${since}&only_tasks=true`, {
         token: other
       })
-      expect(otherRuns).toEqual({ status: 200, body: { pagination: { currentPage: 1, nextPage: 2, numPages: 0 }, rows: [] } })
+      expect(otherRuns).toEqual({ status: 200, body: { pagination: { current_page: 1, next_page: 2, num_pages: 0 }, rows: [] } })
       expect((yield* call(`${api}/api/v1/tenants/${otherTenant}/workflows`, { token: other })).body).toMatchObject({ rows: [] })
       expect((yield* call(`${api}/api/v1/tenants/${otherTenant}/worker`, { token: other })).body).toMatchObject({ rows: [] })
       // from the other tenant, cancel echoes the requested id (as upstream) and replay replays
