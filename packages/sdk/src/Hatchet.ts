@@ -58,6 +58,7 @@ import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
 import * as Workers from "./Workers.js"
+import * as Workflows from "./Workflows.js"
 import type { Definition, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -546,7 +547,7 @@ export const bulkPush = (
 // -----------------------------------------------------------------------------
 
 /**
- * Everything `layer` provides: the client, the REST runs, schedules, crons and workers APIs, the
+ * Everything `layer` provides: the client, the REST runs, schedules, crons, workers and workflows APIs, the
  * run listener, the low-level gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
  *
  * @since 0.1.0
@@ -558,6 +559,7 @@ export type Services =
   | Schedules.Schedules
   | Crons.Crons
   | Workers.Workers
+  | Workflows.Workflows
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -578,7 +580,7 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer)),
+  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer, Workflows.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -121,6 +121,13 @@ export * as Crons from "./Crons.js"
 export * as Workers from "./Workers.js"
 
 /**
+ * The tenant's workflows through REST: list, get, find by name, delete.
+ *
+ * @since 0.1.0
+ */
+export * as Workflows from "./Workflows.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, typed `RunFailed` errors, child runs from inside tasks, and the
  * one layer (`layer`, `layerConfig`, `layerFromEnv`) an application provides.

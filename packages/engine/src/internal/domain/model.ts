@@ -294,6 +294,8 @@ export interface Workflow {
   readonly versions: Array<WorkflowVersion>
   /** Declarative event filters (`default_filters` of the latest registration that had some). */
   filters: ReadonlyArray<EventFilter>
+  /** Set when the workflow was deleted (it is then in no index of its tenant). */
+  deletedAt: number | undefined
 }
 
 export interface EventFilter {

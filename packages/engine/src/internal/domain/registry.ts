@@ -56,6 +56,7 @@ import type {
   StepConcurrency,
   StepKind,
   TenantState,
+  Workflow,
   WorkflowConcurrency,
   WorkflowVersion
 } from "./model.js"
@@ -671,7 +672,7 @@ export const putWorkflow = (
   let workflow = tenant.workflowsByName.get(request.name)
   if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return latestVersion(workflow)
   if (workflow === undefined) {
-    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], filters: [] }
+    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], filters: [], deletedAt: undefined }
     tenant.workflowsByName.set(workflow.name, workflow)
     tenant.workflowsById.set(workflow.id, workflow)
   }
@@ -730,4 +731,20 @@ export const putWorkflow = (
   state.workflowVersionsById.set(version.id, version)
   replaceDeclaredCrons(state, version, now)
   return version
+}
+
+/**
+ * Deletes a workflow (upstream `SoftDeleteWorkflow`): it leaves the tenant's lists and lookups by
+ * name and id, so it can no longer be triggered, by name, event, cron or schedule (its crons and
+ * scheduled runs go with it; upstream's ticker skips deleted workflows), and a registration of the
+ * same name starts a new workflow. Runs already created go on to their end.
+ */
+export const deleteWorkflow = (state: EngineState, workflow: Workflow, now: number): void => {
+  const tenant = tenantOf(state, workflow.tenantId)
+  if (tenant.workflowsById.get(workflow.id) !== workflow) return
+  tenant.workflowsById.delete(workflow.id)
+  if (tenant.workflowsByName.get(workflow.name) === workflow) tenant.workflowsByName.delete(workflow.name)
+  workflow.deletedAt = now
+  for (const [id, cron] of tenant.crons) if (cron.workflow === workflow) tenant.crons.delete(id)
+  for (const [id, scheduled] of tenant.scheduled) if (scheduled.workflow === workflow) tenant.scheduled.delete(id)
 }

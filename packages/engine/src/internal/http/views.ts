@@ -311,7 +311,8 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
         workflowId: w.id
       }]
     } : {}),
-    tenantId: w.tenantId
+    // the list's rows (`ToWorkflowFromSQLC`) have no tenant id
+    ...(options.withVersion ? { tenantId: w.tenantId } : {})
   }
 }
 
