@@ -593,6 +593,8 @@ export interface TenantState {
   readonly rateLimits: Map<string, RateLimit>
   /** Actions of steps with rate-limit expressions: their queue passes upsert dynamic keys. */
   readonly dynamicRateLimitActions: Set<string>
+  /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
+  readonly counters: Map<string, number>
   /** Tenant-scoped concurrency strategies, by name, shared across the tenant's workflows. */
   readonly concurrencyStrategies: Map<string, StepConcurrency>
   /** Scheduled runs not yet fired, by id. */

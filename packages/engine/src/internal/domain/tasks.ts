@@ -15,6 +15,7 @@
  *
  * @internal
  */
+import { countCreated, countEvent, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
@@ -65,6 +66,7 @@ export const recordEvent = (
   details: TaskEventDetails = {}
 ): void => {
   task.events.push(makeEvent(state, task, eventType, now, details))
+  countEvent(state, task, eventType)
 }
 
 export type CreateAs =
@@ -108,6 +110,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
+  countCreated(state, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
@@ -339,6 +342,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
  */
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
+  countFinal(state, task)
   releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)

@@ -30,7 +30,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       dynamicRateLimitActions: new Set(),
       scheduled: new Map(),
       crons: new Map(),
-      concurrencyStrategies: new Map()
+      concurrencyStrategies: new Map(),
+      counters: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

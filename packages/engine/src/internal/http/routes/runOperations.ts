@@ -1,0 +1,82 @@
+/**
+ * Runs through REST (upstream `handlers/v1/workflow-runs`):
+ *
+ * - `POST /api/v1/stable/tenants/{tenant}/workflow-runs/trigger` (`V1TriggerWorkflowRunRequest` →
+ *   `V1WorkflowRunDetails`): a priority outside 1..3 is 400 "priority must be between 1 and 3, got
+ *   N"; the run is made as `v1.AdminService/TriggerWorkflowRun` makes it, and what that refuses
+ *   with INVALID_ARGUMENT (an unknown workflow name, input that is not JSON) is 400 `APIErrors`
+ *   with its message. With `returnOnlyId` only the run's metadata is returned, as upstream;
+ * - `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids` (`V1WorkflowRunExternalIdList`):
+ *   the ids of the runs created after `since` (required) and at or before `until`, with one of
+ *   `statuses` (all by default), of `workflow_ids`, and with any one of the `additional_metadata`
+ *   pairs, in creation order.
+ *
+ * @internal
+ */
+import { HttpRouter } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { goMarshal } from "../../domain/json.js"
+import * as Metrics from "../../domain/metrics.js"
+import type { TaskStatus } from "../../domain/model.js"
+import * as Triggers from "../../domain/triggers.js"
+import { apiError, decodeBody, json, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import * as Views from "../views.js"
+import { metadataPairsLenient } from "./metrics.js"
+
+/** `V1TriggerWorkflowRunRequest`. */
+const TriggerRequest = Schema.Struct({
+  workflowName: Schema.String,
+  input: nullable(JsonObject),
+  additionalMetadata: nullable(JsonObject),
+  priority: nullable(Schema.Number),
+  returnOnlyId: nullable(Schema.Boolean)
+})
+
+const statuses: ReadonlyArray<TaskStatus> = ["QUEUED", "RUNNING", "COMPLETED", "CANCELLED", "FAILED"]
+
+const utf8 = (text: string) => new TextEncoder().encode(text)
+
+export const routes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/api/v1/stable/tenants/:tenant/workflow-runs/trigger",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(TriggerRequest)
+        const priority = body.priority
+        if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > 3)) {
+          return yield* apiError(400, `priority must be between 1 and 3, got ${priority}`)
+        }
+        const run = yield* runDomain((state, now) => {
+          const runId = Triggers.triggerWorkflowRun(state, tenantId, {
+            workflowName: body.workflowName,
+            input: utf8(goMarshal(body.input ?? null)),
+            additionalMetadata: body.additionalMetadata === undefined ? new Uint8Array() : utf8(goMarshal(body.additionalMetadata)),
+            priority
+          }, now)
+          return state.runsById.get(runId)!
+        })
+        if (body.returnOnlyId === true) return json({ run: { metadata: Views.resourceMeta(run.id, run.createdAt) } })
+        return json(Views.workflowRunDetails(run))
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/stable/tenants/:tenant/workflow-runs/external-ids",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const filter = yield* parseQuery((q): Metrics.RunFilter => {
+          const wanted = q.strings("statuses").filter((s): s is TaskStatus => (statuses as ReadonlyArray<string>).includes(s))
+          return {
+            // upstream: created strictly after `since`
+            since: q.requiredDateTime("since") + 1,
+            until: q.dateTime("until"),
+            workflowIds: q.uuids("workflow_ids"),
+            additionalMetadata: metadataPairsLenient(q),
+            statuses: q.strings("statuses").length > 0 ? wanted : undefined
+          }
+        })
+        return json(yield* runDomain((state) => Metrics.matchingRuns(state, tenantId, filter).map((run) => run.id)))
+      })
+    )
+  )
+)
