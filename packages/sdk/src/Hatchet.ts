@@ -59,6 +59,10 @@ import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
 import * as Workers from "./Workers.js"
 import * as Workflows from "./Workflows.js"
+import * as Metrics from "./Metrics.js"
+import * as Tenants from "./Tenants.js"
+import * as RateLimits from "./RateLimits.js"
+import * as Cel from "./Cel.js"
 import type { Definition, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -547,7 +551,8 @@ export const bulkPush = (
 // -----------------------------------------------------------------------------
 
 /**
- * Everything `layer` provides: the client, the REST runs, schedules, crons, workers and workflows APIs, the
+ * Everything `layer` provides: the client, the REST runs, schedules, crons, workers, workflows, metrics,
+ * tenant, rate-limit and CEL APIs, the
  * run listener, the low-level gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
  *
  * @since 0.1.0
@@ -560,6 +565,10 @@ export type Services =
   | Crons.Crons
   | Workers.Workers
   | Workflows.Workflows
+  | Metrics.Metrics
+  | Tenants.Tenants
+  | RateLimits.RateLimits
+  | Cel.Cel
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -581,6 +590,7 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
   Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer, Workflows.layer)),
+  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )
