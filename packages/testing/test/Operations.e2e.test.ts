@@ -31,17 +31,12 @@ const until = <E, R>(check: Effect.Effect<boolean, E, R>) =>
     return yield* Effect.dieMessage("condition not met in 5 s")
   })
 
-const TestLive = Effect.gen(function*() {
-  const release = yield* Deferred.make<void>()
-  return HatchetTest.layer({
-    workflows: [
-      Held.toLayer(({ group }) => Effect.as(Deferred.await(release), group)),
-      Double.toLayer(({ n }) => Effect.succeed({ doubled: n * 2 }))
-    ]
-  }).pipe((l) => ({ layer: l, release }))
-})
+/** Releases the `ops-held` runs. */
+const release = Effect.runSync(Deferred.make<void>())
+const HeldLive = Held.toLayer(({ group }) => Effect.as(Deferred.await(release), group))
+const DoubleLive = Double.toLayer(({ n }) => Effect.succeed({ doubled: n * 2 }))
 
-const { layer: Live, release } = Effect.runSync(TestLive)
+const Live = HatchetTest.layer({ workflows: [HeldLive, DoubleLive] })
 
 layer(Live)("operations on the local engine", (it) => {
   it.effect("Metrics: runs by status, task stats with concurrency keys, queues and Prometheus text", () =>

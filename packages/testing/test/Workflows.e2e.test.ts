@@ -10,9 +10,10 @@ import * as HatchetTest from "../src/HatchetTest.js"
 const Greet = Task.make("workflows-greet", { input: Schema.Struct({ name: Schema.String }), output: Schema.String })
 const Doomed = Task.make("workflows-doomed", { output: Schema.String })
 
-const TestLive = HatchetTest.layer({
-  workflows: [Greet.toLayer(({ name }) => Effect.succeed(`hi ${name}`)), Doomed.toLayer(() => Effect.succeed("still here"))]
-})
+const GreetLive = Greet.toLayer(({ name }) => Effect.succeed(`hi ${name}`))
+const DoomedLive = Doomed.toLayer(() => Effect.succeed("still here"))
+
+const TestLive = HatchetTest.layer({ workflows: [GreetLive, DoomedLive] })
 
 layer(TestLive)("Workflows on the local engine", (it) => {
   it.effect("lists by a part of the name, finds one by its exact name, reads it by id with its latest version", () =>
