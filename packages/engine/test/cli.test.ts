@@ -63,7 +63,7 @@ describe("hatchet-local", () => {
         const dispatcher = createClient(DispatcherDefinition, channel, {
           "*": { metadata: Metadata({ authorization: `bearer ${env.HATCHET_CLIENT_TOKEN}` }) }
         })
-        expect(await dispatcher.getVersion({})).toEqual({ version: "v0.104.7" })
+        expect(await dispatcher.getVersion({})).toEqual({ version: "v0.106.5" })
         channel.close()
         child.kill("SIGTERM")
         expect(await exitCode(child)).toBe(0)
