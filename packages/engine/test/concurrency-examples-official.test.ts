@@ -12,14 +12,7 @@ import { runStatus } from "../src/internal/domain/model.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
-const examples = "@hatchet-dev/typescript-sdk/v1/examples"
-
-/** Points the process environment at `engine`, then imports an example (its client reads it once). */
-const importExample = <A>(engine: Engine.EngineService, path: string) =>
-  Effect.promise(async () => {
-    Object.assign(process.env, engine.env, { HATCHET_CLIENT_LOG_LEVEL: "ERROR" })
-    return (await import(`${examples}/${path}`)) as A
-  })
+const importExample = Official.importExample
 
 type Ref = { readonly getWorkflowRunId: () => Promise<string> }
 
