@@ -4,7 +4,7 @@
  * crons and scheduled runs with it, and its name can be registered anew.
  */
 import { expect, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Exit, Redacted, Scope } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
@@ -27,7 +27,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       const hatchet = Official.client(engine)
       const name = Official.unique("deletable")
       const task = hatchet.task({ name, fn: async () => ({ ok: true }) })
-      yield* Official.worker(hatchet, `${name}-w`, { workflows: [task], slots: 5 })
+      // the first worker stops before the name is registered anew (both would serve its action)
+      const firstWorker = yield* Effect.acquireRelease(
+        Scope.make(),
+        (scope) => Scope.close(scope, Exit.void)
+      )
+      yield* Official.worker(hatchet, `${name}-w`, { workflows: [task], slots: 5 }).pipe(Scope.extend(firstWorker))
       const workflow = yield* Effect.promise(() => hatchet.workflows.get(name))
       yield* Effect.promise(() => hatchet.crons.create(name, { name: "nightly", expression: "0 0 * * *", input: {} }))
       yield* Effect.promise(() => hatchet.scheduled.create(name, { triggerAt: new Date(Date.now() + 3_600_000), input: {} }))
@@ -47,6 +52,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       expect(triggered).toContain("not found")
 
       // the name is free again: registering it makes a new workflow that runs
+      yield* Scope.close(firstWorker, Exit.void)
       const again = Official.client(engine)
       const anew = again.task({ name, fn: async () => ({ again: true }) })
       yield* Official.worker(again, `${name}-w2`, { workflows: [anew], slots: 5 })

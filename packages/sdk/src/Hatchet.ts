@@ -146,9 +146,12 @@ export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
     | "MissingResult"
     | "PartiallyTriggered"
     | "RunNotFound"
+    | "IdempotencyCollision"
   readonly message: string
   readonly runId?: string | undefined
   readonly runIds?: ReadonlyArray<string> | undefined
+  /** `IdempotencyCollision`: the runs holding the keys (`runId` is the first, `runIds` the runs made in bulk). */
+  readonly existingRunIds?: ReadonlyArray<string> | undefined
   readonly cause?: unknown
 }> {}
 

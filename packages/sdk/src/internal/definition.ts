@@ -147,6 +147,23 @@ export interface WorkflowSettings {
    * `concurrency`.
    */
   readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
+  /**
+   * An idempotency key per run (beta in Hatchet): while a run holds its key, triggering another
+   * with the same key makes no run and fails with `HatchetClientError` `IdempotencyCollision`
+   * naming the run that holds it (an event or a cron tick then makes no run).
+   */
+  readonly idempotency?: Idempotency | undefined
+}
+
+/**
+ * An idempotency key: a CEL `expression` over the run (`input`, `additional_metadata`) that gives
+ * a string, held for `ttl` from the trigger (`until: "ttl"`, the default), or until the run's
+ * first task ends and at most `ttl` (`until: "finished"`, Hatchet's STATUS method).
+ */
+export interface Idempotency {
+  readonly expression: string
+  readonly ttl: Duration.DurationInput
+  readonly until?: "ttl" | "finished" | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -416,5 +433,6 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   onCrons: options.onCrons,
   defaultPriority: options.defaultPriority,
   taskDefaults: options.taskDefaults,
-  concurrency: options.concurrency
+  concurrency: options.concurrency,
+  idempotency: options.idempotency
 })

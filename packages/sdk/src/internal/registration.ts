@@ -7,15 +7,18 @@ import {
   type CreateTaskOpts,
   type CreateTaskRateLimit,
   type CreateWorkflowVersionRequest,
+  type IdempotencyConfig,
+  IdempotencyMethod,
   RateLimitDuration as RateLimitDurationProto
 } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
+import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
   allTasks,
   type Concurrency,
   type ConcurrencyLimitStrategy,
   type DesiredWorkerLabel,
   effectiveSettings,
+  type Idempotency,
   type RateLimit,
   type RateLimitDuration,
   parentsOf,
@@ -86,6 +89,7 @@ export const compile = (
   }
 
   checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+  const idempotency = idempotencyConfig(issues, settings.idempotency)
 
   if (issues.length > 0) {
     return Either.left(new WorkflowDefinitionError({ workflow: spec.name, issues }))
@@ -106,7 +110,7 @@ export const compile = (
     concurrencyArr,
     defaultFilters: [],
     inputJsonSchema: inputJsonSchema(spec),
-    idempotency: undefined
+    idempotency
   }
   return Either.right({ spec, wireName, request, actions })
 }
@@ -243,6 +247,25 @@ const limitStrategies: Record<ConcurrencyLimitStrategy, ConcurrencyLimitStrategy
   CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST,
   CANCEL_QUEUED_EXCEPT_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_NEWEST,
   CANCEL_QUEUED_EXCEPT_OLDEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_OLDEST
+}
+
+/** `IdempotencyConfig`: the expression, the TTL in whole milliseconds (at least 1) and the method. */
+const idempotencyConfig = (issues: Array<string>, given: Idempotency | undefined): IdempotencyConfig | undefined => {
+  if (given === undefined) return undefined
+  if (typeof given.expression !== "string" || given.expression.trim() === "") {
+    issues.push(`idempotency.expression: a CEL expression is required, e.g. "input.orderId"`)
+  }
+  const ttl = Duration.decodeUnknown(given.ttl)
+  const ttlMs = Option.isSome(ttl) && Duration.isFinite(ttl.value) ? Math.ceil(Duration.toMillis(ttl.value)) : Number.NaN
+  if (!Number.isFinite(ttlMs) || ttlMs < 1) issues.push(`idempotency.ttl: must be a finite duration of at least 1 millisecond`)
+  if (given.until !== undefined && given.until !== "ttl" && given.until !== "finished") {
+    issues.push(`idempotency.until: must be "ttl" or "finished", got ${String(given.until)}`)
+  }
+  return {
+    expression: given.expression,
+    ttlMs: Number.isFinite(ttlMs) ? ttlMs : 0,
+    method: given.until === "finished" ? IdempotencyMethod.STATUS : IdempotencyMethod.TTL
+  }
 }
 
 /**

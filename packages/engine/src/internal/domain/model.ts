@@ -453,6 +453,8 @@ export interface Run {
   finishedAt: number | undefined
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
+  /** The idempotency key the run claimed, if its version has one. */
+  readonly idempotencyKey: string | undefined
 }
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
@@ -593,6 +595,8 @@ export interface TenantState {
   readonly rateLimits: Map<string, RateLimit>
   /** Actions of steps with rate-limit expressions: their queue passes upsert dynamic keys. */
   readonly dynamicRateLimitActions: Set<string>
+  /** Claimed idempotency keys: the run holding each and when the claim expires (`idempotency.ts`). */
+  readonly idempotencyKeys: Map<string, { readonly runId: string; readonly expiresAt: number }>
   /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
   readonly counters: Map<string, number>
   /** Tenant-scoped concurrency strategies, by name, shared across the tenant's workflows. */

@@ -10,7 +10,7 @@
  * never created with PutRateLimit or given twice).
  *
  * A valid workflow that uses a feature this engine does not implement (step conditions, batch
- * tasks, durable tasks, idempotency keys, event-filter expressions, cron time zones) is refused
+ * tasks, durable tasks, event-filter expressions, cron time zones) is refused
  * with UNIMPLEMENTED
  * instead of running differently from Hatchet. A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
@@ -281,6 +281,9 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
   const idempotency = request.idempotency
   if (idempotency !== undefined) {
     if (idempotency.expression === "") errors.condition(`${ns}.Idempotency.Expression`, "required")
+    else if (Cel.compile("workflow", idempotency.expression)._tag === "Invalid") {
+      errors.message(`${ns}.Idempotency.Expression`, celExpressionError)
+    }
     if (idempotency.ttlMs < 1) errors.condition(`${ns}.Idempotency.TTLMs`, idempotency.ttlMs === 0 ? "required" : "min", idempotency.ttlMs === 0 ? undefined : "1")
     if (
       idempotency.method !== undefined && idempotency.method !== IdempotencyMethod.TTL &&
@@ -371,7 +374,6 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     const features = unsupportedTaskFeatures(request.onFailureTask)
     if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
   }
-  if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
   for (const filter of request.defaultFilters) {
     const expression = filter.expression.trim()
     if (expression !== "true" && expression !== "false") {

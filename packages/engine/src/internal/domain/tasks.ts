@@ -15,6 +15,7 @@
  *
  * @internal
  */
+import { releaseOnFinal } from "./idempotency.js"
 import { countCreated, countEvent, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
@@ -343,6 +344,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
   countFinal(state, task)
+  releaseOnFinal(state, task)
   releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)

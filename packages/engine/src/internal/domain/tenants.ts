@@ -31,7 +31,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       scheduled: new Map(),
       crons: new Map(),
       concurrencyStrategies: new Map(),
-      counters: new Map()
+      counters: new Map(),
+      idempotencyKeys: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

@@ -5,7 +5,8 @@
  *   `V1WorkflowRunDetails`): a priority outside 1..3 is 400 "priority must be between 1 and 3, got
  *   N"; the run is made as `v1.AdminService/TriggerWorkflowRun` makes it, and what that refuses
  *   with INVALID_ARGUMENT (an unknown workflow name, input that is not JSON) is 400 `APIErrors`
- *   with its message. With `returnOnlyId` only the run's metadata is returned, as upstream;
+ *   with its message; an idempotency collision is upstream's 500. With `returnOnlyId` only the
+ *   run's metadata is returned, as upstream;
  * - `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids` (`V1WorkflowRunExternalIdList`):
  *   the ids of the runs created after `since` (required) and at or before `until`, with one of
  *   `statuses` (all by default), of `workflow_ids`, and with any one of the `additional_metadata`
@@ -19,7 +20,7 @@ import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
 import type { TaskStatus } from "../../domain/model.js"
 import * as Triggers from "../../domain/triggers.js"
-import { apiError, decodeBody, json, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import { apiError, decodeBody, internalServerError, json, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 import { metadataPairsLenient } from "./metrics.js"
 
@@ -54,7 +55,10 @@ export const routes = HttpRouter.empty.pipe(
             priority
           }, now)
           return state.runsById.get(runId)!
-        })
+        }).pipe(
+          // upstream's handler passes an idempotency collision (ALREADY_EXISTS) on as an error: 500
+          Effect.catchIf((error) => error.status === 409, () => Effect.fail(internalServerError()))
+        )
         if (body.returnOnlyId === true) return json({ run: { metadata: Views.resourceMeta(run.id, run.createdAt) } })
         return json(Views.workflowRunDetails(run))
       })
