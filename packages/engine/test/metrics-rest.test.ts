@@ -5,25 +5,12 @@
  */
 import { ConcurrencyLimitStrategy, RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
+import { restCall } from "./support/rest.js"
 
-const call = (engine: Engine.EngineService, method: string, path: string, body?: unknown) =>
-  Effect.promise(async () => {
-    const response = await fetch(`${engine.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${Redacted.value(engine.token)}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {})
-      },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {})
-    })
-    const text = await response.text()
-    const type = response.headers.get("content-type") ?? ""
-    return { status: response.status, body: type.includes("json") ? (JSON.parse(text) as any) : text }
-  })
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -61,7 +48,7 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         })
         expect(typeof stats[name].queued.oldest).toBe("string")
         // names asked for are always there
-        const named = yield* call(engine, "GET", `/api/v1/tenants/${engine.tenantId}/task-stats?taskNames=nothing-here,${name}`)
+        const named = yield* restCall(engine, "GET", `/api/v1/tenants/${engine.tenantId}/task-stats?taskNames=nothing-here,${name}`)
         expect(named.body["nothing-here"]).toEqual({ queued: { total: 0 }, running: { total: 0 } })
 
         const queues = (yield* Effect.promise(() => hatchet.metrics.getQueueMetrics())) as any
@@ -75,11 +62,11 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         release = true
         yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
         expect(yield* running()).toEqual({ cancelled: 0, completed: 2, failed: 1, queued: 0, running: 0 })
-        expect((yield* call(engine, "GET", `/api/v1/tenants/${engine.tenantId}/queue-metrics`))).toEqual({
+        expect((yield* restCall(engine, "GET", `/api/v1/tenants/${engine.tenantId}/queue-metrics`))).toEqual({
           status: 400,
           body: { errors: [{ description: "TenantGetQueueMetrics is deprecated" }] }
         })
-        expect((yield* call(engine, "GET", `/api/v1/stable/tenants/${engine.tenantId}/task-metrics`)).status).toBe(400)
+        expect((yield* restCall(engine, "GET", `/api/v1/stable/tenants/${engine.tenantId}/task-metrics`)).status).toBe(400)
       }))
 
     it.scoped("the CEL debug route with the official cel client: SUCCESS with the boolean, ERROR with cel-go's message", () =>
@@ -99,8 +86,8 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const invalid = (yield* Effect.promise(() => hatchet.cel.debug({ expression: "input.", input: {} }))) as any
         expect(invalid.error).toMatch(/^failed to compile expression: ERROR: <input>:1:\d+: Syntax error/)
         const path = `/api/v1/stable/tenants/${engine.tenantId}/cel/debug`
-        expect((yield* call(engine, "POST", path, { expression: 5, input: {} })).status).toBe(400)
-        expect(yield* call(engine, "POST", path, "{oops")).toEqual({ status: 400, body: { errors: [{ description: "Invalid request body" }] } })
+        expect((yield* restCall(engine, "POST", path, { expression: 5, input: {} })).status).toBe(400)
+        expect(yield* restCall(engine, "POST", path, "{oops")).toEqual({ status: 400, body: { errors: [{ description: "Invalid request body" }] } })
       }))
 
     it.scoped("runs triggered over REST, and the run-id listing by status, workflow and metadata", () =>
@@ -113,7 +100,7 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const { metadata: { id: workflowId } } = yield* Effect.promise(() => hatchet.workflows.get(name))
         const since = new Date(Date.now() - 1_000).toISOString()
         const trigger = `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/trigger`
-        const created = yield* call(engine, "POST", trigger, { workflowName: name, input: { n: 21 }, additionalMetadata: { source: "rest" }, priority: 2 })
+        const created = yield* restCall(engine, "POST", trigger, { workflowName: name, input: { n: 21 }, additionalMetadata: { source: "rest" }, priority: 2 })
         expect(created.status).toBe(200)
         expect(created.body.run).toMatchObject({ workflowId, additionalMetadata: { source: "rest" }, input: { n: 21 } })
         const runId = created.body.run.metadata.id as string
@@ -121,28 +108,28 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
           hatchet.runs.get(runId).then((d) => (d.run.status === "COMPLETED" ? d : undefined))
         )
         expect(details.run.output).toEqual({ doubled: 42 })
-        const onlyId = yield* call(engine, "POST", trigger, { workflowName: name, input: { n: 1 }, returnOnlyId: true })
+        const onlyId = yield* restCall(engine, "POST", trigger, { workflowName: name, input: { n: 1 }, returnOnlyId: true })
         expect(Object.keys(onlyId.body.run)).toEqual(["metadata"])
 
         const ids = `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/external-ids?since=${encodeURIComponent(since)}`
-        expect((yield* call(engine, "GET", `${ids}&workflow_ids=${workflowId}`)).body).toEqual([runId, onlyId.body.run.metadata.id])
-        expect((yield* call(engine, "GET", `${ids}&additional_metadata=source:rest`)).body).toEqual([runId])
+        expect((yield* restCall(engine, "GET", `${ids}&workflow_ids=${workflowId}`)).body).toEqual([runId, onlyId.body.run.metadata.id])
+        expect((yield* restCall(engine, "GET", `${ids}&additional_metadata=source:rest`)).body).toEqual([runId])
         yield* Official.eventually(() => hatchet.runs.get(onlyId.body.run.metadata.id).then((d) => (d.run.status === "COMPLETED" ? true : undefined)))
-        expect((yield* call(engine, "GET", `${ids}&statuses=QUEUED&workflow_ids=${workflowId}`)).body).toEqual([])
-        expect((yield* call(engine, "GET", `${ids}&statuses=COMPLETED&workflow_ids=${workflowId}`)).body).toHaveLength(2)
+        expect((yield* restCall(engine, "GET", `${ids}&statuses=QUEUED&workflow_ids=${workflowId}`)).body).toEqual([])
+        expect((yield* restCall(engine, "GET", `${ids}&statuses=COMPLETED&workflow_ids=${workflowId}`)).body).toHaveLength(2)
 
         // bad input, as upstream answers it
-        expect(yield* call(engine, "POST", trigger, { workflowName: name, input: {}, priority: 7 })).toEqual({
+        expect(yield* restCall(engine, "POST", trigger, { workflowName: name, input: {}, priority: 7 })).toEqual({
           status: 400,
           body: { errors: [{ description: "priority must be between 1 and 3, got 7" }] }
         })
-        expect(yield* call(engine, "POST", trigger, { workflowName: "no-such-workflow", input: {} })).toEqual({
+        expect(yield* restCall(engine, "POST", trigger, { workflowName: "no-such-workflow", input: {} })).toEqual({
           status: 400,
           body: { errors: [{ description: "workflow names not found: no-such-workflow" }] }
         })
-        expect((yield* call(engine, "POST", trigger, { workflowName: 3 })).status).toBe(400)
-        expect((yield* call(engine, "GET", `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/external-ids`)).status).toBe(400)
-        expect((yield* call(engine, "GET", `${ids}&workflow_ids=nope`)).status).toBe(400)
+        expect((yield* restCall(engine, "POST", trigger, { workflowName: 3 })).status).toBe(400)
+        expect((yield* restCall(engine, "GET", `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/external-ids`)).status).toBe(400)
+        expect((yield* restCall(engine, "GET", `${ids}&workflow_ids=nope`)).status).toBe(400)
       }))
 
     it.scoped("tenant get and the rate-limit list through the official tenant and ratelimits clients", () =>

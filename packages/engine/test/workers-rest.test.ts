@@ -10,20 +10,8 @@ import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Grpc from "./support/grpc.js"
 import * as Official from "./support/official.js"
+import { restCall } from "./support/rest.js"
 
-/** One HTTP call with the engine's token. */
-const call = (engine: Engine.EngineService, method: string, path: string, body?: unknown) =>
-  Effect.promise(async () => {
-    const response = await fetch(`${engine.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${Redacted.value(engine.token)}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {})
-      },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {})
-    })
-    return { status: response.status, body: (await response.json()) as any }
-  })
 
 layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" }), { timeout: 60_000, excludeTestServices: true })(
   "worker routes",
@@ -53,7 +41,7 @@ layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" })
         const ids = (body: { rows: Array<{ metadata: { id: string } }> }) => body.rows.map((w) => w.metadata.id)
 
         // a worker that never sent a heartbeat is not listed, as upstream
-        const all = yield* call(engine, "GET", base)
+        const all = yield* restCall(engine, "GET", base)
         expect(ids(all.body)).toEqual([us, eu])
         expect(ids(all.body)).not.toContain(silent)
         const listed = all.body.rows[1]
@@ -72,40 +60,40 @@ layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" })
         expect(listed).not.toHaveProperty("maxRuns")
 
         // pause: the PATCH answer is upstream's v0 view (no labels, actions null)
-        const paused = yield* call(engine, "PATCH", `/api/v1/workers/${us}`, { isPaused: true })
+        const paused = yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, { isPaused: true })
         expect(paused.status).toBe(200)
         expect(paused.body).toMatchObject({ status: "PAUSED", actions: null })
         expect(paused.body).not.toHaveProperty("labels")
 
-        expect(ids((yield* call(engine, "GET", `${base}?statuses=PAUSED`)).body)).toEqual([us])
-        expect(ids((yield* call(engine, "GET", `${base}?statuses=ACTIVE&statuses=INACTIVE`)).body)).toEqual([eu])
-        expect(ids((yield* call(engine, "GET", `${base}?labels=region:eu`)).body)).toEqual([eu])
-        expect(ids((yield* call(engine, "GET", `${base}?labels=tier:2&labels=region:eu`)).body)).toEqual([eu])
-        expect(ids((yield* call(engine, "GET", `${base}?labels=tier:3&labels=region:eu`)).body)).toEqual([])
+        expect(ids((yield* restCall(engine, "GET", `${base}?statuses=PAUSED`)).body)).toEqual([us])
+        expect(ids((yield* restCall(engine, "GET", `${base}?statuses=ACTIVE&statuses=INACTIVE`)).body)).toEqual([eu])
+        expect(ids((yield* restCall(engine, "GET", `${base}?labels=region:eu`)).body)).toEqual([eu])
+        expect(ids((yield* restCall(engine, "GET", `${base}?labels=tier:2&labels=region:eu`)).body)).toEqual([eu])
+        expect(ids((yield* restCall(engine, "GET", `${base}?labels=tier:3&labels=region:eu`)).body)).toEqual([])
 
-        const page = yield* call(engine, "GET", `${base}?limit=1&offset=1`)
+        const page = yield* restCall(engine, "GET", `${base}?limit=1&offset=1`)
         expect(page.body).toMatchObject({ pagination: { num_pages: 2, current_page: 2, next_page: 2 } })
         expect(ids(page.body)).toEqual([eu])
 
-        const one = yield* call(engine, "GET", `/api/v1/workers/${eu}`)
+        const one = yield* restCall(engine, "GET", `/api/v1/workers/${eu}`)
         expect(one.body).toMatchObject({ status: "ACTIVE", labels: [{ key: "region" }, { key: "tier" }], recentStepRuns: [] })
 
         // bad input, as upstream answers it
-        expect(yield* call(engine, "GET", `${base}?labels=region`)).toEqual({
+        expect(yield* restCall(engine, "GET", `${base}?labels=region`)).toEqual({
           status: 400,
           body: { errors: [{ description: "invalid label filter format: region, expected key:value" }] }
         })
-        expect((yield* call(engine, "GET", `${base}?limit=abc`)).status).toBe(400)
-        expect((yield* call(engine, "GET", `${base}?limit=-1`)).status).toBe(500)
-        const wrongType = yield* call(engine, "PATCH", `/api/v1/workers/${us}`, { isPaused: "yes" })
+        expect((yield* restCall(engine, "GET", `${base}?limit=abc`)).status).toBe(400)
+        expect((yield* restCall(engine, "GET", `${base}?limit=-1`)).status).toBe(500)
+        const wrongType = yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, { isPaused: "yes" })
         expect(wrongType.status).toBe(400)
         expect(wrongType.body.message).toContain("Unmarshal type error")
-        expect(yield* call(engine, "PATCH", `/api/v1/workers/${us}`, "{not json")).toEqual({
+        expect(yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, "{not json")).toEqual({
           status: 400,
           body: { errors: [{ description: "Invalid request body" }] }
         })
         // the worker kept its state through the bad requests
-        expect((yield* call(engine, "GET", `/api/v1/workers/${us}`)).body.status).toBe("PAUSED")
+        expect((yield* restCall(engine, "GET", `/api/v1/workers/${us}`)).body.status).toBe("PAUSED")
       }))
   }
 )

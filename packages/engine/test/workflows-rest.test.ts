@@ -9,16 +9,11 @@ import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
+import { restCall } from "./support/rest.js"
 
 const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
-const call = (engine: Engine.EngineService, method: string, path: string, token = `Bearer ${Redacted.value(engine.token)}`) =>
-  Effect.promise(async () => {
-    const response = await fetch(`${engine.apiUrl}${path}`, { method, headers: { authorization: token } })
-    const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : (JSON.parse(text) as unknown) }
-  })
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("workflow routes", (it) => {
   it.scoped("workflows.get / list / delete with the official client: a deleted workflow is gone, with its crons and schedules", () =>
@@ -42,7 +37,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
 
       yield* Effect.promise(() => hatchet.workflows.delete(name))
       expect((yield* Effect.promise(() => hatchet.workflows.list({ name }))).rows).toEqual([])
-      expect(yield* call(engine, "GET", `/api/v1/workflows/${workflow.metadata.id}`)).toEqual({
+      expect(yield* restCall(engine, "GET", `/api/v1/workflows/${workflow.metadata.id}`)).toEqual({
         status: 404,
         body: { message: "not found" }
       })
@@ -69,13 +64,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       yield* Official.worker(hatchet, `${name}-w`, { workflows: [hatchet.task({ name, fn: async () => ({}) })], slots: 1 })
       const { metadata } = yield* Effect.promise(() => hatchet.workflows.get(name))
       const other = `Bearer ${Redacted.value(yield* engine.mintToken({ tenantId: otherTenant }))}`
-      expect(yield* call(engine, "DELETE", "/api/v1/workflows/abc")).toEqual({ status: 400, body: { message: "invalid workflow id" } })
-      expect(yield* call(engine, "DELETE", `/api/v1/workflows/${unknownId}`)).toEqual({ status: 404, body: { message: "not found" } })
-      expect(yield* call(engine, "DELETE", `/api/v1/workflows/${metadata.id}`, other)).toEqual({
+      expect(yield* restCall(engine, "DELETE", "/api/v1/workflows/abc")).toEqual({ status: 400, body: { message: "invalid workflow id" } })
+      expect(yield* restCall(engine, "DELETE", `/api/v1/workflows/${unknownId}`)).toEqual({ status: 404, body: { message: "not found" } })
+      expect(yield* restCall(engine, "DELETE", `/api/v1/workflows/${metadata.id}`, undefined, other)).toEqual({
         status: 403,
         body: { message: "Please provide valid credentials" }
       })
-      expect(yield* call(engine, "DELETE", `/api/v1/workflows/${metadata.id}`)).toEqual({ status: 204, body: undefined })
-      expect(yield* call(engine, "DELETE", `/api/v1/workflows/${metadata.id}`)).toEqual({ status: 404, body: { message: "not found" } })
+      expect(yield* restCall(engine, "DELETE", `/api/v1/workflows/${metadata.id}`)).toEqual({ status: 204, body: undefined })
+      expect(yield* restCall(engine, "DELETE", `/api/v1/workflows/${metadata.id}`)).toEqual({ status: 404, body: { message: "not found" } })
     }))
 })

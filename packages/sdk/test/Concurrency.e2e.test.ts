@@ -19,6 +19,33 @@ interface Span {
 
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end
 
+/**
+ * A task limited to one run per `input.key` under `limitStrategy`, on a started worker: run 1
+ * signals `started` and waits for `release`; `executions` records each run that executed.
+ */
+const gatedTask = (prefix: string, limitStrategy: Workflow.ConcurrencyLimitStrategy) =>
+  Effect.gen(function*() {
+    const started = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const executions = yield* Ref.make<Array<number>>([])
+    const Gated = Task.make(unique(prefix), {
+      input: Schema.Struct({ key: Schema.String, n: Schema.Number }),
+      output: Schema.Struct({ n: Schema.Number }),
+      concurrency: { expression: "input.key", maxRuns: 1, limitStrategy }
+    })
+    yield* startWorker([Gated], Gated.toLayer(({ n }) =>
+      Effect.gen(function*() {
+        yield* Ref.update(executions, (all) => [...all, n])
+        if (n === 1) {
+          yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(release)
+        }
+        return { n }
+      })
+    ))
+    return { Gated, executions, release, started }
+  })
+
 layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concurrency limits end to end", (it) => {
   it.scoped("GROUP_ROUND_ROBIN on a workflow: one whole run per key at a time, in order; other keys run alongside", () =>
     Effect.gen(function*() {
@@ -138,25 +165,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
 
   it.scoped("CANCEL_NEWEST: a run over the limit is cancelled before it starts; the one holding the key completes", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const executions = yield* Ref.make<Array<number>>([])
-      const Import = Task.make(unique("import"), {
-        input: Schema.Struct({ source: Schema.String, n: Schema.Number }),
-        output: Schema.Struct({ n: Schema.Number }),
-        concurrency: { expression: "input.source", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
-      })
-      yield* startWorker([Import], Import.toLayer(({ n }) =>
-        Effect.gen(function*() {
-          yield* Ref.update(executions, (all) => [...all, n])
-          yield* Deferred.succeed(started, undefined)
-          yield* Deferred.await(release)
-          return { n }
-        })
-      ))
-      const first = yield* Hatchet.runNoWait(Import, { source: "s3", n: 1 })
+      const { Gated, executions, release, started } = yield* gatedTask("import", "CANCEL_NEWEST")
+      const first = yield* Hatchet.runNoWait(Gated, { key: "s3", n: 1 })
       yield* Deferred.await(started)
-      const second = yield* Effect.flip(Hatchet.run(Import, { source: "s3", n: 2 }))
+      const second = yield* Effect.flip(Hatchet.run(Gated, { key: "s3", n: 2 }))
       expect(second).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
@@ -165,28 +177,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
 
   it.scoped("CANCEL_QUEUED_EXCEPT_NEWEST: the running run finishes, the latest request runs next, those between are cancelled", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const executions = yield* Ref.make<Array<number>>([])
-      const Save = Task.make(unique("save"), {
-        input: Schema.Struct({ doc: Schema.String, n: Schema.Number }),
-        output: Schema.Struct({ n: Schema.Number }),
-        concurrency: { expression: "input.doc", maxRuns: 1, limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
-      })
-      yield* startWorker([Save], Save.toLayer(({ n }) =>
-        Effect.gen(function*() {
-          yield* Ref.update(executions, (all) => [...all, n])
-          if (n === 1) {
-            yield* Deferred.succeed(started, undefined)
-            yield* Deferred.await(release)
-          }
-          return { n }
-        })
-      ))
-      const first = yield* Hatchet.runNoWait(Save, { doc: "d", n: 1 })
+      const { Gated, executions, release, started } = yield* gatedTask("save", "CANCEL_QUEUED_EXCEPT_NEWEST")
+      const first = yield* Hatchet.runNoWait(Gated, { key: "d", n: 1 })
       yield* Deferred.await(started)
-      const second = yield* Hatchet.runNoWait(Save, { doc: "d", n: 2 })
-      const third = yield* Hatchet.runNoWait(Save, { doc: "d", n: 3 })
+      const second = yield* Hatchet.runNoWait(Gated, { key: "d", n: 2 })
+      const third = yield* Hatchet.runNoWait(Gated, { key: "d", n: 3 })
       expect(yield* Effect.flip(second.result)).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
