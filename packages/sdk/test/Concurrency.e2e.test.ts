@@ -20,18 +20,19 @@ interface Span {
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end
 
 /**
- * A task limited to one run per `input.key` under `limitStrategy`, on a started worker: run 1
- * signals `started` and waits for `release`; `executions` records each run that executed.
+ * A task limited to one run per key (`expression`, `input.account` by default) under
+ * `limitStrategy`, on a started worker: run 1 signals `started` and waits for `release`;
+ * `executions` records each run that executed.
  */
-const gatedTask = (prefix: string, limitStrategy: Workflow.ConcurrencyLimitStrategy) =>
+const gatedTask = (prefix: string, limitStrategy: Workflow.ConcurrencyLimitStrategy, expression = "input.account") =>
   Effect.gen(function*() {
     const started = yield* Deferred.make<void>()
     const release = yield* Deferred.make<void>()
     const executions = yield* Ref.make<Array<number>>([])
     const Gated = Task.make(unique(prefix), {
-      input: Schema.Struct({ key: Schema.String, n: Schema.Number }),
+      input: Schema.Struct({ account: Schema.String, tier: Schema.optional(Schema.String), n: Schema.Number }),
       output: Schema.Struct({ n: Schema.Number }),
-      concurrency: { expression: "input.key", maxRuns: 1, limitStrategy }
+      concurrency: { expression, maxRuns: 1, limitStrategy }
     })
     yield* startWorker([Gated], Gated.toLayer(({ n }) =>
       Effect.gen(function*() {
@@ -117,28 +118,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
 
   it.scoped("a key computed with CEL beyond member access (ternary, comparison, size(), string functions) groups runs by it", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const executions = yield* Ref.make<Array<number>>([])
       // gold accounts share one lane; the others one lane per account, however it is spelled;
       // an account name longer than 8 characters is cut to its first 8
       const expression = "input.tier == 'gold' ? 'gold-lane' : " +
         "(size(input.account) > 8 ? input.account.trim().lowerAscii().substring(0, 8) : input.account.trim().lowerAscii())"
-      const Sync = Task.make(unique("cel-key"), {
-        input: Schema.Struct({ account: Schema.String, tier: Schema.String, n: Schema.Number }),
-        output: Schema.Struct({ n: Schema.Number }),
-        concurrency: { expression, maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
-      })
-      yield* startWorker([Sync], Sync.toLayer(({ n }) =>
-        Effect.gen(function*() {
-          yield* Ref.update(executions, (all) => [...all, n])
-          if (n === 1) {
-            yield* Deferred.succeed(started, undefined)
-            yield* Deferred.await(release)
-          }
-          return { n }
-        })
-      ))
+      const { Gated: Sync, executions, release, started } = yield* gatedTask("cel-key", "CANCEL_NEWEST", expression)
       const first = yield* Hatchet.runNoWait(Sync, { account: "acme-industries", tier: "free", n: 1 })
       yield* Deferred.await(started)
       // the same key once trimmed, lower-cased and cut: cancelled while the first holds it
@@ -166,9 +150,9 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
   it.scoped("CANCEL_NEWEST: a run over the limit is cancelled before it starts; the one holding the key completes", () =>
     Effect.gen(function*() {
       const { Gated, executions, release, started } = yield* gatedTask("import", "CANCEL_NEWEST")
-      const first = yield* Hatchet.runNoWait(Gated, { key: "s3", n: 1 })
+      const first = yield* Hatchet.runNoWait(Gated, { account: "s3", n: 1 })
       yield* Deferred.await(started)
-      const second = yield* Effect.flip(Hatchet.run(Gated, { key: "s3", n: 2 }))
+      const second = yield* Effect.flip(Hatchet.run(Gated, { account: "s3", n: 2 }))
       expect(second).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
@@ -178,10 +162,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
   it.scoped("CANCEL_QUEUED_EXCEPT_NEWEST: the running run finishes, the latest request runs next, those between are cancelled", () =>
     Effect.gen(function*() {
       const { Gated, executions, release, started } = yield* gatedTask("save", "CANCEL_QUEUED_EXCEPT_NEWEST")
-      const first = yield* Hatchet.runNoWait(Gated, { key: "d", n: 1 })
+      const first = yield* Hatchet.runNoWait(Gated, { account: "d", n: 1 })
       yield* Deferred.await(started)
-      const second = yield* Hatchet.runNoWait(Gated, { key: "d", n: 2 })
-      const third = yield* Hatchet.runNoWait(Gated, { key: "d", n: 3 })
+      const second = yield* Hatchet.runNoWait(Gated, { account: "d", n: 2 })
+      const third = yield* Hatchet.runNoWait(Gated, { account: "d", n: 3 })
       expect(yield* Effect.flip(second.result)).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
