@@ -117,6 +117,8 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         yield* Official.eventually(() => hatchet.runs.get(onlyId.body.run.metadata.id).then((d) => (d.run.status === "COMPLETED" ? true : undefined)))
         expect((yield* restCall(engine, "GET", `${ids}&statuses=QUEUED&workflow_ids=${workflowId}`)).body).toEqual([])
         expect((yield* restCall(engine, "GET", `${ids}&statuses=COMPLETED&workflow_ids=${workflowId}`)).body).toHaveLength(2)
+        // unknown statuses are skipped: none left means all
+        expect((yield* restCall(engine, "GET", `${ids}&statuses=NOPE&workflow_ids=${workflowId}`)).body).toHaveLength(2)
 
         // bad input, as upstream answers it
         expect(yield* restCall(engine, "POST", trigger, { workflowName: name, input: {}, priority: 7 })).toEqual({

@@ -9,8 +9,9 @@
  *   run's metadata is returned, as upstream;
  * - `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids` (`V1WorkflowRunExternalIdList`):
  *   the ids of the runs created after `since` (required) and at or before `until`, with one of
- *   `statuses` (all by default), of `workflow_ids`, and with any one of the `additional_metadata`
- *   pairs, in creation order.
+ *   `statuses` (all by default; unknown ones are skipped, as upstream), of `workflow_ids`, and with
+ *   any one of the `additional_metadata` pairs, in creation order (`running_filter=EVICTED` leaves
+ *   running runs out: none is evicted here).
  *
  * @internal
  */
@@ -69,14 +70,17 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const filter = yield* parseQuery((q): Metrics.RunFilter => {
+          // upstream skips unknown statuses (none left: all of them); running runs are on a
+          // worker, never evicted here, so `running_filter=EVICTED` leaves RUNNING out
           const wanted = q.strings("statuses").filter((s): s is TaskStatus => (statuses as ReadonlyArray<string>).includes(s))
+          const selected = wanted.length > 0 ? wanted : statuses
           return {
             // upstream: created strictly after `since`
             since: q.requiredDateTime("since") + 1,
             until: q.dateTime("until"),
             workflowIds: q.uuids("workflow_ids"),
             additionalMetadata: metadataPairsLenient(q),
-            statuses: q.strings("statuses").length > 0 ? wanted : undefined
+            statuses: q.string("running_filter") === "EVICTED" ? selected.filter((s) => s !== "RUNNING") : selected
           }
         })
         return json(yield* runDomain((state) => Metrics.matchingRuns(state, tenantId, filter).map((run) => run.id)))
