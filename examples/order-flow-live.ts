@@ -3,11 +3,8 @@
  * services. A missing handler or an unprovided service is a type error.
  */
 import { TaskError } from "@effect-hatchet/sdk"
-import { Clock, Context, Data, Effect, Layer, Ref } from "effect"
-import { OrderFlow, PaymentDeclined } from "./order-flow.js"
-
-/** The payment gateway timed out: an untyped failure, so the engine retries the task. */
-export class GatewayTimeout extends Data.TaggedError("GatewayTimeout")<{ readonly message: string }> {}
+import { Clock, Context, Effect, Layer, Ref } from "effect"
+import { GatewayTimeout, OrderFlow, PaymentDeclined } from "./order-flow.js"
 
 export class Payments extends Context.Tag("examples/Payments")<Payments, {
   readonly charge: (orderId: string, amount: number) => Effect.Effect<string, PaymentDeclined | GatewayTimeout>
@@ -37,7 +34,7 @@ export const OrderFlowLive = OrderFlow.toLayer({
     Effect.gen(function*() {
       const payments = yield* Payments
       const chargeId = yield* payments.charge(input.orderId, parents.validate.total).pipe(
-        // a declined card will not get better: stop retrying
+        // a declined card will not get better: stop retrying (a GatewayTimeout is retried)
         Effect.catchTag("PaymentDeclined", (declined) => TaskError.nonRetryable(Effect.fail(declined)))
       )
       return { chargeId, amount: parents.validate.total }

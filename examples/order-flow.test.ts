@@ -22,16 +22,16 @@ layer(TestLive)("order-processing on the local engine", (it) => {
       expect(result.ship.trackingNumber).toBe("TRK-O-1")
     }))
 
-  it.effect("a declined payment fails the run with the typed error", () =>
+  it.effect("a declined payment fails the run with the typed error, caught by its tag", () =>
     Effect.gen(function*() {
-      const failed = yield* Effect.flip(
-        Hatchet.run(OrderFlow, { orderId: "o-2", items: [{ sku: "car", quantity: 1, price: 20_000 }] })
+      const order = { orderId: "o-2", items: [{ sku: "car", quantity: 1, price: 20_000 }] }
+      const failed = yield* Effect.flip(Hatchet.run(OrderFlow, order))
+      expect(failed).toEqual(new PaymentDeclined({ reason: "amount 20000 is over the limit" }))
+      const outcome = yield* Hatchet.run(OrderFlow, order).pipe(
+        Effect.as("charged"),
+        Effect.catchTag("PaymentDeclined", (declined) => Effect.succeed(`declined: ${declined.reason}`))
       )
-      expect(failed._tag).toBe("RunFailed")
-      if (failed._tag === "RunFailed") {
-        const charge = failed.failures.find((f) => f.taskName === "charge")
-        expect(charge?.error).toEqual(new PaymentDeclined({ reason: "amount 20000 is over the limit" }))
-      }
+      expect(outcome).toBe("declined: amount 20000 is over the limit")
     }))
 })
 

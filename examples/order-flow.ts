@@ -15,13 +15,19 @@ export class PaymentDeclined extends Schema.TaggedError<PaymentDeclined>()("Paym
   reason: Schema.String
 }) {}
 
+/** The payment gateway timed out: declared too, and retried (a caller sees it once retries run out). */
+export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", {
+  message: Schema.String
+}) {}
+
 export const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
   Workflow.task("validate", { output: Schema.Struct({ total: Schema.Number }) }),
   Workflow.task("reserve-stock", { parents: ["validate"], output: Schema.Struct({ reservationId: Schema.String }) }),
   Workflow.task("charge", {
     parents: ["validate"],
     output: Schema.Struct({ chargeId: Schema.String, amount: Schema.Number }),
-    error: PaymentDeclined,
+    // a handler may fail only with what its task declares
+    error: Schema.Union(PaymentDeclined, GatewayTimeout),
     retries: 2
   }),
   Workflow.task("ship", {

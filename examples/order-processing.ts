@@ -8,12 +8,12 @@
  * and the engine, and the process ends by itself.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, HatchetConfig, Runs, TaskExecution, Worker } from "@effect-hatchet/sdk"
+import { Hatchet, HatchetConfig, Runs, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
 import { NodeRuntime } from "@effect/platform-node"
 import { inspect } from "node:util"
 import { Cause, Config, Console, Effect, Layer, Logger, LogLevel, Option, Schedule, Stream } from "effect"
 import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
-import { OrderFlow } from "./order-flow.js"
+import { GatewayTimeout, OrderFlow, PaymentDeclined } from "./order-flow.js"
 
 const order = {
   orderId: "o-1042",
@@ -119,10 +119,15 @@ const detail = (task: string, event: Runs.TaskEvent): Effect.Effect<string> => {
     case "STARTED":
       return Effect.succeed((event.retryCount ?? 0) > 0 ? `retry ${event.retryCount}` : "")
     case "FAILED":
-      // the error text decodes back to the task's typed error, or to a TaskFailed
+      // the error text decodes back to the task's declared error (here a GatewayTimeout), or to a TaskFailed
       return Effect.map(
         TaskExecution.decodeFailure(OrderFlow, task, event.errorMessage ?? ""),
-        (error) => (error as { message?: string }).message ?? String(error)
+        (error) =>
+          error instanceof TaskError.TaskFailed
+            ? error.message
+            : error instanceof GatewayTimeout || error instanceof PaymentDeclined
+            ? `${error._tag}: ${error.message}`
+            : String(error)
       )
     case "RETRYING":
       return Effect.succeed(`retry ${event.retryCount ?? ""} queued`)

@@ -20,12 +20,18 @@ const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFl
 )
 
 const program = Effect.gen(function*() {
-  const result = yield* Hatchet.run(OrderFlow, {
+  const outcome = yield* Hatchet.run(OrderFlow, {
     orderId: "o-1",
     items: [{ sku: "mug", quantity: 2, price: 9 }]
-  })
-  // typed: result.ship.estimatedDelivery is a Date, result.charge.amount a number
-  yield* Effect.log(`charged ${result.charge.amount}, arriving ${result.ship.estimatedDelivery.toDateString()}`)
+  }).pipe(
+    // typed: result.ship.estimatedDelivery is a Date, result.charge.amount a number
+    Effect.map((result) => `charged ${result.charge.amount}, arriving ${result.ship.estimatedDelivery.toDateString()}`),
+    // a task's declared errors are caught by their tag (GatewayTimeout once its retries ran out)
+    Effect.catchTag("PaymentDeclined", (declined) => Effect.succeed(`declined: ${declined.reason}`)),
+    // interruption is cancellation: after 30 s the run is cancelled on the engine
+    Effect.timeout("30 seconds")
+  )
+  yield* Effect.log(outcome)
 })
 
 program.pipe(Effect.provide(Layer.merge(WorkerLive, HatchetLive)), NodeRuntime.runMain)

@@ -1,7 +1,11 @@
 /**
  * Dispatch capacity of the engine core alone (no gRPC, no SDK): `BENCH_TASKS` runs triggered in
  * bulk, a fake worker with `BENCH_SLOTS` slots completing every START as it arrives. Shows that
- * queueing and assignment stay linear in the number of tasks.
+ * queueing and assignment stay linear in the number of tasks. With `BENCH_DYNAMIC_KEYS=1` each
+ * task has a dynamic rate-limit key of its own (`input.user`, limit 10 a second), the backlog
+ * that made every assignment pass read the whole queue. Then the time of the run list's domain
+ * query over everything the core holds (newest 50 of the last hour, as the SDKs ask), p50 and
+ * p99 of 200 calls.
  */
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import { StepActionEventType, WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -9,20 +13,32 @@ import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { Effect } from "effect"
 import * as Core from "../src/internal/core.js"
 import * as Actions from "../src/internal/domain/actions.js"
+import * as Queries from "../src/internal/domain/queries.js"
 import * as Registry from "../src/internal/domain/registry.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 50_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
+const dynamicKeys = process.env.BENCH_DYNAMIC_KEYS === "1"
 const tenantId = "707d0855-80ab-4e1f-a156-f1c4546cbf52"
 
 const program = Effect.gen(function*() {
-  const core = yield* Core.make({ tenantIds: [tenantId] })
+  // BENCH_RETAIN=N keeps N finished runs (the engine's count retention); everything by default
+  const retain = process.env.BENCH_RETAIN === undefined ? Infinity : Number(process.env.BENCH_RETAIN)
+  const core = yield* Core.make({
+    tenantIds: [tenantId],
+    retention: { maxAgeMs: Infinity, maxRuns: retain, workerMaxAgeMs: Infinity, maxInactiveWorkers: Infinity }
+  })
   yield* core.run((state, now) =>
     Registry.putWorkflow(state, tenantId, CreateWorkflowVersionRequest.fromPartial({
       name: "noop",
-      tasks: [{ readableId: "t", action: "noop:t", timeout: "60s" }]
+      tasks: [{
+        readableId: "t",
+        action: "noop:t",
+        timeout: "60s",
+        rateLimits: dynamicKeys ? [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "10", duration: 0 }] : []
+      }]
     }), now)
   )
   const inbox: Array<AssignedAction> = []
@@ -37,7 +53,12 @@ const program = Effect.gen(function*() {
   for (let offset = 0; offset < total; offset += 500) {
     const size = Math.min(500, total - offset)
     yield* core.run((state, now) =>
-      Triggers.triggerWorkflows(state, tenantId, Array.from({ length: size }, () => TriggerWorkflowRequest.fromPartial({ name: "noop", input: "{}" })), now)
+      Triggers.triggerWorkflows(
+        state,
+        tenantId,
+        Array.from({ length: size }, (_, i) => TriggerWorkflowRequest.fromPartial({ name: "noop", input: JSON.stringify({ user: `u${offset + i}` }) })),
+        now
+      )
     )
   }
   const triggered = performance.now()
@@ -59,9 +80,30 @@ const program = Effect.gen(function*() {
     }
   }
   const finished = performance.now()
+  const listMs: Array<number> = []
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now()
+    yield* core.run((state, now) => Queries.listRuns(state, tenantId, { since: now - 3_600_000, limit: 50, offset: 0 }))
+    listMs.push(performance.now() - t0)
+  }
+  listMs.sort((a, b) => a - b)
+  // retention sweeps run on the timer fiber, a second after the count is exceeded
+  if (retain !== Infinity) yield* Effect.sleep("1100 millis")
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const tenant = core.state.tenants.get(tenantId)!
   console.log(JSON.stringify({
     tasks: total,
     slots,
+    dynamicKeys,
+    listMs: { p50: Number(listMs[100]!.toFixed(3)), p99: Number(listMs[198]!.toFixed(3)) },
+    held: {
+      runs: core.state.runsById.size,
+      tasks: core.state.tasksByExternalId.size,
+      listed: tenant.runs.size,
+      timers: core.state.timers.size,
+      heapMiB: gc === undefined ? undefined : Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1))
+    },
     triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
     totalSeconds: Number(((finished - started) / 1000).toFixed(2)),
     tasksPerSecond: Math.round(total / ((finished - started) / 1000))

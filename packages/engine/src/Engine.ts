@@ -74,7 +74,55 @@ export interface EngineOptions {
    *   unschedulable.
    */
   readonly workerLiveness?: WorkerLiveness | undefined
+  /**
+   * What the engine keeps of finished runs, pushed events and inactive workers, so that its memory
+   * stays flat however long it runs (`defaultRetention` unless given; each field falls back to its
+   * default). `false` keeps everything, as `HatchetTest` does.
+   */
+  readonly retention?: RetentionOptions | false | undefined
 }
+
+/**
+ * What the engine keeps. A finished run (its tasks, their events, logs and outputs) is deleted
+ * once it is older than `maxAge` or once its tenant has more than `maxRuns` finished runs, the
+ * oldest finished first; a child run stays while its parent task runs. Pushed events follow the
+ * same two bounds. A worker with no open stream and no running task is deleted once it has been
+ * inactive for `workerMaxAge`, or beyond `maxInactiveWorkers`, the longest inactive first; it must
+ * then register again (its heartbeats answer NOT_FOUND). `Duration.infinity` and `Infinity` keep
+ * everything. The engine prunes at the oldest item's deadline, and a second after a count is
+ * exceeded.
+ *
+ * Upstream Hatchet keeps a tenant's data for its `dataRetentionPeriod` (720h by default) and only
+ * deletes workers when `SERVER_ENABLE_WORKER_RETENTION` is set; a development engine keeps what a
+ * session of work needs in memory instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetentionOptions {
+  /** How long a finished run (or a pushed event) is kept. Default 1 day. */
+  readonly maxAge?: Duration.DurationInput | undefined
+  /** Finished runs (and pushed events) kept per tenant. Default 10,000. */
+  readonly maxRuns?: number | undefined
+  /** How long a worker is kept once it has no stream. Default 1 hour. */
+  readonly workerMaxAge?: Duration.DurationInput | undefined
+  /** Inactive workers kept per tenant. Default 100. */
+  readonly maxInactiveWorkers?: number | undefined
+}
+
+/**
+ * The retention of an engine started without `retention`: a day of work, at most 10,000 finished
+ * runs per tenant (tens of MB), inactive workers for an hour, at most 100.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetention = {
+  maxAge: "1 day",
+  maxRuns: 10_000,
+  workerMaxAge: "1 hour",
+  maxInactiveWorkers: 100
+} as const satisfies RetentionOptions
 
 /**
  * See `EngineOptions.workerLiveness`.

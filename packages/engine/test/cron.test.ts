@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
+import type { CreationIndex } from "../src/internal/domain/creationIndex.js"
 import { nextTick, parseCron } from "../src/internal/domain/cron.js"
 import type { Run } from "../src/internal/domain/model.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
@@ -87,7 +88,7 @@ describe("crontab syntax", () => {
   })
 })
 
-const runsOf = (runs: ReadonlyArray<Run>, name: string) => runs.filter((r) => r.workflow.name === name)
+const runsOf = (runs: CreationIndex<Run>, name: string) => runs.all().filter((r) => r.workflow.name === name)
 
 describe("cron runs", () => {
   it.scoped("fire at each tick under TestClock with the cron metadata, input and priority", () =>

@@ -15,7 +15,7 @@ import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 const iso = (ms: number) => new Date(ms).toISOString()
 
 const runsOf = (state: EngineState, name: string): Array<Run> =>
-  state.tenants.get(tenantId)!.runs.filter((r) => r.workflow.name === name)
+  state.tenants.get(tenantId)!.runs.all().filter((r) => r.workflow.name === name)
 
 const ticksOf = (runs: ReadonlyArray<Run>) => runs.map((r) => r.metadata.hatchet__cron_scheduled_at)
 

@@ -202,6 +202,48 @@ describe("dynamic keys", () => {
       expect(yield* keyOf(h, "shared")).toMatchObject({ limitValue: 2, value: 2 })
     }))
 
+  it.scoped("keys are registered when a task is created: the smaller limit wins whichever task came first, the longer window too", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("reg", [
+        task("t", {
+          rateLimits: [{ key: "k", keyExpr: "'shared'", units: 1, limitValuesExpr: "input.limit" }]
+        })
+      ])
+      yield* h.putWorkflow("reg-hour", [
+        task("t", { rateLimits: [{ key: "k", keyExpr: "'shared'", units: 1, limitValuesExpr: "90", duration: RateLimitDuration.HOUR }] })
+      ])
+      // no worker: the tasks wait, and every creation upserts what all waiting tasks ask for
+      yield* h.trigger("reg", { limit: 20 })
+      expect(yield* keyOf(h, "shared")).toMatchObject({ limitValue: 20, window: "MINUTE" })
+      yield* h.trigger("reg", { limit: 50 })
+      expect(yield* keyOf(h, "shared")).toMatchObject({ limitValue: 20, window: "MINUTE" })
+      yield* h.trigger("reg-hour")
+      expect(yield* keyOf(h, "shared")).toMatchObject({ limitValue: 20, window: "HOUR" })
+      expect(h.state.tenants.get(tenantId)!.dynamicKeys.get("shared")?.tasks).toBe(3)
+      // once they are assigned they no longer ask: the next task alone sets the key
+      const w = yield* h.worker(["reg:t", "reg-hour:t"], 10)
+      expect(w.starts()).toHaveLength(3)
+      expect(h.state.tenants.get(tenantId)!.dynamicKeys.size).toBe(0)
+      yield* h.trigger("reg", { limit: 70 })
+      expect(yield* keyOf(h, "shared")).toMatchObject({ limitValue: 70, window: "MINUTE" })
+    }))
+
+  it.scoped("a backlog of tasks with a key each drains in order, one pass per freed slot", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("each", [task("t", { rateLimits: [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "1", duration: SECOND }] })])
+      const w = yield* h.worker(["each:t"], 1)
+      const runs = yield* triggerMany(h, "each", Array.from({ length: 500 }, (_, i) => ({ user: `u${i}` })))
+      for (let i = 0; i < runs.length; i++) {
+        expect(startedRuns(w)).toHaveLength(i + 1)
+        yield* h.complete(w.starts()[i]!, "{}")
+      }
+      expect(startedRuns(w)).toEqual(runs)
+      expect(h.state.tenants.get(tenantId)!.rateLimits.size).toBe(500)
+      expect(h.state.tenants.get(tenantId)!.dynamicKeys.size).toBe(0)
+    }))
+
   it.scoped("a dynamic limit overrides PutRateLimit on the next pass; units may be an expression (doubles truncated)", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

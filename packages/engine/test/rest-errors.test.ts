@@ -201,4 +201,37 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const logs = yield* call(`${api}/api/v1/stable/tasks/${mine.runId}/logs`, { token })
       expect(logs.body).toMatchObject({ rows: [{ message: "a secret line", level: "INFO", taskExternalId: mine.runId }] })
     }))
+
+  it.scoped("page sizes as upstream: limit and offset are int64, narrowed to int32; a negative page is 500, logs above 10,000 too", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const token = `Bearer ${Redacted.value(engine.token)}`
+      const { name, runId, workflowId } = yield* seed(engine)
+      const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
+      for (let i = 0; i < 3; i++) yield* Effect.promise(() => c.workflows.triggerWorkflow({ name, input: "{}" }))
+      const list = (query: string) =>
+        call(`${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-01-01T00:00:00Z&only_tasks=false&${query}`, { token })
+      const serverError = { status: 500, body: { message: "Internal Server Error" } }
+      // 10^18 narrows to a negative int32 (the reported "return every run" page): the database refuses it
+      expect(yield* list("limit=1000000000000000000")).toEqual(serverError)
+      expect(yield* list("offset=-1")).toEqual(serverError)
+      expect(yield* list("limit=-5&only_tasks=true")).toEqual(serverError)
+      expect(yield* list("limit=99999999999999999999")).toEqual({
+        status: 400,
+        body: {
+          message: "Invalid format for parameter limit: error binding string parameter: strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
+        }
+      })
+      // 2^32 + 2 narrows to 2
+      const narrowed = yield* list(`limit=4294967298&workflow_ids=${workflowId}`)
+      expect(narrowed.status).toBe(200)
+      expect((narrowed.body as { rows: Array<unknown> }).rows).toHaveLength(2)
+      const page = yield* list(`limit=3&offset=3&workflow_ids=${workflowId}`)
+      expect(page.body).toMatchObject({ pagination: { currentPage: 2, nextPage: 3, numPages: 2 } })
+      expect((page.body as { rows: Array<unknown> }).rows).toHaveLength(1)
+      const logs = (limit: number) => call(`${engine.apiUrl}/api/v1/stable/tasks/${runId}/logs?limit=${limit}`, { token })
+      expect((yield* logs(10_000)).status).toBe(200)
+      expect(yield* logs(10_001)).toEqual(serverError)
+      expect(yield* logs(0)).toEqual(serverError)
+    }))
 })

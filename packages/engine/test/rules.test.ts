@@ -140,6 +140,32 @@ describe("affinity", () => {
       for (let i = 0; i < 4; i++) yield* h.trigger("soft", {}, { desiredWorkerId: a.id })
       expect(a.starts().filter((s) => s.actionId === "soft:t")).toHaveLength(4)
     }))
+
+  it.scoped("a sticky DAG: each task goes to the worker that ran its parent; labels are ignored under sticky", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const steps = [
+        task("a", { workerLabels: { zone: { strValue: "b", required: true } } }),
+        task("b", { parents: ["a"] }),
+        task("c", { parents: ["b"] })
+      ]
+      yield* h.putWorkflow("hard-dag", steps, { sticky: 1 })
+      yield* h.putWorkflow("soft-dag", steps, { sticky: 0 })
+      const actions = ["hard-dag:a", "hard-dag:b", "hard-dag:c", "soft-dag:a", "soft-dag:b", "soft-dag:c"]
+      const a = yield* h.worker(actions, 10, { zone: { strValue: "a" } })
+      const b = yield* h.worker(actions, 10, { zone: { strValue: "b" } })
+      const byAction = (action: string) => [a, b].filter((w) => w.starts().some((s) => s.actionId === action))
+      for (const name of ["hard-dag", "soft-dag"]) {
+        yield* h.trigger(name)
+        // the root task has no desired worker and its required label is ignored: either may take it
+        const [first] = byAction(`${name}:a`)
+        expect(first).toBeDefined()
+        yield* h.complete(first!.starts().find((s) => s.actionId === `${name}:a`)!, "{}")
+        expect(byAction(`${name}:b`)).toEqual([first])
+        yield* h.complete(first!.starts().find((s) => s.actionId === `${name}:b`)!, "{}")
+        expect(byAction(`${name}:c`)).toEqual([first])
+      }
+    }))
 })
 
 describe("worker liveness", () => {

@@ -16,7 +16,7 @@ import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 const iso = (ms: number) => new Date(ms).toISOString()
 
 const runsOf = (state: EngineState, tenant: string, name: string): Array<Run> =>
-  state.tenants.get(tenant)!.runs.filter((r) => r.workflow.name === name)
+  state.tenants.get(tenant)!.runs.all().filter((r) => r.workflow.name === name)
 
 const scheduledIds = (state: EngineState, tenant: string) => [...state.tenants.get(tenant)!.scheduled.keys()]
 

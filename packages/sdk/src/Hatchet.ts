@@ -4,10 +4,12 @@
  * the Worker included, over ONE gRPC channel.
  *
  * - `run` triggers and waits: the result is `Workflow.Result<D>` (each task's output decoded with
- *   its Schema), or the output itself for a standalone `Task`. A failed run fails with `RunFailed`,
- *   which lists, per failed task, its declared typed error (decoded with the task's `error`
- *   Schema) or a `TaskFailed` with the message; a cancelled run fails the same way (status
- *   `CANCELLED`).
+ *   its Schema), or the output itself for a standalone `Task`. A failed run fails with the
+ *   declared error of the task that failed (decoded with the task's `error` Schema, so
+ *   `Effect.catchTag` catches it) or a `TaskFailed` (undeclared failure, defect, cancellation,
+ *   timeout); several failed tasks are all in the cause (see `RunError`).
+ * - Interruption is cancellation: interrupting the fiber that awaits a run cancels the run on the
+ *   engine (`cancelOnInterrupt: false` to opt out).
  * - The input is encoded with the definition's Schema before anything is sent: an input that does
  *   not encode, a definition that is invalid, options out of range or a request above the gRPC
  *   send limit fail with `HatchetClientError` and nothing is sent.
@@ -63,60 +65,12 @@ import * as Metrics from "./Metrics.js"
 import * as Tenants from "./Tenants.js"
 import * as RateLimits from "./RateLimits.js"
 import * as Cel from "./Cel.js"
-import type { Definition, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
+import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
 // -----------------------------------------------------------------------------
 // errors
 // -----------------------------------------------------------------------------
-
-/**
- * One failed (or cancelled) task of a run: its readable id and its error, decoded to the task's
- * declared typed error when it is one, or a `TaskFailed` (kind `Cancelled` for a cancelled task).
- *
- * @since 0.1.0
- * @category models
- */
-export interface TaskFailure<E = unknown> {
-  readonly taskName: string
-  readonly error: E
-}
-
-class RunFailedBase extends Data.TaggedError("RunFailed")<{
-  readonly runId: string
-  readonly workflowName: string
-  readonly status: "FAILED" | "CANCELLED"
-  readonly failures: ReadonlyArray<TaskFailure<unknown>>
-}> {
-  override get message(): string {
-    return `Run ${this.runId} of "${this.workflowName}" ${this.status === "CANCELLED" ? "was cancelled" : "failed"}: ${
-      this.failures.map((f) => `task "${f.taskName}": ${internal.describeFailure(f.error)}`).join("; ")
-    }`
-  }
-}
-
-/**
- * A run finished FAILED or CANCELLED. `failures` holds every task that failed or was cancelled,
- * each with its typed error (`E` is the union of the definition's declared task errors and
- * `TaskFailed`). `status` is `CANCELLED` when every failure is a cancellation.
- *
- * @since 0.1.0
- * @category errors
- */
-export interface RunFailed<E = unknown> extends RunFailedBase {
-  readonly failures: ReadonlyArray<TaskFailure<E>>
-}
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export const RunFailed: new<E>(args: {
-  readonly runId: string
-  readonly workflowName: string
-  readonly status: "FAILED" | "CANCELLED"
-  readonly failures: ReadonlyArray<TaskFailure<E>>
-}) => RunFailed<E> = RunFailedBase as any
 
 /**
  * The client refused a request or could not make sense of an answer. Nothing was sent for the
@@ -156,12 +110,18 @@ export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
 }> {}
 
 /**
- * How awaiting a run of `D` can fail.
+ * How awaiting a run of `D` can fail: with the declared error of a task that failed (catch it by
+ * its tag), a `TaskFailed` (an undeclared failure or a defect, a cancellation, a timeout, kind
+ * telling which), or the client's own `HatchetClientError` or `GrpcError`.
+ *
+ * When several tasks failed, the cause holds one failure per task (`Cause.parallel`), the
+ * failures before the cancellations and each in definition order: `Effect.catchTag` and
+ * `Effect.either` see the first; `Effect.catchAllCause` with `Cause.failures` sees them all.
  *
  * @since 0.1.0
  * @category models
  */
-export type RunError<D> = RunFailed<Failure<D>> | HatchetClientError | GrpcError
+export type RunError<D> = Failure<D> | HatchetClientError | GrpcError
 
 // -----------------------------------------------------------------------------
 // models
@@ -181,12 +141,45 @@ export interface RunOptions {
    * position. Re-spawning the same key from a retried parent returns the existing child.
    */
   readonly key?: string | undefined
-  /** Inside a task only: prefer the parent's worker (the workflow must declare a sticky strategy). */
+  /**
+   * Inside a task only: run the child on the parent task's worker, as the child's `sticky`
+   * strategy says (`SOFT` prefers it, `HARD` waits for it). Refused for a workflow without one.
+   */
   readonly sticky?: boolean | undefined
-  /** Prefer this worker (when the workflow declares a sticky strategy). */
+  /** Run on this worker (by id), as the workflow's `sticky` strategy says; refused without one. */
   readonly desiredWorkerId?: string | undefined
+  /**
+   * Labels the run's tasks want on their worker; they replace the tasks' own
+   * `desiredWorkerLabels` for this run (ignored while a sticky desired worker is known).
+   */
+  readonly desiredWorkerLabels?: Readonly<Record<string, DesiredWorkerLabel>> | undefined
   /** Inside a task: trigger an independent run instead of a child. */
   readonly detached?: boolean | undefined
+  /**
+   * Cancel the run on the engine (`CancelTasks`) when the fiber awaiting its result is
+   * interrupted: an `Effect.timeout` or a `race` lost, a closed scope, an interrupted parent
+   * fiber, the spawning task cancelled. Default `true`, except for a `detached` run, which
+   * outlives the task that triggered it. Pass `false` for runs that must go on when their
+   * awaiter gives up (e.g. `Effect.timeout` to stop waiting, not to stop the run). A child awaited
+   * by a task that times out is cancelled too, and a retry of that task, spawning the same child,
+   * gets the cancelled child back (the engine dedupes children by index or key): pass `false` for
+   * a child that should outlive its parent's timeout.
+   */
+  readonly cancelOnInterrupt?: boolean | undefined
+}
+
+/**
+ * Options of `handle`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HandleOptions {
+  /**
+   * Cancel the run on the engine when the fiber awaiting the handle's `result` is interrupted.
+   * Default `false`: the run was triggered elsewhere, and awaiting it does not make it ours.
+   */
+  readonly cancelOnInterrupt?: boolean | undefined
 }
 
 /**
@@ -273,7 +266,12 @@ export interface RunEvent {
 export interface RunHandle<D extends Definition> {
   readonly runId: string
   readonly definition: D
-  /** Waits for the run to finish; the decoded result, or why it failed. Can be awaited many times. */
+  /**
+   * Waits for the run to finish: the decoded result, or why it failed (a declared error,
+   * `TaskFailed`, ...; see `RunError`). Can be awaited many times. Interrupting the fiber that
+   * awaits it cancels the run on the engine, unless the run was triggered with
+   * `cancelOnInterrupt: false` (or is `detached`, or the handle comes from `handle`).
+   */
   readonly result: Effect.Effect<Result<D>, RunError<D>>
   /** Cancels the run (`v1.AdminService/CancelTasks`); its running tasks are interrupted. */
   readonly cancel: Effect.Effect<void, GrpcError>
@@ -339,7 +337,15 @@ export interface PushedEvent {
  * @category models
  */
 export interface HatchetShape {
-  /** Triggers a run and waits for its typed result. */
+  /**
+   * Triggers a run and waits for its typed result. Fails with the declared error of the task
+   * that failed (`Effect.catchTag` on it), `TaskFailed`, or a client error (`RunError`).
+   * Interruption is cancellation: interrupting the fiber that awaits the run (`Effect.timeout`,
+   * `race`, a closed scope) cancels it on the engine, its running tasks interrupted, unless
+   * `cancelOnInterrupt: false`. Inside a task, the children a task awaits are cancelled with it
+   * (`detached` runs are not; nor are children of an attempt stopped to be retried, which the
+   * next attempt gets back).
+   */
   readonly run: <D extends Definition>(
     definition: D,
     input: Input<D>,
@@ -353,9 +359,12 @@ export interface HatchetShape {
   ) => Effect.Effect<RunHandle<D>, HatchetClientError | GrpcError>
   /**
    * Triggers one run per input with `BulkTriggerWorkflow` (batches of at most 500 runs and at
-   * most the gRPC send limit, sent in order) and waits for all; results in input order. Fails
-   * with the first failure; for every run's outcome, await the handles of `runManyNoWait`, e.g.
+   * most the gRPC send limit, sent in order) and waits for all; results in input order. A failed
+   * run does not cancel the others: once all have finished, it fails with every failed run's
+   * failures (in input order; `Effect.catchTag` and `Effect.either` see the first). For every
+   * run's outcome, await the handles of `runManyNoWait`, e.g.
    * `Effect.forEach(handles, (h) => Effect.either(h.result), { concurrency: "unbounded" })`.
+   * Interrupting it cancels every run (one `CancelTasks` call), unless `cancelOnInterrupt: false`.
    */
   readonly runMany: <D extends Definition>(
     definition: D,
@@ -372,8 +381,9 @@ export interface HatchetShape {
    * The handle of an existing run, e.g. one triggered elsewhere. Its `result` first asks the
    * engine for the run (`GetRunDetails`, asked again after 1 s and 2 s, as a run triggered a
    * moment ago may not be visible yet) and fails with `RunNotFound` when it does not know it.
+   * Interrupting its `result` leaves the run going, unless `cancelOnInterrupt: true`.
    */
-  readonly handle: <D extends Definition>(definition: D, runId: string) => RunHandle<D>
+  readonly handle: <D extends Definition>(definition: D, runId: string, options?: HandleOptions) => RunHandle<D>
   /**
    * Pushes an event (key namespaced, payload as JSON). Inside a task, the source run and task
    * are added to its metadata (`hatchet__source_workflow_run_id`, `hatchet__source_step_run_id`).
@@ -497,8 +507,11 @@ export const runManyNoWait = <D extends Definition>(
  * @since 0.1.0
  * @category accessors
  */
-export const handle = <D extends Definition>(definition: D, runId: string): Effect.Effect<RunHandle<D>, never, Hatchet> =>
-  Effect.map(Hatchet, (h) => h.handle(definition, runId))
+export const handle = <D extends Definition>(
+  definition: D,
+  runId: string,
+  options?: HandleOptions
+): Effect.Effect<RunHandle<D>, never, Hatchet> => Effect.map(Hatchet, (h) => h.handle(definition, runId, options))
 
 /**
  * @since 0.1.0

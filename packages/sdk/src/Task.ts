@@ -24,6 +24,7 @@
 import type { Effect, Layer, Pipeable, Scope } from "effect"
 import { Schema } from "effect"
 import type { TaskContext } from "./TaskContext.js"
+import type { HandlerError } from "./TaskError.js"
 import type { ErrorSchema, Implementation, TaskSettings, WorkflowSettings } from "./Workflow.js"
 import * as internal from "./internal/definition.js"
 
@@ -64,9 +65,7 @@ export interface Task<
    * may require the application's services and `TaskContext`.
    */
   toLayer<R, EX = never, RX = never>(
-    build:
-      | ((input: Schema.Schema.Type<Input>) => Effect.Effect<Schema.Schema.Type<Output>, any, R>)
-      | Effect.Effect<(input: Schema.Schema.Type<Input>) => Effect.Effect<Schema.Schema.Type<Output>, any, R>, EX, RX>
+    build: Task.Handler<this, R> | Effect.Effect<Task.Handler<this, R>, EX, RX>
   ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | Exclude<R, TaskContext | Scope.Scope>>
 }
 
@@ -79,6 +78,16 @@ export declare namespace Task {
    * @since 0.1.0
    */
   export type Any = Task<any, Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>
+
+  /**
+   * The handler of a standalone task: its decoded input in, an Effect of its output out, failing
+   * only with its declared error or the markers of `TaskError.HandlerError`.
+   *
+   * @since 0.1.0
+   */
+  export type Handler<T extends Any, R = any> = (
+    input: Schema.Schema.Type<T["input"]>
+  ) => Effect.Effect<Schema.Schema.Type<T["output"]>, HandlerError<Schema.Schema.Type<T["error"]>>, R>
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, retry
- * count, metadata, priority, child index and key) and what it can ask of the engine (refresh its
- * timeout, release its slot, stream chunks to subscribers, cancel itself). The decoded input and
+ * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, attempt
+ * number and retry count, metadata, priority, child index and key, the triggering event) and what
+ * it can ask of the engine (refresh its timeout, release its slot, stream chunks to subscribers,
+ * cancel itself, change its worker's labels). The decoded input and
  * parent outputs are the handler's arguments, typed by the definition.
  *
  * Log lines written with Effect's logger inside a task (`Effect.log`, `Effect.logWarning`, ...)
@@ -34,7 +35,7 @@ import { toGoDuration } from "./internal/duration.js"
  * @category errors
  */
 export class TaskContextError extends Data.TaggedError("TaskContextError")<{
-  readonly operation: "refreshTimeout" | "releaseSlot" | "putStream" | "cancel"
+  readonly operation: "refreshTimeout" | "releaseSlot" | "putStream" | "cancel" | "upsertLabels"
   readonly message: string
   readonly cause?: unknown
 }> {}
@@ -58,6 +59,10 @@ export interface TaskInfo {
   readonly workerId: string
   /** 0 for the first attempt. */
   readonly retryCount: number
+  /** How many attempts the task may have: its `retries` plus one. */
+  readonly maxAttempts: number
+  /** The event that triggered the run, when an event did (`Hatchet.push` of a key it listens to). */
+  readonly triggeringEvent: Option.Option<TriggeringEvent>
   /** The run's additional metadata (a JSON object on the wire). */
   readonly additionalMetadata: Readonly<Record<string, unknown>>
   /** 1 (lowest) to 3. */
@@ -68,6 +73,17 @@ export interface TaskInfo {
   readonly childKey: Option.Option<string>
   /** When this run is a child: the parent *task* run's external id. */
   readonly parentTaskRunExternalId: Option.Option<string>
+}
+
+/**
+ * The event that triggered a run: its id (as `Hatchet.push` returned it) and its key.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TriggeringEvent {
+  readonly id: string
+  readonly key: string
 }
 
 /**
@@ -83,6 +99,10 @@ export interface TaskOperations {
   readonly putStream: (chunk: Uint8Array, eventIndex: number) => Effect.Effect<void, TaskContextError>
   /** Asks the engine to cancel this task; the caller then interrupts the task itself. */
   readonly cancel: Effect.Effect<void, TaskContextError>
+  /** Whether the attempt is being stopped to run again (see `TaskContextShape`). Default: never. */
+  readonly interruptedForRetry?: Effect.Effect<boolean> | undefined
+  /** Adds or changes labels of the worker running the task. */
+  readonly upsertLabels: (labels: Readonly<Record<string, string | number>>) => Effect.Effect<void, TaskContextError>
 }
 
 /**
@@ -90,6 +110,8 @@ export interface TaskOperations {
  * @category models
  */
 export interface TaskContextShape extends TaskInfo {
+  /** 1 for the first attempt: `retryCount + 1`. */
+  readonly attemptNumber: number
   /**
    * Extends the current deadline by `incrementBy` (the engine adds it to the deadline, not to
    * now). Fails when the task is no longer running on the engine.
@@ -108,6 +130,12 @@ export interface TaskContextShape extends TaskInfo {
    */
   readonly cancel: Effect.Effect<never, TaskContextError>
   /**
+   * Adds or changes labels of the worker running this task (`UpsertWorkerLabels`), e.g. the model
+   * it has loaded, so that later tasks wanting them (`desiredWorkerLabels`) come to it. The
+   * worker keeps them, also when it registers again.
+   */
+  readonly upsertLabels: (labels: Readonly<Record<string, string | number>>) => Effect.Effect<void, TaskContextError>
+  /**
    * Extension point for child spawning: the next child index of this attempt (0, 1, 2, ...).
    * The counter belongs to the attempt, so a retry starts again at 0 and spawns the same
    * children in the same order get the same indices (that is what lets the engine dedupe them).
@@ -115,6 +143,13 @@ export interface TaskContextShape extends TaskInfo {
    * give concurrently spawned children a `key` when their identity matters.
    */
   readonly nextChildIndex: Effect.Effect<number>
+  /**
+   * Whether this attempt is being interrupted to run again: the worker is shutting down, or the
+   * engine sent a newer attempt of the task. The children it awaits are then left running, since
+   * the next attempt spawns the same children and gets them back; on any other interruption
+   * (the task cancelled or timed out) they are cancelled with it.
+   */
+  readonly interruptedForRetry: Effect.Effect<boolean>
 }
 
 /**
@@ -137,6 +172,7 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
     const streamIndex = yield* Ref.make(0)
     return {
       ...info,
+      attemptNumber: info.retryCount + 1,
       refreshTimeout: (incrementBy) =>
         Either.match(toGoDuration(incrementBy), {
           onLeft: (message) =>
@@ -150,7 +186,9 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
           (index) => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, index)
         ),
       cancel: Effect.zipRight(operations.cancel, Effect.interrupt),
-      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1)
+      upsertLabels: operations.upsertLabels,
+      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1),
+      interruptedForRetry: operations.interruptedForRetry ?? Effect.succeed(false)
     } satisfies TaskContextShape
   })
 
@@ -185,3 +223,11 @@ export const cancel: Effect.Effect<never, TaskContextError, TaskContext> = Effec
   TaskContext,
   (ctx) => ctx.cancel
 )
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const upsertLabels = (
+  labels: Readonly<Record<string, string | number>>
+): Effect.Effect<void, TaskContextError, TaskContext> => Effect.flatMap(TaskContext, (ctx) => ctx.upsertLabels(labels))

@@ -14,10 +14,11 @@ import { Cause, Context, Data, Duration, Effect, Either, Schema, Scope } from "e
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
-import { findTask, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import { effectiveSettings, findTask, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
 import * as failure from "./internal/failure.js"
 import * as payload from "./internal/payload.js"
 import * as taskLogger from "./internal/taskLogger.js"
+import { workerAction, workflowWireName } from "./internal/naming.js"
 
 /**
  * How an attempt ended, as the worker reports it:
@@ -182,6 +183,28 @@ export const decodeOutput = (
   text: string
 ): Effect.Effect<unknown, ParseResult.ParseError> =>
   Effect.flatMap(taskOf(specOf(definition), taskName), (task) => payload.decodeOutput(task, text))
+
+/**
+ * The action id a worker registers for a task and receives in its assignments
+ * (`"<workflow wire name>:<task lowercased>"`, the workflow's name namespaced and lowercased).
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const actionId = (definition: Definition, taskName: string, namespace = ""): string =>
+  workerAction(workflowWireName(specOf(definition).name, namespace), taskName)
+
+/**
+ * How many attempts a task may have: its `retries` (or the workflow's `taskDefaults`) plus one.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const maxAttempts = (definition: Definition, taskName: string): number => {
+  const spec = specOf(definition)
+  const task = findTask(spec, taskName)
+  return task === undefined ? 1 : (effectiveSettings(spec, task).retries ?? 0) + 1
+}
 
 /**
  * Decodes a failure text (a FAILED payload, `StepRunResult.error`, `step_run_errors` entry) to the

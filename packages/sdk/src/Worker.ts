@@ -37,8 +37,18 @@
  * | ends the stream, cleanly or with an error | reconnects | after the backoff (250 ms ± 20 % the first time) |
  * | rejects heartbeats (FAILED_PRECONDITION) | reconnects on the 2nd rejection | within ~8 s |
  * | forgot the worker (NOT_FOUND) | registers again (new worker id) | within ~4 s |
- * | restarts, or the connection is reset | reconnects with backoff while it is down | once it listens again, plus the backoff |
+ * | restarts, or the connection is reset | reconnects with backoff while it is down | once it listens again, plus the backoff (the channel's own grows from 250 ms to 10 s while the engine is down) |
  * | stalls silently | fresh connection after 3 hung beats | within ~17 s (without `GrpcTransport` in context: when keepalive closes the dead connection, up to 70 s with `HatchetConfig`'s defaults) |
+ * | refuses the token (`UNAUTHENTICATED`) once the worker runs | logs an error saying what to do, reconnects with the backoff, never gives up | once an engine accepts the token again |
+ *
+ * A refused token is handled in two ways, on purpose. At start, registration fails fast: the layer
+ * fails with `WorkerError` (`Registration`), since a token the engine has never accepted is a
+ * configuration error that retrying cannot fix, and a deployment should see it at once. Once the
+ * worker runs, the same answer means the engine changed under it (restarted with another signing
+ * key, such as `hatchet-local` with another `--state-dir`; a token revoked, or expired): that can
+ * come back (the engine restarted with its identity, the key restored), so the worker stays up
+ * and retries with its usual backoff, logging each refusal as an error. It never picks up a new
+ * token by itself: to use one, restart the worker with it.
  *
  * A task the engine assigned into a stream that died silently never reaches the worker; Hatchet
  * has no acknowledgement of assignments, so the engine recovers it only when the attempt times
@@ -81,6 +91,7 @@ import { Context, Data, Layer } from "effect"
 import type { Admin } from "./Admin.js"
 import type { Dispatcher } from "./Dispatcher.js"
 import type { Events } from "./Events.js"
+import type { GrpcError } from "./HatchetError.js"
 import type { Workers } from "./Workers.js"
 import type { Definition, ImplementationOf } from "./Workflow.js"
 import * as internal from "./internal/worker.js"
@@ -178,8 +189,16 @@ export interface WorkerShape {
   readonly actions: ReadonlyArray<string>
   /** The slots the worker registered (tasks it runs at once, counting each task's slot cost). */
   readonly slots: number
-  /** The labels the worker registered. */
+  /** The labels the worker started with. */
   readonly labels: Readonly<Record<string, string | number>>
+  /** The worker's labels now: those it started with, as changed by `upsertLabels`. */
+  readonly currentLabels: Effect.Effect<Readonly<Record<string, string | number>>>
+  /**
+   * Adds or changes labels (`UpsertWorkerLabels`), so that tasks wanting them
+   * (`desiredWorkerLabels`) come to this worker; kept when the worker registers again.
+   * Fails with `InvalidOptions` for a value that is neither a string nor an integer.
+   */
+  readonly upsertLabels: (labels: Readonly<Record<string, string | number>>) => Effect.Effect<void, WorkerError | GrpcError>
   /** Slots held by running attempts. */
   readonly slotsInUse: Effect.Effect<number>
   /** The engine's id for this worker; it changes when the worker registers again. */
@@ -230,6 +249,10 @@ export const make: <const Workflows extends ReadonlyArray<Definition>>(
  * The worker as a scoped Layer. It requires the implementation of every listed workflow (a missing
  * one is a type error), the low-level `Dispatcher`, `Admin` and `Events` services, and `Workers`
  * (to pause itself when it drains); `Hatchet.layer` provides them all.
+ *
+ * Building it fails fast with `WorkerError` when the engine refuses the token (`UNAUTHENTICATED`)
+ * or the registration itself (transient errors such as `UNAVAILABLE` are retried); once built, a
+ * refused token is logged as an error and retried with the reconnect backoff (see the module docs).
  *
  * @since 0.1.0
  * @category layers

@@ -112,7 +112,7 @@ const readingsOf = (
           name: worker.name,
           slots: worker.slots - (yield* worker.slotsInUse),
           actions: worker.actions,
-          labels: worker.labels,
+          labels: yield* worker.currentLabels,
           nodeVersion: process.version
         }
         return { report, lag: eventLoop.recentMax }

@@ -4,7 +4,8 @@
  * A definition says *what* runs; it imports no implementation, so a client can trigger a workflow
  * and get a typed result without the worker's code. The implementation is a Layer built with
  * `toLayer`, whose handlers are Effects that may use the application's services (the model is
- * `@effect/rpc`'s `RpcGroup.toLayer`): a missing handler or service is a type error.
+ * `@effect/rpc`'s `RpcGroup.toLayer`): a missing handler or service is a type error, and so is a
+ * handler that can fail with an error its task does not declare (see `Handler`).
  *
  * @example
  * ```ts
@@ -44,7 +45,7 @@ import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import type { Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
-import type { TaskFailed } from "./TaskError.js"
+import type { HandlerError, TaskFailed } from "./TaskError.js"
 import * as internal from "./internal/definition.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./internal/naming.js"
 import { validate as validateSpec } from "./internal/registration.js"
@@ -79,7 +80,7 @@ export type ImplementationTypeId = typeof ImplementationTypeId
 
 /**
  * Settings of a workflow: description, version, event and cron triggers, default priority,
- * `concurrency` and `taskDefaults`.
+ * `concurrency`, `sticky` and `taskDefaults`.
  *
  * @since 0.1.0
  * @category models
@@ -351,13 +352,23 @@ export type TaskFailures<Tasks extends TaskMap> = {
 
 /**
  * A task handler: the decoded workflow input and parent outputs in, an Effect of the output out.
- * Any failure is allowed: one that matches the task's `error` Schema travels as that typed error,
- * anything else as `TaskFailed`. Wrap it in `NonRetryableError` to stop retries.
+ * It may fail only with the task's declared error `E` (which travels the wire and comes back to
+ * the client as that error), or with the markers of `TaskError.HandlerError`: `nonRetryable` to
+ * stop retries, `undeclared` to fail on purpose with an error the task does not declare (the
+ * client gets a `TaskFailed`). As `@effect/rpc`'s `ToHandlerFn`, any other error is a type error.
  *
  * @since 0.1.0
  * @category type-level
  */
-export type Handler<I, P, O> = (input: I, parents: P) => Effect.Effect<O, any, any>
+export type Handler<I, P, O, E = never> = (input: I, parents: P) => Effect.Effect<O, HandlerError<E>, any>
+
+/**
+ * The declared error of a task definition (`never` when it declares none).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ErrorOf<T extends TaskDefinition.Any> = Schema.Schema.Type<T["error"]>
 
 /**
  * The handlers `toLayer` needs: one per task, plus `"on-failure-task"` / `"on-success-task"` when
@@ -371,18 +382,25 @@ export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends Tas
     readonly [K in keyof Tasks]: Handler<
       Schema.Schema.Type<Input>,
       ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
-      Schema.Schema.Type<Tasks[K]["output"]>
+      Schema.Schema.Type<Tasks[K]["output"]>,
+      ErrorOf<Tasks[K]>
     >
   }
   & (Hooks extends { readonly "on-failure-task": infer F extends TaskDefinition.Any } ? {
-      readonly "on-failure-task": Handler<Schema.Schema.Type<Input>, TaskFailures<Tasks>, Schema.Schema.Type<F["output"]>>
+      readonly "on-failure-task": Handler<
+        Schema.Schema.Type<Input>,
+        TaskFailures<Tasks>,
+        Schema.Schema.Type<F["output"]>,
+        ErrorOf<F>
+      >
     }
     : {})
   & (Hooks extends { readonly "on-success-task": infer S extends TaskDefinition.Any } ? {
       readonly "on-success-task": Handler<
         Schema.Schema.Type<Input>,
         ParentOutputs<Tasks, Leaves<Tasks>>,
-        Schema.Schema.Type<S["output"]>
+        Schema.Schema.Type<S["output"]>,
+        ErrorOf<S>
       >
     }
     : {})
@@ -430,7 +448,8 @@ export type Result<D> = D extends Task<any, any, infer O, any> ? Schema.Schema.T
   : never
 
 /**
- * How a run can fail: any task's declared typed error, or `TaskFailed`.
+ * How a run can fail: the declared error of any task (hooks included), or `TaskFailed` (an
+ * undeclared failure, a defect, a cancellation, a timeout, ...).
  *
  * @since 0.1.0
  * @category type-level

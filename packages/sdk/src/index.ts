@@ -61,7 +61,8 @@ export * as Task from "./Task.js"
 export * as TaskContext from "./TaskContext.js"
 
 /**
- * How tasks fail: `NonRetryableError` (stop retries) and `TaskFailed` (untyped failures).
+ * How tasks fail: `NonRetryableError` (stop retries), `UndeclaredError` (an undeclared failure on
+ * purpose), `HandlerError` (what a handler may fail with) and `TaskFailed` (untyped failures).
  *
  * @since 0.1.0
  */
@@ -157,8 +158,9 @@ export * as Cel from "./Cel.js"
 
 /**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
- * events `push` / `bulkPush`, typed `RunFailed` errors, child runs from inside tasks, and the
- * one layer (`layer`, `layerConfig`, `layerFromEnv`) an application provides.
+ * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
+ * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an
+ * application provides.
  *
  * @since 0.1.0
  */

@@ -110,7 +110,9 @@ describe("GrpcTransport", () => {
       "grpc.default_compression_algorithm": 2,
       "grpc.max_send_message_length": 222,
       "grpc.max_receive_message_length": 111,
-      "grpc.use_local_subchannel_pool": 1
+      "grpc.use_local_subchannel_pool": 1,
+      "grpc.initial_reconnect_backoff_ms": 250,
+      "grpc.max_reconnect_backoff_ms": 10000
     })
   })
 

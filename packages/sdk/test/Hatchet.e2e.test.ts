@@ -3,9 +3,10 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Engine } from "@effect-hatchet/engine"
-import { ConfigProvider, Deferred, Effect, Layer, Ref, Schema, Stream } from "effect"
+import { Cause, Chunk, ConfigProvider, Deferred, Effect, Layer, Option, Queue, Ref, Schema, Stream } from "effect"
 import * as Hatchet from "../src/Hatchet.js"
 import * as TaskContext from "../src/TaskContext.js"
+import * as TaskError from "../src/TaskError.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Task from "../src/Task.js"
 import * as Workflow from "../src/Workflow.js"
@@ -27,7 +28,7 @@ const orderFlow = () =>
   )
 
 layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("client + worker end to end", (it) => {
-  it.scoped("a DAG with typed parent outputs: typed result; a declared error comes back typed in RunFailed", () =>
+  it.scoped("a DAG with typed parent outputs: typed result; a declared error comes back typed, caught by its tag", () =>
     Effect.gen(function*() {
       const OrderFlow = orderFlow()
       yield* startWorker([OrderFlow], OrderFlow.toLayer({
@@ -43,15 +44,14 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(result.charge.at).toBeInstanceOf(Date)
       expect(result.charge.at.toISOString()).toBe("2030-01-01T00:00:00.000Z")
 
-      const failed = yield* Effect.flip(Hatchet.run(OrderFlow, { orderId: "o-2", amount: 0 }))
-      expect(failed._tag).toBe("RunFailed")
-      if (failed._tag !== "RunFailed") return
-      expect(failed.status).toBe("FAILED")
-      expect(failed.failures).toHaveLength(1)
-      expect(failed.failures[0]!.taskName).toBe("charge")
-      const error = failed.failures[0]!.error
+      const recovered = yield* Hatchet.run(OrderFlow, { orderId: "o-2", amount: 0 }).pipe(
+        Effect.map(() => "charged"),
+        Effect.catchTag("CardDeclined", (declined) => Effect.succeed(`declined: ${declined.reason}`))
+      )
+      expect(recovered).toBe("declined: invalid amount")
+      const error = yield* Effect.flip(Hatchet.run(OrderFlow, { orderId: "o-3", amount: 0 }))
       expect(error).toBeInstanceOf(CardDeclined)
-      expect(error).toMatchObject({ _tag: "CardDeclined", reason: "invalid amount" })
+      expect(error).toEqual(new CardDeclined({ reason: "invalid amount" }))
     }))
 
   it.scoped("child runs from a task: typed child results, and a retried parent gets its existing children back", () =>
@@ -87,7 +87,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
             const results = yield* Effect.all([first.result, second.result, keyed.result])
             if (ctx.retryCount === 0) return yield* Effect.fail("first attempt fails after spawning")
             return { total: results.reduce((sum, r) => sum + r.square, 0), children: ids }
-          })
+          }).pipe(TaskError.undeclared)
         )
       ))
       const handle = yield* Hatchet.runNoWait(Parent, {})
@@ -128,8 +128,11 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         n % 2 === 0 ? Effect.succeed({ half: n / 2 }) : Effect.fail(new CardDeclined({ reason: `${n} is odd` }))
       ))
       const inputs = Array.from({ length: 10 }, (_, n) => ({ n }))
-      const first = yield* Effect.flip(Hatchet.runMany(Half, inputs))
-      expect(first).toMatchObject({ _tag: "RunFailed", status: "FAILED" })
+      // every run finishes; the failures of the odd ones are all in the cause, the first one first
+      const cause = yield* Effect.flip(Effect.sandbox(Hatchet.runMany(Half, inputs)))
+      expect(Chunk.toArray(Cause.failures(cause))).toEqual(
+        [1, 3, 5, 7, 9].map((n) => new CardDeclined({ reason: `${n} is odd` }))
+      )
 
       const handles = yield* Hatchet.runManyNoWait(Half, inputs)
       const outcomes = yield* Effect.forEach(handles, (h) => Effect.either(h.result), { concurrency: "unbounded" })
@@ -138,9 +141,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         if (outcome._tag === "Right") {
           expect(outcome.right).toEqual({ half: n / 2 })
         } else {
-          expect(outcome.left._tag).toBe("RunFailed")
-          if (outcome.left._tag !== "RunFailed") continue
-          expect(outcome.left.failures[0]!.error).toEqual(new CardDeclined({ reason: `${n} is odd` }))
+          expect(outcome.left).toEqual(new CardDeclined({ reason: `${n} is odd` }))
         }
       }
     }))
@@ -158,7 +159,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
           }
           for (const chunk of ["a", "b", "c"]) yield* TaskContext.putStream(chunk)
           return { chunks: 3 }
-        })
+        }).pipe(Effect.orDie)
       ))
       const handle = yield* Hatchet.runNoWait(Streamer, {})
       const chunks = yield* handle.stream.pipe(
@@ -188,12 +189,148 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       yield* Deferred.await(started)
       yield* handle.cancel
       const failure = yield* Effect.flip(handle.result)
-      expect(failure._tag).toBe("RunFailed")
-      if (failure._tag !== "RunFailed") return
-      expect(failure.status).toBe("CANCELLED")
-      expect(failure.failures[0]!.error).toBeInstanceOf(TaskFailed)
-      expect((failure.failures[0]!.error as TaskFailed).kind).toBe("Cancelled")
+      expect(failure).toBeInstanceOf(TaskFailed)
+      expect(failure).toMatchObject({ _tag: "TaskFailed", taskName: Sleeper.name, kind: "Cancelled" })
       yield* Deferred.await(finalized)
+    }))
+
+  it.scoped("interruption is cancellation: Effect.timeout around run leaves the run CANCELLED, its finalizer run; retried timeouts leave no run behind", () =>
+    Effect.gen(function*() {
+      const started = yield* Queue.unbounded<string>()
+      const finalized = yield* Queue.unbounded<string>()
+      const Slow = Task.make(unique("slow"), { executionTimeout: "5 minutes" })
+      yield* startWorker([Slow], Slow.toLayer(() =>
+        Effect.gen(function*() {
+          const ctx = yield* TaskContext.TaskContext
+          yield* Effect.addFinalizer(() => Queue.offer(finalized, ctx.workflowRunId))
+          yield* Queue.offer(started, ctx.workflowRunId)
+          return yield* Effect.never
+        })
+      ))
+      const { runs } = yield* Hatchet.Hatchet
+      const tag = { test: unique("timeout") }
+      const timedOut = yield* Effect.flip(Hatchet.run(Slow, {}, { additionalMetadata: tag }).pipe(Effect.timeout("1 second")))
+      expect(timedOut._tag).toBe("TimeoutException")
+      const runId = yield* Queue.take(started)
+      expect(yield* Queue.take(finalized)).toBe(runId)
+      expect(yield* runs.status(runId)).toBe("CANCELLED")
+
+      // the issue's scenario: a retry around a timeout; every attempt's run is cancelled
+      const attempts = Hatchet.run(Slow, {}, { additionalMetadata: tag }).pipe(
+        Effect.timeoutFail({ duration: "300 millis", onTimeout: () => "too slow" as const }),
+        Effect.retry({ times: 2 }),
+        Effect.flip
+      )
+      expect(yield* attempts).toBe("too slow")
+      const listed = yield* pollUntil(
+        runs.list({ additionalMetadata: tag }),
+        (list) => list.rows.length === 4 && list.rows.every((row) => row.status === "CANCELLED")
+      )
+      expect(listed.rows.map((row) => row.status)).toEqual(["CANCELLED", "CANCELLED", "CANCELLED", "CANCELLED"])
+    }))
+
+  it.scoped("cancelOnInterrupt: false: the run goes on after its awaiter gave up", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const Gated = Task.make(unique("gated"), { output: Schema.String })
+      yield* startWorker([Gated], Gated.toLayer(() => Effect.as(Deferred.await(release), "done")))
+      const handle = yield* Hatchet.runNoWait(Gated, {}, { cancelOnInterrupt: false })
+      expect(yield* Effect.timeout(handle.result, "300 millis").pipe(Effect.option)).toEqual(Option.none())
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* handle.result).toBe("done")
+    }))
+
+  it.scoped("a task cancelled while it awaits a child cancels the child (its finalizer runs); a detached run goes on", () =>
+    Effect.gen(function*() {
+      const childStarted = yield* Deferred.make<void>()
+      const childFinalized = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const Child = Task.make(unique("awaited-child"), { executionTimeout: "5 minutes" })
+      const Independent = Task.make(unique("detached"), { output: Schema.String })
+      const Parent = Task.make(unique("parent"), { executionTimeout: "5 minutes" })
+      const ids = yield* Ref.make<{ child?: string; detached?: string }>({})
+      yield* startWorker([Child, Independent, Parent], Layer.mergeAll(
+        Child.toLayer(() =>
+          Effect.gen(function*() {
+            yield* Effect.addFinalizer(() => Deferred.succeed(childFinalized, undefined))
+            yield* Deferred.succeed(childStarted, undefined)
+            return yield* Effect.never
+          })
+        ),
+        Independent.toLayer(() => Effect.as(Deferred.await(release), "independent")),
+        Parent.toLayer(() =>
+          Effect.gen(function*() {
+            const detached = yield* Hatchet.runNoWait(Independent, {}, { detached: true })
+            const child = yield* Hatchet.runNoWait(Child, {})
+            yield* Ref.set(ids, { child: child.runId, detached: detached.runId })
+            yield* Effect.all([child.result, detached.result], { concurrency: "unbounded" })
+          }).pipe(TaskError.undeclared)
+        )
+      ))
+      const parent = yield* Hatchet.runNoWait(Parent, {})
+      yield* Deferred.await(childStarted)
+      yield* parent.cancel
+      yield* Deferred.await(childFinalized)
+      const { runs } = yield* Hatchet.Hatchet
+      const { child, detached } = yield* Ref.get(ids)
+      expect(yield* pollUntil(runs.status(child!), (status) => status === "CANCELLED")).toBe("CANCELLED")
+      expect(yield* Effect.flip(parent.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
+      // the detached run was left going
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* Hatchet.handle(Independent, detached!).pipe(Effect.flatMap((h) => h.result))).toBe("independent")
+    }))
+
+  it.scoped("a run that failed in several tasks: the declared errors and the TaskFailed are all in the cause", () =>
+    Effect.gen(function*() {
+      const Fanout = Workflow.make(unique("fanout")).pipe(
+        Workflow.task("declined", { error: CardDeclined }),
+        Workflow.task("crashed"),
+        Workflow.task("fine", { output: Schema.Struct({ n: Schema.Number }) }),
+        Workflow.task("after", { parents: ["declined", "fine"] })
+      )
+      yield* startWorker([Fanout], Fanout.toLayer({
+        declined: () => Effect.fail(new CardDeclined({ reason: "expired" })),
+        crashed: () => Effect.dieMessage("boom"),
+        fine: () => Effect.succeed({ n: 1 }),
+        after: () => Effect.void
+      }))
+      const cause = yield* Effect.flip(Effect.sandbox(Hatchet.run(Fanout, {})))
+      const failures = Chunk.toArray(Cause.failures(cause))
+      expect(failures[0]).toEqual(new CardDeclined({ reason: "expired" }))
+      expect(failures[1]).toMatchObject({ _tag: "TaskFailed", taskName: "crashed", kind: "Defect", message: "RuntimeException: boom" })
+      // the task that never ran, since a parent failed, comes last
+      expect(failures[2]).toMatchObject({ _tag: "TaskFailed", taskName: "after", kind: "Cancelled" })
+      expect(failures).toHaveLength(3)
+      // catchTag sees the declared error first
+      const caught = yield* Hatchet.run(Fanout, {}).pipe(
+        Effect.as("ok"),
+        Effect.catchTag("CardDeclined", (declined) => Effect.succeed(declined.reason))
+      )
+      expect(caught).toBe("expired")
+    }))
+
+  it.scoped("a schedule timeout is told apart from a cancel: TaskFailed of kind ScheduleTimeout", () =>
+    Effect.gen(function*() {
+      const holding = yield* Deferred.make<void>()
+      const Hog = Task.make(unique("hog"), { executionTimeout: "5 minutes" })
+      const Starved = Task.make(unique("starved"), { scheduleTimeout: "1 second" })
+      // one slot, held by the hog: the starved task waits for a worker, then times out
+      yield* startWorker([Hog, Starved], Layer.merge(
+        Hog.toLayer(() => Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)),
+        Starved.toLayer(() => Effect.void)
+      ), { slots: 1 })
+      const hog = yield* Hatchet.runNoWait(Hog, {})
+      yield* Deferred.await(holding)
+      const starved = yield* Effect.flip(Hatchet.run(Starved, {}))
+      expect(starved).toMatchObject({
+        _tag: "TaskFailed",
+        taskName: Starved.name,
+        kind: "ScheduleTimeout",
+        message: "no worker took the task within its schedule timeout (SCHEDULING_TIMED_OUT)"
+      })
+      // a cancel stays a cancel
+      yield* hog.cancel
+      expect(yield* Effect.flip(hog.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "the task was cancelled" })
     }))
 
   it.scoped("an event pushed with push triggers the workflow listening for its key", () =>
@@ -251,7 +388,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const cancelled = yield* runs.cancel({ ids: [stuck.runId] })
       expect(cancelled.length).toBeGreaterThan(0)
       const failure = yield* Effect.flip(stuck.result)
-      expect(failure).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
+      expect(failure).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
       expect(yield* runs.cancel({ ids: [] })).toEqual([])
     }))
 

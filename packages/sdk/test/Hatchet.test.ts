@@ -4,10 +4,11 @@
 import type { WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { BulkTriggerWorkflowRequest, type PutRateLimitRequest, RateLimitDuration } from "@effect-hatchet/proto/workflows/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { expectTypeOf } from "vitest"
-import { ConfigProvider, Effect, Schema } from "effect"
+import { Cause, Chunk, ConfigProvider, Deferred, Effect, Fiber, Schema, TestClock } from "effect"
 import type { AdminShape } from "../src/Admin.js"
 import type { EventsShape } from "../src/Events.js"
 import type { GrpcTransportShape } from "../src/GrpcTransport.js"
@@ -29,6 +30,7 @@ import { testTaskContext } from "./support/taskContext.js"
 import { hatchetToken } from "./support/tokens.js"
 
 class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
+class GatewayDown extends Schema.TaggedError<GatewayDown>()("GatewayDown", { seconds: Schema.Number }) {}
 
 const OrderFlow = Workflow.make("order-processing", {
   input: Schema.Struct({ orderId: Schema.String, amount: Schema.Number.pipe(Schema.positive()) })
@@ -43,6 +45,7 @@ const OrderFlow = Workflow.make("order-processing", {
 )
 
 const Echo = Task.make("echo", { input: Schema.Struct({ text: Schema.String }), output: Schema.Struct({ text: Schema.String }) })
+const StickyEcho = Task.make("sticky-echo", { input: Schema.Struct({ text: Schema.String }), sticky: "SOFT" })
 
 const ok = (taskName: string, output: unknown) => ({
   taskRunExternalId: `t-${taskName}`,
@@ -58,6 +61,12 @@ const fakeClient = (options: {
   readonly results?: (runId: string) => WorkflowRunEvent["results"]
   /** The bulk call (0-based) that fails with UNAVAILABLE. */
   readonly failBulkCall?: number
+  /** Runs that never finish (their await never returns). */
+  readonly unfinished?: boolean
+  /** Trigger calls wait for this before answering. */
+  readonly triggerGate?: Deferred.Deferred<void>
+  /** Completed when a trigger call starts. */
+  readonly triggerStarted?: Deferred.Deferred<void>
 } = {}) =>
   Effect.gen(function*() {
     const config = yield* HatchetConfig.make({ token: hatchetToken(), tlsStrategy: "none", ...options.config }).pipe(
@@ -70,9 +79,20 @@ const fakeClient = (options: {
     const bulkPushes: Array<ReadonlyArray<PushEventRequest>> = []
     let nextId = 0
     const rateLimits: Array<PutRateLimitRequest> = []
+    const cancelled: Array<ReadonlyArray<string>> = []
+    const awaited: Array<string> = []
     const admin = {
       putRateLimit: (request) => Effect.sync(() => void rateLimits.push(request)),
-      triggerWorkflow: (request) => Effect.sync(() => (triggered.push(request), `run-${nextId++}`)),
+      getRunDetails: () => Effect.succeed({} as Effect.Effect.Success<ReturnType<AdminShape["getRunDetails"]>>),
+      cancelTasks: (request) => Effect.sync(() => (cancelled.push(request.externalIds), request.externalIds)),
+      triggerWorkflow: (request) =>
+        Effect.zipRight(
+          Effect.zipRight(
+            options.triggerStarted === undefined ? Effect.void : Deferred.succeed(options.triggerStarted, undefined),
+            options.triggerGate === undefined ? Effect.void : Deferred.await(options.triggerGate)
+          ),
+          Effect.sync(() => (triggered.push(request), `run-${nextId++}`))
+        ),
       bulkTriggerWorkflow: (requests) =>
         options.failBulkCall === bulkCalls.length
           ? Effect.fail(new GrpcError({ method: "/WorkflowService/BulkTriggerWorkflow", code: 14, details: "unavailable" }))
@@ -94,8 +114,11 @@ const fakeClient = (options: {
       bulkPush: (requests) => Effect.sync(() => (bulkPushes.push(requests), requests.map(toEvent)))
     } as Partial<EventsShape> as EventsShape
     const listener: RunListenerShape = {
-      subscribe: () => Effect.die("unused"),
-      await: (runId) => Effect.succeed(finished(runId, options.results?.(runId) ?? [])),
+      subscribe: (runId) => Effect.succeed(listener.await(runId)),
+      await: (runId) =>
+        options.unfinished === true
+          ? Effect.zipRight(Effect.sync(() => awaited.push(runId)), Effect.never)
+          : Effect.succeed(finished(runId, options.results?.(runId) ?? [])),
       pending: Effect.succeed(0),
       connections: Effect.succeed(0)
     }
@@ -139,7 +162,13 @@ const fakeClient = (options: {
       schedules,
       crons
     })
-    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled, cronsCreated, rateLimits }
+    /** Waits until `n` runs are awaited in all (other fibers run meanwhile). */
+    const awaiting = (n: number) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 1000 && awaited.length < n; i++) yield* Effect.yieldNow()
+        if (awaited.length < n) return yield* Effect.dieMessage(`${awaited.length} runs awaited, not ${n}`)
+      })
+    return { hatchet, triggered, bulkCalls, pushed, bulkPushes, scheduled, cronsCreated, rateLimits, cancelled, awaiting }
   })
 
 /** A TaskContext as the worker would give a task attempt. */
@@ -162,12 +191,66 @@ describe("types", () => {
       readonly charge: { readonly chargeId: string; readonly at: Date }
     }>()
     expectTypeOf<Effect.Effect.Error<typeof run>>().toEqualTypeOf<
-      Hatchet.RunFailed<CardDeclined | TaskFailed> | Hatchet.HatchetClientError | GrpcError
+      CardDeclined | TaskFailed | Hatchet.HatchetClientError | GrpcError
     >()
     const echo = Hatchet.run(Echo, { text: "" })
     expectTypeOf<Effect.Effect.Success<typeof echo>>().toEqualTypeOf<{ readonly text: string }>()
+    expectTypeOf<Effect.Effect.Error<typeof echo>>().toEqualTypeOf<TaskFailed | Hatchet.HatchetClientError | GrpcError>()
     // @ts-expect-error: the input is typed by the definition
     Hatchet.run(Echo, { txt: "" })
+  })
+
+  it("a declared error is caught by its tag, and narrowed", () => {
+    const caught = Hatchet.run(OrderFlow, { orderId: "o", amount: 1 }).pipe(
+      Effect.catchTag("CardDeclined", (declined) => {
+        expectTypeOf(declined).toEqualTypeOf<CardDeclined>()
+        return Effect.succeed(declined.reason)
+      })
+    )
+    expectTypeOf<Effect.Effect.Error<typeof caught>>().toEqualTypeOf<TaskFailed | Hatchet.HatchetClientError | GrpcError>()
+    // a handle's result too, and a standalone task's declared error
+    const Charge = Task.make("charge-card", { output: Schema.String, error: Schema.Union(CardDeclined, GatewayDown) })
+    const viaHandle = Effect.flatMap(Hatchet.runNoWait(Charge, {}), (handle) => handle.result).pipe(
+      Effect.catchTag("GatewayDown", (down) => Effect.succeed(`down for ${down.seconds}s`))
+    )
+    expectTypeOf<Effect.Effect.Error<typeof viaHandle>>().toEqualTypeOf<
+      CardDeclined | TaskFailed | Hatchet.HatchetClientError | GrpcError
+    >()
+    const many = Hatchet.runMany(Charge, [{}]).pipe(Effect.catchTag("CardDeclined", () => Effect.succeed([])))
+    expectTypeOf<Effect.Effect.Error<typeof many>>().toEqualTypeOf<
+      GatewayDown | TaskFailed | Hatchet.HatchetClientError | GrpcError
+    >()
+  })
+
+  it("a tag that no task declares does not compile", () => {
+    Hatchet.run(OrderFlow, { orderId: "o", amount: 1 }).pipe(
+      // @ts-expect-error: no task of OrderFlow declares GatewayDown
+      Effect.catchTag("GatewayDown", () => Effect.void)
+    )
+    Hatchet.run(Echo, { text: "" }).pipe(
+      // @ts-expect-error: Echo declares no error
+      Effect.catchTag("CardDeclined", () => Effect.void)
+    )
+  })
+
+  it("catchTags over the whole union is exhaustive", () => {
+    const handled = Hatchet.run(OrderFlow, { orderId: "o", amount: 1 }).pipe(
+      Effect.catchTags({
+        CardDeclined: (declined) => Effect.succeed(`declined: ${declined.reason}`),
+        TaskFailed: (failed) => Effect.succeed(`${failed.taskName} ${failed.kind}`),
+        HatchetClientError: (error) => Effect.succeed(error.reason),
+        GrpcError: (error) => Effect.succeed(error.status)
+      })
+    )
+    expectTypeOf<Effect.Effect.Error<typeof handled>>().toEqualTypeOf<never>()
+    // the on-failure and on-success hooks' declared errors are part of the union too
+    const Hooked = Workflow.make("hooked").pipe(
+      Workflow.task("a"),
+      Workflow.onSuccess({ error: GatewayDown })
+    )
+    expectTypeOf<Effect.Effect.Error<ReturnType<typeof Hatchet.run<typeof Hooked>>>>().toEqualTypeOf<
+      GatewayDown | TaskFailed | Hatchet.HatchetClientError | GrpcError
+    >()
   })
 })
 
@@ -210,46 +293,60 @@ describe("decodeResult", () => {
       expect(yield* client.decodeResult(Echo, "r", [ok("echo", { text: "hi" })])).toEqual({ text: "hi" })
     }).pipe(Effect.runPromise))
 
-  it("failures come back typed: the declared error, TaskFailed for the rest, cancelled descendants", () =>
+  it("failures come back typed: the declared error, TaskFailed for the rest, every one in the cause", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(client.decodeResult(OrderFlow, "run-9", [
+      const decoded = client.decodeResult(OrderFlow, "run-9", [
         ok("validate", { valid: false }),
-        failed("charge", failurePayload("Failure", "CardDeclined: expired", { error: { _tag: "CardDeclined", reason: "expired" } })),
-        failed("on-failure-task", JSON.stringify({ message: "hook failed", stack: "at hook" }))
-      ]))
-      expect(error._tag).toBe("RunFailed")
-      if (error._tag !== "RunFailed") return
-      expect(error.runId).toBe("run-9")
-      expect(error.status).toBe("FAILED")
-      expect(error.failures.map((f) => f.taskName)).toEqual(["charge", "on-failure-task"])
-      expect(error.failures[0]!.error).toBeInstanceOf(CardDeclined)
-      expect(error.failures[0]!.error).toMatchObject({ reason: "expired" })
-      expect(error.failures[1]!.error).toBeInstanceOf(TaskFailed)
-      expect(error.failures[1]!.error).toMatchObject({ kind: "Unknown", message: "hook failed", stack: "at hook" })
-      expect(error.message).toBe(
-        `Run run-9 of "order-processing" failed: task "charge": CardDeclined: { "reason": "expired" }; ` +
-          `task "on-failure-task": Unknown: hook failed`
-      )
+        failed("on-failure-task", JSON.stringify({ message: "hook failed", stack: "at hook" })),
+        failed("charge", failurePayload("Failure", "CardDeclined: expired", { error: { _tag: "CardDeclined", reason: "expired" } }))
+      ])
+      // the first failure, in definition order, is what catchTag and either see
+      const error = yield* Effect.flip(decoded)
+      expect(error).toBeInstanceOf(CardDeclined)
+      expect(error).toMatchObject({ reason: "expired" })
+      // all of them are in the cause
+      const cause = yield* Effect.flip(Effect.sandbox(decoded))
+      const all = Chunk.toArray(Cause.failures(cause))
+      expect(all).toHaveLength(2)
+      expect(all[0]).toBeInstanceOf(CardDeclined)
+      expect(all[1]).toBeInstanceOf(TaskFailed)
+      expect(all[1]).toMatchObject({ taskName: "on-failure-task", kind: "Unknown", message: "hook failed", stack: "at hook" })
     }).pipe(Effect.runPromise))
 
-  it("a run whose failures are all cancellations is CANCELLED", () =>
+  it("failures come before cancellations (a cancelled descendant of a failed task, a cancelled run)", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(client.decodeResult(Echo, "r", [failed("echo", "")]))
-      expect(error).toMatchObject({ _tag: "RunFailed", status: "CANCELLED" })
-      if (error._tag !== "RunFailed") return
-      expect(error.failures[0]!.error).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
+      const Chain = Workflow.make("chain").pipe(
+        Workflow.task("a"),
+        Workflow.task("b", { parents: ["a"], error: CardDeclined }),
+        Workflow.task("c", { parents: ["b"] })
+      )
+      const decoded = client.decodeResult(Chain, "r", [
+        failed("a", ""),
+        failed("c", ""),
+        failed("b", failurePayload("Failure", "CardDeclined", { error: { _tag: "CardDeclined", reason: "x" } }))
+      ])
+      const all = Chunk.toArray(Cause.failures(yield* Effect.flip(Effect.sandbox(decoded))))
+      expect(all.map((e) => e instanceof TaskFailed ? `${e.taskName}:${e.kind}` : (e as CardDeclined)._tag)).toEqual([
+        "CardDeclined",
+        "a:Cancelled",
+        "c:Cancelled"
+      ])
+      const cancelled = yield* Effect.flip(client.decodeResult(Echo, "r", [failed("echo", "")]))
+      expect(cancelled).toMatchObject({ _tag: "TaskFailed", taskName: "echo", kind: "Cancelled" })
     }).pipe(Effect.runPromise))
 
   it("an output that does not decode names the task and the field; a missing result is MissingResult", () =>
     Effect.gen(function*() {
-      const invalid = yield* Effect.flip(client.decodeResult(OrderFlow, "r", [
+      const clientError = (results: Parameters<typeof client.decodeResult>[2]) =>
+        Effect.map(Effect.flip(client.decodeResult(OrderFlow, "r", results)), (error) => error as Hatchet.HatchetClientError)
+      const invalid = yield* clientError([
         ok("validate", { valid: true }),
         ok("charge", { chargeId: 7, at: "2030-01-01T00:00:00.000Z" })
-      ]))
+      ])
       expect(invalid).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidOutput", runId: "r" })
       expect(invalid.message).toContain(`task "charge"`)
       expect(invalid.message).toContain("chargeId")
-      const missing = yield* Effect.flip(client.decodeResult(OrderFlow, "r", [ok("validate", { valid: true })]))
+      const missing = yield* clientError([ok("validate", { valid: true })])
       expect(missing).toMatchObject({ _tag: "HatchetClientError", reason: "MissingResult" })
       expect(missing.message).toContain(`"charge"`)
       const none = yield* Effect.flip(client.decodeResult(OrderFlow, "r", []))
@@ -266,7 +363,8 @@ describe("Hatchet client (fakes)", () => {
       })
       const result = yield* hatchet.run(OrderFlow, { orderId: "o", amount: 5 }, {
         additionalMetadata: { team: "payments" },
-        priority: 3
+        priority: 3,
+        desiredWorkerLabels: { model: "llama", gpus: { value: 2, comparator: "GREATER_THAN_OR_EQUAL", required: true, weight: 5 } }
       })
       expect(result.charge.at).toBeInstanceOf(Date)
       expect(triggered).toEqual([{
@@ -274,7 +372,10 @@ describe("Hatchet client (fakes)", () => {
         input: JSON.stringify({ orderId: "o", amount: 5 }),
         additionalMetadata: JSON.stringify({ team: "payments" }),
         priority: 3,
-        desiredWorkerLabels: {}
+        desiredWorkerLabels: {
+          model: { strValue: "llama" },
+          gpus: { intValue: 2, comparator: WorkerLabelComparator.GREATER_THAN_OR_EQUAL, required: true, weight: 5 }
+        }
       }])
     }))
 
@@ -353,6 +454,16 @@ describe("Hatchet client (fakes)", () => {
       const key = yield* Effect.flip(hatchet.runNoWait(Echo, { text: "" }, { key: "k" }))
       expect(key).toMatchObject({ reason: "InvalidOptions" })
       expect(key.message).toContain("inside a task")
+      const sticky = yield* Effect.flip(
+        hatchet.runNoWait(Echo, { text: "" }, { sticky: true }).pipe(Effect.provideServiceEffect(TaskContext.TaskContext, taskContext()))
+      )
+      expect(sticky.message).toBe(
+        `Invalid run options: sticky has no effect: workflow "echo" declares no sticky strategy (sticky: "SOFT" or "HARD")`
+      )
+      const labels = yield* Effect.flip(
+        hatchet.runNoWait(Echo, { text: "" }, { desiredWorkerLabels: { gpus: { value: 1, comparator: "ABOUT" as "EQUAL" } } })
+      )
+      expect(labels.message).toContain(`desiredWorkerLabels.gpus.comparator: unknown comparator "ABOUT"`)
       const Bad = Task.make("bad name!")
       const definition = yield* Effect.flip(hatchet.runNoWait(Bad, {}))
       expect(definition).toMatchObject({ reason: "InvalidDefinition" })
@@ -413,7 +524,7 @@ describe("Hatchet client (fakes)", () => {
       const { bulkCalls, hatchet, triggered } = yield* fakeClient()
       const spawn = Effect.gen(function*() {
         yield* hatchet.runNoWait(Echo, { text: "a" })
-        yield* hatchet.runNoWait(Echo, { text: "b" }, { key: "bee", sticky: true })
+        yield* hatchet.runNoWait(StickyEcho, { text: "b" }, { key: "bee", sticky: true })
         yield* hatchet.runManyNoWait(Echo, [{ text: "c" }, { text: "d" }])
         yield* hatchet.runNoWait(Echo, { text: "e" }, { detached: true })
         yield* hatchet.runNoWait(Echo, { text: "f" })
@@ -480,6 +591,84 @@ describe("Hatchet client (fakes)", () => {
         "Invalid rate limit: key must be a non-empty string; limit must be an integer of 0 or more, got 1.5; unknown duration FORTNIGHT"
       )
       expect(rateLimits).toHaveLength(2)
+    }))
+
+  it.effect("interrupting run cancels the run on the engine; cancelOnInterrupt: false leaves it", () =>
+    Effect.gen(function*() {
+      const { awaiting, cancelled, hatchet } = yield* fakeClient({ unfinished: true })
+      const timedOut = yield* hatchet.run(Echo, { text: "" }).pipe(Effect.timeout("1 second"), Effect.fork)
+      yield* awaiting(1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.flip(Fiber.join(timedOut))).toMatchObject({ _tag: "TimeoutException" })
+      expect(cancelled).toEqual([["run-0"]])
+
+      const interruptAwaiting = <A, E>(n: number, effect: Effect.Effect<A, E>) =>
+        Effect.flatMap(Effect.fork(effect), (fiber) => Effect.zipRight(awaiting(n), Fiber.interrupt(fiber)))
+      yield* interruptAwaiting(2, hatchet.run(Echo, { text: "" }, { cancelOnInterrupt: false }))
+      // a handle's result: cancelled unless the run was triggered with cancelOnInterrupt: false
+      const handle = yield* hatchet.runNoWait(Echo, { text: "" })
+      yield* interruptAwaiting(3, handle.result)
+      const keptHandle = yield* hatchet.runNoWait(Echo, { text: "" }, { cancelOnInterrupt: false })
+      yield* interruptAwaiting(4, keptHandle.result)
+      // a handle of a run triggered elsewhere: left going unless asked
+      yield* interruptAwaiting(5, hatchet.handle(Echo, "elsewhere-1").result)
+      yield* interruptAwaiting(6, hatchet.handle(Echo, "elsewhere-2", { cancelOnInterrupt: true }).result)
+      expect(cancelled).toEqual([["run-0"], ["run-2"], ["elsewhere-2"]])
+    }))
+
+  it.effect("interrupted while the trigger call is in flight: the run is cancelled once the engine answers", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const { cancelled, hatchet, triggered } = yield* fakeClient({ unfinished: true, triggerGate: gate, triggerStarted: started })
+      const fiber = yield* Effect.fork(hatchet.run(Echo, { text: "" }))
+      yield* Deferred.await(started)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* Effect.yieldNow()
+      expect(cancelled).toEqual([])
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(interrupting)
+      expect(triggered).toHaveLength(1)
+      expect(cancelled).toEqual([["run-0"]])
+    }))
+
+  it.effect("runMany: interrupted, its runs are cancelled in one call; otherwise every failure once all finished", () =>
+    Effect.gen(function*() {
+      const pending = yield* fakeClient({ unfinished: true })
+      const fiber = yield* Effect.fork(pending.hatchet.runMany(Echo, [{ text: "a" }, { text: "b" }, { text: "c" }]))
+      yield* pending.awaiting(3)
+      yield* Fiber.interrupt(fiber)
+      expect(pending.cancelled).toEqual([["run-0", "run-1", "run-2"]])
+
+      const declined = failurePayload("Failure", "CardDeclined", { error: { _tag: "CardDeclined", reason: "odd" } })
+      const Half = Task.make("half", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number, error: CardDeclined })
+      const { hatchet } = yield* fakeClient({
+        results: (runId) => Number(runId.slice(4)) % 2 === 0 ? [ok("half", 1)] : [failed("half", declined)]
+      })
+      const cause = yield* Effect.flip(Effect.sandbox(hatchet.runMany(Half, [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }])))
+      const all = Chunk.toArray(Cause.failures(cause))
+      expect(all).toHaveLength(2)
+      expect(all.every((e) => e instanceof CardDeclined)).toBe(true)
+    }))
+
+  it.effect("inside a task: an awaited child is cancelled with its task, but not a detached run, nor a retried attempt's child", () =>
+    Effect.gen(function*() {
+      const { awaiting, cancelled, hatchet } = yield* fakeClient({ unfinished: true })
+      let retried = false
+      const context = testTaskContext({}, { interruptedForRetry: Effect.sync(() => retried) })
+      const spawn = (options?: Hatchet.RunOptions) =>
+        hatchet.run(Echo, { text: "" }, options).pipe(Effect.provideServiceEffect(TaskContext.TaskContext, context), Effect.fork)
+      const child = yield* spawn()
+      const detached = yield* spawn({ detached: true })
+      const detachedCancelled = yield* spawn({ detached: true, cancelOnInterrupt: true })
+      yield* awaiting(3)
+      yield* Fiber.interruptAll([child, detached, detachedCancelled])
+      expect(cancelled.flat().sort()).toEqual(["run-0", "run-2"])
+      retried = true
+      const retriedChild = yield* spawn()
+      yield* awaiting(4)
+      yield* Fiber.interrupt(retriedChild)
+      expect(cancelled.flat().sort()).toEqual(["run-0", "run-2"])
     }))
 
   it.effect("bulkPush: chunks of at most 1,000 events, in order; a bad event sends nothing", () =>

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Schema } from "effect"
+import { Context, Data, Effect, Either, Schema } from "effect"
+import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
+import * as TaskError from "../src/TaskError.js"
 import * as TaskExecution from "../src/TaskExecution.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
@@ -76,6 +78,41 @@ describe("TaskExecution", () => {
       // a typed payload whose error no longer matches the Schema degrades to TaskFailed
       const drifted = failurePayload("Failure", "Oops", { error: { _tag: "Oops", code: "seven" } })
       expect(yield* decode(drifted)).toEqual(new TaskFailed({ taskName: "a", kind: "Failure", message: "Oops" }))
+    }))
+
+  it.effect("the markers: an undeclared failure travels as TaskFailed (kind Failure), non-retryable when wrapped so", () =>
+    Effect.gen(function*() {
+      class DiskFull extends Data.TaggedError("DiskFull")<{ readonly message: string }> {}
+      const Marked = Task.make("marked", { input: Schema.Struct({ mode: Schema.String }), error: Oops })
+      const MarkedLive = Marked.toLayer(({ mode }) => {
+        const full = Effect.fail(new DiskFull({ message: "no space left" }))
+        switch (mode) {
+          case "undeclared":
+            return TaskError.undeclared(full)
+          case "final":
+            return full.pipe(TaskError.undeclared, TaskError.nonRetryable)
+          default:
+            return Effect.fail(new Oops({ code: 1 })).pipe(TaskError.nonRetryable)
+        }
+      })
+      const run = (mode: string) =>
+        Effect.gen(function*() {
+          const impl = yield* Workflow.implementation(Marked)
+          return yield* TaskExecution.execute(impl, "marked", JSON.stringify({ input: { mode }, parents: {} }), yield* context)
+        }).pipe(Effect.provide(MarkedLive))
+      const undeclared = yield* run("undeclared")
+      expect(undeclared).toMatchObject({ _tag: "Failed", kind: "Failure", shouldNotRetry: false, message: "DiskFull: no space left" })
+      if (undeclared._tag !== "Failed") return
+      expect(yield* TaskExecution.decodeFailure(Marked, "marked", undeclared.payload)).toMatchObject({
+        _tag: "TaskFailed",
+        kind: "Failure",
+        message: "DiskFull: no space left"
+      })
+      expect(yield* run("final")).toMatchObject({ _tag: "Failed", kind: "Failure", shouldNotRetry: true })
+      const declared = yield* run("declared")
+      expect(declared).toMatchObject({ _tag: "Failed", kind: "Failure", shouldNotRetry: true })
+      if (declared._tag !== "Failed") return
+      expect(yield* TaskExecution.decodeFailure(Marked, "marked", declared.payload)).toEqual(new Oops({ code: 1 }))
     }))
 
   it.effect("encodes inputs and decodes outputs with the Schemas", () =>

@@ -18,6 +18,8 @@ const makeFakeWorker = Effect.gen(function*() {
     actions: ["orders:charge", "orders:ship"],
     slots: 10,
     labels: { region: "eu", gpu: 1 },
+    currentLabels: Effect.succeed({ region: "eu", gpu: 1 }),
+    upsertLabels: () => Effect.void,
     slotsInUse: SubscriptionRef.get(inUse),
     workerId: Effect.succeed(Option.some("w-1")),
     status: SubscriptionRef.get(status),

@@ -1,9 +1,11 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import { Context, Data, Effect, Either, Layer, Schema } from "effect"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
+import * as TaskError from "../src/TaskError.js"
 import type { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { specOf } from "../src/internal/definition.js"
 import { compile } from "../src/internal/registration.js"
 
@@ -107,6 +109,93 @@ describe("Workflow definitions (types)", () => {
     expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"send-email">, never, Payments>>()
     // @ts-expect-error the output must be { messageId: string }
     SendEmail.toLayer(() => Effect.succeed({ id: 1 }))
+  })
+})
+
+class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", { seconds: Schema.Number }) {}
+class DatabaseDown extends Data.TaggedError("DatabaseDown")<{}> {}
+
+describe("handlers fail only with what their task declares (types)", () => {
+  const Charge = Workflow.make("charge-flow").pipe(
+    Workflow.task("charge", { output: Schema.String, error: Schema.Union(CardDeclined, GatewayTimeout) }),
+    Workflow.task("notify", { parents: ["charge"] }),
+    Workflow.onFailure({ error: GatewayTimeout }),
+    Workflow.onSuccess()
+  )
+  const declined = Effect.fail(new CardDeclined({ reason: "expired" }))
+  const timedOut = Effect.fail(new GatewayTimeout({ seconds: 30 }))
+  const databaseDown = Effect.fail(new DatabaseDown())
+
+  it("accepts the declared errors, the markers, and defects", () => {
+    Charge.toLayer({
+      charge: () =>
+        Effect.gen(function*() {
+          if (Math.random() > 0.5) yield* declined
+          yield* timedOut
+          return "ch-1"
+        }),
+      // undeclared on purpose, retried; or not retried
+      notify: () => databaseDown.pipe(TaskError.undeclared),
+      "on-failure-task": () => timedOut.pipe(TaskError.nonRetryable),
+      "on-success-task": () => databaseDown.pipe(TaskError.undeclared, TaskError.nonRetryable)
+    })
+    Charge.toLayer({
+      // a declared error, not retried
+      charge: () => declined.pipe(TaskError.nonRetryable),
+      // a defect is always possible
+      notify: () => Effect.orDie(databaseDown),
+      "on-failure-task": () => Effect.void,
+      "on-success-task": () => Effect.void
+    })
+    const SendEmail = Task.make("send-email", { output: Schema.String, error: GatewayTimeout })
+    SendEmail.toLayer(() => Effect.zipRight(timedOut, Effect.succeed("m-1")))
+    SendEmail.toLayer(Effect.succeed(() => Effect.zipRight(databaseDown.pipe(TaskError.undeclared), Effect.succeed("m-1"))))
+    expectTypeOf<TaskError.HandlerError<CardDeclined>>().toEqualTypeOf<
+      CardDeclined | TaskError.UndeclaredError | TaskError.NonRetryableError<CardDeclined | TaskError.UndeclaredError>
+    >()
+  })
+
+  it("rejects any other error, in tasks, hooks and standalone tasks", () => {
+    Charge.toLayer({
+      charge: () => Effect.succeed("ch-1"),
+      // @ts-expect-error "notify" declares no error: DatabaseDown must be handled, declared or marked
+      notify: () => databaseDown,
+      "on-failure-task": () => Effect.void,
+      "on-success-task": () => Effect.void
+    })
+    Charge.toLayer({
+      // @ts-expect-error DatabaseDown is not among the declared CardDeclined | GatewayTimeout
+      charge: () => Effect.zipRight(databaseDown, Effect.succeed("ch-1")),
+      notify: () => Effect.void,
+      "on-failure-task": () => Effect.void,
+      "on-success-task": () => Effect.void
+    })
+    Charge.toLayer({
+      charge: () => Effect.succeed("ch-1"),
+      notify: () => Effect.void,
+      // @ts-expect-error the on-failure task declares GatewayTimeout, not CardDeclined
+      "on-failure-task": () => declined,
+      "on-success-task": () => Effect.void
+    })
+    Charge.toLayer({
+      charge: () => Effect.succeed("ch-1"),
+      notify: () => Effect.void,
+      "on-failure-task": () => Effect.void,
+      // @ts-expect-error nonRetryable does not make an undeclared error acceptable
+      "on-success-task": () => databaseDown.pipe(TaskError.nonRetryable)
+    })
+    Charge.toLayer({
+      charge: () => Effect.succeed("ch-1"),
+      // @ts-expect-error a plain string is not a declared error either
+      notify: () => Effect.fail("oops"),
+      "on-failure-task": () => Effect.void,
+      "on-success-task": () => Effect.void
+    })
+    const SendEmail = Task.make("send-email", { output: Schema.String })
+    // @ts-expect-error SendEmail declares no error
+    SendEmail.toLayer(() => Effect.zipRight(timedOut, Effect.succeed("m-1")))
+    // @ts-expect-error the same, for a handler built by an Effect
+    SendEmail.toLayer(Effect.succeed(() => Effect.zipRight(timedOut, Effect.succeed("m-1"))))
   })
 })
 
@@ -453,5 +542,13 @@ describe("Workflow rate limits (PutWorkflow request)", () => {
       `tasks.a.rateLimits[5].key: must not contain a double quote, a backslash or a line break, got "a\\\\tb"`,
       `tasks.a.rateLimits[6].key: must not contain a double quote, a backslash or a line break, got "two\\nlines"`
     ])
+  })
+
+  it("a sticky strategy is registered as upstream's enum, on workflows and standalone tasks; an unknown one is reported", () => {
+    const request = (definition: Workflow.Definition) => Either.getOrThrow(compile(specOf(definition), "")).request
+    expect(request(Workflow.make("soft", { sticky: "SOFT" }).pipe(Workflow.task("a"))).sticky).toBe(StickyStrategy.SOFT)
+    expect(request(Task.make("hard", { sticky: "HARD" })).sticky).toBe(StickyStrategy.HARD)
+    expect(request(Task.make("none")).sticky).toBeUndefined()
+    expect(issuesOf(Task.make("bad", { sticky: "FIRM" as "HARD" }))).toEqual([`sticky: must be "SOFT" or "HARD", got "FIRM"`])
   })
 })

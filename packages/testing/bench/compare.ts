@@ -16,14 +16,13 @@
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { createRequire } from "node:module"
+import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
+import { spawnChild } from "./child.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
@@ -112,37 +111,15 @@ const histogramDelta = (name: string, from: WorkerReport, to: WorkerReport): His
 const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-
 // ---------------------------------------------------------------------------------------------
 // one worker
 // ---------------------------------------------------------------------------------------------
 
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      spawn(process.execPath, [
-        "--expose-gc",
-        ...(profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${kind}`] : []),
-        "--import",
-        tsx,
-        "--conditions=@effect-hatchet/source",
-        fileURLToPath(workerScripts[kind])
-      ], {
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { ...process.env, ...env, BENCH_SLOTS: String(slots) }
-      })
-    ),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-        child.once("exit", () => {
-          clearTimeout(timer)
-          resume(Effect.void)
-        })
-        child.kill("SIGTERM")
-      })
+  spawnChild(
+    workerScripts[kind],
+    { ...env, BENCH_SLOTS: String(slots) },
+    profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${kind}`] : []
   )
 
 const askReport = (child: ChildProcess) =>

@@ -9,6 +9,9 @@
 export interface WorkerReport {
   readonly rss: number
   readonly heapUsed: number
+  /** The heap V8 holds (used or not), and memory outside it (buffers), after the GC if any. */
+  readonly heapTotal: number
+  readonly external: number
   /** CPU time used so far, in microseconds. */
   readonly cpuUserMicros: number
   readonly cpuSystemMicros: number
@@ -57,7 +60,8 @@ const report = async (): Promise<WorkerReport> => {
     gc()
     heapUsedAfterGc = process.memoryUsage().heapUsed
   }
-  return { rss, heapUsed, cpuUserMicros: user, cpuSystemMicros: system, heapUsedAfterGc, metrics: await metricValues() }
+  const { external, heapTotal } = process.memoryUsage()
+  return { rss, heapUsed, heapTotal, external, cpuUserMicros: user, cpuSystemMicros: system, heapUsedAfterGc, metrics: await metricValues() }
 }
 
 if (process.send !== undefined) {

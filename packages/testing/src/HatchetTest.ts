@@ -22,8 +22,9 @@
  * `excludeTestServices`) the test drives it. Two defaults make that safe, and only here:
  * the engine runs with `workerLiveness: "connection"` (an open stream keeps the worker alive: a
  * jump of the clock is not silence, and a frozen clock needs no heartbeats), and the worker's
- * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). Both can be
- * overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
+ * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). The engine
+ * also keeps every run and worker (`retention: false`): a jump of a day would otherwise age out
+ * the runs a test still inspects. All can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
  * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
  * Backoffs on the SDK side follow the same clock: after a fault that makes the worker reconnect
  * (`engine.faults`), its reconnect delay passes only when the test moves the clock (or use the
@@ -99,7 +100,11 @@ export interface Options<Layers extends ReadonlyArray<ImplementationLayer>> {
    * `shutdownGracePeriod` zero.
    */
   readonly worker?: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">> | undefined
-  /** Engine options. Default `workerLiveness: "connection"`, free ports on 127.0.0.1. */
+  /**
+   * Engine options. Default `workerLiveness: "connection"`, `retention: false` (the engine keeps
+   * every run and worker for as long as the layer lives, so a test can inspect anything it made,
+   * however far it moves the clock), free ports on 127.0.0.1.
+   */
   readonly engine?: Engine.EngineOptions | undefined
   readonly client?: ClientOptions | undefined
 }
@@ -132,7 +137,7 @@ export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
   | HatchetConfig.HatchetConfigError,
   Exclude<ContextOf<Layers[number]>, Services>
 > => {
-  const engine = EngineModule.layer({ workerLiveness: "connection", ...options.engine })
+  const engine = EngineModule.layer({ workerLiveness: "connection", retention: false, ...options.engine })
   const implementations: ImplementationLayer = options.workflows.length === 0
     ? Layer.empty as any
     : Layer.mergeAll(...(options.workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>]))
@@ -198,3 +203,67 @@ export const adjust = (
     Effect.zipRight(TestClock.adjust(duration)),
     Effect.zipRight(settle(options))
   )
+
+/**
+ * What `awaitTask` waits for: `"started"`, the worker has begun the task's current attempt (it
+ * reported STARTED: the handler is running), or a status the engine reports for the task.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskMilestone = "started" | Runs.TaskStatus
+
+/**
+ * `awaitTask` gave up: the task did not reach `milestone` within `timeout` (real time).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskNotReached extends Data.TaggedError("TaskNotReached")<{
+  readonly runId: string
+  readonly task: string | undefined
+  readonly milestone: TaskMilestone
+  /** The task's status when the wait ended, if the engine had the task. */
+  readonly status: string | undefined
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `HatchetTest.awaitTask: after ${Duration.format(this.timeout)} (real time), task ` +
+      `${this.task === undefined ? "" : `"${this.task}" `}of run ${this.runId} has not reached "${this.milestone}" ` +
+      `(status: ${this.status ?? "not created yet"})`
+  }
+}
+
+/**
+ * Waits, in real time (also under `TestClock`), until a task of a run reaches `until` (default
+ * `"started"`: its handler is running on a worker), and returns the task as the engine reports it.
+ * A handler that sleeps on the clock never settles, so `settle` cannot tell a test when to cancel
+ * it or time it out; this can. `task` names the task of a workflow (default: the run's only task,
+ * or its first). Fails with `TaskNotReached` after `timeout` (default 10 s).
+ *
+ * @example
+ * ```ts
+ * const handle = yield* Hatchet.runNoWait(SlowTask, { id: "s-1" })
+ * yield* HatchetTest.awaitTask(handle) // the handler is asleep on the TestClock
+ * yield* handle.cancel
+ * ```
+ *
+ * @since 0.1.0
+ * @category time
+ */
+export const awaitTask = (
+  run: string | { readonly runId: string },
+  options: {
+    readonly task?: string | undefined
+    readonly until?: TaskMilestone | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+  } = {}
+): Effect.Effect<Runs.TaskSummary, TaskNotReached | RestError, Runs.Runs> => {
+  const runId = typeof run === "string" ? run : run.runId
+  const milestone = options.until ?? "started"
+  const timeout = Duration.decode(options.timeout ?? "10 seconds")
+  return Effect.flatMap(internal.awaitTaskMilestone(runId, options.task, milestone, timeout), (reached) =>
+    reached._tag === "Right"
+      ? Effect.succeed(reached.right)
+      : Effect.fail(new TaskNotReached({ runId, task: options.task, milestone, status: reached.left, timeout })))
+}

@@ -37,6 +37,7 @@ import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
 import type { Schema } from "effect"
 import { Effect, Exit, FiberId, Option } from "effect"
+import { encodeActionPayload } from "./internal/actionPayload.js"
 
 /**
  * What a test run produced.
@@ -60,6 +61,8 @@ export interface Run<A, E> {
   readonly releasedSlot: boolean
   /** Whether the task cancelled itself. */
   readonly cancelled: boolean
+  /** The labels the task set on its worker with `upsertLabels`, merged. */
+  readonly upsertedLabels: Readonly<Record<string, string | number>>
 }
 
 /**
@@ -77,6 +80,8 @@ export interface AttemptOptions {
   readonly childIndex?: number | undefined
   readonly childKey?: string | undefined
   readonly parentTaskRunExternalId?: string | undefined
+  /** The event that triggered the run. */
+  readonly triggeringEvent?: TaskContext.TriggeringEvent | undefined
   /** The gRPC send limit outputs must fit in. Default 4 MiB. */
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */
@@ -116,8 +121,21 @@ export type ArgumentOptions<W, K> = W extends Workflow.Workflow<any, any, infer 
  */
 export type RunOptions<W, K> = AttemptOptions & { readonly input: Workflow.Input<W> } & ArgumentOptions<W, K>
 
-type OutputOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["output"]>
-type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["error"]>
+/**
+ * The output type of task `K` of workflow `W`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type OutputOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["output"]>
+
+/**
+ * The declared error type of task `K` of workflow `W` (`never` when it declares none).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["error"]>
 
 /**
  * Runs one task of a workflow (`"on-failure-task"` and `"on-success-task"` included), or a
@@ -178,40 +196,24 @@ const runTask = (
 ): Effect.Effect<Run<unknown, unknown>, never, any> =>
   Effect.gen(function*() {
     const impl = yield* implementation(definition)
-    const input = "rawInput" in options
-      ? options.rawInput
-      : JSON.parse(yield* Effect.orDie(TaskExecution.encodeInput(definition, options.input)))
-    const parents: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(options.parents ?? {})) {
-      parents[name] = JSON.parse(yield* Effect.orDie(TaskExecution.encodeOutput(definition, name, value)))
-    }
-    const failures: Record<string, string> = {}
-    for (const [name, error] of Object.entries(options.failures ?? {})) {
-      failures[name] = typeof error === "string" ? error : yield* TaskExecution.encodeFailure(definition, name, error)
-    }
-    const actionPayload = JSON.stringify({
-      input,
-      triggered_by: "manual",
-      parents,
-      triggers: { filter_payload: null },
-      user_data: null,
-      overrides: null,
-      ...(options.failures === undefined ? {} : { step_run_errors: failures })
-    })
+    const actionPayload = yield* encodeActionPayload(definition, options)
 
     const logs: Array<TaskExecution.LogLine> = []
     const stream: Array<Uint8Array> = []
     const refreshedTimeouts: Array<string> = []
     let releasedSlot = false
     let cancelled = false
+    let upsertedLabels: Record<string, string | number> = {}
     const context = yield* TaskContext.make({
       workflowName: impl.spec.name,
       taskName,
-      action: `${impl.spec.name.toLowerCase()}:${taskName.toLowerCase()}`,
+      action: TaskExecution.actionId(definition, taskName),
       workflowRunId: options.workflowRunId ?? "test-workflow-run",
       taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
       workerId: "test-worker",
       retryCount: options.retryCount ?? 0,
+      maxAttempts: TaskExecution.maxAttempts(definition, taskName),
+      triggeringEvent: Option.fromNullable(options.triggeringEvent),
       additionalMetadata: options.additionalMetadata ?? {},
       priority: options.priority ?? 1,
       childIndex: Option.fromNullable(options.childIndex),
@@ -225,7 +227,11 @@ const runTask = (
       putStream: (chunk, index) => Effect.sync(() => void (stream[index] = chunk)),
       cancel: Effect.sync(() => {
         cancelled = true
-      })
+      }),
+      upsertLabels: (labels) =>
+        Effect.sync(() => {
+          upsertedLabels = { ...upsertedLabels, ...labels }
+        })
     })
 
     const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
@@ -237,5 +243,5 @@ const runTask = (
       : outcome._tag === "Failed"
       ? Exit.fail(yield* TaskExecution.decodeFailure(definition, taskName, outcome.payload))
       : Exit.interrupt(FiberId.none)
-    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled }
+    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled, upsertedLabels }
   })

@@ -3,7 +3,7 @@
  * or built inside one `it.effect`) and under the live clock; what closing its scope leaves.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, HatchetConfig, RestClient, Task, TaskContext, Worker, Workflow } from "@effect-hatchet/sdk"
+import { Hatchet, HatchetConfig, RestClient, Runs, Task, TaskContext, TaskError, Worker, Workflow } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it, layer } from "@effect/vitest"
 import { Clock, Context, Deferred, Effect, Exit, Layer, Option, Ref, Schema, Scope, TestClock } from "effect"
 import * as Net from "node:net"
@@ -59,7 +59,7 @@ const FlakyLive = Flaky.toLayer(() =>
     const attempts = yield* Attempts
     const now = yield* Clock.currentTimeMillis
     yield* Ref.update(attempts, (all) => [...all, now])
-    if (ctx.retryCount < 2) return yield* Effect.fail(`attempt ${ctx.retryCount} fails`)
+    if (ctx.retryCount < 2) return yield* TaskError.undeclared(Effect.fail(`attempt ${ctx.retryCount} fails`))
     return { attempt: ctx.retryCount, at: now }
   })
 )
@@ -70,7 +70,10 @@ const Parent = Task.make("parent", {
   output: Schema.Struct({ chargeId: Schema.String })
 })
 const ParentLive = Parent.toLayer((input) =>
-  Effect.map(Hatchet.run(OrderFlow, { orderId: input.orderId, amount: 5 }), (result) => ({ chargeId: result.charge.chargeId }))
+  Hatchet.run(OrderFlow, { orderId: input.orderId, amount: 5 }).pipe(
+    Effect.map((result) => ({ chargeId: result.charge.chargeId })),
+    TaskError.undeclared
+  )
 )
 
 const TestLive = HatchetTest.layer({
@@ -85,16 +88,14 @@ let firstEngine: string | undefined
 
 // the default: the layer is built with the test services, so its clock is the block's TestClock
 layer(TestLive, { timeout: 60_000 })("HatchetTest.layer under the block's TestClock", (it) => {
-  it.effect("a DAG: typed result, a declared error typed in RunFailed; the test reaches the double it merged", () =>
+  it.effect("a DAG: typed result, a declared error typed; the test reaches the double it merged", () =>
     Effect.gen(function*() {
       const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })
       expect(result).toEqual({ validate: { valid: true }, charge: { chargeId: "ch-o-1" } })
       expectTypeOf(result).toEqualTypeOf<{ readonly validate: { readonly valid: boolean }; readonly charge: { readonly chargeId: string } }>()
 
       const failed = yield* Effect.flip(Hatchet.run(OrderFlow, { orderId: "o-2", amount: 0 }))
-      expect(failed._tag).toBe("RunFailed")
-      if (failed._tag !== "RunFailed") return
-      expect(failed.failures).toEqual([{ taskName: "charge", error: new CardDeclined({ reason: "cannot charge 0" }) }])
+      expect(failed).toEqual(new CardDeclined({ reason: "cannot charge 0" }))
 
       expect(yield* Ref.get((yield* Payments).charges)).toEqual(["o-1"])
       firstEngine = (yield* Engine.Engine).grpcAddress
@@ -194,6 +195,31 @@ describe("HatchetTest.layer built inside one test", () => {
           Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Effect.sleep("30 seconds"), { woke: true }))
         )]
       })))
+    }), 30_000)
+
+  it.effect("keeps every run however far the test moves the clock; the engine's retention can be turned on", () =>
+    Effect.gen(function*() {
+      const Quick = Task.make("quick", { output: Schema.Struct({ ok: Schema.Boolean }) })
+      const QuickLive = Quick.toLayer(() => Effect.succeed({ ok: true }))
+      const all = { since: new Date(0), limit: 100 }
+      yield* Effect.gen(function*() {
+        const handle = yield* Hatchet.runNoWait(Quick, {})
+        expect(yield* handle.result).toEqual({ ok: true })
+        yield* HatchetTest.adjust("3 days")
+        expect((yield* Runs.Runs.pipe(Effect.flatMap((runs) => runs.get(handle.runId)))).run.status).toBe("COMPLETED")
+      }).pipe(Effect.provide(HatchetTest.layer({ workflows: [QuickLive] })))
+      // with `retention`, the engine keeps the newest two finished runs
+      yield* Effect.gen(function*() {
+        const runs = yield* Runs.Runs
+        const handles = yield* Effect.forEach([1, 2, 3, 4], () => Hatchet.runNoWait(Quick, {}))
+        for (const handle of handles) yield* handle.result
+        expect((yield* runs.list(all)).rows).toHaveLength(4)
+        yield* HatchetTest.adjust("1 second")
+        expect((yield* runs.list(all)).rows.map((row) => row.metadata.id).sort()).toEqual(
+          handles.slice(2).map((handle) => handle.runId).sort()
+        )
+        expect((yield* Effect.flip(runs.get(handles[0]!.runId))).status).toBe(404)
+      }).pipe(Effect.provide(HatchetTest.layer({ workflows: [QuickLive], engine: { retention: { maxRuns: 2 } } })))
     }), 30_000)
 
   it.live("under the live clock, with heartbeat liveness as in production", () =>

@@ -112,7 +112,7 @@ layer(TestLive, { timeout: 60_000 })("rate limits end to end (TestClock)", (it) 
   it.effect("units that do not evaluate to an amount fail that run, saying why; others still run", () =>
     Effect.gen(function*() {
       const failed = yield* Effect.flip(Hatchet.run(Weighted, { weight: "heavy" }))
-      expect(failed._tag).toBe("RunFailed")
+      expect(failed).toMatchObject({ _tag: "TaskFailed", kind: "Unknown" })
       expect(failed.message).toContain("failed to parse step expression (input.weight)")
       expect(yield* Hatchet.run(Weighted, { weight: 3 })).toEqual({ ok: true })
     }))

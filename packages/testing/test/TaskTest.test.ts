@@ -19,7 +19,7 @@ const SendEmailLive = SendEmail.toLayer((input) =>
     yield* ctx.putStream("sent")
     yield* ctx.refreshTimeout("1 minute")
     return { messageId: yield* Effect.flatMap(Mailer, (m) => m.send(input.to)) }
-  })
+  }).pipe(TaskError.undeclared)
 )
 const MailerTest = Layer.succeed(Mailer, { send: (to) => Effect.succeed(`msg-${to}`) })
 
@@ -99,6 +99,28 @@ describe("TaskTest", () => {
       expect(run.refreshedTimeouts).toEqual(["1m"])
       expect(run.cancelled).toBe(false)
     }).pipe(Effect.provide(SendEmailLive), Effect.provide(MailerTest)))
+
+  it.effect("gives the attempt its number, its maximum and the triggering event; captures upserted labels", () =>
+    Effect.gen(function*() {
+      const Labelled = Task.make("labelled", {
+        retries: 2,
+        output: Schema.Struct({ attempt: Schema.Number, max: Schema.Number, event: Schema.String })
+      })
+      const LabelledLive = Labelled.toLayer(() =>
+        Effect.gen(function*() {
+          const ctx = yield* TaskContext.TaskContext
+          yield* ctx.upsertLabels({ model: "llama" })
+          yield* ctx.upsertLabels({ gpus: 2 })
+          const event = Option.match(ctx.triggeringEvent, { onNone: () => "none", onSome: (e) => `${e.key}/${e.id}` })
+          return { attempt: ctx.attemptNumber, max: ctx.maxAttempts, event }
+        }).pipe(Effect.orDie)
+      )
+      const run = yield* TaskTest.run(Labelled, { input: {}, retryCount: 1, triggeringEvent: { id: "e-1", key: "order:placed" } }).pipe(
+        Effect.provide(LabelledLive)
+      )
+      expect(run.exit).toEqual(Exit.succeed({ attempt: 2, max: 3, event: "order:placed/e-1" }))
+      expect(run.upsertedLabels).toEqual({ model: "llama", gpus: 2 })
+    }))
 
   it.effect("runs hooks: on-failure gets decoded failures, on-success the leaves' outputs", () =>
     Effect.gen(function*() {

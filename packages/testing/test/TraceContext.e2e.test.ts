@@ -4,7 +4,7 @@
  * continues it, and so does a child run the task triggers. Without one, the task continues the
  * traceparent the engine gives every run.
  */
-import { Hatchet, Task, TaskContext } from "@effect-hatchet/sdk"
+import { Hatchet, Task, TaskContext, TaskError } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema, Tracer } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
@@ -32,7 +32,7 @@ const Branch = Task.make("trace-branch", { output: Schema.Struct({ branch: Seen,
 
 const TracedLive = Layer.mergeAll(
   Leaf.toLayer(() => seen),
-  Branch.toLayer(() => Effect.all({ branch: seen, leaf: Hatchet.run(Leaf, {}) }))
+  Branch.toLayer(() => Effect.all({ branch: seen, leaf: Hatchet.run(Leaf, {}) }).pipe(TaskError.undeclared))
 )
 
 /** Effect's built-in spans under a tracer of our own, which records them (and so propagates). */

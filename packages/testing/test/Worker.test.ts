@@ -379,15 +379,20 @@ describe("Worker connection", () => {
       expect((yield* fake.calls).listen).toHaveLength(2)
     }))
 
-  it.scoped("re-registers (workflows too) with a new worker id when the engine no longer knows the worker", () =>
+  it.scoped("re-registers (workflows too, labels as changed) with a new worker id when the engine no longer knows the worker", () =>
     Effect.gen(function*() {
-      const { fake, worker } = yield* startWorker()
+      const { fake, worker } = yield* startWorker({ labels: { region: "eu" } })
       yield* fake.waitFor((c) => c.listen.length === 1 ? true : undefined)
+      // labels changed at run time are kept for the next registration
+      yield* worker.upsertLabels({ model: "llama" })
+      expect(yield* worker.currentLabels).toEqual({ region: "eu", model: "llama" })
+      expect(yield* Effect.flip(worker.upsertLabels({ gpus: 1.5 }))).toMatchObject({ _tag: "WorkerError", reason: "InvalidOptions" })
       yield* fake.forgetWorkers
       yield* TestClock.adjust("4 seconds") // the next heartbeat gets NOT_FOUND
       yield* TestClock.adjust("2 seconds")
       const calls = yield* fake.waitFor((c) => c.listen.length === 2 ? c : undefined)
       expect(calls.register).toHaveLength(2)
+      expect(calls.register[1]!.labels).toEqual({ region: { strValue: "eu" }, model: { strValue: "llama" } })
       expect(calls.putWorkflow).toHaveLength(4)
       expect(calls.listen).toEqual(["worker-1", "worker-2"])
       expect(yield* worker.workerId).toEqual(Option.some("worker-2"))

@@ -74,7 +74,7 @@ export const JobsLive = Jobs.toLayer(Effect.gen(function*() {
             return { result: "y".repeat(input.size ?? 0) }
         }
         return { result: `done ${ctx.retryCount}` }
-      }).pipe(Effect.onInterrupt(() => Ref.update(script.finalized, (n) => n + 1)))
+      }).pipe(TaskError.undeclared, Effect.onInterrupt(() => Ref.update(script.finalized, (n) => n + 1)))
   }
 }))
 

@@ -1,7 +1,7 @@
 /**
  * The engine core: the domain state behind a `Context.Tag`, the single entry point through which
  * the gRPC and REST handlers (and tests) run domain operations, and the timer fiber that fires
- * deadlines through Effect's `Clock`.
+ * deadlines (`domain/timers.ts`, plain data) through Effect's `Clock`, each through `fireTimer`.
  *
  * Every operation runs as `core.run((state, now) => ...)`: the current time is read from
  * `Clock`, the synchronous domain function runs atomically, a thrown `EngineError` becomes the
@@ -11,10 +11,12 @@
  */
 import { Cause, Clock, Context, Effect, Layer } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
+import { fireTimer } from "./domain/deadlines.js"
 import { assignDirty } from "./domain/dispatch.js"
 import { EngineError } from "./domain/errors.js"
-import { EngineState } from "./domain/model.js"
+import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"
+import { keepEverything } from "./domain/retention.js"
 import { ensureTenant } from "./domain/tenants.js"
 import { TimerQueue } from "./domain/timers.js"
 
@@ -28,6 +30,8 @@ export interface CoreOptions {
   readonly workerLiveness?: WorkerLiveness | undefined
   /** Tenants to create at start. */
   readonly tenantIds?: ReadonlyArray<string> | undefined
+  /** What the engine keeps; everything by default (`Engine.make` passes the development defaults). */
+  readonly retention?: RetentionPolicy | undefined
 }
 
 export interface EngineCoreService {
@@ -47,7 +51,8 @@ export const make = (options: CoreOptions = {}) =>
     const timers = new TimerQueue()
     const state = new EngineState(timers, new ActionQueues(), {
       maxInternalRetries: options.maxInternalRetries ?? 10,
-      workerLiveness: options.workerLiveness ?? "heartbeat"
+      workerLiveness: options.workerLiveness ?? "heartbeat",
+      retention: options.retention ?? keepEverything
     })
     const start = yield* Clock.currentTimeMillis
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)
@@ -73,7 +78,7 @@ export const make = (options: CoreOptions = {}) =>
     const fireDue = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.suspend(() => {
         try {
-          timers.runDue(now)
+          timers.runDue(now, (timer) => fireTimer(state, timer, now))
           assignDirty(state, now)
           return Effect.succeed(now)
         } catch (error) {

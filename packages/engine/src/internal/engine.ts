@@ -4,13 +4,15 @@
  *
  * @internal
  */
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
-import type { EngineOptions, EngineService, FaultInjection } from "../Engine.js"
-import { defaultTenantId, defaultVersion, Engine, EngineStartError } from "../Engine.js"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
+import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineStartError } from "../Engine.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
 import { EngineError } from "./domain/errors.js"
 import { isUuid } from "./domain/ids.js"
+import type { RetentionPolicy } from "./domain/model.js"
+import { keepEverything } from "./domain/retention.js"
 import * as Workers from "./domain/workers.js"
 import * as GrpcServer from "./grpc/server.js"
 import * as HttpServer from "./http/server.js"
@@ -20,10 +22,13 @@ export const make = (options: EngineOptions = {}) =>
     const host = options.host ?? "127.0.0.1"
     const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
     if (!isUuid(tenantId)) return yield* Effect.dieMessage(`Engine: tenantId must be a UUID, got ${options.tenantId}`)
+    const retention = retentionPolicy(options.retention)
+    if (typeof retention === "string") return yield* Effect.dieMessage(`Engine: ${retention}`)
     const core = yield* Core.make({
       tenantIds: [tenantId],
       maxInternalRetries: options.maxInternalRetries,
-      workerLiveness: options.workerLiveness
+      workerLiveness: options.workerLiveness,
+      retention
     })
     const auth = EngineAuth.make(core, { secret: options.tokenSecret })
     const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })
@@ -50,9 +55,10 @@ export const make = (options: EngineOptions = {}) =>
 
     const faults: FaultInjection = {
       dropListenStreams: (drop = {}) =>
-        core.runSync((state) =>
+        core.runSync((state, now) =>
           Workers.dropSessions(
             state,
+            now,
             drop.workerId,
             drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined,
             drop.silent === true
@@ -90,6 +96,25 @@ export const make = (options: EngineOptions = {}) =>
     })
       return { engine, core }
   })
+
+/** The retention policy of `options.retention`, or what is wrong with it. */
+export const retentionPolicy = (options: RetentionOptions | false | undefined): RetentionPolicy | string => {
+  if (options === false) return keepEverything
+  const count = (name: keyof RetentionOptions, value: number) =>
+    value === Infinity || (Number.isInteger(value) && value >= 0) ? value : `retention.${name} must be a whole number >= 0 or Infinity, got ${value}`
+  const age = (name: keyof RetentionOptions, value: Duration.DurationInput) => {
+    const decoded = Duration.decodeUnknown(value)
+    return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : `retention.${name} must be a Duration, got ${String(value)}`
+  }
+  const policy = {
+    maxAgeMs: age("maxAge", options?.maxAge ?? defaultRetention.maxAge),
+    maxRuns: count("maxRuns", options?.maxRuns ?? defaultRetention.maxRuns),
+    workerMaxAgeMs: age("workerMaxAge", options?.workerMaxAge ?? defaultRetention.workerMaxAge),
+    maxInactiveWorkers: count("maxInactiveWorkers", options?.maxInactiveWorkers ?? defaultRetention.maxInactiveWorkers)
+  }
+  for (const value of Object.values(policy)) if (typeof value === "string") return value
+  return policy as RetentionPolicy
+}
 
 /** A layer with both the public `Engine` and the internal `EngineCore` (tests, REST routes). */
 export const layer = (options: EngineOptions = {}): Layer.Layer<Engine | Core.EngineCore, EngineStartError> =>

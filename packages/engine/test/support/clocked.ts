@@ -46,7 +46,7 @@ export const engineUnderTestClock = Effect.gen(function*() {
     Effect.promise(() =>
       c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }], ...extra })
     )
-  const runs = (name: string): Array<Run> => core.state.tenants.get(engine.tenantId)!.runs.filter((r) => r.workflow.name === name)
+  const runs = (name: string): Array<Run> => core.state.tenants.get(engine.tenantId)!.runs.all().filter((r) => r.workflow.name === name)
   return { core: core as EngineCoreService, engine, token, c, tenantUrl, rest, register, runs }
 })
 

@@ -87,8 +87,8 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) => Effect.gen(fu
         starts: () => received.filter((a) => a.actionType === ActionType.START_STEP_RUN),
         cancels: () => received.filter((a) => a.actionType === ActionType.CANCEL_STEP_RUN),
         heartbeat,
-        closeStream: core.runSync((state) => {
-          for (const s of [...registered.sessions.values()]) Workers.closeSession(registered, s)
+        closeStream: core.runSync((state, now) => {
+          for (const s of [...registered.sessions.values()]) Workers.closeSession(state, registered, s, now)
         })
       }
       return fake

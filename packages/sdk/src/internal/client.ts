@@ -15,37 +15,38 @@ import {
 import type { Event as ProtoEvent, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { RateLimitDuration, rateLimitDurationFromJSON } from "@effect-hatchet/proto/workflows/workflows"
-import { Chunk, Clock, Effect, Either, Option, Schedule, Stream } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
 import type { EventsShape } from "../Events.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type {
+  BulkRunOptions,
   EventToPush,
   HatchetShape,
   PushedEvent,
   PushOptions,
   RunEvent,
   RunHandle,
-  RunOptions,
-  TaskFailure
+  RunError,
+  RunOptions
 } from "../Hatchet.js"
-import { HatchetClientError, RunFailed } from "../Hatchet.js"
+import { HatchetClientError } from "../Hatchet.js"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
-import type { RunsShape } from "../Runs.js"
+import type { RunsShape, WorkflowRunDetails as RunsDetails } from "../Runs.js"
 import type { SchedulesShape } from "../Schedules.js"
 import type { CronsShape } from "../Crons.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
 import { TaskFailed } from "../TaskError.js"
-import type { Definition } from "../Workflow.js"
-import { findTask, type HasSpec, specOf, type TaskSpec, type WorkflowSpec } from "./definition.js"
-import { decodeFailure, describe, formatParseError } from "./failure.js"
+import type { Definition, Result } from "../Workflow.js"
+import { allTasks, findTask, type HasSpec, specOf, type TaskSpec, type WorkflowSpec } from "./definition.js"
+import { decodeFailure, formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
-import { checkCron, validate } from "./registration.js"
+import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -65,10 +66,6 @@ export const MAX_BULK_TRIGGER = 500
 
 /** Most events per `BulkPush` call (the engine rejects more). */
 export const MAX_BULK_PUSH = 1000
-
-/** A one-line description of a task failure value. */
-export const describeFailure = (error: unknown): string =>
-  error instanceof TaskFailed ? (error.kind === "Cancelled" ? "cancelled" : `${error.kind}: ${error.message}`) : describe(error)
 
 const clientError = (
   reason: HatchetClientError["reason"],
@@ -113,8 +110,8 @@ export const checkDefinition = (spec: WorkflowSpec): Effect.Effect<void, Hatchet
   return result
 }
 
-/** Problems with run options, given whether the run is spawned from a task. */
-export const optionIssues = (options: RunOptions, isChild: boolean): Array<string> => {
+/** Problems with run options, given the workflow and whether the run is spawned from a task. */
+export const optionIssues = (options: RunOptions, isChild: boolean, spec: WorkflowSpec): Array<string> => {
   const issues: Array<string> = []
   const { priority } = options
   if (priority !== undefined && !(priority === 1 || priority === 2 || priority === 3)) {
@@ -128,11 +125,17 @@ export const optionIssues = (options: RunOptions, isChild: boolean): Array<strin
     if (!isChild) issues.push("sticky only applies to a child run spawned inside a task (and not detached)")
     if (options.desiredWorkerId !== undefined) issues.push("give either sticky or desiredWorkerId, not both")
   }
+  if ((options.sticky === true || options.desiredWorkerId !== undefined) && spec.settings.sticky === undefined) {
+    issues.push(
+      `${options.sticky === true ? "sticky" : "desiredWorkerId"} has no effect: workflow "${spec.name}" declares no sticky strategy (sticky: "SOFT" or "HARD")`
+    )
+  }
+  if (options.desiredWorkerLabels !== undefined) desiredLabels(issues, "desiredWorkerLabels", options.desiredWorkerLabels)
   return issues
 }
 
-const checkOptions = (options: RunOptions, isChild: boolean) => {
-  const issues = optionIssues(options, isChild)
+const checkOptions = (options: RunOptions, isChild: boolean, spec: WorkflowSpec) => {
+  const issues = optionIssues(options, isChild, spec)
   return issues.length === 0
     ? Effect.void
     : Effect.fail(clientError("InvalidOptions", `Invalid run options: ${issues.join("; ")}`))
@@ -146,6 +149,30 @@ const encodeRunInput = (spec: WorkflowSpec, input: unknown, where = "") =>
         cause: error
       })
   )
+
+// -----------------------------------------------------------------------------
+// interruption
+// -----------------------------------------------------------------------------
+
+/** Most run ids per `CancelTasks` call made on interruption. */
+export const MAX_CANCEL = 1000
+
+/** How long an interrupted awaiter waits for a trigger in flight, and for its cancel call. */
+const INTERRUPT_CALL_TIMEOUT = Duration.seconds(10)
+
+/** What interrupting the awaiter of a run does. */
+export interface InterruptPolicy {
+  /** Cancel the run on the engine. */
+  readonly cancel: boolean
+  /** The task the run is a child of: its children are left running when it is retried. */
+  readonly parent: Option.Option<Pick<TaskContextShape, "interruptedForRetry">>
+}
+
+/** The policy of a run triggered with these options, from this task (if any). */
+export const interruptPolicy = (options: RunOptions, parent: Option.Option<TaskContextShape>): InterruptPolicy => ({
+  cancel: options.cancelOnInterrupt ?? options.detached !== true,
+  parent
+})
 
 // -----------------------------------------------------------------------------
 // requests
@@ -181,7 +208,7 @@ export const triggerRequest = (
     ...(Object.keys(metadata).length > 0 ? { additionalMetadata: JSON.stringify(metadata) } : {}),
     ...(desiredWorkerId !== undefined && desiredWorkerId !== "" ? { desiredWorkerId } : {}),
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    desiredWorkerLabels: {}
+    desiredWorkerLabels: options.desiredWorkerLabels === undefined ? {} : desiredLabels([], "", options.desiredWorkerLabels)
   }
 }
 
@@ -240,27 +267,31 @@ const tooLarge = (what: string, bytes: number, limit: number) =>
 
 /**
  * A finished run's results as the definition's result: each task's output decoded with its
- * Schema (the output itself for a standalone task), or `RunFailed` with every failed or
- * cancelled task's typed error.
+ * Schema (the output itself for a standalone task), or the failure of every failed or cancelled
+ * task (its declared error or a `TaskFailed`), in one parallel cause: failures before
+ * cancellations, each in definition order.
  */
 export const decodeResult = (
   definition: HasSpec,
   runId: string,
   results: ReadonlyArray<StepRunResult>
-): Effect.Effect<unknown, RunFailed<unknown> | HatchetClientError> =>
+): Effect.Effect<unknown, unknown> =>
   Effect.gen(function*() {
     const spec = specOf(definition)
-    const failures: Array<TaskFailure<unknown>> = []
+    const order = allTasks(spec).map((task) => task.name)
+    const failures: Array<{ readonly rank: number; readonly error: unknown }> = []
     for (const result of results) {
       if (result.error === undefined) continue
       // a run that did not fail has its on-failure task skipped, reported as cancelled
       if (result.error === "" && result.taskName === ON_FAILURE_TASK) continue
       const error = yield* decodeFailure(findTask(spec, result.taskName), result.taskName, result.error)
-      failures.push({ taskName: result.taskName, error })
+      const position = order.indexOf(result.taskName)
+      const cancelled = error instanceof TaskFailed && error.kind === "Cancelled"
+      failures.push({ rank: (cancelled ? order.length + 1 : 0) + (position < 0 ? order.length : position), error })
     }
     if (failures.length > 0) {
-      const cancelled = failures.every((f) => f.error instanceof TaskFailed && f.error.kind === "Cancelled")
-      return yield* new RunFailed({ runId, workflowName: spec.name, status: cancelled ? "CANCELLED" : "FAILED", failures })
+      failures.sort((a, b) => a.rank - b.rank)
+      return yield* Effect.failCause(failures.map((f) => Cause.fail(f.error)).reduce(Cause.parallel))
     }
     if (results.length === 0) {
       return yield* clientError("MissingResult", `Run ${runId} of "${spec.name}" finished without any task result`, { runId })
@@ -292,6 +323,30 @@ export const decodeResult = (
     }
     return output
   })
+
+/**
+ * A cancelled task's failure, with the reason its last cancellation event gives: a schedule
+ * timeout, or the event's message (`Cancelled due to concurrency strategy`).
+ */
+export const explainCancellation = (details: RunsDetails, failure: TaskFailed): TaskFailed => {
+  const taskId = details.shape.find((task) => task.taskName === failure.taskName)?.taskExternalId ??
+    (details.tasks.length === 1 ? details.tasks[0]!.taskExternalId : undefined)
+  let last: RunsDetails["taskEvents"][number] | undefined
+  for (const event of details.taskEvents) {
+    if (event.taskId !== taskId || (event.eventType !== "CANCELLED" && event.eventType !== "SCHEDULING_TIMED_OUT")) continue
+    if (last === undefined || event.id > last.id) last = event
+  }
+  if (last?.eventType === "SCHEDULING_TIMED_OUT") {
+    return new TaskFailed({
+      taskName: failure.taskName,
+      kind: "ScheduleTimeout",
+      message: "no worker took the task within its schedule timeout (SCHEDULING_TIMED_OUT)"
+    })
+  }
+  return last !== undefined && last.message !== ""
+    ? new TaskFailed({ taskName: failure.taskName, kind: "Cancelled", message: last.message })
+    : failure
+}
 
 // -----------------------------------------------------------------------------
 // run events
@@ -413,15 +468,117 @@ export const make = (services: ClientServices): HatchetShape => {
         return yield* finished
       }))
 
-  const handle = <D extends Definition>(definition: D, runId: string, triggeredHere = false): RunHandle<D> => {
+  /**
+   * Cancels runs because the fiber awaiting them was interrupted: one `CancelTasks` call per
+   * 1,000 ids, bounded in time; a failure is logged, never raised (the awaiter is gone).
+   */
+  const cancelAbandoned = (runIds: ReadonlyArray<string>): Effect.Effect<void> =>
+    Effect.forEach(
+      Chunk.chunksOf(Chunk.unsafeFromArray(runIds), MAX_CANCEL),
+      (chunk) => admin.cancelTasks({ externalIds: Chunk.toArray(chunk), filter: undefined }),
+      { discard: true }
+    ).pipe(
+      Effect.timeout(INTERRUPT_CALL_TIMEOUT),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning(`could not cancel ${runIds.length} run(s) whose awaiter was interrupted`, cause)
+      ),
+      Effect.withSpan("hatchet.cancelOnInterrupt", { attributes: { "hatchet.runs": runIds.length } })
+    )
+
+  /**
+   * Whether interrupting the awaiter cancels the run(s): asked when the interruption happens, as
+   * a child of a task attempt stopped to be retried is left for the next attempt.
+   */
+  const cancelsOnInterrupt = (policy: InterruptPolicy): Effect.Effect<boolean> =>
+    !policy.cancel ? Effect.succeed(false) : Option.match(policy.parent, {
+      onNone: () => Effect.succeed(true),
+      onSome: (parent) => Effect.map(parent.interruptedForRetry, (retried) => !retried)
+    })
+
+  /** Cancels the runs when `self` is interrupted, as `policy` says. */
+  const cancellingOnInterrupt = <A, E>(
+    self: Effect.Effect<A, E>,
+    runIds: ReadonlyArray<string>,
+    policy: InterruptPolicy
+  ): Effect.Effect<A, E> =>
+    policy.cancel
+      ? Effect.onInterrupt(
+        self,
+        () => Effect.flatMap(cancelsOnInterrupt(policy), (cancel) => cancel ? cancelAbandoned(runIds) : Effect.void)
+      )
+      : self
+
+  /**
+   * Runs a trigger whose runs are cancelled if the caller is interrupted: interrupted while the
+   * trigger call is in flight, it waits (a bounded time) for the engine's answer, then cancels
+   * what it created, as its policy says.
+   */
+  const triggerCancellable = <A extends { readonly policy: InterruptPolicy }, E>(
+    trigger: Effect.Effect<A, E>,
+    runIdsOf: (triggered: A) => ReadonlyArray<string>
+  ): Effect.Effect<A, E> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        // the call runs in a scope of its own, not as a child fiber: interrupting the caller does
+        // not abort it, so the run it creates can be cancelled; closing the scope ends it
+        const scope = yield* Scope.make()
+        const call = yield* Effect.forkIn(restore(trigger), scope)
+        return yield* restore(Fiber.join(call)).pipe(
+          Effect.onInterrupt(() =>
+            Fiber.await(call).pipe(
+              Effect.timeout(INTERRUPT_CALL_TIMEOUT),
+              Effect.flatMap((exit) =>
+                Exit.isSuccess(exit)
+                  ? Effect.flatMap(
+                    cancelsOnInterrupt(exit.value.policy),
+                    (cancel) => cancel ? cancelAbandoned(runIdsOf(exit.value)) : Effect.void
+                  )
+                  : Effect.void
+              ),
+              Effect.ignore
+            )
+          ),
+          Effect.ensuring(Scope.close(scope, Exit.void))
+        )
+      })
+    )
+
+  /**
+   * Says why the cancelled tasks of a failed run were cancelled, as the engine recorded it (its
+   * task events, over REST: the run result only has an empty error): a schedule timeout becomes
+   * kind `ScheduleTimeout`, a cancel with a message (a concurrency strategy's) keeps its message.
+   * Without an answer from REST, the cancellations stay as they are.
+   */
+  const explainCancellations = (runId: string) => <A>(self: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> =>
+    Effect.catchAllCause(self, (cause) => {
+      const isCancelled = (error: unknown): error is TaskFailed => error instanceof TaskFailed && error.kind === "Cancelled"
+      if (!Chunk.some(Cause.failures(cause), isCancelled)) return Effect.failCause(cause)
+      return runs.get(runId).pipe(
+        Effect.map((details) => Cause.map(cause, (error) => isCancelled(error) ? explainCancellation(details, error) : error)),
+        Effect.catchAll((error) => Effect.as(Effect.logDebug(`could not read why run ${runId} was cancelled`, error), cause)),
+        Effect.flatMap(Effect.failCause)
+      )
+    })
+
+  /** Waits for the run and decodes its result or failure. */
+  const resultOf = (definition: HasSpec, runId: string, triggeredHere: boolean) =>
+    Effect.suspend(() => awaitRun(runId, triggeredHere)).pipe(
+      Effect.flatMap((event) => decodeResult(definition, runId, event.results)),
+      explainCancellations(runId),
+      Effect.withSpan("hatchet.result", { attributes: { "hatchet.workflow_run_id": runId } })
+    )
+
+  const handle = <D extends Definition>(
+    definition: D,
+    runId: string,
+    triggeredHere: boolean,
+    policy: InterruptPolicy
+  ): RunHandle<D> => {
     const events = Stream.suspend(() => runEvents(runId))
     return {
       runId,
       definition,
-      result: Effect.suspend(() => awaitRun(runId, triggeredHere)).pipe(
-        Effect.flatMap((event) => decodeResult(definition, runId, event.results)),
-        Effect.withSpan("hatchet.result", { attributes: { "hatchet.workflow_run_id": runId } })
-      ) as RunHandle<D>["result"],
+      result: cancellingOnInterrupt(resultOf(definition, runId, triggeredHere), [runId], policy) as RunHandle<D>["result"],
       cancel: Effect.suspend(() => Effect.asVoid(admin.cancelTasks({ externalIds: [runId], filter: undefined }))),
       replay: Effect.suspend(() => Effect.asVoid(admin.replayTasks({ externalIds: [runId], filter: undefined }))),
       events,
@@ -439,13 +596,13 @@ export const make = (services: ClientServices): HatchetShape => {
       const spec = specOf(definition)
       yield* checkDefinition(spec)
       const parent = yield* parentOf(options)
-      yield* checkOptions(options, Option.isSome(parent))
-      return { spec, parent }
+      yield* checkOptions(options, Option.isSome(parent), spec)
+      return { spec, parent, policy: interruptPolicy(options, parent) }
     })
 
-  const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
+  const triggerOne = (definition: Definition, input: unknown, options: RunOptions) =>
     Effect.gen(function*() {
-      const { parent, spec } = yield* prepare(definition, options)
+      const { parent, policy, spec } = yield* prepare(definition, options)
       const json = yield* encodeRunInput(spec, input)
       const request = triggerRequest(
         workflowWireName(spec.name, namespace),
@@ -456,15 +613,27 @@ export const make = (services: ClientServices): HatchetShape => {
       )
       const bytes = requestBytes(request)
       if (bytes > maxSend) return yield* tooLarge(`The trigger of "${spec.name}"`, bytes, maxSend)
-      const runId = yield* admin.triggerWorkflow(request).pipe(Effect.catchTag("GrpcError", idempotencyCollision(spec.name)))
-      return handle(definition, runId, true)
+      return { runId: yield* admin.triggerWorkflow(request).pipe(Effect.catchTag("GrpcError", idempotencyCollision(spec.name))), policy }
     }).pipe(Effect.withSpan("hatchet.trigger", { attributes: { "hatchet.workflow": definition.name } }))
 
-  const runManyNoWait: HatchetShape["runManyNoWait"] = (definition, inputs, options = {}) =>
+  const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
+    Effect.map(triggerOne(definition, input, options), ({ policy, runId }) => handle(definition, runId, true, policy))
+
+  const run: HatchetShape["run"] = (definition, input, options = {}) =>
+    triggerCancellable(triggerOne(definition, input, options), ({ runId }) => [runId]).pipe(
+      Effect.flatMap(({ policy, runId }) =>
+        cancellingOnInterrupt(resultOf(definition, runId, true), [runId], policy) as Effect.Effect<
+          Result<typeof definition>,
+          RunError<typeof definition>
+        >
+      )
+    )
+
+  const triggerMany = (definition: Definition, inputs: Iterable<unknown>, options: BulkRunOptions) =>
     Effect.gen(function*() {
-      const { parent, spec } = yield* prepare(definition, options)
+      const { parent, policy, spec } = yield* prepare(definition, options)
       const items = Array.from(inputs)
-      if (items.length === 0) return []
+      if (items.length === 0) return { runIds: [], policy }
       const wireName = workflowWireName(spec.name, namespace)
       const jsons = yield* Effect.forEach(items, (input, i) => encodeRunInput(spec, input, ` [${i}]`))
       const traceparent = yield* TraceContext.current
@@ -489,8 +658,36 @@ export const make = (services: ClientServices): HatchetShape => {
         )
         runIds.push(...batch)
       }
-      return runIds.map((runId) => handle(definition, runId, true))
+      return { runIds, policy }
     }).pipe(Effect.withSpan("hatchet.bulkTrigger", { attributes: { "hatchet.workflow": definition.name } }))
+
+  const runManyNoWait: HatchetShape["runManyNoWait"] = (definition, inputs, options = {}) =>
+    Effect.map(
+      triggerMany(definition, inputs, options),
+      ({ policy, runIds }) => runIds.map((runId) => handle(definition, runId, true, policy))
+    )
+
+  /** Every run's result; once all have finished, every failure (input order) in one cause. */
+  const awaitAll = (definition: HasSpec, runIds: ReadonlyArray<string>) =>
+    Effect.flatMap(
+      Effect.forEach(runIds, (runId) => Effect.exit(resultOf(definition, runId, true)), { concurrency: "unbounded" }),
+      (exits) => {
+        const failures = exits.flatMap((exit) => Exit.isFailure(exit) ? [exit.cause] : [])
+        return failures.length > 0
+          ? Effect.failCause(failures.reduce(Cause.parallel))
+          : Effect.succeed(exits.map((exit) => (exit as Exit.Success<unknown, never>).value))
+      }
+    )
+
+  const runMany: HatchetShape["runMany"] = (definition, inputs, options = {}) =>
+    triggerCancellable(triggerMany(definition, inputs, options), ({ runIds }) => runIds).pipe(
+      Effect.flatMap(({ policy, runIds }) =>
+        cancellingOnInterrupt(awaitAll(definition, runIds), runIds, policy) as Effect.Effect<
+          Array<Result<typeof definition>>,
+          RunError<typeof definition>
+        >
+      )
+    )
 
   const pushRequest = (
     event: EventToPush,
@@ -612,15 +809,12 @@ export const make = (services: ClientServices): HatchetShape => {
     }).pipe(Effect.withSpan("hatchet.putRateLimit", { attributes: { "hatchet.rate_limit": options.key } }))
 
   return {
-    run: (definition, input, options) => Effect.flatMap(runNoWait(definition, input, options), (h) => h.result),
+    run,
     runNoWait,
-    runMany: (definition, inputs, options) =>
-      Effect.flatMap(
-        runManyNoWait(definition, inputs, options),
-        (handles) => Effect.forEach(handles, (h) => h.result, { concurrency: "unbounded" })
-      ),
+    runMany,
     runManyNoWait,
-    handle: (definition, runId) => handle(definition, runId),
+    handle: (definition, runId, options) =>
+      handle(definition, runId, false, { cancel: options?.cancelOnInterrupt === true, parent: Option.none() }),
     push,
     bulkPush,
     runs,

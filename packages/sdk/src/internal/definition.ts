@@ -148,6 +148,13 @@ export interface WorkflowSettings {
    */
   readonly concurrency?: Concurrency | ReadonlyArray<Concurrency> | undefined
   /**
+   * Keep a run's tasks on one worker, as Hatchet's sticky assignment does: each task of the DAG
+   * goes to the worker that ran its parent, and a child run spawned with `sticky: true` to its
+   * parent task's worker. `SOFT` prefers that worker (another takes the task when it has no
+   * slot); `HARD` waits for it. Worker labels are ignored while a desired worker is known.
+   */
+  readonly sticky?: "SOFT" | "HARD" | undefined
+  /**
    * An idempotency key per run (beta in Hatchet): while a run holds its key, triggering another
    * with the same key makes no run and fails with `HatchetClientError` `IdempotencyCollision`
    * naming the run that holds it (an event or a cron tick then makes no run).
@@ -434,5 +441,6 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   defaultPriority: options.defaultPriority,
   taskDefaults: options.taskDefaults,
   concurrency: options.concurrency,
+  sticky: options.sticky,
   idempotency: options.idempotency
 })

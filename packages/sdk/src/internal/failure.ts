@@ -15,7 +15,7 @@
  * when the failure matched the task's `error` Schema; it holds the Schema-encoded value.
  */
 import { Cause, Effect, Inspectable, Option, ParseResult, Schema } from "effect"
-import { NonRetryableError, TaskFailed, TaskFailedKind } from "../TaskError.js"
+import { NonRetryableError, TaskFailed, TaskFailedKind, UndeclaredError } from "../TaskError.js"
 import type { TaskSpec } from "./definition.js"
 
 /** The key of our metadata block in the payload. */
@@ -71,7 +71,8 @@ export const encodedFailure = (
 
 /**
  * Encodes a failed handler's cause: a typed failure (encoded with the task's `error` Schema when
- * it matches), an untyped failure, or a defect. `NonRetryableError` sets `shouldNotRetry`.
+ * it matches), an untyped failure, or a defect. `NonRetryableError` sets `shouldNotRetry`;
+ * `UndeclaredError` is unwrapped (its error described, as any failure that is not declared).
  * Interruption-only causes are not failures; the caller decides what they mean.
  */
 export const encodeCause = (task: TaskSpec, cause: Cause.Cause<unknown>): Effect.Effect<EncodedFailure> =>
@@ -79,7 +80,8 @@ export const encodeCause = (task: TaskSpec, cause: Cause.Cause<unknown>): Effect
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
       const nonRetryable = failure.value instanceof NonRetryableError
-      const error: unknown = nonRetryable ? (failure.value as NonRetryableError).error : failure.value
+      const marked: unknown = nonRetryable ? (failure.value as NonRetryableError).error : failure.value
+      const error: unknown = marked instanceof UndeclaredError ? marked.error : marked
       const message = describe(error)
       const schema = errorSchema(task)
       if (schema !== undefined && Schema.is(schema)(error)) {

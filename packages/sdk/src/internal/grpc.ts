@@ -27,6 +27,9 @@ import { GrpcError } from "../HatchetError.js"
  * The channel options of the official SDKs (`util/grpc-helpers.ts`), keepalive from the config,
  * and a subchannel pool of the channel's own: grpc-js otherwise shares one connection between
  * channels with the same target and options, and `resetConnection` could not get a fresh one.
+ * The channel's own reconnect backoff follows the worker's defaults (250 ms, capped at 10 s):
+ * grpc-js's (1 s growing to 120 s) would keep a channel failing calls for up to two minutes after
+ * an engine that was down for a while is back, whatever the worker's backoff.
  *
  * @internal
  */
@@ -39,7 +42,9 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
   "grpc.default_compression_algorithm": 2, // gzip
   "grpc.max_send_message_length": config.grpcMaxSendMessageLength,
   "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength,
-  "grpc.use_local_subchannel_pool": 1
+  "grpc.use_local_subchannel_pool": 1,
+  "grpc.initial_reconnect_backoff_ms": 250,
+  "grpc.max_reconnect_backoff_ms": 10_000
 })
 
 type GrpcCall = ReturnType<ChannelInterface["createCall"]>

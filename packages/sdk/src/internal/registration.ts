@@ -9,7 +9,8 @@ import {
   type CreateWorkflowVersionRequest,
   type IdempotencyConfig,
   IdempotencyMethod,
-  RateLimitDuration as RateLimitDurationProto
+  RateLimitDuration as RateLimitDurationProto,
+  StickyStrategy
 } from "@effect-hatchet/proto/v1/workflows"
 import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
@@ -77,6 +78,10 @@ export const compile = (
   })
 
   const concurrencyArr = concurrencyOpts(issues, "concurrency", settings.concurrency)
+  const sticky = settings.sticky === undefined ? undefined : stickyStrategies[settings.sticky]
+  if (settings.sticky !== undefined && sticky === undefined) {
+    issues.push(`sticky: must be "SOFT" or "HARD", got ${JSON.stringify(settings.sticky)}`)
+  }
 
   const tasks: Array<CreateTaskOpts> = []
   let onFailureTask: CreateTaskOpts | undefined
@@ -105,7 +110,7 @@ export const compile = (
     concurrency: undefined,
     cronInput: undefined,
     onFailureTask,
-    sticky: undefined,
+    sticky,
     defaultPriority: settings.defaultPriority,
     concurrencyArr,
     defaultFilters: [],
@@ -126,6 +131,30 @@ export const validate = (spec: WorkflowSpec): Either.Either<void, WorkflowDefini
 /** The SDK version reported in `runtime_info`. */
 export const SDK_VERSION = "0.1.0"
 
+/** A worker's labels as `Register` and `UpsertWorkerLabels` send them. */
+export const workerLabels = (
+  labels: Readonly<Record<string, string | number>>
+): Record<string, DispatcherProto.WorkerLabels> => {
+  const out: Record<string, DispatcherProto.WorkerLabels> = {}
+  for (const [key, value] of Object.entries(labels)) {
+    out[key] = typeof value === "number" ? { intValue: value } : { strValue: value }
+  }
+  return out
+}
+
+/** Problems with a worker's labels (string or integer values). */
+export const workerLabelIssues = (labels: Readonly<Record<string, string | number>>): Array<string> => {
+  const issues: Array<string> = []
+  for (const [key, value] of Object.entries(labels)) {
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      issues.push(`labels.${key}: a numeric label must be an integer, got ${value}`)
+    } else if (typeof value !== "number" && typeof value !== "string") {
+      issues.push(`labels.${key}: must be a string or an integer`)
+    }
+  }
+  return issues
+}
+
 /** Builds `Dispatcher/Register`: `slot_config` only (never the deprecated `slots`). */
 export const registerRequest = (options: {
   readonly name: string
@@ -133,16 +162,12 @@ export const registerRequest = (options: {
   readonly slots: number
   readonly labels: Readonly<Record<string, string | number>>
 }): DispatcherProto.WorkerRegisterRequest => {
-  const labels: Record<string, DispatcherProto.WorkerLabels> = {}
-  for (const [key, value] of Object.entries(options.labels)) {
-    labels[key] = typeof value === "number" ? { intValue: value } : { strValue: value }
-  }
   return {
     workerName: options.name,
     actions: [...options.actions],
     services: ["default"],
     slots: undefined,
-    labels,
+    labels: workerLabels(options.labels),
     webhookId: undefined,
     runtimeInfo: {
       sdkVersion: SDK_VERSION,
@@ -170,13 +195,7 @@ export const checkWorkerOptions = (options: {
   if (!Number.isInteger(options.slots) || options.slots < 1) {
     issues.push(`slots: must be a positive integer, got ${String(options.slots)}`)
   }
-  for (const [key, value] of Object.entries(options.labels)) {
-    if (typeof value === "number" && !Number.isInteger(value)) {
-      issues.push(`labels.${key}: a numeric label must be an integer, got ${value}`)
-    } else if (typeof value !== "number" && typeof value !== "string") {
-      issues.push(`labels.${key}: must be a string or an integer`)
-    }
-  }
+  issues.push(...workerLabelIssues(options.labels))
   return issues
 }
 
@@ -409,7 +428,10 @@ const comparators: Record<string, WorkerLabelComparator> = {
   LESS_THAN_OR_EQUAL: WorkerLabelComparator.LESS_THAN_OR_EQUAL
 }
 
-const desiredLabels = (
+const stickyStrategies: Record<string, StickyStrategy> = { SOFT: StickyStrategy.SOFT, HARD: StickyStrategy.HARD }
+
+/** Desired worker labels as a task or a trigger sends them; problems go to `issues`. */
+export const desiredLabels = (
   issues: Array<string>,
   where: string,
   labels: Readonly<Record<string, DesiredWorkerLabel>>

@@ -51,7 +51,15 @@ import {
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
-import { checkWorkerOptions, type Compiled, compile, registerRequest, workerActions } from "./registration.js"
+import {
+  checkWorkerOptions,
+  type Compiled,
+  compile,
+  registerRequest,
+  workerActions,
+  workerLabelIssues,
+  workerLabels
+} from "./registration.js"
 import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
@@ -85,12 +93,20 @@ interface ConnectionEnd {
   readonly reregister: boolean
   /** Heartbeats hung: the connection looks dead, the next one must not reuse it. */
   readonly stalled?: boolean
+  /** The engine refused the token (UNAUTHENTICATED): logged as an error that says what to do. */
+  readonly unauthenticated?: boolean
 }
+
+/** What a worker whose token the engine refuses at runtime should do about it. */
+const UNAUTHENTICATED_ADVICE = "the engine refuses this worker's token (HATCHET_CLIENT_TOKEN): it expired or was " +
+  "revoked, or the engine now signs tokens with another key (hatchet-local started with another --state-dir). " +
+  "The worker keeps retrying, in case the token is accepted again; to use a new token, restart the worker with it"
 
 interface Route {
   readonly implementation: ImplementationShape
   readonly task: TaskSpec
   readonly slotCost: number
+  readonly maxAttempts: number
 }
 
 /** The span a run's `traceparent` metadata names. */
@@ -156,10 +172,12 @@ export const make = (
       }
       compiled.push(result.right)
       for (const [action, task] of result.right.actions) {
+        const settings = effectiveSettings(implementation.spec, task)
         routes.set(action, {
           implementation,
           task,
-          slotCost: effectiveSettings(implementation.spec, task).slotCost ?? 1
+          slotCost: settings.slotCost ?? 1,
+          maxAttempts: (settings.retries ?? 0) + 1
         })
       }
     }
@@ -172,7 +190,8 @@ export const make = (
       }
     }
     const actions = workerActions(compiled)
-    const registration = registerRequest({ name: workerName, actions, slots, labels })
+    /** The worker's labels: those it started with, as changed by `upsertLabels` since. */
+    let currentLabels = labels
 
     // --- state ---------------------------------------------------------------------------------
     const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
@@ -329,6 +348,18 @@ export const make = (
       shouldNotRetry?: boolean
     ) => Effect.flatten(submitEvent(workerId, action, eventType, eventPayload, shouldNotRetry))
 
+    /** Changes labels: kept for the next registration, and sent to the engine once registered. */
+    const upsertLabels = (changed: Readonly<Record<string, string | number>>) =>
+      Effect.suspend((): Effect.Effect<void, WorkerError | GrpcError> => {
+        const issues = workerLabelIssues(changed)
+        if (issues.length > 0) {
+          return Effect.fail(new WorkerError({ reason: "InvalidOptions", message: `Invalid worker labels: ${issues.join("; ")}` }))
+        }
+        currentLabels = { ...currentLabels, ...changed }
+        return Effect.flatMap(Ref.get(workerIdRef), (workerId) =>
+          Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
+      })
+
     const contextOperations = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt
@@ -351,7 +382,18 @@ export const make = (
         cancel: Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
+        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
+        upsertLabels: (changed) =>
+          upsertLabels(changed).pipe(
+            Effect.mapError((cause) =>
+              new TaskContext.TaskContextError({
+                operation: "upsertLabels",
+                message: `upsertLabels failed: ${cause._tag === "GrpcError" ? cause.details : cause.message}`,
+                cause
+              })
+            )
+          )
       }
     }
 
@@ -380,6 +422,10 @@ export const make = (
               taskRunExternalId: action.taskRunExternalId,
               workerId,
               retryCount: action.retryCount,
+              maxAttempts: route.maxAttempts,
+              triggeringEvent: action.triggeringEventExternalId !== undefined && action.triggeringEventExternalId !== ""
+                ? Option.some({ id: action.triggeringEventExternalId, key: action.triggeringEventKey ?? "" })
+                : Option.none(),
               additionalMetadata: attempt.metadata,
               priority: action.priority,
               childIndex: optional(action.childWorkflowIndex),
@@ -601,7 +647,7 @@ export const make = (
     const register: Effect.Effect<string, GrpcError> = Effect.gen(function*() {
       yield* setStatus(WorkerStatus.Registering())
       for (const c of compiled) yield* admin.putWorkflow(c.request)
-      const response = yield* dispatcher.register(registration)
+      const response = yield* dispatcher.register(registerRequest({ name: workerName, actions, slots, labels: currentLabels }))
       yield* Ref.set(workerIdRef, Option.some(response.workerId))
       yield* Effect.logInfo(`worker "${workerName}" registered as ${response.workerId}`)
       // registered again while draining (the engine forgot the worker): the new one takes no work either
@@ -628,6 +674,13 @@ export const make = (
             hung = false
           } else {
             const error = result.left
+            if (error.code === Status.UNAUTHENTICATED) {
+              return yield* Deferred.succeed(end, {
+                reason: `heartbeat: UNAUTHENTICATED (${error.details})`,
+                reregister: false,
+                unauthenticated: true
+              })
+            }
             if (error.code === Status.NOT_FOUND) {
               return yield* Deferred.succeed(end, {
                 reason: `heartbeat: the engine no longer knows worker ${workerId} (NOT_FOUND)`,
@@ -668,7 +721,12 @@ export const make = (
         } else {
           const registered = yield* Effect.either(register)
           if (Either.isLeft(registered)) {
-            return { reason: `registration failed: ${registered.left.details}`, reregister: true, healthy }
+            return {
+              reason: `registration failed: ${registered.left.details}`,
+              reregister: true,
+              unauthenticated: registered.left.code === Status.UNAUTHENTICATED,
+              healthy
+            }
           }
           workerId = registered.right
         }
@@ -684,7 +742,8 @@ export const make = (
           Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
             Effect.succeed({
               reason: `the assignment stream failed: ${error.details}`,
-              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT
+              reregister: error.code === Status.NOT_FOUND || error.code === Status.INVALID_ARGUMENT,
+              unauthenticated: error.code === Status.UNAUTHENTICATED
             })
           )
         )
@@ -721,7 +780,10 @@ export const make = (
           reason: ended.reason,
           delay
         }))
-        yield* Effect.logWarning(`${ended.reason}; reconnecting in ${Duration.format(delay)} (attempt ${attempt})`)
+        const retrying = `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`
+        yield* ended.unauthenticated === true
+          ? Effect.logError(`${ended.reason}: ${UNAUTHENTICATED_ADVICE}; ${retrying}`)
+          : Effect.logWarning(`${ended.reason}; ${retrying}`)
         yield* Effect.sleep(delay)
       }
     }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
@@ -745,7 +807,7 @@ export const make = (
     yield* checkEngineVersion.pipe(
       Effect.zipRight(register),
       Effect.tapError((error) =>
-        error._tag === "GrpcError"
+        error._tag === "GrpcError" && isTransient(error)
           ? Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
           : Effect.void
       ),
@@ -805,6 +867,8 @@ export const make = (
       actions,
       slots,
       labels,
+      currentLabels: Effect.sync(() => currentLabels),
+      upsertLabels,
       slotsInUse: Effect.sync(() => slotsHeld),
       workerId: Ref.get(workerIdRef),
       status: SubscriptionRef.get(status),

@@ -17,6 +17,8 @@ export const testTaskContext = (
     taskRunExternalId: "tr",
     workerId: "w",
     retryCount: 0,
+    maxAttempts: 1,
+    triggeringEvent: Option.none(),
     additionalMetadata: {},
     priority: 1,
     childIndex: Option.none(),
@@ -28,5 +30,6 @@ export const testTaskContext = (
     releaseSlot: Effect.void,
     putStream: () => Effect.void,
     cancel: Effect.void,
+    upsertLabels: () => Effect.void,
     ...operations
   })

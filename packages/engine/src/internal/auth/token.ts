@@ -97,6 +97,12 @@ export const verify = (issuer: TokenIssuer, token: string, now: number): string 
   return claims.sub.toLowerCase()
 }
 
+/** The claims of a token `verify` accepts, or undefined. */
+export const verifiedClaims = (issuer: TokenIssuer, token: string, now: number): TokenClaims | undefined =>
+  verify(issuer, token, now) === undefined
+    ? undefined
+    : JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as TokenClaims
+
 /**
  * The bearer token of a gRPC `authorization` value: `<scheme> <token>`, the scheme
  * case-insensitive, as upstream's gRPC auth reads it. (REST reads the header as upstream's REST

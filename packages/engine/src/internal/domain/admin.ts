@@ -12,6 +12,7 @@ import { parseUuid } from "./ids.js"
 import type { EngineState, Run, Step, Task } from "./model.js"
 import { isTerminal } from "./model.js"
 import { listRuns, type RunsFilter } from "./queries.js"
+import { onRunReopened } from "./retention.js"
 import { cancelTask, recordEvent, requeueReplayed } from "./tasks.js"
 
 /** A cancel / replay request: ids, or a filter over runs. */
@@ -135,6 +136,7 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
       if (rearmed.has(step) || (resetOnFailure && step.kind === "ON_FAILURE")) run.tasks.delete(step.id)
     }
     if (resetOnFailure) run.onFailureFired = false
+    if (run.finishedAt !== undefined) onRunReopened(state, run)
     run.finishedAt = undefined
     for (const task of tasks) {
       if (rearmed.has(task.step) || task.step.kind === "ON_FAILURE" && resetOnFailure) {

@@ -59,6 +59,7 @@ import type {
 } from "./model.js"
 import { isTerminal } from "./model.js"
 import { cancelTask, retryPriority } from "./tasks.js"
+import type { Timer } from "./timers.js"
 
 /** The message of a task cancelled by a strategy. */
 export const cancelledByStrategy = "Cancelled due to concurrency strategy"
@@ -196,15 +197,14 @@ export const releaseSlots = (state: EngineState, task: Task, now: number): void 
 
 /**
  * A retry waiting for its backoff gives its slots up (upstream releases the attempt's slots and
- * inserts a new one, last in line, when the retry item fires); returns the keys to acquire the
- * new slots with, or undefined when the task holds none.
+ * inserts a new one, last in line, when the retry item fires); returns whether it held any (the
+ * retry then acquires new ones with the task's `concurrencyKeys`).
  */
-export const releaseForBackoff = (state: EngineState, task: Task, now: number): ConcurrencyKeys | undefined => {
-  const keys = task.concurrencyKeys
-  if (task.concurrencySlots.length === 0 || keys === undefined) return undefined
+export const releaseForBackoff = (state: EngineState, task: Task, now: number): boolean => {
+  if (task.concurrencySlots.length === 0 || task.concurrencyKeys === undefined) return false
   releaseSlots(state, task, now)
   releaseRunSlots(state, task.run, now)
-  return keys
+  return true
 }
 
 /**
@@ -225,13 +225,27 @@ export const releaseRunSlots = (state: EngineState, run: Run, now: number): void
   }
 }
 
-const armScheduleTimeout = (state: EngineState, slot: ConcurrencySlot, now: number) => {
-  const generation = slot.generation
-  const task = slot.task
-  state.timers.at(now + task.step.scheduleTimeoutMs, (t) => {
-    if (!isLive(slot) || slot.generation !== generation || slot.filled || isTerminal(task.status)) return
-    cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+const armScheduleTimeout = (state: EngineState, slot: ConcurrencySlot, now: number) =>
+  state.timers.set({
+    kind: "SlotScheduleTimeout",
+    id: slot.task.externalId,
+    index: slot.index,
+    token: slot.sortId,
+    generation: slot.generation,
+    at: now + slot.task.step.scheduleTimeoutMs
   })
+
+/** The schedule timeout of a slot still unfilled (the same slot, not reset since): its task is cancelled. */
+export const onSlotScheduleTimeout = (
+  state: EngineState,
+  task: Task,
+  timer: Extract<Timer, { kind: "SlotScheduleTimeout" }>,
+  now: number
+): void => {
+  const slot = task.concurrencySlots[timer.index]
+  if (slot === undefined || slot.sortId !== timer.token || slot.generation !== timer.generation) return
+  if (slot.filled || isTerminal(task.status)) return
+  cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
 }
 
 // -----------------------------------------------------------------------------

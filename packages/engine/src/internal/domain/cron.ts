@@ -247,10 +247,6 @@ export const nextTick = (schedule: CronSchedule, afterMs: number): number | unde
 // firing
 // -----------------------------------------------------------------------------
 
-/** Whether the cron is still stored (not deleted, not replaced by a new version). */
-const isLive = (state: EngineState, cron: CronTrigger): boolean =>
-  state.tenants.get(cron.tenantId)?.crons.get(cron.id) === cron
-
 /**
  * Arms the cron's ticks from `now` on the engine's timers: each tick triggers a run while the cron
  * is enabled, then arms the next one; once the cron is deleted or replaced its timer ends. A
@@ -264,17 +260,25 @@ const arm = (state: EngineState, cron: CronTrigger, now: number): void => {
     state.tenants.get(cron.tenantId)?.crons.delete(cron.id)
     return
   }
-  const schedule = parsed.schedule
-  const next = (after: number) => {
-    const tick = nextTick(schedule, after)
-    if (tick === undefined) return
-    state.timers.at(tick, (t) => {
-      if (!isLive(state, cron)) return
-      if (cron.enabled) triggerFromCron(state, cron, tick, t)
-      next(tick)
-    })
-  }
-  next(now)
+  schedules.set(cron, parsed.schedule)
+  armAfter(state, cron, parsed.schedule, now)
+}
+
+/** The parsed schedule of each armed cron. */
+const schedules = new WeakMap<CronTrigger, CronSchedule>()
+
+const armAfter = (state: EngineState, cron: CronTrigger, schedule: CronSchedule, after: number) => {
+  const tick = nextTick(schedule, after)
+  if (tick !== undefined) state.timers.set({ kind: "CronTick", id: cron.id, tenantId: cron.tenantId, at: tick })
+}
+
+/** A cron's tick at `tick`: a run while it is enabled, then the next tick; nothing once it is deleted. */
+export const onCronTick = (state: EngineState, tenantId: string, id: string, tick: number, now: number): void => {
+  const cron = state.tenants.get(tenantId)?.crons.get(id)
+  const schedule = cron === undefined ? undefined : schedules.get(cron)
+  if (cron === undefined || schedule === undefined) return
+  if (cron.enabled) triggerFromCron(state, cron, tick, now)
+  armAfter(state, cron, schedule, tick)
 }
 
 /** Stores a cron and arms it. */
@@ -297,7 +301,7 @@ export const replaceDeclaredCrons = (state: EngineState, version: WorkflowVersio
   for (const cron of [...tenant.crons.values()]) {
     if (cron.workflow !== version.workflow || cron.method !== "DEFAULT") continue
     previous.set(cron.expression, cron.enabled)
-    tenant.crons.delete(cron.id)
+    remove(state, tenant, cron.id)
   }
   for (const expression of version.cronTriggers) {
     insert(state, tenant, {
@@ -437,8 +441,16 @@ export const listCrons = (state: EngineState, tenantId: string, filter: CronFilt
 }
 
 /** `DeleteCronWorkflow`: the cron never fires again. False when the tenant has no such cron. */
-export const deleteCron = (state: EngineState, tenantId: string, id: string): boolean =>
-  state.tenants.get(tenantId)?.crons.delete(id) ?? false
+export const deleteCron = (state: EngineState, tenantId: string, id: string): boolean => {
+  const tenant = state.tenants.get(tenantId)
+  return tenant !== undefined && remove(state, tenant, id)
+}
+
+/** Deletes a cron and its pending tick. */
+const remove = (state: EngineState, tenant: TenantState, id: string): boolean => {
+  state.timers.cancel("CronTick", id)
+  return tenant.crons.delete(id)
+}
 
 /** `UpdateCronWorkflow`: sets `enabled` when given (`COALESCE`), nothing else. */
 export const setCronEnabled = (cron: CronTrigger, enabled: boolean | undefined): CronTrigger => {

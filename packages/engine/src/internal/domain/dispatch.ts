@@ -21,6 +21,7 @@ import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskApp, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
+import type { Timer } from "./timers.js"
 
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
 export const schedulableWindowMs = 5_000
@@ -69,11 +70,14 @@ export const enqueue = (state: EngineState, task: Task, now: number, priority: n
 
 /** Cancels the task at `deadline` if it is still queued under `token`. */
 const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadline: number) =>
-  state.timers.at(deadline, (t) => {
-    if (task.queueToken === token && task.status === "QUEUED") {
-      cancelTask(state, task, t, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
-    }
-  })
+  state.timers.set({ kind: "ScheduleTimeout", id: task.externalId, token, at: deadline })
+
+/** The schedule timeout of a task still queued under the timer's token: it is cancelled. */
+export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
+  if (task.queueToken === token && task.status === "QUEUED") {
+    cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  }
+}
 
 /**
  * A rate-limited item whose key refills more than this much later leaves the queue until the
@@ -91,11 +95,19 @@ const park = (state: EngineState, entry: QueueEntry, until: number) => {
   const token = ++state.queueSeq
   task.queueToken = token
   armScheduleTimeout(state, task, token, entry.deadline)
-  state.timers.at(until, () => {
-    if (task.queueToken !== token || task.status !== "QUEUED") return
-    state.queues.enqueue(task.tenantId, task.step.action, entry.priority, { ...entry, token })
-    markDirty(state, task.tenantId, task.step.action)
+  state.timers.set({ kind: "Unpark", id: task.externalId, token, priority: entry.priority, deadline: entry.deadline, at: until })
+}
+
+/** A parked task still under the timer's token re-enters its queue, last at its priority. */
+export const onUnpark = (state: EngineState, task: Task, timer: Extract<Timer, { kind: "Unpark" }>): void => {
+  if (task.queueToken !== timer.token || task.status !== "QUEUED") return
+  state.queues.enqueue(task.tenantId, task.step.action, timer.priority, {
+    task,
+    token: timer.token,
+    priority: timer.priority,
+    deadline: timer.deadline
   })
+  markDirty(state, task.tenantId, task.step.action)
 }
 
 /**
@@ -148,8 +160,9 @@ const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
 const rank = (worker: Worker, task: Task): number => {
   const run = task.run
   const sticky = run.version.sticky
-  if (sticky === StickyStrategy.HARD && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 0 : -1
-  if (sticky === StickyStrategy.SOFT && run.desiredWorkerId !== undefined) return worker.id === run.desiredWorkerId ? 1 : 0
+  const desired = task.desiredWorkerId
+  if (sticky === StickyStrategy.HARD) return desired === undefined || worker.id === desired ? 0 : -1
+  if (sticky === StickyStrategy.SOFT) return desired !== undefined && worker.id === desired ? 1 : 0
   const labels = run.desiredLabels ?? task.step.desiredLabels
   if (labels.size === 0) return 0
   let weight = 0
@@ -170,9 +183,6 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
   const candidates = tenant?.actionWorkers.get(action)
   if (tenant === undefined || candidates === undefined || candidates.size === 0) return
   const workers = [...candidates]
-  if (tenant.dynamicRateLimitActions.has(action)) {
-    RateLimits.upsertDynamicKeys(tenant, tasksOf(state.queues.live(tenantId, action)), now)
-  }
   for (const entry of state.queues.live(tenantId, action)) {
     const units = RateLimits.unitsOf(entry.task)
     if (units !== undefined) {
@@ -204,10 +214,6 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     if (units !== undefined) RateLimits.consume(tenant, units, now)
     assign(state, entry.task, chosen, now)
   }
-}
-
-function* tasksOf(entries: Iterable<QueueEntry>): Generator<Task> {
-  for (const entry of entries) yield entry.task
 }
 
 const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
@@ -265,8 +271,11 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   task.queueToken = 0
   task.status = "RUNNING"
   if (task.startedAt === undefined) task.startedAt = now
+  // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
+  state.timers.cancel("ScheduleTimeout", task.externalId)
+  RateLimits.releaseDynamicKeys(state, task)
   recordEvent(state, task, "ASSIGNED", now, { workerId: worker.id })
-  armTimeout(state, task, runtime.timeoutAt)
+  armTimeout(state, task)
   const start = startAction(task)
   if ("problem" in start) {
     // the same message would fail every retry: final at once (upstream retries it internally)
@@ -288,21 +297,27 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   }
 }
 
-/** Arms (or re-arms after a refresh) the execution timeout of the current attempt. */
-export const armTimeout = (state: EngineState, task: Task, at: number): void => {
+/** Arms (or moves, after a refresh) the execution timeout of the current attempt. */
+export const armTimeout = (state: EngineState, task: Task): void => {
   const runtime = task.runtime
-  state.timers.at(at, (t) => {
-    if (task.runtime !== runtime || runtime === undefined) return
-    if (runtime.timeoutAt > t) armTimeout(state, task, runtime.timeoutAt)
-    else timeOutTask(state, task, t)
-  })
+  if (runtime === undefined) return
+  state.timers.set({ kind: "ExecutionTimeout", id: task.externalId, token: runtime.retryCount, at: runtime.timeoutAt })
 }
 
-/** Ends the current attempt's hold on its worker: slots freed, runtime cleared. */
+/** The execution timeout of the attempt `retryCount`: it fails if it is still running. */
+export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  const runtime = task.runtime
+  if (runtime === undefined || runtime.retryCount !== retryCount) return
+  if (runtime.timeoutAt > now) armTimeout(state, task)
+  else timeOutTask(state, task, now)
+}
+
+/** Ends the current attempt's hold on its worker: slots freed, runtime cleared, timeout cancelled. */
 export const releaseRuntime = (state: EngineState, task: Task): void => {
   const runtime = task.runtime
   if (runtime === undefined) return
   task.runtime = undefined
+  state.timers.cancel("ExecutionTimeout", task.externalId)
   if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker)
 }
 

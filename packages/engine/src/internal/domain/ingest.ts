@@ -15,6 +15,7 @@ import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
 import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
+import { onEventStored } from "./retention.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
 
@@ -76,8 +77,9 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
     createdAt: now,
     triggeredRunIds: []
   }
-  tenant.events.push(event)
+  tenant.events.add(event)
   state.eventsById.set(event.id, event)
+  onEventStored(state, tenant, now)
   for (const workflow of tenant.workflowsByName.values()) {
     const version = latestVersion(workflow)
     if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue

@@ -11,6 +11,7 @@
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "./cel.js"
+import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
@@ -72,6 +73,8 @@ export interface Worker {
   readonly sessions: Map<string, Session>
   /** Set while a stream is open (upstream `isActive`). */
   isActive: boolean
+  /** Since when it has had no open stream (from its registration until it first listens). */
+  inactiveSince: number | undefined
   lastListenerEstablished: number | undefined
   lastHeartbeatAt: number | undefined
   isPaused: boolean
@@ -168,6 +171,16 @@ export interface TaskRateLimit {
   /** -1 (the official SDK's "keep the stored limit") or any other value; undefined without `limit_values_expr`. */
   readonly limit: number | undefined
   readonly window: string
+}
+
+/**
+ * What the tasks waiting for their first assignment ask of one dynamic key: how many ask for each
+ * limit and each window, and how many tasks they are.
+ */
+export interface DynamicKeyDemand {
+  readonly limits: Map<number, number>
+  readonly windows: Map<RateLimitWindow, number>
+  tasks: number
 }
 
 /**
@@ -382,6 +395,13 @@ export interface Task {
   /** True while the task waits for its retry backoff to elapse. */
   retryPending: boolean
   runtime: Runtime | undefined
+  /**
+   * The worker a sticky workflow wants this task on: the trigger's for a root task, the worker
+   * that ran a parent for a DAG child (as upstream reads it from the parent's output event).
+   */
+  readonly desiredWorkerId: string | undefined
+  /** The worker whose attempt completed the task. */
+  completedBy: string | undefined
   startedAt: number | undefined
   finishedAt: number | undefined
   /** Raw output JSON text of the latest COMPLETED attempt. */
@@ -401,6 +421,8 @@ export interface Task {
   concurrencyKeys: ConcurrencyKeys | undefined
   /** The step's rate-limit expressions, evaluated at creation. */
   rateLimits: ReadonlyArray<TaskRateLimit>
+  /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
+  waitingOnDynamicKeys: boolean
   /**
    * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
    * next strategy's), from its creation until it is final.
@@ -589,12 +611,21 @@ export interface TenantState {
   readonly actionWorkers: Map<string, Set<Worker>>
   /** action id → round-robin offset among its workers. */
   readonly roundRobin: Map<string, number>
-  readonly runs: Array<Run>
-  readonly events: Array<PushedEvent>
+  /** The tenant's runs in creation order (the run list's index). */
+  readonly runs: CreationIndex<Run>
+  /** Runs by workflow id, in creation order. */
+  readonly runsByWorkflow: Map<string, CreationIndex<Run>>
+  /** Child runs by their parent task's external id, in creation order. */
+  readonly childRuns: Map<string, CreationIndex<Run>>
+  /** Every current task incarnation in creation order (the task list's index). */
+  readonly tasks: CreationIndex<Task>
+  readonly events: CreationIndex<PushedEvent>
+  /** Finished runs in the order they finished, for retention (`retention.ts`). */
+  readonly finished: FinishedRuns
   /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */
   readonly rateLimits: Map<string, RateLimit>
-  /** Actions of steps with rate-limit expressions: their queue passes upsert dynamic keys. */
-  readonly dynamicRateLimitActions: Set<string>
+  /** Dynamic rate-limit keys of the tasks not yet assigned, and what they ask for (`rateLimits.ts`). */
+  readonly dynamicKeys: Map<string, DynamicKeyDemand>
   /** Claimed idempotency keys: the run holding each and when the claim expires (`idempotency.ts`). */
   readonly idempotencyKeys: Map<string, { readonly runId: string; readonly expiresAt: number }>
   /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
@@ -605,6 +636,32 @@ export interface TenantState {
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
+}
+
+/**
+ * Finished runs in the order retention considers them: `runs[i]` finished at `finishedAt[i]` and
+ * is kept from `since[i]` on (its finish, or later for a child kept for its running parent), from
+ * `head` on. An entry is stale once its run was pruned or replayed (its `finishedAt` changed);
+ * `count` is the number of finished runs stored.
+ */
+export interface FinishedRuns {
+  runs: Array<Run>
+  finishedAt: Array<number>
+  since: Array<number>
+  head: number
+  count: number
+}
+
+/** What the engine keeps (see `EngineOptions.retention`); `Infinity` keeps everything. */
+export interface RetentionPolicy {
+  /** How long a finished run, or a pushed event, is kept (ms). */
+  readonly maxAgeMs: number
+  /** Finished runs (and pushed events) kept per tenant. */
+  readonly maxRuns: number
+  /** How long a worker is kept once it is inactive (ms). */
+  readonly workerMaxAgeMs: number
+  /** Inactive workers kept per tenant. */
+  readonly maxInactiveWorkers: number
 }
 
 /** Fault injection knobs (see `Engine.FaultInjection`). */
@@ -641,6 +698,7 @@ export class EngineState {
       readonly maxInternalRetries: number
       /** `"connection"`: an open stream is enough to be alive (tests under `TestClock`). */
       readonly workerLiveness: "heartbeat" | "connection"
+      readonly retention: RetentionPolicy
     }
   ) {}
 

@@ -96,12 +96,16 @@ export const publishStreamEvent = (
   releaseInOrder(state, task)
   if (order.pending.size > 0 && !order.flushArmed) {
     order.flushArmed = true
-    const armed = order
-    state.timers.at(now + streamGapTimeoutMs, () => {
-      armed.flushArmed = false
-      if (task.stream === armed) flushStream(state, task)
-    })
+    state.timers.set({ kind: "StreamFlush", id: task.externalId, token: order.retryCount, at: now + streamGapTimeoutMs })
   }
+}
+
+/** The gap timeout of the attempt `retryCount`'s stream: what it holds back is released. */
+export const onStreamFlush = (state: EngineState, task: Task, retryCount: number): void => {
+  const order = task.stream
+  if (order === undefined || order.retryCount !== retryCount) return
+  order.flushArmed = false
+  flushStream(state, task)
 }
 
 const releaseInOrder = (state: EngineState, task: Task) => {

@@ -11,6 +11,7 @@ import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import type { EngineState, LogLine, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
 import { runStatus } from "./model.js"
+import { IndexRange } from "./creationIndex.js"
 
 export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined =>
   state.tenants.get(tenantId)?.tenant
@@ -179,27 +180,86 @@ const runPasses = (run: Run, filter: RunsFilter): boolean =>
 
 const ranOn = (task: Task, workerId: string) => task.events.some((e) => e.workerId === workerId)
 
-const page = <A>(matches: Array<A>, filter: RunsFilter): Page<A> => {
+/** Upstream counts at most this many matches (`CountWorkflowRuns`, `CountTasks`: `LIMIT 20000`). */
+export const countLimit = 20_000
+
+/**
+ * The page `[offset, offset + limit)` of the items of `range` that pass `matches` (all of them
+ * when undefined), newest first, and how many pass, counted up to `countLimit` as upstream.
+ * Without a predicate a page costs its length; with one, the walk stops once the page is read
+ * and the count has reached its limit.
+ */
+const pageOf = <A>(range: IndexRange<A>, matches: ((item: A) => boolean) | undefined, filter: RunsFilter): Page<A> => {
   const offset = filter.offset ?? 0
-  const rows = filter.limit !== undefined ? matches.slice(offset, offset + filter.limit) : matches.slice(offset)
-  return { rows, total: matches.length }
+  const limit = filter.limit ?? Infinity
+  if (matches === undefined) return { rows: range.page(offset, limit), total: Math.min(range.count, countLimit) }
+  const rows: Array<A> = []
+  const enough = Math.max(countLimit, offset + limit)
+  let total = 0
+  for (const item of range.newestFirst()) {
+    if (!matches(item)) continue
+    if (total >= offset && rows.length < limit) rows.push(item)
+    if (++total >= enough) break
+  }
+  return { rows, total: Math.min(total, countLimit) }
 }
 
-/** The tenant's runs matching `filter`, newest first. */
+/** Every predicate in `checks`, or undefined when there is none. */
+const allOf = <A>(checks: ReadonlyArray<(item: A) => boolean>): ((item: A) => boolean) | undefined =>
+  checks.length === 0 ? undefined : (item) => checks.every((check) => check(item))
+
+/** Keeps the runs of `runs` created within the filter's time range, as a range of an index. */
+const rangeOf = (runs: ReadonlyArray<Run>, filter: RunsFilter): IndexRange<Run> => {
+  const within = runs.filter((run) =>
+    (filter.since === undefined || run.createdAt >= filter.since) &&
+    (filter.until === undefined || run.createdAt <= filter.until)
+  )
+  return new IndexRange(within, 0, within.length)
+}
+
+/**
+ * The tenant's runs matching `filter`, newest first. The runs are read from the narrowest index
+ * the filter allows (the parent task's children, the triggering event's runs, one workflow's
+ * runs, or all of the tenant's), within the time range; the other conditions are checked on
+ * each run read.
+ */
 export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Run> => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) return { rows: [], total: 0 }
-  const matches: Array<Run> = []
-  for (let i = tenant.runs.length - 1; i >= 0; i--) {
-    const run = tenant.runs[i]!
-    if (filter.since !== undefined && run.createdAt < filter.since) continue
-    if (filter.until !== undefined && run.createdAt > filter.until) continue
-    if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(runStatus(run))) continue
-    if (!runPasses(run, filter)) continue
-    if (filter.workerId !== undefined && ![...run.tasks.values()].some((t) => ranOn(t, filter.workerId!))) continue
-    matches.push(run)
+  const workflowIds = filter.workflowIds ?? []
+  const checks: Array<(run: Run) => boolean> = []
+  let range: IndexRange<Run>
+  const event = filter.triggeringEventExternalId !== undefined ? state.eventsById.get(filter.triggeringEventExternalId) : undefined
+  if (filter.parentTaskExternalId !== undefined) {
+    const children = tenant.childRuns.get(filter.parentTaskExternalId)
+    if (children === undefined) return { rows: [], total: 0 }
+    range = children.range(filter.since, filter.until)
+  } else if (event !== undefined && event.tenantId === tenantId) {
+    const runs: Array<Run> = []
+    for (const id of event.triggeredRunIds) {
+      const run = state.runsById.get(id)
+      if (run !== undefined) runs.push(run)
+    }
+    range = rangeOf(runs, filter)
+  } else if (workflowIds.length === 1) {
+    const runs = tenant.runsByWorkflow.get(workflowIds[0]!)
+    if (runs === undefined) return { rows: [], total: 0 }
+    range = runs.range(filter.since, filter.until)
+  } else {
+    range = tenant.runs.range(filter.since, filter.until)
   }
-  return page(matches, filter)
+  if (workflowIds.length > 1) checks.push((run) => workflowIds.includes(run.workflow.id))
+  const triggeringEvent = filter.triggeringEventExternalId
+  if (triggeringEvent !== undefined && event === undefined) checks.push((run) => run.triggeringEvent?.id === triggeringEvent)
+  const metadata = filter.additionalMetadata
+  if (metadata !== undefined && Object.keys(metadata).length > 0) {
+    checks.push((run) => metadataMatches(run.metadata, metadata, filter.additionalMetadataOperator))
+  }
+  const statuses = filter.statuses ?? []
+  if (statuses.length > 0) checks.push((run) => statuses.includes(runStatus(run)))
+  const workerId = filter.workerId
+  if (workerId !== undefined) checks.push((run) => [...run.tasks.values()].some((t) => ranOn(t, workerId)))
+  return pageOf(range, allOf(checks), filter)
 }
 
 /**
@@ -209,19 +269,16 @@ export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilte
 export const listTasks = (state: EngineState, tenantId: string, filter: RunsFilter = {}): Page<Task> => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) return { rows: [], total: 0 }
-  const matches: Array<Task> = []
-  for (const run of tenant.runs) {
-    if (!runPasses(run, filter)) continue
-    for (const task of run.tasks.values()) {
-      if (filter.since !== undefined && task.createdAt < filter.since) continue
-      if (filter.until !== undefined && task.createdAt > filter.until) continue
-      if (filter.statuses !== undefined && filter.statuses.length > 0 && !filter.statuses.includes(task.status)) continue
-      if (filter.workerId !== undefined && !ranOn(task, filter.workerId)) continue
-      matches.push(task)
-    }
-  }
-  matches.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id)
-  return page(matches, filter)
+  const checks: Array<(task: Task) => boolean> = []
+  const statuses = filter.statuses ?? []
+  if (statuses.length > 0) checks.push((task) => statuses.includes(task.status))
+  if (
+    (filter.workflowIds?.length ?? 0) > 0 || Object.keys(filter.additionalMetadata ?? {}).length > 0 ||
+    filter.parentTaskExternalId !== undefined || filter.triggeringEventExternalId !== undefined
+  ) checks.push((task) => runPasses(task.run, filter))
+  const workerId = filter.workerId
+  if (workerId !== undefined) checks.push((task) => ranOn(task, workerId))
+  return pageOf(tenant.tasks.range(filter.since, filter.until), allOf(checks), filter)
 }
 
 export interface WorkflowsFilter {

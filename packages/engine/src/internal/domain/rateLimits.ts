@@ -17,10 +17,13 @@
  *   external id as `workflow_run_id`): the key and the window must be strings, the limit and the
  *   units ints (a double is truncated); otherwise the task is created FAILED with "failed to
  *   parse step expression (…): …".
- * - At each queue pass the dynamic keys of the queued tasks are upserted with their evaluated
- *   limit and window; when tasks disagree the longer window and the smaller limit win (a limit of
- *   0 yields to any other, a task without a limit counts as 0). A limit below 0 (the SDK's "-1")
- *   upserts nothing: the key must exist, with the limit it has.
+ * - When a task is created its dynamic keys are upserted with its evaluated limit and window,
+ *   merged with those of the tasks still waiting for their first assignment: when tasks disagree
+ *   the longer window and the smaller limit win (a limit of 0 yields to any other, a task without
+ *   a limit counts as 0). A limit below 0 (the SDK's "-1") upserts nothing: the key must exist,
+ *   with the limit it has. Upstream upserts the keys of the queue items each scheduling pass
+ *   reads, again at every pass; registering them once, at creation, keeps a pass from reading
+ *   the whole queue.
  * - A task consumes its units (per key: its dynamic units, then its step's static ones) when it
  *   is assigned to a worker; they are never given back. A task short of units on any key, or
  *   with a key that does not exist, stays queued and the pass goes on with the next task; it is
@@ -297,27 +300,62 @@ export const unitsOf = (task: Task): ReadonlyMap<string, number> | undefined => 
 }
 
 /**
- * Upserts the dynamic keys of the tasks a queue pass considers (`GetTaskRateLimits`): per key,
- * the longer window and the smaller limit, where a first limit of 0 (or none) yields to the next
- * one; a resulting limit below 0 upserts nothing.
+ * Registers the dynamic keys of a task being created (`GetTaskRateLimits`, which upstream runs for
+ * the queue items each scheduling pass reads): the task's keys join those of the tasks still
+ * waiting for their first assignment, and each of its keys is upserted with what they all ask
+ * for: the longer window, and the smaller limit, where a limit of 0 (or none) yields to any other.
+ * A resulting limit below 0 (the official SDK's "-1") upserts nothing: the key must exist. The
+ * task leaves the register when it is first assigned or becomes final (`releaseDynamicKeys`).
+ * Nothing is read per pass, so a backlog drains in linear time however many keys it has.
  */
-export const upsertDynamicKeys = (tenant: TenantState, tasks: Iterable<Task>, now: number): void => {
-  const byKey = new Map<string, { limit: number; window: RateLimitWindow | undefined }>()
-  for (const task of tasks) {
-    for (const limit of task.rateLimits) {
-      let merged = byKey.get(limit.key)
-      if (merged === undefined) {
-        merged = { limit: 0, window: undefined }
-        byKey.set(limit.key, merged)
-      }
-      const window = windowOf(limit.window)
-      merged.window = merged.window === undefined ? window : longer(merged.window, window)
-      if (limit.limit !== undefined) merged.limit = merged.limit === 0 ? limit.limit : Math.min(merged.limit, limit.limit)
+export const registerDynamicKeys = (state: EngineState, task: Task, now: number): void => {
+  if (task.rateLimits.length === 0) return
+  const tenant = tenantOf(state, task.tenantId)
+  task.waitingOnDynamicKeys = true
+  const keys = new Set<string>()
+  for (const limit of task.rateLimits) {
+    let waiting = tenant.dynamicKeys.get(limit.key)
+    if (waiting === undefined) {
+      waiting = { limits: new Map(), windows: new Map(), tasks: 0 }
+      tenant.dynamicKeys.set(limit.key, waiting)
     }
+    if (!keys.has(limit.key)) waiting.tasks++
+    keys.add(limit.key)
+    adjust(waiting.limits, limit.limit ?? 0, 1)
+    adjust(waiting.windows, windowOf(limit.window), 1)
   }
-  for (const [key, merged] of byKey) {
-    if (merged.limit >= 0) upsert(tenant, key, merged.limit, merged.window ?? "MINUTE", now)
+  for (const key of keys) {
+    const waiting = tenant.dynamicKeys.get(key)!
+    let limit = 0
+    for (const value of waiting.limits.keys()) if (value !== 0) limit = limit === 0 ? value : Math.min(limit, value)
+    let window: RateLimitWindow | undefined
+    for (const w of waiting.windows.keys()) window = window === undefined ? w : longer(window, w)
+    if (limit >= 0) upsert(tenant, key, limit, window ?? "MINUTE", now)
   }
+}
+
+/** A task left the queue for the first time (assigned or final): it no longer counts for its keys. */
+export const releaseDynamicKeys = (state: EngineState, task: Task): void => {
+  if (!task.waitingOnDynamicKeys) return
+  task.waitingOnDynamicKeys = false
+  const tenant = state.tenants.get(task.tenantId)
+  if (tenant === undefined) return
+  const keys = new Set<string>()
+  for (const limit of task.rateLimits) {
+    const waiting = tenant.dynamicKeys.get(limit.key)
+    if (waiting === undefined) continue
+    adjust(waiting.limits, limit.limit ?? 0, -1)
+    adjust(waiting.windows, windowOf(limit.window), -1)
+    if (keys.has(limit.key)) continue
+    keys.add(limit.key)
+    if (--waiting.tasks === 0) tenant.dynamicKeys.delete(limit.key)
+  }
+}
+
+const adjust = <K>(counts: Map<K, number>, key: K, by: number) => {
+  const count = (counts.get(key) ?? 0) + by
+  if (count > 0) counts.set(key, count)
+  else counts.delete(key)
 }
 
 /** Why a task cannot take its units now: the key, and when its window ends (never for a missing key). */
@@ -354,9 +392,14 @@ export const wakeOnRefill = (state: EngineState, tenantId: string, limit: RateLi
   const at = nextRefill(limit)
   if (limit.wakeAt !== undefined && limit.wakeAt <= at) return
   limit.wakeAt = at
-  state.timers.at(at, () => {
-    if (limit.wakeAt === at) limit.wakeAt = undefined
-    for (const waiting of limit.waiting) markDirty(state, tenantId, waiting)
-    limit.waiting.clear()
-  })
+  state.timers.set({ kind: "RateLimitRefill", id: `${tenantId}/${limit.key}`, tenantId, key: limit.key, at })
+}
+
+/** A key's window ended: the queues waiting for it get a pass. */
+export const onRefill = (state: EngineState, tenantId: string, key: string): void => {
+  const limit = state.tenants.get(tenantId)?.rateLimits.get(key)
+  if (limit === undefined) return
+  limit.wakeAt = undefined
+  for (const waiting of limit.waiting) markDirty(state, tenantId, waiting)
+  limit.waiting.clear()
 }

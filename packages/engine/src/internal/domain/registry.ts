@@ -705,9 +705,6 @@ export const putWorkflow = (
     for (const parent of step.parents) byReadableId.get(parent)!.children.push(step)
   }
   const allSteps = onFailure !== undefined ? [...steps, onFailure] : steps
-  for (const step of allSteps) {
-    if (RateLimits.hasExpressions(step)) tenant.dynamicRateLimitActions.add(step.action)
-  }
   const version: WorkflowVersion = {
     id: newId(),
     workflow,

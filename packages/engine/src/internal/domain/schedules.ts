@@ -44,7 +44,7 @@ export const zeroTime = Date.parse("0001-01-01T00:00:00Z")
 
 /** Removes the row and starts its run; returns the run id. */
 const fire = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, now: number): string => {
-  tenant.scheduled.delete(scheduled.id)
+  remove(state, tenant, scheduled.id)
   return triggerFromScheduled(state, tenant, scheduled, now)
 }
 
@@ -52,13 +52,15 @@ const fire = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, 
  * Arms the row's timer at its current `triggerAt`. A timer whose row was deleted, already fired
  * or moved to another time is a no-op when it fires.
  */
-const arm = (state: EngineState, scheduled: ScheduledRun): void => {
-  const at = scheduled.triggerAt
-  state.timers.at(at, (now) => {
-    const tenant = state.tenants.get(scheduled.tenantId)
-    if (tenant === undefined || tenant.scheduled.get(scheduled.id) !== scheduled || scheduled.triggerAt !== at) return
-    fire(state, tenant, scheduled, now)
-  })
+const arm = (state: EngineState, scheduled: ScheduledRun): void =>
+  state.timers.set({ kind: "ScheduledRun", id: scheduled.id, tenantId: scheduled.tenantId, at: scheduled.triggerAt })
+
+/** A scheduled run's timer: it fires if it is still stored and due at `at`. */
+export const onScheduledRun = (state: EngineState, tenantId: string, id: string, at: number, now: number): void => {
+  const tenant = state.tenants.get(tenantId)
+  const scheduled = tenant?.scheduled.get(id)
+  if (tenant === undefined || scheduled === undefined || scheduled.triggerAt !== at) return
+  fire(state, tenant, scheduled, now)
 }
 
 // -----------------------------------------------------------------------------
@@ -217,8 +219,16 @@ export const listScheduled = (state: EngineState, tenantId: string, filter: Sche
 // -----------------------------------------------------------------------------
 
 /** `DeleteScheduledWorkflow`: the run will not fire. False when the tenant has no such row. */
-export const deleteScheduled = (state: EngineState, tenantId: string, id: string): boolean =>
-  state.tenants.get(tenantId)?.scheduled.delete(id) ?? false
+export const deleteScheduled = (state: EngineState, tenantId: string, id: string): boolean => {
+  const tenant = state.tenants.get(tenantId)
+  return tenant !== undefined && remove(state, tenant, id)
+}
+
+/** Deletes a scheduled run and its timer. */
+const remove = (state: EngineState, tenant: TenantState, id: string): boolean => {
+  state.timers.cancel("ScheduledRun", id)
+  return tenant.scheduled.delete(id)
+}
 
 /** `UpdateScheduledWorkflow`: moves the run to `triggerAt`; it fires then, and only then. */
 export const reschedule = (state: EngineState, scheduled: ScheduledRun, triggerAt: number): ScheduledRun => {
@@ -243,7 +253,7 @@ export const triggerScheduledNow = (state: EngineState, scheduled: ScheduledRun,
 export const bulkDeleteScheduled = (state: EngineState, tenantId: string, ids: ReadonlyArray<string>): Array<string> => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) return []
-  const deleted = new Set(ids.filter((id) => tenant.scheduled.delete(id)))
+  const deleted = new Set(ids.filter((id) => remove(state, tenant, id)))
   return ids.filter((id) => deleted.has(id))
 }
 

@@ -20,10 +20,13 @@ import { countCreated, countEvent, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
-import { evaluateRateLimits, hasExpressions } from "./rateLimits.js"
+import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
 import { isTerminal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
+import { onRunFinished } from "./retention.js"
+import { tenantOf } from "./tenants.js"
+import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
 export const skippedOutput = "{\"skipped\":true}"
@@ -75,6 +78,23 @@ export type CreateAs =
   | { readonly _tag: "Skipped" }
   | { readonly _tag: "Cancelled" }
 
+/**
+ * The desired worker of a new task: the trigger's for a root task; for a DAG child, the worker
+ * that completed its first parent (or that parent's own desired worker when it was skipped), as
+ * upstream takes the worker id of a parent's output event (the first it finds). None for the
+ * on-failure task, whose trigger is a failure.
+ */
+const desiredWorkerOf = (run: Run, step: Step): string | undefined => {
+  if (step.kind === "ON_FAILURE") return undefined
+  if (step.parents.length === 0) return run.desiredWorkerId
+  for (const parentId of step.parents) {
+    const parent = run.tasks.get(run.version.stepsByReadableId.get(parentId)!.id)
+    const worker = parent?.completedBy ?? (parent?.skipped === true ? parent.desiredWorkerId : undefined)
+    if (worker !== undefined) return worker
+  }
+  return undefined
+}
+
 /** Creates the task of `step` in `run`, queued or already final. */
 export const createTask = (state: EngineState, run: Run, step: Step, now: number, as: CreateAs): Task => {
   const externalId = run.taskIds.get(step.id)!
@@ -95,6 +115,8 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     queueToken: 0,
     retryPending: false,
     runtime: undefined,
+    desiredWorkerId: desiredWorkerOf(run, step),
+    completedBy: undefined,
     startedAt: undefined,
     finishedAt: undefined,
     output: undefined,
@@ -107,10 +129,14 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     stream: undefined,
     concurrencyKeys: undefined,
     concurrencySlots: [],
-    rateLimits: []
+    rateLimits: [],
+    waitingOnDynamicKeys: false
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
+  const tasks = tenantOf(state, run.tenantId).tasks
+  if (previous !== undefined) tasks.remove(previous)
+  tasks.add(task)
   countCreated(state, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
@@ -124,7 +150,10 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
         failAtCreation(state, task, failure, now)
         break
       }
-      if (limits?._tag === "Limits") task.rateLimits = limits.limits
+      if (limits?._tag === "Limits") {
+        task.rateLimits = limits.limits
+        registerDynamicKeys(state, task, now)
+      }
       recordEvent(state, task, "QUEUED", now)
       if (keys?._tag === "Keys") acquireSlots(state, task, keys.keys, now)
       else enqueue(state, task, now, run.priority)
@@ -188,6 +217,7 @@ export const completeTask = (state: EngineState, task: Task, retryCount: number,
   task.status = "COMPLETED"
   task.output = output
   task.error = undefined
+  task.completedBy = workerId
   task.finishedAt = now
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })
@@ -279,13 +309,15 @@ export const failTaskInternal = (
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   task.status = "QUEUED"
   task.retryPending = true
-  const retryCount = task.retryCount
-  const keys = backoff ? releaseForBackoff(state, task, now) : undefined
-  state.timers.at(at, (t) => {
-    if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
-    if (keys === undefined) requeue(state, task, t)
-    else acquireSlots(state, task, keys, t)
-  })
+  const reacquire = backoff && releaseForBackoff(state, task, now)
+  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, reacquire, at })
+}
+
+/** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
+export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, reacquire: boolean, now: number): void => {
+  if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
+  if (reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
+  else requeue(state, task, now)
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
@@ -343,6 +375,8 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
  */
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
+  for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
+  releaseDynamicKeys(state, task)
   countFinal(state, task)
   releaseOnFinal(state, task)
   releaseSlots(state, task, now)
@@ -405,4 +439,5 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   }
   run.finishedAt = now
   publishRunFinished(state, run, now)
+  onRunFinished(state, run, now)
 }

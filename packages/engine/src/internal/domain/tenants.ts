@@ -4,8 +4,9 @@
  *
  * @internal
  */
+import { CreationIndex } from "./creationIndex.js"
 import { notFound } from "./errors.js"
-import type { EngineState, TenantState } from "./model.js"
+import type { EngineState, TenantState, Worker } from "./model.js"
 
 /** Returns the tenant, creating it when it does not exist yet. */
 export const ensureTenant = (state: EngineState, tenantId: string, now: number, name?: string): TenantState => {
@@ -24,10 +25,14 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       workflowsById: new Map(),
       actionWorkers: new Map(),
       roundRobin: new Map(),
-      runs: [],
-      events: [],
+      runs: new CreationIndex(),
+      runsByWorkflow: new Map(),
+      childRuns: new Map(),
+      tasks: new CreationIndex(),
+      events: new CreationIndex(),
+      finished: { runs: [], finishedAt: [], since: [], head: 0, count: 0 },
       rateLimits: new Map(),
-      dynamicRateLimitActions: new Set(),
+      dynamicKeys: new Map(),
       scheduled: new Map(),
       crons: new Map(),
       concurrencyStrategies: new Map(),
@@ -44,4 +49,13 @@ export const tenantOf = (state: EngineState, tenantId: string): TenantState => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) throw notFound("tenant not found")
   return tenant
+}
+
+/** Removes a worker from the engine's and its tenant's indexes, and its liveness timer. */
+export const dropWorker = (state: EngineState, worker: Worker): void => {
+  const tenant = state.tenants.get(worker.tenantId)
+  state.workersById.delete(worker.id)
+  state.timers.cancel("WorkerLiveness", worker.id)
+  tenant?.workers.delete(worker.id)
+  for (const action of worker.actions) tenant?.actionWorkers.get(action)?.delete(worker)
 }

@@ -1,72 +1,181 @@
 /**
- * Deadlines of the domain (execution and schedule timeouts, retry backoffs, worker liveness,
- * stream-reorder flushes) in one min-heap. The heap holds no clock of its own: the engine's timer
- * fiber sleeps with Effect's `Clock` until the earliest deadline and then fires everything due,
- * so under `TestClock` every deadline follows the test's time.
+ * The engine's deadlines as plain data: each `Timer` says what it acts on by id (a task's external
+ * id, a worker's id, a cron's id, ...), the token that must still hold when it fires, and when.
+ * The queue holds no clock and no callbacks: the engine's timer fiber sleeps with Effect's `Clock`
+ * until the earliest deadline and hands every due timer to one function (`deadlines.ts`), so
+ * under `TestClock` every deadline follows the test's time.
  *
- * Entries are never removed: a callback re-checks the state it guards when it fires (a refreshed
- * timeout or a finished task makes it a no-op).
+ * A timer belongs to its owner: there is at most one timer per kind and owner id, so setting one
+ * replaces the pending one (a refreshed timeout moves, a re-armed schedule timeout takes the new
+ * token), and a timer is cancelled when its owner moves on (a task assigned, finished or pruned).
+ * One that is left behind is harmless: it looks its owner up by id and checks its token.
  *
  * @internal
  */
 
+/** What a timer does, and the data it needs to do it (ids and tokens, never objects). */
+export type Timer =
+  /** A queued task still under `token` (its queue token) at `at` is cancelled: SCHEDULING_TIMED_OUT. */
+  | { readonly kind: "ScheduleTimeout"; readonly id: string; readonly token: number; readonly at: number }
+  /** A task still waiting unfilled in the concurrency slot `index` (sort id `token`, `generation`) is cancelled. */
+  | {
+    readonly kind: "SlotScheduleTimeout"
+    readonly id: string
+    readonly index: number
+    readonly token: number
+    readonly generation: number
+    readonly at: number
+  }
+  /** The attempt `token` (its retry count) of a task still running at `at` times out. */
+  | { readonly kind: "ExecutionTimeout"; readonly id: string; readonly token: number; readonly at: number }
+  /** The retry `token` of a task waiting for its backoff is queued (re-acquiring its slots when `reacquire`). */
+  | { readonly kind: "RetryBackoff"; readonly id: string; readonly token: number; readonly reacquire: boolean; readonly at: number }
+  /** A rate-limited queue item taken out under `token` re-enters its queue at `priority`. */
+  | {
+    readonly kind: "Unpark"
+    readonly id: string
+    readonly token: number
+    readonly priority: number
+    readonly deadline: number
+    readonly at: number
+  }
+  /** The stream events a task's attempt `token` holds back for a gap in `event_index` are released. */
+  | { readonly kind: "StreamFlush"; readonly id: string; readonly token: number; readonly at: number }
+  /** A worker silent since its last heartbeat is checked (its attempts re-queued if it is dead). */
+  | { readonly kind: "WorkerLiveness"; readonly id: string; readonly at: number }
+  /** A legacy `Listen` stream (session `id` of worker `workerId`) refreshes its worker's heartbeat. */
+  | { readonly kind: "LegacyHeartbeat"; readonly id: string; readonly workerId: string; readonly at: number }
+  /** The window of a tenant's rate-limit key ends: the queues waiting for it are woken. */
+  | { readonly kind: "RateLimitRefill"; readonly id: string; readonly tenantId: string; readonly key: string; readonly at: number }
+  /** A scheduled run of a tenant fires, if it is still due at `at`. */
+  | { readonly kind: "ScheduledRun"; readonly id: string; readonly tenantId: string; readonly at: number }
+  /** A cron's tick at `at`. */
+  | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }
+  /** The retention sweep of the tenant `id`: what its policy no longer keeps is pruned. */
+  | { readonly kind: "Retention"; readonly id: string; readonly at: number }
+
+export type TimerKind = Timer["kind"]
+
+/** The kinds of timer a task owns (keyed by its external id). */
+export const taskTimerKinds: ReadonlyArray<TimerKind> = [
+  "ScheduleTimeout",
+  "SlotScheduleTimeout",
+  "ExecutionTimeout",
+  "RetryBackoff",
+  "Unpark",
+  "StreamFlush"
+]
+
 interface Entry {
-  readonly at: number
-  readonly seq: number
-  readonly fire: (now: number) => void
+  timer: Timer
+  seq: number
+  /** Position in the heap. */
+  index: number
 }
 
-const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+const before = (a: Entry, b: Entry) => a.timer.at < b.timer.at || (a.timer.at === b.timer.at && a.seq < b.seq)
 
 export class TimerQueue {
   private readonly heap: Array<Entry> = []
+  private readonly byOwner = new Map<TimerKind, Map<string, Entry>>()
   private seq = 0
   /** Called when a deadline earlier than every pending one is added. */
   onEarlier: () => void = () => {}
 
+  /** Pending timers. */
   get size(): number {
     return this.heap.length
   }
 
-  /** Runs `fire` at (or after) `at`, in milliseconds since the epoch. */
-  at(at: number, fire: (now: number) => void): void {
-    const entry: Entry = { at, seq: this.seq++, fire }
-    const earliest = this.heap[0]
-    this.heap.push(entry)
-    this.up(this.heap.length - 1)
-    if (earliest === undefined || at < earliest.at) this.onEarlier()
+  /** Sets `timer`, replacing the pending timer of the same kind and owner. */
+  set(timer: Timer): void {
+    const earliest = this.heap[0]?.timer.at
+    let owners = this.byOwner.get(timer.kind)
+    if (owners === undefined) {
+      owners = new Map()
+      this.byOwner.set(timer.kind, owners)
+    }
+    const existing = owners.get(timer.id)
+    if (existing !== undefined) {
+      existing.timer = timer
+      existing.seq = this.seq++
+      this.up(existing.index)
+      this.down(existing.index)
+    } else {
+      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length }
+      owners.set(timer.id, entry)
+      this.heap.push(entry)
+      this.up(entry.index)
+    }
+    if (earliest === undefined || timer.at < earliest) this.onEarlier()
+  }
+
+  /** Cancels the pending timer of `kind` owned by `id`, if any. */
+  cancel(kind: TimerKind, id: string): void {
+    const owners = this.byOwner.get(kind)
+    const entry = owners?.get(id)
+    if (entry === undefined) return
+    owners!.delete(id)
+    this.removeAt(entry.index)
+  }
+
+  /** The pending timer of `kind` owned by `id`. */
+  get(kind: TimerKind, id: string): Timer | undefined {
+    return this.byOwner.get(kind)?.get(id)?.timer
+  }
+
+  /** Pending timers owned by `id`, of any kind. */
+  ownedBy(id: string): Array<Timer> {
+    const found: Array<Timer> = []
+    for (const owners of this.byOwner.values()) {
+      const entry = owners.get(id)
+      if (entry !== undefined) found.push(entry.timer)
+    }
+    return found
   }
 
   /** The earliest pending deadline. */
   next(): number | undefined {
-    return this.heap[0]?.at
+    return this.heap[0]?.timer.at
   }
 
-  /** Fires every entry due at `now`, including entries added while firing. */
-  runDue(now: number): void {
+  /** Hands every timer due at `now` to `fire`, including timers set while firing. */
+  runDue(now: number, fire: (timer: Timer) => void): void {
     for (;;) {
       const top = this.heap[0]
-      if (top === undefined || top.at > now) return
-      this.pop()
-      top.fire(now)
+      if (top === undefined || top.timer.at > now) return
+      this.byOwner.get(top.timer.kind)!.delete(top.timer.id)
+      this.removeAt(0)
+      fire(top.timer)
     }
   }
 
-  private pop(): void {
-    const last = this.heap.pop()!
-    if (this.heap.length > 0) {
-      this.heap[0] = last
-      this.down(0)
-    }
+  private removeAt(index: number): void {
+    const heap = this.heap
+    const last = heap.pop()!
+    if (index === heap.length) return
+    heap[index] = last
+    last.index = index
+    this.down(index)
+    this.up(last.index)
+  }
+
+  private swap(i: number, j: number): void {
+    const heap = this.heap
+    const a = heap[i]!
+    const b = heap[j]!
+    heap[i] = b
+    heap[j] = a
+    a.index = j
+    b.index = i
   }
 
   private up(index: number): void {
-    const heap = this.heap
     let i = index
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if (!before(heap[i]!, heap[parent]!)) return
-      ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
+      if (!before(this.heap[i]!, this.heap[parent]!)) return
+      this.swap(i, parent)
       i = parent
     }
   }
@@ -81,7 +190,7 @@ export class TimerQueue {
       if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left
       if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right
       if (smallest === i) return
-      ;[heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!]
+      this.swap(i, smallest)
       i = smallest
     }
   }

@@ -23,6 +23,7 @@
 import * as Idempotency from "./idempotency.js"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { createHash } from "node:crypto"
+import { CreationIndex } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
@@ -109,7 +110,16 @@ export interface NewRun {
   readonly desiredLabels?: Readonly<Record<string, DesiredLabel>> | undefined
 }
 
-/** Stores a run, creates its root tasks and queues them. */
+const indexOf = (indexes: Map<string, CreationIndex<Run>>, key: string): CreationIndex<Run> => {
+  let index = indexes.get(key)
+  if (index === undefined) {
+    index = new CreationIndex()
+    indexes.set(key, index)
+  }
+  return index
+}
+
+/** Stores a run (in the tenant's run indexes), creates its root tasks and queues them. */
 export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun, now: number): Run | Refused => {
   const version = opts.version
   const claimed = Idempotency.claim(tenant, version, opts.inputRaw, opts.metadata, opts.runId, now)
@@ -146,7 +156,9 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
     idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined
   }
   state.runsById.set(run.id, run)
-  tenant.runs.push(run)
+  tenant.runs.add(run)
+  indexOf(tenant.runsByWorkflow, run.workflow.id).add(run)
+  if (run.parentTaskExternalId !== undefined) indexOf(tenant.childRuns, run.parentTaskExternalId).add(run)
   startRun(state, run, now)
   return run
 }

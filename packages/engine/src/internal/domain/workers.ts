@@ -10,10 +10,11 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
+import { armTimeout, releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
-import { tenantOf } from "./tenants.js"
+import { onWorkerInactive } from "./retention.js"
+import { dropWorker, tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
 import { failTaskInternal, recordEvent } from "./tasks.js"
@@ -79,6 +80,7 @@ export const registerWorker = (
     createdAt: now,
     sessions: new Map(),
     isActive: false,
+    inactiveSince: now,
     lastListenerEstablished: undefined,
     lastHeartbeatAt: undefined,
     isPaused: false,
@@ -95,6 +97,7 @@ export const registerWorker = (
     }
     set.add(worker)
   }
+  onWorkerInactive(state, worker, now)
   return worker
 }
 
@@ -128,24 +131,28 @@ export const workerForListen = (state: EngineState, tenantId: string, workerId: 
 export const openSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
   worker.sessions.set(session.id, session)
   worker.isActive = true
+  worker.inactiveSince = undefined
   worker.lastListenerEstablished = now
   if (session.legacy) {
     beat(state, worker, now)
-    const refresh = (t: number) => {
-      if (worker.sessions.get(session.id) !== session) return
-      beat(state, worker, t)
-      state.timers.at(t + legacyHeartbeatMs, refresh)
-    }
-    state.timers.at(now + legacyHeartbeatMs, refresh)
+    state.timers.set({ kind: "LegacyHeartbeat", id: session.id, workerId: worker.id, at: now + legacyHeartbeatMs })
   }
   markWorkerDirty(state, worker)
 }
 
+/** A legacy stream still open beats for its worker, and will again. */
+export const onLegacyHeartbeat = (state: EngineState, worker: Worker, sessionId: string, now: number): void => {
+  if (!worker.sessions.has(sessionId)) return
+  beat(state, worker, now)
+  state.timers.set({ kind: "LegacyHeartbeat", id: sessionId, workerId: worker.id, at: now + legacyHeartbeatMs })
+}
+
 /** A stream ended: the worker turns inactive unless a newer stream was opened since. */
-export const closeSession = (worker: Worker, session: Session): void => {
+export const closeSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
   if (worker.sessions.get(session.id) === session) worker.sessions.delete(session.id)
-  if (worker.lastListenerEstablished === undefined || worker.lastListenerEstablished <= session.establishedAt) {
+  if (worker.isActive && (worker.lastListenerEstablished === undefined || worker.lastListenerEstablished <= session.establishedAt)) {
     worker.isActive = false
+    onWorkerInactive(state, worker, now)
   }
 }
 
@@ -173,12 +180,13 @@ const armLiveness = (state: EngineState, worker: Worker) => {
   if (worker.livenessArmed || worker.lastHeartbeatAt === undefined) return
   if (state.options.workerLiveness === "connection") return
   worker.livenessArmed = true
-  state.timers.at(worker.lastHeartbeatAt + deadAfterMs, (t) => checkLiveness(state, worker, t))
+  state.timers.set({ kind: "WorkerLiveness", id: worker.id, at: worker.lastHeartbeatAt + deadAfterMs })
 }
 
-const checkLiveness = (state: EngineState, worker: Worker, now: number) => {
+/** The liveness check of a worker: silent for `deadAfterMs`, its running attempts are re-queued. */
+export const onWorkerLiveness = (state: EngineState, worker: Worker, now: number): void => {
   worker.livenessArmed = false
-  if (state.workersById.get(worker.id) !== worker || worker.lastHeartbeatAt === undefined) return
+  if (worker.lastHeartbeatAt === undefined) return
   if (worker.lastHeartbeatAt + deadAfterMs > now) {
     armLiveness(state, worker)
     return
@@ -215,10 +223,7 @@ export const setPaused = (state: EngineState, worker: Worker, paused: boolean): 
 
 /** Removes a worker entirely (fault injection): its streams end, it must register again. */
 export const forgetWorker = (state: EngineState, worker: Worker): void => {
-  const tenant = state.tenants.get(worker.tenantId)
-  state.workersById.delete(worker.id)
-  tenant?.workers.delete(worker.id)
-  for (const action of worker.actions) tenant?.actionWorkers.get(action)?.delete(worker)
+  dropWorker(state, worker)
   const sessions = [...worker.sessions.values()]
   worker.sessions.clear()
   worker.isActive = false
@@ -231,6 +236,7 @@ export const forgetWorker = (state: EngineState, worker: Worker): void => {
  */
 export const dropSessions = (
   state: EngineState,
+  now: number,
   workerId: string | undefined,
   error: EngineError | undefined,
   silent = false
@@ -241,7 +247,7 @@ export const dropSessions = (
   let dropped = 0
   for (const worker of workers) {
     for (const session of [...worker.sessions.values()]) {
-      closeSession(worker, session)
+      closeSession(state, worker, session, now)
       if (!silent) session.close(error)
       dropped++
     }
@@ -296,6 +302,7 @@ export const refreshTimeout = (
   const task = runningTask(state, tenantId, taskRunExternalId)
   const runtime = task.runtime!
   runtime.timeoutAt += parseDuration(increment)!
+  armTimeout(state, task)
   recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
     // upstream prints the (coalesced) increment as a Go duration: "30s", "1m0s", "1h30m0s"
     message: `Timeout refreshed by ${formatGoDuration(parseDuration(increment)!)}`,

@@ -51,7 +51,7 @@ export const make = (
           Workers.openSession(state, worker, created, now)
           return created
         })
-        yield* Effect.addFinalizer(() => runSync(() => Workers.closeSession(worker, session)))
+        yield* Effect.addFinalizer(() => runSync((state, now) => Workers.closeSession(state, worker, session, now)))
         return mailbox
       }),
       signal

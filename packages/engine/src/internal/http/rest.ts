@@ -189,6 +189,8 @@ export const bodyTime = (value: string): number => {
   return ms
 }
 
+const int64Max = 2n ** 63n - 1n
+
 /**
  * Typed access to query parameters (arrays as repeated keys, the TypeScript SDK's `qs`
  * `arrayFormat: "repeat"`). A missing required or malformed parameter fails like oapi-codegen's
@@ -224,10 +226,28 @@ export class QueryReader {
   }
 
   int(name: string): number | undefined {
+    const value = this.int64(name)
+    return value === undefined ? undefined : Number(value)
+  }
+
+  /**
+   * An int64 parameter that upstream's repository narrows to int32 (`int32(opts.Limit)`, which
+   * wraps: 2^32 + 5 is 5, 10^18 is negative) before handing it to the database.
+   */
+  int32Narrowed(name: string): number | undefined {
+    const value = this.int64(name)
+    return value === undefined ? undefined : Number(BigInt.asIntN(32, value))
+  }
+
+  /** Go's `strconv.ParseInt(value, 10, 64)`. */
+  private int64(name: string): bigint | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    if (!/^-?\d+$/.test(value)) this.fail(name, `error binding string parameter: strconv.ParseInt: parsing "${value}": invalid syntax`)
-    return Number(value)
+    const fail = (reason: string) => this.fail(name, `error binding string parameter: strconv.ParseInt: parsing "${value}": ${reason}`)
+    if (!/^[+-]?\d+$/.test(value)) fail("invalid syntax")
+    const parsed = BigInt(value)
+    if (parsed > int64Max || parsed < -int64Max - 1n) fail("value out of range")
+    return parsed
   }
 
   bool(name: string): boolean | undefined {

@@ -20,6 +20,7 @@ import {
   decodeBody,
   type Handler,
   httpError,
+  internalServerError,
   json,
   lookupWith,
   parseQuery,
@@ -71,6 +72,9 @@ const tasksOperation = (
     })
   )
 
+/** The most log lines one page may ask for (upstream `ListLogsOpts.Limit`). */
+const maxLogLines = 10_000
+
 /** A route keyed by a task, whose tenant comes from the task (upstream's `task` resource). */
 const taskRoute = <R>(handler: (task: Task) => Handler<R>) =>
   resourceRoute("task", "invalid task id", lookupWith(Queries.findTaskAnyTenant), handler, "task not found")
@@ -101,6 +105,8 @@ export const routes = HttpRouter.empty.pipe(
           orderByDirection: q.oneOf("order_by_direction", ["ASC", "DESC"] as const),
           attempt: q.int("attempt")
         }))
+        // upstream's repository validates `min=1,max=10000`; its error is the handler's, a 500
+        if (filter.limit < 1 || filter.limit > maxLogLines) return yield* internalServerError()
         const lines = yield* runDomain(() => Queries.listLogs(task, filter))
         return json({
           rows: lines.map((line) => Views.logLine(task, line)),

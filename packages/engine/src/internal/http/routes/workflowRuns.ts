@@ -11,7 +11,16 @@ import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
 import * as Queries from "../../domain/queries.js"
 import { runStatus } from "../../domain/model.js"
-import { json, lookupWith, parseQuery, type QueryReader, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import {
+  internalServerError,
+  json,
+  lookupWith,
+  parseQuery,
+  type QueryReader,
+  resourceRoute,
+  runDomain,
+  tenantRoute
+} from "../rest.js"
 import * as Views from "../views.js"
 
 /** Runs across tenants (the routes are keyed by the run, not the tenant). */
@@ -34,10 +43,16 @@ const metadataFilter = (q: QueryReader) => {
   }
 }
 
-/** The list's query parameters, in the order upstream's generated handler binds them. */
+/**
+ * The list's query parameters, in the order upstream's generated handler binds them. `limit` and
+ * `offset` are int64 on the wire and int32 in upstream's repository (`int32(opts.Limit)`, which
+ * wraps); a negative one then fails the query (Postgres: "LIMIT must not be negative"), a 500.
+ * Upstream sets no other bound on the page: what it can return is bounded by its retention, and
+ * its count stops at 20,000 (`Queries.countLimit`).
+ */
 const listParams = (q: QueryReader) => ({
-  offset: q.int("offset") ?? 0,
-  limit: q.int("limit") ?? 50,
+  offset: q.int32Narrowed("offset") ?? 0,
+  limit: q.int32Narrowed("limit") ?? 50,
   statuses: q.strings("statuses"),
   since: q.requiredDateTime("since"),
   until: q.dateTime("until"),
@@ -74,6 +89,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = yield* parseQuery(listParams)
+        if (common.limit < 0 || common.offset < 0) return yield* internalServerError()
         const rows = yield* runDomain((state) => {
           if (onlyTasks) {
             // upstream `OnlyTasks`: filters by worker, not by parent task

@@ -1,0 +1,203 @@
+/**
+ * Retention: what the engine forgets so that its memory stays flat however long it runs.
+ *
+ * - A finished run (with its tasks, their events, logs and outputs) is pruned once it finished
+ *   `maxAgeMs` ago, or once its tenant holds more than `maxRuns` finished runs (the oldest
+ *   finished go first). A child run is kept while its parent task is not final, so a retried
+ *   parent still finds the children it spawned.
+ * - A pushed event is pruned `maxAgeMs` after it was pushed, or beyond `maxRuns` events.
+ * - A worker without an open stream and without a running attempt is pruned once it has been
+ *   inactive for `workerMaxAgeMs`, or beyond `maxInactiveWorkers` inactive workers (the longest
+ *   inactive first); it then answers NOT_FOUND, as a worker forgotten by the engine does.
+ *
+ * A sweep per tenant runs on the engine's timers: when the oldest finished run (event, inactive
+ * worker) comes of age, or a second after a count is exceeded, so that a burst is pruned in
+ * batches. Upstream Hatchet keeps data for the tenant's `dataRetentionPeriod` (720h by default,
+ * dropped by day partitions) and deletes workers whose last heartbeat is older than that period
+ * only when `SERVER_ENABLE_WORKER_RETENTION` is set (off by default), once a day.
+ *
+ * @internal
+ */
+import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
+import { isTerminal } from "./model.js"
+import { dropWorker } from "./tenants.js"
+
+/** A count over its bound is pruned this long after it was exceeded (a burst goes in batches). */
+export const countSweepDelayMs = 1_000
+
+/** Keeps everything. */
+export const keepEverything = {
+  maxAgeMs: Infinity,
+  maxRuns: Infinity,
+  workerMaxAgeMs: Infinity,
+  maxInactiveWorkers: Infinity
+} as const
+
+// -----------------------------------------------------------------------------
+// bookkeeping: the domain tells retention what changed
+// -----------------------------------------------------------------------------
+
+/** A run reached its final state. */
+export const onRunFinished = (state: EngineState, run: Run, now: number): void => {
+  const tenant = state.tenants.get(run.tenantId)
+  if (tenant === undefined) return
+  const finished = tenant.finished
+  finished.runs.push(run)
+  finished.finishedAt.push(now)
+  finished.since.push(now)
+  finished.count++
+  // a run finished now is due last: only a count over its bound (or no sweep at all) arms one
+  const pending = state.timers.get("Retention", tenant.tenant.id)
+  if (pending === undefined || (finished.count > state.options.retention.maxRuns && pending.at > now + countSweepDelayMs)) {
+    arm(state, tenant, now)
+  }
+}
+
+/** A finished run was replayed: it is no longer finished. */
+export const onRunReopened = (state: EngineState, run: Run): void => {
+  const tenant = state.tenants.get(run.tenantId)
+  if (tenant !== undefined) tenant.finished.count--
+}
+
+/** A worker lost its last stream (or registered without one yet). */
+export const onWorkerInactive = (state: EngineState, worker: Worker, now: number): void => {
+  worker.inactiveSince = now
+  const tenant = state.tenants.get(worker.tenantId)
+  if (tenant !== undefined) arm(state, tenant, now)
+}
+
+/** A pushed event was stored. */
+export const onEventStored = (state: EngineState, tenant: TenantState, now: number): void => {
+  if (tenant.events.size > state.options.retention.maxRuns) arm(state, tenant, now)
+  else if (tenant.events.size === 1) arm(state, tenant, now)
+}
+
+// -----------------------------------------------------------------------------
+// the sweep
+// -----------------------------------------------------------------------------
+
+/** Arms the tenant's sweep for when something next falls out of the policy, unless one is due sooner. */
+const arm = (state: EngineState, tenant: TenantState, now: number): void => {
+  const at = nextDue(state, tenant, now)
+  if (at === undefined) return
+  const pending = state.timers.get("Retention", tenant.tenant.id)
+  if (pending !== undefined && pending.at <= at) return
+  state.timers.set({ kind: "Retention", id: tenant.tenant.id, at })
+}
+
+const isPrunableWorker = (worker: Worker): boolean =>
+  !worker.isActive && worker.running.size === 0 && worker.inactiveSince !== undefined
+
+/** When the tenant next has something to prune, if ever. */
+const nextDue = (state: EngineState, tenant: TenantState, now: number): number | undefined => {
+  const policy = state.options.retention
+  const soon = now + countSweepDelayMs
+  let due = Infinity
+  const finished = tenant.finished
+  if (finished.count > policy.maxRuns) due = soon
+  else if (finished.head < finished.runs.length) due = Math.min(due, finished.since[finished.head]! + policy.maxAgeMs)
+  if (tenant.events.size > policy.maxRuns) due = Math.min(due, soon)
+  else {
+    const oldest = tenant.events.oldest()
+    if (oldest !== undefined) due = Math.min(due, oldest.createdAt + policy.maxAgeMs)
+  }
+  if (policy.workerMaxAgeMs !== Infinity || policy.maxInactiveWorkers !== Infinity) {
+    let inactive = 0
+    for (const worker of tenant.workers.values()) {
+      if (!isPrunableWorker(worker)) continue
+      inactive++
+      due = Math.min(due, worker.inactiveSince! + policy.workerMaxAgeMs)
+    }
+    if (inactive > policy.maxInactiveWorkers) due = Math.min(due, soon)
+  }
+  return Number.isFinite(due) ? Math.max(due, now) : undefined
+}
+
+/** The tenant's sweep: prunes what the policy no longer keeps, then arms the next one. */
+export const onRetention = (state: EngineState, tenantId: string, now: number): void => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return
+  pruneRuns(state, tenant, now)
+  pruneEvents(state, tenant, now)
+  pruneWorkers(state, tenant, now)
+  arm(state, tenant, now)
+}
+
+const pruneRuns = (state: EngineState, tenant: TenantState, now: number): void => {
+  const policy = state.options.retention
+  const finished = tenant.finished
+  const deferred: Array<Run> = []
+  while (finished.head < finished.runs.length) {
+    const run = finished.runs[finished.head]!
+    const stale = state.runsById.get(run.id) !== run || run.finishedAt !== finished.finishedAt[finished.head]
+    if (!stale && finished.count <= policy.maxRuns && finished.since[finished.head]! + policy.maxAgeMs > now) break
+    finished.runs[finished.head] = undefined as unknown as Run
+    finished.head++
+    if (stale) continue
+    if (parentRunning(state, run)) deferred.push(run)
+    else {
+      finished.count--
+      pruneRun(state, tenant, run)
+    }
+  }
+  // a child kept for its running parent is kept from now on, as if it had just finished
+  for (const run of deferred) {
+    finished.runs.push(run)
+    finished.finishedAt.push(run.finishedAt!)
+    finished.since.push(now)
+  }
+  if (finished.head > 1024 && finished.head * 2 > finished.runs.length) {
+    finished.runs = finished.runs.slice(finished.head)
+    finished.finishedAt = finished.finishedAt.slice(finished.head)
+    finished.since = finished.since.slice(finished.head)
+    finished.head = 0
+  }
+}
+
+/** Whether the run's parent task (if any, and still stored) has not reached a final state. */
+const parentRunning = (state: EngineState, run: Run): boolean => {
+  if (run.parentTaskExternalId === undefined) return false
+  const parent = state.tasksByExternalId.get(run.parentTaskExternalId)
+  return parent !== undefined && !isTerminal(parent.status)
+}
+
+/** Forgets a finished run: its id, its tasks and every index that holds them. */
+const pruneRun = (state: EngineState, tenant: TenantState, run: Run): void => {
+  state.runsById.delete(run.id)
+  tenant.runs.remove(run)
+  tenant.runsByWorkflow.get(run.workflow.id)?.remove(run)
+  if (run.parentTaskExternalId !== undefined) {
+    const siblings = tenant.childRuns.get(run.parentTaskExternalId)
+    siblings?.remove(run)
+    if (siblings?.size === 0) tenant.childRuns.delete(run.parentTaskExternalId)
+  }
+  for (const task of run.tasks.values()) forgetTask(state, tenant, task)
+}
+
+const forgetTask = (state: EngineState, tenant: TenantState, task: Task): void => {
+  if (state.tasksByExternalId.get(task.externalId) === task) state.tasksByExternalId.delete(task.externalId)
+  tenant.tasks.remove(task)
+}
+
+const pruneEvents = (state: EngineState, tenant: TenantState, now: number): void => {
+  const policy = state.options.retention
+  for (;;) {
+    const oldest: PushedEvent | undefined = tenant.events.oldest()
+    if (oldest === undefined) return
+    if (tenant.events.size <= policy.maxRuns && oldest.createdAt + policy.maxAgeMs > now) return
+    tenant.events.remove(oldest)
+    state.eventsById.delete(oldest.id)
+  }
+}
+
+const pruneWorkers = (state: EngineState, tenant: TenantState, now: number): void => {
+  const policy = state.options.retention
+  const inactive = [...tenant.workers.values()].filter(isPrunableWorker)
+    .sort((a, b) => a.inactiveSince! - b.inactiveSince!)
+  let excess = inactive.length - policy.maxInactiveWorkers
+  for (const worker of inactive) {
+    if (excess <= 0 && worker.inactiveSince! + policy.workerMaxAgeMs > now) break
+    excess--
+    dropWorker(state, worker)
+  }
+}

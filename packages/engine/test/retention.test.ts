@@ -1,0 +1,216 @@
+/**
+ * Retention, in process under TestClock: finished runs (with their tasks), pushed events and
+ * inactive workers are pruned by age and by count, from every index; what is still in use (an
+ * unfinished run, a replayed run, the child of a running parent, a worker with a stream or a
+ * running attempt) is kept. Plus the option checks of `Engine.layer`.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { Duration, Effect, Exit } from "effect"
+import { Status } from "nice-grpc-common"
+import * as Engine from "../src/Engine.js"
+import * as Admin from "../src/internal/domain/admin.js"
+import type { RetentionPolicy } from "../src/internal/domain/model.js"
+import * as Ingest from "../src/internal/domain/ingest.js"
+import * as Queries from "../src/internal/domain/queries.js"
+import { keepEverything } from "../src/internal/domain/retention.js"
+import * as Triggers from "../src/internal/domain/triggers.js"
+import * as Workers from "../src/internal/domain/workers.js"
+import { retentionPolicy } from "../src/internal/engine.js"
+import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { type FakeWorker, makeHarnessWith, task, tenantId } from "./support/harness.js"
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+const harness = (retention: Partial<RetentionPolicy>) =>
+  makeHarnessWith({ workerLiveness: "connection", retention: { ...keepEverything, ...retention } })
+
+type Harness = Effect.Effect.Success<ReturnType<typeof harness>>
+
+/** Triggers `count` runs of `name` and completes them on `w`, one at a time. */
+const completeRuns = (h: Harness, name: string, count: number, w: FakeWorker) =>
+  Effect.gen(function*() {
+    const ids: Array<string> = []
+    for (let i = 0; i < count; i++) {
+      const id = yield* h.trigger(name)
+      const start = w.starts().find((s) => s.workflowRunId === id)!
+      yield* h.complete(start, "{}")
+      ids.push(id)
+    }
+    return ids
+  })
+
+/** Moves the clock in one jump (what came due fires). */
+const jump = (h: Harness, ms: number) => h.advance(ms, [], ms)
+
+const stored = (h: Harness, ids: ReadonlyArray<string>) => ids.filter((id) => h.state.runsById.has(id))
+const listed = (h: Harness) => Queries.listRuns(h.state, tenantId, {}).rows.map((r) => r.id)
+const listedTasks = (h: Harness) => Queries.listTasks(h.state, tenantId, {}).rows.map((t) => t.externalId)
+
+describe("finished runs", () => {
+  it.scoped("are pruned once they finished maxAge ago, with their tasks, from every index", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxAgeMs: HOUR })
+      yield* h.putWorkflow("dag", [task("a", { timeout: "24h" }), task("b", { parents: ["a"], timeout: "24h" })])
+      const w = yield* h.worker(["dag:a", "dag:b"])
+      const runId = yield* h.trigger("dag")
+      yield* h.complete(w.starts()[0]!, "{}")
+      yield* jump(h, 10 * MINUTE)
+      yield* h.complete(w.starts()[1]!, "{}")
+      const taskIds = [...(yield* h.getRun(runId)).tasks.values()].map((t) => t.externalId)
+      // a run still going is never pruned, however old
+      const unfinished = yield* h.trigger("dag")
+      yield* jump(h, HOUR - 1)
+      expect(stored(h, [runId, unfinished])).toEqual([runId, unfinished])
+      expect(listed(h)).toEqual([unfinished, runId])
+      yield* jump(h, 1)
+      expect(stored(h, [runId, unfinished])).toEqual([unfinished])
+      expect(listed(h)).toEqual([unfinished])
+      expect(taskIds.filter((id) => h.state.tasksByExternalId.has(id))).toEqual([])
+      expect(listedTasks(h)).toEqual([h.state.runsById.get(unfinished)!.tasks.values().next().value!.externalId])
+      expect(Queries.listRuns(h.state, tenantId, { workflowIds: [(yield* h.getRun(unfinished)).workflow.id] }).total).toBe(1)
+      // a pruned run is unknown, as any id the engine never saw
+      expect(yield* Effect.exit(h.run((state) => Queries.getRunDetails(state, tenantId, runId))))
+        .toEqual(Exit.fail(expect.objectContaining({ code: Status.NOT_FOUND })))
+    }))
+
+  it.scoped("beyond maxRuns per tenant the oldest finished go first, a second after the count is exceeded", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxRuns: 3 })
+      yield* h.putWorkflow("t", [task("a")])
+      const w = yield* h.worker(["t:a"])
+      const queued = yield* h.run((state, now) =>
+        Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "t", input: "{}" })], now)[0]!
+      )
+      const ids = yield* completeRuns(h, "t", 5, w)
+      expect(stored(h, ids)).toEqual(ids)
+      yield* jump(h, 1_000)
+      expect(stored(h, ids)).toEqual(ids.slice(2))
+      // the first run, assigned first, finished last: it is kept
+      expect(h.state.runsById.get(queued)?.finishedAt).toBeUndefined()
+      yield* h.complete(w.starts().find((s) => s.workflowRunId === queued)!, "{}")
+      yield* jump(h, 1_000)
+      expect(stored(h, [queued, ...ids])).toEqual([queued, ...ids.slice(3)])
+      expect(Queries.listRuns(h.state, tenantId, {}).total).toBe(3)
+    }))
+
+  it.scoped("a replayed run is not finished: it is kept until it finishes again", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxAgeMs: HOUR })
+      yield* h.putWorkflow("t", [task("a", { timeout: "24h" })])
+      const w = yield* h.worker(["t:a"])
+      const [runId] = yield* completeRuns(h, "t", 1, w)
+      yield* jump(h, HOUR / 2)
+      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [runId!] }, now))
+      yield* jump(h, HOUR)
+      expect(stored(h, [runId!])).toEqual([runId])
+      yield* h.complete(w.starts().at(-1)!, "{}")
+      yield* jump(h, HOUR - 1)
+      expect(stored(h, [runId!])).toEqual([runId])
+      yield* jump(h, 1)
+      expect(stored(h, [runId!])).toEqual([])
+    }))
+
+  it.scoped("a child run is kept while its parent task runs, so a retried parent finds it", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxRuns: 0 })
+      yield* h.putWorkflow("parent", [task("p")])
+      yield* h.putWorkflow("child", [task("c")])
+      const w = yield* h.worker(["parent:p", "child:c"])
+      const parentId = yield* h.trigger("parent")
+      const spawn = () =>
+        h.run((state, now) =>
+          Triggers.triggerWorkflows(state, tenantId, [
+            TriggerWorkflowRequest.fromPartial({ name: "child", input: "{}", parentTaskRunExternalId: parentId, childIndex: 0 })
+          ], now)[0]!
+        )
+      const childId = yield* spawn()
+      yield* h.complete(w.starts().find((s) => s.workflowRunId === childId)!, "{}")
+      yield* jump(h, 5_000)
+      expect(stored(h, [childId])).toEqual([childId])
+      expect(yield* spawn()).toBe(childId)
+      yield* h.complete(w.starts().find((s) => s.workflowRunId === parentId)!, "{}")
+      yield* jump(h, 2_000)
+      expect(stored(h, [parentId, childId])).toEqual([])
+      expect(h.state.tenants.get(tenantId)!.childRuns.size).toBe(0)
+    }))
+})
+
+describe("pushed events", () => {
+  it.scoped("are pruned by age and beyond maxRuns", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxAgeMs: HOUR, maxRuns: 2 })
+      const push = (key: string) =>
+        h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: "{}" }), now).id)
+      const first = yield* push("a")
+      yield* jump(h, MINUTE)
+      const rest = [yield* push("b"), yield* push("c")]
+      expect([first, ...rest].filter((id) => h.state.eventsById.has(id))).toEqual([first, ...rest])
+      yield* jump(h, 1_000)
+      expect([first, ...rest].filter((id) => h.state.eventsById.has(id))).toEqual(rest)
+      yield* jump(h, HOUR)
+      expect(h.state.eventsById.size).toBe(0)
+      expect(h.state.tenants.get(tenantId)!.events.size).toBe(0)
+    }))
+})
+
+describe("inactive workers", () => {
+  it.scoped("are pruned workerMaxAge after their stream ended, then answer NOT_FOUND; active ones stay", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ workerMaxAgeMs: HOUR })
+      yield* h.putWorkflow("t", [task("a")])
+      const active = yield* h.worker(["t:a"])
+      const gone = yield* h.worker(["t:a"])
+      yield* gone.closeStream
+      yield* jump(h, HOUR - 1)
+      expect(h.state.workersById.has(gone.id)).toBe(true)
+      yield* jump(h, 1)
+      expect(h.state.workersById.has(gone.id)).toBe(false)
+      expect(h.state.workersById.has(active.id)).toBe(true)
+      expect([...h.state.tenants.get(tenantId)!.actionWorkers.get("t:a")!].map((w) => w.id)).toEqual([active.id])
+      expect(yield* Effect.exit(gone.heartbeat)).toEqual(Exit.fail(expect.objectContaining({ code: Status.NOT_FOUND })))
+    }))
+
+  it.scoped("beyond maxInactiveWorkers the longest inactive go first; a worker with a running attempt stays", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxInactiveWorkers: 1 })
+      yield* h.putWorkflow("t", [task("a", { timeout: "24h" })])
+      const busy = yield* h.worker(["t:a"], 1)
+      yield* h.trigger("t")
+      expect(busy.starts()).toHaveLength(1)
+      yield* busy.closeStream
+      const workers = [yield* h.worker(["t:a"], 0), yield* h.worker(["t:a"], 0), yield* h.worker(["t:a"], 0)]
+      for (const w of workers) {
+        yield* jump(h, MINUTE)
+        yield* w.closeStream
+      }
+      // registered and never listening counts as inactive from registration
+      const silent = yield* h.run((state, now) =>
+        Workers.registerWorker(state, tenantId, WorkerRegisterRequest.fromPartial({ workerName: "silent", actions: ["t:a"] }), now)
+      )
+      yield* jump(h, 1_000)
+      expect([busy, ...workers].map((w) => h.state.workersById.has(w.id))).toEqual([true, false, false, false])
+      expect(h.state.workersById.has(silent.id)).toBe(true)
+    }))
+})
+
+describe("Engine.layer retention options", () => {
+  it("default to a day, 10,000 runs, an hour and 100 workers; false keeps everything; bad values are refused", () => {
+    expect(retentionPolicy(undefined)).toEqual({ maxAgeMs: 24 * HOUR, maxRuns: 10_000, workerMaxAgeMs: HOUR, maxInactiveWorkers: 100 })
+    expect(retentionPolicy({ maxRuns: 5, maxAge: "2 hours" })).toEqual({
+      maxAgeMs: 2 * HOUR,
+      maxRuns: 5,
+      workerMaxAgeMs: HOUR,
+      maxInactiveWorkers: 100
+    })
+    expect(retentionPolicy({ maxRuns: Infinity, maxAge: Duration.infinity })).toMatchObject({ maxRuns: Infinity, maxAgeMs: Infinity })
+    expect(retentionPolicy(false)).toEqual(keepEverything)
+    expect(retentionPolicy({ maxRuns: -1 })).toBe("retention.maxRuns must be a whole number >= 0 or Infinity, got -1")
+    expect(retentionPolicy({ maxInactiveWorkers: 1.5 })).toBe(
+      "retention.maxInactiveWorkers must be a whole number >= 0 or Infinity, got 1.5"
+    )
+    expect(Engine.defaultRetention).toEqual({ maxAge: "1 day", maxRuns: 10_000, workerMaxAge: "1 hour", maxInactiveWorkers: 100 })
+  })
+})

@@ -1,0 +1,36 @@
+/**
+ * The child processes of the benchmarks: `node --expose-gc` running a TypeScript script of the
+ * repository (tsx, the source condition) with an IPC channel, stopped when the scope closes
+ * (SIGTERM, then SIGKILL after 30 s).
+ */
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+/** Runs `script` in a child process for the life of the scope; `nodeArgs` go before it. */
+export const spawnChild = (script: URL, env: Record<string, string>, nodeArgs: ReadonlyArray<string> = []) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(process.execPath, [
+        "--expose-gc",
+        ...nodeArgs,
+        "--import",
+        tsx,
+        "--conditions=@effect-hatchet/source",
+        fileURLToPath(script)
+      ], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } })
+    ),
+    (child) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+        child.once("exit", () => {
+          clearTimeout(timer)
+          resume(Effect.void)
+        })
+        child.kill("SIGTERM")
+      })
+  )

@@ -1,0 +1,217 @@
+/**
+ * `pnpm bench:soak`: does the local engine's memory stay flat under a long steady load?
+ *
+ * Three processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
+ * (./effect-worker.ts: one no-op task, 100 slots) and this one, which triggers `--runs` no-op runs
+ * (default 200,000) at a steady `--rate` per second (default 1,000) with `BulkTriggerWorkflow`
+ * in ticks of 100 ms. Triggering waits while more than 5 s of runs are unfinished, so a slow
+ * machine delays the soak rather than queueing without end.
+ *
+ * The triggers stop at every 10 % of the runs; once those have completed (as the worker's
+ * `hatchet_worker_tasks_completed` counts them), with the engine idle, it prints the
+ * engine's RSS and its heap after a full GC, and the p99 of 200 REST list calls in a row as the
+ * SDKs make them (`GET /api/v1/stable/tenants/{tenant}/workflow-runs?since=<1 h ago>&only_tasks=false&limit=50`):
+ * the list's cost at that size. The same call, made every 50 ms while the runs go on, gives the
+ * latency under load (the engine's event loop is busy dispatching then); the engine also times the
+ * list's own work (query, rows, JSON) without HTTP. It ends with the p99s
+ * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
+ * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
+ *
+ * Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
+ * the engine, e.g. `'{"retention":{"maxRuns":20000}}'`).
+ */
+import * as Admin from "@effect-hatchet/sdk/Admin"
+import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
+import { Duration, Effect, Fiber, Ref, Schedule } from "effect"
+import type { ChildProcess } from "node:child_process"
+import * as os from "node:os"
+import { spawnChild } from "./child.js"
+import type { WorkerReport } from "./report.js"
+
+const flag = (name: string): string | undefined => {
+  const args = process.argv.slice(2)
+  for (let i = 0; i < args.length; i++) {
+    const [key, inline] = args[i]!.split("=", 2) as [string, string | undefined]
+    if (key === `--${name}`) return inline ?? args[i + 1]
+  }
+  return undefined
+}
+
+const positive = (name: string, fallback: number) => {
+  const value = Number(flag(name) ?? fallback)
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive integer, got ${flag(name)}`)
+  return value
+}
+
+const total = positive("runs", 200_000)
+const rate = positive("rate", 1_000)
+const engineOptions = flag("engine-options") ?? "{}"
+const slots = 100
+const tickMs = 100
+const listEveryMs = 50
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+const child = (script: string, env: Record<string, string>) => spawnChild(new URL(script, import.meta.url), env)
+
+/** The next IPC message of `process` that `pick` accepts. */
+const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
+  Effect.async<A>((resume) => {
+    const onMessage = (m: unknown) => {
+      const picked = pick(m)
+      if (picked === undefined) return
+      process.off("message", onMessage)
+      resume(Effect.succeed(picked))
+    }
+    process.on("message", onMessage)
+    if (send !== undefined) process.send(send)
+    return Effect.sync(() => process.off("message", onMessage))
+  }).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("a benchmark process did not answer") }))
+
+const report = (process: ChildProcess) => message(process, (m) => (m as { report?: WorkerReport }).report, "report")
+
+const completedOf = (r: WorkerReport) => {
+  const metric = r.metrics["hatchet_worker_tasks_completed"]
+  return metric?._tag === "Number" ? metric.value : 0
+}
+
+interface EngineList {
+  readonly p50: number
+  readonly p99: number
+  readonly held: number
+}
+
+interface Ready {
+  readonly env: Record<string, string>
+  readonly tenantId: string
+}
+
+/** The soak itself, with a client of the engine. */
+const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
+  const worker = yield* child("./effect-worker.ts", { ...ready.env, BENCH_SLOTS: String(slots) })
+  // the worker's first report comes once it runs; a first run proves it is registered
+  const admin = yield* Admin.Admin
+  yield* admin.bulkTriggerWorkflow([{ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }]).pipe(
+    Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")))
+  )
+  const base = yield* Effect.retry(
+    Effect.flatMap(report(worker), (r) => completedOf(r) >= 1 ? Effect.succeed(completedOf(r)) : Effect.fail("not yet")),
+    Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))
+  )
+
+  // REST list calls: a probe every 50 ms while the soak runs, and 200 in a row at each sample
+  const listUrl = () =>
+    `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?` +
+    `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
+  const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
+  const list = Effect.gen(function*() {
+    const started = performance.now()
+    const status = yield* Effect.promise((signal) =>
+      fetch(listUrl(), { headers, signal }).then((r) => r.arrayBuffer().then(() => r.status))
+    )
+    if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
+    return performance.now() - started
+  })
+  const underLoad = yield* Ref.make<Array<number>>([])
+  const lister = yield* list.pipe(
+    Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
+    Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
+    Effect.forever,
+    Effect.fork
+  )
+
+  // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
+  const completed = yield* Ref.make(0)
+  const triggered = yield* Ref.make(0)
+  const upTo = yield* Ref.make(Math.round(total / 10))
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
+  const started = performance.now()
+  const trigger = yield* Effect.gen(function*() {
+    let due = performance.now()
+    for (;;) {
+      const sent = yield* Ref.get(triggered)
+      if (sent >= total) return
+      const until = yield* Ref.get(upTo)
+      if (sent < until && sent - (yield* Ref.get(completed)) < rate * 5) {
+        const size = Math.min(perTick, until - sent)
+        yield* admin.bulkTriggerWorkflow(Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} })))
+        yield* Ref.set(triggered, sent + size)
+      }
+      due = Math.max(due + tickMs, performance.now() - tickMs)
+      yield* Effect.sleep(Duration.millis(Math.max(0, due - performance.now())))
+    }
+  }).pipe(Effect.fork)
+  const awaitCompleted = (atLeast: () => Effect.Effect<number>) =>
+    Effect.gen(function*() {
+      for (;;) {
+        const done = completedOf(yield* report(worker)) - base
+        yield* Ref.set(completed, done)
+        if (done >= (yield* atLeast())) return done
+        yield* Effect.sleep("250 millis")
+      }
+    })
+
+  // a sample at every 10 %: once the runs up to it have completed, memory and lists, then on
+  const heaps: Array<number> = []
+  const rss: Array<number> = []
+  const quiet: Array<number> = []
+  const inEngineP99: Array<number> = []
+  let seen = 0
+  for (let step = 1; step <= 10; step++) {
+    const target = Math.round((total * step) / 10)
+    const done = yield* awaitCompleted(() => Effect.succeed(target))
+    const memory = yield* report(engine)
+    const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
+    inEngineP99.push(inEngine.p99)
+    const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
+    quiet.push(...probes)
+    yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
+    const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
+    seen += loaded.length
+    const heap = memory.heapUsedAfterGc ?? memory.heapUsed
+    heaps.push(heap)
+    rss.push(memory.rss)
+    const seconds = (performance.now() - started) / 1000
+    console.log(
+      `${String(step * 10).padStart(3)} %  ${done.toLocaleString("en-US").padStart(9)} runs  ` +
+        `${seconds.toFixed(0).padStart(5)} s  engine RSS ${mib(memory.rss).padStart(10)}  ` +
+        `heap after GC ${mib(heap).padStart(10)} (of ${mib(memory.heapTotal)}, external ${mib(memory.external)})  runs held ${String(inEngine.held).padStart(7)}  ` +
+        `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
+        `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ` +
+        `under load ${percentile(loaded, 99).toFixed(1)} ms)`
+    )
+  }
+  yield* Fiber.join(trigger)
+  yield* Fiber.interrupt(lister)
+  const loaded = (yield* Ref.get(underLoad)).sort((a, b) => a - b)
+  quiet.sort((a, b) => a - b)
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const seconds = (performance.now() - started) / 1000
+  console.log(`${total.toLocaleString("en-US")} runs in ${seconds.toFixed(0)} s (${Math.round(total / seconds)}/s with the pauses)`)
+  console.log(`list latency at the samples (${quiet.length} calls): p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${percentile(quiet, 99).toFixed(1)} ms`)
+  console.log(`list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms`)
+  console.log(`list latency under load (${loaded.length} calls): p50 ${percentile(loaded, 50).toFixed(1)} ms, p99 ${percentile(loaded, 99).toFixed(1)} ms`)
+  console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
+  console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
+})
+
+const program = Effect.gen(function*() {
+  console.log(`soak: ${total.toLocaleString("en-US")} runs at ${rate}/s, engine options ${engineOptions}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}`)
+  const engine = yield* child("./soak-engine.ts", { BENCH_ENGINE_OPTIONS: engineOptions })
+  const ready = yield* message(engine, (m) => (m as { ready?: Ready }).ready)
+  // the client is the engine's, known once the engine process is up
+  yield* soak(engine, ready).pipe(Effect.provide(Hatchet.layer({
+    token: ready.env.HATCHET_CLIENT_TOKEN,
+    hostPort: ready.env.HATCHET_CLIENT_HOST_PORT,
+    apiUrl: ready.env.HATCHET_CLIENT_API_URL,
+    tlsStrategy: "none",
+    logLevel: "ERROR"
+  })))
+})
+
+Effect.runPromise(Effect.scoped(program)).then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})
