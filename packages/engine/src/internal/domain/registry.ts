@@ -41,7 +41,8 @@ import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } fr
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
 import * as RateLimits from "./rateLimits.js"
-import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteCron, firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteScheduled } from "./schedules.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { tenantOf } from "./tenants.js"
@@ -744,6 +745,8 @@ export const deleteWorkflow = (state: EngineState, workflow: Workflow, now: numb
   tenant.workflowsById.delete(workflow.id)
   if (tenant.workflowsByName.get(workflow.name) === workflow) tenant.workflowsByName.delete(workflow.name)
   workflow.deletedAt = now
-  for (const [id, cron] of tenant.crons) if (cron.workflow === workflow) tenant.crons.delete(id)
-  for (const [id, scheduled] of tenant.scheduled) if (scheduled.workflow === workflow) tenant.scheduled.delete(id)
+  for (const [id, cron] of [...tenant.crons]) if (cron.workflow === workflow) deleteCron(state, tenant.tenant.id, id)
+  for (const [id, scheduled] of [...tenant.scheduled]) {
+    if (scheduled.workflow === workflow) deleteScheduled(state, tenant.tenant.id, id)
+  }
 }
