@@ -91,7 +91,8 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
         metadataRaw: event.additionalMetadata,
         priority: event.priority
       }, filterPayload, now)
-      event.triggeredRunIds.push(run.id)
+      // a run its idempotency key refuses is not made (upstream skips it too)
+      if (!("_tag" in run)) event.triggeredRunIds.push(run.id)
     }
   }
   return event

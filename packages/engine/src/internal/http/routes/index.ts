@@ -5,8 +5,11 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
+import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
+import * as RunOperations from "./runOperations.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
@@ -22,5 +25,8 @@ export const all = HttpRouter.concatAll(
   Workflows.routes,
   Scheduled.routes,
   Crons.routes,
-  RateLimits.routes
+  RateLimits.routes,
+  Metrics.routes,
+  Cel.routes,
+  RunOperations.routes
 )
