@@ -143,6 +143,25 @@ export type Concurrency = internal.Concurrency
 export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
 
 /**
+ * An idempotency key per run (`idempotency` of a workflow or a standalone task; beta in Hatchet):
+ * a CEL expression giving a string, held for `ttl`, or until the run's first task ends
+ * (`until: "finished"`). Triggering a run whose key is held fails with `HatchetClientError`
+ * `IdempotencyCollision` naming the run that holds it.
+ *
+ * @example
+ * ```ts
+ * const Charge = Task.make("charge", {
+ *   input: Schema.Struct({ orderId: Schema.String }),
+ *   idempotency: { expression: "input.orderId", ttl: "1 hour" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Idempotency = internal.Idempotency
+
+/**
  * A rate limit of a task (`CreateTaskRateLimit` in Hatchet's contract): a static `key` made
  * with `Hatchet.putRateLimit`, or a `dynamicKey` CEL expression with its own `limit` per
  * `duration`; the task consumes `units` (default 1) when it is assigned.

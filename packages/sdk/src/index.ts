@@ -122,6 +122,41 @@ export * as Crons from "./Crons.js"
 export * as Workers from "./Workers.js"
 
 /**
+ * The tenant's workflows through REST: list, get, find by name, delete.
+ *
+ * @since 0.1.0
+ */
+export * as Workflows from "./Workflows.js"
+
+/**
+ * The tenant's metrics through REST: runs by status, queue depths, per-task stats, Prometheus.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * The client's tenant through REST.
+ *
+ * @since 0.1.0
+ */
+export * as Tenants from "./Tenants.js"
+
+/**
+ * The tenant's rate limits through REST: keys, limits, units left.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimits from "./RateLimits.js"
+
+/**
+ * Hatchet's CEL debugger through REST.
+ *
+ * @since 0.1.0
+ */
+export * as Cel from "./Cel.js"
+
+/**
  * Event filters through REST: create, list, get, update, delete the filters that decide which
  * runs a scoped event starts (declared ones are a definition's `defaultFilters`).
  *

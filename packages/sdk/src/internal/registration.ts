@@ -8,10 +8,12 @@ import {
   type CreateTaskRateLimit,
   type CreateWorkflowVersionRequest,
   type DefaultFilter as ProtoDefaultFilter,
+  type IdempotencyConfig,
+  IdempotencyMethod,
   RateLimitDuration as RateLimitDurationProto,
   StickyStrategy
 } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
+import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
   allTasks,
   type Concurrency,
@@ -19,6 +21,7 @@ import {
   type DefaultFilter,
   type DesiredWorkerLabel,
   effectiveSettings,
+  type Idempotency,
   type RateLimit,
   type RateLimitDuration,
   parentsOf,
@@ -93,6 +96,9 @@ export const compile = (
     else tasks.push(opts)
   }
 
+  checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+  const idempotency = idempotencyConfig(issues, settings.idempotency)
+
   if (issues.length > 0) {
     return Either.left(new WorkflowDefinitionError({ workflow: spec.name, issues }))
   }
@@ -112,7 +118,7 @@ export const compile = (
     concurrencyArr,
     defaultFilters,
     inputJsonSchema: inputJsonSchema(spec),
-    idempotency: undefined
+    idempotency
   }
   return Either.right({ spec, wireName, request, actions })
 }
@@ -260,7 +266,48 @@ const taskOpts = (
 const limitStrategies: Record<ConcurrencyLimitStrategy, ConcurrencyLimitStrategyProto> = {
   GROUP_ROUND_ROBIN: ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
   CANCEL_IN_PROGRESS: ConcurrencyLimitStrategyProto.CANCEL_IN_PROGRESS,
-  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST
+  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST,
+  CANCEL_QUEUED_EXCEPT_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_NEWEST,
+  CANCEL_QUEUED_EXCEPT_OLDEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_OLDEST
+}
+
+/** `IdempotencyConfig`: the expression, the TTL in whole milliseconds (at least 1) and the method. */
+const idempotencyConfig = (issues: Array<string>, given: Idempotency | undefined): IdempotencyConfig | undefined => {
+  if (given === undefined) return undefined
+  if (typeof given.expression !== "string" || given.expression.trim() === "") {
+    issues.push(`idempotency.expression: a CEL expression is required, e.g. "input.orderId"`)
+  }
+  const ttl = Duration.decodeUnknown(given.ttl)
+  const ttlMs = Option.isSome(ttl) && Duration.isFinite(ttl.value) ? Math.ceil(Duration.toMillis(ttl.value)) : Number.NaN
+  if (!Number.isFinite(ttlMs) || ttlMs < 1) issues.push(`idempotency.ttl: must be a finite duration of at least 1 millisecond`)
+  if (given.until !== undefined && given.until !== "ttl" && given.until !== "finished") {
+    issues.push(`idempotency.until: must be "ttl" or "finished", got ${String(given.until)}`)
+  }
+  return {
+    expression: given.expression,
+    ttlMs: Number.isFinite(ttlMs) ? ttlMs : 0,
+    method: given.until === "finished" ? IdempotencyMethod.STATUS : IdempotencyMethod.TTL
+  }
+}
+
+/**
+ * What Hatchet always refuses of tenant-scoped limits (with an opaque internal error): one named
+ * twice on a task. (One on the workflow level of a workflow with several tasks is the engine's to
+ * judge: Hatchet takes it with its DAG operator, the local engine refuses it, naming it.)
+ */
+const checkTenantScoped = (
+  issues: Array<string>,
+  workflowLevel: ReadonlyArray<ConcurrencyProto>,
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  onFailureTask: CreateTaskOpts | undefined
+) => {
+  const all = onFailureTask !== undefined ? [...tasks, onFailureTask] : tasks
+  const single = all.length === 1 ? workflowLevel : []
+  for (const task of all) {
+    const names = [...single, ...task.concurrency].filter((limit) => limit.isTenantScoped === true).map((limit) => limit.name!)
+    const twice = names.find((name, i) => names.indexOf(name) !== i)
+    if (twice !== undefined) issues.push(`tasks.${task.readableId}.concurrency: the tenant-scoped limit "${twice}" is named twice`)
+  }
 }
 
 /** The `Concurrency` messages of a workflow's or a task's limits, checked. */
@@ -277,8 +324,10 @@ const concurrencyOpts = (
       issues.push(`${at}.expression: a CEL expression is required, e.g. "input.userId"`)
     }
     const maxRuns = limit.maxRuns ?? 1
-    if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
-      issues.push(`${at}.maxRuns: must be a positive integer, got ${String(maxRuns)}`)
+    if (typeof maxRuns === "string") {
+      if (maxRuns.trim() === "") issues.push(`${at}.maxRuns: an expression must not be empty`)
+    } else if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
+      issues.push(`${at}.maxRuns: must be a positive integer or a CEL expression, got ${String(maxRuns)}`)
     }
     const strategy = limitStrategies[limit.limitStrategy]
     if (strategy === undefined) {
@@ -286,7 +335,19 @@ const concurrencyOpts = (
         `${at}.limitStrategy: must be one of ${Object.keys(limitStrategies).join(", ")}, got ${String(limit.limitStrategy)}`
       )
     }
-    return { expression: limit.expression, maxRuns, limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN }
+    if (limit.name !== undefined) checkName(issues, `${at}.name`, limit.name)
+    if (limit.isTenantScoped === true && (limit.name === undefined || limit.name === "")) {
+      issues.push(`${at}.name: a tenant-scoped limit needs a name`)
+    }
+    return {
+      expression: limit.expression,
+      // as the official SDK: with an expression, 1 governs only slots made before it existed
+      maxRuns: typeof maxRuns === "string" ? 1 : maxRuns,
+      limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
+      name: limit.name,
+      isTenantScoped: limit.isTenantScoped === true ? true : undefined,
+      maxRunsExpression: typeof maxRuns === "string" ? maxRuns : undefined
+    }
   })
 }
 

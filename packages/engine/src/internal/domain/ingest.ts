@@ -94,7 +94,8 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
         metadataRaw: event.additionalMetadata,
         priority: event.priority
       }, decision.filter?.payload ?? null, now)
-      event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
+      // a run its idempotency key refuses is not made (upstream skips it too)
+      if (!("_tag" in run)) event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
     }
   }
   return event

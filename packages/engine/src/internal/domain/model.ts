@@ -205,20 +205,41 @@ export interface RateLimit {
 // -----------------------------------------------------------------------------
 
 /** A concurrency limit strategy (`v1_concurrency_strategy`). */
-export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+export type LimitStrategy =
+  | "GROUP_ROUND_ROBIN"
+  | "CANCEL_IN_PROGRESS"
+  | "CANCEL_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_OLDEST"
 
-/**
- * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
- * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
- * proceed once their run holds a filled slot of the parent.
- */
-export interface StepConcurrency {
+/** The settings of a strategy, as registered (a tenant-scoped one is updated in place). */
+export interface ConcurrencySettings {
   readonly expression: string
   readonly compiled: CelProgram<"workflow">
   readonly maxRuns: number
   readonly limitStrategy: LimitStrategy
+  /**
+   * `max_runs_expression`: each task evaluates it at creation, and a key's limit is the value of
+   * its newest task (overriding `maxRuns`).
+   */
+  readonly maxRunsExpression: { readonly source: string; readonly compiled: CelProgram<"workflow"> } | undefined
+}
+
+/**
+ * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
+ * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
+ * proceed once their run holds a filled slot of the parent. A tenant-scoped strategy (`name`) is
+ * one object shared by every step that declares the name, across the tenant's workflows.
+ */
+export interface StepConcurrency {
+  /** Replaced in place when a tenant-scoped strategy is registered again. */
+  settings: ConcurrencySettings
+  /** The name of a tenant-scoped strategy. */
+  readonly name: string | undefined
   readonly parent: WorkflowConcurrency | undefined
   readonly slots: Array<ConcurrencySlot>
+  /** Per key, the limit its newest task evaluated (`max_runs_expression`) and that task's id. */
+  readonly observedMaxRuns: Map<string, { readonly maxRuns: number; readonly taskId: number }>
 }
 
 /**
@@ -226,9 +247,7 @@ export interface StepConcurrency {
  * runs through run slots, in creation order; each DEFAULT step has a child strategy.
  */
 export interface WorkflowConcurrency {
-  readonly expression: string
-  readonly maxRuns: number
-  readonly limitStrategy: LimitStrategy
+  readonly settings: ConcurrencySettings
   readonly slots: Array<RunSlot>
   readonly children: Array<StepConcurrency>
 }
@@ -287,6 +306,8 @@ export interface Workflow {
   readonly createdAt: number
   updatedAt: number
   readonly versions: Array<WorkflowVersion>
+  /** Set when the workflow was deleted (it is then in no index of its tenant). */
+  deletedAt: number | undefined
 }
 
 /**
@@ -410,8 +431,8 @@ export interface Task {
   readonly spawned: Map<string, string>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
-  /** The keys of the step's strategies, evaluated at creation. */
-  concurrencyKeys: ReadonlyArray<string> | undefined
+  /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
+  concurrencyKeys: ConcurrencyKeys | undefined
   /** The step's rate-limit expressions, evaluated at creation. */
   rateLimits: ReadonlyArray<TaskRateLimit>
   /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
@@ -421,6 +442,13 @@ export interface Task {
    * next strategy's), from its creation until it is final.
    */
   readonly concurrencySlots: Array<ConcurrencySlot>
+}
+
+/** A task's evaluated concurrency keys, one per strategy of its step, with its max-runs values. */
+export interface ConcurrencyKeys {
+  readonly keys: ReadonlyArray<string>
+  /** The value of each strategy's `max_runs_expression`; undefined without one. */
+  readonly maxRuns: ReadonlyArray<number | undefined>
 }
 
 export interface StreamOrder {
@@ -461,6 +489,8 @@ export interface Run {
   finishedAt: number | undefined
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
+  /** The idempotency key the run claimed, if its version has one. */
+  readonly idempotencyKey: string | undefined
 }
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
@@ -625,6 +655,12 @@ export interface TenantState {
   readonly rateLimits: Map<string, RateLimit>
   /** Dynamic rate-limit keys of the tasks not yet assigned, and what they ask for (`rateLimits.ts`). */
   readonly dynamicKeys: Map<string, DynamicKeyDemand>
+  /** Claimed idempotency keys: the run holding each and when the claim expires (`idempotency.ts`). */
+  readonly idempotencyKeys: Map<string, { readonly runId: string; readonly expiresAt: number }>
+  /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
+  readonly counters: Map<string, number>
+  /** Tenant-scoped concurrency strategies, by name, shared across the tenant's workflows. */
+  readonly concurrencyStrategies: Map<string, StepConcurrency>
   /** Scheduled runs not yet fired, by id. */
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */

@@ -37,7 +37,10 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       rateLimits: new Map(),
       dynamicKeys: new Map(),
       scheduled: new Map(),
-      crons: new Map()
+      crons: new Map(),
+      concurrencyStrategies: new Map(),
+      counters: new Map(),
+      idempotencyKeys: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }

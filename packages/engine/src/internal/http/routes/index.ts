@@ -5,10 +5,13 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
 import * as Events from "./events.js"
 import * as Filters from "./filters.js"
+import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
+import * as RunOperations from "./runOperations.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
@@ -26,6 +29,9 @@ export const all = HttpRouter.concatAll(
   Scheduled.routes,
   Crons.routes,
   RateLimits.routes,
+  Metrics.routes,
+  Cel.routes,
+  RunOperations.routes,
   Filters.routes,
   Events.routes,
   Webhooks.routes
