@@ -29,6 +29,7 @@ import { HatchetConfig } from "./HatchetConfig.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 import type { Definition } from "./Workflow.js"
+import { Workflows } from "./Workflows.js"
 import { specOf } from "./internal/definition.js"
 
 /**
@@ -168,31 +169,26 @@ export interface FiltersShape {
  */
 export class Filters extends Context.Tag("@effect-hatchet/sdk/Filters")<Filters, FiltersShape>() {}
 
-/** The rows of `GET /api/v1/tenants/{tenant}/workflows?name=` this service reads. */
-const WorkflowNames = Schema.Struct({
-  rows: optional(Schema.Array(Schema.Struct({ metadata: ResourceMeta, name: Schema.String })))
-})
-
 const segment = (value: string) => encodeURIComponent(value)
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<FiltersShape, never, RestClient | HatchetConfig> = Effect.gen(function*() {
+export const make: Effect.Effect<FiltersShape, never, RestClient | HatchetConfig | Workflows> = Effect.gen(function*() {
   const rest = yield* RestClient
   const config = yield* HatchetConfig
+  const workflows = yield* Workflows
   const base = `/api/v1/stable/tenants/${segment(rest.tenantId)}/filters`
   const workflowId = (workflow: WorkflowRef): Effect.Effect<string, RestError | WorkflowNotRegistered> => {
     if ("workflowId" in workflow) return Effect.succeed(workflow.workflowId)
     const name = workflowWireName(specOf(workflow).name, config.namespace)
-    // the name search is a substring match: keep the exact name
-    return rest.get(`/api/v1/tenants/${segment(rest.tenantId)}/workflows`, WorkflowNames, { query: { name, limit: 1000 } }).pipe(
-      Effect.map((list) => Option.fromNullable(list.rows?.find((row) => row.name === name))),
-      Effect.flatMap(Option.match({
+    return Effect.flatMap(
+      workflows.findByName(name),
+      Option.match({
         onNone: () => Effect.fail(new WorkflowNotRegistered({ workflowName: name })),
-        onSome: (row) => Effect.succeed(row.metadata.id)
-      }))
+        onSome: (found) => Effect.succeed(found.metadata.id)
+      })
     )
   }
   return {
@@ -222,4 +218,4 @@ export const make: Effect.Effect<FiltersShape, never, RestClient | HatchetConfig
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Filters, never, RestClient | HatchetConfig> = Layer.effect(Filters, make)
+export const layer: Layer.Layer<Filters, never, RestClient | HatchetConfig | Workflows> = Layer.effect(Filters, make)

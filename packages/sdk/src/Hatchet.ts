@@ -679,13 +679,13 @@ export const layerWithoutConfig: Layer.Layer<
       Schedules.layer,
       Crons.layer,
       Workers.layer,
-      Workflows.layer,
       Filters.layer,
       EventHistory.layer,
       Webhooks.layer
     )
   ),
-  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
+  // Filters reads workflow ids through Workflows
+  Layer.provideMerge(Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )
