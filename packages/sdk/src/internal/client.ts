@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { idempotencyCollision as idempotencyCollisionOf } from "./statusDetails.js"
 import {
   DispatcherDefinition,
   ResourceEventType,
@@ -46,6 +47,7 @@ import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
+import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -69,8 +71,29 @@ export const MAX_BULK_PUSH = 1000
 const clientError = (
   reason: HatchetClientError["reason"],
   message: string,
-  extra?: { readonly runId?: string | undefined; readonly runIds?: ReadonlyArray<string>; readonly cause?: unknown }
+  extra?: {
+    readonly runId?: string | undefined
+    readonly runIds?: ReadonlyArray<string>
+    readonly existingRunIds?: ReadonlyArray<string>
+    readonly cause?: unknown
+  }
 ) => new HatchetClientError({ reason, message, ...extra })
+
+/**
+ * A trigger the engine refused with an idempotency collision (ALREADY_EXISTS with Hatchet's
+ * details): `IdempotencyCollision`, naming the runs that hold the keys and, in bulk, the runs made.
+ */
+const idempotencyCollision = (workflow: string) => (error: GrpcError): Effect.Effect<never, GrpcError | HatchetClientError> => {
+  const collision = error.code === Status.ALREADY_EXISTS ? idempotencyCollisionOf(error.statusDetails) : undefined
+  if (collision === undefined) return Effect.fail(error)
+  const made = collision.triggeredRunIds
+  return Effect.fail(clientError(
+    "IdempotencyCollision",
+    `An idempotency key of "${workflow}" is held by run ${collision.existingRunIds.join(", ")}` +
+      (made.length > 0 ? `; ${made.length} other run(s) were triggered` : ""),
+    { runId: collision.existingRunIds[0], runIds: made, existingRunIds: collision.existingRunIds, cause: error }
+  ))
+}
 
 // -----------------------------------------------------------------------------
 // checks
@@ -137,6 +160,9 @@ export const MAX_CANCEL = 1000
 
 /** How long an interrupted awaiter waits for a trigger in flight, and for its cancel call. */
 const INTERRUPT_CALL_TIMEOUT = Duration.seconds(10)
+
+/** The metadata key `schedule` gives a scheduled run, which the run it starts carries. */
+export const SCHEDULE_KEY = "effect_hatchet__schedule"
 
 /** What interrupting the awaiter of a run does. */
 export interface InterruptPolicy {
@@ -564,7 +590,8 @@ export const make = (services: ClientServices): HatchetShape => {
         Stream.filter((event) => event.type === "STREAM"),
         Stream.map((event) => event.payload)
       ),
-      details: Effect.suspend(() => runs.get(runId))
+      details: Effect.suspend(() => runs.get(runId)),
+      progress: (options) => RunProgress.make(Effect.suspend(() => runs.get(runId)), events, options)
     }
   }
 
@@ -591,7 +618,7 @@ export const make = (services: ClientServices): HatchetShape => {
       )
       const bytes = requestBytes(request)
       if (bytes > maxSend) return yield* tooLarge(`The trigger of "${spec.name}"`, bytes, maxSend)
-      return { runId: yield* admin.triggerWorkflow(request), policy }
+      return { runId: yield* admin.triggerWorkflow(request).pipe(Effect.catchTag("GrpcError", idempotencyCollision(spec.name))), policy }
     }).pipe(Effect.withSpan("hatchet.trigger", { attributes: { "hatchet.workflow": definition.name } }))
 
   const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
@@ -625,6 +652,7 @@ export const make = (services: ClientServices): HatchetShape => {
       const runIds: Array<string> = []
       for (const { end, start } of planBatches(sizes, MAX_BULK_TRIGGER, maxSend)) {
         const batch = yield* admin.bulkTriggerWorkflow(requests.slice(start, end)).pipe(
+          Effect.catchTag("GrpcError", idempotencyCollision(spec.name)),
           Effect.mapError((error) =>
             runIds.length === 0 ? error : clientError(
               "PartiallyTriggered",
@@ -747,10 +775,33 @@ export const make = (services: ClientServices): HatchetShape => {
       return yield* schedules.create(stored.wireName, {
         input: stored.input,
         triggerAt: options.at,
-        additionalMetadata: options.additionalMetadata,
+        // the run the engine starts carries the scheduled run's metadata: this finds it again
+        additionalMetadata: { ...options.additionalMetadata, [SCHEDULE_KEY]: crypto.randomUUID() },
         priority: options.priority
       })
     }).pipe(Effect.withSpan("hatchet.schedule", { attributes: { "hatchet.workflow": definition.name } }))
+
+  const scheduledRun: HatchetShape["scheduledRun"] = (definition, scheduled, options) =>
+    Effect.gen(function*() {
+      const key = scheduled.additionalMetadata?.[SCHEDULE_KEY]
+      if (typeof key !== "string") {
+        return yield* clientError(
+          "InvalidOptions",
+          `Scheduled run ${scheduled.metadata.id} was not made by Hatchet.schedule: its metadata has no ${SCHEDULE_KEY}`
+        )
+      }
+      // the run starts at the earliest when the scheduled run was made, a minute allowed for clock skew
+      const since = new Date(Math.min(scheduled.metadata.createdAt?.getTime() ?? 0, scheduled.triggerAt.getTime()) - 60_000)
+      const found = yield* runs.list({ since, additionalMetadata: { [SCHEDULE_KEY]: key }, onlyTasks: false, limit: 1 })
+      return Option.map(
+        Option.fromNullable(found.rows[0]),
+        (row) =>
+          handle(definition, row.workflowRunExternalId, false, {
+            cancel: options?.cancelOnInterrupt === true,
+            parent: Option.none()
+          })
+      )
+    })
 
   const cron: HatchetShape["cron"] = (definition, input, options) =>
     Effect.gen(function*() {
@@ -796,6 +847,7 @@ export const make = (services: ClientServices): HatchetShape => {
     bulkPush,
     runs,
     schedule,
+    scheduledRun,
     schedules,
     cron,
     crons,

@@ -464,4 +464,4 @@ export const setCronEnabled = (cron: CronTrigger, enabled: boolean | undefined):
  * run's id.
  */
 export const triggerCronNow = (state: EngineState, cron: CronTrigger, now: number): string =>
-  triggerFromCron(state, cron, now, now).id
+  triggerFromCron(state, cron, now, now)

@@ -15,6 +15,8 @@
  *
  * @internal
  */
+import { releaseOnFinal } from "./idempotency.js"
+import { countCreated, countEvent, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
@@ -68,6 +70,7 @@ export const recordEvent = (
   details: TaskEventDetails = {}
 ): void => {
   task.events.push(makeEvent(state, task, eventType, now, details))
+  countEvent(state, task, eventType)
 }
 
 export type CreateAs =
@@ -134,6 +137,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   const tasks = tenantOf(state, run.tenantId).tasks
   if (previous !== undefined) tasks.remove(previous)
   tasks.add(task)
+  countCreated(state, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
@@ -373,6 +377,8 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   const run = task.run
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
   releaseDynamicKeys(state, task)
+  countFinal(state, task)
+  releaseOnFinal(state, task)
   releaseSlots(state, task, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)
