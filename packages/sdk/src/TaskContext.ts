@@ -26,7 +26,7 @@
  * @since 0.1.0
  */
 import type { Duration, ParseResult } from "effect"
-import { Context, Data, Effect, Either, Option, Ref, Schema } from "effect"
+import { Context, Data, Effect, Either, Option, Schema } from "effect"
 import { toGoDuration } from "./internal/duration.js"
 
 /**
@@ -175,9 +175,10 @@ const encoder = new TextEncoder()
  * @category constructors
  */
 export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<TaskContextShape> =>
-  Effect.gen(function*() {
-    const children = yield* Ref.make(0)
-    const streamIndex = yield* Ref.make(0)
+  Effect.sync(() => {
+    // counters of this attempt (a fiber's reads and increments are atomic: no Ref needed)
+    let children = 0
+    let streamIndex = 0
     return {
       ...info,
       attemptNumber: info.retryCount + 1,
@@ -190,13 +191,10 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
         }),
       releaseSlot: operations.releaseSlot,
       putStream: (chunk) =>
-        Effect.flatMap(
-          Ref.getAndUpdate(streamIndex, (n) => n + 1),
-          (index) => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, index)
-        ),
+        Effect.suspend(() => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, streamIndex++)),
       cancel: Effect.zipRight(operations.cancel, Effect.interrupt),
       upsertLabels: operations.upsertLabels,
-      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1),
+      nextChildIndex: Effect.sync(() => children++),
       interruptedForRetry: operations.interruptedForRetry ?? Effect.succeed(false)
     } satisfies TaskContextShape
   })

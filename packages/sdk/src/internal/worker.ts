@@ -9,7 +9,8 @@ import {
   Duration,
   Effect,
   Either,
-  FiberMap,
+  FiberId,
+  FiberSet,
   Option,
   Queue,
   Fiber,
@@ -254,10 +255,11 @@ export const make = (
     })
 
     // --- task fibers ---------------------------------------------------------------------------
-    const tasks = yield* FiberMap.make<string, void, never>()
+    // the attempts' fibers (keyed by task run in `attempts`)
+    const tasks = yield* FiberSet.make<void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
     // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
-    const runFiber = yield* FiberMap.runtime(tasks)<never>().pipe(
+    const runFiber = yield* FiberSet.runtime(tasks)<never>().pipe(
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
     )
 
@@ -582,6 +584,8 @@ export const make = (
             )
           }
           existing.reason = "superseded"
+          // the new attempt waits for the stale one to finish (finalizers included)
+          existing.fiber?.unsafeInterruptAsFork(FiberId.none)
         }
         const attempt: Attempt = {
           retryCount: action.retryCount,
@@ -594,7 +598,7 @@ export const make = (
           metadata: parseMetadata(action.additionalMetadata)
         }
         attempts.set(key, attempt)
-        const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
+        const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
         fiber.addObserver(() => {
           if (attempts.get(key) === attempt) attempts.delete(key)
@@ -834,7 +838,7 @@ export const make = (
         yield* setStatus(WorkerStatus.Draining())
         const workerId = yield* Ref.get(workerIdRef)
         if (Option.isSome(workerId)) yield* pauseIntake(workerId.value)
-        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+        const drained = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
         if (Option.isNone(drained)) {
           yield* Effect.logWarning(
             `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; ` +
@@ -843,7 +847,7 @@ export const make = (
           phase = "closing"
           for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
           // each interrupted attempt reports FAILED before its fiber ends
-          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+          yield* FiberSet.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
         }
         phase = "closing"
         const current = yield* Ref.get(workerIdRef)
