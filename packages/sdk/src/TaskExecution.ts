@@ -107,7 +107,10 @@ export const execute = (
     const scope = yield* Scope.make()
     // the filter payload comes with the payload: it joins the context only when there is one
     const filterPayload = data.right.filterPayload
-    const taskContext = filterPayload === undefined ? context : { ...context, filterPayload: Option.some(filterPayload) }
+    // (the context's own properties and prototype kept: its operations are getters)
+    const taskContext: TaskContextShape = filterPayload === undefined
+      ? context
+      : Object.assign(Object.create(context) as TaskContextShape, { filterPayload: Option.some(filterPayload) })
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(

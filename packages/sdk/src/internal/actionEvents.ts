@@ -28,14 +28,17 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, FiberId, FiberSet, Option, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FiberSet, Option, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
 
 /** @internal */
 export interface ActionEventSender {
-  /** Queues an event; the returned effect waits until the engine acknowledged it (or it failed). */
+  /**
+   * Queues an event; the returned effect waits until the engine acknowledged it (or it failed).
+   * Run it once.
+   */
   readonly submit: (event: Proto.StepActionEvent) => Effect.Effect<Effect.Effect<void, GrpcError>>
   /** Sends an event and waits for the engine's acknowledgement. */
   readonly send: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
@@ -63,7 +66,8 @@ export interface ActionEventOptions {
 
 interface Pending {
   readonly event: Proto.StepActionEvent
-  readonly done: Deferred.Deferred<void, GrpcError>
+  /** Called once, with the call's outcome. */
+  readonly done: (exit: Exit.Exit<void, GrpcError>) => void
 }
 
 const batchable = (type: StepActionEventType) =>
@@ -171,7 +175,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
       Effect.sync(() => {
-        for (const p of group) Deferred.unsafeDone(p.done, exit)
+        for (const p of group) p.done(exit)
       })
 
     const sendAlone = (p: Pending) =>
@@ -243,10 +247,21 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const submit = (event: Proto.StepActionEvent) =>
       Effect.sync(() => {
-        const done = Deferred.unsafeMake<void, GrpcError>(FiberId.none)
-        pending.push({ event, done })
+        // the acknowledgement, awaited once (lighter than a Deferred, made per event)
+        let outcome: Exit.Exit<void, GrpcError> | undefined
+        let resume: ((exit: Exit.Exit<void, GrpcError>) => void) | undefined
+        pending.push({
+          event,
+          done: (exit) => {
+            if (resume !== undefined) resume(exit)
+            else outcome = exit
+          }
+        })
         maybeStart()
-        return Deferred.await(done)
+        return Effect.async<void, GrpcError>((callback) => {
+          if (outcome !== undefined) callback(outcome)
+          else resume = callback
+        })
       })
 
     return { submit, send: (event) => Effect.flatten(submit(event)) }

@@ -360,31 +360,43 @@ export const make = (
           Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
       })
 
-    const contextOperations = (
-      action: DispatcherProto.AssignedAction,
-      attempt: Attempt
-    ): TaskContext.TaskOperations => {
-      const id = action.taskRunExternalId
-      const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
-        new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
-      return {
-        refreshTimeout: (incrementBy) =>
-          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout")),
-        releaseSlot: dispatcher.releaseSlot(id).pipe(
+    const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
+      new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
+    /** An attempt's backend of `TaskContext`: each operation is made when a handler uses it. */
+    class AttemptOperations implements TaskContext.TaskOperations {
+      constructor(readonly id: string, readonly attempt: Attempt) {}
+      get refreshTimeout() {
+        const id = this.id
+        return (incrementBy: string) =>
+          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout"))
+      }
+      get releaseSlot() {
+        return dispatcher.releaseSlot(this.id).pipe(
           Effect.mapError(contextError("releaseSlot")),
-          Effect.zipRight(releaseSlots(attempt))
-        ),
-        putStream: (message, eventIndex) =>
+          Effect.zipRight(releaseSlots(this.attempt))
+        )
+      }
+      get putStream() {
+        const id = this.id
+        return (message: Uint8Array, eventIndex: number) =>
           Effect.flatMap(now, (createdAt) =>
             events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex })).pipe(
               Effect.mapError(contextError("putStream"))
-            ),
-        cancel: Effect.suspend(() => {
+            )
+      }
+      get cancel() {
+        const { attempt, id } = this
+        return Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
-        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
-        upsertLabels: (changed) =>
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+      }
+      get interruptedForRetry() {
+        const attempt = this.attempt
+        return Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded")
+      }
+      get upsertLabels() {
+        return (changed: Readonly<Record<string, string | number>>) =>
           upsertLabels(changed).pipe(
             Effect.mapError((cause) =>
               new TaskContext.TaskContextError({
@@ -431,7 +443,7 @@ export const make = (
               childIndex: optional(action.childWorkflowIndex),
               childKey: optional(action.childWorkflowKey),
               parentTaskRunExternalId: optional(action.parentWorkflowRunId)
-            }, contextOperations(action, attempt))
+            }, new AttemptOperations(action.taskRunExternalId, attempt))
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
               maxMessageBytes,
               onLog: logSink(action),
@@ -446,21 +458,42 @@ export const make = (
         })
       ).pipe((effect) => inAttemptFiber(action, attempt, effect))
 
+    /** Whether the worker's tracer records spans (Effect's built-in tracer does not). */
+    const recordsSpans = (yield* Effect.tracer) !== TraceContext.builtInTracer
+
     /**
      * Runs an attempt with its span `hatchet.task` and its log annotations. The attempt has a
      * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
      * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt. The
-     * span continues the trace of the run's `traceparent` metadata, or starts one.
+     * span continues the trace of the run's `traceparent` metadata, or starts one. Under Effect's
+     * built-in tracer, whose spans go nowhere, no span is made: the run's `traceparent` is the
+     * attempt's parent span, so that spans the handler makes continue its trace.
      */
     const inAttemptFiber = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt,
       effect: Effect.Effect<void>
-    ): Effect.Effect<void> =>
-      Effect.flatMap(
+    ): Effect.Effect<void> => {
+      const traceParent = traceParentOf(attempt.metadata)
+      /** Sets the attempt's annotations and parent span on its fiber. */
+      const setFiberRefs = (parent: Tracer.AnySpan | undefined) =>
+        Effect.updateFiberRefs((fiberId, refs) => {
+          attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+          let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+          annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+          annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+          annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+          annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+          const updated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations })
+          if (parent === undefined) return updated
+          const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+          return FiberRefs.updateAs(updated, { fiberId, fiberRef: FiberRef.currentContext, value: context })
+        })
+      if (!recordsSpans) return Effect.zipRight(setFiberRefs(Option.getOrUndefined(traceParent)), effect)
+      return Effect.flatMap(
         Effect.makeSpan("hatchet.task", {
           kind: "consumer",
-          ...Option.match(traceParentOf(attempt.metadata), {
+          ...Option.match(traceParent, {
             onNone: () => ({ root: true }),
             onSome: (parent) => ({ parent })
           }),
@@ -474,19 +507,7 @@ export const make = (
         }),
         (span) =>
           Effect.zipRight(
-            Effect.updateFiberRefs((fiberId, refs) => {
-              attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-              let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-              annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-              annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-              annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-              annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
-              const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
-              return FiberRefs.updateAs(
-                FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations }),
-                { fiberId, fiberRef: FiberRef.currentContext, value: context }
-              )
-            }),
+            setFiberRefs(span),
             Effect.onExit(effect, (exit) =>
               Effect.withFiberRuntime((fiber) => {
                 span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
@@ -494,6 +515,7 @@ export const make = (
               }))
           )
       )
+    }
 
     const report = (
       workerId: string,
