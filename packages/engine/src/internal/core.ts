@@ -41,6 +41,11 @@ export interface EngineCoreService {
   readonly run: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
   /** Like `run` for operations that cannot fail. */
   readonly runSync: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A>
+  /**
+   * Runs an operation now, outside any fiber (the gRPC handlers' hot calls): the same as `run`,
+   * with an `EngineError` thrown instead of failing.
+   */
+  readonly runNow: <A>(operation: (state: EngineState, now: number) => A) => A
 }
 
 export class EngineCore extends Context.Tag("@effect-hatchet/engine/EngineCore")<EngineCore, EngineCoreService>() {}
@@ -69,6 +74,15 @@ export const make = (options: CoreOptions = {}) =>
     }
     const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, now))
+    const clock = yield* Effect.clock
+    const runNow = <A>(operation: (state: EngineState, now: number) => A): A => {
+      const now = clock.unsafeCurrentTimeMillis()
+      try {
+        return operation(state, now)
+      } finally {
+        assignDirty(state, now)
+      }
+    }
     const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> =>
       Effect.orDie(run(operation))
 
@@ -98,7 +112,7 @@ export const make = (options: CoreOptions = {}) =>
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)
 
-    return EngineCore.of({ state, run, runSync })
+    return EngineCore.of({ state, run, runSync, runNow })
   })
 
 export const layer = (options: CoreOptions = {}): Layer.Layer<EngineCore> => Layer.scoped(EngineCore, make(options))

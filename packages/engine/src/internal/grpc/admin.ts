@@ -65,8 +65,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
     ),
 
   triggerWorkflowRun: (request, context) =>
-    bridge.unary(
-      core.run((state, now) => ({
+    bridge.direct(() =>
+      core.runNow((state, now) => ({
         externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
           workflowName: request.workflowName,
           input: request.input,
@@ -75,7 +75,6 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
           desiredLabels: request.desiredWorkerLabels
         }, now)
       })),
-      context.signal,
       context.trailer
     ),
 

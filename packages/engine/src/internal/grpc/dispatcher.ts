@@ -30,7 +30,7 @@ export const make = (
   bridge: Bridge,
   options: { readonly version: string }
 ): DispatcherServiceImplementation<TenantContext> => {
-  const { run, runSync } = core
+  const { run, runNow, runSync } = core
 
   const listen = (workerId: string, tenantId: string, legacy: boolean, signal: AbortSignal) =>
     bridge.stream(
@@ -72,12 +72,11 @@ export const make = (
     listenV2: (request, context) => listen(request.workerId, context.tenantId, false, context.signal),
 
     heartbeat: (request, context) =>
-      bridge.unary(
-        run((state, now) => {
+      bridge.direct(() =>
+        runNow((state, now) => {
           Workers.heartbeat(state, context.tenantId, request.workerId, now)
           return {}
-        }),
-        context.signal
+        })
       ),
 
     subscribeToWorkflowEvents: (request, context) => {
@@ -180,21 +179,19 @@ export const make = (
       ),
 
     sendStepActionEvent: (request, context) =>
-      bridge.unary(
-        run((state, now) => {
+      bridge.direct(() =>
+        runNow((state, now) => {
           Actions.stepActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
-        context.signal
+        })
       ),
 
     sendBatchActionEvent: (request, context) =>
-      bridge.unary(
-        run((state, now) => {
+      bridge.direct(() =>
+        runNow((state, now) => {
           Actions.batchActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
-        context.signal
+        })
       ),
 
     sendGroupKeyActionEvent: (_request, context) =>
@@ -212,20 +209,18 @@ export const make = (
       ),
 
     refreshTimeout: (request, context) =>
-      bridge.unary(
-        run((state, now) => ({
+      bridge.direct(() =>
+        runNow((state, now) => ({
           timeoutAt: new Date(Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now))
-        })),
-        context.signal
+        }))
       ),
 
     releaseSlot: (request, context) =>
-      bridge.unary(
-        run((state, now) => {
+      bridge.direct(() =>
+        runNow((state, now) => {
           Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now)
           return {}
-        }),
-        context.signal
+        })
       ),
 
     restoreEvictedTask: () => Promise.resolve({ requeued: true }),
