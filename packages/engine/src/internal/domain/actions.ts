@@ -154,10 +154,10 @@ const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent,
   }
   switch (eventType) {
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
-      if (task.status === "RUNNING" && task.retryCount === retryCount) {
+      if (task.state._tag === "Assigned" && task.retryCount === retryCount) {
         const sent = sentIndex(task, retryCount)
         const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, event.eventTimestamp)
-        recordEvent(state, task, "STARTED", at, { workerId: task.runtime?.worker?.id })
+        recordEvent(state, task, "STARTED", at, { workerId: task.state.worker?.id })
       } else {
         recordLateStarted(state, task, retryCount, event.eventTimestamp)
       }

@@ -10,7 +10,7 @@
 import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { EngineState, Run, Step, Task } from "./model.js"
-import { isTerminal } from "./model.js"
+import { isFinal } from "./model.js"
 import { listRuns, type RunsFilter } from "./queries.js"
 import { onRunReopened } from "./retention.js"
 import { cancelTask, recordEvent, requeueReplayed } from "./tasks.js"
@@ -123,7 +123,7 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
   const ids = resolveIds(state, tenantId, selection, replayLimit)
   const byRun = new Map<Run, Array<Task>>()
   for (const task of flattenExternalIds(state, tenantId, ids)) {
-    if (!isTerminal(task.status) || task.runtime !== undefined || task.retryPending) continue
+    if (!isFinal(task)) continue
     const list = byRun.get(task.run) ?? []
     list.push(task)
     byRun.set(task.run, list)
@@ -146,10 +146,6 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
       task.retryCount++
       task.appRetryCount = 0
       task.internalRetryCount = 0
-      task.output = undefined
-      task.error = undefined
-      task.skipped = false
-      task.finishedAt = undefined
       recordEvent(state, task, "RETRIED_BY_USER", now)
       requeueReplayed(state, task, now)
       replayed.push(task.externalId)

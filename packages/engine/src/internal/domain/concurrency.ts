@@ -46,7 +46,7 @@ import type {
   Task,
   WorkflowConcurrency
 } from "./model.js"
-import { isTerminal } from "./model.js"
+import { isFinal } from "./model.js"
 import { cancelTask, retryPriority } from "./tasks.js"
 import type { Timer } from "./timers.js"
 
@@ -122,8 +122,7 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
  * strategy under `keys`, and runs that strategy.
  */
 export const acquireSlots = (state: EngineState, task: Task, keys: ReadonlyArray<string>, now: number): void => {
-  task.status = "QUEUED"
-  task.retryPending = false
+  task.state = { _tag: "AwaitingSlot" }
   task.concurrencyKeys = keys
   insertSlot(state, task, 0, now)
 }
@@ -150,9 +149,7 @@ export const requeue = (state: EngineState, task: Task, now: number): void => {
     enqueue(state, task, now, retryPriority)
     return
   }
-  task.status = "QUEUED"
-  task.retryPending = false
-  task.queueToken = 0
+  task.state = { _tag: "AwaitingSlot" }
   dropSlots(state, task, 1, now)
   first.filled = false
   first.generation++
@@ -212,7 +209,7 @@ export const onSlotScheduleTimeout = (
 ): void => {
   const slot = task.concurrencySlots[timer.index]
   if (slot === undefined || slot.sortId !== timer.token || slot.generation !== timer.generation) return
-  if (slot.filled || isTerminal(task.status)) return
+  if (slot.filled || isFinal(task)) return
   cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
 }
 
@@ -259,7 +256,7 @@ const limit = (maxRuns: number) => Math.max(0, maxRuns)
  */
 const fill = (state: EngineState, slot: ConcurrencySlot, now: number) => {
   const task = slot.task
-  if (!isLive(slot) || slot.filled || isTerminal(task.status)) return
+  if (!isLive(slot) || slot.filled || isFinal(task)) return
   slot.filled = true
   if (slot.index + 1 < task.step.concurrency.length) insertSlot(state, task, slot.index + 1, now)
   else enqueue(state, task, now, task.priority)
@@ -268,7 +265,7 @@ const fill = (state: EngineState, slot: ConcurrencySlot, now: number) => {
 /** Cancels the task of `slot` if it is still live. */
 const cancel = (state: EngineState, slot: ConcurrencySlot, now: number) => {
   const task = slot.task
-  if (!isLive(slot) || isTerminal(task.status)) return
+  if (!isLive(slot) || isFinal(task)) return
   cancelTask(state, task, now, { notifyWorker: true, message: cancelledByStrategy })
 }
 

@@ -39,7 +39,7 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
         case "ExecutionTimeout":
           return onExecutionTimeout(state, task, timer.token, now)
         case "RetryBackoff":
-          return onRetryBackoff(state, task, timer.token, timer.reacquire, now)
+          return onRetryBackoff(state, task, timer.token, now)
         case "Unpark":
           return onUnpark(state, task, timer)
         case "StreamFlush":

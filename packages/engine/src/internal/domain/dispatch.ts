@@ -19,6 +19,7 @@ import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
+import { assignmentOf } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskApp, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 import type { Timer } from "./timers.js"
@@ -58,10 +59,8 @@ export const assignDirty = (state: EngineState, now: number): void => {
 
 /** Puts `task` in its action's queue and arms its schedule timeout. */
 export const enqueue = (state: EngineState, task: Task, now: number, priority: number): void => {
-  task.status = "QUEUED"
-  task.retryPending = false
   const token = ++state.queueSeq
-  task.queueToken = token
+  task.state = { _tag: "Queued", token }
   const deadline = now + task.step.scheduleTimeoutMs
   state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token, priority, deadline })
   markDirty(state, task.tenantId, task.step.action)
@@ -74,7 +73,7 @@ const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadl
 
 /** The schedule timeout of a task still queued under the timer's token: it is cancelled. */
 export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
-  if (task.queueToken === token && task.status === "QUEUED") {
+  if (task.state._tag === "Queued" && task.state.token === token) {
     cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
   }
 }
@@ -93,14 +92,14 @@ const rateLimitedRequeueAfterMs = 2_000
 const park = (state: EngineState, entry: QueueEntry, until: number) => {
   const task = entry.task
   const token = ++state.queueSeq
-  task.queueToken = token
+  task.state = { _tag: "Queued", token }
   armScheduleTimeout(state, task, token, entry.deadline)
   state.timers.set({ kind: "Unpark", id: task.externalId, token, priority: entry.priority, deadline: entry.deadline, at: until })
 }
 
 /** A parked task still under the timer's token re-enters its queue, last at its priority. */
 export const onUnpark = (state: EngineState, task: Task, timer: Extract<Timer, { kind: "Unpark" }>): void => {
-  if (task.queueToken !== timer.token || task.status !== "QUEUED") return
+  if (task.state._tag !== "Queued" || task.state.token !== timer.token) return
   state.queues.enqueue(task.tenantId, task.step.action, timer.priority, {
     task,
     token: timer.token,
@@ -266,10 +265,7 @@ const startAction = (task: Task): { readonly action: AssignedAction } | { readon
 const assign = (state: EngineState, task: Task, worker: Worker, now: number) => {
   takeSlots(worker, task, 1)
   worker.running.add(task)
-  const runtime = { retryCount: task.retryCount, worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now }
-  task.runtime = runtime
-  task.queueToken = 0
-  task.status = "RUNNING"
+  task.state = { _tag: "Assigned", worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now }
   if (task.startedAt === undefined) task.startedAt = now
   // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
   state.timers.cancel("ScheduleTimeout", task.externalId)
@@ -299,26 +295,28 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
 
 /** Arms (or moves, after a refresh) the execution timeout of the current attempt. */
 export const armTimeout = (state: EngineState, task: Task): void => {
-  const runtime = task.runtime
-  if (runtime === undefined) return
-  state.timers.set({ kind: "ExecutionTimeout", id: task.externalId, token: runtime.retryCount, at: runtime.timeoutAt })
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
+  state.timers.set({ kind: "ExecutionTimeout", id: task.externalId, token: task.retryCount, at: assigned.timeoutAt })
 }
 
 /** The execution timeout of the attempt `retryCount`: it fails if it is still running. */
 export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: number, now: number): void => {
-  const runtime = task.runtime
-  if (runtime === undefined || runtime.retryCount !== retryCount) return
-  if (runtime.timeoutAt > now) armTimeout(state, task)
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  if (assigned.timeoutAt > now) armTimeout(state, task)
   else timeOutTask(state, task, now)
 }
 
-/** Ends the current attempt's hold on its worker: slots freed, runtime cleared, timeout cancelled. */
+/**
+ * Ends the current attempt's hold on its worker: slots freed, timeout cancelled. The caller
+ * moves the task to its next state.
+ */
 export const releaseRuntime = (state: EngineState, task: Task): void => {
-  const runtime = task.runtime
-  if (runtime === undefined) return
-  task.runtime = undefined
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
   state.timers.cancel("ExecutionTimeout", task.externalId)
-  if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker)
+  if (assigned.worker !== undefined) releaseSlot(state, task, assigned.worker)
 }
 
 /** Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`). */
@@ -342,8 +340,8 @@ export const sendCancel = (worker: Worker, task: Task, retryCount: number): void
 const completedOutputs = (task: Task): JsonObject => {
   const parents: Record<string, JsonValue> = {}
   for (const other of task.run.tasks.values()) {
-    if (other.status !== "COMPLETED") continue
-    const output = parseJson(other.output)
+    if (other.state._tag !== "Completed") continue
+    const output = parseJson(other.state.output)
     if (output === null || output === undefined) parents[other.step.readableId] = {}
     else if (isJsonObject(output)) parents[other.step.readableId] = output
   }

@@ -306,9 +306,6 @@ export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.v
 /** Task status as REST and the OLAP tables report it. */
 export type TaskStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED"
 
-export const isTerminal = (status: TaskStatus): boolean =>
-  status === "COMPLETED" || status === "FAILED" || status === "CANCELLED"
-
 /** `V1TaskEventType` values recorded per task (REST `taskEvents`). */
 export type TaskEventType =
   | "QUEUED"
@@ -347,14 +344,108 @@ export interface LogLine {
   readonly retryCount: number
 }
 
-/** The attempt currently assigned to a worker (upstream `v1_task_runtime`). */
-export interface Runtime {
-  readonly retryCount: number
-  /** Cleared by `ReleaseSlot`: the attempt keeps running but holds no slot. */
-  worker: Worker | undefined
-  timeoutAt: number
+/**
+ * Where a task is in its life, each state with only the data it needs. A task's counters, its
+ * history (events, logs) and what it holds across states (concurrency slots, dynamic rate-limit
+ * keys) stay on the task.
+ *
+ * - `AwaitingSlot`: created, retried or replayed behind its step's concurrency strategies, it
+ *   waits for a filled slot in each (upstream `v1_concurrency_slot`);
+ * - `Queued`: in its action's queue (upstream `v1_queue_item`); a queue entry is live while it
+ *   carries the state's `token` (a rate-limited entry taken out of the queue gets a new one);
+ * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
+ *   gave its concurrency slots up and acquires new ones then;
+ * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`);
+ * - `Completed` / `Failed` / `Cancelled`: final.
+ *
+ * A task waiting on its step's conditions does not exist yet (as upstream, its match is kept on
+ * the run until a condition decides how it is created).
+ */
+export type TaskState = AwaitingSlot | Queued | Backoff | Assigned | Completed | Failed | Cancelled
+
+export interface AwaitingSlot {
+  readonly _tag: "AwaitingSlot"
+}
+
+export interface Queued {
+  readonly _tag: "Queued"
+  readonly token: number
+}
+
+export interface Backoff {
+  readonly _tag: "Backoff"
+  readonly at: number
+  readonly reacquire: boolean
+}
+
+/** The attempt `task.retryCount` assigned to a worker. */
+export interface Assigned {
+  readonly _tag: "Assigned"
+  /** Undefined once `ReleaseSlot` gave the slot back: the attempt runs on, holding none. */
+  readonly worker: Worker | undefined
+  readonly timeoutAt: number
   readonly assignedAt: number
 }
+
+export interface Completed {
+  readonly _tag: "Completed"
+  /** The output JSON text (`{"skipped":true}` for a skipped task). */
+  readonly output: string
+  /** The worker whose attempt completed it. */
+  readonly completedBy: string | undefined
+  /** Created already final by a SKIP condition (its parents were skipped, or a `skip_if` held). */
+  readonly skipped: boolean
+  readonly at: number
+}
+
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly error: string
+  readonly at: number
+}
+
+export interface Cancelled {
+  readonly _tag: "Cancelled"
+  readonly at: number
+}
+
+/** Whether a task state is final. */
+export const isFinalState = (state: TaskState): state is Completed | Failed | Cancelled =>
+  state._tag === "Completed" || state._tag === "Failed" || state._tag === "Cancelled"
+
+/** Whether a task is final. */
+export const isFinal = (task: Task): boolean => isFinalState(task.state)
+
+/** The status REST and the OLAP tables report for a task. */
+export const taskStatus = (task: Task): TaskStatus => {
+  switch (task.state._tag) {
+    case "AwaitingSlot":
+    case "Queued":
+    case "Backoff":
+      return "QUEUED"
+    case "Assigned":
+      return "RUNNING"
+    case "Completed":
+      return "COMPLETED"
+    case "Failed":
+      return "FAILED"
+    case "Cancelled":
+      return "CANCELLED"
+  }
+}
+
+/** The output JSON text of a completed task. */
+export const taskOutput = (task: Task): string | undefined => task.state._tag === "Completed" ? task.state.output : undefined
+
+/** The error of a failed task, "" for a cancelled one. */
+export const taskError = (task: Task): string | undefined =>
+  task.state._tag === "Failed" ? task.state.error : task.state._tag === "Cancelled" ? "" : undefined
+
+/** When a final task finished. */
+export const taskFinishedAt = (task: Task): number | undefined => isFinalState(task.state) ? task.state.at : undefined
+
+/** The current attempt's assignment, while it has one. */
+export const assignmentOf = (task: Task): Assigned | undefined => task.state._tag === "Assigned" ? task.state : undefined
 
 export interface Task {
   readonly id: number
@@ -365,29 +456,17 @@ export interface Task {
   /** Priority of the run (1..3); the retry queue priority 4 is not reflected here. */
   readonly priority: number
   readonly createdAt: number
-  status: TaskStatus
+  state: TaskState
   retryCount: number
   appRetryCount: number
   internalRetryCount: number
-  /** Non-zero while a queue entry for this task is live. */
-  queueToken: number
-  /** True while the task waits for its retry backoff to elapse. */
-  retryPending: boolean
-  runtime: Runtime | undefined
   /**
    * The worker a sticky workflow wants this task on: the trigger's for a root task, the worker
    * that ran a parent for a DAG child (as upstream reads it from the parent's output event).
    */
   readonly desiredWorkerId: string | undefined
-  /** The worker whose attempt completed the task. */
-  completedBy: string | undefined
+  /** When its first attempt was assigned. */
   startedAt: number | undefined
-  finishedAt: number | undefined
-  /** Raw output JSON text of the latest COMPLETED attempt. */
-  output: string | undefined
-  /** Error text of the final failure; "" when cancelled. */
-  error: string | undefined
-  skipped: boolean
   /** For the on-failure task: readable id → error of the task that fired it. */
   stepRunErrors: Record<string, string> | undefined
   readonly events: Array<TaskEvent>
@@ -454,13 +533,13 @@ export const runStatus = (run: Run): TaskStatus => {
   if (run.finishedAt !== undefined) {
     let cancelled = false
     for (const task of run.tasks.values()) {
-      if (task.status === "FAILED") return "FAILED"
-      if (task.status === "CANCELLED") cancelled = true
+      if (task.state._tag === "Failed") return "FAILED"
+      if (task.state._tag === "Cancelled") cancelled = true
     }
     return cancelled ? "CANCELLED" : "COMPLETED"
   }
   for (const task of run.tasks.values()) {
-    if (task.status === "RUNNING" || task.startedAt !== undefined || isTerminal(task.status)) return "RUNNING"
+    if (task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)) return "RUNNING"
   }
   return "QUEUED"
 }

@@ -1,11 +1,14 @@
 /**
  * Per-action task queues: one FIFO per priority (1..4) for each `(tenant, action)`, read highest
  * priority first (upstream `ORDER BY priority DESC, id ASC`). Assigned, cancelled or timed-out
- * entries are dropped lazily: an entry is live while its task still carries the entry's token.
+ * entries are dropped lazily: an entry is live while its task is `Queued` with the entry's token.
  *
  * @internal
  */
 import type { QueueEntry, QueueStore } from "./model.js"
+
+/** Whether an entry is still its task's place in the queue. */
+const isLive = (entry: QueueEntry): boolean => entry.task.state._tag === "Queued" && entry.task.state.token === entry.token
 
 class Fifo {
   private items: Array<QueueEntry> = []
@@ -19,7 +22,7 @@ class Fifo {
   peek(): QueueEntry | undefined {
     while (this.head < this.items.length) {
       const entry = this.items[this.head]!
-      if (entry.task.queueToken === entry.token) return entry
+      if (isLive(entry)) return entry
       this.head++
     }
     this.compact()
@@ -35,12 +38,12 @@ class Fifo {
     let dead = 0
     for (let i = this.head; i < items.length; i++) {
       const entry = items[i]!
-      if (entry.task.queueToken === entry.token) yield entry
+      if (isLive(entry)) yield entry
       else dead++
     }
     // entries assigned behind a waiting one (rate limits) die in the middle: drop them in bulk
     if (items === this.items && dead > 1024 && dead * 2 > items.length - this.head) {
-      this.items = items.slice(this.head).filter((entry) => entry.task.queueToken === entry.token)
+      this.items = items.slice(this.head).filter(isLive)
       this.head = 0
     }
   }

@@ -19,7 +19,7 @@
  * @internal
  */
 import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
-import { isTerminal } from "./model.js"
+import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
 
 /** A count over its bound is pruned this long after it was exceeded (a burst goes in batches). */
@@ -158,7 +158,7 @@ const pruneRuns = (state: EngineState, tenant: TenantState, now: number): void =
 const parentRunning = (state: EngineState, run: Run): boolean => {
   if (run.parentTaskExternalId === undefined) return false
   const parent = state.tasksByExternalId.get(run.parentTaskExternalId)
-  return parent !== undefined && !isTerminal(parent.status)
+  return parent !== undefined && !isFinal(parent)
 }
 
 /** Forgets a finished run: its id, its tasks and every index that holds them. */

@@ -20,7 +20,7 @@ import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, release
 import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
-import { isTerminal } from "./model.js"
+import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
 import { tenantOf } from "./tenants.js"
@@ -86,7 +86,8 @@ const desiredWorkerOf = (run: Run, step: Step): string | undefined => {
   if (step.parents.length === 0) return run.desiredWorkerId
   for (const parentId of step.parents) {
     const parent = run.tasks.get(run.version.stepsByReadableId.get(parentId)!.id)
-    const worker = parent?.completedBy ?? (parent?.skipped === true ? parent.desiredWorkerId : undefined)
+    if (parent?.state._tag !== "Completed") continue
+    const worker = parent.state.completedBy ?? (parent.state.skipped ? parent.desiredWorkerId : undefined)
     if (worker !== undefined) return worker
   }
   return undefined
@@ -105,20 +106,12 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     step,
     priority: run.priority,
     createdAt: now,
-    status: "QUEUED",
+    state: { _tag: "AwaitingSlot" },
     retryCount: previous !== undefined ? previous.retryCount + 1 : 0,
     appRetryCount: 0,
     internalRetryCount: 0,
-    queueToken: 0,
-    retryPending: false,
-    runtime: undefined,
     desiredWorkerId: desiredWorkerOf(run, step),
-    completedBy: undefined,
     startedAt: undefined,
-    finishedAt: undefined,
-    output: undefined,
-    error: undefined,
-    skipped: false,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
@@ -156,17 +149,12 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
       break
     }
     case "Skipped":
-      task.status = "COMPLETED"
-      task.skipped = true
-      task.output = skippedOutput
-      task.finishedAt = now
+      task.state = { _tag: "Completed", output: skippedOutput, completedBy: undefined, skipped: true, at: now }
       recordEvent(state, task, "SKIPPED", now, { output: skippedOutput })
       onTaskFinal(state, task, now)
       break
     case "Cancelled":
-      task.status = "CANCELLED"
-      task.error = ""
-      task.finishedAt = now
+      task.state = { _tag: "Cancelled", at: now }
       recordEvent(state, task, "CANCELLED", now)
       onTaskFinal(state, task, now)
       break
@@ -176,9 +164,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
 
 /** A task created FAILED (a step expression failed): final at once, with the error. */
 const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
-  task.status = "FAILED"
-  task.error = message
-  task.finishedAt = now
+  task.state = { _tag: "Failed", error: message, at: now }
   recordEvent(state, task, "FAILED", now, { errorMessage: message })
   onTaskFinal(state, task, now)
 }
@@ -207,14 +193,11 @@ export const startRun = (state: EngineState, run: Run, now: number): void => {
 
 /** A worker reported the attempt's output. Events for another attempt are ignored. */
 export const completeTask = (state: EngineState, task: Task, retryCount: number, output: string, now: number): void => {
-  if (task.status !== "RUNNING" || task.retryCount !== retryCount) return
-  const workerId = task.runtime?.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
-  task.status = "COMPLETED"
-  task.output = output
-  task.error = undefined
-  task.completedBy = workerId
-  task.finishedAt = now
+  task.state = { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now }
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })
   onTaskFinal(state, task, now)
@@ -239,8 +222,9 @@ export const failTaskApp = (
   failure: AppFailure,
   now: number
 ): void => {
-  if (task.status !== "RUNNING" || task.retryCount !== retryCount || task.runtime === undefined) return
-  const workerId = task.runtime.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
   if (failure.source === "worker") {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, {
@@ -280,8 +264,9 @@ export const failTaskInternal = (
   now: number,
   options: { readonly delayMs?: number; readonly publish?: boolean; readonly eventType?: TaskEventType } = {}
 ): void => {
-  if (task.status !== "RUNNING" || task.runtime === undefined) return
-  const workerId = task.runtime.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
   if (options.publish === true) {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, { payload: message })
@@ -303,23 +288,20 @@ export const failTaskInternal = (
  * its first slot and acquires it again.
  */
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
-  task.status = "QUEUED"
-  task.retryPending = true
   const reacquire = backoff && releaseForBackoff(state, task, now)
-  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, reacquire, at })
+  task.state = { _tag: "Backoff", at, reacquire }
+  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
 
 /** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
-export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, reacquire: boolean, now: number): void => {
-  if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
-  if (reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
+export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
+  if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  task.status = "FAILED"
-  task.error = message
-  task.finishedAt = now
+  task.state = { _tag: "Failed", error: message, at: now }
   onTaskFinal(state, task, now)
 }
 
@@ -332,17 +314,13 @@ export interface CancelOptions {
 
 /** Cancels a task that is not final yet; returns whether it changed. */
 export const cancelTask = (state: EngineState, task: Task, now: number, options: CancelOptions): boolean => {
-  if (isTerminal(task.status)) return false
-  const runtime = task.runtime
-  if (runtime !== undefined) {
-    if (options.notifyWorker && runtime.worker !== undefined) sendCancel(runtime.worker, task, runtime.retryCount)
+  if (isFinal(task)) return false
+  const assigned = assignmentOf(task)
+  if (assigned !== undefined) {
+    if (options.notifyWorker && assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
     releaseRuntime(state, task)
   }
-  task.queueToken = 0
-  task.retryPending = false
-  task.status = "CANCELLED"
-  task.error = ""
-  task.finishedAt = now
+  task.state = { _tag: "Cancelled", at: now }
   recordEvent(state, task, options.eventType ?? "CANCELLED", now, { message: options.message ?? "" })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED, now)
   onTaskFinal(state, task, now)
@@ -351,10 +329,10 @@ export const cancelTask = (state: EngineState, task: Task, now: number, options:
 
 /** The execution deadline passed: fail the attempt (retryable) and tell the worker to stop. */
 export const timeOutTask = (state: EngineState, task: Task, now: number): void => {
-  const runtime = task.runtime
-  if (runtime === undefined) return
-  if (runtime.worker !== undefined) sendCancel(runtime.worker, task, runtime.retryCount)
-  failTaskApp(state, task, runtime.retryCount, {
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
+  if (assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
+  failTaskApp(state, task, task.retryCount, {
     message: `Task exceeded timeout of ${task.step.timeout ?? ""}`,
     shouldNotRetry: false,
     source: "timeout"
@@ -393,12 +371,12 @@ const evaluateChild = (state: EngineState, run: Run, child: Step, now: number) =
       allCompleted = false
       continue
     }
-    if (parent.status === "FAILED" || parent.status === "CANCELLED") {
+    if (parent.state._tag === "Failed" || parent.state._tag === "Cancelled") {
       createTask(state, run, child, now, { _tag: "Cancelled" })
       return
     }
-    if (parent.status !== "COMPLETED") allCompleted = false
-    else if (!parent.skipped) allSkipped = false
+    if (parent.state._tag !== "Completed") allCompleted = false
+    else if (!parent.state.skipped) allSkipped = false
   }
   if (!allCompleted) return
   createTask(state, run, child, now, allSkipped ? { _tag: "Skipped" } : { _tag: "Queued" })
@@ -407,18 +385,18 @@ const evaluateChild = (state: EngineState, run: Run, child: Step, now: number) =
 const evaluateOnFailure = (state: EngineState, run: Run, task: Task, now: number) => {
   const onFailure = run.version.onFailure
   if (onFailure === undefined || run.onFailureFired) return
-  if (task.status === "FAILED") {
+  if (task.state._tag === "Failed") {
     run.onFailureFired = true
     createTask(state, run, onFailure, now, {
       _tag: "Queued",
-      stepRunErrors: { [task.step.readableId]: task.error ?? "" }
+      stepRunErrors: { [task.step.readableId]: task.state.error }
     })
     return
   }
   for (const step of run.version.steps) {
     if (step.kind !== "DEFAULT") continue
     const other = run.tasks.get(step.id)
-    if (other === undefined || (other.status !== "COMPLETED" && other.status !== "CANCELLED")) return
+    if (other === undefined || (other.state._tag !== "Completed" && other.state._tag !== "Cancelled")) return
   }
   run.onFailureFired = true
   createTask(state, run, onFailure, now, { _tag: "Skipped" })
@@ -429,7 +407,7 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   if (run.finishedAt !== undefined) return
   if (run.tasks.size < run.version.steps.length) return
   for (const task of run.tasks.values()) {
-    if (!isTerminal(task.status)) return
+    if (!isFinal(task)) return
   }
   run.finishedAt = now
   publishRunFinished(state, run, now)

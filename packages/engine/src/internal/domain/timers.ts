@@ -28,8 +28,8 @@ export type Timer =
   }
   /** The attempt `token` (its retry count) of a task still running at `at` times out. */
   | { readonly kind: "ExecutionTimeout"; readonly id: string; readonly token: number; readonly at: number }
-  /** The retry `token` of a task waiting for its backoff is queued (re-acquiring its slots when `reacquire`). */
-  | { readonly kind: "RetryBackoff"; readonly id: string; readonly token: number; readonly reacquire: boolean; readonly at: number }
+  /** The retry `token` of a task waiting for its backoff is queued. */
+  | { readonly kind: "RetryBackoff"; readonly id: string; readonly token: number; readonly at: number }
   /** A rate-limited queue item taken out under `token` re-enters its queue at `priority`. */
   | {
     readonly kind: "Unpark"
