@@ -18,6 +18,7 @@ import { effectiveSettings, findTask, specOf, type TaskSpec, type WorkflowSpec }
 import * as failure from "./internal/failure.js"
 import * as payload from "./internal/payload.js"
 import * as taskLogger from "./internal/taskLogger.js"
+import { workerAction, workflowWireName } from "./internal/naming.js"
 
 /**
  * How an attempt ended, as the worker reports it:
@@ -182,6 +183,16 @@ export const decodeOutput = (
   text: string
 ): Effect.Effect<unknown, ParseResult.ParseError> =>
   Effect.flatMap(taskOf(specOf(definition), taskName), (task) => payload.decodeOutput(task, text))
+
+/**
+ * The action id a worker registers for a task and receives in its assignments
+ * (`"<workflow wire name>:<task lowercased>"`, the workflow's name namespaced and lowercased).
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const actionId = (definition: Definition, taskName: string, namespace = ""): string =>
+  workerAction(workflowWireName(specOf(definition).name, namespace), taskName)
 
 /**
  * How many attempts a task may have: its `retries` (or the workflow's `taskDefaults`) plus one.

@@ -10,6 +10,11 @@
  * registered workers (as a restarted engine would). Nothing here sleeps, so tests stay
  * deterministic under `TestClock`.
  *
+ * `assignTask` speaks in the definition's own types: it assigns one task of a workflow (or a
+ * standalone task) with a typed input and typed parent outputs, encoded with their Schemas, and
+ * its `result` decodes what the worker reported (the output, or the declared error or
+ * `TaskFailed`), as a client would. `assign` and `calls` stay at the wire level.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
@@ -18,8 +23,12 @@
  * const program = Effect.gen(function*() {
  *   const fake = yield* FakeDispatcher.make
  *   yield* Effect.gen(function*() {
- *     yield* fake.assign({ actionId: "order-processing:validate", input: { orderId: "o-1", amount: 42 } })
- *     const completed = yield* fake.waitForEvent((e) => e.eventType === 2)
+ *     const charge = yield* fake.assignTask(OrderFlow, "charge", {
+ *       input: { orderId: "o-1", amount: 42 },
+ *       parents: { validate: { valid: true } }
+ *     })
+ *     const output = yield* charge.result // typed: { chargeId: string }, or fails with CardDeclined | TaskFailed
+ *     const reports = yield* charge.reports // [{ type: "STARTED", ... }, { type: "COMPLETED", ... }]
  *   }).pipe(Effect.provide(WorkerLive.pipe(Layer.provide(fake.layer))))
  * })
  * ```
@@ -27,7 +36,7 @@
  * @since 0.1.0
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { ActionType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type * as EventsProto from "@effect-hatchet/proto/events/events"
 import type * as V1Trigger from "@effect-hatchet/proto/v1/shared/trigger"
 import type * as V1Workflows from "@effect-hatchet/proto/v1/workflows"
@@ -37,7 +46,14 @@ import { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import { Events } from "@effect-hatchet/sdk/Events"
 import { Workers } from "@effect-hatchet/sdk/Workers"
 import { GrpcError } from "@effect-hatchet/sdk/HatchetError"
+import type { Task } from "@effect-hatchet/sdk/Task"
+import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
+import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
+import type * as Workflow from "@effect-hatchet/sdk/Workflow"
+import type { Schema } from "effect"
 import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { actionPayloadJson, encodeActionPayload } from "./internal/actionPayload.js"
+import type { ArgumentOptions, ErrorOf, OutputOf, TaskName } from "./TaskTest.js"
 
 /**
  * Every call the fake received, in order.
@@ -97,6 +113,61 @@ export interface Assignment {
 }
 
 /**
+ * A step action event the worker sent, its type by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  readonly type: "STARTED" | "COMPLETED" | "FAILED" | "ACKNOWLEDGED" | "UNKNOWN"
+  /** The attempt it reports (absent in a batch item that leaves it to the engine). */
+  readonly retryCount: number | undefined
+  /** COMPLETED: the encoded output as JSON; FAILED: the failure as the client decodes it. */
+  readonly payload: string
+  readonly shouldNotRetry: boolean
+}
+
+/**
+ * Facts about a typed assignment; all optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AssignTaskOptions {
+  readonly taskRunExternalId?: string | undefined
+  readonly workflowRunId?: string | undefined
+  readonly retryCount?: number | undefined
+  readonly additionalMetadata?: Readonly<Record<string, unknown>> | undefined
+  readonly priority?: number | undefined
+  /** The namespace the worker runs with (its action ids carry it). Default none. */
+  readonly namespace?: string | undefined
+  /** Replaces the encoded input (to test what happens with malformed input). */
+  readonly rawInput?: unknown
+}
+
+/**
+ * One assigned attempt of a task, with what the worker did with it in the task's own types.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AssignedTask<A, E> {
+  readonly taskRunExternalId: string
+  readonly retryCount: number
+  /** The assignment as sent on the stream. */
+  readonly action: DispatcherProto.AssignedAction
+  /**
+   * Waits for the worker's result of this attempt: the output decoded with the task's Schema, or
+   * its failure decoded as a client would (the declared error, or `TaskFailed`).
+   */
+  readonly result: Effect.Effect<A, E | TaskFailed>
+  /** What the worker has reported for this attempt so far, in order. */
+  readonly reports: Effect.Effect<ReadonlyArray<Report>>
+  /** Sends a CANCEL_STEP_RUN for this attempt. */
+  readonly cancel: Effect.Effect<void>
+}
+
+/**
  * The answer to one heartbeat: succeed, fail with a gRPC code, or never answer.
  *
  * @since 0.1.0
@@ -118,6 +189,23 @@ export interface FakeDispatcher {
   readonly waitForEvent: (
     predicate: (event: DispatcherProto.StepActionEvent) => boolean
   ) => Effect.Effect<DispatcherProto.StepActionEvent>
+  /**
+   * Sends a START_STEP_RUN for one task of a workflow (or a standalone task) on the open listen
+   * stream (waits for one), its input and parent outputs typed and encoded with their Schemas.
+   */
+  readonly assignTask: {
+    <W extends Workflow.Workflow.Any, K extends TaskName<W>>(
+      workflow: W,
+      task: K,
+      options: AssignTaskOptions & { readonly input: Workflow.Input<W> } & ArgumentOptions<W, K>
+    ): Effect.Effect<AssignedTask<OutputOf<W, K>, ErrorOf<W, K>>>
+    <T extends Task.Any>(
+      task: T,
+      options: AssignTaskOptions & { readonly input: Workflow.Input<T> }
+    ): Effect.Effect<AssignedTask<Schema.Schema.Type<T["output"]>, Schema.Schema.Type<T["error"]>>>
+  }
+  /** What the worker has reported for a task run (every attempt), in order. */
+  readonly reports: (taskRunExternalId: string) => Effect.Effect<ReadonlyArray<Report>>
   /** Sends a START_STEP_RUN on the open listen stream (waits for one); returns the action sent. */
   readonly assign: (assignment: Assignment) => Effect.Effect<DispatcherProto.AssignedAction>
   /** Sends a CANCEL_STEP_RUN for the task run (default: its last assigned retry count). */
@@ -333,6 +421,93 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
       Effect.flatMap((o) => Option.isSome(o) ? Effect.succeed(o.value) : Effect.dieMessage("FakeDispatcher: no more calls"))
     )
 
+  const assign = (assignment: Assignment): Effect.Effect<DispatcherProto.AssignedAction> =>
+    Effect.gen(function*() {
+      const taskRunExternalId = assignment.taskRunExternalId ?? `task-${++taskCounter}`
+      const [workflow, task] = assignment.actionId.split(":")
+      const action: DispatcherProto.AssignedAction = {
+        tenantId: "tenant",
+        workflowRunId: assignment.workflowRunId ?? `run-of-${taskRunExternalId}`,
+        getGroupKeyRunId: "",
+        jobId: `step-${task}`,
+        jobName: task ?? "",
+        jobRunId: taskRunExternalId,
+        taskId: `step-${task}`,
+        taskRunExternalId,
+        actionId: assignment.actionId,
+        actionType: ActionType.START_STEP_RUN,
+        actionPayload: assignment.actionPayload ?? actionPayloadJson({
+          input: assignment.input,
+          parents: assignment.parents,
+          stepRunErrors: assignment.stepRunErrors
+        }),
+        taskName: task ?? "",
+        retryCount: assignment.retryCount ?? 0,
+        additionalMetadata: assignment.additionalMetadata ? JSON.stringify(assignment.additionalMetadata) : undefined,
+        childWorkflowIndex: assignment.childWorkflowIndex,
+        childWorkflowKey: assignment.childWorkflowKey,
+        parentWorkflowRunId: assignment.parentWorkflowRunId,
+        priority: assignment.priority ?? 1,
+        workflowId: `workflow-${workflow}`,
+        workflowVersionId: `version-${workflow}`
+      }
+      lastRetry.set(taskRunExternalId, action)
+      yield* push(action)
+      return action
+    })
+
+  const reportOf = (event: DispatcherProto.StepActionEvent): Report => ({
+    type: (StepActionEventType[event.eventType]?.replace("STEP_EVENT_TYPE_", "") ?? "UNKNOWN") as Report["type"],
+    retryCount: event.retryCount,
+    payload: event.eventPayload,
+    shouldNotRetry: event.shouldNotRetry === true
+  })
+  const reports = (taskRunExternalId: string) =>
+    Effect.map(SubscriptionRef.get(calls), (c) =>
+      c.events.filter((e) => e.taskRunExternalId === taskRunExternalId).map(reportOf))
+
+  const assignTask = ((definition: Workflow.Definition, ...rest: Array<any>) => {
+    const [taskName, options] = (typeof rest[0] === "string" ? [rest[0], rest[1]] : [definition.name, rest[0]]) as [
+      string,
+      AssignTaskOptions & { readonly input: unknown; readonly parents?: Readonly<Record<string, unknown>> }
+    ]
+    return Effect.gen(function*() {
+      const action = yield* assign({
+        actionId: TaskExecution.actionId(definition, taskName, options.namespace),
+        actionPayload: yield* encodeActionPayload(definition, options),
+        taskRunExternalId: options.taskRunExternalId,
+        workflowRunId: options.workflowRunId,
+        retryCount: options.retryCount,
+        additionalMetadata: options.additionalMetadata,
+        priority: options.priority
+      })
+      const id = action.taskRunExternalId
+      const ofAttempt = (event: DispatcherProto.StepActionEvent) =>
+        event.taskRunExternalId === id && (event.retryCount === undefined || event.retryCount === action.retryCount)
+      const assigned: AssignedTask<unknown, unknown> = {
+        taskRunExternalId: id,
+        retryCount: action.retryCount,
+        action,
+        result: Effect.flatMap(
+          waitFor((c) =>
+            c.events.find((e) =>
+              ofAttempt(e) &&
+              (e.eventType === StepActionEventType.STEP_EVENT_TYPE_COMPLETED ||
+                e.eventType === StepActionEventType.STEP_EVENT_TYPE_FAILED)
+            )
+          ),
+          (event): Effect.Effect<unknown, unknown> =>
+            event.eventType === StepActionEventType.STEP_EVENT_TYPE_COMPLETED
+              ? Effect.orDie(TaskExecution.decodeOutput(definition, taskName, event.eventPayload))
+              : Effect.flatMap(TaskExecution.decodeFailure(definition, taskName, event.eventPayload), Effect.fail)
+        ),
+        reports: Effect.map(SubscriptionRef.get(calls), (c) => c.events.filter(ofAttempt).map(reportOf)),
+        cancel: push({ ...action, actionType: ActionType.CANCEL_STEP_RUN, actionPayload: "" })
+      }
+      return assigned
+    })
+  }) as FakeDispatcher["assignTask"]
+
   return {
     layer: Layer.mergeAll(
       Layer.succeed(Dispatcher, dispatcher),
@@ -343,44 +518,9 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     calls: SubscriptionRef.get(calls),
     waitFor,
     waitForEvent: (predicate) => waitFor((c) => c.events.find(predicate)),
-    assign: (assignment) =>
-      Effect.gen(function*() {
-        const taskRunExternalId = assignment.taskRunExternalId ?? `task-${++taskCounter}`
-        const [workflow, task] = assignment.actionId.split(":")
-        const action: DispatcherProto.AssignedAction = {
-          tenantId: "tenant",
-          workflowRunId: assignment.workflowRunId ?? `run-of-${taskRunExternalId}`,
-          getGroupKeyRunId: "",
-          jobId: `step-${task}`,
-          jobName: task ?? "",
-          jobRunId: taskRunExternalId,
-          taskId: `step-${task}`,
-          taskRunExternalId,
-          actionId: assignment.actionId,
-          actionType: ActionType.START_STEP_RUN,
-          actionPayload: assignment.actionPayload ?? JSON.stringify({
-            input: assignment.input ?? {},
-            triggered_by: "manual",
-            parents: assignment.parents ?? {},
-            triggers: { filter_payload: null },
-            user_data: null,
-            overrides: null,
-            ...(assignment.stepRunErrors ? { step_run_errors: assignment.stepRunErrors } : {})
-          }),
-          taskName: task ?? "",
-          retryCount: assignment.retryCount ?? 0,
-          additionalMetadata: assignment.additionalMetadata ? JSON.stringify(assignment.additionalMetadata) : undefined,
-          childWorkflowIndex: assignment.childWorkflowIndex,
-          childWorkflowKey: assignment.childWorkflowKey,
-          parentWorkflowRunId: assignment.parentWorkflowRunId,
-          priority: assignment.priority ?? 1,
-          workflowId: `workflow-${workflow}`,
-          workflowVersionId: `version-${workflow}`
-        }
-        lastRetry.set(taskRunExternalId, action)
-        yield* push(action)
-        return action
-      }),
+    assignTask,
+    reports,
+    assign,
     cancel: (taskRunExternalId, retryCount) =>
       Effect.suspend(() => {
         const action = lastRetry.get(taskRunExternalId)

@@ -203,3 +203,67 @@ export const adjust = (
     Effect.zipRight(TestClock.adjust(duration)),
     Effect.zipRight(settle(options))
   )
+
+/**
+ * What `awaitTask` waits for: `"started"`, the worker has begun the task's current attempt (it
+ * reported STARTED: the handler is running), or a status the engine reports for the task.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskMilestone = "started" | Runs.TaskStatus
+
+/**
+ * `awaitTask` gave up: the task did not reach `milestone` within `timeout` (real time).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskNotReached extends Data.TaggedError("TaskNotReached")<{
+  readonly runId: string
+  readonly task: string | undefined
+  readonly milestone: TaskMilestone
+  /** The task's status when the wait ended, if the engine had the task. */
+  readonly status: string | undefined
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `HatchetTest.awaitTask: after ${Duration.format(this.timeout)} (real time), task ` +
+      `${this.task === undefined ? "" : `"${this.task}" `}of run ${this.runId} has not reached "${this.milestone}" ` +
+      `(status: ${this.status ?? "not created yet"})`
+  }
+}
+
+/**
+ * Waits, in real time (also under `TestClock`), until a task of a run reaches `until` (default
+ * `"started"`: its handler is running on a worker), and returns the task as the engine reports it.
+ * A handler that sleeps on the clock never settles, so `settle` cannot tell a test when to cancel
+ * it or time it out; this can. `task` names the task of a workflow (default: the run's only task,
+ * or its first). Fails with `TaskNotReached` after `timeout` (default 10 s).
+ *
+ * @example
+ * ```ts
+ * const handle = yield* Hatchet.runNoWait(SlowTask, { id: "s-1" })
+ * yield* HatchetTest.awaitTask(handle) // the handler is asleep on the TestClock
+ * yield* handle.cancel
+ * ```
+ *
+ * @since 0.1.0
+ * @category time
+ */
+export const awaitTask = (
+  run: string | { readonly runId: string },
+  options: {
+    readonly task?: string | undefined
+    readonly until?: TaskMilestone | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+  } = {}
+): Effect.Effect<Runs.TaskSummary, TaskNotReached | RestError, Runs.Runs> => {
+  const runId = typeof run === "string" ? run : run.runId
+  const milestone = options.until ?? "started"
+  const timeout = Duration.decode(options.timeout ?? "10 seconds")
+  return Effect.flatMap(internal.awaitTaskMilestone(runId, options.task, milestone, timeout), (reached) =>
+    reached._tag === "Right"
+      ? Effect.succeed(reached.right)
+      : Effect.fail(new TaskNotReached({ runId, task: options.task, milestone, status: reached.left, timeout })))
+}

@@ -37,6 +37,7 @@ import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
 import type { Schema } from "effect"
 import { Effect, Exit, FiberId, Option } from "effect"
+import { encodeActionPayload } from "./internal/actionPayload.js"
 
 /**
  * What a test run produced.
@@ -120,8 +121,21 @@ export type ArgumentOptions<W, K> = W extends Workflow.Workflow<any, any, infer 
  */
 export type RunOptions<W, K> = AttemptOptions & { readonly input: Workflow.Input<W> } & ArgumentOptions<W, K>
 
-type OutputOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["output"]>
-type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["error"]>
+/**
+ * The output type of task `K` of workflow `W`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type OutputOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["output"]>
+
+/**
+ * The declared error type of task `K` of workflow `W` (`never` when it declares none).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTasks<W>[K]["error"]>
 
 /**
  * Runs one task of a workflow (`"on-failure-task"` and `"on-success-task"` included), or a
@@ -182,26 +196,7 @@ const runTask = (
 ): Effect.Effect<Run<unknown, unknown>, never, any> =>
   Effect.gen(function*() {
     const impl = yield* implementation(definition)
-    const input = "rawInput" in options
-      ? options.rawInput
-      : JSON.parse(yield* Effect.orDie(TaskExecution.encodeInput(definition, options.input)))
-    const parents: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(options.parents ?? {})) {
-      parents[name] = JSON.parse(yield* Effect.orDie(TaskExecution.encodeOutput(definition, name, value)))
-    }
-    const failures: Record<string, string> = {}
-    for (const [name, error] of Object.entries(options.failures ?? {})) {
-      failures[name] = typeof error === "string" ? error : yield* TaskExecution.encodeFailure(definition, name, error)
-    }
-    const actionPayload = JSON.stringify({
-      input,
-      triggered_by: "manual",
-      parents,
-      triggers: { filter_payload: null },
-      user_data: null,
-      overrides: null,
-      ...(options.failures === undefined ? {} : { step_run_errors: failures })
-    })
+    const actionPayload = yield* encodeActionPayload(definition, options)
 
     const logs: Array<TaskExecution.LogLine> = []
     const stream: Array<Uint8Array> = []
@@ -212,7 +207,7 @@ const runTask = (
     const context = yield* TaskContext.make({
       workflowName: impl.spec.name,
       taskName,
-      action: `${impl.spec.name.toLowerCase()}:${taskName.toLowerCase()}`,
+      action: TaskExecution.actionId(definition, taskName),
       workflowRunId: options.workflowRunId ?? "test-workflow-run",
       taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
       workerId: "test-worker",

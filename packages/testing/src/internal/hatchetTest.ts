@@ -16,7 +16,7 @@ import type { Admin } from "@effect-hatchet/sdk/Admin"
 import type { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import type { Events } from "@effect-hatchet/sdk/Events"
 import type { Scope } from "effect"
-import { Clock, ConfigProvider, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, ConfigProvider, Context, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 
 /** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
 const TOKEN_LIFETIME = Duration.days(365 * 100)
@@ -145,6 +145,47 @@ export const awaitIdle = (timeout: Duration.Duration) =>
       const state = yield* busy
       if (state.runningOnEngine === 0 && state.runningOnWorker === 0) return undefined
       if ((yield* liveClock.currentTimeMillis) > deadline) return state
+      yield* Effect.sleep("10 millis").pipe(Effect.withClock(liveClock))
+    }
+  })
+
+/**
+ * Polls (every 10 ms of real time) the run's details until its task `task` (or its first) reaches
+ * `milestone`: `"started"` is a STARTED event of the task's current attempt, anything else its
+ * status. `Left(status)` after `timeout` of real time.
+ */
+export const awaitTaskMilestone = (
+  runId: string,
+  task: string | undefined,
+  milestone: string,
+  timeout: Duration.Duration
+) =>
+  Effect.gen(function*() {
+    const runs = yield* Runs.Runs
+    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(timeout)
+    for (;;) {
+      const details = yield* runs.get(runId).pipe(
+        Effect.map(Option.some),
+        // the run may not be created yet just after a trigger
+        Effect.catchIf((error) => error.status === 404, () => Effect.succeed(Option.none()))
+      )
+      let status: string | undefined
+      if (Option.isSome(details)) {
+        const { shape, taskEvents, tasks } = details.value
+        const externalId = task === undefined ? shape[0]?.taskExternalId : shape.find((s) => s.taskName === task)?.taskExternalId
+        const summary = tasks.find((t) => t.taskExternalId === externalId)
+        if (summary !== undefined) {
+          status = summary.status
+          const reached = milestone === "started"
+            ? taskEvents.some((e) =>
+              e.taskId === summary.taskExternalId && e.eventType === "STARTED" &&
+              (e.retryCount === undefined || e.retryCount === (summary.retryCount ?? 0))
+            )
+            : summary.status === milestone
+          if (reached) return Either.right(summary)
+        }
+      }
+      if ((yield* liveClock.currentTimeMillis) > deadline) return Either.left(status)
       yield* Effect.sleep("10 millis").pipe(Effect.withClock(liveClock))
     }
   })
