@@ -12,7 +12,7 @@
 import { Cause, Clock, Context, Effect, Layer } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
 import { fireTimer } from "./domain/deadlines.js"
-import { assignDirty } from "./domain/dispatch.js"
+import { assignDirty } from "./domain/assignment.js"
 import { EngineError } from "./domain/errors.js"
 import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"

@@ -24,7 +24,8 @@ import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
 import type { EngineState, Task, TaskEventType } from "./model.js"
-import { cancelTask, completeTask, failTaskApp, makeEvent, recordEvent } from "./tasks.js"
+import { makeEvent, recordEvent } from "./taskEvents.js"
+import { cancelTask, completeTask, failTaskApp } from "./tasks.js"
 
 const nulInErrorMessage =
   "error message contains invalid null character \\u0000. you likely need to either escape the character or strip it out of the error. this generally is the result of an LLM producing this unicode sequence in its output."

@@ -13,7 +13,8 @@ import type { EngineState, Run, Step, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { listRuns, type RunsFilter } from "./queries.js"
 import { onRunReopened } from "./retention.js"
-import { cancelTask, recordEvent, requeueReplayed } from "./tasks.js"
+import { recordEvent } from "./taskEvents.js"
+import { cancelTask, requeueReplayed } from "./tasks.js"
 
 /** A cancel / replay request: ids, or a filter over runs. */
 export interface TasksSelection {

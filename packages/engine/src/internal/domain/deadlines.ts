@@ -8,15 +8,14 @@
  *
  * @internal
  */
-import { onSlotScheduleTimeout } from "./concurrency.js"
 import { onCronTick } from "./cron.js"
-import { onExecutionTimeout, onScheduleTimeout, onUnpark } from "./dispatch.js"
+import { onUnpark } from "./dispatch.js"
 import type { EngineState } from "./model.js"
 import { onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
 import { onRetention } from "./retention.js"
 import { onScheduledRun } from "./schedules.js"
-import { onRetryBackoff } from "./tasks.js"
+import { onExecutionTimeout, onRetryBackoff, onScheduleTimeout, onSlotScheduleTimeout } from "./tasks.js"
 import type { Timer } from "./timers.js"
 import { onLegacyHeartbeat, onWorkerLiveness } from "./workers.js"
 

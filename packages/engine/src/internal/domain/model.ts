@@ -729,6 +729,10 @@ export class EngineState {
   /** Concurrency strategies (a step's own, or a workflow's) waiting for a pass (`concurrency.ts`). */
   readonly concurrencyDirty = new Set<StepConcurrency | WorkflowConcurrency>()
   concurrencyDraining = false
+  /** Slots whose tasks a strategy decided to cancel, for `tasks.ts` to cancel (`concurrency.ts`). */
+  readonly strategyCancels: Array<ConcurrencySlot> = []
+  /** True while `tasks.ts` cancels them. */
+  settlingStrategies = false
   concurrencySeq = 0
   private taskSeq = 0
   private eventSeq = 0

@@ -39,8 +39,7 @@
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
 import * as Cel from "./cel.js"
-import { stepVariables } from "./concurrency.js"
-import { markDirty } from "./dispatch.js"
+import { stepVariables } from "./expressions.js"
 import { internal, invalidArgument } from "./errors.js"
 import type {
   EngineState,
@@ -54,6 +53,7 @@ import type {
   TaskRateLimit,
   TenantState
 } from "./model.js"
+import { markDirty } from "./queue.js"
 import { tenantOf } from "./tenants.js"
 import type { FieldErrors } from "./validation.js"
 

@@ -16,58 +16,48 @@
  * @internal
  */
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
-import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
+import {
+  acquireSlots,
+  cancelledByStrategy,
+  evaluateKeys,
+  isLive,
+  releaseForBackoff,
+  releaseRunSlots,
+  releaseSlots,
+  requeue,
+  slotTimedOut
+} from "./concurrency.js"
+import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
-import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
+import type { EngineState, Run, Step, Task, TaskEventType } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
+import { recordEvent } from "./taskEvents.js"
 import { tenantOf } from "./tenants.js"
+import type { Timer } from "./timers.js"
 import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
 export const skippedOutput = "{\"skipped\":true}"
 
-/** Priority of the retry queue: retries run ahead of all new work. */
-export const retryPriority = 4
-
-export interface TaskEventDetails {
-  readonly message?: string
-  readonly errorMessage?: string
-  readonly output?: string
-  readonly workerId?: string | undefined
-  readonly retryCount?: number
-}
-
-/** A new event of `task`'s timeline (not yet in it). */
-export const makeEvent = (
-  state: EngineState,
-  task: Task,
-  eventType: TaskEventType,
-  now: number,
-  details: TaskEventDetails = {}
-): TaskEvent => ({
-  id: state.nextEventId(),
-  taskId: task.id,
-  timestamp: now,
-  eventType,
-  message: details.message ?? "",
-  errorMessage: details.errorMessage,
-  output: details.output,
-  workerId: details.workerId,
-  retryCount: details.retryCount ?? task.retryCount
-})
-
-/** Appends an event to `task`'s timeline. */
-export const recordEvent = (
-  state: EngineState,
-  task: Task,
-  eventType: TaskEventType,
-  now: number,
-  details: TaskEventDetails = {}
-): void => {
-  task.events.push(makeEvent(state, task, eventType, now, details))
+/**
+ * Cancels the tasks the concurrency strategies decided to cancel (`state.strategyCancels`), the
+ * ones their cancellations lead to included; called after every call that may run a strategy.
+ */
+const settleStrategies = (state: EngineState, now: number): void => {
+  const cancels = state.strategyCancels
+  if (state.settlingStrategies) return
+  state.settlingStrategies = true
+  try {
+    for (let i = 0; i < cancels.length; i++) {
+      const slot = cancels[i]!
+      if (isLive(slot)) cancelTask(state, slot.task, now, { notifyWorker: true, message: cancelledByStrategy })
+    }
+  } finally {
+    cancels.length = 0
+    state.settlingStrategies = false
+  }
 }
 
 export type CreateAs =
@@ -144,8 +134,12 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
         registerDynamicKeys(state, task, now)
       }
       recordEvent(state, task, "QUEUED", now)
-      if (keys?._tag === "Keys") acquireSlots(state, task, keys.keys, now)
-      else enqueue(state, task, now, run.priority)
+      if (keys?._tag === "Keys") {
+        acquireSlots(state, task, keys.keys, now)
+        settleStrategies(state, now)
+      } else {
+        enqueue(state, task, now, run.priority)
+      }
       break
     }
     case "Skipped":
@@ -181,7 +175,10 @@ export const requeueReplayed = (state: EngineState, task: Task, now: number): vo
   }
   const keys = evaluateKeys(strategies, task.run, task.externalId)
   if (keys._tag === "Failed") failAtCreation(state, task, keys.message, now)
-  else acquireSlots(state, task, keys.keys, now)
+  else {
+    acquireSlots(state, task, keys.keys, now)
+    settleStrategies(state, now)
+  }
 }
 
 /** Creates the root tasks of a freshly triggered run. */
@@ -247,6 +244,7 @@ export const failTaskApp = (
       retryLater(state, task, now, now + delayMs, true)
     } else {
       requeue(state, task, now)
+      settleStrategies(state, now)
     }
     return
   }
@@ -276,7 +274,10 @@ export const failTaskInternal = (
     task.retryCount++
     task.internalRetryCount++
     if (options.delayMs !== undefined && options.delayMs > 0) retryLater(state, task, now, now + options.delayMs, false)
-    else requeue(state, task, now)
+    else {
+      requeue(state, task, now)
+      settleStrategies(state, now)
+    }
     return
   }
   finalizeFailed(state, task, message, now)
@@ -290,6 +291,7 @@ export const failTaskInternal = (
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
   task.state = { _tag: "Backoff", at, reacquire }
+  settleStrategies(state, now)
   state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
 
@@ -298,6 +300,7 @@ export const onRetryBackoff = (state: EngineState, task: Task, retryCount: numbe
   if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
   if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
+  settleStrategies(state, now)
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
@@ -352,11 +355,13 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
   releaseDynamicKeys(state, task)
   releaseSlots(state, task, now)
+  settleStrategies(state, now)
   if (run.isDag && task.step.kind === "DEFAULT") {
     for (const child of task.step.children) evaluateChild(state, run, child, now)
     evaluateOnFailure(state, run, task, now)
   }
   releaseRunSlots(state, run, now)
+  settleStrategies(state, now)
   maybeFinalize(state, run, now)
 }
 
@@ -412,4 +417,33 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   run.finishedAt = now
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
+}
+
+// -----------------------------------------------------------------------------
+// deadlines
+// -----------------------------------------------------------------------------
+
+/** The schedule timeout of a task still queued under the timer's token: it is cancelled. */
+export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
+  if (task.state._tag === "Queued" && task.state.token === token) {
+    cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  }
+}
+
+/** The execution timeout of the attempt `retryCount`: it fails if it is still running. */
+export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  if (assigned.timeoutAt > now) armTimeout(state, task)
+  else timeOutTask(state, task, now)
+}
+
+/** The schedule timeout of a concurrency slot still unfilled: its task is cancelled. */
+export const onSlotScheduleTimeout = (
+  state: EngineState,
+  task: Task,
+  timer: Extract<Timer, { kind: "SlotScheduleTimeout" }>,
+  now: number
+): void => {
+  if (slotTimedOut(task, timer)) cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
 }

@@ -10,14 +10,16 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { armTimeout, releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
+import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
 import { onWorkerInactive } from "./retention.js"
 import { dropWorker, tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { Assigned, EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
-import { failTaskInternal, recordEvent } from "./tasks.js"
+import { markWorkerDirty } from "./queue.js"
+import { recordEvent } from "./taskEvents.js"
+import { failTaskInternal } from "./tasks.js"
 import { durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 
 /** A worker silent this long is considered dead and its attempts are re-queued. */
