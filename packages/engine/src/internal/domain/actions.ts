@@ -20,6 +20,7 @@
  * @internal
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { touchRun } from "./changes.js"
 import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
@@ -134,6 +135,7 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
     if (attemptResults.has(event.eventType)) {
       const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
       events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
+      touchRun(state, task.run)
       return
     }
   }

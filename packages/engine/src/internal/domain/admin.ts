@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import { touchRun } from "./changes.js"
 import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { EngineState, Run, Step, Task } from "./model.js"
@@ -139,6 +140,7 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
     if (resetOnFailure) run.onFailureFired = false
     if (run.finishedAt !== undefined) onRunReopened(state, run)
     run.finishedAt = undefined
+    touchRun(state, run)
     for (const task of tasks) {
       if (rearmed.has(task.step) || task.step.kind === "ON_FAILURE" && resetOnFailure) {
         replayed.push(task.externalId)

@@ -15,6 +15,7 @@
 import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
+import { setTaskState } from "./changes.js"
 import { armTimeout, assignedAction, isSchedulable, maxMessageBytes, park, takeSlots } from "./dispatch.js"
 import type { DesiredLabel, EngineState, Task, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
@@ -105,7 +106,7 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
   for (const entry of state.queues.live(tenantId, action)) {
     const units = RateLimits.unitsOf(entry.task)
     if (units !== undefined) {
-      const short = RateLimits.shortage(tenant, units, now)
+      const short = RateLimits.shortage(state, tenant, units, now)
       if (short !== undefined) {
         if (short.refillAt !== undefined && short.refillAt - now > rateLimitedRequeueAfterMs) park(state, entry, short.refillAt)
         else if (short.limit !== undefined) RateLimits.wakeOnRefill(state, tenantId, short.limit, action)
@@ -130,7 +131,7 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
     }
     if (chosen === undefined) return
     tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
-    if (units !== undefined) RateLimits.consume(tenant, units, now)
+    if (units !== undefined) RateLimits.consume(state, tenant, units, now)
     assign(state, entry.task, chosen, now)
   }
 }
@@ -175,7 +176,7 @@ const startAction = (task: Task): { readonly action: AssignedAction } | { readon
 const assign = (state: EngineState, task: Task, worker: Worker, now: number) => {
   takeSlots(worker, task, 1)
   worker.running.add(task)
-  task.state = { _tag: "Assigned", worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now }
+  setTaskState(state, task, { _tag: "Assigned", worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now })
   if (task.startedAt === undefined) task.startedAt = now
   // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
   state.timers.cancel("ScheduleTimeout", task.externalId)

@@ -36,6 +36,7 @@
  *
  * @internal
  */
+import { setTaskState } from "./changes.js"
 import * as Cel from "./cel.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import { stepVariables } from "./expressions.js"
@@ -112,7 +113,7 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
  * strategy under `keys`, and runs that strategy.
  */
 export const acquireSlots = (state: EngineState, task: Task, keys: ReadonlyArray<string>, now: number): void => {
-  task.state = { _tag: "AwaitingSlot" }
+  setTaskState(state, task, { _tag: "AwaitingSlot" })
   task.concurrencyKeys = keys
   insertSlot(state, task, 0, now)
 }
@@ -139,7 +140,7 @@ export const requeue = (state: EngineState, task: Task, now: number): void => {
     enqueue(state, task, now, retryPriority)
     return
   }
-  task.state = { _tag: "AwaitingSlot" }
+  setTaskState(state, task, { _tag: "AwaitingSlot" })
   dropSlots(state, task, 1, now)
   first.filled = false
   first.generation++

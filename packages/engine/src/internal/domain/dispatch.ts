@@ -10,6 +10,7 @@
  * @internal
  */
 import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { setTaskState } from "./changes.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { EngineState, QueueEntry, Task, Worker } from "./model.js"
@@ -26,7 +27,7 @@ export const schedulableWindowMs = 5_000
 /** Puts `task` in its action's queue and arms its schedule timeout. */
 export const enqueue = (state: EngineState, task: Task, now: number, priority: number): void => {
   const token = ++state.queueSeq
-  task.state = { _tag: "Queued", token }
+  setTaskState(state, task, { _tag: "Queued", token })
   const deadline = now + task.step.scheduleTimeoutMs
   state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token, priority, deadline })
   markDirty(state, task.tenantId, task.step.action)
@@ -45,7 +46,7 @@ const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadl
 export const park = (state: EngineState, entry: QueueEntry, until: number) => {
   const task = entry.task
   const token = ++state.queueSeq
-  task.state = { _tag: "Queued", token }
+  setTaskState(state, task, { _tag: "Queued", token })
   armScheduleTimeout(state, task, token, entry.deadline)
   state.timers.set({ kind: "Unpark", id: task.externalId, token, priority: entry.priority, deadline: entry.deadline, at: until })
 }

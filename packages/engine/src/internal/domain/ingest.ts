@@ -7,6 +7,7 @@
  * @internal
  */
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { touchEvent, touchRun } from "./changes.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
@@ -78,6 +79,7 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
     triggeredRunIds: []
   }
   tenant.events.add(event)
+  touchEvent(state, event)
   state.eventsById.set(event.id, event)
   onEventStored(state, tenant, now)
   for (const workflow of tenant.workflowsByName.values()) {
@@ -175,6 +177,7 @@ export const putLog = (state: EngineState, tenantId: string, request: PutLog, no
     const error = validateJsonb(goMarshal(metadata), "additionalMetadata")
     if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
   }
+  touchRun(state, task.run)
   task.logs.push({
     createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
     message: request.message,

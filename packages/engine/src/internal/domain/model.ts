@@ -11,6 +11,7 @@
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "./cel.js"
+import { ChangeSet } from "./changes.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
@@ -713,13 +714,21 @@ export interface Faults {
   readonly forgottenWorkers: Set<string>
 }
 
+/**
+ * The engine's state. The records a durable store keeps (tenants, workflows and versions, runs and
+ * their tasks, events, crons, scheduled runs, rate limits; see `changes.ts`) and the indexes over
+ * them; then the live runtime: workers and their streams, subscribers, queues, timers and the
+ * bookkeeping of the operation under way.
+ */
 export class EngineState {
   readonly tenants = new Map<string, TenantState>()
-  readonly workersById = new Map<string, Worker>()
   readonly runsById = new Map<string, Run>()
   readonly tasksByExternalId = new Map<string, Task>()
   readonly workflowVersionsById = new Map<string, WorkflowVersion>()
   readonly eventsById = new Map<string, PushedEvent>()
+  /** What the operation under way changed among the stored records. */
+  changes = new ChangeSet()
+  readonly workersById = new Map<string, Worker>()
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
@@ -748,6 +757,13 @@ export class EngineState {
       readonly retention: RetentionPolicy
     }
   ) {}
+
+  /** The changes recorded since the last call (the same empty set when there are none). */
+  takeChanges(): ChangeSet {
+    const changes = this.changes
+    if (!changes.isEmpty) this.changes = new ChangeSet()
+    return changes
+  }
 
   nextTaskId(): number {
     return ++this.taskSeq

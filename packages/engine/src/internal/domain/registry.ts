@@ -38,6 +38,7 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
+import { touchWorkflow } from "./changes.js"
 import * as Cel from "./cel.js"
 import * as RateLimits from "./rateLimits.js"
 import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
@@ -603,6 +604,7 @@ export const putWorkflow = (
     request
   }
   workflow.versions.push(version)
+  touchWorkflow(state, workflow)
   state.workflowVersionsById.set(version.id, version)
   replaceDeclaredCrons(state, version, now)
   return version

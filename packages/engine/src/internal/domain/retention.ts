@@ -18,6 +18,7 @@
  *
  * @internal
  */
+import { removeEvent, removeRun } from "./changes.js"
 import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
 import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
@@ -163,6 +164,7 @@ const parentRunning = (state: EngineState, run: Run): boolean => {
 
 /** Forgets a finished run: its id, its tasks and every index that holds them. */
 const pruneRun = (state: EngineState, tenant: TenantState, run: Run): void => {
+  removeRun(state, run)
   state.runsById.delete(run.id)
   tenant.runs.remove(run)
   tenant.runsByWorkflow.get(run.workflow.id)?.remove(run)
@@ -186,6 +188,7 @@ const pruneEvents = (state: EngineState, tenant: TenantState, now: number): void
     if (oldest === undefined) return
     if (tenant.events.size <= policy.maxRuns && oldest.createdAt + policy.maxAgeMs > now) return
     tenant.events.remove(oldest)
+    removeEvent(state, oldest)
     state.eventsById.delete(oldest.id)
   }
 }

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { touchRun } from "./changes.js"
 import type { EngineState, Task, TaskEvent, TaskEventType } from "./model.js"
 
 export interface TaskEventDetails {
@@ -14,7 +15,7 @@ export interface TaskEventDetails {
   readonly retryCount?: number
 }
 
-/** A new event of `task`'s timeline (not yet in it). */
+/** A new event of `task`'s timeline (not yet in it: whoever adds it marks the run, as `recordEvent` does). */
 export const makeEvent = (
   state: EngineState,
   task: Task,
@@ -42,4 +43,5 @@ export const recordEvent = (
   details: TaskEventDetails = {}
 ): void => {
   task.events.push(makeEvent(state, task, eventType, now, details))
+  touchRun(state, task.run)
 }

@@ -27,6 +27,7 @@ import {
   requeue,
   slotTimedOut
 } from "./concurrency.js"
+import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEventType } from "./model.js"
@@ -113,6 +114,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     waitingOnDynamicKeys: false
   }
   run.tasks.set(step.id, task)
+  touchRun(state, run)
   state.tasksByExternalId.set(task.externalId, task)
   const tasks = tenantOf(state, run.tenantId).tasks
   if (previous !== undefined) tasks.remove(previous)
@@ -143,12 +145,12 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
       break
     }
     case "Skipped":
-      task.state = { _tag: "Completed", output: skippedOutput, completedBy: undefined, skipped: true, at: now }
+      setTaskState(state, task, { _tag: "Completed", output: skippedOutput, completedBy: undefined, skipped: true, at: now })
       recordEvent(state, task, "SKIPPED", now, { output: skippedOutput })
       onTaskFinal(state, task, now)
       break
     case "Cancelled":
-      task.state = { _tag: "Cancelled", at: now }
+      setTaskState(state, task, { _tag: "Cancelled", at: now })
       recordEvent(state, task, "CANCELLED", now)
       onTaskFinal(state, task, now)
       break
@@ -158,7 +160,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
 
 /** A task created FAILED (a step expression failed): final at once, with the error. */
 const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
-  task.state = { _tag: "Failed", error: message, at: now }
+  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
   recordEvent(state, task, "FAILED", now, { errorMessage: message })
   onTaskFinal(state, task, now)
 }
@@ -194,7 +196,7 @@ export const completeTask = (state: EngineState, task: Task, retryCount: number,
   if (assigned === undefined || task.retryCount !== retryCount) return
   const workerId = assigned.worker?.id
   releaseRuntime(state, task)
-  task.state = { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now }
+  setTaskState(state, task, { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now })
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })
   onTaskFinal(state, task, now)
@@ -290,7 +292,7 @@ export const failTaskInternal = (
  */
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
-  task.state = { _tag: "Backoff", at, reacquire }
+  setTaskState(state, task, { _tag: "Backoff", at, reacquire })
   settleStrategies(state, now)
   state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
@@ -304,7 +306,7 @@ export const onRetryBackoff = (state: EngineState, task: Task, retryCount: numbe
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  task.state = { _tag: "Failed", error: message, at: now }
+  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
   onTaskFinal(state, task, now)
 }
 
@@ -323,7 +325,7 @@ export const cancelTask = (state: EngineState, task: Task, now: number, options:
     if (options.notifyWorker && assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
     releaseRuntime(state, task)
   }
-  task.state = { _tag: "Cancelled", at: now }
+  setTaskState(state, task, { _tag: "Cancelled", at: now })
   recordEvent(state, task, options.eventType ?? "CANCELLED", now, { message: options.message ?? "" })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED, now)
   onTaskFinal(state, task, now)
@@ -415,6 +417,7 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
     if (!isFinal(task)) return
   }
   run.finishedAt = now
+  touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
 }

@@ -22,6 +22,7 @@
  */
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { createHash } from "node:crypto"
+import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
@@ -152,6 +153,7 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
     finishedAt: undefined
   }
   state.runsById.set(run.id, run)
+  touchRun(state, run)
   tenant.runs.add(run)
   indexOf(tenant.runsByWorkflow, run.workflow.id).add(run)
   if (run.parentTaskExternalId !== undefined) indexOf(tenant.childRuns, run.parentTaskExternalId).add(run)
@@ -288,7 +290,10 @@ const triggerBatch = (
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    if (key !== undefined) opt.parentTask!.spawned.set(key, runId)
+    if (key !== undefined) {
+      opt.parentTask!.spawned.set(key, runId)
+      touchRun(state, opt.parentTask!.run)
+    }
     const own = parseJsonObject(opt.metadataRaw)
     const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
     createRun(state, tenant, {

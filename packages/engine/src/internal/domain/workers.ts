@@ -10,6 +10,7 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { setTaskState } from "./changes.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
@@ -284,7 +285,7 @@ export const releaseSlot = (state: EngineState, tenantId: string, taskRunExterna
   const worker = assigned.worker
   if (worker !== undefined) {
     freeSlot(state, task, worker)
-    task.state = { ...assigned, worker: undefined }
+    setTaskState(state, task, { ...assigned, worker: undefined })
   }
   recordEvent(state, task, "SLOT_RELEASED", now, { workerId: worker?.id })
 }
@@ -306,7 +307,7 @@ export const refreshTimeout = (
   if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
   const { assigned, task } = runningTask(state, tenantId, taskRunExternalId)
   const timeoutAt = assigned.timeoutAt + parseDuration(increment)!
-  task.state = { ...assigned, timeoutAt }
+  setTaskState(state, task, { ...assigned, timeoutAt })
   armTimeout(state, task)
   recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
     // upstream prints the (coalesced) increment as a Go duration: "30s", "1m0s", "1h30m0s"
