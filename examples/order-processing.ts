@@ -11,7 +11,7 @@ import { Engine } from "@effect-hatchet/engine"
 import { Hatchet, HatchetConfig, Runs, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
 import { NodeRuntime } from "@effect/platform-node"
 import { inspect } from "node:util"
-import { Cause, Config, Console, Effect, Layer, Logger, LogLevel, Option, Schedule, Stream } from "effect"
+import { Cause, Config, Console, Effect, Layer, Logger, LogLevel, Option, Stream } from "effect"
 import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
 import { GatewayTimeout, OrderFlow, PaymentDeclined } from "./order-flow.js"
 
@@ -52,57 +52,23 @@ const program = (where: string) =>
     )
   })
 
-// --- the run's transitions, from the task events the engine records (REST run details) ----------
+// --- the run's transitions, as the engine records them ------------------------------------------
 
+/** Each task event worth a line, from the run's start, in order (`handle.progress`). */
 const transitions = (handle: Hatchet.RunHandle<typeof OrderFlow>) => {
-  const seen = new Set<number>()
   let start: number | undefined
-  let pollsSinceEnd = 0
-  return Stream.repeatEffectWithSchedule(
-    // the run may take a moment to be readable on a real Hatchet: retry briefly
-    handle.details.pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("5 seconds")))),
-    Schedule.spaced("50 millis")
-  ).pipe(
-    Stream.map((details) => {
-      // A worker's STARTED may reach the engine just after the attempt's result (Hatchet records
-      // it for monitoring only, stamped with the worker's time). Nothing from such a result on is
-      // shown until it is there; once the run has ended, it gets one more second.
-      const started = new Set(
-        details.taskEvents.filter((event) => event.eventType === "STARTED").map((event) => attempt(event))
-      )
-      const until = Math.min(
-        ...details.taskEvents
-          .filter((event) => attemptResults.has(event.eventType) && !started.has(attempt(event)))
-          .map((event) => event.timestamp.getTime())
-      )
-      const last = ended(details) && (until === Infinity || ++pollsSinceEnd > 20)
-      return { details, until: last ? Infinity : until, last }
-    }),
-    Stream.takeUntil(({ last }) => last),
-    Stream.mapConcatEffect(({ details, until }) => {
-      const fresh = details.taskEvents
-        .filter((event) => !seen.has(event.id) && shown.has(event.eventType) && event.timestamp.getTime() < until)
-        .sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.id - b.id)
-      return Effect.forEach(fresh, (event) =>
-        Effect.gen(function*() {
-          seen.add(event.id)
-          start ??= event.timestamp.getTime()
-          const task = details.shape.find((s) => s.taskExternalId === event.taskId)?.taskName ?? event.taskId
-          const at = `+${event.timestamp.getTime() - start}ms`.padEnd(8)
-          return `  ${at} ${task.padEnd(14)} ${(shown.get(event.eventType) ?? "").padEnd(10)} ${yield* detail(task, event)}`
-            .trimEnd()
-        }))
-    })
+  return handle.progress({ pollInterval: "100 millis" }).pipe(
+    Stream.filter(({ event }) => shown.has(event.eventType)),
+    Stream.mapEffect(({ event, task }) =>
+      Effect.gen(function*() {
+        start ??= event.timestamp.getTime()
+        const at = `+${event.timestamp.getTime() - start}ms`.padEnd(8)
+        return `  ${at} ${task.padEnd(14)} ${(shown.get(event.eventType) ?? "").padEnd(10)} ${yield* detail(task, event)}`
+          .trimEnd()
+      })
+    )
   )
 }
-
-const ended = (details: Runs.WorkflowRunDetails) => details.run.status !== "QUEUED" && details.run.status !== "RUNNING"
-
-/** An attempt of a task, as a key. */
-const attempt = (event: Runs.TaskEvent) => `${event.taskId}/${event.retryCount ?? 0}`
-
-/** The events that end an attempt. */
-const attemptResults = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
 
 /** The engine's event types worth a line, as this demo names them. */
 const shown = new Map([

@@ -46,7 +46,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { Config, Stream } from "effect"
+import type { Config, Duration, Option, Stream } from "effect"
 import { Context, Data, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
 import * as Crons from "./Crons.js"
@@ -274,10 +274,47 @@ export interface RunHandle<D extends Definition> {
    * sent); ends after the final run event. Interrupting the consumer cancels the subscription.
    */
   readonly events: Stream.Stream<RunEvent, GrpcError>
-  /** The chunks tasks of the run send with `putStream`, from now on; ends when the run ends. */
+  /**
+   * The chunks tasks of the run send with `putStream`, from now on: Hatchet stores no stream
+   * chunks, so one sent before the subscription is not seen. Ends when the run ends.
+   */
   readonly stream: Stream.Stream<string, GrpcError>
   /** The run's details through REST. */
   readonly details: Effect.Effect<Runs.WorkflowRunDetails, RestError>
+  /**
+   * The run's progress from its start, whenever it is subscribed: every task event the engine
+   * records (QUEUED, STARTED, FINISHED, FAILED, RETRYING, CANCELLED, TIMED_OUT, ...), each once,
+   * in order, with its task's name; it ends once the run has ended and its last events are in.
+   * It reads the run's details through REST, woken by the run's live events, so an event shows
+   * as soon as the engine has recorded it. An attempt's result waits for that attempt's STARTED,
+   * which a worker may deliver after it (for at most `settleAfterEnd`, 1 s, once the run ended).
+   * Pacing is in real time, also under `TestClock`.
+   */
+  readonly progress: (options?: RunProgressOptions) => Stream.Stream<RunProgress, RestError>
+}
+
+/**
+ * One step of `RunHandle.progress`: a task event the engine recorded, with its task's name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunProgress {
+  readonly task: string
+  readonly event: Runs.TaskEvent
+}
+
+/**
+ * How `RunHandle.progress` paces itself (real time).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunProgressOptions {
+  /** Between polls while the live stream is quiet. Default 500 ms. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** How long a result may wait for its attempt's STARTED once the run ended. Default 1 s. */
+  readonly settleAfterEnd?: Duration.DurationInput | undefined
 }
 
 /**
@@ -394,6 +431,17 @@ export interface HatchetShape {
     input: Input<D>,
     options: ScheduleOptions
   ) => Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError>
+  /**
+   * The run a scheduled run (made by `schedule`) started, once it fired: `None` before. Hatchet
+   * deletes a scheduled run when it fires and keeps no link to the run; `schedule` gives each
+   * scheduled run a metadata key (`effect_hatchet__schedule`) its run carries, found here with
+   * the runs list. The handle does not cancel the run on interruption unless asked.
+   */
+  readonly scheduledRun: <D extends Definition>(
+    definition: D,
+    scheduled: Schedules.ScheduledRun,
+    options?: HandleOptions
+  ) => Effect.Effect<Option.Option<RunHandle<D>>, HatchetClientError | RestError>
   /** Scheduled runs through REST: get, list, reschedule, delete. */
   readonly schedules: Schedules.SchedulesShape
   /**
@@ -515,6 +563,19 @@ export const schedule = <D extends Definition>(
   options: ScheduleOptions
 ): Effect.Effect<Schedules.ScheduledRun, HatchetClientError | RestError, Hatchet> =>
   Effect.flatMap(Hatchet, (h) => h.schedule(definition, input, options))
+
+/**
+ * The run a scheduled run started, once it fired (see `HatchetShape.scheduledRun`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const scheduledRun = <D extends Definition>(
+  definition: D,
+  scheduled: Schedules.ScheduledRun,
+  options?: HandleOptions
+): Effect.Effect<Option.Option<RunHandle<D>>, HatchetClientError | RestError, Hatchet> =>
+  Effect.flatMap(Hatchet, (h) => h.scheduledRun(definition, scheduled, options))
 
 /**
  * @since 0.1.0

@@ -54,12 +54,12 @@ const Json = Schema.Unknown
 const Metadata = Schema.Record({ key: Schema.String, value: Json })
 
 /**
- * `APIResourceMeta` (the id only).
+ * `APIResourceMeta` (the id, and when it was created).
  *
  * @since 0.1.0
  * @category models
  */
-export const ResourceMeta = Schema.Struct({ id: Schema.String })
+export const ResourceMeta = Schema.Struct({ id: Schema.String, createdAt: optional(Schema.Date) })
 
 /** The fields `V1WorkflowRun` and `V1TaskSummary` share. */
 const runFields = {

@@ -5,7 +5,7 @@
  */
 import { Crons, Hatchet, Schedules, Task, TaskContext } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
 
 interface Delivery {
@@ -53,8 +53,14 @@ describe("scheduled runs on the local engine", () => {
 
       yield* HatchetTest.adjust(HOUR - 1_000)
       expect(yield* Ref.get(delivered)).toEqual([]) // not before its time
+      expect(Option.isNone(yield* Hatchet.scheduledRun(Remind, first))).toBe(true)
       yield* HatchetTest.adjust(1_000)
       expect(yield* Ref.get(delivered)).toEqual([{ note: "first", at: start + HOUR }])
+      // the run it started, found from the scheduled run although the engine deleted it
+      const started = Option.getOrThrow(yield* Hatchet.scheduledRun(Remind, first))
+      yield* started.result
+      expect((yield* started.details).run.additionalMetadata).toMatchObject({ origin: "test" })
+      expect(Option.isNone(yield* Hatchet.scheduledRun(Remind, moved))).toBe(true)
       // triggered, so no longer scheduled
       expect((yield* schedules.list()).rows?.map((row) => row.metadata.id)).toEqual([moved.metadata.id])
 
@@ -64,6 +70,8 @@ describe("scheduled runs on the local engine", () => {
         { note: "moved", at: start + 2 * HOUR }
       ])
       expect((yield* schedules.list()).rows ?? []).toEqual([])
+      const movedRun = Option.getOrThrow(yield* Hatchet.scheduledRun(Remind, moved))
+      expect(movedRun.runId).not.toBe(started.runId)
     }).pipe(Effect.provide(HatchetTest.layer({ workflows: [RemindLive] }))), 30_000)
 })
 

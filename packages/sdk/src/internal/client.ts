@@ -46,6 +46,7 @@ import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
 import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
+import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
 
 /** The services the client is built on. */
@@ -137,6 +138,9 @@ export const MAX_CANCEL = 1000
 
 /** How long an interrupted awaiter waits for a trigger in flight, and for its cancel call. */
 const INTERRUPT_CALL_TIMEOUT = Duration.seconds(10)
+
+/** The metadata key `schedule` gives a scheduled run, which the run it starts carries. */
+export const SCHEDULE_KEY = "effect_hatchet__schedule"
 
 /** What interrupting the awaiter of a run does. */
 export interface InterruptPolicy {
@@ -564,7 +568,8 @@ export const make = (services: ClientServices): HatchetShape => {
         Stream.filter((event) => event.type === "STREAM"),
         Stream.map((event) => event.payload)
       ),
-      details: Effect.suspend(() => runs.get(runId))
+      details: Effect.suspend(() => runs.get(runId)),
+      progress: (options) => RunProgress.make(Effect.suspend(() => runs.get(runId)), events, options)
     }
   }
 
@@ -747,10 +752,33 @@ export const make = (services: ClientServices): HatchetShape => {
       return yield* schedules.create(stored.wireName, {
         input: stored.input,
         triggerAt: options.at,
-        additionalMetadata: options.additionalMetadata,
+        // the run the engine starts carries the scheduled run's metadata: this finds it again
+        additionalMetadata: { ...options.additionalMetadata, [SCHEDULE_KEY]: crypto.randomUUID() },
         priority: options.priority
       })
     }).pipe(Effect.withSpan("hatchet.schedule", { attributes: { "hatchet.workflow": definition.name } }))
+
+  const scheduledRun: HatchetShape["scheduledRun"] = (definition, scheduled, options) =>
+    Effect.gen(function*() {
+      const key = scheduled.additionalMetadata?.[SCHEDULE_KEY]
+      if (typeof key !== "string") {
+        return yield* clientError(
+          "InvalidOptions",
+          `Scheduled run ${scheduled.metadata.id} was not made by Hatchet.schedule: its metadata has no ${SCHEDULE_KEY}`
+        )
+      }
+      // the run starts at the earliest when the scheduled run was made, a minute allowed for clock skew
+      const since = new Date(Math.min(scheduled.metadata.createdAt?.getTime() ?? 0, scheduled.triggerAt.getTime()) - 60_000)
+      const found = yield* runs.list({ since, additionalMetadata: { [SCHEDULE_KEY]: key }, onlyTasks: false, limit: 1 })
+      return Option.map(
+        Option.fromNullable(found.rows[0]),
+        (row) =>
+          handle(definition, row.workflowRunExternalId, false, {
+            cancel: options?.cancelOnInterrupt === true,
+            parent: Option.none()
+          })
+      )
+    })
 
   const cron: HatchetShape["cron"] = (definition, input, options) =>
     Effect.gen(function*() {
@@ -796,6 +824,7 @@ export const make = (services: ClientServices): HatchetShape => {
     bulkPush,
     runs,
     schedule,
+    scheduledRun,
     schedules,
     cron,
     crons,
