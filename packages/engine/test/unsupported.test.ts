@@ -50,9 +50,6 @@ describe("unsupported features", () => {
         ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
           "on-failure task 'on-failure-task': durable execution (is_durable)"],
-        ["idempotency", [task("t")], { idempotency: { expression: "input.id", ttlMs: 60_000 } }, "idempotency keys (idempotency)"],
-        ["filter", [task("t")], { defaultFilters: [{ expression: "input.amount > 10", scope: "s" }] },
-          "the event filter expression 'input.amount > 10' (default_filters: CEL is not evaluated)"],
         ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
       ]
@@ -73,7 +70,7 @@ describe("unsupported features", () => {
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
           "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if), durable execution (is_durable); " +
-          "task 'c': batch execution (batch); idempotency keys (idempotency)"
+          "task 'c': batch execution (batch)"
       })
     }))
 
@@ -186,10 +183,10 @@ describe("the official SDK's registrations", () => {
       expect(versions[0]!.steps[0]).toMatchObject({ retries: 3, slotRequests: [["default", 2]] })
       expect(versions[1]!.steps.map((s) => s.readableId)).toEqual(["first", "second", "on-success-task", "on-failure-task"])
       expect(versions[1]!.cronTriggers).toEqual(["0 * * * *", "*/10 * * * * *"])
-      expect(versions[1]!.concurrency).toMatchObject([{ expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" }])
+      expect(versions[1]!.concurrency).toMatchObject([{ settings: { expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" } }])
       expect(versions[2]!.steps[0]!.concurrency).toMatchObject([
-        { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" },
-        { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" }
+        { settings: { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" } },
+        { settings: { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" } }
       ])
     }))
 
@@ -219,12 +216,13 @@ describe("the official SDK's registrations", () => {
           "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
           "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],
         [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"],
-        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"],
-        [idempotent, "workflow 'sdk-idempotency' uses a feature the local engine does not support yet: idempotency keys (idempotency)"]
+        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
+      // idempotency keys are supported
+      yield* registerOfficial(h, idempotent)
     }))
 })

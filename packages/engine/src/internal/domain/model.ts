@@ -16,6 +16,7 @@ import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
+import type { IncomingWebhook } from "./webhooks.js"
 
 // -----------------------------------------------------------------------------
 // tenants
@@ -205,20 +206,41 @@ export interface RateLimit {
 // -----------------------------------------------------------------------------
 
 /** A concurrency limit strategy (`v1_concurrency_strategy`). */
-export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+export type LimitStrategy =
+  | "GROUP_ROUND_ROBIN"
+  | "CANCEL_IN_PROGRESS"
+  | "CANCEL_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_OLDEST"
 
-/**
- * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
- * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
- * proceed once their run holds a filled slot of the parent.
- */
-export interface StepConcurrency {
+/** The settings of a strategy, as registered (a tenant-scoped one is updated in place). */
+export interface ConcurrencySettings {
   readonly expression: string
   readonly compiled: CelProgram<"workflow">
   readonly maxRuns: number
   readonly limitStrategy: LimitStrategy
+  /**
+   * `max_runs_expression`: each task evaluates it at creation, and a key's limit is the value of
+   * its newest task (overriding `maxRuns`).
+   */
+  readonly maxRunsExpression: { readonly source: string; readonly compiled: CelProgram<"workflow"> } | undefined
+}
+
+/**
+ * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
+ * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
+ * proceed once their run holds a filled slot of the parent. A tenant-scoped strategy (`name`) is
+ * one object shared by every step that declares the name, across the tenant's workflows.
+ */
+export interface StepConcurrency {
+  /** Replaced in place when a tenant-scoped strategy is registered again. */
+  settings: ConcurrencySettings
+  /** The name of a tenant-scoped strategy. */
+  readonly name: string | undefined
   readonly parent: WorkflowConcurrency | undefined
   readonly slots: Array<ConcurrencySlot>
+  /** Per key, the limit its newest task evaluated (`max_runs_expression`) and that task's id. */
+  readonly observedMaxRuns: Map<string, { readonly maxRuns: number; readonly taskId: number }>
 }
 
 /**
@@ -226,9 +248,7 @@ export interface StepConcurrency {
  * runs through run slots, in creation order; each DEFAULT step has a child strategy.
  */
 export interface WorkflowConcurrency {
-  readonly expression: string
-  readonly maxRuns: number
-  readonly limitStrategy: LimitStrategy
+  readonly settings: ConcurrencySettings
   readonly slots: Array<RunSlot>
   readonly children: Array<StepConcurrency>
 }
@@ -287,15 +307,30 @@ export interface Workflow {
   readonly createdAt: number
   updatedAt: number
   readonly versions: Array<WorkflowVersion>
-  /** Declarative event filters (`default_filters` of the latest registration that had some). */
-  filters: ReadonlyArray<EventFilter>
+  /** Set when the workflow was deleted (it is then in no index of its tenant). */
+  deletedAt: number | undefined
 }
 
+/**
+ * An event filter of a workflow (upstream `v1_filter`): a pushed event of one of the workflow's
+ * keys with this `scope` runs the workflow once per filter whose CEL `expression` holds, with the
+ * filter's `payload`. Created through REST, or declared (`default_filters`, replaced by each new
+ * version that declares some). `workflowId` need not name a workflow, as upstream has no foreign
+ * key there.
+ */
 export interface EventFilter {
   readonly id: string
-  readonly scope: string
-  readonly expression: string
-  readonly payload: JsonValue | null
+  readonly tenantId: string
+  readonly workflowId: string
+  scope: string
+  expression: string
+  /** A JSON object (`{}` when none was given). */
+  payload: JsonObject
+  readonly isDeclarative: boolean
+  readonly createdAt: number
+  updatedAt: number
+  /** The expression compiled in the `event` environment, once it was first evaluated. */
+  compiled: Compiled<"event"> | undefined
 }
 
 export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.versions[workflow.versions.length - 1]!
@@ -476,8 +511,8 @@ export interface Task {
   readonly spawned: Map<string, string>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
-  /** The keys of the step's strategies, evaluated at creation. */
-  concurrencyKeys: ReadonlyArray<string> | undefined
+  /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
+  concurrencyKeys: ConcurrencyKeys | undefined
   /** The step's rate-limit expressions, evaluated at creation. */
   rateLimits: ReadonlyArray<TaskRateLimit>
   /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
@@ -487,6 +522,13 @@ export interface Task {
    * next strategy's), from its creation until it is final.
    */
   readonly concurrencySlots: Array<ConcurrencySlot>
+}
+
+/** A task's evaluated concurrency keys, one per strategy of its step, with its max-runs values. */
+export interface ConcurrencyKeys {
+  readonly keys: ReadonlyArray<string>
+  /** The value of each strategy's `max_runs_expression`; undefined without one. */
+  readonly maxRuns: ReadonlyArray<number | undefined>
 }
 
 export interface StreamOrder {
@@ -527,6 +569,8 @@ export interface Run {
   finishedAt: number | undefined
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
+  /** The idempotency key the run claimed, if its version has one. */
+  readonly idempotencyKey: string | undefined
 }
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
@@ -617,7 +661,16 @@ export interface PushedEvent {
   readonly scope: string | undefined
   readonly priority: number | undefined
   readonly createdAt: number
-  readonly triggeredRunIds: Array<string>
+  /** The incoming webhook that turned a request into this event, if one did. */
+  readonly triggeringWebhookName: string | undefined
+  /** The runs it triggered, in order, each with the filter that matched (when one did). */
+  readonly triggeredRuns: Array<TriggeredRun>
+}
+
+/** A run an event triggered (upstream `v1_event_to_run`). */
+export interface TriggeredRun {
+  readonly runId: string
+  readonly filterId: string | undefined
 }
 
 /** A `SubscribeToWorkflowEvents` stream. */
@@ -670,12 +723,24 @@ export interface TenantState {
   /** Every current task incarnation in creation order (the task list's index). */
   readonly tasks: CreationIndex<Task>
   readonly events: CreationIndex<PushedEvent>
+  /** Event filters by id. */
+  readonly filters: Map<string, EventFilter>
+  /** Event filters by workflow id, in creation order. */
+  readonly filtersByWorkflow: Map<string, Array<EventFilter>>
+  /** Incoming webhooks by name, in creation order (`webhooks.ts`). */
+  readonly webhooks: Map<string, IncomingWebhook>
   /** Finished runs in the order they finished, for retention (`retention.ts`). */
   readonly finished: FinishedRuns
   /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */
   readonly rateLimits: Map<string, RateLimit>
   /** Dynamic rate-limit keys of the tasks not yet assigned, and what they ask for (`rateLimits.ts`). */
   readonly dynamicKeys: Map<string, DynamicKeyDemand>
+  /** Claimed idempotency keys: the run holding each and when the claim expires (`idempotency.ts`). */
+  readonly idempotencyKeys: Map<string, { readonly runId: string; readonly expiresAt: number }>
+  /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
+  readonly counters: Map<string, number>
+  /** Tenant-scoped concurrency strategies, by name, shared across the tenant's workflows. */
+  readonly concurrencyStrategies: Map<string, StepConcurrency>
   /** Scheduled runs not yet fired, by id. */
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */

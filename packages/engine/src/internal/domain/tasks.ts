@@ -15,6 +15,8 @@
  *
  * @internal
  */
+import { releaseOnFinal } from "./idempotency.js"
+import { countCreated, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import {
   acquireSlots,
@@ -119,6 +121,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   const tasks = tenantOf(state, run.tenantId).tasks
   if (previous !== undefined) tasks.remove(previous)
   tasks.add(task)
+  countCreated(state, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
@@ -356,6 +359,8 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   const run = task.run
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
   releaseDynamicKeys(state, task)
+  countFinal(state, task)
+  releaseOnFinal(state, task)
   releaseSlots(state, task, now)
   settleStrategies(state, now)
   if (run.isDag && task.step.kind === "DEFAULT") {

@@ -15,6 +15,7 @@ import { Schema } from "effect"
 import type { JsonValue } from "../domain/json.js"
 import type {
   CronTrigger,
+  EventFilter,
   PushedEvent,
   RateLimit,
   Run,
@@ -51,14 +52,25 @@ export const StoredVersion = Schema.Struct({
 })
 export type StoredVersion = typeof StoredVersion.Type
 
-/** A workflow, with its versions (oldest first) and declared event filters. */
+/** An event filter of a workflow (declared by a version, or created through REST). */
+const StoredFilter = Schema.Struct({
+  id: Schema.String,
+  scope: Schema.String,
+  expression: Schema.String,
+  payload: Json,
+  isDeclarative: Schema.Boolean,
+  createdAt: Millis,
+  updatedAt: Millis
+})
+
+/** A workflow, with its versions (oldest first) and its event filters (in creation order). */
 export const StoredWorkflow = Schema.Struct({
   id: Schema.String,
   tenantId: Schema.String,
   name: Schema.String,
   createdAt: Millis,
   updatedAt: Millis,
-  filters: Schema.Array(Schema.Struct({ id: Schema.String, scope: Schema.String, expression: Schema.String, payload: Json })),
+  filters: Schema.Array(StoredFilter),
   versions: Schema.Array(StoredVersion)
 })
 export type StoredWorkflow = typeof StoredWorkflow.Type
@@ -115,7 +127,11 @@ export const StoredTask = Schema.Struct({
   stepRunErrors: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   /** Child runs by spawn key. */
   spawned: Schema.Record({ key: Schema.String, value: Schema.String }),
-  concurrencyKeys: Schema.optional(Schema.Array(Schema.String)),
+  /** Its concurrency keys, and each strategy's evaluated `max_runs_expression` (null: none). */
+  concurrencyKeys: Schema.optional(Schema.Struct({
+    keys: Schema.Array(Schema.String),
+    maxRuns: Schema.Array(Schema.NullOr(Schema.Number))
+  })),
   rateLimits: Schema.Array(Schema.Struct({
     key: Schema.String,
     units: Schema.Number,
@@ -162,7 +178,10 @@ export const StoredEvent = Schema.Struct({
   scope: Schema.optional(Schema.String),
   priority: Schema.optional(Schema.Number),
   createdAt: Millis,
-  triggeredRunIds: Schema.Array(Schema.String)
+  /** The incoming webhook that made it, if one did. */
+  triggeringWebhookName: Schema.optional(Schema.String),
+  /** The runs it triggered, each with the filter that matched. */
+  triggeredRuns: Schema.Array(Schema.Struct({ runId: Schema.String, filterId: Schema.optional(Schema.String) }))
 })
 export type StoredEvent = typeof StoredEvent.Type
 
@@ -253,13 +272,21 @@ const versionRow = (version: WorkflowVersion): StoredVersion => ({
   registration: CreateWorkflowVersionRequest.toJSON(version.request) as JsonValue
 })
 
-export const workflowRow = (workflow: Workflow): StoredWorkflow => ({
+export const workflowRow = (workflow: Workflow, filters: ReadonlyArray<EventFilter>): StoredWorkflow => ({
   id: workflow.id,
   tenantId: workflow.tenantId,
   name: workflow.name,
   createdAt: workflow.createdAt,
   updatedAt: workflow.updatedAt,
-  filters: workflow.filters.map((filter) => ({ ...filter })),
+  filters: filters.map((filter) => ({
+    id: filter.id,
+    scope: filter.scope,
+    expression: filter.expression,
+    payload: filter.payload,
+    isDeclarative: filter.isDeclarative,
+    createdAt: filter.createdAt,
+    updatedAt: filter.updatedAt
+  })),
   versions: workflow.versions.map(versionRow)
 })
 
@@ -289,7 +316,10 @@ const taskRow = (task: Task): StoredTask =>
     startedAt: task.startedAt,
     stepRunErrors: task.stepRunErrors,
     spawned: Object.fromEntries(task.spawned),
-    concurrencyKeys: task.concurrencyKeys,
+    concurrencyKeys: task.concurrencyKeys && {
+      keys: [...task.concurrencyKeys.keys],
+      maxRuns: task.concurrencyKeys.maxRuns.map((n) => n ?? null)
+    },
     rateLimits: task.rateLimits.map((limit) => defined({ ...limit })),
     events: task.events.map((event) =>
       defined({
@@ -331,7 +361,8 @@ export const runRow = (run: Run): StoredRun =>
     tasks: [...run.tasks.values()].map(taskRow)
   })
 
-export const eventRow = (event: PushedEvent): StoredEvent => defined({ ...event, triggeredRunIds: [...event.triggeredRunIds] })
+export const eventRow = (event: PushedEvent): StoredEvent =>
+  defined({ ...event, triggeredRuns: event.triggeredRuns.map((run) => defined({ ...run })) })
 
 export const cronRow = (cron: CronTrigger): StoredCron =>
   defined({
