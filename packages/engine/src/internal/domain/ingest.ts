@@ -18,6 +18,7 @@ import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { onEventStored } from "./retention.js"
+import { onUserEvent } from "./tasks.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
 
@@ -100,6 +101,9 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
       if (!("_tag" in run)) event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
     }
   }
+  // then the steps waiting on its key, those of the runs it just triggered included (upstream
+  // triggers the runs of a user event, then processes its matches)
+  onUserEvent(state, tenant, event.key, event.payload, now)
   return event
 }
 

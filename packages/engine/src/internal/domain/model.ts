@@ -127,8 +127,88 @@ export interface Step {
   readonly concurrency: ReadonlyArray<StepConcurrency>
   /** The step's rate limits, in registration order. */
   readonly rateLimits: ReadonlyArray<StepRateLimit>
+  /**
+   * The step's conditions (`wait_for`, `skip_if`, `cancel_if`), as upstream stores them: user
+   * events, then sleeps, then parent overrides (`matches.ts`).
+   */
+  readonly conditions: ReadonlyArray<StepCondition>
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+// -----------------------------------------------------------------------------
+// conditions and matches
+// -----------------------------------------------------------------------------
+
+/** What a condition does when its groups hold (`Action`; CREATE is not a task condition). */
+export type ConditionAction = "QUEUE" | "CANCEL" | "SKIP"
+
+/** A step's condition (upstream `v1_step_match_condition`). */
+export type StepCondition =
+  | {
+    readonly kind: "USER_EVENT"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    readonly eventKey: string
+    /** A CEL expression over the event's payload (`input`); "" holds. */
+    readonly expression: string
+  }
+  | {
+    readonly kind: "SLEEP"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    /** The duration as registered (a Go duration). */
+    readonly sleepFor: string
+  }
+  | {
+    readonly kind: "PARENT_OVERRIDE"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    /** The parent's readable id (also the key of its data). */
+    readonly parent: string
+    /** A CEL expression over the parent's output (`output`); "" holds. */
+    readonly expression: string
+  }
+
+/** What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match. */
+export type MatchAction = ConditionAction | "CREATE_MATCH"
+
+/**
+ * A condition of a match (upstream `v1_match_condition`): satisfied by the first event of its type
+ * and key (and hint: a parent's task) whose expression holds; `data` is that event's.
+ */
+export interface MatchCondition {
+  readonly eventType: "INTERNAL" | "USER"
+  /** `COMPLETED` / `FAILED` / `CANCELLED` of a task, `sleep-<n>`, or a user event key. */
+  readonly eventKey: string
+  /** The task external id an internal event must come from. */
+  readonly hint: string | undefined
+  readonly readableDataKey: string
+  readonly expression: string
+  readonly action: MatchAction
+  readonly orGroupId: string
+  /** A sleep's duration and when it ends. */
+  readonly sleep: { readonly sleepFor: string; readonly until: number } | undefined
+  satisfied: boolean
+  data: JsonValue | undefined
+}
+
+/** Data of satisfied conditions: action → readable data key → the events' data. */
+export type MatchData = Record<string, Record<string, Array<JsonValue>>>
+
+/**
+ * The conditions a step's task waits on before it is created (upstream `v1_match` of kind
+ * TRIGGER): its parents' events, its sleeps and user events. Each or-group (conditions sharing
+ * an id) holds when one of its conditions does; an action holds when all its groups do.
+ */
+export interface Match {
+  readonly run: Run
+  readonly step: Step
+  readonly conditions: ReadonlyArray<MatchCondition>
+  /** The data a satisfied CREATE_MATCH carried over (`existing_data`). */
+  readonly existing: MatchData | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -505,6 +585,11 @@ export interface Task {
   startedAt: number | undefined
   /** For the on-failure task: readable id → error of the task that fired it. */
   stepRunErrors: Record<string, string> | undefined
+  /**
+   * The data of the sleeps and user events that created it after its parents (`triggers` of its
+   * payload, by readable data key), when it had such conditions.
+   */
+  readonly triggerData: Readonly<Record<string, JsonValue>>
   readonly events: Array<TaskEvent>
   readonly logs: Array<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
@@ -565,8 +650,9 @@ export interface Run {
   readonly taskIds: ReadonlyMap<string, string>
   /** Created tasks by step id. */
   readonly tasks: Map<string, Task>
-  onFailureFired: boolean
   finishedAt: number | undefined
+  /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`). */
+  readonly matches: Map<string, Match>
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
   /** The idempotency key the run claimed, if its version has one. */
@@ -745,6 +831,8 @@ export interface TenantState {
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
+  /** The matches waiting on a user event, by event key. */
+  readonly eventMatches: Map<string, Set<Match>>
 }
 
 /**
@@ -810,6 +898,7 @@ export class EngineState {
   concurrencySeq = 0
   private taskSeq = 0
   private eventSeq = 0
+  private sleepSeq = 0
   queueSeq = 0
 
   constructor(
@@ -836,6 +925,10 @@ export class EngineState {
 
   nextEventId(): number {
     return ++this.eventSeq
+  }
+
+  nextSleepId(): number {
+    return ++this.sleepSeq
   }
 }
 

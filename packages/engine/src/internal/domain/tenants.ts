@@ -41,7 +41,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       crons: new Map(),
       concurrencyStrategies: new Map(),
       counters: new Map(),
-      idempotencyKeys: new Map()
+      idempotencyKeys: new Map(),
+      eventMatches: new Map()
     }
     state.tenants.set(tenantId, tenant)
     touchTenant(state, tenant.tenant)

@@ -151,10 +151,10 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       : undefined,
     taskIds,
     tasks: new Map(),
-    onFailureFired: false,
     concurrencySlots: new Map(),
     finishedAt: undefined,
-    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined
+    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,
+    matches: new Map()
   }
   state.runsById.set(run.id, run)
   touchRun(state, run)

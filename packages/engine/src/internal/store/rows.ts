@@ -138,10 +138,33 @@ export const StoredTask = Schema.Struct({
     limit: Schema.optional(Schema.Number),
     window: Schema.String
   })),
+  /** The `triggers` of its payload besides the filter payload. */
+  triggerData: Schema.Record({ key: Schema.String, value: Json }),
   events: Schema.Array(StoredTaskEvent),
   logs: Schema.Array(StoredLogLine)
 })
 export type StoredTask = typeof StoredTask.Type
+
+const StoredMatchCondition = Schema.Struct({
+  eventType: Schema.Literal("INTERNAL", "USER"),
+  eventKey: Schema.String,
+  hint: Schema.optional(Schema.String),
+  readableDataKey: Schema.String,
+  expression: Schema.String,
+  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH"),
+  orGroupId: Schema.String,
+  sleep: Schema.optional(Schema.Struct({ sleepFor: Schema.String, until: Millis })),
+  satisfied: Schema.Boolean,
+  data: Schema.optional(Json)
+})
+
+/** The match a step's task waits on (its sleeps' deadlines included, to arm them again). */
+export const StoredMatch = Schema.Struct({
+  stepId: Schema.String,
+  conditions: Schema.Array(StoredMatchCondition),
+  existing: Schema.optional(Json)
+})
+export type StoredMatch = typeof StoredMatch.Type
 
 /** A run with its tasks. */
 export const StoredRun = Schema.Struct({
@@ -162,9 +185,10 @@ export const StoredRun = Schema.Struct({
   desiredLabels: Schema.optional(Schema.Record({ key: Schema.String, value: Json })),
   /** Task external ids by step id, generated when the run was created. */
   taskIds: Schema.Record({ key: Schema.String, value: Schema.String }),
-  onFailureFired: Schema.Boolean,
   finishedAt: Schema.optional(Millis),
-  tasks: Schema.Array(StoredTask)
+  tasks: Schema.Array(StoredTask),
+  /** The matches of the steps still waiting on conditions. */
+  matches: Schema.Array(StoredMatch)
 })
 export type StoredRun = typeof StoredRun.Type
 
@@ -321,6 +345,7 @@ const taskRow = (task: Task): StoredTask =>
       maxRuns: task.concurrencyKeys.maxRuns.map((n) => n ?? null)
     },
     rateLimits: task.rateLimits.map((limit) => defined({ ...limit })),
+    triggerData: { ...task.triggerData },
     events: task.events.map((event) =>
       defined({
         id: event.id,
@@ -356,9 +381,15 @@ export const runRow = (run: Run): StoredRun =>
       ? Object.fromEntries([...run.desiredLabels].map(([key, label]) => [key, defined({ ...label }) as JsonValue]))
       : undefined,
     taskIds: Object.fromEntries(run.taskIds),
-    onFailureFired: run.onFailureFired,
     finishedAt: run.finishedAt,
-    tasks: [...run.tasks.values()].map(taskRow)
+    tasks: [...run.tasks.values()].map(taskRow),
+    matches: [...run.matches.values()].map((match) =>
+      defined({
+        stepId: match.step.id,
+        conditions: match.conditions.map((condition) => defined({ ...condition, sleep: condition.sleep && { ...condition.sleep } })),
+        existing: match.existing as JsonValue | undefined
+      })
+    )
   })
 
 export const eventRow = (event: PushedEvent): StoredEvent =>
