@@ -105,9 +105,14 @@ export const execute = (
     // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
     // log lines go, in one step
     const scope = yield* Scope.make()
-    // the filter payload comes with the payload: it joins the context only when there is one
+    // the filter payload, the skipped parents and the conditions' data come with the payload
     const filterPayload = data.right.filterPayload
-    const taskContext = filterPayload === undefined ? context : { ...context, filterPayload: Option.some(filterPayload) }
+    const taskContext: TaskContextShape = {
+      ...context,
+      filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
+      skippedParents: payload.skippedParents(spec, task, data.right),
+      triggers: data.right.triggers
+    }
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(

@@ -29,6 +29,7 @@ import {
   WorkflowDefinitionError,
   type WorkflowSpec
 } from "./definition.js"
+import { taskConditions } from "./conditions.js"
 import { toGoDuration } from "./duration.js"
 import {
   applyNamespace,
@@ -90,7 +91,7 @@ export const compile = (
   let onFailureTask: CreateTaskOpts | undefined
   const actions = new Map<string, TaskSpec>()
   for (const task of allTasks(spec)) {
-    const opts = taskOpts(issues, spec, task, wireName)
+    const opts = taskOpts(issues, spec, task, wireName, namespace)
     actions.set(workerAction(wireName, task.name), task)
     if (task.role === "on-failure") onFailureTask = opts
     else tasks.push(opts)
@@ -210,7 +211,8 @@ const taskOpts = (
   issues: Array<string>,
   spec: WorkflowSpec,
   task: TaskSpec,
-  wireName: string
+  wireName: string,
+  namespace: string
 ): CreateTaskOpts => {
   const where = task.role === "task" ? `tasks.${task.name}` : task.name
   const settings = effectiveSettings(spec, task)
@@ -243,19 +245,23 @@ const taskOpts = (
   const scheduleTimeout = settings.scheduleTimeout === undefined
     ? undefined
     : duration(issues, `${where}.scheduleTimeout`, settings.scheduleTimeout)
+  const parents = parentsOf(spec, task)
   return {
     readableId: task.name,
     action: stepAction(wireName, task.name),
     timeout,
     inputs: "{}",
-    parents: [...parentsOf(spec, task)],
+    parents: [...parents],
     retries,
     rateLimits: rateLimitOpts(issues, `${where}.rateLimits`, settings.rateLimits ?? []),
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
     backoffMaxSeconds,
     concurrency: concurrencyOpts(issues, `${where}.concurrency`, settings.concurrency),
-    conditions: undefined,
+    // as the official SDK: the conditions message on every task but the on-failure task
+    conditions: task.role === "on-failure"
+      ? undefined
+      : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }),
     scheduleTimeout,
     isDurable: false,
     slotRequests: { default: slotCost },
