@@ -14,7 +14,7 @@ import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope }
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
-import { effectiveSettings, findTask, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
 import * as failure from "./internal/failure.js"
 import * as payload from "./internal/payload.js"
 import * as taskLogger from "./internal/taskLogger.js"
@@ -178,6 +178,26 @@ export const encodeOutput = (
 ): Effect.Effect<string, ParseResult.ParseError> =>
   Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
     Effect.map(Schema.encode(task.output)(output), (encoded) => JSON.stringify(encoded ?? null) ?? "null"))
+
+/**
+ * A task's output as its children receive it in their payload (`parents`), given as a child's
+ * handler sees it: for a task the engine may skip, an `Option` of the output, `None` giving
+ * Hatchet's mark of a skipped task (`{"skipped":true}`).
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const encodeParentOutput = (
+  definition: Definition,
+  taskName: string,
+  output: unknown
+): Effect.Effect<string, ParseResult.ParseError> =>
+  Effect.flatMap(taskOf(specOf(definition), taskName), (task) => {
+    if (!isSkippable(specOf(definition), task) || !Option.isOption(output)) return encodeOutput(definition, taskName, output)
+    return Option.isNone(output)
+      ? Effect.succeed(JSON.stringify(payload.SKIPPED_OUTPUT))
+      : encodeOutput(definition, taskName, output.value)
+  })
 
 /**
  * Decodes a COMPLETED output text with the task's output Schema.
