@@ -153,7 +153,8 @@ describe("conditions (PutWorkflow request)", () => {
           Condition.event("ping", { dataKey: "first-ping" }),
           Condition.sleep(1500)
         ]
-      })
+      }),
+      Workflow.task("b", { parents: ["a"] })
     )
     const conditions = requestOf(Flow).tasks[0]!.conditions!
     expect(conditions.sleepConditions.map((c) => [c.base!.readableDataKey, c.sleepFor])).toEqual([
@@ -190,6 +191,16 @@ describe("conditions (PutWorkflow request)", () => {
       "tasks.b.skipIf[0]: an event condition needs a non-empty event key",
       "tasks.b.skipIf[0].expression: must be a CEL expression over input (leave it out to accept any event)"
     ])
+  })
+
+  it("refuses conditions on a workflow's only task, which Hatchet would never evaluate", () => {
+    const Lone = Workflow.make("lone").pipe(Workflow.task("a", { waitFor: Condition.sleep("1 minute") }))
+    const result = Effect.runSync(Effect.either(Workflow.validate(Lone)))
+    expect(Either.isLeft(result) && result.left.issues).toEqual([
+      "tasks.a: waitFor, skipIf and cancelIf need a workflow of more than one task (Hatchet evaluates them only in a DAG, so its runs would never start): add a task, or an on-failure or on-success task"
+    ])
+    expect(Either.isRight(compile(specOf(Lone.pipe(Workflow.onFailure())), ""))).toBe(true)
+    expect(Either.isRight(compile(specOf(Lone.pipe(Workflow.onSuccess())), ""))).toBe(true)
   })
 })
 

@@ -98,6 +98,7 @@ export const compile = (
   }
 
   checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+  checkConditionsInDag(issues, tasks, onFailureTask)
   const idempotency = idempotencyConfig(issues, settings.idempotency)
 
   if (issues.length > 0) {
@@ -313,6 +314,30 @@ const checkTenantScoped = (
     const names = [...single, ...task.concurrency].filter((limit) => limit.isTenantScoped === true).map((limit) => limit.name!)
     const twice = names.find((name, i) => names.indexOf(name) !== i)
     if (twice !== undefined) issues.push(`tasks.${task.readableId}.concurrency: the tenant-scoped limit "${twice}" is named twice`)
+  }
+}
+
+/**
+ * Hatchet evaluates step conditions only in a workflow of more than one task (a second task, the
+ * on-success or the on-failure task): on a lone task they would never be evaluated, so its runs
+ * would never start.
+ */
+const checkConditionsInDag = (
+  issues: Array<string>,
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  onFailureTask: CreateTaskOpts | undefined
+) => {
+  if (tasks.length !== 1 || onFailureTask !== undefined) return
+  const conditions = tasks[0]!.conditions
+  const count = conditions === undefined
+    ? 0
+    : conditions.parentOverrideConditions.length + conditions.sleepConditions.length +
+      conditions.userEventConditions.length
+  if (count > 0) {
+    issues.push(
+      `tasks.${tasks[0]!.readableId}: waitFor, skipIf and cancelIf need a workflow of more than one task (Hatchet ` +
+        `evaluates them only in a DAG, so its runs would never start): add a task, or an on-failure or on-success task`
+    )
   }
 }
 
