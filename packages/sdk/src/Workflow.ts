@@ -629,7 +629,9 @@ const withSpec = (self: internal.HasSpec, f: (spec: internal.WorkflowSpec) => in
 
 /**
  * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
- * and each parent's decoded output is passed to the handler.
+ * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
+ * take `Condition` values (a parent condition may only name a declared parent); a parent that may
+ * be skipped reaches the handler as an `Option` of its output.
  *
  * @since 0.1.0
  * @category combinators
