@@ -1,9 +1,9 @@
 /**
  * The store seam, in process under TestClock with the in-memory store: after every operation the
  * store's rows are exactly the engine's stored records (no change escapes it: DAGs, retries with
- * backoff, failures, cancels, replays, logs, children, step conditions' matches, events, crons, scheduled runs, rate limits,
- * and what retention prunes), every row decodes with its Schema, and a version's registration
- * reads back as the request that was sent.
+ * backoff, failures, cancels, replays, logs, children, step conditions' matches, events, crons,
+ * scheduled runs, rate limits, and what retention prunes), every row decodes with its Schema, and
+ * a version's registration reads back as the request that was sent.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"

@@ -102,13 +102,20 @@ const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "
 const conditionsOf = (conditions: TaskConditions | undefined) => {
   if (conditions === undefined) return []
   const all = [
-    ...conditions.userEventConditions.map((c) => ({ kind: "user-event", base: c.base, sleepFor: undefined, parent: undefined })),
-    ...conditions.sleepConditions.map((c) => ({ kind: "sleep", base: c.base, sleepFor: c.sleepFor, parent: undefined })),
-    ...conditions.parentOverrideConditions.map((c) => ({
-      kind: "parent-override",
+    ...conditions.userEventConditions.map((c) => ({
+      kind: "user-event" as const,
       base: c.base,
       sleepFor: undefined,
-      parent: c.parentReadableId
+      parent: undefined,
+      eventKey: c.userEventKey
+    })),
+    ...conditions.sleepConditions.map((c) => ({ kind: "sleep" as const, base: c.base, sleepFor: c.sleepFor, parent: undefined, eventKey: undefined })),
+    ...conditions.parentOverrideConditions.map((c) => ({
+      kind: "parent-override" as const,
+      base: c.base,
+      sleepFor: undefined,
+      parent: c.parentReadableId,
+      eventKey: undefined
     }))
   ]
   return all.filter((c): c is typeof c & { readonly base: BaseMatchCondition } => c.base !== undefined)
@@ -667,41 +674,19 @@ const conditionAction = (action: Action): ConditionAction =>
  * of its own. Expressions are not checked: one that does not compile never holds.
  */
 const stepConditions = (conditions: TaskConditions | undefined): Array<StepCondition> => {
-  if (conditions === undefined) return []
   const group = (id: string) => (id === "" || id === nilUuid ? newId() : id.toLowerCase())
-  const out: Array<StepCondition> = []
-  for (const c of conditions.userEventConditions) {
-    if (c.base === undefined) continue
-    out.push({
-      kind: "USER_EVENT",
-      action: conditionAction(c.base.action),
-      orGroupId: group(c.base.orGroupId),
-      readableDataKey: c.base.readableDataKey,
-      eventKey: c.userEventKey,
-      expression: c.base.expression
-    })
-  }
-  for (const c of conditions.sleepConditions) {
-    if (c.base === undefined) continue
-    out.push({
-      kind: "SLEEP",
-      action: conditionAction(c.base.action),
-      orGroupId: group(c.base.orGroupId),
-      readableDataKey: c.base.readableDataKey,
-      sleepFor: c.sleepFor
-    })
-  }
-  for (const c of conditions.parentOverrideConditions) {
-    if (c.base === undefined) continue
-    out.push({
-      kind: "PARENT_OVERRIDE",
-      action: conditionAction(c.base.action),
-      orGroupId: group(c.base.orGroupId),
-      parent: c.parentReadableId,
-      expression: c.base.expression
-    })
-  }
-  return out
+  return conditionsOf(conditions).map(({ base, eventKey, kind, parent, sleepFor }): StepCondition => {
+    const action = conditionAction(base.action)
+    const orGroupId = group(base.orGroupId)
+    switch (kind) {
+      case "user-event":
+        return { kind: "USER_EVENT", action, orGroupId, readableDataKey: base.readableDataKey, eventKey, expression: base.expression }
+      case "sleep":
+        return { kind: "SLEEP", action, orGroupId, readableDataKey: base.readableDataKey, sleepFor }
+      case "parent-override":
+        return { kind: "PARENT_OVERRIDE", action, orGroupId, parent, expression: base.expression }
+    }
+  })
 }
 
 /** Options of `putWorkflow`. */
