@@ -44,7 +44,7 @@ import { allTasks, findTask, type HasSpec, specOf, type TaskSpec, type WorkflowS
 import { decodeFailure, formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
-import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
+import { decodeTaskResult, encodeInput, parseMetadata } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
@@ -330,7 +330,7 @@ export const decodeResult = (
         )
       }
       return Effect.mapError(
-        decodeOutput(task, result.output),
+        decodeTaskResult(spec, task, result.output),
         (error) =>
           clientError(
             "InvalidOutput",
