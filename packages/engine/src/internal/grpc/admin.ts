@@ -65,7 +65,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
     ),
 
   triggerWorkflowRun: (request, context) =>
-    bridge.direct(() =>
+    bridge.unary(
       core.runNow((state, now) => ({
         externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
           workflowName: request.workflowName,
@@ -75,6 +75,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
           desiredLabels: request.desiredWorkerLabels
         }, now)
       })),
+      context.signal,
       context.trailer
     ),
 

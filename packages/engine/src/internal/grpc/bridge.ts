@@ -3,8 +3,7 @@
  * captured when the server layer is built. Every fiber lives in a `FiberSet` of the engine's
  * scope, so closing the engine interrupts in-flight calls and ends open streams cleanly.
  *
- * - `direct`: a synchronous domain operation run at once, without a fiber (the hot calls).
- * - `unary`: one fiber per call, interrupted when the client cancels (`context.signal`); an
+ * - `unary`: one fiber per call (none for an `Exit`: `EngineCore.runNow`'s outcome of a hot call), interrupted when the client cancels (`context.signal`); an
  *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
  *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
  *   error occurred." (as upstream's error interceptor).
@@ -24,11 +23,6 @@ export interface Bridge {
    * as `grpc-status-details-bin` (what clients decode typed errors from).
    */
   readonly unary: <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata) => Promise<A>
-  /**
-   * Runs a synchronous unary handler (`EngineCore.runNow`) without a fiber: a thrown
-   * `EngineError` is reported as `unary` reports a failure, anything else as a defect.
-   */
-  readonly direct: <A>(handler: () => A, trailer?: Metadata) => Promise<A>
   readonly stream: <A>(
     open: Effect.Effect<Mailbox.ReadonlyMailbox<A, EngineError>, EngineError, Scope.Scope>,
     signal: AbortSignal
@@ -126,25 +120,14 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
   }
 
   const unary = async <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata): Promise<A> => {
-    const exit = await runExit(effect, signal)
+    // an outcome already there (`EngineCore.runNow`) needs no fiber
+    const exit = Exit.isExit(effect) ? effect as Exit.Exit<A, EngineError> : await runExit(effect, signal)
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.failureOption(exit.cause)
     if (trailer !== undefined && Option.isSome(failure) && failure.value.statusDetails !== undefined) {
       trailer.set("grpc-status-details-bin", failure.value.statusDetails)
     }
     throw toServerError(exit.cause)
-  }
-
-  const direct = <A>(handler: () => A, trailer?: Metadata): Promise<A> => {
-    try {
-      return Promise.resolve(handler())
-    } catch (error) {
-      const cause = error instanceof EngineError ? Cause.fail(error) : Cause.die(error)
-      if (trailer !== undefined && error instanceof EngineError && error.statusDetails !== undefined) {
-        trailer.set("grpc-status-details-bin", error.statusDetails)
-      }
-      return Promise.reject(toServerError(cause))
-    }
   }
 
   async function* stream<A>(
@@ -184,5 +167,5 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
     }
   }
 
-  return { unary, direct, stream, runSync }
+  return { unary, stream, runSync }
 })

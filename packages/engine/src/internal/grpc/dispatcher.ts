@@ -72,11 +72,12 @@ export const make = (
     listenV2: (request, context) => listen(request.workerId, context.tenantId, false, context.signal),
 
     heartbeat: (request, context) =>
-      bridge.direct(() =>
+      bridge.unary(
         runNow((state, now) => {
           Workers.heartbeat(state, context.tenantId, request.workerId, now)
           return {}
-        })
+        }),
+        context.signal
       ),
 
     subscribeToWorkflowEvents: (request, context) => {
@@ -179,19 +180,21 @@ export const make = (
       ),
 
     sendStepActionEvent: (request, context) =>
-      bridge.direct(() =>
+      bridge.unary(
         runNow((state, now) => {
           Actions.stepActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
-        })
+        }),
+        context.signal
       ),
 
     sendBatchActionEvent: (request, context) =>
-      bridge.direct(() =>
+      bridge.unary(
         runNow((state, now) => {
           Actions.batchActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
-        })
+        }),
+        context.signal
       ),
 
     sendGroupKeyActionEvent: (_request, context) =>
@@ -209,18 +212,20 @@ export const make = (
       ),
 
     refreshTimeout: (request, context) =>
-      bridge.direct(() =>
+      bridge.unary(
         runNow((state, now) => ({
           timeoutAt: new Date(Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now))
-        }))
+        })),
+        context.signal
       ),
 
     releaseSlot: (request, context) =>
-      bridge.direct(() =>
+      bridge.unary(
         runNow((state, now) => {
           Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now)
           return {}
-        })
+        }),
+        context.signal
       ),
 
     restoreEvictedTask: () => Promise.resolve({ requeued: true }),

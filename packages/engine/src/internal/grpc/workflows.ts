@@ -99,18 +99,20 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
     ),
 
   triggerWorkflow: (request, context) =>
-    bridge.direct(() =>
+    bridge.unary(
       core.runNow((state, now) => ({
         workflowRunId: Triggers.triggerWorkflow(state, context.tenantId, request, now)
       })),
+      context.signal,
       context.trailer
     ),
 
   bulkTriggerWorkflow: (request, context) =>
-    bridge.direct(() =>
+    bridge.unary(
       core.runNow((state, now) => ({
         workflowRunIds: Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
       })),
+      context.signal,
       context.trailer
     ),
 
