@@ -24,7 +24,7 @@ const project = (name: string, include: ReadonlyArray<string>): TestProjectInlin
 
 /** The test projects: one per package, and the README's snippets in `examples/`, run as written. */
 export const projects: Array<TestProjectInlineConfiguration> = [
-  ...["proto", "sdk", "engine", "testing"].map((name) => project(name, [`packages/${name}/test/**/*.test.ts`])),
+  ...["proto", "shared", "sdk", "engine", "testing"].map((name) => project(name, [`packages/${name}/test/**/*.test.ts`])),
   project("examples", ["examples/**/*.test.ts"])
 ]
 

@@ -38,11 +38,12 @@ import {
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
+import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
 import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
-import { deleteCron, firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteCron, replaceDeclaredCrons } from "./cron.js"
 import { deleteScheduled } from "./schedules.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
