@@ -13,7 +13,8 @@ import {
   RateLimitDuration as RateLimitDurationProto,
   StickyStrategy
 } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
+import * as Crontab from "@effect-hatchet/shared/Crontab"
+import { Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
   allTasks,
   type Concurrency,
@@ -541,23 +542,14 @@ const checkPriority = (issues: Array<string>, where: string, priority: number) =
   }
 }
 
-/** Cron as the engine's parser (robfig/cron, seconds optional) accepts it. */
+/** Cron as Hatchet's validator accepts it (the grammar the local engine applies too). */
 export const checkCron = (issues: Array<string>, where: string, expression: string) => {
   if (typeof expression !== "string" || expression.trim() === "") {
     issues.push(`${where}: must not be empty`)
     return
   }
-  const fields = expression.trim().split(/\s+/)
-  if (fields.length !== 5 && fields.length !== 6) {
-    issues.push(
-      `${where}: "${expression}" has ${fields.length} fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`
-    )
-    return
-  }
-  const parsed = Cron.parse(fields.map((field) => field === "?" ? "*" : field).join(" "))
-  if (Either.isLeft(parsed)) {
-    issues.push(`${where}: "${expression}" is not a valid cron expression: ${parsed.left.message}`)
-  }
+  const reason = Crontab.invalidReason(expression)
+  if (reason !== undefined) issues.push(`${where}: "${expression}" is not a valid cron expression: ${reason}`)
 }
 
 const checkDag = (issues: Array<string>, spec: WorkflowSpec) => {

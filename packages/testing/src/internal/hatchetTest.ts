@@ -25,7 +25,14 @@ const TOKEN_LIFETIME = Duration.days(365 * 100)
 const noEnvironment = ConfigProvider.fromMap(new Map())
 
 /** The client (and the gRPC services a worker needs) of the `Engine` in context. */
-export const clientLayer = (options: HatchetConfig.Options) =>
+/** The client's services on an engine (typed here so that its declaration names public modules only). */
+export const clientLayer = (
+  options: HatchetConfig.Options
+): Layer.Layer<
+  Layer.Layer.Success<typeof Hatchet.layerWithoutConfig> | HatchetConfig.HatchetConfig,
+  HatchetConfig.HatchetConfigError,
+  Engine.Engine
+> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const token = yield* engine.mintToken({ expiresIn: TOKEN_LIFETIME })
@@ -102,7 +109,7 @@ const awaitDispatchable = (worker: Worker.WorkerShape) =>
 /** A worker running every implementation in its context, ready once the engine can dispatch to it. */
 export const workerLayer = (
   options: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">>
-) =>
+): Layer.Layer<Worker.Worker, Worker.WorkerError, Dispatcher | Admin | Events | RestClient.RestClient> =>
   Layer.scoped(
     Worker.Worker,
     Effect.gen(function*() {
