@@ -1,6 +1,7 @@
 /**
- * The engine's gRPC server: the five services under their upstream full names behind the auth
- * middleware, on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
+ * The engine's gRPC server: the five services under their upstream full names, every call
+ * authenticated (`Auth.authenticated`) and every response encoded into one reused writer
+ * (`serverDefinition`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
  * stopped (every connection dropped) and started again on the same port.
  *
  * @internal
@@ -19,6 +20,7 @@ import * as Admin from "./admin.js"
 import * as Auth from "./auth.js"
 import * as Bridge from "./bridge.js"
 import * as Dispatcher from "./dispatcher.js"
+import { serverDefinition } from "./encoding.js"
 import * as Durable from "./durable.js"
 import * as Events from "./events.js"
 import * as Workflows from "./workflows.js"
@@ -65,12 +67,12 @@ export const make = (options: {
     })
     const listen = (port: number) =>
       Effect.suspend(() => {
-        const server = createServer(channelOptions).use(Auth.middleware(authenticate))
-        server.add(DispatcherDefinition, dispatcher)
-        server.add(EventsServiceDefinition, events)
-        server.add(WorkflowServiceDefinition, workflows)
-        server.add(AdminServiceDefinition, admin)
-        server.add(V1DispatcherDefinition, durable)
+        const server = createServer(channelOptions)
+        server.add(serverDefinition(DispatcherDefinition), Auth.authenticated(authenticate, dispatcher))
+        server.add(serverDefinition(EventsServiceDefinition), Auth.authenticated(authenticate, events))
+        server.add(serverDefinition(WorkflowServiceDefinition), Auth.authenticated(authenticate, workflows))
+        server.add(serverDefinition(AdminServiceDefinition), Auth.authenticated(authenticate, admin))
+        server.add(serverDefinition(V1DispatcherDefinition), Auth.authenticated(authenticate, durable))
         const address = `${options.host}:${port}`
         return Effect.tryPromise({
           try: () => server.listen(address),

@@ -1,0 +1,55 @@
+/**
+ * How the server encodes its responses: as nice-grpc does for a generated (ts-proto) service
+ * (`fromPartial`, then `encode`), but into one writer reused across messages instead of a new one
+ * per message. A new writer starts at 128 bytes and doubles (copying) until the message fits: an
+ * `AssignedAction` of a few hundred bytes took 20 µs that way against 8 µs into a writer already
+ * grown. `finish` copies the bytes out, so the writer is free again at once; encoding is
+ * synchronous, so no two messages share it. A writer grown past `keptWriterBytes` by a large
+ * message is dropped rather than kept.
+ *
+ * @internal
+ */
+import { BinaryWriter } from "@bufbuild/protobuf/wire"
+import type { NormalizedServiceDefinition, TsProtoServiceDefinition } from "nice-grpc"
+
+/** Messages longer than this leave the writer to the garbage collector. */
+export const keptWriterBytes = 64 * 1024
+
+let writer = new BinaryWriter()
+
+interface Encodable<M> {
+  readonly encode: (message: M, writer?: BinaryWriter) => BinaryWriter
+  readonly fromPartial?: (object: unknown) => M
+}
+
+/** The bytes of `message`, encoded into the shared writer. */
+export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => {
+  const bytes = type.encode(message, writer).finish()
+  if (bytes.length > keptWriterBytes) writer = new BinaryWriter()
+  return bytes
+}
+
+/**
+ * The nice-grpc definition of a generated service (what `server.add` makes of it), its responses
+ * encoded by `encodeReusing` (defaults still filled in by `fromPartial`, as handlers may return
+ * partial messages).
+ */
+export const serverDefinition = <D extends TsProtoServiceDefinition>(definition: D): NormalizedServiceDefinition<D> => {
+  const methods: Record<string, unknown> = {}
+  for (const [key, method] of Object.entries(definition.methods)) {
+    const request = method.requestType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
+    const response = method.responseType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
+    const complete = (value: unknown, type: Encodable<unknown>) => type.fromPartial === undefined ? value : type.fromPartial(value)
+    methods[key] = {
+      path: `/${definition.fullName}/${method.name}`,
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+      requestSerialize: (value: unknown) => encodeReusing(request, complete(value, request)),
+      requestDeserialize: request.decode,
+      responseSerialize: (value: unknown) => encodeReusing(response, complete(value, response)),
+      responseDeserialize: response.decode,
+      options: method.options
+    }
+  }
+  return methods as NormalizedServiceDefinition<D>
+}
