@@ -95,25 +95,35 @@ const containsNul = (root: unknown): boolean => {
 }
 
 /**
- * Upstream `ValidateJSONB(bytes, field)`: the empty string is accepted; otherwise the text must
- * be JSON without a NUL character inside a string. Returns the error message, or undefined.
- * Nesting deeper than Go accepts is invalid JSON there too; the message says so.
+ * Upstream `ValidateJSONB(bytes, field)`, returning what it parsed: the empty string is accepted
+ * (`value` undefined); otherwise the text must be JSON without a NUL character inside a string.
+ * Nesting deeper than Go accepts is invalid JSON there too; the message says so. One parse for
+ * the check and for the caller's use of the value.
  */
-export const validateJsonb = (raw: string, field: string): string | undefined => {
-  if (raw.length === 0) return undefined
-  if (exceedsMaxDepth(raw)) return `invalid json in field \`${field}\`: ${tooDeep}`
-  let parsed: unknown
+export const readJsonb = (
+  raw: string,
+  field: string
+): { readonly value: JsonValue | undefined } | { readonly error: string } => {
+  if (raw.length === 0) return { value: undefined }
+  if (exceedsMaxDepth(raw)) return { error: `invalid json in field \`${field}\`: ${tooDeep}` }
+  let parsed: JsonValue
   try {
-    parsed = JSON.parse(raw)
+    parsed = JSON.parse(raw) as JsonValue
   } catch {
-    if (raw.includes("\u0000")) return `encoded jsonb contains invalid null character \\u0000 in field \`${field}\``
-    return `invalid json in field \`${field}\``
+    if (raw.includes("\u0000")) return { error: `encoded jsonb contains invalid null character \\u0000 in field \`${field}\`` }
+    return { error: `invalid json in field \`${field}\`` }
   }
   // a NUL can only be written as the escape \u0000 in valid JSON
   if (raw.includes("\\u0000") && containsNul(parsed)) {
-    return `encoded jsonb contains invalid null character \\u0000 in field \`${field}\``
+    return { error: `encoded jsonb contains invalid null character \\u0000 in field \`${field}\`` }
   }
-  return undefined
+  return { value: parsed }
+}
+
+/** `readJsonb`'s check alone: the error message, or undefined when the text is accepted. */
+export const validateJsonb = (raw: string, field: string): string | undefined => {
+  const read = readJsonb(raw, field)
+  return "error" in read ? read.error : undefined
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })

@@ -29,7 +29,7 @@ import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
-import { decodeUtf8, goMarshal, parseJson, parseJsonObject, validateJsonb } from "./json.js"
+import { decodeUtf8, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
@@ -106,6 +106,8 @@ export interface NewRun {
   readonly runId: string
   readonly version: WorkflowVersion
   readonly inputRaw: string
+  /** `inputRaw` parsed, when the caller already has it (else it is parsed here). */
+  readonly input?: JsonValue | undefined
   readonly metadata: Record<string, JsonValue>
   readonly priority: number | undefined
   readonly parentTask?: Task | undefined
@@ -141,7 +143,7 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
     version,
     isDag,
     inputRaw: opts.inputRaw,
-    input: parseJson(opts.inputRaw),
+    input: "input" in opts ? opts.input : parseJson(opts.inputRaw),
     metadata: opts.metadata,
     metadataRaw: goMarshal(opts.metadata),
     priority: opts.priority ?? version.defaultPriority ?? 1,
@@ -196,7 +198,10 @@ const checkKeys = (items: ReadonlyArray<{ readonly version: WorkflowVersion; rea
 interface TriggerOpt {
   readonly name: string
   readonly inputRaw: string
-  readonly metadataRaw: string
+  /** `inputRaw` parsed (undefined for the empty string). */
+  readonly input: JsonValue | undefined
+  /** The additional metadata as an object (of its own: the run's metadata is made from it). */
+  readonly metadata: Record<string, JsonValue>
   readonly priority: number | undefined
   readonly parentTask: Task | undefined
   readonly childIndex: number | undefined
@@ -230,15 +235,16 @@ const triggerOpt = (state: EngineState, tenantId: string, request: TriggerWorkfl
     desiredWorkerId = parsed.value
   }
   checkPriority(request.priority)
-  const metadataRaw = request.additionalMetadata ?? ""
-  const inputError = validateJsonb(request.input, "payload")
-  if (inputError !== undefined) throw invalidArgument(`Invalid request: ${inputError}`)
-  const metadataError = validateJsonb(metadataRaw, "additionalMetadata")
-  if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
+  const input = readJsonb(request.input, "payload")
+  if ("error" in input) throw invalidArgument(`Invalid request: ${input.error}`)
+  const metadata = readJsonb(request.additionalMetadata ?? "", "additionalMetadata")
+  if ("error" in metadata) throw invalidArgument(`Invalid request: ${metadata.error}`)
+  const own = isJsonObject(metadata.value) ? metadata.value : undefined
   return {
     name: request.name,
     inputRaw: request.input,
-    metadataRaw,
+    input: input.value,
+    metadata: parentTask !== undefined ? injectParentIds(own, parentTask) : { ...own },
     priority: request.priority,
     parentTask,
     childIndex: parentTask !== undefined ? request.childIndex : undefined,
@@ -311,11 +317,7 @@ const triggerBatch = (
   const tenant = tenantOf(state, tenantId)
   const opts = requests.map((request) => triggerOpt(state, tenantId, request))
   const versions = resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames)
-  const metadataOf = (opt: TriggerOpt) => {
-    const own = parseJsonObject(opt.metadataRaw)
-    return opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
-  }
-  checkKeys(opts.map((opt) => ({ version: versions.get(opt.name)!, inputRaw: opt.inputRaw, metadata: metadataOf(opt) })))
+  checkKeys(opts.map((opt) => ({ version: versions.get(opt.name)!, inputRaw: opt.inputRaw, metadata: opt.metadata })))
   const collided: Array<{ readonly existingRunId: string; readonly collidingRunId: string }> = []
   const ids = opts.map((opt) => {
     const key = spawnKey(opt)
@@ -324,12 +326,12 @@ const triggerBatch = (
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    const metadata = metadataOf(opt)
     const created = createRun(state, tenant, {
       runId,
       version: versions.get(opt.name)!,
       inputRaw: opt.inputRaw,
-      metadata,
+      input: opt.input,
+      metadata: opt.metadata,
       priority: opt.priority,
       parentTask: opt.parentTask,
       childIndex: opt.childIndex,
@@ -357,12 +359,12 @@ const triggerBatch = (
  * The JSON text of a `bytes` field, checked as the v0 trigger checks its strings
  * (`ValidateJSONB`), and as UTF-8 (which a `string` field, and a jsonb column, require).
  */
-const jsonBytes = (bytes: Uint8Array, field: string): string => {
+const jsonBytes = (bytes: Uint8Array, field: string): { readonly text: string; readonly value: JsonValue | undefined } => {
   const text = decodeUtf8(bytes)
   if (text === undefined) throw invalidArgument(`Invalid request: invalid json in field \`${field}\`: not valid UTF-8`)
-  const error = validateJsonb(text, field)
-  if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
-  return text
+  const read = readJsonb(text, field)
+  if ("error" in read) throw invalidArgument(`Invalid request: ${read.error}`)
+  return { text, value: read.value }
 }
 
 /**
@@ -390,16 +392,17 @@ export const triggerWorkflowRun = (
   if (problem !== undefined) {
     throw invalidArgument(`could not create trigger opt: rpc error: code = InvalidArgument desc = ${problem}`)
   }
-  const inputRaw = jsonBytes(request.input, "payload")
-  const metadataRaw = jsonBytes(request.additionalMetadata, "additionalMetadata")
+  const input = jsonBytes(request.input, "payload")
+  const metadataJson = jsonBytes(request.additionalMetadata, "additionalMetadata")
   const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
-  const metadata = { ...parseJsonObject(metadataRaw) }
-  checkKeys([{ version, inputRaw, metadata }])
+  const metadata = { ...(isJsonObject(metadataJson.value) ? metadataJson.value : undefined) }
+  checkKeys([{ version, inputRaw: input.text, metadata }])
   const runId = newId()
   const created = createRun(state, tenant, {
     runId,
     version,
-    inputRaw,
+    inputRaw: input.text,
+    input: input.value,
     metadata,
     priority: request.priority,
     desiredLabels: request.desiredLabels
