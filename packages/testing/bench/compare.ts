@@ -13,11 +13,14 @@
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
  * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
- * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`).
+ * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`, and of this
+ * process, the engine's, over each phase's measured runs only: `engine-<kind>.cpuprofile`).
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
@@ -123,6 +126,26 @@ const spawnWorker = (kind: Kind, env: Record<string, string>) =>
     profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${kind}`] : []
   )
 
+/** Profiles this process (the engine and the trigger client) while `effect` runs, with BENCH_PROFILE. */
+const profiled = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+  profileDir === undefined ? effect : Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const session = new inspector.Session()
+      session.connect()
+      await session.post("Profiler.enable")
+      await session.post("Profiler.start")
+      return session
+    }),
+    () => effect,
+    (session) =>
+      Effect.promise(async () => {
+        const { profile } = await session.post("Profiler.stop")
+        fs.mkdirSync(profileDir, { recursive: true })
+        fs.writeFileSync(`${profileDir}/${name}.cpuprofile`, JSON.stringify(profile))
+        session.disconnect()
+      })
+  )
+
 const askReport = (child: ChildProcess) =>
   Effect.async<WorkerReport>((resume) => {
     const onMessage = (message: unknown) => {
@@ -207,8 +230,10 @@ const phase = (kind: Kind) =>
     const before = yield* askReport(child)
     const engineCpu = process.cpuUsage()
     const started = Date.now()
-    const ids = yield* triggerRuns(total)
-    const finished = yield* awaitRuns(core, ids)
+    const { finished, ids } = yield* profiled(`engine-${kind}`, Effect.gen(function*() {
+      const ids = yield* triggerRuns(total)
+      return { ids, finished: yield* awaitRuns(core, ids) }
+    }))
     const seconds = (finished - started) / 1000
     const engineCpuUsed = process.cpuUsage(engineCpu)
     const roundTrip = checkRuns(core, ids, workerId)
