@@ -105,10 +105,33 @@ export const decodeArguments = (
   return decoded !== undefined ? Effect.succeed(decoded) : decodeArgumentsEffect(spec, task, data)
 }
 
+const decoders = new WeakMap<Schema.Schema.AnyNoContext, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+const encoders = new WeakMap<Schema.Schema.AnyNoContext, (a: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+/** The synchronous decoder (all errors) of a task's Schema, made once per Schema, not per message. */
+const decoderOf = (schema: Schema.Schema.AnyNoContext) => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEither(schema, { errors: "all" })
+    decoders.set(schema, decode)
+  }
+  return decode
+}
+
+/** The synchronous encoder of a task's output Schema, made once per Schema. */
+const encoderOf = (schema: Schema.Schema.AnyNoContext) => {
+  let encode = encoders.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encodeEither(schema) as (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
+    encoders.set(schema, encode)
+  }
+  return encode
+}
+
 /** The arguments when every Schema decodes them synchronously, else `undefined`. */
 const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunData): TaskArguments | undefined => {
   if (task.role === "on-failure") return undefined
-  const input = Schema.decodeUnknownEither(spec.input, { errors: "all" })(data.input)
+  const input = decoderOf(spec.input)(data.input)
   if (Either.isLeft(input)) return undefined
   const parents: Record<string, unknown> = {}
   for (const name of parentsOf(spec, task)) {
@@ -121,7 +144,7 @@ const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunDa
       parents[name] = Option.none()
       continue
     }
-    const output = Schema.decodeUnknownEither(parent.output, { errors: "all" })(raw)
+    const output = decoderOf(parent.output)(raw)
     if (Either.isLeft(output)) return undefined
     parents[name] = skippable ? Option.some(output.right) : output.right
   }
@@ -187,7 +210,7 @@ export const encodeOutput = (
   value: unknown,
   maxMessageBytes: number
 ): Effect.Effect<string, EncodedFailure> => {
-  const encoded = Schema.encodeEither(task.output)(value)
+  const encoded = encoderOf(task.output)(value)
   if (Either.isRight(encoded)) return outputJson(spec, task, encoded.right, maxMessageBytes)
   return Effect.flatMap(
     Effect.mapError(
