@@ -7,7 +7,9 @@
  * BENCH_TASKS runs with `BulkTriggerWorkflow` (BENCH_BATCH per call, over gRPC) and time from the
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
  * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
- * before and after. Then a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
+ * before and after. Then runs triggered at a steady half of the measured tasks per second for
+ * BENCH_STEADY_SECONDS (3) give the engine's dispatch latency (run created → START sent) without a
+ * backlog, and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
@@ -36,6 +38,7 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
 const probe = Number(process.env.BENCH_PROBE ?? 200)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
+const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
 
 type Kind = "official" | "ours"
 
@@ -56,6 +59,9 @@ interface PhaseResult {
   readonly roundTrip: Quantiles
   /** The same for runs triggered one at a time. */
   readonly probeRoundTrip: Quantiles
+  /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
+  readonly steadyRate: number
+  readonly steadyDispatch: Quantiles
   /** The worker process's CPU time per measured task, in ms. */
   readonly cpuPerTask: { readonly user: number; readonly system: number }
   /** This process's (engine, trigger client, polling) CPU time per measured task, in ms. */
@@ -180,25 +186,60 @@ const triggerRuns = (count: number) =>
     return ids
   })
 
-/** Waits until every run has finished; returns the latest finish time (engine clock, ms). */
+/**
+ * Waits until every run has finished; returns the latest finish time (engine clock, ms). Each poll
+ * reads on from the first run not seen finished and stops at the next unfinished one (runs finish
+ * about in trigger order), so the polling costs this process (whose CPU time is the engine's
+ * figure) next to nothing; a full pass at the end checks them all.
+ */
 const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, poll: Duration.DurationInput = "10 millis") =>
   Effect.gen(function*() {
-    let pending = ids.slice()
-    let last = 0
+    const finishedAt = (id: string) => core.state.runsById.get(id)?.finishedAt
     const deadline = Date.now() + 600_000
-    while (pending.length > 0) {
-      const still: Array<string> = []
-      for (const id of pending) {
-        const finishedAt = core.state.runsById.get(id)?.finishedAt
-        if (finishedAt === undefined) still.push(id)
-        else if (finishedAt > last) last = finishedAt
+    let next = 0
+    for (;;) {
+      while (next < ids.length && finishedAt(ids[next]!) !== undefined) next++
+      if (next === ids.length) {
+        const unfinished = ids.findIndex((id) => finishedAt(id) === undefined)
+        if (unfinished === -1) break
+        next = unfinished
       }
-      pending = still
-      if (pending.length === 0) break
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`${pending.length} runs did not finish in 10 minutes`)
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`${ids.length - next} runs did not finish in 10 minutes`)
       yield* Effect.sleep(poll)
     }
+    let last = 0
+    for (const id of ids) last = Math.max(last, finishedAt(id)!)
     return last
+  })
+
+/** Run created → START sent to the worker (engine clock), per task of `ids`. */
+const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Quantiles => {
+  const latencies: Array<number> = []
+  for (const id of ids) {
+    for (const task of core.state.runsById.get(id)!.tasks.values()) {
+      const sent = task.events.find((e) => e.eventType === "SENT_TO_WORKER")
+      if (sent !== undefined) latencies.push(sent.timestamp - task.createdAt)
+    }
+  }
+  latencies.sort((a, b) => a - b)
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+/**
+ * Triggers runs at a steady `rate` a second for `seconds` (in 50 ms ticks, so no backlog builds
+ * up), waits for them all; returns their ids.
+ */
+const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number) =>
+  Effect.gen(function*() {
+    const perTick = Math.max(1, Math.round(rate / 20))
+    const ids: Array<string> = []
+    for (let tick = 0; tick < seconds * 20; tick++) {
+      const due = Date.now() + 50
+      ids.push(...(yield* triggerRuns(perTick)))
+      yield* Effect.sleep(Math.max(0, due - Date.now()))
+    }
+    yield* awaitRuns(core, ids)
+    return { rate: perTick * 20, ids }
   })
 
 /** Every run COMPLETED on `workerId`; the engine's per-task round trips (START sent → finished). */
@@ -243,6 +284,10 @@ const phase = (kind: Kind) =>
       system: (report.cpuSystemMicros - before.cpuSystemMicros) / 1000 / total
     }
 
+    // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
+    const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
+    checkRuns(core, steady.ids, workerId)
+
     // latency with nothing queued: one run at a time
     const probeIds: Array<string> = []
     for (let i = 0; i < probe; i++) {
@@ -257,6 +302,8 @@ const phase = (kind: Kind) =>
       tasksPerSecond: total / seconds,
       roundTrip,
       probeRoundTrip: checkRuns(core, probeIds, workerId),
+      steadyRate: steady.rate,
+      steadyDispatch: dispatchLatency(core, steady.ids),
       cpuPerTask,
       engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
       report,
@@ -280,6 +327,7 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
   row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
+  row("dispatch p50 / p99 at half throughput", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms (${r.steadyRate}/s)`)
   row("worker CPU per task (user + system)", (r) =>
     `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`)
   row("engine process CPU per task", (r) => `${r.engineCpuPerTask.toFixed(2)} ms`)
@@ -287,6 +335,7 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("worker heap used", (r) =>
     `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
+  console.log(`   dispatch: run created → START sent, for runs triggered at a steady half of the tasks per second, ${steadySeconds} s;`)
   console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
 
   const ours = byKind.get("ours")
@@ -324,6 +373,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log("")
     console.log(`throughput ratio (ours / official): ${(ours.tasksPerSecond / official.tasksPerSecond).toFixed(2)}`)
     console.log(`single-run p50 ratio (ours / official): ${(ours.probeRoundTrip.p50 / official.probeRoundTrip.p50).toFixed(2)}`)
+  }
+  if (ours !== undefined) {
+    console.log(`dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms`)
   }
 }
 
