@@ -62,6 +62,8 @@ interface PhaseResult {
   /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
   readonly steadyRate: number
   readonly steadyDispatch: Quantiles
+  /** The engine round trip (START sent → result recorded) of those runs. */
+  readonly steadyRoundTrip: Quantiles
   /** The worker process's CPU time per measured task, in ms. */
   readonly cpuPerTask: { readonly user: number; readonly system: number }
   /** This process's (engine, trigger client, polling) CPU time per measured task, in ms. */
@@ -286,7 +288,8 @@ const phase = (kind: Kind) =>
 
     // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
     const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
-    checkRuns(core, steady.ids, workerId)
+    const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
+    const beforeProbe = yield* askReport(child)
 
     // latency with nothing queued: one run at a time
     const probeIds: Array<string> = []
@@ -304,11 +307,12 @@ const phase = (kind: Kind) =>
       probeRoundTrip: checkRuns(core, probeIds, workerId),
       steadyRate: steady.rate,
       steadyDispatch: dispatchLatency(core, steady.ids),
+      steadyRoundTrip,
       cpuPerTask,
       engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
       report,
       overhead: histogramDelta("hatchet_worker_task_overhead", before, report),
-      probeOverhead: histogramDelta("hatchet_worker_task_overhead", report, afterProbe)
+      probeOverhead: histogramDelta("hatchet_worker_task_overhead", beforeProbe, afterProbe)
     } satisfies PhaseResult
   }))
 
@@ -327,7 +331,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
   row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
-  row("dispatch p50 / p99 at half throughput", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms (${r.steadyRate}/s)`)
+  row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
+  row("  dispatch p50 / p99", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
+  row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
   row("worker CPU per task (user + system)", (r) =>
     `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`)
   row("engine process CPU per task", (r) => `${r.engineCpuPerTask.toFixed(2)} ms`)
@@ -335,7 +341,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("worker heap used", (r) =>
     `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
-  console.log(`   dispatch: run created → START sent, for runs triggered at a steady half of the tasks per second, ${steadySeconds} s;`)
+  console.log(`   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s; dispatch: run`)
+  console.log("   created → START sent, 0 when a slot is free, the trigger's operation assigning the run at once;")
   console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
 
   const ours = byKind.get("ours")
@@ -375,7 +382,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log(`single-run p50 ratio (ours / official): ${(ours.probeRoundTrip.p50 / official.probeRoundTrip.p50).toFixed(2)}`)
   }
   if (ours !== undefined) {
-    console.log(`dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms`)
+    console.log(
+      `dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms (engine round trip p99 ${ours.steadyRoundTrip.p99} ms)`
+    )
   }
 }
 
