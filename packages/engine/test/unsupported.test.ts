@@ -46,7 +46,6 @@ describe("unsupported features", () => {
           parents: ["a"],
           conditions: { parentOverrideConditions: [{ base: base("", Action.CANCEL), parentReadableId: "a" }] }
         })], {}, "task 'b': step conditions (parent-override; wait_for / skip_if / cancel_if)"],
-        ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
         ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
           "on-failure task 'on-failure-task': durable execution (is_durable)"],
@@ -64,13 +63,13 @@ describe("unsupported features", () => {
       const error = yield* refusal(h, "many", [
         task("a", { isDurable: true, conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
-        task("c", { batch: { batchMaxSize: 5 } })
+        task("c", { isDurable: true, batch: { batchMaxSize: 5 } })
       ], { idempotency: { expression: "input.id", ttlMs: 1 } })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
           "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if), durable execution (is_durable); " +
-          "task 'c': batch execution (batch)"
+          "task 'c': durable execution (is_durable)"
       })
     }))
 
@@ -205,7 +204,7 @@ describe("the official SDK's registrations", () => {
       const durable = OfficialSdk.CreateWorkflow({ name: "sdk-durable" })
       durable.durableTask({ name: "d", fn: noop })
       const batch = OfficialSdk.CreateWorkflow({ name: "sdk-batch" })
-      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop })
+      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop as never })
       const idempotent = OfficialSdk.CreateTaskWorkflow({
         name: "sdk-idempotency",
         idempotency: { expression: "input.id", ttlMs: 60_000 },
@@ -215,14 +214,14 @@ describe("the official SDK's registrations", () => {
         [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
           "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
           "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],
-        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"],
-        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"]
+        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
-      // idempotency keys are supported
+      // idempotency keys and batch tasks are supported
       yield* registerOfficial(h, idempotent)
+      yield* registerOfficial(h, batch)
     }))
 })

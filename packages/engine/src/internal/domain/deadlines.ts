@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import { onBatchFlush } from "./batches.js"
 import { onSlotScheduleTimeout } from "./concurrency.js"
 import { onCronTick } from "./cron.js"
 import { onExecutionTimeout, onScheduleTimeout, onUnpark } from "./dispatch.js"
@@ -65,5 +66,7 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       return onCronTick(state, timer.tenantId, timer.id, timer.at, now)
     case "Retention":
       return onRetention(state, timer.id, now)
+    case "BatchFlush":
+      return onBatchFlush(state, timer.tenantId, timer.id, now)
   }
 }

@@ -18,7 +18,8 @@ import { WorkerLabelComparator } from "@effect-hatchet/proto/v1/shared/trigger"
 import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
-import type { DesiredLabel, EngineState, QueueEntry, Task, Worker, WorkerLabel } from "./model.js"
+import { bufferTask, kickStalled, leaveBatch, releaseBatchSlot, timeOutBatch } from "./batches.js"
+import type { DesiredLabel, EngineState, QueueEntry, Runtime, Task, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskApp, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 import type { Timer } from "./timers.js"
@@ -42,6 +43,7 @@ export const markWorkerDirty = (state: EngineState, worker: Worker): void => {
   for (const action of worker.actions) {
     if (state.queues.size(worker.tenantId, action) > 0) markDirty(state, worker.tenantId, action)
   }
+  kickStalled(state, worker)
 }
 
 /** Runs assignment passes until no queue is dirty. */
@@ -157,7 +159,7 @@ const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
  * admits the desired worker, SOFT prefers it; otherwise the summed weights of the desired labels
  * it meets, excluding workers that miss a required one. Labels are ignored under sticky.
  */
-const rank = (worker: Worker, task: Task): number => {
+export const rank = (worker: Worker, task: Task): number => {
   const run = task.run
   const sticky = run.version.sticky
   const desired = task.desiredWorkerId
@@ -176,13 +178,14 @@ const rank = (worker: Worker, task: Task): number => {
 
 /**
  * One assignment pass over a queue, in queue order: a task short of rate-limit units is passed
- * over (and waits for the refill), the first other task no worker can take ends the pass.
+ * over (and waits for the refill), a task of a batch step goes to its batch buffer (it needs no
+ * worker yet), the first other task no worker can take ends the pass.
  */
 const tryAssign = (state: EngineState, tenantId: string, action: string, now: number) => {
   const tenant = state.tenants.get(tenantId)
-  const candidates = tenant?.actionWorkers.get(action)
-  if (tenant === undefined || candidates === undefined || candidates.size === 0) return
-  const workers = [...candidates]
+  if (tenant === undefined) return
+  const candidates = tenant.actionWorkers.get(action)
+  const workers = candidates !== undefined ? [...candidates] : []
   for (const entry of state.queues.live(tenantId, action)) {
     const units = RateLimits.unitsOf(entry.task)
     if (units !== undefined) {
@@ -193,6 +196,12 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
         continue
       }
     }
+    if (entry.task.step.batch !== undefined) {
+      if (units !== undefined) RateLimits.consume(tenant, units, now)
+      bufferTask(state, tenant, entry, now)
+      continue
+    }
+    if (workers.length === 0) return
     const offset = tenant.roundRobin.get(action) ?? 0
     // the best rank first; round-robin among workers of equal rank
     let chosen: Worker | undefined
@@ -223,9 +232,9 @@ const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
 }
 
 /** Delay before re-queueing an assignment that could not be delivered: 100 ms doubling to 5 s. */
-const redeliveryDelayMs = (task: Task) => Math.min(5_000, 100 * Math.pow(2, task.internalRetryCount))
+export const redeliveryDelayMs = (task: Task) => Math.min(5_000, 100 * Math.pow(2, task.internalRetryCount))
 
-const undeliverable =
+export const undeliverable =
   "Could not send task to worker. This likely means that too many slots have been configured for the worker, or the worker has crashed."
 
 /**
@@ -309,6 +318,7 @@ export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: n
   const runtime = task.runtime
   if (runtime === undefined || runtime.retryCount !== retryCount) return
   if (runtime.timeoutAt > now) armTimeout(state, task)
+  else if (runtime.batch !== undefined) timeOutBatch(state, runtime.batch.run, now)
   else timeOutTask(state, task, now)
 }
 
@@ -318,12 +328,17 @@ export const releaseRuntime = (state: EngineState, task: Task): void => {
   if (runtime === undefined) return
   task.runtime = undefined
   state.timers.cancel("ExecutionTimeout", task.externalId)
-  if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker)
+  if (runtime.worker !== undefined) releaseSlot(state, task, runtime.worker, runtime)
+  if (runtime.batch !== undefined) leaveBatch(state, task, runtime.batch.run)
 }
 
-/** Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`). */
-export const releaseSlot = (state: EngineState, task: Task, worker: Worker): void => {
+/** Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`); a batch member's are its batch's. */
+export const releaseSlot = (state: EngineState, task: Task, worker: Worker, runtime: Runtime | undefined = task.runtime): void => {
   if (!worker.running.delete(task)) return
+  if (runtime?.batch !== undefined) {
+    releaseBatchSlot(state, task, runtime.batch.run)
+    return
+  }
   takeSlots(worker, task, -1)
   markWorkerDirty(state, worker)
 }
@@ -393,6 +408,15 @@ export const assignedAction = (task: Task, actionType: ActionType, retryCount: n
   if (run.triggeringEvent !== undefined) {
     action.triggeringEventExternalId = run.triggeringEvent.id
     action.triggeringEventKey = run.triggeringEvent.key
+  }
+  const batch = task.runtime?.batch
+  if (batch !== undefined) {
+    action.batchId = batch.run.id
+    action.batchSize = batch.run.size
+    action.batchIndex = batch.index
+    if (batch.run.group.key !== "") action.batchKey = batch.run.group.key
+  } else if (task.batchKey !== undefined && task.batchKey !== "") {
+    action.batchKey = task.batchKey
   }
   return action
 }

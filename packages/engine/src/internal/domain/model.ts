@@ -126,8 +126,25 @@ export interface Step {
   readonly concurrency: ReadonlyArray<StepConcurrency>
   /** The step's rate limits, in registration order. */
   readonly rateLimits: ReadonlyArray<StepRateLimit>
+  /** Batch execution (`batch`): its tasks run together, one START_BATCH per flushed batch. */
+  readonly batch: StepBatch | undefined
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+/**
+ * A step's batch settings as upstream stores them (`v1_step_batch_config`), defaults filled: a
+ * flush interval of 1000 ms, the group key `'default'`, at most 100 batches running per key.
+ */
+export interface StepBatch {
+  readonly maxSize: number
+  /** 0 flushes at the next pass. */
+  readonly maxIntervalMs: number
+  /** The batch group key expression, evaluated for each task at its creation (`workflow` env). */
+  readonly groupKey: StepExpression
+  /** 0: no limit. */
+  readonly groupMaxRuns: number
+  readonly broadcastOutput: boolean
 }
 
 // -----------------------------------------------------------------------------
@@ -361,6 +378,8 @@ export type TaskEventType =
   | "SCHEDULING_TIMED_OUT"
   | "SKIPPED"
   | "RETRIED_BY_USER"
+  | "WAITING_FOR_BATCH"
+  | "BATCH_FLUSHED"
 
 export interface TaskEvent {
   readonly id: number
@@ -389,6 +408,57 @@ export interface Runtime {
   worker: Worker | undefined
   timeoutAt: number
   readonly assignedAt: number
+  /** The batch the attempt runs in, for a batch task (its worker slot is the batch's). */
+  readonly batch?: BatchMembership | undefined
+}
+
+/** A task's place in a flushed batch (upstream's `batch_id`, `batch_size`, `batch_index` of its runtime). */
+export interface BatchMembership {
+  readonly run: BatchRun
+  readonly index: number
+}
+
+/**
+ * A flushed batch (upstream `v1_batch_runtime`): one default slot on its worker, held while any
+ * member holds its runtime's slot; it counts against its group's `groupMaxRuns` while any member
+ * still runs.
+ */
+export interface BatchRun {
+  readonly id: string
+  readonly group: BatchGroup
+  readonly worker: Worker
+  readonly size: number
+  /** Members with a live runtime. */
+  readonly members: Set<Task>
+  /** Members whose runtime still holds the slot (a `ReleaseSlot` gives a member's up). */
+  readonly holders: Set<Task>
+}
+
+/** A task waiting in a batch group's buffer under its queue token. */
+export interface BatchItem {
+  readonly task: Task
+  readonly token: number
+  /** The schedule deadline it brought from its queue. */
+  readonly deadline: number
+  /** Bytes of its action payload (upstream's `payload_size`). */
+  readonly payloadSize: number
+}
+
+/**
+ * The buffer of one batch key of a step (upstream's in-memory `batchGroup`): items in arrival
+ * order; `deadline` is set when the group is created and moved by each flush (now + interval).
+ */
+export interface BatchGroup {
+  readonly id: string
+  readonly tenantId: string
+  readonly step: Step
+  readonly key: string
+  buffer: Array<BatchItem>
+  deadline: number
+  /** Batches of this group still running. */
+  active: number
+  /** A due flush found no worker or no free batch run: retried when capacity appears. */
+  stalled: boolean
 }
 
 export interface Task {
@@ -437,6 +507,8 @@ export interface Task {
   rateLimits: ReadonlyArray<TaskRateLimit>
   /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
   waitingOnDynamicKeys: boolean
+  /** Its batch group key, evaluated at creation (a batch step's tasks only). */
+  batchKey: string | undefined
   /**
    * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
    * next strategy's), from its creation until it is final.
@@ -665,6 +737,8 @@ export interface TenantState {
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
+  /** Batch groups by id (`batches.ts`). */
+  readonly batchGroups: Map<string, BatchGroup>
 }
 
 /**

@@ -9,9 +9,8 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (step conditions, batch
- * tasks, durable tasks, event-filter expressions, cron time zones) is refused
- * with UNIMPLEMENTED
+ * A valid workflow that uses a feature this engine does not implement (step conditions, durable
+ * tasks, cron time zones) is refused with UNIMPLEMENTED
  * instead of running differently from Hatchet. A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
@@ -55,6 +54,7 @@ import type {
   EngineState,
   LimitStrategy,
   Step,
+  StepBatch,
   StepConcurrency,
   StepKind,
   TenantState,
@@ -357,7 +357,6 @@ const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
   const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
   if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
-  if (task.batch !== undefined) features.push("batch execution (batch)")
   if (task.isDurable) features.push("durable execution (is_durable)")
   return features
 }
@@ -631,8 +630,27 @@ const buildStep = (
   desiredLabels: new Map(Object.entries(task.workerLabels)),
   concurrency,
   rateLimits: RateLimits.stepRateLimits(task.rateLimits),
+  batch: stepBatchOf(task),
   index
 })
+
+/**
+ * A task's batch settings with upstream's defaults (`getCreateWorkflowOpts`): 1000 ms, the key
+ * `'default'` (also for an empty one), 100 runs per key. The key is compiled in the environment
+ * it is evaluated in; one that does not compile fails each task at creation.
+ */
+const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
+  const batch = task.batch
+  if (batch === undefined) return undefined
+  const groupKey = batch.batchGroupKey !== undefined && batch.batchGroupKey !== "" ? batch.batchGroupKey : "'default'"
+  return {
+    maxSize: batch.batchMaxSize,
+    maxIntervalMs: batch.batchMaxIntervalMs ?? 1000,
+    groupKey: { source: groupKey, compiled: Cel.compile("workflow", groupKey) },
+    groupMaxRuns: batch.batchGroupMaxRuns ?? 100,
+    broadcastOutput: batch.broadcastOutput ?? false
+  }
+}
 
 /** Options of `putWorkflow`. */
 export interface PutWorkflowOptions {

@@ -15,6 +15,7 @@
  *
  * @internal
  */
+import { evaluateBatchKey } from "./batches.js"
 import { releaseOnFinal } from "./idempotency.js"
 import { countCreated, countEvent, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -130,7 +131,8 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     concurrencyKeys: undefined,
     concurrencySlots: [],
     rateLimits: [],
-    waitingOnDynamicKeys: false
+    waitingOnDynamicKeys: false,
+    batchKey: undefined
   }
   run.tasks.set(step.id, task)
   state.tasksByExternalId.set(task.externalId, task)
@@ -145,11 +147,19 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
       // expression fails is created FAILED (a rate-limit failure is reported over a key's)
       const keys = step.concurrency.length > 0 ? evaluateKeys(step.concurrency, run, externalId) : undefined
       const limits = hasExpressions(step) ? evaluateRateLimits(step, run, externalId) : undefined
-      const failure = limits?._tag === "Failed" ? limits.message : keys?._tag === "Failed" ? keys.message : undefined
+      const batchKey = step.batch !== undefined ? evaluateBatchKey(step.batch, run, externalId) : undefined
+      const failure = limits?._tag === "Failed"
+        ? limits.message
+        : keys?._tag === "Failed"
+        ? keys.message
+        : batchKey?._tag === "Failed"
+        ? batchKey.message
+        : undefined
       if (failure !== undefined) {
         failAtCreation(state, task, failure, now)
         break
       }
+      if (batchKey?._tag === "Key") task.batchKey = batchKey.key
       if (limits?._tag === "Limits") {
         task.rateLimits = limits.limits
         registerDynamicKeys(state, task, now)

@@ -40,7 +40,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       crons: new Map(),
       concurrencyStrategies: new Map(),
       counters: new Map(),
-      idempotencyKeys: new Map()
+      idempotencyKeys: new Map(),
+      batchGroups: new Map()
     }
     state.tenants.set(tenantId, tenant)
   }
