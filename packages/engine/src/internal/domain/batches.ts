@@ -20,10 +20,10 @@
  *
  * @internal
  */
-import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import * as Cel from "./cel.js"
 import { stepVariables } from "./concurrency.js"
-import { actionPayload, armTimeout, isSchedulable, markWorkerDirty, maxMessageBytes, rank, redeliveryDelayMs, sendCancel, undeliverable } from "./dispatch.js"
+import { actionPayload, armTimeout, chooseWorker, markWorkerDirty, maxMessageBytes, redeliveryDelayMs, sendCancel, undeliverable } from "./dispatch.js"
 import { formatGoDuration } from "./duration.js"
 import { newId } from "./ids.js"
 import type { BatchGroup, BatchItem, BatchRun, EngineState, QueueEntry, Run, StepBatch, Task, TenantState, Worker } from "./model.js"
@@ -175,29 +175,11 @@ export const kickStalled = (state: EngineState, worker: Worker): void => {
 /** Whether `worker` has a free default slot: a batch takes one, whatever its step requests. */
 const hasBatchSlot = (worker: Worker) => (worker.slotConfig.get("default") ?? 0) - (worker.slotsUsed.get("default") ?? 0) >= 1
 
-/** The worker a batch led by `first` goes to: the best-ranked schedulable one, round-robin among equals. */
+/** The worker a batch led by `first` goes to: one default slot, ranked by the first task. */
 const pickWorker = (state: EngineState, tenant: TenantState, first: Task, now: number): Worker | undefined => {
-  const action = first.step.action
-  const candidates = tenant.actionWorkers.get(action)
+  const candidates = tenant.actionWorkers.get(first.step.action)
   if (candidates === undefined || candidates.size === 0) return undefined
-  const workers = [...candidates]
-  const offset = tenant.roundRobin.get(action) ?? 0
-  let chosen: Worker | undefined
-  let chosenRank = -1
-  let chosenIndex = 0
-  for (let i = 0; i < workers.length; i++) {
-    const index = (offset + i) % workers.length
-    const worker = workers[index]!
-    if (!isSchedulable(state, worker, now) || !hasBatchSlot(worker)) continue
-    const r = rank(worker, first)
-    if (r > chosenRank) {
-      chosen = worker
-      chosenRank = r
-      chosenIndex = index
-    }
-  }
-  if (chosen !== undefined) tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
-  return chosen
+  return chooseWorker(state, tenant, first.step.action, [...candidates], first, now, hasBatchSlot)
 }
 
 /** Upstream's `describeBatchFlushReason`. */
@@ -261,26 +243,15 @@ const startBatchAction = (run: BatchRun, reason: string, now: number): AssignedA
   const payload = `{${
     members.map((task) => `${JSON.stringify(task.externalId)}:{"workflow_run_id":${JSON.stringify(task.run.id)},"payload":${actionPayload(task)}}`).join(",")
   }}`
-  const action: AssignedAction = {
+  return AssignedAction.fromPartial({
     tenantId: run.group.tenantId,
-    workflowRunId: "",
-    getGroupKeyRunId: "",
-    jobId: "",
-    jobName: "",
-    jobRunId: "",
-    taskId: "",
-    taskRunExternalId: "",
     actionId: run.group.step.action,
     actionType: ActionType.START_BATCH,
     actionPayload: payload,
-    taskName: "",
-    retryCount: 0,
-    priority: 0,
     batchId: run.id,
-    batchStartPayload: { triggerReason: reason, triggerTime: new Date(now), expectedSize: run.size }
-  }
-  if (run.group.key !== "") action.batchKey = run.group.key
-  return action
+    batchStartPayload: { triggerReason: reason, triggerTime: new Date(now), expectedSize: run.size },
+    batchKey: run.group.key !== "" ? run.group.key : undefined
+  })
 }
 
 /** Sends the batch to its worker's newest stream; a batch that cannot be sent fails or is retried as a task would. */

@@ -19,7 +19,7 @@ import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import { bufferTask, kickStalled, leaveBatch, releaseBatchSlot, timeOutBatch } from "./batches.js"
-import type { DesiredLabel, EngineState, QueueEntry, Runtime, Task, Worker, WorkerLabel } from "./model.js"
+import type { DesiredLabel, EngineState, QueueEntry, Runtime, Task, TenantState, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
 import { cancelTask, failTaskApp, failTaskInternal, recordEvent, timeOutTask } from "./tasks.js"
 import type { Timer } from "./timers.js"
@@ -159,7 +159,7 @@ const labelMet = (worker: WorkerLabel, desired: DesiredLabel): boolean => {
  * admits the desired worker, SOFT prefers it; otherwise the summed weights of the desired labels
  * it meets, excluding workers that miss a required one. Labels are ignored under sticky.
  */
-export const rank = (worker: Worker, task: Task): number => {
+const rank = (worker: Worker, task: Task): number => {
   const run = task.run
   const sticky = run.version.sticky
   const desired = task.desiredWorkerId
@@ -201,28 +201,43 @@ const tryAssign = (state: EngineState, tenantId: string, action: string, now: nu
       bufferTask(state, tenant, entry, now)
       continue
     }
-    if (workers.length === 0) return
-    const offset = tenant.roundRobin.get(action) ?? 0
-    // the best rank first; round-robin among workers of equal rank
-    let chosen: Worker | undefined
-    let chosenRank = -1
-    let chosenIndex = 0
-    for (let i = 0; i < workers.length; i++) {
-      const index = (offset + i) % workers.length
-      const worker = workers[index]!
-      if (!isSchedulable(state, worker, now) || !hasCapacity(worker, entry.task)) continue
-      const r = rank(worker, entry.task)
-      if (r > chosenRank) {
-        chosen = worker
-        chosenRank = r
-        chosenIndex = index
-      }
-    }
+    const chosen = chooseWorker(state, tenant, action, workers, entry.task, now, hasCapacity)
     if (chosen === undefined) return
-    tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
     if (units !== undefined) RateLimits.consume(tenant, units, now)
     assign(state, entry.task, chosen, now)
   }
+}
+
+/**
+ * The schedulable worker that fits `task` with the best rank, round-robin per action among equal
+ * ranks (the action's offset moves past the one chosen).
+ */
+export const chooseWorker = (
+  state: EngineState,
+  tenant: TenantState,
+  action: string,
+  workers: ReadonlyArray<Worker>,
+  task: Task,
+  now: number,
+  fits: (worker: Worker, task: Task) => boolean
+): Worker | undefined => {
+  const offset = tenant.roundRobin.get(action) ?? 0
+  let chosen: Worker | undefined
+  let chosenRank = -1
+  let chosenIndex = 0
+  for (let i = 0; i < workers.length; i++) {
+    const index = (offset + i) % workers.length
+    const worker = workers[index]!
+    if (!isSchedulable(state, worker, now) || !fits(worker, task)) continue
+    const r = rank(worker, task)
+    if (r > chosenRank) {
+      chosen = worker
+      chosenRank = r
+      chosenIndex = index
+    }
+  }
+  if (chosen !== undefined) tenant.roundRobin.set(action, (chosenIndex + 1) % workers.length)
+  return chosen
 }
 
 const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
