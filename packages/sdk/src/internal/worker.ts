@@ -50,6 +50,7 @@ import {
 } from "./definition.js"
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
+import * as Batches from "./batch.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import {
   checkWorkerOptions,
@@ -232,7 +233,7 @@ export const make = (
       Effect.interruptible,
       Effect.forkScoped
     )
-    const logSink = (action: DispatcherProto.AssignedAction) => (line: LogLine) => {
+    const logSink = (action: Pick<DispatcherProto.AssignedAction, "taskRunExternalId" | "retryCount">) => (line: LogLine) => {
       const accepted = Queue.unsafeOffer(logQueue, {
         taskRunExternalId: action.taskRunExternalId,
         createdAt: line.createdAt,
@@ -245,14 +246,16 @@ export const make = (
     }
 
     // --- step action events (before the task fibers: closed after them) --------------------------
+    /** A call that reports to the engine: a timeout, and retries while the engine is unreachable. */
+    const callEngine = <E extends GrpcError>(method: string, effect: Effect.Effect<void, E>) =>
+      effect.pipe(
+        Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
+        Effect.retry(reportRetry)
+      )
     const actionEvents = yield* ActionEvents.make({
       dispatcher,
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
-      call: (method, effect) =>
-        effect.pipe(
-          Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
-          Effect.retry(reportRetry)
-        )
+      call: callEngine
     })
 
     // --- task fibers ---------------------------------------------------------------------------
@@ -268,6 +271,18 @@ export const make = (
 
     // The hot path updates metrics synchronously with the labels its fiber had when it started
     // (what `Metric.update` would read on each call).
+
+    /** A new attempt, received now, holding no slot yet. */
+    const newAttempt = (retryCount: number, metadata: Readonly<Record<string, unknown>>): Attempt => ({
+      retryCount,
+      reason: undefined,
+      permits: 0,
+      fiber: undefined,
+      receivedAt: clock.unsafeCurrentTimeNanos(),
+      handlerTime: undefined,
+      metricLabels: [],
+      metadata
+    })
 
     /** Slots held by running attempts. */
     let slotsHeld = 0
@@ -585,16 +600,7 @@ export const make = (
           }
           existing.reason = "superseded"
         }
-        const attempt: Attempt = {
-          retryCount: action.retryCount,
-          reason: undefined,
-          permits: 0,
-          fiber: undefined,
-          receivedAt: clock.unsafeCurrentTimeNanos(),
-          handlerTime: undefined,
-          metricLabels: [],
-          metadata: parseMetadata(action.additionalMetadata)
-        }
+        const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata))
         attempts.set(key, attempt)
         const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
@@ -614,12 +620,35 @@ export const make = (
         return Effect.flatMap(Effect.fiberId, (id) => Effect.asVoid(attempt.fiber!.interruptAsFork(id)))
       })
 
+    // --- batch tasks (internal/batch.ts): one fiber and one slot per batch ------------------------
+    const batches = Batches.make({
+      workerName,
+      dispatcher,
+      maxMessageBytes,
+      envelopeBytes: ENVELOPE_BYTES,
+      call: callEngine,
+      route: (actionId) => routes.get(actionId),
+      launch: (key, body) => {
+        const attempt = newAttempt(0, {})
+        attempts.set(key, attempt)
+        attempt.fiber = runFiber(key, Effect.ensuring(Effect.zipRight(takeSlots(attempt, 1), body(attempt)), releaseSlots(attempt)))
+        attempt.fiber.addObserver(() => {
+          if (attempts.get(key) === attempt) attempts.delete(key)
+        })
+        return attempt
+      },
+      closing: () => phase === "closing",
+      log: (taskRunExternalId) => logSink({ taskRunExternalId, retryCount: 0 })
+    })
+
     const handleAction = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> => {
       switch (action.actionType) {
         case ActionType.START_STEP_RUN:
           return startAttempt(workerId, action)
+        case ActionType.START_BATCH:
+          return batches.start(workerId, action)
         case ActionType.CANCEL_STEP_RUN:
-          return cancelAttempt(action)
+          return Effect.flatMap(batches.cancel(action), (handled) => handled ? Effect.void : cancelAttempt(action))
         default:
           return Effect.logWarning(`ignoring an unsupported assignment type ${action.actionType} for ${action.actionId}`)
       }
