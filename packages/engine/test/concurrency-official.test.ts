@@ -8,7 +8,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
-import { runStatus } from "../src/internal/domain/model.js"
+import { runStatus, taskError } from "../src/internal/domain/model.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
@@ -108,7 +108,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const core = yield* EngineCore
       expect(statusOfRun(core, olderId)).toBe("CANCELLED")
       const task = core.state.tasksByExternalId.get(olderId)!
-      expect(task.error).toBe("")
+      expect(taskError(task)).toBe("")
       expect(task.events.find((e) => e.eventType === "CANCELLED")?.message).toBe("Cancelled due to concurrency strategy")
     }))
 

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
 import type { EngineError } from "../src/internal/domain/errors.js"
-import { runStatus } from "../src/internal/domain/model.js"
+import { runStatus, taskError, taskStatus } from "../src/internal/domain/model.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
@@ -49,7 +49,7 @@ describe("task-level concurrency", () => {
       const b1 = yield* h.trigger("grr", { group: "b" })
       const a3 = yield* h.trigger("grr", { group: "a" })
       expect(startedRuns(w)).toEqual([a1, b1])
-      expect((yield* h.taskOf(a2, "t")).status).toBe("QUEUED")
+      expect(taskStatus(yield* h.taskOf(a2, "t"))).toBe("QUEUED")
       yield* h.complete(w.starts()[0]!, "{}")
       expect(startedRuns(w)).toEqual([a1, b1, a2])
       // a failure frees the slot too
@@ -86,13 +86,13 @@ describe("task-level concurrency", () => {
       expect(w.cancels().map((c) => [c.workflowRunId, c.retryCount])).toEqual([[first, 0]])
       expect(startedRuns(w)).toEqual([first, other, second])
       const cancelled = yield* h.taskOf(first, "t")
-      expect(cancelled).toMatchObject({ status: "CANCELLED", error: "" })
+      expect(cancelled).toMatchObject({ state: { _tag: "Cancelled" } })
       expect(yield* lastEvent(h, first)).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
       expect(yield* statusOf(h, first)).toBe("CANCELLED")
       expect(events.some((e) => e.hangup)).toBe(true)
       // a late result of the cancelled attempt changes nothing
       yield* h.complete(w.starts()[0]!, "{}")
-      expect((yield* h.taskOf(first, "t")).status).toBe("CANCELLED")
+      expect(taskStatus(yield* h.taskOf(first, "t"))).toBe("CANCELLED")
       yield* h.complete(w.starts()[2]!, "{}")
       expect(yield* statusOf(h, second)).toBe("COMPLETED")
       expect(yield* statusOf(h, other)).toBe("RUNNING")
@@ -105,7 +105,7 @@ describe("task-level concurrency", () => {
       const runs = []
       for (let i = 0; i < 4; i++) runs.push(yield* h.trigger("cipq", { group: "g" }))
       const statuses = []
-      for (const runId of runs) statuses.push((yield* h.taskOf(runId, "t")).status)
+      for (const runId of runs) statuses.push(taskStatus(yield* h.taskOf(runId, "t")))
       expect(statuses).toEqual(["CANCELLED", "CANCELLED", "QUEUED", "QUEUED"])
       const w = yield* h.worker(["cipq:t"], 10)
       expect(startedRuns(w)).toEqual(runs.slice(2))
@@ -186,7 +186,7 @@ describe("task-level concurrency", () => {
       const first = yield* h.trigger("sto", { group: "a" })
       const second = yield* h.trigger("sto", { group: "a" })
       yield* h.advance(11_000, [w])
-      expect((yield* h.taskOf(first, "t")).status).toBe("RUNNING")
+      expect(taskStatus(yield* h.taskOf(first, "t"))).toBe("RUNNING")
       expect(yield* lastEvent(h, second)).toMatchObject({ eventType: "SCHEDULING_TIMED_OUT" })
       expect(yield* statusOf(h, second)).toBe("CANCELLED")
       expect(w.cancels()).toHaveLength(0)
@@ -209,7 +209,7 @@ describe("task-level concurrency", () => {
       expect(startedRuns(w)).toEqual([a, c])
       expect((yield* h.taskOf(a, "t")).concurrencyKeys?.keys).toEqual(["gold-acme:1.5"])
       expect((yield* h.taskOf(c, "t")).concurrencyKeys?.keys).toEqual(["gold-acme:1e+06"])
-      expect((yield* h.taskOf(b, "t")).status).toBe("QUEUED")
+      expect(taskStatus(yield* h.taskOf(b, "t"))).toBe("QUEUED")
 
       yield* h.putWorkflow("by-run", [task("t", { concurrency: [{ expression: "workflow_run_id", limitStrategy: GROUP_ROUND_ROBIN }] })])
       const runId = yield* h.trigger("by-run")
@@ -231,7 +231,7 @@ describe("task-level concurrency", () => {
       for (const [input, reason] of cases) {
         const runId = yield* h.trigger("bad-key", input)
         const failed = yield* h.taskOf(runId, "t")
-        expect(failed).toMatchObject({ status: "FAILED", error: `failed to parse step expression (input.group): ${reason}` })
+        expect(failed).toMatchObject({ state: { _tag: "Failed", error: `failed to parse step expression (input.group): ${reason}` } })
         expect(failed.events.map((e) => e.eventType)).toEqual(["FAILED"])
         expect(yield* statusOf(h, runId)).toBe("FAILED")
       }
@@ -245,8 +245,8 @@ describe("task-level concurrency", () => {
       const w = yield* h.worker(["dag-key:a", "dag-key:b", "dag-key:c"], 10)
       const runId = yield* h.trigger("dag-key")
       yield* h.complete(w.starts()[0]!, "{}")
-      expect((yield* h.taskOf(runId, "b")).status).toBe("FAILED")
-      expect((yield* h.taskOf(runId, "c")).status).toBe("CANCELLED")
+      expect(taskStatus(yield* h.taskOf(runId, "b"))).toBe("FAILED")
+      expect(taskStatus(yield* h.taskOf(runId, "c"))).toBe("CANCELLED")
       expect(yield* statusOf(h, runId)).toBe("FAILED")
     }))
 })
@@ -381,7 +381,7 @@ describe("workflow-level concurrency", () => {
       yield* h.complete(w.starts()[0]!, "{}")
       yield* h.complete(w.starts()[1]!, "{}")
       expect(startedRuns(w)).toEqual([a, a, high])
-      expect((yield* h.taskOf(low, "s1")).status).toBe("QUEUED")
+      expect(taskStatus(yield* h.taskOf(low, "s1"))).toBe("QUEUED")
     }))
 
   it.scoped("CANCEL_IN_PROGRESS: a newer run cancels the older run's running task, and its descendants", () =>
@@ -393,7 +393,7 @@ describe("workflow-level concurrency", () => {
       const b = yield* h.trigger("wf-cip", { group: "x" })
       expect(w.cancels().map((c) => [c.workflowRunId, c.taskName])).toEqual([[a, "s1"]])
       expect(yield* lastEvent(h, a, "s1")).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
-      expect((yield* h.taskOf(a, "s2")).status).toBe("CANCELLED")
+      expect(taskStatus(yield* h.taskOf(a, "s2"))).toBe("CANCELLED")
       expect(yield* statusOf(h, a)).toBe("CANCELLED")
       expect(startedRuns(w)).toEqual([a, b])
       yield* h.complete(w.starts()[1]!, "{}")
@@ -411,7 +411,7 @@ describe("workflow-level concurrency", () => {
       // a is at its second step: its run still holds the key
       const b = yield* h.trigger("wf-cn", { group: "x" })
       expect(yield* statusOf(h, b)).toBe("CANCELLED")
-      expect((yield* h.taskOf(b, "s1")).status).toBe("CANCELLED")
+      expect(taskStatus(yield* h.taskOf(b, "s1"))).toBe("CANCELLED")
       expect(w.cancels()).toHaveLength(0)
       yield* h.complete(w.starts()[1]!, "{}")
       expect(yield* statusOf(h, a)).toBe("COMPLETED")
@@ -597,8 +597,8 @@ describe("max_runs_expression", () => {
       for (const [limit, message] of cases) {
         const run = yield* h.trigger("dyn-bad", { group: "g", ...(limit !== undefined ? { limit } : {}) })
         const t = yield* h.taskOf(run, "t")
-        expect(t.status).toBe("FAILED")
-        expect(t.error).toBe(message)
+        expect(taskStatus(t)).toBe("FAILED")
+        expect(taskError(t)).toBe(message)
       }
     }))
 

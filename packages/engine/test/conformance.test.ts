@@ -12,6 +12,7 @@ import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Queries from "../src/internal/domain/queries.js"
 import * as Official from "./support/official.js"
+import { taskStatus } from "../src/internal/domain/model.js"
 
 const rejection = (promise: Promise<unknown>) =>
   Effect.promise(() => promise.then(() => undefined, (error: unknown) => error))
@@ -169,7 +170,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       yield* Official.eventually(() => (aborted ? true : undefined))
       // a cancelled run resolves with an empty result in the official SDK
       const core = yield* EngineCore
-      expect(core.state.tasksByExternalId.get(runId)!.status).toBe("CANCELLED")
+      expect(taskStatus(core.state.tasksByExternalId.get(runId)!)).toBe("CANCELLED")
     }))
 
   it.scoped("runs the on-failure task with the failed task's error", () =>

@@ -85,15 +85,15 @@ describe("REST crons: rules", () => {
       yield* h.advance(10_000, [], 10_000)
       expect(ticks()).toEqual(["1970-01-01T00:00:10Z"])
 
-      yield* h.run(() => Crons.setCronEnabled(cron, false))
+      yield* h.run((state) => Crons.setCronEnabled(state, cron, false))
       yield* h.advance(30_000, [], 5_000)
       expect(ticks()).toHaveLength(1)
       // no `enabled` changes nothing
-      yield* h.run(() => Crons.setCronEnabled(cron, undefined))
+      yield* h.run((state) => Crons.setCronEnabled(state, cron, undefined))
       expect(cron.enabled).toBe(false)
 
       yield* TestClock.adjust(5_000)
-      yield* h.run(() => Crons.setCronEnabled(cron, true))
+      yield* h.run((state) => Crons.setCronEnabled(state, cron, true))
       yield* h.advance(5_000, [], 5_000)
       expect(ticks()).toEqual(["1970-01-01T00:00:10Z", "1970-01-01T00:00:50Z"])
 
@@ -173,7 +173,7 @@ describe("REST crons: rules", () => {
       expect(second!.expression).toBe("30 * * * * *")
 
       // disabled and deleted through the API, like any cron
-      yield* h.run(() => Crons.setCronEnabled(first!, false))
+      yield* h.run((state) => Crons.setCronEnabled(state, first!, false))
       yield* h.run((state) => Crons.deleteCron(state, tenantId, second!.id))
       yield* h.advance(120_000, [], 30_000)
       expect(runsOf(h.state, "declared")).toEqual([])

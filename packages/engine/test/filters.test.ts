@@ -26,7 +26,7 @@ const workflowId = (h: Harness, name: string) => h.state.tenants.get(tenantId)!.
 
 const addFilter = (h: Harness, workflow: string, scope: string, expression: string, payload: JsonObject = {}) =>
   h.run((state, now) => {
-    const created = Filters.createFilter(tenantOf(state, tenantId), workflowId(h, workflow), { scope, expression, payload }, now)
+    const created = Filters.createFilter(state, tenantOf(state, tenantId), workflowId(h, workflow), { scope, expression, payload }, now)
     if ("_tag" in created) throw new Error("duplicate")
     return created
   })
@@ -166,7 +166,7 @@ describe("event filters", () => {
       })
       // a REST filter equal to a declared one (keys in another order) is a duplicate
       const clash = yield* h.run((state, now) =>
-        Filters.createFilter(tenantOf(state, tenantId), workflowId(h, "payloads"), { scope: "s", expression: "true", payload: { b: 2, a: 1 } }, now)
+        Filters.createFilter(state, tenantOf(state, tenantId), workflowId(h, "payloads"), { scope: "s", expression: "true", payload: { b: 2, a: 1 } }, now)
       )
       expect(clash).toEqual({ _tag: "Duplicate" })
     }))

@@ -21,6 +21,7 @@ import type { EngineError } from "../src/internal/domain/errors.js"
 import * as RateLimits from "../src/internal/domain/rateLimits.js"
 import * as Registry from "../src/internal/domain/registry.js"
 import { type FakeWorker, makeHarness, task, tenantId } from "./support/harness.js"
+import { taskError, taskStatus } from "../src/internal/domain/model.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
@@ -41,10 +42,10 @@ const keyOf = (h: Harness, key: string) =>
 /** The run ids a worker was sent, in order. */
 const startedRuns = (w: FakeWorker) => w.starts().map((s) => s.workflowRunId)
 
-const statusOf = (h: Harness, runId: string) => Effect.map(h.taskOf(runId, "t"), (t) => t.status)
+const statusOf = (h: Harness, runId: string) => Effect.map(h.taskOf(runId, "t"), (t) => taskStatus(t))
 
 const failureOf = (h: Harness, runId: string) =>
-  Effect.map(h.taskOf(runId, "t"), (t) => ({ status: t.status, error: t.error }))
+  Effect.map(h.taskOf(runId, "t"), (t) => ({ status: taskStatus(t), error: taskError(t) }))
 
 const triggerMany = (h: Harness, name: string, inputs: ReadonlyArray<unknown>) =>
   Effect.forEach(inputs, (input) => h.trigger(name, input))
@@ -128,7 +129,7 @@ describe("static keys", () => {
       expect(yield* statusOf(h, tooBig!)).toBe("QUEUED")
       yield* h.advance(1_000, [w])
       const timedOut = yield* h.taskOf(tooBig!, "t")
-      expect({ status: timedOut.status, last: timedOut.events[timedOut.events.length - 1]!.eventType }).toEqual({
+      expect({ status: taskStatus(timedOut), last: timedOut.events[timedOut.events.length - 1]!.eventType }).toEqual({
         status: "CANCELLED",
         last: "SCHEDULING_TIMED_OUT"
       })

@@ -9,6 +9,7 @@ import * as Workers from "../src/internal/domain/workers.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
+import { taskError, taskStatus } from "../src/internal/domain/model.js"
 
 describe("dispatch", () => {
   it.scoped("a START carries the AssignedAction fields and action_payload as upstream", () =>
@@ -100,7 +101,7 @@ describe("dispatch", () => {
       yield* h.run((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now))
       expect(w.starts()).toHaveLength(2)
       yield* h.complete(first, "{\"done\":1}")
-      expect(h.state.tasksByExternalId.get(first.taskRunExternalId)!.status).toBe("COMPLETED")
+      expect(taskStatus(h.state.tasksByExternalId.get(first.taskRunExternalId)!)).toBe("COMPLETED")
       const again = yield* Effect.flip(h.run((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now)))
       expect(again.message).toBe(`task run not found: ${first.taskRunExternalId}`)
     }))
@@ -275,7 +276,7 @@ describe("retries and failures", () => {
       yield* h.fail(w2.starts()[0]!, "one")
       yield* h.fail(w2.starts()[1]!, "two")
       expect(w2.starts()).toHaveLength(2)
-      expect(h.state.tasksByExternalId.get(run2)!).toMatchObject({ status: "FAILED", error: "two", retryCount: 1 })
+      expect(h.state.tasksByExternalId.get(run2)!).toMatchObject({ state: { _tag: "Failed", error: "two" }, retryCount: 1 })
     }))
 
   it.scoped("COMPLETED with invalid JSON becomes FAILED with the validation message", () =>
@@ -286,12 +287,11 @@ describe("retries and failures", () => {
       const runId = yield* h.trigger("bad")
       yield* h.complete(w.starts()[0]!, "{not json")
       expect(h.state.tasksByExternalId.get(runId)!).toMatchObject({
-        status: "FAILED",
-        error: "invalid json in field `taskOutput`"
+        state: { _tag: "Failed", error: "invalid json in field `taskOutput`" }
       })
       const runId2 = yield* h.trigger("bad")
       yield* h.complete(w.starts()[1]!, "{\"a\":\"\\u0000\"}")
-      expect(h.state.tasksByExternalId.get(runId2)!.error).toBe(
+      expect(taskError(h.state.tasksByExternalId.get(runId2)!)).toBe(
         "encoded jsonb contains invalid null character \\u0000 in field `taskOutput`"
       )
     }))
@@ -305,14 +305,14 @@ describe("retries and failures", () => {
       const first = w.starts()[0]!
       yield* h.report(first, 1, "")
       yield* h.report(first, 4, "")
-      expect(h.state.tasksByExternalId.get(runId)!.status).toBe("RUNNING")
+      expect(taskStatus(h.state.tasksByExternalId.get(runId)!)).toBe("RUNNING")
       yield* h.fail(first, "retry me")
       yield* h.complete(first, "{\"late\":true}")
       const t = h.state.tasksByExternalId.get(runId)!
-      expect(t.status).toBe("RUNNING")
+      expect(taskStatus(t)).toBe("RUNNING")
       expect(t.retryCount).toBe(1)
       yield* h.complete(w.starts()[1]!, "{\"ok\":1}")
-      expect(t).toMatchObject({ status: "COMPLETED", output: "{\"ok\":1}" })
+      expect(t).toMatchObject({ state: { _tag: "Completed", output: "{\"ok\":1}" } })
     }))
 
   it.scoped("a STARTED that arrives after its attempt's result is placed before that result, once", () =>
@@ -329,7 +329,7 @@ describe("retries and failures", () => {
       yield* h.report(second, 1, "")
       yield* h.report(second, 1, "") // a duplicate is not placed twice
       const t = h.state.tasksByExternalId.get(runId)!
-      expect(t.status).toBe("COMPLETED")
+      expect(taskStatus(t)).toBe("COMPLETED")
       const timeline = t.events.map((e) => `${e.retryCount}:${e.eventType}`)
       const attempt = (n: number) => timeline.filter((e) => e.startsWith(`${n}:`))
       expect(attempt(1).slice(-3)).toEqual(["1:SENT_TO_WORKER", "1:STARTED", "1:FINISHED"])
@@ -398,7 +398,7 @@ describe("timeouts", () => {
       expect(w.starts().map((s) => s.retryCount)).toEqual([0, 1])
       yield* h.advance(10 * 60_000, [w])
       const t = h.state.tasksByExternalId.get(runId)!
-      expect(t).toMatchObject({ status: "FAILED", error: "Task exceeded timeout of 10m" })
+      expect(t).toMatchObject({ state: { _tag: "Failed", error: "Task exceeded timeout of 10m" } })
       expect(w.cancels().map((c) => c.retryCount)).toEqual([0, 1])
       // timeouts publish no STEP_RUN FAILED on the event stream
       expect(events.filter((e) => e.eventType === ResourceEventType.RESOURCE_EVENT_TYPE_FAILED && e.resourceType === ResourceType.RESOURCE_TYPE_STEP_RUN)).toHaveLength(0)
@@ -461,10 +461,10 @@ describe("timeouts", () => {
       const runId = yield* h.trigger("st")
       const results = yield* h.awaitRun(runId)
       yield* TestClock.adjust("119 seconds")
-      expect(h.state.tasksByExternalId.get(runId)!.status).toBe("QUEUED")
+      expect(taskStatus(h.state.tasksByExternalId.get(runId)!)).toBe("QUEUED")
       yield* TestClock.adjust("1 second")
       yield* Effect.yieldNow()
-      expect(h.state.tasksByExternalId.get(runId)!.status).toBe("CANCELLED")
+      expect(taskStatus(h.state.tasksByExternalId.get(runId)!)).toBe("CANCELLED")
       expect(results[0]!.results[0]).toMatchObject({ error: "" })
     }))
 })
@@ -518,7 +518,7 @@ describe("DAGs", () => {
       yield* h.fail(w.starts().find((s) => s.taskName === "first")!, "E")
       const second = yield* h.taskOf(runId, "second")
       const third = yield* h.taskOf(runId, "third")
-      expect([second.status, third.status]).toEqual(["CANCELLED", "CANCELLED"])
+      expect([taskStatus(second), taskStatus(third)]).toEqual(["CANCELLED", "CANCELLED"])
       expect(results).toHaveLength(0)
       yield* h.complete(w.starts().find((s) => s.taskName === "side")!, "{}")
       expect(results[0]!.results.map((r) => [r.taskName, r.error ?? r.output])).toEqual([

@@ -74,7 +74,7 @@ describe("worker sessions", () => {
       yield* h.run((state) => Workers.unsubscribe(state, tenantId, w.id))
       const runId = yield* h.trigger("gone")
       const t = h.state.tasksByExternalId.get(runId)!
-      expect(t).toMatchObject({ status: "QUEUED", retryPending: true, internalRetryCount: 1, retryCount: 1 })
+      expect(t).toMatchObject({ state: { _tag: "Backoff" }, internalRetryCount: 1, retryCount: 1 })
       // the unsubscribed worker stays schedulable while it heartbeats (upstream keeps it active);
       // once it is silent for 5 s the re-queued attempt reaches the other worker
       const other = yield* h.worker(["gone:t"])

@@ -10,6 +10,7 @@ import * as Admin from "../src/internal/domain/admin.js"
 import { type Timer, TimerQueue } from "../src/internal/domain/timers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
+import { taskStatus } from "../src/internal/domain/model.js"
 
 const timeout = (id: string, at: number, token = 1): Timer => ({ kind: "ScheduleTimeout", id, token, at })
 
@@ -113,7 +114,7 @@ describe("no timer outlives its task", () => {
       expect(h.state.timers.get("ExecutionTimeout", first!.taskRunExternalId)?.at).toBe(90_000)
       for (const start of rest) yield* h.complete(start, "{}")
       yield* h.advance(70_000)
-      expect((yield* h.taskOf(first!.workflowRunId, "a")).status).toBe("RUNNING")
+      expect(taskStatus(yield* h.taskOf(first!.workflowRunId, "a"))).toBe("RUNNING")
       yield* h.complete(first!, "{}")
       expect(h.state.timers.size).toBe(0)
     }))
@@ -130,10 +131,10 @@ describe("no timer outlives its task", () => {
       const slow = yield* h.trigger("slow")
       expect(h.state.timers.ownedBy(slow).map((t) => t.kind)).toEqual(["ExecutionTimeout"])
       yield* h.advance(1_000)
-      expect((yield* h.taskOf(slow, "a")).status).toBe("FAILED")
+      expect(taskStatus(yield* h.taskOf(slow, "a"))).toBe("FAILED")
       expect(h.state.timers.ownedBy(slow)).toEqual([])
       yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [retried] }, now))
-      expect((yield* h.taskOf(retried, "a")).status).toBe("CANCELLED")
+      expect(taskStatus(yield* h.taskOf(retried, "a"))).toBe("CANCELLED")
       expect(h.state.timers.ownedBy(retried)).toEqual([])
     }))
 })

@@ -37,15 +37,6 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["sleep", [task("t", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } })], {},
-          "task 't': step conditions (sleep; wait_for / skip_if / cancel_if)"],
-        ["event", [task("t", { conditions: { userEventConditions: [{ base: base("e", Action.SKIP), userEventKey: "k" }] } })], {},
-          "task 't': step conditions (user-event; wait_for / skip_if / cancel_if)"],
-        // a parent override reports under the parent's id: an empty readable_data_key is valid
-        ["parent", [task("a"), task("b", {
-          parents: ["a"],
-          conditions: { parentOverrideConditions: [{ base: base("", Action.CANCEL), parentReadableId: "a" }] }
-        })], {}, "task 'b': step conditions (parent-override; wait_for / skip_if / cancel_if)"],
         ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
           "on-failure task 'on-failure-task': durable execution (is_durable)"],
@@ -68,7 +59,7 @@ describe("unsupported features", () => {
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if), durable execution (is_durable); " +
+          "task 'a': durable execution (is_durable); " +
           "task 'c': durable execution (is_durable)"
       })
     }))
@@ -211,17 +202,20 @@ describe("the official SDK's registrations", () => {
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
-          "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
-          "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],
         [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
-      // idempotency keys and batch tasks are supported
+      // idempotency keys, step conditions and batch tasks are supported
       yield* registerOfficial(h, idempotent)
+      const conditions = yield* registerOfficial(h, waiting)
+      expect(conditions.steps.map((step) => [step.readableId, step.conditions.map((c) => [c.kind, c.action])])).toEqual([
+        ["start", []],
+        ["later", [["SLEEP", "QUEUE"]]],
+        ["maybe", [["USER_EVENT", "SKIP"]]]
+      ])
       yield* registerOfficial(h, batch)
     }))
 })

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { makeHarness, makeHarnessWith, task } from "./support/harness.js"
+import { taskStatus } from "../src/internal/domain/model.js"
 
 describe("workerLiveness: connection", () => {
   it.scoped("a worker silent for an hour still receives tasks (with heartbeat liveness it does not)", () =>
@@ -33,11 +34,11 @@ describe("workerLiveness: connection", () => {
       const other = yield* h.worker(["long:t"])
       yield* TestClock.adjust("5 minutes")
       const t = h.state.tasksByExternalId.get(runId)!
-      expect(t.status).toBe("RUNNING")
+      expect(taskStatus(t)).toBe("RUNNING")
       expect(t.internalRetryCount).toBe(0)
       expect(other.starts()).toHaveLength(0)
       yield* h.complete(silent.starts()[0]!, "{}")
-      expect(h.state.tasksByExternalId.get(runId)!.status).toBe("COMPLETED")
+      expect(taskStatus(h.state.tasksByExternalId.get(runId)!)).toBe("COMPLETED")
     }))
 
   it.scoped("a retry after a 1000 s backoff goes to the silent worker after one jump of the clock", () =>

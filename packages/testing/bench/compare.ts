@@ -183,10 +183,10 @@ const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId
   for (const id of ids) {
     const run = core.state.runsById.get(id)!
     for (const task of run.tasks.values()) {
-      if (task.status !== "COMPLETED") throw new Error(`run ${id}: task ${task.externalId} is ${task.status}`)
+      if (task.state._tag !== "Completed") throw new Error(`run ${id}: task ${task.externalId} is ${task.state._tag}`)
       const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)
       if (sent?.workerId !== workerId) throw new Error(`run ${id} ran on worker ${sent?.workerId}, not ${workerId}`)
-      roundTrips.push(task.finishedAt! - sent.timestamp)
+      roundTrips.push(task.state.at - sent.timestamp)
     }
   }
   roundTrips.sort((a, b) => a - b)

@@ -5,20 +5,22 @@
  *
  * Every operation runs as `core.run((state, now) => ...)`: the current time is read from
  * `Clock`, the synchronous domain function runs atomically, a thrown `EngineError` becomes the
- * effect's failure, and queues that gained work or capacity are assigned before returning.
+ * effect's failure, queues that gained work or capacity are assigned, and the records the
+ * operation changed go to the `EngineStore` (from the context; none by default) before returning.
  *
  * @internal
  */
-import { Cause, Clock, Context, Effect, Layer } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Option } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
 import { fireTimer } from "./domain/deadlines.js"
-import { assignDirty } from "./domain/dispatch.js"
-import { EngineError } from "./domain/errors.js"
+import { assignDirty } from "./domain/assignment.js"
+import { EngineError, internal } from "./domain/errors.js"
 import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"
 import { keepEverything } from "./domain/retention.js"
 import { ensureTenant } from "./domain/tenants.js"
 import { TimerQueue } from "./domain/timers.js"
+import { EngineStore, encodeChanges, noop as noopStore } from "./store/EngineStore.js"
 
 /** The longest sleep of the timer fiber (the most a JavaScript timer can wait). */
 const maxSleepMs = 2 ** 31 - 1
@@ -54,17 +56,32 @@ export const make = (options: CoreOptions = {}) =>
       workerLiveness: options.workerLiveness ?? "heartbeat",
       retention: options.retention ?? keepEverything
     })
+    const store = Option.getOrElse(yield* Effect.serviceOption(EngineStore), () => noopStore)
+    /** Hands the operation's changes to the store (a store that keeps nothing: forgets them). */
+    const commit: Effect.Effect<void, EngineError> = Effect.suspend(() => {
+      if (!store.enabled) {
+        state.changes.clear()
+        return Effect.void
+      }
+      const changes = state.takeChanges()
+      if (changes.isEmpty) return Effect.void
+      return store.commit(encodeChanges(state, changes)).pipe(
+        Effect.tapError((error) => Effect.logError("engine store failed", error)),
+        Effect.mapError(() => internal())
+      )
+    })
     const start = yield* Clock.currentTimeMillis
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)
+    yield* Effect.orDie(commit)
 
     const runAt = <A>(operation: (state: EngineState, now: number) => A, now: number): Effect.Effect<A, EngineError> => {
       try {
         const result = operation(state, now)
         assignDirty(state, now)
-        return Effect.succeed(result)
+        return Effect.as(commit, result)
       } catch (error) {
         assignDirty(state, now)
-        return error instanceof EngineError ? Effect.fail(error) : Effect.die(error)
+        return Effect.zipRight(commit, error instanceof EngineError ? Effect.fail(error) : Effect.die(error))
       }
     }
     const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
@@ -80,9 +97,9 @@ export const make = (options: CoreOptions = {}) =>
         try {
           timers.runDue(now, (timer) => fireTimer(state, timer, now))
           assignDirty(state, now)
-          return Effect.succeed(now)
+          return commit.pipe(Effect.catchAll(() => Effect.void), Effect.as(now))
         } catch (error) {
-          return Effect.logError("engine timer failed", Cause.die(error)).pipe(Effect.as(now))
+          return Effect.logError("engine timer failed", Cause.die(error)).pipe(Effect.zipRight(Effect.ignore(commit)), Effect.as(now))
         }
       }))
     const timerLoop = Effect.gen(function*() {

@@ -20,11 +20,13 @@
  * @internal
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { touchRun } from "./changes.js"
 import { invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
 import type { EngineState, Task, TaskEventType } from "./model.js"
-import { cancelTask, completeTask, failTaskApp, makeEvent, recordEvent } from "./tasks.js"
+import { makeEvent, recordEvent } from "./taskEvents.js"
+import { cancelTask, completeTask, failTaskApp } from "./tasks.js"
 
 const nulInErrorMessage =
   "error message contains invalid null character \\u0000. you likely need to either escape the character or strip it out of the error. this generally is the result of an LLM producing this unicode sequence in its output."
@@ -133,6 +135,7 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
     if (attemptResults.has(event.eventType)) {
       const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
       events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
+      touchRun(state, task.run)
       return
     }
   }
@@ -154,10 +157,10 @@ const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent,
   }
   switch (eventType) {
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
-      if (task.status === "RUNNING" && task.retryCount === retryCount) {
+      if (task.state._tag === "Assigned" && task.retryCount === retryCount) {
         const sent = sentIndex(task, retryCount)
         const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, event.eventTimestamp)
-        recordEvent(state, task, "STARTED", at, { workerId: task.runtime?.worker?.id })
+        recordEvent(state, task, "STARTED", at, { workerId: task.state.worker?.id })
       } else {
         recordLateStarted(state, task, retryCount, event.eventTimestamp)
       }

@@ -32,8 +32,10 @@
  * place (unfilled, new schedule timeout; the later ones are dropped) and the task must acquire
  * them again; a retry with backoff gives them up and gets a new first slot, last in line, when
  * its backoff has elapsed. An unfilled slot past the step's schedule timeout cancels its task
- * (SCHEDULING_TIMED_OUT). Strategies run synchronously after every change of their slots, so
- * cancellations and fills happen within the operation that caused them.
+ * (SCHEDULING_TIMED_OUT). Strategies run synchronously after every change of their slots: a fill
+ * moves its task on at once; a task a strategy cancels is put in `state.strategyCancels`, which
+ * the task module (`tasks.ts`, above this one) cancels right after the call that ran the
+ * strategy, as upstream's scheduler sends the cancellations the strategy's query returns.
  *
  * Engine semantics §7.1; upstream `pkg/repository/sqlcv1/concurrency.sql`,
  * `concurrency-overwrite.go`, `pkg/repository/scheduler_concurrency.go`, `sql/schema/v1-core.sql`
@@ -42,9 +44,10 @@
  *
  * @internal
  */
+import { setTaskState } from "./changes.js"
 import * as Cel from "./cel.js"
-import { enqueue } from "./dispatch.js"
-import { isJsonObject } from "./json.js"
+import { enqueue, retryPriority } from "./dispatch.js"
+import { stepVariables } from "./expressions.js"
 import type {
   ConcurrencyKeys,
   ConcurrencySettings,
@@ -57,8 +60,7 @@ import type {
   Task,
   WorkflowConcurrency
 } from "./model.js"
-import { isTerminal } from "./model.js"
-import { cancelTask, retryPriority } from "./tasks.js"
+import { isFinal } from "./model.js"
 import type { Timer } from "./timers.js"
 
 /** The message of a task cancelled by a strategy. */
@@ -107,23 +109,12 @@ export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Ru
   return { _tag: "Keys", keys: { keys, maxRuns } }
 }
 
-/**
- * The variables a task's step expressions are evaluated with (concurrency keys, rate limits):
- * the run's input and additional metadata, and the task's own external id as `workflow_run_id`,
- * as upstream passes it.
- */
-export const stepVariables = (run: Run, taskExternalId: string): Cel.CelBindings<"workflow"> => ({
-  input: isJsonObject(run.input) ? run.input : {},
-  additional_metadata: run.metadata,
-  workflow_run_id: taskExternalId
-})
-
 // -----------------------------------------------------------------------------
 // slots
 // -----------------------------------------------------------------------------
 
 /** Whether `slot` is still held by its task. */
-const isLive = (slot: ConcurrencySlot): boolean => slot.task.concurrencySlots[slot.index] === slot
+export const isLive = (slot: ConcurrencySlot): boolean => slot.task.concurrencySlots[slot.index] === slot
 
 /** Inserts the task's slot for the `index`-th strategy of its step (and its run's slot, if missing). */
 const insertSlot = (state: EngineState, task: Task, index: number, now: number): void => {
@@ -154,8 +145,7 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
  * strategy under `keys`, and runs that strategy.
  */
 export const acquireSlots = (state: EngineState, task: Task, keys: ConcurrencyKeys, now: number): void => {
-  task.status = "QUEUED"
-  task.retryPending = false
+  setTaskState(state, task, { _tag: "AwaitingSlot" })
   task.concurrencyKeys = keys
   insertSlot(state, task, 0, now)
 }
@@ -182,9 +172,7 @@ export const requeue = (state: EngineState, task: Task, now: number): void => {
     enqueue(state, task, now, retryPriority)
     return
   }
-  task.status = "QUEUED"
-  task.retryPending = false
-  task.queueToken = 0
+  setTaskState(state, task, { _tag: "AwaitingSlot" })
   dropSlots(state, task, 1, now)
   first.filled = false
   first.generation++
@@ -235,17 +223,14 @@ const armScheduleTimeout = (state: EngineState, slot: ConcurrencySlot, now: numb
     at: now + slot.task.step.scheduleTimeoutMs
   })
 
-/** The schedule timeout of a slot still unfilled (the same slot, not reset since): its task is cancelled. */
-export const onSlotScheduleTimeout = (
-  state: EngineState,
-  task: Task,
-  timer: Extract<Timer, { kind: "SlotScheduleTimeout" }>,
-  now: number
-): void => {
+/**
+ * Whether the schedule timeout `timer` still applies to `task`: the same slot, not reset since,
+ * still unfilled (its task is then cancelled, `tasks.ts`).
+ */
+export const slotTimedOut = (task: Task, timer: Extract<Timer, { kind: "SlotScheduleTimeout" }>): boolean => {
   const slot = task.concurrencySlots[timer.index]
-  if (slot === undefined || slot.sortId !== timer.token || slot.generation !== timer.generation) return
-  if (slot.filled || isTerminal(task.status)) return
-  cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  if (slot === undefined || slot.sortId !== timer.token || slot.generation !== timer.generation) return false
+  return !slot.filled && !isFinal(task)
 }
 
 // -----------------------------------------------------------------------------
@@ -320,17 +305,15 @@ const cancelQueued = <S extends { readonly filled: boolean }>(strategy: LimitStr
  */
 const fill = (state: EngineState, slot: ConcurrencySlot, now: number) => {
   const task = slot.task
-  if (!isLive(slot) || slot.filled || isTerminal(task.status)) return
+  if (!isLive(slot) || slot.filled || isFinal(task)) return
   slot.filled = true
   if (slot.index + 1 < task.step.concurrency.length) insertSlot(state, task, slot.index + 1, now)
   else enqueue(state, task, now, task.priority)
 }
 
-/** Cancels the task of `slot` if it is still live. */
-const cancel = (state: EngineState, slot: ConcurrencySlot, now: number) => {
-  const task = slot.task
-  if (!isLive(slot) || isTerminal(task.status)) return
-  cancelTask(state, task, now, { notifyWorker: true, message: cancelledByStrategy })
+/** Decides to cancel the task of `slot` (`tasks.ts` does it, if the slot is still live then). */
+const cancel = (state: EngineState, slot: ConcurrencySlot) => {
+  if (isLive(slot) && !isFinal(slot.task)) state.strategyCancels.push(slot)
 }
 
 /** The decisions of a cancel strategy over one key's slots (in creation order). */
@@ -386,7 +369,7 @@ const runStepStrategy = (
       toCancel.push(...strategy.slots.filter((slot) => !kept.has(slot)))
     }
   }
-  for (const slot of toCancel) cancel(state, slot, now)
+  for (const slot of toCancel) cancel(state, slot)
   for (const slot of toFill) fill(state, slot, now)
 }
 

@@ -25,6 +25,7 @@
  *
  * @internal
  */
+import { removeCron, touchCron } from "./changes.js"
 import { invalidArgument, unimplemented } from "./errors.js"
 import { newId } from "./ids.js"
 import { containsStringPairs, validateJsonb } from "./json.js"
@@ -257,7 +258,8 @@ export const nextTick = (schedule: CronSchedule, afterMs: number): number | unde
 const arm = (state: EngineState, cron: CronTrigger, now: number): void => {
   const parsed = parseCron(cron.expression)
   if (parsed._tag !== "Schedule") {
-    state.tenants.get(cron.tenantId)?.crons.delete(cron.id)
+    const tenant = state.tenants.get(cron.tenantId)
+    if (tenant !== undefined) remove(state, tenant, cron.id)
     return
   }
   schedules.set(cron, parsed.schedule)
@@ -284,6 +286,7 @@ export const onCronTick = (state: EngineState, tenantId: string, id: string, tic
 /** Stores a cron and arms it. */
 const insert = (state: EngineState, tenant: TenantState, cron: CronTrigger, now: number): CronTrigger => {
   tenant.crons.set(cron.id, cron)
+  touchCron(state, cron)
   arm(state, cron, now)
   return cron
 }
@@ -449,12 +452,19 @@ export const deleteCron = (state: EngineState, tenantId: string, id: string): bo
 /** Deletes a cron and its pending tick. */
 const remove = (state: EngineState, tenant: TenantState, id: string): boolean => {
   state.timers.cancel("CronTick", id)
-  return tenant.crons.delete(id)
+  const cron = tenant.crons.get(id)
+  if (cron === undefined) return false
+  tenant.crons.delete(id)
+  removeCron(state, cron)
+  return true
 }
 
 /** `UpdateCronWorkflow`: sets `enabled` when given (`COALESCE`), nothing else. */
-export const setCronEnabled = (cron: CronTrigger, enabled: boolean | undefined): CronTrigger => {
-  if (enabled !== undefined) cron.enabled = enabled
+export const setCronEnabled = (state: EngineState, cron: CronTrigger, enabled: boolean | undefined): CronTrigger => {
+  if (enabled !== undefined) {
+    cron.enabled = enabled
+    touchCron(state, cron)
+  }
   return cron
 }
 

@@ -8,16 +8,15 @@
  *
  * @internal
  */
-import { onBatchFlush } from "./batches.js"
-import { onSlotScheduleTimeout } from "./concurrency.js"
+import { onBatchFlush } from "./assignment.js"
 import { onCronTick } from "./cron.js"
-import { onExecutionTimeout, onScheduleTimeout, onUnpark } from "./dispatch.js"
+import { onUnpark } from "./dispatch.js"
 import type { EngineState } from "./model.js"
 import { onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
 import { onRetention } from "./retention.js"
 import { onScheduledRun } from "./schedules.js"
-import { onRetryBackoff } from "./tasks.js"
+import { onExecutionTimeout, onRetryBackoff, onScheduleTimeout, onSleep, onSlotScheduleTimeout } from "./tasks.js"
 import type { Timer } from "./timers.js"
 import { onLegacyHeartbeat, onWorkerLiveness } from "./workers.js"
 
@@ -40,7 +39,7 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
         case "ExecutionTimeout":
           return onExecutionTimeout(state, task, timer.token, now)
         case "RetryBackoff":
-          return onRetryBackoff(state, task, timer.token, timer.reacquire, now)
+          return onRetryBackoff(state, task, timer.token, now)
         case "Unpark":
           return onUnpark(state, task, timer)
         case "StreamFlush":
@@ -62,6 +61,8 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       return onRefill(state, timer.tenantId, timer.key)
     case "ScheduledRun":
       return onScheduledRun(state, timer.tenantId, timer.id, timer.at, now)
+    case "Sleep":
+      return onSleep(state, timer, now)
     case "CronTick":
       return onCronTick(state, timer.tenantId, timer.id, timer.at, now)
     case "Retention":

@@ -22,6 +22,7 @@
  * @internal
  */
 import { compile, evaluate } from "./cel.js"
+import { touchWorkflow } from "./changes.js"
 import { newId } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
@@ -84,8 +85,15 @@ const newFilter = (
 /** Why a write was refused: the unique index (upstream's insert or update fails). */
 export type FilterConflict = { readonly _tag: "Duplicate" }
 
+/** The workflow (whose stored row holds its filters) changed. */
+const touchFiltersOf = (state: EngineState, tenant: TenantState, workflowId: string): void => {
+  const workflow = tenant.workflowsById.get(workflowId)
+  if (workflow !== undefined) touchWorkflow(state, workflow)
+}
+
 /** `CreateFilter`: a REST filter, or a duplicate. */
 export const createFilter = (
+  state: EngineState,
   tenant: TenantState,
   workflowId: string,
   spec: FilterSpec,
@@ -94,6 +102,7 @@ export const createFilter = (
   if (filtersOf(tenant, workflowId).some((existing) => sameFilter(existing, spec))) return { _tag: "Duplicate" }
   const filter = newFilter(tenant, workflowId, spec, false, now)
   store(tenant, filter)
+  touchFiltersOf(state, tenant, workflowId)
   return filter
 }
 
@@ -137,6 +146,7 @@ export interface FilterUpdate {
 
 /** `UpdateFilter`: a declared filter may be changed too; a change that makes a duplicate is refused. */
 export const updateFilter = (
+  state: EngineState,
   tenant: TenantState,
   filter: EventFilter,
   update: FilterUpdate,
@@ -154,12 +164,14 @@ export const updateFilter = (
   filter.expression = next.expression
   filter.payload = next.payload
   filter.updatedAt = now
+  touchFiltersOf(state, tenant, filter.workflowId)
   return filter
 }
 
 /** `DeleteFilter`: removes it; returns it. */
-export const deleteFilter = (tenant: TenantState, filter: EventFilter): EventFilter => {
+export const deleteFilter = (state: EngineState, tenant: TenantState, filter: EventFilter): EventFilter => {
   unstore(tenant, filter)
+  touchFiltersOf(state, tenant, filter.workflowId)
   return filter
 }
 

@@ -7,6 +7,7 @@
  * @internal
  */
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { touchEvent, touchRun } from "./changes.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
@@ -17,6 +18,7 @@ import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { onEventStored } from "./retention.js"
+import { onUserEvent } from "./tasks.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
 
@@ -81,6 +83,7 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
     triggeredRuns: []
   }
   tenant.events.add(event)
+  touchEvent(state, event)
   state.eventsById.set(event.id, event)
   onEventStored(state, tenant, now)
   for (const workflow of tenant.workflowsByName.values()) {
@@ -98,6 +101,9 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
       if (!("_tag" in run)) event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
     }
   }
+  // then the steps waiting on its key, those of the runs it just triggered included (upstream
+  // triggers the runs of a user event, then processes its matches)
+  onUserEvent(state, tenant, event.key, event.payload, now)
   return event
 }
 
@@ -179,6 +185,7 @@ export const putLog = (state: EngineState, tenantId: string, request: PutLog, no
     const error = validateJsonb(goMarshal(metadata), "additionalMetadata")
     if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
   }
+  touchRun(state, task.run)
   task.logs.push({
     createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
     message: request.message,

@@ -17,7 +17,7 @@
  */
 import type { JsonObject } from "./json.js"
 import type { EngineState, LimitStrategy, Run, Task, TaskEventType, TaskStatus } from "./model.js"
-import { isTerminal, runStatus } from "./model.js"
+import { assignmentOf, isFinal, runStatus, taskStatus } from "./model.js"
 
 // -----------------------------------------------------------------------------
 // counters
@@ -54,9 +54,9 @@ export const countCreated = (state: EngineState, task: Task): void => bump(state
 
 /** Counts a task that became final: succeeded (not skipped), failed or cancelled. */
 export const countFinal = (state: EngineState, task: Task): void => {
-  if (task.status === "COMPLETED" && !task.skipped) bump(state, task.tenantId, "hatchet_tenant_succeeded_tasks")
-  else if (task.status === "FAILED") bump(state, task.tenantId, "hatchet_tenant_failed_tasks")
-  else if (task.status === "CANCELLED") bump(state, task.tenantId, "hatchet_tenant_cancelled_tasks")
+  if (task.state._tag === "Completed" && !task.state.skipped) bump(state, task.tenantId, "hatchet_tenant_succeeded_tasks")
+  else if (task.state._tag === "Failed") bump(state, task.tenantId, "hatchet_tenant_failed_tasks")
+  else if (task.state._tag === "Cancelled") bump(state, task.tenantId, "hatchet_tenant_cancelled_tasks")
 }
 
 /** Counts a task event of the kinds upstream counts (assigned, skipped, retried, …). */
@@ -124,12 +124,12 @@ export const runStatusCounts = (state: EngineState, tenantId: string, filter: Ru
 /** The tenant's tasks that are not final. */
 const liveTasks = function*(state: EngineState, tenantId: string): Generator<Task> {
   for (const task of state.tasksByExternalId.values()) {
-    if (task.tenantId === tenantId && !isTerminal(task.status)) yield task
+    if (task.tenantId === tenantId && !isFinal(task)) yield task
   }
 }
 
 /** A task waiting for a worker (in its queue, its retry backoff, a rate limit or a concurrency slot). */
-const isWaiting = (task: Task) => task.status === "QUEUED" && task.runtime === undefined
+const isWaiting = (task: Task) => taskStatus(task) === "QUEUED"
 
 /** The strategy and key of the first concurrency slot a waiting task has not filled yet. */
 const waitingSlot = (task: Task) => task.concurrencySlots.find((slot) => !slot.filled)
@@ -204,7 +204,7 @@ export const taskStats = (state: EngineState, tenantId: string, required: Readon
   for (const task of liveTasks(state, tenantId)) {
     const entry = byName.get(task.step.readableId) ?? {}
     byName.set(task.step.readableId, entry)
-    if (task.runtime?.worker !== undefined) {
+    if (assignmentOf(task)?.worker !== undefined) {
       const running = (entry.running ??= emptyStat())
       addTask(running, task)
       for (const slot of task.concurrencySlots) {

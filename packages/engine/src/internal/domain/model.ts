@@ -11,6 +11,7 @@
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "./cel.js"
+import { ChangeSet } from "./changes.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
@@ -128,6 +129,11 @@ export interface Step {
   readonly rateLimits: ReadonlyArray<StepRateLimit>
   /** Batch execution (`batch`): its tasks run together, one START_BATCH per flushed batch. */
   readonly batch: StepBatch | undefined
+  /**
+   * The step's conditions (`wait_for`, `skip_if`, `cancel_if`), as upstream stores them: user
+   * events, then sleeps, then parent overrides (`matches.ts`).
+   */
+  readonly conditions: ReadonlyArray<StepCondition>
   /** Position in the version (on-failure last). */
   readonly index: number
 }
@@ -145,6 +151,81 @@ export interface StepBatch {
   /** 0: no limit. */
   readonly groupMaxRuns: number
   readonly broadcastOutput: boolean
+}
+
+// -----------------------------------------------------------------------------
+// conditions and matches
+// -----------------------------------------------------------------------------
+
+/** What a condition does when its groups hold (`Action`; CREATE is not a task condition). */
+export type ConditionAction = "QUEUE" | "CANCEL" | "SKIP"
+
+/** A step's condition (upstream `v1_step_match_condition`). */
+export type StepCondition =
+  | {
+    readonly kind: "USER_EVENT"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    readonly eventKey: string
+    /** A CEL expression over the event's payload (`input`); "" holds. */
+    readonly expression: string
+  }
+  | {
+    readonly kind: "SLEEP"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    /** The duration as registered (a Go duration). */
+    readonly sleepFor: string
+  }
+  | {
+    readonly kind: "PARENT_OVERRIDE"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    /** The parent's readable id (also the key of its data). */
+    readonly parent: string
+    /** A CEL expression over the parent's output (`output`); "" holds. */
+    readonly expression: string
+  }
+
+/** What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match. */
+export type MatchAction = ConditionAction | "CREATE_MATCH"
+
+/**
+ * A condition of a match (upstream `v1_match_condition`): satisfied by the first event of its type
+ * and key (and hint: a parent's task) whose expression holds; `data` is that event's.
+ */
+export interface MatchCondition {
+  readonly eventType: "INTERNAL" | "USER"
+  /** `COMPLETED` / `FAILED` / `CANCELLED` of a task, `sleep-<n>`, or a user event key. */
+  readonly eventKey: string
+  /** The task external id an internal event must come from. */
+  readonly hint: string | undefined
+  readonly readableDataKey: string
+  readonly expression: string
+  readonly action: MatchAction
+  readonly orGroupId: string
+  /** A sleep's duration and when it ends. */
+  readonly sleep: { readonly sleepFor: string; readonly until: number } | undefined
+  satisfied: boolean
+  data: JsonValue | undefined
+}
+
+/** Data of satisfied conditions: action → readable data key → the events' data. */
+export type MatchData = Record<string, Record<string, Array<JsonValue>>>
+
+/**
+ * The conditions a step's task waits on before it is created (upstream `v1_match` of kind
+ * TRIGGER): its parents' events, its sleeps and user events. Each or-group (conditions sharing
+ * an id) holds when one of its conditions does; an action holds when all its groups do.
+ */
+export interface Match {
+  readonly run: Run
+  readonly step: Step
+  readonly conditions: ReadonlyArray<MatchCondition>
+  /** The data a satisfied CREATE_MATCH carried over (`existing_data`). */
+  readonly existing: MatchData | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -358,9 +439,6 @@ export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.v
 /** Task status as REST and the OLAP tables report it. */
 export type TaskStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED"
 
-export const isTerminal = (status: TaskStatus): boolean =>
-  status === "COMPLETED" || status === "FAILED" || status === "CANCELLED"
-
 /** `V1TaskEventType` values recorded per task (REST `taskEvents`). */
 export type TaskEventType =
   | "QUEUED"
@@ -401,65 +479,123 @@ export interface LogLine {
   readonly retryCount: number
 }
 
-/** The attempt currently assigned to a worker (upstream `v1_task_runtime`). */
-export interface Runtime {
-  readonly retryCount: number
-  /** Cleared by `ReleaseSlot`: the attempt keeps running but holds no slot. */
-  worker: Worker | undefined
-  timeoutAt: number
+/**
+ * Where a task is in its life, each state with only the data it needs. A task's counters, its
+ * history (events, logs) and what it holds across states (concurrency slots, dynamic rate-limit
+ * keys) stay on the task.
+ *
+ * - `AwaitingSlot`: created, retried or replayed behind its step's concurrency strategies, it
+ *   waits for a filled slot in each (upstream `v1_concurrency_slot`);
+ * - `Queued`: in its action's queue (upstream `v1_queue_item`); a queue entry is live while it
+ *   carries the state's `token` (a rate-limited entry taken out of the queue gets a new one);
+ * - `Batching`: a batch step's task past its queue, in its batch group's buffer until a flush
+ *   (upstream `v1_batched_queue_item`, `WAITING_FOR_BATCH`); its buffer item is live while it
+ *   carries the state's `token`;
+ * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
+ *   gave its concurrency slots up and acquires new ones then;
+ * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`), for a batch
+ *   step's task as a member of a flushed batch;
+ * - `Completed` / `Failed` / `Cancelled`: final.
+ *
+ * A task waiting on its step's conditions does not exist yet (as upstream, its match is kept on
+ * the run until a condition decides how it is created).
+ */
+export type TaskState = AwaitingSlot | Queued | Batching | Backoff | Assigned | Completed | Failed | Cancelled
+
+export interface AwaitingSlot {
+  readonly _tag: "AwaitingSlot"
+}
+
+export interface Queued {
+  readonly _tag: "Queued"
+  readonly token: number
+}
+
+/** Waiting in the buffer of its batch group `key` of its step (`batches.ts`). */
+export interface Batching {
+  readonly _tag: "Batching"
+  readonly token: number
+  /** Its batch group key (upstream's trimmed `batch_key` of the batched queue item). */
+  readonly key: string
+}
+
+export interface Backoff {
+  readonly _tag: "Backoff"
+  readonly at: number
+  readonly reacquire: boolean
+}
+
+/** The attempt `task.retryCount` assigned to a worker. */
+export interface Assigned {
+  readonly _tag: "Assigned"
+  /** Undefined once `ReleaseSlot` gave the slot back: the attempt runs on, holding none. */
+  readonly worker: Worker | undefined
+  readonly timeoutAt: number
   readonly assignedAt: number
   /** The batch the attempt runs in, for a batch task (its worker slot is the batch's). */
   readonly batch?: BatchMembership | undefined
 }
 
-/** A task's place in a flushed batch (upstream's `batch_id`, `batch_size`, `batch_index` of its runtime). */
-export interface BatchMembership {
-  readonly run: BatchRun
-  readonly index: number
+export interface Completed {
+  readonly _tag: "Completed"
+  /** The output JSON text (`{"skipped":true}` for a skipped task). */
+  readonly output: string
+  /** The worker whose attempt completed it. */
+  readonly completedBy: string | undefined
+  /** Created already final by a SKIP condition (its parents were skipped, or a `skip_if` held). */
+  readonly skipped: boolean
+  readonly at: number
 }
 
-/**
- * A flushed batch (upstream `v1_batch_runtime`): one default slot on its worker, held while any
- * member holds its runtime's slot; it counts against its group's `groupMaxRuns` while any member
- * still runs.
- */
-export interface BatchRun {
-  readonly id: string
-  readonly group: BatchGroup
-  readonly worker: Worker
-  readonly size: number
-  /** Members with a live runtime. */
-  readonly members: Set<Task>
-  /** Members whose runtime still holds the slot (a `ReleaseSlot` gives a member's up). */
-  readonly holders: Set<Task>
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly error: string
+  readonly at: number
 }
 
-/** A task waiting in a batch group's buffer under its queue token. */
-export interface BatchItem {
-  readonly task: Task
-  readonly token: number
-  /** The schedule deadline it brought from its queue. */
-  readonly deadline: number
-  /** Bytes of its action payload (upstream's `payload_size`). */
-  readonly payloadSize: number
+export interface Cancelled {
+  readonly _tag: "Cancelled"
+  readonly at: number
 }
 
-/**
- * The buffer of one batch key of a step (upstream's in-memory `batchGroup`): items in arrival
- * order; `deadline` is set when the group is created and moved by each flush (now + interval).
- */
-export interface BatchGroup {
-  readonly id: string
-  readonly tenantId: string
-  readonly step: Step
-  readonly key: string
-  buffer: Array<BatchItem>
-  deadline: number
-  /** Batches of this group still running. */
-  active: number
-  /** A due flush found no worker or no free batch run: retried when capacity appears. */
-  stalled: boolean
+/** Whether a task state is final. */
+export const isFinalState = (state: TaskState): state is Completed | Failed | Cancelled =>
+  state._tag === "Completed" || state._tag === "Failed" || state._tag === "Cancelled"
+
+/** Whether a task is final. */
+export const isFinal = (task: Task): boolean => isFinalState(task.state)
+
+/** The status REST and the OLAP tables report for a task. */
+export const taskStatus = (task: Task): TaskStatus => {
+  switch (task.state._tag) {
+    case "AwaitingSlot":
+    case "Queued":
+    case "Batching":
+    case "Backoff":
+      return "QUEUED"
+    case "Assigned":
+      return "RUNNING"
+    case "Completed":
+      return "COMPLETED"
+    case "Failed":
+      return "FAILED"
+    case "Cancelled":
+      return "CANCELLED"
+  }
 }
+
+/** The output JSON text of a completed task. */
+export const taskOutput = (task: Task): string | undefined => task.state._tag === "Completed" ? task.state.output : undefined
+
+/** The error of a failed task, "" for a cancelled one. */
+export const taskError = (task: Task): string | undefined =>
+  task.state._tag === "Failed" ? task.state.error : task.state._tag === "Cancelled" ? "" : undefined
+
+/** When a final task finished. */
+export const taskFinishedAt = (task: Task): number | undefined => isFinalState(task.state) ? task.state.at : undefined
+
+/** The current attempt's assignment, while it has one. */
+export const assignmentOf = (task: Task): Assigned | undefined => task.state._tag === "Assigned" ? task.state : undefined
 
 export interface Task {
   readonly id: number
@@ -470,31 +606,24 @@ export interface Task {
   /** Priority of the run (1..3); the retry queue priority 4 is not reflected here. */
   readonly priority: number
   readonly createdAt: number
-  status: TaskStatus
+  state: TaskState
   retryCount: number
   appRetryCount: number
   internalRetryCount: number
-  /** Non-zero while a queue entry for this task is live. */
-  queueToken: number
-  /** True while the task waits for its retry backoff to elapse. */
-  retryPending: boolean
-  runtime: Runtime | undefined
   /**
    * The worker a sticky workflow wants this task on: the trigger's for a root task, the worker
    * that ran a parent for a DAG child (as upstream reads it from the parent's output event).
    */
   readonly desiredWorkerId: string | undefined
-  /** The worker whose attempt completed the task. */
-  completedBy: string | undefined
+  /** When its first attempt was assigned. */
   startedAt: number | undefined
-  finishedAt: number | undefined
-  /** Raw output JSON text of the latest COMPLETED attempt. */
-  output: string | undefined
-  /** Error text of the final failure; "" when cancelled. */
-  error: string | undefined
-  skipped: boolean
   /** For the on-failure task: readable id → error of the task that fired it. */
   stepRunErrors: Record<string, string> | undefined
+  /**
+   * The data of the sleeps and user events that created it after its parents (`triggers` of its
+   * payload, by readable data key), when it had such conditions.
+   */
+  readonly triggerData: Readonly<Record<string, JsonValue>>
   readonly events: Array<TaskEvent>
   readonly logs: Array<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
@@ -531,6 +660,57 @@ export interface StreamOrder {
   flushArmed: boolean
 }
 
+// -----------------------------------------------------------------------------
+// batches
+// -----------------------------------------------------------------------------
+
+/** A task's place in a flushed batch (upstream's `batch_id`, `batch_size`, `batch_index` of its runtime). */
+export interface BatchMembership {
+  readonly run: BatchRun
+  readonly index: number
+}
+
+/**
+ * A flushed batch (upstream `v1_batch_runtime`): one default slot on its worker, held while any
+ * member holds its runtime's slot; it counts against its group's `groupMaxRuns` while any member
+ * still runs.
+ */
+export interface BatchRun {
+  readonly id: string
+  readonly group: BatchGroup
+  readonly worker: Worker
+  readonly size: number
+  /** Members with a live runtime. */
+  readonly members: Set<Task>
+  /** Members whose runtime still holds the slot (a `ReleaseSlot` gives a member's up). */
+  readonly holders: Set<Task>
+}
+
+/** A task waiting in a batch group's buffer, live while the task is `Batching` with `token`. */
+export interface BatchItem {
+  readonly task: Task
+  readonly token: number
+  /** Bytes of its action payload (upstream's `payload_size`). */
+  readonly payloadSize: number
+}
+
+/**
+ * The buffer of one batch key of a step (upstream's in-memory `batchGroup`): items in arrival
+ * order; `deadline` is set when the group is created and moved by each flush (now + interval).
+ */
+export interface BatchGroup {
+  readonly id: string
+  readonly tenantId: string
+  readonly step: Step
+  readonly key: string
+  buffer: Array<BatchItem>
+  deadline: number
+  /** Batches of this group still running. */
+  active: number
+  /** A due flush found no worker or no free batch run: retried when capacity appears. */
+  stalled: boolean
+}
+
 export interface Run {
   readonly id: string
   readonly tenantId: string
@@ -557,8 +737,9 @@ export interface Run {
   readonly taskIds: ReadonlyMap<string, string>
   /** Created tasks by step id. */
   readonly tasks: Map<string, Task>
-  onFailureFired: boolean
   finishedAt: number | undefined
+  /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`). */
+  readonly matches: Map<string, Match>
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
   /** The idempotency key the run claimed, if its version has one. */
@@ -570,13 +751,13 @@ export const runStatus = (run: Run): TaskStatus => {
   if (run.finishedAt !== undefined) {
     let cancelled = false
     for (const task of run.tasks.values()) {
-      if (task.status === "FAILED") return "FAILED"
-      if (task.status === "CANCELLED") cancelled = true
+      if (task.state._tag === "Failed") return "FAILED"
+      if (task.state._tag === "Cancelled") cancelled = true
     }
     return cancelled ? "CANCELLED" : "COMPLETED"
   }
   for (const task of run.tasks.values()) {
-    if (task.status === "RUNNING" || task.startedAt !== undefined || isTerminal(task.status)) return "RUNNING"
+    if (task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)) return "RUNNING"
   }
   return "QUEUED"
 }
@@ -737,6 +918,8 @@ export interface TenantState {
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
+  /** The matches waiting on a user event, by event key. */
+  readonly eventMatches: Map<string, Set<Match>>
   /** Batch groups by id (`batches.ts`). */
   readonly batchGroups: Map<string, BatchGroup>
 }
@@ -773,13 +956,21 @@ export interface Faults {
   readonly forgottenWorkers: Set<string>
 }
 
+/**
+ * The engine's state. The records a durable store keeps (tenants, workflows and versions, runs and
+ * their tasks, events, crons, scheduled runs, rate limits; see `changes.ts`) and the indexes over
+ * them; then the live runtime: workers and their streams, subscribers, queues, timers and the
+ * bookkeeping of the operation under way.
+ */
 export class EngineState {
   readonly tenants = new Map<string, TenantState>()
-  readonly workersById = new Map<string, Worker>()
   readonly runsById = new Map<string, Run>()
   readonly tasksByExternalId = new Map<string, Task>()
   readonly workflowVersionsById = new Map<string, WorkflowVersion>()
   readonly eventsById = new Map<string, PushedEvent>()
+  /** What the operation under way changed among the stored records. */
+  changes = new ChangeSet()
+  readonly workersById = new Map<string, Worker>()
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
@@ -789,9 +980,14 @@ export class EngineState {
   /** Concurrency strategies (a step's own, or a workflow's) waiting for a pass (`concurrency.ts`). */
   readonly concurrencyDirty = new Set<StepConcurrency | WorkflowConcurrency>()
   concurrencyDraining = false
+  /** Slots whose tasks a strategy decided to cancel, for `tasks.ts` to cancel (`concurrency.ts`). */
+  readonly strategyCancels: Array<ConcurrencySlot> = []
+  /** True while `tasks.ts` cancels them. */
+  settlingStrategies = false
   concurrencySeq = 0
   private taskSeq = 0
   private eventSeq = 0
+  private sleepSeq = 0
   queueSeq = 0
 
   constructor(
@@ -805,12 +1001,23 @@ export class EngineState {
     }
   ) {}
 
+  /** The changes recorded since the last call (the same empty set when there are none). */
+  takeChanges(): ChangeSet {
+    const changes = this.changes
+    if (!changes.isEmpty) this.changes = new ChangeSet()
+    return changes
+  }
+
   nextTaskId(): number {
     return ++this.taskSeq
   }
 
   nextEventId(): number {
     return ++this.eventSeq
+  }
+
+  nextSleepId(): number {
+    return ++this.sleepSeq
   }
 }
 

@@ -149,11 +149,11 @@ export const runResults = (run: Run): Array<StepRunResult> => {
   const tasks = [...run.tasks.values()].sort((a, b) => a.step.index - b.step.index)
   return tasks.map((task): StepRunResult => {
     const base = { taskRunExternalId: task.externalId, taskName: task.step.readableId, jobRunId: task.externalId }
-    switch (task.status) {
-      case "COMPLETED":
-        return { ...base, output: task.output ?? "null" }
-      case "FAILED":
-        return { ...base, error: task.error ?? "" }
+    switch (task.state._tag) {
+      case "Completed":
+        return { ...base, output: task.state.output }
+      case "Failed":
+        return { ...base, error: task.state.error }
       default:
         return { ...base, error: "" }
     }

@@ -11,7 +11,7 @@ import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { containsStringPairs } from "./json.js"
 import type { EngineState, LogLine, PushedEvent, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
-import { runStatus } from "./model.js"
+import { runStatus, taskError, taskOutput, taskStatus } from "./model.js"
 import { IndexRange } from "./creationIndex.js"
 
 export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined =>
@@ -117,9 +117,9 @@ export const getRunDetails = (state: EngineState, tenantId: string, externalId: 
   for (const task of runTasks(run)) {
     taskRuns.set(task.step.readableId, {
       externalId: task.externalId,
-      status: finalized ? toRunStatus(task.status) : task.runtime !== undefined ? RunStatus.RUNNING : RunStatus.QUEUED,
-      error: finalized ? (task.error ?? "") : undefined,
-      output: finalized && task.status === "COMPLETED" ? task.output : undefined,
+      status: finalized ? toRunStatus(taskStatus(task)) : task.state._tag === "Assigned" ? RunStatus.RUNNING : RunStatus.QUEUED,
+      error: finalized ? (taskError(task) ?? "") : undefined,
+      output: finalized ? taskOutput(task) : undefined,
       readableId: task.step.readableId
     })
   }
@@ -272,7 +272,7 @@ export const listTasks = (state: EngineState, tenantId: string, filter: RunsFilt
   if (tenant === undefined) return { rows: [], total: 0 }
   const checks: Array<(task: Task) => boolean> = []
   const statuses = filter.statuses ?? []
-  if (statuses.length > 0) checks.push((task) => statuses.includes(task.status))
+  if (statuses.length > 0) checks.push((task) => statuses.includes(taskStatus(task)))
   if (
     (filter.workflowIds?.length ?? 0) > 0 || Object.keys(filter.additionalMetadata ?? {}).length > 0 ||
     filter.parentTaskExternalId !== undefined || filter.triggeringEventExternalId !== undefined

@@ -1,11 +1,16 @@
 /**
  * Per-action task queues: one FIFO per priority (1..4) for each `(tenant, action)`, read highest
- * priority first (upstream `ORDER BY priority DESC, id ASC`). Assigned, cancelled or timed-out
- * entries are dropped lazily: an entry is live while its task still carries the entry's token.
+ * priority first (upstream `ORDER BY priority DESC, id ASC`), and the marks that say which
+ * queues need an assignment pass (`assignment.ts` runs them), and the wake-up of a batch group
+ * whose flush waits for capacity (its `BatchFlush` timer, due at once). Assigned, cancelled or timed-out
+ * entries are dropped lazily: an entry is live while its task is `Queued` with the entry's token.
  *
  * @internal
  */
-import type { QueueEntry, QueueStore } from "./model.js"
+import type { BatchGroup, EngineState, QueueEntry, QueueStore, Worker } from "./model.js"
+
+/** Whether an entry is still its task's place in the queue. */
+const isLive = (entry: QueueEntry): boolean => entry.task.state._tag === "Queued" && entry.task.state.token === entry.token
 
 class Fifo {
   private items: Array<QueueEntry> = []
@@ -19,7 +24,7 @@ class Fifo {
   peek(): QueueEntry | undefined {
     while (this.head < this.items.length) {
       const entry = this.items[this.head]!
-      if (entry.task.queueToken === entry.token) return entry
+      if (isLive(entry)) return entry
       this.head++
     }
     this.compact()
@@ -35,12 +40,12 @@ class Fifo {
     let dead = 0
     for (let i = this.head; i < items.length; i++) {
       const entry = items[i]!
-      if (entry.task.queueToken === entry.token) yield entry
+      if (isLive(entry)) yield entry
       else dead++
     }
     // entries assigned behind a waiting one (rate limits) die in the middle: drop them in bulk
     if (items === this.items && dead > 1024 && dead * 2 > items.length - this.head) {
-      this.items = items.slice(this.head).filter((entry) => entry.task.queueToken === entry.token)
+      this.items = items.slice(this.head).filter(isLive)
       this.head = 0
     }
   }
@@ -98,4 +103,35 @@ export class ActionQueues implements QueueStore {
   size(tenantId: string, action: string): number {
     return this.queues.get(this.key(tenantId, action))?.size ?? 0
   }
+}
+
+/** Marks the queue of `action` for an assignment pass. */
+export const markDirty = (state: EngineState, tenantId: string, action: string): void => {
+  const map = state.dirty
+  let actions = map.get(tenantId)
+  if (actions === undefined) {
+    actions = new Set()
+    map.set(tenantId, actions)
+  }
+  actions.add(action)
+}
+
+/**
+ * Marks every queue `worker` could serve (it gained capacity or became schedulable), and wakes the
+ * stalled batch groups of its actions.
+ */
+export const markWorkerDirty = (state: EngineState, worker: Worker): void => {
+  for (const action of worker.actions) {
+    if (state.queues.size(worker.tenantId, action) > 0) markDirty(state, worker.tenantId, action)
+  }
+  const groups = state.tenants.get(worker.tenantId)?.batchGroups
+  if (groups === undefined || groups.size === 0) return
+  for (const group of groups.values()) {
+    if (group.stalled && worker.actions.has(group.step.action)) wakeBatchGroup(state, group)
+  }
+}
+
+/** Looks at a batch group with items again at the next timer pass (`assignment.ts onBatchFlush`). */
+export const wakeBatchGroup = (state: EngineState, group: BatchGroup): void => {
+  if (group.buffer.length > 0) state.timers.set({ kind: "BatchFlush", id: group.id, tenantId: group.tenantId, at: 0 })
 }

@@ -39,8 +39,7 @@
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
 import * as Cel from "./cel.js"
-import { stepVariables } from "./concurrency.js"
-import { markDirty } from "./dispatch.js"
+import { stepVariables } from "./expressions.js"
 import { internal, invalidArgument } from "./errors.js"
 import type {
   EngineState,
@@ -54,6 +53,8 @@ import type {
   TaskRateLimit,
   TenantState
 } from "./model.js"
+import { markDirty } from "./queue.js"
+import { touchRateLimit } from "./changes.js"
 import { tenantOf } from "./tenants.js"
 import type { FieldErrors } from "./validation.js"
 
@@ -85,13 +86,17 @@ const windowOf = (name: string): RateLimitWindow => windowNames.find((w) => w ==
 /** `getLargerDuration`. */
 const longer = (a: RateLimitWindow, b: RateLimitWindow) => (windowNames.indexOf(a) > windowNames.indexOf(b) ? a : b)
 
-/** Brings a key's window up to date: after whole windows have elapsed it holds its limit again. */
-const refill = (limit: RateLimit, now: number): void => {
+/**
+ * Brings a key's window up to date: after whole windows have elapsed it holds its limit again.
+ * Returns whether it changed.
+ */
+const refill = (limit: RateLimit, now: number): boolean => {
   const length = windowMs[limit.window]
   const elapsed = now - limit.lastRefill
-  if (elapsed < length) return
+  if (elapsed < length) return false
   limit.lastRefill += Math.floor(elapsed / length) * length
   limit.value = limit.limitValue
+  return true
 }
 
 /** A key's units left and window start as of `now`, without updating it (the REST list's view). */
@@ -110,16 +115,26 @@ const nextRefill = (limit: RateLimit): number => limit.lastRefill + windowMs[lim
  * `UpsertRateLimit` / `UpsertRateLimitsBulk`: a new key starts full; an existing one gets the new
  * limit and window, its units left clamped to the new limit.
  */
-const upsert = (tenant: TenantState, key: string, limitValue: number, window: RateLimitWindow, now: number): void => {
+const upsert = (
+  state: EngineState,
+  tenant: TenantState,
+  key: string,
+  limitValue: number,
+  window: RateLimitWindow,
+  now: number
+): void => {
   const existing = tenant.rateLimits.get(key)
   if (existing === undefined) {
-    tenant.rateLimits.set(key, { key, limitValue, value: limitValue, window, lastRefill: now, waiting: new Set(), wakeAt: undefined })
+    const limit: RateLimit = { key, limitValue, value: limitValue, window, lastRefill: now, waiting: new Set(), wakeAt: undefined }
+    tenant.rateLimits.set(key, limit)
+    touchRateLimit(state, tenant.tenant.id, limit)
     return
   }
   refill(existing, now)
   existing.limitValue = limitValue
   existing.window = window
   existing.value = Math.min(existing.value, limitValue)
+  touchRateLimit(state, tenant.tenant.id, existing)
 }
 
 /** Marks every queue of the tenant that holds tasks: a key changed. */
@@ -143,7 +158,7 @@ export const putRateLimit = (
   const window = durationName(request.duration)
   if (window === undefined) throw internal()
   const tenant = tenantOf(state, tenantId)
-  upsert(tenant, request.key, request.limit, window, now)
+  upsert(state, tenant, request.key, request.limit, window, now)
   wakeTenant(state, tenant)
 }
 
@@ -330,7 +345,7 @@ export const registerDynamicKeys = (state: EngineState, task: Task, now: number)
     for (const value of waiting.limits.keys()) if (value !== 0) limit = limit === 0 ? value : Math.min(limit, value)
     let window: RateLimitWindow | undefined
     for (const w of waiting.windows.keys()) window = window === undefined ? w : longer(window, w)
-    if (limit >= 0) upsert(tenant, key, limit, window ?? "MINUTE", now)
+    if (limit >= 0) upsert(state, tenant, key, limit, window ?? "MINUTE", now)
   }
 }
 
@@ -365,24 +380,30 @@ export interface Shortage {
 }
 
 /** The first key short of units for `units`, or undefined when the task may take them all. */
-export const shortage = (tenant: TenantState, units: ReadonlyMap<string, number>, now: number): Shortage | undefined => {
+export const shortage = (
+  state: EngineState,
+  tenant: TenantState,
+  units: ReadonlyMap<string, number>,
+  now: number
+): Shortage | undefined => {
   for (const key of units.keys()) {
     if (!tenant.rateLimits.has(key)) return { limit: undefined, refillAt: undefined }
   }
   for (const [key, needed] of units) {
     const limit = tenant.rateLimits.get(key)!
-    refill(limit, now)
+    if (refill(limit, now)) touchRateLimit(state, tenant.tenant.id, limit)
     if (limit.value < needed) return { limit, refillAt: nextRefill(limit) }
   }
   return undefined
 }
 
 /** Takes a task's units (it is being assigned); they are never given back. */
-export const consume = (tenant: TenantState, units: ReadonlyMap<string, number>, now: number): void => {
+export const consume = (state: EngineState, tenant: TenantState, units: ReadonlyMap<string, number>, now: number): void => {
   for (const [key, needed] of units) {
     const limit = tenant.rateLimits.get(key)!
     refill(limit, now)
     limit.value -= needed
+    touchRateLimit(state, tenant.tenant.id, limit)
   }
 }
 

@@ -9,9 +9,11 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (step conditions, durable
- * tasks, cron time zones) is refused with UNIMPLEMENTED
- * instead of running differently from Hatchet. A stored version arms its cron triggers
+ * A valid workflow that uses a feature this engine does not implement (durable tasks, cron time
+ * zones) is refused with UNIMPLEMENTED naming it, instead of running differently from Hatchet.
+ * Step conditions are stored with their steps (`matches.ts` evaluates them); on a workflow of a
+ * single task, where upstream never evaluates them, they are INVALID_ARGUMENT. Batch settings are
+ * stored with their steps (`batches.ts`). A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
  * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
@@ -38,6 +40,7 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
+import { touchWorkflow } from "./changes.js"
 import * as Cel from "./cel.js"
 import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
@@ -51,10 +54,12 @@ import { goMarshal, isJsonObject, parseJson, validateJsonb } from "./json.js"
 import { updateSettings } from "./concurrency.js"
 import type {
   ConcurrencySettings,
+  ConditionAction,
   EngineState,
   LimitStrategy,
   Step,
   StepBatch,
+  StepCondition,
   StepConcurrency,
   StepKind,
   TenantState,
@@ -98,13 +103,20 @@ const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "
 const conditionsOf = (conditions: TaskConditions | undefined) => {
   if (conditions === undefined) return []
   const all = [
-    ...conditions.userEventConditions.map((c) => ({ kind: "user-event", base: c.base, sleepFor: undefined, parent: undefined })),
-    ...conditions.sleepConditions.map((c) => ({ kind: "sleep", base: c.base, sleepFor: c.sleepFor, parent: undefined })),
-    ...conditions.parentOverrideConditions.map((c) => ({
-      kind: "parent-override",
+    ...conditions.userEventConditions.map((c) => ({
+      kind: "user-event" as const,
       base: c.base,
       sleepFor: undefined,
-      parent: c.parentReadableId
+      parent: undefined,
+      eventKey: c.userEventKey
+    })),
+    ...conditions.sleepConditions.map((c) => ({ kind: "sleep" as const, base: c.base, sleepFor: c.sleepFor, parent: undefined, eventKey: undefined })),
+    ...conditions.parentOverrideConditions.map((c) => ({
+      kind: "parent-override" as const,
+      base: c.base,
+      sleepFor: undefined,
+      parent: c.parentReadableId,
+      eventKey: undefined
     }))
   ]
   return all.filter((c): c is typeof c & { readonly base: BaseMatchCondition } => c.base !== undefined)
@@ -355,8 +367,6 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 /** The unimplemented features a task uses. */
 const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
-  const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
-  if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
   if (task.isDurable) features.push("durable execution (is_durable)")
   return features
 }
@@ -382,6 +392,23 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     }
   }
   return found
+}
+
+/**
+ * Conditions on the task of a workflow that has no other (no second task, no on-failure task):
+ * upstream evaluates conditions only in a DAG, so such a run's task would never be created and
+ * the run never start or end. INVALID_ARGUMENT here, where upstream accepts the workflow and
+ * loses its runs.
+ */
+const refuseLostConditions = (request: CreateWorkflowVersionRequest) => {
+  if (request.tasks.length !== 1 || request.onFailureTask !== undefined) return
+  const task = request.tasks[0]!
+  if (conditionsOf(task.conditions).length === 0) return
+  throw invalidArgument(
+    `workflow '${request.name}': task '${task.readableId}' has conditions (wait_for / skip_if / cancel_if), which Hatchet ` +
+      "only evaluates in a workflow of more than one task: its runs would never start. Add a task (or an on-failure task) " +
+      "to the workflow, or remove the conditions"
+  )
 }
 
 /** UNIMPLEMENTED naming the workflow and every unsupported feature it uses. */
@@ -631,6 +658,7 @@ const buildStep = (
   concurrency,
   rateLimits: RateLimits.stepRateLimits(task.rateLimits),
   batch: stepBatchOf(task),
+  conditions: stepConditions(task.conditions),
   index
 })
 
@@ -650,6 +678,34 @@ const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
     groupMaxRuns: batch.batchGroupMaxRuns ?? 100,
     broadcastOutput: batch.broadcastOutput ?? false
   }
+}
+
+const nilUuid = "00000000-0000-0000-0000-000000000000"
+
+/** The stored action of a validated condition. */
+const conditionAction = (action: Action): ConditionAction =>
+  action === Action.SKIP ? "SKIP" : action === Action.CANCEL ? "CANCEL" : "QUEUE"
+
+/**
+ * A task's conditions as upstream stores them (`getCreateTaskOpts`): user events, then sleeps,
+ * then parent overrides (a parent override's data key is the parent's readable id); those without
+ * a base are dropped; an empty or nil or-group id becomes a fresh one, so the condition is a group
+ * of its own. Expressions are not checked: one that does not compile never holds.
+ */
+const stepConditions = (conditions: TaskConditions | undefined): Array<StepCondition> => {
+  const group = (id: string) => (id === "" || id === nilUuid ? newId() : id.toLowerCase())
+  return conditionsOf(conditions).map(({ base, eventKey, kind, parent, sleepFor }): StepCondition => {
+    const action = conditionAction(base.action)
+    const orGroupId = group(base.orGroupId)
+    switch (kind) {
+      case "user-event":
+        return { kind: "USER_EVENT", action, orGroupId, readableDataKey: base.readableDataKey, eventKey, expression: base.expression }
+      case "sleep":
+        return { kind: "SLEEP", action, orGroupId, readableDataKey: base.readableDataKey, sleepFor }
+      case "parent-override":
+        return { kind: "PARENT_OVERRIDE", action, orGroupId, parent, expression: base.expression }
+    }
+  })
 }
 
 /** Options of `putWorkflow`. */
@@ -683,6 +739,7 @@ export const putWorkflow = (
   checkStorable(tenant, request)
   refuseUnsupported(request)
   registerTenantStrategies(state, tenant, request, now)
+  refuseLostConditions(request)
 
   const checksum = checksumOf(request)
   let workflow = tenant.workflowsByName.get(request.name)
@@ -743,6 +800,7 @@ export const putWorkflow = (
     request
   }
   workflow.versions.push(version)
+  touchWorkflow(state, workflow)
   state.workflowVersionsById.set(version.id, version)
   replaceDeclaredCrons(state, version, now)
   return version

@@ -18,8 +18,9 @@
  *
  * @internal
  */
+import { removeEvent, removeRun } from "./changes.js"
 import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
-import { isTerminal } from "./model.js"
+import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
 
 /** A count over its bound is pruned this long after it was exceeded (a burst goes in batches). */
@@ -158,11 +159,12 @@ const pruneRuns = (state: EngineState, tenant: TenantState, now: number): void =
 const parentRunning = (state: EngineState, run: Run): boolean => {
   if (run.parentTaskExternalId === undefined) return false
   const parent = state.tasksByExternalId.get(run.parentTaskExternalId)
-  return parent !== undefined && !isTerminal(parent.status)
+  return parent !== undefined && !isFinal(parent)
 }
 
 /** Forgets a finished run: its id, its tasks and every index that holds them. */
 const pruneRun = (state: EngineState, tenant: TenantState, run: Run): void => {
+  removeRun(state, run)
   state.runsById.delete(run.id)
   tenant.runs.remove(run)
   tenant.runsByWorkflow.get(run.workflow.id)?.remove(run)
@@ -186,6 +188,7 @@ const pruneEvents = (state: EngineState, tenant: TenantState, now: number): void
     if (oldest === undefined) return
     if (tenant.events.size <= policy.maxRuns && oldest.createdAt + policy.maxAgeMs > now) return
     tenant.events.remove(oldest)
+    removeEvent(state, oldest)
     state.eventsById.delete(oldest.id)
   }
 }

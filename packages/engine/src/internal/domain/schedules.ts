@@ -25,6 +25,7 @@
  * @internal
  */
 import type { ScheduleWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
+import { removeScheduled, touchScheduled } from "./changes.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { newId } from "./ids.js"
 import { containsStringPairs, validateJsonb } from "./json.js"
@@ -101,6 +102,7 @@ const insert = (state: EngineState, tenant: TenantState, workflow: Workflow, opt
     updatedAt: now
   }
   tenant.scheduled.set(scheduled.id, scheduled)
+  touchScheduled(state, scheduled)
   arm(state, scheduled)
   return scheduled
 }
@@ -227,13 +229,18 @@ export const deleteScheduled = (state: EngineState, tenantId: string, id: string
 /** Deletes a scheduled run and its timer. */
 const remove = (state: EngineState, tenant: TenantState, id: string): boolean => {
   state.timers.cancel("ScheduledRun", id)
-  return tenant.scheduled.delete(id)
+  const scheduled = tenant.scheduled.get(id)
+  if (scheduled === undefined) return false
+  tenant.scheduled.delete(id)
+  removeScheduled(state, scheduled)
+  return true
 }
 
 /** `UpdateScheduledWorkflow`: moves the run to `triggerAt`; it fires then, and only then. */
 export const reschedule = (state: EngineState, scheduled: ScheduledRun, triggerAt: number): ScheduledRun => {
   if (scheduled.triggerAt !== triggerAt) {
     scheduled.triggerAt = triggerAt
+    touchScheduled(state, scheduled)
     arm(state, scheduled)
   }
   return scheduled

@@ -2,14 +2,18 @@
  * The task state machine and the DAG rules.
  *
  * - creation (`createTask`): QUEUED (through its concurrency strategies, if any), created FAILED
- *   when a concurrency key or a rate-limit expression cannot be evaluated, or created already
- *   final as SKIPPED or CANCELLED by the DAG rules;
+ *   when a concurrency key, a rate-limit expression or a batch group key cannot be evaluated, or
+ *   created already final as SKIPPED or CANCELLED by its match;
  * - completion, application failure with retries and backoff, internal failure (dead worker,
  *   undeliverable assignment), cancellation, execution and schedule timeouts;
- * - DAG progression (`onTaskFinal`): a child is created when all its parents completed, skipped
- *   when all were skipped, cancelled when any failed or was cancelled; the on-failure task is
- *   queued at the first final failure and skipped when everything else completed or was
- *   cancelled; a run is finalised when every step has a final task.
+ * - DAG progression: a DAG run's steps that do not start at once wait on matches (`matches.ts`);
+ *   the final event of each task, each sleep that ends and each pushed event may satisfy them,
+ *   and what they decide creates the task: QUEUED (a child whose parents completed, a step whose
+ *   sleep or event came), SKIPPED (a child whose parents were all skipped, a `skip_if` that held:
+ *   COMPLETED with `{"skipped":true}`) or CANCELLED (a parent failed or was cancelled, a
+ *   `cancel_if` held); the on-failure task is queued at the first final failure and skipped when
+ *   everything else completed or was cancelled. A run is finalised when every step has a final
+ *   task.
  *
  * Engine semantics §3 and §4; upstream `pkg/repository/task.go`, `trigger.go`, `match.go`.
  *
@@ -17,65 +21,61 @@
  */
 import { evaluateBatchKey } from "./batches.js"
 import { releaseOnFinal } from "./idempotency.js"
-import { countCreated, countEvent, countFinal } from "./metrics.js"
+import { countCreated, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { acquireSlots, evaluateKeys, releaseForBackoff, releaseRunSlots, releaseSlots, requeue } from "./concurrency.js"
-import { enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
+import {
+  acquireSlots,
+  cancelledByStrategy,
+  evaluateKeys,
+  isLive,
+  releaseForBackoff,
+  releaseRunSlots,
+  releaseSlots,
+  requeue,
+  slotTimedOut
+} from "./concurrency.js"
+import { setTaskState, touchRun } from "./changes.js"
+import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
-import type { EngineState, Run, Step, Task, TaskEvent, TaskEventType } from "./model.js"
-import { isTerminal } from "./model.js"
+import type { JsonValue } from "./json.js"
+import * as Matches from "./matches.js"
+import type { BatchRun, EngineState, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
+import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
+import { recordEvent } from "./taskEvents.js"
 import { tenantOf } from "./tenants.js"
+import type { Timer } from "./timers.js"
 import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
 export const skippedOutput = "{\"skipped\":true}"
 
-/** Priority of the retry queue: retries run ahead of all new work. */
-export const retryPriority = 4
-
-export interface TaskEventDetails {
-  readonly message?: string
-  readonly errorMessage?: string
-  readonly output?: string
-  readonly workerId?: string | undefined
-  readonly retryCount?: number
-}
-
-/** A new event of `task`'s timeline (not yet in it). */
-export const makeEvent = (
-  state: EngineState,
-  task: Task,
-  eventType: TaskEventType,
-  now: number,
-  details: TaskEventDetails = {}
-): TaskEvent => ({
-  id: state.nextEventId(),
-  taskId: task.id,
-  timestamp: now,
-  eventType,
-  message: details.message ?? "",
-  errorMessage: details.errorMessage,
-  output: details.output,
-  workerId: details.workerId,
-  retryCount: details.retryCount ?? task.retryCount
-})
-
-/** Appends an event to `task`'s timeline. */
-export const recordEvent = (
-  state: EngineState,
-  task: Task,
-  eventType: TaskEventType,
-  now: number,
-  details: TaskEventDetails = {}
-): void => {
-  task.events.push(makeEvent(state, task, eventType, now, details))
-  countEvent(state, task, eventType)
+/**
+ * Cancels the tasks the concurrency strategies decided to cancel (`state.strategyCancels`), the
+ * ones their cancellations lead to included; called after every call that may run a strategy.
+ */
+const settleStrategies = (state: EngineState, now: number): void => {
+  const cancels = state.strategyCancels
+  if (state.settlingStrategies) return
+  state.settlingStrategies = true
+  try {
+    for (let i = 0; i < cancels.length; i++) {
+      const slot = cancels[i]!
+      if (isLive(slot)) cancelTask(state, slot.task, now, { notifyWorker: true, message: cancelledByStrategy })
+    }
+  } finally {
+    cancels.length = 0
+    state.settlingStrategies = false
+  }
 }
 
 export type CreateAs =
-  | { readonly _tag: "Queued"; readonly stepRunErrors?: Record<string, string> }
+  | {
+    readonly _tag: "Queued"
+    readonly stepRunErrors?: Record<string, string> | undefined
+    readonly triggerData?: Record<string, JsonValue> | undefined
+  }
   | { readonly _tag: "Skipped" }
   | { readonly _tag: "Cancelled" }
 
@@ -90,7 +90,8 @@ const desiredWorkerOf = (run: Run, step: Step): string | undefined => {
   if (step.parents.length === 0) return run.desiredWorkerId
   for (const parentId of step.parents) {
     const parent = run.tasks.get(run.version.stepsByReadableId.get(parentId)!.id)
-    const worker = parent?.completedBy ?? (parent?.skipped === true ? parent.desiredWorkerId : undefined)
+    if (parent?.state._tag !== "Completed") continue
+    const worker = parent.state.completedBy ?? (parent.state.skipped ? parent.desiredWorkerId : undefined)
     if (worker !== undefined) return worker
   }
   return undefined
@@ -109,21 +110,14 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     step,
     priority: run.priority,
     createdAt: now,
-    status: "QUEUED",
+    state: { _tag: "AwaitingSlot" },
     retryCount: previous !== undefined ? previous.retryCount + 1 : 0,
     appRetryCount: 0,
     internalRetryCount: 0,
-    queueToken: 0,
-    retryPending: false,
-    runtime: undefined,
     desiredWorkerId: desiredWorkerOf(run, step),
-    completedBy: undefined,
     startedAt: undefined,
-    finishedAt: undefined,
-    output: undefined,
-    error: undefined,
-    skipped: false,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
+    triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? {},
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
     spawned: previous?.spawned ?? new Map(),
@@ -135,6 +129,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     batchKey: undefined
   }
   run.tasks.set(step.id, task)
+  touchRun(state, run)
   state.tasksByExternalId.set(task.externalId, task)
   const tasks = tenantOf(state, run.tenantId).tasks
   if (previous !== undefined) tasks.remove(previous)
@@ -143,8 +138,9 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
-      // concurrency keys and rate-limit expressions are evaluated at creation; a task whose
-      // expression fails is created FAILED (a rate-limit failure is reported over a key's)
+      // concurrency keys, rate-limit expressions and the batch group key are evaluated at
+      // creation; a task whose expression fails is created FAILED (a rate-limit failure is
+      // reported over a concurrency key's, that over a batch key's)
       const keys = step.concurrency.length > 0 ? evaluateKeys(step.concurrency, run, externalId) : undefined
       const limits = hasExpressions(step) ? evaluateRateLimits(step, run, externalId) : undefined
       const batchKey = step.batch !== undefined ? evaluateBatchKey(step.batch, run, externalId) : undefined
@@ -165,22 +161,21 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
         registerDynamicKeys(state, task, now)
       }
       recordEvent(state, task, "QUEUED", now)
-      if (keys?._tag === "Keys") acquireSlots(state, task, keys.keys, now)
-      else enqueue(state, task, now, run.priority)
+      if (keys?._tag === "Keys") {
+        acquireSlots(state, task, keys.keys, now)
+        settleStrategies(state, now)
+      } else {
+        enqueue(state, task, now, run.priority)
+      }
       break
     }
     case "Skipped":
-      task.status = "COMPLETED"
-      task.skipped = true
-      task.output = skippedOutput
-      task.finishedAt = now
+      setTaskState(state, task, { _tag: "Completed", output: skippedOutput, completedBy: undefined, skipped: true, at: now })
       recordEvent(state, task, "SKIPPED", now, { output: skippedOutput })
       onTaskFinal(state, task, now)
       break
     case "Cancelled":
-      task.status = "CANCELLED"
-      task.error = ""
-      task.finishedAt = now
+      setTaskState(state, task, { _tag: "Cancelled", at: now })
       recordEvent(state, task, "CANCELLED", now)
       onTaskFinal(state, task, now)
       break
@@ -190,9 +185,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
 
 /** A task created FAILED (a step expression failed): final at once, with the error. */
 const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
-  task.status = "FAILED"
-  task.error = message
-  task.finishedAt = now
+  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
   recordEvent(state, task, "FAILED", now, { errorMessage: message })
   onTaskFinal(state, task, now)
 }
@@ -209,26 +202,60 @@ export const requeueReplayed = (state: EngineState, task: Task, now: number): vo
   }
   const keys = evaluateKeys(strategies, task.run, task.externalId)
   if (keys._tag === "Failed") failAtCreation(state, task, keys.message, now)
-  else acquireSlots(state, task, keys.keys, now)
-}
-
-/** Creates the root tasks of a freshly triggered run. */
-export const startRun = (state: EngineState, run: Run, now: number): void => {
-  for (const step of run.version.steps) {
-    if (step.kind === "DEFAULT" && step.parents.length === 0) createTask(state, run, step, now, { _tag: "Queued" })
+  else {
+    acquireSlots(state, task, keys.keys, now)
+    settleStrategies(state, now)
   }
 }
 
+/**
+ * Starts a freshly triggered run: a DAG's matches are armed, then the tasks that wait on nothing
+ * are created; a single task is created at once.
+ */
+export const startRun = (state: EngineState, run: Run, now: number): void => {
+  const steps = run.isDag ? Matches.armRun(state, run, now) : run.version.steps
+  for (const step of steps) createTask(state, run, step, now, { _tag: "Queued" })
+}
+
+/** Creates the tasks that satisfied matches decided. */
+const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>, now: number): void => {
+  for (const decision of decisions) {
+    const as: CreateAs = decision.action === "QUEUE"
+      ? { _tag: "Queued", stepRunErrors: decision.stepRunErrors, triggerData: decision.triggerData }
+      : decision.action === "SKIP"
+      ? { _tag: "Skipped" }
+      : { _tag: "Cancelled" }
+    createTask(state, decision.run, decision.step, now, as)
+  }
+}
+
+/** A pushed event: the matches waiting on its key may create their tasks. */
+export const onUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): void =>
+  carryOut(state, Matches.deliverUserEvent(state, tenant, key, payload, now), now)
+
+/** A sleep condition ended. */
+export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): void =>
+  carryOut(state, Matches.onSleep(state, timer, now), now)
+
+/**
+ * Arms the matches of replayed steps again; the final events of the run's other tasks satisfy
+ * what they can at once.
+ */
+export const rearmSteps = (
+  state: EngineState,
+  run: Run,
+  steps: ReadonlyArray<Step>,
+  replayed: ReadonlySet<Task>,
+  now: number
+): void => carryOut(state, Matches.rearm(state, run, steps, replayed, now), now)
+
 /** A worker reported the attempt's output. Events for another attempt are ignored. */
 export const completeTask = (state: EngineState, task: Task, retryCount: number, output: string, now: number): void => {
-  if (task.status !== "RUNNING" || task.retryCount !== retryCount) return
-  const workerId = task.runtime?.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
-  task.status = "COMPLETED"
-  task.output = output
-  task.error = undefined
-  task.completedBy = workerId
-  task.finishedAt = now
+  setTaskState(state, task, { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now })
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })
   onTaskFinal(state, task, now)
@@ -253,8 +280,9 @@ export const failTaskApp = (
   failure: AppFailure,
   now: number
 ): void => {
-  if (task.status !== "RUNNING" || task.retryCount !== retryCount || task.runtime === undefined) return
-  const workerId = task.runtime.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
   if (failure.source === "worker") {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, {
@@ -277,6 +305,7 @@ export const failTaskApp = (
       retryLater(state, task, now, now + delayMs, true)
     } else {
       requeue(state, task, now)
+      settleStrategies(state, now)
     }
     return
   }
@@ -294,8 +323,9 @@ export const failTaskInternal = (
   now: number,
   options: { readonly delayMs?: number; readonly publish?: boolean; readonly eventType?: TaskEventType } = {}
 ): void => {
-  if (task.status !== "RUNNING" || task.runtime === undefined) return
-  const workerId = task.runtime.worker?.id
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
+  const workerId = assigned.worker?.id
   releaseRuntime(state, task)
   if (options.publish === true) {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, { payload: message })
@@ -305,7 +335,10 @@ export const failTaskInternal = (
     task.retryCount++
     task.internalRetryCount++
     if (options.delayMs !== undefined && options.delayMs > 0) retryLater(state, task, now, now + options.delayMs, false)
-    else requeue(state, task, now)
+    else {
+      requeue(state, task, now)
+      settleStrategies(state, now)
+    }
     return
   }
   finalizeFailed(state, task, message, now)
@@ -317,23 +350,22 @@ export const failTaskInternal = (
  * its first slot and acquires it again.
  */
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
-  task.status = "QUEUED"
-  task.retryPending = true
   const reacquire = backoff && releaseForBackoff(state, task, now)
-  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, reacquire, at })
+  setTaskState(state, task, { _tag: "Backoff", at, reacquire })
+  settleStrategies(state, now)
+  state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
 
 /** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
-export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, reacquire: boolean, now: number): void => {
-  if (!task.retryPending || task.retryCount !== retryCount || task.status !== "QUEUED") return
-  if (reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
+export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
+  if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
+  settleStrategies(state, now)
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  task.status = "FAILED"
-  task.error = message
-  task.finishedAt = now
+  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
   onTaskFinal(state, task, now)
 }
 
@@ -346,17 +378,13 @@ export interface CancelOptions {
 
 /** Cancels a task that is not final yet; returns whether it changed. */
 export const cancelTask = (state: EngineState, task: Task, now: number, options: CancelOptions): boolean => {
-  if (isTerminal(task.status)) return false
-  const runtime = task.runtime
-  if (runtime !== undefined) {
-    if (options.notifyWorker && runtime.worker !== undefined) sendCancel(runtime.worker, task, runtime.retryCount)
+  if (isFinal(task)) return false
+  const assigned = assignmentOf(task)
+  if (assigned !== undefined) {
+    if (options.notifyWorker && assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
     releaseRuntime(state, task)
   }
-  task.queueToken = 0
-  task.retryPending = false
-  task.status = "CANCELLED"
-  task.error = ""
-  task.finishedAt = now
+  setTaskState(state, task, { _tag: "Cancelled", at: now })
   recordEvent(state, task, options.eventType ?? "CANCELLED", now, { message: options.message ?? "" })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED, now)
   onTaskFinal(state, task, now)
@@ -365,10 +393,10 @@ export const cancelTask = (state: EngineState, task: Task, now: number, options:
 
 /** The execution deadline passed: fail the attempt (retryable) and tell the worker to stop. */
 export const timeOutTask = (state: EngineState, task: Task, now: number): void => {
-  const runtime = task.runtime
-  if (runtime === undefined) return
-  if (runtime.worker !== undefined) sendCancel(runtime.worker, task, runtime.retryCount)
-  failTaskApp(state, task, runtime.retryCount, {
+  const assigned = assignmentOf(task)
+  if (assigned === undefined) return
+  if (assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
+  failTaskApp(state, task, task.retryCount, {
     message: `Task exceeded timeout of ${task.step.timeout ?? ""}`,
     shouldNotRetry: false,
     source: "timeout"
@@ -390,54 +418,14 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   countFinal(state, task)
   releaseOnFinal(state, task)
   releaseSlots(state, task, now)
-  if (run.isDag && task.step.kind === "DEFAULT") {
-    for (const child of task.step.children) evaluateChild(state, run, child, now)
-    evaluateOnFailure(state, run, task, now)
+  settleStrategies(state, now)
+  if (run.isDag) {
+    const event = Matches.taskEvent(task)
+    if (event !== undefined) carryOut(state, Matches.deliver(state, run, event, now), now)
   }
   releaseRunSlots(state, run, now)
+  settleStrategies(state, now)
   maybeFinalize(state, run, now)
-}
-
-const evaluateChild = (state: EngineState, run: Run, child: Step, now: number) => {
-  if (run.tasks.has(child.id)) return
-  let allCompleted = true
-  let allSkipped = true
-  for (const parentId of child.parents) {
-    const parentStep = run.version.stepsByReadableId.get(parentId)!
-    const parent = run.tasks.get(parentStep.id)
-    if (parent === undefined) {
-      allCompleted = false
-      continue
-    }
-    if (parent.status === "FAILED" || parent.status === "CANCELLED") {
-      createTask(state, run, child, now, { _tag: "Cancelled" })
-      return
-    }
-    if (parent.status !== "COMPLETED") allCompleted = false
-    else if (!parent.skipped) allSkipped = false
-  }
-  if (!allCompleted) return
-  createTask(state, run, child, now, allSkipped ? { _tag: "Skipped" } : { _tag: "Queued" })
-}
-
-const evaluateOnFailure = (state: EngineState, run: Run, task: Task, now: number) => {
-  const onFailure = run.version.onFailure
-  if (onFailure === undefined || run.onFailureFired) return
-  if (task.status === "FAILED") {
-    run.onFailureFired = true
-    createTask(state, run, onFailure, now, {
-      _tag: "Queued",
-      stepRunErrors: { [task.step.readableId]: task.error ?? "" }
-    })
-    return
-  }
-  for (const step of run.version.steps) {
-    if (step.kind !== "DEFAULT") continue
-    const other = run.tasks.get(step.id)
-    if (other === undefined || (other.status !== "COMPLETED" && other.status !== "CANCELLED")) return
-  }
-  run.onFailureFired = true
-  createTask(state, run, onFailure, now, { _tag: "Skipped" })
 }
 
 /** A run is final when every step has a task in a final state. */
@@ -445,9 +433,61 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   if (run.finishedAt !== undefined) return
   if (run.tasks.size < run.version.steps.length) return
   for (const task of run.tasks.values()) {
-    if (!isTerminal(task.status)) return
+    if (!isFinal(task)) return
   }
   run.finishedAt = now
+  touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
+}
+
+// -----------------------------------------------------------------------------
+// deadlines
+// -----------------------------------------------------------------------------
+
+/**
+ * The schedule timeout of a task still queued (or waiting in its batch buffer) under the timer's
+ * token: it is cancelled.
+ */
+export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
+  if ((task.state._tag === "Queued" || task.state._tag === "Batching") && task.state.token === token) {
+    cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
+  }
+}
+
+/** The execution timeout of the attempt `retryCount`: it fails if it is still running. */
+export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: number, now: number): void => {
+  const assigned = assignmentOf(task)
+  if (assigned === undefined || task.retryCount !== retryCount) return
+  if (assigned.timeoutAt > now) armTimeout(state, task)
+  else if (assigned.batch !== undefined) timeOutBatch(state, assigned.batch.run, now)
+  else timeOutTask(state, task, now)
+}
+
+/**
+ * The execution timeout of a batch member: every member still running fails (upstream fails the
+ * whole batch), each with the batch timeout message naming its own timeout when it passed too.
+ */
+const timeOutBatch = (state: EngineState, run: BatchRun, now: number): void => {
+  for (const task of [...run.members]) {
+    const assigned = assignmentOf(task)
+    if (assigned === undefined) continue
+    const timeout = assigned.timeoutAt <= now ? (task.step.timeout ?? "") : "batch timeout"
+    if (assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
+    failTaskApp(state, task, task.retryCount, {
+      message: `Task failed due to batch timeout, exceeded timeout of ${timeout}`,
+      shouldNotRetry: false,
+      source: "timeout"
+    }, now)
+  }
+}
+
+/** The schedule timeout of a concurrency slot still unfilled: its task is cancelled. */
+export const onSlotScheduleTimeout = (
+  state: EngineState,
+  task: Task,
+  timer: Extract<Timer, { kind: "SlotScheduleTimeout" }>,
+  now: number
+): void => {
+  if (slotTimedOut(task, timer)) cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
 }

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { touchTenant } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
 import { notFound } from "./errors.js"
 import type { EngineState, TenantState, Worker } from "./model.js"
@@ -41,9 +42,11 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       concurrencyStrategies: new Map(),
       counters: new Map(),
       idempotencyKeys: new Map(),
+      eventMatches: new Map(),
       batchGroups: new Map()
     }
     state.tenants.set(tenantId, tenant)
+    touchTenant(state, tenant.tenant)
   }
   return tenant
 }

@@ -28,8 +28,8 @@ export type Timer =
   }
   /** The attempt `token` (its retry count) of a task still running at `at` times out. */
   | { readonly kind: "ExecutionTimeout"; readonly id: string; readonly token: number; readonly at: number }
-  /** The retry `token` of a task waiting for its backoff is queued (re-acquiring its slots when `reacquire`). */
-  | { readonly kind: "RetryBackoff"; readonly id: string; readonly token: number; readonly reacquire: boolean; readonly at: number }
+  /** The retry `token` of a task waiting for its backoff is queued. */
+  | { readonly kind: "RetryBackoff"; readonly id: string; readonly token: number; readonly at: number }
   /** A rate-limited queue item taken out under `token` re-enters its queue at `priority`. */
   | {
     readonly kind: "Unpark"
@@ -49,6 +49,8 @@ export type Timer =
   | { readonly kind: "RateLimitRefill"; readonly id: string; readonly tenantId: string; readonly key: string; readonly at: number }
   /** A scheduled run of a tenant fires, if it is still due at `at`. */
   | { readonly kind: "ScheduledRun"; readonly id: string; readonly tenantId: string; readonly at: number }
+  /** A sleep condition (`sleep-<n>`, the id) of a run's match ends. */
+  | { readonly kind: "Sleep"; readonly id: string; readonly runId: string; readonly at: number }
   /** A cron's tick at `at`. */
   | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }
   /** A batch group of a tenant is looked at: flushed when due. */

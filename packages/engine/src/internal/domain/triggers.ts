@@ -23,6 +23,7 @@
 import * as Idempotency from "./idempotency.js"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { createHash } from "node:crypto"
+import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { tenantOf } from "./tenants.js"
@@ -150,12 +151,13 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       : undefined,
     taskIds,
     tasks: new Map(),
-    onFailureFired: false,
     concurrencySlots: new Map(),
     finishedAt: undefined,
-    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined
+    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,
+    matches: new Map()
   }
   state.runsById.set(run.id, run)
+  touchRun(state, run)
   tenant.runs.add(run)
   indexOf(tenant.runsByWorkflow, run.workflow.id).add(run)
   if (run.parentTaskExternalId !== undefined) indexOf(tenant.childRuns, run.parentTaskExternalId).add(run)
@@ -333,6 +335,7 @@ const triggerBatch = (
       if (created._tag === "Collision") collided.push({ existingRunId: created.existingRunId, collidingRunId: runId })
     } else if (key !== undefined) {
       opt.parentTask!.spawned.set(key, runId)
+      touchRun(state, opt.parentTask!.run)
     }
     return runId
   })

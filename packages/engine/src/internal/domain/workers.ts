@@ -10,14 +10,17 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { armTimeout, releaseSlot as freeSlot, markWorkerDirty } from "./dispatch.js"
+import { setTaskState } from "./changes.js"
+import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
 import { onWorkerInactive } from "./retention.js"
 import { dropWorker, tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
-import type { EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
-import { failTaskInternal, recordEvent } from "./tasks.js"
+import type { Assigned, EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
+import { markWorkerDirty } from "./queue.js"
+import { recordEvent } from "./taskEvents.js"
+import { failTaskInternal } from "./tasks.js"
 import { durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 
 /** A worker silent this long is considered dead and its attempts are re-queued. */
@@ -262,24 +265,27 @@ export const dropSessions = (
 const taskIdError = (id: string, reason: string) => invalidArgument(`invalid task external run id ${id}: ${reason}`)
 
 /** The running attempt of a task for `ReleaseSlot` / `RefreshTimeout`. */
-const runningTask = (state: EngineState, tenantId: string, taskRunExternalId: string): Task => {
+const runningTask = (
+  state: EngineState,
+  tenantId: string,
+  taskRunExternalId: string
+): { readonly task: Task; readonly assigned: Assigned } => {
   const parsed = parseUuid(taskRunExternalId)
   if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
   const task = state.tasksByExternalId.get(parsed.value)
-  if (task === undefined || task.tenantId !== tenantId || task.runtime === undefined) {
+  if (task === undefined || task.tenantId !== tenantId || task.state._tag !== "Assigned") {
     throw notFound(`task run not found: ${parsed.value}`)
   }
-  return task
+  return { task, assigned: task.state }
 }
 
 /** `Dispatcher.ReleaseSlot`: the attempt keeps running without holding a slot. */
 export const releaseSlot = (state: EngineState, tenantId: string, taskRunExternalId: string, now: number): void => {
-  const task = runningTask(state, tenantId, taskRunExternalId)
-  const runtime = task.runtime!
-  const worker = runtime.worker
+  const { assigned, task } = runningTask(state, tenantId, taskRunExternalId)
+  const worker = assigned.worker
   if (worker !== undefined) {
     freeSlot(state, task, worker)
-    runtime.worker = undefined
+    setTaskState(state, task, { ...assigned, worker: undefined })
   }
   recordEvent(state, task, "SLOT_RELEASED", now, { workerId: worker?.id })
 }
@@ -299,15 +305,15 @@ export const refreshTimeout = (
   if (increment === "") errors.condition("RefreshTimeoutBy.IncrementTimeoutBy", "required")
   else if (!isValidDuration(increment)) errors.message("RefreshTimeoutBy.IncrementTimeoutBy", durationError)
   if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
-  const task = runningTask(state, tenantId, taskRunExternalId)
-  const runtime = task.runtime!
-  runtime.timeoutAt += parseDuration(increment)!
+  const { assigned, task } = runningTask(state, tenantId, taskRunExternalId)
+  const timeoutAt = assigned.timeoutAt + parseDuration(increment)!
+  setTaskState(state, task, { ...assigned, timeoutAt })
   armTimeout(state, task)
   recordEvent(state, task, "TIMEOUT_REFRESHED", now, {
     // upstream prints the (coalesced) increment as a Go duration: "30s", "1m0s", "1h30m0s"
     message: `Timeout refreshed by ${formatGoDuration(parseDuration(increment)!)}`,
-    workerId: runtime.worker?.id
+    workerId: assigned.worker?.id
   })
-  return runtime.timeoutAt
+  return timeoutAt
 }
 

@@ -23,7 +23,7 @@ import type {
   Worker,
   Workflow
 } from "../domain/model.js"
-import { latestVersion, runStatus } from "../domain/model.js"
+import { latestVersion, runStatus, taskError, taskFinishedAt, taskOutput, taskStatus } from "../domain/model.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 
@@ -74,9 +74,10 @@ export const taskEvent = (task: Task, event: TaskEvent) => ({
 
 export const taskSummary = (task: Task) => {
   const run = task.run
-  const duration = task.startedAt !== undefined && task.finishedAt !== undefined ? task.finishedAt - task.startedAt : undefined
+  const finishedAt = taskFinishedAt(task)
+  const duration = task.startedAt !== undefined && finishedAt !== undefined ? finishedAt - task.startedAt : undefined
   return {
-    metadata: resourceMeta(task.externalId, task.createdAt, task.finishedAt ?? task.startedAt ?? task.createdAt),
+    metadata: resourceMeta(task.externalId, task.createdAt, finishedAt ?? task.startedAt ?? task.createdAt),
     actionId: task.step.action,
     retryCount: task.retryCount,
     attempt: task.retryCount + 1,
@@ -85,12 +86,12 @@ export const taskSummary = (task: Task) => {
     displayName: taskDisplayName(task),
     ...(duration !== undefined ? { duration } : {}),
     isDurable: task.step.isDurable,
-    ...(task.status === "FAILED" && task.error !== undefined ? { errorMessage: task.error } : {}),
-    ...(task.finishedAt !== undefined ? { finishedAt: iso(task.finishedAt) } : {}),
+    ...(task.state._tag === "Failed" ? { errorMessage: task.state.error } : {}),
+    ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
     input: objectOr(run.input),
     numSpawnedChildren: task.spawned.size,
-    output: task.status === "COMPLETED" ? objectOr(parseJson(task.output)) : {},
-    status: task.status,
+    output: task.state._tag === "Completed" ? objectOr(parseJson(task.state.output)) : {},
+    status: taskStatus(task),
     isEvicted: false,
     ...(task.startedAt !== undefined ? { startedAt: iso(task.startedAt) } : {}),
     stepId: task.step.id,
@@ -111,10 +112,10 @@ export const taskSummary = (task: Task) => {
 /** The output of a run: the task's output for a single task, else outputs keyed by readable id. */
 const runOutput = (run: Run): JsonValue => {
   const tasks = runTasks(run)
-  if (!run.isDag) return tasks[0]?.status === "COMPLETED" ? objectOr(parseJson(tasks[0].output)) : {}
+  if (!run.isDag) return objectOr(parseJson(tasks[0] !== undefined ? taskOutput(tasks[0]) : undefined))
   const outputs: Record<string, JsonValue> = {}
   for (const task of tasks) {
-    if (task.status === "COMPLETED") outputs[task.step.readableId] = parseJson(task.output) ?? null
+    if (task.state._tag === "Completed") outputs[task.step.readableId] = parseJson(task.state.output) ?? null
   }
   return outputs
 }
@@ -123,7 +124,7 @@ export const workflowRun = (run: Run) => {
   const tasks = runTasks(run)
   const started = tasks.map((t) => t.startedAt).filter((t): t is number => t !== undefined)
   const startedAt = started.length > 0 ? Math.min(...started) : undefined
-  const failed = tasks.find((t) => t.status === "FAILED")
+  const failed = tasks.find((t) => t.state._tag === "Failed")
   return {
     metadata: resourceMeta(run.id, run.createdAt, run.finishedAt ?? run.createdAt),
     status: runStatus(run),
@@ -135,7 +136,7 @@ export const workflowRun = (run: Run) => {
     displayName: runDisplayName(run),
     workflowId: run.workflow.id,
     output: runOutput(run),
-    ...(failed?.error !== undefined ? { errorMessage: failed.error } : {}),
+    ...(failed !== undefined ? { errorMessage: taskError(failed) } : {}),
     workflowVersionId: run.version.id,
     input: objectOr(run.input),
     createdAt: iso(run.createdAt)!,

@@ -121,7 +121,7 @@ export const routes = HttpRouter.empty.pipe(
     cronRoute((cron) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(UpdateCronWorkflowTriggerRequest)
-        yield* runDomain(() => Crons.setCronEnabled(cron, body.enabled))
+        yield* runDomain((state) => Crons.setCronEnabled(state, cron, body.enabled))
         return HttpServerResponse.empty({ status: 204 })
       })
     )

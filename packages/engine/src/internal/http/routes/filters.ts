@@ -73,7 +73,7 @@ export const routes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(CreateFilterRequest)
         const workflowId = yield* attempt(() => uuidOrFail(body.workflowId ?? nilUuid))
         const created = yield* runDomain((state, now) =>
-          Filters.createFilter(tenantOf(state, tenantId), workflowId, {
+          Filters.createFilter(state, tenantOf(state, tenantId), workflowId, {
             scope: body.scope ?? "",
             expression: body.expression ?? "",
             payload: (body.payload ?? {}) as JsonObjectValue
@@ -106,7 +106,7 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/:filter`,
     filterRoute((filter, tenantId) =>
       Effect.map(
-        runDomain((state) => Filters.deleteFilter(tenantOf(state, tenantId), filter)),
+        runDomain((state) => Filters.deleteFilter(state, tenantOf(state, tenantId), filter)),
         (deleted) => json(Views.filter(deleted))
       )
     )
@@ -121,7 +121,7 @@ export const routes = HttpRouter.empty.pipe(
           expression: body.expression,
           payload: body.payload as JsonObjectValue | undefined
         }
-        const updated = yield* runDomain((state, now) => Filters.updateFilter(tenantOf(state, tenantId), filter, update, now))
+        const updated = yield* runDomain((state, now) => Filters.updateFilter(state, tenantOf(state, tenantId), filter, update, now))
         if ("_tag" in updated) return yield* internalServerError()
         return json(Views.filter(updated))
       })

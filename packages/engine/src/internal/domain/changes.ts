@@ -1,0 +1,108 @@
+/**
+ * What an operation changed among the records a durable store keeps: tenants, workflows (with
+ * their versions), runs (with their tasks, their timelines and logs), pushed events, crons,
+ * scheduled runs and rate limits. The domain marks a record when it changes it; the core hands the
+ * marks to the `EngineStore` at the end of each operation (`core.ts`, `store/EngineStore.ts`).
+ * Workers, streams, subscribers, queues and timers are the live runtime: never stored.
+ *
+ * A task's state changes only through `setTaskState`, so no transition escapes the store.
+ *
+ * @internal
+ */
+import type { CronTrigger, EngineState, PushedEvent, RateLimit, Run, ScheduledRun, Task, TaskState, Tenant, Workflow } from "./model.js"
+
+/** A stored record that is gone (pruned, fired, deleted). */
+export interface Removal {
+  readonly kind: "run" | "event" | "cron" | "scheduled"
+  readonly tenantId: string
+  readonly id: string
+}
+
+/** The records changed since the last `take`, by kind; a removed record is only in `removed`. */
+export class ChangeSet {
+  readonly tenants = new Set<Tenant>()
+  readonly workflows = new Set<Workflow>()
+  readonly runs = new Set<Run>()
+  readonly events = new Set<PushedEvent>()
+  readonly crons = new Set<CronTrigger>()
+  readonly scheduled = new Set<ScheduledRun>()
+  /** Rate limits with their tenant id (the limit itself does not say it). */
+  readonly rateLimits = new Map<RateLimit, string>()
+  readonly removed: Array<Removal> = []
+
+  /** Forgets every change (a store that keeps nothing). */
+  clear(): void {
+    this.tenants.clear()
+    this.workflows.clear()
+    this.runs.clear()
+    this.events.clear()
+    this.crons.clear()
+    this.scheduled.clear()
+    this.rateLimits.clear()
+    this.removed.length = 0
+  }
+
+  get isEmpty(): boolean {
+    return this.tenants.size === 0 && this.workflows.size === 0 && this.runs.size === 0 && this.events.size === 0 &&
+      this.crons.size === 0 && this.scheduled.size === 0 && this.rateLimits.size === 0 && this.removed.length === 0
+  }
+}
+
+/** The run (and so its tasks) changed. */
+export const touchRun = (state: EngineState, run: Run): void => {
+  state.changes.runs.add(run)
+}
+
+/** Sets a task's state and marks its run. */
+export const setTaskState = (state: EngineState, task: Task, next: TaskState): void => {
+  task.state = next
+  state.changes.runs.add(task.run)
+}
+
+export const touchTenant = (state: EngineState, tenant: Tenant): void => {
+  state.changes.tenants.add(tenant)
+}
+
+export const touchWorkflow = (state: EngineState, workflow: Workflow): void => {
+  state.changes.workflows.add(workflow)
+}
+
+export const touchEvent = (state: EngineState, event: PushedEvent): void => {
+  state.changes.events.add(event)
+}
+
+export const touchCron = (state: EngineState, cron: CronTrigger): void => {
+  state.changes.crons.add(cron)
+}
+
+export const touchScheduled = (state: EngineState, scheduled: ScheduledRun): void => {
+  state.changes.scheduled.add(scheduled)
+}
+
+export const touchRateLimit = (state: EngineState, tenantId: string, limit: RateLimit): void => {
+  state.changes.rateLimits.set(limit, tenantId)
+}
+
+/** A run is gone (pruned): its record, and its tasks with it. */
+export const removeRun = (state: EngineState, run: Run): void => {
+  state.changes.runs.delete(run)
+  state.changes.removed.push({ kind: "run", tenantId: run.tenantId, id: run.id })
+}
+
+/** A pushed event is gone (pruned). */
+export const removeEvent = (state: EngineState, event: PushedEvent): void => {
+  state.changes.events.delete(event)
+  state.changes.removed.push({ kind: "event", tenantId: event.tenantId, id: event.id })
+}
+
+/** A cron is gone (deleted, or replaced by a new version's). */
+export const removeCron = (state: EngineState, cron: CronTrigger): void => {
+  state.changes.crons.delete(cron)
+  state.changes.removed.push({ kind: "cron", tenantId: cron.tenantId, id: cron.id })
+}
+
+/** A scheduled run is gone (fired or deleted). */
+export const removeScheduled = (state: EngineState, scheduled: ScheduledRun): void => {
+  state.changes.scheduled.delete(scheduled)
+  state.changes.removed.push({ kind: "scheduled", tenantId: scheduled.tenantId, id: scheduled.id })
+}
