@@ -128,7 +128,7 @@ describe("Worker", () => {
       expect(threshold.message).toContain("eventLoopBlockThreshold: must be longer than zero, got 0")
     }))
 
-  it.scoped("runs a task: STARTED, then COMPLETED with the Schema-encoded output", () =>
+  it.scoped("runs a task: COMPLETED with the Schema-encoded output, and STARTED (after it, when both leave together)", () =>
     Effect.gen(function*() {
       const { fake } = yield* startWorker()
       const action = yield* fake.assign({
@@ -138,10 +138,12 @@ describe("Worker", () => {
         parents: { validate: { valid: true } }
       })
       yield* completedOrFailed(fake, action.taskRunExternalId)
+      yield* fake.waitForEvent((e) => e.taskRunExternalId === action.taskRunExternalId && e.eventType === STARTED)
       const events = yield* eventsFor(fake, action.taskRunExternalId)
-      expect(events.map((e) => e.eventType)).toEqual([STARTED, COMPLETED])
-      expect(events[0].eventPayload).toBe(`""`)
-      expect(events[1].eventPayload).toBe(`{"chargeId":"ch-o-1","at":"1970-01-01T00:00:00.000Z"}`)
+      // the handler returns at once: its STARTED and its result leave in one round, the result first
+      expect(events.map((e) => e.eventType)).toEqual([COMPLETED, STARTED])
+      expect(events[1].eventPayload).toBe(`""`)
+      expect(events[0].eventPayload).toBe(`{"chargeId":"ch-o-1","at":"1970-01-01T00:00:00.000Z"}`)
       for (const event of events) {
         expect(event).toMatchObject({
           workerId: "worker-1",
@@ -269,8 +271,9 @@ describe("Worker", () => {
       expect(payloadOf(done)).toEqual({ result: "done 1" })
       expect(yield* Ref.get(script.runs)).toBe(2)
       expect(yield* Ref.get(script.finalized)).toBe(1) // the stale attempt was interrupted first
+      yield* fake.waitForEvent((e) => e.taskRunExternalId === "t-dup" && e.eventType === STARTED && e.retryCount === 1)
       const events = yield* eventsFor(fake, first.taskRunExternalId)
-      expect(events.map((e) => [e.eventType, e.retryCount])).toEqual([[STARTED, 0], [STARTED, 1], [COMPLETED, 1]])
+      expect(events.map((e) => [e.eventType, e.retryCount])).toEqual([[STARTED, 0], [COMPLETED, 1], [STARTED, 1]])
     }))
 
   it.scoped("limits running tasks to the slots; releaseSlot frees a permit", () =>

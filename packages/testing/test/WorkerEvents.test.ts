@@ -1,7 +1,7 @@
 /**
  * The worker's step action events under load, over the fake dispatcher: one STARTED and one
- * result per task (the result is sent without waiting for STARTED's acknowledgement, so with two
- * rounds of calls in flight they may arrive in either order, as from the official SDK), whether
+ * result per task (the result is sent without waiting for STARTED's acknowledgement, and goes first
+ * when both leave in one round, so they may arrive in either order, as from the official SDK), whether
  * the events travel alone or in `SendBatchActionEvent` batches, and on an engine without batches.
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -26,7 +26,8 @@ const runMany = (batches: boolean) =>
     )
     const actions = yield* Effect.forEach(Array.from({ length: 40 }), () =>
       fake.assign({ actionId: "jobs:work", input: { mode: "quick" } }))
-    const calls = yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === COMPLETED).length === 40 ? c : undefined)
+    const count = (c: FakeDispatcher.Calls, type: StepActionEventType) => c.events.filter((e) => e.eventType === type).length
+    const calls = yield* fake.waitFor((c) => count(c, COMPLETED) === 40 && count(c, STARTED) === 40 ? c : undefined)
     for (const action of actions) {
       const events = calls.events.filter((e) => e.taskRunExternalId === action.taskRunExternalId)
       expect(events.map((e) => e.eventType).sort()).toEqual([STARTED, COMPLETED])

@@ -10,7 +10,8 @@ import {
   Duration,
   Effect,
   Either,
-  FiberMap,
+  FiberId,
+  FiberSet,
   Option,
   Queue,
   Fiber,
@@ -272,18 +273,17 @@ export const make = (
     const actionEvents = yield* ActionEvents.make({
       dispatcher,
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
-      call: (method, effect) =>
-        effect.pipe(
-          Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
-          Effect.retry(reportRetry)
-        )
+      // the deadline is the call's own (a hung call fails DEADLINE_EXCEEDED, and is retried)
+      timeout: CALL_TIMEOUT,
+      call: (_method, effect) => Effect.retry(effect, reportRetry)
     })
 
     // --- task fibers ---------------------------------------------------------------------------
-    const tasks = yield* FiberMap.make<string, void, never>()
+    // the attempts' fibers (keyed by task run in `attempts`)
+    const tasks = yield* FiberSet.make<void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
     // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
-    const runFiber = yield* FiberMap.runtime(tasks)<never>().pipe(
+    const runFiber = yield* FiberSet.runtime(tasks)<never>().pipe(
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
     )
 
@@ -384,31 +384,43 @@ export const make = (
           Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
       })
 
-    const contextOperations = (
-      action: DispatcherProto.AssignedAction,
-      attempt: Attempt
-    ): TaskContext.TaskOperations => {
-      const id = action.taskRunExternalId
-      const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
-        new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
-      return {
-        refreshTimeout: (incrementBy) =>
-          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout")),
-        releaseSlot: dispatcher.releaseSlot(id).pipe(
+    const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
+      new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
+    /** An attempt's backend of `TaskContext`: each operation is made when a handler uses it. */
+    class AttemptOperations implements TaskContext.TaskOperations {
+      constructor(readonly id: string, readonly attempt: Attempt) {}
+      get refreshTimeout() {
+        const id = this.id
+        return (incrementBy: string) =>
+          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout"))
+      }
+      get releaseSlot() {
+        return dispatcher.releaseSlot(this.id).pipe(
           Effect.mapError(contextError("releaseSlot")),
-          Effect.zipRight(releaseSlots(attempt))
-        ),
-        putStream: (message, eventIndex) =>
+          Effect.zipRight(releaseSlots(this.attempt))
+        )
+      }
+      get putStream() {
+        const id = this.id
+        return (message: Uint8Array, eventIndex: number) =>
           Effect.flatMap(now, (createdAt) =>
             events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex })).pipe(
               Effect.mapError(contextError("putStream"))
-            ),
-        cancel: Effect.suspend(() => {
+            )
+      }
+      get cancel() {
+        const { attempt, id } = this
+        return Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
-        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
-        upsertLabels: (changed) =>
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+      }
+      get interruptedForRetry() {
+        const attempt = this.attempt
+        return Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded")
+      }
+      get upsertLabels() {
+        return (changed: Readonly<Record<string, string | number>>) =>
           upsertLabels(changed).pipe(
             Effect.mapError((cause) =>
               new TaskContext.TaskContextError({
@@ -455,7 +467,7 @@ export const make = (
               childIndex: optional(action.childWorkflowIndex),
               childKey: optional(action.childWorkflowKey),
               parentTaskRunExternalId: optional(action.parentWorkflowRunId)
-            }, contextOperations(action, attempt))
+            }, new AttemptOperations(action.taskRunExternalId, attempt))
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
               maxMessageBytes,
               onLog: logSink(action),
@@ -470,21 +482,42 @@ export const make = (
         })
       ).pipe((effect) => inAttemptFiber(action, attempt, effect))
 
+    /** Whether the worker's tracer records spans (Effect's built-in tracer does not). */
+    const recordsSpans = (yield* Effect.tracer) !== TraceContext.builtInTracer
+
     /**
      * Runs an attempt with its span `hatchet.task` and its log annotations. The attempt has a
      * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
      * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt. The
-     * span continues the trace of the run's `traceparent` metadata, or starts one.
+     * span continues the trace of the run's `traceparent` metadata, or starts one. Under Effect's
+     * built-in tracer, whose spans go nowhere, no span is made: the run's `traceparent` is the
+     * attempt's parent span, so that spans the handler makes continue its trace.
      */
     const inAttemptFiber = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt,
       effect: Effect.Effect<void>
-    ): Effect.Effect<void> =>
-      Effect.flatMap(
+    ): Effect.Effect<void> => {
+      const traceParent = traceParentOf(attempt.metadata)
+      /** Sets the attempt's annotations and parent span on its fiber. */
+      const setFiberRefs = (parent: Tracer.AnySpan | undefined) =>
+        Effect.updateFiberRefs((fiberId, refs) => {
+          attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+          let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+          annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+          annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+          annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+          annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+          const updated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations })
+          if (parent === undefined) return updated
+          const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+          return FiberRefs.updateAs(updated, { fiberId, fiberRef: FiberRef.currentContext, value: context })
+        })
+      if (!recordsSpans) return Effect.zipRight(setFiberRefs(Option.getOrUndefined(traceParent)), effect)
+      return Effect.flatMap(
         Effect.makeSpan("hatchet.task", {
           kind: "consumer",
-          ...Option.match(traceParentOf(attempt.metadata), {
+          ...Option.match(traceParent, {
             onNone: () => ({ root: true }),
             onSome: (parent) => ({ parent })
           }),
@@ -498,19 +531,7 @@ export const make = (
         }),
         (span) =>
           Effect.zipRight(
-            Effect.updateFiberRefs((fiberId, refs) => {
-              attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-              let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-              annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-              annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-              annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-              annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
-              const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
-              return FiberRefs.updateAs(
-                FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations }),
-                { fiberId, fiberRef: FiberRef.currentContext, value: context }
-              )
-            }),
+            setFiberRefs(span),
             Effect.onExit(effect, (exit) =>
               Effect.withFiberRuntime((fiber) => {
                 span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
@@ -518,6 +539,7 @@ export const make = (
               }))
           )
       )
+    }
 
     const report = (
       workerId: string,
@@ -608,6 +630,8 @@ export const make = (
             )
           }
           existing.reason = "superseded"
+          // the new attempt waits for the stale one to finish (finalizers included)
+          existing.fiber?.unsafeInterruptAsFork(FiberId.none)
         }
         const attempt: Attempt = {
           retryCount: action.retryCount,
@@ -620,7 +644,7 @@ export const make = (
           metadata: parseMetadata(action.additionalMetadata)
         }
         attempts.set(key, attempt)
-        const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
+        const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
         fiber.addObserver(() => {
           if (attempts.get(key) === attempt) attempts.delete(key)
@@ -860,7 +884,7 @@ export const make = (
         yield* setStatus(WorkerStatus.Draining())
         const workerId = yield* Ref.get(workerIdRef)
         if (Option.isSome(workerId)) yield* pauseIntake(workerId.value)
-        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+        const drained = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
         if (Option.isNone(drained)) {
           yield* Effect.logWarning(
             `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; ` +
@@ -869,7 +893,7 @@ export const make = (
           phase = "closing"
           for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
           // each interrupted attempt reports FAILED before its fiber ends
-          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+          yield* FiberSet.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
         }
         phase = "closing"
         const current = yield* Ref.get(workerIdRef)
