@@ -324,6 +324,15 @@ export interface Implementation<Name extends string> {
 }
 
 /**
+ * What a worker runs: a definition's `toLayer` layer, possibly with more provided or merged into
+ * it (`OrderFlowLive.pipe(Layer.provide(PaymentsLive))`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ImplementationLayer = Layer.Layer<Implementation<any>, any, any>
+
+/**
  * The runtime value of an `Implementation`: the definition and its handlers, services provided.
  *
  * @since 0.1.0

@@ -199,7 +199,7 @@ export * as Webhooks from "./Webhooks.js"
 /**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
- * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an
+ * child runs from inside tasks, and the one layer (`layer`, `layerConfig`) an
  * application provides.
  *
  * @since 0.1.0

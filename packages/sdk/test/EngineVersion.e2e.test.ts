@@ -16,7 +16,7 @@ const onEngine = (version: string) => clientLayer().pipe(Layer.provideMerge(Engi
 
 const limited = (concurrency: ReadonlyArray<Concurrency>) => {
   const Save = Task.make(unique("versioned"), { input: Schema.Struct({ doc: Schema.String }), concurrency })
-  return startWorker([Save], Save.toLayer(() => Effect.void))
+  return startWorker(Save.toLayer(() => Effect.void))
 }
 
 const debounce: Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }

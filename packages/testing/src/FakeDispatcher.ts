@@ -18,7 +18,11 @@
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
+ * import { Worker } from "@effect-hatchet/sdk"
  * import { FakeDispatcher } from "@effect-hatchet/testing"
+ *
+ * // the worker over the fake's gRPC services (`Worker.make`; `Worker.layer` runs on a real channel)
+ * const WorkerLive = Layer.scoped(Worker.Worker, Worker.make({ name: "orders", workflows: [OrderFlowLive] }))
  *
  * const program = Effect.gen(function*() {
  *   const fake = yield* FakeDispatcher.make

@@ -383,9 +383,23 @@ export interface ImplementationShape {
   readonly batchHandlers?: ReadonlyMap<string, ProvidedBatchHandler> | undefined
 }
 
+const IMPLEMENTATION_KEY = "@effect-hatchet/sdk/Workflow/Implementation/"
+
 /** The tag of a definition's implementation; keyed by the declared (not namespaced) name. */
 export const implementationTag = (name: string): Context.Tag<any, ImplementationShape> =>
-  Context.GenericTag<any, ImplementationShape>(`@effect-hatchet/sdk/Workflow/Implementation/${name}`)
+  Context.GenericTag<any, ImplementationShape>(`${IMPLEMENTATION_KEY}${name}`)
+
+/**
+ * The implementations a context holds under their tags, e.g. what the implementation layers given
+ * to a worker built: the context is read, not changed.
+ */
+export const implementationsIn = (context: Context.Context<never>): Array<ImplementationShape> => {
+  const found: Array<ImplementationShape> = []
+  for (const [key, value] of context.unsafeMap) {
+    if (key.startsWith(IMPLEMENTATION_KEY)) found.push(value as ImplementationShape)
+  }
+  return found
+}
 
 type AnyHandler = (input: any, parents: any) => Effect.Effect<unknown, unknown, any>
 

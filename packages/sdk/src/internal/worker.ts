@@ -39,7 +39,7 @@ import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
-import type { WorkerOptions, WorkerShape } from "../Worker.js"
+import type { WorkerSettings, WorkerShape } from "../Worker.js"
 import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
@@ -147,7 +147,7 @@ const LOG_CONCURRENCY = 8
 const CALL_TIMEOUT = Duration.seconds(10)
 
 export const make = (
-  options: WorkerOptions<ReadonlyArray<Definition>>
+  options: WorkerSettings & { readonly workflows: ReadonlyArray<Definition> }
 ): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events | Workers> =>
   Effect.gen(function*() {
     const dispatcher = yield* Dispatcher
