@@ -52,7 +52,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
   it.scoped("a full batch is flushed at once: one handler call, each run gets its own output", () =>
     Effect.gen(function*() {
       const { live, sizes, task } = shouting({ maxSize: 3, maxInterval: "1 minute" })
-      yield* startWorker([task], live)
+      yield* startWorker(live)
       const handles = yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }, { message: "c" }])
       const results = yield* Effect.forEach(handles, (h) => h.result, { concurrency: "unbounded" })
       expect(results.map((r) => r.upper)).toEqual(["A", "B", "C"])
@@ -65,7 +65,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
   it.scoped("a batch that does not fill up is flushed when its interval passes", () =>
     Effect.gen(function*() {
       const { live, sizes, task } = shouting({ maxSize: 10, maxInterval: "150 millis" })
-      yield* startWorker([task], live)
+      yield* startWorker(live)
       const results = yield* Effect.all([Hatchet.run(task, { message: "x" }), Hatchet.run(task, { message: "y" })], {
         concurrency: "unbounded"
       })
@@ -77,7 +77,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
   it.scoped("items are batched by their group key only with items of the same key", () =>
     Effect.gen(function*() {
       const { live, sizes, task } = shouting({ maxSize: 2, maxInterval: "1 minute", groupKey: "input.group" })
-      yield* startWorker([task], live)
+      yield* startWorker(live)
       const inputs = [
         { message: "a1", group: "a" },
         { message: "b1", group: "b" },
@@ -98,7 +98,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
         error: Overloaded,
         batch: { maxSize: 2, maxInterval: "1 minute" }
       })
-      yield* startWorker([task], task.toLayer((inputs) => Effect.fail(new Overloaded({ load: inputs.length }))))
+      yield* startWorker(task.toLayer((inputs) => Effect.fail(new Overloaded({ load: inputs.length }))))
       const failures = yield* Effect.forEach(
         [{ message: "a" }, { message: "b" }],
         (input) => Effect.flip(Hatchet.run(task, input)),
@@ -119,8 +119,8 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
         output: Schema.Struct({ length: Schema.Number.pipe(Schema.positive()) }),
         batch: { maxSize: 2, maxInterval: "1 minute" }
       })
-      yield* startWorker([short], short.toLayer((inputs) => Effect.succeed([{ upper: inputs[0]!.message }])))
-      yield* startWorker([picky], picky.toLayer((inputs) => Effect.succeed(inputs.map((i) => ({ length: i.message.length })))))
+      yield* startWorker(short.toLayer((inputs) => Effect.succeed([{ upper: inputs[0]!.message }])))
+      yield* startWorker(picky.toLayer((inputs) => Effect.succeed(inputs.map((i) => ({ length: i.message.length })))))
       const mismatch = yield* Effect.forEach(
         [{ message: "a" }, { message: "b" }],
         (input) => Effect.flip(Hatchet.run(short, input)),
@@ -141,7 +141,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
   it.scoped("an item whose input does not decode fails alone with InvalidInput; the handler gets the others", () =>
     Effect.gen(function*() {
       const { live, sizes, task } = shouting({ maxSize: 3, maxInterval: "1 minute" })
-      yield* startWorker([task], live)
+      yield* startWorker(live)
       const admin = yield* Admin.Admin
       // what our client would refuse: another SDK, a REST trigger, an older version of the Schema
       const badRun = yield* admin.triggerWorkflow({ name: task.name, input: JSON.stringify({ message: 42 }), desiredWorkerLabels: {} })
@@ -163,7 +163,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
         output: Schema.Struct({ total: Schema.Number }),
         batch: { maxSize: 3, maxInterval: "1 minute", broadcastOutput: true }
       })
-      yield* startWorker([task], task.toLayer((inputs) => Effect.succeed({ total: inputs.reduce((n, i) => n + i.message.length, 0) })))
+      yield* startWorker(task.toLayer((inputs) => Effect.succeed({ total: inputs.reduce((n, i) => n + i.message.length, 0) })))
       const results = yield* Effect.forEach(["a", "bb", "ccc"], (message) => Hatchet.run(task, { message }), {
         concurrency: "unbounded"
       })
@@ -175,9 +175,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
       const started = yield* Deferred.make<number>()
       const finalized = yield* Deferred.make<void>()
       const task = pairOf("stuck")
-      yield* startWorker(
-        [task],
-        task.toLayer((inputs) =>
+      yield* startWorker(task.toLayer((inputs) =>
           Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
             Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
           )
@@ -200,9 +198,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
     Effect.gen(function*() {
       const finalized = yield* Deferred.make<void>()
       const task = pairOf("give-up")
-      yield* startWorker(
-        [task],
-        task.toLayer(() =>
+      yield* startWorker(task.toLayer(() =>
           BatchContext.cancel.pipe(Effect.onInterrupt(() => Deferred.succeed(finalized, undefined)), Effect.orDie)
         )
       )
@@ -221,7 +217,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
       const started = yield* Deferred.make<void>()
       const task = pairOf("slow")
       const scope = yield* Scope.make()
-      yield* startWorker([task], task.toLayer(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)), {
+      yield* startWorker(task.toLayer(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)), {
         shutdownGracePeriod: "100 millis"
       }).pipe(Scope.extend(scope))
       const handles = yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }])
@@ -237,7 +233,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
   it.scoped("the official SDK's client triggers our batch worker and gets each run's output", () =>
     Effect.gen(function*() {
       const { live, sizes, task } = shouting({ maxSize: 2, maxInterval: "1 minute" })
-      yield* startWorker([task], live)
+      yield* startWorker(live)
       const official = officialClient(yield* Engine.Engine)
       const results = yield* Effect.promise(() =>
         Promise.all([official.run(task.name, { message: "hi" }), official.run(task.name, { message: "yo" })])

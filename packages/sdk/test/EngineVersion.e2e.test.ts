@@ -51,11 +51,11 @@ describe("engine version", () => {
     Effect.gen(function*() {
       const Embed = Task.batch(unique("batched"), { input: Schema.Struct({ doc: Schema.String }), batch: { maxSize: 4 } })
       const live = Embed.toLayer((inputs) => Effect.succeed(inputs.map(() => undefined)))
-      const error = yield* Effect.flip(startWorker([Embed], live).pipe(Effect.provide(onEngine("v0.97.0"))))
+      const error = yield* Effect.flip(startWorker(live).pipe(Effect.provide(onEngine("v0.97.0"))))
       expect(error).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
       expect(error.message).toContain("The Hatchet engine is v0.97.0, older than v0.98.0")
       expect(error.message).toContain(`task "${Embed.name}" is a batch task (needs v0.98.0 or newer)`)
-      yield* startWorker([Embed], live).pipe(Effect.provide(onEngine("v0.98.0")))
+      yield* startWorker(live).pipe(Effect.provide(onEngine("v0.98.0")))
     }))
 
   it.scoped("definitions that need nothing new start on that engine; so do all on a recent one or a development build", () =>
