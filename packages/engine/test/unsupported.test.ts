@@ -37,7 +37,6 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
         ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
           "on-failure task 'on-failure-task': durable execution (is_durable)"],
@@ -55,13 +54,13 @@ describe("unsupported features", () => {
       const error = yield* refusal(h, "many", [
         task("a", { isDurable: true, conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
-        task("c", { batch: { batchMaxSize: 5 } })
+        task("c", { isDurable: true, batch: { batchMaxSize: 5 } })
       ], { idempotency: { expression: "input.id", ttlMs: 1 } })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
           "task 'a': durable execution (is_durable); " +
-          "task 'c': batch execution (batch)"
+          "task 'c': durable execution (is_durable)"
       })
     }))
 
@@ -196,21 +195,20 @@ describe("the official SDK's registrations", () => {
       const durable = OfficialSdk.CreateWorkflow({ name: "sdk-durable" })
       durable.durableTask({ name: "d", fn: noop })
       const batch = OfficialSdk.CreateWorkflow({ name: "sdk-batch" })
-      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop })
+      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop as never })
       const idempotent = OfficialSdk.CreateTaskWorkflow({
         name: "sdk-idempotency",
         idempotency: { expression: "input.id", ttlMs: 60_000 },
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"],
-        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"]
+        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
-      // idempotency keys and step conditions are supported
+      // idempotency keys, step conditions and batch tasks are supported
       yield* registerOfficial(h, idempotent)
       const conditions = yield* registerOfficial(h, waiting)
       expect(conditions.steps.map((step) => [step.readableId, step.conditions.map((c) => [c.kind, c.action])])).toEqual([
@@ -218,5 +216,6 @@ describe("the official SDK's registrations", () => {
         ["later", [["SLEEP", "QUEUE"]]],
         ["maybe", [["USER_EVENT", "SKIP"]]]
       ])
+      yield* registerOfficial(h, batch)
     }))
 })

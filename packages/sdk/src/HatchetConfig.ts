@@ -215,14 +215,6 @@ export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Ha
   )
 
 /**
- * Everything from the environment (`HATCHET_CLIENT_*`), the token's claims and the defaults.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerFromEnv: Layer.Layer<HatchetConfig, HatchetConfigError> = Layer.effect(HatchetConfig, make())
-
-/**
  * Effect's log level for a Hatchet log level (`OFF` is `None`).
  *
  * @since 0.1.0

@@ -425,13 +425,13 @@ describe("HatchetConfig", () => {
   })
 
   describe("layers", () => {
-    it.effect("layerFromEnv reads HATCHET_CLIENT_* through the ConfigProvider", () =>
+    it.effect("layer() reads HATCHET_CLIENT_* through the ConfigProvider", () =>
       Effect.gen(function*() {
         const config = yield* HatchetConfig.HatchetConfig
         expect(config.tenantId).toBe(TENANT_ID)
         expect(config.hostPort).toBe("127.0.0.1:1")
       }).pipe(
-        Effect.provide(HatchetConfig.layerFromEnv),
+        Effect.provide(HatchetConfig.layer()),
         Effect.withConfigProvider(env({ HATCHET_CLIENT_TOKEN: TOKEN, HATCHET_CLIENT_HOST_PORT: "127.0.0.1:1" }))
       ))
 

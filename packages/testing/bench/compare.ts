@@ -408,7 +408,9 @@ const program = Effect.gen(function*() {
 })
 
 Effect.runPromise(
-  program.pipe(Effect.provide(TriggerClient.pipe(Layer.provideMerge(InternalEngine.layer()))))
+  program.pipe(Effect.provide(
+    Admin.layer.pipe(Layer.provideMerge(TriggerClient), Layer.provideMerge(InternalEngine.layer()))
+  ))
 ).then(
   () => process.exit(0),
   (error) => {

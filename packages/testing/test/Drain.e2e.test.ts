@@ -64,11 +64,11 @@ const startWorker = (name: string, shutdownGracePeriod?: Duration.DurationInput)
     const context = yield* Layer.buildWithScope(
       Worker.layer({
         name,
-        workflows: [Retried, Once],
+        workflows: [Implementations],
         ...(shutdownGracePeriod !== undefined ? { shutdownGracePeriod } : {}),
         // a heartbeat in flight while the test moves the clock is not a hang
         heartbeatTimeout: Duration.infinity
-      }).pipe(Layer.provide(Implementations)),
+      }),
       scope
     )
     const worker = Context.get(context, Worker.Worker)

@@ -9,7 +9,7 @@ import { Task, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schema } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
-import { Jobs, JobsLive, Script, ScriptLive } from "./fixtures.js"
+import { JobsLive, Script, ScriptLive } from "./fixtures.js"
 
 const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
 
@@ -19,8 +19,7 @@ const runMany = (batches: boolean) =>
     yield* fake.setBatchEventsSupported(batches)
     const script = yield* ScriptLive
     yield* Layer.build(
-      Worker.layer({ name: "events-worker", workflows: [Jobs], slots: 50 }).pipe(
-        Layer.provide(JobsLive),
+      Layer.scoped(Worker.Worker, Worker.make({ name: "events-worker", workflows: [JobsLive], slots: 50 })).pipe(
         Layer.provide(Layer.succeed(Script, script)),
         Layer.provide(fake.layer)
       )
@@ -53,7 +52,7 @@ describe("Worker step action events", () => {
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make
       yield* Layer.build(
-        Worker.layer({ name: "logs-worker", workflows: [Chatty] }).pipe(Layer.provide(ChattyLive), Layer.provide(fake.layer))
+        Layer.scoped(Worker.Worker, Worker.make({ name: "logs-worker", workflows: [ChattyLive] })).pipe(Layer.provide(fake.layer))
       )
       const first = yield* fake.assign({ actionId: "chatty:chatty" })
       const second = yield* fake.assign({ actionId: "chatty:chatty" })

@@ -39,7 +39,7 @@ import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
-import type { WorkerOptions, WorkerShape } from "../Worker.js"
+import type { WorkerSettings, WorkerShape } from "../Worker.js"
 import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
@@ -51,6 +51,7 @@ import {
 } from "./definition.js"
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
+import * as Batches from "./batch.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import {
   checkWorkerOptions,
@@ -146,7 +147,7 @@ const LOG_CONCURRENCY = 8
 const CALL_TIMEOUT = Duration.seconds(10)
 
 export const make = (
-  options: WorkerOptions<ReadonlyArray<Definition>>
+  options: WorkerSettings & { readonly workflows: ReadonlyArray<Definition> }
 ): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events | Workers> =>
   Effect.gen(function*() {
     const dispatcher = yield* Dispatcher
@@ -257,7 +258,7 @@ export const make = (
       Effect.interruptible,
       Effect.forkScoped
     )
-    const logSink = (action: DispatcherProto.AssignedAction) => (line: LogLine) => {
+    const logSink = (action: Pick<DispatcherProto.AssignedAction, "taskRunExternalId" | "retryCount">) => (line: LogLine) => {
       const accepted = Queue.unsafeOffer(logQueue, {
         taskRunExternalId: action.taskRunExternalId,
         createdAt: line.createdAt,
@@ -270,6 +271,12 @@ export const make = (
     }
 
     // --- step action events (before the task fibers: closed after them) --------------------------
+    /** A call that reports to the engine: a timeout, and retries while the engine is unreachable. */
+    const callEngine = <E extends GrpcError>(method: string, effect: Effect.Effect<void, E>) =>
+      effect.pipe(
+        Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
+        Effect.retry(reportRetry)
+      )
     const actionEvents = yield* ActionEvents.make({
       dispatcher,
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
@@ -292,6 +299,18 @@ export const make = (
 
     // The hot path updates metrics synchronously with the labels its fiber had when it started
     // (what `Metric.update` would read on each call).
+
+    /** A new attempt, received now, holding no slot yet. */
+    const newAttempt = (retryCount: number, metadata: Readonly<Record<string, unknown>>): Attempt => ({
+      retryCount,
+      reason: undefined,
+      permits: 0,
+      fiber: undefined,
+      receivedAt: clock.unsafeCurrentTimeNanos(),
+      handlerTime: undefined,
+      metricLabels: [],
+      metadata
+    })
 
     /** Slots held by running attempts. */
     let slotsHeld = 0
@@ -633,16 +652,7 @@ export const make = (
           // the new attempt waits for the stale one to finish (finalizers included)
           existing.fiber?.unsafeInterruptAsFork(FiberId.none)
         }
-        const attempt: Attempt = {
-          retryCount: action.retryCount,
-          reason: undefined,
-          permits: 0,
-          fiber: undefined,
-          receivedAt: clock.unsafeCurrentTimeNanos(),
-          handlerTime: undefined,
-          metricLabels: [],
-          metadata: parseMetadata(action.additionalMetadata)
-        }
+        const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata))
         attempts.set(key, attempt)
         const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
@@ -662,12 +672,35 @@ export const make = (
         return Effect.flatMap(Effect.fiberId, (id) => Effect.asVoid(attempt.fiber!.interruptAsFork(id)))
       })
 
+    // --- batch tasks (internal/batch.ts): one fiber and one slot per batch ------------------------
+    const batches = Batches.make({
+      workerName,
+      dispatcher,
+      maxMessageBytes,
+      envelopeBytes: ENVELOPE_BYTES,
+      call: callEngine,
+      route: (actionId) => routes.get(actionId),
+      launch: (key, body) => {
+        const attempt = newAttempt(0, {})
+        attempts.set(key, attempt)
+        attempt.fiber = runFiber(Effect.ensuring(Effect.zipRight(takeSlots(attempt, 1), body(attempt)), releaseSlots(attempt)))
+        attempt.fiber.addObserver(() => {
+          if (attempts.get(key) === attempt) attempts.delete(key)
+        })
+        return attempt
+      },
+      closing: () => phase === "closing",
+      log: (taskRunExternalId) => logSink({ taskRunExternalId, retryCount: 0 })
+    })
+
     const handleAction = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> => {
       switch (action.actionType) {
         case ActionType.START_STEP_RUN:
           return startAttempt(workerId, action)
+        case ActionType.START_BATCH:
+          return batches.start(workerId, action)
         case ActionType.CANCEL_STEP_RUN:
-          return cancelAttempt(action)
+          return Effect.flatMap(batches.cancel(action), (handled) => handled ? Effect.void : cancelAttempt(action))
         default:
           return Effect.logWarning(`ignoring an unsupported assignment type ${action.actionType} for ${action.actionId}`)
       }

@@ -9,11 +9,11 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (batch tasks, durable
- * tasks, cron time zones) is refused with UNIMPLEMENTED naming it, instead of running differently
- * from Hatchet. Step conditions are stored with their steps (`matches.ts` evaluates them); on a
- * workflow of a single task, where upstream never evaluates them, they are INVALID_ARGUMENT. A
- * stored version arms its cron triggers
+ * A valid workflow that uses a feature this engine does not implement (durable tasks, cron time
+ * zones) is refused with UNIMPLEMENTED naming it, instead of running differently from Hatchet.
+ * Step conditions are stored with their steps (`matches.ts` evaluates them); on a workflow of a
+ * single task, where upstream never evaluates them, they are INVALID_ARGUMENT. Batch settings are
+ * stored with their steps (`batches.ts`). A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
  * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
@@ -59,6 +59,7 @@ import type {
   EngineState,
   LimitStrategy,
   Step,
+  StepBatch,
   StepCondition,
   StepConcurrency,
   StepKind,
@@ -367,7 +368,6 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 /** The unimplemented features a task uses. */
 const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
-  if (task.batch !== undefined) features.push("batch execution (batch)")
   if (task.isDurable) features.push("durable execution (is_durable)")
   return features
 }
@@ -658,9 +658,28 @@ const buildStep = (
   desiredLabels: new Map(Object.entries(task.workerLabels)),
   concurrency,
   rateLimits: RateLimits.stepRateLimits(task.rateLimits),
+  batch: stepBatchOf(task),
   conditions: stepConditions(task.conditions),
   index
 })
+
+/**
+ * A task's batch settings with upstream's defaults (`getCreateWorkflowOpts`): 1000 ms, the key
+ * `'default'` (also for an empty one), 100 runs per key. The key is compiled in the environment
+ * it is evaluated in; one that does not compile fails each task at creation.
+ */
+const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
+  const batch = task.batch
+  if (batch === undefined) return undefined
+  const groupKey = batch.batchGroupKey !== undefined && batch.batchGroupKey !== "" ? batch.batchGroupKey : "'default'"
+  return {
+    maxSize: batch.batchMaxSize,
+    maxIntervalMs: batch.batchMaxIntervalMs ?? 1000,
+    groupKey: { source: groupKey, compiled: Cel.compile("workflow", groupKey) },
+    groupMaxRuns: batch.batchGroupMaxRuns ?? 100,
+    broadcastOutput: batch.broadcastOutput ?? false
+  }
+}
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
 
