@@ -47,9 +47,8 @@ describe("unsupported features", () => {
           conditions: { parentOverrideConditions: [{ base: base("", Action.CANCEL), parentReadableId: "a" }] }
         })], {}, "task 'b': step conditions (parent-override; wait_for / skip_if / cancel_if)"],
         ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
-        ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
-        ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
-          "on-failure task 'on-failure-task': durable execution (is_durable)"],
+        ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { batch: { batchMaxSize: 10 } }) },
+          "on-failure task 'on-failure-task': batch execution (batch)"],
         ["idempotency", [task("t")], { idempotency: { expression: "input.id", ttlMs: 60_000 } }, "idempotency keys (idempotency)"],
         ["filter", [task("t")], { defaultFilters: [{ expression: "input.amount > 10", scope: "s" }] },
           "the event filter expression 'input.amount > 10' (default_filters: CEL is not evaluated)"],
@@ -65,14 +64,14 @@ describe("unsupported features", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const error = yield* refusal(h, "many", [
-        task("a", { isDurable: true, conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
+        task("a", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
         task("c", { batch: { batchMaxSize: 5 } })
       ], { idempotency: { expression: "input.id", ttlMs: 1 } })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if), durable execution (is_durable); " +
+          "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if); " +
           "task 'c': batch execution (batch); idempotency keys (idempotency)"
       })
     }))
@@ -114,11 +113,11 @@ describe("unsupported features", () => {
         message: "An internal error occurred."
       })
       // a new workflow refused: it does not exist
-      yield* refusal(h, "fresh", [task("t", { isDurable: true })])
+      yield* refusal(h, "fresh", [task("t", { batch: { batchMaxSize: 10 } })])
       expect(yield* Effect.flip(h.trigger("fresh"))).toMatchObject({ message: "workflow names not found: fresh" })
       // an existing workflow refused: its latest version stays and still runs
       const v1 = yield* h.putWorkflow("kept", [task("t")])
-      yield* refusal(h, "kept", [task("t", { isDurable: true })])
+      yield* refusal(h, "kept", [task("t", { batch: { batchMaxSize: 10 } })])
       const w = yield* h.worker(["kept:t"])
       const runId = yield* h.trigger("kept")
       expect(w.starts()).toHaveLength(1)
@@ -205,8 +204,6 @@ describe("the official SDK's registrations", () => {
         skipIf: new OfficialSdk.UserEventCondition("skip:it", ""),
         fn: noop
       })
-      const durable = OfficialSdk.CreateWorkflow({ name: "sdk-durable" })
-      durable.durableTask({ name: "d", fn: noop })
       const batch = OfficialSdk.CreateWorkflow({ name: "sdk-batch" })
       batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop })
       const idempotent = OfficialSdk.CreateTaskWorkflow({
@@ -218,7 +215,6 @@ describe("the official SDK's registrations", () => {
         [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
           "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
           "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],
-        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"],
         [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"],
         [idempotent, "workflow 'sdk-idempotency' uses a feature the local engine does not support yet: idempotency keys (idempotency)"]
       ]

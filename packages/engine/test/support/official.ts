@@ -80,3 +80,14 @@ export { eventually } from "./grpc.js"
 /** A unique name per test, so several tests can share one engine. */
 let counter = 0
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
+
+/**
+ * Imports one of the official SDK's shipped examples (`v1/examples/<path>`) with the process
+ * environment pointing at `engine`: the examples build their client from it when first imported,
+ * so a test file imports them after its engine is up (vitest isolates each file's modules).
+ */
+export const importExample = <A>(engine: EngineService, path: string) =>
+  Effect.promise(async () => {
+    Object.assign(process.env, engine.env, { HATCHET_CLIENT_LOG_LEVEL: "ERROR" })
+    return (await import(`@hatchet-dev/typescript-sdk/v1/examples/${path}`)) as A
+  })

@@ -18,6 +18,7 @@ import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { setTaskState } from "./changes.js"
 import { armTimeout, assignedAction, isSchedulable, maxMessageBytes, park, takeSlots } from "./dispatch.js"
 import type { DesiredLabel, EngineState, Task, Worker, WorkerLabel } from "./model.js"
+import { beginInvocation } from "./durableLog.js"
 import * as RateLimits from "./rateLimits.js"
 import { recordEvent } from "./taskEvents.js"
 import { failTaskApp, failTaskInternal } from "./tasks.js"
@@ -178,6 +179,7 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   worker.running.add(task)
   setTaskState(state, task, { _tag: "Assigned", worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now })
   if (task.startedAt === undefined) task.startedAt = now
+  beginInvocation(state, task)
   // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
   state.timers.cancel("ScheduleTimeout", task.externalId)
   RateLimits.releaseDynamicKeys(state, task)

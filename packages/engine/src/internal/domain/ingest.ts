@@ -16,6 +16,7 @@ import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
 import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
+import { onEventPushed } from "./durableLog.js"
 import { onEventStored } from "./retention.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
@@ -82,6 +83,7 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
   touchEvent(state, event)
   state.eventsById.set(event.id, event)
   onEventStored(state, tenant, now)
+  onEventPushed(state, event, now)
   for (const workflow of tenant.workflowsByName.values()) {
     const version = latestVersion(workflow)
     if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue

@@ -9,6 +9,7 @@
  * @internal
  */
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "./cel.js"
 import { ChangeSet } from "./changes.js"
@@ -324,6 +325,8 @@ export type TaskEventType =
   | "SCHEDULING_TIMED_OUT"
   | "SKIPPED"
   | "RETRIED_BY_USER"
+  | "DURABLE_EVICTED"
+  | "DURABLE_RESTORING"
 
 export interface TaskEvent {
   readonly id: number
@@ -357,12 +360,15 @@ export interface LogLine {
  * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
  *   gave its concurrency slots up and acquires new ones then;
  * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`);
+ * - `Evicted`: a durable task's attempt given up by its worker while it waits (upstream
+ *   `v1_task_runtime.evicted_at`): it holds no slot and no timeout; a satisfied wait or a restore
+ *   queues it again (`durable.ts`);
  * - `Completed` / `Failed` / `Cancelled`: final.
  *
  * A task waiting on its step's conditions does not exist yet (as upstream, its match is kept on
  * the run until a condition decides how it is created).
  */
-export type TaskState = AwaitingSlot | Queued | Backoff | Assigned | Completed | Failed | Cancelled
+export type TaskState = AwaitingSlot | Queued | Backoff | Assigned | Evicted | Completed | Failed | Cancelled
 
 export interface AwaitingSlot {
   readonly _tag: "AwaitingSlot"
@@ -386,6 +392,14 @@ export interface Assigned {
   readonly worker: Worker | undefined
   readonly timeoutAt: number
   readonly assignedAt: number
+}
+
+/** A durable task evicted from its worker (reported RUNNING, with `isEvicted`). */
+export interface Evicted {
+  readonly _tag: "Evicted"
+  readonly at: number
+  /** The worker's reason, or upstream's default ("Task paused and evicted from worker"). */
+  readonly reason: string
 }
 
 export interface Completed {
@@ -425,6 +439,7 @@ export const taskStatus = (task: Task): TaskStatus => {
     case "Backoff":
       return "QUEUED"
     case "Assigned":
+    case "Evicted":
       return "RUNNING"
     case "Completed":
       return "COMPLETED"
@@ -487,6 +502,95 @@ export interface Task {
    * next strategy's), from its creation until it is final.
    */
   readonly concurrencySlots: Array<ConcurrencySlot>
+  /** A durable task's event log, from its first assignment (`durableLog.ts`). */
+  durable: DurableLog | undefined
+}
+
+// -----------------------------------------------------------------------------
+// durable tasks
+// -----------------------------------------------------------------------------
+
+/** The kinds of a durable event log entry (`v1_durable_event_log_kind`). */
+export type DurableEntryKind = "RUN" | "WAIT_FOR" | "MEMO"
+
+/**
+ * One entry of a durable task's event log (upstream `v1_durable_event_log_entry`): a memoized
+ * value, a wait, or a child run, at a node of a branch. It is recorded once, by the invocation
+ * that first reached it, and answered from the log to every later invocation.
+ */
+export interface DurableEntry {
+  readonly kind: DurableEntryKind
+  readonly nodeId: number
+  readonly branchId: number
+  /** The invocation that created it. */
+  readonly invocationCount: number
+  /** What the invocation asked for, hashed (a memo's key as hex): a replay must ask the same. */
+  readonly idempotencyKey: string
+  readonly createdAt: number
+  /** A wait's label, a child's workflow name. */
+  readonly label: string | undefined
+  /** A human-readable form of what was asked (for non-determinism errors and the REST log). */
+  readonly describe: string
+  /** RUN: the child run. */
+  readonly childRunId: string | undefined
+  /** WAIT_FOR: what satisfies it, while it is not satisfied. */
+  wait: DurableWait | undefined
+  satisfied: boolean
+  /** Its place among the log's satisfied entries (they are delivered in this order). */
+  satisfiedOrder: number | undefined
+  satisfiedAt: number | undefined
+  /** The result payload (JSON bytes). */
+  result: Uint8Array | undefined
+  /** RUN: the child failed or was cancelled. */
+  isFailure: boolean
+  errorMessage: string | undefined
+}
+
+/** A durable wait's conditions: satisfied when every condition of one or-group holds. */
+export interface DurableWait {
+  readonly conditions: ReadonlyArray<DurableWaitCondition>
+  /** The data of the conditions that held so far, by index. */
+  readonly held: Map<number, JsonValue>
+}
+
+export type DurableWaitCondition =
+  | {
+    readonly _tag: "Sleep"
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    /** As given ("10s"); the data of the condition when it holds. */
+    readonly sleepFor: string
+    readonly at: number
+  }
+  | {
+    readonly _tag: "UserEvent"
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    readonly eventKey: string
+    readonly scope: string | undefined
+    readonly expression: string
+    readonly compiled: CelProgram<"condition"> | undefined
+  }
+
+/** Where a branch starts: the node it forks at, and the branch it forks from. */
+export interface DurableBranchPoint {
+  readonly firstNodeIdInNewBranch: number
+  readonly parentBranchId: number
+}
+
+/** A durable task's event log file (upstream `v1_durable_event_log_file`) and its entries. */
+export interface DurableLog {
+  /** Incremented at every assignment; requests of another invocation are stale. */
+  invocationCount: number
+  /** The last node the current invocation reached (reset to 0 at every assignment). */
+  latestNodeId: number
+  latestBranchId: number
+  /** Entries by `"<branchId>:<nodeId>"`. */
+  readonly entries: Map<string, DurableEntry>
+  /** Branch points by the branch they start. */
+  readonly branchPoints: Map<number, DurableBranchPoint>
+  /** How many entries have been satisfied. */
+  satisfiedCount: number
 }
 
 export interface StreamOrder {
@@ -634,6 +738,19 @@ export interface MetadataSubscriber extends EventSubscriber {
   readonly active: Set<string>
 }
 
+/** A `V1Dispatcher/DurableTask` stream: where a durable task's log entries are reported. */
+export interface DurableStream {
+  readonly id: string
+  readonly tenantId: string
+  readonly send: (response: DurableTaskResponse) => void
+}
+
+/** A durable wait on a user event: the task and its waiting entry. */
+export interface DurableEventWait {
+  readonly task: Task
+  readonly entry: DurableEntry
+}
+
 /** A `SubscribeToWorkflowRuns` stream. */
 export interface RunSubscriber {
   readonly send: (event: WorkflowRunEvent) => void
@@ -732,6 +849,10 @@ export class EngineState {
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
+  /** The DurableTask stream a durable task last spoke on, by task external id. */
+  readonly durableStreams = new Map<string, DurableStream>()
+  /** Durable waits on user events, by tenant id and event key. */
+  readonly durableEventWaits = new Map<string, Map<string, Set<DurableEventWait>>>()
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()

@@ -10,7 +10,7 @@
  * never created with PutRateLimit or given twice).
  *
  * A valid workflow that uses a feature this engine does not implement (step conditions, batch
- * tasks, durable tasks, idempotency keys, event-filter expressions, cron time zones) is refused
+ * tasks, idempotency keys, event-filter expressions, cron time zones) is refused
  * with UNIMPLEMENTED
  * instead of running differently from Hatchet. A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
@@ -337,7 +337,6 @@ const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
   if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
   if (task.batch !== undefined) features.push("batch execution (batch)")
-  if (task.isDurable) features.push("durable execution (is_durable)")
   return features
 }
 

@@ -29,6 +29,7 @@ import {
 } from "./concurrency.js"
 import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
+import { onChildRunFinished, onDurableTaskFinal } from "./durableLog.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { EngineState, Run, Step, Task, TaskEventType } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
@@ -111,7 +112,8 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     concurrencyKeys: undefined,
     concurrencySlots: [],
     rateLimits: [],
-    waitingOnDynamicKeys: false
+    waitingOnDynamicKeys: false,
+    durable: undefined
   }
   run.tasks.set(step.id, task)
   touchRun(state, run)
@@ -355,6 +357,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
+  onDurableTaskFinal(state, task)
   releaseDynamicKeys(state, task)
   releaseSlots(state, task, now)
   settleStrategies(state, now)
@@ -419,6 +422,7 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   run.finishedAt = now
   touchRun(state, run)
   publishRunFinished(state, run, now)
+  onChildRunFinished(state, run, now)
   onRunFinished(state, run, now)
 }
 

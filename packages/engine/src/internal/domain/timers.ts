@@ -41,6 +41,16 @@ export type Timer =
   }
   /** The stream events a task's attempt `token` holds back for a gap in `event_index` are released. */
   | { readonly kind: "StreamFlush"; readonly id: string; readonly token: number; readonly at: number }
+  /** The sleep condition `index` of the durable wait at (`branchId`, `nodeId`) of task `taskId` holds. */
+  | {
+    readonly kind: "DurableSleep"
+    readonly id: string
+    readonly taskId: string
+    readonly branchId: number
+    readonly nodeId: number
+    readonly index: number
+    readonly at: number
+  }
   /** A worker silent since its last heartbeat is checked (its attempts re-queued if it is dead). */
   | { readonly kind: "WorkerLiveness"; readonly id: string; readonly at: number }
   /** A legacy `Listen` stream (session `id` of worker `workerId`) refreshes its worker's heartbeat. */

@@ -166,7 +166,7 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
 // -----------------------------------------------------------------------------
 
 /** A validated trigger, before its run id is resolved. */
-interface TriggerOpt {
+export interface TriggerOpt {
   readonly name: string
   readonly inputRaw: string
   readonly metadataRaw: string
@@ -244,7 +244,7 @@ const resolveVersions = (
 }
 
 /** The spawn key of a child trigger, when it dedupes (`childSpawnKey`). */
-const spawnKey = (opt: TriggerOpt): string | undefined =>
+export const spawnKey = (opt: TriggerOpt): string | undefined =>
   opt.parentTask !== undefined && opt.childIndex !== undefined
     ? `${opt.parentTask.externalId}.0.${opt.childKey ?? `${opt.childIndex}`}`
     : undefined
@@ -280,9 +280,7 @@ const triggerBatch = (
   now: number,
   wrapUnknownNames: string
 ): Array<string> => {
-  const tenant = tenantOf(state, tenantId)
-  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
-  const versions = resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames)
+  const { opts, versions } = checkTriggers(state, tenantId, requests, wrapUnknownNames)
   return opts.map((opt) => {
     const key = spawnKey(opt)
     if (key !== undefined) {
@@ -290,26 +288,51 @@ const triggerBatch = (
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    if (key !== undefined) {
-      opt.parentTask!.spawned.set(key, runId)
-      touchRun(state, opt.parentTask!.run)
-    }
-    const own = parseJsonObject(opt.metadataRaw)
-    const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
-    createRun(state, tenant, {
-      runId,
-      version: versions.get(opt.name)!,
-      inputRaw: opt.inputRaw,
-      metadata,
-      priority: opt.priority,
-      parentTask: opt.parentTask,
-      childIndex: opt.childIndex,
-      childKey: opt.childKey,
-      desiredWorkerId: opt.desiredWorkerId,
-      desiredLabels: opt.desiredLabels
-    }, now)
+    startTriggered(state, tenantId, opt, versions.get(opt.name)!, runId, now)
     return runId
   })
+}
+
+/** The checked trigger options of a batch and the versions they run (nothing is created yet). */
+export const checkTriggers = (
+  state: EngineState,
+  tenantId: string,
+  requests: ReadonlyArray<TriggerWorkflowRequest>,
+  wrapUnknownNames = ""
+): { readonly opts: ReadonlyArray<TriggerOpt>; readonly versions: ReadonlyMap<string, WorkflowVersion> } => {
+  const tenant = tenantOf(state, tenantId)
+  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
+  return { opts, versions: resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames) }
+}
+
+/** Creates the run of a checked trigger under `runId`, recording a child's spawn key on its parent. */
+export const startTriggered = (
+  state: EngineState,
+  tenantId: string,
+  opt: TriggerOpt,
+  version: WorkflowVersion,
+  runId: string,
+  now: number
+): void => {
+  const key = spawnKey(opt)
+  if (key !== undefined) {
+    opt.parentTask!.spawned.set(key, runId)
+    touchRun(state, opt.parentTask!.run)
+  }
+  const own = parseJsonObject(opt.metadataRaw)
+  const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
+  createRun(state, tenantOf(state, tenantId), {
+    runId,
+    version,
+    inputRaw: opt.inputRaw,
+    metadata,
+    priority: opt.priority,
+    parentTask: opt.parentTask,
+    childIndex: opt.childIndex,
+    childKey: opt.childKey,
+    desiredWorkerId: opt.desiredWorkerId,
+    desiredLabels: opt.desiredLabels
+  }, now)
 }
 
 /**

@@ -69,6 +69,7 @@ export const StoredTaskState = Schema.Union(
   Schema.TaggedStruct("Queued", {}),
   Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean }),
   Schema.TaggedStruct("Assigned", { workerId: Schema.optional(Schema.String), timeoutAt: Millis, assignedAt: Millis }),
+  Schema.TaggedStruct("Evicted", { at: Millis, reason: Schema.String }),
   Schema.TaggedStruct("Completed", {
     output: Schema.String,
     completedBy: Schema.optional(Schema.String),

@@ -1,0 +1,565 @@
+/**
+ * What a durable task's worker asks of its event log over `V1Dispatcher/DurableTask` (engine
+ * semantics §9.3): memoized values (`memo`, `complete_memo`), waits (`wait_for`: sleeps and user
+ * events, with a lookback), child runs (`trigger_runs`, deduplicated by spawn key), eviction
+ * (`evict_invocation`) and the polling fallback (`worker_status`); and `RestoreEvictedTask`.
+ *
+ * Each request names the invocation it comes from: a request of an older invocation is answered
+ * with `server_evict`. Each call takes the next node of the log; at a node the log already has,
+ * the call must be the same as the recorded one (else a non-determinism error) and is answered
+ * from the log. Errors in a request are not statuses: as upstream, a task that is not found, or a
+ * malformed request, is only logged (the worker's ack never arrives).
+ *
+ * Upstream `internal/services/dispatcher/server_v1.go`, `pkg/repository/durable_events.go`.
+ *
+ * @internal
+ */
+import {
+  type DurableEventLogEntryRef,
+  DurableTaskErrorType,
+  type DurableTaskRequest,
+  type DurableTaskResponse
+} from "@effect-hatchet/proto/v1/dispatcher"
+import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
+import { createHash } from "node:crypto"
+import { compile } from "./cel.js"
+import { touchRun } from "./changes.js"
+import { releaseRuntime } from "./dispatch.js"
+import { formatGoDuration, parseDuration } from "./duration.js"
+import {
+  armWait,
+  entryCompleted,
+  entryKey,
+  lookBack,
+  markEvicted,
+  restore
+} from "./durableLog.js"
+import { EngineError } from "./errors.js"
+import { isUuid, newId, parseUuid } from "./ids.js"
+import type { DurableEntry, DurableEntryKind, DurableLog, DurableStream, DurableWaitCondition, EngineState, Task } from "./model.js"
+import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
+
+/** A wait's sleep whose duration does not parse lasts 5 minutes (`convert_duration_to_interval`). */
+const defaultSleepMs = 5 * 60 * 1000
+
+/** Upstream's message of an eviction without a reason. */
+export const defaultEvictionReason = "Task paused and evicted from worker"
+
+/** Why a request was not handled (logged by the caller, as upstream logs handler errors). */
+export class DurableRequestError extends Error {}
+
+const fail = (message: string): never => {
+  throw new DurableRequestError(message)
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+/** The task a request names, in the stream's tenant. */
+const taskOf = (state: EngineState, stream: DurableStream, id: string): Task => {
+  const parsed = parseUuid(id)
+  if (!parsed.ok) return fail(`invalid durable_task_external_id: ${parsed.error}`)
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== stream.tenantId) return fail(`task not found: ${parsed.value}`)
+  return task
+}
+
+/** Routes the task's later completions to this stream (upstream registers on memo, trigger and wait). */
+const route = (state: EngineState, stream: DurableStream, task: Task) => {
+  state.durableStreams.set(task.externalId, stream)
+}
+
+/**
+ * The log of `task` when `invocationCount` is its current invocation; otherwise the worker is
+ * told its invocation is stale (`server_evict`) and nothing else happens.
+ */
+const currentLog = (stream: DurableStream, task: Task, invocationCount: number): DurableLog | undefined => {
+  const log = task.durable
+  if (log === undefined) return fail(`no durable event log for task ${task.externalId}`)
+  if (log.invocationCount === invocationCount) return log
+  stream.send({
+    serverEvict: {
+      durableTaskExternalId: task.externalId,
+      invocationCount,
+      reason: `invocation count mismatch for task ${task.externalId}: server has ${log.invocationCount}, worker sent ${invocationCount}`
+    }
+  })
+  return undefined
+}
+
+/** The branch a node belongs to on the log's current branch (`resolveBranchForNode`). */
+const branchFor = (log: DurableLog, nodeId: number): number => {
+  const tree: Array<{ readonly branchId: number; readonly fromNodeId: number }> = []
+  let branchId = log.latestBranchId
+  for (;;) {
+    const point = log.branchPoints.get(branchId)
+    if (point === undefined) {
+      tree.push({ branchId, fromNodeId: 0 })
+      break
+    }
+    tree.push({ branchId, fromNodeId: point.firstNodeIdInNewBranch })
+    branchId = point.parentBranchId
+  }
+  tree.sort((a, b) => a.fromNodeId - b.fromNodeId || a.branchId - b.branchId)
+  let found = tree[0]!.branchId
+  for (const { branchId: id, fromNodeId } of tree) if (fromNodeId <= nodeId) found = id
+  return found
+}
+
+const ref = (task: Task, invocationCount: number, entry: DurableEntry): DurableEventLogEntryRef => ({
+  durableTaskExternalId: task.externalId,
+  invocationCount,
+  branchId: entry.branchId,
+  nodeId: entry.nodeId
+})
+
+/** A call at a node whose recorded call differs: the replay is not deterministic. */
+class NonDeterminism {
+  constructor(readonly entry: DurableEntry, readonly received: string) {}
+}
+
+const nonDeterminismResponse = (task: Task, invocationCount: number, nd: NonDeterminism): DurableTaskResponse => ({
+  error: {
+    ref: ref(task, invocationCount, nd.entry),
+    errorType: DurableTaskErrorType.DURABLE_TASK_ERROR_TYPE_NONDETERMINISM,
+    errorMessage: `non-determinism error in task ${task.externalId} at node ${nd.entry.nodeId}:${nd.entry.branchId}` +
+      `\n  expected: ${nd.entry.describe}\n  received: ${nd.received}`
+  }
+})
+
+interface NewEntry {
+  readonly kind: DurableEntryKind
+  readonly idempotencyKey: string
+  readonly describe: string
+  readonly label?: string | undefined
+  readonly childRunId?: string | undefined
+  readonly result?: Uint8Array | undefined
+}
+
+/**
+ * The entry at `nodeId` of the current branch: the recorded one when the call matches it (a
+ * replay), a new one otherwise. A different call at a recorded node is a `NonDeterminism`.
+ */
+const entryAt = (
+  state: EngineState,
+  task: Task,
+  log: DurableLog,
+  nodeId: number,
+  wanted: NewEntry,
+  now: number
+): { readonly entry: DurableEntry; readonly existed: boolean } => {
+  const branchId = branchFor(log, nodeId)
+  const existing = log.entries.get(entryKey(branchId, nodeId))
+  if (existing !== undefined) {
+    if (existing.idempotencyKey !== wanted.idempotencyKey || existing.kind !== wanted.kind) {
+      throw new NonDeterminism(existing, wanted.describe)
+    }
+    return { entry: existing, existed: true }
+  }
+  const entry: DurableEntry = {
+    kind: wanted.kind,
+    nodeId,
+    branchId,
+    invocationCount: log.invocationCount,
+    idempotencyKey: wanted.idempotencyKey,
+    createdAt: now,
+    label: wanted.label,
+    describe: wanted.kind === "MEMO" ? "MEMO" : wanted.describe,
+    childRunId: wanted.childRunId,
+    wait: undefined,
+    satisfied: wanted.result !== undefined,
+    satisfiedOrder: wanted.result !== undefined ? ++log.satisfiedCount : undefined,
+    satisfiedAt: wanted.result !== undefined ? now : undefined,
+    result: wanted.result,
+    isFailure: false,
+    errorMessage: undefined
+  }
+  log.entries.set(entryKey(branchId, nodeId), entry)
+  touchRun(state, task.run)
+  return { entry, existed: false }
+}
+
+// -----------------------------------------------------------------------------
+// memo
+// -----------------------------------------------------------------------------
+
+const memo = (state: EngineState, stream: DurableStream, request: NonNullable<DurableTaskRequest["memo"]>, now: number) => {
+  const task = taskOf(state, stream, request.durableTaskExternalId)
+  route(state, stream, task)
+  const log = currentLog(stream, task, request.invocationCount)
+  if (log === undefined) return
+  const payload = request.payload !== undefined && request.payload.length > 0 ? request.payload : undefined
+  try {
+    const nodeId = log.latestNodeId + 1
+    const { entry, existed } = entryAt(state, task, log, nodeId, {
+      kind: "MEMO",
+      idempotencyKey: hex(request.key),
+      describe: "memo",
+      result: payload
+    }, now)
+    log.latestNodeId = nodeId
+    stream.send({
+      memoAck: {
+        ref: ref(task, request.invocationCount, entry),
+        memoAlreadyExisted: existed,
+        ...(entry.result !== undefined ? { memoResultPayload: entry.result } : {})
+      }
+    })
+    if (entry.satisfied) stream.send(entryCompleted(task, entry, request.invocationCount))
+  } catch (error) {
+    if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
+    else throw error
+  }
+}
+
+/** `complete_memo`: the value the worker computed for a memo the log did not have. No reply. */
+const completeMemo = (
+  state: EngineState,
+  stream: DurableStream,
+  request: NonNullable<DurableTaskRequest["completeMemo"]>,
+  now: number
+) => {
+  if (request.ref === undefined) return fail("ref is required")
+  const task = taskOf(state, stream, request.ref.durableTaskExternalId)
+  const entry = task.durable?.entries.get(entryKey(request.ref.branchId, request.ref.nodeId))
+  if (entry === undefined || entry.kind !== "MEMO") {
+    return fail(`failed to get durable event log entry at branch ${request.ref.branchId} node ${request.ref.nodeId}`)
+  }
+  if (entry.satisfied) return
+  entry.satisfied = true
+  entry.satisfiedAt = now
+  entry.satisfiedOrder = ++task.durable!.satisfiedCount
+  entry.result = request.payload
+  touchRun(state, task.run)
+}
+
+// -----------------------------------------------------------------------------
+// wait_for
+// -----------------------------------------------------------------------------
+
+interface ParsedCondition {
+  readonly condition: DurableWaitCondition
+  readonly kind: "SLEEP" | "USER_EVENT"
+  readonly expression: string
+  readonly since: number | undefined
+}
+
+const parseConditions = (conditions: DurableEventListenerConditions | undefined, now: number): Array<ParsedCondition> => {
+  const parsed: Array<ParsedCondition> = []
+  for (const sleep of conditions?.sleepConditions ?? []) {
+    const base = sleep.base
+    if (base === undefined || !isUuid(base.orGroupId)) return fail(`or group id is not a valid uuid: ${base?.orGroupId ?? ""}`)
+    parsed.push({
+      kind: "SLEEP",
+      expression: base.expression,
+      since: undefined,
+      condition: {
+        _tag: "Sleep",
+        orGroupId: base.orGroupId,
+        readableDataKey: base.readableDataKey,
+        sleepFor: sleep.sleepFor,
+        at: now + (parseDuration(sleep.sleepFor) ?? defaultSleepMs)
+      }
+    })
+  }
+  for (const event of conditions?.userEventConditions ?? []) {
+    const base = event.base
+    if (base === undefined || !isUuid(base.orGroupId)) return fail(`or group id is not a valid uuid: ${base?.orGroupId ?? ""}`)
+    const expression = base.expression.trim()
+    const compiled = expression === "" ? undefined : compile("condition", expression)
+    if (compiled !== undefined && compiled._tag === "Invalid") return fail(`invalid expression: ${compiled.message}`)
+    parsed.push({
+      kind: "USER_EVENT",
+      expression: base.expression,
+      since: event.considerEventsSince?.getTime(),
+      condition: {
+        _tag: "UserEvent",
+        orGroupId: base.orGroupId,
+        readableDataKey: base.readableDataKey,
+        eventKey: event.userEventKey,
+        scope: event.eventScope,
+        expression: base.expression,
+        compiled: compiled?._tag === "Ok" ? compiled.program : undefined
+      }
+    })
+  }
+  return parsed
+}
+
+/** The idempotency key of a wait: the SHA-256 of its kind and its sorted conditions (`createIdempotencyKey`). */
+const waitIdempotencyKey = (conditions: ReadonlyArray<ParsedCondition>): string => {
+  const sleepFor = (c: ParsedCondition) => (c.condition._tag === "Sleep" ? c.condition.sleepFor : undefined)
+  const eventKey = (c: ParsedCondition) => (c.condition._tag === "UserEvent" ? c.condition.eventKey : undefined)
+  const compare = (a: string | undefined, b: string | undefined) =>
+    a === undefined || b === undefined || a === b ? 0 : a < b ? -1 : 1
+  const sorted = [...conditions].sort((a, b) =>
+    compare(a.expression, b.expression) ||
+    compare(a.condition.readableDataKey, b.condition.readableDataKey) ||
+    compare(a.kind, b.kind) ||
+    compare(sleepFor(a), sleepFor(b)) ||
+    compare(eventKey(a), eventKey(b))
+  )
+  let text = "WAIT_FOR"
+  for (const c of sorted) text += c.expression + c.condition.readableDataKey + c.kind + (sleepFor(c) ?? "") + (eventKey(c) ?? "")
+  return sha256(text)
+}
+
+/** What a wait waits for, as upstream shows it ("sleep(10s)", "any of: sleep(10s), event(k)"). */
+const describeWait = (conditions: ReadonlyArray<ParsedCondition>): string => {
+  const describe = (c: ParsedCondition) => {
+    if (c.condition._tag === "UserEvent") return `event(${c.condition.eventKey})`
+    const ms = parseDuration(c.condition.sleepFor)
+    return ms === undefined ? "sleep" : `sleep(${formatGoDuration(ms)})`
+  }
+  const groups = new Map<string, Array<string>>()
+  for (const c of conditions) {
+    const group = groups.get(c.condition.orGroupId) ?? []
+    group.push(describe(c))
+    groups.set(c.condition.orGroupId, group)
+  }
+  const single = [...groups.values()].filter((g) => g.length === 1).map((g) => g[0]!)
+  const ors = [...groups.values()].filter((g) => g.length > 1).map((g) => `any of: ${g.join(", ")}`)
+  const parts = [...single, ...ors]
+  return parts.length === 0 ? "waiting" : parts.join(" and ")
+}
+
+const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable<DurableTaskRequest["waitFor"]>, now: number) => {
+  const task = taskOf(state, stream, request.durableTaskExternalId)
+  route(state, stream, task)
+  const conditions = parseConditions(request.waitForConditions, now)
+  const log = currentLog(stream, task, request.invocationCount)
+  if (log === undefined) return
+  try {
+    const nodeId = log.latestNodeId + 1
+    const { entry, existed } = entryAt(state, task, log, nodeId, {
+      kind: "WAIT_FOR",
+      idempotencyKey: waitIdempotencyKey(conditions),
+      describe: describeWait(conditions),
+      label: request.label !== undefined && request.label !== "" ? request.label : undefined
+    }, now)
+    log.latestNodeId = nodeId
+    if (!existed && !entry.satisfied) {
+      entry.wait = { conditions: conditions.map((c) => c.condition), held: new Map() }
+      armWait(state, task, entry)
+    }
+    stream.send({ waitForAck: { ref: ref(task, request.invocationCount, entry) } })
+    if (!existed) {
+      const since = new Map<number, number>()
+      conditions.forEach((c, index) => {
+        if (c.since !== undefined) since.set(index, c.since)
+      })
+      lookBack(state, task, entry, since, now)
+    } else if (entry.satisfied) {
+      stream.send(entryCompleted(task, entry, request.invocationCount))
+    }
+  } catch (error) {
+    if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
+    else throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// trigger_runs
+// -----------------------------------------------------------------------------
+
+/** The newest entry of the log for a child run. */
+const entryOfChild = (log: DurableLog, runId: string): DurableEntry | undefined => {
+  let found: DurableEntry | undefined
+  for (const entry of log.entries.values()) {
+    if (entry.kind === "RUN" && entry.childRunId === runId && (found === undefined || entry.branchId > found.branchId)) {
+      found = entry
+    }
+  }
+  return found
+}
+
+const triggerRuns = (
+  state: EngineState,
+  stream: DurableStream,
+  request: NonNullable<DurableTaskRequest["triggerRuns"]>,
+  now: number
+) => {
+  const task = taskOf(state, stream, request.durableTaskExternalId)
+  route(state, stream, task)
+  if (request.triggerOpts.length === 0) return fail("TriggerOptsList is required and must be non-empty for RUN kind")
+  // every child names this task as its parent
+  const requests = request.triggerOpts.map((opt) => ({ ...opt, parentTaskRunExternalId: task.externalId }))
+  let checked: ReturnType<typeof checkTriggers>
+  try {
+    checked = checkTriggers(state, task.tenantId, requests)
+  } catch (error) {
+    return fail(`failed to create trigger options: ${error instanceof EngineError ? error.message : String(error)}`)
+  }
+  const log = currentLog(stream, task, request.invocationCount)
+  if (log === undefined) return
+  try {
+    const entries: Array<DurableEntry> = []
+    const toStart: Array<{ readonly index: number; readonly runId: string }> = []
+    let nextNode = log.latestNodeId + 1
+    let maxNode = log.latestNodeId
+    checked.opts.forEach((opt, index) => {
+      const idempotencyKey = sha256(`RUN${opt.inputRaw}${opt.name}`)
+      const describe = `run(${opt.name})`
+      const key = spawnKey(opt)
+      const spawned = key !== undefined ? task.spawned.get(key) : undefined
+      const recorded = spawned !== undefined ? entryOfChild(log, spawned) : undefined
+      if (recorded !== undefined) {
+        // a child this task spawned before (same spawn key): its entry answers, wherever it is;
+        // only an index-based key is checked against the recorded call
+        if (opt.childKey === undefined && recorded.idempotencyKey !== idempotencyKey) throw new NonDeterminism(recorded, describe)
+        entries.push(recorded)
+        maxNode = Math.max(maxNode, recorded.nodeId)
+        return
+      }
+      const runId = newId()
+      const { entry, existed } = entryAt(state, task, log, nextNode, {
+        kind: "RUN",
+        idempotencyKey,
+        describe,
+        label: opt.name,
+        childRunId: runId
+      }, now)
+      nextNode++
+      maxNode = Math.max(maxNode, entry.nodeId)
+      entries.push(entry)
+      if (!existed) toStart.push({ index, runId })
+    })
+    log.latestNodeId = maxNode
+    stream.send({
+      triggerRunsAck: {
+        durableTaskExternalId: task.externalId,
+        invocationCount: request.invocationCount,
+        runEntries: entries.map((entry) => ({
+          nodeId: entry.nodeId,
+          branchId: entry.branchId,
+          workflowRunExternalId: entry.childRunId ?? ""
+        }))
+      }
+    })
+    for (const { index, runId } of toStart) {
+      const opt = checked.opts[index]!
+      startTriggered(state, task.tenantId, opt, checked.versions.get(opt.name)!, runId, now)
+    }
+    const satisfied = entries.filter((entry) => entry.satisfied && !toStart.some((s) => s.runId === entry.childRunId))
+    satisfied.sort((a, b) => (a.satisfiedOrder ?? 0) - (b.satisfiedOrder ?? 0))
+    for (const entry of new Set(satisfied)) stream.send(entryCompleted(task, entry, request.invocationCount))
+  } catch (error) {
+    if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
+    else throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// eviction
+// -----------------------------------------------------------------------------
+
+const evictionError = (request: NonNullable<DurableTaskRequest["evictInvocation"]>, message: string): DurableTaskResponse => ({
+  error: {
+    ref: { durableTaskExternalId: request.durableTaskExternalId, invocationCount: request.invocationCount, branchId: 0, nodeId: 0 },
+    errorType: DurableTaskErrorType.DURABLE_TASK_ERROR_TYPE_UNSPECIFIED,
+    errorMessage: message
+  }
+})
+
+/**
+ * Evicts the running attempt of a durable task: its slots and execution timeout are released and
+ * it waits, on no worker, until an awaited entry is satisfied (or it is restored). Skipped when
+ * its execution timeout has passed (the timeout handles it), and when the request's invocation is
+ * not the current one (a stale worker must not evict the attempt that replaced it).
+ */
+export const evictTask = (state: EngineState, task: Task, invocationCount: number, reason: string, now: number): boolean => {
+  const log = task.durable
+  if (task.state._tag !== "Assigned" || log === undefined || log.invocationCount !== invocationCount) return false
+  if (task.state.timeoutAt <= now) return false
+  releaseRuntime(state, task)
+  markEvicted(state, task, now, reason)
+  // an entry satisfied while the eviction was on its way: nothing else would restore the task
+  const last = log.entries.get(entryKey(branchFor(log, log.latestNodeId), log.latestNodeId))
+  if (last !== undefined && last.kind !== "MEMO" && last.satisfied) restore(state, task, now, "callback satisfied while task evicted")
+  return true
+}
+
+const evictInvocation = (
+  state: EngineState,
+  stream: DurableStream,
+  request: NonNullable<DurableTaskRequest["evictInvocation"]>,
+  now: number
+) => {
+  const parsed = parseUuid(request.durableTaskExternalId)
+  if (!parsed.ok) return stream.send(evictionError(request, `invalid durable_task_external_id: ${parsed.error}`))
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== stream.tenantId) {
+    return stream.send(evictionError(request, `task not found: ${parsed.value}`))
+  }
+  const reason = request.reason !== undefined && request.reason !== "" ? request.reason : defaultEvictionReason
+  evictTask(state, task, request.invocationCount, reason, now)
+  stream.send({ evictionAck: { invocationCount: request.invocationCount, durableTaskExternalId: request.durableTaskExternalId } })
+}
+
+/** `Dispatcher/RestoreEvictedTask` and REST restore: queues an evicted task again. */
+export const restoreEvictedTask = (state: EngineState, tenantId: string, taskExternalId: string, now: number): void => {
+  const parsed = parseUuid(taskExternalId)
+  if (!parsed.ok) return
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId) return
+  restore(state, task, now, "manually restored")
+}
+
+// -----------------------------------------------------------------------------
+// worker_status
+// -----------------------------------------------------------------------------
+
+/**
+ * `worker_status`: the entries a worker still waits for. A stale invocation is told so
+ * (`server_evict`); every satisfied entry is sent again.
+ */
+const workerStatus = (state: EngineState, stream: DurableStream, request: NonNullable<DurableTaskRequest["workerStatus"]>) => {
+  const told = new Set<string>()
+  const satisfied: Array<{ readonly task: Task; readonly entry: DurableEntry; readonly invocationCount: number }> = []
+  for (const waiting of request.waitingEntries) {
+    const parsed = parseUuid(waiting.durableTaskExternalId)
+    if (!parsed.ok) continue
+    const task = state.tasksByExternalId.get(parsed.value)
+    const log = task?.durable
+    if (task === undefined || log === undefined || task.tenantId !== stream.tenantId) continue
+    if (waiting.invocationCount < log.invocationCount && !told.has(task.externalId)) {
+      told.add(task.externalId)
+      stream.send({
+        serverEvict: {
+          durableTaskExternalId: task.externalId,
+          invocationCount: waiting.invocationCount,
+          reason: `stale invocation: server has ${log.invocationCount}, worker sent ${waiting.invocationCount}`
+        }
+      })
+    }
+    const entry = log.entries.get(entryKey(waiting.branchId, waiting.nodeId))
+    if (entry?.satisfied === true) satisfied.push({ task, entry, invocationCount: waiting.invocationCount })
+  }
+  satisfied.sort((a, b) => (a.entry.satisfiedOrder ?? 0) - (b.entry.satisfiedOrder ?? 0))
+  for (const { entry, invocationCount, task } of satisfied) stream.send(entryCompleted(task, entry, invocationCount))
+}
+
+// -----------------------------------------------------------------------------
+// the stream
+// -----------------------------------------------------------------------------
+
+/** Handles one request of a DurableTask stream; a `DurableRequestError` says why it was dropped. */
+export const handleDurableRequest = (state: EngineState, stream: DurableStream, request: DurableTaskRequest, now: number): void => {
+  if (request.registerWorker !== undefined) {
+    const workerId = request.registerWorker.workerId
+    if (!isUuid(workerId)) return fail(`invalid worker id: ${workerId}`)
+    stream.send({ registerWorker: { workerId } })
+  } else if (request.memo !== undefined) memo(state, stream, request.memo, now)
+  else if (request.triggerRuns !== undefined) triggerRuns(state, stream, request.triggerRuns, now)
+  else if (request.waitFor !== undefined) waitFor(state, stream, request.waitFor, now)
+  else if (request.evictInvocation !== undefined) evictInvocation(state, stream, request.evictInvocation, now)
+  else if (request.workerStatus !== undefined) workerStatus(state, stream, request.workerStatus)
+  else if (request.completeMemo !== undefined) completeMemo(state, stream, request.completeMemo, now)
+  else fail("unknown message type")
+}
+
+/** A DurableTask stream ended: the tasks it spoke for are no longer routed to it. */
+export const closeDurableStream = (state: EngineState, stream: DurableStream): void => {
+  for (const [taskId, routed] of state.durableStreams) if (routed === stream) state.durableStreams.delete(taskId)
+}
