@@ -20,14 +20,16 @@ import type { Status } from "nice-grpc-common"
 import * as Internal from "./internal/engine.js"
 
 /**
- * The engine version `Dispatcher/GetVersion` reports. SDKs gate features on it: with `v0.104.7`
- * the official TypeScript SDK registers workers with `slot_config` and would use the
- * `V1Dispatcher/DurableTask` stream for durable tasks.
+ * The engine version `Dispatcher/GetVersion` reports: the upstream release whose features it has
+ * (the queue-depth concurrency strategies, shared limits, max runs as an expression). SDKs gate
+ * features on it: the official TypeScript SDK registers workers with `slot_config` and would use
+ * the `V1Dispatcher/DurableTask` stream for durable tasks; our worker refuses to start on an
+ * engine older than what its definitions use.
  *
  * @since 0.1.0
  * @category constants
  */
-export const defaultVersion = "v0.104.7"
+export const defaultVersion = "v0.106.5"
 
 /**
  * The tenant id the engine creates at start when none is given (the id of Hatchet's quickstart

@@ -99,7 +99,7 @@ describe("hatchet-local (in process)", () => {
         server_url: first.env.HATCHET_CLIENT_API_URL,
         grpc_broadcast_address: first.env.HATCHET_CLIENT_HOST_PORT
       })
-      expect(yield* getVersion(first.env)).toBe("v0.104.7")
+      expect(yield* getVersion(first.env)).toBe("v0.106.5")
       const file = `${dir}/identity.json`
       expect((yield* fs.stat(file)).mode & 0o777).toBe(0o600)
       expect(JSON.parse(yield* fs.readFileString(file))).toMatchObject({ token: first.env.HATCHET_CLIENT_TOKEN })
@@ -115,7 +115,7 @@ describe("hatchet-local (in process)", () => {
       // started again on the same ports: the same token, and the engine accepts it
       const again = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
       expect(again.lines).toEqual(first.lines)
-      expect(yield* getVersion(again.env)).toBe("v0.104.7")
+      expect(yield* getVersion(again.env)).toBe("v0.106.5")
       yield* Fiber.interrupt(again.fiber)
 
       // with another state directory (a new identity), the old token is refused

@@ -9,12 +9,19 @@ import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
 import type { EngineError } from "../src/internal/domain/errors.js"
-import { runStatus, taskStatus } from "../src/internal/domain/model.js"
+import { runStatus, taskError, taskStatus } from "../src/internal/domain/model.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
-const { CANCEL_IN_PROGRESS, CANCEL_NEWEST, DROP_NEWEST, GROUP_ROUND_ROBIN } = ConcurrencyLimitStrategy
+const {
+  CANCEL_IN_PROGRESS,
+  CANCEL_NEWEST,
+  CANCEL_QUEUED_EXCEPT_NEWEST,
+  CANCEL_QUEUED_EXCEPT_OLDEST,
+  DROP_NEWEST,
+  GROUP_ROUND_ROBIN
+} = ConcurrencyLimitStrategy
 
 const byGroup = (limitStrategy: ConcurrencyLimitStrategy, maxRuns?: number) => ({
   expression: "input.group",
@@ -68,7 +75,7 @@ describe("task-level concurrency", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("cip", [task("t", { concurrency: [{ expression: "input.group" }] })])
       const version = yield* h.run((state) => state.tenants.values().next().value!.workflowsByName.get("cip")!.versions[0]!)
-      expect(version.steps[0]!.concurrency).toMatchObject([{ maxRuns: 1, limitStrategy: "CANCEL_IN_PROGRESS" }])
+      expect(version.steps[0]!.concurrency).toMatchObject([{ settings: { maxRuns: 1, limitStrategy: "CANCEL_IN_PROGRESS" } }])
       const w = yield* h.worker(["cip:t"], 10)
       const first = yield* h.trigger("cip", { group: "a" })
       const events = yield* h.watchEvents(first)
@@ -200,13 +207,13 @@ describe("task-level concurrency", () => {
       const b = yield* h.trigger("key", { user: { tier: "gold" }, n: 1.5 }, meta)
       const c = yield* h.trigger("key", { user: { tier: "gold" }, n: 1000000 }, meta)
       expect(startedRuns(w)).toEqual([a, c])
-      expect((yield* h.taskOf(a, "t")).concurrencyKeys).toEqual(["gold-acme:1.5"])
-      expect((yield* h.taskOf(c, "t")).concurrencyKeys).toEqual(["gold-acme:1e+06"])
+      expect((yield* h.taskOf(a, "t")).concurrencyKeys?.keys).toEqual(["gold-acme:1.5"])
+      expect((yield* h.taskOf(c, "t")).concurrencyKeys?.keys).toEqual(["gold-acme:1e+06"])
       expect(taskStatus(yield* h.taskOf(b, "t"))).toBe("QUEUED")
 
       yield* h.putWorkflow("by-run", [task("t", { concurrency: [{ expression: "workflow_run_id", limitStrategy: GROUP_ROUND_ROBIN }] })])
       const runId = yield* h.trigger("by-run")
-      expect((yield* h.taskOf(runId, "t")).concurrencyKeys).toEqual([runId])
+      expect((yield* h.taskOf(runId, "t")).concurrencyKeys?.keys).toEqual([runId])
     }))
 
   it.scoped("a key that fails to evaluate or is not a string creates the task FAILED with upstream's message", () =>
@@ -273,7 +280,7 @@ describe("several strategies, applied in sequence", () => {
         task("s1", { concurrency: [{ expression: "input.user", limitStrategy: GROUP_ROUND_ROBIN }] }),
         task("s2", { parents: ["s1"] })
       ], { concurrency: byGroup(GROUP_ROUND_ROBIN, 2) })
-      expect(version.steps.map((step) => step.concurrency.map((c) => c.expression))).toEqual([["input.group", "input.user"], ["input.group"]])
+      expect(version.steps.map((step) => step.concurrency.map((c) => c.settings.expression))).toEqual([["input.group", "input.user"], ["input.group"]])
       const w = yield* h.worker(["wf-chain:s1", "wf-chain:s2"], 10)
       const r1 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
       const r2 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
@@ -318,7 +325,7 @@ describe("several strategies, applied in sequence", () => {
         concurrencyArr: [{ expression: "input.second" }]
       })
       expect(version.concurrency).toEqual([])
-      expect(version.steps[0]!.concurrency.map((c) => [c.expression, c.parent])).toEqual([
+      expect(version.steps[0]!.concurrency.map((c) => [c.settings.expression, c.parent])).toEqual([
         ["input.first", undefined],
         ["input.second", undefined],
         ["input.own", undefined]
@@ -335,12 +342,12 @@ describe("workflow-level concurrency", () => {
       const h = yield* makeHarness
       const version = yield* h.putWorkflow("single", [task("t")], { concurrencyArr: [byGroup(GROUP_ROUND_ROBIN, 3)] })
       expect(version.concurrency).toEqual([])
-      expect(version.steps[0]!.concurrency).toMatchObject([{ expression: "input.group", maxRuns: 3, limitStrategy: "GROUP_ROUND_ROBIN", parent: undefined }])
+      expect(version.steps[0]!.concurrency).toMatchObject([{ settings: { expression: "input.group", maxRuns: 3, limitStrategy: "GROUP_ROUND_ROBIN" }, parent: undefined }])
       const withOnFailure = yield* h.putWorkflow("single-of", [task("t")], {
         concurrency: byGroup(GROUP_ROUND_ROBIN),
         onFailureTask: task("on-failure-task")
       })
-      expect(withOnFailure.concurrency).toMatchObject([{ limitStrategy: "GROUP_ROUND_ROBIN", maxRuns: 1 }])
+      expect(withOnFailure.concurrency).toMatchObject([{ settings: { limitStrategy: "GROUP_ROUND_ROBIN", maxRuns: 1 } }])
       expect(withOnFailure.steps.map((s) => s.concurrency.map((c) => c.parent === withOnFailure.concurrency[0]))).toEqual([[true], []])
     }))
 
@@ -418,7 +425,7 @@ describe("concurrency registration", () => {
   const refusal = (h: Harness, name: string, tasks: Parameters<Harness["putWorkflow"]>[1], extra: Parameters<Harness["putWorkflow"]>[2] = {}) =>
     Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
 
-  it.scoped("an expression is required; the strategy must be one of the three; the expression must compile", () =>
+  it.scoped("an expression is required; the strategy must be one of the five; the expression must compile", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
       expect(yield* refusal(h, "e1", [task("t", { concurrency: [{ expression: "" }] })])).toEqual({
@@ -433,7 +440,7 @@ describe("concurrency registration", () => {
         code: Status.INVALID_ARGUMENT,
         message: "Validation failed with the following errors:\n0: validation failed on field " +
           "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].LimitStrategy': on condition 'oneof' " +
-          "[ CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST ]: got 'DROP_NEWEST'\n"
+          "[ CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST CANCEL_QUEUED_EXCEPT_NEWEST CANCEL_QUEUED_EXCEPT_OLDEST ]: got 'DROP_NEWEST'\n"
       })
       // `parents` is not declared in upstream's workflow-string environment
       for (const expression of ["parents.a.key", "input.", "workflow_run_id.x", "string(input)", "input + 'x'", "'open", "input.a #"]) {
@@ -462,7 +469,7 @@ describe("concurrency registration", () => {
         ]
       ) {
         const version = yield* h.putWorkflow("any-cel", [task("t", { concurrency: [{ expression }] })])
-        expect(version.steps[0]!.concurrency.map((c) => c.expression), expression).toEqual([expression])
+        expect(version.steps[0]!.concurrency.map((c) => c.settings.expression), expression).toEqual([expression])
       }
       const invalid = (message: string) => ({
         code: Status.INVALID_ARGUMENT,
@@ -482,5 +489,188 @@ describe("concurrency registration", () => {
         expect(yield* refusal(h, "limits", [task("t", { concurrency: [{ expression }] })])).toEqual(invalid("Invalid CEL expression"))
       }
     }))
+})
 
+const refused = (h: Harness, name: string, tasks: Parameters<Harness["putWorkflow"]>[1], extra: Parameters<Harness["putWorkflow"]>[2] = {}) =>
+  Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+
+describe("CANCEL_QUEUED_EXCEPT_NEWEST and _OLDEST", () => {
+  it.scoped("EXCEPT_NEWEST: a running task is never cancelled; of the waiting, only the newest max_runs stay", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cqn", [task("t", { concurrency: [byGroup(CANCEL_QUEUED_EXCEPT_NEWEST)] })])
+      const w = yield* h.worker(["cqn:t"], 10)
+      const runs = []
+      for (let i = 0; i < 4; i++) runs.push(yield* h.trigger("cqn", { group: "a" }))
+      const other = yield* h.trigger("cqn", { group: "b" })
+      expect(startedRuns(w)).toEqual([runs[0], other])
+      for (const cancelled of [runs[1]!, runs[2]!]) {
+        expect(yield* statusOf(h, cancelled)).toBe("CANCELLED")
+        expect(yield* lastEvent(h, cancelled)).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
+      }
+      expect(yield* statusOf(h, runs[3]!)).toBe("QUEUED")
+      expect(w.cancels()).toEqual([])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(startedRuns(w)).toEqual([runs[0], other, runs[3]])
+    }))
+
+  it.scoped("EXCEPT_OLDEST with max_runs 2: two run, the next two wait, newer arrivals are cancelled", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cqo", [task("t", { concurrency: [byGroup(CANCEL_QUEUED_EXCEPT_OLDEST, 2)] })])
+      const w = yield* h.worker(["cqo:t"], 10)
+      const runs = []
+      for (let i = 0; i < 6; i++) runs.push(yield* h.trigger("cqo", { group: "a" }))
+      expect(startedRuns(w)).toEqual(runs.slice(0, 2))
+      expect([yield* statusOf(h, runs[2]!), yield* statusOf(h, runs[3]!)]).toEqual(["QUEUED", "QUEUED"])
+      expect([yield* statusOf(h, runs[4]!), yield* statusOf(h, runs[5]!)]).toEqual(["CANCELLED", "CANCELLED"])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(startedRuns(w)).toEqual(runs.slice(0, 3))
+      // one place in the queue is free again
+      const late = yield* h.trigger("cqo", { group: "a" })
+      expect(yield* statusOf(h, late)).toBe("QUEUED")
+    }))
+
+  it.scoped("at the workflow level of a DAG: whole runs wait or are cancelled, a running run never", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("cqn-dag", [task("s1"), task("s2", { parents: ["s1"] })], {
+        concurrency: byGroup(CANCEL_QUEUED_EXCEPT_NEWEST)
+      })
+      const w = yield* h.worker(["cqn-dag:s1", "cqn-dag:s2"], 10)
+      const runs = []
+      for (let i = 0; i < 3; i++) runs.push(yield* h.trigger("cqn-dag", { group: "a" }))
+      expect(startedRuns(w)).toEqual([runs[0]])
+      expect(yield* statusOf(h, runs[1]!)).toBe("CANCELLED")
+      expect(yield* statusOf(h, runs[2]!)).toBe("QUEUED")
+      yield* h.complete(w.starts()[0]!, "{}")
+      // the run keeps its place between its tasks
+      expect(startedRuns(w)).toEqual([runs[0], runs[0]])
+      const newest = yield* h.trigger("cqn-dag", { group: "a" })
+      expect(yield* statusOf(h, runs[2]!)).toBe("CANCELLED")
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(yield* statusOf(h, runs[0]!)).toBe("COMPLETED")
+      expect(startedRuns(w)).toEqual([runs[0], runs[0], newest])
+    }))
+})
+
+describe("max_runs_expression", () => {
+  const dynamic = (maxRunsExpression: string) => ({
+    expression: "input.group",
+    limitStrategy: GROUP_ROUND_ROBIN,
+    maxRuns: 1,
+    maxRunsExpression
+  })
+
+  it.scoped("a key's limit is the value its newest task evaluated; 0 holds the key until a newer task raises it", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("dyn", [task("t", { concurrency: [dynamic("int(input.limit)")] })])
+      const w = yield* h.worker(["dyn:t"], 10)
+      const a = []
+      for (let i = 0; i < 3; i++) a.push(yield* h.trigger("dyn", { group: "premium", limit: 3 }))
+      const b1 = yield* h.trigger("dyn", { group: "free", limit: 1 })
+      const b2 = yield* h.trigger("dyn", { group: "free", limit: 1 })
+      expect(startedRuns(w)).toEqual([...a, b1])
+      expect(yield* statusOf(h, b2)).toBe("QUEUED")
+      const held = yield* h.trigger("dyn", { group: "zero", limit: 0 })
+      expect(yield* statusOf(h, held)).toBe("QUEUED")
+      // a newer task of the key raises its limit: both run
+      const raised = yield* h.trigger("dyn", { group: "zero", limit: 2 })
+      expect(startedRuns(w)).toEqual([...a, b1, held, raised])
+      // a JSON number is a double: truncated as a step expression's int
+      yield* h.putWorkflow("dyn-double", [task("t", { concurrency: [dynamic("input.limit")] })])
+      const w2 = yield* h.worker(["dyn-double:t"], 10)
+      for (let i = 0; i < 3; i++) yield* h.trigger("dyn-double", { group: "g", limit: 2.7 })
+      expect(w2.starts()).toHaveLength(2)
+    }))
+
+  it.scoped("a result that is not an int of 0 or more creates the task FAILED", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("dyn-bad", [task("t", { concurrency: [dynamic("input.limit")] })])
+      const cases: Array<[unknown, string]> = [
+        ["x", "failed to parse step expression (input.limit): expected int output for max runs, got string"],
+        [-2, "failed to parse step expression (input.limit): max runs must not be negative, got -2"],
+        [undefined, "failed to parse step expression (input.limit): no such key: limit"]
+      ]
+      for (const [limit, message] of cases) {
+        const run = yield* h.trigger("dyn-bad", { group: "g", ...(limit !== undefined ? { limit } : {}) })
+        const t = yield* h.taskOf(run, "t")
+        expect(taskStatus(t)).toBe("FAILED")
+        expect(taskError(t)).toBe(message)
+      }
+    }))
+
+  it.scoped("an expression that does not compile is refused at registration", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      expect((yield* refused(h, "dyn-invalid", [task("t", { concurrency: [dynamic("input.")] })])).message).toContain(
+        "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].MaxRunsExpression': Invalid CEL expression"
+      )
+      expect(yield* refused(h, "dyn-dag", [task("a"), task("b")], { concurrencyArr: [dynamic("input.n")] })).toMatchObject({
+        code: Status.UNIMPLEMENTED
+      })
+    }))
+})
+
+describe("tenant-scoped strategies", () => {
+  const shared = (maxRuns: number, extra: object = {}) => ({
+    expression: "input.group",
+    limitStrategy: GROUP_ROUND_ROBIN,
+    maxRuns,
+    name: "shared-limit",
+    isTenantScoped: true,
+    ...extra
+  })
+
+  it.scoped("one limit per key across the workflows that name it; a registration updates it in place", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("shared-a", [task("t", { concurrency: [shared(1)] })])
+      yield* h.putWorkflow("shared-b", [task("t", { concurrency: [shared(1)] })])
+      const w = yield* h.worker(["shared-a:t", "shared-b:t"], 10)
+      const a = yield* h.trigger("shared-a", { group: "g" })
+      const b = yield* h.trigger("shared-b", { group: "g" })
+      const other = yield* h.trigger("shared-b", { group: "h" })
+      expect(startedRuns(w)).toEqual([a, other])
+      expect(yield* statusOf(h, b)).toBe("QUEUED")
+      // raising the limit from either workflow lets the waiting run in
+      yield* h.putWorkflow("shared-a", [task("t", { concurrency: [shared(2)] })])
+      expect(startedRuns(w)).toEqual([a, other, b])
+    }))
+
+  it.scoped("mixed with an inline strategy, both apply", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("mixed", [task("t", {
+        concurrency: [{ expression: "input.inline", limitStrategy: GROUP_ROUND_ROBIN, maxRuns: 1 }, shared(1)]
+      })])
+      const w = yield* h.worker(["mixed:t"], 10)
+      const r1 = yield* h.trigger("mixed", { inline: "x", group: "g" })
+      const r2 = yield* h.trigger("mixed", { inline: "y", group: "g" })
+      const r3 = yield* h.trigger("mixed", { inline: "x", group: "h" })
+      expect(startedRuns(w)).toEqual([r1])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(startedRuns(w)).toEqual([r1, r2, r3])
+    }))
+
+  it.scoped("upstream's refusals: no name, a name twice on a step, chains ordering two names both ways, workflow level on a DAG", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      const internal = { code: Status.INTERNAL, message: "An internal error occurred." }
+      expect(yield* refused(h, "no-name", [task("t", { concurrency: [shared(1, { name: "" })] })])).toEqual(internal)
+      expect(yield* refused(h, "twice", [task("t", { concurrency: [shared(1), shared(1)] })])).toEqual(internal)
+      yield* h.putWorkflow("order-ab", [task("t", { concurrency: [shared(1, { name: "a" }), shared(1, { name: "b" })] })])
+      expect(yield* refused(h, "order-ba", [task("t", { concurrency: [shared(1, { name: "b" }), shared(1, { name: "a" })] })])).toEqual(internal)
+      expect(yield* refused(h, "dag", [task("x"), task("y")], { concurrencyArr: [shared(1)] })).toEqual({
+        code: Status.UNIMPLEMENTED,
+        message: "tenant-scoped concurrency (name shared-limit) is not supported at the workflow level unless the workflow is a single task or uses the DAG operator"
+      })
+      expect((yield* refused(h, "bad-name", [task("t", { concurrency: [shared(1, { name: "a b" })] })])).message).toContain(
+        "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].Name'"
+      )
+      // a single-task workflow holds a workflow-level one on its task
+      yield* h.putWorkflow("single", [task("t")], { concurrencyArr: [shared(1)] })
+    }))
 })

@@ -277,13 +277,13 @@ describe("REST crons: routes", () => {
           { metadata: { id } },
           { metadata: { id: idOf(bare) } }
         ],
-        pagination: { numPages: 1, currentPage: 1, nextPage: 1 }
+        pagination: { num_pages: 1, current_page: 1, next_page: 1 }
       })
       expect((yield* t.rest("GET", "/crons?additionalMetadata=origin:test&cronName=every-minute&workflowName=rest-cron")).body)
         .toMatchObject({ rows: [{ metadata: { id } }] })
       expect((yield* t.rest("GET", "/crons?limit=1&offset=1")).body).toMatchObject({
         rows: [{ metadata: { id } }],
-        pagination: { numPages: 3, currentPage: 2, nextPage: 3 }
+        pagination: { num_pages: 3, current_page: 2, next_page: 3 }
       })
 
       yield* advance(60_000)

@@ -44,7 +44,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.statusOf(() => old.dispatcher.getVersion({}))).toEqual(unauthenticated)
       // the scheme is case-insensitive on gRPC
       const upper = yield* Grpc.clients(engine.grpcAddress, `Bearer ${Redacted.value(engine.token)}`)
-      expect(yield* Effect.promise(() => upper.dispatcher.getVersion({}))).toEqual({ version: "v0.104.7" })
+      expect(yield* Effect.promise(() => upper.dispatcher.getVersion({}))).toEqual({ version: "v0.106.5" })
     }))
 
   it.scoped("worker plane: registration validation, unknown and malformed worker ids", () =>
@@ -362,7 +362,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
   it.scoped("GetVersion reports a current engine version; DurableTask answers a worker's registration", () =>
     Effect.gen(function*() {
       const { c } = yield* setup
-      expect(yield* Effect.promise(() => c.dispatcher.getVersion({}))).toEqual({ version: "v0.104.7" })
+      expect(yield* Effect.promise(() => c.dispatcher.getVersion({}))).toEqual({ version: "v0.106.5" })
       const workerId = "4e3b2a35-9a5a-4a57-8d39-0f1f8f7a1b2c"
       const received: Array<unknown> = []
       expect(yield* Grpc.streamOutcome(c.durable.durableTask((async function*() {

@@ -151,7 +151,7 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
       expect(later.rows).toEqual([])
       const paged = yield* promise(() => hatchet.runs.list({ additionalMetadata: { tag }, limit: 1, offset: 1, onlyTasks: false }))
       expect(paged.rows.map((r) => r.metadata.id)).toEqual([dagRun])
-      expect(paged.pagination).toEqual({ currentPage: 2, nextPage: 3, numPages: 2 })
+      expect(paged.pagination).toEqual({ current_page: 2, next_page: 3, num_pages: 2 })
 
       const details = yield* promise(() => hatchet.runs.get(dagRun))
       expect(details.run).toMatchObject({ metadata: { id: dagRun }, status: "COMPLETED", input: { n: 4 } })
@@ -197,7 +197,12 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
       const listed = workers.rows!.find((w) => w.name === workerName)
       expect(listed).toMatchObject({ status: "ACTIVE", slotConfig: { default: { limit: 10 } } })
       expect(listed!.actions).toContain(`${blocker.name}:${blocker.name}`)
+      expect(listed!.labels).toEqual([])
       const worker = yield* promise(() => hatchet.workers.get(listed!.metadata.id))
+      // workers.pause / isPaused / unpause (PATCH answers upstream's v0 view: no labels, actions null)
+      expect(yield* promise(() => hatchet.workers.pause(listed!.metadata.id))).toMatchObject({ status: "PAUSED", actions: null })
+      expect(yield* promise(() => hatchet.workers.isPaused(listed!.metadata.id))).toBe(true)
+      expect(yield* promise(() => hatchet.workers.unpause(listed!.metadata.id))).toMatchObject({ status: "ACTIVE" })
       expect(worker.registeredWorkflows!.map((w) => w.name).sort()).toEqual(
         [blocker.name, `${prefix}-chatty`, dag.name, `${prefix}-flaky`].sort()
       )

@@ -100,7 +100,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const paged = yield* list("limit=2&offset=2")
       expect({ keys: keys(paged.body), pagination: paged.body.pagination }).toEqual({
         keys: ["c"],
-        pagination: { numPages: 2, currentPage: 2, nextPage: 2 }
+        pagination: { num_pages: 2, current_page: 2, next_page: 2 }
       })
       expect((yield* list("orderByField=window")).status).toBe(500)
     }))

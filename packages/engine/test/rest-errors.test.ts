@@ -182,7 +182,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const otherRuns = yield* call(`${api}/api/v1/stable/tenants/${otherTenant}/workflow-runs?since=${since}&only_tasks=true`, {
         token: other
       })
-      expect(otherRuns).toEqual({ status: 200, body: { pagination: { currentPage: 1, nextPage: 2, numPages: 0 }, rows: [] } })
+      expect(otherRuns).toEqual({ status: 200, body: { pagination: { current_page: 1, next_page: 2, num_pages: 0 }, rows: [] } })
       expect((yield* call(`${api}/api/v1/tenants/${otherTenant}/workflows`, { token: other })).body).toMatchObject({ rows: [] })
       expect((yield* call(`${api}/api/v1/tenants/${otherTenant}/worker`, { token: other })).body).toMatchObject({ rows: [] })
       // from the other tenant, cancel echoes the requested id (as upstream) and replay replays
@@ -227,7 +227,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(narrowed.status).toBe(200)
       expect((narrowed.body as { rows: Array<unknown> }).rows).toHaveLength(2)
       const page = yield* list(`limit=3&offset=3&workflow_ids=${workflowId}`)
-      expect(page.body).toMatchObject({ pagination: { currentPage: 2, nextPage: 3, numPages: 2 } })
+      expect(page.body).toMatchObject({ pagination: { current_page: 2, next_page: 3, num_pages: 2 } })
       expect((page.body as { rows: Array<unknown> }).rows).toHaveLength(1)
       const logs = (limit: number) => call(`${engine.apiUrl}/api/v1/stable/tasks/${runId}/logs?limit=${limit}`, { token })
       expect((yield* logs(10_000)).status).toBe(200)

@@ -221,7 +221,7 @@ describe("scheduled runs: REST and gRPC", () => {
       expect(list.status).toBe(200)
       expect(list.body).toMatchObject({
         rows: [{ metadata: { id: bareId } }, { metadata: { id } }],
-        pagination: { numPages: 1, currentPage: 1, nextPage: 1 }
+        pagination: { num_pages: 1, current_page: 1, next_page: 1 }
       })
       const filtered = yield* t.rest("GET", "/scheduled?additionalMetadata=origin:test&orderByDirection=ASC&limit=5")
       expect((filtered.body as { rows: Array<unknown> }).rows).toHaveLength(1)

@@ -1,12 +1,13 @@
 /**
  * The store seam, in process under TestClock with the in-memory store: after every operation the
  * store's rows are exactly the engine's stored records (no change escapes it: DAGs, retries with
- * backoff, failures, cancels, replays, logs, children, events, crons, scheduled runs, rate limits,
- * and what retention prunes), every row decodes with its Schema, and a version's registration
- * reads back as the request that was sent.
+ * backoff, failures, cancels, replays, logs, children, step conditions' matches, events, crons,
+ * scheduled runs, rate limits, and what retention prunes), every row decodes with its Schema, and
+ * a version's registration reads back as the request that was sent.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { Action } from "@effect-hatchet/proto/v1/shared/condition"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import { Effect, Schema } from "effect"
@@ -109,6 +110,28 @@ describe("the store seam", () => {
       expect(rows.runs.get(solo)).toMatchObject({ tasks: [{ state: { _tag: "Assigned" }, retryCount: 1 }] })
       expect(rows.runs.get(solo)!.finishedAt).toBeUndefined()
 
+      // a step waiting on a sleep or an event after its parent: its match is stored, then gone
+      yield* h.putWorkflow("waits", [
+        task("a"),
+        task("b", {
+          parents: ["a"],
+          conditions: {
+            sleepConditions: [{ base: { readableDataKey: "s", action: Action.QUEUE, orGroupId: "", expression: "" }, sleepFor: "1h" }],
+            userEventConditions: [{ base: { readableDataKey: "e", action: Action.SKIP, orGroupId: "", expression: "" }, userEventKey: "go" }]
+          }
+        })
+      ])
+      const waitsWorker = yield* h.worker(["waits:a", "waits:b"])
+      const waits = yield* h.trigger("waits")
+      check()
+      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.action))).toEqual([["CREATE_MATCH", "SKIP", "CANCEL", "CANCEL"]])
+      yield* h.complete(waitsWorker.starts()[0]!, "{}")
+      check()
+      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.eventKey))).toEqual([["go", expect.stringMatching(/^sleep-/)]])
+      yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
+      check()
+      expect(rows.runs.get(waits)).toMatchObject({ matches: [], finishedAt: expect.any(Number) })
+
       // events, rate limits (created, then consumed), crons, scheduled runs
       yield* h.run((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "k", payload: "{}", additionalMetadata: "{}" }), now)
@@ -138,7 +161,7 @@ describe("the store seam", () => {
 
       // the scheduled run fires (its row goes, a run comes); retention prunes what is an hour old
       expect(rows.runs.has(dag)).toBe(true)
-      expect(rows.events.size).toBe(1)
+      expect(rows.events.size).toBe(2)
       yield* h.advance(2 * HOUR, [], HOUR / 4)
       check()
       expect(rows.scheduled.size).toBe(0)

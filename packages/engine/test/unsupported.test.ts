@@ -37,21 +37,9 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["sleep", [task("t", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } })], {},
-          "task 't': step conditions (sleep; wait_for / skip_if / cancel_if)"],
-        ["event", [task("t", { conditions: { userEventConditions: [{ base: base("e", Action.SKIP), userEventKey: "k" }] } })], {},
-          "task 't': step conditions (user-event; wait_for / skip_if / cancel_if)"],
-        // a parent override reports under the parent's id: an empty readable_data_key is valid
-        ["parent", [task("a"), task("b", {
-          parents: ["a"],
-          conditions: { parentOverrideConditions: [{ base: base("", Action.CANCEL), parentReadableId: "a" }] }
-        })], {}, "task 'b': step conditions (parent-override; wait_for / skip_if / cancel_if)"],
         ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
         ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { batch: { batchMaxSize: 10 } }) },
           "on-failure task 'on-failure-task': batch execution (batch)"],
-        ["idempotency", [task("t")], { idempotency: { expression: "input.id", ttlMs: 60_000 } }, "idempotency keys (idempotency)"],
-        ["filter", [task("t")], { defaultFilters: [{ expression: "input.amount > 10", scope: "s" }] },
-          "the event filter expression 'input.amount > 10' (default_filters: CEL is not evaluated)"],
         ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
       ]
@@ -67,12 +55,12 @@ describe("unsupported features", () => {
         task("a", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
         task("c", { batch: { batchMaxSize: 5 } })
-      ], { idempotency: { expression: "input.id", ttlMs: 1 } })
+      ], { idempotency: { expression: "input.id", ttlMs: 1 }, cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'a': step conditions (sleep; wait_for / skip_if / cancel_if); " +
-          "task 'c': batch execution (batch); idempotency keys (idempotency)"
+          "task 'c': batch execution (batch); " +
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
       })
     }))
 
@@ -185,10 +173,10 @@ describe("the official SDK's registrations", () => {
       expect(versions[0]!.steps[0]).toMatchObject({ retries: 3, slotRequests: [["default", 2]] })
       expect(versions[1]!.steps.map((s) => s.readableId)).toEqual(["first", "second", "on-success-task", "on-failure-task"])
       expect(versions[1]!.cronTriggers).toEqual(["0 * * * *", "*/10 * * * * *"])
-      expect(versions[1]!.concurrency).toMatchObject([{ expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" }])
+      expect(versions[1]!.concurrency).toMatchObject([{ settings: { expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" } }])
       expect(versions[2]!.steps[0]!.concurrency).toMatchObject([
-        { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" },
-        { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" }
+        { settings: { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" } },
+        { settings: { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" } }
       ])
     }))
 
@@ -212,15 +200,19 @@ describe("the official SDK's registrations", () => {
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [waiting, "workflow 'sdk-conditions' uses features the local engine does not support yet: " +
-          "task 'later': step conditions (sleep; wait_for / skip_if / cancel_if); " +
-          "task 'maybe': step conditions (user-event; wait_for / skip_if / cancel_if)"],
-        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"],
-        [idempotent, "workflow 'sdk-idempotency' uses a feature the local engine does not support yet: idempotency keys (idempotency)"]
+        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
+      // idempotency keys and step conditions are supported
+      yield* registerOfficial(h, idempotent)
+      const conditions = yield* registerOfficial(h, waiting)
+      expect(conditions.steps.map((step) => [step.readableId, step.conditions.map((c) => [c.kind, c.action])])).toEqual([
+        ["start", []],
+        ["later", [["SLEEP", "QUEUE"]]],
+        ["maybe", [["USER_EVENT", "SKIP"]]]
+      ])
     }))
 })

@@ -17,6 +17,22 @@ const haveReference = fs.existsSync(path.join(reference, "dispatcher/dispatcher.
 // committed so the comparison runs on any machine. Refresh: UPDATE_REFERENCE_SNAPSHOT=1.
 const snapshotFile = path.join(repoRoot, "packages/proto/test/fixtures/reference-contract.json")
 
+/**
+ * What upstream added after the reference snapshot (engine v0.105.16 and v0.106.5: two concurrency
+ * strategies, named tenant-scoped strategies, `max_runs` as an expression), which the official
+ * TypeScript SDK 1.33.2 sends. Each addition is checked against that SDK's generated code below;
+ * nothing else may differ.
+ */
+const newerThanReference = [
+  "v1/workflows.proto.enums.ConcurrencyLimitStrategy.values.CANCEL_QUEUED_EXCEPT_NEWEST:",
+  "v1/workflows.proto.enums.ConcurrencyLimitStrategy.values.CANCEL_QUEUED_EXCEPT_OLDEST:",
+  "v1/workflows.proto.messages.Concurrency.fields.name:",
+  "v1/workflows.proto.messages.Concurrency.fields.is_tenant_scoped:",
+  "v1/workflows.proto.messages.Concurrency.fields.max_runs_expression:",
+  "v1/workflows.proto.messages.Concurrency.oneofs:"
+]
+const isNewerThanReference = (difference: string) => newerThanReference.some((prefix) => difference.startsWith(prefix))
+
 describe("proto conformance", () => {
   const temp = makeTempDir("effect-hatchet-proto-")
   afterAll(() => temp.remove())
@@ -42,7 +58,20 @@ describe("proto conformance", () => {
       "v1/workflows.proto",
       "workflows/workflows.proto"
     ])
-    expect(differences(mine, theirs)).toEqual([])
+    const found = differences(mine, theirs)
+    expect(found.filter((difference) => !isNewerThanReference(difference))).toEqual([])
+    expect(found.filter(isNewerThanReference)).toHaveLength(newerThanReference.length)
+  })
+
+  it("the additions newer than the reference are the official SDK 1.33.2's, on the wire", async () => {
+    const official = await import("@hatchet-dev/typescript-sdk/protoc/v1/workflows.js")
+    const mine = await import("@effect-hatchet/proto/v1/workflows")
+    const message = { expression: "input.group", maxRuns: 2, limitStrategy: 6, name: "shared", isTenantScoped: true, maxRunsExpression: "input.n" }
+    const bytes = official.Concurrency.encode(official.Concurrency.fromPartial(message)).finish()
+    expect(mine.Concurrency.decode(bytes)).toEqual(message)
+    expect(official.Concurrency.decode(mine.Concurrency.encode(mine.Concurrency.fromPartial(message)).finish())).toEqual(message)
+    expect(mine.ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST).toBe(official.ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST)
+    expect(mine.ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST).toBe(official.ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST)
   })
 
   it("a one-token change to a field, a method, an enum or a map is reported", () => {

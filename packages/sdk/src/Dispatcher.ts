@@ -47,7 +47,7 @@ export interface DispatcherShape {
     workerId: string,
     labels: Record<string, Proto.WorkerLabels>
   ) => Effect.Effect<void, GrpcError>
-  /** `Dispatcher/GetVersion`: the engine's version string, e.g. `v0.104.7`. */
+  /** `Dispatcher/GetVersion`: the engine's version string, e.g. `v0.106.5`. */
   readonly getVersion: Effect.Effect<string, GrpcError>
 }
 

@@ -60,6 +60,14 @@ import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
 import * as Workers from "./Workers.js"
+import * as Workflows from "./Workflows.js"
+import * as Metrics from "./Metrics.js"
+import * as Tenants from "./Tenants.js"
+import * as RateLimits from "./RateLimits.js"
+import * as Cel from "./Cel.js"
+import * as Filters from "./Filters.js"
+import * as EventHistory from "./EventHistory.js"
+import * as Webhooks from "./Webhooks.js"
 import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
 import * as internal from "./internal/client.js"
 
@@ -95,9 +103,12 @@ export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
     | "MissingResult"
     | "PartiallyTriggered"
     | "RunNotFound"
+    | "IdempotencyCollision"
   readonly message: string
   readonly runId?: string | undefined
   readonly runIds?: ReadonlyArray<string> | undefined
+  /** `IdempotencyCollision`: the runs holding the keys (`runId` is the first, `runIds` the runs made in bulk). */
+  readonly existingRunIds?: ReadonlyArray<string> | undefined
   readonly cause?: unknown
 }> {}
 
@@ -620,7 +631,8 @@ export const bulkPush = (
 // -----------------------------------------------------------------------------
 
 /**
- * Everything `layer` provides: the client, the REST runs, schedules, crons and workers APIs, the
+ * Everything `layer` provides: the client, the REST runs, schedules, crons, workers, workflows, metrics,
+ * tenant, rate-limit and CEL APIs, the
  * run listener, the low-level gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
  *
  * @since 0.1.0
@@ -632,6 +644,14 @@ export type Services =
   | Schedules.Schedules
   | Crons.Crons
   | Workers.Workers
+  | Workflows.Workflows
+  | Metrics.Metrics
+  | Tenants.Tenants
+  | RateLimits.RateLimits
+  | Cel.Cel
+  | Filters.Filters
+  | EventHistory.EventHistory
+  | Webhooks.Webhooks
   | RunListener.RunListener
   | Dispatcher.Dispatcher
   | Admin.Admin
@@ -652,7 +672,20 @@ export const layerWithoutConfig: Layer.Layer<
   HatchetConfig.HatchetConfigError,
   HatchetConfig.HatchetConfig | HttpClient.HttpClient
 > = Layer.effect(Hatchet, make).pipe(
-  Layer.provideMerge(Layer.mergeAll(RunListener.layer, Runs.layer, Schedules.layer, Crons.layer, Workers.layer)),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      RunListener.layer,
+      Runs.layer,
+      Schedules.layer,
+      Crons.layer,
+      Workers.layer,
+      Filters.layer,
+      EventHistory.layer,
+      Webhooks.layer
+    )
+  ),
+  // Filters reads workflow ids through Workflows
+  Layer.provideMerge(Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
   Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -8,6 +8,8 @@
  * | `get` | `GET /api/v1/stable/workflow-runs/{run}` |
  * | `status` | `GET /api/v1/stable/workflow-runs/{run}/status` |
  * | `list` | `GET /api/v1/stable/tenants/{tenant}/workflow-runs` |
+ * | `listIds` | `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids` |
+ * | `trigger` | `POST /api/v1/stable/tenants/{tenant}/workflow-runs/trigger` |
  * | `cancel` | `POST /api/v1/stable/tenants/{tenant}/tasks/cancel` |
  * | `replay` | `POST /api/v1/stable/tenants/{tenant}/tasks/replay` |
  * | `logs` | `GET /api/v1/stable/tasks/{task}/logs` |
@@ -299,6 +301,33 @@ export interface ListOptions {
 }
 
 /**
+ * Options of `listIds`: runs created after `since` (default an hour ago) and up to `until`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListIdsOptions {
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+  readonly statuses?: ReadonlyArray<TaskStatus> | undefined
+  readonly workflowIds?: ReadonlyArray<string> | undefined
+  /** Runs with any one of these pairs. */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Options of `trigger`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TriggerOptions {
+  readonly additionalMetadata?: Readonly<Record<string, unknown>> | undefined
+  /** 1 (lowest) to 3. */
+  readonly priority?: 1 | 2 | 3 | undefined
+}
+
+/**
  * Options of `logs`.
  *
  * @since 0.1.0
@@ -328,6 +357,17 @@ export interface RunsShape {
   readonly get: (runId: string) => Effect.Effect<WorkflowRunDetails, RestError>
   readonly status: (runId: string) => Effect.Effect<TaskStatus, RestError>
   readonly list: (options?: ListOptions) => Effect.Effect<TaskSummaryList, RestError>
+  /** The ids of the runs matching `options`, without their rows. */
+  readonly listIds: (options?: ListIdsOptions) => Effect.Effect<ReadonlyArray<string>, RestError>
+  /**
+   * Triggers a run of the workflow named `workflowName` over REST and returns its details (for a
+   * typed run of a definition, over gRPC, use `Hatchet.run` / `Hatchet.runNoWait`).
+   */
+  readonly trigger: (
+    workflowName: string,
+    input: Readonly<Record<string, unknown>>,
+    options?: TriggerOptions
+  ) => Effect.Effect<WorkflowRunDetails, RestError>
   /** Cancels runs or tasks; returns the ids of the cancelled tasks. An empty id list sends nothing. */
   readonly cancel: (selection: Selection) => Effect.Effect<ReadonlyArray<string>, RestError>
   /** Replays runs or tasks; returns the ids of the replayed tasks. An empty id list sends nothing. */

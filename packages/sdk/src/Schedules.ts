@@ -11,6 +11,8 @@
  * | `list` | `GET /api/v1/tenants/{tenant}/workflows/scheduled` |
  * | `reschedule` | `PATCH /api/v1/tenants/{tenant}/workflows/scheduled/{id}` |
  * | `delete` | `DELETE /api/v1/tenants/{tenant}/workflows/scheduled/{id}` |
+ * | `bulkDelete` | `POST /api/v1/tenants/{tenant}/workflows/scheduled/bulk-delete` |
+ * | `bulkReschedule` | `POST /api/v1/tenants/{tenant}/workflows/scheduled/bulk-update` |
  *
  * @since 0.1.0
  */
@@ -96,6 +98,45 @@ export interface ListOptions {
 }
 
 /**
+ * The ids a bulk operation applied to, and one error per id it did not
+ * (`ScheduledWorkflowsBulkDeleteResponse` / `ScheduledWorkflowsBulkUpdateResponse`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BulkResult = Schema.Struct({
+  deletedIds: optional(Schema.Array(Schema.String)),
+  updatedIds: optional(Schema.Array(Schema.String)),
+  errors: Schema.optionalWith(Schema.Array(Schema.Struct({ id: optional(Schema.String), error: Schema.String })), {
+    exact: true,
+    default: () => []
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkResult extends Schema.Schema.Type<typeof BulkResult> {}
+
+/**
+ * Which scheduled runs `bulkDelete` deletes: these ids, or every one matching a filter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BulkDeleteSelection =
+  | { readonly ids: ReadonlyArray<string> }
+  | {
+    readonly filter: {
+      readonly workflowId?: string | undefined
+      readonly parentWorkflowRunId?: string | undefined
+      readonly parentStepRunId?: string | undefined
+      readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+    }
+  }
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -109,6 +150,15 @@ export interface SchedulesShape {
   readonly reschedule: (id: string, triggerAt: Date) => Effect.Effect<ScheduledRun, RestError>
   /** Deletes a scheduled run: it will not be triggered. */
   readonly delete: (id: string) => Effect.Effect<void, RestError>
+  /**
+   * Deletes scheduled runs by id, or all those matching a filter; `deletedIds` lists what was
+   * deleted, `errors` an entry per id that was not (not found). An empty id list sends nothing.
+   */
+  readonly bulkDelete: (selection: BulkDeleteSelection) => Effect.Effect<BulkResult, RestError>
+  /** Moves several scheduled runs at once; `updatedIds` lists what moved, `errors` what did not. */
+  readonly bulkReschedule: (
+    updates: ReadonlyArray<{ readonly id: string; readonly triggerAt: Date }>
+  ) => Effect.Effect<BulkResult, RestError>
 }
 
 /**
@@ -149,7 +199,19 @@ export const make: Effect.Effect<SchedulesShape, never, RestClient> = Effect.map
       }),
     reschedule: (id, triggerAt) =>
       rest.patch(`${base}/scheduled/${segment(id)}`, ScheduledRun, { body: { triggerAt: triggerAt.toISOString() } }),
-    delete: (id) => Effect.asVoid(rest.text("DELETE", `${base}/scheduled/${segment(id)}`))
+    delete: (id) => Effect.asVoid(rest.text("DELETE", `${base}/scheduled/${segment(id)}`)),
+    bulkDelete: (selection) =>
+      "ids" in selection && selection.ids.length === 0
+        ? Effect.succeed({ deletedIds: [], errors: [] })
+        : rest.post(`${base}/scheduled/bulk-delete`, BulkResult, {
+        body: "ids" in selection
+          ? { scheduledWorkflowRunIds: selection.ids }
+          : { filter: { ...selection.filter, additionalMetadata: metadataPairs(selection.filter.additionalMetadata) } }
+      }),
+    bulkReschedule: (updates) =>
+      rest.post(`${base}/scheduled/bulk-update`, BulkResult, {
+        body: { updates: updates.map((update) => ({ id: update.id, triggerAt: update.triggerAt.toISOString() })) }
+      })
   }
 })
 

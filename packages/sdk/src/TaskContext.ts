@@ -1,6 +1,7 @@
 /**
  * The per-task service a handler reads with `yield* TaskContext`: who this attempt is (ids, attempt
- * number and retry count, metadata, priority, child index and key, the triggering event) and what
+ * number and retry count, metadata, priority, child index and key, the triggering event and the
+ * payload of the event filter that matched it) and what
  * it can ask of the engine (refresh its timeout, release its slot, stream chunks to subscribers,
  * cancel itself, change its worker's labels). The decoded input and
  * parent outputs are the handler's arguments, typed by the definition.
@@ -24,8 +25,8 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Option } from "effect"
-import { Context, Data, Effect, Either, Ref } from "effect"
+import type { Duration, ParseResult } from "effect"
+import { Context, Data, Effect, Either, Option, Ref, Schema } from "effect"
 import { toGoDuration } from "./internal/duration.js"
 
 /**
@@ -73,6 +74,11 @@ export interface TaskInfo {
   readonly childKey: Option.Option<string>
   /** When this run is a child: the parent *task* run's external id. */
   readonly parentTaskRunExternalId: Option.Option<string>
+  /**
+   * When an event filter triggered the run: that filter's payload (see the `Filters` service and
+   * `defaultFilters`). `decodeFilterPayload` reads it with a Schema.
+   */
+  readonly filterPayload?: Option.Option<Readonly<Record<string, unknown>>> | undefined
 }
 
 /**
@@ -112,6 +118,8 @@ export interface TaskOperations {
 export interface TaskContextShape extends TaskInfo {
   /** 1 for the first attempt: `retryCount + 1`. */
   readonly attemptNumber: number
+  /** The payload of the event filter that triggered the run, if one did. */
+  readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
   /**
    * Extends the current deadline by `incrementBy` (the engine adds it to the deadline, not to
    * now). Fails when the task is no longer running on the engine.
@@ -173,6 +181,7 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
     return {
       ...info,
       attemptNumber: info.retryCount + 1,
+      filterPayload: info.filterPayload ?? Option.none(),
       refreshTimeout: (incrementBy) =>
         Either.match(toGoDuration(incrementBy), {
           onLeft: (message) =>
@@ -231,3 +240,29 @@ export const cancel: Effect.Effect<never, TaskContextError, TaskContext> = Effec
 export const upsertLabels = (
   labels: Readonly<Record<string, string | number>>
 ): Effect.Effect<void, TaskContextError, TaskContext> => Effect.flatMap(TaskContext, (ctx) => ctx.upsertLabels(labels))
+
+/**
+ * The payload of the event filter that triggered the run, decoded with `schema`: `None` when no
+ * filter did (the run was not started by a filtered event), a `ParseError` when it does not match.
+ *
+ * @example
+ * ```ts
+ * const Threshold = Schema.Struct({ threshold: Schema.Number })
+ * const handler = (input: { readonly amount: number }) =>
+ *   Effect.gen(function*() {
+ *     const filter = yield* TaskContext.decodeFilterPayload(Threshold)
+ *     const threshold = Option.match(filter, { onNone: () => 0, onSome: (p) => p.threshold })
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const decodeFilterPayload = <A, I, R>(
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<Option.Option<A>, ParseResult.ParseError, TaskContext | R> =>
+  Effect.flatMap(TaskContext, (ctx) =>
+    Option.match(ctx.filterPayload, {
+      onNone: () => Effect.succeedNone,
+      onSome: (payload) => Effect.asSome(Schema.decodeUnknown(schema)(payload))
+    }))

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
-import { Cause, Context, Data, Duration, Effect, Either, Schema, Scope } from "effect"
+import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope } from "effect"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
@@ -105,7 +105,10 @@ export const execute = (
     // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
     // log lines go, in one step
     const scope = yield* Scope.make()
-    let services = Context.make(TaskContext, context).pipe(Context.add(Scope.Scope, scope))
+    // the filter payload comes with the payload: it joins the context only when there is one
+    const filterPayload = data.right.filterPayload
+    const taskContext = filterPayload === undefined ? context : { ...context, filterPayload: Option.some(filterPayload) }
+    let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(
       handler(args.right.input, args.right.parents, services as Context.Context<TaskContext | Scope.Scope>),

@@ -218,14 +218,15 @@ export interface WorkerShape {
 export class Worker extends Context.Tag("@effect-hatchet/sdk/Worker")<Worker, WorkerShape>() {}
 
 /**
- * The worker could not start: its options or a definition are invalid, or registration failed
- * with a non-transient error. `cause` keeps the underlying error.
+ * The worker could not start: its options or a definition are invalid, the engine is older than
+ * a feature its definitions use needs (`EngineTooOld`, naming each feature and the version it
+ * needs), or registration failed with a non-transient error. `cause` keeps the underlying error.
  *
  * @since 0.1.0
  * @category errors
  */
 export class WorkerError extends Data.TaggedError("WorkerError")<{
-  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "Registration"
+  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "EngineTooOld" | "Registration"
   readonly message: string
   readonly cause?: unknown
 }> {}

@@ -8,7 +8,7 @@
  *
  * | operation | route |
  * |---|---|
- * | `list` | `GET /api/v1/tenants/{tenant}/worker` |
+ * | `list` | `GET /api/v1/tenants/{tenant}/worker` (`statuses`, `labels`, `offset`, `limit`) |
  * | `get` | `GET /api/v1/workers/{worker}` |
  * | `pause`, `unpause` | `PATCH /api/v1/workers/{worker}` (`{isPaused}`) |
  *
@@ -33,6 +33,21 @@ export const WorkerStatus = Schema.Literal("ACTIVE", "INACTIVE", "PAUSED")
  * @category models
  */
 export type WorkerStatus = typeof WorkerStatus.Type
+
+/**
+ * `WorkerRuntimeInfo`: what the worker said of itself when it registered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const WorkerRuntimeInfo = Schema.Struct({
+  sdkVersion: optional(Schema.String),
+  /** `GOLANG`, `PYTHON`, `TYPESCRIPT` or `RUBY`. */
+  language: optional(Schema.String),
+  languageVersion: optional(Schema.String),
+  os: optional(Schema.String),
+  runtimeExtra: optional(Schema.String)
+})
 
 /**
  * `WorkerLabel`: a label's value is always a string on the REST API (an integer label is printed).
@@ -68,12 +83,13 @@ export const WorkerInfo = Schema.Struct({
   type: Schema.String,
   status: optional(WorkerStatus),
   lastHeartbeatAt: optional(Schema.DateFromString),
-  lastListenerEstablished: optional(Schema.DateFromString),
-  /** The actions it serves, `<workflow>:<task>`. */
-  actions: optional(Schema.Array(Schema.String)),
-  /** Per slot type (`default`, `durable`). */
+  /** The actions it serves, `<workflow>:<task>` (null in the answer to a pause or resume). */
+  actions: optional(Schema.NullOr(Schema.Array(Schema.String))),
+  /** Per slot type (`default`, `durable`): the units and how many are free now. */
   slotConfig: optional(Schema.Record({ key: Schema.String, value: SlotConfig })),
+  /** On `list` and `get`. */
   labels: optional(Schema.Array(WorkerLabel)),
+  runtimeInfo: optional(WorkerRuntimeInfo),
   /** On `get` only. */
   registeredWorkflows: optional(Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String })))
 })
@@ -102,12 +118,32 @@ export const WorkerList = Schema.Struct({
 export interface WorkerList extends Schema.Schema.Type<typeof WorkerList> {}
 
 /**
+ * What `list` selects (Hatchet's `worker:list` query).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListWorkersOptions {
+  /** Only workers in one of these states. */
+  readonly statuses?: ReadonlyArray<WorkerStatus> | undefined
+  /** Only workers with every one of these labels (an integer label matches its decimal text). */
+  readonly labels?: Readonly<Record<string, string | number>> | undefined
+  /** Rows to skip (default 0). */
+  readonly offset?: number | undefined
+  /** Rows per page (Hatchet's default is 10,000). */
+  readonly limit?: number | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface WorkersShape {
-  /** The tenant's workers, including inactive ones the engine still remembers. */
-  readonly list: () => Effect.Effect<WorkerList, RestError>
+  /**
+   * The tenant's workers that sent a heartbeat within the last day, newest first (Hatchet keeps
+   * longer-gone ones, but does not list them).
+   */
+  readonly list: (options?: ListWorkersOptions) => Effect.Effect<WorkerList, RestError>
   readonly get: (workerId: string) => Effect.Effect<WorkerInfo, RestError>
   /** The engine assigns the worker nothing new; what it runs goes on and reports as usual. */
   readonly pause: (workerId: string) => Effect.Effect<WorkerInfo, RestError>
@@ -129,7 +165,15 @@ export const make: Effect.Effect<WorkersShape, never, RestClient> = Effect.map(R
   const path = (workerId: string) => `/api/v1/workers/${encodeURIComponent(workerId)}`
   const setPaused = (workerId: string, isPaused: boolean) => rest.patch(path(workerId), WorkerInfo, { body: { isPaused } })
   return {
-    list: () => rest.get(`/api/v1/tenants/${encodeURIComponent(rest.tenantId)}/worker`, WorkerList),
+    list: (options = {}) =>
+      rest.get(`/api/v1/tenants/${encodeURIComponent(rest.tenantId)}/worker`, WorkerList, {
+        query: {
+          statuses: options.statuses,
+          labels: options.labels === undefined ? undefined : Object.entries(options.labels).map(([key, value]) => `${key}:${value}`),
+          offset: options.offset,
+          limit: options.limit
+        }
+      }),
     get: (workerId) => rest.get(path(workerId), WorkerInfo),
     pause: (workerId) => setPaused(workerId, true),
     unpause: (workerId) => setPaused(workerId, false)

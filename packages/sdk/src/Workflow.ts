@@ -88,6 +88,26 @@ export type ImplementationTypeId = typeof ImplementationTypeId
 export type WorkflowSettings = internal.WorkflowSettings
 
 /**
+ * An event filter declared on a workflow or standalone task (`defaultFilters`): a `scope`, a CEL
+ * `expression` over the pushed event (`input`), the filter's `payload`, `additional_metadata`,
+ * `event_id` and `event_key`, and a JSON object `payload` the runs it triggers read with
+ * `TaskContext.filterPayload`. Registered with the workflow; each new version replaces them.
+ *
+ * @example
+ * ```ts
+ * const Notify = Workflow.make("notify", {
+ *   input: Schema.Struct({ amount: Schema.Number }),
+ *   onEvents: ["payment:received"],
+ *   defaultFilters: [{ scope: "acme", expression: "input.amount >= payload.threshold", payload: { threshold: 100 } }]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DefaultFilter = internal.DefaultFilter
+
+/**
  * Settings of a task: `retries`, `backoff`, `executionTimeout` (default 60 s), `scheduleTimeout`,
  * `desiredWorkerLabels`, `slotCost` (default 1), `concurrency`, `rateLimits`. Durations are Effect `DurationInput`s and must be
  * whole milliseconds.
@@ -121,6 +141,25 @@ export type Concurrency = internal.Concurrency
  * @category models
  */
 export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
+
+/**
+ * An idempotency key per run (`idempotency` of a workflow or a standalone task; beta in Hatchet):
+ * a CEL expression giving a string, held for `ttl`, or until the run's first task ends
+ * (`until: "finished"`). Triggering a run whose key is held fails with `HatchetClientError`
+ * `IdempotencyCollision` naming the run that holds it.
+ *
+ * @example
+ * ```ts
+ * const Charge = Task.make("charge", {
+ *   input: Schema.Struct({ orderId: Schema.String }),
+ *   idempotency: { expression: "input.orderId", ttl: "1 hour" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Idempotency = internal.Idempotency
 
 /**
  * A rate limit of a task (`CreateTaskRateLimit` in Hatchet's contract): a static `key` made

@@ -122,6 +122,65 @@ export * as Crons from "./Crons.js"
 export * as Workers from "./Workers.js"
 
 /**
+ * The tenant's workflows through REST: list, get, find by name, delete.
+ *
+ * @since 0.1.0
+ */
+export * as Workflows from "./Workflows.js"
+
+/**
+ * The tenant's metrics through REST: runs by status, queue depths, per-task stats, Prometheus.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * The client's tenant through REST.
+ *
+ * @since 0.1.0
+ */
+export * as Tenants from "./Tenants.js"
+
+/**
+ * The tenant's rate limits through REST: keys, limits, units left.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimits from "./RateLimits.js"
+
+/**
+ * Hatchet's CEL debugger through REST.
+ *
+ * @since 0.1.0
+ */
+export * as Cel from "./Cel.js"
+
+/**
+ * Event filters through REST: create, list, get, update, delete the filters that decide which
+ * runs a scoped event starts (declared ones are a definition's `defaultFilters`).
+ *
+ * @since 0.1.0
+ */
+export * as Filters from "./Filters.js"
+
+/**
+ * The pushed events through REST: list and get them, with the runs each triggered (pushing is
+ * `Hatchet.push`; the low-level gRPC client is `Events`).
+ *
+ * @since 0.1.0
+ */
+export * as EventHistory from "./EventHistory.js"
+
+/**
+ * Incoming webhooks through REST: create, list, get, update, delete the endpoints that turn
+ * requests from GitHub, Stripe, Slack, Linear, Svix or anything else into events.
+ *
+ * @since 0.1.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
  * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an

@@ -3,7 +3,7 @@
  * local engine over loopback gRPC.
  */
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Ref, Schema } from "effect"
+import { Deferred, Effect, Layer, Ref, Schema } from "effect"
 import * as Hatchet from "../src/Hatchet.js"
 import * as Task from "../src/Task.js"
 import * as Workflow from "../src/Workflow.js"
@@ -18,6 +18,34 @@ interface Span {
 }
 
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end
+
+/**
+ * A task limited to one run per key (`expression`, `input.account` by default) under
+ * `limitStrategy`, on a started worker: run 1 signals `started` and waits for `release`;
+ * `executions` records each run that executed.
+ */
+const gatedTask = (prefix: string, limitStrategy: Workflow.ConcurrencyLimitStrategy, expression = "input.account") =>
+  Effect.gen(function*() {
+    const started = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const executions = yield* Ref.make<Array<number>>([])
+    const Gated = Task.make(unique(prefix), {
+      input: Schema.Struct({ account: Schema.String, tier: Schema.optional(Schema.String), n: Schema.Number }),
+      output: Schema.Struct({ n: Schema.Number }),
+      concurrency: { expression, maxRuns: 1, limitStrategy }
+    })
+    yield* startWorker([Gated], Gated.toLayer(({ n }) =>
+      Effect.gen(function*() {
+        yield* Ref.update(executions, (all) => [...all, n])
+        if (n === 1) {
+          yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(release)
+        }
+        return { n }
+      })
+    ))
+    return { Gated, executions, release, started }
+  })
 
 layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concurrency limits end to end", (it) => {
   it.scoped("GROUP_ROUND_ROBIN on a workflow: one whole run per key at a time, in order; other keys run alongside", () =>
@@ -90,28 +118,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
 
   it.scoped("a key computed with CEL beyond member access (ternary, comparison, size(), string functions) groups runs by it", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const executions = yield* Ref.make<Array<number>>([])
       // gold accounts share one lane; the others one lane per account, however it is spelled;
       // an account name longer than 8 characters is cut to its first 8
       const expression = "input.tier == 'gold' ? 'gold-lane' : " +
         "(size(input.account) > 8 ? input.account.trim().lowerAscii().substring(0, 8) : input.account.trim().lowerAscii())"
-      const Sync = Task.make(unique("cel-key"), {
-        input: Schema.Struct({ account: Schema.String, tier: Schema.String, n: Schema.Number }),
-        output: Schema.Struct({ n: Schema.Number }),
-        concurrency: { expression, maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
-      })
-      yield* startWorker([Sync], Sync.toLayer(({ n }) =>
-        Effect.gen(function*() {
-          yield* Ref.update(executions, (all) => [...all, n])
-          if (n === 1) {
-            yield* Deferred.succeed(started, undefined)
-            yield* Deferred.await(release)
-          }
-          return { n }
-        })
-      ))
+      const { Gated: Sync, executions, release, started } = yield* gatedTask("cel-key", "CANCEL_NEWEST", expression)
       const first = yield* Hatchet.runNoWait(Sync, { account: "acme-industries", tier: "free", n: 1 })
       yield* Deferred.await(started)
       // the same key once trimmed, lower-cased and cut: cancelled while the first holds it
@@ -138,28 +149,72 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
 
   it.scoped("CANCEL_NEWEST: a run over the limit is cancelled before it starts; the one holding the key completes", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const executions = yield* Ref.make<Array<number>>([])
-      const Import = Task.make(unique("import"), {
-        input: Schema.Struct({ source: Schema.String, n: Schema.Number }),
-        output: Schema.Struct({ n: Schema.Number }),
-        concurrency: { expression: "input.source", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" }
-      })
-      yield* startWorker([Import], Import.toLayer(({ n }) =>
-        Effect.gen(function*() {
-          yield* Ref.update(executions, (all) => [...all, n])
-          yield* Deferred.succeed(started, undefined)
-          yield* Deferred.await(release)
-          return { n }
-        })
-      ))
-      const first = yield* Hatchet.runNoWait(Import, { source: "s3", n: 1 })
+      const { Gated, executions, release, started } = yield* gatedTask("import", "CANCEL_NEWEST")
+      const first = yield* Hatchet.runNoWait(Gated, { account: "s3", n: 1 })
       yield* Deferred.await(started)
-      const second = yield* Effect.flip(Hatchet.run(Import, { source: "s3", n: 2 }))
+      const second = yield* Effect.flip(Hatchet.run(Gated, { account: "s3", n: 2 }))
       expect(second).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
       expect(yield* Ref.get(executions)).toEqual([1])
+    }))
+
+  it.scoped("CANCEL_QUEUED_EXCEPT_NEWEST: the running run finishes, the latest request runs next, those between are cancelled", () =>
+    Effect.gen(function*() {
+      const { Gated, executions, release, started } = yield* gatedTask("save", "CANCEL_QUEUED_EXCEPT_NEWEST")
+      const first = yield* Hatchet.runNoWait(Gated, { account: "d", n: 1 })
+      yield* Deferred.await(started)
+      const second = yield* Hatchet.runNoWait(Gated, { account: "d", n: 2 })
+      const third = yield* Hatchet.runNoWait(Gated, { account: "d", n: 3 })
+      expect(yield* Effect.flip(second.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* first.result).toEqual({ n: 1 })
+      expect(yield* third.result).toEqual({ n: 3 })
+      expect(yield* Ref.get(executions)).toEqual([1, 3])
+    }))
+
+  it.scoped("a tenant-scoped limit is shared by two workflows; maxRuns as an expression sets each key's limit", () =>
+    Effect.gen(function*() {
+      const name = unique("shared")
+      const shared = { expression: "input.account", maxRuns: 1, limitStrategy: "GROUP_ROUND_ROBIN", name, isTenantScoped: true } as const
+      const input = Schema.Struct({ account: Schema.String, n: Schema.Number })
+      const output = Schema.Struct({ start: Schema.Number, end: Schema.Number })
+      const Export = Task.make(unique("export"), { input, output, concurrency: [shared] })
+      const Report = Task.make(unique("report"), { input, output, concurrency: [shared] })
+      const Burst = Task.make(unique("burst"), {
+        input: Schema.Struct({ tier: Schema.String, n: Schema.Number }),
+        output,
+        concurrency: { expression: "input.tier", maxRuns: "input.tier == 'premium' ? 3 : 1", limitStrategy: "GROUP_ROUND_ROBIN" }
+      })
+      const span = Effect.gen(function*() {
+        const start = Date.now()
+        yield* Effect.sleep("150 millis")
+        return { start, end: Date.now() }
+      })
+      yield* startWorker([Export, Report, Burst], Layer.mergeAll(Export.toLayer(() => span), Report.toLayer(() => span), Burst.toLayer(() => span)))
+      const [e, r, other] = yield* Effect.all([
+        Hatchet.run(Export, { account: "a", n: 1 }),
+        Hatchet.run(Report, { account: "a", n: 2 }),
+        Hatchet.run(Report, { account: "b", n: 3 })
+      ], { concurrency: "unbounded" })
+      expect(overlaps({ key: "a", n: 1, ...e }, { key: "a", n: 2, ...r })).toBe(false)
+      expect(overlaps({ key: "a", n: 1, ...e }, { key: "b", n: 3, ...other }) || overlaps({ key: "a", n: 2, ...r }, { key: "b", n: 3, ...other })).toBe(true)
+      const premium = yield* Effect.all([1, 2, 3].map((n) => Hatchet.run(Burst, { tier: "premium", n })), { concurrency: "unbounded" })
+      const spans = premium.map((s, n) => ({ key: "premium", n, ...s }))
+      expect(overlaps(spans[0]!, spans[1]!) && overlaps(spans[1]!, spans[2]!)).toBe(true)
+      const free = yield* Effect.all([1, 2].map((n) => Hatchet.run(Burst, { tier: "free", n })), { concurrency: "unbounded" })
+      expect(overlaps({ key: "free", n: 1, ...free[0]! }, { key: "free", n: 2, ...free[1]! })).toBe(false)
+    }))
+
+  it.scoped("a tenant-scoped limit without a name, or named twice on a task, is refused before anything is sent", () =>
+    Effect.gen(function*() {
+      const input = Schema.Struct({ account: Schema.String })
+      const limit = { expression: "input.account", limitStrategy: "GROUP_ROUND_ROBIN", isTenantScoped: true } as const
+      const Unnamed = Task.make(unique("unnamed"), { input, concurrency: [limit] })
+      const failure = yield* Effect.flip(startWorker([Unnamed], Unnamed.toLayer(() => Effect.void)))
+      expect(String(failure)).toContain("a tenant-scoped limit needs a name")
+      const Twice = Task.make(unique("twice"), { input, concurrency: [{ ...limit, name: "x" }, { ...limit, name: "x" }] })
+      const twice = yield* Effect.flip(startWorker([Twice], Twice.toLayer(() => Effect.void)))
+      expect(String(twice)).toContain(`the tenant-scoped limit "x" is named twice`)
     }))
 })

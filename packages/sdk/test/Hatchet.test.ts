@@ -391,7 +391,13 @@ describe("Hatchet client (fakes)", () => {
       expect(created.metadata.id).toBe("s-0")
       expect(scheduled).toEqual([{
         workflowName: "staging_order-processing",
-        request: { input: { orderId: "o", amount: 5 }, triggerAt: at, additionalMetadata: { team: "payments" }, priority: 2 }
+        request: {
+          input: { orderId: "o", amount: 5 },
+          triggerAt: at,
+          // the key Hatchet.scheduledRun finds the run by, once the engine started it
+          additionalMetadata: { team: "payments", effect_hatchet__schedule: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+          priority: 2
+        }
       }])
 
       const input = yield* Effect.flip(hatchet.schedule(OrderFlow, { orderId: "o", amount: -1 }, { at }))

@@ -454,8 +454,34 @@ describe("Workflow concurrency (PutWorkflow request)", () => {
     }).pipe(Workflow.task("a", { concurrency: { expression: "input.a", maxRuns: 0, limitStrategy: "CANCEL_NEWEST" } }))
     expect(issuesOf(Bad)).toEqual([
       `concurrency[0].expression: a CEL expression is required, e.g. "input.userId"`,
-      "concurrency[1].limitStrategy: must be one of GROUP_ROUND_ROBIN, CANCEL_IN_PROGRESS, CANCEL_NEWEST, got DROP_NEWEST",
-      "tasks.a.concurrency.maxRuns: must be a positive integer, got 0"
+      "concurrency[1].limitStrategy: must be one of GROUP_ROUND_ROBIN, CANCEL_IN_PROGRESS, CANCEL_NEWEST, " +
+      "CANCEL_QUEUED_EXCEPT_NEWEST, CANCEL_QUEUED_EXCEPT_OLDEST, got DROP_NEWEST",
+      "tasks.a.concurrency.maxRuns: must be a positive integer or a CEL expression, got 0"
+    ])
+  })
+
+  it("a named tenant-scoped limit, maxRuns as an expression and the queue-depth strategies, as the official SDK sends them", () => {
+    const Flow = Task.make("debounced", {
+      input: Schema.Struct({ doc: Schema.String, tier: Schema.String }),
+      concurrency: [
+        { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" },
+        { expression: "'crm'", maxRuns: "input.tier == 'vip' ? 10 : 2", limitStrategy: "CANCEL_QUEUED_EXCEPT_OLDEST", name: "crm-api", isTenantScoped: true }
+      ]
+    })
+    expect(Either.getOrThrow(compile(specOf(Flow), "")).request.tasks[0]!.concurrency).toStrictEqual([
+      { expression: "input.doc", maxRuns: 1, limitStrategy: 5, name: undefined, isTenantScoped: undefined, maxRunsExpression: undefined },
+      { expression: "'crm'", maxRuns: 1, limitStrategy: 6, name: "crm-api", isTenantScoped: true, maxRunsExpression: "input.tier == 'vip' ? 10 : 2" }
+    ])
+    const Bad = Task.make("bad-shared", {
+      concurrency: [
+        { expression: "input.a", maxRuns: " ", limitStrategy: "GROUP_ROUND_ROBIN", name: "no spaces" },
+        { expression: "input.a", limitStrategy: "GROUP_ROUND_ROBIN", isTenantScoped: true }
+      ]
+    })
+    expect(issuesOf(Bad)).toEqual([
+      "tasks.bad-shared.concurrency[0].maxRuns: an expression must not be empty",
+      `tasks.bad-shared.concurrency[0].name: "no spaces" may only contain letters, digits, ".", "-" and "_"`,
+      "tasks.bad-shared.concurrency[1].name: a tenant-scoped limit needs a name"
     ])
   })
 })

@@ -365,7 +365,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     releaseSlot: (taskRunExternalId) => record("releaseSlot", taskRunExternalId),
     unsubscribe: (workerId) => record("unsubscribe", workerId),
     upsertWorkerLabels: () => Effect.void,
-    getVersion: Effect.succeed("v0.104.7")
+    getVersion: Effect.succeed("v0.106.5")
   }
 
   const admin: Admin["Type"] = {

@@ -82,6 +82,8 @@ export interface AttemptOptions {
   readonly parentTaskRunExternalId?: string | undefined
   /** The event that triggered the run. */
   readonly triggeringEvent?: TaskContext.TriggeringEvent | undefined
+  /** The payload of the event filter that triggered the run (`TaskContext.filterPayload`). */
+  readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
   /** The gRPC send limit outputs must fit in. Default 4 MiB. */
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */

@@ -122,6 +122,22 @@ describe("TaskTest", () => {
       expect(run.upsertedLabels).toEqual({ model: "llama", gpus: 2 })
     }))
 
+  it.effect("hands the filter payload to the task, decoded with a Schema; none without one, a ParseError when it does not match", () =>
+    Effect.gen(function*() {
+      const Threshold = Schema.Struct({ threshold: Schema.Number })
+      const Filtered = Task.make("filtered", { output: Schema.Struct({ threshold: Schema.NullOr(Schema.Number) }) })
+      const FilteredLive = Filtered.toLayer(() =>
+        Effect.map(TaskContext.decodeFilterPayload(Threshold), (payload) => ({
+          threshold: Option.getOrNull(Option.map(payload, (p) => p.threshold))
+        })).pipe(Effect.orDie)
+      )
+      const run = (filterPayload?: Readonly<Record<string, unknown>>) =>
+        Effect.map(TaskTest.run(Filtered, { input: {}, filterPayload }).pipe(Effect.provide(FilteredLive)), (r) => r.exit)
+      expect(yield* run({ threshold: 10, other: "x" })).toEqual(Exit.succeed({ threshold: 10 }))
+      expect(yield* run()).toEqual(Exit.succeed({ threshold: null }))
+      expect(Exit.isFailure(yield* run({ threshold: "ten" }))).toBe(true)
+    }))
+
   it.effect("runs hooks: on-failure gets decoded failures, on-success the leaves' outputs", () =>
     Effect.gen(function*() {
       const failureRun = yield* TaskTest.run(Hooked, "on-failure-task", {

@@ -65,7 +65,7 @@ export const make = (options: CoreOptions = {}) =>
       }
       const changes = state.takeChanges()
       if (changes.isEmpty) return Effect.void
-      return store.commit(encodeChanges(changes)).pipe(
+      return store.commit(encodeChanges(state, changes)).pipe(
         Effect.tapError((error) => Effect.logError("engine store failed", error)),
         Effect.mapError(() => internal())
       )

@@ -15,14 +15,18 @@ export interface Reply {
   readonly body: unknown
 }
 
-/** One REST call with an optional bearer token and JSON body (a string body is sent as is). */
-export const call = (method: string, url: string, token: string | undefined, body?: unknown) =>
+/**
+ * One REST call with an optional bearer token and JSON body (a string body is sent as is), and
+ * any other headers (which win over the JSON content type).
+ */
+export const call = (method: string, url: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) =>
   Effect.promise(async (): Promise<Reply> => {
     const response = await fetch(url, {
       method,
       headers: {
         ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { "content-type": "application/json" } : {})
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers
       },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {})
     })

@@ -201,12 +201,19 @@ export function idempotencyMethodToJSON(object: IdempotencyMethod): string {
   }
 }
 
+/**
+ * The two CANCEL_QUEUED_EXCEPT_* strategies and Concurrency fields 4 to 6 (a named strategy shared
+ * across the tenant's workflows, max runs as a CEL expression) are newer than the reference
+ * contract: upstream engine v0.105.16 and v0.106.5, sent by the official TypeScript SDK 1.33.2.
+ */
 export enum ConcurrencyLimitStrategy {
   CANCEL_IN_PROGRESS = 0,
   DROP_NEWEST = 1,
   QUEUE_NEWEST = 2,
   GROUP_ROUND_ROBIN = 3,
   CANCEL_NEWEST = 4,
+  CANCEL_QUEUED_EXCEPT_NEWEST = 5,
+  CANCEL_QUEUED_EXCEPT_OLDEST = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -227,6 +234,12 @@ export function concurrencyLimitStrategyFromJSON(object: any): ConcurrencyLimitS
     case 4:
     case "CANCEL_NEWEST":
       return ConcurrencyLimitStrategy.CANCEL_NEWEST;
+    case 5:
+    case "CANCEL_QUEUED_EXCEPT_NEWEST":
+      return ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST;
+    case 6:
+    case "CANCEL_QUEUED_EXCEPT_OLDEST":
+      return ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -246,6 +259,10 @@ export function concurrencyLimitStrategyToJSON(object: ConcurrencyLimitStrategy)
       return "GROUP_ROUND_ROBIN";
     case ConcurrencyLimitStrategy.CANCEL_NEWEST:
       return "CANCEL_NEWEST";
+    case ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST:
+      return "CANCEL_QUEUED_EXCEPT_NEWEST";
+    case ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST:
+      return "CANCEL_QUEUED_EXCEPT_OLDEST";
     case ConcurrencyLimitStrategy.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -352,6 +369,9 @@ export interface Concurrency {
   expression: string;
   maxRuns?: number | undefined;
   limitStrategy?: ConcurrencyLimitStrategy | undefined;
+  name?: string | undefined;
+  isTenantScoped?: boolean | undefined;
+  maxRunsExpression?: string | undefined;
 }
 
 export interface TaskBatchConfig {
@@ -2227,7 +2247,14 @@ export const DefaultFilter: MessageFns<DefaultFilter> = {
 };
 
 function createBaseConcurrency(): Concurrency {
-  return { expression: "", maxRuns: undefined, limitStrategy: undefined };
+  return {
+    expression: "",
+    maxRuns: undefined,
+    limitStrategy: undefined,
+    name: undefined,
+    isTenantScoped: undefined,
+    maxRunsExpression: undefined,
+  };
 }
 
 export const Concurrency: MessageFns<Concurrency> = {
@@ -2240,6 +2267,15 @@ export const Concurrency: MessageFns<Concurrency> = {
     }
     if (message.limitStrategy !== undefined) {
       writer.uint32(24).int32(message.limitStrategy);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(34).string(message.name);
+    }
+    if (message.isTenantScoped !== undefined) {
+      writer.uint32(40).bool(message.isTenantScoped);
+    }
+    if (message.maxRunsExpression !== undefined) {
+      writer.uint32(50).string(message.maxRunsExpression);
     }
     return writer;
   },
@@ -2281,6 +2317,30 @@ export const Concurrency: MessageFns<Concurrency> = {
             message.limitStrategy = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.isTenantScoped = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.maxRunsExpression = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2306,6 +2366,17 @@ export const Concurrency: MessageFns<Concurrency> = {
         : isSet(object.limit_strategy)
         ? concurrencyLimitStrategyFromJSON(object.limit_strategy)
         : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      isTenantScoped: isSet(object.isTenantScoped)
+        ? globalThis.Boolean(object.isTenantScoped)
+        : isSet(object.is_tenant_scoped)
+        ? globalThis.Boolean(object.is_tenant_scoped)
+        : undefined,
+      maxRunsExpression: isSet(object.maxRunsExpression)
+        ? globalThis.String(object.maxRunsExpression)
+        : isSet(object.max_runs_expression)
+        ? globalThis.String(object.max_runs_expression)
+        : undefined,
     };
   },
 
@@ -2320,6 +2391,15 @@ export const Concurrency: MessageFns<Concurrency> = {
     if (message.limitStrategy !== undefined) {
       obj.limitStrategy = concurrencyLimitStrategyToJSON(message.limitStrategy);
     }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.isTenantScoped !== undefined) {
+      obj.isTenantScoped = message.isTenantScoped;
+    }
+    if (message.maxRunsExpression !== undefined) {
+      obj.maxRunsExpression = message.maxRunsExpression;
+    }
     return obj;
   },
 
@@ -2331,6 +2411,9 @@ export const Concurrency: MessageFns<Concurrency> = {
     message.expression = object.expression ?? "";
     message.maxRuns = object.maxRuns ?? undefined;
     message.limitStrategy = object.limitStrategy ?? undefined;
+    message.name = object.name ?? undefined;
+    message.isTenantScoped = object.isTenantScoped ?? undefined;
+    message.maxRunsExpression = object.maxRunsExpression ?? undefined;
     return message;
   },
 };

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { idempotencyCollision as idempotencyCollisionOf } from "./statusDetails.js"
 import {
   DispatcherDefinition,
   ResourceEventType,
@@ -70,8 +71,29 @@ export const MAX_BULK_PUSH = 1000
 const clientError = (
   reason: HatchetClientError["reason"],
   message: string,
-  extra?: { readonly runId?: string | undefined; readonly runIds?: ReadonlyArray<string>; readonly cause?: unknown }
+  extra?: {
+    readonly runId?: string | undefined
+    readonly runIds?: ReadonlyArray<string>
+    readonly existingRunIds?: ReadonlyArray<string>
+    readonly cause?: unknown
+  }
 ) => new HatchetClientError({ reason, message, ...extra })
+
+/**
+ * A trigger the engine refused with an idempotency collision (ALREADY_EXISTS with Hatchet's
+ * details): `IdempotencyCollision`, naming the runs that hold the keys and, in bulk, the runs made.
+ */
+const idempotencyCollision = (workflow: string) => (error: GrpcError): Effect.Effect<never, GrpcError | HatchetClientError> => {
+  const collision = error.code === Status.ALREADY_EXISTS ? idempotencyCollisionOf(error.statusDetails) : undefined
+  if (collision === undefined) return Effect.fail(error)
+  const made = collision.triggeredRunIds
+  return Effect.fail(clientError(
+    "IdempotencyCollision",
+    `An idempotency key of "${workflow}" is held by run ${collision.existingRunIds.join(", ")}` +
+      (made.length > 0 ? `; ${made.length} other run(s) were triggered` : ""),
+    { runId: collision.existingRunIds[0], runIds: made, existingRunIds: collision.existingRunIds, cause: error }
+  ))
+}
 
 // -----------------------------------------------------------------------------
 // checks
@@ -596,7 +618,7 @@ export const make = (services: ClientServices): HatchetShape => {
       )
       const bytes = requestBytes(request)
       if (bytes > maxSend) return yield* tooLarge(`The trigger of "${spec.name}"`, bytes, maxSend)
-      return { runId: yield* admin.triggerWorkflow(request), policy }
+      return { runId: yield* admin.triggerWorkflow(request).pipe(Effect.catchTag("GrpcError", idempotencyCollision(spec.name))), policy }
     }).pipe(Effect.withSpan("hatchet.trigger", { attributes: { "hatchet.workflow": definition.name } }))
 
   const runNoWait: HatchetShape["runNoWait"] = (definition, input, options = {}) =>
@@ -630,6 +652,7 @@ export const make = (services: ClientServices): HatchetShape => {
       const runIds: Array<string> = []
       for (const { end, start } of planBatches(sizes, MAX_BULK_TRIGGER, maxSend)) {
         const batch = yield* admin.bulkTriggerWorkflow(requests.slice(start, end)).pipe(
+          Effect.catchTag("GrpcError", idempotencyCollision(spec.name)),
           Effect.mapError((error) =>
             runIds.length === 0 ? error : clientError(
               "PartiallyTriggered",

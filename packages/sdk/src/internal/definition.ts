@@ -40,9 +40,20 @@ export interface Backoff {
  * What the engine does with runs over a concurrency key's limit:
  * - `GROUP_ROUND_ROBIN`: they wait, first in first out per key (keys take turns);
  * - `CANCEL_IN_PROGRESS`: the oldest are cancelled, running or not, so the newest run;
- * - `CANCEL_NEWEST`: the newest are cancelled, so the oldest run.
+ * - `CANCEL_NEWEST`: the newest are cancelled, so the oldest run;
+ * - `CANCEL_QUEUED_EXCEPT_NEWEST`: running ones are never cancelled; of those waiting, only the
+ *   newest `maxRuns` stay (a debounce: the latest request runs next);
+ * - `CANCEL_QUEUED_EXCEPT_OLDEST`: running ones are never cancelled; of those waiting, only the
+ *   oldest `maxRuns` stay, newer arrivals are cancelled.
+ *
+ * The last two need Hatchet engine v0.105.16 or newer.
  */
-export type ConcurrencyLimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+export type ConcurrencyLimitStrategy =
+  | "GROUP_ROUND_ROBIN"
+  | "CANCEL_IN_PROGRESS"
+  | "CANCEL_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_OLDEST"
 
 /**
  * A concurrency limit: at most `maxRuns` runs (of the workflow, or of the task) at once per key,
@@ -54,13 +65,26 @@ export type ConcurrencyLimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS
 export interface Concurrency {
   /** A CEL expression that evaluates to a string. */
   readonly expression: string
-  /** Runs per key at once, 1 or more. Default 1. */
-  readonly maxRuns?: number | undefined
+  /**
+   * Runs per key at once: 1 or more (default 1), or a CEL expression evaluated for each task when
+   * it is created, e.g. `"input.tier == 'premium' ? 10 : 1"`; a key's limit is then the value of
+   * its newest task (0 holds the key until a newer task raises it; a negative or non-integer value
+   * fails the task). An expression needs Hatchet engine v0.106.5 or newer.
+   */
+  readonly maxRuns?: number | string | undefined
   /**
    * Required: the engine's default (`CANCEL_IN_PROGRESS`) cancels work, which should be a
    * choice rather than a surprise.
    */
   readonly limitStrategy: ConcurrencyLimitStrategy
+  /**
+   * A limit shared by the tenant: every task (in any workflow) that declares this `name` with
+   * `isTenantScoped: true` counts against the same keys, and registering it again updates it in
+   * place. Needs Hatchet engine v0.106.5 or newer.
+   */
+  readonly name?: string | undefined
+  /** With `name`: the limit is shared across the tenant's workflows (see `name`). */
+  readonly isTenantScoped?: boolean | undefined
 }
 
 /** The window of a rate limit: its units come back all at once when it has passed. */
@@ -130,6 +154,40 @@ export interface WorkflowSettings {
    * slot); `HARD` waits for it. Worker labels are ignored while a desired worker is known.
    */
   readonly sticky?: "SOFT" | "HARD" | undefined
+  /**
+   * An idempotency key per run (beta in Hatchet): while a run holds its key, triggering another
+   * with the same key makes no run and fails with `HatchetClientError` `IdempotencyCollision`
+   * naming the run that holds it (an event or a cron tick then makes no run).
+   */
+  readonly idempotency?: Idempotency | undefined
+  /**
+   * Event filters registered with the workflow (Hatchet's `default_filters`): an event pushed
+   * with one of their scopes runs the workflow once per filter whose expression holds, with that
+   * filter's payload. Each new version of the workflow replaces its declared filters; filters
+   * created with the `Filters` service stay.
+   */
+  readonly defaultFilters?: ReadonlyArray<DefaultFilter> | undefined
+}
+
+/** An event filter declared on a workflow (see `WorkflowSettings.defaultFilters`). */
+export interface DefaultFilter {
+  /** Events pushed with this scope are matched against it. */
+  readonly scope: string
+  /** CEL over `input` (the event's payload), `payload` (this filter's), `additional_metadata`, `event_id`, `event_key`. */
+  readonly expression: string
+  /** A JSON object handed to the runs the filter triggers (`TaskContext.filterPayload`). */
+  readonly payload?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * An idempotency key: a CEL `expression` over the run (`input`, `additional_metadata`) that gives
+ * a string, held for `ttl` from the trigger (`until: "ttl"`, the default), or until the run's
+ * first task ends and at most `ttl` (`until: "finished"`, Hatchet's STATUS method).
+ */
+export interface Idempotency {
+  readonly expression: string
+  readonly ttl: Duration.DurationInput
+  readonly until?: "ttl" | "finished" | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -400,5 +458,7 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   defaultPriority: options.defaultPriority,
   taskDefaults: options.taskDefaults,
   concurrency: options.concurrency,
-  sticky: options.sticky
+  sticky: options.sticky,
+  defaultFilters: options.defaultFilters,
+  idempotency: options.idempotency
 })

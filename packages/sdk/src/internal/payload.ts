@@ -12,6 +12,8 @@ export interface StepRunData {
   readonly input: unknown
   readonly parents: Readonly<Record<string, unknown>>
   readonly stepRunErrors: Readonly<Record<string, string>>
+  /** `triggers.filter_payload`: the payload of the event filter that triggered the run, if one did. */
+  readonly filterPayload: Readonly<Record<string, unknown>> | undefined
 }
 
 /** The gRPC default max message size (4 MiB), the engine's and the official SDKs'. */
@@ -35,12 +37,21 @@ export const parseStepRunData = (actionPayload: string): Either.Either<StepRunDa
   return Either.right({
     input: data.input ?? {},
     parents: asRecord(data.parents),
-    stepRunErrors: asRecord(data.step_run_errors) as Record<string, string>
+    stepRunErrors: asRecord(data.step_run_errors) as Record<string, string>,
+    filterPayload: filterPayloadOf(data.triggers)
   })
 }
 
-const asRecord = (u: unknown): Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : {}
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const filterPayloadOf = (triggers: unknown): Readonly<Record<string, unknown>> | undefined => {
+  if (!isRecord(triggers)) return undefined
+  const payload = triggers.filter_payload
+  return isRecord(payload) ? payload : undefined
+}
+
+const asRecord = (u: unknown): Readonly<Record<string, unknown>> => (isRecord(u) ? u : {})
 
 /** The decoded arguments of a handler: the input and, depending on the task, parents or failures. */
 export interface TaskArguments {

@@ -7,16 +7,21 @@ import {
   type CreateTaskOpts,
   type CreateTaskRateLimit,
   type CreateWorkflowVersionRequest,
+  type DefaultFilter as ProtoDefaultFilter,
+  type IdempotencyConfig,
+  IdempotencyMethod,
   RateLimitDuration as RateLimitDurationProto,
   StickyStrategy
 } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Duration, Either, JSONSchema, SchemaAST } from "effect"
+import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
   allTasks,
   type Concurrency,
   type ConcurrencyLimitStrategy,
+  type DefaultFilter,
   type DesiredWorkerLabel,
   effectiveSettings,
+  type Idempotency,
   type RateLimit,
   type RateLimitDuration,
   parentsOf,
@@ -74,6 +79,7 @@ export const compile = (
     if (typeof event !== "string" || event.trim() === "") issues.push(`onEvents[${i}]: an event key must be a non-empty string`)
   })
 
+  const defaultFilters = defaultFilterOpts(issues, settings.defaultFilters ?? [])
   const concurrencyArr = concurrencyOpts(issues, "concurrency", settings.concurrency)
   const sticky = settings.sticky === undefined ? undefined : stickyStrategies[settings.sticky]
   if (settings.sticky !== undefined && sticky === undefined) {
@@ -89,6 +95,9 @@ export const compile = (
     if (task.role === "on-failure") onFailureTask = opts
     else tasks.push(opts)
   }
+
+  checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+  const idempotency = idempotencyConfig(issues, settings.idempotency)
 
   if (issues.length > 0) {
     return Either.left(new WorkflowDefinitionError({ workflow: spec.name, issues }))
@@ -107,9 +116,9 @@ export const compile = (
     sticky,
     defaultPriority: settings.defaultPriority,
     concurrencyArr,
-    defaultFilters: [],
+    defaultFilters,
     inputJsonSchema: inputJsonSchema(spec),
-    idempotency: undefined
+    idempotency
   }
   return Either.right({ spec, wireName, request, actions })
 }
@@ -257,7 +266,48 @@ const taskOpts = (
 const limitStrategies: Record<ConcurrencyLimitStrategy, ConcurrencyLimitStrategyProto> = {
   GROUP_ROUND_ROBIN: ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
   CANCEL_IN_PROGRESS: ConcurrencyLimitStrategyProto.CANCEL_IN_PROGRESS,
-  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST
+  CANCEL_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_NEWEST,
+  CANCEL_QUEUED_EXCEPT_NEWEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_NEWEST,
+  CANCEL_QUEUED_EXCEPT_OLDEST: ConcurrencyLimitStrategyProto.CANCEL_QUEUED_EXCEPT_OLDEST
+}
+
+/** `IdempotencyConfig`: the expression, the TTL in whole milliseconds (at least 1) and the method. */
+const idempotencyConfig = (issues: Array<string>, given: Idempotency | undefined): IdempotencyConfig | undefined => {
+  if (given === undefined) return undefined
+  if (typeof given.expression !== "string" || given.expression.trim() === "") {
+    issues.push(`idempotency.expression: a CEL expression is required, e.g. "input.orderId"`)
+  }
+  const ttl = Duration.decodeUnknown(given.ttl)
+  const ttlMs = Option.isSome(ttl) && Duration.isFinite(ttl.value) ? Math.ceil(Duration.toMillis(ttl.value)) : Number.NaN
+  if (!Number.isFinite(ttlMs) || ttlMs < 1) issues.push(`idempotency.ttl: must be a finite duration of at least 1 millisecond`)
+  if (given.until !== undefined && given.until !== "ttl" && given.until !== "finished") {
+    issues.push(`idempotency.until: must be "ttl" or "finished", got ${String(given.until)}`)
+  }
+  return {
+    expression: given.expression,
+    ttlMs: Number.isFinite(ttlMs) ? ttlMs : 0,
+    method: given.until === "finished" ? IdempotencyMethod.STATUS : IdempotencyMethod.TTL
+  }
+}
+
+/**
+ * What Hatchet always refuses of tenant-scoped limits (with an opaque internal error): one named
+ * twice on a task. (One on the workflow level of a workflow with several tasks is the engine's to
+ * judge: Hatchet takes it with its DAG operator, the local engine refuses it, naming it.)
+ */
+const checkTenantScoped = (
+  issues: Array<string>,
+  workflowLevel: ReadonlyArray<ConcurrencyProto>,
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  onFailureTask: CreateTaskOpts | undefined
+) => {
+  const all = onFailureTask !== undefined ? [...tasks, onFailureTask] : tasks
+  const single = all.length === 1 ? workflowLevel : []
+  for (const task of all) {
+    const names = [...single, ...task.concurrency].filter((limit) => limit.isTenantScoped === true).map((limit) => limit.name!)
+    const twice = names.find((name, i) => names.indexOf(name) !== i)
+    if (twice !== undefined) issues.push(`tasks.${task.readableId}.concurrency: the tenant-scoped limit "${twice}" is named twice`)
+  }
 }
 
 /** The `Concurrency` messages of a workflow's or a task's limits, checked. */
@@ -274,8 +324,10 @@ const concurrencyOpts = (
       issues.push(`${at}.expression: a CEL expression is required, e.g. "input.userId"`)
     }
     const maxRuns = limit.maxRuns ?? 1
-    if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
-      issues.push(`${at}.maxRuns: must be a positive integer, got ${String(maxRuns)}`)
+    if (typeof maxRuns === "string") {
+      if (maxRuns.trim() === "") issues.push(`${at}.maxRuns: an expression must not be empty`)
+    } else if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 2_147_483_647) {
+      issues.push(`${at}.maxRuns: must be a positive integer or a CEL expression, got ${String(maxRuns)}`)
     }
     const strategy = limitStrategies[limit.limitStrategy]
     if (strategy === undefined) {
@@ -283,7 +335,19 @@ const concurrencyOpts = (
         `${at}.limitStrategy: must be one of ${Object.keys(limitStrategies).join(", ")}, got ${String(limit.limitStrategy)}`
       )
     }
-    return { expression: limit.expression, maxRuns, limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN }
+    if (limit.name !== undefined) checkName(issues, `${at}.name`, limit.name)
+    if (limit.isTenantScoped === true && (limit.name === undefined || limit.name === "")) {
+      issues.push(`${at}.name: a tenant-scoped limit needs a name`)
+    }
+    return {
+      expression: limit.expression,
+      // as the official SDK: with an expression, 1 governs only slots made before it existed
+      maxRuns: typeof maxRuns === "string" ? 1 : maxRuns,
+      limitStrategy: strategy ?? ConcurrencyLimitStrategyProto.GROUP_ROUND_ROBIN,
+      name: limit.name,
+      isTenantScoped: limit.isTenantScoped === true ? true : undefined,
+      maxRunsExpression: typeof maxRuns === "string" ? maxRuns : undefined
+    }
   })
 }
 
@@ -401,6 +465,43 @@ const checkName = (issues: Array<string>, where: string, name: string) => {
   else if (!NAME_PATTERN.test(name)) {
     issues.push(`${where}: "${name}" may only contain letters, digits, ".", "-" and "_"`)
   }
+}
+
+/**
+ * `default_filters`: a scope and an expression each (an empty expression never holds), a payload
+ * that is a JSON object (sent as its JSON text), no filter twice (the engine's unique index).
+ */
+const defaultFilterOpts = (issues: Array<string>, filters: ReadonlyArray<DefaultFilter>): Array<ProtoDefaultFilter> => {
+  const encoder = new TextEncoder()
+  const seen = new Map<string, number>()
+  return filters.map((filter, i) => {
+    const where = `defaultFilters[${i}]`
+    if (typeof filter.scope !== "string" || filter.scope === "") issues.push(`${where}.scope: must be a non-empty string`)
+    if (typeof filter.expression !== "string" || filter.expression.trim() === "") {
+      issues.push(`${where}.expression: must be a CEL expression (an empty one never matches)`)
+    }
+    let payload: string | undefined
+    if (filter.payload !== undefined) {
+      if (typeof filter.payload !== "object" || filter.payload === null || Array.isArray(filter.payload)) {
+        issues.push(`${where}.payload: must be a JSON object`)
+      } else {
+        try {
+          payload = JSON.stringify(filter.payload)
+        } catch (error) {
+          issues.push(`${where}.payload: cannot be written as JSON (${(error as Error).message})`)
+        }
+      }
+    }
+    const key = JSON.stringify([filter.scope, filter.expression, payload ?? "{}"])
+    const first = seen.get(key)
+    if (first !== undefined) issues.push(`${where}: repeats defaultFilters[${first}]`)
+    else seen.set(key, i)
+    return {
+      scope: filter.scope,
+      expression: filter.expression,
+      ...(payload !== undefined ? { payload: encoder.encode(payload) } : {})
+    }
+  })
 }
 
 const checkPriority = (issues: Array<string>, where: string, priority: number) => {

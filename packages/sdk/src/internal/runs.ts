@@ -32,6 +32,9 @@ export const selectionBody = (selection: Runs.Selection) =>
 
 const path = (id: string) => encodeURIComponent(id)
 
+/** `V1WorkflowRunExternalIdList`. */
+const RunIds = Schema.Array(Schema.String)
+
 /** @internal */
 export const make = (rest: RestClientShape): Runs.RunsShape => {
   const tasksOperation = (operation: "cancel" | "replay") => (selection: Runs.Selection) =>
@@ -61,6 +64,26 @@ export const make = (rest: RestClientShape): Runs.RunsShape => {
             include_payloads: options.includePayloads,
             offset: options.offset,
             limit: options.limit
+          }
+        })),
+    trigger: (workflowName, input, options = {}) =>
+      rest.post(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs/trigger`, Runs.WorkflowRunDetails, {
+        body: {
+          workflowName,
+          input,
+          ...(options.additionalMetadata !== undefined ? { additionalMetadata: options.additionalMetadata } : {}),
+          ...(options.priority !== undefined ? { priority: options.priority } : {})
+        }
+      }),
+    listIds: (options = {}) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs/external-ids`, RunIds, {
+          query: {
+            since: options.since ?? new Date(now - Duration.toMillis(DEFAULT_LIST_WINDOW)),
+            until: options.until,
+            statuses: options.statuses,
+            workflow_ids: options.workflowIds,
+            additional_metadata: metadataPairs(options.additionalMetadata)
           }
         })),
     cancel: tasksOperation("cancel"),

@@ -60,6 +60,7 @@ import {
   workerLabelIssues,
   workerLabels
 } from "./registration.js"
+import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
@@ -788,19 +789,36 @@ export const make = (
     }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
 
     // --- start ---------------------------------------------------------------------------------
+    // a definition that needs a newer engine than the one answering must not run differently
+    const requirements = requirementsOf(compiled)
+    const checkEngineVersion: Effect.Effect<void, GrpcError | WorkerError> = requirements.length === 0
+      ? Effect.void
+      : Effect.gen(function*() {
+        const version = yield* dispatcher.getVersion.pipe(
+          Effect.map((v): string | undefined => v),
+          Effect.catchIf((error) => error.code === Status.UNIMPLEMENTED, () => Effect.succeed(undefined))
+        )
+        const missing = unmet(version, requirements)
+        if (missing.length > 0) {
+          return yield* new WorkerError({ reason: "EngineTooOld", message: tooOldMessage(version, missing) })
+        }
+      })
     let startupAttempt = 0
-    yield* register.pipe(
+    yield* checkEngineVersion.pipe(
+      Effect.zipRight(register),
       Effect.tapError((error) =>
-        isTransient(error)
+        error._tag === "GrpcError" && isTransient(error)
           ? Effect.logWarning(`worker "${workerName}" could not register (${error.details}); retrying`)
           : Effect.void
       ),
       Effect.retry({
-        while: isTransient,
+        while: (error) => error._tag === "GrpcError" && isTransient(error),
         schedule: retryForever(() => jitteredBackoff(++startupAttempt, initialDelay, maxDelay))
       }),
       Effect.mapError((cause) =>
-        new WorkerError({ reason: "Registration", message: `Could not register worker "${workerName}": ${cause.details}`, cause })
+        cause._tag === "WorkerError"
+          ? cause
+          : new WorkerError({ reason: "Registration", message: `Could not register worker "${workerName}": ${cause.details}`, cause })
       )
     )
     const loop = yield* connectionLoop.pipe(Effect.interruptible, Effect.forkScoped)

@@ -14,6 +14,8 @@ export interface RawPayload {
   readonly parents?: Readonly<Record<string, unknown>> | undefined
   /** The on-failure task's `step_run_errors`: failure texts by task name. */
   readonly stepRunErrors?: Readonly<Record<string, string>> | undefined
+  /** The payload of the event filter that triggered the run (`triggers.filter_payload`). */
+  readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
 }
 
 /** The payload JSON of `raw`. */
@@ -22,7 +24,7 @@ export const actionPayloadJson = (raw: RawPayload): string =>
     input: raw.input ?? {},
     triggered_by: "manual",
     parents: raw.parents ?? {},
-    triggers: { filter_payload: null },
+    triggers: { filter_payload: raw.filterPayload ?? null },
     user_data: null,
     overrides: null,
     ...(raw.stepRunErrors === undefined ? {} : { step_run_errors: raw.stepRunErrors })
@@ -36,6 +38,8 @@ export interface TypedPayload {
   readonly parents?: Readonly<Record<string, unknown>> | undefined
   /** Typed errors, `TaskFailed`, or raw failure text, by task name. */
   readonly failures?: Readonly<Record<string, unknown>> | undefined
+  /** The payload of the event filter that triggered the run. */
+  readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -62,5 +66,5 @@ export const encodeActionPayload = (
         stepRunErrors[name] = typeof error === "string" ? error : yield* TaskExecution.encodeFailure(definition, name, error)
       }
     }
-    return actionPayloadJson({ input, parents, stepRunErrors })
+    return actionPayloadJson({ input, parents, stepRunErrors, filterPayload: options.filterPayload })
   })

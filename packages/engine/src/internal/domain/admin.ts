@@ -15,7 +15,7 @@ import { isFinal } from "./model.js"
 import { listRuns, type RunsFilter } from "./queries.js"
 import { onRunReopened } from "./retention.js"
 import { recordEvent } from "./taskEvents.js"
-import { cancelTask, requeueReplayed } from "./tasks.js"
+import { cancelTask, rearmSteps, requeueReplayed } from "./tasks.js"
 
 /** A cancel / replay request: ids, or a filter over runs. */
 export interface TasksSelection {
@@ -118,8 +118,10 @@ const descendants = (steps: Iterable<Step>): Set<Step> => {
 
 /**
  * Replays the selected final tasks: each keeps its external id and is queued again with
- * `retry_count + 1`; its DAG descendants (and the on-failure task) are re-armed and run again
- * once their parents complete. Tasks still in flight are skipped. Returns the replayed task ids.
+ * `retry_count + 1`; the matches of its DAG descendants (and of the on-failure task) are armed
+ * again, the final events of the run's other tasks satisfying what they can at once, so they run
+ * again once their parents complete. Tasks still in flight are skipped. Returns the replayed task
+ * ids.
  */
 export const replayTasks = (state: EngineState, tenantId: string, selection: TasksSelection, now: number): Array<string> => {
   const ids = resolveIds(state, tenantId, selection, replayLimit)
@@ -134,13 +136,12 @@ export const replayTasks = (state: EngineState, tenantId: string, selection: Tas
   for (const [run, tasks] of byRun) {
     const rearmed = descendants(tasks.map((t) => t.step))
     const resetOnFailure = run.version.onFailure !== undefined && tasks.some((t) => t.step.kind === "DEFAULT")
-    for (const step of run.version.steps) {
-      if (rearmed.has(step) || (resetOnFailure && step.kind === "ON_FAILURE")) run.tasks.delete(step.id)
-    }
-    if (resetOnFailure) run.onFailureFired = false
+    const steps = run.version.steps.filter((step) => rearmed.has(step) || (resetOnFailure && step.kind === "ON_FAILURE"))
+    for (const step of steps) run.tasks.delete(step.id)
     if (run.finishedAt !== undefined) onRunReopened(state, run)
     run.finishedAt = undefined
     touchRun(state, run)
+    if (run.isDag) rearmSteps(state, run, steps, new Set(tasks.filter((task) => !steps.includes(task.step))), now)
     for (const task of tasks) {
       if (rearmed.has(task.step) || task.step.kind === "ON_FAILURE" && resetOnFailure) {
         replayed.push(task.externalId)

@@ -10,7 +10,15 @@
  * - GROUP_ROUND_ROBIN: the first `max_runs` slots are filled; the others wait;
  * - CANCEL_IN_PROGRESS: the newest `max_runs` are filled, every older one is cancelled, running
  *   or not ("Cancelled due to concurrency strategy", `CANCEL_STEP_RUN` to a running attempt);
- * - CANCEL_NEWEST: the oldest `max_runs` are filled, the newer ones are cancelled.
+ * - CANCEL_NEWEST: the oldest `max_runs` are filled, the newer ones are cancelled;
+ * - CANCEL_QUEUED_EXCEPT_NEWEST / _OLDEST: free capacity (`max_runs` less the filled slots) is
+ *   filled from the oldest waiting; of the others, the newest (or oldest) `max_runs` keep waiting
+ *   and the rest are cancelled; a filled slot is never cancelled (a debounce per key).
+ *
+ * A key's limit is `max_runs`, or with a `max_runs_expression` the value its newest task evaluated
+ * at creation (0 holds the key until a newer task raises it); the value is forgotten once the key
+ * holds no slot. A tenant-scoped strategy is one `StepConcurrency` shared by every step that names
+ * it, so its keys are counted across workflows.
  *
  * A workflow-level strategy of a DAG workflow ranks runs the same way (GROUP_ROUND_ROBIN by
  * priority, then creation) and marks the chosen run slots filled (never unfilling one); each
@@ -41,8 +49,11 @@ import * as Cel from "./cel.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import { stepVariables } from "./expressions.js"
 import type {
+  ConcurrencyKeys,
+  ConcurrencySettings,
   ConcurrencySlot,
   EngineState,
+  LimitStrategy,
   Run,
   RunSlot,
   StepConcurrency,
@@ -57,30 +68,45 @@ export const cancelledByStrategy = "Cancelled due to concurrency strategy"
 
 /** The concurrency keys of a task (one per strategy), or the error it is created FAILED with. */
 export type KeyResult =
-  | { readonly _tag: "Keys"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "Keys"; readonly keys: ConcurrencyKeys }
   | { readonly _tag: "Failed"; readonly message: string }
 
 /**
  * Evaluates the keys of a step's `strategies` for its task `taskExternalId` in `run`
  * (`ParseAndEvalStepRun`), in order: a string is the key; a number, an evaluation error or
- * another type fails the task with upstream's message (the first failing strategy's).
+ * another type fails the task with upstream's message (the first failing strategy's). A strategy
+ * with a `max_runs_expression` evaluates it too: an int (a JSON number is truncated, as for
+ * rate-limit units) of 0 or more, else the task fails.
  */
 export const evaluateKeys = (strategies: ReadonlyArray<StepConcurrency>, run: Run, taskExternalId: string): KeyResult => {
   const variables = stepVariables(run, taskExternalId)
   const keys: Array<string> = []
-  for (const strategy of strategies) {
-    const fail = (reason: string): KeyResult => ({
+  const maxRuns: Array<number | undefined> = []
+  for (const { settings } of strategies) {
+    const fail = (expression: string, reason: string): KeyResult => ({
       _tag: "Failed",
-      message: `failed to parse step expression (${strategy.expression}): ${reason}`
+      message: `failed to parse step expression (${expression}): ${reason}`
     })
-    const result = Cel.evaluate(strategy.compiled, variables)
-    if (result._tag === "Error") return fail(result.message)
+    const result = Cel.evaluate(settings.compiled, variables)
+    if (result._tag === "Error") return fail(settings.expression, result.message)
     const output = Cel.stepRunOutput(result.value)
-    if (output._tag === "Int") return fail("expected string output for concurrency key, got int")
-    if (output._tag === "Other") return fail(`output must evaluate to a string or integer: got ${output.type}`)
+    if (output._tag === "Int") return fail(settings.expression, "expected string output for concurrency key, got int")
+    if (output._tag === "Other") return fail(settings.expression, `output must evaluate to a string or integer: got ${output.type}`)
     keys.push(output.value)
+    const expression = settings.maxRunsExpression
+    if (expression === undefined) {
+      maxRuns.push(undefined)
+      continue
+    }
+    const limit = Cel.evaluate(expression.compiled, variables)
+    if (limit._tag === "Error") return fail(expression.source, limit.message)
+    const value = Cel.stepRunOutput(limit.value)
+    if (value._tag === "String") return fail(expression.source, "expected int output for max runs, got string")
+    if (value._tag === "Other") return fail(expression.source, `output must evaluate to an integer: got ${value.type}`)
+    if (value.value < 0) return fail(expression.source, `max runs must not be negative, got ${value.value}`)
+    maxRuns.push(value.value)
   }
-  return { _tag: "Keys", keys }
+  return { _tag: "Keys", keys: { keys, maxRuns } }
 }
 
 // -----------------------------------------------------------------------------
@@ -93,8 +119,14 @@ export const isLive = (slot: ConcurrencySlot): boolean => slot.task.concurrencyS
 /** Inserts the task's slot for the `index`-th strategy of its step (and its run's slot, if missing). */
 const insertSlot = (state: EngineState, task: Task, index: number, now: number): void => {
   const strategy = task.step.concurrency[index]!
-  const key = task.concurrencyKeys![index]!
+  const key = task.concurrencyKeys!.keys[index]!
+  const maxRuns = task.concurrencyKeys!.maxRuns[index]
   const slot: ConcurrencySlot = { task, strategy, index, key, sortId: ++state.concurrencySeq, filled: false, generation: 0 }
+  // the newest task of a key sets its limit; a retry's new slot does not move it
+  const observed = strategy.observedMaxRuns.get(key)
+  if (maxRuns !== undefined && (observed === undefined || observed.taskId <= task.id)) {
+    strategy.observedMaxRuns.set(key, { maxRuns, taskId: task.id })
+  }
   strategy.slots.push(slot)
   task.concurrencySlots.push(slot)
   const parent = strategy.parent
@@ -112,7 +144,7 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
  * Gives a task (created, replayed, or retried after a backoff) the slot of its step's first
  * strategy under `keys`, and runs that strategy.
  */
-export const acquireSlots = (state: EngineState, task: Task, keys: ReadonlyArray<string>, now: number): void => {
+export const acquireSlots = (state: EngineState, task: Task, keys: ConcurrencyKeys, now: number): void => {
   setTaskState(state, task, { _tag: "AwaitingSlot" })
   task.concurrencyKeys = keys
   insertSlot(state, task, 0, now)
@@ -238,6 +270,35 @@ const byKey = <S extends { readonly key: string }>(slots: ReadonlyArray<S>): Arr
 
 const limit = (maxRuns: number) => Math.max(0, maxRuns)
 
+/** A key's limit: the value its newest task evaluated, or the strategy's `max_runs`. */
+const limitOf = (strategy: StepConcurrency, key: string) =>
+  limit(strategy.observedMaxRuns.get(key)?.maxRuns ?? strategy.settings.maxRuns)
+
+/** Forgets the evaluated limits of keys that hold no slot any more. */
+const forgetIdleKeys = (strategy: StepConcurrency, groups: ReadonlyArray<ReadonlyArray<ConcurrencySlot>>) => {
+  if (strategy.observedMaxRuns.size === 0) return
+  const live = new Set(groups.map((slots) => slots[0]!.key))
+  for (const key of strategy.observedMaxRuns.keys()) {
+    if (!live.has(key)) strategy.observedMaxRuns.delete(key)
+  }
+}
+
+const isCancelQueued = (strategy: LimitStrategy) =>
+  strategy === "CANCEL_QUEUED_EXCEPT_NEWEST" || strategy === "CANCEL_QUEUED_EXCEPT_OLDEST"
+
+/**
+ * CANCEL_QUEUED_EXCEPT_NEWEST / _OLDEST over one key's slots in creation order: the oldest waiting
+ * fill the free capacity; of the rest, the newest (or oldest) `max` keep waiting, the others go.
+ */
+const cancelQueued = <S extends { readonly filled: boolean }>(strategy: LimitStrategy, slots: ReadonlyArray<S>, max: number) => {
+  const waiting = slots.filter((slot) => !slot.filled)
+  const free = Math.max(0, max - (slots.length - waiting.length))
+  const toFill = waiting.slice(0, free)
+  const rest = waiting.slice(free)
+  const toCancel = strategy === "CANCEL_QUEUED_EXCEPT_NEWEST" ? rest.slice(0, Math.max(0, rest.length - max)) : rest.slice(max)
+  return { toFill, toCancel }
+}
+
 /**
  * Fills `slot` if it is still live: the task moves on to its step's next strategy, or after the
  * last one to the worker queue at its run's priority.
@@ -257,20 +318,35 @@ const cancel = (state: EngineState, slot: ConcurrencySlot) => {
 
 /** The decisions of a cancel strategy over one key's slots (in creation order). */
 const rankForCancel = (strategy: StepConcurrency, slots: ReadonlyArray<ConcurrencySlot>) => {
-  const ranked = strategy.limitStrategy === "CANCEL_IN_PROGRESS" ? [...slots].reverse() : [...slots]
-  const keep = ranked.slice(0, limit(strategy.maxRuns))
+  const ranked = strategy.settings.limitStrategy === "CANCEL_IN_PROGRESS" ? [...slots].reverse() : [...slots]
+  const keep = ranked.slice(0, limitOf(strategy, slots[0]!.key))
   return { keep, drop: ranked.slice(keep.length) }
 }
 
-/** A task-level strategy, or a workflow-level child after its parent's pass. */
-const runStepStrategy = (state: EngineState, strategy: StepConcurrency, now: number) => {
+/**
+ * A task-level strategy, or a workflow-level child after its parent's pass (`dropped`: the run
+ * slots the parent's CANCEL_QUEUED_EXCEPT_* pass gave up).
+ */
+const runStepStrategy = (
+  state: EngineState,
+  strategy: StepConcurrency,
+  now: number,
+  dropped: ReadonlySet<RunSlot> = new Set()
+) => {
   const toFill: Array<ConcurrencySlot> = []
   const toCancel: Array<ConcurrencySlot> = []
   const parent = strategy.parent
+  const kind = strategy.settings.limitStrategy
   if (parent === undefined) {
-    for (const slots of byKey(strategy.slots)) {
-      if (strategy.limitStrategy === "GROUP_ROUND_ROBIN") {
-        toFill.push(...slots.slice(0, limit(strategy.maxRuns)))
+    const groups = byKey(strategy.slots)
+    forgetIdleKeys(strategy, groups)
+    for (const slots of groups) {
+      if (kind === "GROUP_ROUND_ROBIN") {
+        toFill.push(...slots.slice(0, limitOf(strategy, slots[0]!.key)))
+      } else if (isCancelQueued(kind)) {
+        const decided = cancelQueued(kind, slots, limitOf(strategy, slots[0]!.key))
+        toFill.push(...decided.toFill)
+        toCancel.push(...decided.toCancel)
       } else {
         const { drop, keep } = rankForCancel(strategy, slots)
         toFill.push(...keep)
@@ -279,8 +355,14 @@ const runStepStrategy = (state: EngineState, strategy: StepConcurrency, now: num
     }
   } else {
     const eligible = strategy.slots.filter((slot) => slot.task.run.concurrencySlots.get(parent)?.filled === true)
-    if (strategy.limitStrategy === "GROUP_ROUND_ROBIN") {
+    if (kind === "GROUP_ROUND_ROBIN") {
       toFill.push(...eligible)
+    } else if (isCancelQueued(kind)) {
+      toFill.push(...eligible)
+      toCancel.push(...strategy.slots.filter((slot) => {
+        const runSlot = slot.task.run.concurrencySlots.get(parent)
+        return runSlot !== undefined && dropped.has(runSlot)
+      }))
     } else {
       for (const slots of byKey(eligible)) toFill.push(...rankForCancel(strategy, slots).keep)
       const kept = new Set(toFill)
@@ -291,15 +373,36 @@ const runStepStrategy = (state: EngineState, strategy: StepConcurrency, now: num
   for (const slot of toFill) fill(state, slot, now)
 }
 
-/** Ranks the run slots of a workflow-level strategy (never unfilling one), then runs its children. */
+/**
+ * Ranks the run slots of a workflow-level strategy (never unfilling one), then runs its children;
+ * under CANCEL_QUEUED_EXCEPT_* the waiting runs past the kept depth are given up, and their
+ * children cancel them.
+ */
 const runWorkflowStrategy = (state: EngineState, strategy: WorkflowConcurrency, now: number) => {
+  const { limitStrategy, maxRuns } = strategy.settings
+  const dropped = new Set<RunSlot>()
   for (const slots of byKey(strategy.slots)) {
-    const ranked = strategy.limitStrategy === "GROUP_ROUND_ROBIN"
+    if (isCancelQueued(limitStrategy)) {
+      const decided = cancelQueued(limitStrategy, slots, limit(maxRuns))
+      for (const slot of decided.toFill) slot.filled = true
+      for (const slot of decided.toCancel) dropped.add(slot)
+      continue
+    }
+    const ranked = limitStrategy === "GROUP_ROUND_ROBIN"
       ? [...slots].sort((a, b) => b.priority - a.priority || a.sortId - b.sortId)
-      : strategy.limitStrategy === "CANCEL_IN_PROGRESS"
+      : limitStrategy === "CANCEL_IN_PROGRESS"
       ? [...slots].reverse()
       : [...slots]
-    for (const slot of ranked.slice(0, limit(strategy.maxRuns))) slot.filled = true
+    for (const slot of ranked.slice(0, limit(maxRuns))) slot.filled = true
   }
-  for (const child of strategy.children) runStepStrategy(state, child, now)
+  for (const child of strategy.children) runStepStrategy(state, child, now, dropped)
+}
+
+/**
+ * Registers a tenant-scoped strategy again: its settings change in place (a key's evaluated
+ * limits stay until its next task) and its slots are decided anew.
+ */
+export const updateSettings = (state: EngineState, strategy: StepConcurrency, settings: ConcurrencySettings, now: number) => {
+  strategy.settings = settings
+  touch(state, strategy, now)
 }

@@ -474,4 +474,4 @@ export const setCronEnabled = (state: EngineState, cron: CronTrigger, enabled: b
  * run's id.
  */
 export const triggerCronNow = (state: EngineState, cron: CronTrigger, now: number): string =>
-  triggerFromCron(state, cron, now, now).id
+  triggerFromCron(state, cron, now, now)

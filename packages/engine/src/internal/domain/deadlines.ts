@@ -16,7 +16,7 @@ import { onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
 import { onRetention } from "./retention.js"
 import { onScheduledRun } from "./schedules.js"
-import { onExecutionTimeout, onRetryBackoff, onScheduleTimeout, onSlotScheduleTimeout } from "./tasks.js"
+import { onExecutionTimeout, onRetryBackoff, onScheduleTimeout, onSleep, onSlotScheduleTimeout } from "./tasks.js"
 import type { Timer } from "./timers.js"
 import { onLegacyHeartbeat, onWorkerLiveness } from "./workers.js"
 
@@ -66,6 +66,8 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       return onRefill(state, timer.tenantId, timer.key)
     case "ScheduledRun":
       return onScheduledRun(state, timer.tenantId, timer.id, timer.at, now)
+    case "Sleep":
+      return onSleep(state, timer, now)
     case "CronTick":
       return onCronTick(state, timer.tenantId, timer.id, timer.at, now)
     case "Retention":

@@ -16,6 +16,8 @@ export { Status }
 export class EngineError extends Data.TaggedError("EngineError")<{
   readonly code: Status
   readonly message: string
+  /** A serialized `google.rpc.Status`, sent as the `grpc-status-details-bin` trailer. */
+  readonly statusDetails?: Uint8Array | undefined
 }> {}
 
 export const invalidArgument = (message: string) => new EngineError({ code: Status.INVALID_ARGUMENT, message })

@@ -13,11 +13,13 @@ import { tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
-import type { EngineState, PushedEvent, Task, TenantState, Workflow } from "./model.js"
+import * as Filters from "./filters.js"
+import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { onEventPushed } from "./durableLog.js"
 import { onEventStored } from "./retention.js"
+import { onUserEvent } from "./tasks.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
 
@@ -54,20 +56,21 @@ const validateKey = (request: PushEventRequest) => {
   }
 }
 
-/**
- * The filter payloads a workflow runs with for an event: `[null]` without filters; with filters,
- * one entry per filter of the event's scope whose expression holds. Only the constant
- * expressions `true` / `false` are evaluated (no CEL engine); others never match.
- */
-const filterPayloads = (workflow: Workflow, scope: string | undefined): Array<JsonValue | null> => {
-  if (workflow.filters.length === 0) return [null]
-  if (scope === undefined) return []
-  return workflow.filters
-    .filter((filter) => filter.scope === scope && filter.expression.trim() === "true")
-    .map((filter) => filter.payload)
+/** What a pushed event is made of, from `Push`, `BulkPush` or an incoming webhook. */
+export interface NewEvent {
+  readonly key: string
+  readonly payload: string
+  readonly additionalMetadata?: string | undefined
+  readonly scope?: string | undefined
+  readonly priority?: number | undefined
+  readonly triggeringWebhookName?: string | undefined
 }
 
-const ingest = (state: EngineState, tenant: TenantState, request: PushEventRequest, now: number): PushedEvent => {
+/**
+ * Stores the event and starts the runs it triggers: for each workflow whose latest version
+ * listens to its key, as its filters decide (`filters.ts`).
+ */
+export const ingest = (state: EngineState, tenant: TenantState, request: NewEvent, now: number): PushedEvent => {
   const event: PushedEvent = {
     id: newId(),
     tenantId: tenant.tenant.id,
@@ -77,7 +80,8 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
     scope: request.scope,
     priority: request.priority,
     createdAt: now,
-    triggeredRunIds: []
+    triggeringWebhookName: request.triggeringWebhookName,
+    triggeredRuns: []
   }
   tenant.events.add(event)
   touchEvent(state, event)
@@ -87,17 +91,21 @@ const ingest = (state: EngineState, tenant: TenantState, request: PushEventReque
   for (const workflow of tenant.workflowsByName.values()) {
     const version = latestVersion(workflow)
     if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue
-    for (const filterPayload of filterPayloads(workflow, event.scope)) {
+    for (const decision of Filters.triggerDecisions(tenant, workflow.id, event)) {
       const run = triggerFromEvent(state, tenant, version, {
         id: event.id,
         key: event.key,
         payload: event.payload,
         metadataRaw: event.additionalMetadata,
         priority: event.priority
-      }, filterPayload, now)
-      event.triggeredRunIds.push(run.id)
+      }, decision.filter?.payload ?? null, now)
+      // a run its idempotency key refuses is not made (upstream skips it too)
+      if (!("_tag" in run)) event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
     }
   }
+  // then the steps waiting on its key, those of the runs it just triggered included (upstream
+  // triggers the runs of a user event, then processes its matches)
+  onUserEvent(state, tenant, event.key, event.payload, now)
   return event
 }
 

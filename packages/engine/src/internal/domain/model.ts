@@ -17,6 +17,7 @@ import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
+import type { IncomingWebhook } from "./webhooks.js"
 
 // -----------------------------------------------------------------------------
 // tenants
@@ -127,8 +128,88 @@ export interface Step {
   readonly concurrency: ReadonlyArray<StepConcurrency>
   /** The step's rate limits, in registration order. */
   readonly rateLimits: ReadonlyArray<StepRateLimit>
+  /**
+   * The step's conditions (`wait_for`, `skip_if`, `cancel_if`), as upstream stores them: user
+   * events, then sleeps, then parent overrides (`matches.ts`).
+   */
+  readonly conditions: ReadonlyArray<StepCondition>
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+// -----------------------------------------------------------------------------
+// conditions and matches
+// -----------------------------------------------------------------------------
+
+/** What a condition does when its groups hold (`Action`; CREATE is not a task condition). */
+export type ConditionAction = "QUEUE" | "CANCEL" | "SKIP"
+
+/** A step's condition (upstream `v1_step_match_condition`). */
+export type StepCondition =
+  | {
+    readonly kind: "USER_EVENT"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    readonly eventKey: string
+    /** A CEL expression over the event's payload (`input`); "" holds. */
+    readonly expression: string
+  }
+  | {
+    readonly kind: "SLEEP"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    /** The duration as registered (a Go duration). */
+    readonly sleepFor: string
+  }
+  | {
+    readonly kind: "PARENT_OVERRIDE"
+    readonly action: ConditionAction
+    readonly orGroupId: string
+    /** The parent's readable id (also the key of its data). */
+    readonly parent: string
+    /** A CEL expression over the parent's output (`output`); "" holds. */
+    readonly expression: string
+  }
+
+/** What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match. */
+export type MatchAction = ConditionAction | "CREATE_MATCH"
+
+/**
+ * A condition of a match (upstream `v1_match_condition`): satisfied by the first event of its type
+ * and key (and hint: a parent's task) whose expression holds; `data` is that event's.
+ */
+export interface MatchCondition {
+  readonly eventType: "INTERNAL" | "USER"
+  /** `COMPLETED` / `FAILED` / `CANCELLED` of a task, `sleep-<n>`, or a user event key. */
+  readonly eventKey: string
+  /** The task external id an internal event must come from. */
+  readonly hint: string | undefined
+  readonly readableDataKey: string
+  readonly expression: string
+  readonly action: MatchAction
+  readonly orGroupId: string
+  /** A sleep's duration and when it ends. */
+  readonly sleep: { readonly sleepFor: string; readonly until: number } | undefined
+  satisfied: boolean
+  data: JsonValue | undefined
+}
+
+/** Data of satisfied conditions: action → readable data key → the events' data. */
+export type MatchData = Record<string, Record<string, Array<JsonValue>>>
+
+/**
+ * The conditions a step's task waits on before it is created (upstream `v1_match` of kind
+ * TRIGGER): its parents' events, its sleeps and user events. Each or-group (conditions sharing
+ * an id) holds when one of its conditions does; an action holds when all its groups do.
+ */
+export interface Match {
+  readonly run: Run
+  readonly step: Step
+  readonly conditions: ReadonlyArray<MatchCondition>
+  /** The data a satisfied CREATE_MATCH carried over (`existing_data`). */
+  readonly existing: MatchData | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -206,20 +287,41 @@ export interface RateLimit {
 // -----------------------------------------------------------------------------
 
 /** A concurrency limit strategy (`v1_concurrency_strategy`). */
-export type LimitStrategy = "GROUP_ROUND_ROBIN" | "CANCEL_IN_PROGRESS" | "CANCEL_NEWEST"
+export type LimitStrategy =
+  | "GROUP_ROUND_ROBIN"
+  | "CANCEL_IN_PROGRESS"
+  | "CANCEL_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_NEWEST"
+  | "CANCEL_QUEUED_EXCEPT_OLDEST"
 
-/**
- * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
- * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
- * proceed once their run holds a filled slot of the parent.
- */
-export interface StepConcurrency {
+/** The settings of a strategy, as registered (a tenant-scoped one is updated in place). */
+export interface ConcurrencySettings {
   readonly expression: string
   readonly compiled: CelProgram<"workflow">
   readonly maxRuns: number
   readonly limitStrategy: LimitStrategy
+  /**
+   * `max_runs_expression`: each task evaluates it at creation, and a key's limit is the value of
+   * its newest task (overriding `maxRuns`).
+   */
+  readonly maxRunsExpression: { readonly source: string; readonly compiled: CelProgram<"workflow"> } | undefined
+}
+
+/**
+ * A step's concurrency strategy (upstream `v1_step_concurrency`) and its live slots, in creation
+ * order. With a `parent`, it is the step's share of a workflow-level strategy: its tasks only
+ * proceed once their run holds a filled slot of the parent. A tenant-scoped strategy (`name`) is
+ * one object shared by every step that declares the name, across the tenant's workflows.
+ */
+export interface StepConcurrency {
+  /** Replaced in place when a tenant-scoped strategy is registered again. */
+  settings: ConcurrencySettings
+  /** The name of a tenant-scoped strategy. */
+  readonly name: string | undefined
   readonly parent: WorkflowConcurrency | undefined
   readonly slots: Array<ConcurrencySlot>
+  /** Per key, the limit its newest task evaluated (`max_runs_expression`) and that task's id. */
+  readonly observedMaxRuns: Map<string, { readonly maxRuns: number; readonly taskId: number }>
 }
 
 /**
@@ -227,9 +329,7 @@ export interface StepConcurrency {
  * runs through run slots, in creation order; each DEFAULT step has a child strategy.
  */
 export interface WorkflowConcurrency {
-  readonly expression: string
-  readonly maxRuns: number
-  readonly limitStrategy: LimitStrategy
+  readonly settings: ConcurrencySettings
   readonly slots: Array<RunSlot>
   readonly children: Array<StepConcurrency>
 }
@@ -288,15 +388,30 @@ export interface Workflow {
   readonly createdAt: number
   updatedAt: number
   readonly versions: Array<WorkflowVersion>
-  /** Declarative event filters (`default_filters` of the latest registration that had some). */
-  filters: ReadonlyArray<EventFilter>
+  /** Set when the workflow was deleted (it is then in no index of its tenant). */
+  deletedAt: number | undefined
 }
 
+/**
+ * An event filter of a workflow (upstream `v1_filter`): a pushed event of one of the workflow's
+ * keys with this `scope` runs the workflow once per filter whose CEL `expression` holds, with the
+ * filter's `payload`. Created through REST, or declared (`default_filters`, replaced by each new
+ * version that declares some). `workflowId` need not name a workflow, as upstream has no foreign
+ * key there.
+ */
 export interface EventFilter {
   readonly id: string
-  readonly scope: string
-  readonly expression: string
-  readonly payload: JsonValue | null
+  readonly tenantId: string
+  readonly workflowId: string
+  scope: string
+  expression: string
+  /** A JSON object (`{}` when none was given). */
+  payload: JsonObject
+  readonly isDeclarative: boolean
+  readonly createdAt: number
+  updatedAt: number
+  /** The expression compiled in the `event` environment, once it was first evaluated. */
+  compiled: Compiled<"event"> | undefined
 }
 
 export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.versions[workflow.versions.length - 1]!
@@ -485,14 +600,19 @@ export interface Task {
   startedAt: number | undefined
   /** For the on-failure task: readable id → error of the task that fired it. */
   stepRunErrors: Record<string, string> | undefined
+  /**
+   * The data of the sleeps and user events that created it after its parents (`triggers` of its
+   * payload, by readable data key), when it had such conditions.
+   */
+  readonly triggerData: Readonly<Record<string, JsonValue>>
   readonly events: Array<TaskEvent>
   readonly logs: Array<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
   readonly spawned: Map<string, string>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
-  /** The keys of the step's strategies, evaluated at creation. */
-  concurrencyKeys: ReadonlyArray<string> | undefined
+  /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
+  concurrencyKeys: ConcurrencyKeys | undefined
   /** The step's rate-limit expressions, evaluated at creation. */
   rateLimits: ReadonlyArray<TaskRateLimit>
   /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
@@ -593,6 +713,13 @@ export interface DurableLog {
   satisfiedCount: number
 }
 
+/** A task's evaluated concurrency keys, one per strategy of its step, with its max-runs values. */
+export interface ConcurrencyKeys {
+  readonly keys: ReadonlyArray<string>
+  /** The value of each strategy's `max_runs_expression`; undefined without one. */
+  readonly maxRuns: ReadonlyArray<number | undefined>
+}
+
 export interface StreamOrder {
   /** The attempt the indexes belong to: each attempt counts from 0 again. */
   readonly retryCount: number
@@ -627,10 +754,13 @@ export interface Run {
   readonly taskIds: ReadonlyMap<string, string>
   /** Created tasks by step id. */
   readonly tasks: Map<string, Task>
-  onFailureFired: boolean
   finishedAt: number | undefined
+  /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`). */
+  readonly matches: Map<string, Match>
   /** The run's slots in its workflow-level concurrency strategies. */
   readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
+  /** The idempotency key the run claimed, if its version has one. */
+  readonly idempotencyKey: string | undefined
 }
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
@@ -721,7 +851,16 @@ export interface PushedEvent {
   readonly scope: string | undefined
   readonly priority: number | undefined
   readonly createdAt: number
-  readonly triggeredRunIds: Array<string>
+  /** The incoming webhook that turned a request into this event, if one did. */
+  readonly triggeringWebhookName: string | undefined
+  /** The runs it triggered, in order, each with the filter that matched (when one did). */
+  readonly triggeredRuns: Array<TriggeredRun>
+}
+
+/** A run an event triggered (upstream `v1_event_to_run`). */
+export interface TriggeredRun {
+  readonly runId: string
+  readonly filterId: string | undefined
 }
 
 /** A `SubscribeToWorkflowEvents` stream. */
@@ -787,16 +926,30 @@ export interface TenantState {
   /** Every current task incarnation in creation order (the task list's index). */
   readonly tasks: CreationIndex<Task>
   readonly events: CreationIndex<PushedEvent>
+  /** Event filters by id. */
+  readonly filters: Map<string, EventFilter>
+  /** Event filters by workflow id, in creation order. */
+  readonly filtersByWorkflow: Map<string, Array<EventFilter>>
+  /** Incoming webhooks by name, in creation order (`webhooks.ts`). */
+  readonly webhooks: Map<string, IncomingWebhook>
   /** Finished runs in the order they finished, for retention (`retention.ts`). */
   readonly finished: FinishedRuns
   /** Rate limits by key (`PutRateLimit`, or upserted from tasks' dynamic limits). */
   readonly rateLimits: Map<string, RateLimit>
   /** Dynamic rate-limit keys of the tasks not yet assigned, and what they ask for (`rateLimits.ts`). */
   readonly dynamicKeys: Map<string, DynamicKeyDemand>
+  /** Claimed idempotency keys: the run holding each and when the claim expires (`idempotency.ts`). */
+  readonly idempotencyKeys: Map<string, { readonly runId: string; readonly expiresAt: number }>
+  /** Prometheus counters by metric name (`metrics.ts`); they only grow. */
+  readonly counters: Map<string, number>
+  /** Tenant-scoped concurrency strategies, by name, shared across the tenant's workflows. */
+  readonly concurrencyStrategies: Map<string, StepConcurrency>
   /** Scheduled runs not yet fired, by id. */
   readonly scheduled: Map<string, ScheduledRun>
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
+  /** The matches waiting on a user event, by event key. */
+  readonly eventMatches: Map<string, Set<Match>>
 }
 
 /**
@@ -866,6 +1019,7 @@ export class EngineState {
   concurrencySeq = 0
   private taskSeq = 0
   private eventSeq = 0
+  private sleepSeq = 0
   queueSeq = 0
 
   constructor(
@@ -892,6 +1046,10 @@ export class EngineState {
 
   nextEventId(): number {
     return ++this.eventSeq
+  }
+
+  nextSleepId(): number {
+    return ++this.sleepSeq
   }
 }
 

@@ -9,7 +9,8 @@ import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
 import { invalidArgument, notFound } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
-import type { EngineState, LogLine, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
+import { containsStringPairs } from "./json.js"
+import type { EngineState, LogLine, PushedEvent, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
 import { runStatus, taskError, taskOutput, taskStatus } from "./model.js"
 import { IndexRange } from "./creationIndex.js"
 
@@ -236,8 +237,8 @@ export const listRuns = (state: EngineState, tenantId: string, filter: RunsFilte
     range = children.range(filter.since, filter.until)
   } else if (event !== undefined && event.tenantId === tenantId) {
     const runs: Array<Run> = []
-    for (const id of event.triggeredRunIds) {
-      const run = state.runsById.get(id)
+    for (const { runId } of event.triggeredRuns) {
+      const run = state.runsById.get(runId)
       if (run !== undefined) runs.push(run)
     }
     range = rangeOf(runs, filter)
@@ -335,4 +336,95 @@ export const listLogs = (task: Task, filter: LogsFilter = {}): Array<LogLine> =>
   const sorted = [...lines].sort((a, b) => a.createdAt - b.createdAt)
   if (filter.orderByDirection === "DESC") sorted.reverse()
   return filter.limit !== undefined ? sorted.slice(0, filter.limit) : sorted
+}
+
+// -----------------------------------------------------------------------------
+// pushed events (REST `/api/v1/stable/tenants/{tenant}/events`)
+// -----------------------------------------------------------------------------
+
+/** The tenant's event by id, or undefined. */
+export const findEvent = (state: EngineState, tenantId: string, eventId: string): PushedEvent | undefined => {
+  const event = state.eventsById.get(eventId)
+  return event !== undefined && event.tenantId === tenantId ? event : undefined
+}
+
+/** The stored runs an event triggered, with the filter that matched each. */
+export const eventRuns = (state: EngineState, event: PushedEvent): Array<{ readonly run: Run; readonly filterId: string | undefined }> => {
+  const runs: Array<{ readonly run: Run; readonly filterId: string | undefined }> = []
+  for (const { filterId, runId } of event.triggeredRuns) {
+    const run = state.runsById.get(runId)
+    if (run !== undefined) runs.push({ run, filterId })
+  }
+  return runs
+}
+
+export interface EventsFilter {
+  readonly since: number
+  readonly until?: number | undefined
+  readonly keys?: ReadonlyArray<string> | undefined
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly eventIds?: ReadonlyArray<string> | undefined
+  /** Events with a run of one of these workflows (created since `since`). */
+  readonly workflowIds?: ReadonlyArray<string> | undefined
+  /** Events with a run in one of these statuses (created since `since`). */
+  readonly runStatuses?: ReadonlyArray<TaskStatus> | undefined
+  /** jsonb containment of the event's own metadata: each key holds exactly that string. */
+  readonly additionalMetadata?: Readonly<Record<string, string>> | undefined
+  readonly offset: number
+  readonly limit: number
+}
+
+/**
+ * The items of a range newest first, those created at the same time oldest first: upstream's
+ * `ORDER BY seen_at DESC, id` (ids grow with insertion).
+ */
+function* newestFirstTiesInOrder<A extends { readonly createdAt: number }>(range: IndexRange<A>): Generator<A> {
+  let group: Array<A> = []
+  for (const item of range.newestFirst()) {
+    if (group.length > 0 && group[0]!.createdAt !== item.createdAt) {
+      for (let i = group.length - 1; i >= 0; i--) yield group[i]!
+      group = []
+    }
+    group.push(item)
+  }
+  for (let i = group.length - 1; i >= 0; i--) yield group[i]!
+}
+
+/**
+ * `ListEvents` / `CountEvents`: the tenant's events seen within `[since, until]` matching every
+ * condition given, newest first, and how many match (up to 20,000, as upstream counts).
+ */
+export const listEvents = (state: EngineState, tenantId: string, filter: EventsFilter): Page<PushedEvent> => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return { rows: [], total: 0 }
+  const checks: Array<(event: PushedEvent) => boolean> = []
+  const nonEmpty = <A>(values: ReadonlyArray<A> | undefined): values is ReadonlyArray<A> => values !== undefined && values.length > 0
+  const { additionalMetadata, eventIds, keys, runStatuses, scopes, workflowIds } = filter
+  if (nonEmpty(keys)) checks.push((event) => keys.includes(event.key))
+  if (nonEmpty(eventIds)) checks.push((event) => eventIds.includes(event.id))
+  if (nonEmpty(scopes)) checks.push((event) => event.scope !== undefined && scopes.includes(event.scope))
+  if (additionalMetadata !== undefined && Object.keys(additionalMetadata).length > 0) {
+    checks.push((event) => containsStringPairs(event.additionalMetadata ?? "", additionalMetadata))
+  }
+  const runsSince = (event: PushedEvent) => eventRuns(state, event).map(({ run }) => run).filter((run) => run.createdAt >= filter.since)
+  if (nonEmpty(workflowIds)) checks.push((event) => runsSince(event).some((run) => workflowIds.includes(run.workflow.id)))
+  if (nonEmpty(runStatuses)) checks.push((event) => runsSince(event).some((run) => runStatuses.includes(runStatus(run))))
+  const rows: Array<PushedEvent> = []
+  let total = 0
+  const enough = Math.max(countLimit, filter.offset + filter.limit)
+  for (const event of newestFirstTiesInOrder(tenant.events.range(filter.since, filter.until))) {
+    if (!checks.every((check) => check(event))) continue
+    if (total >= filter.offset && rows.length < filter.limit) rows.push(event)
+    if (++total >= enough) break
+  }
+  return { rows, total: Math.min(total, countLimit) }
+}
+
+/** `ListEventKeys`: the distinct keys of the tenant's events seen in the last day. */
+export const listEventKeys = (state: EngineState, tenantId: string, now: number): Array<string> => {
+  const tenant = state.tenants.get(tenantId)
+  if (tenant === undefined) return []
+  const keys = new Set<string>()
+  for (const event of tenant.events.range(now - 24 * 60 * 60 * 1000 + 1, undefined).newestFirst()) keys.add(event.key)
+  return [...keys]
 }

@@ -9,17 +9,19 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (step conditions, batch
- * tasks, idempotency keys, event-filter expressions, cron time zones) is refused
- * with UNIMPLEMENTED
- * instead of running differently from Hatchet. A stored version arms its cron triggers
+ * A valid workflow that uses a feature this engine does not implement (batch tasks, durable
+ * tasks, cron time zones) is refused with UNIMPLEMENTED naming it, instead of running differently
+ * from Hatchet. Step conditions are stored with their steps (`matches.ts` evaluates them); on a
+ * workflow of a single task, where upstream never evaluates them, they are INVALID_ARGUMENT. A
+ * stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
  * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
  * single-task workflow without an on-failure task moves onto its task, ahead of the task's own
  * (`mergeWorkflowConcurrencyOntoSingleTask`); otherwise each DEFAULT step gets a child of every
  * workflow-level strategy, ahead of its own. `max_runs` defaults to 1 and the strategy to
- * CANCEL_IN_PROGRESS.
+ * CANCEL_IN_PROGRESS. A tenant-scoped entry (`is_tenant_scoped`, `name`) is the tenant's shared
+ * strategy of that name, created or updated by each registration that declares it.
  *
  * Engine semantics §5; upstream `internal/services/admin/v1/server.go getCreateWorkflowOpts`,
  * `pkg/repository/workflow.go`, `pkg/validator`.
@@ -40,20 +42,27 @@ import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } fr
 import { createHash } from "node:crypto"
 import { touchWorkflow } from "./changes.js"
 import * as Cel from "./cel.js"
+import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
-import { firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteCron, firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteScheduled } from "./schedules.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { tenantOf } from "./tenants.js"
 import { isUuid, newId } from "./ids.js"
 import { goMarshal, isJsonObject, parseJson, validateJsonb } from "./json.js"
+import { updateSettings } from "./concurrency.js"
 import type {
+  ConcurrencySettings,
+  ConditionAction,
   EngineState,
   LimitStrategy,
   Step,
+  StepCondition,
   StepConcurrency,
   StepKind,
   TenantState,
+  Workflow,
   WorkflowConcurrency,
   WorkflowVersion
 } from "./model.js"
@@ -93,13 +102,20 @@ const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "
 const conditionsOf = (conditions: TaskConditions | undefined) => {
   if (conditions === undefined) return []
   const all = [
-    ...conditions.userEventConditions.map((c) => ({ kind: "user-event", base: c.base, sleepFor: undefined, parent: undefined })),
-    ...conditions.sleepConditions.map((c) => ({ kind: "sleep", base: c.base, sleepFor: c.sleepFor, parent: undefined })),
-    ...conditions.parentOverrideConditions.map((c) => ({
-      kind: "parent-override",
+    ...conditions.userEventConditions.map((c) => ({
+      kind: "user-event" as const,
       base: c.base,
       sleepFor: undefined,
-      parent: c.parentReadableId
+      parent: undefined,
+      eventKey: c.userEventKey
+    })),
+    ...conditions.sleepConditions.map((c) => ({ kind: "sleep" as const, base: c.base, sleepFor: c.sleepFor, parent: undefined, eventKey: undefined })),
+    ...conditions.parentOverrideConditions.map((c) => ({
+      kind: "parent-override" as const,
+      base: c.base,
+      sleepFor: undefined,
+      parent: c.parentReadableId,
+      eventKey: undefined
     }))
   ]
   return all.filter((c): c is typeof c & { readonly base: BaseMatchCondition } => c.base !== undefined)
@@ -137,7 +153,15 @@ const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind, allowE
   }
 }
 
-const allowedStrategies = "CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST"
+const allowedStrategies = "CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST CANCEL_QUEUED_EXCEPT_NEWEST CANCEL_QUEUED_EXCEPT_OLDEST"
+
+const supportedStrategies: ReadonlyArray<ConcurrencyLimitStrategy> = [
+  ConcurrencyLimitStrategy.CANCEL_IN_PROGRESS,
+  ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN,
+  ConcurrencyLimitStrategy.CANCEL_NEWEST,
+  ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST,
+  ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST
+]
 
 const enumName = (value: number, toJSON: (v: never) => string) => {
   const name = toJSON(value as never)
@@ -207,16 +231,14 @@ const validateTask = (errors: FieldErrors, ns: string, task: CreateTaskOpts) => 
 const celExpressionError = "Invalid CEL expression"
 
 /**
- * `limit_strategy` must be CANCEL_IN_PROGRESS, GROUP_ROUND_ROBIN or CANCEL_NEWEST; the expression
- * must compile in the workflow-string CEL environment (`celworkflowrunstr`).
+ * `limit_strategy` must be one of the five v1 strategies (not the deprecated DROP_NEWEST or
+ * QUEUE_NEWEST); the expression and the max-runs expression must compile in the workflow-string
+ * CEL environment (`celworkflowrunstr`); a name must be a Hatchet name.
  */
 const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: ReadonlyArray<Concurrency>) =>
   concurrencies.forEach((concurrency, i) => {
     const strategy = concurrency.limitStrategy
-    if (
-      strategy !== undefined && strategy !== ConcurrencyLimitStrategy.CANCEL_IN_PROGRESS &&
-      strategy !== ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN && strategy !== ConcurrencyLimitStrategy.CANCEL_NEWEST
-    ) {
+    if (strategy !== undefined && !supportedStrategies.includes(strategy)) {
       errors.condition(`${ns}.Concurrency[${i}].LimitStrategy`, "oneof", allowedStrategies, {
         _tag: "string",
         value: enumName(strategy, concurrencyLimitStrategyToJSON)
@@ -224,6 +246,13 @@ const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: Rea
     }
     if (Cel.compile("workflow", concurrency.expression)._tag === "Invalid") {
       errors.message(`${ns}.Concurrency[${i}].Expression`, celExpressionError)
+    }
+    if (concurrency.name !== undefined && concurrency.name !== "" && !hatchetNamePattern.test(concurrency.name)) {
+      errors.message(`${ns}.Concurrency[${i}].Name`, hatchetNameError)
+    }
+    const maxRunsExpression = concurrency.maxRunsExpression
+    if (maxRunsExpression !== undefined && Cel.compile("workflow", maxRunsExpression)._tag === "Invalid") {
+      errors.message(`${ns}.Concurrency[${i}].MaxRunsExpression`, celExpressionError)
     }
   })
 
@@ -265,6 +294,9 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
   const idempotency = request.idempotency
   if (idempotency !== undefined) {
     if (idempotency.expression === "") errors.condition(`${ns}.Idempotency.Expression`, "required")
+    else if (Cel.compile("workflow", idempotency.expression)._tag === "Invalid") {
+      errors.message(`${ns}.Idempotency.Expression`, celExpressionError)
+    }
     if (idempotency.ttlMs < 1) errors.condition(`${ns}.Idempotency.TTLMs`, idempotency.ttlMs === 0 ? "required" : "min", idempotency.ttlMs === 0 ? undefined : "1")
     if (
       idempotency.method !== undefined && idempotency.method !== IdempotencyMethod.TTL &&
@@ -334,8 +366,6 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 /** The unimplemented features a task uses. */
 const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
   const features: Array<string> = []
-  const kinds = [...new Set(conditionsOf(task.conditions).map((c) => c.kind))]
-  if (kinds.length > 0) features.push(`step conditions (${kinds.join(", ")}; wait_for / skip_if / cancel_if)`)
   if (task.batch !== undefined) features.push("batch execution (batch)")
   return features
 }
@@ -354,13 +384,6 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     const features = unsupportedTaskFeatures(request.onFailureTask)
     if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
   }
-  if (request.idempotency !== undefined) found.push("idempotency keys (idempotency)")
-  for (const filter of request.defaultFilters) {
-    const expression = filter.expression.trim()
-    if (expression !== "true" && expression !== "false") {
-      found.push(`the event filter expression '${filter.expression}' (default_filters: CEL is not evaluated)`)
-    }
-  }
   for (const cron of request.cronTriggers) {
     const parsed = parseCron(cron)
     if (parsed._tag === "Schedule" && !firesInUtc(parsed.schedule)) {
@@ -368,6 +391,23 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
     }
   }
   return found
+}
+
+/**
+ * Conditions on the task of a workflow that has no other (no second task, no on-failure task):
+ * upstream evaluates conditions only in a DAG, so such a run's task would never be created and
+ * the run never start or end. INVALID_ARGUMENT here, where upstream accepts the workflow and
+ * loses its runs.
+ */
+const refuseLostConditions = (request: CreateWorkflowVersionRequest) => {
+  if (request.tasks.length !== 1 || request.onFailureTask !== undefined) return
+  const task = request.tasks[0]!
+  if (conditionsOf(task.conditions).length === 0) return
+  throw invalidArgument(
+    `workflow '${request.name}': task '${task.readableId}' has conditions (wait_for / skip_if / cancel_if), which Hatchet ` +
+      "only evaluates in a workflow of more than one task: its runs would never start. Add a task (or an on-failure task) " +
+      "to the workflow, or remove the conditions"
+  )
 }
 
 /** UNIMPLEMENTED naming the workflow and every unsupported feature it uses. */
@@ -443,23 +483,45 @@ const limitStrategyOf = (concurrency: Concurrency): LimitStrategy => {
       return "GROUP_ROUND_ROBIN"
     case ConcurrencyLimitStrategy.CANCEL_NEWEST:
       return "CANCEL_NEWEST"
+    case ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST:
+      return "CANCEL_QUEUED_EXCEPT_NEWEST"
+    case ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST:
+      return "CANCEL_QUEUED_EXCEPT_OLDEST"
     default:
       return "CANCEL_IN_PROGRESS"
   }
 }
 
-/** The stored settings of a strategy: `max_runs` 1 and CANCEL_IN_PROGRESS by default. */
-const settingsOf = (concurrency: Concurrency) => ({
+const compileValid = (expression: string) => {
+  const compiled = Cel.compile("workflow", expression)
+  if (compiled._tag !== "Ok") throw internal()
+  return compiled.program
+}
+
+/** The stored settings of a validated strategy: `max_runs` 1 and CANCEL_IN_PROGRESS by default. */
+const settingsOf = (concurrency: Concurrency): ConcurrencySettings => ({
   expression: concurrency.expression,
+  compiled: compileValid(concurrency.expression),
   maxRuns: concurrency.maxRuns ?? 1,
-  limitStrategy: limitStrategyOf(concurrency)
+  limitStrategy: limitStrategyOf(concurrency),
+  maxRunsExpression: concurrency.maxRunsExpression !== undefined
+    ? { source: concurrency.maxRunsExpression, compiled: compileValid(concurrency.maxRunsExpression) }
+    : undefined
 })
 
-/** A step strategy from a validated, supported setting. */
-const stepConcurrency = (concurrency: Concurrency, parent: WorkflowConcurrency | undefined): StepConcurrency => {
-  const compiled = Cel.compile("workflow", concurrency.expression)
-  if (compiled._tag !== "Ok") throw internal()
-  return { ...settingsOf(concurrency), compiled: compiled.program, parent, slots: [] }
+const isTenantScoped = (concurrency: Concurrency) => concurrency.isTenantScoped === true
+
+/**
+ * A step strategy from a validated, supported setting: a tenant-scoped one is the tenant's shared
+ * strategy of that name (registered by `registerTenantStrategies`).
+ */
+const stepConcurrency = (
+  tenant: TenantState,
+  concurrency: Concurrency,
+  parent: WorkflowConcurrency | undefined
+): StepConcurrency => {
+  if (isTenantScoped(concurrency)) return tenant.concurrencyStrategies.get(concurrency.name!)!
+  return { settings: settingsOf(concurrency), name: undefined, parent, slots: [], observedMaxRuns: new Map() }
 }
 
 /**
@@ -467,6 +529,7 @@ const stepConcurrency = (concurrency: Concurrency, parent: WorkflowConcurrency |
  * each workflow-level strategy first; then its own (including merged workflow-level ones).
  */
 const concurrencyOfStep = (
+  tenant: TenantState,
   request: CreateWorkflowVersionRequest,
   task: CreateTaskOpts,
   kind: StepKind,
@@ -474,19 +537,100 @@ const concurrencyOfStep = (
 ): Array<StepConcurrency> => {
   const children = kind === "DEFAULT"
     ? parents.map((parent, i) => {
-      const child = stepConcurrency(workflowConcurrency(request)[i]!, parent)
+      const child = stepConcurrency(tenant, workflowConcurrency(request)[i]!, parent)
       parent.children.push(child)
       return child
     })
     : []
-  return [...children, ...taskConcurrency(request, task).map((concurrency) => stepConcurrency(concurrency, undefined))]
+  return [...children, ...taskConcurrency(request, task).map((concurrency) => stepConcurrency(tenant, concurrency, undefined))]
 }
 
 /** The workflow-level strategies of a workflow that does not merge them onto its single task. */
 const workflowStrategiesOf = (request: CreateWorkflowVersionRequest): Array<WorkflowConcurrency> =>
   mergesOntoTask(request)
     ? []
-    : workflowConcurrency(request).map((concurrency) => ({ ...settingsOf(concurrency), slots: [], children: [] }))
+    : workflowConcurrency(request).map((concurrency) => ({ settings: settingsOf(concurrency), slots: [], children: [] }))
+
+/** The tasks of a request with the on-failure task. */
+const allTasks = (request: CreateWorkflowVersionRequest): Array<CreateTaskOpts> =>
+  request.onFailureTask !== undefined ? [...request.tasks, request.onFailureTask] : [...request.tasks]
+
+/**
+ * The tenant-scoped strategies a registration declares (upstream `collectTenantConcurrencyDefs`,
+ * `getTenantStrategiesForEntries`, `checkTenantConcurrencyOrdering`), checked, then created or
+ * updated in place (before the version's checksum is compared: re-registering an unchanged
+ * workflow with a changed definition updates it). Upstream returns plain errors for a missing
+ * name, a step naming one twice, or chains that order two shared strategies differently (which
+ * could deadlock), hence INTERNAL. A workflow-level one on a multi-task workflow, and a
+ * workflow-level `max_runs_expression` there, need upstream's DAG operator, which this engine does
+ * not have: UNIMPLEMENTED.
+ */
+const registerTenantStrategies = (state: EngineState, tenant: TenantState, request: CreateWorkflowVersionRequest, now: number) => {
+  const declared = new Map<string, Concurrency>()
+  for (const concurrency of [...workflowConcurrency(request), ...allTasks(request).flatMap((task) => task.concurrency)]) {
+    if (!isTenantScoped(concurrency)) continue
+    if (concurrency.name === undefined || concurrency.name === "") throw internal()
+    declared.set(concurrency.name, concurrency)
+  }
+  if (!mergesOntoTask(request)) {
+    for (const concurrency of workflowConcurrency(request)) {
+      if (isTenantScoped(concurrency)) {
+        throw unimplemented(
+          `tenant-scoped concurrency (name ${concurrency.name}) is not supported at the workflow level unless the workflow is a single task or uses the DAG operator`
+        )
+      }
+      if (concurrency.maxRunsExpression !== undefined && request.tasks.length > 1) {
+        throw unimplemented(
+          `workflow '${request.name}' uses a feature the local engine does not support yet: max_runs_expression on a workflow-level concurrency strategy of a workflow with several tasks (upstream's DAG operator)`
+        )
+      }
+    }
+  }
+  const chains: Array<ReadonlyArray<string>> = []
+  for (const task of allTasks(request)) {
+    const names = taskConcurrency(request, task).filter(isTenantScoped).map((concurrency) => concurrency.name!)
+    if (new Set(names).size !== names.length) throw internal()
+    if (names.length >= 2) chains.push(names)
+  }
+  if (chains.length > 0) {
+    for (const workflow of tenant.workflowsById.values()) {
+      if (workflow.name === request.name || workflow.versions.length === 0) continue
+      for (const step of latestVersion(workflow).steps) {
+        const names = step.concurrency.flatMap((strategy) => (strategy.name !== undefined ? [strategy.name] : []))
+        if (names.length >= 2) chains.push(names)
+      }
+    }
+    if (hasOrderingCycle(chains)) throw internal()
+  }
+  for (const [name, concurrency] of declared) {
+    const existing = tenant.concurrencyStrategies.get(name)
+    if (existing !== undefined) updateSettings(state, existing, settingsOf(concurrency), now)
+    else tenant.concurrencyStrategies.set(name, { settings: settingsOf(concurrency), name, parent: undefined, slots: [], observedMaxRuns: new Map() })
+  }
+}
+
+/** Whether the chains order some pair of names both ways (a cycle of their precedence graph). */
+const hasOrderingCycle = (chains: ReadonlyArray<ReadonlyArray<string>>): boolean => {
+  const edges = new Map<string, Set<string>>()
+  for (const chain of chains) {
+    chain.forEach((from, i) => {
+      const next = edges.get(from) ?? new Set<string>()
+      for (const to of chain.slice(i + 1)) next.add(to)
+      edges.set(from, next)
+    })
+  }
+  const marks = new Map<string, "visiting" | "done">()
+  const visit = (node: string): boolean => {
+    marks.set(node, "visiting")
+    for (const next of edges.get(node) ?? []) {
+      const mark = marks.get(next)
+      if (mark === "visiting" || (mark === undefined && visit(next))) return true
+    }
+    marks.set(node, "done")
+    return false
+  }
+  return [...edges.keys()].some((node) => marks.get(node) === undefined && visit(node))
+}
 
 const buildStep = (
   task: CreateTaskOpts,
@@ -512,8 +656,37 @@ const buildStep = (
   desiredLabels: new Map(Object.entries(task.workerLabels)),
   concurrency,
   rateLimits: RateLimits.stepRateLimits(task.rateLimits),
+  conditions: stepConditions(task.conditions),
   index
 })
+
+const nilUuid = "00000000-0000-0000-0000-000000000000"
+
+/** The stored action of a validated condition. */
+const conditionAction = (action: Action): ConditionAction =>
+  action === Action.SKIP ? "SKIP" : action === Action.CANCEL ? "CANCEL" : "QUEUE"
+
+/**
+ * A task's conditions as upstream stores them (`getCreateTaskOpts`): user events, then sleeps,
+ * then parent overrides (a parent override's data key is the parent's readable id); those without
+ * a base are dropped; an empty or nil or-group id becomes a fresh one, so the condition is a group
+ * of its own. Expressions are not checked: one that does not compile never holds.
+ */
+const stepConditions = (conditions: TaskConditions | undefined): Array<StepCondition> => {
+  const group = (id: string) => (id === "" || id === nilUuid ? newId() : id.toLowerCase())
+  return conditionsOf(conditions).map(({ base, eventKey, kind, parent, sleepFor }): StepCondition => {
+    const action = conditionAction(base.action)
+    const orGroupId = group(base.orGroupId)
+    switch (kind) {
+      case "user-event":
+        return { kind: "USER_EVENT", action, orGroupId, readableDataKey: base.readableDataKey, eventKey, expression: base.expression }
+      case "sleep":
+        return { kind: "SLEEP", action, orGroupId, readableDataKey: base.readableDataKey, sleepFor }
+      case "parent-override":
+        return { kind: "PARENT_OVERRIDE", action, orGroupId, parent, expression: base.expression }
+    }
+  })
+}
 
 /** Options of `putWorkflow`. */
 export interface PutWorkflowOptions {
@@ -545,35 +718,39 @@ export const putWorkflow = (
   if (!errors.isEmpty) throw invalidArgument(errors.render())
   checkStorable(tenant, request)
   refuseUnsupported(request)
+  registerTenantStrategies(state, tenant, request, now)
+  refuseLostConditions(request)
 
   const checksum = checksumOf(request)
   let workflow = tenant.workflowsByName.get(request.name)
   if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return latestVersion(workflow)
+  // the version's declared filters replace the workflow's in the same transaction upstream: a
+  // `null` payload (a NULL in a NOT NULL column) or a duplicate (the unique index) fails it all
+  const declared: Array<Filters.FilterSpec> = []
+  for (const filter of request.defaultFilters) {
+    const payload = Filters.declaredPayload(filter.payload)
+    if (payload === undefined) throw internal()
+    declared.push({ scope: filter.scope, expression: filter.expression, payload })
+  }
+  if (!Filters.canDeclare(tenant, workflow?.id, declared)) throw internal()
   if (workflow === undefined) {
-    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], filters: [] }
+    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], deletedAt: undefined }
     tenant.workflowsByName.set(workflow.name, workflow)
     tenant.workflowsById.set(workflow.id, workflow)
   }
   workflow.updatedAt = now
-  if (request.defaultFilters.length > 0) {
-    workflow.filters = request.defaultFilters.map((f) => ({
-      id: newId(),
-      scope: f.scope,
-      expression: f.expression,
-      payload: f.payload !== undefined ? parseJson(Buffer.from(f.payload).toString("utf8")) ?? null : null
-    }))
-  }
+  Filters.declareFilters(tenant, workflow.id, declared, now)
 
   const workflowStrategies = workflowStrategiesOf(request)
   const steps = request.tasks.map((task, i) =>
-    buildStep(task, "DEFAULT", i, concurrencyOfStep(request, task, "DEFAULT", workflowStrategies))
+    buildStep(task, "DEFAULT", i, concurrencyOfStep(tenant, request, task, "DEFAULT", workflowStrategies))
   )
   const onFailure = request.onFailureTask !== undefined
     ? buildStep(
       request.onFailureTask,
       "ON_FAILURE",
       steps.length,
-      concurrencyOfStep(request, request.onFailureTask, "ON_FAILURE", workflowStrategies)
+      concurrencyOfStep(tenant, request, request.onFailureTask, "ON_FAILURE", workflowStrategies)
     )
     : undefined
   const byReadableId = new Map(steps.map((s) => [s.readableId, s]))
@@ -607,4 +784,22 @@ export const putWorkflow = (
   state.workflowVersionsById.set(version.id, version)
   replaceDeclaredCrons(state, version, now)
   return version
+}
+
+/**
+ * Deletes a workflow (upstream `SoftDeleteWorkflow`): it leaves the tenant's lists and lookups by
+ * name and id, so it can no longer be triggered, by name, event, cron or schedule (its crons and
+ * scheduled runs go with it; upstream's ticker skips deleted workflows), and a registration of the
+ * same name starts a new workflow. Runs already created go on to their end.
+ */
+export const deleteWorkflow = (state: EngineState, workflow: Workflow, now: number): void => {
+  const tenant = tenantOf(state, workflow.tenantId)
+  if (tenant.workflowsById.get(workflow.id) !== workflow) return
+  tenant.workflowsById.delete(workflow.id)
+  if (tenant.workflowsByName.get(workflow.name) === workflow) tenant.workflowsByName.delete(workflow.name)
+  workflow.deletedAt = now
+  for (const [id, cron] of [...tenant.crons]) if (cron.workflow === workflow) deleteCron(state, tenant.tenant.id, id)
+  for (const [id, scheduled] of [...tenant.scheduled]) {
+    if (scheduled.workflow === workflow) deleteScheduled(state, tenant.tenant.id, id)
+  }
 }

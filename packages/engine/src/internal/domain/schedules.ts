@@ -46,7 +46,7 @@ export const zeroTime = Date.parse("0001-01-01T00:00:00Z")
 /** Removes the row and starts its run; returns the run id. */
 const fire = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, now: number): string => {
   remove(state, tenant, scheduled.id)
-  return triggerFromScheduled(state, tenant, scheduled, now).id
+  return triggerFromScheduled(state, tenant, scheduled, now)
 }
 
 /**

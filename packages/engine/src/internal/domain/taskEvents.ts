@@ -5,6 +5,7 @@
  * @internal
  */
 import { touchRun } from "./changes.js"
+import { countEvent } from "./metrics.js"
 import type { EngineState, Task, TaskEvent, TaskEventType } from "./model.js"
 
 export interface TaskEventDetails {
@@ -43,5 +44,6 @@ export const recordEvent = (
   details: TaskEventDetails = {}
 ): void => {
   task.events.push(makeEvent(state, task, eventType, now, details))
+  countEvent(state, task, eventType)
   touchRun(state, task.run)
 }

@@ -3,18 +3,24 @@
  *
  * - creation (`createTask`): QUEUED (through its concurrency strategies, if any), created FAILED
  *   when a concurrency key or a rate-limit expression cannot be evaluated, or created already
- *   final as SKIPPED or CANCELLED by the DAG rules;
+ *   final as SKIPPED or CANCELLED by its match;
  * - completion, application failure with retries and backoff, internal failure (dead worker,
  *   undeliverable assignment), cancellation, execution and schedule timeouts;
- * - DAG progression (`onTaskFinal`): a child is created when all its parents completed, skipped
- *   when all were skipped, cancelled when any failed or was cancelled; the on-failure task is
- *   queued at the first final failure and skipped when everything else completed or was
- *   cancelled; a run is finalised when every step has a final task.
+ * - DAG progression: a DAG run's steps that do not start at once wait on matches (`matches.ts`);
+ *   the final event of each task, each sleep that ends and each pushed event may satisfy them,
+ *   and what they decide creates the task: QUEUED (a child whose parents completed, a step whose
+ *   sleep or event came), SKIPPED (a child whose parents were all skipped, a `skip_if` that held:
+ *   COMPLETED with `{"skipped":true}`) or CANCELLED (a parent failed or was cancelled, a
+ *   `cancel_if` held); the on-failure task is queued at the first final failure and skipped when
+ *   everything else completed or was cancelled. A run is finalised when every step has a final
+ *   task.
  *
  * Engine semantics §3 and §4; upstream `pkg/repository/task.go`, `trigger.go`, `match.go`.
  *
  * @internal
  */
+import { releaseOnFinal } from "./idempotency.js"
+import { countCreated, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import {
   acquireSlots,
@@ -31,7 +37,9 @@ import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { onChildRunFinished, onDurableTaskFinal } from "./durableLog.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
-import type { EngineState, Run, Step, Task, TaskEventType } from "./model.js"
+import type { JsonValue } from "./json.js"
+import * as Matches from "./matches.js"
+import type { EngineState, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
@@ -63,7 +71,11 @@ const settleStrategies = (state: EngineState, now: number): void => {
 }
 
 export type CreateAs =
-  | { readonly _tag: "Queued"; readonly stepRunErrors?: Record<string, string> }
+  | {
+    readonly _tag: "Queued"
+    readonly stepRunErrors?: Record<string, string> | undefined
+    readonly triggerData?: Record<string, JsonValue> | undefined
+  }
   | { readonly _tag: "Skipped" }
   | { readonly _tag: "Cancelled" }
 
@@ -105,6 +117,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     desiredWorkerId: desiredWorkerOf(run, step),
     startedAt: undefined,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
+    triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? {},
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
     spawned: previous?.spawned ?? new Map(),
@@ -121,6 +134,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   const tasks = tenantOf(state, run.tenantId).tasks
   if (previous !== undefined) tasks.remove(previous)
   tasks.add(task)
+  countCreated(state, task)
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
@@ -185,12 +199,46 @@ export const requeueReplayed = (state: EngineState, task: Task, now: number): vo
   }
 }
 
-/** Creates the root tasks of a freshly triggered run. */
+/**
+ * Starts a freshly triggered run: a DAG's matches are armed, then the tasks that wait on nothing
+ * are created; a single task is created at once.
+ */
 export const startRun = (state: EngineState, run: Run, now: number): void => {
-  for (const step of run.version.steps) {
-    if (step.kind === "DEFAULT" && step.parents.length === 0) createTask(state, run, step, now, { _tag: "Queued" })
+  const steps = run.isDag ? Matches.armRun(state, run, now) : run.version.steps
+  for (const step of steps) createTask(state, run, step, now, { _tag: "Queued" })
+}
+
+/** Creates the tasks that satisfied matches decided. */
+const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>, now: number): void => {
+  for (const decision of decisions) {
+    const as: CreateAs = decision.action === "QUEUE"
+      ? { _tag: "Queued", stepRunErrors: decision.stepRunErrors, triggerData: decision.triggerData }
+      : decision.action === "SKIP"
+      ? { _tag: "Skipped" }
+      : { _tag: "Cancelled" }
+    createTask(state, decision.run, decision.step, now, as)
   }
 }
+
+/** A pushed event: the matches waiting on its key may create their tasks. */
+export const onUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): void =>
+  carryOut(state, Matches.deliverUserEvent(state, tenant, key, payload, now), now)
+
+/** A sleep condition ended. */
+export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): void =>
+  carryOut(state, Matches.onSleep(state, timer, now), now)
+
+/**
+ * Arms the matches of replayed steps again; the final events of the run's other tasks satisfy
+ * what they can at once.
+ */
+export const rearmSteps = (
+  state: EngineState,
+  run: Run,
+  steps: ReadonlyArray<Step>,
+  replayed: ReadonlySet<Task>,
+  now: number
+): void => carryOut(state, Matches.rearm(state, run, steps, replayed, now), now)
 
 /** A worker reported the attempt's output. Events for another attempt are ignored. */
 export const completeTask = (state: EngineState, task: Task, retryCount: number, output: string, now: number): void => {
@@ -359,57 +407,17 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
   onDurableTaskFinal(state, task)
   releaseDynamicKeys(state, task)
+  countFinal(state, task)
+  releaseOnFinal(state, task)
   releaseSlots(state, task, now)
   settleStrategies(state, now)
-  if (run.isDag && task.step.kind === "DEFAULT") {
-    for (const child of task.step.children) evaluateChild(state, run, child, now)
-    evaluateOnFailure(state, run, task, now)
+  if (run.isDag) {
+    const event = Matches.taskEvent(task)
+    if (event !== undefined) carryOut(state, Matches.deliver(state, run, event, now), now)
   }
   releaseRunSlots(state, run, now)
   settleStrategies(state, now)
   maybeFinalize(state, run, now)
-}
-
-const evaluateChild = (state: EngineState, run: Run, child: Step, now: number) => {
-  if (run.tasks.has(child.id)) return
-  let allCompleted = true
-  let allSkipped = true
-  for (const parentId of child.parents) {
-    const parentStep = run.version.stepsByReadableId.get(parentId)!
-    const parent = run.tasks.get(parentStep.id)
-    if (parent === undefined) {
-      allCompleted = false
-      continue
-    }
-    if (parent.state._tag === "Failed" || parent.state._tag === "Cancelled") {
-      createTask(state, run, child, now, { _tag: "Cancelled" })
-      return
-    }
-    if (parent.state._tag !== "Completed") allCompleted = false
-    else if (!parent.state.skipped) allSkipped = false
-  }
-  if (!allCompleted) return
-  createTask(state, run, child, now, allSkipped ? { _tag: "Skipped" } : { _tag: "Queued" })
-}
-
-const evaluateOnFailure = (state: EngineState, run: Run, task: Task, now: number) => {
-  const onFailure = run.version.onFailure
-  if (onFailure === undefined || run.onFailureFired) return
-  if (task.state._tag === "Failed") {
-    run.onFailureFired = true
-    createTask(state, run, onFailure, now, {
-      _tag: "Queued",
-      stepRunErrors: { [task.step.readableId]: task.state.error }
-    })
-    return
-  }
-  for (const step of run.version.steps) {
-    if (step.kind !== "DEFAULT") continue
-    const other = run.tasks.get(step.id)
-    if (other === undefined || (other.state._tag !== "Completed" && other.state._tag !== "Cancelled")) return
-  }
-  run.onFailureFired = true
-  createTask(state, run, onFailure, now, { _tag: "Skipped" })
 }
 
 /** A run is final when every step has a task in a final state. */

@@ -31,11 +31,18 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       childRuns: new Map(),
       tasks: new CreationIndex(),
       events: new CreationIndex(),
+      filters: new Map(),
+      filtersByWorkflow: new Map(),
+      webhooks: new Map(),
       finished: { runs: [], finishedAt: [], since: [], head: 0, count: 0 },
       rateLimits: new Map(),
       dynamicKeys: new Map(),
       scheduled: new Map(),
-      crons: new Map()
+      crons: new Map(),
+      concurrencyStrategies: new Map(),
+      counters: new Map(),
+      idempotencyKeys: new Map(),
+      eventMatches: new Map()
     }
     state.tenants.set(tenantId, tenant)
     touchTenant(state, tenant.tenant)

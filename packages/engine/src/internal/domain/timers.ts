@@ -59,6 +59,8 @@ export type Timer =
   | { readonly kind: "RateLimitRefill"; readonly id: string; readonly tenantId: string; readonly key: string; readonly at: number }
   /** A scheduled run of a tenant fires, if it is still due at `at`. */
   | { readonly kind: "ScheduledRun"; readonly id: string; readonly tenantId: string; readonly at: number }
+  /** A sleep condition (`sleep-<n>`, the id) of a run's match ends. */
+  | { readonly kind: "Sleep"; readonly id: string; readonly runId: string; readonly at: number }
   /** A cron's tick at `at`. */
   | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }
   /** The retention sweep of the tenant `id`: what its policy no longer keeps is pruned. */

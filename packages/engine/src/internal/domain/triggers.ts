@@ -20,6 +20,7 @@
  *
  * @internal
  */
+import * as Idempotency from "./idempotency.js"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { createHash } from "node:crypto"
 import { touchRun } from "./changes.js"
@@ -120,8 +121,10 @@ const indexOf = (indexes: Map<string, CreationIndex<Run>>, key: string): Creatio
 }
 
 /** Stores a run (in the tenant's run indexes), creates its root tasks and queues them. */
-export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun, now: number): Run => {
+export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun, now: number): Run | Refused => {
   const version = opts.version
+  const claimed = Idempotency.claim(tenant, version, opts.inputRaw, opts.metadata, opts.runId, now)
+  if (claimed._tag === "Collision" || claimed._tag === "Failed") return claimed
   const isDag = version.steps.length > 1
   ensureTraceparent(opts.metadata, opts.runId)
   const taskIds = new Map(version.steps.map((step) => [step.id, isDag ? newId() : opts.runId]))
@@ -148,9 +151,10 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       : undefined,
     taskIds,
     tasks: new Map(),
-    onFailureFired: false,
     concurrencySlots: new Map(),
-    finishedAt: undefined
+    finishedAt: undefined,
+    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,
+    matches: new Map()
   }
   state.runsById.set(run.id, run)
   touchRun(state, run)
@@ -159,6 +163,23 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
   if (run.parentTaskExternalId !== undefined) indexOf(tenant.childRuns, run.parentTaskExternalId).add(run)
   startRun(state, run, now)
   return run
+}
+
+/** A run its version's idempotency key kept from being made (another run holds the key, or it failed). */
+export type Refused = Extract<Idempotency.Claim, { readonly _tag: "Collision" | "Failed" }>
+
+const isRefused = (created: Run | Refused): created is Refused => "_tag" in created
+
+/**
+ * Deliberate difference: upstream skips a run whose idempotency key cannot be evaluated and still
+ * answers the trigger with its id (a run that never exists); here the trigger is refused with
+ * INVALID_ARGUMENT naming the expression, before any run of it is made.
+ */
+const checkKeys = (items: ReadonlyArray<{ readonly version: WorkflowVersion; readonly inputRaw: string; readonly metadata: JsonObject }>) => {
+  for (const item of items) {
+    const evaluated = Idempotency.evaluateKey(item.version, item.inputRaw, item.metadata)
+    if (evaluated !== undefined && "failed" in evaluated) throw invalidArgument(`Invalid request: ${evaluated.failed}`)
+  }
 }
 
 // -----------------------------------------------------------------------------
@@ -258,7 +279,7 @@ export const triggerWorkflows = (
   tenantId: string,
   requests: ReadonlyArray<TriggerWorkflowRequest>,
   now: number
-): Array<string> => triggerBatch(state, tenantId, requests, now, "")
+): Array<string> => triggerBatch(state, tenantId, requests, now, "", "bulk")
 
 /**
  * `WorkflowService/TriggerWorkflow`: as one item of a bulk trigger, except that an unknown name
@@ -271,26 +292,58 @@ export const triggerWorkflow = (
   request: TriggerWorkflowRequest,
   now: number
 ): string =>
-  triggerBatch(state, tenantId, [request], now, "could not trigger workflow: rpc error: code = InvalidArgument desc = ")[0]!
+  triggerBatch(state, tenantId, [request], now, "could not trigger workflow: rpc error: code = InvalidArgument desc = ", "single")[0]!
 
 const triggerBatch = (
   state: EngineState,
   tenantId: string,
   requests: ReadonlyArray<TriggerWorkflowRequest>,
   now: number,
-  wrapUnknownNames: string
+  wrapUnknownNames: string,
+  collisions: "single" | "bulk"
 ): Array<string> => {
+  const tenant = tenantOf(state, tenantId)
   const { opts, versions } = checkTriggers(state, tenantId, requests, wrapUnknownNames)
-  return opts.map((opt) => {
+  const metadataOf = (opt: TriggerOpt) => {
+    const own = parseJsonObject(opt.metadataRaw)
+    return opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
+  }
+  checkKeys(opts.map((opt) => ({ version: versions.get(opt.name)!, inputRaw: opt.inputRaw, metadata: metadataOf(opt) })))
+  const collided: Array<{ readonly existingRunId: string; readonly collidingRunId: string }> = []
+  const ids = opts.map((opt) => {
     const key = spawnKey(opt)
     if (key !== undefined) {
       const existing = opt.parentTask!.spawned.get(key)
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    startTriggered(state, tenantId, opt, versions.get(opt.name)!, runId, now)
+    const metadata = metadataOf(opt)
+    const created = createRun(state, tenant, {
+      runId,
+      version: versions.get(opt.name)!,
+      inputRaw: opt.inputRaw,
+      metadata,
+      priority: opt.priority,
+      parentTask: opt.parentTask,
+      childIndex: opt.childIndex,
+      childKey: opt.childKey,
+      desiredWorkerId: opt.desiredWorkerId,
+      desiredLabels: opt.desiredLabels
+    }, now)
+    if (isRefused(created)) {
+      if (created._tag === "Collision") collided.push({ existingRunId: created.existingRunId, collidingRunId: runId })
+    } else if (key !== undefined) {
+      opt.parentTask!.spawned.set(key, runId)
+      touchRun(state, opt.parentTask!.run)
+    }
     return runId
   })
+  if (collided.length > 0) {
+    if (collisions === "single") throw Idempotency.collisionError(collided[0]!.existingRunId)
+    const failed = new Set(collided.map((c) => c.collidingRunId))
+    throw Idempotency.bulkCollisionError(ids.filter((id) => !failed.has(id)), collided)
+  }
+  return ids
 }
 
 /** The checked trigger options of a batch and the versions they run (nothing is created yet). */
@@ -305,7 +358,11 @@ export const checkTriggers = (
   return { opts, versions: resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames) }
 }
 
-/** Creates the run of a checked trigger under `runId`, recording a child's spawn key on its parent. */
+/**
+ * Creates the run of a checked trigger under `runId` (a durable task's child: its id is in the
+ * parent's log first), recording a child's spawn key on its parent; false when an idempotency key
+ * refused it.
+ */
 export const startTriggered = (
   state: EngineState,
   tenantId: string,
@@ -313,15 +370,10 @@ export const startTriggered = (
   version: WorkflowVersion,
   runId: string,
   now: number
-): void => {
-  const key = spawnKey(opt)
-  if (key !== undefined) {
-    opt.parentTask!.spawned.set(key, runId)
-    touchRun(state, opt.parentTask!.run)
-  }
+): boolean => {
   const own = parseJsonObject(opt.metadataRaw)
   const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
-  createRun(state, tenantOf(state, tenantId), {
+  const created = createRun(state, tenantOf(state, tenantId), {
     runId,
     version,
     inputRaw: opt.inputRaw,
@@ -333,6 +385,13 @@ export const startTriggered = (
     desiredWorkerId: opt.desiredWorkerId,
     desiredLabels: opt.desiredLabels
   }, now)
+  if (isRefused(created)) return false
+  const key = spawnKey(opt)
+  if (key !== undefined) {
+    opt.parentTask!.spawned.set(key, runId)
+    touchRun(state, opt.parentTask!.run)
+  }
+  return true
 }
 
 /**
@@ -375,15 +434,18 @@ export const triggerWorkflowRun = (
   const inputRaw = jsonBytes(request.input, "payload")
   const metadataRaw = jsonBytes(request.additionalMetadata, "additionalMetadata")
   const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
+  const metadata = { ...parseJsonObject(metadataRaw) }
+  checkKeys([{ version, inputRaw, metadata }])
   const runId = newId()
-  createRun(state, tenant, {
+  const created = createRun(state, tenant, {
     runId,
     version,
     inputRaw,
-    metadata: { ...parseJsonObject(metadataRaw) },
+    metadata,
     priority: request.priority,
     desiredLabels: request.desiredLabels
   }, now)
+  if (isRefused(created) && created._tag === "Collision") throw Idempotency.collisionError(created.existingRunId)
   return runId
 }
 
@@ -396,10 +458,11 @@ const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
  * `hatchet__cron_scheduled_at` (the tick, RFC 3339 in whole seconds) and `hatchet__cron_name`
  * (the cron's name, "" for crons declared on the workflow) copied over it.
  */
-export const triggerFromCron = (state: EngineState, cron: CronTrigger, scheduledAt: number, now: number): Run => {
+export const triggerFromCron = (state: EngineState, cron: CronTrigger, scheduledAt: number, now: number): string => {
   const tenant = tenantOf(state, cron.tenantId)
-  return createRun(state, tenant, {
-    runId: newId(),
+  const runId = newId()
+  createRun(state, tenant, {
+    runId,
     version: latestVersion(tenant.workflowsByName.get(cron.workflow.name) ?? cron.workflow),
     inputRaw: cron.inputRaw,
     metadata: {
@@ -410,6 +473,8 @@ export const triggerFromCron = (state: EngineState, cron: CronTrigger, scheduled
     },
     priority: cron.priority
   }, now)
+  // a run its idempotency key refuses is not made; upstream still answers with the requested id
+  return runId
 }
 
 /**
@@ -417,14 +482,17 @@ export const triggerFromCron = (state: EngineState, cron: CronTrigger, scheduled
  * latest version (not the version the run was scheduled on), with the stored input, additional
  * metadata (no `hatchet__*` keys added) and priority (1 unless one was given).
  */
-export const triggerFromScheduled = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, now: number): Run =>
+export const triggerFromScheduled = (state: EngineState, tenant: TenantState, scheduled: ScheduledRun, now: number): string => {
+  const runId = newId()
   createRun(state, tenant, {
-    runId: newId(),
+    runId,
     version: latestVersion(tenant.workflowsByName.get(scheduled.workflow.name) ?? scheduled.workflow),
     inputRaw: scheduled.inputRaw,
     metadata: { ...parseJsonObject(scheduled.metadataRaw) },
     priority: scheduled.priority
   }, now)
+  return runId
+}
 
 /** Starts the run of an event-triggered workflow. */
 export const triggerFromEvent = (
@@ -434,7 +502,7 @@ export const triggerFromEvent = (
   event: { readonly id: string; readonly key: string; readonly payload: string; readonly metadataRaw: string | undefined; readonly priority: number | undefined },
   filterPayload: JsonValue | null,
   now: number
-): Run =>
+): Run | Refused =>
   createRun(state, tenant, {
     runId: newId(),
     version,

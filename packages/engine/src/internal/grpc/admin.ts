@@ -75,7 +75,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
           desiredLabels: request.desiredWorkerLabels
         }, now)
       })),
-      context.signal
+      context.signal,
+      context.trailer
     ),
 
   getRunDetails: (request, context) =>

@@ -14,11 +14,15 @@
  * @internal
  */
 import { Cause, Effect, Exit, FiberId, FiberSet, type Mailbox, Option, Runtime, type Scope } from "effect"
-import { ServerError, Status } from "nice-grpc"
+import { type Metadata, ServerError, Status } from "nice-grpc"
 import { EngineError } from "../domain/errors.js"
 
 export interface Bridge {
-  readonly unary: <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal) => Promise<A>
+  /**
+   * Runs a unary handler. With the call's `trailer`, an error carrying status details sends them
+   * as `grpc-status-details-bin` (what clients decode typed errors from).
+   */
+  readonly unary: <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata) => Promise<A>
   readonly stream: <A>(
     open: Effect.Effect<Mailbox.ReadonlyMailbox<A, EngineError>, EngineError, Scope.Scope>,
     signal: AbortSignal
@@ -115,9 +119,13 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
     return internalError()
   }
 
-  const unary = async <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal): Promise<A> => {
+  const unary = async <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata): Promise<A> => {
     const exit = await runExit(effect, signal)
     if (Exit.isSuccess(exit)) return exit.value
+    const failure = Cause.failureOption(exit.cause)
+    if (trailer !== undefined && Option.isSome(failure) && failure.value.statusDetails !== undefined) {
+      trailer.set("grpc-status-details-bin", failure.value.statusDetails)
+    }
     throw toServerError(exit.cause)
   }
 

@@ -103,7 +103,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
       core.run((state, now) => ({
         workflowRunId: Triggers.triggerWorkflow(state, context.tenantId, request, now)
       })),
-      context.signal
+      context.signal,
+      context.trailer
     ),
 
   bulkTriggerWorkflow: (request, context) =>
@@ -111,7 +112,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
       core.run((state, now) => ({
         workflowRunIds: Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
       })),
-      context.signal
+      context.signal,
+      context.trailer
     ),
 
   putRateLimit: (request, context) =>

@@ -87,6 +87,13 @@ export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
   }))
 
 /**
+ * A route no token guards (upstream's `security: []`): its failures answer as the others'.
+ *
+ * @internal
+ */
+export const publicRoute = <R>(handler: Handler<R>) => respond(handler)
+
+/**
  * A route keyed by a resource id (`{param}`): the id must be a UUID (400 `invalidMessage`), the
  * resource must exist (404 `notFoundMessage`, "not found" by default) and belong to the token's
  * tenant (403).
@@ -111,13 +118,14 @@ export const resourceRoute = <A, R>(
 /**
  * A route under `/tenants/{tenant}` keyed by a resource of that tenant (`{param}`), checked as
  * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
- * tenant id"), the resource id too (400 `invalidMessage`), the resource must exist in that tenant
- * (404 `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then
- * the token must belong to the tenant (403).
+ * tenant id"), the resource id too (400 `invalidMessage`; a resource keyed by a name, with no
+ * message, takes the segment as it is), the resource must exist in that tenant (404
+ * `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then the
+ * token must belong to the tenant (403).
  */
 export const tenantResourceRoute = <A, R>(
   param: string,
-  invalidMessage: string,
+  invalidMessage: string | undefined,
   lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, never, EngineCore>,
   handler: (resource: A, tenantId: string) => Handler<R>,
   notFound: string | RestError = "not found"
@@ -125,8 +133,9 @@ export const tenantResourceRoute = <A, R>(
   respond(Effect.gen(function*() {
     const tenant = parseUuid(yield* pathParam("tenant"))
     if (!tenant.ok) return yield* httpError(400, "invalid tenant id")
-    const parsed = parseUuid(yield* pathParam(param))
-    if (!parsed.ok) return yield* httpError(400, invalidMessage)
+    const segment = yield* pathParam(param)
+    const parsed = invalidMessage === undefined ? { ok: true as const, value: segment } : parseUuid(segment)
+    if (!parsed.ok) return yield* httpError(400, invalidMessage!)
     const found = yield* lookup(tenant.value, parsed.value)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
     const tenantId = yield* authenticatedTenant
@@ -144,6 +153,10 @@ export const lookupWith = <A extends { readonly tenantId: string }>(find: (state
     const resource = find(core.state, id)
     return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
   })
+
+/** A `tenantResourceRoute` lookup from a domain finder scoped to the path's tenant. */
+export const lookupInTenant = <A>(find: (state: EngineState, tenantId: string, id: string) => A | undefined) =>
+(tenantId: string, id: string) => Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
 
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
@@ -283,6 +296,16 @@ export class QueryReader {
   uuids(name: string): Array<string> {
     return this.strings(name).map((value) => uuidOrFail(value, `Invalid format for parameter ${name}: `))
   }
+}
+
+/**
+ * `offset` (0) and `limit` (20,000) of the v1 lists whose repository validates them (filters,
+ * webhooks): a limit below 1 or a negative offset is 400 APIErrors with the list's `failure`.
+ */
+export const repositoryPage = (query: QueryReader, failure: string) => {
+  const page = { offset: query.int("offset") ?? 0, limit: query.int("limit") ?? 20_000 }
+  if (page.limit < 1 || page.offset < 0) throw apiError(400, failure)
+  return page
 }
 
 /** An optional body field that may also be `null` (a Go pointer or map). */

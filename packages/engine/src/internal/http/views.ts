@@ -11,6 +11,8 @@ import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
 import type {
   CronTrigger,
   EngineState,
+  EventFilter,
+  PushedEvent,
   LogLine,
   RateLimit,
   Run,
@@ -23,8 +25,7 @@ import type {
 } from "../domain/model.js"
 import { latestVersion, runStatus, taskError, taskFinishedAt, taskOutput, taskStatus } from "../domain/model.js"
 import * as RateLimits from "../domain/rateLimits.js"
-import { isSchedulable } from "../domain/dispatch.js"
-import { runTasks } from "../domain/queries.js"
+import { eventRuns, runTasks } from "../domain/queries.js"
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 
@@ -163,37 +164,61 @@ export const workflowRunDetails = (run: Run) => {
   }
 }
 
-/** `Worker`. */
-export const worker = (state: EngineState, w: Worker, now: number) => ({
-  metadata: resourceMeta(w.id, w.createdAt, w.lastHeartbeatAt ?? w.createdAt),
-  name: w.name,
-  type: "SELFHOSTED" as const,
-  ...(w.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: iso(w.lastHeartbeatAt) } : {}),
-  ...(w.lastListenerEstablished !== undefined ? { lastListenerEstablished: iso(w.lastListenerEstablished) } : {}),
-  actions: [...w.actions],
-  status: w.isPaused ? "PAUSED" as const : isSchedulable(state, w, now) ? "ACTIVE" as const : "INACTIVE" as const,
-  maxRuns: w.slotConfig.get("default") ?? 0,
-  availableRuns: (w.slotConfig.get("default") ?? 0) - (w.slotsUsed.get("default") ?? 0),
-  ...(w.slotConfig.size > 0 ? {
-    slotConfig: Object.fromEntries([...w.slotConfig].map(([slotType, limit]) => [
-      slotType,
-      { available: limit - (w.slotsUsed.get(slotType) ?? 0), limit }
-    ]))
-  } : {}),
-  labels: [...w.labels.entries()].map(([key, label]) => ({
-    metadata: resourceMeta(`${w.id}:${key}`, w.createdAt),
-    key,
-    ...(label.strValue !== undefined ? { value: label.strValue } : label.intValue !== undefined ? { value: `${label.intValue}` } : {})
-  })),
-  ...(w.runtimeInfo !== undefined ? {
+/** The language names of `WorkerRuntimeSDKs`, by the proto's `SDKS` value (GO is GOLANG). */
+const sdkNames: Record<number, string> = { 1: "GOLANG", 2: "PYTHON", 3: "TYPESCRIPT", 4: "RUBY" }
+
+/**
+ * A worker's REST status, as upstream's list filter and view compute it: INACTIVE without a
+ * heartbeat in the last 5 s (under `workerLiveness: "connection"`, without an open stream),
+ * else PAUSED or ACTIVE.
+ */
+export const workerStatus = (state: EngineState, w: Worker, now: number): "ACTIVE" | "INACTIVE" | "PAUSED" => {
+  const alive = state.options.workerLiveness === "connection"
+    ? w.isActive
+    : w.lastHeartbeatAt !== undefined && now - w.lastHeartbeatAt < 5_000
+  return !alive ? "INACTIVE" : w.isPaused ? "PAUSED" : "ACTIVE"
+}
+
+const nilUuid = "00000000-0000-0000-0000-000000000000"
+
+/**
+ * `Worker` (upstream `transformers/v1.ToWorkerSqlc`): status, slot types with what is available,
+ * runtime info (empty strings for what the worker did not say), its actions and labels (a label's
+ * id is the nil UUID, as upstream's). `PATCH` answers the v0 view (`transformers.ToWorkerSqlc`):
+ * no labels, and `actions` null.
+ */
+export const worker = (state: EngineState, w: Worker, now: number, view: "v1" | "v0" = "v1") => {
+  const runtime = w.runtimeInfo
+  const language = runtime?.language !== undefined ? sdkNames[runtime.language] : undefined
+  return {
+    metadata: resourceMeta(w.id, w.createdAt, w.lastHeartbeatAt ?? w.createdAt),
+    name: w.name,
+    type: "SELFHOSTED" as const,
+    status: workerStatus(state, w, now),
+    ...(w.slotConfig.size > 0 ? {
+      slotConfig: Object.fromEntries([...w.slotConfig].map(([slotType, limit]) => [
+        slotType,
+        { available: limit - (w.slotsUsed.get(slotType) ?? 0), limit }
+      ]))
+    } : {}),
     runtimeInfo: {
-      sdkVersion: w.runtimeInfo.sdkVersion,
-      languageVersion: w.runtimeInfo.languageVersion,
-      os: w.runtimeInfo.os,
-      runtimeExtra: w.runtimeInfo.extra
-    }
-  } : {})
-})
+      sdkVersion: runtime?.sdkVersion ?? "",
+      ...(language !== undefined ? { language } : {}),
+      languageVersion: runtime?.languageVersion ?? "",
+      os: runtime?.os ?? "",
+      runtimeExtra: runtime?.extra ?? ""
+    },
+    ...(view === "v1" ? {
+      labels: [...w.labels.entries()].map(([key, label]) => ({
+        metadata: resourceMeta(nilUuid, w.createdAt),
+        key,
+        ...(label.strValue !== undefined ? { value: label.strValue } : label.intValue !== undefined ? { value: `${label.intValue}` } : {})
+      }))
+    } : {}),
+    ...(w.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: iso(w.lastHeartbeatAt) } : {}),
+    actions: view === "v1" ? [...w.actions] : null
+  }
+}
 
 /** The workflows with a step this worker serves (upstream `GetWorkerWorkflowsByWorkerId`). */
 const registeredWorkflows = (w: Worker, workflows: Iterable<Workflow>) => {
@@ -213,18 +238,18 @@ export const workerDetails = (state: EngineState, w: Worker, now: number, workfl
   recentStepRuns: []
 })
 
-/** `PaginationResponse` of the V1 lists (`ToTaskSummaryMany`): pages of `limit` rows from `offset`. */
+/** `PaginationResponse` (its JSON names are snake_case) of the V1 lists (`ToTaskSummaryMany`): pages of `limit` rows from `offset`. */
 export const pagination = (total: number, limit: number, offset: number) => {
-  if (limit <= 0) return { currentPage: 1, nextPage: 2, numPages: 0 }
+  if (limit <= 0) return { current_page: 1, next_page: 2, num_pages: 0 }
   const currentPage = Math.floor(offset / limit) + 1
-  return { currentPage, nextPage: currentPage + 1, numPages: Math.ceil(total / limit) }
+  return { current_page: currentPage, next_page: currentPage + 1, num_pages: Math.ceil(total / limit) }
 }
 
 /** `PaginationResponse` of the older lists (workflows, workers): the next page stops at the last. */
 export const pagesOf = (total: number, limit: number, offset: number) => {
   const numPages = limit > 0 ? Math.ceil(total / limit) : 0
   const currentPage = 1 + (limit > 0 ? Math.ceil(offset / limit) : 0)
-  return { numPages, currentPage, nextPage: currentPage === numPages ? currentPage : currentPage + 1 }
+  return { num_pages: numPages, current_page: currentPage, next_page: currentPage === numPages ? currentPage : currentPage + 1 }
 }
 
 const withoutPayloads = <A extends { readonly input: JsonValue; readonly output: JsonValue }>(row: A, include: boolean): A =>
@@ -289,7 +314,8 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
         workflowId: w.id
       }]
     } : {}),
-    tenantId: w.tenantId
+    // the list's rows (`ToWorkflowFromSQLC`) have no tenant id
+    ...(options.withVersion ? { tenantId: w.tenantId } : {})
   }
 }
 
@@ -345,5 +371,68 @@ export const rateLimit = (tenantId: string, limit: RateLimit, now: number) => {
     value,
     window: `1 ${limit.window}`,
     lastRefill: iso(lastRefill)
+  }
+}
+
+/** `V1Filter` (`ToV1Filter`). */
+export const filter = (f: EventFilter) => ({
+  expression: f.expression,
+  metadata: resourceMeta(f.id, f.createdAt, f.updatedAt),
+  payload: f.payload,
+  scope: f.scope,
+  tenantId: f.tenantId,
+  workflowId: f.workflowId,
+  isDeclarative: f.isDeclarative
+})
+
+/** `V1FilterList`'s `PaginationResponse` (`ToV1FilterList`): the current page counts from 0 there. */
+export const filterPagination = (total: number, limit: number, offset: number) => {
+  const currentPage = Math.floor(offset / limit)
+  return { current_page: currentPage, next_page: currentPage + 1, num_pages: Math.ceil(total / limit) }
+}
+
+/** `V1EventList`'s `PaginationResponse` (`ToV1EventList`): the next page stays on the last one. */
+export const eventPagination = (total: number, limit: number, offset: number) => {
+  const currentPage = Math.floor(offset / limit) + 1
+  return {
+    current_page: currentPage,
+    next_page: total < offset + limit ? currentPage : currentPage + 1,
+    num_pages: Math.ceil(total / limit)
+  }
+}
+
+/**
+ * `V1Event` (`ToV1Event`): the event's own metadata and payload (objects, `{}` otherwise), its
+ * scope when it has one, the runs it triggered (`null` when none) and their statuses counted.
+ * `tenantId` is empty, as upstream's transformer never sets it; `triggeringWebhookName` is
+ * always present on `get` (empty when no webhook made the event) and only when set on lists.
+ */
+export const event = (state: EngineState, e: PushedEvent, options: { readonly forGet: boolean }) => {
+  const runs = eventRuns(state, e)
+  const summary = { cancelled: 0, succeeded: 0, queued: 0, failed: 0, running: 0 }
+  for (const { run } of runs) {
+    const status = runStatus(run)
+    if (status === "COMPLETED") summary.succeeded++
+    else if (status === "CANCELLED") summary.cancelled++
+    else if (status === "FAILED") summary.failed++
+    else if (status === "RUNNING") summary.running++
+    else summary.queued++
+  }
+  const seenAt = iso(e.createdAt)!
+  return {
+    key: e.key,
+    metadata: resourceMeta(e.id, e.createdAt),
+    workflowRunSummary: summary,
+    seenAt,
+    ...(e.scope !== undefined && e.scope !== "" ? { scope: e.scope } : {}),
+    triggeredRuns: runs.length === 0
+      ? null
+      : runs.map(({ filterId, run }) => ({ workflowRunId: run.id, ...(filterId !== undefined ? { filterId } : {}) })),
+    ...(options.forGet || e.triggeringWebhookName !== undefined
+      ? { triggeringWebhookName: e.triggeringWebhookName ?? "" }
+      : {}),
+    additionalMetadata: objectOr(parseJson(e.additionalMetadata)),
+    payload: objectOr(parseJson(e.payload)),
+    tenantId: ""
   }
 }

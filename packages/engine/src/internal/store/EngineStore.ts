@@ -18,7 +18,7 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import type { ChangeSet } from "../domain/changes.js"
-import type { EngineState } from "../domain/model.js"
+import type { EngineState, EventFilter, Workflow } from "../domain/model.js"
 import {
   cronRow,
   eventRow,
@@ -54,9 +54,9 @@ export interface EngineStoreService {
 export class EngineStore extends Context.Tag("@effect-hatchet/engine/EngineStore")<EngineStore, EngineStoreService>() {}
 
 /** The rows of a change set. */
-export const encodeChanges = (changes: ChangeSet): StoredChanges => ({
+export const encodeChanges = (state: EngineState, changes: ChangeSet): StoredChanges => ({
   tenants: [...changes.tenants].map(tenantRow),
-  workflows: [...changes.workflows].map(workflowRow),
+  workflows: [...changes.workflows].map((workflow) => workflowRow(workflow, filtersOf(state, workflow))),
   runs: [...changes.runs].map(runRow),
   events: [...changes.events].map(eventRow),
   crons: [...changes.crons].map(cronRow),
@@ -65,12 +65,18 @@ export const encodeChanges = (changes: ChangeSet): StoredChanges => ({
   removed: [...changes.removed]
 })
 
+/** A workflow's event filters (its row holds them). */
+const filtersOf = (state: EngineState, workflow: Workflow): ReadonlyArray<EventFilter> =>
+  state.tenants.get(workflow.tenantId)?.filtersByWorkflow.get(workflow.id) ?? []
+
 /** Every stored record of `state`, as rows: what a store holds once it has every change. */
 export const snapshot = (state: EngineState): StoredChanges => {
   const tenants = [...state.tenants.values()]
   return {
     tenants: tenants.map((tenant) => tenantRow(tenant.tenant)),
-    workflows: tenants.flatMap((tenant) => [...tenant.workflowsById.values()].map(workflowRow)),
+    workflows: tenants.flatMap((tenant) =>
+      [...tenant.workflowsById.values()].map((workflow) => workflowRow(workflow, filtersOf(state, workflow)))
+    ),
     runs: [...state.runsById.values()].map(runRow),
     events: [...state.eventsById.values()].map(eventRow),
     crons: tenants.flatMap((tenant) => [...tenant.crons.values()].map(cronRow)),

@@ -15,6 +15,7 @@ import { Schema } from "effect"
 import type { JsonValue } from "../domain/json.js"
 import type {
   CronTrigger,
+  EventFilter,
   PushedEvent,
   RateLimit,
   Run,
@@ -51,14 +52,25 @@ export const StoredVersion = Schema.Struct({
 })
 export type StoredVersion = typeof StoredVersion.Type
 
-/** A workflow, with its versions (oldest first) and declared event filters. */
+/** An event filter of a workflow (declared by a version, or created through REST). */
+const StoredFilter = Schema.Struct({
+  id: Schema.String,
+  scope: Schema.String,
+  expression: Schema.String,
+  payload: Json,
+  isDeclarative: Schema.Boolean,
+  createdAt: Millis,
+  updatedAt: Millis
+})
+
+/** A workflow, with its versions (oldest first) and its event filters (in creation order). */
 export const StoredWorkflow = Schema.Struct({
   id: Schema.String,
   tenantId: Schema.String,
   name: Schema.String,
   createdAt: Millis,
   updatedAt: Millis,
-  filters: Schema.Array(Schema.Struct({ id: Schema.String, scope: Schema.String, expression: Schema.String, payload: Json })),
+  filters: Schema.Array(StoredFilter),
   versions: Schema.Array(StoredVersion)
 })
 export type StoredWorkflow = typeof StoredWorkflow.Type
@@ -116,17 +128,44 @@ export const StoredTask = Schema.Struct({
   stepRunErrors: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   /** Child runs by spawn key. */
   spawned: Schema.Record({ key: Schema.String, value: Schema.String }),
-  concurrencyKeys: Schema.optional(Schema.Array(Schema.String)),
+  /** Its concurrency keys, and each strategy's evaluated `max_runs_expression` (null: none). */
+  concurrencyKeys: Schema.optional(Schema.Struct({
+    keys: Schema.Array(Schema.String),
+    maxRuns: Schema.Array(Schema.NullOr(Schema.Number))
+  })),
   rateLimits: Schema.Array(Schema.Struct({
     key: Schema.String,
     units: Schema.Number,
     limit: Schema.optional(Schema.Number),
     window: Schema.String
   })),
+  /** The `triggers` of its payload besides the filter payload. */
+  triggerData: Schema.Record({ key: Schema.String, value: Json }),
   events: Schema.Array(StoredTaskEvent),
   logs: Schema.Array(StoredLogLine)
 })
 export type StoredTask = typeof StoredTask.Type
+
+const StoredMatchCondition = Schema.Struct({
+  eventType: Schema.Literal("INTERNAL", "USER"),
+  eventKey: Schema.String,
+  hint: Schema.optional(Schema.String),
+  readableDataKey: Schema.String,
+  expression: Schema.String,
+  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH"),
+  orGroupId: Schema.String,
+  sleep: Schema.optional(Schema.Struct({ sleepFor: Schema.String, until: Millis })),
+  satisfied: Schema.Boolean,
+  data: Schema.optional(Json)
+})
+
+/** The match a step's task waits on (its sleeps' deadlines included, to arm them again). */
+export const StoredMatch = Schema.Struct({
+  stepId: Schema.String,
+  conditions: Schema.Array(StoredMatchCondition),
+  existing: Schema.optional(Json)
+})
+export type StoredMatch = typeof StoredMatch.Type
 
 /** A run with its tasks. */
 export const StoredRun = Schema.Struct({
@@ -147,9 +186,10 @@ export const StoredRun = Schema.Struct({
   desiredLabels: Schema.optional(Schema.Record({ key: Schema.String, value: Json })),
   /** Task external ids by step id, generated when the run was created. */
   taskIds: Schema.Record({ key: Schema.String, value: Schema.String }),
-  onFailureFired: Schema.Boolean,
   finishedAt: Schema.optional(Millis),
-  tasks: Schema.Array(StoredTask)
+  tasks: Schema.Array(StoredTask),
+  /** The matches of the steps still waiting on conditions. */
+  matches: Schema.Array(StoredMatch)
 })
 export type StoredRun = typeof StoredRun.Type
 
@@ -163,7 +203,10 @@ export const StoredEvent = Schema.Struct({
   scope: Schema.optional(Schema.String),
   priority: Schema.optional(Schema.Number),
   createdAt: Millis,
-  triggeredRunIds: Schema.Array(Schema.String)
+  /** The incoming webhook that made it, if one did. */
+  triggeringWebhookName: Schema.optional(Schema.String),
+  /** The runs it triggered, each with the filter that matched. */
+  triggeredRuns: Schema.Array(Schema.Struct({ runId: Schema.String, filterId: Schema.optional(Schema.String) }))
 })
 export type StoredEvent = typeof StoredEvent.Type
 
@@ -254,13 +297,21 @@ const versionRow = (version: WorkflowVersion): StoredVersion => ({
   registration: CreateWorkflowVersionRequest.toJSON(version.request) as JsonValue
 })
 
-export const workflowRow = (workflow: Workflow): StoredWorkflow => ({
+export const workflowRow = (workflow: Workflow, filters: ReadonlyArray<EventFilter>): StoredWorkflow => ({
   id: workflow.id,
   tenantId: workflow.tenantId,
   name: workflow.name,
   createdAt: workflow.createdAt,
   updatedAt: workflow.updatedAt,
-  filters: workflow.filters.map((filter) => ({ ...filter })),
+  filters: filters.map((filter) => ({
+    id: filter.id,
+    scope: filter.scope,
+    expression: filter.expression,
+    payload: filter.payload,
+    isDeclarative: filter.isDeclarative,
+    createdAt: filter.createdAt,
+    updatedAt: filter.updatedAt
+  })),
   versions: workflow.versions.map(versionRow)
 })
 
@@ -290,8 +341,12 @@ const taskRow = (task: Task): StoredTask =>
     startedAt: task.startedAt,
     stepRunErrors: task.stepRunErrors,
     spawned: Object.fromEntries(task.spawned),
-    concurrencyKeys: task.concurrencyKeys,
+    concurrencyKeys: task.concurrencyKeys && {
+      keys: [...task.concurrencyKeys.keys],
+      maxRuns: task.concurrencyKeys.maxRuns.map((n) => n ?? null)
+    },
     rateLimits: task.rateLimits.map((limit) => defined({ ...limit })),
+    triggerData: { ...task.triggerData },
     events: task.events.map((event) =>
       defined({
         id: event.id,
@@ -327,12 +382,19 @@ export const runRow = (run: Run): StoredRun =>
       ? Object.fromEntries([...run.desiredLabels].map(([key, label]) => [key, defined({ ...label }) as JsonValue]))
       : undefined,
     taskIds: Object.fromEntries(run.taskIds),
-    onFailureFired: run.onFailureFired,
     finishedAt: run.finishedAt,
-    tasks: [...run.tasks.values()].map(taskRow)
+    tasks: [...run.tasks.values()].map(taskRow),
+    matches: [...run.matches.values()].map((match) =>
+      defined({
+        stepId: match.step.id,
+        conditions: match.conditions.map((condition) => defined({ ...condition, sleep: condition.sleep && { ...condition.sleep } })),
+        existing: match.existing as JsonValue | undefined
+      })
+    )
   })
 
-export const eventRow = (event: PushedEvent): StoredEvent => defined({ ...event, triggeredRunIds: [...event.triggeredRunIds] })
+export const eventRow = (event: PushedEvent): StoredEvent =>
+  defined({ ...event, triggeredRuns: event.triggeredRuns.map((run) => defined({ ...run })) })
 
 export const cronRow = (cron: CronTrigger): StoredCron =>
   defined({

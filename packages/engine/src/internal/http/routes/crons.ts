@@ -28,7 +28,6 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { EngineCore } from "../../core.js"
 import * as Crons from "../../domain/cron.js"
 import type { CronTrigger } from "../../domain/model.js"
 import {
@@ -37,6 +36,7 @@ import {
   internalServerError,
   json,
   JsonObject,
+  lookupInTenant,
   nullable,
   orderedPage,
   parseQuery,
@@ -65,7 +65,7 @@ const cronRoute = <R>(handler: (cron: CronTrigger, tenantId: string) => Handler<
   tenantResourceRoute(
     "cron",
     "invalid cron workflow id",
-    (tenantId, id) => Effect.map(EngineCore, (core) => Crons.getCron(core.state, tenantId, id)),
+    lookupInTenant(Crons.getCron),
     handler,
     internalServerError()
   )

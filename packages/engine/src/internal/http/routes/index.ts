@@ -5,11 +5,17 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
+import * as Events from "./events.js"
+import * as Filters from "./filters.js"
+import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
+import * as RunOperations from "./runOperations.js"
 import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
+import * as Webhooks from "./webhooks.js"
 import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
 import * as Workflows from "./workflows.js"
@@ -22,5 +28,11 @@ export const all = HttpRouter.concatAll(
   Workflows.routes,
   Scheduled.routes,
   Crons.routes,
-  RateLimits.routes
+  RateLimits.routes,
+  Metrics.routes,
+  Cel.routes,
+  RunOperations.routes,
+  Filters.routes,
+  Events.routes,
+  Webhooks.routes
 )

@@ -26,7 +26,6 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { EngineCore } from "../../core.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
@@ -38,6 +37,7 @@ import {
   internalServerError,
   json,
   JsonObject,
+  lookupInTenant,
   metadataPairs,
   nullable,
   orderedPage,
@@ -91,7 +91,7 @@ const scheduledRoute = <R>(handler: (scheduled: ScheduledRun, tenantId: string) 
   tenantResourceRoute(
     "scheduled",
     "invalid scheduled workflow run id",
-    (tenantId, id) => Effect.map(EngineCore, (core) => Schedules.getScheduled(core.state, tenantId, id)),
+    lookupInTenant(Schedules.getScheduled),
     handler,
     "scheduled workflow run not found"
   )

@@ -123,7 +123,7 @@ export const routes = HttpRouter.empty.pipe(
         const lines = yield* runDomain(() => Queries.listLogs(task, filter))
         return json({
           rows: lines.map((line) => Views.logLine(task, line)),
-          pagination: { numPages: 0, currentPage: 0, nextPage: 0 }
+          pagination: { num_pages: 0, current_page: 0, next_page: 0 }
         })
       })
     )

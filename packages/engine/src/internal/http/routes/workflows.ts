@@ -1,13 +1,15 @@
 /**
  * Workflows: the tenant's list `GET /api/v1/tenants/{tenant}/workflows?name=&offset=&limit=`
- * (`WorkflowList`, what the SDKs' `workflows.get(name)` / `list` call) and
- * `GET /api/v1/workflows/{workflow}` (`Workflow`), whose tenant comes from the workflow.
+ * (`WorkflowList`, what the SDKs' `workflows.get(name)` / `list` call),
+ * `GET /api/v1/workflows/{workflow}` (`Workflow`) and `DELETE /api/v1/workflows/{workflow}` (204,
+ * upstream's soft delete: `Registry.deleteWorkflow`), whose tenant comes from the workflow.
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import * as Queries from "../../domain/queries.js"
+import * as Registry from "../../domain/registry.js"
 import { json, lookupWith, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -35,5 +37,13 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/workflows/:workflow",
     resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
       Effect.succeed(json(Views.workflow(workflow, { withVersion: true }))))
+  ),
+  HttpRouter.del(
+    "/api/v1/workflows/:workflow",
+    resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
+      Effect.as(
+        runDomain((state, now) => Registry.deleteWorkflow(state, workflow, now)),
+        HttpServerResponse.empty({ status: 204 })
+      ))
   )
 )

@@ -1,0 +1,470 @@
+/**
+ * Matches: how a DAG step's task comes to exist. When a DAG run is created, every step that does
+ * not start at once gets a match, a set of conditions on events; the first event that satisfies
+ * one of its actions decides how the task is created (`tasks.ts` creates it).
+ *
+ * - A condition is satisfied by the first event of its type and key (and, for a task's event, from
+ *   its hint: that task) whose CEL expression (`condition` environment: `input`, `output`; ""
+ *   holds) is true; a pushed event whose payload is not an object satisfies nothing (as upstream);
+ *   a task that completed with an output that is not an object has an empty `output` (upstream
+ *   drops that event, and the task's children are never created: a deliberate difference).
+ * - Conditions sharing an or-group id are OR-ed; an action holds when every one of its groups
+ *   holds. SKIP wins over CANCEL, over QUEUE, over CREATE_MATCH. A satisfied match is gone.
+ * - A step with parents: per parent, QUEUE on its COMPLETED, SKIP on a COMPLETED whose output is
+ *   `{"skipped": true}` (so it is skipped only when all its parents were), CANCEL on its FAILED
+ *   or CANCELLED (one group for all parents: any of them cancels it); parent overrides replace the
+ *   QUEUE or SKIP condition of their parent (any SKIP override drops every default SKIP) or add
+ *   their CANCEL condition with the parent's FAILED and CANCELLED in its group. A step that also
+ *   has sleep or user-event conditions gets CREATE_MATCH instead of QUEUE: once its parents are
+ *   done a second match holds those conditions, whose sleeps start then.
+ * - A root step with sleep or user-event conditions: one match of them, armed with the run.
+ * - The on-failure step: QUEUE on any step's FAILED (one group), SKIP when each step COMPLETED
+ *   or was CANCELLED.
+ * - A sleep is a timer on the engine's `Clock` that emits `sleep-<n>`; a user event is any
+ *   pushed event of that key (any scope), pushed after the match was armed.
+ *
+ * Upstream `pkg/repository/trigger.go` (`getParentInDAGGroupMatch`, `getParentOnFailureGroupMatches`),
+ * `pkg/repository/match.go`, `sqlcv1/matches.sql` (`SaveSatisfiedMatchConditions`),
+ * `pkg/repository/match_data.go`, `input.go` (`ToV1StepRunData`), `internal/cel/boolexpr.go`.
+ *
+ * @internal
+ */
+import * as Cel from "./cel.js"
+import { touchRun } from "./changes.js"
+import { parseDuration } from "./duration.js"
+import type { JsonObject, JsonValue } from "./json.js"
+import { isJsonObject, parseJson } from "./json.js"
+import type {
+  ConditionAction,
+  EngineState,
+  Match,
+  MatchAction,
+  MatchCondition,
+  MatchData,
+  Run,
+  Step,
+  StepCondition,
+  Task,
+  TenantState
+} from "./model.js"
+import type { Timer } from "./timers.js"
+
+/** An event that may satisfy conditions (upstream `CandidateEventMatch`). */
+export interface CandidateEvent {
+  readonly eventType: "INTERNAL" | "USER"
+  readonly key: string
+  /** For a task's event: the task's external id. */
+  readonly hint: string | undefined
+  /** What a condition it satisfies records. */
+  readonly data: JsonValue
+  /** The CEL variables; undefined when upstream cannot read the data (the event satisfies nothing). */
+  readonly variables: Cel.CelBindings<"condition"> | undefined
+}
+
+/** What a satisfied match decides for its step's task. */
+export interface Decision {
+  readonly run: Run
+  readonly step: Step
+  readonly action: ConditionAction
+  /** The `triggers` of the task's payload (the second match's sleeps and events). */
+  readonly triggerData: Record<string, JsonValue>
+  /** The failures that queued it (the on-failure task's `step_run_errors`). */
+  readonly stepRunErrors: Record<string, string> | undefined
+}
+
+// -----------------------------------------------------------------------------
+// building matches
+// -----------------------------------------------------------------------------
+
+/** The expressions upstream generates. */
+const always = "true"
+const skippedOutput = "has(output.skipped) && output.skipped"
+
+/** Or-group ids this engine generates (unique within a match, never a registered UUID). */
+const groupIds = () => {
+  let n = 0
+  return () => `group-${++n}`
+}
+
+const internal = (
+  key: "COMPLETED" | "FAILED" | "CANCELLED",
+  hint: string,
+  readableDataKey: string,
+  expression: string,
+  action: MatchAction,
+  orGroupId: string
+): MatchCondition => ({
+  eventType: "INTERNAL",
+  eventKey: key,
+  hint,
+  readableDataKey,
+  expression,
+  action,
+  orGroupId,
+  sleep: undefined,
+  satisfied: false,
+  data: undefined
+})
+
+/** The sleep and user-event conditions of a step, with their actions (a sleep starts `now`). */
+const ownConditions = (state: EngineState, step: Step, now: number): Array<MatchCondition> => {
+  const conditions: Array<MatchCondition> = []
+  for (const condition of step.conditions) {
+    if (condition.kind === "USER_EVENT") {
+      conditions.push({
+        eventType: "USER",
+        eventKey: condition.eventKey,
+        hint: undefined,
+        readableDataKey: condition.readableDataKey,
+        expression: condition.expression,
+        action: condition.action,
+        orGroupId: condition.orGroupId,
+        sleep: undefined,
+        satisfied: false,
+        data: undefined
+      })
+    } else if (condition.kind === "SLEEP") {
+      conditions.push({
+        eventType: "INTERNAL",
+        eventKey: `sleep-${state.nextSleepId()}`,
+        hint: undefined,
+        readableDataKey: condition.readableDataKey,
+        expression: always,
+        action: condition.action,
+        orGroupId: condition.orGroupId,
+        sleep: { sleepFor: condition.sleepFor, until: now + (parseDuration(condition.sleepFor) ?? 0) },
+        satisfied: false,
+        data: undefined
+      })
+    }
+  }
+  return conditions
+}
+
+/** `getParentInDAGGroupMatch`: the conditions a step waits on for one parent. */
+const parentConditions = (
+  step: Step,
+  parent: string,
+  hint: string,
+  cancelGroup: string,
+  group: () => string
+): Array<MatchCondition> => {
+  const overrides = step.conditions.filter(
+    (c): c is Extract<StepCondition, { kind: "PARENT_OVERRIDE" }> => c.kind === "PARENT_OVERRIDE" && c.parent === parent
+  )
+  const ownConditionsToo = step.conditions.some((c) => c.kind !== "PARENT_OVERRIDE")
+  const anySkippingOverride = step.conditions.some((c) => c.kind === "PARENT_OVERRIDE" && c.action === "SKIP")
+  const complete: MatchAction = ownConditionsToo ? "CREATE_MATCH" : "QUEUE"
+  const of = (action: ConditionAction) => overrides.filter((c) => c.action === action)
+  const conditions: Array<MatchCondition> = []
+  const queue = of("QUEUE")
+  if (queue.length > 0) {
+    for (const o of queue) conditions.push(internal("COMPLETED", hint, parent, expressionOf(o), complete, o.orGroupId))
+  } else {
+    // a skipped parent also satisfies this one: SKIP, which wins over QUEUE, decides
+    conditions.push(internal("COMPLETED", hint, parent, always, complete, group()))
+  }
+  const skip = of("SKIP")
+  if (skip.length > 0) {
+    for (const o of skip) conditions.push(internal("COMPLETED", hint, parent, expressionOf(o), "SKIP", o.orGroupId))
+  } else if (!anySkippingOverride) {
+    conditions.push(internal("COMPLETED", hint, parent, skippedOutput, "SKIP", group()))
+  }
+  const cancel = of("CANCEL")
+  if (cancel.length > 0) {
+    for (const o of cancel) {
+      conditions.push(
+        internal("COMPLETED", hint, parent, expressionOf(o), "CANCEL", o.orGroupId),
+        // the failure conditions always stay, in the override's group
+        internal("FAILED", hint, parent, always, "CANCEL", o.orGroupId),
+        internal("CANCELLED", hint, parent, always, "CANCEL", o.orGroupId)
+      )
+    }
+  } else {
+    conditions.push(
+      internal("FAILED", hint, parent, always, "CANCEL", cancelGroup),
+      internal("CANCELLED", hint, parent, always, "CANCEL", cancelGroup)
+    )
+  }
+  return conditions
+}
+
+const expressionOf = (condition: { readonly expression: string }) => condition.expression
+
+/** The conditions of a step's first match in `run`, or undefined when its task is created at once. */
+const firstConditions = (state: EngineState, run: Run, step: Step, now: number): Array<MatchCondition> | undefined => {
+  const group = groupIds()
+  if (step.kind === "ON_FAILURE") {
+    const failed = group()
+    const conditions: Array<MatchCondition> = []
+    for (const other of run.version.steps) {
+      if (other === step) continue
+      const hint = run.taskIds.get(other.id)!
+      const done = group()
+      conditions.push(
+        internal("FAILED", hint, other.readableId, always, "QUEUE", failed),
+        internal("COMPLETED", hint, other.readableId, always, "SKIP", done),
+        internal("CANCELLED", hint, other.readableId, always, "SKIP", done)
+      )
+    }
+    return conditions
+  }
+  if (step.parents.length === 0) {
+    // parent overrides of a root step are not conditions of anything: one with only those starts
+    // at once (upstream arms a match without conditions, which never holds)
+    const own = ownConditions(state, step, now)
+    return own.length > 0 ? own : undefined
+  }
+  const cancelGroup = group()
+  return step.parents.flatMap((parent) =>
+    parentConditions(step, parent, run.taskIds.get(run.version.stepsByReadableId.get(parent)!.id)!, cancelGroup, group)
+  )
+}
+
+/** Stores a match on its run, indexes its user events and arms its sleeps. */
+const arm = (state: EngineState, match: Match): void => {
+  const run = match.run
+  run.matches.set(match.step.id, match)
+  touchRun(state, run)
+  const tenant = state.tenants.get(run.tenantId)
+  for (const condition of match.conditions) {
+    if (condition.eventType === "USER" && tenant !== undefined) {
+      let matches = tenant.eventMatches.get(condition.eventKey)
+      if (matches === undefined) {
+        matches = new Set()
+        tenant.eventMatches.set(condition.eventKey, matches)
+      }
+      matches.add(match)
+    }
+    if (condition.sleep !== undefined) {
+      state.timers.set({ kind: "Sleep", id: condition.eventKey, runId: run.id, at: condition.sleep.until })
+    }
+  }
+}
+
+/** Removes a match from its run and its indexes; its pending sleeps end. */
+const disarm = (state: EngineState, match: Match): void => {
+  const run = match.run
+  if (run.matches.get(match.step.id) === match) run.matches.delete(match.step.id)
+  touchRun(state, run)
+  const tenant = state.tenants.get(run.tenantId)
+  for (const condition of match.conditions) {
+    if (condition.eventType === "USER") {
+      const matches = tenant?.eventMatches.get(condition.eventKey)
+      matches?.delete(match)
+      if (matches?.size === 0) tenant!.eventMatches.delete(condition.eventKey)
+    }
+    if (condition.sleep !== undefined) state.timers.cancel("Sleep", condition.eventKey)
+  }
+}
+
+/**
+ * Arms the matches of a freshly created DAG run (every step that waits on something); returns the
+ * steps whose tasks are created at once, in step order.
+ */
+export const armRun = (state: EngineState, run: Run, now: number): Array<Step> => {
+  const startNow: Array<Step> = []
+  for (const step of run.version.steps) {
+    const conditions = firstConditions(state, run, step, now)
+    if (conditions === undefined) startNow.push(step)
+    else arm(state, { run, step, conditions, existing: undefined })
+  }
+  return startNow
+}
+
+/**
+ * Arms the matches of replayed steps again (replacing any pending one), then lets the final
+ * events of the run's other tasks (not `replayed`) satisfy them, as upstream reconstructs the
+ * conditions of a replayed subtree; returns what those events decided.
+ */
+export const rearm = (
+  state: EngineState,
+  run: Run,
+  steps: ReadonlyArray<Step>,
+  replayed: ReadonlySet<Task>,
+  now: number
+): Array<Decision> => {
+  for (const step of steps) {
+    const pending = run.matches.get(step.id)
+    if (pending !== undefined) disarm(state, pending)
+    const conditions = firstConditions(state, run, step, now)
+    if (conditions !== undefined) arm(state, { run, step, conditions, existing: undefined })
+  }
+  const decisions: Array<Decision> = []
+  for (const task of [...run.tasks.values()]) {
+    const event = replayed.has(task) ? undefined : taskEvent(task)
+    if (event !== undefined) decisions.push(...deliver(state, run, event, now))
+  }
+  return decisions
+}
+
+// -----------------------------------------------------------------------------
+// events
+// -----------------------------------------------------------------------------
+
+const emptyObject: JsonObject = {}
+
+/** The variables of a condition on data that Go reads as a map: null is an empty one, a non-object none. */
+const asMap = (value: JsonValue | undefined): JsonObject | undefined =>
+  value === undefined || value === null ? emptyObject : isJsonObject(value) ? value : undefined
+
+/** The internal event of a final task (`TaskOutputEvent`), or undefined while it is not final. */
+export const taskEvent = (task: Task): CandidateEvent | undefined => {
+  const base = { task_external_id: task.externalId, step_readable_id: task.step.readableId, retry_count: task.retryCount }
+  switch (task.state._tag) {
+    case "Completed": {
+      const output = parseJson(task.state.output)
+      const workerId = task.state.completedBy ?? (task.state.skipped ? task.desiredWorkerId : undefined)
+      const data: JsonObject = { ...base, event_type: "COMPLETED", is_failure: false, worker_id: workerId ?? null, output: output ?? null }
+      // deliberate difference: upstream drops a COMPLETED event whose output is not an object (an
+      // array, a string), so the children of such a task are never created and the run never
+      // ends; here its `output` is empty: the default conditions hold, an expression on it does not
+      return { eventType: "INTERNAL", key: "COMPLETED", hint: task.externalId, data, variables: { input: {}, output: asMap(output) ?? {} } }
+    }
+    case "Failed": {
+      const data: JsonObject = { ...base, event_type: "FAILED", is_failure: true, error_message: task.state.error }
+      return { eventType: "INTERNAL", key: "FAILED", hint: task.externalId, data, variables: { input: data, output: {} } }
+    }
+    case "Cancelled": {
+      const data: JsonObject = { ...base, event_type: "CANCELLED", is_failure: false, error_message: "" }
+      return { eventType: "INTERNAL", key: "CANCELLED", hint: task.externalId, data, variables: { input: data, output: {} } }
+    }
+    default:
+      return undefined
+  }
+}
+
+/** A pushed event as a candidate: its payload is `input`. */
+export const userEvent = (key: string, payload: string): CandidateEvent => {
+  const data = payload === "" ? null : parseJson(payload) ?? null
+  const map = asMap(data)
+  return { eventType: "USER", key, hint: undefined, data, variables: map && { input: map, output: {} } }
+}
+
+/** Compiled condition expressions (upstream caches them too); "" is "true". */
+const programs = new Map<string, Cel.CelProgram<"condition"> | undefined>()
+
+const programOf = (expression: string): Cel.CelProgram<"condition"> | undefined => {
+  if (programs.has(expression)) return programs.get(expression)
+  const compiled = Cel.compile("condition", expression === "" ? always : expression)
+  const program = compiled._tag === "Ok" ? compiled.program : undefined
+  if (programs.size >= 10_000) programs.clear()
+  programs.set(expression, program)
+  return program
+}
+
+/** Whether `condition` is satisfied by `event` (an expression that fails, or is not a bool, does not hold). */
+const satisfies = (condition: MatchCondition, event: CandidateEvent): boolean => {
+  if (condition.satisfied || condition.eventType !== event.eventType || condition.eventKey !== event.key) return false
+  if (condition.hint !== undefined ? condition.hint !== event.hint : event.eventType !== "USER" && event.hint !== undefined) {
+    return false
+  }
+  if (event.variables === undefined) return false
+  const program = programOf(condition.expression)
+  if (program === undefined) return false
+  const result = Cel.evaluate(program, event.variables)
+  return result._tag === "Value" && result.value === true
+}
+
+const precedence: ReadonlyArray<MatchAction> = ["SKIP", "CANCEL", "QUEUE", "CREATE_MATCH"]
+
+/** The action whose groups all hold, by precedence (`SaveSatisfiedMatchConditions`). */
+const satisfiedAction = (conditions: ReadonlyArray<MatchCondition>): MatchAction | undefined => {
+  for (const action of precedence) {
+    const groups = new Set<string>()
+    const satisfied = new Set<string>()
+    for (const condition of conditions) {
+      if (condition.action !== action) continue
+      groups.add(condition.orGroupId)
+      if (condition.satisfied) satisfied.add(condition.orGroupId)
+    }
+    if (groups.size > 0 && groups.size === satisfied.size) return action
+  }
+  return undefined
+}
+
+/** The data of the satisfied conditions of `action`, by readable data key. */
+const dataOf = (conditions: ReadonlyArray<MatchCondition>, action: MatchAction): Record<string, Array<JsonValue>> => {
+  const data: Record<string, Array<JsonValue>> = {}
+  for (const condition of conditions) {
+    if (condition.action !== action || !condition.satisfied) continue
+    ;(data[condition.readableDataKey] ??= []).push(condition.data ?? null)
+  }
+  return data
+}
+
+/**
+ * `NewMatchData` and `ToV1StepRunData`: with data carried over from a CREATE_MATCH, the parents'
+ * events are that data and the winning action's are the triggers (each key's first object, else
+ * null); without, the winning action's data are the parents' events and there are no triggers.
+ */
+const decide = (match: Match, action: ConditionAction, data: MatchData): Decision => {
+  const carried = data.CREATE_MATCH
+  const dataKeys = carried ?? data[action] ?? {}
+  const triggerData: Record<string, JsonValue> = {}
+  if (carried !== undefined) {
+    for (const [key, values] of Object.entries(data[action] ?? {})) triggerData[key] = values.find(isJsonObject) ?? null
+  }
+  let stepRunErrors: Record<string, string> | undefined
+  for (const [key, values] of Object.entries(dataKeys)) {
+    const event = values[0]
+    if (isJsonObject(event) && event.event_type === "FAILED") {
+      stepRunErrors ??= {}
+      stepRunErrors[key] = typeof event.error_message === "string" ? event.error_message : ""
+    }
+  }
+  return { run: match.run, step: match.step, action, triggerData, stepRunErrors }
+}
+
+/** Settles a match whose conditions changed: nothing yet, a second match, or a decision. */
+const settle = (state: EngineState, match: Match, now: number): Decision | undefined => {
+  const action = satisfiedAction(match.conditions)
+  if (action === undefined) return undefined
+  disarm(state, match)
+  const data: MatchData = { ...match.existing, [action]: dataOf(match.conditions, action) }
+  if (action !== "CREATE_MATCH") return decide(match, action, data)
+  arm(state, { run: match.run, step: match.step, conditions: ownConditions(state, match.step, now), existing: data })
+  return undefined
+}
+
+/** Lets `event` satisfy the conditions of `matches`; returns what the satisfied ones decided. */
+const offer = (state: EngineState, matches: Iterable<Match>, event: CandidateEvent, now: number): Array<Decision> => {
+  const decisions: Array<Decision> = []
+  for (const match of [...matches]) {
+    let changed = false
+    for (const condition of match.conditions) {
+      if (!satisfies(condition, event)) continue
+      condition.satisfied = true
+      condition.data = event.data
+      changed = true
+    }
+    if (!changed) continue
+    touchRun(state, match.run)
+    const decision = settle(state, match, now)
+    if (decision !== undefined) decisions.push(decision)
+  }
+  return decisions
+}
+
+/** A task's or a sleep's event, for the run's matches. */
+export const deliver = (state: EngineState, run: Run, event: CandidateEvent, now: number): Array<Decision> =>
+  run.matches.size === 0 ? [] : offer(state, run.matches.values(), event, now)
+
+/** A pushed event, for every match of the tenant waiting on its key. */
+export const deliverUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): Array<Decision> => {
+  const matches = tenant.eventMatches.get(key)
+  return matches === undefined ? [] : offer(state, matches, userEvent(key, payload), now)
+}
+
+/** A sleep of a run's match ended: its `sleep-<n>` event (`{"sleep_duration": ...}`). */
+export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): Array<Decision> => {
+  const run = state.runsById.get(timer.runId)
+  if (run === undefined) return []
+  for (const match of run.matches.values()) {
+    const condition = match.conditions.find((c) => c.eventKey === timer.id && c.sleep !== undefined)
+    if (condition === undefined) continue
+    const data: JsonObject = { sleep_duration: condition.sleep!.sleepFor }
+    return deliver(state, run, { eventType: "INTERNAL", key: timer.id, hint: undefined, data, variables: { input: data, output: {} } }, now)
+  }
+  return []
+}

@@ -1,0 +1,95 @@
+/**
+ * The official SDK's shipped examples `bulk_operations` and `runtime_affinity`, unchanged, with the
+ * official worker and client against this engine: list runs by workflow name, cancel them by ids
+ * and by a filter, replay them; pin a run's tasks to a worker by labels given when it is triggered.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Engine from "../src/Engine.js"
+import * as InternalEngine from "../src/internal/engine.js"
+import * as Official from "./support/official.js"
+
+type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
+interface Task<I = Record<string, never>> {
+  readonly name: string
+  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref>
+  readonly run: (input: I, options?: Record<string, unknown>) => Promise<unknown>
+}
+
+layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: operations", (it) => {
+  it.scoped("bulk_operations: runs listed by workflow name, cancelled by ids and by filter, then replayed and run", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const { bulkReplayTest1: one, bulkReplayTest2: two } = yield* Official.importExample<{
+        bulkReplayTest1: Task
+        bulkReplayTest2: Task
+      }>(engine, "bulk_operations/workflow.js")
+      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      // registered by a worker that then stops: the runs wait
+      yield* Effect.scoped(Official.worker(hatchet, "bulk-register", { workflows: [one, two] as never, slots: 1 }))
+      const since = new Date(Date.now() - 60_000)
+      const ones = yield* Effect.promise(() => Promise.all([one.runNoWait({}), one.runNoWait({})]))
+      const twos = yield* Effect.promise(() =>
+        Promise.all([two.runNoWait({}, { additionalMetadata: { key: "value" } }), two.runNoWait({}, { additionalMetadata: { key: "other" } })])
+      )
+      const idsOf = (refs: ReadonlyArray<Ref>) => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))
+      const oneIds = yield* Effect.promise(() => idsOf(ones))
+      const twoIds = yield* Effect.promise(() => idsOf(twos))
+
+      // > List runs, > Cancel by run ids
+      const listed = yield* Effect.promise(() => hatchet.runs.list({ workflowNames: [one.name], since }))
+      expect(listed.rows.map((run) => run.metadata.id).sort()).toEqual([...oneIds].sort())
+      yield* Effect.promise(() => hatchet.runs.cancel({ ids: listed.rows.map((run) => run.metadata.id) }))
+      // > Cancel by filters (queued here, as no worker runs them)
+      yield* Effect.promise(() =>
+        hatchet.runs.cancel({
+          filters: {
+            since,
+            until: new Date(),
+            statuses: ["QUEUED" as never],
+            workflowNames: [two.name],
+            additionalMetadata: { key: "value" }
+          }
+        })
+      )
+      const statusOf = (id: string) => Effect.promise(() => hatchet.runs.get(id).then((d) => d.run.status))
+      expect([yield* statusOf(oneIds[0]!), yield* statusOf(oneIds[1]!)]).toEqual(["CANCELLED", "CANCELLED"])
+      expect([yield* statusOf(twoIds[0]!), yield* statusOf(twoIds[1]!)]).toEqual(["CANCELLED", "QUEUED"])
+
+      // replayed, the cancelled runs run on a worker (each fails once, then succeeds on its retry)
+      yield* Effect.promise(() => hatchet.runs.replay({ ids: [...oneIds, twoIds[0]!] }))
+      yield* Official.worker(hatchet, "bulk-worker", { workflows: [one, two] as never, slots: 10 })
+      yield* Official.eventually(() =>
+        Promise.all([...oneIds, ...twoIds].map((id) => hatchet.runs.get(id).then((d) => d.run.status))).then((all) =>
+          all.every((s) => s === "COMPLETED") ? true : undefined
+        ), 20_000)
+    }))
+
+  it.scoped("runtime_affinity: labels given at trigger time pin both tasks of the run to the worker that has them", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const { affinityExampleTask: wf } = yield* Official.importExample<{ affinityExampleTask: Task }>(engine, "runtime_affinity/workflow.js")
+      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      yield* Official.worker(hatchet, "affinity-blue", { workflows: [wf as never], slots: 5, labels: { color: "blue" } })
+      yield* Official.worker(hatchet, "affinity-green", { workflows: [wf as never], slots: 5, labels: { color: "green" } })
+      const workersOf = (color: string) =>
+        Effect.promise(async () => {
+          const ids = new Set<string>()
+          for (let i = 0; i < 3; i++) {
+            const output = (await wf.run({}, { desiredWorkerLabels: { color: { value: color, required: true } } })) as {
+              affinity_t1: { worker_id: string }
+              affinity_t2: { worker_id: string }
+            }
+            ids.add(output.affinity_t1.worker_id).add(output.affinity_t2.worker_id)
+          }
+          return [...ids]
+        })
+      const blue = yield* workersOf("blue")
+      const green = yield* workersOf("green")
+      expect(blue).toHaveLength(1)
+      expect(green).toHaveLength(1)
+      expect(blue[0]).not.toBe(green[0])
+      const workers = yield* Effect.promise(() => hatchet.workers.list())
+      expect(workers.rows!.find((w) => w.metadata.id === blue[0])?.labels).toEqual([expect.objectContaining({ key: "color", value: "blue" })])
+    }))
+})

@@ -1,0 +1,56 @@
+/**
+ * The worker asks the engine its version (`Dispatcher/GetVersion`) before registering
+ * definitions that need a recent one, and refuses to start on an older engine, naming each
+ * feature and the version it needs; the local engine reports the version it is faithful to.
+ */
+import { Engine } from "@effect-hatchet/engine"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Schema } from "effect"
+import * as Task from "../src/Task.js"
+import type { Concurrency } from "../src/Workflow.js"
+import { isOlder, minEngineVersion, parseVersion, tooOldMessage, unmet } from "../src/internal/engineVersion.js"
+import { clientLayer, unique } from "./support/engine.js"
+import { startWorker } from "./support/worker.js"
+
+const onEngine = (version: string) => clientLayer().pipe(Layer.provideMerge(Engine.layer({ version })))
+
+const limited = (concurrency: ReadonlyArray<Concurrency>) => {
+  const Save = Task.make(unique("versioned"), { input: Schema.Struct({ doc: Schema.String }), concurrency })
+  return startWorker([Save], Save.toLayer(() => Effect.void))
+}
+
+const debounce: Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
+const shared: Concurrency = { expression: "input.doc", limitStrategy: "GROUP_ROUND_ROBIN", name: "docs", isTenantScoped: true, maxRuns: "2" }
+
+describe("engine version", () => {
+  it("versions compare as numbers; what is not a version is unknown", () => {
+    expect(parseVersion("v0.106.5")).toEqual([0, 106, 5])
+    expect(parseVersion("0.78.23-rc.1")).toEqual([0, 78, 23])
+    expect(isOlder("v0.99.0", "v0.105.16")).toBe(true)
+    expect(isOlder("v0.105.16", minEngineVersion.queueDepthStrategies)).toBe(false)
+    expect(isOlder("v1.0.0", "v0.106.5")).toBe(false)
+    expect(isOlder("dev", "v0.106.5")).toBeUndefined()
+    // an engine without GetVersion (UNIMPLEMENTED) predates every requirement
+    const requirement = { workflow: "w", feature: "task \"t\" concurrency: maxRuns as an expression", minVersion: "v0.106.5" }
+    expect(unmet(undefined, [requirement])).toEqual([requirement])
+    expect(unmet("dev", [requirement])).toEqual([])
+    expect(tooOldMessage(undefined, [requirement])).toMatch(/^The Hatchet engine does not report its version .* older than v0\.106\.5/)
+  })
+
+  it.scoped("an engine older than a feature a definition uses: EngineTooOld names the feature and the version", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(limited([debounce, shared]))
+      expect(error).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
+      expect(error.message).toContain("The Hatchet engine is v0.104.7, older than v0.106.5")
+      expect(error.message).toContain("the CANCEL_QUEUED_EXCEPT_NEWEST strategy (needs v0.105.16 or newer)")
+      expect(error.message).toContain(`the tenant-scoped limit "docs" (needs v0.106.5 or newer)`)
+      expect(error.message).toContain("maxRuns as an expression (needs v0.106.5 or newer)")
+    }).pipe(Effect.provide(onEngine("v0.104.7"))))
+
+  it.scoped("definitions that need nothing new start on that engine; so do all on a recent one or a development build", () =>
+    Effect.gen(function*() {
+      yield* limited([{ expression: "input.doc", limitStrategy: "GROUP_ROUND_ROBIN" }]).pipe(Effect.provide(onEngine("v0.104.7")))
+      yield* limited([debounce, shared]).pipe(Effect.provide(onEngine("v0.106.5")))
+      yield* limited([debounce]).pipe(Effect.provide(onEngine("dev")))
+    }))
+})
