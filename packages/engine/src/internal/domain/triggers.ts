@@ -317,19 +317,7 @@ const triggerBatch = (
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    const metadata = metadataOf(opt)
-    const created = createRun(state, tenant, {
-      runId,
-      version: versions.get(opt.name)!,
-      inputRaw: opt.inputRaw,
-      metadata,
-      priority: opt.priority,
-      parentTask: opt.parentTask,
-      childIndex: opt.childIndex,
-      childKey: opt.childKey,
-      desiredWorkerId: opt.desiredWorkerId,
-      desiredLabels: opt.desiredLabels
-    }, now)
+    const created = createRun(state, tenant, newRunOf(opt, versions.get(opt.name)!, runId), now)
     if (isRefused(created)) {
       if (created._tag === "Collision") collided.push({ existingRunId: created.existingRunId, collidingRunId: runId })
     } else if (key !== undefined) {
@@ -344,6 +332,23 @@ const triggerBatch = (
     throw Idempotency.bulkCollisionError(ids.filter((id) => !failed.has(id)), collided)
   }
   return ids
+}
+
+/** The run a checked trigger creates under `runId` (a child's metadata names its parent). */
+const newRunOf = (opt: TriggerOpt, version: WorkflowVersion, runId: string): NewRun => {
+  const own = parseJsonObject(opt.metadataRaw)
+  return {
+    runId,
+    version,
+    inputRaw: opt.inputRaw,
+    metadata: opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own },
+    priority: opt.priority,
+    parentTask: opt.parentTask,
+    childIndex: opt.childIndex,
+    childKey: opt.childKey,
+    desiredWorkerId: opt.desiredWorkerId,
+    desiredLabels: opt.desiredLabels
+  }
 }
 
 /** The checked trigger options of a batch and the versions they run (nothing is created yet). */
@@ -371,20 +376,7 @@ export const startTriggered = (
   runId: string,
   now: number
 ): boolean => {
-  const own = parseJsonObject(opt.metadataRaw)
-  const metadata = opt.parentTask !== undefined ? injectParentIds(own, opt.parentTask) : { ...own }
-  const created = createRun(state, tenantOf(state, tenantId), {
-    runId,
-    version,
-    inputRaw: opt.inputRaw,
-    metadata,
-    priority: opt.priority,
-    parentTask: opt.parentTask,
-    childIndex: opt.childIndex,
-    childKey: opt.childKey,
-    desiredWorkerId: opt.desiredWorkerId,
-    desiredLabels: opt.desiredLabels
-  }, now)
+  const created = createRun(state, tenantOf(state, tenantId), newRunOf(opt, version, runId), now)
   if (isRefused(created)) return false
   const key = spawnKey(opt)
   if (key !== undefined) {
