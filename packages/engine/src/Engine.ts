@@ -15,9 +15,10 @@
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, Context, Data, type Duration, Effect, Layer, type Redacted, type Scope } from "effect"
+import { Config, type ConfigError, type Duration, Effect, Layer, type Redacted, type Scope } from "effect"
 import type { Status } from "nice-grpc-common"
 import * as Internal from "./internal/engine.js"
+import * as service from "./internal/service.js"
 
 /**
  * The engine version `Dispatcher/GetVersion` reports: the upstream release whose features it has
@@ -29,7 +30,7 @@ import * as Internal from "./internal/engine.js"
  * @since 0.1.0
  * @category constants
  */
-export const defaultVersion = "v0.106.5"
+export const defaultVersion: typeof service.defaultVersion = service.defaultVersion
 
 /**
  * The tenant id the engine creates at start when none is given (the id of Hatchet's quickstart
@@ -38,7 +39,7 @@ export const defaultVersion = "v0.106.5"
  * @since 0.1.0
  * @category constants
  */
-export const defaultTenantId = "707d0855-80ab-4e1f-a156-f1c4546cbf52"
+export const defaultTenantId: typeof service.defaultTenantId = service.defaultTenantId
 
 /**
  * How to run the engine. Every field is optional.
@@ -117,12 +118,7 @@ export interface RetentionOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultRetention = {
-  maxAge: "1 day",
-  maxRuns: 10_000,
-  workerMaxAge: "1 hour",
-  maxInactiveWorkers: 100
-} as const satisfies RetentionOptions
+export const defaultRetention: typeof service.defaultRetention = service.defaultRetention
 
 /**
  * See `EngineOptions.workerLiveness`.
@@ -184,10 +180,13 @@ export interface FaultInjection {
  * @since 0.1.0
  * @category errors
  */
-export class EngineStartError extends Data.TaggedError("EngineStartError")<{
-  readonly server: "grpc" | "http"
-  readonly cause: unknown
-}> {}
+export const EngineStartError: typeof service.EngineStartError = service.EngineStartError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type EngineStartError = service.EngineStartError
 
 /**
  * A running engine.
@@ -226,7 +225,13 @@ export interface EngineService {
  * @since 0.1.0
  * @category tags
  */
-export class Engine extends Context.Tag("@effect-hatchet/engine/Engine")<Engine, EngineService>() {}
+export const Engine: typeof service.Engine = service.Engine
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export type Engine = service.Engine
 
 /**
  * Starts an engine in the current scope; closing the scope stops both servers and every fiber.

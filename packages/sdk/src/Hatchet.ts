@@ -47,7 +47,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Config, Duration, Option, Stream } from "effect"
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
 import * as Crons from "./Crons.js"
 import * as Dispatcher from "./Dispatcher.js"
@@ -93,24 +93,13 @@ import * as internal from "./internal/client.js"
  * @since 0.1.0
  * @category errors
  */
-export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
-  readonly reason:
-    | "InvalidDefinition"
-    | "InvalidInput"
-    | "InvalidOptions"
-    | "PayloadTooLarge"
-    | "InvalidOutput"
-    | "MissingResult"
-    | "PartiallyTriggered"
-    | "RunNotFound"
-    | "IdempotencyCollision"
-  readonly message: string
-  readonly runId?: string | undefined
-  readonly runIds?: ReadonlyArray<string> | undefined
-  /** `IdempotencyCollision`: the runs holding the keys (`runId` is the first, `runIds` the runs made in bulk). */
-  readonly existingRunIds?: ReadonlyArray<string> | undefined
-  readonly cause?: unknown
-}> {}
+export const HatchetClientError: typeof internal.HatchetClientError = internal.HatchetClientError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type HatchetClientError = internal.HatchetClientError
 
 /**
  * How awaiting a run of `D` can fail: with the declared error of a task that failed (catch it by

@@ -32,7 +32,7 @@
  * @since 0.1.0
  */
 import type { Config, Duration, Redacted } from "effect"
-import { Context, Effect, Layer, LogLevel as EffectLogLevel, Schema } from "effect"
+import { Context, Effect, Layer, LogLevel as EffectLogLevel } from "effect"
 import * as internal from "./internal/config.js"
 
 /**
@@ -138,25 +138,13 @@ export interface HatchetConfigShape {
  * @since 0.1.0
  * @category errors
  */
-export class HatchetConfigError extends Schema.TaggedError<HatchetConfigError>(
-  "@effect-hatchet/sdk/HatchetConfigError"
-)("HatchetConfigError", {
-  reason: Schema.Literal(
-    "MissingToken",
-    "MalformedToken",
-    "ExpiredToken",
-    "MissingClaims",
-    "UnknownTlsStrategy",
-    "MissingTlsFile",
-    "UnreadableTlsFile",
-    "InvalidTlsFile",
-    "MalformedHostPort",
-    "MalformedApiUrl",
-    "InvalidValue"
-  ),
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {}
+export const HatchetConfigError: typeof internal.HatchetConfigError = internal.HatchetConfigError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type HatchetConfigError = internal.HatchetConfigError
 
 /**
  * @since 0.1.0

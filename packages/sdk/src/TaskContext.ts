@@ -27,6 +27,8 @@
  */
 import type { Duration, ParseResult } from "effect"
 import { Context, Data, Effect, Either, Option, Ref, Schema } from "effect"
+import type * as Condition from "./Condition.js"
+import { dataKeyOf } from "./internal/conditions.js"
 import { toGoDuration } from "./internal/duration.js"
 
 /**
@@ -79,6 +81,10 @@ export interface TaskInfo {
    * `defaultFilters`). `decodeFilterPayload` reads it with a Schema.
    */
   readonly filterPayload?: Option.Option<Readonly<Record<string, unknown>>> | undefined
+  /** The parents Hatchet skipped (their `skipIf` held, or all their own parents were skipped). */
+  readonly skippedParents?: ReadonlyArray<string> | undefined
+  /** The data of the step conditions that were met, by data key (see `TaskContextShape.triggers`). */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
 }
 
 /**
@@ -120,6 +126,18 @@ export interface TaskContextShape extends TaskInfo {
   readonly attemptNumber: number
   /** The payload of the event filter that triggered the run, if one did. */
   readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
+  /**
+   * The parents Hatchet skipped: their output is `Option.none()` among the handler's parent
+   * outputs, and `wasSkipped` tells the same.
+   */
+  readonly skippedParents: ReadonlyArray<string>
+  /**
+   * What the task's step conditions (`waitFor`) were met with, by the condition's data key (see
+   * `Condition`): an event condition's event payload, a sleep's `{ sleep_duration }`. Only the
+   * conditions that held are there, so with an `or` it says which woke the task. Hatchet passes it
+   * to tasks that have parents (a task without parents gets none). `conditionData` reads it.
+   */
+  readonly triggers: Readonly<Record<string, Readonly<Record<string, unknown>>>>
   /**
    * Extends the current deadline by `incrementBy` (the engine adds it to the deadline, not to
    * now). Fails when the task is no longer running on the engine.
@@ -182,6 +200,8 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
       ...info,
       attemptNumber: info.retryCount + 1,
       filterPayload: info.filterPayload ?? Option.none(),
+      skippedParents: info.skippedParents ?? [],
+      triggers: info.triggers ?? {},
       refreshTimeout: (incrementBy) =>
         Either.match(toGoDuration(incrementBy), {
           onLeft: (message) =>
@@ -265,4 +285,54 @@ export const decodeFilterPayload = <A, I, R>(
     Option.match(ctx.filterPayload, {
       onNone: () => Effect.succeedNone,
       onSome: (payload) => Effect.asSome(Schema.decodeUnknown(schema)(payload))
+    }))
+
+/**
+ * Whether Hatchet skipped the parent task `parent` (it then has no output: the handler receives
+ * `Option.none()` for it).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const wasSkipped = (parent: string): Effect.Effect<boolean, never, TaskContext> =>
+  Effect.map(TaskContext, (ctx) => ctx.skippedParents.includes(parent))
+
+/**
+ * The data a `waitFor` condition of this task was met with: `Some` of the event's payload for an
+ * event condition, of `{ sleep_duration }` for a sleep; `None` when that condition did not hold
+ * (another of its `or` group did), or the task has no parents (Hatchet passes no condition data
+ * to those).
+ *
+ * @example
+ * ```ts
+ * const approved = Condition.event("review:approved")
+ * // waitFor: Condition.or(approved, Condition.sleep("1 day"))
+ * const handler = () =>
+ *   Effect.gen(function*() {
+ *     const byReviewer = Option.isSome(yield* TaskContext.conditionData(approved))
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const conditionData = (
+  condition: Condition.Sleep | Condition.Event
+): Effect.Effect<Option.Option<Readonly<Record<string, unknown>>>, never, TaskContext> =>
+  Effect.map(TaskContext, (ctx) => Option.fromNullable(ctx.triggers[dataKeyOf(condition)]))
+
+/**
+ * `conditionData`, decoded with `schema` (e.g. the event's payload Schema).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const decodeConditionData = <A, I, R>(
+  condition: Condition.Sleep | Condition.Event,
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<Option.Option<A>, ParseResult.ParseError, TaskContext | R> =>
+  Effect.flatMap(conditionData(condition), (data) =>
+    Option.match(data, {
+      onNone: () => Effect.succeedNone,
+      onSome: (value) => Effect.asSome(Schema.decodeUnknown(schema)(value))
     }))

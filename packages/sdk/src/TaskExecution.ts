@@ -14,7 +14,7 @@ import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope }
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
-import { effectiveSettings, findTask, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
 import * as failure from "./internal/failure.js"
 import * as payload from "./internal/payload.js"
 import * as taskLogger from "./internal/taskLogger.js"
@@ -105,9 +105,14 @@ export const execute = (
     // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
     // log lines go, in one step
     const scope = yield* Scope.make()
-    // the filter payload comes with the payload: it joins the context only when there is one
+    // the filter payload, the skipped parents and the conditions' data come with the payload
     const filterPayload = data.right.filterPayload
-    const taskContext = filterPayload === undefined ? context : { ...context, filterPayload: Option.some(filterPayload) }
+    const taskContext: TaskContextShape = {
+      ...context,
+      filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
+      skippedParents: payload.skippedParents(spec, task, data.right),
+      triggers: data.right.triggers
+    }
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(
@@ -173,6 +178,26 @@ export const encodeOutput = (
 ): Effect.Effect<string, ParseResult.ParseError> =>
   Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
     Effect.map(Schema.encode(task.output)(output), (encoded) => JSON.stringify(encoded ?? null) ?? "null"))
+
+/**
+ * A task's output as its children receive it in their payload (`parents`), given as a child's
+ * handler sees it: for a task the engine may skip, an `Option` of the output, `None` giving
+ * Hatchet's mark of a skipped task (`{"skipped":true}`).
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const encodeParentOutput = (
+  definition: Definition,
+  taskName: string,
+  output: unknown
+): Effect.Effect<string, ParseResult.ParseError> =>
+  Effect.flatMap(taskOf(specOf(definition), taskName), (task) => {
+    if (!isSkippable(specOf(definition), task) || !Option.isOption(output)) return encodeOutput(definition, taskName, output)
+    return Option.isNone(output)
+      ? Effect.succeed(JSON.stringify(payload.SKIPPED_OUTPUT))
+      : encodeOutput(definition, taskName, output.value)
+  })
 
 /**
  * Decodes a COMPLETED output text with the task's output Schema.

@@ -87,7 +87,7 @@
  * @since 0.1.0
  */
 import type { Duration, Effect, Option, Scope, Stream } from "effect"
-import { Context, Data, Layer } from "effect"
+import { Context, Layer } from "effect"
 import type { Admin } from "./Admin.js"
 import type { Dispatcher } from "./Dispatcher.js"
 import type { Events } from "./Events.js"
@@ -159,24 +159,13 @@ export interface EventLoopLag {
  * @since 0.1.0
  * @category models
  */
-export type WorkerStatus = Data.TaggedEnum<{
-  Registering: {}
-  Listening: { readonly workerId: string }
-  Reconnecting: {
-    readonly workerId: Option.Option<string>
-    readonly attempt: number
-    readonly reason: string
-    readonly delay: Duration.Duration
-  }
-  Draining: {}
-  Stopped: {}
-}>
+export type WorkerStatus = internal.WorkerStatus
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const WorkerStatus = Data.taggedEnum<WorkerStatus>()
+export const WorkerStatus: typeof internal.WorkerStatus = internal.WorkerStatus
 
 /**
  * @since 0.1.0
@@ -225,11 +214,13 @@ export class Worker extends Context.Tag("@effect-hatchet/sdk/Worker")<Worker, Wo
  * @since 0.1.0
  * @category errors
  */
-export class WorkerError extends Data.TaggedError("WorkerError")<{
-  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "EngineTooOld" | "Registration"
-  readonly message: string
-  readonly cause?: unknown
-}> {}
+export const WorkerError: typeof internal.WorkerError = internal.WorkerError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type WorkerError = internal.WorkerError
 
 /**
  * Starts a worker in the current scope; see the module docs for its behaviour.

@@ -40,9 +40,10 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Layer, Pipeable, Scope, Types } from "effect"
+import type { Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
+import * as Condition from "./Condition.js"
 import type { Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError, TaskFailed } from "./TaskError.js"
@@ -201,7 +202,9 @@ export type DesiredWorkerLabel = internal.DesiredWorkerLabel
 export type WorkerLabelComparator = internal.WorkerLabelComparator
 
 /**
- * One task of a workflow: its readable id, output and error Schemas, and its parents.
+ * One task of a workflow: its readable id, output and error Schemas, its parents, and whether the
+ * engine may skip it (`Skippable`: it declares `skipIf`, or all its parents may be skipped), in
+ * which case its children and the run's result have an `Option` of its output.
  *
  * @since 0.1.0
  * @category models
@@ -210,7 +213,8 @@ export interface TaskDefinition<
   Name extends string,
   Output extends Schema.Schema.AnyNoContext,
   Error extends ErrorSchema,
-  Parents extends string
+  Parents extends string,
+  Skippable extends boolean = false
 > {
   readonly name: Name
   readonly output: Output
@@ -218,6 +222,8 @@ export interface TaskDefinition<
   readonly error: Error
   readonly parents: ReadonlyArray<Parents>
   readonly settings: TaskSettings
+  /** Type-level only: whether the task may be skipped. */
+  readonly skippable?: Skippable | undefined
 }
 
 /**
@@ -228,7 +234,7 @@ export declare namespace TaskDefinition {
   /**
    * @since 0.1.0
    */
-  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string>
+  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean>
 }
 
 /**
@@ -339,16 +345,52 @@ export type WorkflowDefinitionError = internal.WorkflowDefinitionError
  * @since 0.1.0
  * @category type-level
  */
-export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P> ? P : never
+export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any> ? P : never
 
 /**
- * What a task's handler receives as its second argument: the decoded output of each parent.
+ * The tasks of `Tasks` the engine may skip (see `TaskDefinition`).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type SkippableTasks<Tasks extends TaskMap> = {
+  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true> ? K : never
+}[keyof Tasks] & string
+
+/**
+ * Whether a task with parents `Parents` and a `skipIf` of type `SkipIf` may be skipped: it declares
+ * `skipIf`, or it has parents and each may be skipped (Hatchet skips a task whose parents were all
+ * skipped).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type IsSkippable<Tasks extends TaskMap, Parents extends string, SkipIf> = [SkipIf] extends [undefined]
+  ? [Parents] extends [never] ? false
+  : [Exclude<Parents, SkippableTasks<Tasks>>] extends [never] ? true
+  : false
+  : true
+
+/**
+ * A task's output as its children and the run's result see it: the decoded output, or an
+ * `Option` of it when the task may be skipped (`None`: it was skipped).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S>
+  ? [S] extends [true] ? Option.Option<Schema.Schema.Type<O>> : Schema.Schema.Type<O>
+  : never
+
+/**
+ * What a task's handler receives as its second argument: the decoded output of each parent, an
+ * `Option` of it for a parent that may be skipped.
  *
  * @since 0.1.0
  * @category type-level
  */
 export type ParentOutputs<Tasks extends TaskMap, Parents extends string> = {
-  readonly [P in Parents]: Schema.Schema.Type<Tasks[P]["output"]>
+  readonly [P in Parents]: OutputOf<Tasks[P]>
 }
 
 /**
@@ -462,7 +504,7 @@ export type Input<D> = D extends { readonly input: infer S extends Schema.Schema
  */
 export type Result<D> = D extends Task<any, any, infer O, any> ? Schema.Schema.Type<O>
   : D extends Workflow<any, any, infer Tasks, infer Hooks> ? Types.Simplify<
-      & { readonly [K in keyof Tasks]: Schema.Schema.Type<Tasks[K]["output"]> }
+      & { readonly [K in keyof Tasks]: OutputOf<Tasks[K]> }
       & { readonly [K in keyof Hooks & typeof ON_SUCCESS_TASK]: Schema.Schema.Type<Hooks[K]["output"]> }
     >
   : never
@@ -509,7 +551,8 @@ export interface WorkflowOptions<Input extends Schema.Schema.AnyNoContext> exten
 export interface TaskOptions<
   Output extends Schema.Schema.AnyNoContext,
   Error extends ErrorSchema,
-  Parents extends ReadonlyArray<string>
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined = undefined
 > extends TaskSettings {
   /** The output Schema. Default `Schema.Void`. A parent's output must encode to a JSON object. */
   readonly output?: Output | undefined
@@ -517,6 +560,18 @@ export interface TaskOptions<
   readonly error?: Error | undefined
   /** Readable ids of earlier tasks this task waits for; their outputs are its second argument. */
   readonly parents?: Parents | undefined
+  /**
+   * Conditions the task waits for once its parents completed (Hatchet's `wait_for`): a sleep, an
+   * event, a parent's output, or an `or` of them; a list must all hold. See `Condition`.
+   */
+  readonly waitFor?: Condition.Conditions<NoInfer<Parents[number]>> | undefined
+  /**
+   * Conditions that skip the task (Hatchet's `skip_if`): it does not run and completes with no
+   * output, so its children receive `Option.none()` for it (they receive an `Option` of its output).
+   */
+  readonly skipIf?: SkipIf | undefined
+  /** Conditions that cancel the task, and so the run (Hatchet's `cancel_if`). */
+  readonly cancelIf?: Condition.Conditions<NoInfer<Parents[number]>> | undefined
 }
 
 /**
@@ -574,7 +629,9 @@ const withSpec = (self: internal.HasSpec, f: (spec: internal.WorkflowSpec) => in
 
 /**
  * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
- * and each parent's decoded output is passed to the handler.
+ * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
+ * take `Condition` values (a parent condition may only name a declared parent); a parent that may
+ * be skipped reaches the handler as an `Option` of its output.
  *
  * @since 0.1.0
  * @category combinators
@@ -585,16 +642,19 @@ export const task: {
     const TaskName extends string,
     Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
     Error extends ErrorSchema = typeof Schema.Never,
-    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly []
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
   >(
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents>
+    options?: TaskOptions<Output, Error, Parents, SkipIf>
   ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
     self: Workflow<WName, Input, Tasks, Hooks>
   ) => Workflow<
     WName,
     Input,
-    Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number]> },
+    Tasks & {
+      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
+    },
     Hooks
   >
   <
@@ -605,20 +665,23 @@ export const task: {
     const TaskName extends string,
     Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
     Error extends ErrorSchema = typeof Schema.Never,
-    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly []
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
   >(
     self: Workflow<WName, Input, Tasks, Hooks>,
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents>
+    options?: TaskOptions<Output, Error, Parents, SkipIf>
   ): Workflow<
     WName,
     Input,
-    Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number]> },
+    Tasks & {
+      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
+    },
     Hooks
   >
 } = dual(
   (args) => isWorkflow(args[0]),
-  (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>>) =>
+  (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(self, (spec) => ({
       ...spec,
       tasks: [...spec.tasks, {
@@ -627,7 +690,14 @@ export const task: {
         output: options?.output ?? Schema.Void,
         error: options?.error,
         parents: [...(options?.parents ?? [])],
-        settings: internal.pickTaskSettings(options ?? {})
+        settings: internal.pickTaskSettings(options ?? {}),
+        conditions: options?.waitFor === undefined && options?.skipIf === undefined && options?.cancelIf === undefined
+          ? undefined
+          : {
+            waitFor: Condition.toArray(options.waitFor),
+            skipIf: Condition.toArray(options.skipIf),
+            cancelIf: Condition.toArray(options.cancelIf)
+          }
       }]
     }))
 )

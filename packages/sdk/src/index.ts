@@ -10,6 +10,14 @@
 export * as Admin from "./Admin.js"
 
 /**
+ * Step conditions of DAG tasks as values: sleeps, user events with CEL expressions, parent
+ * outputs and `or` groups, for `waitFor`, `skipIf` and `cancelIf` on `Workflow.task`.
+ *
+ * @since 0.1.0
+ */
+export * as Condition from "./Condition.js"
+
+/**
  * Low-level `Dispatcher` calls: worker registration, assignments, heartbeats, task events.
  *
  * @since 0.1.0

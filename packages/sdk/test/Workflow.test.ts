@@ -306,7 +306,7 @@ describe("Workflow registration (PutWorkflow request)", () => {
       inputs: "{}",
       rateLimits: [],
       concurrency: [],
-      conditions: undefined,
+      conditions: { parentOverrideConditions: [], sleepConditions: [], userEventConditions: [] },
       isDurable: false,
       batch: undefined
     }
@@ -363,6 +363,8 @@ describe("Workflow registration (PutWorkflow request)", () => {
         ...base,
         readableId: "on-failure-task",
         action: "team_order-processing:on-failure-task",
+        // as the official SDK, the on-failure task sends no conditions message
+        conditions: undefined,
         timeout: "1h",
         parents: [],
         retries: 1,

@@ -143,6 +143,8 @@ export interface AssignTaskOptions {
   readonly namespace?: string | undefined
   /** Replaces the encoded input (to test what happens with malformed input). */
   readonly rawInput?: unknown
+  /** The data of the step conditions that were met, by data key (`TaskContext.triggers`). */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
 }
 
 /**

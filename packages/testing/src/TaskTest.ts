@@ -84,6 +84,11 @@ export interface AttemptOptions {
   readonly triggeringEvent?: TaskContext.TriggeringEvent | undefined
   /** The payload of the event filter that triggered the run (`TaskContext.filterPayload`). */
   readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The data of the step conditions that were met, by data key (`TaskContext.triggers`,
+   * `TaskContext.conditionData`), e.g. `{ "review:approved": { by: "ada" } }` for an event.
+   */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
   /** The gRPC send limit outputs must fit in. Default 4 MiB. */
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */

@@ -37,7 +37,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, type Effect, Layer, type Scope } from "effect"
+import { Context, type Effect, Layer, type Scope } from "effect"
 import * as internal from "./internal/tcpProxy.js"
 
 /**
@@ -100,10 +100,13 @@ export class TcpProxy extends Context.Tag("@effect-hatchet/testing/TcpProxy")<Tc
  * @since 0.1.0
  * @category errors
  */
-export class TcpProxyError extends Data.TaggedError("TcpProxyError")<{
-  readonly message: string
-  readonly cause?: unknown
-}> {}
+export const TcpProxyError: typeof internal.TcpProxyError = internal.TcpProxyError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type TcpProxyError = internal.TcpProxyError
 
 /**
  * Starts a proxy in the current scope.

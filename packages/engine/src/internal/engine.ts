@@ -6,7 +6,7 @@
  */
 import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
-import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineStartError } from "../Engine.js"
+import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineStartError } from "./service.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
 import { EngineError } from "./domain/errors.js"

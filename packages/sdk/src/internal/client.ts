@@ -15,7 +15,7 @@ import {
 import type { Event as ProtoEvent, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { RateLimitDuration, rateLimitDurationFromJSON } from "@effect-hatchet/proto/workflows/workflows"
-import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Data, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
 import type { EventsShape } from "../Events.js"
@@ -31,7 +31,6 @@ import type {
   RunError,
   RunOptions
 } from "../Hatchet.js"
-import { HatchetClientError } from "../Hatchet.js"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
@@ -45,10 +44,30 @@ import { allTasks, findTask, type HasSpec, specOf, type TaskSpec, type WorkflowS
 import { decodeFailure, formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
 import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
-import { decodeOutput, encodeInput, parseMetadata } from "./payload.js"
+import { decodeTaskResult, encodeInput, parseMetadata } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
+
+/** See `Hatchet.HatchetClientError`. */
+export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
+  readonly reason:
+    | "InvalidDefinition"
+    | "InvalidInput"
+    | "InvalidOptions"
+    | "PayloadTooLarge"
+    | "InvalidOutput"
+    | "MissingResult"
+    | "PartiallyTriggered"
+    | "RunNotFound"
+    | "IdempotencyCollision"
+  readonly message: string
+  readonly runId?: string | undefined
+  readonly runIds?: ReadonlyArray<string> | undefined
+  /** `IdempotencyCollision`: the runs holding the keys (`runId` is the first, `runIds` the runs made in bulk). */
+  readonly existingRunIds?: ReadonlyArray<string> | undefined
+  readonly cause?: unknown
+}> {}
 
 /** The services the client is built on. */
 export interface ClientServices {
@@ -311,7 +330,7 @@ export const decodeResult = (
         )
       }
       return Effect.mapError(
-        decodeOutput(task, result.output),
+        decodeTaskResult(spec, task, result.output),
         (error) =>
           clientError(
             "InvalidOutput",

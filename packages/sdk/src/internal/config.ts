@@ -13,7 +13,27 @@ import type {
   TlsSettings,
   TlsStrategy
 } from "../HatchetConfig.js"
-import { HatchetConfigError } from "../HatchetConfig.js"
+
+/** See `HatchetConfig.HatchetConfigError`. */
+export class HatchetConfigError extends Schema.TaggedError<HatchetConfigError>(
+  "@effect-hatchet/sdk/HatchetConfigError"
+)("HatchetConfigError", {
+  reason: Schema.Literal(
+    "MissingToken",
+    "MalformedToken",
+    "ExpiredToken",
+    "MissingClaims",
+    "UnknownTlsStrategy",
+    "MissingTlsFile",
+    "UnreadableTlsFile",
+    "InvalidTlsFile",
+    "MalformedHostPort",
+    "MalformedApiUrl",
+    "InvalidValue"
+  ),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
 
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_LENGTH = 4 * 1024 * 1024

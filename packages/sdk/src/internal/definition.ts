@@ -1,4 +1,5 @@
 import type { Duration, Scope } from "effect"
+import type * as Condition from "../Condition.js"
 import { Context, Data, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { TaskContext } from "../TaskContext.js"
@@ -197,6 +198,16 @@ export interface Idempotency {
 /** A Schema for a task's typed errors. */
 export type ErrorSchema = Schema.Schema.AnyNoContext | Schema.Schema<never, never, never>
 
+/** The step conditions of a task (`waitFor`, `skipIf`, `cancelIf`), each as a list. */
+export interface TaskConditions {
+  readonly waitFor: ReadonlyArray<Condition.Condition>
+  readonly skipIf: ReadonlyArray<Condition.Condition>
+  readonly cancelIf: ReadonlyArray<Condition.Condition>
+}
+
+/** No conditions. */
+export const noConditions: TaskConditions = { waitFor: [], skipIf: [], cancelIf: [] }
+
 /** What a task is for. */
 export type TaskRole = "task" | "on-failure" | "on-success"
 
@@ -210,6 +221,8 @@ export interface TaskSpec {
   /** Declared parents (on-success: filled in by `parentsOf`). */
   readonly parents: ReadonlyArray<string>
   readonly settings: TaskSettings
+  /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
+  readonly conditions?: TaskConditions | undefined
 }
 
 /** A workflow or a standalone task, as stored in the definition value. */
@@ -257,6 +270,23 @@ export const leavesOf = (spec: WorkflowSpec): ReadonlyArray<string> => {
 /** The parents a task waits for: declared ones, or the leaves for the on-success task. */
 export const parentsOf = (spec: WorkflowSpec, task: TaskSpec): ReadonlyArray<string> =>
   task.role === "on-success" ? leavesOf(spec) : task.parents
+
+/**
+ * Whether the engine may skip the task, so that its children may see it without an output: it
+ * declares `skipIf`, or it has parents and each of them may be skipped (Hatchet skips a task whose
+ * parents were all skipped).
+ */
+export const isSkippable = (spec: WorkflowSpec, task: TaskSpec, visiting: ReadonlySet<string> = new Set()): boolean => {
+  if ((task.conditions?.skipIf.length ?? 0) > 0) return true
+  const parents = parentsOf(spec, task)
+  if (parents.length === 0) return false
+  const path = new Set([...visiting, task.name])
+  return parents.every((name) => {
+    const parent = spec.tasks.find((t) => t.name === name)
+    // a name not found, or a cycle (refused by validation), is never skipped
+    return parent !== undefined && !path.has(name) && isSkippable(spec, parent, path)
+  })
+}
 
 /** Task settings with the workflow's `taskDefaults` applied. */
 export const effectiveSettings = (spec: WorkflowSpec, task: TaskSpec): TaskSettings => {

@@ -16,7 +16,7 @@ import { X509Certificate } from "node:crypto"
 import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { HatchetConfigShape, TlsSettings } from "../HatchetConfig.js"
-import { HatchetConfigError } from "../HatchetConfig.js"
+import { HatchetConfigError } from "./config.js"
 import { GrpcError } from "../HatchetError.js"
 
 // ---------------------------------------------------------------------------------------------

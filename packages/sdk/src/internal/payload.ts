@@ -4,7 +4,7 @@
  */
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import type { TaskSpec, WorkflowSpec } from "./definition.js"
-import { findTask, parentsOf } from "./definition.js"
+import { findTask, isSkippable, parentsOf } from "./definition.js"
 import { decodeFailure, type EncodedFailure, encodedFailure, parseFailure } from "./failure.js"
 
 /** The parts of `V1StepRunData` a task uses. */
@@ -14,7 +14,26 @@ export interface StepRunData {
   readonly stepRunErrors: Readonly<Record<string, string>>
   /** `triggers.filter_payload`: the payload of the event filter that triggered the run, if one did. */
   readonly filterPayload: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The rest of `triggers`: the data of the step conditions that were met, by readable data key
+   * (an event's payload, a sleep's `{ sleep_duration }`).
+   */
+  readonly triggers: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
+
+/** What Hatchet records as the output of a skipped task (and hands its children as that parent's output). */
+export const SKIPPED_OUTPUT: Readonly<Record<string, unknown>> = { skipped: true }
+
+/** Whether a parent output (or a task result) is Hatchet's mark of a skipped task: exactly `{"skipped": true}`. */
+export const isSkippedOutput = (u: unknown): boolean => {
+  if (!isRecord(u)) return false
+  const keys = Object.keys(u)
+  return keys.length === 1 && keys[0] === "skipped" && u.skipped === true
+}
+
+/** The parents of a task the engine marked as skipped. */
+export const skippedParents = (spec: WorkflowSpec, task: TaskSpec, data: StepRunData): ReadonlyArray<string> =>
+  task.role === "on-failure" ? [] : parentsOf(spec, task).filter((name) => isSkippedOutput(data.parents[name]))
 
 /** The gRPC default max message size (4 MiB), the engine's and the official SDKs'. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -38,7 +57,8 @@ export const parseStepRunData = (actionPayload: string): Either.Either<StepRunDa
     input: data.input ?? {},
     parents: asRecord(data.parents),
     stepRunErrors: asRecord(data.step_run_errors) as Record<string, string>,
-    filterPayload: filterPayloadOf(data.triggers)
+    filterPayload: filterPayloadOf(data.triggers),
+    triggers: conditionDataOf(data.triggers)
   })
 }
 
@@ -49,6 +69,15 @@ const filterPayloadOf = (triggers: unknown): Readonly<Record<string, unknown>> |
   if (!isRecord(triggers)) return undefined
   const payload = triggers.filter_payload
   return isRecord(payload) ? payload : undefined
+}
+
+const conditionDataOf = (triggers: unknown): Readonly<Record<string, Readonly<Record<string, unknown>>>> => {
+  const out: Record<string, Readonly<Record<string, unknown>>> = {}
+  if (!isRecord(triggers)) return out
+  for (const [key, value] of Object.entries(triggers)) {
+    if (key !== "filter_payload" && isRecord(value)) out[key] = value
+  }
+  return out
 }
 
 const asRecord = (u: unknown): Readonly<Record<string, unknown>> => (isRecord(u) ? u : {})
@@ -86,9 +115,15 @@ const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunDa
     const parent = findTask(spec, name)
     if (parent === undefined) continue
     if (!(name in data.parents)) return undefined
-    const output = Schema.decodeUnknownEither(parent.output, { errors: "all" })(data.parents[name])
+    const raw = data.parents[name]
+    const skippable = isSkippable(spec, parent)
+    if (skippable && isSkippedOutput(raw)) {
+      parents[name] = Option.none()
+      continue
+    }
+    const output = Schema.decodeUnknownEither(parent.output, { errors: "all" })(raw)
     if (Either.isLeft(output)) return undefined
-    parents[name] = output.right
+    parents[name] = skippable ? Option.some(output.right) : output.right
   }
   return { input: input.right, parents }
 }
@@ -119,7 +154,14 @@ const decodeArgumentsEffect = (
           })
         )
       }
-      parents[name] = yield* decodeWith(parent.output, data.parents[name], `Invalid output of parent task "${name}" for ${where}`)
+      const raw = data.parents[name]
+      const skippable = isSkippable(spec, parent)
+      if (skippable && isSkippedOutput(raw)) {
+        parents[name] = Option.none()
+        continue
+      }
+      const output = yield* decodeWith(parent.output, raw, `Invalid output of parent task "${name}" for ${where}`)
+      parents[name] = skippable ? Option.some(output) : output
     }
     return { input, parents }
   })
@@ -211,6 +253,25 @@ export const decodeOutput = (
     }
     return Schema.decodeUnknown(task.output)(value)
   })
+
+/**
+ * Decodes a task's result in a finished run: its output, or for a task the engine may skip an
+ * `Option` of it (`None` when the task was skipped).
+ */
+export const decodeTaskResult = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  text: string
+): Effect.Effect<unknown, ParseResult.ParseError> => {
+  if (!isSkippable(spec, task)) return decodeOutput(task, text)
+  let skipped = false
+  try {
+    skipped = isSkippedOutput(JSON.parse(text))
+  } catch {
+    // not JSON: decodeOutput says so
+  }
+  return skipped ? Effect.succeed(Option.none()) : Effect.asSome(decodeOutput(task, text))
+}
 
 /**
  * Encodes a workflow input for a trigger (client side, tests): Schema-encode, then JSON. A value

@@ -29,6 +29,7 @@ import {
   WorkflowDefinitionError,
   type WorkflowSpec
 } from "./definition.js"
+import { taskConditions } from "./conditions.js"
 import { toGoDuration } from "./duration.js"
 import {
   applyNamespace,
@@ -90,13 +91,14 @@ export const compile = (
   let onFailureTask: CreateTaskOpts | undefined
   const actions = new Map<string, TaskSpec>()
   for (const task of allTasks(spec)) {
-    const opts = taskOpts(issues, spec, task, wireName)
+    const opts = taskOpts(issues, spec, task, wireName, namespace)
     actions.set(workerAction(wireName, task.name), task)
     if (task.role === "on-failure") onFailureTask = opts
     else tasks.push(opts)
   }
 
   checkTenantScoped(issues, concurrencyArr, tasks, onFailureTask)
+  checkConditionsInDag(issues, tasks, onFailureTask)
   const idempotency = idempotencyConfig(issues, settings.idempotency)
 
   if (issues.length > 0) {
@@ -210,7 +212,8 @@ const taskOpts = (
   issues: Array<string>,
   spec: WorkflowSpec,
   task: TaskSpec,
-  wireName: string
+  wireName: string,
+  namespace: string
 ): CreateTaskOpts => {
   const where = task.role === "task" ? `tasks.${task.name}` : task.name
   const settings = effectiveSettings(spec, task)
@@ -243,19 +246,23 @@ const taskOpts = (
   const scheduleTimeout = settings.scheduleTimeout === undefined
     ? undefined
     : duration(issues, `${where}.scheduleTimeout`, settings.scheduleTimeout)
+  const parents = parentsOf(spec, task)
   return {
     readableId: task.name,
     action: stepAction(wireName, task.name),
     timeout,
     inputs: "{}",
-    parents: [...parentsOf(spec, task)],
+    parents: [...parents],
     retries,
     rateLimits: rateLimitOpts(issues, `${where}.rateLimits`, settings.rateLimits ?? []),
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
     backoffMaxSeconds,
     concurrency: concurrencyOpts(issues, `${where}.concurrency`, settings.concurrency),
-    conditions: undefined,
+    // as the official SDK: the conditions message on every task but the on-failure task
+    conditions: task.role === "on-failure"
+      ? undefined
+      : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }),
     scheduleTimeout,
     isDurable: false,
     slotRequests: { default: slotCost },
@@ -307,6 +314,30 @@ const checkTenantScoped = (
     const names = [...single, ...task.concurrency].filter((limit) => limit.isTenantScoped === true).map((limit) => limit.name!)
     const twice = names.find((name, i) => names.indexOf(name) !== i)
     if (twice !== undefined) issues.push(`tasks.${task.readableId}.concurrency: the tenant-scoped limit "${twice}" is named twice`)
+  }
+}
+
+/**
+ * Hatchet evaluates step conditions only in a workflow of more than one task (a second task, the
+ * on-success or the on-failure task): on a lone task they would never be evaluated, so its runs
+ * would never start.
+ */
+const checkConditionsInDag = (
+  issues: Array<string>,
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  onFailureTask: CreateTaskOpts | undefined
+) => {
+  if (tasks.length !== 1 || onFailureTask !== undefined) return
+  const conditions = tasks[0]!.conditions
+  const count = conditions === undefined
+    ? 0
+    : conditions.parentOverrideConditions.length + conditions.sleepConditions.length +
+      conditions.userEventConditions.length
+  if (count > 0) {
+    issues.push(
+      `tasks.${tasks[0]!.readableId}: waitFor, skipIf and cancelIf need a workflow of more than one task (Hatchet ` +
+        `evaluates them only in a DAG, so its runs would never start): add a task, or an on-failure or on-success task`
+    )
   }
 }
 

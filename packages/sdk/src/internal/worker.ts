@@ -5,6 +5,7 @@ import {
   Cause,
   Clock,
   Context,
+  Data,
   Deferred,
   Duration,
   Effect,
@@ -38,7 +39,6 @@ import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
 import type { WorkerOptions, WorkerShape } from "../Worker.js"
-import { WorkerError, WorkerStatus } from "../Worker.js"
 import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
@@ -65,6 +65,30 @@ import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
 import * as TraceContext from "./traceContext.js"
+
+/** See `Worker.WorkerStatus`. */
+export type WorkerStatus = Data.TaggedEnum<{
+  Registering: {}
+  Listening: { readonly workerId: string }
+  Reconnecting: {
+    readonly workerId: Option.Option<string>
+    readonly attempt: number
+    readonly reason: string
+    readonly delay: Duration.Duration
+  }
+  Draining: {}
+  Stopped: {}
+}>
+
+/** See `Worker.WorkerStatus`. */
+export const WorkerStatus = Data.taggedEnum<WorkerStatus>()
+
+/** See `Worker.WorkerError`. */
+export class WorkerError extends Data.TaggedError("WorkerError")<{
+  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "EngineTooOld" | "Registration"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
 
 /** Why an attempt's fiber was interrupted from outside (or by itself). */
 type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown"

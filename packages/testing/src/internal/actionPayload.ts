@@ -16,6 +16,8 @@ export interface RawPayload {
   readonly stepRunErrors?: Readonly<Record<string, string>> | undefined
   /** The payload of the event filter that triggered the run (`triggers.filter_payload`). */
   readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
+  /** The data of the step conditions that were met, by data key (the rest of `triggers`). */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
 }
 
 /** The payload JSON of `raw`. */
@@ -24,7 +26,7 @@ export const actionPayloadJson = (raw: RawPayload): string =>
     input: raw.input ?? {},
     triggered_by: "manual",
     parents: raw.parents ?? {},
-    triggers: { filter_payload: raw.filterPayload ?? null },
+    triggers: { ...raw.triggers, filter_payload: raw.filterPayload ?? null },
     user_data: null,
     overrides: null,
     ...(raw.stepRunErrors === undefined ? {} : { step_run_errors: raw.stepRunErrors })
@@ -40,6 +42,8 @@ export interface TypedPayload {
   readonly failures?: Readonly<Record<string, unknown>> | undefined
   /** The payload of the event filter that triggered the run. */
   readonly filterPayload?: Readonly<Record<string, unknown>> | undefined
+  /** The data of the step conditions that were met, by data key (`TaskContext.triggers`). */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
 }
 
 /**
@@ -57,7 +61,8 @@ export const encodeActionPayload = (
       : JSON.parse(yield* Effect.orDie(TaskExecution.encodeInput(definition, options.input)))
     const parents: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(options.parents ?? {})) {
-      parents[name] = JSON.parse(yield* Effect.orDie(TaskExecution.encodeOutput(definition, name, value)))
+      // a parent that may be skipped is given as its children see it: an Option (None: skipped)
+      parents[name] = JSON.parse(yield* Effect.orDie(TaskExecution.encodeParentOutput(definition, name, value)))
     }
     let stepRunErrors: Record<string, string> | undefined
     if (options.failures !== undefined) {
@@ -66,5 +71,5 @@ export const encodeActionPayload = (
         stepRunErrors[name] = typeof error === "string" ? error : yield* TaskExecution.encodeFailure(definition, name, error)
       }
     }
-    return actionPayloadJson({ input, parents, stepRunErrors, filterPayload: options.filterPayload })
+    return actionPayloadJson({ input, parents, stepRunErrors, filterPayload: options.filterPayload, triggers: options.triggers })
   })

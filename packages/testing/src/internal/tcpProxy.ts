@@ -5,10 +5,15 @@
  *
  * @internal
  */
-import { Effect, type Scope } from "effect"
+import { Data, Effect, type Scope } from "effect"
 import * as net from "node:net"
 import type { TcpProxyOptions, TcpProxyShape } from "../TcpProxy.js"
-import { TcpProxyError } from "../TcpProxy.js"
+
+/** See `TcpProxy.TcpProxyError`. */
+export class TcpProxyError extends Data.TaggedError("TcpProxyError")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {}
 
 /** One proxied connection: the accepted socket and its upstream socket. */
 interface Link {
