@@ -160,6 +160,61 @@ describe("durable tasks", () => {
       expect(decode(h.completions()[1]!.payload)).toEqual({ CREATE: { "order:paid": [{ id: 2 }] } })
     }))
 
+  it.scoped("a wait is a match: conditions in one or-group are any-of, separate groups all-of; a scope filters events", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection" })
+      yield* h.putWorkflow("grp", [task("t", { isDurable: true, timeout: "2h" })])
+      const w = yield* h.durableWorker(["grp:t"])
+      yield* h.trigger("grp")
+      yield* h.trigger("grp")
+      const [anyOf, allOf] = w.received
+      const waitFor = (a: AssignedAction, groups: readonly [string, string]) =>
+        h.request({
+          waitFor: {
+            durableTaskExternalId: a.taskRunExternalId,
+            invocationCount: a.durableTaskInvocationCount!,
+            waitForConditions: {
+              sleepConditions: [{ base: { readableDataKey: "timeout", action: 0, orGroupId: groups[0], expression: "" }, sleepFor: "1h" }],
+              userEventConditions: [{
+                base: { readableDataKey: "reply", action: 0, orGroupId: groups[1], expression: "" },
+                userEventKey: "reply",
+                eventScope: "ticket-1"
+              }]
+            }
+          }
+        })
+      const same = orGroup()
+      yield* waitFor(anyOf!, [same, same])
+      yield* waitFor(allOf!, [orGroup(), orGroup()])
+      // another scope's event meets neither wait; one of the wait's scope meets the any-of wait
+      yield* h.push("reply", { text: "other" }, "ticket-2")
+      expect(h.completions()).toEqual([])
+      yield* h.push("reply", { text: "hi" }, "ticket-1")
+      expect(h.completions().map((c) => c.ref!.durableTaskExternalId)).toEqual([anyOf!.taskRunExternalId])
+      expect(decode(h.completions()[0]!.payload)).toEqual({ CREATE: { reply: [{ text: "hi" }] } })
+      // the all-of wait holds once its sleep ends too, with both conditions' data
+      yield* h.advance(3_600_000, [], 3_600_000)
+      expect(h.completions().map((c) => c.ref!.durableTaskExternalId)).toEqual([anyOf!.taskRunExternalId, allOf!.taskRunExternalId])
+      expect(decode(h.completions()[1]!.payload)).toEqual({ CREATE: { timeout: [{ sleep_duration: "1h" }], reply: [{ text: "hi" }] } })
+      // the satisfied waits are gone from the tenant's matches and the timers
+      const tenant = yield* h.run((state) => state.tenants.get(tenantId)!)
+      expect(tenant.eventMatches.get("reply")).toBeUndefined()
+    }))
+
+  it.scoped("a lookback needs a scope, as upstream's: an unscoped wait is met only by later events", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("lb", [task("t", { isDurable: true })])
+      const w = yield* h.durableWorker(["lb:t"])
+      yield* h.push("paid", { id: 1 })
+      yield* h.trigger("lb")
+      const a = w.received[0]!
+      yield* h.waitEvent(a, "paid", { since: new Date((yield* TestClock.currentTimeMillis) - 60_000) })
+      expect(h.completions()).toEqual([])
+      yield* h.push("paid", { id: 2 })
+      expect(decode(h.completions()[0]!.payload)).toEqual({ CREATE: { paid: [{ id: 2 }] } })
+    }))
+
   it.scoped("a worker that dies mid-wait: the task resumes on another worker, its memo answered from the log", () =>
     Effect.gen(function*() {
       const h = yield* durableHarness

@@ -10,7 +10,6 @@
  */
 import { onCronTick } from "./cron.js"
 import { onUnpark } from "./dispatch.js"
-import { onDurableSleep } from "./durableLog.js"
 import type { EngineState } from "./model.js"
 import { onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
@@ -45,11 +44,6 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
         case "StreamFlush":
           return onStreamFlush(state, task, timer.token)
       }
-      return
-    }
-    case "DurableSleep": {
-      const task = state.tasksByExternalId.get(timer.taskId)
-      if (task !== undefined) onDurableSleep(state, task, timer, now)
       return
     }
     case "WorkerLiveness": {

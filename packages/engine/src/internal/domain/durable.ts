@@ -26,17 +26,11 @@ import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import {
-  armWait,
-  entryCompleted,
-  entryKey,
-  lookBack,
-  markEvicted,
-  restore
-} from "./durableLog.js"
+import { entryCompleted, entryKey, lookBack, markEvicted, restore } from "./durableLog.js"
 import { EngineError } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
-import type { DurableEntry, DurableEntryKind, DurableLog, DurableStream, DurableWaitCondition, EngineState, Task } from "./model.js"
+import { armSignal, type SignalCondition } from "./matches.js"
+import type { DurableEntry, DurableEntryKind, DurableLog, DurableStream, EngineState, Task } from "./model.js"
 import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
 
 /** A wait's sleep whose duration does not parse lasts 5 minutes (`convert_duration_to_interval`). */
@@ -167,7 +161,7 @@ const entryAt = (
     label: wanted.label,
     describe: wanted.kind === "MEMO" ? "MEMO" : wanted.describe,
     childRunId: wanted.childRunId,
-    wait: undefined,
+    match: undefined,
     satisfied: wanted.result !== undefined,
     satisfiedOrder: wanted.result !== undefined ? ++log.satisfiedCount : undefined,
     satisfiedAt: wanted.result !== undefined ? now : undefined,
@@ -239,7 +233,7 @@ const completeMemo = (
 // -----------------------------------------------------------------------------
 
 interface ParsedCondition {
-  readonly condition: DurableWaitCondition
+  readonly condition: SignalCondition
   readonly kind: "SLEEP" | "USER_EVENT"
   readonly expression: string
   readonly since: number | undefined
@@ -259,7 +253,7 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
         orGroupId: base.orGroupId,
         readableDataKey: base.readableDataKey,
         sleepFor: sleep.sleepFor,
-        at: now + (parseDuration(sleep.sleepFor) ?? defaultSleepMs)
+        until: now + (parseDuration(sleep.sleepFor) ?? defaultSleepMs)
       }
     })
   }
@@ -279,8 +273,7 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
         readableDataKey: base.readableDataKey,
         eventKey: event.userEventKey,
         scope: event.eventScope,
-        expression: base.expression,
-        compiled: compiled?._tag === "Ok" ? compiled.program : undefined
+        expression: base.expression
       }
     })
   }
@@ -339,17 +332,15 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
       label: request.label !== undefined && request.label !== "" ? request.label : undefined
     }, now)
     log.latestNodeId = nodeId
-    if (!existed && !entry.satisfied) {
-      entry.wait = { conditions: conditions.map((c) => c.condition), held: new Map() }
-      armWait(state, task, entry)
-    }
+    if (!existed && !entry.satisfied) armSignal(state, task, entry, conditions.map((c) => c.condition))
     stream.send({ waitForAck: { ref: ref(task, request.invocationCount, entry) } })
     if (!existed) {
-      const since = new Map<number, number>()
-      conditions.forEach((c, index) => {
-        if (c.since !== undefined) since.set(index, c.since)
-      })
-      lookBack(state, task, entry, since, now)
+      const lookbacks = conditions.flatMap(({ condition, since }) =>
+        condition._tag === "UserEvent" && condition.scope !== undefined && since !== undefined
+          ? [{ eventKey: condition.eventKey, scope: condition.scope, since }]
+          : []
+      )
+      lookBack(state, task, entry, lookbacks, now)
     } else if (entry.satisfied) {
       stream.send(entryCompleted(task, entry, request.invocationCount))
     }

@@ -1,9 +1,10 @@
 /**
  * A durable task's event log, the part the rest of the engine reaches: invocation counts (one
- * per assignment), satisfying entries (a wait's condition held, a child run finished) and
- * reporting them on the task's DurableTask stream in the order they were satisfied, restoring an
- * evicted task whose wait was satisfied, and the waits' sleeps and user events. What a worker
- * asks of the log (memo, waits, child runs, eviction) is `durable.ts`.
+ * per assignment), satisfying entries (a wait's match held, a child run finished) and reporting
+ * them on the task's DurableTask stream in the order they were satisfied, restoring an evicted
+ * task whose wait was satisfied. A wait's sleeps and user events are a SIGNAL match
+ * (`matches.ts`). What a worker asks of the log (memo, waits, child runs, eviction) is
+ * `durable.ts`.
  *
  * Engine semantics §9; upstream `pkg/repository/durable_events.go`,
  * `internal/services/shared/durable/dispatch.go`, `controllers/task/durable_callbacks.go`.
@@ -11,12 +12,12 @@
  * @internal
  */
 import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
-import { evaluate } from "./cel.js"
 import { setTaskState, touchRun } from "./changes.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import type { JsonValue } from "./json.js"
-import { isJsonObject, parseJson, stringifyJson } from "./json.js"
-import type { DurableEntry, DurableEventWait, EngineState, PushedEvent, Run, Task } from "./model.js"
+import { parseJson, stringifyJson } from "./json.js"
+import * as Matches from "./matches.js"
+import type { DurableEntry, EngineState, Run, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
 
@@ -88,7 +89,7 @@ export const satisfyEntry = (
 ): void => {
   const log = task.durable
   if (log === undefined || entry.satisfied) return
-  clearWait(state, task, entry)
+  clearWait(state, entry)
   entry.satisfied = true
   entry.satisfiedAt = now
   entry.satisfiedOrder = ++log.satisfiedCount
@@ -164,159 +165,52 @@ export const onChildRunFinished = (state: EngineState, run: Run, now: number): v
 }
 
 // -----------------------------------------------------------------------------
-// waits: sleeps and user events
+// waits: sleeps and user events, as SIGNAL matches (`matches.ts`)
 // -----------------------------------------------------------------------------
 
-/** The timer id of a wait's sleep condition. */
-const sleepTimerId = (task: Task, entry: DurableEntry, index: number) =>
-  `${task.externalId}:${entry.branchId}:${entry.nodeId}:${index}`
-
-/** Arms a new wait: its sleeps on the engine's clock, its user events in the tenant's index. */
-export const armWait = (state: EngineState, task: Task, entry: DurableEntry): void => {
-  const wait = entry.wait
-  if (wait === undefined) return
-  wait.conditions.forEach((condition, index) => {
-    if (condition._tag === "Sleep") {
-      state.timers.set({
-        kind: "DurableSleep",
-        id: sleepTimerId(task, entry, index),
-        taskId: task.externalId,
-        branchId: entry.branchId,
-        nodeId: entry.nodeId,
-        index,
-        at: condition.at
-      })
-    } else {
-      let byKey = state.durableEventWaits.get(task.tenantId)
-      if (byKey === undefined) {
-        byKey = new Map()
-        state.durableEventWaits.set(task.tenantId, byKey)
-      }
-      let waits = byKey.get(condition.eventKey)
-      if (waits === undefined) {
-        waits = new Set()
-        byKey.set(condition.eventKey, waits)
-      }
-      waits.add({ task, entry })
-    }
-  })
-}
-
-/** Disarms a wait (satisfied, or its task final). */
-const clearWait = (state: EngineState, task: Task, entry: DurableEntry): void => {
-  const wait = entry.wait
-  if (wait === undefined) return
-  entry.wait = undefined
-  wait.conditions.forEach((condition, index) => {
-    if (condition._tag === "Sleep") state.timers.cancel("DurableSleep", sleepTimerId(task, entry, index))
-    else {
-      const waits = state.durableEventWaits.get(task.tenantId)?.get(condition.eventKey)
-      if (waits === undefined) return
-      for (const w of waits) if (w.entry === entry) waits.delete(w)
-      if (waits.size === 0) state.durableEventWaits.get(task.tenantId)!.delete(condition.eventKey)
-    }
-  })
+/** Disarms a wait's match (its entry satisfied, or its task final). */
+const clearWait = (state: EngineState, entry: DurableEntry): void => {
+  if (entry.match !== undefined) Matches.disarmSignal(state, entry.match)
 }
 
 /** A final task's waits are disarmed and its stream forgotten. */
 export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
   const log = task.durable
   if (log === undefined) return
-  for (const entry of log.entries.values()) clearWait(state, task, entry)
+  for (const entry of log.entries.values()) clearWait(state, entry)
   state.durableStreams.delete(task.externalId)
 }
 
 /**
- * A condition of a wait held with `data`: the wait is satisfied when every condition of one
- * or-group held, with `{"CREATE": {"<readable_data_key>": [<data>, …]}}` of that group.
+ * A wait's match held (every or-group of its conditions): its entry is satisfied with the match's
+ * data, `{"CREATE": {"<readable_data_key>": [<data>, …]}}`.
  */
-const conditionHeld = (state: EngineState, task: Task, entry: DurableEntry, index: number, data: JsonValue, now: number) => {
-  const wait = entry.wait
-  if (wait === undefined || entry.satisfied) return
-  wait.held.set(index, data)
-  const group = wait.conditions[index]!.orGroupId
-  const members = wait.conditions.map((c, i) => [c, i] as const).filter(([c]) => c.orGroupId === group)
-  if (!members.every(([, i]) => wait.held.has(i))) return
-  const byKey: Record<string, Array<JsonValue>> = {}
-  for (const [c, i] of members) (byKey[c.readableDataKey] ??= []).push(wait.held.get(i)!)
-  satisfyEntry(state, task, entry, now, { result: jsonBytes({ CREATE: byKey }) })
-}
-
-/** A wait's sleep elapsed (`DurableSleep` timer). */
-export const onDurableSleep = (
-  state: EngineState,
-  task: Task,
-  timer: { readonly branchId: number; readonly nodeId: number; readonly index: number },
-  now: number
-): void => {
+export const onSignal = (state: EngineState, decision: Matches.SignalDecision, now: number): void => {
+  const task = decision.task
   if (isFinal(task)) return
-  const entry = task.durable?.entries.get(entryKey(timer.branchId, timer.nodeId))
-  const condition = entry?.wait?.conditions[timer.index]
-  if (entry === undefined || condition?._tag !== "Sleep") return
-  conditionHeld(state, task, entry, timer.index, { sleep_duration: condition.sleepFor }, now)
-}
-
-/** Whether a user event meets a condition: its scope (when the condition has one) and expression. */
-const eventMeets = (condition: Extract<DurableEntry["wait"], object>["conditions"][number], event: PushedEvent, payload: JsonValue) => {
-  if (condition._tag !== "UserEvent" || condition.eventKey !== event.key) return false
-  if (condition.scope !== undefined && condition.scope !== "" && condition.scope !== event.scope) return false
-  if (condition.compiled === undefined) return true
-  const result = evaluate(condition.compiled, { input: payload, output: {} })
-  return result._tag === "Value" && result.value === true
-}
-
-/** The payload of a pushed event as a condition sees it (an object; `{}` otherwise). */
-const eventPayload = (event: PushedEvent): JsonValue => {
-  const parsed = parseJson(event.payload)
-  return isJsonObject(parsed) ? parsed : {}
-}
-
-/** Offers one event to a waiting entry's conditions; returns whether one held. */
-const offerEvent = (state: EngineState, wait: DurableEventWait, event: PushedEvent, now: number): boolean => {
-  const conditions = wait.entry.wait?.conditions ?? []
-  const payload = eventPayload(event)
-  let held = false
-  conditions.forEach((condition, index) => {
-    if (!held && !wait.entry.satisfied && eventMeets(condition, event, payload)) {
-      held = true
-      conditionHeld(state, wait.task, wait.entry, index, payload, now)
-    }
-  })
-  return held
-}
-
-/** A pushed event: the durable waits on its key that it meets are satisfied. */
-export const onEventPushed = (state: EngineState, event: PushedEvent, now: number): void => {
-  const waits = state.durableEventWaits.get(event.tenantId)?.get(event.key)
-  if (waits === undefined) return
-  for (const wait of [...waits]) offerEvent(state, wait, event, now)
+  const entry = task.durable?.entries.get(entryKey(decision.branchId, decision.nodeId))
+  if (entry !== undefined) satisfyEntry(state, task, entry, now, { result: jsonBytes(decision.data) })
 }
 
 /**
- * A new wait's lookback (`consider_events_since`): the earliest event stored since then that
- * meets one of its user-event conditions counts as if it arrived now.
+ * A new wait's lookback (upstream `handleEventLookback`): for each user-event condition with a
+ * scope and `consider_events_since`, the events of its key and scope stored since then are offered
+ * to the wait's match, newest first.
  */
 export const lookBack = (
   state: EngineState,
   task: Task,
   entry: DurableEntry,
-  since: ReadonlyMap<number, number>,
+  lookbacks: ReadonlyArray<{ readonly eventKey: string; readonly scope: string; readonly since: number }>,
   now: number
 ): void => {
-  if (since.size === 0) return
+  const match = entry.match
   const tenant = state.tenants.get(task.tenantId)
-  if (tenant === undefined) return
-  const earliest = Math.min(...since.values())
-  for (const event of tenant.events.all()) {
-    if (entry.satisfied || entry.wait === undefined) return
-    if (event.createdAt < earliest) continue
-    const conditions = entry.wait.conditions
-    const payload = eventPayload(event)
-    for (const [index, from] of since) {
-      if (event.createdAt >= from && eventMeets(conditions[index]!, event, payload)) {
-        conditionHeld(state, task, entry, index, payload, now)
-        break
-      }
-    }
+  if (match === undefined || tenant === undefined || lookbacks.length === 0) return
+  const found = tenant.events.all().filter((event) =>
+    lookbacks.some((l) => event.key === l.eventKey && event.scope === l.scope && event.createdAt >= l.since)
+  )
+  for (const decision of Matches.offerPastEvents(state, match, found, now)) {
+    if (decision._tag === "Signal") onSignal(state, decision, now)
   }
 }

@@ -17,7 +17,6 @@ import * as Filters from "./filters.js"
 import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
-import { onEventPushed } from "./durableLog.js"
 import { onEventStored } from "./retention.js"
 import { onUserEvent } from "./tasks.js"
 import { triggerFromEvent } from "./triggers.js"
@@ -87,7 +86,6 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
   touchEvent(state, event)
   state.eventsById.set(event.id, event)
   onEventStored(state, tenant, now)
-  onEventPushed(state, event, now)
   for (const workflow of tenant.workflowsByName.values()) {
     const version = latestVersion(workflow)
     if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue
@@ -105,7 +103,7 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
   }
   // then the steps waiting on its key, those of the runs it just triggered included (upstream
   // triggers the runs of a user event, then processes its matches)
-  onUserEvent(state, tenant, event.key, event.payload, now)
+  onUserEvent(state, tenant, event, now)
   return event
 }
 

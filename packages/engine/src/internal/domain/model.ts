@@ -173,8 +173,11 @@ export type StepCondition =
     readonly expression: string
   }
 
-/** What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match. */
-export type MatchAction = ConditionAction | "CREATE_MATCH"
+/**
+ * What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match; a
+ * durable wait's match (`SIGNAL`) has only `CREATE`: its log entry is satisfied.
+ */
+export type MatchAction = ConditionAction | "CREATE_MATCH" | "CREATE"
 
 /**
  * A condition of a match (upstream `v1_match_condition`): satisfied by the first event of its type
@@ -205,11 +208,25 @@ export type MatchData = Record<string, Record<string, Array<JsonValue>>>
  * an id) holds when one of its conditions does; an action holds when all its groups do.
  */
 export interface Match {
+  readonly kind: "TRIGGER"
   readonly run: Run
   readonly step: Step
   readonly conditions: ReadonlyArray<MatchCondition>
   /** The data a satisfied CREATE_MATCH carried over (`existing_data`). */
   readonly existing: MatchData | undefined
+}
+
+/**
+ * The conditions a durable task's wait is satisfied by (upstream `v1_match` of kind SIGNAL): its
+ * sleeps and user events, each with the action CREATE; when every or-group holds, the log entry
+ * at (`branchId`, `nodeId`) is satisfied with `{"CREATE": {<readable data key>: [<data>, …]}}`.
+ */
+export interface SignalMatch {
+  readonly kind: "SIGNAL"
+  readonly task: Task
+  readonly branchId: number
+  readonly nodeId: number
+  readonly conditions: ReadonlyArray<MatchCondition>
 }
 
 // -----------------------------------------------------------------------------
@@ -653,8 +670,8 @@ export interface DurableEntry {
   readonly describe: string
   /** RUN: the child run. */
   readonly childRunId: string | undefined
-  /** WAIT_FOR: what satisfies it, while it is not satisfied. */
-  wait: DurableWait | undefined
+  /** WAIT_FOR: the match that satisfies it, while it is not satisfied. */
+  match: SignalMatch | undefined
   satisfied: boolean
   /** Its place among the log's satisfied entries (they are delivered in this order). */
   satisfiedOrder: number | undefined
@@ -665,32 +682,6 @@ export interface DurableEntry {
   isFailure: boolean
   errorMessage: string | undefined
 }
-
-/** A durable wait's conditions: satisfied when every condition of one or-group holds. */
-export interface DurableWait {
-  readonly conditions: ReadonlyArray<DurableWaitCondition>
-  /** The data of the conditions that held so far, by index. */
-  readonly held: Map<number, JsonValue>
-}
-
-export type DurableWaitCondition =
-  | {
-    readonly _tag: "Sleep"
-    readonly orGroupId: string
-    readonly readableDataKey: string
-    /** As given ("10s"); the data of the condition when it holds. */
-    readonly sleepFor: string
-    readonly at: number
-  }
-  | {
-    readonly _tag: "UserEvent"
-    readonly orGroupId: string
-    readonly readableDataKey: string
-    readonly eventKey: string
-    readonly scope: string | undefined
-    readonly expression: string
-    readonly compiled: CelProgram<"condition"> | undefined
-  }
 
 /** Where a branch starts: the node it forks at, and the branch it forks from. */
 export interface DurableBranchPoint {
@@ -884,12 +875,6 @@ export interface DurableStream {
   readonly send: (response: DurableTaskResponse) => void
 }
 
-/** A durable wait on a user event: the task and its waiting entry. */
-export interface DurableEventWait {
-  readonly task: Task
-  readonly entry: DurableEntry
-}
-
 /** A `SubscribeToWorkflowRuns` stream. */
 export interface RunSubscriber {
   readonly send: (event: WorkflowRunEvent) => void
@@ -949,7 +934,7 @@ export interface TenantState {
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
   /** The matches waiting on a user event, by event key. */
-  readonly eventMatches: Map<string, Set<Match>>
+  readonly eventMatches: Map<string, Set<Match | SignalMatch>>
 }
 
 /**
@@ -1004,8 +989,6 @@ export class EngineState {
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
   /** The DurableTask stream a durable task last spoke on, by task external id. */
   readonly durableStreams = new Map<string, DurableStream>()
-  /** Durable waits on user events, by tenant id and event key. */
-  readonly durableEventWaits = new Map<string, Map<string, Set<DurableEventWait>>>()
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()

@@ -35,11 +35,11 @@ import {
 } from "./concurrency.js"
 import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
-import { onChildRunFinished, onDurableTaskFinal } from "./durableLog.js"
+import { onChildRunFinished, onDurableTaskFinal, onSignal } from "./durableLog.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { JsonValue } from "./json.js"
 import * as Matches from "./matches.js"
-import type { EngineState, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
+import type { EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
@@ -208,9 +208,13 @@ export const startRun = (state: EngineState, run: Run, now: number): void => {
   for (const step of steps) createTask(state, run, step, now, { _tag: "Queued" })
 }
 
-/** Creates the tasks that satisfied matches decided. */
+/** Creates the tasks that satisfied matches decided, and satisfies the durable waits that held. */
 const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>, now: number): void => {
   for (const decision of decisions) {
+    if (decision._tag === "Signal") {
+      onSignal(state, decision, now)
+      continue
+    }
     const as: CreateAs = decision.action === "QUEUE"
       ? { _tag: "Queued", stepRunErrors: decision.stepRunErrors, triggerData: decision.triggerData }
       : decision.action === "SKIP"
@@ -220,9 +224,9 @@ const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>
   }
 }
 
-/** A pushed event: the matches waiting on its key may create their tasks. */
-export const onUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): void =>
-  carryOut(state, Matches.deliverUserEvent(state, tenant, key, payload, now), now)
+/** A pushed event: the matches waiting on its key may create their tasks or satisfy durable waits. */
+export const onUserEvent = (state: EngineState, tenant: TenantState, event: PushedEvent, now: number): void =>
+  carryOut(state, Matches.deliverUserEvent(state, tenant, event, now), now)
 
 /** A sleep condition ended. */
 export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): void =>

@@ -41,16 +41,6 @@ export type Timer =
   }
   /** The stream events a task's attempt `token` holds back for a gap in `event_index` are released. */
   | { readonly kind: "StreamFlush"; readonly id: string; readonly token: number; readonly at: number }
-  /** The sleep condition `index` of the durable wait at (`branchId`, `nodeId`) of task `taskId` holds. */
-  | {
-    readonly kind: "DurableSleep"
-    readonly id: string
-    readonly taskId: string
-    readonly branchId: number
-    readonly nodeId: number
-    readonly index: number
-    readonly at: number
-  }
   /** A worker silent since its last heartbeat is checked (its attempts re-queued if it is dead). */
   | { readonly kind: "WorkerLiveness"; readonly id: string; readonly at: number }
   /** A legacy `Listen` stream (session `id` of worker `workerId`) refreshes its worker's heartbeat. */
@@ -59,7 +49,7 @@ export type Timer =
   | { readonly kind: "RateLimitRefill"; readonly id: string; readonly tenantId: string; readonly key: string; readonly at: number }
   /** A scheduled run of a tenant fires, if it is still due at `at`. */
   | { readonly kind: "ScheduledRun"; readonly id: string; readonly tenantId: string; readonly at: number }
-  /** A sleep condition (`sleep-<n>`, the id) of a run's match ends. */
+  /** A sleep condition (`sleep-<n>`, the id) of a run's match (a step's or a durable wait's) ends. */
   | { readonly kind: "Sleep"; readonly id: string; readonly runId: string; readonly at: number }
   /** A cron's tick at `at`. */
   | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }

@@ -152,7 +152,7 @@ const StoredMatchCondition = Schema.Struct({
   hint: Schema.optional(Schema.String),
   readableDataKey: Schema.String,
   expression: Schema.String,
-  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH"),
+  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH", "CREATE"),
   orGroupId: Schema.String,
   sleep: Schema.optional(Schema.Struct({ sleepFor: Schema.String, until: Millis })),
   satisfied: Schema.Boolean,
