@@ -24,7 +24,7 @@ const decode = (payload: Uint8Array | undefined) => JSON.parse(new TextDecoder()
 const durableHarnessWith = (options: CoreOptions) => Effect.gen(function*() {
   const h = yield* makeHarnessWith(options)
   const sent: Array<DurableTaskResponse> = []
-  const stream = { id: "stream-1", tenantId, send: (r: DurableTaskResponse) => void sent.push(r) }
+  const stream = { id: "stream-1", tenantId, send: (r: DurableTaskResponse) => void sent.push(r), releases: new Map() }
   const request = (r: DurableTaskRequest) => h.run((state, now) => handleDurableRequest(state, stream, r, now))
   /** A worker with `durable` slots for the given actions; it records the actions it is sent. */
   const durableWorker = (actions: ReadonlyArray<string>, durable = 10) =>
@@ -249,6 +249,42 @@ describe("durable tasks", () => {
       expect(h.completions().map((c) => c.ref)).toEqual([{ durableTaskExternalId: runId, invocationCount: 2, branchId: 1, nodeId: 2 }])
       yield* h.complete(a2, "{\"done\":true}")
       expect(taskStatus(yield* h.taskOf(runId, "t"))).toBe("COMPLETED")
+    }))
+
+  it.scoped("a wait met while a new invocation replays is held until the entries satisfied before it are replayed", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("order", [task("t", { isDurable: true, timeout: "10m" })])
+      yield* h.putWorkflow("order-child", [task("c")])
+      const w = yield* h.durableWorker(["order:t", "order-child:c"])
+      const runId = yield* h.trigger("order")
+      const spawn = (a: AssignedAction) =>
+        h.request({
+          triggerRuns: {
+            durableTaskExternalId: a.taskRunExternalId,
+            invocationCount: a.durableTaskInvocationCount!,
+            triggerOpts: [{ name: "order-child", input: "{}", parentId: runId, parentTaskRunExternalId: a.taskRunExternalId, childIndex: 0 }]
+          }
+        })
+      const a1 = w.received[0]!
+      yield* h.memo(a1, "now", { ts: 1 })
+      yield* spawn(a1)
+      yield* h.complete(w.received.find((x) => x.actionId === "order-child:c")!, "{\"ok\":1}")
+      yield* h.waitEvent(a1, "go")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: runId, invocationCount: 1 } })
+      yield* h.run((state, now) => restoreEvictedTask(state, tenantId, runId, now))
+      const a2 = w.received.filter((x) => x.actionId === "order:t")[1]!
+      h.sent.length = 0
+      // invocation 2 replays its memo; the event arrives before it replays the child run (node 2)
+      yield* h.memo(a2, "now")
+      yield* h.push("go", { go: true })
+      expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([1])
+      yield* spawn(a2)
+      // the child's completion (satisfied first), then the held wait's
+      expect(h.completions().map((c) => [c.ref!.nodeId, c.ref!.invocationCount])).toEqual([[1, 2], [2, 2], [3, 2]])
+      // the replayed wait gets its completion again, which the SDK ignores as a duplicate
+      yield* h.waitEvent(a2, "go")
+      expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([1, 2, 3, 3])
     }))
 
   it.scoped("a replay that asks something else at a recorded node gets a non-determinism error", () =>

@@ -26,7 +26,7 @@ import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { entryCompleted, entryKey, lookBack, markEvicted, restore } from "./durableLog.js"
+import { deliverEntry, entryKey, lookBack, markEvicted, restore } from "./durableLog.js"
 import { EngineError } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armSignal, type SignalCondition } from "./matches.js"
@@ -163,7 +163,8 @@ const entryAt = (
     childRunId: wanted.childRunId,
     match: undefined,
     satisfied: wanted.result !== undefined,
-    satisfiedOrder: wanted.result !== undefined ? ++log.satisfiedCount : undefined,
+    // only RUN and WAIT_FOR entries are ordered (a memo is created satisfied, or completed by its worker)
+    satisfiedOrder: undefined,
     satisfiedAt: wanted.result !== undefined ? now : undefined,
     result: wanted.result,
     isFailure: false,
@@ -200,7 +201,7 @@ const memo = (state: EngineState, stream: DurableStream, request: NonNullable<Du
         ...(entry.result !== undefined ? { memoResultPayload: entry.result } : {})
       }
     })
-    if (entry.satisfied) stream.send(entryCompleted(task, entry, request.invocationCount))
+    if (entry.satisfied) deliverEntry(stream, task, entry, request.invocationCount)
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
     else throw error
@@ -223,7 +224,6 @@ const completeMemo = (
   if (entry.satisfied) return
   entry.satisfied = true
   entry.satisfiedAt = now
-  entry.satisfiedOrder = ++task.durable!.satisfiedCount
   entry.result = request.payload
   touchRun(state, task.run)
 }
@@ -342,7 +342,7 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
       )
       lookBack(state, task, entry, lookbacks, now)
     } else if (entry.satisfied) {
-      stream.send(entryCompleted(task, entry, request.invocationCount))
+      deliverEntry(stream, task, entry, request.invocationCount)
     }
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
@@ -434,7 +434,7 @@ const triggerRuns = (
     }
     const satisfied = entries.filter((entry) => entry.satisfied && !toStart.some((s) => s.runId === entry.childRunId))
     satisfied.sort((a, b) => (a.satisfiedOrder ?? 0) - (b.satisfiedOrder ?? 0))
-    for (const entry of new Set(satisfied)) stream.send(entryCompleted(task, entry, request.invocationCount))
+    for (const entry of new Set(satisfied)) deliverEntry(stream, task, entry, request.invocationCount)
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
     else throw error
@@ -528,7 +528,7 @@ const workerStatus = (state: EngineState, stream: DurableStream, request: NonNul
     if (entry?.satisfied === true) satisfied.push({ task, entry, invocationCount: waiting.invocationCount })
   }
   satisfied.sort((a, b) => (a.entry.satisfiedOrder ?? 0) - (b.entry.satisfiedOrder ?? 0))
-  for (const { entry, invocationCount, task } of satisfied) stream.send(entryCompleted(task, entry, invocationCount))
+  for (const { entry, invocationCount, task } of satisfied) deliverEntry(stream, task, entry, invocationCount)
 }
 
 // -----------------------------------------------------------------------------

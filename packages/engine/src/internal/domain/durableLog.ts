@@ -17,7 +17,7 @@ import { enqueue, retryPriority } from "./dispatch.js"
 import type { JsonValue } from "./json.js"
 import { parseJson, stringifyJson } from "./json.js"
 import * as Matches from "./matches.js"
-import type { DurableEntry, EngineState, Run, Task } from "./model.js"
+import type { DurableEntry, DurableStream, EngineState, Run, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
 
@@ -67,12 +67,40 @@ export const entryCompleted = (task: Task, entry: DurableEntry, invocationCount:
   }
 })
 
-/** Sends `response` on the DurableTask stream `task` last spoke on; false when there is none. */
-export const sendToTask = (state: EngineState, task: Task, response: DurableTaskResponse): boolean => {
-  const stream = state.durableStreams.get(task.externalId)
-  if (stream === undefined || stream.tenantId !== task.tenantId) return false
+/**
+ * Sends the completion of a satisfied entry to `invocationCount` on `stream`, in satisfied order
+ * (upstream `deliverOrdered`): a RUN or WAIT_FOR completion whose order is not the next one this
+ * invocation expects is held until those before it are sent (the SDK releases completions in the
+ * order they arrive, and one sent early would stall it); an order already sent is sent again (the
+ * SDK ignores a duplicate); a memo's has no order and is sent at once.
+ */
+export const deliverEntry = (stream: DurableStream, task: Task, entry: DurableEntry, invocationCount: number): void => {
+  const response = entryCompleted(task, entry, invocationCount)
+  const order = entry.satisfiedOrder
+  if (order === undefined) return stream.send(response)
+  const key = `${task.externalId}:${invocationCount}`
+  let release = stream.releases.get(key)
+  if (release === undefined) {
+    // an older invocation of the task will get nothing more
+    for (const [k] of stream.releases) {
+      const [taskId, count] = k.split(":")
+      if (taskId === task.externalId && Number(count) < invocationCount) stream.releases.delete(k)
+    }
+    release = { maxSent: 0, held: new Map() }
+    stream.releases.set(key, release)
+  }
+  if (order <= release.maxSent) return stream.send(response)
+  if (order !== release.maxSent + 1) {
+    if (!release.held.has(order)) release.held.set(order, response)
+    return
+  }
   stream.send(response)
-  return true
+  release.maxSent = order
+  for (let next = release.held.get(order + 1); next !== undefined; next = release.held.get(release.maxSent + 1)) {
+    release.held.delete(release.maxSent + 1)
+    stream.send(next)
+    release.maxSent++
+  }
 }
 
 /**
@@ -101,8 +129,11 @@ export const satisfyEntry = (
   touchRun(state, task.run)
   switch (task.state._tag) {
     case "Assigned":
-      sendToTask(state, task, entryCompleted(task, entry, log.invocationCount))
+    {
+      const stream = state.durableStreams.get(task.externalId)
+      if (stream !== undefined && stream.tenantId === task.tenantId) deliverEntry(stream, task, entry, log.invocationCount)
       return
+    }
     case "Evicted":
       restore(state, task, now, "callback satisfied while task evicted")
       return

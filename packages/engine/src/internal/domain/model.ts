@@ -673,7 +673,10 @@ export interface DurableEntry {
   /** WAIT_FOR: the match that satisfies it, while it is not satisfied. */
   match: SignalMatch | undefined
   satisfied: boolean
-  /** Its place among the log's satisfied entries (they are delivered in this order). */
+  /**
+   * Its place among the log's satisfied RUN and WAIT_FOR entries (their completions reach an
+   * invocation in this order); a memo has none.
+   */
   satisfiedOrder: number | undefined
   satisfiedAt: number | undefined
   /** The result payload (JSON bytes). */
@@ -873,6 +876,17 @@ export interface DurableStream {
   readonly id: string
   readonly tenantId: string
   readonly send: (response: DurableTaskResponse) => void
+  /**
+   * Per task and invocation (`"<task>:<invocation>"`): the highest satisfied order sent, and the
+   * completions held back until the orders before them are sent (`durableLog.deliverEntry`).
+   */
+  readonly releases: Map<string, DurableRelease>
+}
+
+/** The ordered release of one invocation's completions on a stream (upstream `orderedRelease`). */
+export interface DurableRelease {
+  maxSent: number
+  readonly held: Map<number, DurableTaskResponse>
 }
 
 /** A `SubscribeToWorkflowRuns` stream. */

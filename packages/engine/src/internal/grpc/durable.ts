@@ -33,7 +33,8 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
         const stream: DurableStream = {
           id: newId(),
           tenantId: context.tenantId,
-          send: (response) => mailbox.unsafeOffer(response)
+          send: (response) => mailbox.unsafeOffer(response),
+          releases: new Map()
         }
         yield* Effect.addFinalizer(() => core.runSync((state) => closeDurableStream(state, stream)))
         const iterator = requests[Symbol.asyncIterator]()
