@@ -263,7 +263,7 @@ describe("durable tasks", () => {
           triggerRuns: {
             durableTaskExternalId: a.taskRunExternalId,
             invocationCount: a.durableTaskInvocationCount!,
-            triggerOpts: [{ name: "order-child", input: "{}", parentId: runId, parentTaskRunExternalId: a.taskRunExternalId, childIndex: 0 }]
+            triggerOpts: [{ name: "order-child", input: "{}", parentId: runId, parentTaskRunExternalId: a.taskRunExternalId, childIndex: 0, desiredWorkerLabels: {} }]
           }
         })
       const a1 = w.received[0]!

@@ -313,8 +313,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.streamOutcome(c.dispatcher.subscribeToWorkflowEvents({ workflowRunId: "x" }))).toMatchObject({
         code: Status.INVALID_ARGUMENT
       })
-      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: missingId, signalKey: "k" }))).toMatchObject({
-        code: Status.UNIMPLEMENTED
+      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: missingId, signalKey: "k" }))).toEqual({
+        code: Status.NOT_FOUND,
+        details: `task run not found: ${missingId}`
+      })
+      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: "x", signalKey: "k" }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "task id is not a valid uuid"
       })
     }))
 

@@ -2,7 +2,8 @@
  * What a durable task's worker asks of its event log over `V1Dispatcher/DurableTask` (engine
  * semantics §9.3): memoized values (`memo`, `complete_memo`), waits (`wait_for`: sleeps and user
  * events, with a lookback), child runs (`trigger_runs`, deduplicated by spawn key), eviction
- * (`evict_invocation`) and the polling fallback (`worker_status`); and `RestoreEvictedTask`.
+ * (`evict_invocation`) and the polling fallback (`worker_status`); `RestoreEvictedTask`; and the
+ * older protocol's `RegisterDurableEvent` / `ListenForDurableEvent` (signals by key).
  *
  * Each request names the invocation it comes from: a request of an older invocation is answered
  * with `server_evict`. Each call takes the next node of the log; at a node the log already has,
@@ -18,7 +19,8 @@ import {
   type DurableEventLogEntryRef,
   DurableTaskErrorType,
   type DurableTaskRequest,
-  type DurableTaskResponse
+  type DurableTaskResponse,
+  type RegisterDurableEventRequest
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
@@ -26,11 +28,19 @@ import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { deliverEntry, entryKey, lookBack, markEvicted, restore } from "./durableLog.js"
-import { EngineError } from "./errors.js"
+import { deliverEntry, entryKey, lookBack, markEvicted, restore, sendSignal, signalListenKey } from "./durableLog.js"
+import { EngineError, invalidArgument, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armSignal, type SignalCondition } from "./matches.js"
-import type { DurableEntry, DurableEntryKind, DurableLog, DurableStream, EngineState, Task } from "./model.js"
+import type {
+  DurableEntry,
+  DurableEntryKind,
+  DurableEventListener,
+  DurableLog,
+  DurableStream,
+  EngineState,
+  Task
+} from "./model.js"
 import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
 
 /** A wait's sleep whose duration does not parse lasts 5 minutes (`convert_duration_to_interval`). */
@@ -332,7 +342,7 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
       label: request.label !== undefined && request.label !== "" ? request.label : undefined
     }, now)
     log.latestNodeId = nodeId
-    if (!existed && !entry.satisfied) armSignal(state, task, entry, conditions.map((c) => c.condition))
+    if (!existed && !entry.satisfied) armSignal(state, task, { entry }, conditions.map((c) => c.condition))
     stream.send({ waitForAck: { ref: ref(task, request.invocationCount, entry) } })
     if (!existed) {
       const lookbacks = conditions.flatMap(({ condition, since }) =>
@@ -548,6 +558,66 @@ export const handleDurableRequest = (state: EngineState, stream: DurableStream, 
   else if (request.workerStatus !== undefined) workerStatus(state, stream, request.workerStatus)
   else if (request.completeMemo !== undefined) completeMemo(state, stream, request.completeMemo, now)
   else fail("unknown message type")
+}
+
+// -----------------------------------------------------------------------------
+// the older protocol: RegisterDurableEvent and ListenForDurableEvent
+// -----------------------------------------------------------------------------
+
+/**
+ * `V1Dispatcher/RegisterDurableEvent` (the protocol of engines older than v0.80.0, still served
+ * upstream): a SIGNAL match of the task under `signal_key`, its sleeps and user events (by key
+ * and expression; no scope, no lookback), whose data `ListenForDurableEvent` sends once it holds.
+ * Registering a key again replaces its pending match.
+ */
+export const registerDurableEvent = (state: EngineState, tenantId: string, request: RegisterDurableEventRequest, now: number): void => {
+  const parsed = parseUuid(request.taskId)
+  if (!parsed.ok) throw invalidArgument("task id is not a valid uuid")
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId) throw notFound(`task run not found: ${parsed.value}`)
+  const conditions: Array<SignalCondition> = []
+  for (const sleep of request.conditions?.sleepConditions ?? []) {
+    const base = sleep.base
+    if (base === undefined || !isUuid(base.orGroupId)) throw invalidArgument("or group id is not a valid uuid")
+    conditions.push({
+      _tag: "Sleep",
+      orGroupId: base.orGroupId,
+      readableDataKey: base.readableDataKey,
+      sleepFor: sleep.sleepFor,
+      until: now + (parseDuration(sleep.sleepFor) ?? defaultSleepMs)
+    })
+  }
+  for (const event of request.conditions?.userEventConditions ?? []) {
+    const base = event.base
+    if (base === undefined || !isUuid(base.orGroupId)) throw invalidArgument("or group id is not a valid uuid")
+    conditions.push({
+      _tag: "UserEvent",
+      orGroupId: base.orGroupId,
+      readableDataKey: base.readableDataKey,
+      eventKey: event.userEventKey,
+      scope: undefined,
+      expression: base.expression
+    })
+  }
+  armSignal(state, task, { signalKey: request.signalKey }, conditions)
+}
+
+/**
+ * One request of a `ListenForDurableEvent` stream: the listener wants the signal `signal_key` of
+ * the task, sent at once if it completed, else when it does. A task id that is not a UUID, or a
+ * task that is not found, is skipped (upstream logs it).
+ */
+export const listenForDurableEvent = (
+  state: EngineState,
+  listener: DurableEventListener,
+  request: { readonly taskId: string; readonly signalKey: string }
+): void => {
+  const parsed = parseUuid(request.taskId)
+  if (!parsed.ok) return
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== listener.tenantId) return
+  listener.wanted.set(signalListenKey(task.externalId, request.signalKey), { taskId: task.externalId, signalKey: request.signalKey })
+  sendSignal(listener, task, request.signalKey)
 }
 
 /** A DurableTask stream ended: the tasks it spoke for are no longer routed to it. */

@@ -17,7 +17,7 @@ import { enqueue, retryPriority } from "./dispatch.js"
 import type { JsonValue } from "./json.js"
 import { parseJson, stringifyJson } from "./json.js"
 import * as Matches from "./matches.js"
-import type { DurableEntry, DurableStream, EngineState, Run, Task } from "./model.js"
+import type { DurableEntry, DurableEventListener, DurableStream, EngineState, Run, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
 
@@ -206,6 +206,7 @@ const clearWait = (state: EngineState, entry: DurableEntry): void => {
 
 /** A final task's waits are disarmed and its stream forgotten. */
 export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
+  for (const signal of task.signals.values()) if (signal.match !== undefined) Matches.disarmSignal(state, signal.match)
   const log = task.durable
   if (log === undefined) return
   for (const entry of log.entries.values()) clearWait(state, entry)
@@ -218,9 +219,34 @@ export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
  */
 export const onSignal = (state: EngineState, decision: Matches.SignalDecision, now: number): void => {
   const task = decision.task
+  if (decision.entry === undefined) return completeSignal(state, task, decision.signalKey, jsonBytes(decision.data))
   if (isFinal(task)) return
-  const entry = task.durable?.entries.get(entryKey(decision.branchId, decision.nodeId))
+  const entry = task.durable?.entries.get(entryKey(decision.entry.branchId, decision.entry.nodeId))
   if (entry !== undefined) satisfyEntry(state, task, entry, now, { result: jsonBytes(decision.data) })
+}
+
+/** The key of a legacy signal among a listener's wanted ones. */
+export const signalListenKey = (taskId: string, signalKey: string) => `${taskId}:${signalKey}`
+
+/**
+ * A legacy signal's match held (upstream's SIGNAL_COMPLETED event): its data is kept on the task
+ * and sent to every `ListenForDurableEvent` stream that asked for it.
+ */
+const completeSignal = (state: EngineState, task: Task, signalKey: string, data: Uint8Array): void => {
+  const signal = task.signals.get(signalKey)
+  if (signal === undefined) return
+  signal.completed = data
+  touchRun(state, task.run)
+  for (const listener of state.durableEventListeners) sendSignal(listener, task, signalKey)
+}
+
+/** Sends a completed legacy signal to a listener that asked for it (once per ask). */
+export const sendSignal = (listener: DurableEventListener, task: Task, signalKey: string): void => {
+  const key = signalListenKey(task.externalId, signalKey)
+  const data = task.signals.get(signalKey)?.completed
+  if (listener.tenantId !== task.tenantId || data === undefined || !listener.wanted.has(key)) return
+  listener.wanted.delete(key)
+  listener.send({ taskId: task.externalId, signalKey, data })
 }
 
 /**

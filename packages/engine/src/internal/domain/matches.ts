@@ -82,12 +82,12 @@ export interface TaskDecision {
   readonly stepRunErrors: Record<string, string> | undefined
 }
 
-/** A durable wait's match held: its entry is satisfied with `data` (`{"CREATE": {...}}`). */
+/** A durable wait's match held: its entry (or legacy signal) is satisfied with `data` (`{"CREATE": {...}}`). */
 export interface SignalDecision {
   readonly _tag: "Signal"
   readonly task: Task
-  readonly branchId: number
-  readonly nodeId: number
+  readonly entry: { readonly branchId: number; readonly nodeId: number } | undefined
+  readonly signalKey: string
   readonly data: MatchData
 }
 
@@ -295,16 +295,20 @@ const arm = (state: EngineState, match: Match): void => {
 const disarm = (state: EngineState, match: Match | SignalMatch): void => {
   if (match.kind === "TRIGGER") {
     if (match.run.matches.get(match.step.id) === match) match.run.matches.delete(match.step.id)
-  } else {
-    const entry = entryOf(match)
-    if (entry?.match === match) entry.match = undefined
+  } else if (isArmed(match)) {
+    if (match.entry !== undefined) entryOf(match)!.match = undefined
+    else match.task.signals.get(match.signalKey)!.match = undefined
   }
   unindex(state, match)
 }
 
 /** The log entry a durable wait's match satisfies. */
 const entryOf = (match: SignalMatch): DurableEntry | undefined =>
-  match.task.durable?.entries.get(`${match.branchId}:${match.nodeId}`)
+  match.entry && match.task.durable?.entries.get(`${match.entry.branchId}:${match.entry.nodeId}`)
+
+/** Whether a signal match is still the armed one of its entry or legacy signal. */
+const isArmed = (match: SignalMatch): boolean =>
+  (match.entry !== undefined ? entryOf(match)?.match : match.task.signals.get(match.signalKey)?.match) === match
 
 /**
  * Arms the matches of a freshly created DAG run (every step that waits on something); returns the
@@ -472,7 +476,7 @@ const settle = (state: EngineState, match: Match | SignalMatch, now: number): De
   disarm(state, match)
   if (match.kind === "SIGNAL") {
     const data: MatchData = { [action]: dataOf(match.conditions, action) }
-    return { _tag: "Signal", task: match.task, branchId: match.branchId, nodeId: match.nodeId, data }
+    return { _tag: "Signal", task: match.task, entry: match.entry, signalKey: match.signalKey, data }
   }
   const data: MatchData = { ...match.existing, [action]: dataOf(match.conditions, action) }
   if (action === "CREATE") return undefined // a trigger match has no CREATE condition
@@ -521,10 +525,11 @@ export const deliverUserEvent = (state: EngineState, tenant: TenantState, event:
   return matches === undefined ? [] : offer(state, matches, userEvent(event), now)
 }
 
-/** The waits of a run's durable tasks that are still armed. */
+/** The waits of a run's durable tasks that are still armed, and their legacy signals'. */
 const signalMatchesOf = function*(run: Run): Generator<SignalMatch> {
   for (const task of run.tasks.values()) {
     for (const entry of task.durable?.entries.values() ?? []) if (entry.match !== undefined) yield entry.match
+    for (const signal of task.signals.values()) if (signal.match !== undefined) yield signal.match
   }
 }
 
@@ -569,21 +574,26 @@ export type SignalCondition =
     readonly expression: string
   }
 
+/** The signal key upstream gives a durable wait's match (`getDurableTaskSignalKey`). */
+const durableSignalKey = (task: Task, nodeId: number) => `durable:${task.externalId}:${nodeId}`
+
 /**
- * Arms the match of a durable task's new wait at `entry` (upstream `registerSignalMatchConditions`):
- * its sleeps start now, its user events wait for events pushed from now on.
+ * Arms the match of a durable task's new wait at `entry`, or (no entry) of a legacy signal
+ * `signalKey` (upstream `registerSignalMatchConditions`): its sleeps start now, its user events
+ * wait for events pushed from now on.
  */
 export const armSignal = (
   state: EngineState,
   task: Task,
-  entry: DurableEntry,
+  target: { readonly entry: DurableEntry } | { readonly signalKey: string },
   conditions: ReadonlyArray<SignalCondition>
 ): SignalMatch => {
+  const entry = "entry" in target ? target.entry : undefined
   const match: SignalMatch = {
     kind: "SIGNAL",
     task,
-    branchId: entry.branchId,
-    nodeId: entry.nodeId,
+    entry: entry && { branchId: entry.branchId, nodeId: entry.nodeId },
+    signalKey: "signalKey" in target ? target.signalKey : durableSignalKey(task, entry!.nodeId),
     conditions: conditions.map((c) =>
       c._tag === "Sleep"
         ? sleepCondition(state, { readableDataKey: c.readableDataKey, orGroupId: c.orGroupId, action: "CREATE" }, c.sleepFor, c.until)
@@ -597,7 +607,12 @@ export const armSignal = (
         })
     )
   }
-  entry.match = match
+  if (entry !== undefined) entry.match = match
+  else {
+    const previous = task.signals.get(match.signalKey)?.match
+    if (previous !== undefined) disarm(state, previous)
+    task.signals.set(match.signalKey, { match, completed: undefined })
+  }
   index(state, match)
   return match
 }
@@ -617,7 +632,7 @@ export const offerPastEvents = (
 ): Array<Decision> => {
   const decisions: Array<Decision> = []
   for (const event of [...events].sort((a, b) => b.createdAt - a.createdAt)) {
-    if (match.task.durable === undefined || entryOf(match)?.match !== match) break
+    if (!isArmed(match)) break
     decisions.push(...offer(state, [match], userEvent(event), now))
   }
   return decisions

@@ -218,15 +218,33 @@ export interface Match {
 
 /**
  * The conditions a durable task's wait is satisfied by (upstream `v1_match` of kind SIGNAL): its
- * sleeps and user events, each with the action CREATE; when every or-group holds, the log entry
- * at (`branchId`, `nodeId`) is satisfied with `{"CREATE": {<readable data key>: [<data>, …]}}`.
+ * sleeps and user events, each with the action CREATE. When every or-group holds, its data is
+ * `{"CREATE": {<readable data key>: [<data>, …]}}`: the result of the log entry it waits for
+ * (`entry`), or, for a signal of the older protocol (`RegisterDurableEvent`, no entry), the
+ * signal's completed data under `signalKey`.
  */
 export interface SignalMatch {
   readonly kind: "SIGNAL"
   readonly task: Task
-  readonly branchId: number
-  readonly nodeId: number
+  readonly entry: { readonly branchId: number; readonly nodeId: number } | undefined
+  readonly signalKey: string
   readonly conditions: ReadonlyArray<MatchCondition>
+}
+
+/**
+ * A signal of the older durable protocol (`RegisterDurableEvent`): its match while it waits, then
+ * its data (upstream's SIGNAL_COMPLETED task event), which `ListenForDurableEvent` sends.
+ */
+export interface LegacySignal {
+  match: SignalMatch | undefined
+  completed: Uint8Array | undefined
+}
+
+/** A `ListenForDurableEvent` stream: the signals it asked for, by `"<task>:<signal key>"`. */
+export interface DurableEventListener {
+  readonly tenantId: string
+  readonly wanted: Map<string, { readonly taskId: string; readonly signalKey: string }>
+  readonly send: (event: { readonly taskId: string; readonly signalKey: string; readonly data: Uint8Array }) => void
 }
 
 // -----------------------------------------------------------------------------
@@ -626,6 +644,8 @@ export interface Task {
   readonly logs: Array<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
   readonly spawned: Map<string, string>
+  /** Signals of the older durable protocol (`RegisterDurableEvent`), by signal key. */
+  readonly signals: Map<string, LegacySignal>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
   /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
@@ -1003,6 +1023,8 @@ export class EngineState {
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
   /** The DurableTask stream a durable task last spoke on, by task external id. */
   readonly durableStreams = new Map<string, DurableStream>()
+  /** The open `ListenForDurableEvent` streams. */
+  readonly durableEventListeners = new Set<DurableEventListener>()
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()

@@ -121,6 +121,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
     spawned: previous?.spawned ?? new Map(),
+    signals: previous?.signals ?? new Map(),
     stream: undefined,
     concurrencyKeys: undefined,
     concurrencySlots: [],

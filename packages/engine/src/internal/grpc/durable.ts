@@ -3,27 +3,31 @@
  * protocol of engines reporting v0.80.0 or later, which this engine does), each request handled
  * in order by `domain/durable.ts`. A request the engine cannot handle is logged and dropped, as
  * upstream does; the stream stays open. `RegisterDurableEvent` and `ListenForDurableEvent`, the
- * protocol of older engines, are not served (the official SDKs only use them against engines
- * older than v0.80.0).
+ * protocol SDKs use against engines older than v0.80.0, are served as upstream still serves them.
  *
  * @internal
  */
-import type { DurableTaskRequest, DurableTaskResponse, V1DispatcherServiceImplementation } from "@effect-hatchet/proto/v1/dispatcher"
+import type {
+  DurableEvent,
+  DurableTaskRequest,
+  DurableTaskResponse,
+  ListenForDurableEventRequest,
+  V1DispatcherServiceImplementation
+} from "@effect-hatchet/proto/v1/dispatcher"
 import { Effect, Mailbox } from "effect"
-import { ServerError, Status } from "nice-grpc-common"
 import type { EngineCoreService } from "../core.js"
-import { closeDurableStream, DurableRequestError, handleDurableRequest } from "../domain/durable.js"
+import {
+  closeDurableStream,
+  DurableRequestError,
+  handleDurableRequest,
+  listenForDurableEvent,
+  registerDurableEvent
+} from "../domain/durable.js"
 import type { EngineError } from "../domain/errors.js"
 import { newId } from "../domain/ids.js"
-import type { DurableStream } from "../domain/model.js"
+import type { DurableEventListener, DurableStream } from "../domain/model.js"
 import type { TenantContext } from "./auth.js"
 import type { Bridge } from "./bridge.js"
-
-const legacy = (method: string) =>
-  new ServerError(
-    Status.UNIMPLEMENTED,
-    `${method} is the durable protocol of engines older than v0.80.0; this engine serves DurableTask`
-  )
 
 export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServiceImplementation<TenantContext> => ({
   durableTask: (requests, context) =>
@@ -68,9 +72,38 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
       }),
       context.signal
     ),
-  registerDurableEvent: () => Promise.reject(legacy("RegisterDurableEvent")),
-  // eslint-disable-next-line require-yield
-  listenForDurableEvent: async function*() {
-    throw legacy("ListenForDurableEvent")
-  }
+  registerDurableEvent: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        registerDurableEvent(state, context.tenantId, request, now)
+        return {}
+      }),
+      context.signal
+    ),
+  listenForDurableEvent: (requests, context) =>
+    bridge.stream(
+      Effect.gen(function*() {
+        const mailbox = yield* Mailbox.make<DurableEvent, EngineError>()
+        const listener: DurableEventListener = {
+          tenantId: context.tenantId,
+          wanted: new Map(),
+          send: (event) => mailbox.unsafeOffer(event)
+        }
+        yield* core.runSync((state) => state.durableEventListeners.add(listener))
+        yield* Effect.addFinalizer(() => core.runSync((state) => state.durableEventListeners.delete(listener)))
+        const iterator = requests[Symbol.asyncIterator]()
+        const consume: Effect.Effect<void> = Effect.gen(function*() {
+          for (;;) {
+            const next = yield* Effect.tryPromise(() =>
+              iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>
+            )
+            if (next.done === true) return
+            yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
+          }
+        }).pipe(Effect.ignore, Effect.ensuring(mailbox.end))
+        yield* Effect.forkScoped(consume)
+        return mailbox
+      }),
+      context.signal
+    )
 })
