@@ -9,7 +9,7 @@ import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { restoreEvictedTask, handleDurableRequest } from "../src/internal/domain/durable.js"
+import { branchDurableTask, restoreEvictedTask, handleDurableRequest } from "../src/internal/domain/durable.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskStatus } from "../src/internal/domain/model.js"
 import * as Workers from "../src/internal/domain/workers.js"
@@ -285,6 +285,41 @@ describe("durable tasks", () => {
       // the replayed wait gets its completion again, which the SDK ignores as a duplicate
       yield* h.waitEvent(a2, "go")
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([1, 2, 3, 3])
+    }))
+
+  it.scoped("branching a completed durable task from a node: a new branch keeps the nodes before it, the task is replayed", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection" })
+      yield* h.putWorkflow("br", [task("t", { isDurable: true, timeout: "10m" })])
+      const w = yield* h.durableWorker(["br:t"])
+      const runId = yield* h.trigger("br")
+      const a1 = w.received[0]!
+      yield* h.memo(a1, "step-1", { v: 1 })
+      yield* h.sleep(a1, "10s")
+      yield* h.advance(10_000, [], 10_000)
+      yield* h.complete(a1, "{}")
+      expect(taskStatus(yield* h.taskOf(runId, "t"))).toBe("COMPLETED")
+      const branched = yield* h.run((state, now) =>
+        branchDurableTask(state, tenantId, { taskExternalId: runId, nodeId: 2, branchId: 1 }, now)
+      )
+      expect(branched).toEqual({ taskExternalId: runId, nodeId: 2, branchId: 2 })
+      // replayed as a new invocation: node 1 from the log, node 2 on the new branch, asked anew
+      const a2 = w.received[1]!
+      expect(a2.durableTaskInvocationCount).toBe(2)
+      h.sent.length = 0
+      yield* h.memo(a2, "step-1")
+      expect(h.sent[0]!.memoAck).toMatchObject({ memoAlreadyExisted: true, ref: { branchId: 1, nodeId: 1 } })
+      yield* h.sleep(a2, "20s")
+      expect(h.sent.find((r) => r.waitForAck !== undefined)!.waitForAck!.ref).toMatchObject({ branchId: 2, nodeId: 2, invocationCount: 2 })
+      expect(h.sent.some((r) => r.error !== undefined)).toBe(false)
+      yield* h.advance(20_000, [], 20_000)
+      expect(h.completions().at(-1)!.ref).toMatchObject({ branchId: 2, nodeId: 2 })
+      expect(decode(h.completions().at(-1)!.payload)).toEqual({ CREATE: { sleep: [{ sleep_duration: "20s" }] } })
+      // bad requests, as upstream answers them
+      const failure = (id: string) =>
+        h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: id, nodeId: 1, branchId: 1 }, now)).pipe(Effect.flip)
+      expect((yield* failure("nope")).message).toBe("invalid task_external_id")
+      expect((yield* failure(crypto.randomUUID())).message).toBe("task not found: no rows in result set")
     }))
 
   it.scoped("a replay that asks something else at a recorded node gets a non-determinism error", () =>

@@ -29,7 +29,8 @@ import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
 import { deliverEntry, entryKey, lookBack, markEvicted, restore, sendSignal, signalListenKey } from "./durableLog.js"
-import { EngineError, invalidArgument, notFound } from "./errors.js"
+import { replayTasks } from "./admin.js"
+import { EngineError, internalWith, invalidArgument, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armSignal, type SignalCondition } from "./matches.js"
 import type {
@@ -41,6 +42,7 @@ import type {
   EngineState,
   Task
 } from "./model.js"
+import { isFinal } from "./model.js"
 import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
 
 /** A wait's sleep whose duration does not parse lasts 5 minutes (`convert_duration_to_interval`). */
@@ -618,6 +620,58 @@ export const listenForDurableEvent = (
   if (task === undefined || task.tenantId !== listener.tenantId) return
   listener.wanted.set(signalListenKey(task.externalId, request.signalKey), { taskId: task.externalId, signalKey: request.signalKey })
   sendSignal(listener, task, request.signalKey)
+}
+
+// -----------------------------------------------------------------------------
+// branching
+// -----------------------------------------------------------------------------
+
+/**
+ * `AdminService/BranchDurableTask` and REST `durable-tasks/branch` (upstream `handleBranch`): a new
+ * branch of the task's log forks from `branchId` at `nodeId` (the nodes before it keep their
+ * entries, the rest are asked again), its satisfied order continues from the entries kept, and
+ * the task is replayed: a final task as `ReplayTasks` replays it, an evicted one restored, a
+ * running attempt told it is stale (`server_evict`) and queued again; the next invocation
+ * replays the new branch. Returns the node and the new branch.
+ */
+export const branchDurableTask = (
+  state: EngineState,
+  tenantId: string,
+  request: { readonly taskExternalId: string; readonly nodeId: number; readonly branchId: number },
+  now: number
+): { readonly taskExternalId: string; readonly nodeId: number; readonly branchId: number } => {
+  const parsed = parseUuid(request.taskExternalId)
+  if (!parsed.ok) throw invalidArgument("invalid task_external_id")
+  const task = state.tasksByExternalId.get(parsed.value)
+  if (task === undefined || task.tenantId !== tenantId) throw notFound("task not found: no rows in result set")
+  const log = task.durable
+  if (log === undefined) throw internalWith("failed to branch durable task: failed to lock log file: no rows in result set")
+  // the latest satisfied order among the entries the new branch keeps
+  const keptBranch = (nodeId: number) => branchFor({ ...log, latestBranchId: request.branchId }, nodeId)
+  let latestOrder = 0
+  for (const entry of log.entries.values()) {
+    if (entry.nodeId < request.nodeId && entry.branchId === keptBranch(entry.nodeId)) {
+      latestOrder = Math.max(latestOrder, entry.satisfiedOrder ?? 0)
+    }
+  }
+  const branchId = log.latestBranchId + 1
+  log.branchPoints.set(branchId, { firstNodeIdInNewBranch: request.nodeId, parentBranchId: request.branchId })
+  log.latestBranchId = branchId
+  log.latestNodeId = 0
+  log.satisfiedCount = latestOrder
+  touchRun(state, task.run)
+  if (isFinal(task)) replayTasks(state, tenantId, { externalIds: [task.externalId], filter: undefined }, now)
+  else if (task.state._tag === "Evicted") restore(state, task, now, "branched")
+  else if (task.state._tag === "Assigned") {
+    const stream = state.durableStreams.get(task.externalId)
+    stream?.send({
+      serverEvict: { durableTaskExternalId: task.externalId, invocationCount: log.invocationCount, reason: "durable task branched" }
+    })
+    releaseRuntime(state, task)
+    markEvicted(state, task, now, "durable task branched")
+    restore(state, task, now, "branched")
+  }
+  return { taskExternalId: task.externalId, nodeId: request.nodeId, branchId }
 }
 
 /** A DurableTask stream ended: the tasks it spoke for are no longer routed to it. */
