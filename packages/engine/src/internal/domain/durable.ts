@@ -206,6 +206,7 @@ const memo = (state: EngineState, stream: DurableStream, request: NonNullable<Du
       result: payload
     }, now)
     log.latestNodeId = nodeId
+    touchRun(state, task.run)
     stream.send({
       memoAck: {
         ref: ref(task, request.invocationCount, entry),
@@ -344,6 +345,7 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
       label: request.label !== undefined && request.label !== "" ? request.label : undefined
     }, now)
     log.latestNodeId = nodeId
+    touchRun(state, task.run)
     if (!existed && !entry.satisfied) armSignal(state, task, { entry }, conditions.map((c) => c.condition))
     stream.send({ waitForAck: { ref: ref(task, request.invocationCount, entry) } })
     if (!existed) {
@@ -429,6 +431,7 @@ const triggerRuns = (
       if (!existed) toStart.push({ index, runId })
     })
     log.latestNodeId = maxNode
+    touchRun(state, task.run)
     stream.send({
       triggerRunsAck: {
         durableTaskExternalId: task.externalId,
