@@ -2,7 +2,7 @@
  * `pnpm demo`: one order through the order-processing DAG, end to end over gRPC and REST.
  *
  * With no `HATCHET_CLIENT_TOKEN` it starts the embedded local engine in this process; with one, it
- * talks to that Hatchet (`Hatchet.layerFromEnv`, the `HATCHET_CLIENT_*` variables). A worker
+ * talks to that Hatchet (`Hatchet.layer()`, the `HATCHET_CLIENT_*` variables). A worker
  * runs the workflow, the client triggers one run, prints each task's transitions as the engine
  * records them, then the typed result. Closing the program's scope stops the worker, the client
  * and the engine, and the process ends by itself.
@@ -109,12 +109,9 @@ const show = (value: unknown): string => inspect(value, { breakLength: Infinity,
 const main = Effect.gen(function*() {
   const remote = Option.isSome(yield* Config.option(Config.nonEmptyString("HATCHET_CLIENT_TOKEN")))
   const HatchetLive: Layer.Layer<Hatchet.Services, HatchetConfig.HatchetConfigError | Engine.EngineStartError> = remote
-    ? Hatchet.layerFromEnv
+    ? Hatchet.layer()
     : EmbeddedHatchet
-  const WorkerLive = Worker.layer({ name: "order-demo", workflows: [OrderFlow] }).pipe(
-    Layer.provide(OrderFlowLive),
-    Layer.provide(PaymentsDemo)
-  )
+  const WorkerLive = Worker.layer({ name: "order-demo", workflows: [OrderFlowLive] }).pipe(Layer.provide(PaymentsDemo))
   yield* program(remote ? "the Hatchet of HATCHET_CLIENT_*" : "the embedded local engine").pipe(
     Effect.provide(WorkerLive.pipe(Layer.provideMerge(HatchetLive))),
     Effect.timeoutFail({

@@ -11,10 +11,11 @@ import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
 import { OrderFlow } from "./order-flow.js"
 
 // one client layer: the worker and the program share its gRPC channel
-const HatchetLive = Hatchet.layerFromEnv
+// (configured by HATCHET_CLIENT_TOKEN and friends)
+const HatchetLive = Hatchet.layer()
 
-const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlow] }).pipe(
-  Layer.provide(OrderFlowLive),
+// the worker runs the implementations it is given
+const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlowLive] }).pipe(
   Layer.provide(PaymentsDemo),
   Layer.provide(HatchetLive)
 )

@@ -2,7 +2,7 @@
 // skipped (they vanish at run time), as the Effect repositories check theirs.
 import madge from "madge"
 
-const roots = ["packages/sdk/src", "packages/engine/src", "packages/testing/src", "packages/proto/src"]
+const roots = ["packages/sdk/src", "packages/engine/src", "packages/testing/src", "packages/proto/src", "packages/shared/src"]
 
 const result = await madge(roots, {
   fileExtensions: ["ts"],

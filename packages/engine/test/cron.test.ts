@@ -1,92 +1,13 @@
 /**
- * Cron triggers (engine semantics §10): upstream's crontab syntax, the tick schedule, and runs
- * fired through the engine's Clock-driven timers under TestClock.
+ * Cron triggers: runs fired through the engine's Clock-driven timers under TestClock (the
+ * crontab grammar and the tick schedule are tested in packages/shared).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import type { CreationIndex } from "../src/internal/domain/creationIndex.js"
-import { nextTick, parseCron } from "../src/internal/domain/cron.js"
 import type { Run } from "../src/internal/domain/model.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
-
-const at = (iso: string) => Date.parse(iso)
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
-
-const schedule = (expression: string) => {
-  const parsed = parseCron(expression)
-  if (parsed._tag !== "Schedule") throw new Error(`not a schedule: ${expression}`)
-  return parsed.schedule
-}
-
-describe("crontab syntax", () => {
-  it("accepts what upstream's parser accepts (5 or 6 fields, names, ranges, steps, a zone prefix)", () => {
-    for (
-      const expression of [
-        "* * * * *",
-        "*/5 * * * * *",
-        "0 0 12 * * MON-FRI",
-        "0 0 1 jan,JUL *",
-        "? * * * *",
-        "5/15 * * * *",
-        "+5 * * * *",
-        "0-59/30 1,2,3 * * *",
-        "  0   9 * * sun  ",
-        "TZ=UTC * * * * *",
-        "CRON_TZ=Europe/Paris 0 9 * * *"
-      ]
-    ) expect(parseCron(expression)._tag, expression).toBe("Schedule")
-  })
-
-  it("rejects the rest; a zone prefix without a space is what upstream's parser panics on", () => {
-    for (
-      const expression of [
-        "",
-        "* * *",
-        "* * * * * * *",
-        "60 * * * *",
-        "* 24 * * *",
-        "* * 0 * *",
-        "* * * 13 *",
-        "* * * * 7",
-        "@daily",
-        "*/0 * * * *",
-        "1-2-3 * * * *",
-        "1/2/3 * * * *",
-        "5-1 * * * *",
-        "-5 * * * *",
-        "1,,2 * * * *",
-        "FOO * * * *",
-        "TZ=Nowhere/Special * * * * *"
-      ]
-    ) expect(parseCron(expression)._tag, expression).toBe("Invalid")
-    expect(parseCron("TZ=UTC")._tag).toBe("Panics")
-  })
-
-  it("the next tick is the first matching second strictly after the given time (UTC)", () => {
-    expect(iso(nextTick(schedule("* * * * *"), 0))).toBe("1970-01-01T00:01:00.000Z")
-    expect(iso(nextTick(schedule("*/10 * * * * *"), 5_000))).toBe("1970-01-01T00:00:10.000Z")
-    expect(iso(nextTick(schedule("*/10 * * * * *"), 10_000))).toBe("1970-01-01T00:00:20.000Z")
-    expect(iso(nextTick(schedule("*/10 * * * * *"), 10_999))).toBe("1970-01-01T00:00:20.000Z")
-    // 1970-01-01 was a Thursday
-    expect(iso(nextTick(schedule("0 0 12 * * MON"), 0))).toBe("1970-01-05T12:00:00.000Z")
-    expect(iso(nextTick(schedule("0 30 23 31 * *"), at("2024-02-01T00:00:00Z")))).toBe("2024-03-31T23:30:00.000Z")
-    expect(iso(nextTick(schedule("0 0 29 2 *"), at("2025-01-01T00:00:00Z")))).toBe("2028-02-29T00:00:00.000Z")
-    expect(iso(nextTick(schedule("0 0 1 1 *"), at("2024-12-31T23:59:59.500Z")))).toBe("2025-01-01T00:00:00.000Z")
-    // never within five years
-    expect(nextTick(schedule("0 0 30 2 *"), 0)).toBeUndefined()
-  })
-
-  it("day of month and day of week: both when either is a star, either one otherwise", () => {
-    // Friday 1970-01-02 or the 13th
-    expect(iso(nextTick(schedule("0 0 13 * FRI"), 0))).toBe("1970-01-02T00:00:00.000Z")
-    expect(iso(nextTick(schedule("0 0 13 * *"), 0))).toBe("1970-01-13T00:00:00.000Z")
-    expect(iso(nextTick(schedule("0 0 * * FRI"), 0))).toBe("1970-01-02T00:00:00.000Z")
-    // a stepped star is no star: "*/2" days or Fridays
-    expect(iso(nextTick(schedule("0 0 */2 * FRI"), at("1970-01-03T12:00:00Z")))).toBe("1970-01-05T00:00:00.000Z")
-    expect(iso(nextTick(schedule("0 0 ? * FRI"), at("1970-01-03T00:00:00Z")))).toBe("1970-01-09T00:00:00.000Z")
-  })
-})
 
 const runsOf = (runs: CreationIndex<Run>, name: string) => runs.all().filter((r) => r.workflow.name === name)
 

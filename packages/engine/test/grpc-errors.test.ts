@@ -161,9 +161,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
           "3: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].BatchConfig.BatchGroupMaxRuns': on condition 'max' [ 10000 ]: got invalid type\n"
       })
       // a valid workflow using a feature this engine does not implement
-      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({ batch: { batchMaxSize: 10 } })] }))).toEqual({
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({ name: "wf", tasks: [task({})], cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
+      )).toEqual({
         code: Status.UNIMPLEMENTED,
-        details: "workflow 'wf' uses a feature the local engine does not support yet: task 'a': batch execution (batch)"
+        details: "workflow 'wf' uses a feature the local engine does not support yet: " +
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
       })
       // the legacy WorkflowService/PutWorkflow: no steps is a validation error; concurrency without
       // an expression, or with invalid CEL, is INVALID_ARGUMENT, a valid one is stored (moved onto

@@ -1,18 +1,21 @@
 /**
  * The store seam, in process under TestClock with the in-memory store: after every operation the
  * store's rows are exactly the engine's stored records (no change escapes it: DAGs, retries with
- * backoff, failures, cancels, replays, logs, children, step conditions' matches, a durable task's
- * log and signals, events, crons, scheduled runs, rate limits, and what retention prunes), every
- * row decodes with its Schema, and
+ * backoff, failures, cancels, replays, logs, children, step conditions' matches, batch tasks
+ * (waiting in a buffer, flushed, cancelled, a failing key), a durable task's log and signals,
+ * events, crons, scheduled runs, rate limits, and what retention prunes), every row decodes with
+ * its Schema, and
  * a version's registration reads back as the request that was sent.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { DurableTaskRequest } from "@effect-hatchet/proto/v1/dispatcher"
 import { Action } from "@effect-hatchet/proto/v1/shared/condition"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import { Effect, Schema } from "effect"
+import * as Actions from "../src/internal/domain/actions.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import * as Crons from "../src/internal/domain/cron.js"
 import * as Durable from "../src/internal/domain/durable.js"
@@ -134,6 +137,37 @@ describe("the store seam", () => {
       yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
       check()
       expect(rows.runs.get(waits)).toMatchObject({ matches: [], finishedAt: expect.any(Number) })
+
+      // batch tasks: waiting in a key's buffer, flushed together, one cancelled while it waits
+      yield* h.putWorkflow("batched", [task("t", { batch: { batchMaxSize: 2, batchMaxIntervalMs: 60_000, batchGroupKey: "input.k" } })])
+      const batchWorker = yield* h.worker(["batched:t"])
+      const first = yield* h.trigger("batched", { k: "x" })
+      check()
+      expect(rows.runs.get(first)!.tasks[0]).toMatchObject({ batchKey: "x", state: { _tag: "Batching", key: "x" } })
+      const second = yield* h.trigger("batched", { k: "x" })
+      check()
+      const batchStarts = batchWorker.received.filter((a) => a.actionType === ActionType.START_BATCH)
+      expect(batchStarts).toHaveLength(1)
+      expect([rows.runs.get(first)!.tasks[0]!.state, rows.runs.get(second)!.tasks[0]!.state]).toEqual([
+        expect.objectContaining({ _tag: "Assigned", workerId: batchWorker.id, batch: { id: batchStarts[0]!.batchId, size: 2, index: 0 } }),
+        expect.objectContaining({ _tag: "Assigned", workerId: batchWorker.id, batch: { id: batchStarts[0]!.batchId, size: 2, index: 1 } })
+      ])
+      const third = yield* h.trigger("batched", { k: "y" })
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
+      check()
+      expect(rows.runs.get(third)!.tasks[0]!.state).toMatchObject({ _tag: "Cancelled" })
+      yield* h.run((state, now) =>
+        Actions.batchActionEvent(state, tenantId, {
+          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+          items: Object.keys(JSON.parse(batchStarts[0]!.actionPayload)).map((id) => ({ taskRunExternalId: id, eventPayload: "{}" }))
+        }, now)
+      )
+      check()
+      expect([first, second].map((id) => rows.runs.get(id)!.tasks[0]!.state._tag)).toEqual(["Completed", "Completed"])
+      // a group key that is not a string fails the task at creation
+      const badKey = yield* h.trigger("batched", { k: 1 })
+      check()
+      expect(rows.runs.get(badKey)!.tasks[0]!.state).toMatchObject({ _tag: "Failed" })
 
       // events, rate limits (created, then consumed), crons, scheduled runs
       yield* h.run((state, now) =>

@@ -37,9 +37,6 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["batch", [task("t", { batch: { batchMaxSize: 10 } })], {}, "task 't': batch execution (batch)"],
-        ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { batch: { batchMaxSize: 10 } }) },
-          "on-failure task 'on-failure-task': batch execution (batch)"],
         ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
       ]
@@ -54,13 +51,17 @@ describe("unsupported features", () => {
       const error = yield* refusal(h, "many", [
         task("a", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
-        task("c", { batch: { batchMaxSize: 5 } })
-      ], { idempotency: { expression: "input.id", ttlMs: 1 }, cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
+        task("c", { isDurable: true, batch: { batchMaxSize: 5 } })
+      ], {
+        idempotency: { expression: "input.id", ttlMs: 1 },
+        cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *", "0 12 * * *", "TZ=America/New_York 30 8 * * 1-5"]
+      })
+      // durable and batch tasks, step conditions and idempotency keys run as upstream's
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'c': batch execution (batch); " +
-          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers); " +
+          "the cron trigger 'TZ=America/New_York 30 8 * * 1-5' with a time zone other than UTC (cron_triggers)"
       })
     }))
 
@@ -101,11 +102,12 @@ describe("unsupported features", () => {
         message: "An internal error occurred."
       })
       // a new workflow refused: it does not exist
-      yield* refusal(h, "fresh", [task("t", { batch: { batchMaxSize: 10 } })])
+      const zone = { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] }
+      yield* refusal(h, "fresh", [task("t")], zone)
       expect(yield* Effect.flip(h.trigger("fresh"))).toMatchObject({ message: "workflow names not found: fresh" })
       // an existing workflow refused: its latest version stays and still runs
       const v1 = yield* h.putWorkflow("kept", [task("t")])
-      yield* refusal(h, "kept", [task("t", { batch: { batchMaxSize: 10 } })])
+      yield* refusal(h, "kept", [task("t")], zone)
       const w = yield* h.worker(["kept:t"])
       const runId = yield* h.trigger("kept")
       expect(w.starts()).toHaveLength(1)
@@ -193,20 +195,26 @@ describe("the official SDK's registrations", () => {
         fn: noop
       })
       const batch = OfficialSdk.CreateWorkflow({ name: "sdk-batch" })
-      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop })
+      batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop as never })
+      const zoned = OfficialSdk.CreateWorkflow({ name: "sdk-cron-zone", onCrons: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
+      zoned.task({ name: "z", fn: noop })
       const idempotent = OfficialSdk.CreateTaskWorkflow({
         name: "sdk-idempotency",
         idempotency: { expression: "input.id", ttlMs: 60_000 },
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [batch, "workflow 'sdk-batch' uses a feature the local engine does not support yet: task 'b': batch execution (batch)"]
+        [
+          zoned,
+          "workflow 'sdk-cron-zone' uses a feature the local engine does not support yet: " +
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
+        ]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
         expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
-      // idempotency keys and step conditions are supported
+      // idempotency keys, step conditions and batch tasks are supported
       yield* registerOfficial(h, idempotent)
       const conditions = yield* registerOfficial(h, waiting)
       expect(conditions.steps.map((step) => [step.readableId, step.conditions.map((c) => [c.kind, c.action])])).toEqual([
@@ -214,5 +222,6 @@ describe("the official SDK's registrations", () => {
         ["later", [["SLEEP", "QUEUE"]]],
         ["maybe", [["USER_EVENT", "SKIP"]]]
       ])
+      yield* registerOfficial(h, batch)
     }))
 })

@@ -8,11 +8,22 @@
  * @since 0.1.0
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Stream } from "effect"
+import type { Duration, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
 import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
 import * as internal from "./internal/dispatcher.js"
+
+/**
+ * Per-call settings of the step action event calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  /** The call's deadline from now, in real time: past it the call fails with DEADLINE_EXCEEDED. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
 
 /**
  * @since 0.1.0
@@ -29,13 +40,13 @@ export interface DispatcherShape {
   readonly listen: (workerId: string) => Stream.Stream<Proto.AssignedAction, GrpcError>
   /** `Dispatcher/Heartbeat` with `heartbeat_at` = now. */
   readonly heartbeat: (workerId: string) => Effect.Effect<void, GrpcError>
-  /** `Dispatcher/SendStepActionEvent`. */
-  readonly sendStepActionEvent: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
+  /** `Dispatcher/SendStepActionEvent`; `timeout` is the call's deadline (real time). */
+  readonly sendStepActionEvent: (event: Proto.StepActionEvent, options?: CallOptions) => Effect.Effect<void, GrpcError>
   /**
    * `Dispatcher/SendBatchActionEvent`: one event type (STARTED, COMPLETED, FAILED or CANCELLED)
    * for many tasks in one call. Engines before v0.98 answer `UNIMPLEMENTED`.
    */
-  readonly sendBatchActionEvent: (event: Proto.BatchActionEvent) => Effect.Effect<void, GrpcError>
+  readonly sendBatchActionEvent: (event: Proto.BatchActionEvent, options?: CallOptions) => Effect.Effect<void, GrpcError>
   /** `Dispatcher/RefreshTimeout`: `incrementBy` is a Go-style duration string; returns the new deadline. */
   readonly refreshTimeout: (taskRunExternalId: string, incrementBy: string) => Effect.Effect<Date | undefined, GrpcError>
   /** `Dispatcher/ReleaseSlot`. */

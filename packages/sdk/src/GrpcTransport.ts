@@ -1,7 +1,7 @@
 /**
  * The gRPC connection to a Hatchet engine: ONE channel (HTTP/2 connection) shared by the typed
  * clients of every service, with the official SDKs' channel options (keepalive 10 s / 60 s, idle
- * timeout 60 s, gzip, max message sizes), `authorization: bearer <token>` on every call, and
+ * timeout 60 s, gzip for requests of 1 KiB or more, max message sizes), `authorization: bearer <token>` on every call, and
  * plaintext, TLS or mTLS from `HatchetConfig`. The channel is closed when the layer's scope
  * closes.
  *
@@ -45,6 +45,18 @@ export interface GrpcTransportShape {
    * connection had broken.
    */
   readonly resetConnection: Effect.Effect<void>
+  /**
+   * A unary call made on grpc-js directly (on the same channel, with the same token), without
+   * nice-grpc's per-call layers: `method` is a method of a generated service definition
+   * (`DispatcherDefinition.methods.sendStepActionEvent`), `request` a complete message, and
+   * `timeout` the call's deadline. The worker's hot calls (step action events) use it.
+   */
+  readonly call: <I, O>(
+    service: string,
+    method: internal.UnaryMethod<I, O>,
+    request: I,
+    settings?: internal.CallSettings
+  ) => Effect.Effect<O, GrpcError>
   /** `Dispatcher` (no proto package). */
   readonly dispatcher: DispatcherClient
   /** `EventsService`. */

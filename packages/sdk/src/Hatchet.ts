@@ -33,12 +33,9 @@
  *   yield* Hatchet.push("order:created", { orderId: "o-3" })
  * })
  *
- * // one layer for the client and the worker: one gRPC channel
- * const HatchetLive = Hatchet.layerFromEnv
- * const WorkerLive = Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(
- *   Layer.provide(OrderFlowLive),
- *   Layer.provide(HatchetLive)
- * )
+ * // one layer for the client and the worker (configured by HATCHET_CLIENT_*): one gRPC channel
+ * const HatchetLive = Hatchet.layer()
+ * const WorkerLive = Worker.layer({ name: "orders", workflows: [OrderFlowLive] }).pipe(Layer.provide(HatchetLive))
  * program.pipe(Effect.provide(Layer.merge(WorkerLive, HatchetLive)))
  * ```
  *
@@ -420,8 +417,6 @@ export interface HatchetShape {
   readonly push: (key: string, payload: unknown, options?: PushOptions) => Effect.Effect<PushedEvent, HatchetClientError | GrpcError>
   /** Pushes events in order (batches of at most 1000, the engine's limit). */
   readonly bulkPush: (events: Iterable<EventToPush>) => Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError>
-  /** Runs through REST: get, status, list, cancel, replay, logs. */
-  readonly runs: Runs.RunsShape
   /**
    * Schedules a run for `options.at`: the input is encoded with the workflow's Schema (it must
    * encode to a JSON object), then stored by the engine, which triggers the run at that time.
@@ -442,8 +437,6 @@ export interface HatchetShape {
     scheduled: Schedules.ScheduledRun,
     options?: HandleOptions
   ) => Effect.Effect<Option.Option<RunHandle<D>>, HatchetClientError | RestError>
-  /** Scheduled runs through REST: get, list, reschedule, delete. */
-  readonly schedules: Schedules.SchedulesShape
   /**
    * Creates a cron trigger: the engine runs the workflow on every tick of `options.expression`
    * (UTC) with this input (encoded with the workflow's Schema; it must encode to a JSON object).
@@ -453,8 +446,6 @@ export interface HatchetShape {
     input: Input<D>,
     options: CronOptions
   ) => Effect.Effect<Crons.Cron, HatchetClientError | RestError>
-  /** Crons through REST: get, list, enable or disable, delete. */
-  readonly crons: Crons.CronsShape
   /**
    * Creates or updates a rate limit (`WorkflowService/PutRateLimit`). Lowering a limit also
    * lowers what is left of the current window.
@@ -620,9 +611,12 @@ export const bulkPush = (
 // -----------------------------------------------------------------------------
 
 /**
- * Everything `layer` provides: the client, the REST runs, schedules, crons, workers, workflows, metrics,
- * tenant, rate-limit and CEL APIs, the
- * run listener, the low-level gRPC services (what `Worker.layer` needs), the transport, the REST client and the config.
+ * Everything `layer` provides: the client, the REST services (runs, schedules, crons, workers,
+ * workflows, metrics, tenant, rate limits, CEL, filters, event history, webhooks), the config, and
+ * the one gRPC channel (`GrpcTransport`) that `Worker.layer` runs on.
+ *
+ * The low-level gRPC services are not in it: `GrpcServices` (`layerGrpcServices`) puts them over
+ * the same channel for the few who call Hatchet's gRPC methods themselves.
  *
  * @since 0.1.0
  * @category models
@@ -641,13 +635,31 @@ export type Services =
   | Filters.Filters
   | EventHistory.EventHistory
   | Webhooks.Webhooks
-  | RunListener.RunListener
-  | Dispatcher.Dispatcher
-  | Admin.Admin
-  | Events.Events
   | GrpcTransport.GrpcTransport
-  | RestClient.RestClient
   | HatchetConfig.HatchetConfig
+
+/**
+ * The low-level gRPC services under the client and the worker: `Dispatcher` (workers' side),
+ * `Admin` (triggers, run details) and `Events` (push, logs, stream chunks).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GrpcServices = Dispatcher.Dispatcher | Admin.Admin | Events.Events
+
+/**
+ * The low-level gRPC services over the `GrpcTransport` in context, e.g. the one `layer` provides:
+ * `layerGrpcServices.pipe(Layer.provide(HatchetLive))` shares its channel. `Worker.layer` uses
+ * it; an application rarely needs it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerGrpcServices: Layer.Layer<GrpcServices, never, GrpcTransport.GrpcTransport> = Layer.mergeAll(
+  Dispatcher.layer,
+  Admin.layer,
+  Events.layer
+)
 
 /**
  * The client over a given `HatchetConfig` and `HttpClient`: one gRPC channel shared by every
@@ -663,7 +675,6 @@ export const layerWithoutConfig: Layer.Layer<
 > = Layer.effect(Hatchet, make).pipe(
   Layer.provideMerge(
     Layer.mergeAll(
-      RunListener.layer,
       Runs.layer,
       Schedules.layer,
       Crons.layer,
@@ -673,9 +684,10 @@ export const layerWithoutConfig: Layer.Layer<
       Webhooks.layer
     )
   ),
+  Layer.provide(RunListener.layer),
   // Filters reads workflow ids through Workflows
   Layer.provideMerge(Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
-  Layer.provideMerge(Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, RestClient.layer)),
+  Layer.provide(Layer.mergeAll(RestClient.layer, Admin.layer, Events.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )
 
@@ -683,9 +695,11 @@ const withConfig = <E>(config: Layer.Layer<HatchetConfig.HatchetConfig, E>) =>
   layerWithoutConfig.pipe(Layer.provideMerge(config), Layer.provide(FetchHttpClient.layer))
 
 /**
- * The client from options (over the `HATCHET_CLIENT_*` environment, the token's claims and the
- * defaults), with `fetch` for REST. Build it once and share it: the Worker can use the same
- * layer, so the process has one gRPC channel.
+ * The client, from options over the `HATCHET_CLIENT_*` environment (read through the current
+ * `ConfigProvider` when the layer is built), the token's claims and the defaults; `fetch` for
+ * REST. With no options it is configured by the environment alone, as the official SDKs are.
+ * Build it once and share it: `Worker.layer` runs on the same layer, so the process has one gRPC
+ * channel.
  *
  * @since 0.1.0
  * @category layers
@@ -694,7 +708,7 @@ export const layer = (options: HatchetConfig.Options = {}): Layer.Layer<Services
   withConfig(HatchetConfig.layer(options))
 
 /**
- * Like `layer`, with options read from `Config`s.
+ * Like `layer`, with options read from `Config`s (e.g. a token under another variable name).
  *
  * @since 0.1.0
  * @category layers
@@ -702,13 +716,3 @@ export const layer = (options: HatchetConfig.Options = {}): Layer.Layer<Services
 export const layerConfig = (
   config: Config.Config.Wrap<HatchetConfig.Options>
 ): Layer.Layer<Services, HatchetConfig.HatchetConfigError> => withConfig(HatchetConfig.layerConfig(config))
-
-/**
- * The client from the environment (`HATCHET_CLIENT_*`).
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerFromEnv: Layer.Layer<Services, HatchetConfig.HatchetConfigError> = withConfig(
-  HatchetConfig.layerFromEnv
-)

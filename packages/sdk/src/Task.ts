@@ -19,13 +19,31 @@
  * export const SendEmailLive = SendEmail.toLayer((input) => Mailer.send(input.to))
  * ```
  *
+ * A batch task (`Task.batch`, beta in Hatchet) is triggered like any standalone task, one run per
+ * input, but its handler gets the inputs of many runs at once, as the engine gathers them:
+ *
+ * @example
+ * ```ts
+ * export const Embed = Task.batch("embed", {
+ *   input: Schema.Struct({ text: Schema.String }),
+ *   output: Schema.Struct({ vector: Schema.Array(Schema.Number) }),
+ *   batch: { maxSize: 64, maxInterval: "200 millis", groupKey: "input.model" }
+ * })
+ *
+ * // one call for up to 64 runs; outputs in the order of the inputs
+ * export const EmbedLive = Embed.toLayer((inputs) =>
+ *   Effect.map(Model.embed(inputs.map((i) => i.text)), (vectors) => vectors.map((vector) => ({ vector })))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 import type { Effect, Layer, Pipeable, Scope } from "effect"
 import { Schema } from "effect"
+import type { BatchContext } from "./BatchContext.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError } from "./TaskError.js"
-import type { ErrorSchema, Implementation, TaskSettings, WorkflowSettings } from "./Workflow.js"
+import type { BatchSettings, ErrorSchema, Implementation, TaskSettings, WorkflowSettings } from "./Workflow.js"
 import * as internal from "./internal/definition.js"
 
 /**
@@ -46,7 +64,14 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export interface Task<
+/**
+ * What a standalone task and a batch task have in common: a one-task workflow named like its
+ * task, triggered with one input and giving that run's output.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Standalone<
   Name extends string,
   Input extends Schema.Schema.AnyNoContext,
   Output extends Schema.Schema.AnyNoContext,
@@ -60,6 +85,14 @@ export interface Task<
   /** `Schema.Never` when the task declares no error. */
   readonly error: Error
   readonly settings: WorkflowSettings & TaskSettings
+}
+
+export interface Task<
+  Name extends string,
+  Input extends Schema.Schema.AnyNoContext,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema
+> extends Standalone<Name, Input, Output, Error> {
   /**
    * The implementation as a Layer: the handler (or an Effect that builds it) is an Effect that
    * may require the application's services and `TaskContext`.
@@ -127,23 +160,140 @@ export const make = <
 >(
   name: Name,
   options?: TaskOptions<Input, Output, Error>
-): Task<Name, Input, Output, Error> => {
-  const o = options ?? {}
-  return internal.makeTaskValue({
-    kind: "task",
+): Task<Name, Input, Output, Error> => internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined), TypeId)
+
+/** The spec of a standalone task: a one-task workflow named like its task. */
+const standaloneSpec = (
+  name: string,
+  o: TaskOptions<Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>,
+  batch: BatchSettings | undefined
+): internal.WorkflowSpec => ({
+  kind: "task",
+  name,
+  input: o.input ?? Schema.Struct({}),
+  // a standalone task's concurrency is the task's own (as upstream merges a one-task workflow's)
+  settings: { ...internal.pickWorkflowSettings(o), concurrency: undefined },
+  tasks: [{
     name,
-    input: o.input ?? Schema.Struct({}),
-    // a standalone task's concurrency is the task's own (as upstream merges a one-task workflow's)
-    settings: { ...internal.pickWorkflowSettings(o), concurrency: undefined },
-    tasks: [{
-      name,
-      role: "task",
-      output: o.output ?? Schema.Void,
-      error: o.error,
-      parents: [],
-      settings: internal.pickTaskSettings(o)
-    }],
-    onFailure: undefined,
-    onSuccess: undefined
-  }, TypeId)
+    role: "task",
+    output: o.output ?? Schema.Void,
+    error: o.error,
+    parents: [],
+    settings: internal.pickTaskSettings(o),
+    batch
+  }],
+  onFailure: undefined,
+  onSuccess: undefined
+})
+
+// -----------------------------------------------------------------------------
+// batch tasks
+// -----------------------------------------------------------------------------
+
+/**
+ * A batch task definition (`Task.batch`): triggered and awaited as a standalone task (one run per
+ * input, `Hatchet.run` gives that run's output), handled many runs at a time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchTask<
+  Name extends string,
+  Input extends Schema.Schema.AnyNoContext,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Broadcast extends boolean = false
+> extends Standalone<Name, Input, Output, Error> {
+  /** How the engine gathers runs into batches. */
+  readonly batch: BatchSettings & { readonly broadcastOutput?: Broadcast | undefined }
+  /**
+   * The implementation as a Layer: the handler (or an Effect that builds it) gets the decoded
+   * inputs of a batch and returns their outputs in the same order (or, with `broadcastOutput`, one
+   * output for all); it may require the application's services and `BatchContext`.
+   */
+  toLayer<R, EX = never, RX = never>(
+    build: BatchTask.Handler<this, R> | Effect.Effect<BatchTask.Handler<this, R>, EX, RX>
+  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | Exclude<R, BatchContext | Scope.Scope>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace BatchTask {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = BatchTask<any, Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema, boolean>
+
+  /**
+   * What a batch handler returns: one output per input, in order, or one output for all when the
+   * task broadcasts.
+   *
+   * @since 0.1.0
+   */
+  export type Outputs<T extends Any> = T extends BatchTask<any, any, infer O, any, infer B>
+    ? [B] extends [true] ? Schema.Schema.Type<O> : ReadonlyArray<Schema.Schema.Type<O>>
+    : never
+
+  /**
+   * The handler of a batch task: the decoded inputs of the batch's runs in (never empty), an
+   * Effect of their outputs out. A failure fails every run of the batch, with the declared error
+   * or the markers of `TaskError.HandlerError`, as a standalone task's failure would.
+   *
+   * @since 0.1.0
+   */
+  export type Handler<T extends Any, R = any> = (
+    inputs: ReadonlyArray<Schema.Schema.Type<T["input"]>>
+  ) => Effect.Effect<Outputs<T>, HandlerError<Schema.Schema.Type<T["error"]>>, R>
+}
+
+/**
+ * The options of `Task.batch`: those of a standalone task, less what a batch cannot have (retries
+ * and backoff: Hatchet runs each item once; `slotCost`: a batch takes one slot), plus `batch`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchTaskOptions<
+  Input extends Schema.Schema.AnyNoContext,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Batch extends BatchSettings
+> extends Omit<TaskOptions<Input, Output, Error>, "retries" | "backoff" | "slotCost" | "taskDefaults"> {
+  readonly batch: Batch
+}
+
+/**
+ * Whether `u` is a batch task definition.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isBatchTask = (u: unknown): u is BatchTask.Any =>
+  isTask(u) && internal.specOf(u).tasks[0]?.batch !== undefined
+
+/**
+ * Defines a batch task (beta in Hatchet, engine v0.98.0 or newer): each run is triggered with one
+ * input, as any standalone task, and the engine hands its worker the runs of one group key in
+ * batches of up to `batch.maxSize`, flushed when full or `batch.maxInterval` after the previous
+ * flush. The handler gets the decoded inputs of a batch at once and returns their outputs in the
+ * same order; each run completes with its own output. A run whose input does not decode fails
+ * alone (`InvalidInput`), the others are handled without it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const batch = <
+  const Name extends string,
+  const Batch extends BatchSettings,
+  Input extends Schema.Schema.AnyNoContext = Schema.Struct<{}>,
+  Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+  Error extends ErrorSchema = typeof Schema.Never
+>(
+  name: Name,
+  options: BatchTaskOptions<Input, Output, Error, Batch>
+): BatchTask<Name, Input, Output, Error, Batch["broadcastOutput"] extends true ? true : false> => {
+  const { batch: settings, ...rest } = options
+  return internal.makeTaskValue(standaloneSpec(name, rest, settings), TypeId)
 }

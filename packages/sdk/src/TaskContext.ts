@@ -26,7 +26,7 @@
  * @since 0.1.0
  */
 import type { Duration, ParseResult } from "effect"
-import { Context, Data, Effect, Either, Option, Ref, Schema } from "effect"
+import { Context, Data, Effect, Either, Option, Schema } from "effect"
 import type * as Condition from "./Condition.js"
 import { dataKeyOf } from "./internal/conditions.js"
 import { toGoDuration } from "./internal/duration.js"
@@ -187,39 +187,66 @@ export class TaskContext extends Context.Tag("@effect-hatchet/sdk/TaskContext")<
 const encoder = new TextEncoder()
 
 /**
+ * A task attempt's context: the facts copied once, the operations built when a handler uses them
+ * (most handlers use none, and a worker builds a context per attempt).
+ */
+interface AttemptContext extends TaskInfo {}
+class AttemptContext implements TaskContextShape {
+  readonly attemptNumber: number
+  readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
+  readonly skippedParents: ReadonlyArray<string>
+  readonly triggers: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  // counters of this attempt (a fiber's reads and increments are atomic: no Ref needed)
+  private children = 0
+  private streamIndex = 0
+  constructor(info: TaskInfo, private readonly operations: TaskOperations) {
+    Object.assign(this, info)
+    this.attemptNumber = info.retryCount + 1
+    this.filterPayload = info.filterPayload ?? Option.none()
+    this.skippedParents = info.skippedParents ?? []
+    this.triggers = info.triggers ?? {}
+  }
+  // the functions are made when read (so that they work detached from the context, as before)
+  get refreshTimeout(): (incrementBy: Duration.DurationInput) => Effect.Effect<void, TaskContextError> {
+    return (incrementBy) =>
+      Either.match(toGoDuration(incrementBy), {
+        onLeft: (message) =>
+          Effect.fail(new TaskContextError({ operation: "refreshTimeout", message: `refreshTimeout: ${message}` })),
+        onRight: this.operations.refreshTimeout
+      })
+  }
+  get releaseSlot(): Effect.Effect<void, TaskContextError> {
+    return this.operations.releaseSlot
+  }
+  get putStream(): (chunk: string | Uint8Array) => Effect.Effect<void, TaskContextError> {
+    return (chunk) =>
+      Effect.suspend(() =>
+        this.operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, this.streamIndex++)
+      )
+  }
+  get cancel(): Effect.Effect<never, TaskContextError> {
+    return Effect.zipRight(this.operations.cancel, Effect.interrupt)
+  }
+  get upsertLabels(): (labels: Readonly<Record<string, string | number>>) => Effect.Effect<void, TaskContextError> {
+    return this.operations.upsertLabels
+  }
+  get nextChildIndex(): Effect.Effect<number> {
+    return Effect.sync(() => this.children++)
+  }
+  get interruptedForRetry(): Effect.Effect<boolean> {
+    return this.operations.interruptedForRetry ?? Effect.succeed(false)
+  }
+}
+
+/**
  * Builds a `TaskContext` from facts and a backend. The worker and the test runner both use it.
+ * The operations are read from `operations` when the handler uses them.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<TaskContextShape> =>
-  Effect.gen(function*() {
-    const children = yield* Ref.make(0)
-    const streamIndex = yield* Ref.make(0)
-    return {
-      ...info,
-      attemptNumber: info.retryCount + 1,
-      filterPayload: info.filterPayload ?? Option.none(),
-      skippedParents: info.skippedParents ?? [],
-      triggers: info.triggers ?? {},
-      refreshTimeout: (incrementBy) =>
-        Either.match(toGoDuration(incrementBy), {
-          onLeft: (message) =>
-            Effect.fail(new TaskContextError({ operation: "refreshTimeout", message: `refreshTimeout: ${message}` })),
-          onRight: operations.refreshTimeout
-        }),
-      releaseSlot: operations.releaseSlot,
-      putStream: (chunk) =>
-        Effect.flatMap(
-          Ref.getAndUpdate(streamIndex, (n) => n + 1),
-          (index) => operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, index)
-        ),
-      cancel: Effect.zipRight(operations.cancel, Effect.interrupt),
-      upsertLabels: operations.upsertLabels,
-      nextChildIndex: Ref.getAndUpdate(children, (n) => n + 1),
-      interruptedForRetry: operations.interruptedForRetry ?? Effect.succeed(false)
-    } satisfies TaskContextShape
-  })
+  Effect.sync(() => new AttemptContext(info, operations))
 
 /**
  * @since 0.1.0

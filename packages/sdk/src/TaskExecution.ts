@@ -107,12 +107,12 @@ export const execute = (
     const scope = yield* Scope.make()
     // the filter payload, the skipped parents and the conditions' data come with the payload
     const filterPayload = data.right.filterPayload
-    const taskContext: TaskContextShape = {
-      ...context,
+    // (the context's prototype kept: its operations are getters)
+    const taskContext: TaskContextShape = Object.assign(Object.create(context) as TaskContextShape, {
       filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
       skippedParents: payload.skippedParents(spec, task, data.right),
       triggers: data.right.triggers
-    }
+    })
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     let run = Effect.onExit(

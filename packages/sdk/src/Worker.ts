@@ -14,7 +14,7 @@
  *   TCP connection: the stream stays open and delivers nothing): the worker then moves the shared
  *   channel to a fresh connection (`GrpcTransport.resetConnection`, when the transport is in
  *   context) instead of opening the new stream on the dead one;
- * - each task attempt runs in its own fiber (a `FiberMap` keyed by task run id): a duplicate START
+ * - each task attempt runs in its own fiber (in a `FiberSet`, tracked by task run id): a duplicate START
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);
  * - a `Semaphore` of `slots` permits bounds the running attempts (`slotCost` permits each);
@@ -77,34 +77,47 @@
  * import { Layer } from "effect"
  * import { Worker } from "@effect-hatchet/sdk"
  *
- * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlow, SendEmail] }).pipe(
- *   Layer.provide([OrderFlowLive, SendEmailLive]),
- *   Layer.provide(PaymentsLive),
- *   Layer.provide(HatchetLive) // Dispatcher, Admin, Events, Workers
+ * // the worker runs the implementations it is given, on the client's channel
+ * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlowLive, SendEmailLive] }).pipe(
+ *   Layer.provide(PaymentsLive), // what the handlers need
+ *   Layer.provide(HatchetLive) // Hatchet.layer(): the channel and `Workers`
  * )
  * ```
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Option, Scope, Stream } from "effect"
-import { Context, Layer } from "effect"
-import type { Admin } from "./Admin.js"
-import type { Dispatcher } from "./Dispatcher.js"
-import type { Events } from "./Events.js"
+import type { Duration, Option, Scope, Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { GrpcTransport } from "./GrpcTransport.js"
+import * as Hatchet from "./Hatchet.js"
 import type { GrpcError } from "./HatchetError.js"
 import type { Workers } from "./Workers.js"
-import type { Definition, ImplementationOf } from "./Workflow.js"
+import type { ImplementationLayer } from "./Workflow.js"
+import { implementationsIn } from "./internal/definition.js"
 import * as internal from "./internal/worker.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface WorkerOptions<Workflows extends ReadonlyArray<Definition>> {
+export interface WorkerOptions<Layers extends ReadonlyArray<ImplementationLayer>> extends WorkerSettings {
+  /**
+   * The workflows and standalone tasks this worker runs, as their implementations: each
+   * definition's `toLayer` layer (what its handlers need and is not provided stays a requirement
+   * of the worker's layer). The worker registers exactly the definitions these layers implement.
+   */
+  readonly workflows: Layers
+}
+
+/**
+ * A worker's settings: everything in `WorkerOptions` but the workflows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerSettings {
   /** The worker's name (namespaced on the wire). */
   readonly name: string
-  /** The workflows and standalone tasks this worker runs; each needs its `toLayer` implementation. */
-  readonly workflows: Workflows
   /** Slots of the `default` pool: how many task attempts run at once. Default 100. */
   readonly slots?: number | undefined
   /** Worker labels (string or integer values) for `desiredWorkerLabels` matching. */
@@ -222,24 +235,42 @@ export const WorkerError: typeof internal.WorkerError = internal.WorkerError
  */
 export type WorkerError = internal.WorkerError
 
+type ErrorOf<L> = L extends Layer.Layer<infer _A, infer E, infer _R> ? E : never
+type ContextOf<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
+
 /**
- * Starts a worker in the current scope; see the module docs for its behaviour.
+ * Starts a worker in the current scope over the low-level gRPC services in context
+ * (`Hatchet.GrpcServices`, e.g. `FakeDispatcher`'s for a unit test with no engine); see the
+ * module docs for its behaviour. The implementation layers are built in the current scope (and
+ * memoized with the layer being built, when called from one). `layer` is the usual way.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const Workflows extends ReadonlyArray<Definition>>(
-  options: WorkerOptions<Workflows>
-) => Effect.Effect<
+export const make = <const Layers extends ReadonlyArray<ImplementationLayer>>(
+  options: WorkerOptions<Layers>
+): Effect.Effect<
   WorkerShape,
-  WorkerError,
-  Scope.Scope | Dispatcher | Admin | Events | Workers | ImplementationOf<Workflows[number]>
-> = internal.make as any
+  WorkerError | ErrorOf<Layers[number]>,
+  Scope.Scope | Hatchet.GrpcServices | Workers | ContextOf<Layers[number]>
+> =>
+  Effect.gen(function*() {
+    const { workflows, ...settings } = options
+    const implementations = workflows.length === 0
+      ? Context.empty()
+      : yield* Layer.buildWithMemoMap(
+        Layer.mergeAll(...(workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>])),
+        yield* Layer.CurrentMemoMap,
+        yield* Effect.scope
+      )
+    const definitions = implementationsIn(implementations).map((implementation) => implementation.definition as any)
+    return yield* internal.make({ ...settings, workflows: definitions }).pipe(Effect.provide(implementations))
+  })
 
 /**
- * The worker as a scoped Layer. It requires the implementation of every listed workflow (a missing
- * one is a type error), the low-level `Dispatcher`, `Admin` and `Events` services, and `Workers`
- * (to pause itself when it drains); `Hatchet.layer` provides them all.
+ * The worker as a scoped Layer, on the `GrpcTransport` (and `Workers`) of `Hatchet.layer`: the
+ * worker and the client share one gRPC channel. It runs the implementations in `workflows`; what
+ * their handlers need stays a requirement of the layer.
  *
  * Building it fails fast with `WorkerError` when the engine refuses the token (`UNAUTHENTICATED`)
  * or the registration itself (transient errors such as `UNAVAILABLE` are retried); once built, a
@@ -248,7 +279,10 @@ export const make: <const Workflows extends ReadonlyArray<Definition>>(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const Workflows extends ReadonlyArray<Definition>>(
-  options: WorkerOptions<Workflows>
-): Layer.Layer<Worker, WorkerError, Dispatcher | Admin | Events | Workers | ImplementationOf<Workflows[number]>> =>
-  Layer.scoped(Worker, make(options))
+export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
+  options: WorkerOptions<Layers>
+): Layer.Layer<
+  Worker,
+  WorkerError | ErrorOf<Layers[number]>,
+  GrpcTransport | Workers | ContextOf<Layers[number]>
+> => Layer.scoped(Worker, make(options)).pipe(Layer.provide(Hatchet.layerGrpcServices))

@@ -32,7 +32,7 @@
  *
  * // health served from before registration until after the drain
  * const WorkerLive = WorkerHealth.serveWorker(
- *   Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(Layer.provide(OrderFlowLive))
+ *   Worker.layer({ name: "orders", workflows: [OrderFlowLive] })
  * ).pipe(
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
  *   Layer.provide(HatchetLive)
@@ -193,7 +193,7 @@ export const layer: Layer.Layer<never, never, HttpServer.HttpServer | Worker> = 
  * @example
  * ```ts
  * const WorkerLive = WorkerHealth.serveWorker(
- *   Worker.layer({ name: "orders", workflows: [OrderFlow] }).pipe(Layer.provide(OrderFlowLive))
+ *   Worker.layer({ name: "orders", workflows: [OrderFlowLive] })
  * ).pipe(
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
  *   Layer.provide(HatchetLive)

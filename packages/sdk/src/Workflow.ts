@@ -44,7 +44,7 @@ import type { Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
-import type { Task } from "./Task.js"
+import type { BatchTask, Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError, TaskFailed } from "./TaskError.js"
 import * as internal from "./internal/definition.js"
@@ -117,6 +117,15 @@ export type DefaultFilter = internal.DefaultFilter
  * @category models
  */
 export type TaskSettings = internal.TaskSettings
+
+/**
+ * How the engine gathers the runs of a batch task (`Task.batch`): its size, interval, group key
+ * and batches per key, and whether the handler broadcasts one output.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BatchSettings = internal.BatchSettings
 
 /**
  * A concurrency limit (`Concurrency` in Hatchet's contract): at most `maxRuns` runs at once per
@@ -295,12 +304,13 @@ export declare namespace Workflow {
 }
 
 /**
- * Anything a worker can run and a client can trigger: a `Workflow` or a standalone `Task`.
+ * Anything a worker can run and a client can trigger: a `Workflow`, a standalone `Task` or a
+ * batch task.
  *
  * @since 0.1.0
  * @category models
  */
-export type Definition = Workflow.Any | Task.Any
+export type Definition = Workflow.Any | Task.Any | BatchTask.Any
 
 /**
  * The service a definition's `toLayer` provides and a worker requires: the handlers of the
@@ -312,6 +322,15 @@ export type Definition = Workflow.Any | Task.Any
 export interface Implementation<Name extends string> {
   readonly [ImplementationTypeId]: Name
 }
+
+/**
+ * What a worker runs: a definition's `toLayer` layer, possibly with more provided or merged into
+ * it (`OrderFlowLive.pipe(Layer.provide(PaymentsLive))`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ImplementationLayer = Layer.Layer<Implementation<any>, any, any>
 
 /**
  * The runtime value of an `Implementation`: the definition and its handlers, services provided.
@@ -502,7 +521,8 @@ export type Input<D> = D extends { readonly input: infer S extends Schema.Schema
  * @since 0.1.0
  * @category type-level
  */
-export type Result<D> = D extends Task<any, any, infer O, any> ? Schema.Schema.Type<O>
+export type Result<D> = D extends { readonly kind: "task"; readonly output: infer O extends Schema.Schema.AnyNoContext }
+  ? Schema.Schema.Type<O>
   : D extends Workflow<any, any, infer Tasks, infer Hooks> ? Types.Simplify<
       & { readonly [K in keyof Tasks]: OutputOf<Tasks[K]> }
       & { readonly [K in keyof Hooks & typeof ON_SUCCESS_TASK]: Schema.Schema.Type<Hooks[K]["output"]> }
@@ -516,7 +536,8 @@ export type Result<D> = D extends Task<any, any, infer O, any> ? Schema.Schema.T
  * @since 0.1.0
  * @category type-level
  */
-export type Failure<D> = D extends Task<any, any, any, infer E> ? Schema.Schema.Type<E> | TaskFailed
+export type Failure<D> = D extends { readonly kind: "task"; readonly error: infer E extends ErrorSchema }
+  ? Schema.Schema.Type<E> | TaskFailed
   : D extends Workflow<any, any, infer Tasks, infer Hooks> ?
       | { [K in keyof Tasks]: Schema.Schema.Type<Tasks[K]["error"]> }[keyof Tasks]
       | { [K in keyof Hooks]: Schema.Schema.Type<Hooks[K]["error"]> }[keyof Hooks]

@@ -69,6 +69,14 @@ export * as Task from "./Task.js"
 export * as TaskContext from "./TaskContext.js"
 
 /**
+ * The per-batch service a batch task's handler reads (`Task.batch`): the batch's id, key and
+ * items, timeout refresh, cancel.
+ *
+ * @since 0.1.0
+ */
+export * as BatchContext from "./BatchContext.js"
+
+/**
  * How tasks fail: `NonRetryableError` (stop retries), `UndeclaredError` (an undeclared failure on
  * purpose), `HandlerError` (what a handler may fail with) and `TaskFailed` (untyped failures).
  *
@@ -191,7 +199,7 @@ export * as Webhooks from "./Webhooks.js"
 /**
  * The client: `run`, `runNoWait` (handles with result, cancel, replay, stream), `runMany`,
  * events `push` / `bulkPush`, declared errors catchable by their tag, interruption that cancels,
- * child runs from inside tasks, and the one layer (`layer`, `layerConfig`, `layerFromEnv`) an
+ * child runs from inside tasks, and the one layer (`layer`, `layerConfig`) an
  * application provides.
  *
  * @since 0.1.0

@@ -1,7 +1,8 @@
 /**
  * The worker's step action event sender (internal/actionEvents): lone events go one by one, events
  * that queue up while a call is in flight go together, FAILED never does, an engine without
- * `SendBatchActionEvent` gets single calls, and a second round in flight lingers to gather events.
+ * `SendBatchActionEvent` gets single calls, a second round in flight lingers to gather events, and
+ * what a task submits before its fiber yields leaves in one round, its result first.
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -123,6 +124,20 @@ describe("ActionEvents", () => {
       if (batch.method !== "batch") throw new Error("not a batch")
       expect(batch.batch).toMatchObject({ workerId: "w", jobId: "job-a", actionId: "wf:a", eventType: STARTED })
       expect(batch.batch.items[0]).toEqual({ taskRunExternalId: "2", eventPayload: `{"id":"2"}`, retryCount: 0, shouldNotRetry: undefined })
+    }))
+
+  it.scoped("what a fiber submits before it yields leaves in one round, results before STARTED", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 1)
+      // a fast task: its STARTED and its result are submitted in one run of its fiber
+      const started = yield* sender.submit(event("1", STARTED))
+      const completed = yield* sender.submit(event("1", COMPLETED))
+      expect(calls).toHaveLength(0)
+      yield* settle
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"], ["STEP_EVENT_TYPE_STARTED", "1"]])
+      yield* release(2)
+      yield* Effect.all([started, completed], { discard: true })
     }))
 
   it.scoped("an engine without SendBatchActionEvent gets every event alone, from then on", () =>

@@ -50,8 +50,8 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("affin
         ),
         Dag.toLayer({ a: () => reportWorker, b: () => reportWorker, c: () => reportWorker })
       )
-      const first = yield* startWorker([Child, Parent, Dag], implementations)
-      const second = yield* startWorker([Child, Parent, Dag], implementations)
+      const first = yield* startWorker(implementations)
+      const second = yield* startWorker(implementations)
       const ids = new Set([Option.getOrThrow(yield* first.workerId), Option.getOrThrow(yield* second.workerId)])
 
       const seen = new Set<string>()
@@ -78,8 +78,8 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("affin
   it.scoped("desiredWorkerLabels given when triggering send the run to the worker with those labels", () =>
     Effect.gen(function*() {
       const Infer = whereTask(unique("infer"))
-      const small = yield* startWorker([Infer], Infer.toLayer(() => reportWorker), { labels: { model: "small", gpus: 1 } })
-      const large = yield* startWorker([Infer], Infer.toLayer(() => reportWorker), { labels: { model: "large", gpus: 8 } })
+      const small = yield* startWorker(Infer.toLayer(() => reportWorker), { labels: { model: "small", gpus: 1 } })
+      const large = yield* startWorker(Infer.toLayer(() => reportWorker), { labels: { model: "large", gpus: 8 } })
       const smallId = Option.getOrThrow(yield* small.workerId)
       const largeId = Option.getOrThrow(yield* large.workerId)
       const onLarge = yield* Effect.forEach(
@@ -107,8 +107,8 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("affin
         ),
         Use.toLayer(() => reportWorker)
       )
-      const one = yield* startWorker([Load, Use], implementations)
-      const two = yield* startWorker([Load, Use], implementations)
+      const one = yield* startWorker(implementations)
+      const two = yield* startWorker(implementations)
       // a task loads a model on whichever worker runs it, and labels that worker
       const loaded = yield* Hatchet.run(Load, { model: "llama" })
       const wantsLlama = { desiredWorkerLabels: { model: { value: "llama", required: true } } }
@@ -127,7 +127,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("affin
       const key = unique("order:placed")
       const seen = yield* Ref.make<Array<{ event: Option.Option<TaskContext.TriggeringEvent>; attempt: number; max: number }>>([])
       const OnOrder = Task.make(unique("on-order"), { onEvents: [key], retries: 2 })
-      yield* startWorker([OnOrder], OnOrder.toLayer(() =>
+      yield* startWorker(OnOrder.toLayer(() =>
         Effect.gen(function*() {
           const ctx = yield* TaskContext.TaskContext
           yield* Ref.update(seen, (all) => [...all, { event: ctx.triggeringEvent, attempt: ctx.attemptNumber, max: ctx.maxAttempts }])

@@ -34,7 +34,7 @@ const gatedTask = (prefix: string, limitStrategy: Workflow.ConcurrencyLimitStrat
       output: Schema.Struct({ n: Schema.Number }),
       concurrency: { expression, maxRuns: 1, limitStrategy }
     })
-    yield* startWorker([Gated], Gated.toLayer(({ n }) =>
+    yield* startWorker(Gated.toLayer(({ n }) =>
       Effect.gen(function*() {
         yield* Ref.update(executions, (all) => [...all, n])
         if (n === 1) {
@@ -57,7 +57,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         Workflow.task("fetch", { output: Schema.Struct({ at: Schema.Number }) }),
         Workflow.task("store", { parents: ["fetch"], output: Schema.Struct({ start: Schema.Number, end: Schema.Number }) })
       )
-      yield* startWorker([Sync], Sync.toLayer({
+      yield* startWorker(Sync.toLayer({
         fetch: () => Effect.sync(() => ({ at: Date.now() })).pipe(Effect.zipLeft(Effect.sleep("100 millis"))),
         store: (_, parents) => Effect.as(Effect.sleep("100 millis"), { start: parents.fetch.at, end: Date.now() })
       }))
@@ -86,7 +86,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         output: Schema.Struct({ rendered: Schema.Number }),
         concurrency: { expression: "input.doc", limitStrategy: "CANCEL_IN_PROGRESS" }
       })
-      yield* startWorker([Render], Render.toLayer(({ version }) =>
+      yield* startWorker(Render.toLayer(({ version }) =>
         version === 1
           ? Deferred.succeed(started, undefined).pipe(
             Effect.zipRight(Effect.never),
@@ -109,7 +109,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         output: Schema.Struct({ ok: Schema.Boolean }),
         concurrency: { expression: "input.group", limitStrategy: "GROUP_ROUND_ROBIN" }
       })
-      yield* startWorker([Count], Count.toLayer(() => Effect.succeed({ ok: true })))
+      yield* startWorker(Count.toLayer(() => Effect.succeed({ ok: true })))
       const failed = yield* Effect.flip(Hatchet.run(Count, { group: 7 }))
       expect(failed).toMatchObject({ _tag: "TaskFailed", kind: "Unknown" })
       expect(failed.message).toContain("expected string output for concurrency key, got int")
@@ -143,7 +143,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         output: Schema.Struct({ ok: Schema.Boolean }),
         concurrency: { expression: "input.account.lower()", limitStrategy: "GROUP_ROUND_ROBIN" }
       })
-      const failure = yield* Effect.flip(startWorker([Broken], Broken.toLayer(() => Effect.succeed({ ok: true }))))
+      const failure = yield* Effect.flip(startWorker(Broken.toLayer(() => Effect.succeed({ ok: true }))))
       expect(String(failure)).toContain("Invalid CEL expression")
     }))
 
@@ -191,7 +191,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         yield* Effect.sleep("150 millis")
         return { start, end: Date.now() }
       })
-      yield* startWorker([Export, Report, Burst], Layer.mergeAll(Export.toLayer(() => span), Report.toLayer(() => span), Burst.toLayer(() => span)))
+      yield* startWorker(Layer.mergeAll(Export.toLayer(() => span), Report.toLayer(() => span), Burst.toLayer(() => span)))
       const [e, r, other] = yield* Effect.all([
         Hatchet.run(Export, { account: "a", n: 1 }),
         Hatchet.run(Report, { account: "a", n: 2 }),
@@ -211,10 +211,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       const input = Schema.Struct({ account: Schema.String })
       const limit = { expression: "input.account", limitStrategy: "GROUP_ROUND_ROBIN", isTenantScoped: true } as const
       const Unnamed = Task.make(unique("unnamed"), { input, concurrency: [limit] })
-      const failure = yield* Effect.flip(startWorker([Unnamed], Unnamed.toLayer(() => Effect.void)))
+      const failure = yield* Effect.flip(startWorker(Unnamed.toLayer(() => Effect.void)))
       expect(String(failure)).toContain("a tenant-scoped limit needs a name")
       const Twice = Task.make(unique("twice"), { input, concurrency: [{ ...limit, name: "x" }, { ...limit, name: "x" }] })
-      const twice = yield* Effect.flip(startWorker([Twice], Twice.toLayer(() => Effect.void)))
+      const twice = yield* Effect.flip(startWorker(Twice.toLayer(() => Effect.void)))
       expect(String(twice)).toContain(`the tenant-scoped limit "x" is named twice`)
     }))
 })

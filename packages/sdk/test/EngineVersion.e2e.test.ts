@@ -16,7 +16,7 @@ const onEngine = (version: string) => clientLayer().pipe(Layer.provideMerge(Engi
 
 const limited = (concurrency: ReadonlyArray<Concurrency>) => {
   const Save = Task.make(unique("versioned"), { input: Schema.Struct({ doc: Schema.String }), concurrency })
-  return startWorker([Save], Save.toLayer(() => Effect.void))
+  return startWorker(Save.toLayer(() => Effect.void))
 }
 
 const debounce: Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
@@ -46,6 +46,17 @@ describe("engine version", () => {
       expect(error.message).toContain(`the tenant-scoped limit "docs" (needs v0.106.5 or newer)`)
       expect(error.message).toContain("maxRuns as an expression (needs v0.106.5 or newer)")
     }).pipe(Effect.provide(onEngine("v0.104.7"))))
+
+  it.scoped("a batch task needs v0.98.0, the release that brought batch tasks (upstream #3975)", () =>
+    Effect.gen(function*() {
+      const Embed = Task.batch(unique("batched"), { input: Schema.Struct({ doc: Schema.String }), batch: { maxSize: 4 } })
+      const live = Embed.toLayer((inputs) => Effect.succeed(inputs.map(() => undefined)))
+      const error = yield* Effect.flip(startWorker(live).pipe(Effect.provide(onEngine("v0.97.0"))))
+      expect(error).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
+      expect(error.message).toContain("The Hatchet engine is v0.97.0, older than v0.98.0")
+      expect(error.message).toContain(`task "${Embed.name}" is a batch task (needs v0.98.0 or newer)`)
+      yield* startWorker(live).pipe(Effect.provide(onEngine("v0.98.0")))
+    }))
 
   it.scoped("definitions that need nothing new start on that engine; so do all on a recent one or a development build", () =>
     Effect.gen(function*() {

@@ -42,7 +42,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("event
           seen.push(out)
           return out
         })
-      yield* startWorker([Notify, Audit], Layer.mergeAll(Notify.toLayer(record), Audit.toLayer(record)))
+      yield* startWorker(Layer.mergeAll(Notify.toLayer(record), Audit.toLayer(record)))
       const history = yield* EventHistory.EventHistory
       const filters = yield* Filters.Filters
 

@@ -1,4 +1,9 @@
-import { GetVersionResponse, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import {
+  DispatcherDefinition,
+  GetVersionResponse,
+  StepActionEventType,
+  WorkflowRunEventType
+} from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Stream } from "effect"
@@ -99,7 +104,8 @@ describe("GrpcTransport", () => {
       grpcMaxRecvMessageLength: 111,
       grpcMaxSendMessageLength: 222,
       grpcKeepaliveTime: Duration.seconds(10),
-      grpcKeepaliveTimeout: Duration.seconds(60)
+      grpcKeepaliveTimeout: Duration.seconds(60),
+      grpcCompression: "gzip"
     } as never)
     expect(options).toEqual({
       "grpc.ssl_target_name_override": "engine.example.com",
@@ -116,7 +122,7 @@ describe("GrpcTransport", () => {
     })
   })
 
-  it.scopedLive("requests go out gzip-compressed (seen on the wire by a raw HTTP/2 server)", () =>
+  it.scopedLive("requests of 1 KiB or more go out gzip-compressed, smaller ones as they are, none with grpcCompression none (seen on the wire by a raw HTTP/2 server)", () =>
     Effect.gen(function*() {
       const seen: Array<{ headers: http2.IncomingHttpHeaders; compressedFlag: number; request: PushEventRequest }> = []
       const port = yield* Effect.acquireRelease(
@@ -145,17 +151,104 @@ describe("GrpcTransport", () => {
         ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       ).pipe(Effect.map(({ port }) => port))
       const payload = JSON.stringify({ padding: "x".repeat(4096) })
-      const event = yield* withTransport(`127.0.0.1:${port}`, (t) =>
-        GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o)))
+      const push = (t: GrpcTransport.GrpcTransportShape, payload: string) =>
+        GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o))
+      const event = yield* withTransport(`127.0.0.1:${port}`, (t) => Effect.zipLeft(push(t, payload), push(t, "{}")))
       expect(event.key).toBe("ok")
-      expect(seen).toHaveLength(1)
-      const [request] = seen
+      expect(seen).toHaveLength(2)
+      const [request, small] = seen
       expect(request!.headers[":path"]).toBe("/EventsService/Push")
       expect(request!.headers["grpc-encoding"]).toBe("gzip")
       expect(String(request!.headers["grpc-accept-encoding"]).split(",")).toContain("gzip")
       expect(request!.headers["authorization"]).toBe(`bearer ${TOKEN}`)
       expect(request!.compressedFlag).toBe(1)
       expect(request!.request).toMatchObject({ key: "user:created", payload })
+      // a few bytes: not worth a zlib stream on both ends
+      expect(small!.compressedFlag).toBe(0)
+      expect(small!.request).toMatchObject({ key: "user:created", payload: "{}" })
+
+      yield* Effect.flatMap(GrpcTransport.GrpcTransport, (t) => push(t, payload)).pipe(
+        Effect.provide(Layer.orDie(transportLayer(`127.0.0.1:${port}`, { grpcCompression: "none" })))
+      )
+      expect(seen).toHaveLength(3)
+      expect(seen[2]!.headers["grpc-encoding"]).toBeUndefined()
+      expect(seen[2]!.compressedFlag).toBe(0)
+      expect(seen[2]!.request).toMatchObject({ payload })
+    }))
+
+  it.scopedLive("call: straight on grpc-js with the token; a deadline fails DEADLINE_EXCEEDED, a server error keeps its status, interrupting cancels the call on the server", () =>
+    Effect.gen(function*() {
+      const seen: Array<[string, string | undefined]> = []
+      const aborted = yield* Deferred.make<void>()
+      const server = yield* loopbackServer({
+        dispatcher: {
+          sendStepActionEvent: (request, ctx) => {
+            seen.push([request.taskRunExternalId, ctx.metadata.get("authorization")])
+            if (request.taskRunExternalId === "fails") throw new ServerError(Status.NOT_FOUND, "task fails not found")
+            if (request.taskRunExternalId === "hangs") {
+              return new Promise((_, reject) =>
+                ctx.signal.addEventListener("abort", () => {
+                  Effect.runSync(Deferred.succeed(aborted, void 0))
+                  reject(Object.assign(new Error("aborted"), { name: "AbortError" }))
+                })
+              )
+            }
+            return Promise.resolve({ tenantId: "t", workerId: "w" })
+          }
+        }
+      })
+      const event = (taskRunExternalId: string) => ({
+        workerId: "w",
+        jobId: "j",
+        jobRunId: "jr",
+        taskId: "t",
+        taskRunExternalId,
+        actionId: "wf:t",
+        eventTimestamp: new Date(0),
+        eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+        eventPayload: "{}",
+        retryCount: 0
+      })
+      yield* withTransport(server.hostPort, (t) =>
+        Effect.gen(function*() {
+          const send = (id: string, timeout?: Duration.DurationInput) =>
+            t.call(DispatcherDefinition.fullName, DispatcherDefinition.methods.sendStepActionEvent, event(id), { timeout })
+          expect(yield* send("ok")).toEqual({ tenantId: "t", workerId: "w" })
+          const failed = yield* Effect.flip(send("fails"))
+          expect({ method: failed.method, status: failed.status, details: failed.details }).toEqual({
+            method: "/Dispatcher/SendStepActionEvent",
+            status: "NOT_FOUND",
+            details: "task fails not found"
+          })
+          const late = yield* Effect.flip(send("hangs", "200 millis"))
+          expect(late.status).toBe("DEADLINE_EXCEEDED")
+          yield* Deferred.await(aborted) // the server saw the call end
+        }))
+      expect(seen.map(([id]) => id)).toEqual(["ok", "fails", "hangs"])
+      expect(seen.every(([, auth]) => auth === `bearer ${TOKEN}`)).toBe(true)
+
+      // interrupted: the server sees the call cancelled
+      const cancelled = yield* Deferred.make<void>()
+      const server2 = yield* loopbackServer({
+        dispatcher: {
+          sendStepActionEvent: (_request, ctx) =>
+            new Promise((_, reject) =>
+              ctx.signal.addEventListener("abort", () => {
+                Effect.runSync(Deferred.succeed(cancelled, void 0))
+                reject(Object.assign(new Error("aborted"), { name: "AbortError" }))
+              })
+            )
+        }
+      })
+      yield* withTransport(server2.hostPort, (t) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            t.call(DispatcherDefinition.fullName, DispatcherDefinition.methods.sendStepActionEvent, event("x"))
+          )
+          yield* Effect.sleep("100 millis")
+          yield* Fiber.interrupt(fiber)
+          yield* Deferred.await(cancelled)
+        }))
     }))
 
   describe("errors", () => {

@@ -5,6 +5,7 @@ import { expect, layer } from "@effect/vitest"
 import { Engine } from "@effect-hatchet/engine"
 import { Cause, Chunk, ConfigProvider, Deferred, Effect, Layer, Option, Queue, Ref, Schema, Stream } from "effect"
 import * as Hatchet from "../src/Hatchet.js"
+import * as Runs from "../src/Runs.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskError from "../src/TaskError.js"
 import { TaskFailed } from "../src/TaskError.js"
@@ -31,7 +32,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
   it.scoped("a DAG with typed parent outputs: typed result; a declared error comes back typed, caught by its tag", () =>
     Effect.gen(function*() {
       const OrderFlow = orderFlow()
-      yield* startWorker([OrderFlow], OrderFlow.toLayer({
+      yield* startWorker(OrderFlow.toLayer({
         validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
         charge: (input, parents) =>
           parents.validate.valid
@@ -67,7 +68,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const childExecutions = yield* Ref.make(0)
       const spawnedPerAttempt = yield* Ref.make<Array<Array<string>>>([])
       const metadataSeen = yield* Ref.make<Array<unknown>>([])
-      yield* startWorker([Child, Parent], Layer.mergeAll(
+      yield* startWorker(Layer.mergeAll(
         Child.toLayer((input) =>
           Effect.gen(function*() {
             yield* Ref.update(childExecutions, (n) => n + 1)
@@ -110,7 +111,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         input: Schema.Struct({ n: Schema.Number }),
         output: Schema.Struct({ doubled: Schema.Number })
       })
-      yield* startWorker([Double], Double.toLayer((input) => Effect.succeed({ doubled: input.n * 2 })))
+      yield* startWorker(Double.toLayer((input) => Effect.succeed({ doubled: input.n * 2 })))
       const inputs = Array.from({ length: 1000 }, (_, n) => ({ n }))
       const results = yield* Hatchet.runMany(Double, inputs)
       expect(results).toHaveLength(1000)
@@ -124,7 +125,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         output: Schema.Struct({ half: Schema.Number }),
         error: CardDeclined
       })
-      yield* startWorker([Half], Half.toLayer(({ n }) =>
+      yield* startWorker(Half.toLayer(({ n }) =>
         n % 2 === 0 ? Effect.succeed({ half: n / 2 }) : Effect.fail(new CardDeclined({ reason: `${n} is odd` }))
       ))
       const inputs = Array.from({ length: 10 }, (_, n) => ({ n }))
@@ -150,7 +151,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
     Effect.gen(function*() {
       const subscribed = yield* Deferred.make<void>()
       const Streamer = Task.make(unique("streamer"), { output: Schema.Struct({ chunks: Schema.Number }) })
-      yield* startWorker([Streamer], Streamer.toLayer(() =>
+      yield* startWorker(Streamer.toLayer(() =>
         Effect.gen(function*() {
           // "ready" until the client is surely subscribed (the engine keeps no stream history)
           while (!(yield* Deferred.isDone(subscribed))) {
@@ -178,7 +179,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const started = yield* Deferred.make<void>()
       const finalized = yield* Deferred.make<void>()
       const Sleeper = Task.make(unique("sleeper"), { executionTimeout: "5 minutes" })
-      yield* startWorker([Sleeper], Sleeper.toLayer(() =>
+      yield* startWorker(Sleeper.toLayer(() =>
         Effect.gen(function*() {
           yield* Effect.addFinalizer(() => Deferred.succeed(finalized, undefined))
           yield* Deferred.succeed(started, undefined)
@@ -199,7 +200,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const started = yield* Queue.unbounded<string>()
       const finalized = yield* Queue.unbounded<string>()
       const Slow = Task.make(unique("slow"), { executionTimeout: "5 minutes" })
-      yield* startWorker([Slow], Slow.toLayer(() =>
+      yield* startWorker(Slow.toLayer(() =>
         Effect.gen(function*() {
           const ctx = yield* TaskContext.TaskContext
           yield* Effect.addFinalizer(() => Queue.offer(finalized, ctx.workflowRunId))
@@ -207,7 +208,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
           return yield* Effect.never
         })
       ))
-      const { runs } = yield* Hatchet.Hatchet
+      const runs = yield* Runs.Runs
       const tag = { test: unique("timeout") }
       const timedOut = yield* Effect.flip(Hatchet.run(Slow, {}, { additionalMetadata: tag }).pipe(Effect.timeout("1 second")))
       expect(timedOut._tag).toBe("TimeoutException")
@@ -233,7 +234,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
       const Gated = Task.make(unique("gated"), { output: Schema.String })
-      yield* startWorker([Gated], Gated.toLayer(() => Effect.as(Deferred.await(release), "done")))
+      yield* startWorker(Gated.toLayer(() => Effect.as(Deferred.await(release), "done")))
       const handle = yield* Hatchet.runNoWait(Gated, {}, { cancelOnInterrupt: false })
       expect(yield* Effect.timeout(handle.result, "300 millis").pipe(Effect.option)).toEqual(Option.none())
       yield* Deferred.succeed(release, undefined)
@@ -249,7 +250,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const Independent = Task.make(unique("detached"), { output: Schema.String })
       const Parent = Task.make(unique("parent"), { executionTimeout: "5 minutes" })
       const ids = yield* Ref.make<{ child?: string; detached?: string }>({})
-      yield* startWorker([Child, Independent, Parent], Layer.mergeAll(
+      yield* startWorker(Layer.mergeAll(
         Child.toLayer(() =>
           Effect.gen(function*() {
             yield* Effect.addFinalizer(() => Deferred.succeed(childFinalized, undefined))
@@ -271,7 +272,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       yield* Deferred.await(childStarted)
       yield* parent.cancel
       yield* Deferred.await(childFinalized)
-      const { runs } = yield* Hatchet.Hatchet
+      const runs = yield* Runs.Runs
       const { child, detached } = yield* Ref.get(ids)
       expect(yield* pollUntil(runs.status(child!), (status) => status === "CANCELLED")).toBe("CANCELLED")
       expect(yield* Effect.flip(parent.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled" })
@@ -288,7 +289,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         Workflow.task("fine", { output: Schema.Struct({ n: Schema.Number }) }),
         Workflow.task("after", { parents: ["declined", "fine"] })
       )
-      yield* startWorker([Fanout], Fanout.toLayer({
+      yield* startWorker(Fanout.toLayer({
         declined: () => Effect.fail(new CardDeclined({ reason: "expired" })),
         crashed: () => Effect.dieMessage("boom"),
         fine: () => Effect.succeed({ n: 1 }),
@@ -315,7 +316,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const Hog = Task.make(unique("hog"), { executionTimeout: "5 minutes" })
       const Starved = Task.make(unique("starved"), { scheduleTimeout: "1 second" })
       // one slot, held by the hog: the starved task waits for a worker, then times out
-      yield* startWorker([Hog, Starved], Layer.merge(
+      yield* startWorker(Layer.merge(
         Hog.toLayer(() => Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)),
         Starved.toLayer(() => Effect.void)
       ), { slots: 1 })
@@ -338,7 +339,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const key = unique("user:signed-up")
       const received = yield* Deferred.make<{ readonly email: string }>()
       const Welcome = Task.make(unique("welcome"), { input: Schema.Struct({ email: Schema.String }), onEvents: [key] })
-      yield* startWorker([Welcome], Welcome.toLayer((input) => Deferred.succeed(received, input)))
+      yield* startWorker(Welcome.toLayer((input) => Deferred.succeed(received, input)))
       const event = yield* Hatchet.push(key, { email: "ada@example.com" }, { additionalMetadata: { source: "test" } })
       expect(event.key).toBe(key)
       expect(event.eventId).not.toBe("")
@@ -348,12 +349,12 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
   it.scoped("logs written with Effect's logger inside a task are visible through the REST logs endpoint", () =>
     Effect.gen(function*() {
       const Logger = Task.make(unique("logger"))
-      yield* startWorker([Logger], Logger.toLayer(() => Effect.logInfo("hello from the task")))
+      yield* startWorker(Logger.toLayer(() => Effect.logInfo("hello from the task")))
       const handle = yield* Hatchet.runNoWait(Logger, {})
       yield* handle.result
       const taskId = (yield* handle.details).tasks[0]!.taskExternalId
-      const hatchet = yield* Hatchet.Hatchet
-      const lines = yield* pollUntil(Effect.map(hatchet.runs.logs(taskId), (list) => list.rows), (rows) => rows.length > 0)
+      const runs = yield* Runs.Runs
+      const lines = yield* pollUntil(Effect.map(runs.logs(taskId), (list) => list.rows), (rows) => rows.length > 0)
       expect(lines.map((line) => line.message)).toContain("hello from the task")
     }))
 
@@ -362,11 +363,11 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const executions = yield* Ref.make(0)
       const Counter = Task.make(unique("counter"), { output: Schema.Struct({ n: Schema.Number }) })
       const Forever = Task.make(unique("forever"), { executionTimeout: "5 minutes" })
-      yield* startWorker([Counter, Forever], Layer.merge(
+      yield* startWorker(Layer.merge(
         Counter.toLayer(() => Ref.updateAndGet(executions, (n) => n + 1).pipe(Effect.map((n) => ({ n })))),
         Forever.toLayer(() => Effect.never)
       ))
-      const { runs } = yield* Hatchet.Hatchet
+      const runs = yield* Runs.Runs
       const handle = yield* Hatchet.runNoWait(Counter, {}, { additionalMetadata: { team: "payments" } })
       expect(yield* handle.result).toEqual({ n: 1 })
       const details = yield* runs.get(handle.runId)
@@ -399,7 +400,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(error).toMatchObject({ _tag: "HatchetClientError", reason: "InvalidInput" })
       expect(error.message).toContain("amount")
       // the workflow was never registered nor triggered: the engine knows no such run
-      const { runs } = yield* Hatchet.Hatchet
+      const runs = yield* Runs.Runs
       const listed = yield* runs.list({})
       expect(listed.rows.some((row) => row.workflowName === Positive.name)).toBe(false)
     }))
@@ -415,7 +416,7 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
   it.scoped("handle of a run id: the result of a known run; RunNotFound for an id the engine does not know", () =>
     Effect.gen(function*() {
       const Double = Task.make(unique("double"), { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number })
-      yield* startWorker([Double], Double.toLayer((input) => Effect.succeed(input.n * 2)))
+      yield* startWorker(Double.toLayer((input) => Effect.succeed(input.n * 2)))
       const triggered = yield* Hatchet.runNoWait(Double, { n: 21 })
       const byId = yield* Hatchet.handle(Double, triggered.runId)
       expect(yield* byId.result).toBe(42)
@@ -430,12 +431,12 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       expect(yield* Effect.flip(garbled.result)).toMatchObject({ _tag: "HatchetClientError", reason: "RunNotFound" })
     }))
 
-  it.scoped("layerFromEnv: a client configured from HATCHET_CLIENT_* reaches the engine", () =>
+  it.scoped("layer(): a client configured from HATCHET_CLIENT_* alone reaches the engine", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const Greet = Task.make(unique("greet"), { input: Schema.Struct({ name: Schema.String }), output: Schema.String })
-      yield* startWorker([Greet], Greet.toLayer((input) => Effect.succeed(`hello ${input.name}`)))
-      const fromEnv = Hatchet.layerFromEnv.pipe(
+      yield* startWorker(Greet.toLayer((input) => Effect.succeed(`hello ${input.name}`)))
+      const fromEnv = Hatchet.layer().pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(engine.env)), { pathDelim: "_" })))
       )
       const greeting = yield* Hatchet.run(Greet, { name: "ada" }).pipe(Effect.provide(fromEnv))

@@ -55,6 +55,20 @@ describe("HatchetConfig", () => {
         expect(config.tokenExpiresAt).toEqual(new Date(4_102_444_800_000))
         expect(config.grpcKeepaliveTime).toEqual(Duration.seconds(10))
         expect(config.grpcKeepaliveTimeout).toEqual(Duration.seconds(60))
+        expect(config.grpcCompression).toBe("gzip")
+        expect(config.grpcCompressionMinBytes).toBe(1024)
+      }))
+
+    it.effect("compression comes from the options; a wrong value is a typed error that names it", () =>
+      Effect.gen(function*() {
+        const config = yield* resolve({ HATCHET_CLIENT_TOKEN: TOKEN }, { grpcCompression: "none", grpcCompressionMinBytes: 0 })
+        expect(config.grpcCompression).toBe("none")
+        expect(config.grpcCompressionMinBytes).toBe(0)
+        const algorithm = yield* Effect.flip(resolve({ HATCHET_CLIENT_TOKEN: TOKEN }, { grpcCompression: "brotli" as never }))
+        expect(algorithm.reason).toBe("InvalidValue")
+        expect(algorithm.message).toContain("`grpcCompression` option is \"brotli\"")
+        const bytes = yield* Effect.flip(resolve({ HATCHET_CLIENT_TOKEN: TOKEN }, { grpcCompressionMinBytes: -1 }))
+        expect(bytes.message).toContain("`grpcCompressionMinBytes` option is \"-1\"")
       }))
 
     it.effect("keepalive comes from the options (durations)", () =>
@@ -411,13 +425,13 @@ describe("HatchetConfig", () => {
   })
 
   describe("layers", () => {
-    it.effect("layerFromEnv reads HATCHET_CLIENT_* through the ConfigProvider", () =>
+    it.effect("layer() reads HATCHET_CLIENT_* through the ConfigProvider", () =>
       Effect.gen(function*() {
         const config = yield* HatchetConfig.HatchetConfig
         expect(config.tenantId).toBe(TENANT_ID)
         expect(config.hostPort).toBe("127.0.0.1:1")
       }).pipe(
-        Effect.provide(HatchetConfig.layerFromEnv),
+        Effect.provide(HatchetConfig.layer()),
         Effect.withConfigProvider(env({ HATCHET_CLIENT_TOKEN: TOKEN, HATCHET_CLIENT_HOST_PORT: "127.0.0.1:1" }))
       ))
 

@@ -53,7 +53,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("hosti
   it.scoped("one poisoned input fails its own run; the 20 runs triggered with it complete", () =>
     Effect.gen(function*() {
       const probe = Probe()
-      yield* startWorker([probe], probeLive(probe))
+      yield* startWorker(probeLive(probe))
       // 700 KB of "<" is a valid input; Go-escaped (\u003c) the assignment would be 4.2 MB
       const inputs = Array.from({ length: 21 }, (_, n) => (n === 7 ? { n, data: "<".repeat(700_000) } : { n }))
       const handles = yield* Hatchet.runManyNoWait(probe, inputs)
@@ -74,7 +74,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("hosti
   it.scoped("9,000 levels of nesting reach our worker whole; 10,001 are refused at the trigger; our client refuses what it cannot write", () =>
     Effect.gen(function*() {
       const probe = Probe()
-      yield* startWorker([probe], probeLive(probe))
+      yield* startWorker(probeLive(probe))
       const admin = yield* Admin.Admin
       const runId = yield* admin.triggerWorkflow({
         name: probe.name,
@@ -103,7 +103,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("hosti
   it.scoped("a trigger whose error echoes a 100 KB name leaves the shared connection working for the client, the worker and the official client", () =>
     Effect.gen(function*() {
       const probe = Probe()
-      yield* startWorker([probe], probeLive(probe))
+      yield* startWorker(probeLive(probe))
       const Unknown = Task.make("x".repeat(100_000), { input: Schema.Struct({}) })
       const failure = yield* Effect.flip(within(Hatchet.runNoWait(Unknown, {}), "the long trigger"))
       expect(failure).toMatchObject({ _tag: "GrpcError", code: 3 })

@@ -18,7 +18,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("idemp
         output: Schema.String,
         idempotency: { expression: "input.orderId", ttl: "1 minute" }
       })
-      yield* startWorker([Charge], Charge.toLayer(({ orderId }) => Effect.succeed(`charged ${orderId}`)))
+      yield* startWorker(Charge.toLayer(({ orderId }) => Effect.succeed(`charged ${orderId}`)))
       const first = yield* Hatchet.runNoWait(Charge, { orderId: "o-1" })
       const refused = yield* Effect.flip(Hatchet.runNoWait(Charge, { orderId: "o-1" }))
       expect(refused).toMatchObject({ _tag: "HatchetClientError", reason: "IdempotencyCollision", runId: first.runId })
@@ -38,7 +38,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("idemp
         output: Schema.String,
         idempotency: { expression: "input.account", ttl: "1 hour", until: "finished" }
       })
-      yield* startWorker([Sync], Sync.toLayer(({ account }) => Effect.as(Deferred.await(release), account)))
+      yield* startWorker(Sync.toLayer(({ account }) => Effect.as(Deferred.await(release), account)))
       const running = yield* Hatchet.runNoWait(Sync, { account: "a" })
       expect(yield* Effect.flip(Hatchet.runNoWait(Sync, { account: "a" }))).toMatchObject({ reason: "IdempotencyCollision" })
       yield* Deferred.succeed(release, undefined)
@@ -49,7 +49,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("idemp
   it.scoped("a definition without an expression or with a zero TTL is refused before anything is sent", () =>
     Effect.gen(function*() {
       const Bad = Task.make(unique("bad-idempotency"), { idempotency: { expression: " ", ttl: 0 } })
-      const error = yield* Effect.flip(startWorker([Bad], Bad.toLayer(() => Effect.void)))
+      const error = yield* Effect.flip(startWorker(Bad.toLayer(() => Effect.void)))
       expect(error.message).toContain("idempotency.expression: a CEL expression is required")
       expect(error.message).toContain("idempotency.ttl: must be a finite duration of at least 1 millisecond")
     }))

@@ -118,7 +118,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
         price: (input) => Effect.succeed({ total: input.amount * 2, pricedAt: new Date(Date.UTC(2030, 0, 1)) }),
         receipt: (input, parents) => Effect.succeed({ line: `${input.orderId}: ${parents.price.total}` })
       })
-      yield* startWorker([Flow], FlowLive)
+      yield* startWorker(FlowLive)
 
       const official = officialClient(yield* Engine.Engine)
       const result: unknown = yield* Effect.promise(() => official.run(name, { orderId: "o-9", amount: 5 }))
@@ -136,7 +136,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
         retries: 3
       })
       const StrictLive = Strict.toLayer((input) => Effect.sync(() => ++attempts).pipe(Effect.as({ doubled: input.amount * 2 })))
-      yield* startWorker([Strict], StrictLive)
+      yield* startWorker(StrictLive)
 
       const official = officialClient(yield* Engine.Engine)
       const rejection = yield* Effect.promise(() =>
@@ -154,7 +154,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
       const name = unique("interop-ours-fail")
       const Charge = Task.make(name, { output: Schema.Struct({ ok: Schema.Boolean }), error: CardDeclined, retries: 2 })
       const ChargeLive = Charge.toLayer(() => TaskError.nonRetryable(Effect.fail(new CardDeclined({ reason: "expired" }))))
-      yield* startWorker([Charge], ChargeLive.pipe(Layer.orDie))
+      yield* startWorker(ChargeLive.pipe(Layer.orDie))
 
       const official = officialClient(yield* Engine.Engine)
       const rejection = yield* Effect.promise(() => official.run(name, {}).then(() => undefined, (error: unknown) => error))

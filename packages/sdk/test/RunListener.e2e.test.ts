@@ -16,7 +16,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("RunLi
     Effect.gen(function*() {
       const size = 3 * 1024 * 1024 + 100_000
       const Big = Task.make(unique("big"), { output: Schema.Struct({ blob: Schema.String }) })
-      yield* startWorker([Big], Big.toLayer(() => Effect.succeed({ blob: "x".repeat(size) })))
+      yield* startWorker(Big.toLayer(() => Effect.succeed({ blob: "x".repeat(size) })))
       const handle = yield* Hatchet.runNoWait(Big, {})
       expect((yield* handle.result).blob.length).toBe(size)
       // the same run through a listener whose fallback is observed
@@ -39,7 +39,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("RunLi
       const gate = yield* Deferred.make<void>()
       const started = yield* Deferred.make<void>()
       const Gated = Task.make(unique("gated"), { output: Schema.Struct({ ok: Schema.Boolean }) })
-      yield* startWorker([Gated], Gated.toLayer(() =>
+      yield* startWorker(Gated.toLayer(() =>
         Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate)), Effect.as({ ok: true }))
       ))
       const handle = yield* Hatchet.runNoWait(Gated, {})

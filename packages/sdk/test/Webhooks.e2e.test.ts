@@ -36,9 +36,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("incom
         onEvents: [`${key}:opened`],
         defaultFilters: [{ scope: "acme/app", expression: "true", payload: { team: "app" } }]
       })
-      yield* startWorker(
-        [OnPr],
-        OnPr.toLayer((input) =>
+      yield* startWorker(OnPr.toLayer((input) =>
           Effect.map(TaskContext.TaskContext, (ctx) => {
             seen.push({ repo: input.repository.full_name, filter: Option.getOrNull(ctx.filterPayload) })
             return { repo: input.repository.full_name, pr: input.pull_request.number }

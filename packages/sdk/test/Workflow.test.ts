@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Data, Effect, Either, Layer, Schema } from "effect"
+import * as BatchContext from "../src/BatchContext.js"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskError from "../src/TaskError.js"
@@ -109,6 +110,51 @@ describe("Workflow definitions (types)", () => {
     expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"send-email">, never, Payments>>()
     // @ts-expect-error the output must be { messageId: string }
     SendEmail.toLayer(() => Effect.succeed({ id: 1 }))
+  })
+
+  it("types batch tasks: inputs in, one output per input (or one broadcast) out, BatchContext provided", () => {
+    const Embed = Task.batch("embed", {
+      input: Schema.Struct({ text: Schema.String }),
+      output: Schema.Struct({ size: Schema.Number }),
+      error: CardDeclined,
+      batch: { maxSize: 8, maxInterval: "200 millis", groupKey: "input.model" }
+    })
+    expectTypeOf<Workflow.Input<typeof Embed>>().toEqualTypeOf<{ readonly text: string }>()
+    expectTypeOf<Workflow.Result<typeof Embed>>().toEqualTypeOf<{ readonly size: number }>()
+    expectTypeOf<Workflow.Failure<typeof Embed>>().toEqualTypeOf<CardDeclined | TaskFailed>()
+    expectTypeOf<typeof Embed>().toMatchTypeOf<Workflow.Definition>()
+    const live = Embed.toLayer((inputs) =>
+      Effect.gen(function*() {
+        expectTypeOf(inputs).toEqualTypeOf<ReadonlyArray<{ readonly text: string }>>()
+        const batch = yield* BatchContext.BatchContext
+        yield* Payments
+        return inputs.map((input, i) => ({ size: input.text.length + batch.items[i]!.taskRunExternalId.length }))
+      })
+    )
+    // BatchContext (like the handler's Scope) is the worker's to provide; the app's services stay
+    expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"embed">, never, Payments>>()
+    // @ts-expect-error one output per input: an array of outputs, not one output
+    Embed.toLayer(() => Effect.succeed({ size: 1 }))
+    // @ts-expect-error the outputs must be { size: number }
+    Embed.toLayer((inputs) => Effect.succeed(inputs.map(() => ({ size: "1" }))))
+    // @ts-expect-error a batch fails only with its declared error
+    Embed.toLayer(() => Effect.fail(new GatewayTimeout({ seconds: 1 })))
+    // a batch handler has no TaskContext: asking for one leaves it a requirement of the layer
+    const wrong = Embed.toLayer((inputs) => Effect.as(TaskContext.TaskContext, inputs.map(() => ({ size: 0 }))))
+    expectTypeOf(wrong).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"embed">, never, TaskContext.TaskContext>>()
+
+    const Sum = Task.batch("sum", {
+      input: Schema.Struct({ n: Schema.Number }),
+      output: Schema.Number,
+      batch: { maxSize: 8, broadcastOutput: true }
+    })
+    Sum.toLayer((inputs) => Effect.succeed(inputs.reduce((a, i) => a + i.n, 0)))
+    // @ts-expect-error a broadcast batch returns one output
+    Sum.toLayer((inputs) => Effect.succeed(inputs.map((i) => i.n)))
+    // @ts-expect-error a batch task is not retried
+    Task.batch("retried", { batch: { maxSize: 2 }, retries: 3 })
+    // @ts-expect-error batch settings are required
+    Task.batch("unbatched", {})
   })
 })
 
@@ -232,8 +278,8 @@ describe("Workflow definitions (validation)", () => {
         `tasks.on-failure-task: "on-failure-task" is reserved; use Workflow.onFailure / Workflow.onSuccess`,
         `tasks.b.parents: unknown parent "ghost" (tasks: "a", "on-failure-task", "b")`,
         "defaultPriority: must be 1, 2 or 3, got 4",
-        `onCrons[0]: "* * *" has 3 fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`,
-        `onCrons[1]: "61 * * * *" is not a valid cron expression: Expected a value between 0 and 59`,
+        `onCrons[0]: "* * *" is not a valid cron expression: expected 5 to 6 fields (minute hour day-of-month month day-of-week, or seconds first), found 3: [* * *]`,
+        `onCrons[1]: "61 * * * *" is not a valid cron expression: end of range (61) above maximum (59): 61`,
         "onEvents[0]: an event key must be a non-empty string",
         "tasks.a.retries: must be a non-negative integer, got -1",
         "tasks.a.backoff.factor: must be between 1 and 1000, got 0",
@@ -407,6 +453,48 @@ describe("Workflow registration (PutWorkflow request)", () => {
     expect(compiled.request.description).toBe("sends")
     expect(compiled.request.tasks.map((t) => [t.readableId, t.action, t.retries, t.timeout])).toEqual([
       ["send-email", "send-email:send-email", 2, "1500ms"]
+    ])
+  })
+
+  it("registers a batch task with its TaskBatchConfig (as the official SDK's batchTask: retries 0, one slot)", () => {
+    const Embed = Task.batch("embed", {
+      input: Schema.Struct({ text: Schema.String }),
+      batch: { maxSize: 64, maxInterval: "1.5 seconds", groupKey: "input.model", groupMaxRuns: 2, broadcastOutput: true }
+    })
+    const task = Either.getOrThrow(compile(specOf(Embed), "")).request.tasks[0]!
+    expect(task.batch).toStrictEqual({
+      batchMaxSize: 64,
+      batchMaxIntervalMs: 1500,
+      batchGroupKey: "input.model",
+      batchGroupMaxRuns: 2,
+      broadcastOutput: true
+    })
+    expect([task.retries, task.slotRequests]).toEqual([0, { default: 1 }])
+    const Plain = Task.batch("plain", { batch: { maxSize: 1 } })
+    expect(Either.getOrThrow(compile(specOf(Plain), "")).request.tasks[0]!.batch).toStrictEqual({
+      batchMaxSize: 1,
+      batchMaxIntervalMs: undefined,
+      batchGroupKey: undefined,
+      batchGroupMaxRuns: undefined,
+      broadcastOutput: undefined
+    })
+    expect(Task.isBatchTask(Embed)).toBe(true)
+    expect(Task.isBatchTask(Task.make("t"))).toBe(false)
+  })
+
+  it("refuses what a batch cannot be, every problem at once", () => {
+    const Bad = Task.batch("bad", {
+      batch: { maxSize: 0, maxInterval: "0 millis", groupKey: " ", groupMaxRuns: 1.5 },
+      ...({ retries: 2, backoff: { factor: 2 }, slotCost: 3 } as {})
+    })
+    expect(Either.getOrThrow(Either.flip(compile(specOf(Bad), ""))).issues).toEqual([
+      "tasks.bad.batch.maxSize: must be a positive integer, got 0",
+      "tasks.bad.batch.groupMaxRuns: must be a positive integer, got 1.5",
+      "tasks.bad.batch.maxInterval: must be a positive duration in whole milliseconds, got 0 millis",
+      `tasks.bad.batch.groupKey: a CEL expression is required when given, e.g. "input.customerId"`,
+      "tasks.bad.retries: a batch task is not retried (Hatchet runs each item once), got 2",
+      "tasks.bad.backoff: a batch task is not retried, so it has no backoff",
+      "tasks.bad.slotCost: a batch takes one slot of its worker, whatever its size, got 3"
     ])
   })
 })

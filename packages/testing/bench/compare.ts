@@ -10,7 +10,8 @@
  * before and after. Then a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped.
  *
- * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100), BENCH_BATCH (500),
+ * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
+ * slots do to throughput and round trip), BENCH_BATCH (500),
  * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`).
  */
@@ -297,6 +298,7 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   if (ours !== undefined && official !== undefined) {
     console.log("")
     console.log(`throughput ratio (ours / official): ${(ours.tasksPerSecond / official.tasksPerSecond).toFixed(2)}`)
+    console.log(`single-run p50 ratio (ours / official): ${(ours.probeRoundTrip.p50 / official.probeRoundTrip.p50).toFixed(2)}`)
   }
 }
 
@@ -320,7 +322,9 @@ const program = Effect.gen(function*() {
 })
 
 Effect.runPromise(
-  program.pipe(Effect.provide(TriggerClient.pipe(Layer.provideMerge(InternalEngine.layer()))))
+  program.pipe(Effect.provide(
+    Admin.layer.pipe(Layer.provideMerge(TriggerClient), Layer.provideMerge(InternalEngine.layer()))
+  ))
 ).then(
   () => process.exit(0),
   (error) => {

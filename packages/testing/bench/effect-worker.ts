@@ -15,11 +15,10 @@ const NoopLive = Noop.toLayer(() => Effect.succeed({}))
 
 const WorkerLive = Worker.layer({
   name: "bench-worker",
-  workflows: [Noop],
+  workflows: [NoopLive],
   slots: Number(process.env.BENCH_SLOTS ?? 100)
 }).pipe(
-  Layer.provide(NoopLive),
-  Layer.provide(Hatchet.layerFromEnv),
+  Layer.provide(Hatchet.layer()),
   Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
 )
 

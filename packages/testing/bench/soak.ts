@@ -22,7 +22,7 @@
  */
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
-import { Duration, Effect, Fiber, Ref, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Ref, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
 import { spawnChild } from "./child.js"
@@ -209,13 +209,13 @@ const program = Effect.gen(function*() {
   const engine = yield* child("./soak-engine.ts", { BENCH_ENGINE_OPTIONS: engineOptions })
   const ready = yield* message(engine, (m) => (m as { ready?: Ready }).ready)
   // the client is the engine's, known once the engine process is up
-  yield* soak(engine, ready).pipe(Effect.provide(Hatchet.layer({
+  yield* soak(engine, ready).pipe(Effect.provide(Admin.layer.pipe(Layer.provideMerge(Hatchet.layer({
     token: ready.env.HATCHET_CLIENT_TOKEN,
     hostPort: ready.env.HATCHET_CLIENT_HOST_PORT,
     apiUrl: ready.env.HATCHET_CLIENT_API_URL,
     tlsStrategy: "none",
     logLevel: "ERROR"
-  })))
+  })))))
 })
 
 Effect.runPromise(Effect.scoped(program)).then(() => process.exit(0), (error) => {

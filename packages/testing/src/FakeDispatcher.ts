@@ -18,7 +18,11 @@
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
+ * import { Worker } from "@effect-hatchet/sdk"
  * import { FakeDispatcher } from "@effect-hatchet/testing"
+ *
+ * // the worker over the fake's gRPC services (`Worker.make`; `Worker.layer` runs on a real channel)
+ * const WorkerLive = Layer.scoped(Worker.Worker, Worker.make({ name: "orders", workflows: [OrderFlowLive] }))
  *
  * const program = Effect.gen(function*() {
  *   const fake = yield* FakeDispatcher.make
@@ -163,7 +167,7 @@ export interface AssignedTask<A, E> {
    * its failure decoded as a client would (the declared error, or `TaskFailed`).
    */
   readonly result: Effect.Effect<A, E | TaskFailed>
-  /** What the worker has reported for this attempt so far, in order. */
+  /** What the worker has reported for this attempt so far, in the order it made the reports. */
   readonly reports: Effect.Effect<ReadonlyArray<Report>>
   /** Sends a CANCEL_STEP_RUN for this attempt. */
   readonly cancel: Effect.Effect<void>
@@ -206,7 +210,7 @@ export interface FakeDispatcher {
       options: AssignTaskOptions & { readonly input: Workflow.Input<T> }
     ): Effect.Effect<AssignedTask<Schema.Schema.Type<T["output"]>, Schema.Schema.Type<T["error"]>>>
   }
-  /** What the worker has reported for a task run (every attempt), in order. */
+  /** What the worker has reported for a task run (every attempt), in the order it made the reports. */
   readonly reports: (taskRunExternalId: string) => Effect.Effect<ReadonlyArray<Report>>
   /** Sends a START_STEP_RUN on the open listen stream (waits for one); returns the action sent. */
   readonly assign: (assignment: Assignment) => Effect.Effect<DispatcherProto.AssignedAction>
@@ -464,9 +468,24 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     payload: event.eventPayload,
     shouldNotRetry: event.shouldNotRetry === true
   })
+  /** Ties (a frozen `TestClock`) in the order of an attempt's life: acknowledged, started, then the rest. */
+  const lifecycle = (event: DispatcherProto.StepActionEvent): number =>
+    event.eventType === StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED
+      ? 0
+      : event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED
+      ? 1
+      : 2
+  /**
+   * The events the worker made, in the order it made them (by their timestamps): the calls of one
+   * round are in flight together, so a fast task's result may arrive before its STARTED.
+   */
+  const inOrder = (events: ReadonlyArray<DispatcherProto.StepActionEvent>): Array<Report> =>
+    events
+      .map((event, arrival) => ({ event, arrival, at: event.eventTimestamp?.getTime() ?? 0 }))
+      .sort((a, b) => a.at - b.at || lifecycle(a.event) - lifecycle(b.event) || a.arrival - b.arrival)
+      .map(({ event }) => reportOf(event))
   const reports = (taskRunExternalId: string) =>
-    Effect.map(SubscriptionRef.get(calls), (c) =>
-      c.events.filter((e) => e.taskRunExternalId === taskRunExternalId).map(reportOf))
+    Effect.map(SubscriptionRef.get(calls), (c) => inOrder(c.events.filter((e) => e.taskRunExternalId === taskRunExternalId)))
 
   const assignTask = ((definition: Workflow.Definition, ...rest: Array<any>) => {
     const [taskName, options] = (typeof rest[0] === "string" ? [rest[0], rest[1]] : [definition.name, rest[0]]) as [
@@ -503,7 +522,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
               ? Effect.orDie(TaskExecution.decodeOutput(definition, taskName, event.eventPayload))
               : Effect.flatMap(TaskExecution.decodeFailure(definition, taskName, event.eventPayload), Effect.fail)
         ),
-        reports: Effect.map(SubscriptionRef.get(calls), (c) => c.events.filter(ofAttempt).map(reportOf)),
+        reports: Effect.map(SubscriptionRef.get(calls), (c) => inOrder(c.events.filter(ofAttempt))),
         cancel: push({ ...action, actionType: ActionType.CANCEL_STEP_RUN, actionPayload: "" })
       }
       return assigned

@@ -8,8 +8,8 @@
  *   rejects it at compile time until it is provided. The services those layers provide are
  *   outputs too, so a test can reach a test double it passed in with `Layer.provideMerge`.
  * - The layer also provides `Engine` (fault injection, tokens, addresses), the `Worker` and
- *   everything `Hatchet.layer` does (`Runs`, `Dispatcher`, `Admin`, `Events`, ... for another
- *   `Worker.layer` on the same engine).
+ *   everything `Hatchet.layer` does (`Runs`, `Workers`, ..., and the channel another
+ *   `Worker.layer` on the same engine runs on).
  * - Like any Layer it is built once per `MemoMap`: keep it in a `const` and every test of a
  *   `layer(...)` block shares one engine and one worker. Closing the scope stops the worker
  *   (tasks still running are interrupted at once), closes the client's channel and both servers.
@@ -75,7 +75,7 @@ import * as internal from "./internal/hatchetTest.js"
  * @since 0.1.0
  * @category models
  */
-export type ImplementationLayer = Layer.Layer<Workflow.Implementation<any>, any, any>
+export type ImplementationLayer = Workflow.ImplementationLayer
 
 /**
  * The client settings a test may choose; the address, token and TLS are the engine's.
@@ -99,7 +99,7 @@ export interface Options<Layers extends ReadonlyArray<ImplementationLayer>> {
    * Worker options. Defaults: name `test-worker`, 100 slots, `heartbeatTimeout` infinite,
    * `shutdownGracePeriod` zero.
    */
-  readonly worker?: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">> | undefined
+  readonly worker?: Partial<Worker.WorkerSettings> | undefined
   /**
    * Engine options. Default `workerLiveness: "connection"`, `retention: false` (the engine keeps
    * every run and worker for as long as the layer lives, so a test can inspect anything it made,
@@ -141,7 +141,7 @@ export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
   const implementations: ImplementationLayer = options.workflows.length === 0
     ? Layer.empty as any
     : Layer.mergeAll(...(options.workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>]))
-  return internal.workerLayer(options.worker ?? {}).pipe(
+  return internal.workerLayer(options.worker ?? {}, options.workflows).pipe(
     Layer.provideMerge(implementations),
     Layer.provideMerge(internal.clientLayer(options.client ?? {})),
     Layer.provideMerge(engine)

@@ -14,8 +14,7 @@ describe("conditions, engine-free", () => {
   it.scoped("the worker registers each task's conditions; a skipped parent reaches the task as None", () =>
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make
-      yield* Layer.launch(Worker.layer({ name: "conditions", workflows: [Branches, Sleepy] })).pipe(
-        Effect.provide(Layer.mergeAll(BranchesLive, SleepyLive)),
+      yield* Layer.launch(Layer.scoped(Worker.Worker, Worker.make({ name: "conditions", workflows: [BranchesLive, SleepyLive] }))).pipe(
         Effect.provide(fake.layer),
         Effect.forkScoped
       )

@@ -11,7 +11,7 @@
  * the engine per its policy (`retries: 0`: never again).
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, Runs, Task, TaskContext, Worker } from "@effect-hatchet/sdk"
+import { Hatchet, Runs, Task, TaskContext, Worker, Workers } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
 import { clientLayer } from "../src/internal/hatchetTest.js"
@@ -64,11 +64,11 @@ const startWorker = (name: string, shutdownGracePeriod?: Duration.DurationInput)
     const context = yield* Layer.buildWithScope(
       Worker.layer({
         name,
-        workflows: [Retried, Once],
+        workflows: [Implementations],
         ...(shutdownGracePeriod !== undefined ? { shutdownGracePeriod } : {}),
         // a heartbeat in flight while the test moves the clock is not a hang
         heartbeatTimeout: Duration.infinity
-      }).pipe(Layer.provide(Implementations)),
+      }),
       scope
     )
     const worker = Context.get(context, Worker.Worker)
@@ -112,6 +112,9 @@ describe("Worker drain against the engine (heartbeat liveness, TestClock)", () =
 
       const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
       yield* eventually(first.worker.status, (s) => s._tag === "Draining")
+      // the worker pauses itself on the engine as it starts draining (a REST call, which a small
+      // trigger sent at once could overtake)
+      yield* eventually(Effect.flatMap(Workers.Workers, (w) => w.get(first.workerId)), (w) => w.status === "PAUSED")
       // paused: a run triggered now is not given to the draining worker
       const later = yield* Hatchet.runNoWait(Once, { seconds: 1 })
       yield* advance(45)

@@ -74,12 +74,11 @@ const startWorker = (env: { readonly token: string; readonly hostPort: string; r
       Worker.layer({
         name: "restart",
         slots: 5,
-        workflows: [Echo, Hang],
+        workflows: [EchoLive, HangLive.pipe(Layer.provide(Layer.succeed(HangLatch, latch)))],
         heartbeatInterval: "500 millis",
         reconnect: { initialDelay: "50 millis", maxDelay: "250 millis" },
         shutdownGracePeriod: "1 second"
       }).pipe(
-        Layer.provide([EchoLive, HangLive.pipe(Layer.provide(Layer.succeed(HangLatch, latch)))]),
         Layer.provide(Layer.succeedContext(client)),
         Layer.provide(Logger.replace(
           Logger.defaultLogger,

@@ -15,8 +15,7 @@ const withWorker = <A, E>(body: (fake: FakeDispatcher.FakeDispatcher) => Effect.
     const script = yield* ScriptLive
     return yield* body(fake).pipe(
       Effect.provide(
-        Worker.layer({ name: "fake-typed", workflows: [OrderFlow] }).pipe(
-          Layer.provide(OrderFlowLive),
+        Layer.scoped(Worker.Worker, Worker.make({ name: "fake-typed", workflows: [OrderFlowLive] })).pipe(
           Layer.provide(Layer.succeed(Script, script)),
           Layer.provide(fake.layer)
         )

@@ -3,7 +3,7 @@
  * or built inside one `it.effect`) and under the live clock; what closing its scope leaves.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, HatchetConfig, RestClient, Runs, Task, TaskContext, TaskError, Worker, Workflow } from "@effect-hatchet/sdk"
+import { Hatchet, HatchetConfig, Runs, Task, TaskContext, TaskError, Worker, Workers, Workflow } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it, layer } from "@effect/vitest"
 import { Clock, Context, Deferred, Effect, Exit, Layer, Option, Ref, Schema, Scope, TestClock } from "effect"
 import * as Net from "node:net"
@@ -160,9 +160,9 @@ describe("HatchetTest.layer built inside one test", () => {
       const Napper = Task.make("napper", { output: Schema.Struct({ ok: Schema.Boolean }) })
       yield* Effect.gen(function*() {
         const worker = yield* Worker.Worker
-        const rest = yield* RestClient.RestClient
+        const workers = yield* Workers.Workers
         const workerId = Option.getOrThrow(yield* worker.workerId)
-        const view = yield* rest.get(`/api/v1/workers/${workerId}`, Schema.Struct({ status: Schema.String }))
+        const view = yield* workers.get(workerId)
         expect(view.status).toBe("ACTIVE")
         const handle = yield* Hatchet.runNoWait(Napper, {})
         yield* HatchetTest.settle()

@@ -7,7 +7,7 @@ import { GrpcTransport, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
-import { Jobs, JobsLive, Script, ScriptLive } from "./fixtures.js"
+import { JobsLive, Script, ScriptLive } from "./fixtures.js"
 
 const UNAVAILABLE = 14
 
@@ -22,8 +22,7 @@ const startWorker = (heartbeat: FakeDispatcher.HeartbeatBehaviour) =>
       })
     } as unknown as GrpcTransport.GrpcTransportShape)
     const worker = yield* Layer.build(
-      Worker.layer({ name: "stall", workflows: [Jobs] }).pipe(
-        Layer.provide(JobsLive),
+      Layer.scoped(Worker.Worker, Worker.make({ name: "stall", workflows: [JobsLive] })).pipe(
         Layer.provide(Layer.effect(Script, ScriptLive)),
         Layer.provide(Layer.merge(fake.layer, transport))
       )

@@ -9,8 +9,6 @@
 import { Engine } from "@effect-hatchet/engine"
 import {
   Admin,
-  Dispatcher,
-  Events,
   GrpcTransport,
   Hatchet,
   HatchetConfig,
@@ -69,10 +67,21 @@ export const SquareLive = Square.toLayer(Effect.gen(function*() {
 
 const isolated = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
 
+/**
+ * A client, with its own run listener in reach: built with the client in one layer build,
+ * `RunListener.layer` is the very listener the client awaits results on (layers are memoized).
+ */
+const clientLayer = (options: HatchetConfig.Options) =>
+  RunListener.layer.pipe(
+    Layer.provide(Admin.layer),
+    Layer.provideMerge(Hatchet.layer(options)),
+    Layer.provide(isolated)
+  )
+
 export interface HarnessOptions {
   /** HatchetConfig options of the worker's channel (keepalive, …). */
   readonly workerConfig?: HatchetConfig.Options | undefined
-  readonly worker?: Partial<Worker.WorkerOptions<readonly [typeof Square]>> | undefined
+  readonly worker?: Partial<Worker.WorkerSettings> | undefined
   /**
    * The client shares the worker's channel (one `Hatchet.layer` for both, through the proxy), as
    * an application would; by default it talks to the engine directly.
@@ -85,7 +94,7 @@ export interface Harness {
   readonly proxy: TcpProxy.TcpProxyShape
   readonly worker: Worker.WorkerShape
   readonly probe: Probe
-  readonly client: Context.Context<Hatchet.Services>
+  readonly client: Context.Context<Hatchet.Services | RunListener.RunListener>
   /** Every status the worker went through, with the time it was entered. */
   readonly statuses: Ref.Ref<ReadonlyArray<{ readonly at: number; readonly status: Worker.WorkerStatus }>>
 }
@@ -99,11 +108,11 @@ export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unkn
     const direct = { token: engine.token, apiUrl: engine.apiUrl, tlsStrategy: "none" } as const
     const throughProxy = { ...direct, hostPort: proxy.address, ...options.workerConfig }
     const shared = options.sharedChannel === true
-      ? Option.some(yield* Layer.build(Hatchet.layer(throughProxy).pipe(Layer.provide(isolated))))
+      ? Option.some(yield* Layer.build(clientLayer(throughProxy)))
       : Option.none()
     const services = Option.match(shared, {
       onNone: () =>
-        Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, Workers.layer).pipe(
+        Workers.layer.pipe(
           Layer.provide(RestClient.layer),
           Layer.provideMerge(GrpcTransport.layer),
           Layer.provideMerge(HatchetConfig.layer(throughProxy)),
@@ -118,9 +127,8 @@ export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unkn
         heartbeatInterval: "500 millis",
         heartbeatTimeout: "1 second",
         ...options.worker,
-        workflows: [Square]
+        workflows: [SquareLive]
       }).pipe(
-        Layer.provide(SquareLive),
         Layer.provide(Layer.succeed(ProbeService, probe)),
         Layer.provide(services)
       )
@@ -132,7 +140,7 @@ export const start = (options: HarnessOptions = {}): Effect.Effect<Harness, unkn
       Effect.forkScoped
     )
     const client = Option.isSome(shared) ? shared.value : yield* Layer.build(
-      Hatchet.layer({ ...direct, hostPort: engine.grpcAddress }).pipe(Layer.provide(isolated))
+      clientLayer({ ...direct, hostPort: engine.grpcAddress })
     )
     return { engine, proxy, worker, probe, client, statuses }
   })

@@ -2,7 +2,7 @@
  * One trace from the client to the worker, over loopback gRPC on the local engine: a run
  * triggered inside a recorded span carries it as `traceparent` metadata, the task's span
  * continues it, and so does a child run the task triggers. Without one, the task continues the
- * traceparent the engine gives every run.
+ * traceparent the engine gives every run (under the built-in tracer without a span of its own).
  */
 import { Hatchet, Task, TaskContext, TaskError } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,14 +15,20 @@ const Seen = Schema.Struct({
   traceparent: Schema.NullOr(Schema.String)
 })
 
-/** What the task's span and metadata look like from inside the handler. */
+/**
+ * What the task's trace and metadata look like from inside the handler: under a recording tracer
+ * the task's own span and its parent; under the built-in tracer (no task span is made) the span
+ * the run's traceparent names, which the handler's spans continue.
+ */
 const seen = Effect.gen(function*() {
-  const span = yield* Effect.currentSpan.pipe(Effect.orDie)
+  const span = yield* Effect.currentParentSpan.pipe(Effect.orDie)
   const ctx = yield* TaskContext.TaskContext
   const traceparent = ctx.additionalMetadata.traceparent
   return {
     traceId: span.traceId,
-    parentSpanId: Option.match(span.parent, { onNone: () => null, onSome: (parent) => parent.spanId }),
+    parentSpanId: span._tag === "ExternalSpan"
+      ? span.spanId
+      : Option.match(span.parent, { onNone: () => null, onSome: (parent) => parent.spanId }),
     traceparent: typeof traceparent === "string" ? traceparent : null
   }
 })

@@ -8,7 +8,7 @@ import { Admin, Dispatcher, Events, GrpcTransport, HatchetConfig, RestClient, Ta
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Deferred, type Duration, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
-import { CardDeclined, Jobs, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
+import { CardDeclined, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
 /** Dispatcher, Admin, Events over one transport pointed at the engine (no real environment read). */
 const ServicesLive = Layer.unwrapEffect(Effect.map(Engine.Engine, (engine) =>
@@ -50,8 +50,7 @@ const SleepyLive = Sleepy.toLayer(() =>
 const startWorker = (options: { readonly heartbeatInterval?: Duration.DurationInput } = {}) => Effect.gen(function*() {
   const script = yield* ScriptLive
   const context = yield* Layer.build(
-    Worker.layer({ name: "e2e-worker", workflows: [OrderFlow, Jobs, Sleepy], slots: 10, ...options }).pipe(
-      Layer.provide([OrderFlowLive, JobsLive, SleepyLive]),
+    Worker.layer({ name: "e2e-worker", workflows: [OrderFlowLive, JobsLive, SleepyLive], slots: 10, ...options }).pipe(
       Layer.provide(Layer.succeed(Script, script))
     )
   )

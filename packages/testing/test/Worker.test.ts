@@ -3,7 +3,7 @@ import { HatchetConfig, TaskExecution, TaskError, Worker } from "@effect-hatchet
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, Stream, TestClock } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
-import { CardDeclined, Jobs, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
+import { CardDeclined, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
 const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } =
   StepActionEventType
@@ -11,7 +11,7 @@ const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, ST
 const UNAVAILABLE = 14
 const FAILED_PRECONDITION = 9
 
-type Options = Omit<Worker.WorkerOptions<ReadonlyArray<never>>, "workflows" | "name">
+type Options = Omit<Worker.WorkerSettings, "name">
 
 /** Builds a worker over a fresh fake in its own scope (closed by the test, or at its end). */
 const startWorker = (options: Options = {}) =>
@@ -21,8 +21,7 @@ const startWorker = (options: Options = {}) =>
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
     const context = yield* Layer.buildWithScope(
-      Worker.layer({ name: "test-worker", workflows: [OrderFlow, Jobs], ...options }).pipe(
-        Layer.provide([OrderFlowLive, JobsLive]),
+      Layer.scoped(Worker.Worker, Worker.make({ name: "test-worker", workflows: [OrderFlowLive, JobsLive], ...options })).pipe(
         Layer.provide(Layer.succeed(Script, script)),
         Layer.provide(fake.layer)
       ),
@@ -42,24 +41,41 @@ const completedOrFailed = (fake: FakeDispatcher.FakeDispatcher, taskRunExternalI
   )
 
 describe("Worker", () => {
-  it("needs the implementation of every listed workflow (type level)", () => {
-    const layer = Worker.layer({ name: "w", workflows: [OrderFlow, Jobs] })
+  it("runs the implementations it is given: what their handlers need, the channel and Workers are required (type level)", () => {
+    const layer = Worker.layer({ name: "w", workflows: [OrderFlowLive, JobsLive] })
     expectTypeOf<Layer.Layer.Context<typeof layer>>().toEqualTypeOf<
+      | import("@effect-hatchet/sdk").GrpcTransport.GrpcTransport
+      | import("@effect-hatchet/sdk").Workers.Workers
+      | Script
+    >()
+    expectTypeOf<Layer.Layer.Success<typeof layer>>().toEqualTypeOf<Worker.Worker>()
+    // over the low-level gRPC services (a fake's): make
+    const made = Worker.make({ name: "w", workflows: [JobsLive] })
+    expectTypeOf<Effect.Effect.Context<typeof made>>().toEqualTypeOf<
+      | Scope.Scope
       | import("@effect-hatchet/sdk").Dispatcher.Dispatcher
       | import("@effect-hatchet/sdk").Admin.Admin
       | import("@effect-hatchet/sdk").Events.Events
       | import("@effect-hatchet/sdk").Workers.Workers
-      | import("@effect-hatchet/sdk").Workflow.Implementation<"order-processing">
-      | import("@effect-hatchet/sdk").Workflow.Implementation<"jobs">
+      | Script
     >()
-    // providing one implementation leaves the other (and the first one's own services) required
-    const partial = layer.pipe(Layer.provide(OrderFlowLive))
-    type Remaining = Layer.Layer.Context<typeof partial>
-    expectTypeOf<import("@effect-hatchet/sdk").Workflow.Implementation<"jobs">>().toMatchTypeOf<Remaining>()
-    expectTypeOf<Script>().toMatchTypeOf<Remaining>()
-    expectTypeOf<Extract<Remaining, import("@effect-hatchet/sdk").Workflow.Implementation<"order-processing">>>()
-      .toBeNever()
+    // a definition is not an implementation
+    // @ts-expect-error
+    Worker.layer({ name: "w", workflows: [OrderFlow] })
   })
+
+  it.scoped("registers exactly the definitions its implementation layers implement, merged or not", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      const script = yield* ScriptLive
+      yield* Layer.build(
+        Layer.scoped(Worker.Worker, Worker.make({ name: "w", workflows: [Layer.mergeAll(OrderFlowLive, JobsLive)] })).pipe(
+          Layer.provide([Layer.succeed(Script, script), fake.layer])
+        )
+      )
+      const calls = yield* fake.waitFor((c) => c.listen.length > 0 ? c : undefined)
+      expect(calls.putWorkflow.map((r) => r.name)).toEqual(["order-processing", "jobs"])
+    }))
 
   it.scoped("registers workflows, then the worker with slot_config, labels and runtime info", () =>
     Effect.gen(function*() {
@@ -91,8 +107,7 @@ describe("Worker", () => {
       const script = yield* ScriptLive
       const config = { namespace: "cfg_", grpcMaxSendMessageLength: 64 * 1024 } as HatchetConfig.HatchetConfig["Type"]
       yield* Layer.build(
-        Worker.layer({ name: "w", workflows: [Jobs] }).pipe(
-          Layer.provide(JobsLive),
+        Layer.scoped(Worker.Worker, Worker.make({ name: "w", workflows: [JobsLive] })).pipe(
           Layer.provide([Layer.succeed(Script, script), fake.layer, Layer.succeed(HatchetConfig.HatchetConfig, config)])
         )
       )
@@ -113,7 +128,7 @@ describe("Worker", () => {
       expect(threshold.message).toContain("eventLoopBlockThreshold: must be longer than zero, got 0")
     }))
 
-  it.scoped("runs a task: STARTED, then COMPLETED with the Schema-encoded output", () =>
+  it.scoped("runs a task: COMPLETED with the Schema-encoded output, and STARTED (after it, when both leave together)", () =>
     Effect.gen(function*() {
       const { fake } = yield* startWorker()
       const action = yield* fake.assign({
@@ -123,10 +138,12 @@ describe("Worker", () => {
         parents: { validate: { valid: true } }
       })
       yield* completedOrFailed(fake, action.taskRunExternalId)
+      yield* fake.waitForEvent((e) => e.taskRunExternalId === action.taskRunExternalId && e.eventType === STARTED)
       const events = yield* eventsFor(fake, action.taskRunExternalId)
-      expect(events.map((e) => e.eventType)).toEqual([STARTED, COMPLETED])
-      expect(events[0].eventPayload).toBe(`""`)
-      expect(events[1].eventPayload).toBe(`{"chargeId":"ch-o-1","at":"1970-01-01T00:00:00.000Z"}`)
+      // the handler returns at once: its STARTED and its result leave in one round, the result first
+      expect(events.map((e) => e.eventType)).toEqual([COMPLETED, STARTED])
+      expect(events[1].eventPayload).toBe(`""`)
+      expect(events[0].eventPayload).toBe(`{"chargeId":"ch-o-1","at":"1970-01-01T00:00:00.000Z"}`)
       for (const event of events) {
         expect(event).toMatchObject({
           workerId: "worker-1",
@@ -254,8 +271,9 @@ describe("Worker", () => {
       expect(payloadOf(done)).toEqual({ result: "done 1" })
       expect(yield* Ref.get(script.runs)).toBe(2)
       expect(yield* Ref.get(script.finalized)).toBe(1) // the stale attempt was interrupted first
+      yield* fake.waitForEvent((e) => e.taskRunExternalId === "t-dup" && e.eventType === STARTED && e.retryCount === 1)
       const events = yield* eventsFor(fake, first.taskRunExternalId)
-      expect(events.map((e) => [e.eventType, e.retryCount])).toEqual([[STARTED, 0], [STARTED, 1], [COMPLETED, 1]])
+      expect(events.map((e) => [e.eventType, e.retryCount])).toEqual([[STARTED, 0], [COMPLETED, 1], [STARTED, 1]])
     }))
 
   it.scoped("limits running tasks to the slots; releaseSlot frees a permit", () =>

@@ -1,7 +1,7 @@
 /**
  * The worker's step action events under load, over the fake dispatcher: one STARTED and one
- * result per task (the result is sent without waiting for STARTED's acknowledgement, so with two
- * rounds of calls in flight they may arrive in either order, as from the official SDK), whether
+ * result per task (the result is sent without waiting for STARTED's acknowledgement, and goes first
+ * when both leave in one round, so they may arrive in either order, as from the official SDK), whether
  * the events travel alone or in `SendBatchActionEvent` batches, and on an engine without batches.
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -9,7 +9,7 @@ import { Task, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schema } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
-import { Jobs, JobsLive, Script, ScriptLive } from "./fixtures.js"
+import { JobsLive, Script, ScriptLive } from "./fixtures.js"
 
 const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
 
@@ -19,15 +19,15 @@ const runMany = (batches: boolean) =>
     yield* fake.setBatchEventsSupported(batches)
     const script = yield* ScriptLive
     yield* Layer.build(
-      Worker.layer({ name: "events-worker", workflows: [Jobs], slots: 50 }).pipe(
-        Layer.provide(JobsLive),
+      Layer.scoped(Worker.Worker, Worker.make({ name: "events-worker", workflows: [JobsLive], slots: 50 })).pipe(
         Layer.provide(Layer.succeed(Script, script)),
         Layer.provide(fake.layer)
       )
     )
     const actions = yield* Effect.forEach(Array.from({ length: 40 }), () =>
       fake.assign({ actionId: "jobs:work", input: { mode: "quick" } }))
-    const calls = yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === COMPLETED).length === 40 ? c : undefined)
+    const count = (c: FakeDispatcher.Calls, type: StepActionEventType) => c.events.filter((e) => e.eventType === type).length
+    const calls = yield* fake.waitFor((c) => count(c, COMPLETED) === 40 && count(c, STARTED) === 40 ? c : undefined)
     for (const action of actions) {
       const events = calls.events.filter((e) => e.taskRunExternalId === action.taskRunExternalId)
       expect(events.map((e) => e.eventType).sort()).toEqual([STARTED, COMPLETED])
@@ -52,7 +52,7 @@ describe("Worker step action events", () => {
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make
       yield* Layer.build(
-        Worker.layer({ name: "logs-worker", workflows: [Chatty] }).pipe(Layer.provide(ChattyLive), Layer.provide(fake.layer))
+        Layer.scoped(Worker.Worker, Worker.make({ name: "logs-worker", workflows: [ChattyLive] })).pipe(Layer.provide(fake.layer))
       )
       const first = yield* fake.assign({ actionId: "chatty:chatty" })
       const second = yield* fake.assign({ actionId: "chatty:chatty" })

@@ -62,9 +62,7 @@ it.scopedLive("while the engine cannot be reached, the worker keeps registering:
     const engine = yield* Effect.flatMap(Layer.build(Engine.layer()), (ctx) => Effect.succeed(Context.get(ctx, Engine.Engine)))
     const health = yield* healthServer
     const WorkerLive = WorkerHealth.serveWorker(
-      Worker.layer({ name: "health-waiting", workflows: [Slow] }).pipe(
-        Layer.provide(Slow.toLayer(({ n }) => Effect.succeed({ n })))
-      )
+      Worker.layer({ name: "health-waiting", workflows: [Slow.toLayer(({ n }) => Effect.succeed({ n }))] })
     ).pipe(
       Layer.provide(clientOf(engine, `127.0.0.1:${yield* closedPort}`)),
       Layer.provide(Layer.succeedContext(health.context))
@@ -86,11 +84,13 @@ it.scopedLive("closing the worker: not ready while it finishes its task, still a
     const started = yield* Deferred.make<void>()
     const release = yield* Deferred.make<void>()
     const WorkerLive = WorkerHealth.serveWorker(
-      Worker.layer({ name: "health-draining", workflows: [Slow], shutdownGracePeriod: "20 seconds" }).pipe(
-        Layer.provide(Slow.toLayer(({ n }) =>
+      Worker.layer({
+        name: "health-draining",
+        workflows: [Slow.toLayer(({ n }) =>
           Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release)), Effect.as({ n }))
-        ))
-      )
+        )],
+        shutdownGracePeriod: "20 seconds"
+      })
     ).pipe(Layer.provide(Layer.succeedContext(Context.merge(client, health.context))))
 
     const workerScope = yield* Scope.make()

@@ -7,7 +7,7 @@ import { Worker, WorkerMetrics } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Metric } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
-import { Jobs, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
+import { JobsLive, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
 const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED } = StepActionEventType
 
@@ -33,8 +33,7 @@ const startWorker = Effect.gen(function*() {
   const fake = yield* FakeDispatcher.make
   const script = yield* ScriptLive
   yield* Layer.build(
-    Worker.layer({ name: "metrics-worker", workflows: [OrderFlow, Jobs] }).pipe(
-      Layer.provide([OrderFlowLive, JobsLive]),
+    Layer.scoped(Worker.Worker, Worker.make({ name: "metrics-worker", workflows: [OrderFlowLive, JobsLive] })).pipe(
       Layer.provide(Layer.succeed(Script, script)),
       Layer.provide(fake.layer)
     )

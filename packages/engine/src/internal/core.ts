@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import { Cause, Clock, Context, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
 import { fireTimer } from "./domain/deadlines.js"
 import { assignDirty } from "./domain/assignment.js"
@@ -43,6 +43,12 @@ export interface EngineCoreService {
   readonly run: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
   /** Like `run` for operations that cannot fail. */
   readonly runSync: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A>
+  /**
+   * Runs an operation now (the gRPC handlers' hot calls), at the current `Clock` time: its
+   * outcome as an `Exit` when nothing is left to do, else an effect that commits its changes to
+   * the store first. Only for effects run at once: the operation has run when this returns.
+   */
+  readonly runNow: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
 }
 
 export class EngineCore extends Context.Tag("@effect-hatchet/engine/EngineCore")<EngineCore, EngineCoreService>() {}
@@ -86,6 +92,25 @@ export const make = (options: CoreOptions = {}) =>
     }
     const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, now))
+    const clock = yield* Effect.clock
+    /** Whether the operation's changes are committed already (no store: they are forgotten). */
+    const committedNow = (): boolean => {
+      if (store.enabled) return false
+      state.changes.clear()
+      return true
+    }
+    const runNow = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> => {
+      const now = clock.unsafeCurrentTimeMillis()
+      let exit: Exit.Exit<A, EngineError>
+      try {
+        exit = Exit.succeed(operation(state, now))
+        assignDirty(state, now)
+      } catch (error) {
+        assignDirty(state, now)
+        exit = error instanceof EngineError ? Exit.fail(error) : Exit.die(error)
+      }
+      return committedNow() ? exit : Effect.zipRight(commit, exit)
+    }
     const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> =>
       Effect.orDie(run(operation))
 
@@ -115,7 +140,7 @@ export const make = (options: CoreOptions = {}) =>
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)
 
-    return EngineCore.of({ state, run, runSync })
+    return EngineCore.of({ state, run, runSync, runNow })
   })
 
 export const layer = (options: CoreOptions = {}): Layer.Layer<EngineCore> => Layer.scoped(EngineCore, make(options))

@@ -152,7 +152,7 @@ const issuerOf = (identity: Identity, addresses: Addresses): Token.TokenIssuer =
  */
 export const reusableToken = (identity: Identity, addresses: Addresses, now: number): Option.Option<Redacted.Redacted<string>> =>
   Option.filter(Option.fromNullable(identity.token), (token) => {
-    const claims = Token.verifiedClaims(issuerOf(identity, addresses), Redacted.value(token), now)
+    const claims = Token.check(issuerOf(identity, addresses), Redacted.value(token), now)
     return claims !== undefined &&
       claims.sub.toLowerCase() === identity.tenantId &&
       claims.grpc_broadcast_address === addresses.grpcAddress &&

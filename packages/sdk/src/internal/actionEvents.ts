@@ -1,40 +1,44 @@
 /**
  * The worker's step action events on their way to the engine, coalesced under load.
  *
- * Every event is queued; a loop takes everything queued whenever fewer than `inFlight` rounds of
- * calls are outstanding, and sends it as one round of concurrent calls. A lone event goes out as
- * `SendStepActionEvent`, as the official SDKs send it. When several STARTED or COMPLETED events
- * have queued up (because a round was in flight), those of one type and action go out together in
- * one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per task"),
- * within the message size limit. FAILED and CANCELLED events always go one by one. An engine
- * without the batch call (`UNIMPLEMENTED`, before v0.98) gets every event one by one from then on.
+ * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
+ * starts in a fiber of its own, which runs once the submitting fiber yields: it takes everything
+ * queued by then and sends it as one round of concurrent calls. A fast task's STARTED and result
+ * are thus submitted before the round starts and leave together, the result first (it is what the
+ * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
+ * task's state). A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
+ * When several STARTED or COMPLETED events have queued up, those of one type and action go out
+ * together in one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per
+ * task"), within the message size limit. FAILED and CANCELLED events always go one by one. An
+ * engine without the batch call (`UNIMPLEMENTED`, before v0.98) gets every event one by one from
+ * then on.
  *
- * Two rounds in flight (the default): a task's COMPLETED goes out while its STARTED is still in
- * flight, so a lone task costs one round trip, not two (pnpm bench, one run at a time: 5 ms
- * instead of 8 ms from START sent to result recorded). Under load, a round that starts while
- * another one carrying several events is in flight first lingers 1 ms (real time, whatever the
- * Clock) to gather what else is queued: without it the second round would leave with the first
- * event to arrive, halving batch sizes (pnpm bench: about 10 % fewer tasks per second and 12 %
- * more CPU per task; with it, the throughput and CPU of one round in flight). A lone task's
- * result does not linger: the round in flight carries only its STARTED.
+ * Two rounds in flight (the default): a task's result can leave while an earlier round is in
+ * flight. Under load, a round that starts while another one carrying several events is in flight
+ * first lingers 1 ms (real time, whatever the Clock) to gather what else is queued: without it the
+ * second round would leave with the first events to arrive, halving batch sizes (pnpm bench: about
+ * 10 % fewer tasks per second and 12 % more CPU per task). A lone task's events do not linger.
  *
  * `submit` returns at once with an effect that waits for the engine's acknowledgement. Rounds
- * take events in the order submitted, but calls of two rounds in flight may reach the engine in
- * either order: a task's STARTED may arrive after its result, as from the official SDKs (Hatchet
- * records STARTED for monitoring only, apart from the task's state).
+ * take events in the order submitted, but calls of one round, or of two rounds in flight, may
+ * reach the engine in either order: a task's STARTED may arrive after its result, as from the
+ * official SDKs.
  *
  * @internal
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, FiberId, FiberSet, Option, Queue, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FiberSet, Option, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
 
 /** @internal */
 export interface ActionEventSender {
-  /** Queues an event; the returned effect waits until the engine acknowledged it (or it failed). */
+  /**
+   * Queues an event; the returned effect waits until the engine acknowledged it (or it failed).
+   * Run it once.
+   */
   readonly submit: (event: Proto.StepActionEvent) => Effect.Effect<Effect.Effect<void, GrpcError>>
   /** Sends an event and waits for the engine's acknowledgement. */
   readonly send: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
@@ -54,13 +58,16 @@ export interface ActionEventOptions {
    * events (real time). Default 1 ms.
    */
   readonly linger?: Duration.DurationInput | undefined
-  /** Wraps every call (named by its method): timeouts and retries. */
+  /** Each call's deadline (real time). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Wraps every call (named by its method): retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>
 }
 
 interface Pending {
   readonly event: Proto.StepActionEvent
-  readonly done: Deferred.Deferred<void, GrpcError>
+  /** Called once, with the call's outcome. */
+  readonly done: (exit: Exit.Exit<void, GrpcError>) => void
 }
 
 const batchable = (type: StepActionEventType) =>
@@ -134,6 +141,17 @@ const liveClock = Clock.make()
 const isUnimplemented = (exit: Exit.Exit<void, GrpcError>) =>
   Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (e) => e.code === Status.UNIMPLEMENTED)
 
+/** Results first: a round's STARTED events go out after the results gathered with them. */
+const resultsFirst = (taken: Array<Pending>): Array<Pending> => {
+  let started = 0
+  for (const p of taken) if (p.event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED) started++
+  if (started === 0 || started === taken.length) return taken
+  const ordered: Array<Pending> = []
+  for (const p of taken) if (p.event.eventType !== StepActionEventType.STEP_EVENT_TYPE_STARTED) ordered.push(p)
+  for (const p of taken) if (p.event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED) ordered.push(p)
+  return ordered
+}
+
 /**
  * Starts the sender in the current scope. Closing the scope stops it: events still queued or in
  * flight are abandoned, so close it after everything that waits on it.
@@ -143,21 +161,32 @@ const isUnimplemented = (exit: Exit.Exit<void, GrpcError>) =>
 export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSender, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { call, dispatcher, maxBatchBytes } = options
+    const callOptions = { timeout: options.timeout }
     const maxBatchSize = options.maxBatchSize ?? 500
-    const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
+    const maxInFlight = options.inFlight ?? 2
     const calls = yield* FiberSet.make<void, never>()
-    const permits = yield* Effect.makeSemaphore(options.inFlight ?? 2)
+    // rounds run with the sender's own context (not the context of the task that submitted)
+    const runRound = yield* FiberSet.runtime(calls)<never>()
     let batches = true
+    let closed = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => {
+      closed = true
+    }))
 
     const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
-      Effect.forEach(group, (p) => Deferred.done(p.done, exit), { discard: true })
+      Effect.sync(() => {
+        for (const p of group) p.done(exit)
+      })
 
     const sendAlone = (p: Pending) =>
-      Effect.flatMap(Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event))), (exit) => Deferred.done(p.done, exit))
+      Effect.flatMap(
+        Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event, callOptions))),
+        (exit) => complete([p], exit)
+      )
 
     const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
       if (group.length === 1 || !batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
-      return Effect.flatMap(Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group)))), (exit) => {
+      return Effect.flatMap(Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))), (exit) => {
         if (!isUnimplemented(exit)) return complete(group, exit)
         batches = false
         return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
@@ -167,36 +196,72 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     // the linger is a batching heuristic, not a timer of the protocol: real time, even under TestClock
     const lingerFor = Duration.decode(options.linger ?? "1 millis")
     const linger = Duration.isZero(lingerFor) ? Effect.void : liveClock.sleep(lingerFor)
-    let rounds = 0
-    /** Events in the round that started last. */
-    let lastRound = 0
-    const endRound = Effect.zipRight(Effect.sync(() => rounds--), permits.release(1))
 
-    yield* permits.take(1).pipe(
-      Effect.zipRight(Queue.take(queue)),
-      Effect.tap(() => rounds > 0 && lastRound > 1 ? linger : Effect.void),
-      Effect.flatMap((first) => Queue.takeUpTo(queue, maxBatchSize * 4 - 1).pipe(Effect.map((rest) => [first, ...rest]))),
-      Effect.flatMap((taken) => {
-        rounds++
-        lastRound = taken.length
-        return FiberSet.run(
-          calls,
-          Effect.forEach(plan(taken, maxBatchBytes, maxBatchSize), sendGroup, {
-            concurrency: "unbounded",
-            discard: true
-          }).pipe(Effect.ensuring(endRound))
-        )
-      }),
-      Effect.forever,
-      Effect.interruptible,
-      Effect.forkScoped
+    /** Events submitted and not yet taken by a round. */
+    let pending: Array<Pending> = []
+    /** Rounds started and not ended (one of them may not have taken its events yet). */
+    let rounds = 0
+    /** A round has started that has not taken its events yet. */
+    let starting = false
+    /** Events in the round that took its events last. */
+    let lastRound = 0
+
+    /**
+     * Starts a round when events wait, none is starting and fewer than `inFlight` are out. The
+     * round's fiber starts once the submitting fiber yields, so what it submits in the same run
+     * (a fast task's STARTED and result) leaves in the same round.
+     */
+    const maybeStart = (): void => {
+      if (starting || closed || pending.length === 0 || rounds >= maxInFlight) return
+      starting = true
+      rounds++
+      runRound(round, { immediate: false })
+    }
+
+    const endRound = Effect.sync(() => {
+      rounds--
+      maybeStart()
+    })
+
+    const takeAndSend = Effect.suspend(() => {
+      starting = false
+      const taken = pending.length <= maxBatchSize * 4 ? pending : pending.slice(0, maxBatchSize * 4)
+      pending = taken === pending ? [] : pending.slice(taken.length)
+      lastRound = taken.length
+      // another round may start for what is left
+      maybeStart()
+      const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
+      return planned.length === 1
+        ? sendGroup(planned[0]!)
+        : Effect.forEach(planned, sendGroup, { concurrency: "unbounded", discard: true })
+    })
+
+    /**
+     * One round: under load (another round of several events in flight) it first lingers to
+     * gather events, then takes what is queued and sends it as concurrent calls.
+     */
+    const round: Effect.Effect<void> = Effect.ensuring(
+      Effect.suspend(() => rounds > 1 && lastRound > 1 ? Effect.zipRight(linger, takeAndSend) : takeAndSend),
+      endRound
     )
 
     const submit = (event: Proto.StepActionEvent) =>
       Effect.sync(() => {
-        const done = Deferred.unsafeMake<void, GrpcError>(FiberId.none)
-        Queue.unsafeOffer(queue, { event, done })
-        return Deferred.await(done)
+        // the acknowledgement, awaited once (lighter than a Deferred, made per event)
+        let outcome: Exit.Exit<void, GrpcError> | undefined
+        let resume: ((exit: Exit.Exit<void, GrpcError>) => void) | undefined
+        pending.push({
+          event,
+          done: (exit) => {
+            if (resume !== undefined) resume(exit)
+            else outcome = exit
+          }
+        })
+        maybeStart()
+        return Effect.async<void, GrpcError>((callback) => {
+          if (outcome !== undefined) callback(outcome)
+          else resume = callback
+        })
       })
 
     return { submit, send: (event) => Effect.flatten(submit(event)) }

@@ -864,12 +864,9 @@ export const make = (services: ClientServices): HatchetShape => {
       handle(definition, runId, false, { cancel: options?.cancelOnInterrupt === true, parent: Option.none() }),
     push,
     bulkPush,
-    runs,
     schedule,
     scheduledRun,
-    schedules,
     cron,
-    crons,
     putRateLimit
   }
 }

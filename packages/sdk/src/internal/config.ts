@@ -239,6 +239,32 @@ const parseChoice = <A extends string>(options: {
 
 const LOG_LEVELS: ReadonlyArray<LogLevel> = ["OFF", "DEBUG", "INFO", "WARN", "ERROR"]
 
+/** Requests under this many bytes go uncompressed by default (see `HatchetConfig`). @internal */
+export const DEFAULT_COMPRESSION_MIN_BYTES = 1024
+
+const parseCompression = (value: string | undefined): Either.Either<"gzip" | "none", HatchetConfigError> =>
+  value === undefined || value === "gzip" || value === "none"
+    ? Either.right(value ?? "gzip")
+    : Either.left(
+      new HatchetConfigError({
+        reason: "InvalidValue",
+        message: `${option("grpcCompression")} is "${value}"; expected "gzip" (default) or "none".`
+      })
+    )
+
+const parseCompressionMinBytes = (value: number | undefined): Either.Either<number, HatchetConfigError> =>
+  value === undefined
+    ? Either.right(DEFAULT_COMPRESSION_MIN_BYTES)
+    : Number.isSafeInteger(value) && value >= 0
+    ? Either.right(value)
+    : Either.left(
+      new HatchetConfigError({
+        reason: "InvalidValue",
+        message: `${option("grpcCompressionMinBytes")} is "${value}"; expected a whole number of bytes, 0 or more ` +
+          `(default ${DEFAULT_COMPRESSION_MIN_BYTES}).`
+      })
+    )
+
 const parseKeepalive = (
   value: Duration.DurationInput | undefined,
   key: "grpcKeepaliveTime" | "grpcKeepaliveTimeout",
@@ -459,6 +485,8 @@ export const resolve = (
         "grpcKeepaliveTimeout",
         DEFAULT_KEEPALIVE_TIMEOUT
       ),
+      grpcCompression: yield* parseCompression(options.grpcCompression),
+      grpcCompressionMinBytes: yield* parseCompressionMinBytes(options.grpcCompressionMinBytes),
       logLevel: yield* parseLogLevel(level?.value, level?.source ?? ""),
       tokenExpiresAt
     }

@@ -2,6 +2,7 @@ import type { Duration, Scope } from "effect"
 import type * as Condition from "../Condition.js"
 import { Context, Data, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
+import type { BatchContext } from "../BatchContext.js"
 import type { TaskContext } from "../TaskContext.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./naming.js"
 
@@ -195,6 +196,33 @@ export interface Idempotency {
 // specs (the normalized runtime description)
 // -----------------------------------------------------------------------------
 
+/**
+ * How the engine gathers the runs of a batch task into one handler call (Hatchet's
+ * `TaskBatchConfig`, beta upstream).
+ */
+export interface BatchSettings {
+  /** A batch is flushed once it holds this many items (a positive integer). */
+  readonly maxSize: number
+  /**
+   * A batch that has not filled up is flushed this long after the previous flush of its key.
+   * Default (the engine's) 1 second.
+   */
+  readonly maxInterval?: Duration.DurationInput | undefined
+  /**
+   * A CEL expression over the run (`input`, `additional_metadata`) giving each item's group: items
+   * are only batched with items of the same key. A key that is not a string fails its run. Default:
+   * one group.
+   */
+  readonly groupKey?: string | undefined
+  /** At most this many batches of one key run at once (a positive integer). Engine default 100. */
+  readonly groupMaxRuns?: number | undefined
+  /**
+   * The handler returns one output, which every item of the batch gets, instead of one output per
+   * input.
+   */
+  readonly broadcastOutput?: boolean | undefined
+}
+
 /** A Schema for a task's typed errors. */
 export type ErrorSchema = Schema.Schema.AnyNoContext | Schema.Schema<never, never, never>
 
@@ -221,6 +249,8 @@ export interface TaskSpec {
   /** Declared parents (on-success: filled in by `parentsOf`). */
   readonly parents: ReadonlyArray<string>
   readonly settings: TaskSettings
+  /** Set for a batch task: its runs are handled together (see `Task.batch`). */
+  readonly batch?: BatchSettings | undefined
   /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
   readonly conditions?: TaskConditions | undefined
 }
@@ -334,19 +364,55 @@ export type ProvidedHandler = (
   taskServices: Context.Context<TaskContext | Scope.Scope>
 ) => Effect.Effect<unknown, unknown>
 
+/**
+ * A batch handler with its services provided: the decoded inputs in, the outputs (or, with
+ * `broadcastOutput`, one output) out; the caller gives `BatchContext` and the handler's `Scope`.
+ */
+export type ProvidedBatchHandler = (
+  inputs: ReadonlyArray<unknown>,
+  batchServices: Context.Context<BatchContext | Scope.Scope>
+) => Effect.Effect<unknown, unknown>
+
 /** The runtime value behind `Workflow.Implementation<Name>`. */
 export interface ImplementationShape {
   readonly definition: HasSpec
   readonly spec: WorkflowSpec
   /** Keyed by task readable id (user tasks, `on-success-task`, `on-failure-task`). */
   readonly handlers: ReadonlyMap<string, ProvidedHandler>
+  /** The handlers of batch tasks, keyed by task readable id (they are not in `handlers`). */
+  readonly batchHandlers?: ReadonlyMap<string, ProvidedBatchHandler> | undefined
 }
+
+const IMPLEMENTATION_KEY = "@effect-hatchet/sdk/Workflow/Implementation/"
 
 /** The tag of a definition's implementation; keyed by the declared (not namespaced) name. */
 export const implementationTag = (name: string): Context.Tag<any, ImplementationShape> =>
-  Context.GenericTag<any, ImplementationShape>(`@effect-hatchet/sdk/Workflow/Implementation/${name}`)
+  Context.GenericTag<any, ImplementationShape>(`${IMPLEMENTATION_KEY}${name}`)
+
+/**
+ * The implementations a context holds under their tags, e.g. what the implementation layers given
+ * to a worker built: the context is read, not changed.
+ */
+export const implementationsIn = (context: Context.Context<never>): Array<ImplementationShape> => {
+  const found: Array<ImplementationShape> = []
+  for (const [key, value] of context.unsafeMap) {
+    if (key.startsWith(IMPLEMENTATION_KEY)) found.push(value as ImplementationShape)
+  }
+  return found
+}
 
 type AnyHandler = (input: any, parents: any) => Effect.Effect<unknown, unknown, any>
+
+/**
+ * Runs a handler's effect with the services captured when its layer was built, those of the
+ * running fiber and the per-run services, added in one step.
+ */
+const withServices = (
+  effect: Effect.Effect<unknown, unknown, any>,
+  captured: Context.Context<never>,
+  perRun: Context.Context<any>
+): Effect.Effect<unknown, unknown> =>
+  Effect.mapInputContext(effect, (current: Context.Context<never>) => Context.merge(Context.merge(captured, current), perRun))
 
 /**
  * Builds the implementation layer: captures the handlers' services at build time (as
@@ -368,13 +434,34 @@ export const implementationLayer = (
         if (typeof handler !== "function") {
           return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
         }
-        provided.set(task.name, (input, parents, taskServices) =>
-          Effect.mapInputContext(
-            handler(input, parents),
-            (current: Context.Context<never>) => Context.merge(Context.merge(context, current), taskServices)
-          ))
+        provided.set(task.name, (input, parents, taskServices) => withServices(handler(input, parents), context, taskServices))
       }
       return { definition, spec, handlers: provided } satisfies ImplementationShape
+    })
+  )
+}
+
+type AnyBatchHandler = (inputs: ReadonlyArray<any>) => Effect.Effect<unknown, unknown, any>
+
+/** Builds the layer of a batch task from its handler (services captured as `implementationLayer` does). */
+export const batchImplementationLayer = (
+  definition: HasSpec,
+  build: AnyBatchHandler | Effect.Effect<AnyBatchHandler, any, any>
+): Layer.Layer<any, any, any> => {
+  const spec = specOf(definition)
+  return Layer.effect(
+    implementationTag(spec.name),
+    Effect.gen(function*() {
+      const handler = Effect.isEffect(build) ? yield* build : build
+      if (typeof handler !== "function") return yield* Effect.dieMessage(`batch task "${spec.name}": no handler`)
+      const context = yield* Effect.context<never>()
+      const provided: ProvidedBatchHandler = (inputs, batchServices) => withServices(handler(inputs), context, batchServices)
+      return {
+        definition,
+        spec,
+        handlers: new Map(),
+        batchHandlers: new Map([[spec.name, provided]])
+      } satisfies ImplementationShape
     })
   )
 }
@@ -407,6 +494,7 @@ const makeProto = (layer: (definition: HasSpec, build: any) => Layer.Layer<any, 
 
 const WorkflowProto = makeProto(implementationLayer)
 const TaskProto = makeProto(taskImplementationLayer)
+const BatchTaskProto = makeProto(batchImplementationLayer)
 
 const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
   const record: Record<string, unknown> = {}
@@ -436,10 +524,10 @@ export const makeWorkflowValue = (spec: WorkflowSpec, typeId: symbol): any => {
   return self
 }
 
-/** Makes a standalone `Task` value from a one-task spec. */
+/** Makes a standalone `Task` value (or a batch task's, when its task has `batch`) from a one-task spec. */
 export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
   const task = spec.tasks[0]
-  const self = Object.create(TaskProto)
+  const self = Object.create(task.batch !== undefined ? BatchTaskProto : TaskProto)
   self[typeId] = typeId
   self[SpecId] = spec
   self.kind = "task"
@@ -448,6 +536,7 @@ export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
   self.output = task.output
   self.error = task.error ?? Schema.Never
   self.settings = { ...spec.settings, ...task.settings }
+  if (task.batch !== undefined) self.batch = task.batch
   return self
 }
 

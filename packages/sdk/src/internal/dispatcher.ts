@@ -11,8 +11,11 @@ import { methodPath, serverStream, unary } from "./grpc.js"
 
 const path = (method: keyof typeof DispatcherDefinition.methods & string) => methodPath(DispatcherDefinition, method)
 
+const service = DispatcherDefinition.fullName
+const methods = DispatcherDefinition.methods
+
 /** @internal */
-export const make = ({ dispatcher: client }: GrpcTransportShape): DispatcherShape => ({
+export const make = ({ call, dispatcher: client }: GrpcTransportShape): DispatcherShape => ({
   register: (request) => unary(path("register"), (o) => client.register(request, o)),
   listen: (workerId) => serverStream(path("listenV2"), (o) => client.listenV2({ workerId }, o)),
   heartbeat: (workerId) =>
@@ -22,10 +25,9 @@ export const make = ({ dispatcher: client }: GrpcTransportShape): DispatcherShap
       ),
       Effect.asVoid
     ),
-  sendStepActionEvent: (event) =>
-    Effect.asVoid(unary(path("sendStepActionEvent"), (o) => client.sendStepActionEvent(event, o))),
-  sendBatchActionEvent: (event) =>
-    Effect.asVoid(unary(path("sendBatchActionEvent"), (o) => client.sendBatchActionEvent(event, o))),
+  // the worker's hot calls: straight on grpc-js, the deadline set on the call
+  sendStepActionEvent: (event, options) => Effect.asVoid(call(service, methods.sendStepActionEvent, event, options)),
+  sendBatchActionEvent: (event, options) => Effect.asVoid(call(service, methods.sendBatchActionEvent, event, options)),
   refreshTimeout: (taskRunExternalId, incrementBy) =>
     unary(
       path("refreshTimeout"),

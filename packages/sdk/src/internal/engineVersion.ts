@@ -17,6 +17,8 @@ import type { Compiled } from "./registration.js"
 export const minEngineVersion = {
   /** Workers register with `slot_config` (the official SDKs' rule). */
   slotConfig: "v0.78.23",
+  /** Batch tasks (`TaskBatchConfig`, `START_BATCH`, `SendBatchActionEvent`): upstream #3975. */
+  batchTasks: "v0.98.0",
   queueDepthStrategies: "v0.105.16",
   sharedConcurrency: "v0.106.5",
   maxRunsExpression: "v0.106.5"
@@ -56,7 +58,12 @@ export const requirementsOf = (compiled: ReadonlyArray<Compiled>): Array<Require
       : request.tasks
     return [
       ...concurrencyRequirements(wireName, "concurrency", request.concurrencyArr),
-      ...tasks.flatMap((task) => concurrencyRequirements(wireName, `task "${task.readableId}" concurrency`, task.concurrency))
+      ...tasks.flatMap((task) => concurrencyRequirements(wireName, `task "${task.readableId}" concurrency`, task.concurrency)),
+      ...tasks.flatMap((task) =>
+        task.batch === undefined
+          ? []
+          : [{ workflow: wireName, feature: `task "${task.readableId}" is a batch task`, minVersion: minEngineVersion.batchTasks }]
+      )
     ]
   })
 

@@ -9,7 +9,8 @@ import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
-import type { ChannelInterface, connectivityState } from "@grpc/grpc-js"
+import type { ChannelInterface, connectivityState, ServiceError } from "@grpc/grpc-js"
+import { Client as GrpcJsClient, Metadata as GrpcJsMetadata } from "@grpc/grpc-js"
 import { Cause, Duration, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
 import type { CallOptions, Channel, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
 import { X509Certificate } from "node:crypto"
@@ -29,7 +30,9 @@ import { GrpcError } from "../HatchetError.js"
  * channels with the same target and options, and `resetConnection` could not get a fresh one.
  * The channel's own reconnect backoff follows the worker's defaults (250 ms, capped at 10 s):
  * grpc-js's (1 s growing to 120 s) would keep a channel failing calls for up to two minutes after
- * an engine that was down for a while is back, whatever the worker's backoff.
+ * an engine that was down for a while is back, whatever the worker's backoff. Gzip as the
+ * official SDKs, unless `grpcCompression` is `"none"` (messages under `grpcCompressionMinBytes`
+ * are left uncompressed by the channel wrapper, per message).
  *
  * @internal
  */
@@ -39,7 +42,7 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
   "grpc.keepalive_timeout_ms": Duration.toMillis(config.grpcKeepaliveTimeout),
   "grpc.client_idle_timeout_ms": 60_000,
   "grpc.keepalive_permit_without_calls": 1,
-  "grpc.default_compression_algorithm": 2, // gzip
+  ...(config.grpcCompression === "gzip" ? { "grpc.default_compression_algorithm": 2 } : {}), // gzip
   "grpc.max_send_message_length": config.grpcMaxSendMessageLength,
   "grpc.max_receive_message_length": config.grpcMaxRecvMessageLength,
   "grpc.use_local_subchannel_pool": 1,
@@ -48,6 +51,9 @@ export const channelOptions = (config: HatchetConfigShape): ChannelOptions => ({
 })
 
 type GrpcCall = ReturnType<ChannelInterface["createCall"]>
+
+/** grpc-js `WriteFlags.NoCompress`: this message goes uncompressed whatever the channel's algorithm. */
+const NO_COMPRESS = 2
 
 /**
  * A grpc-js channel whose underlying channel, and so its HTTP/2 connection, can be replaced:
@@ -60,7 +66,11 @@ class ReplaceableChannel implements ChannelInterface {
   /** The calls on the current channel that have not ended. */
   private calls = new Set<GrpcCall>()
   private closed = false
-  constructor(private readonly open: () => Channel) {
+  /**
+   * @param compressMinBytes messages (serialized) shorter than this are marked not to be
+   * compressed (0: compress everything the channel's algorithm compresses)
+   */
+  constructor(private readonly open: () => Channel, private readonly compressMinBytes: number) {
     this.current = open()
   }
   replace(reason: string): void {
@@ -105,7 +115,11 @@ class ReplaceableChannel implements ChannelInterface {
         }),
       cancelWithStatus: (status, details) => call.cancelWithStatus(status, details),
       getPeer: () => call.getPeer(),
-      sendMessageWithContext: (context, message) => call.sendMessageWithContext(context, message),
+      sendMessageWithContext: (context, message) =>
+        call.sendMessageWithContext(
+          message.length < this.compressMinBytes ? { ...context, flags: (context.flags ?? 0) | NO_COMPRESS } : context,
+          message
+        ),
       startRead: () => call.startRead(),
       halfClose: () => call.halfClose(),
       getCallNumber: () => call.getCallNumber(),
@@ -179,14 +193,23 @@ export const make = (
     const creds = yield* credentials(config.tls)
     const options = channelOptions(config)
     const replaceable = yield* Effect.acquireRelease(
-      Effect.sync(() => new ReplaceableChannel(() => createChannel(config.hostPort, creds, options))),
+      Effect.sync(() =>
+        new ReplaceableChannel(
+          () => createChannel(config.hostPort, creds, options),
+          config.grpcCompression === "gzip" ? config.grpcCompressionMinBytes : 0
+        )
+      ),
       (channel) => Effect.sync(() => channel.close())
     )
     // nice-grpc's clients only call the grpc-js `Channel` interface, which the wrapper implements
     const channel = replaceable as unknown as Channel
     const factory = createClientFactory().use(bearerMiddleware(config.token))
+    const direct = new GrpcJsClient(config.hostPort, creds, { ...options, channelOverride: channel })
+    const authorization = new GrpcJsMetadata()
+    authorization.set("authorization", `bearer ${Redacted.value(config.token)}`)
     return {
       channel,
+      call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
       resetConnection: Effect.sync(() =>
         replaceable.replace("the connection stalled: the channel moved to a new connection")
       ),
@@ -252,6 +275,67 @@ export const unary = <A>(method: string, call: (options: CallOptions) => Promise
         }),
       catch: (cause) => cause
     }).pipe(Effect.catchAll(fromCallFailure(method, () => statusDetails)))
+  })
+
+/**
+ * A unary method of a generated (ts-proto) service definition.
+ *
+ * @internal
+ */
+export interface UnaryMethod<I, O> {
+  readonly name: string
+  readonly requestType: { readonly encode: (message: I) => { finish(): Uint8Array } }
+  readonly responseType: { readonly decode: (input: Uint8Array) => O }
+}
+
+/** @internal */
+export interface CallSettings {
+  /** The call's deadline, from now (real time): past it the call fails with DEADLINE_EXCEEDED. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+const toBytes = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/**
+ * A unary call made on the grpc-js client directly, with the bearer metadata made once: what
+ * `unary` does through nice-grpc (its middleware, an AbortSignal and a copy of the request per
+ * call), for the worker's hot calls. The request must be a complete message (no defaults are
+ * filled in). Interrupting cancels the call; a failure is a `GrpcError` as `unary` reports it.
+ *
+ * @internal
+ */
+export const directUnary = <I, O>(
+  client: GrpcJsClient,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I,
+  settings?: CallSettings
+): Effect.Effect<O, GrpcError> =>
+  Effect.async<O, GrpcError>((resume) => {
+    const path = `/${service}/${method.name}`
+    const call = client.makeUnaryRequest<I, O>(
+      path,
+      (message) => toBytes(method.requestType.encode(message).finish()),
+      (bytes) => method.responseType.decode(bytes),
+      request,
+      metadata,
+      settings?.timeout === undefined ? {} : { deadline: Date.now() + Duration.toMillis(settings.timeout) },
+      (error, response) => {
+        if (error === null) return resume(Effect.succeed(response as O))
+        const bin = (error as ServiceError).metadata?.get("grpc-status-details-bin")[0]
+        resume(Effect.fail(
+          new GrpcError({
+            method: path,
+            code: error.code ?? Status.UNKNOWN,
+            details: error.details ?? error.message,
+            ...(bin instanceof Uint8Array ? { statusDetails: new Uint8Array(bin) } : {}),
+            cause: error
+          })
+        ))
+      }
+    )
+    return Effect.sync(() => call.cancel())
   })
 
 /**

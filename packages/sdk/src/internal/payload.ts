@@ -49,6 +49,11 @@ export const parseStepRunData = (actionPayload: string): Either.Either<StepRunDa
   } catch (e) {
     return Either.left(`the action payload is not valid JSON (${(e as Error).message})`)
   }
+  return stepRunDataOf(parsed)
+}
+
+/** The `StepRunData` of an action payload already parsed (a batch item's `payload`). */
+export const stepRunDataOf = (parsed: unknown): Either.Either<StepRunData, string> => {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return Either.left("the action payload is not a JSON object")
   }
@@ -291,7 +296,7 @@ export const encodeInput = (spec: WorkflowSpec, input: unknown): Effect.Effect<s
     }
   })
 
-const utf8Length = (text: string): number => new TextEncoder().encode(text).length
+export const utf8Length = (text: string): number => new TextEncoder().encode(text).length
 
 const formatBytes = (bytes: number): string =>
   bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`

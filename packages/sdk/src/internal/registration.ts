@@ -11,9 +11,11 @@ import {
   type IdempotencyConfig,
   IdempotencyMethod,
   RateLimitDuration as RateLimitDurationProto,
-  StickyStrategy
+  StickyStrategy,
+  type TaskBatchConfig
 } from "@effect-hatchet/proto/v1/workflows"
-import { Cron, Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
+import * as Crontab from "@effect-hatchet/shared/Crontab"
+import { Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
 import {
   allTasks,
   type Concurrency,
@@ -24,7 +26,9 @@ import {
   type Idempotency,
   type RateLimit,
   type RateLimitDuration,
+  type BatchSettings,
   parentsOf,
+  type TaskSettings,
   type TaskSpec,
   WorkflowDefinitionError,
   type WorkflowSpec
@@ -240,6 +244,7 @@ const taskOpts = (
   if (!Number.isInteger(slotCost) || slotCost < 1) {
     issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
   }
+  const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, settings)
   const timeout = settings.executionTimeout === undefined
     ? DEFAULT_EXECUTION_TIMEOUT
     : duration(issues, `${where}.executionTimeout`, settings.executionTimeout)
@@ -253,7 +258,8 @@ const taskOpts = (
     timeout,
     inputs: "{}",
     parents: [...parents],
-    retries,
+    // a batch's items run once (the official SDKs send 0 whatever the task says)
+    retries: batch === undefined ? retries : 0,
     rateLimits: rateLimitOpts(issues, `${where}.rateLimits`, settings.rateLimits ?? []),
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
@@ -266,7 +272,61 @@ const taskOpts = (
     scheduleTimeout,
     isDurable: false,
     slotRequests: { default: slotCost },
-    batch: undefined
+    batch
+  }
+}
+
+/** The largest value of a proto `int32`. */
+const INT32_MAX = 2_147_483_647
+
+/**
+ * A batch task's `TaskBatchConfig`, checked as the official SDKs check it (a positive size, a
+ * positive interval, a positive number of runs per key), and what a batch cannot have: retries,
+ * backoff (its items run once) and a slot cost (a batch takes one slot).
+ */
+const batchConfig = (
+  issues: Array<string>,
+  where: string,
+  batch: BatchSettings,
+  settings: TaskSettings
+): TaskBatchConfig => {
+  const at = `${where}.batch`
+  const positive = (name: string, value: unknown) => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > INT32_MAX) {
+      issues.push(`${at}.${name}: must be a positive integer, got ${String(value)}`)
+    }
+  }
+  positive("maxSize", batch.maxSize)
+  if (batch.groupMaxRuns !== undefined) positive("groupMaxRuns", batch.groupMaxRuns)
+  let intervalMs: number | undefined
+  if (batch.maxInterval !== undefined) {
+    const decoded = Duration.decodeUnknown(batch.maxInterval)
+    const ms = Option.isSome(decoded) && Duration.isFinite(decoded.value) ? Duration.toMillis(decoded.value) : Number.NaN
+    if (!Number.isInteger(ms) || ms < 1 || ms > INT32_MAX) {
+      issues.push(`${at}.maxInterval: must be a positive duration in whole milliseconds, got ${String(batch.maxInterval)}`)
+    } else {
+      intervalMs = ms
+    }
+  }
+  if (batch.groupKey !== undefined && (typeof batch.groupKey !== "string" || batch.groupKey.trim() === "")) {
+    issues.push(`${at}.groupKey: a CEL expression is required when given, e.g. "input.customerId"`)
+  }
+  if (batch.broadcastOutput !== undefined && typeof batch.broadcastOutput !== "boolean") {
+    issues.push(`${at}.broadcastOutput: must be a boolean, got ${String(batch.broadcastOutput)}`)
+  }
+  if (settings.retries !== undefined && settings.retries !== 0) {
+    issues.push(`${where}.retries: a batch task is not retried (Hatchet runs each item once), got ${String(settings.retries)}`)
+  }
+  if (settings.backoff !== undefined) issues.push(`${where}.backoff: a batch task is not retried, so it has no backoff`)
+  if (settings.slotCost !== undefined && settings.slotCost !== 1) {
+    issues.push(`${where}.slotCost: a batch takes one slot of its worker, whatever its size, got ${String(settings.slotCost)}`)
+  }
+  return {
+    batchMaxSize: typeof batch.maxSize === "number" ? batch.maxSize : 0,
+    batchMaxIntervalMs: intervalMs,
+    batchGroupKey: batch.groupKey,
+    batchGroupMaxRuns: batch.groupMaxRuns,
+    broadcastOutput: batch.broadcastOutput === true ? true : undefined
   }
 }
 
@@ -541,23 +601,14 @@ const checkPriority = (issues: Array<string>, where: string, priority: number) =
   }
 }
 
-/** Cron as the engine's parser (robfig/cron, seconds optional) accepts it. */
+/** Cron as Hatchet's validator accepts it (the grammar the local engine applies too). */
 export const checkCron = (issues: Array<string>, where: string, expression: string) => {
   if (typeof expression !== "string" || expression.trim() === "") {
     issues.push(`${where}: must not be empty`)
     return
   }
-  const fields = expression.trim().split(/\s+/)
-  if (fields.length !== 5 && fields.length !== 6) {
-    issues.push(
-      `${where}: "${expression}" has ${fields.length} fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`
-    )
-    return
-  }
-  const parsed = Cron.parse(fields.map((field) => field === "?" ? "*" : field).join(" "))
-  if (Either.isLeft(parsed)) {
-    issues.push(`${where}: "${expression}" is not a valid cron expression: ${parsed.left.message}`)
-  }
+  const reason = Crontab.invalidReason(expression)
+  if (reason !== undefined) issues.push(`${where}: "${expression}" is not a valid cron expression: ${reason}`)
 }
 
 const checkDag = (issues: Array<string>, spec: WorkflowSpec) => {

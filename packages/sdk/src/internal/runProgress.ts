@@ -28,6 +28,29 @@ const isFinal = (details: WorkflowRunDetails) => details.run.status !== "QUEUED"
 
 const order = (a: TaskEvent, b: TaskEvent) => a.timestamp.getTime() - b.timestamp.getTime() || a.id - b.id
 
+/**
+ * Events in time order (ties by the engine's id), each attempt's STARTED before its result: a
+ * STARTED recorded after the result (it arrived later, stamped with the same time) moves to just
+ * before it.
+ */
+const inOrder = (events: ReadonlyArray<TaskEvent>): Array<TaskEvent> => {
+  const sorted = [...events].sort(order)
+  const out: Array<TaskEvent> = []
+  const resulted = new Set<string>()
+  const lateStarted = new Map<string, TaskEvent>()
+  for (const event of sorted) {
+    if (workerResults.has(event.eventType)) resulted.add(attemptOf(event))
+    else if (event.eventType === "STARTED" && resulted.has(attemptOf(event))) lateStarted.set(attemptOf(event), event)
+  }
+  for (const event of sorted) {
+    if (event.eventType === "STARTED" && lateStarted.get(attemptOf(event)) === event) continue
+    const late = workerResults.has(event.eventType) ? lateStarted.get(attemptOf(event)) : undefined
+    if (late !== undefined) out.push(late)
+    out.push(event)
+  }
+  return out
+}
+
 interface State {
   readonly first: boolean
   readonly seen: ReadonlySet<number>
@@ -79,9 +102,7 @@ export const make = (
         const waiting = current.taskEvents.filter((e) => workerResults.has(e.eventType) && !started.has(attemptOf(e)))
         const givenUp = endedAt !== undefined && now - endedAt >= settleAfterEnd
         const until = givenUp ? Infinity : Math.min(...waiting.map((e) => e.timestamp.getTime()))
-        const fresh = current.taskEvents
-          .filter((e) => !state.seen.has(e.id) && e.timestamp.getTime() < until)
-          .sort(order)
+        const fresh = inOrder(current.taskEvents.filter((e) => !state.seen.has(e.id) && e.timestamp.getTime() < until))
         const seen = new Set(state.seen)
         for (const event of fresh) seen.add(event.id)
         const taskName = (taskId: string) => current.shape.find((s) => s.taskExternalId === taskId)?.taskName ?? taskId

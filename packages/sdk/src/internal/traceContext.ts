@@ -35,8 +35,8 @@ export const parse = (value: string): Option.Option<Tracer.ExternalSpan> => {
   return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
 }
 
-/** Effect's built-in tracer. */
-const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+/** Effect's built-in tracer, whose spans go nowhere. */
+export const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /** The `traceparent` to add to a request's metadata: the current span's, when it is recorded. */
 export const current: Effect.Effect<Option.Option<string>> = Effect.flatMap(

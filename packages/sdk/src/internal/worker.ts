@@ -10,7 +10,8 @@ import {
   Duration,
   Effect,
   Either,
-  FiberMap,
+  FiberId,
+  FiberSet,
   Option,
   Queue,
   Fiber,
@@ -38,7 +39,7 @@ import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
 import type { Definition } from "../Workflow.js"
-import type { WorkerOptions, WorkerShape } from "../Worker.js"
+import type { WorkerSettings, WorkerShape } from "../Worker.js"
 import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import {
@@ -50,6 +51,7 @@ import {
 } from "./definition.js"
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
+import * as Batches from "./batch.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import {
   checkWorkerOptions,
@@ -145,7 +147,7 @@ const LOG_CONCURRENCY = 8
 const CALL_TIMEOUT = Duration.seconds(10)
 
 export const make = (
-  options: WorkerOptions<ReadonlyArray<Definition>>
+  options: WorkerSettings & { readonly workflows: ReadonlyArray<Definition> }
 ): Effect.Effect<WorkerShape, WorkerError, Scope.Scope | Dispatcher | Admin | Events | Workers> =>
   Effect.gen(function*() {
     const dispatcher = yield* Dispatcher
@@ -256,7 +258,7 @@ export const make = (
       Effect.interruptible,
       Effect.forkScoped
     )
-    const logSink = (action: DispatcherProto.AssignedAction) => (line: LogLine) => {
+    const logSink = (action: Pick<DispatcherProto.AssignedAction, "taskRunExternalId" | "retryCount">) => (line: LogLine) => {
       const accepted = Queue.unsafeOffer(logQueue, {
         taskRunExternalId: action.taskRunExternalId,
         createdAt: line.createdAt,
@@ -269,21 +271,26 @@ export const make = (
     }
 
     // --- step action events (before the task fibers: closed after them) --------------------------
+    /** A call that reports to the engine: a timeout, and retries while the engine is unreachable. */
+    const callEngine = <E extends GrpcError>(method: string, effect: Effect.Effect<void, E>) =>
+      effect.pipe(
+        Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
+        Effect.retry(reportRetry)
+      )
     const actionEvents = yield* ActionEvents.make({
       dispatcher,
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
-      call: (method, effect) =>
-        effect.pipe(
-          Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
-          Effect.retry(reportRetry)
-        )
+      // the deadline is the call's own (a hung call fails DEADLINE_EXCEEDED, and is retried)
+      timeout: CALL_TIMEOUT,
+      call: (_method, effect) => Effect.retry(effect, reportRetry)
     })
 
     // --- task fibers ---------------------------------------------------------------------------
-    const tasks = yield* FiberMap.make<string, void, never>()
+    // the attempts' fibers (keyed by task run in `attempts`)
+    const tasks = yield* FiberSet.make<void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
     // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
-    const runFiber = yield* FiberMap.runtime(tasks)<never>().pipe(
+    const runFiber = yield* FiberSet.runtime(tasks)<never>().pipe(
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
     )
 
@@ -292,6 +299,18 @@ export const make = (
 
     // The hot path updates metrics synchronously with the labels its fiber had when it started
     // (what `Metric.update` would read on each call).
+
+    /** A new attempt, received now, holding no slot yet. */
+    const newAttempt = (retryCount: number, metadata: Readonly<Record<string, unknown>>): Attempt => ({
+      retryCount,
+      reason: undefined,
+      permits: 0,
+      fiber: undefined,
+      receivedAt: clock.unsafeCurrentTimeNanos(),
+      handlerTime: undefined,
+      metricLabels: [],
+      metadata
+    })
 
     /** Slots held by running attempts. */
     let slotsHeld = 0
@@ -384,31 +403,43 @@ export const make = (
           Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
       })
 
-    const contextOperations = (
-      action: DispatcherProto.AssignedAction,
-      attempt: Attempt
-    ): TaskContext.TaskOperations => {
-      const id = action.taskRunExternalId
-      const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
-        new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
-      return {
-        refreshTimeout: (incrementBy) =>
-          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout")),
-        releaseSlot: dispatcher.releaseSlot(id).pipe(
+    const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
+      new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
+    /** An attempt's backend of `TaskContext`: each operation is made when a handler uses it. */
+    class AttemptOperations implements TaskContext.TaskOperations {
+      constructor(readonly id: string, readonly attempt: Attempt) {}
+      get refreshTimeout() {
+        const id = this.id
+        return (incrementBy: string) =>
+          Effect.mapError(Effect.asVoid(dispatcher.refreshTimeout(id, incrementBy)), contextError("refreshTimeout"))
+      }
+      get releaseSlot() {
+        return dispatcher.releaseSlot(this.id).pipe(
           Effect.mapError(contextError("releaseSlot")),
-          Effect.zipRight(releaseSlots(attempt))
-        ),
-        putStream: (message, eventIndex) =>
+          Effect.zipRight(releaseSlots(this.attempt))
+        )
+      }
+      get putStream() {
+        const id = this.id
+        return (message: Uint8Array, eventIndex: number) =>
           Effect.flatMap(now, (createdAt) =>
             events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex })).pipe(
               Effect.mapError(contextError("putStream"))
-            ),
-        cancel: Effect.suspend(() => {
+            )
+      }
+      get cancel() {
+        const { attempt, id } = this
+        return Effect.suspend(() => {
           attempt.reason = "self-cancel"
           return admin.cancelTasks({ externalIds: [id], filter: undefined })
-        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid),
-        interruptedForRetry: Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded"),
-        upsertLabels: (changed) =>
+        }).pipe(Effect.mapError(contextError("cancel")), Effect.asVoid)
+      }
+      get interruptedForRetry() {
+        const attempt = this.attempt
+        return Effect.sync(() => attempt.reason === "shutdown" || attempt.reason === "superseded")
+      }
+      get upsertLabels() {
+        return (changed: Readonly<Record<string, string | number>>) =>
           upsertLabels(changed).pipe(
             Effect.mapError((cause) =>
               new TaskContext.TaskContextError({
@@ -455,7 +486,7 @@ export const make = (
               childIndex: optional(action.childWorkflowIndex),
               childKey: optional(action.childWorkflowKey),
               parentTaskRunExternalId: optional(action.parentWorkflowRunId)
-            }, contextOperations(action, attempt))
+            }, new AttemptOperations(action.taskRunExternalId, attempt))
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
               maxMessageBytes,
               onLog: logSink(action),
@@ -470,21 +501,42 @@ export const make = (
         })
       ).pipe((effect) => inAttemptFiber(action, attempt, effect))
 
+    /** Whether the worker's tracer records spans (Effect's built-in tracer does not). */
+    const recordsSpans = (yield* Effect.tracer) !== TraceContext.builtInTracer
+
     /**
      * Runs an attempt with its span `hatchet.task` and its log annotations. The attempt has a
      * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
      * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt. The
-     * span continues the trace of the run's `traceparent` metadata, or starts one.
+     * span continues the trace of the run's `traceparent` metadata, or starts one. Under Effect's
+     * built-in tracer, whose spans go nowhere, no span is made: the run's `traceparent` is the
+     * attempt's parent span, so that spans the handler makes continue its trace.
      */
     const inAttemptFiber = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt,
       effect: Effect.Effect<void>
-    ): Effect.Effect<void> =>
-      Effect.flatMap(
+    ): Effect.Effect<void> => {
+      const traceParent = traceParentOf(attempt.metadata)
+      /** Sets the attempt's annotations and parent span on its fiber. */
+      const setFiberRefs = (parent: Tracer.AnySpan | undefined) =>
+        Effect.updateFiberRefs((fiberId, refs) => {
+          attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+          let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+          annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+          annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+          annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+          annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+          const updated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations })
+          if (parent === undefined) return updated
+          const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+          return FiberRefs.updateAs(updated, { fiberId, fiberRef: FiberRef.currentContext, value: context })
+        })
+      if (!recordsSpans) return Effect.zipRight(setFiberRefs(Option.getOrUndefined(traceParent)), effect)
+      return Effect.flatMap(
         Effect.makeSpan("hatchet.task", {
           kind: "consumer",
-          ...Option.match(traceParentOf(attempt.metadata), {
+          ...Option.match(traceParent, {
             onNone: () => ({ root: true }),
             onSome: (parent) => ({ parent })
           }),
@@ -498,19 +550,7 @@ export const make = (
         }),
         (span) =>
           Effect.zipRight(
-            Effect.updateFiberRefs((fiberId, refs) => {
-              attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-              let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-              annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-              annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-              annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-              annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
-              const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
-              return FiberRefs.updateAs(
-                FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations }),
-                { fiberId, fiberRef: FiberRef.currentContext, value: context }
-              )
-            }),
+            setFiberRefs(span),
             Effect.onExit(effect, (exit) =>
               Effect.withFiberRuntime((fiber) => {
                 span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
@@ -518,6 +558,7 @@ export const make = (
               }))
           )
       )
+    }
 
     const report = (
       workerId: string,
@@ -608,19 +649,12 @@ export const make = (
             )
           }
           existing.reason = "superseded"
+          // the new attempt waits for the stale one to finish (finalizers included)
+          existing.fiber?.unsafeInterruptAsFork(FiberId.none)
         }
-        const attempt: Attempt = {
-          retryCount: action.retryCount,
-          reason: undefined,
-          permits: 0,
-          fiber: undefined,
-          receivedAt: clock.unsafeCurrentTimeNanos(),
-          handlerTime: undefined,
-          metricLabels: [],
-          metadata: parseMetadata(action.additionalMetadata)
-        }
+        const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata))
         attempts.set(key, attempt)
-        const fiber = runFiber(key, runAttempt(workerId, action, route, attempt, existing?.fiber))
+        const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
         fiber.addObserver(() => {
           if (attempts.get(key) === attempt) attempts.delete(key)
@@ -638,12 +672,35 @@ export const make = (
         return Effect.flatMap(Effect.fiberId, (id) => Effect.asVoid(attempt.fiber!.interruptAsFork(id)))
       })
 
+    // --- batch tasks (internal/batch.ts): one fiber and one slot per batch ------------------------
+    const batches = Batches.make({
+      workerName,
+      dispatcher,
+      maxMessageBytes,
+      envelopeBytes: ENVELOPE_BYTES,
+      call: callEngine,
+      route: (actionId) => routes.get(actionId),
+      launch: (key, body) => {
+        const attempt = newAttempt(0, {})
+        attempts.set(key, attempt)
+        attempt.fiber = runFiber(Effect.ensuring(Effect.zipRight(takeSlots(attempt, 1), body(attempt)), releaseSlots(attempt)))
+        attempt.fiber.addObserver(() => {
+          if (attempts.get(key) === attempt) attempts.delete(key)
+        })
+        return attempt
+      },
+      closing: () => phase === "closing",
+      log: (taskRunExternalId) => logSink({ taskRunExternalId, retryCount: 0 })
+    })
+
     const handleAction = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> => {
       switch (action.actionType) {
         case ActionType.START_STEP_RUN:
           return startAttempt(workerId, action)
+        case ActionType.START_BATCH:
+          return batches.start(workerId, action)
         case ActionType.CANCEL_STEP_RUN:
-          return cancelAttempt(action)
+          return Effect.flatMap(batches.cancel(action), (handled) => handled ? Effect.void : cancelAttempt(action))
         default:
           return Effect.logWarning(`ignoring an unsupported assignment type ${action.actionType} for ${action.actionId}`)
       }
@@ -860,7 +917,7 @@ export const make = (
         yield* setStatus(WorkerStatus.Draining())
         const workerId = yield* Ref.get(workerIdRef)
         if (Option.isSome(workerId)) yield* pauseIntake(workerId.value)
-        const drained = yield* FiberMap.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+        const drained = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
         if (Option.isNone(drained)) {
           yield* Effect.logWarning(
             `${attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; ` +
@@ -869,7 +926,7 @@ export const make = (
           phase = "closing"
           for (const attempt of attempts.values()) attempt.reason ??= "shutdown"
           // each interrupted attempt reports FAILED before its fiber ends
-          yield* FiberMap.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+          yield* FiberSet.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
         }
         phase = "closing"
         const current = yield* Ref.get(workerIdRef)

@@ -6,6 +6,7 @@ import { Engine } from "@effect-hatchet/engine"
 import { ConfigProvider, Effect, Layer } from "effect"
 import * as Hatchet from "../../src/Hatchet.js"
 import type * as HatchetConfig from "../../src/HatchetConfig.js"
+import * as RunListener from "../../src/RunListener.js"
 
 /** The client options that reach `engine`. */
 export const clientOptions = (engine: Engine.EngineService, options: HatchetConfig.Options = {}): HatchetConfig.Options => ({
@@ -22,9 +23,16 @@ export const clientLayer = (options: HatchetConfig.Options = {}) =>
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
   )
 
-/** An engine and our client of it. */
+/**
+ * An engine and our client of it, with the client's low-level services in reach (built in one
+ * layer build with the client, they are the client's own instances: layers are memoized).
+ */
 export const engineWithClient = (options: HatchetConfig.Options = {}) =>
-  clientLayer(options).pipe(Layer.provideMerge(Engine.layer()))
+  RunListener.layer.pipe(
+    Layer.provideMerge(Hatchet.layerGrpcServices),
+    Layer.provideMerge(clientLayer(options)),
+    Layer.provideMerge(Engine.layer())
+  )
 
 /** A unique name per test, so tests can share one engine. */
 let counter = 0

@@ -7,16 +7,14 @@
 import { Engine } from "@effect-hatchet/engine"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
-import * as RestClient from "@effect-hatchet/sdk/RestClient"
 import * as Runs from "@effect-hatchet/sdk/Runs"
 import * as Worker from "@effect-hatchet/sdk/Worker"
-import * as Workflow from "@effect-hatchet/sdk/Workflow"
+import * as Workers from "@effect-hatchet/sdk/Workers"
+import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { Admin } from "@effect-hatchet/sdk/Admin"
-import type { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
-import type { Events } from "@effect-hatchet/sdk/Events"
+import type * as GrpcTransport from "@effect-hatchet/sdk/GrpcTransport"
 import type { Scope } from "effect"
-import { Clock, ConfigProvider, Context, Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Clock, ConfigProvider, Duration, Effect, Either, Layer, Option } from "effect"
 
 /** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
 const TOKEN_LIFETIME = Duration.days(365 * 100)
@@ -25,7 +23,14 @@ const TOKEN_LIFETIME = Duration.days(365 * 100)
 const noEnvironment = ConfigProvider.fromMap(new Map())
 
 /** The client (and the gRPC services a worker needs) of the `Engine` in context. */
-export const clientLayer = (options: HatchetConfig.Options) =>
+/** The client's services on an engine (typed here so that its declaration names public modules only). */
+export const clientLayer = (
+  options: HatchetConfig.Options
+): Layer.Layer<
+  Layer.Layer.Success<typeof Hatchet.layerWithoutConfig> | HatchetConfig.HatchetConfig,
+  HatchetConfig.HatchetConfigError,
+  Engine.Engine
+> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const token = yield* engine.mintToken({ expiresIn: TOKEN_LIFETIME })
@@ -42,31 +47,8 @@ export const clientLayer = (options: HatchetConfig.Options) =>
     return Hatchet.layerWithoutConfig.pipe(Layer.provideMerge(config), Layer.provide(FetchHttpClient.layer))
   }))
 
-const isImplementation = (value: unknown): value is Workflow.ImplementationShape =>
-  typeof value === "object" && value !== null && "definition" in value && "spec" in value &&
-  "handlers" in value && value.handlers instanceof Map
-
-/**
- * The definitions whose implementation is in `context`: every value that is the implementation
- * the SDK finds for its own definition.
- */
-export const implementedDefinitions = (context: Context.Context<never>) =>
-  Effect.gen(function*() {
-    const definitions: Array<Workflow.Definition> = []
-    for (const value of context.unsafeMap.values()) {
-      if (!isImplementation(value)) continue
-      const definition = value.definition as Workflow.Definition
-      const found = yield* Effect.provide(Workflow.implementation(definition), context as Context.Context<any>)
-      if (found === value) definitions.push(definition)
-    }
-    return definitions
-  })
-
 /** The real clock, for waiting while the test's clock is a frozen `TestClock`. */
 const liveClock = Clock.make()
-
-/** The part of the engine's REST `Worker` that says whether it can be assigned work. */
-const WorkerView = Schema.Struct({ status: Schema.optional(Schema.String) })
 
 /** How long the layer waits, in real time, for the engine to have the worker's assignment stream. */
 const READY_TIMEOUT = Duration.seconds(30)
@@ -76,15 +58,14 @@ const READY_TIMEOUT = Duration.seconds(30)
  * assignment stream, so a run triggered from now on is dispatched (a `settle` right after the
  * first trigger would otherwise see a QUEUED run, waiting for the worker, as settled).
  */
-const awaitDispatchable = (worker: Worker.WorkerShape) =>
+const awaitDispatchable = (worker: Worker.WorkerShape, workers: Workers.WorkersShape) =>
   Effect.gen(function*() {
-    const rest = yield* RestClient.RestClient
     const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(READY_TIMEOUT)
     let last = "not registered"
     for (;;) {
       const workerId = yield* worker.workerId
       if (Option.isSome(workerId)) {
-        const view = yield* rest.get(`/api/v1/workers/${workerId.value}`, WorkerView).pipe(Effect.either)
+        const view = yield* workers.get(workerId.value).pipe(Effect.either)
         if (view._tag === "Right" && view.right.status === "ACTIVE") return
         last = view._tag === "Right" ? `status ${view.right.status ?? "unknown"}` : view.left.message
       }
@@ -99,14 +80,17 @@ const awaitDispatchable = (worker: Worker.WorkerShape) =>
     }
   })
 
-/** A worker running every implementation in its context, ready once the engine can dispatch to it. */
+/**
+ * A worker running `workflows` on the client's channel, ready once the engine can dispatch to it.
+ * The implementation layers are memoized with the ones `HatchetTest.layer` merges into its output.
+ */
 export const workerLayer = (
-  options: Partial<Omit<Worker.WorkerOptions<ReadonlyArray<Workflow.Definition>>, "workflows">>
-) =>
+  options: Partial<Worker.WorkerSettings>,
+  workflows: ReadonlyArray<Workflow.ImplementationLayer>
+): Layer.Layer<Worker.Worker, Worker.WorkerError, GrpcTransport.GrpcTransport | Workers.Workers> =>
   Layer.scoped(
     Worker.Worker,
     Effect.gen(function*() {
-      const workflows = yield* implementedDefinitions(yield* Effect.context<never>())
       const worker = yield* Worker.make({
         name: "test-worker",
         // a jump of TestClock would look like a hung heartbeat: in process, nothing hangs
@@ -115,11 +99,11 @@ export const workerLayer = (
         shutdownGracePeriod: Duration.zero,
         ...options,
         workflows
-      }) as Effect.Effect<Worker.WorkerShape, Worker.WorkerError, Scope.Scope | Dispatcher | Admin | Events>
-      yield* awaitDispatchable(worker)
+      })
+      yield* awaitDispatchable(worker, yield* Workers.Workers)
       return worker
-    })
-  )
+    }) as Effect.Effect<Worker.WorkerShape, Worker.WorkerError, Scope.Scope | Hatchet.GrpcServices | Workers.Workers>
+  ).pipe(Layer.provide(Hatchet.layerGrpcServices))
 
 /** How a `settle` that gave up describes what is still busy. */
 export interface Busy {

@@ -17,26 +17,44 @@ export interface EngineAuthService {
   readonly mint: (options: { readonly tenantId: string; readonly expiresInMs?: number | undefined }) => Effect.Effect<Redacted.Redacted<string>>
   /** The tenant id of a valid token for a known tenant. */
   readonly authenticate: (token: string) => Effect.Effect<string | undefined>
+  /** `authenticate` at `now` (the gRPC calls, with the engine's clock read by the caller). */
+  readonly authenticateAt: (token: string, now: number) => string | undefined
 }
+
+/** Tokens remembered as verified at most: a token is verified once, then only its times checked. */
+const maxVerifiedTokens = 1024
 
 export class EngineAuth extends Context.Tag("@effect-hatchet/engine/EngineAuth")<EngineAuth, EngineAuthService>() {}
 
 export const make = (core: EngineCoreService, options: { readonly secret?: Redacted.Redacted<string> | undefined }): EngineAuthService => {
   const secret = options.secret !== undefined ? Buffer.from(Redacted.value(options.secret), "utf8") : randomBytes(32)
   let issuer: Token.TokenIssuer = { secret, serverUrl: "", grpcBroadcastAddress: "" }
+  /** Claims of tokens whose signature and claims were verified against the current issuer. */
+  let verified = new Map<string, Token.TokenClaims>()
+  const authenticateAt = (token: string, now: number): string | undefined => {
+    let claims = verified.get(token)
+    if (claims === undefined) {
+      claims = Token.check(issuer, token, now)
+      if (claims === undefined) return undefined
+      if (verified.size >= maxVerifiedTokens) verified = new Map()
+      verified.set(token, claims)
+    } else if (!Token.inTime(claims, now)) {
+      return undefined
+    }
+    const tenantId = claims.sub.toLowerCase()
+    return core.state.tenants.has(tenantId) ? tenantId : undefined
+  }
   return {
     setAddresses: (serverUrl, grpcBroadcastAddress) => {
       issuer = { secret, serverUrl, grpcBroadcastAddress }
+      verified = new Map()
     },
     mint: ({ expiresInMs, tenantId }) =>
       core.runSync((state, now) => {
         ensureTenant(state, tenantId.toLowerCase(), now)
         return Redacted.make(Token.mint(issuer, { tenantId: tenantId.toLowerCase(), now, expiresInMs }))
       }),
-    authenticate: (token) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const tenantId = Token.verify(issuer, token, now)
-        return tenantId !== undefined && core.state.tenants.has(tenantId) ? tenantId : undefined
-      })
+    authenticate: (token) => Effect.map(Clock.currentTimeMillis, (now) => authenticateAt(token, now)),
+    authenticateAt
   }
 }

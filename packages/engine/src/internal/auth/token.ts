@@ -68,8 +68,8 @@ const decodeSegment = (segment: string): Buffer | undefined => {
   return bytes.toString("base64url") === segment ? bytes : undefined
 }
 
-/** The tenant id of a valid token, or undefined (bad signature, claims, or expired). */
-export const verify = (issuer: TokenIssuer, token: string, now: number): string | undefined => {
+/** The claims of a valid token, or undefined (bad signature, claims, or expired). */
+export const check = (issuer: TokenIssuer, token: string, now: number): TokenClaims | undefined => {
   const parts = token.split(".")
   if (parts.length !== 3) return undefined
   const [head, payload, signature] = parts as [string, string, string]
@@ -87,21 +87,24 @@ export const verify = (issuer: TokenIssuer, token: string, now: number): string 
   } catch {
     return undefined
   }
-  const seconds = now / 1000
+  if (!inTime(claims, now)) return undefined
   if (claims.iss !== issuer.serverUrl || claims.aud !== issuer.serverUrl) return undefined
-  if (typeof claims.iat !== "number" || claims.iat > seconds + 60) return undefined
-  if (typeof claims.exp !== "number" || claims.exp <= seconds) return undefined
   if (typeof claims.token_id !== "string" || claims.token_id === "") return undefined
   if (claims.server_url !== undefined && claims.server_url !== issuer.serverUrl) return undefined
   if (typeof claims.sub !== "string" || !isUuid(claims.sub)) return undefined
-  return claims.sub.toLowerCase()
+  return claims as TokenClaims
 }
 
-/** The claims of a token `verify` accepts, or undefined. */
-export const verifiedClaims = (issuer: TokenIssuer, token: string, now: number): TokenClaims | undefined =>
-  verify(issuer, token, now) === undefined
-    ? undefined
-    : JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as TokenClaims
+/** Whether a token's claims hold at `now`: issued (at most a minute ahead), not expired. */
+export const inTime = (claims: Partial<TokenClaims>, now: number): boolean => {
+  const seconds = now / 1000
+  return typeof claims.iat === "number" && claims.iat <= seconds + 60 && typeof claims.exp === "number" &&
+    claims.exp > seconds
+}
+
+/** The tenant id of a valid token, or undefined (bad signature, claims, or expired). */
+export const verify = (issuer: TokenIssuer, token: string, now: number): string | undefined =>
+  check(issuer, token, now)?.sub.toLowerCase()
 
 /**
  * The bearer token of a gRPC `authorization` value: `<scheme> <token>`, the scheme

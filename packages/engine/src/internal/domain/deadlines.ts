@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import { onBatchFlush } from "./assignment.js"
 import { onCronTick } from "./cron.js"
 import { onUnpark } from "./dispatch.js"
 import type { EngineState } from "./model.js"
@@ -66,5 +67,7 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       return onCronTick(state, timer.tenantId, timer.id, timer.at, now)
     case "Retention":
       return onRetention(state, timer.id, now)
+    case "BatchFlush":
+      return onBatchFlush(state, timer.tenantId, timer.id, now)
   }
 }

@@ -15,7 +15,7 @@ import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { EngineState, QueueEntry, Task, Worker } from "./model.js"
 import { assignmentOf } from "./model.js"
-import { markDirty, markWorkerDirty } from "./queue.js"
+import { markDirty, markWorkerDirty, wakeBatchGroup } from "./queue.js"
 import type { Timer } from "./timers.js"
 
 /** Priority of the retry queue: retries run ahead of all new work. */
@@ -94,20 +94,35 @@ export const armTimeout = (state: EngineState, task: Task): void => {
 }
 
 /**
- * Ends the current attempt's hold on its worker: slots freed, timeout cancelled. The caller
- * moves the task to its next state.
+ * Ends the current attempt's hold on its worker: slots freed, timeout cancelled; a batch member
+ * leaves its batch (the last one to leave frees a run of its group). The caller moves the task to
+ * its next state.
  */
 export const releaseRuntime = (state: EngineState, task: Task): void => {
   const assigned = assignmentOf(task)
   if (assigned === undefined) return
   state.timers.cancel("ExecutionTimeout", task.externalId)
   if (assigned.worker !== undefined) releaseSlot(state, task, assigned.worker)
+  const batch = assigned.batch?.run
+  if (batch !== undefined && batch.members.delete(task) && batch.members.size === 0) {
+    batch.group.active--
+    if (batch.group.stalled) wakeBatchGroup(state, batch.group)
+  }
 }
 
-/** Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`). */
+/**
+ * Frees the slots `task` holds on `worker` (attempt end or `ReleaseSlot`). A batch member holds
+ * its batch's one default slot: the slot is freed with the last member holding it.
+ */
 export const releaseSlot = (state: EngineState, task: Task, worker: Worker): void => {
   if (!worker.running.delete(task)) return
-  takeSlots(worker, task, -1)
+  const batch = assignmentOf(task)?.batch?.run
+  if (batch !== undefined) {
+    if (!batch.holders.delete(task) || batch.holders.size > 0) return
+    worker.slotsUsed.set("default", (worker.slotsUsed.get("default") ?? 0) - 1)
+  } else {
+    takeSlots(worker, task, -1)
+  }
   markWorkerDirty(state, worker)
 }
 
@@ -176,6 +191,15 @@ export const assignedAction = (task: Task, actionType: ActionType, retryCount: n
   if (run.triggeringEvent !== undefined) {
     action.triggeringEventExternalId = run.triggeringEvent.id
     action.triggeringEventKey = run.triggeringEvent.key
+  }
+  const batch = assignmentOf(task)?.batch
+  if (batch !== undefined) {
+    action.batchId = batch.run.id
+    action.batchSize = batch.run.size
+    action.batchIndex = batch.index
+    if (batch.run.group.key !== "") action.batchKey = batch.run.group.key
+  } else if (task.batchKey !== undefined && task.batchKey !== "") {
+    action.batchKey = task.batchKey
   }
   return action
 }

@@ -128,6 +128,8 @@ export interface Step {
   readonly concurrency: ReadonlyArray<StepConcurrency>
   /** The step's rate limits, in registration order. */
   readonly rateLimits: ReadonlyArray<StepRateLimit>
+  /** Batch execution (`batch`): its tasks run together, one START_BATCH per flushed batch. */
+  readonly batch: StepBatch | undefined
   /**
    * The step's conditions (`wait_for`, `skip_if`, `cancel_if`), as upstream stores them: user
    * events, then sleeps, then parent overrides (`matches.ts`).
@@ -135,6 +137,21 @@ export interface Step {
   readonly conditions: ReadonlyArray<StepCondition>
   /** Position in the version (on-failure last). */
   readonly index: number
+}
+
+/**
+ * A step's batch settings as upstream stores them (`v1_step_batch_config`), defaults filled: a
+ * flush interval of 1000 ms, the group key `'default'`, at most 100 batches running per key.
+ */
+export interface StepBatch {
+  readonly maxSize: number
+  /** 0 flushes at the next pass. */
+  readonly maxIntervalMs: number
+  /** The batch group key expression, evaluated for each task at its creation (`workflow` env). */
+  readonly groupKey: StepExpression
+  /** 0: no limit. */
+  readonly groupMaxRuns: number
+  readonly broadcastOutput: boolean
 }
 
 // -----------------------------------------------------------------------------
@@ -477,6 +494,8 @@ export type TaskEventType =
   | "RETRIED_BY_USER"
   | "DURABLE_EVICTED"
   | "DURABLE_RESTORING"
+  | "WAITING_FOR_BATCH"
+  | "BATCH_FLUSHED"
 
 export interface TaskEvent {
   readonly id: number
@@ -507,9 +526,13 @@ export interface LogLine {
  *   waits for a filled slot in each (upstream `v1_concurrency_slot`);
  * - `Queued`: in its action's queue (upstream `v1_queue_item`); a queue entry is live while it
  *   carries the state's `token` (a rate-limited entry taken out of the queue gets a new one);
+ * - `Batching`: a batch step's task past its queue, in its batch group's buffer until a flush
+ *   (upstream `v1_batched_queue_item`, `WAITING_FOR_BATCH`); its buffer item is live while it
+ *   carries the state's `token`;
  * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
  *   gave its concurrency slots up and acquires new ones then;
- * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`);
+ * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`), for a batch
+ *   step's task as a member of a flushed batch;
  * - `Evicted`: a durable task's attempt given up by its worker while it waits (upstream
  *   `v1_task_runtime.evicted_at`): it holds no slot and no timeout; a satisfied wait or a restore
  *   queues it again (`durable.ts`);
@@ -518,7 +541,7 @@ export interface LogLine {
  * A task waiting on its step's conditions does not exist yet (as upstream, its match is kept on
  * the run until a condition decides how it is created).
  */
-export type TaskState = AwaitingSlot | Queued | Backoff | Assigned | Evicted | Completed | Failed | Cancelled
+export type TaskState = AwaitingSlot | Queued | Batching | Backoff | Assigned | Evicted | Completed | Failed | Cancelled
 
 export interface AwaitingSlot {
   readonly _tag: "AwaitingSlot"
@@ -527,6 +550,14 @@ export interface AwaitingSlot {
 export interface Queued {
   readonly _tag: "Queued"
   readonly token: number
+}
+
+/** Waiting in the buffer of its batch group `key` of its step (`batches.ts`). */
+export interface Batching {
+  readonly _tag: "Batching"
+  readonly token: number
+  /** Its batch group key (upstream's trimmed `batch_key` of the batched queue item). */
+  readonly key: string
 }
 
 export interface Backoff {
@@ -542,6 +573,8 @@ export interface Assigned {
   readonly worker: Worker | undefined
   readonly timeoutAt: number
   readonly assignedAt: number
+  /** The batch the attempt runs in, for a batch task (its worker slot is the batch's). */
+  readonly batch?: BatchMembership | undefined
 }
 
 /** A durable task evicted from its worker (reported RUNNING, with `isEvicted`). */
@@ -586,6 +619,7 @@ export const taskStatus = (task: Task): TaskStatus => {
   switch (task.state._tag) {
     case "AwaitingSlot":
     case "Queued":
+    case "Batching":
     case "Backoff":
       return "QUEUED"
     case "Assigned":
@@ -654,6 +688,8 @@ export interface Task {
   rateLimits: ReadonlyArray<TaskRateLimit>
   /** True from its creation until its first assignment (or final state) while it has dynamic keys. */
   waitingOnDynamicKeys: boolean
+  /** Its batch group key, evaluated at creation (a batch step's tasks only). */
+  batchKey: string | undefined
   /**
    * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
    * next strategy's), from its creation until it is final.
@@ -740,6 +776,57 @@ export interface StreamOrder {
   next: number
   readonly pending: Map<number, WorkflowEvent>
   flushArmed: boolean
+}
+
+// -----------------------------------------------------------------------------
+// batches
+// -----------------------------------------------------------------------------
+
+/** A task's place in a flushed batch (upstream's `batch_id`, `batch_size`, `batch_index` of its runtime). */
+export interface BatchMembership {
+  readonly run: BatchRun
+  readonly index: number
+}
+
+/**
+ * A flushed batch (upstream `v1_batch_runtime`): one default slot on its worker, held while any
+ * member holds its runtime's slot; it counts against its group's `groupMaxRuns` while any member
+ * still runs.
+ */
+export interface BatchRun {
+  readonly id: string
+  readonly group: BatchGroup
+  readonly worker: Worker
+  readonly size: number
+  /** Members with a live runtime. */
+  readonly members: Set<Task>
+  /** Members whose runtime still holds the slot (a `ReleaseSlot` gives a member's up). */
+  readonly holders: Set<Task>
+}
+
+/** A task waiting in a batch group's buffer, live while the task is `Batching` with `token`. */
+export interface BatchItem {
+  readonly task: Task
+  readonly token: number
+  /** Bytes of its action payload (upstream's `payload_size`). */
+  readonly payloadSize: number
+}
+
+/**
+ * The buffer of one batch key of a step (upstream's in-memory `batchGroup`): items in arrival
+ * order; `deadline` is set when the group is created and moved by each flush (now + interval).
+ */
+export interface BatchGroup {
+  readonly id: string
+  readonly tenantId: string
+  readonly step: Step
+  readonly key: string
+  buffer: Array<BatchItem>
+  deadline: number
+  /** Batches of this group still running. */
+  active: number
+  /** A due flush found no worker or no free batch run: retried when capacity appears. */
+  stalled: boolean
 }
 
 export interface Run {
@@ -969,6 +1056,8 @@ export interface TenantState {
   readonly crons: Map<string, CronTrigger>
   /** The matches waiting on a user event, by event key. */
   readonly eventMatches: Map<string, Set<Match | SignalMatch>>
+  /** Batch groups by id (`batches.ts`). */
+  readonly batchGroups: Map<string, BatchGroup>
 }
 
 /**

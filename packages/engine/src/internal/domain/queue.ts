@@ -1,12 +1,13 @@
 /**
  * Per-action task queues: one FIFO per priority (1..4) for each `(tenant, action)`, read highest
  * priority first (upstream `ORDER BY priority DESC, id ASC`), and the marks that say which
- * queues need an assignment pass (`assignment.ts` runs them). Assigned, cancelled or timed-out
+ * queues need an assignment pass (`assignment.ts` runs them), and the wake-up of a batch group
+ * whose flush waits for capacity (its `BatchFlush` timer, due at once). Assigned, cancelled or timed-out
  * entries are dropped lazily: an entry is live while its task is `Queued` with the entry's token.
  *
  * @internal
  */
-import type { EngineState, QueueEntry, QueueStore, Worker } from "./model.js"
+import type { BatchGroup, EngineState, QueueEntry, QueueStore, Worker } from "./model.js"
 
 /** Whether an entry is still its task's place in the queue. */
 const isLive = (entry: QueueEntry): boolean => entry.task.state._tag === "Queued" && entry.task.state.token === entry.token
@@ -115,9 +116,22 @@ export const markDirty = (state: EngineState, tenantId: string, action: string):
   actions.add(action)
 }
 
-/** Marks every queue `worker` could serve (it gained capacity or became schedulable). */
+/**
+ * Marks every queue `worker` could serve (it gained capacity or became schedulable), and wakes the
+ * stalled batch groups of its actions.
+ */
 export const markWorkerDirty = (state: EngineState, worker: Worker): void => {
   for (const action of worker.actions) {
     if (state.queues.size(worker.tenantId, action) > 0) markDirty(state, worker.tenantId, action)
   }
+  const groups = state.tenants.get(worker.tenantId)?.batchGroups
+  if (groups === undefined || groups.size === 0) return
+  for (const group of groups.values()) {
+    if (group.stalled && worker.actions.has(group.step.action)) wakeBatchGroup(state, group)
+  }
+}
+
+/** Looks at a batch group with items again at the next timer pass (`assignment.ts onBatchFlush`). */
+export const wakeBatchGroup = (state: EngineState, group: BatchGroup): void => {
+  if (group.buffer.length > 0) state.timers.set({ kind: "BatchFlush", id: group.id, tenantId: group.tenantId, at: 0 })
 }

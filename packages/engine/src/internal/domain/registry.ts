@@ -9,11 +9,11 @@
  * cycle, duplicate task names or triggers, an invalid `cron_input`, a static rate-limit key
  * never created with PutRateLimit or given twice).
  *
- * A valid workflow that uses a feature this engine does not implement (batch tasks, durable
- * tasks, cron time zones) is refused with UNIMPLEMENTED naming it, instead of running differently
- * from Hatchet. Step conditions are stored with their steps (`matches.ts` evaluates them); on a
- * workflow of a single task, where upstream never evaluates them, they are INVALID_ARGUMENT. A
- * stored version arms its cron triggers
+ * A valid workflow that uses a feature this engine does not implement (durable tasks, cron time
+ * zones) is refused with UNIMPLEMENTED naming it, instead of running differently from Hatchet.
+ * Step conditions are stored with their steps (`matches.ts` evaluates them); on a workflow of a
+ * single task, where upstream never evaluates them, they are INVALID_ARGUMENT. Batch settings are
+ * stored with their steps (`batches.ts`). A stored version arms its cron triggers
  * (`cron.ts`); its rate limits are described in `rateLimits.ts`.
  *
  * Concurrency (`concurrency.ts`): task-level strategies, and workflow-level ones, which a
@@ -39,12 +39,13 @@ import {
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
 import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
+import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
 import { createHash } from "node:crypto"
 import { touchWorkflow } from "./changes.js"
 import * as Cel from "./cel.js"
 import * as Filters from "./filters.js"
 import * as RateLimits from "./rateLimits.js"
-import { deleteCron, firesInUtc, parseCron, replaceDeclaredCrons } from "./cron.js"
+import { deleteCron, replaceDeclaredCrons } from "./cron.js"
 import { deleteScheduled } from "./schedules.js"
 import { isValidDuration, parseDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
@@ -58,6 +59,7 @@ import type {
   EngineState,
   LimitStrategy,
   Step,
+  StepBatch,
   StepCondition,
   StepConcurrency,
   StepKind,
@@ -363,27 +365,12 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 // features this engine does not implement
 // -----------------------------------------------------------------------------
 
-/** The unimplemented features a task uses. */
-const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
-  const features: Array<string> = []
-  if (task.batch !== undefined) features.push("batch execution (batch)")
-  return features
-}
-
 /**
  * The features of a valid request this engine would silently run differently from Hatchet, one
  * entry per task or workflow setting; empty when it runs the workflow faithfully.
  */
 export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Array<string> => {
   const found: Array<string> = []
-  for (const task of request.tasks) {
-    const features = unsupportedTaskFeatures(task)
-    if (features.length > 0) found.push(`task '${task.readableId}': ${features.join(", ")}`)
-  }
-  if (request.onFailureTask !== undefined) {
-    const features = unsupportedTaskFeatures(request.onFailureTask)
-    if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
-  }
   for (const cron of request.cronTriggers) {
     const parsed = parseCron(cron)
     if (parsed._tag === "Schedule" && !firesInUtc(parsed.schedule)) {
@@ -656,9 +643,28 @@ const buildStep = (
   desiredLabels: new Map(Object.entries(task.workerLabels)),
   concurrency,
   rateLimits: RateLimits.stepRateLimits(task.rateLimits),
+  batch: stepBatchOf(task),
   conditions: stepConditions(task.conditions),
   index
 })
+
+/**
+ * A task's batch settings with upstream's defaults (`getCreateWorkflowOpts`): 1000 ms, the key
+ * `'default'` (also for an empty one), 100 runs per key. The key is compiled in the environment
+ * it is evaluated in; one that does not compile fails each task at creation.
+ */
+const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
+  const batch = task.batch
+  if (batch === undefined) return undefined
+  const groupKey = batch.batchGroupKey !== undefined && batch.batchGroupKey !== "" ? batch.batchGroupKey : "'default'"
+  return {
+    maxSize: batch.batchMaxSize,
+    maxIntervalMs: batch.batchMaxIntervalMs ?? 1000,
+    groupKey: { source: groupKey, compiled: Cel.compile("workflow", groupKey) },
+    groupMaxRuns: batch.batchGroupMaxRuns ?? 100,
+    broadcastOutput: batch.broadcastOutput ?? false
+  }
+}
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
 

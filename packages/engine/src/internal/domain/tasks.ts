@@ -2,8 +2,8 @@
  * The task state machine and the DAG rules.
  *
  * - creation (`createTask`): QUEUED (through its concurrency strategies, if any), created FAILED
- *   when a concurrency key or a rate-limit expression cannot be evaluated, or created already
- *   final as SKIPPED or CANCELLED by its match;
+ *   when a concurrency key, a rate-limit expression or a batch group key cannot be evaluated, or
+ *   created already final as SKIPPED or CANCELLED by its match;
  * - completion, application failure with retries and backoff, internal failure (dead worker,
  *   undeliverable assignment), cancellation, execution and schedule timeouts;
  * - DAG progression: a DAG run's steps that do not start at once wait on matches (`matches.ts`);
@@ -19,6 +19,7 @@
  *
  * @internal
  */
+import { evaluateBatchKey } from "./batches.js"
 import { releaseOnFinal } from "./idempotency.js"
 import { countCreated, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -39,7 +40,7 @@ import { onChildRunFinished, onDurableTaskFinal, onSignal } from "./durableLog.j
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { JsonValue } from "./json.js"
 import * as Matches from "./matches.js"
-import type { EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
+import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
@@ -127,6 +128,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     concurrencySlots: [],
     rateLimits: [],
     waitingOnDynamicKeys: false,
+    batchKey: undefined,
     durable: undefined
   }
   run.tasks.set(step.id, task)
@@ -139,15 +141,24 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_STARTED, now)
   switch (as._tag) {
     case "Queued": {
-      // concurrency keys and rate-limit expressions are evaluated at creation; a task whose
-      // expression fails is created FAILED (a rate-limit failure is reported over a key's)
+      // concurrency keys, rate-limit expressions and the batch group key are evaluated at
+      // creation; a task whose expression fails is created FAILED (a rate-limit failure is
+      // reported over a concurrency key's, that over a batch key's)
       const keys = step.concurrency.length > 0 ? evaluateKeys(step.concurrency, run, externalId) : undefined
       const limits = hasExpressions(step) ? evaluateRateLimits(step, run, externalId) : undefined
-      const failure = limits?._tag === "Failed" ? limits.message : keys?._tag === "Failed" ? keys.message : undefined
+      const batchKey = step.batch !== undefined ? evaluateBatchKey(step.batch, run, externalId) : undefined
+      const failure = limits?._tag === "Failed"
+        ? limits.message
+        : keys?._tag === "Failed"
+        ? keys.message
+        : batchKey?._tag === "Failed"
+        ? batchKey.message
+        : undefined
       if (failure !== undefined) {
         failAtCreation(state, task, failure, now)
         break
       }
+      if (batchKey?._tag === "Key") task.batchKey = batchKey.key
       if (limits?._tag === "Limits") {
         task.rateLimits = limits.limits
         registerDynamicKeys(state, task, now)
@@ -443,9 +454,12 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
 // deadlines
 // -----------------------------------------------------------------------------
 
-/** The schedule timeout of a task still queued under the timer's token: it is cancelled. */
+/**
+ * The schedule timeout of a task still queued (or waiting in its batch buffer) under the timer's
+ * token: it is cancelled.
+ */
 export const onScheduleTimeout = (state: EngineState, task: Task, token: number, now: number): void => {
-  if (task.state._tag === "Queued" && task.state.token === token) {
+  if ((task.state._tag === "Queued" || task.state._tag === "Batching") && task.state.token === token) {
     cancelTask(state, task, now, { notifyWorker: false, eventType: "SCHEDULING_TIMED_OUT" })
   }
 }
@@ -455,7 +469,26 @@ export const onExecutionTimeout = (state: EngineState, task: Task, retryCount: n
   const assigned = assignmentOf(task)
   if (assigned === undefined || task.retryCount !== retryCount) return
   if (assigned.timeoutAt > now) armTimeout(state, task)
+  else if (assigned.batch !== undefined) timeOutBatch(state, assigned.batch.run, now)
   else timeOutTask(state, task, now)
+}
+
+/**
+ * The execution timeout of a batch member: every member still running fails (upstream fails the
+ * whole batch), each with the batch timeout message naming its own timeout when it passed too.
+ */
+const timeOutBatch = (state: EngineState, run: BatchRun, now: number): void => {
+  for (const task of [...run.members]) {
+    const assigned = assignmentOf(task)
+    if (assigned === undefined) continue
+    const timeout = assigned.timeoutAt <= now ? (task.step.timeout ?? "") : "batch timeout"
+    if (assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
+    failTaskApp(state, task, task.retryCount, {
+      message: `Task failed due to batch timeout, exceeded timeout of ${timeout}`,
+      shouldNotRetry: false,
+      source: "timeout"
+    }, now)
+  }
 }
 
 /** The schedule timeout of a concurrency slot still unfilled: its task is cancelled. */

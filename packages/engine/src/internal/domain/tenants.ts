@@ -42,7 +42,8 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       concurrencyStrategies: new Map(),
       counters: new Map(),
       idempotencyKeys: new Map(),
-      eventMatches: new Map()
+      eventMatches: new Map(),
+      batchGroups: new Map()
     }
     state.tenants.set(tenantId, tenant)
     touchTenant(state, tenant.tenant)

@@ -53,6 +53,8 @@ export type Timer =
   | { readonly kind: "Sleep"; readonly id: string; readonly runId: string; readonly at: number }
   /** A cron's tick at `at`. */
   | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }
+  /** A batch group of a tenant is looked at: flushed when due. */
+  | { readonly kind: "BatchFlush"; readonly id: string; readonly tenantId: string; readonly at: number }
   /** The retention sweep of the tenant `id`: what its policy no longer keeps is pruned. */
   | { readonly kind: "Retention"; readonly id: string; readonly at: number }
 

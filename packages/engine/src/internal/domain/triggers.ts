@@ -22,7 +22,7 @@
  */
 import * as Idempotency from "./idempotency.js"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
@@ -39,10 +39,16 @@ import { priorityProblem } from "./validation.js"
 // metadata
 // -----------------------------------------------------------------------------
 
-const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ""), "hex")
+const traceIdPrefix = Buffer.from("hatchet-engine-wf-trace:")
+const spanIdPrefix = Buffer.from("hatchet-engine-wf-span:")
 
-const derive = (size: number, prefix: string, id: string) =>
-  createHash("sha256").update(prefix).update(uuidBytes(id)).digest().subarray(0, size).toString("hex")
+/** The first `size` bytes (hex) of SHA-256 over `prefix` and the id's 16 bytes, in one call. */
+const derive = (size: number, prefix: Buffer, id: string) => {
+  const input = Buffer.allocUnsafe(prefix.length + 16)
+  prefix.copy(input)
+  input.write(id.replace(/-/g, ""), prefix.length, "hex")
+  return hash("sha256", input, "hex").slice(0, size * 2)
+}
 
 const isTraceparent = (value: JsonValue | undefined) => {
   if (typeof value !== "string") return false
@@ -63,7 +69,7 @@ export const ensureTraceparent = (metadata: Record<string, JsonValue>, runId: st
     const parsed = parseUuid(sourceId)
     if (parsed.ok) owner = parsed.value
   }
-  metadata.traceparent = `00-${derive(16, "hatchet-engine-wf-trace:", owner)}-${derive(8, "hatchet-engine-wf-span:", runId)}-01`
+  metadata.traceparent = `00-${derive(16, traceIdPrefix, owner)}-${derive(8, spanIdPrefix, runId)}-01`
 }
 
 /** `injectParentIDs`: the parent's metadata minus `hatchet__*`, the child's own on top, plus parent ids. */

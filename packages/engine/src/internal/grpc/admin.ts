@@ -65,7 +65,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
 
   triggerWorkflowRun: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
+      core.runNow((state, now) => ({
         externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
           workflowName: request.workflowName,
           input: request.input,

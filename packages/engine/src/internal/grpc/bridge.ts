@@ -3,7 +3,7 @@
  * captured when the server layer is built. Every fiber lives in a `FiberSet` of the engine's
  * scope, so closing the engine interrupts in-flight calls and ends open streams cleanly.
  *
- * - `unary`: one fiber per call, interrupted when the client cancels (`context.signal`); an
+ * - `unary`: one fiber per call (none for an `Exit`: `EngineCore.runNow`'s outcome of a hot call), interrupted when the client cancels (`context.signal`); an
  *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
  *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
  *   error occurred." (as upstream's error interceptor).
@@ -120,7 +120,8 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
   }
 
   const unary = async <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata): Promise<A> => {
-    const exit = await runExit(effect, signal)
+    // an outcome already there (`EngineCore.runNow`) needs no fiber
+    const exit = Exit.isExit(effect) ? effect as Exit.Exit<A, EngineError> : await runExit(effect, signal)
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.failureOption(exit.cause)
     if (trailer !== undefined && Option.isSome(failure) && failure.value.statusDetails !== undefined) {

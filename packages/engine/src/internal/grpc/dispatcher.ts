@@ -31,7 +31,7 @@ export const make = (
   bridge: Bridge,
   options: { readonly version: string }
 ): DispatcherServiceImplementation<TenantContext> => {
-  const { run, runSync } = core
+  const { run, runNow, runSync } = core
 
   const listen = (workerId: string, tenantId: string, legacy: boolean, signal: AbortSignal) =>
     bridge.stream(
@@ -74,7 +74,7 @@ export const make = (
 
     heartbeat: (request, context) =>
       bridge.unary(
-        run((state, now) => {
+        runNow((state, now) => {
           Workers.heartbeat(state, context.tenantId, request.workerId, now)
           return {}
         }),
@@ -182,7 +182,7 @@ export const make = (
 
     sendStepActionEvent: (request, context) =>
       bridge.unary(
-        run((state, now) => {
+        runNow((state, now) => {
           Actions.stepActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
         }),
@@ -191,7 +191,7 @@ export const make = (
 
     sendBatchActionEvent: (request, context) =>
       bridge.unary(
-        run((state, now) => {
+        runNow((state, now) => {
           Actions.batchActionEvent(state, context.tenantId, request, now)
           return { tenantId: context.tenantId, workerId: request.workerId }
         }),
@@ -214,7 +214,7 @@ export const make = (
 
     refreshTimeout: (request, context) =>
       bridge.unary(
-        run((state, now) => ({
+        runNow((state, now) => ({
           timeoutAt: new Date(Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now))
         })),
         context.signal
@@ -222,7 +222,7 @@ export const make = (
 
     releaseSlot: (request, context) =>
       bridge.unary(
-        run((state, now) => {
+        runNow((state, now) => {
           Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now)
           return {}
         }),

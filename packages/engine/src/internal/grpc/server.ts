@@ -50,7 +50,8 @@ export const make = (options: {
 }) =>
   Effect.gen(function*() {
     const bridge = yield* Bridge.make
-    const authenticate = (token: string) => bridge.runSync(options.auth.authenticate(token))
+    const clock = yield* Effect.clock
+    const authenticate = (token: string) => options.auth.authenticateAt(token, clock.unsafeCurrentTimeMillis())
     const dispatcher = Dispatcher.make(options.core, bridge, { version: options.version })
     const events = Events.make(options.core, bridge)
     const workflows = Workflows.make(options.core, bridge)

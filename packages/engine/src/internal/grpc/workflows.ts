@@ -100,7 +100,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   triggerWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
+      core.runNow((state, now) => ({
         workflowRunId: Triggers.triggerWorkflow(state, context.tenantId, request, now)
       })),
       context.signal,
@@ -109,7 +109,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   bulkTriggerWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
+      core.runNow((state, now) => ({
         workflowRunIds: Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
       })),
       context.signal,

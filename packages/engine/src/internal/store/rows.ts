@@ -81,8 +81,16 @@ export type StoredWorkflow = typeof StoredWorkflow.Type
 export const StoredTaskState = Schema.Union(
   Schema.TaggedStruct("AwaitingSlot", {}),
   Schema.TaggedStruct("Queued", {}),
+  /** In the buffer of its batch group `key`. */
+  Schema.TaggedStruct("Batching", { key: Schema.String }),
   Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean }),
-  Schema.TaggedStruct("Assigned", { workerId: Schema.optional(Schema.String), timeoutAt: Millis, assignedAt: Millis }),
+  Schema.TaggedStruct("Assigned", {
+    workerId: Schema.optional(Schema.String),
+    timeoutAt: Millis,
+    assignedAt: Millis,
+    /** A batch member's batch: its id, size and the task's index in it. */
+    batch: Schema.optional(Schema.Struct({ id: Schema.String, size: Schema.Number, index: Schema.Number }))
+  }),
   Schema.TaggedStruct("Evicted", { at: Millis, reason: Schema.String }),
   Schema.TaggedStruct("Completed", {
     output: Schema.String,
@@ -198,6 +206,8 @@ export const StoredTask = Schema.Struct({
     limit: Schema.optional(Schema.Number),
     window: Schema.String
   })),
+  /** Its batch group key, a batch step's task. */
+  batchKey: Schema.optional(Schema.String),
   /** The `triggers` of its payload besides the filter payload. */
   triggerData: Schema.Record({ key: Schema.String, value: Json }),
   events: Schema.Array(StoredTaskEvent),
@@ -369,8 +379,18 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
   switch (state._tag) {
     case "Queued":
       return { _tag: "Queued" }
+    case "Batching":
+      return { _tag: "Batching", key: state.key }
     case "Assigned":
-      return defined({ _tag: "Assigned", workerId: state.worker?.id, timeoutAt: state.timeoutAt, assignedAt: state.assignedAt })
+      return defined({
+        _tag: "Assigned",
+        workerId: state.worker?.id,
+        timeoutAt: state.timeoutAt,
+        assignedAt: state.assignedAt,
+        batch: state.batch !== undefined
+          ? { id: state.batch.run.id, size: state.batch.run.size, index: state.batch.index }
+          : undefined
+      })
     default:
       return defined({ ...state })
   }
@@ -430,6 +450,7 @@ const taskRow = (task: Task): StoredTask =>
       maxRuns: task.concurrencyKeys.maxRuns.map((n) => n ?? null)
     },
     rateLimits: task.rateLimits.map((limit) => defined({ ...limit })),
+    batchKey: task.batchKey,
     triggerData: { ...task.triggerData },
     events: task.events.map((event) =>
       defined({

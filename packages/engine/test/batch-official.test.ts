@@ -1,0 +1,109 @@
+/**
+ * The official SDK's shipped `batch_assign` example, unchanged, with the official worker and client
+ * against this engine: batches flush by size and by interval, per group key (the 4 MB cut is in
+ * `batches.test.ts`: the example's `batchLarge` waits 10 s for its last batch); a
+ * key that does not evaluate to a string fails only its task; a broadcast result reaches every
+ * caller; `ctx.cancel()` cancels the whole batch; a batch handler spawns children; the task
+ * events show the wait and the flush.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Engine from "../src/Engine.js"
+import * as InternalEngine from "../src/internal/engine.js"
+import * as Official from "./support/official.js"
+
+type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
+interface BatchTask<I> {
+  readonly name: string
+  readonly runNoWait: (input: I) => Promise<Ref>
+  readonly run: (input: I) => Promise<any>
+}
+type Message = { message: string }
+type Keyed = { message: string; group: unknown }
+
+const all = <A>(promises: ReadonlyArray<Promise<A>>) => Effect.promise(() => Promise.all(promises))
+
+layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK example: batch_assign", (it) => {
+  it.scoped("size, interval, keys, broadcast, cancellation and children", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const example = yield* Official.importExample<{
+        batchSimple: BatchTask<Message>
+        batchKeyed: BatchTask<Keyed>
+        batchKeyedFailable: BatchTask<Keyed>
+        batchKeyedInterval: BatchTask<Keyed>
+        batchSingle: BatchTask<Message>
+        batchBroadcast: BatchTask<Message>
+        batchCancel: BatchTask<Message>
+        child: BatchTask<Message>
+        batchChildSpawn: BatchTask<Message>
+      }>(engine, "batch_assign/workflow.js")
+      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      yield* Official.worker(hatchet, "batch-worker", { workflows: Object.values(example) as never, slots: 20 })
+
+      // three tasks fill a batch of three: one handler call, each caller gets its own item
+      const simple = yield* all(["alpha", "bravo", "charlie"].map((message) => example.batchSimple.run({ message })))
+      expect(simple.map((r) => r.transformed_message)).toEqual(["ALPHA", "BRAVO", "CHARLIE"])
+
+      // two tasks wait for the 200 ms interval
+      const refs = yield* all(["delta", "echo"].map((message) => example.batchSimple.runNoWait({ message })))
+      const interval = yield* all(refs.map((ref) => ref.output as Promise<any>))
+      expect(interval.map((r) => r.transformed_message)).toEqual(["DELTA", "ECHO"])
+      const runId = yield* Effect.promise(() => refs[0]!.getWorkflowRunId())
+      const details = yield* Effect.promise(() => hatchet.runs.get(runId))
+      const events = details.taskEvents.map((e: { eventType: string }) => e.eventType)
+      expect(events).toContain("WAITING_FOR_BATCH")
+      expect(events).toContain("BATCH_FLUSHED")
+      const flushed = details.taskEvents.find((e: { eventType: string }) => e.eventType === "BATCH_FLUSHED")!
+      expect(flushed.message).toMatch(/^Batch [0-9a-f-]{36} flushed \(2\/3 tasks\) at .* because batch max interval 200ms elapsed\. Batch group key: default\./)
+
+      // keys partition the batches
+      const keyed = [
+        { message: "alpha", group: "tenant-1" },
+        { message: "bravo", group: "tenant-1" },
+        { message: "charlie", group: "tenant-2" },
+        { message: "delta", group: "tenant-2" }
+      ]
+      const byKey = yield* all(keyed.map((input) => example.batchKeyed.run(input)))
+      byKey.forEach((r, i) => expect(r).toEqual({ batch_key: keyed[i]!.group, batch_size: 2, unique_keys: 1, uppercase: keyed[i]!.message.toUpperCase() }))
+
+      // a key that is not a string fails its task at creation; the other still runs
+      const good = yield* Effect.promise(() => example.batchKeyedFailable.runNoWait({ message: "hello", group: "tenant-1" }))
+      const bad = yield* Effect.promise(() => example.batchKeyedFailable.runNoWait({ message: "world", group: 123 }))
+      const failure = yield* Effect.promise(() => bad.output.then(() => undefined, (error: unknown) => error))
+      expect(String(failure)).toContain(
+        "failed to parse batch group key expression (input.group): expected string output for batch key, got int"
+      )
+      expect(yield* Effect.promise(() => good.output)).toEqual({ uppercase: "HELLO" })
+
+      // keyed groups flush independently: three by size, one by interval
+      const mixed = [
+        { message: "echo", group: "tenant-1" },
+        { message: "foxtrot", group: "tenant-1" },
+        { message: "golf", group: "tenant-1" },
+        { message: "hotel", group: "tenant-2" }
+      ]
+      const independent = yield* all(mixed.map((input) => example.batchKeyedInterval.run(input)))
+      expect(independent.map((r) => r.batch_size)).toEqual([3, 3, 3, 1])
+
+      // a batch of one
+      const single = yield* all(["india", "juliet"].map((message) => example.batchSingle.run({ message })))
+      expect(single).toEqual([{ original: "india", batch_size: 1 }, { original: "juliet", batch_size: 1 }])
+
+      // one result broadcast to every caller
+      const broadcast = yield* all(Array.from({ length: 10 }, () => example.batchBroadcast.run({ message: "hello" })))
+      expect(broadcast).toEqual(Array.from({ length: 10 }, () => ({ sum: 50 })))
+
+      // ctx.cancel() in the handler cancels every task of the batch
+      const cancelRefs = yield* all(Array.from({ length: 10 }, () => example.batchCancel.runNoWait({ message: "hello" })))
+      const cancelIds = yield* all(cancelRefs.map((ref) => ref.getWorkflowRunId()))
+      yield* Official.eventually(async () => {
+        const statuses = await Promise.all(cancelIds.map((id) => hatchet.runs.get(id).then((d) => d.run.status)))
+        return statuses.every((status) => status === "CANCELLED") ? true : undefined
+      })
+
+      // a batch handler spawns one child per item
+      const spawned = yield* all(Array.from({ length: 10 }, () => example.batchChildSpawn.run({ message: "hello" })))
+      spawned.forEach((r) => expect(r).toEqual({ message_len: 8 }))
+    }))
+})
