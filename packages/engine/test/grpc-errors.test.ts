@@ -161,9 +161,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
           "3: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].BatchConfig.BatchGroupMaxRuns': on condition 'max' [ 10000 ]: got invalid type\n"
       })
       // a valid workflow using a feature this engine does not implement
-      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({ isDurable: true })] }))).toEqual({
+      expect(yield* Grpc.statusOf(() =>
+        c.admin.putWorkflow({ name: "wf", tasks: [task({})], cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
+      )).toEqual({
         code: Status.UNIMPLEMENTED,
-        details: "workflow 'wf' uses a feature the local engine does not support yet: task 'a': durable execution (is_durable)"
+        details: "workflow 'wf' uses a feature the local engine does not support yet: " +
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
       })
       // the legacy WorkflowService/PutWorkflow: no steps is a validation error; concurrency without
       // an expression, or with invalid CEL, is INVALID_ARGUMENT, a valid one is stored (moved onto
@@ -313,8 +316,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.streamOutcome(c.dispatcher.subscribeToWorkflowEvents({ workflowRunId: "x" }))).toMatchObject({
         code: Status.INVALID_ARGUMENT
       })
-      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: missingId, signalKey: "k" }))).toMatchObject({
-        code: Status.UNIMPLEMENTED
+      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: missingId, signalKey: "k" }))).toEqual({
+        code: Status.NOT_FOUND,
+        details: `task run not found: ${missingId}`
+      })
+      expect(yield* Grpc.statusOf(() => c.durable.registerDurableEvent({ taskId: "x", signalKey: "k" }))).toEqual({
+        code: Status.INVALID_ARGUMENT,
+        details: "task id is not a valid uuid"
       })
     }))
 
@@ -359,12 +367,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(details.done).toBe(false)
     }))
 
-  it.scoped("GetVersion reports a current engine version; durable RPCs are UNIMPLEMENTED", () =>
+  it.scoped("GetVersion reports a current engine version; DurableTask answers a worker's registration", () =>
     Effect.gen(function*() {
       const { c } = yield* setup
       expect(yield* Effect.promise(() => c.dispatcher.getVersion({}))).toEqual({ version: "v0.106.5" })
-      expect(yield* Grpc.streamOutcome(c.durable.durableTask((async function*() {})()))).toMatchObject({
-        code: Status.UNIMPLEMENTED
-      })
+      const workerId = "4e3b2a35-9a5a-4a57-8d39-0f1f8f7a1b2c"
+      const received: Array<unknown> = []
+      expect(yield* Grpc.streamOutcome(c.durable.durableTask((async function*() {
+        yield { registerWorker: { workerId } }
+      })()), (m) => received.push(m))).toBe("ended")
+      expect(received).toMatchObject([{ registerWorker: { workerId } }])
     }))
 })

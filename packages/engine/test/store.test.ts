@@ -2,13 +2,15 @@
  * The store seam, in process under TestClock with the in-memory store: after every operation the
  * store's rows are exactly the engine's stored records (no change escapes it: DAGs, retries with
  * backoff, failures, cancels, replays, logs, children, step conditions' matches, batch tasks
- * (waiting in a buffer, flushed, cancelled, a failing key), events, crons,
- * scheduled runs, rate limits, and what retention prunes), every row decodes with its Schema, and
+ * (waiting in a buffer, flushed, cancelled, a failing key), a durable task's log and signals,
+ * events, crons, scheduled runs, rate limits, and what retention prunes), every row decodes with
+ * its Schema, and
  * a version's registration reads back as the request that was sent.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import type { DurableTaskRequest } from "@effect-hatchet/proto/v1/dispatcher"
 import { Action } from "@effect-hatchet/proto/v1/shared/condition"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
@@ -16,6 +18,7 @@ import { Effect, Schema } from "effect"
 import * as Actions from "../src/internal/domain/actions.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import * as Crons from "../src/internal/domain/cron.js"
+import * as Durable from "../src/internal/domain/durable.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import type { EngineState } from "../src/internal/domain/model.js"
 import * as RateLimits from "../src/internal/domain/rateLimits.js"
@@ -201,6 +204,48 @@ describe("the store seam", () => {
       expect(rows.scheduled.size).toBe(0)
       expect(rows.runs.has(dag)).toBe(false)
       expect(rows.events.size).toBe(0)
+
+      // a durable task: its log (a memo, a wait with its match, then satisfied), a legacy signal
+      yield* h.putWorkflow("durable", [task("t", { isDurable: true, timeout: "2h", slotRequests: { default: 1 } })])
+      const durableWorker = yield* h.worker(["durable:t"])
+      const durableRun = yield* h.trigger("durable")
+      check()
+      expect(rows.runs.get(durableRun)!.tasks[0]!.durable).toMatchObject({ invocationCount: 1, entries: [] })
+      const durableStart = durableWorker.starts()[0]!
+      const stream = { id: "s", tenantId, send: () => {}, releases: new Map() }
+      const durable = (request: DurableTaskRequest) => h.run((state, now) => Durable.handleDurableRequest(state, stream, request, now))
+      const ids = { durableTaskExternalId: durableRun, invocationCount: 1 }
+      yield* durable({ memo: { ...ids, key: new TextEncoder().encode("k"), payload: new TextEncoder().encode("{\"v\":1}") } })
+      check()
+      yield* durable({
+        waitFor: {
+          ...ids,
+          waitForConditions: {
+            sleepConditions: [{ base: { readableDataKey: "nap", action: 0, orGroupId: crypto.randomUUID(), expression: "" }, sleepFor: "1h" }],
+            userEventConditions: []
+          }
+        }
+      })
+      yield* h.run((state, now) =>
+        Durable.registerDurableEvent(state, tenantId, {
+          taskId: durableRun,
+          signalKey: "sig",
+          conditions: { sleepConditions: [], userEventConditions: [{ base: { readableDataKey: "go", action: 0, orGroupId: crypto.randomUUID(), expression: "" }, userEventKey: "durable:go" }] }
+        }, now)
+      )
+      check()
+      expect(rows.runs.get(durableRun)!.tasks[0]!.durable!.entries.map((e) => [e.kind, e.satisfied, e.match?.length])).toEqual([
+        ["MEMO", true, undefined],
+        ["WAIT_FOR", false, 1]
+      ])
+      expect(rows.runs.get(durableRun)!.tasks[0]!.signals).toMatchObject([{ signalKey: "sig", match: [{ eventKey: "durable:go" }] }])
+      yield* h.advance(HOUR)
+      yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "durable:go", payload: "{}" }), now))
+      check()
+      expect(rows.runs.get(durableRun)!.tasks[0]!.durable!.entries[1]).toMatchObject({ satisfied: true, satisfiedOrder: 1 })
+      expect(rows.runs.get(durableRun)!.tasks[0]!.signals[0]!.completed).toEqual(expect.any(String))
+      yield* h.complete(durableStart, "{}")
+      check()
 
       // a version's registration reads back as the request that was sent
       const version = [...rows.workflows.values()].find((workflow) => workflow.name === "dag")!.versions[0]!

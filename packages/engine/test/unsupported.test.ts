@@ -37,9 +37,6 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["durable", [task("t", { isDurable: true, slotRequests: { durable: 1 } })], {}, "task 't': durable execution (is_durable)"],
-        ["on-failure", [task("t")], { onFailureTask: task("on-failure-task", { isDurable: true }) },
-          "on-failure task 'on-failure-task': durable execution (is_durable)"],
         ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
       ]
@@ -52,15 +49,19 @@ describe("unsupported features", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const error = yield* refusal(h, "many", [
-        task("a", { isDurable: true, conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
+        task("a", { conditions: { sleepConditions: [{ base: base("s", Action.QUEUE), sleepFor: "10s" }] } }),
         task("b", { parents: ["a"] }),
         task("c", { isDurable: true, batch: { batchMaxSize: 5 } })
-      ], { idempotency: { expression: "input.id", ttlMs: 1 } })
+      ], {
+        idempotency: { expression: "input.id", ttlMs: 1 },
+        cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *", "0 12 * * *", "TZ=America/New_York 30 8 * * 1-5"]
+      })
+      // durable and batch tasks, step conditions and idempotency keys run as upstream's
       expect(error).toEqual({
         code: Status.UNIMPLEMENTED,
         message: "workflow 'many' uses features the local engine does not support yet: " +
-          "task 'a': durable execution (is_durable); " +
-          "task 'c': durable execution (is_durable)"
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers); " +
+          "the cron trigger 'TZ=America/New_York 30 8 * * 1-5' with a time zone other than UTC (cron_triggers)"
       })
     }))
 
@@ -101,11 +102,12 @@ describe("unsupported features", () => {
         message: "An internal error occurred."
       })
       // a new workflow refused: it does not exist
-      yield* refusal(h, "fresh", [task("t", { isDurable: true })])
+      const zone = { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] }
+      yield* refusal(h, "fresh", [task("t")], zone)
       expect(yield* Effect.flip(h.trigger("fresh"))).toMatchObject({ message: "workflow names not found: fresh" })
       // an existing workflow refused: its latest version stays and still runs
       const v1 = yield* h.putWorkflow("kept", [task("t")])
-      yield* refusal(h, "kept", [task("t", { isDurable: true })])
+      yield* refusal(h, "kept", [task("t")], zone)
       const w = yield* h.worker(["kept:t"])
       const runId = yield* h.trigger("kept")
       expect(w.starts()).toHaveLength(1)
@@ -192,17 +194,21 @@ describe("the official SDK's registrations", () => {
         skipIf: new OfficialSdk.UserEventCondition("skip:it", ""),
         fn: noop
       })
-      const durable = OfficialSdk.CreateWorkflow({ name: "sdk-durable" })
-      durable.durableTask({ name: "d", fn: noop })
       const batch = OfficialSdk.CreateWorkflow({ name: "sdk-batch" })
       batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop as never })
+      const zoned = OfficialSdk.CreateWorkflow({ name: "sdk-cron-zone", onCrons: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
+      zoned.task({ name: "z", fn: noop })
       const idempotent = OfficialSdk.CreateTaskWorkflow({
         name: "sdk-idempotency",
         idempotency: { expression: "input.id", ttlMs: 60_000 },
         fn: noop
       } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
-        [durable, "workflow 'sdk-durable' uses a feature the local engine does not support yet: task 'd': durable execution (is_durable)"]
+        [
+          zoned,
+          "workflow 'sdk-cron-zone' uses a feature the local engine does not support yet: " +
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
+        ]
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))

@@ -27,6 +27,7 @@ import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import * as Batches from "./batches.js"
 import { setTaskState } from "./changes.js"
 import { armTimeout, assignedAction, isSchedulable, maxMessageBytes, park, takeSlots } from "./dispatch.js"
+import { beginInvocation } from "./durableLog.js"
 import { newId } from "./ids.js"
 import type { BatchGroup, BatchRun, DesiredLabel, EngineState, Task, TenantState, Worker, WorkerLabel } from "./model.js"
 import * as RateLimits from "./rateLimits.js"
@@ -217,6 +218,7 @@ const assign = (state: EngineState, task: Task, worker: Worker, now: number) => 
   worker.running.add(task)
   setTaskState(state, task, { _tag: "Assigned", worker, timeoutAt: now + task.step.timeoutMs, assignedAt: now })
   if (task.startedAt === undefined) task.startedAt = now
+  beginInvocation(state, task)
   // out of the queue: its schedule timeout is over, and it no longer asks for its dynamic keys
   state.timers.cancel("ScheduleTimeout", task.externalId)
   RateLimits.releaseDynamicKeys(state, task)

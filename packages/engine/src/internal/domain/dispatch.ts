@@ -187,7 +187,7 @@ export const assignedAction = (task: Task, actionType: ActionType, retryCount: n
   if (run.childIndex !== undefined) action.childWorkflowIndex = run.childIndex
   if (run.childKey !== undefined) action.childWorkflowKey = run.childKey
   if (run.parentTaskExternalId !== undefined) action.parentWorkflowRunId = run.parentTaskExternalId
-  if (step.isDurable) action.durableTaskInvocationCount = task.retryCount + 1
+  if (step.isDurable) action.durableTaskInvocationCount = task.durable?.invocationCount ?? 1
   if (run.triggeringEvent !== undefined) {
     action.triggeringEventExternalId = run.triggeringEvent.id
     action.triggeringEventKey = run.triggeringEvent.key

@@ -27,6 +27,8 @@ export const unauthenticated = () => new EngineError({ code: Status.UNAUTHENTICA
 export const unimplemented = (message: string) => new EngineError({ code: Status.UNIMPLEMENTED, message })
 /** Upstream's error interceptor turns every non-status error into this. */
 export const internal = () => new EngineError({ code: Status.INTERNAL, message: "An internal error occurred." })
+/** INTERNAL with a message of its own (upstream answers some failures so). */
+export const internalWith = (message: string) => new EngineError({ code: Status.INTERNAL, message })
 
 /** The HTTP status a REST handler answers for a domain error. */
 export const httpStatusOf = (error: EngineError): number => {

@@ -103,7 +103,7 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
   }
   // then the steps waiting on its key, those of the runs it just triggered included (upstream
   // triggers the runs of a user event, then processes its matches)
-  onUserEvent(state, tenant, event.key, event.payload, now)
+  onUserEvent(state, tenant, event, now)
   return event
 }
 

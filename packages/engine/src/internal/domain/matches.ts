@@ -22,6 +22,9 @@
  *   or was CANCELLED.
  * - A sleep is a timer on the engine's `Clock` that emits `sleep-<n>`; a user event is any
  *   pushed event of that key (any scope), pushed after the match was armed.
+ * - A durable task's wait is a match too (kind SIGNAL, `armSignal`): its sleeps and user events
+ *   with the action CREATE, a user event's scope its hint (a condition with a scope is met only by
+ *   events of that scope); when it holds, its log entry is satisfied (`durableLog.ts`).
  *
  * Upstream `pkg/repository/trigger.go` (`getParentInDAGGroupMatch`, `getParentOnFailureGroupMatches`),
  * `pkg/repository/match.go`, `sqlcv1/matches.sql` (`SaveSatisfiedMatchConditions`),
@@ -36,12 +39,15 @@ import type { JsonObject, JsonValue } from "./json.js"
 import { isJsonObject, parseJson } from "./json.js"
 import type {
   ConditionAction,
+  DurableEntry,
   EngineState,
   Match,
   MatchAction,
   MatchCondition,
   MatchData,
+  PushedEvent,
   Run,
+  SignalMatch,
   Step,
   StepCondition,
   Task,
@@ -61,8 +67,12 @@ export interface CandidateEvent {
   readonly variables: Cel.CelBindings<"condition"> | undefined
 }
 
-/** What a satisfied match decides for its step's task. */
-export interface Decision {
+/** What a satisfied match decides: its step's task's creation, or its durable wait's entry. */
+export type Decision = TaskDecision | SignalDecision
+
+/** What a satisfied trigger match decides for its step's task. */
+export interface TaskDecision {
+  readonly _tag: "Task"
   readonly run: Run
   readonly step: Step
   readonly action: ConditionAction
@@ -70,6 +80,15 @@ export interface Decision {
   readonly triggerData: Record<string, JsonValue>
   /** The failures that queued it (the on-failure task's `step_run_errors`). */
   readonly stepRunErrors: Record<string, string> | undefined
+}
+
+/** A durable wait's match held: its entry (or legacy signal) is satisfied with `data` (`{"CREATE": {...}}`). */
+export interface SignalDecision {
+  readonly _tag: "Signal"
+  readonly task: Task
+  readonly entry: { readonly branchId: number; readonly nodeId: number } | undefined
+  readonly signalKey: string
+  readonly data: MatchData
 }
 
 // -----------------------------------------------------------------------------
@@ -106,36 +125,43 @@ const internal = (
   data: undefined
 })
 
+/** A sleep condition: the internal event `sleep-<n>` its timer emits at `until`. */
+const sleepCondition = (
+  state: EngineState,
+  fields: { readonly readableDataKey: string; readonly orGroupId: string; readonly action: MatchAction },
+  sleepFor: string,
+  until: number
+): MatchCondition => ({
+  eventType: "INTERNAL",
+  eventKey: `sleep-${state.nextSleepId()}`,
+  hint: undefined,
+  ...fields,
+  expression: always,
+  sleep: { sleepFor, until },
+  satisfied: false,
+  data: undefined
+})
+
+/** A user-event condition; with a hint (a durable wait's scope), only events of that scope meet it. */
+const userEventCondition = (
+  fields: {
+    readonly eventKey: string
+    readonly hint: string | undefined
+    readonly readableDataKey: string
+    readonly expression: string
+    readonly orGroupId: string
+    readonly action: MatchAction
+  }
+): MatchCondition => ({ eventType: "USER", ...fields, sleep: undefined, satisfied: false, data: undefined })
+
 /** The sleep and user-event conditions of a step, with their actions (a sleep starts `now`). */
 const ownConditions = (state: EngineState, step: Step, now: number): Array<MatchCondition> => {
   const conditions: Array<MatchCondition> = []
   for (const condition of step.conditions) {
     if (condition.kind === "USER_EVENT") {
-      conditions.push({
-        eventType: "USER",
-        eventKey: condition.eventKey,
-        hint: undefined,
-        readableDataKey: condition.readableDataKey,
-        expression: condition.expression,
-        action: condition.action,
-        orGroupId: condition.orGroupId,
-        sleep: undefined,
-        satisfied: false,
-        data: undefined
-      })
+      conditions.push(userEventCondition({ ...condition, hint: undefined }))
     } else if (condition.kind === "SLEEP") {
-      conditions.push({
-        eventType: "INTERNAL",
-        eventKey: `sleep-${state.nextSleepId()}`,
-        hint: undefined,
-        readableDataKey: condition.readableDataKey,
-        expression: always,
-        action: condition.action,
-        orGroupId: condition.orGroupId,
-        sleep: { sleepFor: condition.sleepFor, until: now + (parseDuration(condition.sleepFor) ?? 0) },
-        satisfied: false,
-        data: undefined
-      })
+      conditions.push(sleepCondition(state, condition, condition.sleepFor, now + (parseDuration(condition.sleepFor) ?? 0)))
     }
   }
   return conditions
@@ -221,10 +247,12 @@ const firstConditions = (state: EngineState, run: Run, step: Step, now: number):
   )
 }
 
-/** Stores a match on its run, indexes its user events and arms its sleeps. */
-const arm = (state: EngineState, match: Match): void => {
-  const run = match.run
-  run.matches.set(match.step.id, match)
+/** The run a match belongs to (a durable wait's: its task's). */
+const runOf = (match: Match | SignalMatch): Run => (match.kind === "TRIGGER" ? match.run : match.task.run)
+
+/** Indexes a match's user events in its tenant and arms its sleeps. */
+const index = (state: EngineState, match: Match | SignalMatch): void => {
+  const run = runOf(match)
   touchRun(state, run)
   const tenant = state.tenants.get(run.tenantId)
   for (const condition of match.conditions) {
@@ -242,10 +270,9 @@ const arm = (state: EngineState, match: Match): void => {
   }
 }
 
-/** Removes a match from its run and its indexes; its pending sleeps end. */
-const disarm = (state: EngineState, match: Match): void => {
-  const run = match.run
-  if (run.matches.get(match.step.id) === match) run.matches.delete(match.step.id)
+/** Removes a match from its tenant's index; its pending sleeps end. */
+const unindex = (state: EngineState, match: Match | SignalMatch): void => {
+  const run = runOf(match)
   touchRun(state, run)
   const tenant = state.tenants.get(run.tenantId)
   for (const condition of match.conditions) {
@@ -258,6 +285,31 @@ const disarm = (state: EngineState, match: Match): void => {
   }
 }
 
+/** Stores a match on its run, indexes its user events and arms its sleeps. */
+const arm = (state: EngineState, match: Match): void => {
+  match.run.matches.set(match.step.id, match)
+  index(state, match)
+}
+
+/** Removes a match from its run and its indexes; its pending sleeps end. */
+const disarm = (state: EngineState, match: Match | SignalMatch): void => {
+  if (match.kind === "TRIGGER") {
+    if (match.run.matches.get(match.step.id) === match) match.run.matches.delete(match.step.id)
+  } else if (isArmed(match)) {
+    if (match.entry !== undefined) entryOf(match)!.match = undefined
+    else match.task.signals.get(match.signalKey)!.match = undefined
+  }
+  unindex(state, match)
+}
+
+/** The log entry a durable wait's match satisfies. */
+const entryOf = (match: SignalMatch): DurableEntry | undefined =>
+  match.entry && match.task.durable?.entries.get(`${match.entry.branchId}:${match.entry.nodeId}`)
+
+/** Whether a signal match is still the armed one of its entry or legacy signal. */
+const isArmed = (match: SignalMatch): boolean =>
+  (match.entry !== undefined ? entryOf(match)?.match : match.task.signals.get(match.signalKey)?.match) === match
+
 /**
  * Arms the matches of a freshly created DAG run (every step that waits on something); returns the
  * steps whose tasks are created at once, in step order.
@@ -267,7 +319,7 @@ export const armRun = (state: EngineState, run: Run, now: number): Array<Step> =
   for (const step of run.version.steps) {
     const conditions = firstConditions(state, run, step, now)
     if (conditions === undefined) startNow.push(step)
-    else arm(state, { run, step, conditions, existing: undefined })
+    else arm(state, { kind: "TRIGGER", run, step, conditions, existing: undefined })
   }
   return startNow
 }
@@ -288,7 +340,7 @@ export const rearm = (
     const pending = run.matches.get(step.id)
     if (pending !== undefined) disarm(state, pending)
     const conditions = firstConditions(state, run, step, now)
-    if (conditions !== undefined) arm(state, { run, step, conditions, existing: undefined })
+    if (conditions !== undefined) arm(state, { kind: "TRIGGER", run, step, conditions, existing: undefined })
   }
   const decisions: Array<Decision> = []
   for (const task of [...run.tasks.values()]) {
@@ -334,11 +386,12 @@ export const taskEvent = (task: Task): CandidateEvent | undefined => {
   }
 }
 
-/** A pushed event as a candidate: its payload is `input`. */
-export const userEvent = (key: string, payload: string): CandidateEvent => {
-  const data = payload === "" ? null : parseJson(payload) ?? null
+/** A pushed event as a candidate: its payload is `input`, its scope the hint. */
+export const userEvent = (event: Pick<PushedEvent, "key" | "payload" | "scope">): CandidateEvent => {
+  const data = event.payload === "" ? null : parseJson(event.payload) ?? null
   const map = asMap(data)
-  return { eventType: "USER", key, hint: undefined, data, variables: map && { input: map, output: {} } }
+  const hint = event.scope !== undefined && event.scope !== "" ? event.scope : undefined
+  return { eventType: "USER", key: event.key, hint, data, variables: map && { input: map, output: {} } }
 }
 
 /** Compiled condition expressions (upstream caches them too); "" is "true". */
@@ -366,7 +419,7 @@ const satisfies = (condition: MatchCondition, event: CandidateEvent): boolean =>
   return result._tag === "Value" && result.value === true
 }
 
-const precedence: ReadonlyArray<MatchAction> = ["SKIP", "CANCEL", "QUEUE", "CREATE_MATCH"]
+const precedence: ReadonlyArray<MatchAction> = ["SKIP", "CANCEL", "CREATE", "QUEUE", "CREATE_MATCH"]
 
 /** The action whose groups all hold, by precedence (`SaveSatisfiedMatchConditions`). */
 const satisfiedAction = (conditions: ReadonlyArray<MatchCondition>): MatchAction | undefined => {
@@ -398,7 +451,7 @@ const dataOf = (conditions: ReadonlyArray<MatchCondition>, action: MatchAction):
  * events are that data and the winning action's are the triggers (each key's first object, else
  * null); without, the winning action's data are the parents' events and there are no triggers.
  */
-const decide = (match: Match, action: ConditionAction, data: MatchData): Decision => {
+const decide = (match: Match, action: ConditionAction, data: MatchData): TaskDecision => {
   const carried = data.CREATE_MATCH
   const dataKeys = carried ?? data[action] ?? {}
   const triggerData: Record<string, JsonValue> = {}
@@ -413,22 +466,38 @@ const decide = (match: Match, action: ConditionAction, data: MatchData): Decisio
       stepRunErrors[key] = typeof event.error_message === "string" ? event.error_message : ""
     }
   }
-  return { run: match.run, step: match.step, action, triggerData, stepRunErrors }
+  return { _tag: "Task", run: match.run, step: match.step, action, triggerData, stepRunErrors }
 }
 
 /** Settles a match whose conditions changed: nothing yet, a second match, or a decision. */
-const settle = (state: EngineState, match: Match, now: number): Decision | undefined => {
+const settle = (state: EngineState, match: Match | SignalMatch, now: number): Decision | undefined => {
   const action = satisfiedAction(match.conditions)
   if (action === undefined) return undefined
   disarm(state, match)
+  if (match.kind === "SIGNAL") {
+    const data: MatchData = { [action]: dataOf(match.conditions, action) }
+    return { _tag: "Signal", task: match.task, entry: match.entry, signalKey: match.signalKey, data }
+  }
   const data: MatchData = { ...match.existing, [action]: dataOf(match.conditions, action) }
+  if (action === "CREATE") return undefined // a trigger match has no CREATE condition
   if (action !== "CREATE_MATCH") return decide(match, action, data)
-  arm(state, { run: match.run, step: match.step, conditions: ownConditions(state, match.step, now), existing: data })
+  arm(state, {
+    kind: "TRIGGER",
+    run: match.run,
+    step: match.step,
+    conditions: ownConditions(state, match.step, now),
+    existing: data
+  })
   return undefined
 }
 
 /** Lets `event` satisfy the conditions of `matches`; returns what the satisfied ones decided. */
-const offer = (state: EngineState, matches: Iterable<Match>, event: CandidateEvent, now: number): Array<Decision> => {
+const offer = (
+  state: EngineState,
+  matches: Iterable<Match | SignalMatch>,
+  event: CandidateEvent,
+  now: number
+): Array<Decision> => {
   const decisions: Array<Decision> = []
   for (const match of [...matches]) {
     let changed = false
@@ -439,7 +508,7 @@ const offer = (state: EngineState, matches: Iterable<Match>, event: CandidateEve
       changed = true
     }
     if (!changed) continue
-    touchRun(state, match.run)
+    touchRun(state, runOf(match))
     const decision = settle(state, match, now)
     if (decision !== undefined) decisions.push(decision)
   }
@@ -450,21 +519,121 @@ const offer = (state: EngineState, matches: Iterable<Match>, event: CandidateEve
 export const deliver = (state: EngineState, run: Run, event: CandidateEvent, now: number): Array<Decision> =>
   run.matches.size === 0 ? [] : offer(state, run.matches.values(), event, now)
 
-/** A pushed event, for every match of the tenant waiting on its key. */
-export const deliverUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): Array<Decision> => {
-  const matches = tenant.eventMatches.get(key)
-  return matches === undefined ? [] : offer(state, matches, userEvent(key, payload), now)
+/** A pushed event, for every match of the tenant waiting on its key (durable waits included). */
+export const deliverUserEvent = (state: EngineState, tenant: TenantState, event: PushedEvent, now: number): Array<Decision> => {
+  const matches = tenant.eventMatches.get(event.key)
+  return matches === undefined ? [] : offer(state, matches, userEvent(event), now)
 }
 
-/** A sleep of a run's match ended: its `sleep-<n>` event (`{"sleep_duration": ...}`). */
+/** The waits of a run's durable tasks that are still armed, and their legacy signals'. */
+const signalMatchesOf = function*(run: Run): Generator<SignalMatch> {
+  for (const task of run.tasks.values()) {
+    for (const entry of task.durable?.entries.values() ?? []) if (entry.match !== undefined) yield entry.match
+    for (const signal of task.signals.values()) if (signal.match !== undefined) yield signal.match
+  }
+}
+
+/**
+ * A sleep of a run's match (a step's, or a durable wait's of one of its tasks) ended: its
+ * `sleep-<n>` event (`{"sleep_duration": ...}`).
+ */
 export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): Array<Decision> => {
   const run = state.runsById.get(timer.runId)
   if (run === undefined) return []
-  for (const match of run.matches.values()) {
+  for (const match of [...run.matches.values(), ...signalMatchesOf(run)]) {
     const condition = match.conditions.find((c) => c.eventKey === timer.id && c.sleep !== undefined)
     if (condition === undefined) continue
     const data: JsonObject = { sleep_duration: condition.sleep!.sleepFor }
-    return deliver(state, run, { eventType: "INTERNAL", key: timer.id, hint: undefined, data, variables: { input: data, output: {} } }, now)
+    const event: CandidateEvent = { eventType: "INTERNAL", key: timer.id, hint: undefined, data, variables: { input: data, output: {} } }
+    return offer(state, [match], event, now)
   }
   return []
+}
+
+// -----------------------------------------------------------------------------
+// durable waits (SIGNAL matches)
+// -----------------------------------------------------------------------------
+
+/** A condition of a durable wait, as `wait_for` asks for it. */
+export type SignalCondition =
+  | {
+    readonly _tag: "Sleep"
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    /** As given ("10s"); the data of the condition when it holds. */
+    readonly sleepFor: string
+    readonly until: number
+  }
+  | {
+    readonly _tag: "UserEvent"
+    readonly orGroupId: string
+    readonly readableDataKey: string
+    readonly eventKey: string
+    /** Only events of this scope meet it (none: any scope). */
+    readonly scope: string | undefined
+    readonly expression: string
+  }
+
+/** The signal key upstream gives a durable wait's match (`getDurableTaskSignalKey`). */
+const durableSignalKey = (task: Task, nodeId: number) => `durable:${task.externalId}:${nodeId}`
+
+/**
+ * Arms the match of a durable task's new wait at `entry`, or (no entry) of a legacy signal
+ * `signalKey` (upstream `registerSignalMatchConditions`): its sleeps start now, its user events
+ * wait for events pushed from now on.
+ */
+export const armSignal = (
+  state: EngineState,
+  task: Task,
+  target: { readonly entry: DurableEntry } | { readonly signalKey: string },
+  conditions: ReadonlyArray<SignalCondition>
+): SignalMatch => {
+  const entry = "entry" in target ? target.entry : undefined
+  const match: SignalMatch = {
+    kind: "SIGNAL",
+    task,
+    entry: entry && { branchId: entry.branchId, nodeId: entry.nodeId },
+    signalKey: "signalKey" in target ? target.signalKey : durableSignalKey(task, entry!.nodeId),
+    conditions: conditions.map((c) =>
+      c._tag === "Sleep"
+        ? sleepCondition(state, { readableDataKey: c.readableDataKey, orGroupId: c.orGroupId, action: "CREATE" }, c.sleepFor, c.until)
+        : userEventCondition({
+          eventKey: c.eventKey,
+          hint: c.scope !== undefined && c.scope !== "" ? c.scope : undefined,
+          readableDataKey: c.readableDataKey,
+          expression: c.expression,
+          orGroupId: c.orGroupId,
+          action: "CREATE"
+        })
+    )
+  }
+  if (entry !== undefined) entry.match = match
+  else {
+    const previous = task.signals.get(match.signalKey)?.match
+    if (previous !== undefined) disarm(state, previous)
+    task.signals.set(match.signalKey, { match, completed: undefined })
+  }
+  index(state, match)
+  return match
+}
+
+/** Disarms a durable wait's match (its entry satisfied otherwise, or its task final). */
+export const disarmSignal = (state: EngineState, match: SignalMatch): void => disarm(state, match)
+
+/**
+ * Offers events pushed before a wait began to its match alone, newest first (upstream
+ * `handleEventLookback`): what `lookBack` found.
+ */
+export const offerPastEvents = (
+  state: EngineState,
+  match: SignalMatch,
+  events: ReadonlyArray<PushedEvent>,
+  now: number
+): Array<Decision> => {
+  const decisions: Array<Decision> = []
+  for (const event of [...events].sort((a, b) => b.createdAt - a.createdAt)) {
+    if (!isArmed(match)) break
+    decisions.push(...offer(state, [match], userEvent(event), now))
+  }
+  return decisions
 }

@@ -9,6 +9,7 @@
  * @internal
  */
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "./cel.js"
 import { ChangeSet } from "./changes.js"
@@ -189,8 +190,11 @@ export type StepCondition =
     readonly expression: string
   }
 
-/** What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match. */
-export type MatchAction = ConditionAction | "CREATE_MATCH"
+/**
+ * What a satisfied match does: its task's creation, or (`CREATE_MATCH`) a second match; a
+ * durable wait's match (`SIGNAL`) has only `CREATE`: its log entry is satisfied.
+ */
+export type MatchAction = ConditionAction | "CREATE_MATCH" | "CREATE"
 
 /**
  * A condition of a match (upstream `v1_match_condition`): satisfied by the first event of its type
@@ -221,11 +225,43 @@ export type MatchData = Record<string, Record<string, Array<JsonValue>>>
  * an id) holds when one of its conditions does; an action holds when all its groups do.
  */
 export interface Match {
+  readonly kind: "TRIGGER"
   readonly run: Run
   readonly step: Step
   readonly conditions: ReadonlyArray<MatchCondition>
   /** The data a satisfied CREATE_MATCH carried over (`existing_data`). */
   readonly existing: MatchData | undefined
+}
+
+/**
+ * The conditions a durable task's wait is satisfied by (upstream `v1_match` of kind SIGNAL): its
+ * sleeps and user events, each with the action CREATE. When every or-group holds, its data is
+ * `{"CREATE": {<readable data key>: [<data>, …]}}`: the result of the log entry it waits for
+ * (`entry`), or, for a signal of the older protocol (`RegisterDurableEvent`, no entry), the
+ * signal's completed data under `signalKey`.
+ */
+export interface SignalMatch {
+  readonly kind: "SIGNAL"
+  readonly task: Task
+  readonly entry: { readonly branchId: number; readonly nodeId: number } | undefined
+  readonly signalKey: string
+  readonly conditions: ReadonlyArray<MatchCondition>
+}
+
+/**
+ * A signal of the older durable protocol (`RegisterDurableEvent`): its match while it waits, then
+ * its data (upstream's SIGNAL_COMPLETED task event), which `ListenForDurableEvent` sends.
+ */
+export interface LegacySignal {
+  match: SignalMatch | undefined
+  completed: Uint8Array | undefined
+}
+
+/** A `ListenForDurableEvent` stream: the signals it asked for, by `"<task>:<signal key>"`. */
+export interface DurableEventListener {
+  readonly tenantId: string
+  readonly wanted: Map<string, { readonly taskId: string; readonly signalKey: string }>
+  readonly send: (event: { readonly taskId: string; readonly signalKey: string; readonly data: Uint8Array }) => void
 }
 
 // -----------------------------------------------------------------------------
@@ -456,6 +492,8 @@ export type TaskEventType =
   | "SCHEDULING_TIMED_OUT"
   | "SKIPPED"
   | "RETRIED_BY_USER"
+  | "DURABLE_EVICTED"
+  | "DURABLE_RESTORING"
   | "WAITING_FOR_BATCH"
   | "BATCH_FLUSHED"
 
@@ -495,12 +533,15 @@ export interface LogLine {
  *   gave its concurrency slots up and acquires new ones then;
  * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`), for a batch
  *   step's task as a member of a flushed batch;
+ * - `Evicted`: a durable task's attempt given up by its worker while it waits (upstream
+ *   `v1_task_runtime.evicted_at`): it holds no slot and no timeout; a satisfied wait or a restore
+ *   queues it again (`durable.ts`);
  * - `Completed` / `Failed` / `Cancelled`: final.
  *
  * A task waiting on its step's conditions does not exist yet (as upstream, its match is kept on
  * the run until a condition decides how it is created).
  */
-export type TaskState = AwaitingSlot | Queued | Batching | Backoff | Assigned | Completed | Failed | Cancelled
+export type TaskState = AwaitingSlot | Queued | Batching | Backoff | Assigned | Evicted | Completed | Failed | Cancelled
 
 export interface AwaitingSlot {
   readonly _tag: "AwaitingSlot"
@@ -534,6 +575,14 @@ export interface Assigned {
   readonly assignedAt: number
   /** The batch the attempt runs in, for a batch task (its worker slot is the batch's). */
   readonly batch?: BatchMembership | undefined
+}
+
+/** A durable task evicted from its worker (reported RUNNING, with `isEvicted`). */
+export interface Evicted {
+  readonly _tag: "Evicted"
+  readonly at: number
+  /** The worker's reason, or upstream's default ("Task paused and evicted from worker"). */
+  readonly reason: string
 }
 
 export interface Completed {
@@ -574,6 +623,7 @@ export const taskStatus = (task: Task): TaskStatus => {
     case "Backoff":
       return "QUEUED"
     case "Assigned":
+    case "Evicted":
       return "RUNNING"
     case "Completed":
       return "COMPLETED"
@@ -628,6 +678,8 @@ export interface Task {
   readonly logs: Array<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
   readonly spawned: Map<string, string>
+  /** Signals of the older durable protocol (`RegisterDurableEvent`), by signal key. */
+  readonly signals: Map<string, LegacySignal>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
   /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
@@ -643,6 +695,72 @@ export interface Task {
    * next strategy's), from its creation until it is final.
    */
   readonly concurrencySlots: Array<ConcurrencySlot>
+  /** A durable task's event log, from its first assignment (`durableLog.ts`). */
+  durable: DurableLog | undefined
+}
+
+// -----------------------------------------------------------------------------
+// durable tasks
+// -----------------------------------------------------------------------------
+
+/** The kinds of a durable event log entry (`v1_durable_event_log_kind`). */
+export type DurableEntryKind = "RUN" | "WAIT_FOR" | "MEMO"
+
+/**
+ * One entry of a durable task's event log (upstream `v1_durable_event_log_entry`): a memoized
+ * value, a wait, or a child run, at a node of a branch. It is recorded once, by the invocation
+ * that first reached it, and answered from the log to every later invocation.
+ */
+export interface DurableEntry {
+  readonly kind: DurableEntryKind
+  readonly nodeId: number
+  readonly branchId: number
+  /** The invocation that created it. */
+  readonly invocationCount: number
+  /** What the invocation asked for, hashed (a memo's key as hex): a replay must ask the same. */
+  readonly idempotencyKey: string
+  readonly createdAt: number
+  /** A wait's label, a child's workflow name. */
+  readonly label: string | undefined
+  /** A human-readable form of what was asked (for non-determinism errors and the REST log). */
+  readonly describe: string
+  /** RUN: the child run. */
+  readonly childRunId: string | undefined
+  /** WAIT_FOR: the match that satisfies it, while it is not satisfied. */
+  match: SignalMatch | undefined
+  satisfied: boolean
+  /**
+   * Its place among the log's satisfied RUN and WAIT_FOR entries (their completions reach an
+   * invocation in this order); a memo has none.
+   */
+  satisfiedOrder: number | undefined
+  satisfiedAt: number | undefined
+  /** The result payload (JSON bytes). */
+  result: Uint8Array | undefined
+  /** RUN: the child failed or was cancelled. */
+  isFailure: boolean
+  errorMessage: string | undefined
+}
+
+/** Where a branch starts: the node it forks at, and the branch it forks from. */
+export interface DurableBranchPoint {
+  readonly firstNodeIdInNewBranch: number
+  readonly parentBranchId: number
+}
+
+/** A durable task's event log file (upstream `v1_durable_event_log_file`) and its entries. */
+export interface DurableLog {
+  /** Incremented at every assignment; requests of another invocation are stale. */
+  invocationCount: number
+  /** The last node the current invocation reached (reset to 0 at every assignment). */
+  latestNodeId: number
+  latestBranchId: number
+  /** Entries by `"<branchId>:<nodeId>"`. */
+  readonly entries: Map<string, DurableEntry>
+  /** Branch points by the branch they start. */
+  readonly branchPoints: Map<number, DurableBranchPoint>
+  /** How many entries have been satisfied. */
+  satisfiedCount: number
 }
 
 /** A task's evaluated concurrency keys, one per strategy of its step, with its max-runs values. */
@@ -860,6 +978,24 @@ export interface MetadataSubscriber extends EventSubscriber {
   readonly active: Set<string>
 }
 
+/** A `V1Dispatcher/DurableTask` stream: where a durable task's log entries are reported. */
+export interface DurableStream {
+  readonly id: string
+  readonly tenantId: string
+  readonly send: (response: DurableTaskResponse) => void
+  /**
+   * Per task and invocation (`"<task>:<invocation>"`): the highest satisfied order sent, and the
+   * completions held back until the orders before them are sent (`durableLog.deliverEntry`).
+   */
+  readonly releases: Map<string, DurableRelease>
+}
+
+/** The ordered release of one invocation's completions on a stream (upstream `orderedRelease`). */
+export interface DurableRelease {
+  maxSent: number
+  readonly held: Map<number, DurableTaskResponse>
+}
+
 /** A `SubscribeToWorkflowRuns` stream. */
 export interface RunSubscriber {
   readonly send: (event: WorkflowRunEvent) => void
@@ -919,7 +1055,7 @@ export interface TenantState {
   /** Cron triggers (declared and created through REST), by id, in creation order. */
   readonly crons: Map<string, CronTrigger>
   /** The matches waiting on a user event, by event key. */
-  readonly eventMatches: Map<string, Set<Match>>
+  readonly eventMatches: Map<string, Set<Match | SignalMatch>>
   /** Batch groups by id (`batches.ts`). */
   readonly batchGroups: Map<string, BatchGroup>
 }
@@ -974,6 +1110,10 @@ export class EngineState {
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
   readonly metadataSubscribers = new Set<MetadataSubscriber>()
+  /** The DurableTask stream a durable task last spoke on, by task external id. */
+  readonly durableStreams = new Map<string, DurableStream>()
+  /** The open `ListenForDurableEvent` streams. */
+  readonly durableEventListeners = new Set<DurableEventListener>()
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()

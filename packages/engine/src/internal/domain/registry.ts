@@ -365,27 +365,12 @@ const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionReques
 // features this engine does not implement
 // -----------------------------------------------------------------------------
 
-/** The unimplemented features a task uses. */
-const unsupportedTaskFeatures = (task: CreateTaskOpts): Array<string> => {
-  const features: Array<string> = []
-  if (task.isDurable) features.push("durable execution (is_durable)")
-  return features
-}
-
 /**
  * The features of a valid request this engine would silently run differently from Hatchet, one
  * entry per task or workflow setting; empty when it runs the workflow faithfully.
  */
 export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Array<string> => {
   const found: Array<string> = []
-  for (const task of request.tasks) {
-    const features = unsupportedTaskFeatures(task)
-    if (features.length > 0) found.push(`task '${task.readableId}': ${features.join(", ")}`)
-  }
-  if (request.onFailureTask !== undefined) {
-    const features = unsupportedTaskFeatures(request.onFailureTask)
-    if (features.length > 0) found.push(`on-failure task '${request.onFailureTask.readableId}': ${features.join(", ")}`)
-  }
   for (const cron of request.cronTriggers) {
     const parsed = parseCron(cron)
     if (parsed._tag === "Schedule" && !firesInUtc(parsed.schedule)) {

@@ -36,10 +36,11 @@ import {
 } from "./concurrency.js"
 import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
+import { onChildRunFinished, onDurableTaskFinal, onSignal } from "./durableLog.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { JsonValue } from "./json.js"
 import * as Matches from "./matches.js"
-import type { BatchRun, EngineState, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
+import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { onRunFinished } from "./retention.js"
@@ -121,12 +122,14 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     events: previous?.events ?? [],
     logs: previous?.logs ?? [],
     spawned: previous?.spawned ?? new Map(),
+    signals: previous?.signals ?? new Map(),
     stream: undefined,
     concurrencyKeys: undefined,
     concurrencySlots: [],
     rateLimits: [],
     waitingOnDynamicKeys: false,
-    batchKey: undefined
+    batchKey: undefined,
+    durable: undefined
   }
   run.tasks.set(step.id, task)
   touchRun(state, run)
@@ -217,9 +220,13 @@ export const startRun = (state: EngineState, run: Run, now: number): void => {
   for (const step of steps) createTask(state, run, step, now, { _tag: "Queued" })
 }
 
-/** Creates the tasks that satisfied matches decided. */
+/** Creates the tasks that satisfied matches decided, and satisfies the durable waits that held. */
 const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>, now: number): void => {
   for (const decision of decisions) {
+    if (decision._tag === "Signal") {
+      onSignal(state, decision, now)
+      continue
+    }
     const as: CreateAs = decision.action === "QUEUE"
       ? { _tag: "Queued", stepRunErrors: decision.stepRunErrors, triggerData: decision.triggerData }
       : decision.action === "SKIP"
@@ -229,9 +236,9 @@ const carryOut = (state: EngineState, decisions: ReadonlyArray<Matches.Decision>
   }
 }
 
-/** A pushed event: the matches waiting on its key may create their tasks. */
-export const onUserEvent = (state: EngineState, tenant: TenantState, key: string, payload: string, now: number): void =>
-  carryOut(state, Matches.deliverUserEvent(state, tenant, key, payload, now), now)
+/** A pushed event: the matches waiting on its key may create their tasks or satisfy durable waits. */
+export const onUserEvent = (state: EngineState, tenant: TenantState, event: PushedEvent, now: number): void =>
+  carryOut(state, Matches.deliverUserEvent(state, tenant, event, now), now)
 
 /** A sleep condition ended. */
 export const onSleep = (state: EngineState, timer: Extract<Timer, { kind: "Sleep" }>, now: number): void =>
@@ -414,6 +421,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
 export const onTaskFinal = (state: EngineState, task: Task, now: number): void => {
   const run = task.run
   for (const kind of taskTimerKinds) state.timers.cancel(kind, task.externalId)
+  onDurableTaskFinal(state, task)
   releaseDynamicKeys(state, task)
   countFinal(state, task)
   releaseOnFinal(state, task)
@@ -438,6 +446,7 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   run.finishedAt = now
   touchRun(state, run)
   publishRunFinished(state, run, now)
+  onChildRunFinished(state, run, now)
   onRunFinished(state, run, now)
 }
 

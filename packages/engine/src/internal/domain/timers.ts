@@ -49,7 +49,7 @@ export type Timer =
   | { readonly kind: "RateLimitRefill"; readonly id: string; readonly tenantId: string; readonly key: string; readonly at: number }
   /** A scheduled run of a tenant fires, if it is still due at `at`. */
   | { readonly kind: "ScheduledRun"; readonly id: string; readonly tenantId: string; readonly at: number }
-  /** A sleep condition (`sleep-<n>`, the id) of a run's match ends. */
+  /** A sleep condition (`sleep-<n>`, the id) of a run's match (a step's or a durable wait's) ends. */
   | { readonly kind: "Sleep"; readonly id: string; readonly runId: string; readonly at: number }
   /** A cron's tick at `at`. */
   | { readonly kind: "CronTick"; readonly id: string; readonly tenantId: string; readonly at: number }

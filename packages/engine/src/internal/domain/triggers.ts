@@ -195,7 +195,7 @@ const checkKeys = (items: ReadonlyArray<{ readonly version: WorkflowVersion; rea
 // -----------------------------------------------------------------------------
 
 /** A validated trigger, before its run id is resolved. */
-interface TriggerOpt {
+export interface TriggerOpt {
   readonly name: string
   readonly inputRaw: string
   /** `inputRaw` parsed (undefined for the empty string). */
@@ -277,7 +277,7 @@ const resolveVersions = (
 }
 
 /** The spawn key of a child trigger, when it dedupes (`childSpawnKey`). */
-const spawnKey = (opt: TriggerOpt): string | undefined =>
+export const spawnKey = (opt: TriggerOpt): string | undefined =>
   opt.parentTask !== undefined && opt.childIndex !== undefined
     ? `${opt.parentTask.externalId}.0.${opt.childKey ?? `${opt.childIndex}`}`
     : undefined
@@ -315,8 +315,7 @@ const triggerBatch = (
   collisions: "single" | "bulk"
 ): Array<string> => {
   const tenant = tenantOf(state, tenantId)
-  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
-  const versions = resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames)
+  const { opts, versions } = checkTriggers(state, tenantId, requests, wrapUnknownNames)
   checkKeys(opts.map((opt) => ({ version: versions.get(opt.name)!, inputRaw: opt.inputRaw, metadata: opt.metadata })))
   const collided: Array<{ readonly existingRunId: string; readonly collidingRunId: string }> = []
   const ids = opts.map((opt) => {
@@ -326,19 +325,7 @@ const triggerBatch = (
       if (existing !== undefined) return existing
     }
     const runId = newId()
-    const created = createRun(state, tenant, {
-      runId,
-      version: versions.get(opt.name)!,
-      inputRaw: opt.inputRaw,
-      input: opt.input,
-      metadata: opt.metadata,
-      priority: opt.priority,
-      parentTask: opt.parentTask,
-      childIndex: opt.childIndex,
-      childKey: opt.childKey,
-      desiredWorkerId: opt.desiredWorkerId,
-      desiredLabels: opt.desiredLabels
-    }, now)
+    const created = createRun(state, tenant, newRunOf(opt, versions.get(opt.name)!, runId), now)
     if (isRefused(created)) {
       if (created._tag === "Collision") collided.push({ existingRunId: created.existingRunId, collidingRunId: runId })
     } else if (key !== undefined) {
@@ -353,6 +340,56 @@ const triggerBatch = (
     throw Idempotency.bulkCollisionError(ids.filter((id) => !failed.has(id)), collided)
   }
   return ids
+}
+
+/** The run a checked trigger creates under `runId` (its metadata names a child's parent already). */
+const newRunOf = (opt: TriggerOpt, version: WorkflowVersion, runId: string): NewRun => ({
+  runId,
+  version,
+  inputRaw: opt.inputRaw,
+  input: opt.input,
+  metadata: opt.metadata,
+  priority: opt.priority,
+  parentTask: opt.parentTask,
+  childIndex: opt.childIndex,
+  childKey: opt.childKey,
+  desiredWorkerId: opt.desiredWorkerId,
+  desiredLabels: opt.desiredLabels
+})
+
+/** The checked trigger options of a batch and the versions they run (nothing is created yet). */
+export const checkTriggers = (
+  state: EngineState,
+  tenantId: string,
+  requests: ReadonlyArray<TriggerWorkflowRequest>,
+  wrapUnknownNames = ""
+): { readonly opts: ReadonlyArray<TriggerOpt>; readonly versions: ReadonlyMap<string, WorkflowVersion> } => {
+  const tenant = tenantOf(state, tenantId)
+  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
+  return { opts, versions: resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames) }
+}
+
+/**
+ * Creates the run of a checked trigger under `runId` (a durable task's child: its id is in the
+ * parent's log first), recording a child's spawn key on its parent; false when an idempotency key
+ * refused it.
+ */
+export const startTriggered = (
+  state: EngineState,
+  tenantId: string,
+  opt: TriggerOpt,
+  version: WorkflowVersion,
+  runId: string,
+  now: number
+): boolean => {
+  const created = createRun(state, tenantOf(state, tenantId), newRunOf(opt, version, runId), now)
+  if (isRefused(created)) return false
+  const key = spawnKey(opt)
+  if (key !== undefined) {
+    opt.parentTask!.spawned.set(key, runId)
+    touchRun(state, opt.parentTask!.run)
+  }
+  return true
 }
 
 /**

@@ -11,10 +11,9 @@ import type {
   TaskRunDetail,
   TasksFilter
 } from "@effect-hatchet/proto/v1/workflows"
-import { Effect } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Admin from "../domain/admin.js"
-import { unimplemented } from "../domain/errors.js"
+import * as Durable from "../domain/durable.js"
 import * as Queries from "../domain/queries.js"
 import * as Registry from "../domain/registry.js"
 import * as Triggers from "../domain/triggers.js"
@@ -106,6 +105,15 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
       context.signal
     ),
 
-  branchDurableTask: (_request, context) =>
-    bridge.unary(Effect.fail(unimplemented("BranchDurableTask is not implemented by this engine")), context.signal)
+  branchDurableTask: (request, context) =>
+    bridge.unary(
+      core.run((state, now) =>
+        Durable.branchDurableTask(state, context.tenantId, {
+          taskExternalId: request.taskExternalId,
+          nodeId: request.nodeId,
+          branchId: request.branchId
+        }, now)
+      ),
+      context.signal
+    )
 })

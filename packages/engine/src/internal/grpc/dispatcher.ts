@@ -14,6 +14,7 @@ import {
 import { Effect, Exit, Mailbox } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Actions from "../domain/actions.js"
+import * as Durable from "../domain/durable.js"
 import { type EngineError, invalidArgument, notFound, unimplemented } from "../domain/errors.js"
 import { newId, parseUuid } from "../domain/ids.js"
 import type { EventSubscriber, MetadataSubscriber, RunSubscriber, Session } from "../domain/model.js"
@@ -228,7 +229,14 @@ export const make = (
         context.signal
       ),
 
-    restoreEvictedTask: () => Promise.resolve({ requeued: true }),
+    restoreEvictedTask: (request, context) =>
+      bridge.unary(
+        run((state, now) => {
+          Durable.restoreEvictedTask(state, context.tenantId, request.taskRunExternalId, now)
+          return { requeued: true }
+        }),
+        context.signal
+      ),
 
     upsertWorkerLabels: (request, context) =>
       bridge.unary(

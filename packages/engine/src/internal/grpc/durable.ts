@@ -1,23 +1,109 @@
 /**
- * The `v1.V1Dispatcher` gRPC service (durable tasks): not implemented yet, every RPC answers
- * UNIMPLEMENTED.
+ * The `v1.V1Dispatcher` gRPC service: the `DurableTask` stream (engine semantics §9.3, the
+ * protocol of engines reporting v0.80.0 or later, which this engine does), each request handled
+ * in order by `domain/durable.ts`. A request the engine cannot handle is logged and dropped, as
+ * upstream does; the stream stays open. `RegisterDurableEvent` and `ListenForDurableEvent`, the
+ * protocol SDKs use against engines older than v0.80.0, are served as upstream still serves them.
  *
  * @internal
  */
-import type { V1DispatcherServiceImplementation } from "@effect-hatchet/proto/v1/dispatcher"
-import { ServerError, Status } from "nice-grpc-common"
+import type {
+  DurableEvent,
+  DurableTaskRequest,
+  DurableTaskResponse,
+  ListenForDurableEventRequest,
+  V1DispatcherServiceImplementation
+} from "@effect-hatchet/proto/v1/dispatcher"
+import { Effect, Mailbox } from "effect"
+import type { EngineCoreService } from "../core.js"
+import {
+  closeDurableStream,
+  DurableRequestError,
+  handleDurableRequest,
+  listenForDurableEvent,
+  registerDurableEvent
+} from "../domain/durable.js"
+import type { EngineError } from "../domain/errors.js"
+import { newId } from "../domain/ids.js"
+import type { DurableEventListener, DurableStream } from "../domain/model.js"
 import type { TenantContext } from "./auth.js"
+import type { Bridge } from "./bridge.js"
 
-const notYet = (method: string) => new ServerError(Status.UNIMPLEMENTED, `${method} is not implemented by this engine`)
-
-export const make = (): V1DispatcherServiceImplementation<TenantContext> => ({
-  // eslint-disable-next-line require-yield
-  durableTask: async function*() {
-    throw notYet("DurableTask")
-  },
-  registerDurableEvent: () => Promise.reject(notYet("RegisterDurableEvent")),
-  // eslint-disable-next-line require-yield
-  listenForDurableEvent: async function*() {
-    throw notYet("ListenForDurableEvent")
-  }
+export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServiceImplementation<TenantContext> => ({
+  durableTask: (requests, context) =>
+    bridge.stream(
+      Effect.gen(function*() {
+        const mailbox = yield* Mailbox.make<DurableTaskResponse, EngineError>()
+        const stream: DurableStream = {
+          id: newId(),
+          tenantId: context.tenantId,
+          send: (response) => mailbox.unsafeOffer(response),
+          releases: new Map()
+        }
+        yield* Effect.addFinalizer(() => core.runSync((state) => closeDurableStream(state, stream)))
+        const iterator = requests[Symbol.asyncIterator]()
+        const handle = (request: DurableTaskRequest) =>
+          core.run((state, now) => {
+            try {
+              handleDurableRequest(state, stream, request, now)
+              return undefined
+            } catch (error) {
+              if (error instanceof DurableRequestError) return error.message
+              throw error
+            }
+          }).pipe(
+            Effect.flatMap((dropped) =>
+              dropped === undefined ? Effect.void : Effect.logDebug(`durable task request dropped: ${dropped}`)
+            ),
+            Effect.catchAll((error) => Effect.logDebug("durable task request failed", error))
+          )
+        const consume: Effect.Effect<void> = Effect.gen(function*() {
+          for (;;) {
+            const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<DurableTaskRequest>>)
+            if (next.done === true) return
+            yield* handle(next.value)
+          }
+        }).pipe(
+          Effect.ignore,
+          Effect.ensuring(mailbox.end)
+        )
+        yield* Effect.forkScoped(consume)
+        return mailbox
+      }),
+      context.signal
+    ),
+  registerDurableEvent: (request, context) =>
+    bridge.unary(
+      core.run((state, now) => {
+        registerDurableEvent(state, context.tenantId, request, now)
+        return {}
+      }),
+      context.signal
+    ),
+  listenForDurableEvent: (requests, context) =>
+    bridge.stream(
+      Effect.gen(function*() {
+        const mailbox = yield* Mailbox.make<DurableEvent, EngineError>()
+        const listener: DurableEventListener = {
+          tenantId: context.tenantId,
+          wanted: new Map(),
+          send: (event) => mailbox.unsafeOffer(event)
+        }
+        yield* core.runSync((state) => state.durableEventListeners.add(listener))
+        yield* Effect.addFinalizer(() => core.runSync((state) => state.durableEventListeners.delete(listener)))
+        const iterator = requests[Symbol.asyncIterator]()
+        const consume: Effect.Effect<void> = Effect.gen(function*() {
+          for (;;) {
+            const next = yield* Effect.tryPromise(() =>
+              iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>
+            )
+            if (next.done === true) return
+            yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
+          }
+        }).pipe(Effect.ignore, Effect.ensuring(mailbox.end))
+        yield* Effect.forkScoped(consume)
+        return mailbox
+      }),
+      context.signal
+    )
 })

@@ -58,7 +58,7 @@ export const make = (options: {
     const events = Events.make(options.core, bridge)
     const workflows = Workflows.make(options.core, bridge)
     const admin = Admin.make(options.core, bridge)
-    const durable = Durable.make()
+    const durable = Durable.make(options.core, bridge)
 
     let current: Server | undefined
     const stop = Effect.sync(() => {

@@ -92,7 +92,7 @@ export const taskSummary = (task: Task) => {
     numSpawnedChildren: task.spawned.size,
     output: task.state._tag === "Completed" ? objectOr(parseJson(task.state.output)) : {},
     status: taskStatus(task),
-    isEvicted: false,
+    isEvicted: task.state._tag === "Evicted",
     ...(task.startedAt !== undefined ? { startedAt: iso(task.startedAt) } : {}),
     stepId: task.step.id,
     taskExternalId: task.externalId,

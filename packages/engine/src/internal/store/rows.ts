@@ -15,6 +15,8 @@ import { Schema } from "effect"
 import type { JsonValue } from "../domain/json.js"
 import type {
   CronTrigger,
+  DurableLog,
+  MatchCondition,
   EventFilter,
   PushedEvent,
   RateLimit,
@@ -89,6 +91,7 @@ export const StoredTaskState = Schema.Union(
     /** A batch member's batch: its id, size and the task's index in it. */
     batch: Schema.optional(Schema.Struct({ id: Schema.String, size: Schema.Number, index: Schema.Number }))
   }),
+  Schema.TaggedStruct("Evicted", { at: Millis, reason: Schema.String }),
   Schema.TaggedStruct("Completed", {
     output: Schema.String,
     completedBy: Schema.optional(Schema.String),
@@ -117,6 +120,63 @@ const StoredLogLine = Schema.Struct({
   level: Schema.String,
   metadata: Schema.optional(Json),
   retryCount: Schema.Number
+})
+
+const StoredCondition = Schema.Struct({
+  eventType: Schema.Literal("INTERNAL", "USER"),
+  eventKey: Schema.String,
+  hint: Schema.optional(Schema.String),
+  readableDataKey: Schema.String,
+  expression: Schema.String,
+  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH", "CREATE"),
+  orGroupId: Schema.String,
+  sleep: Schema.optional(Schema.Struct({ sleepFor: Schema.String, until: Millis })),
+  satisfied: Schema.Boolean,
+  data: Schema.optional(Json)
+})
+
+/** Bytes (a durable entry's result, a signal's data) as base64. */
+const Base64 = Schema.String
+
+/** An entry of a durable task's event log; a waiting WAIT_FOR keeps its match's conditions. */
+const StoredDurableEntry = Schema.Struct({
+  kind: Schema.Literal("RUN", "WAIT_FOR", "MEMO"),
+  nodeId: Schema.Number,
+  branchId: Schema.Number,
+  invocationCount: Schema.Number,
+  idempotencyKey: Schema.String,
+  createdAt: Millis,
+  label: Schema.optional(Schema.String),
+  describe: Schema.String,
+  childRunId: Schema.optional(Schema.String),
+  match: Schema.optional(Schema.Array(StoredCondition)),
+  satisfied: Schema.Boolean,
+  satisfiedOrder: Schema.optional(Schema.Number),
+  satisfiedAt: Schema.optional(Millis),
+  result: Schema.optional(Base64),
+  isFailure: Schema.Boolean,
+  errorMessage: Schema.optional(Schema.String)
+})
+
+/** A durable task's event log file, its branch points and entries. */
+const StoredDurableLog = Schema.Struct({
+  invocationCount: Schema.Number,
+  latestNodeId: Schema.Number,
+  latestBranchId: Schema.Number,
+  satisfiedCount: Schema.Number,
+  branchPoints: Schema.Array(Schema.Struct({
+    branchId: Schema.Number,
+    firstNodeIdInNewBranch: Schema.Number,
+    parentBranchId: Schema.Number
+  })),
+  entries: Schema.Array(StoredDurableEntry)
+})
+
+/** A signal of the older durable protocol: its waiting match's conditions, or its data. */
+const StoredSignal = Schema.Struct({
+  signalKey: Schema.String,
+  match: Schema.optional(Schema.Array(StoredCondition)),
+  completed: Schema.optional(Base64)
 })
 
 /** A task of a run (its current incarnation). */
@@ -151,27 +211,18 @@ export const StoredTask = Schema.Struct({
   /** The `triggers` of its payload besides the filter payload. */
   triggerData: Schema.Record({ key: Schema.String, value: Json }),
   events: Schema.Array(StoredTaskEvent),
-  logs: Schema.Array(StoredLogLine)
+  logs: Schema.Array(StoredLogLine),
+  /** A durable task's event log, from its first assignment. */
+  durable: Schema.optional(StoredDurableLog),
+  /** Signals of the older durable protocol. */
+  signals: Schema.Array(StoredSignal)
 })
 export type StoredTask = typeof StoredTask.Type
-
-const StoredMatchCondition = Schema.Struct({
-  eventType: Schema.Literal("INTERNAL", "USER"),
-  eventKey: Schema.String,
-  hint: Schema.optional(Schema.String),
-  readableDataKey: Schema.String,
-  expression: Schema.String,
-  action: Schema.Literal("QUEUE", "CANCEL", "SKIP", "CREATE_MATCH"),
-  orGroupId: Schema.String,
-  sleep: Schema.optional(Schema.Struct({ sleepFor: Schema.String, until: Millis })),
-  satisfied: Schema.Boolean,
-  data: Schema.optional(Json)
-})
 
 /** The match a step's task waits on (its sleeps' deadlines included, to arm them again). */
 export const StoredMatch = Schema.Struct({
   stepId: Schema.String,
-  conditions: Schema.Array(StoredMatchCondition),
+  conditions: Schema.Array(StoredCondition),
   existing: Schema.optional(Json)
 })
 export type StoredMatch = typeof StoredMatch.Type
@@ -345,6 +396,40 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
   }
 }
 
+const base64 = (bytes: Uint8Array | undefined): string | undefined =>
+  bytes === undefined ? undefined : Buffer.from(bytes).toString("base64")
+
+const conditionRows = (conditions: ReadonlyArray<MatchCondition>) =>
+  conditions.map((condition) => defined({ ...condition, sleep: condition.sleep && { ...condition.sleep } }))
+
+const durableRow = (log: DurableLog) => ({
+  invocationCount: log.invocationCount,
+  latestNodeId: log.latestNodeId,
+  latestBranchId: log.latestBranchId,
+  satisfiedCount: log.satisfiedCount,
+  branchPoints: [...log.branchPoints].map(([branchId, point]) => ({ branchId, ...point })),
+  entries: [...log.entries.values()].map((entry) =>
+    defined({
+      kind: entry.kind,
+      nodeId: entry.nodeId,
+      branchId: entry.branchId,
+      invocationCount: entry.invocationCount,
+      idempotencyKey: entry.idempotencyKey,
+      createdAt: entry.createdAt,
+      label: entry.label,
+      describe: entry.describe,
+      childRunId: entry.childRunId,
+      match: entry.match && conditionRows(entry.match.conditions),
+      satisfied: entry.satisfied,
+      satisfiedOrder: entry.satisfiedOrder,
+      satisfiedAt: entry.satisfiedAt,
+      result: base64(entry.result),
+      isFailure: entry.isFailure,
+      errorMessage: entry.errorMessage
+    })
+  )
+})
+
 const taskRow = (task: Task): StoredTask =>
   defined({
     id: task.id,
@@ -379,7 +464,11 @@ const taskRow = (task: Task): StoredTask =>
         retryCount: event.retryCount
       })
     ),
-    logs: task.logs.map((line) => defined({ ...line }))
+    logs: task.logs.map((line) => defined({ ...line })),
+    durable: task.durable && durableRow(task.durable),
+    signals: [...task.signals].map(([signalKey, signal]) =>
+      defined({ signalKey, match: signal.match && conditionRows(signal.match.conditions), completed: base64(signal.completed) })
+    )
   })
 
 export const runRow = (run: Run): StoredRun =>
@@ -407,7 +496,7 @@ export const runRow = (run: Run): StoredRun =>
     matches: [...run.matches.values()].map((match) =>
       defined({
         stepId: match.step.id,
-        conditions: match.conditions.map((condition) => defined({ ...condition, sleep: condition.sleep && { ...condition.sleep } })),
+        conditions: conditionRows(match.conditions),
         existing: match.existing as JsonValue | undefined
       })
     )

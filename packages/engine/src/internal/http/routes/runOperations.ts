@@ -11,12 +11,16 @@
  *   the ids of the runs created after `since` (required) and at or before `until`, with one of
  *   `statuses` (all by default; unknown ones are skipped, as upstream), of `workflow_ids`, and with
  *   any one of the `additional_metadata` pairs, in creation order (`running_filter=EVICTED` leaves
- *   running runs out: none is evicted here).
+ *   running runs out: none is evicted here);
+ * - `POST /api/v1/stable/tenants/{tenant}/durable-tasks/branch` (`V1BranchDurableTaskRequest` →
+ *   `V1BranchDurableTaskResponse`): as `v1.AdminService/BranchDurableTask`, which upstream's handler
+ *   proxies to (its errors as their HTTP statuses).
  *
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect, Schema } from "effect"
+import * as Durable from "../../domain/durable.js"
 import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
 import type { TaskStatus } from "../../domain/model.js"
@@ -34,11 +38,34 @@ const TriggerRequest = Schema.Struct({
   returnOnlyId: nullable(Schema.Boolean)
 })
 
+/** `V1BranchDurableTaskRequest`. */
+const BranchRequest = Schema.Struct({
+  taskExternalId: Schema.String,
+  nodeId: nullable(Schema.Number),
+  branchId: nullable(Schema.Number)
+})
+
 const statuses: ReadonlyArray<TaskStatus> = ["QUEUED", "RUNNING", "COMPLETED", "CANCELLED", "FAILED"]
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 
 export const routes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/api/v1/stable/tenants/:tenant/durable-tasks/branch",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(BranchRequest)
+        const result = yield* runDomain((state, now) =>
+          Durable.branchDurableTask(state, tenantId, {
+            taskExternalId: body.taskExternalId,
+            nodeId: body.nodeId ?? 0,
+            branchId: body.branchId ?? 0
+          }, now)
+        )
+        return json(result)
+      })
+    )
+  ),
   HttpRouter.post(
     "/api/v1/stable/tenants/:tenant/workflow-runs/trigger",
     tenantRoute((tenantId) =>

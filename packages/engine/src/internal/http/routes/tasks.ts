@@ -5,13 +5,15 @@
  *   / `V1ReplayTaskRequest` → `V1CancelledTasks` / `V1ReplayedTasks`), which upstream proxies to
  *   `v1.AdminService/CancelTasks` / `ReplayTasks`: the same domain operations here;
  * - `GET /api/v1/stable/tasks/{task}` (`V1TaskSummary`), `/logs` (`V1LogLineList`) and
- *   `/task-events` (`V1TaskEventList`), whose tenant comes from the task.
+ *   `/task-events` (`V1TaskEventList`), and `POST /restore` (an evicted durable task), whose
+ *   tenant comes from the task.
  *
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Admin from "../../domain/admin.js"
+import * as Durable from "../../domain/durable.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import {
@@ -90,6 +92,17 @@ export const routes = HttpRouter.empty.pipe(
         if (query.attempt !== undefined && query.attempt < 1) return yield* httpError(400, "Attempt must be greater than 0")
         return json(Views.taskSummary(task))
       })
+    )
+  ),
+  // `V1RestoreTaskResponse`: as `Dispatcher/RestoreEvictedTask`, always requeued (a task that is
+  // not evicted is left as it is)
+  HttpRouter.post(
+    "/api/v1/stable/tasks/:task/restore",
+    taskRoute((task) =>
+      Effect.map(
+        runDomain((state, now) => Durable.restoreEvictedTask(state, task.tenantId, task.externalId, now)),
+        () => json({ requeued: true })
+      )
     )
   ),
   HttpRouter.get(
