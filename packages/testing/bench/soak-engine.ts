@@ -4,9 +4,10 @@
  * with the options in `BENCH_ENGINE_OPTIONS` (JSON, e.g. `{"retention":{"maxRuns":5000}}`) and
  * sends the parent `{ ready: { env, tenantId } }` over IPC. On a `"list"` message it times what
  * the REST run list does inside the engine (the query, the rows, the JSON) for the SDKs' default
- * list, 200 times, and answers `{ list: { p50, p99, p99WithoutGc, gcPauses, gcMaxMs, held } }` (ms,
- * the same p99 less the time V8's GC pauses overlapped each call, the pauses during the loop and
- * the longest, and the runs it holds). It runs until the parent kills it.
+ * list, 200 times, and answers `{ list: { p50, p99, p99WithoutGc, gcPauses, gcMaxMs, held, allocatedKb } }`
+ * (ms, the same p99 less the time V8's GC pauses overlapped each call, the pauses during the loop
+ * and the longest, the runs it holds, and what one call allocates on V8's heap, in KiB, measured
+ * after the timed loop). It runs until the parent kills it.
  */
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
@@ -14,7 +15,9 @@ import { Effect } from "effect"
 import { EngineCore } from "../../engine/src/internal/core.js"
 import * as Queries from "../../engine/src/internal/domain/queries.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
+import { jsonWriter } from "../../engine/src/internal/http/jsonBytes.js"
 import * as Views from "../../engine/src/internal/http/views.js"
+import * as v8 from "node:v8"
 
 const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
 
@@ -26,15 +29,36 @@ const program = Effect.gen(function*() {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) pauses.push({ start: entry.startTime, end: entry.startTime + entry.duration })
   }).observe({ entryTypes: ["gc"] })
+  // the route's own work: the query and the response's bytes (the REST server adds only HTTP)
+  const listOnce = () =>
+    jsonWriter.encode((writer) => {
+      const page = Queries.listRuns(core.state, engine.tenantId, { since: Date.now() - 3_600_000, offset: 0, limit: 50 })
+      Views.writeRunList(writer, { total: page.total, runs: page.rows }, 50, 0, true)
+    })
+  const heapAllocated = () => {
+    let used = 0
+    for (const space of v8.getHeapSpaceStatistics()) {
+      if (space.space_name === "new_space" || space.space_name.includes("large_object")) used += space.space_used_size
+    }
+    return used
+  }
   process.on("message", (message) => {
     if (message !== "list") return
     pauses.length = 0
     const calls: Array<{ readonly start: number; readonly end: number }> = []
     for (let i = 0; i < 200; i++) {
       const start = performance.now()
-      const page = Queries.listRuns(core.state, engine.tenantId, { since: Date.now() - 3_600_000, offset: 0, limit: 50 })
-      JSON.stringify({ rows: page.rows.map((run) => Views.runListRow(run, true)), pagination: Views.pagination(page.total, 50, 0) })
+      listOnce()
       calls.push({ start, end: performance.now() })
+    }
+    // what one call allocates on V8's heap (new and large-object spaces), over calls that met no GC
+    const allocated: Array<number> = []
+    for (let i = 0; i < 20; i++) {
+      const before = heapAllocated()
+      const gcs = pauses.length
+      listOnce()
+      const after = heapAllocated()
+      if (pauses.length === gcs && after >= before) allocated.push(after - before)
     }
     // the observer's entries arrive after the loop
     setTimeout(() => {
@@ -50,7 +74,8 @@ const program = Effect.gen(function*() {
           p99WithoutGc: withoutGc[198],
           gcPauses: inLoop.length,
           gcMaxMs: Math.max(0, ...inLoop.map((gc) => gc.end - gc.start)),
-          held: core.state.runsById.size
+          held: core.state.runsById.size,
+          allocatedKb: allocated.length === 0 ? Number.NaN : Math.min(...allocated) / 1024
         }
       })
     }, 50)

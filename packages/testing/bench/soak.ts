@@ -18,7 +18,8 @@
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
  *
  * Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
- * the engine, e.g. `'{"retention":{"maxRuns":20000}}'`).
+ * the engine, e.g. `'{"retention":{"maxRuns":20000}}'`), `--engine-node-args "ARGS"` (Node/V8
+ * flags for the engine process, e.g. `"--trace-gc"` or `"--cpu-prof --cpu-prof-dir=DIR"`).
  */
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
@@ -46,6 +47,7 @@ const positive = (name: string, fallback: number) => {
 const total = positive("runs", 200_000)
 const rate = positive("rate", 1_000)
 const engineOptions = flag("engine-options") ?? "{}"
+const engineNodeArgs = (flag("engine-node-args") ?? "").split(" ").filter((arg) => arg !== "")
 const slots = 100
 const tickMs = 100
 const listEveryMs = 50
@@ -54,7 +56,8 @@ const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
-const child = (script: string, env: Record<string, string>) => spawnChild(new URL(script, import.meta.url), env)
+const child = (script: string, env: Record<string, string>, nodeArgs: ReadonlyArray<string> = []) =>
+  spawnChild(new URL(script, import.meta.url), env, nodeArgs)
 
 /** The next IPC message of `process` that `pick` accepts. */
 const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
@@ -84,6 +87,7 @@ interface EngineList {
   readonly gcPauses: number
   readonly gcMaxMs: number
   readonly held: number
+  readonly allocatedKb: number
 }
 
 interface Ready {
@@ -186,7 +190,7 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
         `heap after GC ${mib(heap).padStart(10)} (of ${mib(memory.heapTotal)}, external ${mib(memory.external)})  runs held ${String(inEngine.held).padStart(7)}  ` +
         `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
         `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
-        `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms; ` +
+        `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${inEngine.allocatedKb.toFixed(1)} KiB allocated a call; ` +
         `under load ${percentile(loaded, 99).toFixed(1)} ms)`
     )
   }
@@ -205,8 +209,8 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
 })
 
 const program = Effect.gen(function*() {
-  console.log(`soak: ${total.toLocaleString("en-US")} runs at ${rate}/s, engine options ${engineOptions}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}`)
-  const engine = yield* child("./soak-engine.ts", { BENCH_ENGINE_OPTIONS: engineOptions })
+  console.log(`soak: ${total.toLocaleString("en-US")} runs at ${rate}/s, engine options ${engineOptions}${engineNodeArgs.length > 0 ? `, engine node args ${engineNodeArgs.join(" ")}` : ""}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}`)
+  const engine = yield* child("./soak-engine.ts", { BENCH_ENGINE_OPTIONS: engineOptions }, engineNodeArgs)
   const ready = yield* message(engine, (m) => (m as { ready?: Ready }).ready)
   // the client is the engine's, known once the engine process is up
   yield* soak(engine, ready).pipe(Effect.provide(Admin.layer.pipe(Layer.provideMerge(Hatchet.layer({

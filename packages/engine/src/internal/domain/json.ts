@@ -176,14 +176,21 @@ type Frame =
   | { readonly array: ReadonlyArray<unknown>; index: number }
   | { readonly object: Readonly<Record<string, unknown>>; readonly keys: ReadonlyArray<string>; index: number }
 
+/** Where `writeJsonTo` writes: JSON text as it is (punctuation, literals), and string values to quote. */
+export interface JsonSink {
+  /** Text that goes out as it is. */
+  readonly raw: (text: string) => void
+  /** A string, quoted and escaped as `JSON.stringify` does. */
+  readonly string: (s: string) => void
+}
+
 /**
- * Writes a value as JSON with an explicit stack instead of recursion, so a value nested as deep
- * as JSON.parse builds (far deeper than the call stack allows) is written all the same.
- * `go`: Go's `json.Marshal` of the decoded value (object keys sorted, no `toJSON`); otherwise
- * what `JSON.stringify` writes (insertion order, `toJSON`, functions and symbols skipped).
+ * Writes a value as JSON into `sink` with an explicit stack instead of recursion, so a value
+ * nested as deep as JSON.parse builds (far deeper than the call stack allows) is written all the
+ * same. `go`: Go's `json.Marshal` of the decoded value (object keys sorted, no `toJSON`);
+ * otherwise what `JSON.stringify` writes (insertion order, `toJSON`, functions and symbols skipped).
  */
-const writeJson = (root: unknown, go: boolean): string => {
-  let out = ""
+export const writeJsonTo = (root: unknown, go: boolean, sink: JsonSink): void => {
   const stack: Array<Frame> = []
   const skipped = (value: unknown) =>
     value === undefined || (!go && (typeof value === "function" || typeof value === "symbol"))
@@ -192,21 +199,23 @@ const writeJson = (root: unknown, go: boolean): string => {
     if (!go && typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
       value = (value as { toJSON: () => unknown }).toJSON()
     }
-    if (typeof value === "number") {
-      out += Number.isFinite(value) ? JSON.stringify(value) : "null"
-    } else if (typeof value === "string" || typeof value === "boolean" || typeof value === "bigint") {
-      out += JSON.stringify(value)
+    if (typeof value === "string") {
+      sink.string(value)
+    } else if (typeof value === "number") {
+      sink.raw(Number.isFinite(value) ? JSON.stringify(value) : "null")
+    } else if (typeof value === "boolean" || typeof value === "bigint") {
+      sink.raw(JSON.stringify(value))
     } else if (Array.isArray(value)) {
-      out += "["
+      sink.raw("[")
       stack.push({ array: value, index: 0 })
     } else if (typeof value === "object" && value !== null) {
       const object = value as Readonly<Record<string, unknown>>
       const keys = Object.keys(object).filter((key) => !skipped(object[key]))
       if (go) keys.sort(compareKeys)
-      out += "{"
+      sink.raw("{")
       stack.push({ object, keys, index: 0 })
     } else {
-      out += "null"
+      sink.raw("null")
     }
   }
   write(root)
@@ -214,26 +223,40 @@ const writeJson = (root: unknown, go: boolean): string => {
     const frame = stack[stack.length - 1]!
     if ("array" in frame) {
       if (frame.index === frame.array.length) {
-        out += "]"
+        sink.raw("]")
         stack.pop()
         continue
       }
-      if (frame.index > 0) out += ","
+      if (frame.index > 0) sink.raw(",")
       const item = frame.array[frame.index++]
-      if (skipped(item)) out += "null"
+      if (skipped(item)) sink.raw("null")
       else write(item)
     } else {
       if (frame.index === frame.keys.length) {
-        out += "}"
+        sink.raw("}")
         stack.pop()
         continue
       }
-      if (frame.index > 0) out += ","
+      if (frame.index > 0) sink.raw(",")
       const key = frame.keys[frame.index++]!
-      out += `${JSON.stringify(key)}:`
+      sink.string(key)
+      sink.raw(":")
       write(frame.object[key])
     }
   }
+}
+
+/** `writeJsonTo` into a string. */
+const writeJson = (root: unknown, go: boolean): string => {
+  let out = ""
+  writeJsonTo(root, go, {
+    raw: (text) => {
+      out += text
+    },
+    string: (s) => {
+      out += JSON.stringify(s)
+    }
+  })
   return out
 }
 

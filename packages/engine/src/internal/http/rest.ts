@@ -14,7 +14,8 @@ import { EngineAuth } from "../auth/EngineAuth.js"
 import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
-import { exceedsMaxDepth, goMarshal, stringifyJson, tooDeep } from "../domain/json.js"
+import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
+import { type JsonBytes, jsonWriter } from "./jsonBytes.js"
 import type { EngineState } from "../domain/model.js"
 
 /**
@@ -43,11 +44,17 @@ export const forbidden = () => httpError(403, "Please provide valid credentials"
 export const notFound = () => httpError(404, "not found")
 
 /**
- * A JSON response. Written without recursion (`stringifyJson`): a run's input or output may nest
- * as deep as Go accepts, deeper than `JSON.stringify` can write.
+ * A JSON response written by `write` straight into bytes (`JsonBytes`: no intermediate objects or
+ * text, nothing recursive; what `JSON.stringify` would write).
  */
-export const json = (body: unknown, status = 200) =>
-  HttpServerResponse.text(stringifyJson(body), { status, contentType: "application/json" })
+export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200) =>
+  HttpServerResponse.uint8Array(jsonWriter.encode(write), { status, contentType: "application/json" })
+
+/**
+ * A JSON response: what `JSON.stringify` writes, without recursion (a run's input or output may
+ * nest deeper than the call stack allows).
+ */
+export const json = (body: unknown, status = 200) => jsonWritten((writer) => writer.value(body), status)
 
 const toResponse = (error: RestError) => json(error.body, error.status)
 

@@ -24,6 +24,7 @@ import type {
   Workflow
 } from "../domain/model.js"
 import { latestVersion, runStatus, taskError, taskFinishedAt, taskOutput, taskStatus } from "../domain/model.js"
+import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 
@@ -41,12 +42,6 @@ const objectOr = (value: JsonValue | undefined): JsonValue => (isJsonObject(valu
 
 /** A task's display name as upstream stores it: `<readable id>-<creation time in unix ms>`. */
 export const taskDisplayName = (task: Task) => `${task.step.readableId}-${task.createdAt}`
-
-/** A run's display name: `<workflow name>-<creation time in unix ms>`, its task's for a single task. */
-export const runDisplayName = (run: Run) => {
-  const single = run.isDag ? undefined : runTasks(run)[0]
-  return single !== undefined ? taskDisplayName(single) : `${run.workflow.name}-${run.createdAt}`
-}
 
 export const tenant = (t: Tenant) => ({
   metadata: resourceMeta(t.id, t.createdAt),
@@ -72,96 +67,138 @@ export const taskEvent = (task: Task, event: TaskEvent) => ({
   attempt: event.retryCount + 1
 })
 
-export const taskSummary = (task: Task) => {
+/** `APIResourceMeta`, written. */
+const writeResourceMeta = (w: JsonBytes, id: string, createdAt: number, updatedAt: number) =>
+  w.raw("{\"id\":").string(id).key("createdAt").iso(createdAt).key("updatedAt").iso(updatedAt).raw("}")
+
+/** A display name `<name>-<creation time in unix ms>` (`taskDisplayName`, `runDisplayName`), written. */
+const writeDisplayName = (w: JsonBytes, name: string, createdAt: number) =>
+  isPlainAscii(name) && Number.isInteger(createdAt) && createdAt >= 0
+    ? w.raw("\"").raw(name).raw("-").number(createdAt).raw("\"")
+    : w.string(`${name}-${createdAt}`)
+
+/** A stored JSON text as `openapi.NonNullableJSON` (objects as they are, anything else `{}`), written. */
+const writeObjectOf = (w: JsonBytes, raw: string | undefined) =>
+  raw === "{}" ? w.raw("{}") : w.value(objectOr(parseJson(raw)))
+
+/**
+ * `V1TaskSummary` (`ToTaskSummary`), written; in lists (`includePayloads` false) its input and
+ * output are `{}`.
+ */
+export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = true): JsonBytes => {
   const run = task.run
   const finishedAt = taskFinishedAt(task)
-  const duration = task.startedAt !== undefined && finishedAt !== undefined ? finishedAt - task.startedAt : undefined
-  return {
-    metadata: resourceMeta(task.externalId, task.createdAt, finishedAt ?? task.startedAt ?? task.createdAt),
-    actionId: task.step.action,
-    retryCount: task.retryCount,
-    attempt: task.retryCount + 1,
-    additionalMetadata: run.metadata,
-    createdAt: iso(task.createdAt)!,
-    displayName: taskDisplayName(task),
-    ...(duration !== undefined ? { duration } : {}),
-    isDurable: task.step.isDurable,
-    ...(task.state._tag === "Failed" ? { errorMessage: task.state.error } : {}),
-    ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
-    input: objectOr(run.input),
-    numSpawnedChildren: task.spawned.size,
-    output: task.state._tag === "Completed" ? objectOr(parseJson(task.state.output)) : {},
-    status: taskStatus(task),
-    isEvicted: task.state._tag === "Evicted",
-    ...(task.startedAt !== undefined ? { startedAt: iso(task.startedAt) } : {}),
-    stepId: task.step.id,
-    taskExternalId: task.externalId,
-    taskId: task.id,
-    taskInsertedAt: iso(task.createdAt)!,
-    tenantId: task.tenantId,
-    // upstream's task views (`ToTask`, `ToTaskSummary`) always say TASK
-    type: "TASK" as const,
-    workflowId: run.workflow.id,
-    workflowName: run.workflow.name,
-    workflowRunExternalId: run.id,
-    workflowVersionId: run.version.id,
-    ...(run.parentTaskExternalId !== undefined ? { parentTaskExternalId: run.parentTaskExternalId } : {})
+  w.raw("{\"metadata\":")
+  writeResourceMeta(w, task.externalId, task.createdAt, finishedAt ?? task.startedAt ?? task.createdAt)
+  w.key("actionId").string(task.step.action)
+  w.key("retryCount").number(task.retryCount).key("attempt").number(task.retryCount + 1)
+  w.key("additionalMetadata").value(run.metadata)
+  w.key("createdAt").iso(task.createdAt)
+  writeDisplayName(w.key("displayName"), task.step.readableId, task.createdAt)
+  if (task.startedAt !== undefined && finishedAt !== undefined) w.key("duration").number(finishedAt - task.startedAt)
+  w.key("isDurable").boolean(task.step.isDurable)
+  if (task.state._tag === "Failed") w.key("errorMessage").string(task.state.error)
+  if (finishedAt !== undefined) w.key("finishedAt").iso(finishedAt)
+  w.key("input")
+  if (includePayloads) w.value(objectOr(run.input))
+  else w.raw("{}")
+  w.key("numSpawnedChildren").number(task.spawned.size)
+  w.key("output")
+  if (includePayloads && task.state._tag === "Completed") writeObjectOf(w, task.state.output)
+  else w.raw("{}")
+  w.key("status").string(taskStatus(task))
+  w.key("isEvicted").boolean(task.state._tag === "Evicted")
+  if (task.startedAt !== undefined) w.key("startedAt").iso(task.startedAt)
+  w.key("stepId").string(task.step.id)
+  w.key("taskExternalId").string(task.externalId)
+  w.key("taskId").number(task.id)
+  w.key("taskInsertedAt").iso(task.createdAt)
+  w.key("tenantId").string(task.tenantId)
+  // upstream's task views (`ToTask`, `ToTaskSummary`) always say TASK
+  w.key("type").raw("\"TASK\"")
+  w.key("workflowId").string(run.workflow.id)
+  w.key("workflowName").string(run.workflow.name)
+  w.key("workflowRunExternalId").string(run.id)
+  w.key("workflowVersionId").string(run.version.id)
+  if (run.parentTaskExternalId !== undefined) w.key("parentTaskExternalId").string(run.parentTaskExternalId)
+  return w.raw("}")
+}
+
+/** The task of a single-task run (undefined for a DAG, or before its task exists). */
+const singleTask = (run: Run): Task | undefined => {
+  if (run.isDag) return undefined
+  let first: Task | undefined
+  for (const task of run.tasks.values()) {
+    if (first === undefined || task.step.index < first.step.index) first = task
   }
+  return first
 }
 
 /** The output of a run: the task's output for a single task, else outputs keyed by readable id. */
-const runOutput = (run: Run): JsonValue => {
-  const tasks = runTasks(run)
-  if (!run.isDag) return objectOr(parseJson(tasks[0] !== undefined ? taskOutput(tasks[0]) : undefined))
+const writeRunOutput = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Task>) => {
+  if (!run.isDag) return writeObjectOf(w, tasks[0] !== undefined ? taskOutput(tasks[0]) : undefined)
   const outputs: Record<string, JsonValue> = {}
   for (const task of tasks) {
     if (task.state._tag === "Completed") outputs[task.step.readableId] = parseJson(task.state.output) ?? null
   }
-  return outputs
+  return w.value(outputs)
 }
 
-export const workflowRun = (run: Run) => {
-  const tasks = runTasks(run)
-  const started = tasks.map((t) => t.startedAt).filter((t): t is number => t !== undefined)
-  const startedAt = started.length > 0 ? Math.min(...started) : undefined
-  const failed = tasks.find((t) => t.state._tag === "Failed")
-  return {
-    metadata: resourceMeta(run.id, run.createdAt, run.finishedAt ?? run.createdAt),
-    status: runStatus(run),
-    ...(startedAt !== undefined ? { startedAt: iso(startedAt) } : {}),
-    ...(run.finishedAt !== undefined ? { finishedAt: iso(run.finishedAt) } : {}),
-    ...(startedAt !== undefined && run.finishedAt !== undefined ? { duration: run.finishedAt - startedAt } : {}),
-    tenantId: run.tenantId,
-    additionalMetadata: run.metadata,
-    displayName: runDisplayName(run),
-    workflowId: run.workflow.id,
-    output: runOutput(run),
-    ...(failed !== undefined ? { errorMessage: taskError(failed) } : {}),
-    workflowVersionId: run.version.id,
-    input: objectOr(run.input),
-    createdAt: iso(run.createdAt)!,
-    ...(run.parentTaskExternalId !== undefined ? { parentTaskExternalId: run.parentTaskExternalId } : {})
+/**
+ * The fields of `V1WorkflowRun` (`ToWorkflowRun`), written without the braces: the run's earliest
+ * start, its first failed task's error, its tasks' outputs. `tasks` are the run's tasks in step
+ * order; in lists (`includePayloads` false) its input and output are `{}`.
+ */
+const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Task>, includePayloads: boolean) => {
+  let startedAt: number | undefined
+  let failed: Task | undefined
+  for (const task of tasks) {
+    if (task.startedAt !== undefined && (startedAt === undefined || task.startedAt < startedAt)) startedAt = task.startedAt
+    if (failed === undefined && task.state._tag === "Failed") failed = task
   }
+  w.raw("\"metadata\":")
+  writeResourceMeta(w, run.id, run.createdAt, run.finishedAt ?? run.createdAt)
+  w.key("status").string(runStatus(run))
+  if (startedAt !== undefined) w.key("startedAt").iso(startedAt)
+  if (run.finishedAt !== undefined) w.key("finishedAt").iso(run.finishedAt)
+  if (startedAt !== undefined && run.finishedAt !== undefined) w.key("duration").number(run.finishedAt - startedAt)
+  w.key("tenantId").string(run.tenantId)
+  w.key("additionalMetadata").value(run.metadata)
+  const single = run.isDag ? undefined : tasks[0]
+  if (single !== undefined) writeDisplayName(w.key("displayName"), single.step.readableId, single.createdAt)
+  else writeDisplayName(w.key("displayName"), run.workflow.name, run.createdAt)
+  w.key("workflowId").string(run.workflow.id)
+  w.key("output")
+  if (includePayloads) writeRunOutput(w, run, tasks)
+  else w.raw("{}")
+  const error = failed !== undefined ? taskError(failed) : undefined
+  if (error !== undefined) w.key("errorMessage").string(error)
+  w.key("workflowVersionId").string(run.version.id)
+  w.key("input")
+  if (includePayloads) w.value(objectOr(run.input))
+  else w.raw("{}")
+  w.key("createdAt").iso(run.createdAt)
+  if (run.parentTaskExternalId !== undefined) w.key("parentTaskExternalId").string(run.parentTaskExternalId)
 }
 
 /** The events of every task of a run, task by task. */
 export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => task.events.map((event) => taskEvent(task, event)))
 
-/** `V1WorkflowRunDetails`. */
-export const workflowRunDetails = (run: Run) => {
+/** `V1WorkflowRunDetails`, written. */
+export const writeWorkflowRunDetails = (w: JsonBytes, run: Run): JsonBytes => {
   const tasks = runTasks(run)
-  return {
-    run: workflowRun(run),
-    taskEvents: runTaskEvents(run),
-    shape: run.version.steps.map((step) => ({
-      taskExternalId: run.taskIds.get(step.id)!,
-      stepId: step.id,
-      childrenStepIds: step.children.map((child) => child.id),
-      taskName: step.readableId
-    })),
-    tasks: tasks.map(taskSummary),
-    workflowConfig: {}
-  }
+  w.raw("{\"run\":{")
+  writeWorkflowRunFields(w, run, tasks, true)
+  w.raw("}").key("taskEvents").value(runTaskEvents(run))
+  w.key("shape").value(run.version.steps.map((step) => ({
+    taskExternalId: run.taskIds.get(step.id)!,
+    stepId: step.id,
+    childrenStepIds: step.children.map((child) => child.id),
+    taskName: step.readableId
+  })))
+  w.key("tasks").raw("[")
+  tasks.forEach((task, i) => writeTaskSummary(i === 0 ? w : w.raw(","), task))
+  return w.raw("]").key("workflowConfig").raw("{}}")
 }
 
 /** The language names of `WorkerRuntimeSDKs`, by the proto's `SDKS` value (GO is GOLANG). */
@@ -252,35 +289,49 @@ export const pagesOf = (total: number, limit: number, offset: number) => {
   return { num_pages: numPages, current_page: currentPage, next_page: currentPage === numPages ? currentPage : currentPage + 1 }
 }
 
-const withoutPayloads = <A extends { readonly input: JsonValue; readonly output: JsonValue }>(row: A, include: boolean): A =>
-  include ? row : { ...row, input: {}, output: {} }
-
-/** A `workflow-runs?only_tasks=true` row, or a DAG's child (`PopulateTaskRunDataRowToV1TaskSummary`). */
-export const taskListRow = (task: Task, includePayloads: boolean) => withoutPayloads(taskSummary(task), includePayloads)
+/**
+ * A `workflow-runs` row (`WorkflowRunDataToV1TaskSummary`), written: the run as a summary keyed
+ * by the run id (upstream marks every row `DAG`), a DAG's tasks as `children`.
+ */
+const writeRunListRow = (w: JsonBytes, run: Run, includePayloads: boolean) => {
+  const single = singleTask(run)
+  const tasks = run.isDag ? runTasks(run) : single !== undefined ? [single] : []
+  w.raw("{")
+  writeWorkflowRunFields(w, run, tasks, includePayloads)
+  w.key("taskExternalId").string(run.id)
+  w.key("taskId").number(single?.id ?? 0)
+  w.key("taskInsertedAt").iso(run.createdAt)
+  w.key("type").raw("\"DAG\"")
+  w.key("workflowName").string(run.workflow.name)
+  w.key("stepId").string(single?.step.id ?? "00000000-0000-0000-0000-000000000000")
+  w.key("actionId").string(single?.step.action ?? "")
+  w.key("workflowRunExternalId").string(run.id)
+  w.key("retryCount").number(single?.retryCount ?? 0)
+  w.key("attempt").number((single?.retryCount ?? 0) + 1)
+  w.key("numSpawnedChildren").number(0)
+  if (run.isDag) {
+    w.key("children").raw("[")
+    tasks.forEach((task, i) => writeTaskSummary(i === 0 ? w : w.raw(","), task, includePayloads))
+    w.raw("]")
+  }
+  return w.raw("}")
+}
 
 /**
- * A `workflow-runs` row (`WorkflowRunDataToV1TaskSummary`): the run as a summary keyed by the run
- * id (upstream marks every row `DAG`), a DAG's tasks as `children`.
+ * `V1TaskSummaryList` of `GET /api/v1/stable/tenants/{tenant}/workflow-runs`, written: the
+ * pagination, then the rows (runs, or tasks with `only_tasks`).
  */
-export const runListRow = (run: Run, includePayloads: boolean) => {
-  const tasks = runTasks(run)
-  const single = run.isDag ? undefined : tasks[0]
-  const summary = workflowRun(run)
-  return {
-    ...withoutPayloads(summary, includePayloads),
-    taskExternalId: run.id,
-    taskId: single?.id ?? 0,
-    taskInsertedAt: summary.createdAt,
-    type: "DAG" as const,
-    workflowName: run.workflow.name,
-    stepId: single?.step.id ?? "00000000-0000-0000-0000-000000000000",
-    actionId: single?.step.action ?? "",
-    workflowRunExternalId: run.id,
-    retryCount: single?.retryCount ?? 0,
-    attempt: (single?.retryCount ?? 0) + 1,
-    numSpawnedChildren: 0,
-    ...(run.isDag ? { children: tasks.map((task) => taskListRow(task, includePayloads)) } : {})
-  }
+export const writeRunList = (
+  w: JsonBytes,
+  page: { readonly total: number; readonly runs: ReadonlyArray<Run> } | { readonly total: number; readonly tasks: ReadonlyArray<Task> },
+  limit: number,
+  offset: number,
+  includePayloads: boolean
+): JsonBytes => {
+  w.raw("{\"pagination\":").value(pagination(page.total, limit, offset)).key("rows").raw("[")
+  if ("runs" in page) page.runs.forEach((run, i) => writeRunListRow(i === 0 ? w : w.raw(","), run, includePayloads))
+  else page.tasks.forEach((task, i) => writeTaskSummary(i === 0 ? w : w.raw(","), task, includePayloads))
+  return w.raw("]}")
 }
 
 /** `V1LogLine`. */

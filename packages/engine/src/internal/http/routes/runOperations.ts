@@ -25,7 +25,7 @@ import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
 import type { TaskStatus } from "../../domain/model.js"
 import * as Triggers from "../../domain/triggers.js"
-import { apiError, decodeBody, internalServerError, json, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import { apiError, decodeBody, internalServerError, json, jsonWritten, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 import { metadataPairsLenient } from "./metrics.js"
 
@@ -88,7 +88,7 @@ export const routes = HttpRouter.empty.pipe(
           Effect.catchIf((error) => error.status === 409, () => Effect.fail(internalServerError()))
         )
         if (body.returnOnlyId === true) return json({ run: { metadata: Views.resourceMeta(run.id, run.createdAt) } })
-        return json(Views.workflowRunDetails(run))
+        return jsonWritten((writer) => Views.writeWorkflowRunDetails(writer, run))
       })
     )
   ),

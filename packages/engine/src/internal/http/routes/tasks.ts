@@ -24,6 +24,7 @@ import {
   httpError,
   internalServerError,
   json,
+  jsonWritten,
   lookupWith,
   parseQuery,
   resourceRoute,
@@ -90,7 +91,7 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const query = yield* parseQuery((q) => ({ attempt: q.int("attempt") }))
         if (query.attempt !== undefined && query.attempt < 1) return yield* httpError(400, "Attempt must be greater than 0")
-        return json(Views.taskSummary(task))
+        return jsonWritten((writer) => Views.writeTaskSummary(writer, task))
       })
     )
   ),

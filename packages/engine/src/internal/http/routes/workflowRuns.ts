@@ -14,6 +14,7 @@ import { runStatus } from "../../domain/model.js"
 import {
   internalServerError,
   json,
+  jsonWritten,
   lookupWith,
   parseQuery,
   type QueryReader,
@@ -68,7 +69,12 @@ const listParams = (q: QueryReader) => ({
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run",
-    resourceRoute("run", "invalid workflow run id", lookupRun, (run) => Effect.succeed(json(Views.workflowRunDetails(run))))
+    resourceRoute(
+      "run",
+      "invalid workflow run id",
+      lookupRun,
+      (run) => Effect.succeed(jsonWritten((writer) => Views.writeWorkflowRunDetails(writer, run)))
+    )
   ),
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run/status",
@@ -90,17 +96,18 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = yield* parseQuery(listParams)
         if (common.limit < 0 || common.offset < 0) return yield* internalServerError()
-        const rows = yield* runDomain((state) => {
-          if (onlyTasks) {
-            // upstream `OnlyTasks`: filters by worker, not by parent task
-            const page = Queries.listTasks(state, tenantId, { ...common, workerId })
-            return { total: page.total, rows: page.rows.map((task) => Views.taskListRow(task, includePayloads)) }
-          }
-          // upstream `WithDags`: filters by parent task, not by worker
-          const page = Queries.listRuns(state, tenantId, { ...common, parentTaskExternalId })
-          return { total: page.total, rows: page.rows.map((run) => Views.runListRow(run, includePayloads)) }
-        })
-        return json({ pagination: Views.pagination(rows.total, common.limit, common.offset), rows: rows.rows })
+        return yield* runDomain((state) =>
+          jsonWritten((writer) => {
+            if (onlyTasks) {
+              // upstream `OnlyTasks`: filters by worker, not by parent task
+              const page = Queries.listTasks(state, tenantId, { ...common, workerId })
+              return Views.writeRunList(writer, { total: page.total, tasks: page.rows }, common.limit, common.offset, includePayloads)
+            }
+            // upstream `WithDags`: filters by parent task, not by worker
+            const page = Queries.listRuns(state, tenantId, { ...common, parentTaskExternalId })
+            return Views.writeRunList(writer, { total: page.total, runs: page.rows }, common.limit, common.offset, includePayloads)
+          })
+        )
       })
     )
   )

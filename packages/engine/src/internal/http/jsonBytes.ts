@@ -1,0 +1,172 @@
+/**
+ * A JSON writer that writes UTF-8 bytes straight into one reused buffer, for the REST responses
+ * that are large and frequent (the run list): a row is written from the engine's records without
+ * building an object per row, a string per field or the response text, so a list call leaves
+ * almost nothing for V8's young-generation collector (whose pauses, not the list's own work, set
+ * the list's p99). What it writes is byte for byte what `JSON.stringify` writes for the same
+ * value.
+ *
+ * @internal
+ */
+
+import { isJsonObject, writeJsonTo } from "../domain/json.js"
+
+/** The buffer is kept between responses up to this size; a larger one is let go after use. */
+const keptBytes = 1024 * 1024
+
+/**
+ * Whether a string can be written as it is between quotes: printable ASCII without `"` or `\`
+ * (anything else is written as `JSON.stringify` escapes and encodes it).
+ */
+export const isPlainAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false
+  }
+  return true
+}
+
+/** `{}` (the usual input, output and metadata), written without looking further. */
+const isEmptyObject = (value: unknown): boolean => {
+  if (!isJsonObject(value) || Object.getPrototypeOf(value) !== Object.prototype) return false
+  for (const _ in value) return false
+  return true
+}
+
+/** Writes JSON into a growing buffer; `encode` hands out what a write wrote. */
+export class JsonBytes {
+  private buffer = Buffer.allocUnsafeSlow(64 * 1024)
+  private at = 0
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.at + bytes))
+    this.buffer.copy(grown, 0, 0, this.at)
+    this.buffer = grown
+  }
+
+  /** Text known to be ASCII and valid JSON where it goes (punctuation, keys, literals). */
+  raw(text: string): this {
+    this.room(text.length)
+    this.at += this.buffer.write(text, this.at, "latin1")
+    return this
+  }
+
+  /** A string value, quoted and escaped. */
+  string(s: string): this {
+    if (isPlainAscii(s)) {
+      this.room(s.length + 2)
+      const buffer = this.buffer
+      buffer[this.at++] = 0x22
+      this.at += buffer.write(s, this.at, "latin1")
+      buffer[this.at++] = 0x22
+      return this
+    }
+    const quoted = JSON.stringify(s)
+    this.room(quoted.length * 3)
+    this.at += this.buffer.write(quoted, this.at, "utf8")
+    return this
+  }
+
+  /** A number as `JSON.stringify` writes it (`null` when not finite). */
+  number(n: number): this {
+    if (Number.isInteger(n) && n >= 0 && n < 1e15) {
+      let width = 1
+      for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) width++
+      this.room(width)
+      let rest = n
+      for (let i = this.at + width - 1; i >= this.at; i--) {
+        this.buffer[i] = 0x30 + (rest % 10)
+        rest = Math.floor(rest / 10)
+      }
+      this.at += width
+      return this
+    }
+    return this.raw(Number.isFinite(n) ? String(n) : "null")
+  }
+
+  boolean(b: boolean): this {
+    return this.raw(b ? "true" : "false")
+  }
+
+  /** A time (unix ms) as `Date.prototype.toISOString` writes it, quoted. */
+  iso(ms: number): this {
+    const days = Math.floor(ms / 86_400_000)
+    let inDay = ms - days * 86_400_000
+    // the civil date of a day count (H. Hinnant's `civil_from_days`)
+    const z = days + 719_468
+    const era = Math.floor(z / 146_097)
+    const doe = z - era * 146_097
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365)
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+    const mp = Math.floor((5 * doy + 2) / 153)
+    const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+    const month = mp < 10 ? mp + 3 : mp - 9
+    const year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    if (!Number.isInteger(ms) || year < 0 || year > 9999) return this.string(new Date(ms).toISOString())
+    this.room(26)
+    const b = this.buffer
+    let at = this.at
+    const digits = (value: number, width: number) => {
+      for (let i = width - 1; i >= 0; i--) {
+        b[at + i] = 0x30 + (value % 10)
+        value = Math.floor(value / 10)
+      }
+      at += width
+    }
+    b[at++] = 0x22
+    digits(year, 4)
+    b[at++] = 0x2d
+    digits(month, 2)
+    b[at++] = 0x2d
+    digits(day, 2)
+    b[at++] = 0x54
+    digits(Math.floor(inDay / 3_600_000), 2)
+    inDay %= 3_600_000
+    b[at++] = 0x3a
+    digits(Math.floor(inDay / 60_000), 2)
+    inDay %= 60_000
+    b[at++] = 0x3a
+    digits(Math.floor(inDay / 1000), 2)
+    b[at++] = 0x2e
+    digits(inDay % 1000, 3)
+    b[at++] = 0x5a
+    b[at++] = 0x22
+    this.at = at
+    return this
+  }
+
+  /** `"key":` for a key known to be plain ASCII, after a comma unless `first`. */
+  key(name: string, first = false): this {
+    this.raw(first ? "\"" : ",\"")
+    this.raw(name)
+    return this.raw("\":")
+  }
+
+  /**
+   * Any value as `JSON.stringify` writes it (`writeJsonTo`: no recursion, so user JSON nested as
+   * deep as `JSON.parse` builds is written all the same).
+   */
+  value(value: unknown): this {
+    if (isEmptyObject(value)) return this.raw("{}")
+    writeJsonTo(value, false, this)
+    return this
+  }
+
+  /**
+   * The bytes `write` writes, as a copy of their own (the buffer is reused, and emptied first, so
+   * a write that failed half way leaves nothing behind). Synchronous: one response at a time.
+   */
+  encode(write: (writer: this) => unknown): Uint8Array {
+    this.at = 0
+    write(this)
+    const bytes = new Uint8Array(this.at)
+    bytes.set(this.buffer.subarray(0, this.at))
+    this.at = 0
+    if (this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
+    return bytes
+  }
+}
+
+/** The engine's one writer: responses are written synchronously, one at a time. */
+export const jsonWriter = new JsonBytes()
