@@ -152,7 +152,8 @@ describe("JsonBytes", () => {
       {},
       [1, undefined, () => 1, "x", { a: undefined }],
       { "10": 1, "2": 2, b: 3, a: { "é": [null, { z: "<>" }] }, u: undefined },
-      { d: new Date(1_700_000_000_123) }
+      { d: new Date(1_700_000_000_123) },
+      { "7": -0, s: "é\"", n: null, b: false, f: 1.5e300, i: -3 }
     ]
     for (const sample of samples) expect(written((w) => w.value(sample))).toBe(JSON.stringify(sample))
     for (const n of [0, 7, 10, 99, 1000, 2 ** 31, 1e15 - 1, 1e15, 2.5, -1]) {

@@ -192,33 +192,7 @@ export interface JsonSink {
  */
 export const writeJsonTo = (root: unknown, go: boolean, sink: JsonSink): void => {
   const stack: Array<Frame> = []
-  const skipped = (value: unknown) =>
-    value === undefined || (!go && (typeof value === "function" || typeof value === "symbol"))
-  const write = (input: unknown): void => {
-    let value = input
-    if (!go && typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
-      value = (value as { toJSON: () => unknown }).toJSON()
-    }
-    if (typeof value === "string") {
-      sink.string(value)
-    } else if (typeof value === "number") {
-      sink.raw(Number.isFinite(value) ? JSON.stringify(value) : "null")
-    } else if (typeof value === "boolean" || typeof value === "bigint") {
-      sink.raw(JSON.stringify(value))
-    } else if (Array.isArray(value)) {
-      sink.raw("[")
-      stack.push({ array: value, index: 0 })
-    } else if (typeof value === "object" && value !== null) {
-      const object = value as Readonly<Record<string, unknown>>
-      const keys = Object.keys(object).filter((key) => !skipped(object[key]))
-      if (go) keys.sort(compareKeys)
-      sink.raw("{")
-      stack.push({ object, keys, index: 0 })
-    } else {
-      sink.raw("null")
-    }
-  }
-  write(root)
+  writeOpening(root, go, sink, stack)
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!
     if ("array" in frame) {
@@ -229,8 +203,8 @@ export const writeJsonTo = (root: unknown, go: boolean, sink: JsonSink): void =>
       }
       if (frame.index > 0) sink.raw(",")
       const item = frame.array[frame.index++]
-      if (skipped(item)) sink.raw("null")
-      else write(item)
+      if (isSkipped(item, go)) sink.raw("null")
+      else writeOpening(item, go, sink, stack)
     } else {
       if (frame.index === frame.keys.length) {
         sink.raw("}")
@@ -241,8 +215,38 @@ export const writeJsonTo = (root: unknown, go: boolean, sink: JsonSink): void =>
       const key = frame.keys[frame.index++]!
       sink.string(key)
       sink.raw(":")
-      write(frame.object[key])
+      writeOpening(frame.object[key], go, sink, stack)
     }
+  }
+}
+
+/** What an object leaves out (and an array writes as null). */
+const isSkipped = (value: unknown, go: boolean) =>
+  value === undefined || (!go && (typeof value === "function" || typeof value === "symbol"))
+
+/** Writes a scalar whole, or opens an array or object and pushes its frame. */
+const writeOpening = (input: unknown, go: boolean, sink: JsonSink, stack: Array<Frame>): void => {
+  let value = input
+  if (!go && typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    value = (value as { toJSON: () => unknown }).toJSON()
+  }
+  if (typeof value === "string") {
+    sink.string(value)
+  } else if (typeof value === "number") {
+    sink.raw(Number.isFinite(value) ? JSON.stringify(value) : "null")
+  } else if (typeof value === "boolean" || typeof value === "bigint") {
+    sink.raw(JSON.stringify(value))
+  } else if (Array.isArray(value)) {
+    sink.raw("[")
+    stack.push({ array: value, index: 0 })
+  } else if (typeof value === "object" && value !== null) {
+    const object = value as Readonly<Record<string, unknown>>
+    const keys = Object.keys(object).filter((key) => !isSkipped(object[key], go))
+    if (go) keys.sort(compareKeys)
+    sink.raw("{")
+    stack.push({ object, keys, index: 0 })
+  } else {
+    sink.raw("null")
   }
 }
 

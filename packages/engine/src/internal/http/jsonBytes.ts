@@ -26,13 +26,6 @@ export const isPlainAscii = (s: string): boolean => {
   return true
 }
 
-/** `{}` (the usual input, output and metadata), written without looking further. */
-const isEmptyObject = (value: unknown): boolean => {
-  if (!isJsonObject(value) || Object.getPrototypeOf(value) !== Object.prototype) return false
-  for (const _ in value) return false
-  return true
-}
-
 /** Writes JSON into a growing buffer; `encode` hands out what a write wrote. */
 export class JsonBytes {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024)
@@ -74,12 +67,7 @@ export class JsonBytes {
       let width = 1
       for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) width++
       this.room(width)
-      let rest = n
-      for (let i = this.at + width - 1; i >= this.at; i--) {
-        this.buffer[i] = 0x30 + (rest % 10)
-        rest = Math.floor(rest / 10)
-      }
-      this.at += width
+      this.digits(n, width)
       return this
     }
     return this.raw(Number.isFinite(n) ? String(n) : "null")
@@ -106,34 +94,35 @@ export class JsonBytes {
     if (!Number.isInteger(ms) || year < 0 || year > 9999) return this.string(new Date(ms).toISOString())
     this.room(26)
     const b = this.buffer
-    let at = this.at
-    const digits = (value: number, width: number) => {
-      for (let i = width - 1; i >= 0; i--) {
-        b[at + i] = 0x30 + (value % 10)
-        value = Math.floor(value / 10)
-      }
-      at += width
-    }
-    b[at++] = 0x22
-    digits(year, 4)
-    b[at++] = 0x2d
-    digits(month, 2)
-    b[at++] = 0x2d
-    digits(day, 2)
-    b[at++] = 0x54
-    digits(Math.floor(inDay / 3_600_000), 2)
+    b[this.at++] = 0x22
+    this.digits(year, 4)
+    b[this.at++] = 0x2d
+    this.digits(month, 2)
+    b[this.at++] = 0x2d
+    this.digits(day, 2)
+    b[this.at++] = 0x54
+    this.digits(Math.floor(inDay / 3_600_000), 2)
     inDay %= 3_600_000
-    b[at++] = 0x3a
-    digits(Math.floor(inDay / 60_000), 2)
+    b[this.at++] = 0x3a
+    this.digits(Math.floor(inDay / 60_000), 2)
     inDay %= 60_000
-    b[at++] = 0x3a
-    digits(Math.floor(inDay / 1000), 2)
-    b[at++] = 0x2e
-    digits(inDay % 1000, 3)
-    b[at++] = 0x5a
-    b[at++] = 0x22
-    this.at = at
+    b[this.at++] = 0x3a
+    this.digits(Math.floor(inDay / 1000), 2)
+    b[this.at++] = 0x2e
+    this.digits(inDay % 1000, 3)
+    b[this.at++] = 0x5a
+    b[this.at++] = 0x22
     return this
+  }
+
+  /** `value` (a small non-negative integer) in `width` digits, zero-padded; the room is made. */
+  private digits(value: number, width: number): void {
+    let rest = value
+    for (let i = this.at + width - 1; i >= this.at; i--) {
+      this.buffer[i] = 0x30 + (rest % 10)
+      rest = Math.floor(rest / 10)
+    }
+    this.at += width
   }
 
   /** `"key":` for a key known to be plain ASCII, after a comma unless `first`. */
@@ -148,9 +137,39 @@ export class JsonBytes {
    * deep as `JSON.parse` builds is written all the same).
    */
   value(value: unknown): this {
-    if (isEmptyObject(value)) return this.raw("{}")
-    writeJsonTo(value, false, this)
+    if (!this.flatObject(value)) writeJsonTo(value, false, this)
     return this
+  }
+
+  /**
+   * Writes a plain object whose members are all strings, finite numbers, booleans or null (as
+   * metadata, inputs and outputs usually are) in one pass, and says so; writes nothing and
+   * answers false for anything else.
+   */
+  private flatObject(value: unknown): boolean {
+    if (!isJsonObject(value) || Object.getPrototypeOf(value) !== Object.prototype) return false
+    const object = value as Readonly<Record<string, unknown>>
+    for (const key in object) {
+      const member = object[key]
+      if (!(typeof member === "string" || member === null || typeof member === "boolean" || (typeof member === "number" && Number.isFinite(member)))) {
+        return false
+      }
+    }
+    let first = true
+    this.raw("{")
+    for (const key in object) {
+      if (!first) this.raw(",")
+      first = false
+      this.string(key)
+      this.raw(":")
+      const member = object[key]
+      if (typeof member === "string") this.string(member)
+      else if (typeof member === "number") this.number(member)
+      else if (typeof member === "boolean") this.boolean(member)
+      else this.raw("null")
+    }
+    this.raw("}")
+    return true
   }
 
   /**
