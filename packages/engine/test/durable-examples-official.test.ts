@@ -6,55 +6,15 @@
  * build their client from the environment when first imported, so it points at the engine first.
  */
 import { expect, layer } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
-import * as Engine from "../src/Engine.js"
-import { EngineCore, type EngineCoreService } from "../src/internal/core.js"
-import type { Task } from "../src/internal/domain/model.js"
-import * as InternalEngine from "../src/internal/engine.js"
+import { Effect } from "effect"
+import { advance } from "./support/clocked.js"
+import { type Runnable, engineLive, examplesClient, waiting } from "./support/durable.js"
 import * as Official from "./support/official.js"
 
-interface Runnable<I, O> {
-  readonly name: string
-  readonly run: (input: I) => Promise<O>
-  readonly runNoWait: (input: I) => Promise<{ readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }>
-}
-
-/** The durable tasks of the engine waiting on a log entry that is not satisfied yet. */
-const waiting = (core: EngineCoreService, name: string): Array<Task> =>
-  [...core.state.tasksByExternalId.values()].filter((task) =>
-    task.run.workflow.name === name && task.durable !== undefined &&
-    [...task.durable.entries.values()].some((entry) => entry.kind === "WAIT_FOR" && !entry.satisfied && entry.invocationCount === task.durable!.invocationCount)
-  )
-
-/** Moves the engine's clock and lets its timers run. */
-const advance = (ms: number) =>
-  Effect.gen(function*() {
-    yield* TestClock.adjust(ms)
-    for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
-  })
-
-/** The engine (its clock the tests' TestClock) and the examples' client. */
-const setUp = Effect.gen(function*() {
-  const engine = yield* Engine.Engine
-  const core = yield* EngineCore
-  const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-  return { core: core as EngineCoreService, engine, hatchet }
-})
-
-/**
- * One engine for the file (the examples' client is built once per file). Its clock starts at the
- * wall-clock time, which the SDK's lookbacks start from; an open stream keeps a worker alive
- * however far the clock jumps.
- */
-const EngineLive = Layer.unwrapEffect(
-  Effect.as(TestClock.setTime(Date.now()), InternalEngine.layer({ workerLiveness: "connection" }))
-)
-
-layer(EngineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
-
+layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
   it.scoped("durable_sleep: the 5 s durable sleep ends when the engine's clock passes it", () =>
     Effect.gen(function*() {
-      const { core, hatchet, engine } = yield* setUp
+      const { core, hatchet, engine } = yield* examplesClient
       const { durableSleep } = yield* Official.importExample<{ durableSleep: Runnable<object, unknown> }>(engine, "durable_sleep/workflow.js")
       yield* Official.worker(hatchet, "durable-sleep-worker", { workflows: [durableSleep as never] })
       const ref = yield* Effect.promise(() => durableSleep.runNoWait({}))
@@ -65,7 +25,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
 
   it.scoped("durable: durable-sleep-event-spawn sleeps, waits for an event, then runs a child; now() is memoized", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* setUp
+      const { core, engine, hatchet } = yield* examplesClient
       const example = yield* Official.importExample<{
         durableSleepEventSpawn: Runnable<object, { readonly child_output: unknown }>
         spawnChildTask: Runnable<object, unknown>
@@ -94,7 +54,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
 
   it.scoped("a durable task's 24-hour sleep ends in one jump of the engine's clock", () =>
     Effect.gen(function*() {
-      const { core, hatchet } = yield* setUp
+      const { core, hatchet } = yield* examplesClient
       const name = Official.unique("day-sleep")
       const daySleep = hatchet.durableTask({
         name,
@@ -110,7 +70,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
 
   it.scoped("durable_event: an event pushed after the wait begins, and one pushed before with a lookback", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* setUp
+      const { core, engine, hatchet } = yield* examplesClient
       const example = yield* Official.importExample<{
         durableEvent: Runnable<object, unknown>
         durableEventWithLookback: Runnable<object, unknown>
@@ -133,7 +93,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
 
   it.scoped("durable_eviction: a worker's shutdown evicts the waiting run; the event restores it on another worker, its memo kept", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* setUp
+      const { core, engine, hatchet } = yield* examplesClient
       const example = yield* Official.importExample<{
         evictableMemoThenWaitForEvent: Runnable<object, unknown>
         MEMO_EVENT_KEY: string
