@@ -7,9 +7,9 @@
  * first imported, so it points at the engine first.
  */
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import type { EngineCoreService } from "../src/internal/core.js"
-import { advance } from "./support/clocked.js"
+import { advance, call } from "./support/clocked.js"
 import { engineLive, examplesClient, type Runnable, untilWaiting } from "./support/durable.js"
 import * as Official from "./support/official.js"
 
@@ -48,6 +48,8 @@ interface SupportExample {
   readonly REPLY_EVENT_KEY: string
   readonly TIMEOUT_SECONDS: number
 }
+
+const token = (engine: { readonly token: Redacted.Redacted<string> }) => Redacted.value(engine.token)
 
 /** The child runs a durable task spawned, by workflow name, from its log. */
 const spawned = (core: EngineCoreService, runId: string): Array<string> => {
@@ -135,11 +137,32 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
         triagePriority: "medium",
         initialReply: "Thank you for contacting support about: Charged twice. We are looking into this and will get back to you shortly."
       })
-      expect(spawned(core, yield* Effect.promise(() => ref.getWorkflowRunId()))).toEqual([
-        "triage-ticket",
-        "generate-reply",
-        "escalate-ticket"
+      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+      expect(spawned(core, runId)).toEqual(["triage-ticket", "generate-reply", "escalate-ticket"])
+      // the log as REST lists it: the children, now(), the labelled or-group, the escalation
+      const log = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}`, token(engine))
+      expect(log.status).toBe(200)
+      const entries = log.body as ReadonlyArray<Record<string, unknown>>
+      expect(entries.map((e) => [e.nodeId, e.branchId, e.kind, e.isSatisfied])).toEqual([
+        [1, 1, "RUN", true],
+        [2, 1, "RUN", true],
+        [3, 1, "MEMO", true],
+        [4, 1, "WAIT_FOR", true],
+        [5, 1, "RUN", true]
       ])
+      expect(entries[0]).toMatchObject({
+        taskExternalId: runId,
+        waitData: [{ kind: "CHILD_WORKFLOW", workflowName: "triage-ticket" }]
+      })
+      expect(entries[3]!.waitData).toEqual([{
+        or: [{ kind: "SLEEP", sleepDurationMs: 5000 }, { kind: "USER_EVENT", eventKey: example.REPLY_EVENT_KEY }]
+      }])
+      expect(typeof entries[3]!.satisfiedAt).toBe("string")
+      const paged = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}?offset=3&limit=1`, token(engine))
+      expect((paged.body as ReadonlyArray<Record<string, unknown>>).map((e) => e.nodeId)).toEqual([4])
+      const base = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks`
+      expect(yield* call("GET", `${base}/not-a-uuid`, token(engine))).toEqual({ status: 400, body: { message: "invalid durable task id" } })
+      expect((yield* call("GET", `${base}/${engine.tenantId}`, token(engine))).status).toBe(404)
     }), 30_000)
 
   it.scoped("support_agent as its run.ts drives it: the ticket's reply resolves it, with no escalation", () =>

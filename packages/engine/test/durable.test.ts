@@ -10,6 +10,7 @@ import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { branchDurableTask, restoreEvictedTask, handleDurableRequest } from "../src/internal/domain/durable.js"
+import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskStatus } from "../src/internal/domain/model.js"
 import * as Workers from "../src/internal/domain/workers.js"
@@ -287,6 +288,48 @@ describe("durable tasks", () => {
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([1, 2, 3, 3])
     }))
 
+  it.scoped("a completion held over 60 s for an earlier one: the next worker_status tells the invocation to restart", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("gap", [task("t", { isDurable: true, timeout: "10m" })])
+      yield* h.putWorkflow("gap-child", [task("c")])
+      const w = yield* h.durableWorker(["gap:t", "gap-child:c"])
+      const runId = yield* h.trigger("gap")
+      const a1 = w.received[0]!
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [{ name: "gap-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+        }
+      })
+      yield* h.complete(w.received.find((x) => x.actionId === "gap-child:c")!, "{}")
+      yield* h.waitEvent(a1, "go")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: runId, invocationCount: 1 } })
+      yield* h.run((state, now) => restoreEvictedTask(state, tenantId, runId, now))
+      const a2 = w.received.filter((x) => x.actionId === "gap:t")[1]!
+      h.sent.length = 0
+      // invocation 2 never replays its child (node 1): the wait's completion (order 2) is held
+      yield* h.push("go", {})
+      expect(h.completions()).toEqual([])
+      const status = h.request({
+        workerStatus: { workerId: w.worker.id, waitingEntries: [{ durableTaskExternalId: runId, invocationCount: 2, branchId: 1, nodeId: 2 }] }
+      })
+      yield* h.advance(60_000, [w])
+      yield* status
+      expect(h.sent.filter((r) => r.serverEvict !== undefined)).toEqual([])
+      yield* h.advance(1_000, [w])
+      yield* status
+      expect(h.sent.filter((r) => r.serverEvict !== undefined)).toEqual([{
+        serverEvict: {
+          durableTaskExternalId: runId,
+          invocationCount: a2.durableTaskInvocationCount,
+          reason: "ordered durable completion release stalled on a missing entry"
+        }
+      }])
+      expect(h.stream.releases.size).toBe(0)
+    }))
+
   it.scoped("branching a completed durable task from a node: a new branch keeps the nodes before it, the task is replayed", () =>
     Effect.gen(function*() {
       const h = yield* durableHarnessWith({ workerLiveness: "connection" })
@@ -384,6 +427,54 @@ describe("durable tasks", () => {
       expect(h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)).toEqual(ack.runEntries.map((e) => e.workflowRunExternalId))
       expect(w.received.filter((x) => x.actionId === "child:c")).toHaveLength(2)
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([2, 1])
+    }))
+
+  it.scoped("a child run reaches its parent through a SIGNAL match on its tasks: a DAG's outputs by step, a failure, a cancellation", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("spawner", [task("t", { isDurable: true, timeout: "10m" })])
+      yield* h.putWorkflow("two-steps", [task("a"), task("b", { parents: ["a"] })])
+      yield* h.putWorkflow("one-step", [task("c")])
+      const w = yield* h.durableWorker(["spawner:t", "two-steps:a", "two-steps:b", "one-step:c"])
+      const runId = yield* h.trigger("spawner")
+      const opt = (name: string, childIndex: number) => ({
+        name,
+        input: "{}",
+        parentId: runId,
+        parentTaskRunExternalId: runId,
+        childIndex,
+        desiredWorkerLabels: {}
+      })
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [opt("two-steps", 0), opt("one-step", 1), opt("one-step", 2)]
+        }
+      })
+      const [dag, failing, cancelled] = h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)
+      const parent = yield* h.taskOf(runId, "t")
+      const entry = parent.durable!.entries.get("1:1")!
+      const dagRun = h.state.runsById.get(dag!)!
+      // one or-group per task of the DAG, its COMPLETED, FAILED and CANCELLED events, keyed by step
+      expect(entry.match).toMatchObject({ kind: "SIGNAL", signalKey: `durable_run:${runId}:1:1` })
+      expect(entry.match!.conditions.map((c) => [c.eventKey, c.hint, c.readableDataKey, c.action])).toEqual(
+        ["a", "b"].flatMap((step) => {
+          const hint = dagRun.taskIds.get(dagRun.version.stepsByReadableId.get(step)!.id)
+          return ["COMPLETED", "FAILED", "CANCELLED"].map((key) => [key, hint, step, "CREATE"])
+        })
+      )
+      yield* h.complete(w.received.find((x) => x.actionId === "two-steps:a")!, "{\"x\":1}")
+      expect(h.completions()).toEqual([])
+      yield* h.complete(w.received.find((x) => x.actionId === "two-steps:b")!, "{\"y\":2}")
+      yield* h.fail(w.received.find((x) => x.actionId === "one-step:c" && x.workflowRunId === failing)!, "boom", true)
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
+      expect(h.completions().map((c) => [c.ref!.nodeId, c.isFailure, c.isFailure ? c.errorMessage : decode(c.payload)])).toEqual([
+        [1, false, { a: { x: 1 }, b: { y: 2 } }],
+        [2, true, "boom"],
+        [3, true, "task was cancelled"]
+      ])
+      expect(h.state.childRunMatches.size).toBe(0)
     }))
 
   it.scoped("eviction frees the durable slot for another task; the evicted one is restored when its wait is met", () =>
