@@ -120,4 +120,104 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
       )
       expect(task.durable!.invocationCount).toBe(2)
     }), 30_000)
+
+  it.scoped("durable: children spawned with run(), in bulk, with spawnChild, a DAG after a sleep, and a failing child's error", () =>
+    Effect.gen(function*() {
+      const { core, engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{
+        durableWithSpawn: Runnable<object, unknown>
+        durableWithBulkSpawn: Runnable<{ n?: number }, unknown>
+        durableWithExplicitSpawn: Runnable<object, unknown>
+        durableSpawnDag: Runnable<object, { readonly spawn_result: unknown; readonly sleep_duration_ms: number }>
+        errorRaisingDurableParent: Runnable<{ error_message: string }, Record<string, unknown>>
+        spawnChildTask: unknown
+        dagChildWorkflow: unknown
+        errorRaisingTask: unknown
+      }>(engine, "durable/workflow.js")
+      yield* Official.worker(hatchet, "durable-children-worker", {
+        workflows: [
+          ex.durableWithSpawn,
+          ex.durableWithBulkSpawn,
+          ex.durableWithExplicitSpawn,
+          ex.durableSpawnDag,
+          ex.errorRaisingDurableParent,
+          ex.spawnChildTask,
+          ex.dagChildWorkflow,
+          ex.errorRaisingTask
+        ] as never
+      })
+      const dag = yield* Effect.promise(() => ex.durableSpawnDag.runNoWait({}))
+      const [spawned, bulk, explicit, failing] = yield* Effect.promise(() =>
+        Promise.all([
+          ex.durableWithSpawn.run({}),
+          ex.durableWithBulkSpawn.run({ n: 3 }),
+          ex.durableWithExplicitSpawn.run({}),
+          ex.errorRaisingDurableParent.run({ error_message: "card declined" })
+        ])
+      )
+      expect(spawned).toEqual({ child_output: { message: "hello from child 1" } })
+      expect(bulk).toEqual({ child_outputs: [0, 1, 2].map((n) => ({ message: `hello from child ${n}` })) })
+      expect(explicit).toEqual({ child_output: { message: "hello from child 1" } })
+      expect(failing.child_raised).toBe(true)
+      expect(String(failing.child_error_str)).toContain("card declined")
+      // the DAG child is spawned after its 2 s sleep of the engine's clock (its steps take 3 s)
+      yield* Official.eventually(() => (waiting(core, "durable-spawn-dag").length === 1 ? true : undefined))
+      yield* advance(2_000)
+      const output = yield* Effect.promise(() => dag.output)
+      expect(output.sleep_duration_ms).toBe(2_000)
+      expect(output.spawn_result).toEqual({ "dag-child-1": { result: "child1" }, "dag-child-2": { result: "child2" } })
+    }), 30_000)
+
+  it.scoped("durable: lookbacks find events pushed before the wait, in a scope, alone or with a sleep, two keys in either order", () =>
+    Effect.gen(function*() {
+      const { engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{
+        waitForEventLookback: Runnable<{ userId: number }, { readonly event: unknown }>
+        waitForOrEventLookback: Runnable<{ scope: string }, unknown>
+        waitForTwoEventsSecondPushedFirst: Runnable<{ scope: string }, { readonly event1: unknown; readonly event2: unknown }>
+        EVENT_KEY: string
+      }>(engine, "durable/workflow.js")
+      yield* Official.worker(hatchet, "durable-lookback-worker", {
+        workflows: [ex.waitForEventLookback, ex.waitForOrEventLookback, ex.waitForTwoEventsSecondPushedFirst] as never
+      })
+      yield* Effect.promise(() => hatchet.events.push("user:create", { order: "o-7", user_id: 7 }, { scope: "user_id:7" }))
+      yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, {}, { scope: "or-scope" }))
+      yield* Effect.promise(() => hatchet.events.push("key2", { order: "second" }, { scope: "two" }))
+      yield* Effect.promise(() => hatchet.events.push("key1", { order: "first" }, { scope: "two" }))
+      const [one, or, two] = yield* Effect.promise(() =>
+        Promise.all([
+          ex.waitForEventLookback.run({ userId: 7 }),
+          ex.waitForOrEventLookback.run({ scope: "or-scope" }),
+          ex.waitForTwoEventsSecondPushedFirst.run({ scope: "two" })
+        ])
+      )
+      expect(one.event).toEqual({ order: "o-7", user_id: 7 })
+      expect(or).toHaveProperty("elapsed")
+      expect(two.event1).toEqual({ order: "first" })
+      expect(two.event2).toEqual({ order: "second" })
+    }), 30_000)
+
+  it.scoped("durable: durable-replay-reset branched from its second sleep replays the first from the log and sleeps the others again", () =>
+    Effect.gen(function*() {
+      const { core, engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{ durableReplayReset: Runnable<object, unknown> }>(engine, "durable/workflow.js")
+      yield* Official.worker(hatchet, "durable-replay-worker", { workflows: [ex.durableReplayReset] as never })
+      const ref = yield* Effect.promise(() => ex.durableReplayReset.runNoWait({}))
+      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+      const sleepThrough = (count: number) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < count; i++) {
+            yield* Official.eventually(() => (waiting(core, "durable-replay-reset").length === 1 ? true : undefined))
+            yield* advance(3_000)
+          }
+        })
+      yield* sleepThrough(3)
+      yield* Effect.promise(() => ref.output)
+      const task = core.state.tasksByExternalId.get(runId)!
+      yield* Effect.promise(() => hatchet.runs.branchDurableTask(runId, 2, 1))
+      yield* sleepThrough(2)
+      yield* Official.eventually(() => (task.state._tag === "Completed" && task.durable!.invocationCount === 2 ? true : undefined))
+      const entries = [...task.durable!.entries.values()].map((e) => [e.branchId, e.nodeId, e.invocationCount])
+      expect(entries).toEqual([[1, 1, 1], [1, 2, 1], [1, 3, 1], [2, 2, 2], [2, 3, 2]])
+    }), 30_000)
 })

@@ -4,7 +4,7 @@
  * eviction and restore, and a durable task whose worker dies resuming elsewhere from its log.
  * Requests go straight to the domain handler with a stream that records what it is sent.
  */
-import { WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
@@ -365,6 +365,43 @@ describe("durable tasks", () => {
       expect((yield* failure(crypto.randomUUID())).message).toBe("task not found: no rows in result set")
     }))
 
+  it.scoped("branching a task in flight forks its log and replays nothing, as upstream's ReplayTasks skips it: the evicted one, restored, replays the branch", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection" })
+      yield* h.putWorkflow("fly", [task("t", { isDurable: true, timeout: "10m" })])
+      const w = yield* h.durableWorker(["fly:t"])
+      // running: the attempt goes on, told nothing; the log's next node is 1 of the new branch
+      const running = yield* h.trigger("fly")
+      const r1 = w.received[0]!
+      yield* h.memo(r1, "step-1", { v: 1 })
+      yield* h.memo(r1, "step-2", { v: 2 })
+      h.sent.length = 0
+      expect(yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: running, nodeId: 2, branchId: 1 }, now)))
+        .toEqual({ taskExternalId: running, nodeId: 2, branchId: 2 })
+      const task1 = yield* h.taskOf(running, "t")
+      expect(task1.state._tag).toBe("Assigned")
+      expect(task1.durable).toMatchObject({ invocationCount: 1, latestBranchId: 2, latestNodeId: 0 })
+      expect(h.sent).toEqual([])
+      expect(w.received).toHaveLength(1)
+      // evicted: it stays evicted; restored, its new invocation replays node 1 and asks node 2 anew
+      const evictedRun = yield* h.trigger("fly")
+      const e1 = w.received.find((x) => x.taskRunExternalId === evictedRun)!
+      yield* h.memo(e1, "step-1", { v: 1 })
+      yield* h.sleep(e1, "1h")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
+      yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: evictedRun, nodeId: 2, branchId: 1 }, now))
+      const task2 = yield* h.taskOf(evictedRun, "t")
+      expect(task2.state._tag).toBe("Evicted")
+      expect(w.received.filter((x) => x.taskRunExternalId === evictedRun)).toHaveLength(1)
+      yield* h.run((state, now) => restoreEvictedTask(state, tenantId, evictedRun, now))
+      const e2 = w.received.filter((x) => x.taskRunExternalId === evictedRun)[1]!
+      expect(e2.durableTaskInvocationCount).toBe(2)
+      h.sent.length = 0
+      yield* h.memo(e2, "step-1")
+      yield* h.sleep(e2, "5s")
+      expect(h.sent.find((r) => r.waitForAck !== undefined)!.waitForAck!.ref).toMatchObject({ branchId: 2, nodeId: 2, invocationCount: 2 })
+    }))
+
   it.scoped("a replay that asks something else at a recorded node gets a non-determinism error", () =>
     Effect.gen(function*() {
       const h = yield* durableHarness
@@ -475,6 +512,46 @@ describe("durable tasks", () => {
         [3, true, "task was cancelled"]
       ])
       expect(h.state.childRunMatches.size).toBe(0)
+    }))
+
+  it.scoped("cancelling a durable task that waits: the running one is told to stop, the evicted one stays put; its waits still record what comes, and a replay finds it", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("napper", [task("t", { isDurable: true, timeout: "10h" })])
+      const w = yield* h.durableWorker(["napper:t"])
+      // waiting on a sleep, on its worker
+      const running = yield* h.trigger("napper")
+      const a = w.received[0]!
+      yield* h.sleep(a, "1h")
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
+      expect(w.received.at(-1)).toMatchObject({ actionType: ActionType.CANCEL_STEP_RUN, taskRunExternalId: running })
+      const cancelled = yield* h.taskOf(running, "t")
+      expect(taskStatus(cancelled)).toBe("CANCELLED")
+      // evicted while waiting on an event
+      const evictedRun = yield* h.trigger("napper")
+      const b = w.received.find((x) => x.taskRunExternalId === evictedRun)!
+      yield* h.waitEvent(b, "wake")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
+      const received = w.received.length
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
+      expect(w.received).toHaveLength(received)
+      const evicted = yield* h.taskOf(evictedRun, "t")
+      expect(taskStatus(evicted)).toBe("CANCELLED")
+      // the sleep ends and the event comes: recorded in the logs, nothing sent, nothing restored
+      h.sent.length = 0
+      yield* h.advance(3_600_000, [w], 600_000)
+      yield* h.push("wake", {})
+      expect(cancelled.durable!.entries.get("1:1")!.satisfied).toBe(true)
+      expect(evicted.durable!.entries.get("1:1")!.satisfied).toBe(true)
+      expect(h.completions()).toEqual([])
+      expect(w.received).toHaveLength(received)
+      expect(taskStatus(evicted)).toBe("CANCELLED")
+      // replayed, the task finds its sleep over and goes on at once
+      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
+      const replayed = w.received.at(-1)!
+      expect(replayed).toMatchObject({ taskRunExternalId: running, durableTaskInvocationCount: 2 })
+      yield* h.sleep(replayed, "1h")
+      expect(h.completions().map((c) => [c.ref!.nodeId, c.ref!.invocationCount])).toEqual([[1, 2]])
     }))
 
   it.scoped("eviction frees the durable slot for another task; the evicted one is restored when its wait is met", () =>

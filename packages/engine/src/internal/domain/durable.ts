@@ -680,10 +680,11 @@ export const listenForDurableEvent = (
 /**
  * `AdminService/BranchDurableTask` and REST `durable-tasks/branch` (upstream `handleBranch`): a new
  * branch of the task's log forks from `branchId` at `nodeId` (the nodes before it keep their
- * entries, the rest are asked again), its satisfied order continues from the entries kept, and
- * the task is replayed: a final task as `ReplayTasks` replays it, an evicted one restored, a
- * running attempt told it is stale (`server_evict`) and queued again; the next invocation
- * replays the new branch. Returns the node and the new branch.
+ * entries, the rest are asked again), its satisfied order continues from the entries kept and its
+ * node ids start again from 1; then the task is replayed as `ReplayTasks` replays it, which
+ * replays a final task only: an evicted task stays evicted until an awaited entry is satisfied or
+ * it is restored, a running attempt goes on against the forked log (upstream supports neither).
+ * The next invocation replays the new branch. Returns the node and the new branch.
  */
 export const branchDurableTask = (
   state: EngineState,
@@ -711,17 +712,8 @@ export const branchDurableTask = (
   log.latestNodeId = 0
   log.satisfiedCount = latestOrder
   touchRun(state, task.run)
+  // upstream then asks ReplayTasks, whose preflight skips a task with a runtime (running or evicted)
   if (isFinal(task)) replayTasks(state, tenantId, { externalIds: [task.externalId], filter: undefined }, now)
-  else if (task.state._tag === "Evicted") restore(state, task, now, "branched")
-  else if (task.state._tag === "Assigned") {
-    const stream = state.durableStreams.get(task.externalId)
-    stream?.send({
-      serverEvict: { durableTaskExternalId: task.externalId, invocationCount: log.invocationCount, reason: "durable task branched" }
-    })
-    releaseRuntime(state, task)
-    markEvicted(state, task, now, "durable task branched")
-    restore(state, task, now, "branched")
-  }
   return { taskExternalId: task.externalId, nodeId: request.nodeId, branchId }
 }
 

@@ -18,7 +18,6 @@ import type { JsonValue } from "./json.js"
 import { isJsonObject, stringifyJson } from "./json.js"
 import * as Matches from "./matches.js"
 import type { DurableEntry, DurableEventListener, DurableStream, EngineState, Task } from "./model.js"
-import { isFinal } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
 
 /** The key of an entry in `DurableLog.entries`. */
@@ -236,18 +235,25 @@ const childOutcome = (data: Matches.SignalDecision["data"]): { readonly result: 
 // waits: sleeps and user events, as SIGNAL matches (`matches.ts`)
 // -----------------------------------------------------------------------------
 
-/** Disarms a wait's match (its entry satisfied, or its task final). */
+/** Disarms a wait's match (its entry satisfied, or its task forgotten). */
 const clearWait = (state: EngineState, entry: DurableEntry): void => {
   if (entry.match !== undefined) Matches.disarmSignal(state, entry.match)
 }
 
-/** A final task's waits are disarmed and its stream forgotten. */
+/**
+ * A task reached a final state (completed, failed, cancelled): its stream is forgotten. Its waits
+ * stay armed, as upstream keeps a task's matches: an entry is still satisfied when its sleep ends
+ * or its event comes (nothing is delivered, nothing restored), so a replay of the task finds it
+ * satisfied, and one still waiting goes on waiting for what it asked.
+ */
 export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
-  for (const signal of task.signals.values()) if (signal.match !== undefined) Matches.disarmSignal(state, signal.match)
-  const log = task.durable
-  if (log === undefined) return
-  for (const entry of log.entries.values()) clearWait(state, entry)
   state.durableStreams.delete(task.externalId)
+}
+
+/** A task the engine forgets (retention): its waits and legacy signals are disarmed. */
+export const forgetDurableTask = (state: EngineState, task: Task): void => {
+  for (const signal of task.signals.values()) if (signal.match !== undefined) Matches.disarmSignal(state, signal.match)
+  for (const entry of task.durable?.entries.values() ?? []) clearWait(state, entry)
 }
 
 /**
@@ -258,7 +264,6 @@ export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
 export const onSignal = (state: EngineState, decision: Matches.SignalDecision, now: number): void => {
   const task = decision.task
   if (decision.entry === undefined) return completeSignal(state, task, decision.signalKey, jsonBytes(decision.data))
-  if (isFinal(task)) return
   const entry = task.durable?.entries.get(entryKey(decision.entry.branchId, decision.entry.nodeId))
   if (entry === undefined) return
   satisfyEntry(state, task, entry, now, entry.kind === "RUN" ? childOutcome(decision.data) : { result: jsonBytes(decision.data) })
