@@ -49,6 +49,17 @@ interface SupportExample {
   readonly TIMEOUT_SECONDS: number
 }
 
+/** The support agent example and its worker (its tasks and children); the reply made without an API key. */
+const supportAgentWorker = Effect.gen(function*() {
+  delete process.env.ANTHROPIC_API_KEY
+  const { core, engine, hatchet } = yield* examplesClient
+  const example = yield* Official.importExample<SupportExample>(engine, "support_agent/workflow.js")
+  yield* Official.worker(hatchet, "support-agent-worker", {
+    workflows: [example.supportAgent, example.triageTicket, example.generateReply, example.escalateTicket] as never
+  })
+  return { core, engine, example, hatchet }
+})
+
 const token = (engine: { readonly token: Redacted.Redacted<string> }) => Redacted.value(engine.token)
 
 /** The child runs a durable task spawned, by workflow name, from its log. */
@@ -115,12 +126,7 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
 
   it.scoped("support_agent: no customer reply within 5 s escalates; triage, reply and escalation run as its children", () =>
     Effect.gen(function*() {
-      delete process.env.ANTHROPIC_API_KEY
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<SupportExample>(engine, "support_agent/workflow.js")
-      yield* Official.worker(hatchet, "support-agent-worker", {
-        workflows: [example.supportAgent, example.triageTicket, example.generateReply, example.escalateTicket] as never
-      })
+      const { core, engine, example } = yield* supportAgentWorker
       const ticket: Ticket = {
         ticketId: "ticket-1",
         customerEmail: "ann@example.com",
@@ -167,12 +173,7 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
 
   it.scoped("support_agent as its run.ts drives it: the ticket's reply resolves it, with no escalation", () =>
     Effect.gen(function*() {
-      delete process.env.ANTHROPIC_API_KEY
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<SupportExample>(engine, "support_agent/workflow.js")
-      yield* Official.worker(hatchet, "support-agent-worker", {
-        workflows: [example.supportAgent, example.triageTicket, example.generateReply, example.escalateTicket] as never
-      })
+      const { core, example, hatchet } = yield* supportAgentWorker
       const ticket: Ticket = {
         ticketId: "ticket-42",
         customerEmail: "alice@example.com",
