@@ -1,6 +1,6 @@
 /**
  * The official SDK's shipped durable examples (`v1/examples/durable_sleep`, `durable_event`,
- * `durable`, `durable_eviction`), unchanged, with the official worker and client against an
+ * `durable`, `durable_eviction`, `durable_callback_ordering`, `simple`'s durable task), unchanged, with the official worker and client against an
  * engine whose clock is the test's `TestClock`: a durable sleep ends when the test moves the
  * engine's clock, however long it is, while the SDK's own timers run in real time. The examples
  * build their client from the environment when first imported, so it points at the engine first.
@@ -8,7 +8,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { advance } from "./support/clocked.js"
-import { type Runnable, engineLive, examplesClient, waiting } from "./support/durable.js"
+import { engineLive, examplesClient, pendingWaits, type Runnable, waiting } from "./support/durable.js"
 import * as Official from "./support/official.js"
 
 layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
@@ -219,5 +219,95 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
       yield* Official.eventually(() => (task.state._tag === "Completed" && task.durable!.invocationCount === 2 ? true : undefined))
       const entries = [...task.durable!.entries.values()].map((e) => [e.branchId, e.nodeId, e.invocationCount])
       expect(entries).toEqual([[1, 1, 1], [1, 2, 1], [1, 3, 1], [2, 2, 2], [2, 3, 2]])
+    }), 30_000)
+
+  it.scoped("durable: the durable-workflow DAG: a sleep then an event, or-groups won by a sleep and by an event, three sleeps", () =>
+    Effect.gen(function*() {
+      const { core, engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{
+        durableWorkflow: Runnable<object, Record<string, Record<string, unknown>>>
+        EVENT_KEY: string
+      }>(engine, "durable/workflow.js")
+      yield* Official.worker(hatchet, "durable-workflow-worker", { workflows: [ex.durableWorkflow] as never })
+      const ref = yield* Effect.promise(() => ex.durableWorkflow.runNoWait({}))
+      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+      const waitingSteps = () =>
+        [...core.state.runsById.get(runId)!.tasks.values()].filter((t) => pendingWaits(t).length > 0).map((t) => t.step.readableId).sort()
+      yield* Official.eventually(() => (waitingSteps().length === 4 ? true : undefined))
+      // 2 s: durable_task's sleep and wait_for_or_group_1's; wait_for_multi_sleep's first
+      yield* advance(2_000)
+      yield* Official.eventually(() =>
+        String(waitingSteps()) === String(["durable_task", "wait_for_multi_sleep", "wait_for_or_group_2"]) ? true : undefined
+      )
+      // the event: durable_task's wait and wait_for_or_group_2's or-group
+      yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, { test: "test" }))
+      yield* Official.eventually(() => (String(waitingSteps()) === String(["wait_for_multi_sleep"]) ? true : undefined))
+      for (let i = 0; i < 2; i++) {
+        yield* advance(2_000)
+        if (i === 0) yield* Official.eventually(() => (waitingSteps().length === 1 ? true : undefined))
+      }
+      const output = yield* Effect.promise(() => ref.output)
+      expect(output.durable_task).toMatchObject({ status: "success", sleep_duration_ms: 2_000 })
+      expect(output.wait_for_or_group_1).toMatchObject({ key: "CREATE", eventId: "sleep" })
+      expect(output.wait_for_or_group_2).toMatchObject({ key: "CREATE", eventId: "event" })
+      expect(output.wait_for_multi_sleep).toHaveProperty("runtime")
+    }), 30_000)
+
+  it.scoped("durable: replayed, wait-for-sleep-twice finds its sleep in the log; durable-non-determinism's second invocation asks another sleep and is told", () =>
+    Effect.gen(function*() {
+      const { core, engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{
+        waitForSleepTwice: Runnable<object, { readonly runtime: number }>
+        durableNonDeterminism: Runnable<object, Record<string, unknown>>
+      }>(engine, "durable/workflow.js")
+      const simple = yield* Official.importExample<{ helloWorldDurable: Runnable<object, unknown> }>(engine, "simple/e2e-workflows.js")
+      yield* Official.worker(hatchet, "durable-replay-worker", {
+        workflows: [ex.waitForSleepTwice, ex.durableNonDeterminism, simple.helloWorldDurable] as never
+      })
+      expect(yield* Effect.promise(() => simple.helloWorldDurable.run({}))).toEqual({ result: "Hello, world!" })
+      const twice = yield* Effect.promise(() => ex.waitForSleepTwice.runNoWait({}))
+      const nd = yield* Effect.promise(() => ex.durableNonDeterminism.runNoWait({}))
+      yield* Official.eventually(() =>
+        waiting(core, "wait-for-sleep-twice").length + waiting(core, "durable-non-determinism").length === 2 ? true : undefined
+      )
+      yield* advance(2_000)
+      expect((yield* Effect.promise(() => twice.output)).runtime).toBeGreaterThanOrEqual(0)
+      expect(yield* Effect.promise(() => nd.output)).toEqual({ attempt_number: 1, sleep_time: 2, non_determinism_detected: false })
+      const ids = yield* Effect.promise(() => Promise.all([twice.getWorkflowRunId(), nd.getWorkflowRunId()]))
+      yield* Effect.promise(() => hatchet.runs.replay({ ids }))
+      const [twiceTask, ndTask] = ids.map((id) => core.state.tasksByExternalId.get(id)!)
+      // no clock moved: the sleep is answered from the log
+      yield* Official.eventually(() => (twiceTask!.durable!.invocationCount === 2 && twiceTask!.state._tag === "Completed" ? true : undefined))
+      yield* Official.eventually(() => (ndTask!.durable!.invocationCount === 2 && ndTask!.state._tag === "Completed" ? true : undefined))
+      expect(ndTask!.state._tag === "Completed" && JSON.parse(ndTask!.state.output)).toEqual({
+        attempt_number: 2,
+        sleep_time: 4,
+        non_determinism_detected: true,
+        node_id: 1
+      })
+    }), 30_000)
+
+  it.scoped("durable_callback_ordering: evicted after 250 ms while children finish out of order, each replay gets their completions in the recorded order", () =>
+    Effect.gen(function*() {
+      const { core, engine, hatchet } = yield* examplesClient
+      const ex = yield* Official.importExample<{
+        callbackOrderingRoot: Runnable<
+          { durables: number; branches: number; childDelayMs: number; delayStepMs: number },
+          { readonly midInvocationCounts: ReadonlyArray<number>; readonly completedMids: ReadonlyArray<number> }
+        >
+        callbackOrderingMid: unknown
+        callbackOrderingLeaf: unknown
+      }>(engine, "durable_callback_ordering/workflow.js")
+      yield* Official.worker(hatchet, "callback-ordering-worker", {
+        workflows: [ex.callbackOrderingRoot, ex.callbackOrderingMid, ex.callbackOrderingLeaf] as never
+      })
+      const output = yield* Effect.promise(() =>
+        ex.callbackOrderingRoot.run({ durables: 2, branches: 4, childDelayMs: 400, delayStepMs: 60 })
+      )
+      expect(output.completedMids).toEqual([0, 1])
+      // the mids were evicted while their children ran, and replayed without a non-determinism error
+      expect(output.midInvocationCounts.every((count) => count > 1)).toBe(true)
+      const mids = [...core.state.tasksByExternalId.values()].filter((t) => t.run.workflow.name === "durable-callback-ordering-mid")
+      expect(mids.slice(-2).every((t) => t.state._tag === "Completed")).toBe(true)
     }), 30_000)
 })
