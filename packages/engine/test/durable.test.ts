@@ -13,6 +13,7 @@ import { branchDurableTask, restoreEvictedTask, handleDurableRequest } from "../
 import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskStatus } from "../src/internal/domain/model.js"
+import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import type { CoreOptions } from "../src/internal/core.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
@@ -552,6 +553,35 @@ describe("durable tasks", () => {
       expect(replayed).toMatchObject({ taskRunExternalId: running, durableTaskInvocationCount: 2 })
       yield* h.sleep(replayed, "1h")
       expect(h.completions().map((c) => [c.ref!.nodeId, c.ref!.invocationCount])).toEqual([[1, 2]])
+    }))
+
+  it.scoped("the waits of a final durable task are disarmed when retention forgets its run", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection", retention: { ...keepEverything, maxAgeMs: 3_600_000 } })
+      yield* h.putWorkflow("forgotten", [task("t", { isDurable: true, timeout: "10h" })])
+      yield* h.putWorkflow("forgotten-child", [task("c", { timeout: "10h" })])
+      const w = yield* h.durableWorker(["forgotten:t", "forgotten-child:c"])
+      const runId = yield* h.trigger("forgotten")
+      const a = w.received[0]!
+      yield* h.waitEvent(a, "never")
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [{ name: "forgotten-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+        }
+      })
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      const tenant = h.state.tenants.get(tenantId)!
+      expect(tenant.eventMatches.has("never")).toBe(true)
+      expect(h.state.childRunMatches.size).toBe(1)
+      // the cancelled parent's run ages out while its child still runs
+      const childId = h.sent.find((r) => r.triggerRunsAck !== undefined)!.triggerRunsAck!.runEntries[0]!.workflowRunExternalId
+      yield* h.advance(2 * 3_600_000, [w], 600_000)
+      expect(h.state.runsById.has(runId)).toBe(false)
+      expect(h.state.runsById.has(childId)).toBe(true)
+      expect(tenant.eventMatches.has("never")).toBe(false)
+      expect(h.state.childRunMatches.size).toBe(0)
     }))
 
   it.scoped("eviction frees the durable slot for another task; the evicted one is restored when its wait is met", () =>
