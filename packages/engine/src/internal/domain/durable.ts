@@ -560,7 +560,8 @@ export const restoreEvictedTask = (state: EngineState, tenantId: string, taskExt
 
 /**
  * `worker_status`: the entries a worker still waits for. A stale invocation is told so
- * (`server_evict`); every satisfied entry is sent again.
+ * (`server_evict`); every satisfied entry is sent again; an invocation whose held completions
+ * have waited over 60 s for an earlier one is told to restart (`evictStalledReleases`).
  */
 const workerStatus = (
   state: EngineState,
