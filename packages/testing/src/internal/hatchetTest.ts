@@ -28,7 +28,7 @@ export const clientLayer = (
   options: HatchetConfig.Options
 ): Layer.Layer<
   Layer.Layer.Success<typeof Hatchet.layerWithoutConfig> | HatchetConfig.HatchetConfig,
-  HatchetConfig.HatchetConfigError,
+  HatchetConfig.HatchetConfigError | Engine.EngineOptionsError,
   Engine.Engine
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
