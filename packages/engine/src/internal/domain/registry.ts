@@ -14,7 +14,7 @@
  * CANCEL_IN_PROGRESS. A tenant-scoped entry (`is_tenant_scoped`, `name`) is the tenant's shared
  * strategy of that name, created or updated by each registration that declares it.
  *
- * Engine semantics §5; upstream `internal/services/admin/v1/server.go getCreateWorkflowOpts`,
+ * `docs/engine.md` §5; upstream `internal/services/admin/v1/server.go getCreateWorkflowOpts`,
  * `pkg/repository/workflow.go`.
  *
  * @internal
