@@ -251,6 +251,11 @@ export interface TaskSpec {
   readonly settings: TaskSettings
   /** Set for a batch task: its runs are handled together (see `Task.batch`). */
   readonly batch?: BatchSettings | undefined
+  /**
+   * A durable task (`Task.durable`, `Workflow.durableTask`): registered with `is_durable`, on the
+   * worker's durable slots, its handler given a `DurableContext`.
+   */
+  readonly durable?: boolean | undefined
   /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
   readonly conditions?: TaskConditions | undefined
 }
@@ -537,6 +542,7 @@ export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
   self.error = task.error ?? Schema.Never
   self.settings = { ...spec.settings, ...task.settings }
   if (task.batch !== undefined) self.batch = task.batch
+  if (task.durable === true) self.durable = true
   return self
 }
 
