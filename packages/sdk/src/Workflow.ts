@@ -44,7 +44,8 @@ import type { Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
-import type { BatchTask, Task } from "./Task.js"
+import type { DurableContext, DurableError } from "./DurableContext.js"
+import type { BatchTask, DurableTask, Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError, TaskFailed } from "./TaskError.js"
 import * as internal from "./internal/definition.js"
@@ -223,7 +224,8 @@ export interface TaskDefinition<
   Output extends Schema.Schema.AnyNoContext,
   Error extends ErrorSchema,
   Parents extends string,
-  Skippable extends boolean = false
+  Skippable extends boolean = false,
+  Durable extends boolean = false
 > {
   readonly name: Name
   readonly output: Output
@@ -233,6 +235,8 @@ export interface TaskDefinition<
   readonly settings: TaskSettings
   /** Type-level only: whether the task may be skipped. */
   readonly skippable?: Skippable | undefined
+  /** Type-level only: whether it is a durable task (`Workflow.durableTask`). */
+  readonly durable?: Durable | undefined
 }
 
 /**
@@ -243,7 +247,7 @@ export declare namespace TaskDefinition {
   /**
    * @since 0.1.0
    */
-  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean>
+  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean, boolean>
 }
 
 /**
@@ -289,7 +293,7 @@ export interface Workflow<
    */
   toLayer<H extends Handlers<Input, Tasks, Hooks>, EX = never, RX = never>(
     build: H | Effect.Effect<H, EX, RX>
-  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | HandlersContext<H>>
+  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | HandlersContext<H, Tasks>>
 }
 
 /**
@@ -304,13 +308,13 @@ export declare namespace Workflow {
 }
 
 /**
- * Anything a worker can run and a client can trigger: a `Workflow`, a standalone `Task` or a
- * batch task.
+ * Anything a worker can run and a client can trigger: a `Workflow`, a standalone `Task`, a
+ * batch task or a durable task.
  *
  * @since 0.1.0
  * @category models
  */
-export type Definition = Workflow.Any | Task.Any | BatchTask.Any
+export type Definition = Workflow.Any | Task.Any | BatchTask.Any | DurableTask.Any
 
 /**
  * The service a definition's `toLayer` provides and a worker requires: the handlers of the
@@ -364,7 +368,7 @@ export type WorkflowDefinitionError = internal.WorkflowDefinitionError
  * @since 0.1.0
  * @category type-level
  */
-export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any> ? P : never
+export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any, any> ? P : never
 
 /**
  * The tasks of `Tasks` the engine may skip (see `TaskDefinition`).
@@ -373,7 +377,7 @@ export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any>
  * @category type-level
  */
 export type SkippableTasks<Tasks extends TaskMap> = {
-  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true> ? K : never
+  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any> ? K : never
 }[keyof Tasks] & string
 
 /**
@@ -397,7 +401,7 @@ export type IsSkippable<Tasks extends TaskMap, Parents extends string, SkipIf> =
  * @since 0.1.0
  * @category type-level
  */
-export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S>
+export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S, any>
   ? [S] extends [true] ? Option.Option<Schema.Schema.Type<O>> : Schema.Schema.Type<O>
   : never
 
@@ -444,6 +448,18 @@ export type TaskFailures<Tasks extends TaskMap> = {
 export type Handler<I, P, O, E = never> = (input: I, parents: P) => Effect.Effect<O, HandlerError<E>, any>
 
 /**
+ * The handler of a durable task of a workflow: a `Handler` that may also fail with a
+ * `DurableError` (reported as an undeclared failure) and use `DurableContext`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type DurableHandler<I, P, O, E = never> = (
+  input: I,
+  parents: P
+) => Effect.Effect<O, HandlerError<E> | DurableError, any>
+
+/**
  * The declared error of a task definition (`never` when it declares none).
  *
  * @since 0.1.0
@@ -460,12 +476,18 @@ export type ErrorOf<T extends TaskDefinition.Any> = Schema.Schema.Type<T["error"
  */
 export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap> =
   & {
-    readonly [K in keyof Tasks]: Handler<
-      Schema.Schema.Type<Input>,
-      ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
-      Schema.Schema.Type<Tasks[K]["output"]>,
-      ErrorOf<Tasks[K]>
-    >
+    readonly [K in keyof Tasks]: (Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? DurableHandler<
+        Schema.Schema.Type<Input>,
+        ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+        Schema.Schema.Type<Tasks[K]["output"]>,
+        ErrorOf<Tasks[K]>
+      >
+      : Handler<
+        Schema.Schema.Type<Input>,
+        ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+        Schema.Schema.Type<Tasks[K]["output"]>,
+        ErrorOf<Tasks[K]>
+      >)
   }
   & (Hooks extends { readonly "on-failure-task": infer F extends TaskDefinition.Any } ? {
       readonly "on-failure-task": Handler<
@@ -487,13 +509,19 @@ export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends Tas
     : {})
 
 /**
- * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`).
+ * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`,
+ * and `DurableContext` to the durable tasks of `Tasks`).
  *
  * @since 0.1.0
  * @category type-level
  */
-export type HandlersContext<H> = Exclude<
-  { [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R> ? R : never }[keyof H],
+export type HandlersContext<H, Tasks extends TaskMap = {}> = Exclude<
+  {
+    [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R>
+      ? K extends keyof Tasks ? Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? Exclude<R, DurableContext> : R
+      : R
+      : never
+  }[keyof H],
   TaskContext | Scope.Scope
 >
 
@@ -720,6 +748,89 @@ export const task: {
             cancelIf: Condition.toArray(options.cancelIf)
           }
       }]
+    }))
+)
+
+/**
+ * Adds a durable task (Hatchet's `workflow.durableTask`): as `Workflow.task`, but registered with
+ * `is_durable`, run on the worker's durable slots, and its handler may use `DurableContext`
+ * (durable sleeps, event waits, memoized steps, children: see `DurableContext`). It has no
+ * `slotCost` (a durable task takes one slot of the durable pool).
+ *
+ * @example
+ * ```ts
+ * const Signup = Workflow.make("signup", { input: Schema.Struct({ email: Schema.String }) }).pipe(
+ *   Workflow.task("create-account", { output: Schema.Struct({ userId: Schema.String }) }),
+ *   Workflow.durableTask("nurture", { parents: ["create-account"], executionTimeout: "1 hour" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const durableTask: {
+  <
+    Tasks extends TaskMap,
+    const TaskName extends string,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
+  >(
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options?: Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost">
+  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
+    self: Workflow<WName, Input, Tasks, Hooks>
+  ) => Workflow<
+    WName,
+    Input,
+    Tasks & {
+      readonly [K in TaskName]: TaskDefinition<
+        K,
+        Output,
+        Error,
+        Parents[number],
+        IsSkippable<Tasks, Parents[number], SkipIf>,
+        true
+      >
+    },
+    Hooks
+  >
+  <
+    WName extends string,
+    Input extends Schema.Schema.AnyNoContext,
+    Tasks extends TaskMap,
+    Hooks extends TaskMap,
+    const TaskName extends string,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
+  >(
+    self: Workflow<WName, Input, Tasks, Hooks>,
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options?: Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost">
+  ): Workflow<
+    WName,
+    Input,
+    Tasks & {
+      readonly [K in TaskName]: TaskDefinition<
+        K,
+        Output,
+        Error,
+        Parents[number],
+        IsSkippable<Tasks, Parents[number], SkipIf>,
+        true
+      >
+    },
+    Hooks
+  >
+} = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>, any>) =>
+    withSpec(task(self, name as never, options as never), (spec) => ({
+      ...spec,
+      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, durable: true } : t))
     }))
 )
 

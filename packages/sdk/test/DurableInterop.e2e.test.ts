@@ -5,9 +5,10 @@
  */
 import { Engine } from "@effect-hatchet/engine"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Effect, Layer, Ref, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Ref, Schema } from "effect"
 import * as DurableContext from "../src/DurableContext.js"
 import * as Task from "../src/Task.js"
+import * as TaskError from "../src/TaskError.js"
 import { engineWithClient, unique } from "./support/engine.js"
 import { officialClient } from "./support/official.js"
 import { startWorker } from "./support/worker.js"
@@ -42,7 +43,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
                 Schema.String
               )
               yield* ctx.sleep("1 second")
-              const child = yield* ctx.runChild(Child, { n: 21 })
+              const child = yield* ctx.runChild(Child, { n: 21 }).pipe(TaskError.undeclared)
               yield* Ref.set(atApproval, true)
               const approval = yield* ctx.waitForEvent(`${name}:approve`, { schema: Schema.Struct({ by: Schema.String }) })
               return { chargeId, doubled: child.doubled, by: approval.by }
@@ -55,11 +56,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
       const deadline = (yield* liveClock.currentTimeMillis) + 10_000
       while ((yield* worker.durableWaiting) === 0 || !(yield* Ref.get(atApproval))) {
         expect(yield* liveClock.currentTimeMillis).toBeLessThan(deadline)
-        yield* liveClock.sleep("10 millis")
+        yield* liveClock.sleep(Duration.millis(10))
       }
       yield* Effect.promise(() => official.events.push(`${name}:approve`, { by: "official" }))
       // a run by name reports its task's output under the task's name
-      const output = yield* Effect.promise(() => ref.output as Promise<Record<string, unknown>>)
+      const output = yield* Effect.promise(() => ref.output as unknown as Promise<Record<string, unknown>>)
       expect(output[name]).toEqual({ chargeId: "ch-o-1", doubled: 42, by: "official" })
       expect(yield* Ref.get(charges)).toBe(1)
     }))

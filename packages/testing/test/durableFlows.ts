@@ -3,7 +3,7 @@
  * waits for an approval (counting what runs), an event waiter with a lookback, and a parent of
  * typed children.
  */
-import { DurableContext, Task, TaskError } from "@effect-hatchet/sdk"
+import { DurableContext, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
 import { Effect, Ref, Schema } from "effect"
 
 /** How often each step of the flows below ran (reset by each test). */
@@ -90,11 +90,16 @@ export const ParentLive = Parent.toLayer((input) =>
     const many = yield* ctx.runChildren(Double, [{ n: 1 }, { n: 2 }, { n: 3 }])
     const failure = yield* ctx.runChild(Double, { n: 1000 }).pipe(
       Effect.map(() => "none"),
-      Effect.catchTag("TooBig", (e) => Effect.succeed(`too big: ${e.n}`)),
-      Effect.catchTag("TaskFailed", (e) => TaskError.undeclared(Effect.fail(e)))
+      Effect.catchTag("TooBig", (e) => Effect.succeed(`too big: ${e.n}`))
     )
     return { one: one.doubled, many: many.map((r) => r.doubled), failure }
-  })
+  }).pipe(
+    // a child that failed otherwise fails the parent, undeclared
+    Effect.catchTags({
+      TaskFailed: (e) => Effect.fail(new TaskError.UndeclaredError({ error: e })),
+      TooBig: (e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))
+    })
+  )
 )
 
 /** How many times `Drifting` began (its memo key changes with it: a non-deterministic handler). */
@@ -112,3 +117,22 @@ export const DriftingLive = Drifting.toLayer(() =>
     return "done"
   })
 )
+
+/** A workflow whose second task is durable: it sleeps a day after its parent, then reads the parent. */
+export const FollowUp = Workflow.make("durable-follow-up", { input: Schema.Struct({ email: Schema.String }) }).pipe(
+  Workflow.task("signup", { output: Schema.Struct({ userId: Schema.String }) }),
+  Workflow.durableTask("nudge", {
+    parents: ["signup"],
+    output: Schema.Struct({ nudged: Schema.String }),
+    executionTimeout: "2 days"
+  })
+)
+
+export const FollowUpLive = FollowUp.toLayer({
+  signup: (input) => Effect.succeed({ userId: `u-${input.email}` }),
+  nudge: (_, parents) =>
+    Effect.gen(function*() {
+      yield* DurableContext.sleep("1 day")
+      return { nudged: parents.signup.userId }
+    })
+})

@@ -509,7 +509,8 @@ const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
       output: task.output,
       error: task.error ?? Schema.Never,
       parents: task.parents,
-      settings: task.settings
+      settings: task.settings,
+      ...(task.durable === true ? { durable: true } : {})
     }
   }
   return record
