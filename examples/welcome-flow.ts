@@ -22,8 +22,9 @@ export const Welcome = Task.durable("welcome", {
     status: Schema.Literal("active", "dormant"),
     plan: Schema.NullOr(Schema.String)
   }),
-  // a durable task waits on the engine: its timeout must cover the waits
-  executionTimeout: "4 days"
+  // after a minute of waiting it is evicted (its slot freed): the timeout counts only while it runs
+  executionTimeout: "5 minutes",
+  evictAfter: "1 minute"
 })
 
 export const WelcomeLive = Welcome.toLayer((input) =>

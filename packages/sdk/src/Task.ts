@@ -38,7 +38,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Layer, Pipeable, Scope } from "effect"
+import type { Duration, Effect, Layer, Pipeable, Scope } from "effect"
 import { Schema } from "effect"
 import type { BatchContext } from "./BatchContext.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
@@ -168,7 +168,7 @@ const standaloneSpec = (
   name: string,
   o: TaskOptions<Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>,
   batch: BatchSettings | undefined,
-  durable?: boolean
+  durable?: { readonly evictAfter?: Duration.DurationInput | "never" | undefined }
 ): internal.WorkflowSpec => ({
   kind: "task",
   name,
@@ -183,7 +183,7 @@ const standaloneSpec = (
     parents: [],
     settings: internal.pickTaskSettings(o),
     batch,
-    ...(durable === true ? { durable } : {})
+    ...(durable !== undefined ? { durable: true, evictAfter: durable.evictAfter } : {})
   }],
   onFailure: undefined,
   onSuccess: undefined
@@ -365,7 +365,15 @@ export interface DurableTaskOptions<
   Input extends Schema.Schema.AnyNoContext,
   Output extends Schema.Schema.AnyNoContext,
   Error extends ErrorSchema
-> extends Omit<TaskOptions<Input, Output, Error>, "slotCost" | "taskDefaults"> {}
+> extends Omit<TaskOptions<Input, Output, Error>, "slotCost" | "taskDefaults"> {
+  /**
+   * After waiting this long for the engine (a durable sleep, event or child), the task is evicted
+   * by its worker: its durable slot is freed and its execution timeout stops; the engine restores
+   * it (on any worker, replaying its log) when the wait ends. `"never"` keeps it on the worker.
+   * Default 15 minutes, as the official SDKs' eviction policy.
+   */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
+}
 
 /**
  * Whether `u` is a durable task definition.
@@ -410,4 +418,4 @@ export const durable = <
   name: Name,
   options?: DurableTaskOptions<Input, Output, Error>
 ): DurableTask<Name, Input, Output, Error> =>
-  internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined, true), TypeId)
+  internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined, { evictAfter: options?.evictAfter }), TypeId)

@@ -40,7 +40,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
+import type { Duration, Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
@@ -624,6 +624,23 @@ export interface TaskOptions<
 }
 
 /**
+ * The options of `Workflow.durableTask`: a task's, but `slotCost` (a durable task takes one slot of
+ * the durable pool), and `evictAfter` (see `Task.DurableTaskOptions`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DurableTaskOptions<
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined = undefined
+> extends Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost"> {
+  /** After waiting this long for the engine, the task is evicted (default 15 minutes); `"never"` keeps it. */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -778,7 +795,7 @@ export const durableTask: {
     const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
   >(
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost">
+    options?: DurableTaskOptions<Output, Error, Parents, SkipIf>
   ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
     self: Workflow<WName, Input, Tasks, Hooks>
   ) => Workflow<
@@ -809,7 +826,7 @@ export const durableTask: {
   >(
     self: Workflow<WName, Input, Tasks, Hooks>,
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost">
+    options?: DurableTaskOptions<Output, Error, Parents, SkipIf>
   ): Workflow<
     WName,
     Input,
@@ -827,10 +844,10 @@ export const durableTask: {
   >
 } = dual(
   (args) => isWorkflow(args[0]),
-  (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>, any>) =>
+  (self: Workflow.Any, name: string, options?: DurableTaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(task(self, name as never, options as never), (spec) => ({
       ...spec,
-      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, durable: true } : t))
+      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, durable: true, evictAfter: options?.evictAfter } : t))
     }))
 )
 

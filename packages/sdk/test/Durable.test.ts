@@ -38,6 +38,14 @@ describe("durable task definitions", () => {
     expect(Task.isDurableTask(Task.make("plain"))).toBe(false)
   })
 
+  it("evictAfter must be a positive duration or \"never\"", () => {
+    const issues = (evictAfter: any) =>
+      Either.match(compile(specOf(Task.durable("d", { evictAfter })), ""), { onLeft: (e) => e.issues, onRight: () => [] })
+    expect(issues("1 hour")).toEqual([])
+    expect(issues("never")).toEqual([])
+    expect(issues(0)).toEqual([`tasks.d.evictAfter: must be a positive duration or "never", got 0`])
+  })
+
   it("a worker running durable tasks registers its durable slots; others do not", () => {
     const base = { name: "w", actions: ["a:a"], slots: 10, labels: {} }
     expect(registerRequest(base).slotConfig).toStrictEqual({ default: 10 })

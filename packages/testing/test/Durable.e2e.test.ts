@@ -6,6 +6,8 @@
  * - a memoized step runs once, and a wait for an event ends with the event pushed after it began,
  *   its payload decoded; with a scope and a lookback, an event pushed before the wait counts;
  * - children: one, several, and a failing one whose typed error reaches the parent;
+ * - a task waiting longer than its `evictAfter` is evicted (slot freed, execution timeout
+ *   stopped) and restored when its week-long sleep ends, past its hour of execution timeout;
  * - a durable task of a workflow (`Workflow.durableTask`) sleeps after its parent;
  * - a worker shut down mid-wait hands the task back to the engine (evicted, not failed); the
  *   event restores it on another worker, which replays the log: the memoized charge does not run
@@ -31,6 +33,8 @@ import {
   DriftingLive,
   FollowUp,
   FollowUpLive,
+  Hibernate,
+  HibernateLive,
   LookBack,
   LookBackLive,
   Parent,
@@ -58,7 +62,7 @@ const waiting = (worker: Worker.WorkerShape, n = 1) => eventually(Effect.map(wor
 const resetCounts = Effect.all([Ref.set(counts.invocations, 0), Ref.set(counts.charges, 0)], { discard: true })
 
 const TestLive = HatchetTest.layer({
-  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive]
+  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive, HibernateLive]
 })
 
 layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
@@ -75,6 +79,21 @@ layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
       expect(new Date(result.after).getTime() - new Date(result.before).getTime()).toBeGreaterThanOrEqual(
         Duration.toMillis(Duration.days(7))
       )
+    }))
+
+  it.effect("a task waiting longer than evictAfter is evicted (its slot freed, its timeout stopped), then restored", () =>
+    Effect.gen(function*() {
+      const worker = yield* Worker.Worker
+      const handle = yield* Hatchet.runNoWait(Hibernate, {})
+      yield* waiting(worker)
+      yield* HatchetTest.adjust("11 minutes")
+      // evicted: nothing runs on the worker, the engine keeps the task (RUNNING, evicted)
+      yield* eventually(Effect.map(worker.runningTasks, (n) => n === 0))
+      expect(yield* worker.slotsInUse).toBe(0)
+      expect(yield* (yield* Runs.Runs).status(handle.runId)).toBe("RUNNING")
+      // a week later (past its hour of execution timeout) the sleep ends: restored, it replays and completes
+      yield* HatchetTest.adjust("7 days")
+      expect(yield* handle.result).toBe(2)
     }))
 
   it.effect("a memoized step runs once; the wait ends with the event pushed after it began, decoded", () =>

@@ -136,3 +136,21 @@ export const FollowUpLive = FollowUp.toLayer({
       return { nudged: parents.signup.userId }
     })
 })
+
+/** How many times `Hibernate` began. */
+export const hibernations = Ref.unsafeMake(0)
+
+/** Sleeps a week with an hour's execution timeout: only eviction (after 10 minutes) lets it. */
+export const Hibernate = Task.durable("durable-hibernate", {
+  output: Schema.Number,
+  executionTimeout: "1 hour",
+  evictAfter: "10 minutes"
+})
+
+export const HibernateLive = Hibernate.toLayer(() =>
+  Effect.gen(function*() {
+    const n = yield* Ref.updateAndGet(hibernations, (k) => k + 1)
+    yield* DurableContext.sleep("7 days")
+    return n
+  })
+)

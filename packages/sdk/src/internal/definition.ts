@@ -256,6 +256,11 @@ export interface TaskSpec {
    * worker's durable slots, its handler given a `DurableContext`.
    */
   readonly durable?: boolean | undefined
+  /**
+   * A durable task waiting this long for the engine is evicted by its worker (its slot freed, the
+   * engine restores it when the wait ends); `"never"` keeps it. Default 15 minutes (upstream's TTL).
+   */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
   /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
   readonly conditions?: TaskConditions | undefined
 }

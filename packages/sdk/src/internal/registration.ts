@@ -249,6 +249,12 @@ const taskOpts = (
     issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
   }
   const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, settings)
+  if (task.evictAfter !== undefined && task.evictAfter !== "never") {
+    const evictAfter = Duration.decodeUnknown(task.evictAfter)
+    if (Option.isNone(evictAfter) || Duration.toMillis(evictAfter.value) <= 0) {
+      issues.push(`${where}.evictAfter: must be a positive duration or "never", got ${String(task.evictAfter)}`)
+    }
+  }
   const timeout = settings.executionTimeout === undefined
     ? DEFAULT_EXECUTION_TIMEOUT
     : duration(issues, `${where}.executionTimeout`, settings.executionTimeout)

@@ -148,6 +148,8 @@ interface Route {
   readonly maxAttempts: number
   /** A durable task: on the durable pool, with a `DurableContext`. */
   readonly durable: boolean
+  /** How long a durable attempt waits for the engine before it evicts itself (none: never). */
+  readonly evictAfter: Duration.Duration | undefined
 }
 
 /** The span a run's `traceparent` metadata names. */
@@ -160,6 +162,10 @@ const STARTED_PAYLOAD = JSON.stringify("")
 const LOG_BATCH_SIZE = 100
 const LOG_CONCURRENCY = 8
 const CALL_TIMEOUT = Duration.seconds(10)
+/** What a durable wait ends with when its attempt was evicted instead. */
+const EVICTED: unique symbol = Symbol("evicted")
+/** How long a durable attempt waits before its worker evicts it (upstream's eviction policy TTL). */
+const DEFAULT_EVICT_AFTER = Duration.minutes(15)
 
 export const make = (
   options: WorkerSettings & { readonly workflows: ReadonlyArray<Definition> }
@@ -220,7 +226,10 @@ export const make = (
           task,
           slotCost: task.durable === true ? 1 : settings.slotCost ?? 1,
           maxAttempts: (settings.retries ?? 0) + 1,
-          durable: task.durable === true
+          durable: task.durable === true,
+          evictAfter: task.durable !== true || task.evictAfter === "never"
+            ? undefined
+            : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER)
         })
       }
     }
@@ -475,10 +484,14 @@ export const make = (
         Effect.catchAll((error) => Effect.logWarning(`could not evict durable task ${key}: ${error.message}`))
       )
     /**
-     * What a durable attempt's waits run in: counted while they wait; a wait that begins once the
-     * worker is draining evicts its attempt instead (the engine restores it on another worker).
+     * What a durable attempt's waits run in: counted while they wait; after `evictAfter` of waiting
+     * the attempt is evicted (upstream's TTL eviction: the slot is freed, the engine restores it
+     * when the wait ends); a wait that begins once the worker is draining evicts it at once.
      */
-    const durableWaiting = (key: string, attempt: Attempt) => <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    const durableWaiting = (key: string, attempt: Attempt, evictAfter: Duration.Duration | undefined) =>
+    <A, E>(
+      effect: Effect.Effect<A, E>
+    ): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         if (phase !== "running" && durable !== undefined) {
           return durable.evict(key, attempt.invocationCount, "worker shutting down").pipe(
@@ -488,9 +501,23 @@ export const make = (
             })
           )
         }
+        // after `evictAfter`, the engine is told; the attempt then stops itself (reported as nothing)
+        const evictLater = evictAfter === undefined || durable === undefined ? Effect.never : Effect.sleep(evictAfter).pipe(
+          Effect.zipRight(durable.evict(key, attempt.invocationCount, `waited ${Duration.format(evictAfter)} for the engine`)),
+          Effect.matchEffect({
+            // not evicted (the engine could not be told): the wait goes on
+            onFailure: (error) =>
+              Effect.zipRight(Effect.logWarning(`could not evict durable task ${key}: ${error.message}`), Effect.never),
+            onSuccess: () => Effect.succeed(EVICTED)
+          })
+        )
         return Effect.acquireUseRelease(
           Effect.sync(() => attempt.durableWaits++),
-          () => effect,
+          () =>
+            evictAfter === undefined ? effect : Effect.flatMap(Effect.raceFirst(effect, evictLater), (result) =>
+              result === EVICTED
+                ? Effect.zipRight(Effect.sync(() => attempt.reason = "evicted"), Effect.interrupt)
+                : Effect.succeed(result as A)),
           () => Effect.sync(() => attempt.durableWaits--)
         )
       })
@@ -585,7 +612,7 @@ export const make = (
                 taskContext: context,
                 invocationCount: attempt.invocationCount,
                 namespace,
-                waiting: durableWaiting(action.taskRunExternalId, attempt)
+                waiting: durableWaiting(action.taskRunExternalId, attempt, route.evictAfter)
               })
               : undefined
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
@@ -699,7 +726,8 @@ export const make = (
               failed(outcome.payload, outcome.shouldNotRetry)
             )
           case "Interrupted":
-            return attempt.reason === "self-cancel"
+            // cancelled by itself, or a durable attempt evicted by itself: the engine knows
+            return attempt.reason === "self-cancel" || attempt.reason === "evicted"
               ? Metric.increment(WorkerMetrics.tasksInterrupted)
               : interrupted("the task was interrupted before it finished")
         }
