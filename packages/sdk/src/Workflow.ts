@@ -694,15 +694,27 @@ const withSpec = (self: internal.HasSpec, f: (spec: internal.WorkflowSpec) => in
   internal.makeWorkflowValue(f(internal.specOf(self)), TypeId)
 
 /**
- * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
- * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
- * take `Condition` values (a parent condition may only name a declared parent); a parent that may
- * be skipped reaches the handler as an `Option` of its output.
+ * The options of a task added with `Workflow.task` (`Durable` false) or `Workflow.durableTask`.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const task: {
+export type AddTaskOptions<
+  Durable extends boolean,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined
+> = [Durable] extends [true] ? DurableTaskOptions<Output, Error, Parents, SkipIf> : TaskOptions<Output, Error, Parents, SkipIf>
+
+/**
+ * The type of `Workflow.task` and `Workflow.durableTask`: adds a task named `TaskName` (durable
+ * when `Durable` is true).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export interface AddTask<Durable extends boolean> {
   <
     Tasks extends TaskMap,
     const TaskName extends string,
@@ -712,14 +724,21 @@ export const task: {
     const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
   >(
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents, SkipIf>
+    options?: AddTaskOptions<Durable, Output, Error, Parents, SkipIf>
   ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
     self: Workflow<WName, Input, Tasks, Hooks>
   ) => Workflow<
     WName,
     Input,
     Tasks & {
-      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
+      readonly [K in TaskName]: TaskDefinition<
+        K,
+        Output,
+        Error,
+        Parents[number],
+        IsSkippable<Tasks, Parents[number], SkipIf>,
+        Durable
+      >
     },
     Hooks
   >
@@ -736,16 +755,34 @@ export const task: {
   >(
     self: Workflow<WName, Input, Tasks, Hooks>,
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents, SkipIf>
+    options?: AddTaskOptions<Durable, Output, Error, Parents, SkipIf>
   ): Workflow<
     WName,
     Input,
     Tasks & {
-      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
+      readonly [K in TaskName]: TaskDefinition<
+        K,
+        Output,
+        Error,
+        Parents[number],
+        IsSkippable<Tasks, Parents[number], SkipIf>,
+        Durable
+      >
     },
     Hooks
   >
-} = dual(
+}
+
+/**
+ * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
+ * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
+ * take `Condition` values (a parent condition may only name a declared parent); a parent that may
+ * be skipped reaches the handler as an `Option` of its output.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const task: AddTask<false> = dual(
   (args) => isWorkflow(args[0]),
   (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(self, (spec) => ({
@@ -785,64 +822,7 @@ export const task: {
  * @since 0.1.0
  * @category combinators
  */
-export const durableTask: {
-  <
-    Tasks extends TaskMap,
-    const TaskName extends string,
-    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
-    Error extends ErrorSchema = typeof Schema.Never,
-    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
-    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
-  >(
-    name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: DurableTaskOptions<Output, Error, Parents, SkipIf>
-  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
-    self: Workflow<WName, Input, Tasks, Hooks>
-  ) => Workflow<
-    WName,
-    Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<
-        K,
-        Output,
-        Error,
-        Parents[number],
-        IsSkippable<Tasks, Parents[number], SkipIf>,
-        true
-      >
-    },
-    Hooks
-  >
-  <
-    WName extends string,
-    Input extends Schema.Schema.AnyNoContext,
-    Tasks extends TaskMap,
-    Hooks extends TaskMap,
-    const TaskName extends string,
-    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
-    Error extends ErrorSchema = typeof Schema.Never,
-    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
-    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
-  >(
-    self: Workflow<WName, Input, Tasks, Hooks>,
-    name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: DurableTaskOptions<Output, Error, Parents, SkipIf>
-  ): Workflow<
-    WName,
-    Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<
-        K,
-        Output,
-        Error,
-        Parents[number],
-        IsSkippable<Tasks, Parents[number], SkipIf>,
-        true
-      >
-    },
-    Hooks
-  >
-} = dual(
+export const durableTask: AddTask<true> = dual(
   (args) => isWorkflow(args[0]),
   (self: Workflow.Any, name: string, options?: DurableTaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(task(self, name as never, options as never), (spec) => ({

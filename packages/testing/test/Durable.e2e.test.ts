@@ -13,15 +13,12 @@
  *   event restores it on another worker, which replays the log: the memoized charge does not run
  *   again, and the run completes;
  * - a replay that makes another durable call at a recorded node fails with the engine's
- *   non-determinism error;
- * - a task branched while it waits (REST `durable-tasks/branch`) runs again: the kept memo is
- *   replayed, the wait is asked anew.
+ *   non-determinism error.
  */
-import { Engine } from "@effect-hatchet/engine"
 import { Hatchet, Runs, Worker } from "@effect-hatchet/sdk"
 import { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Context, Duration, Effect, Exit, Layer, Redacted, Ref, Scope, TestClock } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Ref, Scope, TestClock } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
 import {
   Checkout,
@@ -184,32 +181,5 @@ layer(EngineLive, { timeout: 30_000 })("a replay that makes another durable call
       expect((failure as TaskFailed).message).toMatch(/non-determinism error in task .* at node 1:1/)
       expect(yield* Ref.get(drift)).toBe(2)
       yield* Scope.close(b.scope, Exit.void)
-    }))
-})
-
-layer(EngineLive, { timeout: 30_000 })("a durable task branched while it waits", (it) => {
-  it.effect("the engine evicts the running invocation; the next one replays the kept node and asks the rest anew", () =>
-    Effect.gen(function*() {
-      yield* resetCounts
-      const engine = yield* Engine.Engine
-      const a = yield* startWorker("branch-a")
-      const handle = yield* Hatchet.runNoWait(Checkout, { orderId: "o-3", amount: 1 })
-      yield* waiting(a.worker)
-      // a new branch from node 2 (the wait): the memo at node 1 is kept
-      const response = yield* Effect.promise(() =>
-        fetch(`${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/branch`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${Redacted.value(engine.token)}`, "content-type": "application/json" },
-          body: JSON.stringify({ taskExternalId: handle.runId, nodeId: 2, branchId: 1 })
-        })
-      )
-      expect(response.status).toBe(200)
-      // told its invocation is stale, the worker stops it; the engine runs the task again
-      yield* eventually(Effect.map(Ref.get(counts.invocations), (n) => n === 2))
-      yield* waiting(a.worker)
-      yield* Hatchet.push("approval:o-3", { approved: true, by: "lin" })
-      expect(yield* handle.result).toEqual({ chargeId: "ch-o-3", approval: { approved: true, by: "lin" } })
-      expect(yield* Ref.get(counts.charges)).toBe(1)
-      yield* Scope.close(a.scope, Exit.void)
     }))
 })

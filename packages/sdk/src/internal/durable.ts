@@ -49,7 +49,9 @@ import {
 import type { GrpcError } from "../HatchetError.js"
 import type { TaskContextShape } from "../TaskContext.js"
 import type { Definition } from "../Workflow.js"
-import { decodeResult, HatchetClientError, triggerRequest } from "./client.js"
+import { HatchetClientError } from "./clientError.js"
+import { decodeResult } from "./runResult.js"
+import { triggerRequest } from "./triggerBatching.js"
 import { groupId, taskConditions } from "./conditions.js"
 import { specOf } from "./definition.js"
 import { formatParseError } from "./failure.js"
@@ -350,6 +352,8 @@ export const makeListener = (options: {
             duration: EVICTION_ACK_TIMEOUT,
             onTimeout: () => disconnected(`no eviction ack for task ${taskId} invocation ${invocation}`)
           }),
+          // a transport matter, in real time (a `TestClock` jump must not time out an ack on its way)
+          Effect.withClock(liveClock),
           Effect.ensuring(Effect.sync(() => evictions.get(key) === deferred && evictions.delete(key)))
         )
       })
