@@ -708,6 +708,22 @@ export type AddTaskOptions<
 > = [Durable] extends [true] ? DurableTaskOptions<Output, Error, Parents, SkipIf> : TaskOptions<Output, Error, Parents, SkipIf>
 
 /**
+ * `Tasks` with the task `TaskName` added.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type WithTask<
+  Tasks extends TaskMap,
+  TaskName extends string,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends string,
+  Skippable extends boolean,
+  Durable extends boolean
+> = Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents, Skippable, Durable> }
+
+/**
  * The type of `Workflow.task` and `Workflow.durableTask`: adds a task named `TaskName` (durable
  * when `Durable` is true).
  *
@@ -730,16 +746,7 @@ export interface AddTask<Durable extends boolean> {
   ) => Workflow<
     WName,
     Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<
-        K,
-        Output,
-        Error,
-        Parents[number],
-        IsSkippable<Tasks, Parents[number], SkipIf>,
-        Durable
-      >
-    },
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, Durable>,
     Hooks
   >
   <
@@ -759,16 +766,7 @@ export interface AddTask<Durable extends boolean> {
   ): Workflow<
     WName,
     Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<
-        K,
-        Output,
-        Error,
-        Parents[number],
-        IsSkippable<Tasks, Parents[number], SkipIf>,
-        Durable
-      >
-    },
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, Durable>,
     Hooks
   >
 }
