@@ -115,7 +115,9 @@ export const TaskSummary = Schema.Struct({
   retryCount: optional(Schema.Number),
   attempt: optional(Schema.Number),
   numSpawnedChildren: Schema.Number,
-  createdAt: Schema.Date
+  createdAt: Schema.Date,
+  /** A durable task evicted from its worker, waiting on the engine (its status stays RUNNING). */
+  isEvicted: optional(Schema.Boolean)
 })
 
 /**

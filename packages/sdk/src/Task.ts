@@ -38,9 +38,10 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Layer, Pipeable, Scope } from "effect"
+import type { Duration, Effect, Layer, Pipeable, Scope } from "effect"
 import { Schema } from "effect"
 import type { BatchContext } from "./BatchContext.js"
+import type { DurableContext, DurableError } from "./DurableContext.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError } from "./TaskError.js"
 import type { BatchSettings, ErrorSchema, Implementation, TaskSettings, WorkflowSettings } from "./Workflow.js"
@@ -166,7 +167,8 @@ export const make = <
 const standaloneSpec = (
   name: string,
   o: TaskOptions<Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>,
-  batch: BatchSettings | undefined
+  batch: BatchSettings | undefined,
+  durable?: { readonly evictAfter?: Duration.DurationInput | "never" | undefined }
 ): internal.WorkflowSpec => ({
   kind: "task",
   name,
@@ -180,7 +182,8 @@ const standaloneSpec = (
     error: o.error,
     parents: [],
     settings: internal.pickTaskSettings(o),
-    batch
+    batch,
+    ...(durable !== undefined ? { durable: true, evictAfter: durable.evictAfter } : {})
   }],
   onFailure: undefined,
   onSuccess: undefined
@@ -297,3 +300,122 @@ export const batch = <
   const { batch: settings, ...rest } = options
   return internal.makeTaskValue(standaloneSpec(name, rest, settings), TypeId)
 }
+
+// -----------------------------------------------------------------------------
+// durable tasks
+// -----------------------------------------------------------------------------
+
+/**
+ * A durable task definition (`Task.durable`): triggered and awaited as a standalone task; its
+ * handler may use `DurableContext` (durable sleeps, event waits, memoized steps, children), whose
+ * calls are recorded in the engine's log and replayed when the task runs again.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DurableTask<
+  Name extends string,
+  Input extends Schema.Schema.AnyNoContext,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema
+> extends Standalone<Name, Input, Output, Error> {
+  readonly durable: true
+  /**
+   * The implementation as a Layer: the handler (or an Effect that builds it) may require the
+   * application's services, `TaskContext` and `DurableContext`.
+   */
+  toLayer<R, EX = never, RX = never>(
+    build: DurableTask.Handler<this, R> | Effect.Effect<DurableTask.Handler<this, R>, EX, RX>
+  ): Layer.Layer<
+    Implementation<Name>,
+    EX,
+    Exclude<RX, Scope.Scope> | Exclude<R, TaskContext | DurableContext | Scope.Scope>
+  >
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace DurableTask {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = DurableTask<any, Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>
+
+  /**
+   * The handler of a durable task: a standalone task's, which may also fail with a
+   * `DurableError` (reported as an undeclared failure: the client gets a `TaskFailed`).
+   *
+   * @since 0.1.0
+   */
+  export type Handler<T extends Any, R = any> = (
+    input: Schema.Schema.Type<T["input"]>
+  ) => Effect.Effect<Schema.Schema.Type<T["output"]>, HandlerError<Schema.Schema.Type<T["error"]>> | DurableError, R>
+}
+
+/**
+ * The options of `Task.durable`: those of a standalone task but `slotCost` (a durable task takes
+ * one slot of its worker's durable pool).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DurableTaskOptions<
+  Input extends Schema.Schema.AnyNoContext,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema
+> extends Omit<TaskOptions<Input, Output, Error>, "slotCost" | "taskDefaults"> {
+  /**
+   * After waiting this long for the engine (a durable sleep, event or child), the task is evicted
+   * by its worker: its durable slot is freed and its execution timeout stops; the engine restores
+   * it (on any worker, replaying its log) when the wait ends. `"never"` keeps it on the worker.
+   * Default 15 minutes, as the official SDKs' eviction policy.
+   */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
+}
+
+/**
+ * Whether `u` is a durable task definition.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isDurableTask = (u: unknown): u is DurableTask.Any =>
+  isTask(u) && internal.specOf(u).tasks[0]?.durable === true
+
+/**
+ * Defines a durable task (Hatchet's `durableTask`): registered with `is_durable`, run on the
+ * worker's durable slots, its handler given a `DurableContext` whose calls (sleeps, event waits,
+ * memoized steps, children) survive the worker: when the task runs again, on this worker or
+ * another, the engine's log answers the calls it already made, so it resumes where it was.
+ *
+ * @example
+ * ```ts
+ * export const Reminder = Task.durable("reminder", {
+ *   input: Schema.Struct({ userId: Schema.String }),
+ *   executionTimeout: "10 minutes"
+ * })
+ *
+ * export const ReminderLive = Reminder.toLayer((input) =>
+ *   Effect.gen(function*() {
+ *     const ctx = yield* DurableContext.DurableContext
+ *     yield* ctx.sleep("7 days")
+ *     yield* ctx.memo("send", Mailer.remind(input.userId), Schema.Void)
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const durable = <
+  const Name extends string,
+  Input extends Schema.Schema.AnyNoContext = Schema.Struct<{}>,
+  Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+  Error extends ErrorSchema = typeof Schema.Never
+>(
+  name: Name,
+  options?: DurableTaskOptions<Input, Output, Error>
+): DurableTask<Name, Input, Output, Error> =>
+  internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined, { evictAfter: options?.evictAfter }), TypeId)

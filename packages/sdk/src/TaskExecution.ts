@@ -67,6 +67,8 @@ export interface ExecuteOptions {
   readonly onLog?: ((line: LogLine) => void) | undefined
   /** Receives the handler's run time (the worker's metrics), when the handler ran. */
   readonly onHandlerDone?: ((elapsed: Duration.Duration) => void) | undefined
+  /** More services the handler gets, e.g. a durable task's `DurableContext`. */
+  readonly services?: Context.Context<any> | undefined
 }
 
 /**
@@ -115,6 +117,7 @@ export const execute = (
     })
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
+    if (options?.services !== undefined) services = Context.merge(services, options.services)
     let run = Effect.onExit(
       handler(args.right.input, args.right.parents, services as Context.Context<TaskContext | Scope.Scope>),
       (exit) => Scope.close(scope, exit)

@@ -120,6 +120,11 @@ export interface WorkerSettings {
   readonly name: string
   /** Slots of the `default` pool: how many task attempts run at once. Default 100. */
   readonly slots?: number | undefined
+  /**
+   * Slots of the `durable` pool: how many durable task attempts run (or wait) at once. Registered
+   * only when the worker runs durable tasks. Default 1000, as the official SDKs.
+   */
+  readonly durableSlots?: number | undefined
   /** Worker labels (string or integer values) for `desiredWorkerLabels` matching. */
   readonly labels?: Readonly<Record<string, string | number>> | undefined
   /** Namespace prefix. Default: `HatchetConfig`'s namespace when provided, else none. */
@@ -209,6 +214,11 @@ export interface WorkerShape {
   readonly statusChanges: Stream.Stream<WorkerStatus>
   /** Task attempts currently running (or waiting for a slot). */
   readonly runningTasks: Effect.Effect<number>
+  /**
+   * Durable task attempts waiting for the engine (a durable sleep, event or child): running, but
+   * with nothing to do until the engine answers (`HatchetTest.settle` counts them as settled).
+   */
+  readonly durableWaiting: Effect.Effect<number>
   /** How late the event loop runs; see `eventLoopBlockThreshold`. */
   readonly eventLoop: Effect.Effect<EventLoopLag>
 }

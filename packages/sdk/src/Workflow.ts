@@ -40,11 +40,12 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
+import type { Duration, Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
-import type { BatchTask, Task } from "./Task.js"
+import type { DurableContext, DurableError } from "./DurableContext.js"
+import type { BatchTask, DurableTask, Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError, TaskFailed } from "./TaskError.js"
 import * as internal from "./internal/definition.js"
@@ -223,7 +224,8 @@ export interface TaskDefinition<
   Output extends Schema.Schema.AnyNoContext,
   Error extends ErrorSchema,
   Parents extends string,
-  Skippable extends boolean = false
+  Skippable extends boolean = false,
+  Durable extends boolean = false
 > {
   readonly name: Name
   readonly output: Output
@@ -233,6 +235,8 @@ export interface TaskDefinition<
   readonly settings: TaskSettings
   /** Type-level only: whether the task may be skipped. */
   readonly skippable?: Skippable | undefined
+  /** Type-level only: whether it is a durable task (`Workflow.durableTask`). */
+  readonly durable?: Durable | undefined
 }
 
 /**
@@ -243,7 +247,7 @@ export declare namespace TaskDefinition {
   /**
    * @since 0.1.0
    */
-  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean>
+  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean, boolean>
 }
 
 /**
@@ -289,7 +293,7 @@ export interface Workflow<
    */
   toLayer<H extends Handlers<Input, Tasks, Hooks>, EX = never, RX = never>(
     build: H | Effect.Effect<H, EX, RX>
-  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | HandlersContext<H>>
+  ): Layer.Layer<Implementation<Name>, EX, Exclude<RX, Scope.Scope> | HandlersContext<H, Tasks>>
 }
 
 /**
@@ -304,13 +308,13 @@ export declare namespace Workflow {
 }
 
 /**
- * Anything a worker can run and a client can trigger: a `Workflow`, a standalone `Task` or a
- * batch task.
+ * Anything a worker can run and a client can trigger: a `Workflow`, a standalone `Task`, a
+ * batch task or a durable task.
  *
  * @since 0.1.0
  * @category models
  */
-export type Definition = Workflow.Any | Task.Any | BatchTask.Any
+export type Definition = Workflow.Any | Task.Any | BatchTask.Any | DurableTask.Any
 
 /**
  * The service a definition's `toLayer` provides and a worker requires: the handlers of the
@@ -364,7 +368,7 @@ export type WorkflowDefinitionError = internal.WorkflowDefinitionError
  * @since 0.1.0
  * @category type-level
  */
-export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any> ? P : never
+export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any, any> ? P : never
 
 /**
  * The tasks of `Tasks` the engine may skip (see `TaskDefinition`).
@@ -373,7 +377,7 @@ export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any>
  * @category type-level
  */
 export type SkippableTasks<Tasks extends TaskMap> = {
-  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true> ? K : never
+  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any> ? K : never
 }[keyof Tasks] & string
 
 /**
@@ -397,7 +401,7 @@ export type IsSkippable<Tasks extends TaskMap, Parents extends string, SkipIf> =
  * @since 0.1.0
  * @category type-level
  */
-export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S>
+export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S, any>
   ? [S] extends [true] ? Option.Option<Schema.Schema.Type<O>> : Schema.Schema.Type<O>
   : never
 
@@ -444,6 +448,18 @@ export type TaskFailures<Tasks extends TaskMap> = {
 export type Handler<I, P, O, E = never> = (input: I, parents: P) => Effect.Effect<O, HandlerError<E>, any>
 
 /**
+ * The handler of a durable task of a workflow: a `Handler` that may also fail with a
+ * `DurableError` (reported as an undeclared failure) and use `DurableContext`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type DurableHandler<I, P, O, E = never> = (
+  input: I,
+  parents: P
+) => Effect.Effect<O, HandlerError<E> | DurableError, any>
+
+/**
  * The declared error of a task definition (`never` when it declares none).
  *
  * @since 0.1.0
@@ -460,12 +476,18 @@ export type ErrorOf<T extends TaskDefinition.Any> = Schema.Schema.Type<T["error"
  */
 export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap> =
   & {
-    readonly [K in keyof Tasks]: Handler<
-      Schema.Schema.Type<Input>,
-      ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
-      Schema.Schema.Type<Tasks[K]["output"]>,
-      ErrorOf<Tasks[K]>
-    >
+    readonly [K in keyof Tasks]: (Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? DurableHandler<
+        Schema.Schema.Type<Input>,
+        ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+        Schema.Schema.Type<Tasks[K]["output"]>,
+        ErrorOf<Tasks[K]>
+      >
+      : Handler<
+        Schema.Schema.Type<Input>,
+        ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+        Schema.Schema.Type<Tasks[K]["output"]>,
+        ErrorOf<Tasks[K]>
+      >)
   }
   & (Hooks extends { readonly "on-failure-task": infer F extends TaskDefinition.Any } ? {
       readonly "on-failure-task": Handler<
@@ -487,13 +509,19 @@ export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends Tas
     : {})
 
 /**
- * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`).
+ * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`,
+ * and `DurableContext` to the durable tasks of `Tasks`).
  *
  * @since 0.1.0
  * @category type-level
  */
-export type HandlersContext<H> = Exclude<
-  { [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R> ? R : never }[keyof H],
+export type HandlersContext<H, Tasks extends TaskMap = {}> = Exclude<
+  {
+    [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R>
+      ? K extends keyof Tasks ? Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? Exclude<R, DurableContext> : R
+      : R
+      : never
+  }[keyof H],
   TaskContext | Scope.Scope
 >
 
@@ -596,6 +624,23 @@ export interface TaskOptions<
 }
 
 /**
+ * The options of `Workflow.durableTask`: a task's, but `slotCost` (a durable task takes one slot of
+ * the durable pool), and `evictAfter` (see `Task.DurableTaskOptions`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DurableTaskOptions<
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined = undefined
+> extends Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost"> {
+  /** After waiting this long for the engine, the task is evicted (default 15 minutes); `"never"` keeps it. */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -649,15 +694,43 @@ const withSpec = (self: internal.HasSpec, f: (spec: internal.WorkflowSpec) => in
   internal.makeWorkflowValue(f(internal.specOf(self)), TypeId)
 
 /**
- * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
- * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
- * take `Condition` values (a parent condition may only name a declared parent); a parent that may
- * be skipped reaches the handler as an `Option` of its output.
+ * The options of a task added with `Workflow.task` (`Durable` false) or `Workflow.durableTask`.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const task: {
+export type AddTaskOptions<
+  Durable extends boolean,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined
+> = [Durable] extends [true] ? DurableTaskOptions<Output, Error, Parents, SkipIf> : TaskOptions<Output, Error, Parents, SkipIf>
+
+/**
+ * `Tasks` with the task `TaskName` added.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type WithTask<
+  Tasks extends TaskMap,
+  TaskName extends string,
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends string,
+  Skippable extends boolean,
+  Durable extends boolean
+> = Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents, Skippable, Durable> }
+
+/**
+ * The type of `Workflow.task` and `Workflow.durableTask`: adds a task named `TaskName` (durable
+ * when `Durable` is true).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export interface AddTask<Durable extends boolean> {
   <
     Tasks extends TaskMap,
     const TaskName extends string,
@@ -667,15 +740,13 @@ export const task: {
     const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
   >(
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents, SkipIf>
+    options?: AddTaskOptions<Durable, Output, Error, Parents, SkipIf>
   ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
     self: Workflow<WName, Input, Tasks, Hooks>
   ) => Workflow<
     WName,
     Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
-    },
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, Durable>,
     Hooks
   >
   <
@@ -691,16 +762,25 @@ export const task: {
   >(
     self: Workflow<WName, Input, Tasks, Hooks>,
     name: TaskName extends keyof Tasks ? never : TaskName,
-    options?: TaskOptions<Output, Error, Parents, SkipIf>
+    options?: AddTaskOptions<Durable, Output, Error, Parents, SkipIf>
   ): Workflow<
     WName,
     Input,
-    Tasks & {
-      readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>>
-    },
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, Durable>,
     Hooks
   >
-} = dual(
+}
+
+/**
+ * Adds a task. `parents` may only name tasks added before it (so the DAG cannot have a cycle),
+ * and each parent's decoded output is passed to the handler. `waitFor`, `skipIf` and `cancelIf`
+ * take `Condition` values (a parent condition may only name a declared parent); a parent that may
+ * be skipped reaches the handler as an `Option` of its output.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const task: AddTask<false> = dual(
   (args) => isWorkflow(args[0]),
   (self: Workflow.Any, name: string, options?: TaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(self, (spec) => ({
@@ -720,6 +800,32 @@ export const task: {
             cancelIf: Condition.toArray(options.cancelIf)
           }
       }]
+    }))
+)
+
+/**
+ * Adds a durable task (Hatchet's `workflow.durableTask`): as `Workflow.task`, but registered with
+ * `is_durable`, run on the worker's durable slots, and its handler may use `DurableContext`
+ * (durable sleeps, event waits, memoized steps, children: see `DurableContext`). It has no
+ * `slotCost` (a durable task takes one slot of the durable pool).
+ *
+ * @example
+ * ```ts
+ * const Signup = Workflow.make("signup", { input: Schema.Struct({ email: Schema.String }) }).pipe(
+ *   Workflow.task("create-account", { output: Schema.Struct({ userId: Schema.String }) }),
+ *   Workflow.durableTask("nurture", { parents: ["create-account"], executionTimeout: "1 hour" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const durableTask: AddTask<true> = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, name: string, options?: DurableTaskOptions<any, any, ReadonlyArray<string>, any>) =>
+    withSpec(task(self, name as never, options as never), (spec) => ({
+      ...spec,
+      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, durable: true, evictAfter: options?.evictAfter } : t))
     }))
 )
 

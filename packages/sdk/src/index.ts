@@ -77,6 +77,14 @@ export * as TaskContext from "./TaskContext.js"
 export * as BatchContext from "./BatchContext.js"
 
 /**
+ * The service a durable task's handler reads (`Task.durable`): durable sleeps, event waits,
+ * memoized steps and children, recorded in the engine's log and replayed when the task runs again.
+ *
+ * @since 0.1.0
+ */
+export * as DurableContext from "./DurableContext.js"
+
+/**
  * How tasks fail: `NonRetryableError` (stop retries), `UndeclaredError` (an undeclared failure on
  * purpose), `HandlerError` (what a handler may fail with) and `TaskFailed` (untyped failures).
  *

@@ -25,6 +25,7 @@ const makeFakeWorker = Effect.gen(function*() {
     status: SubscriptionRef.get(status),
     statusChanges: status.changes,
     runningTasks: Effect.succeed(0),
+    durableWaiting: Effect.succeed(0),
     eventLoop: SubscriptionRef.get(eventLoop)
   })
   const handler = HttpApp.toWebHandler(Effect.provideService(WorkerHealth.httpApp, Worker, worker))

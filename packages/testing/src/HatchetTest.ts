@@ -173,7 +173,8 @@ export class NotSettled extends Data.TaggedError("NotSettled")<{
 
 /**
  * Waits, in real time (also under `TestClock`), until no task attempt is running: every run the
- * test started is finished, or waits for the clock (a retry backoff, a timeout) or for a worker.
+ * test started is finished, or waits for the clock (a retry backoff, a timeout) or for a worker,
+ * or is a durable task waiting for the engine (a `DurableContext` sleep, event or child).
  * Call it before `TestClock.adjust`, so that what the engine schedules from the work done so far
  * is scheduled from the current time. Fails with `NotSettled` after `timeout` (default 10 s).
  *

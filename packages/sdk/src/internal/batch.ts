@@ -39,7 +39,7 @@ import { decodeArguments, encodeOutput, optional, stepRunDataOf, utf8Length } fr
 import { type LogLine, TaskLogSink, withTaskLogger } from "./taskLogger.js"
 
 /** Why a batch's fiber was interrupted from outside (or by itself); the worker's attempt reasons. */
-export type BatchInterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown"
+export type BatchInterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown" | "evicted"
 
 /** The worker's record of a running batch (its attempt): why it was interrupted, and its fiber. */
 export interface BatchAttempt {

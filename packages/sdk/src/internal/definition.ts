@@ -251,6 +251,16 @@ export interface TaskSpec {
   readonly settings: TaskSettings
   /** Set for a batch task: its runs are handled together (see `Task.batch`). */
   readonly batch?: BatchSettings | undefined
+  /**
+   * A durable task (`Task.durable`, `Workflow.durableTask`): registered with `is_durable`, on the
+   * worker's durable slots, its handler given a `DurableContext`.
+   */
+  readonly durable?: boolean | undefined
+  /**
+   * A durable task waiting this long for the engine is evicted by its worker (its slot freed, the
+   * engine restores it when the wait ends); `"never"` keeps it. Default 15 minutes (upstream's TTL).
+   */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
   /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
   readonly conditions?: TaskConditions | undefined
 }
@@ -504,7 +514,8 @@ const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
       output: task.output,
       error: task.error ?? Schema.Never,
       parents: task.parents,
-      settings: task.settings
+      settings: task.settings,
+      ...(task.durable === true ? { durable: true } : {})
     }
   }
   return record
@@ -537,6 +548,7 @@ export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
   self.error = task.error ?? Schema.Never
   self.settings = { ...spec.settings, ...task.settings }
   if (task.batch !== undefined) self.batch = task.batch
+  if (task.durable === true) self.durable = true
   return self
 }
 

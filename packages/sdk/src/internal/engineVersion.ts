@@ -19,6 +19,8 @@ export const minEngineVersion = {
   slotConfig: "v0.78.23",
   /** Batch tasks (`TaskBatchConfig`, `START_BATCH`, `SendBatchActionEvent`): upstream #3975. */
   batchTasks: "v0.98.0",
+  /** Durable tasks on the `V1Dispatcher/DurableTask` stream (engine semantics §9.3). */
+  durableTasks: "v0.80.0",
   queueDepthStrategies: "v0.105.16",
   sharedConcurrency: "v0.106.5",
   maxRunsExpression: "v0.106.5"
@@ -59,6 +61,11 @@ export const requirementsOf = (compiled: ReadonlyArray<Compiled>): Array<Require
     return [
       ...concurrencyRequirements(wireName, "concurrency", request.concurrencyArr),
       ...tasks.flatMap((task) => concurrencyRequirements(wireName, `task "${task.readableId}" concurrency`, task.concurrency)),
+      ...tasks.flatMap((task) =>
+        task.isDurable
+          ? [{ workflow: wireName, feature: `task "${task.readableId}" is a durable task`, minVersion: minEngineVersion.durableTasks }]
+          : []
+      ),
       ...tasks.flatMap((task) =>
         task.batch === undefined
           ? []

@@ -169,6 +169,8 @@ export const registerRequest = (options: {
   readonly name: string
   readonly actions: ReadonlyArray<string>
   readonly slots: number
+  /** The durable pool, when the worker runs durable tasks. */
+  readonly durableSlots?: number | undefined
   readonly labels: Readonly<Record<string, string | number>>
 }): DispatcherProto.WorkerRegisterRequest => {
   return {
@@ -185,7 +187,9 @@ export const registerRequest = (options: {
       os: typeof process !== "undefined" ? process.platform : undefined,
       extra: undefined
     },
-    slotConfig: { default: options.slots }
+    slotConfig: options.durableSlots === undefined
+      ? { default: options.slots }
+      : { default: options.slots, durable: options.durableSlots }
   }
 }
 
@@ -245,6 +249,12 @@ const taskOpts = (
     issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
   }
   const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, settings)
+  if (task.evictAfter !== undefined && task.evictAfter !== "never") {
+    const evictAfter = Duration.decodeUnknown(task.evictAfter)
+    if (Option.isNone(evictAfter) || Duration.toMillis(evictAfter.value) <= 0) {
+      issues.push(`${where}.evictAfter: must be a positive duration or "never", got ${String(task.evictAfter)}`)
+    }
+  }
   const timeout = settings.executionTimeout === undefined
     ? DEFAULT_EXECUTION_TIMEOUT
     : duration(issues, `${where}.executionTimeout`, settings.executionTimeout)
@@ -270,8 +280,9 @@ const taskOpts = (
       ? undefined
       : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }),
     scheduleTimeout,
-    isDurable: false,
-    slotRequests: { default: slotCost },
+    isDurable: task.durable === true,
+    // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost
+    slotRequests: task.durable === true ? { durable: 1 } : { default: slotCost },
     batch
   }
 }

@@ -1,5 +1,6 @@
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import type { PutLogRequest } from "@effect-hatchet/proto/events/events"
 import {
   Cause,
@@ -38,6 +39,7 @@ import { HatchetConfig } from "../HatchetConfig.js"
 import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
+import { DurableContext } from "../DurableContext.js"
 import type { Definition } from "../Workflow.js"
 import type { WorkerSettings, WorkerShape } from "../Worker.js"
 import * as EventLoopLag from "./eventLoopLag.js"
@@ -52,6 +54,7 @@ import {
 import { encodedFailure } from "./failure.js"
 import * as ActionEvents from "./actionEvents.js"
 import * as Batches from "./batch.js"
+import * as Durable from "./durable.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import {
   checkWorkerOptions,
@@ -64,6 +67,7 @@ import {
 } from "./registration.js"
 import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
+import { bidiStream, methodPath } from "./grpc.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import { applyNamespace } from "./naming.js"
 import * as TraceContext from "./traceContext.js"
@@ -92,12 +96,21 @@ export class WorkerError extends Data.TaggedError("WorkerError")<{
   readonly cause?: unknown
 }> {}
 
-/** Why an attempt's fiber was interrupted from outside (or by itself). */
-type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown"
+/**
+ * Why an attempt's fiber was interrupted from outside (or by itself). `evicted`: a durable
+ * attempt handed back to the engine (by this worker, or told so by the engine), which restores it.
+ */
+type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown" | "evicted"
 
 /** One running attempt of a task run. */
 interface Attempt {
   readonly retryCount: number
+  /** A durable task's invocation (`durable_task_invocation_count`); 0 for other tasks. */
+  readonly invocationCount: number
+  /** Durable waits in progress (a durable attempt waiting for the engine may be evicted). */
+  durableWaits: number
+  /** The slot pool its permits come from. */
+  pool: Effect.Semaphore | undefined
   reason: InterruptReason | undefined
   /** Semaphore permits held (0 once released). */
   permits: number
@@ -133,6 +146,10 @@ interface Route {
   readonly task: TaskSpec
   readonly slotCost: number
   readonly maxAttempts: number
+  /** A durable task: on the durable pool, with a `DurableContext`. */
+  readonly durable: boolean
+  /** How long a durable attempt waits for the engine before it evicts itself (none: never). */
+  readonly evictAfter: Duration.Duration | undefined
 }
 
 /** The span a run's `traceparent` metadata names. */
@@ -145,6 +162,10 @@ const STARTED_PAYLOAD = JSON.stringify("")
 const LOG_BATCH_SIZE = 100
 const LOG_CONCURRENCY = 8
 const CALL_TIMEOUT = Duration.seconds(10)
+/** What a durable wait ends with when its attempt was evicted instead. */
+const EVICTED: unique symbol = Symbol("evicted")
+/** How long a durable attempt waits before its worker evicts it (upstream's eviction policy TTL). */
+const DEFAULT_EVICT_AFTER = Duration.minutes(15)
 
 export const make = (
   options: WorkerSettings & { readonly workflows: ReadonlyArray<Definition> }
@@ -163,6 +184,7 @@ export const make = (
       Option.match(config, { onNone: () => DEFAULT_MAX_MESSAGE_BYTES, onSome: (c) => c.grpcMaxSendMessageLength })
     const workerName = applyNamespace(options.name, namespace)
     const slots = options.slots ?? 100
+    const durableSlots = options.durableSlots ?? 1000
     const labels = options.labels ?? {}
     const grace = Duration.decode(options.shutdownGracePeriod ?? "30 seconds")
     const heartbeatInterval = Duration.decode(options.heartbeatInterval ?? "4 seconds")
@@ -202,13 +224,30 @@ export const make = (
         routes.set(action, {
           implementation,
           task,
-          slotCost: settings.slotCost ?? 1,
-          maxAttempts: (settings.retries ?? 0) + 1
+          slotCost: task.durable === true ? 1 : settings.slotCost ?? 1,
+          maxAttempts: (settings.retries ?? 0) + 1,
+          durable: task.durable === true,
+          evictAfter: task.durable !== true || task.evictAfter === "never"
+            ? undefined
+            : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER)
         })
       }
     }
+    const hasDurable = [...routes.values()].some((route) => route.durable)
+    if (hasDurable && (!Number.isInteger(durableSlots) || durableSlots < 1)) {
+      return yield* new WorkerError({
+        reason: "InvalidOptions",
+        message: `Invalid worker options:\n  - durableSlots: must be a positive integer, got ${String(durableSlots)}`
+      })
+    }
+    if (hasDurable && Option.isNone(transport)) {
+      return yield* new WorkerError({
+        reason: "InvalidOptions",
+        message: "Durable tasks need the gRPC transport (GrpcTransport) for their V1Dispatcher/DurableTask stream"
+      })
+    }
     for (const [action, route] of routes) {
-      if (route.slotCost > slots) {
+      if (!route.durable && route.slotCost > slots) {
         return yield* new WorkerError({
           reason: "InvalidOptions",
           message: `Task action "${action}" needs ${route.slotCost} slots but the worker has only ${slots}`
@@ -222,6 +261,9 @@ export const make = (
     // --- state ---------------------------------------------------------------------------------
     const status = yield* SubscriptionRef.make<WorkerStatus>(WorkerStatus.Registering())
     const workerIdRef = yield* Ref.make(Option.none<string>())
+    /** The id of the latest registration (kept while the worker registers again), once there is one. */
+    let registeredId = ""
+    const registered = yield* Deferred.make<void>()
     const attempts = new Map<string, Attempt>()
     /**
      * `running`; `draining` once the scope closes (paused on the engine, still running what it
@@ -289,6 +331,7 @@ export const make = (
     // the attempts' fibers (keyed by task run in `attempts`)
     const tasks = yield* FiberSet.make<void, never>()
     const semaphore = yield* Effect.makeSemaphore(slots)
+    const durableSemaphore = yield* Effect.makeSemaphore(durableSlots)
     // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
     const runFiber = yield* FiberSet.runtime(tasks)<never>().pipe(
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
@@ -301,8 +344,11 @@ export const make = (
     // (what `Metric.update` would read on each call).
 
     /** A new attempt, received now, holding no slot yet. */
-    const newAttempt = (retryCount: number, metadata: Readonly<Record<string, unknown>>): Attempt => ({
+    const newAttempt = (retryCount: number, metadata: Readonly<Record<string, unknown>>, invocationCount = 0): Attempt => ({
       retryCount,
+      invocationCount,
+      durableWaits: 0,
+      pool: undefined,
       reason: undefined,
       permits: 0,
       fiber: undefined,
@@ -315,10 +361,11 @@ export const make = (
     /** Slots held by running attempts. */
     let slotsHeld = 0
     /** Takes an attempt's slots (and counts the attempt as started). */
-    const takeSlots = (attempt: Attempt, permits: number) =>
+    const takeSlots = (attempt: Attempt, permits: number, pool: Effect.Semaphore = semaphore) =>
       Effect.zipRight(
-        semaphore.take(permits),
+        pool.take(permits),
         Effect.sync(() => {
+          attempt.pool = pool
           attempt.permits = permits
           slotsHeld += permits
           WorkerMetrics.slotsInUse.unsafeModify(permits, attempt.metricLabels)
@@ -333,7 +380,7 @@ export const make = (
         attempt.permits = 0
         slotsHeld -= permits
         WorkerMetrics.slotsInUse.unsafeModify(-permits, attempt.metricLabels)
-        return semaphore.release(permits)
+        return (attempt.pool ?? semaphore).release(permits)
       })
     /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
     const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>) =>
@@ -403,6 +450,78 @@ export const make = (
           Option.isSome(workerId) ? dispatcher.upsertWorkerLabels(workerId.value, workerLabels(changed)) : Effect.void)
       })
 
+    // --- durable tasks (internal/durable.ts): one DurableTask stream for the worker --------------
+    /** Stops a durable attempt handed back to the engine (which restores it); nothing is reported. */
+    const interruptEvicted = (attempt: Attempt) =>
+      Effect.suspend(() => {
+        attempt.reason = "evicted"
+        return attempt.fiber === undefined ? Effect.void : Effect.asVoid(attempt.fiber.interruptAsFork(FiberId.none))
+      })
+    const durable = hasDurable && Option.isSome(transport)
+      ? yield* Durable.makeListener({
+        workerId: Effect.zipRight(Deferred.await(registered), Effect.sync(() => registeredId)),
+        connect: (requests) =>
+          bidiStream(
+            methodPath(V1DispatcherDefinition, "durableTask"),
+            requests,
+            (iterable, callOptions) => transport.value.v1Dispatcher.durableTask(iterable, callOptions)
+          ),
+        onServerEvict: (taskId, invocation, reason) =>
+          Effect.suspend(() => {
+            const attempt = attempts.get(taskId)
+            if (attempt === undefined || attempt.invocationCount !== invocation) return Effect.void
+            return Effect.zipRight(
+              Effect.logInfo(`the engine evicted durable task ${taskId} (invocation ${invocation}): ${reason}`),
+              interruptEvicted(attempt)
+            )
+          })
+      }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
+      : undefined
+    /** Hands a waiting durable attempt back to the engine (`evict_invocation`), then stops it here. */
+    const evictAttempt = (key: string, attempt: Attempt, reason: string) =>
+      durable === undefined ? Effect.void : durable.evict(key, attempt.invocationCount, reason).pipe(
+        Effect.zipRight(interruptEvicted(attempt)),
+        Effect.catchAll((error) => Effect.logWarning(`could not evict durable task ${key}: ${error.message}`))
+      )
+    /**
+     * What a durable attempt's waits run in: counted while they wait; after `evictAfter` of waiting
+     * the attempt is evicted (upstream's TTL eviction: the slot is freed, the engine restores it
+     * when the wait ends); a wait that begins once the worker is draining evicts it at once.
+     */
+    const durableWaiting = (key: string, attempt: Attempt, evictAfter: Duration.Duration | undefined) =>
+    <A, E>(
+      effect: Effect.Effect<A, E>
+    ): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        if (phase !== "running" && durable !== undefined) {
+          return durable.evict(key, attempt.invocationCount, "worker shutting down").pipe(
+            Effect.matchEffect({
+              onFailure: () => effect,
+              onSuccess: () => Effect.zipRight(Effect.sync(() => attempt.reason = "evicted"), Effect.interrupt)
+            })
+          )
+        }
+        // after `evictAfter`, the engine is told; the attempt then stops itself (reported as nothing)
+        const evictLater = evictAfter === undefined || durable === undefined ? Effect.never : Effect.sleep(evictAfter).pipe(
+          Effect.zipRight(durable.evict(key, attempt.invocationCount, `waited ${Duration.format(evictAfter)} for the engine`)),
+          Effect.matchEffect({
+            // not evicted (the engine could not be told): the wait goes on
+            onFailure: (error) =>
+              Effect.zipRight(Effect.logWarning(`could not evict durable task ${key}: ${error.message}`), Effect.never),
+            onSuccess: () => Effect.succeed(EVICTED)
+          })
+        )
+        return Effect.acquireUseRelease(
+          Effect.sync(() => attempt.durableWaits++),
+          () =>
+            evictAfter === undefined ? effect : Effect.flatMap(Effect.raceFirst(effect, evictLater), (result) =>
+              result === EVICTED
+                ? Effect.zipRight(Effect.sync(() => attempt.reason = "evicted"), Effect.interrupt)
+                : Effect.succeed(result as A)),
+          () => Effect.sync(() => attempt.durableWaits--)
+        )
+      })
+
     const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
       new TaskContext.TaskContextError({ operation, message: `${operation} failed: ${cause.details}`, cause })
     /** An attempt's backend of `TaskContext`: each operation is made when a handler uses it. */
@@ -467,7 +586,7 @@ export const make = (
           const exit = yield* Effect.exit(restore(Effect.gen(function*() {
             // a superseded attempt of the same task run finishes (finalizers included) first
             if (previous !== undefined) yield* previous.await
-            yield* takeSlots(attempt, route.slotCost)
+            yield* takeSlots(attempt, route.slotCost, route.durable ? durableSemaphore : semaphore)
             started = yield* submitEvent(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
             const context = yield* TaskContext.make({
               workflowName: route.implementation.spec.name,
@@ -487,7 +606,17 @@ export const make = (
               childKey: optional(action.childWorkflowKey),
               parentTaskRunExternalId: optional(action.parentWorkflowRunId)
             }, new AttemptOperations(action.taskRunExternalId, attempt))
+            const durableContext = route.durable && durable !== undefined
+              ? yield* Durable.makeContext({
+                listener: durable,
+                taskContext: context,
+                invocationCount: attempt.invocationCount,
+                namespace,
+                waiting: durableWaiting(action.taskRunExternalId, attempt, route.evictAfter)
+              })
+              : undefined
             return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
+              services: durableContext === undefined ? undefined : Context.make(DurableContext, durableContext),
               maxMessageBytes,
               onLog: logSink(action),
               onHandlerDone: (elapsed) => {
@@ -496,6 +625,7 @@ export const make = (
             })
           })))
           yield* releaseSlots(attempt)
+          if (route.durable && durable !== undefined) yield* durable.forget(action.taskRunExternalId, attempt.invocationCount)
           yield* report(workerId, action, attempt, exit)
           if (started !== undefined) yield* started
         })
@@ -596,7 +726,8 @@ export const make = (
               failed(outcome.payload, outcome.shouldNotRetry)
             )
           case "Interrupted":
-            return attempt.reason === "self-cancel"
+            // cancelled by itself, or a durable attempt evicted by itself: the engine knows
+            return attempt.reason === "self-cancel" || attempt.reason === "evicted"
               ? Metric.increment(WorkerMetrics.tasksInterrupted)
               : interrupted("the task was interrupted before it finished")
         }
@@ -605,6 +736,12 @@ export const make = (
         return failed(encodedFailure("Defect", "the worker failed to run the task", { stack: Cause.pretty(exit.cause) }).payload, false)
       }
       switch (attempt.reason) {
+        case "evicted":
+          // handed back to the engine, which restores it from its log
+          return Effect.zipRight(
+            Metric.increment(WorkerMetrics.tasksInterrupted),
+            Effect.logDebug("durable task attempt evicted")
+          )
         case "cancelled":
         case "superseded":
         case "self-cancel":
@@ -642,8 +779,13 @@ export const make = (
         }
         const key = action.taskRunExternalId
         const existing = attempts.get(key)
+        // a durable task restored (or replayed) comes again under the same retry count, with a new invocation
+        const invocationCount = route.durable ? action.durableTaskInvocationCount ?? 1 : 0
         if (existing !== undefined) {
-          if (action.retryCount <= existing.retryCount) {
+          if (
+            action.retryCount < existing.retryCount ||
+            (action.retryCount === existing.retryCount && invocationCount <= existing.invocationCount)
+          ) {
             return Effect.logDebug(
               `ignoring a duplicate START for ${key} (retry ${action.retryCount}; retry ${existing.retryCount} is running)`
             )
@@ -652,7 +794,7 @@ export const make = (
           // the new attempt waits for the stale one to finish (finalizers included)
           existing.fiber?.unsafeInterruptAsFork(FiberId.none)
         }
-        const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata))
+        const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata), invocationCount)
         attempts.set(key, attempt)
         const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
         attempt.fiber = fiber
@@ -728,8 +870,12 @@ export const make = (
     const register: Effect.Effect<string, GrpcError> = Effect.gen(function*() {
       yield* setStatus(WorkerStatus.Registering())
       for (const c of compiled) yield* admin.putWorkflow(c.request)
-      const response = yield* dispatcher.register(registerRequest({ name: workerName, actions, slots, labels: currentLabels }))
+      const response = yield* dispatcher.register(
+        registerRequest({ name: workerName, actions, slots, durableSlots: hasDurable ? durableSlots : undefined, labels: currentLabels })
+      )
       yield* Ref.set(workerIdRef, Option.some(response.workerId))
+      registeredId = response.workerId
+      yield* Deferred.succeed(registered, undefined)
       yield* Effect.logInfo(`worker "${workerName}" registered as ${response.workerId}`)
       // registered again while draining (the engine forgot the worker): the new one takes no work either
       if (phase !== "running") yield* pauseIntake(response.workerId)
@@ -917,6 +1063,15 @@ export const make = (
         yield* setStatus(WorkerStatus.Draining())
         const workerId = yield* Ref.get(workerIdRef)
         if (Option.isSome(workerId)) yield* pauseIntake(workerId.value)
+        // durable tasks waiting for the engine are handed back to it (upstream's evictAllWaiting)
+        const waiting = [...attempts].filter(([, attempt]) => attempt.durableWaits > 0)
+        if (waiting.length > 0) {
+          yield* Effect.logInfo(`evicting ${waiting.length} waiting durable task(s)`)
+          yield* Effect.forEach(waiting, ([key, attempt]) => evictAttempt(key, attempt, "worker shutting down"), {
+            concurrency: "unbounded",
+            discard: true
+          }).pipe(Effect.interruptible, Effect.timeoutOption(CALL_TIMEOUT))
+        }
         const drained = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
         if (Option.isNone(drained)) {
           yield* Effect.logWarning(
@@ -955,6 +1110,11 @@ export const make = (
       status: SubscriptionRef.get(status),
       statusChanges: status.changes,
       runningTasks: Effect.sync(() => attempts.size),
+      durableWaiting: Effect.sync(() => {
+        let waiting = 0
+        for (const attempt of attempts.values()) if (attempt.durableWaits > 0) waiting++
+        return waiting
+      }),
       eventLoop
     } satisfies WorkerShape
   })

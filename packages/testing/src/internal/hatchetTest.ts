@@ -132,7 +132,15 @@ const busy = Effect.gen(function*() {
   const runs = yield* Runs.Runs
   const worker = yield* Worker.Worker
   const running = yield* runs.list({ since: new Date(0), statuses: ["RUNNING"], onlyTasks: true, limit: 100 })
-  return { runningOnEngine: running.rows.length, runningOnWorker: yield* worker.runningTasks } satisfies Busy
+  // a durable task waiting for the engine (a durable sleep, event or child), on the worker or
+  // evicted from it, has nothing to do until the engine answers: it counts as settled, so that the
+  // test can move the clock past its sleep
+  const waiting = yield* worker.durableWaiting
+  const attempts = running.rows.filter((row) => row.isEvicted !== true).length
+  return {
+    runningOnEngine: Math.max(0, attempts - waiting),
+    runningOnWorker: (yield* worker.runningTasks) - waiting
+  } satisfies Busy
 })
 
 /**

@@ -1,0 +1,156 @@
+/**
+ * Durable tasks for the durable end-to-end tests: a sleeper, a flow that memoizes a charge and
+ * waits for an approval (counting what runs), an event waiter with a lookback, and a parent of
+ * typed children.
+ */
+import { DurableContext, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
+import { Effect, Ref, Schema } from "effect"
+
+/** How often each step of the flows below ran (reset by each test). */
+export const counts = {
+  invocations: Ref.unsafeMake(0),
+  charges: Ref.unsafeMake(0)
+}
+
+/** Sleeps `days` days on the engine's clock, between two memoized `now`s. */
+export const Sleeper = Task.durable("durable-sleeper", {
+  input: Schema.Struct({ days: Schema.Number }),
+  output: Schema.Struct({ before: Schema.String, after: Schema.String }),
+  executionTimeout: "30 days"
+})
+
+export const SleeperLive = Sleeper.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const before = yield* ctx.now
+    yield* ctx.sleep(`${input.days} days`)
+    const after = yield* ctx.now
+    return { before: before.toISOString(), after: after.toISOString() }
+  })
+)
+
+export const Approval = Schema.Struct({ approved: Schema.Boolean, by: Schema.String })
+
+/** Charges once (a memo), then waits for `approval:<orderId>`. */
+export const Checkout = Task.durable("durable-checkout", {
+  input: Schema.Struct({ orderId: Schema.String, amount: Schema.Number }),
+  output: Schema.Struct({ chargeId: Schema.String, approval: Approval }),
+  executionTimeout: "1 hour"
+})
+
+export const CheckoutLive = Checkout.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    yield* Ref.update(counts.invocations, (n) => n + 1)
+    const chargeId = yield* ctx.memo(
+      "charge",
+      Effect.as(Ref.update(counts.charges, (n) => n + 1), `ch-${input.orderId}`),
+      Schema.String
+    )
+    const approval = yield* ctx.waitForEvent(`approval:${input.orderId}`, { schema: Approval })
+    return { chargeId, approval }
+  })
+)
+
+/** Waits for `scoped:<id>` pushed with scope `<id>`, counting events of the last hour. */
+export const LookBack = Task.durable("durable-lookback", {
+  input: Schema.Struct({ id: Schema.String }),
+  output: Approval,
+  executionTimeout: "1 hour"
+})
+
+export const LookBackLive = LookBack.toLayer((input) =>
+  DurableContext.waitForEvent(`scoped:${input.id}`, { schema: Approval, scope: input.id, lookback: "1 hour" })
+)
+
+export class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { n: Schema.Number }) {}
+
+/** A child: doubles, or fails with a typed error above 100. */
+export const Double = Task.make("durable-double", {
+  input: Schema.Struct({ n: Schema.Number }),
+  output: Schema.Struct({ doubled: Schema.Number }),
+  error: TooBig
+})
+
+export const DoubleLive = Double.toLayer((input) =>
+  input.n > 100 ? Effect.fail(new TooBig({ n: input.n })) : Effect.succeed({ doubled: input.n * 2 })
+)
+
+/** Spawns children: one, then a batch, then a failing one whose typed error it reports. */
+export const Parent = Task.durable("durable-parent", {
+  input: Schema.Struct({ n: Schema.Number }),
+  output: Schema.Struct({ one: Schema.Number, many: Schema.Array(Schema.Number), failure: Schema.String }),
+  executionTimeout: "1 hour"
+})
+
+export const ParentLive = Parent.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const one = yield* ctx.runChild(Double, { n: input.n })
+    const many = yield* ctx.runChildren(Double, [{ n: 1 }, { n: 2 }, { n: 3 }])
+    const failure = yield* ctx.runChild(Double, { n: 1000 }).pipe(
+      Effect.map(() => "none"),
+      Effect.catchTag("TooBig", (e) => Effect.succeed(`too big: ${e.n}`))
+    )
+    return { one: one.doubled, many: many.map((r) => r.doubled), failure }
+  }).pipe(
+    // a child that failed otherwise fails the parent, undeclared
+    Effect.catchTags({
+      TaskFailed: (e) => Effect.fail(new TaskError.UndeclaredError({ error: e })),
+      TooBig: (e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))
+    })
+  )
+)
+
+/** How many times `Drifting` began (its memo key changes with it: a non-deterministic handler). */
+export const drift = Ref.unsafeMake(0)
+
+/** Memoizes under a key that differs on each run, then waits for `drift:go`. */
+export const Drifting = Task.durable("durable-drifting", { output: Schema.String, executionTimeout: "1 hour" })
+
+export const DriftingLive = Drifting.toLayer(() =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const n = yield* Ref.updateAndGet(drift, (k) => k + 1)
+    yield* ctx.memo(`step-${n}`, Effect.succeed(n), Schema.Number)
+    yield* ctx.waitForEvent("drift:go", { schema: Schema.Struct({}) })
+    return "done"
+  })
+)
+
+/** A workflow whose second task is durable: it sleeps a day after its parent, then reads the parent. */
+export const FollowUp = Workflow.make("durable-follow-up", { input: Schema.Struct({ email: Schema.String }) }).pipe(
+  Workflow.task("signup", { output: Schema.Struct({ userId: Schema.String }) }),
+  Workflow.durableTask("nudge", {
+    parents: ["signup"],
+    output: Schema.Struct({ nudged: Schema.String }),
+    executionTimeout: "2 days"
+  })
+)
+
+export const FollowUpLive = FollowUp.toLayer({
+  signup: (input) => Effect.succeed({ userId: `u-${input.email}` }),
+  nudge: (_, parents) =>
+    Effect.gen(function*() {
+      yield* DurableContext.sleep("1 day")
+      return { nudged: parents.signup.userId }
+    })
+})
+
+/** How many times `Hibernate` began. */
+export const hibernations = Ref.unsafeMake(0)
+
+/** Sleeps a week with an hour's execution timeout: only eviction (after 10 minutes) lets it. */
+export const Hibernate = Task.durable("durable-hibernate", {
+  output: Schema.Number,
+  executionTimeout: "1 hour",
+  evictAfter: "10 minutes"
+})
+
+export const HibernateLive = Hibernate.toLayer(() =>
+  Effect.gen(function*() {
+    const n = yield* Ref.updateAndGet(hibernations, (k) => k + 1)
+    yield* DurableContext.sleep("7 days")
+    return n
+  })
+)
