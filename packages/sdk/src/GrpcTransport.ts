@@ -57,6 +57,17 @@ export interface GrpcTransportShape {
     request: I,
     settings?: internal.CallSettings
   ) => Effect.Effect<O, GrpcError>
+  /**
+   * A server-streaming call made on grpc-js directly (same channel, same token), read in a plain
+   * loop: messages come in chunks of what arrived together, the stream fails with a `GrpcError`
+   * on a status other than OK, and interrupting the consumer cancels the call. The worker's
+   * assignment stream (`ListenV2`) uses it.
+   */
+  readonly stream: <I, O>(
+    service: string,
+    method: internal.UnaryMethod<I, O>,
+    request: I
+  ) => Stream.Stream<O, GrpcError>
   /** `Dispatcher` (no proto package). */
   readonly dispatcher: DispatcherClient
   /** `EventsService`. */

@@ -336,76 +336,78 @@ describe("GrpcTransport", () => {
         yield* eventually(Effect.promise(() => serverAborted!))
       }))
 
-    it.scopedLive("a server stream delivers every message and ends when the server ends", () =>
-      Effect.gen(function*() {
-        const server = yield* loopbackServer({
-          dispatcher: {
-            listenV2: async function*(req) {
-              for (let i = 0; i < 3; i++) yield { actionId: `${req.workerId}:${i}` }
-            }
-          }
-        })
-        const ids = yield* withTransport(server.hostPort, (t) =>
-          GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o)).pipe(
-            Stream.map((a) => a.actionId),
-            Stream.runCollect
-          ))
-        expect(Chunk.toArray(ids)).toEqual(["w:0", "w:1", "w:2"])
-      }))
+    /** ListenV2 through nice-grpc (`serverStream`) and through the direct read loop (`stream`). */
+    const listeners: ReadonlyArray<readonly [string, (t: GrpcTransport.GrpcTransportShape) => Stream.Stream<{ readonly actionId: string }, GrpcError>]> = [
+      ["serverStream", (t) => GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o))],
+      ["stream (the direct read loop)", (t) => t.stream(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" })]
+    ]
 
-    it.scopedLive("a server stream that fails fails the Stream with a GrpcError", () =>
-      Effect.gen(function*() {
-        const server = yield* loopbackServer({
-          dispatcher: {
-            listenV2: async function*() {
-              yield { actionId: "first" }
-              throw new ServerError(Status.UNAVAILABLE, "engine shutting down")
+    for (const [name, listen] of listeners) {
+      it.scopedLive(`${name}: every message with the token, in order, and the end when the server ends`, () =>
+        Effect.gen(function*() {
+          let authorization: string | undefined
+          const server = yield* loopbackServer({
+            dispatcher: {
+              listenV2: async function*(req, ctx) {
+                authorization = ctx.metadata.get("authorization")
+                for (let i = 0; i < 50; i++) yield { actionId: `${req.workerId}:${i}` }
+              }
             }
-          }
-        })
-        const [seen, error] = yield* withTransport(server.hostPort, (t) =>
-          Effect.gen(function*() {
-            const seen: Array<string> = []
-            const error = yield* GrpcTransport.serverStream(
-              "/Dispatcher/ListenV2",
-              (o) => t.dispatcher.listenV2({ workerId: "w" }, o)
-            ).pipe(Stream.runForEach((a) => Effect.sync(() => seen.push(a.actionId))), Effect.flip)
-            return [seen, error] as const
-          }))
-        expect(seen).toEqual(["first"])
-        expect([error.code, error.method, error.details]).toEqual([
-          Status.UNAVAILABLE,
-          "/Dispatcher/ListenV2",
-          "engine shutting down"
-        ])
-      }))
+          })
+          const ids = yield* withTransport(server.hostPort, (t) => listen(t).pipe(Stream.map((a) => a.actionId), Stream.runCollect))
+          expect(Chunk.toArray(ids)).toEqual(Array.from({ length: 50 }, (_, i) => `w:${i}`))
+          expect(authorization).toBe(`bearer ${TOKEN}`)
+        }))
 
-    it.scopedLive("interrupting the consumer of a server stream cancels the call on the server", () =>
-      Effect.gen(function*() {
-        let serverAborted: Promise<void> | undefined
-        const server = yield* loopbackServer({
-          dispatcher: {
-            listenV2: async function*(_, ctx) {
-              serverAborted = onAbort(ctx.signal)
-              yield { actionId: "one" }
-              await serverAborted // then wait, as ListenV2 does between assignments
+      it.scopedLive(`${name}: a server error fails the Stream with a GrpcError after what came before`, () =>
+        Effect.gen(function*() {
+          const server = yield* loopbackServer({
+            dispatcher: {
+              listenV2: async function*() {
+                yield { actionId: "first" }
+                throw new ServerError(Status.UNAVAILABLE, "engine shutting down")
+              }
             }
-          }
-        })
-        const exit = yield* withTransport(server.hostPort, (t) =>
-          Effect.gen(function*() {
-            const first = yield* Deferred.make<string>()
-            const fiber = yield* GrpcTransport.serverStream(
-              "/Dispatcher/ListenV2",
-              (o) => t.dispatcher.listenV2({ workerId: "w" }, o)
-            ).pipe(Stream.runForEach((a) => Deferred.succeed(first, a.actionId)), Effect.fork)
-            expect(yield* eventually(Deferred.await(first))).toBe("one")
-            // The consumer is now waiting for the next message; the interrupt must complete.
-            return yield* eventually(Fiber.interrupt(fiber))
-          }))
-        expect(Exit.isInterrupted(exit)).toBe(true)
-        yield* eventually(Effect.promise(() => serverAborted!))
-      }))
+          })
+          const [seen, error] = yield* withTransport(server.hostPort, (t) =>
+            Effect.gen(function*() {
+              const seen: Array<string> = []
+              const error = yield* listen(t).pipe(Stream.runForEach((a) => Effect.sync(() => seen.push(a.actionId))), Effect.flip)
+              return [seen, error] as const
+            }))
+          expect(seen).toEqual(["first"])
+          expect(error).toBeInstanceOf(GrpcError)
+          expect([error.code, error.method, error.details]).toEqual([
+            Status.UNAVAILABLE,
+            "/Dispatcher/ListenV2",
+            "engine shutting down"
+          ])
+        }))
+
+      it.scopedLive(`${name}: interrupting the consumer cancels the call on the server`, () =>
+        Effect.gen(function*() {
+          let serverAborted: Promise<void> | undefined
+          const server = yield* loopbackServer({
+            dispatcher: {
+              listenV2: async function*(_, ctx) {
+                serverAborted = onAbort(ctx.signal)
+                yield { actionId: "one" }
+                await serverAborted // then wait, as ListenV2 does between assignments
+              }
+            }
+          })
+          const exit = yield* withTransport(server.hostPort, (t) =>
+            Effect.gen(function*() {
+              const first = yield* Deferred.make<string>()
+              const fiber = yield* listen(t).pipe(Stream.runForEach((a) => Deferred.succeed(first, a.actionId)), Effect.fork)
+              expect(yield* eventually(Deferred.await(first))).toBe("one")
+              // The consumer is now waiting for the next message; the interrupt must complete.
+              return yield* eventually(Fiber.interrupt(fiber))
+            }))
+          expect(Exit.isInterrupted(exit)).toBe(true)
+          yield* eventually(Effect.promise(() => serverAborted!))
+        }))
+    }
 
     it.scopedLive("bidi: requests from a Stream, responses as a Stream; ending the input half-closes", () =>
       Effect.gen(function*() {

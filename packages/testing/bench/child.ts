@@ -10,8 +10,17 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
-/** Runs `script` in a child process for the life of the scope; `nodeArgs` go before it. */
-export const spawnChild = (script: URL, env: Record<string, string>, nodeArgs: ReadonlyArray<string> = []) =>
+/**
+ * Runs `script` in a child process for the life of the scope; `nodeArgs` go before it. With
+ * `source: false` the workspace packages it imports load from their built `dist` (as a user's
+ * install runs them) instead of their TypeScript sources.
+ */
+export const spawnChild = (
+  script: URL,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = [],
+  options?: { readonly source?: boolean | undefined }
+) =>
   Effect.acquireRelease(
     Effect.sync(() =>
       spawn(process.execPath, [
@@ -19,7 +28,7 @@ export const spawnChild = (script: URL, env: Record<string, string>, nodeArgs: R
         ...nodeArgs,
         "--import",
         tsx,
-        "--conditions=@effect-hatchet/source",
+        ...(options?.source === false ? [] : ["--conditions=@effect-hatchet/source"]),
         fileURLToPath(script)
       ], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } })
     ),

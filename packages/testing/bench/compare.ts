@@ -15,8 +15,11 @@
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
  * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
- * BENCH_PROFILE=<dir> (CPU profiles of the worker processes, `node --cpu-prof`, and of this
- * process, the engine's, over each phase's measured runs only: `engine-<kind>.cpuprofile`).
+ * BENCH_PROFILE=<dir> (CPU profiles over each phase's measured runs only, of the worker process,
+ * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`),
+ * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
+ * install runs them, instead of the TypeScript sources through tsx, whose transform names every
+ * function it makes at run time).
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
@@ -128,30 +131,43 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 // ---------------------------------------------------------------------------------------------
 
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  spawnChild(
-    workerScripts[kind],
-    { ...env, BENCH_SLOTS: String(slots) },
-    profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${kind}`] : []
-  )
+  spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, [], { source: process.env.BENCH_DIST !== "1" })
 
-/** Profiles this process (the engine and the trigger client) while `effect` runs, with BENCH_PROFILE. */
-const profiled = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+/** Asks the worker process (./report.ts) to start or stop its CPU profiler; waits for its answer. */
+const workerProfiler = (child: ChildProcess, message: { readonly profile: "start" | "stop"; readonly file?: string }) =>
+  Effect.async<void>((resume) => {
+    const onMessage = (answer: unknown) => {
+      if ((answer as { profiled?: string }).profiled === message.profile) resume(Effect.void)
+    }
+    child.on("message", onMessage)
+    child.send(message)
+    return Effect.sync(() => child.off("message", onMessage))
+  }).pipe(Effect.timeout("30 seconds"))
+
+/**
+ * Profiles this process (the engine and the trigger client) and the worker's while `effect` runs,
+ * with BENCH_PROFILE.
+ */
+const profiled = <A, E, R>(kind: Kind, child: ChildProcess, effect: Effect.Effect<A, E, R>) =>
   profileDir === undefined ? effect : Effect.acquireUseRelease(
-    Effect.promise(async () => {
+    Effect.zipRight(workerProfiler(child, { profile: "start" }), Effect.promise(async () => {
       const session = new inspector.Session()
       session.connect()
       await session.post("Profiler.enable")
       await session.post("Profiler.start")
       return session
-    }),
+    })),
     () => effect,
     (session) =>
       Effect.promise(async () => {
         const { profile } = await session.post("Profiler.stop")
         fs.mkdirSync(profileDir, { recursive: true })
-        fs.writeFileSync(`${profileDir}/${name}.cpuprofile`, JSON.stringify(profile))
+        fs.writeFileSync(`${profileDir}/engine-${kind}.cpuprofile`, JSON.stringify(profile))
         session.disconnect()
-      })
+      }).pipe(
+        Effect.zipRight(workerProfiler(child, { profile: "stop", file: `${profileDir}/worker-${kind}.cpuprofile` })),
+        Effect.orDie
+      )
   )
 
 const askReport = (child: ChildProcess) =>
@@ -273,7 +289,7 @@ const phase = (kind: Kind) =>
     const before = yield* askReport(child)
     const engineCpu = process.cpuUsage()
     const started = Date.now()
-    const { finished, ids } = yield* profiled(`engine-${kind}`, Effect.gen(function*() {
+    const { finished, ids } = yield* profiled(kind, child, Effect.gen(function*() {
       const ids = yield* triggerRuns(total)
       return { ids, finished: yield* awaitRuns(core, ids) }
     }))

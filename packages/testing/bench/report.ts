@@ -64,9 +64,37 @@ const report = async (): Promise<WorkerReport> => {
   return { rss, heapUsed, heapTotal, external, cpuUserMicros: user, cpuSystemMicros: system, heapUsedAfterGc, metrics: await metricValues() }
 }
 
+/**
+ * `{ profile: "start" }` starts the V8 CPU profiler (node:inspector), `{ profile: "stop", file }`
+ * writes what it sampled since to `file`: the parent profiles the measured runs only, not the
+ * process's start-up (BENCH_PROFILE).
+ */
+let profiler: import("node:inspector/promises").Session | undefined
+const profile = async (message: { readonly profile: "start" | "stop"; readonly file?: string }) => {
+  if (message.profile === "start") {
+    const inspector = await import("node:inspector/promises")
+    profiler = new inspector.Session()
+    profiler.connect()
+    await profiler.post("Profiler.enable")
+    await profiler.post("Profiler.start")
+  } else if (profiler !== undefined) {
+    const { profile } = await profiler.post("Profiler.stop")
+    profiler.disconnect()
+    profiler = undefined
+    const fs = await import("node:fs")
+    const path = await import("node:path")
+    fs.mkdirSync(path.dirname(message.file!), { recursive: true })
+    fs.writeFileSync(message.file!, JSON.stringify(profile))
+  }
+  return { profiled: message.profile }
+}
+
 if (process.send !== undefined) {
   process.on("message", (message) => {
     if (message === "report") void report().then((r) => process.send!({ report: r }))
+    else if (typeof message === "object" && message !== null && "profile" in message) {
+      void profile(message as Parameters<typeof profile>[0]).then((r) => process.send!(r))
+    }
   })
   // the IPC channel must not keep a finished worker alive
   process.channel?.unref()

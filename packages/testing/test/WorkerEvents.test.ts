@@ -7,7 +7,7 @@
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Task, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schema } from "effect"
+import { Effect, Fiber, HashMap, Layer, Logger, Schema } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
 import { JobsLive, Script, ScriptLive } from "./fixtures.js"
 
@@ -64,6 +64,33 @@ describe("Worker step action events", () => {
       }
       expect(lines).toHaveLength(6)
       expect(calls.events).toHaveLength(4)
+    }))
+
+  it.scoped("a task's log lines carry its action, task run, workflow run and retry as annotations, in every logger", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      const seen: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+      const capture = Logger.make(({ annotations, message }) => {
+        seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      })
+      yield* Layer.build(
+        Layer.scoped(Worker.Worker, Worker.make({ name: "logs-worker", workflows: [ChattyLive] })).pipe(
+          Layer.provide(fake.layer),
+          Layer.provide(Logger.add(capture))
+        )
+      )
+      const action = yield* fake.assign({ actionId: "chatty:chatty", retryCount: 2 })
+      yield* fake.waitFor((c) => c.events.some((e) => e.eventType === COMPLETED) ? c : undefined)
+      const lines = seen.filter((l) => ["handler", "child fiber", "finalizer"].includes(String(l.message)))
+      expect(lines).toHaveLength(3)
+      for (const line of lines) {
+        expect(line.annotations).toMatchObject({
+          "hatchet.action": "chatty:chatty",
+          "hatchet.task_run_id": action.taskRunExternalId,
+          "hatchet.workflow_run_id": action.workflowRunId,
+          "hatchet.retry_count": 2
+        })
+      }
     }))
 
   it.scoped("40 tasks at once: one STARTED and one COMPLETED each, in batches", () =>

@@ -7,7 +7,7 @@ import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatche
 import { Clock, Effect } from "effect"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
-import { methodPath, serverStream, unary } from "./grpc.js"
+import { methodPath, unary } from "./grpc.js"
 
 const path = (method: keyof typeof DispatcherDefinition.methods & string) => methodPath(DispatcherDefinition, method)
 
@@ -15,9 +15,10 @@ const service = DispatcherDefinition.fullName
 const methods = DispatcherDefinition.methods
 
 /** @internal */
-export const make = ({ call, dispatcher: client }: GrpcTransportShape): DispatcherShape => ({
+export const make = ({ call, dispatcher: client, stream }: GrpcTransportShape): DispatcherShape => ({
   register: (request) => unary(path("register"), (o) => client.register(request, o)),
-  listen: (workerId) => serverStream(path("listenV2"), (o) => client.listenV2({ workerId }, o)),
+  // the assignment stream: a plain read loop on grpc-js, in chunks of what arrived together
+  listen: (workerId) => stream(service, methods.listenV2, { workerId }),
   heartbeat: (workerId) =>
     Clock.currentTimeMillis.pipe(
       Effect.flatMap((now) =>

@@ -11,7 +11,7 @@ import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
 import type { ChannelInterface, connectivityState, ServiceError } from "@grpc/grpc-js"
 import { Client as GrpcJsClient, Metadata as GrpcJsMetadata } from "@grpc/grpc-js"
-import { Cause, Duration, Effect, Exit, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Mailbox, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
 import type { CallOptions, Channel, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
 import { X509Certificate } from "node:crypto"
 import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
@@ -210,6 +210,7 @@ export const make = (
     return {
       channel,
       call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
+      stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
       resetConnection: Effect.sync(() =>
         replaceable.replace("the connection stalled: the channel moved to a new connection")
       ),
@@ -323,13 +324,14 @@ export const directUnary = <I, O>(
       settings?.timeout === undefined ? {} : { deadline: Date.now() + Duration.toMillis(settings.timeout) },
       (error, response) => {
         if (error === null) return resume(Effect.succeed(response as O))
-        const bin = (error as ServiceError).metadata?.get("grpc-status-details-bin")[0]
+        const status = error as ServiceError
         resume(Effect.fail(
           new GrpcError({
-            method: path,
-            code: error.code ?? Status.UNKNOWN,
-            details: error.details ?? error.message,
-            ...(bin instanceof Uint8Array ? { statusDetails: new Uint8Array(bin) } : {}),
+            ...statusError(path, {
+              code: status.code ?? Status.UNKNOWN,
+              details: status.details ?? status.message,
+              metadata: status.metadata
+            }),
             cause: error
           })
         ))
@@ -337,6 +339,67 @@ export const directUnary = <I, O>(
     )
     return Effect.sync(() => call.cancel())
   })
+
+/** A status other than OK as the `GrpcError` of the call `path`. */
+const statusError = (path: string, status: { code: number; details: string; metadata?: GrpcJsMetadata }) => {
+  const bin = status.metadata?.get("grpc-status-details-bin")[0]
+  return new GrpcError({
+    method: path,
+    code: status.code,
+    details: status.details,
+    ...(bin instanceof Uint8Array ? { statusDetails: new Uint8Array(bin) } : {})
+  })
+}
+
+/**
+ * A server-streaming call made on the channel's grpc-js call directly, read in a plain loop: each
+ * message is decoded as it arrives, put in a mailbox, and the next one asked for (what grpc-js's
+ * own readable stream does, without the Node stream, nice-grpc's async generator and an Effect
+ * per message). The Stream emits in chunks what arrived since the consumer last pulled. The
+ * server decides how much it sends (for `ListenV2`, the worker's free slots and cancellations),
+ * so the mailbox is unbounded. It ends when the server ends the call with OK, fails with a
+ * `GrpcError` on any other status (a message that does not decode cancels the call with
+ * INTERNAL, as grpc-js does), and closing its scope (interrupting the consumer) cancels the call.
+ *
+ * @internal
+ */
+export const directServerStream = <I, O>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I
+): Stream.Stream<O, GrpcError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const path = `/${service}/${method.name}`
+    const mailbox = yield* Mailbox.make<O, GrpcError>()
+    const call = channel.createCall(path, Infinity, undefined, null, undefined)
+    yield* Effect.addFinalizer(() => Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client")))
+    call.start(metadata.clone(), {
+      onReceiveMetadata: () => {},
+      onReceiveMessage: (bytes: Buffer) => {
+        let message: O
+        try {
+          message = method.responseType.decode(bytes)
+        } catch (cause) {
+          call.cancelWithStatus(
+            Status.INTERNAL,
+            `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
+          )
+          return
+        }
+        mailbox.unsafeOffer(message)
+        call.startRead()
+      },
+      onReceiveStatus: (status) => {
+        mailbox.unsafeDone(status.code === Status.OK ? Exit.void : Exit.fail(statusError(path, status)))
+      }
+    })
+    call.sendMessageWithContext({}, toBytes(method.requestType.encode(request).finish()))
+    call.halfClose()
+    call.startRead()
+    return Mailbox.toStream(mailbox)
+  }))
 
 /**
  * Pulls one message at a time; the scope's finalizer aborts the call before anything else, so

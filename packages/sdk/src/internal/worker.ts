@@ -635,34 +635,49 @@ export const make = (
     const recordsSpans = (yield* Effect.tracer) !== TraceContext.builtInTracer
 
     /**
-     * Runs an attempt with its span `hatchet.task` and its log annotations. The attempt has a
-     * fiber of its own (`runFiber`), so they are set on that fiber once, with nothing to restore
-     * (as `Effect.withSpan` and `Effect.annotateLogs` would); the span ends with the attempt. The
-     * span continues the trace of the run's `traceparent` metadata, or starts one. Under Effect's
+     * The refs of an attempt's fiber, set as it is forked (`runFiber`'s `updateRefs`, one copy of
+     * the refs the fork makes anyway): its log annotations and, when given, its parent span. The
+     * metric labels it starts with are read here once for the hot path's synchronous updates.
+     */
+    const attemptRefs = (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
+    (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
+      attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+      let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+      annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+      annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+      annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+      annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+      if (parent === undefined) {
+        return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
+      }
+      const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+      return FiberRefs.updateManyAs(refs, {
+        entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]], [FiberRef.currentContext, [[fiberId, context]]]]
+      })
+    }
+
+    /**
+     * Runs an attempt with its span `hatchet.task`. The attempt has a fiber of its own
+     * (`runFiber`, whose refs `attemptRefs` set), so the span is set on that fiber once, with
+     * nothing to restore (as `Effect.withSpan` would); the span ends with the attempt. The span
+     * continues the trace of the run's `traceparent` metadata, or starts one. Under Effect's
      * built-in tracer, whose spans go nowhere, no span is made: the run's `traceparent` is the
-     * attempt's parent span, so that spans the handler makes continue its trace.
+     * attempt's parent span (set by `attemptRefs`), so that spans the handler makes continue its
+     * trace.
      */
     const inAttemptFiber = (
       action: DispatcherProto.AssignedAction,
       attempt: Attempt,
       effect: Effect.Effect<void>
     ): Effect.Effect<void> => {
+      if (!recordsSpans) return effect
       const traceParent = traceParentOf(attempt.metadata)
-      /** Sets the attempt's annotations and parent span on its fiber. */
-      const setFiberRefs = (parent: Tracer.AnySpan | undefined) =>
+      /** Sets the span as the parent span of what runs on the attempt's fiber. */
+      const setParentSpan = (span: Tracer.AnySpan) =>
         Effect.updateFiberRefs((fiberId, refs) => {
-          attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-          let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-          annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-          annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-          annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-          annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
-          const updated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: annotations })
-          if (parent === undefined) return updated
-          const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
-          return FiberRefs.updateAs(updated, { fiberId, fiberRef: FiberRef.currentContext, value: context })
+          const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
+          return FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentContext, value: context })
         })
-      if (!recordsSpans) return Effect.zipRight(setFiberRefs(Option.getOrUndefined(traceParent)), effect)
       return Effect.flatMap(
         Effect.makeSpan("hatchet.task", {
           kind: "consumer",
@@ -680,7 +695,7 @@ export const make = (
         }),
         (span) =>
           Effect.zipRight(
-            setFiberRefs(span),
+            setParentSpan(span),
             Effect.onExit(effect, (exit) =>
               Effect.withFiberRuntime((fiber) => {
                 span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
@@ -796,7 +811,9 @@ export const make = (
         }
         const attempt = newAttempt(action.retryCount, parseMetadata(action.additionalMetadata), invocationCount)
         attempts.set(key, attempt)
-        const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber))
+        const fiber = runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber), {
+          updateRefs: attemptRefs(action, attempt, recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)))
+        })
         attempt.fiber = fiber
         fiber.addObserver(() => {
           if (attempts.get(key) === attempt) attempts.delete(key)
@@ -960,10 +977,11 @@ export const make = (
         const end = yield* Deferred.make<ConnectionEnd>()
         yield* heartbeatLoop(workerId, end).pipe(Effect.interruptible, Effect.forkScoped)
         yield* setStatus(WorkerStatus.Listening({ workerId }))
+        // what arrived together is handled together (one pull of the stream per chunk)
         const listen = dispatcher.listen(workerId).pipe(
-          Stream.runForEach((action) => {
+          Stream.runForEachChunk((actions) => {
             healthy = true
-            return handleAction(workerId, action)
+            return Effect.forEach(actions, (action) => handleAction(workerId, action), { discard: true })
           }),
           Effect.as<ConnectionEnd>({ reason: "the assignment stream ended", reregister: false }),
           Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
