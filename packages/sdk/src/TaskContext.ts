@@ -190,7 +190,9 @@ const encoder = new TextEncoder()
  * A task attempt's context: the facts copied once, the operations built when a handler uses them
  * (most handlers use none, and a worker builds a context per attempt).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 interface AttemptContext extends TaskInfo {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class AttemptContext implements TaskContextShape {
   readonly attemptNumber: number
   readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>

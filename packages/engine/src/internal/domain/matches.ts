@@ -345,7 +345,7 @@ export const rearm = (
   const decisions: Array<Decision> = []
   for (const task of [...run.tasks.values()]) {
     const event = replayed.has(task) ? undefined : taskEvent(task)
-    if (event !== undefined) decisions.push(...deliver(state, run, event, now))
+    if (event !== undefined) for (const decision of deliver(state, run, event, now)) decisions.push(decision)
   }
   return decisions
 }
@@ -633,7 +633,7 @@ export const offerPastEvents = (
   const decisions: Array<Decision> = []
   for (const event of [...events].sort((a, b) => b.createdAt - a.createdAt)) {
     if (!isArmed(match)) break
-    decisions.push(...offer(state, [match], userEvent(event), now))
+    for (const decision of offer(state, [match], userEvent(event), now)) decisions.push(decision)
   }
   return decisions
 }
