@@ -20,7 +20,8 @@ const groups = [
 const eslint = new ESLint({
   cwd: root,
   fix,
-  cache: true,
+  // not when fixing: a fixed file would keep the result of its content before the fix
+  cache: !fix,
   cacheLocation: path.join(root, "node_modules/.cache/eslint/"),
   cacheStrategy: "content",
   errorOnUnmatchedPattern: false
