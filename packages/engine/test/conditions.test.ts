@@ -11,6 +11,7 @@ import type { CreateTaskOpts, DeepPartial } from "@effect-hatchet/proto/v1/workf
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
+import * as Admin from "../src/internal/domain/admin.js"
 import type { EngineError } from "../src/internal/domain/errors.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { runStatus, taskOutput, taskStatus } from "../src/internal/domain/model.js"
@@ -306,5 +307,32 @@ describe("step conditions", () => {
       expect(started(w)).toEqual([])
       yield* h.advance(SECOND, [], SECOND)
       expect(started(w)).toEqual(["lonely:t"])
+    }))
+
+  it.scoped("cancelling a run whose task is still only a match cancels nothing, as upstream: the run's created tasks are cancelled, the waiting step later runs", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      yield* h.putWorkflow("later", [
+        task("first", { conditions: { sleepConditions: [sleep("wait", "1h", Action.QUEUE)] } }),
+        task("second", { parents: ["first"] })
+      ])
+      const w = yield* h.worker(["later:first", "later:second"])
+      const runId = yield* h.trigger("later")
+      // CancelTasks flattens a run to the tasks it has created: none yet; the ids are echoed
+      expect(yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))).toEqual([runId])
+      const run = yield* h.getRun(runId)
+      expect(run.tasks.size).toBe(0)
+      expect(runStatus(run)).toBe("QUEUED")
+      yield* h.advance(3_600_000, [w], 600_000)
+      expect(started(w)).toEqual(["later:first"])
+      yield* h.complete(w.starts()[0]!, "{}")
+      expect(started(w)).toEqual(["later:first", "later:second"])
+      yield* h.complete(w.starts()[1]!, "{}")
+      expect(runStatus(run)).toBe("COMPLETED")
+      // a run with a created task: that task is cancelled, and the step waiting on it with it
+      const second = yield* h.trigger("later")
+      yield* h.advance(3_600_000, [w], 600_000)
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [second] }, now))
+      expect(yield* statuses(h, second)).toEqual({ first: "CANCELLED", second: "CANCELLED" })
     }))
 })

@@ -4,14 +4,16 @@
  * eviction and restore, and a durable task whose worker dies resuming elsewhere from its log.
  * Requests go straight to the domain handler with a stream that records what it is sent.
  */
-import { WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { branchDurableTask, restoreEvictedTask, handleDurableRequest } from "../src/internal/domain/durable.js"
+import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskStatus } from "../src/internal/domain/model.js"
+import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import type { CoreOptions } from "../src/internal/core.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
@@ -287,6 +289,48 @@ describe("durable tasks", () => {
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([1, 2, 3, 3])
     }))
 
+  it.scoped("a completion held over 60 s for an earlier one: the next worker_status tells the invocation to restart", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("gap", [task("t", { isDurable: true, timeout: "10m" })])
+      yield* h.putWorkflow("gap-child", [task("c")])
+      const w = yield* h.durableWorker(["gap:t", "gap-child:c"])
+      const runId = yield* h.trigger("gap")
+      const a1 = w.received[0]!
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [{ name: "gap-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+        }
+      })
+      yield* h.complete(w.received.find((x) => x.actionId === "gap-child:c")!, "{}")
+      yield* h.waitEvent(a1, "go")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: runId, invocationCount: 1 } })
+      yield* h.run((state, now) => restoreEvictedTask(state, tenantId, runId, now))
+      const a2 = w.received.filter((x) => x.actionId === "gap:t")[1]!
+      h.sent.length = 0
+      // invocation 2 never replays its child (node 1): the wait's completion (order 2) is held
+      yield* h.push("go", {})
+      expect(h.completions()).toEqual([])
+      const status = h.request({
+        workerStatus: { workerId: w.worker.id, waitingEntries: [{ durableTaskExternalId: runId, invocationCount: 2, branchId: 1, nodeId: 2 }] }
+      })
+      yield* h.advance(60_000, [w])
+      yield* status
+      expect(h.sent.filter((r) => r.serverEvict !== undefined)).toEqual([])
+      yield* h.advance(1_000, [w])
+      yield* status
+      expect(h.sent.filter((r) => r.serverEvict !== undefined)).toEqual([{
+        serverEvict: {
+          durableTaskExternalId: runId,
+          invocationCount: a2.durableTaskInvocationCount,
+          reason: "ordered durable completion release stalled on a missing entry"
+        }
+      }])
+      expect(h.stream.releases.size).toBe(0)
+    }))
+
   it.scoped("branching a completed durable task from a node: a new branch keeps the nodes before it, the task is replayed", () =>
     Effect.gen(function*() {
       const h = yield* durableHarnessWith({ workerLiveness: "connection" })
@@ -320,6 +364,43 @@ describe("durable tasks", () => {
         h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: id, nodeId: 1, branchId: 1 }, now)).pipe(Effect.flip)
       expect((yield* failure("nope")).message).toBe("invalid task_external_id")
       expect((yield* failure(crypto.randomUUID())).message).toBe("task not found: no rows in result set")
+    }))
+
+  it.scoped("branching a task in flight forks its log and replays nothing, as upstream's ReplayTasks skips it: the evicted one, restored, replays the branch", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection" })
+      yield* h.putWorkflow("fly", [task("t", { isDurable: true, timeout: "10m" })])
+      const w = yield* h.durableWorker(["fly:t"])
+      // running: the attempt goes on, told nothing; the log's next node is 1 of the new branch
+      const running = yield* h.trigger("fly")
+      const r1 = w.received[0]!
+      yield* h.memo(r1, "step-1", { v: 1 })
+      yield* h.memo(r1, "step-2", { v: 2 })
+      h.sent.length = 0
+      expect(yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: running, nodeId: 2, branchId: 1 }, now)))
+        .toEqual({ taskExternalId: running, nodeId: 2, branchId: 2 })
+      const task1 = yield* h.taskOf(running, "t")
+      expect(task1.state._tag).toBe("Assigned")
+      expect(task1.durable).toMatchObject({ invocationCount: 1, latestBranchId: 2, latestNodeId: 0 })
+      expect(h.sent).toEqual([])
+      expect(w.received).toHaveLength(1)
+      // evicted: it stays evicted; restored, its new invocation replays node 1 and asks node 2 anew
+      const evictedRun = yield* h.trigger("fly")
+      const e1 = w.received.find((x) => x.taskRunExternalId === evictedRun)!
+      yield* h.memo(e1, "step-1", { v: 1 })
+      yield* h.sleep(e1, "1h")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
+      yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: evictedRun, nodeId: 2, branchId: 1 }, now))
+      const task2 = yield* h.taskOf(evictedRun, "t")
+      expect(task2.state._tag).toBe("Evicted")
+      expect(w.received.filter((x) => x.taskRunExternalId === evictedRun)).toHaveLength(1)
+      yield* h.run((state, now) => restoreEvictedTask(state, tenantId, evictedRun, now))
+      const e2 = w.received.filter((x) => x.taskRunExternalId === evictedRun)[1]!
+      expect(e2.durableTaskInvocationCount).toBe(2)
+      h.sent.length = 0
+      yield* h.memo(e2, "step-1")
+      yield* h.sleep(e2, "5s")
+      expect(h.sent.find((r) => r.waitForAck !== undefined)!.waitForAck!.ref).toMatchObject({ branchId: 2, nodeId: 2, invocationCount: 2 })
     }))
 
   it.scoped("a replay that asks something else at a recorded node gets a non-determinism error", () =>
@@ -384,6 +465,123 @@ describe("durable tasks", () => {
       expect(h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)).toEqual(ack.runEntries.map((e) => e.workflowRunExternalId))
       expect(w.received.filter((x) => x.actionId === "child:c")).toHaveLength(2)
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([2, 1])
+    }))
+
+  it.scoped("a child run reaches its parent through a SIGNAL match on its tasks: a DAG's outputs by step, a failure, a cancellation", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("spawner", [task("t", { isDurable: true, timeout: "10m" })])
+      yield* h.putWorkflow("two-steps", [task("a"), task("b", { parents: ["a"] })])
+      yield* h.putWorkflow("one-step", [task("c")])
+      const w = yield* h.durableWorker(["spawner:t", "two-steps:a", "two-steps:b", "one-step:c"])
+      const runId = yield* h.trigger("spawner")
+      const opt = (name: string, childIndex: number) => ({
+        name,
+        input: "{}",
+        parentId: runId,
+        parentTaskRunExternalId: runId,
+        childIndex,
+        desiredWorkerLabels: {}
+      })
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [opt("two-steps", 0), opt("one-step", 1), opt("one-step", 2)]
+        }
+      })
+      const [dag, failing, cancelled] = h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)
+      const parent = yield* h.taskOf(runId, "t")
+      const entry = parent.durable!.entries.get("1:1")!
+      const dagRun = h.state.runsById.get(dag!)!
+      // one or-group per task of the DAG, its COMPLETED, FAILED and CANCELLED events, keyed by step
+      expect(entry.match).toMatchObject({ kind: "SIGNAL", signalKey: `durable_run:${runId}:1:1` })
+      expect(entry.match!.conditions.map((c) => [c.eventKey, c.hint, c.readableDataKey, c.action])).toEqual(
+        ["a", "b"].flatMap((step) => {
+          const hint = dagRun.taskIds.get(dagRun.version.stepsByReadableId.get(step)!.id)
+          return ["COMPLETED", "FAILED", "CANCELLED"].map((key) => [key, hint, step, "CREATE"])
+        })
+      )
+      yield* h.complete(w.received.find((x) => x.actionId === "two-steps:a")!, "{\"x\":1}")
+      expect(h.completions()).toEqual([])
+      yield* h.complete(w.received.find((x) => x.actionId === "two-steps:b")!, "{\"y\":2}")
+      yield* h.fail(w.received.find((x) => x.actionId === "one-step:c" && x.workflowRunId === failing)!, "boom", true)
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
+      expect(h.completions().map((c) => [c.ref!.nodeId, c.isFailure, c.isFailure ? c.errorMessage : decode(c.payload)])).toEqual([
+        [1, false, { a: { x: 1 }, b: { y: 2 } }],
+        [2, true, "boom"],
+        [3, true, "task was cancelled"]
+      ])
+      expect(h.state.childRunMatches.size).toBe(0)
+    }))
+
+  it.scoped("cancelling a durable task that waits: the running one is told to stop, the evicted one stays put; its waits still record what comes, and a replay finds it", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarness
+      yield* h.putWorkflow("napper", [task("t", { isDurable: true, timeout: "10h" })])
+      const w = yield* h.durableWorker(["napper:t"])
+      // waiting on a sleep, on its worker
+      const running = yield* h.trigger("napper")
+      const a = w.received[0]!
+      yield* h.sleep(a, "1h")
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
+      expect(w.received.at(-1)).toMatchObject({ actionType: ActionType.CANCEL_STEP_RUN, taskRunExternalId: running })
+      const cancelled = yield* h.taskOf(running, "t")
+      expect(taskStatus(cancelled)).toBe("CANCELLED")
+      // evicted while waiting on an event
+      const evictedRun = yield* h.trigger("napper")
+      const b = w.received.find((x) => x.taskRunExternalId === evictedRun)!
+      yield* h.waitEvent(b, "wake")
+      yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
+      const received = w.received.length
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
+      expect(w.received).toHaveLength(received)
+      const evicted = yield* h.taskOf(evictedRun, "t")
+      expect(taskStatus(evicted)).toBe("CANCELLED")
+      // the sleep ends and the event comes: recorded in the logs, nothing sent, nothing restored
+      h.sent.length = 0
+      yield* h.advance(3_600_000, [w], 600_000)
+      yield* h.push("wake", {})
+      expect(cancelled.durable!.entries.get("1:1")!.satisfied).toBe(true)
+      expect(evicted.durable!.entries.get("1:1")!.satisfied).toBe(true)
+      expect(h.completions()).toEqual([])
+      expect(w.received).toHaveLength(received)
+      expect(taskStatus(evicted)).toBe("CANCELLED")
+      // replayed, the task finds its sleep over and goes on at once
+      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
+      const replayed = w.received.at(-1)!
+      expect(replayed).toMatchObject({ taskRunExternalId: running, durableTaskInvocationCount: 2 })
+      yield* h.sleep(replayed, "1h")
+      expect(h.completions().map((c) => [c.ref!.nodeId, c.ref!.invocationCount])).toEqual([[1, 2]])
+    }))
+
+  it.scoped("the waits of a final durable task are disarmed when retention forgets its run", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection", retention: { ...keepEverything, maxAgeMs: 3_600_000 } })
+      yield* h.putWorkflow("forgotten", [task("t", { isDurable: true, timeout: "10h" })])
+      yield* h.putWorkflow("forgotten-child", [task("c", { timeout: "10h" })])
+      const w = yield* h.durableWorker(["forgotten:t", "forgotten-child:c"])
+      const runId = yield* h.trigger("forgotten")
+      const a = w.received[0]!
+      yield* h.waitEvent(a, "never")
+      yield* h.request({
+        triggerRuns: {
+          durableTaskExternalId: runId,
+          invocationCount: 1,
+          triggerOpts: [{ name: "forgotten-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+        }
+      })
+      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      const tenant = h.state.tenants.get(tenantId)!
+      expect(tenant.eventMatches.has("never")).toBe(true)
+      expect(h.state.childRunMatches.size).toBe(1)
+      // the cancelled parent's run ages out while its child still runs
+      const childId = h.sent.find((r) => r.triggerRunsAck !== undefined)!.triggerRunsAck!.runEntries[0]!.workflowRunExternalId
+      yield* h.advance(2 * 3_600_000, [w], 600_000)
+      expect(h.state.runsById.has(runId)).toBe(false)
+      expect(h.state.runsById.has(childId)).toBe(true)
+      expect(tenant.eventMatches.has("never")).toBe(false)
+      expect(h.state.childRunMatches.size).toBe(0)
     }))
 
   it.scoped("eviction frees the durable slot for another task; the evicted one is restored when its wait is met", () =>

@@ -28,17 +28,29 @@ import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { deliverEntry, entryKey, lookBack, markEvicted, restore, sendSignal, signalListenKey } from "./durableLog.js"
+import {
+  deliverEntry,
+  entryKey,
+  evictStalledReleases,
+  lookBack,
+  markEvicted,
+  onSignal,
+  restore,
+  sendSignal,
+  signalListenKey
+} from "./durableLog.js"
 import { replayTasks } from "./admin.js"
 import { EngineError, internalWith, invalidArgument, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
-import { armSignal, type SignalCondition } from "./matches.js"
+import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
 import type {
   DurableEntry,
   DurableEntryKind,
   DurableEventListener,
   DurableLog,
   DurableStream,
+  DurableWaitCondition,
+  DurableWaitData,
   EngineState,
   Task
 } from "./model.js"
@@ -138,6 +150,7 @@ interface NewEntry {
   readonly kind: DurableEntryKind
   readonly idempotencyKey: string
   readonly describe: string
+  readonly waitData?: DurableWaitData | undefined
   readonly label?: string | undefined
   readonly childRunId?: string | undefined
   readonly result?: Uint8Array | undefined
@@ -172,6 +185,7 @@ const entryAt = (
     createdAt: now,
     label: wanted.label,
     describe: wanted.kind === "MEMO" ? "MEMO" : wanted.describe,
+    waitData: wanted.waitData,
     childRunId: wanted.childRunId,
     match: undefined,
     satisfied: wanted.result !== undefined,
@@ -214,7 +228,7 @@ const memo = (state: EngineState, stream: DurableStream, request: NonNullable<Du
         ...(entry.result !== undefined ? { memoResultPayload: entry.result } : {})
       }
     })
-    if (entry.satisfied) deliverEntry(stream, task, entry, request.invocationCount)
+    if (entry.satisfied) deliverEntry(stream, task, entry, request.invocationCount, now)
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
     else throw error
@@ -311,22 +325,39 @@ const waitIdempotencyKey = (conditions: ReadonlyArray<ParsedCondition>): string 
   return sha256(text)
 }
 
-/** What a wait waits for, as upstream shows it ("sleep(10s)", "any of: sleep(10s), event(k)"). */
-const describeWait = (conditions: ReadonlyArray<ParsedCondition>): string => {
-  const describe = (c: ParsedCondition) => {
-    if (c.condition._tag === "UserEvent") return `event(${c.condition.eventKey})`
-    const ms = parseDuration(c.condition.sleepFor)
-    return ms === undefined ? "sleep" : `sleep(${formatGoDuration(ms)})`
+/** What a wait waits for, by or-group (`waitDataFromWaitForConditions`). */
+const waitDataOf = (conditions: ReadonlyArray<ParsedCondition>): DurableWaitData => {
+  const groups = new Map<string, Array<DurableWaitCondition>>()
+  for (const { condition } of conditions) {
+    const group = groups.get(condition.orGroupId) ?? []
+    group.push(
+      condition._tag === "Sleep"
+        ? { kind: "SLEEP", sleepDurationMs: parseDuration(condition.sleepFor) }
+        : { kind: "USER_EVENT", eventKey: condition.eventKey }
+    )
+    groups.set(condition.orGroupId, group)
   }
-  const groups = new Map<string, Array<string>>()
-  for (const c of conditions) {
-    const group = groups.get(c.condition.orGroupId) ?? []
-    group.push(describe(c))
-    groups.set(c.condition.orGroupId, group)
+  const all = [...groups.values()]
+  return { conditions: all.filter((g) => g.length === 1).map((g) => g[0]!), orGroups: all.filter((g) => g.length > 1) }
+}
+
+const describeCondition = (c: DurableWaitCondition): string => {
+  switch (c.kind) {
+    case "SLEEP":
+      return c.sleepDurationMs === undefined ? "sleep" : `sleep(${formatGoDuration(c.sleepDurationMs)})`
+    case "USER_EVENT":
+      return c.eventKey === undefined ? "event" : `event(${c.eventKey})`
+    case "CHILD_WORKFLOW":
+      return c.workflowName === undefined ? "run" : `run(${c.workflowName})`
   }
-  const single = [...groups.values()].filter((g) => g.length === 1).map((g) => g[0]!)
-  const ors = [...groups.values()].filter((g) => g.length > 1).map((g) => `any of: ${g.join(", ")}`)
-  const parts = [...single, ...ors]
+}
+
+/** What an entry waits for, as upstream shows it ("sleep(10s)", "any of: sleep(10s), event(k)"; `ToReadableMessage`). */
+const describeWaitData = (data: DurableWaitData): string => {
+  const parts = [
+    ...data.conditions.map(describeCondition),
+    ...data.orGroups.map((group) => `any of: ${group.map(describeCondition).join(", ")}`)
+  ]
   return parts.length === 0 ? "waiting" : parts.join(" and ")
 }
 
@@ -338,10 +369,12 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
   if (log === undefined) return
   try {
     const nodeId = log.latestNodeId + 1
+    const waitData = waitDataOf(conditions)
     const { entry, existed } = entryAt(state, task, log, nodeId, {
       kind: "WAIT_FOR",
       idempotencyKey: waitIdempotencyKey(conditions),
-      describe: describeWait(conditions),
+      describe: describeWaitData(waitData),
+      waitData,
       label: request.label !== undefined && request.label !== "" ? request.label : undefined
     }, now)
     log.latestNodeId = nodeId
@@ -356,7 +389,7 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
       )
       lookBack(state, task, entry, lookbacks, now)
     } else if (entry.satisfied) {
-      deliverEntry(stream, task, entry, request.invocationCount)
+      deliverEntry(stream, task, entry, request.invocationCount, now)
     }
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
@@ -405,7 +438,8 @@ const triggerRuns = (
     let maxNode = log.latestNodeId
     checked.opts.forEach((opt, index) => {
       const idempotencyKey = sha256(`RUN${opt.inputRaw}${opt.name}`)
-      const describe = `run(${opt.name})`
+      const waitData: DurableWaitData = { conditions: [{ kind: "CHILD_WORKFLOW", workflowName: opt.name }], orGroups: [] }
+      const describe = describeWaitData(waitData)
       const key = spawnKey(opt)
       const spawned = key !== undefined ? task.spawned.get(key) : undefined
       const recorded = spawned !== undefined ? entryOfChild(log, spawned) : undefined
@@ -422,6 +456,7 @@ const triggerRuns = (
         kind: "RUN",
         idempotencyKey,
         describe,
+        waitData,
         label: opt.name,
         childRunId: runId
       }, now)
@@ -445,11 +480,18 @@ const triggerRuns = (
     })
     for (const { index, runId } of toStart) {
       const opt = checked.opts[index]!
-      startTriggered(state, task.tenantId, opt, checked.versions.get(opt.name)!, runId, now)
+      if (!startTriggered(state, task.tenantId, opt, checked.versions.get(opt.name)!, runId, now)) continue
+      // the entry waits on the child's tasks (a SIGNAL match); one already final meets it at once
+      const child = state.runsById.get(runId)
+      const entry = entries.find((e) => e.childRunId === runId)
+      if (child === undefined || entry === undefined || entry.satisfied) continue
+      for (const decision of armChildSignal(state, task, entry, child, now)) {
+        if (decision._tag === "Signal") onSignal(state, decision, now)
+      }
     }
     const satisfied = entries.filter((entry) => entry.satisfied && !toStart.some((s) => s.runId === entry.childRunId))
     satisfied.sort((a, b) => (a.satisfiedOrder ?? 0) - (b.satisfiedOrder ?? 0))
-    for (const entry of new Set(satisfied)) deliverEntry(stream, task, entry, request.invocationCount)
+    for (const entry of new Set(satisfied)) deliverEntry(stream, task, entry, request.invocationCount, now)
   } catch (error) {
     if (error instanceof NonDeterminism) stream.send(nonDeterminismResponse(task, request.invocationCount, error))
     else throw error
@@ -518,9 +560,15 @@ export const restoreEvictedTask = (state: EngineState, tenantId: string, taskExt
 
 /**
  * `worker_status`: the entries a worker still waits for. A stale invocation is told so
- * (`server_evict`); every satisfied entry is sent again.
+ * (`server_evict`); every satisfied entry is sent again; an invocation whose held completions
+ * have waited over 60 s for an earlier one is told to restart (`evictStalledReleases`).
  */
-const workerStatus = (state: EngineState, stream: DurableStream, request: NonNullable<DurableTaskRequest["workerStatus"]>) => {
+const workerStatus = (
+  state: EngineState,
+  stream: DurableStream,
+  request: NonNullable<DurableTaskRequest["workerStatus"]>,
+  now: number
+) => {
   const told = new Set<string>()
   const satisfied: Array<{ readonly task: Task; readonly entry: DurableEntry; readonly invocationCount: number }> = []
   for (const waiting of request.waitingEntries) {
@@ -543,7 +591,8 @@ const workerStatus = (state: EngineState, stream: DurableStream, request: NonNul
     if (entry?.satisfied === true) satisfied.push({ task, entry, invocationCount: waiting.invocationCount })
   }
   satisfied.sort((a, b) => (a.entry.satisfiedOrder ?? 0) - (b.entry.satisfiedOrder ?? 0))
-  for (const { entry, invocationCount, task } of satisfied) deliverEntry(stream, task, entry, invocationCount)
+  for (const { entry, invocationCount, task } of satisfied) deliverEntry(stream, task, entry, invocationCount, now)
+  evictStalledReleases(stream, now)
 }
 
 // -----------------------------------------------------------------------------
@@ -560,7 +609,7 @@ export const handleDurableRequest = (state: EngineState, stream: DurableStream, 
   else if (request.triggerRuns !== undefined) triggerRuns(state, stream, request.triggerRuns, now)
   else if (request.waitFor !== undefined) waitFor(state, stream, request.waitFor, now)
   else if (request.evictInvocation !== undefined) evictInvocation(state, stream, request.evictInvocation, now)
-  else if (request.workerStatus !== undefined) workerStatus(state, stream, request.workerStatus)
+  else if (request.workerStatus !== undefined) workerStatus(state, stream, request.workerStatus, now)
   else if (request.completeMemo !== undefined) completeMemo(state, stream, request.completeMemo, now)
   else fail("unknown message type")
 }
@@ -632,10 +681,11 @@ export const listenForDurableEvent = (
 /**
  * `AdminService/BranchDurableTask` and REST `durable-tasks/branch` (upstream `handleBranch`): a new
  * branch of the task's log forks from `branchId` at `nodeId` (the nodes before it keep their
- * entries, the rest are asked again), its satisfied order continues from the entries kept, and
- * the task is replayed: a final task as `ReplayTasks` replays it, an evicted one restored, a
- * running attempt told it is stale (`server_evict`) and queued again; the next invocation
- * replays the new branch. Returns the node and the new branch.
+ * entries, the rest are asked again), its satisfied order continues from the entries kept and its
+ * node ids start again from 1; then the task is replayed as `ReplayTasks` replays it, which
+ * replays a final task only: an evicted task stays evicted until an awaited entry is satisfied or
+ * it is restored, a running attempt goes on against the forked log (upstream supports neither).
+ * The next invocation replays the new branch. Returns the node and the new branch.
  */
 export const branchDurableTask = (
   state: EngineState,
@@ -663,19 +713,14 @@ export const branchDurableTask = (
   log.latestNodeId = 0
   log.satisfiedCount = latestOrder
   touchRun(state, task.run)
+  // upstream then asks ReplayTasks, whose preflight skips a task with a runtime (running or evicted)
   if (isFinal(task)) replayTasks(state, tenantId, { externalIds: [task.externalId], filter: undefined }, now)
-  else if (task.state._tag === "Evicted") restore(state, task, now, "branched")
-  else if (task.state._tag === "Assigned") {
-    const stream = state.durableStreams.get(task.externalId)
-    stream?.send({
-      serverEvict: { durableTaskExternalId: task.externalId, invocationCount: log.invocationCount, reason: "durable task branched" }
-    })
-    releaseRuntime(state, task)
-    markEvicted(state, task, now, "durable task branched")
-    restore(state, task, now, "branched")
-  }
   return { taskExternalId: task.externalId, nodeId: request.nodeId, branchId }
 }
+
+/** A task's durable event log as upstream lists it: every branch's entries, by branch then node. */
+export const eventLog = (task: Task): Array<DurableEntry> =>
+  [...(task.durable?.entries.values() ?? [])].sort((a, b) => a.branchId - b.branchId || a.nodeId - b.nodeId)
 
 /** A DurableTask stream ended: the tasks it spoke for are no longer routed to it. */
 export const closeDurableStream = (state: EngineState, stream: DurableStream): void => {

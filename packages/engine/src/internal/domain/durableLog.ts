@@ -1,9 +1,9 @@
 /**
  * A durable task's event log, the part the rest of the engine reaches: invocation counts (one
- * per assignment), satisfying entries (a wait's match held, a child run finished) and reporting
+ * per assignment), satisfying entries (a wait's or a child run's match held) and reporting
  * them on the task's DurableTask stream in the order they were satisfied, restoring an evicted
- * task whose wait was satisfied. A wait's sleeps and user events are a SIGNAL match
- * (`matches.ts`). What a worker asks of the log (memo, waits, child runs, eviction) is
+ * task whose wait was satisfied. A wait's sleeps and user events, and a child run's task events,
+ * are a SIGNAL match (`matches.ts`). What a worker asks of the log (memo, waits, child runs, eviction) is
  * `durable.ts`.
  *
  * Engine semantics §9; upstream `pkg/repository/durable_events.go`,
@@ -15,10 +15,9 @@ import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { setTaskState, touchRun } from "./changes.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import type { JsonValue } from "./json.js"
-import { parseJson, stringifyJson } from "./json.js"
+import { isJsonObject, stringifyJson } from "./json.js"
 import * as Matches from "./matches.js"
-import type { DurableEntry, DurableEventListener, DurableStream, EngineState, Run, Task } from "./model.js"
-import { isFinal } from "./model.js"
+import type { DurableEntry, DurableEventListener, DurableStream, EngineState, Task } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
 
 /** The key of an entry in `DurableLog.entries`. */
@@ -74,7 +73,13 @@ export const entryCompleted = (task: Task, entry: DurableEntry, invocationCount:
  * order they arrive, and one sent early would stall it); an order already sent is sent again (the
  * SDK ignores a duplicate); a memo's has no order and is sent at once.
  */
-export const deliverEntry = (stream: DurableStream, task: Task, entry: DurableEntry, invocationCount: number): void => {
+export const deliverEntry = (
+  stream: DurableStream,
+  task: Task,
+  entry: DurableEntry,
+  invocationCount: number,
+  now: number
+): void => {
   const response = entryCompleted(task, entry, invocationCount)
   const order = entry.satisfiedOrder
   if (order === undefined) return stream.send(response)
@@ -86,12 +91,13 @@ export const deliverEntry = (stream: DurableStream, task: Task, entry: DurableEn
       const [taskId, count] = k.split(":")
       if (taskId === task.externalId && Number(count) < invocationCount) stream.releases.delete(k)
     }
-    release = { maxSent: 0, held: new Map() }
+    release = { maxSent: 0, held: new Map(), oldestHeldAt: undefined }
     stream.releases.set(key, release)
   }
   if (order <= release.maxSent) return stream.send(response)
   if (order !== release.maxSent + 1) {
     if (!release.held.has(order)) release.held.set(order, response)
+    release.oldestHeldAt ??= now
     return
   }
   stream.send(response)
@@ -100,6 +106,33 @@ export const deliverEntry = (stream: DurableStream, task: Task, entry: DurableEn
     release.held.delete(release.maxSent + 1)
     stream.send(next)
     release.maxSent++
+  }
+  if (release.held.size === 0) release.oldestHeldAt = undefined
+}
+
+/**
+ * How long a completion may be held for a missing earlier one before the invocation is told to
+ * restart (upstream `durableOrderedReleaseGapTimeout`).
+ */
+export const releaseGapTimeoutMs = 60_000
+
+/**
+ * The invocations on `stream` whose held completions have waited longer than the gap timeout for
+ * an earlier one (upstream `evictStalledOrderedReleases`, run on each `worker_status`): each is
+ * sent `server_evict` and its release forgotten, so the invocation's replay starts clean.
+ */
+export const evictStalledReleases = (stream: DurableStream, now: number): void => {
+  for (const [key, release] of stream.releases) {
+    if (release.oldestHeldAt === undefined || now - release.oldestHeldAt <= releaseGapTimeoutMs) continue
+    const separator = key.lastIndexOf(":")
+    stream.send({
+      serverEvict: {
+        durableTaskExternalId: key.slice(0, separator),
+        invocationCount: Number(key.slice(separator + 1)),
+        reason: "ordered durable completion release stalled on a missing entry"
+      }
+    })
+    stream.releases.delete(key)
   }
 }
 
@@ -131,7 +164,7 @@ export const satisfyEntry = (
     case "Assigned":
     {
       const stream = state.durableStreams.get(task.externalId)
-      if (stream !== undefined && stream.tenantId === task.tenantId) deliverEntry(stream, task, entry, log.invocationCount)
+      if (stream !== undefined && stream.tenantId === task.tenantId) deliverEntry(stream, task, entry, log.invocationCount, now)
       return
     }
     case "Evicted":
@@ -165,64 +198,75 @@ export const markEvicted = (state: EngineState, task: Task, now: number, reason:
 // child runs
 // -----------------------------------------------------------------------------
 
-/** What a finished child run answers its parent's RUN entry: its output, or its failure. */
-const childOutcome = (run: Run): { readonly result: Uint8Array } | { readonly failure: string } => {
-  const tasks = [...run.tasks.values()].sort((a, b) => a.step.index - b.step.index)
-  for (const task of tasks) {
-    if (task.state._tag === "Failed") return { failure: task.state.error }
-  }
-  for (const task of tasks) {
-    if (task.state._tag === "Cancelled") return { failure: "task was cancelled" }
-  }
-  const output = (task: Task): JsonValue =>
-    task.state._tag === "Completed" ? parseJson(task.state.output) ?? null : null
-  if (!run.isDag) return { result: jsonBytes(tasks[0] !== undefined ? output(tasks[0]) : null) }
-  const outputs: Record<string, JsonValue> = {}
-  for (const task of tasks) if (task.step.kind === "DEFAULT") outputs[task.step.readableId] = output(task)
-  return { result: jsonBytes(outputs) }
-}
+/** Upstream's message of a RUN entry whose child task was cancelled (`TaskCancelledErrorMessage`). */
+const taskCancelledMessage = "task was cancelled"
 
-/** A run finished: the RUN entry of its durable parent that spawned it is satisfied. */
-export const onChildRunFinished = (state: EngineState, run: Run, now: number): void => {
-  if (run.parentTaskExternalId === undefined) return
-  const parent = state.tasksByExternalId.get(run.parentTaskExternalId)
-  const log = parent?.durable
-  if (parent === undefined || log === undefined) return
-  for (const entry of log.entries.values()) {
-    if (entry.kind === "RUN" && entry.childRunId === run.id && !entry.satisfied) {
-      satisfyEntry(state, parent, entry, now, childOutcome(run))
+/**
+ * What a child run's match data answers its parent's RUN entry (upstream
+ * `ExtractFailureFromMatchData`, `ExtractOutputFromMatchData`): a failed task's error, else "task
+ * was cancelled" for a cancelled one; else the output of a single task (data key `output`), or a
+ * DAG's outputs by step (tasks that completed). Among several failures the first task's is kept
+ * (upstream takes whichever its map yields first).
+ */
+const childOutcome = (data: Matches.SignalDecision["data"]): { readonly result: Uint8Array } | { readonly failure: string } => {
+  const events: Array<readonly [string, JsonValue | undefined]> = []
+  for (const byKey of Object.values(data)) {
+    for (const [key, values] of Object.entries(byKey)) events.push([key, values[0]])
+  }
+  const field = (event: JsonValue | undefined, name: string): JsonValue | undefined =>
+    isJsonObject(event) ? event[name] : undefined
+  for (const [, event] of events) {
+    if (field(event, "is_failure") === true) {
+      const message = field(event, "error_message")
+      return { failure: typeof message === "string" ? message : "" }
     }
   }
+  if (events.some(([, event]) => field(event, "event_type") === "CANCELLED")) return { failure: taskCancelledMessage }
+  if (events.length === 1 && events[0]![0] === "output") return { result: jsonBytes(field(events[0]![1], "output") ?? null) }
+  const outputs: Record<string, JsonValue> = {}
+  for (const [key, event] of events) {
+    const output = field(event, "output")
+    if (output !== undefined) outputs[key] = output
+  }
+  return { result: jsonBytes(outputs) }
 }
 
 // -----------------------------------------------------------------------------
 // waits: sleeps and user events, as SIGNAL matches (`matches.ts`)
 // -----------------------------------------------------------------------------
 
-/** Disarms a wait's match (its entry satisfied, or its task final). */
+/** Disarms a wait's match (its entry satisfied, or its task forgotten). */
 const clearWait = (state: EngineState, entry: DurableEntry): void => {
   if (entry.match !== undefined) Matches.disarmSignal(state, entry.match)
 }
 
-/** A final task's waits are disarmed and its stream forgotten. */
+/**
+ * A task reached a final state (completed, failed, cancelled): its stream is forgotten. Its waits
+ * stay armed, as upstream keeps a task's matches: an entry is still satisfied when its sleep ends
+ * or its event comes (nothing is delivered, nothing restored), so a replay of the task finds it
+ * satisfied, and one still waiting goes on waiting for what it asked.
+ */
 export const onDurableTaskFinal = (state: EngineState, task: Task): void => {
-  for (const signal of task.signals.values()) if (signal.match !== undefined) Matches.disarmSignal(state, signal.match)
-  const log = task.durable
-  if (log === undefined) return
-  for (const entry of log.entries.values()) clearWait(state, entry)
   state.durableStreams.delete(task.externalId)
 }
 
+/** A task the engine forgets (retention): its waits and legacy signals are disarmed. */
+export const forgetDurableTask = (state: EngineState, task: Task): void => {
+  for (const signal of task.signals.values()) if (signal.match !== undefined) Matches.disarmSignal(state, signal.match)
+  for (const entry of task.durable?.entries.values() ?? []) clearWait(state, entry)
+}
+
 /**
- * A wait's match held (every or-group of its conditions): its entry is satisfied with the match's
- * data, `{"CREATE": {"<readable_data_key>": [<data>, …]}}`.
+ * A wait's match held (every or-group of its conditions): a WAIT_FOR entry is satisfied with the
+ * match's data, `{"CREATE": {"<readable_data_key>": [<data>, …]}}`; a RUN entry with its child's
+ * output or failure, read from that data.
  */
 export const onSignal = (state: EngineState, decision: Matches.SignalDecision, now: number): void => {
   const task = decision.task
   if (decision.entry === undefined) return completeSignal(state, task, decision.signalKey, jsonBytes(decision.data))
-  if (isFinal(task)) return
   const entry = task.durable?.entries.get(entryKey(decision.entry.branchId, decision.entry.nodeId))
-  if (entry !== undefined) satisfyEntry(state, task, entry, now, { result: jsonBytes(decision.data) })
+  if (entry === undefined) return
+  satisfyEntry(state, task, entry, now, entry.kind === "RUN" ? childOutcome(decision.data) : { result: jsonBytes(decision.data) })
 }
 
 /** The key of a legacy signal among a listener's wanted ones. */

@@ -24,7 +24,11 @@
  *   pushed event of that key (any scope), pushed after the match was armed.
  * - A durable task's wait is a match too (kind SIGNAL, `armSignal`): its sleeps and user events
  *   with the action CREATE, a user event's scope its hint (a condition with a scope is met only by
- *   events of that scope); when it holds, its log entry is satisfied (`durableLog.ts`).
+ *   events of that scope); when it holds, its log entry is satisfied (`durableLog.ts`). So is a
+ *   child run it spawned (`armChildSignal`, upstream `TriggerPendingRunEntries`): per task of the
+ *   child (its on-failure task aside), one or-group of its COMPLETED, FAILED and CANCELLED events
+ *   (hint: the task), under the data key `output` for a single task, the step's readable id in a
+ *   DAG; it holds once every task of the child is final.
  *
  * Upstream `pkg/repository/trigger.go` (`getParentInDAGGroupMatch`, `getParentOnFailureGroupMatches`),
  * `pkg/repository/match.go`, `sqlcv1/matches.sql` (`SaveSatisfiedMatchConditions`),
@@ -250,12 +254,20 @@ const firstConditions = (state: EngineState, run: Run, step: Step, now: number):
 /** The run a match belongs to (a durable wait's: its task's). */
 const runOf = (match: Match | SignalMatch): Run => (match.kind === "TRIGGER" ? match.run : match.task.run)
 
-/** Indexes a match's user events in its tenant and arms its sleeps. */
+/** Indexes a match's user events in its tenant, a child run's task events, and arms its sleeps. */
 const index = (state: EngineState, match: Match | SignalMatch): void => {
   const run = runOf(match)
   touchRun(state, run)
   const tenant = state.tenants.get(run.tenantId)
   for (const condition of match.conditions) {
+    if (match.kind === "SIGNAL" && condition.eventType === "INTERNAL" && condition.hint !== undefined) {
+      let matches = state.childRunMatches.get(condition.hint)
+      if (matches === undefined) {
+        matches = new Set()
+        state.childRunMatches.set(condition.hint, matches)
+      }
+      matches.add(match)
+    }
     if (condition.eventType === "USER" && tenant !== undefined) {
       let matches = tenant.eventMatches.get(condition.eventKey)
       if (matches === undefined) {
@@ -270,12 +282,17 @@ const index = (state: EngineState, match: Match | SignalMatch): void => {
   }
 }
 
-/** Removes a match from its tenant's index; its pending sleeps end. */
+/** Removes a match from its indexes; its pending sleeps end. */
 const unindex = (state: EngineState, match: Match | SignalMatch): void => {
   const run = runOf(match)
   touchRun(state, run)
   const tenant = state.tenants.get(run.tenantId)
   for (const condition of match.conditions) {
+    if (match.kind === "SIGNAL" && condition.eventType === "INTERNAL" && condition.hint !== undefined) {
+      const matches = state.childRunMatches.get(condition.hint)
+      matches?.delete(match)
+      if (matches?.size === 0) state.childRunMatches.delete(condition.hint)
+    }
     if (condition.eventType === "USER") {
       const matches = tenant?.eventMatches.get(condition.eventKey)
       matches?.delete(match)
@@ -525,6 +542,16 @@ export const deliverUserEvent = (state: EngineState, tenant: TenantState, event:
   return matches === undefined ? [] : offer(state, matches, userEvent(event), now)
 }
 
+/**
+ * A task's final event, for the durable RUN entries waiting on the child run it belongs to
+ * (`armChildSignal`).
+ */
+export const deliverToParents = (state: EngineState, task: Task, now: number): Array<Decision> => {
+  const matches = state.childRunMatches.get(task.externalId)
+  const event = matches === undefined ? undefined : taskEvent(task)
+  return event === undefined ? [] : offer(state, matches!, event, now)
+}
+
 /** The waits of a run's durable tasks that are still armed, and their legacy signals'. */
 const signalMatchesOf = function*(run: Run): Generator<SignalMatch> {
   for (const task of run.tasks.values()) {
@@ -615,6 +642,40 @@ export const armSignal = (
   }
   index(state, match)
   return match
+}
+
+/**
+ * Arms the match of a durable task's RUN entry on the child run it spawned (upstream
+ * `TriggerPendingRunEntries`, signal key `durable_run:<task>:<branch>:<node>`): per task of the
+ * child but its on-failure task, an or-group of the task's COMPLETED, FAILED and CANCELLED events
+ * with the action CREATE. Tasks of the child already final (created failed or cancelled) meet it
+ * at once; returns what that decided.
+ */
+export const armChildSignal = (state: EngineState, task: Task, entry: DurableEntry, child: Run, now: number): Array<Decision> => {
+  const conditions: Array<MatchCondition> = []
+  for (const step of child.version.steps) {
+    if (step.kind === "ON_FAILURE") continue
+    const hint = child.taskIds.get(step.id)!
+    const key = child.isDag ? step.readableId : "output"
+    for (const event of ["COMPLETED", "FAILED", "CANCELLED"] as const) {
+      conditions.push(internal(event, hint, key, always, "CREATE", `child-${hint}`))
+    }
+  }
+  const match: SignalMatch = {
+    kind: "SIGNAL",
+    task,
+    entry: { branchId: entry.branchId, nodeId: entry.nodeId },
+    signalKey: `durable_run:${task.externalId}:${entry.branchId}:${entry.nodeId}`,
+    conditions
+  }
+  entry.match = match
+  index(state, match)
+  const decisions: Array<Decision> = []
+  for (const childTask of child.tasks.values()) {
+    const event = taskEvent(childTask)
+    if (event !== undefined && isArmed(match)) decisions.push(...offer(state, [match], event, now))
+  }
+  return decisions
 }
 
 /** Disarms a durable wait's match (its entry satisfied otherwise, or its task final). */

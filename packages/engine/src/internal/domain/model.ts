@@ -724,6 +724,8 @@ export interface DurableEntry {
   readonly label: string | undefined
   /** A human-readable form of what was asked (for non-determinism errors and the REST log). */
   readonly describe: string
+  /** What a RUN or WAIT_FOR entry waits for, as the REST log shows it (upstream `WaitData`). */
+  readonly waitData: DurableWaitData | undefined
   /** RUN: the child run. */
   readonly childRunId: string | undefined
   /** WAIT_FOR: the match that satisfies it, while it is not satisfied. */
@@ -740,6 +742,23 @@ export interface DurableEntry {
   /** RUN: the child failed or was cancelled. */
   isFailure: boolean
   errorMessage: string | undefined
+}
+
+/** One thing a durable entry waits for (upstream `DurableWaitCondition`). */
+export interface DurableWaitCondition {
+  readonly kind: "SLEEP" | "USER_EVENT" | "CHILD_WORKFLOW"
+  readonly sleepDurationMs?: number | undefined
+  readonly eventKey?: string | undefined
+  readonly workflowName?: string | undefined
+}
+
+/**
+ * What a durable entry waits for (upstream `WaitData`): its conditions alone in their or-group,
+ * then the or-groups of several (any of them), in the order their groups were first named.
+ */
+export interface DurableWaitData {
+  readonly conditions: ReadonlyArray<DurableWaitCondition>
+  readonly orGroups: ReadonlyArray<ReadonlyArray<DurableWaitCondition>>
 }
 
 /** Where a branch starts: the node it forks at, and the branch it forks from. */
@@ -994,6 +1013,8 @@ export interface DurableStream {
 export interface DurableRelease {
   maxSent: number
   readonly held: Map<number, DurableTaskResponse>
+  /** When (engine clock) the oldest completion still held was held; undefined while none is. */
+  oldestHeldAt: number | undefined
 }
 
 /** A `SubscribeToWorkflowRuns` stream. */
@@ -1114,6 +1135,11 @@ export class EngineState {
   readonly durableStreams = new Map<string, DurableStream>()
   /** The open `ListenForDurableEvent` streams. */
   readonly durableEventListeners = new Set<DurableEventListener>()
+  /**
+   * The SIGNAL matches of durable RUN entries waiting on a child run's tasks, by the external id
+   * of each task they wait on (`matches.ts` `armChildSignal`).
+   */
+  readonly childRunMatches = new Map<string, Set<SignalMatch>>()
   readonly faults: Faults = { rejectHeartbeats: 0, forgottenWorkers: new Set() }
   /** tenant id → actions whose queue needs an assignment pass. */
   readonly dirty = new Map<string, Set<string>>()

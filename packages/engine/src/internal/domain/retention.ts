@@ -19,6 +19,7 @@
  * @internal
  */
 import { removeEvent, removeRun } from "./changes.js"
+import { forgetDurableTask } from "./durableLog.js"
 import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
 import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
@@ -177,6 +178,7 @@ const pruneRun = (state: EngineState, tenant: TenantState, run: Run): void => {
 }
 
 const forgetTask = (state: EngineState, tenant: TenantState, task: Task): void => {
+  forgetDurableTask(state, task)
   if (state.tasksByExternalId.get(task.externalId) === task) state.tasksByExternalId.delete(task.externalId)
   tenant.tasks.remove(task)
 }

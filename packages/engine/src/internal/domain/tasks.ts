@@ -36,7 +36,7 @@ import {
 } from "./concurrency.js"
 import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
-import { onChildRunFinished, onDurableTaskFinal, onSignal } from "./durableLog.js"
+import { onDurableTaskFinal, onSignal } from "./durableLog.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import type { JsonValue } from "./json.js"
 import * as Matches from "./matches.js"
@@ -431,6 +431,8 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
     const event = Matches.taskEvent(task)
     if (event !== undefined) carryOut(state, Matches.deliver(state, run, event, now), now)
   }
+  // the durable tasks that spawned its run and wait on it
+  carryOut(state, Matches.deliverToParents(state, task, now), now)
   releaseRunSlots(state, run, now)
   settleStrategies(state, now)
   maybeFinalize(state, run, now)
@@ -446,7 +448,6 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
   run.finishedAt = now
   touchRun(state, run)
   publishRunFinished(state, run, now)
-  onChildRunFinished(state, run, now)
   onRunFinished(state, run, now)
 }
 

@@ -1,8 +1,8 @@
 /**
  * REST representations (OpenAPI `components/schemas`, camelCase JSON) of the domain objects:
  * `Tenant`, `V1WorkflowRun`, `V1TaskSummary`, `V1TaskEvent`, `V1WorkflowRunDetails`, `Worker`,
- * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, `ScheduledWorkflows`, `CronWorkflows`, and the
- * `PaginationResponse` of lists.
+ * `V1TaskSummaryList`, `V1LogLine`, `Workflow`, `ScheduledWorkflows`, `CronWorkflows`,
+ * `V1DurableEventLogEntry`, and the `PaginationResponse` of lists.
  *
  * @internal
  */
@@ -10,6 +10,9 @@ import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
 import type {
   CronTrigger,
+  DurableEntry,
+  DurableWaitCondition,
+  DurableWaitData,
   EngineState,
   EventFilter,
   PushedEvent,
@@ -71,6 +74,36 @@ export const taskEvent = (task: Task, event: TaskEvent) => ({
   retryCount: event.retryCount,
   attempt: event.retryCount + 1
 })
+
+const waitCondition = (c: DurableWaitCondition) => ({
+  ...(c.eventKey !== undefined ? { eventKey: c.eventKey } : {}),
+  kind: c.kind,
+  ...(c.sleepDurationMs !== undefined ? { sleepDurationMs: c.sleepDurationMs } : {}),
+  ...(c.workflowName !== undefined ? { workflowName: c.workflowName } : {})
+})
+
+/** `V1WaitData`: one item per condition alone in its or-group, then one `or` item per group of several. */
+const waitData = (data: DurableWaitData) => [
+  ...data.conditions.map(waitCondition),
+  ...data.orGroups.map((group) => ({ or: group.map(waitCondition) }))
+]
+
+/** `V1DurableEventLogEntry` (fields in upstream's generated order). */
+export const durableEventLogEntry = (task: Task, entry: DurableEntry) => {
+  const wait = entry.waitData === undefined ? [] : waitData(entry.waitData)
+  return {
+    branchId: entry.branchId,
+    insertedAt: iso(entry.createdAt)!,
+    isSatisfied: entry.satisfied,
+    kind: entry.kind,
+    nodeId: entry.nodeId,
+    ...(entry.satisfiedAt !== undefined ? { satisfiedAt: iso(entry.satisfiedAt) } : {}),
+    taskDisplayName: taskDisplayName(task),
+    taskExternalId: task.externalId,
+    ...(entry.kind === "WAIT_FOR" && entry.label !== undefined ? { userMessage: entry.label } : {}),
+    ...(wait.length > 0 ? { waitData: wait } : {})
+  }
+}
 
 export const taskSummary = (task: Task) => {
   const run = task.run

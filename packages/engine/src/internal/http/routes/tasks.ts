@@ -6,7 +6,10 @@
  *   `v1.AdminService/CancelTasks` / `ReplayTasks`: the same domain operations here;
  * - `GET /api/v1/stable/tasks/{task}` (`V1TaskSummary`), `/logs` (`V1LogLineList`) and
  *   `/task-events` (`V1TaskEventList`), and `POST /restore` (an evicted durable task), whose
- *   tenant comes from the task.
+ *   tenant comes from the task;
+ * - `GET /api/v1/stable/tenants/{tenant}/durable-tasks/{durable-task}` (`V1DurableEventLogList`):
+ *   a task's durable event log, by branch then node, `offset` and `limit` (default 1000); a task
+ *   that is not durable has an empty one.
  *
  * @internal
  */
@@ -26,8 +29,10 @@ import {
   json,
   lookupWith,
   parseQuery,
+  lookupInTenant,
   resourceRoute,
   runDomain,
+  tenantResourceRoute,
   tenantRoute,
   uuidOrFail
 } from "../rest.js"
@@ -81,7 +86,25 @@ const maxLogLines = 10_000
 const taskRoute = <R>(handler: (task: Task) => Handler<R>) =>
   resourceRoute("task", "invalid task id", lookupWith(Queries.findTaskAnyTenant), handler, "task not found")
 
+/** Upstream's default page of a durable event log. */
+const eventLogLimit = 1000
+
 export const routes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/stable/tenants/:tenant/durable-tasks/:durableTask",
+    tenantResourceRoute(
+      "durableTask",
+      "invalid durable task id",
+      lookupInTenant(Queries.findTask),
+      (task) =>
+        Effect.gen(function*() {
+          const page = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") ?? eventLogLimit }))
+          const entries = yield* runDomain(() => Durable.eventLog(task))
+          return json(entries.slice(page.offset, page.offset + page.limit).map((entry) => Views.durableEventLogEntry(task, entry)))
+        }),
+      "durable task not found"
+    )
+  ),
   HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/cancel", tasksOperation(Admin.cancelTasks)),
   HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/replay", tasksOperation(Admin.replayTasks)),
   HttpRouter.get(
