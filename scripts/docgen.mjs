@@ -12,7 +12,7 @@
 //
 // A package whose sources (its own and those of the workspace packages it builds on), docgen.json
 // and lockfile are unchanged since its last success is skipped (node_modules/.cache/docgen);
-// `--force` runs them all.
+// `--force` runs them all; `--jobs=N` runs N packages at a time (2).
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import fs from "node:fs"
@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const force = process.argv.includes("--force")
+const jobs = Number(process.argv.find((arg) => arg.startsWith("--jobs="))?.slice("--jobs=".length) ?? 2)
 const packages = ["packages/sdk", "packages/engine", "packages/testing"]
 // what the examples of any of them compile against
 const sources = ["packages/proto/src", "packages/shared/src", "packages/sdk/src", "packages/engine/src", "packages/testing/src"]
@@ -137,9 +138,9 @@ if (built.code !== 0) {
   console.log("docgen: the packages' sources do not typecheck (see `pnpm typecheck`)")
   process.exit(1)
 }
-// two at a time (docgen is mostly one process on one CPU)
+// two at a time unless told (docgen is one process on one CPU)
 const queue = [...packages]
-await Promise.all([0, 1].map(async () => {
+await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
   while (queue.length > 0) await one(queue.shift())
 }))
 console.log(`docgen: ${failed === 0 ? "done" : `${failed} package(s) failed`} in ${seconds(started)}`)
