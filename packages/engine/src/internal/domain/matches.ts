@@ -673,7 +673,7 @@ export const armChildSignal = (state: EngineState, task: Task, entry: DurableEnt
   const decisions: Array<Decision> = []
   for (const childTask of child.tasks.values()) {
     const event = taskEvent(childTask)
-    if (event !== undefined && isArmed(match)) decisions.push(...offer(state, [match], event, now))
+    if (event !== undefined && isArmed(match)) for (const decision of offer(state, [match], event, now)) decisions.push(decision)
   }
   return decisions
 }
