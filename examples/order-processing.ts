@@ -108,7 +108,7 @@ const show = (value: unknown): string => inspect(value, { breakLength: Infinity,
 
 const main = Effect.gen(function*() {
   const remote = Option.isSome(yield* Config.option(Config.nonEmptyString("HATCHET_CLIENT_TOKEN")))
-  const HatchetLive: Layer.Layer<Hatchet.Services, HatchetConfig.HatchetConfigError | Engine.EngineStartError> = remote
+  const HatchetLive: Layer.Layer<Hatchet.Services, HatchetConfig.HatchetConfigError | Engine.EngineStartError | Engine.EngineOptionsError> = remote
     ? Hatchet.layer()
     : EmbeddedHatchet
   const WorkerLive = Worker.layer({ name: "order-demo", workflows: [OrderFlowLive] }).pipe(Layer.provide(PaymentsDemo))

@@ -157,7 +157,7 @@ const program = Effect.gen(function*() {
 })
 
 // the engine's public API is typed too
-export const EngineLive: Layer.Layer<Engine.Engine, Engine.EngineStartError> = Engine.layer({ grpcPort: 0, httpPort: 0 })
+export const EngineLive: Layer.Layer<Engine.Engine, Engine.EngineStartError | Engine.EngineOptionsError> = Engine.layer({ grpcPort: 0, httpPort: 0 })
 
 program.pipe(Effect.provide(Layer.merge(WorkerLive, HatchetLive)), Effect.timeout("30 seconds"), NodeRuntime.runMain)
 `

@@ -190,6 +190,21 @@ export const EngineStartError: typeof service.EngineStartError = service.EngineS
 export type EngineStartError = service.EngineStartError
 
 /**
+ * An option given to `make` (or `mintToken`) is invalid: a tenant id that is not a UUID, a
+ * retention setting out of range. `message` says which and why.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const EngineOptionsError: typeof service.EngineOptionsError = service.EngineOptionsError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type EngineOptionsError = service.EngineOptionsError
+
+/**
  * A running engine.
  *
  * @since 0.1.0
@@ -210,7 +225,7 @@ export interface EngineService {
   readonly mintToken: (options?: {
     readonly tenantId?: string | undefined
     readonly expiresIn?: Duration.DurationInput | undefined
-  }) => Effect.Effect<Redacted.Redacted<string>>
+  }) => Effect.Effect<Redacted.Redacted<string>, EngineOptionsError>
   /**
    * What an SDK needs to reach this engine: `HATCHET_CLIENT_TOKEN`, `HATCHET_CLIENT_HOST_PORT`,
    * `HATCHET_CLIENT_API_URL`, `HATCHET_CLIENT_TLS_STRATEGY=none`.
@@ -240,7 +255,7 @@ export type Engine = service.Engine
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: EngineOptions = {}): Effect.Effect<EngineService, EngineStartError, Scope.Scope> =>
+export const make = (options: EngineOptions = {}): Effect.Effect<EngineService, EngineStartError | EngineOptionsError, Scope.Scope> =>
   Effect.map(Internal.make(options), ({ engine }) => engine)
 
 /**
@@ -249,7 +264,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<EngineService, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: EngineOptions = {}): Layer.Layer<Engine, EngineStartError> =>
+export const layer = (options: EngineOptions = {}): Layer.Layer<Engine, EngineStartError | EngineOptionsError> =>
   Layer.scoped(Engine, make(options))
 
 /**
@@ -259,5 +274,7 @@ export const layer = (options: EngineOptions = {}): Layer.Layer<Engine, EngineSt
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Config.Config.Wrap<EngineOptions>): Layer.Layer<Engine, EngineStartError | ConfigError.ConfigError> =>
+export const layerConfig = (
+  options: Config.Config.Wrap<EngineOptions>
+): Layer.Layer<Engine, EngineStartError | EngineOptionsError | ConfigError.ConfigError> =>
   Layer.scoped(Engine, Effect.flatMap(Config.unwrap(options), make))

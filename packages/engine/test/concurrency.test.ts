@@ -1,5 +1,5 @@
 /**
- * Concurrency strategies, in process under TestClock (engine semantics §7.1, §5): task-level and
+ * Concurrency strategies, in process under TestClock (`docs/engine.md` §7.1, §5): task-level and
  * workflow-level GROUP_ROUND_ROBIN, CANCEL_IN_PROGRESS and CANCEL_NEWEST, retries, schedule
  * timeouts, key evaluation and registration checks.
  */

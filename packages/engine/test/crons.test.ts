@@ -1,5 +1,5 @@
 /**
- * Cron triggers created through REST (engine semantics §10) under TestClock: the domain rules with
+ * Cron triggers created through REST (`docs/engine.md` §10) under TestClock: the domain rules with
  * the in-process harness (firing on each tick with the cron's input, metadata and priority;
  * disabling, re-enabling, deleting; validation as upstream; declared crons listed with them), then
  * the REST routes of a whole engine whose clock is the test's.

@@ -1,5 +1,5 @@
 /**
- * Durable tasks in process under TestClock (engine semantics §9): the event log (memo, waits,
+ * Durable tasks in process under TestClock (`docs/engine.md` §9): the event log (memo, waits,
  * child runs) recorded once and answered to later invocations, invocation counts, durable slots,
  * eviction and restore, and a durable task whose worker dies resuming elsewhere from its log.
  * Requests go straight to the domain handler with a stream that records what it is sent.

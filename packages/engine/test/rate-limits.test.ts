@@ -1,5 +1,5 @@
 /**
- * Task rate limits, in process under TestClock (engine semantics §7.2, §5): static and dynamic
+ * Task rate limits, in process under TestClock (`docs/engine.md` §7.2, §5): static and dynamic
  * keys, fixed windows and refills, units, schedule timeouts, evaluation failures at task
  * creation, `PutRateLimit` updates, and registration checks; plus the exact rate-limit messages
  * the official TypeScript SDK sends.

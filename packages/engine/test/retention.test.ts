@@ -213,4 +213,17 @@ describe("Engine.layer retention options", () => {
     )
     expect(Engine.defaultRetention).toEqual({ maxAge: "1 day", maxRuns: 10_000, workerMaxAge: "1 hour", maxInactiveWorkers: 100 })
   })
+  it.scoped("an invalid option is a typed EngineOptionsError from Engine.make and mintToken, not a defect", () =>
+    Effect.gen(function*() {
+      expect(yield* Effect.exit(Engine.make({ retention: { maxRuns: -1 } }))).toEqual(
+        Exit.fail(new Engine.EngineOptionsError({ message: "Engine: retention.maxRuns must be a whole number >= 0 or Infinity, got -1" }))
+      )
+      expect(yield* Effect.exit(Engine.make({ tenantId: "tenant-1" }))).toEqual(
+        Exit.fail(new Engine.EngineOptionsError({ message: "Engine: tenantId must be a UUID, got tenant-1" }))
+      )
+      const engine = yield* Engine.make()
+      expect(yield* Effect.flip(engine.mintToken({ tenantId: "nope" }))).toEqual(
+        new Engine.EngineOptionsError({ message: "Engine.mintToken: tenantId must be a UUID, got nope" })
+      )
+    }))
 })

@@ -1,5 +1,5 @@
 /**
- * State-machine rules of the engine, in process under TestClock (engine semantics §1–§4).
+ * State-machine rules of the engine, in process under TestClock (`docs/engine.md` §1–§4).
  */
 import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"

@@ -1,5 +1,5 @@
 /**
- * Scheduled runs (engine semantics §6.3, §10) under TestClock: the domain rules with the
+ * Scheduled runs (`docs/engine.md` §6.3, §10) under TestClock: the domain rules with the
  * in-process harness (firing exactly at `triggerAt`, with the stored input, metadata and priority;
  * rescheduling, deleting, past times, validation, listing), then the REST routes and
  * `WorkflowService/ScheduleWorkflow` of a whole engine whose clock is the test's.

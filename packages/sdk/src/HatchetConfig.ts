@@ -33,8 +33,7 @@
  * gzip-compressed as the official SDKs compress them, except messages under 1 KiB, which go as they
  * are. A task's STARTED and a small result are a few hundred bytes that gzip hardly shrinks, while
  * each compressed message costs a zlib stream on both ends and a trip through libuv's thread pool
- * (pnpm bench: about 0.4 ms of CPU per unary call on this 2-vCPU machine, client and engine
- * together); large payloads and batches still shrink for a remote engine. `grpcCompression:
+ * (measured in the README's Benchmarks); large payloads and batches still shrink for a remote engine. `grpcCompression:
  * "none"` sends everything uncompressed (an engine on the same machine), and
  * `grpcCompressionMinBytes: 0` compresses every message, as the official SDKs do.
  *

@@ -253,6 +253,12 @@ type ContextOf<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : nev
  * module docs for its behaviour. The implementation layers are built in the current scope (and
  * memoized with the layer being built, when called from one). `layer` is the usual way.
  *
+ * Two services are used when the context has them and are not required (so they are not in the
+ * requirements): `HatchetConfig` gives the default `namespace` and `maxMessageBytes` (without it:
+ * none and 4 MiB), and `GrpcTransport` lets a worker whose heartbeats hang move the channel to a
+ * fresh connection (without it, the dead connection is left to gRPC keepalive). `layer`, over
+ * `Hatchet.layer`, always has both.
+ *
  * @since 0.1.0
  * @category constructors
  */

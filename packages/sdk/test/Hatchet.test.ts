@@ -24,6 +24,8 @@ import * as TaskContext from "../src/TaskContext.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
 import * as client from "../src/internal/client.js"
+import * as runResult from "../src/internal/runResult.js"
+import * as batching from "../src/internal/triggerBatching.js"
 import { failurePayload } from "../src/internal/failure.js"
 import { finished } from "./support/fakeRunStream.js"
 import { testTaskContext } from "./support/taskContext.js"
@@ -258,31 +260,31 @@ describe("types", () => {
 
 describe("planBatches", () => {
   it("at most 500 items per batch", () => {
-    const batches = client.planBatches(Array.from({ length: 1200 }, () => 10), client.MAX_BULK_TRIGGER, 4 * 1024 * 1024)
+    const batches = batching.planBatches(Array.from({ length: 1200 }, () => 10), batching.MAX_BULK_TRIGGER, 4 * 1024 * 1024)
     expect(batches).toEqual([{ start: 0, end: 500 }, { start: 500, end: 1000 }, { start: 1000, end: 1200 }])
   })
 
   it("at most maxBytes per batch, counting each item's field framing", () => {
     // each item costs 1 (tag) + 2 (length varint) + 1000 bytes
-    const batches = client.planBatches([1000, 1000, 1000, 1000, 1000, 1000, 1000], 500, 4000)
+    const batches = batching.planBatches([1000, 1000, 1000, 1000, 1000, 1000, 1000], 500, 4000)
     expect(batches).toEqual([{ start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 7 }])
-    expect(client.itemBytes(1000)).toBe(1003)
+    expect(batching.itemBytes(1000)).toBe(1003)
   })
 
   it("an item that alone exceeds the limit gets its own batch; no input, no batch", () => {
-    expect(client.planBatches([10, 5000, 10], 500, 4000)).toEqual([
+    expect(batching.planBatches([10, 5000, 10], 500, 4000)).toEqual([
       { start: 0, end: 1 },
       { start: 1, end: 2 },
       { start: 2, end: 3 }
     ])
-    expect(client.planBatches([], 500, 4000)).toEqual([])
+    expect(batching.planBatches([], 500, 4000)).toEqual([])
   })
 })
 
 describe("decodeResult", () => {
   it("decodes each task's output with its Schema", () =>
     Effect.gen(function*() {
-      const result = yield* client.decodeResult(OrderFlow, "r", [
+      const result = yield* runResult.decodeResult(OrderFlow, "r", [
         ok("validate", { valid: true }),
         ok("charge", { chargeId: "c-1", at: "2030-01-01T00:00:00.000Z" }),
         failed("on-failure-task", "") // not run: the run did not fail
@@ -292,12 +294,12 @@ describe("decodeResult", () => {
 
   it("a standalone task's result is its output", () =>
     Effect.gen(function*() {
-      expect(yield* client.decodeResult(Echo, "r", [ok("echo", { text: "hi" })])).toEqual({ text: "hi" })
+      expect(yield* runResult.decodeResult(Echo, "r", [ok("echo", { text: "hi" })])).toEqual({ text: "hi" })
     }).pipe(Effect.runPromise))
 
   it("failures come back typed: the declared error, TaskFailed for the rest, every one in the cause", () =>
     Effect.gen(function*() {
-      const decoded = client.decodeResult(OrderFlow, "run-9", [
+      const decoded = runResult.decodeResult(OrderFlow, "run-9", [
         ok("validate", { valid: false }),
         failed("on-failure-task", JSON.stringify({ message: "hook failed", stack: "at hook" })),
         failed("charge", failurePayload("Failure", "CardDeclined: expired", { error: { _tag: "CardDeclined", reason: "expired" } }))
@@ -322,7 +324,7 @@ describe("decodeResult", () => {
         Workflow.task("b", { parents: ["a"], error: CardDeclined }),
         Workflow.task("c", { parents: ["b"] })
       )
-      const decoded = client.decodeResult(Chain, "r", [
+      const decoded = runResult.decodeResult(Chain, "r", [
         failed("a", ""),
         failed("c", ""),
         failed("b", failurePayload("Failure", "CardDeclined", { error: { _tag: "CardDeclined", reason: "x" } }))
@@ -333,14 +335,14 @@ describe("decodeResult", () => {
         "a:Cancelled",
         "c:Cancelled"
       ])
-      const cancelled = yield* Effect.flip(client.decodeResult(Echo, "r", [failed("echo", "")]))
+      const cancelled = yield* Effect.flip(runResult.decodeResult(Echo, "r", [failed("echo", "")]))
       expect(cancelled).toMatchObject({ _tag: "TaskFailed", taskName: "echo", kind: "Cancelled" })
     }).pipe(Effect.runPromise))
 
   it("an output that does not decode names the task and the field; a missing result is MissingResult", () =>
     Effect.gen(function*() {
-      const clientError = (results: Parameters<typeof client.decodeResult>[2]) =>
-        Effect.map(Effect.flip(client.decodeResult(OrderFlow, "r", results)), (error) => error as Hatchet.HatchetClientError)
+      const clientError = (results: Parameters<typeof runResult.decodeResult>[2]) =>
+        Effect.map(Effect.flip(runResult.decodeResult(OrderFlow, "r", results)), (error) => error as Hatchet.HatchetClientError)
       const invalid = yield* clientError([
         ok("validate", { valid: true }),
         ok("charge", { chargeId: 7, at: "2030-01-01T00:00:00.000Z" })
@@ -351,7 +353,7 @@ describe("decodeResult", () => {
       const missing = yield* clientError([ok("validate", { valid: true })])
       expect(missing).toMatchObject({ _tag: "HatchetClientError", reason: "MissingResult" })
       expect(missing.message).toContain(`"charge"`)
-      const none = yield* Effect.flip(client.decodeResult(OrderFlow, "r", []))
+      const none = yield* Effect.flip(runResult.decodeResult(OrderFlow, "r", []))
       expect(none).toMatchObject({ _tag: "HatchetClientError", reason: "MissingResult" })
     }).pipe(Effect.runPromise))
 })

@@ -1,6 +1,8 @@
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Queue, Scope } from "effect"
+import { Clock, Effect, Exit, Fiber, Queue, Scope, Stream, TestClock } from "effect"
+import { Status } from "nice-grpc-common"
+import { GrpcError } from "../src/HatchetError.js"
 import * as RunListener from "../src/RunListener.js"
 import { resultsFromDetails } from "../src/internal/runListener.js"
 import { eventually, finished, makeFakeRunStream } from "./support/fakeRunStream.js"
@@ -236,6 +238,35 @@ describe("RunListener", () => {
       const missing = returned.filter((runId) => !current!.saw(runId))
       expect(missing, `missing from stream ${current!.id} (seed ${seed})`).toEqual([])
     }), 20_000)
+
+  it.scoped("reconnects with jittered exponential backoff capped at maxDelay, never giving up, from initialDelay again after a connection that delivered", () =>
+    Effect.gen(function*() {
+      const opened: Array<number> = []
+      const unavailable = new GrpcError({ method: "/Dispatcher/SubscribeToWorkflowRuns", code: Status.UNAVAILABLE, details: "down" })
+      // every connection fails at once; the 6th first delivers an event (of a run no one awaits)
+      const connect: RunListener.RunListenerOptions["connect"] = () =>
+        Stream.unwrap(Effect.map(Clock.currentTimeMillis, (now) => {
+          opened.push(now)
+          const failed = Stream.fail(unavailable)
+          return opened.length === 6 ? Stream.concat(Stream.make(finished("not-awaited")), failed) : failed
+        }))
+      const listener = yield* RunListener.make({
+        connect,
+        details: noDetails,
+        reconnect: { initialDelay: "100 millis", maxDelay: "1 second" }
+      })
+      yield* Effect.fork(listener.await("run-1"))
+      for (let i = 0; i < 30; i++) yield* TestClock.adjust("1 second")
+      const gaps = opened.slice(1).map((at, i) => at - opened[i]!)
+      // attempt n waits min(100 ms * 2^(n-1), 1 s), times a factor in [0.8, 1.2)
+      const within = (gap: number, base: number) => gap >= base * 0.8 && gap < base * 1.2
+      const expected = [100, 200, 400, 800, 1000, 100, 200, 400, 800, 1000, 1000]
+      expected.forEach((base, i) => expect(within(gaps[i]!, base), `gap ${i + 1}: ${gaps[i]} ms, base ${base} ms`).toBe(true))
+      // 30 s of failures: it still reconnects about once a second
+      expect(opened.length).toBeGreaterThan(25)
+      expect(gaps.slice(10).every((gap) => within(gap, 1000))).toBe(true)
+      expect(new Set(gaps).size).toBeGreaterThan(5) // jittered, not fixed
+    }))
 })
 
 describe("resultsFromDetails", () => {
@@ -260,4 +291,5 @@ describe("resultsFromDetails", () => {
       { taskRunExternalId: "tc", taskName: "c", jobRunId: "tc", error: "" }
     ])
   })
+
 })

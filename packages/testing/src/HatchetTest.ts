@@ -155,6 +155,7 @@ export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
   Services | SuccessOf<Layers[number]>,
   | ErrorOf<Layers[number]>
   | Engine.EngineStartError
+  | Engine.EngineOptionsError
   | Worker.WorkerError
   | HatchetConfig.HatchetConfigError,
   Exclude<ContextOf<Layers[number]>, Services>

@@ -214,7 +214,8 @@ const run = (options: Options) =>
   }).pipe(
     Effect.catchTags({
       IdentityError: (error) => exitWith(error.message, 1),
-      EngineStartError: (error) => exitWith(startFailure(error, options), 1)
+      EngineStartError: (error) => exitWith(startFailure(error, options), 1),
+      EngineOptionsError: (error) => exitWith(error.message, 2)
     })
   )
 

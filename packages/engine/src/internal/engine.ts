@@ -6,7 +6,7 @@
  */
 import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
-import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineStartError } from "./service.js"
+import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineOptionsError, EngineStartError } from "./service.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
 import { EngineError } from "./domain/errors.js"
@@ -21,9 +21,9 @@ export const make = (options: EngineOptions = {}) =>
   Effect.gen(function*() {
     const host = options.host ?? "127.0.0.1"
     const tenantId = (options.tenantId ?? defaultTenantId).toLowerCase()
-    if (!isUuid(tenantId)) return yield* Effect.dieMessage(`Engine: tenantId must be a UUID, got ${options.tenantId}`)
+    if (!isUuid(tenantId)) return yield* new EngineOptionsError({ message: `Engine: tenantId must be a UUID, got ${options.tenantId}` })
     const retention = retentionPolicy(options.retention)
-    if (typeof retention === "string") return yield* Effect.dieMessage(`Engine: ${retention}`)
+    if (typeof retention === "string") return yield* new EngineOptionsError({ message: `Engine: ${retention}` })
     const core = yield* Core.make({
       tenantIds: [tenantId],
       maxInternalRetries: options.maxInternalRetries,
@@ -46,7 +46,7 @@ export const make = (options: EngineOptions = {}) =>
 
     const mintToken: EngineService["mintToken"] = (mint = {}) =>
       mint.tenantId !== undefined && !isUuid(mint.tenantId)
-        ? Effect.dieMessage(`Engine.mintToken: tenantId must be a UUID, got ${mint.tenantId}`)
+        ? new EngineOptionsError({ message: `Engine.mintToken: tenantId must be a UUID, got ${mint.tenantId}` })
         : auth.mint({
           tenantId: mint.tenantId ?? tenantId,
           expiresInMs: mint.expiresIn !== undefined ? Duration.toMillis(mint.expiresIn) : undefined
@@ -117,7 +117,7 @@ export const retentionPolicy = (options: RetentionOptions | false | undefined): 
 }
 
 /** A layer with both the public `Engine` and the internal `EngineCore` (tests, REST routes). */
-export const layer = (options: EngineOptions = {}): Layer.Layer<Engine | Core.EngineCore, EngineStartError> =>
+export const layer = (options: EngineOptions = {}): Layer.Layer<Engine | Core.EngineCore, EngineStartError | EngineOptionsError> =>
   Layer.scopedContext(
     Effect.map(make(options), ({ core, engine }) => Context.make(Engine, engine).pipe(Context.add(Core.EngineCore, core)))
   )

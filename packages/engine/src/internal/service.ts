@@ -26,5 +26,10 @@ export class EngineStartError extends Data.TaggedError("EngineStartError")<{
   readonly cause: unknown
 }> {}
 
+/** See `Engine.EngineOptionsError`. */
+export class EngineOptionsError extends Data.TaggedError("EngineOptionsError")<{
+  readonly message: string
+}> {}
+
 /** See `Engine.Engine`. */
 export class Engine extends Context.Tag("@effect-hatchet/engine/Engine")<Engine, EngineService>() {}

@@ -16,8 +16,8 @@
  * Two rounds in flight (the default): a task's result can leave while an earlier round is in
  * flight. Under load, a round that starts while another one carrying several events is in flight
  * first lingers 1 ms (real time, whatever the Clock) to gather what else is queued: without it the
- * second round would leave with the first events to arrive, halving batch sizes (pnpm bench: about
- * 10 % fewer tasks per second and 12 % more CPU per task). A lone task's events do not linger.
+ * second round would leave with the first events to arrive, halving batch sizes (the README's
+ * Benchmarks says what that costs). A lone task's events do not linger.
  *
  * `submit` returns at once with an effect that waits for the engine's acknowledgement. Rounds
  * take events in the order submitted, but calls of one round, or of two rounds in flight, may

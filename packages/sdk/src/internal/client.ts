@@ -1,21 +1,16 @@
 /**
- * The client: trigger requests (child fields from the TaskContext), size checks and bulk
- * batching, result decoding into typed outputs and typed failures, run events, event pushes.
+ * The client: checks of definitions, inputs and options, triggering (one, bulk, children),
+ * awaiting and interrupting runs, run events, event pushes. Requests and their batching are
+ * `triggerBatching.ts`; decoding what comes back is `runResult.ts`.
  *
  * @internal
  */
 import { idempotencyCollision as idempotencyCollisionOf } from "./statusDetails.js"
-import {
-  DispatcherDefinition,
-  ResourceEventType,
-  ResourceType,
-  type StepRunResult,
-  type WorkflowEvent
-} from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Event as ProtoEvent, PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { RateLimitDuration, rateLimitDurationFromJSON } from "@effect-hatchet/proto/workflows/workflows"
-import { Cause, Chunk, Clock, Data, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
 import type { EventsShape } from "../Events.js"
@@ -34,40 +29,23 @@ import type {
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
-import type { RunsShape, WorkflowRunDetails as RunsDetails } from "../Runs.js"
+import type { RunsShape } from "../Runs.js"
 import type { SchedulesShape } from "../Schedules.js"
 import type { CronsShape } from "../Crons.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
 import { TaskFailed } from "../TaskError.js"
 import type { Definition, Result } from "../Workflow.js"
-import { allTasks, findTask, type HasSpec, specOf, type TaskSpec, type WorkflowSpec } from "./definition.js"
-import { decodeFailure, formatParseError } from "./failure.js"
+import { type HasSpec, specOf, type WorkflowSpec } from "./definition.js"
+import { formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
-import { applyNamespace, ON_FAILURE_TASK, workflowWireName } from "./naming.js"
-import { decodeTaskResult, encodeInput, parseMetadata } from "./payload.js"
+import { applyNamespace, workflowWireName } from "./naming.js"
+import { encodeInput } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as RunProgress from "./runProgress.js"
 import * as TraceContext from "./traceContext.js"
-
-/** See `Hatchet.HatchetClientError`. */
-export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{
-  readonly reason:
-    | "InvalidDefinition"
-    | "InvalidInput"
-    | "InvalidOptions"
-    | "PayloadTooLarge"
-    | "InvalidOutput"
-    | "MissingResult"
-    | "PartiallyTriggered"
-    | "RunNotFound"
-    | "IdempotencyCollision"
-  readonly message: string
-  readonly runId?: string | undefined
-  readonly runIds?: ReadonlyArray<string> | undefined
-  /** `IdempotencyCollision`: the runs holding the keys (`runId` is the first, `runIds` the runs made in bulk). */
-  readonly existingRunIds?: ReadonlyArray<string> | undefined
-  readonly cause?: unknown
-}> {}
+import { clientError, HatchetClientError } from "./clientError.js"
+import { decodeResult, explainCancellation, toPushedEvent, toRunEvent } from "./runResult.js"
+import { type ChildOf, itemBytes, MAX_BULK_PUSH, MAX_BULK_TRIGGER, planBatches, requestBytes, tooLarge, triggerRequest } from "./triggerBatching.js"
 
 /** The services the client is built on. */
 export interface ClientServices {
@@ -80,23 +58,6 @@ export interface ClientServices {
   readonly schedules: SchedulesShape
   readonly crons: CronsShape
 }
-
-/** Most runs per `BulkTriggerWorkflow` call (as the official SDKs). */
-export const MAX_BULK_TRIGGER = 500
-
-/** Most events per `BulkPush` call (the engine rejects more). */
-export const MAX_BULK_PUSH = 1000
-
-const clientError = (
-  reason: HatchetClientError["reason"],
-  message: string,
-  extra?: {
-    readonly runId?: string | undefined
-    readonly runIds?: ReadonlyArray<string>
-    readonly existingRunIds?: ReadonlyArray<string>
-    readonly cause?: unknown
-  }
-) => new HatchetClientError({ reason, message, ...extra })
 
 /**
  * A trigger the engine refused with an idempotency collision (ALREADY_EXISTS with Hatchet's
@@ -113,6 +74,8 @@ const idempotencyCollision = (workflow: string) => (error: GrpcError): Effect.Ef
     { runId: collision.existingRunIds[0], runIds: made, existingRunIds: collision.existingRunIds, cause: error }
   ))
 }
+
+export { HatchetClientError } from "./clientError.js"
 
 // -----------------------------------------------------------------------------
 // checks
@@ -197,210 +160,6 @@ export const interruptPolicy = (options: RunOptions, parent: Option.Option<TaskC
   parent
 })
 
-// -----------------------------------------------------------------------------
-// requests
-// -----------------------------------------------------------------------------
-
-/** Where a child run hangs: the spawning task attempt and the child's index. */
-export interface ChildOf {
-  readonly parent: Pick<TaskContextShape, "workflowRunId" | "taskRunExternalId" | "workerId">
-  readonly childIndex: number
-}
-
-/** A `v1.TriggerWorkflowRequest`, as the official SDKs fill it. */
-export const triggerRequest = (
-  wireName: string,
-  input: string,
-  options: RunOptions,
-  child: ChildOf | undefined,
-  traceparent: Option.Option<string> = Option.none()
-): TriggerWorkflowRequest => {
-  const metadata = TraceContext.inject(options.additionalMetadata, traceparent) ?? {}
-  const desiredWorkerId = options.sticky === true && child !== undefined ? child.parent.workerId : options.desiredWorkerId
-  return {
-    name: wireName,
-    input,
-    ...(child !== undefined
-      ? {
-        parentId: child.parent.workflowRunId,
-        parentTaskRunExternalId: child.parent.taskRunExternalId,
-        childIndex: child.childIndex,
-        ...(options.key !== undefined ? { childKey: options.key } : {})
-      }
-      : {}),
-    ...(Object.keys(metadata).length > 0 ? { additionalMetadata: JSON.stringify(metadata) } : {}),
-    ...(desiredWorkerId !== undefined && desiredWorkerId !== "" ? { desiredWorkerId } : {}),
-    ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    desiredWorkerLabels: options.desiredWorkerLabels === undefined ? {} : desiredLabels([], "", options.desiredWorkerLabels)
-  }
-}
-
-/** The encoded size of a trigger request. */
-export const requestBytes = (request: TriggerWorkflowRequest): number =>
-  TriggerWorkflowRequest.encode(request).finish().length
-
-const varintBytes = (n: number): number => {
-  let bytes = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 128)
-    bytes++
-  }
-  return bytes
-}
-
-/** What one item adds to a repeated message field: tag, length, bytes. */
-export const itemBytes = (size: number): number => 1 + varintBytes(size) + size
-
-/**
- * Splits items (by encoded size) into consecutive batches of at most `maxItems` items whose
- * repeated-field encoding fits in `maxBytes`. An item that alone does not fit gets its own batch
- * (callers refuse those before planning).
- */
-export const planBatches = (
-  sizes: ReadonlyArray<number>,
-  maxItems: number,
-  maxBytes: number
-): Array<{ readonly start: number; readonly end: number }> => {
-  const batches: Array<{ start: number; end: number }> = []
-  let start = 0
-  let bytes = 0
-  for (let i = 0; i < sizes.length; i++) {
-    const cost = itemBytes(sizes[i]!)
-    if (i > start && (i - start >= maxItems || bytes + cost > maxBytes)) {
-      batches.push({ start, end: i })
-      start = i
-      bytes = 0
-    }
-    bytes += cost
-  }
-  if (sizes.length > start) batches.push({ start, end: sizes.length })
-  return batches
-}
-
-const tooLarge = (what: string, bytes: number, limit: number) =>
-  clientError(
-    "PayloadTooLarge",
-    `${what} is ${bytes} bytes once encoded, more than the ${limit}-byte gRPC send limit ` +
-      `(HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH); store large data elsewhere and pass a reference`
-  )
-
-// -----------------------------------------------------------------------------
-// results
-// -----------------------------------------------------------------------------
-
-/**
- * A finished run's results as the definition's result: each task's output decoded with its
- * Schema (the output itself for a standalone task), or the failure of every failed or cancelled
- * task (its declared error or a `TaskFailed`), in one parallel cause: failures before
- * cancellations, each in definition order.
- */
-export const decodeResult = (
-  definition: HasSpec,
-  runId: string,
-  results: ReadonlyArray<StepRunResult>
-): Effect.Effect<unknown, unknown> =>
-  Effect.gen(function*() {
-    const spec = specOf(definition)
-    const order = allTasks(spec).map((task) => task.name)
-    const failures: Array<{ readonly rank: number; readonly error: unknown }> = []
-    for (const result of results) {
-      if (result.error === undefined) continue
-      // a run that did not fail has its on-failure task skipped, reported as cancelled
-      if (result.error === "" && result.taskName === ON_FAILURE_TASK) continue
-      const error = yield* decodeFailure(findTask(spec, result.taskName), result.taskName, result.error)
-      const position = order.indexOf(result.taskName)
-      const cancelled = error instanceof TaskFailed && error.kind === "Cancelled"
-      failures.push({ rank: (cancelled ? order.length + 1 : 0) + (position < 0 ? order.length : position), error })
-    }
-    if (failures.length > 0) {
-      failures.sort((a, b) => a.rank - b.rank)
-      return yield* Effect.failCause(failures.map((f) => Cause.fail(f.error)).reduce(Cause.parallel))
-    }
-    if (results.length === 0) {
-      return yield* clientError("MissingResult", `Run ${runId} of "${spec.name}" finished without any task result`, { runId })
-    }
-    const byName = new Map(results.map((result) => [result.taskName, result]))
-    const decodeTask = (task: TaskSpec) => {
-      const result = byName.get(task.name)
-      if (result === undefined || result.output === undefined) {
-        return Effect.fail(
-          clientError("MissingResult", `Run ${runId} of "${spec.name}" finished without a result for task "${task.name}"`, {
-            runId
-          })
-        )
-      }
-      return Effect.mapError(
-        decodeTaskResult(spec, task, result.output),
-        (error) =>
-          clientError(
-            "InvalidOutput",
-            `Invalid output of task "${task.name}" in run ${runId} of "${spec.name}": ${formatParseError(error)}`,
-            { runId, cause: error }
-          )
-      )
-    }
-    if (spec.kind === "task") return yield* decodeTask(spec.tasks[0]!)
-    const output: Record<string, unknown> = {}
-    for (const task of spec.onSuccess === undefined ? spec.tasks : [...spec.tasks, spec.onSuccess]) {
-      output[task.name] = yield* decodeTask(task)
-    }
-    return output
-  })
-
-/**
- * A cancelled task's failure, with the reason its last cancellation event gives: a schedule
- * timeout, or the event's message (`Cancelled due to concurrency strategy`).
- */
-export const explainCancellation = (details: RunsDetails, failure: TaskFailed): TaskFailed => {
-  const taskId = details.shape.find((task) => task.taskName === failure.taskName)?.taskExternalId ??
-    (details.tasks.length === 1 ? details.tasks[0]!.taskExternalId : undefined)
-  let last: RunsDetails["taskEvents"][number] | undefined
-  for (const event of details.taskEvents) {
-    if (event.taskId !== taskId || (event.eventType !== "CANCELLED" && event.eventType !== "SCHEDULING_TIMED_OUT")) continue
-    if (last === undefined || event.id > last.id) last = event
-  }
-  if (last?.eventType === "SCHEDULING_TIMED_OUT") {
-    return new TaskFailed({
-      taskName: failure.taskName,
-      kind: "ScheduleTimeout",
-      message: "no worker took the task within its schedule timeout (SCHEDULING_TIMED_OUT)"
-    })
-  }
-  return last !== undefined && last.message !== ""
-    ? new TaskFailed({ taskName: failure.taskName, kind: "Cancelled", message: last.message })
-    : failure
-}
-
-// -----------------------------------------------------------------------------
-// run events
-// -----------------------------------------------------------------------------
-
-const eventTypes: Partial<Record<ResourceEventType, RunEvent["type"]>> = {
-  [ResourceEventType.RESOURCE_EVENT_TYPE_STARTED]: "STARTED",
-  [ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED]: "COMPLETED",
-  [ResourceEventType.RESOURCE_EVENT_TYPE_FAILED]: "FAILED",
-  [ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED]: "CANCELLED",
-  [ResourceEventType.RESOURCE_EVENT_TYPE_TIMED_OUT]: "TIMED_OUT",
-  [ResourceEventType.RESOURCE_EVENT_TYPE_STREAM]: "STREAM"
-}
-
-/** Our model of a `WorkflowEvent`. */
-export const toRunEvent = (event: WorkflowEvent): RunEvent => ({
-  type: eventTypes[event.eventType] ?? "UNKNOWN",
-  resource: event.resourceType === ResourceType.RESOURCE_TYPE_STEP_RUN
-    ? "TASK"
-    : event.resourceType === ResourceType.RESOURCE_TYPE_WORKFLOW_RUN
-    ? "RUN"
-    : "UNKNOWN",
-  runId: event.workflowRunId,
-  resourceId: event.resourceId,
-  payload: event.eventPayload,
-  timestamp: event.eventTimestamp,
-  retryCount: event.retryCount,
-  eventIndex: event.eventIndex,
-  hangup: event.hangup
-})
-
 /** Resubscribes a few times when the engine is unavailable (as the official SDKs). */
 const eventsRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,
@@ -414,14 +173,6 @@ const knownRetry = Schedule.intersect(Schedule.exponential("1 second"), Schedule
 // -----------------------------------------------------------------------------
 // events
 // -----------------------------------------------------------------------------
-
-const toPushedEvent = (event: ProtoEvent): PushedEvent => ({
-  eventId: event.eventId,
-  key: event.key,
-  payload: event.payload,
-  timestamp: event.eventTimestamp,
-  additionalMetadata: parseMetadata(event.additionalMetadata)
-})
 
 const stringify = (value: unknown): Either.Either<string, string> => {
   try {

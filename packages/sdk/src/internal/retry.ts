@@ -36,6 +36,17 @@ export const jitteredBackoff = (
     return Duration.millis(Math.round(base * (0.8 + 0.4 * r)))
   })
 
+/**
+ * The same backoff as a `Schedule`: `initial * 2^n` capped at `max` (`either` a `spaced(max)`),
+ * each delay multiplied by a random factor in [0.8, 1.2); it never gives up. Outputs the delay it
+ * waits.
+ */
+export const reconnectBackoff = (
+  initial: Duration.DurationInput,
+  max: Duration.DurationInput
+): Schedule.Schedule<Duration.Duration> =>
+  Schedule.delays(Schedule.jittered(Schedule.either(Schedule.exponential(initial, 2), Schedule.spaced(max))))
+
 /** Retries transient failures of a unary report a few times (about 3 s in total). */
 export const reportRetry: Schedule.Schedule<unknown, GrpcError> = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,

@@ -15,15 +15,42 @@ import {
   type WorkflowRunEvent
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { type GetRunDetailsResponse, RunStatus } from "@effect-hatchet/proto/v1/workflows"
-import { Deferred, Duration, Effect, Exit, Queue, type Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Queue, Schedule, type Scope, Stream } from "effect"
 import type { AdminShape } from "../Admin.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerOptions, RunListenerShape } from "../RunListener.js"
 import { bidiStream, methodPath } from "./grpc.js"
-import { jitteredBackoff } from "./retry.js"
+import { reconnectBackoff } from "./retry.js"
 
 type Waiter = Deferred.Deferred<WorkflowRunEvent>
+
+/** How one connection of the shared stream ended. */
+export interface ConnectionEnd {
+  readonly exit: Exit.Exit<void, GrpcError>
+  /** Whether it delivered at least one event. */
+  readonly received: boolean
+  /** How many runs were still awaited when it ended. */
+  readonly pending: number
+}
+
+/**
+ * When the shared stream opens again after a connection ended: with `reconnectBackoff` (jittered
+ * exponential from `initial`, capped at `max`, no give-up cap), back to `initial` after a
+ * connection that delivered an event, and at once when no run is awaited (the next connection
+ * then waits for a subscription). `attempt` counts the connections since the last reset, from 1.
+ */
+export const reconnectSchedule = (
+  initial: Duration.DurationInput,
+  max: Duration.DurationInput
+): Schedule.Schedule<{ readonly end: ConnectionEnd; readonly delay: Duration.Duration; readonly attempt: number }, ConnectionEnd> =>
+  Schedule.identity<ConnectionEnd>().pipe(
+    Schedule.intersect(reconnectBackoff(initial, max)),
+    Schedule.intersect(Schedule.count),
+    Schedule.map(([[end, delay], count]) => ({ end, delay, attempt: count + 1 })),
+    Schedule.resetWhen(({ end }) => end.received),
+    Schedule.modifyDelay(({ end }, delay) => (end.pending === 0 ? Duration.zero : delay))
+  )
 
 /** @internal */
 export const make = (options: RunListenerOptions): Effect.Effect<RunListenerShape, never, Scope.Scope> =>
@@ -97,27 +124,26 @@ export const make = (options: RunListenerOptions): Effect.Effect<RunListenerShap
       return { received, exit }
     })
 
-    const loop = Effect.gen(function*() {
-      let attempt = 0
-      for (;;) {
-        yield* hasWaiters.await
-        const { exit, received } = yield* connection
-        if (received) attempt = 0
-        attempt++
-        const pending = waiters.size
-        if (pending === 0) {
-          yield* Effect.logDebug("SubscribeToWorkflowRuns ended; no run is awaited, reconnecting on demand")
-          continue
-        }
-        const delay = yield* jitteredBackoff(attempt, initialDelay, maxDelay)
-        yield* Effect.logWarning(
-          `SubscribeToWorkflowRuns ${Exit.isSuccess(exit) ? "ended" : "failed"}; ${pending} run(s) awaited, ` +
-            `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`,
-          ...(Exit.isFailure(exit) ? [exit.cause] : [])
+    /** Opens a connection once runs are awaited; says how it ended and how many runs are still awaited. */
+    const connectWhenAwaited = Effect.zipRight(
+      hasWaiters.await,
+      Effect.map(connection, ({ exit, received }): ConnectionEnd => ({ exit, received, pending: waiters.size }))
+    )
+
+    const loop = Effect.repeat(
+      connectWhenAwaited,
+      reconnectSchedule(initialDelay, maxDelay).pipe(
+        Schedule.tapOutput(({ attempt, delay, end }) =>
+          end.pending === 0
+            ? Effect.logDebug("SubscribeToWorkflowRuns ended; no run is awaited, reconnecting on demand")
+            : Effect.logWarning(
+              `SubscribeToWorkflowRuns ${Exit.isSuccess(end.exit) ? "ended" : "failed"}; ${end.pending} run(s) awaited, ` +
+                `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`,
+              ...(Exit.isFailure(end.exit) ? [end.exit.cause] : [])
+            )
         )
-        yield* Effect.sleep(delay)
-      }
-    }).pipe(Effect.annotateLogs({ service: "RunListener" }))
+      )
+    ).pipe(Effect.annotateLogs({ service: "RunListener" }))
 
     const ensureStarted = Effect.suspend(() => {
       if (started) return Effect.void

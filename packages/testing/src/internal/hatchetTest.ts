@@ -14,7 +14,7 @@ import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as GrpcTransport from "@effect-hatchet/sdk/GrpcTransport"
 import type { Scope } from "effect"
-import { Clock, ConfigProvider, Duration, Effect, Either, Layer, Option } from "effect"
+import { Clock, ConfigProvider, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
 
 /** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
 const TOKEN_LIFETIME = Duration.days(365 * 100)
@@ -28,7 +28,7 @@ export const clientLayer = (
   options: HatchetConfig.Options
 ): Layer.Layer<
   Layer.Layer.Success<typeof Hatchet.layerWithoutConfig> | HatchetConfig.HatchetConfig,
-  HatchetConfig.HatchetConfigError,
+  HatchetConfig.HatchetConfigError | Engine.EngineOptionsError,
   Engine.Engine
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
@@ -50,6 +50,26 @@ export const clientLayer = (
 /** The real clock, for waiting while the test's clock is a frozen `TestClock`. */
 const liveClock = Clock.make()
 
+/**
+ * Runs `poll` every `interval` of real time until it gives a `Right`, for at most `timeout` of
+ * real time (the test's clock may be a frozen `TestClock`); then the last `Left`. `poll` itself
+ * runs with the test's clock.
+ */
+const pollLive = <A, L, E, R>(
+  poll: Effect.Effect<Either.Either<A, L>, E, R>,
+  interval: Duration.DurationInput,
+  timeout: Duration.DurationInput
+): Effect.Effect<Either.Either<A, L>, E, R> =>
+  Effect.flatMap(Effect.clock, (testClock) =>
+    Effect.repeat(
+      Effect.withClock(poll, testClock),
+      Schedule.spaced(interval).pipe(
+        Schedule.upTo(timeout),
+        Schedule.whileInput(Either.isLeft<A, L>),
+        Schedule.passthrough
+      )
+    ).pipe(Effect.withClock(liveClock)))
+
 /** How long the layer waits, in real time, for the engine to have the worker's assignment stream. */
 const READY_TIMEOUT = Duration.seconds(30)
 
@@ -60,23 +80,20 @@ const READY_TIMEOUT = Duration.seconds(30)
  */
 const awaitDispatchable = (worker: Worker.WorkerShape, workers: Workers.WorkersShape) =>
   Effect.gen(function*() {
-    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(READY_TIMEOUT)
-    let last = "not registered"
-    for (;;) {
+    const active = Effect.gen(function*() {
       const workerId = yield* worker.workerId
-      if (Option.isSome(workerId)) {
-        const view = yield* workers.get(workerId.value).pipe(Effect.either)
-        if (view._tag === "Right" && view.right.status === "ACTIVE") return
-        last = view._tag === "Right" ? `status ${view.right.status ?? "unknown"}` : view.left.message
-      }
-      if ((yield* liveClock.currentTimeMillis) > deadline) {
-        return yield* new Worker.WorkerError({
-          reason: "Registration",
-          message: `the engine did not get worker "${worker.name}"'s assignment stream within ` +
-            `${Duration.format(READY_TIMEOUT)} (${last})`
-        })
-      }
-      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
+      if (Option.isNone(workerId)) return Either.left("not registered")
+      const view = yield* workers.get(workerId.value).pipe(Effect.either)
+      if (view._tag === "Right" && view.right.status === "ACTIVE") return Either.right(undefined)
+      return Either.left(view._tag === "Right" ? `status ${view.right.status ?? "unknown"}` : view.left.message)
+    })
+    const ready = yield* pollLive(active, "5 millis", READY_TIMEOUT)
+    if (Either.isLeft(ready)) {
+      return yield* new Worker.WorkerError({
+        reason: "Registration",
+        message: `the engine did not get worker "${worker.name}"'s assignment stream within ` +
+          `${Duration.format(READY_TIMEOUT)} (${ready.left})`
+      })
     }
   })
 
@@ -119,19 +136,16 @@ const busy = Effect.gen(function*() {
 })
 
 /**
- * Polls (every 10 ms of real time) until neither the engine nor the worker holds a task attempt;
- * `Left(busy)` after `timeout` of real time.
+ * Polls (every 10 ms of real time) until neither the engine nor the worker holds a task attempt:
+ * undefined then, or what is still busy after `timeout` of real time.
  */
 export const awaitIdle = (timeout: Duration.Duration) =>
-  Effect.gen(function*() {
-    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(timeout)
-    for (;;) {
-      const state = yield* busy
-      if (state.runningOnEngine === 0 && state.runningOnWorker === 0) return undefined
-      if ((yield* liveClock.currentTimeMillis) > deadline) return state
-      yield* Effect.sleep("10 millis").pipe(Effect.withClock(liveClock))
-    }
-  })
+  pollLive(
+    Effect.map(busy, (state) =>
+      state.runningOnEngine === 0 && state.runningOnWorker === 0 ? Either.right(undefined) : Either.left(state)),
+    "10 millis",
+    timeout
+  ).pipe(Effect.map((idle) => Either.isLeft(idle) ? idle.left : undefined))
 
 /**
  * Polls (every 10 ms of real time) the run's details until its task `task` (or its first) reaches
@@ -146,8 +160,7 @@ export const awaitTaskMilestone = (
 ) =>
   Effect.gen(function*() {
     const runs = yield* Runs.Runs
-    const deadline = (yield* liveClock.currentTimeMillis) + Duration.toMillis(timeout)
-    for (;;) {
+    const check = Effect.gen(function*() {
       const details = yield* runs.get(runId).pipe(
         Effect.map(Option.some),
         // the run may not be created yet just after a trigger
@@ -169,7 +182,7 @@ export const awaitTaskMilestone = (
           if (reached) return Either.right(summary)
         }
       }
-      if ((yield* liveClock.currentTimeMillis) > deadline) return Either.left(status)
-      yield* Effect.sleep("10 millis").pipe(Effect.withClock(liveClock))
-    }
+      return Either.left(status)
+    })
+    return yield* pollLive(check, "10 millis", timeout)
   })

@@ -14,7 +14,7 @@
  * (else nothing is applied), unknown tasks are skipped, and only STARTED, COMPLETED, FAILED and
  * CANCELLED are accepted.
  *
- * Engine semantics §3.1; upstream `internal/services/dispatcher/server.go sendStepActionEventV1`
+ * `docs/engine.md` §3.1; upstream `internal/services/dispatcher/server.go sendStepActionEventV1`
  * and `sendBatchActionEventV1`.
  *
  * @internal

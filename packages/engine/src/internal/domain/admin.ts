@@ -3,7 +3,7 @@
  * `v1.AdminService/CancelTasks` / `ReplayTasks` and the REST `tasks/cancel` / `tasks/replay`
  * routes, which proxy to the same operations.
  *
- * Engine semantics §3.6, §3.7; upstream `internal/services/admin/v1/server.go`.
+ * `docs/engine.md` §3.6, §3.7; upstream `internal/services/admin/v1/server.go`.
  *
  * @internal
  */

@@ -17,7 +17,7 @@
  * free batch run waits until a worker gains capacity or a batch of the key ends. An execution
  * timeout fails every task of the batch (`tasks.ts`).
  *
- * Engine semantics §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
+ * `docs/engine.md` §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
  *
  * @internal
  */

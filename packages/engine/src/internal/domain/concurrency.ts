@@ -37,7 +37,7 @@
  * the task module (`tasks.ts`, above this one) cancels right after the call that ran the
  * strategy, as upstream's scheduler sends the cancellations the strategy's query returns.
  *
- * Engine semantics §7.1; upstream `pkg/repository/sqlcv1/concurrency.sql`,
+ * `docs/engine.md` §7.1; upstream `pkg/repository/sqlcv1/concurrency.sql`,
  * `concurrency-overwrite.go`, `pkg/repository/scheduler_concurrency.go`, `sql/schema/v1-core.sql`
  * (slot triggers), `pkg/repository/task.go` (key evaluation),
  * `internal/services/scheduler/v1/scheduler.go` (cancel message).

@@ -14,7 +14,7 @@
  *   replaces its declared (`DEFAULT`) crons and keeps the ones created through REST (`API`);
  *   list and get show both; delete and update accept both.
  *
- * Engine semantics §10; upstream `api/v1/server/handlers/workflows/*_cron.go`.
+ * `docs/engine.md` §10; upstream `api/v1/server/handlers/workflows/*_cron.go`.
  *
  * @internal
  */

@@ -5,7 +5,7 @@
  * `AssignedAction`. Choosing a worker for a queued task is `assignment.ts`; what happens to a
  * task when a deadline passes is `tasks.ts`.
  *
- * Engine semantics §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
+ * `docs/engine.md` §2; upstream `pkg/scheduling/v1`, `internal/services/dispatcher`.
  *
  * @internal
  */

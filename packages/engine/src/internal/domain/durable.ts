@@ -1,6 +1,6 @@
 /**
- * What a durable task's worker asks of its event log over `V1Dispatcher/DurableTask` (engine
- * semantics §9.3): memoized values (`memo`, `complete_memo`), waits (`wait_for`: sleeps and user
+ * What a durable task's worker asks of its event log over `V1Dispatcher/DurableTask`
+ * (`docs/engine.md` §9.3): memoized values (`memo`, `complete_memo`), waits (`wait_for`: sleeps and user
  * events, with a lookback), child runs (`trigger_runs`, deduplicated by spawn key), eviction
  * (`evict_invocation`) and the polling fallback (`worker_status`); `RestoreEvictedTask`; and the
  * older protocol's `RegisterDurableEvent` / `ListenForDurableEvent` (signals by key).

@@ -6,7 +6,7 @@
  * are a SIGNAL match (`matches.ts`). What a worker asks of the log (memo, waits, child runs, eviction) is
  * `durable.ts`.
  *
- * Engine semantics §9; upstream `pkg/repository/durable_events.go`,
+ * `docs/engine.md` §9; upstream `pkg/repository/durable_events.go`,
  * `internal/services/shared/durable/dispatch.go`, `controllers/task/durable_callbacks.go`.
  *
  * @internal

@@ -2,7 +2,7 @@
  * `EventsService`: pushed events (which start the workflows whose latest version has a matching
  * event trigger), task logs and task stream events.
  *
- * Engine semantics §6.5, §6.6; upstream `internal/services/ingestor`.
+ * `docs/engine.md` §6.5, §6.6; upstream `internal/services/ingestor`.
  *
  * @internal
  */

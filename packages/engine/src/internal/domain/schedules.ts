@@ -19,7 +19,7 @@
  *   (its latest version) with the stored input, metadata and priority, and the row is deleted.
  *   Upstream polls every 5 s and arms what is due within 5 s; here the timer is armed at creation.
  *
- * Engine semantics §6.3, §10; upstream `pkg/repository/workflow_schedules.go`,
+ * `docs/engine.md` §6.3, §10; upstream `pkg/repository/workflow_schedules.go`,
  * `api/v1/server/handlers/workflows/*_scheduled.go`.
  *
  * @internal

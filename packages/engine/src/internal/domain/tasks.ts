@@ -15,7 +15,7 @@
  *   everything else completed or was cancelled. A run is finalised when every step has a final
  *   task.
  *
- * Engine semantics §3 and §4; upstream `pkg/repository/task.go`, `trigger.go`, `match.go`.
+ * `docs/engine.md` §3 and §4; upstream `pkg/repository/task.go`, `trigger.go`, `match.go`.
  *
  * @internal
  */

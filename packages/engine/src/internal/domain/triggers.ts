@@ -14,7 +14,7 @@
  * - cron ticks (`triggerFromCron`) with the `hatchet__cron_*` metadata;
  * - scheduled runs (`triggerFromScheduled`) with their stored input, metadata and priority.
  *
- * Engine semantics §6; upstream `internal/services/admin/server_v1.go`,
+ * `docs/engine.md` §6; upstream `internal/services/admin/server_v1.go`,
  * `pkg/repository/trigger.go`, `pkg/repository/ids.go`,
  * `internal/services/ticker/schedule_workflow_v1.go`.
  *

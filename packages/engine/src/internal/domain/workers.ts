@@ -2,7 +2,7 @@
  * The worker plane: registration, listen sessions, heartbeats and liveness, unsubscribe, labels,
  * pause, and the per-attempt worker calls `ReleaseSlot` and `RefreshTimeout`.
  *
- * Liveness (engine semantics §1.3): a worker is schedulable only with a heartbeat in the last
+ * Liveness (`docs/engine.md` §1.3): a worker is schedulable only with a heartbeat in the last
  * 5 s; after 30 s without one, its running attempts are failed as internal errors and re-queued
  * (no cancel is sent). With `workerLiveness: "connection"` (tests under `TestClock`) an open
  * stream is enough and nothing is re-queued for silence.

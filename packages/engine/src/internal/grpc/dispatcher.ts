@@ -11,7 +11,7 @@ import {
   type WorkflowEvent,
   type WorkflowRunEvent
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Effect, Exit, Mailbox } from "effect"
+import { Effect, Exit, Mailbox, Schedule } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Actions from "../domain/actions.js"
 import * as Durable from "../domain/durable.js"
@@ -23,8 +23,15 @@ import * as Workers from "../domain/workers.js"
 import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
 
-/** Retries of a run-id lookup before `SubscribeToWorkflowEvents` gives up (1 s apart upstream). */
-const runLookupAttempts = 10
+/**
+ * A run id `SubscribeToWorkflowEvents` does not know yet is looked up again, 1 s apart, 10 times
+ * in all (as upstream) before NOT_FOUND; the last lookup's answer.
+ */
+const runLookup = Schedule.spaced("1 second").pipe(
+  Schedule.intersect(Schedule.recurs(9)),
+  Schedule.whileInput((found: "missing" | "foreign" | "finished" | "subscribed") => found === "missing"),
+  Schedule.passthrough
+)
 
 export const make = (
   core: EngineCoreService,
@@ -95,25 +102,20 @@ export const make = (
               send: (event) => mailbox.unsafeOffer(event),
               close: () => mailbox.unsafeDone(Exit.void)
             }
-            for (let attempt = 0;; attempt++) {
-              const found = yield* runSync((state) => {
-                const r = state.runsById.get(id)
-                if (r === undefined) return "missing" as const
-                if (r.tenantId !== tenantId) return "foreign" as const
-                if (r.finishedAt !== undefined) return "finished" as const
-                Publish.addEventSubscriber(state, id, subscriber)
-                return "subscribed" as const
-              })
-              if (found === "subscribed") break
-              if (found === "finished") {
-                yield* mailbox.end
-                return mailbox
-              }
-              if (found === "foreign" || attempt + 1 >= runLookupAttempts) {
-                return yield* notFound(`workflow run ${id} not found`)
-              }
-              yield* Effect.sleep("1 second")
+            const lookup = runSync((state) => {
+              const r = state.runsById.get(id)
+              if (r === undefined) return "missing" as const
+              if (r.tenantId !== tenantId) return "foreign" as const
+              if (r.finishedAt !== undefined) return "finished" as const
+              Publish.addEventSubscriber(state, id, subscriber)
+              return "subscribed" as const
+            })
+            const found = yield* Effect.repeat(lookup, runLookup)
+            if (found === "finished") {
+              yield* mailbox.end
+              return mailbox
             }
+            if (found !== "subscribed") return yield* notFound(`workflow run ${id} not found`)
             yield* Effect.addFinalizer(() => runSync((state) => Publish.removeEventSubscriber(state, id, subscriber)))
             return mailbox
           }),

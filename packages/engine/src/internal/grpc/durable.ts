@@ -1,5 +1,5 @@
 /**
- * The `v1.V1Dispatcher` gRPC service: the `DurableTask` stream (engine semantics §9.3, the
+ * The `v1.V1Dispatcher` gRPC service: the `DurableTask` stream (`docs/engine.md` §9.3, the
  * protocol of engines reporting v0.80.0 or later, which this engine does), each request handled
  * in order by `domain/durable.ts`. A request the engine cannot handle is logged and dropped, as
  * upstream does; the stream stays open. `RegisterDurableEvent` and `ListenForDurableEvent`, the

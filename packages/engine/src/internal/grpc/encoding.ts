@@ -1,9 +1,8 @@
 /**
  * How the server encodes its responses: as nice-grpc does for a generated (ts-proto) service
  * (`fromPartial`, then `encode`), but into one writer reused across messages instead of a new one
- * per message. A new writer starts at 128 bytes and doubles (copying) until the message fits: an
- * `AssignedAction` of a few hundred bytes took 20 µs that way against 8 µs into a writer already
- * grown. `finish` copies the bytes out, so the writer is free again at once; encoding is
+ * per message. A new writer starts at 128 bytes and doubles (copying) until the message fits,
+ * which costs more than the encoding itself (the README's Benchmarks). `finish` copies the bytes out, so the writer is free again at once; encoding is
  * synchronous, so no two messages share it. A writer grown past `keptWriterBytes` by a large
  * message is dropped rather than kept.
  *

@@ -2,7 +2,8 @@
  * The engine's gRPC server: the five services under their upstream full names, every call
  * authenticated (`Auth.authenticated`) and every response encoded into one reused writer
  * (`serverDefinition`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
- * stopped (every connection dropped) and started again on the same port.
+ * stopped (every connection dropped) and started again on the same port; the listening server is
+ * a `ScopedRef`, shut down with the engine's scope.
  *
  * @internal
  */
@@ -11,8 +12,8 @@ import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
-import { Data, Effect } from "effect"
-import { createServer, type Server } from "nice-grpc"
+import { Data, Effect, ScopedRef } from "effect"
+import { createServer } from "nice-grpc"
 import type { EngineAuthService } from "../auth/EngineAuth.js"
 import type { EngineCoreService } from "../core.js"
 import { maxMessageBytes } from "../domain/dispatch.js"
@@ -60,12 +61,10 @@ export const make = (options: {
     const admin = Admin.make(options.core, bridge)
     const durable = Durable.make(options.core, bridge)
 
-    let current: Server | undefined
-    const stop = Effect.sync(() => {
-      current?.forceShutdown()
-      current = undefined
-    })
-    const listen = (port: number) =>
+    /** The bound port of the listening server, if any: replacing it shuts that server down. */
+    const current = yield* ScopedRef.make((): number | undefined => undefined)
+    const stop = ScopedRef.set(current, Effect.succeed(undefined))
+    const serve = (port: number) =>
       Effect.suspend(() => {
         const server = createServer(channelOptions)
         server.add(serverDefinition(DispatcherDefinition), Auth.authenticated(authenticate, dispatcher))
@@ -74,13 +73,15 @@ export const make = (options: {
         server.add(serverDefinition(AdminServiceDefinition), Auth.authenticated(authenticate, admin))
         server.add(serverDefinition(V1DispatcherDefinition), Auth.authenticated(authenticate, durable))
         const address = `${options.host}:${port}`
-        return Effect.tryPromise({
-          try: () => server.listen(address),
-          catch: (cause) => new GrpcListenError({ address, cause })
-        }).pipe(Effect.tap(() => Effect.sync(() => {
-          current = server
-        })))
+        return Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => server.listen(address),
+            catch: (cause) => new GrpcListenError({ address, cause })
+          }),
+          () => Effect.sync(() => server.forceShutdown())
+        )
       })
-    yield* Effect.addFinalizer(() => stop)
+    const listen = (port: number) =>
+      Effect.zipRight(ScopedRef.set(current, serve(port)), Effect.map(ScopedRef.get(current), (bound) => bound!))
     return { listen, stop } satisfies GrpcServer
   })

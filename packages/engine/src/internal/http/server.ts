@@ -1,12 +1,13 @@
 /**
  * The engine's REST server: `@effect/platform` `HttpRouter` on `@effect/platform-node`
  * `NodeHttpServer`, bound to the engine's host. Unknown routes answer 404 `{"message":"Not Found"}`.
- * It can be stopped (every connection dropped) and started again on the same port.
+ * It can be stopped (every connection dropped) and started again on the same port; the listening
+ * server is a `ScopedRef`, closed with the engine's scope.
  *
  * @internal
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Context, Effect, Exit, Scope } from "effect"
+import { Cause, Context, Effect, ScopedRef } from "effect"
 import { createServer } from "node:http"
 import type { EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineAuth } from "../auth/EngineAuth.js"
@@ -42,26 +43,19 @@ export const make = (options: {
 }) =>
   Effect.gen(function*() {
     const context = Context.make(EngineCore, options.core).pipe(Context.add(EngineAuth, options.auth))
-    let current: Scope.CloseableScope | undefined
-    const stop = Effect.suspend(() => {
-      const scope = current
-      current = undefined
-      return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
-    })
-    const listen = (port: number) =>
+    /** The bound port of the listening server, if any: replacing it closes that server. */
+    const current = yield* ScopedRef.make((): number | undefined => undefined)
+    const stop = ScopedRef.set(current, Effect.succeed(undefined))
+    const serve = (port: number) =>
       Effect.gen(function*() {
-        const scope = yield* Scope.make()
         const nodeServer = createServer()
-        const started = yield* Effect.gen(function*() {
-          const server = yield* NodeHttpServer.make(() => nodeServer, { port, host: options.host })
-          // registered after the listener, so it runs first: idle keep-alive sockets must not hold the close
-          yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
-          yield* server.serve(Effect.provide(app, context))
-          return server.address._tag === "TcpAddress" ? server.address.port : port
-        }).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
-        current = scope
-        return started
+        const server = yield* NodeHttpServer.make(() => nodeServer, { port, host: options.host })
+        // registered after the listener, so it runs first: idle keep-alive sockets must not hold the close
+        yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
+        yield* server.serve(Effect.provide(app, context))
+        return server.address._tag === "TcpAddress" ? server.address.port : port
       })
-    yield* Effect.addFinalizer(() => stop)
+    const listen = (port: number) =>
+      Effect.zipRight(ScopedRef.set(current, serve(port)), Effect.map(ScopedRef.get(current), (bound) => bound!))
     return { listen, stop } satisfies HttpServer
   })

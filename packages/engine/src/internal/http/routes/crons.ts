@@ -1,5 +1,5 @@
 /**
- * Cron triggers over REST (engine semantics §10.3; upstream
+ * Cron triggers over REST (`docs/engine.md` §10.3; upstream
  * `api/v1/server/handlers/workflows/{create,list,get,delete,update,trigger}_cron*.go`, the
  * `cron-workflow` getter of `api/v1/server/run/run.go`, the `CronWorkflows` transformer of
  * `api/v1/server/oas/transformers/workflow_run.go`, `api-contracts/openapi/paths/workflow/workflow.yaml`):

@@ -1,5 +1,5 @@
 /**
- * Scheduled runs (engine semantics §10.3; upstream `api/v1/server/handlers/workflows/*_scheduled.go`,
+ * Scheduled runs (`docs/engine.md` §10.3; upstream `api/v1/server/handlers/workflows/*_scheduled.go`,
  * the `scheduled-workflow-run` getter of `api/v1/server/run/run.go`, the `ScheduledWorkflows`
  * transformer of `api/v1/server/oas/transformers/workflow_run.go`):
  *
