@@ -17,15 +17,20 @@ const groups = [
   ["examples, scripts, root", ["examples", "scripts", "*.ts", "*.mjs"]]
 ]
 
-const eslint = new ESLint({
+const options = {
   cwd: root,
-  fix,
   // not when fixing: a fixed file would keep the result of its content before the fix
   cache: !fix,
   cacheLocation: path.join(root, "node_modules/.cache/eslint/"),
   cacheStrategy: "content",
   errorOnUnmatchedPattern: false
-})
+}
+const dprint = (message) => message.ruleId === "@effect/dprint"
+// Fixing takes two passes: the other rules' fixes, then dprint's alone. In one pass the fixes of
+// both (import/first or consistent-type-imports moving imports, dprint sorting them) can land in
+// the same run and drop or duplicate an import.
+const rulesFirst = new ESLint({ ...options, fix: (message) => !dprint(message) })
+const eslint = new ESLint({ ...options, fix: fix ? dprint : false })
 const formatter = await eslint.loadFormatter("stylish")
 const started = Date.now()
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)}s`
@@ -33,13 +38,19 @@ let errors = 0
 let warnings = 0
 for (const [name, patterns] of groups) {
   const since = Date.now()
+  let fixedFirst = new Set()
+  if (fix) {
+    const first = await rulesFirst.lintFiles(patterns)
+    await ESLint.outputFixes(first)
+    fixedFirst = new Set(first.filter((r) => r.output !== undefined).map((r) => r.filePath))
+  }
   const results = await eslint.lintFiles(patterns)
   if (fix) await ESLint.outputFixes(results)
   const groupErrors = results.reduce((n, r) => n + r.errorCount, 0)
   const groupWarnings = results.reduce((n, r) => n + r.warningCount, 0)
   errors += groupErrors
   warnings += groupWarnings
-  const fixed = fix ? `, ${results.filter((r) => r.output !== undefined).length} fixed` : ""
+  const fixed = fix ? `, ${results.filter((r) => r.output !== undefined || fixedFirst.has(r.filePath)).length} fixed` : ""
   console.log(
     `lint: ${name}: ${results.length} files${fixed}, ${groupErrors} errors, ${groupWarnings} warnings in ${seconds(since)}`
   )
