@@ -42,7 +42,8 @@ const listFiles = (dir) => {
     if (!fs.existsSync(d)) return
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const f = path.join(d, e.name)
-      e.isDirectory() ? go(f) : out.push(path.relative(dir, f))
+      if (e.isDirectory()) go(f)
+      else out.push(path.relative(dir, f))
     }
   }
   go(dir)

@@ -5,9 +5,9 @@
 //    (`check:proto`) and there is no runtime import cycle (`circular`);
 // 2. then, side by side:
 //    - the tests (`vitest run`), whose output goes straight to the terminal;
-//    - the static checks, one after the other (`typecheck`, then `check:pack`), each printing one
-//      line when it ends and its whole output only if it failed (so that it does not interleave
-//      with the tests' output).
+//    - the static checks, one after the other (`typecheck`, `docgen`, then `check:pack`), each
+//      printing one line when it ends and its whole output only if it failed (so that it does not
+//      interleave with the tests' output).
 //
 // Exits 1 if any step failed, after both lanes have ended, with a summary of each step's time.
 import { spawn } from "node:child_process"
@@ -24,6 +24,10 @@ const steps = {
   "check:proto": ["scripts/gen-proto.mjs", "--check"],
   circular: ["scripts/circular.mjs"],
   typecheck: ["scripts/typecheck.mjs"],
+  // not in the sequence below until the tree is formatted (`pnpm lint-fix`)
+  lint: ["scripts/lint.mjs"],
+  // one package at a time: the tests use the other CPU
+  docgen: ["scripts/docgen.mjs", "--jobs=1"],
   "check:pack": ["scripts/pack-check.mjs"],
   vitest: [bin("vitest", "vitest.mjs"), "run", ...process.argv.slice(2)]
 }
@@ -63,7 +67,7 @@ const sequence = async (names, options) => {
 const quick = await sequence(["check:proto", "circular"], { quiet: false })
 const [tests, checks] = await Promise.all([
   run("vitest", { quiet: false }),
-  sequence(["typecheck", "check:pack"], { quiet: true })
+  sequence(["typecheck", "docgen", "check:pack"], { quiet: true })
 ])
 console.log(`\n${summary.join("\n")}\ntotal ${seconds(started)}`)
 process.exit(quick && tests && checks ? 0 : 1)

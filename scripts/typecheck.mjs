@@ -27,6 +27,7 @@ tsc.stdout.on("data", (chunk) => {
   buffer = lines.pop()
   for (const line of lines) {
     // strip tsc's timestamp and colours
+    // eslint-disable-next-line no-control-regex
     const text = line.replace(/\x1b\[[0-9;]*m/g, "").replace(/^\[?\d{1,2}:\d{2}:\d{2}( [AP]M)?\]?( -)? /, "")
     const building = /^Building project '(.+)'\.\.\.$/.exec(text)
     const upToDate = /^Project '(.+)' is up to date/.exec(text)

@@ -83,7 +83,7 @@ const program = Effect.gen(function*() {
   for (let offset = 0; offset < total; offset += batch) {
     const size = Math.min(batch, total - offset)
     const inputs = Array.from({ length: size }, () => ({}))
-    refs.push(...(yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)))
+    for (const ref of yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)) refs.push(ref)
   }
   const triggered = performance.now()
   yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
@@ -109,7 +109,7 @@ const program = Effect.gen(function*() {
   for (let tick = 0; tick < 100; tick++) {
     const due = performance.now() + 50
     const inputs = Array.from({ length: perTick }, () => ({}))
-    steadyRefs.push(...(yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)))
+    for (const ref of yield* Effect.promise(() => task.runNoWait(inputs) as unknown as Promise<Array<RunRef>>)) steadyRefs.push(ref)
     yield* Effect.sleep(Math.max(0, due - performance.now()))
   }
   yield* Effect.promise(() => Promise.all(steadyRefs.map((ref) => ref.output)))

@@ -2,6 +2,7 @@
  * A local, in-memory, Hatchet-compatible engine: Hatchet's gRPC contract and the REST routes
  * SDKs call, on loopback, with every timer on Effect's `Clock`.
  *
+ * @example
  * ```ts
  * import { Engine } from "@effect-hatchet/engine"
  * import { Effect } from "effect"

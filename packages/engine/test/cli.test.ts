@@ -22,8 +22,12 @@ const runCli = (argv: ReadonlyArray<string>, out: Array<string>, err: Array<stri
     Cli.main(argv).pipe(
       Effect.withConsole({
         ...console,
-        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(...args.join(" ").split("\n"))),
-        error: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void err.push(...args.join(" ").split("\n")))
+        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => {
+          for (const line of args.join(" ").split("\n")) out.push(line)
+        }),
+        error: (...args: ReadonlyArray<unknown>) => Effect.sync(() => {
+          for (const line of args.join(" ").split("\n")) err.push(line)
+        })
       })
     )
   ).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))

@@ -182,7 +182,12 @@ export const isCondition = (u: unknown): u is Condition => Predicate.hasProperty
  *
  * @example
  * ```ts
- * Workflow.task("follow-up", { parents: ["signup"], waitFor: Condition.sleep("1 day") })
+ * import { Condition, Workflow } from "@effect-hatchet/sdk"
+ *
+ * const Onboarding = Workflow.make("onboarding").pipe(
+ *   Workflow.task("signup"),
+ *   Workflow.task("follow-up", { parents: ["signup"], waitFor: Condition.sleep("1 day") })
+ * )
  * ```
  *
  * @since 0.1.0
@@ -199,7 +204,12 @@ export const sleep = (
  *
  * @example
  * ```ts
- * Workflow.task("ship", { parents: ["pack"], waitFor: Condition.event("order:paid", { expression: "input.amount > 0" }) })
+ * import { Condition, Workflow } from "@effect-hatchet/sdk"
+ *
+ * const Fulfilment = Workflow.make("fulfilment").pipe(
+ *   Workflow.task("pack"),
+ *   Workflow.task("ship", { parents: ["pack"], waitFor: Condition.event("order:paid", { expression: "input.amount > 0" }) })
+ * )
  * ```
  *
  * @since 0.1.0
@@ -220,7 +230,13 @@ export const event = <const Key extends string>(
  *
  * @example
  * ```ts
- * Workflow.task("review", { parents: ["score"], skipIf: Condition.parentOutput("score", "output.score > 0.9") })
+ * import { Schema } from "effect"
+ * import { Condition, Workflow } from "@effect-hatchet/sdk"
+ *
+ * const Review = Workflow.make("review").pipe(
+ *   Workflow.task("score", { output: Schema.Struct({ score: Schema.Number }) }),
+ *   Workflow.task("review", { parents: ["score"], skipIf: Condition.parentOutput("score", "output.score > 0.9") })
+ * )
  * ```
  *
  * @since 0.1.0
@@ -236,7 +252,10 @@ export const parentOutput = <const Parent extends string>(
  *
  * @example
  * ```ts
- * Condition.or(Condition.event("review:approved"), Condition.sleep("1 day"))
+ * import { Condition } from "@effect-hatchet/sdk"
+ *
+ * // approved, or a day passed
+ * const approvedOrLate = Condition.or(Condition.event("review:approved"), Condition.sleep("1 day"))
  * ```
  *
  * @since 0.1.0

@@ -120,7 +120,13 @@ export const channelOptions: (config: HatchetConfigShape) => ChannelOptions = in
  *
  * @example
  * ```ts
- * GrpcTransport.unary("/Dispatcher/GetVersion", (o) => transport.dispatcher.getVersion({}, o))
+ * import { Effect } from "effect"
+ * import { GrpcTransport } from "@effect-hatchet/sdk"
+ *
+ * const engineVersion = Effect.gen(function*() {
+ *   const transport = yield* GrpcTransport.GrpcTransport
+ *   return yield* GrpcTransport.unary("/Dispatcher/GetVersion", (o) => transport.dispatcher.getVersion({}, o))
+ * })
  * ```
  *
  * @since 0.1.0

@@ -22,8 +22,18 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer, Stream } from "effect"
- * import { Hatchet, Worker } from "@effect-hatchet/sdk"
+ * import { Effect, Layer, Schema, Stream } from "effect"
+ * import { Hatchet, Worker, Workflow } from "@effect-hatchet/sdk"
+ *
+ * const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+ * const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
+ *   Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }) }),
+ *   Workflow.task("charge", { parents: ["validate"], output: Schema.Struct({ chargeId: Schema.String }) })
+ * )
+ * const OrderFlowLive = OrderFlow.toLayer({
+ *   validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
+ *   charge: (input) => Effect.succeed({ chargeId: `charge-${input.orderId}` })
+ * })
  *
  * const program = Effect.gen(function*() {
  *   const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })

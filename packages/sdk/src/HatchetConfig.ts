@@ -201,7 +201,10 @@ export const layer = (options: Options = {}): Layer.Layer<HatchetConfig, Hatchet
  *
  * @example
  * ```ts
- * HatchetConfig.layerConfig({ token: Config.redacted("MY_HATCHET_TOKEN"), namespace: Config.succeed("staging") })
+ * import { Config } from "effect"
+ * import { HatchetConfig } from "@effect-hatchet/sdk"
+ *
+ * const ConfigLive = HatchetConfig.layerConfig({ token: Config.redacted("MY_HATCHET_TOKEN"), namespace: Config.succeed("staging") })
  * ```
  *
  * @since 0.1.0

@@ -4,10 +4,17 @@
  * On the wire a standalone task is a workflow named like the task with a single task of the same
  * name, as the official SDKs register it. A client awaiting it unwraps `result[name]`.
  *
+ * A batch task (`Task.batch`, beta in Hatchet) is triggered like any standalone task, one run per
+ * input, but its handler gets the inputs of many runs at once, as the engine gathers them (the
+ * second example).
+ *
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
  * import { Task } from "@effect-hatchet/sdk"
+ *
+ * // the application's mailer
+ * const send = (to: string) => Effect.succeed({ messageId: `message to ${to}` })
  *
  * export const SendEmail = Task.make("send-email", {
  *   input: Schema.Struct({ to: Schema.String }),
@@ -16,14 +23,17 @@
  *   onEvents: ["user:signed-up"]
  * })
  *
- * export const SendEmailLive = SendEmail.toLayer((input) => Mailer.send(input.to))
+ * export const SendEmailLive = SendEmail.toLayer((input) => send(input.to))
  * ```
- *
- * A batch task (`Task.batch`, beta in Hatchet) is triggered like any standalone task, one run per
- * input, but its handler gets the inputs of many runs at once, as the engine gathers them:
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task } from "@effect-hatchet/sdk"
+ *
+ * // the application's model: one vector per text
+ * const embed = (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((text) => [text.length]))
+ *
  * export const Embed = Task.batch("embed", {
  *   input: Schema.Struct({ text: Schema.String }),
  *   output: Schema.Struct({ vector: Schema.Array(Schema.Number) }),
@@ -32,7 +42,7 @@
  *
  * // one call for up to 64 runs; outputs in the order of the inputs
  * export const EmbedLive = Embed.toLayer((inputs) =>
- *   Effect.map(Model.embed(inputs.map((i) => i.text)), (vectors) => vectors.map((vector) => ({ vector })))
+ *   Effect.map(embed(inputs.map((i) => i.text)), (vectors) => vectors.map((vector) => ({ vector })))
  * )
  * ```
  *
@@ -60,12 +70,6 @@ export const TypeId: unique symbol = Symbol.for("@effect-hatchet/sdk/Task")
 export type TypeId = typeof TypeId
 
 /**
- * A standalone task definition.
- *
- * @since 0.1.0
- * @category models
- */
-/**
  * What a standalone task and a batch task have in common: a one-task workflow named like its
  * task, triggered with one input and giving that run's output.
  *
@@ -88,6 +92,12 @@ export interface Standalone<
   readonly settings: WorkflowSettings & TaskSettings
 }
 
+/**
+ * A standalone task definition.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Task<
   Name extends string,
   Input extends Schema.Schema.AnyNoContext,

@@ -190,7 +190,9 @@ const encoder = new TextEncoder()
  * A task attempt's context: the facts copied once, the operations built when a handler uses them
  * (most handlers use none, and a worker builds a context per attempt).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 interface AttemptContext extends TaskInfo {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class AttemptContext implements TaskContextShape {
   readonly attemptNumber: number
   readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
@@ -294,11 +296,15 @@ export const upsertLabels = (
  *
  * @example
  * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { TaskContext } from "@effect-hatchet/sdk"
+ *
  * const Threshold = Schema.Struct({ threshold: Schema.Number })
  * const handler = (input: { readonly amount: number }) =>
  *   Effect.gen(function*() {
  *     const filter = yield* TaskContext.decodeFilterPayload(Threshold)
  *     const threshold = Option.match(filter, { onNone: () => 0, onSome: (p) => p.threshold })
+ *     return { accepted: input.amount >= threshold }
  *   })
  * ```
  *
@@ -332,11 +338,15 @@ export const wasSkipped = (parent: string): Effect.Effect<boolean, never, TaskCo
  *
  * @example
  * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Condition, TaskContext } from "@effect-hatchet/sdk"
+ *
  * const approved = Condition.event("review:approved")
  * // waitFor: Condition.or(approved, Condition.sleep("1 day"))
  * const handler = () =>
  *   Effect.gen(function*() {
  *     const byReviewer = Option.isSome(yield* TaskContext.conditionData(approved))
+ *     return { byReviewer }
  *   })
  * ```
  *

@@ -36,8 +36,10 @@ const wrappedMessage = (error: unknown, fallback: string): string => {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { TaskError } from "@effect-hatchet/sdk"
+ *
+ * class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
  *
  * const charge = Effect.fail(new CardDeclined({ reason: "expired" })).pipe(TaskError.nonRetryable)
  * ```
@@ -91,11 +93,14 @@ export class UndeclaredError extends Data.TaggedError("UndeclaredError")<{
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Data, Effect } from "effect"
  * import { TaskError } from "@effect-hatchet/sdk"
  *
+ * class StorageError extends Data.TaggedError("StorageError")<{ readonly cause: unknown }> {}
+ * const insert = (row: { readonly id: string }) => Effect.fail(new StorageError({ cause: `cannot insert ${row.id}` }))
+ *
  * // a storage error the caller cannot act on: fail the task (retried) without declaring it
- * const save = (row: Row) => Database.insert(row).pipe(TaskError.undeclared)
+ * const save = (row: { readonly id: string }) => insert(row).pipe(TaskError.undeclared)
  * ```
  *
  * @since 0.1.0

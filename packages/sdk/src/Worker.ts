@@ -74,11 +74,20 @@
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
- * import { Worker } from "@effect-hatchet/sdk"
+ * import { Context, Effect, Layer, Schema } from "effect"
+ * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
+ *
+ * class Payments extends Context.Tag("Payments")<Payments, { readonly charge: (amount: number) => Effect.Effect<string> }>() {}
+ * const PaymentsLive = Layer.succeed(Payments, { charge: (amount) => Effect.succeed(`charge of ${amount}`) })
+ *
+ * const Charge = Task.make("charge", { input: Schema.Struct({ amount: Schema.Number }), output: Schema.Struct({ chargeId: Schema.String }) })
+ * const ChargeLive = Charge.toLayer((input) =>
+ *   Effect.map(Effect.flatMap(Payments, (payments) => payments.charge(input.amount)), (chargeId) => ({ chargeId }))
+ * )
+ * const HatchetLive = Hatchet.layer()
  *
  * // the worker runs the implementations it is given, on the client's channel
- * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [OrderFlowLive, SendEmailLive] }).pipe(
+ * const WorkerLive = Worker.layer({ name: "orders", slots: 50, workflows: [ChargeLive] }).pipe(
  *   Layer.provide(PaymentsLive), // what the handlers need
  *   Layer.provide(HatchetLive) // Hatchet.layer(): the channel and `Workers`
  * )

@@ -27,12 +27,18 @@
  * @example
  * ```ts
  * import { NodeHttpServer } from "@effect/platform-node"
+ * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
  * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
+ * import { Effect, Layer } from "effect"
  * import { createServer } from "node:http"
+ *
+ * const Ping = Task.make("ping")
+ * const PingLive = Ping.toLayer(() => Effect.void)
+ * const HatchetLive = Hatchet.layer()
  *
  * // health served from before registration until after the drain
  * const WorkerLive = WorkerHealth.serveWorker(
- *   Worker.layer({ name: "orders", workflows: [OrderFlowLive] })
+ *   Worker.layer({ name: "orders", workflows: [PingLive] })
  * ).pipe(
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
  *   Layer.provide(HatchetLive)
@@ -192,11 +198,20 @@ export const layer: Layer.Layer<never, never, HttpServer.HttpServer | Worker> = 
  *
  * @example
  * ```ts
+ * import { NodeHttpServer } from "@effect/platform-node"
+ * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
+ * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
+ * import { Effect, Layer } from "effect"
+ * import { createServer } from "node:http"
+ *
+ * const Ping = Task.make("ping")
+ * const PingLive = Ping.toLayer(() => Effect.void)
+ *
  * const WorkerLive = WorkerHealth.serveWorker(
- *   Worker.layer({ name: "orders", workflows: [OrderFlowLive] })
+ *   Worker.layer({ name: "orders", workflows: [PingLive] })
  * ).pipe(
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8001 })),
- *   Layer.provide(HatchetLive)
+ *   Layer.provide(Hatchet.layer())
  * )
  * ```
  *

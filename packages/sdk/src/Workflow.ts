@@ -7,10 +7,19 @@
  * `@effect/rpc`'s `RpcGroup.toLayer`): a missing handler or service is a type error, and so is a
  * handler that can fail with an error its task does not declare (see `Handler`).
  *
+ * Notes for client code (trigger / await):
+ * - the wire name is `applyNamespace(name, namespace).toLowerCase()`;
+ * - the input is encoded with `Schema.encode(definition.input)` then `JSON.stringify`;
+ * - a run's result is `{ [readableId]: decoded output }` (`Workflow.Result`), or the output itself
+ *   for a standalone `Task`; each output is decoded with its task's `output` Schema;
+ * - a failed task's error text is decoded back to the task's typed `error` or to `TaskFailed`.
+ *
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
  * import { Workflow } from "@effect-hatchet/sdk"
+ *
+ * export class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
  *
  * // definitions: shared by worker and client code
  * export const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
@@ -23,20 +32,16 @@
  *   })
  * )
  *
+ * // the application's payment gateway
+ * const charge = (order: typeof Order.Type) => Effect.succeed({ chargeId: `charge-${order.orderId}` })
+ *
  * // implementation: worker side
  * export const OrderFlowLive = OrderFlow.toLayer({
  *   validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
  *   charge: (input, parents) =>
- *     parents.validate.valid ? Payments.charge(input) : Effect.fail(new CardDeclined({ reason: "invalid" }))
+ *     parents.validate.valid ? charge(input) : Effect.fail(new CardDeclined({ reason: "invalid" }))
  * })
  * ```
- *
- * Notes for client code (trigger / await):
- * - the wire name is `applyNamespace(name, namespace).toLowerCase()`;
- * - the input is encoded with `Schema.encode(definition.input)` then `JSON.stringify`;
- * - a run's result is `{ [readableId]: decoded output }` (`Workflow.Result`), or the output itself
- *   for a standalone `Task`; each output is decoded with its task's `output` Schema;
- * - a failed task's error text is decoded back to the task's typed `error` or to `TaskFailed`.
  *
  * @since 0.1.0
  */
@@ -97,6 +102,9 @@ export type WorkflowSettings = internal.WorkflowSettings
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
+ *
  * const Notify = Workflow.make("notify", {
  *   input: Schema.Struct({ amount: Schema.Number }),
  *   onEvents: ["payment:received"],
@@ -136,6 +144,9 @@ export type BatchSettings = internal.BatchSettings
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
+ *
  * const Sync = Workflow.make("sync-account", {
  *   input: Schema.Struct({ accountId: Schema.String }),
  *   concurrency: { expression: "input.accountId", maxRuns: 1, limitStrategy: "GROUP_ROUND_ROBIN" }
@@ -161,6 +172,9 @@ export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@effect-hatchet/sdk"
+ *
  * const Charge = Task.make("charge", {
  *   input: Schema.Struct({ orderId: Schema.String }),
  *   idempotency: { expression: "input.orderId", ttl: "1 hour" }
@@ -179,6 +193,9 @@ export type Idempotency = internal.Idempotency
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@effect-hatchet/sdk"
+ *
  * const CallApi = Task.make("call-api", {
  *   input: Schema.Struct({ userId: Schema.String }),
  *   rateLimits: [

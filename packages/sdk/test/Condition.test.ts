@@ -68,6 +68,7 @@ describe("conditions (types)", () => {
   })
 
   it("accepts conditions in a list, or-groups and conditions on any declared parent", () => {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const Flow = Workflow.make("accepted").pipe(
       Workflow.task("a", { output: Score, waitFor: [Condition.sleep("10 seconds"), Condition.event("go")] }),
       Workflow.task("b", { output: Score }),

@@ -185,6 +185,7 @@ const taskContext = (retryCount = 0) =>
     retryCount
   })
 
+/* eslint-disable @typescript-eslint/no-unused-vars -- type-level tests: values read only by `typeof` */
 describe("types", () => {
   it("results and failures are typed by the definition", () => {
     const run = Hatchet.run(OrderFlow, { orderId: "o", amount: 1 })
@@ -255,6 +256,7 @@ describe("types", () => {
     >()
   })
 })
+/* eslint-enable @typescript-eslint/no-unused-vars */
 
 describe("planBatches", () => {
   it("at most 500 items per batch", () => {

@@ -199,7 +199,7 @@ const triggerRuns = (count: number) =>
     for (let offset = 0; offset < count; offset += batch) {
       const size = Math.min(batch, count - offset)
       const requests = Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }))
-      ids.push(...(yield* admin.bulkTriggerWorkflow(requests)))
+      for (const id of yield* admin.bulkTriggerWorkflow(requests)) ids.push(id)
     }
     return ids
   })
@@ -253,7 +253,7 @@ const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number)
     const ids: Array<string> = []
     for (let tick = 0; tick < seconds * 20; tick++) {
       const due = Date.now() + 50
-      ids.push(...(yield* triggerRuns(perTick)))
+      for (const id of yield* triggerRuns(perTick)) ids.push(id)
       yield* Effect.sleep(Math.max(0, due - Date.now()))
     }
     yield* awaitRuns(core, ids)

@@ -175,7 +175,7 @@ const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
     inEngineP99.push(inEngine.p99)
     inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
     const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
-    quiet.push(...probes)
+    for (const probe of probes) quiet.push(probe)
     const memory = yield* report(engine)
     yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
     const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)

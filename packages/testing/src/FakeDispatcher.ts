@@ -17,9 +17,19 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
- * import { Worker } from "@effect-hatchet/sdk"
+ * import { Effect, Layer, Schema } from "effect"
+ * import { Worker, Workflow } from "@effect-hatchet/sdk"
  * import { FakeDispatcher } from "@effect-hatchet/testing"
+ *
+ * const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+ * const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
+ *   Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }) }),
+ *   Workflow.task("charge", { parents: ["validate"], output: Schema.Struct({ chargeId: Schema.String }) })
+ * )
+ * const OrderFlowLive = OrderFlow.toLayer({
+ *   validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
+ *   charge: (input) => Effect.succeed({ chargeId: `ch-${input.orderId}` })
+ * })
  *
  * // the worker over the fake's gRPC services (`Worker.make`; `Worker.layer` runs on a real channel)
  * const WorkerLive = Layer.scoped(Worker.Worker, Worker.make({ name: "orders", workflows: [OrderFlowLive] }))
@@ -31,7 +41,7 @@
  *       input: { orderId: "o-1", amount: 42 },
  *       parents: { validate: { valid: true } }
  *     })
- *     const output = yield* charge.result // typed: { chargeId: string }, or fails with CardDeclined | TaskFailed
+ *     const output = yield* charge.result // typed: { chargeId: string }, or fails with TaskFailed
  *     const reports = yield* charge.reports // [{ type: "STARTED", ... }, { type: "COMPLETED", ... }]
  *   }).pipe(Effect.provide(WorkerLive.pipe(Layer.provide(fake.layer))))
  * })

@@ -33,11 +33,33 @@
  * @example
  * ```ts
  * import { expect, it } from "@effect/vitest"
- * import { Effect, Layer } from "effect"
- * import { Hatchet } from "@effect-hatchet/sdk"
+ * import { Context, Effect, Layer, Schema } from "effect"
+ * import { Hatchet, Task, TaskContext, Workflow } from "@effect-hatchet/sdk"
  * import { HatchetTest } from "@effect-hatchet/testing"
  *
- * const TestLive = HatchetTest.layer({ workflows: [OrderFlowLive.pipe(Layer.provide(PaymentsTest))] })
+ * class Payments extends Context.Tag("Payments")<Payments, { readonly charge: (orderId: string) => Effect.Effect<string> }>() {}
+ * const PaymentsTest = Layer.succeed(Payments, { charge: (orderId) => Effect.succeed(`ch-${orderId}`) })
+ *
+ * const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+ * const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
+ *   Workflow.task("charge", { output: Schema.Struct({ chargeId: Schema.String }) })
+ * )
+ * const OrderFlowLive = OrderFlow.toLayer({
+ *   charge: (input) => Effect.map(Effect.flatMap(Payments, (payments) => payments.charge(input.orderId)), (chargeId) => ({ chargeId }))
+ * })
+ *
+ * // fails its first attempt; the engine retries it after the backoff (60 s)
+ * const Flaky = Task.make("flaky", {
+ *   input: Schema.Struct({ id: Schema.String }),
+ *   output: Schema.Struct({ ok: Schema.Boolean }),
+ *   retries: 1,
+ *   backoff: { factor: 60 }
+ * })
+ * const FlakyLive = Flaky.toLayer(() =>
+ *   Effect.flatMap(TaskContext.TaskContext, (ctx) => ctx.retryCount === 0 ? Effect.die("flaky") : Effect.succeed({ ok: true }))
+ * )
+ *
+ * const TestLive = HatchetTest.layer({ workflows: [OrderFlowLive.pipe(Layer.provide(PaymentsTest)), FlakyLive] })
  *
  * it.layer(TestLive)("orders", (it) => {
  *   it.effect("charges a valid order", () =>
@@ -46,7 +68,7 @@
  *       expect(result.charge.chargeId).toBe("ch-o-1")
  *     }))
  *
- *   it.effect("retries a flaky task after its one-hour backoff", () =>
+ *   it.effect("retries a flaky task after its backoff", () =>
  *     Effect.gen(function*() {
  *       const handle = yield* Hatchet.runNoWait(Flaky, { id: "f-1" })
  *       yield* HatchetTest.adjust("1 hour")
@@ -245,9 +267,18 @@ export class TaskNotReached extends Data.TaggedError("TaskNotReached")<{
  *
  * @example
  * ```ts
- * const handle = yield* Hatchet.runNoWait(SlowTask, { id: "s-1" })
- * yield* HatchetTest.awaitTask(handle) // the handler is asleep on the TestClock
- * yield* handle.cancel
+ * import { Effect, Schema } from "effect"
+ * import { Hatchet, Task } from "@effect-hatchet/sdk"
+ * import { HatchetTest } from "@effect-hatchet/testing"
+ *
+ * const SlowTask = Task.make("slow", { input: Schema.Struct({ id: Schema.String }) })
+ * const SlowTaskLive = SlowTask.toLayer(() => Effect.sleep("1 hour"))
+ *
+ * const cancelWhileAsleep = Effect.gen(function*() {
+ *   const handle = yield* Hatchet.runNoWait(SlowTask, { id: "s-1" })
+ *   yield* HatchetTest.awaitTask(handle) // the handler is asleep on the TestClock
+ *   yield* handle.cancel
+ * }).pipe(Effect.provide(HatchetTest.layer({ workflows: [SlowTaskLive] })))
  * ```
  *
  * @since 0.1.0

@@ -13,8 +13,26 @@
  * @example
  * ```ts
  * import { it, expect } from "@effect/vitest"
- * import { Effect, Exit } from "effect"
+ * import { Context, Effect, Exit, Layer, Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
  * import { TaskTest } from "@effect-hatchet/testing"
+ *
+ * class Payments extends Context.Tag("Payments")<Payments, { readonly charge: (orderId: string) => Effect.Effect<string> }>() {}
+ * const PaymentsTest = Layer.succeed(Payments, { charge: () => Effect.succeed("ch-1") })
+ *
+ * const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
+ * const OrderFlow = Workflow.make("order-processing", { input: Order }).pipe(
+ *   Workflow.task("validate", { output: Schema.Struct({ valid: Schema.Boolean }) }),
+ *   Workflow.task("charge", { parents: ["validate"], output: Schema.Struct({ chargeId: Schema.String }) })
+ * )
+ * const OrderFlowLive = OrderFlow.toLayer({
+ *   validate: (input) => Effect.succeed({ valid: input.amount > 0 }),
+ *   charge: (input) =>
+ *     Effect.gen(function*() {
+ *       yield* Effect.log(`charging ${input.orderId}`)
+ *       return { chargeId: yield* Effect.flatMap(Payments, (payments) => payments.charge(input.orderId)) }
+ *     })
+ * })
  *
  * it.effect("charges a valid order", () =>
  *   Effect.gen(function*() {

@@ -24,15 +24,17 @@
  * ```ts
  * import { it } from "@effect/vitest"
  * import { Effect } from "effect"
+ * import { Engine } from "@effect-hatchet/engine"
  * import { TcpProxy } from "@effect-hatchet/testing"
  *
  * it.scopedLive("the worker survives a stalled connection", () =>
  *   Effect.gen(function*() {
+ *     const engine = yield* Engine.Engine
  *     const proxy = yield* TcpProxy.make({ target: engine.grpcAddress })
  *     // ... a worker whose HatchetConfig hostPort is proxy.address ...
  *     yield* proxy.freeze()
  *     // ... assert the worker notices and recovers on a new connection ...
- *   }))
+ *   }).pipe(Effect.provide(Engine.layer())))
  * ```
  *
  * @since 0.1.0

@@ -42,6 +42,7 @@ const completedOrFailed = (fake: FakeDispatcher.FakeDispatcher, taskRunExternalI
 
 describe("Worker", () => {
   it("runs the implementations it is given: what their handlers need, the channel and Workers are required (type level)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const layer = Worker.layer({ name: "w", workflows: [OrderFlowLive, JobsLive] })
     expectTypeOf<Layer.Layer.Context<typeof layer>>().toEqualTypeOf<
       | import("@effect-hatchet/sdk").GrpcTransport.GrpcTransport
@@ -50,6 +51,7 @@ describe("Worker", () => {
     >()
     expectTypeOf<Layer.Layer.Success<typeof layer>>().toEqualTypeOf<Worker.Worker>()
     // over the low-level gRPC services (a fake's): make
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const made = Worker.make({ name: "w", workflows: [JobsLive] })
     expectTypeOf<Effect.Effect.Context<typeof made>>().toEqualTypeOf<
       | Scope.Scope

@@ -3,12 +3,11 @@
  * the actions they receive, and shorthands for registering workflows and triggering runs.
  */
 import { ActionType, StepActionEventType, type AssignedAction, type WorkflowEvent, type WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { CreateWorkflowVersionRequest, type CreateTaskOpts } from "@effect-hatchet/proto/v1/workflows"
+import { CreateWorkflowVersionRequest, type CreateTaskOpts, type DeepPartial } from "@effect-hatchet/proto/v1/workflows"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Effect, TestClock } from "effect"
 import * as Core from "../../src/internal/core.js"
-import type { DeepPartial } from "@effect-hatchet/proto/v1/workflows"
 import type { EngineState, Task } from "../../src/internal/domain/model.js"
 import * as Publish from "../../src/internal/domain/publish.js"
 import * as Actions from "../../src/internal/domain/actions.js"

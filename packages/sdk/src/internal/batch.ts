@@ -238,7 +238,7 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
             ? Either.left(encodedFailure("InvalidInput", `Invalid input for task "${task.name}": ${data.left}`, { shouldNotRetry: true }))
             : yield* Effect.either(decodeArguments(spec, task, data.right))
           if (Either.isLeft(args)) {
-            invalid.push(...failAll([item], args.left))
+            for (const failure of failAll([item], args.left)) invalid.push(failure)
             batch.awaiting.delete(item.taskRunExternalId)
             continue
           }
@@ -352,35 +352,37 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
       const failed: Array<ReportItem> = []
       if (exit._tag === "Failure") {
         if (!Cause.isInterruptedOnly(exit.cause)) {
-          failed.push(...failAll(items, yield* encodeCause(task, exit.cause)))
+          for (const failure of failAll(items, yield* encodeCause(task, exit.cause))) failed.push(failure)
         } else if (attempt.reason !== "cancelled" && attempt.reason !== "self-cancel") {
           const message = attempt.reason === "shutdown"
             ? `worker "${workerName}" shut down before the batch finished`
             : "the batch was interrupted before it finished"
-          failed.push(...failAll(items, encodedFailure("Interrupted", message)))
+          for (const failure of failAll(items, encodedFailure("Interrupted", message))) failed.push(failure)
         }
         return { completed, failed }
       }
       const value = exit.value
       if (task.batch?.broadcastOutput === true) {
         const output = yield* Effect.either(encodeOutput(spec, task, value, options.maxMessageBytes))
-        if (Either.isLeft(output)) failed.push(...failAll(items, output.left))
+        if (Either.isLeft(output)) for (const failure of failAll(items, output.left)) failed.push(failure)
         else for (const item of items) completed.push({ taskRunExternalId: item.taskRunExternalId, eventPayload: output.right })
         return { completed, failed }
       }
       if (!Array.isArray(value) || value.length !== items.length) {
         const got = Array.isArray(value) ? `${value.length} outputs` : `${value === null ? "null" : typeof value} instead of an array`
-        failed.push(...failAll(
-          items,
-          encodedFailure("InvalidOutput", `Batch task "${task.name}" returned ${got} for ${items.length} inputs`, { shouldNotRetry: true })
-        ))
+        const invalidOutput = encodedFailure(
+          "InvalidOutput",
+          `Batch task "${task.name}" returned ${got} for ${items.length} inputs`,
+          { shouldNotRetry: true }
+        )
+        for (const failure of failAll(items, invalidOutput)) failed.push(failure)
         return { completed, failed }
       }
       for (let i = 0; i < items.length; i++) {
         const id = items[i]!.taskRunExternalId
         const output = yield* Effect.either(encodeOutput(spec, task, value[i], options.maxMessageBytes))
         if (Either.isRight(output)) completed.push({ taskRunExternalId: id, eventPayload: output.right })
-        else failed.push(...failAll([items[i]!], output.left))
+        else for (const failure of failAll([items[i]!], output.left)) failed.push(failure)
       }
       return { completed, failed }
     })

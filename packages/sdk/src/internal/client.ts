@@ -431,7 +431,7 @@ export const make = (services: ClientServices): HatchetShape => {
             )
           )
         )
-        runIds.push(...batch)
+        for (const runId of batch) runIds.push(runId)
       }
       return { runIds, policy }
     }).pipe(Effect.withSpan("hatchet.bulkTrigger", { attributes: { "hatchet.workflow": definition.name } }))
@@ -517,7 +517,7 @@ export const make = (services: ClientServices): HatchetShape => {
       )
       const pushed: Array<PushedEvent> = []
       for (const chunk of Chunk.chunksOf(Chunk.unsafeFromArray(requests), MAX_BULK_PUSH)) {
-        pushed.push(...(yield* events.bulkPush(Chunk.toReadonlyArray(chunk))).map(toPushedEvent))
+        for (const event of yield* events.bulkPush(Chunk.toReadonlyArray(chunk))) pushed.push(toPushedEvent(event))
       }
       return pushed
     }).pipe(Effect.withSpan("hatchet.bulkPush"))

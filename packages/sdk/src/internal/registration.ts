@@ -208,7 +208,7 @@ export const checkWorkerOptions = (options: {
   if (!Number.isInteger(options.slots) || options.slots < 1) {
     issues.push(`slots: must be a positive integer, got ${String(options.slots)}`)
   }
-  issues.push(...workerLabelIssues(options.labels))
+  for (const issue of workerLabelIssues(options.labels)) issues.push(issue)
   return issues
 }
 

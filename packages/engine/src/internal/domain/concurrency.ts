@@ -342,31 +342,33 @@ const runStepStrategy = (
     forgetIdleKeys(strategy, groups)
     for (const slots of groups) {
       if (kind === "GROUP_ROUND_ROBIN") {
-        toFill.push(...slots.slice(0, limitOf(strategy, slots[0]!.key)))
+        for (const slot of slots.slice(0, limitOf(strategy, slots[0]!.key))) toFill.push(slot)
       } else if (isCancelQueued(kind)) {
         const decided = cancelQueued(kind, slots, limitOf(strategy, slots[0]!.key))
-        toFill.push(...decided.toFill)
-        toCancel.push(...decided.toCancel)
+        for (const slot of decided.toFill) toFill.push(slot)
+        for (const slot of decided.toCancel) toCancel.push(slot)
       } else {
         const { drop, keep } = rankForCancel(strategy, slots)
-        toFill.push(...keep)
-        toCancel.push(...drop)
+        for (const slot of keep) toFill.push(slot)
+        for (const slot of drop) toCancel.push(slot)
       }
     }
   } else {
     const eligible = strategy.slots.filter((slot) => slot.task.run.concurrencySlots.get(parent)?.filled === true)
     if (kind === "GROUP_ROUND_ROBIN") {
-      toFill.push(...eligible)
+      for (const slot of eligible) toFill.push(slot)
     } else if (isCancelQueued(kind)) {
-      toFill.push(...eligible)
-      toCancel.push(...strategy.slots.filter((slot) => {
+      for (const slot of eligible) toFill.push(slot)
+      for (const slot of strategy.slots) {
         const runSlot = slot.task.run.concurrencySlots.get(parent)
-        return runSlot !== undefined && dropped.has(runSlot)
-      }))
+        if (runSlot !== undefined && dropped.has(runSlot)) toCancel.push(slot)
+      }
     } else {
-      for (const slots of byKey(eligible)) toFill.push(...rankForCancel(strategy, slots).keep)
+      for (const slots of byKey(eligible)) {
+        for (const slot of rankForCancel(strategy, slots).keep) toFill.push(slot)
+      }
       const kept = new Set(toFill)
-      toCancel.push(...strategy.slots.filter((slot) => !kept.has(slot)))
+      for (const slot of strategy.slots) if (!kept.has(slot)) toCancel.push(slot)
     }
   }
   for (const slot of toCancel) cancel(state, slot)
