@@ -8,10 +8,11 @@
  * and the engine, and the process ends by itself.
  */
 import { Engine } from "@effect-hatchet/engine"
-import { Hatchet, HatchetConfig, Runs, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
+import type { Runs } from "@effect-hatchet/sdk"
+import { Hatchet, HatchetConfig, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
 import { NodeRuntime } from "@effect/platform-node"
-import { inspect } from "node:util"
 import { Cause, Config, Console, Effect, Layer, Logger, LogLevel, Option, Stream } from "effect"
+import { inspect } from "node:util"
 import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
 import { GatewayTimeout, OrderFlow, PaymentDeclined } from "./order-flow.js"
 
@@ -27,8 +28,10 @@ const order = {
 
 /** The local engine in this process, and a client pointed at it. */
 const EmbeddedHatchet = Layer.unwrapEffect(
-  Effect.map(Engine.Engine, (engine) =>
-    Hatchet.layer({ token: engine.token, hostPort: engine.grpcAddress, apiUrl: engine.apiUrl, tlsStrategy: "none" }))
+  Effect.map(
+    Engine.Engine,
+    (engine) => Hatchet.layer({ token: engine.token, hostPort: engine.grpcAddress, apiUrl: engine.apiUrl, tlsStrategy: "none" })
+  )
 ).pipe(Layer.provide(Engine.layer()))
 
 const program = (where: string) =>
@@ -108,9 +111,10 @@ const show = (value: unknown): string => inspect(value, { breakLength: Infinity,
 
 const main = Effect.gen(function*() {
   const remote = Option.isSome(yield* Config.option(Config.nonEmptyString("HATCHET_CLIENT_TOKEN")))
-  const HatchetLive: Layer.Layer<Hatchet.Services, HatchetConfig.HatchetConfigError | Engine.EngineStartError | Engine.EngineOptionsError> = remote
-    ? Hatchet.layer()
-    : EmbeddedHatchet
+  const HatchetLive: Layer.Layer<Hatchet.Services, HatchetConfig.HatchetConfigError | Engine.EngineStartError | Engine.EngineOptionsError> =
+    remote
+      ? Hatchet.layer()
+      : EmbeddedHatchet
   const WorkerLive = Worker.layer({ name: "order-demo", workflows: [OrderFlowLive] }).pipe(Layer.provide(PaymentsDemo))
   yield* program(remote ? "the Hatchet of HATCHET_CLIENT_*" : "the embedded local engine").pipe(
     Effect.provide(WorkerLive.pipe(Layer.provideMerge(HatchetLive))),
@@ -122,9 +126,7 @@ const main = Effect.gen(function*() {
 }).pipe(
   Effect.tapErrorCause((cause) =>
     Console.error(
-      `\ndemo failed: ${
-        Cause.isFailType(cause) && cause.error instanceof Error ? cause.error.message : Cause.pretty(cause)
-      }`
+      `\ndemo failed: ${Cause.isFailType(cause) && cause.error instanceof Error ? cause.error.message : Cause.pretty(cause)}`
     )
   ),
   // the SDK's own logs are for operators; the demo shows warnings and errors only

@@ -54,7 +54,9 @@ if (check) {
   const want = listFiles(scratch)
   const have = listFiles(target)
   const drift = [...new Set([...want, ...have])].filter(
-    (f) => !want.includes(f) || !have.includes(f) || fs.readFileSync(path.join(scratch, f), "utf8") !== fs.readFileSync(path.join(target, f), "utf8")
+    (f) =>
+      !want.includes(f) || !have.includes(f) ||
+      fs.readFileSync(path.join(scratch, f), "utf8") !== fs.readFileSync(path.join(target, f), "utf8")
   )
   fs.rmSync(scratch, { recursive: true, force: true })
   if (drift.length > 0) {

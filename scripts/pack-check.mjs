@@ -17,7 +17,7 @@
 //
 // `--keep` leaves the temp dir for inspection. Prints each step with its time.
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"

@@ -5,7 +5,7 @@
 //    (`check:proto`) and there is no runtime import cycle (`circular`);
 // 2. then, side by side:
 //    - the tests (`vitest run`), whose output goes straight to the terminal;
-//    - the static checks, one after the other (`typecheck`, `docgen`, then `check:pack`), each
+//    - the static checks, one after the other (`lint`, `typecheck`, `docgen`, then `check:pack`), each
 //      printing one line when it ends and its whole output only if it failed (so that it does not
 //      interleave with the tests' output).
 //
@@ -24,7 +24,6 @@ const steps = {
   "check:proto": ["scripts/gen-proto.mjs", "--check"],
   circular: ["scripts/circular.mjs"],
   typecheck: ["scripts/typecheck.mjs"],
-  // not in the sequence below until the tree is formatted (`pnpm lint-fix`)
   lint: ["scripts/lint.mjs"],
   // one package at a time: the tests use the other CPU
   docgen: ["scripts/docgen.mjs", "--jobs=1"],
@@ -67,7 +66,7 @@ const sequence = async (names, options) => {
 const quick = await sequence(["check:proto", "circular"], { quiet: false })
 const [tests, checks] = await Promise.all([
   run("vitest", { quiet: false }),
-  sequence(["typecheck", "docgen", "check:pack"], { quiet: true })
+  sequence(["lint", "typecheck", "docgen", "check:pack"], { quiet: true })
 ])
 console.log(`\n${summary.join("\n")}\ntotal ${seconds(started)}`)
 process.exit(quick && tests && checks ? 0 : 1)

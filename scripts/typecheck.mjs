@@ -7,7 +7,14 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const tsc = spawn(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-b", "--verbose", "--pretty", ...process.argv.slice(2), "tsconfig.json"], {
+const tsc = spawn(process.execPath, [
+  path.join(root, "node_modules/typescript/bin/tsc"),
+  "-b",
+  "--verbose",
+  "--pretty",
+  ...process.argv.slice(2),
+  "tsconfig.json"
+], {
   cwd: root,
   stdio: ["ignore", "pipe", "inherit"]
 })
@@ -39,7 +46,7 @@ tsc.stdout.on("data", (chunk) => {
     } else if (upToDate) {
       finish()
       console.log(`typecheck: ${upToDate[1]} up to date`)
-    } else if (/^Projects in this build|^    \* |^Project '.+' is out of date|^$/.test(text)) {
+    } else if (/^Projects in this build|^ {4}\* |^Project '.+' is out of date|^$/.test(text)) {
       continue
     } else {
       // a diagnostic

@@ -7,9 +7,9 @@
  * query over everything the core holds (newest 50 of the last hour, as the SDKs ask), p50 and
  * p99 of 200 calls.
  */
-import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import { StepActionEventType, WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { type AssignedAction, StepActionEventType, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import { Effect } from "effect"
 import * as Core from "../src/internal/core.js"
 import * as Actions from "../src/internal/domain/actions.js"
@@ -31,22 +31,39 @@ const program = Effect.gen(function*() {
     retention: { maxAgeMs: Infinity, maxRuns: retain, workerMaxAgeMs: Infinity, maxInactiveWorkers: Infinity }
   })
   yield* core.run((state, now) =>
-    Registry.putWorkflow(state, tenantId, CreateWorkflowVersionRequest.fromPartial({
-      name: "noop",
-      tasks: [{
-        readableId: "t",
-        action: "noop:t",
-        timeout: "60s",
-        rateLimits: dynamicKeys ? [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "10", duration: 0 }] : []
-      }]
-    }), now)
+    Registry.putWorkflow(
+      state,
+      tenantId,
+      CreateWorkflowVersionRequest.fromPartial({
+        name: "noop",
+        tasks: [{
+          readableId: "t",
+          action: "noop:t",
+          timeout: "60s",
+          rateLimits: dynamicKeys ? [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "10", duration: 0 }] : []
+        }]
+      }),
+      now
+    )
   )
   const inbox: Array<AssignedAction> = []
   const worker = yield* core.run((state, now) =>
-    Workers.registerWorker(state, tenantId, WorkerRegisterRequest.fromPartial({ workerName: "w", actions: ["noop:t"], slotConfig: { default: slots } }), now)
+    Workers.registerWorker(
+      state,
+      tenantId,
+      WorkerRegisterRequest.fromPartial({ workerName: "w", actions: ["noop:t"], slotConfig: { default: slots } }),
+      now
+    )
   )
   yield* core.run((state, now) => {
-    Workers.openSession(state, worker, { id: "s", workerId: worker.id, establishedAt: now, legacy: false, send: (a) => inbox.push(a) > 0, close: () => {} }, now)
+    Workers.openSession(state, worker, {
+      id: "s",
+      workerId: worker.id,
+      establishedAt: now,
+      legacy: false,
+      send: (a) => inbox.push(a) > 0,
+      close: () => {}
+    }, now)
     Workers.heartbeat(state, tenantId, worker.id, now)
   })
   const started = performance.now()
@@ -56,7 +73,8 @@ const program = Effect.gen(function*() {
       Triggers.triggerWorkflows(
         state,
         tenantId,
-        Array.from({ length: size }, (_, i) => TriggerWorkflowRequest.fromPartial({ name: "noop", input: JSON.stringify({ user: `u${offset + i}` }) })),
+        Array.from({ length: size }, (_, i) =>
+          TriggerWorkflowRequest.fromPartial({ name: "noop", input: JSON.stringify({ user: `u${offset + i}` }) })),
         now
       )
     )
@@ -92,22 +110,26 @@ const program = Effect.gen(function*() {
   const gc = (globalThis as { gc?: () => void }).gc
   gc?.()
   const tenant = core.state.tenants.get(tenantId)!
-  console.log(JSON.stringify({
-    tasks: total,
-    slots,
-    dynamicKeys,
-    listMs: { p50: Number(listMs[100]!.toFixed(3)), p99: Number(listMs[198]!.toFixed(3)) },
-    held: {
-      runs: core.state.runsById.size,
-      tasks: core.state.tasksByExternalId.size,
-      listed: tenant.runs.size,
-      timers: core.state.timers.size,
-      heapMiB: gc === undefined ? undefined : Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1))
+  console.log(JSON.stringify(
+    {
+      tasks: total,
+      slots,
+      dynamicKeys,
+      listMs: { p50: Number(listMs[100]!.toFixed(3)), p99: Number(listMs[198]!.toFixed(3)) },
+      held: {
+        runs: core.state.runsById.size,
+        tasks: core.state.tasksByExternalId.size,
+        listed: tenant.runs.size,
+        timers: core.state.timers.size,
+        heapMiB: gc === undefined ? undefined : Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1))
+      },
+      triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
+      totalSeconds: Number(((finished - started) / 1000).toFixed(2)),
+      tasksPerSecond: Math.round(total / ((finished - started) / 1000))
     },
-    triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
-    totalSeconds: Number(((finished - started) / 1000).toFixed(2)),
-    tasksPerSecond: Math.round(total / ((finished - started) / 1000))
-  }, null, 2))
+    null,
+    2
+  ))
 })
 
 Effect.runPromise(Effect.scoped(program)).then(() => process.exit(0), (error) => {

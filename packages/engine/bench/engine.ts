@@ -16,9 +16,9 @@ import { Effect, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { Engine } from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import { Engine } from "../src/Engine.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 5000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -43,27 +43,38 @@ const silent = { debug: noop, info: noop, green: noop, warn: noop, error: noop, 
 const program = Effect.gen(function*() {
   const engine = yield* Engine
   const core = yield* EngineCore
-  const hatchet = HatchetClient.init({
-    token: Redacted.value(engine.token),
-    host_port: engine.grpcAddress,
-    api_url: engine.apiUrl,
-    tls_config: { tls_strategy: "none" },
-    log_level: "ERROR",
-    logger: () => silent
-  } as Parameters<typeof HatchetClient.init>[0])
+  const hatchet = HatchetClient.init(
+    {
+      token: Redacted.value(engine.token),
+      host_port: engine.grpcAddress,
+      api_url: engine.apiUrl,
+      tls_config: { tls_strategy: "none" },
+      log_level: "ERROR",
+      logger: () => silent
+    } as Parameters<typeof HatchetClient.init>[0]
+  )
   const task = hatchet.task({ name: "bench-noop", fn: async () => ({}) })
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
   const child = yield* Effect.acquireRelease(
     Effect.sync(() =>
-      spawn(process.execPath, [...profileArgs, "--import", tsx, "--conditions=@effect-hatchet/source", fileURLToPath(new URL("./worker.ts", import.meta.url))], {
+      spawn(process.execPath, [
+        ...profileArgs,
+        "--import",
+        tsx,
+        "--conditions=@effect-hatchet/source",
+        fileURLToPath(new URL("./worker.ts", import.meta.url))
+      ], {
         stdio: "inherit",
         env: { ...process.env, ...engine.env, BENCH_SLOTS: String(slots) }
       })
     ),
-    (c) => Effect.promise(() => new Promise<void>((resolve) => {
-      c.once("exit", () => resolve())
-      c.kill("SIGTERM")
-    }))
+    (c) =>
+      Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          c.once("exit", () => resolve())
+          c.kill("SIGTERM")
+        })
+      )
   )
   // wait for the worker's first heartbeat, so it is schedulable
   yield* Effect.promise(async () => {
@@ -128,20 +139,23 @@ const program = Effect.gen(function*() {
   }
   idle.sort((a, b) => a - b)
   roundTrips.sort((a, b) => a - b)
-  console.log(JSON.stringify({
-    tasks: total,
-    slots,
-    batch,
-    triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
-    totalSeconds: Number(seconds.toFixed(2)),
-    tasksPerSecond: Math.round(total / seconds),
-    dispatchLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
-    steadyTasksPerSecond: perTick * 20,
-    steadyDispatchLatencyMs: { p50: percentile(steady, 50), p99: percentile(steady, 99), max: steady.at(-1) },
-    idleDispatchLatencyMs: { p50: percentile(idle, 50), p99: percentile(idle, 99) },
-    idleRoundTripMs: { p50: Math.round(percentile(roundTrips, 50)), p99: Math.round(percentile(roundTrips, 99)) }
-  }, null, 2))
-
+  console.log(JSON.stringify(
+    {
+      tasks: total,
+      slots,
+      batch,
+      triggerSeconds: Number(((triggered - started) / 1000).toFixed(2)),
+      totalSeconds: Number(seconds.toFixed(2)),
+      tasksPerSecond: Math.round(total / seconds),
+      dispatchLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+      steadyTasksPerSecond: perTick * 20,
+      steadyDispatchLatencyMs: { p50: percentile(steady, 50), p99: percentile(steady, 99), max: steady.at(-1) },
+      idleDispatchLatencyMs: { p50: percentile(idle, 50), p99: percentile(idle, 99) },
+      idleRoundTripMs: { p50: Math.round(percentile(roundTrips, 50)), p99: Math.round(percentile(roundTrips, 99)) }
+    },
+    null,
+    2
+  ))
 })
 
 Effect.runPromise(program.pipe(Effect.provide(InternalEngine.layer()), Effect.scoped)).then(

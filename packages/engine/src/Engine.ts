@@ -230,7 +230,9 @@ export interface EngineService {
    * What an SDK needs to reach this engine: `HATCHET_CLIENT_TOKEN`, `HATCHET_CLIENT_HOST_PORT`,
    * `HATCHET_CLIENT_API_URL`, `HATCHET_CLIENT_TLS_STRATEGY=none`.
    */
-  readonly env: Readonly<Record<"HATCHET_CLIENT_TOKEN" | "HATCHET_CLIENT_HOST_PORT" | "HATCHET_CLIENT_API_URL" | "HATCHET_CLIENT_TLS_STRATEGY", string>>
+  readonly env: Readonly<
+    Record<"HATCHET_CLIENT_TOKEN" | "HATCHET_CLIENT_HOST_PORT" | "HATCHET_CLIENT_API_URL" | "HATCHET_CLIENT_TLS_STRATEGY", string>
+  >
   /** Failures to inject. */
   readonly faults: FaultInjection
 }

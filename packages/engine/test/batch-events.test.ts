@@ -13,8 +13,7 @@ import * as InternalEngine from "../src/internal/engine.js"
 import * as Grpc from "./support/grpc.js"
 
 const missingId = "9d7a1b2c-3333-4333-8333-333333333333"
-const { STEP_EVENT_TYPE_ACKNOWLEDGED, STEP_EVENT_TYPE_COMPLETED, STEP_EVENT_TYPE_FAILED, STEP_EVENT_TYPE_STARTED } =
-  StepActionEventType
+const { STEP_EVENT_TYPE_ACKNOWLEDGED, STEP_EVENT_TYPE_COMPLETED, STEP_EVENT_TYPE_FAILED, STEP_EVENT_TYPE_STARTED } = StepActionEventType
 
 /** A worker with a listen stream, and `count` runs assigned to it. */
 const assigned = (count: number) =>
@@ -61,7 +60,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("S
     Effect.gen(function*() {
       const { actions, c, runIds, workerId } = yield* assigned(3)
       const ids = actions.map((a) => a.taskRunExternalId)
-      yield* Effect.promise(() => c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_STARTED, ids.map((id) => ({ taskRunExternalId: id })))))
+      yield* Effect.promise(() =>
+        c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_STARTED, ids.map((id) => ({ taskRunExternalId: id }))))
+      )
       const response = yield* Effect.promise(() =>
         c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_COMPLETED, [
           { taskRunExternalId: ids[0], eventPayload: `{"n":0}`, retryCount: 0 },
@@ -92,15 +93,19 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("S
     Effect.gen(function*() {
       const { actions, c, runIds, workerId } = yield* assigned(1)
       const id = actions[0].taskRunExternalId
-      expect(yield* Grpc.statusOf(() =>
-        c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_COMPLETED, [
-          { taskRunExternalId: id, eventPayload: "{}" },
-          { taskRunExternalId: "not-a-uuid", eventPayload: "{}" }
-        ]))
-      )).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining("invalid task external run id not-a-uuid") })
-      expect(yield* Grpc.statusOf(() =>
-        c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_ACKNOWLEDGED, [{ taskRunExternalId: id }]))
-      )).toEqual({ code: Status.INVALID_ARGUMENT, details: "invalid batch action event type STEP_EVENT_TYPE_ACKNOWLEDGED" })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_COMPLETED, [
+            { taskRunExternalId: id, eventPayload: "{}" },
+            { taskRunExternalId: "not-a-uuid", eventPayload: "{}" }
+          ]))
+        )
+      ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining("invalid task external run id not-a-uuid") })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_ACKNOWLEDGED, [{ taskRunExternalId: id }]))
+        )
+      ).toEqual({ code: Status.INVALID_ARGUMENT, details: "invalid batch action event type STEP_EVENT_TYPE_ACKNOWLEDGED" })
       // nothing was applied: the task is still running, and completes normally
       expect((yield* Effect.promise(() => c.admin.getRunDetails({ externalId: runIds[0] }))).status).toBe(RunStatus.RUNNING)
       yield* Effect.promise(() => c.dispatcher.sendBatchActionEvent(batch(workerId, STEP_EVENT_TYPE_COMPLETED, [])))

@@ -55,7 +55,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(events).toContain("WAITING_FOR_BATCH")
       expect(events).toContain("BATCH_FLUSHED")
       const flushed = details.taskEvents.find((e: { eventType: string }) => e.eventType === "BATCH_FLUSHED")!
-      expect(flushed.message).toMatch(/^Batch [0-9a-f-]{36} flushed \(2\/3 tasks\) at .* because batch max interval 200ms elapsed\. Batch group key: default\./)
+      expect(flushed.message).toMatch(
+        /^Batch [0-9a-f-]{36} flushed \(2\/3 tasks\) at .* because batch max interval 200ms elapsed\. Batch group key: default\./
+      )
 
       // keys partition the batches
       const keyed = [
@@ -65,7 +67,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         { message: "delta", group: "tenant-2" }
       ]
       const byKey = yield* all(keyed.map((input) => example.batchKeyed.run(input)))
-      byKey.forEach((r, i) => expect(r).toEqual({ batch_key: keyed[i]!.group, batch_size: 2, unique_keys: 1, uppercase: keyed[i]!.message.toUpperCase() }))
+      byKey.forEach((r, i) =>
+        expect(r).toEqual({ batch_key: keyed[i]!.group, batch_size: 2, unique_keys: 1, uppercase: keyed[i]!.message.toUpperCase() })
+      )
 
       // a key that is not a string fails its task at creation; the other still runs
       const good = yield* Effect.promise(() => example.batchKeyedFailable.runNoWait({ message: "hello", group: "tenant-1" }))

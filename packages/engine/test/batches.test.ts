@@ -4,14 +4,14 @@
  * a flush that waits for a worker, a batch that times out as a whole, and a task cancelled while
  * it runs in a batch.
  */
-import { type AssignedAction, ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ActionType, type AssignedAction, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { TaskBatchConfig } from "@effect-hatchet/proto/v1/workflows"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Grpc from "./support/grpc.js"
 import { call } from "./support/clocked.js"
+import * as Grpc from "./support/grpc.js"
 
 let counter = 0
 
@@ -21,10 +21,14 @@ const batchWorkflow = (batch: TaskBatchConfig, timeout = "60s") =>
     const engine = yield* Engine.Engine
     const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
     const name = `batch-${process.pid}-${++counter}`
-    yield* Effect.promise(() => c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout, inputs: "{}", batch }] }))
+    yield* Effect.promise(() =>
+      c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout, inputs: "{}", batch }] })
+    )
     const trigger = (inputs: ReadonlyArray<unknown>) =>
       Effect.promise(() =>
-        c.workflows.bulkTriggerWorkflow({ workflows: inputs.map((input) => ({ name, input: JSON.stringify(input), desiredWorkerLabels: {} })) })
+        c.workflows.bulkTriggerWorkflow({
+          workflows: inputs.map((input) => ({ name, input: JSON.stringify(input), desiredWorkerLabels: {} }))
+        })
       ).pipe(Effect.map((r) => r.workflowRunIds))
     return { engine, c, name, trigger }
   })
@@ -48,7 +52,10 @@ const worker = (c: Grpc.Clients, name: string, slots: number) =>
           actionId: action.actionId,
           eventTimestamp: new Date(),
           eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
-          items: Object.keys(JSON.parse(action.actionPayload)).map((id, n) => ({ taskRunExternalId: id, eventPayload: JSON.stringify({ n }) }))
+          items: Object.keys(JSON.parse(action.actionPayload)).map((id, n) => ({
+            taskRunExternalId: id,
+            eventPayload: JSON.stringify({ n })
+          }))
         })
       )
     return { workerId, received, batches, complete }
@@ -62,7 +69,11 @@ const statusOf = (engine: Engine.EngineService, runId: string) =>
 layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("batch tasks", (it) => {
   it.scoped("a full batch is one START_BATCH: tasks keyed by external id, one slot until every task ends", () =>
     Effect.gen(function*() {
-      const { c, engine, name, trigger } = yield* batchWorkflow({ batchMaxSize: 2, batchMaxIntervalMs: 60_000, batchGroupKey: "input.group" })
+      const { c, engine, name, trigger } = yield* batchWorkflow({
+        batchMaxSize: 2,
+        batchMaxIntervalMs: 60_000,
+        batchGroupKey: "input.group"
+      })
       const w = yield* worker(c, name, 1)
       const runIds = yield* trigger([{ group: "g", i: 0 }, { group: "g", i: 1 }, { group: "g", i: 2 }, { group: "g", i: 3 }])
       const [first] = yield* Grpc.eventually(() => (w.batches().length === 1 ? w.batches() : undefined))
@@ -81,7 +92,9 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("b
       yield* w.complete(first!)
       const second = yield* Grpc.eventually(() => w.batches()[1])
       yield* w.complete(second)
-      for (const id of runIds) yield* Grpc.eventually(() => Effect.runPromise(statusOf(engine, id)).then((s) => (s === "COMPLETED" ? s : undefined)))
+      for (const id of runIds) {
+        yield* Grpc.eventually(() => Effect.runPromise(statusOf(engine, id)).then((s) => (s === "COMPLETED" ? s : undefined)))
+      }
     }))
 
   it.scoped("payloads past 4 MB flush the tasks before the one that crosses it", () =>

@@ -3,8 +3,8 @@
  * checker refuses), cel-go's error wording, the parser limits, and the checker calibrated against
  * cel-go's own outcomes recorded in the cel-spec test data (`@bufbuild/cel-spec`).
  */
-import { getCheckingSuite, getConformanceSuite, getParsingSuite, type IncrementalTestSuite } from "@bufbuild/cel-spec/testdata/tests.js"
 import type { Type } from "@bufbuild/cel-spec/cel/expr/checked_pb.js"
+import { getCheckingSuite, getConformanceSuite, getParsingSuite, type IncrementalTestSuite } from "@bufbuild/cel-spec/testdata/tests.js"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cel from "../src/internal/domain/cel.js"
 import { type CheckType, T } from "../src/internal/domain/celCheck.js"
@@ -64,7 +64,14 @@ describe("the workflow-string environment (concurrency keys, rate-limit expressi
     expect(run("workflow", "int(input.n) + 1", b)).toBe(4n)
     expect(run("workflow", "string(input.n) + ' ' + string(input.small) + ' ' + string(input.big)", b)).toBe("3 1e-05 1.234567e+06")
     expect([1, 1.5, -2, 0.0001, 0.00001, 123456, 1234567, 1e21].map(Cel.formatDouble)).toEqual([
-      "1", "1.5", "-2", "0.0001", "1e-05", "123456", "1.234567e+06", "1e+21"
+      "1",
+      "1.5",
+      "-2",
+      "0.0001",
+      "1e-05",
+      "123456",
+      "1.234567e+06",
+      "1e+21"
     ])
   })
 
@@ -95,8 +102,24 @@ describe("the workflow-string environment (concurrency keys, rate-limit expressi
     )
     for (
       const source of [
-        "string(input)", "input == 1", "1 == 1.0", "1 < 1.5", "true ? 1 : 'a'", "size(1)", "'a'.charAt('b')", "[1].all(x, x)",
-        "1.a", "input.", "'open", "\"\\q\"", "9223372036854775808", "1e999", "Foo{a: 1}", "input.?a", "{'a': 1}.`a`", "if"
+        "string(input)",
+        "input == 1",
+        "1 == 1.0",
+        "1 < 1.5",
+        "true ? 1 : 'a'",
+        "size(1)",
+        "'a'.charAt('b')",
+        "[1].all(x, x)",
+        "1.a",
+        "input.",
+        "'open",
+        "\"\\q\"",
+        "9223372036854775808",
+        "1e999",
+        "Foo{a: 1}",
+        "input.?a",
+        "{'a': 1}.`a`",
+        "if"
       ]
     ) {
       expect(Cel.compile("workflow", source)._tag, source).toBe("Invalid")
@@ -276,6 +299,8 @@ describe("the checker against cel-go's recorded outcomes", () => {
     expect(compared).toBeGreaterThan(200)
     // identifiers and functions that suite declares outside typeEnv, and one edge of type
     // parameters inside nested comprehensions where the checker leans to accepting
-    expect(disagreements.filter((d) => !/^(is|ii|iu|iz|id|ix|ib|fg_s\(\)|is\.fi_s_s\(\)|1 \+ ii|\[\]\.map\(x, \[\]\.map)/.test(d))).toEqual([])
+    expect(disagreements.filter((d) => !/^(is|ii|iu|iz|id|ix|ib|fg_s\(\)|is\.fi_s_s\(\)|1 \+ ii|\[\]\.map\(x, \[\]\.map)/.test(d))).toEqual(
+      []
+    )
   })
 })

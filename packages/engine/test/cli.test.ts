@@ -12,8 +12,8 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Console, Effect, Fiber, Logger, Schedule } from "effect"
-import { createServer } from "node:net"
 import { createChannel, createClient, Metadata } from "nice-grpc"
+import { createServer } from "node:net"
 import * as Cli from "../src/internal/cli.js"
 
 /** Runs `Cli.main(argv)` with stdout and stderr captured in `out` and `err`. */
@@ -22,12 +22,14 @@ const runCli = (argv: ReadonlyArray<string>, out: Array<string>, err: Array<stri
     Cli.main(argv).pipe(
       Effect.withConsole({
         ...console,
-        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => {
-          for (const line of args.join(" ").split("\n")) out.push(line)
-        }),
-        error: (...args: ReadonlyArray<unknown>) => Effect.sync(() => {
-          for (const line of args.join(" ").split("\n")) err.push(line)
-        })
+        log: (...args: ReadonlyArray<unknown>) =>
+          Effect.sync(() => {
+            for (const line of args.join(" ").split("\n")) out.push(line)
+          }),
+        error: (...args: ReadonlyArray<unknown>) =>
+          Effect.sync(() => {
+            for (const line of args.join(" ").split("\n")) err.push(line)
+          })
       })
     )
   ).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
@@ -83,52 +85,56 @@ const stateDir = Effect.gen(function*() {
 })
 
 describe("hatchet-local (in process)", () => {
-  it.scopedLive("prints the four lines, and started again with its state directory prints and accepts the same token", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* stateDir
-      const first = yield* serve("--grpc-port", "0", "--http-port=0", "--state-dir", dir)
-      expect(first.lines.map((l) => l.split("=")[0])).toEqual([
-        "HATCHET_CLIENT_TOKEN",
-        "HATCHET_CLIENT_HOST_PORT",
-        "HATCHET_CLIENT_API_URL",
-        "HATCHET_CLIENT_TLS_STRATEGY"
-      ])
-      expect(first.env.HATCHET_CLIENT_HOST_PORT).toMatch(/^127\.0\.0\.1:\d+$/)
-      expect(first.env.HATCHET_CLIENT_API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-      expect(first.env.HATCHET_CLIENT_TLS_STRATEGY).toBe("none")
-      const claims = JSON.parse(Buffer.from(first.env.HATCHET_CLIENT_TOKEN!.split(".")[1]!, "base64url").toString())
-      expect(claims).toMatchObject({
-        sub: "707d0855-80ab-4e1f-a156-f1c4546cbf52",
-        server_url: first.env.HATCHET_CLIENT_API_URL,
-        grpc_broadcast_address: first.env.HATCHET_CLIENT_HOST_PORT
-      })
-      expect(yield* getVersion(first.env)).toBe("v0.106.5")
-      const file = `${dir}/identity.json`
-      expect((yield* fs.stat(file)).mode & 0o777).toBe(0o600)
-      expect(JSON.parse(yield* fs.readFileString(file))).toMatchObject({ token: first.env.HATCHET_CLIENT_TOKEN })
+  it.scopedLive(
+    "prints the four lines, and started again with its state directory prints and accepts the same token",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* stateDir
+        const first = yield* serve("--grpc-port", "0", "--http-port=0", "--state-dir", dir)
+        expect(first.lines.map((l) => l.split("=")[0])).toEqual([
+          "HATCHET_CLIENT_TOKEN",
+          "HATCHET_CLIENT_HOST_PORT",
+          "HATCHET_CLIENT_API_URL",
+          "HATCHET_CLIENT_TLS_STRATEGY"
+        ])
+        expect(first.env.HATCHET_CLIENT_HOST_PORT).toMatch(/^127\.0\.0\.1:\d+$/)
+        expect(first.env.HATCHET_CLIENT_API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+        expect(first.env.HATCHET_CLIENT_TLS_STRATEGY).toBe("none")
+        const claims = JSON.parse(Buffer.from(first.env.HATCHET_CLIENT_TOKEN!.split(".")[1]!, "base64url").toString())
+        expect(claims).toMatchObject({
+          sub: "707d0855-80ab-4e1f-a156-f1c4546cbf52",
+          server_url: first.env.HATCHET_CLIENT_API_URL,
+          grpc_broadcast_address: first.env.HATCHET_CLIENT_HOST_PORT
+        })
+        expect(yield* getVersion(first.env)).toBe("v0.106.5")
+        const file = `${dir}/identity.json`
+        expect((yield* fs.stat(file)).mode & 0o777).toBe(0o600)
+        expect(JSON.parse(yield* fs.readFileString(file))).toMatchObject({ token: first.env.HATCHET_CLIENT_TOKEN })
 
-      // --print-env for these ports, while it runs: the same four lines
-      const { grpc, http } = portsOf(first.env)
-      const printed = yield* runToEnd("--print-env", "--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
-      expect(printed).toMatchObject({ code: 0, out: first.lines })
+        // --print-env for these ports, while it runs: the same four lines
+        const { grpc, http } = portsOf(first.env)
+        const printed = yield* runToEnd("--print-env", "--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
+        expect(printed).toMatchObject({ code: 0, out: first.lines })
 
-      yield* Fiber.interrupt(first.fiber)
-      expect(yield* getVersion(first.env)).toMatch(/UNAVAILABLE/)
+        yield* Fiber.interrupt(first.fiber)
+        expect(yield* getVersion(first.env)).toMatch(/UNAVAILABLE/)
 
-      // started again on the same ports: the same token, and the engine accepts it
-      const again = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
-      expect(again.lines).toEqual(first.lines)
-      expect(yield* getVersion(again.env)).toBe("v0.106.5")
-      yield* Fiber.interrupt(again.fiber)
+        // started again on the same ports: the same token, and the engine accepts it
+        const again = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
+        expect(again.lines).toEqual(first.lines)
+        expect(yield* getVersion(again.env)).toBe("v0.106.5")
+        yield* Fiber.interrupt(again.fiber)
 
-      // with another state directory (a new identity), the old token is refused
-      const other = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", `${dir}-other`)
-      expect(other.env.HATCHET_CLIENT_TOKEN).not.toBe(first.env.HATCHET_CLIENT_TOKEN)
-      expect(yield* getVersion(other.env, first.env.HATCHET_CLIENT_TOKEN)).toMatch(/UNAUTHENTICATED: invalid auth token/)
-      yield* Fiber.interrupt(other.fiber)
-      yield* fs.remove(`${dir}-other`, { recursive: true })
-    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
+        // with another state directory (a new identity), the old token is refused
+        const other = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", `${dir}-other`)
+        expect(other.env.HATCHET_CLIENT_TOKEN).not.toBe(first.env.HATCHET_CLIENT_TOKEN)
+        expect(yield* getVersion(other.env, first.env.HATCHET_CLIENT_TOKEN)).toMatch(/UNAUTHENTICATED: invalid auth token/)
+        yield* Fiber.interrupt(other.fiber)
+        yield* fs.remove(`${dir}-other`, { recursive: true })
+      }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
 
   it.scopedLive("on other ports, a new token is printed and stored; the old one named the old ports", () =>
     Effect.gen(function*() {
@@ -214,10 +220,12 @@ describe("hatchet-local (in process)", () => {
       )
       const port = (taken.address() as { port: number }).port
       const dir = yield* stateDir
-      for (const [flag, server, argv] of [
-        ["--http-port", "REST", ["--grpc-port", "0", "--http-port", String(port)]],
-        ["--grpc-port", "gRPC", ["--http-port", "0", "--grpc-port", String(port)]]
-      ] as const) {
+      for (
+        const [flag, server, argv] of [
+          ["--http-port", "REST", ["--grpc-port", "0", "--http-port", String(port)]],
+          ["--grpc-port", "gRPC", ["--http-port", "0", "--grpc-port", String(port)]]
+        ] as const
+      ) {
         const result = yield* runToEnd("--state-dir", dir, ...argv)
         expect(result.code).toBe(1)
         expect(result.err).toContain(`the ${server} server cannot listen on 127.0.0.1:${port}: the port is in use`)

@@ -50,7 +50,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       }>(engine, "concurrency_cancel_queued_except_newest/workflow.js")
       const { hatchet } = yield* importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
       yield* Official.worker(hatchet, "cqn-worker", { workflows: [wf as never], slots: 10 })
-      const ids = yield* triggerInOrder((input) => wf.runNoWait(input), [{ group: "a" }, { group: "a" }, { group: "a" }, { group: "a" }, { group: "b" }])
+      const ids = yield* triggerInOrder((input) => wf.runNoWait(input), [{ group: "a" }, { group: "a" }, { group: "a" }, { group: "a" }, {
+        group: "b"
+      }])
       expect(yield* finalStatuses(ids)).toEqual(["COMPLETED", "CANCELLED", "CANCELLED", "COMPLETED", "COMPLETED"])
     }))
 

@@ -3,8 +3,8 @@
  * loopback: what the task functions observe (overlap, abort signals) and how the runs end.
  * Timings are never asserted; waits use generous real-time timeouts.
  */
-import { ConcurrencyLimitStrategy } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { expect, layer } from "@effect/vitest"
+import { ConcurrencyLimitStrategy } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"

@@ -241,7 +241,11 @@ describe("task-level concurrency", () => {
   it.scoped("a DAG task's key failing cancels its descendants", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      yield* h.putWorkflow("dag-key", [task("a"), task("b", { parents: ["a"], concurrency: [{ expression: "input.missing" }] }), task("c", { parents: ["b"] })])
+      yield* h.putWorkflow("dag-key", [
+        task("a"),
+        task("b", { parents: ["a"], concurrency: [{ expression: "input.missing" }] }),
+        task("c", { parents: ["b"] })
+      ])
       const w = yield* h.worker(["dag-key:a", "dag-key:b", "dag-key:c"], 10)
       const runId = yield* h.trigger("dag-key")
       yield* h.complete(w.starts()[0]!, "{}")
@@ -280,7 +284,9 @@ describe("several strategies, applied in sequence", () => {
         task("s1", { concurrency: [{ expression: "input.user", limitStrategy: GROUP_ROUND_ROBIN }] }),
         task("s2", { parents: ["s1"] })
       ], { concurrency: byGroup(GROUP_ROUND_ROBIN, 2) })
-      expect(version.steps.map((step) => step.concurrency.map((c) => c.settings.expression))).toEqual([["input.group", "input.user"], ["input.group"]])
+      expect(version.steps.map((step) => step.concurrency.map((c) => c.settings.expression))).toEqual([["input.group", "input.user"], [
+        "input.group"
+      ]])
       const w = yield* h.worker(["wf-chain:s1", "wf-chain:s2"], 10)
       const r1 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
       const r2 = yield* h.trigger("wf-chain", { group: "g", user: "1" })
@@ -342,7 +348,10 @@ describe("workflow-level concurrency", () => {
       const h = yield* makeHarness
       const version = yield* h.putWorkflow("single", [task("t")], { concurrencyArr: [byGroup(GROUP_ROUND_ROBIN, 3)] })
       expect(version.concurrency).toEqual([])
-      expect(version.steps[0]!.concurrency).toMatchObject([{ settings: { expression: "input.group", maxRuns: 3, limitStrategy: "GROUP_ROUND_ROBIN" }, parent: undefined }])
+      expect(version.steps[0]!.concurrency).toMatchObject([{
+        settings: { expression: "input.group", maxRuns: 3, limitStrategy: "GROUP_ROUND_ROBIN" },
+        parent: undefined
+      }])
       const withOnFailure = yield* h.putWorkflow("single-of", [task("t")], {
         concurrency: byGroup(GROUP_ROUND_ROBIN),
         onFailureTask: task("on-failure-task")
@@ -422,8 +431,12 @@ describe("workflow-level concurrency", () => {
 })
 
 describe("concurrency registration", () => {
-  const refusal = (h: Harness, name: string, tasks: Parameters<Harness["putWorkflow"]>[1], extra: Parameters<Harness["putWorkflow"]>[2] = {}) =>
-    Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+  const refusal = (
+    h: Harness,
+    name: string,
+    tasks: Parameters<Harness["putWorkflow"]>[1],
+    extra: Parameters<Harness["putWorkflow"]>[2] = {}
+  ) => Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
 
   it.scoped("an expression is required; the strategy must be one of the five; the expression must compile", () =>
     Effect.gen(function*() {
@@ -491,8 +504,12 @@ describe("concurrency registration", () => {
     }))
 })
 
-const refused = (h: Harness, name: string, tasks: Parameters<Harness["putWorkflow"]>[1], extra: Parameters<Harness["putWorkflow"]>[2] = {}) =>
-  Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+const refused = (
+  h: Harness,
+  name: string,
+  tasks: Parameters<Harness["putWorkflow"]>[1],
+  extra: Parameters<Harness["putWorkflow"]>[2] = {}
+) => Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
 
 describe("CANCEL_QUEUED_EXCEPT_NEWEST and _OLDEST", () => {
   it.scoped("EXCEPT_NEWEST: a running task is never cancelled; of the waiting, only the newest max_runs stay", () =>
@@ -662,10 +679,13 @@ describe("tenant-scoped strategies", () => {
       expect(yield* refused(h, "no-name", [task("t", { concurrency: [shared(1, { name: "" })] })])).toEqual(internal)
       expect(yield* refused(h, "twice", [task("t", { concurrency: [shared(1), shared(1)] })])).toEqual(internal)
       yield* h.putWorkflow("order-ab", [task("t", { concurrency: [shared(1, { name: "a" }), shared(1, { name: "b" })] })])
-      expect(yield* refused(h, "order-ba", [task("t", { concurrency: [shared(1, { name: "b" }), shared(1, { name: "a" })] })])).toEqual(internal)
+      expect(yield* refused(h, "order-ba", [task("t", { concurrency: [shared(1, { name: "b" }), shared(1, { name: "a" })] })])).toEqual(
+        internal
+      )
       expect(yield* refused(h, "dag", [task("x"), task("y")], { concurrencyArr: [shared(1)] })).toEqual({
         code: Status.UNIMPLEMENTED,
-        message: "tenant-scoped concurrency (name shared-limit) is not supported at the workflow level unless the workflow is a single task or uses the DAG operator"
+        message:
+          "tenant-scoped concurrency (name shared-limit) is not supported at the workflow level unless the workflow is a single task or uses the DAG operator"
       })
       expect((yield* refused(h, "bad-name", [task("t", { concurrency: [shared(1, { name: "a b" })] })])).message).toContain(
         "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].Name'"

@@ -34,87 +34,91 @@ const until = (core: EngineCoreService, runId: string, readableId: string, statu
   Official.eventually(() => (statusOf(core, runId, readableId) === status ? true : undefined), 10_000)
 
 describe("official SDK examples: conditions", () => {
-  it.scoped("dag_match_condition and conditions run with the official worker, their sleeps on the engine's clock", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(Date.now())
-      const { core, engine } = yield* InternalEngine.make({ workerLiveness: "connection" })
-      const { dagWithConditions } = yield* Official.importExample<{ dagWithConditions: Declaration }>(
-        engine,
-        "dag_match_condition/workflow.js"
-      )
-      const { taskConditionWorkflow } = yield* Official.importExample<{ taskConditionWorkflow: Declaration }>(
-        engine,
-        "conditions/complex-workflow.js"
-      )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "conditions-worker", {
-        workflows: [dagWithConditions, taskConditionWorkflow] as never,
-        slots: 20
-      })
-      const pushEvent = (key: string, payload: Record<string, unknown>) => Effect.promise(() => hatchet.events.push(key, payload))
-      const runOf = (declaration: Declaration) =>
-        Effect.promise(async () => {
-          const ref = await declaration.runNoWait({})
-          return { ref, runId: await ref.getWorkflowRunId() }
+  it.scoped(
+    "dag_match_condition and conditions run with the official worker, their sleeps on the engine's clock",
+    () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.now())
+        const { core, engine } = yield* InternalEngine.make({ workerLiveness: "connection" })
+        const { dagWithConditions } = yield* Official.importExample<{ dagWithConditions: Declaration }>(
+          engine,
+          "dag_match_condition/workflow.js"
+        )
+        const { taskConditionWorkflow } = yield* Official.importExample<{ taskConditionWorkflow: Declaration }>(
+          engine,
+          "conditions/complex-workflow.js"
+        )
+        const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+        yield* Official.worker(hatchet, "conditions-worker", {
+          workflows: [dagWithConditions, taskConditionWorkflow] as never,
+          slots: 20
         })
+        const pushEvent = (key: string, payload: Record<string, unknown>) => Effect.promise(() => hatchet.events.push(key, payload))
+        const runOf = (declaration: Declaration) =>
+          Effect.promise(async () => {
+            const ref = await declaration.runNoWait({})
+            return { ref, runId: await ref.getWorkflowRunId() }
+          })
 
-      // dag_match_condition: second-task waits on `user:event` OR a 10s sleep, after first-task
-      const byEvent = yield* runOf(dagWithConditions)
-      yield* until(core, byEvent.runId, "first-task", "COMPLETED")
-      yield* pushEvent("user:event", { Data: { Hello: "World" } })
-      expect(yield* Effect.promise(() => byEvent.ref.output)).toEqual({
-        "first-task": { Completed: true },
-        "second-task": { Completed: true }
-      })
-      const bySleep = yield* runOf(dagWithConditions)
-      yield* until(core, bySleep.runId, "first-task", "COMPLETED")
-      expect(statusOf(core, bySleep.runId, "second-task")).toBeUndefined()
-      yield* advance(10_000)
-      expect(yield* Effect.promise(() => bySleep.ref.output)).toEqual({
-        "first-task": { Completed: true },
-        "second-task": { Completed: true }
-      })
-      // the payloads the engine sent: the event's data, then the sleep's, under their data keys
-      const secondTriggers = [byEvent.runId, bySleep.runId].map((runId) => {
-        const run = core.state.runsById.get(runId)!
-        return run.tasks.get(run.version.stepsByReadableId.get("second-task")!.id)!.triggerData
-      })
-      expect(secondTriggers.map((data) => Object.values(data))).toEqual([
-        [{ Data: { Hello: "World" } }],
-        [{ sleep_duration: "10s" }]
-      ])
+        // dag_match_condition: second-task waits on `user:event` OR a 10s sleep, after first-task
+        const byEvent = yield* runOf(dagWithConditions)
+        yield* until(core, byEvent.runId, "first-task", "COMPLETED")
+        yield* pushEvent("user:event", { Data: { Hello: "World" } })
+        expect(yield* Effect.promise(() => byEvent.ref.output)).toEqual({
+          "first-task": { Completed: true },
+          "second-task": { Completed: true }
+        })
+        const bySleep = yield* runOf(dagWithConditions)
+        yield* until(core, bySleep.runId, "first-task", "COMPLETED")
+        expect(statusOf(core, bySleep.runId, "second-task")).toBeUndefined()
+        yield* advance(10_000)
+        expect(yield* Effect.promise(() => bySleep.ref.output)).toEqual({
+          "first-task": { Completed: true },
+          "second-task": { Completed: true }
+        })
+        // the payloads the engine sent: the event's data, then the sleep's, under their data keys
+        const secondTriggers = [byEvent.runId, bySleep.runId].map((runId) => {
+          const run = core.state.runsById.get(runId)!
+          return run.tasks.get(run.version.stepsByReadableId.get("second-task")!.id)!.triggerData
+        })
+        expect(secondTriggers.map((data) => Object.values(data))).toEqual([
+          [{ Data: { Hello: "World" } }],
+          [{ sleep_duration: "10s" }]
+        ])
 
-      // conditions: start; skipOnEvent skipped by its event; waitForEvent by its event before its
-      // 1m sleep; waitForSleep after 10s; one branch skipped on waitForSleep's output; sum
-      const complex = yield* runOf(taskConditionWorkflow)
-      yield* until(core, complex.runId, "start", "COMPLETED")
-      yield* pushEvent("skip_on_event:skip", {})
-      yield* pushEvent("wait_for_event:start", {})
-      yield* until(core, complex.runId, "skipOnEvent", "SKIPPED")
-      yield* until(core, complex.runId, "waitForEvent", "COMPLETED")
-      expect(statusOf(core, complex.runId, "waitForSleep")).toBeUndefined()
-      yield* advance(10_000)
-      type Random = { readonly randomNumber: number }
-      const result = (yield* Effect.promise(() => complex.ref.output)) as {
-        readonly start: Random
-        readonly waitForSleep: Random
-        readonly waitForEvent: Random
-        readonly skipOnEvent: { readonly skipped: boolean }
-        readonly leftBranch: Random | { readonly skipped: boolean }
-        readonly rightBranch: Random | { readonly skipped: boolean }
-        readonly sum: { readonly sum: number }
-      }
-      expect(result.skipOnEvent).toEqual({ skipped: true })
-      const [ran, skipped] = result.waitForSleep.randomNumber > 50
-        ? [result.rightBranch, result.leftBranch]
-        : [result.leftBranch, result.rightBranch]
-      expect(skipped).toEqual({ skipped: true })
-      expect(ran).toEqual({ randomNumber: expect.any(Number) })
-      expect(result.sum.sum).toBe(
-        result.start.randomNumber + result.waitForEvent.randomNumber + result.waitForSleep.randomNumber +
-          (ran as Random).randomNumber
-      )
-      const details = yield* Effect.promise(() => hatchet.runs.get(complex.runId))
-      expect(details.run.status).toBe("COMPLETED")
-    }), { timeout: 30_000 })
+        // conditions: start; skipOnEvent skipped by its event; waitForEvent by its event before its
+        // 1m sleep; waitForSleep after 10s; one branch skipped on waitForSleep's output; sum
+        const complex = yield* runOf(taskConditionWorkflow)
+        yield* until(core, complex.runId, "start", "COMPLETED")
+        yield* pushEvent("skip_on_event:skip", {})
+        yield* pushEvent("wait_for_event:start", {})
+        yield* until(core, complex.runId, "skipOnEvent", "SKIPPED")
+        yield* until(core, complex.runId, "waitForEvent", "COMPLETED")
+        expect(statusOf(core, complex.runId, "waitForSleep")).toBeUndefined()
+        yield* advance(10_000)
+        type Random = { readonly randomNumber: number }
+        const result = (yield* Effect.promise(() => complex.ref.output)) as {
+          readonly start: Random
+          readonly waitForSleep: Random
+          readonly waitForEvent: Random
+          readonly skipOnEvent: { readonly skipped: boolean }
+          readonly leftBranch: Random | { readonly skipped: boolean }
+          readonly rightBranch: Random | { readonly skipped: boolean }
+          readonly sum: { readonly sum: number }
+        }
+        expect(result.skipOnEvent).toEqual({ skipped: true })
+        const [ran, skipped] = result.waitForSleep.randomNumber > 50
+          ? [result.rightBranch, result.leftBranch]
+          : [result.leftBranch, result.rightBranch]
+        expect(skipped).toEqual({ skipped: true })
+        expect(ran).toEqual({ randomNumber: expect.any(Number) })
+        expect(result.sum.sum).toBe(
+          result.start.randomNumber + result.waitForEvent.randomNumber + result.waitForSleep.randomNumber +
+            (ran as Random).randomNumber
+        )
+        const details = yield* Effect.promise(() => hatchet.runs.get(complex.runId))
+        expect(details.run.status).toBe("COMPLETED")
+      }),
+    { timeout: 30_000 }
+  )
 })

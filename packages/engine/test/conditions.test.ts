@@ -45,8 +45,13 @@ const push = (h: Harness, key: string, payload: unknown) =>
 
 /** The readable ids of the run's created tasks, with their REST status. */
 const statuses = (h: Harness, runId: string) =>
-  Effect.map(h.getRun(runId), (run) =>
-    Object.fromEntries([...run.tasks.values()].map((t) => [t.step.readableId, t.state._tag === "Completed" && t.state.skipped ? "SKIPPED" : taskStatus(t)])))
+  Effect.map(
+    h.getRun(runId),
+    (run) =>
+      Object.fromEntries(
+        [...run.tasks.values()].map((t) => [t.step.readableId, t.state._tag === "Completed" && t.state.skipped ? "SKIPPED" : taskStatus(t)])
+      )
+  )
 
 const started = (w: { readonly starts: () => ReadonlyArray<{ readonly actionId: string }> }) => w.starts().map((a) => a.actionId)
 
@@ -81,7 +86,10 @@ describe("step conditions", () => {
       const h = yield* harness
       yield* h.putWorkflow("ev", [
         task("a"),
-        task("b", { parents: ["a"], conditions: { userEventConditions: [event("approval", "order:approved", Action.QUEUE, "input.ok == true")] } })
+        task("b", {
+          parents: ["a"],
+          conditions: { userEventConditions: [event("approval", "order:approved", Action.QUEUE, "input.ok == true")] }
+        })
       ])
       const w = yield* h.worker(["ev:a", "ev:b"])
       const runId = yield* h.trigger("ev")
@@ -147,7 +155,10 @@ describe("step conditions", () => {
         task("a"),
         task("b", {
           parents: ["a"],
-          conditions: { sleepConditions: [sleep("slept", "1m", Action.QUEUE)], userEventConditions: [event("woken", "both:wake", Action.QUEUE)] }
+          conditions: {
+            sleepConditions: [sleep("slept", "1m", Action.QUEUE)],
+            userEventConditions: [event("woken", "both:wake", Action.QUEUE)]
+          }
         })
       ])
       const w = yield* h.worker(["either:a", "either:b", "both:a", "both:b"])
@@ -227,7 +238,9 @@ describe("step conditions", () => {
         const join = w.starts()[before + 1]!
         expect(join.actionId).toBe("branch:join")
         expect(payloadOf(join).parents).toEqual(
-          n > 50 ? { pick: { n }, left: { skipped: true }, right: { side: "right" } } : { pick: { n }, left: { side: "left" }, right: { skipped: true } }
+          n > 50
+            ? { pick: { n }, left: { skipped: true }, right: { side: "right" } }
+            : { pick: { n }, left: { side: "left" }, right: { skipped: true } }
         )
         yield* h.complete(join, "{}")
         expect(runStatus(yield* h.getRun(runId))).toBe("COMPLETED")
@@ -246,7 +259,10 @@ describe("step conditions", () => {
         task("a"),
         task("b", {
           parents: ["a"],
-          conditions: { sleepConditions: [sleep("s", "1h", Action.QUEUE)], userEventConditions: [event("stop", "abort:stop", Action.CANCEL)] }
+          conditions: {
+            sleepConditions: [sleep("s", "1h", Action.QUEUE)],
+            userEventConditions: [event("stop", "abort:stop", Action.CANCEL)]
+          }
         })
       ])
       const w = yield* h.worker(["guard:check", "guard:charge", "guard:ship", "abort:a", "abort:b"])

@@ -2,20 +2,19 @@
  * Conformance with the official `@hatchet-dev/typescript-sdk` (worker and client) over loopback
  * gRPC: what a Hatchet user's code observes must be what it observes against Hatchet.
  */
-import { NonRetryableError } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { expect, layer } from "@effect/vitest"
+import { NonRetryableError } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 import { createChannel, createClient, Metadata } from "nice-grpc"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
-import * as InternalEngine from "../src/internal/engine.js"
-import * as Queries from "../src/internal/domain/queries.js"
-import * as Official from "./support/official.js"
 import { taskStatus } from "../src/internal/domain/model.js"
+import * as Queries from "../src/internal/domain/queries.js"
+import * as InternalEngine from "../src/internal/engine.js"
+import * as Official from "./support/official.js"
 
-const rejection = (promise: Promise<unknown>) =>
-  Effect.promise(() => promise.then(() => undefined, (error: unknown) => error))
+const rejection = (promise: Promise<unknown>) => Effect.promise(() => promise.then(() => undefined, (error: unknown) => error))
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official TypeScript SDK", (it) => {
   it.scoped("runs a simple task and returns its output through run / runNoWait / result", () =>
@@ -180,9 +179,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const name = Official.unique("onfailure")
       let seenErrors: Record<string, string> | undefined
       const wf = hatchet.workflow({ name })
-      wf.task({ name: "explode", fn: async () => {
-        throw new Error("kaboom")
-      } })
+      wf.task({
+        name: "explode",
+        fn: async () => {
+          throw new Error("kaboom")
+        }
+      })
       wf.onFailure({
         name: "cleanup",
         fn: async (_input, ctx) => {

@@ -94,7 +94,8 @@ describe("cron runs", () => {
       expect(yield* failure({ cronTriggers: ["TZ=UTC"] })).toEqual({ code: Status.INTERNAL, message: "An internal error occurred" })
       expect(yield* failure({ cronTriggers: ["61 * * * *"] })).toEqual({
         code: Status.INVALID_ARGUMENT,
-        message: "Validation failed with the following errors:\n0: validation failed on field 'CreateWorkflowVersionOpts.CronTriggers[0]': Invalid cron expression\n"
+        message:
+          "Validation failed with the following errors:\n0: validation failed on field 'CreateWorkflowVersionOpts.CronTriggers[0]': Invalid cron expression\n"
       })
       // cron_input is only stored with crons
       yield* h.putWorkflow("no-cron", [task("t")], { cronInput: "{oops" })

@@ -37,12 +37,18 @@ describe("REST crons: rules", () => {
       const v1 = yield* h.putWorkflow("api-cron", [task("t")], { defaultPriority: 3 })
       const w = yield* h.worker(["api-cron:t"])
       const cron = yield* h.run((state, now) =>
-        Crons.createCron(state, tenantId, "api-cron", newCron("nightly", "* * * * *", {
-          inputRaw: "{\"from\":\"cron\"}",
-          // the engine's keys are copied over the cron's own
-          metadataRaw: "{\"team\":\"x\",\"hatchet__cron_name\":\"mine\"}",
-          priority: 2
-        }), now)
+        Crons.createCron(
+          state,
+          tenantId,
+          "api-cron",
+          newCron("nightly", "* * * * *", {
+            inputRaw: "{\"from\":\"cron\"}",
+            // the engine's keys are copied over the cron's own
+            metadataRaw: "{\"team\":\"x\",\"hatchet__cron_name\":\"mine\"}",
+            priority: 2
+          }),
+          now
+        )
       )
       // without a priority: 1, not the workflow's default priority (upstream stores 1)
       const plain = yield* h.run((state, now) => Crons.createCron(state, tenantId, "api-cron", newCron("plain", "30 * * * * *"), now))
@@ -162,14 +168,26 @@ describe("REST crons: rules", () => {
   it.scoped("declared crons are listed (DEFAULT, name \"\"), keep their enabled across versions, come back on a new version once deleted", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      yield* h.putWorkflow("declared", [task("t")], { cronTriggers: ["0 * * * * *", "30 * * * * *"], cronInput: "{\"d\":1}", defaultPriority: 2 })
+      yield* h.putWorkflow("declared", [task("t")], {
+        cronTriggers: ["0 * * * * *", "30 * * * * *"],
+        cronInput: "{\"d\":1}",
+        defaultPriority: 2
+      })
       // same creation time: ordered by id, so picked by expression here
       const byExpression = () => {
         const rows = Crons.listCrons(h.state, tenantId, {}).rows
         return ["0 * * * * *", "30 * * * * *"].map((expression) => rows.find((c) => c.expression === expression))
       }
       const [first, second] = byExpression()
-      expect(first).toMatchObject({ method: "DEFAULT", name: "", expression: "0 * * * * *", inputRaw: "{\"d\":1}", metadataRaw: "", priority: 2, enabled: true })
+      expect(first).toMatchObject({
+        method: "DEFAULT",
+        name: "",
+        expression: "0 * * * * *",
+        inputRaw: "{\"d\":1}",
+        metadataRaw: "",
+        priority: 2,
+        enabled: true
+      })
       expect(second!.expression).toBe("30 * * * * *")
 
       // disabled and deleted through the API, like any cron
@@ -273,7 +291,16 @@ describe("REST crons: routes", () => {
       expect(list.status).toBe(200)
       expect(list.body).toMatchObject({
         rows: [
-          { cron: "0 0 * * *", name: "", method: "DEFAULT", enabled: true, priority: 1, input: {}, additionalMetadata: null, workflowVersionId: version.id },
+          {
+            cron: "0 0 * * *",
+            name: "",
+            method: "DEFAULT",
+            enabled: true,
+            priority: 1,
+            input: {},
+            additionalMetadata: null,
+            workflowVersionId: version.id
+          },
           { metadata: { id } },
           { metadata: { id: idOf(bare) } }
         ],
@@ -300,7 +327,10 @@ describe("REST crons: routes", () => {
       expect(yield* t.rest("PATCH", `/crons/${id}`, {})).toEqual({ status: 204, body: undefined })
       expect(yield* t.rest("PATCH", `/crons/${id}`, { enabled: true })).toEqual({ status: 204, body: undefined })
       yield* advance(60_000)
-      expect(t.runs("rest-cron").map((r) => r.metadata.hatchet__cron_scheduled_at)).toEqual(["1970-01-01T00:01:00Z", "1970-01-01T00:04:00Z"])
+      expect(t.runs("rest-cron").map((r) => r.metadata.hatchet__cron_scheduled_at)).toEqual([
+        "1970-01-01T00:01:00Z",
+        "1970-01-01T00:04:00Z"
+      ])
 
       // POST on the cron runs it now, enabled or not, with the current time as its tick
       yield* t.rest("PATCH", `/crons/${id}`, { enabled: false })
@@ -311,7 +341,12 @@ describe("REST crons: routes", () => {
       expect(t.core.state.runsById.get(externalId)).toMatchObject({
         input: { city: "Paris" },
         priority: 3,
-        metadata: { origin: "test", hatchet__cron_name: "every-minute", hatchet__cron_expression: "* * * * *", hatchet__cron_scheduled_at: "1970-01-01T00:04:01Z" }
+        metadata: {
+          origin: "test",
+          hatchet__cron_name: "every-minute",
+          hatchet__cron_expression: "* * * * *",
+          hatchet__cron_scheduled_at: "1970-01-01T00:04:01Z"
+        }
       })
 
       // DELETE: 204, then the cron is gone (upstream's getter fails: 500) and never fires

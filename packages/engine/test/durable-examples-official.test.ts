@@ -14,8 +14,11 @@ import * as Official from "./support/official.js"
 layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
   it.scoped("durable_sleep: the 5 s durable sleep ends when the engine's clock passes it", () =>
     Effect.gen(function*() {
-      const { core, hatchet, engine } = yield* examplesClient
-      const { durableSleep } = yield* Official.importExample<{ durableSleep: Runnable<object, unknown> }>(engine, "durable_sleep/workflow.js")
+      const { core, engine, hatchet } = yield* examplesClient
+      const { durableSleep } = yield* Official.importExample<{ durableSleep: Runnable<object, unknown> }>(
+        engine,
+        "durable_sleep/workflow.js"
+      )
       yield* Official.worker(hatchet, "durable-sleep-worker", { workflows: [durableSleep as never] })
       const ref = yield* Effect.promise(() => durableSleep.runNoWait({}))
       yield* Official.eventually(() => (waiting(core, "durable-sleep").length === 1 ? true : undefined))
@@ -23,34 +26,38 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
       expect(yield* Effect.promise(() => ref.output)).toEqual({ "durable-sleep": { Value: "done" } })
     }), 30_000)
 
-  it.scoped("durable: durable-sleep-event-spawn sleeps, waits for an event, then runs a child; now() is memoized", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<{
-        durableSleepEventSpawn: Runnable<object, { readonly child_output: unknown }>
-        spawnChildTask: Runnable<object, unknown>
-        memoNowCaching: Runnable<object, { readonly start_time: string }>
-        EVENT_KEY: string
-      }>(engine, "durable/workflow.js")
-      yield* Official.worker(hatchet, "durable-worker", {
-        workflows: [example.durableSleepEventSpawn, example.spawnChildTask, example.memoNowCaching] as never
-      })
-      const ref = yield* Effect.promise(() => example.durableSleepEventSpawn.runNoWait({}))
-      yield* Official.eventually(() => (waiting(core, "durable-sleep-event-spawn").length === 1 ? true : undefined))
-      // the example sleeps 2 s of the engine's clock
-      yield* advance(2_000)
-      yield* Official.eventually(() => {
-        const [task] = waiting(core, "durable-sleep-event-spawn")
-        return task !== undefined && [...task.durable!.entries.values()].some((e) => e.kind === "WAIT_FOR" && e.nodeId === 2)
-          ? true
-          : undefined
-      })
-      yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { ok: true }))
-      const output = yield* Effect.promise(() => ref.output)
-      expect(output.child_output).toEqual({ message: "hello from child 1" })
-      const memo = yield* Effect.promise(() => example.memoNowCaching.run({}))
-      expect(Number.isNaN(Date.parse(memo.start_time))).toBe(false)
-    }), 30_000)
+  it.scoped(
+    "durable: durable-sleep-event-spawn sleeps, waits for an event, then runs a child; now() is memoized",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const example = yield* Official.importExample<{
+          durableSleepEventSpawn: Runnable<object, { readonly child_output: unknown }>
+          spawnChildTask: Runnable<object, unknown>
+          memoNowCaching: Runnable<object, { readonly start_time: string }>
+          EVENT_KEY: string
+        }>(engine, "durable/workflow.js")
+        yield* Official.worker(hatchet, "durable-worker", {
+          workflows: [example.durableSleepEventSpawn, example.spawnChildTask, example.memoNowCaching] as never
+        })
+        const ref = yield* Effect.promise(() => example.durableSleepEventSpawn.runNoWait({}))
+        yield* Official.eventually(() => (waiting(core, "durable-sleep-event-spawn").length === 1 ? true : undefined))
+        // the example sleeps 2 s of the engine's clock
+        yield* advance(2_000)
+        yield* Official.eventually(() => {
+          const [task] = waiting(core, "durable-sleep-event-spawn")
+          return task !== undefined && [...task.durable!.entries.values()].some((e) => e.kind === "WAIT_FOR" && e.nodeId === 2)
+            ? true
+            : undefined
+        })
+        yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { ok: true }))
+        const output = yield* Effect.promise(() => ref.output)
+        expect(output.child_output).toEqual({ message: "hello from child 1" })
+        const memo = yield* Effect.promise(() => example.memoNowCaching.run({}))
+        expect(Number.isNaN(Date.parse(memo.start_time))).toBe(false)
+      }),
+    30_000
+  )
 
   it.scoped("a durable task's 24-hour sleep ends in one jump of the engine's clock", () =>
     Effect.gen(function*() {
@@ -91,223 +98,253 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
       expect(yield* Effect.promise(() => ref.output)).toEqual({ Value: "done" })
     }), 30_000)
 
-  it.scoped("durable_eviction: a worker's shutdown evicts the waiting run; the event restores it on another worker, its memo kept", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<{
-        evictableMemoThenWaitForEvent: Runnable<object, unknown>
-        MEMO_EVENT_KEY: string
-      }>(engine, "durable_eviction/workflow.js")
-      const name = "evictable-memo-then-wait-for-event"
-      const ref = yield* Effect.scoped(Effect.gen(function*() {
-        yield* Official.worker(hatchet, "eviction-worker-a", { workflows: [example.evictableMemoThenWaitForEvent] as never })
-        const ref = yield* Effect.promise(() => example.evictableMemoThenWaitForEvent.runNoWait({}))
-        yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
-        return ref
-      }))
-      // worker a stopped: it evicted its waiting run, which holds no worker now
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-      const task = core.state.tasksByExternalId.get(runId)!
-      expect(task.state._tag).toBe("Evicted")
-      const memoized = [...task.durable!.entries.values()].find((e) => e.kind === "MEMO")!
-      yield* Official.worker(hatchet, "eviction-worker-b", { workflows: [example.evictableMemoThenWaitForEvent] as never })
-      yield* Effect.promise(() => hatchet.events.push(example.MEMO_EVENT_KEY, {}))
-      const output = (yield* Effect.promise(() => ref.output)) as { memoizedNow: string; status: string }
-      expect(output.status).toBe("completed")
-      // the restored invocation answered now() from the log
-      expect(new Date(output.memoizedNow).toISOString()).toBe(
-        JSON.parse(new TextDecoder().decode(memoized.result)).ts
-      )
-      expect(task.durable!.invocationCount).toBe(2)
-    }), 30_000)
+  it.scoped(
+    "durable_eviction: a worker's shutdown evicts the waiting run; the event restores it on another worker, its memo kept",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const example = yield* Official.importExample<{
+          evictableMemoThenWaitForEvent: Runnable<object, unknown>
+          MEMO_EVENT_KEY: string
+        }>(engine, "durable_eviction/workflow.js")
+        const name = "evictable-memo-then-wait-for-event"
+        const ref = yield* Effect.scoped(Effect.gen(function*() {
+          yield* Official.worker(hatchet, "eviction-worker-a", { workflows: [example.evictableMemoThenWaitForEvent] as never })
+          const ref = yield* Effect.promise(() => example.evictableMemoThenWaitForEvent.runNoWait({}))
+          yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
+          return ref
+        }))
+        // worker a stopped: it evicted its waiting run, which holds no worker now
+        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+        const task = core.state.tasksByExternalId.get(runId)!
+        expect(task.state._tag).toBe("Evicted")
+        const memoized = [...task.durable!.entries.values()].find((e) => e.kind === "MEMO")!
+        yield* Official.worker(hatchet, "eviction-worker-b", { workflows: [example.evictableMemoThenWaitForEvent] as never })
+        yield* Effect.promise(() => hatchet.events.push(example.MEMO_EVENT_KEY, {}))
+        const output = (yield* Effect.promise(() => ref.output)) as { memoizedNow: string; status: string }
+        expect(output.status).toBe("completed")
+        // the restored invocation answered now() from the log
+        expect(new Date(output.memoizedNow).toISOString()).toBe(
+          JSON.parse(new TextDecoder().decode(memoized.result)).ts
+        )
+        expect(task.durable!.invocationCount).toBe(2)
+      }),
+    30_000
+  )
 
-  it.scoped("durable: children spawned with run(), in bulk, with spawnChild, a DAG after a sleep, and a failing child's error", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{
-        durableWithSpawn: Runnable<object, unknown>
-        durableWithBulkSpawn: Runnable<{ n?: number }, unknown>
-        durableWithExplicitSpawn: Runnable<object, unknown>
-        durableSpawnDag: Runnable<object, { readonly spawn_result: unknown; readonly sleep_duration_ms: number }>
-        errorRaisingDurableParent: Runnable<{ error_message: string }, Record<string, unknown>>
-        spawnChildTask: unknown
-        dagChildWorkflow: unknown
-        errorRaisingTask: unknown
-      }>(engine, "durable/workflow.js")
-      yield* Official.worker(hatchet, "durable-children-worker", {
-        workflows: [
-          ex.durableWithSpawn,
-          ex.durableWithBulkSpawn,
-          ex.durableWithExplicitSpawn,
-          ex.durableSpawnDag,
-          ex.errorRaisingDurableParent,
-          ex.spawnChildTask,
-          ex.dagChildWorkflow,
-          ex.errorRaisingTask
-        ] as never
-      })
-      const dag = yield* Effect.promise(() => ex.durableSpawnDag.runNoWait({}))
-      const [spawned, bulk, explicit, failing] = yield* Effect.promise(() =>
-        Promise.all([
-          ex.durableWithSpawn.run({}),
-          ex.durableWithBulkSpawn.run({ n: 3 }),
-          ex.durableWithExplicitSpawn.run({}),
-          ex.errorRaisingDurableParent.run({ error_message: "card declined" })
-        ])
-      )
-      expect(spawned).toEqual({ child_output: { message: "hello from child 1" } })
-      expect(bulk).toEqual({ child_outputs: [0, 1, 2].map((n) => ({ message: `hello from child ${n}` })) })
-      expect(explicit).toEqual({ child_output: { message: "hello from child 1" } })
-      expect(failing.child_raised).toBe(true)
-      expect(String(failing.child_error_str)).toContain("card declined")
-      // the DAG child is spawned after its 2 s sleep of the engine's clock (its steps take 3 s)
-      yield* Official.eventually(() => (waiting(core, "durable-spawn-dag").length === 1 ? true : undefined))
-      yield* advance(2_000)
-      const output = yield* Effect.promise(() => dag.output)
-      expect(output.sleep_duration_ms).toBe(2_000)
-      expect(output.spawn_result).toEqual({ "dag-child-1": { result: "child1" }, "dag-child-2": { result: "child2" } })
-    }), 30_000)
-
-  it.scoped("durable: lookbacks find events pushed before the wait, in a scope, alone or with a sleep, two keys in either order", () =>
-    Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{
-        waitForEventLookback: Runnable<{ userId: number }, { readonly event: unknown }>
-        waitForOrEventLookback: Runnable<{ scope: string }, unknown>
-        waitForTwoEventsSecondPushedFirst: Runnable<{ scope: string }, { readonly event1: unknown; readonly event2: unknown }>
-        EVENT_KEY: string
-      }>(engine, "durable/workflow.js")
-      yield* Official.worker(hatchet, "durable-lookback-worker", {
-        workflows: [ex.waitForEventLookback, ex.waitForOrEventLookback, ex.waitForTwoEventsSecondPushedFirst] as never
-      })
-      yield* Effect.promise(() => hatchet.events.push("user:create", { order: "o-7", user_id: 7 }, { scope: "user_id:7" }))
-      yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, {}, { scope: "or-scope" }))
-      yield* Effect.promise(() => hatchet.events.push("key2", { order: "second" }, { scope: "two" }))
-      yield* Effect.promise(() => hatchet.events.push("key1", { order: "first" }, { scope: "two" }))
-      const [one, or, two] = yield* Effect.promise(() =>
-        Promise.all([
-          ex.waitForEventLookback.run({ userId: 7 }),
-          ex.waitForOrEventLookback.run({ scope: "or-scope" }),
-          ex.waitForTwoEventsSecondPushedFirst.run({ scope: "two" })
-        ])
-      )
-      expect(one.event).toEqual({ order: "o-7", user_id: 7 })
-      expect(or).toHaveProperty("elapsed")
-      expect(two.event1).toEqual({ order: "first" })
-      expect(two.event2).toEqual({ order: "second" })
-    }), 30_000)
-
-  it.scoped("durable: durable-replay-reset branched from its second sleep replays the first from the log and sleeps the others again", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{ durableReplayReset: Runnable<object, unknown> }>(engine, "durable/workflow.js")
-      yield* Official.worker(hatchet, "durable-replay-worker", { workflows: [ex.durableReplayReset] as never })
-      const ref = yield* Effect.promise(() => ex.durableReplayReset.runNoWait({}))
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-      const sleepThrough = (count: number) =>
-        Effect.gen(function*() {
-          for (let i = 0; i < count; i++) {
-            yield* Official.eventually(() => (waiting(core, "durable-replay-reset").length === 1 ? true : undefined))
-            yield* advance(3_000)
-          }
+  it.scoped(
+    "durable: children spawned with run(), in bulk, with spawnChild, a DAG after a sleep, and a failing child's error",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          durableWithSpawn: Runnable<object, unknown>
+          durableWithBulkSpawn: Runnable<{ n?: number }, unknown>
+          durableWithExplicitSpawn: Runnable<object, unknown>
+          durableSpawnDag: Runnable<object, { readonly spawn_result: unknown; readonly sleep_duration_ms: number }>
+          errorRaisingDurableParent: Runnable<{ error_message: string }, Record<string, unknown>>
+          spawnChildTask: unknown
+          dagChildWorkflow: unknown
+          errorRaisingTask: unknown
+        }>(engine, "durable/workflow.js")
+        yield* Official.worker(hatchet, "durable-children-worker", {
+          workflows: [
+            ex.durableWithSpawn,
+            ex.durableWithBulkSpawn,
+            ex.durableWithExplicitSpawn,
+            ex.durableSpawnDag,
+            ex.errorRaisingDurableParent,
+            ex.spawnChildTask,
+            ex.dagChildWorkflow,
+            ex.errorRaisingTask
+          ] as never
         })
-      yield* sleepThrough(3)
-      yield* Effect.promise(() => ref.output)
-      const task = core.state.tasksByExternalId.get(runId)!
-      yield* Effect.promise(() => hatchet.runs.branchDurableTask(runId, 2, 1))
-      yield* sleepThrough(2)
-      yield* Official.eventually(() => (task.state._tag === "Completed" && task.durable!.invocationCount === 2 ? true : undefined))
-      const entries = [...task.durable!.entries.values()].map((e) => [e.branchId, e.nodeId, e.invocationCount])
-      expect(entries).toEqual([[1, 1, 1], [1, 2, 1], [1, 3, 1], [2, 2, 2], [2, 3, 2]])
-    }), 30_000)
-
-  it.scoped("durable: the durable-workflow DAG: a sleep then an event, or-groups won by a sleep and by an event, three sleeps", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{
-        durableWorkflow: Runnable<object, Record<string, Record<string, unknown>>>
-        EVENT_KEY: string
-      }>(engine, "durable/workflow.js")
-      yield* Official.worker(hatchet, "durable-workflow-worker", { workflows: [ex.durableWorkflow] as never })
-      const ref = yield* Effect.promise(() => ex.durableWorkflow.runNoWait({}))
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-      const waitingSteps = () =>
-        [...core.state.runsById.get(runId)!.tasks.values()].filter((t) => pendingWaits(t).length > 0).map((t) => t.step.readableId).sort()
-      yield* Official.eventually(() => (waitingSteps().length === 4 ? true : undefined))
-      // 2 s: durable_task's sleep and wait_for_or_group_1's; wait_for_multi_sleep's first
-      yield* advance(2_000)
-      yield* Official.eventually(() =>
-        String(waitingSteps()) === String(["durable_task", "wait_for_multi_sleep", "wait_for_or_group_2"]) ? true : undefined
-      )
-      // the event: durable_task's wait and wait_for_or_group_2's or-group
-      yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, { test: "test" }))
-      yield* Official.eventually(() => (String(waitingSteps()) === String(["wait_for_multi_sleep"]) ? true : undefined))
-      for (let i = 0; i < 2; i++) {
+        const dag = yield* Effect.promise(() => ex.durableSpawnDag.runNoWait({}))
+        const [spawned, bulk, explicit, failing] = yield* Effect.promise(() =>
+          Promise.all([
+            ex.durableWithSpawn.run({}),
+            ex.durableWithBulkSpawn.run({ n: 3 }),
+            ex.durableWithExplicitSpawn.run({}),
+            ex.errorRaisingDurableParent.run({ error_message: "card declined" })
+          ])
+        )
+        expect(spawned).toEqual({ child_output: { message: "hello from child 1" } })
+        expect(bulk).toEqual({ child_outputs: [0, 1, 2].map((n) => ({ message: `hello from child ${n}` })) })
+        expect(explicit).toEqual({ child_output: { message: "hello from child 1" } })
+        expect(failing.child_raised).toBe(true)
+        expect(String(failing.child_error_str)).toContain("card declined")
+        // the DAG child is spawned after its 2 s sleep of the engine's clock (its steps take 3 s)
+        yield* Official.eventually(() => (waiting(core, "durable-spawn-dag").length === 1 ? true : undefined))
         yield* advance(2_000)
-        if (i === 0) yield* Official.eventually(() => (waitingSteps().length === 1 ? true : undefined))
-      }
-      const output = yield* Effect.promise(() => ref.output)
-      expect(output.durable_task).toMatchObject({ status: "success", sleep_duration_ms: 2_000 })
-      expect(output.wait_for_or_group_1).toMatchObject({ key: "CREATE", eventId: "sleep" })
-      expect(output.wait_for_or_group_2).toMatchObject({ key: "CREATE", eventId: "event" })
-      expect(output.wait_for_multi_sleep).toHaveProperty("runtime")
-    }), 30_000)
+        const output = yield* Effect.promise(() => dag.output)
+        expect(output.sleep_duration_ms).toBe(2_000)
+        expect(output.spawn_result).toEqual({ "dag-child-1": { result: "child1" }, "dag-child-2": { result: "child2" } })
+      }),
+    30_000
+  )
 
-  it.scoped("durable: replayed, wait-for-sleep-twice finds its sleep in the log; durable-non-determinism's second invocation asks another sleep and is told", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{
-        waitForSleepTwice: Runnable<object, { readonly runtime: number }>
-        durableNonDeterminism: Runnable<object, Record<string, unknown>>
-      }>(engine, "durable/workflow.js")
-      const simple = yield* Official.importExample<{ helloWorldDurable: Runnable<object, unknown> }>(engine, "simple/e2e-workflows.js")
-      yield* Official.worker(hatchet, "durable-replay-worker", {
-        workflows: [ex.waitForSleepTwice, ex.durableNonDeterminism, simple.helloWorldDurable] as never
-      })
-      expect(yield* Effect.promise(() => simple.helloWorldDurable.run({}))).toEqual({ result: "Hello, world!" })
-      const twice = yield* Effect.promise(() => ex.waitForSleepTwice.runNoWait({}))
-      const nd = yield* Effect.promise(() => ex.durableNonDeterminism.runNoWait({}))
-      yield* Official.eventually(() =>
-        waiting(core, "wait-for-sleep-twice").length + waiting(core, "durable-non-determinism").length === 2 ? true : undefined
-      )
-      yield* advance(2_000)
-      expect((yield* Effect.promise(() => twice.output)).runtime).toBeGreaterThanOrEqual(0)
-      expect(yield* Effect.promise(() => nd.output)).toEqual({ attempt_number: 1, sleep_time: 2, non_determinism_detected: false })
-      const ids = yield* Effect.promise(() => Promise.all([twice.getWorkflowRunId(), nd.getWorkflowRunId()]))
-      yield* Effect.promise(() => hatchet.runs.replay({ ids }))
-      const [twiceTask, ndTask] = ids.map((id) => core.state.tasksByExternalId.get(id)!)
-      // no clock moved: the sleep is answered from the log
-      yield* Official.eventually(() => (twiceTask!.durable!.invocationCount === 2 && twiceTask!.state._tag === "Completed" ? true : undefined))
-      yield* Official.eventually(() => (ndTask!.durable!.invocationCount === 2 && ndTask!.state._tag === "Completed" ? true : undefined))
-      expect(ndTask!.state._tag === "Completed" && JSON.parse(ndTask!.state.output)).toEqual({
-        attempt_number: 2,
-        sleep_time: 4,
-        non_determinism_detected: true,
-        node_id: 1
-      })
-    }), 30_000)
+  it.scoped(
+    "durable: lookbacks find events pushed before the wait, in a scope, alone or with a sleep, two keys in either order",
+    () =>
+      Effect.gen(function*() {
+        const { engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          waitForEventLookback: Runnable<{ userId: number }, { readonly event: unknown }>
+          waitForOrEventLookback: Runnable<{ scope: string }, unknown>
+          waitForTwoEventsSecondPushedFirst: Runnable<{ scope: string }, { readonly event1: unknown; readonly event2: unknown }>
+          EVENT_KEY: string
+        }>(engine, "durable/workflow.js")
+        yield* Official.worker(hatchet, "durable-lookback-worker", {
+          workflows: [ex.waitForEventLookback, ex.waitForOrEventLookback, ex.waitForTwoEventsSecondPushedFirst] as never
+        })
+        yield* Effect.promise(() => hatchet.events.push("user:create", { order: "o-7", user_id: 7 }, { scope: "user_id:7" }))
+        yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, {}, { scope: "or-scope" }))
+        yield* Effect.promise(() => hatchet.events.push("key2", { order: "second" }, { scope: "two" }))
+        yield* Effect.promise(() => hatchet.events.push("key1", { order: "first" }, { scope: "two" }))
+        const [one, or, two] = yield* Effect.promise(() =>
+          Promise.all([
+            ex.waitForEventLookback.run({ userId: 7 }),
+            ex.waitForOrEventLookback.run({ scope: "or-scope" }),
+            ex.waitForTwoEventsSecondPushedFirst.run({ scope: "two" })
+          ])
+        )
+        expect(one.event).toEqual({ order: "o-7", user_id: 7 })
+        expect(or).toHaveProperty("elapsed")
+        expect(two.event1).toEqual({ order: "first" })
+        expect(two.event2).toEqual({ order: "second" })
+      }),
+    30_000
+  )
 
-  it.scoped("durable_callback_ordering: evicted after 250 ms while children finish out of order, each replay gets their completions in the recorded order", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const ex = yield* Official.importExample<{
-        callbackOrderingRoot: Runnable<
-          { durables: number; branches: number; childDelayMs: number; delayStepMs: number },
-          { readonly midInvocationCounts: ReadonlyArray<number>; readonly completedMids: ReadonlyArray<number> }
-        >
-        callbackOrderingMid: unknown
-        callbackOrderingLeaf: unknown
-      }>(engine, "durable_callback_ordering/workflow.js")
-      yield* Official.worker(hatchet, "callback-ordering-worker", {
-        workflows: [ex.callbackOrderingRoot, ex.callbackOrderingMid, ex.callbackOrderingLeaf] as never
-      })
-      const output = yield* Effect.promise(() =>
-        ex.callbackOrderingRoot.run({ durables: 2, branches: 4, childDelayMs: 400, delayStepMs: 60 })
-      )
-      expect(output.completedMids).toEqual([0, 1])
-      // the mids were evicted while their children ran, and replayed without a non-determinism error
-      expect(output.midInvocationCounts.every((count) => count > 1)).toBe(true)
-      const mids = [...core.state.tasksByExternalId.values()].filter((t) => t.run.workflow.name === "durable-callback-ordering-mid")
-      expect(mids.slice(-2).every((t) => t.state._tag === "Completed")).toBe(true)
-    }), 30_000)
+  it.scoped(
+    "durable: durable-replay-reset branched from its second sleep replays the first from the log and sleeps the others again",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{ durableReplayReset: Runnable<object, unknown> }>(engine, "durable/workflow.js")
+        yield* Official.worker(hatchet, "durable-replay-worker", { workflows: [ex.durableReplayReset] as never })
+        const ref = yield* Effect.promise(() => ex.durableReplayReset.runNoWait({}))
+        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+        const sleepThrough = (count: number) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < count; i++) {
+              yield* Official.eventually(() => (waiting(core, "durable-replay-reset").length === 1 ? true : undefined))
+              yield* advance(3_000)
+            }
+          })
+        yield* sleepThrough(3)
+        yield* Effect.promise(() => ref.output)
+        const task = core.state.tasksByExternalId.get(runId)!
+        yield* Effect.promise(() => hatchet.runs.branchDurableTask(runId, 2, 1))
+        yield* sleepThrough(2)
+        yield* Official.eventually(() => (task.state._tag === "Completed" && task.durable!.invocationCount === 2 ? true : undefined))
+        const entries = [...task.durable!.entries.values()].map((e) => [e.branchId, e.nodeId, e.invocationCount])
+        expect(entries).toEqual([[1, 1, 1], [1, 2, 1], [1, 3, 1], [2, 2, 2], [2, 3, 2]])
+      }),
+    30_000
+  )
+
+  it.scoped(
+    "durable: the durable-workflow DAG: a sleep then an event, or-groups won by a sleep and by an event, three sleeps",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          durableWorkflow: Runnable<object, Record<string, Record<string, unknown>>>
+          EVENT_KEY: string
+        }>(engine, "durable/workflow.js")
+        yield* Official.worker(hatchet, "durable-workflow-worker", { workflows: [ex.durableWorkflow] as never })
+        const ref = yield* Effect.promise(() => ex.durableWorkflow.runNoWait({}))
+        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+        const waitingSteps = () =>
+          [...core.state.runsById.get(runId)!.tasks.values()].filter((t) => pendingWaits(t).length > 0).map((t) => t.step.readableId).sort()
+        yield* Official.eventually(() => (waitingSteps().length === 4 ? true : undefined))
+        // 2 s: durable_task's sleep and wait_for_or_group_1's; wait_for_multi_sleep's first
+        yield* advance(2_000)
+        yield* Official.eventually(() =>
+          String(waitingSteps()) === String(["durable_task", "wait_for_multi_sleep", "wait_for_or_group_2"]) ? true : undefined
+        )
+        // the event: durable_task's wait and wait_for_or_group_2's or-group
+        yield* Effect.promise(() => hatchet.events.push(ex.EVENT_KEY, { test: "test" }))
+        yield* Official.eventually(() => (String(waitingSteps()) === String(["wait_for_multi_sleep"]) ? true : undefined))
+        for (let i = 0; i < 2; i++) {
+          yield* advance(2_000)
+          if (i === 0) yield* Official.eventually(() => (waitingSteps().length === 1 ? true : undefined))
+        }
+        const output = yield* Effect.promise(() => ref.output)
+        expect(output.durable_task).toMatchObject({ status: "success", sleep_duration_ms: 2_000 })
+        expect(output.wait_for_or_group_1).toMatchObject({ key: "CREATE", eventId: "sleep" })
+        expect(output.wait_for_or_group_2).toMatchObject({ key: "CREATE", eventId: "event" })
+        expect(output.wait_for_multi_sleep).toHaveProperty("runtime")
+      }),
+    30_000
+  )
+
+  it.scoped(
+    "durable: replayed, wait-for-sleep-twice finds its sleep in the log; durable-non-determinism's second invocation asks another sleep and is told",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          waitForSleepTwice: Runnable<object, { readonly runtime: number }>
+          durableNonDeterminism: Runnable<object, Record<string, unknown>>
+        }>(engine, "durable/workflow.js")
+        const simple = yield* Official.importExample<{ helloWorldDurable: Runnable<object, unknown> }>(engine, "simple/e2e-workflows.js")
+        yield* Official.worker(hatchet, "durable-replay-worker", {
+          workflows: [ex.waitForSleepTwice, ex.durableNonDeterminism, simple.helloWorldDurable] as never
+        })
+        expect(yield* Effect.promise(() => simple.helloWorldDurable.run({}))).toEqual({ result: "Hello, world!" })
+        const twice = yield* Effect.promise(() => ex.waitForSleepTwice.runNoWait({}))
+        const nd = yield* Effect.promise(() => ex.durableNonDeterminism.runNoWait({}))
+        yield* Official.eventually(() =>
+          waiting(core, "wait-for-sleep-twice").length + waiting(core, "durable-non-determinism").length === 2 ? true : undefined
+        )
+        yield* advance(2_000)
+        expect((yield* Effect.promise(() => twice.output)).runtime).toBeGreaterThanOrEqual(0)
+        expect(yield* Effect.promise(() => nd.output)).toEqual({ attempt_number: 1, sleep_time: 2, non_determinism_detected: false })
+        const ids = yield* Effect.promise(() => Promise.all([twice.getWorkflowRunId(), nd.getWorkflowRunId()]))
+        yield* Effect.promise(() => hatchet.runs.replay({ ids }))
+        const [twiceTask, ndTask] = ids.map((id) => core.state.tasksByExternalId.get(id)!)
+        // no clock moved: the sleep is answered from the log
+        yield* Official.eventually(
+          () => (twiceTask!.durable!.invocationCount === 2 && twiceTask!.state._tag === "Completed" ? true : undefined)
+        )
+        yield* Official.eventually(() => (ndTask!.durable!.invocationCount === 2 && ndTask!.state._tag === "Completed" ? true : undefined))
+        expect(ndTask!.state._tag === "Completed" && JSON.parse(ndTask!.state.output)).toEqual({
+          attempt_number: 2,
+          sleep_time: 4,
+          non_determinism_detected: true,
+          node_id: 1
+        })
+      }),
+    30_000
+  )
+
+  it.scoped(
+    "durable_callback_ordering: evicted after 250 ms while children finish out of order, each replay gets their completions in the recorded order",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          callbackOrderingRoot: Runnable<
+            { durables: number; branches: number; childDelayMs: number; delayStepMs: number },
+            { readonly midInvocationCounts: ReadonlyArray<number>; readonly completedMids: ReadonlyArray<number> }
+          >
+          callbackOrderingMid: unknown
+          callbackOrderingLeaf: unknown
+        }>(engine, "durable_callback_ordering/workflow.js")
+        yield* Official.worker(hatchet, "callback-ordering-worker", {
+          workflows: [ex.callbackOrderingRoot, ex.callbackOrderingMid, ex.callbackOrderingLeaf] as never
+        })
+        const output = yield* Effect.promise(() =>
+          ex.callbackOrderingRoot.run({ durables: 2, branches: 4, childDelayMs: 400, delayStepMs: 60 })
+        )
+        expect(output.completedMids).toEqual([0, 1])
+        // the mids were evicted while their children ran, and replayed without a non-determinism error
+        expect(output.midInvocationCounts.every((count) => count > 1)).toBe(true)
+        const mids = [...core.state.tasksByExternalId.values()].filter((t) => t.run.workflow.name === "durable-callback-ordering-mid")
+        expect(mids.slice(-2).every((t) => t.state._tag === "Completed")).toBe(true)
+      }),
+    30_000
+  )
 })

@@ -37,7 +37,10 @@ layer(EngineLive, { timeout: 30_000 })("durable events, the older protocol", (it
       const engine = yield* Engine.Engine
       const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
       yield* Effect.promise(() =>
-        c.admin.putWorkflow({ name: "legacy", tasks: [{ readableId: "t", action: "legacy:t", timeout: "10m", scheduleTimeout: "48h", inputs: "{}" }] })
+        c.admin.putWorkflow({
+          name: "legacy",
+          tasks: [{ readableId: "t", action: "legacy:t", timeout: "10m", scheduleTimeout: "48h", inputs: "{}" }]
+        })
       )
       // no worker takes the task: it stays queued (its schedule timeout is days away)
       const { workflowRunId: taskId } = yield* Effect.promise(() => c.workflows.triggerWorkflow({ name: "legacy", input: "{}" }))
@@ -65,7 +68,10 @@ layer(EngineLive, { timeout: 30_000 })("durable events, the older protocol", (it
           taskId,
           signalKey: "nap",
           conditions: {
-            sleepConditions: [{ base: { readableDataKey: "nap", action: 0, orGroupId: crypto.randomUUID(), expression: "" }, sleepFor: "1h" }],
+            sleepConditions: [{
+              base: { readableDataKey: "nap", action: 0, orGroupId: crypto.randomUUID(), expression: "" },
+              sleepFor: "1h"
+            }],
             userEventConditions: []
           }
         })
@@ -91,16 +97,18 @@ layer(EngineLive, { timeout: 30_000 })("durable events, the older protocol", (it
       expect(received[2]).toMatchObject({ taskId, signalKey: "nap" })
       expect(decode(received[2]!.data)).toEqual({ CREATE: { nap: [{ sleep_duration: "1h" }] } })
       // a bad or-group id is refused
-      expect(yield* Grpc.statusOf(() =>
-        c.durable.registerDurableEvent({
-          taskId,
-          signalKey: "bad",
-          conditions: {
-            sleepConditions: [{ base: { readableDataKey: "x", action: 0, orGroupId: "nope", expression: "" }, sleepFor: "1s" }],
-            userEventConditions: []
-          }
-        })
-      )).toEqual({ code: Status.INVALID_ARGUMENT, details: "or group id is not a valid uuid" })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.durable.registerDurableEvent({
+            taskId,
+            signalKey: "bad",
+            conditions: {
+              sleepConditions: [{ base: { readableDataKey: "x", action: 0, orGroupId: "nope", expression: "" }, sleepFor: "1s" }],
+              userEventConditions: []
+            }
+          })
+        )
+      ).toEqual({ code: Status.INVALID_ARGUMENT, details: "or group id is not a valid uuid" })
       yield* Fiber.interrupt(listening)
     }))
 })

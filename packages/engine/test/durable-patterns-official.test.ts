@@ -100,15 +100,19 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
       expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-bob", welcomeSent: true, followUpSent: false })
     }), 30_000)
 
-  it.scoped("welcome_email as its run.ts drives it: the event pushed right after the trigger is found by the lookback", () =>
-    Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
-      yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [example.welcomeEmail as never] })
-      const ref = yield* Effect.promise(() => example.welcomeEmail.runNoWait({ email: "cy@example.com", user_id: "user-cy" }))
-      yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-cy" }))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-cy", welcomeSent: true, followUpSent: false })
-    }), 30_000)
+  it.scoped(
+    "welcome_email as its run.ts drives it: the event pushed right after the trigger is found by the lookback",
+    () =>
+      Effect.gen(function*() {
+        const { engine, hatchet } = yield* examplesClient
+        const example = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
+        yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [example.welcomeEmail as never] })
+        const ref = yield* Effect.promise(() => example.welcomeEmail.runNoWait({ email: "cy@example.com", user_id: "user-cy" }))
+        yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-cy" }))
+        expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-cy", welcomeSent: true, followUpSent: false })
+      }),
+    30_000
+  )
 
   it.scoped("welcome_email is started by its `user:signup` event", () =>
     Effect.gen(function*() {
@@ -124,52 +128,63 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
       expect(output).toEqual({ userId: "user-dee", welcomeSent: true, followUpSent: false })
     }), 30_000)
 
-  it.scoped("support_agent: no customer reply within 5 s escalates; triage, reply and escalation run as its children", () =>
-    Effect.gen(function*() {
-      const { core, engine, example } = yield* supportAgentWorker
-      const ticket: Ticket = {
-        ticketId: "ticket-1",
-        customerEmail: "ann@example.com",
-        subject: "Charged twice",
-        body: "My card shows the payment twice."
-      }
-      const ref = yield* Effect.promise(() => example.supportAgent.runNoWait(ticket))
-      yield* untilWaiting(core, "support-agent")
-      yield* advance(example.TIMEOUT_SECONDS * 1000)
-      expect(yield* Effect.promise(() => ref.output)).toEqual({
-        ticketId: "ticket-1",
-        status: "escalated",
-        triageCategory: "billing",
-        triagePriority: "medium",
-        initialReply: "Thank you for contacting support about: Charged twice. We are looking into this and will get back to you shortly."
-      })
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-      expect(spawned(core, runId)).toEqual(["triage-ticket", "generate-reply", "escalate-ticket"])
-      // the log as REST lists it: the children, now(), the labelled or-group, the escalation
-      const log = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}`, token(engine))
-      expect(log.status).toBe(200)
-      const entries = log.body as ReadonlyArray<Record<string, unknown>>
-      expect(entries.map((e) => [e.nodeId, e.branchId, e.kind, e.isSatisfied])).toEqual([
-        [1, 1, "RUN", true],
-        [2, 1, "RUN", true],
-        [3, 1, "MEMO", true],
-        [4, 1, "WAIT_FOR", true],
-        [5, 1, "RUN", true]
-      ])
-      expect(entries[0]).toMatchObject({
-        taskExternalId: runId,
-        waitData: [{ kind: "CHILD_WORKFLOW", workflowName: "triage-ticket" }]
-      })
-      expect(entries[3]!.waitData).toEqual([{
-        or: [{ kind: "SLEEP", sleepDurationMs: 5000 }, { kind: "USER_EVENT", eventKey: example.REPLY_EVENT_KEY }]
-      }])
-      expect(typeof entries[3]!.satisfiedAt).toBe("string")
-      const paged = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}?offset=3&limit=1`, token(engine))
-      expect((paged.body as ReadonlyArray<Record<string, unknown>>).map((e) => e.nodeId)).toEqual([4])
-      const base = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks`
-      expect(yield* call("GET", `${base}/not-a-uuid`, token(engine))).toEqual({ status: 400, body: { message: "invalid durable task id" } })
-      expect((yield* call("GET", `${base}/${engine.tenantId}`, token(engine))).status).toBe(404)
-    }), 30_000)
+  it.scoped(
+    "support_agent: no customer reply within 5 s escalates; triage, reply and escalation run as its children",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, example } = yield* supportAgentWorker
+        const ticket: Ticket = {
+          ticketId: "ticket-1",
+          customerEmail: "ann@example.com",
+          subject: "Charged twice",
+          body: "My card shows the payment twice."
+        }
+        const ref = yield* Effect.promise(() => example.supportAgent.runNoWait(ticket))
+        yield* untilWaiting(core, "support-agent")
+        yield* advance(example.TIMEOUT_SECONDS * 1000)
+        expect(yield* Effect.promise(() => ref.output)).toEqual({
+          ticketId: "ticket-1",
+          status: "escalated",
+          triageCategory: "billing",
+          triagePriority: "medium",
+          initialReply: "Thank you for contacting support about: Charged twice. We are looking into this and will get back to you shortly."
+        })
+        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+        expect(spawned(core, runId)).toEqual(["triage-ticket", "generate-reply", "escalate-ticket"])
+        // the log as REST lists it: the children, now(), the labelled or-group, the escalation
+        const log = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}`, token(engine))
+        expect(log.status).toBe(200)
+        const entries = log.body as ReadonlyArray<Record<string, unknown>>
+        expect(entries.map((e) => [e.nodeId, e.branchId, e.kind, e.isSatisfied])).toEqual([
+          [1, 1, "RUN", true],
+          [2, 1, "RUN", true],
+          [3, 1, "MEMO", true],
+          [4, 1, "WAIT_FOR", true],
+          [5, 1, "RUN", true]
+        ])
+        expect(entries[0]).toMatchObject({
+          taskExternalId: runId,
+          waitData: [{ kind: "CHILD_WORKFLOW", workflowName: "triage-ticket" }]
+        })
+        expect(entries[3]!.waitData).toEqual([{
+          or: [{ kind: "SLEEP", sleepDurationMs: 5000 }, { kind: "USER_EVENT", eventKey: example.REPLY_EVENT_KEY }]
+        }])
+        expect(typeof entries[3]!.satisfiedAt).toBe("string")
+        const paged = yield* call(
+          "GET",
+          `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}?offset=3&limit=1`,
+          token(engine)
+        )
+        expect((paged.body as ReadonlyArray<Record<string, unknown>>).map((e) => e.nodeId)).toEqual([4])
+        const base = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks`
+        expect(yield* call("GET", `${base}/not-a-uuid`, token(engine))).toEqual({
+          status: 400,
+          body: { message: "invalid durable task id" }
+        })
+        expect((yield* call("GET", `${base}/${engine.tenantId}`, token(engine))).status).toBe(404)
+      }),
+    30_000
+  )
 
   it.scoped("support_agent as its run.ts drives it: the ticket's reply resolves it, with no escalation", () =>
     Effect.gen(function*() {

@@ -8,7 +8,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { fork, type ChildProcess } from "node:child_process"
+import { type ChildProcess, fork } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -86,8 +86,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK: a durable worker killed mi
       )
       const countFile = join(dir, "executions.jsonl")
       writeFileSync(countFile, "")
-      const lines = (): Array<Line> =>
-        readFileSync(countFile, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Line)
+      const lines = (): Array<Line> => readFileSync(countFile, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Line)
       const hatchet = Official.client(engine)
 
       // both processes load the SDK at once; b starts only after a is dead

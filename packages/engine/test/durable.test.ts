@@ -4,18 +4,18 @@
  * eviction and restore, and a durable task whose worker dies resuming elsewhere from its log.
  * Requests go straight to the domain handler with a stream that records what it is sent.
  */
-import { ActionType, WorkerRegisterRequest, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
+import { ActionType, type AssignedAction, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { branchDurableTask, restoreEvictedTask, handleDurableRequest } from "../src/internal/domain/durable.js"
+import type { CoreOptions } from "../src/internal/core.js"
 import * as Admin from "../src/internal/domain/admin.js"
+import { branchDurableTask, handleDurableRequest, restoreEvictedTask } from "../src/internal/domain/durable.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskStatus } from "../src/internal/domain/model.js"
 import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Workers from "../src/internal/domain/workers.js"
-import type { CoreOptions } from "../src/internal/core.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
 
 const orGroup = () => crypto.randomUUID()
@@ -23,88 +23,96 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 const decode = (payload: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(payload))
 
 /** A harness with durable workers and a recording DurableTask stream. */
-const durableHarnessWith = (options: CoreOptions) => Effect.gen(function*() {
-  const h = yield* makeHarnessWith(options)
-  const sent: Array<DurableTaskResponse> = []
-  const stream = { id: "stream-1", tenantId, send: (r: DurableTaskResponse) => void sent.push(r), releases: new Map() }
-  const request = (r: DurableTaskRequest) => h.run((state, now) => handleDurableRequest(state, stream, r, now))
-  /** A worker with `durable` slots for the given actions; it records the actions it is sent. */
-  const durableWorker = (actions: ReadonlyArray<string>, durable = 10) =>
-    Effect.gen(function*() {
-      const received: Array<AssignedAction> = []
-      const worker = yield* h.run((state, now) => {
-        const w = Workers.registerWorker(
+const durableHarnessWith = (options: CoreOptions) =>
+  Effect.gen(function*() {
+    const h = yield* makeHarnessWith(options)
+    const sent: Array<DurableTaskResponse> = []
+    const stream = { id: "stream-1", tenantId, send: (r: DurableTaskResponse) => void sent.push(r), releases: new Map() }
+    const request = (r: DurableTaskRequest) => h.run((state, now) => handleDurableRequest(state, stream, r, now))
+    /** A worker with `durable` slots for the given actions; it records the actions it is sent. */
+    const durableWorker = (actions: ReadonlyArray<string>, durable = 10) =>
+      Effect.gen(function*() {
+        const received: Array<AssignedAction> = []
+        const worker = yield* h.run((state, now) => {
+          const w = Workers.registerWorker(
+            state,
+            tenantId,
+            WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
+            now
+          )
+          Workers.openSession(state, w, {
+            id: `session-${w.id}`,
+            workerId: w.id,
+            establishedAt: now,
+            legacy: false,
+            send: (a) => {
+              received.push(a)
+              return true
+            },
+            close: () => {}
+          }, now)
+          Workers.heartbeat(state, tenantId, w.id, now)
+          return w
+        })
+        return { worker, received, heartbeat: h.run((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
+      })
+    const memo = (a: AssignedAction, key: string, payload?: unknown) =>
+      request({
+        memo: {
+          durableTaskExternalId: a.taskRunExternalId,
+          invocationCount: a.durableTaskInvocationCount!,
+          key: new TextEncoder().encode(key),
+          ...(payload !== undefined ? { payload: bytes(payload) } : {})
+        }
+      })
+    const sleep = (a: AssignedAction, sleepFor: string, key = "sleep") =>
+      request({
+        waitFor: {
+          durableTaskExternalId: a.taskRunExternalId,
+          invocationCount: a.durableTaskInvocationCount!,
+          waitForConditions: {
+            sleepConditions: [{ base: { readableDataKey: key, action: 0, orGroupId: orGroup(), expression: "" }, sleepFor }],
+            userEventConditions: []
+          }
+        }
+      })
+    const waitEvent = (a: AssignedAction, eventKey: string, extra: { expression?: string; scope?: string; since?: Date } = {}) =>
+      request({
+        waitFor: {
+          durableTaskExternalId: a.taskRunExternalId,
+          invocationCount: a.durableTaskInvocationCount!,
+          waitForConditions: {
+            sleepConditions: [],
+            userEventConditions: [{
+              base: { readableDataKey: eventKey, action: 0, orGroupId: orGroup(), expression: extra.expression ?? "" },
+              userEventKey: eventKey,
+              eventScope: extra.scope,
+              considerEventsSince: extra.since
+            }]
+          }
+        }
+      })
+    const push = (key: string, payload: unknown, scope?: string) =>
+      h.run((state, now) =>
+        Ingest.pushEvent(
           state,
           tenantId,
-          WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
+          PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload), eventTimestamp: new Date(now), scope }),
           now
         )
-        Workers.openSession(state, w, {
-          id: `session-${w.id}`,
-          workerId: w.id,
-          establishedAt: now,
-          legacy: false,
-          send: (a) => {
-            received.push(a)
-            return true
-          },
-          close: () => {}
-        }, now)
-        Workers.heartbeat(state, tenantId, w.id, now)
-        return w
+      )
+    /** Advances the clock in steps, heartbeating the workers given. */
+    const advance = (ms: number, alive: ReadonlyArray<{ readonly heartbeat: Effect.Effect<void, unknown> }>, step = 4_000) =>
+      Effect.gen(function*() {
+        for (let left = ms; left > 0; left -= step) {
+          yield* TestClock.adjust(Math.min(step, left))
+          for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+          for (const w of alive) yield* Effect.ignore(w.heartbeat)
+        }
       })
-      return { worker, received, heartbeat: h.run((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
-    })
-  const memo = (a: AssignedAction, key: string, payload?: unknown) =>
-    request({
-      memo: {
-        durableTaskExternalId: a.taskRunExternalId,
-        invocationCount: a.durableTaskInvocationCount!,
-        key: new TextEncoder().encode(key),
-        ...(payload !== undefined ? { payload: bytes(payload) } : {})
-      }
-    })
-  const sleep = (a: AssignedAction, sleepFor: string, key = "sleep") =>
-    request({
-      waitFor: {
-        durableTaskExternalId: a.taskRunExternalId,
-        invocationCount: a.durableTaskInvocationCount!,
-        waitForConditions: {
-          sleepConditions: [{ base: { readableDataKey: key, action: 0, orGroupId: orGroup(), expression: "" }, sleepFor }],
-          userEventConditions: []
-        }
-      }
-    })
-  const waitEvent = (a: AssignedAction, eventKey: string, extra: { expression?: string; scope?: string; since?: Date } = {}) =>
-    request({
-      waitFor: {
-        durableTaskExternalId: a.taskRunExternalId,
-        invocationCount: a.durableTaskInvocationCount!,
-        waitForConditions: {
-          sleepConditions: [],
-          userEventConditions: [{
-            base: { readableDataKey: eventKey, action: 0, orGroupId: orGroup(), expression: extra.expression ?? "" },
-            userEventKey: eventKey,
-            eventScope: extra.scope,
-            considerEventsSince: extra.since
-          }]
-        }
-      }
-    })
-  const push = (key: string, payload: unknown, scope?: string) =>
-    h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload), eventTimestamp: new Date(now), scope }), now))
-  /** Advances the clock in steps, heartbeating the workers given. */
-  const advance = (ms: number, alive: ReadonlyArray<{ readonly heartbeat: Effect.Effect<void, unknown> }>, step = 4_000) =>
-    Effect.gen(function*() {
-      for (let left = ms; left > 0; left -= step) {
-        yield* TestClock.adjust(Math.min(step, left))
-        for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
-        for (const w of alive) yield* Effect.ignore(w.heartbeat)
-      }
-    })
-  const completions = () => sent.flatMap((r) => (r.entryCompleted !== undefined ? [r.entryCompleted] : []))
-  return { ...h, advance, sent, stream, request, durableWorker, memo, sleep, waitEvent, push, completions }
-})
+    const completions = () => sent.flatMap((r) => (r.entryCompleted !== undefined ? [r.entryCompleted] : []))
+    return { ...h, advance, sent, stream, request, durableWorker, memo, sleep, waitEvent, push, completions }
+  })
 
 const durableHarness = durableHarnessWith({})
 
@@ -132,7 +140,12 @@ describe("durable tasks", () => {
       const start = w.received[0]!
       yield* h.sleep(start, "168h")
       expect(h.sent.map((r) => Object.keys(r)[0])).toEqual(["waitForAck"])
-      expect(h.sent[0]!.waitForAck!.ref).toEqual({ durableTaskExternalId: start.taskRunExternalId, invocationCount: 1, branchId: 1, nodeId: 1 })
+      expect(h.sent[0]!.waitForAck!.ref).toEqual({
+        durableTaskExternalId: start.taskRunExternalId,
+        invocationCount: 1,
+        branchId: 1,
+        nodeId: 1
+      })
       yield* h.advance(167 * 3_600_000, [], 167 * 3_600_000)
       expect(h.completions()).toEqual([])
       yield* h.advance(3_600_000, [], 3_600_000)
@@ -265,7 +278,14 @@ describe("durable tasks", () => {
           triggerRuns: {
             durableTaskExternalId: a.taskRunExternalId,
             invocationCount: a.durableTaskInvocationCount!,
-            triggerOpts: [{ name: "order-child", input: "{}", parentId: runId, parentTaskRunExternalId: a.taskRunExternalId, childIndex: 0, desiredWorkerLabels: {} }]
+            triggerOpts: [{
+              name: "order-child",
+              input: "{}",
+              parentId: runId,
+              parentTaskRunExternalId: a.taskRunExternalId,
+              childIndex: 0,
+              desiredWorkerLabels: {}
+            }]
           }
         })
       const a1 = w.received[0]!
@@ -301,7 +321,14 @@ describe("durable tasks", () => {
         triggerRuns: {
           durableTaskExternalId: runId,
           invocationCount: 1,
-          triggerOpts: [{ name: "gap-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+          triggerOpts: [{
+            name: "gap-child",
+            input: "{}",
+            parentId: runId,
+            parentTaskRunExternalId: runId,
+            childIndex: 0,
+            desiredWorkerLabels: {}
+          }]
         }
       })
       yield* h.complete(w.received.find((x) => x.actionId === "gap-child:c")!, "{}")
@@ -314,7 +341,10 @@ describe("durable tasks", () => {
       yield* h.push("go", {})
       expect(h.completions()).toEqual([])
       const status = h.request({
-        workerStatus: { workerId: w.worker.id, waitingEntries: [{ durableTaskExternalId: runId, invocationCount: 2, branchId: 1, nodeId: 2 }] }
+        workerStatus: {
+          workerId: w.worker.id,
+          waitingEntries: [{ durableTaskExternalId: runId, invocationCount: 2, branchId: 1, nodeId: 2 }]
+        }
       })
       yield* h.advance(60_000, [w])
       yield* status
@@ -462,7 +492,9 @@ describe("durable tasks", () => {
       expect(restored.durableTaskInvocationCount).toBe(2)
       h.sent.length = 0
       yield* spawn(restored)
-      expect(h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)).toEqual(ack.runEntries.map((e) => e.workflowRunExternalId))
+      expect(h.sent[0]!.triggerRunsAck!.runEntries.map((e) => e.workflowRunExternalId)).toEqual(
+        ack.runEntries.map((e) => e.workflowRunExternalId)
+      )
       expect(w.received.filter((x) => x.actionId === "child:c")).toHaveLength(2)
       expect(h.completions().map((c) => c.ref!.nodeId)).toEqual([2, 1])
     }))
@@ -568,7 +600,14 @@ describe("durable tasks", () => {
         triggerRuns: {
           durableTaskExternalId: runId,
           invocationCount: 1,
-          triggerOpts: [{ name: "forgotten-child", input: "{}", parentId: runId, parentTaskRunExternalId: runId, childIndex: 0, desiredWorkerLabels: {} }]
+          triggerOpts: [{
+            name: "forgotten-child",
+            input: "{}",
+            parentId: runId,
+            parentTaskRunExternalId: runId,
+            childIndex: 0,
+            desiredWorkerLabels: {}
+          }]
         }
       })
       yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))

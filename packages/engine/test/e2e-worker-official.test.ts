@@ -54,7 +54,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(worker.ready).toBe(true)
 
       // the names it registered, as the engine lists them: one per workflow of the worker's list
-      const listed = yield* call("GET", `${engine.apiUrl}/api/v1/tenants/${engine.tenantId}/workflows?limit=1000`, Redacted.value(engine.token))
+      const listed = yield* call(
+        "GET",
+        `${engine.apiUrl}/api/v1/tenants/${engine.tenantId}/workflows?limit=1000`,
+        Redacted.value(engine.token)
+      )
       expect(listed.status).toBe(200)
       const names = (listed.body as { rows: ReadonlyArray<{ name: string }> }).rows.map((row) => row.name)
       // the worker's list, as its compiled source names the workflows (`workflow_N.name` entries)

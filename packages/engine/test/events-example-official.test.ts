@@ -6,8 +6,8 @@
  * filters, runs for every event of its key; a bulk push returns its events with their keys.
  */
 import { expect, layer } from "@effect/vitest"
-import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
@@ -111,6 +111,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const runs = yield* runsByEvent(hatchet, result.events.map((e) => e.eventId))
       expect(result.events.map((e) => runs![e.eventId]!.includes("upper"))).toEqual([true, true, true])
       const listed = yield* promise(() => hatchet.events.list({ eventIds: result.events.map((e) => e.eventId) }))
-      expect(listed.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual(["user123", "user456", "user789"])
+      expect(listed.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual([
+        "user123",
+        "user456",
+        "user789"
+      ])
     }))
 })

@@ -95,13 +95,19 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         triggeredRuns: null
       })
       const bySource = yield* promise(() => hatchet.events.list({ additionalMetadata: ["source:test"] } as never))
-      expect(bySource.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual(["user1", "user2", "user3"])
+      expect(bySource.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual([
+        "user1",
+        "user2",
+        "user3"
+      ])
       expect(userEvents.pagination).toEqual({ current_page: 1, next_page: 1, num_pages: 1 })
 
       // filter.js passes the workflow's name (`lower.id`) as its id: a 400, as upstream
-      expect(yield* restError(() =>
-        hatchet.filters.create({ workflowId: example.lower.id, expression: "input.ShouldSkip == false", scope: "foobarbaz" })
-      )).toEqual({ status: 400, data: { message: "invalid UUID length: 5" } })
+      expect(
+        yield* restError(() =>
+          hatchet.filters.create({ workflowId: example.lower.id, expression: "input.ShouldSkip == false", scope: "foobarbaz" })
+        )
+      ).toEqual({ status: 400, data: { message: "invalid UUID length: 5" } })
       // with the workflow's id, as upstream's test does
       const workflowId = (yield* promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
       const filter = yield* promise(() =>
@@ -121,14 +127,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         tenantId: engine.tenantId
       })
       // the same filter again: upstream's unique index, a 500
-      expect((yield* restError(() =>
-        hatchet.filters.create({
-          workflowId,
-          expression: "input.ShouldSkip == false",
-          scope: "foobarbaz",
-          payload: { location: "Moscow", main_character: "Anna", supporting_character: "Stiva" }
-        })
-      ))?.status).toBe(500)
+      expect(
+        (yield* restError(() =>
+          hatchet.filters.create({
+            workflowId,
+            expression: "input.ShouldSkip == false",
+            scope: "foobarbaz",
+            payload: { location: "Moscow", main_character: "Anna", supporting_character: "Stiva" }
+          })
+        ))?.status
+      ).toBe(500)
 
       // Skip a run: the filter does not hold, `lower` does not run; `upper` has no filter and does
       const skipped = yield* promise(() =>

@@ -59,8 +59,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect((yield* call("GET", `${base}?scopes=t`, token)).body.rows.map((f: any) => f.metadata.id)).toEqual([second.body.metadata.id])
       const secondPage = yield* call("GET", `${base}?limit=1&offset=1&workflowIds=${workflowId}`, token)
       expect(secondPage.body.pagination).toEqual({ current_page: 1, next_page: 2, num_pages: 2 })
-      expect(yield* call("GET", `${base}?limit=0`, token)).toEqual({ status: 400, body: { errors: [{ description: "failed to list filters" }] } })
-      expect(yield* call("GET", `${base}?offset=-1`, token)).toEqual({ status: 400, body: { errors: [{ description: "failed to list filters" }] } })
+      expect(yield* call("GET", `${base}?limit=0`, token)).toEqual({
+        status: 400,
+        body: { errors: [{ description: "failed to list filters" }] }
+      })
+      expect(yield* call("GET", `${base}?offset=-1`, token)).toEqual({
+        status: 400,
+        body: { errors: [{ description: "failed to list filters" }] }
+      })
       expect((yield* call("GET", `${base}?workflowIds=x`, token)).status).toBe(400)
 
       // get / update / delete keyed by the filter: checked before the token, as upstream's populator
@@ -88,11 +94,21 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const token = Redacted.value(engine.token)
       const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${token}`)
       yield* Effect.promise(() =>
-        c.admin.putWorkflow({ name: "on-order", eventTriggers: ["order:*"], tasks: [{ readableId: "t", action: "on-order:t", timeout: "60s", inputs: "{}" }] })
+        c.admin.putWorkflow({
+          name: "on-order",
+          eventTriggers: ["order:*"],
+          tasks: [{ readableId: "t", action: "on-order:t", timeout: "60s", inputs: "{}" }]
+        })
       )
       const base = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/events`
       const a = yield* Effect.promise(() =>
-        c.events.push({ key: "order:created", payload: "{\"n\":1}", additionalMetadata: "{\"team\":\"x\",\"n\":1}", scope: "shop", eventTimestamp: new Date() })
+        c.events.push({
+          key: "order:created",
+          payload: "{\"n\":1}",
+          additionalMetadata: "{\"team\":\"x\",\"n\":1}",
+          scope: "shop",
+          eventTimestamp: new Date()
+        })
       )
       // a later millisecond: events seen at the same time list oldest first, as upstream's `ORDER BY seen_at DESC, id`
       yield* Effect.sleep("5 millis")
@@ -141,7 +157,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(yield* list(`until=${new Date(Date.now() - 60_000).toISOString()}`)).toEqual([])
       expect(yield* list("limit=1&offset=1")).toEqual([a.eventId])
       expect((yield* call("GET", `${base}?limit=1`, token)).body.pagination).toEqual({ current_page: 1, next_page: 2, num_pages: 2 })
-      for (const bad of ["limit=0", "limit=-1", "offset=-1", "additionalMetadata=novalue", "additionalMetadata=k:", "workflowRunStatuses=DONE"]) {
+      for (
+        const bad of ["limit=0", "limit=-1", "offset=-1", "additionalMetadata=novalue", "additionalMetadata=k:", "workflowRunStatuses=DONE"]
+      ) {
         expect(yield* call("GET", `${base}?${bad}`, token), bad).toEqual({ status: 500, body: { message: "Internal Server Error" } })
       }
       expect((yield* call("GET", `${base}?eventIds=bad`, token)).status).toBe(400)

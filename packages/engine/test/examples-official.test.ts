@@ -30,7 +30,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const since = new Date(Date.now() - 60_000)
       const ones = yield* Effect.promise(() => Promise.all([one.runNoWait({}), one.runNoWait({})]))
       const twos = yield* Effect.promise(() =>
-        Promise.all([two.runNoWait({}, { additionalMetadata: { key: "value" } }), two.runNoWait({}, { additionalMetadata: { key: "other" } })])
+        Promise.all([
+          two.runNoWait({}, { additionalMetadata: { key: "value" } }),
+          two.runNoWait({}, { additionalMetadata: { key: "other" } })
+        ])
       )
       const idsOf = (refs: ReadonlyArray<Ref>) => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))
       const oneIds = yield* Effect.promise(() => idsOf(ones))
@@ -59,16 +62,22 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // replayed, the cancelled runs run on a worker (each fails once, then succeeds on its retry)
       yield* Effect.promise(() => hatchet.runs.replay({ ids: [...oneIds, twoIds[0]!] }))
       yield* Official.worker(hatchet, "bulk-worker", { workflows: [one, two] as never, slots: 10 })
-      yield* Official.eventually(() =>
-        Promise.all([...oneIds, ...twoIds].map((id) => hatchet.runs.get(id).then((d) => d.run.status))).then((all) =>
-          all.every((s) => s === "COMPLETED") ? true : undefined
-        ), 20_000)
+      yield* Official.eventually(
+        () =>
+          Promise.all([...oneIds, ...twoIds].map((id) => hatchet.runs.get(id).then((d) => d.run.status))).then((all) =>
+            all.every((s) => s === "COMPLETED") ? true : undefined
+          ),
+        20_000
+      )
     }))
 
   it.scoped("runtime_affinity: labels given at trigger time pin both tasks of the run to the worker that has them", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      const { affinityExampleTask: wf } = yield* Official.importExample<{ affinityExampleTask: Task }>(engine, "runtime_affinity/workflow.js")
+      const { affinityExampleTask: wf } = yield* Official.importExample<{ affinityExampleTask: Task }>(
+        engine,
+        "runtime_affinity/workflow.js"
+      )
       const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
       yield* Official.worker(hatchet, "affinity-blue", { workflows: [wf as never], slots: 5, labels: { color: "blue" } })
       yield* Official.worker(hatchet, "affinity-green", { workflows: [wf as never], slots: 5, labels: { color: "green" } })
@@ -90,6 +99,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(green).toHaveLength(1)
       expect(blue[0]).not.toBe(green[0])
       const workers = yield* Effect.promise(() => hatchet.workers.list())
-      expect(workers.rows!.find((w) => w.metadata.id === blue[0])?.labels).toEqual([expect.objectContaining({ key: "color", value: "blue" })])
+      expect(workers.rows!.find((w) => w.metadata.id === blue[0])?.labels).toEqual([
+        expect.objectContaining({ key: "color", value: "blue" })
+      ])
     }))
 })

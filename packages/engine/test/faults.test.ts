@@ -103,7 +103,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("f
       const after = yield* Effect.promise(() => c.workflows.triggerWorkflow({ name: "restart", input: "{}" }))
       yield* eventually(() => received.find((a) => a.workflowRunId === after.workflowRunId && a.actionType === ActionType.START_STEP_RUN))
       const rest = yield* Effect.promise(() =>
-        fetch(`${engine.apiUrl}/api/v1/tenants/${engine.tenantId}`, { headers: { authorization: `Bearer ${Redacted.value(engine.token)}` } })
+        fetch(`${engine.apiUrl}/api/v1/tenants/${engine.tenantId}`, {
+          headers: { authorization: `Bearer ${Redacted.value(engine.token)}` }
+        })
       )
       expect(rest.status).toBe(200)
     }))

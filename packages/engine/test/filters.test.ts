@@ -20,7 +20,9 @@ import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
 const push = (h: Harness, request: Partial<PushEventRequest> & { readonly key: string }) =>
-  h.run((state, now) => Ingest.pushEvent(state, tenantId, { payload: "{}", eventTimestamp: undefined, ...request } as PushEventRequest, now))
+  h.run((state, now) =>
+    Ingest.pushEvent(state, tenantId, { payload: "{}", eventTimestamp: undefined, ...request } as PushEventRequest, now)
+  )
 
 const workflowId = (h: Harness, name: string) => h.state.tenants.get(tenantId)!.workflowsByName.get(name)!.id
 
@@ -166,7 +168,11 @@ describe("event filters", () => {
       })
       // a REST filter equal to a declared one (keys in another order) is a duplicate
       const clash = yield* h.run((state, now) =>
-        Filters.createFilter(state, tenantOf(state, tenantId), workflowId(h, "payloads"), { scope: "s", expression: "true", payload: { b: 2, a: 1 } }, now)
+        Filters.createFilter(state, tenantOf(state, tenantId), workflowId(h, "payloads"), {
+          scope: "s",
+          expression: "true",
+          payload: { b: 2, a: 1 }
+        }, now)
       )
       expect(clash).toEqual({ _tag: "Duplicate" })
     }))

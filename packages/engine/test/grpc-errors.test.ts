@@ -89,13 +89,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       })
       expect(yield* Grpc.statusOf(() => c.dispatcher.refreshTimeout({ taskRunExternalId: missingId, incrementTimeoutBy: "1d" })))
         .toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringContaining("Invalid duration") })
-      expect(yield* Grpc.statusOf(() =>
-        c.dispatcher.sendStepActionEvent({
-          taskRunExternalId: missingId,
-          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
-          eventPayload: "{}"
-        })
-      )).toEqual({ code: Status.INVALID_ARGUMENT, details: `invalid task external run id ${missingId}: no rows in result set` })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.dispatcher.sendStepActionEvent({
+            taskRunExternalId: missingId,
+            eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+            eventPayload: "{}"
+          })
+        )
+      ).toEqual({ code: Status.INVALID_ARGUMENT, details: `invalid task external run id ${missingId}: no rows in result set` })
       expect(yield* Grpc.statusOf(() => c.dispatcher.sendGroupKeyActionEvent({}))).toMatchObject({ code: Status.UNIMPLEMENTED })
     }))
 
@@ -121,9 +123,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         details: "An internal error occurred."
       })
       expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [] }))).toMatchObject({ code: Status.INTERNAL })
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({ name: "wf", tasks: [task({ readableId: "a", parents: ["b"] }), task({ readableId: "b", action: "wf:b", parents: ["a"] })] })
-      )).toMatchObject({ code: Status.INTERNAL })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({
+            name: "wf",
+            tasks: [task({ readableId: "a", parents: ["b"] }), task({ readableId: "b", action: "wf:b", parents: ["a"] })]
+          })
+        )
+      ).toMatchObject({ code: Status.INTERNAL })
       // the action is validated after normalisation: service and verb must be non-empty
       expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({ action: ":a" })] }))).toEqual({
         code: Status.INVALID_ARGUMENT,
@@ -131,28 +138,47 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
           "Validation failed with the following errors:\n0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].Action': Invalid action ID. Action IDs must be in the format <integrationId>:<verb>\n"
       })
       // the request is converted task by task: task 0's concurrency error before task 1's missing action
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({ name: "wf", tasks: [task({ concurrency: [{ expression: "" }] }), task({ readableId: "b", action: "" })] })
-      )).toEqual({ code: Status.INVALID_ARGUMENT, details: "CEL expression is required for concurrency (step a)" })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({ name: "wf", tasks: [task({ concurrency: [{ expression: "" }] }), task({ readableId: "b", action: "" })] })
+        )
+      ).toEqual({ code: Status.INVALID_ARGUMENT, details: "CEL expression is required for concurrency (step a)" })
       // ... and a malformed or-group id is a plain error
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({
-          name: "wf",
-          tasks: [task({ conditions: { sleepConditions: [{ base: { readableDataKey: "s", action: 1, orGroupId: "nope" }, sleepFor: "1s" }] } })]
-        })
-      )).toEqual({ code: Status.INTERNAL, details: "An internal error occurred." })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({
+            name: "wf",
+            tasks: [
+              task({ conditions: { sleepConditions: [{ base: { readableDataKey: "s", action: 1, orGroupId: "nope" }, sleepFor: "1s" }] } })
+            ]
+          })
+        )
+      ).toEqual({ code: Status.INTERNAL, details: "An internal error occurred." })
       // what the database refuses: duplicate task names, duplicate event triggers
-      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task(), task()] }))).toMatchObject({ code: Status.INTERNAL })
+      expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task(), task()] }))).toMatchObject({
+        code: Status.INTERNAL
+      })
       expect(yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", eventTriggers: ["e", "e"], tasks: [task()] })))
         .toMatchObject({ code: Status.INTERNAL })
       // a default filter payload must be a JSON object
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({ name: "wf", tasks: [task()], defaultFilters: [{ expression: "true", scope: "s", payload: Buffer.from("[1]") }] })
-      )).toMatchObject({ code: Status.INTERNAL })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({
+            name: "wf",
+            tasks: [task()],
+            defaultFilters: [{ expression: "true", scope: "s", payload: Buffer.from("[1]") }]
+          })
+        )
+      ).toMatchObject({ code: Status.INTERNAL })
       // slot requests and batch settings as the validator reports them (int32 values print as "invalid type")
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({ name: "wf", tasks: [task({ slotRequests: { "": 1, gpu: 0 }, batch: { batchMaxSize: 0, batchGroupMaxRuns: 20_000 } })] })
-      )).toEqual({
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({
+            name: "wf",
+            tasks: [task({ slotRequests: { "": 1, gpu: 0 }, batch: { batchMaxSize: 0, batchGroupMaxRuns: 20_000 } })]
+          })
+        )
+      ).toEqual({
         code: Status.INVALID_ARGUMENT,
         details: "Validation failed with the following errors:\n" +
           "0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].SlotRequests[]': on condition 'required'\n" +
@@ -161,9 +187,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
           "3: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].BatchConfig.BatchGroupMaxRuns': on condition 'max' [ 10000 ]: got invalid type\n"
       })
       // a valid workflow using a feature this engine does not implement
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({ name: "wf", tasks: [task({})], cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
-      )).toEqual({
+      expect(
+        yield* Grpc.statusOf(() => c.admin.putWorkflow({ name: "wf", tasks: [task({})], cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] }))
+      ).toEqual({
         code: Status.UNIMPLEMENTED,
         details: "workflow 'wf' uses a feature the local engine does not support yet: " +
           "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
@@ -189,7 +215,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         details: "Validation failed with the following errors:\n" +
           "0: validation failed on field 'CreateWorkflowVersionOpts.Concurrency[0].Expression': Invalid CEL expression\n"
       })
-      const withConcurrency = yield* Effect.promise(() => legacy({ concurrency: { expression: "input.g == 'x' ? 'x' : 'other'", maxRuns: 2 } }))
+      const withConcurrency = yield* Effect.promise(() =>
+        legacy({ concurrency: { expression: "input.g == 'x' ? 'x' : 'other'", maxRuns: 2 } })
+      )
       expect(withConcurrency.order).toBe(1)
       expect(yield* Grpc.statusOf(() => legacy({ onFailureJob: { name: "f", steps: [] } }))).toMatchObject({ code: Status.INTERNAL })
       const legacyVersion = yield* Effect.promise(() => legacy({ concurrency: { action: "legacy:key", maxRuns: 1 } }))
@@ -228,9 +256,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
         code: Status.INVALID_ARGUMENT,
         details: "could not trigger workflow: rpc error: code = InvalidArgument desc = workflow names not found: nope"
       })
-      expect(yield* Grpc.statusOf(() =>
-        c.workflows.bulkTriggerWorkflow({ workflows: [{ name, input: "{}" }, { name: "x1", input: "{}" }, { name: "x2", input: "{}" }] })
-      )).toEqual({ code: Status.INVALID_ARGUMENT, details: "workflow names not found: x1, x2" })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.workflows.bulkTriggerWorkflow({ workflows: [{ name, input: "{}" }, { name: "x1", input: "{}" }, { name: "x2", input: "{}" }] })
+        )
+      ).toEqual({ code: Status.INVALID_ARGUMENT, details: "workflow names not found: x1, x2" })
       expect(yield* Grpc.statusOf(() => c.workflows.triggerWorkflow({ name, input: "{oops" }))).toEqual({
         code: Status.INVALID_ARGUMENT,
         details: "Invalid request: invalid json in field `payload`"
@@ -351,16 +381,20 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Grpc.statusOf(() => b.events.putLog({ taskRunExternalId: run.workflowRunId, message: "m" }))).toMatchObject({
         code: Status.NOT_FOUND
       })
-      expect(yield* Grpc.statusOf(() =>
-        b.dispatcher.sendStepActionEvent({
-          taskRunExternalId: run.workflowRunId,
-          eventType: StepActionEventType.STEP_EVENT_TYPE_FAILED,
-          eventPayload: "x"
-        })
-      )).toMatchObject({ code: Status.INVALID_ARGUMENT })
-      expect(yield* Grpc.statusOf(() =>
-        b.workflows.triggerWorkflow({ name, input: "{}", parentTaskRunExternalId: run.workflowRunId, childIndex: 0 })
-      )).toMatchObject({ code: Status.NOT_FOUND })
+      expect(
+        yield* Grpc.statusOf(() =>
+          b.dispatcher.sendStepActionEvent({
+            taskRunExternalId: run.workflowRunId,
+            eventType: StepActionEventType.STEP_EVENT_TYPE_FAILED,
+            eventPayload: "x"
+          })
+        )
+      ).toMatchObject({ code: Status.INVALID_ARGUMENT })
+      expect(
+        yield* Grpc.statusOf(() =>
+          b.workflows.triggerWorkflow({ name, input: "{}", parentTaskRunExternalId: run.workflowRunId, childIndex: 0 })
+        )
+      ).toMatchObject({ code: Status.NOT_FOUND })
       // cancelling another tenant's run echoes the id but changes nothing
       yield* Effect.promise(() => b.admin.cancelTasks({ externalIds: [run.workflowRunId] }))
       const details = yield* Effect.promise(() => c.admin.getRunDetails({ externalId: run.workflowRunId }))
@@ -373,9 +407,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("g
       expect(yield* Effect.promise(() => c.dispatcher.getVersion({}))).toEqual({ version: "v0.106.5" })
       const workerId = "4e3b2a35-9a5a-4a57-8d39-0f1f8f7a1b2c"
       const received: Array<unknown> = []
-      expect(yield* Grpc.streamOutcome(c.durable.durableTask((async function*() {
-        yield { registerWorker: { workerId } }
-      })()), (m) => received.push(m))).toBe("ended")
+      expect(
+        yield* Grpc.streamOutcome(
+          c.durable.durableTask((async function*() {
+            yield { registerWorker: { workerId } }
+          })()),
+          (m) => received.push(m)
+        )
+      ).toBe("ended")
       expect(received).toMatchObject([{ registerWorker: { workerId } }])
     }))
 })

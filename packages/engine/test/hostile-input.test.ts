@@ -17,9 +17,9 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { Status } from "nice-grpc"
 import * as Engine from "../src/Engine.js"
-import { maxStatusMessageBytes } from "../src/internal/grpc/bridge.js"
 import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import { maxStatusMessageBytes } from "../src/internal/grpc/bridge.js"
 import * as Grpc from "./support/grpc.js"
 import * as Official from "./support/official.js"
 
@@ -69,7 +69,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       const name = Official.unique("deep")
       yield* Grpc.putWorkflow(c, name)
       const deep = nested(10_001)
-      const refused = (field: string) => ({ code: Status.INVALID_ARGUMENT, details: `Invalid request: invalid json in field \`${field}\`: ${tooDeep}` })
+      const refused = (field: string) => ({
+        code: Status.INVALID_ARGUMENT,
+        details: `Invalid request: invalid json in field \`${field}\`: ${tooDeep}`
+      })
 
       expect(yield* Grpc.statusOf(() => c.workflows.triggerWorkflow({ name, input: deep }))).toEqual(refused("payload"))
       expect(yield* Grpc.statusOf(() => c.workflows.triggerWorkflow({ name, input: "{}", additionalMetadata: deep }))).toEqual(
@@ -78,9 +81,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       // one poisoned item refuses the whole bulk: nothing of it is created
       const core = yield* EngineCore
       const runsBefore = core.state.runsById.size
-      expect(yield* Grpc.statusOf(() =>
-        c.workflows.bulkTriggerWorkflow({ workflows: [{ name, input: "{}" }, { name, input: deep }, { name, input: "{}" }] })
-      )).toEqual(refused("payload"))
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.workflows.bulkTriggerWorkflow({ workflows: [{ name, input: "{}" }, { name, input: deep }, { name, input: "{}" }] })
+        )
+      ).toEqual(refused("payload"))
       expect(core.state.runsById.size).toBe(runsBefore)
       expect(yield* Grpc.statusOf(() => c.admin.triggerWorkflowRun({ workflowName: name, input: utf8(deep) }))).toEqual(refused("payload"))
       expect(yield* Grpc.statusOf(() => c.admin.triggerWorkflowRun({ workflowName: name, additionalMetadata: utf8(deep) }))).toEqual(
@@ -99,13 +104,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       expect(yield* Grpc.statusOf(() => c.events.putLog({ taskRunExternalId: queued.workflowRunId, message: "m", metadata: deep })))
         .toEqual({ code: Status.INVALID_ARGUMENT, details: "Invalid metadata JSON: invalid character '{' exceeded max depth" })
       // a default filter payload upstream cannot unmarshal fails the registration (INTERNAL, as for any invalid JSON)
-      expect(yield* Grpc.statusOf(() =>
-        c.admin.putWorkflow({
-          name: Official.unique("deep-filter"),
-          tasks: [{ readableId: "t", action: "x:t", timeout: "60s", inputs: "{}" }],
-          defaultFilters: [{ expression: "true", scope: "s", payload: utf8(deep) }]
-        })
-      )).toMatchObject({ code: Status.INTERNAL })
+      expect(
+        yield* Grpc.statusOf(() =>
+          c.admin.putWorkflow({
+            name: Official.unique("deep-filter"),
+            tasks: [{ readableId: "t", action: "x:t", timeout: "60s", inputs: "{}" }],
+            defaultFilters: [{ expression: "true", scope: "s", payload: utf8(deep) }]
+          })
+        )
+      ).toMatchObject({ code: Status.INTERNAL })
       // arrays count as much as objects; brackets inside strings do not
       const arrays = `${"[".repeat(10_001)}${"]".repeat(10_001)}`
       expect(yield* Grpc.statusOf(() => c.workflows.triggerWorkflow({ name, input: arrays }))).toEqual(refused("payload"))
@@ -124,12 +131,24 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       const refused = { status: 400, body: { errors: [{ description: `Invalid request body: ${tooDeep}` }] } }
       expect(yield* rest(engine, "POST", `${tenantPath}/crons`, `{"cronName":"c","cronExpression":"* * * * *","input":${nested(10_001)}}`))
         .toMatchObject(refused)
-      expect(yield* rest(engine, "POST", `${tenantPath}/scheduled`, `{"triggerAt":"2099-01-01T00:00:00Z","additionalMetadata":${nested(10_001)}}`))
+      expect(
+        yield* rest(
+          engine,
+          "POST",
+          `${tenantPath}/scheduled`,
+          `{"triggerAt":"2099-01-01T00:00:00Z","additionalMetadata":${nested(10_001)}}`
+        )
+      )
         .toMatchObject(refused)
       const cancel = `/api/v1/stable/tenants/${engine.tenantId}/tasks/cancel`
       expect(yield* rest(engine, "POST", cancel, nested(20_000))).toMatchObject(refused)
       // 10,000 levels are stored and read back whole
-      const created = yield* rest(engine, "POST", `${tenantPath}/scheduled`, `{"triggerAt":"2099-01-01T00:00:00Z","input":${nested(9_999)}}`)
+      const created = yield* rest(
+        engine,
+        "POST",
+        `${tenantPath}/scheduled`,
+        `{"triggerAt":"2099-01-01T00:00:00Z","input":${nested(9_999)}}`
+      )
       expect(created.status).toBe(200)
       expect(depthOf((created.body as { input: unknown }).input)).toBe(9_999)
     }))
@@ -156,9 +175,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("h
       yield* w.complete(startOf(first.workflowRunId), nested(10_000))
       yield* w.complete(startOf(second.workflowRunId), nested(10_001))
       const done = (runId: string) =>
-        Official.eventually(() =>
-          w.c.admin.getRunDetails({ externalId: runId }).then((d) => (d.done ? d : undefined))
-        )
+        Official.eventually(() => w.c.admin.getRunDetails({ externalId: runId }).then((d) => (d.done ? d : undefined)))
       const completed = yield* done(first.workflowRunId)
       expect(completed.status).toBe(RunStatus.COMPLETED)
       const failed = yield* done(second.workflowRunId)

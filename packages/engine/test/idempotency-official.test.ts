@@ -5,8 +5,8 @@
  * triggers and from events; a short window expires; the status-based key is freed when the run
  * ends.
  */
-import { BulkTriggerIdempotencyCollisionError, IdempotencyCollisionError } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { expect, layer } from "@effect/vitest"
+import { BulkTriggerIdempotencyCollisionError, IdempotencyCollisionError } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
@@ -77,9 +77,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
       // status-based: taken while the run is live, free once it has ended
       const live = yield* Effect.promise(() => byStatus.runNoWait({ id: "s" }))
-      const again = yield* Effect.promise(() =>
-        byStatus.runNoWait({ id: "s" }).then(() => "accepted", (error: unknown) => error)
-      )
+      const again = yield* Effect.promise(() => byStatus.runNoWait({ id: "s" }).then(() => "accepted", (error: unknown) => error))
       // the first run may already have ended: then the key was free again
       if (again !== "accepted") expect(again).toBeInstanceOf(IdempotencyCollisionError)
       yield* Effect.promise(() => live.output)

@@ -65,9 +65,9 @@ describe("idempotency keys", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("ttl", [task("t")], ttl(60_000))
       const first = yield* h.trigger("ttl", { id: "a" })
-      const error = yield* refusal(h.run((state, now) =>
-        Triggers.triggerWorkflow(state, tenantId, { name: "ttl", input: JSON.stringify({ id: "a" }) } as never, now)
-      ))
+      const error = yield* refusal(
+        h.run((state, now) => Triggers.triggerWorkflow(state, tenantId, { name: "ttl", input: JSON.stringify({ id: "a" }) } as never, now))
+      )
       expect({ code: error.code, message: error.message }).toEqual({ code: Status.ALREADY_EXISTS, message: "idempotency key collision" })
       const [detail] = details(error.statusDetails!)
       expect(detail!.typeUrl).toBe("type.googleapis.com/v1.IdempotencyCollisionError")
@@ -150,7 +150,10 @@ describe("idempotency keys", () => {
       yield* h.putWorkflow("bad-key", [task("t")], ttl(60_000))
       const cases: Array<[unknown, string]> = [
         [{}, "Invalid request: failed to evaluate idempotency key expression \"input.id\": no such key: id"],
-        [{ id: 3 }, "Invalid request: failed to evaluate idempotency key expression \"input.id\": output must evaluate to a string: got double"],
+        [
+          { id: 3 },
+          "Invalid request: failed to evaluate idempotency key expression \"input.id\": output must evaluate to a string: got double"
+        ],
         [{ id: "hatchet_internal_x" }, "Invalid request: idempotency key \"hatchet_internal_x\" uses reserved prefix \"hatchet_internal_\""]
       ]
       for (const [input, message] of cases) {

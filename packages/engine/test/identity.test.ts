@@ -107,7 +107,11 @@ describe("hatchet-local identity", () => {
     const identity = Identity.generate(defaultTenantId)
     const token = Identity.mintToken(identity, addresses, now)
     const stored = { ...identity, token }
-    const issuer = { secret: Buffer.from(Redacted.value(identity.secret)), serverUrl: addresses.apiUrl, grpcBroadcastAddress: addresses.grpcAddress }
+    const issuer = {
+      secret: Buffer.from(Redacted.value(identity.secret)),
+      serverUrl: addresses.apiUrl,
+      grpcBroadcastAddress: addresses.grpcAddress
+    }
     expect(Token.verify(issuer, Redacted.value(token), now)).toBe(defaultTenantId)
     expect(Option.map(Identity.reusableToken(stored, addresses, now + 59 * day), Redacted.value)).toEqual(
       Option.some(Redacted.value(token))

@@ -18,9 +18,11 @@ describe("stream lifecycle", () => {
       const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
       const { workerId } = yield* Effect.promise(() => c.dispatcher.register({ workerName: "w", actions: ["a:b"] }))
       const controller = new AbortController()
-      const outcome = yield* Effect.fork(Grpc.streamOutcome(c.dispatcher.listenV2({ workerId }, { signal: controller.signal })).pipe(
-        Effect.catchAllDefect(() => Effect.succeed("aborted" as const))
-      ))
+      const outcome = yield* Effect.fork(
+        Grpc.streamOutcome(c.dispatcher.listenV2({ workerId }, { signal: controller.signal })).pipe(
+          Effect.catchAllDefect(() => Effect.succeed("aborted" as const))
+        )
+      )
       yield* eventually(() => c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined))
       controller.abort()
       yield* outcome.await

@@ -40,7 +40,30 @@ describe("CreationIndex", () => {
     for (let i = 100; i < 200; i++) index.remove(items[i]!)
     expect(index.size).toBe(98)
     index.add(item(500, 50))
-    expect(index.range(40, 60).page(0, 100).map((x) => x.id)).toEqual([500, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40])
+    expect(index.range(40, 60).page(0, 100).map((x) => x.id)).toEqual([
+      500,
+      60,
+      59,
+      58,
+      57,
+      56,
+      55,
+      54,
+      53,
+      52,
+      51,
+      50,
+      49,
+      48,
+      47,
+      46,
+      45,
+      44,
+      43,
+      42,
+      41,
+      40
+    ])
   })
 })
 
@@ -95,9 +118,13 @@ describe("listRuns", () => {
       const filters: Array<Queries.RunsFilter> = [{}, { limit: 7 }, { offset: 5, limit: 10 }, { since: now / 3, until: (2 * now) / 3 }]
       for (const version of versions) filters.push({ workflowIds: [version.id], limit: 20 }, { workflowIds: [version.id], since: now / 2 })
       filters.push({ workflowIds: versions.slice(0, 2).map((v) => v.id), offset: 3, limit: 5 })
-      for (const status of ["QUEUED", "RUNNING", "COMPLETED"]) filters.push({ statuses: [status] }, { statuses: [status], limit: 4, offset: 2 })
+      for (const status of ["QUEUED", "RUNNING", "COMPLETED"]) {
+        filters.push({ statuses: [status] }, { statuses: [status], limit: 4, offset: 2 })
+      }
       filters.push({ additionalMetadata: { group: "g1" } }, { additionalMetadata: { group: "g2" }, workflowIds: [versions[0]!.id] })
-      for (const run of runs.filter((r) => r.parentTaskExternalId !== undefined).slice(0, 5)) {
+      for (
+        const run of runs.filter((r) => r.parentTaskExternalId !== undefined).slice(0, 5)
+      ) {
         filters.push({ parentTaskExternalId: run.parentTaskExternalId }, { parentTaskExternalId: run.parentTaskExternalId, limit: 1 })
       }
       for (const filter of filters) {
@@ -112,7 +139,12 @@ describe("listRuns", () => {
       yield* h.putWorkflow("many", [task("t")])
       yield* h.run((state, now) => {
         for (let i = 0; i < 21; i++) {
-          Triggers.triggerWorkflows(state, tenantId, Array.from({ length: 1_000 }, () => TriggerWorkflowRequest.fromPartial({ name: "many", input: "{}" })), now)
+          Triggers.triggerWorkflows(
+            state,
+            tenantId,
+            Array.from({ length: 1_000 }, () => TriggerWorkflowRequest.fromPartial({ name: "many", input: "{}" })),
+            now
+          )
         }
       })
       const all = Queries.listRuns(h.state, tenantId, { limit: 50 })

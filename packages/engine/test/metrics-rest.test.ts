@@ -3,14 +3,13 @@
  * the official SDK's `metrics`, `cel` and `tenant` clients against the engine, and raw REST for
  * what it does not call and for bad input.
  */
-import { ConcurrencyLimitStrategy, RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { expect, layer } from "@effect/vitest"
+import { ConcurrencyLimitStrategy, RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 import { restCall } from "./support/rest.js"
-
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -36,14 +35,17 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const since = new Date(Date.now() - 60_000)
         yield* Effect.promise(() => gated.run({ group: "f", fail: true }).catch(() => undefined))
         const refs = yield* Effect.promise(() => Promise.all([gated.runNoWait({ group: "a" }), gated.runNoWait({ group: "a" })]))
-        const running = () =>
-          Effect.promise(() => hatchet.metrics.getTaskStatusMetrics({ since: since.toISOString() } as never))
+        const running = () => Effect.promise(() => hatchet.metrics.getTaskStatusMetrics({ since: since.toISOString() } as never))
         yield* Official.eventually(() => Effect.runPromise(running()).then((m) => ((m as any).running === 1 ? true : undefined)))
         expect(yield* running()).toEqual({ cancelled: 0, completed: 0, failed: 1, queued: 1, running: 1 })
 
         const stats = (yield* Effect.promise(() => hatchet.metrics.getTaskStats())) as any
         expect(stats[name]).toMatchObject({
-          queued: { total: 1, queues: { [`${name}:${name}`]: 1 }, concurrency: [{ expression: "input.group", type: "GROUP_ROUND_ROBIN", keys: { a: 1 } }] },
+          queued: {
+            total: 1,
+            queues: { [`${name}:${name}`]: 1 },
+            concurrency: [{ expression: "input.group", type: "GROUP_ROUND_ROBIN", keys: { a: 1 } }]
+          },
           running: { total: 1, concurrency: [{ expression: "input.group", type: "GROUP_ROUND_ROBIN", keys: { a: 1 } }] }
         })
         expect(typeof stats[name].queued.oldest).toBe("string")
@@ -56,13 +58,15 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const prometheus = String(yield* Effect.promise(() => hatchet.metrics.scrapePrometheusMetrics()))
         expect(prometheus).toContain(`hatchet_tenant_created_tasks{tenant_id="${engine.tenantId}"} 3`)
         expect(prometheus).toContain(`hatchet_tenant_failed_tasks{tenant_id="${engine.tenantId}"} 1`)
-        expect(prometheus).toMatch(new RegExp(`hatchet_tenant_used_worker_slots\\{tenant_id="${engine.tenantId}",worker_id="[^"]+",worker_name="${name}-w"\\} 1`))
+        expect(prometheus).toMatch(
+          new RegExp(`hatchet_tenant_used_worker_slots\\{tenant_id="${engine.tenantId}",worker_id="[^"]+",worker_name="${name}-w"\\} 1`)
+        )
         expect(prometheus).toContain("# TYPE hatchet_tenant_queue_size gauge")
 
         release = true
         yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
         expect(yield* running()).toEqual({ cancelled: 0, completed: 2, failed: 1, queued: 0, running: 0 })
-        expect((yield* restCall(engine, "GET", `/api/v1/tenants/${engine.tenantId}/queue-metrics`))).toEqual({
+        expect(yield* restCall(engine, "GET", `/api/v1/tenants/${engine.tenantId}/queue-metrics`)).toEqual({
           status: 400,
           body: { errors: [{ description: "TenantGetQueueMetrics is deprecated" }] }
         })
@@ -73,12 +77,20 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
       Effect.gen(function*() {
         const engine = yield* Engine.Engine
         const hatchet = Official.client(engine)
-        expect(yield* Effect.promise(() =>
-          hatchet.cel.debug({ expression: "input.amount > 10 && payload.region == 'eu'", input: { amount: 12 }, filterPayload: { region: "eu" } })
-        )).toEqual({ status: "SUCCESS", output: true })
-        expect(yield* Effect.promise(() =>
-          hatchet.cel.debug({ expression: "additional_metadata.source == 'stripe'", input: {}, additionalMetadata: { source: "github" } })
-        )).toEqual({ status: "SUCCESS", output: false })
+        expect(
+          yield* Effect.promise(() =>
+            hatchet.cel.debug({
+              expression: "input.amount > 10 && payload.region == 'eu'",
+              input: { amount: 12 },
+              filterPayload: { region: "eu" }
+            })
+          )
+        ).toEqual({ status: "SUCCESS", output: true })
+        expect(
+          yield* Effect.promise(() =>
+            hatchet.cel.debug({ expression: "additional_metadata.source == 'stripe'", input: {}, additionalMetadata: { source: "github" } })
+          )
+        ).toEqual({ status: "SUCCESS", output: false })
         const notBool = (yield* Effect.promise(() => hatchet.cel.debug({ expression: "input.name", input: { name: "x" } }))) as any
         expect(notBool).toEqual({ status: "ERROR", error: "expression did not evaluate to a boolean: got string" })
         const missing = (yield* Effect.promise(() => hatchet.cel.debug({ expression: "input.nope", input: {} }))) as any
@@ -87,7 +99,10 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         expect(invalid.error).toMatch(/^failed to compile expression: ERROR: <input>:1:\d+: Syntax error/)
         const path = `/api/v1/stable/tenants/${engine.tenantId}/cel/debug`
         expect((yield* restCall(engine, "POST", path, { expression: 5, input: {} })).status).toBe(400)
-        expect(yield* restCall(engine, "POST", path, "{oops")).toEqual({ status: 400, body: { errors: [{ description: "Invalid request body" }] } })
+        expect(yield* restCall(engine, "POST", path, "{oops")).toEqual({
+          status: 400,
+          body: { errors: [{ description: "Invalid request body" }] }
+        })
       }))
 
     it.scoped("runs triggered over REST, and the run-id listing by status, workflow and metadata", () =>
@@ -100,7 +115,12 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const { metadata: { id: workflowId } } = yield* Effect.promise(() => hatchet.workflows.get(name))
         const since = new Date(Date.now() - 1_000).toISOString()
         const trigger = `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/trigger`
-        const created = yield* restCall(engine, "POST", trigger, { workflowName: name, input: { n: 21 }, additionalMetadata: { source: "rest" }, priority: 2 })
+        const created = yield* restCall(engine, "POST", trigger, {
+          workflowName: name,
+          input: { n: 21 },
+          additionalMetadata: { source: "rest" },
+          priority: 2
+        })
         expect(created.status).toBe(200)
         expect(created.body.run).toMatchObject({ workflowId, additionalMetadata: { source: "rest" }, input: { n: 21 } })
         const runId = created.body.run.metadata.id as string
@@ -114,7 +134,9 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         const ids = `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/external-ids?since=${encodeURIComponent(since)}`
         expect((yield* restCall(engine, "GET", `${ids}&workflow_ids=${workflowId}`)).body).toEqual([runId, onlyId.body.run.metadata.id])
         expect((yield* restCall(engine, "GET", `${ids}&additional_metadata=source:rest`)).body).toEqual([runId])
-        yield* Official.eventually(() => hatchet.runs.get(onlyId.body.run.metadata.id).then((d) => (d.run.status === "COMPLETED" ? true : undefined)))
+        yield* Official.eventually(() =>
+          hatchet.runs.get(onlyId.body.run.metadata.id).then((d) => (d.run.status === "COMPLETED" ? true : undefined))
+        )
         expect((yield* restCall(engine, "GET", `${ids}&statuses=QUEUED&workflow_ids=${workflowId}`)).body).toEqual([])
         expect((yield* restCall(engine, "GET", `${ids}&statuses=COMPLETED&workflow_ids=${workflowId}`)).body).toHaveLength(2)
         // unknown statuses are skipped: none left means all

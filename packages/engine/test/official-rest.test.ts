@@ -4,12 +4,12 @@
  * listing and details (`runs.list`, `runs.get`, `runs.get_status`), task logs (`logs.list`),
  * workers and workflows. One official worker serves every test.
  */
+import { expect, layer } from "@effect/vitest"
 import {
   V1LogLineLevel,
   V1LogLineOrderByDirection,
   V1TaskStatus
 } from "@hatchet-dev/typescript-sdk/clients/rest/generated/data-contracts.js"
-import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as Official from "./support/official.js"
@@ -139,15 +139,17 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
         additionalMetadata: { tag, kind: "dag" },
         children: [{ displayName: expect.stringMatching(/^first-\d+$/) }, { displayName: expect.stringMatching(/^second-\d+$/) }]
       })
-      const dagsOnly = yield* promise(() =>
-        hatchet.runs.list({ workflowNames: [dag.name], additionalMetadata: { tag }, onlyTasks: false })
-      )
+      const dagsOnly = yield* promise(() => hatchet.runs.list({ workflowNames: [dag.name], additionalMetadata: { tag }, onlyTasks: false }))
       expect(dagsOnly.rows.map((r) => r.metadata.id)).toEqual([dagRun])
       const tasks = yield* promise(() => hatchet.runs.list({ additionalMetadata: { tag }, onlyTasks: true }))
       expect(tasks.rows.map((r) => r.workflowRunExternalId).sort()).toEqual([dagRun, dagRun, taskRun].sort())
-      const failed = yield* promise(() => hatchet.runs.list({ additionalMetadata: { tag }, statuses: [V1TaskStatus.FAILED], onlyTasks: false }))
+      const failed = yield* promise(() =>
+        hatchet.runs.list({ additionalMetadata: { tag }, statuses: [V1TaskStatus.FAILED], onlyTasks: false })
+      )
       expect(failed.rows).toEqual([])
-      const later = yield* promise(() => hatchet.runs.list({ additionalMetadata: { tag }, since: new Date(Date.now() + 60_000), onlyTasks: false }))
+      const later = yield* promise(() =>
+        hatchet.runs.list({ additionalMetadata: { tag }, since: new Date(Date.now() + 60_000), onlyTasks: false })
+      )
       expect(later.rows).toEqual([])
       const paged = yield* promise(() => hatchet.runs.list({ additionalMetadata: { tag }, limit: 1, offset: 1, onlyTasks: false }))
       expect(paged.rows.map((r) => r.metadata.id)).toEqual([dagRun])
@@ -183,10 +185,11 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
         "something went wrong"
       ])
       expect(messages(yield* promise(() => hatchet.logs.list(taskId, { search: "HELLO" })))).toEqual(["Hello from the task"])
-      expect(messages(yield* promise(() => hatchet.logs.list(taskId, { orderByDirection: V1LogLineOrderByDirection.DESC, limit: 2 })))).toEqual([
-        "something went wrong",
-        "careful now"
-      ])
+      expect(messages(yield* promise(() => hatchet.logs.list(taskId, { orderByDirection: V1LogLineOrderByDirection.DESC, limit: 2 }))))
+        .toEqual([
+          "something went wrong",
+          "careful now"
+        ])
       expect(messages(yield* promise(() => hatchet.logs.list(taskId, { attempt: 2 })))).toEqual([])
     }))
 

@@ -4,8 +4,8 @@
  * input. What the task functions observe is checked loosely (start times, generous slack); the
  * windows are checked on the engine's own assignment times. Speed is never asserted.
  */
-import { RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { expect, layer } from "@effect/vitest"
+import { RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"

@@ -4,24 +4,24 @@
  * creation, `PutRateLimit` updates, and registration checks; plus the exact rate-limit messages
  * the official TypeScript SDK sends.
  */
-import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
-import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
-import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
 import {
   ConcurrencyLimitStrategy,
-  CreateWorkflowVersionRequest,
   type CreateTaskOpts,
+  CreateWorkflowVersionRequest,
   type DeepPartial,
   RateLimitDuration
 } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, it } from "@effect/vitest"
+import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
+import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
+import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import type { EngineError } from "../src/internal/domain/errors.js"
+import { taskError, taskStatus } from "../src/internal/domain/model.js"
 import * as RateLimits from "../src/internal/domain/rateLimits.js"
 import * as Registry from "../src/internal/domain/registry.js"
 import { type FakeWorker, makeHarness, task, tenantId } from "./support/harness.js"
-import { taskError, taskStatus } from "../src/internal/domain/model.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
@@ -44,11 +44,9 @@ const startedRuns = (w: FakeWorker) => w.starts().map((s) => s.workflowRunId)
 
 const statusOf = (h: Harness, runId: string) => Effect.map(h.taskOf(runId, "t"), (t) => taskStatus(t))
 
-const failureOf = (h: Harness, runId: string) =>
-  Effect.map(h.taskOf(runId, "t"), (t) => ({ status: taskStatus(t), error: taskError(t) }))
+const failureOf = (h: Harness, runId: string) => Effect.map(h.taskOf(runId, "t"), (t) => ({ status: taskStatus(t), error: taskError(t) }))
 
-const triggerMany = (h: Harness, name: string, inputs: ReadonlyArray<unknown>) =>
-  Effect.forEach(inputs, (input) => h.trigger(name, input))
+const triggerMany = (h: Harness, name: string, inputs: ReadonlyArray<unknown>) => Effect.forEach(inputs, (input) => h.trigger(name, input))
 
 describe("static keys", () => {
   it.scoped("a task consumes its units when assigned; the others wait for the window's refill", () =>
@@ -233,7 +231,9 @@ describe("dynamic keys", () => {
   it.scoped("a backlog of tasks with a key each drains in order, one pass per freed slot", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      yield* h.putWorkflow("each", [task("t", { rateLimits: [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "1", duration: SECOND }] })])
+      yield* h.putWorkflow("each", [
+        task("t", { rateLimits: [{ key: "user", keyExpr: "input.user", units: 1, limitValuesExpr: "1", duration: SECOND }] })
+      ])
       const w = yield* h.worker(["each:t"], 1)
       const runs = yield* triggerMany(h, "each", Array.from({ length: 500 }, (_, i) => ({ user: `u${i}` })))
       for (let i = 0; i < runs.length; i++) {
@@ -297,19 +297,37 @@ describe("evaluation at task creation", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const cases: ReadonlyArray<readonly [Limits, unknown, string]> = [
-        [[{ key: "k", keyExpr: "input.n", units: 1, limitValuesExpr: "1" }], { n: 1 },
-          "failed to parse step expression (input.n): expected string output for dynamic rate limit key, got int"],
-        [[{ key: "k", keyExpr: "input.s", unitsExpr: "input.u", limitValuesExpr: "1" }], { s: "x", u: "many" },
-          "failed to parse step expression (input.u): expected int output for dynamic rate limit units, got string"],
-        [[{ key: "k", keyExpr: "input.s", units: 1, limitValuesExpr: "input.l" }], { s: "x", l: "ten" },
-          "failed to parse step expression (input.l): expected int output for dynamic rate limit value, got string"],
-        [[{ key: "k", keyExpr: "input.missing", units: 1, limitValuesExpr: "1" }], {},
-          "failed to parse step expression (input.missing): no such key: missing"],
-        [[{ key: "k", keyExpr: "input.flag", units: 1, limitValuesExpr: "1" }], { flag: true },
-          "failed to parse step expression (input.flag): output must evaluate to a string or integer: got bool"],
+        [
+          [{ key: "k", keyExpr: "input.n", units: 1, limitValuesExpr: "1" }],
+          { n: 1 },
+          "failed to parse step expression (input.n): expected string output for dynamic rate limit key, got int"
+        ],
+        [
+          [{ key: "k", keyExpr: "input.s", unitsExpr: "input.u", limitValuesExpr: "1" }],
+          { s: "x", u: "many" },
+          "failed to parse step expression (input.u): expected int output for dynamic rate limit units, got string"
+        ],
+        [
+          [{ key: "k", keyExpr: "input.s", units: 1, limitValuesExpr: "input.l" }],
+          { s: "x", l: "ten" },
+          "failed to parse step expression (input.l): expected int output for dynamic rate limit value, got string"
+        ],
+        [
+          [{ key: "k", keyExpr: "input.missing", units: 1, limitValuesExpr: "1" }],
+          {},
+          "failed to parse step expression (input.missing): no such key: missing"
+        ],
+        [
+          [{ key: "k", keyExpr: "input.flag", units: 1, limitValuesExpr: "1" }],
+          { flag: true },
+          "failed to parse step expression (input.flag): output must evaluate to a string or integer: got bool"
+        ],
         // a duration outside the enum becomes a window expression that evaluates to an int
-        [[{ key: "k", units: 1, limitValuesExpr: "1", duration: 9 as RateLimitDuration }], {},
-          "failed to parse step expression (9): expected string output for dynamic rate limit window, got int"]
+        [
+          [{ key: "k", units: 1, limitValuesExpr: "1", duration: 9 as RateLimitDuration }],
+          {},
+          "failed to parse step expression (9): expected string output for dynamic rate limit window, got int"
+        ]
       ]
       let i = 0
       for (const [limits, input, error] of cases) {
@@ -320,7 +338,10 @@ describe("evaluation at task creation", () => {
         yield* created(h, "both", [{ key: "k", keyExpr: "input.n", units: 1, limitValuesExpr: "1" }], { n: 1 }, {
           concurrency: [{ expression: "input.missing", limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN }]
         })
-      ).toEqual({ status: "FAILED", error: "failed to parse step expression (input.n): expected string output for dynamic rate limit key, got int" })
+      ).toEqual({
+        status: "FAILED",
+        error: "failed to parse step expression (input.n): expected string output for dynamic rate limit key, got int"
+      })
     }))
 })
 
@@ -365,12 +386,14 @@ describe("registration", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       yield* putLimit(h, "exists", 1)
-      expect(yield* refusal(h, "v1", [task("t", {
-        rateLimits: [
-          { key: "", units: 1 },
-          { key: "k", keyExpr: "input.", unitsExpr: "'a' + 1", limitValuesExpr: "nope" }
-        ]
-      })])).toEqual({
+      expect(
+        yield* refusal(h, "v1", [task("t", {
+          rateLimits: [
+            { key: "", units: 1 },
+            { key: "k", keyExpr: "input.", unitsExpr: "'a' + 1", limitValuesExpr: "nope" }
+          ]
+        })])
+      ).toEqual({
         code: Status.INVALID_ARGUMENT,
         message: "Validation failed with the following errors:\n" +
           "0: validation failed on field 'CreateWorkflowVersionOpts.Tasks[0].RateLimits[0].Key': on condition 'required'\n" +
@@ -381,9 +404,11 @@ describe("registration", () => {
       // a static key must exist, once per task; an expression key once per task
       expect(yield* refusal(h, "v2", [task("t", { rateLimits: [{ key: "missing", units: 1 }] })])).toEqual(internal)
       expect(yield* refusal(h, "v3", [task("t", { rateLimits: [{ key: "exists" }, { key: "exists", units: 2 }] })])).toEqual(internal)
-      expect(yield* refusal(h, "v4", [task("t", {
-        rateLimits: [{ key: "dup", units: 1, limitValuesExpr: "1" }, { key: "dup", units: 2, limitValuesExpr: "-1" }]
-      })])).toEqual(internal)
+      expect(
+        yield* refusal(h, "v4", [task("t", {
+          rateLimits: [{ key: "dup", units: 1, limitValuesExpr: "1" }, { key: "dup", units: 2, limitValuesExpr: "-1" }]
+        })])
+      ).toEqual(internal)
       // a static key and an expression one of the same name are stored apart
       const version = yield* h.putWorkflow("ok", [
         task("t", { rateLimits: [{ key: "exists" }, { key: "exists", units: 3, limitValuesExpr: "-1" }] })

@@ -129,12 +129,17 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         [
           `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-01-01T00:00:00Z&only_tasks=maybe`,
           400,
-          { message: "Invalid format for parameter only_tasks: error binding string parameter: strconv.ParseBool: parsing \"maybe\": invalid syntax" }
+          {
+            message:
+              "Invalid format for parameter only_tasks: error binding string parameter: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+          }
         ],
         [
           `/api/v1/tenants/${engine.tenantId}/workflows?limit=ten`,
           400,
-          { message: "Invalid format for parameter limit: error binding string parameter: strconv.ParseInt: parsing \"ten\": invalid syntax" }
+          {
+            message: "Invalid format for parameter limit: error binding string parameter: strconv.ParseInt: parsing \"ten\": invalid syntax"
+          }
         ]
       ]
       for (const [path, status, body] of cases) {
@@ -142,7 +147,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       }
       const { runId } = yield* seed(engine)
       const badOrder = yield* call(`${api}/api/v1/stable/tasks/${runId}/logs?order_by_direction=UP`, { token })
-      expect(badOrder).toEqual({ status: 400, body: { message: "Invalid format for parameter order_by_direction: must be one of ASC, DESC, got UP" } })
+      expect(badOrder).toEqual({
+        status: 400,
+        body: { message: "Invalid format for parameter order_by_direction: must be one of ASC, DESC, got UP" }
+      })
       // still serving
       expect((yield* call(`${api}/api/v1/stable/tasks/${runId}/logs`, { token })).status).toBe(200)
     }))
@@ -210,7 +218,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
       for (let i = 0; i < 3; i++) yield* Effect.promise(() => c.workflows.triggerWorkflow({ name, input: "{}" }))
       const list = (query: string) =>
-        call(`${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-01-01T00:00:00Z&only_tasks=false&${query}`, { token })
+        call(
+          `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-01-01T00:00:00Z&only_tasks=false&${query}`,
+          { token }
+        )
       const serverError = { status: 500, body: { message: "Internal Server Error" } }
       // 10^18 narrows to a negative int32 (the reported "return every run" page): the database refuses it
       expect(yield* list("limit=1000000000000000000")).toEqual(serverError)
@@ -219,7 +230,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(yield* list("limit=99999999999999999999")).toEqual({
         status: 400,
         body: {
-          message: "Invalid format for parameter limit: error binding string parameter: strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
+          message:
+            "Invalid format for parameter limit: error binding string parameter: strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
         }
       })
       // 2^32 + 2 narrows to 2

@@ -161,7 +161,18 @@ describe("JsonBytes", () => {
     }
     let seed = 7
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648
-    const times = [0, 1, 86_399_999, 86_400_000, 951_782_400_000, 4_107_542_399_999, 253_402_300_799_999, 253_402_300_800_000, -1, -62_167_219_200_001]
+    const times = [
+      0,
+      1,
+      86_399_999,
+      86_400_000,
+      951_782_400_000,
+      4_107_542_399_999,
+      253_402_300_799_999,
+      253_402_300_800_000,
+      -1,
+      -62_167_219_200_001
+    ]
     for (let i = 0; i < 2_000; i++) times.push(Math.floor((random() - 0.2) * 300_000_000_000_000) % 8_640_000_000_000_000)
     for (const ms of times) expect(written((w) => w.iso(ms))).toBe(JSON.stringify(new Date(ms).toISOString()))
   })
@@ -192,7 +203,9 @@ describe("REST run views", () => {
       const inputs: Array<unknown> = [{}, { a: 1, s: "q\"uote\\ \ud800 日本" }, { "1": [], z: { y: -0.5 } }]
       const runIds: Array<string> = []
       for (let i = 0; i < 8; i++) {
-        const id = yield* h.trigger("single", inputs[i % inputs.length], { additionalMetadata: JSON.stringify(i % 2 === 0 ? metadata : {}) })
+        const id = yield* h.trigger("single", inputs[i % inputs.length], {
+          additionalMetadata: JSON.stringify(i % 2 === 0 ? metadata : {})
+        })
         runIds.push(id)
         yield* h.advance(1_234, [w], 1_234)
       }
@@ -234,7 +247,10 @@ describe("REST run views", () => {
         for (const [offset, limit] of [[0, 50], [2, 3], [0, 0], [40, 5]] as const) {
           const page = Queries.listRuns(h.state, tenantId, { offset, limit })
           expect(written((w) => Views.writeRunList(w, { total: page.total, runs: page.rows }, limit, offset, include))).toBe(
-            JSON.stringify({ pagination: Views.pagination(page.total, limit, offset), rows: page.rows.map((run) => runListRow(run, include)) })
+            JSON.stringify({
+              pagination: Views.pagination(page.total, limit, offset),
+              rows: page.rows.map((run) => runListRow(run, include))
+            })
           )
           const tasks = Queries.listTasks(h.state, tenantId, { offset, limit })
           expect(written((w) => Views.writeRunList(w, { total: tasks.total, tasks: tasks.rows }, limit, offset, include))).toBe(

@@ -4,21 +4,21 @@
  * unfinished run, a replayed run, the child of a running parent, a worker with a stream or a
  * running attempt) is kept. Plus the option checks of `Engine.layer`.
  */
-import { describe, expect, it } from "@effect/vitest"
 import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Engine from "../src/Engine.js"
 import * as Admin from "../src/internal/domain/admin.js"
-import type { RetentionPolicy } from "../src/internal/domain/model.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
+import type { RetentionPolicy } from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
 import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { retentionPolicy } from "../src/internal/engine.js"
-import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { type FakeWorker, makeHarnessWith, task, tenantId } from "./support/harness.js"
 
 const MINUTE = 60_000

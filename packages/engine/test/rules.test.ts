@@ -2,14 +2,14 @@
  * State-machine rules of the engine, in process under TestClock (`docs/engine.md` §1–§4).
  */
 import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
-import * as Workers from "../src/internal/domain/workers.js"
-import * as Triggers from "../src/internal/domain/triggers.js"
-import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
+import * as Triggers from "../src/internal/domain/triggers.js"
+import * as Workers from "../src/internal/domain/workers.js"
+import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 
 describe("dispatch", () => {
   it.scoped("a START carries the AssignedAction fields and action_payload as upstream", () =>
@@ -344,10 +344,8 @@ describe("retries and failures", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("stamp", [task("t")])
       const w = yield* h.worker(["stamp:t"])
-      const started = (runId: string) =>
-        h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "STARTED")!.timestamp
-      const sent = (runId: string) =>
-        h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp
+      const started = (runId: string) => h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "STARTED")!.timestamp
+      const sent = (runId: string) => h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp
 
       const a = yield* h.trigger("stamp")
       yield* h.advance(3_000, [w])
@@ -401,8 +399,14 @@ describe("timeouts", () => {
       expect(t).toMatchObject({ state: { _tag: "Failed", error: "Task exceeded timeout of 10m" } })
       expect(w.cancels().map((c) => c.retryCount)).toEqual([0, 1])
       // timeouts publish no STEP_RUN FAILED on the event stream
-      expect(events.filter((e) => e.eventType === ResourceEventType.RESOURCE_EVENT_TYPE_FAILED && e.resourceType === ResourceType.RESOURCE_TYPE_STEP_RUN)).toHaveLength(0)
-      expect(events.at(-1)).toMatchObject({ resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN, eventType: ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, hangup: true })
+      expect(events.filter((e) =>
+        e.eventType === ResourceEventType.RESOURCE_EVENT_TYPE_FAILED && e.resourceType === ResourceType.RESOURCE_TYPE_STEP_RUN
+      )).toHaveLength(0)
+      expect(events.at(-1)).toMatchObject({
+        resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
+        eventType: ResourceEventType.RESOURCE_EVENT_TYPE_FAILED,
+        hangup: true
+      })
     }))
 
   it.scoped("RefreshTimeout extends the current deadline", () =>
@@ -610,7 +614,12 @@ describe("cancel and replay", () => {
       expect(w.cancels().map((c) => [c.taskName, c.retryCount])).toEqual([["a", 0]])
       expect(results[0]!.results.map((r) => [r.taskName, r.error])).toEqual([["a", ""], ["b", ""]])
       const both = yield* Effect.flip(
-        h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId], filter: { since: 0, statuses: [], workflowIds: [], additionalMetadata: [] } }, now))
+        h.run((state, now) =>
+          Admin.cancelTasks(state, tenantId, {
+            externalIds: [runId],
+            filter: { since: 0, statuses: [], workflowIds: [], additionalMetadata: [] }
+          }, now)
+        )
       )
       expect(both.message).toBe("cannot provide both external ids and filter")
     }))

@@ -4,8 +4,8 @@
  * `update` moves them, `delete` and `bulkDelete` prevent their runs, the legacy
  * `admin.scheduleWorkflow` schedules over gRPC; the official worker runs each one with its input.
  */
-import { WorkflowRunOrderByDirection } from "@hatchet-dev/typescript-sdk/clients/rest/generated/data-contracts.js"
 import { expect, layer } from "@effect/vitest"
+import { WorkflowRunOrderByDirection } from "@hatchet-dev/typescript-sdk/clients/rest/generated/data-contracts.js"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
@@ -48,7 +48,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       })
       const got = yield* Effect.promise(() => hatchet.scheduled.get(kept.metadata.id))
       expect(got).toEqual(kept)
-      const listed = yield* Effect.promise(() => hatchet.scheduled.list({ workflow: name, orderByDirection: WorkflowRunOrderByDirection.ASC }))
+      const listed = yield* Effect.promise(() =>
+        hatchet.scheduled.list({ workflow: name, orderByDirection: WorkflowRunOrderByDirection.ASC })
+      )
       expect(listed.rows?.map((row) => row.metadata.id)).toEqual([
         dropped.metadata.id,
         ...[kept, moved, ...bulk].map((s) => s.metadata.id).sort()
@@ -59,9 +61,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(bulkDeleted).toEqual({ deletedIds: bulk.map((s) => s.metadata.id), errors: [] })
       const updated = yield* Effect.promise(() => hatchet.scheduled.update(kept, { triggerAt: new Date(soon + 100) }))
       expect(updated.triggerAt).toBe(new Date(soon + 100).toISOString())
-      yield* Effect.promise(() =>
-        hatchet.scheduled.bulkUpdate([{ scheduledRun: moved, triggerAt: new Date(soon + 200) }])
-      )
+      yield* Effect.promise(() => hatchet.scheduled.bulkUpdate([{ scheduledRun: moved, triggerAt: new Date(soon + 200) }]))
       // the legacy client schedules over gRPC (WorkflowService/ScheduleWorkflow)
       hatchet.v0.admin.scheduleWorkflow(name, { schedules: [new Date(soon + 300)], input: { n: 3 } })
 

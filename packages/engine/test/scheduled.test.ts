@@ -35,11 +35,17 @@ describe("scheduled runs: rules", () => {
       const version = yield* h.putWorkflow("later", [task("t")], { defaultPriority: 3 })
       const w = yield* h.worker(["later:t"])
       const scheduled = yield* h.run((state, now) =>
-        Schedules.createScheduled(state, tenantId, "later", newScheduled(60_000, {
-          inputRaw: "{\"n\":1}",
-          metadataRaw: "{\"k\":\"v\"}",
-          priority: 2
-        }), now)
+        Schedules.createScheduled(
+          state,
+          tenantId,
+          "later",
+          newScheduled(60_000, {
+            inputRaw: "{\"n\":1}",
+            metadataRaw: "{\"k\":\"v\"}",
+            priority: 2
+          }),
+          now
+        )
       )
       // without a priority: 1, not the workflow's default priority (upstream stores 1)
       const plain = yield* h.run((state, now) => Schedules.createScheduled(state, tenantId, "later", newScheduled(60_000), now))
@@ -156,8 +162,7 @@ describe("scheduled runs: rules", () => {
       const s1 = yield* make("list-a", 1_000_000, "{\"team\":\"x\",\"n\":1}")
       const s2 = yield* make("list-b", 3_000_000, "{\"team\":\"y\"}")
       const s3 = yield* make("list-a", 2_000_000)
-      const ids = (filter: Schedules.ScheduledFilter) =>
-        Schedules.listScheduled(h.state, tenantId, filter).rows.map((s) => s.id)
+      const ids = (filter: Schedules.ScheduledFilter) => Schedules.listScheduled(h.state, tenantId, filter).rows.map((s) => s.id)
       expect(ids({})).toEqual([s2.id, s3.id, s1.id])
       expect(ids({ orderDirection: "ASC" })).toEqual([s1.id, s3.id, s2.id])
       expect(ids({ orderBy: "createdAt" })).toEqual([s3.id, s2.id, s1.id])
@@ -247,7 +252,11 @@ describe("scheduled runs: REST and gRPC", () => {
       expect(t.runs("rest-scheduled")).toHaveLength(1)
 
       // POST on the scheduled run triggers it now
-      const now = yield* t.rest("POST", "/rest-scheduled/scheduled", { input: { n: 2 }, additionalMetadata: {}, triggerAt: iso(10_000_000) })
+      const now = yield* t.rest("POST", "/rest-scheduled/scheduled", {
+        input: { n: 2 },
+        additionalMetadata: {},
+        triggerAt: iso(10_000_000)
+      })
       const nowId = (now.body as { metadata: { id: string } }).metadata.id
       const triggered = yield* t.rest("POST", `/scheduled/${nowId}`)
       expect(triggered.status).toBe(200)
@@ -300,7 +309,11 @@ describe("scheduled runs: REST and gRPC", () => {
         body: { deletedIds: [b2, b1], errors: [] }
       })
 
-      expect(yield* t.rest("POST", "/scheduled/bulk-update", { updates: [{ id: a2, triggerAt: iso(50_000) }, { id: missing, triggerAt: iso(1) }] }))
+      expect(
+        yield* t.rest("POST", "/scheduled/bulk-update", {
+          updates: [{ id: a2, triggerAt: iso(50_000) }, { id: missing, triggerAt: iso(1) }]
+        })
+      )
         .toEqual({ status: 200, body: { updatedIds: [a2], errors: [{ id: missing, error: "Scheduled workflow not found." }] } })
       yield* advance(49_999)
       expect(t.runs("bulk-a")).toEqual([])
@@ -382,7 +395,9 @@ describe("scheduled runs: REST and gRPC", () => {
       const t = yield* engineUnderTestClock
       const version = yield* t.register("grpc-scheduled")
       const schedule = (request: Partial<Parameters<typeof t.c.workflows.scheduleWorkflow>[0]>) =>
-        Grpc.statusOf(() => t.c.workflows.scheduleWorkflow({ name: "grpc-scheduled", input: "{}", schedules: [new Date(1_000)], ...request }))
+        Grpc.statusOf(() =>
+          t.c.workflows.scheduleWorkflow({ name: "grpc-scheduled", input: "{}", schedules: [new Date(1_000)], ...request })
+        )
       expect(yield* schedule({ name: "missing" })).toEqual({ code: Status.NOT_FOUND, details: "workflow not found" })
       expect(yield* schedule({ parentId: "p" })).toEqual({
         code: Status.INVALID_ARGUMENT,
@@ -423,7 +438,14 @@ describe("scheduled runs: REST and gRPC", () => {
       const listed = yield* t.rest("GET", "/scheduled?orderByDirection=ASC")
       expect(listed.body).toMatchObject({
         rows: [
-          { metadata: { id: reply.scheduledWorkflows[1]!.id }, triggerAt: iso(10_000), input: { via: "grpc" }, additionalMetadata: null, priority: 2, method: "API" },
+          {
+            metadata: { id: reply.scheduledWorkflows[1]!.id },
+            triggerAt: iso(10_000),
+            input: { via: "grpc" },
+            additionalMetadata: null,
+            priority: 2,
+            method: "API"
+          },
           { metadata: { id: reply.scheduledWorkflows[0]!.id }, triggerAt: iso(30_000) }
         ]
       })

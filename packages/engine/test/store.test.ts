@@ -7,13 +7,13 @@
  * its Schema, and
  * a version's registration reads back as the request that was sent.
  */
-import { describe, expect, it } from "@effect/vitest"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import type { DurableTaskRequest } from "@effect-hatchet/proto/v1/dispatcher"
 import { Action } from "@effect-hatchet/proto/v1/shared/condition"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Actions from "../src/internal/domain/actions.js"
 import * as Admin from "../src/internal/domain/admin.js"
@@ -97,7 +97,11 @@ describe("the store seam", () => {
       expect(rows.runs.get(dag)).toMatchObject({
         finishedAt: expect.any(Number),
         tasks: [
-          { state: { _tag: "Completed", output: "{\"a\":1}", completedBy: w.id, skipped: false }, retryCount: 1, logs: [{ message: "working" }] },
+          {
+            state: { _tag: "Completed", output: "{\"a\":1}", completedBy: w.id, skipped: false },
+            retryCount: 1,
+            logs: [{ message: "working" }]
+          },
           { state: { _tag: "Completed", output: "{\"b\":2}" } }
         ]
       })
@@ -123,17 +127,28 @@ describe("the store seam", () => {
           parents: ["a"],
           conditions: {
             sleepConditions: [{ base: { readableDataKey: "s", action: Action.QUEUE, orGroupId: "", expression: "" }, sleepFor: "1h" }],
-            userEventConditions: [{ base: { readableDataKey: "e", action: Action.SKIP, orGroupId: "", expression: "" }, userEventKey: "go" }]
+            userEventConditions: [{
+              base: { readableDataKey: "e", action: Action.SKIP, orGroupId: "", expression: "" },
+              userEventKey: "go"
+            }]
           }
         })
       ])
       const waitsWorker = yield* h.worker(["waits:a", "waits:b"])
       const waits = yield* h.trigger("waits")
       check()
-      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.action))).toEqual([["CREATE_MATCH", "SKIP", "CANCEL", "CANCEL"]])
+      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.action))).toEqual([[
+        "CREATE_MATCH",
+        "SKIP",
+        "CANCEL",
+        "CANCEL"
+      ]])
       yield* h.complete(waitsWorker.starts()[0]!, "{}")
       check()
-      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.eventKey))).toEqual([["go", expect.stringMatching(/^sleep-/)]])
+      expect(rows.runs.get(waits)!.matches.map((m) => m.conditions.map((c) => c.eventKey))).toEqual([[
+        "go",
+        expect.stringMatching(/^sleep-/)
+      ]])
       yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
       check()
       expect(rows.runs.get(waits)).toMatchObject({ matches: [], finishedAt: expect.any(Number) })
@@ -181,11 +196,22 @@ describe("the store seam", () => {
       expect(limitedWorker.starts()).toHaveLength(1)
       expect(rows.rateLimits.get(`${tenantId}/api`)).toMatchObject({ limitValue: 5, value: 3 })
       const cron = yield* h.run((state, now) =>
-        Crons.createCron(state, tenantId, "solo", { name: "hourly", expression: "0 * * * *", inputRaw: "", metadataRaw: "", priority: undefined }, now)
+        Crons.createCron(state, tenantId, "solo", {
+          name: "hourly",
+          expression: "0 * * * *",
+          inputRaw: "",
+          metadataRaw: "",
+          priority: undefined
+        }, now)
       )
       yield* h.run((state) => Crons.setCronEnabled(state, cron, false))
       const scheduled = yield* h.run((state, now) =>
-        Schedules.createScheduled(state, tenantId, "solo", { triggerAt: now + 10 * HOUR, inputRaw: "", metadataRaw: "", priority: undefined }, now)
+        Schedules.createScheduled(state, tenantId, "solo", {
+          triggerAt: now + 10 * HOUR,
+          inputRaw: "",
+          metadataRaw: "",
+          priority: undefined
+        }, now)
       )
       check()
       expect(rows.crons.get(cron.id)?.enabled).toBe(false)
@@ -221,7 +247,10 @@ describe("the store seam", () => {
         waitFor: {
           ...ids,
           waitForConditions: {
-            sleepConditions: [{ base: { readableDataKey: "nap", action: 0, orGroupId: crypto.randomUUID(), expression: "" }, sleepFor: "1h" }],
+            sleepConditions: [{
+              base: { readableDataKey: "nap", action: 0, orGroupId: crypto.randomUUID(), expression: "" },
+              sleepFor: "1h"
+            }],
             userEventConditions: []
           }
         }
@@ -230,7 +259,13 @@ describe("the store seam", () => {
         Durable.registerDurableEvent(state, tenantId, {
           taskId: durableRun,
           signalKey: "sig",
-          conditions: { sleepConditions: [], userEventConditions: [{ base: { readableDataKey: "go", action: 0, orGroupId: crypto.randomUUID(), expression: "" }, userEventKey: "durable:go" }] }
+          conditions: {
+            sleepConditions: [],
+            userEventConditions: [{
+              base: { readableDataKey: "go", action: 0, orGroupId: crypto.randomUUID(), expression: "" },
+              userEventKey: "durable:go"
+            }]
+          }
         }, now)
       )
       check()
@@ -240,7 +275,9 @@ describe("the store seam", () => {
       ])
       expect(rows.runs.get(durableRun)!.tasks[0]!.signals).toMatchObject([{ signalKey: "sig", match: [{ eventKey: "durable:go" }] }])
       yield* h.advance(HOUR)
-      yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "durable:go", payload: "{}" }), now))
+      yield* h.run((state, now) =>
+        Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "durable:go", payload: "{}" }), now)
+      )
       check()
       expect(rows.runs.get(durableRun)!.tasks[0]!.durable!.entries[1]).toMatchObject({ satisfied: true, satisfiedOrder: 1 })
       expect(rows.runs.get(durableRun)!.tasks[0]!.signals[0]!.completed).toEqual(expect.any(String))
@@ -250,7 +287,12 @@ describe("the store seam", () => {
       // a version's registration reads back as the request that was sent
       const version = [...rows.workflows.values()].find((workflow) => workflow.name === "dag")!.versions[0]!
       const request = CreateWorkflowVersionRequest.fromJSON(version.registration)
-      expect(request.tasks.map((t) => [t.readableId, t.parents, t.retries, t.backoffFactor])).toEqual([["a", [], 1, 2], ["b", ["a"], 0, undefined]])
+      expect(request.tasks.map((t) => [t.readableId, t.parents, t.retries, t.backoffFactor])).toEqual([["a", [], 1, 2], [
+        "b",
+        ["a"],
+        0,
+        undefined
+      ]])
       expect(Object.keys(version.stepIds)).toEqual(["a", "b"])
     }).pipe(Effect.provide(EngineStore.layerMemory)))
 
@@ -258,7 +300,9 @@ describe("the store seam", () => {
     Effect.gen(function*() {
       const h = yield* makeHarnessWith()
       yield* h.putWorkflow("solo", [task("t")])
-      yield* h.run((state, now) => Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "solo", input: "{}" })], now))
+      yield* h.run((state, now) =>
+        Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "solo", input: "{}" })], now)
+      )
       expect(h.state.changes.isEmpty).toBe(true)
     }))
 })

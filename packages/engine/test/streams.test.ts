@@ -118,7 +118,12 @@ describe("workflow events", () => {
       const events = yield* h.watchEvents(runId)
       const put = (message: string, eventIndex: number | undefined) =>
         h.run((state, now) =>
-          Ingest.putStreamEvent(state, tenantId, { taskRunExternalId: runId, createdAt: now, message: Buffer.from(message), eventIndex }, now)
+          Ingest.putStreamEvent(
+            state,
+            tenantId,
+            { taskRunExternalId: runId, createdAt: now, message: Buffer.from(message), eventIndex },
+            now
+          )
         )
       yield* put("c", 2)
       yield* put("a", 0)

@@ -7,10 +7,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
+import { taskStatus } from "../src/internal/domain/model.js"
 import { type Timer, TimerQueue } from "../src/internal/domain/timers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
-import { taskStatus } from "../src/internal/domain/model.js"
 
 const timeout = (id: string, at: number, token = 1): Timer => ({ kind: "ScheduleTimeout", id, token, at })
 
@@ -107,9 +107,7 @@ describe("no timer outlives its task", () => {
       expect(h.state.timers.size).toBe(1_000)
       const [first, ...rest] = w.starts()
       yield* h.advance(10_000)
-      const refreshed = yield* h.run((state, now) =>
-        Workers.refreshTimeout(state, tenantId, first!.taskRunExternalId, "30s", now)
-      )
+      const refreshed = yield* h.run((state, now) => Workers.refreshTimeout(state, tenantId, first!.taskRunExternalId, "30s", now))
       expect(refreshed).toBe(90_000)
       expect(h.state.timers.get("ExecutionTimeout", first!.taskRunExternalId)?.at).toBe(90_000)
       for (const start of rest) yield* h.complete(start, "{}")

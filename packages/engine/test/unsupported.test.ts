@@ -3,12 +3,12 @@
  * UNIMPLEMENTED, only when a workflow actually uses them: in process under TestClock, and with
  * the exact requests the official TypeScript SDK builds for plain and feature-using workflows.
  */
-import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
-import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
-import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
 import { Action } from "@effect-hatchet/proto/v1/shared/condition"
-import { CreateWorkflowVersionRequest, type DeepPartial, type CreateTaskOpts } from "@effect-hatchet/proto/v1/workflows"
+import { type CreateTaskOpts, CreateWorkflowVersionRequest, type DeepPartial } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, it } from "@effect/vitest"
+import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
+import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
+import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import type { EngineError } from "../src/internal/domain/errors.js"
@@ -17,8 +17,7 @@ import { makeHarness, task, tenantId } from "./support/harness.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
-const unsupported = (name: string, what: string) =>
-  `workflow '${name}' uses a feature the local engine does not support yet: ${what}`
+const unsupported = (name: string, what: string) => `workflow '${name}' uses a feature the local engine does not support yet: ${what}`
 
 /** The error of a registration that must fail. */
 const refusal = (
@@ -37,8 +36,12 @@ describe("unsupported features", () => {
       const cases: ReadonlyArray<
         readonly [string, ReadonlyArray<DeepPartial<CreateTaskOpts>>, DeepPartial<CreateWorkflowVersionRequest>, string]
       > = [
-        ["cron-zone", [task("t")], { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
-          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"]
+        [
+          "cron-zone",
+          [task("t")],
+          { cronTriggers: ["CRON_TZ=Europe/Paris 0 9 * * *"] },
+          "the cron trigger 'CRON_TZ=Europe/Paris 0 9 * * *' with a time zone other than UTC (cron_triggers)"
+        ]
       ]
       for (const [name, tasks, extra, what] of cases) {
         expect(yield* refusal(h, name, tasks, extra), name).toEqual({ code: Status.UNIMPLEMENTED, message: unsupported(name, what) })
@@ -175,7 +178,9 @@ describe("the official SDK's registrations", () => {
       expect(versions[0]!.steps[0]).toMatchObject({ retries: 3, slotRequests: [["default", 2]] })
       expect(versions[1]!.steps.map((s) => s.readableId)).toEqual(["first", "second", "on-success-task", "on-failure-task"])
       expect(versions[1]!.cronTriggers).toEqual(["0 * * * *", "*/10 * * * * *"])
-      expect(versions[1]!.concurrency).toMatchObject([{ settings: { expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" } }])
+      expect(versions[1]!.concurrency).toMatchObject([{
+        settings: { expression: "input.userId", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN" }
+      }])
       expect(versions[2]!.steps[0]!.concurrency).toMatchObject([
         { settings: { expression: "input.group", maxRuns: 1, limitStrategy: "CANCEL_NEWEST" } },
         { settings: { expression: "input.region.lowerAscii()", maxRuns: 5, limitStrategy: "CANCEL_IN_PROGRESS" } }
@@ -198,11 +203,13 @@ describe("the official SDK's registrations", () => {
       batch.batchTask({ name: "b", batch: { maxSize: 10 }, fn: noop as never })
       const zoned = OfficialSdk.CreateWorkflow({ name: "sdk-cron-zone", onCrons: ["CRON_TZ=Europe/Paris 0 9 * * *"] })
       zoned.task({ name: "z", fn: noop })
-      const idempotent = OfficialSdk.CreateTaskWorkflow({
-        name: "sdk-idempotency",
-        idempotency: { expression: "input.id", ttlMs: 60_000 },
-        fn: noop
-      } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0])
+      const idempotent = OfficialSdk.CreateTaskWorkflow(
+        {
+          name: "sdk-idempotency",
+          idempotency: { expression: "input.id", ttlMs: 60_000 },
+          fn: noop
+        } as Parameters<typeof OfficialSdk.CreateTaskWorkflow>[0]
+      )
       const expected: ReadonlyArray<readonly [Parameters<typeof OfficialProto.workflowToProto>[0], string]> = [
         [
           zoned,

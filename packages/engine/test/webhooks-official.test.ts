@@ -6,8 +6,8 @@
  * running the example's task for that key with the body as its input.
  */
 import { expect, layer } from "@effect/vitest"
-import { createHmac } from "node:crypto"
 import { Effect } from "effect"
+import { createHmac } from "node:crypto"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
@@ -90,7 +90,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           sourceName: "GITHUB" as never,
           name: "github",
           eventKeyExpression: "'github:' + headers['x-github-event'] + ':' + input.action",
-          auth: { algorithm: "SHA256" as never, encoding: "HEX" as never, signatureHeaderName: "X-Hub-Signature-256", signingSecret: "gh-secret" }
+          auth: {
+            algorithm: "SHA256" as never,
+            encoding: "HEX" as never,
+            signatureHeaderName: "X-Hub-Signature-256",
+            signingSecret: "gh-secret"
+          }
         })
       )
       const pr = JSON.stringify({ action: "opened", repository: { full_name: "acme/app" }, pull_request: { number: 42, title: "Fix" } })
@@ -108,7 +113,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           sourceName: "STRIPE" as never,
           name: "stripe",
           eventKeyExpression: "'stripe:' + input.type",
-          auth: { algorithm: "SHA256" as never, encoding: "HEX" as never, signatureHeaderName: "Stripe-Signature", signingSecret: "whsec_stripe" }
+          auth: {
+            algorithm: "SHA256" as never,
+            encoding: "HEX" as never,
+            signatureHeaderName: "Stripe-Signature",
+            signingSecret: "whsec_stripe"
+          }
         })
       )
       const intent = JSON.stringify({ type: "payment_intent.succeeded", data: { object: { customer: "cus_1", amount: 1200 } } })
@@ -129,7 +139,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           name: "slack",
           eventKeyExpression:
             "has(input.event) ? 'slack:event:' + input.event.type : has(input.command) ? 'slack:command:' + input.command : 'slack:interaction:' + input.type",
-          auth: { algorithm: "SHA256" as never, encoding: "HEX" as never, signatureHeaderName: "X-Slack-Signature", signingSecret: "slack-secret" }
+          auth: {
+            algorithm: "SHA256" as never,
+            encoding: "HEX" as never,
+            signatureHeaderName: "X-Slack-Signature",
+            signingSecret: "slack-secret"
+          }
         })
       )
       expect(yield* post(url("slack"), JSON.stringify({ type: "url_verification", challenge: "abc" }), {})).toEqual({
@@ -144,7 +159,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           "x-slack-signature": `v0=${hmac("sha256", "slack-secret", `v0:${ts}:${body}`)}`
         })
       }
-      const mention = yield* slack(JSON.stringify({ event: { type: "app_mention", user: "U1", text: "hi", channel: "C1" } }), "application/json")
+      const mention = yield* slack(
+        JSON.stringify({ event: { type: "app_mention", user: "U1", text: "hi", channel: "C1" } }),
+        "application/json"
+      )
       expect((yield* outputOf(hatchet, mention.body.event.metadata.id))!.output).toEqual({ handled: true })
       const command = yield* slack("command=%2Fdeploy&text=prod&user_name=ana", "application/x-www-form-urlencoded")
       expect(command.body.event.key).toBe("slack:command:/deploy")

@@ -6,8 +6,8 @@
  * and the 204 of a webhook that does not return its event.
  */
 import { expect, layer } from "@effect/vitest"
-import { createHmac } from "node:crypto"
 import { Effect, Redacted } from "effect"
+import { createHmac } from "node:crypto"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Clocked from "./support/clocked.js"
@@ -50,12 +50,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(yield* create({ ...valid, name: "w3", eventKeyExpression: "" })).toEqual(echo500)
       expect(yield* create({ ...valid, name: "w3", scopeExpression: "" })).toEqual(echo500)
       expect(yield* create({ ...valid, name: "w3", sourceName: "GITLAB" })).toEqual(echo500)
-      expect(yield* create({
-        ...valid,
-        name: "w3",
-        authType: "HMAC",
-        auth: { algorithm: "SHA3", encoding: "HEX", signatureHeaderName: "s", signingSecret: "x" }
-      })).toEqual(echo500)
+      expect(
+        yield* create({
+          ...valid,
+          name: "w3",
+          authType: "HMAC",
+          auth: { algorithm: "SHA3", encoding: "HEX", signatureHeaderName: "s", signingSecret: "x" }
+        })
+      ).toEqual(echo500)
       expect((yield* create({ ...valid, name: "w3" })).status).toBe(200)
       expect((yield* call("POST", base, undefined, JSON.stringify(valid))).status).toBe(403)
 
@@ -101,7 +103,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
 
       // basic auth
       yield* create({ name: "basic", eventKeyExpression: "'k:' + input.a", authType: "BASIC", auth: { username: "u", password: "p" } })
-      const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` })
+      const basic = (user: string, password: string) => ({
+        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
+      })
       expect(yield* receive("basic", "{\"a\":\"x\"}")).toEqual(apiErrors(403, "missing or invalid authorization header"))
       expect(yield* receive("basic", "{\"a\":\"x\"}", basic("u", "q"))).toEqual(apiErrors(403, "invalid basic auth credentials"))
       const ok = yield* receive("basic", "{\"a\":\"x\",\"tenant\":\"dropped\"}", basic("u", "p"))
@@ -147,7 +151,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       }
 
       // Linear: form bodies are not supported for it
-      yield* create({ name: "linear", sourceName: "LINEAR", eventKeyExpression: "'linear'", authType: "API_KEY", auth: { headerName: "k", apiKey: "v" } })
+      yield* create({
+        name: "linear",
+        sourceName: "LINEAR",
+        eventKeyExpression: "'linear'",
+        authType: "API_KEY",
+        auth: { headerName: "k", apiKey: "v" }
+      })
       expect(yield* receive("linear", "a=1", { "content-type": "application/x-www-form-urlencoded", k: "v" })).toEqual(
         apiErrors(400, "form-encoded requests are not supported for webhook source: LINEAR")
       )
@@ -169,8 +179,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const now = Math.floor(Date.now() / 1000)
       const svixBody = "{\"type\":\"user.created\"}"
       expect((yield* receive("svix", svixBody, svix(svixBody, now))).body.event.key).toBe("svix:user.created")
-      expect(yield* receive("svix", svixBody, svix(svixBody, now - 600))).toEqual(apiErrors(400, "invalid timestamp header: message too old"))
-      expect(yield* receive("svix", svixBody, svix(svixBody, now + 600))).toEqual(apiErrors(400, "invalid timestamp header: message too new"))
+      expect(yield* receive("svix", svixBody, svix(svixBody, now - 600))).toEqual(
+        apiErrors(400, "invalid timestamp header: message too old")
+      )
+      expect(yield* receive("svix", svixBody, svix(svixBody, now + 600))).toEqual(
+        apiErrors(400, "invalid timestamp header: message too new")
+      )
       expect(yield* receive("svix", svixBody, { ...svix(svixBody, now), "svix-signature": "v1,nope" })).toEqual(
         apiErrors(403, "invalid SVIX signature")
       )
@@ -183,7 +197,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
           name: "on-signup",
           eventTriggers: ["signup"],
           tasks: [{ readableId: "t", action: "on-signup:t", timeout: "60s", inputs: "{}" }],
-          defaultFilters: [{ scope: "acme", expression: "input.plan == 'gold' && input.source == 'hook'", payload: Buffer.from("{\"f\":1}") }]
+          defaultFilters: [{
+            scope: "acme",
+            expression: "input.plan == 'gold' && input.source == 'hook'",
+            payload: Buffer.from("{\"f\":1}")
+          }]
         })
       )
       yield* create({

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { makeHarness, makeHarnessWith, task } from "./support/harness.js"
 import { taskStatus } from "../src/internal/domain/model.js"
+import { makeHarness, makeHarnessWith, task } from "./support/harness.js"
 
 describe("workerLiveness: connection", () => {
   it.scoped("a worker silent for an hour still receives tasks (with heartbeat liveness it does not)", () =>

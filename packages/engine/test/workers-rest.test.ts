@@ -12,7 +12,6 @@ import * as Grpc from "./support/grpc.js"
 import * as Official from "./support/official.js"
 import { restCall } from "./support/rest.js"
 
-
 layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" }), { timeout: 60_000, excludeTestServices: true })(
   "worker routes",
   (it) => {
@@ -54,7 +53,11 @@ layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" })
           runtimeInfo: { sdkVersion: "9.9.9", language: "TYPESCRIPT", languageVersion: "v20", os: "linux", runtimeExtra: "" }
         })
         expect(listed.labels).toEqual([
-          expect.objectContaining({ key: "region", value: "eu", metadata: expect.objectContaining({ id: "00000000-0000-0000-0000-000000000000" }) }),
+          expect.objectContaining({
+            key: "region",
+            value: "eu",
+            metadata: expect.objectContaining({ id: "00000000-0000-0000-0000-000000000000" })
+          }),
           expect.objectContaining({ key: "tier", value: "2" })
         ])
         expect(listed).not.toHaveProperty("maxRuns")

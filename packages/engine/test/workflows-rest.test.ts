@@ -14,7 +14,6 @@ import { restCall } from "./support/rest.js"
 const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
-
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("workflow routes", (it) => {
   it.scoped("workflows.get / list / delete with the official client: a deleted workflow is gone, with its crons and schedules", () =>
     Effect.gen(function*() {

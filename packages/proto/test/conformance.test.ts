@@ -66,7 +66,14 @@ describe("proto conformance", () => {
   it("the additions newer than the reference are the official SDK 1.33.2's, on the wire", async () => {
     const official = await import("@hatchet-dev/typescript-sdk/protoc/v1/workflows.js")
     const mine = await import("@effect-hatchet/proto/v1/workflows")
-    const message = { expression: "input.group", maxRuns: 2, limitStrategy: 6, name: "shared", isTenantScoped: true, maxRunsExpression: "input.n" }
+    const message = {
+      expression: "input.group",
+      maxRuns: 2,
+      limitStrategy: 6,
+      name: "shared",
+      isTenantScoped: true,
+      maxRunsExpression: "input.n"
+    }
     const bytes = official.Concurrency.encode(official.Concurrency.fromPartial(message)).finish()
     expect(mine.Concurrency.decode(bytes)).toEqual(message)
     expect(official.Concurrency.decode(mine.Concurrency.encode(mine.Concurrency.fromPartial(message)).finish())).toEqual(message)
@@ -89,7 +96,12 @@ describe("proto conformance", () => {
       .toContainEqual(expect.stringMatching(/fields\.worker_id\.number: ours 9, reference 1/))
     // streaming kind
     expect(
-      mutate("m2", "dispatcher/dispatcher.proto", /rpc ListenV2\s*\(\s*WorkerListenRequest\s*\)\s*returns\s*\(\s*stream/, "rpc ListenV2(WorkerListenRequest) returns (")
+      mutate(
+        "m2",
+        "dispatcher/dispatcher.proto",
+        /rpc ListenV2\s*\(\s*WorkerListenRequest\s*\)\s*returns\s*\(\s*stream/,
+        "rpc ListenV2(WorkerListenRequest) returns ("
+      )
     ).toContainEqual(expect.stringContaining("methods.ListenV2.serverStreaming"))
     // proto3 optional dropped
     expect(mutate("m3", "events/events.proto", /optional string additional_metadata/, "string additional_metadata"))

@@ -16,8 +16,8 @@ import {
   EnumOptionsSchema,
   EnumValueOptionsSchema,
   FieldDescriptorProto_Label,
-  FieldDescriptorProtoSchema,
   FieldDescriptorProto_Type,
+  FieldDescriptorProtoSchema,
   FieldOptionsSchema,
   FileDescriptorSetSchema,
   FileOptionsSchema,
@@ -169,8 +169,7 @@ export const canonical = (files: ReadonlyArray<FileDescriptorProto>): Canonical 
 
 /** Every difference between two canonical values, as `path: ours … reference …` lines. */
 export const differences = (ours: Canonical | undefined, reference: Canonical | undefined, at = ""): Array<string> => {
-  const isObject = (x: unknown): x is Record<string, Canonical> =>
-    typeof x === "object" && x !== null && !Array.isArray(x)
+  const isObject = (x: unknown): x is Record<string, Canonical> => typeof x === "object" && x !== null && !Array.isArray(x)
   if (isObject(ours) && isObject(reference)) {
     const keys = [...new Set([...Object.keys(ours), ...Object.keys(reference)])].sort()
     return keys.flatMap((key) => differences(ours[key], reference[key], at === "" ? key : `${at}.${key}`))

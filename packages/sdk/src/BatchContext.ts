@@ -23,10 +23,10 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Context, Effect, Either, Option } from "effect"
-import { TaskContextError } from "./TaskContext.js"
+import type { Duration, Option } from "effect"
+import { Context, Effect, Either } from "effect"
 import { toGoDuration } from "./internal/duration.js"
+import { TaskContextError } from "./TaskContext.js"
 
 /**
  * One item of a batch: the task run it answers for. `BatchContext.items[i]` is the item whose

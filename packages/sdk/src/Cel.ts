@@ -63,8 +63,7 @@ export class Cel extends Context.Tag("@effect-hatchet/sdk/Cel")<Cel, CelShape>()
  * @category constructors
  */
 export const make: Effect.Effect<CelShape, never, RestClient> = Effect.map(RestClient, (rest) => ({
-  debug: (request) =>
-    rest.post(`/api/v1/stable/tenants/${encodeURIComponent(rest.tenantId)}/cel/debug`, DebugResult, { body: request })
+  debug: (request) => rest.post(`/api/v1/stable/tenants/${encodeURIComponent(rest.tenantId)}/cel/debug`, DebugResult, { body: request })
 }))
 
 /**

@@ -22,7 +22,6 @@ import { metadataPairs, optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 
-
 /**
  * `CronWorkflows` (the fields this SDK reads).
  *

@@ -27,6 +27,9 @@
  * import { Effect, Schema } from "effect"
  * import { DurableContext, Task } from "@effect-hatchet/sdk"
  *
+ * // a stand-in for the application's mailer
+ * const sendWelcome = (userId: string) => Effect.log(`welcome, ${userId}`)
+ *
  * const Approval = Schema.Struct({ approved: Schema.Boolean })
  *
  * export const Onboard = Task.durable("onboard", {
@@ -37,7 +40,7 @@
  * export const OnboardLive = Onboard.toLayer((input) =>
  *   Effect.gen(function*() {
  *     const ctx = yield* DurableContext.DurableContext
- *     yield* ctx.memo("welcome", Mailer.welcome(input.userId), Schema.Void)
+ *     yield* ctx.memo("welcome", sendWelcome(input.userId), Schema.Void)
  *     yield* ctx.sleep("3 days")
  *     return yield* ctx.waitForEvent(`approval:${input.userId}`, { schema: Approval })
  *   })
@@ -236,8 +239,7 @@ export const memo = <A, I, E, R>(
   key: string,
   effect: Effect.Effect<A, E, R>,
   schema: Schema.Schema<A, I, never>
-): Effect.Effect<A, E | DurableError, R | DurableContext> =>
-  Eff.flatMap(DurableContext, (ctx) => ctx.memo(key, effect, schema))
+): Effect.Effect<A, E | DurableError, R | DurableContext> => Eff.flatMap(DurableContext, (ctx) => ctx.memo(key, effect, schema))
 
 /**
  * @since 0.1.0

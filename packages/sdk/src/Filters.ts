@@ -22,15 +22,15 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { HatchetConfig } from "./HatchetConfig.js"
 import type { RestError } from "./HatchetError.js"
+import { specOf } from "./internal/definition.js"
 import { workflowWireName } from "./internal/naming.js"
 import { optionalField as optional } from "./internal/rest.js"
-import { HatchetConfig } from "./HatchetConfig.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 import type { Definition } from "./Workflow.js"
 import { Workflows } from "./Workflows.js"
-import { specOf } from "./internal/definition.js"
 
 /**
  * A JSON object, as filter payloads are.

@@ -132,8 +132,7 @@ export const channelOptions: (config: HatchetConfigShape) => ChannelOptions = in
  * @since 0.1.0
  * @category calls
  */
-export const unary: <A>(method: string, call: (options: CallOptions) => Promise<A>) => Effect.Effect<A, GrpcError> =
-  internal.unary
+export const unary: <A>(method: string, call: (options: CallOptions) => Promise<A>) => Effect.Effect<A, GrpcError> = internal.unary
 
 /**
  * A server-streaming call as a Stream. It ends when the server ends the call; interrupting the
@@ -181,5 +180,4 @@ export const methodPath: <
  * @since 0.1.0
  * @category errors
  */
-export const toGrpcError: (method: string, cause: unknown, statusDetails?: Uint8Array) => GrpcError =
-  internal.toGrpcError
+export const toGrpcError: (method: string, cause: unknown, statusDetails?: Uint8Array) => GrpcError = internal.toGrpcError

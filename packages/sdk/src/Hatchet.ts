@@ -56,27 +56,27 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Config, Duration, Option, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
+import * as Cel from "./Cel.js"
 import * as Crons from "./Crons.js"
 import * as Dispatcher from "./Dispatcher.js"
+import * as EventHistory from "./EventHistory.js"
 import * as Events from "./Events.js"
+import * as Filters from "./Filters.js"
 import * as GrpcTransport from "./GrpcTransport.js"
 import * as HatchetConfig from "./HatchetConfig.js"
 import type { GrpcError, RestError } from "./HatchetError.js"
+import * as internal from "./internal/client.js"
+import * as Metrics from "./Metrics.js"
+import * as RateLimits from "./RateLimits.js"
 import * as RestClient from "./RestClient.js"
 import * as RunListener from "./RunListener.js"
 import * as Runs from "./Runs.js"
 import * as Schedules from "./Schedules.js"
-import * as Workers from "./Workers.js"
-import * as Workflows from "./Workflows.js"
-import * as Metrics from "./Metrics.js"
 import * as Tenants from "./Tenants.js"
-import * as RateLimits from "./RateLimits.js"
-import * as Cel from "./Cel.js"
-import * as Filters from "./Filters.js"
-import * as EventHistory from "./EventHistory.js"
 import * as Webhooks from "./Webhooks.js"
+import * as Workers from "./Workers.js"
 import type { Definition, DesiredWorkerLabel, Failure, Input, RateLimitDuration, Result } from "./Workflow.js"
-import * as internal from "./internal/client.js"
+import * as Workflows from "./Workflows.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -530,8 +530,7 @@ export const runMany = <D extends Definition>(
   definition: D,
   inputs: Iterable<Input<D>>,
   options?: BulkRunOptions
-): Effect.Effect<Array<Result<D>>, RunError<D>, Hatchet> =>
-  Effect.flatMap(Hatchet, (h) => h.runMany(definition, inputs, options))
+): Effect.Effect<Array<Result<D>>, RunError<D>, Hatchet> => Effect.flatMap(Hatchet, (h) => h.runMany(definition, inputs, options))
 
 /**
  * @since 0.1.0
@@ -586,8 +585,7 @@ export const cron = <D extends Definition>(
   definition: D,
   input: Input<D>,
   options: CronOptions
-): Effect.Effect<Crons.Cron, HatchetClientError | RestError, Hatchet> =>
-  Effect.flatMap(Hatchet, (h) => h.cron(definition, input, options))
+): Effect.Effect<Crons.Cron, HatchetClientError | RestError, Hatchet> => Effect.flatMap(Hatchet, (h) => h.cron(definition, input, options))
 
 /**
  * @since 0.1.0
@@ -604,8 +602,7 @@ export const push = (
   key: string,
   payload: unknown,
   options?: PushOptions
-): Effect.Effect<PushedEvent, HatchetClientError | GrpcError, Hatchet> =>
-  Effect.flatMap(Hatchet, (h) => h.push(key, payload, options))
+): Effect.Effect<PushedEvent, HatchetClientError | GrpcError, Hatchet> => Effect.flatMap(Hatchet, (h) => h.push(key, payload, options))
 
 /**
  * @since 0.1.0
@@ -613,8 +610,7 @@ export const push = (
  */
 export const bulkPush = (
   events: Iterable<EventToPush>
-): Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError, Hatchet> =>
-  Effect.flatMap(Hatchet, (h) => h.bulkPush(events))
+): Effect.Effect<Array<PushedEvent>, HatchetClientError | GrpcError, Hatchet> => Effect.flatMap(Hatchet, (h) => h.bulkPush(events))
 
 // -----------------------------------------------------------------------------
 // layers

@@ -186,15 +186,13 @@ export class HatchetConfig extends Context.Tag("@effect-hatchet/sdk/HatchetConfi
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<HatchetConfigShape, HatchetConfigError> =>
-  internal.make(options)
+export const make = (options: Options = {}): Effect.Effect<HatchetConfigShape, HatchetConfigError> => internal.make(options)
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<HatchetConfig, HatchetConfigError> =>
-  Layer.effect(HatchetConfig, make(options))
+export const layer = (options: Options = {}): Layer.Layer<HatchetConfig, HatchetConfigError> => Layer.effect(HatchetConfig, make(options))
 
 /**
  * Options taken from `Config`s (any provider), over the environment as in `layer`.

@@ -68,7 +68,9 @@ export class RestError extends Schema.TaggedError<RestError>("@effect-hatchet/sd
     const cause = this.reason === "StatusCode" || this.cause === undefined
       ? ""
       : `: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
-    const body = this.body === undefined || this.body === "" ? "" : ` (body: ${this.body.length > 500 ? `${this.body.slice(0, 500)}…` : this.body})`
+    const body = this.body === undefined || this.body === ""
+      ? ""
+      : ` (body: ${this.body.length > 500 ? `${this.body.slice(0, 500)}…` : this.body})`
     return `${this.method} ${this.url} ${what}${cause}${body}`
   }
 }

@@ -30,8 +30,8 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
-import { RestClient, type RestClientShape } from "./RestClient.js"
 import { metadataPairs, optionalField as optional } from "./internal/rest.js"
+import { RestClient, type RestClientShape } from "./RestClient.js"
 
 // -----------------------------------------------------------------------------
 // models (OpenAPI `components/schemas/v1`)
@@ -392,7 +392,6 @@ const DEFAULT_LIST_WINDOW = Duration.hours(1)
 
 const Ids = Schema.Struct({ ids: Schema.optionalWith(Schema.Array(Schema.String), { exact: true, default: () => [] }) })
 
-
 /** The JSON body of `V1CancelTaskRequest` / `V1ReplayTaskRequest`. */
 const selectionBody = (selection: Selection) =>
   "ids" in selection
@@ -426,24 +425,27 @@ const makeWith = (rest: RestClientShape): RunsShape => {
     get: (runId) => rest.get(`/api/v1/stable/workflow-runs/${path(runId)}`, WorkflowRunDetails),
     status: (runId) => rest.get(`/api/v1/stable/workflow-runs/${path(runId)}/status`, TaskStatus),
     list: (options = {}) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs`, TaskSummaryList, {
-          query: {
-            since: options.since ?? new Date(now - Duration.toMillis(DEFAULT_LIST_WINDOW)),
-            until: options.until,
-            statuses: options.statuses,
-            workflow_ids: options.workflowIds,
-            worker_id: options.workerId,
-            additional_metadata: metadataPairs(options.additionalMetadata),
-            additional_metadata_operator: options.additionalMetadataOperator,
-            only_tasks: options.onlyTasks ?? false,
-            parent_task_external_id: options.parentTaskExternalId,
-            triggering_event_external_id: options.triggeringEventExternalId,
-            include_payloads: options.includePayloads,
-            offset: options.offset,
-            limit: options.limit
-          }
-        })),
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) =>
+          rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs`, TaskSummaryList, {
+            query: {
+              since: options.since ?? new Date(now - Duration.toMillis(DEFAULT_LIST_WINDOW)),
+              until: options.until,
+              statuses: options.statuses,
+              workflow_ids: options.workflowIds,
+              worker_id: options.workerId,
+              additional_metadata: metadataPairs(options.additionalMetadata),
+              additional_metadata_operator: options.additionalMetadataOperator,
+              only_tasks: options.onlyTasks ?? false,
+              parent_task_external_id: options.parentTaskExternalId,
+              triggering_event_external_id: options.triggeringEventExternalId,
+              include_payloads: options.includePayloads,
+              offset: options.offset,
+              limit: options.limit
+            }
+          })
+      ),
     trigger: (workflowName, input, options = {}) =>
       rest.post(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs/trigger`, WorkflowRunDetails, {
         body: {
@@ -454,16 +456,19 @@ const makeWith = (rest: RestClientShape): RunsShape => {
         }
       }),
     listIds: (options = {}) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs/external-ids`, RunIds, {
-          query: {
-            since: options.since ?? new Date(now - Duration.toMillis(DEFAULT_LIST_WINDOW)),
-            until: options.until,
-            statuses: options.statuses,
-            workflow_ids: options.workflowIds,
-            additional_metadata: metadataPairs(options.additionalMetadata)
-          }
-        })),
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) =>
+          rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/workflow-runs/external-ids`, RunIds, {
+            query: {
+              since: options.since ?? new Date(now - Duration.toMillis(DEFAULT_LIST_WINDOW)),
+              until: options.until,
+              statuses: options.statuses,
+              workflow_ids: options.workflowIds,
+              additional_metadata: metadataPairs(options.additionalMetadata)
+            }
+          })
+      ),
     cancel: tasksOperation("cancel"),
     replay: tasksOperation("replay"),
     logs: (taskRunId, options = {}) =>

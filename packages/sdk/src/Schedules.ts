@@ -22,7 +22,6 @@ import { metadataPairs, optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
 
-
 /**
  * `ScheduledWorkflows` (the fields this SDK reads).
  *
@@ -204,10 +203,10 @@ export const make: Effect.Effect<SchedulesShape, never, RestClient> = Effect.map
       "ids" in selection && selection.ids.length === 0
         ? Effect.succeed({ deletedIds: [], errors: [] })
         : rest.post(`${base}/scheduled/bulk-delete`, BulkResult, {
-        body: "ids" in selection
-          ? { scheduledWorkflowRunIds: selection.ids }
-          : { filter: { ...selection.filter, additionalMetadata: metadataPairs(selection.filter.additionalMetadata) } }
-      }),
+          body: "ids" in selection
+            ? { scheduledWorkflowRunIds: selection.ids }
+            : { filter: { ...selection.filter, additionalMetadata: metadataPairs(selection.filter.additionalMetadata) } }
+        }),
     bulkReschedule: (updates) =>
       rest.post(`${base}/scheduled/bulk-update`, BulkResult, {
         body: { updates: updates.map((update) => ({ id: update.id, triggerAt: update.triggerAt.toISOString() })) }

@@ -52,10 +52,10 @@ import type { Duration, Effect, Layer, Pipeable, Scope } from "effect"
 import { Schema } from "effect"
 import type { BatchContext } from "./BatchContext.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
+import * as internal from "./internal/definition.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError } from "./TaskError.js"
 import type { BatchSettings, ErrorSchema, Implementation, TaskSettings, WorkflowSettings } from "./Workflow.js"
-import * as internal from "./internal/definition.js"
 
 /**
  * @since 0.1.0
@@ -283,8 +283,7 @@ export interface BatchTaskOptions<
  * @since 0.1.0
  * @category guards
  */
-export const isBatchTask = (u: unknown): u is BatchTask.Any =>
-  isTask(u) && internal.specOf(u).tasks[0]?.batch !== undefined
+export const isBatchTask = (u: unknown): u is BatchTask.Any => isTask(u) && internal.specOf(u).tasks[0]?.batch !== undefined
 
 /**
  * Defines a batch task (beta in Hatchet, engine v0.98.0 or newer): each run is triggered with one
@@ -391,8 +390,7 @@ export interface DurableTaskOptions<
  * @since 0.1.0
  * @category guards
  */
-export const isDurableTask = (u: unknown): u is DurableTask.Any =>
-  isTask(u) && internal.specOf(u).tasks[0]?.durable === true
+export const isDurableTask = (u: unknown): u is DurableTask.Any => isTask(u) && internal.specOf(u).tasks[0]?.durable === true
 
 /**
  * Defines a durable task (Hatchet's `durableTask`): registered with `is_durable`, run on the
@@ -402,6 +400,12 @@ export const isDurableTask = (u: unknown): u is DurableTask.Any =>
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { DurableContext, Task } from "@effect-hatchet/sdk"
+ *
+ * // a stand-in for the application's mailer
+ * const sendReminder = (userId: string) => Effect.log(`reminder for ${userId}`)
+ *
  * export const Reminder = Task.durable("reminder", {
  *   input: Schema.Struct({ userId: Schema.String }),
  *   executionTimeout: "10 minutes"
@@ -411,7 +415,7 @@ export const isDurableTask = (u: unknown): u is DurableTask.Any =>
  *   Effect.gen(function*() {
  *     const ctx = yield* DurableContext.DurableContext
  *     yield* ctx.sleep("7 days")
- *     yield* ctx.memo("send", Mailer.remind(input.userId), Schema.Void)
+ *     yield* ctx.memo("send", sendReminder(input.userId), Schema.Void)
  *   })
  * )
  * ```

@@ -212,8 +212,7 @@ class AttemptContext implements TaskContextShape {
   get refreshTimeout(): (incrementBy: Duration.DurationInput) => Effect.Effect<void, TaskContextError> {
     return (incrementBy) =>
       Either.match(toGoDuration(incrementBy), {
-        onLeft: (message) =>
-          Effect.fail(new TaskContextError({ operation: "refreshTimeout", message: `refreshTimeout: ${message}` })),
+        onLeft: (message) => Effect.fail(new TaskContextError({ operation: "refreshTimeout", message: `refreshTimeout: ${message}` })),
         onRight: this.operations.refreshTimeout
       })
   }
@@ -222,9 +221,7 @@ class AttemptContext implements TaskContextShape {
   }
   get putStream(): (chunk: string | Uint8Array) => Effect.Effect<void, TaskContextError> {
     return (chunk) =>
-      Effect.suspend(() =>
-        this.operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, this.streamIndex++)
-      )
+      Effect.suspend(() => this.operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, this.streamIndex++))
   }
   get cancel(): Effect.Effect<never, TaskContextError> {
     return Effect.zipRight(this.operations.cancel, Effect.interrupt)

@@ -11,14 +11,14 @@
  */
 import type { ParseResult } from "effect"
 import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope } from "effect"
+import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import * as failure from "./internal/failure.js"
+import { workerAction, workflowWireName } from "./internal/naming.js"
+import * as payload from "./internal/payload.js"
+import * as taskLogger from "./internal/taskLogger.js"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
 import type { Definition, ImplementationShape } from "./Workflow.js"
-import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
-import * as failure from "./internal/failure.js"
-import * as payload from "./internal/payload.js"
-import * as taskLogger from "./internal/taskLogger.js"
-import { workerAction, workflowWireName } from "./internal/naming.js"
 
 /**
  * How an attempt ended, as the worker reports it:
@@ -179,8 +179,10 @@ export const encodeOutput = (
   taskName: string,
   output: unknown
 ): Effect.Effect<string, ParseResult.ParseError> =>
-  Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
-    Effect.map(Schema.encode(task.output)(output), (encoded) => JSON.stringify(encoded ?? null) ?? "null"))
+  Effect.flatMap(
+    taskOf(specOf(definition), taskName),
+    (task) => Effect.map(Schema.encode(task.output)(output), (encoded) => JSON.stringify(encoded ?? null) ?? "null")
+  )
 
 /**
  * A task's output as its children receive it in their payload (`parents`), given as a child's
@@ -255,5 +257,7 @@ export const decodeFailure = (definition: Definition, taskName: string, text: st
  * @category codecs
  */
 export const encodeFailure = (definition: Definition, taskName: string, error: unknown): Effect.Effect<string> =>
-  Effect.flatMap(taskOf(specOf(definition), taskName), (task) =>
-    Effect.map(failure.encodeCause(task, Cause.fail(error)), (encoded) => encoded.payload))
+  Effect.flatMap(
+    taskOf(specOf(definition), taskName),
+    (task) => Effect.map(failure.encodeCause(task, Cause.fail(error)), (encoded) => encoded.payload)
+  )

@@ -21,8 +21,8 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import type { RestError } from "./HatchetError.js"
 import { HatchetConfig } from "./HatchetConfig.js"
+import type { RestError } from "./HatchetError.js"
 import { optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 

@@ -100,10 +100,10 @@ import { Context, Effect, Layer } from "effect"
 import type { GrpcTransport } from "./GrpcTransport.js"
 import * as Hatchet from "./Hatchet.js"
 import type { GrpcError } from "./HatchetError.js"
-import type { Workers } from "./Workers.js"
-import type { ImplementationLayer } from "./Workflow.js"
 import { implementationsIn } from "./internal/definition.js"
 import * as internal from "./internal/worker.js"
+import type { Workers } from "./Workers.js"
+import type { ImplementationLayer } from "./Workflow.js"
 
 /**
  * @since 0.1.0

@@ -50,12 +50,12 @@ import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
-import type { BatchTask, DurableTask, Task } from "./Task.js"
-import type { TaskContext } from "./TaskContext.js"
-import type { HandlerError, TaskFailed } from "./TaskError.js"
 import * as internal from "./internal/definition.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./internal/naming.js"
 import { validate as validateSpec } from "./internal/registration.js"
+import type { BatchTask, DurableTask, Task } from "./Task.js"
+import type { TaskContext } from "./TaskContext.js"
+import type { HandlerError, TaskFailed } from "./TaskError.js"
 
 /**
  * @since 0.1.0
@@ -393,9 +393,11 @@ export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any,
  * @since 0.1.0
  * @category type-level
  */
-export type SkippableTasks<Tasks extends TaskMap> = {
-  [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any> ? K : never
-}[keyof Tasks] & string
+export type SkippableTasks<Tasks extends TaskMap> =
+  & {
+    [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any> ? K : never
+  }[keyof Tasks]
+  & string
 
 /**
  * Whether a task with parents `Parents` and a `skipIf` of type `SkipIf` may be skipped: it declares
@@ -661,9 +663,7 @@ export interface DurableTaskOptions<
  * @since 0.1.0
  * @category models
  */
-export interface HookOptions<Output extends Schema.Schema.AnyNoContext, Error extends ErrorSchema>
-  extends TaskSettings
-{
+export interface HookOptions<Output extends Schema.Schema.AnyNoContext, Error extends ErrorSchema> extends TaskSettings {
   readonly output?: Output | undefined
   readonly error?: Error | undefined
 }
@@ -828,6 +828,9 @@ export const task: AddTask<false> = dual(
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
+ *
  * const Signup = Workflow.make("signup", { input: Schema.Struct({ email: Schema.String }) }).pipe(
  *   Workflow.task("create-account", { output: Schema.Struct({ userId: Schema.String }) }),
  *   Workflow.durableTask("nurture", { parents: ["create-account"], executionTimeout: "1 hour" })
@@ -922,8 +925,7 @@ export const validate = (definition: Definition): Effect.Effect<void, WorkflowDe
  */
 export const implementation = <D extends Definition>(
   definition: D
-): Effect.Effect<ImplementationShape, never, ImplementationOf<D>> =>
-  internal.implementationTag(internal.specOf(definition).name) as any
+): Effect.Effect<ImplementationShape, never, ImplementationOf<D>> => internal.implementationTag(internal.specOf(definition).name) as any
 
 /**
  * The readable ids of the hooks, as they appear in results, `parents` and handler maps.

@@ -13,8 +13,7 @@ import type { DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
 import * as ActionEvents from "../src/internal/actionEvents.js"
 
-const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } =
-  StepActionEventType
+const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
 
 const event = (id: string, eventType: StepActionEventType, over: Partial<Proto.StepActionEvent> = {}): Proto.StepActionEvent => ({
   workerId: "w",
@@ -79,17 +78,21 @@ const shape = (call: Call) =>
 describe("ActionEvents", () => {
   it("plan: batches STARTED and COMPLETED per worker and action, in order, within the count and byte limits", () => {
     const pending = (e: Proto.StepActionEvent) => ({ event: e, done: undefined as never })
-    const calls = ActionEvents.plan([
-      pending(event("1", STARTED)),
-      pending(event("2", STARTED)),
-      pending(event("3", FAILED)),
-      pending(event("4", STARTED, { actionId: "wf:b" })),
-      pending(event("5", STARTED)),
-      pending(event("6", STARTED)),
-      pending(event("7", COMPLETED)),
-      pending(event("8", COMPLETED, { eventPayload: "x".repeat(600) })),
-      pending(event("9", COMPLETED))
-    ], 900, 3)
+    const calls = ActionEvents.plan(
+      [
+        pending(event("1", STARTED)),
+        pending(event("2", STARTED)),
+        pending(event("3", FAILED)),
+        pending(event("4", STARTED, { actionId: "wf:b" })),
+        pending(event("5", STARTED)),
+        pending(event("6", STARTED)),
+        pending(event("7", COMPLETED)),
+        pending(event("8", COMPLETED, { eventPayload: "x".repeat(600) })),
+        pending(event("9", COMPLETED))
+      ],
+      900,
+      3
+    )
     expect(calls.map((call) => call.map((p) => p.event.taskRunExternalId))).toEqual([
       ["1", "2", "5"], // STARTED of wf:a, full at 3
       ["3"], // FAILED goes alone

@@ -102,9 +102,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("affin
       const Load = whereTask(unique("load-model"), { input: Schema.Struct({ model: Schema.String }) })
       const Use = whereTask(unique("use-model"))
       const implementations = Layer.merge(
-        Load.toLayer(({ model }) =>
-          Effect.zipRight(TaskContext.upsertLabels({ model }).pipe(Effect.orDie), reportWorker)
-        ),
+        Load.toLayer(({ model }) => Effect.zipRight(TaskContext.upsertLabels({ model }).pipe(Effect.orDie), reportWorker)),
         Use.toLayer(() => reportWorker)
       )
       const one = yield* startWorker(implementations)

@@ -176,11 +176,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
       const finalized = yield* Deferred.make<void>()
       const task = pairOf("stuck")
       yield* startWorker(task.toLayer((inputs) =>
-          Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
-            Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
-          )
+        Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
+          Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
         )
-      )
+      ))
       const handles = yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }])
       expect(yield* Deferred.await(started)).toBe(2)
       yield* handles[0]!.cancel
@@ -198,9 +197,8 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
     Effect.gen(function*() {
       const finalized = yield* Deferred.make<void>()
       const task = pairOf("give-up")
-      yield* startWorker(task.toLayer(() =>
-          BatchContext.cancel.pipe(Effect.onInterrupt(() => Deferred.succeed(finalized, undefined)), Effect.orDie)
-        )
+      yield* startWorker(
+        task.toLayer(() => BatchContext.cancel.pipe(Effect.onInterrupt(() => Deferred.succeed(finalized, undefined)), Effect.orDie))
       )
       const handles = yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }])
       for (const handle of handles) {

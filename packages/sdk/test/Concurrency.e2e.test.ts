@@ -166,7 +166,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
       yield* Deferred.await(started)
       const second = yield* Hatchet.runNoWait(Gated, { account: "d", n: 2 })
       const third = yield* Hatchet.runNoWait(Gated, { account: "d", n: 3 })
-      expect(yield* Effect.flip(second.result)).toMatchObject({ _tag: "TaskFailed", kind: "Cancelled", message: "Cancelled due to concurrency strategy" })
+      expect(yield* Effect.flip(second.result)).toMatchObject({
+        _tag: "TaskFailed",
+        kind: "Cancelled",
+        message: "Cancelled due to concurrency strategy"
+      })
       yield* Deferred.succeed(release, undefined)
       expect(yield* first.result).toEqual({ n: 1 })
       expect(yield* third.result).toEqual({ n: 3 })
@@ -198,7 +202,9 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("concu
         Hatchet.run(Report, { account: "b", n: 3 })
       ], { concurrency: "unbounded" })
       expect(overlaps({ key: "a", n: 1, ...e }, { key: "a", n: 2, ...r })).toBe(false)
-      expect(overlaps({ key: "a", n: 1, ...e }, { key: "b", n: 3, ...other }) || overlaps({ key: "a", n: 2, ...r }, { key: "b", n: 3, ...other })).toBe(true)
+      expect(
+        overlaps({ key: "a", n: 1, ...e }, { key: "b", n: 3, ...other }) || overlaps({ key: "a", n: 2, ...r }, { key: "b", n: 3, ...other })
+      ).toBe(true)
       const premium = yield* Effect.all([1, 2, 3].map((n) => Hatchet.run(Burst, { tier: "premium", n })), { concurrency: "unbounded" })
       const spans = premium.map((s, n) => ({ key: "premium", n, ...s }))
       expect(overlaps(spans[0]!, spans[1]!) && overlaps(spans[1]!, spans[2]!)).toBe(true)

@@ -7,11 +7,11 @@ import { Action } from "@effect-hatchet/proto/v1/shared/condition"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Either, Option, Schema } from "effect"
 import * as Condition from "../src/Condition.js"
+import { specOf } from "../src/internal/definition.js"
+import { compile } from "../src/internal/registration.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskExecution from "../src/TaskExecution.js"
 import * as Workflow from "../src/Workflow.js"
-import { specOf } from "../src/internal/definition.js"
-import { compile } from "../src/internal/registration.js"
 import { testTaskContext } from "./support/taskContext.js"
 
 const Score = Schema.Struct({ score: Schema.Number })

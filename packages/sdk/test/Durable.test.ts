@@ -6,15 +6,16 @@
  * replay).
  */
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Effect, Either, Layer, Schema } from "effect"
+import type { Layer } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as DurableContext from "../src/DurableContext.js"
-import * as Task from "../src/Task.js"
-import * as Workflow from "../src/Workflow.js"
 import { specOf } from "../src/internal/definition.js"
 import { memoKey } from "../src/internal/durable.js"
 import { requirementsOf } from "../src/internal/engineVersion.js"
 import { compile, registerRequest } from "../src/internal/registration.js"
+import * as Task from "../src/Task.js"
+import * as Workflow from "../src/Workflow.js"
 
 const Remind = Task.durable("remind", { input: Schema.Struct({ userId: Schema.String }), executionTimeout: "1 hour" })
 

@@ -6,9 +6,9 @@
 import { Engine } from "@effect-hatchet/engine"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
+import { isOlder, minEngineVersion, parseVersion, tooOldMessage, unmet } from "../src/internal/engineVersion.js"
 import * as Task from "../src/Task.js"
 import type { Concurrency } from "../src/Workflow.js"
-import { isOlder, minEngineVersion, parseVersion, tooOldMessage, unmet } from "../src/internal/engineVersion.js"
 import { clientLayer, unique } from "./support/engine.js"
 import { startWorker } from "./support/worker.js"
 
@@ -20,7 +20,13 @@ const limited = (concurrency: ReadonlyArray<Concurrency>) => {
 }
 
 const debounce: Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
-const shared: Concurrency = { expression: "input.doc", limitStrategy: "GROUP_ROUND_ROBIN", name: "docs", isTenantScoped: true, maxRuns: "2" }
+const shared: Concurrency = {
+  expression: "input.doc",
+  limitStrategy: "GROUP_ROUND_ROBIN",
+  name: "docs",
+  isTenantScoped: true,
+  maxRuns: "2"
+}
 
 describe("engine version", () => {
   it("versions compare as numbers; what is not a version is unknown", () => {

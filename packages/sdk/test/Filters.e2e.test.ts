@@ -59,7 +59,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("event
       const big = yield* Hatchet.push(key, { amount: 250, currency: "EUR" }, { scope: "acme" })
       const bigEvent = yield* settle(big.eventId, 2)
       expect(bigEvent.scope).toBe("acme")
-      const notifyId = (yield* filters.workflowId(Notify))
+      const notifyId = yield* filters.workflowId(Notify)
       const byFilter = bigEvent.triggeredRuns.filter((run) => run.filterId !== undefined)
       expect(byFilter).toHaveLength(1)
       expect(byFilter[0]!.filterId).toBe(declared.rows![0]!.metadata.id)

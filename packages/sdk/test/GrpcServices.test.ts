@@ -32,7 +32,7 @@ describe("gRPC services", () => {
       const server = yield* loopbackServer({
         dispatcher: {
           register: async (r) => record("Register", r, { workerId: "worker-1", tenantId: "t", workerName: r.workerName }),
-          listenV2: async function*(r) {
+          async *listenV2(r) {
             record("ListenV2", r, undefined)
             yield { actionId: "a:1", actionType: ActionType.START_STEP_RUN, taskRunExternalId: "task-1" }
           },
@@ -127,7 +127,17 @@ describe("gRPC services", () => {
       })
       yield* Effect.gen(function*() {
         const admin = yield* Admin
-        const version = yield* admin.putWorkflow({ name: "wf", description: "", version: "", eventTriggers: [], cronTriggers: [], tasks: [], concurrency: undefined, concurrencyArr: [], defaultFilters: [] })
+        const version = yield* admin.putWorkflow({
+          name: "wf",
+          description: "",
+          version: "",
+          eventTriggers: [],
+          cronTriggers: [],
+          tasks: [],
+          concurrency: undefined,
+          concurrencyArr: [],
+          defaultFilters: []
+        })
         expect(version.workflowId).toBe("wf-1")
         expect(yield* admin.triggerWorkflow({ name: "wf", input: "{\"a\":1}", desiredWorkerLabels: {} })).toBe("run-1")
         expect(
@@ -167,7 +177,12 @@ describe("gRPC services", () => {
       })
       yield* Effect.gen(function*() {
         const events = yield* Events
-        const pushed = yield* events.push({ key: "user:created", payload: "{\"id\":1}", eventTimestamp: new Date(NOW), additionalMetadata: "{}" })
+        const pushed = yield* events.push({
+          key: "user:created",
+          payload: "{\"id\":1}",
+          eventTimestamp: new Date(NOW),
+          additionalMetadata: "{}"
+        })
         expect([pushed.eventId, pushed.key]).toEqual(["e1", "user:created"])
         const bulk = yield* events.bulkPush([
           { key: "a", payload: "{}", eventTimestamp: undefined },
@@ -175,7 +190,12 @@ describe("gRPC services", () => {
         ])
         expect(bulk.map((e) => [e.eventId, e.key])).toEqual([["e0", "a"], ["e1", "b"]])
         yield* events.putLog({ taskRunExternalId: "task-1", createdAt: new Date(NOW), message: "hello", level: "INFO", metadata: "" })
-        yield* events.putStreamEvent({ taskRunExternalId: "task-1", createdAt: new Date(NOW), message: new Uint8Array([1, 2]), metadata: "" })
+        yield* events.putStreamEvent({
+          taskRunExternalId: "task-1",
+          createdAt: new Date(NOW),
+          message: new Uint8Array([1, 2]),
+          metadata: ""
+        })
       }).pipe(Effect.provide(Layer.orDie(servicesLayer(server.hostPort))))
 
       expect(calls.map(([m]) => m)).toEqual(["Push", "BulkPush", "PutLog", "PutStreamEvent"])

@@ -1,14 +1,10 @@
-import {
-  DispatcherDefinition,
-  GetVersionResponse,
-  StepActionEventType,
-  WorkflowRunEventType
-} from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { GetVersionResponse } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { DispatcherDefinition, StepActionEventType, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
+import { connectivityState } from "@grpc/grpc-js"
 import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Stream } from "effect"
 import { Metadata, ServerError, Status } from "nice-grpc"
-import { connectivityState } from "@grpc/grpc-js"
 import { spawn } from "node:child_process"
 import http2 from "node:http2"
 import path from "node:path"
@@ -39,7 +35,7 @@ const echoRunsServer = Effect.gen(function*() {
   let aborted: Promise<void> | undefined
   const server = yield* loopbackServer({
     dispatcher: {
-      subscribeToWorkflowRuns: async function*(requests, ctx) {
+      async *subscribeToWorkflowRuns(requests, ctx) {
         aborted = onAbort(ctx.signal)
         for await (const r of requests) yield { workflowRunId: r.workflowRunId }
         // A cancelled call also ends the request stream here; only a cancel fires the signal.
@@ -288,8 +284,7 @@ describe("GrpcTransport", () => {
           }
         })
         const error = yield* withTransport(server.hostPort, (t) =>
-          GrpcTransport.unary("/WorkflowService/TriggerWorkflow", (o) => t.workflows.triggerWorkflow({ name: "w" }, o))
-        ).pipe(Effect.flip)
+          GrpcTransport.unary("/WorkflowService/TriggerWorkflow", (o) => t.workflows.triggerWorkflow({ name: "w" }, o))).pipe(Effect.flip)
         expect(error.code).toBe(Status.ALREADY_EXISTS)
         expect(error.statusDetails).toEqual(details)
       }))
@@ -337,9 +332,14 @@ describe("GrpcTransport", () => {
       }))
 
     /** ListenV2 through nice-grpc (`serverStream`) and through the direct read loop (`stream`). */
-    const listeners: ReadonlyArray<readonly [string, (t: GrpcTransport.GrpcTransportShape) => Stream.Stream<{ readonly actionId: string }, GrpcError>]> = [
+    const listeners: ReadonlyArray<
+      readonly [string, (t: GrpcTransport.GrpcTransportShape) => Stream.Stream<{ readonly actionId: string }, GrpcError>]
+    > = [
       ["serverStream", (t) => GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o))],
-      ["stream (the direct read loop)", (t) => t.stream(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" })]
+      [
+        "stream (the direct read loop)",
+        (t) => t.stream(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" })
+      ]
     ]
 
     for (const [name, listen] of listeners) {
@@ -348,7 +348,7 @@ describe("GrpcTransport", () => {
           let authorization: string | undefined
           const server = yield* loopbackServer({
             dispatcher: {
-              listenV2: async function*(req, ctx) {
+              async *listenV2(req, ctx) {
                 authorization = ctx.metadata.get("authorization")
                 for (let i = 0; i < 50; i++) yield { actionId: `${req.workerId}:${i}` }
               }
@@ -363,7 +363,7 @@ describe("GrpcTransport", () => {
         Effect.gen(function*() {
           const server = yield* loopbackServer({
             dispatcher: {
-              listenV2: async function*() {
+              async *listenV2() {
                 yield { actionId: "first" }
                 throw new ServerError(Status.UNAVAILABLE, "engine shutting down")
               }
@@ -389,7 +389,7 @@ describe("GrpcTransport", () => {
           let serverAborted: Promise<void> | undefined
           const server = yield* loopbackServer({
             dispatcher: {
-              listenV2: async function*(_, ctx) {
+              async *listenV2(_, ctx) {
                 serverAborted = onAbort(ctx.signal)
                 yield { actionId: "one" }
                 await serverAborted // then wait, as ListenV2 does between assignments
@@ -414,7 +414,7 @@ describe("GrpcTransport", () => {
         let requestsEnded = false
         const server = yield* loopbackServer({
           dispatcher: {
-            subscribeToWorkflowRuns: async function*(requests) {
+            async *subscribeToWorkflowRuns(requests) {
               for await (const r of requests) {
                 yield { workflowRunId: r.workflowRunId, eventType: WorkflowRunEventType.WORKFLOW_RUN_EVENT_TYPE_FINISHED }
               }
@@ -483,7 +483,7 @@ describe("GrpcTransport", () => {
       const server = yield* loopbackServer({
         dispatcher: {
           getVersion: async (_, ctx) => (peers.push(ctx.peer), { version: "v1" }),
-          listenV2: async function*(_, ctx) {
+          async *listenV2(_, ctx) {
             peers.push(ctx.peer)
             aborted = onAbort(ctx.signal)
             yield { actionId: "before" }
@@ -528,10 +528,11 @@ describe("GrpcTransport", () => {
     Effect.gen(function*() {
       const server = yield* loopbackServer({ dispatcher: { getVersion: async () => ({ version: "v1" }) } })
       const channel = yield* withTransport(server.hostPort, (t) =>
-        GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)).pipe(
-          Effect.as(t.channel),
-          Effect.tap((channel) => expect(channel.getConnectivityState(false)).toBe(connectivityState.READY))
-        ))
+        GrpcTransport.unary("/Dispatcher/GetVersion", (o) =>
+          t.dispatcher.getVersion({}, o)).pipe(
+            Effect.as(t.channel),
+            Effect.tap((channel) => expect(channel.getConnectivityState(false)).toBe(connectivityState.READY))
+          ))
       expect(channel.getConnectivityState(false)).toBe(connectivityState.SHUTDOWN)
     }))
 
@@ -540,7 +541,7 @@ describe("GrpcTransport", () => {
       const server = yield* loopbackServer({
         dispatcher: {
           getVersion: async () => ({ version: "v9.9.9" }),
-          listenV2: async function*(_, ctx) {
+          async *listenV2(_, ctx) {
             yield { actionId: "a" }
             await onAbort(ctx.signal)
           }

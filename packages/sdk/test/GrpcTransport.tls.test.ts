@@ -86,8 +86,8 @@ const serverCredentials = (requireClientCertificate: boolean) =>
   )
 
 const getVersion = (hostPort: string, options: HatchetConfig.Options) =>
-  Effect.flatMap(GrpcTransport.GrpcTransport, (t) =>
-    GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o))).pipe(
+  Effect.flatMap(GrpcTransport.GrpcTransport, (t) => GrpcTransport.unary("/Dispatcher/GetVersion", (o) => t.dispatcher.getVersion({}, o)))
+    .pipe(
       Effect.provide(Layer.orDie(transportLayer(hostPort, options))),
       Effect.map((r) => r.version)
     )

@@ -1,15 +1,15 @@
 /**
  * Our client and our worker, end to end over loopback gRPC and REST against the local engine.
  */
-import { expect, layer } from "@effect/vitest"
 import { Engine } from "@effect-hatchet/engine"
+import { expect, layer } from "@effect/vitest"
 import { Cause, Chunk, ConfigProvider, Deferred, Effect, Layer, Option, Queue, Ref, Schema, Stream } from "effect"
 import * as Hatchet from "../src/Hatchet.js"
 import * as Runs from "../src/Runs.js"
+import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskError from "../src/TaskError.js"
 import { TaskFailed } from "../src/TaskError.js"
-import * as Task from "../src/Task.js"
 import * as Workflow from "../src/Workflow.js"
 import { engineWithClient, pollUntil, unique } from "./support/engine.js"
 import { startWorker } from "./support/worker.js"
@@ -125,9 +125,9 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
         output: Schema.Struct({ half: Schema.Number }),
         error: CardDeclined
       })
-      yield* startWorker(Half.toLayer(({ n }) =>
-        n % 2 === 0 ? Effect.succeed({ half: n / 2 }) : Effect.fail(new CardDeclined({ reason: `${n} is odd` }))
-      ))
+      yield* startWorker(
+        Half.toLayer(({ n }) => n % 2 === 0 ? Effect.succeed({ half: n / 2 }) : Effect.fail(new CardDeclined({ reason: `${n} is odd` })))
+      )
       const inputs = Array.from({ length: 10 }, (_, n) => ({ n }))
       // every run finishes; the failures of the odd ones are all in the cause, the first one first
       const cause = yield* Effect.flip(Effect.sandbox(Hatchet.runMany(Half, inputs)))
@@ -316,10 +316,13 @@ layer(engineWithClient(), { timeout: 120_000, excludeTestServices: true })("clie
       const Hog = Task.make(unique("hog"), { executionTimeout: "5 minutes" })
       const Starved = Task.make(unique("starved"), { scheduleTimeout: "1 second" })
       // one slot, held by the hog: the starved task waits for a worker, then times out
-      yield* startWorker(Layer.merge(
-        Hog.toLayer(() => Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)),
-        Starved.toLayer(() => Effect.void)
-      ), { slots: 1 })
+      yield* startWorker(
+        Layer.merge(
+          Hog.toLayer(() => Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)),
+          Starved.toLayer(() => Effect.void)
+        ),
+        { slots: 1 }
+      )
       const hog = yield* Hatchet.runNoWait(Hog, {})
       yield* Deferred.await(holding)
       const starved = yield* Effect.flip(Hatchet.run(Starved, {}))

@@ -8,8 +8,8 @@
  *   write as JSON is a typed error.
  * - A long echoed name cannot wedge the connection the client and the worker share.
  */
-import { expect, layer } from "@effect/vitest"
 import { Engine } from "@effect-hatchet/engine"
+import { expect, layer } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Admin from "../src/Admin.js"
 import * as Hatchet from "../src/Hatchet.js"
@@ -42,8 +42,7 @@ const Probe = () =>
     output: Schema.Struct({ n: Schema.Number, depth: Schema.Number })
   })
 
-const probeLive = (probe: ReturnType<typeof Probe>) =>
-  probe.toLayer((input) => Effect.succeed({ n: input.n, depth: depthOf(input.data) }))
+const probeLive = (probe: ReturnType<typeof Probe>) => probe.toLayer((input) => Effect.succeed({ n: input.n, depth: depthOf(input.data) }))
 
 /** An effect that must finish in a few seconds (on a wedged connection it would hang). */
 const within = <A, E, R>(self: Effect.Effect<A, E, R>, what: string) =>

@@ -94,10 +94,12 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
       })
       const handle = yield* Hatchet.runNoWait(Ours, { words: ["x", "y"] })
       const chunks = yield* handle.stream.pipe(
-        Stream.tap((chunk) => Effect.sync(() => {
-          subscribed ||= chunk === "ready"
-          sawLast ||= chunk === "y"
-        })),
+        Stream.tap((chunk) =>
+          Effect.sync(() => {
+            subscribed ||= chunk === "ready"
+            sawLast ||= chunk === "y"
+          })
+        ),
         Stream.filter((chunk) => chunk !== "ready"),
         Stream.runCollect
       )
@@ -139,9 +141,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("inter
       yield* startWorker(StrictLive)
 
       const official = officialClient(yield* Engine.Engine)
-      const rejection = yield* Effect.promise(() =>
-        official.run(name, { amount: "ten" }).then(() => undefined, (error: unknown) => error)
-      )
+      const rejection = yield* Effect.promise(() => official.run(name, { amount: "ten" }).then(() => undefined, (error: unknown) => error))
       expect(JSON.stringify(rejection)).toMatch(/amount/)
       expect(attempts).toBe(0) // the handler never ran, and no retry was made
       // the worker keeps serving (run by name, the official client keys a standalone task's output by its name)

@@ -1,9 +1,9 @@
+import { NodeHttpClient } from "@effect/platform-node"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import http from "node:http"
@@ -203,8 +203,7 @@ describe("RestClient", () => {
             res.writeHead(401, { "content-type": "application/json" }).end("{\"errors\":[{\"description\":\"unauthorized\"}]}")
           }
         })
-        server.listen(0, "127.0.0.1", () =>
-          resume(Effect.succeed({ server, port: (server.address() as { port: number }).port, seen })))
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, port: (server.address() as { port: number }).port, seen })))
       }),
       ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
     )

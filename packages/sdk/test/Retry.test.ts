@@ -23,7 +23,7 @@ describe("worker retries", () => {
   it.effect("a report cut by the server (CANCELLED, e.g. an engine restart) is retried like UNAVAILABLE", () =>
     Effect.gen(function*() {
       for (const code of [Status.CANCELLED, Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED]) {
-        const { result, calls } = yield* flaky(code, 2)
+        const { calls, result } = yield* flaky(code, 2)
         expect(result._tag).toBe("Right")
         expect(calls).toBe(3)
       }
@@ -33,7 +33,7 @@ describe("worker retries", () => {
     Effect.gen(function*() {
       for (const code of [Status.INVALID_ARGUMENT, Status.NOT_FOUND, Status.FAILED_PRECONDITION, Status.UNIMPLEMENTED]) {
         expect(isTransient(failure(code))).toBe(false)
-        const { result, calls } = yield* flaky(code, 1)
+        const { calls, result } = yield* flaky(code, 1)
         expect(result._tag).toBe("Left")
         expect(calls).toBe(1)
       }
@@ -41,7 +41,7 @@ describe("worker retries", () => {
 
   it.effect("gives up after 5 retries", () =>
     Effect.gen(function*() {
-      const { result, calls } = yield* flaky(Status.UNAVAILABLE, 100)
+      const { calls, result } = yield* flaky(Status.UNAVAILABLE, 100)
       expect(result._tag).toBe("Left")
       expect(calls).toBe(6)
     }))

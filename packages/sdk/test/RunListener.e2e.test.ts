@@ -29,7 +29,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("RunLi
       const event = yield* observed.await(handle.runId)
       expect(detailsRead).toBe(1)
       expect(event.results).toHaveLength(1)
-      expect(event.results[0]!.output!.length).toBe(size + '{"blob":""}'.length)
+      expect(event.results[0]!.output!.length).toBe(size + "{\"blob\":\"\"}".length)
     }))
 
   it.scoped("an engine restart while runs are awaited: the listener reconnects, re-subscribes, delivers", () =>
@@ -39,9 +39,9 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("RunLi
       const gate = yield* Deferred.make<void>()
       const started = yield* Deferred.make<void>()
       const Gated = Task.make(unique("gated"), { output: Schema.Struct({ ok: Schema.Boolean }) })
-      yield* startWorker(Gated.toLayer(() =>
-        Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate)), Effect.as({ ok: true }))
-      ))
+      yield* startWorker(
+        Gated.toLayer(() => Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate)), Effect.as({ ok: true })))
+      )
       const handle = yield* Hatchet.runNoWait(Gated, {})
       const waiting = yield* Effect.fork(handle.result)
       yield* Deferred.await(started)

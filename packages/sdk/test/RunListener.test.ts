@@ -3,8 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Queue, Scope, Stream, TestClock } from "effect"
 import { Status } from "nice-grpc-common"
 import { GrpcError } from "../src/HatchetError.js"
-import * as RunListener from "../src/RunListener.js"
 import { resultsFromDetails } from "../src/internal/runListener.js"
+import * as RunListener from "../src/RunListener.js"
 import { eventually, finished, makeFakeRunStream } from "./support/fakeRunStream.js"
 
 const fast = { initialDelay: "1 millis", maxDelay: "5 millis" } as const
@@ -12,10 +12,12 @@ const fast = { initialDelay: "1 millis", maxDelay: "5 millis" } as const
 const noDetails = () => Effect.dieMessage("details should not be read")
 
 /** A listener over a fake stream, with its own scope so tests can close it. */
-const setup = (options?: Parameters<typeof makeFakeRunStream>[0] & {
-  readonly details?: RunListener.RunListenerOptions["details"]
-  readonly reconnect?: RunListener.RunListenerOptions["reconnect"]
-}) =>
+const setup = (
+  options?: Parameters<typeof makeFakeRunStream>[0] & {
+    readonly details?: RunListener.RunListenerOptions["details"]
+    readonly reconnect?: RunListener.RunListenerOptions["reconnect"]
+  }
+) =>
   Effect.gen(function*() {
     const fake = makeFakeRunStream(options)
     const scope = yield* Scope.make()
@@ -291,5 +293,4 @@ describe("resultsFromDetails", () => {
       { taskRunExternalId: "tc", taskName: "c", jobRunId: "tc", error: "" }
     ])
   })
-
 })

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Data, Effect, Either, Schema } from "effect"
-import * as Task from "../src/Task.js"
-import * as TaskContext from "../src/TaskContext.js"
-import * as TaskError from "../src/TaskError.js"
-import * as TaskExecution from "../src/TaskExecution.js"
-import { TaskFailed } from "../src/TaskError.js"
-import * as Workflow from "../src/Workflow.js"
 import { toGoDuration } from "../src/internal/duration.js"
 import { failurePayload } from "../src/internal/failure.js"
 import { truncateLogMessage } from "../src/internal/taskLogger.js"
+import * as Task from "../src/Task.js"
+import * as TaskContext from "../src/TaskContext.js"
+import * as TaskError from "../src/TaskError.js"
+import { TaskFailed } from "../src/TaskError.js"
+import * as TaskExecution from "../src/TaskExecution.js"
+import * as Workflow from "../src/Workflow.js"
 import { testTaskContext } from "./support/taskContext.js"
 
 class Oops extends Schema.TaggedError<Oops>()("Oops", { code: Schema.Number }) {}
@@ -123,9 +123,11 @@ describe("TaskExecution", () => {
     }))
 
   it("formats durations the engine accepts, and truncates long log lines with a marker", () => {
-    expect([1500, "90 seconds", "2 minutes", "1 hour", "1.5 seconds", "1 day", "100 millis"].map((d) =>
-      Either.getOrThrow(toGoDuration(d as never))
-    )).toEqual(["1500ms", "90s", "2m", "1h", "1500ms", "24h", "100ms"])
+    expect(
+      [1500, "90 seconds", "2 minutes", "1 hour", "1.5 seconds", "1 day", "100 millis"].map((d) =>
+        Either.getOrThrow(toGoDuration(d as never))
+      )
+    ).toEqual(["1500ms", "90s", "2m", "1h", "1500ms", "24h", "100ms"])
     expect(Either.isLeft(toGoDuration("soon" as never))).toBe(true)
     expect(truncateLogMessage("a".repeat(10_000))).toBe("a".repeat(10_000))
     const cut = truncateLogMessage("b".repeat(12_345))

@@ -7,8 +7,8 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { expect, layer } from "@effect/vitest"
-import { createHmac } from "node:crypto"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { createHmac } from "node:crypto"
 import * as EventHistory from "../src/EventHistory.js"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
@@ -37,12 +37,11 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("incom
         defaultFilters: [{ scope: "acme/app", expression: "true", payload: { team: "app" } }]
       })
       yield* startWorker(OnPr.toLayer((input) =>
-          Effect.map(TaskContext.TaskContext, (ctx) => {
-            seen.push({ repo: input.repository.full_name, filter: Option.getOrNull(ctx.filterPayload) })
-            return { repo: input.repository.full_name, pr: input.pull_request.number }
-          })
-        )
-      )
+        Effect.map(TaskContext.TaskContext, (ctx) => {
+          seen.push({ repo: input.repository.full_name, filter: Option.getOrNull(ctx.filterPayload) })
+          return { repo: input.repository.full_name, pr: input.pull_request.number }
+        })
+      ))
       const created = yield* webhooks.create({
         name,
         source: "GITHUB",

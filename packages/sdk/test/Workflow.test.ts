@@ -1,14 +1,15 @@
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Context, Data, Effect, Either, Layer, Schema } from "effect"
+import type { Layer } from "effect"
+import { Context, Data, Effect, Either, Schema } from "effect"
 import * as BatchContext from "../src/BatchContext.js"
+import { specOf } from "../src/internal/definition.js"
+import { compile } from "../src/internal/registration.js"
 import * as Task from "../src/Task.js"
 import * as TaskContext from "../src/TaskContext.js"
 import * as TaskError from "../src/TaskError.js"
 import type { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
-import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
-import { specOf } from "../src/internal/definition.js"
-import { compile } from "../src/internal/registration.js"
 
 class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
 
@@ -555,12 +556,25 @@ describe("Workflow concurrency (PutWorkflow request)", () => {
       input: Schema.Struct({ doc: Schema.String, tier: Schema.String }),
       concurrency: [
         { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" },
-        { expression: "'crm'", maxRuns: "input.tier == 'vip' ? 10 : 2", limitStrategy: "CANCEL_QUEUED_EXCEPT_OLDEST", name: "crm-api", isTenantScoped: true }
+        {
+          expression: "'crm'",
+          maxRuns: "input.tier == 'vip' ? 10 : 2",
+          limitStrategy: "CANCEL_QUEUED_EXCEPT_OLDEST",
+          name: "crm-api",
+          isTenantScoped: true
+        }
       ]
     })
     expect(Either.getOrThrow(compile(specOf(Flow), "")).request.tasks[0]!.concurrency).toStrictEqual([
       { expression: "input.doc", maxRuns: 1, limitStrategy: 5, name: undefined, isTenantScoped: undefined, maxRunsExpression: undefined },
-      { expression: "'crm'", maxRuns: 1, limitStrategy: 6, name: "crm-api", isTenantScoped: true, maxRunsExpression: "input.tier == 'vip' ? 10 : 2" }
+      {
+        expression: "'crm'",
+        maxRuns: 1,
+        limitStrategy: 6,
+        name: "crm-api",
+        isTenantScoped: true,
+        maxRunsExpression: "input.tier == 'vip' ? 10 : 2"
+      }
     ])
     const Bad = Task.make("bad-shared", {
       concurrency: [

@@ -190,7 +190,12 @@ export const parse = (expression: string): CronParse => {
   if (spec.startsWith("@")) return { _tag: "Invalid", message: `parser does not accept descriptors: ${spec}` }
   const fields = spec.split(goSpaces).filter((field) => field !== "")
   if (fields.length !== 5 && fields.length !== 6) {
-    return { _tag: "Invalid", message: `expected 5 to 6 fields (minute hour day-of-month month day-of-week, or seconds first), found ${fields.length}: [${fields.join(" ")}]` }
+    return {
+      _tag: "Invalid",
+      message: `expected 5 to 6 fields (minute hour day-of-month month day-of-week, or seconds first), found ${fields.length}: [${
+        fields.join(" ")
+      }]`
+    }
   }
   const all = fields.length === 6 ? fields : ["0", ...fields]
   try {

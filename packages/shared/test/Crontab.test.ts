@@ -68,7 +68,10 @@ describe("crontab syntax", () => {
       ["FOO * * * *", `failed to parse int from FOO: strconv.Atoi: parsing "FOO": invalid syntax`],
       ["* * * * MONDAY", `failed to parse int from MONDAY: strconv.Atoi: parsing "MONDAY": invalid syntax`],
       ["L * * * *", `failed to parse int from L: strconv.Atoi: parsing "L": invalid syntax`],
-      ["99999999999999999999 * * * *", `failed to parse int from 99999999999999999999: strconv.Atoi: parsing "99999999999999999999": value out of range`],
+      [
+        "99999999999999999999 * * * *",
+        `failed to parse int from 99999999999999999999: strconv.Atoi: parsing "99999999999999999999": value out of range`
+      ],
       ["TZ=Nowhere/Special * * * * *", "provided bad location Nowhere/Special: unknown time zone Nowhere/Special"],
       ["TZ=europe/paris * * * * *", "provided bad location europe/paris: unknown time zone europe/paris"],
       [" TZ=UTC * * * * *", `failed to parse int from TZ=UTC: strconv.Atoi: parsing "TZ=UTC": invalid syntax`]

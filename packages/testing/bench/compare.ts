@@ -150,13 +150,16 @@ const workerProfiler = (child: ChildProcess, message: { readonly profile: "start
  */
 const profiled = <A, E, R>(kind: Kind, child: ChildProcess, effect: Effect.Effect<A, E, R>) =>
   profileDir === undefined ? effect : Effect.acquireUseRelease(
-    Effect.zipRight(workerProfiler(child, { profile: "start" }), Effect.promise(async () => {
-      const session = new inspector.Session()
-      session.connect()
-      await session.post("Profiler.enable")
-      await session.post("Profiler.start")
-      return session
-    })),
+    Effect.zipRight(
+      workerProfiler(child, { profile: "start" }),
+      Effect.promise(async () => {
+        const session = new inspector.Session()
+        session.connect()
+        await session.post("Profiler.enable")
+        await session.post("Profiler.start")
+        return session
+      })
+    ),
     () => effect,
     (session) =>
       Effect.promise(async () => {
@@ -289,10 +292,14 @@ const phase = (kind: Kind) =>
     const before = yield* askReport(child)
     const engineCpu = process.cpuUsage()
     const started = Date.now()
-    const { finished, ids } = yield* profiled(kind, child, Effect.gen(function*() {
-      const ids = yield* triggerRuns(total)
-      return { ids, finished: yield* awaitRuns(core, ids) }
-    }))
+    const { finished, ids } = yield* profiled(
+      kind,
+      child,
+      Effect.gen(function*() {
+        const ids = yield* triggerRuns(total)
+        return { ids, finished: yield* awaitRuns(core, ids) }
+      })
+    )
     const seconds = (finished - started) / 1000
     const engineCpuUsed = process.cpuUsage(engineCpu)
     const roundTrip = checkRuns(core, ids, workerId)
@@ -350,12 +357,17 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
   row("  dispatch p50 / p99", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
   row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
-  row("worker CPU per task (user + system)", (r) =>
-    `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`)
+  row(
+    "worker CPU per task (user + system)",
+    (r) =>
+      `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`
+  )
   row("engine process CPU per task", (r) => `${r.engineCpuPerTask.toFixed(2)} ms`)
   row("worker RSS", (r) => mib(r.report.rss))
-  row("worker heap used", (r) =>
-    `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`)
+  row(
+    "worker heap used",
+    (r) => `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`
+  )
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
   console.log(`   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s; dispatch: run`)
   console.log("   created → START sent, 0 when a slot is free, the trigger's operation assigning the run at once;")
@@ -384,9 +396,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log(
       `  our worker's counters: started ${count("hatchet_worker_tasks_started")}, completed ${
         count("hatchet_worker_tasks_completed")
-      }, failed ${count("hatchet_worker_tasks_failed")}, interrupted ${
-        count("hatchet_worker_tasks_interrupted")
-      }; slots in use now ${count("hatchet_worker_slots_in_use")}`
+      }, failed ${count("hatchet_worker_tasks_failed")}, interrupted ${count("hatchet_worker_tasks_interrupted")}; slots in use now ${
+        count("hatchet_worker_slots_in_use")
+      }`
     )
   }
   console.log("")

@@ -61,7 +61,16 @@ const report = async (): Promise<WorkerReport> => {
     heapUsedAfterGc = process.memoryUsage().heapUsed
   }
   const { external, heapTotal } = process.memoryUsage()
-  return { rss, heapUsed, heapTotal, external, cpuUserMicros: user, cpuSystemMicros: system, heapUsedAfterGc, metrics: await metricValues() }
+  return {
+    rss,
+    heapUsed,
+    heapTotal,
+    external,
+    cpuUserMicros: user,
+    cpuSystemMicros: system,
+    heapUsedAfterGc,
+    metrics: await metricValues()
+  }
 }
 
 /**

@@ -12,12 +12,12 @@
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
 import { Effect } from "effect"
+import * as v8 from "node:v8"
 import { EngineCore } from "../../engine/src/internal/core.js"
 import * as Queries from "../../engine/src/internal/domain/queries.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { jsonWriter } from "../../engine/src/internal/http/jsonBytes.js"
 import * as Views from "../../engine/src/internal/http/views.js"
-import * as v8 from "node:v8"
 
 const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
 

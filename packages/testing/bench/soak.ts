@@ -96,120 +96,143 @@ interface Ready {
 }
 
 /** The soak itself, with a client of the engine. */
-const soak = (engine: ChildProcess, ready: Ready) => Effect.gen(function*() {
-  const worker = yield* child("./effect-worker.ts", { ...ready.env, BENCH_SLOTS: String(slots) })
-  // the worker's first report comes once it runs; a first run proves it is registered
-  const admin = yield* Admin.Admin
-  yield* admin.bulkTriggerWorkflow([{ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }]).pipe(
-    Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")))
-  )
-  const base = yield* Effect.retry(
-    Effect.flatMap(report(worker), (r) => completedOf(r) >= 1 ? Effect.succeed(completedOf(r)) : Effect.fail("not yet")),
-    Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))
-  )
-
-  // REST list calls: a probe every 50 ms while the soak runs, and 200 in a row at each sample
-  const listUrl = () =>
-    `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?` +
-    `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
-  const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
-  const list = Effect.gen(function*() {
-    const started = performance.now()
-    const status = yield* Effect.promise((signal) =>
-      fetch(listUrl(), { headers, signal }).then((r) => r.arrayBuffer().then(() => r.status))
+const soak = (engine: ChildProcess, ready: Ready) =>
+  Effect.gen(function*() {
+    const worker = yield* child("./effect-worker.ts", { ...ready.env, BENCH_SLOTS: String(slots) })
+    // the worker's first report comes once it runs; a first run proves it is registered
+    const admin = yield* Admin.Admin
+    yield* admin.bulkTriggerWorkflow([{ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }]).pipe(
+      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")))
     )
-    if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
-    return performance.now() - started
-  })
-  const underLoad = yield* Ref.make<Array<number>>([])
-  const lister = yield* list.pipe(
-    Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
-    Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
-    Effect.forever,
-    Effect.fork
-  )
+    const base = yield* Effect.retry(
+      Effect.flatMap(report(worker), (r) => completedOf(r) >= 1 ? Effect.succeed(completedOf(r)) : Effect.fail("not yet")),
+      Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))
+    )
 
-  // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
-  const completed = yield* Ref.make(0)
-  const triggered = yield* Ref.make(0)
-  const upTo = yield* Ref.make(Math.round(total / 10))
-  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
-  const started = performance.now()
-  const trigger = yield* Effect.gen(function*() {
-    let due = performance.now()
-    for (;;) {
-      const sent = yield* Ref.get(triggered)
-      if (sent >= total) return
-      const until = yield* Ref.get(upTo)
-      if (sent < until && sent - (yield* Ref.get(completed)) < rate * 5) {
-        const size = Math.min(perTick, until - sent)
-        yield* admin.bulkTriggerWorkflow(Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} })))
-        yield* Ref.set(triggered, sent + size)
-      }
-      due = Math.max(due + tickMs, performance.now() - tickMs)
-      yield* Effect.sleep(Duration.millis(Math.max(0, due - performance.now())))
-    }
-  }).pipe(Effect.fork)
-  const awaitCompleted = (atLeast: () => Effect.Effect<number>) =>
-    Effect.gen(function*() {
-      for (;;) {
-        const done = completedOf(yield* report(worker)) - base
-        yield* Ref.set(completed, done)
-        if (done >= (yield* atLeast())) return done
-        yield* Effect.sleep("250 millis")
-      }
+    // REST list calls: a probe every 50 ms while the soak runs, and 200 in a row at each sample
+    const listUrl = () =>
+      `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?` +
+      `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
+    const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
+    const list = Effect.gen(function*() {
+      const started = performance.now()
+      const status = yield* Effect.promise((signal) =>
+        fetch(listUrl(), { headers, signal }).then((r) => r.arrayBuffer().then(() => r.status))
+      )
+      if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
+      return performance.now() - started
     })
-
-  // a sample at every 10 %: once the runs up to it have completed, memory and lists, then on
-  const heaps: Array<number> = []
-  const rss: Array<number> = []
-  const quiet: Array<number> = []
-  const inEngineP99: Array<number> = []
-  const inEngineP99WithoutGc: Array<number> = []
-  let seen = 0
-  for (let step = 1; step <= 10; step++) {
-    const target = Math.round((total * step) / 10)
-    const done = yield* awaitCompleted(() => Effect.succeed(target))
-    // the lists first: the memory report forces a full GC, which shrinks V8's young generation
-    const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
-    inEngineP99.push(inEngine.p99)
-    inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
-    const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
-    for (const probe of probes) quiet.push(probe)
-    const memory = yield* report(engine)
-    yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
-    const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
-    seen += loaded.length
-    const heap = memory.heapUsedAfterGc ?? memory.heapUsed
-    heaps.push(heap)
-    rss.push(memory.rss)
-    const seconds = (performance.now() - started) / 1000
-    console.log(
-      `${String(step * 10).padStart(3)} %  ${done.toLocaleString("en-US").padStart(9)} runs  ` +
-        `${seconds.toFixed(0).padStart(5)} s  engine RSS ${mib(memory.rss).padStart(10)}  ` +
-        `heap after GC ${mib(heap).padStart(10)} (of ${mib(memory.heapTotal)}, external ${mib(memory.external)})  runs held ${String(inEngine.held).padStart(7)}  ` +
-        `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
-        `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
-        `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${inEngine.allocatedKb.toFixed(1)} KiB allocated a call; ` +
-        `under load ${percentile(loaded, 99).toFixed(1)} ms)`
+    const underLoad = yield* Ref.make<Array<number>>([])
+    const lister = yield* list.pipe(
+      Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
+      Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
+      Effect.forever,
+      Effect.fork
     )
-  }
-  yield* Fiber.join(trigger)
-  yield* Fiber.interrupt(lister)
-  const loaded = (yield* Ref.get(underLoad)).sort((a, b) => a - b)
-  quiet.sort((a, b) => a - b)
-  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-  const seconds = (performance.now() - started) / 1000
-  console.log(`${total.toLocaleString("en-US")} runs in ${seconds.toFixed(0)} s (${Math.round(total / seconds)}/s with the pauses)`)
-  console.log(`list latency at the samples (${quiet.length} calls): p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${percentile(quiet, 99).toFixed(1)} ms`)
-  console.log(`list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms, ${Math.max(...inEngineP99WithoutGc).toFixed(2)} ms less the GC pauses`)
-  console.log(`list latency under load (${loaded.length} calls): p50 ${percentile(loaded, 50).toFixed(1)} ms, p99 ${percentile(loaded, 99).toFixed(1)} ms`)
-  console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
-  console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
-})
+
+    // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
+    const completed = yield* Ref.make(0)
+    const triggered = yield* Ref.make(0)
+    const upTo = yield* Ref.make(Math.round(total / 10))
+    const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
+    const started = performance.now()
+    const trigger = yield* Effect.gen(function*() {
+      let due = performance.now()
+      for (;;) {
+        const sent = yield* Ref.get(triggered)
+        if (sent >= total) return
+        const until = yield* Ref.get(upTo)
+        if (sent < until && sent - (yield* Ref.get(completed)) < rate * 5) {
+          const size = Math.min(perTick, until - sent)
+          yield* admin.bulkTriggerWorkflow(
+            Array.from({ length: size }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }))
+          )
+          yield* Ref.set(triggered, sent + size)
+        }
+        due = Math.max(due + tickMs, performance.now() - tickMs)
+        yield* Effect.sleep(Duration.millis(Math.max(0, due - performance.now())))
+      }
+    }).pipe(Effect.fork)
+    const awaitCompleted = (atLeast: () => Effect.Effect<number>) =>
+      Effect.gen(function*() {
+        for (;;) {
+          const done = completedOf(yield* report(worker)) - base
+          yield* Ref.set(completed, done)
+          if (done >= (yield* atLeast())) return done
+          yield* Effect.sleep("250 millis")
+        }
+      })
+
+    // a sample at every 10 %: once the runs up to it have completed, memory and lists, then on
+    const heaps: Array<number> = []
+    const rss: Array<number> = []
+    const quiet: Array<number> = []
+    const inEngineP99: Array<number> = []
+    const inEngineP99WithoutGc: Array<number> = []
+    let seen = 0
+    for (let step = 1; step <= 10; step++) {
+      const target = Math.round((total * step) / 10)
+      const done = yield* awaitCompleted(() => Effect.succeed(target))
+      // the lists first: the memory report forces a full GC, which shrinks V8's young generation
+      const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
+      inEngineP99.push(inEngine.p99)
+      inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
+      const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
+      for (const probe of probes) quiet.push(probe)
+      const memory = yield* report(engine)
+      yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
+      const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
+      seen += loaded.length
+      const heap = memory.heapUsedAfterGc ?? memory.heapUsed
+      heaps.push(heap)
+      rss.push(memory.rss)
+      const seconds = (performance.now() - started) / 1000
+      console.log(
+        `${String(step * 10).padStart(3)} %  ${done.toLocaleString("en-US").padStart(9)} runs  ` +
+          `${seconds.toFixed(0).padStart(5)} s  engine RSS ${mib(memory.rss).padStart(10)}  ` +
+          `heap after GC ${mib(heap).padStart(10)} (of ${mib(memory.heapTotal)}, external ${mib(memory.external)})  runs held ${
+            String(inEngine.held).padStart(7)
+          }  ` +
+          `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
+          `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
+          `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${
+            inEngine.allocatedKb.toFixed(1)
+          } KiB allocated a call; ` +
+          `under load ${percentile(loaded, 99).toFixed(1)} ms)`
+      )
+    }
+    yield* Fiber.join(trigger)
+    yield* Fiber.interrupt(lister)
+    const loaded = (yield* Ref.get(underLoad)).sort((a, b) => a - b)
+    quiet.sort((a, b) => a - b)
+    const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const seconds = (performance.now() - started) / 1000
+    console.log(`${total.toLocaleString("en-US")} runs in ${seconds.toFixed(0)} s (${Math.round(total / seconds)}/s with the pauses)`)
+    console.log(
+      `list latency at the samples (${quiet.length} calls): p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${
+        percentile(quiet, 99).toFixed(1)
+      } ms`
+    )
+    console.log(
+      `list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms, ${
+        Math.max(...inEngineP99WithoutGc).toFixed(2)
+      } ms less the GC pauses`
+    )
+    console.log(
+      `list latency under load (${loaded.length} calls): p50 ${percentile(loaded, 50).toFixed(1)} ms, p99 ${
+        percentile(loaded, 99).toFixed(1)
+      } ms`
+    )
+    console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
+    console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
+  })
 
 const program = Effect.gen(function*() {
-  console.log(`soak: ${total.toLocaleString("en-US")} runs at ${rate}/s, engine options ${engineOptions}${engineNodeArgs.length > 0 ? `, engine node args ${engineNodeArgs.join(" ")}` : ""}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}`)
+  console.log(
+    `soak: ${total.toLocaleString("en-US")} runs at ${rate}/s, engine options ${engineOptions}${
+      engineNodeArgs.length > 0 ? `, engine node args ${engineNodeArgs.join(" ")}` : ""
+    }, load ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}`
+  )
   const engine = yield* child("./soak-engine.ts", { BENCH_ENGINE_OPTIONS: engineOptions }, engineNodeArgs)
   const ready = yield* message(engine, (m) => (m as { ready?: Ready }).ready)
   // the client is the engine's, known once the engine process is up

@@ -58,11 +58,11 @@ import type * as V0Workflows from "@effect-hatchet/proto/workflows/workflows"
 import { Admin } from "@effect-hatchet/sdk/Admin"
 import { Dispatcher } from "@effect-hatchet/sdk/Dispatcher"
 import { Events } from "@effect-hatchet/sdk/Events"
-import { Workers } from "@effect-hatchet/sdk/Workers"
 import { GrpcError } from "@effect-hatchet/sdk/HatchetError"
 import type { Task } from "@effect-hatchet/sdk/Task"
 import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
+import { Workers } from "@effect-hatchet/sdk/Workers"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import type { Schema } from "effect"
 import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
@@ -298,8 +298,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
     (o) => Option.isSome(o) ? Effect.succeed(o.value) : Effect.dieMessage("listen stream never opened")
   )
 
-  const push = (action: DispatcherProto.AssignedAction) =>
-    Effect.flatMap(openStream, (mailbox) => mailbox.offer(action))
+  const push = (action: DispatcherProto.AssignedAction) => Effect.flatMap(openStream, (mailbox) => mailbox.offer(action))
 
   const dispatcher: Dispatcher["Type"] = {
     register: (request) =>
@@ -326,8 +325,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         yield* Effect.addFinalizer(() =>
           Effect.zipRight(
             Effect.sync(() => openStreams.set(workerId, openStreams.get(workerId)! - 1)),
-            SubscriptionRef.update(stream, (current) =>
-              Option.isSome(current) && current.value === mailbox ? Option.none() : current)
+            SubscriptionRef.update(stream, (current) => Option.isSome(current) && current.value === mailbox ? Option.none() : current)
           )
         )
         return Mailbox.toStream(mailbox)
@@ -376,8 +374,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
           ]
         }))
         : grpcError("/Dispatcher/SendBatchActionEvent", UNIMPLEMENTED, "unknown method SendBatchActionEvent for service Dispatcher"),
-    refreshTimeout: (taskRunExternalId, incrementBy) =>
-      Effect.as(record("refreshTimeout", { taskRunExternalId, incrementBy }), undefined),
+    refreshTimeout: (taskRunExternalId, incrementBy) => Effect.as(record("refreshTimeout", { taskRunExternalId, incrementBy }), undefined),
     releaseSlot: (taskRunExternalId) => record("releaseSlot", taskRunExternalId),
     unsubscribe: (workerId) => record("unsubscribe", workerId),
     upsertWorkerLabels: () => Effect.void,

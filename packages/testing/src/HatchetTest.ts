@@ -80,6 +80,7 @@
  * @since 0.1.0
  */
 import type { Engine } from "@effect-hatchet/engine"
+import { Engine as EngineModule } from "@effect-hatchet/engine"
 import type * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import type * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
 import type { RestError } from "@effect-hatchet/sdk/HatchetError"
@@ -87,7 +88,6 @@ import type * as Runs from "@effect-hatchet/sdk/Runs"
 import type * as Worker from "@effect-hatchet/sdk/Worker"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { Data, Duration, Effect, Layer, TestClock } from "effect"
-import { Engine as EngineModule } from "@effect-hatchet/engine"
 import * as internal from "./internal/hatchetTest.js"
 
 /**
@@ -207,8 +207,10 @@ export const settle = (
   options: { readonly timeout?: Duration.DurationInput | undefined } = {}
 ): Effect.Effect<void, NotSettled | RestError, Worker.Worker | Runs.Runs> => {
   const timeout = Duration.decode(options.timeout ?? "10 seconds")
-  return Effect.flatMap(internal.awaitIdle(timeout), (busy) =>
-    busy === undefined ? Effect.void : Effect.fail(new NotSettled({ ...busy, timeout })))
+  return Effect.flatMap(
+    internal.awaitIdle(timeout),
+    (busy) => busy === undefined ? Effect.void : Effect.fail(new NotSettled({ ...busy, timeout }))
+  )
 }
 
 /**

@@ -130,8 +130,7 @@ export type TaskName<W> = keyof AllTasks<W> & string
  * @since 0.1.0
  * @category type-level
  */
-export type ArgumentOptions<W, K> = W extends Workflow.Workflow<any, any, infer Tasks, any>
-  ? K extends "on-failure-task" ? {
+export type ArgumentOptions<W, K> = W extends Workflow.Workflow<any, any, infer Tasks, any> ? K extends "on-failure-task" ? {
       readonly failures?: { readonly [T in keyof Tasks]?: Schema.Schema.Type<Tasks[T]["error"]> | TaskFailed | string }
     }
   : K extends "on-success-task" ? { readonly parents: Workflow.ParentOutputs<Tasks, Workflow.Leaves<Tasks>> }

@@ -116,8 +116,7 @@ export type TcpProxyError = internal.TcpProxyError
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options: TcpProxyOptions) => Effect.Effect<TcpProxyShape, TcpProxyError, Scope.Scope> =
-  internal.make
+export const make: (options: TcpProxyOptions) => Effect.Effect<TcpProxyShape, TcpProxyError, Scope.Scope> = internal.make
 
 /**
  * The proxy as a scoped layer.
@@ -125,5 +124,4 @@ export const make: (options: TcpProxyOptions) => Effect.Effect<TcpProxyShape, Tc
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: TcpProxyOptions): Layer.Layer<TcpProxy, TcpProxyError> =>
-  Layer.scoped(TcpProxy, make(options))
+export const layer = (options: TcpProxyOptions): Layer.Layer<TcpProxy, TcpProxyError> => Layer.scoped(TcpProxy, make(options))

@@ -2,8 +2,8 @@
  * Step conditions without an engine: what a worker registers for them (over FakeDispatcher), and
  * how a task sees a skipped parent and the conditions' data, through FakeDispatcher and TaskTest.
  */
-import { Worker } from "@effect-hatchet/sdk"
 import { Action } from "@effect-hatchet/proto/v1/shared/condition"
+import { Worker } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"

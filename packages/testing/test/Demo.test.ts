@@ -73,12 +73,16 @@ describe("pnpm demo", () => {
       expect(stdout).toMatch(/^done: charged 43\.00 \(ch-o-1042\), shipping TRK-O-1042, arriving \w{3} \w{3} \d\d \d{4}$/m)
     }), 120_000)
 
-  it.live("with HATCHET_CLIENT_TOKEN set it uses that Hatchet: a malformed token fails with exit 1 and a clear message", () =>
-    Effect.gen(function*() {
-      const { code, stderr, stdout } = yield* runDemo({ HATCHET_CLIENT_TOKEN: "not-a-jwt" })
-      expect(code).toBe(1)
-      expect(stdout).toBe("")
-      expect(stderr).toMatch(/^\ndemo failed: .*HATCHET_CLIENT_TOKEN/)
-      expect(stderr).not.toContain("    at ") // a message, not a stack trace
-    }), 120_000)
+  it.live(
+    "with HATCHET_CLIENT_TOKEN set it uses that Hatchet: a malformed token fails with exit 1 and a clear message",
+    () =>
+      Effect.gen(function*() {
+        const { code, stderr, stdout } = yield* runDemo({ HATCHET_CLIENT_TOKEN: "not-a-jwt" })
+        expect(code).toBe(1)
+        expect(stdout).toBe("")
+        expect(stderr).toMatch(/^\ndemo failed: .*HATCHET_CLIENT_TOKEN/)
+        expect(stderr).not.toContain("    at ") // a message, not a stack trace
+      }),
+    120_000
+  )
 })

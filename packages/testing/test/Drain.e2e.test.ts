@@ -46,7 +46,8 @@ const handler = (input: typeof Input.Type) =>
   }).pipe(
     Effect.onInterrupt(() =>
       Effect.flatMap(TaskContext.TaskContext, (context) =>
-        Effect.sync(() => recordOf(context.workflowRunId).interrupted.push(context.retryCount))))
+        Effect.sync(() => recordOf(context.workflowRunId).interrupted.push(context.retryCount)))
+    )
   )
 
 const Output = Schema.Struct({ attempt: Schema.Number })
@@ -104,83 +105,95 @@ const statusOf = (runId: string) => Effect.map(details(runId), (d) => d.run.stat
 const eventTypes = (runId: string) => Effect.map(details(runId), (d) => d.taskEvents.map((e) => e.eventType))
 
 describe("Worker drain against the engine (heartbeat liveness, TestClock)", () => {
-  it.scoped("a task longer than the engine's 30 s liveness window, within the grace period: recorded once, never run again; new work waits for another worker", () =>
-    Effect.gen(function*() {
-      const first = yield* startWorker("drain-a", "60 seconds")
-      const handle = yield* Hatchet.runNoWait(Once, { seconds: 40 })
-      yield* eventually(first.worker.runningTasks, (n) => n === 1)
+  it.scoped(
+    "a task longer than the engine's 30 s liveness window, within the grace period: recorded once, never run again; new work waits for another worker",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* startWorker("drain-a", "60 seconds")
+        const handle = yield* Hatchet.runNoWait(Once, { seconds: 40 })
+        yield* eventually(first.worker.runningTasks, (n) => n === 1)
 
-      const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
-      yield* eventually(first.worker.status, (s) => s._tag === "Draining")
-      // the worker pauses itself on the engine as it starts draining (a REST call, which a small
-      // trigger sent at once could overtake)
-      yield* eventually(Effect.flatMap(Workers.Workers, (w) => w.get(first.workerId)), (w) => w.status === "PAUSED")
-      // paused: a run triggered now is not given to the draining worker
-      const later = yield* Hatchet.runNoWait(Once, { seconds: 1 })
-      yield* advance(45)
-      yield* Fiber.join(closing)
+        const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
+        yield* eventually(first.worker.status, (s) => s._tag === "Draining")
+        // the worker pauses itself on the engine as it starts draining (a REST call, which a small
+        // trigger sent at once could overtake)
+        yield* eventually(Effect.flatMap(Workers.Workers, (w) => w.get(first.workerId)), (w) => w.status === "PAUSED")
+        // paused: a run triggered now is not given to the draining worker
+        const later = yield* Hatchet.runNoWait(Once, { seconds: 1 })
+        yield* advance(45)
+        yield* Fiber.join(closing)
 
-      expect(yield* statusOf(handle.runId)).toBe("COMPLETED")
-      expect(yield* handle.result).toEqual({ attempt: 0 })
-      expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [0], interrupted: [] })
-      const events = yield* eventTypes(handle.runId)
-      expect(events).not.toContain("REASSIGNED")
-      expect(events.filter((e) => e === "FINISHED")).toHaveLength(1)
-      expect(recordOf(later.runId).started).toEqual([])
-      expect(yield* statusOf(later.runId)).toBe("QUEUED")
+        expect(yield* statusOf(handle.runId)).toBe("COMPLETED")
+        expect(yield* handle.result).toEqual({ attempt: 0 })
+        expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [0], interrupted: [] })
+        const events = yield* eventTypes(handle.runId)
+        expect(events).not.toContain("REASSIGNED")
+        expect(events.filter((e) => e === "FINISHED")).toHaveLength(1)
+        expect(recordOf(later.runId).started).toEqual([])
+        expect(yield* statusOf(later.runId)).toBe("QUEUED")
 
-      // another worker starts: it gets the waiting run, and nothing of the finished one
-      const second = yield* startWorker("drain-b", "60 seconds")
-      yield* advance(3)
-      expect(yield* later.result).toEqual({ attempt: 0 })
-      yield* advance(60)
-      expect(recordOf(handle.runId).started).toEqual([0])
-      expect(yield* statusOf(handle.runId)).toBe("COMPLETED")
-      yield* Scope.close(second.scope, Exit.void)
-    }).pipe(Effect.provide(EngineAndClient)), 30_000)
+        // another worker starts: it gets the waiting run, and nothing of the finished one
+        const second = yield* startWorker("drain-b", "60 seconds")
+        yield* advance(3)
+        expect(yield* later.result).toEqual({ attempt: 0 })
+        yield* advance(60)
+        expect(recordOf(handle.runId).started).toEqual([0])
+        expect(yield* statusOf(handle.runId)).toBe("COMPLETED")
+        yield* Scope.close(second.scope, Exit.void)
+      }).pipe(Effect.provide(EngineAndClient)),
+    30_000
+  )
 
-  it.scoped("a task longer than the grace period: interrupted (finalizer run), reported FAILED before the worker leaves, retried per its policy", () =>
-    Effect.gen(function*() {
-      // longer than the engine's 30 s liveness window too: the worker must stay alive all along
-      const first = yield* startWorker("drain-c", "35 seconds")
-      const handle = yield* Hatchet.runNoWait(Retried, { seconds: 600 })
-      yield* eventually(first.worker.runningTasks, (n) => n === 1)
+  it.scoped(
+    "a task longer than the grace period: interrupted (finalizer run), reported FAILED before the worker leaves, retried per its policy",
+    () =>
+      Effect.gen(function*() {
+        // longer than the engine's 30 s liveness window too: the worker must stay alive all along
+        const first = yield* startWorker("drain-c", "35 seconds")
+        const handle = yield* Hatchet.runNoWait(Retried, { seconds: 600 })
+        yield* eventually(first.worker.runningTasks, (n) => n === 1)
 
-      const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
-      yield* advance(37)
-      yield* Fiber.join(closing)
-      expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [], interrupted: [0] })
-      // the failure is on record before any other worker exists: reported by the draining worker
-      const afterDrain = yield* details(handle.runId)
-      const failed = afterDrain.taskEvents.find((e) => e.eventType === "FAILED")
-      expect(failed?.errorMessage ?? failed?.message).toMatch(/shut down before the task finished/)
-      expect(afterDrain.taskEvents.map((e) => e.eventType)).not.toContain("REASSIGNED")
+        const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
+        yield* advance(37)
+        yield* Fiber.join(closing)
+        expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [], interrupted: [0] })
+        // the failure is on record before any other worker exists: reported by the draining worker
+        const afterDrain = yield* details(handle.runId)
+        const failed = afterDrain.taskEvents.find((e) => e.eventType === "FAILED")
+        expect(failed?.errorMessage ?? failed?.message).toMatch(/shut down before the task finished/)
+        expect(afterDrain.taskEvents.map((e) => e.eventType)).not.toContain("REASSIGNED")
 
-      const second = yield* startWorker("drain-d")
-      yield* advance(3)
-      expect(yield* handle.result).toEqual({ attempt: 1 })
-      expect(recordOf(handle.runId)).toEqual({ started: [0, 1], finished: [1], interrupted: [0] })
-      yield* Scope.close(second.scope, Exit.void)
-    }).pipe(Effect.provide(EngineAndClient)), 30_000)
+        const second = yield* startWorker("drain-d")
+        yield* advance(3)
+        expect(yield* handle.result).toEqual({ attempt: 1 })
+        expect(recordOf(handle.runId)).toEqual({ started: [0, 1], finished: [1], interrupted: [0] })
+        yield* Scope.close(second.scope, Exit.void)
+      }).pipe(Effect.provide(EngineAndClient)),
+    30_000
+  )
 
-  it.scoped("retries: 0, still running at shutdown with the default 30 s grace: FAILED, and never run again by the next worker", () =>
-    Effect.gen(function*() {
-      const first = yield* startWorker("drain-e")
-      const handle = yield* Hatchet.runNoWait(Once, { seconds: 600 })
-      yield* eventually(first.worker.runningTasks, (n) => n === 1)
+  it.scoped(
+    "retries: 0, still running at shutdown with the default 30 s grace: FAILED, and never run again by the next worker",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* startWorker("drain-e")
+        const handle = yield* Hatchet.runNoWait(Once, { seconds: 600 })
+        yield* eventually(first.worker.runningTasks, (n) => n === 1)
 
-      const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
-      yield* advance(32)
-      yield* Fiber.join(closing)
-      expect(yield* eventually(statusOf(handle.runId), (s) => s !== "RUNNING")).toBe("FAILED")
+        const closing = yield* Effect.fork(Scope.close(first.scope, Exit.void))
+        yield* advance(32)
+        yield* Fiber.join(closing)
+        expect(yield* eventually(statusOf(handle.runId), (s) => s !== "RUNNING")).toBe("FAILED")
 
-      const second = yield* startWorker("drain-f")
-      yield* advance(90)
-      expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [], interrupted: [0] })
-      expect(yield* statusOf(handle.runId)).toBe("FAILED")
-      const events = yield* eventTypes(handle.runId)
-      expect(events).not.toContain("REASSIGNED")
-      expect(events.filter((e) => e === "STARTED")).toHaveLength(1)
-      yield* Scope.close(second.scope, Exit.void)
-    }).pipe(Effect.provide(EngineAndClient)), 30_000)
+        const second = yield* startWorker("drain-f")
+        yield* advance(90)
+        expect(recordOf(handle.runId)).toEqual({ started: [0], finished: [], interrupted: [0] })
+        expect(yield* statusOf(handle.runId)).toBe("FAILED")
+        const events = yield* eventTypes(handle.runId)
+        expect(events).not.toContain("REASSIGNED")
+        expect(events.filter((e) => e === "STARTED")).toHaveLength(1)
+        yield* Scope.close(second.scope, Exit.void)
+      }).pipe(Effect.provide(EngineAndClient)),
+    30_000
+  )
 })

@@ -6,8 +6,8 @@
  * child runs on our worker. What the task waits on is read from the engine's REST durable event
  * log (`GET /api/v1/stable/tenants/{tenant}/durable-tasks/{task}`), as a user would.
  */
-import { Hatchet, Runs, Task } from "@effect-hatchet/sdk"
 import { Engine } from "@effect-hatchet/engine"
+import { Hatchet, Runs, Task } from "@effect-hatchet/sdk"
 import { expect, layer } from "@effect/vitest"
 import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Layer, Redacted, Schema, TestClock } from "effect"
@@ -63,14 +63,16 @@ const invocations = { order: 0 }
 /** The official SDK's durable worker, for the scope (stopped, its signal handlers removed, on release). */
 const officialWorker = Effect.gen(function*() {
   const engine = yield* Engine.Engine
-  const hatchet = HatchetClient.init({
-    token: Redacted.value(engine.token),
-    host_port: engine.grpcAddress,
-    api_url: engine.apiUrl,
-    tls_config: { tls_strategy: "none" },
-    log_level: "ERROR",
-    logger: () => silent
-  } as Parameters<typeof HatchetClient.init>[0])
+  const hatchet = HatchetClient.init(
+    {
+      token: Redacted.value(engine.token),
+      host_port: engine.grpcAddress,
+      api_url: engine.apiUrl,
+      tls_config: { tls_strategy: "none" },
+      log_level: "ERROR",
+      logger: () => silent
+    } as Parameters<typeof HatchetClient.init>[0]
+  )
   const placeOrder = hatchet.durableTask({
     name: "interop-durable-order",
     executionTimeout: "1h",

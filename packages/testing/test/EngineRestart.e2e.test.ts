@@ -20,21 +20,7 @@ import { Hatchet, Task, TaskContext, Worker } from "@effect-hatchet/sdk"
 import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import {
-  ConfigProvider,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Layer,
-  Logger,
-  Option,
-  Redacted,
-  Schema,
-  Scope,
-  Stream
-} from "effect"
+import { ConfigProvider, Context, Deferred, Duration, Effect, Exit, Layer, Logger, Option, Redacted, Schema, Scope, Stream } from "effect"
 import { build } from "esbuild"
 import { fileURLToPath } from "node:url"
 import { waitFor } from "./ResilienceHarness.js"
@@ -51,9 +37,16 @@ class HangLatch extends Context.Tag("test/HangLatch")<HangLatch, {
   readonly started: Deferred.Deferred<string>
   readonly release: Deferred.Deferred<void>
 }>() {}
-const HangLive = Hang.toLayer(Effect.map(HangLatch, (latch) => () =>
-  Effect.flatMap(TaskContext.TaskContext, (ctx) =>
-    Deferred.succeed(latch.started, ctx.taskRunExternalId).pipe(Effect.zipRight(Deferred.await(latch.release))))))
+const HangLive = Hang.toLayer(
+  Effect.map(
+    HangLatch,
+    (latch) => () =>
+      Effect.flatMap(
+        TaskContext.TaskContext,
+        (ctx) => Deferred.succeed(latch.started, ctx.taskRunExternalId).pipe(Effect.zipRight(Deferred.await(latch.release)))
+      )
+  )
+)
 
 interface LogLine {
   readonly level: string
@@ -172,83 +165,91 @@ const hatchetLocal = (binFile: string, stateDir: string, ports: { readonly grpc:
   })
 
 describe("an engine restart", () => {
-  it.scopedLive("hatchet-local killed and started again with its state directory: the worker reconnects, registers again and completes new runs", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const stateDir = yield* fs.makeTempDirectoryScoped()
-      const binFile = yield* bundleBin(yield* fs.makeTempDirectoryScoped())
-      const first = yield* hatchetLocal(binFile, stateDir, { grpc: "0", http: "0" })
-      expect(first.lines.map((l) => l.split("=")[0])).toEqual([
-        "HATCHET_CLIENT_TOKEN",
-        "HATCHET_CLIENT_HOST_PORT",
-        "HATCHET_CLIENT_API_URL",
-        "HATCHET_CLIENT_TLS_STRATEGY"
-      ])
-      const ports = { grpc: first.env.hostPort.split(":")[1]!, http: first.env.apiUrl.split(":")[2]! }
-      const logs: Array<LogLine> = []
-      const { client, latch, worker } = yield* startWorker(first.env, logs)
-      const firstId = Option.getOrThrow(yield* worker.workerId)
+  it.scopedLive(
+    "hatchet-local killed and started again with its state directory: the worker reconnects, registers again and completes new runs",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const stateDir = yield* fs.makeTempDirectoryScoped()
+        const binFile = yield* bundleBin(yield* fs.makeTempDirectoryScoped())
+        const first = yield* hatchetLocal(binFile, stateDir, { grpc: "0", http: "0" })
+        expect(first.lines.map((l) => l.split("=")[0])).toEqual([
+          "HATCHET_CLIENT_TOKEN",
+          "HATCHET_CLIENT_HOST_PORT",
+          "HATCHET_CLIENT_API_URL",
+          "HATCHET_CLIENT_TLS_STRATEGY"
+        ])
+        const ports = { grpc: first.env.hostPort.split(":")[1]!, http: first.env.apiUrl.split(":")[2]! }
+        const logs: Array<LogLine> = []
+        const { client, latch, worker } = yield* startWorker(first.env, logs)
+        const firstId = Option.getOrThrow(yield* worker.workerId)
 
-      expect(yield* Hatchet.run(Echo, { n: 1 }).pipe(Effect.provide(client))).toEqual({ n: 1 })
-      const inFlight = yield* Hatchet.runNoWait(Hang, { id: "in-flight" }).pipe(Effect.provide(client))
-      yield* Deferred.await(latch.started)
+        expect(yield* Hatchet.run(Echo, { n: 1 }).pipe(Effect.provide(client))).toEqual({ n: 1 })
+        const inFlight = yield* Hatchet.runNoWait(Hang, { id: "in-flight" }).pipe(Effect.provide(client))
+        yield* Deferred.await(latch.started)
 
-      yield* first.process.kill("SIGKILL")
-      yield* first.process.exitCode.pipe(Effect.ignore)
-      yield* waitFor(worker.status, (s) => s._tag === "Reconnecting", "10 seconds")
+        yield* first.process.kill("SIGKILL")
+        yield* first.process.exitCode.pipe(Effect.ignore)
+        yield* waitFor(worker.status, (s) => s._tag === "Reconnecting", "10 seconds")
 
-      const second = yield* hatchetLocal(binFile, stateDir, ports)
-      expect(second.lines).toEqual(first.lines) // the same identity: the same token for the same ports
-      const secondId = yield* listeningAgain(worker, firstId)
-      expect(secondId).not.toBe(firstId)
-      expect(yield* Hatchet.run(Echo, { n: 2 }).pipe(Effect.provide(client))).toEqual({ n: 2 })
-      expect(refusedToken(logs)).toEqual([])
+        const second = yield* hatchetLocal(binFile, stateDir, ports)
+        expect(second.lines).toEqual(first.lines) // the same identity: the same token for the same ports
+        const secondId = yield* listeningAgain(worker, firstId)
+        expect(secondId).not.toBe(firstId)
+        expect(yield* Hatchet.run(Echo, { n: 2 }).pipe(Effect.provide(client))).toEqual({ n: 2 })
+        expect(refusedToken(logs)).toEqual([])
 
-      // the run that was in flight died with the first engine's memory
-      const lost = yield* Effect.flip(inFlight.details)
-      expect(lost._tag).toBe("RestError")
-      expect(lost.message).toContain("404")
+        // the run that was in flight died with the first engine's memory
+        const lost = yield* Effect.flip(inFlight.details)
+        expect(lost._tag).toBe("RestError")
+        expect(lost.message).toContain("404")
 
-      // stopped as a terminal's Ctrl-C or a process manager stops it: a clean exit
-      yield* second.process.kill("SIGTERM")
-      expect(yield* second.process.exitCode).toBe(0)
-    }).pipe(Effect.provide(NodeContext.layer)), 120_000)
+        // stopped as a terminal's Ctrl-C or a process manager stops it: a clean exit
+        yield* second.process.kill("SIGTERM")
+        expect(yield* second.process.exitCode).toBe(0)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
 
-  it.scopedLive("an engine that refuses the worker's token: an error saying what to do, retried until an engine accepts it again", () =>
-    Effect.gen(function*() {
-      const secret = Redacted.make("the-secret-of-the-first-engine-0123456789")
-      const start = (tokenSecret: Redacted.Redacted<string>, ports: { grpcPort?: number; httpPort?: number } = {}) =>
-        Effect.gen(function*() {
-          const scope = yield* Scope.make()
-          const engine = yield* Scope.extend(Engine.make({ tokenSecret, ...ports }), scope)
-          return { engine, stop: Scope.close(scope, Exit.void) }
-        })
-      const a = yield* start(secret)
-      const ports = { grpcPort: a.engine.grpcPort, httpPort: a.engine.httpPort }
-      const logs: Array<LogLine> = []
-      const { client, worker } = yield* startWorker(
-        { token: Redacted.value(a.engine.token), hostPort: a.engine.grpcAddress, apiUrl: a.engine.apiUrl },
-        logs
-      )
-      const firstId = Option.getOrThrow(yield* worker.workerId)
-      yield* a.stop
+  it.scopedLive(
+    "an engine that refuses the worker's token: an error saying what to do, retried until an engine accepts it again",
+    () =>
+      Effect.gen(function*() {
+        const secret = Redacted.make("the-secret-of-the-first-engine-0123456789")
+        const start = (tokenSecret: Redacted.Redacted<string>, ports: { grpcPort?: number; httpPort?: number } = {}) =>
+          Effect.gen(function*() {
+            const scope = yield* Scope.make()
+            const engine = yield* Scope.extend(Engine.make({ tokenSecret, ...ports }), scope)
+            return { engine, stop: Scope.close(scope, Exit.void) }
+          })
+        const a = yield* start(secret)
+        const ports = { grpcPort: a.engine.grpcPort, httpPort: a.engine.httpPort }
+        const logs: Array<LogLine> = []
+        const { client, worker } = yield* startWorker(
+          { token: Redacted.value(a.engine.token), hostPort: a.engine.grpcAddress, apiUrl: a.engine.apiUrl },
+          logs
+        )
+        const firstId = Option.getOrThrow(yield* worker.workerId)
+        yield* a.stop
 
-      // the same ports, another key: the worker's token is refused
-      const other = yield* start(Redacted.make("another-secret-for-another-engine-01234"), ports)
-      yield* waitFor(Effect.sync(() => refusedToken(logs).length), (n) => n >= 2, "20 seconds")
-      const [refused] = refusedToken(logs)
-      expect(refused!.message).toContain("invalid auth token")
-      expect(refused!.message).toContain("restart the worker with it")
-      expect(refused!.message).toMatch(/reconnecting in \d+ms \(attempt \d+\)/)
-      const status = yield* worker.status
-      expect(status._tag).toBe("Reconnecting")
-      yield* other.stop
+        // the same ports, another key: the worker's token is refused
+        const other = yield* start(Redacted.make("another-secret-for-another-engine-01234"), ports)
+        yield* waitFor(Effect.sync(() => refusedToken(logs).length), (n) => n >= 2, "20 seconds")
+        const [refused] = refusedToken(logs)
+        expect(refused!.message).toContain("invalid auth token")
+        expect(refused!.message).toContain("restart the worker with it")
+        expect(refused!.message).toMatch(/reconnecting in \d+ms \(attempt \d+\)/)
+        const status = yield* worker.status
+        expect(status._tag).toBe("Reconnecting")
+        yield* other.stop
 
-      // the first key again (an engine started again with its identity): the worker recovers
-      yield* start(secret, ports)
-      yield* listeningAgain(worker, firstId)
-      expect(yield* Hatchet.run(Echo, { n: 3 }).pipe(Effect.provide(client))).toEqual({ n: 3 })
-    }), 60_000)
+        // the first key again (an engine started again with its identity): the worker recovers
+        yield* start(secret, ports)
+        yield* listeningAgain(worker, firstId)
+        expect(yield* Hatchet.run(Echo, { n: 3 }).pipe(Effect.provide(client))).toEqual({ n: 3 })
+      }),
+    60_000
+  )
 
   it.scopedLive("at start, a token the engine refuses fails the worker's layer at once (not retried)", () =>
     Effect.gen(function*() {

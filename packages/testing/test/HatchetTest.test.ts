@@ -92,7 +92,9 @@ layer(TestLive, { timeout: 60_000 })("HatchetTest.layer under the block's TestCl
     Effect.gen(function*() {
       const result = yield* Hatchet.run(OrderFlow, { orderId: "o-1", amount: 42 })
       expect(result).toEqual({ validate: { valid: true }, charge: { chargeId: "ch-o-1" } })
-      expectTypeOf(result).toEqualTypeOf<{ readonly validate: { readonly valid: boolean }; readonly charge: { readonly chargeId: string } }>()
+      expectTypeOf(result).toEqualTypeOf<
+        { readonly validate: { readonly valid: boolean }; readonly charge: { readonly chargeId: string } }
+      >()
 
       const failed = yield* Effect.flip(Hatchet.run(OrderFlow, { orderId: "o-2", amount: 0 }))
       expect(failed).toEqual(new CardDeclined({ reason: "cannot charge 0" }))
@@ -155,23 +157,27 @@ describe("HatchetTest.layer built inside one test", () => {
       expect(yield* Ref.get(attempts)).toEqual([start, start + 60_000, start + 3_660_000])
     }).pipe(Effect.provide(HatchetTest.layer({ workflows: [FlakyLive.pipe(Layer.provideMerge(AttemptsLive))] }))), 30_000)
 
-  it.effect("is ready once the engine can dispatch to its worker: a settle right after the first trigger waits for that run", () =>
-    Effect.gen(function*() {
-      const Napper = Task.make("napper", { output: Schema.Struct({ ok: Schema.Boolean }) })
-      yield* Effect.gen(function*() {
-        const worker = yield* Worker.Worker
-        const workers = yield* Workers.Workers
-        const workerId = Option.getOrThrow(yield* worker.workerId)
-        const view = yield* workers.get(workerId)
-        expect(view.status).toBe("ACTIVE")
-        const handle = yield* Hatchet.runNoWait(Napper, {})
-        yield* HatchetTest.settle()
-        expect((yield* handle.details).run.status).toBe("COMPLETED")
-      }).pipe(Effect.provide(HatchetTest.layer({
-        // 50 ms of real time: settle has to wait for it, whatever the TestClock does
-        workflows: [Napper.toLayer(() => Effect.as(Effect.sleep("50 millis").pipe(Effect.withClock(Clock.make())), { ok: true }))]
-      })))
-    }), 30_000)
+  it.effect(
+    "is ready once the engine can dispatch to its worker: a settle right after the first trigger waits for that run",
+    () =>
+      Effect.gen(function*() {
+        const Napper = Task.make("napper", { output: Schema.Struct({ ok: Schema.Boolean }) })
+        yield* Effect.gen(function*() {
+          const worker = yield* Worker.Worker
+          const workers = yield* Workers.Workers
+          const workerId = Option.getOrThrow(yield* worker.workerId)
+          const view = yield* workers.get(workerId)
+          expect(view.status).toBe("ACTIVE")
+          const handle = yield* Hatchet.runNoWait(Napper, {})
+          yield* HatchetTest.settle()
+          expect((yield* handle.details).run.status).toBe("COMPLETED")
+        }).pipe(Effect.provide(HatchetTest.layer({
+          // 50 ms of real time: settle has to wait for it, whatever the TestClock does
+          workflows: [Napper.toLayer(() => Effect.as(Effect.sleep("50 millis").pipe(Effect.withClock(Clock.make())), { ok: true }))]
+        })))
+      }),
+    30_000
+  )
 
   it.effect("settle fails with NotSettled, saying why, when a task waits on the clock", () =>
     Effect.gen(function*() {
@@ -191,9 +197,11 @@ describe("HatchetTest.layer built inside one test", () => {
         yield* TestClock.adjust("30 seconds")
         expect(yield* handle.result).toEqual({ woke: true })
       }).pipe(Effect.provide(HatchetTest.layer({
-        workflows: [Sleeper.toLayer(() =>
-          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Effect.sleep("30 seconds"), { woke: true }))
-        )]
+        workflows: [
+          Sleeper.toLayer(() =>
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Effect.sleep("30 seconds"), { woke: true }))
+          )
+        ]
       })))
     }), 30_000)
 

@@ -107,15 +107,19 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
       expect(stats.frozen).toBeGreaterThanOrEqual(1)
     }), TIMEOUT)
 
-  it.scopedLive("a silent stall with the client on the worker's channel: its calls and result stream move too", () =>
-    Effect.gen(function*() {
-      const { report } = yield* run(
-        "silent stall, one channel for worker and client",
-        { total: 100, fault: (h) => h.proxy.freeze() },
-        { sharedChannel: true }
-      )
-      expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
-    }), TIMEOUT)
+  it.scopedLive(
+    "a silent stall with the client on the worker's channel: its calls and result stream move too",
+    () =>
+      Effect.gen(function*() {
+        const { report } = yield* run(
+          "silent stall, one channel for worker and client",
+          { total: 100, fault: (h) => h.proxy.freeze() },
+          { sharedChannel: true }
+        )
+        expect(report.reconnects.some((r) => r.includes("(hung: the connection stalled)"))).toBe(true)
+      }),
+    TIMEOUT
+  )
 
   it.scopedLive("a silent stall the heartbeats do not catch: keepalive closes the dead connection", () =>
     Effect.gen(function*() {

@@ -61,8 +61,9 @@ export const SquareLive = Square.toLayer(Effect.gen(function*() {
       probe.executions.set(id, (probe.executions.get(id) ?? 0) + 1)
       yield* Effect.sleep(Duration.millis(yield* Random.nextIntBetween(10, 60)))
       return { n: input.n, square: input.n * input.n }
-    }).pipe(Effect.ensuring(Effect.flatMap(TaskContext.TaskContext, (ctx) =>
-      Effect.sync(() => probe.inFlight.delete(ctx.taskRunExternalId)))))
+    }).pipe(
+      Effect.ensuring(Effect.flatMap(TaskContext.TaskContext, (ctx) => Effect.sync(() => probe.inFlight.delete(ctx.taskRunExternalId))))
+    )
 }))
 
 const isolated = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
@@ -221,8 +222,7 @@ export const scenario = (harness: Harness, options: ScenarioOptions): Effect.Eff
     }).pipe(
       Effect.timeoutFail({
         duration: RECOVERY_GUARD,
-        onTimeout: () =>
-          new Error(`${total - completed} of ${total} runs still pending ${Duration.format(RECOVERY_GUARD)} after the fault`)
+        onTimeout: () => new Error(`${total - completed} of ${total} runs still pending ${Duration.format(RECOVERY_GUARD)} after the fault`)
       })
     )
     const completedAfter = Date.now() - faultAt

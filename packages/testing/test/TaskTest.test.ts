@@ -84,8 +84,7 @@ describe("TaskTest", () => {
       expect(error).toMatchObject({
         _tag: "TaskFailed",
         kind: "InvalidInput",
-        message:
-          `Invalid input for task "validate" of workflow "order-processing": orderId: Expected string, actual 7; amount: is missing`
+        message: `Invalid input for task "validate" of workflow "order-processing": orderId: Expected string, actual 7; amount: is missing`
       })
       expect(run.outcome).toMatchObject({ _tag: "Failed", shouldNotRetry: true })
     }).pipe(Effect.provide(OrderFlowLive), Effect.provide(ScriptTest)))

@@ -120,7 +120,7 @@ describe("TcpProxy", () => {
 
   it.scopedLive("a close on one side does not travel through a frozen connection", () =>
     Effect.gen(function*() {
-      const { echo, client, proxy } = yield* echoThroughProxy("x")
+      const { client, echo, proxy } = yield* echoThroughProxy("x")
       yield* proxy.freeze()
       client.socket.end()
       yield* settle

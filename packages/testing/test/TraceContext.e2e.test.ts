@@ -57,66 +57,74 @@ const recording = Effect.gen(function*() {
 })
 
 describe("trace context across the engine", () => {
-  it.effect("the task's span continues the trace of the trigger; a child run's task, that of its parent task", () =>
-    Effect.gen(function*() {
-      const { spans, tracer } = yield* recording
-      yield* Effect.gen(function*() {
-        const request = yield* Effect.currentSpan
-        const result = yield* Hatchet.run(Branch, {})
-        const triggers = spans.filter((span) => span.name === "hatchet.trigger")
-        const branchTrigger = triggers.find((span) => Option.exists(span.parent, (p) => p.spanId === request.spanId))!
-        const leafTrigger = triggers.find((span) => span !== branchTrigger)!
+  it.effect(
+    "the task's span continues the trace of the trigger; a child run's task, that of its parent task",
+    () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = yield* recording
+        yield* Effect.gen(function*() {
+          const request = yield* Effect.currentSpan
+          const result = yield* Hatchet.run(Branch, {})
+          const triggers = spans.filter((span) => span.name === "hatchet.trigger")
+          const branchTrigger = triggers.find((span) => Option.exists(span.parent, (p) => p.spanId === request.spanId))!
+          const leafTrigger = triggers.find((span) => span !== branchTrigger)!
 
-        expect(result.branch).toEqual({
-          traceId: request.traceId,
-          parentSpanId: branchTrigger.spanId,
-          traceparent: `00-${request.traceId}-${branchTrigger.spanId}-01`
-        })
-        expect(result.leaf).toEqual({
-          traceId: request.traceId,
-          parentSpanId: leafTrigger.spanId,
-          traceparent: `00-${request.traceId}-${leafTrigger.spanId}-01`
-        })
-        // the leaf's trigger ran inside the branch's task span
-        const branchTask = spans.find((span) =>
-          span.name === "hatchet.task" && Option.exists(span.parent, (p) => p.spanId === branchTrigger.spanId)
-        )!
-        expect(Option.map(leafTrigger.parent, (p) => p.spanId)).toEqual(Option.some(branchTask.spanId))
-      }).pipe(
-        Effect.withSpan("request"),
-        Effect.provide(HatchetTest.layer({ workflows: [TracedLive] })),
-        Effect.withTracer(tracer)
-      )
-    }), 30_000)
-
-  it.effect("under Effect's built-in tracer or with propagation disabled, the engine's traceparent; the caller's own wins", () =>
-    Effect.gen(function*() {
-      const { tracer } = yield* recording
-      /** The task continued the engine's traceparent (upstream derives one for a run without), not the caller's. */
-      const continuedEngineTrace = (seen: typeof Seen.Type, request: Tracer.Span) => {
-        expect(seen.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
-        expect(seen.traceparent).toBe(`00-${seen.traceId}-${seen.parentSpanId}-01`)
-        expect(seen.traceId).not.toBe(request.traceId)
-      }
-      yield* Effect.gen(function*() {
-        const [builtIn, builtInRequest] = yield* Effect.zip(Hatchet.run(Leaf, {}), Effect.currentSpan).pipe(
-          Effect.withSpan("request")
-        )
-        continuedEngineTrace(builtIn, builtInRequest)
-
-        const [disabled, disabledRequest] = yield* Effect.zip(Hatchet.run(Leaf, {}), Effect.currentSpan).pipe(
+          expect(result.branch).toEqual({
+            traceId: request.traceId,
+            parentSpanId: branchTrigger.spanId,
+            traceparent: `00-${request.traceId}-${branchTrigger.spanId}-01`
+          })
+          expect(result.leaf).toEqual({
+            traceId: request.traceId,
+            parentSpanId: leafTrigger.spanId,
+            traceparent: `00-${request.traceId}-${leafTrigger.spanId}-01`
+          })
+          // the leaf's trigger ran inside the branch's task span
+          const branchTask = spans.find((span) =>
+            span.name === "hatchet.task" && Option.exists(span.parent, (p) => p.spanId === branchTrigger.spanId)
+          )!
+          expect(Option.map(leafTrigger.parent, (p) => p.spanId)).toEqual(Option.some(branchTask.spanId))
+        }).pipe(
           Effect.withSpan("request"),
-          Effect.withTracer(tracer),
-          Effect.provideService(Tracer.DisablePropagation, true)
-        )
-        continuedEngineTrace(disabled, disabledRequest)
-
-        const mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-        const own = yield* Hatchet.run(Leaf, {}, { additionalMetadata: { traceparent: mine } }).pipe(
-          Effect.withSpan("request"),
+          Effect.provide(HatchetTest.layer({ workflows: [TracedLive] })),
           Effect.withTracer(tracer)
         )
-        expect(own).toEqual({ traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331", traceparent: mine })
-      }).pipe(Effect.provide(HatchetTest.layer({ workflows: [TracedLive] })))
-    }), 30_000)
+      }),
+    30_000
+  )
+
+  it.effect(
+    "under Effect's built-in tracer or with propagation disabled, the engine's traceparent; the caller's own wins",
+    () =>
+      Effect.gen(function*() {
+        const { tracer } = yield* recording
+        /** The task continued the engine's traceparent (upstream derives one for a run without), not the caller's. */
+        const continuedEngineTrace = (seen: typeof Seen.Type, request: Tracer.Span) => {
+          expect(seen.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+          expect(seen.traceparent).toBe(`00-${seen.traceId}-${seen.parentSpanId}-01`)
+          expect(seen.traceId).not.toBe(request.traceId)
+        }
+        yield* Effect.gen(function*() {
+          const [builtIn, builtInRequest] = yield* Effect.zip(Hatchet.run(Leaf, {}), Effect.currentSpan).pipe(
+            Effect.withSpan("request")
+          )
+          continuedEngineTrace(builtIn, builtInRequest)
+
+          const [disabled, disabledRequest] = yield* Effect.zip(Hatchet.run(Leaf, {}), Effect.currentSpan).pipe(
+            Effect.withSpan("request"),
+            Effect.withTracer(tracer),
+            Effect.provideService(Tracer.DisablePropagation, true)
+          )
+          continuedEngineTrace(disabled, disabledRequest)
+
+          const mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+          const own = yield* Hatchet.run(Leaf, {}, { additionalMetadata: { traceparent: mine } }).pipe(
+            Effect.withSpan("request"),
+            Effect.withTracer(tracer)
+          )
+          expect(own).toEqual({ traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331", traceparent: mine })
+        }).pipe(Effect.provide(HatchetTest.layer({ workflows: [TracedLive] })))
+      }),
+    30_000
+  )
 })

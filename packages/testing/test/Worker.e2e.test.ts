@@ -4,32 +4,44 @@
  */
 import { Engine } from "@effect-hatchet/engine"
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
-import { Admin, Dispatcher, Events, GrpcTransport, HatchetConfig, RestClient, Task, TaskExecution, Worker, Workers } from "@effect-hatchet/sdk"
+import {
+  Admin,
+  Dispatcher,
+  Events,
+  GrpcTransport,
+  HatchetConfig,
+  RestClient,
+  Task,
+  TaskExecution,
+  Worker,
+  Workers
+} from "@effect-hatchet/sdk"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Deferred, type Duration, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
 import { CardDeclined, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
 /** Dispatcher, Admin, Events over one transport pointed at the engine (no real environment read). */
-const ServicesLive = Layer.unwrapEffect(Effect.map(Engine.Engine, (engine) =>
-  Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, Workers.layer).pipe(
-    Layer.provide(RestClient.layer),
-    Layer.provide(FetchHttpClient.layer),
-    Layer.provideMerge(GrpcTransport.layer),
-    Layer.provideMerge(HatchetConfig.layer({
-      token: engine.token,
-      hostPort: engine.grpcAddress,
-      apiUrl: engine.apiUrl,
-      tlsStrategy: "none"
-    })),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
-  )))
+const ServicesLive = Layer.unwrapEffect(
+  Effect.map(Engine.Engine, (engine) =>
+    Layer.mergeAll(Dispatcher.layer, Admin.layer, Events.layer, Workers.layer).pipe(
+      Layer.provide(RestClient.layer),
+      Layer.provide(FetchHttpClient.layer),
+      Layer.provideMerge(GrpcTransport.layer),
+      Layer.provideMerge(HatchetConfig.layer({
+        token: engine.token,
+        hostPort: engine.grpcAddress,
+        apiUrl: engine.apiUrl,
+        tlsStrategy: "none"
+      })),
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+    ))
+)
 
 const TestLive = ServicesLive.pipe(Layer.provideMerge(Engine.layer()))
 
 const trigger = (name: string, input: unknown) =>
-  Effect.flatMap(Admin.Admin, (admin) =>
-    admin.triggerWorkflow({ name, input: JSON.stringify(input), desiredWorkerLabels: {} }))
+  Effect.flatMap(Admin.Admin, (admin) => admin.triggerWorkflow({ name, input: JSON.stringify(input), desiredWorkerLabels: {} }))
 
 /** Polls GetRunDetails until the run is done. */
 const awaitRun = (runId: string) =>
@@ -43,19 +55,18 @@ const awaitRun = (runId: string) =>
 /** A task that never finishes by itself; counts its interruptions. */
 const Sleepy = Task.make("sleepy", { input: Schema.Struct({ id: Schema.String }), executionTimeout: "1 second" })
 const interruptions = Ref.unsafeMake(0)
-const SleepyLive = Sleepy.toLayer(() =>
-  Effect.never.pipe(Effect.onInterrupt(() => Ref.update(interruptions, (n) => n + 1)))
-)
+const SleepyLive = Sleepy.toLayer(() => Effect.never.pipe(Effect.onInterrupt(() => Ref.update(interruptions, (n) => n + 1))))
 
-const startWorker = (options: { readonly heartbeatInterval?: Duration.DurationInput } = {}) => Effect.gen(function*() {
-  const script = yield* ScriptLive
-  const context = yield* Layer.build(
-    Worker.layer({ name: "e2e-worker", workflows: [OrderFlowLive, JobsLive, SleepyLive], slots: 10, ...options }).pipe(
-      Layer.provide(Layer.succeed(Script, script))
+const startWorker = (options: { readonly heartbeatInterval?: Duration.DurationInput } = {}) =>
+  Effect.gen(function*() {
+    const script = yield* ScriptLive
+    const context = yield* Layer.build(
+      Worker.layer({ name: "e2e-worker", workflows: [OrderFlowLive, JobsLive, SleepyLive], slots: 10, ...options }).pipe(
+        Layer.provide(Layer.succeed(Script, script))
+      )
     )
-  )
-  return { script, worker: Context.get(context, Worker.Worker) }
-})
+    return { script, worker: Context.get(context, Worker.Worker) }
+  })
 
 layer(TestLive, { timeout: 60_000, excludeTestServices: true })("Worker over loopback gRPC (local engine)", (it) => {
   it.scoped("runs a DAG with typed parent outputs and a typed failure", () =>

@@ -1,12 +1,11 @@
 import { SDKS, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { HatchetConfig, TaskExecution, TaskError, Worker } from "@effect-hatchet/sdk"
+import { HatchetConfig, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, Stream, TestClock } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
 import { CardDeclined, JobsLive, OrderFlow, OrderFlowLive, Script, ScriptLive } from "./fixtures.js"
 
-const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } =
-  StepActionEventType
+const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
 
 const UNAVAILABLE = 14
 const FAILED_PRECONDITION = 9
@@ -36,9 +35,7 @@ const eventsFor = (fake: FakeDispatcher.FakeDispatcher, taskRunExternalId: strin
   Effect.map(fake.calls, (c) => c.events.filter((e) => e.taskRunExternalId === taskRunExternalId))
 
 const completedOrFailed = (fake: FakeDispatcher.FakeDispatcher, taskRunExternalId: string) =>
-  fake.waitForEvent((e) =>
-    e.taskRunExternalId === taskRunExternalId && (e.eventType === COMPLETED || e.eventType === FAILED)
-  )
+  fake.waitForEvent((e) => e.taskRunExternalId === taskRunExternalId && (e.eventType === COMPLETED || e.eventType === FAILED))
 
 describe("Worker", () => {
   it("runs the implementations it is given: what their handlers need, the channel and Workers are required (type level)", () => {

@@ -24,14 +24,21 @@ const runMany = (batches: boolean) =>
         Layer.provide(fake.layer)
       )
     )
-    const actions = yield* Effect.forEach(Array.from({ length: 40 }), () =>
-      fake.assign({ actionId: "jobs:work", input: { mode: "quick" } }))
+    const actions = yield* Effect.forEach(
+      Array.from({ length: 40 }),
+      () => fake.assign({ actionId: "jobs:work", input: { mode: "quick" } })
+    )
     const count = (c: FakeDispatcher.Calls, type: StepActionEventType) => c.events.filter((e) => e.eventType === type).length
     const calls = yield* fake.waitFor((c) => count(c, COMPLETED) === 40 && count(c, STARTED) === 40 ? c : undefined)
     for (const action of actions) {
       const events = calls.events.filter((e) => e.taskRunExternalId === action.taskRunExternalId)
       expect(events.map((e) => e.eventType).sort()).toEqual([STARTED, COMPLETED])
-      expect(events.find((e) => e.eventType === COMPLETED)).toMatchObject({ eventPayload: `{"result":"done 0"}`, retryCount: 0, actionId: "jobs:work", workerId: "worker-1" })
+      expect(events.find((e) => e.eventType === COMPLETED)).toMatchObject({
+        eventPayload: `{"result":"done 0"}`,
+        retryCount: 0,
+        actionId: "jobs:work",
+        workerId: "worker-1"
+      })
     }
     return calls
   })

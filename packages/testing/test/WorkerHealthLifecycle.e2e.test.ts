@@ -57,55 +57,63 @@ const clientOf = (engine: Engine.EngineService, hostPort: string) =>
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
   )
 
-it.scopedLive("while the engine cannot be reached, the worker keeps registering: alive, not ready (STARTING)", () =>
-  Effect.gen(function*() {
-    const engine = yield* Effect.flatMap(Layer.build(Engine.layer()), (ctx) => Effect.succeed(Context.get(ctx, Engine.Engine)))
-    const health = yield* healthServer
-    const WorkerLive = WorkerHealth.serveWorker(
-      Worker.layer({ name: "health-waiting", workflows: [Slow.toLayer(({ n }) => Effect.succeed({ n }))] })
-    ).pipe(
-      Layer.provide(clientOf(engine, `127.0.0.1:${yield* closedPort}`)),
-      Layer.provide(Layer.succeedContext(health.context))
-    )
-    const building = yield* Effect.forkScoped(Layer.build(WorkerLive).pipe(Effect.scoped))
-    const waiting = yield* health.awaitStatus("/readyz", 503)
-    expect(JSON.parse(waiting.body)).toMatchObject({ status: "STARTING" })
-    expect(yield* health.get("/livez")).toEqual({ status: 200, body: "ok" })
-    expect(building.unsafePoll()).toBeNull() // still registering
-    yield* Fiber.interrupt(building)
-  }), 30_000)
+it.scopedLive(
+  "while the engine cannot be reached, the worker keeps registering: alive, not ready (STARTING)",
+  () =>
+    Effect.gen(function*() {
+      const engine = yield* Effect.flatMap(Layer.build(Engine.layer()), (ctx) => Effect.succeed(Context.get(ctx, Engine.Engine)))
+      const health = yield* healthServer
+      const WorkerLive = WorkerHealth.serveWorker(
+        Worker.layer({ name: "health-waiting", workflows: [Slow.toLayer(({ n }) => Effect.succeed({ n }))] })
+      ).pipe(
+        Layer.provide(clientOf(engine, `127.0.0.1:${yield* closedPort}`)),
+        Layer.provide(Layer.succeedContext(health.context))
+      )
+      const building = yield* Effect.forkScoped(Layer.build(WorkerLive).pipe(Effect.scoped))
+      const waiting = yield* health.awaitStatus("/readyz", 503)
+      expect(JSON.parse(waiting.body)).toMatchObject({ status: "STARTING" })
+      expect(yield* health.get("/livez")).toEqual({ status: 200, body: "ok" })
+      expect(building.unsafePoll()).toBeNull() // still registering
+      yield* Fiber.interrupt(building)
+    }),
+  30_000
+)
 
-it.scopedLive("closing the worker: not ready while it finishes its task, still alive, and the port answers until it has drained", () =>
-  Effect.gen(function*() {
-    const engineContext = yield* Layer.build(Engine.layer())
-    const engine = Context.get(engineContext, Engine.Engine)
-    const client = yield* Layer.build(clientOf(engine, engine.grpcAddress))
-    const health = yield* healthServer
-    const started = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const WorkerLive = WorkerHealth.serveWorker(
-      Worker.layer({
-        name: "health-draining",
-        workflows: [Slow.toLayer(({ n }) =>
-          Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release)), Effect.as({ n }))
-        )],
-        shutdownGracePeriod: "20 seconds"
-      })
-    ).pipe(Layer.provide(Layer.succeedContext(Context.merge(client, health.context))))
+it.scopedLive(
+  "closing the worker: not ready while it finishes its task, still alive, and the port answers until it has drained",
+  () =>
+    Effect.gen(function*() {
+      const engineContext = yield* Layer.build(Engine.layer())
+      const engine = Context.get(engineContext, Engine.Engine)
+      const client = yield* Layer.build(clientOf(engine, engine.grpcAddress))
+      const health = yield* healthServer
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const WorkerLive = WorkerHealth.serveWorker(
+        Worker.layer({
+          name: "health-draining",
+          workflows: [
+            Slow.toLayer(({ n }) => Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release)), Effect.as({ n })))
+          ],
+          shutdownGracePeriod: "20 seconds"
+        })
+      ).pipe(Layer.provide(Layer.succeedContext(Context.merge(client, health.context))))
 
-    const workerScope = yield* Scope.make()
-    yield* Layer.buildWithScope(WorkerLive, workerScope)
-    yield* health.awaitStatus("/readyz", 200)
-    const handle = yield* Hatchet.runNoWait(Slow, { n: 7 }).pipe(Effect.provide(client))
-    yield* Deferred.await(started)
+      const workerScope = yield* Scope.make()
+      yield* Layer.buildWithScope(WorkerLive, workerScope)
+      yield* health.awaitStatus("/readyz", 200)
+      const handle = yield* Hatchet.runNoWait(Slow, { n: 7 }).pipe(Effect.provide(client))
+      yield* Deferred.await(started)
 
-    const closing = yield* Effect.fork(Scope.close(workerScope, Exit.void))
-    const draining = yield* health.awaitStatus("/readyz", 503)
-    expect(JSON.parse(draining.body)).toMatchObject({ status: "UNHEALTHY", name: "health-draining" })
-    expect(yield* health.get("/livez")).toEqual({ status: 200, body: "ok" })
-    expect(closing.unsafePoll()).toBeNull() // the task holds the drain
+      const closing = yield* Effect.fork(Scope.close(workerScope, Exit.void))
+      const draining = yield* health.awaitStatus("/readyz", 503)
+      expect(JSON.parse(draining.body)).toMatchObject({ status: "UNHEALTHY", name: "health-draining" })
+      expect(yield* health.get("/livez")).toEqual({ status: 200, body: "ok" })
+      expect(closing.unsafePoll()).toBeNull() // the task holds the drain
 
-    yield* Deferred.succeed(release, undefined)
-    yield* Fiber.join(closing)
-    expect(yield* handle.result.pipe(Effect.provide(client))).toEqual({ n: 7 })
-  }), 60_000)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(closing)
+      expect(yield* handle.result.pipe(Effect.provide(client))).toEqual({ n: 7 })
+    }),
+  60_000
+)

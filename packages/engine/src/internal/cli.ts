@@ -56,7 +56,9 @@ interface Options {
 }
 
 const usageError = (message: string) =>
-  new UsageError({ message: `${message}\nusage: hatchet-local [--grpc-port N] [--http-port N] [--state-dir DIR] [--print-env] (--help for more)` })
+  new UsageError({
+    message: `${message}\nusage: hatchet-local [--grpc-port N] [--http-port N] [--state-dir DIR] [--print-env] (--help for more)`
+  })
 
 /** `--retention-max-age` (a Go duration above 0) or `--retention-max-runs` (a count above 0). */
 const retentionFlag = (flag: string, value: string | undefined, retention: Engine.RetentionOptions | false | undefined) => {

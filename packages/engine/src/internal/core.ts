@@ -12,15 +12,15 @@
  */
 import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
-import { fireTimer } from "./domain/deadlines.js"
 import { assignDirty } from "./domain/assignment.js"
+import { fireTimer } from "./domain/deadlines.js"
 import { EngineError, internal } from "./domain/errors.js"
 import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"
 import { keepEverything } from "./domain/retention.js"
 import { ensureTenant } from "./domain/tenants.js"
 import { TimerQueue } from "./domain/timers.js"
-import { EngineStore, encodeChanges, noop as noopStore } from "./store/EngineStore.js"
+import { encodeChanges, EngineStore, noop as noopStore } from "./store/EngineStore.js"
 
 /** The longest sleep of the timer fiber (the most a JavaScript timer can wait). */
 const maxSleepMs = 2 ** 31 - 1
@@ -111,8 +111,7 @@ export const make = (options: CoreOptions = {}) =>
       }
       return committedNow() ? exit : Effect.zipRight(commit, exit)
     }
-    const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> =>
-      Effect.orDie(run(operation))
+    const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> => Effect.orDie(run(operation))
 
     // the timer fiber: sleep until the earliest deadline (or until an earlier one is added)
     const wake = yield* Effect.makeLatch(false)

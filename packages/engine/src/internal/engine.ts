@@ -6,7 +6,6 @@
  */
 import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
-import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineOptionsError, EngineStartError } from "./service.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
 import { EngineError } from "./domain/errors.js"
@@ -16,6 +15,7 @@ import { keepEverything } from "./domain/retention.js"
 import * as Workers from "./domain/workers.js"
 import * as GrpcServer from "./grpc/server.js"
 import * as HttpServer from "./http/server.js"
+import { defaultRetention, defaultTenantId, defaultVersion, Engine, EngineOptionsError, EngineStartError } from "./service.js"
 
 export const make = (options: EngineOptions = {}) =>
   Effect.gen(function*() {
@@ -94,14 +94,16 @@ export const make = (options: EngineOptions = {}) =>
       },
       faults
     })
-      return { engine, core }
+    return { engine, core }
   })
 
 /** The retention policy of `options.retention`, or what is wrong with it. */
 export const retentionPolicy = (options: RetentionOptions | false | undefined): RetentionPolicy | string => {
   if (options === false) return keepEverything
   const count = (name: keyof RetentionOptions, value: number) =>
-    value === Infinity || (Number.isInteger(value) && value >= 0) ? value : `retention.${name} must be a whole number >= 0 or Infinity, got ${value}`
+    value === Infinity || (Number.isInteger(value) && value >= 0)
+      ? value
+      : `retention.${name} must be a whole number >= 0 or Infinity, got ${value}`
   const age = (name: keyof RetentionOptions, value: Duration.DurationInput) => {
     const decoded = Duration.decodeUnknown(value)
     return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : `retention.${name} must be a Duration, got ${String(value)}`

@@ -77,9 +77,7 @@ export const rawWorker = (name: string, actions: ReadonlyArray<string> = [`${nam
     const { workerId } = yield* Effect.promise(() => c.dispatcher.register({ workerName: name, actions: [...actions] }))
     const received: Array<AssignedAction> = []
     const outcome = yield* Effect.fork(streamOutcome(c.dispatcher.listenV2({ workerId }), (a) => received.push(a)))
-    yield* eventually(() =>
-      c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined)
-    )
+    yield* eventually(() => c.dispatcher.heartbeat({ workerId, heartbeatAt: new Date() }).then(() => true, () => undefined))
     /** Reports the attempt of `action` COMPLETED with `output`. */
     const complete = (action: AssignedAction, output = "{}") =>
       Effect.promise(() =>
@@ -96,6 +94,4 @@ export const rawWorker = (name: string, actions: ReadonlyArray<string> = [`${nam
 
 /** Registers the one-task workflow `name` (action `name:t`). */
 export const putWorkflow = (c: Clients, name: string) =>
-  Effect.promise(() =>
-    c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }] })
-  )
+  Effect.promise(() => c.admin.putWorkflow({ name, tasks: [{ readableId: "t", action: `${name}:t`, timeout: "60s", inputs: "{}" }] }))

@@ -15,16 +15,18 @@ const silent = { debug: noop, info: noop, green: noop, warn: noop, error: noop, 
 
 /** A client of `engine` for the given token (the engine's own by default). */
 export const client = (engine: EngineService, token: Redacted.Redacted<string> = engine.token): Client =>
-  HatchetClient.init({
-    token: Redacted.value(token),
-    host_port: engine.grpcAddress,
-    api_url: engine.apiUrl,
-    tls_config: { tls_strategy: "none" },
-    log_level: "ERROR",
-    ...(process.env.HATCHET_SDK_TEST_LOGS === "1" ? {} : { logger: () => silent }),
-    // fail fast on errors instead of retrying for ~25 s
-    retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
-  } as Parameters<typeof HatchetClient.init>[0])
+  HatchetClient.init(
+    {
+      token: Redacted.value(token),
+      host_port: engine.grpcAddress,
+      api_url: engine.apiUrl,
+      tls_config: { tls_strategy: "none" },
+      log_level: "ERROR",
+      ...(process.env.HATCHET_SDK_TEST_LOGS === "1" ? {} : { logger: () => silent }),
+      // fail fast on errors instead of retrying for ~25 s
+      retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
+    } as Parameters<typeof HatchetClient.init>[0]
+  )
 
 type WorkerOptions = Exclude<Parameters<Client["worker"]>[1], number | undefined>
 type Worker = Awaited<ReturnType<Client["worker"]>>
@@ -34,8 +36,7 @@ const signals = ["SIGTERM", "SIGINT"] as const
 /** Creates an official worker (`handleKill: false`); returns it with the signal handlers it added. */
 const createWorker = async (hatchet: Client, name: string, options: WorkerOptions) => {
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]))
-  const added = () =>
-    signals.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.has(l)).map((l) => [s, l] as const))
+  const added = () => signals.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.has(l)).map((l) => [s, l] as const))
   try {
     const w = await hatchet.worker(name, { ...options, handleKill: false })
     return { worker: w, added: added() }
@@ -62,7 +63,7 @@ export const workerCreationError = (hatchet: Client, name: string, options: Work
 export const worker = (hatchet: Client, name: string, options: WorkerOptions) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
-      const { worker: w, added } = await createWorker(hatchet, name, options)
+      const { added, worker: w } = await createWorker(hatchet, name, options)
       const running = w.start().catch(() => undefined)
       await w.waitUntilReady(10_000)
       return { worker: w, added, running }

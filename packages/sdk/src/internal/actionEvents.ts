@@ -169,9 +169,11 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     const runRound = yield* FiberSet.runtime(calls)<never>()
     let batches = true
     let closed = false
-    yield* Effect.addFinalizer(() => Effect.sync(() => {
-      closed = true
-    }))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
 
     const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
       Effect.sync(() => {
@@ -186,11 +188,14 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
       if (group.length === 1 || !batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
-      return Effect.flatMap(Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))), (exit) => {
-        if (!isUnimplemented(exit)) return complete(group, exit)
-        batches = false
-        return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
-      })
+      return Effect.flatMap(
+        Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))),
+        (exit) => {
+          if (!isUnimplemented(exit)) return complete(group, exit)
+          batches = false
+          return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+        }
+      )
     }
 
     // the linger is a batching heuristic, not a timer of the protocol: real time, even under TestClock

@@ -12,8 +12,7 @@ import type { GrpcTransportShape } from "../GrpcTransport.js"
 import { methodPath, unary } from "./grpc.js"
 
 const v1 = (method: keyof typeof AdminServiceDefinition.methods & string) => methodPath(AdminServiceDefinition, method)
-const v0 = (method: keyof typeof WorkflowServiceDefinition.methods & string) =>
-  methodPath(WorkflowServiceDefinition, method)
+const v0 = (method: keyof typeof WorkflowServiceDefinition.methods & string) => methodPath(WorkflowServiceDefinition, method)
 
 /** @internal */
 export const make = ({ admin, workflows }: GrpcTransportShape): AdminShape => ({

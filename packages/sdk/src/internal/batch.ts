@@ -131,14 +131,16 @@ export const parseBatchItems = (actionPayload: string): Either.Either<Array<RawI
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return Either.left("the START_BATCH payload is not a JSON object")
   }
-  return Either.right(Object.entries(parsed as Record<string, unknown>).map(([taskRunExternalId, value]) => {
-    const item = typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
-    return {
-      taskRunExternalId,
-      workflowRunId: typeof item.workflow_run_id === "string" ? item.workflow_run_id : "",
-      payload: item.payload
-    }
-  }))
+  return Either.right(
+    Object.entries(parsed as Record<string, unknown>).map(([taskRunExternalId, value]) => {
+      const item = typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
+      return {
+        taskRunExternalId,
+        workflowRunId: typeof item.workflow_run_id === "string" ? item.workflow_run_id : "",
+        payload: item.payload
+      }
+    })
+  )
 }
 
 /**
@@ -254,10 +256,15 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
         }
         const announced = yield* Effect.fork(
           Effect.zipRight(
-            report(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, batch.items.map((item) => ({
-              taskRunExternalId: item.taskRunExternalId,
-              eventPayload: ""
-            }))),
+            report(
+              workerId,
+              action,
+              StepActionEventType.STEP_EVENT_TYPE_STARTED,
+              batch.items.map((item) => ({
+                taskRunExternalId: item.taskRunExternalId,
+                eventPayload: ""
+              }))
+            ),
             invalid.length > 0 ? report(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, invalid) : Effect.void
           )
         )
@@ -266,7 +273,10 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
         let results: Array<ReportItem> = []
         let failed: Array<ReportItem> = []
         if (handler === undefined) {
-          failed = failAll(items, encodedFailure("Defect", `worker "${workerName}" has no batch handler for "${task.name}"`, { shouldNotRetry: true }))
+          failed = failAll(
+            items,
+            encodedFailure("Defect", `worker "${workerName}" has no batch handler for "${task.name}"`, { shouldNotRetry: true })
+          )
         } else if (decoded.length > 0) {
           const exit = yield* Effect.exit(restore(runHandler(workerId, action, route, handler, decoded, batch, attempt)))
           const outcome = yield* outcomeOf(route, items, exit, attempt)
@@ -321,7 +331,12 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
             batchId: action.batchId,
             eventTimestamp: new Date(),
             eventType: StepActionEventType.STEP_EVENT_TYPE_CANCELLED,
-            items: ids().map((taskRunExternalId) => ({ taskRunExternalId, eventPayload: "", retryCount: undefined, shouldNotRetry: undefined }))
+            items: ids().map((taskRunExternalId) => ({
+              taskRunExternalId,
+              eventPayload: "",
+              retryCount: undefined,
+              shouldNotRetry: undefined
+            }))
           })
         }).pipe(Effect.mapError(contextError("cancel")))
       })
@@ -364,7 +379,7 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
       const value = exit.value
       if (task.batch?.broadcastOutput === true) {
         const output = yield* Effect.either(encodeOutput(spec, task, value, options.maxMessageBytes))
-        if (Either.isLeft(output)) for (const failure of failAll(items, output.left)) failed.push(failure)
+        if (Either.isLeft(output)) { for (const failure of failAll(items, output.left)) failed.push(failure) }
         else for (const item of items) completed.push({ taskRunExternalId: item.taskRunExternalId, eventPayload: output.right })
         return { completed, failed }
       }

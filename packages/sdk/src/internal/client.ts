@@ -5,14 +5,14 @@
  *
  * @internal
  */
-import { idempotencyCollision as idempotencyCollisionOf } from "./statusDetails.js"
 import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
-import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { RateLimitDuration, rateLimitDurationFromJSON } from "@effect-hatchet/proto/workflows/workflows"
 import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
+import type { CronsShape } from "../Crons.js"
 import type { EventsShape } from "../Events.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type {
@@ -21,9 +21,9 @@ import type {
   HatchetShape,
   PushedEvent,
   PushOptions,
+  RunError,
   RunEvent,
   RunHandle,
-  RunError,
   RunOptions
 } from "../Hatchet.js"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
@@ -31,10 +31,11 @@ import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerShape } from "../RunListener.js"
 import type { RunsShape } from "../Runs.js"
 import type { SchedulesShape } from "../Schedules.js"
-import type { CronsShape } from "../Crons.js"
 import { TaskContext, type TaskContextShape } from "../TaskContext.js"
 import { TaskFailed } from "../TaskError.js"
 import type { Definition, Result } from "../Workflow.js"
+import type { HatchetClientError } from "./clientError.js"
+import { clientError } from "./clientError.js"
 import { type HasSpec, specOf, type WorkflowSpec } from "./definition.js"
 import { formatParseError } from "./failure.js"
 import { methodPath, serverStream } from "./grpc.js"
@@ -42,10 +43,19 @@ import { applyNamespace, workflowWireName } from "./naming.js"
 import { encodeInput } from "./payload.js"
 import { checkCron, desiredLabels, validate } from "./registration.js"
 import * as RunProgress from "./runProgress.js"
-import * as TraceContext from "./traceContext.js"
-import { clientError, HatchetClientError } from "./clientError.js"
 import { decodeResult, explainCancellation, toPushedEvent, toRunEvent } from "./runResult.js"
-import { type ChildOf, itemBytes, MAX_BULK_PUSH, MAX_BULK_TRIGGER, planBatches, requestBytes, tooLarge, triggerRequest } from "./triggerBatching.js"
+import { idempotencyCollision as idempotencyCollisionOf } from "./statusDetails.js"
+import * as TraceContext from "./traceContext.js"
+import {
+  type ChildOf,
+  itemBytes,
+  MAX_BULK_PUSH,
+  MAX_BULK_TRIGGER,
+  planBatches,
+  requestBytes,
+  tooLarge,
+  triggerRequest
+} from "./triggerBatching.js"
 
 /** The services the client is built on. */
 export interface ClientServices {
@@ -110,7 +120,9 @@ export const optionIssues = (options: RunOptions, isChild: boolean, spec: Workfl
   }
   if ((options.sticky === true || options.desiredWorkerId !== undefined) && spec.settings.sticky === undefined) {
     issues.push(
-      `${options.sticky === true ? "sticky" : "desiredWorkerId"} has no effect: workflow "${spec.name}" declares no sticky strategy (sticky: "SOFT" or "HARD")`
+      `${
+        options.sticky === true ? "sticky" : "desiredWorkerId"
+      } has no effect: workflow "${spec.name}" declares no sticky strategy (sticky: "SOFT" or "HARD")`
     )
   }
   if (options.desiredWorkerLabels !== undefined) desiredLabels(issues, "desiredWorkerLabels", options.desiredWorkerLabels)
@@ -253,9 +265,7 @@ export const make = (services: ClientServices): HatchetShape => {
       { discard: true }
     ).pipe(
       Effect.timeout(INTERRUPT_CALL_TIMEOUT),
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning(`could not cancel ${runIds.length} run(s) whose awaiter was interrupted`, cause)
-      ),
+      Effect.catchAllCause((cause) => Effect.logWarning(`could not cancel ${runIds.length} run(s) whose awaiter was interrupted`, cause)),
       Effect.withSpan("hatchet.cancelOnInterrupt", { attributes: { "hatchet.runs": runIds.length } })
     )
 

@@ -4,15 +4,10 @@
  *
  * @internal
  */
-import { Clock, Config, ConfigError, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import type { ConfigError } from "effect"
+import { Clock, Config, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
-import type {
-  HatchetConfigShape,
-  LogLevel,
-  Options,
-  TlsSettings,
-  TlsStrategy
-} from "../HatchetConfig.js"
+import type { HatchetConfigShape, LogLevel, Options, TlsSettings, TlsStrategy } from "../HatchetConfig.js"
 
 /** See `HatchetConfig.HatchetConfigError`. */
 export class HatchetConfigError extends Schema.TaggedError<HatchetConfigError>(

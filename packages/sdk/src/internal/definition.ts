@@ -1,8 +1,8 @@
 import type { Duration, Scope } from "effect"
-import type * as Condition from "../Condition.js"
 import { Context, Data, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { BatchContext } from "../BatchContext.js"
+import type * as Condition from "../Condition.js"
 import type { TaskContext } from "../TaskContext.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./naming.js"
 
@@ -297,8 +297,7 @@ export const allTasks = (spec: WorkflowSpec): ReadonlyArray<TaskSpec> => {
 }
 
 /** Finds a task by readable id (user tasks and hooks). */
-export const findTask = (spec: WorkflowSpec, name: string): TaskSpec | undefined =>
-  allTasks(spec).find((task) => task.name === name)
+export const findTask = (spec: WorkflowSpec, name: string): TaskSpec | undefined => allTasks(spec).find((task) => task.name === name)
 
 /** The user tasks no other user task depends on. */
 export const leavesOf = (spec: WorkflowSpec): ReadonlyArray<string> => {
@@ -494,7 +493,6 @@ export const taskImplementationLayer = (
 
 const makeProto = (layer: (definition: HasSpec, build: any) => Layer.Layer<any, any, any>) => ({
   pipe() {
-    // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   },
   toLayer(this: HasSpec, build: any) {

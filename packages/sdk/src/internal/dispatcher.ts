@@ -21,9 +21,7 @@ export const make = ({ call, dispatcher: client, stream }: GrpcTransportShape): 
   listen: (workerId) => stream(service, methods.listenV2, { workerId }),
   heartbeat: (workerId) =>
     Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) =>
-        unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))
-      ),
+      Effect.flatMap((now) => unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))),
       Effect.asVoid
     ),
   // the worker's hot calls: straight on grpc-js, the deadline set on the call
@@ -34,8 +32,7 @@ export const make = ({ call, dispatcher: client, stream }: GrpcTransportShape): 
       path("refreshTimeout"),
       (o) => client.refreshTimeout({ taskRunExternalId, incrementTimeoutBy: incrementBy }, o)
     ).pipe(Effect.map((response) => response.timeoutAt)),
-  releaseSlot: (taskRunExternalId) =>
-    Effect.asVoid(unary(path("releaseSlot"), (o) => client.releaseSlot({ taskRunExternalId }, o))),
+  releaseSlot: (taskRunExternalId) => Effect.asVoid(unary(path("releaseSlot"), (o) => client.releaseSlot({ taskRunExternalId }, o))),
   unsubscribe: (workerId) => Effect.asVoid(unary(path("unsubscribe"), (o) => client.unsubscribe({ workerId }, o))),
   upsertWorkerLabels: (workerId, labels) =>
     Effect.asVoid(unary(path("upsertWorkerLabels"), (o) => client.upsertWorkerLabels({ workerId, labels }, o))),

@@ -14,28 +14,12 @@
  *
  * @internal
  */
-import type {
-  DurableEventLogEntryRef,
-  DurableTaskRequest,
-  DurableTaskResponse
-} from "@effect-hatchet/proto/v1/dispatcher"
-import { DurableTaskErrorType } from "@effect-hatchet/proto/v1/dispatcher"
 import type { StepRunResult } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { DurableEventLogEntryRef, DurableTaskRequest, DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
+import { DurableTaskErrorType } from "@effect-hatchet/proto/v1/dispatcher"
 import { Action, type DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import {
-  Cause,
-  Clock,
-  Deferred,
-  Duration,
-  Effect,
-  Either,
-  FiberId,
-  Queue,
-  Schema,
-  type Scope,
-  Stream
-} from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Either, FiberId, Queue, Schema, type Scope, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as Condition from "../Condition.js"
 import {
@@ -50,14 +34,14 @@ import type { GrpcError } from "../HatchetError.js"
 import type { TaskContextShape } from "../TaskContext.js"
 import type { Definition } from "../Workflow.js"
 import { HatchetClientError } from "./clientError.js"
-import { decodeResult } from "./runResult.js"
-import { triggerRequest } from "./triggerBatching.js"
 import { groupId, taskConditions } from "./conditions.js"
 import { specOf } from "./definition.js"
 import { formatParseError } from "./failure.js"
+import { workflowWireName } from "./naming.js"
 import { encodeInput } from "./payload.js"
 import { jitteredBackoff } from "./retry.js"
-import { workflowWireName } from "./naming.js"
+import { decodeResult } from "./runResult.js"
+import { triggerRequest } from "./triggerBatching.js"
 
 /** What an ack of a memo, wait or child-run request says. */
 export type Ack =
@@ -111,8 +95,7 @@ const EVICTION_ACK_TIMEOUT = Duration.seconds(30)
 const WORKER_STATUS_INTERVAL = Duration.seconds(1)
 
 const invocationKey = (taskId: string, invocation: number) => `${taskId}:${invocation}`
-const entryKey = (taskId: string, invocation: number, branchId: number, nodeId: number) =>
-  `${taskId}:${invocation}:${branchId}:${nodeId}`
+const entryKey = (taskId: string, invocation: number, branchId: number, nodeId: number) => `${taskId}:${invocation}:${branchId}:${nodeId}`
 
 /** The real clock (see the polling fallback). */
 const liveClock = Clock.make()
@@ -426,8 +409,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
     const send = (ask: Ask) => lock.withPermits(1)(listener.send(taskId, invocationCount, ask))
     let waits = 0
 
-    const awaitEntry = (branchId: number, nodeId: number) =>
-      waiting(listener.awaitEntry(taskId, invocationCount, branchId, nodeId))
+    const awaitEntry = (branchId: number, nodeId: number) => waiting(listener.awaitEntry(taskId, invocationCount, branchId, nodeId))
 
     const waitForConditions = (conditions: DurableEventListenerConditions): Effect.Effect<WaitResult, DurableError> =>
       Effect.gen(function*() {
@@ -445,11 +427,17 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
       events?: { readonly scope?: string | undefined; readonly since?: Date | undefined }
     ): Either.Either<DurableEventListenerConditions, DurableTaskError> => {
       const issues: Array<string> = []
-      const built = taskConditions(issues, "waitFor", {
-        waitFor: Condition.toArray(conditions),
-        skipIf: [],
-        cancelIf: []
-      }, [], { workflow: taskId, task: `durable-${invocationCount}`, namespace })
+      const built = taskConditions(
+        issues,
+        "waitFor",
+        {
+          waitFor: Condition.toArray(conditions),
+          skipIf: [],
+          cancelIf: []
+        },
+        [],
+        { workflow: taskId, task: `durable-${invocationCount}`, namespace }
+      )
       if (built.parentOverrideConditions.length > 0) issues.push("a durable wait cannot wait for a parent's output")
       if (built.sleepConditions.length + built.userEventConditions.length === 0) issues.push("no condition to wait for")
       if (issues.length > 0) return Either.left(invalidArgument(`invalid wait: ${issues.join("; ")}`))
@@ -475,8 +463,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
       })
     }
 
-    const waitFor = (conditions: Condition.Conditions<never>) =>
-      Effect.flatMap(toWire(conditions), waitForConditions)
+    const waitFor = (conditions: Condition.Conditions<never>) => Effect.flatMap(toWire(conditions), waitForConditions)
 
     const memo = <A, I, E, R>(key: string, effect: Effect.Effect<A, E, R>, schema: Schema.Schema<A, I, never>) =>
       Effect.gen(function*() {
@@ -487,9 +474,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
           const parsed = parsePayload(ack.result)
           if (Either.isLeft(parsed)) return yield* invalidPayload(`the memo "${key}" in the log is not JSON`, parsed.left)
           return yield* Schema.decodeUnknown(schema)(parsed.right).pipe(
-            Effect.mapError((error) =>
-              invalidPayload(`the memo "${key}" in the log does not decode: ${formatParseError(error)}`, error)
-            )
+            Effect.mapError((error) => invalidPayload(`the memo "${key}" in the log does not decode: ${formatParseError(error)}`, error))
           )
         }
         const value = yield* effect
@@ -519,9 +504,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
         const requests: Array<TriggerWorkflowRequest> = []
         for (const input of inputs) {
           const json = yield* encodeInput(spec, input).pipe(
-            Effect.mapError((error) =>
-              invalidArgument(`invalid input for child workflow "${spec.name}": ${formatParseError(error)}`)
-            )
+            Effect.mapError((error) => invalidArgument(`invalid input for child workflow "${spec.name}": ${formatParseError(error)}`))
           )
           const childIndex = yield* taskContext.nextChildIndex
           requests.push(
@@ -555,9 +538,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
           )
           const result = yield* waitForConditions(conditions)
           return yield* Schema.decodeUnknown(eventOptions.schema)(result[key] ?? {}).pipe(
-            Effect.mapError((error) =>
-              invalidPayload(`the payload of event "${key}" does not decode: ${formatParseError(error)}`, error)
-            )
+            Effect.mapError((error) => invalidPayload(`the payload of event "${key}" does not decode: ${formatParseError(error)}`, error))
           )
         }),
       waitFor,

@@ -14,7 +14,9 @@ export const toGoDuration = (input: Duration.DurationInput): Either.Either<strin
     duration = Duration.decode(input)
   } catch {
     return Either.left(
-      `${describe(input)} is not a duration (use an Effect DurationInput such as "30 seconds", "2 minutes", 1500 for milliseconds, or Duration.minutes(2))`
+      `${
+        describe(input)
+      } is not a duration (use an Effect DurationInput such as "30 seconds", "2 minutes", 1500 for milliseconds, or Duration.minutes(2))`
     )
   }
   if (!Duration.isFinite(duration)) {

@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import { ConcurrencyLimitStrategy, type Concurrency, type CreateTaskOpts } from "@effect-hatchet/proto/v1/workflows"
+import { type Concurrency, ConcurrencyLimitStrategy, type CreateTaskOpts } from "@effect-hatchet/proto/v1/workflows"
 import type { Compiled } from "./registration.js"
 
 /** Engine versions that brought what the SDK can send. */
@@ -41,7 +41,11 @@ const concurrencyRequirements = (workflow: string, where: string, limits: Readon
       limit.limitStrategy === ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_OLDEST
     ) {
       const name = limit.limitStrategy === ConcurrencyLimitStrategy.CANCEL_QUEUED_EXCEPT_NEWEST ? "NEWEST" : "OLDEST"
-      found.push({ workflow, feature: `${where}: the CANCEL_QUEUED_EXCEPT_${name} strategy`, minVersion: minEngineVersion.queueDepthStrategies })
+      found.push({
+        workflow,
+        feature: `${where}: the CANCEL_QUEUED_EXCEPT_${name} strategy`,
+        minVersion: minEngineVersion.queueDepthStrategies
+      })
     }
     if (limit.isTenantScoped === true) {
       found.push({ workflow, feature: `${where}: the tenant-scoped limit "${limit.name}"`, minVersion: minEngineVersion.sharedConcurrency })
@@ -95,9 +99,7 @@ export const isOlder = (version: string, min: string): boolean | undefined => {
  * answer `GetVersion` at all.
  */
 export const unmet = (engineVersion: string | undefined, requirements: ReadonlyArray<Requirement>): Array<Requirement> =>
-  requirements.filter((requirement) =>
-    engineVersion === undefined ? true : isOlder(engineVersion, requirement.minVersion) === true
-  )
+  requirements.filter((requirement) => engineVersion === undefined ? true : isOlder(engineVersion, requirement.minVersion) === true)
 
 /** A clear account of what an engine is too old for. */
 export const tooOldMessage = (engineVersion: string | undefined, missing: ReadonlyArray<Requirement>): string => {

@@ -9,8 +9,7 @@ import type { EventsShape } from "../Events.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import { methodPath, unary } from "./grpc.js"
 
-const path = (method: keyof typeof EventsServiceDefinition.methods & string) =>
-  methodPath(EventsServiceDefinition, method)
+const path = (method: keyof typeof EventsServiceDefinition.methods & string) => methodPath(EventsServiceDefinition, method)
 
 /** @internal */
 export const make = ({ events: client }: GrpcTransportShape): EventsShape => ({

@@ -139,8 +139,7 @@ export const decodeFailure = (
     return taskFailed(taskName, "Unknown", text, undefined)
   })
 
-const errorSchema = (task: TaskSpec): Schema.Schema<unknown> | undefined =>
-  task.error as Schema.Schema<unknown> | undefined
+const errorSchema = (task: TaskSpec): Schema.Schema<unknown> | undefined => task.error as Schema.Schema<unknown> | undefined
 
 const taskFailed = (taskName: string, kind: TaskFailedKind, message: string, stack: string | undefined) =>
   new TaskFailed(stack === undefined ? { taskName, kind, message } : { taskName, kind, message, stack })

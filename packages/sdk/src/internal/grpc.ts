@@ -11,14 +11,15 @@ import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
 import type { ChannelInterface, connectivityState, ServiceError } from "@grpc/grpc-js"
 import { Client as GrpcJsClient, Metadata as GrpcJsMetadata } from "@grpc/grpc-js"
-import { Cause, Duration, Effect, Exit, Mailbox, Option, Queue, Redacted, Runtime, Scope, Stream } from "effect"
+import type { Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Mailbox, Option, Queue, Redacted, Runtime, Stream } from "effect"
 import type { CallOptions, Channel, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
-import { X509Certificate } from "node:crypto"
 import { ChannelCredentials, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc"
+import { X509Certificate } from "node:crypto"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { HatchetConfigShape, TlsSettings } from "../HatchetConfig.js"
-import { HatchetConfigError } from "./config.js"
 import { GrpcError } from "../HatchetError.js"
+import { HatchetConfigError } from "./config.js"
 
 // ---------------------------------------------------------------------------------------------
 // Channel
@@ -211,9 +212,7 @@ export const make = (
       channel,
       call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
-      resetConnection: Effect.sync(() =>
-        replaceable.replace("the connection stalled: the channel moved to a new connection")
-      ),
+      resetConnection: Effect.sync(() => replaceable.replace("the connection stalled: the channel moved to a new connection")),
       dispatcher: factory.create(DispatcherDefinition, channel),
       events: factory.create(EventsServiceDefinition, channel),
       workflows: factory.create(WorkflowServiceDefinition, channel),
@@ -472,9 +471,7 @@ export const bidiStream = <I, A, E, R>(
       })
     }
     const inputFailure = producer.await.pipe(
-      Effect.flatMap((exit) =>
-        Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? Effect.failCause(exit.cause) : Effect.never
-      )
+      Effect.flatMap((exit) => Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? Effect.failCause(exit.cause) : Effect.never)
     )
     return pullAll(method, call(requests, { signal: controller.signal })).pipe(Stream.interruptWhen(inputFailure))
   }))

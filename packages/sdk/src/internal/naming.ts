@@ -22,13 +22,10 @@ export const applyNamespace = (name: string, namespace: string): string =>
   namespace !== "" && !name.startsWith(namespace) ? `${namespace}${name}` : name
 
 /** The workflow name sent in `PutWorkflow` and in triggers. */
-export const workflowWireName = (name: string, namespace: string): string =>
-  applyNamespace(name, namespace).toLowerCase()
+export const workflowWireName = (name: string, namespace: string): string => applyNamespace(name, namespace).toLowerCase()
 
 /** The action of a step in `CreateTaskOpts.action`. */
-export const stepAction = (wireWorkflowName: string, readableId: string): string =>
-  `${wireWorkflowName}:${readableId}`
+export const stepAction = (wireWorkflowName: string, readableId: string): string => `${wireWorkflowName}:${readableId}`
 
 /** The action a worker registers and receives in `AssignedAction.action_id`. */
-export const workerAction = (wireWorkflowName: string, readableId: string): string =>
-  `${wireWorkflowName}:${readableId.toLowerCase()}`
+export const workerAction = (wireWorkflowName: string, readableId: string): string => `${wireWorkflowName}:${readableId.toLowerCase()}`

@@ -67,8 +67,7 @@ export const stepRunDataOf = (parsed: unknown): Either.Either<StepRunData, strin
   })
 }
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const filterPayloadOf = (triggers: unknown): Readonly<Record<string, unknown>> | undefined => {
   if (!isRecord(triggers)) return undefined

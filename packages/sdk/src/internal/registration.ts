@@ -16,34 +16,26 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import * as Crontab from "@effect-hatchet/shared/Crontab"
 import { Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
+import { taskConditions } from "./conditions.js"
 import {
   allTasks,
+  type BatchSettings,
   type Concurrency,
   type ConcurrencyLimitStrategy,
   type DefaultFilter,
   type DesiredWorkerLabel,
   effectiveSettings,
   type Idempotency,
+  parentsOf,
   type RateLimit,
   type RateLimitDuration,
-  type BatchSettings,
-  parentsOf,
   type TaskSettings,
   type TaskSpec,
   WorkflowDefinitionError,
   type WorkflowSpec
 } from "./definition.js"
-import { taskConditions } from "./conditions.js"
 import { toGoDuration } from "./duration.js"
-import {
-  applyNamespace,
-  NAME_PATTERN,
-  ON_FAILURE_TASK,
-  ON_SUCCESS_TASK,
-  stepAction,
-  workerAction,
-  workflowWireName
-} from "./naming.js"
+import { applyNamespace, NAME_PATTERN, ON_FAILURE_TASK, ON_SUCCESS_TASK, stepAction, workerAction, workflowWireName } from "./naming.js"
 
 /** The default execution timeout, as the official TS SDK sends it. */
 export const DEFAULT_EXECUTION_TIMEOUT = "60s"
@@ -130,8 +122,7 @@ export const compile = (
 }
 
 /** `compile`, throwing away the request: only the checks. */
-export const validate = (spec: WorkflowSpec): Either.Either<void, WorkflowDefinitionError> =>
-  Either.map(compile(spec, ""), () => undefined)
+export const validate = (spec: WorkflowSpec): Either.Either<void, WorkflowDefinitionError> => Either.map(compile(spec, ""), () => undefined)
 
 // -----------------------------------------------------------------------------
 // Register (worker)
@@ -753,5 +744,4 @@ const inputJsonSchema = (spec: WorkflowSpec): Uint8Array | undefined => {
 }
 
 /** Every worker action of a compiled definition (for `Register`). */
-export const workerActions = (compiled: ReadonlyArray<Compiled>): ReadonlyArray<string> =>
-  compiled.flatMap((c) => [...c.actions.keys()])
+export const workerActions = (compiled: ReadonlyArray<Compiled>): ReadonlyArray<string> => compiled.flatMap((c) => [...c.actions.keys()])

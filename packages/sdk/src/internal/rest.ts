@@ -39,7 +39,7 @@ export const toUrlParams = (query: QueryParams): UrlParams.UrlParams => {
   const out: Array<[string, string]> = []
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue
-    if (Array.isArray(value)) for (const v of value as ReadonlyArray<string | number | boolean | Date>) out.push([key, scalar(v)])
+    if (Array.isArray(value)) { for (const v of value as ReadonlyArray<string | number | boolean | Date>) out.push([key, scalar(v)]) }
     else out.push([key, scalar(value as string | number | boolean | Date)])
   }
   return UrlParams.fromInput(out)
@@ -99,9 +99,7 @@ const checkStatus = (request: HttpClientRequest.HttpClientRequest, response: Htt
 /** @internal */
 export const make = (config: HatchetConfigShape, httpClient: HttpClient.HttpClient): RestClientShape => {
   const client = httpClient.pipe(
-    HttpClient.mapRequest((request) =>
-      request.pipe(HttpClientRequest.bearerToken(config.token), HttpClientRequest.acceptJson)
-    )
+    HttpClient.mapRequest((request) => request.pipe(HttpClientRequest.bearerToken(config.token), HttpClientRequest.acceptJson))
   )
 
   const prepare = (method: HttpMethod, path: string, options: RequestOptions = {}) => {
@@ -121,9 +119,7 @@ export const make = (config: HatchetConfigShape, httpClient: HttpClient.HttpClie
       Effect.flatMap((request) =>
         client.execute(request).pipe(
           Effect.mapError(transportError(request)),
-          Effect.flatMap((response) =>
-            Effect.map(checkStatus(request, response), (body) => ({ request, response, body }))
-          )
+          Effect.flatMap((response) => Effect.map(checkStatus(request, response), (body) => ({ request, response, body })))
         )
       )
     )

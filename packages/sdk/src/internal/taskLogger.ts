@@ -85,8 +85,7 @@ export const taskLogger: Logger.Logger<unknown, void> = Logger.make(
 export const withTaskLogger = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(
     FiberRef.get(FiberRef.currentLoggers),
-    (loggers) =>
-      HashSet.has(loggers, taskLogger) ? self : Effect.locallyWith(self, FiberRef.currentLoggers, HashSet.add(taskLogger))
+    (loggers) => HashSet.has(loggers, taskLogger) ? self : Effect.locallyWith(self, FiberRef.currentLoggers, HashSet.add(taskLogger))
   )
 
 /** The metadata as the `PutLog` `metadata` field: a JSON object, or empty. */

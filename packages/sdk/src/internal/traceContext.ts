@@ -19,8 +19,7 @@ export const TRACEPARENT = "traceparent"
 const pattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/
 
 /** The `traceparent` of a span: version 00, sampled flag from the span. */
-export const format = (span: Tracer.AnySpan): string =>
-  `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+export const format = (span: Tracer.AnySpan): string => `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
 
 /**
  * The span a `traceparent` names, if it is well formed (version `ff`, an all-zero trace or span

@@ -57,8 +57,7 @@ export const triggerRequest = (
 }
 
 /** The encoded size of a trigger request. */
-export const requestBytes = (request: TriggerWorkflowRequest): number =>
-  TriggerWorkflowRequest.encode(request).finish().length
+export const requestBytes = (request: TriggerWorkflowRequest): number => TriggerWorkflowRequest.encode(request).finish().length
 
 const varintBytes = (n: number): number => {
   let bytes = 1

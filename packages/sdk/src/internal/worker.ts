@@ -1,7 +1,7 @@
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import type { PutLogRequest } from "@effect-hatchet/proto/events/events"
+import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import {
   Cause,
   Clock,
@@ -11,17 +11,17 @@ import {
   Duration,
   Effect,
   Either,
-  FiberId,
-  FiberSet,
-  Option,
-  Queue,
   Fiber,
+  FiberId,
   FiberRef,
   FiberRefs,
+  FiberSet,
   HashMap,
   HashSet,
   Metric,
   type MetricLabel,
+  Option,
+  Queue,
   Ref,
   Schedule,
   type Scope,
@@ -32,44 +32,38 @@ import {
 import { Status } from "nice-grpc-common"
 import { Admin } from "../Admin.js"
 import { Dispatcher } from "../Dispatcher.js"
+import { DurableContext } from "../DurableContext.js"
 import { Events } from "../Events.js"
-import { Workers } from "../Workers.js"
 import { GrpcTransport } from "../GrpcTransport.js"
 import { HatchetConfig } from "../HatchetConfig.js"
 import { GrpcError } from "../HatchetError.js"
 import * as TaskContext from "../TaskContext.js"
 import * as TaskExecution from "../TaskExecution.js"
-import { DurableContext } from "../DurableContext.js"
-import type { Definition } from "../Workflow.js"
 import type { WorkerSettings, WorkerShape } from "../Worker.js"
-import * as EventLoopLag from "./eventLoopLag.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
-import {
-  effectiveSettings,
-  type ImplementationShape,
-  implementationTag,
-  specOf,
-  type TaskSpec
-} from "./definition.js"
-import { encodedFailure } from "./failure.js"
+import { Workers } from "../Workers.js"
+import type { Definition } from "../Workflow.js"
 import * as ActionEvents from "./actionEvents.js"
 import * as Batches from "./batch.js"
+import { effectiveSettings, type ImplementationShape, implementationTag, specOf, type TaskSpec } from "./definition.js"
 import * as Durable from "./durable.js"
+import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
+import * as EventLoopLag from "./eventLoopLag.js"
+import { encodedFailure } from "./failure.js"
+import { bidiStream, methodPath } from "./grpc.js"
+import { applyNamespace } from "./naming.js"
 import { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_BYTES, optional, parseMetadata } from "./payload.js"
 import {
   checkWorkerOptions,
-  type Compiled,
   compile,
+  type Compiled,
   registerRequest,
   workerActions,
   workerLabelIssues,
   workerLabels
 } from "./registration.js"
-import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
 import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
-import { bidiStream, methodPath } from "./grpc.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
-import { applyNamespace } from "./naming.js"
 import * as TraceContext from "./traceContext.js"
 
 /** See `Worker.WorkerStatus`. */
@@ -421,15 +415,13 @@ export const make = (
           shouldNotRetry
         })
       ).pipe(
-          Effect.map((acknowledged) =>
-            acknowledged.pipe(
-              Effect.tapError((error) =>
-                Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
-              ),
-              Effect.ignore
-            )
+        Effect.map((acknowledged) =>
+          acknowledged.pipe(
+            Effect.tapError((error) => Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)),
+            Effect.ignore
           )
         )
+      )
     const sendEvent = (
       workerId: string,
       action: DispatcherProto.AssignedAction,
@@ -459,7 +451,12 @@ export const make = (
       })
     const durable = hasDurable && Option.isSome(transport)
       ? yield* Durable.makeListener({
-        workerId: Effect.zipRight(Deferred.await(registered), Effect.sync(() => registeredId)),
+        workerId: Effect.zipRight(
+          Deferred.await(registered),
+          Effect.sync(() =>
+            registeredId
+          )
+        ),
         connect: (requests) =>
           bidiStream(
             methodPath(V1DispatcherDefinition, "durableTask"),
@@ -506,8 +503,7 @@ export const make = (
           Effect.zipRight(durable.evict(key, attempt.invocationCount, `waited ${Duration.format(evictAfter)} for the engine`)),
           Effect.matchEffect({
             // not evicted (the engine could not be told): the wait goes on
-            onFailure: (error) =>
-              Effect.zipRight(Effect.logWarning(`could not evict durable task ${key}: ${error.message}`), Effect.never),
+            onFailure: (error) => Effect.zipRight(Effect.logWarning(`could not evict durable task ${key}: ${error.message}`), Effect.never),
             onSuccess: () => Effect.succeed(EVICTED)
           })
         )
@@ -541,8 +537,8 @@ export const make = (
       get putStream() {
         const id = this.id
         return (message: Uint8Array, eventIndex: number) =>
-          Effect.flatMap(now, (createdAt) =>
-            events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex })).pipe(
+          Effect.flatMap(now, (createdAt) => events.putStreamEvent({ taskRunExternalId: id, createdAt, message, metadata: "", eventIndex }))
+            .pipe(
               Effect.mapError(contextError("putStream"))
             )
       }
@@ -639,22 +635,23 @@ export const make = (
      * the refs the fork makes anyway): its log annotations and, when given, its parent span. The
      * metric labels it starts with are read here once for the hot path's synchronous updates.
      */
-    const attemptRefs = (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
-    (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
-      attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-      let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-      annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-      annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-      annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-      annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
-      if (parent === undefined) {
-        return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
+    const attemptRefs =
+      (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
+      (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
+        attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+        let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+        annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+        annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+        annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+        annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+        if (parent === undefined) {
+          return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
+        }
+        const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+        return FiberRefs.updateManyAs(refs, {
+          entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]], [FiberRef.currentContext, [[fiberId, context]]]]
+        })
       }
-      const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
-      return FiberRefs.updateManyAs(refs, {
-        entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]], [FiberRef.currentContext, [[fiberId, context]]]]
-      })
-    }
 
     /**
      * Runs an attempt with its span `hatchet.task`. The attempt has a fiber of its own
@@ -784,13 +781,16 @@ export const make = (
         }
         const route = routes.get(action.actionId)
         if (route === undefined) {
-          return Effect.zipRight(Metric.increment(WorkerMetrics.tasksFailed), sendEvent(
-            workerId,
-            action,
-            StepActionEventType.STEP_EVENT_TYPE_FAILED,
-            encodedFailure("Defect", `worker "${workerName}" has no handler for action "${action.actionId}"`).payload,
-            true
-          ))
+          return Effect.zipRight(
+            Metric.increment(WorkerMetrics.tasksFailed),
+            sendEvent(
+              workerId,
+              action,
+              StepActionEventType.STEP_EVENT_TYPE_FAILED,
+              encodedFailure("Defect", `worker "${workerName}" has no handler for action "${action.actionId}"`).payload,
+              true
+            )
+          )
         }
         const key = action.taskRunExternalId
         const existing = attempts.get(key)
@@ -1142,5 +1142,4 @@ const timeoutError = (method: string) =>
   new GrpcError({ method: `/Dispatcher/${method}`, code: Status.DEADLINE_EXCEEDED, details: `${method} timed out` })
 
 /** A schedule that never gives up and waits `delay()` before each retry. */
-const retryForever = (delay: () => Effect.Effect<Duration.Duration>) =>
-  Schedule.forever.pipe(Schedule.modifyDelayEffect(() => delay()))
+const retryForever = (delay: () => Effect.Effect<Duration.Duration>) => Schedule.forever.pipe(Schedule.modifyDelayEffect(() => delay()))

@@ -8,14 +8,16 @@ import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 
 export const officialClient = (engine: Engine.EngineService): HatchetClient =>
-  HatchetClient.init({
-    token: Redacted.value(engine.token),
-    host_port: engine.grpcAddress,
-    api_url: engine.apiUrl,
-    tls_config: { tls_strategy: "none" },
-    log_level: "OFF",
-    retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
-  } as Parameters<typeof HatchetClient.init>[0])
+  HatchetClient.init(
+    {
+      token: Redacted.value(engine.token),
+      host_port: engine.grpcAddress,
+      api_url: engine.apiUrl,
+      tls_config: { tls_strategy: "none" },
+      log_level: "OFF",
+      retrier: { maxAttempts: 1, initialInterval: 0.01, maxJitter: 1 }
+    } as Parameters<typeof HatchetClient.init>[0]
+  )
 
 type Workflows = NonNullable<Exclude<Parameters<HatchetClient["worker"]>[1], number | undefined>["workflows"]>
 

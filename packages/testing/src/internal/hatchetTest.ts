@@ -5,6 +5,7 @@
  * @internal
  */
 import { Engine } from "@effect-hatchet/engine"
+import type * as GrpcTransport from "@effect-hatchet/sdk/GrpcTransport"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import * as HatchetConfig from "@effect-hatchet/sdk/HatchetConfig"
 import * as Runs from "@effect-hatchet/sdk/Runs"
@@ -12,7 +13,6 @@ import * as Worker from "@effect-hatchet/sdk/Worker"
 import * as Workers from "@effect-hatchet/sdk/Workers"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as GrpcTransport from "@effect-hatchet/sdk/GrpcTransport"
 import type { Scope } from "effect"
 import { Clock, ConfigProvider, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
 
@@ -149,8 +149,7 @@ const busy = Effect.gen(function*() {
  */
 export const awaitIdle = (timeout: Duration.Duration) =>
   pollLive(
-    Effect.map(busy, (state) =>
-      state.runningOnEngine === 0 && state.runningOnWorker === 0 ? Either.right(undefined) : Either.left(state)),
+    Effect.map(busy, (state) => state.runningOnEngine === 0 && state.runningOnWorker === 0 ? Either.right(undefined) : Either.left(state)),
     "10 millis",
     timeout
   ).pipe(Effect.map((idle) => Either.isLeft(idle) ? idle.left : undefined))

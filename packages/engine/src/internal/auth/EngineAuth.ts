@@ -14,7 +14,9 @@ export interface EngineAuthService {
   /** Points tokens at the servers' addresses (call after both listen). */
   readonly setAddresses: (serverUrl: string, grpcBroadcastAddress: string) => void
   /** Mints a token for a tenant, creating the tenant if needed. */
-  readonly mint: (options: { readonly tenantId: string; readonly expiresInMs?: number | undefined }) => Effect.Effect<Redacted.Redacted<string>>
+  readonly mint: (
+    options: { readonly tenantId: string; readonly expiresInMs?: number | undefined }
+  ) => Effect.Effect<Redacted.Redacted<string>>
   /** The tenant id of a valid token for a known tenant. */
   readonly authenticate: (token: string) => Effect.Effect<string | undefined>
   /** `authenticate` at `now` (the gRPC calls, with the engine's clock read by the caller). */

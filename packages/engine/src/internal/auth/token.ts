@@ -103,8 +103,7 @@ export const inTime = (claims: Partial<TokenClaims>, now: number): boolean => {
 }
 
 /** The tenant id of a valid token, or undefined (bad signature, claims, or expired). */
-export const verify = (issuer: TokenIssuer, token: string, now: number): string | undefined =>
-  check(issuer, token, now)?.sub.toLowerCase()
+export const verify = (issuer: TokenIssuer, token: string, now: number): string | undefined => check(issuer, token, now)?.sub.toLowerCase()
 
 /**
  * The bearer token of a gRPC `authorization` value: `<scheme> <token>`, the scheme

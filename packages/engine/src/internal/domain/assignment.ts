@@ -176,7 +176,6 @@ const redeliveryDelayMs = (task: Task) => Math.min(5_000, 100 * Math.pow(2, task
 const undeliverable =
   "Could not send task to worker. This likely means that too many slots have been configured for the worker, or the worker has crashed."
 
-
 /** At least the encoded size of `action`: at most 3 UTF-8 bytes per UTF-16 unit, plus tags and numbers. */
 const sizeBound = (action: AssignedAction): number => {
   let units = 0

@@ -71,7 +71,16 @@ const groupOf = (tenant: TenantState, task: Task, batch: StepBatch, now: number)
   const id = `${task.step.id}/${key}`
   let group = tenant.batchGroups.get(id)
   if (group === undefined) {
-    group = { id, tenantId: tenant.tenant.id, step: task.step, key, buffer: [], deadline: now + batch.maxIntervalMs, active: 0, stalled: false }
+    group = {
+      id,
+      tenantId: tenant.tenant.id,
+      step: task.step,
+      key,
+      buffer: [],
+      deadline: now + batch.maxIntervalMs,
+      active: 0,
+      stalled: false
+    }
     tenant.batchGroups.set(id, group)
   }
   return group
@@ -175,7 +184,9 @@ export const flushedMessage = (run: BatchRun, batch: StepBatch, reason: string, 
 export const startBatchAction = (run: BatchRun, reason: string, now: number): AssignedAction => {
   const members: Array<Task> = [...run.members].sort((a, b) => (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0))
   const payload = `{${
-    members.map((task) => `${JSON.stringify(task.externalId)}:{"workflow_run_id":${JSON.stringify(task.run.id)},"payload":${actionPayload(task)}}`).join(",")
+    members.map((task) =>
+      `${JSON.stringify(task.externalId)}:{"workflow_run_id":${JSON.stringify(task.run.id)},"payload":${actionPayload(task)}}`
+    ).join(",")
   }}`
   return AssignedAction.fromPartial({
     tenantId: run.group.tenantId,

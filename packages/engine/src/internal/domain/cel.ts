@@ -33,7 +33,7 @@ import * as Cel from "@bufbuild/cel"
 import { strings } from "@bufbuild/cel/ext"
 import { RE2JS } from "@bufbuild/re2"
 import { createHash } from "node:crypto"
-import { check, checkEnv, type CheckEnv, type CheckIssue, type CheckType, T } from "./celCheck.js"
+import { check, type CheckEnv, checkEnv, type CheckIssue, type CheckType, T } from "./celCheck.js"
 import type { JsonValue } from "./json.js"
 
 // -----------------------------------------------------------------------------
@@ -418,7 +418,7 @@ export const jsonInput = (value: JsonValue): Cel.CelInput => {
   for (let i = order.length - 1; i >= 0; i--) {
     const container = order[i]!
     const target = built.get(container)!
-    if (Array.isArray(target)) for (const item of container as Array<JsonValue>) target.push(input(item))
+    if (Array.isArray(target)) { for (const item of container as Array<JsonValue>) target.push(input(item)) }
     else for (const [key, item] of Object.entries(container) as Array<[string, JsonValue]>) target.set(key, input(item))
   }
   return wrap(built.get(value)!)
@@ -480,7 +480,8 @@ export const typeName = (value: CelValue): string => {
   if (Cel.isCelMap(value)) return "map"
   if (Cel.isCelList(value)) return "list"
   if (Cel.isCelType(value)) return "type"
-  const name = (value as { readonly $typeName?: string }).$typeName ?? (value as { readonly message?: { readonly $typeName?: string } }).message?.$typeName
+  const name = (value as { readonly $typeName?: string }).$typeName ??
+    (value as { readonly message?: { readonly $typeName?: string } }).message?.$typeName
   return name ?? "unknown"
 }
 

@@ -94,7 +94,18 @@ export type FunctionDecls = ReadonlyMap<string, ReadonlyArray<Overload>>
 
 const numeric = [T.int, T.uint, T.double]
 const ordered = [T.bool, T.int, T.uint, T.double, T.string, T.bytes, T.timestamp, T.duration]
-const timeParts = ["getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate", "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds"]
+const timeParts = [
+  "getFullYear",
+  "getMonth",
+  "getDayOfYear",
+  "getDayOfMonth",
+  "getDate",
+  "getDayOfWeek",
+  "getHours",
+  "getMinutes",
+  "getSeconds",
+  "getMilliseconds"
+]
 const durationParts = new Set(["getHours", "getMinutes", "getSeconds", "getMilliseconds"])
 
 /** cel-go's standard library declarations, as its checker sees them. */
@@ -395,7 +406,7 @@ export const check = (env: CheckEnv, root: Expr, positions: Readonly<Record<stri
         }
       }
       case "callExpr": {
-        const { target, function: name, args } = kind.value
+        const { args, function: name, target } = kind.value
         if (target !== undefined) {
           // `strings.quote(x)`: a qualified global function, not a method
           const qualified = qualifiedName(target)

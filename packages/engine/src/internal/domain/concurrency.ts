@@ -44,8 +44,8 @@
  *
  * @internal
  */
-import { setTaskState } from "./changes.js"
 import * as Cel from "./cel.js"
+import { setTaskState } from "./changes.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import { stepVariables } from "./expressions.js"
 import type {
@@ -271,8 +271,7 @@ const byKey = <S extends { readonly key: string }>(slots: ReadonlyArray<S>): Arr
 const limit = (maxRuns: number) => Math.max(0, maxRuns)
 
 /** A key's limit: the value its newest task evaluated, or the strategy's `max_runs`. */
-const limitOf = (strategy: StepConcurrency, key: string) =>
-  limit(strategy.observedMaxRuns.get(key)?.maxRuns ?? strategy.settings.maxRuns)
+const limitOf = (strategy: StepConcurrency, key: string) => limit(strategy.observedMaxRuns.get(key)?.maxRuns ?? strategy.settings.maxRuns)
 
 /** Forgets the evaluated limits of keys that hold no slot any more. */
 const forgetIdleKeys = (strategy: StepConcurrency, groups: ReadonlyArray<ReadonlyArray<ConcurrencySlot>>) => {
@@ -283,8 +282,7 @@ const forgetIdleKeys = (strategy: StepConcurrency, groups: ReadonlyArray<Readonl
   }
 }
 
-const isCancelQueued = (strategy: LimitStrategy) =>
-  strategy === "CANCEL_QUEUED_EXCEPT_NEWEST" || strategy === "CANCEL_QUEUED_EXCEPT_OLDEST"
+const isCancelQueued = (strategy: LimitStrategy) => strategy === "CANCEL_QUEUED_EXCEPT_NEWEST" || strategy === "CANCEL_QUEUED_EXCEPT_OLDEST"
 
 /**
  * CANCEL_QUEUED_EXCEPT_NEWEST / _OLDEST over one key's slots in creation order: the oldest waiting

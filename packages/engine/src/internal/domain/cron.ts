@@ -257,5 +257,4 @@ export const setCronEnabled = (state: EngineState, cron: CronTrigger, enabled: b
  * tick would (enabled or not), with the current time as `hatchet__cron_scheduled_at`; returns the
  * run's id.
  */
-export const triggerCronNow = (state: EngineState, cron: CronTrigger, now: number): string =>
-  triggerFromCron(state, cron, now, now)
+export const triggerCronNow = (state: EngineState, cron: CronTrigger, now: number): string => triggerFromCron(state, cron, now, now)

@@ -24,10 +24,10 @@ import {
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
+import { replayTasks } from "./admin.js"
 import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
-import { formatGoDuration, parseDuration } from "./duration.js"
 import {
   deliverEntry,
   entryKey,
@@ -39,7 +39,7 @@ import {
   sendSignal,
   signalListenKey
 } from "./durableLog.js"
-import { replayTasks } from "./admin.js"
+import { formatGoDuration, parseDuration } from "./duration.js"
 import { EngineError, internalWith, invalidArgument, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
@@ -311,8 +311,7 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
 const waitIdempotencyKey = (conditions: ReadonlyArray<ParsedCondition>): string => {
   const sleepFor = (c: ParsedCondition) => (c.condition._tag === "Sleep" ? c.condition.sleepFor : undefined)
   const eventKey = (c: ParsedCondition) => (c.condition._tag === "UserEvent" ? c.condition.eventKey : undefined)
-  const compare = (a: string | undefined, b: string | undefined) =>
-    a === undefined || b === undefined || a === b ? 0 : a < b ? -1 : 1
+  const compare = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b ? 0 : a < b ? -1 : 1
   const sorted = [...conditions].sort((a, b) =>
     compare(a.expression, b.expression) ||
     compare(a.condition.readableDataKey, b.condition.readableDataKey) ||

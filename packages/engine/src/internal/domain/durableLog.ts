@@ -161,8 +161,7 @@ export const satisfyEntry = (
   }
   touchRun(state, task.run)
   switch (task.state._tag) {
-    case "Assigned":
-    {
+    case "Assigned": {
       const stream = state.durableStreams.get(task.externalId)
       if (stream !== undefined && stream.tenantId === task.tenantId) deliverEntry(stream, task, entry, log.invocationCount, now)
       return
@@ -213,8 +212,7 @@ const childOutcome = (data: Matches.SignalDecision["data"]): { readonly result: 
   for (const byKey of Object.values(data)) {
     for (const [key, values] of Object.entries(byKey)) events.push([key, values[0]])
   }
-  const field = (event: JsonValue | undefined, name: string): JsonValue | undefined =>
-    isJsonObject(event) ? event[name] : undefined
+  const field = (event: JsonValue | undefined, name: string): JsonValue | undefined => isJsonObject(event) ? event[name] : undefined
   for (const [, event] of events) {
     if (field(event, "is_failure") === true) {
       const message = field(event, "error_message")

@@ -9,16 +9,16 @@
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { touchEvent, touchRun } from "./changes.js"
 import { invalidArgument, notFound } from "./errors.js"
-import { tenantOf } from "./tenants.js"
+import * as Filters from "./filters.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
-import * as Filters from "./filters.js"
 import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
 import { latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { onEventStored } from "./retention.js"
 import { onUserEvent } from "./tasks.js"
+import { tenantOf } from "./tenants.js"
 import { triggerFromEvent } from "./triggers.js"
 import { FieldErrors, priorityProblem } from "./validation.js"
 
@@ -48,9 +48,7 @@ const validateEvent = (request: PushEventRequest) => {
 const validateKey = (request: PushEventRequest) => {
   if (request.key === "") {
     throw invalidArgument(
-      `Invalid request: events failing validation ${
-        new FieldErrors().condition("CreateEventOpts.Key", "required").renderDetailed()
-      }`
+      `Invalid request: events failing validation ${new FieldErrors().condition("CreateEventOpts.Key", "required").renderDetailed()}`
     )
   }
 }
@@ -90,13 +88,20 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
     const version = latestVersion(workflow)
     if (!version.eventTriggers.some((trigger) => eventKeyMatches(trigger, event.key))) continue
     for (const decision of Filters.triggerDecisions(tenant, workflow.id, event)) {
-      const run = triggerFromEvent(state, tenant, version, {
-        id: event.id,
-        key: event.key,
-        payload: event.payload,
-        metadataRaw: event.additionalMetadata,
-        priority: event.priority
-      }, decision.filter?.payload ?? null, now)
+      const run = triggerFromEvent(
+        state,
+        tenant,
+        version,
+        {
+          id: event.id,
+          key: event.key,
+          payload: event.payload,
+          metadataRaw: event.additionalMetadata,
+          priority: event.priority
+        },
+        decision.filter?.payload ?? null,
+        now
+      )
       // a run its idempotency key refuses is not made (upstream skips it too)
       if (!("_tag" in run)) event.triggeredRuns.push({ runId: run.id, filterId: decision.filter?.id })
     }

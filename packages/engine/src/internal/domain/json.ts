@@ -13,8 +13,7 @@ export type JsonValue = null | boolean | number | string | ReadonlyArray<JsonVal
 
 export type JsonObject = { readonly [k: string]: JsonValue }
 
-export const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+export const isJsonObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Go's `encoding/json` nesting limit (`maxNestingDepth`): text whose arrays and objects nest
@@ -166,8 +165,7 @@ export const containsStringPairs = (raw: string, wanted: Readonly<Record<string,
 }
 
 const htmlUnsafe = /[<>&\u2028\u2029]/g
-const escapeHtml = (s: string) =>
-  s.replace(htmlUnsafe, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+const escapeHtml = (s: string) => s.replace(htmlUnsafe, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 

@@ -362,7 +362,7 @@ export const rearm = (
   const decisions: Array<Decision> = []
   for (const task of [...run.tasks.values()]) {
     const event = replayed.has(task) ? undefined : taskEvent(task)
-    if (event !== undefined) for (const decision of deliver(state, run, event, now)) decisions.push(decision)
+    if (event !== undefined) { for (const decision of deliver(state, run, event, now)) decisions.push(decision) }
   }
   return decisions
 }
@@ -673,7 +673,7 @@ export const armChildSignal = (state: EngineState, task: Task, entry: DurableEnt
   const decisions: Array<Decision> = []
   for (const childTask of child.tasks.values()) {
     const event = taskEvent(childTask)
-    if (event !== undefined && isArmed(match)) for (const decision of offer(state, [match], event, now)) decisions.push(decision)
+    if (event !== undefined && isArmed(match)) { for (const decision of offer(state, [match], event, now)) decisions.push(decision) }
   }
   return decisions
 }

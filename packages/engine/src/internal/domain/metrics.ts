@@ -251,7 +251,12 @@ const labels = (pairs: Record<string, string>) =>
 export const prometheusText = (state: EngineState, tenantId: string, isLive: (workerId: string) => boolean): string => {
   const tenant = state.tenants.get(tenantId)
   const lines: Array<string> = []
-  const family = (name: string, type: "counter" | "gauge", help: string, samples: ReadonlyArray<readonly [Record<string, string>, number]>) => {
+  const family = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: ReadonlyArray<readonly [Record<string, string>, number]>
+  ) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
     for (const [pairs, value] of samples) lines.push(`${name}${labels(pairs)} ${value}`)
   }
@@ -271,7 +276,12 @@ export const prometheusText = (state: EngineState, tenantId: string, isLive: (wo
     })
   family("hatchet_tenant_worker_slots", "gauge", "Total number of slots per worker pool", slots((limit) => limit))
   family("hatchet_tenant_used_worker_slots", "gauge", "Number of used slots per worker pool", slots((_, used) => used))
-  family("hatchet_tenant_available_worker_slots", "gauge", "Number of available slots per worker pool", slots((limit, used) => limit - used))
+  family(
+    "hatchet_tenant_available_worker_slots",
+    "gauge",
+    "Number of available slots per worker pool",
+    slots((limit, used) => limit - used)
+  )
   const sizes = new Map<string, { queue: string; workflow: string; count: number }>()
   for (const task of liveTasks(state, tenantId)) {
     if (!isWaiting(task)) continue

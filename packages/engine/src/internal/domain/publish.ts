@@ -189,7 +189,7 @@ const sizeOf = (results: ReadonlyArray<StepRunResult>) => {
  * are), the event carries no results at all.
  */
 export const cleanResults = (event: WorkflowRunEvent): WorkflowRunEvent => {
-  const { total, outputs } = sizeOf(event.results)
+  const { outputs, total } = sizeOf(event.results)
   if (total < resultsSizeThreshold) return event
   if (outputs >= resultsSizeThreshold) return { ...event, results: [] }
   const fieldThreshold = Math.floor((resultsSizeThreshold - outputs) / event.results.length)

@@ -6,16 +6,15 @@
  * @internal
  */
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
+import { IndexRange } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { containsStringPairs } from "./json.js"
 import type { EngineState, LogLine, PushedEvent, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
 import { runStatus, taskError, taskOutput, taskStatus } from "./model.js"
-import { IndexRange } from "./creationIndex.js"
 
-export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined =>
-  state.tenants.get(tenantId)?.tenant
+export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined => state.tenants.get(tenantId)?.tenant
 
 /** The tenant's run by id (the run's external id), or undefined. */
 export const findRun = (state: EngineState, tenantId: string, runId: string): Run | undefined => {
@@ -38,8 +37,7 @@ export const findTaskAnyTenant = (state: EngineState, taskExternalId: string): T
 export const findWorkflow = (state: EngineState, tenantId: string, workflowId: string): Workflow | undefined =>
   state.tenants.get(tenantId)?.workflowsById.get(workflowId)
 
-export const findWorkerAnyTenant = (state: EngineState, workerId: string): Worker | undefined =>
-  state.workersById.get(workerId)
+export const findWorkerAnyTenant = (state: EngineState, workerId: string): Worker | undefined => state.workersById.get(workerId)
 
 /** The workflow with that id in any tenant (REST `/api/v1/workflows/{workflow}` takes the tenant from it). */
 export const findWorkflowAnyTenant = (state: EngineState, workflowId: string): Workflow | undefined => {

@@ -39,8 +39,9 @@
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
 import * as Cel from "./cel.js"
-import { stepVariables } from "./expressions.js"
+import { touchRateLimit } from "./changes.js"
 import { internal, invalidArgument } from "./errors.js"
+import { stepVariables } from "./expressions.js"
 import type {
   EngineState,
   RateLimit,
@@ -54,7 +55,6 @@ import type {
   TenantState
 } from "./model.js"
 import { markDirty } from "./queue.js"
-import { touchRateLimit } from "./changes.js"
 import { tenantOf } from "./tenants.js"
 import type { FieldErrors } from "./validation.js"
 
@@ -209,7 +209,11 @@ export const storable = (tenant: TenantState, limits: ReadonlyArray<CreateTaskRa
 /** The expressions upstream stores for a rate limit with an expression (`createJobTx`). */
 const expressionSources = (limit: CreateTaskRateLimit) => {
   const duration = limit.duration
-  const window = duration === undefined ? "\"MINUTE\"" : durationName(duration) !== undefined ? `"${durationName(duration)}"` : `${duration}`
+  const window = duration === undefined
+    ? "\"MINUTE\""
+    : durationName(duration) !== undefined
+    ? `"${durationName(duration)}"`
+    : `${duration}`
   return {
     key: limit.keyExpr ?? `"${limit.key}"`,
     limit: limit.limitValuesExpr,

@@ -19,26 +19,23 @@
  *
  * @internal
  */
+import { Action, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import {
   type Concurrency,
   ConcurrencyLimitStrategy,
   type CreateTaskOpts,
   type CreateWorkflowVersionRequest
 } from "@effect-hatchet/proto/v1/workflows"
-import { Action, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
-import { touchWorkflow } from "./changes.js"
 import * as Cel from "./cel.js"
-import * as Filters from "./filters.js"
-import * as RateLimits from "./rateLimits.js"
+import { touchWorkflow } from "./changes.js"
+import { updateSettings } from "./concurrency.js"
 import { deleteCron, replaceDeclaredCrons } from "./cron.js"
-import { deleteScheduled } from "./schedules.js"
 import { parseDuration } from "./duration.js"
 import { internal, unimplemented } from "./errors.js"
-import { tenantOf } from "./tenants.js"
+import * as Filters from "./filters.js"
 import { newId } from "./ids.js"
 import { goMarshal, parseJson } from "./json.js"
-import { updateSettings } from "./concurrency.js"
 import type {
   ConcurrencySettings,
   ConditionAction,
@@ -46,8 +43,8 @@ import type {
   LimitStrategy,
   Step,
   StepBatch,
-  StepCondition,
   StepConcurrency,
+  StepCondition,
   StepKind,
   TenantState,
   Workflow,
@@ -55,6 +52,9 @@ import type {
   WorkflowVersion
 } from "./model.js"
 import { latestVersion } from "./model.js"
+import * as RateLimits from "./rateLimits.js"
+import { deleteScheduled } from "./schedules.js"
+import { tenantOf } from "./tenants.js"
 import {
   conditionsOf,
   mergesOntoTask,
@@ -98,7 +98,10 @@ const checksumOf = (request: CreateWorkflowVersionRequest): string => {
     const slots = slotRequestsOf(task)
     const isDefaultSlot = slots.length === 1 && slots[0]![0] === "default" && slots[0]![1] === 1
     const conditions = task.conditions === undefined ? undefined : {
-      parentOverride: task.conditions.parentOverrideConditions.map((c) => ({ ...c, base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) } })),
+      parentOverride: task.conditions.parentOverrideConditions.map((c) => ({
+        ...c,
+        base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) }
+      })),
       sleep: task.conditions.sleepConditions.map((c) => ({ ...c, base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) } })),
       userEvent: task.conditions.userEventConditions.map((c) => ({
         ...c,
@@ -259,7 +262,13 @@ const registerTenantStrategies = (state: EngineState, tenant: TenantState, reque
   for (const [name, concurrency] of declared) {
     const existing = tenant.concurrencyStrategies.get(name)
     if (existing !== undefined) updateSettings(state, existing, settingsOf(concurrency), now)
-    else tenant.concurrencyStrategies.set(name, { settings: settingsOf(concurrency), name, parent: undefined, slots: [], observedMaxRuns: new Map() })
+    else {tenant.concurrencyStrategies.set(name, {
+        settings: settingsOf(concurrency),
+        name,
+        parent: undefined,
+        slots: [],
+        observedMaxRuns: new Map()
+      })}
   }
 }
 
@@ -336,8 +345,7 @@ const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
 const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** The stored action of a validated condition. */
-const conditionAction = (action: Action): ConditionAction =>
-  action === Action.SKIP ? "SKIP" : action === Action.CANCEL ? "CANCEL" : "QUEUE"
+const conditionAction = (action: Action): ConditionAction => action === Action.SKIP ? "SKIP" : action === Action.CANCEL ? "CANCEL" : "QUEUE"
 
 /**
  * A task's conditions as upstream stores them (`getCreateTaskOpts`): user events, then sleeps,

@@ -87,8 +87,7 @@ const arm = (state: EngineState, tenant: TenantState, now: number): void => {
   state.timers.set({ kind: "Retention", id: tenant.tenant.id, at })
 }
 
-const isPrunableWorker = (worker: Worker): boolean =>
-  !worker.isActive && worker.running.size === 0 && worker.inactiveSince !== undefined
+const isPrunableWorker = (worker: Worker): boolean => !worker.isActive && worker.running.size === 0 && worker.inactiveSince !== undefined
 
 /** When the tenant next has something to prune, if ever. */
 const nextDue = (state: EngineState, tenant: TenantState, now: number): number | undefined => {

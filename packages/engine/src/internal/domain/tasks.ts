@@ -19,10 +19,9 @@
  *
  * @internal
  */
-import { evaluateBatchKey } from "./batches.js"
-import { releaseOnFinal } from "./idempotency.js"
-import { countCreated, countFinal } from "./metrics.js"
 import { ResourceEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { evaluateBatchKey } from "./batches.js"
+import { setTaskState, touchRun } from "./changes.js"
 import {
   acquireSlots,
   cancelledByStrategy,
@@ -34,15 +33,16 @@ import {
   requeue,
   slotTimedOut
 } from "./concurrency.js"
-import { setTaskState, touchRun } from "./changes.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { onDurableTaskFinal, onSignal } from "./durableLog.js"
-import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
+import { releaseOnFinal } from "./idempotency.js"
 import type { JsonValue } from "./json.js"
 import * as Matches from "./matches.js"
+import { countCreated, countFinal } from "./metrics.js"
 import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
 import { assignmentOf, isFinal } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
+import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import { onRunFinished } from "./retention.js"
 import { recordEvent } from "./taskEvents.js"
 import { tenantOf } from "./tenants.js"

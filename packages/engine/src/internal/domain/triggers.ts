@@ -20,19 +20,19 @@
  *
  * @internal
  */
-import * as Idempotency from "./idempotency.js"
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { hash } from "node:crypto"
 import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
 import { invalidArgument, notFound } from "./errors.js"
-import { tenantOf } from "./tenants.js"
+import * as Idempotency from "./idempotency.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { decodeUtf8, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
 import { latestVersion } from "./model.js"
 import { startRun } from "./tasks.js"
+import { tenantOf } from "./tenants.js"
 import { priorityProblem } from "./validation.js"
 
 // -----------------------------------------------------------------------------
@@ -183,7 +183,9 @@ const isRefused = (created: Run | Refused): created is Refused => "_tag" in crea
  * answers the trigger with its id (a run that never exists); here the trigger is refused with
  * INVALID_ARGUMENT naming the expression, before any run of it is made.
  */
-const checkKeys = (items: ReadonlyArray<{ readonly version: WorkflowVersion; readonly inputRaw: string; readonly metadata: JsonObject }>) => {
+const checkKeys = (
+  items: ReadonlyArray<{ readonly version: WorkflowVersion; readonly inputRaw: string; readonly metadata: JsonObject }>
+) => {
   for (const item of items) {
     const evaluated = Idempotency.evaluateKey(item.version, item.inputRaw, item.metadata)
     if (evaluated !== undefined && "failed" in evaluated) throw invalidArgument(`Invalid request: ${evaluated.failed}`)
@@ -498,7 +500,13 @@ export const triggerFromEvent = (
   state: EngineState,
   tenant: TenantState,
   version: WorkflowVersion,
-  event: { readonly id: string; readonly key: string; readonly payload: string; readonly metadataRaw: string | undefined; readonly priority: number | undefined },
+  event: {
+    readonly id: string
+    readonly key: string
+    readonly payload: string
+    readonly metadataRaw: string | undefined
+    readonly priority: number | undefined
+  },
   filterPayload: JsonValue | null,
   now: number
 ): Run | Refused =>

@@ -27,9 +27,9 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import { compile, type Compiled, evaluate } from "./cel.js"
+import { ingest } from "./ingest.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"
-import { ingest } from "./ingest.js"
 import type { EngineState, PushedEvent, TenantState } from "./model.js"
 
 export const sourceNames = ["GENERIC", "GITHUB", "STRIPE", "SLACK", "LINEAR", "SVIX"] as const
@@ -180,7 +180,12 @@ const internalError: Received = { _tag: "Internal" }
 const hashes: Readonly<Record<HmacAlgorithm, string>> = { SHA1: "sha1", SHA256: "sha256", SHA512: "sha512", MD5: "md5" }
 
 /** `computeHMACSignature`; undefined for an algorithm or encoding it does not know. */
-const hmacSignature = (payload: Uint8Array | string, secret: Uint8Array | string, algorithm: string, encoding: string): string | undefined => {
+const hmacSignature = (
+  payload: Uint8Array | string,
+  secret: Uint8Array | string,
+  algorithm: string,
+  encoding: string
+): string | undefined => {
   const hash = hashes[algorithm as HmacAlgorithm]
   if (hash === undefined) return undefined
   const digest = createHmac(hash, secret).update(payload).digest()
@@ -208,8 +213,7 @@ const withoutPrefix = (signature: string) =>
   ["sha1=", "sha256=", "sha512=", "md5="].reduce((s, prefix) => (s.startsWith(prefix) ? s.slice(prefix.length) : s), signature)
 
 /** `signaturesMatch`: trimmed, `<algorithm>=` prefixes dropped. */
-const signaturesMatch = (provided: string, expected: string) =>
-  sameBytes(withoutPrefix(provided.trim()), withoutPrefix(expected.trim()))
+const signaturesMatch = (provided: string, expected: string) => sameBytes(withoutPrefix(provided.trim()), withoutPrefix(expected.trim()))
 
 const concat = (...parts: ReadonlyArray<string | Uint8Array>) =>
   Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))))

@@ -14,13 +14,13 @@ import { setTaskState } from "./changes.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
-import { onWorkerInactive } from "./retention.js"
-import { dropWorker, tenantOf } from "./tenants.js"
 import { newId, parseUuid } from "./ids.js"
 import type { Assigned, EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
 import { markWorkerDirty } from "./queue.js"
+import { onWorkerInactive } from "./retention.js"
 import { recordEvent } from "./taskEvents.js"
 import { failTaskInternal } from "./tasks.js"
+import { dropWorker, tenantOf } from "./tenants.js"
 import { durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 
 /** A worker silent this long is considered dead and its attempts are re-queued. */
@@ -316,4 +316,3 @@ export const refreshTimeout = (
   })
   return timeoutAt
 }
-

@@ -17,6 +17,7 @@
  *
  * @internal
  */
+import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import {
   type Concurrency,
   ConcurrencyLimitStrategy,
@@ -27,15 +28,14 @@ import {
   StickyStrategy,
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
-import { Action, actionToJSON, type BaseMatchCondition, type TaskConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
 import * as Cel from "./cel.js"
-import * as RateLimits from "./rateLimits.js"
 import { isValidDuration } from "./duration.js"
 import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
 import { isUuid } from "./ids.js"
 import { isJsonObject, parseJson, validateJsonb } from "./json.js"
 import type { StepKind, TenantState } from "./model.js"
+import * as RateLimits from "./rateLimits.js"
 import { actionIdError, cronError, durationError, FieldErrors, hatchetNameError, hatchetNamePattern } from "./validation.js"
 import { isValidActionId } from "./workers.js"
 
@@ -73,7 +73,13 @@ export const conditionsOf = (conditions: TaskConditions | undefined) => {
       parent: undefined,
       eventKey: c.userEventKey
     })),
-    ...conditions.sleepConditions.map((c) => ({ kind: "sleep" as const, base: c.base, sleepFor: c.sleepFor, parent: undefined, eventKey: undefined })),
+    ...conditions.sleepConditions.map((c) => ({
+      kind: "sleep" as const,
+      base: c.base,
+      sleepFor: c.sleepFor,
+      parent: undefined,
+      eventKey: undefined
+    })),
     ...conditions.parentOverrideConditions.map((c) => ({
       kind: "parent-override" as const,
       base: c.base,
@@ -221,8 +227,9 @@ const validateConcurrency = (errors: FieldErrors, ns: string, concurrencies: Rea
   })
 
 /** The workflow-level concurrency settings: the deprecated single field, then the array. */
-export const workflowConcurrency = (request: CreateWorkflowVersionRequest): Array<Concurrency> =>
-  [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr]
+export const workflowConcurrency = (
+  request: CreateWorkflowVersionRequest
+): Array<Concurrency> => [...(request.concurrency !== undefined ? [request.concurrency] : []), ...request.concurrencyArr]
 
 /** A single-task workflow without an on-failure task holds its workflow-level concurrency on its task. */
 export const mergesOntoTask = (request: CreateWorkflowVersionRequest): boolean =>
@@ -261,7 +268,9 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
     else if (Cel.compile("workflow", idempotency.expression)._tag === "Invalid") {
       errors.message(`${ns}.Idempotency.Expression`, celExpressionError)
     }
-    if (idempotency.ttlMs < 1) errors.condition(`${ns}.Idempotency.TTLMs`, idempotency.ttlMs === 0 ? "required" : "min", idempotency.ttlMs === 0 ? undefined : "1")
+    if (idempotency.ttlMs < 1) {
+      errors.condition(`${ns}.Idempotency.TTLMs`, idempotency.ttlMs === 0 ? "required" : "min", idempotency.ttlMs === 0 ? undefined : "1")
+    }
     if (
       idempotency.method !== undefined && idempotency.method !== IdempotencyMethod.TTL &&
       idempotency.method !== IdempotencyMethod.STATUS

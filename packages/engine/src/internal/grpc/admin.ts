@@ -17,8 +17,8 @@ import * as Durable from "../domain/durable.js"
 import * as Queries from "../domain/queries.js"
 import * as Registry from "../domain/registry.js"
 import * as Triggers from "../domain/triggers.js"
-import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
+import type { Bridge } from "./bridge.js"
 
 const toFilter = (filter: TasksFilter | undefined): Admin.TasksFilter | undefined =>
   filter === undefined ? undefined : {

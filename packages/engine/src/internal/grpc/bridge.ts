@@ -15,7 +15,7 @@
  */
 import { Cause, Effect, Exit, FiberId, FiberSet, type Mailbox, Option, Runtime, type Scope } from "effect"
 import { type Metadata, ServerError, Status } from "nice-grpc"
-import { EngineError } from "../domain/errors.js"
+import type { EngineError } from "../domain/errors.js"
 
 export interface Bridge {
   /**

@@ -20,8 +20,8 @@ import { newId, parseUuid } from "../domain/ids.js"
 import type { EventSubscriber, MetadataSubscriber, RunSubscriber, Session } from "../domain/model.js"
 import * as Publish from "../domain/publish.js"
 import * as Workers from "../domain/workers.js"
-import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
+import type { Bridge } from "./bridge.js"
 
 /**
  * A run id `SubscribeToWorkflowEvents` does not know yet is looked up again, 1 s apart, 10 times

@@ -52,9 +52,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
               throw error
             }
           }).pipe(
-            Effect.flatMap((dropped) =>
-              dropped === undefined ? Effect.void : Effect.logDebug(`durable task request dropped: ${dropped}`)
-            ),
+            Effect.flatMap((dropped) => dropped === undefined ? Effect.void : Effect.logDebug(`durable task request dropped: ${dropped}`)),
             Effect.catchAll((error) => Effect.logDebug("durable task request failed", error))
           )
         const consume: Effect.Effect<void> = Effect.gen(function*() {
@@ -94,9 +92,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
         const iterator = requests[Symbol.asyncIterator]()
         const consume: Effect.Effect<void> = Effect.gen(function*() {
           for (;;) {
-            const next = yield* Effect.tryPromise(() =>
-              iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>
-            )
+            const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>)
             if (next.done === true) return
             yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
           }

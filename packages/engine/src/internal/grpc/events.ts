@@ -10,8 +10,8 @@ import type { EngineCoreService } from "../core.js"
 import { unimplemented } from "../domain/errors.js"
 import * as Ingest from "../domain/ingest.js"
 import type { PushedEvent } from "../domain/model.js"
-import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
+import type { Bridge } from "./bridge.js"
 
 const toEvent = (event: PushedEvent): Event => ({
   tenantId: event.tenantId,

@@ -14,8 +14,8 @@ import * as RateLimits from "../domain/rateLimits.js"
 import * as Registry from "../domain/registry.js"
 import * as Schedules from "../domain/schedules.js"
 import * as Triggers from "../domain/triggers.js"
-import type { Bridge } from "./bridge.js"
 import type { TenantContext } from "./auth.js"
+import type { Bridge } from "./bridge.js"
 
 const toTask = (step: CreateWorkflowStepOpts, scheduleTimeout: string | undefined): CreateTaskOpts =>
   CreateTaskOpts.fromPartial({
@@ -62,27 +62,33 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
         const concurrency = opts.concurrency !== undefined && opts.concurrency.action === undefined
           ? opts.concurrency
           : undefined
-        const version = Registry.putWorkflow(state, context.tenantId, CreateWorkflowVersionRequest.fromPartial({
-          name: opts.name,
-          description: opts.description,
-          version: opts.version,
-          eventTriggers: opts.eventTriggers,
-          cronTriggers: opts.cronTriggers,
-          tasks: opts.jobs.flatMap((job) => job.steps.map((step) => toTask(step, opts.scheduleTimeout))),
-          ...(onFailure !== undefined ? { onFailureTask: onFailure } : {}),
-          ...(concurrency !== undefined
-            ? {
-              concurrency: {
-                expression: concurrency.expression ?? "",
-                maxRuns: concurrency.maxRuns,
-                limitStrategy: concurrency.limitStrategy
+        const version = Registry.putWorkflow(
+          state,
+          context.tenantId,
+          CreateWorkflowVersionRequest.fromPartial({
+            name: opts.name,
+            description: opts.description,
+            version: opts.version,
+            eventTriggers: opts.eventTriggers,
+            cronTriggers: opts.cronTriggers,
+            tasks: opts.jobs.flatMap((job) => job.steps.map((step) => toTask(step, opts.scheduleTimeout))),
+            ...(onFailure !== undefined ? { onFailureTask: onFailure } : {}),
+            ...(concurrency !== undefined
+              ? {
+                concurrency: {
+                  expression: concurrency.expression ?? "",
+                  maxRuns: concurrency.maxRuns,
+                  limitStrategy: concurrency.limitStrategy
+                }
               }
-            }
-            : {}),
-          ...(opts.cronInput !== undefined ? { cronInput: opts.cronInput } : {}),
-          ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
-          ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
-        }), now, { legacy: true })
+              : {}),
+            ...(opts.cronInput !== undefined ? { cronInput: opts.cronInput } : {}),
+            ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
+            ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
+          }),
+          now,
+          { legacy: true }
+        )
         return workflowVersionResponse(version, [])
       }),
       context.signal

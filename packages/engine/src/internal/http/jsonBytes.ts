@@ -166,7 +166,10 @@ export class JsonBytes {
     const object = value as Readonly<Record<string, unknown>>
     for (const key in object) {
       const member = object[key]
-      if (!(typeof member === "string" || member === null || typeof member === "boolean" || (typeof member === "number" && Number.isFinite(member)))) {
+      if (
+        !(typeof member === "string" || member === null || typeof member === "boolean" ||
+          (typeof member === "number" && Number.isFinite(member)))
+      ) {
         return false
       }
     }

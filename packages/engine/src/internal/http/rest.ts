@@ -15,8 +15,8 @@ import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
 import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
-import { type JsonBytes, jsonWriter } from "./jsonBytes.js"
 import type { EngineState } from "../domain/model.js"
+import { type JsonBytes, jsonWriter } from "./jsonBytes.js"
 
 /**
  * A REST failure: `message` errors render as echo's `{"message": …}` (authentication, path
@@ -24,15 +24,16 @@ import type { EngineState } from "../domain/model.js"
  */
 export class RestError extends Data.TaggedError("RestError")<{
   readonly status: number
-  readonly body: { readonly message: string } | { readonly errors: ReadonlyArray<{ readonly description: string; readonly field?: string }> }
+  readonly body: { readonly message: string } | {
+    readonly errors: ReadonlyArray<{ readonly description: string; readonly field?: string }>
+  }
 }> {}
 
 /** An echo `HTTPError`: `{"message": …}`. */
 export const httpError = (status: number, message: string) => new RestError({ status, body: { message } })
 
 /** Hatchet `APIErrors` with one error. */
-export const apiError = (status: number, description: string) =>
-  new RestError({ status, body: { errors: [{ description }] } })
+export const apiError = (status: number, description: string) => new RestError({ status, body: { errors: [{ description }] } })
 
 /** A domain failure as `APIErrors`, with the HTTP status matching its gRPC code. */
 export const fromEngineError = (error: EngineError) => apiError(httpStatusOf(error), error.message)
@@ -154,16 +155,17 @@ export const tenantResourceRoute = <A, R>(
  * A `resourceRoute` lookup from a cross-tenant domain finder: the resource and the tenant it
  * belongs to, or undefined.
  */
-export const lookupWith = <A extends { readonly tenantId: string }>(find: (state: EngineState, id: string) => A | undefined) =>
-(id: string) =>
-  Effect.map(EngineCore, (core) => {
-    const resource = find(core.state, id)
-    return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
-  })
+export const lookupWith =
+  <A extends { readonly tenantId: string }>(find: (state: EngineState, id: string) => A | undefined) => (id: string) =>
+    Effect.map(EngineCore, (core) => {
+      const resource = find(core.state, id)
+      return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
+    })
 
 /** A `tenantResourceRoute` lookup from a domain finder scoped to the path's tenant. */
-export const lookupInTenant = <A>(find: (state: EngineState, tenantId: string, id: string) => A | undefined) =>
-(tenantId: string, id: string) => Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
+export const lookupInTenant =
+  <A>(find: (state: EngineState, tenantId: string, id: string) => A | undefined) => (tenantId: string, id: string) =>
+    Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
 
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
@@ -172,15 +174,18 @@ export const runDomain = <A>(operation: (state: EngineState, now: number) => A):
 const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
 
 /** Reads the JSON body, or 400 APIErrors (naming the problem when it nests deeper than Go accepts). */
-export const jsonBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-  Effect.flatMap(Effect.mapError(request.text, () => invalidBody()), (text) => {
-    if (exceedsMaxDepth(text)) return Effect.fail(invalidBody(tooDeep))
-    try {
-      return Effect.succeed(JSON.parse(text) as unknown)
-    } catch {
-      return Effect.fail(invalidBody())
-    }
-  }))
+export const jsonBody = Effect.flatMap(
+  HttpServerRequest.HttpServerRequest,
+  (request) =>
+    Effect.flatMap(Effect.mapError(request.text, () => invalidBody()), (text) => {
+      if (exceedsMaxDepth(text)) return Effect.fail(invalidBody(tooDeep))
+      try {
+        return Effect.succeed(JSON.parse(text) as unknown)
+      } catch {
+        return Effect.fail(invalidBody())
+      }
+    })
+)
 
 // -----------------------------------------------------------------------------
 // request parsing as upstream's generated (oapi-codegen, echo) handlers do it
@@ -273,7 +278,9 @@ export class QueryReader {
   bool(name: string): boolean | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    if (value !== "true" && value !== "false") this.fail(name, `error binding string parameter: strconv.ParseBool: parsing "${value}": invalid syntax`)
+    if (value !== "true" && value !== "false") {
+      this.fail(name, `error binding string parameter: strconv.ParseBool: parsing "${value}": invalid syntax`)
+    }
     return value === "true"
   }
 
@@ -411,5 +418,7 @@ export const attempt = <A>(operation: () => A): Effect.Effect<A, RestError> =>
 
 /** Runs `parse` over the request's query parameters; a `RestError` it throws becomes the failure. */
 export const parseQuery = <A>(parse: (query: QueryReader) => A) =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    attempt(() => parse(new QueryReader(new URL(request.url, "http://localhost").searchParams))))
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => attempt(() => parse(new QueryReader(new URL(request.url, "http://localhost").searchParams)))
+  )

@@ -15,8 +15,8 @@ import type {
   DurableWaitData,
   EngineState,
   EventFilter,
-  PushedEvent,
   LogLine,
+  PushedEvent,
   RateLimit,
   Run,
   ScheduledRun,
@@ -27,9 +27,9 @@ import type {
   Workflow
 } from "../domain/model.js"
 import { latestVersion, runStatus, taskError, taskFinishedAt, taskOutput, taskStatus } from "../domain/model.js"
-import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
-import * as RateLimits from "../domain/rateLimits.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
+import * as RateLimits from "../domain/rateLimits.js"
+import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 
@@ -111,8 +111,7 @@ const writeDisplayName = (w: JsonBytes, name: string, createdAt: number) =>
     : w.string(`${name}-${createdAt}`)
 
 /** A stored JSON text as `openapi.NonNullableJSON` (objects as they are, anything else `{}`), written. */
-const writeObjectOf = (w: JsonBytes, raw: string | undefined) =>
-  raw === "{}" ? w.raw("{}") : w.value(objectOr(parseJson(raw)))
+const writeObjectOf = (w: JsonBytes, raw: string | undefined) => raw === "{}" ? w.raw("{}") : w.value(objectOr(parseJson(raw)))
 
 /**
  * `V1TaskSummary` (`ToTaskSummary`), written; in lists (`includePayloads` false) its input and
@@ -265,12 +264,14 @@ export const worker = (state: EngineState, w: Worker, now: number, view: "v1" | 
     name: w.name,
     type: "SELFHOSTED" as const,
     status: workerStatus(state, w, now),
-    ...(w.slotConfig.size > 0 ? {
-      slotConfig: Object.fromEntries([...w.slotConfig].map(([slotType, limit]) => [
-        slotType,
-        { available: limit - (w.slotsUsed.get(slotType) ?? 0), limit }
-      ]))
-    } : {}),
+    ...(w.slotConfig.size > 0 ?
+      {
+        slotConfig: Object.fromEntries([...w.slotConfig].map(([slotType, limit]) => [
+          slotType,
+          { available: limit - (w.slotsUsed.get(slotType) ?? 0), limit }
+        ]))
+      } :
+      {}),
     runtimeInfo: {
       sdkVersion: runtime?.sdkVersion ?? "",
       ...(language !== undefined ? { language } : {}),
@@ -278,13 +279,15 @@ export const worker = (state: EngineState, w: Worker, now: number, view: "v1" | 
       os: runtime?.os ?? "",
       runtimeExtra: runtime?.extra ?? ""
     },
-    ...(view === "v1" ? {
-      labels: [...w.labels.entries()].map(([key, label]) => ({
-        metadata: resourceMeta(nilUuid, w.createdAt),
-        key,
-        ...(label.strValue !== undefined ? { value: label.strValue } : label.intValue !== undefined ? { value: `${label.intValue}` } : {})
-      }))
-    } : {}),
+    ...(view === "v1" ?
+      {
+        labels: [...w.labels.entries()].map(([key, label]) => ({
+          metadata: resourceMeta(nilUuid, w.createdAt),
+          key,
+          ...(label.strValue !== undefined ? { value: label.strValue } : label.intValue !== undefined ? { value: `${label.intValue}` } : {})
+        }))
+      } :
+      {}),
     ...(w.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: iso(w.lastHeartbeatAt) } : {}),
     actions: view === "v1" ? [...w.actions] : null
   }
@@ -390,14 +393,16 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
     name: w.name,
     description: latest?.description ?? "",
     isPaused: false,
-    ...(options.withVersion && latest !== undefined ? {
-      versions: [{
-        metadata: resourceMeta(latest.id, latest.createdAt),
-        version: latest.version,
-        order: latest.order,
-        workflowId: w.id
-      }]
-    } : {}),
+    ...(options.withVersion && latest !== undefined ?
+      {
+        versions: [{
+          metadata: resourceMeta(latest.id, latest.createdAt),
+          version: latest.version,
+          order: latest.order,
+          workflowId: w.id
+        }]
+      } :
+      {}),
     // the list's rows (`ToWorkflowFromSQLC`) have no tenant id
     ...(options.withVersion ? { tenantId: w.tenantId } : {})
   }

@@ -16,8 +16,8 @@ import type { JsonValue } from "../domain/json.js"
 import type {
   CronTrigger,
   DurableLog,
-  MatchCondition,
   EventFilter,
+  MatchCondition,
   PushedEvent,
   RateLimit,
   Run,

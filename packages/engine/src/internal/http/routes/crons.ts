@@ -128,8 +128,6 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.post(
     `${base}/crons/:cron`,
-    cronRoute((cron) =>
-      Effect.map(runDomain((state, now) => Crons.triggerCronNow(state, cron, now)), (externalId) => json({ externalId }))
-    )
+    cronRoute((cron) => Effect.map(runDomain((state, now) => Crons.triggerCronNow(state, cron, now)), (externalId) => json({ externalId })))
   )
 )

@@ -106,8 +106,6 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     `${base}/:event`,
-    eventRoute((event) =>
-      Effect.flatMap(EngineCore, (core) => Effect.succeed(json(Views.event(core.state, event, { forGet: true }))))
-    )
+    eventRoute((event) => Effect.flatMap(EngineCore, (core) => Effect.succeed(json(Views.event(core.state, event, { forGet: true })))))
   )
 )

@@ -32,9 +32,7 @@ export const routes = HttpRouter.empty.pipe(
             .filter((limit) => search === undefined || limit.key.includes(search))
             .map((limit) => Views.rateLimit(tenantId, limit, now))
           const byKey = (a: { readonly key: string }, b: { readonly key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
-          rows.sort((a, b) =>
-            (field === "key" ? sign * byKey(a, b) : sign * (a[field] - b[field])) || byKey(a, b)
-          )
+          rows.sort((a, b) => (field === "key" ? sign * byKey(a, b) : sign * (a[field] - b[field])) || byKey(a, b))
           return json({
             rows: rows.slice(page.offset, page.offset + page.limit),
             pagination: Views.pagesOf(rows.length, page.limit, page.offset)

@@ -25,7 +25,18 @@ import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
 import type { TaskStatus } from "../../domain/model.js"
 import * as Triggers from "../../domain/triggers.js"
-import { apiError, decodeBody, internalServerError, json, jsonWritten, JsonObject, nullable, parseQuery, runDomain, tenantRoute } from "../rest.js"
+import {
+  apiError,
+  decodeBody,
+  internalServerError,
+  json,
+  JsonObject,
+  jsonWritten,
+  nullable,
+  parseQuery,
+  runDomain,
+  tenantRoute
+} from "../rest.js"
 import * as Views from "../views.js"
 import { metadataPairsLenient } from "./metrics.js"
 

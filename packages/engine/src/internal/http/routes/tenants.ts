@@ -4,10 +4,10 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
+import { Effect } from "effect"
 import * as Queries from "../../domain/queries.js"
 import { json, notFound, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
-import { Effect } from "effect"
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(

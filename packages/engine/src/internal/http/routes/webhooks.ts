@@ -169,7 +169,9 @@ const headersOf = (request: HttpServerRequest.HttpServerRequest): Record<string,
 }
 
 /** `ToV1WebhookResponse` of an event: its id, times, key, tenant and payload (an object). */
-const responseEvent = (event: { readonly id: string; readonly createdAt: number; readonly key: string; readonly tenantId: string; readonly payload: string }) => {
+const responseEvent = (
+  event: { readonly id: string; readonly createdAt: number; readonly key: string; readonly tenantId: string; readonly payload: string }
+) => {
   const payload = parseJson(event.payload)
   return {
     metadata: Views.resourceMeta(event.id, event.createdAt),

@@ -79,10 +79,15 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/workers/:worker",
-    resourceRoute("worker", "invalid worker id", lookupWorker, (worker) =>
-      runDomain((state, now) =>
-        json(Views.workerDetails(state, worker, now, state.tenants.get(worker.tenantId)?.workflowsById.values() ?? []))
-      ))
+    resourceRoute(
+      "worker",
+      "invalid worker id",
+      lookupWorker,
+      (worker) =>
+        runDomain((state, now) =>
+          json(Views.workerDetails(state, worker, now, state.tenants.get(worker.tenantId)?.workflowsById.values() ?? []))
+        )
+    )
   ),
   HttpRouter.patch(
     "/api/v1/workers/:worker",

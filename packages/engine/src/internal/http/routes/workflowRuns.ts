@@ -9,8 +9,8 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import * as Queries from "../../domain/queries.js"
 import { runStatus } from "../../domain/model.js"
+import * as Queries from "../../domain/queries.js"
 import {
   internalServerError,
   json,
@@ -82,8 +82,12 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run/task-events",
-    resourceRoute("run", "invalid workflow run id", lookupRun, (run) =>
-      Effect.succeed(json({ rows: Views.runTaskEvents(run), pagination: {} })))
+    resourceRoute(
+      "run",
+      "invalid workflow run id",
+      lookupRun,
+      (run) => Effect.succeed(json({ rows: Views.runTaskEvents(run), pagination: {} }))
+    )
   ),
   HttpRouter.get(
     "/api/v1/tenants/:tenant/workflow-runs/:run/shape",

@@ -35,8 +35,12 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/workflows/:workflow",
-    resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
-      Effect.succeed(json(Views.workflow(workflow, { withVersion: true }))))
+    resourceRoute(
+      "workflow",
+      "invalid workflow id",
+      lookupWorkflow,
+      (workflow) => Effect.succeed(json(Views.workflow(workflow, { withVersion: true })))
+    )
   ),
   HttpRouter.del(
     "/api/v1/workflows/:workflow",
