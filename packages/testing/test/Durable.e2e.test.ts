@@ -12,14 +12,20 @@
  * - a worker shut down mid-wait hands the task back to the engine (evicted, not failed); the
  *   event restores it on another worker, which replays the log: the memoized charge does not run
  *   again, and the run completes;
+ * - a worker that dies mid-wait (its connection black-holed by a `TcpProxy`: no drain, no
+ *   eviction, its heartbeats stop) keeps the task until the engine's liveness window (30 s on the
+ *   TestClock) passes; the engine re-queues it, another worker replays the log without running
+ *   the memoized charge again, and the run completes; the dead worker coming back changes nothing;
  * - a replay that makes another durable call at a recorded node fails with the engine's
  *   non-determinism error.
  */
-import { Hatchet, Runs, Worker } from "@effect-hatchet/sdk"
+import { Engine } from "@effect-hatchet/engine"
+import { Hatchet, Runs, Worker, Workers } from "@effect-hatchet/sdk"
 import { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Context, Duration, Effect, Exit, Layer, Ref, Scope, TestClock } from "effect"
+import { Clock, ConfigProvider, Context, Duration, Effect, Exit, Layer, Option, Ref, Scope, TestClock } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
+import * as TcpProxy from "../src/TcpProxy.js"
 import {
   Checkout,
   CheckoutLive,
@@ -132,12 +138,26 @@ layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
 /** The engine and the client (the layer's own worker runs nothing durable). */
 const EngineLive = HatchetTest.layer({ workflows: [DoubleLive] })
 
-/** A worker of the durable flows in a scope of its own, closed by the test. */
-const startWorker = (name: string) =>
+/**
+ * A worker of the durable flows in a scope of its own, closed by the test; on the layer's channel,
+ * or on a channel of its own to `hostPort` (a proxy).
+ */
+const startWorker = (name: string, options: { readonly hostPort?: string; readonly shutdownGracePeriod?: Duration.DurationInput } = {}) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
+    const worker = Worker.layer({
+      name,
+      workflows: [CheckoutLive, DriftingLive],
+      shutdownGracePeriod: options.shutdownGracePeriod ?? "5 seconds",
+      // as HatchetTest's worker: a jump of the TestClock during a heartbeat is not a hang
+      heartbeatTimeout: Duration.infinity
+    })
+    const engine = yield* Engine.Engine
     const context = yield* Layer.buildWithScope(
-      Worker.layer({ name, workflows: [CheckoutLive, DriftingLive], shutdownGracePeriod: "5 seconds" }),
+      options.hostPort === undefined ? worker : worker.pipe(
+        Layer.provide(Hatchet.layer({ token: engine.token, apiUrl: engine.apiUrl, hostPort: options.hostPort, tlsStrategy: "none" })),
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+      ),
       scope
     )
     return { scope, worker: Context.get(context, Worker.Worker) }
@@ -160,6 +180,85 @@ layer(EngineLive, { timeout: 30_000 })("a durable worker shut down mid-wait", (i
       yield* Hatchet.push("approval:o-2", { approved: true, by: "grace" })
       expect(yield* handle.result).toEqual({ chargeId: "ch-o-2", approval: { approved: true, by: "grace" } })
       // the body ran twice (once per worker); the memoized charge ran once
+      expect(yield* Ref.get(counts.invocations)).toBe(2)
+      expect(yield* Ref.get(counts.charges)).toBe(1)
+      yield* Scope.close(b.scope, Exit.void)
+    }))
+})
+
+/** The engine's liveness window (`deadAfterMs`): a worker silent this long has its attempts re-queued. */
+const deadAfterSeconds = 30
+
+/** The engine with Hatchet's liveness: a worker silent for 30 s (on the TestClock) has its attempts re-queued. */
+const HeartbeatEngineLive = HatchetTest.layer({ workflows: [DoubleLive], engine: { workerLiveness: "heartbeat" } })
+
+layer(HeartbeatEngineLive, { timeout: 30_000 })("a durable worker killed mid-wait (no shutdown)", (it) => {
+  it.scoped("the engine re-queues the task after the liveness window; another worker replays it from the log", () =>
+    Effect.gen(function*() {
+      yield* resetCounts
+      const engine = yield* Engine.Engine
+      const runs = yield* Runs.Runs
+      const workers = yield* Workers.Workers
+      const proxy = yield* TcpProxy.make({ target: engine.grpcAddress })
+      const a = yield* startWorker("death-a", { hostPort: proxy.address, shutdownGracePeriod: Duration.zero })
+      const handle = yield* Hatchet.runNoWait(Checkout, { orderId: "o-3", amount: 7 })
+      yield* waiting(a.worker)
+      expect(yield* Ref.get(counts.charges)).toBe(1)
+      const aId = yield* Effect.flatMap(a.worker.workerId, (id) => id)
+
+      // another worker, connected directly, is up (and idle) while a is alive
+      const b = yield* startWorker("death-b")
+      const bId = yield* eventually(Effect.map(b.worker.workerId, Option.isSome)).pipe(
+        Effect.zipRight(Effect.flatMap(b.worker.workerId, (id) => id))
+      )
+
+      // worker a's machine dies: every byte to and from it is black-holed, new connections too; it
+      // neither drains nor evicts, and its heartbeats stop reaching the engine
+      yield* proxy.freeze({ newConnections: true })
+      // the clock moves a second at a time, and b's heartbeats land on the engine as they fall due
+      // (it stays schedulable: a beat in the last 5 s), so only a's silence can make it dead
+      const step = (s: number) =>
+        Effect.gen(function*() {
+          yield* TestClock.adjust("1 second")
+          const now = yield* Clock.currentTimeMillis
+          yield* eventually(
+            Effect.map(workers.get(bId), (w) => w.lastHeartbeatAt !== undefined && now - w.lastHeartbeatAt.getTime() < 5_000)
+          )
+          if (s < deadAfterSeconds) {
+            // within the liveness window the attempt stays with the silent worker
+            expect((yield* runs.get(handle.runId)).taskEvents.map((e) => e.eventType)).not.toContain("REASSIGNED")
+          }
+        })
+      yield* Effect.forEach(Array.from({ length: deadAfterSeconds + 1 }, (_, i) => i + 1), step, { discard: true })
+      // past it, the engine re-queues the attempt (not a failure) and b replays the task from its log
+      yield* eventually(Effect.map(runs.get(handle.runId), (d) => d.taskEvents.some((e) => e.eventType === "REASSIGNED")))
+      yield* waiting(b.worker)
+      expect(yield* runs.status(handle.runId)).toBe("RUNNING")
+      yield* Hatchet.push("approval:o-3", { approved: true, by: "lin" })
+      const output = { chargeId: "ch-o-3", approval: { approved: true, by: "lin" } }
+      expect(yield* handle.result).toEqual(output)
+      // the body ran twice (once per worker); the memoized charge ran once, on the dead worker
+      expect(yield* Ref.get(counts.invocations)).toBe(2)
+      expect(yield* Ref.get(counts.charges)).toBe(1)
+
+      // the dead worker comes back (the engine hears its heartbeats again), its stale attempt still
+      // waiting, and is shut down (which hands that attempt back): the run stays completed with b's output
+      yield* proxy.thaw
+      const now = yield* Clock.currentTimeMillis
+      yield* eventually(Effect.map(workers.get(aId), (w) => w.lastHeartbeatAt !== undefined && now - w.lastHeartbeatAt.getTime() < 5_000))
+      expect(yield* a.worker.durableWaiting).toBe(1)
+      yield* Scope.close(a.scope, Exit.void)
+      expect(yield* runs.status(handle.runId)).toBe("COMPLETED")
+      // the engine recorded nothing from a after it was declared dead; b's attempt finished the task
+      const events = (yield* runs.get(handle.runId)).taskEvents.map((e) => [e.eventType, e.workerId])
+      expect(events.filter(([, worker]) => worker === aId).map(([type]) => type)).toEqual([
+        "ASSIGNED",
+        "SENT_TO_WORKER",
+        "STARTED",
+        "REASSIGNED"
+      ])
+      expect(events.at(-1)).toEqual(["FINISHED", bId])
+      expect(yield* (yield* Hatchet.handle(Checkout, handle.runId)).result).toEqual(output)
       expect(yield* Ref.get(counts.invocations)).toBe(2)
       expect(yield* Ref.get(counts.charges)).toBe(1)
       yield* Scope.close(b.scope, Exit.void)
