@@ -7,11 +7,14 @@
  * list, 200 times, and answers `{ list: { p50, p99, p99WithoutGc, gcPauses, gcMaxMs, held, allocatedKb } }`
  * (ms, the same p99 less the time V8's GC pauses overlapped each call, the pauses during the loop
  * and the longest, the runs it holds, and what one call allocates on V8's heap, in KiB, measured
- * after the timed loop). It runs until the parent kills it.
+ * after the timed loop). Between `"probes-start"` and `"probes-end"` (the parent's REST calls) it
+ * records its GC pauses and event loop delay, and answers `{ probes: { loopDelayMaxMs,
+ * loopDelayP99Ms, gcs } }`. It runs until the parent kills it.
  */
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
 import { Effect } from "effect"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
 import { EngineCore } from "../../engine/src/internal/core.js"
 import * as Queries from "../../engine/src/internal/domain/queries.js"
@@ -42,7 +45,28 @@ const program = Effect.gen(function*() {
     }
     return used
   }
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
+  let probeGcs: Array<number> = []
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) probeGcs.push(entry.duration)
+  }).observe({ entryTypes: ["gc"] })
   process.on("message", (message) => {
+    if (message === "probes-start") {
+      loopDelay.reset()
+      probeGcs = []
+      return
+    }
+    if (message === "probes-end") {
+      process.send?.({
+        probes: {
+          loopDelayMaxMs: loopDelay.max / 1e6,
+          loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+          gcs: probeGcs.map((d) => Number(d.toFixed(1)))
+        }
+      })
+      return
+    }
     if (message !== "list") return
     pauses.length = 0
     const calls: Array<{ readonly start: number; readonly end: number }> = []

@@ -13,7 +13,8 @@
  * SDKs make them (`GET /api/v1/stable/tenants/{tenant}/workflow-runs?since=<1 h ago>&only_tasks=false&limit=50`):
  * the list's cost at that size (over `node:http` with a keep-alive connection, as the official
  * SDK's axios client makes it). The same call, made every 50 ms while the runs go on, gives the
- * latency under load (the engine's event loop is busy dispatching then); the engine also times the
+ * latency under load (the engine's event loop is busy dispatching then). While the 200 calls run,
+ * the engine's process counts its GC pauses and its event loop's delay. The engine also times the
  * list's own work (query, rows, JSON) without HTTP. It ends with the p99s
  * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
@@ -90,6 +91,13 @@ interface EngineList {
   readonly gcMaxMs: number
   readonly held: number
   readonly allocatedKb: number
+}
+
+/** What the engine's process saw while the 200 REST calls of a sample ran. */
+interface EngineDuringProbes {
+  readonly loopDelayMaxMs: number
+  readonly loopDelayP99Ms: number
+  readonly gcs: ReadonlyArray<number>
 }
 
 interface Ready {
@@ -185,7 +193,9 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
       inEngineP99.push(inEngine.p99)
       inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
+      engine.send("probes-start")
       const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
+      const during = yield* message(engine, (m) => (m as { probes?: EngineDuringProbes }).probes, "probes-end")
       for (const probe of probes) quiet.push(probe)
       const memory = yield* report(engine)
       yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
@@ -202,6 +212,8 @@ const soak = (engine: ChildProcess, ready: Ready) =>
             String(inEngine.held).padStart(7)
           }  ` +
           `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
+          `(the engine meanwhile: ${during.gcs.length} GC pauses up to ${Math.max(0, ...during.gcs).toFixed(1)} ms, ` +
+          `event loop delay p99 / max ${during.loopDelayP99Ms.toFixed(1)} / ${during.loopDelayMaxMs.toFixed(1)} ms) ` +
           `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
           `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${
             inEngine.allocatedKb.toFixed(1)
