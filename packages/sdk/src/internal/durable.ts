@@ -39,7 +39,7 @@ import { specOf } from "./definition.js"
 import { formatParseError } from "./failure.js"
 import { workflowWireName } from "./naming.js"
 import { encodeInput } from "./payload.js"
-import { jitteredBackoff } from "./retry.js"
+import { reconnectBackoff } from "./retry.js"
 import { decodeResult } from "./runResult.js"
 import { triggerRequest } from "./triggerBatching.js"
 
@@ -257,21 +257,17 @@ export const makeListener = (options: {
         )
       })
 
-    const connection = Effect.gen(function*() {
-      let attempt = 0
-      for (;;) {
-        const workerId = yield* options.workerId
-        const exit = yield* Effect.exit(connectOnce(workerId))
-        connected = false
-        const reason = exit._tag === "Success" ? "the durable stream ended" : `the durable stream failed: ${Cause.pretty(exit.cause)}`
-        yield* failInFlight(disconnected(reason))
-        attempt++
-        const delay = yield* jitteredBackoff(attempt, Duration.millis(250), Duration.seconds(5))
-        yield* Effect.logDebug(`${reason}; reconnecting in ${Duration.format(delay)}`)
-        yield* Effect.sleep(delay)
-        if (attempt > 5) attempt = 5
-      }
+    /** One connection of the durable stream, to its end; the calls in flight fail with why. */
+    const connectionOnce = Effect.gen(function*() {
+      const workerId = yield* options.workerId
+      const exit = yield* Effect.exit(connectOnce(workerId))
+      connected = false
+      const reason = exit._tag === "Success" ? "the durable stream ended" : `the durable stream failed: ${Cause.pretty(exit.cause)}`
+      yield* failInFlight(disconnected(reason))
+      yield* Effect.logDebug(`${reason}; reconnecting`)
     })
+    // reconnects for as long as the worker lives, with a jittered backoff from 250 ms up to 5 s
+    const connection = Effect.repeat(connectionOnce, reconnectBackoff("250 millis", "5 seconds"))
     yield* Effect.forkScoped(Effect.interruptible(connection))
 
     // upstream's polling fallback: the awaited entries, every second while there are some. A

@@ -23,7 +23,6 @@ import {
   Option,
   Queue,
   Ref,
-  Schedule,
   type Scope,
   Stream,
   SubscriptionRef,
@@ -62,7 +61,7 @@ import {
   workerLabelIssues,
   workerLabels
 } from "./registration.js"
-import { isTransient, jitteredBackoff, reportRetry } from "./retry.js"
+import { isTransient, jitteredBackoff, reconnectBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import * as TraceContext from "./traceContext.js"
 
@@ -1048,7 +1047,6 @@ export const make = (
           return yield* new WorkerError({ reason: "EngineTooOld", message: tooOldMessage(version, missing) })
         }
       })
-    let startupAttempt = 0
     yield* checkEngineVersion.pipe(
       Effect.zipRight(register),
       Effect.tapError((error) =>
@@ -1058,7 +1056,7 @@ export const make = (
       ),
       Effect.retry({
         while: (error) => error._tag === "GrpcError" && isTransient(error),
-        schedule: retryForever(() => jitteredBackoff(++startupAttempt, initialDelay, maxDelay))
+        schedule: reconnectBackoff(initialDelay, maxDelay)
       }),
       Effect.mapError((cause) =>
         cause._tag === "WorkerError"
@@ -1142,4 +1140,3 @@ const timeoutError = (method: string) =>
   new GrpcError({ method: `/Dispatcher/${method}`, code: Status.DEADLINE_EXCEEDED, details: `${method} timed out` })
 
 /** A schedule that never gives up and waits `delay()` before each retry. */
-const retryForever = (delay: () => Effect.Effect<Duration.Duration>) => Schedule.forever.pipe(Schedule.modifyDelayEffect(() => delay()))
