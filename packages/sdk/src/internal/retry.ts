@@ -1,7 +1,7 @@
 /**
  * Which gRPC failures are worth retrying, and the backoff the worker uses.
  */
-import { Duration, Effect, Random, Schedule } from "effect"
+import { Duration, Schedule } from "effect"
 import { Status } from "nice-grpc-common"
 import type { GrpcError } from "../HatchetError.js"
 
@@ -23,29 +23,21 @@ const TRANSIENT: ReadonlySet<number> = new Set([
 export const isTransient = (error: GrpcError): boolean => TRANSIENT.has(error.code)
 
 /**
- * Exponential backoff with jitter: `min(initial * 2^(attempt-1), max)`, multiplied by a random
- * factor in [0.8, 1.2). `attempt` starts at 1.
- */
-export const jitteredBackoff = (
-  attempt: number,
-  initial: Duration.Duration,
-  max: Duration.Duration
-): Effect.Effect<Duration.Duration> =>
-  Effect.map(Random.next, (r) => {
-    const base = Math.min(Duration.toMillis(initial) * 2 ** Math.max(0, attempt - 1), Duration.toMillis(max))
-    return Duration.millis(Math.round(base * (0.8 + 0.4 * r)))
-  })
-
-/**
- * The same backoff as a `Schedule`: `initial * 2^n` capped at `max` (`either` a `spaced(max)`),
- * each delay multiplied by a random factor in [0.8, 1.2); it never gives up. Outputs the delay it
- * waits.
+ * Exponential backoff with jitter, as a `Schedule`: `initial * 2^n` capped at `max` (`either` a `spaced(max)`),
+ * each delay multiplied by a random factor in [0.8, 1.2) and rounded to whole milliseconds; it
+ * never gives up. Outputs the delay it waits.
  */
 export const reconnectBackoff = (
   initial: Duration.DurationInput,
   max: Duration.DurationInput
 ): Schedule.Schedule<Duration.Duration> =>
-  Schedule.delays(Schedule.jittered(Schedule.either(Schedule.exponential(initial, 2), Schedule.spaced(max))))
+  Schedule.delays(
+    Schedule.either(Schedule.exponential(initial, 2), Schedule.spaced(max)).pipe(
+      Schedule.jittered,
+      // whole milliseconds, as the delays are logged and reported
+      Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay))))
+    )
+  )
 
 /** Retries transient failures of a unary report a few times (about 3 s in total). */
 export const reportRetry: Schedule.Schedule<unknown, GrpcError> = Schedule.exponential("100 millis", 2).pipe(

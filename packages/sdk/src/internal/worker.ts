@@ -23,6 +23,7 @@ import {
   Option,
   Queue,
   Ref,
+  Schedule,
   type Scope,
   Stream,
   SubscriptionRef,
@@ -61,7 +62,7 @@ import {
   workerLabelIssues,
   workerLabels
 } from "./registration.js"
-import { isTransient, jitteredBackoff, reconnectBackoff, reportRetry } from "./retry.js"
+import { isTransient, reconnectBackoff, reportRetry } from "./retry.js"
 import { type LogLine, metadataJson, taskLogger } from "./taskLogger.js"
 import * as TraceContext from "./traceContext.js"
 
@@ -1006,31 +1007,42 @@ export const make = (
       )
     )
 
-    const connectionLoop = Effect.gen(function*() {
-      let attempt = 0
-      while (true) {
-        const started = yield* Clock.currentTimeMillis
-        const ended = yield* connectOnce
-        const lived = (yield* Clock.currentTimeMillis) - started
-        if (ended.healthy || lived >= Duration.toMillis(resetAfter)) attempt = 0
-        attempt++
-        if (ended.reregister) yield* Ref.set(workerIdRef, Option.none())
-        // a silently dead connection would take the next calls too, until keepalive notices
-        if (ended.stalled === true && Option.isSome(transport)) yield* transport.value.resetConnection
-        const delay = yield* jitteredBackoff(attempt, initialDelay, maxDelay)
-        yield* setStatus(WorkerStatus.Reconnecting({
-          workerId: yield* Ref.get(workerIdRef),
-          attempt,
-          reason: ended.reason,
-          delay
-        }))
-        const retrying = `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`
-        yield* ended.unauthenticated === true
-          ? Effect.logError(`${ended.reason}: ${UNAUTHENTICATED_ADVICE}; ${retrying}`)
-          : Effect.logWarning(`${ended.reason}; ${retrying}`)
-        yield* Effect.sleep(delay)
-      }
-    }).pipe(Effect.annotateLogs({ "hatchet.worker": workerName }))
+    /** One connection to its end; `fresh` when the backoff starts over (healthy, or it lived `resetAfter`). */
+    const connectionOnce = Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const ended = yield* connectOnce
+      const lived = (yield* Clock.currentTimeMillis) - started
+      if (ended.reregister) yield* Ref.set(workerIdRef, Option.none())
+      // a silently dead connection would take the next calls too, until keepalive notices
+      if (ended.stalled === true && Option.isSome(transport)) yield* transport.value.resetConnection
+      return { ...ended, fresh: ended.healthy || lived >= Duration.toMillis(resetAfter) }
+    })
+    type Ended = Effect.Effect.Success<typeof connectionOnce>
+    // reconnects for as long as the worker lives: jittered exponential from `initialDelay` up to
+    // `maxDelay`, back to the start after a fresh connection; `attempt` counts since then, from 1
+    const reconnect = Schedule.identity<Ended>().pipe(
+      Schedule.intersect(reconnectBackoff(initialDelay, maxDelay)),
+      Schedule.intersect(Schedule.count),
+      Schedule.map(([[ended, delay], count]) => ({ ended, delay, attempt: count + 1 })),
+      Schedule.resetWhen(({ ended }) => ended.fresh),
+      Schedule.tapOutput(({ attempt, delay, ended }) =>
+        Effect.gen(function*() {
+          yield* setStatus(WorkerStatus.Reconnecting({
+            workerId: yield* Ref.get(workerIdRef),
+            attempt,
+            reason: ended.reason,
+            delay
+          }))
+          const retrying = `reconnecting in ${Duration.format(delay)} (attempt ${attempt})`
+          yield* ended.unauthenticated === true
+            ? Effect.logError(`${ended.reason}: ${UNAUTHENTICATED_ADVICE}; ${retrying}`)
+            : Effect.logWarning(`${ended.reason}; ${retrying}`)
+        })
+      )
+    )
+    const connectionLoop = Effect.repeat(connectionOnce, reconnect).pipe(
+      Effect.annotateLogs({ "hatchet.worker": workerName })
+    )
 
     // --- start ---------------------------------------------------------------------------------
     // a definition that needs a newer engine than the one answering must not run differently
