@@ -47,14 +47,12 @@ const program = Effect.gen(function*() {
   }
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
-  let probeGcs: Array<number> = []
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) probeGcs.push(entry.duration)
-  }).observe({ entryTypes: ["gc"] })
+  /** Where the parent's REST calls began in `pauses` (the list loop's pauses come before). */
+  let probesFrom = 0
   process.on("message", (message) => {
     if (message === "probes-start") {
       loopDelay.reset()
-      probeGcs = []
+      probesFrom = pauses.length
       return
     }
     if (message === "probes-end") {
@@ -62,7 +60,7 @@ const program = Effect.gen(function*() {
         probes: {
           loopDelayMaxMs: loopDelay.max / 1e6,
           loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-          gcs: probeGcs.map((d) => Number(d.toFixed(1)))
+          gcs: pauses.slice(probesFrom).map((gc) => Number((gc.end - gc.start).toFixed(1)))
         }
       })
       return
