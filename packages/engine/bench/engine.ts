@@ -11,14 +11,14 @@
  * BENCH_BATCH (runs per bulk trigger, default 500), BENCH_WORKER_PROFILE (a directory for a CPU
  * profile of the worker process).
  */
-import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Engine } from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Official from "../test/support/official.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 5000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -37,22 +37,10 @@ interface RunRef {
   readonly getWorkflowRunId: () => Promise<string>
 }
 
-const noop = () => undefined
-const silent = { debug: noop, info: noop, green: noop, warn: noop, error: noop, util: noop }
-
 const program = Effect.gen(function*() {
   const engine = yield* Engine
   const core = yield* EngineCore
-  const hatchet = HatchetClient.init(
-    {
-      token: Redacted.value(engine.token),
-      host_port: engine.grpcAddress,
-      api_url: engine.apiUrl,
-      tls_config: { tls_strategy: "none" },
-      log_level: "ERROR",
-      logger: () => silent
-    } as Parameters<typeof HatchetClient.init>[0]
-  )
+  const hatchet = Official.client(engine)
   const task = hatchet.task({ name: "bench-noop", fn: async () => ({}) })
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
   const child = yield* Effect.acquireRelease(
