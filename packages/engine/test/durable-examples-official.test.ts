@@ -336,8 +336,11 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
         yield* Official.worker(hatchet, "callback-ordering-worker", {
           workflows: [ex.callbackOrderingRoot, ex.callbackOrderingMid, ex.callbackOrderingLeaf] as never
         })
+        // The official worker checks its eviction cache once a second (ttl 250 ms): each generation of
+        // children must keep a mid waiting for longer than one check interval, or under load no
+        // check may land inside the wait and nothing is evicted.
         const output = yield* Effect.promise(() =>
-          ex.callbackOrderingRoot.run({ durables: 2, branches: 4, childDelayMs: 400, delayStepMs: 60 })
+          ex.callbackOrderingRoot.run({ durables: 2, branches: 4, childDelayMs: 1_400, delayStepMs: 60 })
         )
         expect(output.completedMids).toEqual([0, 1])
         // the mids were evicted while their children ran, and replayed without a non-determinism error
