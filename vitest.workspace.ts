@@ -1,9 +1,14 @@
+import { readdirSync, readFileSync } from "node:fs"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
 import type { TestProjectInlineConfiguration, ViteUserConfig } from "vitest/config"
 import { mergeConfig } from "vitest/config"
 
 // The one list of the workspace's test projects. `vitest.config.ts` hands it to `test.projects`
 // (vitest 3.2's way; a workspace file read as such is deprecated and ignored once `projects` is
 // set), so `vitest run` and `vitest run --project sdk` see exactly these.
+
+const root = path.dirname(fileURLToPath(import.meta.url))
 
 // Workspace packages resolve to their TypeScript sources through this export condition.
 const conditions = ["@effect-hatchet/source", "module", "node", "development|production"]
@@ -13,19 +18,51 @@ export const shared: ViteUserConfig = {
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    setupFiles: [new URL("./vitest.setup.ts", import.meta.url).pathname],
+    setupFiles: [path.join(root, "vitest.setup.ts")],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }
 }
 
-const project = (name: string, include: ReadonlyArray<string>): TestProjectInlineConfiguration =>
-  mergeConfig(shared, { test: { name, include } }) as TestProjectInlineConfiguration
+/**
+ * Whether a test file needs a process of its own: it drives the official SDK, which keeps state
+ * for the life of the process (its shipped examples build their client from the environment when
+ * first imported, its workers add process signal handlers) and is loaded by Node itself, outside
+ * the module graph vitest can reset between files.
+ */
+const needsOwnProcess = (file: string) => /@hatchet-dev\/typescript-sdk|support\/official\.js/.test(readFileSync(file, "utf8"))
 
-/** The test projects: one per package, and the README's snippets in `examples/`, run as written. */
-export const projects: Array<TestProjectInlineConfiguration> = [
-  ...["proto", "shared", "sdk", "engine", "testing"].map((name) => project(name, [`packages/${name}/test/**/*.test.ts`])),
-  project("examples", ["examples/**/*.test.ts"])
+const testFiles = (dir: string) =>
+  readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".test.ts") && !file.split(path.sep).includes("node_modules"))
+    .map((file) => path.posix.join(dir, file.split(path.sep).join("/")))
+    .sort()
+
+const files = [
+  ...["proto", "shared", "sdk", "engine", "testing"].flatMap((name) => testFiles(`packages/${name}/test`)),
+  ...testFiles("examples")
 ]
+const ownProcess = files.filter((file) => needsOwnProcess(path.join(root, file)))
+
+/**
+ * The test projects: every package's tests and the README's snippets in `examples/` (run as
+ * written), in two projects by how a file runs:
+ * - `shared-modules`: the files of one worker share its module graph (threads pool, not isolated,
+ *   see vitest.setup.ts), so Effect, the SDK and the engine are loaded once per worker, not once
+ *   per file;
+ * - `own-process`: the files that need a process of their own (forks pool, one per file).
+ * One project each, not one per package: vitest waits for a project's last file (and recycles its
+ * workers) before it starts the next project of a pool.
+ */
+export const projects: Array<TestProjectInlineConfiguration> = [
+  {
+    name: "shared-modules",
+    pool: "threads" as const,
+    include: files.filter((file) => !ownProcess.includes(file)),
+    sequence: { groupOrder: 0 }
+  },
+  // after the first: two test files at a time in all, as vitest.config.ts says
+  { name: "own-process", pool: "forks" as const, include: ownProcess, sequence: { groupOrder: 1 } }
+].map((test) => mergeConfig(shared, { test }) as TestProjectInlineConfiguration)
 
 export default projects
