@@ -17,7 +17,8 @@
 //
 // `--keep` leaves the temp dir for inspection; `--sources-typechecked` (given by `pnpm test`, which
 // runs `pnpm typecheck` first) builds without checking the sources' types again (`tsc --noCheck`:
-// the same JavaScript and declarations, at most with union members in another order). Prints each step with its time.
+// the same JavaScript and declarations, at most with union members in another order). Prints each
+// step with its time.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
