@@ -43,18 +43,4 @@ class SlowestFirst extends BaseSequencer {
 
 // Two test files at a time: vitest's default (one fewer than the CPUs) runs one at a time on a
 // two-CPU machine, where most tests wait on loopback I/O and timers rather than a CPU.
-// The two projects (see vitest.workspace.ts) run one after the other, each two files at a time:
-// the threads pool's files share their worker's modules (`isolate: false`, see vitest.setup.ts),
-// the forks pool's files each get a process.
-export default defineConfig({
-  test: {
-    projects,
-    maxWorkers: 2,
-    minWorkers: 1,
-    poolOptions: { threads: { isolate: false }, forks: { isolate: true } },
-    sequence: { sequencer: SlowestFirst },
-    // a worker thread that is still closing its engines and channels when vitest recycles it (at
-    // the end of a project) may need more than the default 10 s on a loaded machine
-    teardownTimeout: 60_000
-  }
-})
+export default defineConfig({ test: { projects, maxWorkers: 2, minWorkers: 1, sequence: { sequencer: SlowestFirst } } })

@@ -46,23 +46,16 @@ const ownProcess = files.filter((file) => needsOwnProcess(path.join(root, file))
 
 /**
  * The test projects: every package's tests and the README's snippets in `examples/` (run as
- * written), in two projects by how a file runs:
- * - `shared-modules`: the files of one worker share its module graph (threads pool, not isolated,
- *   see vitest.setup.ts), so Effect, the SDK and the engine are loaded once per worker, not once
- *   per file;
- * - `own-process`: the files that need a process of their own (forks pool, one per file).
- * One project each, not one per package: vitest waits for a project's last file (and recycles its
- * workers) before it starts the next project of a pool.
+ * written), in two projects by how a file may run:
+ * - `shared-modules`: files that may share a worker's module graph with the files before them;
+ *   `pnpm test` runs them with `--no-isolate` (two workers, each loading Effect, the SDK and the
+ *   engine once, not once per file; see vitest.setup.ts for what is put back between files);
+ * - `own-process`: the files that need a process of their own (vitest's default isolation).
+ * A plain `vitest run` isolates every file of both.
  */
 export const projects: Array<TestProjectInlineConfiguration> = [
-  {
-    name: "shared-modules",
-    pool: "threads" as const,
-    include: files.filter((file) => !ownProcess.includes(file)),
-    sequence: { groupOrder: 0 }
-  },
-  // after the first: two test files at a time in all, as vitest.config.ts says
-  { name: "own-process", pool: "forks" as const, include: ownProcess, sequence: { groupOrder: 1 } }
+  { name: "shared-modules", include: files.filter((file) => !ownProcess.includes(file)) },
+  { name: "own-process", include: ownProcess }
 ].map((test) => mergeConfig(shared, { test }) as TestProjectInlineConfiguration)
 
 export default projects
