@@ -212,6 +212,7 @@ export const make = (
       channel,
       call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
+      bidi: (service, method, input) => directBidiStream(replaceable, authorization, service, method, input),
       resetConnection: Effect.sync(() => replaceable.replace("the connection stalled: the channel moved to a new connection")),
       dispatcher: factory.create(DispatcherDefinition, channel),
       events: factory.create(EventsServiceDefinition, channel),
@@ -397,6 +398,68 @@ export const directServerStream = <I, O>(
     call.sendMessageWithContext({}, toBytes(method.requestType.encode(request).finish()))
     call.halfClose()
     call.startRead()
+    return Mailbox.toStream(mailbox)
+  }))
+
+/**
+ * A bidirectional call made on the channel's grpc-js call directly: each request `input` gives is
+ * encoded and written, the next one taken once grpc-js has taken it (so a slow connection pushes
+ * back on the producer), and ending `input` half-closes the call; responses are decoded as they
+ * arrive, as in `directServerStream` (a mailbox, the next one asked for), without nice-grpc's
+ * async generators, a queue and a Promise per request. A failure of `input` fails the Stream; a
+ * status other than OK fails it with a `GrpcError`; closing its scope (interrupting the
+ * consumer) cancels the call.
+ *
+ * @internal
+ */
+export const directBidiStream = <I, O, E, R>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  input: Stream.Stream<I, E, R>
+): Stream.Stream<O, GrpcError | E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const path = `/${service}/${method.name}`
+    const mailbox = yield* Mailbox.make<O, GrpcError | E>()
+    const call = channel.createCall(path, Infinity, undefined, null, undefined)
+    yield* Effect.addFinalizer(() => Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client")))
+    call.start(metadata.clone(), {
+      onReceiveMetadata: () => {},
+      onReceiveMessage: (bytes: Buffer) => {
+        let message: O
+        try {
+          message = method.responseType.decode(bytes)
+        } catch (cause) {
+          call.cancelWithStatus(
+            Status.INTERNAL,
+            `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
+          )
+          return
+        }
+        mailbox.unsafeOffer(message)
+        call.startRead()
+      },
+      onReceiveStatus: (status) => {
+        mailbox.unsafeDone(status.code === Status.OK ? Exit.void : Exit.fail(statusError(path, status)))
+      }
+    })
+    call.startRead()
+    const write = (request: I) =>
+      Effect.async<void>((resume) => {
+        call.sendMessageWithContext(
+          { callback: () => resume(Effect.void) },
+          toBytes(method.requestType.encode(request).finish())
+        )
+      })
+    yield* input.pipe(
+      Stream.runForEach(write),
+      Effect.matchCauseEffect({
+        onSuccess: () => Effect.sync(() => call.halfClose()),
+        onFailure: (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : mailbox.failCause(cause)
+      }),
+      Effect.forkScoped
+    )
     return Mailbox.toStream(mailbox)
   }))
 
