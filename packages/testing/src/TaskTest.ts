@@ -110,6 +110,41 @@ export type DurableEvent = durableTest.DurableEvent
  *   replay.
  * - `invocationCount`: what `DurableContext.invocationCount` says. Default 1.
  *
+ * The handler gets the SDK's own `DurableContext` (a worker's), over an in-process log: sleeps on
+ * the `Clock` (`TestClock.adjust` ends them), `now` from the `Clock`, children run by `TaskTest`
+ * when their implementation is in the context (otherwise a `DurableTaskError` names the missing
+ * layer). Not modelled: eviction, non-determinism, a child workflow of several tasks.
+ *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect, Fiber, Queue, Schema, TestClock } from "effect"
+ * import { DurableContext, Task } from "@effect-hatchet/sdk"
+ * import { TaskTest } from "@effect-hatchet/testing"
+ *
+ * const Approval = Schema.Struct({ approved: Schema.Boolean })
+ * const Order = Task.durable("order", { input: Schema.Struct({ id: Schema.String }), output: Approval })
+ * const OrderLive = Order.toLayer((input) =>
+ *   Effect.gen(function*() {
+ *     const ctx = yield* DurableContext.DurableContext
+ *     yield* ctx.memo("charge", Effect.succeed(`ch-${input.id}`), Schema.String)
+ *     yield* ctx.sleep("1 day")
+ *     return yield* ctx.waitForEvent(`approval:${input.id}`, { schema: Approval })
+ *   })
+ * )
+ *
+ * it.effect("sleeps a day, then takes the approval pushed while it waits", () =>
+ *   Effect.gen(function*() {
+ *     const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+ *     const fiber = yield* Effect.fork(TaskTest.run(Order, { input: { id: "o-1" }, durable: { eventQueue: events } }))
+ *     yield* TestClock.adjust("1 day")
+ *     yield* Queue.offer(events, { key: "approval:o-1", payload: { approved: true } })
+ *     const run = yield* Fiber.join(fiber)
+ *     expect(yield* run.exit).toEqual({ approved: true })
+ *     expect(run.durable?.memoRan).toEqual(["charge"])
+ *   }).pipe(Effect.provide(OrderLive)))
+ * ```
+ *
  * @since 0.1.0
  * @category durable
  */
