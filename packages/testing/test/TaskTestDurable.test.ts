@@ -16,6 +16,8 @@ import {
   DoubleLive,
   FollowUp,
   FollowUpLive,
+  LookBack,
+  LookBackLive,
   Parent,
   ParentLive,
   Sleeper,
@@ -214,4 +216,19 @@ describe("TaskTest on a durable task", () => {
       const signup = yield* TaskTest.run(FollowUp, "signup", { input: { email: "ada" } })
       expect(signup.durable).toBeUndefined()
     }).pipe(Effect.provide(FollowUpLive)))
+
+  it.effect("a scoped wait takes only an event of its scope", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(LookBack, {
+        input: { id: "s-1" },
+        durable: {
+          events: [
+            { key: "scoped:s-1", payload: { approved: true, by: "other scope" }, scope: "s-2" },
+            { key: "scoped:s-1", payload: { approved: false, by: "its scope" }, scope: "s-1" }
+          ]
+        }
+      })
+      expect(run.exit).toEqual(Exit.succeed({ approved: false, by: "its scope" }))
+      expect(run.durable?.entries.at(-1)).toMatchObject({ _tag: "Wait", events: [{ key: "scoped:s-1", scope: "s-1" }] })
+    }).pipe(Effect.provide(LookBackLive)))
 })

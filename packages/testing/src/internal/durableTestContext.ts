@@ -28,7 +28,7 @@ import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
 import type { Fiber, Scope } from "effect"
-import { Clock, Context, Deferred, Effect, Option, Queue } from "effect"
+import { Clock, Context, Deferred, Effect, FiberId, Option, Queue } from "effect"
 
 /**
  * An event the test supplies to the task's waits (as if pushed with `Hatchet.push`).
@@ -215,9 +215,12 @@ export const make = (options: {
     const definitions = new Map<string, Workflow.Definition>()
     const completions = new Map<number, Deferred.Deferred<TaskExecution.DurableCompletion, DurableTaskError>>()
     let nodeId = 0
-    const nextNode = () => {
-      const node = ++nodeId
-      completions.set(node, Deferred.unsafeMake(Option.none() as any))
+    /** The next position of the log. */
+    const nextNode = () => ++nodeId
+    /** The next position, for an entry the handler awaits (a wait, a child). */
+    const nextAwaited = () => {
+      const node = nextNode()
+      completions.set(node, Deferred.unsafeMake(FiberId.none))
       return node
     }
     const complete = (node: number, completion: TaskExecution.DurableCompletion) =>
@@ -225,7 +228,7 @@ export const make = (options: {
 
     const arm = (conditions: Extract<TaskExecution.DurableAsk, { _tag: "WaitFor" }>["conditions"]) =>
       Effect.gen(function*() {
-        const node = nextNode()
+        const node = nextAwaited()
         const startedAt = yield* Clock.currentTimeMillis
         const entry = {
           _tag: "Wait" as const,
@@ -325,7 +328,7 @@ export const make = (options: {
               `TaskTest runs a child of one task; "${spec.name}" has ${spec.tasks.length}: run it with HatchetTest`
             )
           }
-          const node = nextNode()
+          const node = nextAwaited()
           const runId = `${taskId}-child-${node}`
           const input = JSON.parse(request.input) as unknown
           const entry = { _tag: "Child" as const, nodeId: node, name: spec.name, input, runId, run: undefined as unknown }
