@@ -7,23 +7,7 @@ import { DurableTaskError } from "@effect-hatchet/sdk/DurableContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Queue, Ref, Schema, TestClock } from "effect"
 import * as TaskTest from "../src/TaskTest.js"
-import {
-  Approval,
-  Checkout,
-  CheckoutLive,
-  counts,
-  Double,
-  DoubleLive,
-  FollowUp,
-  FollowUpLive,
-  LookBack,
-  LookBackLive,
-  Parent,
-  ParentLive,
-  Sleeper,
-  SleeperLive,
-  TooBig
-} from "./durableFlows.js"
+import * as Flows from "./durableFlows.js"
 
 /** Waits for a review event or a day, whichever comes first. */
 const Review = Task.durable("durable-review", {
@@ -54,12 +38,12 @@ const OrphanLive = Orphan.toLayer(() =>
   )
 )
 
-const resetCounts = Effect.all([Ref.set(counts.invocations, 0), Ref.set(counts.charges, 0)], { discard: true })
+const resetCounts = Effect.all([Ref.set(Flows.counts.invocations, 0), Ref.set(Flows.counts.charges, 0)], { discard: true })
 
 describe("TaskTest on a durable task", () => {
   it.effect("a week's sleep ends when the TestClock has moved a week; now is the Clock's", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(TaskTest.run(Sleeper, { input: { days: 7 } }))
+      const fiber = yield* Effect.fork(TaskTest.run(Flows.Sleeper, { input: { days: 7 } }))
       yield* TestClock.adjust("6 days")
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 day")
@@ -69,17 +53,17 @@ describe("TaskTest on a durable task", () => {
       const wait = run.durable?.entries[1]
       expect(wait).toMatchObject({ _tag: "Wait", sleeps: ["168h"], startedAt: 0, endedAt: 7 * 86_400_000 })
       expect(run.durable?.memoRan).toEqual(["now", "now"])
-    }).pipe(Effect.provide(SleeperLive)))
+    }).pipe(Effect.provide(Flows.SleeperLive)))
 
   it.effect("an event given up front ends the wait, decoded; the memo runs once", () =>
     Effect.gen(function*() {
       yield* resetCounts
-      const run = yield* TaskTest.run(Checkout, {
+      const run = yield* TaskTest.run(Flows.Checkout, {
         input: { orderId: "o-1", amount: 10 },
         durable: { events: [{ key: "approval:o-1", payload: { approved: true, by: "ada" } }] }
       })
       expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-o-1", approval: { approved: true, by: "ada" } }))
-      expect(yield* Ref.get(counts.charges)).toBe(1)
+      expect(yield* Ref.get(Flows.counts.charges)).toBe(1)
       expect(run.durable?.memoRan).toEqual(["charge"])
       expect(run.durable?.memoLog).toEqual({ charge: "ch-o-1" })
       expect(run.durable?.entries[1]).toMatchObject({
@@ -87,12 +71,14 @@ describe("TaskTest on a durable task", () => {
         events: [{ key: "approval:o-1" }],
         data: { "approval:o-1": { approved: true, by: "ada" } }
       })
-    }).pipe(Effect.provide(CheckoutLive)))
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
 
   it.effect("an event pushed mid-wait ends it, and only then", () =>
     Effect.gen(function*() {
       const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
-      const fiber = yield* Effect.fork(TaskTest.run(Checkout, { input: { orderId: "o-2", amount: 5 }, durable: { eventQueue: events } }))
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Checkout, { input: { orderId: "o-2", amount: 5 }, durable: { eventQueue: events } })
+      )
       yield* TestClock.adjust("2 hours")
       expect(fiber.unsafePoll()).toBeNull()
       // another key does not end it
@@ -103,20 +89,20 @@ describe("TaskTest on a durable task", () => {
       const run = yield* Fiber.join(fiber)
       expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-o-2", approval: { approved: false, by: "bob" } }))
       expect(run.durable?.entries[1]).toMatchObject({ _tag: "Wait", startedAt: 0, endedAt: 3 * 3_600_000 })
-    }).pipe(Effect.provide(CheckoutLive)))
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
 
   it.effect("a payload that does not decode fails the wait with the worker's typed error", () =>
     Effect.gen(function*() {
-      const Strict = Task.durable("durable-strict", { output: Approval, executionTimeout: "1 hour" })
+      const Strict = Task.durable("durable-strict", { output: Flows.Approval, executionTimeout: "1 hour" })
       const StrictLive = Strict.toLayer(() =>
-        DurableContext.waitForEvent("approval:x", { schema: Approval }).pipe(
+        DurableContext.waitForEvent("approval:x", { schema: Flows.Approval }).pipe(
           Effect.catchTag("DurableTaskError", (e) => Effect.die(e))
         )
       )
       const seen = yield* Ref.make<DurableTaskError | undefined>(undefined)
       const Probe = Task.durable("durable-probe", { output: Schema.String, executionTimeout: "1 hour" })
       const ProbeLive = Probe.toLayer(() =>
-        DurableContext.waitForEvent("approval:x", { schema: Approval }).pipe(
+        DurableContext.waitForEvent("approval:x", { schema: Flows.Approval }).pipe(
           Effect.as("decoded"),
           Effect.catchTag("DurableTaskError", (e) => Effect.as(Ref.set(seen, e), e.reason))
         )
@@ -136,7 +122,7 @@ describe("TaskTest on a durable task", () => {
   it.effect("a memo seeded in the log is replayed (decoded, not run); invocationCount as given", () =>
     Effect.gen(function*() {
       yield* resetCounts
-      const run = yield* TaskTest.run(Checkout, {
+      const run = yield* TaskTest.run(Flows.Checkout, {
         input: { orderId: "o-3", amount: 7 },
         durable: {
           memo: { charge: "ch-earlier" },
@@ -145,33 +131,33 @@ describe("TaskTest on a durable task", () => {
         }
       })
       expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-earlier", approval: { approved: true, by: "ada" } }))
-      expect(yield* Ref.get(counts.charges)).toBe(0)
+      expect(yield* Ref.get(Flows.counts.charges)).toBe(0)
       expect(run.durable?.invocationCount).toBe(2)
       expect(run.durable?.memoRan).toEqual([])
       expect(run.durable?.entries[0]).toMatchObject({ _tag: "Memo", key: "charge", replayed: true })
-    }).pipe(Effect.provide(CheckoutLive)))
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
 
   it.effect("children run with TaskTest: typed outputs, and a child's typed error reaches the parent", () =>
     Effect.gen(function*() {
-      const run = yield* TaskTest.run(Parent, { input: { n: 21 } })
+      const run = yield* TaskTest.run(Flows.Parent, { input: { n: 21 } })
       expect(run.exit).toEqual(Exit.succeed({ one: 42, many: [2, 4, 6], failure: "too big: 1000" }))
       const children = (run.durable?.entries ?? []).filter((e) => e._tag === "Child")
       expect(children.map((c) => c.input)).toEqual([{ n: 21 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 1000 }])
       const failed = children[4]?.run as TaskTest.Run<unknown, unknown>
-      expect(failed.exit).toEqual(Exit.fail(new TooBig({ n: 1000 })))
-    }).pipe(Effect.provide(ParentLive), Effect.provide(DoubleLive)))
+      expect(failed.exit).toEqual(Exit.fail(new Flows.TooBig({ n: 1000 })))
+    }).pipe(Effect.provide(Flows.ParentLive), Effect.provide(Flows.DoubleLive)))
 
   it.effect("runChild's typed error, as the parent's handler sees it", () =>
     Effect.gen(function*() {
       const Once = Task.durable("durable-once", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number })
       const OnceLive = Once.toLayer((input) =>
-        DurableContext.runChild(Double, input).pipe(
+        DurableContext.runChild(Flows.Double, input).pipe(
           Effect.map((r) => r.doubled),
           Effect.catchTag("TooBig", (e) => Effect.succeed(-e.n)),
           Effect.catchAll((e) => Effect.die(e))
         )
       )
-      const layer = Layer.merge(OnceLive, DoubleLive)
+      const layer = Layer.merge(OnceLive, Flows.DoubleLive)
       expect(yield* TaskTest.result(Once, { input: { n: 4 } }).pipe(Effect.provide(layer))).toBe(8)
       expect(yield* TaskTest.result(Once, { input: { n: 400 } }).pipe(Effect.provide(layer))).toBe(-400)
     }))
@@ -208,18 +194,18 @@ describe("TaskTest on a durable task", () => {
   it.effect("a durable task of a workflow (Workflow.durableTask) gets its parents and the durable context", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(
-        TaskTest.result(FollowUp, "nudge", { input: { email: "ada" }, parents: { signup: { userId: "u-ada" } } })
+        TaskTest.result(Flows.FollowUp, "nudge", { input: { email: "ada" }, parents: { signup: { userId: "u-ada" } } })
       )
       yield* TestClock.adjust("1 day")
       expect(yield* Fiber.join(fiber)).toEqual({ nudged: "u-ada" })
       // its non-durable task has no durable record
-      const signup = yield* TaskTest.run(FollowUp, "signup", { input: { email: "ada" } })
+      const signup = yield* TaskTest.run(Flows.FollowUp, "signup", { input: { email: "ada" } })
       expect(signup.durable).toBeUndefined()
-    }).pipe(Effect.provide(FollowUpLive)))
+    }).pipe(Effect.provide(Flows.FollowUpLive)))
 
   it.effect("a scoped wait takes only an event of its scope", () =>
     Effect.gen(function*() {
-      const run = yield* TaskTest.run(LookBack, {
+      const run = yield* TaskTest.run(Flows.LookBack, {
         input: { id: "s-1" },
         durable: {
           events: [
@@ -230,5 +216,5 @@ describe("TaskTest on a durable task", () => {
       })
       expect(run.exit).toEqual(Exit.succeed({ approved: false, by: "its scope" }))
       expect(run.durable?.entries.at(-1)).toMatchObject({ _tag: "Wait", events: [{ key: "scoped:s-1", scope: "s-1" }] })
-    }).pipe(Effect.provide(LookBackLive)))
+    }).pipe(Effect.provide(Flows.LookBackLive)))
 })
