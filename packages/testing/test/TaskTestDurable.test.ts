@@ -38,6 +38,18 @@ const OrphanLive = Orphan.toLayer(() =>
   )
 )
 
+/** Sleeps until two days from its start, then waits for both "a" and "b". */
+const Both = Task.durable("durable-both", { output: Schema.Array(Schema.String), executionTimeout: "3 days" })
+const BothLive = Both.toLayer(() =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const start = yield* ctx.now
+    yield* ctx.sleepUntil(new Date(start.getTime() + 2 * 86_400_000))
+    const data = yield* ctx.waitFor([Condition.event("a"), Condition.event("b")])
+    return Object.keys(data).sort()
+  })
+)
+
 const resetCounts = Effect.all([Ref.set(Flows.counts.invocations, 0), Ref.set(Flows.counts.charges, 0)], { discard: true })
 
 describe("TaskTest on a durable task", () => {
@@ -217,4 +229,22 @@ describe("TaskTest on a durable task", () => {
       expect(run.exit).toEqual(Exit.succeed({ approved: false, by: "its scope" }))
       expect(run.durable?.entries.at(-1)).toMatchObject({ _tag: "Wait", events: [{ key: "scoped:s-1", scope: "s-1" }] })
     }).pipe(Effect.provide(Flows.LookBackLive)))
+
+  it.effect("sleepUntil wakes at the time given (the Clock's); waitFor a list needs every condition", () =>
+    Effect.gen(function*() {
+      const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+      const fiber = yield* Effect.fork(TaskTest.run(Both, { input: {}, durable: { eventQueue: events } }))
+      yield* TestClock.adjust("1 day")
+      yield* Queue.offer(events, { key: "a", payload: { n: 1 } })
+      yield* TestClock.adjust("1 day")
+      // "a" came before the wait: kept for it; the wait still needs "b"
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Queue.offer(events, { key: "b", payload: { n: 2 } })
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed(["a", "b"]))
+      expect(run.durable?.entries.filter((e) => e._tag === "Wait")).toMatchObject([
+        { sleeps: ["48h"], startedAt: 0, endedAt: 2 * 86_400_000 },
+        { events: [{ key: "a" }, { key: "b" }], startedAt: 2 * 86_400_000 }
+      ])
+    }).pipe(Effect.provide(BothLive)))
 })
