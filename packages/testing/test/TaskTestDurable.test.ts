@@ -247,4 +247,25 @@ describe("TaskTest on a durable task", () => {
         { events: [{ key: "a" }, { key: "b" }], startedAt: 2 * 86_400_000 }
       ])
     }).pipe(Effect.provide(BothLive)))
+
+  it.effect("a durable child gets its own durable context: its week's sleep on the same Clock", () =>
+    Effect.gen(function*() {
+      const Nest = Task.durable("durable-nest", { output: Schema.String, executionTimeout: "30 days" })
+      const NestLive = Nest.toLayer(() =>
+        DurableContext.runChild(Flows.Sleeper, { days: 7 }).pipe(
+          Effect.map((r) => r.after),
+          Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e })))
+        )
+      )
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Nest, { input: {} }).pipe(Effect.provide(Layer.merge(NestLive, Flows.SleeperLive)))
+      )
+      yield* TestClock.adjust("7 days")
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed(new Date(7 * 86_400_000).toISOString()))
+      const child = run.durable?.entries[0]
+      expect(child).toMatchObject({ _tag: "Child", name: "durable-sleeper", input: { days: 7 } })
+      const childRun = (child as { readonly run: TaskTest.Run<unknown, unknown> }).run
+      expect(childRun.durable?.entries.map((e) => e._tag)).toEqual(["Memo", "Wait", "Memo"])
+    }))
 })
