@@ -12,7 +12,6 @@ import { Effect } from "effect"
 import { runStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as PlainRoutes from "../plainRoutes.js"
-import type { PlainRoute } from "../plainRoutes.js"
 import {
   internalServerError,
   json,
@@ -70,7 +69,7 @@ const listParams = (q: QueryReader) => ({
 })
 
 /** A run's details (`V1WorkflowRunDetails`); its tenant is the run's. */
-const runDetails: PlainRoute = {
+const runDetails: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/workflow-runs/:run",
   handler: (request) => {
     const run = Queries.findRunAnyTenant(request.core.state, uuidParam(request, "run", "invalid workflow run id"))
@@ -81,7 +80,7 @@ const runDetails: PlainRoute = {
 }
 
 /** The tenant's run list (`V1TaskSummaryList`), read from the engine's state. */
-const runList: PlainRoute = {
+const runList: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/tenants/:tenant/workflow-runs",
   handler: (request) => {
     const tenantId = pathTenant(request)
@@ -104,7 +103,7 @@ const runList: PlainRoute = {
 }
 
 /** The routes the SDKs poll, served without the Effect HTTP machinery too (`PlainRoutes.serveLean`). */
-export const hotRoutes: ReadonlyArray<PlainRoute> = [runDetails, runList]
+export const hotRoutes: ReadonlyArray<PlainRoutes.PlainRoute> = [runDetails, runList]
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
