@@ -538,7 +538,7 @@ describe("durable tasks", () => {
       expect(h.completions()).toEqual([])
       yield* h.complete(w.received.find((x) => x.actionId === "two-steps:b")!, "{\"y\":2}")
       yield* h.fail(w.received.find((x) => x.actionId === "one-step:c" && x.workflowRunId === failing)!, "boom", true)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
       expect(h.completions().map((c) => [c.ref!.nodeId, c.isFailure, c.isFailure ? c.errorMessage : decode(c.payload)])).toEqual([
         [1, false, { a: { x: 1 }, b: { y: 2 } }],
         [2, true, "boom"],
@@ -556,7 +556,7 @@ describe("durable tasks", () => {
       const running = yield* h.trigger("napper")
       const a = w.received[0]!
       yield* h.sleep(a, "1h")
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
       expect(w.received.at(-1)).toMatchObject({ actionType: ActionType.CANCEL_STEP_RUN, taskRunExternalId: running })
       const cancelled = yield* h.taskOf(running, "t")
       expect(taskStatus(cancelled)).toBe("CANCELLED")
@@ -566,7 +566,7 @@ describe("durable tasks", () => {
       yield* h.waitEvent(b, "wake")
       yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
       const received = w.received.length
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
       expect(w.received).toHaveLength(received)
       const evicted = yield* h.taskOf(evictedRun, "t")
       expect(taskStatus(evicted)).toBe("CANCELLED")
@@ -580,7 +580,7 @@ describe("durable tasks", () => {
       expect(w.received).toHaveLength(received)
       expect(taskStatus(evicted)).toBe("CANCELLED")
       // replayed, the task finds its sleep over and goes on at once
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
       const replayed = w.received.at(-1)!
       expect(replayed).toMatchObject({ taskRunExternalId: running, durableTaskInvocationCount: 2 })
       yield* h.sleep(replayed, "1h")
@@ -610,7 +610,7 @@ describe("durable tasks", () => {
           }]
         }
       })
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       const tenant = h.state.tenants.get(tenantId)!
       expect(tenant.eventMatches.has("never")).toBe(true)
       expect(h.state.childRunMatches.size).toBe(1)

@@ -212,7 +212,7 @@ describe("worker liveness", () => {
       expect(bad.message).toBe("invalid worker ID format: nope")
       yield* w.closeStream
       const closed = yield* Effect.flip(w.heartbeat)
-      expect(closed).toMatchObject({ code: 9, message: `Heartbeat rejected: worker stream is not active: ${w.id}` })
+      expect(closed).toMatchObject({ _tag: "FailedPrecondition", message: `Heartbeat rejected: worker stream is not active: ${w.id}` })
     }))
 })
 
@@ -597,7 +597,7 @@ describe("children", () => {
         hatchet__parent_step_run_id: parentRun
       })
       const unknown = yield* Effect.flip(h.trigger("nope"))
-      expect(unknown).toMatchObject({ code: 3, message: "workflow names not found: nope" })
+      expect(unknown).toMatchObject({ _tag: "InvalidArgument", message: "workflow names not found: nope" })
     }))
 })
 
@@ -609,12 +609,12 @@ describe("cancel and replay", () => {
       const w = yield* h.worker(["cx:a", "cx:b"])
       const runId = yield* h.trigger("cx")
       const results = yield* h.awaitRun(runId)
-      const ids = yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      const ids = yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       expect(ids).toEqual([runId])
       expect(w.cancels().map((c) => [c.taskName, c.retryCount])).toEqual([["a", 0]])
       expect(results[0]!.results.map((r) => [r.taskName, r.error])).toEqual([["a", ""], ["b", ""]])
       const both = yield* Effect.flip(
-        h.run((state, now) =>
+        h.runEither((state, now) =>
           Admin.cancelTasks(state, tenantId, {
             externalIds: [runId],
             filter: { since: 0, statuses: [], workflowIds: [], additionalMetadata: [] }
@@ -633,7 +633,7 @@ describe("cancel and replay", () => {
       yield* h.complete(w.starts()[0]!, "{\"v\":1}")
       yield* h.complete(w.starts()[1]!, "{\"w\":1}")
       const a = yield* h.taskOf(runId, "a")
-      const replayed = yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [a.externalId] }, now))
+      const replayed = yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [a.externalId] }, now))
       expect(replayed).toEqual([a.externalId])
       expect(w.starts().map((s) => [s.taskName, s.retryCount])).toEqual([["a", 0], ["b", 0], ["a", 1]])
       const results = yield* h.awaitRun(runId)

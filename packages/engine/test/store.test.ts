@@ -113,9 +113,9 @@ describe("the store seam", () => {
       check()
       expect(rows.runs.get(solo)!.tasks[0]!.spawned).toEqual({ [`${soloStart.taskRunExternalId}.0.0`]: child })
       yield* h.fail(soloStart, "boom", true)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [child] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [child] }, now))
       check()
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [solo] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [solo] }, now))
       check()
       expect(rows.runs.get(solo)).toMatchObject({ tasks: [{ state: { _tag: "Assigned" }, retryCount: 1 }] })
       expect(rows.runs.get(solo)!.finishedAt).toBeUndefined()
@@ -168,7 +168,7 @@ describe("the store seam", () => {
         expect.objectContaining({ _tag: "Assigned", workerId: batchWorker.id, batch: { id: batchStarts[0]!.batchId, size: 2, index: 1 } })
       ])
       const third = yield* h.trigger("batched", { k: "y" })
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
       check()
       expect(rows.runs.get(third)!.tasks[0]!.state).toMatchObject({ _tag: "Cancelled" })
       yield* h.run((state, now) =>
@@ -195,7 +195,7 @@ describe("the store seam", () => {
       check()
       expect(limitedWorker.starts()).toHaveLength(1)
       expect(rows.rateLimits.get(`${tenantId}/api`)).toMatchObject({ limitValue: 5, value: 3 })
-      const cron = yield* h.run((state, now) =>
+      const cron = yield* h.runEither((state, now) =>
         Crons.createCron(state, tenantId, "solo", {
           name: "hourly",
           expression: "0 * * * *",
@@ -205,7 +205,7 @@ describe("the store seam", () => {
         }, now)
       )
       yield* h.run((state) => Crons.setCronEnabled(state, cron, false))
-      const scheduled = yield* h.run((state, now) =>
+      const scheduled = yield* h.runEither((state, now) =>
         Schedules.createScheduled(state, tenantId, "solo", {
           triggerAt: now + 10 * HOUR,
           inputRaw: "",

@@ -39,7 +39,7 @@ describe("worker sessions", () => {
       const runId = yield* h.trigger("sess")
       const startsOnSecond = () => second.filter((a) => (a as { actionType: number }).actionType === ActionType.START_STEP_RUN)
       expect(w.starts().length + startsOnSecond().length).toBe(1)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       expect(w.cancels()).toHaveLength(1)
       expect(second.filter((a) => (a as { actionType: number }).actionType === ActionType.CANCEL_STEP_RUN)).toHaveLength(1)
     }))

@@ -131,7 +131,7 @@ describe("no timer outlives its task", () => {
       yield* h.advance(1_000)
       expect(taskStatus(yield* h.taskOf(slow, "a"))).toBe("FAILED")
       expect(h.state.timers.ownedBy(slow)).toEqual([])
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [retried] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [retried] }, now))
       expect(taskStatus(yield* h.taskOf(retried, "a"))).toBe("CANCELLED")
       expect(h.state.timers.ownedBy(retried)).toEqual([])
     }))

@@ -177,6 +177,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
       core,
       state: core.state as EngineState,
       run,
+      runEither: core.runEither,
       putWorkflow,
       trigger,
       worker,

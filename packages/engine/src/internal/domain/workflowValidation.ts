@@ -31,7 +31,7 @@ import {
 import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
 import * as Cel from "./cel.js"
 import { isValidDuration } from "./duration.js"
-import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
+import { internal, internalWith, invalidArgument, unimplemented } from "./errors.js"
 import { isUuid } from "./ids.js"
 import { isJsonObject, parseJson, validateJsonb } from "./json.js"
 import type { StepKind, TenantState } from "./model.js"
@@ -56,7 +56,7 @@ export const normalizeActionId = (action: string): string | undefined => {
 }
 
 /** A crontab upstream's parser panics on: its gRPC recovery answers this (without a period). */
-const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "An internal error occurred" })
+const recoveredPanic = () => internalWith("An internal error occurred")
 
 // -----------------------------------------------------------------------------
 // validation

@@ -7,6 +7,7 @@
  */
 import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
+import { Either } from "effect"
 import type { EngineCoreService } from "../core.js"
 import { internal } from "../domain/errors.js"
 import type { ScheduledRun, WorkflowVersion } from "../domain/model.js"
@@ -96,11 +97,13 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   scheduleWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
+      core.runEither((state, now) =>
         // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
-        const { scheduled, version } = Schedules.scheduleWorkflow(state, context.tenantId, request, now)
-        return workflowVersionResponse(version, scheduled)
-      }),
+        Either.map(
+          Schedules.scheduleWorkflow(state, context.tenantId, request, now),
+          ({ scheduled, version }) => workflowVersionResponse(version, scheduled)
+        )
+      ),
       context.signal
     ),
 

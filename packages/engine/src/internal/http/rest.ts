@@ -9,7 +9,7 @@
  * @internal
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Data, Effect, ParseResult, Schema } from "effect"
+import { Data, Effect, type Either, ParseResult, Schema } from "effect"
 import { EngineAuth } from "../auth/EngineAuth.js"
 import { EngineCore } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
@@ -170,6 +170,12 @@ export const lookupInTenant =
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
 export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
   Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))
+
+/** Runs a domain operation that returns its refusal as `Left`, mapping it to `APIErrors`. */
+export const runDomainEither = <A, E extends EngineError>(
+  operation: (state: EngineState, now: number) => Either.Either<A, E>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.runEither(operation)).pipe(Effect.mapError(fromEngineError))
 
 const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
 

@@ -44,6 +44,7 @@ import {
   parseQuery,
   pathParam,
   runDomain,
+  runDomainEither,
   storedJson,
   tenantResourceRoute,
   tenantRoute,
@@ -117,7 +118,7 @@ export const routes = HttpRouter.empty.pipe(
           ...storedJson(body),
           priority: body.priority
         }))
-        const scheduled = yield* runDomain((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
+        const scheduled = yield* runDomainEither((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
         return json(Views.scheduledWorkflows(scheduled))
       })
     )

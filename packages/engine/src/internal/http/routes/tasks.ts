@@ -14,9 +14,10 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, type Either, Schema } from "effect"
 import * as Admin from "../../domain/admin.js"
 import * as Durable from "../../domain/durable.js"
+import type { InvalidArgument } from "../../domain/errors.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import {
@@ -33,6 +34,7 @@ import {
   parseQuery,
   resourceRoute,
   runDomain,
+  runDomainEither,
   tenantResourceRoute,
   tenantRoute,
   uuidOrFail
@@ -69,13 +71,18 @@ const toSelection = (body: typeof TasksRequest.Type): Admin.TasksSelection => ({
 })
 
 const tasksOperation = (
-  operation: (state: EngineState, tenantId: string, selection: Admin.TasksSelection, now: number) => Array<string>
+  operation: (
+    state: EngineState,
+    tenantId: string,
+    selection: Admin.TasksSelection,
+    now: number
+  ) => Either.Either<Array<string>, InvalidArgument>
 ) =>
   tenantRoute((tenantId) =>
     Effect.gen(function*() {
       const body = yield* decodeBody(TasksRequest)
       const selection = yield* attempt(() => toSelection(body))
-      const ids = yield* runDomain((state, now) => operation(state, tenantId, selection, now))
+      const ids = yield* runDomainEither((state, now) => operation(state, tenantId, selection, now))
       return json({ ids })
     })
   )
