@@ -25,14 +25,15 @@
  * @internal
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
   apiError,
-  attempt,
   bodyTime,
   decodeBody,
+  goUuid,
+  goUuids,
   type Handler,
   internalServerError,
   json,
@@ -40,6 +41,7 @@ import {
   lookupInTenant,
   metadataPairs,
   nullable,
+  optionalGoUuid,
   orderedPage,
   parseQuery,
   pathParam,
@@ -47,8 +49,7 @@ import {
   runDomainEither,
   storedJson,
   tenantResourceRoute,
-  tenantRoute,
-  uuidOrFail
+  tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -80,7 +81,7 @@ const BulkUpdateRequest = Schema.Struct({
 })
 
 /** A missing `time.Time` is Go's zero time. */
-const triggerAtOf = (value: string | undefined) => (value === undefined ? Schedules.zeroTime : bodyTime(value))
+const triggerAtOf = (value: string | undefined) => (value === undefined ? Either.right(Schedules.zeroTime) : bodyTime(value))
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
 
@@ -113,11 +114,11 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const workflowName = yield* pathParam("workflow")
         const body = yield* decodeBody(ScheduleWorkflowRunRequest)
-        const opts = yield* attempt((): Schedules.NewScheduled => ({
-          triggerAt: triggerAtOf(body.triggerAt),
+        const opts: Schedules.NewScheduled = {
+          triggerAt: yield* triggerAtOf(body.triggerAt),
           ...storedJson(body),
           priority: body.priority
-        }))
+        }
         const scheduled = yield* runDomainEither((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
         return json(Views.scheduledWorkflows(scheduled))
       })
@@ -151,18 +152,18 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const body = yield* decodeBody(BulkDeleteRequest)
         const filter = body.filter
-        const given = yield* attempt(() => (body.scheduledWorkflowRunIds ?? []).map((id) => uuidOrFail(id)))
+        const given = yield* goUuids(body.scheduledWorkflowRunIds ?? [])
         if (given.length > 0 && filter !== undefined) {
           return yield* apiError(400, "Provide either scheduledWorkflowRunIds or filter, not both.")
         }
         let ids = given
         if (ids.length === 0 && filter !== undefined) {
-          const selection = yield* attempt(() => ({
-            workflowId: filter.workflowId === undefined ? undefined : uuidOrFail(filter.workflowId),
-            parentWorkflowRunId: filter.parentWorkflowRunId === undefined ? undefined : uuidOrFail(filter.parentWorkflowRunId),
-            parentStepRunId: filter.parentStepRunId === undefined ? undefined : uuidOrFail(filter.parentStepRunId),
-            additionalMetadata: metadataPairs(filter.additionalMetadata)
-          }))
+          const selection = {
+            workflowId: yield* optionalGoUuid(filter.workflowId),
+            parentWorkflowRunId: yield* optionalGoUuid(filter.parentWorkflowRunId),
+            parentStepRunId: yield* optionalGoUuid(filter.parentStepRunId),
+            additionalMetadata: yield* metadataPairs(filter.additionalMetadata)
+          }
           ids = yield* runDomain((state) =>
             Schedules.listScheduled(state, tenantId, { ...selection, limit: Number.MAX_SAFE_INTEGER }).rows.map((s) => s.id)
           )
@@ -183,11 +184,8 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(BulkUpdateRequest)
-        const updates = yield* attempt(() =>
-          (body.updates ?? []).map((update) => ({
-            id: update.id === undefined ? nilUuid : uuidOrFail(update.id),
-            triggerAt: triggerAtOf(update.triggerAt)
-          }))
+        const updates = yield* Either.all(
+          (body.updates ?? []).map((update) => Either.all({ id: goUuid(update.id ?? nilUuid), triggerAt: triggerAtOf(update.triggerAt) }))
         )
         return json(yield* runDomain((state) => Schedules.bulkReschedule(state, tenantId, updates)))
       })
@@ -208,7 +206,7 @@ export const routes = HttpRouter.empty.pipe(
     scheduledRoute((scheduled) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(UpdateScheduledWorkflowRunRequest)
-        const triggerAt = yield* attempt(() => triggerAtOf(body.triggerAt))
+        const triggerAt = yield* triggerAtOf(body.triggerAt)
         const updated = yield* whileScheduled(scheduled, (state) => Schedules.reschedule(state, scheduled, triggerAt))
         if (updated === undefined) return yield* apiError(404, "Scheduled workflow not found.")
         return json(Views.scheduledWorkflows(updated))
