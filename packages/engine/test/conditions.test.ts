@@ -41,7 +41,9 @@ const parent = (parentReadableId: string, action: Action, expression: string, gr
 })
 
 const push = (h: Harness, key: string, payload: unknown) =>
-  h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload) }), now))
+  h.runEither((state, now) =>
+    Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload) }), now)
+  )
 
 /** The readable ids of the run's created tasks, with their REST status. */
 const statuses = (h: Harness, runId: string) =>

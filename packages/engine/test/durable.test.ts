@@ -93,7 +93,7 @@ const durableHarnessWith = (options: CoreOptions) =>
         }
       })
     const push = (key: string, payload: unknown, scope?: string) =>
-      h.run((state, now) =>
+      h.runEither((state, now) =>
         Ingest.pushEvent(
           state,
           tenantId,

@@ -20,7 +20,7 @@ import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
 const push = (h: Harness, request: Partial<PushEventRequest> & { readonly key: string }) =>
-  h.run((state, now) =>
+  h.runEither((state, now) =>
     Ingest.pushEvent(state, tenantId, { payload: "{}", eventTimestamp: undefined, ...request } as PushEventRequest, now)
   )
 

@@ -139,7 +139,7 @@ describe("idempotency keys", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("on-event", [task("t")], { ...ttl(60_000), eventTriggers: ["order:paid"] })
       const push = (id: string) =>
-        h.run((state, now) => Ingest.pushEvent(state, tenantId, { key: "order:paid", payload: JSON.stringify({ id }) } as never, now))
+        h.runEither((state, now) => Ingest.pushEvent(state, tenantId, { key: "order:paid", payload: JSON.stringify({ id }) } as never, now))
       const first = yield* push("o-1")
       const second = yield* push("o-1")
       expect(first.triggeredRuns).toHaveLength(1)

@@ -8,7 +8,7 @@ import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatch
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit } from "effect"
+import { Duration, Effect, Either, Exit } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
@@ -142,7 +142,9 @@ describe("pushed events", () => {
     Effect.gen(function*() {
       const h = yield* harness({ maxAgeMs: HOUR, maxRuns: 2 })
       const push = (key: string) =>
-        h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: "{}" }), now).id)
+        h.runEither((state, now) =>
+          Either.map(Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: "{}" }), now), (e) => e.id)
+        )
       const first = yield* push("a")
       yield* jump(h, MINUTE)
       const rest = [yield* push("b"), yield* push("c")]

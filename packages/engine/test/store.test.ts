@@ -79,7 +79,7 @@ describe("the store seam", () => {
       yield* h.advance(2_000)
       check()
       expect(rows.runs.get(dag)!.tasks[0]!.state).toMatchObject({ _tag: "Assigned", workerId: w.id })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.putLog(state, tenantId, {
           taskRunExternalId: w.starts()[1]!.taskRunExternalId,
           createdAt: undefined,
@@ -149,7 +149,7 @@ describe("the store seam", () => {
         "go",
         expect.stringMatching(/^sleep-/)
       ]])
-      yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
+      yield* h.runEither((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
       check()
       expect(rows.runs.get(waits)).toMatchObject({ matches: [], finishedAt: expect.any(Number) })
 
@@ -185,7 +185,7 @@ describe("the store seam", () => {
       expect(rows.runs.get(badKey)!.tasks[0]!.state).toMatchObject({ _tag: "Failed" })
 
       // events, rate limits (created, then consumed), crons, scheduled runs
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "k", payload: "{}", additionalMetadata: "{}" }), now)
       )
       yield* h.run((state, now) => RateLimits.putRateLimit(state, tenantId, { key: "api", limit: 5, duration: 0 }, now))
@@ -275,7 +275,7 @@ describe("the store seam", () => {
       ])
       expect(rows.runs.get(durableRun)!.tasks[0]!.signals).toMatchObject([{ signalKey: "sig", match: [{ eventKey: "durable:go" }] }])
       yield* h.advance(HOUR)
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "durable:go", payload: "{}" }), now)
       )
       check()

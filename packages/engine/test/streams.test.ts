@@ -117,7 +117,7 @@ describe("workflow events", () => {
       const runId = yield* h.trigger("str")
       const events = yield* h.watchEvents(runId)
       const put = (message: string, eventIndex: number | undefined) =>
-        h.run((state, now) =>
+        h.runEither((state, now) =>
           Ingest.putStreamEvent(
             state,
             tenantId,

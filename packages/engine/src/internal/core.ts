@@ -94,18 +94,23 @@ export const make = (options: CoreOptions = {}) =>
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)
     yield* Effect.orDie(commit)
 
-    const runAt = <A>(operation: (state: EngineState, now: number) => A, now: number): Effect.Effect<A, EngineError> => {
+    /** Runs `operation` at `now`, then commits; its outcome is read with `exitOf`. */
+    const runAt = <R, A, E>(
+      operation: (state: EngineState, now: number) => R,
+      exitOf: (result: R) => Exit.Exit<A, E>,
+      now: number
+    ): Effect.Effect<A, E | EngineError> => {
       try {
         const result = operation(state, now)
         assignDirty(state, now)
-        return Effect.as(commit, result)
+        return Effect.zipRight(commit, exitOf(result))
       } catch (error) {
         assignDirty(state, now)
         return Effect.zipRight(commit, isEngineError(error) ? Effect.fail(error) : Effect.die(error))
       }
     }
     const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, now))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, Exit.succeed, now))
     const clock = yield* Effect.clock
     /** Whether the operation's changes are committed already (no store: they are forgotten). */
     const committedNow = (): boolean => {
@@ -131,11 +136,11 @@ export const make = (options: CoreOptions = {}) =>
     }
     const runNow = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
       runNowWith(operation, Exit.succeed)
-    const runEither = <A, E extends EngineError>(
-      operation: (state: EngineState, now: number) => Either.Either<A, E>
-    ): Effect.Effect<A, E | EngineError> => Effect.flatten(run(operation))
     const exitOfEither = <A, E>(result: Either.Either<A, E>): Exit.Exit<A, E> =>
       Either.isRight(result) ? Exit.succeed(result.right) : Exit.fail(result.left)
+    const runEither = <A, E extends EngineError>(
+      operation: (state: EngineState, now: number) => Either.Either<A, E>
+    ): Effect.Effect<A, E | EngineError> => Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, exitOfEither, now))
     const runEitherNow = <A, E extends EngineError>(
       operation: (state: EngineState, now: number) => Either.Either<A, E>
     ): Effect.Effect<A, E | EngineError> => runNowWith(operation, exitOfEither)
