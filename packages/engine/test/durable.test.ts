@@ -8,7 +8,7 @@ import { ActionType, type AssignedAction, WorkerRegisterRequest } from "@effect-
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect, Either, TestClock } from "effect"
 import type { CoreOptions } from "../src/internal/core.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import { branchDurableTask, handleDurableRequest, restoreEvictedTask } from "../src/internal/domain/durable.js"
@@ -33,28 +33,31 @@ const durableHarnessWith = (options: CoreOptions) =>
     const durableWorker = (actions: ReadonlyArray<string>, durable = 10) =>
       Effect.gen(function*() {
         const received: Array<AssignedAction> = []
-        const worker = yield* h.run((state, now) => {
-          const w = Workers.registerWorker(
-            state,
-            tenantId,
-            WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
-            now
+        const worker = yield* h.runEither((state, now) =>
+          Either.flatMap(
+            Workers.registerWorker(
+              state,
+              tenantId,
+              WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
+              now
+            ),
+            (w) => {
+              Workers.openSession(state, w, {
+                id: `session-${w.id}`,
+                workerId: w.id,
+                establishedAt: now,
+                legacy: false,
+                send: (a) => {
+                  received.push(a)
+                  return true
+                },
+                close: () => {}
+              }, now)
+              return Either.map(Workers.heartbeat(state, tenantId, w.id, now), () => w)
+            }
           )
-          Workers.openSession(state, w, {
-            id: `session-${w.id}`,
-            workerId: w.id,
-            establishedAt: now,
-            legacy: false,
-            send: (a) => {
-              received.push(a)
-              return true
-            },
-            close: () => {}
-          }, now)
-          Workers.heartbeat(state, tenantId, w.id, now)
-          return w
-        })
-        return { worker, received, heartbeat: h.run((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
+        )
+        return { worker, received, heartbeat: h.runEither((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
       })
     const memo = (a: AssignedAction, key: string, payload?: unknown) =>
       request({

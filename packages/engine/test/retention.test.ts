@@ -188,7 +188,7 @@ describe("inactive workers", () => {
         yield* w.closeStream
       }
       // registered and never listening counts as inactive from registration
-      const silent = yield* h.run((state, now) =>
+      const silent = yield* h.runEither((state, now) =>
         Workers.registerWorker(state, tenantId, WorkerRegisterRequest.fromPartial({ workerName: "silent", actions: ["t:a"] }), now)
       )
       yield* jump(h, 1_000)

@@ -171,7 +171,7 @@ describe("the store seam", () => {
       yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
       check()
       expect(rows.runs.get(third)!.tasks[0]!.state).toMatchObject({ _tag: "Cancelled" })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Actions.batchActionEvent(state, tenantId, {
           eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
           items: Object.keys(JSON.parse(batchStarts[0]!.actionPayload)).map((id) => ({ taskRunExternalId: id, eventPayload: "{}" }))

@@ -71,7 +71,7 @@ describe("worker sessions", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("gone", [task("t")])
       const w = yield* h.worker(["gone:t"])
-      yield* h.run((state) => Workers.unsubscribe(state, tenantId, w.id))
+      yield* h.runEither((state) => Workers.unsubscribe(state, tenantId, w.id))
       const runId = yield* h.trigger("gone")
       const t = h.state.tasksByExternalId.get(runId)!
       expect(t).toMatchObject({ state: { _tag: "Backoff" }, internalRetryCount: 1, retryCount: 1 })
@@ -89,7 +89,7 @@ describe("worker sessions", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("legacy", [task("t")])
       const received: Array<unknown> = []
-      const worker = yield* h.run((state, now) =>
+      const worker = yield* h.runEither((state, now) =>
         Workers.registerWorker(state, tenantId, { workerName: "old", actions: ["legacy:t"], services: [], labels: {}, slotConfig: {} }, now)
       )
       yield* h.run((state, now) =>

@@ -107,7 +107,7 @@ describe("no timer outlives its task", () => {
       expect(h.state.timers.size).toBe(1_000)
       const [first, ...rest] = w.starts()
       yield* h.advance(10_000)
-      const refreshed = yield* h.run((state, now) => Workers.refreshTimeout(state, tenantId, first!.taskRunExternalId, "30s", now))
+      const refreshed = yield* h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, first!.taskRunExternalId, "30s", now))
       expect(refreshed).toBe(90_000)
       expect(h.state.timers.get("ExecutionTimeout", first!.taskRunExternalId)?.at).toBe(90_000)
       for (const start of rest) yield* h.complete(start, "{}")
