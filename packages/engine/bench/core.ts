@@ -30,7 +30,7 @@ const program = Effect.gen(function*() {
     tenantIds: [tenantId],
     retention: { maxAgeMs: Infinity, maxRuns: retain, workerMaxAgeMs: Infinity, maxInactiveWorkers: Infinity }
   })
-  yield* core.run((state, now) =>
+  yield* core.runEither((state, now) =>
     Registry.putWorkflow(
       state,
       tenantId,

@@ -491,7 +491,7 @@ describe("the official SDK's rate limits", () => {
         ).finish()
       )
       expect(Registry.unsupportedFeatures(request)).toEqual([])
-      yield* h.run((state, now) => Registry.putWorkflow(state, tenantId, request, now))
+      yield* h.runEither((state, now) => Registry.putWorkflow(state, tenantId, request, now))
       yield* putLimit(h, "api", 10, MINUTE)
       const w = yield* h.worker([request.tasks[0]!.action], 10)
       const runs = yield* triggerMany(h, "sdk-both", [{ group: "a" }, { group: "a" }, { group: "b" }])

@@ -134,7 +134,7 @@ const officialRequest = (declaration: Parameters<typeof OfficialProto.workflowTo
 }
 
 const registerOfficial = (h: Harness, declaration: Parameters<typeof OfficialProto.workflowToProto>[0]) =>
-  h.run((state, now) => Registry.putWorkflow(state, tenantId, officialRequest(declaration), now))
+  h.runEither((state, now) => Registry.putWorkflow(state, tenantId, officialRequest(declaration), now))
 
 const noop = async () => ({})
 

@@ -39,11 +39,17 @@ export interface CoreOptions {
   readonly retention?: RetentionPolicy | undefined
 }
 
+/**
+ * No argument, unless the operation returns an `Either`: then an impossible one, so that `run`
+ * does not accept an operation whose refusal it would return as a value (`runEither` fails with it).
+ */
+export type NotEither<A> = [A] extends [Either.Either<infer _R, infer _L>] ? [refusal: never] : []
+
 export interface EngineCoreService {
   /** The state, for read-only inspection (tests, views). Mutate it only through `run`. */
   readonly state: EngineState
   /** Runs a synchronous domain operation at the current `Clock` time. */
-  readonly run: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
+  readonly run: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A, EngineError>
   /**
    * Runs a synchronous domain operation that returns its refusal as `Left` (typed): the effect
    * fails with it after the operation's changes are committed, as a thrown error's would be.
@@ -56,13 +62,13 @@ export interface EngineCoreService {
     operation: (state: EngineState, now: number) => Either.Either<A, E>
   ) => Effect.Effect<A, E | EngineError>
   /** Like `run` for operations that cannot fail. */
-  readonly runSync: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A>
+  readonly runSync: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A>
   /**
    * Runs an operation now (the gRPC handlers' hot calls), at the current `Clock` time: its
    * outcome as an `Exit` when nothing is left to do, else an effect that commits its changes to
    * the store first. Only for effects run at once: the operation has run when this returns.
    */
-  readonly runNow: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
+  readonly runNow: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A, EngineError>
 }
 
 export class EngineCore extends Context.Tag("@effect-hatchet/engine/EngineCore")<EngineCore, EngineCoreService>() {}
@@ -172,7 +178,15 @@ export const make = (options: CoreOptions = {}) =>
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)
 
-    return EngineCore.of({ state, run, runEither, runEitherNow, runSync, runNow })
+    // `NotEither` only guards the callers' types
+    return EngineCore.of({
+      state,
+      run: run as EngineCoreService["run"],
+      runEither,
+      runEitherNow,
+      runSync: runSync as EngineCoreService["runSync"],
+      runNow: runNow as EngineCoreService["runNow"]
+    })
   })
 
 export const layer = (options: CoreOptions = {}): Layer.Layer<EngineCore> => Layer.scoped(EngineCore, make(options))

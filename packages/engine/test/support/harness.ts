@@ -51,7 +51,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
       tasks: ReadonlyArray<DeepPartial<CreateTaskOpts>>,
       extra: DeepPartial<CreateWorkflowVersionRequest> = {}
     ) =>
-      run((state, now) =>
+      runEither((state, now) =>
         Registry.putWorkflow(
           state,
           tenantId,

@@ -41,10 +41,12 @@ const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
 export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImplementation<TenantContext> => ({
   putWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        const version = Registry.putWorkflow(state, context.tenantId, request, now)
-        return { id: version.id, workflowId: version.workflow.id }
-      }),
+      core.runEither((state, now) =>
+        Either.map(
+          Registry.putWorkflow(state, context.tenantId, request, now),
+          (version) => ({ id: version.id, workflowId: version.workflow.id })
+        )
+      ),
       context.signal
     ),
 

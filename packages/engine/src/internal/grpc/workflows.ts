@@ -47,9 +47,9 @@ const workflowVersionResponse = (version: WorkflowVersion, scheduled: ReadonlyAr
 export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceImplementation<TenantContext> => ({
   putWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
+      core.runEither((state, now) => {
         const opts = request.opts
-        if (opts === undefined) throw internal()
+        if (opts === undefined) return Either.left(internal())
         // an on-failure job without steps is a plain error upstream ("steps list cannot be nil"),
         // raised after the regular tasks' checks: an action-less task fails at that same point
         const onFailureJob = opts.onFailureJob
@@ -90,7 +90,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
           now,
           { legacy: true }
         )
-        return workflowVersionResponse(version, [])
+        return Either.map(version, (version) => workflowVersionResponse(version, []))
       }),
       context.signal
     ),

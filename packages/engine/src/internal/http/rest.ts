@@ -11,7 +11,7 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { EngineAuth } from "../auth/EngineAuth.js"
-import { EngineCore } from "../core.js"
+import { EngineCore, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
 import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
@@ -168,8 +168,11 @@ export const lookupInTenant =
     Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
 
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
-export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
-  Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))
+export const runDomain = <A>(
+  operation: (state: EngineState, now: number) => A,
+  ...notEither: NotEither<A>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.run(operation, ...notEither)).pipe(Effect.mapError(fromEngineError))
 
 /** Runs a domain operation that returns its refusal as `Left`, mapping it to `APIErrors`. */
 export const runDomainEither = <A, E extends EngineError>(

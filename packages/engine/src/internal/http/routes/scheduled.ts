@@ -26,6 +26,7 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, Schema } from "effect"
+import type { NotEither } from "../../core.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
@@ -99,9 +100,14 @@ const scheduledRoute = <R>(handler: (scheduled: ScheduledRun, tenantId: string) 
   )
 
 /** Runs `operation` on the row if it still exists (it may fire while the request body is read). */
-const whileScheduled = <A>(scheduled: ScheduledRun, operation: (state: EngineState, now: number) => A) =>
-  runDomain((state, now) =>
-    Schedules.getScheduled(state, scheduled.tenantId, scheduled.id) === scheduled ? operation(state, now) : undefined
+const whileScheduled = <A extends ScheduledRun | string>(
+  scheduled: ScheduledRun,
+  operation: (state: EngineState, now: number) => A
+) =>
+  runDomain<A | undefined>(
+    (state, now) => Schedules.getScheduled(state, scheduled.tenantId, scheduled.id) === scheduled ? operation(state, now) : undefined,
+    // a row or an id, never an Either (which TypeScript cannot tell of a type parameter)
+    ...([] as unknown as NotEither<A | undefined>)
   )
 
 const base = "/api/v1/tenants/:tenant/workflows"
