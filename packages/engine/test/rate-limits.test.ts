@@ -28,7 +28,7 @@ type Harness = Effect.Effect.Success<typeof makeHarness>
 const { MINUTE, SECOND } = RateLimitDuration
 
 const putLimit = (h: Harness, key: string, limit: number, duration: number = SECOND) =>
-  h.run((state, now) => RateLimits.putRateLimit(state, tenantId, { key, limit, duration }, now))
+  h.runEither((state, now) => RateLimits.putRateLimit(state, tenantId, { key, limit, duration }, now))
 
 /** A small projection of a stored key (the state objects are not compared whole). */
 const keyOf = (h: Harness, key: string) =>

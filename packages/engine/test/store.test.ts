@@ -188,7 +188,7 @@ describe("the store seam", () => {
       yield* h.runEither((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "k", payload: "{}", additionalMetadata: "{}" }), now)
       )
-      yield* h.run((state, now) => RateLimits.putRateLimit(state, tenantId, { key: "api", limit: 5, duration: 0 }, now))
+      yield* h.runEither((state, now) => RateLimits.putRateLimit(state, tenantId, { key: "api", limit: 5, duration: 0 }, now))
       yield* h.putWorkflow("limited", [task("t", { rateLimits: [{ key: "api", units: 2 }] })])
       const limitedWorker = yield* h.worker(["limited:t"])
       yield* h.trigger("limited")

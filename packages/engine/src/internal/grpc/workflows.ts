@@ -127,10 +127,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   putRateLimit: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        RateLimits.putRateLimit(state, context.tenantId, request, now)
-        return {}
-      }),
+      core.runEither((state, now) => Either.map(RateLimits.putRateLimit(state, context.tenantId, request, now), () => ({}))),
       context.signal
     )
 })
