@@ -9,9 +9,9 @@
  * @internal
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Data, Effect, ParseResult, Schema } from "effect"
+import { Clock, Data, Effect, Either, ParseResult, Schema } from "effect"
 import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
-import { EngineCore, type EngineCoreService } from "../core.js"
+import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
 import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
@@ -221,8 +221,17 @@ export const lookupInTenant =
     Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
 
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
-export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
-  Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))
+export const runDomain = <A>(
+  operation: (state: EngineState, now: number) => A,
+  ...notEither: NotEither<A>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.run(operation, ...notEither)).pipe(Effect.mapError(fromEngineError))
+
+/** Runs a domain operation that returns its refusal as `Left`, mapping it to `APIErrors`. */
+export const runDomainEither = <A, E extends EngineError>(
+  operation: (state: EngineState, now: number) => Either.Either<A, E>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.runEither(operation)).pipe(Effect.mapError(fromEngineError))
 
 const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
 
@@ -245,11 +254,18 @@ export const jsonBody = Effect.flatMap(
 // -----------------------------------------------------------------------------
 
 /** Go's `uuid.Parse` of a value, or 400 `{"message": <prefix><Go error>}`. */
-export const uuidOrFail = (value: string, prefix = ""): string => {
+export const goUuid = (value: string, prefix = ""): Either.Either<string, RestError> => {
   const parsed = parseUuid(value)
-  if (!parsed.ok) throw httpError(400, `${prefix}${parsed.error}`)
-  return parsed.value
+  return parsed.ok ? Either.right(parsed.value) : Either.left(httpError(400, `${prefix}${parsed.error}`))
 }
+
+/** `goUuid` of an optional value. */
+export const optionalGoUuid = (value: string | undefined): Either.Either<string | undefined, RestError> =>
+  value === undefined ? Either.right(undefined) : goUuid(value)
+
+/** `goUuid` of each value (the first malformed one is the failure). */
+export const goUuids = (values: ReadonlyArray<string>): Either.Either<Array<string>, RestError> =>
+  Either.all(values.map((value) => goUuid(value)))
 
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
 
@@ -261,10 +277,9 @@ export const parseDateTime = (value: string): number | undefined => {
 }
 
 /** A date-time of a JSON body as Go's `time.Time` decodes it, or 400 `{"message": …}`. */
-export const bodyTime = (value: string): number => {
+export const bodyTime = (value: string): Either.Either<number, RestError> => {
   const ms = parseDateTime(value)
-  if (ms === undefined) throw httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)
-  return ms
+  return ms === undefined ? Either.left(httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)) : Either.right(ms)
 }
 
 const int64Max = 2n ** 63n - 1n
@@ -357,11 +372,17 @@ export class QueryReader {
 
   uuid(name: string): string | undefined {
     const value = this.string(name)
-    return value === undefined ? undefined : uuidOrFail(value, `Invalid format for parameter ${name}: `)
+    return value === undefined ? undefined : this.parsedUuid(name, value)
   }
 
   uuids(name: string): Array<string> {
-    return this.strings(name).map((value) => uuidOrFail(value, `Invalid format for parameter ${name}: `))
+    return this.strings(name).map((value) => this.parsedUuid(name, value))
+  }
+
+  private parsedUuid(name: string, value: string): string {
+    const parsed = parseUuid(value)
+    if (!parsed.ok) this.fail(name, parsed.error)
+    return parsed.value
   }
 }
 
@@ -369,10 +390,12 @@ export class QueryReader {
  * `offset` (0) and `limit` (20,000) of the v1 lists whose repository validates them (filters,
  * webhooks): a limit below 1 or a negative offset is 400 APIErrors with the list's `failure`.
  */
-export const repositoryPage = (query: QueryReader, failure: string) => {
+export const repositoryPage = (
+  query: QueryReader,
+  failure: string
+): Either.Either<{ readonly offset: number; readonly limit: number }, RestError> => {
   const page = { offset: query.int("offset") ?? 0, limit: query.int("limit") ?? 20_000 }
-  if (page.limit < 1 || page.offset < 0) throw apiError(400, failure)
-  return page
+  return page.limit < 1 || page.offset < 0 ? Either.left(apiError(400, failure)) : Either.right(page)
 }
 
 /** An optional body field that may also be `null` (a Go pointer or map). */
@@ -385,15 +408,17 @@ export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unkn
  * `additionalMetadata` list filters: `key:value` pairs (exactly one colon), else 400 APIErrors
  * "Additional metadata filters must be in the format key:value.".
  */
-export const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<string, string> | undefined => {
-  if (pairs === undefined) return undefined
+export const metadataPairs = (
+  pairs: ReadonlyArray<string> | undefined
+): Either.Either<Record<string, string> | undefined, RestError> => {
+  if (pairs === undefined) return Either.right(undefined)
   const metadata: Record<string, string> = {}
   for (const pair of pairs) {
     const parts = pair.split(":")
-    if (parts.length !== 2) throw apiError(400, "Additional metadata filters must be in the format key:value.")
+    if (parts.length !== 2) return Either.left(apiError(400, "Additional metadata filters must be in the format key:value."))
     metadata[parts[0]!] = parts[1]!
   }
-  return metadata
+  return Either.right(metadata)
 }
 
 /** A stored trigger's `input` and `additionalMetadata` as upstream marshals them ("" when absent). */
@@ -426,17 +451,17 @@ export const orderedPage = <Field extends string>(
   options: { readonly direction?: "ASC" | "DESC"; readonly anyCase?: boolean } = {}
 ) =>
   Effect.gen(function*() {
-    const { additionalMetadata, limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
+    const { limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
       offset: query.int("offset") ?? 0,
       limit: query.int("limit") ?? 50,
       orderBy: query.string("orderByField") ?? fields[0],
       orderDirection: options.anyCase === true
         ? (query.string("orderByDirection") ?? options.direction ?? "DESC").toUpperCase()
-        : query.string("orderByDirection") ?? options.direction ?? "DESC",
-      additionalMetadata: metadataPairs(
-        query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
-      )
+        : query.string("orderByDirection") ?? options.direction ?? "DESC"
     }))
+    const additionalMetadata = yield* metadataPairs(
+      query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
+    )
     if (
       !(fields as ReadonlyArray<string>).includes(orderBy) ||
       (orderDirection !== "ASC" && orderDirection !== "DESC") ||
