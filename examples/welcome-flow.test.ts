@@ -1,12 +1,14 @@
 /**
  * The welcome flow on the local engine, under the TestClock: an activation within three days
  * ends the wait with its plan; without one, three days later the user is nudged and dormant. The
- * welcome email goes out once per user either way.
+ * welcome email goes out once per user either way. Then the same task with no engine at all
+ * (`TaskTest`): its sleep on the TestClock, an event given up front, and a replay from a seeded
+ * memo log that does not send the email again.
  */
 import { Hatchet } from "@effect-hatchet/sdk"
-import { HatchetTest } from "@effect-hatchet/testing"
-import { expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { HatchetTest, TaskTest } from "@effect-hatchet/testing"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Fiber, Layer, TestClock } from "effect"
 import { Mailer, Welcome, WelcomeLive } from "./welcome-flow.js"
 
 const sent: Array<string> = []
@@ -30,4 +32,32 @@ layer(HatchetTest.layer({ workflows: [WelcomeLive.pipe(Layer.provide(MailerTest)
       expect((yield* run.result).status).toBe("dormant")
       expect(sent).toEqual(["welcome:ada@example.com", "welcome:bob@example.com", "nudge:bob@example.com"])
     }))
+})
+
+describe("welcome under TaskTest, with no engine", () => {
+  const MailerStub = Layer.succeed(Mailer, { send: (_, template) => Effect.succeed(`stub-${template}`) })
+  const WelcomeStub = WelcomeLive.pipe(Layer.provide(MailerStub))
+
+  it.effect("three days on the TestClock without an activation: dormant", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(TaskTest.run(Welcome, { input: { userId: "u-3", email: "eve@example.com" } }))
+      yield* TestClock.adjust("3 days")
+      const run = yield* Fiber.join(fiber)
+      expect(yield* run.exit).toEqual({ welcomeId: "stub-welcome", status: "dormant", plan: null })
+      expect(run.durable?.memoRan).toEqual(["welcome-email", "nudge-email"])
+    }).pipe(Effect.provide(WelcomeStub)))
+
+  it.effect("a replay: the memo log answers, the email is not sent again; the activation ends the wait", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(Welcome, {
+        input: { userId: "u-4", email: "dan@example.com" },
+        durable: {
+          memo: { "welcome-email": "mail-7" },
+          invocationCount: 2,
+          events: [{ key: "user:activated:u-4", payload: { plan: "pro" } }]
+        }
+      })
+      expect(yield* run.exit).toEqual({ welcomeId: "mail-7", status: "active", plan: "pro" })
+      expect(run.durable?.memoRan).toEqual([])
+    }).pipe(Effect.provide(WelcomeStub)))
 })

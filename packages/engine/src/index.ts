@@ -13,3 +13,11 @@
  * @since 0.1.0
  */
 export * as Engine from "./Engine.js"
+
+/**
+ * How the engine decides that a durable wait's condition holds (a user event's key, scope and CEL
+ * expression; a sleep's duration), for engine-free test doubles.
+ *
+ * @since 0.1.0
+ */
+export * as Conditions from "./Conditions.js"

@@ -68,6 +68,17 @@ export interface GrpcTransportShape {
     method: internal.UnaryMethod<I, O>,
     request: I
   ) => Stream.Stream<O, GrpcError>
+  /**
+   * A bidirectional call made on grpc-js directly (same channel, same token): requests come from
+   * `input` (ending it half-closes the call, a failure of it fails the Stream), responses are the
+   * Stream, which fails with a `GrpcError` on a status other than OK; interrupting the consumer
+   * cancels the call. The run listener's `SubscribeToWorkflowRuns` uses it.
+   */
+  readonly bidi: <I, O, E, R>(
+    service: string,
+    method: internal.UnaryMethod<I, O>,
+    input: Stream.Stream<I, E, R>
+  ) => Stream.Stream<O, GrpcError | E, R>
   /** `Dispatcher` (no proto package). */
   readonly dispatcher: DispatcherClient
   /** `EventsService`. */

@@ -11,7 +11,9 @@
  */
 import type { ParseResult } from "effect"
 import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope } from "effect"
+import type { DurableContextShape } from "./DurableContext.js"
 import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import * as durable from "./internal/durable.js"
 import * as failure from "./internal/failure.js"
 import { workerAction, workflowWireName } from "./internal/naming.js"
 import * as payload from "./internal/payload.js"
@@ -261,3 +263,79 @@ export const encodeFailure = (definition: Definition, taskName: string, error: u
     taskOf(specOf(definition), taskName),
     (task) => Effect.map(failure.encodeCause(task, Cause.fail(error)), (encoded) => encoded.payload)
   )
+
+// -----------------------------------------------------------------------------
+// durable tasks
+// -----------------------------------------------------------------------------
+
+/**
+ * The durable event log a `DurableContext` runs over: on a worker, its `V1Dispatcher/DurableTask`
+ * stream to the engine; in a test double, whatever stands in for the engine. Each durable call of
+ * the handler is one request (`send`, answered by an ack that names its log entry: a memo's
+ * recorded result, a wait's or a child's node), then `awaitEntry` until that entry is satisfied;
+ * a memo computed by the handler is written back with `completeMemo`.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableLog = durable.DurableListener
+
+/**
+ * A request of a durable call: a memo (its key bytes, see `durableMemoKey`), a wait (its wire
+ * conditions, built as the worker builds them) or child runs (their trigger requests).
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableAsk = durable.Ask
+
+/**
+ * The ack of a `DurableAsk`: the log entry (branch, node) it took, and for a memo whether the log
+ * already held it, with its recorded result.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableAck = durable.Ack
+
+/**
+ * A satisfied log entry: its JSON payload (a wait's `{"CREATE": {<data key>: [<data>]}}`, a
+ * child's output), or the failure text of a child that failed.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableCompletion = durable.Completion
+
+/**
+ * The key bytes of memo `key` of task run `taskRunExternalId`, as the worker sends them (upstream's
+ * SHA-256 of the run id and the JSON of the key).
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export const durableMemoKey = (taskRunExternalId: string, key: string): Uint8Array => durable.memoKey(taskRunExternalId, [key])
+
+/**
+ * The `DurableContext` a worker gives one attempt of a durable task, over `log`: every durable call
+ * is encoded, sent, and its answer decoded exactly as on a worker, so a test double of the log
+ * sees the requests the engine would, and the handler sees the values and typed errors it would.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export const makeDurableContext = (options: {
+  readonly log: DurableLog
+  readonly taskContext: TaskContextShape
+  /** 1 on the first run, one more on each replay. */
+  readonly invocationCount: number
+  /** The namespace of event keys and child workflow names. Default none. */
+  readonly namespace?: string | undefined
+}): Effect.Effect<DurableContextShape> =>
+  durable.makeContext({
+    listener: options.log,
+    taskContext: options.taskContext,
+    invocationCount: options.invocationCount,
+    namespace: options.namespace ?? "",
+    waiting: (effect) => effect
+  })

@@ -69,6 +69,11 @@ const makeSender = (dispatcher: DispatcherShape, inFlight = 1, linger: Duration.
 
 /** Lets the sender's loop and call fibers run. */
 const settle = Effect.repeatN(Effect.yieldNow(), 50)
+/** One turn of the event loop (past its check phase). */
+const loopTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const shape = (call: Call) =>
   call.method === "single"
@@ -117,13 +122,14 @@ describe("ActionEvents", () => {
       yield* settle
       yield* release(10)
       yield* Effect.all([...queued, failed, completed], { discard: true })
+      // the round's results first, its STARTED events once those calls were written
       expect(calls.map(shape)).toEqual([
         ["STEP_EVENT_TYPE_STARTED", "1"],
-        ["batch STEP_EVENT_TYPE_STARTED", "2,3,4"],
         ["STEP_EVENT_TYPE_FAILED", "5"],
-        ["STEP_EVENT_TYPE_COMPLETED", "6"]
+        ["STEP_EVENT_TYPE_COMPLETED", "6"],
+        ["batch STEP_EVENT_TYPE_STARTED", "2,3,4"]
       ])
-      const batch = calls[1]
+      const batch = calls[3]
       if (batch.method !== "batch") throw new Error("not a batch")
       expect(batch.batch).toMatchObject({ workerId: "w", jobId: "job-a", actionId: "wf:a", eventType: STARTED })
       expect(batch.batch.items[0]).toEqual({ taskRunExternalId: "2", eventPayload: `{"id":"2"}`, retryCount: 0, shouldNotRetry: undefined })
@@ -137,6 +143,10 @@ describe("ActionEvents", () => {
       const started = yield* sender.submit(event("1", STARTED))
       const completed = yield* sender.submit(event("1", COMPLETED))
       expect(calls).toHaveLength(0)
+      yield* settle
+      // the result's call is made first; STARTED's once the event loop has written it (one turn)
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"]])
+      yield* loopTurn
       yield* settle
       expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"], ["STEP_EVENT_TYPE_STARTED", "1"]])
       yield* release(2)

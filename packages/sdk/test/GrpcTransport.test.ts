@@ -409,71 +409,94 @@ describe("GrpcTransport", () => {
         }))
     }
 
-    it.scopedLive("bidi: requests from a Stream, responses as a Stream; ending the input half-closes", () =>
-      Effect.gen(function*() {
-        let requestsEnded = false
-        const server = yield* loopbackServer({
-          dispatcher: {
-            async *subscribeToWorkflowRuns(requests) {
-              for await (const r of requests) {
-                yield { workflowRunId: r.workflowRunId, eventType: WorkflowRunEventType.WORKFLOW_RUN_EVENT_TYPE_FINISHED }
-              }
-              requestsEnded = true
-            }
-          }
-        })
-        const ids = yield* withTransport(server.hostPort, (t) =>
+    /** SubscribeToWorkflowRuns through nice-grpc (`bidiStream`) and on grpc-js directly (`bidi`, the run listener's). */
+    const subscribers: ReadonlyArray<
+      readonly [
+        string,
+        <E>(
+          t: GrpcTransport.GrpcTransportShape,
+          input: Stream.Stream<{ readonly workflowRunId: string }, E>
+        ) => Stream.Stream<{ readonly workflowRunId: string }, GrpcError | E>
+      ]
+    > = [
+      [
+        "bidiStream",
+        (t, input) =>
           GrpcTransport.bidiStream(
             "/Dispatcher/SubscribeToWorkflowRuns",
-            Stream.make("a", "b", "c").pipe(Stream.map((workflowRunId) => ({ workflowRunId }))),
+            input,
             (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
-          ).pipe(Stream.map((e) => e.workflowRunId), Stream.runCollect))
-        expect(Chunk.toArray(ids)).toEqual(["a", "b", "c"])
-        expect(requestsEnded).toBe(true)
-      }))
+          )
+      ],
+      [
+        "bidi (direct on grpc-js)",
+        (t, input) => t.bidi(DispatcherDefinition.fullName, DispatcherDefinition.methods.subscribeToWorkflowRuns, input)
+      ]
+    ]
 
-    it.scopedLive("bidi: a long-lived input fed from a Queue; interrupting the consumer cancels the call", () =>
-      Effect.gen(function*() {
-        const { server, serverAborted } = yield* echoRunsServer
-        const exit = yield* withTransport(server.hostPort, (t) =>
-          Effect.gen(function*() {
-            const input = yield* Queue.unbounded<{ workflowRunId: string }>()
-            const output = yield* Queue.unbounded<string>()
-            const fiber = yield* GrpcTransport.bidiStream(
-              "/Dispatcher/SubscribeToWorkflowRuns",
-              Stream.fromQueue(input),
-              (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
-            ).pipe(Stream.runForEach((e) => Queue.offer(output, e.workflowRunId)), Effect.fork)
-            yield* Queue.offer(input, { workflowRunId: "r1" })
-            expect(yield* eventually(Queue.take(output))).toBe("r1")
-            yield* Queue.offer(input, { workflowRunId: "r2" })
-            expect(yield* eventually(Queue.take(output))).toBe("r2")
-            return yield* eventually(Fiber.interrupt(fiber))
-          }))
-        expect(Exit.isInterrupted(exit)).toBe(true)
-        yield* eventually(Effect.promise(serverAborted))
-      }))
+    for (const [name, subscribe] of subscribers) {
+      it.scopedLive(`${name}: requests from a Stream, responses as a Stream; ending the input half-closes`, () =>
+        Effect.gen(function*() {
+          let requestsEnded = false
+          const server = yield* loopbackServer({
+            dispatcher: {
+              async *subscribeToWorkflowRuns(requests) {
+                for await (const r of requests) {
+                  yield { workflowRunId: r.workflowRunId, eventType: WorkflowRunEventType.WORKFLOW_RUN_EVENT_TYPE_FINISHED }
+                }
+                requestsEnded = true
+              }
+            }
+          })
+          const ids = yield* withTransport(server.hostPort, (t) =>
+            subscribe(t, Stream.make("a", "b", "c").pipe(Stream.map((workflowRunId) => ({ workflowRunId })))).pipe(
+              Stream.map((e) =>
+                e.workflowRunId
+              ),
+              Stream.runCollect
+            ))
+          expect(Chunk.toArray(ids)).toEqual(["a", "b", "c"])
+          expect(requestsEnded).toBe(true)
+        }))
 
-    it.scopedLive("bidi: a failing input fails the Stream with the input's error and cancels the call", () =>
-      Effect.gen(function*() {
-        const { server, serverAborted } = yield* echoRunsServer
-        const result = yield* withTransport(server.hostPort, (t) =>
-          Effect.gen(function*() {
-            const answered = yield* Deferred.make<void>()
-            // The input fails once the call is established (the server answered r1).
-            const input = Stream.concat(
-              Stream.make({ workflowRunId: "r1" }),
-              Stream.fromEffect(Deferred.await(answered)).pipe(Stream.flatMap(() => Stream.fail("input broke" as const)))
-            )
-            return yield* GrpcTransport.bidiStream(
-              "/Dispatcher/SubscribeToWorkflowRuns",
-              input,
-              (requests, o) => t.dispatcher.subscribeToWorkflowRuns(requests, o)
-            ).pipe(Stream.runForEach(() => Deferred.succeed(answered, undefined)), Effect.flip)
-          }))
-        expect(result).toBe("input broke")
-        yield* eventually(Effect.promise(serverAborted))
-      }))
+      it.scopedLive(`${name}: a long-lived input fed from a Queue; interrupting the consumer cancels the call`, () =>
+        Effect.gen(function*() {
+          const { server, serverAborted } = yield* echoRunsServer
+          const exit = yield* withTransport(server.hostPort, (t) =>
+            Effect.gen(function*() {
+              const input = yield* Queue.unbounded<{ workflowRunId: string }>()
+              const output = yield* Queue.unbounded<string>()
+              const fiber = yield* subscribe(t, Stream.fromQueue(input)).pipe(
+                Stream.runForEach((e) => Queue.offer(output, e.workflowRunId)),
+                Effect.fork
+              )
+              yield* Queue.offer(input, { workflowRunId: "r1" })
+              expect(yield* eventually(Queue.take(output))).toBe("r1")
+              yield* Queue.offer(input, { workflowRunId: "r2" })
+              expect(yield* eventually(Queue.take(output))).toBe("r2")
+              return yield* eventually(Fiber.interrupt(fiber))
+            }))
+          expect(Exit.isInterrupted(exit)).toBe(true)
+          yield* eventually(Effect.promise(serverAborted))
+        }))
+
+      it.scopedLive(`${name}: a failing input fails the Stream with the input's error and cancels the call`, () =>
+        Effect.gen(function*() {
+          const { server, serverAborted } = yield* echoRunsServer
+          const result = yield* withTransport(server.hostPort, (t) =>
+            Effect.gen(function*() {
+              const answered = yield* Deferred.make<void>()
+              // The input fails once the call is established (the server answered r1).
+              const input = Stream.concat(
+                Stream.make({ workflowRunId: "r1" }),
+                Stream.fromEffect(Deferred.await(answered)).pipe(Stream.flatMap(() => Stream.fail("input broke" as const)))
+              )
+              return yield* subscribe(t, input).pipe(Stream.runForEach(() => Deferred.succeed(answered, undefined)), Effect.flip)
+            }))
+          expect(result).toBe("input broke")
+          yield* eventually(Effect.promise(serverAborted))
+        }))
+    }
   })
 
   it.scopedLive("resetConnection: new calls open a fresh connection; a call in flight on the old one fails UNAVAILABLE", () =>

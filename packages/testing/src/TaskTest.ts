@@ -47,15 +47,17 @@
  *
  * @since 0.1.0
  */
-import type { Task } from "@effect-hatchet/sdk/Task"
+import { DurableContext } from "@effect-hatchet/sdk/DurableContext"
+import type { DurableTask, Task } from "@effect-hatchet/sdk/Task"
 import * as TaskContext from "@effect-hatchet/sdk/TaskContext"
 import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
 import type { Schema } from "effect"
-import { Effect, Exit, FiberId, Option } from "effect"
+import { Context, Effect, Exit, FiberId, Option } from "effect"
 import { encodeActionPayload } from "./internal/actionPayload.js"
+import * as durableTest from "./internal/durableTestContext.js"
 
 /**
  * What a test run produced.
@@ -81,7 +83,91 @@ export interface Run<A, E> {
   readonly cancelled: boolean
   /** The labels the task set on its worker with `upsertLabels`, merged. */
   readonly upsertedLabels: Readonly<Record<string, string | number>>
+  /** For a durable task, what its `DurableContext` did; `undefined` for any other task. */
+  readonly durable: DurableRecord | undefined
 }
+
+/**
+ * An event a durable task's waits may receive (as if pushed with `Hatchet.push`): its key, its
+ * payload as JSON (it is decoded with the wait's Schema, so a payload that does not decode fails
+ * the wait as on a worker) and its scope.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableEvent = durableTest.DurableEvent
+
+/**
+ * How a durable task runs (`durable` in the run options):
+ *
+ * - `events`: events that arrive while the task waits; `eventQueue`: a queue the test offers
+ *   events to while the task runs (e.g. after `TestClock.adjust`). An event meets every wait armed
+ *   when it arrives whose key, scope and CEL expression it meets (the engine's CEL, evaluated
+ *   in-process); one no wait meets yet is kept for the next wait it meets (the engine would drop
+ *   it unless the wait looks back: a test need not race the task), so `lookback` changes nothing.
+ * - `memo`: the memo log of an earlier invocation, by memo key, each value encoded as the log
+ *   holds it (JSON of the memo Schema's encoded side): those memos are decoded, not run, as on a
+ *   replay.
+ * - `invocationCount`: what `DurableContext.invocationCount` says. Default 1.
+ *
+ * The handler gets the SDK's own `DurableContext` (a worker's), over an in-process log: sleeps on
+ * the `Clock` (`TestClock.adjust` ends them), `now` from the `Clock`, children run by `TaskTest`
+ * when their implementation is in the context (otherwise a `DurableTaskError` names the missing
+ * layer). Not modelled: eviction, non-determinism, a child workflow of several tasks.
+ *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect, Fiber, Queue, Schema, TestClock } from "effect"
+ * import { DurableContext, Task } from "@effect-hatchet/sdk"
+ * import { TaskTest } from "@effect-hatchet/testing"
+ *
+ * const Approval = Schema.Struct({ approved: Schema.Boolean })
+ * const Order = Task.durable("order", { input: Schema.Struct({ id: Schema.String }), output: Approval })
+ * const OrderLive = Order.toLayer((input) =>
+ *   Effect.gen(function*() {
+ *     const ctx = yield* DurableContext.DurableContext
+ *     yield* ctx.memo("charge", Effect.succeed(`ch-${input.id}`), Schema.String)
+ *     yield* ctx.sleep("1 day")
+ *     return yield* ctx.waitForEvent(`approval:${input.id}`, { schema: Approval })
+ *   })
+ * )
+ *
+ * it.effect("sleeps a day, then takes the approval pushed while it waits", () =>
+ *   Effect.gen(function*() {
+ *     const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+ *     const fiber = yield* Effect.fork(TaskTest.run(Order, { input: { id: "o-1" }, durable: { eventQueue: events } }))
+ *     yield* TestClock.adjust("1 day")
+ *     yield* Queue.offer(events, { key: "approval:o-1", payload: { approved: true } })
+ *     const run = yield* Fiber.join(fiber)
+ *     expect(yield* run.exit).toEqual({ approved: true })
+ *     expect(run.durable?.memoRan).toEqual(["charge"])
+ *   }).pipe(Effect.provide(OrderLive)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableOptions = durableTest.DurableOptions
+
+/**
+ * One durable call, in log order: a memo (run or replayed), a wait (its sleeps and events, when
+ * it began and ended on the `Clock`, the data it returned) or a child (its input, and its own
+ * `Run`).
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableEntry = durableTest.DurableEntry
+
+/**
+ * What a durable task's context did: its invocation count, every durable call in log order, the
+ * memo keys whose effect ran, and the memo log at the end (to seed a replay with).
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableRecord = durableTest.DurableRecord
 
 /**
  * Facts about the simulated attempt; all optional.
@@ -111,6 +197,8 @@ export interface AttemptOptions {
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */
   readonly rawInput?: unknown
+  /** For a durable task: the events its waits receive, a seeded memo log, its invocation count. */
+  readonly durable?: DurableOptions | undefined
 }
 
 type AllTasks<W> = W extends Workflow.Workflow<any, any, infer Tasks, infer Hooks> ? Tasks & Hooks : never
@@ -163,7 +251,8 @@ export type ErrorOf<W, K extends keyof AllTasks<W>> = Schema.Schema.Type<AllTask
 
 /**
  * Runs one task of a workflow (`"on-failure-task"` and `"on-success-task"` included), or a
- * standalone task, with no engine.
+ * standalone task, with no engine. A durable task (`Task.durable`, `Workflow.durableTask`) gets a
+ * `DurableContext` over an in-process log (see `DurableOptions`), and the `Run` records what it did.
  *
  * @since 0.1.0
  * @category running
@@ -174,7 +263,7 @@ export const run: {
     task: K,
     options: RunOptions<W, K>
   ): Effect.Effect<Run<OutputOf<W, K>, ErrorOf<W, K>>, never, Workflow.ImplementationOf<W>>
-  <T extends Task.Any>(
+  <T extends Task.Any | DurableTask.Any>(
     task: T,
     options: AttemptOptions & { readonly input: Workflow.Input<T> }
   ): Effect.Effect<
@@ -199,7 +288,7 @@ export const result: {
     task: K,
     options: RunOptions<W, K>
   ): Effect.Effect<OutputOf<W, K>, ErrorOf<W, K> | TaskFailed, Workflow.ImplementationOf<W>>
-  <T extends Task.Any>(
+  <T extends Task.Any | DurableTask.Any>(
     task: T,
     options: AttemptOptions & { readonly input: Workflow.Input<T> }
   ): Effect.Effect<
@@ -216,7 +305,9 @@ const runTask = (
     readonly input: unknown
     readonly parents?: Readonly<Record<string, unknown>>
     readonly failures?: Readonly<Record<string, unknown>>
-  }
+  },
+  /** A child's: the events of the test that runs its parent. */
+  events?: durableTest.EventHub
 ): Effect.Effect<Run<unknown, unknown>, never, any> =>
   Effect.gen(function*() {
     const impl = yield* implementation(definition)
@@ -258,14 +349,53 @@ const runTask = (
         })
     })
 
+    // a durable task gets a `DurableContext` over an in-process log, as a worker gives one over
+    // the engine's; its sleeps and children live as long as the attempt
+    const isDurable = impl.spec.tasks.find((task) => task.name === taskName)?.durable === true
+    const hub = isDurable ? events ?? (yield* durableTest.makeEventHub(options.durable ?? {})) : undefined
+    const durable = hub !== undefined
+      ? yield* durableTest.make({
+        taskContext: context,
+        durable: options.durable ?? {},
+        hub,
+        runChild: (child, childTask, request) =>
+          Effect.map(
+            runTask(child, childTask, {
+              input: undefined,
+              rawInput: request.input,
+              workflowRunId: request.runId,
+              taskRunExternalId: request.runId,
+              additionalMetadata: request.additionalMetadata,
+              priority: request.priority,
+              childIndex: request.childIndex,
+              childKey: request.childKey,
+              parentTaskRunExternalId: context.taskRunExternalId,
+              durable: request.durable
+            }, hub),
+            (run) => ({ outcome: run.outcome, run })
+          )
+      })
+      : undefined
+
     const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
       maxMessageBytes: options.maxMessageBytes,
-      onLog: (line) => void logs.push(line)
+      onLog: (line) => void logs.push(line),
+      services: durable === undefined ? undefined : Context.make(DurableContext, durable.context)
     })
     const exit: Exit.Exit<unknown, unknown> = outcome._tag === "Completed"
       ? Exit.succeed(yield* Effect.orDie(TaskExecution.decodeOutput(definition, taskName, outcome.output)))
       : outcome._tag === "Failed"
       ? Exit.fail(yield* TaskExecution.decodeFailure(definition, taskName, outcome.payload))
       : Exit.interrupt(FiberId.none)
-    return { exit, outcome, logs, stream, refreshedTimeouts, releasedSlot, cancelled, upsertedLabels }
-  })
+    return {
+      exit,
+      outcome,
+      logs,
+      stream,
+      refreshedTimeouts,
+      releasedSlot,
+      cancelled,
+      upsertedLabels,
+      durable: durable?.record()
+    }
+  }).pipe(Effect.scoped)

@@ -34,6 +34,7 @@ import {
   drift,
   Drifting,
   DriftingLive,
+  eventually,
   FollowUp,
   FollowUpLive,
   Hibernate,
@@ -43,24 +44,9 @@ import {
   Parent,
   ParentLive,
   Sleeper,
-  SleeperLive
+  SleeperLive,
+  waiting
 } from "./durableFlows.js"
-
-/** The real clock: the tests wait (a little) in real time while the TestClock stands still. */
-const liveClock = Clock.make()
-
-/** Polls, in real time, until `check` holds (at most 10 s). */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function*() {
-    const deadline = (yield* liveClock.currentTimeMillis) + 10_000
-    while (!(yield* check)) {
-      if ((yield* liveClock.currentTimeMillis) > deadline) return yield* Effect.dieMessage("condition not reached in 10 s")
-      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
-    }
-  })
-
-/** Until the worker has `n` durable tasks waiting for the engine. */
-const waiting = (worker: Worker.WorkerShape, n = 1) => eventually(Effect.map(worker.durableWaiting, (w) => w >= n))
 
 const resetCounts = Effect.all([Ref.set(counts.invocations, 0), Ref.set(counts.charges, 0)], { discard: true })
 

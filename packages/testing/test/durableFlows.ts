@@ -1,10 +1,27 @@
 /**
- * Durable tasks for the durable end-to-end tests: a sleeper, a flow that memoizes a charge and
- * waits for an approval (counting what runs), an event waiter with a lookback, and a parent of
- * typed children.
+ * Durable tasks for the durable tests (end to end, and under `TaskTest`): a sleeper, a flow that
+ * memoizes a charge and waits for an approval (counting what runs), an event waiter with a
+ * lookback, and a parent of typed children; and how the end-to-end tests wait for a worker.
  */
-import { DurableContext, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
-import { Effect, Ref, Schema } from "effect"
+import type { Worker } from "@effect-hatchet/sdk"
+import { Condition, DurableContext, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
+import { Clock, Effect, Ref, Schema } from "effect"
+
+/** The real clock: the tests wait (a little) in real time while the TestClock stands still. */
+const liveClock = Clock.make()
+
+/** Polls, in real time, until `check` holds (at most 10 s). */
+export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function*() {
+    const deadline = (yield* liveClock.currentTimeMillis) + 10_000
+    while (!(yield* check)) {
+      if ((yield* liveClock.currentTimeMillis) > deadline) return yield* Effect.dieMessage("condition not reached in 10 s")
+      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
+    }
+  })
+
+/** Until the worker has `n` durable tasks waiting for the engine. */
+export const waiting = (worker: Worker.WorkerShape, n = 1) => eventually(Effect.map(worker.durableWaiting, (w) => w >= n))
 
 /** How often each step of the flows below ran (reset by each test). */
 export const counts = {
@@ -153,4 +170,64 @@ export const HibernateLive = Hibernate.toLayer(() =>
     yield* DurableContext.sleep("7 days")
     return n
   })
+)
+
+/** A quote memoized with a Schema that transforms (a `Date` kept as its ISO string). */
+const Quote = Schema.Struct({ price: Schema.Number, issued: Schema.Date })
+
+/**
+ * Every durable call at once, for the agreement of `TaskTest` with the engine: a memo with a
+ * transforming Schema, `now`, a sleep, an or-group of an event (with an expression) and a sleep,
+ * a scoped event wait, a child and a failing child.
+ */
+export const Agreement = Task.durable("durable-agreement", {
+  input: Schema.Struct({ id: Schema.String, n: Schema.Number }),
+  output: Schema.Struct({
+    quote: Schema.Number,
+    issuedIsDate: Schema.Boolean,
+    slept: Schema.Number,
+    signed: Schema.Unknown,
+    confirmed: Approval,
+    child: Schema.Number,
+    failure: Schema.String,
+    invocation: Schema.Number
+  }),
+  executionTimeout: "30 days",
+  // kept on its worker while it waits: TaskTest does not evict (on the engine, an eviction would
+  // replay it as invocation 2)
+  evictAfter: "never"
+})
+
+export const AgreementLive = Agreement.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const quote = yield* ctx.memo(
+      "quote",
+      Effect.map(Clock.currentTimeMillis, (ms) => ({ price: input.n * 3, issued: new Date(ms) })),
+      Quote
+    )
+    const before = yield* ctx.now
+    yield* ctx.sleep("3 days")
+    const after = yield* ctx.now
+    const signed = yield* ctx.waitFor(Condition.or(
+      Condition.event(`sign:${input.id}`, { expression: "input.signed == true" }),
+      Condition.sleep("7 days")
+    ))
+    const confirmed = yield* ctx.waitForEvent(`confirm:${input.id}`, { schema: Approval, scope: input.id })
+    const child = yield* ctx.runChild(Double, { n: input.n })
+    const failure = yield* ctx.runChild(Double, { n: 1000 }).pipe(
+      Effect.as("none"),
+      Effect.catchTag("TooBig", (e) => Effect.succeed(`too big: ${e.n}`))
+    )
+    return {
+      quote: quote.price,
+      issuedIsDate: quote.issued instanceof Date,
+      slept: after.getTime() - before.getTime(),
+      signed,
+      confirmed,
+      child: child.doubled,
+      failure,
+      invocation: ctx.invocationCount
+    }
+  }).pipe(Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))))
 )

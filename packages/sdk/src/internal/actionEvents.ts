@@ -6,7 +6,9 @@
  * queued by then and sends it as one round of concurrent calls. A fast task's STARTED and result
  * are thus submitted before the round starts and leave together, the result first (it is what the
  * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
- * task's state). A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
+ * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
+ * wait until the event loop has written it (one turn), so that one run at a time its result does
+ * not wait for STARTED's encoding and framing. A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
  * When several STARTED or COMPLETED events have queued up, those of one type and action go out
  * together in one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per
  * task"), within the message size limit. FAILED and CANCELLED events always go one by one. An
@@ -28,7 +30,7 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Clock, Duration, Effect, Exit, FiberSet, Option, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
@@ -152,6 +154,19 @@ const resultsFirst = (taken: Array<Pending>): Array<Pending> => {
   return ordered
 }
 
+const isStarted = (group: ReadonlyArray<Pending>) => group[0]!.event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED
+
+/**
+ * Resumes once the event loop has written what the calls made so far queued: Node's HTTP/2 sends
+ * a session's pending frames in the loop's check phase, before the callbacks `setImmediate`
+ * queued. A round's STARTED events wait for it, so that the calls carrying its results leave
+ * first, without STARTED's encoding and framing before them.
+ */
+const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /**
  * Starts the sender in the current scope. Closing the scope stops it: events still queued or in
  * flight are abandoned, so close it after everything that waits on it.
@@ -187,7 +202,8 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       )
 
     const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
-      if (group.length === 1 || !batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+      if (group.length === 1) return sendAlone(group[0]!)
+      if (!batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
       return Effect.flatMap(
         Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))),
         (exit) => {
@@ -236,9 +252,16 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       // another round may start for what is left
       maybeStart()
       const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
-      return planned.length === 1
-        ? sendGroup(planned[0]!)
-        : Effect.forEach(planned, sendGroup, { concurrency: "unbounded", discard: true })
+      if (planned.length === 1) return sendGroup(planned[0]!)
+      // a fiber per call, started at once in plan order (lighter than a concurrent `forEach`); with
+      // results in the round (they come first), its STARTED events wait until the results' calls
+      // were written
+      const results = !isStarted(planned[0]!)
+      const fibers: Array<Fiber.RuntimeFiber<void>> = []
+      for (const group of planned) {
+        fibers.push(runRound(results && isStarted(group) ? Effect.zipRight(afterWrites, sendGroup(group)) : sendGroup(group)))
+      }
+      return Fiber.awaitAll(fibers)
     })
 
     /**

@@ -212,6 +212,7 @@ export const make = (
       channel,
       call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
+      bidi: (service, method, input) => directBidiStream(replaceable, authorization, service, method, input),
       resetConnection: Effect.sync(() => replaceable.replace("the connection stalled: the channel moved to a new connection")),
       dispatcher: factory.create(DispatcherDefinition, channel),
       events: factory.create(EventsServiceDefinition, channel),
@@ -351,27 +352,20 @@ const statusError = (path: string, status: { code: number; details: string; meta
 }
 
 /**
- * A server-streaming call made on the channel's grpc-js call directly, read in a plain loop: each
- * message is decoded as it arrives, put in a mailbox, and the next one asked for (what grpc-js's
- * own readable stream does, without the Node stream, nice-grpc's async generator and an Effect
- * per message). The Stream emits in chunks what arrived since the consumer last pulled. The
- * server decides how much it sends (for `ListenV2`, the worker's free slots and cancellations),
- * so the mailbox is unbounded. It ends when the server ends the call with OK, fails with a
- * `GrpcError` on any other status (a message that does not decode cancels the call with
- * INTERNAL, as grpc-js does), and closing its scope (interrupting the consumer) cancels the call.
- *
- * @internal
+ * Starts a call whose responses are decoded into `mailbox` as they arrive (the next one asked
+ * for once one is in), ending it with the call's status: done on OK, a `GrpcError` otherwise (a
+ * message that does not decode cancels the call with INTERNAL, as grpc-js does). Closing the
+ * scope cancels the call. The caller sends the requests and asks for the first response.
  */
-export const directServerStream = <I, O>(
+const startReading = <I, O, E>(
   channel: ChannelInterface,
   metadata: GrpcJsMetadata,
   service: string,
   method: UnaryMethod<I, O>,
-  request: I
-): Stream.Stream<O, GrpcError> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
+  mailbox: Mailbox.Mailbox<O, GrpcError | E>
+): Effect.Effect<GrpcCall, never, Scope.Scope> =>
+  Effect.gen(function*() {
     const path = `/${service}/${method.name}`
-    const mailbox = yield* Mailbox.make<O, GrpcError>()
     const call = channel.createCall(path, Infinity, undefined, null, undefined)
     yield* Effect.addFinalizer(() => Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client")))
     call.start(metadata.clone(), {
@@ -394,9 +388,74 @@ export const directServerStream = <I, O>(
         mailbox.unsafeDone(status.code === Status.OK ? Exit.void : Exit.fail(statusError(path, status)))
       }
     })
+    return call
+  })
+
+/**
+ * A server-streaming call made on the channel's grpc-js call directly, read in a plain loop: each
+ * message is decoded as it arrives, put in a mailbox, and the next one asked for (what grpc-js's
+ * own readable stream does, without the Node stream, nice-grpc's async generator and an Effect
+ * per message). The Stream emits in chunks what arrived since the consumer last pulled. The
+ * server decides how much it sends (for `ListenV2`, the worker's free slots and cancellations),
+ * so the mailbox is unbounded. It ends when the server ends the call with OK, fails with a
+ * `GrpcError` on any other status (a message that does not decode cancels the call with
+ * INTERNAL, as grpc-js does), and closing its scope (interrupting the consumer) cancels the call.
+ *
+ * @internal
+ */
+export const directServerStream = <I, O>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I
+): Stream.Stream<O, GrpcError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<O, GrpcError>()
+    const call = yield* startReading(channel, metadata, service, method, mailbox)
     call.sendMessageWithContext({}, toBytes(method.requestType.encode(request).finish()))
     call.halfClose()
     call.startRead()
+    return Mailbox.toStream(mailbox)
+  }))
+
+/**
+ * A bidirectional call made on the channel's grpc-js call directly: each request `input` gives is
+ * encoded and written, the next one taken once grpc-js has taken it (so a slow connection pushes
+ * back on the producer), and ending `input` half-closes the call; responses are decoded as they
+ * arrive, as in `directServerStream` (a mailbox, the next one asked for), without nice-grpc's
+ * async generators, a queue and a Promise per request. A failure of `input` fails the Stream; a
+ * status other than OK fails it with a `GrpcError`; closing its scope (interrupting the
+ * consumer) cancels the call.
+ *
+ * @internal
+ */
+export const directBidiStream = <I, O, E, R>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  input: Stream.Stream<I, E, R>
+): Stream.Stream<O, GrpcError | E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<O, GrpcError | E>()
+    const call = yield* startReading(channel, metadata, service, method, mailbox)
+    call.startRead()
+    const write = (request: I) =>
+      Effect.async<void>((resume) => {
+        call.sendMessageWithContext(
+          { callback: () => resume(Effect.void) },
+          toBytes(method.requestType.encode(request).finish())
+        )
+      })
+    yield* input.pipe(
+      Stream.runForEach(write),
+      Effect.matchCauseEffect({
+        onSuccess: () => Effect.sync(() => call.halfClose()),
+        onFailure: (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : mailbox.failCause(cause)
+      }),
+      Effect.forkScoped
+    )
     return Mailbox.toStream(mailbox)
   }))
 

@@ -20,7 +20,6 @@ import type { AdminShape } from "../Admin.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { GrpcError } from "../HatchetError.js"
 import type { RunListenerOptions, RunListenerShape } from "../RunListener.js"
-import { bidiStream, methodPath } from "./grpc.js"
 import { reconnectBackoff } from "./retry.js"
 
 type Waiter = Deferred.Deferred<WorkflowRunEvent>
@@ -221,11 +220,8 @@ export const grpcOptions = (
   transport: GrpcTransportShape,
   admin: AdminShape
 ): Pick<RunListenerOptions, "connect" | "details"> => ({
-  connect: (requests) =>
-    bidiStream(
-      methodPath(DispatcherDefinition, "subscribeToWorkflowRuns"),
-      requests,
-      (iterable, callOptions) => transport.dispatcher.subscribeToWorkflowRuns(iterable, callOptions)
-    ),
+  // straight on grpc-js: one run at a time, nice-grpc's generators and queues took about as long
+  // as the engine's round trip (the README's Benchmarks)
+  connect: (requests) => transport.bidi(DispatcherDefinition.fullName, DispatcherDefinition.methods.subscribeToWorkflowRuns, requests),
   details: (runId) => Effect.map(admin.getRunDetails(runId), resultsFromDetails)
 })

@@ -698,3 +698,24 @@ export const offerPastEvents = (
   }
   return decisions
 }
+
+/**
+ * Whether a pushed event meets a durable wait's user-event condition on its own: its key, its
+ * scope (none: any), its expression ("" holds) on the payload, as `offer` decides it. For test
+ * doubles that stand in for the engine.
+ */
+export const userEventMeets = (
+  condition: { readonly eventKey: string; readonly scope: string | undefined; readonly expression: string },
+  event: Pick<PushedEvent, "key" | "payload" | "scope">
+): boolean =>
+  satisfies(
+    userEventCondition({
+      eventKey: condition.eventKey,
+      hint: condition.scope !== undefined && condition.scope !== "" ? condition.scope : undefined,
+      readableDataKey: "",
+      expression: condition.expression,
+      orGroupId: "",
+      action: "CREATE"
+    }),
+    userEvent(event)
+  )

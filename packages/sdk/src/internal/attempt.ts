@@ -1,0 +1,72 @@
+/**
+ * One running attempt of a task run: the worker's mutable record of it (its slots, its fiber, why
+ * it was interrupted, its durable waits, and what its metrics need).
+ */
+import type { Clock, Duration, Effect, Fiber, MetricLabel } from "effect"
+
+/**
+ * Why an attempt's fiber was interrupted from outside (or by itself). `evicted`: a durable
+ * attempt handed back to the engine (by this worker, or told so by the engine), which restores it.
+ */
+export type InterruptReason = "cancelled" | "superseded" | "self-cancel" | "shutdown" | "evicted"
+
+/** One running attempt of a task run. */
+export interface Attempt {
+  readonly retryCount: number
+  /** A durable task's invocation (`durable_task_invocation_count`); 0 for other tasks. */
+  readonly invocationCount: number
+  /** Durable waits in progress (a durable attempt waiting for the engine may be evicted). */
+  durableWaits: number
+  /** The slot pool its permits come from. */
+  pool: Effect.Semaphore | undefined
+  reason: InterruptReason | undefined
+  /** Semaphore permits held (0 once released). */
+  permits: number
+  fiber: Fiber.RuntimeFiber<void, never> | undefined
+  /** When the assignment arrived (`Clock` nanoseconds), for the overhead metric. */
+  readonly receivedAt: bigint
+  /** The handler's run time, once it ran. */
+  handlerTime: Duration.Duration | undefined
+  /** The metric labels of the attempt's fiber (read once). */
+  metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The run's additional metadata, parsed once. */
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
+/** A new attempt, received now, holding no slot yet. */
+export const make = (
+  clock: Clock.Clock,
+  retryCount: number,
+  metadata: Readonly<Record<string, unknown>>,
+  invocationCount = 0
+): Attempt => ({
+  retryCount,
+  invocationCount,
+  durableWaits: 0,
+  pool: undefined,
+  reason: undefined,
+  permits: 0,
+  fiber: undefined,
+  receivedAt: clock.unsafeCurrentTimeNanos(),
+  handlerTime: undefined,
+  metricLabels: [],
+  metadata
+})
+
+/**
+ * Runs an attempt's fiber under `key` in `attempts`, the entry removed when the fiber ends (unless
+ * a newer attempt took the key). The attempt is in `attempts` before its fiber starts.
+ */
+export const track = (
+  attempts: Map<string, Attempt>,
+  key: string,
+  attempt: Attempt,
+  fork: () => Fiber.RuntimeFiber<void, never>
+): void => {
+  attempts.set(key, attempt)
+  const fiber = fork()
+  attempt.fiber = fiber
+  fiber.addObserver(() => {
+    if (attempts.get(key) === attempt) attempts.delete(key)
+  })
+}

@@ -1,0 +1,87 @@
+/**
+ * An attempt's fiber as tracing and logging see it: its log annotations, the span `hatchet.task`
+ * it runs in, and the trace it continues (the run's `traceparent` metadata).
+ */
+import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { Clock, FiberId } from "effect"
+import { Context, Effect, FiberRef, FiberRefs, HashMap, Option, Tracer } from "effect"
+import type { Attempt } from "./attempt.js"
+import * as TraceContext from "./traceContext.js"
+
+/** The span a run's `traceparent` metadata names. */
+export const traceParentOf = (metadata: Readonly<Record<string, unknown>>): Option.Option<Tracer.ExternalSpan> => {
+  const value = metadata[TraceContext.TRACEPARENT]
+  return typeof value === "string" ? TraceContext.parse(value) : Option.none()
+}
+
+/**
+ * The refs of an attempt's fiber, set as it is forked (`FiberSet.runtime`'s `updateRefs`, one
+ * copy of the refs the fork makes anyway): its log annotations and, when given, its parent span.
+ * The metric labels it starts with are read here once for the hot path's synchronous updates.
+ */
+export const attemptRefs =
+  (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
+  (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
+    attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
+    let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+    annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
+    annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
+    annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
+    annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+    if (parent === undefined) {
+      return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
+    }
+    const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
+    return FiberRefs.updateManyAs(refs, {
+      entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]], [FiberRef.currentContext, [[fiberId, context]]]]
+    })
+  }
+
+/**
+ * Runs an attempt with its span `hatchet.task`, for a tracer that records spans. The attempt has
+ * a fiber of its own (whose refs `attemptRefs` set), so the span is set on that fiber once, with
+ * nothing to restore (as `Effect.withSpan` would); the span ends with the attempt. The span
+ * continues the trace of the run's `traceparent` metadata, or starts one. (Under Effect's
+ * built-in tracer, whose spans go nowhere, the worker makes no span: the run's `traceparent` is
+ * the attempt's parent span, set by `attemptRefs`, so that spans the handler makes continue its
+ * trace.)
+ */
+export const inTaskSpan = (
+  clock: Clock.Clock,
+  action: DispatcherProto.AssignedAction,
+  attempt: Attempt,
+  effect: Effect.Effect<void>
+): Effect.Effect<void> => {
+  const traceParent = traceParentOf(attempt.metadata)
+  /** Sets the span as the parent span of what runs on the attempt's fiber. */
+  const setParentSpan = (span: Tracer.AnySpan) =>
+    Effect.updateFiberRefs((fiberId, refs) => {
+      const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, span)
+      return FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentContext, value: context })
+    })
+  return Effect.flatMap(
+    Effect.makeSpan("hatchet.task", {
+      kind: "consumer",
+      ...Option.match(traceParent, {
+        onNone: () => ({ root: true }),
+        onSome: (parent) => ({ parent })
+      }),
+      captureStackTrace: false,
+      attributes: {
+        "hatchet.action": action.actionId,
+        "hatchet.task_run_id": action.taskRunExternalId,
+        "hatchet.workflow_run_id": action.workflowRunId,
+        "hatchet.retry_count": action.retryCount
+      }
+    }),
+    (span) =>
+      Effect.zipRight(
+        setParentSpan(span),
+        Effect.onExit(effect, (exit) =>
+          Effect.withFiberRuntime((fiber) => {
+            span.end(fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n, exit)
+            return Effect.void
+          }))
+      )
+  )
+}

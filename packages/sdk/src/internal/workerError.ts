@@ -1,0 +1,11 @@
+/**
+ * Why a worker could not start (`Worker.WorkerError`).
+ */
+import { Data } from "effect"
+
+/** See `Worker.WorkerError`. */
+export class WorkerError extends Data.TaggedError("WorkerError")<{
+  readonly reason: "InvalidOptions" | "InvalidWorkflow" | "EngineTooOld" | "Registration"
+  readonly message: string
+  readonly cause?: unknown
+}> {}

@@ -1,0 +1,182 @@
+/**
+ * `pnpm bench:trace`: where the time of one run goes, one run at a time, for the official SDK's
+ * worker and ours on the local engine (the processes `pnpm bench` uses: the engine and the
+ * trigger client in this process, each worker in a child process). Every protobuf message on the
+ * run's path is marked when it is encoded (about to be sent) or decoded (just received), in every
+ * process, on the machine's monotonic clock (./hooks.ts): `e:` this process (engine and our
+ * client), `oc:` the official client here, `w:` our worker, `off:` the official worker.
+ *
+ * Per worker, after a warm-up: TRACE_RUNS (default 200) runs triggered one at a time as
+ * `pnpm bench`'s single-run probe triggers them (BulkTriggerWorkflow of one, polled every 1 ms),
+ * then, unless TRACE_CLIENT=0, as many runs through each client, triggered and awaited:
+ * `Hatchet.run` (ours: TriggerWorkflow, then SubscribeToWorkflowRuns) and the official SDK's
+ * `hatchet.run`. For each, the marks in order of their median time from the trigger (p10 / p50 /
+ * p90), and per run the step from the mark before (its p50 and mean).
+ *
+ * The figures are wall time on a shared machine: a process that waits for a CPU shows up as a
+ * long step. `chrt -f 10 pnpm bench:trace` (root) gives the processes a CPU as a quiet machine
+ * would. TRACE_ORDER ("official,ours") picks the workers.
+ */
+import type { ChildProcess } from "node:child_process"
+import * as os from "node:os"
+import { hookProtos, mark, marks } from "./hooks.js"
+
+// before any client or server exists
+await hookProtos("e:", "oc:")
+const { Admin, Hatchet, Task } = await import("@effect-hatchet/sdk")
+const { Effect, Layer, Schedule, Schema } = await import("effect")
+const { Engine } = await import("../../../engine/src/Engine.js")
+const { EngineCore } = await import("../../../engine/src/internal/core.js")
+const InternalEngine = await import("../../../engine/src/internal/engine.js")
+const Official = await import("../../../engine/test/support/official.js")
+const { clientLayer } = await import("../../src/internal/hatchetTest.js")
+const { spawnChild } = await import("../child.js")
+
+const runs = Number(process.env.TRACE_RUNS ?? 200)
+const kinds = (process.env.TRACE_ORDER ?? "official,ours").split(",").map((k) => k.trim())
+const throughClients = process.env.TRACE_CLIENT !== "0"
+
+const quantile = (xs: ReadonlyArray<number>, q: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+}
+const ms = (x: number) => x.toFixed(3)
+const describe = (xs: ReadonlyArray<number>) =>
+  `p10 ${ms(quantile(xs, 0.1))}  p50 ${ms(quantile(xs, 0.5))}  p90 ${ms(quantile(xs, 0.9))}  p99 ${ms(quantile(xs, 0.99))}`
+
+/** The worker's marks since it was last asked. */
+const workerMarks = (child: ChildProcess) =>
+  Effect.async<Array<readonly [string, number]>>((resume) => {
+    const onMessage = (message: unknown) => {
+      const trace = (message as { trace?: Array<readonly [string, number]> }).trace
+      if (trace !== undefined) resume(Effect.succeed(trace))
+    }
+    child.on("message", onMessage)
+    child.send("trace")
+    return Effect.sync(() => child.off("message", onMessage))
+  })
+
+/**
+ * Each run's marks (both processes) between its start and end, relative to its start, the n-th
+ * repeat of a label as `label#n`; printed as a timeline.
+ */
+const timeline = (title: string, windows: ReadonlyArray<readonly [number, number]>, all: ReadonlyArray<readonly [string, number]>) => {
+  const sorted = [...all].sort((a, b) => a[1] - b[1])
+  const perRun = windows.map(([from, to]) => {
+    const seen = new Map<string, number>()
+    for (const [label, at] of sorted) {
+      if (at < from || at > to) continue
+      let key = label
+      for (let n = 2; seen.has(key); n++) key = `${label}#${n}`
+      seen.set(key, at - from)
+    }
+    return seen
+  })
+  const offsets = new Map<string, Array<number>>()
+  for (const run of perRun) for (const [key, at] of run) offsets.set(key, [...(offsets.get(key) ?? []), at])
+  const order = [...offsets].filter(([, xs]) => xs.length >= windows.length / 2).sort((a, b) => quantile(a[1], 0.5) - quantile(b[1], 0.5))
+  console.log(`\n${title}`)
+  console.log(`  ${"from the trigger: p10 / p50 / p90".padEnd(36)}${"step from the mark before: p50 / mean".padEnd(40)}mark [runs]`)
+  let previous: string | undefined
+  for (const [key, xs] of order) {
+    const steps: Array<number> = []
+    if (previous !== undefined) {
+      for (const run of perRun) {
+        const a = run.get(previous)
+        const b = run.get(key)
+        if (a !== undefined && b !== undefined) steps.push(b - a)
+      }
+    }
+    const step = steps.length === 0 ? "" : `${ms(quantile(steps, 0.5))} / ${ms(steps.reduce((s, x) => s + x, 0) / steps.length)}`
+    console.log(
+      `  ${`${ms(quantile(xs, 0.1))} / ${ms(quantile(xs, 0.5))} / ${ms(quantile(xs, 0.9))}`.padEnd(36)}${
+        step.padEnd(40)
+      }${key} [${xs.length}]`
+    )
+    previous = key
+  }
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6
+
+const phase = (kind: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine
+    const core = yield* EngineCore
+    const admin = yield* Admin.Admin
+    const since = Date.now()
+    const child = yield* spawnChild(new URL("./worker.ts", import.meta.url), {
+      ...engine.env,
+      BENCH_SLOTS: "100",
+      TRACE_KIND: kind
+    })
+    yield* Effect.suspend(() => {
+      for (const w of core.state.workersById.values()) {
+        if (w.createdAt >= since && w.isActive && w.lastHeartbeatAt !== undefined) return Effect.void
+      }
+      return Effect.fail("not yet")
+    }).pipe(Effect.retry(Schedule.spaced("20 millis")), Effect.timeout("60 seconds"))
+    const trigger = (n: number) =>
+      admin.bulkTriggerWorkflow(Array.from({ length: n }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} })))
+    const finished = (id: string) => core.state.runsById.get(id)?.finishedAt !== undefined
+    const awaitRun = (id: string, poll: "1 millis" | "5 millis") =>
+      Effect.gen(function*() {
+        while (!finished(id)) yield* Effect.sleep(poll)
+      })
+    const one = Effect.flatMap(trigger(1), ([id]) => Effect.as(awaitRun(id!, "1 millis"), id!))
+    yield* Effect.forEach(yield* trigger(500), (id) => awaitRun(id, "5 millis"), { discard: true })
+    yield* Effect.repeatN(one, 50)
+
+    // the bench's single-run probe
+    marks.splice(0)
+    yield* workerMarks(child)
+    const windows: Array<readonly [number, number]> = []
+    const roundTrips: Array<number> = []
+    for (let i = 0; i < runs; i++) {
+      const from = now()
+      mark("trigger")
+      const id = yield* one
+      mark("seen by the poll")
+      windows.push([from, now()])
+      const task = [...core.state.runsById.get(id)!.tasks.values()][0]!
+      const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)!
+      if (task.state._tag === "Completed") roundTrips.push(task.state.at - sent.timestamp)
+      yield* Effect.sleep("3 millis")
+    }
+    const fromWorker = yield* workerMarks(child)
+    console.log(`\n== ${kind} worker: ${runs} runs one at a time (load average ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")})`)
+    console.log(`  engine round trip as pnpm bench reports it (START sent → result recorded, whole ms): ${describe(roundTrips)}`)
+    timeline(`  ${kind} worker, triggered as pnpm bench's probe triggers:`, windows, [...marks.splice(0), ...fromWorker])
+
+    if (!throughClients) return
+    const Noop = Task.make("bench-noop", { output: Schema.Struct({}) })
+    const official = Official.client(engine)
+    const clients = [
+      ["our client (Hatchet.run)", Effect.asVoid(Hatchet.run(Noop, {}))],
+      ["the official client (hatchet.run)", Effect.promise(() => official.run("bench-noop", {}))]
+    ] as const
+    for (const [name, runOnce] of clients) {
+      yield* Effect.repeatN(runOnce, 30)
+      marks.splice(0)
+      yield* workerMarks(child)
+      const windows: Array<readonly [number, number]> = []
+      for (let i = 0; i < runs; i++) {
+        const from = now()
+        mark("client: run")
+        yield* runOnce
+        mark("client: result")
+        windows.push([from, now()])
+        yield* Effect.sleep("3 millis")
+      }
+      const fromWorker = yield* workerMarks(child)
+      console.log(`\n  ${name} → ${kind} worker: trigger → result ${describe(windows.map(([a, b]) => b - a))} ms`)
+      timeline(`  ${name} → ${kind} worker:`, windows, [...marks.splice(0), ...fromWorker])
+    }
+  }))
+
+await Effect.runPromise(
+  Effect.forEach(kinds, phase, { discard: true }).pipe(
+    Effect.provide(Admin.layer.pipe(Layer.provideMerge(clientLayer({})), Layer.provideMerge(InternalEngine.layer())))
+  )
+)
+process.exit(0)

@@ -1,0 +1,271 @@
+/**
+ * `TaskTest` on durable tasks, with no engine: the SDK's own `DurableContext` over `TaskTest`'s
+ * in-process log, under the TestClock.
+ */
+import { Condition, DurableContext, Task, TaskError } from "@effect-hatchet/sdk"
+import { DurableTaskError } from "@effect-hatchet/sdk/DurableContext"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Layer, Queue, Ref, Schema, TestClock } from "effect"
+import * as TaskTest from "../src/TaskTest.js"
+import * as Flows from "./durableFlows.js"
+
+/** Waits for a review event or a day, whichever comes first. */
+const Review = Task.durable("durable-review", {
+  input: Schema.Struct({ id: Schema.String }),
+  output: Schema.Struct({ outcome: Schema.String, invocation: Schema.Number }),
+  executionTimeout: "2 days"
+})
+
+const ReviewLive = Review.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const result = yield* ctx.waitFor(Condition.or(
+      Condition.sleep("1 day"),
+      Condition.event(`review:${input.id}`, { expression: "input.approved == true" })
+    ))
+    const review = result[`review:${input.id}`]
+    return { outcome: review === undefined ? "timed out" : `reviewed: ${JSON.stringify(review)}`, invocation: ctx.invocationCount }
+  })
+)
+
+/** Spawns one child it has no implementation for. */
+const Orphan = Task.durable("durable-orphan", { output: Schema.Number, executionTimeout: "1 hour" })
+const Missing = Task.make("durable-missing", { output: Schema.Number })
+
+const OrphanLive = Orphan.toLayer(() =>
+  DurableContext.runChild(Missing, {}).pipe(
+    Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e })))
+  )
+)
+
+/** Sleeps until two days from its start, then waits for both "a" and "b". */
+const Both = Task.durable("durable-both", { output: Schema.Array(Schema.String), executionTimeout: "3 days" })
+const BothLive = Both.toLayer(() =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const start = yield* ctx.now
+    yield* ctx.sleepUntil(new Date(start.getTime() + 2 * 86_400_000))
+    const data = yield* ctx.waitFor([Condition.event("a"), Condition.event("b")])
+    return Object.keys(data).sort()
+  })
+)
+
+const resetCounts = Effect.all([Ref.set(Flows.counts.invocations, 0), Ref.set(Flows.counts.charges, 0)], { discard: true })
+
+describe("TaskTest on a durable task", () => {
+  it.effect("a week's sleep ends when the TestClock has moved a week; now is the Clock's", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(TaskTest.run(Flows.Sleeper, { input: { days: 7 } }))
+      yield* TestClock.adjust("6 days")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 day")
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed({ before: new Date(0).toISOString(), after: new Date(7 * 86_400_000).toISOString() }))
+      expect(run.durable?.entries.map((e) => e._tag)).toEqual(["Memo", "Wait", "Memo"])
+      const wait = run.durable?.entries[1]
+      expect(wait).toMatchObject({ _tag: "Wait", sleeps: ["168h"], startedAt: 0, endedAt: 7 * 86_400_000 })
+      expect(run.durable?.memoRan).toEqual(["now", "now"])
+    }).pipe(Effect.provide(Flows.SleeperLive)))
+
+  it.effect("an event given up front ends the wait, decoded; the memo runs once", () =>
+    Effect.gen(function*() {
+      yield* resetCounts
+      const run = yield* TaskTest.run(Flows.Checkout, {
+        input: { orderId: "o-1", amount: 10 },
+        durable: { events: [{ key: "approval:o-1", payload: { approved: true, by: "ada" } }] }
+      })
+      expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-o-1", approval: { approved: true, by: "ada" } }))
+      expect(yield* Ref.get(Flows.counts.charges)).toBe(1)
+      expect(run.durable?.memoRan).toEqual(["charge"])
+      expect(run.durable?.memoLog).toEqual({ charge: "ch-o-1" })
+      expect(run.durable?.entries[1]).toMatchObject({
+        _tag: "Wait",
+        events: [{ key: "approval:o-1" }],
+        data: { "approval:o-1": { approved: true, by: "ada" } }
+      })
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
+
+  it.effect("an event pushed mid-wait ends it, and only then", () =>
+    Effect.gen(function*() {
+      const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Checkout, { input: { orderId: "o-2", amount: 5 }, durable: { eventQueue: events } })
+      )
+      yield* TestClock.adjust("2 hours")
+      expect(fiber.unsafePoll()).toBeNull()
+      // another key does not end it
+      yield* Queue.offer(events, { key: "approval:o-other", payload: { approved: true, by: "eve" } })
+      yield* TestClock.adjust("1 hour")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Queue.offer(events, { key: "approval:o-2", payload: { approved: false, by: "bob" } })
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-o-2", approval: { approved: false, by: "bob" } }))
+      expect(run.durable?.entries[1]).toMatchObject({ _tag: "Wait", startedAt: 0, endedAt: 3 * 3_600_000 })
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
+
+  it.effect("a payload that does not decode fails the wait with the worker's typed error", () =>
+    Effect.gen(function*() {
+      const Strict = Task.durable("durable-strict", { output: Flows.Approval, executionTimeout: "1 hour" })
+      const StrictLive = Strict.toLayer(() =>
+        DurableContext.waitForEvent("approval:x", { schema: Flows.Approval }).pipe(
+          Effect.catchTag("DurableTaskError", (e) => Effect.die(e))
+        )
+      )
+      const seen = yield* Ref.make<DurableTaskError | undefined>(undefined)
+      const Probe = Task.durable("durable-probe", { output: Schema.String, executionTimeout: "1 hour" })
+      const ProbeLive = Probe.toLayer(() =>
+        DurableContext.waitForEvent("approval:x", { schema: Flows.Approval }).pipe(
+          Effect.as("decoded"),
+          Effect.catchTag("DurableTaskError", (e) => Effect.as(Ref.set(seen, e), e.reason))
+        )
+      )
+      const events = [{ key: "approval:x", payload: { approved: "yes" } }]
+      const output = yield* TaskTest.result(Probe, { input: {}, durable: { events } }).pipe(Effect.provide(ProbeLive))
+      expect(output).toBe("InvalidPayload")
+      const error = yield* Ref.get(seen)
+      expect(error).toBeInstanceOf(DurableTaskError)
+      expect(error?.message).toMatch(/^the payload of event "approval:x" does not decode: /)
+      // uncaught, it fails the task as the worker reports it (undeclared: the client's TaskFailed)
+      const run = yield* TaskTest.run(Strict, { input: {}, durable: { events } }).pipe(Effect.provide(StrictLive))
+      expect(Exit.isFailure(run.exit)).toBe(true)
+      expect(run.outcome._tag).toBe("Failed")
+    }))
+
+  it.effect("a memo seeded in the log is replayed (decoded, not run); invocationCount as given", () =>
+    Effect.gen(function*() {
+      yield* resetCounts
+      const run = yield* TaskTest.run(Flows.Checkout, {
+        input: { orderId: "o-3", amount: 7 },
+        durable: {
+          memo: { charge: "ch-earlier" },
+          invocationCount: 2,
+          events: [{ key: "approval:o-3", payload: { approved: true, by: "ada" } }]
+        }
+      })
+      expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-earlier", approval: { approved: true, by: "ada" } }))
+      expect(yield* Ref.get(Flows.counts.charges)).toBe(0)
+      expect(run.durable?.invocationCount).toBe(2)
+      expect(run.durable?.memoRan).toEqual([])
+      expect(run.durable?.entries[0]).toMatchObject({ _tag: "Memo", key: "charge", replayed: true })
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
+
+  it.effect("children run with TaskTest: typed outputs, and a child's typed error reaches the parent", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(Flows.Parent, { input: { n: 21 } })
+      expect(run.exit).toEqual(Exit.succeed({ one: 42, many: [2, 4, 6], failure: "too big: 1000" }))
+      const children = (run.durable?.entries ?? []).filter((e) => e._tag === "Child")
+      expect(children.map((c) => c.input)).toEqual([{ n: 21 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 1000 }])
+      const failed = children[4]?.run as TaskTest.Run<unknown, unknown>
+      expect(failed.exit).toEqual(Exit.fail(new Flows.TooBig({ n: 1000 })))
+    }).pipe(Effect.provide(Flows.ParentLive), Effect.provide(Flows.DoubleLive)))
+
+  it.effect("runChild's typed error, as the parent's handler sees it", () =>
+    Effect.gen(function*() {
+      const Once = Task.durable("durable-once", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number })
+      const OnceLive = Once.toLayer((input) =>
+        DurableContext.runChild(Flows.Double, input).pipe(
+          Effect.map((r) => r.doubled),
+          Effect.catchTag("TooBig", (e) => Effect.succeed(-e.n)),
+          Effect.catchAll((e) => Effect.die(e))
+        )
+      )
+      const layer = Layer.merge(OnceLive, Flows.DoubleLive)
+      expect(yield* TaskTest.result(Once, { input: { n: 4 } }).pipe(Effect.provide(layer))).toBe(8)
+      expect(yield* TaskTest.result(Once, { input: { n: 400 } }).pipe(Effect.provide(layer))).toBe(-400)
+    }))
+
+  it.effect("a child with no implementation in the context: a clear typed error", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(Orphan, { input: {} }).pipe(Effect.provide(OrphanLive))
+      const failure = Exit.isFailure(run.exit) ? Cause.failureOption(run.exit.cause) : undefined
+      expect(String(failure)).toContain(`TaskTest has no implementation of the child \\"durable-missing\\": provide its toLayer layer`)
+    }))
+
+  it.effect("an or-group of a sleep and an event: the sleep wins when the event never comes", () =>
+    Effect.gen(function*() {
+      const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+      const fiber = yield* Effect.fork(TaskTest.run(Review, { input: { id: "r-1" }, durable: { eventQueue: events } }))
+      // an event its expression refuses does not end the wait
+      yield* TestClock.adjust("1 hour")
+      yield* Queue.offer(events, { key: "review:r-1", payload: { approved: false } })
+      yield* TestClock.adjust("23 hours")
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed({ outcome: "timed out", invocation: 1 }))
+      expect(run.durable?.entries[0]).toMatchObject({ _tag: "Wait", endedAt: 86_400_000, data: { "sleep-24h": { sleep_duration: "24h" } } })
+    }).pipe(Effect.provide(ReviewLive)))
+
+  it.effect("an or-group of a sleep and an event: the event wins when its expression accepts it", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(Review, {
+        input: { id: "r-2" },
+        durable: { events: [{ key: "review:r-2", payload: { approved: true } }] }
+      })
+      expect(run.exit).toEqual(Exit.succeed({ outcome: `reviewed: {"approved":true}`, invocation: 1 }))
+    }).pipe(Effect.provide(ReviewLive)))
+
+  it.effect("a durable task of a workflow (Workflow.durableTask) gets its parents and the durable context", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        TaskTest.result(Flows.FollowUp, "nudge", { input: { email: "ada" }, parents: { signup: { userId: "u-ada" } } })
+      )
+      yield* TestClock.adjust("1 day")
+      expect(yield* Fiber.join(fiber)).toEqual({ nudged: "u-ada" })
+      // its non-durable task has no durable record
+      const signup = yield* TaskTest.run(Flows.FollowUp, "signup", { input: { email: "ada" } })
+      expect(signup.durable).toBeUndefined()
+    }).pipe(Effect.provide(Flows.FollowUpLive)))
+
+  it.effect("a scoped wait takes only an event of its scope", () =>
+    Effect.gen(function*() {
+      const run = yield* TaskTest.run(Flows.LookBack, {
+        input: { id: "s-1" },
+        durable: {
+          events: [
+            { key: "scoped:s-1", payload: { approved: true, by: "other scope" }, scope: "s-2" },
+            { key: "scoped:s-1", payload: { approved: false, by: "its scope" }, scope: "s-1" }
+          ]
+        }
+      })
+      expect(run.exit).toEqual(Exit.succeed({ approved: false, by: "its scope" }))
+      expect(run.durable?.entries.at(-1)).toMatchObject({ _tag: "Wait", events: [{ key: "scoped:s-1", scope: "s-1" }] })
+    }).pipe(Effect.provide(Flows.LookBackLive)))
+
+  it.effect("sleepUntil wakes at the time given (the Clock's); waitFor a list needs every condition", () =>
+    Effect.gen(function*() {
+      const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+      const fiber = yield* Effect.fork(TaskTest.run(Both, { input: {}, durable: { eventQueue: events } }))
+      yield* TestClock.adjust("1 day")
+      yield* Queue.offer(events, { key: "a", payload: { n: 1 } })
+      yield* TestClock.adjust("1 day")
+      // "a" came before the wait: kept for it; the wait still needs "b"
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Queue.offer(events, { key: "b", payload: { n: 2 } })
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed(["a", "b"]))
+      expect(run.durable?.entries.filter((e) => e._tag === "Wait")).toMatchObject([
+        { sleeps: ["48h"], startedAt: 0, endedAt: 2 * 86_400_000 },
+        { events: [{ key: "a" }, { key: "b" }], startedAt: 2 * 86_400_000 }
+      ])
+    }).pipe(Effect.provide(BothLive)))
+
+  it.effect("a durable child gets its own durable context: its week's sleep on the same Clock", () =>
+    Effect.gen(function*() {
+      const Nest = Task.durable("durable-nest", { output: Schema.String, executionTimeout: "30 days" })
+      const NestLive = Nest.toLayer(() =>
+        DurableContext.runChild(Flows.Sleeper, { days: 7 }).pipe(
+          Effect.map((r) => r.after),
+          Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e })))
+        )
+      )
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Nest, { input: {} }).pipe(Effect.provide(Layer.merge(NestLive, Flows.SleeperLive)))
+      )
+      yield* TestClock.adjust("7 days")
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed(new Date(7 * 86_400_000).toISOString()))
+      const child = run.durable?.entries[0]
+      expect(child).toMatchObject({ _tag: "Child", name: "durable-sleeper", input: { days: 7 } })
+      const childRun = (child as { readonly run: TaskTest.Run<unknown, unknown> }).run
+      expect(childRun.durable?.entries.map((e) => e._tag)).toEqual(["Memo", "Wait", "Memo"])
+    }))
+})
