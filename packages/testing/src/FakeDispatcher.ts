@@ -177,8 +177,14 @@ export interface AssignedTask<A, E> {
    * its failure decoded as a client would (the declared error, or `TaskFailed`).
    */
   readonly result: Effect.Effect<A, E | TaskFailed>
-  /** What the worker has reported for this attempt so far, in the order it made the reports. */
+  /**
+   * What the worker has reported for this attempt so far, in the order it made the reports. The
+   * worker sends a round's results before its STARTED events (one event-loop turn later), so right
+   * after `result` a fast task's STARTED may not have arrived yet: wait for it with `started`.
+   */
   readonly reports: Effect.Effect<ReadonlyArray<Report>>
+  /** Waits for the worker's STARTED of this attempt (sent once the attempt took its slot). */
+  readonly started: Effect.Effect<void>
   /** Sends a CANCEL_STEP_RUN for this attempt. */
   readonly cancel: Effect.Effect<void>
 }
@@ -530,6 +536,9 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
               : Effect.flatMap(TaskExecution.decodeFailure(definition, taskName, event.eventPayload), Effect.fail)
         ),
         reports: Effect.map(SubscriptionRef.get(calls), (c) => inOrder(c.events.filter(ofAttempt))),
+        started: Effect.asVoid(
+          waitFor((c) => c.events.find((e) => ofAttempt(e) && e.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED))
+        ),
         cancel: push({ ...action, actionType: ActionType.CANCEL_STEP_RUN, actionPayload: "" })
       }
       return assigned

@@ -35,6 +35,7 @@ describe("FakeDispatcher, typed", () => {
         const output = yield* charge.result
         expectTypeOf(output).toEqualTypeOf<{ readonly chargeId: string; readonly at: Date }>()
         expect(output).toEqual({ chargeId: "ch-o-1", at: new Date(0) })
+        yield* charge.started
         const reports = yield* charge.reports
         expect(reports.map((r) => r.type)).toEqual(["STARTED", "COMPLETED"])
         expect(JSON.parse(reports[1]!.payload)).toEqual({ chargeId: "ch-o-1", at: "1970-01-01T00:00:00.000Z" })
@@ -69,6 +70,7 @@ describe("FakeDispatcher, typed", () => {
         const failure = yield* Effect.flip(bad.result)
         expect(failure).toBeInstanceOf(TaskError.TaskFailed)
         expect((failure as TaskError.TaskFailed).message).toMatch(/amount/)
+        yield* bad.started
         expect((yield* fake.reports(bad.taskRunExternalId)).map((r) => r.type)).toEqual(["STARTED", "FAILED"])
       })
     ))
