@@ -17,6 +17,7 @@ import * as durable from "./internal/durable.js"
 import * as failure from "./internal/failure.js"
 import { workerAction, workflowWireName } from "./internal/naming.js"
 import * as payload from "./internal/payload.js"
+import { type HasRunData, type RunData, withRunData } from "./internal/runData.js"
 import * as taskLogger from "./internal/taskLogger.js"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
@@ -111,12 +112,16 @@ export const execute = (
     const scope = yield* Scope.make()
     // the filter payload, the skipped parents and the conditions' data come with the payload
     const filterPayload = data.right.filterPayload
-    // (the context's prototype kept: its operations are getters)
-    const taskContext: TaskContextShape = Object.assign(Object.create(context) as TaskContextShape, {
+    const runData: RunData = {
       filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
       skippedParents: payload.skippedParents(spec, task, data.right),
       triggers: data.right.triggers
-    })
+    }
+    // a worker's context makes its copy (a prototype made per attempt would cost V8 a new map);
+    // another keeps its prototype, its operations may be getters
+    const taskContext: TaskContextShape = withRunData in context
+      ? (context as TaskContextShape & HasRunData<TaskContextShape>)[withRunData](runData)
+      : Object.assign(Object.create(context) as TaskContextShape, runData)
     let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
     if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
     if (options?.services !== undefined) services = Context.merge(services, options.services)
