@@ -288,6 +288,15 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
   Effect.sync(() => new AttemptContext(info, operations))
 
 /**
+ * `make`, building the context as it is called.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMake = (info: TaskInfo, operations: TaskOperations): TaskContextShape =>
+  new AttemptContext(info, operations)
+
+/**
  * @since 0.1.0
  * @category accessors
  */
