@@ -293,8 +293,7 @@ export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<
  * @since 0.1.0
  * @category constructors
  */
-export const unsafeMake = (info: TaskInfo, operations: TaskOperations): TaskContextShape =>
-  new AttemptContext(info, operations)
+export const unsafeMake = (info: TaskInfo, operations: TaskOperations): TaskContextShape => new AttemptContext(info, operations)
 
 /**
  * @since 0.1.0

@@ -63,13 +63,13 @@ export const make = (options: {
 
   /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
   const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>): void => {
-      const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
-      const handlerTime = attempt.handlerTime
-      if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
-      WorkerMetrics.taskOverhead.unsafeUpdate(
-        handlerTime === undefined ? elapsed : Duration.subtract(elapsed, handlerTime),
-        attempt.metricLabels
-      )
+    const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
+    const handlerTime = attempt.handlerTime
+    if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
+    WorkerMetrics.taskOverhead.unsafeUpdate(
+      handlerTime === undefined ? elapsed : Duration.subtract(elapsed, handlerTime),
+      attempt.metricLabels
+    )
     counter.unsafeUpdate(1, attempt.metricLabels)
   }
 
