@@ -30,7 +30,7 @@ const program = Effect.gen(function*() {
     tenantIds: [tenantId],
     retention: { maxAgeMs: Infinity, maxRuns: retain, workerMaxAgeMs: Infinity, maxInactiveWorkers: Infinity }
   })
-  yield* core.run((state, now) =>
+  yield* core.runEither((state, now) =>
     Registry.putWorkflow(
       state,
       tenantId,
@@ -47,7 +47,7 @@ const program = Effect.gen(function*() {
     )
   )
   const inbox: Array<AssignedAction> = []
-  const worker = yield* core.run((state, now) =>
+  const worker = yield* core.runEither((state, now) =>
     Workers.registerWorker(
       state,
       tenantId,
@@ -55,7 +55,7 @@ const program = Effect.gen(function*() {
       now
     )
   )
-  yield* core.run((state, now) => {
+  yield* core.runEither((state, now) => {
     Workers.openSession(state, worker, {
       id: "s",
       workerId: worker.id,
@@ -64,7 +64,7 @@ const program = Effect.gen(function*() {
       send: (a) => inbox.push(a) > 0,
       close: () => {}
     }, now)
-    Workers.heartbeat(state, tenantId, worker.id, now)
+    return Workers.heartbeat(state, tenantId, worker.id, now)
   })
   const started = performance.now()
   for (let offset = 0; offset < total; offset += 500) {
@@ -82,11 +82,11 @@ const program = Effect.gen(function*() {
   const triggered = performance.now()
   let completed = 0
   while (completed < total) {
-    yield* core.run((state, now) => Workers.heartbeat(state, tenantId, worker.id, now))
+    yield* core.runEither((state, now) => Workers.heartbeat(state, tenantId, worker.id, now))
     const batch = inbox.splice(0, inbox.length)
     if (batch.length === 0) throw new Error(`stalled after ${completed} tasks`)
     for (const action of batch) {
-      yield* core.run((state, now) =>
+      yield* core.runEither((state, now) =>
         Actions.stepActionEvent(state, tenantId, {
           taskRunExternalId: action.taskRunExternalId,
           eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,

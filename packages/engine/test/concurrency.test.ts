@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import { runStatus, taskError, taskStatus } from "../src/internal/domain/model.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -170,7 +170,7 @@ describe("task-level concurrency", () => {
       const first = yield* h.trigger("replay", { group: "a" })
       yield* h.complete(w.starts()[0]!, "{}")
       const second = yield* h.trigger("replay", { group: "a" })
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [first] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [first] }, now))
       // the replay waits behind the run that holds the key
       expect(startedRuns(w)).toEqual([first, second])
       expect((yield* h.taskOf(first, "t")).concurrencySlots.map((slot) => slot.filled)).toEqual([false])
@@ -436,7 +436,11 @@ describe("concurrency registration", () => {
     name: string,
     tasks: Parameters<Harness["putWorkflow"]>[1],
     extra: Parameters<Harness["putWorkflow"]>[2] = {}
-  ) => Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+  ) =>
+    Effect.map(
+      Effect.flip(h.putWorkflow(name, tasks, extra)),
+      (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
+    )
 
   it.scoped("an expression is required; the strategy must be one of the five; the expression must compile", () =>
     Effect.gen(function*() {
@@ -509,7 +513,11 @@ const refused = (
   name: string,
   tasks: Parameters<Harness["putWorkflow"]>[1],
   extra: Parameters<Harness["putWorkflow"]>[2] = {}
-) => Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+) =>
+  Effect.map(
+    Effect.flip(h.putWorkflow(name, tasks, extra)),
+    (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
+  )
 
 describe("CANCEL_QUEUED_EXCEPT_NEWEST and _OLDEST", () => {
   it.scoped("EXCEPT_NEWEST: a running task is never cancelled; of the waiting, only the newest max_runs stay", () =>

@@ -12,7 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { runStatus, taskOutput, taskStatus } from "../src/internal/domain/model.js"
 import { makeHarnessWith, payloadOf, task, tenantId } from "./support/harness.js"
@@ -41,7 +41,9 @@ const parent = (parentReadableId: string, action: Action, expression: string, gr
 })
 
 const push = (h: Harness, key: string, payload: unknown) =>
-  h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload) }), now))
+  h.runEither((state, now) =>
+    Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: JSON.stringify(payload) }), now)
+  )
 
 /** The readable ids of the run's created tasks, with their REST status. */
 const statuses = (h: Harness, runId: string) =>
@@ -312,7 +314,7 @@ describe("step conditions", () => {
       const error: EngineError = yield* Effect.flip(
         h.putWorkflow("lonely", [task("t", { conditions: { sleepConditions: [sleep("s", "1s", Action.QUEUE)] } })])
       )
-      expect(error.code).toBe(Status.INVALID_ARGUMENT)
+      expect(grpcStatusOf(error)).toBe(Status.INVALID_ARGUMENT)
       expect(error.message).toContain("task 't' has conditions (wait_for / skip_if / cancel_if)")
       // with an on-failure task the workflow is a DAG: accepted, and the condition is evaluated
       yield* h.putWorkflow("lonely", [task("t", { conditions: { sleepConditions: [sleep("s", "1s", Action.QUEUE)] } })], {
@@ -335,7 +337,7 @@ describe("step conditions", () => {
       const w = yield* h.worker(["later:first", "later:second"])
       const runId = yield* h.trigger("later")
       // CancelTasks flattens a run to the tasks it has created: none yet; the ids are echoed
-      expect(yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))).toEqual([runId])
+      expect(yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))).toEqual([runId])
       const run = yield* h.getRun(runId)
       expect(run.tasks.size).toBe(0)
       expect(runStatus(run)).toBe("QUEUED")
@@ -348,7 +350,7 @@ describe("step conditions", () => {
       // a run with a created task: that task is cancelled, and the step waiting on it with it
       const second = yield* h.trigger("later")
       yield* h.advance(3_600_000, [w], 600_000)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [second] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [second] }, now))
       expect(yield* statuses(h, second)).toEqual({ first: "CANCELLED", second: "CANCELLED" })
     }))
 })

@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import type { CreationIndex } from "../src/internal/domain/creationIndex.js"
+import { grpcStatusOf } from "../src/internal/domain/errors.js"
 import type { Run } from "../src/internal/domain/model.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 
@@ -86,7 +87,7 @@ describe("cron runs", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const failure = (extra: Parameters<typeof h.putWorkflow>[2]) =>
-        Effect.map(Effect.flip(h.putWorkflow("bad-cron", [task("t")], extra)), (e) => ({ code: e.code, message: e.message }))
+        Effect.map(Effect.flip(h.putWorkflow("bad-cron", [task("t")], extra)), (e) => ({ code: grpcStatusOf(e), message: e.message }))
       const internal = { code: Status.INTERNAL, message: "An internal error occurred." }
       expect(yield* failure({ cronTriggers: ["* * * * *"], cronInput: "{oops" })).toEqual(internal)
       expect(yield* failure({ cronTriggers: ["* * * * *"], cronInput: "" })).toEqual(internal)

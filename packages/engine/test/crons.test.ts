@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, TestClock } from "effect"
 import { Status } from "nice-grpc-common"
 import * as Crons from "../src/internal/domain/cron.js"
+import { grpcStatusOf } from "../src/internal/domain/errors.js"
 import type { CronTrigger, EngineState, Run } from "../src/internal/domain/model.js"
 import { advance, call, engineUnderTestClock } from "./support/clocked.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
@@ -36,7 +37,7 @@ describe("REST crons: rules", () => {
       const h = yield* makeHarness
       const v1 = yield* h.putWorkflow("api-cron", [task("t")], { defaultPriority: 3 })
       const w = yield* h.worker(["api-cron:t"])
-      const cron = yield* h.run((state, now) =>
+      const cron = yield* h.runEither((state, now) =>
         Crons.createCron(
           state,
           tenantId,
@@ -51,7 +52,7 @@ describe("REST crons: rules", () => {
         )
       )
       // without a priority: 1, not the workflow's default priority (upstream stores 1)
-      const plain = yield* h.run((state, now) => Crons.createCron(state, tenantId, "api-cron", newCron("plain", "30 * * * * *"), now))
+      const plain = yield* h.runEither((state, now) => Crons.createCron(state, tenantId, "api-cron", newCron("plain", "30 * * * * *"), now))
       expect(cron).toMatchObject({ method: "API", enabled: true, priority: 2, name: "nightly", createdAt: 0 })
       expect(plain.priority).toBe(1)
 
@@ -86,7 +87,9 @@ describe("REST crons: rules", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       yield* h.putWorkflow("toggled", [task("t")])
-      const cron = yield* h.run((state, now) => Crons.createCron(state, tenantId, "toggled", newCron("every-10s", "*/10 * * * * *"), now))
+      const cron = yield* h.runEither((state, now) =>
+        Crons.createCron(state, tenantId, "toggled", newCron("every-10s", "*/10 * * * * *"), now)
+      )
       const ticks = () => ticksOf(runsOf(h.state, "toggled"))
       yield* h.advance(10_000, [], 10_000)
       expect(ticks()).toEqual(["1970-01-01T00:00:10Z"])
@@ -117,8 +120,8 @@ describe("REST crons: rules", () => {
       yield* h.putWorkflow("other", [task("t")])
       const failure = (workflow: string, opts: Crons.NewCron) =>
         Effect.map(
-          Effect.flip(h.run((state, now) => Crons.createCron(state, tenantId, workflow, opts, now))),
-          (e) => ({ code: e.code, message: e.message })
+          Effect.flip(h.runEither((state, now) => Crons.createCron(state, tenantId, workflow, opts, now))),
+          (e) => ({ code: grpcStatusOf(e), message: e.message })
         )
       const invalid = (message: string) => ({ code: Status.INVALID_ARGUMENT, message })
       // the name is checked before the workflow
@@ -136,7 +139,7 @@ describe("REST crons: rules", () => {
       expect(h.state.tenants.get(tenantId)!.crons.size).toBe(0)
 
       const create = (workflow: string, opts: Crons.NewCron) =>
-        h.run((state, now) => Crons.createCron(state, tenantId, workflow, opts, now))
+        h.runEither((state, now) => Crons.createCron(state, tenantId, workflow, opts, now))
       expect((yield* create("valid", newCron("n", "* * * * *", { priority: 4 }))).priority).toBe(4)
       expect(yield* failure("valid", newCron("n", "* * * * *", { inputRaw: "{\"other\":1}" })))
         .toEqual(invalid("cron trigger with that name-expression pair already exists"))
@@ -215,7 +218,7 @@ describe("REST crons: rules", () => {
       yield* h.putWorkflow("list-a", [task("t")], { cronTriggers: ["0 0 * * *"] })
       const make = (workflow: string, name: string, metadataRaw = "") =>
         Effect.zipLeft(
-          h.run((state, now) => Crons.createCron(state, tenantId, workflow, newCron(name, "0 * * * *", { metadataRaw }), now)),
+          h.runEither((state, now) => Crons.createCron(state, tenantId, workflow, newCron(name, "0 * * * *", { metadataRaw }), now)),
           TestClock.adjust(1)
         )
       yield* TestClock.adjust(1)

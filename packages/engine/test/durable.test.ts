@@ -8,7 +8,7 @@ import { ActionType, type AssignedAction, WorkerRegisterRequest } from "@effect-
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { DurableTaskErrorType, type DurableTaskRequest, type DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect, Either, TestClock } from "effect"
 import type { CoreOptions } from "../src/internal/core.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import { branchDurableTask, handleDurableRequest, restoreEvictedTask } from "../src/internal/domain/durable.js"
@@ -33,28 +33,31 @@ const durableHarnessWith = (options: CoreOptions) =>
     const durableWorker = (actions: ReadonlyArray<string>, durable = 10) =>
       Effect.gen(function*() {
         const received: Array<AssignedAction> = []
-        const worker = yield* h.run((state, now) => {
-          const w = Workers.registerWorker(
-            state,
-            tenantId,
-            WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
-            now
+        const worker = yield* h.runEither((state, now) =>
+          Either.flatMap(
+            Workers.registerWorker(
+              state,
+              tenantId,
+              WorkerRegisterRequest.fromPartial({ workerName: "durable", actions: [...actions], slotConfig: { default: 10, durable } }),
+              now
+            ),
+            (w) => {
+              Workers.openSession(state, w, {
+                id: `session-${w.id}`,
+                workerId: w.id,
+                establishedAt: now,
+                legacy: false,
+                send: (a) => {
+                  received.push(a)
+                  return true
+                },
+                close: () => {}
+              }, now)
+              return Either.map(Workers.heartbeat(state, tenantId, w.id, now), () => w)
+            }
           )
-          Workers.openSession(state, w, {
-            id: `session-${w.id}`,
-            workerId: w.id,
-            establishedAt: now,
-            legacy: false,
-            send: (a) => {
-              received.push(a)
-              return true
-            },
-            close: () => {}
-          }, now)
-          Workers.heartbeat(state, tenantId, w.id, now)
-          return w
-        })
-        return { worker, received, heartbeat: h.run((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
+        )
+        return { worker, received, heartbeat: h.runEither((state, now) => Workers.heartbeat(state, tenantId, worker.id, now)) }
       })
     const memo = (a: AssignedAction, key: string, payload?: unknown) =>
       request({
@@ -93,7 +96,7 @@ const durableHarnessWith = (options: CoreOptions) =>
         }
       })
     const push = (key: string, payload: unknown, scope?: string) =>
-      h.run((state, now) =>
+      h.runEither((state, now) =>
         Ingest.pushEvent(
           state,
           tenantId,
@@ -538,7 +541,7 @@ describe("durable tasks", () => {
       expect(h.completions()).toEqual([])
       yield* h.complete(w.received.find((x) => x.actionId === "two-steps:b")!, "{\"y\":2}")
       yield* h.fail(w.received.find((x) => x.actionId === "one-step:c" && x.workflowRunId === failing)!, "boom", true)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [cancelled!] }, now))
       expect(h.completions().map((c) => [c.ref!.nodeId, c.isFailure, c.isFailure ? c.errorMessage : decode(c.payload)])).toEqual([
         [1, false, { a: { x: 1 }, b: { y: 2 } }],
         [2, true, "boom"],
@@ -556,7 +559,7 @@ describe("durable tasks", () => {
       const running = yield* h.trigger("napper")
       const a = w.received[0]!
       yield* h.sleep(a, "1h")
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [running] }, now))
       expect(w.received.at(-1)).toMatchObject({ actionType: ActionType.CANCEL_STEP_RUN, taskRunExternalId: running })
       const cancelled = yield* h.taskOf(running, "t")
       expect(taskStatus(cancelled)).toBe("CANCELLED")
@@ -566,7 +569,7 @@ describe("durable tasks", () => {
       yield* h.waitEvent(b, "wake")
       yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
       const received = w.received.length
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [evictedRun] }, now))
       expect(w.received).toHaveLength(received)
       const evicted = yield* h.taskOf(evictedRun, "t")
       expect(taskStatus(evicted)).toBe("CANCELLED")
@@ -580,7 +583,7 @@ describe("durable tasks", () => {
       expect(w.received).toHaveLength(received)
       expect(taskStatus(evicted)).toBe("CANCELLED")
       // replayed, the task finds its sleep over and goes on at once
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [running] }, now))
       const replayed = w.received.at(-1)!
       expect(replayed).toMatchObject({ taskRunExternalId: running, durableTaskInvocationCount: 2 })
       yield* h.sleep(replayed, "1h")
@@ -610,7 +613,7 @@ describe("durable tasks", () => {
           }]
         }
       })
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       const tenant = h.state.tenants.get(tenantId)!
       expect(tenant.eventMatches.has("never")).toBe(true)
       expect(h.state.childRunMatches.size).toBe(1)

@@ -9,7 +9,7 @@ import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import * as Filters from "../src/internal/domain/filters.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import type { JsonObject } from "../src/internal/domain/json.js"
@@ -20,7 +20,7 @@ import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 type Harness = Effect.Effect.Success<typeof makeHarness>
 
 const push = (h: Harness, request: Partial<PushEventRequest> & { readonly key: string }) =>
-  h.run((state, now) =>
+  h.runEither((state, now) =>
     Ingest.pushEvent(state, tenantId, { payload: "{}", eventTimestamp: undefined, ...request } as PushEventRequest, now)
   )
 
@@ -154,7 +154,7 @@ describe("event filters", () => {
       const refused = (name: string, defaultFilters: ReadonlyArray<{ scope: string; expression: string; payload?: Uint8Array }>) =>
         Effect.map(
           Effect.flip(h.putWorkflow(name, [task("t")], { eventTriggers: ["x"], defaultFilters: [...defaultFilters] })),
-          (error: EngineError) => ({ code: error.code, message: error.message })
+          (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
         )
       expect(yield* refused("twice", [{ scope: "s", expression: "true" }, { scope: "s", expression: "true" }])).toEqual(internal)
       expect(yield* refused("null", [{ scope: "s", expression: "true", payload: Buffer.from("null") }])).toEqual(internal)

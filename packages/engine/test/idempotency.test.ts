@@ -8,7 +8,7 @@ import { IdempotencyMethod } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf, statusDetailsOf } from "../src/internal/domain/errors.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
@@ -68,8 +68,11 @@ describe("idempotency keys", () => {
       const error = yield* refusal(
         h.run((state, now) => Triggers.triggerWorkflow(state, tenantId, { name: "ttl", input: JSON.stringify({ id: "a" }) } as never, now))
       )
-      expect({ code: error.code, message: error.message }).toEqual({ code: Status.ALREADY_EXISTS, message: "idempotency key collision" })
-      const [detail] = details(error.statusDetails!)
+      expect({ code: grpcStatusOf(error), message: error.message }).toEqual({
+        code: Status.ALREADY_EXISTS,
+        message: "idempotency key collision"
+      })
+      const [detail] = details(statusDetailsOf(error)!)
       expect(detail!.typeUrl).toBe("type.googleapis.com/v1.IdempotencyCollisionError")
       expect(strings(detail!.value)).toEqual([[1, first]])
       expect(yield* runCount(h, "ttl")).toBe(1)
@@ -87,11 +90,11 @@ describe("idempotency keys", () => {
       yield* h.putWorkflow("status", [task("t")], ttl(10_000, IdempotencyMethod.STATUS))
       const w = yield* h.worker(["status:t"])
       yield* h.trigger("status", { id: "a" })
-      expect((yield* refusal(h.trigger("status", { id: "a" }))).code).toBe(Status.ALREADY_EXISTS)
+      expect(grpcStatusOf(yield* refusal(h.trigger("status", { id: "a" })))).toBe(Status.ALREADY_EXISTS)
       yield* h.complete(w.starts()[0]!, "{}")
       yield* h.trigger("status", { id: "a" })
       // still running: held, until the fallback TTL
-      expect((yield* refusal(h.trigger("status", { id: "a" }))).code).toBe(Status.ALREADY_EXISTS)
+      expect(grpcStatusOf(yield* refusal(h.trigger("status", { id: "a" })))).toBe(Status.ALREADY_EXISTS)
       yield* h.advance(10_001, [w])
       yield* h.trigger("status", { id: "a" })
       expect(yield* runCount(h, "status")).toBe(3)
@@ -120,7 +123,7 @@ describe("idempotency keys", () => {
           { name: "bulk", input: JSON.stringify({ id: "y" }) }
         ] as never, now)
       ))
-      const [detail] = details(error.statusDetails!)
+      const [detail] = details(statusDetailsOf(error)!)
       expect(detail!.typeUrl).toBe("type.googleapis.com/v1.BulkTriggerIdempotencyCollisionError")
       const fields = strings(detail!.value)
       const successful = fields.filter(([field]) => field === 1).map(([, id]) => id)
@@ -136,7 +139,7 @@ describe("idempotency keys", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("on-event", [task("t")], { ...ttl(60_000), eventTriggers: ["order:paid"] })
       const push = (id: string) =>
-        h.run((state, now) => Ingest.pushEvent(state, tenantId, { key: "order:paid", payload: JSON.stringify({ id }) } as never, now))
+        h.runEither((state, now) => Ingest.pushEvent(state, tenantId, { key: "order:paid", payload: JSON.stringify({ id }) } as never, now))
       const first = yield* push("o-1")
       const second = yield* push("o-1")
       expect(first.triggeredRuns).toHaveLength(1)
@@ -158,7 +161,7 @@ describe("idempotency keys", () => {
       ]
       for (const [input, message] of cases) {
         const error = yield* refusal(h.trigger("bad-key", input))
-        expect({ code: error.code, message: error.message }).toEqual({ code: Status.INVALID_ARGUMENT, message })
+        expect({ code: grpcStatusOf(error), message: error.message }).toEqual({ code: Status.INVALID_ARGUMENT, message })
       }
       expect(yield* runCount(h, "bad-key")).toBe(0)
     }))
@@ -167,7 +170,7 @@ describe("idempotency keys", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const error = yield* refusal(h.putWorkflow("bad-expression", [task("t")], { idempotency: { expression: "input.", ttlMs: 10 } }))
-      expect(error.code).toBe(Status.INVALID_ARGUMENT)
+      expect(grpcStatusOf(error)).toBe(Status.INVALID_ARGUMENT)
       expect(error.message).toContain("'CreateWorkflowVersionOpts.Idempotency.Expression': Invalid CEL expression")
     }))
 })

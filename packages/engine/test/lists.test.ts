@@ -108,7 +108,9 @@ describe("listRuns", () => {
         if (random(10) === 0) {
           const finished = runs.filter((r) => h.state.runsById.get(r.id) === r && r.finishedAt !== undefined)
           if (finished.length > 0) {
-            yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [finished[random(finished.length)]!.id] }, now))
+            yield* h.runEither((state, now) =>
+              Admin.replayTasks(state, tenantId, { externalIds: [finished[random(finished.length)]!.id] }, now)
+            )
           }
         }
         yield* h.advance(300, [], 300)

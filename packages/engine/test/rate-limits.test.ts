@@ -17,7 +17,7 @@ import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/wor
 import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
 import * as RateLimits from "../src/internal/domain/rateLimits.js"
 import * as Registry from "../src/internal/domain/registry.js"
@@ -28,7 +28,7 @@ type Harness = Effect.Effect.Success<typeof makeHarness>
 const { MINUTE, SECOND } = RateLimitDuration
 
 const putLimit = (h: Harness, key: string, limit: number, duration: number = SECOND) =>
-  h.run((state, now) => RateLimits.putRateLimit(state, tenantId, { key, limit, duration }, now))
+  h.runEither((state, now) => RateLimits.putRateLimit(state, tenantId, { key, limit, duration }, now))
 
 /** A small projection of a stored key (the state objects are not compared whole). */
 const keyOf = (h: Harness, key: string) =>
@@ -370,7 +370,7 @@ describe("PutRateLimit", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const error = (key: string, duration: number) =>
-        Effect.map(Effect.flip(putLimit(h, key, 1, duration)), (e: EngineError) => ({ code: e.code, message: e.message }))
+        Effect.map(Effect.flip(putLimit(h, key, 1, duration)), (e: EngineError) => ({ code: grpcStatusOf(e), message: e.message }))
       expect(yield* error("", SECOND)).toEqual({ code: Status.INVALID_ARGUMENT, message: "key is required" })
       expect(yield* error("k", 7)).toEqual({ code: Status.INTERNAL, message: "An internal error occurred." })
       expect(yield* keyOf(h, "k")).toBeUndefined()
@@ -379,7 +379,7 @@ describe("PutRateLimit", () => {
 
 describe("registration", () => {
   const refusal = (h: Harness, name: string, tasks: ReadonlyArray<DeepPartial<CreateTaskOpts>>) =>
-    Effect.map(Effect.flip(h.putWorkflow(name, tasks)), (error: EngineError) => ({ code: error.code, message: error.message }))
+    Effect.map(Effect.flip(h.putWorkflow(name, tasks)), (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message }))
   const internal = { code: Status.INTERNAL, message: "An internal error occurred." }
 
   it.scoped("upstream's validation and storage errors", () =>
@@ -491,7 +491,7 @@ describe("the official SDK's rate limits", () => {
         ).finish()
       )
       expect(Registry.unsupportedFeatures(request)).toEqual([])
-      yield* h.run((state, now) => Registry.putWorkflow(state, tenantId, request, now))
+      yield* h.runEither((state, now) => Registry.putWorkflow(state, tenantId, request, now))
       yield* putLimit(h, "api", 10, MINUTE)
       const w = yield* h.worker([request.tasks[0]!.action], 10)
       const runs = yield* triggerMany(h, "sdk-both", [{ group: "a" }, { group: "a" }, { group: "b" }])

@@ -8,8 +8,7 @@ import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatch
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit } from "effect"
-import { Status } from "nice-grpc-common"
+import { Duration, Effect, Either, Exit } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
@@ -72,8 +71,8 @@ describe("finished runs", () => {
       expect(listedTasks(h)).toEqual([h.state.runsById.get(unfinished)!.tasks.values().next().value!.externalId])
       expect(Queries.listRuns(h.state, tenantId, { workflowIds: [(yield* h.getRun(unfinished)).workflow.id] }).total).toBe(1)
       // a pruned run is unknown, as any id the engine never saw
-      expect(yield* Effect.exit(h.run((state) => Queries.getRunDetails(state, tenantId, runId))))
-        .toEqual(Exit.fail(expect.objectContaining({ code: Status.NOT_FOUND })))
+      expect(yield* Effect.exit(h.runEither((state) => Queries.getRunDetails(state, tenantId, runId))))
+        .toEqual(Exit.fail(expect.objectContaining({ _tag: "NotFound" })))
     }))
 
   it.scoped("beyond maxRuns per tenant the oldest finished go first, a second after the count is exceeded", () =>
@@ -103,7 +102,7 @@ describe("finished runs", () => {
       const w = yield* h.worker(["t:a"])
       const [runId] = yield* completeRuns(h, "t", 1, w)
       yield* jump(h, HOUR / 2)
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [runId!] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [runId!] }, now))
       yield* jump(h, HOUR)
       expect(stored(h, [runId!])).toEqual([runId])
       yield* h.complete(w.starts().at(-1)!, "{}")
@@ -143,7 +142,9 @@ describe("pushed events", () => {
     Effect.gen(function*() {
       const h = yield* harness({ maxAgeMs: HOUR, maxRuns: 2 })
       const push = (key: string) =>
-        h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: "{}" }), now).id)
+        h.runEither((state, now) =>
+          Either.map(Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key, payload: "{}" }), now), (e) => e.id)
+        )
       const first = yield* push("a")
       yield* jump(h, MINUTE)
       const rest = [yield* push("b"), yield* push("c")]
@@ -170,7 +171,7 @@ describe("inactive workers", () => {
       expect(h.state.workersById.has(gone.id)).toBe(false)
       expect(h.state.workersById.has(active.id)).toBe(true)
       expect([...h.state.tenants.get(tenantId)!.actionWorkers.get("t:a")!].map((w) => w.id)).toEqual([active.id])
-      expect(yield* Effect.exit(gone.heartbeat)).toEqual(Exit.fail(expect.objectContaining({ code: Status.NOT_FOUND })))
+      expect(yield* Effect.exit(gone.heartbeat)).toEqual(Exit.fail(expect.objectContaining({ _tag: "NotFound" })))
     }))
 
   it.scoped("beyond maxInactiveWorkers the longest inactive go first; a worker with a running attempt stays", () =>
@@ -187,7 +188,7 @@ describe("inactive workers", () => {
         yield* w.closeStream
       }
       // registered and never listening counts as inactive from registration
-      const silent = yield* h.run((state, now) =>
+      const silent = yield* h.runEither((state, now) =>
         Workers.registerWorker(state, tenantId, WorkerRegisterRequest.fromPartial({ workerName: "silent", actions: ["t:a"] }), now)
       )
       yield* jump(h, 1_000)

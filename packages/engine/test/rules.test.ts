@@ -98,11 +98,11 @@ describe("dispatch", () => {
       yield* h.trigger("rs")
       expect(w.starts()).toHaveLength(1)
       const first = w.starts()[0]!
-      yield* h.run((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now))
+      yield* h.runEither((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now))
       expect(w.starts()).toHaveLength(2)
       yield* h.complete(first, "{\"done\":1}")
       expect(taskStatus(h.state.tasksByExternalId.get(first.taskRunExternalId)!)).toBe("COMPLETED")
-      const again = yield* Effect.flip(h.run((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now)))
+      const again = yield* Effect.flip(h.runEither((state, now) => Workers.releaseSlot(state, tenantId, first.taskRunExternalId, now)))
       expect(again.message).toBe(`task run not found: ${first.taskRunExternalId}`)
     }))
 })
@@ -205,14 +205,14 @@ describe("worker liveness", () => {
       const h = yield* makeHarness
       const w = yield* h.worker(["x:y"])
       const unknown = yield* Effect.flip(
-        h.run((state, now) => Workers.heartbeat(state, tenantId, "6f0f1b1c-1111-4111-8111-111111111111", now))
+        h.runEither((state, now) => Workers.heartbeat(state, tenantId, "6f0f1b1c-1111-4111-8111-111111111111", now))
       )
       expect(unknown.message).toBe("worker not found: 6f0f1b1c-1111-4111-8111-111111111111")
-      const bad = yield* Effect.flip(h.run((state, now) => Workers.heartbeat(state, tenantId, "nope", now)))
+      const bad = yield* Effect.flip(h.runEither((state, now) => Workers.heartbeat(state, tenantId, "nope", now)))
       expect(bad.message).toBe("invalid worker ID format: nope")
       yield* w.closeStream
       const closed = yield* Effect.flip(w.heartbeat)
-      expect(closed).toMatchObject({ code: 9, message: `Heartbeat rejected: worker stream is not active: ${w.id}` })
+      expect(closed).toMatchObject({ _tag: "FailedPrecondition", message: `Heartbeat rejected: worker stream is not active: ${w.id}` })
     }))
 })
 
@@ -416,15 +416,15 @@ describe("timeouts", () => {
       const w = yield* h.worker(["rt:t"])
       const runId = yield* h.trigger("rt")
       yield* h.advance(40_000, [w])
-      const deadline = yield* h.run((state, now) => Workers.refreshTimeout(state, tenantId, runId, "30s", now))
+      const deadline = yield* h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, runId, "30s", now))
       expect(deadline).toBe(90_000)
       yield* h.advance(48_000, [w])
       expect(w.cancels()).toHaveLength(0)
       yield* h.advance(4_000, [w])
       expect(w.cancels()).toHaveLength(1)
-      const bad = yield* Effect.flip(h.run((state, now) => Workers.refreshTimeout(state, tenantId, runId, "1d", now)))
+      const bad = yield* Effect.flip(h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, runId, "1d", now)))
       expect(bad.message).toContain("validation failed on field 'RefreshTimeoutBy.IncrementTimeoutBy': Invalid duration")
-      const gone = yield* Effect.flip(h.run((state, now) => Workers.refreshTimeout(state, tenantId, runId, "1s", now)))
+      const gone = yield* Effect.flip(h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, runId, "1s", now)))
       expect(gone.message).toBe(`task run not found: ${runId}`)
     }))
 
@@ -436,7 +436,7 @@ describe("timeouts", () => {
       const runId = yield* h.trigger("rtm")
       expect(w.starts()).toHaveLength(1)
       for (const increment of ["30s", "1m", "1.5h", "90s", "0.5s", "250ms", "0.0001s"]) {
-        yield* h.run((state, now) => Workers.refreshTimeout(state, tenantId, runId, increment, now))
+        yield* h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, runId, increment, now))
       }
       const refreshed = (yield* h.taskOf(runId, "t")).events.filter((e) => e.eventType === "TIMEOUT_REFRESHED")
       expect(refreshed.map((e) => e.message)).toEqual([
@@ -449,7 +449,7 @@ describe("timeouts", () => {
         "Timeout refreshed by 100µs"
       ])
       const nil = yield* Effect.flip(
-        h.run((state, now) => Workers.refreshTimeout(state, tenantId, "00000000-0000-0000-0000-000000000000", "", now))
+        h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, "00000000-0000-0000-0000-000000000000", "", now))
       )
       expect(nil.message).toBe(
         "Invalid request: Validation failed with the following errors:\n" +
@@ -597,7 +597,7 @@ describe("children", () => {
         hatchet__parent_step_run_id: parentRun
       })
       const unknown = yield* Effect.flip(h.trigger("nope"))
-      expect(unknown).toMatchObject({ code: 3, message: "workflow names not found: nope" })
+      expect(unknown).toMatchObject({ _tag: "InvalidArgument", message: "workflow names not found: nope" })
     }))
 })
 
@@ -609,12 +609,12 @@ describe("cancel and replay", () => {
       const w = yield* h.worker(["cx:a", "cx:b"])
       const runId = yield* h.trigger("cx")
       const results = yield* h.awaitRun(runId)
-      const ids = yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      const ids = yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       expect(ids).toEqual([runId])
       expect(w.cancels().map((c) => [c.taskName, c.retryCount])).toEqual([["a", 0]])
       expect(results[0]!.results.map((r) => [r.taskName, r.error])).toEqual([["a", ""], ["b", ""]])
       const both = yield* Effect.flip(
-        h.run((state, now) =>
+        h.runEither((state, now) =>
           Admin.cancelTasks(state, tenantId, {
             externalIds: [runId],
             filter: { since: 0, statuses: [], workflowIds: [], additionalMetadata: [] }
@@ -633,7 +633,7 @@ describe("cancel and replay", () => {
       yield* h.complete(w.starts()[0]!, "{\"v\":1}")
       yield* h.complete(w.starts()[1]!, "{\"w\":1}")
       const a = yield* h.taskOf(runId, "a")
-      const replayed = yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [a.externalId] }, now))
+      const replayed = yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [a.externalId] }, now))
       expect(replayed).toEqual([a.externalId])
       expect(w.starts().map((s) => [s.taskName, s.retryCount])).toEqual([["a", 0], ["b", 0], ["a", 1]])
       const results = yield* h.awaitRun(runId)

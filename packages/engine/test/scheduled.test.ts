@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, TestClock } from "effect"
 import { Status } from "nice-grpc-common"
+import { grpcStatusOf } from "../src/internal/domain/errors.js"
 import type { EngineState, Run } from "../src/internal/domain/model.js"
 import * as Schedules from "../src/internal/domain/schedules.js"
 import { advance, call, engineUnderTestClock } from "./support/clocked.js"
@@ -34,7 +35,7 @@ describe("scheduled runs: rules", () => {
       const h = yield* makeHarness
       const version = yield* h.putWorkflow("later", [task("t")], { defaultPriority: 3 })
       const w = yield* h.worker(["later:t"])
-      const scheduled = yield* h.run((state, now) =>
+      const scheduled = yield* h.runEither((state, now) =>
         Schedules.createScheduled(
           state,
           tenantId,
@@ -48,7 +49,7 @@ describe("scheduled runs: rules", () => {
         )
       )
       // without a priority: 1, not the workflow's default priority (upstream stores 1)
-      const plain = yield* h.run((state, now) => Schedules.createScheduled(state, tenantId, "later", newScheduled(60_000), now))
+      const plain = yield* h.runEither((state, now) => Schedules.createScheduled(state, tenantId, "later", newScheduled(60_000), now))
       expect(scheduled).toMatchObject({ method: "API", priority: 2, triggerAt: 60_000, createdAt: 0, version: { id: version.id } })
       expect(plain.priority).toBe(1)
 
@@ -72,7 +73,9 @@ describe("scheduled runs: rules", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       const v1 = yield* h.putWorkflow("versioned", [task("t")])
-      const scheduled = yield* h.run((state, now) => Schedules.createScheduled(state, tenantId, "versioned", newScheduled(10_000), now))
+      const scheduled = yield* h.runEither((state, now) =>
+        Schedules.createScheduled(state, tenantId, "versioned", newScheduled(10_000), now)
+      )
       const v2 = yield* h.putWorkflow("versioned", [task("t"), task("u", { parents: ["t"] })])
       expect(scheduled.version.id).toBe(v1.id)
       yield* h.advance(10_000)
@@ -84,7 +87,7 @@ describe("scheduled runs: rules", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("moved", [task("t")])
       const create = (at: number, n: number) =>
-        h.run((state, now) => Schedules.createScheduled(state, tenantId, "moved", newScheduled(at, { inputRaw: `{"n":${n}}` }), now))
+        h.runEither((state, now) => Schedules.createScheduled(state, tenantId, "moved", newScheduled(at, { inputRaw: `{"n":${n}}` }), now))
       const later = yield* create(10_000, 1)
       const earlier = yield* create(30_000, 2)
       const deleted = yield* create(5_000, 3)
@@ -117,8 +120,8 @@ describe("scheduled runs: rules", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("past", [task("t")])
       yield* TestClock.adjust(50_000)
-      yield* h.run((state, now) => Schedules.createScheduled(state, tenantId, "past", newScheduled(1_000), now))
-      yield* h.run((state, now) => Schedules.createScheduled(state, tenantId, "past", newScheduled(Schedules.zeroTime), now))
+      yield* h.runEither((state, now) => Schedules.createScheduled(state, tenantId, "past", newScheduled(1_000), now))
+      yield* h.runEither((state, now) => Schedules.createScheduled(state, tenantId, "past", newScheduled(Schedules.zeroTime), now))
       yield* h.advance(0)
       expect(runsOf(h.state, tenantId, "past").map((r) => r.createdAt)).toEqual([50_000, 50_000])
       expect(scheduledIds(h.state, tenantId)).toEqual([])
@@ -130,8 +133,8 @@ describe("scheduled runs: rules", () => {
       yield* h.putWorkflow("valid", [task("t")])
       const failure = (name: string, opts: Schedules.NewScheduled) =>
         Effect.map(
-          Effect.flip(h.run((state, now) => Schedules.createScheduled(state, tenantId, name, opts, now))),
-          (e) => ({ code: e.code, message: e.message })
+          Effect.flip(h.runEither((state, now) => Schedules.createScheduled(state, tenantId, name, opts, now))),
+          (e) => ({ code: grpcStatusOf(e), message: e.message })
         )
       expect(yield* failure("missing", newScheduled(1))).toEqual({ code: Status.INVALID_ARGUMENT, message: "workflow not found" })
       // names are exact
@@ -156,7 +159,7 @@ describe("scheduled runs: rules", () => {
       yield* h.putWorkflow("list-b", [task("t")])
       const make = (name: string, at: number, metadataRaw = "") =>
         Effect.zipLeft(
-          h.run((state, now) => Schedules.createScheduled(state, tenantId, name, newScheduled(at, { metadataRaw }), now)),
+          h.runEither((state, now) => Schedules.createScheduled(state, tenantId, name, newScheduled(at, { metadataRaw }), now)),
           TestClock.adjust(1)
         )
       const s1 = yield* make("list-a", 1_000_000, "{\"team\":\"x\",\"n\":1}")

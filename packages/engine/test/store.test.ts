@@ -79,7 +79,7 @@ describe("the store seam", () => {
       yield* h.advance(2_000)
       check()
       expect(rows.runs.get(dag)!.tasks[0]!.state).toMatchObject({ _tag: "Assigned", workerId: w.id })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.putLog(state, tenantId, {
           taskRunExternalId: w.starts()[1]!.taskRunExternalId,
           createdAt: undefined,
@@ -113,9 +113,9 @@ describe("the store seam", () => {
       check()
       expect(rows.runs.get(solo)!.tasks[0]!.spawned).toEqual({ [`${soloStart.taskRunExternalId}.0.0`]: child })
       yield* h.fail(soloStart, "boom", true)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [child] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [child] }, now))
       check()
-      yield* h.run((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [solo] }, now))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [solo] }, now))
       check()
       expect(rows.runs.get(solo)).toMatchObject({ tasks: [{ state: { _tag: "Assigned" }, retryCount: 1 }] })
       expect(rows.runs.get(solo)!.finishedAt).toBeUndefined()
@@ -149,7 +149,7 @@ describe("the store seam", () => {
         "go",
         expect.stringMatching(/^sleep-/)
       ]])
-      yield* h.run((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
+      yield* h.runEither((state, now) => Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "go", payload: "{}" }), now))
       check()
       expect(rows.runs.get(waits)).toMatchObject({ matches: [], finishedAt: expect.any(Number) })
 
@@ -168,10 +168,10 @@ describe("the store seam", () => {
         expect.objectContaining({ _tag: "Assigned", workerId: batchWorker.id, batch: { id: batchStarts[0]!.batchId, size: 2, index: 1 } })
       ])
       const third = yield* h.trigger("batched", { k: "y" })
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [third] }, now))
       check()
       expect(rows.runs.get(third)!.tasks[0]!.state).toMatchObject({ _tag: "Cancelled" })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Actions.batchActionEvent(state, tenantId, {
           eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
           items: Object.keys(JSON.parse(batchStarts[0]!.actionPayload)).map((id) => ({ taskRunExternalId: id, eventPayload: "{}" }))
@@ -185,17 +185,17 @@ describe("the store seam", () => {
       expect(rows.runs.get(badKey)!.tasks[0]!.state).toMatchObject({ _tag: "Failed" })
 
       // events, rate limits (created, then consumed), crons, scheduled runs
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "k", payload: "{}", additionalMetadata: "{}" }), now)
       )
-      yield* h.run((state, now) => RateLimits.putRateLimit(state, tenantId, { key: "api", limit: 5, duration: 0 }, now))
+      yield* h.runEither((state, now) => RateLimits.putRateLimit(state, tenantId, { key: "api", limit: 5, duration: 0 }, now))
       yield* h.putWorkflow("limited", [task("t", { rateLimits: [{ key: "api", units: 2 }] })])
       const limitedWorker = yield* h.worker(["limited:t"])
       yield* h.trigger("limited")
       check()
       expect(limitedWorker.starts()).toHaveLength(1)
       expect(rows.rateLimits.get(`${tenantId}/api`)).toMatchObject({ limitValue: 5, value: 3 })
-      const cron = yield* h.run((state, now) =>
+      const cron = yield* h.runEither((state, now) =>
         Crons.createCron(state, tenantId, "solo", {
           name: "hourly",
           expression: "0 * * * *",
@@ -205,7 +205,7 @@ describe("the store seam", () => {
         }, now)
       )
       yield* h.run((state) => Crons.setCronEnabled(state, cron, false))
-      const scheduled = yield* h.run((state, now) =>
+      const scheduled = yield* h.runEither((state, now) =>
         Schedules.createScheduled(state, tenantId, "solo", {
           triggerAt: now + 10 * HOUR,
           inputRaw: "",
@@ -275,7 +275,7 @@ describe("the store seam", () => {
       ])
       expect(rows.runs.get(durableRun)!.tasks[0]!.signals).toMatchObject([{ signalKey: "sig", match: [{ eventKey: "durable:go" }] }])
       yield* h.advance(HOUR)
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "durable:go", payload: "{}" }), now)
       )
       check()

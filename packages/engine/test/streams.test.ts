@@ -39,7 +39,7 @@ describe("worker sessions", () => {
       const runId = yield* h.trigger("sess")
       const startsOnSecond = () => second.filter((a) => (a as { actionType: number }).actionType === ActionType.START_STEP_RUN)
       expect(w.starts().length + startsOnSecond().length).toBe(1)
-      yield* h.run((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
+      yield* h.runEither((state, now) => Admin.cancelTasks(state, tenantId, { externalIds: [runId] }, now))
       expect(w.cancels()).toHaveLength(1)
       expect(second.filter((a) => (a as { actionType: number }).actionType === ActionType.CANCEL_STEP_RUN)).toHaveLength(1)
     }))
@@ -71,7 +71,7 @@ describe("worker sessions", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("gone", [task("t")])
       const w = yield* h.worker(["gone:t"])
-      yield* h.run((state) => Workers.unsubscribe(state, tenantId, w.id))
+      yield* h.runEither((state) => Workers.unsubscribe(state, tenantId, w.id))
       const runId = yield* h.trigger("gone")
       const t = h.state.tasksByExternalId.get(runId)!
       expect(t).toMatchObject({ state: { _tag: "Backoff" }, internalRetryCount: 1, retryCount: 1 })
@@ -89,7 +89,7 @@ describe("worker sessions", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("legacy", [task("t")])
       const received: Array<unknown> = []
-      const worker = yield* h.run((state, now) =>
+      const worker = yield* h.runEither((state, now) =>
         Workers.registerWorker(state, tenantId, { workerName: "old", actions: ["legacy:t"], services: [], labels: {}, slotConfig: {} }, now)
       )
       yield* h.run((state, now) =>
@@ -117,7 +117,7 @@ describe("workflow events", () => {
       const runId = yield* h.trigger("str")
       const events = yield* h.watchEvents(runId)
       const put = (message: string, eventIndex: number | undefined) =>
-        h.run((state, now) =>
+        h.runEither((state, now) =>
           Ingest.putStreamEvent(
             state,
             tenantId,

@@ -11,7 +11,7 @@ import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/wor
 import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { Status } from "nice-grpc-common"
-import type { EngineError } from "../src/internal/domain/errors.js"
+import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import * as Registry from "../src/internal/domain/registry.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -25,7 +25,11 @@ const refusal = (
   name: string,
   tasks: ReadonlyArray<DeepPartial<CreateTaskOpts>>,
   extra: DeepPartial<CreateWorkflowVersionRequest> = {}
-) => Effect.map(Effect.flip(h.putWorkflow(name, tasks, extra)), (error: EngineError) => ({ code: error.code, message: error.message }))
+) =>
+  Effect.map(
+    Effect.flip(h.putWorkflow(name, tasks, extra)),
+    (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
+  )
 
 const base = (readableDataKey: string, action: Action) => ({ readableDataKey, action, orGroupId: "", expression: "" })
 
@@ -130,7 +134,7 @@ const officialRequest = (declaration: Parameters<typeof OfficialProto.workflowTo
 }
 
 const registerOfficial = (h: Harness, declaration: Parameters<typeof OfficialProto.workflowToProto>[0]) =>
-  h.run((state, now) => Registry.putWorkflow(state, tenantId, officialRequest(declaration), now))
+  h.runEither((state, now) => Registry.putWorkflow(state, tenantId, officialRequest(declaration), now))
 
 const noop = async () => ({})
 
@@ -219,7 +223,7 @@ describe("the official SDK's registrations", () => {
       ]
       for (const [declaration, message] of expected) {
         const error = yield* Effect.flip(registerOfficial(h, declaration))
-        expect({ code: error.code, message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
+        expect({ code: grpcStatusOf(error), message: error.message }).toEqual({ code: Status.UNIMPLEMENTED, message })
       }
       // idempotency keys, step conditions and batch tasks are supported
       yield* registerOfficial(h, idempotent)

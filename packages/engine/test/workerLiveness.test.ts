@@ -62,6 +62,6 @@ describe("workerLiveness: connection", () => {
       yield* w.closeStream
       yield* h.trigger("gone")
       expect(w.starts()).toHaveLength(0)
-      expect(yield* Effect.flip(w.heartbeat)).toMatchObject({ code: 9 })
+      expect(yield* Effect.flip(w.heartbeat)).toMatchObject({ _tag: "FailedPrecondition" })
     }))
 })

@@ -8,8 +8,10 @@
  * (ms, the same p99 less the time V8's GC pauses overlapped each call, the pauses during the loop
  * and the longest, the runs it holds, and what one call allocates on V8's heap, in KiB, measured
  * after the timed loop). Between `"probes-start"` and `"probes-end"` (the parent's REST calls) it
- * records its GC pauses and event loop delay, and answers `{ probes: { loopDelayMaxMs,
- * loopDelayP99Ms, gcs } }`. It runs until the parent kills it.
+ * records its GCs (`v8.GCProfiler`) and event loop delay, and answers `{ probes: { loopDelayMaxMs,
+ * loopDelayP99Ms, gcs, allocatedKb } }` (each GC's kind, pause and the young generation it left;
+ * what the young generation took meanwhile, counting what each GC emptied of it). It runs until
+ * the parent kills it.
  */
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
@@ -38,29 +40,50 @@ const program = Effect.gen(function*() {
       const page = Queries.listRuns(core.state, engine.tenantId, { since: Date.now() - 3_600_000, offset: 0, limit: 50 })
       Views.writeRunList(writer, { total: page.total, runs: page.rows }, 50, 0, true)
     })
-  const heapAllocated = () => {
+  /** The young generation's used bytes, in either form V8 reports its spaces. */
+  const youngUsed = (
+    spaces: ReadonlyArray<
+      { readonly space_name?: string; readonly spaceName?: string; readonly space_used_size?: number; readonly spaceUsedSize?: number }
+    >
+  ) => {
     let used = 0
-    for (const space of v8.getHeapSpaceStatistics()) {
-      if (space.space_name === "new_space" || space.space_name.includes("large_object")) used += space.space_used_size
+    for (const space of spaces) {
+      const name = space.space_name ?? space.spaceName
+      if (name === "new_space" || name === "new_large_object_space") used += space.space_used_size ?? space.spaceUsedSize ?? 0
     }
     return used
   }
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
-  /** Where the parent's REST calls began in `pauses` (the list loop's pauses come before). */
-  let probesFrom = 0
+  /** The GCs of the parent's REST calls, with the heap before and after each. */
+  let probesGc: { readonly profiler: v8.GCProfiler; readonly young: number } | undefined
   process.on("message", (message) => {
     if (message === "probes-start") {
       loopDelay.reset()
-      probesFrom = pauses.length
+      const profiler = new v8.GCProfiler()
+      profiler.start()
+      probesGc = { profiler, young: youngUsed(v8.getHeapSpaceStatistics()) }
       return
     }
-    if (message === "probes-end") {
+    if (message === "probes-end" && probesGc !== undefined) {
+      const end = youngUsed(v8.getHeapSpaceStatistics())
+      const { statistics } = probesGc.profiler.stop()
+      // what was allocated in the young generation: what it grew by, plus what each GC emptied of it
+      let allocated = end - probesGc.young
+      for (const gc of statistics) {
+        allocated += youngUsed(gc.beforeGC.heapSpaceStatistics) - youngUsed(gc.afterGC.heapSpaceStatistics)
+      }
+      probesGc = undefined
       process.send?.({
         probes: {
           loopDelayMaxMs: loopDelay.max / 1e6,
           loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-          gcs: pauses.slice(probesFrom).map((gc) => Number((gc.end - gc.start).toFixed(1)))
+          gcs: statistics.map((gc) => ({
+            kind: gc.gcType,
+            ms: Number((gc.cost / 1000).toFixed(1)),
+            survivedKb: Math.round(youngUsed(gc.afterGC.heapSpaceStatistics) / 1024)
+          })),
+          allocatedKb: allocated / 1024
         }
       })
       return
@@ -73,13 +96,13 @@ const program = Effect.gen(function*() {
       listOnce()
       calls.push({ start, end: performance.now() })
     }
-    // what one call allocates on V8's heap (new and large-object spaces), over calls that met no GC
+    // what one call allocates in V8's young generation, over calls that met no GC
     const allocated: Array<number> = []
     for (let i = 0; i < 20; i++) {
-      const before = heapAllocated()
+      const before = youngUsed(v8.getHeapSpaceStatistics())
       const gcs = pauses.length
       listOnce()
-      const after = heapAllocated()
+      const after = youngUsed(v8.getHeapSpaceStatistics())
       if (pauses.length === gcs && after >= before) allocated.push(after - before)
     }
     // the observer's entries arrive after the loop

@@ -13,8 +13,10 @@
  * SDKs make them (`GET /api/v1/stable/tenants/{tenant}/workflow-runs?since=<1 h ago>&only_tasks=false&limit=50`):
  * the list's cost at that size (over `node:http` with a keep-alive connection, as the official
  * SDK's axios client makes it). The same call, made every 50 ms while the runs go on, gives the
- * latency under load (the engine's event loop is busy dispatching then). While the 200 calls run,
- * the engine's process counts its GC pauses and its event loop's delay. The engine also times the
+ * latency under load (the engine's event loop is busy dispatching then; it pauses while a sample's
+ * 200 calls run). While the 200 calls run, the engine's process records its GC pauses (their kind
+ * and what each left in the young generation), its event loop's delay and what it allocated in its
+ * young generation, shown per call (the robust figure on a loaded machine). The engine also times the
  * list's own work (query, rows, JSON) without HTTP. It ends with the p99s
  * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
@@ -97,7 +99,10 @@ interface EngineList {
 interface EngineDuringProbes {
   readonly loopDelayMaxMs: number
   readonly loopDelayP99Ms: number
-  readonly gcs: ReadonlyArray<number>
+  /** Each GC: V8's kind (`Scavenge`, `MarkSweepCompact`, ...), its pause, the young generation left after it. */
+  readonly gcs: ReadonlyArray<{ readonly kind: string; readonly ms: number; readonly survivedKb: number }>
+  /** What the engine allocated in its young generation meanwhile (the calls, and anything else it did). */
+  readonly allocatedKb: number
 }
 
 interface Ready {
@@ -139,8 +144,11 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       return performance.now() - started
     })
     const underLoad = yield* Ref.make<Array<number>>([])
+    // paused while a sample's 200 calls run, so that those are the only calls the engine answers
+    const probing = yield* Ref.make(false)
     const lister = yield* list.pipe(
       Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
+      Effect.unlessEffect(Ref.get(probing)),
       Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
       Effect.forever,
       Effect.fork
@@ -185,6 +193,8 @@ const soak = (engine: ChildProcess, ready: Ready) =>
     const quiet: Array<number> = []
     const inEngineP99: Array<number> = []
     const inEngineP99WithoutGc: Array<number> = []
+    const allocatedPerCall: Array<number> = []
+    const probeGcs: Array<EngineDuringProbes["gcs"][number]> = []
     let seen = 0
     for (let step = 1; step <= 10; step++) {
       const target = Math.round((total * step) / 10)
@@ -193,9 +203,13 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
       inEngineP99.push(inEngine.p99)
       inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
+      yield* Ref.set(probing, true)
       engine.send("probes-start")
       const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
       const during = yield* message(engine, (m) => (m as { probes?: EngineDuringProbes }).probes, "probes-end")
+      yield* Ref.set(probing, false)
+      allocatedPerCall.push(during.allocatedKb / 200)
+      for (const gc of during.gcs) probeGcs.push(gc)
       for (const probe of probes) quiet.push(probe)
       const memory = yield* report(engine)
       yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
@@ -212,7 +226,9 @@ const soak = (engine: ChildProcess, ready: Ready) =>
             String(inEngine.held).padStart(7)
           }  ` +
           `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
-          `(the engine meanwhile: ${during.gcs.length} GC pauses up to ${Math.max(0, ...during.gcs).toFixed(1)} ms, ` +
+          `(the engine meanwhile: ${(during.allocatedKb / 200).toFixed(1)} KiB allocated a call, ${during.gcs.length} GC pauses${
+            during.gcs.map((gc) => ` ${gc.kind} ${gc.ms.toFixed(1)} ms (${gc.survivedKb} KiB left young)`).join(",")
+          }, ` +
           `event loop delay p99 / max ${during.loopDelayP99Ms.toFixed(1)} / ${during.loopDelayMaxMs.toFixed(1)} ms) ` +
           `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
           `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${
@@ -232,6 +248,16 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       `list latency at the samples (${quiet.length} calls): p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${
         percentile(quiet, 99).toFixed(1)
       } ms`
+    )
+    const scavenges = probeGcs.filter((gc) => gc.kind === "Scavenge")
+    console.log(
+      `the engine during those calls: ${Math.min(...allocatedPerCall).toFixed(1)}-${
+        Math.max(...allocatedPerCall).toFixed(1)
+      } KiB allocated a call; ${probeGcs.length} GC pauses (${scavenges.length} scavenges up to ${
+        Math.max(0, ...scavenges.map((gc) => gc.ms)).toFixed(1)
+      } ms, ${probeGcs.length - scavenges.length} others up to ${
+        Math.max(0, ...probeGcs.filter((gc) => gc.kind !== "Scavenge").map((gc) => gc.ms)).toFixed(1)
+      } ms)`
     )
     console.log(
       `list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms, ${

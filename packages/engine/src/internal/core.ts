@@ -4,17 +4,20 @@
  * deadlines (`domain/timers.ts`, plain data) through Effect's `Clock`, each through `fireTimer`.
  *
  * Every operation runs as `core.run((state, now) => ...)`: the current time is read from
- * `Clock`, the synchronous domain function runs atomically, a thrown `EngineError` becomes the
- * effect's failure, queues that gained work or capacity are assigned, and the records the
- * operation changed go to the `EngineStore` (from the context; none by default) before returning.
+ * `Clock`, the synchronous domain function runs atomically, queues that gained work or capacity
+ * are assigned, and the records the operation changed go to the `EngineStore` (from the context;
+ * none by default) before returning. An operation that refuses its input returns an `Either`
+ * and runs with `runEither`, whose failure channel is the operation's typed `EngineError`s; an
+ * `EngineError` a `run` operation still throws becomes the failure too, anything else thrown is a
+ * defect.
  *
  * @internal
  */
-import { Cause, Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Clock, Context, Effect, Either, Exit, Layer, Option } from "effect"
 import type { WorkerLiveness } from "../Engine.js"
 import { assignDirty } from "./domain/assignment.js"
 import { fireTimer } from "./domain/deadlines.js"
-import { EngineError, internal } from "./domain/errors.js"
+import { type EngineError, internal, isEngineError } from "./domain/errors.js"
 import { EngineState, type RetentionPolicy } from "./domain/model.js"
 import { ActionQueues } from "./domain/queue.js"
 import { keepEverything } from "./domain/retention.js"
@@ -36,19 +39,36 @@ export interface CoreOptions {
   readonly retention?: RetentionPolicy | undefined
 }
 
+/**
+ * No argument, unless the operation returns an `Either`: then an impossible one, so that `run`
+ * does not accept an operation whose refusal it would return as a value (`runEither` fails with it).
+ */
+export type NotEither<A> = [A] extends [Either.Either<infer _R, infer _L>] ? [refusal: never] : []
+
 export interface EngineCoreService {
   /** The state, for read-only inspection (tests, views). Mutate it only through `run`. */
   readonly state: EngineState
   /** Runs a synchronous domain operation at the current `Clock` time. */
-  readonly run: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
+  readonly run: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A, EngineError>
+  /**
+   * Runs a synchronous domain operation that returns its refusal as `Left` (typed): the effect
+   * fails with it after the operation's changes are committed, as a thrown error's would be.
+   */
+  readonly runEither: <A, E extends EngineError>(
+    operation: (state: EngineState, now: number) => Either.Either<A, E>
+  ) => Effect.Effect<A, E | EngineError>
+  /** `runNow` for an operation that returns an `Either` (the gRPC handlers' hot calls). */
+  readonly runEitherNow: <A, E extends EngineError>(
+    operation: (state: EngineState, now: number) => Either.Either<A, E>
+  ) => Effect.Effect<A, E | EngineError>
   /** Like `run` for operations that cannot fail. */
-  readonly runSync: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A>
+  readonly runSync: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A>
   /**
    * Runs an operation now (the gRPC handlers' hot calls), at the current `Clock` time: its
    * outcome as an `Exit` when nothing is left to do, else an effect that commits its changes to
    * the store first. Only for effects run at once: the operation has run when this returns.
    */
-  readonly runNow: <A>(operation: (state: EngineState, now: number) => A) => Effect.Effect<A, EngineError>
+  readonly runNow: <A>(operation: (state: EngineState, now: number) => A, ..._: NotEither<A>) => Effect.Effect<A, EngineError>
 }
 
 export class EngineCore extends Context.Tag("@effect-hatchet/engine/EngineCore")<EngineCore, EngineCoreService>() {}
@@ -80,18 +100,23 @@ export const make = (options: CoreOptions = {}) =>
     for (const tenantId of options.tenantIds ?? []) ensureTenant(state, tenantId, start)
     yield* Effect.orDie(commit)
 
-    const runAt = <A>(operation: (state: EngineState, now: number) => A, now: number): Effect.Effect<A, EngineError> => {
+    /** Runs `operation` at `now`, then commits; its outcome is read with `exitOf`. */
+    const runAt = <R, A, E>(
+      operation: (state: EngineState, now: number) => R,
+      exitOf: (result: R) => Exit.Exit<A, E>,
+      now: number
+    ): Effect.Effect<A, E | EngineError> => {
       try {
         const result = operation(state, now)
         assignDirty(state, now)
-        return Effect.as(commit, result)
+        return Effect.zipRight(commit, exitOf(result))
       } catch (error) {
         assignDirty(state, now)
-        return Effect.zipRight(commit, error instanceof EngineError ? Effect.fail(error) : Effect.die(error))
+        return Effect.zipRight(commit, isEngineError(error) ? Effect.fail(error) : Effect.die(error))
       }
     }
     const run = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, now))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, Exit.succeed, now))
     const clock = yield* Effect.clock
     /** Whether the operation's changes are committed already (no store: they are forgotten). */
     const committedNow = (): boolean => {
@@ -99,18 +124,32 @@ export const make = (options: CoreOptions = {}) =>
       state.changes.clear()
       return true
     }
-    const runNow = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> => {
+    /** Runs `operation` now and reads its outcome with `exitOf` (no fiber, no intermediate Exit). */
+    const runNowWith = <R, A, E>(
+      operation: (state: EngineState, now: number) => R,
+      exitOf: (result: R) => Exit.Exit<A, E>
+    ): Effect.Effect<A, E | EngineError> => {
       const now = clock.unsafeCurrentTimeMillis()
-      let exit: Exit.Exit<A, EngineError>
+      let exit: Exit.Exit<A, E | EngineError>
       try {
-        exit = Exit.succeed(operation(state, now))
+        exit = exitOf(operation(state, now))
         assignDirty(state, now)
       } catch (error) {
         assignDirty(state, now)
-        exit = error instanceof EngineError ? Exit.fail(error) : Exit.die(error)
+        exit = isEngineError(error) ? Exit.fail(error) : Exit.die(error)
       }
       return committedNow() ? exit : Effect.zipRight(commit, exit)
     }
+    const runNow = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, EngineError> =>
+      runNowWith(operation, Exit.succeed)
+    const exitOfEither = <A, E>(result: Either.Either<A, E>): Exit.Exit<A, E> =>
+      Either.isRight(result) ? Exit.succeed(result.right) : Exit.fail(result.left)
+    const runEither = <A, E extends EngineError>(
+      operation: (state: EngineState, now: number) => Either.Either<A, E>
+    ): Effect.Effect<A, E | EngineError> => Effect.flatMap(Clock.currentTimeMillis, (now) => runAt(operation, exitOfEither, now))
+    const runEitherNow = <A, E extends EngineError>(
+      operation: (state: EngineState, now: number) => Either.Either<A, E>
+    ): Effect.Effect<A, E | EngineError> => runNowWith(operation, exitOfEither)
     const runSync = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A> => Effect.orDie(run(operation))
 
     // the timer fiber: sleep until the earliest deadline (or until an earlier one is added)
@@ -139,7 +178,15 @@ export const make = (options: CoreOptions = {}) =>
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)
 
-    return EngineCore.of({ state, run, runSync, runNow })
+    // `NotEither` only guards the callers' types
+    return EngineCore.of({
+      state,
+      run: run as EngineCoreService["run"],
+      runEither,
+      runEitherNow,
+      runSync: runSync as EngineCoreService["runSync"],
+      runNow: runNow as EngineCoreService["runNow"]
+    })
   })
 
 export const layer = (options: CoreOptions = {}): Layer.Layer<EngineCore> => Layer.scoped(EngineCore, make(options))

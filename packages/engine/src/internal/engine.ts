@@ -8,7 +8,7 @@ import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"
-import { EngineError } from "./domain/errors.js"
+import { RpcStatus } from "./domain/errors.js"
 import { isUuid } from "./domain/ids.js"
 import type { RetentionPolicy } from "./domain/model.js"
 import { keepEverything } from "./domain/retention.js"
@@ -60,7 +60,7 @@ export const make = (options: EngineOptions = {}) =>
             state,
             now,
             drop.workerId,
-            drop.status !== undefined ? new EngineError({ code: drop.status.code, message: drop.status.message }) : undefined,
+            drop.status !== undefined ? new RpcStatus({ code: drop.status.code, message: drop.status.message }) : undefined,
             drop.silent === true
           )
         ),

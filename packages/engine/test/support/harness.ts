@@ -44,13 +44,14 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
   Effect.gen(function*() {
     const core = yield* Core.make({ tenantIds: [tenantId], ...options })
     const run = core.run
+    const runEither = core.runEither
 
     const putWorkflow = (
       name: string,
       tasks: ReadonlyArray<DeepPartial<CreateTaskOpts>>,
       extra: DeepPartial<CreateWorkflowVersionRequest> = {}
     ) =>
-      run((state, now) =>
+      runEither((state, now) =>
         Registry.putWorkflow(
           state,
           tenantId,
@@ -78,7 +79,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
 
     const worker = (actions: ReadonlyArray<string>, slots = 100, labels: Record<string, { strValue?: string; intValue?: number }> = {}) =>
       Effect.gen(function*() {
-        const registered = yield* run((state, now) =>
+        const registered = yield* runEither((state, now) =>
           Workers.registerWorker(
             state,
             tenantId,
@@ -99,7 +100,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
           close: () => {}
         }
         yield* run((state, now) => Workers.openSession(state, registered, { ...session, establishedAt: now }, now))
-        const heartbeat = run((state, now) => Workers.heartbeat(state, tenantId, registered.id, now))
+        const heartbeat = runEither((state, now) => Workers.heartbeat(state, tenantId, registered.id, now))
         yield* heartbeat
         const fake: FakeWorker = {
           id: registered.id,
@@ -122,7 +123,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
       shouldNotRetry = false,
       eventTimestamp?: Date
     ) =>
-      run((state, now) =>
+      runEither((state, now) =>
         Actions.stepActionEvent(state, tenantId, {
           taskRunExternalId: action.taskRunExternalId,
           eventType,
@@ -177,6 +178,7 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
       core,
       state: core.state as EngineState,
       run,
+      runEither,
       putWorkflow,
       trigger,
       worker,

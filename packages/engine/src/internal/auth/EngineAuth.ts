@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Redacted } from "effect"
+import { Context, type Effect, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import type { EngineCoreService } from "../core.js"
 import { ensureTenant } from "../domain/tenants.js"
@@ -17,9 +17,10 @@ export interface EngineAuthService {
   readonly mint: (
     options: { readonly tenantId: string; readonly expiresInMs?: number | undefined }
   ) => Effect.Effect<Redacted.Redacted<string>>
-  /** The tenant id of a valid token for a known tenant. */
-  readonly authenticate: (token: string) => Effect.Effect<string | undefined>
-  /** `authenticate` at `now` (the gRPC calls, with the engine's clock read by the caller). */
+  /**
+   * The tenant id of a token valid at `now` for a known tenant (the caller reads the engine's
+   * clock: the gRPC calls, the REST routes).
+   */
   readonly authenticateAt: (token: string, now: number) => string | undefined
 }
 
@@ -56,7 +57,6 @@ export const make = (core: EngineCoreService, options: { readonly secret?: Redac
         ensureTenant(state, tenantId.toLowerCase(), now)
         return Redacted.make(Token.mint(issuer, { tenantId: tenantId.toLowerCase(), now, expiresInMs }))
       }),
-    authenticate: (token) => Effect.map(Clock.currentTimeMillis, (now) => authenticateAt(token, now)),
     authenticateAt
   }
 }

@@ -20,8 +20,9 @@
  * @internal
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Either } from "effect"
 import { touchRun } from "./changes.js"
-import { invalidArgument } from "./errors.js"
+import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
 import type { EngineState, Task, TaskEventType } from "./model.js"
@@ -42,17 +43,25 @@ export interface StepActionEvent {
   readonly eventTimestamp?: Date | undefined
 }
 
-/** Applies a worker's step action event; returns the task it concerned. */
-export const stepActionEvent = (state: EngineState, tenantId: string, event: StepActionEvent, now: number): Task => {
+/**
+ * Applies a worker's step action event; returns the task it concerned. A malformed or unknown
+ * task id, or an event type a worker does not send, is INVALID_ARGUMENT.
+ */
+export const stepActionEvent = (
+  state: EngineState,
+  tenantId: string,
+  event: StepActionEvent,
+  now: number
+): Either.Either<Task, InvalidArgument> => {
   const id = event.taskRunExternalId
   const parsed = parseUuid(id)
-  if (!parsed.ok) throw invalidArgument(`invalid task external run id ${id}: ${parsed.error}`)
+  if (!parsed.ok) return Either.left(invalidArgument(`invalid task external run id ${id}: ${parsed.error}`, parsed.error))
   const task = state.tasksByExternalId.get(parsed.value)
   if (task === undefined || task.tenantId !== tenantId) {
-    throw invalidArgument(`invalid task external run id ${id}: no rows in result set`)
+    return Either.left(invalidArgument(`invalid task external run id ${id}: no rows in result set`))
   }
-  applyEvent(state, task, event, now)
-  return task
+  const refused = applyEvent(state, task, event, now)
+  return refused === undefined ? Either.right(task) : Either.left(refused)
 }
 
 /** The items of a `BatchActionEvent` (one event type for all). */
@@ -75,18 +84,28 @@ const batchEventTypes: ReadonlySet<StepActionEventType> = new Set([
 ])
 
 /** Applies one event to each task of a batch; returns how many tasks it concerned. */
-export const batchActionEvent = (state: EngineState, tenantId: string, batch: BatchActionEvent, now: number): number => {
-  if (batch.items.length === 0) return 0
+export const batchActionEvent = (
+  state: EngineState,
+  tenantId: string,
+  batch: BatchActionEvent,
+  now: number
+): Either.Either<number, InvalidArgument> => {
+  if (batch.items.length === 0) return Either.right(0)
   const tasks: Array<Task | undefined> = []
   for (const item of batch.items) {
     const parsed = parseUuid(item.taskRunExternalId)
-    if (!parsed.ok) throw invalidArgument(`invalid task external run id ${item.taskRunExternalId}: ${parsed.error}`)
+    if (!parsed.ok) {
+      return Either.left(invalidArgument(`invalid task external run id ${item.taskRunExternalId}: ${parsed.error}`, parsed.error))
+    }
     const task = state.tasksByExternalId.get(parsed.value)
     tasks.push(task !== undefined && task.tenantId === tenantId ? task : undefined)
   }
   if (!batchEventTypes.has(batch.eventType)) {
-    throw invalidArgument(`invalid batch action event type ${StepActionEventType[batch.eventType] ?? batch.eventType}`)
+    return Either.left(
+      invalidArgument(`invalid batch action event type ${StepActionEventType[batch.eventType] ?? batch.eventType}`)
+    )
   }
+  // the batch's event types are all applicable: `applyEvent` refuses none of them
   let applied = 0
   batch.items.forEach((item, i) => {
     const task = tasks[i]
@@ -94,7 +113,7 @@ export const batchActionEvent = (state: EngineState, tenantId: string, batch: Ba
     applyEvent(state, task, { ...item, eventType: batch.eventType, eventTimestamp: batch.eventTimestamp }, now)
     applied++
   })
-  return applied
+  return Either.right(applied)
 }
 
 /** Events that end an attempt in the timeline. */
@@ -141,7 +160,13 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
   }
 }
 
-const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent, "taskRunExternalId">, now: number): void => {
+/** Applies the event to the task; an event type a worker does not send is refused (nothing applied). */
+const applyEvent = (
+  state: EngineState,
+  task: Task,
+  event: Omit<StepActionEvent, "taskRunExternalId">,
+  now: number
+): InvalidArgument | undefined => {
   const retryCount = event.retryCount ?? task.retryCount
   let eventType = event.eventType
   let payload = event.eventPayload
@@ -164,23 +189,23 @@ const applyEvent = (state: EngineState, task: Task, event: Omit<StepActionEvent,
       } else {
         recordLateStarted(state, task, retryCount, event.eventTimestamp)
       }
-      return
+      return undefined
     case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:
-      return
+      return undefined
     case StepActionEventType.STEP_EVENT_TYPE_COMPLETED:
       completeTask(state, task, retryCount, payload, now)
-      return
+      return undefined
     case StepActionEventType.STEP_EVENT_TYPE_FAILED:
       failTaskApp(state, task, retryCount, {
         message: payload,
         shouldNotRetry: event.shouldNotRetry ?? false,
         source: "worker"
       }, now)
-      return
+      return undefined
     case StepActionEventType.STEP_EVENT_TYPE_CANCELLED:
       if (task.retryCount === retryCount) cancelTask(state, task, now, { notifyWorker: true })
-      return
+      return undefined
     default:
-      throw invalidArgument(`invalid task external run id ${task.externalId}`)
+      return invalidArgument(`invalid task external run id ${task.externalId}`)
   }
 }

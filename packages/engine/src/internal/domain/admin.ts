@@ -7,8 +7,9 @@
  *
  * @internal
  */
+import { Either } from "effect"
 import { touchRun } from "./changes.js"
-import { invalidArgument } from "./errors.js"
+import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { EngineState, Run, Step, Task } from "./model.js"
 import { isFinal } from "./model.js"
@@ -36,40 +37,49 @@ export interface TasksFilter {
 const cancelLimit = 20_000
 const replayLimit = 1_000
 
-const resolveIds = (state: EngineState, tenantId: string, selection: TasksSelection, limit: number): Array<string> => {
-  const ids = selection.externalIds.map((id) => {
-    const parsed = parseUuid(id)
-    if (!parsed.ok) throw invalidArgument("invalid external id")
-    return parsed.value
-  })
-  if (ids.length > 0 && selection.filter !== undefined) {
-    throw invalidArgument("cannot provide both external ids and filter")
+/** The canonical ids of `values`, or INVALID_ARGUMENT `message` (its cause the Go error). */
+const parseUuids = (values: ReadonlyArray<string>, message: string): Either.Either<Array<string>, InvalidArgument> => {
+  const ids: Array<string> = []
+  for (const value of values) {
+    const parsed = parseUuid(value)
+    if (!parsed.ok) return Either.left(invalidArgument(message, parsed.error))
+    ids.push(parsed.value)
   }
-  const filter = selection.filter
-  if (ids.length === 0 && filter !== undefined) {
-    const workflowIds = filter.workflowIds.map((id) => {
-      const parsed = parseUuid(id)
-      if (!parsed.ok) throw invalidArgument("invalid workflow id")
-      return parsed.value
-    })
-    const metadata: Record<string, string> = {}
-    for (const pair of filter.additionalMetadata) {
-      const index = pair.indexOf(":")
-      if (index < 0) throw invalidArgument(`invalid additional metadata filter: ${pair}`)
-      metadata[pair.slice(0, index)] = pair.slice(index + 1)
-    }
-    const runsFilter: RunsFilter = {
-      since: filter.since,
-      until: filter.until,
-      statuses: filter.statuses,
-      workflowIds,
-      additionalMetadata: metadata,
-      limit
-    }
-    for (const run of listRuns(state, tenantId, runsFilter).rows) ids.push(run.id)
-  }
-  return ids
+  return Either.right(ids)
 }
+
+const resolveIds = (
+  state: EngineState,
+  tenantId: string,
+  selection: TasksSelection,
+  limit: number
+): Either.Either<Array<string>, InvalidArgument> =>
+  Either.gen(function*() {
+    const ids = yield* parseUuids(selection.externalIds, "invalid external id")
+    if (ids.length > 0 && selection.filter !== undefined) {
+      return yield* Either.left(invalidArgument("cannot provide both external ids and filter"))
+    }
+    const filter = selection.filter
+    if (ids.length === 0 && filter !== undefined) {
+      const workflowIds = yield* parseUuids(filter.workflowIds, "invalid workflow id")
+      const metadata: Record<string, string> = {}
+      for (const pair of filter.additionalMetadata) {
+        const index = pair.indexOf(":")
+        if (index < 0) return yield* Either.left(invalidArgument(`invalid additional metadata filter: ${pair}`))
+        metadata[pair.slice(0, index)] = pair.slice(index + 1)
+      }
+      const runsFilter: RunsFilter = {
+        since: filter.since,
+        until: filter.until,
+        statuses: filter.statuses,
+        workflowIds,
+        additionalMetadata: metadata,
+        limit
+      }
+      for (const run of listRuns(state, tenantId, runsFilter).rows) ids.push(run.id)
+    }
+    return ids
+  })
 
 /** `FlattenExternalIds`: a run id expands to the tasks it has created so far. */
 export const flattenExternalIds = (state: EngineState, tenantId: string, ids: ReadonlyArray<string>): Array<Task> => {
@@ -93,14 +103,22 @@ export const flattenExternalIds = (state: EngineState, tenantId: string, ids: Re
   return tasks
 }
 
-/** Cancels the selected tasks (running attempts get `CANCEL_STEP_RUN`); returns the selected ids. */
-export const cancelTasks = (state: EngineState, tenantId: string, selection: TasksSelection, now: number): Array<string> => {
-  const ids = resolveIds(state, tenantId, selection, cancelLimit)
-  for (const task of flattenExternalIds(state, tenantId, ids)) {
-    cancelTask(state, task, now, { notifyWorker: true })
-  }
-  return ids
-}
+/**
+ * Cancels the selected tasks (running attempts get `CANCEL_STEP_RUN`); returns the selected ids.
+ * A malformed selection is INVALID_ARGUMENT.
+ */
+export const cancelTasks = (
+  state: EngineState,
+  tenantId: string,
+  selection: TasksSelection,
+  now: number
+): Either.Either<Array<string>, InvalidArgument> =>
+  Either.map(resolveIds(state, tenantId, selection, cancelLimit), (ids) => {
+    for (const task of flattenExternalIds(state, tenantId, ids)) {
+      cancelTask(state, task, now, { notifyWorker: true })
+    }
+    return ids
+  })
 
 /** Every step below `steps` in the DAG (a walk with its own stack: a chain may be thousands long). */
 const descendants = (steps: Iterable<Step>): Set<Step> => {
@@ -121,10 +139,18 @@ const descendants = (steps: Iterable<Step>): Set<Step> => {
  * `retry_count + 1`; the matches of its DAG descendants (and of the on-failure task) are armed
  * again, the final events of the run's other tasks satisfying what they can at once, so they run
  * again once their parents complete. Tasks still in flight are skipped. Returns the replayed task
- * ids.
+ * ids; a malformed selection is INVALID_ARGUMENT.
  */
-export const replayTasks = (state: EngineState, tenantId: string, selection: TasksSelection, now: number): Array<string> => {
-  const ids = resolveIds(state, tenantId, selection, replayLimit)
+export const replayTasks = (
+  state: EngineState,
+  tenantId: string,
+  selection: TasksSelection,
+  now: number
+): Either.Either<Array<string>, InvalidArgument> =>
+  Either.map(resolveIds(state, tenantId, selection, replayLimit), (ids) => replayIds(state, tenantId, ids, now))
+
+/** `replayTasks` of ids already parsed (canonical UUIDs of runs or tasks). */
+export const replayIds = (state: EngineState, tenantId: string, ids: ReadonlyArray<string>, now: number): Array<string> => {
   const byRun = new Map<Run, Array<Task>>()
   for (const task of flattenExternalIds(state, tenantId, ids)) {
     if (!isFinal(task)) continue

@@ -19,8 +19,9 @@
  * @internal
  */
 import { type CronSchedule, firesInUtc, nextTick, parse as parseCron } from "@effect-hatchet/shared/Crontab"
+import { Either } from "effect"
 import { removeCron, touchCron } from "./changes.js"
-import { invalidArgument, unimplemented } from "./errors.js"
+import { type InvalidArgument, invalidArgument, type Unimplemented, unimplemented } from "./errors.js"
 import { newId } from "./ids.js"
 import { containsStringPairs, validateJsonb } from "./json.js"
 import type { CronTrigger, EngineState, TenantState, WorkflowVersion } from "./model.js"
@@ -143,25 +144,33 @@ const unsupportedSchedule = (expression: string): string | undefined => {
  * its ticker deletes it when it cannot parse it, which `arm` does at once. A crontab with a time
  * zone other than UTC or an `@` descriptor is UNIMPLEMENTED (this engine cannot follow it).
  */
-export const createCron = (state: EngineState, tenantId: string, workflowName: string, opts: NewCron, now: number): CronTrigger => {
+export const createCron = (
+  state: EngineState,
+  tenantId: string,
+  workflowName: string,
+  opts: NewCron,
+  now: number
+): Either.Either<CronTrigger, InvalidArgument | Unimplemented> => {
   const tenant = tenantOf(state, tenantId)
-  if (opts.name === "") throw invalidArgument("cron name is required")
+  if (opts.name === "") return Either.left(invalidArgument("cron name is required"))
   const workflow = tenant.workflowsByName.get(workflowName)
-  if (workflow === undefined) throw invalidArgument("workflow not found")
+  if (workflow === undefined) return Either.left(invalidArgument("workflow not found"))
   const jsonError = validateJsonb(opts.inputRaw, "input") ?? validateJsonb(opts.metadataRaw, "additionalMetadata")
-  if (jsonError !== undefined) throw invalidArgument(jsonError)
+  if (jsonError !== undefined) return Either.left(invalidArgument(jsonError))
   const priority = opts.priority ?? 1
-  if (priority < 1 || priority > 4) throw invalidArgument("error creating cron trigger")
+  if (priority < 1 || priority > 4) return Either.left(invalidArgument("error creating cron trigger"))
   for (const cron of tenant.crons.values()) {
     if (cron.workflow === workflow && cron.expression === opts.expression && cron.name === opts.name) {
-      throw invalidArgument("cron trigger with that name-expression pair already exists")
+      return Either.left(invalidArgument("cron trigger with that name-expression pair already exists"))
     }
   }
   const unsupported = unsupportedSchedule(opts.expression)
   if (unsupported !== undefined) {
-    throw unimplemented(`cron trigger '${opts.name}' uses a feature the local engine does not support yet: ${unsupported}`)
+    return Either.left(
+      unimplemented(`cron trigger '${opts.name}' uses a feature the local engine does not support yet: ${unsupported}`)
+    )
   }
-  return insert(state, tenant, {
+  return Either.right(insert(state, tenant, {
     id: newId(),
     tenantId,
     workflow,
@@ -174,7 +183,7 @@ export const createCron = (state: EngineState, tenantId: string, workflowName: s
     method: "API",
     createdAt: now,
     updatedAt: now
-  }, now)
+  }, now))
 }
 
 /** The tenant's cron `id` (declared or created through REST), or undefined. */

@@ -24,7 +24,7 @@ import {
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import { createHash } from "node:crypto"
-import { replayTasks } from "./admin.js"
+import { replayIds } from "./admin.js"
 import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
@@ -40,7 +40,7 @@ import {
   signalListenKey
 } from "./durableLog.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { EngineError, internalWith, invalidArgument, notFound } from "./errors.js"
+import { internalWith, invalidArgument, isEngineError, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
 import type {
@@ -426,7 +426,7 @@ const triggerRuns = (
   try {
     checked = checkTriggers(state, task.tenantId, requests)
   } catch (error) {
-    return fail(`failed to create trigger options: ${error instanceof EngineError ? error.message : String(error)}`)
+    return fail(`failed to create trigger options: ${isEngineError(error) ? error.message : String(error)}`)
   }
   const log = currentLog(stream, task, request.invocationCount)
   if (log === undefined) return
@@ -713,7 +713,7 @@ export const branchDurableTask = (
   log.satisfiedCount = latestOrder
   touchRun(state, task.run)
   // upstream then asks ReplayTasks, whose preflight skips a task with a runtime (running or evicted)
-  if (isFinal(task)) replayTasks(state, tenantId, { externalIds: [task.externalId], filter: undefined }, now)
+  if (isFinal(task)) replayIds(state, tenantId, [task.externalId], now)
   return { taskExternalId: task.externalId, nodeId: request.nodeId, branchId }
 }
 

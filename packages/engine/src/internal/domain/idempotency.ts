@@ -16,7 +16,7 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire"
 import { IdempotencyMethod } from "@effect-hatchet/proto/v1/workflows"
 import * as Cel from "./cel.js"
-import { EngineError, Status } from "./errors.js"
+import { AlreadyExists, Status } from "./errors.js"
 import type { JsonObject } from "./json.js"
 import { isJsonObject, parseJson } from "./json.js"
 import type { EngineState, Task, TenantState, WorkflowVersion } from "./model.js"
@@ -103,11 +103,10 @@ const rpcStatus = (code: number, message: string, detail: Uint8Array) =>
 const collisionMessage = "idempotency key collision"
 
 /** ALREADY_EXISTS "idempotency key collision" with `v1.IdempotencyCollisionError` as its detail. */
-export const collisionError = (existingRunId: string, collidingRunId?: string): EngineError => {
+export const collisionError = (existingRunId: string, collidingRunId?: string): AlreadyExists => {
   const writer = new BinaryWriter().uint32(10).string(existingRunId)
   if (collidingRunId !== undefined) writer.uint32(18).string(collidingRunId)
-  return new EngineError({
-    code: Status.ALREADY_EXISTS,
+  return new AlreadyExists({
     message: collisionMessage,
     statusDetails: rpcStatus(Status.ALREADY_EXISTS, collisionMessage, anyOf("v1.IdempotencyCollisionError", writer.finish()))
   })
@@ -120,15 +119,14 @@ export const collisionError = (existingRunId: string, collidingRunId?: string): 
 export const bulkCollisionError = (
   successfulRunIds: ReadonlyArray<string>,
   collisions: ReadonlyArray<{ readonly existingRunId: string; readonly collidingRunId: string }>
-): EngineError => {
+): AlreadyExists => {
   const writer = new BinaryWriter()
   for (const id of successfulRunIds) writer.uint32(10).string(id)
   for (const collision of collisions) {
     const item = new BinaryWriter().uint32(10).string(collision.existingRunId).uint32(18).string(collision.collidingRunId).finish()
     writer.uint32(18).bytes(item)
   }
-  return new EngineError({
-    code: Status.ALREADY_EXISTS,
+  return new AlreadyExists({
     message: collisionMessage,
     statusDetails: rpcStatus(Status.ALREADY_EXISTS, collisionMessage, anyOf("v1.BulkTriggerIdempotencyCollisionError", writer.finish()))
   })

@@ -7,8 +7,9 @@
  * @internal
  */
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
+import { Either } from "effect"
 import { touchEvent, touchRun } from "./changes.js"
-import { invalidArgument, notFound } from "./errors.js"
+import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import * as Filters from "./filters.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
@@ -35,23 +36,23 @@ export const eventKeyMatches = (trigger: string, key: string): boolean => {
   return new RegExp(`${pattern}$`).test(key)
 }
 
-const validateEvent = (request: PushEventRequest) => {
+/** Why a pushed event is refused, or undefined (a plain result: this is the ingest hot path). */
+const eventProblem = (request: PushEventRequest): InvalidArgument | undefined => {
   const metadataError = validateJsonb(request.additionalMetadata ?? "", "additionalMetadata")
-  if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
+  if (metadataError !== undefined) return invalidArgument(`Invalid request: ${metadataError}`)
   const payloadError = validateJsonb(request.payload, "payload")
-  if (payloadError !== undefined) throw invalidArgument(`Invalid request: ${payloadError}`)
+  if (payloadError !== undefined) return invalidArgument(`Invalid request: ${payloadError}`)
   const problem = priorityProblem(request.priority)
-  if (problem !== undefined) throw invalidArgument(problem)
+  return problem === undefined ? undefined : invalidArgument(problem)
 }
 
 /** BulkPush validates each event's key (`Validate(CreateEventOpts)`); Push does not. */
-const validateKey = (request: PushEventRequest) => {
-  if (request.key === "") {
-    throw invalidArgument(
+const keyProblem = (request: PushEventRequest): InvalidArgument | undefined =>
+  request.key === ""
+    ? invalidArgument(
       `Invalid request: events failing validation ${new FieldErrors().condition("CreateEventOpts.Key", "required").renderDetailed()}`
     )
-  }
-}
+    : undefined
 
 /** What a pushed event is made of, from `Push`, `BulkPush` or an incoming webhook. */
 export interface NewEvent {
@@ -113,10 +114,15 @@ export const ingest = (state: EngineState, tenant: TenantState, request: NewEven
 }
 
 /** `EventsService/Push`. */
-export const pushEvent = (state: EngineState, tenantId: string, request: PushEventRequest, now: number): PushedEvent => {
+export const pushEvent = (
+  state: EngineState,
+  tenantId: string,
+  request: PushEventRequest,
+  now: number
+): Either.Either<PushedEvent, InvalidArgument> => {
   const tenant = tenantOf(state, tenantId)
-  validateEvent(request)
-  return ingest(state, tenant, request, now)
+  const problem = eventProblem(request)
+  return problem === undefined ? Either.right(ingest(state, tenant, request, now)) : Either.left(problem)
 }
 
 /** `EventsService/BulkPush`. */
@@ -125,24 +131,36 @@ export const bulkPushEvents = (
   tenantId: string,
   requests: ReadonlyArray<PushEventRequest>,
   now: number
-): Array<PushedEvent> => {
+): Either.Either<Array<PushedEvent>, InvalidArgument> => {
   const tenant = tenantOf(state, tenantId)
-  if (requests.length === 0) throw invalidArgument("No events to ingest")
+  if (requests.length === 0) return Either.left(invalidArgument("No events to ingest"))
   if (requests.length > maxBulkEvents) {
-    throw invalidArgument(`Invalid request: too many events - ${requests.length} is over maximum (${maxBulkEvents})`)
+    return Either.left(
+      invalidArgument(`Invalid request: too many events - ${requests.length} is over maximum (${maxBulkEvents})`)
+    )
   }
-  for (const request of requests) validateEvent(request)
-  for (const request of requests) validateKey(request)
-  return requests.map((request) => ingest(state, tenant, request, now))
+  for (const request of requests) {
+    const problem = eventProblem(request)
+    if (problem !== undefined) return Either.left(problem)
+  }
+  for (const request of requests) {
+    const problem = keyProblem(request)
+    if (problem !== undefined) return Either.left(problem)
+  }
+  return Either.right(requests.map((request) => ingest(state, tenant, request, now)))
 }
 
 /** The task of `PutLog` / `PutStreamEvent`, with their error messages. */
-const loggingTask = (state: EngineState, tenantId: string, taskRunExternalId: string): Task => {
+const loggingTask = (
+  state: EngineState,
+  tenantId: string,
+  taskRunExternalId: string
+): Either.Either<Task, InvalidArgument | NotFound> => {
   const parsed = parseUuid(taskRunExternalId)
-  if (!parsed.ok) throw invalidArgument("task external run id is not a valid uuid")
+  if (!parsed.ok) return Either.left(invalidArgument("task external run id is not a valid uuid", parsed.error))
   const task = state.tasksByExternalId.get(parsed.value)
-  if (task === undefined || task.tenantId !== tenantId) throw notFound(`task run not found: ${parsed.value}`)
-  return task
+  if (task === undefined || task.tenantId !== tenantId) return Either.left(notFound(`task run not found: ${parsed.value}`))
+  return Either.right(task)
 }
 
 const goUnmarshalError = (raw: string): string => {
@@ -166,39 +184,45 @@ export interface PutLog {
 }
 
 /** `EventsService/PutLog`: stores the line on its task. */
-export const putLog = (state: EngineState, tenantId: string, request: PutLog, now: number): void => {
-  const task = loggingTask(state, tenantId, request.taskRunExternalId)
-  let metadata: Record<string, JsonValue> | undefined
-  if (request.metadata !== "") {
-    const value = parseJson(request.metadata)
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      if (value !== null) throw invalidArgument(`Invalid metadata JSON: ${goUnmarshalError(request.metadata)}`)
-    } else {
-      metadata = value as Record<string, JsonValue>
+export const putLog = (
+  state: EngineState,
+  tenantId: string,
+  request: PutLog,
+  now: number
+): Either.Either<void, InvalidArgument | NotFound> =>
+  Either.flatMap(loggingTask(state, tenantId, request.taskRunExternalId), (task) => {
+    let metadata: Record<string, JsonValue> | undefined
+    if (request.metadata !== "") {
+      const value = parseJson(request.metadata)
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        if (value !== null) return Either.left(invalidArgument(`Invalid metadata JSON: ${goUnmarshalError(request.metadata)}`))
+      } else {
+        metadata = value as Record<string, JsonValue>
+      }
     }
-  }
-  const errors = new FieldErrors()
-  if (request.message === "") errors.condition("CreateLogLineOpts.Message", "required")
-  else if (request.message.length > 10_000) {
-    errors.condition("CreateLogLineOpts.Message", "max", "10000", { _tag: "string", value: request.message })
-  }
-  if (request.level !== undefined && !logLevels.includes(request.level)) {
-    errors.condition("CreateLogLineOpts.Level", "oneof", logLevels.join(" "), { _tag: "string", value: request.level })
-  }
-  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
-  if (metadata !== undefined) {
-    const error = validateJsonb(goMarshal(metadata), "additionalMetadata")
-    if (error !== undefined) throw invalidArgument(`Invalid request: ${error}`)
-  }
-  touchRun(state, task.run)
-  task.logs.push({
-    createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
-    message: request.message,
-    level: request.level ?? "INFO",
-    metadata,
-    retryCount: request.taskRetryCount ?? task.retryCount
+    const errors = new FieldErrors()
+    if (request.message === "") errors.condition("CreateLogLineOpts.Message", "required")
+    else if (request.message.length > 10_000) {
+      errors.condition("CreateLogLineOpts.Message", "max", "10000", { _tag: "string", value: request.message })
+    }
+    if (request.level !== undefined && !logLevels.includes(request.level)) {
+      errors.condition("CreateLogLineOpts.Level", "oneof", logLevels.join(" "), { _tag: "string", value: request.level })
+    }
+    if (!errors.isEmpty) return Either.left(invalidArgument(`Invalid request: ${errors.render()}`))
+    if (metadata !== undefined) {
+      const error = validateJsonb(goMarshal(metadata), "additionalMetadata")
+      if (error !== undefined) return Either.left(invalidArgument(`Invalid request: ${error}`))
+    }
+    touchRun(state, task.run)
+    task.logs.push({
+      createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
+      message: request.message,
+      level: request.level ?? "INFO",
+      metadata,
+      retryCount: request.taskRetryCount ?? task.retryCount
+    })
+    return Either.void
   })
-}
 
 /** `EventsService/PutStreamEvent`: fanned out to live subscribers, not stored. */
 export const putStreamEvent = (
@@ -211,8 +235,8 @@ export const putStreamEvent = (
     readonly eventIndex: number | undefined
   },
   now: number
-): void => {
-  const task = loggingTask(state, tenantId, request.taskRunExternalId)
-  const message = Buffer.from(request.message).toString("utf8")
-  publishStreamEvent(state, task, message, request.createdAt ?? now, request.eventIndex, now)
-}
+): Either.Either<void, InvalidArgument | NotFound> =>
+  Either.map(loggingTask(state, tenantId, request.taskRunExternalId), (task) => {
+    const message = Buffer.from(request.message).toString("utf8")
+    publishStreamEvent(state, task, message, request.createdAt ?? now, request.eventIndex, now)
+  })

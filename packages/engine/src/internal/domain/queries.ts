@@ -6,8 +6,9 @@
  * @internal
  */
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
+import { Either } from "effect"
 import { IndexRange } from "./creationIndex.js"
-import { invalidArgument, notFound } from "./errors.js"
+import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { containsStringPairs } from "./json.js"
@@ -101,15 +102,19 @@ const deriveStatus = (statuses: ReadonlyArray<RunStatus>): RunStatus => {
  * finalised tasks read QUEUED or RUNNING (running = holding an attempt); outputs and errors
  * appear once it is.
  */
-export const getRunDetails = (state: EngineState, tenantId: string, externalId: string): RunDetails => {
+export const getRunDetails = (
+  state: EngineState,
+  tenantId: string,
+  externalId: string
+): Either.Either<RunDetails, InvalidArgument | NotFound> => {
   const parsed = parseUuid(externalId)
-  if (!parsed.ok) throw invalidArgument("invalid external id")
+  if (!parsed.ok) return Either.left(invalidArgument("invalid external id", parsed.error))
   let run = findRun(state, tenantId, parsed.value)
   if (run === undefined) {
     const task = findTask(state, tenantId, parsed.value)
     run = task?.run
   }
-  if (run === undefined) throw notFound("workflow run not found")
+  if (run === undefined) return Either.left(notFound("workflow run not found"))
   const finalized = run.finishedAt !== undefined
   const taskRuns = new Map<string, TaskRunDetail>()
   for (const task of runTasks(run)) {
@@ -122,13 +127,13 @@ export const getRunDetails = (state: EngineState, tenantId: string, externalId: 
     })
   }
   const statuses = [...taskRuns.values()].map((t) => t.status)
-  return {
+  return Either.right({
     inputRaw: run.inputRaw,
     metadataRaw: run.metadataRaw,
     status: deriveStatus(statuses),
     done: !statuses.some((s) => s === RunStatus.QUEUED || s === RunStatus.RUNNING || s === RunStatus.EVICTED),
     taskRuns
-  }
+  })
 }
 
 // -----------------------------------------------------------------------------

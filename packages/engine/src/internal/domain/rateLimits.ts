@@ -38,9 +38,10 @@
  * @internal
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
+import { Either } from "effect"
 import * as Cel from "./cel.js"
 import { touchRateLimit } from "./changes.js"
-import { internal, invalidArgument } from "./errors.js"
+import { type Internal, internal, type InvalidArgument, invalidArgument } from "./errors.js"
 import { stepVariables } from "./expressions.js"
 import type {
   EngineState,
@@ -153,13 +154,14 @@ export const putRateLimit = (
   tenantId: string,
   request: { readonly key: string; readonly limit: number; readonly duration: number },
   now: number
-): void => {
-  if (request.key === "") throw invalidArgument("key is required")
+): Either.Either<void, InvalidArgument | Internal> => {
+  if (request.key === "") return Either.left(invalidArgument("key is required"))
   const window = durationName(request.duration)
-  if (window === undefined) throw internal()
+  if (window === undefined) return Either.left(internal())
   const tenant = tenantOf(state, tenantId)
   upsert(state, tenant, request.key, request.limit, window, now)
   wakeTenant(state, tenant)
+  return Either.void
 }
 
 // -----------------------------------------------------------------------------

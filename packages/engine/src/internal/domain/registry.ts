@@ -26,13 +26,14 @@ import {
   type CreateTaskOpts,
   type CreateWorkflowVersionRequest
 } from "@effect-hatchet/proto/v1/workflows"
+import { Either } from "effect"
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
 import { touchWorkflow } from "./changes.js"
 import { updateSettings } from "./concurrency.js"
 import { deleteCron, replaceDeclaredCrons } from "./cron.js"
 import { parseDuration } from "./duration.js"
-import { internal, unimplemented } from "./errors.js"
+import { type Internal, internal, type InvalidArgument, type Unimplemented, unimplemented } from "./errors.js"
 import * as Filters from "./filters.js"
 import { newId } from "./ids.js"
 import { goMarshal, parseJson } from "./json.js"
@@ -57,9 +58,9 @@ import { deleteScheduled } from "./schedules.js"
 import { tenantOf } from "./tenants.js"
 import {
   conditionsOf,
+  lostConditions,
   mergesOntoTask,
   normalizeActionId,
-  refuseLostConditions,
   taskConcurrency,
   validateWorkflowRequest,
   workflowConcurrency
@@ -222,22 +223,27 @@ const allTasks = (request: CreateWorkflowVersionRequest): Array<CreateTaskOpts> 
  * workflow-level `max_runs_expression` there, need upstream's DAG operator, which this engine does
  * not have: UNIMPLEMENTED.
  */
-const registerTenantStrategies = (state: EngineState, tenant: TenantState, request: CreateWorkflowVersionRequest, now: number) => {
+const registerTenantStrategies = (
+  state: EngineState,
+  tenant: TenantState,
+  request: CreateWorkflowVersionRequest,
+  now: number
+): Internal | Unimplemented | undefined => {
   const declared = new Map<string, Concurrency>()
   for (const concurrency of [...workflowConcurrency(request), ...allTasks(request).flatMap((task) => task.concurrency)]) {
     if (!isTenantScoped(concurrency)) continue
-    if (concurrency.name === undefined || concurrency.name === "") throw internal()
+    if (concurrency.name === undefined || concurrency.name === "") return internal()
     declared.set(concurrency.name, concurrency)
   }
   if (!mergesOntoTask(request)) {
     for (const concurrency of workflowConcurrency(request)) {
       if (isTenantScoped(concurrency)) {
-        throw unimplemented(
+        return unimplemented(
           `tenant-scoped concurrency (name ${concurrency.name}) is not supported at the workflow level unless the workflow is a single task or uses the DAG operator`
         )
       }
       if (concurrency.maxRunsExpression !== undefined && request.tasks.length > 1) {
-        throw unimplemented(
+        return unimplemented(
           `workflow '${request.name}' uses a feature the local engine does not support yet: max_runs_expression on a workflow-level concurrency strategy of a workflow with several tasks (upstream's DAG operator)`
         )
       }
@@ -246,7 +252,7 @@ const registerTenantStrategies = (state: EngineState, tenant: TenantState, reque
   const chains: Array<ReadonlyArray<string>> = []
   for (const task of allTasks(request)) {
     const names = taskConcurrency(request, task).filter(isTenantScoped).map((concurrency) => concurrency.name!)
-    if (new Set(names).size !== names.length) throw internal()
+    if (new Set(names).size !== names.length) return internal()
     if (names.length >= 2) chains.push(names)
   }
   if (chains.length > 0) {
@@ -257,7 +263,7 @@ const registerTenantStrategies = (state: EngineState, tenant: TenantState, reque
         if (names.length >= 2) chains.push(names)
       }
     }
-    if (hasOrderingCycle(chains)) throw internal()
+    if (hasOrderingCycle(chains)) return internal()
   }
   for (const [name, concurrency] of declared) {
     const existing = tenant.concurrencyStrategies.get(name)
@@ -270,6 +276,7 @@ const registerTenantStrategies = (state: EngineState, tenant: TenantState, reque
         observedMaxRuns: new Map()
       })}
   }
+  return undefined
 }
 
 /** Whether the chains order some pair of names both ways (a cycle of their precedence graph). */
@@ -382,24 +389,25 @@ export const putWorkflow = (
   request: CreateWorkflowVersionRequest,
   now: number,
   options: PutWorkflowOptions = {}
-): WorkflowVersion => {
+): Either.Either<WorkflowVersion, InvalidArgument | Internal | Unimplemented> => {
   const tenant = tenantOf(state, tenantId)
-  validateWorkflowRequest(tenant, request, options.legacy === true)
-  registerTenantStrategies(state, tenant, request, now)
-  refuseLostConditions(request)
+  const invalid = validateWorkflowRequest(tenant, request, options.legacy === true)
+  if (Either.isLeft(invalid)) return Either.left(invalid.left)
+  const refused = registerTenantStrategies(state, tenant, request, now) ?? lostConditions(request)
+  if (refused !== undefined) return Either.left(refused)
 
   const checksum = checksumOf(request)
   let workflow = tenant.workflowsByName.get(request.name)
-  if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return latestVersion(workflow)
+  if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return Either.right(latestVersion(workflow))
   // the version's declared filters replace the workflow's in the same transaction upstream: a
   // `null` payload (a NULL in a NOT NULL column) or a duplicate (the unique index) fails it all
   const declared: Array<Filters.FilterSpec> = []
   for (const filter of request.defaultFilters) {
     const payload = Filters.declaredPayload(filter.payload)
-    if (payload === undefined) throw internal()
+    if (payload === undefined) return Either.left(internal())
     declared.push({ scope: filter.scope, expression: filter.expression, payload })
   }
-  if (!Filters.canDeclare(tenant, workflow?.id, declared)) throw internal()
+  if (!Filters.canDeclare(tenant, workflow?.id, declared)) return Either.left(internal())
   if (workflow === undefined) {
     workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], deletedAt: undefined }
     tenant.workflowsByName.set(workflow.name, workflow)
@@ -450,7 +458,7 @@ export const putWorkflow = (
   touchWorkflow(state, workflow)
   state.workflowVersionsById.set(version.id, version)
   replaceDeclaredCrons(state, version, now)
-  return version
+  return Either.right(version)
 }
 
 /**

@@ -25,8 +25,9 @@
  * @internal
  */
 import type { ScheduleWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
+import { Either } from "effect"
 import { removeScheduled, touchScheduled } from "./changes.js"
-import { invalidArgument, notFound } from "./errors.js"
+import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { newId } from "./ids.js"
 import { containsStringPairs, validateJsonb } from "./json.js"
 import type { EngineState, ScheduledRun, TenantState, Workflow, WorkflowVersion } from "./model.js"
@@ -118,13 +119,13 @@ export const createScheduled = (
   workflowName: string,
   opts: NewScheduled,
   now: number
-): ScheduledRun => {
+): Either.Either<ScheduledRun, InvalidArgument> => {
   const tenant = tenantOf(state, tenantId)
   const workflow = tenant.workflowsByName.get(workflowName)
-  if (workflow === undefined) throw invalidArgument("workflow not found")
+  if (workflow === undefined) return Either.left(invalidArgument("workflow not found"))
   const errors = priorityErrors(opts.priority)
-  if (errors !== undefined) throw invalidArgument(errors.renderDetailed())
-  return insert(state, tenant, workflow, opts, now)
+  if (errors !== undefined) return Either.left(invalidArgument(errors.renderDetailed()))
+  return Either.right(insert(state, tenant, workflow, opts, now))
 }
 
 /** What `ScheduleWorkflow` answers: the workflow's latest version and the rows it created. */
@@ -139,29 +140,29 @@ export const scheduleWorkflow = (
   tenantId: string,
   request: ScheduleWorkflowRequest,
   now: number
-): ScheduledBatch => {
+): Either.Either<ScheduledBatch, InvalidArgument | NotFound> => {
   const tenant = tenantOf(state, tenantId)
   const workflow = tenant.workflowsByName.get(request.name)
-  if (workflow === undefined) throw notFound("workflow not found")
+  if (workflow === undefined) return Either.left(notFound("workflow not found"))
   if (request.parentId !== undefined) {
     if (request.parentTaskRunExternalId === undefined) {
-      throw invalidArgument("parent task run id is required when parent id is provided")
+      return Either.left(invalidArgument("parent task run id is required when parent id is provided"))
     }
-    if (request.childIndex === undefined) throw invalidArgument("child index is required when parent id is provided")
+    if (request.childIndex === undefined) return Either.left(invalidArgument("child index is required when parent id is provided"))
   }
   const metadataRaw = request.additionalMetadata ?? ""
   const metadataError = validateJsonb(metadataRaw, "additionalMetadata")
-  if (metadataError !== undefined) throw invalidArgument(`Invalid request: ${metadataError}`)
+  if (metadataError !== undefined) return Either.left(invalidArgument(`Invalid request: ${metadataError}`))
   const inputError = validateJsonb(request.input, "payload")
-  if (inputError !== undefined) throw invalidArgument(`Invalid request: ${inputError}`)
+  if (inputError !== undefined) return Either.left(invalidArgument(`Invalid request: ${inputError}`))
   const priority = request.priority
   if (priority !== undefined && (priority < 1 || priority > 3)) {
-    throw invalidArgument(`priority must be between 1 and 3, got ${priority}`)
+    return Either.left(invalidArgument(`priority must be between 1 and 3, got ${priority}`))
   }
   const scheduled = request.schedules.map((at) =>
     insert(state, tenant, workflow, { triggerAt: at.getTime(), inputRaw: request.input, metadataRaw, priority }, now)
   )
-  return { version: latestVersion(workflow), scheduled }
+  return Either.right({ version: latestVersion(workflow), scheduled })
 }
 
 // -----------------------------------------------------------------------------

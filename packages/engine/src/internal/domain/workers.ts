@@ -10,10 +10,19 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { Either } from "effect"
 import { setTaskState } from "./changes.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
-import { type EngineError, failedPrecondition, invalidArgument, notFound } from "./errors.js"
+import {
+  type EngineError,
+  type FailedPrecondition,
+  failedPrecondition,
+  type InvalidArgument,
+  invalidArgument,
+  type NotFound,
+  notFound
+} from "./errors.js"
 import { newId, parseUuid } from "./ids.js"
 import type { Assigned, EngineState, Session, Task, Worker, WorkerLabel } from "./model.js"
 import { markWorkerDirty } from "./queue.js"
@@ -41,7 +50,7 @@ export const registerWorker = (
   tenantId: string,
   request: WorkerRegisterRequest,
   now: number
-): Worker => {
+): Either.Either<Worker, InvalidArgument> => {
   const tenant = tenantOf(state, tenantId)
   const services = request.services.length > 0 ? request.services : ["default"]
   let slotConfig: Map<string, number> = Object.keys(request.slotConfig).length > 0
@@ -49,7 +58,7 @@ export const registerWorker = (
     : new Map([["default", 100]])
   if (request.slots !== undefined) {
     if (Object.keys(request.slotConfig).length > 0) {
-      throw invalidArgument("either slot_config or slots (deprecated) must be provided, not both")
+      return Either.left(invalidArgument("either slot_config or slots (deprecated) must be provided, not both"))
     }
     slotConfig = new Map([["default", request.slots]])
   }
@@ -68,7 +77,7 @@ export const registerWorker = (
       )
     }
   })
-  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
+  if (!errors.isEmpty) return Either.left(invalidArgument(`Invalid request: ${errors.render()}`))
 
   const worker: Worker = {
     id: newId(),
@@ -101,13 +110,7 @@ export const registerWorker = (
     set.add(worker)
   }
   onWorkerInactive(state, worker, now)
-  return worker
-}
-
-const parseWorkerId = (workerId: string): string => {
-  const parsed = parseUuid(workerId)
-  if (!parsed.ok) throw invalidArgument(`invalid worker ID format: ${workerId}`)
-  return parsed.value
+  return Either.right(worker)
 }
 
 /** The tenant's worker, or undefined (unknown, another tenant's, or forgotten). */
@@ -116,19 +119,29 @@ export const findWorker = (state: EngineState, tenantId: string, workerId: strin
   return worker !== undefined && worker.tenantId === tenantId ? worker : undefined
 }
 
-/** Looks a worker up for Heartbeat / Unsubscribe / UpsertWorkerLabels. */
-export const getWorker = (state: EngineState, tenantId: string, workerId: string): Worker => {
-  const worker = findWorker(state, tenantId, parseWorkerId(workerId))
-  if (worker === undefined) throw notFound(`worker not found: ${workerId}`)
-  return worker
+/** The tenant's worker of a request's id: INVALID_ARGUMENT if malformed, else NOT_FOUND `notFoundMessage`. */
+const requestedWorker = (
+  state: EngineState,
+  tenantId: string,
+  workerId: string,
+  notFoundMessage: string
+): Either.Either<Worker, InvalidArgument | NotFound> => {
+  const parsed = parseUuid(workerId)
+  if (!parsed.ok) return Either.left(invalidArgument(`invalid worker ID format: ${workerId}`, parsed.error))
+  const worker = findWorker(state, tenantId, parsed.value)
+  return worker === undefined ? Either.left(notFound(notFoundMessage)) : Either.right(worker)
 }
 
+/** Looks a worker up for Heartbeat / Unsubscribe / UpsertWorkerLabels. */
+export const getWorker = (state: EngineState, tenantId: string, workerId: string): Either.Either<Worker, InvalidArgument | NotFound> =>
+  requestedWorker(state, tenantId, workerId, `worker not found: ${workerId}`)
+
 /** Validates a ListenV2 / Listen request: the raw "no rows" error maps to NOT_FOUND "not found". */
-export const workerForListen = (state: EngineState, tenantId: string, workerId: string): Worker => {
-  const worker = findWorker(state, tenantId, parseWorkerId(workerId))
-  if (worker === undefined) throw notFound("not found")
-  return worker
-}
+export const workerForListen = (
+  state: EngineState,
+  tenantId: string,
+  workerId: string
+): Either.Either<Worker, InvalidArgument | NotFound> => requestedWorker(state, tenantId, workerId, "not found")
 
 /** A stream opened: the worker becomes active. */
 export const openSession = (state: EngineState, worker: Worker, session: Session, now: number): void => {
@@ -167,16 +180,24 @@ const beat = (state: EngineState, worker: Worker, now: number) => {
 }
 
 /** `Dispatcher.Heartbeat`. */
-export const heartbeat = (state: EngineState, tenantId: string, workerId: string, now: number): void => {
-  const worker = getWorker(state, tenantId, workerId)
+export const heartbeat = (
+  state: EngineState,
+  tenantId: string,
+  workerId: string,
+  now: number
+): Either.Either<void, InvalidArgument | NotFound | FailedPrecondition> => {
+  const found = getWorker(state, tenantId, workerId)
+  if (Either.isLeft(found)) return found
+  const worker = found.right
   if (state.faults.rejectHeartbeats > 0) {
     state.faults.rejectHeartbeats--
-    throw failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`)
+    return Either.left(failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`))
   }
   if (worker.lastListenerEstablished !== undefined && !worker.isActive) {
-    throw failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`)
+    return Either.left(failedPrecondition(`Heartbeat rejected: worker stream is not active: ${workerId}`))
   }
   beat(state, worker, now)
+  return Either.void
 }
 
 const armLiveness = (state: EngineState, worker: Worker) => {
@@ -200,11 +221,11 @@ export const onWorkerLiveness = (state: EngineState, worker: Worker, now: number
 }
 
 /** `Dispatcher.Unsubscribe`: forgets the sessions without closing their streams. */
-export const unsubscribe = (state: EngineState, tenantId: string, workerId: string): Worker => {
-  const worker = getWorker(state, tenantId, workerId)
-  worker.sessions.clear()
-  return worker
-}
+export const unsubscribe = (state: EngineState, tenantId: string, workerId: string): Either.Either<Worker, InvalidArgument | NotFound> =>
+  Either.map(getWorker(state, tenantId, workerId), (worker) => {
+    worker.sessions.clear()
+    return worker
+  })
 
 /** `Dispatcher.UpsertWorkerLabels`. */
 export const upsertLabels = (
@@ -212,11 +233,11 @@ export const upsertLabels = (
   tenantId: string,
   workerId: string,
   labels: Record<string, WorkerLabels>
-): Worker => {
-  const worker = getWorker(state, tenantId, workerId)
-  for (const [key, value] of Object.entries(labels)) worker.labels.set(key, toLabel(value))
-  return worker
-}
+): Either.Either<Worker, InvalidArgument | NotFound> =>
+  Either.map(getWorker(state, tenantId, workerId), (worker) => {
+    for (const [key, value] of Object.entries(labels)) worker.labels.set(key, toLabel(value))
+    return worker
+  })
 
 /** Pauses or resumes assignments to a worker (REST `PATCH /api/v1/workers/{worker}`). */
 export const setPaused = (state: EngineState, worker: Worker, paused: boolean): void => {
@@ -262,32 +283,41 @@ export const dropSessions = (
 // per-attempt worker calls
 // -----------------------------------------------------------------------------
 
-const taskIdError = (id: string, reason: string) => invalidArgument(`invalid task external run id ${id}: ${reason}`)
+const taskIdError = (id: string, reason: string) => invalidArgument(`invalid task external run id ${id}: ${reason}`, reason)
 
 /** The running attempt of a task for `ReleaseSlot` / `RefreshTimeout`. */
 const runningTask = (
   state: EngineState,
   tenantId: string,
   taskRunExternalId: string
-): { readonly task: Task; readonly assigned: Assigned } => {
+): Either.Either<Task & { readonly state: Assigned }, InvalidArgument | NotFound> => {
   const parsed = parseUuid(taskRunExternalId)
-  if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
+  if (!parsed.ok) return Either.left(taskIdError(taskRunExternalId, parsed.error))
   const task = state.tasksByExternalId.get(parsed.value)
   if (task === undefined || task.tenantId !== tenantId || task.state._tag !== "Assigned") {
-    throw notFound(`task run not found: ${parsed.value}`)
+    return Either.left(notFound(`task run not found: ${parsed.value}`))
   }
-  return { task, assigned: task.state }
+  return Either.right(task as Task & { readonly state: Assigned })
 }
 
 /** `Dispatcher.ReleaseSlot`: the attempt keeps running without holding a slot. */
-export const releaseSlot = (state: EngineState, tenantId: string, taskRunExternalId: string, now: number): void => {
-  const { assigned, task } = runningTask(state, tenantId, taskRunExternalId)
+export const releaseSlot = (
+  state: EngineState,
+  tenantId: string,
+  taskRunExternalId: string,
+  now: number
+): Either.Either<void, InvalidArgument | NotFound> => {
+  const found = runningTask(state, tenantId, taskRunExternalId)
+  if (Either.isLeft(found)) return found
+  const task = found.right
+  const assigned = task.state
   const worker = assigned.worker
   if (worker !== undefined) {
     freeSlot(state, task, worker)
     setTaskState(state, task, { ...assigned, worker: undefined })
   }
   recordEvent(state, task, "SLOT_RELEASED", now, { workerId: worker?.id })
+  return Either.void
 }
 
 /** `Dispatcher.RefreshTimeout`: pushes the current deadline back by the increment. */
@@ -297,15 +327,18 @@ export const refreshTimeout = (
   taskRunExternalId: string,
   increment: string,
   now: number
-): number => {
+): Either.Either<number, InvalidArgument | NotFound> => {
   const parsed = parseUuid(taskRunExternalId)
-  if (!parsed.ok) throw taskIdError(taskRunExternalId, parsed.error)
+  if (!parsed.ok) return Either.left(taskIdError(taskRunExternalId, parsed.error))
   const errors = new FieldErrors()
   if (parsed.value === "00000000-0000-0000-0000-000000000000") errors.condition("RefreshTimeoutBy.TaskExternalId", "required")
   if (increment === "") errors.condition("RefreshTimeoutBy.IncrementTimeoutBy", "required")
   else if (!isValidDuration(increment)) errors.message("RefreshTimeoutBy.IncrementTimeoutBy", durationError)
-  if (!errors.isEmpty) throw invalidArgument(`Invalid request: ${errors.render()}`)
-  const { assigned, task } = runningTask(state, tenantId, taskRunExternalId)
+  if (!errors.isEmpty) return Either.left(invalidArgument(`Invalid request: ${errors.render()}`))
+  const found = runningTask(state, tenantId, taskRunExternalId)
+  if (Either.isLeft(found)) return Either.left(found.left)
+  const task = found.right
+  const assigned = task.state
   const timeoutAt = assigned.timeoutAt + parseDuration(increment)!
   setTaskState(state, task, { ...assigned, timeoutAt })
   armTimeout(state, task)
@@ -314,5 +347,5 @@ export const refreshTimeout = (
     message: `Timeout refreshed by ${formatGoDuration(parseDuration(increment)!)}`,
     workerId: assigned.worker?.id
   })
-  return timeoutAt
+  return Either.right(timeoutAt)
 }

@@ -29,9 +29,18 @@ import {
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
 import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
+import { Either } from "effect"
 import * as Cel from "./cel.js"
 import { isValidDuration } from "./duration.js"
-import { EngineError, internal, invalidArgument, Status, unimplemented } from "./errors.js"
+import {
+  type Internal,
+  internal,
+  internalWith,
+  type InvalidArgument,
+  invalidArgument,
+  type Unimplemented,
+  unimplemented
+} from "./errors.js"
 import { isUuid } from "./ids.js"
 import { isJsonObject, parseJson, validateJsonb } from "./json.js"
 import type { StepKind, TenantState } from "./model.js"
@@ -56,7 +65,7 @@ export const normalizeActionId = (action: string): string | undefined => {
 }
 
 /** A crontab upstream's parser panics on: its gRPC recovery answers this (without a period). */
-const recoveredPanic = () => new EngineError({ code: Status.INTERNAL, message: "An internal error occurred" })
+const recoveredPanic = () => internalWith("An internal error occurred")
 
 // -----------------------------------------------------------------------------
 // validation
@@ -96,19 +105,23 @@ export const conditionsOf = (conditions: TaskConditions | undefined) => {
  * `ValidateAPI`. An empty list is a plain error (proto3 decodes it as nil) except on the legacy
  * path, which passes an empty list on to the validator.
  */
-const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind, allowEmpty: boolean) => {
-  if (tasks.length === 0 && !allowEmpty) throw internal()
+const taskProblem = (
+  tasks: ReadonlyArray<CreateTaskOpts>,
+  kind: StepKind,
+  allowEmpty: boolean
+): InvalidArgument | Internal | undefined => {
+  if (tasks.length === 0 && !allowEmpty) return internal()
   const readableIds = new Set<string>()
   for (const task of tasks) {
-    if (task.action === "" || task.readableId === "" || normalizeActionId(task.action) === undefined) throw internal()
+    if (task.action === "" || task.readableId === "" || normalizeActionId(task.action) === undefined) return internal()
     readableIds.add(task.readableId)
     for (const condition of conditionsOf(task.conditions)) {
       const orGroupId = condition.base.orGroupId
-      if (orGroupId !== "" && !isUuid(orGroupId)) throw internal()
+      if (orGroupId !== "" && !isUuid(orGroupId)) return internal()
     }
     for (const concurrency of task.concurrency) {
       if (concurrency.expression === "") {
-        throw invalidArgument(`CEL expression is required for concurrency (step ${task.readableId})`)
+        return invalidArgument(`CEL expression is required for concurrency (step ${task.readableId})`)
       }
     }
   }
@@ -117,10 +130,11 @@ const checkTasks = (tasks: ReadonlyArray<CreateTaskOpts>, kind: StepKind, allowE
       if (!readableIds.has(parent)) {
         const message = `dag parent not found: parent step '${parent}' not found for step '${task.readableId}'`
         // upstream converts this error to a status only for the regular tasks
-        throw kind === "DEFAULT" ? invalidArgument(message) : internal()
+        return kind === "DEFAULT" ? invalidArgument(message) : internal()
       }
     }
   }
+  return undefined
 }
 
 const allowedStrategies = "CANCEL_IN_PROGRESS GROUP_ROUND_ROBIN CANCEL_NEWEST CANCEL_QUEUED_EXCEPT_NEWEST CANCEL_QUEUED_EXCEPT_OLDEST"
@@ -239,17 +253,20 @@ export const mergesOntoTask = (request: CreateWorkflowVersionRequest): boolean =
 export const taskConcurrency = (request: CreateWorkflowVersionRequest, task: CreateTaskOpts): Array<Concurrency> =>
   mergesOntoTask(request) && task === request.tasks[0] ? [...workflowConcurrency(request), ...task.concurrency] : [...task.concurrency]
 
-/** Upstream `ValidateAPI(CreateWorkflowVersionOpts)`, in struct-field order. */
-const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => {
+/**
+ * Upstream `ValidateAPI(CreateWorkflowVersionOpts)`, in struct-field order; a crontab that makes
+ * upstream's validator panic is the INTERNAL its recovery answers.
+ */
+const validateRequest = (request: CreateWorkflowVersionRequest): Either.Either<FieldErrors, Internal> => {
   const errors = new FieldErrors()
   const ns = "CreateWorkflowVersionOpts"
   if (request.name === "") errors.condition(`${ns}.Name`, "required")
   else if (!hatchetNamePattern.test(request.name)) errors.message(`${ns}.Name`, hatchetNameError)
-  request.cronTriggers.forEach((cron, i) => {
-    const parsed = parseCron(cron)
-    if (parsed._tag === "Panics") throw recoveredPanic()
+  for (let i = 0; i < request.cronTriggers.length; i++) {
+    const parsed = parseCron(request.cronTriggers[i]!)
+    if (parsed._tag === "Panics") return Either.left(recoveredPanic())
     if (parsed._tag === "Invalid") errors.message(`${ns}.CronTriggers[${i}]`, cronError)
-  })
+  }
   // only the legacy path gets here with no tasks
   if (request.tasks.length === 0) errors.condition(`${ns}.Tasks`, "min", "1")
   request.tasks.forEach((task, i) => validateTask(errors, `${ns}.Tasks[${i}]`, task))
@@ -278,14 +295,14 @@ const validateRequest = (request: CreateWorkflowVersionRequest): FieldErrors => 
       errors.condition(`${ns}.Idempotency.Method`, "oneof", "TTL STATUS")
     }
   }
-  return errors
+  return Either.right(errors)
 }
 
 /**
  * "job X has a cycle": a plain error upstream, hence INTERNAL. A depth-first walk up the parents
  * with its own stack (a chain of tasks may be as long as a 4 MiB request allows).
  */
-const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
+const hasCycle = (tasks: ReadonlyArray<CreateTaskOpts>): boolean => {
   const parents = new Map(tasks.map((t) => [t.readableId, t.parents]))
   const state = new Map<string, "visiting" | "done">()
   for (const task of tasks) {
@@ -303,13 +320,14 @@ const checkAcyclic = (tasks: ReadonlyArray<CreateTaskOpts>) => {
       }
       const parent = own[frame.next++]!
       const mark = state.get(parent)
-      if (mark === "visiting") throw internal()
+      if (mark === "visiting") return true
       if (mark === undefined) {
         state.set(parent, "visiting")
         path.push({ id: parent, next: 0 })
       }
     }
   }
+  return false
 }
 
 const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !== values.length
@@ -320,16 +338,17 @@ const hasDuplicates = (values: ReadonlyArray<string>) => new Set(values).size !=
  * not JSON (stored as jsonb with each cron), a static rate-limit key never created or given
  * twice, the same key twice among a task's rate-limit expressions.
  */
-const checkStorable = (tenant: TenantState, request: CreateWorkflowVersionRequest) => {
-  checkAcyclic(request.tasks)
-  if (hasDuplicates(request.tasks.map((t) => t.readableId))) throw internal()
-  if (hasDuplicates(request.eventTriggers) || hasDuplicates(request.cronTriggers)) throw internal()
+const storable = (tenant: TenantState, request: CreateWorkflowVersionRequest): boolean => {
+  if (hasCycle(request.tasks)) return false
+  if (hasDuplicates(request.tasks.map((t) => t.readableId))) return false
+  if (hasDuplicates(request.eventTriggers) || hasDuplicates(request.cronTriggers)) return false
   if (request.cronTriggers.length > 0 && request.cronInput !== undefined) {
-    if (request.cronInput === "" || validateJsonb(request.cronInput, "input") !== undefined) throw internal()
+    if (request.cronInput === "" || validateJsonb(request.cronInput, "input") !== undefined) return false
   }
   for (const task of [...request.tasks, ...(request.onFailureTask !== undefined ? [request.onFailureTask] : [])]) {
-    if (!RateLimits.storable(tenant, task.rateLimits)) throw internal()
+    if (!RateLimits.storable(tenant, task.rateLimits)) return false
   }
+  return true
 }
 
 // -----------------------------------------------------------------------------
@@ -357,11 +376,11 @@ export const unsupportedFeatures = (request: CreateWorkflowVersionRequest): Arra
  * the run never start or end. INVALID_ARGUMENT here, where upstream accepts the workflow and
  * loses its runs.
  */
-export const refuseLostConditions = (request: CreateWorkflowVersionRequest) => {
-  if (request.tasks.length !== 1 || request.onFailureTask !== undefined) return
+export const lostConditions = (request: CreateWorkflowVersionRequest): InvalidArgument | undefined => {
+  if (request.tasks.length !== 1 || request.onFailureTask !== undefined) return undefined
   const task = request.tasks[0]!
-  if (conditionsOf(task.conditions).length === 0) return
-  throw invalidArgument(
+  if (conditionsOf(task.conditions).length === 0) return undefined
+  return invalidArgument(
     `workflow '${request.name}': task '${task.readableId}' has conditions (wait_for / skip_if / cancel_if), which Hatchet ` +
       "only evaluates in a workflow of more than one task: its runs would never start. Add a task (or an on-failure task) " +
       "to the workflow, or remove the conditions"
@@ -369,32 +388,39 @@ export const refuseLostConditions = (request: CreateWorkflowVersionRequest) => {
 }
 
 /** UNIMPLEMENTED naming the workflow and every unsupported feature it uses. */
-const refuseUnsupported = (request: CreateWorkflowVersionRequest) => {
+const unsupported = (request: CreateWorkflowVersionRequest): Unimplemented | undefined => {
   const found = unsupportedFeatures(request)
-  if (found.length === 0) return
+  if (found.length === 0) return undefined
   const what = found.length === 1 ? "a feature" : "features"
-  throw unimplemented(`workflow '${request.name}' uses ${what} the local engine does not support yet: ${found.join("; ")}`)
+  return unimplemented(`workflow '${request.name}' uses ${what} the local engine does not support yet: ${found.join("; ")}`)
 }
 
 /**
  * Every check `putWorkflow` runs before it stores anything, in upstream's order: the conversion of
  * the request, `ValidateAPI`, what the database would refuse, then the features this engine does
- * not implement. Throws the `EngineError` upstream answers with.
+ * not implement. Fails with the error upstream answers with.
  */
-export const validateWorkflowRequest = (tenant: TenantState, request: CreateWorkflowVersionRequest, legacy: boolean): void => {
-  checkTasks(request.tasks, "DEFAULT", legacy)
-  if (request.onFailureTask !== undefined) checkTasks([request.onFailureTask], "ON_FAILURE", false)
-  for (const concurrency of workflowConcurrency(request)) {
-    if (concurrency.expression === "") throw invalidArgument("CEL expression is required for concurrency")
-  }
-  for (const filter of request.defaultFilters) {
-    // json.Valid, then json.Unmarshal into a map: an object or null
-    if (filter.payload === undefined) continue
-    const payload = parseJson(Buffer.from(filter.payload).toString("utf8"))
-    if (payload === undefined || (payload !== null && !isJsonObject(payload))) throw internal()
-  }
-  const errors = validateRequest(request)
-  if (!errors.isEmpty) throw invalidArgument(errors.render())
-  checkStorable(tenant, request)
-  refuseUnsupported(request)
-}
+export const validateWorkflowRequest = (
+  tenant: TenantState,
+  request: CreateWorkflowVersionRequest,
+  legacy: boolean
+): Either.Either<void, InvalidArgument | Internal | Unimplemented> =>
+  Either.gen(function*() {
+    const problem = taskProblem(request.tasks, "DEFAULT", legacy) ??
+      (request.onFailureTask !== undefined ? taskProblem([request.onFailureTask], "ON_FAILURE", false) : undefined)
+    if (problem !== undefined) return yield* Either.left(problem)
+    for (const concurrency of workflowConcurrency(request)) {
+      if (concurrency.expression === "") return yield* Either.left(invalidArgument("CEL expression is required for concurrency"))
+    }
+    for (const filter of request.defaultFilters) {
+      // json.Valid, then json.Unmarshal into a map: an object or null
+      if (filter.payload === undefined) continue
+      const payload = parseJson(Buffer.from(filter.payload).toString("utf8"))
+      if (payload === undefined || (payload !== null && !isJsonObject(payload))) return yield* Either.left(internal())
+    }
+    const errors = yield* validateRequest(request)
+    if (!errors.isEmpty) return yield* Either.left(invalidArgument(errors.render()))
+    if (!storable(tenant, request)) return yield* Either.left(internal())
+    const refused = unsupported(request)
+    if (refused !== undefined) return yield* Either.left(refused)
+  })

@@ -11,6 +11,7 @@ import type {
   TaskRunDetail,
   TasksFilter
 } from "@effect-hatchet/proto/v1/workflows"
+import { Either } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Admin from "../domain/admin.js"
 import * as Durable from "../domain/durable.js"
@@ -40,26 +41,28 @@ const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
 export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImplementation<TenantContext> => ({
   putWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        const version = Registry.putWorkflow(state, context.tenantId, request, now)
-        return { id: version.id, workflowId: version.workflow.id }
-      }),
+      core.runEither((state, now) =>
+        Either.map(
+          Registry.putWorkflow(state, context.tenantId, request, now),
+          (version) => ({ id: version.id, workflowId: version.workflow.id })
+        )
+      ),
       context.signal
     ),
 
   cancelTasks: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
-        cancelledTasks: Admin.cancelTasks(state, context.tenantId, selectionOf(request), now)
-      })),
+      core.runEither((state, now) =>
+        Either.map(Admin.cancelTasks(state, context.tenantId, selectionOf(request), now), (cancelledTasks) => ({ cancelledTasks }))
+      ),
       context.signal
     ),
 
   replayTasks: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
-        replayedTasks: Admin.replayTasks(state, context.tenantId, selectionOf(request), now)
-      })),
+      core.runEither((state, now) =>
+        Either.map(Admin.replayTasks(state, context.tenantId, selectionOf(request), now), (replayedTasks) => ({ replayedTasks }))
+      ),
       context.signal
     ),
 
@@ -80,28 +83,29 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
 
   getRunDetails: (request, context) =>
     bridge.unary(
-      core.run((state) => {
-        const details = Queries.getRunDetails(state, context.tenantId, request.externalId)
-        const taskRuns: Record<string, TaskRunDetail> = {}
-        for (const [readableId, task] of details.taskRuns) {
-          taskRuns[readableId] = {
-            externalId: task.externalId,
-            status: task.status,
-            readableId: task.readableId,
-            isEvicted: false,
-            ...(task.error !== undefined ? { error: task.error } : {}),
-            ...(task.output !== undefined ? { output: utf8(task.output) } : {})
+      core.runEither((state) =>
+        Either.map(Queries.getRunDetails(state, context.tenantId, request.externalId), (details) => {
+          const taskRuns: Record<string, TaskRunDetail> = {}
+          for (const [readableId, task] of details.taskRuns) {
+            taskRuns[readableId] = {
+              externalId: task.externalId,
+              status: task.status,
+              readableId: task.readableId,
+              isEvicted: false,
+              ...(task.error !== undefined ? { error: task.error } : {}),
+              ...(task.output !== undefined ? { output: utf8(task.output) } : {})
+            }
           }
-        }
-        return {
-          input: utf8(details.inputRaw),
-          additionalMetadata: utf8(details.metadataRaw),
-          status: details.status,
-          done: details.done,
-          isEvicted: false,
-          taskRuns
-        }
-      }),
+          return {
+            input: utf8(details.inputRaw),
+            additionalMetadata: utf8(details.metadataRaw),
+            status: details.status,
+            done: details.done,
+            isEvicted: false,
+            taskRuns
+          }
+        })
+      ),
       context.signal
     ),
 

@@ -15,7 +15,7 @@
  */
 import { Cause, Effect, Exit, FiberId, FiberSet, type Mailbox, Option, Runtime, type Scope } from "effect"
 import { type Metadata, ServerError, Status } from "nice-grpc"
-import type { EngineError } from "../domain/errors.js"
+import { type EngineError, grpcStatusOf, statusDetailsOf } from "../domain/errors.js"
 
 export interface Bridge {
   /**
@@ -90,7 +90,7 @@ export const boundStatusMessage = (message: string, maxBytes = maxStatusMessageB
 }
 
 /** The status a domain failure reports, its message bounded for the trailer. */
-const statusOf = (error: EngineError): ServerError => new ServerError(error.code, boundStatusMessage(error.message))
+const statusOf = (error: EngineError): ServerError => new ServerError(grpcStatusOf(error), boundStatusMessage(error.message))
 
 export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(function*() {
   const runFork = yield* FiberSet.makeRuntime<never>()
@@ -124,9 +124,8 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
     const exit = Exit.isExit(effect) ? effect as Exit.Exit<A, EngineError> : await runExit(effect, signal)
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.failureOption(exit.cause)
-    if (trailer !== undefined && Option.isSome(failure) && failure.value.statusDetails !== undefined) {
-      trailer.set("grpc-status-details-bin", failure.value.statusDetails)
-    }
+    const details = trailer !== undefined && Option.isSome(failure) ? statusDetailsOf(failure.value) : undefined
+    if (details !== undefined) trailer!.set("grpc-status-details-bin", details)
     throw toServerError(exit.cause)
   }
 

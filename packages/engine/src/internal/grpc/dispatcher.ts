@@ -11,7 +11,7 @@ import {
   type WorkflowEvent,
   type WorkflowRunEvent
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Effect, Exit, Mailbox, Schedule } from "effect"
+import { Effect, Either, Exit, Mailbox, Schedule } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Actions from "../domain/actions.js"
 import * as Durable from "../domain/durable.js"
@@ -38,12 +38,12 @@ export const make = (
   bridge: Bridge,
   options: { readonly version: string }
 ): DispatcherServiceImplementation<TenantContext> => {
-  const { run, runNow, runSync } = core
+  const { run, runEither, runEitherNow, runSync } = core
 
   const listen = (workerId: string, tenantId: string, legacy: boolean, signal: AbortSignal) =>
     bridge.stream(
       Effect.gen(function*() {
-        const worker = yield* run((state) => Workers.workerForListen(state, tenantId, workerId))
+        const worker = yield* runEither((state) => Workers.workerForListen(state, tenantId, workerId))
         const mailbox = yield* Mailbox.make<AssignedAction, EngineError>()
         const session = yield* run((state, now): Session => {
           const created: Session = {
@@ -68,10 +68,12 @@ export const make = (
   return {
     register: (request, context) =>
       bridge.unary(
-        run((state, now) => {
-          const worker = Workers.registerWorker(state, context.tenantId, request, now)
-          return { tenantId: context.tenantId, workerId: worker.id, workerName: worker.name }
-        }),
+        runEither((state, now) =>
+          Either.map(
+            Workers.registerWorker(state, context.tenantId, request, now),
+            (worker) => ({ tenantId: context.tenantId, workerId: worker.id, workerName: worker.name })
+          )
+        ),
         context.signal
       ),
 
@@ -81,10 +83,7 @@ export const make = (
 
     heartbeat: (request, context) =>
       bridge.unary(
-        runNow((state, now) => {
-          Workers.heartbeat(state, context.tenantId, request.workerId, now)
-          return {}
-        }),
+        runEitherNow((state, now) => Either.map(Workers.heartbeat(state, context.tenantId, request.workerId, now), () => ({}))),
         context.signal
       ),
 
@@ -184,19 +183,23 @@ export const make = (
 
     sendStepActionEvent: (request, context) =>
       bridge.unary(
-        runNow((state, now) => {
-          Actions.stepActionEvent(state, context.tenantId, request, now)
-          return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
+        runEitherNow((state, now) =>
+          Either.map(
+            Actions.stepActionEvent(state, context.tenantId, request, now),
+            () => ({ tenantId: context.tenantId, workerId: request.workerId })
+          )
+        ),
         context.signal
       ),
 
     sendBatchActionEvent: (request, context) =>
       bridge.unary(
-        runNow((state, now) => {
-          Actions.batchActionEvent(state, context.tenantId, request, now)
-          return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
+        runEitherNow((state, now) =>
+          Either.map(
+            Actions.batchActionEvent(state, context.tenantId, request, now),
+            () => ({ tenantId: context.tenantId, workerId: request.workerId })
+          )
+        ),
         context.signal
       ),
 
@@ -207,27 +210,29 @@ export const make = (
 
     unsubscribe: (request, context) =>
       bridge.unary(
-        run((state) => {
-          Workers.unsubscribe(state, context.tenantId, request.workerId)
-          return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
+        runEither((state) =>
+          Either.map(
+            Workers.unsubscribe(state, context.tenantId, request.workerId),
+            () => ({ tenantId: context.tenantId, workerId: request.workerId })
+          )
+        ),
         context.signal
       ),
 
     refreshTimeout: (request, context) =>
       bridge.unary(
-        runNow((state, now) => ({
-          timeoutAt: new Date(Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now))
-        })),
+        runEitherNow((state, now) =>
+          Either.map(
+            Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now),
+            (timeoutAt) => ({ timeoutAt: new Date(timeoutAt) })
+          )
+        ),
         context.signal
       ),
 
     releaseSlot: (request, context) =>
       bridge.unary(
-        runNow((state, now) => {
-          Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now)
-          return {}
-        }),
+        runEitherNow((state, now) => Either.map(Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now), () => ({}))),
         context.signal
       ),
 
@@ -242,10 +247,12 @@ export const make = (
 
     upsertWorkerLabels: (request, context) =>
       bridge.unary(
-        run((state) => {
-          Workers.upsertLabels(state, context.tenantId, request.workerId, request.labels)
-          return { tenantId: context.tenantId, workerId: request.workerId }
-        }),
+        runEither((state) =>
+          Either.map(
+            Workers.upsertLabels(state, context.tenantId, request.workerId, request.labels),
+            () => ({ tenantId: context.tenantId, workerId: request.workerId })
+          )
+        ),
         context.signal
       ),
 

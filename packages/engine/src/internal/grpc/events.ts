@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Event, EventsServiceImplementation } from "@effect-hatchet/proto/events/events"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { EngineCoreService } from "../core.js"
 import { unimplemented } from "../domain/errors.js"
 import * as Ingest from "../domain/ingest.js"
@@ -24,13 +24,16 @@ const toEvent = (event: PushedEvent): Event => ({
 
 export const make = (core: EngineCoreService, bridge: Bridge): EventsServiceImplementation<TenantContext> => ({
   push: (request, context) =>
-    bridge.unary(core.run((state, now) => toEvent(Ingest.pushEvent(state, context.tenantId, request, now))), context.signal),
+    bridge.unary(
+      core.runEither((state, now) => Either.map(Ingest.pushEvent(state, context.tenantId, request, now), toEvent)),
+      context.signal
+    ),
 
   bulkPush: (request, context) =>
     bridge.unary(
-      core.run((state, now) => ({
-        events: Ingest.bulkPushEvents(state, context.tenantId, request.events, now).map(toEvent)
-      })),
+      core.runEither((state, now) =>
+        Either.map(Ingest.bulkPushEvents(state, context.tenantId, request.events, now), (events) => ({ events: events.map(toEvent) }))
+      ),
       context.signal
     ),
 
@@ -39,31 +42,35 @@ export const make = (core: EngineCoreService, bridge: Bridge): EventsServiceImpl
 
   putLog: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        Ingest.putLog(state, context.tenantId, {
-          taskRunExternalId: request.taskRunExternalId,
-          createdAt: request.createdAt?.getTime(),
-          message: request.message,
-          level: request.level,
-          metadata: request.metadata,
-          taskRetryCount: request.taskRetryCount
-        }, now)
-        return {}
-      }),
+      core.runEither((state, now) =>
+        Either.map(
+          Ingest.putLog(state, context.tenantId, {
+            taskRunExternalId: request.taskRunExternalId,
+            createdAt: request.createdAt?.getTime(),
+            message: request.message,
+            level: request.level,
+            metadata: request.metadata,
+            taskRetryCount: request.taskRetryCount
+          }, now),
+          () => ({})
+        )
+      ),
       context.signal
     ),
 
   putStreamEvent: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        Ingest.putStreamEvent(state, context.tenantId, {
-          taskRunExternalId: request.taskRunExternalId,
-          createdAt: request.createdAt?.getTime(),
-          message: request.message,
-          eventIndex: request.eventIndex
-        }, now)
-        return {}
-      }),
+      core.runEither((state, now) =>
+        Either.map(
+          Ingest.putStreamEvent(state, context.tenantId, {
+            taskRunExternalId: request.taskRunExternalId,
+            createdAt: request.createdAt?.getTime(),
+            message: request.message,
+            eventIndex: request.eventIndex
+          }, now),
+          () => ({})
+        )
+      ),
       context.signal
     )
 })

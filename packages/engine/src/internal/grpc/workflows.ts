@@ -7,6 +7,7 @@
  */
 import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
+import { Either } from "effect"
 import type { EngineCoreService } from "../core.js"
 import { internal } from "../domain/errors.js"
 import type { ScheduledRun, WorkflowVersion } from "../domain/model.js"
@@ -46,9 +47,9 @@ const workflowVersionResponse = (version: WorkflowVersion, scheduled: ReadonlyAr
 export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceImplementation<TenantContext> => ({
   putWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
+      core.runEither((state, now) => {
         const opts = request.opts
-        if (opts === undefined) throw internal()
+        if (opts === undefined) return Either.left(internal())
         // an on-failure job without steps is a plain error upstream ("steps list cannot be nil"),
         // raised after the regular tasks' checks: an action-less task fails at that same point
         const onFailureJob = opts.onFailureJob
@@ -89,18 +90,20 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
           now,
           { legacy: true }
         )
-        return workflowVersionResponse(version, [])
+        return Either.map(version, (version) => workflowVersionResponse(version, []))
       }),
       context.signal
     ),
 
   scheduleWorkflow: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
+      core.runEither((state, now) =>
         // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
-        const { scheduled, version } = Schedules.scheduleWorkflow(state, context.tenantId, request, now)
-        return workflowVersionResponse(version, scheduled)
-      }),
+        Either.map(
+          Schedules.scheduleWorkflow(state, context.tenantId, request, now),
+          ({ scheduled, version }) => workflowVersionResponse(version, scheduled)
+        )
+      ),
       context.signal
     ),
 
@@ -124,10 +127,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   putRateLimit: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        RateLimits.putRateLimit(state, context.tenantId, request, now)
-        return {}
-      }),
+      core.runEither((state, now) => Either.map(RateLimits.putRateLimit(state, context.tenantId, request, now), () => ({}))),
       context.signal
     )
 })

@@ -9,9 +9,9 @@
  * @internal
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Data, Effect, ParseResult, Schema } from "effect"
-import { EngineAuth } from "../auth/EngineAuth.js"
-import { EngineCore } from "../core.js"
+import { Clock, Data, Effect, Either, ParseResult, Schema } from "effect"
+import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
+import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { parseUuid } from "../domain/ids.js"
 import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
@@ -44,12 +44,30 @@ export const internalServerError = () => httpError(500, "Internal Server Error")
 export const forbidden = () => httpError(403, "Please provide valid credentials")
 export const notFound = () => httpError(404, "not found")
 
+/** A JSON answer: its status and its body's bytes (`application/json`). */
+export interface JsonReply {
+  readonly status: number
+  readonly body: Uint8Array
+}
+
 /**
- * A JSON response written by `write` straight into bytes (`JsonBytes`: no intermediate objects or
+ * A JSON answer written by `write` straight into bytes (`JsonBytes`: no intermediate objects or
  * text, nothing recursive; what `JSON.stringify` would write).
  */
-export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200) =>
-  HttpServerResponse.uint8Array(jsonWriter.encode(write), { status, contentType: "application/json" })
+export const jsonReply = (write: (writer: JsonBytes) => unknown, status = 200): JsonReply => ({
+  status,
+  body: jsonWriter.encode(write)
+})
+
+/** The error body of a `RestError`, with its status. */
+export const errorReply = (error: RestError): JsonReply => jsonReply((writer) => writer.value(error.body), error.status)
+
+/** A reply as the router's response. */
+export const replyResponse = (reply: JsonReply) =>
+  HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: "application/json" })
+
+/** A JSON response written by `write` straight into bytes (see `jsonReply`). */
+export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200) => replyResponse(jsonReply(write, status))
 
 /**
  * A JSON response: what `JSON.stringify` writes, without recursion (a run's input or output may
@@ -57,42 +75,81 @@ export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200)
  */
 export const json = (body: unknown, status = 200) => jsonWritten((writer) => writer.value(body), status)
 
-const toResponse = (error: RestError) => json(error.body, error.status)
+const toResponse = (error: RestError) => replyResponse(errorReply(error))
 
-/** The bearer token: the header is split on the literal, case-sensitive "Bearer". */
-const bearer = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-  const parts = (request.headers["authorization"] ?? "").split("Bearer")
-  return parts.length === 2 ? parts[1]!.trim() : undefined
-})
+/**
+ * The tenant that an `Authorization` header's bearer token authenticates at `now`, or undefined.
+ * The header is split on the literal, case-sensitive "Bearer".
+ */
+const tokenTenant = (auth: EngineAuthService, authorization: string | undefined, now: number): string | undefined => {
+  const parts = (authorization ?? "").split("Bearer")
+  const token = parts.length === 2 ? parts[1]!.trim() : undefined
+  return token === undefined || token === "" ? undefined : auth.authenticateAt(token, now)
+}
 
-/** The tenant of the request's token, or 403. */
-const authenticatedTenant = Effect.gen(function*() {
-  const auth = yield* EngineAuth
-  const token = yield* bearer
-  const tenantId = token === undefined || token === "" ? undefined : yield* auth.authenticate(token)
-  if (tenantId === undefined) return yield* forbidden()
-  return tenantId
+/**
+ * What a route reads of a request, as plain values: its path parameters (decoded), its URL (path
+ * and query, as received) and `Authorization` header, the engine, and the time of the engine's
+ * clock (token expiry).
+ */
+export interface PlainRequest {
+  readonly params: Readonly<Record<string, string | undefined>>
+  readonly url: string
+  readonly authorization: string | undefined
+  readonly core: EngineCoreService
+  readonly auth: EngineAuthService
+  readonly now: number
+}
+
+/** The current request as a `PlainRequest`. */
+export const plainRequest: Effect.Effect<
+  PlainRequest,
+  never,
+  HttpServerRequest.HttpServerRequest | HttpRouter.RouteContext | EngineCore | EngineAuth
+> = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  return {
+    params: yield* HttpRouter.params,
+    url: request.url,
+    authorization: request.headers["authorization"],
+    core: yield* EngineCore,
+    auth: yield* EngineAuth,
+    now: yield* Clock.currentTimeMillis
+  }
 })
 
 /** A path parameter (the router guarantees it exists for the route). */
 export const pathParam = (name: string) => Effect.map(HttpRouter.params, (params) => params[name] ?? "")
 
+/** A UUID path parameter, or (thrown) 400 `{"message": invalidMessage}`. */
+export const uuidParam = (request: PlainRequest, name: string, invalidMessage: string): string => {
+  const parsed = parseUuid(request.params[name] ?? "")
+  if (!parsed.ok) throw httpError(400, invalidMessage)
+  return parsed.value
+}
+
+/** Throws 403 unless the request's token belongs to `tenantId`. */
+export const requireTenant = (request: PlainRequest, tenantId: string): void => {
+  if (tokenTenant(request.auth, request.authorization, request.now) !== tenantId) throw forbidden()
+}
+
+/**
+ * The tenant of a route under `/tenants/{tenant}`: the id must be a UUID (400 "invalid tenant
+ * id") and the token must belong to that tenant (403). Throws the `RestError`.
+ */
+export const pathTenant = (request: PlainRequest): string => {
+  const tenantId = uuidParam(request, "tenant", "invalid tenant id")
+  requireTenant(request, tenantId)
+  return tenantId
+}
+
 export type Handler<R> = Effect.Effect<HttpServerResponse.HttpServerResponse, RestError, R>
 
 const respond = <R>(effect: Handler<R>) => effect.pipe(Effect.catchTag("RestError", (e) => Effect.succeed(toResponse(e))))
 
-/**
- * A route under `/tenants/{tenant}`: the id must be a UUID (400 "invalid tenant id") and the
- * token must belong to that tenant (403).
- */
+/** A route under `/tenants/{tenant}` (see `pathTenant`). */
 export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
-  respond(Effect.gen(function*() {
-    const parsed = parseUuid(yield* pathParam("tenant"))
-    if (!parsed.ok) return yield* httpError(400, "invalid tenant id")
-    const tenantId = yield* authenticatedTenant
-    if (tenantId !== parsed.value) return yield* forbidden()
-    return yield* handler(tenantId)
-  }))
+  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(attempt(() => pathTenant(request)), handler)))
 
 /**
  * A route no token guards (upstream's `security: []`): its failures answer as the others'.
@@ -114,13 +171,12 @@ export const resourceRoute = <A, R>(
   notFoundMessage = "not found"
 ) =>
   respond(Effect.gen(function*() {
-    const parsed = parseUuid(yield* pathParam(param))
-    if (!parsed.ok) return yield* httpError(400, invalidMessage)
-    const found = yield* lookup(parsed.value)
+    const request = yield* plainRequest
+    const id = yield* attempt(() => uuidParam(request, param, invalidMessage))
+    const found = yield* lookup(id)
     if (found === undefined) return yield* httpError(404, notFoundMessage)
-    const tenantId = yield* authenticatedTenant
-    if (tenantId !== found.tenantId) return yield* forbidden()
-    return yield* handler(found.resource, tenantId)
+    yield* attempt(() => requireTenant(request, found.tenantId))
+    return yield* handler(found.resource, found.tenantId)
   }))
 
 /**
@@ -139,15 +195,12 @@ export const tenantResourceRoute = <A, R>(
   notFound: string | RestError = "not found"
 ) =>
   respond(Effect.gen(function*() {
-    const tenant = parseUuid(yield* pathParam("tenant"))
-    if (!tenant.ok) return yield* httpError(400, "invalid tenant id")
-    const segment = yield* pathParam(param)
-    const parsed = invalidMessage === undefined ? { ok: true as const, value: segment } : parseUuid(segment)
-    if (!parsed.ok) return yield* httpError(400, invalidMessage!)
-    const found = yield* lookup(tenant.value, parsed.value)
+    const request = yield* plainRequest
+    const tenantId = yield* attempt(() => uuidParam(request, "tenant", "invalid tenant id"))
+    const id = yield* attempt(() => invalidMessage === undefined ? request.params[param] ?? "" : uuidParam(request, param, invalidMessage))
+    const found = yield* lookup(tenantId, id)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
-    const tenantId = yield* authenticatedTenant
-    if (tenantId !== tenant.value) return yield* forbidden()
+    yield* attempt(() => requireTenant(request, tenantId))
     return yield* handler(found, tenantId)
   }))
 
@@ -168,8 +221,17 @@ export const lookupInTenant =
     Effect.map(EngineCore, (core) => find(core.state, tenantId, id))
 
 /** Runs a domain operation, mapping its failure to `APIErrors`. */
-export const runDomain = <A>(operation: (state: EngineState, now: number) => A): Effect.Effect<A, RestError, EngineCore> =>
-  Effect.flatMap(EngineCore, (core) => core.run(operation)).pipe(Effect.mapError(fromEngineError))
+export const runDomain = <A>(
+  operation: (state: EngineState, now: number) => A,
+  ...notEither: NotEither<A>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.run(operation, ...notEither)).pipe(Effect.mapError(fromEngineError))
+
+/** Runs a domain operation that returns its refusal as `Left`, mapping it to `APIErrors`. */
+export const runDomainEither = <A, E extends EngineError>(
+  operation: (state: EngineState, now: number) => Either.Either<A, E>
+): Effect.Effect<A, RestError, EngineCore> =>
+  Effect.flatMap(EngineCore, (core) => core.runEither(operation)).pipe(Effect.mapError(fromEngineError))
 
 const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
 
@@ -192,11 +254,18 @@ export const jsonBody = Effect.flatMap(
 // -----------------------------------------------------------------------------
 
 /** Go's `uuid.Parse` of a value, or 400 `{"message": <prefix><Go error>}`. */
-export const uuidOrFail = (value: string, prefix = ""): string => {
+export const goUuid = (value: string, prefix = ""): Either.Either<string, RestError> => {
   const parsed = parseUuid(value)
-  if (!parsed.ok) throw httpError(400, `${prefix}${parsed.error}`)
-  return parsed.value
+  return parsed.ok ? Either.right(parsed.value) : Either.left(httpError(400, `${prefix}${parsed.error}`))
 }
+
+/** `goUuid` of an optional value. */
+export const optionalGoUuid = (value: string | undefined): Either.Either<string | undefined, RestError> =>
+  value === undefined ? Either.right(undefined) : goUuid(value)
+
+/** `goUuid` of each value (the first malformed one is the failure). */
+export const goUuids = (values: ReadonlyArray<string>): Either.Either<Array<string>, RestError> =>
+  Either.all(values.map((value) => goUuid(value)))
 
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
 
@@ -208,10 +277,9 @@ export const parseDateTime = (value: string): number | undefined => {
 }
 
 /** A date-time of a JSON body as Go's `time.Time` decodes it, or 400 `{"message": …}`. */
-export const bodyTime = (value: string): number => {
+export const bodyTime = (value: string): Either.Either<number, RestError> => {
   const ms = parseDateTime(value)
-  if (ms === undefined) throw httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)
-  return ms
+  return ms === undefined ? Either.left(httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)) : Either.right(ms)
 }
 
 const int64Max = 2n ** 63n - 1n
@@ -304,11 +372,17 @@ export class QueryReader {
 
   uuid(name: string): string | undefined {
     const value = this.string(name)
-    return value === undefined ? undefined : uuidOrFail(value, `Invalid format for parameter ${name}: `)
+    return value === undefined ? undefined : this.parsedUuid(name, value)
   }
 
   uuids(name: string): Array<string> {
-    return this.strings(name).map((value) => uuidOrFail(value, `Invalid format for parameter ${name}: `))
+    return this.strings(name).map((value) => this.parsedUuid(name, value))
+  }
+
+  private parsedUuid(name: string, value: string): string {
+    const parsed = parseUuid(value)
+    if (!parsed.ok) this.fail(name, parsed.error)
+    return parsed.value
   }
 }
 
@@ -316,10 +390,12 @@ export class QueryReader {
  * `offset` (0) and `limit` (20,000) of the v1 lists whose repository validates them (filters,
  * webhooks): a limit below 1 or a negative offset is 400 APIErrors with the list's `failure`.
  */
-export const repositoryPage = (query: QueryReader, failure: string) => {
+export const repositoryPage = (
+  query: QueryReader,
+  failure: string
+): Either.Either<{ readonly offset: number; readonly limit: number }, RestError> => {
   const page = { offset: query.int("offset") ?? 0, limit: query.int("limit") ?? 20_000 }
-  if (page.limit < 1 || page.offset < 0) throw apiError(400, failure)
-  return page
+  return page.limit < 1 || page.offset < 0 ? Either.left(apiError(400, failure)) : Either.right(page)
 }
 
 /** An optional body field that may also be `null` (a Go pointer or map). */
@@ -332,15 +408,17 @@ export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unkn
  * `additionalMetadata` list filters: `key:value` pairs (exactly one colon), else 400 APIErrors
  * "Additional metadata filters must be in the format key:value.".
  */
-export const metadataPairs = (pairs: ReadonlyArray<string> | undefined): Record<string, string> | undefined => {
-  if (pairs === undefined) return undefined
+export const metadataPairs = (
+  pairs: ReadonlyArray<string> | undefined
+): Either.Either<Record<string, string> | undefined, RestError> => {
+  if (pairs === undefined) return Either.right(undefined)
   const metadata: Record<string, string> = {}
   for (const pair of pairs) {
     const parts = pair.split(":")
-    if (parts.length !== 2) throw apiError(400, "Additional metadata filters must be in the format key:value.")
+    if (parts.length !== 2) return Either.left(apiError(400, "Additional metadata filters must be in the format key:value."))
     metadata[parts[0]!] = parts[1]!
   }
-  return metadata
+  return Either.right(metadata)
 }
 
 /** A stored trigger's `input` and `additionalMetadata` as upstream marshals them ("" when absent). */
@@ -373,17 +451,17 @@ export const orderedPage = <Field extends string>(
   options: { readonly direction?: "ASC" | "DESC"; readonly anyCase?: boolean } = {}
 ) =>
   Effect.gen(function*() {
-    const { additionalMetadata, limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
+    const { limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
       offset: query.int("offset") ?? 0,
       limit: query.int("limit") ?? 50,
       orderBy: query.string("orderByField") ?? fields[0],
       orderDirection: options.anyCase === true
         ? (query.string("orderByDirection") ?? options.direction ?? "DESC").toUpperCase()
-        : query.string("orderByDirection") ?? options.direction ?? "DESC",
-      additionalMetadata: metadataPairs(
-        query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
-      )
+        : query.string("orderByDirection") ?? options.direction ?? "DESC"
     }))
+    const additionalMetadata = yield* metadataPairs(
+      query.params.has("additionalMetadata") ? query.strings("additionalMetadata") : undefined
+    )
     if (
       !(fields as ReadonlyArray<string>).includes(orderBy) ||
       (orderDirection !== "ASC" && orderDirection !== "DESC") ||

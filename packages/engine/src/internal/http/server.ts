@@ -1,6 +1,9 @@
 /**
  * The engine's REST server: `@effect/platform` `HttpRouter` on `@effect/platform-node`
  * `NodeHttpServer`, bound to the engine's host. Unknown routes answer 404 `{"message":"Not Found"}`.
+ * The routes the SDKs poll (`Routes.hot`: the run list, a run's details) are answered first,
+ * straight from Node's request event, by `PlainRoutes.serveLean` (same function, same answer,
+ * without the per-request Effect machinery); every other request goes to the router.
  * It can be stopped (every connection dropped) and started again on the same port; the listening
  * server is a `ScopedRef`, closed with the engine's scope.
  *
@@ -13,6 +16,7 @@ import type { EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineAuth } from "../auth/EngineAuth.js"
 import type { EngineCoreService } from "../core.js"
 import { EngineCore } from "../core.js"
+import * as PlainRoutes from "./plainRoutes.js"
 import { json } from "./rest.js"
 import * as Routes from "./routes/index.js"
 
@@ -40,6 +44,8 @@ export const make = (options: {
   readonly host: string
   readonly core: EngineCoreService
   readonly auth: EngineAuthService
+  /** Whether the hot routes are answered by `PlainRoutes.serveLean` (true by default; false: every request goes to the router). */
+  readonly lean?: boolean | undefined
 }) =>
   Effect.gen(function*() {
     const context = Context.make(EngineCore, options.core).pipe(Context.add(EngineAuth, options.auth))
@@ -48,11 +54,16 @@ export const make = (options: {
     const stop = ScopedRef.set(current, Effect.succeed(undefined))
     const serve = (port: number) =>
       Effect.gen(function*() {
-        const nodeServer = createServer()
+        const handler = yield* NodeHttpServer.makeHandler(Effect.provide(app, context))
+        const lean = options.lean === false
+          ? () => false
+          : PlainRoutes.serveLean(Routes.hot, { core: options.core, auth: options.auth, clock: yield* Effect.clock })
+        const nodeServer = createServer((request, response) => {
+          if (!lean(request, response)) handler(request, response)
+        })
         const server = yield* NodeHttpServer.make(() => nodeServer, { port, host: options.host })
         // registered after the listener, so it runs first: idle keep-alive sockets must not hold the close
         yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
-        yield* server.serve(Effect.provide(app, context))
         return server.address._tag === "TcpAddress" ? server.address.port : port
       })
     const listen = (port: number) =>

@@ -42,6 +42,7 @@ import {
   parseQuery,
   pathParam,
   runDomain,
+  runDomainEither,
   storedJson,
   tenantResourceRoute,
   tenantRoute
@@ -86,7 +87,7 @@ export const routes = HttpRouter.empty.pipe(
           ...storedJson(body),
           priority: body.priority
         }
-        const cron = yield* runDomain((state, now) => Crons.createCron(state, tenantId, workflowName, opts, now))
+        const cron = yield* runDomainEither((state, now) => Crons.createCron(state, tenantId, workflowName, opts, now))
         return json(Views.cronWorkflows(cron))
       })
     )

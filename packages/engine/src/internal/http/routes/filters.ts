@@ -19,14 +19,14 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Filters from "../../domain/filters.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"
 import { tenantOf } from "../../domain/tenants.js"
 import {
-  attempt,
   decodeBody,
+  goUuid,
   type Handler,
   internalServerError,
   json,
@@ -37,8 +37,7 @@ import {
   repositoryPage,
   runDomain,
   tenantResourceRoute,
-  tenantRoute,
-  uuidOrFail
+  tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -71,7 +70,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(CreateFilterRequest)
-        const workflowId = yield* attempt(() => uuidOrFail(body.workflowId ?? nilUuid))
+        const workflowId = yield* goUuid(body.workflowId ?? nilUuid)
         const created = yield* runDomain((state, now) =>
           Filters.createFilter(state, tenantOf(state, tenantId), workflowId, {
             scope: body.scope ?? "",
@@ -88,10 +87,10 @@ export const routes = HttpRouter.empty.pipe(
     base,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          workflowIds: q.uuids("workflowIds"),
-          scopes: q.strings("scopes"),
-          ...repositoryPage(q, "failed to list filters")
+        const query = yield* Effect.flatten(parseQuery((q) => {
+          const workflowIds = q.uuids("workflowIds")
+          const scopes = q.strings("scopes")
+          return Either.map(repositoryPage(q, "failed to list filters"), (page) => ({ workflowIds, scopes, ...page }))
         }))
         const page = yield* runDomain((state) => Filters.listFilters(state, tenantId, query))
         return json({

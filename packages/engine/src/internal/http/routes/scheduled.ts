@@ -25,14 +25,16 @@
  * @internal
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
+import type { NotEither } from "../../core.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
   apiError,
-  attempt,
   bodyTime,
   decodeBody,
+  goUuid,
+  goUuids,
   type Handler,
   internalServerError,
   json,
@@ -40,14 +42,15 @@ import {
   lookupInTenant,
   metadataPairs,
   nullable,
+  optionalGoUuid,
   orderedPage,
   parseQuery,
   pathParam,
   runDomain,
+  runDomainEither,
   storedJson,
   tenantResourceRoute,
-  tenantRoute,
-  uuidOrFail
+  tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -79,7 +82,7 @@ const BulkUpdateRequest = Schema.Struct({
 })
 
 /** A missing `time.Time` is Go's zero time. */
-const triggerAtOf = (value: string | undefined) => (value === undefined ? Schedules.zeroTime : bodyTime(value))
+const triggerAtOf = (value: string | undefined) => (value === undefined ? Either.right(Schedules.zeroTime) : bodyTime(value))
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
 
@@ -97,9 +100,14 @@ const scheduledRoute = <R>(handler: (scheduled: ScheduledRun, tenantId: string) 
   )
 
 /** Runs `operation` on the row if it still exists (it may fire while the request body is read). */
-const whileScheduled = <A>(scheduled: ScheduledRun, operation: (state: EngineState, now: number) => A) =>
-  runDomain((state, now) =>
-    Schedules.getScheduled(state, scheduled.tenantId, scheduled.id) === scheduled ? operation(state, now) : undefined
+const whileScheduled = <A extends ScheduledRun | string>(
+  scheduled: ScheduledRun,
+  operation: (state: EngineState, now: number) => A
+) =>
+  runDomain<A | undefined>(
+    (state, now) => Schedules.getScheduled(state, scheduled.tenantId, scheduled.id) === scheduled ? operation(state, now) : undefined,
+    // a row or an id, never an Either (which TypeScript cannot tell of a type parameter)
+    ...([] as unknown as NotEither<A | undefined>)
   )
 
 const base = "/api/v1/tenants/:tenant/workflows"
@@ -112,12 +120,12 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const workflowName = yield* pathParam("workflow")
         const body = yield* decodeBody(ScheduleWorkflowRunRequest)
-        const opts = yield* attempt((): Schedules.NewScheduled => ({
-          triggerAt: triggerAtOf(body.triggerAt),
+        const opts: Schedules.NewScheduled = {
+          triggerAt: yield* triggerAtOf(body.triggerAt),
           ...storedJson(body),
           priority: body.priority
-        }))
-        const scheduled = yield* runDomain((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
+        }
+        const scheduled = yield* runDomainEither((state, now) => Schedules.createScheduled(state, tenantId, workflowName, opts, now))
         return json(Views.scheduledWorkflows(scheduled))
       })
     )
@@ -150,18 +158,18 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const body = yield* decodeBody(BulkDeleteRequest)
         const filter = body.filter
-        const given = yield* attempt(() => (body.scheduledWorkflowRunIds ?? []).map((id) => uuidOrFail(id)))
+        const given = yield* goUuids(body.scheduledWorkflowRunIds ?? [])
         if (given.length > 0 && filter !== undefined) {
           return yield* apiError(400, "Provide either scheduledWorkflowRunIds or filter, not both.")
         }
         let ids = given
         if (ids.length === 0 && filter !== undefined) {
-          const selection = yield* attempt(() => ({
-            workflowId: filter.workflowId === undefined ? undefined : uuidOrFail(filter.workflowId),
-            parentWorkflowRunId: filter.parentWorkflowRunId === undefined ? undefined : uuidOrFail(filter.parentWorkflowRunId),
-            parentStepRunId: filter.parentStepRunId === undefined ? undefined : uuidOrFail(filter.parentStepRunId),
-            additionalMetadata: metadataPairs(filter.additionalMetadata)
-          }))
+          const selection = {
+            workflowId: yield* optionalGoUuid(filter.workflowId),
+            parentWorkflowRunId: yield* optionalGoUuid(filter.parentWorkflowRunId),
+            parentStepRunId: yield* optionalGoUuid(filter.parentStepRunId),
+            additionalMetadata: yield* metadataPairs(filter.additionalMetadata)
+          }
           ids = yield* runDomain((state) =>
             Schedules.listScheduled(state, tenantId, { ...selection, limit: Number.MAX_SAFE_INTEGER }).rows.map((s) => s.id)
           )
@@ -182,11 +190,8 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(BulkUpdateRequest)
-        const updates = yield* attempt(() =>
-          (body.updates ?? []).map((update) => ({
-            id: update.id === undefined ? nilUuid : uuidOrFail(update.id),
-            triggerAt: triggerAtOf(update.triggerAt)
-          }))
+        const updates = yield* Either.all(
+          (body.updates ?? []).map((update) => Either.all({ id: goUuid(update.id ?? nilUuid), triggerAt: triggerAtOf(update.triggerAt) }))
         )
         return json(yield* runDomain((state) => Schedules.bulkReschedule(state, tenantId, updates)))
       })
@@ -207,7 +212,7 @@ export const routes = HttpRouter.empty.pipe(
     scheduledRoute((scheduled) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(UpdateScheduledWorkflowRunRequest)
-        const triggerAt = yield* attempt(() => triggerAtOf(body.triggerAt))
+        const triggerAt = yield* triggerAtOf(body.triggerAt)
         const updated = yield* whileScheduled(scheduled, (state) => Schedules.reschedule(state, scheduled, triggerAt))
         if (updated === undefined) return yield* apiError(404, "Scheduled workflow not found.")
         return json(Views.scheduledWorkflows(updated))

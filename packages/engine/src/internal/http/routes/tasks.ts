@@ -14,15 +14,16 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Admin from "../../domain/admin.js"
 import * as Durable from "../../domain/durable.js"
+import type { InvalidArgument } from "../../domain/errors.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import {
-  attempt,
   bodyTime,
   decodeBody,
+  goUuids,
   type Handler,
   httpError,
   internalServerError,
@@ -32,10 +33,11 @@ import {
   lookupWith,
   parseQuery,
   resourceRoute,
+  type RestError,
   runDomain,
+  runDomainEither,
   tenantResourceRoute,
-  tenantRoute,
-  uuidOrFail
+  tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -57,25 +59,36 @@ const TasksRequest = Schema.Struct({
 })
 
 /** The body as the domain's selection; ids and times checked as Go's JSON decoder checks them. */
-const toSelection = (body: typeof TasksRequest.Type): Admin.TasksSelection => ({
-  externalIds: (body.externalIds ?? []).map((id) => uuidOrFail(id)),
-  filter: body.filter === undefined ? undefined : {
-    since: bodyTime(body.filter.since),
-    until: body.filter.until === undefined ? undefined : bodyTime(body.filter.until),
-    statuses: body.filter.statuses ?? [],
-    workflowIds: (body.filter.workflowIds ?? []).map((id) => uuidOrFail(id)),
-    additionalMetadata: body.filter.additionalMetadata ?? []
-  }
-})
+const toSelection = (body: typeof TasksRequest.Type): Either.Either<Admin.TasksSelection, RestError> =>
+  Either.gen(function*() {
+    const externalIds = yield* goUuids(body.externalIds ?? [])
+    const filter = body.filter
+    if (filter === undefined) return { externalIds, filter: undefined }
+    return {
+      externalIds,
+      filter: {
+        since: yield* bodyTime(filter.since),
+        until: filter.until === undefined ? undefined : yield* bodyTime(filter.until),
+        statuses: filter.statuses ?? [],
+        workflowIds: yield* goUuids(filter.workflowIds ?? []),
+        additionalMetadata: filter.additionalMetadata ?? []
+      }
+    }
+  })
 
 const tasksOperation = (
-  operation: (state: EngineState, tenantId: string, selection: Admin.TasksSelection, now: number) => Array<string>
+  operation: (
+    state: EngineState,
+    tenantId: string,
+    selection: Admin.TasksSelection,
+    now: number
+  ) => Either.Either<Array<string>, InvalidArgument>
 ) =>
   tenantRoute((tenantId) =>
     Effect.gen(function*() {
       const body = yield* decodeBody(TasksRequest)
-      const selection = yield* attempt(() => toSelection(body))
-      const ids = yield* runDomain((state, now) => operation(state, tenantId, selection, now))
+      const selection = yield* toSelection(body)
+      const ids = yield* runDomainEither((state, now) => operation(state, tenantId, selection, now))
       return json({ ids })
     })
   )

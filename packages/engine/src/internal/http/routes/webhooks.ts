@@ -30,7 +30,7 @@
  * @internal
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { parseUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import { isJsonObject, parseJson } from "../../domain/json.js"
@@ -200,11 +200,13 @@ export const routes = HttpRouter.empty.pipe(
     base,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          ...repositoryPage(q, "failed to list webhooks"),
-          names: q.strings("webhookNames"),
-          sources: q.strings("sourceNames")
-        }))
+        const query = yield* Effect.flatten(parseQuery((q) =>
+          Either.map(repositoryPage(q, "failed to list webhooks"), (page) => ({
+            ...page,
+            names: q.strings("webhookNames"),
+            sources: q.strings("sourceNames")
+          }))
+        ))
         // an unknown source is a value the database's enum refuses
         if (query.sources.some((source) => !(Webhooks.sourceNames as ReadonlyArray<string>).includes(source))) {
           return yield* apiError(400, "failed to list webhooks")

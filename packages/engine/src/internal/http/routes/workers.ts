@@ -9,7 +9,7 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import type { Worker } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as Workers from "../../domain/workers.js"
@@ -32,13 +32,12 @@ const listedWithinMs = 24 * 60 * 60 * 1000
 
 /** `labels` filters `key:value` (split at the first colon, both sides non-empty), else 400. */
 const labelFilters = (labels: ReadonlyArray<string>) =>
-  labels.map((label) => {
+  Either.all(labels.map((label) => {
     const index = label.indexOf(":")
-    if (index <= 0 || index === label.length - 1) {
-      throw apiError(400, `invalid label filter format: ${label}, expected key:value`)
-    }
-    return [label.slice(0, index), label.slice(index + 1)] as const
-  })
+    return index <= 0 || index === label.length - 1
+      ? Either.left(apiError(400, `invalid label filter format: ${label}, expected key:value`))
+      : Either.right([label.slice(0, index), label.slice(index + 1)] as const)
+  }))
 
 const hasLabel = (w: Worker, key: string, value: string) => {
   const label = w.labels.get(key)
@@ -56,11 +55,10 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/tenants/:tenant/worker",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const query = yield* parseQuery((q) => ({
-          offset: q.int("offset") ?? 0,
-          limit: q.int("limit") ?? 10_000,
-          statuses: q.params.has("statuses") ? q.strings("statuses") : undefined,
-          labels: labelFilters(q.strings("labels"))
+        const query = yield* Effect.flatten(parseQuery((q) => {
+          const page = { offset: q.int("offset") ?? 0, limit: q.int("limit") ?? 10_000 }
+          const statuses = q.params.has("statuses") ? q.strings("statuses") : undefined
+          return Either.map(labelFilters(q.strings("labels")), (labels) => ({ ...page, statuses, labels }))
         }))
         // the database refuses a negative LIMIT or OFFSET
         if (query.limit < 0 || query.offset < 0) return yield* internalServerError()

@@ -11,16 +11,18 @@ import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
 import { runStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
+import * as PlainRoutes from "../plainRoutes.js"
 import {
   internalServerError,
   json,
-  jsonWritten,
+  jsonReply,
   lookupWith,
-  parseQuery,
-  type QueryReader,
+  notFound,
+  pathTenant,
+  QueryReader,
+  requireTenant,
   resourceRoute,
-  runDomain,
-  tenantRoute
+  uuidParam
 } from "../rest.js"
 import * as Views from "../views.js"
 
@@ -66,16 +68,44 @@ const listParams = (q: QueryReader) => ({
   includePayloads: q.bool("include_payloads") ?? true
 })
 
-export const routes = HttpRouter.empty.pipe(
-  HttpRouter.get(
-    "/api/v1/stable/workflow-runs/:run",
-    resourceRoute(
-      "run",
-      "invalid workflow run id",
-      lookupRun,
-      (run) => Effect.succeed(jsonWritten((writer) => Views.writeWorkflowRunDetails(writer, run)))
+/** A run's details (`V1WorkflowRunDetails`); its tenant is the run's. */
+const runDetails: PlainRoutes.PlainRoute = {
+  path: "/api/v1/stable/workflow-runs/:run",
+  handler: (request) => {
+    const run = Queries.findRunAnyTenant(request.core.state, uuidParam(request, "run", "invalid workflow run id"))
+    if (run === undefined) throw notFound()
+    requireTenant(request, run.tenantId)
+    return jsonReply((writer) => Views.writeWorkflowRunDetails(writer, run))
+  }
+}
+
+/** The tenant's run list (`V1TaskSummaryList`), read from the engine's state. */
+const runList: PlainRoutes.PlainRoute = {
+  path: "/api/v1/stable/tenants/:tenant/workflow-runs",
+  handler: (request) => {
+    const tenantId = pathTenant(request)
+    const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = listParams(
+      new QueryReader(new URL(request.url, "http://localhost").searchParams)
     )
-  ),
+    if (common.limit < 0 || common.offset < 0) throw internalServerError()
+    const state = request.core.state
+    return jsonReply((writer) => {
+      if (onlyTasks) {
+        // upstream `OnlyTasks`: filters by worker, not by parent task
+        const page = Queries.listTasks(state, tenantId, { ...common, workerId })
+        return Views.writeRunList(writer, { total: page.total, tasks: page.rows }, common.limit, common.offset, includePayloads)
+      }
+      // upstream `WithDags`: filters by parent task, not by worker
+      const page = Queries.listRuns(state, tenantId, { ...common, parentTaskExternalId })
+      return Views.writeRunList(writer, { total: page.total, runs: page.rows }, common.limit, common.offset, includePayloads)
+    })
+  }
+}
+
+/** The routes the SDKs poll, served without the Effect HTTP machinery too (`PlainRoutes.serveLean`). */
+export const hotRoutes: ReadonlyArray<PlainRoutes.PlainRoute> = [runDetails, runList]
+
+export const routes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/stable/workflow-runs/:run/status",
     resourceRoute("run", "invalid workflow run id", lookupRun, (run) => Effect.succeed(json(runStatus(run))))
@@ -94,25 +124,5 @@ export const routes = HttpRouter.empty.pipe(
     // upstream's `workflow-run` resource getter rejects every v0 run route before authentication
     Effect.succeed(json({ message: "This endpoint is deprecated." }, 400))
   ),
-  HttpRouter.get(
-    "/api/v1/stable/tenants/:tenant/workflow-runs",
-    tenantRoute((tenantId) =>
-      Effect.gen(function*() {
-        const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = yield* parseQuery(listParams)
-        if (common.limit < 0 || common.offset < 0) return yield* internalServerError()
-        return yield* runDomain((state) =>
-          jsonWritten((writer) => {
-            if (onlyTasks) {
-              // upstream `OnlyTasks`: filters by worker, not by parent task
-              const page = Queries.listTasks(state, tenantId, { ...common, workerId })
-              return Views.writeRunList(writer, { total: page.total, tasks: page.rows }, common.limit, common.offset, includePayloads)
-            }
-            // upstream `WithDags`: filters by parent task, not by worker
-            const page = Queries.listRuns(state, tenantId, { ...common, parentTaskExternalId })
-            return Views.writeRunList(writer, { total: page.total, runs: page.rows }, common.limit, common.offset, includePayloads)
-          })
-        )
-      })
-    )
-  )
+  HttpRouter.concat(PlainRoutes.router(hotRoutes))
 )
