@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import type { Duration, ParseResult } from "effect"
+import type { Duration, ParseResult, Types } from "effect"
 import { Context, Data, Effect, Either, Option, Schema } from "effect"
 import type * as Condition from "./Condition.js"
 import { dataKeyOf } from "./internal/conditions.js"
@@ -197,21 +197,10 @@ interface AttemptCounters {
  * A task attempt's context: the facts copied once, the operations built when a handler uses them
  * (most handlers use none, and a worker builds a context per attempt).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+interface AttemptContext extends TaskInfo {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class AttemptContext implements TaskContextShape, HasRunData<AttemptContext> {
-  readonly workflowName: string
-  readonly taskName: string
-  readonly action: string
-  readonly workflowRunId: string
-  readonly taskRunExternalId: string
-  readonly workerId: string
-  readonly retryCount: number
-  readonly maxAttempts: number
-  readonly triggeringEvent: Option.Option<TriggeringEvent>
-  readonly additionalMetadata: Readonly<Record<string, unknown>>
-  readonly priority: number
-  readonly childIndex: Option.Option<number>
-  readonly childKey: Option.Option<string>
-  readonly parentTaskRunExternalId: Option.Option<string>
   readonly attemptNumber: number
   readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
   readonly skippedParents: ReadonlyArray<string>
@@ -224,20 +213,21 @@ class AttemptContext implements TaskContextShape, HasRunData<AttemptContext> {
     private readonly counters: AttemptCounters = { children: 0, streamIndex: 0 },
     data?: RunData
   ) {
-    this.workflowName = info.workflowName
-    this.taskName = info.taskName
-    this.action = info.action
-    this.workflowRunId = info.workflowRunId
-    this.taskRunExternalId = info.taskRunExternalId
-    this.workerId = info.workerId
-    this.retryCount = info.retryCount
-    this.maxAttempts = info.maxAttempts
-    this.triggeringEvent = info.triggeringEvent
-    this.additionalMetadata = info.additionalMetadata
-    this.priority = info.priority
-    this.childIndex = info.childIndex
-    this.childKey = info.childKey
-    this.parentTaskRunExternalId = info.parentTaskRunExternalId
+    const self = this as Types.Mutable<TaskInfo>
+    self.workflowName = info.workflowName
+    self.taskName = info.taskName
+    self.action = info.action
+    self.workflowRunId = info.workflowRunId
+    self.taskRunExternalId = info.taskRunExternalId
+    self.workerId = info.workerId
+    self.retryCount = info.retryCount
+    self.maxAttempts = info.maxAttempts
+    self.triggeringEvent = info.triggeringEvent
+    self.additionalMetadata = info.additionalMetadata
+    self.priority = info.priority
+    self.childIndex = info.childIndex
+    self.childKey = info.childKey
+    self.parentTaskRunExternalId = info.parentTaskRunExternalId
     this.attemptNumber = info.retryCount + 1
     this.filterPayload = data?.filterPayload ?? info.filterPayload ?? Option.none()
     this.skippedParents = data?.skippedParents ?? info.skippedParents ?? []

@@ -15,17 +15,9 @@ import { encodedFailure } from "./failure.js"
 /** The worker's reports of its attempts. */
 export interface AttemptReporter {
   /**
-   * Queues a step action event; the effect returned waits until the engine acknowledged it (a
-   * failure, once retries are exhausted, is logged).
+   * Queues a step action event as it is called (from within an effect); the effect returned waits
+   * until the engine acknowledged it (a failure, once retries are exhausted, is logged).
    */
-  readonly submit: (
-    workerId: string,
-    action: DispatcherProto.AssignedAction,
-    eventType: StepActionEventType,
-    eventPayload: string,
-    shouldNotRetry?: boolean
-  ) => Effect.Effect<Effect.Effect<void>>
-  /** `submit`, queuing the event as it is called (for a caller already in an effect). */
   readonly unsafeSubmit: (
     workerId: string,
     action: DispatcherProto.AssignedAction,
@@ -34,13 +26,7 @@ export interface AttemptReporter {
     shouldNotRetry?: boolean
   ) => Effect.Effect<void>
   /** Sends a step action event and waits for its acknowledgement. */
-  readonly send: (
-    workerId: string,
-    action: DispatcherProto.AssignedAction,
-    eventType: StepActionEventType,
-    eventPayload: string,
-    shouldNotRetry?: boolean
-  ) => Effect.Effect<void>
+  readonly send: AttemptReporter["unsafeSubmit"]
   /**
    * Reports how an attempt ended (COMPLETED, or FAILED for a failure, a defect, or an interruption
    * the engine does not know of) and records its metrics.
@@ -74,13 +60,7 @@ export const make = (options: {
   }
 
   /** Queues the event now; the effect returned waits for its acknowledgement, logging a failure. */
-  const unsafeSubmit = (
-    workerId: string,
-    action: DispatcherProto.AssignedAction,
-    eventType: StepActionEventType,
-    eventPayload: string,
-    shouldNotRetry?: boolean
-  ): Effect.Effect<void> =>
+  const unsafeSubmit: AttemptReporter["unsafeSubmit"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
     Effect.catchAll(
       actionEvents.unsafeSubmit({
         workerId,
@@ -97,8 +77,6 @@ export const make = (options: {
       }),
       (error) => Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
     )
-  const submit: AttemptReporter["submit"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
-    Effect.sync(() => unsafeSubmit(workerId, action, eventType, eventPayload, shouldNotRetry))
   const send: AttemptReporter["send"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
     Effect.suspend(() => unsafeSubmit(workerId, action, eventType, eventPayload, shouldNotRetry))
 
@@ -162,5 +140,5 @@ export const make = (options: {
     }
   }
 
-  return { submit, unsafeSubmit, send, report }
+  return { unsafeSubmit, send, report }
 }
