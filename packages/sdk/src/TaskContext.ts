@@ -25,11 +25,12 @@
  *
  * @since 0.1.0
  */
-import type { Duration, ParseResult } from "effect"
+import type { Duration, ParseResult, Types } from "effect"
 import { Context, Data, Effect, Either, Option, Schema } from "effect"
 import type * as Condition from "./Condition.js"
 import { dataKeyOf } from "./internal/conditions.js"
 import { toGoDuration } from "./internal/duration.js"
+import { type HasRunData, type RunData, withRunData } from "./internal/runData.js"
 
 /**
  * A `TaskContext` operation failed: the engine refused it or could not be reached.
@@ -186,6 +187,12 @@ export class TaskContext extends Context.Tag("@effect-hatchet/sdk/TaskContext")<
 
 const encoder = new TextEncoder()
 
+/** An attempt's counters, shared by the contexts made for it. */
+interface AttemptCounters {
+  children: number
+  streamIndex: number
+}
+
 /**
  * A task attempt's context: the facts copied once, the operations built when a handler uses them
  * (most handlers use none, and a worker builds a context per attempt).
@@ -193,20 +200,41 @@ const encoder = new TextEncoder()
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 interface AttemptContext extends TaskInfo {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-class AttemptContext implements TaskContextShape {
+class AttemptContext implements TaskContextShape, HasRunData<AttemptContext> {
   readonly attemptNumber: number
   readonly filterPayload: Option.Option<Readonly<Record<string, unknown>>>
   readonly skippedParents: ReadonlyArray<string>
   readonly triggers: Readonly<Record<string, Readonly<Record<string, unknown>>>>
-  // counters of this attempt (a fiber's reads and increments are atomic: no Ref needed)
-  private children = 0
-  private streamIndex = 0
-  constructor(info: TaskInfo, private readonly operations: TaskOperations) {
-    Object.assign(this, info)
+  // the facts are copied one by one (one shape for every context, unlike `Object.assign`)
+  constructor(
+    info: TaskInfo,
+    private readonly operations: TaskOperations,
+    // counters of this attempt (a fiber's reads and increments are atomic: no Ref needed)
+    private readonly counters: AttemptCounters = { children: 0, streamIndex: 0 },
+    data?: RunData
+  ) {
+    const self = this as Types.Mutable<TaskInfo>
+    self.workflowName = info.workflowName
+    self.taskName = info.taskName
+    self.action = info.action
+    self.workflowRunId = info.workflowRunId
+    self.taskRunExternalId = info.taskRunExternalId
+    self.workerId = info.workerId
+    self.retryCount = info.retryCount
+    self.maxAttempts = info.maxAttempts
+    self.triggeringEvent = info.triggeringEvent
+    self.additionalMetadata = info.additionalMetadata
+    self.priority = info.priority
+    self.childIndex = info.childIndex
+    self.childKey = info.childKey
+    self.parentTaskRunExternalId = info.parentTaskRunExternalId
     this.attemptNumber = info.retryCount + 1
-    this.filterPayload = info.filterPayload ?? Option.none()
-    this.skippedParents = info.skippedParents ?? []
-    this.triggers = info.triggers ?? {}
+    this.filterPayload = data?.filterPayload ?? info.filterPayload ?? Option.none()
+    this.skippedParents = data?.skippedParents ?? info.skippedParents ?? []
+    this.triggers = data?.triggers ?? info.triggers ?? {}
+  }
+  [withRunData](data: RunData): AttemptContext {
+    return new AttemptContext(this, this.operations, this.counters, data)
   }
   // the functions are made when read (so that they work detached from the context, as before)
   get refreshTimeout(): (incrementBy: Duration.DurationInput) => Effect.Effect<void, TaskContextError> {
@@ -221,7 +249,9 @@ class AttemptContext implements TaskContextShape {
   }
   get putStream(): (chunk: string | Uint8Array) => Effect.Effect<void, TaskContextError> {
     return (chunk) =>
-      Effect.suspend(() => this.operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, this.streamIndex++))
+      Effect.suspend(() =>
+        this.operations.putStream(typeof chunk === "string" ? encoder.encode(chunk) : chunk, this.counters.streamIndex++)
+      )
   }
   get cancel(): Effect.Effect<never, TaskContextError> {
     return Effect.zipRight(this.operations.cancel, Effect.interrupt)
@@ -230,7 +260,7 @@ class AttemptContext implements TaskContextShape {
     return this.operations.upsertLabels
   }
   get nextChildIndex(): Effect.Effect<number> {
-    return Effect.sync(() => this.children++)
+    return Effect.sync(() => this.counters.children++)
   }
   get interruptedForRetry(): Effect.Effect<boolean> {
     return this.operations.interruptedForRetry ?? Effect.succeed(false)
@@ -246,6 +276,14 @@ class AttemptContext implements TaskContextShape {
  */
 export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<TaskContextShape> =>
   Effect.sync(() => new AttemptContext(info, operations))
+
+/**
+ * `make`, building the context as it is called.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMake = (info: TaskInfo, operations: TaskOperations): TaskContextShape => new AttemptContext(info, operations)
 
 /**
  * @since 0.1.0

@@ -17,6 +17,7 @@ import * as durable from "./internal/durable.js"
 import * as failure from "./internal/failure.js"
 import { workerAction, workflowWireName } from "./internal/naming.js"
 import * as payload from "./internal/payload.js"
+import { type HasRunData, type RunData, withRunData } from "./internal/runData.js"
 import * as taskLogger from "./internal/taskLogger.js"
 import { TaskContext, type TaskContextShape } from "./TaskContext.js"
 import type { TaskFailedKind } from "./TaskError.js"
@@ -88,55 +89,72 @@ export const execute = (
   context: TaskContextShape,
   options?: ExecuteOptions
 ): Effect.Effect<Outcome> =>
-  Effect.gen(function*() {
+  // (combinators rather than a generator: a worker runs this once per task)
+  Effect.suspend(() => {
     const spec = implementation.spec
     const task = findTask(spec, taskName)
     const handler = implementation.handlers.get(taskName)
     if (task === undefined || handler === undefined) {
-      return failed(failure.encodedFailure("Defect", `workflow "${spec.name}" has no task "${taskName}"`, {
+      return Effect.succeed(failed(failure.encodedFailure("Defect", `workflow "${spec.name}" has no task "${taskName}"`, {
         shouldNotRetry: true
-      }))
+      })))
     }
     const data = payload.parseStepRunData(actionPayload)
     if (Either.isLeft(data)) {
-      return failed(failure.encodedFailure("InvalidInput", `Invalid input for task "${taskName}": ${data.left}`, {
+      return Effect.succeed(failed(failure.encodedFailure("InvalidInput", `Invalid input for task "${taskName}": ${data.left}`, {
         shouldNotRetry: true
-      }))
+      })))
     }
-    const args = yield* Effect.either(payload.decodeArguments(spec, task, data.right))
-    if (Either.isLeft(args)) return failed(args.left)
-
-    // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
-    // log lines go, in one step
-    const scope = yield* Scope.make()
-    // the filter payload, the skipped parents and the conditions' data come with the payload
-    const filterPayload = data.right.filterPayload
-    // (the context's prototype kept: its operations are getters)
-    const taskContext: TaskContextShape = Object.assign(Object.create(context) as TaskContextShape, {
-      filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
-      skippedParents: payload.skippedParents(spec, task, data.right),
-      triggers: data.right.triggers
+    return Effect.matchEffect(payload.decodeArguments(spec, task, data.right), {
+      onFailure: (encoded) => Effect.succeed(failed(encoded)),
+      onSuccess: (args) =>
+        // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
+        // log lines go, in one step
+        Effect.flatMap(Scope.make(), (scope) => {
+          // the filter payload, the skipped parents and the conditions' data come with the payload
+          const filterPayload = data.right.filterPayload
+          const runData: RunData = {
+            filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
+            skippedParents: payload.skippedParents(spec, task, data.right),
+            triggers: data.right.triggers
+          }
+          // a worker's context makes its copy (a prototype made per attempt would cost V8 a new map);
+          // another keeps its prototype, its operations may be getters
+          const taskContext: TaskContextShape = withRunData in context
+            ? (context as TaskContextShape & HasRunData<TaskContextShape>)[withRunData](runData)
+            : Object.assign(Object.create(context) as TaskContextShape, runData)
+          let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
+          if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
+          if (options?.services !== undefined) services = Context.merge(services, options.services)
+          let run = Effect.onExit(
+            handler(args.input, args.parents, services as Context.Context<TaskContext | Scope.Scope>),
+            (exit) => Scope.close(scope, exit)
+          )
+          if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(run)
+          const onHandlerDone = options?.onHandlerDone
+          if (onHandlerDone !== undefined) {
+            const timed = run
+            run = Effect.flatMap(Effect.clock, (clock) => {
+              const handlerStart = clock.unsafeCurrentTimeNanos()
+              return Effect.onExit(
+                timed,
+                () => Effect.sync(() => onHandlerDone(Duration.nanos(clock.unsafeCurrentTimeNanos() - handlerStart)))
+              )
+            })
+          }
+          return Effect.matchCauseEffect(run, {
+            onSuccess: (value) =>
+              Effect.match(
+                payload.encodeOutput(spec, task, value, options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES),
+                { onFailure: failed, onSuccess: (output) => Outcome.Completed({ output }) }
+              ),
+            onFailure: (cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.succeed(Outcome.Interrupted())
+                : Effect.map(failure.encodeCause(task, cause), failed)
+          })
+        })
     })
-    let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
-    if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
-    if (options?.services !== undefined) services = Context.merge(services, options.services)
-    let run = Effect.onExit(
-      handler(args.right.input, args.right.parents, services as Context.Context<TaskContext | Scope.Scope>),
-      (exit) => Scope.close(scope, exit)
-    )
-    if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(run)
-    const onHandlerDone = options?.onHandlerDone
-    const clock = onHandlerDone === undefined ? undefined : yield* Effect.clock
-    const handlerStart = clock?.unsafeCurrentTimeNanos() ?? 0n
-    const exit = yield* Effect.exit(run)
-    if (clock !== undefined) onHandlerDone!(Duration.nanos(clock.unsafeCurrentTimeNanos() - handlerStart))
-    if (exit._tag === "Success") {
-      const maxBytes = options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES
-      const output = yield* Effect.either(payload.encodeOutput(spec, task, exit.value, maxBytes))
-      return Either.isRight(output) ? Outcome.Completed({ output: output.right }) : failed(output.left)
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) return Outcome.Interrupted()
-    return failed(yield* failure.encodeCause(task, exit.cause))
   })
 
 const failed = (encoded: failure.EncodedFailure): Outcome =>

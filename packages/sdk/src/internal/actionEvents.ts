@@ -42,6 +42,8 @@ export interface ActionEventSender {
    * Run it once.
    */
   readonly submit: (event: Proto.StepActionEvent) => Effect.Effect<Effect.Effect<void, GrpcError>>
+  /** `submit`, queuing the event as it is called (for a caller already in an effect). */
+  readonly unsafeSubmit: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
   /** Sends an event and waits for the engine's acknowledgement. */
   readonly send: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
 }
@@ -273,24 +275,30 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       endRound
     )
 
-    const submit = (event: Proto.StepActionEvent) =>
-      Effect.sync(() => {
-        // the acknowledgement, awaited once (lighter than a Deferred, made per event)
-        let outcome: Exit.Exit<void, GrpcError> | undefined
-        let resume: ((exit: Exit.Exit<void, GrpcError>) => void) | undefined
-        pending.push({
-          event,
-          done: (exit) => {
-            if (resume !== undefined) resume(exit)
-            else outcome = exit
-          }
-        })
-        maybeStart()
-        return Effect.async<void, GrpcError>((callback) => {
+    const unsafeSubmit = (event: Proto.StepActionEvent): Effect.Effect<void, GrpcError> => {
+      // the acknowledgement, awaited once (lighter than a Deferred, made per event)
+      let outcome: Exit.Exit<void, GrpcError> | undefined
+      let resume: ((exit: Exit.Exit<void, GrpcError>) => void) | undefined
+      pending.push({
+        event,
+        done: (exit) => {
+          if (resume !== undefined) resume(exit)
+          else outcome = exit
+        }
+      })
+      maybeStart()
+      // acknowledged already by the time it is awaited: no suspension
+      return Effect.suspend(() =>
+        outcome !== undefined ? outcome : Effect.async<void, GrpcError>((callback) => {
           if (outcome !== undefined) callback(outcome)
           else resume = callback
         })
-      })
+      )
+    }
 
-    return { submit, send: (event) => Effect.flatten(submit(event)) }
+    return {
+      submit: (event) => Effect.sync(() => unsafeSubmit(event)),
+      unsafeSubmit,
+      send: (event) => Effect.suspend(() => unsafeSubmit(event))
+    }
   })

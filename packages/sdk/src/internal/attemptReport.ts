@@ -15,24 +15,18 @@ import { encodedFailure } from "./failure.js"
 /** The worker's reports of its attempts. */
 export interface AttemptReporter {
   /**
-   * Queues a step action event; the effect returned waits until the engine acknowledged it (a
-   * failure, once retries are exhausted, is logged).
+   * Queues a step action event as it is called (from within an effect); the effect returned waits
+   * until the engine acknowledged it (a failure, once retries are exhausted, is logged).
    */
-  readonly submit: (
-    workerId: string,
-    action: DispatcherProto.AssignedAction,
-    eventType: StepActionEventType,
-    eventPayload: string,
-    shouldNotRetry?: boolean
-  ) => Effect.Effect<Effect.Effect<void>>
-  /** Sends a step action event and waits for its acknowledgement. */
-  readonly send: (
+  readonly unsafeSubmit: (
     workerId: string,
     action: DispatcherProto.AssignedAction,
     eventType: StepActionEventType,
     eventPayload: string,
     shouldNotRetry?: boolean
   ) => Effect.Effect<void>
+  /** Sends a step action event and waits for its acknowledgement. */
+  readonly send: AttemptReporter["unsafeSubmit"]
   /**
    * Reports how an attempt ended (COMPLETED, or FAILED for a failure, a defect, or an interruption
    * the engine does not know of) and records its metrics.
@@ -54,21 +48,21 @@ export const make = (options: {
   const { actionEvents, clock, workerName } = options
 
   /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
-  const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>) =>
-    Effect.sync(() => {
-      const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
-      const handlerTime = attempt.handlerTime
-      if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
-      WorkerMetrics.taskOverhead.unsafeUpdate(
-        handlerTime === undefined ? elapsed : Duration.subtract(elapsed, handlerTime),
-        attempt.metricLabels
-      )
-      counter.unsafeUpdate(1, attempt.metricLabels)
-    })
+  const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>): void => {
+    const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
+    const handlerTime = attempt.handlerTime
+    if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
+    WorkerMetrics.taskOverhead.unsafeUpdate(
+      handlerTime === undefined ? elapsed : Duration.subtract(elapsed, handlerTime),
+      attempt.metricLabels
+    )
+    counter.unsafeUpdate(1, attempt.metricLabels)
+  }
 
-  const submit: AttemptReporter["submit"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
-    Effect.suspend(() =>
-      actionEvents.submit({
+  /** Queues the event now; the effect returned waits for its acknowledgement, logging a failure. */
+  const unsafeSubmit: AttemptReporter["unsafeSubmit"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
+    Effect.catchAll(
+      actionEvents.unsafeSubmit({
         workerId,
         jobId: action.jobId,
         jobRunId: action.jobRunId,
@@ -80,24 +74,18 @@ export const make = (options: {
         eventPayload,
         retryCount: action.retryCount,
         shouldNotRetry
-      })
-    ).pipe(
-      Effect.map((acknowledged) =>
-        acknowledged.pipe(
-          Effect.tapError((error) => Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)),
-          Effect.ignore
-        )
-      )
+      }),
+      (error) => Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
     )
   const send: AttemptReporter["send"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
-    Effect.flatten(submit(workerId, action, eventType, eventPayload, shouldNotRetry))
+    Effect.suspend(() => unsafeSubmit(workerId, action, eventType, eventPayload, shouldNotRetry))
 
   const report: AttemptReporter["report"] = (workerId, action, attempt, exit) => {
     const failed = (payload: string, shouldNotRetry: boolean) =>
-      Effect.zipRight(
-        recordResult(attempt, WorkerMetrics.tasksFailed),
-        send(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
-      )
+      Effect.suspend(() => {
+        recordResult(attempt, WorkerMetrics.tasksFailed)
+        return unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
+      })
     const interrupted = (message: string) =>
       Effect.zipRight(
         Metric.increment(WorkerMetrics.tasksInterrupted),
@@ -113,10 +101,10 @@ export const make = (options: {
       const outcome = exit.value
       switch (outcome._tag) {
         case "Completed":
-          return Effect.zipRight(
-            recordResult(attempt, WorkerMetrics.tasksCompleted),
-            send(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
-          )
+          return Effect.suspend(() => {
+            recordResult(attempt, WorkerMetrics.tasksCompleted)
+            return unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
+          })
         case "Failed":
           return Effect.zipRight(
             Effect.logDebug(`task failed: ${outcome.message}`),
@@ -152,5 +140,5 @@ export const make = (options: {
     }
   }
 
-  return { submit, send, report }
+  return { unsafeSubmit, send, report }
 }

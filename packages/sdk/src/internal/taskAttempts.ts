@@ -5,7 +5,7 @@
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Clock, Context, Effect, type Fiber, FiberId, FiberRef, FiberSet, HashSet, Metric, Option } from "effect"
+import { Clock, Context, Effect, type Exit, type Fiber, FiberId, FiberRef, FiberSet, HashSet, Metric, Option } from "effect"
 import type { AdminShape } from "../Admin.js"
 import type { DispatcherShape } from "../Dispatcher.js"
 import { DurableContext } from "../DurableContext.js"
@@ -129,65 +129,84 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
       }
     }
 
+    /** The attempt's `TaskContext`, and for a durable task its `DurableContext`, then its handler. */
+    const execute = (
+      workerId: string,
+      action: DispatcherProto.AssignedAction,
+      route: Route,
+      attempt: Attempt.Attempt
+    ): Effect.Effect<TaskExecution.Outcome> => {
+      const context = TaskContext.unsafeMake({
+        workflowName: route.implementation.spec.name,
+        taskName: route.task.name,
+        action: action.actionId,
+        workflowRunId: action.workflowRunId,
+        taskRunExternalId: action.taskRunExternalId,
+        workerId,
+        retryCount: action.retryCount,
+        maxAttempts: route.maxAttempts,
+        triggeringEvent: action.triggeringEventExternalId !== undefined && action.triggeringEventExternalId !== ""
+          ? Option.some({ id: action.triggeringEventExternalId, key: action.triggeringEventKey ?? "" })
+          : Option.none(),
+        additionalMetadata: attempt.metadata,
+        priority: action.priority,
+        childIndex: optional(action.childWorkflowIndex),
+        childKey: optional(action.childWorkflowKey),
+        parentTaskRunExternalId: optional(action.parentWorkflowRunId)
+      }, new AttemptOperations(action.taskRunExternalId, attempt))
+      const run = (services: Context.Context<DurableContext> | undefined) =>
+        TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
+          services,
+          maxMessageBytes: options.maxMessageBytes,
+          onLog: logs.sink(action),
+          onHandlerDone: (elapsed) => {
+            attempt.handlerTime = elapsed
+          }
+        })
+      if (!route.durable || durable === undefined) return run(undefined)
+      return Effect.flatMap(
+        Durable.makeContext({
+          listener: durable.listener,
+          taskContext: context,
+          invocationCount: attempt.invocationCount,
+          namespace: options.namespace,
+          waiting: durable.waiting(action.taskRunExternalId, attempt, route.evictAfter)
+        }),
+        (durableContext) => run(Context.make(DurableContext, durableContext))
+      )
+    }
+
+    // (combinators rather than generators: this runs once per task)
     const runAttempt = (
       workerId: string,
       action: DispatcherProto.AssignedAction,
       route: Route,
       attempt: Attempt.Attempt,
       previous: Fiber.RuntimeFiber<void, never> | undefined
-    ): Effect.Effect<void> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          // STARTED goes out while the task runs, and the result is queued right after it without
-          // waiting for its acknowledgement; both acknowledgements are awaited at the end
-          let started: Effect.Effect<void> | undefined
-          const exit = yield* Effect.exit(restore(Effect.gen(function*() {
-            // a superseded attempt of the same task run finishes (finalizers included) first
-            if (previous !== undefined) yield* previous.await
-            yield* slots.take(attempt, route.slotCost, route.durable ? slots.durable : slots.default)
-            started = yield* reporter.submit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
-            const context = yield* TaskContext.make({
-              workflowName: route.implementation.spec.name,
-              taskName: route.task.name,
-              action: action.actionId,
-              workflowRunId: action.workflowRunId,
-              taskRunExternalId: action.taskRunExternalId,
-              workerId,
-              retryCount: action.retryCount,
-              maxAttempts: route.maxAttempts,
-              triggeringEvent: action.triggeringEventExternalId !== undefined && action.triggeringEventExternalId !== ""
-                ? Option.some({ id: action.triggeringEventExternalId, key: action.triggeringEventKey ?? "" })
-                : Option.none(),
-              additionalMetadata: attempt.metadata,
-              priority: action.priority,
-              childIndex: optional(action.childWorkflowIndex),
-              childKey: optional(action.childWorkflowKey),
-              parentTaskRunExternalId: optional(action.parentWorkflowRunId)
-            }, new AttemptOperations(action.taskRunExternalId, attempt))
-            const durableContext = route.durable && durable !== undefined
-              ? yield* Durable.makeContext({
-                listener: durable.listener,
-                taskContext: context,
-                invocationCount: attempt.invocationCount,
-                namespace: options.namespace,
-                waiting: durable.waiting(action.taskRunExternalId, attempt, route.evictAfter)
-              })
-              : undefined
-            return yield* TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
-              services: durableContext === undefined ? undefined : Context.make(DurableContext, durableContext),
-              maxMessageBytes: options.maxMessageBytes,
-              onLog: logs.sink(action),
-              onHandlerDone: (elapsed) => {
-                attempt.handlerTime = elapsed
-              }
-            })
-          })))
-          yield* slots.release(attempt)
-          if (route.durable && durable !== undefined) yield* durable.listener.forget(action.taskRunExternalId, attempt.invocationCount)
-          yield* reporter.report(workerId, action, attempt, exit)
-          if (started !== undefined) yield* started
+    ): Effect.Effect<void> => {
+      // STARTED goes out while the task runs, and the result is queued right after it without
+      // waiting for its acknowledgement; both acknowledgements are awaited at the end
+      let started: Effect.Effect<void> | undefined
+      let body = Effect.zipRight(
+        slots.take(attempt, route.slotCost, route.durable ? slots.durable : slots.default),
+        Effect.suspend(() => {
+          started = reporter.unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
+          return execute(workerId, action, route, attempt)
         })
-      ).pipe((effect) => recordsSpans ? inTaskSpan(clock, action, attempt, effect) : effect)
+      )
+      // a superseded attempt of the same task run finishes (finalizers included) first
+      if (previous !== undefined) body = Effect.zipRight(previous.await, body)
+      const finish = (exit: Exit.Exit<TaskExecution.Outcome>): Effect.Effect<void> => {
+        let after = reporter.report(workerId, action, attempt, exit)
+        if (route.durable && durable !== undefined) {
+          after = Effect.zipRight(durable.listener.forget(action.taskRunExternalId, attempt.invocationCount), after)
+        }
+        after = Effect.zipRight(slots.release(attempt), after)
+        return started === undefined ? after : Effect.zipRight(after, started)
+      }
+      const effect = Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.exit(restore(body)), finish))
+      return recordsSpans ? inTaskSpan(clock, action, attempt, effect) : effect
+    }
 
     const start = (workerId: string, action: DispatcherProto.AssignedAction): Effect.Effect<void> =>
       Effect.suspend(() => {
