@@ -40,7 +40,7 @@ import {
   signalListenKey
 } from "./durableLog.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { internalWith, invalidArgument, isEngineError, notFound } from "./errors.js"
+import { internalWith, invalidArgument, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
 import type {
@@ -422,12 +422,8 @@ const triggerRuns = (
   if (request.triggerOpts.length === 0) return fail("TriggerOptsList is required and must be non-empty for RUN kind")
   // every child names this task as its parent
   const requests = request.triggerOpts.map((opt) => ({ ...opt, parentTaskRunExternalId: task.externalId }))
-  let checked: ReturnType<typeof checkTriggers>
-  try {
-    checked = checkTriggers(state, task.tenantId, requests)
-  } catch (error) {
-    return fail(`failed to create trigger options: ${isEngineError(error) ? error.message : String(error)}`)
-  }
+  const checked = checkTriggers(state, task.tenantId, requests)
+  if ("_tag" in checked) return fail(`failed to create trigger options: ${checked.message}`)
   const log = currentLog(stream, task, request.invocationCount)
   if (log === undefined) return
   try {
