@@ -255,7 +255,7 @@ describe("the store seam", () => {
           }
         }
       })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Durable.registerDurableEvent(state, tenantId, {
           taskId: durableRun,
           signalKey: "sig",

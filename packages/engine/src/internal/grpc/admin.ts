@@ -112,7 +112,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
 
   branchDurableTask: (request, context) =>
     bridge.unary(
-      core.run((state, now) =>
+      core.runEither((state, now) =>
         Durable.branchDurableTask(state, context.tenantId, {
           taskExternalId: request.taskExternalId,
           nodeId: request.nodeId,

@@ -67,7 +67,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(BranchRequest)
-        const result = yield* runDomain((state, now) =>
+        const result = yield* runDomainEither((state, now) =>
           Durable.branchDurableTask(state, tenantId, {
             taskExternalId: body.taskExternalId,
             nodeId: body.nodeId ?? 0,
