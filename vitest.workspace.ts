@@ -1,9 +1,14 @@
+import { readdirSync, readFileSync } from "node:fs"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
 import type { TestProjectInlineConfiguration, ViteUserConfig } from "vitest/config"
 import { mergeConfig } from "vitest/config"
 
 // The one list of the workspace's test projects. `vitest.config.ts` hands it to `test.projects`
 // (vitest 3.2's way; a workspace file read as such is deprecated and ignored once `projects` is
 // set), so `vitest run` and `vitest run --project sdk` see exactly these.
+
+const root = path.dirname(fileURLToPath(import.meta.url))
 
 // Workspace packages resolve to their TypeScript sources through this export condition.
 const conditions = ["@effect-hatchet/source", "module", "node", "development|production"]
@@ -13,19 +18,44 @@ export const shared: ViteUserConfig = {
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    setupFiles: [new URL("./vitest.setup.ts", import.meta.url).pathname],
+    setupFiles: [path.join(root, "vitest.setup.ts")],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }
 }
 
-const project = (name: string, include: ReadonlyArray<string>): TestProjectInlineConfiguration =>
-  mergeConfig(shared, { test: { name, include } }) as TestProjectInlineConfiguration
+/**
+ * Whether a test file needs a process of its own: it drives the official SDK, which keeps state
+ * for the life of the process (its shipped examples build their client from the environment when
+ * first imported, its workers add process signal handlers) and is loaded by Node itself, outside
+ * the module graph vitest can reset between files.
+ */
+const needsOwnProcess = (file: string) => /@hatchet-dev\/typescript-sdk|support\/official\.js/.test(readFileSync(file, "utf8"))
 
-/** The test projects: one per package, and the README's snippets in `examples/`, run as written. */
-export const projects: Array<TestProjectInlineConfiguration> = [
-  ...["proto", "shared", "sdk", "engine", "testing"].map((name) => project(name, [`packages/${name}/test/**/*.test.ts`])),
-  project("examples", ["examples/**/*.test.ts"])
+const testFiles = (dir: string) =>
+  readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".test.ts") && !file.split(path.sep).includes("node_modules"))
+    .map((file) => path.posix.join(dir, file.split(path.sep).join("/")))
+    .sort()
+
+const files = [
+  ...["proto", "shared", "sdk", "engine", "testing"].flatMap((name) => testFiles(`packages/${name}/test`)),
+  ...testFiles("examples")
 ]
+const ownProcess = files.filter((file) => needsOwnProcess(path.join(root, file)))
+
+/**
+ * The test projects: every package's tests and the README's snippets in `examples/` (run as
+ * written), in two projects by how a file may run:
+ * - `shared-modules`: files that may share a worker's module graph with the files before them;
+ *   `pnpm test` runs them with `--no-isolate` (two workers, each loading Effect, the SDK and the
+ *   engine once, not once per file; see vitest.setup.ts for what is put back between files);
+ * - `own-process`: the files that need a process of their own (vitest's default isolation).
+ * A plain `vitest run` isolates every file of both.
+ */
+export const projects: Array<TestProjectInlineConfiguration> = [
+  { name: "shared-modules", include: files.filter((file) => !ownProcess.includes(file)) },
+  { name: "own-process", include: ownProcess }
+].map((test) => mergeConfig(shared, { test }) as TestProjectInlineConfiguration)
 
 export default projects

@@ -4,7 +4,10 @@
 // 1. first, the quick checks, one after the other: the generated protos are current
 //    (`check:proto`) and there is no runtime import cycle (`circular`);
 // 2. then, side by side:
-//    - the tests (`vitest run`), whose output goes straight to the terminal;
+//    - the tests (`vitest run`), whose output goes straight to the terminal: first the files that may
+//      share a worker's modules (project `shared-modules`, with `--no-isolate`: Effect, the SDK and
+//      the engine loaded once per worker instead of once per file), then those that need a process
+//      each (project `own-process`; see vitest.workspace.ts);
 //    - the static checks, one after the other (`lint`, `typecheck`, `docgen`, then `check:pack`), each
 //      printing one line when it ends and its whole output only if it failed (so that it does not
 //      interleave with the tests' output).
@@ -19,6 +22,10 @@ const started = Date.now()
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)}s`
 const bin = (pkg, file) => path.join(root, "node_modules", pkg, file)
 
+const vitest = bin("vitest", "vitest.mjs")
+// `pnpm test <filters>`: given to both vitest runs (the one with no file left passes)
+const args = process.argv.slice(2)
+
 /** The steps: a name and the node arguments that run it. */
 const steps = {
   "check:proto": ["scripts/gen-proto.mjs", "--check"],
@@ -27,8 +34,10 @@ const steps = {
   lint: ["scripts/lint.mjs"],
   // one package at a time: the tests use the other CPU
   docgen: ["scripts/docgen.mjs", "--jobs=1"],
-  "check:pack": ["scripts/pack-check.mjs"],
-  vitest: [bin("vitest", "vitest.mjs"), "run", ...process.argv.slice(2)]
+  // typecheck has run before it in the same lane
+  "check:pack": ["scripts/pack-check.mjs", "--sources-typechecked"],
+  "vitest shared-modules": [vitest, "run", "--project", "shared-modules", "--no-isolate", "--passWithNoTests", ...args],
+  "vitest own-process": [vitest, "run", "--project", "own-process", "--passWithNoTests", ...args]
 }
 
 const summary = []
@@ -65,7 +74,7 @@ const sequence = async (names, options) => {
 
 const quick = await sequence(["check:proto", "circular"], { quiet: false })
 const [tests, checks] = await Promise.all([
-  run("vitest", { quiet: false }),
+  sequence(["vitest shared-modules", "vitest own-process"], { quiet: false }),
   sequence(["lint", "typecheck", "docgen", "check:pack"], { quiet: true })
 ])
 console.log(`\n${summary.join("\n")}\ntotal ${seconds(started)}`)

@@ -28,10 +28,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       })
       yield* Official.worker(hatchet, `${name}-w`, { workflows: [wf], slots: 5 })
 
-      // nothing can fire before `soon`, far enough ahead for the calls below; the rest is far away
-      const soon = Date.now() + 2_000
+      // nothing fires until the end, where the runs are moved to `soon`; the one to delete is due
+      // first (a minute earlier)
       const far = new Date(Date.now() + 3_600_000)
-      const dropped = yield* Effect.promise(() => wf.schedule(new Date(soon), { n: 0 }))
+      const dropped = yield* Effect.promise(() => wf.schedule(new Date(far.getTime() - 60_000), { n: 0 }))
       const kept = yield* Effect.promise(() =>
         hatchet.scheduled.create(name, { triggerAt: far, input: { n: 1 }, additionalMetadata: { tag: "kept" }, priority: 2 })
       )
@@ -56,6 +56,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ...[kept, moved, ...bulk].map((s) => s.metadata.id).sort()
       ])
 
+      // due in 3 s, then deleted by the next call (so it is due during the wait below, deleted before
+      // it; on a loaded machine a longer run of calls could outlast a fixed delay)
+      const soon = Date.now() + 3_000
+      const due = yield* Effect.promise(() => hatchet.scheduled.update(dropped, { triggerAt: new Date(soon) }))
+      expect(due.triggerAt).toBe(new Date(soon).toISOString())
       yield* Effect.promise(() => hatchet.scheduled.delete(dropped))
       const bulkDeleted = yield* Effect.promise(() => hatchet.scheduled.bulkDelete({ scheduledRuns: bulk }))
       expect(bulkDeleted).toEqual({ deletedIds: bulk.map((s) => s.metadata.id), errors: [] })

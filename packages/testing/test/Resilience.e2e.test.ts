@@ -43,6 +43,13 @@ const check = (name: string, h: Harness.Harness, report: Harness.ScenarioReport,
     }`)
   })
 
+/**
+ * The reason a worker gives when the engine drops its listener: `expected` (the stream's end or
+ * failure), or a heartbeat refused because the listener is gone, if that reached the worker first.
+ */
+const listenerLost = (expected: string) =>
+  new RegExp(`^(${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}|heartbeat rejected: the engine has no active listener for this worker)`)
+
 const workerId = (h: Harness.Harness) => Effect.map(h.worker.workerId, Option.getOrThrow)
 
 /** Starts a harness, runs the scenario and makes the common assertions. */
@@ -64,7 +71,10 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
       const { report } = yield* run("stream ended cleanly", {
         fault: (h) => Effect.flatMap(workerId(h), (id) => h.engine.faults.dropListenStreams({ workerId: id }))
       })
-      expect(report.reconnects).toContain("the assignment stream ended")
+      // the engine drops the listener as it ends the stream: a heartbeat landing before the worker
+      // reads the end is refused (FAILED_PRECONDITION), and either tells the worker first (a race
+      // the real engine has too; the reason for each is proven in Worker.test.ts, with a fake)
+      expect(report.reconnects[0]).toMatch(listenerLost("the assignment stream ended"))
     }), TIMEOUT)
 
   it.scopedLive("the engine ends the listen stream with UNAVAILABLE, then with INTERNAL (RST_STREAM)", () =>
@@ -89,11 +99,10 @@ describe("Resilience: the worker under faults (loopback gRPC, local engine)", ()
             )
           })
       })
-      const failed = report.reconnects.filter((r) => r.startsWith("the assignment stream failed"))
-      expect(failed).toEqual([
-        "the assignment stream failed: engine going away",
-        "the assignment stream failed: Received RST_STREAM with code 2"
-      ])
+      // each failure, or a heartbeat refused as the engine dropped the listener (see above)
+      expect(report.reconnects.length).toBeGreaterThanOrEqual(2)
+      expect(report.reconnects[0]).toMatch(listenerLost("the assignment stream failed: engine going away"))
+      expect(report.reconnects[1]).toMatch(listenerLost("the assignment stream failed: Received RST_STREAM with code 2"))
     }), TIMEOUT)
 
   it.scopedLive("a silent stall: heartbeats hang, the worker moves to a fresh connection", () =>

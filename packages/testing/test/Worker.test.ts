@@ -364,7 +364,7 @@ describe("Worker connection", () => {
       expect((yield* worker.status)._tag).toBe("Listening")
       const action = yield* fake.assign({ actionId: "order-processing:validate", input: { orderId: "o", amount: 1 } })
       expect((yield* completedOrFailed(fake, action.taskRunExternalId)).eventType).toBe(COMPLETED)
-    }))
+    }), 90_000) // a liveness guard: 70 clock jumps and 62 reconnects are CPU work, 14 to 32 s on a loaded machine
 
   it.scoped("reconnects when a heartbeat is rejected with FAILED_PRECONDITION", () =>
     Effect.gen(function*() {
