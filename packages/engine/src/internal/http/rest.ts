@@ -121,26 +121,25 @@ export const plainRequest: Effect.Effect<
 /** A path parameter (the router guarantees it exists for the route). */
 export const pathParam = (name: string) => Effect.map(HttpRouter.params, (params) => params[name] ?? "")
 
-/** A UUID path parameter, or (thrown) 400 `{"message": invalidMessage}`. */
-export const uuidParam = (request: PlainRequest, name: string, invalidMessage: string): string => {
+/** A UUID path parameter, or 400 `{"message": invalidMessage}`. */
+export const uuidParam = (request: PlainRequest, name: string, invalidMessage: string): Either.Either<string, RestError> => {
   const parsed = parseUuid(request.params[name] ?? "")
-  if (!parsed.ok) throw httpError(400, invalidMessage)
-  return parsed.value
+  return parsed.ok ? Either.right(parsed.value) : Either.left(httpError(400, invalidMessage))
 }
 
-/** Throws 403 unless the request's token belongs to `tenantId`. */
-export const requireTenant = (request: PlainRequest, tenantId: string): void => {
-  if (tokenTenant(request.auth, request.authorization, request.now) !== tenantId) throw forbidden()
-}
+/** 403 unless the request's token belongs to `tenantId`. */
+export const requireTenant = (request: PlainRequest, tenantId: string): Either.Either<void, RestError> =>
+  tokenTenant(request.auth, request.authorization, request.now) === tenantId ? Either.void : Either.left(forbidden())
 
 /**
  * The tenant of a route under `/tenants/{tenant}`: the id must be a UUID (400 "invalid tenant
- * id") and the token must belong to that tenant (403). Throws the `RestError`.
+ * id") and the token must belong to that tenant (403).
  */
-export const pathTenant = (request: PlainRequest): string => {
+export const pathTenant = (request: PlainRequest): Either.Either<string, RestError> => {
   const tenantId = uuidParam(request, "tenant", "invalid tenant id")
-  requireTenant(request, tenantId)
-  return tenantId
+  if (Either.isLeft(tenantId)) return tenantId
+  const allowed = requireTenant(request, tenantId.right)
+  return Either.isLeft(allowed) ? Either.left(allowed.left) : tenantId
 }
 
 export type Handler<R> = Effect.Effect<HttpServerResponse.HttpServerResponse, RestError, R>
@@ -149,7 +148,7 @@ const respond = <R>(effect: Handler<R>) => effect.pipe(Effect.catchTag("RestErro
 
 /** A route under `/tenants/{tenant}` (see `pathTenant`). */
 export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
-  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(attempt(() => pathTenant(request)), handler)))
+  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(pathTenant(request), handler)))
 
 /**
  * A route no token guards (upstream's `security: []`): its failures answer as the others'.
@@ -172,10 +171,10 @@ export const resourceRoute = <A, R>(
 ) =>
   respond(Effect.gen(function*() {
     const request = yield* plainRequest
-    const id = yield* attempt(() => uuidParam(request, param, invalidMessage))
+    const id = yield* uuidParam(request, param, invalidMessage)
     const found = yield* lookup(id)
     if (found === undefined) return yield* httpError(404, notFoundMessage)
-    yield* attempt(() => requireTenant(request, found.tenantId))
+    yield* requireTenant(request, found.tenantId)
     return yield* handler(found.resource, found.tenantId)
   }))
 
@@ -196,11 +195,11 @@ export const tenantResourceRoute = <A, R>(
 ) =>
   respond(Effect.gen(function*() {
     const request = yield* plainRequest
-    const tenantId = yield* attempt(() => uuidParam(request, "tenant", "invalid tenant id"))
-    const id = yield* attempt(() => invalidMessage === undefined ? request.params[param] ?? "" : uuidParam(request, param, invalidMessage))
+    const tenantId = yield* uuidParam(request, "tenant", "invalid tenant id")
+    const id = invalidMessage === undefined ? request.params[param] ?? "" : yield* uuidParam(request, param, invalidMessage)
     const found = yield* lookup(tenantId, id)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
-    yield* attempt(() => requireTenant(request, tenantId))
+    yield* requireTenant(request, tenantId)
     return yield* handler(found, tenantId)
   }))
 
@@ -505,16 +504,6 @@ export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) =>
         return httpError(400, `Unmarshal type error:${field} ${issue?.message ?? error.message}`)
       })
     ))
-
-/** Runs `operation`, turning a `RestError` it throws into the failure (anything else is a defect). */
-export const attempt = <A>(operation: () => A): Effect.Effect<A, RestError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(operation())
-    } catch (error) {
-      return error instanceof RestError ? Effect.fail(error) : Effect.die(error)
-    }
-  })
 
 /** Runs `parse` over the request's query parameters (`readQuery`); the first parameter it cannot read is the failure. */
 export const parseQuery = <A>(parse: (query: QueryReader) => A): Effect.Effect<A, RestError, HttpServerRequest.HttpServerRequest> =>

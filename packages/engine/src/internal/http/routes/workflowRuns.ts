@@ -74,9 +74,12 @@ const listParams = (q: QueryReader) => ({
 const runDetails: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/workflow-runs/:run",
   handler: (request) => {
-    const run = Queries.findRunAnyTenant(request.core.state, uuidParam(request, "run", "invalid workflow run id"))
+    const runId = uuidParam(request, "run", "invalid workflow run id")
+    if (Either.isLeft(runId)) return errorReply(runId.left)
+    const run = Queries.findRunAnyTenant(request.core.state, runId.right)
     if (run === undefined) return errorReply(notFound())
-    requireTenant(request, run.tenantId)
+    const allowed = requireTenant(request, run.tenantId)
+    if (Either.isLeft(allowed)) return errorReply(allowed.left)
     return jsonReply((writer) => Views.writeWorkflowRunDetails(writer, run))
   }
 }
@@ -85,7 +88,9 @@ const runDetails: PlainRoutes.PlainRoute = {
 const runList: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/tenants/:tenant/workflow-runs",
   handler: (request) => {
-    const tenantId = pathTenant(request)
+    const tenant = pathTenant(request)
+    if (Either.isLeft(tenant)) return errorReply(tenant.left)
+    const tenantId = tenant.right
     const params = readQuery(new URL(request.url, "http://localhost").searchParams, listParams)
     if (Either.isLeft(params)) return errorReply(params.left)
     const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = params.right
