@@ -69,14 +69,14 @@ const program = Effect.gen(function*() {
   const started = performance.now()
   for (let offset = 0; offset < total; offset += 500) {
     const size = Math.min(500, total - offset)
-    yield* core.run((state, now) =>
-      Triggers.triggerWorkflows(
+    yield* core.runEither((state, now) =>
+      Triggers.toEither(Triggers.triggerWorkflows(
         state,
         tenantId,
         Array.from({ length: size }, (_, i) =>
           TriggerWorkflowRequest.fromPartial({ name: "noop", input: JSON.stringify({ user: `u${offset + i}` }) })),
         now
-      )
+      ))
     )
   }
   const triggered = performance.now()

@@ -376,7 +376,7 @@ describe("durable tasks", () => {
       yield* h.advance(10_000, [], 10_000)
       yield* h.complete(a1, "{}")
       expect(taskStatus(yield* h.taskOf(runId, "t"))).toBe("COMPLETED")
-      const branched = yield* h.run((state, now) =>
+      const branched = yield* h.runEither((state, now) =>
         branchDurableTask(state, tenantId, { taskExternalId: runId, nodeId: 2, branchId: 1 }, now)
       )
       expect(branched).toEqual({ taskExternalId: runId, nodeId: 2, branchId: 2 })
@@ -394,7 +394,9 @@ describe("durable tasks", () => {
       expect(decode(h.completions().at(-1)!.payload)).toEqual({ CREATE: { sleep: [{ sleep_duration: "20s" }] } })
       // bad requests, as upstream answers them
       const failure = (id: string) =>
-        h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: id, nodeId: 1, branchId: 1 }, now)).pipe(Effect.flip)
+        h.runEither((state, now) => branchDurableTask(state, tenantId, { taskExternalId: id, nodeId: 1, branchId: 1 }, now)).pipe(
+          Effect.flip
+        )
       expect((yield* failure("nope")).message).toBe("invalid task_external_id")
       expect((yield* failure(crypto.randomUUID())).message).toBe("task not found: no rows in result set")
     }))
@@ -410,7 +412,9 @@ describe("durable tasks", () => {
       yield* h.memo(r1, "step-1", { v: 1 })
       yield* h.memo(r1, "step-2", { v: 2 })
       h.sent.length = 0
-      expect(yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: running, nodeId: 2, branchId: 1 }, now)))
+      expect(
+        yield* h.runEither((state, now) => branchDurableTask(state, tenantId, { taskExternalId: running, nodeId: 2, branchId: 1 }, now))
+      )
         .toEqual({ taskExternalId: running, nodeId: 2, branchId: 2 })
       const task1 = yield* h.taskOf(running, "t")
       expect(task1.state._tag).toBe("Assigned")
@@ -423,7 +427,7 @@ describe("durable tasks", () => {
       yield* h.memo(e1, "step-1", { v: 1 })
       yield* h.sleep(e1, "1h")
       yield* h.request({ evictInvocation: { durableTaskExternalId: evictedRun, invocationCount: 1 } })
-      yield* h.run((state, now) => branchDurableTask(state, tenantId, { taskExternalId: evictedRun, nodeId: 2, branchId: 1 }, now))
+      yield* h.runEither((state, now) => branchDurableTask(state, tenantId, { taskExternalId: evictedRun, nodeId: 2, branchId: 1 }, now))
       const task2 = yield* h.taskOf(evictedRun, "t")
       expect(task2.state._tag).toBe("Evicted")
       expect(w.received.filter((x) => x.taskRunExternalId === evictedRun)).toHaveLength(1)

@@ -66,7 +66,9 @@ describe("idempotency keys", () => {
       yield* h.putWorkflow("ttl", [task("t")], ttl(60_000))
       const first = yield* h.trigger("ttl", { id: "a" })
       const error = yield* refusal(
-        h.run((state, now) => Triggers.triggerWorkflow(state, tenantId, { name: "ttl", input: JSON.stringify({ id: "a" }) } as never, now))
+        h.runEither((state, now) =>
+          Triggers.toEither(Triggers.triggerWorkflow(state, tenantId, { name: "ttl", input: JSON.stringify({ id: "a" }) } as never, now))
+        )
       )
       expect({ code: grpcStatusOf(error), message: error.message }).toEqual({
         code: Status.ALREADY_EXISTS,
@@ -116,12 +118,12 @@ describe("idempotency keys", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("bulk", [task("t")], ttl(60_000))
       const held = yield* h.trigger("bulk", { id: "x" })
-      const error = yield* refusal(h.run((state, now) =>
-        Triggers.triggerWorkflows(state, tenantId, [
+      const error = yield* refusal(h.runEither((state, now) =>
+        Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [
           { name: "bulk", input: JSON.stringify({ id: "y" }) },
           { name: "bulk", input: JSON.stringify({ id: "x" }) },
           { name: "bulk", input: JSON.stringify({ id: "y" }) }
-        ] as never, now)
+        ] as never, now))
       ))
       const [detail] = details(statusDetailsOf(error)!)
       expect(detail!.typeUrl).toBe("type.googleapis.com/v1.BulkTriggerIdempotencyCollisionError")

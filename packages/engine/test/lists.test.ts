@@ -5,7 +5,7 @@
  */
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { CreationIndex } from "../src/internal/domain/creationIndex.js"
 import { type EngineState, type Run, runStatus } from "../src/internal/domain/model.js"
@@ -95,13 +95,16 @@ describe("listRuns", () => {
       for (let i = 0; i < 150; i++) {
         const live = runs.filter((r) => h.state.runsById.get(r.id) === r)
         const parent = live.length > 0 && random(5) === 0 ? live[random(live.length)] : undefined
-        const id = yield* h.run((state, now) =>
-          Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({
-            name: ["a", "b", "c"][random(3)]!,
-            input: "{}",
-            additionalMetadata: JSON.stringify({ group: `g${random(3)}` }),
-            ...(parent !== undefined ? { parentTaskRunExternalId: parent.tasks.values().next().value!.externalId, childIndex: i } : {})
-          })], now)[0]!
+        const id = yield* h.runEither((state, now) =>
+          Either.map(
+            Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({
+              name: ["a", "b", "c"][random(3)]!,
+              input: "{}",
+              additionalMetadata: JSON.stringify({ group: `g${random(3)}` }),
+              ...(parent !== undefined ? { parentTaskRunExternalId: parent.tasks.values().next().value!.externalId, childIndex: i } : {})
+            })], now)),
+            (ids) => ids[0]!
+          )
         )
         runs.push(h.state.runsById.get(id)!)
         if (random(3) > 0) yield* h.complete(w.starts().find((s) => s.workflowRunId === id)!, "{}")
@@ -139,16 +142,16 @@ describe("listRuns", () => {
     Effect.gen(function*() {
       const h = yield* makeHarnessWith({ workerLiveness: "connection" })
       yield* h.putWorkflow("many", [task("t")])
-      yield* h.run((state, now) => {
-        for (let i = 0; i < 21; i++) {
-          Triggers.triggerWorkflows(
+      for (let i = 0; i < 21; i++) {
+        yield* h.runEither((state, now) =>
+          Triggers.toEither(Triggers.triggerWorkflows(
             state,
             tenantId,
             Array.from({ length: 1_000 }, () => TriggerWorkflowRequest.fromPartial({ name: "many", input: "{}" })),
             now
-          )
-        }
-      })
+          ))
+        )
+      }
       const all = Queries.listRuns(h.state, tenantId, { limit: 50 })
       expect(all.total).toBe(Queries.countLimit)
       expect(all.rows).toHaveLength(50)

@@ -80,8 +80,13 @@ describe("finished runs", () => {
       const h = yield* harness({ maxRuns: 3 })
       yield* h.putWorkflow("t", [task("a")])
       const w = yield* h.worker(["t:a"])
-      const queued = yield* h.run((state, now) =>
-        Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "t", input: "{}" })], now)[0]!
+      const queued = yield* h.runEither((state, now) =>
+        Either.map(
+          Triggers.toEither(
+            Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "t", input: "{}" })], now)
+          ),
+          (ids) => ids[0]!
+        )
       )
       const ids = yield* completeRuns(h, "t", 5, w)
       expect(stored(h, ids)).toEqual(ids)
@@ -120,10 +125,13 @@ describe("finished runs", () => {
       const w = yield* h.worker(["parent:p", "child:c"])
       const parentId = yield* h.trigger("parent")
       const spawn = () =>
-        h.run((state, now) =>
-          Triggers.triggerWorkflows(state, tenantId, [
-            TriggerWorkflowRequest.fromPartial({ name: "child", input: "{}", parentTaskRunExternalId: parentId, childIndex: 0 })
-          ], now)[0]!
+        h.runEither((state, now) =>
+          Either.map(
+            Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [
+              TriggerWorkflowRequest.fromPartial({ name: "child", input: "{}", parentTaskRunExternalId: parentId, childIndex: 0 })
+            ], now)),
+            (ids) => ids[0]!
+          )
         )
       const childId = yield* spawn()
       yield* h.complete(w.starts().find((s) => s.workflowRunId === childId)!, "{}")

@@ -4,7 +4,7 @@
 import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect, Either, TestClock } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
@@ -573,15 +573,18 @@ describe("children", () => {
       const w = yield* h.worker(["parent:p"])
       const parentRun = yield* h.trigger("parent")
       const spawn = (index: number, key?: string) =>
-        h.run((state, now) =>
-          Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({
-            name: "child",
-            input: "{}",
-            parentId: parentRun,
-            parentTaskRunExternalId: parentRun,
-            childIndex: index,
-            ...(key !== undefined ? { childKey: key } : {})
-          })], now)[0]!
+        h.runEither((state, now) =>
+          Either.map(
+            Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({
+              name: "child",
+              input: "{}",
+              parentId: parentRun,
+              parentTaskRunExternalId: parentRun,
+              childIndex: index,
+              ...(key !== undefined ? { childKey: key } : {})
+            })], now)),
+            (ids) => ids[0]!
+          )
         )
       const first = yield* spawn(0)
       const other = yield* spawn(1)

@@ -255,7 +255,7 @@ describe("the store seam", () => {
           }
         }
       })
-      yield* h.run((state, now) =>
+      yield* h.runEither((state, now) =>
         Durable.registerDurableEvent(state, tenantId, {
           taskId: durableRun,
           signalKey: "sig",
@@ -300,8 +300,10 @@ describe("the store seam", () => {
     Effect.gen(function*() {
       const h = yield* makeHarnessWith()
       yield* h.putWorkflow("solo", [task("t")])
-      yield* h.run((state, now) =>
-        Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "solo", input: "{}" })], now)
+      yield* h.runEither((state, now) =>
+        Triggers.toEither(
+          Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({ name: "solo", input: "{}" })], now)
+        )
       )
       expect(h.state.changes.isEmpty).toBe(true)
     }))

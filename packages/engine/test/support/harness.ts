@@ -12,7 +12,7 @@ import {
 import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { type CreateTaskOpts, CreateWorkflowVersionRequest, type DeepPartial } from "@effect-hatchet/proto/v1/workflows"
-import { Effect, TestClock } from "effect"
+import { Effect, Either, TestClock } from "effect"
 import * as Core from "../../src/internal/core.js"
 import * as Actions from "../../src/internal/domain/actions.js"
 import type { EngineState, Task } from "../../src/internal/domain/model.js"
@@ -68,13 +68,16 @@ export const makeHarnessWith = (options: Core.CoreOptions = {}) =>
       )
 
     const trigger = (name: string, input: unknown = {}, extra: DeepPartial<TriggerWorkflowRequest> = {}) =>
-      run((state, now) =>
-        Triggers.triggerWorkflows(
-          state,
-          tenantId,
-          [TriggerWorkflowRequest.fromPartial({ name, input: JSON.stringify(input), ...extra })],
-          now
-        )[0]!
+      runEither((state, now) =>
+        Either.map(
+          Triggers.toEither(Triggers.triggerWorkflows(
+            state,
+            tenantId,
+            [TriggerWorkflowRequest.fromPartial({ name, input: JSON.stringify(input), ...extra })],
+            now
+          )),
+          (ids) => ids[0]!
+        )
       )
 
     const worker = (actions: ReadonlyArray<string>, slots = 100, labels: Record<string, { strValue?: string; intValue?: number }> = {}) =>

@@ -23,6 +23,7 @@ import {
   type RegisterDurableEventRequest
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
+import { Either } from "effect"
 import { createHash } from "node:crypto"
 import { replayIds } from "./admin.js"
 import { compile } from "./cel.js"
@@ -40,7 +41,7 @@ import {
   signalListenKey
 } from "./durableLog.js"
 import { formatGoDuration, parseDuration } from "./duration.js"
-import { internalWith, invalidArgument, isEngineError, notFound } from "./errors.js"
+import { type Internal, internalWith, type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
 import type {
@@ -422,12 +423,8 @@ const triggerRuns = (
   if (request.triggerOpts.length === 0) return fail("TriggerOptsList is required and must be non-empty for RUN kind")
   // every child names this task as its parent
   const requests = request.triggerOpts.map((opt) => ({ ...opt, parentTaskRunExternalId: task.externalId }))
-  let checked: ReturnType<typeof checkTriggers>
-  try {
-    checked = checkTriggers(state, task.tenantId, requests)
-  } catch (error) {
-    return fail(`failed to create trigger options: ${isEngineError(error) ? error.message : String(error)}`)
-  }
+  const checked = checkTriggers(state, task.tenantId, requests)
+  if ("_tag" in checked) return fail(`failed to create trigger options: ${checked.message}`)
   const log = currentLog(stream, task, request.invocationCount)
   if (log === undefined) return
   try {
@@ -623,15 +620,20 @@ export const handleDurableRequest = (state: EngineState, stream: DurableStream, 
  * and expression; no scope, no lookback), whose data `ListenForDurableEvent` sends once it holds.
  * Registering a key again replaces its pending match.
  */
-export const registerDurableEvent = (state: EngineState, tenantId: string, request: RegisterDurableEventRequest, now: number): void => {
+export const registerDurableEvent = (
+  state: EngineState,
+  tenantId: string,
+  request: RegisterDurableEventRequest,
+  now: number
+): Either.Either<void, InvalidArgument | NotFound> => {
   const parsed = parseUuid(request.taskId)
-  if (!parsed.ok) throw invalidArgument("task id is not a valid uuid")
+  if (!parsed.ok) return Either.left(invalidArgument("task id is not a valid uuid"))
   const task = state.tasksByExternalId.get(parsed.value)
-  if (task === undefined || task.tenantId !== tenantId) throw notFound(`task run not found: ${parsed.value}`)
+  if (task === undefined || task.tenantId !== tenantId) return Either.left(notFound(`task run not found: ${parsed.value}`))
   const conditions: Array<SignalCondition> = []
   for (const sleep of request.conditions?.sleepConditions ?? []) {
     const base = sleep.base
-    if (base === undefined || !isUuid(base.orGroupId)) throw invalidArgument("or group id is not a valid uuid")
+    if (base === undefined || !isUuid(base.orGroupId)) return Either.left(invalidArgument("or group id is not a valid uuid"))
     conditions.push({
       _tag: "Sleep",
       orGroupId: base.orGroupId,
@@ -642,7 +644,7 @@ export const registerDurableEvent = (state: EngineState, tenantId: string, reque
   }
   for (const event of request.conditions?.userEventConditions ?? []) {
     const base = event.base
-    if (base === undefined || !isUuid(base.orGroupId)) throw invalidArgument("or group id is not a valid uuid")
+    if (base === undefined || !isUuid(base.orGroupId)) return Either.left(invalidArgument("or group id is not a valid uuid"))
     conditions.push({
       _tag: "UserEvent",
       orGroupId: base.orGroupId,
@@ -653,6 +655,7 @@ export const registerDurableEvent = (state: EngineState, tenantId: string, reque
     })
   }
   armSignal(state, task, { signalKey: request.signalKey }, conditions)
+  return Either.void
 }
 
 /**
@@ -691,13 +694,18 @@ export const branchDurableTask = (
   tenantId: string,
   request: { readonly taskExternalId: string; readonly nodeId: number; readonly branchId: number },
   now: number
-): { readonly taskExternalId: string; readonly nodeId: number; readonly branchId: number } => {
+): Either.Either<
+  { readonly taskExternalId: string; readonly nodeId: number; readonly branchId: number },
+  InvalidArgument | NotFound | Internal
+> => {
   const parsed = parseUuid(request.taskExternalId)
-  if (!parsed.ok) throw invalidArgument("invalid task_external_id")
+  if (!parsed.ok) return Either.left(invalidArgument("invalid task_external_id"))
   const task = state.tasksByExternalId.get(parsed.value)
-  if (task === undefined || task.tenantId !== tenantId) throw notFound("task not found: no rows in result set")
+  if (task === undefined || task.tenantId !== tenantId) return Either.left(notFound("task not found: no rows in result set"))
   const log = task.durable
-  if (log === undefined) throw internalWith("failed to branch durable task: failed to lock log file: no rows in result set")
+  if (log === undefined) {
+    return Either.left(internalWith("failed to branch durable task: failed to lock log file: no rows in result set"))
+  }
   // the latest satisfied order among the entries the new branch keeps
   const keptBranch = (nodeId: number) => branchFor({ ...log, latestBranchId: request.branchId }, nodeId)
   let latestOrder = 0
@@ -714,7 +722,7 @@ export const branchDurableTask = (
   touchRun(state, task.run)
   // upstream then asks ReplayTasks, whose preflight skips a task with a runtime (running or evicted)
   if (isFinal(task)) replayIds(state, tenantId, [task.externalId], now)
-  return { taskExternalId: task.externalId, nodeId: request.nodeId, branchId }
+  return Either.right({ taskExternalId: task.externalId, nodeId: request.nodeId, branchId })
 }
 
 /** A task's durable event log as upstream lists it: every branch's entries, by branch then node. */

@@ -258,9 +258,7 @@ export type RateLimitEvaluation =
   | { readonly _tag: "Limits"; readonly limits: ReadonlyArray<TaskRateLimit> }
   | { readonly _tag: "Failed"; readonly message: string }
 
-class ExpressionFailed {
-  constructor(readonly message: string) {}
-}
+type Failed = Extract<RateLimitEvaluation, { readonly _tag: "Failed" }>
 
 /**
  * Evaluates the rate-limit expressions of `step` for its task `taskExternalId` in `run`, in the
@@ -269,32 +267,35 @@ class ExpressionFailed {
  */
 export const evaluateRateLimits = (step: Step, run: Run, taskExternalId: string): RateLimitEvaluation => {
   const variables = stepVariables(run, taskExternalId)
-  const evaluate = (expression: StepExpression, expected: "string" | "int", what: string): string | number => {
-    const fail = (reason: string) => new ExpressionFailed(`failed to parse step expression (${expression.source}): ${reason}`)
-    if (expression.compiled._tag === "Invalid") throw fail(expression.compiled.message)
+  /** The expression's value of the expected type, or the failure of the task. */
+  const evaluate = (expression: StepExpression, expected: "string" | "int", what: string): string | number | Failed => {
+    const fail = (reason: string): Failed => ({
+      _tag: "Failed",
+      message: `failed to parse step expression (${expression.source}): ${reason}`
+    })
+    if (expression.compiled._tag === "Invalid") return fail(expression.compiled.message)
     const result = Cel.evaluate(expression.compiled.program, variables)
-    if (result._tag === "Error") throw fail(result.message)
+    if (result._tag === "Error") return fail(result.message)
     const output = Cel.stepRunOutput(result.value)
-    if (output._tag === "Other") throw fail(`output must evaluate to a string or integer: got ${output.type}`)
-    if (expected === "string" && output._tag !== "String") throw fail(`expected string output for dynamic rate limit ${what}, got int`)
-    if (expected === "int" && output._tag !== "Int") throw fail(`expected int output for dynamic rate limit ${what}, got string`)
+    if (output._tag === "Other") return fail(`output must evaluate to a string or integer: got ${output.type}`)
+    if (expected === "string" && output._tag !== "String") return fail(`expected string output for dynamic rate limit ${what}, got int`)
+    if (expected === "int" && output._tag !== "Int") return fail(`expected int output for dynamic rate limit ${what}, got string`)
     return output.value
   }
-  try {
-    const limits: Array<TaskRateLimit> = []
-    for (const limit of step.rateLimits) {
-      if (limit._tag !== "Expressions") continue
-      const key = evaluate(limit.keyExpr, "string", "key") as string
-      const value = limit.limitExpr !== undefined ? evaluate(limit.limitExpr, "int", "value") as number : undefined
-      const units = evaluate(limit.unitsExpr, "int", "units") as number
-      const window = evaluate(limit.windowExpr, "string", "window") as string
-      limits.push({ key, units, limit: value, window })
-    }
-    return { _tag: "Limits", limits }
-  } catch (error) {
-    if (error instanceof ExpressionFailed) return { _tag: "Failed", message: error.message }
-    throw error
+  const limits: Array<TaskRateLimit> = []
+  for (const limit of step.rateLimits) {
+    if (limit._tag !== "Expressions") continue
+    const key = evaluate(limit.keyExpr, "string", "key")
+    if (typeof key === "object") return key
+    const value = limit.limitExpr !== undefined ? evaluate(limit.limitExpr, "int", "value") : undefined
+    if (typeof value === "object") return value
+    const units = evaluate(limit.unitsExpr, "int", "units")
+    if (typeof units === "object") return units
+    const window = evaluate(limit.windowExpr, "string", "window")
+    if (typeof window === "object") return window
+    limits.push({ key: key as string, units: units as number, limit: value as number | undefined, window: window as string })
   }
+  return { _tag: "Limits", limits }
 }
 
 // -----------------------------------------------------------------------------

@@ -21,10 +21,11 @@
  * @internal
  */
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
+import { Either } from "effect"
 import { hash } from "node:crypto"
 import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"
-import { invalidArgument, notFound } from "./errors.js"
+import { type AlreadyExists, type InvalidArgument, invalidArgument, isEngineError, type NotFound, notFound } from "./errors.js"
 import * as Idempotency from "./idempotency.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
@@ -183,14 +184,23 @@ const isRefused = (created: Run | Refused): created is Refused => "_tag" in crea
  * answers the trigger with its id (a run that never exists); here the trigger is refused with
  * INVALID_ARGUMENT naming the expression, before any run of it is made.
  */
-const checkKeys = (
-  items: ReadonlyArray<{ readonly version: WorkflowVersion; readonly inputRaw: string; readonly metadata: JsonObject }>
-) => {
-  for (const item of items) {
-    const evaluated = Idempotency.evaluateKey(item.version, item.inputRaw, item.metadata)
-    if (evaluated !== undefined && "failed" in evaluated) throw invalidArgument(`Invalid request: ${evaluated.failed}`)
-  }
+const keyProblem = (version: WorkflowVersion, inputRaw: string, metadata: JsonObject): InvalidArgument | undefined => {
+  const evaluated = Idempotency.evaluateKey(version, inputRaw, metadata)
+  return evaluated !== undefined && "failed" in evaluated ? invalidArgument(`Invalid request: ${evaluated.failed}`) : undefined
 }
+
+/**
+ * Why a trigger is refused (returned, not thrown: the unary trigger is the hot path, so these are
+ * plain unions with the result, told apart by the result's type, with no wrapper per call).
+ */
+export type TriggerRefusal = InvalidArgument | NotFound | AlreadyExists
+
+/** Whether a result of this module is a refusal (every refusal is a tagged error; no result has `_tag`). */
+const isRefusal = <A extends object>(result: A | TriggerRefusal): result is TriggerRefusal => "_tag" in result
+
+/** A trigger's result as an `Either`, for callers off the hot path (`EngineCore.runEither`). */
+export const toEither = <A>(result: A | TriggerRefusal): Either.Either<Exclude<A, TriggerRefusal>, TriggerRefusal> =>
+  isEngineError(result) ? Either.left(result as TriggerRefusal) : Either.right(result as Exclude<A, TriggerRefusal>)
 
 // -----------------------------------------------------------------------------
 // trigger requests
@@ -212,35 +222,35 @@ export interface TriggerOpt {
   readonly desiredLabels: Readonly<Record<string, DesiredLabel>>
 }
 
-const checkPriority = (priority: number | undefined) => {
-  const problem = priorityProblem(priority)
-  if (problem !== undefined) throw invalidArgument(`Invalid request: ${problem}`)
-}
-
 /** `newTriggerOpt` + `NewTriggerTaskData` + the JSON checks of `triggerWorkflowV1`. */
-const triggerOpt = (state: EngineState, tenantId: string, request: TriggerWorkflowRequest): TriggerOpt => {
+const triggerOpt = (
+  state: EngineState,
+  tenantId: string,
+  request: TriggerWorkflowRequest
+): TriggerOpt | InvalidArgument | NotFound => {
   let parentTask: Task | undefined
   if (request.parentTaskRunExternalId !== undefined) {
     const parsed = parseUuid(request.parentTaskRunExternalId)
     if (!parsed.ok) {
-      throw invalidArgument(
+      return invalidArgument(
         `could not create trigger opt: rpc error: code = InvalidArgument desc = parentStepRunId must be a valid UUID: ${parsed.error}`
       )
     }
     parentTask = state.tasksByExternalId.get(parsed.value)
-    if (parentTask === undefined || parentTask.tenantId !== tenantId) throw notFound("not found")
+    if (parentTask === undefined || parentTask.tenantId !== tenantId) return notFound("not found")
   }
   let desiredWorkerId: string | undefined
   if (request.desiredWorkerId !== undefined && request.desiredWorkerId !== "") {
     const parsed = parseUuid(request.desiredWorkerId)
-    if (!parsed.ok) throw invalidArgument(`Invalid request: desiredWorkerId must be a valid UUID: ${parsed.error}`)
+    if (!parsed.ok) return invalidArgument(`Invalid request: desiredWorkerId must be a valid UUID: ${parsed.error}`)
     desiredWorkerId = parsed.value
   }
-  checkPriority(request.priority)
+  const problem = priorityProblem(request.priority)
+  if (problem !== undefined) return invalidArgument(`Invalid request: ${problem}`)
   const input = readJsonb(request.input, "payload")
-  if ("error" in input) throw invalidArgument(`Invalid request: ${input.error}`)
+  if ("error" in input) return invalidArgument(`Invalid request: ${input.error}`)
   const metadata = readJsonb(request.additionalMetadata ?? "", "additionalMetadata")
-  if ("error" in metadata) throw invalidArgument(`Invalid request: ${metadata.error}`)
+  if ("error" in metadata) return invalidArgument(`Invalid request: ${metadata.error}`)
   const own = isJsonObject(metadata.value) ? metadata.value : undefined
   return {
     name: request.name,
@@ -265,7 +275,7 @@ const resolveVersions = (
   tenant: TenantState,
   names: ReadonlyArray<string>,
   wrap = ""
-): Map<string, WorkflowVersion> => {
+): Map<string, WorkflowVersion> | InvalidArgument => {
   const versions = new Map<string, WorkflowVersion>()
   const missing: Array<string> = []
   for (const name of names) {
@@ -274,7 +284,7 @@ const resolveVersions = (
     if (workflow === undefined) missing.push(name)
     else versions.set(name, latestVersion(workflow))
   }
-  if (missing.length > 0) throw invalidArgument(`${wrap}workflow names not found: ${missing.join(", ")}`)
+  if (missing.length > 0) return invalidArgument(`${wrap}workflow names not found: ${missing.join(", ")}`)
   return versions
 }
 
@@ -286,14 +296,15 @@ export const spawnKey = (opt: TriggerOpt): string | undefined =>
 
 /**
  * `WorkflowService/BulkTriggerWorkflow`: triggers a batch of runs; returns their ids in request
- * order (deduped children included).
+ * order (deduped children included), or why the batch is refused (an idempotency collision after
+ * the other runs are made).
  */
 export const triggerWorkflows = (
   state: EngineState,
   tenantId: string,
   requests: ReadonlyArray<TriggerWorkflowRequest>,
   now: number
-): Array<string> => triggerBatch(state, tenantId, requests, now, "", "bulk")
+): Array<string> | TriggerRefusal => triggerBatch(state, tenantId, requests, now, "", "bulk")
 
 /**
  * `WorkflowService/TriggerWorkflow`: as one item of a bulk trigger, except that an unknown name
@@ -305,8 +316,12 @@ export const triggerWorkflow = (
   tenantId: string,
   request: TriggerWorkflowRequest,
   now: number
-): string =>
-  triggerBatch(state, tenantId, [request], now, "could not trigger workflow: rpc error: code = InvalidArgument desc = ", "single")[0]!
+): string | TriggerRefusal => {
+  const ids = triggerBatch(state, tenantId, [request], now, unknownNameWrap, "single")
+  return isRefusal(ids) ? ids : ids[0]!
+}
+
+const unknownNameWrap = "could not trigger workflow: rpc error: code = InvalidArgument desc = "
 
 const triggerBatch = (
   state: EngineState,
@@ -315,10 +330,15 @@ const triggerBatch = (
   now: number,
   wrapUnknownNames: string,
   collisions: "single" | "bulk"
-): Array<string> => {
+): Array<string> | TriggerRefusal => {
   const tenant = tenantOf(state, tenantId)
-  const { opts, versions } = checkTriggers(state, tenantId, requests, wrapUnknownNames)
-  checkKeys(opts.map((opt) => ({ version: versions.get(opt.name)!, inputRaw: opt.inputRaw, metadata: opt.metadata })))
+  const checked = checkTriggers(state, tenantId, requests, wrapUnknownNames)
+  if (isRefusal(checked)) return checked
+  const { opts, versions } = checked
+  for (const opt of opts) {
+    const problem = keyProblem(versions.get(opt.name)!, opt.inputRaw, opt.metadata)
+    if (problem !== undefined) return problem
+  }
   const collided: Array<{ readonly existingRunId: string; readonly collidingRunId: string }> = []
   const ids = opts.map((opt) => {
     const key = spawnKey(opt)
@@ -337,9 +357,9 @@ const triggerBatch = (
     return runId
   })
   if (collided.length > 0) {
-    if (collisions === "single") throw Idempotency.collisionError(collided[0]!.existingRunId)
+    if (collisions === "single") return Idempotency.collisionError(collided[0]!.existingRunId)
     const failed = new Set(collided.map((c) => c.collidingRunId))
-    throw Idempotency.bulkCollisionError(ids.filter((id) => !failed.has(id)), collided)
+    return Idempotency.bulkCollisionError(ids.filter((id) => !failed.has(id)), collided)
   }
   return ids
 }
@@ -359,16 +379,28 @@ const newRunOf = (opt: TriggerOpt, version: WorkflowVersion, runId: string): New
   desiredLabels: opt.desiredLabels
 })
 
-/** The checked trigger options of a batch and the versions they run (nothing is created yet). */
+/** A batch's checked trigger options and the versions they run. */
+export interface CheckedTriggers {
+  readonly opts: ReadonlyArray<TriggerOpt>
+  readonly versions: ReadonlyMap<string, WorkflowVersion>
+}
+
+/** The checked trigger options of a batch and the versions they run (nothing is created yet), or the first refusal. */
 export const checkTriggers = (
   state: EngineState,
   tenantId: string,
   requests: ReadonlyArray<TriggerWorkflowRequest>,
   wrapUnknownNames = ""
-): { readonly opts: ReadonlyArray<TriggerOpt>; readonly versions: ReadonlyMap<string, WorkflowVersion> } => {
+): CheckedTriggers | InvalidArgument | NotFound => {
   const tenant = tenantOf(state, tenantId)
-  const opts = requests.map((request) => triggerOpt(state, tenantId, request))
-  return { opts, versions: resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames) }
+  const opts: Array<TriggerOpt> = []
+  for (const request of requests) {
+    const opt = triggerOpt(state, tenantId, request)
+    if (isRefusal(opt)) return opt
+    opts.push(opt)
+  }
+  const versions = resolveVersions(tenant, opts.map((o) => o.name), wrapUnknownNames)
+  return isRefusal(versions) ? versions : { opts, versions }
 }
 
 /**
@@ -398,11 +430,14 @@ export const startTriggered = (
  * The JSON text of a `bytes` field, checked as the v0 trigger checks its strings
  * (`ValidateJSONB`), and as UTF-8 (which a `string` field, and a jsonb column, require).
  */
-const jsonBytes = (bytes: Uint8Array, field: string): { readonly text: string; readonly value: JsonValue | undefined } => {
+const jsonBytes = (
+  bytes: Uint8Array,
+  field: string
+): { readonly text: string; readonly value: JsonValue | undefined } | InvalidArgument => {
   const text = decodeUtf8(bytes)
-  if (text === undefined) throw invalidArgument(`Invalid request: invalid json in field \`${field}\`: not valid UTF-8`)
+  if (text === undefined) return invalidArgument(`Invalid request: invalid json in field \`${field}\`: not valid UTF-8`)
   const read = readJsonb(text, field)
-  if ("error" in read) throw invalidArgument(`Invalid request: ${read.error}`)
+  if ("error" in read) return invalidArgument(`Invalid request: ${read.error}`)
   return { text, value: read.value }
 }
 
@@ -425,17 +460,22 @@ export const triggerWorkflowRun = (
     readonly desiredLabels?: Readonly<Record<string, DesiredLabel>> | undefined
   },
   now: number
-): string => {
+): string | TriggerRefusal => {
   const tenant = tenantOf(state, tenantId)
   const problem = priorityProblem(request.priority)
   if (problem !== undefined) {
-    throw invalidArgument(`could not create trigger opt: rpc error: code = InvalidArgument desc = ${problem}`)
+    return invalidArgument(`could not create trigger opt: rpc error: code = InvalidArgument desc = ${problem}`)
   }
   const input = jsonBytes(request.input, "payload")
+  if (isRefusal(input)) return input
   const metadataJson = jsonBytes(request.additionalMetadata, "additionalMetadata")
-  const version = resolveVersions(tenant, [request.workflowName]).get(request.workflowName)!
+  if (isRefusal(metadataJson)) return metadataJson
+  const versions = resolveVersions(tenant, [request.workflowName])
+  if (isRefusal(versions)) return versions
+  const version = versions.get(request.workflowName)!
   const metadata = { ...(isJsonObject(metadataJson.value) ? metadataJson.value : undefined) }
-  checkKeys([{ version, inputRaw: input.text, metadata }])
+  const keyRefused = keyProblem(version, input.text, metadata)
+  if (keyRefused !== undefined) return keyRefused
   const runId = newId()
   const created = createRun(state, tenant, {
     runId,
@@ -446,7 +486,7 @@ export const triggerWorkflowRun = (
     priority: request.priority,
     desiredLabels: request.desiredLabels
   }, now)
-  if (isRefused(created) && created._tag === "Collision") throw Idempotency.collisionError(created.existingRunId)
+  if (isRefused(created) && created._tag === "Collision") return Idempotency.collisionError(created.existingRunId)
   return runId
 }
 

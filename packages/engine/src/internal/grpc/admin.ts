@@ -68,15 +68,16 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
 
   triggerWorkflowRun: (request, context) =>
     bridge.unary(
-      core.runNow((state, now) => ({
-        externalId: Triggers.triggerWorkflowRun(state, context.tenantId, {
+      core.runEitherNow((state, now) => {
+        const externalId = Triggers.triggerWorkflowRun(state, context.tenantId, {
           workflowName: request.workflowName,
           input: request.input,
           additionalMetadata: request.additionalMetadata,
           priority: request.priority,
           desiredLabels: request.desiredWorkerLabels
         }, now)
-      })),
+        return typeof externalId === "string" ? Either.right({ externalId }) : Either.left(externalId)
+      }),
       context.signal,
       context.trailer
     ),
@@ -111,7 +112,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImple
 
   branchDurableTask: (request, context) =>
     bridge.unary(
-      core.run((state, now) =>
+      core.runEither((state, now) =>
         Durable.branchDurableTask(state, context.tenantId, {
           taskExternalId: request.taskExternalId,
           nodeId: request.nodeId,

@@ -14,7 +14,7 @@ import type {
   ListenForDurableEventRequest,
   V1DispatcherServiceImplementation
 } from "@effect-hatchet/proto/v1/dispatcher"
-import { Effect, Mailbox } from "effect"
+import { Effect, Either, Mailbox } from "effect"
 import type { EngineCoreService } from "../core.js"
 import {
   closeDurableStream,
@@ -72,10 +72,7 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
     ),
   registerDurableEvent: (request, context) =>
     bridge.unary(
-      core.run((state, now) => {
-        registerDurableEvent(state, context.tenantId, request, now)
-        return {}
-      }),
+      core.runEither((state, now) => Either.map(registerDurableEvent(state, context.tenantId, request, now), () => ({}))),
       context.signal
     ),
   listenForDurableEvent: (requests, context) =>

@@ -109,18 +109,20 @@ export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceIm
 
   triggerWorkflow: (request, context) =>
     bridge.unary(
-      core.runNow((state, now) => ({
-        workflowRunId: Triggers.triggerWorkflow(state, context.tenantId, request, now)
-      })),
+      core.runEitherNow((state, now) => {
+        const workflowRunId = Triggers.triggerWorkflow(state, context.tenantId, request, now)
+        return typeof workflowRunId === "string" ? Either.right({ workflowRunId }) : Either.left(workflowRunId)
+      }),
       context.signal,
       context.trailer
     ),
 
   bulkTriggerWorkflow: (request, context) =>
     bridge.unary(
-      core.runNow((state, now) => ({
-        workflowRunIds: Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
-      })),
+      core.runEitherNow((state, now) => {
+        const workflowRunIds = Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
+        return Array.isArray(workflowRunIds) ? Either.right({ workflowRunIds }) : Either.left(workflowRunIds)
+      }),
       context.signal,
       context.trailer
     ),

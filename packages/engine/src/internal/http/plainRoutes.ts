@@ -16,23 +16,13 @@ import { type Clock, Effect } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { EngineAuth, EngineAuthService } from "../auth/EngineAuth.js"
 import type { EngineCore, EngineCoreService } from "../core.js"
-import { errorReply, type JsonReply, type PlainRequest, plainRequest, replyResponse, RestError } from "./rest.js"
+import { type JsonReply, type PlainRequest, plainRequest, replyResponse } from "./rest.js"
 
-/** A GET route whose handler answers synchronously; it throws a `RestError` for anything but success. */
+/** A GET route whose handler answers synchronously, its refusals as error replies (`errorReply`). */
 export interface PlainRoute {
   /** The router's path, `:name` for a parameter. */
   readonly path: `/${string}`
   readonly handler: (request: PlainRequest) => JsonReply
-}
-
-/** The route's answer: a thrown `RestError` becomes its error body (anything else propagates, a defect). */
-const answer = (route: PlainRoute, request: PlainRequest): JsonReply => {
-  try {
-    return route.handler(request)
-  } catch (error) {
-    if (error instanceof RestError) return errorReply(error)
-    throw error
-  }
 }
 
 /** The routes as `HttpRouter` GET routes. */
@@ -42,7 +32,7 @@ export const router = (routes: ReadonlyArray<PlainRoute>): HttpRouter.HttpRouter
       HttpRouter.get(
         router,
         route.path,
-        Effect.map(plainRequest, (request) => replyResponse(answer(route, request)))
+        Effect.map(plainRequest, (request) => replyResponse(route.handler(request)))
       ),
     HttpRouter.empty as HttpRouter.HttpRouter<never, EngineCore | EngineAuth>
   )
@@ -77,7 +67,7 @@ export const matchCanonical = (path: string, pathname: string): Record<string, s
  * A Node `request` listener step for `routes`: answers a GET whose path is one of the routes'
  * canonical paths as the router would (status, `content-type`, `content-length`, body) and
  * returns true; returns false, having written nothing, for any other request, and when the
- * handler throws anything but a `RestError` (the router then answers it, logging the defect).
+ * handler throws (a defect: the router then answers it, logging the defect).
  */
 export const serveLean = (
   routes: ReadonlyArray<PlainRoute>,
@@ -93,7 +83,7 @@ export const serveLean = (
     if (params === undefined) continue
     let reply: JsonReply
     try {
-      reply = answer(route, {
+      reply = route.handler({
         params,
         url,
         authorization: request.headers["authorization"],

@@ -121,26 +121,25 @@ export const plainRequest: Effect.Effect<
 /** A path parameter (the router guarantees it exists for the route). */
 export const pathParam = (name: string) => Effect.map(HttpRouter.params, (params) => params[name] ?? "")
 
-/** A UUID path parameter, or (thrown) 400 `{"message": invalidMessage}`. */
-export const uuidParam = (request: PlainRequest, name: string, invalidMessage: string): string => {
+/** A UUID path parameter, or 400 `{"message": invalidMessage}`. */
+export const uuidParam = (request: PlainRequest, name: string, invalidMessage: string): Either.Either<string, RestError> => {
   const parsed = parseUuid(request.params[name] ?? "")
-  if (!parsed.ok) throw httpError(400, invalidMessage)
-  return parsed.value
+  return parsed.ok ? Either.right(parsed.value) : Either.left(httpError(400, invalidMessage))
 }
 
-/** Throws 403 unless the request's token belongs to `tenantId`. */
-export const requireTenant = (request: PlainRequest, tenantId: string): void => {
-  if (tokenTenant(request.auth, request.authorization, request.now) !== tenantId) throw forbidden()
-}
+/** 403 unless the request's token belongs to `tenantId`. */
+export const requireTenant = (request: PlainRequest, tenantId: string): Either.Either<void, RestError> =>
+  tokenTenant(request.auth, request.authorization, request.now) === tenantId ? Either.void : Either.left(forbidden())
 
 /**
  * The tenant of a route under `/tenants/{tenant}`: the id must be a UUID (400 "invalid tenant
- * id") and the token must belong to that tenant (403). Throws the `RestError`.
+ * id") and the token must belong to that tenant (403).
  */
-export const pathTenant = (request: PlainRequest): string => {
+export const pathTenant = (request: PlainRequest): Either.Either<string, RestError> => {
   const tenantId = uuidParam(request, "tenant", "invalid tenant id")
-  requireTenant(request, tenantId)
-  return tenantId
+  if (Either.isLeft(tenantId)) return tenantId
+  const allowed = requireTenant(request, tenantId.right)
+  return Either.isLeft(allowed) ? Either.left(allowed.left) : tenantId
 }
 
 export type Handler<R> = Effect.Effect<HttpServerResponse.HttpServerResponse, RestError, R>
@@ -149,7 +148,7 @@ const respond = <R>(effect: Handler<R>) => effect.pipe(Effect.catchTag("RestErro
 
 /** A route under `/tenants/{tenant}` (see `pathTenant`). */
 export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
-  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(attempt(() => pathTenant(request)), handler)))
+  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(pathTenant(request), handler)))
 
 /**
  * A route no token guards (upstream's `security: []`): its failures answer as the others'.
@@ -172,10 +171,10 @@ export const resourceRoute = <A, R>(
 ) =>
   respond(Effect.gen(function*() {
     const request = yield* plainRequest
-    const id = yield* attempt(() => uuidParam(request, param, invalidMessage))
+    const id = yield* uuidParam(request, param, invalidMessage)
     const found = yield* lookup(id)
     if (found === undefined) return yield* httpError(404, notFoundMessage)
-    yield* attempt(() => requireTenant(request, found.tenantId))
+    yield* requireTenant(request, found.tenantId)
     return yield* handler(found.resource, found.tenantId)
   }))
 
@@ -196,11 +195,11 @@ export const tenantResourceRoute = <A, R>(
 ) =>
   respond(Effect.gen(function*() {
     const request = yield* plainRequest
-    const tenantId = yield* attempt(() => uuidParam(request, "tenant", "invalid tenant id"))
-    const id = yield* attempt(() => invalidMessage === undefined ? request.params[param] ?? "" : uuidParam(request, param, invalidMessage))
+    const tenantId = yield* uuidParam(request, "tenant", "invalid tenant id")
+    const id = invalidMessage === undefined ? request.params[param] ?? "" : yield* uuidParam(request, param, invalidMessage)
     const found = yield* lookup(tenantId, id)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
-    yield* attempt(() => requireTenant(request, tenantId))
+    yield* requireTenant(request, tenantId)
     return yield* handler(found, tenantId)
   }))
 
@@ -286,20 +285,37 @@ const int64Max = 2n ** 63n - 1n
 
 /**
  * Typed access to query parameters (arrays as repeated keys, the TypeScript SDK's `qs`
- * `arrayFormat: "repeat"`). A missing required or malformed parameter fails like oapi-codegen's
- * `BindQueryParameter`: 400 `{"message":"Invalid format for parameter <name>: …"}`.
+ * `arrayFormat: "repeat"`), read through `read`: a missing required or malformed parameter fails
+ * like oapi-codegen's `BindQueryParameter`, 400 `{"message":"Invalid format for parameter <name>: …"}`.
+ * An accessor that meets one records it (the first is kept) and answers a placeholder, which `read`
+ * discards: the parse functions read every parameter straight, with no `Either` per parameter.
  */
 export class QueryReader {
+  /** The first failure of the current `read`. */
+  private failure: RestError | undefined = undefined
+
   constructor(readonly params: URLSearchParams) {}
 
-  private fail(name: string, reason: string): never {
-    throw httpError(400, `Invalid format for parameter ${name}: ${reason}`)
+  /** `parse`'s result, or the first parameter it could not read. */
+  read<A>(parse: (query: QueryReader) => A): Either.Either<A, RestError> {
+    const outer = this.failure
+    this.failure = undefined
+    const result = parse(this)
+    const failure = this.failure
+    this.failure = outer
+    return failure === undefined ? Either.right(result) : Either.left(failure)
   }
 
-  private required(name: string): string {
-    const value = this.params.get(name)
-    if (value === null) this.fail(name, `query parameter '${name}' is required`)
-    return value
+  private fail(name: string, reason: string): undefined {
+    this.failure ??= httpError(400, `Invalid format for parameter ${name}: ${reason}`)
+    return undefined
+  }
+
+  /** Whether a required parameter is missing (recorded as the failure). */
+  private missing(name: string): boolean {
+    if (this.params.has(name)) return false
+    this.fail(name, `query parameter '${name}' is required`)
+    return true
   }
 
   string(name: string): string | undefined {
@@ -314,7 +330,7 @@ export class QueryReader {
   oneOf<A extends string>(name: string, values: ReadonlyArray<A>): A | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    if (!(values as ReadonlyArray<string>).includes(value)) this.fail(name, `must be one of ${values.join(", ")}, got ${value}`)
+    if (!(values as ReadonlyArray<string>).includes(value)) return this.fail(name, `must be one of ${values.join(", ")}, got ${value}`)
     return value as A
   }
 
@@ -337,9 +353,9 @@ export class QueryReader {
     const value = this.string(name)
     if (value === undefined) return undefined
     const fail = (reason: string) => this.fail(name, `error binding string parameter: strconv.ParseInt: parsing "${value}": ${reason}`)
-    if (!/^[+-]?\d+$/.test(value)) fail("invalid syntax")
+    if (!/^[+-]?\d+$/.test(value)) return fail("invalid syntax")
     const parsed = BigInt(value)
-    if (parsed > int64Max || parsed < -int64Max - 1n) fail("value out of range")
+    if (parsed > int64Max || parsed < -int64Max - 1n) return fail("value out of range")
     return parsed
   }
 
@@ -347,27 +363,25 @@ export class QueryReader {
     const value = this.string(name)
     if (value === undefined) return undefined
     if (value !== "true" && value !== "false") {
-      this.fail(name, `error binding string parameter: strconv.ParseBool: parsing "${value}": invalid syntax`)
+      return this.fail(name, `error binding string parameter: strconv.ParseBool: parsing "${value}": invalid syntax`)
     }
     return value === "true"
   }
 
   requiredBool(name: string): boolean {
-    this.required(name)
-    return this.bool(name)!
+    return !this.missing(name) && this.bool(name) === true
   }
 
   dateTime(name: string): number | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
     const ms = parseDateTime(value)
-    if (ms === undefined) this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
+    if (ms === undefined) return this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
     return ms
   }
 
   requiredDateTime(name: string): number {
-    this.required(name)
-    return this.dateTime(name)!
+    return this.missing(name) ? 0 : this.dateTime(name) ?? 0
   }
 
   uuid(name: string): string | undefined {
@@ -381,10 +395,17 @@ export class QueryReader {
 
   private parsedUuid(name: string, value: string): string {
     const parsed = parseUuid(value)
-    if (!parsed.ok) this.fail(name, parsed.error)
+    if (!parsed.ok) {
+      this.fail(name, parsed.error)
+      return ""
+    }
     return parsed.value
   }
 }
+
+/** `parse` over query parameters `params` (`QueryReader.read`). */
+export const readQuery = <A>(params: URLSearchParams, parse: (query: QueryReader) => A): Either.Either<A, RestError> =>
+  new QueryReader(params).read(parse)
 
 /**
  * `offset` (0) and `limit` (20,000) of the v1 lists whose repository validates them (filters,
@@ -451,7 +472,7 @@ export const orderedPage = <Field extends string>(
   options: { readonly direction?: "ASC" | "DESC"; readonly anyCase?: boolean } = {}
 ) =>
   Effect.gen(function*() {
-    const { limit, offset, orderBy, orderDirection } = yield* attempt(() => ({
+    const { limit, offset, orderBy, orderDirection } = yield* query.read(() => ({
       offset: query.int("offset") ?? 0,
       limit: query.int("limit") ?? 50,
       orderBy: query.string("orderByField") ?? fields[0],
@@ -484,19 +505,9 @@ export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) =>
       })
     ))
 
-/** Runs `operation`, turning a `RestError` it throws into the failure (anything else is a defect). */
-export const attempt = <A>(operation: () => A): Effect.Effect<A, RestError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(operation())
-    } catch (error) {
-      return error instanceof RestError ? Effect.fail(error) : Effect.die(error)
-    }
-  })
-
-/** Runs `parse` over the request's query parameters; a `RestError` it throws becomes the failure. */
-export const parseQuery = <A>(parse: (query: QueryReader) => A) =>
+/** Runs `parse` over the request's query parameters (`readQuery`); the first parameter it cannot read is the failure. */
+export const parseQuery = <A>(parse: (query: QueryReader) => A): Effect.Effect<A, RestError, HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(
     HttpServerRequest.HttpServerRequest,
-    (request) => attempt(() => parse(new QueryReader(new URL(request.url, "http://localhost").searchParams)))
+    (request) => readQuery(new URL(request.url, "http://localhost").searchParams, parse)
   )

@@ -19,7 +19,7 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Durable from "../../domain/durable.js"
 import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
@@ -35,6 +35,7 @@ import {
   nullable,
   parseQuery,
   runDomain,
+  runDomainEither,
   tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
@@ -66,7 +67,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const body = yield* decodeBody(BranchRequest)
-        const result = yield* runDomain((state, now) =>
+        const result = yield* runDomainEither((state, now) =>
           Durable.branchDurableTask(state, tenantId, {
             taskExternalId: body.taskExternalId,
             nodeId: body.nodeId ?? 0,
@@ -86,14 +87,14 @@ export const routes = HttpRouter.empty.pipe(
         if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > 3)) {
           return yield* apiError(400, `priority must be between 1 and 3, got ${priority}`)
         }
-        const run = yield* runDomain((state, now) => {
+        const run = yield* runDomainEither((state, now) => {
           const runId = Triggers.triggerWorkflowRun(state, tenantId, {
             workflowName: body.workflowName,
             input: utf8(goMarshal(body.input ?? null)),
             additionalMetadata: body.additionalMetadata === undefined ? new Uint8Array() : utf8(goMarshal(body.additionalMetadata)),
             priority
           }, now)
-          return state.runsById.get(runId)!
+          return typeof runId === "string" ? Either.right(state.runsById.get(runId)!) : Either.left(runId)
         }).pipe(
           // upstream's handler passes an idempotency collision (ALREADY_EXISTS) on as an error: 500
           Effect.catchIf((error) => error.status === 409, () => Effect.fail(internalServerError()))

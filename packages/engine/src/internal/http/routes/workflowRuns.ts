@@ -8,18 +8,20 @@
  * @internal
  */
 import { HttpRouter } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { runStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as PlainRoutes from "../plainRoutes.js"
 import {
+  errorReply,
   internalServerError,
   json,
   jsonReply,
   lookupWith,
   notFound,
   pathTenant,
-  QueryReader,
+  type QueryReader,
+  readQuery,
   requireTenant,
   resourceRoute,
   uuidParam
@@ -72,9 +74,12 @@ const listParams = (q: QueryReader) => ({
 const runDetails: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/workflow-runs/:run",
   handler: (request) => {
-    const run = Queries.findRunAnyTenant(request.core.state, uuidParam(request, "run", "invalid workflow run id"))
-    if (run === undefined) throw notFound()
-    requireTenant(request, run.tenantId)
+    const runId = uuidParam(request, "run", "invalid workflow run id")
+    if (Either.isLeft(runId)) return errorReply(runId.left)
+    const run = Queries.findRunAnyTenant(request.core.state, runId.right)
+    if (run === undefined) return errorReply(notFound())
+    const allowed = requireTenant(request, run.tenantId)
+    if (Either.isLeft(allowed)) return errorReply(allowed.left)
     return jsonReply((writer) => Views.writeWorkflowRunDetails(writer, run))
   }
 }
@@ -83,11 +88,13 @@ const runDetails: PlainRoutes.PlainRoute = {
 const runList: PlainRoutes.PlainRoute = {
   path: "/api/v1/stable/tenants/:tenant/workflow-runs",
   handler: (request) => {
-    const tenantId = pathTenant(request)
-    const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = listParams(
-      new QueryReader(new URL(request.url, "http://localhost").searchParams)
-    )
-    if (common.limit < 0 || common.offset < 0) throw internalServerError()
+    const tenant = pathTenant(request)
+    if (Either.isLeft(tenant)) return errorReply(tenant.left)
+    const tenantId = tenant.right
+    const params = readQuery(new URL(request.url, "http://localhost").searchParams, listParams)
+    if (Either.isLeft(params)) return errorReply(params.left)
+    const { includePayloads, onlyTasks, parentTaskExternalId, workerId, ...common } = params.right
+    if (common.limit < 0 || common.offset < 0) return errorReply(internalServerError())
     const state = request.core.state
     return jsonReply((writer) => {
       if (onlyTasks) {
