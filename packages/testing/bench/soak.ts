@@ -21,7 +21,8 @@
  * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
  *
- * Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
+ * `BENCH_DIST=1` runs the engine and the worker on the built packages (`pnpm build` first) instead
+ * of the sources through tsx. Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
  * the engine, e.g. `'{"retention":{"maxRuns":20000}}'`), `--engine-node-args "ARGS"` (Node/V8
  * flags for the engine process, e.g. `"--trace-gc"` or `"--cpu-prof --cpu-prof-dir=DIR"`).
  */
@@ -62,7 +63,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 const child = (script: string, env: Record<string, string>, nodeArgs: ReadonlyArray<string> = []) =>
-  spawnChild(new URL(script, import.meta.url), env, nodeArgs)
+  spawnChild(new URL(script, import.meta.url), env, nodeArgs, { source: process.env.BENCH_DIST !== "1" })
 
 /** The next IPC message of `process` that `pick` accepts. */
 const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
