@@ -41,6 +41,8 @@ import {
   HibernateLive,
   LookBack,
   LookBackLive,
+  MixedParent,
+  MixedParentLive,
   Parent,
   ParentLive,
   Sleeper,
@@ -51,7 +53,7 @@ import {
 const resetCounts = Effect.all([Ref.set(counts.invocations, 0), Ref.set(counts.charges, 0)], { discard: true })
 
 const TestLive = HatchetTest.layer({
-  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive, HibernateLive]
+  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive, HibernateLive, MixedParentLive]
 })
 
 layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
@@ -118,6 +120,11 @@ layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
   it.effect("children: one, several, and a failing one whose typed error reaches the parent", () =>
     Effect.gen(function*() {
       expect(yield* Hatchet.run(Parent, { n: 21 })).toEqual({ one: 42, many: [2, 4, 6], failure: "too big: 1000" })
+    }))
+
+  it.effect("a child spawned through the client and one through the durable context are two children, each with its own result", () =>
+    Effect.gen(function*() {
+      expect(yield* Hatchet.run(MixedParent, {})).toEqual({ viaClient: 2, viaDurable: 10 })
     }))
 })
 

@@ -4,7 +4,7 @@
  * lookback, and a parent of typed children; and how the end-to-end tests wait for a worker.
  */
 import type { Worker } from "@effect-hatchet/sdk"
-import { Condition, DurableContext, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
+import { Condition, DurableContext, Hatchet, Task, TaskError, Workflow } from "@effect-hatchet/sdk"
 import { Clock, Effect, Ref, Schema } from "effect"
 
 /** The real clock: the tests wait (a little) in real time while the TestClock stands still. */
@@ -117,6 +117,23 @@ export const ParentLive = Parent.toLayer((input) =>
       TooBig: (e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))
     })
   )
+)
+
+/**
+ * Spawns one child through the client (`Hatchet.run` in the handler, a child of the task by its
+ * task context) and one through its durable context: two children, each with its own result.
+ */
+export const MixedParent = Task.durable("durable-mixed-parent", {
+  output: Schema.Struct({ viaClient: Schema.Number, viaDurable: Schema.Number }),
+  executionTimeout: "1 hour"
+})
+
+export const MixedParentLive = MixedParent.toLayer(() =>
+  Effect.gen(function*() {
+    const viaClient = yield* Hatchet.run(Double, { n: 1 })
+    const viaDurable = yield* DurableContext.runChild(Double, { n: 5 })
+    return { viaClient: viaClient.doubled, viaDurable: viaDurable.doubled }
+  }).pipe(TaskError.undeclared)
 )
 
 /** How many times `Drifting` began (its memo key changes with it: a non-deterministic handler). */
