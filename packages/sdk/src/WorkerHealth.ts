@@ -47,7 +47,9 @@
  *
  * @since 0.1.0
  */
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Context, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
 import * as Prometheus from "./internal/prometheus.js"
 import { Worker, type WorkerShape, type WorkerStatus } from "./Worker.js"

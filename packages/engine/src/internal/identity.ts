@@ -9,7 +9,8 @@
  *
  * @internal
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Data, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Token from "./auth/token.js"

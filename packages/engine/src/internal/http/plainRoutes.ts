@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { type Clock, Effect } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { EngineAuth, EngineAuthService } from "../auth/EngineAuth.js"

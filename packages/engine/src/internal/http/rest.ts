@@ -8,7 +8,9 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Data, Effect, Either, ParseResult, Schema } from "effect"
 import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"

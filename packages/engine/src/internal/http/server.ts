@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Context, Effect, ScopedRef } from "effect"
 import { createServer } from "node:http"
 import type { EngineAuthService } from "../auth/EngineAuth.js"

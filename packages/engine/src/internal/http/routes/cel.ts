@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Schema } from "effect"
 import * as Cel from "../../domain/cel.js"
 import type { JsonObject } from "../../domain/json.js"

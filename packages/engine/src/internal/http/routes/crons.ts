@@ -26,7 +26,8 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Schema } from "effect"
 import * as Crons from "../../domain/cron.js"
 import type { CronTrigger } from "../../domain/model.js"

@@ -16,7 +16,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Clock, Effect } from "effect"
 import { EngineCore } from "../../core.js"
 import type { PushedEvent, TaskStatus } from "../../domain/model.js"

@@ -18,7 +18,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Either, Schema } from "effect"
 import * as Filters from "../../domain/filters.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
 import * as Events from "./events.js"

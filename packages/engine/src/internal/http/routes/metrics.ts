@@ -15,7 +15,8 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import * as Metrics from "../../domain/metrics.js"
 import { apiError, json, parseQuery, type QueryReader, runDomain, tenantRoute } from "../rest.js"

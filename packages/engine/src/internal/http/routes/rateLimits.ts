@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect } from "effect"
 import { json, orderedPage, parseQuery, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"

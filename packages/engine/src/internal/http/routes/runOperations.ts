@@ -18,7 +18,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Either, Schema } from "effect"
 import * as Durable from "../../domain/durable.js"
 import { goMarshal } from "../../domain/json.js"

@@ -24,7 +24,8 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, Schema } from "effect"
 import type { NotEither } from "../../core.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"

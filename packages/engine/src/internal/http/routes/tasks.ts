@@ -13,7 +13,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Either, Schema } from "effect"
 import * as Admin from "../../domain/admin.js"
 import * as Durable from "../../domain/durable.js"

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect } from "effect"
 import * as Queries from "../../domain/queries.js"
 import { json, notFound, runDomain, tenantRoute } from "../rest.js"

@@ -29,7 +29,9 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, Schema } from "effect"
 import { parseUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Either, Schema } from "effect"
 import type { Worker } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { HttpRouter } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import { Effect, Either } from "effect"
 import { runStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"

@@ -6,7 +6,8 @@
  *
  * @internal
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import * as Queries from "../../domain/queries.js"
 import * as Registry from "../../domain/registry.js"
