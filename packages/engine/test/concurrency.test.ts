@@ -430,30 +430,31 @@ describe("workflow-level concurrency", () => {
     }))
 })
 
-describe("concurrency registration", () => {
-  const refusal = (
-    h: Harness,
-    name: string,
-    tasks: Parameters<Harness["putWorkflow"]>[1],
-    extra: Parameters<Harness["putWorkflow"]>[2] = {}
-  ) =>
-    Effect.map(
-      Effect.flip(h.putWorkflow(name, tasks, extra)),
-      (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
-    )
+/** The code and message a registration is refused with. */
+const refused = (
+  h: Harness,
+  name: string,
+  tasks: Parameters<Harness["putWorkflow"]>[1],
+  extra: Parameters<Harness["putWorkflow"]>[2] = {}
+) =>
+  Effect.map(
+    Effect.flip(h.putWorkflow(name, tasks, extra)),
+    (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
+  )
 
+describe("concurrency registration", () => {
   it.scoped("an expression is required; the strategy must be one of the five; the expression must compile", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
-      expect(yield* refusal(h, "e1", [task("t", { concurrency: [{ expression: "" }] })])).toEqual({
+      expect(yield* refused(h, "e1", [task("t", { concurrency: [{ expression: "" }] })])).toEqual({
         code: Status.INVALID_ARGUMENT,
         message: "CEL expression is required for concurrency (step t)"
       })
-      expect(yield* refusal(h, "e2", [task("t")], { concurrencyArr: [{ expression: "" }] })).toEqual({
+      expect(yield* refused(h, "e2", [task("t")], { concurrencyArr: [{ expression: "" }] })).toEqual({
         code: Status.INVALID_ARGUMENT,
         message: "CEL expression is required for concurrency"
       })
-      expect(yield* refusal(h, "e3", [task("t", { concurrency: [{ expression: "input.g", limitStrategy: DROP_NEWEST }] })])).toEqual({
+      expect(yield* refused(h, "e3", [task("t", { concurrency: [{ expression: "input.g", limitStrategy: DROP_NEWEST }] })])).toEqual({
         code: Status.INVALID_ARGUMENT,
         message: "Validation failed with the following errors:\n0: validation failed on field " +
           "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].LimitStrategy': on condition 'oneof' " +
@@ -461,13 +462,13 @@ describe("concurrency registration", () => {
       })
       // `parents` is not declared in upstream's workflow-string environment
       for (const expression of ["parents.a.key", "input.", "workflow_run_id.x", "string(input)", "input + 'x'", "'open", "input.a #"]) {
-        expect(yield* refusal(h, "e4", [task("t", { concurrency: [{ expression }] })]), expression).toEqual({
+        expect(yield* refused(h, "e4", [task("t", { concurrency: [{ expression }] })]), expression).toEqual({
           code: Status.INVALID_ARGUMENT,
           message: "Validation failed with the following errors:\n0: validation failed on field " +
             "'CreateWorkflowVersionOpts.Tasks[0].Concurrency[0].Expression': Invalid CEL expression\n"
         })
       }
-      expect((yield* refusal(h, "e5", [task("t")], { concurrency: { expression: "nope" } })).message).toContain(
+      expect((yield* refused(h, "e5", [task("t")], { concurrency: { expression: "nope" } })).message).toContain(
         "'CreateWorkflowVersionOpts.Concurrency[0].Expression': Invalid CEL expression"
       )
     }))
@@ -503,21 +504,10 @@ describe("concurrency registration", () => {
           `'${"x".repeat(100_001)}'`
         ]
       ) {
-        expect(yield* refusal(h, "limits", [task("t", { concurrency: [{ expression }] })])).toEqual(invalid("Invalid CEL expression"))
+        expect(yield* refused(h, "limits", [task("t", { concurrency: [{ expression }] })])).toEqual(invalid("Invalid CEL expression"))
       }
     }))
 })
-
-const refused = (
-  h: Harness,
-  name: string,
-  tasks: Parameters<Harness["putWorkflow"]>[1],
-  extra: Parameters<Harness["putWorkflow"]>[2] = {}
-) =>
-  Effect.map(
-    Effect.flip(h.putWorkflow(name, tasks, extra)),
-    (error: EngineError) => ({ code: grpcStatusOf(error), message: error.message })
-  )
 
 describe("CANCEL_QUEUED_EXCEPT_NEWEST and _OLDEST", () => {
   it.scoped("EXCEPT_NEWEST: a running task is never cancelled; of the waiting, only the newest max_runs stay", () =>
