@@ -275,7 +275,7 @@ class AttemptContext implements TaskContextShape, HasRunData<AttemptContext> {
  * @category constructors
  */
 export const make = (info: TaskInfo, operations: TaskOperations): Effect.Effect<TaskContextShape> =>
-  Effect.sync(() => new AttemptContext(info, operations))
+  Effect.sync(() => unsafeMake(info, operations))
 
 /**
  * `make`, building the context as it is called.

@@ -64,9 +64,12 @@ export const jsonReply = (write: (writer: JsonBytes) => unknown, status = 200): 
 /** The error body of a `RestError`, with its status. */
 export const errorReply = (error: RestError): JsonReply => jsonReply((writer) => writer.value(error.body), error.status)
 
+/** The content type of every `JsonReply`, however it is served. */
+export const jsonContentType = "application/json"
+
 /** A reply as the router's response. */
 export const replyResponse = (reply: JsonReply) =>
-  HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: "application/json" })
+  HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: jsonContentType })
 
 /** A JSON response written by `write` straight into bytes (see `jsonReply`). */
 export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200) => replyResponse(jsonReply(write, status))
