@@ -153,6 +153,35 @@ describe("ActionEvents", () => {
       yield* Effect.all([started, completed], { discard: true })
     }))
 
+  it.scoped("a posted event's outcome goes to its callback, whose effect runs; idle waits until every event was answered", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher({ batch: "fails" })
+      const sender = yield* makeSender(dispatcher)
+      const outcomes: Array<string> = []
+      const logged: Array<string> = []
+      const post = (id: string) =>
+        sender.unsafePost(event(id, STARTED), (exit) => {
+          outcomes.push(`${id} ${exit._tag}`)
+          return Exit.isFailure(exit) ? Effect.sync(() => logged.push(id)) : undefined
+        })
+      yield* sender.idle // nothing queued: at once
+      post("1")
+      yield* settle
+      post("2")
+      post("3")
+      const idle = yield* Effect.fork(sender.idle)
+      yield* release(1)
+      yield* settle
+      expect(outcomes).toEqual(["1 Success"])
+      expect(idle.unsafePoll()).toBeNull()
+      // the batch of 2 and 3 fails: both callbacks get the failure, their effects run
+      yield* release(1)
+      yield* idle.await
+      expect(outcomes).toEqual(["1 Success", "2 Failure", "3 Failure"])
+      expect(logged).toEqual(["2", "3"])
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["batch STEP_EVENT_TYPE_STARTED", "2,3"]])
+    }))
+
   it.scoped("an engine without SendBatchActionEvent gets every event alone, from then on", () =>
     Effect.gen(function*() {
       const { calls, dispatcher, release } = yield* recordingDispatcher({ batch: "unimplemented" })

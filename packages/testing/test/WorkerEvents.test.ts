@@ -3,11 +3,14 @@
  * result per task (the result is sent without waiting for STARTED's acknowledgement, and goes first
  * when both leave in one round, so they may arrive in either order, as from the official SDK), whether
  * the events travel alone or in `SendBatchActionEvent` batches, and on an engine without batches.
+ * An attempt's fiber ends with its result queued: the attempt counts as running, and the worker
+ * stays, until the engine answered its events; one that cannot be sent is logged with the task's
+ * annotations.
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Task, Worker } from "@effect-hatchet/sdk"
+import { Dispatcher, HatchetError, Task, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, HashMap, Layer, Logger, Schema } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, HashMap, Layer, Logger, Schema, Scope } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
 import { JobsLive, Script, ScriptLive } from "./fixtures.js"
 
@@ -54,7 +57,88 @@ const ChattyLive = Chatty.toLayer(() =>
   })
 )
 
+/**
+ * The fake's services, with its step action event calls held until `answer` is completed, then
+ * answered by the fake (`Success`) or failed with INTERNAL (`Failure`).
+ */
+const heldEvents = (fake: FakeDispatcher.FakeDispatcher, answer: Deferred.Deferred<"ok" | "fail">) =>
+  Layer.effect(
+    Dispatcher.Dispatcher,
+    Effect.map(Dispatcher.Dispatcher, (dispatcher): Dispatcher.DispatcherShape => {
+      const held = <A>(method: string, call: Effect.Effect<A, HatchetError.GrpcError>) =>
+        Effect.flatMap(
+          Deferred.await(answer),
+          (a) => a === "ok" ? call : new HatchetError.GrpcError({ method, code: 13, details: "the engine failed" })
+        )
+      return {
+        ...dispatcher,
+        sendStepActionEvent: (event, options) => held("/Dispatcher/SendStepActionEvent", dispatcher.sendStepActionEvent(event, options)),
+        sendBatchActionEvent: (event, options) => held("/Dispatcher/SendBatchActionEvent", dispatcher.sendBatchActionEvent(event, options))
+      }
+    })
+  ).pipe(Layer.provideMerge(fake.layer))
+
 describe("Worker step action events", () => {
+  it.scoped("an attempt counts as running until its events are answered, and a closing worker waits for them", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      const answer = yield* Deferred.make<"ok" | "fail">()
+      const scope = yield* Scope.make()
+      const worker = yield* Layer.buildWithScope(
+        Layer.scoped(Worker.Worker, Worker.make({ name: "held-worker", workflows: [ChattyLive] })).pipe(
+          Layer.provide(heldEvents(fake, answer))
+        ),
+        scope
+      ).pipe(Effect.map(Context.get(Worker.Worker)))
+      const action = yield* fake.assign({ actionId: "chatty:chatty" })
+      // the handler has run (its finalizer logged): its result is queued, not answered
+      yield* fake.waitFor((c) => c.logs.some((l) => l.message === "finalizer") ? c : undefined)
+      expect(yield* worker.runningTasks).toBe(1)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.repeatN(Effect.yieldNow(), 100)
+      expect(closing.unsafePoll()).toBeNull()
+      expect((yield* fake.calls).events).toEqual([])
+      yield* Deferred.succeed(answer, "ok")
+      yield* Fiber.join(closing)
+      const events = (yield* fake.calls).events.filter((e) => e.taskRunExternalId === action.taskRunExternalId)
+      expect(events.map((e) => e.eventType).sort()).toEqual([STARTED, COMPLETED])
+      expect(yield* worker.runningTasks).toBe(0)
+    }))
+
+  it.scoped("an event the engine refuses is logged with the task's annotations, and the attempt leaves", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeDispatcher.make
+      const answer = yield* Deferred.make<"ok" | "fail">()
+      const seen: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+      const capture = Logger.make(({ annotations, message }) => {
+        seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      })
+      const context = yield* Layer.build(
+        Layer.scoped(Worker.Worker, Worker.make({ name: "refused-worker", workflows: [ChattyLive] })).pipe(
+          Layer.provide(heldEvents(fake, answer)),
+          Layer.provide(Logger.add(capture))
+        )
+      )
+      const worker = Context.get(context, Worker.Worker)
+      const action = yield* fake.assign({ actionId: "chatty:chatty", retryCount: 1 })
+      yield* fake.waitFor((c) => c.logs.some((l) => l.message === "finalizer") ? c : undefined)
+      yield* Deferred.succeed(answer, "fail")
+      yield* Effect.iterate(1, { while: (n) => n > 0, body: () => worker.runningTasks })
+      const refused = seen.filter((l) => String(l.message).startsWith("could not report"))
+      expect(refused.map((l) => String(l.message)).sort()).toEqual([
+        "could not report STEP_EVENT_TYPE_COMPLETED to the engine",
+        "could not report STEP_EVENT_TYPE_STARTED to the engine"
+      ])
+      for (const line of refused) {
+        expect(line.annotations).toMatchObject({
+          "hatchet.action": "chatty:chatty",
+          "hatchet.task_run_id": action.taskRunExternalId,
+          "hatchet.workflow_run_id": action.workflowRunId,
+          "hatchet.retry_count": 1
+        })
+      }
+    }))
+
   it.scoped("ships what a handler, the fibers it forks and its finalizers log, and nothing else", () =>
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make

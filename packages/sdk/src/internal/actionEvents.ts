@@ -21,7 +21,9 @@
  * second round would leave with the first events to arrive, halving batch sizes (the README's
  * Benchmarks says what that costs). A lone task's events do not linger.
  *
- * `submit` returns at once with an effect that waits for the engine's acknowledgement. Rounds
+ * `submit` returns at once with an effect that waits for the engine's acknowledgement;
+ * `unsafePost` waits for nothing and hands the outcome to a callback (a task's fiber ends with its
+ * result queued), and `idle` waits until every event queued has been answered (a draining worker). Rounds
  * take events in the order submitted, but calls of one round, or of two rounds in flight, may
  * reach the engine in either order: a task's STARTED may arrive after its result, as from the
  * official SDKs.
@@ -44,6 +46,16 @@ export interface ActionEventSender {
   readonly submit: (event: Proto.StepActionEvent) => Effect.Effect<Effect.Effect<void, GrpcError>>
   /** `submit`, queuing the event as it is called (for a caller already in an effect). */
   readonly unsafeSubmit: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
+  /**
+   * Queues an event as it is called, and waits for nothing: `onDone` gets the call's outcome from
+   * the fiber of the round that sent it, which runs the effect it returns (e.g. a log line).
+   */
+  readonly unsafePost: (
+    event: Proto.StepActionEvent,
+    onDone: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined
+  ) => void
+  /** Waits until every event queued so far has been sent and answered (or has failed). */
+  readonly idle: Effect.Effect<void>
   /** Sends an event and waits for the engine's acknowledgement. */
   readonly send: (event: Proto.StepActionEvent) => Effect.Effect<void, GrpcError>
 }
@@ -70,8 +82,8 @@ export interface ActionEventOptions {
 
 interface Pending {
   readonly event: Proto.StepActionEvent
-  /** Called once, with the call's outcome. */
-  readonly done: (exit: Exit.Exit<void, GrpcError>) => void
+  /** Called once, with the call's outcome; the effect it returns runs on the round's fiber. */
+  readonly done: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined | void
 }
 
 const batchable = (type: StepActionEventType) =>
@@ -192,9 +204,24 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       })
     )
 
+    /** Events queued and not yet answered, and what waits for there to be none. */
+    let outstanding = 0
+    let idleWaiters: Array<() => void> = []
+
     const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
-      Effect.sync(() => {
-        for (const p of group) p.done(exit)
+      Effect.suspend(() => {
+        let after: Array<Effect.Effect<void>> | undefined
+        for (const p of group) {
+          const effect = p.done(exit)
+          if (effect !== undefined) (after ??= []).push(effect)
+        }
+        outstanding -= group.length
+        if (outstanding === 0 && idleWaiters.length > 0) {
+          const waiters = idleWaiters
+          idleWaiters = []
+          for (const resume of waiters) resume()
+        }
+        return after === undefined ? Effect.void : Effect.all(after, { discard: true })
       })
 
     const sendAlone = (p: Pending) =>
@@ -275,18 +302,30 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       endRound
     )
 
+    const unsafePost: ActionEventSender["unsafePost"] = (event, done) => {
+      outstanding++
+      pending.push({ event, done })
+      maybeStart()
+    }
+
+    const idle: Effect.Effect<void> = Effect.async<void>((resume) => {
+      if (outstanding === 0) return resume(Effect.void)
+      const waiter = () => resume(Effect.void)
+      idleWaiters.push(waiter)
+      return Effect.sync(() => {
+        idleWaiters = idleWaiters.filter((w) => w !== waiter)
+      })
+    })
+
     const unsafeSubmit = (event: Proto.StepActionEvent): Effect.Effect<void, GrpcError> => {
       // the acknowledgement, awaited once (lighter than a Deferred, made per event)
       let outcome: Exit.Exit<void, GrpcError> | undefined
       let resume: ((exit: Exit.Exit<void, GrpcError>) => void) | undefined
-      pending.push({
-        event,
-        done: (exit) => {
-          if (resume !== undefined) resume(exit)
-          else outcome = exit
-        }
+      unsafePost(event, (exit) => {
+        if (resume !== undefined) resume(exit)
+        else outcome = exit
+        return undefined
       })
-      maybeStart()
       // acknowledged already by the time it is awaited: no suspension
       return Effect.suspend(() =>
         outcome !== undefined ? outcome : Effect.async<void, GrpcError>((callback) => {
@@ -299,6 +338,8 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     return {
       submit: (event) => Effect.sync(() => unsafeSubmit(event)),
       unsafeSubmit,
+      unsafePost,
+      idle,
       send: (event) => Effect.suspend(() => unsafeSubmit(event))
     }
   })

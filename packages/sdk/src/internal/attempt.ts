@@ -1,6 +1,7 @@
 /**
  * One running attempt of a task run: the worker's mutable record of it (its slots, its fiber, why
- * it was interrupted, its durable waits, and what its metrics need).
+ * it was interrupted, its durable waits, what its metrics need, and its events the engine has not
+ * acknowledged yet).
  */
 import type { Clock, Duration, Effect, Fiber, MetricLabel } from "effect"
 
@@ -22,7 +23,17 @@ export interface Attempt {
   reason: InterruptReason | undefined
   /** Semaphore permits held (0 once released). */
   permits: number
+  /** Its fiber, while it runs (cleared when it ends, so that nothing the fiber held is kept). */
   fiber: Fiber.RuntimeFiber<void, never> | undefined
+  /** Its fiber has ended. */
+  ended: boolean
+  /**
+   * Its events queued and not yet acknowledged: the attempt stays in the worker's attempts until
+   * its fiber has ended and these are answered (its fiber does not wait for them).
+   */
+  unacknowledged: number
+  /** Takes it out of the worker's attempts (set by `track`). */
+  untrack: () => void
   /** When the assignment arrived (`Clock` nanoseconds), for the overhead metric. */
   readonly receivedAt: bigint
   /** The handler's run time, once it ran. */
@@ -47,15 +58,21 @@ export const make = (
   reason: undefined,
   permits: 0,
   fiber: undefined,
+  ended: false,
+  unacknowledged: 0,
+  untrack: untracked,
   receivedAt: clock.unsafeCurrentTimeNanos(),
   handlerTime: undefined,
   metricLabels: [],
   metadata
 })
 
+const untracked = () => {}
+
 /**
- * Runs an attempt's fiber under `key` in `attempts`, the entry removed when the fiber ends (unless
- * a newer attempt took the key). The attempt is in `attempts` before its fiber starts.
+ * Runs an attempt's fiber under `key` in `attempts`, the entry removed once the fiber has ended
+ * and its events are acknowledged (unless a newer attempt took the key). The attempt is in
+ * `attempts` before its fiber starts.
  */
 export const track = (
   attempts: Map<string, Attempt>,
@@ -64,9 +81,24 @@ export const track = (
   fork: () => Fiber.RuntimeFiber<void, never>
 ): void => {
   attempts.set(key, attempt)
+  attempt.untrack = () => {
+    if (attempts.get(key) === attempt) attempts.delete(key)
+  }
   const fiber = fork()
   attempt.fiber = fiber
   fiber.addObserver(() => {
-    if (attempts.get(key) === attempt) attempts.delete(key)
+    attempt.fiber = undefined
+    attempt.ended = true
+    if (attempt.unacknowledged === 0) attempt.untrack()
   })
+}
+
+/** Counts an event of the attempt as queued; call `acknowledged` when the engine answered it. */
+export const queued = (attempt: Attempt): void => {
+  attempt.unacknowledged++
+}
+
+/** An event of the attempt was answered (or failed): the attempt leaves when it was the last. */
+export const acknowledged = (attempt: Attempt): void => {
+  if (--attempt.unacknowledged === 0 && attempt.ended) attempt.untrack()
 }

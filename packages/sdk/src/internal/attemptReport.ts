@@ -1,40 +1,54 @@
 /**
  * What the worker tells the engine about an attempt: its step action events (STARTED, and the
  * result an attempt's exit stands for), with the task metrics recorded as the result goes out.
+ * An attempt's events are queued without its fiber waiting for their acknowledgements: the fiber
+ * ends with its result queued (what it held is garbage at once, instead of living for a round trip
+ * of the engine, long enough for V8 to move it to the old generation), the attempt stays in the
+ * worker's attempts until they are answered, and the drain waits for them.
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Clock, Exit } from "effect"
-import { Cause, Duration, Effect, Metric } from "effect"
+import type { Clock } from "effect"
+import { Cause, Duration, Effect, Exit, Metric } from "effect"
 import type * as TaskExecution from "../TaskExecution.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import type { ActionEventSender } from "./actionEvents.js"
-import type { Attempt } from "./attempt.js"
+import * as Attempt from "./attempt.js"
 import { encodedFailure } from "./failure.js"
 
 /** The worker's reports of its attempts. */
 export interface AttemptReporter {
   /**
-   * Queues a step action event as it is called (from within an effect); the effect returned waits
-   * until the engine acknowledged it (a failure, once retries are exhausted, is logged).
+   * Sends a step action event and waits for its acknowledgement (a failure, once retries are
+   * exhausted, is logged).
    */
-  readonly unsafeSubmit: (
+  readonly send: (
     workerId: string,
     action: DispatcherProto.AssignedAction,
     eventType: StepActionEventType,
     eventPayload: string,
     shouldNotRetry?: boolean
   ) => Effect.Effect<void>
-  /** Sends a step action event and waits for its acknowledgement. */
-  readonly send: AttemptReporter["unsafeSubmit"]
   /**
-   * Reports how an attempt ended (COMPLETED, or FAILED for a failure, a defect, or an interruption
-   * the engine does not know of) and records its metrics.
+   * Queues a step action event of an attempt as it is called, counted by the attempt until the
+   * engine acknowledged it (a failure, once retries are exhausted, is logged).
+   */
+  readonly unsafePost: (
+    workerId: string,
+    action: DispatcherProto.AssignedAction,
+    attempt: Attempt.Attempt,
+    eventType: StepActionEventType,
+    eventPayload: string,
+    shouldNotRetry?: boolean
+  ) => void
+  /**
+   * Queues how an attempt ended (COMPLETED, or FAILED for a failure, a defect, or an interruption
+   * the engine does not know of), as `unsafePost`, and records its metrics.
    */
   readonly report: (
     workerId: string,
     action: DispatcherProto.AssignedAction,
-    attempt: Attempt,
+    attempt: Attempt.Attempt,
     exit: Exit.Exit<TaskExecution.Outcome>
   ) => Effect.Effect<void>
 }
@@ -48,7 +62,7 @@ export const make = (options: {
   const { actionEvents, clock, workerName } = options
 
   /** Records the handler's and the SDK's time for an attempt whose result is about to be sent. */
-  const recordResult = (attempt: Attempt, counter: Metric.Metric.Counter<number>): void => {
+  const recordResult = (attempt: Attempt.Attempt, counter: Metric.Metric.Counter<number>): void => {
     const elapsed = Duration.nanos(clock.unsafeCurrentTimeNanos() - attempt.receivedAt)
     const handlerTime = attempt.handlerTime
     if (handlerTime !== undefined) WorkerMetrics.taskDuration.unsafeUpdate(handlerTime, attempt.metricLabels)
@@ -59,51 +73,78 @@ export const make = (options: {
     counter.unsafeUpdate(1, attempt.metricLabels)
   }
 
-  /** Queues the event now; the effect returned waits for its acknowledgement, logging a failure. */
-  const unsafeSubmit: AttemptReporter["unsafeSubmit"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
-    Effect.catchAll(
-      actionEvents.unsafeSubmit({
-        workerId,
-        jobId: action.jobId,
-        jobRunId: action.jobRunId,
-        taskId: action.taskId,
-        taskRunExternalId: action.taskRunExternalId,
-        actionId: action.actionId,
-        eventTimestamp: new Date(clock.unsafeCurrentTimeMillis()),
-        eventType,
-        eventPayload,
-        retryCount: action.retryCount,
-        shouldNotRetry
-      }),
-      (error) => Effect.logError(`could not report ${StepActionEventType[eventType]} to the engine`, error)
-    )
+  const event = (
+    workerId: string,
+    action: DispatcherProto.AssignedAction,
+    eventType: StepActionEventType,
+    eventPayload: string,
+    shouldNotRetry: boolean | undefined
+  ): DispatcherProto.StepActionEvent => ({
+    workerId,
+    jobId: action.jobId,
+    jobRunId: action.jobRunId,
+    taskId: action.taskId,
+    taskRunExternalId: action.taskRunExternalId,
+    actionId: action.actionId,
+    eventTimestamp: new Date(clock.unsafeCurrentTimeMillis()),
+    eventType,
+    eventPayload,
+    retryCount: action.retryCount,
+    shouldNotRetry
+  })
+
+  const notReported = (eventType: StepActionEventType) => `could not report ${StepActionEventType[eventType]} to the engine`
+
   const send: AttemptReporter["send"] = (workerId, action, eventType, eventPayload, shouldNotRetry) =>
-    Effect.suspend(() => unsafeSubmit(workerId, action, eventType, eventPayload, shouldNotRetry))
+    Effect.catchAll(
+      actionEvents.send(event(workerId, action, eventType, eventPayload, shouldNotRetry)),
+      (error) => Effect.logError(notReported(eventType), error)
+    )
+
+  const unsafePost: AttemptReporter["unsafePost"] = (workerId, action, attempt, eventType, eventPayload, shouldNotRetry) => {
+    Attempt.queued(attempt)
+    // only what a failure's log line needs is kept until the answer (not the assignment)
+    const { actionId, retryCount, taskRunExternalId, workflowRunId } = action
+    actionEvents.unsafePost(event(workerId, action, eventType, eventPayload, shouldNotRetry), (exit) => {
+      Attempt.acknowledged(attempt)
+      if (Exit.isSuccess(exit)) return undefined
+      // logged on the round's fiber with the attempt's annotations (as its own fiber would)
+      return Effect.logError(notReported(eventType), exit.cause).pipe(Effect.annotateLogs({
+        "hatchet.action": actionId,
+        "hatchet.task_run_id": taskRunExternalId,
+        "hatchet.workflow_run_id": workflowRunId,
+        "hatchet.retry_count": retryCount
+      }))
+    })
+  }
 
   const report: AttemptReporter["report"] = (workerId, action, attempt, exit) => {
     const failed = (payload: string, shouldNotRetry: boolean) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         recordResult(attempt, WorkerMetrics.tasksFailed)
-        return unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
+        unsafePost(workerId, action, attempt, StepActionEventType.STEP_EVENT_TYPE_FAILED, payload, shouldNotRetry)
       })
     const interrupted = (message: string) =>
       Effect.zipRight(
         Metric.increment(WorkerMetrics.tasksInterrupted),
-        send(
-          workerId,
-          action,
-          StepActionEventType.STEP_EVENT_TYPE_FAILED,
-          encodedFailure("Interrupted", message).payload,
-          false
+        Effect.sync(() =>
+          unsafePost(
+            workerId,
+            action,
+            attempt,
+            StepActionEventType.STEP_EVENT_TYPE_FAILED,
+            encodedFailure("Interrupted", message).payload,
+            false
+          )
         )
       )
     if (exit._tag === "Success") {
       const outcome = exit.value
       switch (outcome._tag) {
         case "Completed":
-          return Effect.suspend(() => {
+          return Effect.sync(() => {
             recordResult(attempt, WorkerMetrics.tasksCompleted)
-            return unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
+            unsafePost(workerId, action, attempt, StepActionEventType.STEP_EVENT_TYPE_COMPLETED, outcome.output)
           })
         case "Failed":
           return Effect.zipRight(
@@ -140,5 +181,5 @@ export const make = (options: {
     }
   }
 
-  return { unsafeSubmit, send, report }
+  return { send, unsafePost, report }
 }

@@ -185,12 +185,12 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
       previous: Fiber.RuntimeFiber<void, never> | undefined
     ): Effect.Effect<void> => {
       // STARTED goes out while the task runs, and the result is queued right after it without
-      // waiting for its acknowledgement; both acknowledgements are awaited at the end
-      let started: Effect.Effect<void> | undefined
+      // waiting for its acknowledgement; the fiber ends there (the attempt stays in `attempts`
+      // until both are acknowledged, see attemptReport.ts)
       let body = Effect.zipRight(
         slots.take(attempt, route.slotCost, route.durable ? slots.durable : slots.default),
         Effect.suspend(() => {
-          started = reporter.unsafeSubmit(workerId, action, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
+          reporter.unsafePost(workerId, action, attempt, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
           return execute(workerId, action, route, attempt)
         })
       )
@@ -201,8 +201,7 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
         if (route.durable && durable !== undefined) {
           after = Effect.zipRight(durable.listener.forget(action.taskRunExternalId, attempt.invocationCount), after)
         }
-        after = Effect.zipRight(slots.release(attempt), after)
-        return started === undefined ? after : Effect.zipRight(after, started)
+        return Effect.zipRight(slots.release(attempt), after)
       }
       const effect = Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.exit(restore(body)), finish))
       return recordsSpans ? inTaskSpan(clock, action, attempt, effect) : effect

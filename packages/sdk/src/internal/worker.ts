@@ -144,6 +144,7 @@ export const make = (
         dispatcher,
         pauseIntake,
         tasks,
+        actionEvents,
         durable,
         logs,
         connection: loop,

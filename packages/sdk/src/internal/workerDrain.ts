@@ -6,6 +6,7 @@
 import { Duration, Effect, Fiber, FiberSet, Option, Ref } from "effect"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { WorkersShape } from "../Workers.js"
+import type { ActionEventSender } from "./actionEvents.js"
 import type { DurableAttempts } from "./durableAttempts.js"
 import { CALL_TIMEOUT } from "./engineCall.js"
 import type { LogShipper } from "./logShipping.js"
@@ -40,6 +41,8 @@ export const drain = (options: {
   readonly pauseIntake: (workerId: string) => Effect.Effect<void>
   /** The attempts' fibers. */
   readonly tasks: FiberSet.FiberSet<void, never>
+  /** Their step action events (an attempt's fiber ends with its result queued, not answered). */
+  readonly actionEvents: ActionEventSender
   readonly durable: DurableAttempts | undefined
   readonly logs: LogShipper
   /** The connection's fiber, interrupted last. */
@@ -47,7 +50,7 @@ export const drain = (options: {
   readonly grace: Duration.Duration
   readonly workerName: string
 }): Effect.Effect<void> => {
-  const { dispatcher, grace, state, tasks } = options
+  const { actionEvents, dispatcher, grace, state, tasks } = options
   return Effect.gen(function*() {
     state.phase = "draining"
     yield* setStatus(state, WorkerStatus.Draining())
@@ -55,7 +58,11 @@ export const drain = (options: {
     if (Option.isSome(workerId)) yield* options.pauseIntake(workerId.value)
     // durable tasks waiting for the engine are handed back to it (upstream's evictAllWaiting)
     if (options.durable !== undefined) yield* options.durable.evictWaiting
-    const drained = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+    const drained = yield* FiberSet.awaitEmpty(tasks).pipe(
+      Effect.zipRight(actionEvents.idle),
+      Effect.interruptible,
+      Effect.timeoutOption(grace)
+    )
     if (Option.isNone(drained)) {
       yield* Effect.logWarning(
         `${state.attempts.size} task(s) still running after the ${Duration.format(grace)} grace period; ` +
@@ -63,8 +70,12 @@ export const drain = (options: {
       )
       state.phase = "closing"
       for (const attempt of state.attempts.values()) attempt.reason ??= "shutdown"
-      // each interrupted attempt reports FAILED before its fiber ends
-      yield* FiberSet.clear(tasks).pipe(Effect.interruptible, Effect.timeoutOption(Duration.seconds(15)))
+      // each interrupted attempt queues FAILED before its fiber ends; then they are sent
+      yield* FiberSet.clear(tasks).pipe(
+        Effect.zipRight(actionEvents.idle),
+        Effect.interruptible,
+        Effect.timeoutOption(Duration.seconds(15))
+      )
     }
     state.phase = "closing"
     const current = yield* Ref.get(state.workerId)
