@@ -44,6 +44,7 @@ const probe = Number(process.env.BENCH_PROBE ?? 200)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
+const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
 
 type Kind = "official" | "ours"
 
@@ -133,7 +134,9 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 // ---------------------------------------------------------------------------------------------
 
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, [], { source: process.env.BENCH_DIST !== "1" })
+  spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
+    source: process.env.BENCH_DIST !== "1"
+  })
 
 /** Asks the worker process (./report.ts) to start or stop its CPU profiler; waits for its answer. */
 const workerProfiler = (child: ChildProcess, message: { readonly profile: "start" | "stop"; readonly file?: string }) =>

@@ -4,6 +4,7 @@
  * Memory is read first; `effect` is imported only afterwards, so that it never counts against a
  * process that does not use it.
  */
+import type { Session } from "node:inspector/promises"
 
 /** What a worker process reports. */
 export interface WorkerReport {
@@ -78,7 +79,7 @@ const report = async (): Promise<WorkerReport> => {
  * writes what it sampled since to `file`: the parent profiles the measured runs only, not the
  * process's start-up (BENCH_PROFILE).
  */
-let profiler: import("node:inspector/promises").Session | undefined
+let profiler: Session | undefined
 const profile = async (message: { readonly profile: "start" | "stop"; readonly file?: string }) => {
   if (message.profile === "start") {
     const inspector = await import("node:inspector/promises")
@@ -98,10 +99,40 @@ const profile = async (message: { readonly profile: "start" | "stop"; readonly f
   return { profiled: message.profile }
 }
 
+/**
+ * With BENCH_HEAP_PROFILE=<file>, V8's sampling heap profiler runs from the first report (before
+ * the measured runs) to the second (after them) and writes what it sampled to `<file>`: the
+ * allocations no scavenge freed (promoted to the old generation, or still live), by allocation site.
+ */
+let heapProfiler: Session | undefined
+let reports = 0
+const heapProfile = async (file: string) => {
+  reports++
+  if (reports === 1) {
+    const inspector = await import("node:inspector/promises")
+    heapProfiler = new inspector.Session()
+    heapProfiler.connect()
+    await heapProfiler.post("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false
+    })
+  } else if (reports === 2 && heapProfiler !== undefined) {
+    const { profile } = await heapProfiler.post("HeapProfiler.stopSampling")
+    heapProfiler.disconnect()
+    const fs = await import("node:fs")
+    fs.writeFileSync(file, JSON.stringify(profile))
+  }
+}
+
 if (process.send !== undefined) {
   process.on("message", (message) => {
-    if (message === "report") void report().then((r) => process.send!({ report: r }))
-    else if (typeof message === "object" && message !== null && "profile" in message) {
+    if (message === "report") {
+      void report().then(async (r) => {
+        if (process.env.BENCH_HEAP_PROFILE !== undefined) await heapProfile(process.env.BENCH_HEAP_PROFILE)
+        process.send!({ report: r })
+      })
+    } else if (typeof message === "object" && message !== null && "profile" in message) {
       void profile(message as Parameters<typeof profile>[0]).then((r) => process.send!(r))
     }
   })

@@ -122,7 +122,8 @@ const program = Effect.gen(function*() {
       await session.post("HeapProfiler.startSampling", {
         samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true
+        // BENCH_ALLOC_PROMOTED=1: only what no scavenge freed (what was promoted, or lives)
+        includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_PROMOTED === undefined
       })
       return session
     })
