@@ -23,11 +23,13 @@ export const attemptRefs =
   (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
   (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
     attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-    let annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-    annotations = HashMap.set(annotations, "hatchet.action", action.actionId)
-    annotations = HashMap.set(annotations, "hatchet.task_run_id", action.taskRunExternalId)
-    annotations = HashMap.set(annotations, "hatchet.workflow_run_id", action.workflowRunId)
-    annotations = HashMap.set(annotations, "hatchet.retry_count", action.retryCount)
+    // one mutation: the four keys without a copy of the map per key
+    const annotations = HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
+      HashMap.set(map, "hatchet.action", action.actionId)
+      HashMap.set(map, "hatchet.task_run_id", action.taskRunExternalId)
+      HashMap.set(map, "hatchet.workflow_run_id", action.workflowRunId)
+      HashMap.set(map, "hatchet.retry_count", action.retryCount)
+    })
     if (parent === undefined) {
       return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
     }

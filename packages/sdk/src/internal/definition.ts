@@ -414,14 +414,24 @@ type AnyHandler = (input: any, parents: any) => Effect.Effect<unknown, unknown, 
 
 /**
  * Runs a handler's effect with the services captured when its layer was built, those of the
- * running fiber and the per-run services, added in one step.
+ * running fiber and the per-run services, added in one step. The captured and the fiber's services
+ * are merged once for the fiber's context seen last (a worker's task fibers share theirs): a merge
+ * copies every service, and a worker runs this once per task.
  */
 const withServices = (
-  effect: Effect.Effect<unknown, unknown, any>,
-  captured: Context.Context<never>,
-  perRun: Context.Context<any>
-): Effect.Effect<unknown, unknown> =>
-  Effect.mapInputContext(effect, (current: Context.Context<never>) => Context.merge(Context.merge(captured, current), perRun))
+  captured: Context.Context<never>
+): (effect: Effect.Effect<unknown, unknown, any>, perRun: Context.Context<any>) => Effect.Effect<unknown, unknown> => {
+  let lastCurrent: Context.Context<never> | undefined
+  let lastMerged: Context.Context<never> = captured
+  const merged = (current: Context.Context<never>): Context.Context<never> => {
+    if (current !== lastCurrent) {
+      lastMerged = Context.merge(captured, current)
+      lastCurrent = current
+    }
+    return lastMerged
+  }
+  return (effect, perRun) => Effect.mapInputContext(effect, (current: Context.Context<never>) => Context.merge(merged(current), perRun))
+}
 
 /**
  * Builds the implementation layer: captures the handlers' services at build time (as
@@ -437,13 +447,14 @@ export const implementationLayer = (
     Effect.gen(function*() {
       const handlers = Effect.isEffect(build) ? yield* build : build
       const context = yield* Effect.context<never>()
+      const provide = withServices(context)
       const provided = new Map<string, ProvidedHandler>()
       for (const task of allTasks(spec)) {
         const handler = handlers[task.name]
         if (typeof handler !== "function") {
           return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
         }
-        provided.set(task.name, (input, parents, taskServices) => withServices(handler(input, parents), context, taskServices))
+        provided.set(task.name, (input, parents, taskServices) => provide(handler(input, parents), taskServices))
       }
       return { definition, spec, handlers: provided } satisfies ImplementationShape
     })
@@ -464,7 +475,8 @@ export const batchImplementationLayer = (
       const handler = Effect.isEffect(build) ? yield* build : build
       if (typeof handler !== "function") return yield* Effect.dieMessage(`batch task "${spec.name}": no handler`)
       const context = yield* Effect.context<never>()
-      const provided: ProvidedBatchHandler = (inputs, batchServices) => withServices(handler(inputs), context, batchServices)
+      const provide = withServices(context)
+      const provided: ProvidedBatchHandler = (inputs, batchServices) => provide(handler(inputs), batchServices)
       return {
         definition,
         spec,
