@@ -44,6 +44,7 @@ const probe = Number(process.env.BENCH_PROBE ?? 200)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
+/** BENCH_WORKER_NODE_ARGS: node (V8) flags of the worker processes, e.g. "--trace-gc --trace-gc-nvp". */
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
 
 type Kind = "official" | "ours"
