@@ -7,7 +7,7 @@
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Exit, Queue } from "effect"
+import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
@@ -180,6 +180,25 @@ describe("ActionEvents", () => {
       expect(outcomes).toEqual(["1 Success", "2 Failure", "3 Failure"])
       expect(logged).toEqual(["2", "3"])
       expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["batch STEP_EVENT_TYPE_STARTED", "2,3"]])
+    }))
+
+  it.scoped("closing the sender's scope waits until what was queued before has been answered", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const scope = yield* Scope.make()
+      const sender = yield* Scope.extend(makeSender(dispatcher), scope)
+      const outcomes: Array<string> = []
+      sender.unsafePost(event("1", COMPLETED), (exit) => {
+        outcomes.push(exit._tag)
+        return undefined
+      })
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      expect(closing.unsafePoll()).toBeNull()
+      expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"]])
+      yield* release(1)
+      yield* Fiber.join(closing)
+      expect(outcomes).toEqual(["Success"])
     }))
 
   it.scoped("an engine without SendBatchActionEvent gets every event alone, from then on", () =>

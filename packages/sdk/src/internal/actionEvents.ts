@@ -154,6 +154,9 @@ const batchRequest = (group: ReadonlyArray<Pending>): Proto.BatchActionEvent => 
 
 const liveClock = Clock.make()
 
+/** How long closing the sender waits for the events queued before (real time). */
+const CLOSE_WAIT = Duration.seconds(15)
+
 const isUnimplemented = (exit: Exit.Exit<void, GrpcError>) =>
   Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (e) => e.code === Status.UNIMPLEMENTED)
 
@@ -182,8 +185,8 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
 })
 
 /**
- * Starts the sender in the current scope. Closing the scope stops it: events still queued or in
- * flight are abandoned, so close it after everything that waits on it.
+ * Starts the sender in the current scope. Closing the scope first waits (at most 15 s) until what
+ * was queued has been answered, then stops it: what is still queued or in flight is abandoned.
  *
  * @internal
  */
@@ -198,10 +201,16 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     const runRound = yield* FiberSet.runtime(calls)<never>()
     let batches = true
     let closed = false
+    // what was queued before the scope closes is still sent (an attempt interrupted as the worker's
+    // scope closes queues its FAILED and ends), for at most CLOSE_WAIT of real time
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-      })
+      idle.pipe(
+        Effect.timeoutOption(CLOSE_WAIT),
+        Effect.withClock(liveClock),
+        Effect.zipRight(Effect.sync(() => {
+          closed = true
+        }))
+      )
     )
 
     /** Events queued and not yet answered, and what waits for there to be none. */
