@@ -57,6 +57,36 @@ const ChattyLive = Chatty.toLayer(() =>
   })
 )
 
+interface LogLine {
+  readonly message: unknown
+  readonly annotations: Record<string, unknown>
+}
+
+/** A logger that keeps every line with its annotations. */
+const capturedLogs = () => {
+  const seen: Array<LogLine> = []
+  const capture = Logger.make(({ annotations, message }) => {
+    seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+  })
+  return { capture, seen }
+}
+
+/** Every line carries the task's action, task run, workflow run and retry count. */
+const expectAnnotated = (
+  lines: ReadonlyArray<LogLine>,
+  action: { readonly taskRunExternalId: string; readonly workflowRunId: string },
+  retryCount: number
+) => {
+  for (const line of lines) {
+    expect(line.annotations).toMatchObject({
+      "hatchet.action": "chatty:chatty",
+      "hatchet.task_run_id": action.taskRunExternalId,
+      "hatchet.workflow_run_id": action.workflowRunId,
+      "hatchet.retry_count": retryCount
+    })
+  }
+}
+
 /**
  * The fake's services, with its step action event calls held until `answer` is completed, then
  * answered by the fake (`Success`) or failed with INTERNAL (`Failure`).
@@ -109,10 +139,7 @@ describe("Worker step action events", () => {
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make
       const answer = yield* Deferred.make<"ok" | "fail">()
-      const seen: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
-      const capture = Logger.make(({ annotations, message }) => {
-        seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
-      })
+      const { capture, seen } = capturedLogs()
       const context = yield* Layer.build(
         Layer.scoped(Worker.Worker, Worker.make({ name: "refused-worker", workflows: [ChattyLive] })).pipe(
           Layer.provide(heldEvents(fake, answer)),
@@ -129,14 +156,7 @@ describe("Worker step action events", () => {
         "could not report STEP_EVENT_TYPE_COMPLETED to the engine",
         "could not report STEP_EVENT_TYPE_STARTED to the engine"
       ])
-      for (const line of refused) {
-        expect(line.annotations).toMatchObject({
-          "hatchet.action": "chatty:chatty",
-          "hatchet.task_run_id": action.taskRunExternalId,
-          "hatchet.workflow_run_id": action.workflowRunId,
-          "hatchet.retry_count": 1
-        })
-      }
+      expectAnnotated(refused, action, 1)
     }))
 
   it.scoped("ships what a handler, the fibers it forks and its finalizers log, and nothing else", () =>
@@ -160,10 +180,7 @@ describe("Worker step action events", () => {
   it.scoped("a task's log lines carry its action, task run, workflow run and retry as annotations, in every logger", () =>
     Effect.gen(function*() {
       const fake = yield* FakeDispatcher.make
-      const seen: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
-      const capture = Logger.make(({ annotations, message }) => {
-        seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
-      })
+      const { capture, seen } = capturedLogs()
       yield* Layer.build(
         Layer.scoped(Worker.Worker, Worker.make({ name: "logs-worker", workflows: [ChattyLive] })).pipe(
           Layer.provide(fake.layer),
@@ -174,14 +191,7 @@ describe("Worker step action events", () => {
       yield* fake.waitFor((c) => c.events.some((e) => e.eventType === COMPLETED) ? c : undefined)
       const lines = seen.filter((l) => ["handler", "child fiber", "finalizer"].includes(String(l.message)))
       expect(lines).toHaveLength(3)
-      for (const line of lines) {
-        expect(line.annotations).toMatchObject({
-          "hatchet.action": "chatty:chatty",
-          "hatchet.task_run_id": action.taskRunExternalId,
-          "hatchet.workflow_run_id": action.workflowRunId,
-          "hatchet.retry_count": 2
-        })
-      }
+      expectAnnotated(lines, action, 2)
     }))
 
   it.scoped("40 tasks at once: one STARTED and one COMPLETED each, in batches", () =>
