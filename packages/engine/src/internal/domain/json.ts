@@ -248,22 +248,41 @@ const writeOpening = (input: unknown, go: boolean, sink: JsonSink, stack: Array<
   }
 }
 
+/** The text `stringSink` has written so far (one sink for every call: no closures per call). */
+let written = ""
+
+const stringSink: JsonSink = {
+  raw: (text) => {
+    written += text
+  },
+  string: (s) => {
+    written += JSON.stringify(s)
+  }
+}
+
 /** `writeJsonTo` into a string. */
 const writeJson = (root: unknown, go: boolean): string => {
-  let out = ""
-  writeJsonTo(root, go, {
-    raw: (text) => {
-      out += text
-    },
-    string: (s) => {
-      out += JSON.stringify(s)
-    }
-  })
-  return out
+  // a `toJSON` may write JSON of its own through here: keep what the outer call has written
+  const outer = written
+  written = ""
+  try {
+    writeJsonTo(root, go, stringSink)
+    return written
+  } finally {
+    written = outer
+  }
+}
+
+/** Whether `value` is an object with no own enumerable keys (what a no-op run's input and triggers are). */
+const isEmptyObject = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  for (const _ in value) return false
+  return true
 }
 
 /** `json.Marshal` of a decoded value, byte for byte as Go writes it (any depth). */
-export const goMarshal = (value: unknown): string => escapeHtml(writeJson(value, true))
+export const goMarshal = (value: unknown): string =>
+  value === null ? "null" : isEmptyObject(value) ? "{}" : escapeHtml(writeJson(value, true))
 
 /** `JSON.stringify(value)`, at any depth (REST responses embed user JSON). */
 export const stringifyJson = (value: unknown): string => writeJson(value, false)
