@@ -280,9 +280,31 @@ const isEmptyObject = (value: unknown): boolean => {
   return true
 }
 
+/**
+ * Go's `json.Marshal` of an object whose every value is a string (a run's metadata, most often),
+ * written directly; undefined for any other object.
+ */
+const goMarshalStrings = (object: Readonly<Record<string, unknown>>): string | undefined => {
+  const keys = Object.keys(object)
+  for (const key of keys) if (typeof object[key] !== "string") return undefined
+  keys.sort(compareKeys)
+  let out = "{"
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ","
+    out += `${JSON.stringify(keys[i])}:${JSON.stringify(object[keys[i]!])}`
+  }
+  return `${out}}`
+}
+
 /** `json.Marshal` of a decoded value, byte for byte as Go writes it (any depth). */
-export const goMarshal = (value: unknown): string =>
-  value === null ? "null" : isEmptyObject(value) ? "{}" : escapeHtml(writeJson(value, true))
+export const goMarshal = (value: unknown): string => {
+  if (value === null) return "null"
+  if (isEmptyObject(value)) return "{}"
+  const flat = typeof value === "object" && !Array.isArray(value)
+    ? goMarshalStrings(value as Readonly<Record<string, unknown>>)
+    : undefined
+  return escapeHtml(flat ?? writeJson(value, true))
+}
 
 /** `JSON.stringify(value)`, at any depth (REST responses embed user JSON). */
 export const stringifyJson = (value: unknown): string => writeJson(value, false)
