@@ -29,18 +29,18 @@
  * (./trace/run.ts) times one run's path message by message.
  */
 import { Admin } from "@effect-hatchet/sdk"
-import { Deferred, type Duration, Effect, Exit, FiberId, Layer, Schedule } from "effect"
+import { type Duration, Effect, Layer, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
-import { subscribeRun } from "../../engine/src/internal/domain/publish.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { spawnChild } from "./child.js"
 import type { MetricValue, WorkerReport } from "./report.js"
+import { observeRuns } from "./runObserver.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -347,52 +347,29 @@ const phase = (kind: Kind) =>
 
 /**
  * The single-run probe: `probe` runs one at a time, each triggered 1 ms after the last one's result
- * was recorded. Times on this process's monotonic clock: the trigger call; the worker's START handed
- * to its stream (the session's `send`, wrapped), where the run is also subscribed to; the result
- * recorded (that run subscriber, called by the engine's operation that records it). `late` counts
- * runs whose START was not sent during their trigger (subscribed to after it; none expected).
+ * was recorded, timed on this process's monotonic clock (./runObserver.ts): the trigger call, the
+ * worker's START handed to its stream, the result recorded. `late` counts runs whose START was not
+ * sent during their trigger (none expected).
  */
 const probeOneAtATime = (core: EngineCoreService, workerId: string) =>
   Effect.gen(function*() {
-    const sentAt = new Map<string, number>()
-    const recordedAt = new Map<string, Deferred.Deferred<number>>()
-    const observe = (runId: string) => {
-      const recorded = Deferred.unsafeMake<number>(FiberId.none)
-      recordedAt.set(runId, recorded)
-      subscribeRun(core.state, runId, { send: () => Deferred.unsafeDone(recorded, Exit.succeed(performance.now())) }, 0)
-      return recorded
-    }
-    let probing = false
-    for (const session of core.state.workersById.get(workerId)!.sessions.values()) {
-      const send = session.send
-      ;(session as { send: typeof send }).send = (action) => {
-        if (probing && !sentAt.has(action.workflowRunId)) {
-          sentAt.set(action.workflowRunId, performance.now())
-          observe(action.workflowRunId)
-        }
-        return send(action)
-      }
-    }
+    const observer = observeRuns(core, workerId)
     const ids: Array<string> = []
     const roundTrips: Array<number> = []
     const fromTrigger: Array<number> = []
     let late = 0
-    probing = true
+    observer.setActive(true)
     for (let i = 0; i < probe; i++) {
       const triggeredAt = performance.now()
       const [id] = yield* triggerRuns(1)
-      let recorded = recordedAt.get(id!)
-      if (recorded === undefined) {
-        late++
-        recorded = yield* core.runSync(() => observe(id!))
-      }
-      const finishedAt = yield* Deferred.await(recorded)
+      const recorded = yield* observer.recorded(id!)
+      if (recorded.late) late++
       ids.push(id!)
-      fromTrigger.push(finishedAt - triggeredAt)
-      roundTrips.push(finishedAt - (sentAt.get(id!) ?? Number.NaN))
+      fromTrigger.push(recorded.at - triggeredAt)
+      roundTrips.push(recorded.at - (observer.sentAt(id!) ?? Number.NaN))
       yield* Effect.sleep("1 millis")
     }
-    probing = false
+    observer.setActive(false)
     const quantiles = (xs: Array<number>): Quantiles => {
       xs.sort((a, b) => a - b)
       return { p50: percentile(xs, 50), p99: percentile(xs, 99) }

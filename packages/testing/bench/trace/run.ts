@@ -7,7 +7,8 @@
  * client), `oc:` the official client here, `w:` our worker, `off:` the official worker.
  *
  * Per worker, after a warm-up: TRACE_RUNS (default 200) runs triggered one at a time as
- * `pnpm bench`'s single-run probe triggers them (BulkTriggerWorkflow of one, polled every 1 ms),
+ * `pnpm bench`'s single-run probe triggers them (BulkTriggerWorkflow of one, the result awaited as
+ * the engine records it, ../runObserver.ts, the next run 1 ms later),
  * then, unless TRACE_CLIENT=0, as many runs through each client, triggered and awaited:
  * `Hatchet.run` (ours: TriggerWorkflow, then SubscribeToWorkflowRuns) and the official SDK's
  * `hatchet.run`. For each, the marks in order of their median time from the trigger (p10 / p50 /
@@ -34,6 +35,7 @@ const InternalEngine = await import("../../../engine/src/internal/engine.js")
 const Official = await import("../../../engine/test/support/official.js")
 const { clientLayer } = await import("../../src/internal/hatchetTest.js")
 const { spawnChild } = await import("../child.js")
+const { observeRuns } = await import("../runObserver.js")
 
 const runs = Number(process.env.TRACE_RUNS ?? 200)
 const kinds = (process.env.TRACE_ORDER ?? "official,ours").split(",").map((k) => k.trim())
@@ -109,9 +111,9 @@ const now = () => Number(process.hrtime.bigint()) / 1e6
 
 /**
  * The slowest runs, by the engine's round trip on the marks' clock (its `AssignedAction` encoded →
- * the last action event it decoded in the run's window): for each, its longest step between two
- * consecutive marks, and the garbage collections of either process that overlap the round trip.
- * Then how the round trip differs between runs with and without a collection in it.
+ * the result recorded): for each, its longest step between two consecutive marks, and the garbage
+ * collections of either process that overlap the round trip. Then how the round trip differs
+ * between runs with and without a collection in it.
  */
 const outliers = (
   windows: ReadonlyArray<readonly [number, number]>,
@@ -122,7 +124,7 @@ const outliers = (
   const rows = windows.flatMap(([from, to]) => {
     const inRun = sorted.filter(([, at]) => at >= from && at <= to)
     const start = inRun.find(([label]) => label === "e:AssignedAction.encode")?.[1]
-    const end = inRun.filter(([label]) => label.startsWith("e:") && label.endsWith("ActionEvent.decode")).at(-1)?.[1]
+    const end = inRun.find(([label]) => label === "e:result recorded")?.[1]
     if (start === undefined || end === undefined || end < start) return []
     let longest = { ms: 0, from: "", to: "" }
     for (let i = 1; i < inRun.length; i++) {
@@ -136,7 +138,7 @@ const outliers = (
   })
   rows.sort((a, b) => b.roundTrip - a.roundTrip)
   const shown = Number(process.env.TRACE_OUTLIERS ?? 10)
-  console.log(`\n  the ${shown} slowest engine round trips (assignment encoded → last action event decoded, ms):`)
+  console.log(`\n  the ${shown} slowest engine round trips (assignment encoded → result recorded, ms):`)
   for (const row of rows.slice(0, shown)) {
     const gc = row.overlapping.map(([who, g]) => `${who}${g.kind} ${g.ms.toFixed(1)} ms at +${(g.at - row.start).toFixed(1)}`)
     console.log(
@@ -183,23 +185,30 @@ const phase = (kind: string) =>
     yield* Effect.forEach(yield* trigger(500), (id) => awaitRun(id, "5 millis"), { discard: true })
     yield* Effect.repeatN(one, 50)
 
-    // the bench's single-run probe
+    // the bench's single-run probe: the result awaited as the engine records it (../runObserver.ts)
+    const workerId = [...core.state.workersById.values()].find((w) => w.createdAt >= since && w.isActive)!.id
+    const observer = observeRuns(core, workerId, {
+      onSent: () => mark("e:START handed to the stream"),
+      onRecorded: () => mark("e:result recorded")
+    })
     marks.splice(0)
     gcs.splice(0)
     yield* workerMarks(child)
     const windows: Array<readonly [number, number]> = []
     const roundTrips: Array<number> = []
+    observer.setActive(true)
     for (let i = 0; i < runs; i++) {
       const from = now()
       mark("trigger")
-      const id = yield* one
-      mark("seen by the poll")
+      const [id] = yield* trigger(1)
+      yield* observer.recorded(id!)
       windows.push([from, now()])
-      const task = [...core.state.runsById.get(id)!.tasks.values()][0]!
+      const task = [...core.state.runsById.get(id!)!.tasks.values()][0]!
       const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)!
       if (task.state._tag === "Completed") roundTrips.push(task.state.at - sent.timestamp)
-      yield* Effect.sleep("3 millis")
+      yield* Effect.sleep("1 millis")
     }
+    observer.setActive(false)
     const fromWorker = yield* workerMarks(child)
     console.log(`\n== ${kind} worker: ${runs} runs one at a time (load average ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")})`)
     console.log(`  engine round trip as pnpm bench reports it (START sent → result recorded, whole ms): ${describe(roundTrips)}`)
