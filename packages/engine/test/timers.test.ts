@@ -81,6 +81,32 @@ describe("TimerQueue", () => {
     queue.set(timeout("c", 50))
     expect(woken).toBe(2)
   })
+
+  it("forgets cancelled timers: not pending, not the earliest, never fired, also once many are cancelled", () => {
+    const queue = new TimerQueue()
+    let woken = 0
+    queue.onEarlier = () => woken++
+    for (let i = 0; i < 3_000; i++) queue.set(timeout(`t${i}`, 1_000 + i))
+    // the earliest ones cancelled (a queue's oldest tasks, assigned): the next deadline is the first left
+    for (let i = 0; i < 1_000; i++) queue.cancel("ScheduleTimeout", `t${i}`)
+    expect(queue.size).toBe(2_000)
+    expect(queue.get("ScheduleTimeout", "t0")).toBeUndefined()
+    // earlier than every pending deadline, though not than the cancelled ones
+    woken = 0
+    queue.set(timeout("late", 1_500))
+    expect(woken).toBe(1)
+    queue.cancel("ScheduleTimeout", "late")
+    expect(queue.next()).toBe(2_000)
+    // most of them cancelled
+    for (let i = 1_000; i < 2_500; i++) queue.cancel("ScheduleTimeout", `t${i}`)
+    queue.cancel("ScheduleTimeout", "t2999")
+    expect(queue.size).toBe(499)
+    expect(queue.next()).toBe(3_500)
+    const fired = drain(queue, 10_000)
+    expect(fired.map((t) => t.id)).toEqual(Array.from({ length: 499 }, (_, i) => `t${2_500 + i}`))
+    expect(queue.size).toBe(0)
+    expect(queue.next()).toBeUndefined()
+  })
 })
 
 describe("no timer outlives its task", () => {

@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: the same N no-op tasks through the official SDK's worker (@hatchet-dev/typescript-sdk)
- * and through ours, one after the other, on one local engine, with the same slots, trigger method
- * and warm-up. The engine runs in this process; each worker runs in a child process of its own.
+ * and through ours, one after the other, each on a fresh local engine, with the same slots, trigger
+ * method and warm-up. The engine runs in this process; each worker runs in a child process of its own.
  *
  * Per worker: start it and wait until the engine sees it; warm up (BENCH_WARMUP runs); then trigger
  * BENCH_TASKS runs with `BulkTriggerWorkflow` (BENCH_BATCH per call, over gRPC) and time from the
@@ -10,11 +10,16 @@
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
  * BENCH_STEADY_SECONDS (3) give the engine's dispatch latency (run created → START sent) without a
  * backlog, and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
- * the worker is stopped.
+ * the worker is stopped. The probe's figures are read on this process's monotonic clock
+ * (`performance.now()`, sub-millisecond): START handed to the worker's stream → result recorded
+ * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
+ * engine records it (a run subscriber in this process), not polled, and the next run starts 1 ms
+ * later. The engine's own clock (whole milliseconds) gives the same round trip as before, printed
+ * next to it.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
- * BENCH_WARMUP (1000), BENCH_PROBE (200), BENCH_ORDER ("official,ours"; either may be left out),
+ * BENCH_WARMUP (1000), BENCH_PROBE (1000), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles over each phase's measured runs only, of the worker process,
  * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`),
  * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
@@ -35,12 +40,13 @@ import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { spawnChild } from "./child.js"
 import type { MetricValue, WorkerReport } from "./report.js"
+import { observeRuns } from "./runObserver.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
 const batch = Number(process.env.BENCH_BATCH ?? 500)
 const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
-const probe = Number(process.env.BENCH_PROBE ?? 200)
+const probe = Number(process.env.BENCH_PROBE ?? 1000)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
@@ -66,6 +72,8 @@ interface PhaseResult {
   readonly roundTrip: Quantiles
   /** The same for runs triggered one at a time. */
   readonly probeRoundTrip: Quantiles
+  /** The probe on this process's monotonic clock (ms, fractional): START sent → result recorded, trigger → result recorded. */
+  readonly probeHiRes: { readonly roundTrip: Quantiles; readonly fromTrigger: Quantiles; readonly late: number }
   /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
   readonly steadyRate: number
   readonly steadyDispatch: Quantiles
@@ -321,12 +329,7 @@ const phase = (kind: Kind) =>
     const beforeProbe = yield* askReport(child)
 
     // latency with nothing queued: one run at a time
-    const probeIds: Array<string> = []
-    for (let i = 0; i < probe; i++) {
-      const [id] = yield* triggerRuns(1)
-      probeIds.push(id!)
-      yield* awaitRuns(core, [id!], "1 millis")
-    }
+    const { hiRes: probeHiRes, ids: probeIds } = yield* probeOneAtATime(core, workerId)
     const afterProbe = yield* askReport(child)
     return {
       kind,
@@ -334,6 +337,7 @@ const phase = (kind: Kind) =>
       tasksPerSecond: total / seconds,
       roundTrip,
       probeRoundTrip: checkRuns(core, probeIds, workerId),
+      probeHiRes,
       steadyRate: steady.rate,
       steadyDispatch: dispatchLatency(core, steady.ids),
       steadyRoundTrip,
@@ -344,6 +348,38 @@ const phase = (kind: Kind) =>
       probeOverhead: histogramDelta("hatchet_worker_task_overhead", beforeProbe, afterProbe)
     } satisfies PhaseResult
   }))
+
+/**
+ * The single-run probe: `probe` runs one at a time, each triggered 1 ms after the last one's result
+ * was recorded, timed on this process's monotonic clock (./runObserver.ts): the trigger call, the
+ * worker's START handed to its stream, the result recorded. `late` counts runs whose START was not
+ * sent during their trigger (none expected).
+ */
+const probeOneAtATime = (core: EngineCoreService, workerId: string) =>
+  Effect.gen(function*() {
+    const observer = observeRuns(core, workerId)
+    const ids: Array<string> = []
+    const roundTrips: Array<number> = []
+    const fromTrigger: Array<number> = []
+    let late = 0
+    observer.setActive(true)
+    for (let i = 0; i < probe; i++) {
+      const triggeredAt = performance.now()
+      const [id] = yield* triggerRuns(1)
+      const recorded = yield* observer.recorded(id!)
+      if (recorded.late) late++
+      ids.push(id!)
+      fromTrigger.push(recorded.at - triggeredAt)
+      roundTrips.push(recorded.at - (observer.sentAt(id!) ?? Number.NaN))
+      yield* Effect.sleep("1 millis")
+    }
+    observer.setActive(false)
+    const quantiles = (xs: Array<number>): Quantiles => {
+      xs.sort((a, b) => a - b)
+      return { p50: percentile(xs, 50), p99: percentile(xs, 99) }
+    }
+    return { ids, hiRes: { roundTrip: quantiles(roundTrips), fromTrigger: quantiles(fromTrigger), late } }
+  })
 
 // ---------------------------------------------------------------------------------------------
 // the run
@@ -360,6 +396,12 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
   row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
+  const hiRes = (q: Quantiles) => `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)} ms`
+  row("    the same, hi-res clock", (r) => hiRes(r.probeHiRes.roundTrip))
+  row(
+    "    trigger → result recorded, hi-res",
+    (r) => `${hiRes(r.probeHiRes.fromTrigger)}${r.probeHiRes.late > 0 ? ` (${r.probeHiRes.late} late)` : ""}`
+  )
   row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
   row("  dispatch p50 / p99", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
   row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
@@ -375,6 +417,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     (r) => `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`
   )
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
+  console.log("   hi-res: the probe on this process's monotonic clock, START handed to the worker's stream → result")
+  console.log("   recorded, and our client's trigger call → result recorded, each run's end observed, not polled;")
   console.log(`   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s; dispatch: run`)
   console.log("   created → START sent, 0 when a slot is free, the trigger's operation assigning the run at once;")
   console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
@@ -413,7 +457,17 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   if (ours !== undefined && official !== undefined) {
     console.log("")
     console.log(`throughput ratio (ours / official): ${(ours.tasksPerSecond / official.tasksPerSecond).toFixed(2)}`)
-    console.log(`single-run p50 ratio (ours / official): ${(ours.probeRoundTrip.p50 / official.probeRoundTrip.p50).toFixed(2)}`)
+    const ratio = (a: number, b: number) => (a / b).toFixed(2)
+    console.log(
+      `single-run p50 ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip.p50, official.probeHiRes.roundTrip.p50)} (hi-res; ${
+        ratio(ours.probeRoundTrip.p50, official.probeRoundTrip.p50)
+      } on the engine's whole-ms clock)`
+    )
+    console.log(
+      `single-run p99 ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip.p99, official.probeHiRes.roundTrip.p99)} (hi-res; ${
+        ratio(ours.probeRoundTrip.p99, official.probeRoundTrip.p99)
+      } on the engine's whole-ms clock)`
+    )
   }
   if (ours !== undefined) {
     console.log(
@@ -424,6 +478,12 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
 
 /** The trigger client: our SDK's, on one channel to the engine (as the test layers build it). */
 const TriggerClient = clientLayer({})
+
+/**
+ * A fresh engine (with its trigger client) for each worker's phase, so that the second worker
+ * does not meet an engine holding the first one's runs (a larger heap, longer collections).
+ */
+const PhaseEngine = Admin.layer.pipe(Layer.provideMerge(TriggerClient), Layer.provideMerge(InternalEngine.layer()))
 
 const program = Effect.gen(function*() {
   const cpus = os.cpus()
@@ -436,16 +496,12 @@ const program = Effect.gen(function*() {
   const results: Array<PhaseResult> = []
   for (const kind of order) {
     console.log(`  running ${labels[kind]} ...`)
-    results.push(yield* phase(kind))
+    results.push(yield* Effect.provide(phase(kind), PhaseEngine))
   }
   print(results, loadBefore)
 })
 
-Effect.runPromise(
-  program.pipe(Effect.provide(
-    Admin.layer.pipe(Layer.provideMerge(TriggerClient), Layer.provideMerge(InternalEngine.layer()))
-  ))
-).then(
+Effect.runPromise(program).then(
   () => process.exit(0),
   (error) => {
     console.error(error)

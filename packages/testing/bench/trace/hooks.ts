@@ -7,6 +7,7 @@
  * keep the functions they are given).
  */
 import { createRequire } from "node:module"
+import { PerformanceObserver } from "node:perf_hooks"
 
 /** `[label, ms]`, in the order marked. */
 export const marks: Array<readonly [string, number]> = []
@@ -14,6 +15,31 @@ export const marks: Array<readonly [string, number]> = []
 /** Marks `label` now. */
 export const mark = (label: string): void => {
   marks.push([label, Number(process.hrtime.bigint()) / 1e6])
+}
+
+/** `process.hrtime` in ms minus `performance.now()`: both run on the same monotonic clock. */
+const hrtimeOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+
+/** `gcs`'s entries: where each garbage collection of this process started, and how long it took (ms). */
+export interface GcMark {
+  readonly at: number
+  readonly ms: number
+  readonly kind: string
+}
+
+const gcKinds: Record<number, string> = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" }
+
+/** This process's garbage collections, on the marks' clock (`observeGc`). */
+export const gcs: Array<GcMark> = []
+
+/** Records every garbage collection of this process into `gcs`. */
+export const observeGc = (): void => {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0
+      gcs.push({ at: entry.startTime + hrtimeOffset, ms: entry.duration, kind: gcKinds[kind] ?? String(kind) })
+    }
+  }).observe({ entryTypes: ["gc"] })
 }
 
 interface Codec {

@@ -7,11 +7,14 @@
  * client), `oc:` the official client here, `w:` our worker, `off:` the official worker.
  *
  * Per worker, after a warm-up: TRACE_RUNS (default 200) runs triggered one at a time as
- * `pnpm bench`'s single-run probe triggers them (BulkTriggerWorkflow of one, polled every 1 ms),
+ * `pnpm bench`'s single-run probe triggers them (BulkTriggerWorkflow of one, the result awaited as
+ * the engine records it, ../runObserver.ts, the next run 1 ms later),
  * then, unless TRACE_CLIENT=0, as many runs through each client, triggered and awaited:
  * `Hatchet.run` (ours: TriggerWorkflow, then SubscribeToWorkflowRuns) and the official SDK's
  * `hatchet.run`. For each, the marks in order of their median time from the trigger (p10 / p50 /
- * p90), and per run the step from the mark before (its p50 and mean).
+ * p90), and per run the step from the mark before (its p50 and mean). For the probe, also the
+ * slowest runs (TRACE_OUTLIERS, 10): each one's longest step and the garbage collections of the
+ * engine's and the worker's process that overlap it (`PerformanceObserver`, same clock).
  *
  * The figures are wall time on a shared machine: a process that waits for a CPU shows up as a
  * long step. `chrt -f 10 pnpm bench:trace` (root) gives the processes a CPU as a quiet machine
@@ -19,10 +22,11 @@
  */
 import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
-import { hookProtos, mark, marks } from "./hooks.js"
+import { type GcMark, gcs, hookProtos, mark, marks, observeGc } from "./hooks.js"
 
 // before any client or server exists
 await hookProtos("e:", "oc:")
+observeGc()
 const { Admin, Hatchet, Task } = await import("@effect-hatchet/sdk")
 const { Effect, Layer, Schedule, Schema } = await import("effect")
 const { Engine } = await import("../../../engine/src/Engine.js")
@@ -31,6 +35,7 @@ const InternalEngine = await import("../../../engine/src/internal/engine.js")
 const Official = await import("../../../engine/test/support/official.js")
 const { clientLayer } = await import("../../src/internal/hatchetTest.js")
 const { spawnChild } = await import("../child.js")
+const { observeRuns } = await import("../runObserver.js")
 
 const runs = Number(process.env.TRACE_RUNS ?? 200)
 const kinds = (process.env.TRACE_ORDER ?? "official,ours").split(",").map((k) => k.trim())
@@ -44,12 +49,17 @@ const ms = (x: number) => x.toFixed(3)
 const describe = (xs: ReadonlyArray<number>) =>
   `p10 ${ms(quantile(xs, 0.1))}  p50 ${ms(quantile(xs, 0.5))}  p90 ${ms(quantile(xs, 0.9))}  p99 ${ms(quantile(xs, 0.99))}`
 
-/** The worker's marks since it was last asked. */
+interface WorkerTrace {
+  readonly trace: Array<readonly [string, number]>
+  readonly gcs: Array<GcMark>
+}
+
+/** The worker's marks and garbage collections since it was last asked. */
 const workerMarks = (child: ChildProcess) =>
-  Effect.async<Array<readonly [string, number]>>((resume) => {
+  Effect.async<WorkerTrace>((resume) => {
     const onMessage = (message: unknown) => {
-      const trace = (message as { trace?: Array<readonly [string, number]> }).trace
-      if (trace !== undefined) resume(Effect.succeed(trace))
+      const answer = message as Partial<WorkerTrace>
+      if (answer.trace !== undefined) resume(Effect.succeed({ trace: answer.trace, gcs: answer.gcs ?? [] }))
     }
     child.on("message", onMessage)
     child.send("trace")
@@ -99,6 +109,54 @@ const timeline = (title: string, windows: ReadonlyArray<readonly [number, number
 
 const now = () => Number(process.hrtime.bigint()) / 1e6
 
+/**
+ * The slowest runs, by the engine's round trip on the marks' clock (its `AssignedAction` encoded →
+ * the result recorded): for each, its longest step between two consecutive marks, and the garbage
+ * collections of either process that overlap the round trip. Then how the round trip differs
+ * between runs with and without a collection in it.
+ */
+const outliers = (
+  windows: ReadonlyArray<readonly [number, number]>,
+  all: ReadonlyArray<readonly [string, number]>,
+  collections: ReadonlyArray<readonly [string, GcMark]>
+) => {
+  const sorted = [...all].sort((a, b) => a[1] - b[1])
+  const rows = windows.flatMap(([from, to]) => {
+    const inRun = sorted.filter(([, at]) => at >= from && at <= to)
+    const start = inRun.find(([label]) => label === "e:AssignedAction.encode")?.[1]
+    const end = inRun.find(([label]) => label === "e:result recorded")?.[1]
+    if (start === undefined || end === undefined || end < start) return []
+    let longest = { ms: 0, from: "", to: "" }
+    for (let i = 1; i < inRun.length; i++) {
+      const step = inRun[i]![1] - inRun[i - 1]![1]
+      if (inRun[i]![1] > start && inRun[i - 1]![1] < end && step > longest.ms) {
+        longest = { ms: step, from: inRun[i - 1]![0], to: inRun[i]![0] }
+      }
+    }
+    const overlapping = collections.filter(([, gc]) => gc.at < end && gc.at + gc.ms > start)
+    return [{ roundTrip: end - start, longest, overlapping, start }]
+  })
+  rows.sort((a, b) => b.roundTrip - a.roundTrip)
+  const shown = Number(process.env.TRACE_OUTLIERS ?? 10)
+  console.log(`\n  the ${shown} slowest engine round trips (assignment encoded → result recorded, ms):`)
+  for (const row of rows.slice(0, shown)) {
+    const gc = row.overlapping.map(([who, g]) => `${who}${g.kind} ${g.ms.toFixed(1)} ms at +${(g.at - row.start).toFixed(1)}`)
+    console.log(
+      `    ${ms(row.roundTrip).padStart(8)}  longest step ${ms(row.longest.ms)} ${row.longest.from} → ${row.longest.to}${
+        gc.length > 0 ? `; gc: ${gc.join(", ")}` : ""
+      }`
+    )
+  }
+  const withGc = rows.filter((r) => r.overlapping.length > 0).map((r) => r.roundTrip)
+  const without = rows.filter((r) => r.overlapping.length === 0).map((r) => r.roundTrip)
+  const top = rows.slice(0, Math.max(1, Math.ceil(rows.length / 100)))
+  console.log(
+    `  with a collection in the round trip: ${withGc.length} runs (${describe(withGc)}); without: ${without.length} (${
+      describe(without)
+    }); of the slowest 1 %: ${top.filter((r) => r.overlapping.length > 0).length} of ${top.length} with one`
+  )
+}
+
 const phase = (kind: string) =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
@@ -127,26 +185,39 @@ const phase = (kind: string) =>
     yield* Effect.forEach(yield* trigger(500), (id) => awaitRun(id, "5 millis"), { discard: true })
     yield* Effect.repeatN(one, 50)
 
-    // the bench's single-run probe
+    // the bench's single-run probe: the result awaited as the engine records it (../runObserver.ts)
+    const workerId = [...core.state.workersById.values()].find((w) => w.createdAt >= since && w.isActive)!.id
+    const observer = observeRuns(core, workerId, {
+      onSent: () => mark("e:START handed to the stream"),
+      onRecorded: () => mark("e:result recorded")
+    })
     marks.splice(0)
+    gcs.splice(0)
     yield* workerMarks(child)
     const windows: Array<readonly [number, number]> = []
     const roundTrips: Array<number> = []
+    observer.setActive(true)
     for (let i = 0; i < runs; i++) {
       const from = now()
       mark("trigger")
-      const id = yield* one
-      mark("seen by the poll")
+      const [id] = yield* trigger(1)
+      yield* observer.recorded(id!)
       windows.push([from, now()])
-      const task = [...core.state.runsById.get(id)!.tasks.values()][0]!
+      const task = [...core.state.runsById.get(id!)!.tasks.values()][0]!
       const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)!
       if (task.state._tag === "Completed") roundTrips.push(task.state.at - sent.timestamp)
-      yield* Effect.sleep("3 millis")
+      yield* Effect.sleep("1 millis")
     }
+    observer.setActive(false)
     const fromWorker = yield* workerMarks(child)
     console.log(`\n== ${kind} worker: ${runs} runs one at a time (load average ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")})`)
     console.log(`  engine round trip as pnpm bench reports it (START sent → result recorded, whole ms): ${describe(roundTrips)}`)
-    timeline(`  ${kind} worker, triggered as pnpm bench's probe triggers:`, windows, [...marks.splice(0), ...fromWorker])
+    const probeMarks = [...marks.splice(0), ...fromWorker.trace]
+    timeline(`  ${kind} worker, triggered as pnpm bench's probe triggers:`, windows, probeMarks)
+    outliers(windows, probeMarks, [
+      ...gcs.splice(0).map((g) => ["engine ", g] as const),
+      ...fromWorker.gcs.map((g) => ["worker ", g] as const)
+    ])
 
     if (!throughClients) return
     const Noop = Task.make("bench-noop", { output: Schema.Struct({}) })
@@ -170,7 +241,7 @@ const phase = (kind: string) =>
       }
       const fromWorker = yield* workerMarks(child)
       console.log(`\n  ${name} → ${kind} worker: trigger → result ${describe(windows.map(([a, b]) => b - a))} ms`)
-      timeline(`  ${name} → ${kind} worker:`, windows, [...marks.splice(0), ...fromWorker])
+      timeline(`  ${name} → ${kind} worker:`, windows, [...marks.splice(0), ...fromWorker.trace])
     }
   }))
 

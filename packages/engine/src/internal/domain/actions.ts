@@ -60,7 +60,7 @@ export const stepActionEvent = (
   if (task === undefined || task.tenantId !== tenantId) {
     return Either.left(invalidArgument(`invalid task external run id ${id}: no rows in result set`))
   }
-  const refused = applyEvent(state, task, event, now)
+  const refused = applyEvent(state, task, event.eventType, event, event.eventTimestamp, now)
   return refused === undefined ? Either.right(task) : Either.left(refused)
 }
 
@@ -107,12 +107,12 @@ export const batchActionEvent = (
   }
   // the batch's event types are all applicable: `applyEvent` refuses none of them
   let applied = 0
-  batch.items.forEach((item, i) => {
+  for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i]
-    if (task === undefined) return
-    applyEvent(state, task, { ...item, eventType: batch.eventType, eventTimestamp: batch.eventTimestamp }, now)
+    if (task === undefined) continue
+    applyEvent(state, task, batch.eventType, batch.items[i]!, batch.eventTimestamp, now)
     applied++
-  })
+  }
   return Either.right(applied)
 }
 
@@ -160,15 +160,21 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
   }
 }
 
-/** Applies the event to the task; an event type a worker does not send is refused (nothing applied). */
+/**
+ * Applies an event of `type` to the task (`event`: one event's own fields, a batch item's or a
+ * single event's; `eventTimestamp`: the event's or the batch's); an event type a worker does not
+ * send is refused (nothing applied).
+ */
 const applyEvent = (
   state: EngineState,
   task: Task,
-  event: Omit<StepActionEvent, "taskRunExternalId">,
+  type: StepActionEventType,
+  event: Pick<StepActionEvent, "eventPayload" | "retryCount" | "shouldNotRetry">,
+  eventTimestamp: Date | undefined,
   now: number
 ): InvalidArgument | undefined => {
   const retryCount = event.retryCount ?? task.retryCount
-  let eventType = event.eventType
+  let eventType = type
   let payload = event.eventPayload
   if (eventType === StepActionEventType.STEP_EVENT_TYPE_COMPLETED) {
     const error = validateJsonb(payload, "taskOutput")
@@ -184,10 +190,10 @@ const applyEvent = (
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
       if (task.state._tag === "Assigned" && task.retryCount === retryCount) {
         const sent = sentIndex(task, retryCount)
-        const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, event.eventTimestamp)
+        const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, eventTimestamp)
         recordEvent(state, task, "STARTED", at, { workerId: task.state.worker?.id })
       } else {
-        recordLateStarted(state, task, retryCount, event.eventTimestamp)
+        recordLateStarted(state, task, retryCount, eventTimestamp)
       }
       return undefined
     case StepActionEventType.STEP_EVENT_TYPE_ACKNOWLEDGED:

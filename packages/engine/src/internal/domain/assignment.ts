@@ -179,7 +179,10 @@ const undeliverable =
 /** At least the encoded size of `action`: at most 3 UTF-8 bytes per UTF-16 unit, plus tags and numbers. */
 const sizeBound = (action: AssignedAction): number => {
   let units = 0
-  for (const value of Object.values(action)) if (typeof value === "string") units += value.length
+  for (const key in action) {
+    const value = action[key as keyof AssignedAction]
+    if (typeof value === "string") units += value.length
+  }
   return units * 3 + 1024
 }
 
@@ -207,6 +210,9 @@ const startAction = (task: Task): { readonly action: AssignedAction } | { readon
 
 /** Sends `action` to the newest stream of `worker` that takes it; false when none does. */
 const sendToNewest = (worker: Worker, action: AssignedAction): boolean => {
+  if (worker.sessions.size === 1) {
+    for (const session of worker.sessions.values()) return session.send(action)
+  }
   const sessions = [...worker.sessions.values()]
   for (let i = sessions.length - 1; i >= 0; i--) if (sessions[i]!.send(action)) return true
   return false

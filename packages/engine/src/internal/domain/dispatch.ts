@@ -154,7 +154,13 @@ export const actionPayload = (task: Task): string => {
   const input = isJsonObject(run.input) ? run.input : null
   const parents = run.isDag ? completedOutputs(task) : {}
   let payload = `{"input":${goMarshal(input)},"triggered_by":"manual","parents":${goMarshal(parents)},` +
-    `"triggers":${goMarshal({ ...task.triggerData, filter_payload: run.filterPayload })},"user_data":null,"overrides":null`
+    `"triggers":${
+      goMarshal(
+        run.filterPayload === undefined && task.triggerData.filter_payload === undefined
+          ? task.triggerData
+          : { ...task.triggerData, filter_payload: run.filterPayload }
+      )
+    },"user_data":null,"overrides":null`
   if (task.stepRunErrors !== undefined && Object.keys(task.stepRunErrors).length > 0) {
     payload += `,"step_run_errors":${goMarshal(task.stepRunErrors)}`
   }

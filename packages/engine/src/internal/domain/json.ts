@@ -248,22 +248,63 @@ const writeOpening = (input: unknown, go: boolean, sink: JsonSink, stack: Array<
   }
 }
 
+/** The text `stringSink` has written so far (one sink for every call: no closures per call). */
+let written = ""
+
+const stringSink: JsonSink = {
+  raw: (text) => {
+    written += text
+  },
+  string: (s) => {
+    written += JSON.stringify(s)
+  }
+}
+
 /** `writeJsonTo` into a string. */
 const writeJson = (root: unknown, go: boolean): string => {
-  let out = ""
-  writeJsonTo(root, go, {
-    raw: (text) => {
-      out += text
-    },
-    string: (s) => {
-      out += JSON.stringify(s)
-    }
-  })
-  return out
+  // a `toJSON` may write JSON of its own through here: keep what the outer call has written
+  const outer = written
+  written = ""
+  try {
+    writeJsonTo(root, go, stringSink)
+    return written
+  } finally {
+    written = outer
+  }
+}
+
+/** Whether `value` is an object with no own enumerable keys (what a no-op run's input and triggers are). */
+const isEmptyObject = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  for (const _ in value) return false
+  return true
+}
+
+/**
+ * Go's `json.Marshal` of an object whose every value is a string (a run's metadata, most often),
+ * written directly; undefined for any other object.
+ */
+const goMarshalStrings = (object: Readonly<Record<string, unknown>>): string | undefined => {
+  const keys = Object.keys(object)
+  for (const key of keys) if (typeof object[key] !== "string") return undefined
+  keys.sort(compareKeys)
+  let out = "{"
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ","
+    out += `${JSON.stringify(keys[i])}:${JSON.stringify(object[keys[i]!])}`
+  }
+  return `${out}}`
 }
 
 /** `json.Marshal` of a decoded value, byte for byte as Go writes it (any depth). */
-export const goMarshal = (value: unknown): string => escapeHtml(writeJson(value, true))
+export const goMarshal = (value: unknown): string => {
+  if (value === null) return "null"
+  if (isEmptyObject(value)) return "{}"
+  const flat = typeof value === "object" && !Array.isArray(value)
+    ? goMarshalStrings(value as Readonly<Record<string, unknown>>)
+    : undefined
+  return escapeHtml(flat ?? writeJson(value, true))
+}
 
 /** `JSON.stringify(value)`, at any depth (REST responses embed user JSON). */
 export const stringifyJson = (value: unknown): string => writeJson(value, false)

@@ -75,24 +75,38 @@ interface Entry {
   seq: number
   /** Position in the heap. */
   index: number
+  /** False once cancelled: left in the heap until it reaches the top or the heap is compacted. */
+  live: boolean
 }
+
+/** Cancelled entries the heap keeps at most beyond its live ones before it is rebuilt without them. */
+const deadSlack = 1024
 
 const before = (a: Entry, b: Entry) => a.timer.at < b.timer.at || (a.timer.at === b.timer.at && a.seq < b.seq)
 
+/**
+ * Timers in a binary heap by deadline, each found by its kind and owner. A cancelled timer is only
+ * marked (an assigned task's schedule timeout is near the top of a heap of every queued task's:
+ * removing it would sift through the heap's whole depth); cancelled entries are dropped when they
+ * reach the top, or all at once when they outnumber the live ones.
+ */
 export class TimerQueue {
-  private readonly heap: Array<Entry> = []
+  private heap: Array<Entry> = []
   private readonly byOwner = new Map<TimerKind, Map<string, Entry>>()
   private seq = 0
+  /** Cancelled entries still in the heap. */
+  private dead = 0
   /** Called when a deadline earlier than every pending one is added. */
   onEarlier: () => void = () => {}
 
   /** Pending timers. */
   get size(): number {
-    return this.heap.length
+    return this.heap.length - this.dead
   }
 
   /** Sets `timer`, replacing the pending timer of the same kind and owner. */
   set(timer: Timer): void {
+    this.dropDeadTop()
     const earliest = this.heap[0]?.timer.at
     let owners = this.byOwner.get(timer.kind)
     if (owners === undefined) {
@@ -106,7 +120,7 @@ export class TimerQueue {
       this.up(existing.index)
       this.down(existing.index)
     } else {
-      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length }
+      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length, live: true }
       owners.set(timer.id, entry)
       this.heap.push(entry)
       this.up(entry.index)
@@ -120,7 +134,9 @@ export class TimerQueue {
     const entry = owners?.get(id)
     if (entry === undefined) return
     owners!.delete(id)
-    this.removeAt(entry.index)
+    entry.live = false
+    this.dead++
+    if (this.dead > deadSlack && this.dead > this.heap.length - this.dead) this.compact()
   }
 
   /** The pending timer of `kind` owned by `id`. */
@@ -140,18 +156,38 @@ export class TimerQueue {
 
   /** The earliest pending deadline. */
   next(): number | undefined {
+    this.dropDeadTop()
     return this.heap[0]?.timer.at
   }
 
   /** Hands every timer due at `now` to `fire`, including timers set while firing. */
   runDue(now: number, fire: (timer: Timer) => void): void {
     for (;;) {
+      this.dropDeadTop()
       const top = this.heap[0]
       if (top === undefined || top.timer.at > now) return
       this.byOwner.get(top.timer.kind)!.delete(top.timer.id)
       this.removeAt(0)
       fire(top.timer)
     }
+  }
+
+  /** Removes cancelled entries from the top, so that the top is a live timer (or the heap empty). */
+  private dropDeadTop(): void {
+    while (this.heap.length > 0 && !this.heap[0]!.live) {
+      this.removeAt(0)
+      this.dead--
+    }
+  }
+
+  /** Rebuilds the heap from its live entries. */
+  private compact(): void {
+    this.heap = this.heap.filter((entry) => entry.live)
+    this.dead = 0
+    this.heap.forEach((entry, i) => {
+      entry.index = i
+    })
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i)
   }
 
   private removeAt(index: number): void {

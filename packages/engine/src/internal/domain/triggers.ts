@@ -47,7 +47,13 @@ const spanIdPrefix = Buffer.from("hatchet-engine-wf-span:")
 const derive = (size: number, prefix: Buffer, id: string) => {
   const input = Buffer.allocUnsafe(prefix.length + 16)
   prefix.copy(input)
-  input.write(id.replace(/-/g, ""), prefix.length, "hex")
+  // the uuid's five groups of hex digits (8-4-4-4-12), without joining them first
+  let at = prefix.length
+  at += input.write(id.slice(0, 8), at, "hex")
+  at += input.write(id.slice(9, 13), at, "hex")
+  at += input.write(id.slice(14, 18), at, "hex")
+  at += input.write(id.slice(19, 23), at, "hex")
+  input.write(id.slice(24, 36), at, "hex")
   return hash("sha256", input, "hex").slice(0, size * 2)
 }
 

@@ -7,13 +7,14 @@
  *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
  *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
  *   error occurred." (as upstream's error interceptor).
- * - `stream`: opens a scoped resource yielding a `Mailbox`; the generator drains it in batches
- *   until the mailbox ends (clean end), fails (error status), the client cancels or the engine
+ * - `stream`: opens a scoped resource yielding a `StreamQueue`; the generator drains it in batches
+ *   until the queue ends (clean end), fails (error status), the client cancels or the engine
  *   closes. Leaving the generator closes the scope (sessions and subscriptions are released).
+ *   Draining is plain code (a Promise to wait on when the queue is empty), not a fiber per batch.
  *
  * @internal
  */
-import { Cause, Effect, Exit, FiberId, FiberSet, type Mailbox, Option, Runtime, type Scope } from "effect"
+import { Cause, Effect, Exit, FiberId, FiberSet, Option, Runtime, type Scope } from "effect"
 import { type Metadata, ServerError, Status } from "nice-grpc"
 import { type EngineError, grpcStatusOf, statusDetailsOf } from "../domain/errors.js"
 
@@ -24,11 +25,72 @@ export interface Bridge {
    */
   readonly unary: <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata) => Promise<A>
   readonly stream: <A>(
-    open: Effect.Effect<Mailbox.ReadonlyMailbox<A, EngineError>, EngineError, Scope.Scope>,
+    open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
     signal: AbortSignal
   ) => AsyncGenerator<A, void, undefined>
   readonly runSync: <A>(effect: Effect.Effect<A>) => A
 }
+
+/**
+ * The messages of one server stream, offered by the engine's callbacks (a session's `send`, a
+ * subscriber's) and drained by `Bridge.stream`: what a `Mailbox` did there, as plain code. Offers
+ * after the end are refused (false); messages offered before it are still delivered.
+ */
+export class StreamQueue<A> {
+  private items: Array<A> = []
+  private ended: Exit.Exit<void, EngineError> | undefined
+  private waiting: (() => void) | undefined
+
+  /** Queues `message` unless the queue has ended. */
+  unsafeOffer(message: A): boolean {
+    if (this.ended !== undefined) return false
+    this.items.push(message)
+    this.wake()
+    return true
+  }
+
+  /** Ends the queue: cleanly with `Exit.void`, or with an error status once drained. */
+  unsafeDone(exit: Exit.Exit<void, EngineError>): boolean {
+    if (this.ended !== undefined) return false
+    this.ended = exit
+    this.wake()
+    return true
+  }
+
+  /** Ends the queue cleanly. */
+  readonly end: Effect.Effect<boolean> = Effect.sync(() => this.unsafeDone(Exit.void))
+
+  /** @internal Everything queued, in order (empty when nothing is). */
+  takeAll(): ReadonlyArray<A> {
+    const items = this.items
+    if (items.length > 0) this.items = []
+    return items
+  }
+
+  /** @internal How the queue ended, once it has. */
+  get exit(): Exit.Exit<void, EngineError> | undefined {
+    return this.ended
+  }
+
+  /** @internal Resolves at the next offer, end or `wake`. */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting = resolve
+    })
+  }
+
+  /** @internal Resolves a pending `next`. */
+  wake(): void {
+    const waiting = this.waiting
+    if (waiting !== undefined) {
+      this.waiting = undefined
+      waiting()
+    }
+  }
+}
+
+/** A new, empty `StreamQueue` (what a stream handler's `open` returns). */
+export const makeQueue = <A>(): Effect.Effect<StreamQueue<A>> => Effect.sync(() => new StreamQueue<A>())
 
 const internalError = () => new ServerError(Status.INTERNAL, "An internal error occurred.")
 
@@ -130,38 +192,47 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
   }
 
   async function* stream<A>(
-    open: Effect.Effect<Mailbox.ReadonlyMailbox<A, EngineError>, EngineError, Scope.Scope>,
+    open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
     signal: AbortSignal
   ): AsyncGenerator<A, void, undefined> {
-    let resolveOpened!: (mailbox: Mailbox.ReadonlyMailbox<A, EngineError>) => void
-    const opened = new Promise<Mailbox.ReadonlyMailbox<A, EngineError>>((resolve) => {
+    let resolveOpened!: (queue: StreamQueue<A>) => void
+    const opened = new Promise<StreamQueue<A>>((resolve) => {
       resolveOpened = resolve
     })
     // the holder keeps the stream's scope open until the generator is left
-    const holder = runFork(Effect.scoped(Effect.flatMap(open, (mailbox) => {
-      resolveOpened(mailbox)
+    const holder = runFork(Effect.scoped(Effect.flatMap(open, (queue) => {
+      resolveOpened(queue)
       return Effect.never
     })))
     const holderExit = new Promise<Exit.Exit<never, EngineError>>((resolve) => holder.addObserver(resolve))
+    let queue: StreamQueue<A> | undefined
+    const onAbort = () => queue?.wake()
+    signal.addEventListener("abort", onAbort, { once: true })
     try {
       const first = await Promise.race([opened, holderExit])
       if (Exit.isExit(first)) {
         if (Exit.isFailure(first) && !Cause.isInterruptedOnly(first.cause)) throw toServerError(first.cause)
         return
       }
-      const mailbox = first
+      queue = first
+      // the engine closing (its scope interrupts the holder) ends the stream
+      holder.addObserver(() => queue!.wake())
       for (;;) {
-        if (signal.aborted) return
-        const exit = await runExit(mailbox.takeAll, signal)
-        if (Exit.isFailure(exit)) {
-          if (Cause.isInterruptedOnly(exit.cause)) return
-          throw toServerError(exit.cause)
+        if (signal.aborted || holder.unsafePoll() !== null) return
+        const messages = queue.takeAll()
+        if (messages.length > 0) {
+          for (const message of messages) yield message
+          continue
         }
-        const [messages, done] = exit.value
-        for (const message of messages) yield message
-        if (done) return
+        const exit = queue.exit
+        if (exit !== undefined) {
+          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) throw toServerError(exit.cause)
+          return
+        }
+        await queue.next()
       }
     } finally {
+      signal.removeEventListener("abort", onAbort)
       holder.unsafeInterruptAsFork(FiberId.none)
     }
   }

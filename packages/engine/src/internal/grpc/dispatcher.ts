@@ -11,17 +11,17 @@ import {
   type WorkflowEvent,
   type WorkflowRunEvent
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Effect, Either, Exit, Mailbox, Schedule } from "effect"
+import { Effect, Either, Exit, Schedule } from "effect"
 import type { EngineCoreService } from "../core.js"
 import * as Actions from "../domain/actions.js"
 import * as Durable from "../domain/durable.js"
-import { type EngineError, invalidArgument, notFound, unimplemented } from "../domain/errors.js"
+import { invalidArgument, notFound, unimplemented } from "../domain/errors.js"
 import { newId, parseUuid } from "../domain/ids.js"
 import type { EventSubscriber, MetadataSubscriber, RunSubscriber, Session } from "../domain/model.js"
 import * as Publish from "../domain/publish.js"
 import * as Workers from "../domain/workers.js"
 import type { TenantContext } from "./auth.js"
-import type { Bridge } from "./bridge.js"
+import { type Bridge, makeQueue } from "./bridge.js"
 
 /**
  * A run id `SubscribeToWorkflowEvents` does not know yet is looked up again, 1 s apart, 10 times
@@ -44,23 +44,23 @@ export const make = (
     bridge.stream(
       Effect.gen(function*() {
         const worker = yield* runEither((state) => Workers.workerForListen(state, tenantId, workerId))
-        const mailbox = yield* Mailbox.make<AssignedAction, EngineError>()
+        const queue = yield* makeQueue<AssignedAction>()
         const session = yield* run((state, now): Session => {
           const created: Session = {
             id: newId(),
             workerId: worker.id,
             establishedAt: now,
             legacy,
-            send: (action) => mailbox.unsafeOffer(action),
+            send: (action) => queue.unsafeOffer(action),
             close: (error) => {
-              mailbox.unsafeDone(error === undefined ? Exit.void : Exit.fail(error))
+              queue.unsafeDone(error === undefined ? Exit.void : Exit.fail(error))
             }
           }
           Workers.openSession(state, worker, created, now)
           return created
         })
         yield* Effect.addFinalizer(() => runSync((state, now) => Workers.closeSession(state, worker, session, now)))
-        return mailbox
+        return queue
       }),
       signal
     )
@@ -96,10 +96,10 @@ export const make = (
             const parsed = parseUuid(runId)
             if (!parsed.ok) return yield* invalidArgument(`invalid workflow run id ${runId}: ${parsed.error}`)
             const id = parsed.value
-            const mailbox = yield* Mailbox.make<WorkflowEvent, EngineError>()
+            const queue = yield* makeQueue<WorkflowEvent>()
             const subscriber: EventSubscriber = {
-              send: (event) => mailbox.unsafeOffer(event),
-              close: () => mailbox.unsafeDone(Exit.void)
+              send: (event) => queue.unsafeOffer(event),
+              close: () => queue.unsafeDone(Exit.void)
             }
             const lookup = runSync((state) => {
               const r = state.runsById.get(id)
@@ -111,12 +111,12 @@ export const make = (
             })
             const found = yield* Effect.repeat(lookup, runLookup)
             if (found === "finished") {
-              yield* mailbox.end
-              return mailbox
+              yield* queue.end
+              return queue
             }
             if (found !== "subscribed") return yield* notFound(`workflow run ${id} not found`)
             yield* Effect.addFinalizer(() => runSync((state) => Publish.removeEventSubscriber(state, id, subscriber)))
-            return mailbox
+            return queue
           }),
           context.signal
         )
@@ -126,19 +126,19 @@ export const make = (
         const value = request.additionalMetaValue
         return bridge.stream(
           Effect.gen(function*() {
-            const mailbox = yield* Mailbox.make<WorkflowEvent, EngineError>()
+            const queue = yield* makeQueue<WorkflowEvent>()
             const subscriber: MetadataSubscriber = {
               key,
               value,
               active: new Set(),
-              send: (event) => mailbox.unsafeOffer(event),
-              close: () => mailbox.unsafeDone(Exit.void)
+              send: (event) => queue.unsafeOffer(event),
+              close: () => queue.unsafeDone(Exit.void)
             }
             yield* runSync((state) => {
               state.metadataSubscribers.add(subscriber)
             })
             yield* Effect.addFinalizer(() => runSync((state) => state.metadataSubscribers.delete(subscriber)))
-            return mailbox
+            return queue
           }),
           context.signal
         )
@@ -152,8 +152,8 @@ export const make = (
     subscribeToWorkflowRuns: (requests, context) =>
       bridge.stream(
         Effect.gen(function*() {
-          const mailbox = yield* Mailbox.make<WorkflowRunEvent, EngineError>()
-          const subscriber: RunSubscriber = { send: (event) => mailbox.unsafeOffer(Publish.cleanResults(event)) }
+          const queue = yield* makeQueue<WorkflowRunEvent>()
+          const subscriber: RunSubscriber = { send: (event) => queue.unsafeOffer(Publish.cleanResults(event)) }
           const subscribed = new Set<string>()
           yield* Effect.addFinalizer(() =>
             runSync((state) => {
@@ -176,7 +176,7 @@ export const make = (
             }
           }).pipe(Effect.ignore)
           yield* Effect.forkScoped(consume)
-          return mailbox
+          return queue
         }),
         context.signal
       ),

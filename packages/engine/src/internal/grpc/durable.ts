@@ -14,7 +14,7 @@ import type {
   ListenForDurableEventRequest,
   V1DispatcherServiceImplementation
 } from "@effect-hatchet/proto/v1/dispatcher"
-import { Effect, Either, Mailbox } from "effect"
+import { Effect, Either } from "effect"
 import type { EngineCoreService } from "../core.js"
 import {
   closeDurableStream,
@@ -23,21 +23,20 @@ import {
   listenForDurableEvent,
   registerDurableEvent
 } from "../domain/durable.js"
-import type { EngineError } from "../domain/errors.js"
 import { newId } from "../domain/ids.js"
 import type { DurableEventListener, DurableStream } from "../domain/model.js"
 import type { TenantContext } from "./auth.js"
-import type { Bridge } from "./bridge.js"
+import { type Bridge, makeQueue } from "./bridge.js"
 
 export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServiceImplementation<TenantContext> => ({
   durableTask: (requests, context) =>
     bridge.stream(
       Effect.gen(function*() {
-        const mailbox = yield* Mailbox.make<DurableTaskResponse, EngineError>()
+        const queue = yield* makeQueue<DurableTaskResponse>()
         const stream: DurableStream = {
           id: newId(),
           tenantId: context.tenantId,
-          send: (response) => mailbox.unsafeOffer(response),
+          send: (response) => queue.unsafeOffer(response),
           releases: new Map()
         }
         yield* Effect.addFinalizer(() => core.runSync((state) => closeDurableStream(state, stream)))
@@ -63,10 +62,10 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
           }
         }).pipe(
           Effect.ignore,
-          Effect.ensuring(mailbox.end)
+          Effect.ensuring(queue.end)
         )
         yield* Effect.forkScoped(consume)
-        return mailbox
+        return queue
       }),
       context.signal
     ),
@@ -78,11 +77,11 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
   listenForDurableEvent: (requests, context) =>
     bridge.stream(
       Effect.gen(function*() {
-        const mailbox = yield* Mailbox.make<DurableEvent, EngineError>()
+        const queue = yield* makeQueue<DurableEvent>()
         const listener: DurableEventListener = {
           tenantId: context.tenantId,
           wanted: new Map(),
-          send: (event) => mailbox.unsafeOffer(event)
+          send: (event) => queue.unsafeOffer(event)
         }
         yield* core.runSync((state) => state.durableEventListeners.add(listener))
         yield* Effect.addFinalizer(() => core.runSync((state) => state.durableEventListeners.delete(listener)))
@@ -93,9 +92,9 @@ export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServi
             if (next.done === true) return
             yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
           }
-        }).pipe(Effect.ignore, Effect.ensuring(mailbox.end))
+        }).pipe(Effect.ignore, Effect.ensuring(queue.end))
         yield* Effect.forkScoped(consume)
-        return mailbox
+        return queue
       }),
       context.signal
     )

@@ -31,21 +31,28 @@ export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => 
 /**
  * The nice-grpc definition of a generated service (what `server.add` makes of it), its responses
  * encoded by `encodeReusing` (defaults still filled in by `fromPartial`, as handlers may return
- * partial messages).
+ * partial messages), except the methods listed in `complete`, whose handlers build every message
+ * whole (their type has no partial fields to fill: `fromPartial` would only copy it).
  */
-export const serverDefinition = <D extends TsProtoServiceDefinition>(definition: D): NormalizedServiceDefinition<D> => {
+export const serverDefinition = <D extends TsProtoServiceDefinition>(
+  definition: D,
+  complete: ReadonlyArray<keyof D["methods"]> = []
+): NormalizedServiceDefinition<D> => {
   const methods: Record<string, unknown> = {}
   for (const [key, method] of Object.entries(definition.methods)) {
+    const whole = complete.includes(key)
     const request = method.requestType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
     const response = method.responseType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
-    const complete = (value: unknown, type: Encodable<unknown>) => type.fromPartial === undefined ? value : type.fromPartial(value)
+    const fill = (value: unknown, type: Encodable<unknown>) => type.fromPartial === undefined ? value : type.fromPartial(value)
     methods[key] = {
       path: `/${definition.fullName}/${method.name}`,
       requestStream: method.requestStream,
       responseStream: method.responseStream,
-      requestSerialize: (value: unknown) => encodeReusing(request, complete(value, request)),
+      requestSerialize: (value: unknown) => encodeReusing(request, fill(value, request)),
       requestDeserialize: request.decode,
-      responseSerialize: (value: unknown) => encodeReusing(response, complete(value, response)),
+      responseSerialize: whole
+        ? (value: unknown) => encodeReusing(response, value)
+        : (value: unknown) => encodeReusing(response, fill(value, response)),
       responseDeserialize: response.decode,
       options: method.options
     }

@@ -67,7 +67,8 @@ export const make = (options: {
     const serve = (port: number) =>
       Effect.suspend(() => {
         const server = createServer(channelOptions)
-        server.add(serverDefinition(DispatcherDefinition), Auth.authenticated(authenticate, dispatcher))
+        // every AssignedAction is built whole (`Dispatch.assignedAction`, `Batches.startBatchAction`)
+        server.add(serverDefinition(DispatcherDefinition, ["listen", "listenV2"]), Auth.authenticated(authenticate, dispatcher))
         server.add(serverDefinition(EventsServiceDefinition), Auth.authenticated(authenticate, events))
         server.add(serverDefinition(WorkflowServiceDefinition), Auth.authenticated(authenticate, workflows))
         server.add(serverDefinition(AdminServiceDefinition), Auth.authenticated(authenticate, admin))
