@@ -11,7 +11,8 @@
  * records its GCs (`v8.GCProfiler`) and event loop delay, and answers `{ probes: { loopDelayMaxMs,
  * loopDelayP99Ms, gcs, allocatedKb } }` (each GC's kind, pause and the young generation it left;
  * what the young generation took meanwhile, counting what each GC emptied of it). It runs until
- * the parent kills it.
+ * the parent kills it. `BENCH_HEAP_SNAPSHOT=N` writes a heap snapshot (`v8.writeHeapSnapshot`, in the
+ * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
  */
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
@@ -53,6 +54,8 @@ const program = Effect.gen(function*() {
     }
     return used
   }
+  const snapshotAt = Number(process.env.BENCH_HEAP_SNAPSHOT ?? 0)
+  let lists = 0
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
   /** The GCs of the parent's REST calls, with the heap before and after each. */
@@ -89,6 +92,12 @@ const program = Effect.gen(function*() {
       return
     }
     if (message !== "list") return
+    lists += 1
+    if (lists === snapshotAt) {
+      const started = performance.now()
+      const file = v8.writeHeapSnapshot()
+      console.log(`heap snapshot ${file} (${core.state.runsById.size} runs held, ${(performance.now() - started).toFixed(0)} ms)`)
+    }
     pauses.length = 0
     const calls: Array<{ readonly start: number; readonly end: number }> = []
     for (let i = 0; i < 200; i++) {
