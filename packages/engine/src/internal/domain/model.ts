@@ -535,9 +535,9 @@ export type TaskEventType =
   | "WAITING_FOR_BATCH"
   | "BATCH_FLUSHED"
 
+/** An event of a task's timeline (`taskEvents.ts` makes them). */
 export interface TaskEvent {
   readonly id: number
-  readonly taskId: number
   readonly timestamp: number
   readonly eventType: TaskEventType
   readonly message: string
@@ -712,7 +712,8 @@ export interface Task {
    * payload, by readable data key), when it had such conditions.
    */
   readonly triggerData: Readonly<Record<string, JsonValue>>
-  readonly events: Array<TaskEvent>
+  /** Its timeline, oldest first (copied to an array of its exact length when its run finishes). */
+  events: Array<TaskEvent>
   /** Its log lines (`noItems` until the first; write with `append`). */
   logs: ReadonlyArray<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id (`noEntries` until the first; write through `writable`). */

@@ -448,6 +448,8 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
     if (!isFinal(task)) return
   }
   run.finishedAt = now
+  // a retained run's timelines in arrays of their exact length (a pushed-to array keeps spare room)
+  for (const task of run.tasks.values()) task.events = task.events.slice()
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
