@@ -10,7 +10,8 @@
  * after the timed loop). Between `"probes-start"` and `"probes-end"` (the parent's REST calls) it
  * records its GCs (`v8.GCProfiler`) and event loop delay, and answers `{ probes: { loopDelayMaxMs,
  * loopDelayP99Ms, gcs, allocatedKb } }` (each GC's kind, pause and the young generation it left;
- * what the young generation took meanwhile, counting what each GC emptied of it). It runs until
+ * what the young generation took meanwhile, counting what each GC emptied of it; then a full GC
+ * forced after the calls, its wall and CPU time: the marking work of the retained heap). It runs until
  * the parent kills it. `BENCH_HEAP_SNAPSHOT=N` writes a heap snapshot (`v8.writeHeapSnapshot`, in the
  * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
  */
@@ -77,6 +78,13 @@ const program = Effect.gen(function*() {
         allocated += youngUsed(gc.beforeGC.heapSpaceStatistics) - youngUsed(gc.afterGC.heapSpaceStatistics)
       }
       probesGc = undefined
+      // the marking work the retained heap gives a full GC (CPU time is less sensitive to the load)
+      const gc = (globalThis as { gc?: () => void }).gc!
+      const cpuBefore = process.cpuUsage()
+      const wallBefore = performance.now()
+      gc()
+      const fullGcMs = performance.now() - wallBefore
+      const cpu = process.cpuUsage(cpuBefore)
       process.send?.({
         probes: {
           loopDelayMaxMs: loopDelay.max / 1e6,
@@ -86,7 +94,8 @@ const program = Effect.gen(function*() {
             ms: Number((gc.cost / 1000).toFixed(1)),
             survivedKb: Math.round(youngUsed(gc.afterGC.heapSpaceStatistics) / 1024)
           })),
-          allocatedKb: allocated / 1024
+          allocatedKb: allocated / 1024,
+          fullGc: { ms: fullGcMs, cpuMs: (cpu.user + cpu.system) / 1000 }
         }
       })
       return
