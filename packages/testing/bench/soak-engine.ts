@@ -20,16 +20,21 @@ import { Engine } from "@effect-hatchet/engine"
 import { Effect } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
+import type * as CoreModule from "../../engine/src/internal/core.js"
+import type * as QueriesModule from "../../engine/src/internal/domain/queries.js"
+import type * as EngineModule from "../../engine/src/internal/engine.js"
+import type * as JsonBytesModule from "../../engine/src/internal/http/jsonBytes.js"
+import type * as ViewsModule from "../../engine/src/internal/http/views.js"
 
 // the engine's internal modules from where the engine runs: its sources, or with `BENCH_DIST=1` its
 // build (as `@effect-hatchet/engine` resolves then), so that the process holds one copy of them
 const internal = <A>(path: string): Promise<A> =>
   import(new URL(`../../engine/${process.env.BENCH_DIST === "1" ? "dist/esm" : "src"}/internal/${path}`, import.meta.url).href)
-const { EngineCore } = await internal<typeof import("../../engine/src/internal/core.js")>("core.js")
-const Queries = await internal<typeof import("../../engine/src/internal/domain/queries.js")>("domain/queries.js")
-const InternalEngine = await internal<typeof import("../../engine/src/internal/engine.js")>("engine.js")
-const { jsonWriter } = await internal<typeof import("../../engine/src/internal/http/jsonBytes.js")>("http/jsonBytes.js")
-const Views = await internal<typeof import("../../engine/src/internal/http/views.js")>("http/views.js")
+const { EngineCore } = await internal<typeof CoreModule>("core.js")
+const Queries = await internal<typeof QueriesModule>("domain/queries.js")
+const InternalEngine = await internal<typeof EngineModule>("engine.js")
+const { jsonWriter } = await internal<typeof JsonBytesModule>("http/jsonBytes.js")
+const Views = await internal<typeof ViewsModule>("http/views.js")
 
 const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
 
