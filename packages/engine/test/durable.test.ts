@@ -13,7 +13,7 @@ import type { CoreOptions } from "../src/internal/core.js"
 import * as Admin from "../src/internal/domain/admin.js"
 import { branchDurableTask, handleDurableRequest, restoreEvictedTask } from "../src/internal/domain/durable.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
-import { taskStatus } from "../src/internal/domain/model.js"
+import { taskIdOf, taskStatus } from "../src/internal/domain/model.js"
 import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
@@ -537,7 +537,7 @@ describe("durable tasks", () => {
       expect(entry.match).toMatchObject({ kind: "SIGNAL", signalKey: `durable_run:${runId}:1:1` })
       expect(entry.match!.conditions.map((c) => [c.eventKey, c.hint, c.readableDataKey, c.action])).toEqual(
         ["a", "b"].flatMap((step) => {
-          const hint = dagRun.taskIds.get(dagRun.version.stepsByReadableId.get(step)!.id)
+          const hint = taskIdOf(dagRun, dagRun.version.stepsByReadableId.get(step)!)
           return ["COMPLETED", "FAILED", "CANCELLED"].map((key) => [key, hint, step, "CREATE"])
         })
       )

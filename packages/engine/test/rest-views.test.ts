@@ -10,7 +10,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { isJsonObject, type JsonValue, parseJson } from "../src/internal/domain/json.js"
-import { type Run, runStatus, type Task, taskError, taskFinishedAt, taskOutput, taskStatus } from "../src/internal/domain/model.js"
+import {
+  type Run,
+  runStatus,
+  type Task,
+  taskError,
+  taskFinishedAt,
+  taskIdOf,
+  taskOutput,
+  taskStatus
+} from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
 import { runTasks } from "../src/internal/domain/queries.js"
 import { JsonBytes } from "../src/internal/http/jsonBytes.js"
@@ -121,7 +130,7 @@ const workflowRunDetails = (run: Run) => ({
   run: workflowRun(run),
   taskEvents: Views.runTaskEvents(run),
   shape: run.version.steps.map((step) => ({
-    taskExternalId: run.taskIds.get(step.id)!,
+    taskExternalId: taskIdOf(run, step),
     stepId: step.id,
     childrenStepIds: step.children.map((child) => child.id),
     taskName: step.readableId

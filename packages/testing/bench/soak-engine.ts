@@ -10,19 +10,31 @@
  * after the timed loop). Between `"probes-start"` and `"probes-end"` (the parent's REST calls) it
  * records its GCs (`v8.GCProfiler`) and event loop delay, and answers `{ probes: { loopDelayMaxMs,
  * loopDelayP99Ms, gcs, allocatedKb } }` (each GC's kind, pause and the young generation it left;
- * what the young generation took meanwhile, counting what each GC emptied of it). It runs until
- * the parent kills it.
+ * what the young generation took meanwhile, counting what each GC emptied of it; then a full GC
+ * forced after the calls, its wall and CPU time: the marking work of the retained heap). It runs until
+ * the parent kills it. `BENCH_HEAP_SNAPSHOT=N` writes a heap snapshot (`v8.writeHeapSnapshot`, in the
+ * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
  */
 import "./report.js"
 import { Engine } from "@effect-hatchet/engine"
 import { Effect } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
-import { EngineCore } from "../../engine/src/internal/core.js"
-import * as Queries from "../../engine/src/internal/domain/queries.js"
-import * as InternalEngine from "../../engine/src/internal/engine.js"
-import { jsonWriter } from "../../engine/src/internal/http/jsonBytes.js"
-import * as Views from "../../engine/src/internal/http/views.js"
+import type * as CoreModule from "../../engine/src/internal/core.js"
+import type * as QueriesModule from "../../engine/src/internal/domain/queries.js"
+import type * as EngineModule from "../../engine/src/internal/engine.js"
+import type * as JsonBytesModule from "../../engine/src/internal/http/jsonBytes.js"
+import type * as ViewsModule from "../../engine/src/internal/http/views.js"
+
+// the engine's internal modules from where the engine runs: its sources, or with `BENCH_DIST=1` its
+// build (as `@effect-hatchet/engine` resolves then), so that the process holds one copy of them
+const internal = <A>(path: string): Promise<A> =>
+  import(new URL(`../../engine/${process.env.BENCH_DIST === "1" ? "dist/esm" : "src"}/internal/${path}`, import.meta.url).href)
+const { EngineCore } = await internal<typeof CoreModule>("core.js")
+const Queries = await internal<typeof QueriesModule>("domain/queries.js")
+const InternalEngine = await internal<typeof EngineModule>("engine.js")
+const { jsonWriter } = await internal<typeof JsonBytesModule>("http/jsonBytes.js")
+const Views = await internal<typeof ViewsModule>("http/views.js")
 
 const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
 
@@ -53,6 +65,8 @@ const program = Effect.gen(function*() {
     }
     return used
   }
+  const snapshotAt = Number(process.env.BENCH_HEAP_SNAPSHOT ?? 0)
+  let lists = 0
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
   /** The GCs of the parent's REST calls, with the heap before and after each. */
@@ -74,6 +88,13 @@ const program = Effect.gen(function*() {
         allocated += youngUsed(gc.beforeGC.heapSpaceStatistics) - youngUsed(gc.afterGC.heapSpaceStatistics)
       }
       probesGc = undefined
+      // the marking work the retained heap gives a full GC (CPU time is less sensitive to the load)
+      const gc = (globalThis as { gc?: () => void }).gc!
+      const cpuBefore = process.cpuUsage()
+      const wallBefore = performance.now()
+      gc()
+      const fullGcMs = performance.now() - wallBefore
+      const cpu = process.cpuUsage(cpuBefore)
       process.send?.({
         probes: {
           loopDelayMaxMs: loopDelay.max / 1e6,
@@ -83,12 +104,19 @@ const program = Effect.gen(function*() {
             ms: Number((gc.cost / 1000).toFixed(1)),
             survivedKb: Math.round(youngUsed(gc.afterGC.heapSpaceStatistics) / 1024)
           })),
-          allocatedKb: allocated / 1024
+          allocatedKb: allocated / 1024,
+          fullGc: { ms: fullGcMs, cpuMs: (cpu.user + cpu.system) / 1000 }
         }
       })
       return
     }
     if (message !== "list") return
+    lists += 1
+    if (lists === snapshotAt) {
+      const started = performance.now()
+      const file = v8.writeHeapSnapshot()
+      console.log(`heap snapshot ${file} (${core.state.runsById.size} runs held, ${(performance.now() - started).toFixed(0)} ms)`)
+    }
     pauses.length = 0
     const calls: Array<{ readonly start: number; readonly end: number }> = []
     for (let i = 0; i < 200; i++) {

@@ -104,6 +104,8 @@ interface EngineDuringProbes {
   readonly gcs: ReadonlyArray<{ readonly kind: string; readonly ms: number; readonly survivedKb: number }>
   /** What the engine allocated in its young generation meanwhile (the calls, and anything else it did). */
   readonly allocatedKb: number
+  /** A full GC forced after the calls: its wall time and the process's CPU time in it (all GC threads), ms. */
+  readonly fullGc: { readonly ms: number; readonly cpuMs: number }
 }
 
 interface Ready {
@@ -196,6 +198,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
     const inEngineP99WithoutGc: Array<number> = []
     const allocatedPerCall: Array<number> = []
     const probeGcs: Array<EngineDuringProbes["gcs"][number]> = []
+    const fullGcs: Array<EngineDuringProbes["fullGc"]> = []
     let seen = 0
     for (let step = 1; step <= 10; step++) {
       const target = Math.round((total * step) / 10)
@@ -211,6 +214,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       yield* Ref.set(probing, false)
       allocatedPerCall.push(during.allocatedKb / 200)
       for (const gc of during.gcs) probeGcs.push(gc)
+      fullGcs.push(during.fullGc)
       for (const probe of probes) quiet.push(probe)
       const memory = yield* report(engine)
       yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
@@ -229,7 +233,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
           `list p50 / p99 ${percentile(probes, 50).toFixed(1)} / ${percentile(probes, 99).toFixed(1)} ms ` +
           `(the engine meanwhile: ${(during.allocatedKb / 200).toFixed(1)} KiB allocated a call, ${during.gcs.length} GC pauses${
             during.gcs.map((gc) => ` ${gc.kind} ${gc.ms.toFixed(1)} ms (${gc.survivedKb} KiB left young)`).join(",")
-          }, ` +
+          }, full GC after them ${during.fullGc.ms.toFixed(1)} ms (${during.fullGc.cpuMs.toFixed(1)} ms CPU), ` +
           `event loop delay p99 / max ${during.loopDelayP99Ms.toFixed(1)} / ${during.loopDelayMaxMs.toFixed(1)} ms) ` +
           `(in the engine ${inEngine.p50.toFixed(2)} / ${inEngine.p99.toFixed(2)} ms, ${inEngine.p99WithoutGc.toFixed(2)} without GC, ` +
           `${inEngine.gcPauses} GC pauses up to ${inEngine.gcMaxMs.toFixed(1)} ms, ${
@@ -258,7 +262,9 @@ const soak = (engine: ChildProcess, ready: Ready) =>
         Math.max(0, ...scavenges.map((gc) => gc.ms)).toFixed(1)
       } ms, ${probeGcs.length - scavenges.length} others up to ${
         Math.max(0, ...probeGcs.filter((gc) => gc.kind !== "Scavenge").map((gc) => gc.ms)).toFixed(1)
-      } ms)`
+      } ms); a full GC after them ${Math.min(...fullGcs.map((gc) => gc.ms)).toFixed(1)}-${
+        Math.max(...fullGcs.map((gc) => gc.ms)).toFixed(1)
+      } ms (${Math.min(...fullGcs.map((gc) => gc.cpuMs)).toFixed(1)}-${Math.max(...fullGcs.map((gc) => gc.cpuMs)).toFixed(1)} ms of CPU)`
     )
     console.log(
       `list time in the engine (query, rows, JSON), worst sample: p99 ${Math.max(...inEngineP99).toFixed(2)} ms, ${

@@ -154,6 +154,8 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
     if (attemptResults.has(event.eventType)) {
       const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
       events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
+      // the splice left room to grow in the array that `maybeFinalize` fitted to the timeline
+      if (task.run.finishedAt !== undefined) task.events = events.slice()
       touchRun(state, task.run)
       return
     }

@@ -60,7 +60,7 @@ import type {
   Task,
   WorkflowConcurrency
 } from "./model.js"
-import { isFinal } from "./model.js"
+import { append, isFinal, noItems, writable } from "./model.js"
 import type { Timer } from "./timers.js"
 
 /** The message of a task cancelled by a strategy. */
@@ -128,13 +128,13 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
     strategy.observedMaxRuns.set(key, { maxRuns, taskId: task.id })
   }
   strategy.slots.push(slot)
-  task.concurrencySlots.push(slot)
+  task.concurrencySlots = append(task.concurrencySlots, slot)
   const parent = strategy.parent
   const run = task.run
   if (parent !== undefined && !run.concurrencySlots.has(parent)) {
     const runSlot: RunSlot = { run, key, sortId: slot.sortId, priority: run.priority, filled: false }
     parent.slots.push(runSlot)
-    run.concurrencySlots.set(parent, runSlot)
+    run.concurrencySlots = writable(run.concurrencySlots).set(parent, runSlot)
   }
   armScheduleTimeout(state, slot, now)
   touch(state, strategy, now)
@@ -152,7 +152,7 @@ export const acquireSlots = (state: EngineState, task: Task, keys: ConcurrencyKe
 
 /** Removes the task's slots from `from` on. */
 const dropSlots = (state: EngineState, task: Task, from: number, now: number): void => {
-  const dropped = task.concurrencySlots.splice(from)
+  const dropped = task.concurrencySlots.length > from ? (task.concurrencySlots as Array<ConcurrencySlot>).splice(from) : noItems
   for (const slot of dropped) {
     const slots = slot.strategy.slots
     const index = slots.indexOf(slot)
@@ -206,7 +206,7 @@ export const releaseRunSlots = (state: EngineState, run: Run, now: number): void
   }
   for (const [parent, runSlot] of [...run.concurrencySlots]) {
     if (run.tasks.size < parent.children.length) continue
-    run.concurrencySlots.delete(parent)
+    writable(run.concurrencySlots).delete(parent)
     const index = parent.slots.indexOf(runSlot)
     if (index >= 0) parent.slots.splice(index, 1)
     touch(state, parent, now)

@@ -15,7 +15,7 @@ import { newId, parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
 import { goMarshal, parseJson, tooDeepAt, validateJsonb } from "./json.js"
 import type { EngineState, PushedEvent, Task, TenantState } from "./model.js"
-import { latestVersion } from "./model.js"
+import { append, latestVersion } from "./model.js"
 import { publishStreamEvent } from "./publish.js"
 import { onEventStored } from "./retention.js"
 import { onUserEvent } from "./tasks.js"
@@ -214,7 +214,7 @@ export const putLog = (
       if (error !== undefined) return Either.left(invalidArgument(`Invalid request: ${error}`))
     }
     touchRun(state, task.run)
-    task.logs.push({
+    task.logs = append(task.logs, {
       createdAt: request.createdAt !== undefined && request.createdAt > 0 ? request.createdAt : now,
       message: request.message,
       level: request.level ?? "INFO",

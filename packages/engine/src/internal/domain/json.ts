@@ -15,6 +15,15 @@ export type JsonObject = { readonly [k: string]: JsonValue }
 
 export const isJsonObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** The empty JSON object that records without data share (frozen, as every `JsonValue` is read-only). */
+export const emptyObject: JsonObject = Object.freeze({})
+
+/**
+ * `text`, or the one shared copy of `{}` for it: the input and output of most runs of a task
+ * without data, whose every copy would cost a string that a retained finished run holds.
+ */
+export const sharedJson = (text: string): string => text === "{}" ? "{}" : text
+
 /**
  * Go's `encoding/json` nesting limit (`maxNestingDepth`): text whose arrays and objects nest
  * deeper is not JSON to Go (`json.Valid` is false, `json.Unmarshal` fails), so upstream refuses it.

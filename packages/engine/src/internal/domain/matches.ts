@@ -57,6 +57,7 @@ import type {
   Task,
   TenantState
 } from "./model.js"
+import { taskIdOf, writable } from "./model.js"
 import type { Timer } from "./timers.js"
 
 /** An event that may satisfy conditions (upstream `CandidateEventMatch`). */
@@ -229,7 +230,7 @@ const firstConditions = (state: EngineState, run: Run, step: Step, now: number):
     const conditions: Array<MatchCondition> = []
     for (const other of run.version.steps) {
       if (other === step) continue
-      const hint = run.taskIds.get(other.id)!
+      const hint = taskIdOf(run, other)
       const done = group()
       conditions.push(
         internal("FAILED", hint, other.readableId, always, "QUEUE", failed),
@@ -247,7 +248,7 @@ const firstConditions = (state: EngineState, run: Run, step: Step, now: number):
   }
   const cancelGroup = group()
   return step.parents.flatMap((parent) =>
-    parentConditions(step, parent, run.taskIds.get(run.version.stepsByReadableId.get(parent)!.id)!, cancelGroup, group)
+    parentConditions(step, parent, taskIdOf(run, run.version.stepsByReadableId.get(parent)!), cancelGroup, group)
   )
 }
 
@@ -304,14 +305,14 @@ const unindex = (state: EngineState, match: Match | SignalMatch): void => {
 
 /** Stores a match on its run, indexes its user events and arms its sleeps. */
 const arm = (state: EngineState, match: Match): void => {
-  match.run.matches.set(match.step.id, match)
+  match.run.matches = writable(match.run.matches).set(match.step.id, match)
   index(state, match)
 }
 
 /** Removes a match from its run and its indexes; its pending sleeps end. */
 const disarm = (state: EngineState, match: Match | SignalMatch): void => {
   if (match.kind === "TRIGGER") {
-    if (match.run.matches.get(match.step.id) === match) match.run.matches.delete(match.step.id)
+    if (match.run.matches.get(match.step.id) === match) writable(match.run.matches).delete(match.step.id)
   } else if (isArmed(match)) {
     if (match.entry !== undefined) entryOf(match)!.match = undefined
     else match.task.signals.get(match.signalKey)!.match = undefined
@@ -638,7 +639,7 @@ export const armSignal = (
   else {
     const previous = task.signals.get(match.signalKey)?.match
     if (previous !== undefined) disarm(state, previous)
-    task.signals.set(match.signalKey, { match, completed: undefined })
+    task.signals = writable(task.signals).set(match.signalKey, { match, completed: undefined })
   }
   index(state, match)
   return match
@@ -655,7 +656,7 @@ export const armChildSignal = (state: EngineState, task: Task, entry: DurableEnt
   const conditions: Array<MatchCondition> = []
   for (const step of child.version.steps) {
     if (step.kind === "ON_FAILURE") continue
-    const hint = child.taskIds.get(step.id)!
+    const hint = taskIdOf(child, step)
     const key = child.isDag ? step.readableId : "output"
     for (const event of ["COMPLETED", "FAILED", "CANCELLED"] as const) {
       conditions.push(internal(event, hint, key, always, "CREATE", `child-${hint}`))

@@ -20,6 +20,44 @@ import type { TimerQueue } from "./timers.js"
 import type { IncomingWebhook } from "./webhooks.js"
 
 // -----------------------------------------------------------------------------
+// empty collections shared by records
+// -----------------------------------------------------------------------------
+
+/** A map that refuses writes: the one instance behind `noEntries`. */
+class SharedEmptyMap<K, V> extends Map<K, V> {
+  override set(): this {
+    throw new Error("noEntries is shared by every record: write to the map `writable` returns")
+  }
+  override delete(): boolean {
+    throw new Error("noEntries is shared by every record: write to the map `writable` returns")
+  }
+  override clear(): void {
+    throw new Error("noEntries is shared by every record: write to the map `writable` returns")
+  }
+}
+
+/**
+ * The map of every record whose map has no entries yet (most runs have no matches or
+ * workflow-level concurrency slots, most tasks spawn nothing): one shared instance instead of a
+ * map per record, as every map costs about 200 bytes that a retained finished run would hold until
+ * it is pruned. A record writes through `writable`, which gives it a map of its own.
+ */
+export const noEntries: ReadonlyMap<never, never> = new SharedEmptyMap<never, never>()
+
+/** `map` itself, or a new map in place of the shared `noEntries`: assign it back to the record. */
+export const writable = <K, V>(map: ReadonlyMap<K, V>): Map<K, V> => map === noEntries ? new Map<K, V>() : map as Map<K, V>
+
+/** The array of every record whose list is empty (frozen): `append` gives a record its own. */
+export const noItems: ReadonlyArray<never> = Object.freeze([])
+
+/** `array` with `item` pushed on it, or a new array in place of the shared `noItems`. */
+export const append = <A>(array: ReadonlyArray<A>, item: A): ReadonlyArray<A> => {
+  if (array === noItems) return [item]
+  ;(array as Array<A>).push(item)
+  return array
+}
+
+// -----------------------------------------------------------------------------
 // tenants
 // -----------------------------------------------------------------------------
 
@@ -497,9 +535,9 @@ export type TaskEventType =
   | "WAITING_FOR_BATCH"
   | "BATCH_FLUSHED"
 
+/** An event of a task's timeline (`taskEvents.ts` makes them). */
 export interface TaskEvent {
   readonly id: number
-  readonly taskId: number
   readonly timestamp: number
   readonly eventType: TaskEventType
   readonly message: string
@@ -674,12 +712,14 @@ export interface Task {
    * payload, by readable data key), when it had such conditions.
    */
   readonly triggerData: Readonly<Record<string, JsonValue>>
-  readonly events: Array<TaskEvent>
-  readonly logs: Array<LogLine>
-  /** Child spawn key (`<parent>.0.<key|index>`) → child run id. */
-  readonly spawned: Map<string, string>
-  /** Signals of the older durable protocol (`RegisterDurableEvent`), by signal key. */
-  readonly signals: Map<string, LegacySignal>
+  /** Its timeline, oldest first (copied to an array of its exact length when its run finishes). */
+  events: Array<TaskEvent>
+  /** Its log lines (`noItems` until the first; write with `append`). */
+  logs: ReadonlyArray<LogLine>
+  /** Child spawn key (`<parent>.0.<key|index>`) → child run id (`noEntries` until the first; write through `writable`). */
+  spawned: ReadonlyMap<string, string>
+  /** Signals of the older durable protocol (`RegisterDurableEvent`), by signal key (`noEntries` until the first; write through `writable`). */
+  signals: ReadonlyMap<string, LegacySignal>
   /** Stream events waiting for a lower `event_index`. */
   stream: StreamOrder | undefined
   /** The keys (and max-runs values) of the step's strategies, evaluated at creation. */
@@ -692,9 +732,9 @@ export interface Task {
   batchKey: string | undefined
   /**
    * The slots the task holds, one per strategy it reached in sequence (a filled slot leads to the
-   * next strategy's), from its creation until it is final.
+   * next strategy's), from its creation until it is final (`noItems` while it holds none).
    */
-  readonly concurrencySlots: Array<ConcurrencySlot>
+  concurrencySlots: ReadonlyArray<ConcurrencySlot>
   /** A durable task's event log, from its first assignment (`durableLog.ts`). */
   durable: DurableLog | undefined
 }
@@ -870,18 +910,24 @@ export interface Run {
   readonly desiredWorkerId: string | undefined
   /** Run-level desired worker labels: they replace the steps' labels for this run's tasks. */
   readonly desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined
-  /** Task external ids for every step, generated up front. */
-  readonly taskIds: ReadonlyMap<string, string>
+  /**
+   * A DAG's task external ids for every step, generated up front (`taskIdOf`); undefined for a
+   * single-task run, whose task's external id is the run's id.
+   */
+  readonly taskIds: ReadonlyMap<string, string> | undefined
   /** Created tasks by step id. */
   readonly tasks: Map<string, Task>
   finishedAt: number | undefined
-  /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`). */
-  readonly matches: Map<string, Match>
-  /** The run's slots in its workflow-level concurrency strategies. */
-  readonly concurrencySlots: Map<WorkflowConcurrency, RunSlot>
+  /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`; `noEntries` until the first, write through `writable`). */
+  matches: ReadonlyMap<string, Match>
+  /** The run's slots in its workflow-level concurrency strategies (`noEntries` while it holds none; write through `writable`). */
+  concurrencySlots: ReadonlyMap<WorkflowConcurrency, RunSlot>
   /** The idempotency key the run claimed, if its version has one. */
   readonly idempotencyKey: string | undefined
 }
+
+/** The external id of the task of `step` in `run` (a single-task run's is the run's id). */
+export const taskIdOf = (run: Run, step: Step): string => run.taskIds === undefined ? run.id : run.taskIds.get(step.id)!
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
 export const runStatus = (run: Run): TaskStatus => {

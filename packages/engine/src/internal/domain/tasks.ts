@@ -37,10 +37,11 @@ import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { onDurableTaskFinal, onSignal } from "./durableLog.js"
 import { releaseOnFinal } from "./idempotency.js"
 import type { JsonValue } from "./json.js"
+import { emptyObject, sharedJson } from "./json.js"
 import * as Matches from "./matches.js"
 import { countCreated, countFinal } from "./metrics.js"
 import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
-import { assignmentOf, isFinal } from "./model.js"
+import { assignmentOf, isFinal, noEntries, noItems, taskIdOf } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import { onRunFinished } from "./retention.js"
@@ -100,7 +101,7 @@ const desiredWorkerOf = (run: Run, step: Step): string | undefined => {
 
 /** Creates the task of `step` in `run`, queued or already final. */
 export const createTask = (state: EngineState, run: Run, step: Step, now: number, as: CreateAs): Task => {
-  const externalId = run.taskIds.get(step.id)!
+  const externalId = taskIdOf(run, step)
   // a replayed DAG re-creates descendants under their ids: they continue the earlier attempts
   const previous = state.tasksByExternalId.get(externalId)
   const task: Task = {
@@ -118,15 +119,15 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     desiredWorkerId: desiredWorkerOf(run, step),
     startedAt: undefined,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
-    triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? {},
+    triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? emptyObject,
     events: previous?.events ?? [],
-    logs: previous?.logs ?? [],
-    spawned: previous?.spawned ?? new Map(),
-    signals: previous?.signals ?? new Map(),
+    logs: previous?.logs ?? noItems,
+    spawned: previous?.spawned ?? noEntries,
+    signals: previous?.signals ?? noEntries,
     stream: undefined,
     concurrencyKeys: undefined,
-    concurrencySlots: [],
-    rateLimits: [],
+    concurrencySlots: noItems,
+    rateLimits: noItems,
     waitingOnDynamicKeys: false,
     batchKey: undefined,
     durable: undefined
@@ -257,9 +258,10 @@ export const rearmSteps = (
 ): void => carryOut(state, Matches.rearm(state, run, steps, replayed, now), now)
 
 /** A worker reported the attempt's output. Events for another attempt are ignored. */
-export const completeTask = (state: EngineState, task: Task, retryCount: number, output: string, now: number): void => {
+export const completeTask = (state: EngineState, task: Task, retryCount: number, text: string, now: number): void => {
   const assigned = assignmentOf(task)
   if (assigned === undefined || task.retryCount !== retryCount) return
+  const output = sharedJson(text)
   const workerId = assigned.worker?.id
   releaseRuntime(state, task)
   setTaskState(state, task, { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now })
@@ -446,6 +448,8 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
     if (!isFinal(task)) return
   }
   run.finishedAt = now
+  // a retained run's timelines in arrays of their exact length (a pushed-to array keeps spare room)
+  for (const task of run.tasks.values()) task.events = task.events.slice()
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)

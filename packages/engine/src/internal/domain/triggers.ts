@@ -29,9 +29,9 @@ import { type AlreadyExists, type InvalidArgument, invalidArgument, isEngineErro
 import * as Idempotency from "./idempotency.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
-import { decodeUtf8, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb } from "./json.js"
+import { decodeUtf8, emptyObject, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb, sharedJson } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
-import { latestVersion } from "./model.js"
+import { latestVersion, noEntries, writable } from "./model.js"
 import { startRun } from "./tasks.js"
 import { tenantOf } from "./tenants.js"
 import { priorityProblem } from "./validation.js"
@@ -142,15 +142,15 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
   if (claimed._tag === "Collision" || claimed._tag === "Failed") return claimed
   const isDag = version.steps.length > 1
   ensureTraceparent(opts.metadata, opts.runId)
-  const taskIds = new Map(version.steps.map((step) => [step.id, isDag ? newId() : opts.runId]))
+  const taskIds = isDag ? new Map(version.steps.map((step) => [step.id, newId()])) : undefined
   const run: Run = {
     id: opts.runId,
     tenantId: tenant.tenant.id,
     workflow: version.workflow,
     version,
     isDag,
-    inputRaw: opts.inputRaw,
-    input: "input" in opts ? opts.input : parseJson(opts.inputRaw),
+    inputRaw: sharedJson(opts.inputRaw),
+    input: opts.inputRaw === "{}" ? emptyObject : "input" in opts ? opts.input : parseJson(opts.inputRaw),
     metadata: opts.metadata,
     metadataRaw: goMarshal(opts.metadata),
     priority: opts.priority ?? version.defaultPriority ?? 1,
@@ -166,10 +166,10 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       : undefined,
     taskIds,
     tasks: new Map(),
-    concurrencySlots: new Map(),
+    concurrencySlots: noEntries,
     finishedAt: undefined,
     idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,
-    matches: new Map()
+    matches: noEntries
   }
   state.runsById.set(run.id, run)
   touchRun(state, run)
@@ -357,7 +357,7 @@ const triggerBatch = (
     if (isRefused(created)) {
       if (created._tag === "Collision") collided.push({ existingRunId: created.existingRunId, collidingRunId: runId })
     } else if (key !== undefined) {
-      opt.parentTask!.spawned.set(key, runId)
+      opt.parentTask!.spawned = writable(opt.parentTask!.spawned).set(key, runId)
       touchRun(state, opt.parentTask!.run)
     }
     return runId
@@ -426,7 +426,7 @@ export const startTriggered = (
   if (isRefused(created)) return false
   const key = spawnKey(opt)
   if (key !== undefined) {
-    opt.parentTask!.spawned.set(key, runId)
+    opt.parentTask!.spawned = writable(opt.parentTask!.spawned).set(key, runId)
     touchRun(state, opt.parentTask!.run)
   }
   return true

@@ -26,7 +26,7 @@ import type {
   Worker,
   Workflow
 } from "../domain/model.js"
-import { latestVersion, runStatus, taskError, taskFinishedAt, taskOutput, taskStatus } from "../domain/model.js"
+import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus } from "../domain/model.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
@@ -223,7 +223,7 @@ export const writeWorkflowRunDetails = (w: JsonBytes, run: Run): JsonBytes => {
   writeWorkflowRunFields(w, run, tasks, true)
   w.raw("}").key("taskEvents").value(runTaskEvents(run))
   w.key("shape").value(run.version.steps.map((step) => ({
-    taskExternalId: run.taskIds.get(step.id)!,
+    taskExternalId: taskIdOf(run, step),
     stepId: step.id,
     childrenStepIds: step.children.map((child) => child.id),
     taskName: step.readableId

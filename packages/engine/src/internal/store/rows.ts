@@ -28,6 +28,7 @@ import type {
   Workflow,
   WorkflowVersion
 } from "../domain/model.js"
+import { taskIdOf } from "../domain/model.js"
 
 const Json: Schema.Schema<JsonValue> = Schema.Unknown as unknown as Schema.Schema<JsonValue>
 const Millis = Schema.Number
@@ -492,7 +493,7 @@ export const runRow = (run: Run): StoredRun =>
     desiredLabels: run.desiredLabels !== undefined
       ? Object.fromEntries([...run.desiredLabels].map(([key, label]) => [key, defined({ ...label }) as JsonValue]))
       : undefined,
-    taskIds: Object.fromEntries(run.taskIds),
+    taskIds: Object.fromEntries(run.version.steps.map((step) => [step.id, taskIdOf(run, step)])),
     finishedAt: run.finishedAt,
     tasks: [...run.tasks.values()].map(taskRow),
     matches: [...run.matches.values()].map((match) =>
