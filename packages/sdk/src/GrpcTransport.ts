@@ -1,7 +1,8 @@
 /**
  * The gRPC connection to a Hatchet engine: ONE channel (HTTP/2 connection) shared by the typed
  * clients of every service, with the official SDKs' channel options (keepalive 10 s / 60 s, idle
- * timeout 60 s, gzip for requests of 1 KiB or more, max message sizes), `authorization: bearer <token>` on every call, and
+ * timeout 60 s, gzip for requests of 1 KiB or more to an engine not on loopback, max message sizes),
+ * `authorization: bearer <token>` on every call, and
  * plaintext, TLS or mTLS from `HatchetConfig`. The channel is closed when the layer's scope
  * closes.
  *

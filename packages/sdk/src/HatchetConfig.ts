@@ -29,13 +29,16 @@
  * interval), so keep `grpcKeepaliveTime` at 5 s or more against a real engine (the local engine
  * accepts any rate).
  *
- * Compression (`grpcCompression` / `grpcCompressionMinBytes`, options only): requests are
- * gzip-compressed as the official SDKs compress them, except messages under 1 KiB, which go as they
- * are. A task's STARTED and a small result are a few hundred bytes that gzip hardly shrinks, while
- * each compressed message costs a zlib stream on both ends and a trip through libuv's thread pool
- * (measured in the README's Benchmarks); large payloads and batches still shrink for a remote engine. `grpcCompression:
- * "none"` sends everything uncompressed (an engine on the same machine), and
- * `grpcCompressionMinBytes: 0` compresses every message, as the official SDKs do.
+ * Compression (`grpcCompression` / `grpcCompressionMinBytes`, options only): against an engine on
+ * another machine, requests are gzip-compressed as the official SDKs compress them, except messages
+ * under 1 KiB, which go as they are. A task's STARTED and a small result are a few hundred bytes
+ * that gzip hardly shrinks, while each compressed message costs a zlib stream on both ends and a
+ * trip through libuv's thread pool (measured in the README's Benchmarks); large payloads and
+ * batches still shrink for a remote engine. Against an engine on loopback (host `localhost`,
+ * 127.0.0.0/8 or `::1`) nothing is compressed by default: no bandwidth to save, and gzip of the
+ * event batches cost both processes CPU (README, Benchmarks). An explicit option always wins:
+ * `grpcCompression: "gzip"` compresses on loopback too, `"none"` sends everything uncompressed, and
+ * `grpcCompressionMinBytes: 0` (with gzip) compresses every message, as the official SDKs do.
  *
  * @since 0.1.0
  */
@@ -81,9 +84,12 @@ export interface Options {
   readonly grpcKeepaliveTime?: Duration.DurationInput | undefined
   /** How long an unanswered keepalive PING takes to close the connection. Default 60 s. */
   readonly grpcKeepaliveTimeout?: Duration.DurationInput | undefined
-  /** `"gzip"` (default) or `"none"`: the compression of requests (see the module docs). */
+  /**
+   * `"gzip"` or `"none"`: the compression of requests. Default `"none"` when the engine's host is
+   * loopback (`localhost`, 127.0.0.0/8, `::1`), `"gzip"` otherwise (see the module docs).
+   */
   readonly grpcCompression?: GrpcCompression | undefined
-  /** Requests smaller than this (serialized, in bytes) go uncompressed. Default 1024. */
+  /** With gzip, requests smaller than this (serialized, in bytes) go uncompressed. Default 1024. */
   readonly grpcCompressionMinBytes?: number | undefined
 }
 

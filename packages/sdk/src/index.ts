@@ -32,7 +32,7 @@ export * as Dispatcher from "./Dispatcher.js"
 export * as Events from "./Events.js"
 
 /**
- * One scoped gRPC channel with bearer auth, gzip and keepalive; typed clients of every Hatchet
+ * One scoped gRPC channel with bearer auth, gzip (to a remote engine) and keepalive; typed clients of every Hatchet
  * service; interruptible unary / server-stream / bidi helpers.
  *
  * @since 0.1.0

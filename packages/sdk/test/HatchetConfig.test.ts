@@ -55,8 +55,41 @@ describe("HatchetConfig", () => {
         expect(config.tokenExpiresAt).toEqual(new Date(4_102_444_800_000))
         expect(config.grpcKeepaliveTime).toEqual(Duration.seconds(10))
         expect(config.grpcKeepaliveTimeout).toEqual(Duration.seconds(60))
-        expect(config.grpcCompression).toBe("gzip")
+        // the token's engine is localhost: loopback, so no compression by default
+        expect(config.grpcCompression).toBe("none")
         expect(config.grpcCompressionMinBytes).toBe(1024)
+      }))
+
+    it.effect("compression by default: none for an engine on loopback, gzip for any other host; an explicit option wins", () =>
+      Effect.gen(function*() {
+        const compression = (hostPort: string, options?: HatchetConfig.Options) =>
+          resolve({ HATCHET_CLIENT_TOKEN: TOKEN }, { hostPort, ...options }).pipe(
+            Effect.map((config) => config.grpcCompression)
+          )
+        for (
+          const loopback of [
+            "localhost:7070",
+            "LocalHost:7070",
+            "127.0.0.1:7070",
+            "127.20.30.40:443",
+            "[::1]:7070",
+            "[0:0:0:0:0:0:0:1]:7070",
+            "[::ffff:127.0.0.1]:7070"
+          ]
+        ) expect(yield* compression(loopback), loopback).toBe("none")
+        for (
+          const remote of [
+            "engine.example.com:443",
+            "localhost.example.com:7070",
+            "10.0.0.1:7070",
+            "128.0.0.1:7070",
+            "[::2]:7070",
+            "[::ffff:10.0.0.1]:7070"
+          ]
+        ) expect(yield* compression(remote), remote).toBe("gzip")
+        expect(yield* compression("127.0.0.1:7070", { grpcCompression: "gzip" })).toBe("gzip")
+        expect(yield* compression("[::1]:7070", { grpcCompression: "gzip" })).toBe("gzip")
+        expect(yield* compression("engine.example.com:443", { grpcCompression: "none" })).toBe("none")
       }))
 
     it.effect("compression comes from the options; a wrong value is a typed error that names it", () =>

@@ -24,8 +24,9 @@
  * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`),
  * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
  * install runs them, instead of the TypeScript sources through tsx, whose transform names every
- * function it makes at run time), BENCH_COMPRESSION_MIN_BYTES (our worker's `grpcCompressionMinBytes`:
- * e.g. 1000000000 to see what gzip of the event batches costs both processes). `pnpm bench:trace`
+ * function it makes at run time), BENCH_COMPRESSION (our worker's `grpcCompression`; by default none,
+ * the engine being on loopback: `gzip` to see what gzip of the event batches costs both processes)
+ * and BENCH_COMPRESSION_MIN_BYTES (its `grpcCompressionMinBytes`). `pnpm bench:trace`
  * (./trace/run.ts) times one run's path message by message.
  */
 import { Admin } from "@effect-hatchet/sdk"

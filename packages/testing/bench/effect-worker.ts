@@ -2,7 +2,8 @@
  * Our worker for `pnpm bench`, in its own process: one no-op standalone task `bench-noop` (the
  * name the official SDK's benchmark worker, packages/engine/bench/worker.ts, registers), returning
  * `{}` as it does, with `BENCH_SLOTS` slots; connects with the `HATCHET_CLIENT_*` environment the
- * parent passes (BENCH_COMPRESSION_MIN_BYTES sets `grpcCompressionMinBytes`). Its input and output go
+ * parent passes (BENCH_COMPRESSION sets `grpcCompression`, BENCH_COMPRESSION_MIN_BYTES
+ * `grpcCompressionMinBytes`). Its input and output go
  * through their Schemas like any task's. ./report.ts answers
  * the parent's memory and metrics requests.
  */
@@ -19,11 +20,14 @@ const WorkerLive = Worker.layer({
   workflows: [NoopLive],
   slots: Number(process.env.BENCH_SLOTS ?? 100)
 }).pipe(
-  Layer.provide(Hatchet.layer(
-    process.env.BENCH_COMPRESSION_MIN_BYTES === undefined
+  Layer.provide(Hatchet.layer({
+    ...(process.env.BENCH_COMPRESSION === undefined
       ? {}
-      : { grpcCompressionMinBytes: Number(process.env.BENCH_COMPRESSION_MIN_BYTES) }
-  )),
+      : { grpcCompression: process.env.BENCH_COMPRESSION as "gzip" | "none" }),
+    ...(process.env.BENCH_COMPRESSION_MIN_BYTES === undefined
+      ? {}
+      : { grpcCompressionMinBytes: Number(process.env.BENCH_COMPRESSION_MIN_BYTES) })
+  })),
   Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
 )
 

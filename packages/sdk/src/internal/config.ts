@@ -7,6 +7,7 @@
 import type { ConfigError } from "effect"
 import { Clock, Config, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as fs from "node:fs/promises"
+import * as net from "node:net"
 import type { HatchetConfigShape, LogLevel, Options, TlsSettings, TlsStrategy } from "../HatchetConfig.js"
 
 /** See `HatchetConfig.HatchetConfigError`. */
@@ -237,13 +238,37 @@ const LOG_LEVELS: ReadonlyArray<LogLevel> = ["OFF", "DEBUG", "INFO", "WARN", "ER
 /** Requests under this many bytes go uncompressed by default (see `HatchetConfig`). @internal */
 export const DEFAULT_COMPRESSION_MIN_BYTES = 1024
 
-const parseCompression = (value: string | undefined): Either.Either<"gzip" | "none", HatchetConfigError> =>
-  value === undefined || value === "gzip" || value === "none"
-    ? Either.right(value ?? "gzip")
+/**
+ * Whether `host` (as `parseHostPort` returns it) names this machine: `localhost`, an IPv4 address
+ * in 127.0.0.0/8, `::1`, or an IPv4-mapped loopback address (`::ffff:127.0.0.1`).
+ *
+ * @internal
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const name = host.toLowerCase()
+  if (name === "localhost") return true
+  const ipv4 = net.isIPv4(name) ? name : name.startsWith("::ffff:") ? name.slice(7) : undefined
+  if (ipv4 !== undefined && net.isIPv4(ipv4)) return ipv4.startsWith("127.")
+  return net.isIPv6(name) && new net.SocketAddress({ address: name, family: "ipv6" }).address === "::1"
+}
+
+/**
+ * `grpcCompression`, given or by default: gzip (as the official SDKs) for an engine on another
+ * machine, none for one on loopback, where compressing saves no bandwidth and costs CPU on both ends.
+ */
+const parseCompression = (
+  value: string | undefined,
+  host: string
+): Either.Either<"gzip" | "none", HatchetConfigError> =>
+  value === undefined
+    ? Either.right(isLoopbackHost(host) ? "none" : "gzip")
+    : value === "gzip" || value === "none"
+    ? Either.right(value)
     : Either.left(
       new HatchetConfigError({
         reason: "InvalidValue",
-        message: `${option("grpcCompression")} is "${value}"; expected "gzip" (default) or "none".`
+        message: `${option("grpcCompression")} is "${value}"; expected "gzip" or "none" ` +
+          `(default: "none" for an engine on loopback, "gzip" otherwise).`
       })
     )
 
@@ -480,7 +505,7 @@ export const resolve = (
         "grpcKeepaliveTimeout",
         DEFAULT_KEEPALIVE_TIMEOUT
       ),
-      grpcCompression: yield* parseCompression(options.grpcCompression),
+      grpcCompression: yield* parseCompression(options.grpcCompression, host),
       grpcCompressionMinBytes: yield* parseCompressionMinBytes(options.grpcCompressionMinBytes),
       logLevel: yield* parseLogLevel(level?.value, level?.source ?? ""),
       tokenExpiresAt

@@ -32,8 +32,8 @@ import { HatchetConfigError } from "./config.js"
  * The channel's own reconnect backoff follows the worker's defaults (250 ms, capped at 10 s):
  * grpc-js's (1 s growing to 120 s) would keep a channel failing calls for up to two minutes after
  * an engine that was down for a while is back, whatever the worker's backoff. Gzip as the
- * official SDKs, unless `grpcCompression` is `"none"` (messages under `grpcCompressionMinBytes`
- * are left uncompressed by the channel wrapper, per message).
+ * official SDKs when `grpcCompression` is `"gzip"` (its default for an engine not on loopback;
+ * messages under `grpcCompressionMinBytes` are left uncompressed by the channel wrapper, per message).
  *
  * @internal
  */
