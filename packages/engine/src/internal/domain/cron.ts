@@ -64,7 +64,8 @@ export const onCronTick = (state: EngineState, tenantId: string, id: string, tic
   const cron = state.tenants.get(tenantId)?.crons.get(id)
   const schedule = cron === undefined ? undefined : schedules.get(cron)
   if (cron === undefined || schedule === undefined) return
-  if (cron.enabled) triggerFromCron(state, cron, tick, now)
+  // a paused workflow that drops its cron runs skips the tick (upstream's ticker stops polling the cron)
+  if (cron.enabled && cron.workflow.paused?.cronRunQueueBehavior !== "DROP") triggerFromCron(state, cron, tick, now)
   armAfter(state, cron, schedule, tick)
 }
 

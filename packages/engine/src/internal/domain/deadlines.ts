@@ -19,6 +19,7 @@ import { onScheduledRun } from "./schedules.js"
 import { onExecutionTimeout, onRetryBackoff, onScheduleTimeout, onSleep, onSlotScheduleTimeout } from "./tasks.js"
 import type { Timer } from "./timers.js"
 import { onLegacyHeartbeat, onWorkerLiveness } from "./workers.js"
+import { onPausedQueueTtl } from "./workflowPause.js"
 
 /** Lets `timer` take effect at `now`. */
 export const fireTimer = (state: EngineState, timer: Timer, now: number): void => {
@@ -28,7 +29,8 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
     case "ExecutionTimeout":
     case "RetryBackoff":
     case "Unpark":
-    case "StreamFlush": {
+    case "StreamFlush":
+    case "PausedQueueTtl": {
       const task = state.tasksByExternalId.get(timer.id)
       if (task === undefined) return
       switch (timer.kind) {
@@ -44,6 +46,8 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
           return onUnpark(state, task, timer)
         case "StreamFlush":
           return onStreamFlush(state, task, timer.token)
+        case "PausedQueueTtl":
+          return onPausedQueueTtl(state, task, timer.token, now)
       }
       return
     }

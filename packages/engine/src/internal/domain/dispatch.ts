@@ -24,10 +24,14 @@ export const retryPriority = 4
 /** A worker is schedulable only with a heartbeat in the last 5 s. */
 export const schedulableWindowMs = 5_000
 
-/** Puts `task` in its action's queue and arms its schedule timeout. */
+/**
+ * Puts `task` in its action's queue and arms its schedule timeout; while its workflow is paused,
+ * holds it instead (`hold`).
+ */
 export const enqueue = (state: EngineState, task: Task, now: number, priority: number): void => {
   const token = ++state.queueSeq
   setTaskState(state, task, { _tag: "Queued", token })
+  if (task.run.workflow.paused !== undefined) return hold(state, task, token, priority)
   const deadline = now + task.step.scheduleTimeoutMs
   state.queues.enqueue(task.tenantId, task.step.action, priority, { task, token, priority, deadline })
   markDirty(state, task.tenantId, task.step.action)
@@ -51,9 +55,13 @@ export const park = (state: EngineState, entry: QueueEntry, until: number) => {
   state.timers.set({ kind: "Unpark", id: task.externalId, token, priority: entry.priority, deadline: entry.deadline, at: until })
 }
 
-/** A parked task still under the timer's token re-enters its queue, last at its priority. */
+/**
+ * A parked task still under the timer's token re-enters its queue, last at its priority (or is
+ * held, when its workflow was paused meanwhile).
+ */
 export const onUnpark = (state: EngineState, task: Task, timer: Extract<Timer, { kind: "Unpark" }>): void => {
   if (task.state._tag !== "Queued" || task.state.token !== timer.token) return
+  if (task.run.workflow.paused !== undefined) return hold(state, task, timer.token, timer.priority)
   state.queues.enqueue(task.tenantId, task.step.action, timer.priority, {
     task,
     token: timer.token,
@@ -61,6 +69,19 @@ export const onUnpark = (state: EngineState, task: Task, timer: Extract<Timer, {
     deadline: timer.deadline
   })
   markDirty(state, task.tenantId, task.step.action)
+}
+
+/**
+ * Holds a queued task of a paused workflow out of its queue (upstream moves its queue item to
+ * `v1_paused_workflow_queue_item`): no worker gets it and its schedule timeout does not run; it
+ * is cancelled once older than the pause's TTL (`workflowPause.ts onPausedQueueTtl`), and goes
+ * back to its queue, with a new schedule timeout, when the workflow is unpaused.
+ */
+export const hold = (state: EngineState, task: Task, token: number, priority: number): void => {
+  const pause = task.run.workflow.paused!
+  pause.held.push({ task, token, priority, deadline: 0 })
+  state.timers.cancel("ScheduleTimeout", task.externalId)
+  state.timers.set({ kind: "PausedQueueTtl", id: task.externalId, token, at: pause.expiresAt(task.createdAt) })
 }
 
 /**

@@ -52,3 +52,49 @@ export const formatGoDuration = (ms: number): string => {
   if (minutes > 0n) return `${minutes}m${seconds}`
   return seconds
 }
+
+/** A PostgreSQL interval as the engine needs it: calendar months, then milliseconds. */
+export interface Interval {
+  readonly months: number
+  readonly ms: number
+}
+
+const fiveMinutes: Interval = { months: 0, ms: 5 * 60_000 }
+const legacyUnit = /^([0-9]{1,8})(d|w|y)$/
+const sqlComponent = /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m|h)/
+/** Go's maximum duration in whole seconds, past which the function raises. */
+const maxSeconds = 9_223_372_036
+
+/**
+ * Upstream's `convert_duration_to_interval` (SQL) of a duration text, for the values it stores
+ * without validating them (a paused workflow's queue TTL): "" or text it cannot read is 5 minutes;
+ * `<n>d`, `<n>w`, `<n>y` alone are calendar days, weeks and years; otherwise `<number><unit>`
+ * parts with units `ms`, `s`, `m`, `h`. Undefined where the function raises: a number of more than
+ * 15 characters, or more than Go's maximum duration.
+ */
+export const sqlInterval = (text: string): Interval | undefined => {
+  const legacy = legacyUnit.exec(text)
+  if (legacy !== null) {
+    const n = Number(legacy[1])
+    return legacy[2] === "y" ? { months: n * 12, ms: 0 } : { months: 0, ms: n * (legacy[2] === "w" ? 7 : 1) * 86_400_000 }
+  }
+  let rest = text
+  let seconds = 0
+  while (rest.length > 0) {
+    const match = sqlComponent.exec(rest)
+    if (match === null) return fiveMinutes
+    if (match[1]!.length > 15) return undefined
+    seconds += Number.parseFloat(match[1]!) * unitMillis[match[2]!]! / 1000
+    rest = rest.slice(match[0].length)
+  }
+  if (text.length === 0) return fiveMinutes
+  return seconds > maxSeconds ? undefined : { months: 0, ms: seconds * 1000 }
+}
+
+/** `at` plus `interval` (its months on the UTC calendar). */
+export const addInterval = (at: number, interval: Interval): number => {
+  if (interval.months === 0) return at + interval.ms
+  const date = new Date(at)
+  date.setUTCMonth(date.getUTCMonth() + interval.months)
+  return date.getTime() + interval.ms
+}

@@ -480,6 +480,27 @@ export interface Workflow {
   readonly versions: Array<WorkflowVersion>
   /** Set when the workflow was deleted (it is then in no index of its tenant). */
   deletedAt: number | undefined
+  /** Set while the workflow is paused (`workflowPause.ts`). */
+  paused: WorkflowPause | undefined
+}
+
+/** What a paused workflow's crons or scheduled runs do when due (upstream `WorkflowPauseQueueBehavior`). */
+export type PausedRunQueueBehavior = "QUEUE" | "DROP"
+
+/**
+ * A paused workflow (upstream's `Workflow.isPaused` with its `pausedWorkflow*` columns): its
+ * queued tasks are held out of their queues (upstream `v1_paused_workflow_queue_item`) until it is
+ * unpaused, or cancelled once they are older than the TTL.
+ */
+export interface WorkflowPause {
+  readonly cronRunQueueBehavior: PausedRunQueueBehavior
+  readonly scheduledRunQueueBehavior: PausedRunQueueBehavior
+  /** The TTL text as given (upstream `pausedWorkflowQueueTTL`, read by `convert_duration_to_interval`). */
+  readonly queueTtl: string
+  /** When a task created at `createdAt` expires. */
+  readonly expiresAt: (createdAt: number) => number
+  /** The held queue items, in the order they go back to their queues; dead ones are skipped. */
+  readonly held: Array<QueueEntry>
 }
 
 /**

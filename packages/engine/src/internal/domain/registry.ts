@@ -409,7 +409,16 @@ export const putWorkflow = (
   }
   if (!Filters.canDeclare(tenant, workflow?.id, declared)) return Either.left(internal())
   if (workflow === undefined) {
-    workflow = { id: newId(), tenantId, name: request.name, createdAt: now, updatedAt: now, versions: [], deletedAt: undefined }
+    workflow = {
+      id: newId(),
+      tenantId,
+      name: request.name,
+      createdAt: now,
+      updatedAt: now,
+      versions: [],
+      deletedAt: undefined,
+      paused: undefined
+    }
     tenant.workflowsByName.set(workflow.name, workflow)
     tenant.workflowsById.set(workflow.id, workflow)
   }

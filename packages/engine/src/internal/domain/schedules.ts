@@ -62,7 +62,19 @@ export const onScheduledRun = (state: EngineState, tenantId: string, id: string,
   const tenant = state.tenants.get(tenantId)
   const scheduled = tenant?.scheduled.get(id)
   if (tenant === undefined || scheduled === undefined || scheduled.triggerAt !== at) return
+  // a paused workflow that drops its scheduled runs keeps the row (`fireDueScheduled` on unpause)
+  if (scheduled.workflow.paused?.scheduledRunQueueBehavior === "DROP") return
   fire(state, tenant, scheduled, now)
+}
+
+/**
+ * The scheduled runs of `workflow` already due fire at the next timer pass: those a paused
+ * workflow kept (`workflowPause.ts`), as upstream's ticker runs a past trigger time at once.
+ */
+export const fireDueScheduled = (state: EngineState, workflow: Workflow, now: number): void => {
+  for (const scheduled of state.tenants.get(workflow.tenantId)?.scheduled.values() ?? []) {
+    if (scheduled.workflow === workflow && scheduled.triggerAt <= now) arm(state, scheduled)
+  }
 }
 
 // -----------------------------------------------------------------------------

@@ -39,6 +39,8 @@ export type Timer =
     readonly deadline: number
     readonly at: number
   }
+  /** A task held under `token` while its workflow is paused is cancelled: its queue TTL passed. */
+  | { readonly kind: "PausedQueueTtl"; readonly id: string; readonly token: number; readonly at: number }
   /** The stream events a task's attempt `token` holds back for a gap in `event_index` are released. */
   | { readonly kind: "StreamFlush"; readonly id: string; readonly token: number; readonly at: number }
   /** A worker silent since its last heartbeat is checked (its attempts re-queued if it is dead). */
@@ -67,7 +69,8 @@ export const taskTimerKinds: ReadonlyArray<TimerKind> = [
   "ExecutionTimeout",
   "RetryBackoff",
   "Unpark",
-  "StreamFlush"
+  "StreamFlush",
+  "PausedQueueTtl"
 ]
 
 interface Entry {

@@ -383,8 +383,9 @@ export const logLine = (task: Task, line: LogLine) => ({
 })
 
 /**
- * `Workflow`: in lists as upstream's `ToWorkflowFromSQLC` (no versions), from
- * `GET /api/v1/workflows/{workflow}` with its latest version (`ToWorkflow`).
+ * `Workflow`: in lists and from `PATCH /api/v1/workflows/{workflow}` as upstream's
+ * `ToWorkflowFromSQLC` (no versions; a paused workflow's cron and scheduled run behaviors), from
+ * `GET /api/v1/workflows/{workflow}` with its latest version (`ToWorkflow`: `isPaused` only).
  */
 export const workflow = (w: Workflow, options: { readonly withVersion: boolean }) => {
   const latest = w.versions.length > 0 ? latestVersion(w) : undefined
@@ -392,7 +393,13 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
     metadata: resourceMeta(w.id, w.createdAt, w.updatedAt),
     name: w.name,
     description: latest?.description ?? "",
-    isPaused: false,
+    isPaused: w.paused !== undefined,
+    ...(!options.withVersion && w.paused !== undefined ?
+      {
+        pausedWorkflowCronRunQueueBehavior: w.paused.cronRunQueueBehavior,
+        pausedWorkflowScheduledRunQueueBehavior: w.paused.scheduledRunQueueBehavior
+      } :
+      {}),
     ...(options.withVersion && latest !== undefined ?
       {
         versions: [{

@@ -2,17 +2,53 @@
  * Workflows: the tenant's list `GET /api/v1/tenants/{tenant}/workflows?name=&offset=&limit=`
  * (`WorkflowList`, what the SDKs' `workflows.get(name)` / `list` call),
  * `GET /api/v1/workflows/{workflow}` (`Workflow`) and `DELETE /api/v1/workflows/{workflow}` (204,
- * upstream's soft delete: `Registry.deleteWorkflow`), whose tenant comes from the workflow.
+ * upstream's soft delete: `Registry.deleteWorkflow`), `PATCH /api/v1/workflows/{workflow}`
+ * (`WorkflowUpdateRequest`: pause or unpause, `workflowPause.ts`; answers the workflow as the
+ * lists show it), whose tenant comes from the workflow.
  *
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect } from "effect"
+import { Effect, Either, Schema } from "effect"
+import { sqlInterval } from "../../domain/duration.js"
+import { isJsonObject } from "../../domain/json.js"
+import type { PausedRunQueueBehavior } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as Registry from "../../domain/registry.js"
-import { json, lookupWith, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import * as WorkflowPause from "../../domain/workflowPause.js"
+import type { RestError } from "../rest.js"
+import { decodeBody, internalServerError, json, lookupWith, nullable, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
+
+/** `WorkflowUpdateRequest`: an object; its `pause` union is read as upstream's handler reads it (`pauseRequest`). */
+const UpdateWorkflow = Schema.Struct({ pause: nullable(Schema.Unknown) })
+
+const behavior = (value: unknown): value is PausedRunQueueBehavior => value === "QUEUE" || value === "DROP"
+
+/** A Go `string` field: absent or null is "", another type fails the unmarshal. */
+const goString = (value: unknown): string | undefined =>
+  value === undefined || value === null ? "" : typeof value === "string" ? value : undefined
+
+/**
+ * The pause or unpause a `PauseWorkflowRequest` asks for. Upstream answers every bad request with
+ * 500 ("failed to update workflow" in its log): no `pause` (its handler then dereferences a nil
+ * workflow), an `action` missing or other than `pause` / `unpause`, a field of the wrong type, a
+ * behavior other than `QUEUE` / `DROP` (its SQL enum cast fails), a TTL `convert_duration_to_interval`
+ * raises on. A TTL it cannot read is 5 minutes, as that function makes it.
+ */
+const pauseRequest = (pause: unknown): Either.Either<WorkflowPause.PauseOptions | "unpause", RestError> => {
+  if (!isJsonObject(pause) || (pause.action !== "pause" && pause.action !== "unpause")) return Either.left(internalServerError())
+  if (pause.action === "unpause") return Either.right("unpause")
+  const cron = goString(pause.pausedWorkflowCronRunQueueBehavior)
+  const scheduled = goString(pause.pausedWorkflowScheduledRunQueueBehavior)
+  const queueTtl = goString(pause.pausedWorkflowQueueTTL)
+  const interval = queueTtl === undefined ? undefined : sqlInterval(queueTtl)
+  if (!behavior(cron) || !behavior(scheduled) || queueTtl === undefined || interval === undefined) {
+    return Either.left(internalServerError())
+  }
+  return Either.right({ cronRunQueueBehavior: cron, scheduledRunQueueBehavior: scheduled, queueTtl, interval })
+}
 
 /** Workflows across tenants: the tenant comes from the workflow. */
 const lookupWorkflow = lookupWith(Queries.findWorkflowAnyTenant)
@@ -42,6 +78,19 @@ export const routes = HttpRouter.empty.pipe(
       lookupWorkflow,
       (workflow) => Effect.succeed(json(Views.workflow(workflow, { withVersion: true })))
     )
+  ),
+  HttpRouter.patch(
+    "/api/v1/workflows/:workflow",
+    resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
+      Effect.gen(function*() {
+        const { pause } = yield* decodeBody(UpdateWorkflow)
+        const request = yield* pauseRequest(pause)
+        return yield* runDomain((state, now) => {
+          if (request === "unpause") WorkflowPause.unpauseWorkflow(state, workflow, now)
+          else WorkflowPause.pauseWorkflow(state, workflow, request, now)
+          return json(Views.workflow(workflow, { withVersion: false }))
+        })
+      }))
   ),
   HttpRouter.del(
     "/api/v1/workflows/:workflow",
