@@ -1,6 +1,15 @@
 /**
  * The tenant's workflows through Hatchet's REST API: list them (by a part of their name), read
- * one, find one by its exact name, and delete one.
+ * one, find one by its exact name, pause or unpause one, and delete one.
+ *
+ * Pausing a workflow holds its new work: runs are still created (triggered by name, by event, as
+ * children, by its crons and scheduled runs unless told to drop those) and show `QUEUED`, but no
+ * task of the workflow is assigned to a worker until it is unpaused; tasks already running go on.
+ * A queued task still waiting when its age passes `queueTtl` (counted from its creation) is
+ * cancelled ("paused workflow queue item TTL expired."). Unpausing sends the held tasks to the
+ * workers in the order they were created. With `cronRuns: "DROP"` a cron does not fire while the
+ * workflow is paused; with `scheduledRuns: "DROP"` a scheduled run that comes due waits and fires
+ * when the workflow is unpaused (as Hatchet's ticker does).
  *
  * Deleting a workflow is Hatchet's soft delete: it leaves the lists and can no longer be
  * triggered (by name, event, cron or schedule; its crons and scheduled runs go with it), runs
@@ -10,12 +19,15 @@
  * |---|---|
  * | `list`, `findByName` | `GET /api/v1/tenants/{tenant}/workflows` (`name`, `offset`, `limit`) |
  * | `get` | `GET /api/v1/workflows/{workflow}` |
+ * | `pause`, `unpause` | `PATCH /api/v1/workflows/{workflow}` (`{pause: {action, ...}}`) |
  * | `delete` | `DELETE /api/v1/workflows/{workflow}` |
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
-import type { RestError } from "./HatchetError.js"
+import type { Duration } from "effect"
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { RestError } from "./HatchetError.js"
+import { toGoDuration } from "./internal/duration.js"
 import { optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 import { Pagination, ResourceMeta } from "./Runs.js"
@@ -34,6 +46,21 @@ export const WorkflowVersionMeta = Schema.Struct({
 })
 
 /**
+ * `WorkflowPauseScheduledCronRunQueueBehavior`: what a paused workflow's crons or scheduled runs
+ * do when due. `QUEUE` creates the run (held like the others), `DROP` does not create it then.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PausedRunBehavior = Schema.Literal("QUEUE", "DROP")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PausedRunBehavior = typeof PausedRunBehavior.Type
+
+/**
  * `Workflow` (the fields this SDK reads).
  *
  * @since 0.1.0
@@ -44,6 +71,10 @@ export const WorkflowInfo = Schema.Struct({
   name: Schema.String,
   description: optional(Schema.String),
   isPaused: optional(Schema.Boolean),
+  /** While paused, in lists and in the answer to `pause`. */
+  pausedWorkflowCronRunQueueBehavior: optional(PausedRunBehavior),
+  /** While paused, in lists and in the answer to `pause`. */
+  pausedWorkflowScheduledRunQueueBehavior: optional(PausedRunBehavior),
   /** On `get` only: the latest version. */
   versions: optional(Schema.Array(WorkflowVersionMeta)),
   /** On `get` only. */
@@ -89,6 +120,25 @@ export interface ListWorkflowsOptions {
 }
 
 /**
+ * How `pause` pauses a workflow.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PauseWorkflowOptions {
+  /**
+   * How long a task of the workflow may wait, from its creation, while the workflow is paused;
+   * then it is cancelled. A whole number of milliseconds, sent as Hatchet's `ms` / `s` / `m` / `h`
+   * duration.
+   */
+  readonly queueTtl: Duration.DurationInput
+  /** What the workflow's crons do while it is paused (default `QUEUE`). */
+  readonly cronRuns?: PausedRunBehavior | undefined
+  /** What the workflow's scheduled runs do while it is paused (default `QUEUE`). */
+  readonly scheduledRuns?: PausedRunBehavior | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -99,6 +149,14 @@ export interface WorkflowsShape {
   readonly get: (workflowId: string) => Effect.Effect<WorkflowInfo, RestError>
   /** The workflow with exactly this name (as registered, namespace included), if any. */
   readonly findByName: (name: string) => Effect.Effect<Option.Option<WorkflowInfo>, RestError>
+  /**
+   * Pauses a workflow by id, or changes how it is paused (see the module's description): the
+   * workflow as the lists show it. A `queueTtl` that is not a positive whole number of
+   * milliseconds fails with `RestError` `Encode` before anything is sent.
+   */
+  readonly pause: (workflowId: string, options: PauseWorkflowOptions) => Effect.Effect<WorkflowInfo, RestError>
+  /** Unpauses a workflow by id: its held tasks go to the workers. Unpausing a running workflow changes nothing. */
+  readonly unpause: (workflowId: string) => Effect.Effect<WorkflowInfo, RestError>
   /** Deletes a workflow by id (Hatchet's soft delete; see the module's description). */
   readonly delete: (workflowId: string) => Effect.Effect<void, RestError>
 }
@@ -125,6 +183,25 @@ export const make: Effect.Effect<WorkflowsShape, never, RestClient> = Effect.map
     // the name filter matches parts of names: take the exact one among the first page
     findByName: (name) =>
       Effect.map(list({ name, limit: 1_000 }), (page) => Option.fromNullable(page.rows?.find((row) => row.name === name))),
+    pause: (workflowId, options) =>
+      Either.match(toGoDuration(options.queueTtl), {
+        onLeft: (problem) =>
+          Effect.fail(
+            new RestError({ reason: "Encode", method: "PATCH", url: path(workflowId), cause: new Error(`queueTtl: ${problem}`) })
+          ),
+        onRight: (ttl) =>
+          rest.patch(path(workflowId), WorkflowInfo, {
+            body: {
+              pause: {
+                action: "pause",
+                pausedWorkflowCronRunQueueBehavior: options.cronRuns ?? "QUEUE",
+                pausedWorkflowScheduledRunQueueBehavior: options.scheduledRuns ?? "QUEUE",
+                pausedWorkflowQueueTTL: ttl
+              }
+            }
+          })
+      }),
+    unpause: (workflowId) => rest.patch(path(workflowId), WorkflowInfo, { body: { pause: { action: "unpause" } } }),
     delete: (workflowId) => rest.del(path(workflowId), Schema.Void)
   }
 })

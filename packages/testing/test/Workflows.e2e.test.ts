@@ -1,26 +1,29 @@
 /**
  * The `Workflows` service against the local engine: the tenant's workflows as upstream lists them,
- * one by id or by name, and a delete after which the workflow can no longer be triggered.
+ * one by id or by name, a pause that holds new runs until unpaused (or their TTL passes, under the
+ * TestClock), and a delete after which the workflow can no longer be triggered.
  */
-import { Hatchet, Task, Workflows } from "@effect-hatchet/sdk"
+import { Hatchet, Runs, Task, Workflows } from "@effect-hatchet/sdk"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
 
 const Greet = Task.make("workflows-greet", { input: Schema.Struct({ name: Schema.String }), output: Schema.String })
 const Doomed = Task.make("workflows-doomed", { output: Schema.String })
+const Pausable = Task.make("workflows-pausable", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Number })
 
 const GreetLive = Greet.toLayer(({ name }) => Effect.succeed(`hi ${name}`))
 const DoomedLive = Doomed.toLayer(() => Effect.succeed("still here"))
+const PausableLive = Pausable.toLayer(({ n }) => Effect.succeed(n * 2))
 
-const TestLive = HatchetTest.layer({ workflows: [GreetLive, DoomedLive] })
+const TestLive = HatchetTest.layer({ workflows: [GreetLive, DoomedLive, PausableLive] })
 
 layer(TestLive)("Workflows on the local engine", (it) => {
   it.effect("lists by a part of the name, finds one by its exact name, reads it by id with its latest version", () =>
     Effect.gen(function*() {
       const workflows = yield* Workflows.Workflows
       const listed = yield* workflows.list({ name: "WORKFLOWS-" })
-      expect(listed.rows?.map((w) => w.name).sort()).toEqual(["workflows-doomed", "workflows-greet"])
+      expect(listed.rows?.map((w) => w.name).sort()).toEqual(["workflows-doomed", "workflows-greet", "workflows-pausable"])
       expect(listed.pagination).toEqual({ current_page: 1, next_page: 1, num_pages: 1 })
       expect((yield* workflows.list({ name: "workflows-", limit: 1, offset: 1 })).rows).toHaveLength(1)
       const greet = Option.getOrThrow(yield* workflows.findByName("workflows-greet"))
@@ -31,6 +34,48 @@ layer(TestLive)("Workflows on the local engine", (it) => {
       expect(missing).toMatchObject({ _tag: "RestError", status: 404 })
       const invalid = yield* Effect.flip(workflows.get("not-a-uuid"))
       expect(invalid).toMatchObject({ _tag: "RestError", status: 400 })
+    }))
+
+  it.effect("a paused workflow's run stays QUEUED while the worker serves others, runs once unpaused; past the TTL a held run is cancelled", () =>
+    Effect.gen(function*() {
+      const workflows = yield* Workflows.Workflows
+      const runs = yield* Runs.Runs
+      const { metadata } = Option.getOrThrow(yield* workflows.findByName("workflows-pausable"))
+      const paused = yield* workflows.pause(metadata.id, { queueTtl: "1 hour", scheduledRuns: "DROP" })
+      expect(paused).toMatchObject({
+        isPaused: true,
+        pausedWorkflowCronRunQueueBehavior: "QUEUE",
+        pausedWorkflowScheduledRunQueueBehavior: "DROP"
+      })
+      expect((yield* workflows.get(metadata.id)).isPaused).toBe(true)
+
+      const held = yield* Hatchet.runNoWait(Pausable, { n: 21 })
+      // the worker is serving: another workflow's run completes meanwhile
+      expect(yield* Hatchet.run(Greet, { name: "Bo" })).toBe("hi Bo")
+      yield* HatchetTest.adjust("10 minutes")
+      expect(yield* runs.status(held.runId)).toBe("QUEUED")
+      const unpaused = yield* workflows.unpause(metadata.id)
+      expect(unpaused.isPaused).toBe(false)
+      expect(unpaused.pausedWorkflowCronRunQueueBehavior).toBeUndefined()
+      expect(yield* held.result).toBe(42)
+
+      yield* workflows.pause(metadata.id, { queueTtl: "1 hour" })
+      const expiring = yield* Hatchet.runNoWait(Pausable, { n: 1 })
+      yield* HatchetTest.adjust("1 hour")
+      expect(yield* runs.status(expiring.runId)).toBe("CANCELLED")
+      const details = yield* runs.get(expiring.runId)
+      expect(details.taskEvents?.map((e) => [e.eventType, e.message])).toContainEqual([
+        "CANCELLED",
+        "paused workflow queue item TTL expired."
+      ])
+      yield* workflows.unpause(metadata.id)
+      expect(yield* Hatchet.run(Pausable, { n: 2 })).toBe(4)
+
+      // a TTL Hatchet cannot carry is refused before anything is sent
+      const refused = yield* Effect.flip(workflows.pause(metadata.id, { queueTtl: "1.5 millis" }))
+      expect(refused).toMatchObject({ _tag: "RestError", reason: "Encode", method: "PATCH" })
+      expect(refused.message).toContain("queueTtl")
+      expect((yield* workflows.get(metadata.id)).isPaused).toBe(false)
     }))
 
   it.effect("a deleted workflow leaves the list and can no longer be triggered; the others still run", () =>
