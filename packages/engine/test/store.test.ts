@@ -25,6 +25,7 @@ import * as RateLimits from "../src/internal/domain/rateLimits.js"
 import { keepEverything } from "../src/internal/domain/retention.js"
 import * as Schedules from "../src/internal/domain/schedules.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
+import * as WorkflowPause from "../src/internal/domain/workflowPause.js"
 import * as EngineStore from "../src/internal/store/EngineStore.js"
 import { StoredChanges } from "../src/internal/store/rows.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
@@ -93,6 +94,31 @@ describe("the store seam", () => {
       yield* h.complete(w.starts()[1]!, "{\"a\":1}")
       check()
       yield* h.complete(w.starts()[2]!, "{\"b\":2}")
+      check()
+
+      // a paused workflow's row says so, and its held run is a queued one; unpaused, neither
+      const soloWorkflow = h.state.tenants.get(tenantId)!.workflowsByName.get("solo")!
+      yield* h.run((state, now) =>
+        WorkflowPause.pauseWorkflow(state, soloWorkflow, {
+          cronRunQueueBehavior: "DROP",
+          scheduledRunQueueBehavior: "QUEUE",
+          queueTtl: "1h",
+          interval: { months: 0, ms: HOUR }
+        }, now)
+      )
+      const held = yield* h.trigger("solo")
+      check()
+      expect(rows.workflows.get(soloWorkflow.id)!.paused).toEqual({
+        cronRunQueueBehavior: "DROP",
+        scheduledRunQueueBehavior: "QUEUE",
+        queueTtl: "1h"
+      })
+      expect(rows.runs.get(held)!.tasks[0]!.state).toMatchObject({ _tag: "Queued" })
+      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, soloWorkflow, now))
+      check()
+      expect(rows.workflows.get(soloWorkflow.id)!.paused).toBeUndefined()
+      yield* h.advance(0)
+      yield* h.complete(w.starts().find((a) => a.workflowRunId === held)!, "{}")
       check()
       expect(rows.runs.get(dag)).toMatchObject({
         finishedAt: expect.any(Number),

@@ -73,6 +73,12 @@ export const StoredWorkflow = Schema.Struct({
   name: Schema.String,
   createdAt: Millis,
   updatedAt: Millis,
+  /** While paused: the pause's behaviors and TTL text (its held tasks are queued tasks of its runs). */
+  paused: Schema.optional(Schema.Struct({
+    cronRunQueueBehavior: Schema.Literal("QUEUE", "DROP"),
+    scheduledRunQueueBehavior: Schema.Literal("QUEUE", "DROP"),
+    queueTtl: Schema.String
+  })),
   filters: Schema.Array(StoredFilter),
   versions: Schema.Array(StoredVersion)
 })
@@ -365,6 +371,15 @@ export const workflowRow = (workflow: Workflow, filters: ReadonlyArray<EventFilt
   name: workflow.name,
   createdAt: workflow.createdAt,
   updatedAt: workflow.updatedAt,
+  ...(workflow.paused !== undefined ?
+    {
+      paused: {
+        cronRunQueueBehavior: workflow.paused.cronRunQueueBehavior,
+        scheduledRunQueueBehavior: workflow.paused.scheduledRunQueueBehavior,
+        queueTtl: workflow.paused.queueTtl
+      }
+    } :
+    {}),
   filters: filters.map((filter) => ({
     id: filter.id,
     scope: filter.scope,
