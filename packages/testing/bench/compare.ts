@@ -8,8 +8,9 @@
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
  * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
- * BENCH_STEADY_SECONDS (3) give the engine's dispatch latency (run created → START sent) without a
- * backlog, and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
+ * BENCH_STEADY_SECONDS (3), every BENCH_STEADY_TICK_MS (5) those due by then, give the engine's
+ * dispatch latency (run created → START sent) without a backlog (printed next to the old measure,
+ * the same rate in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped. The probe's figures are read on this process's monotonic clock
  * (`performance.now()`, sub-millisecond): START handed to the worker's stream → result recorded
  * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
@@ -80,6 +81,10 @@ interface PhaseResult {
   readonly steadyDispatch: Quantiles
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
+  /** The same in 50 ms bursts (the old measure, `triggerInBursts`). */
+  readonly burstRate: number
+  readonly burstDispatch: Quantiles
+  readonly burstRoundTrip: Quantiles
   /** The worker process's CPU time per measured task, in ms. */
   readonly cpuPerTask: { readonly user: number; readonly system: number }
   /** This process's (engine, trigger client, polling) CPU time per measured task, in ms. */
@@ -262,10 +267,13 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Q
 }
 
 /**
- * Triggers runs at a steady `rate` a second for `seconds` (in 50 ms ticks, so no backlog builds
- * up), waits for them all; returns their ids.
+ * The old measure: triggers runs at `rate` a second for `seconds` in bursts of `rate / 20` every
+ * 50 ms (the next burst 50 ms after this one's trigger call), waits for them all; returns their
+ * ids. At half of a throughput near 4,000 tasks a second a burst is as large as the worker's 100
+ * slots: the burst takes the worker at full speed for about half the tick, and any stall of 10 ms
+ * more makes the whole next burst wait (above 4,000 a second, part of every burst waits).
  */
-const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number) =>
+const triggerInBursts = (core: EngineCoreService, rate: number, seconds: number) =>
   Effect.gen(function*() {
     const perTick = Math.max(1, Math.round(rate / 20))
     const ids: Array<string> = []
@@ -276,6 +284,28 @@ const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number)
     }
     yield* awaitRuns(core, ids)
     return { rate: perTick * 20, ids }
+  })
+
+/** How often `triggerSteadily` triggers (BENCH_STEADY_TICK_MS, 5 ms). */
+const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 5)
+
+/**
+ * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (5 ms), in one
+ * bulk call, the runs due by then (`rate × elapsed`, so a late tick catches up and the rate
+ * holds), as many clients triggering independently would; waits for them all; returns their ids.
+ */
+const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number) =>
+  Effect.gen(function*() {
+    const total = Math.round(rate * seconds)
+    const ids: Array<string> = []
+    const start = performance.now()
+    for (let tick = 1; ids.length < total; tick++) {
+      const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000) + 1)
+      if (due > ids.length) { for (const id of yield* triggerRuns(due - ids.length)) ids.push(id) }
+      yield* Effect.sleep(Math.max(0, start + tick * steadyTickMs - performance.now()))
+    }
+    yield* awaitRuns(core, ids)
+    return { rate: Math.round(rate), ids }
   })
 
 /** Every run COMPLETED on `workerId`; the engine's per-task round trips (START sent → finished). */
@@ -325,6 +355,7 @@ const phase = (kind: Kind) =>
     }
 
     // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
+    const bursts = yield* triggerInBursts(core, total / seconds / 2, steadySeconds)
     const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
     const beforeProbe = yield* askReport(child)
@@ -342,6 +373,9 @@ const phase = (kind: Kind) =>
       steadyRate: steady.rate,
       steadyDispatch: dispatchLatency(core, steady.ids),
       steadyRoundTrip,
+      burstRate: bursts.rate,
+      burstDispatch: dispatchLatency(core, bursts.ids),
+      burstRoundTrip: checkRuns(core, bursts.ids, workerId),
       cpuPerTask,
       engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
       report,
@@ -404,8 +438,10 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     (r) => `${hiRes(r.probeHiRes.fromTrigger)}${r.probeHiRes.late > 0 ? ` (${r.probeHiRes.late} late)` : ""}`
   )
   row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
-  row("  dispatch p50 / p99", (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
+  row(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
   row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
+  row("  in 50 ms bursts (old): dispatch", (r) => `${r.burstDispatch.p50} / ${r.burstDispatch.p99} ms`)
+  row("    engine round trip p50 / p99", (r) => `${r.burstRoundTrip.p50} / ${r.burstRoundTrip.p99} ms`)
   row(
     "worker CPU per task (user + system)",
     (r) =>
@@ -420,8 +456,12 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
   console.log("   hi-res: the probe on this process's monotonic clock, START handed to the worker's stream → result")
   console.log("   recorded, and our client's trigger call → result recorded, each run's end observed, not polled;")
-  console.log(`   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s; dispatch: run`)
-  console.log("   created → START sent, 0 when a slot is free, the trigger's operation assigning the run at once;")
+  console.log(
+    `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s, every ${steadyTickMs} ms`
+  )
+  console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
+  console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
+  console.log("   large as the worker's 100 slots at half of 4,000 tasks a second;")
   console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
 
   const ours = byKind.get("ours")
@@ -472,7 +512,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   }
   if (ours !== undefined) {
     console.log(
-      `dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms (engine round trip p99 ${ours.steadyRoundTrip.p99} ms)`
+      `dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms (engine round trip p99 ${ours.steadyRoundTrip.p99} ms); in 50 ms bursts of ${
+        ours.burstRate / 20
+      } (the old measure): ${ours.burstDispatch.p99} ms (round trip p99 ${ours.burstRoundTrip.p99} ms)`
     )
   }
 }
