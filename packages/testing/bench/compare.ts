@@ -40,7 +40,7 @@ import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
-import { spawnChild } from "./child.js"
+import { askChild, spawnChild } from "./child.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
 
@@ -155,14 +155,10 @@ const spawnWorker = (kind: Kind, env: Record<string, string>) =>
 
 /** Asks the worker process (./report.ts) to start or stop its CPU profiler; waits for its answer. */
 const workerProfiler = (child: ChildProcess, message: { readonly profile: "start" | "stop"; readonly file?: string }) =>
-  Effect.async<void>((resume) => {
-    const onMessage = (answer: unknown) => {
-      if ((answer as { profiled?: string }).profiled === message.profile) resume(Effect.void)
-    }
-    child.on("message", onMessage)
-    child.send(message)
-    return Effect.sync(() => child.off("message", onMessage))
-  }).pipe(Effect.timeout("30 seconds"))
+  askChild(child, message, (answer) => (answer as { profiled?: string }).profiled === message.profile ? true : undefined).pipe(
+    Effect.asVoid,
+    Effect.timeout("30 seconds")
+  )
 
 /**
  * Profiles this process (the engine and the trigger client) and the worker's while `effect` runs,
@@ -194,15 +190,7 @@ const profiled = <A, E, R>(kind: Kind, child: ChildProcess, effect: Effect.Effec
   )
 
 const askReport = (child: ChildProcess) =>
-  Effect.async<WorkerReport>((resume) => {
-    const onMessage = (message: unknown) => {
-      const report = (message as { report?: WorkerReport }).report
-      if (report !== undefined) resume(Effect.succeed(report))
-    }
-    child.on("message", onMessage)
-    child.send("report")
-    return Effect.sync(() => child.off("message", onMessage))
-  }).pipe(Effect.timeout("30 seconds"))
+  askChild(child, "report", (message) => (message as { report?: WorkerReport }).report).pipe(Effect.timeout("30 seconds"))
 
 /** The id of the worker registered after `since` that is active and heartbeating. */
 const awaitWorker = (core: EngineCoreService, child: ChildProcess, since: number) =>

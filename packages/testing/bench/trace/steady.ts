@@ -3,12 +3,12 @@
  * worker (./worker.ts: its messages marked, its garbage collections recorded) on the local engine
  * in this process, as `pnpm bench` runs them. After a warm-up, the throughput is measured as
  * `pnpm bench` measures it (STEADY_TASKS, 10,000, in bulk triggers of 500) unless STEADY_RATE gives
- * the rate; then STEADY_REPEATS (5) rounds, each of them one phase per tick length of STEADY_TICKS
- * ("50,5" ms, alternated in that order), every phase STEADY_SECONDS (3) of runs triggered at that
- * rate, each tick's runs in one `BulkTriggerWorkflow`. A 50 ms phase paces its ticks as
- * `pnpm bench`'s `triggerSteadily` does (the next tick 50 ms after this one's trigger call); a
- * shorter one triggers at each tick the runs due by then (`rate × elapsed`, so a late tick
- * catches up).
+ * the rate; then STEADY_REPEATS (5) rounds, each of them one phase per mode of STEADY_TICKS
+ * ("bench,5", alternated in that order), every phase STEADY_SECONDS (3) of runs triggered at that
+ * rate, each tick's runs in one `BulkTriggerWorkflow`. `bench` paces 50 ms bursts as the old
+ * measure of `pnpm bench` does (the next burst 50 ms after this one's trigger call, so a slow call
+ * lowers the rate); a number is a tick length in ms, each tick triggering the runs due by then
+ * (`rate × elapsed`, so a late tick catches up), as `pnpm bench`'s `triggerSteadily`.
  *
  * Per phase: dispatch (run created → START sent, engine clock, whole ms) p50 / p99 / max and how
  * many runs waited; the ticks' bursts on the machine's monotonic clock (from the trigger call:
@@ -22,6 +22,7 @@
  */
 import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
+import type { WorkerReport } from "../report.js"
 import { type GcMark, gcs, observeGc } from "./hooks.js"
 
 observeGc()
@@ -31,12 +32,14 @@ const { Engine } = await import("../../../engine/src/Engine.js")
 const { EngineCore } = await import("../../../engine/src/internal/core.js")
 const InternalEngine = await import("../../../engine/src/internal/engine.js")
 const { clientLayer } = await import("../../src/internal/hatchetTest.js")
-const { spawnChild } = await import("../child.js")
+const { askChild, spawnChild } = await import("../child.js")
+const { workerMarks } = await import("./workerTrace.js")
 const { observeRuns } = await import("../runObserver.js")
 
 const repeats = Number(process.env.STEADY_REPEATS ?? 5)
 const seconds = Number(process.env.STEADY_SECONDS ?? 3)
-const tickLengths = (process.env.STEADY_TICKS ?? "50,5").split(",").map(Number)
+/** `bench`: `pnpm bench`'s old 50 ms bursts; a number: ticks of that many ms, each triggering the runs due. */
+const modes = (process.env.STEADY_TICKS ?? "bench,5").split(",").map((m) => m.trim())
 const fixedRate = process.env.STEADY_RATE === undefined ? undefined : Number(process.env.STEADY_RATE)
 const tasks = Number(process.env.STEADY_TASKS ?? 10_000)
 const shown = Number(process.env.STEADY_SHOWN ?? 3)
@@ -63,20 +66,11 @@ setInterval(() => {
   lastBeat = t
 }, 1).unref()
 
-interface WorkerTrace {
-  readonly trace: Array<readonly [string, number]>
-  readonly gcs: Array<GcMark>
-}
-
-const workerMarks = (child: ChildProcess) =>
-  Effect.async<WorkerTrace>((resume) => {
-    const onMessage = (message: unknown) => {
-      const answer = message as Partial<WorkerTrace>
-      if (answer.trace !== undefined) resume(Effect.succeed({ trace: answer.trace, gcs: answer.gcs ?? [] }))
-    }
-    child.on("message", onMessage)
-    child.send("trace")
-    return Effect.sync(() => child.off("message", onMessage))
+/** The worker process's CPU time so far (µs), from its report (../report.ts). */
+const workerCpu = (child: ChildProcess) =>
+  askChild(child, "report", (message) => {
+    const report = (message as { report?: WorkerReport }).report
+    return report === undefined ? undefined : report.cpuUserMicros + report.cpuSystemMicros
   })
 
 interface Tick {
@@ -134,7 +128,7 @@ const program = Effect.gen(function*() {
     console.log(`throughput ${(rate * 2).toFixed(0)} tasks/s over ${tasks}; half: ${rate.toFixed(0)}/s`)
   }
   console.log(
-    `steady: ${fixed(rate)} runs/s, ticks of ${tickLengths.join(", ")} ms, ${seconds} s, ${repeats} rounds, ${slots} slots; load ${load()}`
+    `steady: ${fixed(rate)} runs/s, ticks: ${modes.join(", ")}, ${seconds} s, ${repeats} rounds, ${slots} slots; load ${load()}`
   )
 
   const observer = observeRuns(core, workerId)
@@ -176,9 +170,10 @@ const program = Effect.gen(function*() {
       }
     })
 
-  const p99s = new Map<number, Array<number>>(tickLengths.map((t) => [t, []]))
+  const p99s = new Map<string, Array<number>>(modes.map((m) => [m, []]))
   for (let r = 0; r < repeats; r++) {
-    for (const tickMs of tickLengths) {
+    for (const mode of modes) {
+      const tickMs = mode === "bench" ? 50 : Number(mode)
       yield* Effect.sleep("1 second")
       gcs.splice(0)
       loopGaps.splice(0)
@@ -187,12 +182,16 @@ const program = Effect.gen(function*() {
       const ticks: Array<Tick> = []
       const record = (tick: Tick) => ticks.push(tick)
       const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
+      const workerCpuBefore = yield* workerCpu(child)
+      const engineCpuBefore = process.cpuUsage()
       const started = now()
-      if (tickMs === 50) yield* benchTicks(tickMs, perTick, record)
+      if (mode === "bench") yield* benchTicks(tickMs, perTick, record)
       else yield* paced(tickMs, rate, record)
       const elapsed = now() - started
       const ids = ticks.flatMap((t) => t.ids)
       yield* awaitAll(ids)
+      const engineCpu = process.cpuUsage(engineCpuBefore)
+      const workerCpuUsed = (yield* workerCpu(child)) - workerCpuBefore
       observer.setActive(false)
       const fromWorker = yield* workerMarks(child)
       const recorded = new Map<string, number>()
@@ -200,17 +199,21 @@ const program = Effect.gen(function*() {
 
       const all = ids.map(dispatch).sort((a, b) => a - b)
       const p99 = percentile(all, 99)
-      p99s.get(tickMs)!.push(p99)
+      p99s.get(mode)!.push(p99)
       console.log(
-        `\nround ${r + 1}, ${tickMs} ms ticks (${fixed((ids.length * 1000) / elapsed)} runs/s, ${
-          fixed(ids.length / ticks.length)
-        } a tick): dispatch p50 ${percentile(all, 50)} / p99 ${p99} / max ${all.at(-1)} ms; ${
+        `\nround ${r + 1}, ${mode === "bench" ? "pnpm bench's 50 ms bursts" : `${tickMs} ms ticks`} (${
+          fixed((ids.length * 1000) / elapsed)
+        } runs/s, ${fixed(ids.length / ticks.length)} a tick): dispatch p50 ${percentile(all, 50)} / p99 ${p99} / max ${all.at(-1)} ms; ${
           all.filter((x) => x >= 10).length
         } of ${all.length} runs waited >= 10 ms, ${all.filter((x) => x > 0).length} at all; GCs: engine ${gcs.length} (${
           fixed(gcs.reduce((s, g) => s + g.ms, 0))
         } ms, longest ${fixed(Math.max(0, ...gcs.map((g) => g.ms)))}), worker ${fromWorker.gcs.length} (${
           fixed(fromWorker.gcs.reduce((s, g) => s + g.ms, 0))
-        } ms, longest ${fixed(Math.max(0, ...fromWorker.gcs.map((g) => g.ms)))}); load ${os.loadavg()[0]!.toFixed(2)}`
+        } ms, longest ${fixed(Math.max(0, ...fromWorker.gcs.map((g) => g.ms)))}); CPU per run: worker ${
+          (workerCpuUsed / 1000 / ids.length).toFixed(3)
+        } ms, engine process ${((engineCpu.user + engineCpu.system) / 1000 / ids.length).toFixed(3)} ms; load ${
+          os.loadavg()[0]!.toFixed(2)
+        }`
       )
       const short = ticks.filter((t) => slots - t.busyBefore < t.ids.length)
       console.log(
@@ -260,7 +263,7 @@ const program = Effect.gen(function*() {
     }
   }
   console.log("")
-  for (const [tickMs, xs] of p99s) console.log(`dispatch p99, ${tickMs} ms ticks: ${xs.join(" / ")} ms`)
+  for (const [mode, xs] of p99s) console.log(`dispatch p99, ${mode}: ${xs.join(" / ")} ms`)
   console.log(`load ${load()}`)
 })
 
