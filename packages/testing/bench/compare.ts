@@ -8,7 +8,7 @@
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
  * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
- * BENCH_STEADY_SECONDS (3), every BENCH_STEADY_TICK_MS (5) those due by then, give the engine's
+ * BENCH_STEADY_SECONDS (3), every BENCH_STEADY_TICK_MS (10) those due by then, give the engine's
  * dispatch latency (run created → START sent) without a backlog (printed next to the old measure,
  * the same rate in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped. The probe's figures are read on this process's monotonic clock
@@ -258,8 +258,9 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Q
  * The old measure: triggers runs at `rate` a second for `seconds` in bursts of `rate / 20` every
  * 50 ms (the next burst 50 ms after this one's trigger call), waits for them all; returns their
  * ids. At half of a throughput near 4,000 tasks a second a burst is as large as the worker's 100
- * slots: the burst takes the worker at full speed for about half the tick, and any stall of 10 ms
- * more makes the whole next burst wait (above 4,000 a second, part of every burst waits).
+ * slots and keeps the worker at full speed for about half the tick: a stall that holds a burst's
+ * results past the next tick makes the whole next burst wait, and one such tick (100 runs of 6,000)
+ * sets the p99 (above 4,000 a second, part of every burst waits).
  */
 const triggerInBursts = (core: EngineCoreService, rate: number, seconds: number) =>
   Effect.gen(function*() {
@@ -274,11 +275,11 @@ const triggerInBursts = (core: EngineCoreService, rate: number, seconds: number)
     return { rate: perTick * 20, ids }
   })
 
-/** How often `triggerSteadily` triggers (BENCH_STEADY_TICK_MS, 5 ms). */
-const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 5)
+/** How often `triggerSteadily` triggers (BENCH_STEADY_TICK_MS, 10 ms). */
+const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 10)
 
 /**
- * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (5 ms), in one
+ * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (10 ms), in one
  * bulk call, the runs due by then (`rate × elapsed`, so a late tick catches up and the rate
  * holds), as many clients triggering independently would; waits for them all; returns their ids.
  */

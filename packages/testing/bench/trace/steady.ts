@@ -4,7 +4,7 @@
  * in this process, as `pnpm bench` runs them. After a warm-up, the throughput is measured as
  * `pnpm bench` measures it (STEADY_TASKS, 10,000, in bulk triggers of 500) unless STEADY_RATE gives
  * the rate; then STEADY_REPEATS (5) rounds, each of them one phase per mode of STEADY_TICKS
- * ("bench,5", alternated in that order), every phase STEADY_SECONDS (3) of runs triggered at that
+ * ("bench,10", alternated in that order), every phase STEADY_SECONDS (3) of runs triggered at that
  * rate, each tick's runs in one `BulkTriggerWorkflow`. `bench` paces 50 ms bursts as the old
  * measure of `pnpm bench` does (the next burst 50 ms after this one's trigger call, so a slow call
  * lowers the rate); a number is a tick length in ms, each tick triggering the runs due by then
@@ -39,7 +39,7 @@ const { observeRuns } = await import("../runObserver.js")
 const repeats = Number(process.env.STEADY_REPEATS ?? 5)
 const seconds = Number(process.env.STEADY_SECONDS ?? 3)
 /** `bench`: `pnpm bench`'s old 50 ms bursts; a number: ticks of that many ms, each triggering the runs due. */
-const modes = (process.env.STEADY_TICKS ?? "bench,5").split(",").map((m) => m.trim())
+const modes = (process.env.STEADY_TICKS ?? "bench,10").split(",").map((m) => m.trim())
 const fixedRate = process.env.STEADY_RATE === undefined ? undefined : Number(process.env.STEADY_RATE)
 const tasks = Number(process.env.STEADY_TASKS ?? 10_000)
 const shown = Number(process.env.STEADY_SHOWN ?? 3)
@@ -223,6 +223,27 @@ const program = Effect.gen(function*() {
           spread(ticks.map((t) => Math.max(...t.ids.map((id) => recorded.get(id)!)) - t.calledAt))
         }; ${short.length} of ${ticks.length} ticks found fewer slots free than they brought runs`
       )
+      // a run that waited for a slot: how long after the last result recorded before its START (the
+      // result that freed its slot) the START went out, on the monotonic clock
+      const results = [...recorded.values()].sort((a, b) => a - b)
+      const afterResult = ids.filter((id) => dispatch(id) > 0).map((id) => {
+        const sent = sentAt(id)
+        let lo = 0
+        let hi = results.length
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1
+          if (results[mid]! <= sent) lo = mid + 1
+          else hi = mid
+        }
+        return lo === 0 ? Number.NaN : sent - results[lo - 1]!
+      }).filter((x) => !Number.isNaN(x))
+      if (afterResult.length > 0) {
+        console.log(
+          `  the ${afterResult.length} runs that waited went out after the result before them (freeing their slot) by (p50 / p90 / max ms): ${
+            spread(afterResult.map((x) => x))
+          }`
+        )
+      }
       const rows = ticks.map((tick, k) => ({ tick, k, worst: Math.max(...tick.ids.map(dispatch)) }))
         .filter((row) => row.worst > 0)
         .sort((a, b) => b.worst - a.worst)
