@@ -78,12 +78,12 @@ interface PhaseResult {
   readonly probeHiRes: { readonly roundTrip: Quantiles; readonly fromTrigger: Quantiles; readonly late: number }
   /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
   readonly steadyRate: number
-  readonly steadyDispatch: Quantiles
+  readonly steadyDispatch: Dispatch
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
   /** The same in 50 ms bursts (the old measure, `triggerInBursts`). */
   readonly burstRate: number
-  readonly burstDispatch: Quantiles
+  readonly burstDispatch: Dispatch
   readonly burstRoundTrip: Quantiles
   /** The worker process's CPU time per measured task, in ms. */
   readonly cpuPerTask: { readonly user: number; readonly system: number }
@@ -241,17 +241,48 @@ const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, poll: Du
     return last
   })
 
+/** Dispatch of a set of runs: all of them, and the engine's own part for those that waited. */
+interface Dispatch extends Quantiles {
+  /** How many runs waited for a slot (START not sent at their creation). */
+  readonly waited: number
+  /**
+   * The runs that waited: their START sent → the last result recorded before it, whose operation
+   * freed the slot (0 when that operation sent the START); the worst of them (engine clock, ms).
+   */
+  readonly afterSlotFreedMax: number
+}
+
 /** Run created → START sent to the worker (engine clock), per task of `ids`. */
-const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Quantiles => {
+const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Dispatch => {
   const latencies: Array<number> = []
+  const waitedSentAt: Array<number> = []
   for (const id of ids) {
     for (const task of core.state.runsById.get(id)!.tasks.values()) {
       const sent = task.events.find((e) => e.eventType === "SENT_TO_WORKER")
-      if (sent !== undefined) latencies.push(sent.timestamp - task.createdAt)
+      if (sent === undefined) continue
+      latencies.push(sent.timestamp - task.createdAt)
+      if (sent.timestamp > task.createdAt) waitedSentAt.push(sent.timestamp)
     }
   }
   latencies.sort((a, b) => a - b)
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+  // every result the engine recorded (a slot freed), in time order
+  const results: Array<number> = []
+  for (const run of core.state.runsById.values()) {
+    for (const task of run.tasks.values()) if (task.state._tag === "Completed") results.push(task.state.at)
+  }
+  results.sort((a, b) => a - b)
+  let afterSlotFreedMax = 0
+  for (const sentAt of waitedSentAt) {
+    let lo = 0
+    let hi = results.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (results[mid]! <= sentAt) lo = mid + 1
+      else hi = mid
+    }
+    if (lo > 0) afterSlotFreedMax = Math.max(afterSlotFreedMax, sentAt - results[lo - 1]!)
+  }
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
 }
 
 /**
@@ -420,6 +451,7 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
   row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
   row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
+  const waitedCell = (d: Dispatch) => `${d.waited}; at most ${d.afterSlotFreedMax} ms`
   const hiRes = (q: Quantiles) => `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)} ms`
   row("    the same, hi-res clock", (r) => hiRes(r.probeHiRes.roundTrip))
   row(
@@ -428,8 +460,10 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   )
   row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
   row(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
+  row("    runs that waited; START after a slot", (r) => waitedCell(r.steadyDispatch))
   row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
   row("  in 50 ms bursts (old): dispatch", (r) => `${r.burstDispatch.p50} / ${r.burstDispatch.p99} ms`)
+  row("    runs that waited; START after a slot", (r) => waitedCell(r.burstDispatch))
   row("    engine round trip p50 / p99", (r) => `${r.burstRoundTrip.p50} / ${r.burstRoundTrip.p99} ms`)
   row(
     "worker CPU per task (user + system)",
@@ -450,7 +484,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   )
   console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
   console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
-  console.log("   large as the worker's 100 slots at half of 4,000 tasks a second;")
+  console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
+  console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
   console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
 
   const ours = byKind.get("ours")
