@@ -43,6 +43,7 @@ import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
+import { lastAtOrBefore } from "./sorted.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -273,14 +274,8 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): D
   results.sort((a, b) => a - b)
   let afterSlotFreedMax = 0
   for (const sentAt of waitedSentAt) {
-    let lo = 0
-    let hi = results.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (results[mid]! <= sentAt) lo = mid + 1
-      else hi = mid
-    }
-    if (lo > 0) afterSlotFreedMax = Math.max(afterSlotFreedMax, sentAt - results[lo - 1]!)
+    const freed = lastAtOrBefore(results, sentAt)
+    if (freed !== undefined) afterSlotFreedMax = Math.max(afterSlotFreedMax, sentAt - freed)
   }
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
 }

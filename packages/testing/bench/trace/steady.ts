@@ -34,6 +34,7 @@ const InternalEngine = await import("../../../engine/src/internal/engine.js")
 const { clientLayer } = await import("../../src/internal/hatchetTest.js")
 const { askChild, spawnChild } = await import("../child.js")
 const { workerMarks } = await import("./workerTrace.js")
+const { lastAtOrBefore } = await import("../sorted.js")
 const { observeRuns } = await import("../runObserver.js")
 
 const repeats = Number(process.env.STEADY_REPEATS ?? 5)
@@ -228,19 +229,12 @@ const program = Effect.gen(function*() {
       const results = [...recorded.values()].sort((a, b) => a - b)
       const afterResult = ids.filter((id) => dispatch(id) > 0).map((id) => {
         const sent = sentAt(id)
-        let lo = 0
-        let hi = results.length
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1
-          if (results[mid]! <= sent) lo = mid + 1
-          else hi = mid
-        }
-        return lo === 0 ? Number.NaN : sent - results[lo - 1]!
+        return sent - (lastAtOrBefore(results, sent) ?? Number.NaN)
       }).filter((x) => !Number.isNaN(x))
       if (afterResult.length > 0) {
         console.log(
           `  the ${afterResult.length} runs that waited went out after the result before them (freeing their slot) by (p50 / p90 / max ms): ${
-            spread(afterResult.map((x) => x))
+            spread(afterResult)
           }`
         )
       }
