@@ -4,7 +4,7 @@
  * (SIGTERM, then SIGKILL after 30 s).
  */
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
+import { type ChildProcess, type Serializable, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -43,3 +43,18 @@ export const spawnChild = (
         child.kill("SIGTERM")
       })
   )
+
+/**
+ * Sends `message` to `child` over IPC and waits for the first message back that `pick` accepts
+ * (returns a value for).
+ */
+export const askChild = <A>(child: ChildProcess, message: Serializable, pick: (answer: unknown) => A | undefined) =>
+  Effect.async<A>((resume) => {
+    const onMessage = (answer: unknown) => {
+      const picked = pick(answer)
+      if (picked !== undefined) resume(Effect.succeed(picked))
+    }
+    child.on("message", onMessage)
+    child.send(message)
+    return Effect.sync(() => child.off("message", onMessage))
+  })

@@ -20,7 +20,6 @@
  * long step. `chrt -f 10 pnpm bench:trace` (root) gives the processes a CPU as a quiet machine
  * would. TRACE_ORDER ("official,ours") picks the workers.
  */
-import type { ChildProcess } from "node:child_process"
 import * as os from "node:os"
 import { type GcMark, gcs, hookProtos, mark, marks, observeGc } from "./hooks.js"
 
@@ -36,6 +35,7 @@ const Official = await import("../../../engine/test/support/official.js")
 const { clientLayer } = await import("../../src/internal/hatchetTest.js")
 const { spawnChild } = await import("../child.js")
 const { observeRuns } = await import("../runObserver.js")
+const { workerMarks } = await import("./workerTrace.js")
 
 const runs = Number(process.env.TRACE_RUNS ?? 200)
 const kinds = (process.env.TRACE_ORDER ?? "official,ours").split(",").map((k) => k.trim())
@@ -48,23 +48,6 @@ const quantile = (xs: ReadonlyArray<number>, q: number) => {
 const ms = (x: number) => x.toFixed(3)
 const describe = (xs: ReadonlyArray<number>) =>
   `p10 ${ms(quantile(xs, 0.1))}  p50 ${ms(quantile(xs, 0.5))}  p90 ${ms(quantile(xs, 0.9))}  p99 ${ms(quantile(xs, 0.99))}`
-
-interface WorkerTrace {
-  readonly trace: Array<readonly [string, number]>
-  readonly gcs: Array<GcMark>
-}
-
-/** The worker's marks and garbage collections since it was last asked. */
-const workerMarks = (child: ChildProcess) =>
-  Effect.async<WorkerTrace>((resume) => {
-    const onMessage = (message: unknown) => {
-      const answer = message as Partial<WorkerTrace>
-      if (answer.trace !== undefined) resume(Effect.succeed({ trace: answer.trace, gcs: answer.gcs ?? [] }))
-    }
-    child.on("message", onMessage)
-    child.send("trace")
-    return Effect.sync(() => child.off("message", onMessage))
-  })
 
 /**
  * Each run's marks (both processes) between its start and end, relative to its start, the n-th
