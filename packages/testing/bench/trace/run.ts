@@ -17,8 +17,8 @@
  * engine's and the worker's process that overlap it (`PerformanceObserver`, same clock).
  *
  * The figures are wall time on a shared machine: a process that waits for a CPU shows up as a
- * long step. `chrt -f 10 pnpm bench:trace` (root) gives the processes a CPU as a quiet machine
- * would. TRACE_ORDER ("official,ours") picks the workers.
+ * long step: run it on a quiet machine, never under real-time scheduling (`chrt`), where a
+ * process that stalls starves the whole machine. TRACE_ORDER ("official,ours") picks the workers.
  */
 import * as os from "node:os"
 import { type GcMark, gcs, hookProtos, mark, marks, observeGc } from "./hooks.js"
