@@ -24,6 +24,7 @@ import * as Dispatcher from "./dispatcher.js"
 import * as Durable from "./durable.js"
 import { serverDefinition } from "./encoding.js"
 import * as Events from "./events.js"
+import { unawaitedStreamWrites } from "./streamWrites.js"
 import * as Workflows from "./workflows.js"
 
 /** Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. */
@@ -66,7 +67,7 @@ export const make = (options: {
     const stop = ScopedRef.set(current, Effect.succeed(undefined))
     const serve = (port: number) =>
       Effect.suspend(() => {
-        const server = createServer(channelOptions)
+        const server = createServer({ ...channelOptions, interceptors: [unawaitedStreamWrites()] })
         // every AssignedAction is built whole (`Dispatch.assignedAction`, `Batches.startBatchAction`)
         server.add(serverDefinition(DispatcherDefinition, ["listen", "listenV2"]), Auth.authenticated(authenticate, dispatcher))
         server.add(serverDefinition(EventsServiceDefinition), Auth.authenticated(authenticate, events))
