@@ -1,7 +1,8 @@
 /**
  * The engine's gRPC server: the five services under their upstream full names, every call
  * authenticated (`Auth.authenticated`) and every response encoded into one reused writer
- * (`serverDefinition`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
+ * (`serverDefinition`), a server stream's messages written without waiting for one another
+ * (`unawaitedStreamWrites`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
  * stopped (every connection dropped) and started again on the same port; the listening server is
  * a `ScopedRef`, shut down with the engine's scope.
  *
