@@ -1,7 +1,8 @@
 /**
  * The engine's gRPC server: the five services under their upstream full names, every call
  * authenticated (`Auth.authenticated`) and every response encoded into one reused writer
- * (`serverDefinition`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
+ * (`serverDefinition`), a server stream's messages written without waiting for one another
+ * (`unawaitedStreamWrites`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
  * stopped (every connection dropped) and started again on the same port; the listening server is
  * a `ScopedRef`, shut down with the engine's scope.
  *
@@ -24,6 +25,7 @@ import * as Dispatcher from "./dispatcher.js"
 import * as Durable from "./durable.js"
 import { serverDefinition } from "./encoding.js"
 import * as Events from "./events.js"
+import { unawaitedStreamWrites } from "./streamWrites.js"
 import * as Workflows from "./workflows.js"
 
 /** Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. */
@@ -66,7 +68,7 @@ export const make = (options: {
     const stop = ScopedRef.set(current, Effect.succeed(undefined))
     const serve = (port: number) =>
       Effect.suspend(() => {
-        const server = createServer(channelOptions)
+        const server = createServer({ ...channelOptions, interceptors: [unawaitedStreamWrites()] })
         // every AssignedAction is built whole (`Dispatch.assignedAction`, `Batches.startBatchAction`)
         server.add(serverDefinition(DispatcherDefinition, ["listen", "listenV2"]), Auth.authenticated(authenticate, dispatcher))
         server.add(serverDefinition(EventsServiceDefinition), Auth.authenticated(authenticate, events))
