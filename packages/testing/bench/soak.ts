@@ -34,6 +34,19 @@ import * as http from "node:http"
 import * as os from "node:os"
 import { spawnChild } from "./child.js"
 import type { WorkerReport } from "./report.js"
+import {
+  gapRecorder,
+  type GapSpan,
+  gcRecorder,
+  type GcSpan,
+  hrMs,
+  machineMs,
+  overlapMs,
+  processRunMs,
+  type SchedStat,
+  schedstat,
+  type Span
+} from "./timeline.js"
 
 const flag = (name: string): string | undefined => {
   const args = process.argv.slice(2)
@@ -106,6 +119,77 @@ interface EngineDuringProbes {
   readonly allocatedKb: number
   /** A full GC forced after the calls: its wall time and the process's CPU time in it (all GC threads), ms. */
   readonly fullGc: { readonly ms: number; readonly cpuMs: number }
+  /** When each request arrived and was answered, the GC pauses, and the stretches the event loop was blocked. */
+  readonly timeline: {
+    readonly requests: ReadonlyArray<Span>
+    readonly gcs: ReadonlyArray<GcSpan>
+    readonly gaps: ReadonlyArray<GapSpan<{ readonly held: number; readonly heartbeats: number }>>
+  }
+}
+
+/** A REST call of a sample, with what the kernel said of each process's main thread around it. */
+interface Call extends Span {
+  /** The main threads' (client, engine) and whole processes' (worker, engine's other threads) CPU time. */
+  readonly sched: {
+    readonly client: Delta
+    readonly engine: Delta
+    readonly engineOtherThreadsMs: number
+    readonly workerMs: number
+  }
+}
+
+/** A `SchedStat` difference over a call: ms on a CPU, ms waiting for one. */
+type Delta = SchedStat
+
+const slowMs = 5
+
+/**
+ * `BENCH_SOAK_ATTRIBUTE=1`: tell what each REST call of the samples over `slowMs` waited on (off by
+ * default: the kernel's figures are read around every call, and both processes tick a 1 ms timer);
+ * `calls`: print each such call too.
+ */
+const attributing = process.env.BENCH_SOAK_ATTRIBUTE === "1" || process.env.BENCH_SOAK_ATTRIBUTE === "calls"
+  ? process.env.BENCH_SOAK_ATTRIBUTE
+  : undefined
+
+/** What a slow call's time went to, ms each (overlapping: the largest is its cause). */
+const attribute = (
+  call: Call,
+  client: { gcs: ReadonlyArray<GcSpan>; gaps: ReadonlyArray<Span> },
+  engine: EngineDuringProbes["timeline"]
+) => {
+  const request = engine.requests.find((r) => r.start >= call.start && r.end <= call.end)
+  const gcOf = (gcs: ReadonlyArray<GcSpan>, major: boolean) => overlapMs(call, gcs.filter((gc) => (gc.kind === "Scavenge") !== major))
+  const engineGaps = engine.gaps.filter((gap) => gap.end > call.start && gap.start < call.end)
+  const pruning = engineGaps.filter((gap) => gap.after.held < gap.before.held)
+  const heartbeat = engineGaps.filter((gap) => gap.after.heartbeats !== gap.before.heartbeats && gap.after.held >= gap.before.held)
+  const engineGcMs = gcOf(engine.gcs, true) + gcOf(engine.gcs, false)
+  const clientGcMs = gcOf(client.gcs, true) + gcOf(client.gcs, false)
+  const parts = {
+    "engine major GC": gcOf(engine.gcs, true),
+    "engine scavenge": gcOf(engine.gcs, false),
+    "engine pruning runs": overlapMs(call, pruning),
+    "engine heartbeat": overlapMs(call, heartbeat),
+    "engine loop blocked, other": Math.max(
+      0,
+      overlapMs(call, engineGaps) - overlapMs(call, pruning) - overlapMs(call, heartbeat) - engineGcMs -
+        call.sched.engine.waitMs
+    ),
+    "engine waiting for a CPU": call.sched.engine.waitMs,
+    "client GC": clientGcMs,
+    "client loop blocked, other": Math.max(0, overlapMs(call, client.gaps) - clientGcMs - call.sched.client.waitMs),
+    "client waiting for a CPU": call.sched.client.waitMs
+  }
+  const [cause, ms] = Object.entries(parts).reduce((a, b) => (b[1] > a[1] ? b : a), ["unexplained", 0.5])
+  return {
+    cause,
+    causeMs: ms,
+    parts,
+    phases: request === undefined
+      ? undefined
+      : { toEngine: request.start - call.start, inEngine: request.end - request.start, back: call.end - request.end },
+    gcs: engine.gcs.filter((gc) => gc.end > call.start && gc.start < call.end)
+  }
 }
 
 interface Ready {
@@ -133,6 +217,15 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
+    // the calls of a sample, timed on the clock all processes share, with the kernel's view around each
+    const pids = { client: "self" as const, engine: engine.pid!, worker: worker.pid! }
+    const sched = () => ({
+      client: schedstat(pids.client),
+      engine: schedstat(pids.engine),
+      engineAll: processRunMs(pids.engine),
+      worker: processRunMs(pids.worker)
+    })
+    const delta = (a: SchedStat, b: SchedStat): Delta => ({ runMs: b.runMs - a.runMs, waitMs: b.waitMs - a.waitMs })
     const list = Effect.gen(function*() {
       const started = performance.now()
       const status = yield* Effect.async<number>((resume) => {
@@ -146,6 +239,26 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
       return performance.now() - started
     })
+    const noSched = { client: { runMs: 0, waitMs: 0 }, engine: { runMs: 0, waitMs: 0 }, engineAll: 0, worker: 0 }
+    const timedList = Effect.gen(function*() {
+      const before = attributing ? sched() : noSched
+      const start = hrMs()
+      yield* list
+      const end = hrMs()
+      const after = attributing ? sched() : noSched
+      return {
+        start,
+        end,
+        sched: {
+          client: delta(before.client, after.client),
+          engine: delta(before.engine, after.engine),
+          engineOtherThreadsMs: after.engineAll - before.engineAll - (after.engine.runMs - before.engine.runMs),
+          workerMs: after.worker - before.worker
+        }
+      } satisfies Call
+    })
+    const clientGcs = gcRecorder()
+    const clientGaps = gapRecorder(() => undefined)
     const underLoad = yield* Ref.make<Array<number>>([])
     // paused while a sample's 200 calls run, so that those are the only calls the engine answers
     const probing = yield* Ref.make(false)
@@ -199,6 +312,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
     const allocatedPerCall: Array<number> = []
     const probeGcs: Array<EngineDuringProbes["gcs"][number]> = []
     const fullGcs: Array<EngineDuringProbes["fullGc"]> = []
+    const slow: Array<ReturnType<typeof attribute>> = []
     let seen = 0
     for (let step = 1; step <= 10; step++) {
       const target = Math.round((total * step) / 10)
@@ -209,8 +323,50 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
       yield* Ref.set(probing, true)
       engine.send("probes-start")
-      const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
+      if (attributing) {
+        clientGcs.start()
+        clientGaps.start()
+      }
+      const machineBefore = machineMs()
+      const oursBefore = attributing ? processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) : 0
+      const calls = yield* Effect.replicateEffect(timedList, 200)
+      const probes = calls.map((call) => call.end - call.start).sort((a, b) => a - b)
+      if (attributing) {
+        const machineAfter = machineMs()
+        const ours = processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) - oursBefore
+        const machineBusy = machineAfter.busyMs - machineBefore.busyMs
+        const wall = calls[calls.length - 1]!.end - calls[0]!.start
+        console.log(
+          `  the machine during the ${calls.length} calls (${wall.toFixed(0)} ms, 2 CPUs): busy ${machineBusy.toFixed(0)} ms, ` +
+            `the soak's three processes ${ours.toFixed(0)} ms, others about ${Math.max(0, machineBusy - ours).toFixed(0)} ms; idle ${
+              (machineAfter.idleMs - machineBefore.idleMs).toFixed(0)
+            } ms`
+        )
+      }
       const during = yield* message(engine, (m) => (m as { probes?: EngineDuringProbes }).probes, "probes-end")
+      const client = attributing ? { gcs: clientGcs.take(), gaps: clientGaps.take() } : { gcs: [], gaps: [] }
+      for (const call of attributing ? calls : []) {
+        if (call.end - call.start <= slowMs) continue
+        const why = attribute(call, client, during.timeline)
+        slow.push(why)
+        if (attributing === "calls") {
+          console.log(
+            `  slow call ${(call.end - call.start).toFixed(1)} ms: ${why.cause} ${why.causeMs.toFixed(1)} ms; ${
+              Object.entries(why.parts).filter(([, ms]) => ms >= 0.1).map(([part, ms]) => `${part} ${ms.toFixed(1)}`).join(", ")
+            }${
+              why.phases === undefined
+                ? ""
+                : `; to the engine ${why.phases.toEngine.toFixed(1)}, in it ${why.phases.inEngine.toFixed(1)}, back ${
+                  why.phases.back.toFixed(1)
+                } ms`
+            }; CPU: engine ${call.sched.engine.runMs.toFixed(1)} (its other threads ${
+              call.sched.engineOtherThreadsMs.toFixed(1)
+            }), worker ${call.sched.workerMs.toFixed(1)}, client ${call.sched.client.runMs.toFixed(1)} ms${
+              why.gcs.map((gc) => `; engine ${gc.kind} ${(gc.end - gc.start).toFixed(1)} ms`).join("")
+            }`
+          )
+        }
+      }
       yield* Ref.set(probing, false)
       allocatedPerCall.push(during.allocatedKb / 200)
       for (const gc of during.gcs) probeGcs.push(gc)
@@ -276,6 +432,17 @@ const soak = (engine: ChildProcess, ready: Ready) =>
         percentile(loaded, 99).toFixed(1)
       } ms`
     )
+    const causes = new Map<string, Array<number>>()
+    for (const why of slow) causes.set(why.cause, [...(causes.get(why.cause) ?? []), why.causeMs])
+    if (attributing) {
+      console.log(
+        `calls over ${slowMs} ms at the samples: ${slow.length} of ${quiet.length}, by the largest share of their time:${
+          [...causes].sort((a, b) => b[1].length - a[1].length).map(([cause, ms]) =>
+            ` ${cause} ${ms.length} (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)} ms)`
+          ).join(",")
+        }`
+      )
+    }
     console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
     console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
   })
