@@ -29,24 +29,11 @@
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import { Duration, Effect, Fiber, Layer, Ref, Schedule } from "effect"
-import type { ChildProcess } from "node:child_process"
-import * as http from "node:http"
+import type { ChildProcess, Serializable } from "node:child_process"
 import * as os from "node:os"
 import { spawnChild } from "./child.js"
 import type { WorkerReport } from "./report.js"
-import {
-  gapRecorder,
-  type GapSpan,
-  gcRecorder,
-  type GcSpan,
-  hrMs,
-  machineMs,
-  overlapMs,
-  processRunMs,
-  type SchedStat,
-  schedstat,
-  type Span
-} from "./timeline.js"
+import { type GapSpan, type GcSpan, machineMs, overlapMs, processRunMs, type SchedStat, type Span } from "./timeline.js"
 
 const flag = (name: string): string | undefined => {
   const args = process.argv.slice(2)
@@ -79,7 +66,7 @@ const child = (script: string, env: Record<string, string>, nodeArgs: ReadonlyAr
   spawnChild(new URL(script, import.meta.url), env, nodeArgs, { source: process.env.BENCH_DIST !== "1" })
 
 /** The next IPC message of `process` that `pick` accepts. */
-const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
+const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: Serializable) =>
   Effect.async<A>((resume) => {
     const onMessage = (m: unknown) => {
       const picked = pick(m)
@@ -136,6 +123,20 @@ interface Call extends Span {
     readonly engineOtherThreadsMs: number
     readonly workerMs: number
   }
+}
+
+/** What ./soak-probe.ts answers for a sample. */
+interface ProbeSample {
+  readonly calls: ReadonlyArray<
+    Span & {
+      readonly before?: { client: SchedStat; engine: SchedStat; engineAll: number; worker: number }
+      readonly after?: { client: SchedStat; engine: SchedStat; engineAll: number; worker: number }
+    }
+  >
+  /** The calls under load since the last sample, ms. */
+  readonly loaded: ReadonlyArray<number>
+  readonly gcs: ReadonlyArray<GcSpan>
+  readonly gaps: ReadonlyArray<Span>
 }
 
 /** A `SchedStat` difference over a call: ms on a CPU, ms waiting for one. */
@@ -211,64 +212,23 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))
     )
 
-    // REST list calls: a probe every 50 ms while the soak runs, and 200 in a row at each sample
-    const listUrl = () =>
-      `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?` +
-      `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
-    // the calls of a sample, timed on the clock all processes share, with the kernel's view around each
-    const pids = { client: "self" as const, engine: engine.pid!, worker: worker.pid! }
-    const sched = () => ({
-      client: schedstat(pids.client),
-      engine: schedstat(pids.engine),
-      engineAll: processRunMs(pids.engine),
-      worker: processRunMs(pids.worker)
+    // REST list calls, from a process of their own (./soak-probe.ts): one every 50 ms while the soak
+    // runs, and 200 in a row at each sample (the calls under load pause meanwhile)
+    const probe = yield* child("./soak-probe.ts", {})
+    yield* message(probe, (m) => (m as { ready?: boolean }).ready)
+    probe.send({
+      start: {
+        url: `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?only_tasks=false&limit=50`,
+        token: ready.env.HATCHET_CLIENT_TOKEN,
+        everyMs: listEveryMs
+      }
     })
-    const delta = (a: SchedStat, b: SchedStat): Delta => ({ runMs: b.runMs - a.runMs, waitMs: b.waitMs - a.waitMs })
-    const list = Effect.gen(function*() {
-      const started = performance.now()
-      const status = yield* Effect.async<number>((resume) => {
-        const request = http.get(listUrl(), { headers, agent }, (response) => {
-          response.on("data", () => {})
-          response.on("end", () => resume(Effect.succeed(response.statusCode ?? 0)))
-        })
-        request.on("error", (error) => resume(Effect.die(error)))
-        return Effect.sync(() => request.destroy())
-      })
-      if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
-      return performance.now() - started
+    const pids = { engine: engine.pid!, worker: worker.pid!, probe: probe.pid! }
+    const delta = (a: SchedStat | undefined, b: SchedStat | undefined): Delta => ({
+      runMs: (b?.runMs ?? 0) - (a?.runMs ?? 0),
+      waitMs: (b?.waitMs ?? 0) - (a?.waitMs ?? 0)
     })
-    const noSched = { client: { runMs: 0, waitMs: 0 }, engine: { runMs: 0, waitMs: 0 }, engineAll: 0, worker: 0 }
-    const timedList = Effect.gen(function*() {
-      const before = attributing ? sched() : noSched
-      const start = hrMs()
-      yield* list
-      const end = hrMs()
-      const after = attributing ? sched() : noSched
-      return {
-        start,
-        end,
-        sched: {
-          client: delta(before.client, after.client),
-          engine: delta(before.engine, after.engine),
-          engineOtherThreadsMs: after.engineAll - before.engineAll - (after.engine.runMs - before.engine.runMs),
-          workerMs: after.worker - before.worker
-        }
-      } satisfies Call
-    })
-    const clientGcs = gcRecorder()
-    const clientGaps = gapRecorder(() => undefined)
-    const underLoad = yield* Ref.make<Array<number>>([])
-    // paused while a sample's 200 calls run, so that those are the only calls the engine answers
-    const probing = yield* Ref.make(false)
-    const lister = yield* list.pipe(
-      Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
-      Effect.unlessEffect(Ref.get(probing)),
-      Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
-      Effect.forever,
-      Effect.fork
-    )
+    const sample = message(probe, (m) => (m as { sample?: ProbeSample }).sample, { sample: { calls: 200, pids } })
 
     // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
     const completed = yield* Ref.make(0)
@@ -313,6 +273,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
     const probeGcs: Array<EngineDuringProbes["gcs"][number]> = []
     const fullGcs: Array<EngineDuringProbes["fullGc"]> = []
     const slow: Array<ReturnType<typeof attribute>> = []
+    const underLoad: Array<number> = []
     let seen = 0
     for (let step = 1; step <= 10; step++) {
       const target = Math.round((total * step) / 10)
@@ -321,30 +282,38 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
       inEngineP99.push(inEngine.p99)
       inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
-      yield* Ref.set(probing, true)
       engine.send("probes-start")
-      if (attributing) {
-        clientGcs.start()
-        clientGaps.start()
-      }
       const machineBefore = machineMs()
-      const oursBefore = attributing ? processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) : 0
-      const calls = yield* Effect.replicateEffect(timedList, 200)
+      const processesRunMs = () => processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) + processRunMs(pids.probe)
+      const oursBefore = attributing ? processesRunMs() : 0
+      const sampled = yield* sample
+      const calls: Array<Call> = sampled.calls.map((call) => ({
+        start: call.start,
+        end: call.end,
+        sched: {
+          client: delta(call.before?.client, call.after?.client),
+          engine: delta(call.before?.engine, call.after?.engine),
+          engineOtherThreadsMs: (call.after?.engineAll ?? 0) - (call.before?.engineAll ?? 0) -
+            delta(call.before?.engine, call.after?.engine).runMs,
+          workerMs: (call.after?.worker ?? 0) - (call.before?.worker ?? 0)
+        }
+      }))
+      for (const ms of sampled.loaded) underLoad.push(ms)
       const probes = calls.map((call) => call.end - call.start).sort((a, b) => a - b)
       if (attributing) {
         const machineAfter = machineMs()
-        const ours = processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) - oursBefore
+        const ours = processesRunMs() - oursBefore
         const machineBusy = machineAfter.busyMs - machineBefore.busyMs
         const wall = calls[calls.length - 1]!.end - calls[0]!.start
         console.log(
           `  the machine during the ${calls.length} calls (${wall.toFixed(0)} ms, 2 CPUs): busy ${machineBusy.toFixed(0)} ms, ` +
-            `the soak's three processes ${ours.toFixed(0)} ms, others about ${Math.max(0, machineBusy - ours).toFixed(0)} ms; idle ${
+            `the soak's four processes ${ours.toFixed(0)} ms, others about ${Math.max(0, machineBusy - ours).toFixed(0)} ms; idle ${
               (machineAfter.idleMs - machineBefore.idleMs).toFixed(0)
             } ms`
         )
       }
       const during = yield* message(engine, (m) => (m as { probes?: EngineDuringProbes }).probes, "probes-end")
-      const client = attributing ? { gcs: clientGcs.take(), gaps: clientGaps.take() } : { gcs: [], gaps: [] }
+      const client = { gcs: sampled.gcs, gaps: sampled.gaps }
       for (const call of attributing ? calls : []) {
         if (call.end - call.start <= slowMs) continue
         const why = attribute(call, client, during.timeline)
@@ -367,14 +336,13 @@ const soak = (engine: ChildProcess, ready: Ready) =>
           )
         }
       }
-      yield* Ref.set(probing, false)
       allocatedPerCall.push(during.allocatedKb / 200)
       for (const gc of during.gcs) probeGcs.push(gc)
       fullGcs.push(during.fullGc)
       for (const probe of probes) quiet.push(probe)
       const memory = yield* report(engine)
       yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
-      const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
+      const loaded = underLoad.slice(seen).sort((a, b) => a - b)
       seen += loaded.length
       const heap = memory.heapUsedAfterGc ?? memory.heapUsed
       heaps.push(heap)
@@ -399,8 +367,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       )
     }
     yield* Fiber.join(trigger)
-    yield* Fiber.interrupt(lister)
-    const loaded = (yield* Ref.get(underLoad)).sort((a, b) => a - b)
+    const loaded = underLoad.sort((a, b) => a - b)
     quiet.sort((a, b) => a - b)
     const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
     const seconds = (performance.now() - started) / 1000
