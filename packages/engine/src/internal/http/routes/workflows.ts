@@ -8,7 +8,7 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Queries from "../../domain/queries.js"
 import * as Registry from "../../domain/registry.js"
 import { json, lookupWith, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
