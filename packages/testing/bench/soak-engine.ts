@@ -16,8 +16,8 @@
  * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
  */
 import "./report.js"
-import { Engine } from "@effect-hatchet/engine"
-import { Effect } from "effect"
+import type { EngineOptions } from "@effect-hatchet/engine/Engine"
+import type * as EffectModule from "effect/Effect"
 import * as http from "node:http"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
@@ -27,6 +27,13 @@ import type * as EngineModule from "../../engine/src/internal/engine.js"
 import type * as JsonBytesModule from "../../engine/src/internal/http/jsonBytes.js"
 import type * as ViewsModule from "../../engine/src/internal/http/views.js"
 import { gapRecorder, gcRecorder, hrMs, type Span } from "./timeline.js"
+
+// What `hatchet-local` holds: tsx (which runs this file) turns on Node's source maps, which would
+// keep every loaded module's map on the heap (about 4 MiB with the engine's build); the engine's
+// modules load below, once they are off, as the CLI loads them (plain `node`).
+process.setSourceMapsEnabled(false)
+const { Engine } = await import("@effect-hatchet/engine")
+const Effect = await import("effect/Effect") as typeof EffectModule
 
 // the engine's internal modules from where the engine runs: its sources, or with `BENCH_DIST=1` its
 // build (as `@effect-hatchet/engine` resolves then), so that the process holds one copy of them
@@ -38,7 +45,7 @@ const InternalEngine = await internal<typeof EngineModule>("engine.js")
 const { jsonWriter } = await internal<typeof JsonBytesModule>("http/jsonBytes.js")
 const Views = await internal<typeof ViewsModule>("http/views.js")
 
-const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
+const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as EngineOptions
 
 const program = Effect.gen(function*() {
   const engine = yield* Engine.Engine
