@@ -1,8 +1,10 @@
 /**
  * `pnpm bench:soak`: does the local engine's memory stay flat under a long steady load?
  *
- * Three processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
- * (./effect-worker.ts: one no-op task, 100 slots) and this one, which triggers `--runs` no-op runs
+ * Four processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
+ * (./effect-worker.ts: one no-op task, 100 slots), the REST client (./soak-probe.ts, which makes
+ * the list calls below and nothing else, so that its own pauses stay out of the figures) and this
+ * one, which triggers `--runs` no-op runs
  * (default 200,000) at a steady `--rate` per second (default 1,000) with `BulkTriggerWorkflow`
  * in ticks of 100 ms. Triggering waits while more than 5 s of runs are unfinished, so a slow
  * machine delays the soak rather than queueing without end.
@@ -20,6 +22,14 @@
  * list's own work (query, rows, JSON) without HTTP. It ends with the p99s
  * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
+ *
+ * `BENCH_SOAK_ATTRIBUTE=1` tells, for every call of the samples over 5 ms, what its time went to:
+ * the engine's GC pauses (major or scavenge), its event loop blocked while it pruned runs, took a
+ * heartbeat or did something else, the engine's or the client's main thread runnable but waiting
+ * for a CPU (`/proc/PID/schedstat`), the client's GC or blocked loop; it prints the count of slow
+ * calls by the largest share and, per sample, the machine's CPU time against the soak's processes'
+ * (the rest is other processes). `BENCH_SOAK_ATTRIBUTE=calls` prints each slow call too. Off by
+ * default: it reads the kernel's figures around every call and ticks a 1 ms timer in both processes.
  *
  * `BENCH_DIST=1` runs the engine and the worker on the built packages (`pnpm build` first) instead
  * of the sources through tsx. Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
