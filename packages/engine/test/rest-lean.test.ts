@@ -163,7 +163,10 @@ describe("REST hot routes served without the Effect HTTP machinery", () => {
       // a fresh server: the run list is answered before the router is loaded
       const port = yield* (yield* HttpServer.make({ host: "127.0.0.1", core, auth })).listen(0)
       const since = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())
-      const listed = yield* rawHttp(port, request("GET", `/api/v1/stable/tenants/${tenantId}/workflow-runs?since=${since}&only_tasks=false`, `Bearer ${token}`))
+      const listed = yield* rawHttp(
+        port,
+        request("GET", `/api/v1/stable/tenants/${tenantId}/workflow-runs?since=${since}&only_tasks=false`, `Bearer ${token}`)
+      )
       expect(listed.slice(0, 15)).toBe("HTTP/1.1 200 OK")
       // then requests to the router, all at once while it loads: each gets the router's answer
       const answers = yield* Effect.all(
@@ -171,7 +174,11 @@ describe("REST hot routes served without the Effect HTTP machinery", () => {
           rawHttp(port, request("GET", `/api/v1/tenants/${tenantId}/workflows`, `Bearer ${token}`)),
           rawHttp(port, request("GET", `/api/v1/tenants/${tenantId}/workflows`, undefined)),
           rawHttp(port, request("GET", "/api/v1/no-such-route", `Bearer ${token}`)),
-          Effect.promise(() => fetch(`http://127.0.0.1:${port}/api/v1/tenants/${tenantId}/workflows`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.status))
+          Effect.promise(() =>
+            fetch(`http://127.0.0.1:${port}/api/v1/tenants/${tenantId}/workflows`, { headers: { authorization: `Bearer ${token}` } }).then((
+              response
+            ) => response.status)
+          )
         ],
         { concurrency: "unbounded" }
       )

@@ -58,9 +58,8 @@ export const make = (options: {
             Runtime.runFork(runtime, Effect.logError("REST router failed to load", error))
             response.writeHead(500, { "content-type": "application/json" }).end(`{"message":"Internal Server Error"}`)
           })
-        })
-        // a client that ends its side of the connection once its request is sent still gets the
-        // answer, however long it takes (the first request to the router waits for it to load);
+        }) // a client that ends its side of the connection once its request is sent still gets the
+         // answer, however long it takes (the first request to the router waits for it to load);
         // Node's default ends the socket at once, which only an answer given in the same tick beat
         ;(nodeServer as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true
         yield* Effect.acquireRelease(
