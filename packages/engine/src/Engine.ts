@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { Engine } from "@effect-hatchet/engine"
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  *
  * const program = Effect.gen(function*() {
  *   const engine = yield* Engine.Engine
@@ -16,7 +16,13 @@
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, type Duration, Effect, Layer, type Redacted, type Scope } from "effect"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { Status } from "nice-grpc-common"
 import * as Internal from "./internal/engine.js"
 import * as service from "./internal/service.js"

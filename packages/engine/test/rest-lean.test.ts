@@ -156,4 +156,37 @@ describe("REST hot routes served without the Effect HTTP machinery", () => {
       }])
       expect((yield* rawHttp(defect.port, request("GET", "/defect/1"))).slice(9, 12)).toBe("599")
     }))
+
+  it.scopedLive("load the router on the first request it answers: requests meanwhile, however they come, are all answered", () =>
+    Effect.gen(function*() {
+      const { auth, core, token } = yield* setup
+      // a fresh server: the run list is answered before the router is loaded
+      const port = yield* (yield* HttpServer.make({ host: "127.0.0.1", core, auth })).listen(0)
+      const since = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())
+      const listed = yield* rawHttp(
+        port,
+        request("GET", `/api/v1/stable/tenants/${tenantId}/workflow-runs?since=${since}&only_tasks=false`, `Bearer ${token}`)
+      )
+      expect(listed.slice(0, 15)).toBe("HTTP/1.1 200 OK")
+      // then requests to the router, all at once while it loads: each gets the router's answer
+      const answers = yield* Effect.all(
+        [
+          rawHttp(port, request("GET", `/api/v1/tenants/${tenantId}/workflows`, `Bearer ${token}`)),
+          rawHttp(port, request("GET", `/api/v1/tenants/${tenantId}/workflows`, undefined)),
+          rawHttp(port, request("GET", "/api/v1/no-such-route", `Bearer ${token}`)),
+          Effect.promise(() =>
+            fetch(`http://127.0.0.1:${port}/api/v1/tenants/${tenantId}/workflows`, { headers: { authorization: `Bearer ${token}` } }).then((
+              response
+            ) => response.status)
+          )
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(answers[0].slice(0, 15)).toBe("HTTP/1.1 200 OK")
+      expect(answers[0]).toContain(`"rows":[`)
+      expect(answers[1].slice(0, 12)).toBe("HTTP/1.1 403")
+      expect(answers[2].slice(0, 12)).toBe("HTTP/1.1 404")
+      expect(answers[2]).toContain(`{"message":"Not Found"}`)
+      expect(answers[3]).toBe(200)
+    }))
 })

@@ -16,8 +16,9 @@
  * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
  */
 import "./report.js"
-import { Engine } from "@effect-hatchet/engine"
-import { Effect } from "effect"
+import type { EngineOptions } from "@effect-hatchet/engine/Engine"
+import type * as EffectModule from "effect/Effect"
+import * as http from "node:http"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
 import type * as CoreModule from "../../engine/src/internal/core.js"
@@ -25,6 +26,14 @@ import type * as QueriesModule from "../../engine/src/internal/domain/queries.js
 import type * as EngineModule from "../../engine/src/internal/engine.js"
 import type * as JsonBytesModule from "../../engine/src/internal/http/jsonBytes.js"
 import type * as ViewsModule from "../../engine/src/internal/http/views.js"
+import { gapRecorder, gcRecorder, hrMs, type Span } from "./timeline.js"
+
+// What `hatchet-local` holds: tsx (which runs this file) turns on Node's source maps, which would
+// keep every loaded module's map on the heap (about 4 MiB with the engine's build); the engine's
+// modules load below, once they are off, as the CLI loads them (plain `node`).
+process.setSourceMapsEnabled(false)
+const { Engine } = await import("@effect-hatchet/engine")
+const Effect = await import("effect/Effect") as typeof EffectModule
 
 // the engine's internal modules from where the engine runs: its sources, or with `BENCH_DIST=1` its
 // build (as `@effect-hatchet/engine` resolves then), so that the process holds one copy of them
@@ -36,7 +45,7 @@ const InternalEngine = await internal<typeof EngineModule>("engine.js")
 const { jsonWriter } = await internal<typeof JsonBytesModule>("http/jsonBytes.js")
 const Views = await internal<typeof ViewsModule>("http/views.js")
 
-const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as Engine.EngineOptions
+const options = JSON.parse(process.env.BENCH_ENGINE_OPTIONS ?? "{}") as EngineOptions
 
 const program = Effect.gen(function*() {
   const engine = yield* Engine.Engine
@@ -71,8 +80,39 @@ const program = Effect.gen(function*() {
   loopDelay.enable()
   /** The GCs of the parent's REST calls, with the heap before and after each. */
   let probesGc: { readonly profiler: v8.GCProfiler; readonly young: number } | undefined
+  // the timeline of the parent's REST calls: each request's arrival and answer, the GC pauses, the
+  // stretches the event loop was blocked and whether runs were pruned or a heartbeat came meanwhile
+  const gcTimeline = gcRecorder()
+  const heartbeats = () => {
+    let sum = 0
+    for (const worker of core.state.workersById.values()) sum += worker.lastHeartbeatAt ?? 0
+    return sum
+  }
+  const gapTimeline = gapRecorder(() => ({ held: core.state.runsById.size, heartbeats: heartbeats() }))
+  let requests: Array<Span> | undefined
+  const emit = http.Server.prototype.emit
+  http.Server.prototype.emit = function(this: http.Server, event: string, ...args: Array<unknown>) {
+    if (event === "request" && requests !== undefined) {
+      const into = requests
+      const arrival = hrMs()
+      // answered when the response is handed to the socket (its "finish" comes a tick later)
+      const response = args[1] as http.ServerResponse
+      const end = response.end
+      response.end = function(this: http.ServerResponse, ...endArgs: Array<unknown>) {
+        const result = (end as (this: http.ServerResponse, ...args: Array<unknown>) => http.ServerResponse).apply(this, endArgs)
+        into.push({ start: arrival, end: hrMs() })
+        return result
+      } as typeof end
+    }
+    return (emit as (this: http.Server, event: string, ...args: Array<unknown>) => boolean).call(this, event, ...args)
+  } as typeof emit
   process.on("message", (message) => {
     if (message === "probes-start") {
+      if (process.env.BENCH_SOAK_ATTRIBUTE !== undefined && process.env.BENCH_SOAK_ATTRIBUTE !== "") {
+        requests = []
+        gcTimeline.start()
+        gapTimeline.start()
+      }
       loopDelay.reset()
       const profiler = new v8.GCProfiler()
       profiler.start()
@@ -88,6 +128,8 @@ const program = Effect.gen(function*() {
         allocated += youngUsed(gc.beforeGC.heapSpaceStatistics) - youngUsed(gc.afterGC.heapSpaceStatistics)
       }
       probesGc = undefined
+      const timeline = { requests: requests ?? [], gcs: gcTimeline.take(), gaps: gapTimeline.take() }
+      requests = undefined
       // the marking work the retained heap gives a full GC (CPU time is less sensitive to the load)
       const gc = (globalThis as { gc?: () => void }).gc!
       const cpuBefore = process.cpuUsage()
@@ -105,7 +147,8 @@ const program = Effect.gen(function*() {
             survivedKb: Math.round(youngUsed(gc.afterGC.heapSpaceStatistics) / 1024)
           })),
           allocatedKb: allocated / 1024,
-          fullGc: { ms: fullGcMs, cpuMs: (cpu.user + cpu.system) / 1000 }
+          fullGc: { ms: fullGcMs, cpuMs: (cpu.user + cpu.system) / 1000 },
+          timeline
         }
       })
       return

@@ -1,8 +1,10 @@
 /**
  * `pnpm bench:soak`: does the local engine's memory stay flat under a long steady load?
  *
- * Three processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
- * (./effect-worker.ts: one no-op task, 100 slots) and this one, which triggers `--runs` no-op runs
+ * Four processes: the engine (./soak-engine.ts, with `--expose-gc`), our worker
+ * (./effect-worker.ts: one no-op task, 100 slots), the REST client (./soak-probe.ts, which makes
+ * the list calls below and nothing else, so that its own pauses stay out of the figures) and this
+ * one, which triggers `--runs` no-op runs
  * (default 200,000) at a steady `--rate` per second (default 1,000) with `BulkTriggerWorkflow`
  * in ticks of 100 ms. Triggering waits while more than 5 s of runs are unfinished, so a slow
  * machine delays the soak rather than queueing without end.
@@ -21,6 +23,14 @@
  * and `memory growth (last half / first half): X.XX`, the mean heap after GC of the samples at
  * 60-100 % over the mean of those at 10-50 % (a flat heap gives 1.00).
  *
+ * `BENCH_SOAK_ATTRIBUTE=1` tells, for every call of the samples over 5 ms, what its time went to:
+ * the engine's GC pauses (major or scavenge), its event loop blocked while it pruned runs, took a
+ * heartbeat or did something else, the engine's or the client's main thread runnable but waiting
+ * for a CPU (`/proc/PID/schedstat`), the client's GC or blocked loop; it prints the count of slow
+ * calls by the largest share and, per sample, the machine's CPU time against the soak's processes'
+ * (the rest is other processes). `BENCH_SOAK_ATTRIBUTE=calls` prints each slow call too. Off by
+ * default: it reads the kernel's figures around every call and ticks a 1 ms timer in both processes.
+ *
  * `BENCH_DIST=1` runs the engine and the worker on the built packages (`pnpm build` first) instead
  * of the sources through tsx. Flags: `--runs N`, `--rate N` (runs per second), `--engine-options JSON` (`EngineOptions` for
  * the engine, e.g. `'{"retention":{"maxRuns":20000}}'`), `--engine-node-args "ARGS"` (Node/V8
@@ -29,11 +39,11 @@
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
 import { Duration, Effect, Fiber, Layer, Ref, Schedule } from "effect"
-import type { ChildProcess } from "node:child_process"
-import * as http from "node:http"
+import type { ChildProcess, Serializable } from "node:child_process"
 import * as os from "node:os"
 import { spawnChild } from "./child.js"
 import type { WorkerReport } from "./report.js"
+import { type GapSpan, type GcSpan, machineMs, overlapMs, processRunMs, type SchedStat, type Span } from "./timeline.js"
 
 const flag = (name: string): string | undefined => {
   const args = process.argv.slice(2)
@@ -66,7 +76,7 @@ const child = (script: string, env: Record<string, string>, nodeArgs: ReadonlyAr
   spawnChild(new URL(script, import.meta.url), env, nodeArgs, { source: process.env.BENCH_DIST !== "1" })
 
 /** The next IPC message of `process` that `pick` accepts. */
-const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: string) =>
+const message = <A>(process: ChildProcess, pick: (message: unknown) => A | undefined, send?: Serializable) =>
   Effect.async<A>((resume) => {
     const onMessage = (m: unknown) => {
       const picked = pick(m)
@@ -106,6 +116,91 @@ interface EngineDuringProbes {
   readonly allocatedKb: number
   /** A full GC forced after the calls: its wall time and the process's CPU time in it (all GC threads), ms. */
   readonly fullGc: { readonly ms: number; readonly cpuMs: number }
+  /** When each request arrived and was answered, the GC pauses, and the stretches the event loop was blocked. */
+  readonly timeline: {
+    readonly requests: ReadonlyArray<Span>
+    readonly gcs: ReadonlyArray<GcSpan>
+    readonly gaps: ReadonlyArray<GapSpan<{ readonly held: number; readonly heartbeats: number }>>
+  }
+}
+
+/** A REST call of a sample, with what the kernel said of each process's main thread around it. */
+interface Call extends Span {
+  /** The main threads' (client, engine) and whole processes' (worker, engine's other threads) CPU time. */
+  readonly sched: {
+    readonly client: Delta
+    readonly engine: Delta
+    readonly engineOtherThreadsMs: number
+    readonly workerMs: number
+  }
+}
+
+/** What ./soak-probe.ts answers for a sample. */
+interface ProbeSample {
+  readonly calls: ReadonlyArray<
+    Span & {
+      readonly before?: { client: SchedStat; engine: SchedStat; engineAll: number; worker: number }
+      readonly after?: { client: SchedStat; engine: SchedStat; engineAll: number; worker: number }
+    }
+  >
+  /** The calls under load since the last sample, ms. */
+  readonly loaded: ReadonlyArray<number>
+  readonly gcs: ReadonlyArray<GcSpan>
+  readonly gaps: ReadonlyArray<Span>
+}
+
+/** A `SchedStat` difference over a call: ms on a CPU, ms waiting for one. */
+type Delta = SchedStat
+
+const slowMs = 5
+
+/**
+ * `BENCH_SOAK_ATTRIBUTE=1`: tell what each REST call of the samples over `slowMs` waited on (off by
+ * default: the kernel's figures are read around every call, and both processes tick a 1 ms timer);
+ * `calls`: print each such call too.
+ */
+const attributing = process.env.BENCH_SOAK_ATTRIBUTE === "1" || process.env.BENCH_SOAK_ATTRIBUTE === "calls"
+  ? process.env.BENCH_SOAK_ATTRIBUTE
+  : undefined
+
+/** What a slow call's time went to, ms each (overlapping: the largest is its cause). */
+const attribute = (
+  call: Call,
+  client: { gcs: ReadonlyArray<GcSpan>; gaps: ReadonlyArray<Span> },
+  engine: EngineDuringProbes["timeline"]
+) => {
+  const request = engine.requests.find((r) => r.start >= call.start && r.end <= call.end)
+  const gcOf = (gcs: ReadonlyArray<GcSpan>, major: boolean) => overlapMs(call, gcs.filter((gc) => (gc.kind === "Scavenge") !== major))
+  const engineGaps = engine.gaps.filter((gap) => gap.end > call.start && gap.start < call.end)
+  const pruning = engineGaps.filter((gap) => gap.after.held < gap.before.held)
+  const heartbeat = engineGaps.filter((gap) => gap.after.heartbeats !== gap.before.heartbeats && gap.after.held >= gap.before.held)
+  const engineGcMs = gcOf(engine.gcs, true) + gcOf(engine.gcs, false)
+  const clientGcMs = gcOf(client.gcs, true) + gcOf(client.gcs, false)
+  const parts = {
+    "engine major GC": gcOf(engine.gcs, true),
+    "engine scavenge": gcOf(engine.gcs, false),
+    "engine pruning runs": overlapMs(call, pruning),
+    "engine heartbeat": overlapMs(call, heartbeat),
+    "engine loop blocked, other": Math.max(
+      0,
+      overlapMs(call, engineGaps) - overlapMs(call, pruning) - overlapMs(call, heartbeat) - engineGcMs -
+        call.sched.engine.waitMs
+    ),
+    "engine waiting for a CPU": call.sched.engine.waitMs,
+    "client GC": clientGcMs,
+    "client loop blocked, other": Math.max(0, overlapMs(call, client.gaps) - clientGcMs - call.sched.client.waitMs),
+    "client waiting for a CPU": call.sched.client.waitMs
+  }
+  const [cause, ms] = Object.entries(parts).reduce((a, b) => (b[1] > a[1] ? b : a), ["unexplained", 0.5])
+  return {
+    cause,
+    causeMs: ms,
+    parts,
+    phases: request === undefined
+      ? undefined
+      : { toEngine: request.start - call.start, inEngine: request.end - request.start, back: call.end - request.end },
+    gcs: engine.gcs.filter((gc) => gc.end > call.start && gc.start < call.end)
+  }
 }
 
 interface Ready {
@@ -127,35 +222,23 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))
     )
 
-    // REST list calls: a probe every 50 ms while the soak runs, and 200 in a row at each sample
-    const listUrl = () =>
-      `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?` +
-      `since=${new Date(Date.now() - 3_600_000).toISOString()}&only_tasks=false&limit=50`
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    const headers = { authorization: `Bearer ${ready.env.HATCHET_CLIENT_TOKEN}` }
-    const list = Effect.gen(function*() {
-      const started = performance.now()
-      const status = yield* Effect.async<number>((resume) => {
-        const request = http.get(listUrl(), { headers, agent }, (response) => {
-          response.on("data", () => {})
-          response.on("end", () => resume(Effect.succeed(response.statusCode ?? 0)))
-        })
-        request.on("error", (error) => resume(Effect.die(error)))
-        return Effect.sync(() => request.destroy())
-      })
-      if (status !== 200) return yield* Effect.dieMessage(`the run list answered ${status}`)
-      return performance.now() - started
+    // REST list calls, from a process of their own (./soak-probe.ts): one every 50 ms while the soak
+    // runs, and 200 in a row at each sample (the calls under load pause meanwhile)
+    const probe = yield* child("./soak-probe.ts", {})
+    yield* message(probe, (m) => (m as { ready?: boolean }).ready)
+    probe.send({
+      start: {
+        url: `${ready.env.HATCHET_CLIENT_API_URL}/api/v1/stable/tenants/${ready.tenantId}/workflow-runs?only_tasks=false&limit=50`,
+        token: ready.env.HATCHET_CLIENT_TOKEN,
+        everyMs: listEveryMs
+      }
     })
-    const underLoad = yield* Ref.make<Array<number>>([])
-    // paused while a sample's 200 calls run, so that those are the only calls the engine answers
-    const probing = yield* Ref.make(false)
-    const lister = yield* list.pipe(
-      Effect.flatMap((ms) => Ref.update(underLoad, (all) => (all.push(ms), all))),
-      Effect.unlessEffect(Ref.get(probing)),
-      Effect.zipRight(Effect.sleep(Duration.millis(listEveryMs))),
-      Effect.forever,
-      Effect.fork
-    )
+    const pids = { engine: engine.pid!, worker: worker.pid!, probe: probe.pid! }
+    const delta = (a: SchedStat | undefined, b: SchedStat | undefined): Delta => ({
+      runMs: (b?.runMs ?? 0) - (a?.runMs ?? 0),
+      waitMs: (b?.waitMs ?? 0) - (a?.waitMs ?? 0)
+    })
+    const sample = message(probe, (m) => (m as { sample?: ProbeSample }).sample, { sample: { calls: 200, pids } })
 
     // steady triggers up to the next sample, waiting while more than 5 s of runs are unfinished
     const completed = yield* Ref.make(0)
@@ -199,6 +282,8 @@ const soak = (engine: ChildProcess, ready: Ready) =>
     const allocatedPerCall: Array<number> = []
     const probeGcs: Array<EngineDuringProbes["gcs"][number]> = []
     const fullGcs: Array<EngineDuringProbes["fullGc"]> = []
+    const slow: Array<ReturnType<typeof attribute>> = []
+    const underLoad: Array<number> = []
     let seen = 0
     for (let step = 1; step <= 10; step++) {
       const target = Math.round((total * step) / 10)
@@ -207,18 +292,67 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       const inEngine = yield* message(engine, (m) => (m as { list?: EngineList }).list, "list")
       inEngineP99.push(inEngine.p99)
       inEngineP99WithoutGc.push(inEngine.p99WithoutGc)
-      yield* Ref.set(probing, true)
       engine.send("probes-start")
-      const probes = (yield* Effect.replicateEffect(list, 200)).sort((a, b) => a - b)
+      const machineBefore = machineMs()
+      const processesRunMs = () => processRunMs("self") + processRunMs(pids.engine) + processRunMs(pids.worker) + processRunMs(pids.probe)
+      const oursBefore = attributing ? processesRunMs() : 0
+      const sampled = yield* sample
+      const calls: Array<Call> = sampled.calls.map((call) => ({
+        start: call.start,
+        end: call.end,
+        sched: {
+          client: delta(call.before?.client, call.after?.client),
+          engine: delta(call.before?.engine, call.after?.engine),
+          engineOtherThreadsMs: (call.after?.engineAll ?? 0) - (call.before?.engineAll ?? 0) -
+            delta(call.before?.engine, call.after?.engine).runMs,
+          workerMs: (call.after?.worker ?? 0) - (call.before?.worker ?? 0)
+        }
+      }))
+      for (const ms of sampled.loaded) underLoad.push(ms)
+      const probes = calls.map((call) => call.end - call.start).sort((a, b) => a - b)
+      if (attributing) {
+        const machineAfter = machineMs()
+        const ours = processesRunMs() - oursBefore
+        const machineBusy = machineAfter.busyMs - machineBefore.busyMs
+        const wall = calls[calls.length - 1]!.end - calls[0]!.start
+        console.log(
+          `  the machine during the ${calls.length} calls (${wall.toFixed(0)} ms, 2 CPUs): busy ${machineBusy.toFixed(0)} ms, ` +
+            `the soak's four processes ${ours.toFixed(0)} ms, others about ${Math.max(0, machineBusy - ours).toFixed(0)} ms; idle ${
+              (machineAfter.idleMs - machineBefore.idleMs).toFixed(0)
+            } ms`
+        )
+      }
       const during = yield* message(engine, (m) => (m as { probes?: EngineDuringProbes }).probes, "probes-end")
-      yield* Ref.set(probing, false)
+      const client = { gcs: sampled.gcs, gaps: sampled.gaps }
+      for (const call of attributing ? calls : []) {
+        if (call.end - call.start <= slowMs) continue
+        const why = attribute(call, client, during.timeline)
+        slow.push(why)
+        if (attributing === "calls") {
+          console.log(
+            `  slow call ${(call.end - call.start).toFixed(1)} ms: ${why.cause} ${why.causeMs.toFixed(1)} ms; ${
+              Object.entries(why.parts).filter(([, ms]) => ms >= 0.1).map(([part, ms]) => `${part} ${ms.toFixed(1)}`).join(", ")
+            }${
+              why.phases === undefined
+                ? ""
+                : `; to the engine ${why.phases.toEngine.toFixed(1)}, in it ${why.phases.inEngine.toFixed(1)}, back ${
+                  why.phases.back.toFixed(1)
+                } ms`
+            }; CPU: engine ${call.sched.engine.runMs.toFixed(1)} (its other threads ${
+              call.sched.engineOtherThreadsMs.toFixed(1)
+            }), worker ${call.sched.workerMs.toFixed(1)}, client ${call.sched.client.runMs.toFixed(1)} ms${
+              why.gcs.map((gc) => `; engine ${gc.kind} ${(gc.end - gc.start).toFixed(1)} ms`).join("")
+            }`
+          )
+        }
+      }
       allocatedPerCall.push(during.allocatedKb / 200)
       for (const gc of during.gcs) probeGcs.push(gc)
       fullGcs.push(during.fullGc)
       for (const probe of probes) quiet.push(probe)
       const memory = yield* report(engine)
       yield* Ref.set(upTo, Math.round((total * (step + 1)) / 10))
-      const loaded = (yield* Ref.get(underLoad)).slice(seen).sort((a, b) => a - b)
+      const loaded = underLoad.slice(seen).sort((a, b) => a - b)
       seen += loaded.length
       const heap = memory.heapUsedAfterGc ?? memory.heapUsed
       heaps.push(heap)
@@ -243,8 +377,7 @@ const soak = (engine: ChildProcess, ready: Ready) =>
       )
     }
     yield* Fiber.join(trigger)
-    yield* Fiber.interrupt(lister)
-    const loaded = (yield* Ref.get(underLoad)).sort((a, b) => a - b)
+    const loaded = underLoad.sort((a, b) => a - b)
     quiet.sort((a, b) => a - b)
     const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
     const seconds = (performance.now() - started) / 1000
@@ -276,6 +409,17 @@ const soak = (engine: ChildProcess, ready: Ready) =>
         percentile(loaded, 99).toFixed(1)
       } ms`
     )
+    const causes = new Map<string, Array<number>>()
+    for (const why of slow) causes.set(why.cause, [...(causes.get(why.cause) ?? []), why.causeMs])
+    if (attributing) {
+      console.log(
+        `calls over ${slowMs} ms at the samples: ${slow.length} of ${quiet.length}, by the largest share of their time:${
+          [...causes].sort((a, b) => b[1].length - a[1].length).map(([cause, ms]) =>
+            ` ${cause} ${ms.length} (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)} ms)`
+          ).join(",")
+        }`
+      )
+    }
     console.log(`RSS growth (last half / first half): ${(mean(rss.slice(5)) / mean(rss.slice(0, 5))).toFixed(2)}`)
     console.log(`memory growth (last half / first half): ${(mean(heaps.slice(5)) / mean(heaps.slice(0, 5))).toFixed(2)}`)
   })

@@ -14,9 +14,12 @@
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Logger } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Cli from "../internal/cli.js"
 
 Cli.main(process.argv.slice(2)).pipe(
@@ -25,7 +28,8 @@ Cli.main(process.argv.slice(2)).pipe(
       process.exitCode = code
     })
   ),
-  Effect.provide(NodeContext.layer),
+  // the file system and paths of the state directory: all of the Node platform the CLI uses
+  Effect.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)),
   Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))),
   (program) => NodeRuntime.runMain(program, { disablePrettyLogger: true })
 )

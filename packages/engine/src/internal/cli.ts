@@ -4,7 +4,13 @@
  *
  * @internal
  */
-import { Clock, Console, Data, Duration, Effect, Option, Redacted } from "effect"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { homedir } from "node:os"
 import * as Engine from "../Engine.js"
 import { parseDuration } from "./domain/duration.js"

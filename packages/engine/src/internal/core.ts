@@ -13,7 +13,14 @@
  *
  * @internal
  */
-import { Cause, Clock, Context, Effect, Either, Exit, Layer, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { WorkerLiveness } from "../Engine.js"
 import { assignDirty } from "./domain/assignment.js"
 import { fireTimer } from "./domain/deadlines.js"

@@ -4,7 +4,12 @@
  *
  * @internal
  */
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { EngineOptions, EngineService, FaultInjection, RetentionOptions } from "../Engine.js"
 import * as EngineAuth from "./auth/EngineAuth.js"
 import * as Core from "./core.js"

@@ -3,7 +3,8 @@
  * error and the service's tag. The public module re-exports them with their documentation; the
  * implementation imports them from here, so that it imports only types from the public module.
  */
-import { Context, Data } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import type { EngineService, RetentionOptions } from "../Engine.js"
 
 /** See `Engine.defaultVersion`. */

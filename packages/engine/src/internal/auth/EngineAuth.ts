@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Context, type Effect, Redacted } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import type { EngineCoreService } from "../core.js"
 import { ensureTenant } from "../domain/tenants.js"

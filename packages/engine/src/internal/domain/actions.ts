@@ -20,7 +20,7 @@
  * @internal
  */
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"

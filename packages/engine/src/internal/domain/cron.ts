@@ -19,7 +19,7 @@
  * @internal
  */
 import { type CronSchedule, firesInUtc, nextTick, parse as parseCron } from "@effect-hatchet/shared/Crontab"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { removeCron, touchCron } from "./changes.js"
 import { type InvalidArgument, invalidArgument, type Unimplemented, unimplemented } from "./errors.js"
 import { newId } from "./ids.js"

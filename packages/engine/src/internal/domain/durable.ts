@@ -23,7 +23,7 @@ import {
   type RegisterDurableEventRequest
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import { replayIds } from "./admin.js"
 import { compile } from "./cel.js"

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { Status } from "nice-grpc-common"
 
 export { Status }

@@ -7,7 +7,7 @@
  * @internal
  */
 import type { PushEventRequest } from "@effect-hatchet/proto/events/events"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { touchEvent, touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import * as Filters from "./filters.js"

@@ -6,7 +6,7 @@
  * @internal
  */
 import { RunStatus } from "@effect-hatchet/proto/v1/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { IndexRange } from "./creationIndex.js"
 import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { parseUuid } from "./ids.js"

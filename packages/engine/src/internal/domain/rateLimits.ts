@@ -38,7 +38,7 @@
  * @internal
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as Cel from "./cel.js"
 import { touchRateLimit } from "./changes.js"
 import { type Internal, internal, type InvalidArgument, invalidArgument } from "./errors.js"

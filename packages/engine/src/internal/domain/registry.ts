@@ -26,7 +26,7 @@ import {
   type CreateTaskOpts,
   type CreateWorkflowVersionRequest
 } from "@effect-hatchet/proto/v1/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
 import { touchWorkflow } from "./changes.js"

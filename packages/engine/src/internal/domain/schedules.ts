@@ -25,7 +25,7 @@
  * @internal
  */
 import type { ScheduleWorkflowRequest } from "@effect-hatchet/proto/workflows/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { removeScheduled, touchScheduled } from "./changes.js"
 import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { newId } from "./ids.js"

@@ -21,7 +21,7 @@
  * @internal
  */
 import type { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { hash } from "node:crypto"
 import { touchRun } from "./changes.js"
 import { CreationIndex } from "./creationIndex.js"

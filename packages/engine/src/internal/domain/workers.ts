@@ -10,7 +10,7 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { setTaskState } from "./changes.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"

@@ -29,7 +29,7 @@ import {
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
 import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as Cel from "./cel.js"
 import { isValidDuration } from "./duration.js"
 import {

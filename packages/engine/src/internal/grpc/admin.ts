@@ -11,7 +11,7 @@ import type {
   TaskRunDetail,
   TasksFilter
 } from "@effect-hatchet/proto/v1/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { EngineCoreService } from "../core.js"
 import * as Admin from "../domain/admin.js"
 import * as Durable from "../domain/durable.js"

@@ -14,7 +14,14 @@
  *
  * @internal
  */
-import { Cause, Effect, Exit, FiberId, FiberSet, Option, Runtime, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 import { type Metadata, ServerError, Status } from "nice-grpc"
 import { type EngineError, grpcStatusOf, statusDetailsOf } from "../domain/errors.js"
 

@@ -11,7 +11,10 @@ import {
   type WorkflowEvent,
   type WorkflowRunEvent
 } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Effect, Either, Exit, Schedule } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
 import type { EngineCoreService } from "../core.js"
 import * as Actions from "../domain/actions.js"
 import * as Durable from "../domain/durable.js"

@@ -14,7 +14,8 @@ import type {
   ListenForDurableEventRequest,
   V1DispatcherServiceImplementation
 } from "@effect-hatchet/proto/v1/dispatcher"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { EngineCoreService } from "../core.js"
 import {
   closeDurableStream,

@@ -5,7 +5,8 @@
  * @internal
  */
 import type { Event, EventsServiceImplementation } from "@effect-hatchet/proto/events/events"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { EngineCoreService } from "../core.js"
 import { unimplemented } from "../domain/errors.js"
 import * as Ingest from "../domain/ingest.js"

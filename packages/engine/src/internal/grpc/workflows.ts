@@ -7,7 +7,7 @@
  */
 import { CreateTaskOpts, CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CreateWorkflowStepOpts, WorkflowServiceImplementation } from "@effect-hatchet/proto/workflows/workflows"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { EngineCoreService } from "../core.js"
 import { internal } from "../domain/errors.js"
 import type { ScheduledRun, WorkflowVersion } from "../domain/model.js"

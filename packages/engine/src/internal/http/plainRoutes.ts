@@ -12,7 +12,8 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { type Clock, Effect } from "effect"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { EngineAuth, EngineAuthService } from "../auth/EngineAuth.js"
 import type { EngineCore, EngineCoreService } from "../core.js"

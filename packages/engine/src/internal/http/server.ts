@@ -1,24 +1,22 @@
 /**
- * The engine's REST server: `@effect/platform` `HttpRouter` on `@effect/platform-node`
- * `NodeHttpServer`, bound to the engine's host. Unknown routes answer 404 `{"message":"Not Found"}`.
- * The routes the SDKs poll (`Routes.hot`: the run list, a run's details) are answered first,
- * straight from Node's request event, by `PlainRoutes.serveLean` (same function, same answer,
- * without the per-request Effect machinery); every other request goes to the router.
- * It can be stopped (every connection dropped) and started again on the same port; the listening
- * server is a `ScopedRef`, closed with the engine's scope.
+ * The engine's REST server: a Node HTTP server bound to the engine's host. The routes the SDKs
+ * poll (`hotRoutes`: the run list, a run's details) are answered first, straight from Node's
+ * request event, by `PlainRoutes.serveLean` (same function, same answer, without the per-request
+ * Effect machinery); every other request goes to the `@effect/platform` router (./router.ts),
+ * loaded on the first such request (requests that come meanwhile wait for it). Unknown routes
+ * answer 404 `{"message":"Not Found"}`. It can be stopped (every connection dropped) and started
+ * again on the same port; the listening server is a `ScopedRef`, closed with the engine's scope.
  *
  * @internal
  */
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Context, Effect, ScopedRef } from "effect"
-import { createServer } from "node:http"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import * as ScopedRef from "effect/ScopedRef"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { EngineAuthService } from "../auth/EngineAuth.js"
-import { EngineAuth } from "../auth/EngineAuth.js"
 import type { EngineCoreService } from "../core.js"
-import { EngineCore } from "../core.js"
 import * as PlainRoutes from "./plainRoutes.js"
-import { json } from "./rest.js"
-import * as Routes from "./routes/index.js"
+import { hotRoutes } from "./routes/workflowRuns.js"
 
 export interface HttpServer {
   /** Starts listening (port 0 picks a free port); returns the bound port. */
@@ -26,19 +24,6 @@ export interface HttpServer {
   /** Stops listening and drops every connection. */
   readonly stop: Effect.Effect<void>
 }
-
-/**
- * Unknown routes are 404; a handler that dies (a bug) answers echo's 500 `{"message":"Internal
- * Server Error"}` and is logged, never a 500 with an empty body.
- */
-const app = Routes.all.pipe(
-  Effect.catchTag("RouteNotFound", () => Effect.succeed(json({ message: "Not Found" }, 404))),
-  Effect.catchAllCause((cause) =>
-    Cause.isInterruptedOnly(cause)
-      ? Effect.failCause(cause)
-      : Effect.as(Effect.logError("REST handler defect", cause), json({ message: "Internal Server Error" }, 500))
-  )
-)
 
 export const make = (options: {
   readonly host: string
@@ -48,23 +33,55 @@ export const make = (options: {
   readonly lean?: boolean | undefined
 }) =>
   Effect.gen(function*() {
-    const context = Context.make(EngineCore, options.core).pipe(Context.add(EngineAuth, options.auth))
     /** The bound port of the listening server, if any: replacing it closes that server. */
     const current = yield* ScopedRef.make((): number | undefined => undefined)
     const stop = ScopedRef.set(current, Effect.succeed(undefined))
     const serve = (port: number) =>
       Effect.gen(function*() {
-        const handler = yield* NodeHttpServer.makeHandler(Effect.provide(app, context))
+        const runtime = yield* Effect.runtime<never>()
+        type Handler = (request: IncomingMessage, response: ServerResponse) => void
+        let router: Handler | undefined
+        let loading: Promise<Handler> | undefined
+        const loadRouter = () =>
+          loading ??= Runtime.runPromise(
+            runtime,
+            Effect.flatMap(Effect.promise(() => import("./router.js")), (Router) => Router.makeHandler(options.core, options.auth))
+          ).then((handler) => (router = handler))
         const lean = options.lean === false
           ? () => false
-          : PlainRoutes.serveLean(Routes.hot, { core: options.core, auth: options.auth, clock: yield* Effect.clock })
+          : PlainRoutes.serveLean(hotRoutes, { core: options.core, auth: options.auth, clock: yield* Effect.clock })
         const nodeServer = createServer((request, response) => {
-          if (!lean(request, response)) handler(request, response)
+          if (lean(request, response)) return
+          if (router !== undefined) return router(request, response)
+          loadRouter().then((handler) => handler(request, response), (error) => {
+            // the router could not load (a broken install): answer 500, never hang
+            Runtime.runFork(runtime, Effect.logError("REST router failed to load", error))
+            response.writeHead(500, { "content-type": "application/json" }).end(`{"message":"Internal Server Error"}`)
+          })
         })
-        const server = yield* NodeHttpServer.make(() => nodeServer, { port, host: options.host })
-        // registered after the listener, so it runs first: idle keep-alive sockets must not hold the close
-        yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
-        return server.address._tag === "TcpAddress" ? server.address.port : port
+        // a client that ends its side of the connection once its request is sent still gets the
+        // answer, however long it takes (the first request to the router waits for it to load);
+        // Node's default ends the socket at once, which only an answer given in the same tick beat
+        const halfOpen: { httpAllowHalfOpen?: boolean } = nodeServer
+        halfOpen.httpAllowHalfOpen = true
+        yield* Effect.acquireRelease(
+          Effect.async<void, Error>((resume) => {
+            const failed = (error: Error) => resume(Effect.fail(error))
+            nodeServer.once("error", failed)
+            nodeServer.listen(port, options.host, () => {
+              nodeServer.off("error", failed)
+              resume(Effect.void)
+            })
+          }),
+          () =>
+            Effect.async<void>((resume) => {
+              nodeServer.close(() => resume(Effect.void))
+              // idle keep-alive sockets must not hold the close
+              nodeServer.closeAllConnections()
+            })
+        )
+        const address = nodeServer.address()
+        return typeof address === "object" && address !== null ? address.port : port
       })
     const listen = (port: number) =>
       Effect.zipRight(ScopedRef.set(current, serve(port)), Effect.map(ScopedRef.get(current), (bound) => bound!))

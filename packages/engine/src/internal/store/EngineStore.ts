@@ -16,7 +16,10 @@
  *
  * @internal
  */
-import { Context, Data, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { ChangeSet } from "../domain/changes.js"
 import type { EngineState, EventFilter, Workflow } from "../domain/model.js"
 import {

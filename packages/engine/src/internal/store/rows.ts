@@ -11,7 +11,7 @@
  * @internal
  */
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { JsonValue } from "../domain/json.js"
 import type {
   CronTrigger,

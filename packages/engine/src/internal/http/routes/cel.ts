@@ -10,7 +10,8 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Cel from "../../domain/cel.js"
 import type { JsonObject } from "../../domain/json.js"
 import { decodeBody, json, JsonObject as JsonObjectSchema, nullable, tenantRoute } from "../rest.js"

@@ -28,7 +28,8 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Crons from "../../domain/cron.js"
 import type { CronTrigger } from "../../domain/model.js"
 import {

@@ -17,7 +17,8 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { EngineCore } from "../../core.js"
 import type { PushedEvent, TaskStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"

@@ -19,7 +19,9 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Filters from "../../domain/filters.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"

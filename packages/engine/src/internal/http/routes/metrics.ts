@@ -17,7 +17,7 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Metrics from "../../domain/metrics.js"
 import { apiError, json, parseQuery, type QueryReader, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"

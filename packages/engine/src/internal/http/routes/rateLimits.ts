@@ -10,7 +10,7 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { json, orderedPage, parseQuery, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 

@@ -19,7 +19,9 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Durable from "../../domain/durable.js"
 import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"

@@ -26,7 +26,9 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { NotEither } from "../../core.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"

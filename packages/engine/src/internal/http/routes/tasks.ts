@@ -14,7 +14,9 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Admin from "../../domain/admin.js"
 import * as Durable from "../../domain/durable.js"
 import type { InvalidArgument } from "../../domain/errors.js"

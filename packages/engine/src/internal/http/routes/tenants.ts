@@ -4,7 +4,7 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Queries from "../../domain/queries.js"
 import { json, notFound, runDomain, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"

@@ -9,7 +9,9 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { Worker } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as Workers from "../../domain/workers.js"

@@ -8,7 +8,8 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { runStatus } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as PlainRoutes from "../plainRoutes.js"

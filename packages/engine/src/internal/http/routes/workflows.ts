@@ -10,7 +10,9 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { sqlInterval } from "../../domain/duration.js"
 import { isJsonObject } from "../../domain/json.js"
 import type { PausedRunQueueBehavior } from "../../domain/model.js"
