@@ -62,8 +62,7 @@ export const make = (options: {
         // a client that ends its side of the connection once its request is sent still gets the
         // answer, however long it takes (the first request to the router waits for it to load);
         // Node's default ends the socket at once, which only an answer given in the same tick beat
-        const halfOpen: { httpAllowHalfOpen?: boolean } = nodeServer
-        halfOpen.httpAllowHalfOpen = true
+        Object.assign(nodeServer, { httpAllowHalfOpen: true })
         yield* Effect.acquireRelease(
           Effect.async<void, Error>((resume) => {
             const failed = (error: Error) => resume(Effect.fail(error))
