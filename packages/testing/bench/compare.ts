@@ -370,8 +370,12 @@ const phase = (kind: Kind) =>
     }
 
     // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
+    // each read as soon as its runs finish: the engine's retention (10,000 runs) drops the oldest
     const bursts = yield* triggerInBursts(core, total / seconds / 2, steadySeconds)
+    const burstDispatch = dispatchLatency(core, bursts.ids)
+    const burstRoundTrip = checkRuns(core, bursts.ids, workerId)
     const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
+    const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
     const beforeProbe = yield* askReport(child)
 
@@ -386,11 +390,11 @@ const phase = (kind: Kind) =>
       probeRoundTrip: checkRuns(core, probeIds, workerId),
       probeHiRes,
       steadyRate: steady.rate,
-      steadyDispatch: dispatchLatency(core, steady.ids),
+      steadyDispatch,
       steadyRoundTrip,
       burstRate: bursts.rate,
-      burstDispatch: dispatchLatency(core, bursts.ids),
-      burstRoundTrip: checkRuns(core, bursts.ids, workerId),
+      burstDispatch,
+      burstRoundTrip,
       cpuPerTask,
       engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
       report,
