@@ -19,8 +19,19 @@
  * STARTs sent and results recorded, the worker's START decodes and batch encodes, the garbage
  * collections of the engine's process and the worker's, and the engine's event-loop gaps of 8 ms
  * or more (a 1 ms interval that fired late).
+ *
+ * Where the CPU per run goes: before the measures, 3 s with nothing to do give both processes'
+ * idle CPU; the throughput measure prints both processes' CPU per run, their garbage collections
+ * and the worker's messages per run (STARTs decoded, `SendStepActionEvent` and
+ * `SendBatchActionEvent` calls, answers), and so does every paced phase, to set side by side.
+ * STEADY_PROFILE=<dir> writes CPU profiles of this process (the engine, the trigger client and
+ * this script's hooks) and of the worker over the idle time (`idle-*`), the throughput measure
+ * (`bulk-*`) and each phase (`<mode>-<round>-*`); the profiler itself costs some of the CPU it
+ * samples.
  */
 import type { ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
 import type { WorkerReport } from "../report.js"
 import { type GcMark, gcs, observeGc } from "./hooks.js"
@@ -45,6 +56,16 @@ const fixedRate = process.env.STEADY_RATE === undefined ? undefined : Number(pro
 const tasks = Number(process.env.STEADY_TASKS ?? 10_000)
 const shown = Number(process.env.STEADY_SHOWN ?? 3)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
+/** STEADY_PROFILE=<dir>: CPU profiles of this process and the worker's over each paced phase. */
+const profileDir = process.env.STEADY_PROFILE
+
+/** How many of each of the worker's marks (./hooks.ts labels) per run. */
+const messagesPerRun = (trace: ReadonlyArray<readonly [string, number]>, runs: number) => {
+  const counts = new Map<string, number>()
+  for (const [label] of trace) counts.set(label, (counts.get(label) ?? 0) + 1)
+  return [...counts].map(([label, count]) => `${label} ${(count / runs).toFixed(3)}`).join(", ")
+}
+const gcTotal = (xs: ReadonlyArray<GcMark>) => `${xs.length} (${fixed(xs.reduce((sum, g) => sum + g.ms, 0))} ms)`
 
 /** `process.hrtime` in ms: the clock of the worker's marks and of every process's GC marks. */
 const now = () => Number(process.hrtime.bigint()) / 1e6
@@ -97,6 +118,35 @@ const program = Effect.gen(function*() {
   const worker = core.state.workersById.get(workerId)!
   const busy = () => worker.slotsUsed.get("default") ?? 0
 
+  /** With STEADY_PROFILE: starts the CPU profiler of this process and the worker's. */
+  const startProfiles = Effect.gen(function*() {
+    if (profileDir === undefined) return undefined
+    const session = yield* Effect.promise(async () => {
+      const session = new inspector.Session()
+      session.connect()
+      await session.post("Profiler.enable")
+      await session.post("Profiler.start")
+      return session
+    })
+    yield* askChild(child, { profile: "start" }, (a) => (a as { profiled?: string }).profiled === "start" ? true : undefined)
+    return session
+  })
+  /** Writes the profiles started by `startProfiles` as `<name>-engine` and `<name>-worker`. */
+  const stopProfiles = (session: inspector.Session | undefined, name: string) =>
+    Effect.gen(function*() {
+      if (session === undefined) return
+      yield* Effect.promise(async () => {
+        const { profile } = await session.post("Profiler.stop")
+        fs.mkdirSync(profileDir!, { recursive: true })
+        fs.writeFileSync(`${profileDir}/${name}-engine.cpuprofile`, JSON.stringify(profile))
+        session.disconnect()
+      })
+      yield* askChild(
+        child,
+        { profile: "stop", file: `${profileDir}/${name}-worker.cpuprofile` },
+        (a) => (a as { profiled?: string }).profiled === "stop" ? true : undefined
+      )
+    })
   const trigger = (n: number) =>
     admin.bulkTriggerWorkflow(Array.from({ length: n }, () => ({ name: "bench-noop", input: "{}", desiredWorkerLabels: {} })))
   const triggerMany = (n: number) =>
@@ -119,11 +169,40 @@ const program = Effect.gen(function*() {
     })
 
   yield* awaitAll(yield* triggerMany(1000))
+  {
+    yield* Effect.sleep("500 millis")
+    const idleProfile = yield* startProfiles
+    const wBefore = yield* workerCpu(child)
+    const eBefore = process.cpuUsage()
+    yield* Effect.sleep("3 seconds")
+    const eUsed = process.cpuUsage(eBefore)
+    const wUsed = (yield* workerCpu(child)) - wBefore
+    yield* stopProfiles(idleProfile, "idle")
+    console.log(
+      `idle 3 s: CPU worker ${(wUsed / 1000).toFixed(1)} ms, engine process ${((eUsed.user + eUsed.system) / 1000).toFixed(1)} ms`
+    )
+  }
   let rate = fixedRate
   if (rate === undefined) {
+    yield* workerMarks(child)
+    gcs.splice(0)
+    const bulkProfile = yield* startProfiles
+    const wBefore = yield* workerCpu(child)
+    const eBefore = process.cpuUsage()
     const started = Date.now()
     const ids = yield* triggerMany(tasks)
     yield* awaitAll(ids)
+    const eUsed = process.cpuUsage(eBefore)
+    const wUsed = (yield* workerCpu(child)) - wBefore
+    yield* stopProfiles(bulkProfile, "bulk")
+    const bulkMarks = yield* workerMarks(child)
+    console.log(
+      `bulk: CPU per run: worker ${(wUsed / 1000 / tasks).toFixed(3)} ms, engine process ${
+        ((eUsed.user + eUsed.system) / 1000 / tasks).toFixed(3)
+      } ms; worker messages per run: ${messagesPerRun(bulkMarks.trace, tasks)}; GCs: engine ${gcTotal(gcs)}, worker ${
+        gcTotal(bulkMarks.gcs)
+      }; load ${load()}`
+    )
     const last = Math.max(...ids.map((id) => core.state.runsById.get(id)!.finishedAt!))
     rate = tasks / ((last - started) / 1000) / 2
     console.log(`throughput ${(rate * 2).toFixed(0)} tasks/s over ${tasks}; half: ${rate.toFixed(0)}/s`)
@@ -183,6 +262,7 @@ const program = Effect.gen(function*() {
       const ticks: Array<Tick> = []
       const record = (tick: Tick) => ticks.push(tick)
       const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
+      const profiling = yield* startProfiles
       const workerCpuBefore = yield* workerCpu(child)
       const engineCpuBefore = process.cpuUsage()
       const started = now()
@@ -193,6 +273,7 @@ const program = Effect.gen(function*() {
       yield* awaitAll(ids)
       const engineCpu = process.cpuUsage(engineCpuBefore)
       const workerCpuUsed = (yield* workerCpu(child)) - workerCpuBefore
+      yield* stopProfiles(profiling, `${mode}-${r + 1}`)
       observer.setActive(false)
       const fromWorker = yield* workerMarks(child)
       const recorded = new Map<string, number>()
@@ -216,6 +297,7 @@ const program = Effect.gen(function*() {
           os.loadavg()[0]!.toFixed(2)
         }`
       )
+      console.log(`  worker messages per run: ${messagesPerRun(fromWorker.trace, ids.length)}`)
       const short = ticks.filter((t) => slots - t.busyBefore < t.ids.length)
       console.log(
         `  ticks, from the trigger call (p50 / p90 / max ms): call returned ${
