@@ -14,6 +14,7 @@ import type * as TaskExecution from "../TaskExecution.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import type { ActionEventSender } from "./actionEvents.js"
 import * as Attempt from "./attempt.js"
+import { attemptAnnotations } from "./attemptTracing.js"
 import { encodedFailure } from "./failure.js"
 
 /** The worker's reports of its attempts. */
@@ -109,12 +110,9 @@ export const make = (options: {
       Attempt.acknowledged(attempt)
       if (Exit.isSuccess(exit)) return undefined
       // logged on the round's fiber with the attempt's annotations (as its own fiber would)
-      return Effect.logError(notReported(eventType), exit.cause).pipe(Effect.annotateLogs({
-        "hatchet.action": actionId,
-        "hatchet.task_run_id": taskRunExternalId,
-        "hatchet.workflow_run_id": workflowRunId,
-        "hatchet.retry_count": retryCount
-      }))
+      return Effect.logError(notReported(eventType), exit.cause).pipe(
+        Effect.annotateLogs(attemptAnnotations({ actionId, retryCount, taskRunExternalId, workflowRunId }))
+      )
     })
   }
 

@@ -15,6 +15,19 @@ export const traceParentOf = (metadata: Readonly<Record<string, unknown>>): Opti
 }
 
 /**
+ * What names an attempt in its log lines and its span: the action, the task run, the workflow run
+ * and the retry count.
+ */
+export const attemptAnnotations = (
+  action: Pick<DispatcherProto.AssignedAction, "actionId" | "taskRunExternalId" | "workflowRunId" | "retryCount">
+): Record<string, string | number> => ({
+  "hatchet.action": action.actionId,
+  "hatchet.task_run_id": action.taskRunExternalId,
+  "hatchet.workflow_run_id": action.workflowRunId,
+  "hatchet.retry_count": action.retryCount
+})
+
+/**
  * The refs of an attempt's fiber, set as it is forked (`FiberSet.runtime`'s `updateRefs`, one
  * copy of the refs the fork makes anyway): its log annotations and, when given, its parent span.
  * The metric labels it starts with are read here once for the hot path's synchronous updates.
@@ -23,12 +36,10 @@ export const attemptRefs =
   (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
   (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
     attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
-    // one mutation: the four keys without a copy of the map per key
+    // one mutation: the keys without a copy of the map per key
+    const added = attemptAnnotations(action)
     const annotations = HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
-      HashMap.set(map, "hatchet.action", action.actionId)
-      HashMap.set(map, "hatchet.task_run_id", action.taskRunExternalId)
-      HashMap.set(map, "hatchet.workflow_run_id", action.workflowRunId)
-      HashMap.set(map, "hatchet.retry_count", action.retryCount)
+      for (const key in added) HashMap.set(map, key, added[key])
     })
     if (parent === undefined) {
       return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
@@ -69,12 +80,7 @@ export const inTaskSpan = (
         onSome: (parent) => ({ parent })
       }),
       captureStackTrace: false,
-      attributes: {
-        "hatchet.action": action.actionId,
-        "hatchet.task_run_id": action.taskRunExternalId,
-        "hatchet.workflow_run_id": action.workflowRunId,
-        "hatchet.retry_count": action.retryCount
-      }
+      attributes: attemptAnnotations(action)
     }),
     (span) =>
       Effect.zipRight(
