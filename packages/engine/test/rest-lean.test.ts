@@ -15,7 +15,7 @@ import { createServer } from "node:http"
 import * as net from "node:net"
 import * as EngineAuth from "../src/internal/auth/EngineAuth.js"
 import * as PlainRoutes from "../src/internal/http/plainRoutes.js"
-import * as Routes from "../src/internal/http/routes/index.js"
+import { hotRoutes } from "../src/internal/http/routes/workflowRuns.js"
 import * as HttpServer from "../src/internal/http/server.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -123,7 +123,7 @@ describe("REST hot routes served without the Effect HTTP machinery", () => {
           }),
           ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
         )
-      const { port } = yield* serve(Routes.hot)
+      const { port } = yield* serve(hotRoutes)
       const since = encodeURIComponent(new Date((yield* Clock.currentTimeMillis) - 3_600_000).toISOString())
       const bearer = `Bearer ${token}`
       const statusOf = (method: string, path: string) => Effect.map(rawHttp(port, request(method, path, bearer)), (a) => a.slice(9, 12))

@@ -20,9 +20,6 @@ import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
 import * as Workflows from "./workflows.js"
 
-/** The routes also served without the Effect HTTP machinery (`PlainRoutes.serveLean`). */
-export const hot = WorkflowRuns.hotRoutes
-
 export const all = HttpRouter.concatAll(
   Tenants.routes,
   WorkflowRuns.routes,
