@@ -29,13 +29,22 @@ const pauseOptions = (
   interval: sqlInterval(queueTtl)!
 })
 
+type Harness = Effect.Effect.Success<typeof makeHarness>
+
+/** Pauses the workflow `name` as the PATCH route does. */
+const pause = (h: Harness, name: string, options: WorkflowPause.PauseOptions = pauseOptions()) =>
+  h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, name), options, now))
+
+/** Unpauses the workflow `name` as the PATCH route does. */
+const unpause = (h: Harness, name: string) => h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, name), now))
+
 describe("workflow pause", () => {
   it.scoped("a run triggered while paused stays QUEUED on no worker; unpaused, it is assigned and completes", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
       yield* h.putWorkflow("held", [task("t")])
       const w = yield* h.worker(["held:t"])
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "held"), pauseOptions(), now))
+      yield* pause(h, "held")
       const first = yield* h.trigger("held", { n: 1 })
       const second = yield* h.trigger("held", { n: 2 })
       yield* h.advance(6 * 60_000, [w])
@@ -45,7 +54,7 @@ describe("workflow pause", () => {
       expect(taskStatus(held)).toBe("QUEUED")
       expect(held.events.map((e) => e.eventType)).toEqual(["QUEUED"])
 
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "held"), now))
+      yield* unpause(h, "held")
       yield* h.advance(0, [w])
       expect(w.starts().map((a) => payloadOf(a).input)).toEqual([{ n: 1 }, { n: 2 }])
       for (const start of w.starts()) yield* h.complete(start, "{\"ok\":true}")
@@ -64,7 +73,7 @@ describe("workflow pause", () => {
       yield* h.advance(0, [w])
       expect(w.starts()).toHaveLength(1)
 
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "busy"), pauseOptions(), now))
+      yield* pause(h, "busy")
       const other = yield* h.trigger("other")
       yield* h.complete(w.starts()[0]!, "{}")
       expect(taskStatus(yield* h.taskOf(running, "t"))).toBe("COMPLETED")
@@ -76,7 +85,7 @@ describe("workflow pause", () => {
       expect(w.starts()).toHaveLength(2)
       expect(taskStatus(yield* h.taskOf(queued, "t"))).toBe("QUEUED")
 
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "busy"), now))
+      yield* unpause(h, "busy")
       yield* h.advance(0, [w])
       expect(w.starts().map((a) => a.workflowRunId)).toEqual([running, other, queued])
     }))
@@ -85,7 +94,7 @@ describe("workflow pause", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness
       yield* h.putWorkflow("ttl", [task("t", { scheduleTimeout: "10m" })])
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "ttl"), pauseOptions("2m"), now))
+      yield* pause(h, "ttl", pauseOptions("2m"))
       const early = yield* h.trigger("ttl")
       yield* h.advance(60_000, [], 60_000)
       const late = yield* h.trigger("ttl")
@@ -101,12 +110,12 @@ describe("workflow pause", () => {
       expect(taskStatus(yield* h.taskOf(late, "t"))).toBe("QUEUED")
 
       // a longer TTL applies to the tasks already held
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "ttl"), pauseOptions("1h"), now))
+      yield* pause(h, "ttl", pauseOptions("1h"))
       yield* h.advance(10 * 60_000, [], 60_000)
       expect(taskStatus(yield* h.taskOf(late, "t"))).toBe("QUEUED")
 
       // unpaused with no worker: the schedule timeout (10 minutes) starts at the unpause
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "ttl"), now))
+      yield* unpause(h, "ttl")
       yield* h.advance(9 * 60_000, [], 60_000)
       expect(taskStatus(yield* h.taskOf(late, "t"))).toBe("QUEUED")
       yield* h.advance(60_000, [], 60_000)
@@ -119,19 +128,15 @@ describe("workflow pause", () => {
       yield* h.putWorkflow("queued-cron", [task("t")], { cronTriggers: ["* * * * *"] })
       yield* h.putWorkflow("dropped-cron", [task("t")], { cronTriggers: ["* * * * *"] })
       const w = yield* h.worker(["queued-cron:t", "dropped-cron:t"])
-      yield* h.run((state, now) => {
-        WorkflowPause.pauseWorkflow(state, workflowOf(state, "queued-cron"), pauseOptions("1h", "QUEUE"), now)
-        WorkflowPause.pauseWorkflow(state, workflowOf(state, "dropped-cron"), pauseOptions("1h", "DROP"), now)
-      })
+      yield* pause(h, "queued-cron", pauseOptions("1h", "QUEUE"))
+      yield* pause(h, "dropped-cron", pauseOptions("1h", "DROP"))
       yield* h.advance(120_000, [w])
       expect(runsOf(h.state, "queued-cron").map(runStatus)).toEqual(["QUEUED", "QUEUED"])
       expect(runsOf(h.state, "dropped-cron")).toEqual([])
       expect(w.starts()).toEqual([])
 
-      yield* h.run((state, now) => {
-        WorkflowPause.unpauseWorkflow(state, workflowOf(state, "queued-cron"), now)
-        WorkflowPause.unpauseWorkflow(state, workflowOf(state, "dropped-cron"), now)
-      })
+      yield* unpause(h, "queued-cron")
+      yield* unpause(h, "dropped-cron")
       yield* h.advance(60_000, [w])
       // the missed ticks are not made up; the next one fires
       expect(runsOf(h.state, "dropped-cron").map((r) => r.metadata.hatchet__cron_scheduled_at)).toEqual(["1970-01-01T00:03:00Z"])
@@ -157,16 +162,14 @@ describe("workflow pause", () => {
         )
       yield* schedule("queued-at")
       const kept = yield* schedule("dropped-at")
-      yield* h.run((state, now) => {
-        WorkflowPause.pauseWorkflow(state, workflowOf(state, "queued-at"), pauseOptions("1h", "QUEUE", "QUEUE"), now)
-        WorkflowPause.pauseWorkflow(state, workflowOf(state, "dropped-at"), pauseOptions("1h", "QUEUE", "DROP"), now)
-      })
+      yield* pause(h, "queued-at", pauseOptions("1h", "QUEUE", "QUEUE"))
+      yield* pause(h, "dropped-at", pauseOptions("1h", "QUEUE", "DROP"))
       yield* h.advance(120_000, [w])
       expect(runsOf(h.state, "queued-at").map(runStatus)).toEqual(["QUEUED"])
       expect(runsOf(h.state, "dropped-at")).toEqual([])
       expect([...h.state.tenants.get(tenantId)!.scheduled.keys()]).toEqual([kept.id])
 
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "dropped-at"), now))
+      yield* unpause(h, "dropped-at")
       yield* h.advance(1, [w])
       expect(runsOf(h.state, "dropped-at").map((r) => r.createdAt)).toEqual([120_000])
       expect(w.starts().map((a) => a.workflowRunId)).toEqual(runsOf(h.state, "dropped-at").map((r) => r.id))
@@ -181,19 +184,19 @@ describe("workflow pause", () => {
       const run = yield* h.trigger("dag")
       yield* h.advance(0, [w])
       const [attempt] = w.starts()
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "dag"), pauseOptions(), now))
+      yield* pause(h, "dag")
       yield* h.fail(attempt!, "boom")
       yield* h.advance(60_000, [w])
       expect(w.starts()).toHaveLength(1)
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "dag"), now))
+      yield* unpause(h, "dag")
       yield* h.advance(0, [w])
       expect(w.starts().map((a) => [a.actionId, a.retryCount])).toEqual([["dag:a", 0], ["dag:a", 1]])
-      yield* h.run((state, now) => WorkflowPause.pauseWorkflow(state, workflowOf(state, "dag"), pauseOptions(), now))
+      yield* pause(h, "dag")
       yield* h.complete(w.starts()[1]!, "{}")
       yield* h.advance(60_000, [w])
       expect(w.starts()).toHaveLength(2)
       expect(taskStatus(yield* h.taskOf(run, "b"))).toBe("QUEUED")
-      yield* h.run((state, now) => WorkflowPause.unpauseWorkflow(state, workflowOf(state, "dag"), now))
+      yield* unpause(h, "dag")
       yield* h.advance(0, [w])
       expect(w.starts().map((a) => a.actionId)).toEqual(["dag:a", "dag:a", "dag:b"])
     }))
