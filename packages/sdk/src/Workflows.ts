@@ -1,6 +1,7 @@
 /**
  * The tenant's workflows through Hatchet's REST API: list them (by a part of their name), read
- * one, find one by its exact name, pause or unpause one, and delete one.
+ * one, find one by its exact name, read one of its versions (what was registered, its triggers and
+ * concurrency settings), pause or unpause one, and delete one.
  *
  * Pausing a workflow holds its new work: runs are still created (triggered by name, by event, as
  * children, by its crons and scheduled runs unless told to drop those) and show `QUEUED`, but no
@@ -19,6 +20,7 @@
  * |---|---|
  * | `list`, `findByName` | `GET /api/v1/tenants/{tenant}/workflows` (`name`, `offset`, `limit`) |
  * | `get` | `GET /api/v1/workflows/{workflow}` |
+ * | `version` | `GET /api/v1/workflows/{workflow}/versions` (`version`) |
  * | `pause`, `unpause` | `PATCH /api/v1/workflows/{workflow}` (`{pause: {action, ...}}`) |
  * | `delete` | `DELETE /api/v1/workflows/{workflow}` |
  *
@@ -88,6 +90,62 @@ export const WorkflowInfo = Schema.Struct({
 export interface WorkflowInfo extends Schema.Schema.Type<typeof WorkflowInfo> {}
 
 /**
+ * `ConcurrencySetting`: a concurrency strategy of a version, of one task (`TASK`, with the task's
+ * name) or of the whole workflow (`WORKFLOW`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ConcurrencySetting = Schema.Struct({
+  expression: Schema.String,
+  maxRuns: Schema.Number,
+  limitStrategy: Schema.String,
+  scope: Schema.Literal("WORKFLOW", "TASK"),
+  stepReadableId: optional(Schema.String)
+})
+
+/**
+ * `WorkflowTriggers`: the crons and event keys that trigger a version (a list with none is left
+ * out). A workflow's crons, declared or created through `Crons`, follow its latest version.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const WorkflowTriggers = Schema.Struct({
+  crons: optional(Schema.Array(Schema.Struct({ cron: optional(Schema.String), parent_id: optional(Schema.String) }))),
+  events: optional(Schema.Array(Schema.Struct({ event_key: optional(Schema.String), parent_id: optional(Schema.String) })))
+})
+
+/**
+ * `WorkflowVersion` (the fields this SDK reads): a registered version of a workflow.
+ * `workflowConfig` is the registration as Hatchet stores it (its own Go field names: `Name`,
+ * `Tasks`, `ReadableId`…; tasks in dependency order); `workflow` is the workflow the version was
+ * asked of.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const WorkflowVersion = Schema.Struct({
+  metadata: ResourceMeta,
+  version: Schema.String,
+  order: Schema.Number,
+  sticky: optional(Schema.Literal("soft", "hard")),
+  defaultPriority: optional(Schema.Number),
+  workflow: optional(WorkflowInfo),
+  triggers: optional(WorkflowTriggers),
+  scheduleTimeout: optional(Schema.String),
+  workflowConfig: optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  v1Concurrency: optional(Schema.Array(ConcurrencySetting)),
+  inputJsonSchema: optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowVersion extends Schema.Schema.Type<typeof WorkflowVersion> {}
+
+/**
  * `WorkflowList`.
  *
  * @since 0.1.0
@@ -147,6 +205,11 @@ export interface WorkflowsShape {
   readonly list: (options?: ListWorkflowsOptions) => Effect.Effect<WorkflowList, RestError>
   /** One workflow by id, with its latest version. */
   readonly get: (workflowId: string) => Effect.Effect<WorkflowInfo, RestError>
+  /**
+   * A version of a workflow by the workflow's id: the latest, or the one whose id is given (the
+   * ids are in `get`'s `versions` and in runs). An unknown version fails with `RestError` 404.
+   */
+  readonly version: (workflowId: string, versionId?: string) => Effect.Effect<WorkflowVersion, RestError>
   /** The workflow with exactly this name (as registered, namespace included), if any. */
   readonly findByName: (name: string) => Effect.Effect<Option.Option<WorkflowInfo>, RestError>
   /**
@@ -180,6 +243,7 @@ export const make: Effect.Effect<WorkflowsShape, never, RestClient> = Effect.map
   return {
     list,
     get: (workflowId) => rest.get(path(workflowId), WorkflowInfo),
+    version: (workflowId, versionId) => rest.get(`${path(workflowId)}/versions`, WorkflowVersion, { query: { version: versionId } }),
     // the name filter matches parts of names: take the exact one among the first page
     findByName: (name) =>
       Effect.map(list({ name, limit: 1_000 }), (page) => Option.fromNullable(page.rows?.find((row) => row.name === name))),

@@ -1,6 +1,6 @@
 /**
  * The `Workflows` service against the local engine: the tenant's workflows as upstream lists them,
- * one by id or by name, a pause that holds new runs until unpaused (or their TTL passes, under the
+ * one by id or by name, its registered version (what this SDK sent, as Hatchet stores it), a pause that holds new runs until unpaused (or their TTL passes, under the
  * TestClock), and a delete after which the workflow can no longer be triggered.
  */
 import { Hatchet, Runs, Task, Workflows } from "@effect-hatchet/sdk"
@@ -34,6 +34,32 @@ layer(TestLive)("Workflows on the local engine", (it) => {
       expect(missing).toMatchObject({ _tag: "RestError", status: 404 })
       const invalid = yield* Effect.flip(workflows.get("not-a-uuid"))
       expect(invalid).toMatchObject({ _tag: "RestError", status: 400 })
+    }))
+
+  it.effect("version: the latest version of a workflow or one by id, with the registration as Hatchet stores it", () =>
+    Effect.gen(function*() {
+      const workflows = yield* Workflows.Workflows
+      const greet = Option.getOrThrow(yield* workflows.findByName("workflows-greet"))
+      const versionId = (yield* workflows.get(greet.metadata.id)).versions![0]!.metadata.id
+      const latest = yield* workflows.version(greet.metadata.id)
+      expect(latest).toMatchObject({
+        metadata: { id: versionId },
+        order: 1,
+        defaultPriority: 0,
+        scheduleTimeout: "5m",
+        workflow: { metadata: { id: greet.metadata.id }, name: "workflows-greet", isPaused: false },
+        triggers: {},
+        v1Concurrency: [],
+        // the input schema this SDK registers, from the task's Schema
+        inputJsonSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } }
+      })
+      expect(latest.workflowConfig).toMatchObject({
+        Name: "workflows-greet",
+        Tasks: [{ ReadableId: "workflows-greet", Action: "workflows-greet:workflows-greet", Parents: [], TriggerConditions: [] }]
+      })
+      expect(yield* workflows.version(greet.metadata.id, versionId)).toEqual(latest)
+      const unknown = yield* Effect.flip(workflows.version(greet.metadata.id, "2f2f2f2f-5555-4555-8555-555555555555"))
+      expect(unknown).toMatchObject({ _tag: "RestError", status: 404 })
     }))
 
   it.effect("a paused workflow's run stays QUEUED while the worker serves others, runs once unpaused; past the TTL a held run is cancelled", () =>

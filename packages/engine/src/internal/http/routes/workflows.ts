@@ -4,7 +4,12 @@
  * `GET /api/v1/workflows/{workflow}` (`Workflow`) and `DELETE /api/v1/workflows/{workflow}` (204,
  * upstream's soft delete: `Registry.deleteWorkflow`), `PATCH /api/v1/workflows/{workflow}`
  * (`WorkflowUpdateRequest`: pause or unpause, `workflowPause.ts`; answers the workflow as the
- * lists show it), whose tenant comes from the workflow.
+ * lists show it), `GET /api/v1/workflows/{workflow}/versions?version=` (`WorkflowVersion`,
+ * `../workflowVersionView.ts`; upstream `handlers/workflows/get_version.go`): the latest version, or
+ * the one asked for, which upstream looks up by id alone (a version of another workflow of the
+ * tenant is shown under the path's workflow; one of a deleted workflow, of another tenant or
+ * unknown is 404 "version not found"; upstream does not check the tenant, the local engine does).
+ * Every route's tenant comes from the workflow.
  *
  * @internal
  */
@@ -13,15 +18,29 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { EngineCore } from "../../core.js"
 import { sqlInterval } from "../../domain/duration.js"
 import { isJsonObject } from "../../domain/json.js"
 import type { PausedRunQueueBehavior } from "../../domain/model.js"
+import { latestVersion } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as Registry from "../../domain/registry.js"
 import * as WorkflowPause from "../../domain/workflowPause.js"
 import type { RestError } from "../rest.js"
-import { decodeBody, internalServerError, json, lookupWith, nullable, parseQuery, resourceRoute, runDomain, tenantRoute } from "../rest.js"
+import {
+  apiError,
+  decodeBody,
+  internalServerError,
+  json,
+  lookupWith,
+  nullable,
+  parseQuery,
+  resourceRoute,
+  runDomain,
+  tenantRoute
+} from "../rest.js"
 import * as Views from "../views.js"
+import { workflowVersion } from "../workflowVersionView.js"
 
 /** `WorkflowUpdateRequest`: an object; its `pause` union is read as upstream's handler reads it (`pauseRequest`). */
 const UpdateWorkflow = Schema.Struct({ pause: nullable(Schema.Unknown) })
@@ -80,6 +99,19 @@ export const routes = HttpRouter.empty.pipe(
       lookupWorkflow,
       (workflow) => Effect.succeed(json(Views.workflow(workflow, { withVersion: true })))
     )
+  ),
+  HttpRouter.get(
+    "/api/v1/workflows/:workflow/versions",
+    resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
+      Effect.gen(function*() {
+        const { version: versionId } = yield* parseQuery((q) => ({ version: q.uuid("version") }))
+        const { state } = yield* EngineCore
+        const version = versionId === undefined ? latestVersion(workflow) : state.workflowVersionsById.get(versionId)
+        if (version === undefined || version.workflow.deletedAt !== undefined || version.workflow.tenantId !== workflow.tenantId) {
+          return yield* apiError(404, "version not found")
+        }
+        return json(workflowVersion(state, version, workflow))
+      }))
   ),
   HttpRouter.patch(
     "/api/v1/workflows/:workflow",

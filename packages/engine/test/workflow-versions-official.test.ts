@@ -1,0 +1,145 @@
+/**
+ * `GET /api/v1/workflows/{workflow}/versions` with the official SDK's generated client
+ * (`api.workflowVersionGet`, what its legacy `admin.getWorkflowVersion` calls) against the local
+ * engine: the latest version by default and an older one by id, with the registration as upstream
+ * stores it (`workflowConfig`), the triggers, the concurrency settings; raw REST for bad input.
+ */
+import { expect, layer } from "@effect/vitest"
+import { ConcurrencyLimitStrategy } from "@hatchet-dev/typescript-sdk/v1/index.js"
+import { Effect, Redacted } from "effect"
+import * as Engine from "../src/Engine.js"
+import * as InternalEngine from "../src/internal/engine.js"
+import * as Official from "./support/official.js"
+import { restCall } from "./support/rest.js"
+
+const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
+const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
+
+layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("workflow versions", (it) => {
+  it.scoped("api.workflowVersionGet: the latest version, an older one by id, as upstream stores the registration", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const hatchet = Official.client(engine)
+      const name = Official.unique("versioned")
+      const dag = (description: string) => {
+        const wf = hatchet.workflow({
+          name,
+          description,
+          on: { event: `${name}:go`, cron: "0 0 * * *" },
+          concurrency: { expression: "input.group", maxRuns: 2, limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN },
+          defaultPriority: 2,
+          sticky: "soft"
+        })
+        const second = wf.task({ name: "second", fn: async () => ({ b: 1 }) })
+        const first = wf.task({
+          name: "first",
+          retries: 3,
+          backoff: { factor: 2 },
+          rateLimits: [{ staticKey: `${name}-limit`, units: 1 }],
+          desiredWorkerLabels: { model: { value: "gpu", required: true } },
+          fn: async () => ({ a: 1 })
+        })
+        wf.task({ name: "join", parents: [first, second], fn: async () => ({ c: 1 }) })
+        return wf
+      }
+      yield* Official.worker(hatchet, `${name}-w1`, { workflows: [dag("first version")], slots: 1 })
+      const workflowId = (yield* Effect.promise(() => hatchet.workflows.get(name))).metadata.id
+      const { metadata, versions } = (yield* Effect.promise(() => hatchet.api.workflowGet(workflowId))).data
+      const firstVersionId = versions![0]!.metadata.id
+
+      const v1 = yield* Effect.promise(() => hatchet.api.workflowVersionGet(metadata.id))
+      expect(v1.status).toBe(200)
+      expect(v1.data).toMatchObject({
+        metadata: { id: firstVersionId },
+        version: "",
+        order: 1,
+        workflowId: "",
+        sticky: "soft",
+        defaultPriority: 2,
+        scheduleTimeout: "5m",
+        workflow: { metadata: { id: metadata.id }, name, description: "first version", isPaused: false },
+        v1Concurrency: [{ expression: "input.group", maxRuns: 2, limitStrategy: "GROUP_ROUND_ROBIN", scope: "WORKFLOW" }]
+      })
+      const { crons, events } = v1.data.triggers!
+      expect(events).toEqual([{ event_key: `${name}:go`, parent_id: expect.any(String) }])
+      expect(crons).toEqual([{ cron: "0 0 * * *", parent_id: events![0]!.parent_id }])
+      const config = v1.data.workflowConfig as any
+      expect(Object.keys(config)).toEqual(Object.keys(config).sort())
+      expect(config).toMatchObject({
+        Name: name,
+        description: "first version",
+        EventTriggers: [`${name}:go`],
+        CronTriggers: ["0 0 * * *"],
+        Sticky: "SOFT",
+        DefaultPriority: 2,
+        concurrency: [{ Expression: "input.group", MaxRuns: 2, LimitStrategy: "GROUP_ROUND_ROBIN" }]
+      })
+      // topological order, ties by name; the official SDK's defaults as it sent them
+      expect(config.Tasks.map((t: any) => [t.ReadableId, t.Action, t.Parents])).toEqual([
+        ["first", `${name}:first`, []],
+        ["second", `${name}:second`, []],
+        ["join", `${name}:join`, ["first", "second"]]
+      ])
+      expect(config.Tasks[0]).toMatchObject({
+        Retries: 3,
+        RetryBackoffFactor: 2,
+        RetryBackoffMaxSeconds: 86400,
+        RateLimits: [{ Key: `${name}-limit`, Units: 1 }],
+        DesiredWorkerLabels: { model: { Key: "model", StrValue: "gpu", Required: true } },
+        TriggerConditions: []
+      })
+      expect(config.Tasks[1]).toMatchObject({ Retries: 0, RetryBackoffFactor: null, DesiredWorkerLabels: null, RateLimits: [] })
+
+      // a second registration with a change is version 2; version 1 is still readable by id
+      const again = Official.client(engine)
+      yield* Official.worker(again, `${name}-w2`, { workflows: [dag("second version")], slots: 1 })
+      const latest = (yield* Effect.promise(() => hatchet.api.workflowVersionGet(metadata.id))).data
+      expect(latest).toMatchObject({ order: 2, workflow: { description: "second version" } })
+      expect(latest.metadata.id).not.toBe(firstVersionId)
+      expect((latest.workflowConfig as any).description).toBe("second version")
+      const older = (yield* Effect.promise(() => hatchet.api.workflowVersionGet(metadata.id, { version: firstVersionId }))).data
+      expect(older).toMatchObject({ metadata: { id: firstVersionId }, order: 1, workflow: { description: "second version" } })
+      expect((older.workflowConfig as any).description).toBe("first version")
+      // the crons follow the latest version; the older keeps its event refs under its own trigger set
+      expect(older.triggers!.crons).toBeUndefined()
+      expect(older.triggers!.events![0]!.parent_id).toBe(events![0]!.parent_id)
+      expect(latest.triggers!.crons).toEqual([{ cron: "0 0 * * *", parent_id: latest.triggers!.events![0]!.parent_id }])
+      expect(latest.triggers!.events![0]!.parent_id).not.toBe(events![0]!.parent_id)
+    }))
+
+  it.scoped("bad input: an invalid workflow or version id 400, an unknown one 404, another tenant's 403", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const hatchet = Official.client(engine)
+      const name = Official.unique("version-errors")
+      yield* Official.worker(hatchet, `${name}-w`, { workflows: [hatchet.task({ name, fn: async () => ({}) })], slots: 1 })
+      const { metadata } = yield* Effect.promise(() => hatchet.workflows.get(name))
+      const path = `/api/v1/workflows/${metadata.id}/versions`
+      const other = `Bearer ${Redacted.value(yield* engine.mintToken({ tenantId: otherTenant }))}`
+      expect(yield* restCall(engine, "GET", "/api/v1/workflows/abc/versions")).toEqual({
+        status: 400,
+        body: { message: "invalid workflow id" }
+      })
+      expect(yield* restCall(engine, "GET", `/api/v1/workflows/${unknownId}/versions`)).toEqual({
+        status: 404,
+        body: { message: "not found" }
+      })
+      expect(yield* restCall(engine, "GET", path, undefined, other)).toEqual({
+        status: 403,
+        body: { message: "Please provide valid credentials" }
+      })
+      expect(yield* restCall(engine, "GET", `${path}?version=abc`)).toEqual({
+        status: 400,
+        body: { message: "Invalid format for parameter version: invalid UUID length: 3" }
+      })
+      expect(yield* restCall(engine, "GET", `${path}?version=${unknownId}`)).toEqual({
+        status: 404,
+        body: { errors: [{ description: "version not found" }] }
+      })
+      // a single task: its workflow-level settings as upstream stores them, no DAG concurrency
+      const single = (yield* restCall(engine, "GET", path)).body
+      expect(single).toMatchObject({ order: 1, defaultPriority: 0, triggers: {}, v1Concurrency: [] })
+      expect(single).not.toHaveProperty("sticky")
+      expect(single.workflowConfig).toMatchObject({ Name: name, EventTriggers: null, CronTriggers: null, Sticky: null })
+    }))
+})
