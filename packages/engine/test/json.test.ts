@@ -13,6 +13,7 @@ import {
   tooDeepAt,
   validateJsonb
 } from "../src/internal/domain/json.js"
+import { jsonbText } from "../src/internal/domain/jsonbText.js"
 
 const arrays = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`
 const objects = (depth: number) => `${"{\"a\":".repeat(depth - 1)}{}${"}".repeat(depth - 1)}`
@@ -97,5 +98,21 @@ describe("JSON writers", () => {
     expect(stringifyJson(value)).toBe(text)
     const deepObject = JSON.parse(objects(20_000)) as unknown
     expect(goMarshal(deepObject)).toBe(objects(20_000))
+  })
+})
+
+describe("jsonb text", () => {
+  it("writes as Postgres gives a jsonb value back: spaced, keys by length then bytes, only quotes, backslashes and controls escaped", () => {
+    expect(jsonbText({ bb: 1, a: [1, "x", null, true, {}], c: { z: [], yy: "\"\\/<>\u00e9\u2028", x: "\n\u0001" } })).toBe(
+      `{"a": [1, "x", null, true, {}], "c": {"x": "\\n\\u0001", "z": [], "yy": "\\"\\\\/<>\u00e9\u2028"}, "bb": 1}`
+    )
+    // lengths in UTF-8 bytes: "é" (2 bytes) after "b", before "abc"
+    expect(jsonbText({ abc: 1, é: 2, b: 3 })).toBe(`{"b": 3, "é": 2, "abc": 1}`)
+    expect(jsonbText("s")).toBe(`"s"`)
+    expect(jsonbText([])).toBe("[]")
+  })
+
+  it("writes values nested far deeper than the call stack allows", () => {
+    expect(jsonbText(JSON.parse(arrays(50_000)))).toBe(arrays(50_000))
   })
 })

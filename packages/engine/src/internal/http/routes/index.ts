@@ -8,6 +8,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
 import * as Events from "./events.js"
+import * as EventsV0 from "./eventsV0.js"
 import * as Filters from "./filters.js"
 import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
@@ -34,5 +35,6 @@ export const all = HttpRouter.concatAll(
   RunOperations.routes,
   Filters.routes,
   Events.routes,
+  EventsV0.routes,
   Webhooks.routes
 )
