@@ -1,5 +1,7 @@
 /**
- * The client's tenant through Hatchet's REST API (`GET /api/v1/tenants/{tenant}`).
+ * The client's tenant through Hatchet's REST API: the tenant (`GET /api/v1/tenants/{tenant}`) and
+ * its members (`GET /api/v1/tenants/{tenant}/members`: the users of the dashboard with their role).
+ * Changing or removing a member is a dashboard user's act: Hatchet refuses it to an API token.
  *
  * @since 0.1.0
  */
@@ -33,12 +35,36 @@ export const Tenant = Schema.Struct({
 export interface Tenant extends Schema.Schema.Type<typeof Tenant> {}
 
 /**
+ * `TenantMember` (the fields this SDK reads): a user of the tenant and its role (`OWNER`,
+ * `ADMIN`, `MEMBER` or `VIEWER`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TenantMember = Schema.Struct({
+  metadata: ResourceMeta,
+  user: Schema.Struct({ email: Schema.String, name: optional(Schema.String) }),
+  role: Schema.Literal("OWNER", "ADMIN", "MEMBER", "VIEWER"),
+  /** Whether the member sees task, event and log payloads (owners and admins always do). */
+  canViewPayloads: optional(Schema.Boolean),
+  tenant: optional(Tenant)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TenantMember extends Schema.Schema.Type<typeof TenantMember> {}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface TenantsShape {
   /** The tenant the client's token belongs to. */
   readonly get: () => Effect.Effect<Tenant, RestError>
+  /** The tenant's members. On the local engine: its one owner, the admin user Hatchet seeds. */
+  readonly members: () => Effect.Effect<ReadonlyArray<TenantMember>, RestError>
 }
 
 /**
@@ -51,9 +77,17 @@ export class Tenants extends Context.Tag("@effect-hatchet/sdk/Tenants")<Tenants,
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<TenantsShape, never, RestClient> = Effect.map(RestClient, (rest) => ({
-  get: () => rest.get(`/api/v1/tenants/${encodeURIComponent(rest.tenantId)}`, Tenant)
-}))
+export const make: Effect.Effect<TenantsShape, never, RestClient> = Effect.map(RestClient, (rest) => {
+  const path = `/api/v1/tenants/${encodeURIComponent(rest.tenantId)}`
+  return {
+    get: () => rest.get(path, Tenant),
+    members: () =>
+      Effect.map(
+        rest.get(`${path}/members`, Schema.Struct({ rows: optional(Schema.Array(TenantMember)) })),
+        (list) => list.rows ?? []
+      )
+  }
+})
 
 /**
  * @since 0.1.0

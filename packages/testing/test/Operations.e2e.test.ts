@@ -1,6 +1,6 @@
 /**
  * The operator's services against the local engine, as a user calls them: `Metrics` (runs by
- * status, queue depths, task stats, Prometheus text), `Tenants`, `RateLimits`, `Cel`,
+ * status, queue depths, task stats, Prometheus text), `Tenants` (the tenant and its members), `RateLimits`, `Cel`,
  * `Runs.trigger` / `Runs.listIds` over REST and the bulk operations of `Schedules`.
  */
 import { Cel, Hatchet, Metrics, RateLimits, Runs, Schedules, Task, Tenants } from "@effect-hatchet/sdk"
@@ -66,8 +66,19 @@ layer(Live)("operations on the local engine", (it) => {
 
   it.effect("Tenants, RateLimits and Cel", () =>
     Effect.gen(function*() {
-      const tenant = yield* (yield* Tenants.Tenants).get()
+      const tenants = yield* Tenants.Tenants
+      const tenant = yield* tenants.get()
       expect(tenant).toMatchObject({ version: "V1" })
+      const members = yield* tenants.members()
+      expect(members).toEqual([{
+        metadata: expect.objectContaining({ createdAt: tenant.metadata.createdAt }),
+        user: { email: "admin@example.com", name: "Admin" },
+        role: "OWNER",
+        canViewPayloads: true,
+        tenant
+      }])
+      // the member's id is stable: derived from the tenant's
+      expect((yield* tenants.members())[0]!.metadata.id).toBe(members[0]!.metadata.id)
       yield* Hatchet.putRateLimit({ key: "ops-api", limit: 7, duration: "HOUR" })
       const limits = yield* (yield* RateLimits.RateLimits).list({ search: "ops-" })
       expect(limits.rows).toEqual([expect.objectContaining({ key: "ops-api", limitValue: 7, value: 7, window: "1 HOUR" })])

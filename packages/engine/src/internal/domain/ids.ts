@@ -4,9 +4,19 @@
  *
  * @internal
  */
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 
 export const newId = (): string => randomUUID()
+
+/**
+ * A stable UUID (version 5 layout, SHA-1) for what the local engine does not store but upstream
+ * keeps as a row of its own: the same `kind` and `of` always give the same id.
+ */
+export const derivedId = (kind: string, of: string): string => {
+  const hex = createHash("sha1").update(`${kind}:${of}`).digest("hex")
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
 
 const hyphenated = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const plain = /^[0-9a-fA-F]{32}$/

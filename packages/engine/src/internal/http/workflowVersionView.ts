@@ -29,7 +29,7 @@ import {
   rateLimitDurationToJSON,
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
-import { createHash } from "node:crypto"
+import { derivedId } from "../domain/ids.js"
 import { goMarshal, isJsonObject, parseJson } from "../domain/json.js"
 import type { EngineState, Workflow, WorkflowVersion } from "../domain/model.js"
 import { latestVersion } from "../domain/model.js"
@@ -227,17 +227,10 @@ export const workflowConfig = (version: WorkflowVersion): JsonRecord => {
 
 type JsonRecord = Record<string, unknown>
 
-/** The id of a version's trigger set (upstream's `WorkflowTriggers` row): derived from the version's id. */
-export const triggersId = (version: WorkflowVersion): string => {
-  const hex = createHash("sha1").update(`workflow-triggers:${version.id}`).digest("hex")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${
-    hex.slice(17, 20)
-  }-${hex.slice(20, 32)}`
-}
-
 /** `WorkflowTriggers`: the version's cron refs (the workflow's crons follow its latest version) and event refs. */
 const triggers = (state: EngineState, version: WorkflowVersion) => {
-  const parentId = triggersId(version)
+  // upstream's `WorkflowTriggers` row of the version
+  const parentId = derivedId("workflow-triggers", version.id)
   const workflow = version.workflow
   const isLatest = latestVersion(workflow) === version
   const crons = isLatest
