@@ -1,6 +1,6 @@
 /**
- * `GET /api/v1/workflows/{workflow}/versions` with the official SDK's generated client
- * (`api.workflowVersionGet`, what its legacy `admin.getWorkflowVersion` calls) against the local
+ * `GET /api/v1/workflows/{workflow}/versions` with the official SDK (its legacy
+ * `v0.admin.getWorkflowVersion` and the generated `api.workflowVersionGet`) against the local
  * engine: the latest version by default and an older one by id, with the registration as upstream
  * stores it (`workflowConfig`), the triggers, the concurrency settings; raw REST for bad input.
  */
@@ -16,7 +16,7 @@ const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("workflow versions", (it) => {
-  it.scoped("api.workflowVersionGet: the latest version, an older one by id, as upstream stores the registration", () =>
+  it.scoped("workflowVersionGet: the latest version, an older one by id, as upstream stores the registration", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const hatchet = Official.client(engine)
@@ -97,7 +97,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       expect(latest).toMatchObject({ order: 2, workflow: { description: "second version" } })
       expect(latest.metadata.id).not.toBe(firstVersionId)
       expect((latest.workflowConfig as any).description).toBe("second version")
-      const older = (yield* Effect.promise(() => hatchet.api.workflowVersionGet(metadata.id, { version: firstVersionId }))).data
+      const older = yield* Effect.promise(() => hatchet.v0.admin.getWorkflowVersion(metadata.id, firstVersionId))
       expect(older).toMatchObject({ metadata: { id: firstVersionId }, order: 1, workflow: { description: "second version" } })
       expect((older.workflowConfig as any).description).toBe("first version")
       // the crons follow the latest version; the older keeps its event refs under its own trigger set

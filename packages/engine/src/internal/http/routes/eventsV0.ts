@@ -21,16 +21,15 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import { EngineCore } from "../../core.js"
 import { parseJson } from "../../domain/json.js"
 import { jsonbText } from "../../domain/jsonbText.js"
 import type { PushedEvent } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
-import type { RestError } from "../rest.js"
-import { apiError, json, jsonBody, lookupInTenant, parseQuery, resourceRoute, tenantResourceRoute, tenantRoute } from "../rest.js"
+import { json, lookupInTenant, parseQuery, resourceRoute, tenantResourceRoute } from "../rest.js"
 import { resourceMeta } from "../views.js"
+import { bindBody, deprecatedTenantRoute } from "./deprecated.js"
 
 /** `EventData`: the payload as the `jsonb` column gives it back. */
 const eventData = (event: PushedEvent) => {
@@ -47,16 +46,6 @@ const lookupEvent = (id: string) =>
 
 const eventRoute = (handler: (event: PushedEvent) => ReturnType<typeof eventData>) =>
   resourceRoute("event", "invalid event id", lookupEvent, (event) => Effect.succeed(handler(event)))
-
-/** A deprecated route: the tenant checked, what upstream binds read, then upstream's 400. */
-const deprecated = <R>(message: string, read: Effect.Effect<unknown, RestError, R>) =>
-  tenantRoute(() => Effect.zipRight(read, apiError(400, message)))
-
-/** The JSON body as echo's binder reads it: none at all (no length) is not read. */
-const bindBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, ({ headers }) => {
-  const length = headers["content-length"]
-  return length === "0" || (length === undefined && headers["transfer-encoding"] === undefined) ? Effect.void : jsonBody
-})
 
 const base = "/api/v1/tenants/:tenant/events"
 
@@ -79,14 +68,14 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     base,
-    deprecated(
+    deprecatedTenantRoute(
       "EventList is deprecated",
       parseQuery((q) => ({ offset: q.int("offset"), limit: q.int("limit"), eventIds: q.uuids("eventIds") }))
     )
   ),
-  HttpRouter.get(`${base}/keys`, deprecated("EventKeyList is deprecated", Effect.void)),
-  HttpRouter.post(base, deprecated("EventCreate is deprecated", bindBody)),
-  HttpRouter.post(`${base}/bulk`, deprecated("EventCreateBulk is deprecated", bindBody)),
-  HttpRouter.post(`${base}/replay`, deprecated("EventUpdateReplay is deprecated", bindBody)),
-  HttpRouter.post(`${base}/cancel`, deprecated("EventUpdateCancel is deprecated; please use V1TaskCancel instead", bindBody))
+  HttpRouter.get(`${base}/keys`, deprecatedTenantRoute("EventKeyList is deprecated", Effect.void)),
+  HttpRouter.post(base, deprecatedTenantRoute("EventCreate is deprecated", bindBody)),
+  HttpRouter.post(`${base}/bulk`, deprecatedTenantRoute("EventCreateBulk is deprecated", bindBody)),
+  HttpRouter.post(`${base}/replay`, deprecatedTenantRoute("EventUpdateReplay is deprecated", bindBody)),
+  HttpRouter.post(`${base}/cancel`, deprecatedTenantRoute("EventUpdateCancel is deprecated; please use V1TaskCancel instead", bindBody))
 )

@@ -17,6 +17,7 @@ import * as Scheduled from "./scheduled.js"
 import * as Tasks from "./tasks.js"
 import * as Tenants from "./tenants.js"
 import * as Webhooks from "./webhooks.js"
+import * as WebhookWorkers from "./webhookWorkers.js"
 import * as Workers from "./workers.js"
 import * as WorkflowRuns from "./workflowRuns.js"
 import * as Workflows from "./workflows.js"
@@ -36,5 +37,6 @@ export const all = HttpRouter.concatAll(
   Filters.routes,
   Events.routes,
   EventsV0.routes,
-  Webhooks.routes
+  Webhooks.routes,
+  WebhookWorkers.routes
 )

@@ -1,0 +1,24 @@
+/**
+ * Routes upstream keeps in its contract but answers with a 400 naming the deprecation (the v0
+ * events in `./eventsV0.ts`, the webhook workers in `./webhookWorkers.ts`): what upstream checks
+ * and binds first is checked here too, in its order.
+ *
+ * @internal
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import type { RestError } from "../rest.js"
+import { apiError, jsonBody, tenantRoute } from "../rest.js"
+
+/**
+ * The JSON body as echo's binder reads it before the handler: a body that is not JSON is 400
+ * "Invalid request body"; no body at all (no length) is not read.
+ */
+export const bindBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, ({ headers }) => {
+  const length = headers["content-length"]
+  return length === "0" || (length === undefined && headers["transfer-encoding"] === undefined) ? Effect.void : jsonBody
+})
+
+/** A deprecated route under `/tenants/{tenant}`: the tenant checked, what upstream binds read, then 400 APIErrors `message`. */
+export const deprecatedTenantRoute = <R>(message: string, read: Effect.Effect<unknown, RestError, R>) =>
+  tenantRoute(() => Effect.zipRight(read, apiError(400, message)))
