@@ -18,18 +18,6 @@ type Client = Official.Client
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
-/** The REST error an SDK call fails with: its status and body. */
-const restError = (call: () => Promise<unknown>) =>
-  promise(() =>
-    call().then(
-      () => undefined,
-      (error: { readonly response?: { readonly status: number; readonly data: unknown } }) => ({
-        status: error.response?.status,
-        data: error.response?.data
-      })
-    )
-  )
-
 /** The event as `hatchet.events.list` shows it, once its runs are final. */
 const settledEvent = (hatchet: Client, eventId: string, runs: number) =>
   Official.eventually(async () => {
@@ -104,7 +92,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
       // filter.js passes the workflow's name (`lower.id`) as its id: a 400, as upstream
       expect(
-        yield* restError(() =>
+        yield* Official.restError(() =>
           hatchet.filters.create({ workflowId: example.lower.id, expression: "input.ShouldSkip == false", scope: "foobarbaz" })
         )
       ).toEqual({ status: 400, data: { message: "invalid UUID length: 5" } })
@@ -128,7 +116,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       })
       // the same filter again: upstream's unique index, a 500
       expect(
-        (yield* restError(() =>
+        (yield* Official.restError(() =>
           hatchet.filters.create({
             workflowId,
             expression: "input.ShouldSkip == false",
@@ -176,7 +164,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(yield* runWorkflows(hatchet, nowSkipped.eventId)).toEqual(["lower", "upper"])
       const deleted = yield* promise(() => hatchet.filters.delete(filter.metadata.id))
       expect(deleted.metadata.id).toBe(filter.metadata.id)
-      expect(yield* restError(() => hatchet.filters.get(filter.metadata.id))).toEqual({ status: 404, data: { message: "not found" } })
+      expect(yield* Official.restError(() => hatchet.filters.get(filter.metadata.id))).toEqual({
+        status: 404,
+        data: { message: "not found" }
+      })
       // without filters, every event of the key runs `lower` again
       const again = yield* promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "z", ShouldSkip: true }))
       yield* settledEvent(hatchet, again.eventId, 2)

@@ -14,18 +14,6 @@ import { restCall } from "./support/rest.js"
 const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
-/** The status and body an official REST call fails with (axios' `response`). */
-const failure = (call: () => Promise<unknown>) =>
-  Effect.promise(() =>
-    call().then(
-      () => ({ status: 200, data: undefined }),
-      (error: { readonly response?: { readonly status: number; readonly data: unknown } }) => ({
-        status: error.response?.status,
-        data: error.response?.data
-      })
-    )
-  )
-
 const deprecated = (description: string) => ({ status: 400, data: { errors: [{ description }] } })
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("v0 event routes", (it) => {
@@ -54,18 +42,20 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("v
       })
 
       const tenant = engine.tenantId
-      expect(yield* failure(() => hatchet.api.eventList(tenant, { limit: 10, keys: [key] }))).toEqual(
+      expect(yield* Official.restError(() => hatchet.api.eventList(tenant, { limit: 10, keys: [key] }))).toEqual(
         deprecated("EventList is deprecated")
       )
-      expect(yield* failure(() => hatchet.api.eventKeyList(tenant))).toEqual(deprecated("EventKeyList is deprecated"))
-      expect(yield* failure(() => hatchet.api.eventCreate(tenant, { key, data: {} }))).toEqual(deprecated("EventCreate is deprecated"))
-      expect(yield* failure(() => hatchet.api.eventCreateBulk(tenant, { events: [{ key, data: {} }] }))).toEqual(
+      expect(yield* Official.restError(() => hatchet.api.eventKeyList(tenant))).toEqual(deprecated("EventKeyList is deprecated"))
+      expect(yield* Official.restError(() => hatchet.api.eventCreate(tenant, { key, data: {} }))).toEqual(
+        deprecated("EventCreate is deprecated")
+      )
+      expect(yield* Official.restError(() => hatchet.api.eventCreateBulk(tenant, { events: [{ key, data: {} }] }))).toEqual(
         deprecated("EventCreateBulk is deprecated")
       )
-      expect(yield* failure(() => hatchet.api.eventUpdateReplay(tenant, { eventIds: [pushed.eventId] }))).toEqual(
+      expect(yield* Official.restError(() => hatchet.api.eventUpdateReplay(tenant, { eventIds: [pushed.eventId] }))).toEqual(
         deprecated("EventUpdateReplay is deprecated")
       )
-      expect(yield* failure(() => hatchet.api.eventUpdateCancel(tenant, { eventIds: [pushed.eventId] }))).toEqual(
+      expect(yield* Official.restError(() => hatchet.api.eventUpdateCancel(tenant, { eventIds: [pushed.eventId] }))).toEqual(
         deprecated("EventUpdateCancel is deprecated; please use V1TaskCancel instead")
       )
       // nothing was pushed by the deprecated create

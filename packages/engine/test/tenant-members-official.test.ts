@@ -15,18 +15,6 @@ import { restCall } from "./support/rest.js"
 const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
-/** The status and body an official REST call fails with (axios' `response`). */
-const failure = (call: () => Promise<unknown>) =>
-  Effect.promise(() =>
-    call().then(
-      () => ({ status: 200, data: undefined }),
-      (error: { readonly response?: { readonly status: number; readonly data: unknown } }) => ({
-        status: error.response?.status,
-        data: error.response?.data
-      })
-    )
-  )
-
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("tenant members", (it) => {
   it.scoped("api.tenantMemberList: the tenant's one member, the seeded admin as OWNER; each tenant its own", () =>
     Effect.gen(function*() {
@@ -57,9 +45,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("t
       // an API token cannot change or remove a member: upstream's handlers fail without a caller membership
       const internal = { status: 500, data: { message: "Internal Server Error" } }
       expect(
-        yield* failure(() => hatchet.api.tenantMemberUpdate(engine.tenantId, memberId, { role: TenantMemberRole.ADMIN }))
+        yield* Official.restError(() => hatchet.api.tenantMemberUpdate(engine.tenantId, memberId, { role: TenantMemberRole.ADMIN }))
       ).toEqual(internal)
-      expect(yield* failure(() => hatchet.api.tenantMemberDelete(engine.tenantId, memberId))).toEqual(internal)
+      expect(yield* Official.restError(() => hatchet.api.tenantMemberDelete(engine.tenantId, memberId))).toEqual(internal)
       expect((yield* Effect.promise(() => hatchet.api.tenantMemberList(engine.tenantId))).data).toEqual(listed.data)
     }))
 

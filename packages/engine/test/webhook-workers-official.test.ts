@@ -14,18 +14,6 @@ import { restCall } from "./support/rest.js"
 const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
 const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
 
-/** The status and body an official REST call fails with (axios' `response`). */
-const failure = (call: () => Promise<unknown>) =>
-  Effect.promise(() =>
-    call().then(
-      () => ({ status: 200, data: undefined }),
-      (error: { readonly response?: { readonly status: number; readonly data: unknown } }) => ({
-        status: error.response?.status,
-        data: error.response?.data
-      })
-    )
-  )
-
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("webhook workers", (it) => {
   it.scoped("every call is refused as upstream refuses it: deprecated", () =>
     Effect.gen(function*() {
@@ -34,13 +22,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       const tenant = engine.tenantId
       const create = { name: "w", url: "http://127.0.0.1:1/webhook" }
       const deprecated = (description: string) => ({ status: 400, data: { errors: [{ description }] } })
-      expect(yield* failure(() => hatchet.api.webhookList(tenant))).toEqual(deprecated("WebhookList is deprecated"))
-      expect(yield* failure(() => hatchet.api.webhookCreate(tenant, create))).toEqual(deprecated("WebhookCreate is deprecated"))
+      expect(yield* Official.restError(() => hatchet.api.webhookList(tenant))).toEqual(deprecated("WebhookList is deprecated"))
+      expect(yield* Official.restError(() => hatchet.api.webhookCreate(tenant, create))).toEqual(deprecated("WebhookCreate is deprecated"))
       // the legacy client's registration (what its serverless workers called)
-      expect(yield* failure(() => hatchet.v0.admin.registerWebhook(create))).toEqual(deprecated("WebhookCreate is deprecated"))
+      expect(yield* Official.restError(() => hatchet.v0.admin.registerWebhook(create))).toEqual(deprecated("WebhookCreate is deprecated"))
       const refused = { status: 400, data: { message: "This endpoint is deprecated." } }
-      expect(yield* failure(() => hatchet.api.webhookDelete(unknownId))).toEqual(refused)
-      expect(yield* failure(() => hatchet.api.webhookRequestsList(unknownId))).toEqual(refused)
+      expect(yield* Official.restError(() => hatchet.api.webhookDelete(unknownId))).toEqual(refused)
+      expect(yield* Official.restError(() => hatchet.api.webhookRequestsList(unknownId))).toEqual(refused)
     }))
 
   it.scoped("the tenant routes check the tenant and token first; the id routes refuse before authentication", () =>

@@ -78,6 +78,18 @@ export const worker = (hatchet: Client, name: string, options: WorkerOptions) =>
 
 export { eventually } from "./grpc.js"
 
+/** The REST error an official client call fails with (axios' `response`): its status and body; undefined if it succeeds. */
+export const restError = (call: () => Promise<unknown>) =>
+  Effect.promise(() =>
+    call().then(
+      () => undefined,
+      (error: { readonly response?: { readonly status: number; readonly data: unknown } }) => ({
+        status: error.response?.status,
+        data: error.response?.data
+      })
+    )
+  )
+
 /** A unique name per test, so several tests can share one engine. */
 let counter = 0
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
