@@ -5,6 +5,7 @@
  * stores it (`workflowConfig`), the triggers, the concurrency settings; raw REST for bad input.
  */
 import { expect, layer } from "@effect/vitest"
+import { Or } from "@hatchet-dev/typescript-sdk/v1/conditions/index.js"
 import { ConcurrencyLimitStrategy } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
@@ -40,6 +41,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
           fn: async () => ({ a: 1 })
         })
         wf.task({ name: "join", parents: [first, second], fn: async () => ({ c: 1 }) })
+        wf.task({
+          name: "gated",
+          parents: [first],
+          waitFor: Or({ sleepFor: "10s" }, { eventKey: `${name}:open`, expression: "true" }),
+          skipIf: [{ eventKey: `${name}:skip` }],
+          fn: async () => ({ d: 1 })
+        })
         return wf
       }
       yield* Official.worker(hatchet, `${name}-w1`, { workflows: [dag("first version")], slots: 1 })
@@ -78,8 +86,18 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       expect(config.Tasks.map((t: any) => [t.ReadableId, t.Action, t.Parents])).toEqual([
         ["first", `${name}:first`, []],
         ["second", `${name}:second`, []],
+        ["gated", `${name}:gated`, ["first"]],
         ["join", `${name}:join`, ["first", "second"]]
       ])
+      // user events, then sleeps; the or-groups numbered in that order (the wait's two share one)
+      expect(
+        config.Tasks[2].TriggerConditions.map((c: any) => [c.MatchConditionKind, c.Action, c.EventKey, c.SleepDuration, c.OrGroupIdIndex])
+      )
+        .toEqual([
+          ["USER_EVENT", "QUEUE", `${name}:open`, null, 0],
+          ["USER_EVENT", "SKIP", `${name}:skip`, null, 1],
+          ["SLEEP", "QUEUE", null, "10s", 0]
+        ])
       expect(config.Tasks[0]).toMatchObject({
         Retries: 3,
         RetryBackoffFactor: 2,
