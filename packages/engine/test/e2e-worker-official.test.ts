@@ -3,7 +3,8 @@
  * engine: the worker upstream's own end-to-end suite starts, registering every example workflow
  * (DAGs, step conditions, concurrency, idempotency, webhooks, streaming, durable tasks, eviction,
  * batch tasks). It must register all of them and report itself ready; the engine must then list
- * each workflow the worker registered.
+ * each workflow the worker registered, and show each one's version (its registration as upstream
+ * stores it) whatever its shape.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
@@ -60,7 +61,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         Redacted.value(engine.token)
       )
       expect(listed.status).toBe(200)
-      const names = (listed.body as { rows: ReadonlyArray<{ name: string }> }).rows.map((row) => row.name)
+      const rows = (listed.body as { rows: ReadonlyArray<{ name: string; metadata: { id: string } }> }).rows
+      const names = rows.map((row) => row.name)
       // the worker's list, as its compiled source names the workflows (`workflow_N.name` entries)
       const source = readFileSync(script, "utf8")
       const list = source.slice(source.indexOf("const workflows = ["), source.indexOf("];", source.indexOf("const workflows = [")))
@@ -68,6 +70,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(names.length).toBe(entries.length)
       for (const name of ["taskconditionworkflow", "durable-workflow", "evictable-sleep", "batch-simple", "webhook-workflow"]) {
         expect(names).toContain(name)
+      }
+
+      // every shape of registration reads back as a version
+      for (const row of rows) {
+        const version = yield* call("GET", `${engine.apiUrl}/api/v1/workflows/${row.metadata.id}/versions`, Redacted.value(engine.token))
+        expect(version.status).toBe(200)
+        const body = version.body as { order: number; workflow: { name: string }; workflowConfig: { Name: string; Tasks: Array<unknown> } }
+        expect([body.order, body.workflow.name, body.workflowConfig.Name]).toEqual([1, row.name, row.name])
+        expect(body.workflowConfig.Tasks.length).toBeGreaterThan(0)
       }
     }))
 })
