@@ -33,7 +33,7 @@ import { derivedId } from "../domain/ids.js"
 import { goMarshal, isJsonObject, parseJson } from "../domain/json.js"
 import type { EngineState, Workflow, WorkflowVersion } from "../domain/model.js"
 import { latestVersion } from "../domain/model.js"
-import { normalizeActionId, taskConcurrency, workflowConcurrency } from "../domain/workflowValidation.js"
+import { mergesOntoTask, normalizeActionId, taskConcurrency, workflowConcurrency } from "../domain/workflowValidation.js"
 import * as Views from "./views.js"
 
 const nilUuid = "00000000-0000-0000-0000-000000000000"
@@ -184,7 +184,6 @@ export const workflowConfig = (version: WorkflowVersion): JsonRecord => {
   const request = version.request
   const group = orGroups()
   const merged = workflowConcurrency(request)
-  const mergedOntoTask = request.tasks.length === 1 && request.onFailureTask === undefined
   const tasks = topological(request.tasks).map((task) => stepOpts(task, taskConcurrency(request, task), group))
   // `checksumV1` numbers the or-groups of the tasks only: the on-failure task's keep index 0
   const onFailure = request.onFailureTask && stepOpts(request.onFailureTask, request.onFailureTask.concurrency, () => 0)
@@ -204,7 +203,8 @@ export const workflowConfig = (version: WorkflowVersion): JsonRecord => {
     CronInput: request.cronInput === undefined ? null : base64(Buffer.from(request.cronInput, "utf8")),
     Tasks: tasks,
     ...(onFailure !== undefined ? { onFailureJob: onFailure } : {}),
-    ...(merged.length > 0 && !mergedOntoTask ? { concurrency: merged.map(concurrencyOpts) } : {}),
+    // a single task holds the workflow's strategies (`mergeWorkflowConcurrencyOntoSingleTask`)
+    ...(merged.length > 0 && !mergesOntoTask(request) ? { concurrency: merged.map(concurrencyOpts) } : {}),
     Sticky: request.sticky === undefined ? null : stickyStrategyToJSON(request.sticky),
     DefaultPriority: request.defaultPriority ?? null,
     ...(filters.length > 0 ? { defaultFilters: filters } : {}),
