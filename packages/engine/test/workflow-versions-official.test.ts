@@ -125,12 +125,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       expect(latest.triggers!.events![0]!.parent_id).not.toBe(events![0]!.parent_id)
     }))
 
-  it.scoped("bad input: an invalid workflow or version id 400, an unknown one 404, another tenant's 403", () =>
+  it.scoped("a single task holds its workflow's strategy; bad input: an invalid workflow or version id 400, an unknown one 404, another tenant's 403", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const hatchet = Official.client(engine)
       const name = Official.unique("version-errors")
-      yield* Official.worker(hatchet, `${name}-w`, { workflows: [hatchet.task({ name, fn: async () => ({}) })], slots: 1 })
+      // one task with a workflow-level strategy: upstream moves the strategy onto the task
+      const single = hatchet.workflow({ name, concurrency: { expression: "input.k", maxRuns: 3 } })
+      single.task({ name: "only", fn: async () => ({}) })
+      yield* Official.worker(hatchet, `${name}-w`, { workflows: [single], slots: 1 })
       const { metadata } = yield* Effect.promise(() => hatchet.workflows.get(name))
       const path = `/api/v1/workflows/${metadata.id}/versions`
       const other = `Bearer ${Redacted.value(yield* engine.mintToken({ tenantId: otherTenant }))}`
@@ -154,10 +157,17 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
         status: 404,
         body: { errors: [{ description: "version not found" }] }
       })
-      // a single task: its workflow-level settings as upstream stores them, no DAG concurrency
-      const single = (yield* restCall(engine, "GET", path)).body
-      expect(single).toMatchObject({ order: 1, defaultPriority: 0, triggers: {}, v1Concurrency: [] })
-      expect(single).not.toHaveProperty("sticky")
-      expect(single.workflowConfig).toMatchObject({ Name: name, EventTriggers: null, CronTriggers: null, Sticky: null })
+      // nothing declared: upstream's defaults (no limit strategy sent: null, CANCEL_IN_PROGRESS applied); the strategy is the task's
+      const version = (yield* restCall(engine, "GET", path)).body
+      expect(version).toMatchObject({
+        order: 1,
+        defaultPriority: 0,
+        triggers: {},
+        v1Concurrency: [{ stepReadableId: "only", expression: "input.k", maxRuns: 3, limitStrategy: "CANCEL_IN_PROGRESS", scope: "TASK" }]
+      })
+      expect(version).not.toHaveProperty("sticky")
+      expect(version.workflowConfig).toMatchObject({ Name: name, EventTriggers: null, CronTriggers: null, Sticky: null })
+      expect(version.workflowConfig).not.toHaveProperty("concurrency")
+      expect(version.workflowConfig.Tasks[0].concurrency).toEqual([{ Expression: "input.k", MaxRuns: 3, LimitStrategy: null }])
     }))
 })
