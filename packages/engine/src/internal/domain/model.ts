@@ -568,6 +568,19 @@ export interface TaskEvent {
   readonly retryCount: number
 }
 
+/**
+ * A finished task's timeline in two heap objects rather than one per event (`taskEvents.ts` packs
+ * and reads it): the events' numbers in one string, and the texts they carry, each once.
+ */
+export interface PackedTimeline {
+  /** Per event: its id (after the previous event's), time, type, attempt and the texts it names. */
+  readonly numbers: string
+  /** The first two distinct texts, then the rest. */
+  readonly first: string | undefined
+  readonly second: string | undefined
+  readonly rest: ReadonlyArray<string> | undefined
+}
+
 export interface LogLine {
   readonly createdAt: number
   readonly message: string
@@ -733,8 +746,11 @@ export interface Task {
    * payload, by readable data key), when it had such conditions.
    */
   readonly triggerData: Readonly<Record<string, JsonValue>>
-  /** Its timeline, oldest first (copied to an array of its exact length when its run finishes). */
-  events: Array<TaskEvent>
+  /**
+   * Its timeline, oldest first: an array while its run is live, packed once the run finishes
+   * (read it with `eventsOf`, write it with `recordEvent` or `openTimeline`, in `taskEvents.ts`).
+   */
+  timeline: Array<TaskEvent> | PackedTimeline
   /** Its log lines (`noItems` until the first; write with `append`). */
   logs: ReadonlyArray<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id (`noEntries` until the first; write through `writable`). */

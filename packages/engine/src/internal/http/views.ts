@@ -29,6 +29,7 @@ import type {
 import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus } from "../domain/model.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 import * as RateLimits from "../domain/rateLimits.js"
+import { eventsOf } from "../domain/taskEvents.js"
 import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
@@ -214,7 +215,7 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
 }
 
 /** The events of every task of a run, task by task. */
-export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => task.events.map((event) => taskEvent(task, event)))
+export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => eventsOf(task).map((event) => taskEvent(task, event)))
 
 /** `V1WorkflowRunDetails`, written. */
 export const writeWorkflowRunDetails = (w: JsonBytes, run: Run): JsonBytes => {
