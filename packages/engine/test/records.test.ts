@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
-import { noEntries, noItems, type TaskEvent, taskIdOf } from "../src/internal/domain/model.js"
+import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
 import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
@@ -28,6 +28,7 @@ describe("a finished run's records", () => {
       const [a, b] = [yield* h.getRun(first), yield* h.getRun(second)]
       expect(a.finishedAt).toBeDefined()
       expect(a.taskIds).toBeUndefined()
+      expect(a.tasks).toBeInstanceOf(TaskMap)
       expect(a.input).toBe(emptyObject)
       expect(b.input).toBe(a.input)
       expect(a.matches).toBe(noEntries)
@@ -126,4 +127,39 @@ describe("a finished run's records", () => {
       expect(fields(eventsOf(replayed)).slice(0, before.length)).toEqual(before)
       expect(eventsOf(replayed).slice(before.length).map((e) => e.eventType)).toContain("RETRIED_BY_USER")
     }))
+
+  it("a run's tasks keep a Map's answers and order, one task inline, more in a Map", () => {
+    const tasks = new TaskMap()
+    const map = new Map<string, Task>()
+    const task = (name: string) => ({ externalId: name }) as unknown as Task
+    const same = () => {
+      expect(tasks.size).toBe(map.size)
+      expect([...tasks.values()]).toEqual([...map.values()])
+      for (const key of ["a", "b", "c", "x"]) expect(tasks.get(key)).toBe(map.get(key))
+    }
+    const steps: Array<readonly ["set" | "delete", string]> = [
+      ["delete", "a"],
+      ["set", "a"],
+      ["set", "a"],
+      ["delete", "x"],
+      ["delete", "a"],
+      ["set", "b"],
+      ["set", "a"],
+      ["set", "b"],
+      ["set", "c"],
+      ["delete", "a"],
+      ["set", "a"],
+      ["delete", "b"],
+      ["delete", "c"]
+    ]
+    same()
+    steps.forEach(([op, key], i) => {
+      if (op === "set") {
+        const t = task(`${key}${i}`)
+        expect(tasks.set(key, t)).toBe(tasks)
+        map.set(key, t)
+      } else expect(tasks.delete(key)).toBe(map.delete(key))
+      same()
+    })
+  })
 })

@@ -952,8 +952,8 @@ export interface Run {
    * single-task run, whose task's external id is the run's id.
    */
   readonly taskIds: ReadonlyMap<string, string> | undefined
-  /** Created tasks by step id. */
-  readonly tasks: Map<string, Task>
+  /** Created tasks by step id, in the order they were set (a `Map`'s order). */
+  readonly tasks: RunTasks
   finishedAt: number | undefined
   /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`; `noEntries` until the first, write through `writable`). */
   matches: ReadonlyMap<string, Match>
@@ -961,6 +961,62 @@ export interface Run {
   concurrencySlots: ReadonlyMap<WorkflowConcurrency, RunSlot>
   /** The idempotency key the run claimed, if its version has one. */
   readonly idempotencyKey: string | undefined
+}
+
+/** A run's created tasks by step id: the part of a `Map` the engine uses. */
+export interface RunTasks {
+  readonly size: number
+  get(stepId: string): Task | undefined
+  set(stepId: string, task: Task): this
+  delete(stepId: string): boolean
+  /** The tasks in the order they were set, as a `Map` iterates. */
+  values(): IterableIterator<Task>
+}
+
+/**
+ * `RunTasks` that keep a single task in one heap object and move to a `Map` at the second (a
+ * `Map` of one entry is two objects and about 180 bytes): most runs have one task, and a retained
+ * run is kept for a long time, so what it costs the collector to mark and move adds up.
+ */
+export class TaskMap implements RunTasks {
+  private stepId: string | undefined = undefined
+  private task: Task | undefined = undefined
+  private map: Map<string, Task> | undefined = undefined
+
+  get size(): number {
+    return this.map !== undefined ? this.map.size : this.task !== undefined ? 1 : 0
+  }
+
+  get(stepId: string): Task | undefined {
+    if (this.map !== undefined) return this.map.get(stepId)
+    return stepId === this.stepId ? this.task : undefined
+  }
+
+  set(stepId: string, task: Task): this {
+    if (this.map !== undefined) this.map.set(stepId, task)
+    else if (this.task === undefined || stepId === this.stepId) {
+      this.stepId = stepId
+      this.task = task
+    } else {
+      this.map = new Map([[this.stepId!, this.task], [stepId, task]])
+      this.stepId = undefined
+      this.task = undefined
+    }
+    return this
+  }
+
+  delete(stepId: string): boolean {
+    if (this.map !== undefined) return this.map.delete(stepId)
+    if (this.task === undefined || stepId !== this.stepId) return false
+    this.stepId = undefined
+    this.task = undefined
+    return true
+  }
+
+  values(): IterableIterator<Task> {
+    if (this.map !== undefined) return this.map.values()
+    return (this.task === undefined ? [] : [this.task]).values()
+  }
 }
 
 /** The external id of the task of `step` in `run` (a single-task run's is the run's id). */
