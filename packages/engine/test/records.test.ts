@@ -136,6 +136,7 @@ describe("a finished run's records", () => {
       expect(tasks.size).toBe(map.size)
       expect([...tasks.values()]).toEqual([...map.values()])
       for (const key of ["a", "b", "c", "x"]) expect(tasks.get(key)).toBe(map.get(key))
+      expect(tasks.first()).toBe(map.values().next().value)
     }
     const steps: Array<readonly ["set" | "delete", string]> = [
       ["delete", "a"],

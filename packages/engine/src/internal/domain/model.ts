@@ -971,6 +971,8 @@ export interface RunTasks {
   delete(stepId: string): boolean
   /** The tasks in the order they were set, as a `Map` iterates. */
   values(): IterableIterator<Task>
+  /** The first task set (the only one of a single-task run), without an iterator. */
+  first(): Task | undefined
 }
 
 /**
@@ -1017,6 +1019,10 @@ export class TaskMap implements RunTasks {
     if (this.map !== undefined) return this.map.values()
     return (this.task === undefined ? [] : [this.task]).values()
   }
+
+  first(): Task | undefined {
+    return this.map !== undefined ? this.map.values().next().value : this.task
+  }
 }
 
 /** The external id of the task of `step` in `run` (a single-task run's is the run's id). */
@@ -1025,17 +1031,23 @@ export const taskIdOf = (run: Run, step: Step): string => run.taskIds === undefi
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
 export const runStatus = (run: Run): TaskStatus => {
   if (run.finishedAt !== undefined) {
-    let cancelled = false
-    for (const task of run.tasks.values()) {
-      if (task.state._tag === "Failed") return "FAILED"
-      if (task.state._tag === "Cancelled") cancelled = true
-    }
-    return cancelled ? "CANCELLED" : "COMPLETED"
+    if (someTask(run, hasFailed)) return "FAILED"
+    return someTask(run, wasCancelled) ? "CANCELLED" : "COMPLETED"
   }
+  return someTask(run, hasRun) ? "RUNNING" : "QUEUED"
+}
+
+const hasFailed = (task: Task) => task.state._tag === "Failed"
+const wasCancelled = (task: Task) => task.state._tag === "Cancelled"
+const hasRun = (task: Task) => task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)
+
+/** Whether a task of `run` satisfies `predicate` (a single task read without an iterator: the lists ask this of every row). */
+const someTask = (run: Run, predicate: (task: Task) => boolean): boolean => {
+  if (run.tasks.size === 1) return predicate(run.tasks.first()!)
   for (const task of run.tasks.values()) {
-    if (task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)) return "RUNNING"
+    if (predicate(task)) return true
   }
-  return "QUEUED"
+  return false
 }
 
 // -----------------------------------------------------------------------------

@@ -160,6 +160,7 @@ export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = tru
 /** The task of a single-task run (undefined for a DAG, or before its task exists). */
 const singleTask = (run: Run): Task | undefined => {
   if (run.isDag) return undefined
+  if (run.tasks.size === 1) return run.tasks.first()
   let first: Task | undefined
   for (const task of run.tasks.values()) {
     if (first === undefined || task.step.index < first.step.index) first = task
