@@ -11,7 +11,8 @@ import { Effect, Either } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
 import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
-import { eventsOf } from "../src/internal/domain/taskEvents.js"
+import * as Queries from "../src/internal/domain/queries.js"
+import { eventsOf, ranOn } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -115,6 +116,10 @@ describe("a finished run's records", () => {
       expect(live.map((e) => e.eventType)).toContain("FAILED")
       expect(fields(eventsOf(t))).toEqual(fields(live))
       expect(new Set(live.map((e) => e.errorMessage ?? e.output ?? e.workerId)).size).toBeGreaterThan(2)
+      // the worker filter reads the packed timeline: its worker, not its other texts
+      const workerId = live.find((e) => e.workerId !== undefined)!.workerId!
+      expect([workerId, "{\"n\":1}", "first \"attempt\", failed", "other"].map((id) => ranOn(t, id))).toEqual([true, false, false, false])
+      expect(Queries.listRuns(h.state, tenantId, { workerId }).rows.map((run) => run.id)).toEqual([runId])
       // a STARTED that arrives after the result goes before it, and the timeline is packed again
       yield* h.report(w.starts()[1]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "")
       expect(Array.isArray(t.timeline)).toBe(false)

@@ -199,12 +199,17 @@ export const packTimeline = (task: Task): void => {
   if (Array.isArray(task.timeline)) task.timeline = pack(task.run, task.timeline)
 }
 
-/** Whether any event of `task`'s timeline names `workerId` (a packed one read only when it holds that text). */
+/** Whether any event of `task`'s timeline names `workerId` as its worker (a packed one read without making its events). */
 export const ranOn = (task: Task, workerId: string): boolean => {
   const timeline = task.timeline
-  if (!Array.isArray(timeline)) {
-    const packed = timeline as PackedTimeline
-    if (packed.first !== workerId && packed.second !== workerId && !(packed.rest?.includes(workerId) ?? false)) return false
+  if (Array.isArray(timeline)) return timeline.some((event: TaskEvent) => event.workerId === workerId)
+  const packed = timeline as PackedTimeline
+  const inRest = packed.rest?.indexOf(workerId) ?? -1
+  const ref = packed.first === workerId ? 1 : packed.second === workerId ? 2 : inRest >= 0 ? 3 + inRest : 0
+  if (ref === 0) return false
+  const fields = packed.numbers.split(",")
+  for (let i = 7; i < fields.length; i += fieldsPerEvent) {
+    if (Number(fields[i]) === ref) return true
   }
-  return eventsOf(task).some((event) => event.workerId === workerId)
+  return false
 }
