@@ -17,6 +17,7 @@ import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Engine } from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "../test/support/official.js"
 
@@ -94,7 +95,7 @@ const program = Effect.gen(function*() {
       const latencies: Array<number> = []
       for (const id of await Promise.all(runs.map((ref) => ref.getWorkflowRunId()))) {
         const t = core.state.tasksByExternalId.get(id)
-        const sent = t?.events.find((e) => e.eventType === "SENT_TO_WORKER")
+        const sent = (t === undefined ? undefined : eventsOf(t))?.find((e) => e.eventType === "SENT_TO_WORKER")
         if (t !== undefined && sent !== undefined) latencies.push(sent.timestamp - t.createdAt)
       }
       return latencies.sort((a, b) => a - b)
@@ -122,7 +123,7 @@ const program = Effect.gen(function*() {
     yield* Effect.promise(() => ref.output)
     roundTrips.push(performance.now() - t0)
     const t = core.state.tasksByExternalId.get(yield* Effect.promise(() => ref.getWorkflowRunId()))
-    const sent = t?.events.find((e) => e.eventType === "SENT_TO_WORKER")
+    const sent = (t === undefined ? undefined : eventsOf(t))?.find((e) => e.eventType === "SENT_TO_WORKER")
     if (t !== undefined && sent !== undefined) idle.push(sent.timestamp - t.createdAt)
   }
   idle.sort((a, b) => a - b)

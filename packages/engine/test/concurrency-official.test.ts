@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import { runStatus, taskError } from "../src/internal/domain/model.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
@@ -109,7 +110,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(statusOfRun(core, olderId)).toBe("CANCELLED")
       const task = core.state.tasksByExternalId.get(olderId)!
       expect(taskError(task)).toBe("")
-      expect(task.events.find((e) => e.eventType === "CANCELLED")?.message).toBe("Cancelled due to concurrency strategy")
+      expect(eventsOf(task).find((e) => e.eventType === "CANCELLED")?.message).toBe("Cancelled due to concurrency strategy")
     }))
 
   it.scoped("CANCEL_NEWEST: the newer run is cancelled while the older one completes", () =>

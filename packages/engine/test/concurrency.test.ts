@@ -10,6 +10,7 @@ import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
 import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import { runStatus, taskError, taskStatus } from "../src/internal/domain/model.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
@@ -36,7 +37,7 @@ const startedRuns = (w: { readonly starts: () => ReadonlyArray<{ readonly workfl
 const statusOf = (h: Harness, runId: string) => Effect.map(h.getRun(runId), runStatus)
 
 const lastEvent = (h: Harness, runId: string, readableId = "t") =>
-  Effect.map(h.taskOf(runId, readableId), (t) => t.events[t.events.length - 1]!)
+  Effect.map(h.taskOf(runId, readableId), (t) => eventsOf(t)[eventsOf(t).length - 1]!)
 
 describe("task-level concurrency", () => {
   it.scoped("GROUP_ROUND_ROBIN: at most max_runs per key run at once, FIFO; other keys are independent", () =>
@@ -232,7 +233,7 @@ describe("task-level concurrency", () => {
         const runId = yield* h.trigger("bad-key", input)
         const failed = yield* h.taskOf(runId, "t")
         expect(failed).toMatchObject({ state: { _tag: "Failed", error: `failed to parse step expression (input.group): ${reason}` } })
-        expect(failed.events.map((e) => e.eventType)).toEqual(["FAILED"])
+        expect(eventsOf(failed).map((e) => e.eventType)).toEqual(["FAILED"])
         expect(yield* statusOf(h, runId)).toBe("FAILED")
       }
       expect(w.starts()).toHaveLength(0)

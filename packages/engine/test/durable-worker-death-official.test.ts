@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url"
 import * as Engine from "../src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../src/internal/core.js"
 import type { Task } from "../src/internal/domain/model.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import { deadAfterMs } from "../src/internal/domain/workers.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
@@ -107,7 +108,7 @@ layer(EngineLive, { timeout: 60_000 })("official SDK: a durable worker killed mi
       yield* TestClock.adjust(deadAfterMs + 1_000)
       // past the window the attempt is re-queued (no live worker can take it yet)
       expect(task.state._tag).toBe("Queued")
-      expect(task.events.map((e) => e.eventType)).toContain("REASSIGNED")
+      expect(eventsOf(task).map((e) => e.eventType)).toContain("REASSIGNED")
       yield* startWorker(b)
       const resumed = yield* Official.eventually(() => waitingIn(core, 2), 20_000)
       expect(resumed).toBe(task)

@@ -15,6 +15,7 @@ import { branchDurableTask, handleDurableRequest, restoreEvictedTask } from "../
 import * as Ingest from "../src/internal/domain/ingest.js"
 import { taskIdOf, taskStatus } from "../src/internal/domain/model.js"
 import { keepEverything } from "../src/internal/domain/retention.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarnessWith, task, tenantId } from "./support/harness.js"
 
@@ -644,7 +645,7 @@ describe("durable tasks", () => {
       expect(h.sent.at(-1)!.evictionAck).toEqual({ durableTaskExternalId: a.taskRunExternalId, invocationCount: 1 })
       const evicted = yield* h.taskOf(first, "t")
       expect(evicted.state).toMatchObject({ _tag: "Evicted", reason: "ttl" })
-      expect(evicted.events.at(-1)).toMatchObject({ eventType: "DURABLE_EVICTED", message: "ttl" })
+      expect(eventsOf(evicted).at(-1)).toMatchObject({ eventType: "DURABLE_EVICTED", message: "ttl" })
       // the freed slot goes to the second run
       expect(w.received).toHaveLength(2)
       yield* h.complete(w.received[1]!, "{}")
@@ -653,6 +654,6 @@ describe("durable tasks", () => {
       expect(w.received).toHaveLength(3)
       expect(w.received[2]!.taskRunExternalId).toBe(first)
       expect(w.received[2]!.durableTaskInvocationCount).toBe(2)
-      expect(evicted.events.map((e) => e.eventType)).toContain("DURABLE_RESTORING")
+      expect(eventsOf(evicted).map((e) => e.eventType)).toContain("DURABLE_RESTORING")
     }))
 })

@@ -9,6 +9,7 @@ import { RateLimitDuration } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
@@ -17,7 +18,7 @@ const assignedAt = (core: EngineCore["Type"], runIds: ReadonlyArray<string>) =>
   runIds.map((runId) => {
     const run = core.state.runsById.get(runId)!
     const task = [...run.tasks.values()][0]!
-    return task.events.filter((e) => e.eventType === "ASSIGNED").map((e) => e.timestamp)
+    return eventsOf(task).filter((e) => e.eventType === "ASSIGNED").map((e) => e.timestamp)
   })
 
 /** The key's window of each time: windows start at the key's `lastRefill`, one `windowMs` apart. */

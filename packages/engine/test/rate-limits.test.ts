@@ -21,6 +21,7 @@ import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
 import * as RateLimits from "../src/internal/domain/rateLimits.js"
 import * as Registry from "../src/internal/domain/registry.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import { type FakeWorker, makeHarness, task, tenantId } from "./support/harness.js"
 
 type Harness = Effect.Effect.Success<typeof makeHarness>
@@ -127,7 +128,7 @@ describe("static keys", () => {
       expect(yield* statusOf(h, tooBig!)).toBe("QUEUED")
       yield* h.advance(1_000, [w])
       const timedOut = yield* h.taskOf(tooBig!, "t")
-      expect({ status: taskStatus(timedOut), last: timedOut.events[timedOut.events.length - 1]!.eventType }).toEqual({
+      expect({ status: taskStatus(timedOut), last: eventsOf(timedOut)[eventsOf(timedOut).length - 1]!.eventType }).toEqual({
         status: "CANCELLED",
         last: "SCHEDULING_TIMED_OUT"
       })

@@ -4,11 +4,15 @@
  * single-task run keeps no map of task ids; a run that writes into one of them gets its own and
  * the shared ones stay empty (and refuse writes). Its timeline keeps the times it was given.
  */
+import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
+import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
-import { noEntries, noItems, taskIdOf } from "../src/internal/domain/model.js"
+import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
+import * as Queries from "../src/internal/domain/queries.js"
+import { eventsOf, ranOn } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -25,6 +29,7 @@ describe("a finished run's records", () => {
       const [a, b] = [yield* h.getRun(first), yield* h.getRun(second)]
       expect(a.finishedAt).toBeDefined()
       expect(a.taskIds).toBeUndefined()
+      expect(a.tasks).toBeInstanceOf(TaskMap)
       expect(a.input).toBe(emptyObject)
       expect(b.input).toBe(a.input)
       expect(a.matches).toBe(noEntries)
@@ -39,8 +44,8 @@ describe("a finished run's records", () => {
       expect(t.concurrencySlots).toBe(noItems)
       expect(t.triggerData).toBe(emptyObject)
       // times as recorded: queued at the trigger, finished after the clock moved
-      const queued = t.events.find((e) => e.eventType === "QUEUED")!
-      const finished = t.events.find((e) => e.eventType === "FINISHED")!
+      const queued = eventsOf(t).find((e) => e.eventType === "QUEUED")!
+      const finished = eventsOf(t).find((e) => e.eventType === "FINISHED")!
       expect(queued.timestamp).toBe(a.createdAt)
       expect(finished.timestamp - queued.timestamp).toBe(1_234)
       expect(finished.timestamp).toBe(t.state._tag === "Completed" ? t.state.at : -1)
@@ -81,4 +86,86 @@ describe("a finished run's records", () => {
       expect(() => (noItems as unknown as Array<number>).push(1)).toThrow(TypeError)
       expect(Object.isFrozen(emptyObject)).toBe(true)
     }))
+
+  it.scoped("its timeline is packed and reads back as recorded; a late STARTED and a replay write to it again", () =>
+    Effect.gen(function*() {
+      const fields = (events: ReadonlyArray<TaskEvent>) =>
+        events.map(({ errorMessage, eventType, id, message, output, retryCount, timestamp, workerId }) => ({
+          id,
+          timestamp,
+          eventType,
+          message,
+          errorMessage,
+          output,
+          workerId,
+          retryCount
+        }))
+      const h = yield* makeHarness
+      yield* h.putWorkflow("packed", [task("t", { retries: 1 })])
+      const w = yield* h.worker(["packed:t"])
+      const runId = yield* h.trigger("packed")
+      const t = h.state.tasksByExternalId.get(runId)!
+      const live = t.timeline as Array<TaskEvent>
+      yield* h.advance(250, [w])
+      yield* h.fail(w.starts()[0]!, "first \"attempt\", failed")
+      yield* h.advance(1_000, [w])
+      yield* h.complete(w.starts()[1]!, "{\"n\":1}")
+      // finished: packed, and read back event for event (ids, times, texts, attempts)
+      expect((yield* h.getRun(runId)).finishedAt).toBeDefined()
+      expect(Array.isArray(t.timeline)).toBe(false)
+      expect(live.map((e) => e.eventType)).toContain("FAILED")
+      expect(fields(eventsOf(t))).toEqual(fields(live))
+      expect(new Set(live.map((e) => e.errorMessage ?? e.output ?? e.workerId)).size).toBeGreaterThan(2)
+      // the worker filter reads the packed timeline: its worker, not its other texts
+      const workerId = live.find((e) => e.workerId !== undefined)!.workerId!
+      expect([workerId, "{\"n\":1}", "first \"attempt\", failed", "other"].map((id) => ranOn(t, id))).toEqual([true, false, false, false])
+      expect(Queries.listRuns(h.state, tenantId, { workerId }).rows.map((run) => run.id)).toEqual([runId])
+      // a STARTED that arrives after the result goes before it, and the timeline is packed again
+      yield* h.report(w.starts()[1]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "")
+      expect(Array.isArray(t.timeline)).toBe(false)
+      expect(eventsOf(t).map((e) => `${e.retryCount}:${e.eventType}`).slice(-2)).toEqual(["1:STARTED", "1:FINISHED"])
+      expect(fields(eventsOf(t)).filter((e) => e.eventType !== "STARTED" || e.retryCount !== 1)).toEqual(fields(live))
+      // a replay adds to the timeline of the run that is live again
+      const before = fields(eventsOf(t))
+      yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [runId] }, now))
+      const replayed = yield* h.taskOf(runId, "t")
+      expect(fields(eventsOf(replayed)).slice(0, before.length)).toEqual(before)
+      expect(eventsOf(replayed).slice(before.length).map((e) => e.eventType)).toContain("RETRIED_BY_USER")
+    }))
+
+  it("a run's tasks keep a Map's answers and order, one task inline, more in a Map", () => {
+    const tasks = new TaskMap()
+    const map = new Map<string, Task>()
+    const task = (name: string) => ({ externalId: name }) as unknown as Task
+    const same = () => {
+      expect(tasks.size).toBe(map.size)
+      expect([...tasks.values()]).toEqual([...map.values()])
+      for (const key of ["a", "b", "c", "x"]) expect(tasks.get(key)).toBe(map.get(key))
+      expect(tasks.first()).toBe(map.values().next().value)
+    }
+    const steps: Array<readonly ["set" | "delete", string]> = [
+      ["delete", "a"],
+      ["set", "a"],
+      ["set", "a"],
+      ["delete", "x"],
+      ["delete", "a"],
+      ["set", "b"],
+      ["set", "a"],
+      ["set", "b"],
+      ["set", "c"],
+      ["delete", "a"],
+      ["set", "a"],
+      ["delete", "b"],
+      ["delete", "c"]
+    ]
+    same()
+    steps.forEach(([op, key], i) => {
+      if (op === "set") {
+        const t = task(`${key}${i}`)
+        expect(tasks.set(key, t)).toBe(tasks)
+        map.set(key, t)
+      } else expect(tasks.delete(key)).toBe(map.delete(key))
+      same()
+    })
+  })
 })

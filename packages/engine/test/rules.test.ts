@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, TestClock } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
@@ -330,13 +331,13 @@ describe("retries and failures", () => {
       yield* h.report(second, 1, "") // a duplicate is not placed twice
       const t = h.state.tasksByExternalId.get(runId)!
       expect(taskStatus(t)).toBe("COMPLETED")
-      const timeline = t.events.map((e) => `${e.retryCount}:${e.eventType}`)
+      const timeline = eventsOf(t).map((e) => `${e.retryCount}:${e.eventType}`)
       const attempt = (n: number) => timeline.filter((e) => e.startsWith(`${n}:`))
       expect(attempt(1).slice(-3)).toEqual(["1:SENT_TO_WORKER", "1:STARTED", "1:FINISHED"])
       expect(timeline.filter((e) => e.endsWith(":STARTED"))).toEqual(["0:STARTED", "1:STARTED"])
       const started0 = timeline.indexOf("0:STARTED")
       expect(timeline[started0 - 1]).toBe("0:SENT_TO_WORKER")
-      expect(t.events[started0]!.workerId).toBe(t.events[started0 - 1]!.workerId)
+      expect(eventsOf(t)[started0]!.workerId).toBe(eventsOf(t)[started0 - 1]!.workerId)
     }))
 
   it.scoped("a STARTED is stamped with the worker's event_timestamp, kept between the attempt's sending and its result", () =>
@@ -344,8 +345,9 @@ describe("retries and failures", () => {
       const h = yield* makeHarness
       yield* h.putWorkflow("stamp", [task("t")])
       const w = yield* h.worker(["stamp:t"])
-      const started = (runId: string) => h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "STARTED")!.timestamp
-      const sent = (runId: string) => h.state.tasksByExternalId.get(runId)!.events.find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp
+      const started = (runId: string) => eventsOf(h.state.tasksByExternalId.get(runId)!).find((e) => e.eventType === "STARTED")!.timestamp
+      const sent = (runId: string) =>
+        eventsOf(h.state.tasksByExternalId.get(runId)!).find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp
 
       const a = yield* h.trigger("stamp")
       yield* h.advance(3_000, [w])
@@ -361,10 +363,10 @@ describe("retries and failures", () => {
       const c = yield* h.trigger("stamp")
       yield* h.advance(1_000, [w])
       yield* h.complete(w.starts()[2]!, "{}")
-      const result = h.state.tasksByExternalId.get(c)!.events.at(-1)!.timestamp
+      const result = eventsOf(h.state.tasksByExternalId.get(c)!).at(-1)!.timestamp
       yield* h.report(w.starts()[2]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "", false, new Date(result + 60_000))
       expect(started(c)).toBe(result) // late, and a clock ahead: no later than the result
-      expect(h.state.tasksByExternalId.get(c)!.events.map((e) => e.eventType).slice(-2)).toEqual(["STARTED", "FINISHED"])
+      expect(eventsOf(h.state.tasksByExternalId.get(c)!).map((e) => e.eventType).slice(-2)).toEqual(["STARTED", "FINISHED"])
     }))
 
   it.scoped("unknown tasks and unknown event types are INVALID_ARGUMENT", () =>
@@ -438,7 +440,7 @@ describe("timeouts", () => {
       for (const increment of ["30s", "1m", "1.5h", "90s", "0.5s", "250ms", "0.0001s"]) {
         yield* h.runEither((state, now) => Workers.refreshTimeout(state, tenantId, runId, increment, now))
       }
-      const refreshed = (yield* h.taskOf(runId, "t")).events.filter((e) => e.eventType === "TIMEOUT_REFRESHED")
+      const refreshed = eventsOf(yield* h.taskOf(runId, "t")).filter((e) => e.eventType === "TIMEOUT_REFRESHED")
       expect(refreshed.map((e) => e.message)).toEqual([
         "Timeout refreshed by 30s",
         "Timeout refreshed by 1m0s",

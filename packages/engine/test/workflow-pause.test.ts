@@ -10,6 +10,7 @@ import { addInterval, sqlInterval } from "../src/internal/domain/duration.js"
 import type { EngineState, PausedRunQueueBehavior, Run, Workflow } from "../src/internal/domain/model.js"
 import { runStatus, taskStatus } from "../src/internal/domain/model.js"
 import * as Schedules from "../src/internal/domain/schedules.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as WorkflowPause from "../src/internal/domain/workflowPause.js"
 import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
 
@@ -52,7 +53,7 @@ describe("workflow pause", () => {
       const held = yield* h.taskOf(first, "t")
       // the schedule timeout (5 minutes by default) does not run while held
       expect(taskStatus(held)).toBe("QUEUED")
-      expect(held.events.map((e) => e.eventType)).toEqual(["QUEUED"])
+      expect(eventsOf(held).map((e) => e.eventType)).toEqual(["QUEUED"])
 
       yield* unpause(h, "held")
       yield* h.advance(0, [w])
@@ -102,7 +103,7 @@ describe("workflow pause", () => {
       // the TTL counts from the task's creation
       const cancelled = yield* h.taskOf(early, "t")
       expect(taskStatus(cancelled)).toBe("CANCELLED")
-      expect(cancelled.events.map((e) => [e.eventType, e.message])).toEqual([
+      expect(eventsOf(cancelled).map((e) => [e.eventType, e.message])).toEqual([
         ["QUEUED", expect.any(String)],
         ["CANCELLED", "paused workflow queue item TTL expired."]
       ])
@@ -119,7 +120,7 @@ describe("workflow pause", () => {
       yield* h.advance(9 * 60_000, [], 60_000)
       expect(taskStatus(yield* h.taskOf(late, "t"))).toBe("QUEUED")
       yield* h.advance(60_000, [], 60_000)
-      expect((yield* h.taskOf(late, "t")).events.map((e) => e.eventType)).toContain("SCHEDULING_TIMED_OUT")
+      expect(eventsOf(yield* h.taskOf(late, "t")).map((e) => e.eventType)).toContain("SCHEDULING_TIMED_OUT")
     }))
 
   it.scoped("crons: QUEUE creates held runs, DROP skips the ticks until unpaused", () =>

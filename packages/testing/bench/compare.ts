@@ -38,6 +38,7 @@ import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
+import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
@@ -259,7 +260,7 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): D
   const waitedSentAt: Array<number> = []
   for (const id of ids) {
     for (const task of core.state.runsById.get(id)!.tasks.values()) {
-      const sent = task.events.find((e) => e.eventType === "SENT_TO_WORKER")
+      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
       if (sent === undefined) continue
       latencies.push(sent.timestamp - task.createdAt)
       if (sent.timestamp > task.createdAt) waitedSentAt.push(sent.timestamp)
@@ -330,7 +331,7 @@ const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId
     const run = core.state.runsById.get(id)!
     for (const task of run.tasks.values()) {
       if (task.state._tag !== "Completed") throw new Error(`run ${id}: task ${task.externalId} is ${task.state._tag}`)
-      const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)
+      const sent = eventsOf(task).filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)
       if (sent?.workerId !== workerId) throw new Error(`run ${id} ran on worker ${sent?.workerId}, not ${workerId}`)
       roundTrips.push(task.state.at - sent.timestamp)
     }

@@ -21,6 +21,7 @@
  * process that stalls starves the whole machine. TRACE_ORDER ("official,ours") picks the workers.
  */
 import * as os from "node:os"
+import { eventsOf } from "../../../engine/src/internal/domain/taskEvents.js"
 import { type GcMark, gcs, hookProtos, mark, marks, observeGc } from "./hooks.js"
 
 // before any client or server exists
@@ -187,7 +188,7 @@ const phase = (kind: string) =>
       yield* observer.recorded(id!)
       windows.push([from, now()])
       const task = [...core.state.runsById.get(id!)!.tasks.values()][0]!
-      const sent = task.events.filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)!
+      const sent = eventsOf(task).filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)!
       if (task.state._tag === "Completed") roundTrips.push(task.state.at - sent.timestamp)
       yield* Effect.sleep("1 millis")
     }

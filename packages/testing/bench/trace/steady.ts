@@ -33,6 +33,7 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
+import { eventsOf } from "../../../engine/src/internal/domain/taskEvents.js"
 import type { WorkerReport } from "../report.js"
 import { type GcMark, gcs, observeGc } from "./hooks.js"
 
@@ -215,7 +216,7 @@ const program = Effect.gen(function*() {
   const task = (id: string) => [...core.state.runsById.get(id)!.tasks.values()][0]!
   const dispatch = (id: string) => {
     const t = task(id)
-    return t.events.find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp - t.createdAt
+    return eventsOf(t).find((e) => e.eventType === "SENT_TO_WORKER")!.timestamp - t.createdAt
   }
   const sentAt = (id: string) => (observer.sentAt(id) ?? Number.NaN) + hrtimeOffset
 

@@ -25,8 +25,8 @@ import { touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
-import type { EngineState, Task, TaskEventType } from "./model.js"
-import { makeEvent, recordEvent } from "./taskEvents.js"
+import type { EngineState, Task, TaskEvent, TaskEventType } from "./model.js"
+import { eventsOf, makeEvent, openTimeline, packTimeline, recordEvent } from "./taskEvents.js"
 import { cancelTask, completeTask, failTaskApp } from "./tasks.js"
 
 const nulInErrorMessage =
@@ -130,9 +130,9 @@ const startedAt = (sentAt: number, latest: number, eventTimestamp: Date | undefi
 }
 
 /** The index in `task`'s timeline of the attempt's SENT_TO_WORKER, or -1. */
-const sentIndex = (task: Task, retryCount: number): number => {
-  for (let i = task.events.length - 1; i >= 0; i--) {
-    const event = task.events[i]!
+const sentIndex = (events: ReadonlyArray<TaskEvent>, retryCount: number): number => {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!
     if (event.retryCount === retryCount && event.eventType === "SENT_TO_WORKER") return i
   }
   return -1
@@ -144,8 +144,8 @@ const sentIndex = (task: Task, retryCount: number): number => {
  * attempt that never got a result (the task was re-queued) or never was sent is left alone.
  */
 const recordLateStarted = (state: EngineState, task: Task, retryCount: number, eventTimestamp: Date | undefined): void => {
-  const events = task.events
-  const sent = sentIndex(task, retryCount)
+  const events = eventsOf(task)
+  const sent = sentIndex(events, retryCount)
   if (sent < 0) return
   for (let i = sent + 1; i < events.length; i++) {
     const event = events[i]!
@@ -153,9 +153,9 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
     if (event.eventType === "STARTED") return
     if (attemptResults.has(event.eventType)) {
       const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
-      events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
-      // the splice left room to grow in the array that `maybeFinalize` fitted to the timeline
-      if (task.run.finishedAt !== undefined) task.events = events.slice()
+      openTimeline(task).splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
+      // packed again, as `maybeFinalize` left it
+      if (task.run.finishedAt !== undefined) packTimeline(task)
       touchRun(state, task.run)
       return
     }
@@ -191,8 +191,9 @@ const applyEvent = (
   switch (eventType) {
     case StepActionEventType.STEP_EVENT_TYPE_STARTED:
       if (task.state._tag === "Assigned" && task.retryCount === retryCount) {
-        const sent = sentIndex(task, retryCount)
-        const at = startedAt(sent < 0 ? now : task.events[sent]!.timestamp, now, eventTimestamp)
+        const events = eventsOf(task)
+        const sent = sentIndex(events, retryCount)
+        const at = startedAt(sent < 0 ? now : events[sent]!.timestamp, now, eventTimestamp)
         recordEvent(state, task, "STARTED", at, { workerId: task.state.worker?.id })
       } else {
         recordLateStarted(state, task, retryCount, eventTimestamp)

@@ -568,6 +568,19 @@ export interface TaskEvent {
   readonly retryCount: number
 }
 
+/**
+ * A finished task's timeline in two heap objects rather than one per event (`taskEvents.ts` packs
+ * and reads it): the events' numbers in one string, and the texts they carry, each once.
+ */
+export interface PackedTimeline {
+  /** Per event: its id (after the previous event's), time, type, attempt and the texts it names. */
+  readonly numbers: string
+  /** The first two distinct texts, then the rest. */
+  readonly first: string | undefined
+  readonly second: string | undefined
+  readonly rest: ReadonlyArray<string> | undefined
+}
+
 export interface LogLine {
   readonly createdAt: number
   readonly message: string
@@ -733,8 +746,11 @@ export interface Task {
    * payload, by readable data key), when it had such conditions.
    */
   readonly triggerData: Readonly<Record<string, JsonValue>>
-  /** Its timeline, oldest first (copied to an array of its exact length when its run finishes). */
-  events: Array<TaskEvent>
+  /**
+   * Its timeline, oldest first: an array while its run is live, packed once the run finishes
+   * (read it with `eventsOf`, write it with `recordEvent` or `openTimeline`, in `taskEvents.ts`).
+   */
+  timeline: Array<TaskEvent> | PackedTimeline
   /** Its log lines (`noItems` until the first; write with `append`). */
   logs: ReadonlyArray<LogLine>
   /** Child spawn key (`<parent>.0.<key|index>`) → child run id (`noEntries` until the first; write through `writable`). */
@@ -936,8 +952,8 @@ export interface Run {
    * single-task run, whose task's external id is the run's id.
    */
   readonly taskIds: ReadonlyMap<string, string> | undefined
-  /** Created tasks by step id. */
-  readonly tasks: Map<string, Task>
+  /** Created tasks by step id, in the order they were set (a `Map`'s order). */
+  readonly tasks: RunTasks
   finishedAt: number | undefined
   /** The matches of the steps whose tasks wait on conditions, by step id (`matches.ts`; `noEntries` until the first, write through `writable`). */
   matches: ReadonlyMap<string, Match>
@@ -947,23 +963,91 @@ export interface Run {
   readonly idempotencyKey: string | undefined
 }
 
+/** A run's created tasks by step id: the part of a `Map` the engine uses. */
+export interface RunTasks {
+  readonly size: number
+  get(stepId: string): Task | undefined
+  set(stepId: string, task: Task): this
+  delete(stepId: string): boolean
+  /** The tasks in the order they were set, as a `Map` iterates. */
+  values(): IterableIterator<Task>
+  /** The first task set (the only one of a single-task run), without an iterator. */
+  first(): Task | undefined
+}
+
+/**
+ * `RunTasks` that keep a single task in one heap object and move to a `Map` at the second (a
+ * `Map` of one entry is two objects and about 180 bytes): most runs have one task, and a retained
+ * run is kept for a long time, so what it costs the collector to mark and move adds up.
+ */
+export class TaskMap implements RunTasks {
+  private stepId: string | undefined = undefined
+  private task: Task | undefined = undefined
+  private map: Map<string, Task> | undefined = undefined
+
+  get size(): number {
+    return this.map !== undefined ? this.map.size : this.task !== undefined ? 1 : 0
+  }
+
+  get(stepId: string): Task | undefined {
+    if (this.map !== undefined) return this.map.get(stepId)
+    return stepId === this.stepId ? this.task : undefined
+  }
+
+  set(stepId: string, task: Task): this {
+    if (this.map !== undefined) this.map.set(stepId, task)
+    else if (this.task === undefined || stepId === this.stepId) {
+      this.stepId = stepId
+      this.task = task
+    } else {
+      this.map = new Map([[this.stepId!, this.task], [stepId, task]])
+      this.stepId = undefined
+      this.task = undefined
+    }
+    return this
+  }
+
+  delete(stepId: string): boolean {
+    if (this.map !== undefined) return this.map.delete(stepId)
+    if (this.task === undefined || stepId !== this.stepId) return false
+    this.stepId = undefined
+    this.task = undefined
+    return true
+  }
+
+  values(): IterableIterator<Task> {
+    if (this.map !== undefined) return this.map.values()
+    return (this.task === undefined ? [] : [this.task]).values()
+  }
+
+  first(): Task | undefined {
+    return this.map !== undefined ? this.map.values().next().value : this.task
+  }
+}
+
 /** The external id of the task of `step` in `run` (a single-task run's is the run's id). */
 export const taskIdOf = (run: Run, step: Step): string => run.taskIds === undefined ? run.id : run.taskIds.get(step.id)!
 
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
 export const runStatus = (run: Run): TaskStatus => {
   if (run.finishedAt !== undefined) {
-    let cancelled = false
-    for (const task of run.tasks.values()) {
-      if (task.state._tag === "Failed") return "FAILED"
-      if (task.state._tag === "Cancelled") cancelled = true
-    }
-    return cancelled ? "CANCELLED" : "COMPLETED"
+    if (someTask(run, hasFailed)) return "FAILED"
+    return someTask(run, wasCancelled) ? "CANCELLED" : "COMPLETED"
   }
+  return someTask(run, hasRun) ? "RUNNING" : "QUEUED"
+}
+
+const hasFailed = (task: Task) => task.state._tag === "Failed"
+const wasCancelled = (task: Task) => task.state._tag === "Cancelled"
+const hasRun = (task: Task) => task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)
+
+/** Whether a task of `run` satisfies `predicate` (a single task read without an iterator: the lists ask this of every row). */
+const someTask = (run: Run, predicate: (task: Task) => boolean): boolean => {
+  if (run.tasks.size === 1) return predicate(run.tasks.first()!)
   for (const task of run.tasks.values()) {
-    if (task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)) return "RUNNING"
+    if (predicate(task)) return true
   }
-  return "QUEUED"
+  return false
 }
 
 // -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import type { JsonValue } from "./json.js"
 import { containsStringPairs } from "./json.js"
 import type { EngineState, LogLine, PushedEvent, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
 import { runStatus, taskError, taskOutput, taskStatus } from "./model.js"
+import { ranOn } from "./taskEvents.js"
 
 export const getTenant = (state: EngineState, tenantId: string): Tenant | undefined => state.tenants.get(tenantId)?.tenant
 
@@ -181,8 +182,6 @@ const runPasses = (run: Run, filter: RunsFilter): boolean =>
     metadataMatches(run.metadata, filter.additionalMetadata, filter.additionalMetadataOperator)) &&
   (filter.parentTaskExternalId === undefined || run.parentTaskExternalId === filter.parentTaskExternalId) &&
   (filter.triggeringEventExternalId === undefined || run.triggeringEvent?.id === filter.triggeringEventExternalId)
-
-const ranOn = (task: Task, workerId: string) => task.events.some((e) => e.workerId === workerId)
 
 /** Upstream counts at most this many matches (`CountWorkflowRuns`, `CountTasks`: `LIMIT 20000`). */
 export const countLimit = 20_000

@@ -45,7 +45,7 @@ import { assignmentOf, isFinal, noEntries, noItems, taskIdOf } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import { onRunFinished } from "./retention.js"
-import { recordEvent } from "./taskEvents.js"
+import { packTimeline, recordEvent } from "./taskEvents.js"
 import { tenantOf } from "./tenants.js"
 import type { Timer } from "./timers.js"
 import { taskTimerKinds } from "./timers.js"
@@ -120,7 +120,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
     startedAt: undefined,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
     triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? emptyObject,
-    events: previous?.events ?? [],
+    timeline: previous?.timeline ?? [],
     logs: previous?.logs ?? noItems,
     spawned: previous?.spawned ?? noEntries,
     signals: previous?.signals ?? noEntries,
@@ -448,8 +448,8 @@ export const maybeFinalize = (state: EngineState, run: Run, now: number): void =
     if (!isFinal(task)) return
   }
   run.finishedAt = now
-  // a retained run's timelines in arrays of their exact length (a pushed-to array keeps spare room)
-  for (const task of run.tasks.values()) task.events = task.events.slice()
+  // a retained run's timelines packed (`packTimeline`: two heap objects a task instead of one an event)
+  for (const task of run.tasks.values()) packTimeline(task)
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)

@@ -31,7 +31,7 @@ import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { decodeUtf8, emptyObject, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb, sharedJson } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
-import { latestVersion, noEntries, writable } from "./model.js"
+import { latestVersion, noEntries, TaskMap, writable } from "./model.js"
 import { startRun } from "./tasks.js"
 import { tenantOf } from "./tenants.js"
 import { priorityProblem } from "./validation.js"
@@ -165,7 +165,7 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       ? new Map(Object.entries(opts.desiredLabels))
       : undefined,
     taskIds,
-    tasks: new Map(),
+    tasks: new TaskMap(),
     concurrencySlots: noEntries,
     finishedAt: undefined,
     idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,

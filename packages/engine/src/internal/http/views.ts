@@ -29,6 +29,7 @@ import type {
 import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus } from "../domain/model.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 import * as RateLimits from "../domain/rateLimits.js"
+import { eventsOf } from "../domain/taskEvents.js"
 import { isPlainAscii, type JsonBytes } from "./jsonBytes.js"
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
@@ -159,6 +160,7 @@ export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = tru
 /** The task of a single-task run (undefined for a DAG, or before its task exists). */
 const singleTask = (run: Run): Task | undefined => {
   if (run.isDag) return undefined
+  if (run.tasks.size === 1) return run.tasks.first()
   let first: Task | undefined
   for (const task of run.tasks.values()) {
     if (first === undefined || task.step.index < first.step.index) first = task
@@ -214,7 +216,7 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
 }
 
 /** The events of every task of a run, task by task. */
-export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => task.events.map((event) => taskEvent(task, event)))
+export const runTaskEvents = (run: Run) => runTasks(run).flatMap((task) => eventsOf(task).map((event) => taskEvent(task, event)))
 
 /** `V1WorkflowRunDetails`, written. */
 export const writeWorkflowRunDetails = (w: JsonBytes, run: Run): JsonBytes => {

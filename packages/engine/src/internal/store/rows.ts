@@ -29,6 +29,7 @@ import type {
   WorkflowVersion
 } from "../domain/model.js"
 import { taskIdOf } from "../domain/model.js"
+import { eventsOf } from "../domain/taskEvents.js"
 
 const Json: Schema.Schema<JsonValue> = Schema.Unknown as unknown as Schema.Schema<JsonValue>
 const Millis = Schema.Number
@@ -470,7 +471,7 @@ const taskRow = (task: Task): StoredTask =>
     rateLimits: task.rateLimits.map((limit) => defined({ ...limit })),
     batchKey: task.batchKey,
     triggerData: { ...task.triggerData },
-    events: task.events.map((event) =>
+    events: eventsOf(task).map((event) =>
       defined({
         id: event.id,
         timestamp: event.timestamp,

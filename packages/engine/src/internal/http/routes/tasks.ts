@@ -22,6 +22,7 @@ import * as Durable from "../../domain/durable.js"
 import type { InvalidArgument } from "../../domain/errors.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
+import { eventsOf } from "../../domain/taskEvents.js"
 import {
   bodyTime,
   decodeBody,
@@ -172,7 +173,7 @@ export const routes = HttpRouter.empty.pipe(
     taskRoute((task) =>
       Effect.gen(function*() {
         const page = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") }))
-        const events = task.events.slice(page.offset, page.limit !== undefined ? page.offset + page.limit : undefined)
+        const events = eventsOf(task).slice(page.offset, page.limit !== undefined ? page.offset + page.limit : undefined)
         return json({ rows: events.map((event) => Views.taskEvent(task, event)), pagination: {} })
       })
     )
