@@ -2,9 +2,12 @@
  * The worker's step action events on their way to the engine, coalesced under load.
  *
  * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
- * starts in a fiber of its own, which runs once the submitting fiber yields: it takes everything
- * queued by then and sends it as one round of concurrent calls. A fast task's STARTED and result
- * are thus submitted before the round starts and leave together, the result first (it is what the
+ * starts in a fiber of its own, which waits until the microtasks of the event loop's current
+ * callback have run (`afterMicrotasks`: no later than the loop would have written its calls): it
+ * takes everything queued by then and sends it as one round of concurrent calls. The STARTs that
+ * one read of the listen stream delivers, and the tasks they start, run in that callback: their
+ * events leave in one round, though the first task's STARTED started it. A fast task's STARTED
+ * and result are thus submitted before the round starts and leave together, the result first (it is what the
  * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
  * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
  * wait until the event loop has written it (one turn), so that one run at a time its result does
@@ -185,6 +188,25 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
 })
 
 /**
+ * Resumes once the microtasks queued by now, and every one they queue in turn, have run: the end
+ * of what the current callback of the event loop does (a read of the listen stream delivers its
+ * STARTs, and the tasks they start run, as a cascade of microtasks). A tick queued from a
+ * microtask runs only once the microtask queue is empty, before the loop moves on: nothing is
+ * written later for it (HTTP/2 sends what a turn queued in the loop's check phase either way).
+ */
+const afterMicrotasks: Effect.Effect<void> = Effect.async<void>((resume) => {
+  let waiting = true
+  queueMicrotask(() =>
+    process.nextTick(() => {
+      if (waiting) resume(Effect.void)
+    })
+  )
+  return Effect.sync(() => {
+    waiting = false
+  })
+})
+
+/**
  * Starts the sender in the current scope. Closing the scope first waits (at most 15 s) until what
  * was queued has been answered, then stops it: what is still queued or in flight is abandoned.
  *
@@ -307,7 +329,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
      * gather events, then takes what is queued and sends it as concurrent calls.
      */
     const round: Effect.Effect<void> = Effect.ensuring(
-      Effect.suspend(() => rounds > 1 && lastRound > 1 ? Effect.zipRight(linger, takeAndSend) : takeAndSend),
+      Effect.suspend(() => Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : afterMicrotasks, takeAndSend)),
       endRound
     )
 
