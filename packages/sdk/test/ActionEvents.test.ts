@@ -7,7 +7,7 @@
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
+import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Runtime, Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
@@ -178,6 +178,39 @@ describe("ActionEvents", () => {
       ])
       yield* release(2)
       yield* Effect.all(acks.flat(), { discard: true })
+    }))
+
+  it.scoped("a burst delivered as grpc-js delivers a read (a message per tick, each handled in microtasks) leaves in one round", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 1)
+      const runtime = yield* Effect.runtime<never>()
+      const acks: Array<Effect.Effect<void, unknown>> = []
+      // each message's task: a fiber of its own, its STARTED and its result submitted in one run
+      const task = (id: string) =>
+        Effect.gen(function*() {
+          acks.push(yield* sender.submit(event(id, STARTED)))
+          acks.push(yield* sender.submit(event(id, COMPLETED)))
+        })
+      const ids = ["1", "2", "3", "4"]
+      const deliver = (i: number): void =>
+        process.nextTick(() =>
+          Promise.resolve().then(() => {
+            Runtime.runFork(runtime)(task(ids[i]!))
+            if (i + 1 < ids.length) deliver(i + 1)
+          })
+        )
+      deliver(0)
+      yield* settle
+      // one round (a batch holds 3 at most here): its results first
+      expect(calls.map(shape)).toEqual([
+        ["batch STEP_EVENT_TYPE_COMPLETED", "1,2,3"],
+        ["STEP_EVENT_TYPE_COMPLETED", "4"],
+        ["batch STEP_EVENT_TYPE_STARTED", "1,2,3"],
+        ["STEP_EVENT_TYPE_STARTED", "4"]
+      ])
+      yield* release(4)
+      yield* Effect.all(acks, { discard: true })
     }))
 
   it.scoped("a submitter interrupted while it waits loses nothing: its event is still sent, and idle waits for it", () =>

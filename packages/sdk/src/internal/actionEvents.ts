@@ -2,11 +2,11 @@
  * The worker's step action events on their way to the engine, coalesced under load.
  *
  * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
- * starts in a fiber of its own, which waits until the microtasks of the event loop's current
- * callback have run (`afterMicrotasks`: no later than the loop would have written its calls): it
- * takes everything queued by then and sends it as one round of concurrent calls. The STARTs that
- * one read of the listen stream delivers, and the tasks they start, run in that callback: their
- * events leave in one round, though the first task's STARTED started it. A fast task's STARTED
+ * starts in a fiber of its own, which follows what the event loop's current callback submits to
+ * its end (`gather`: no later than the loop would have written its calls): it takes everything
+ * queued by then and sends it as one round of concurrent calls. The STARTs that one read of the
+ * listen stream delivers, and the tasks they start, run in that callback: their events leave in
+ * one round, though the first task's STARTED started it. A fast task's STARTED
  * and result are thus submitted before the round starts and leave together, the result first (it is what the
  * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
  * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
@@ -188,23 +188,22 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
 })
 
 /**
- * Resumes once the microtasks queued by now, and every one they queue in turn, have run: the end
- * of what the current callback of the event loop does (a read of the listen stream delivers its
- * STARTs, and the tasks they start run, as a cascade of microtasks). A tick queued from a
- * microtask runs only once the microtask queue is empty, before the loop moves on: nothing is
- * written later for it (HTTP/2 sends what a turn queued in the loop's check phase either way).
+ * Resumes with `read()` once the microtasks queued by now, and every one they queue in turn, have
+ * run: a tick queued from a microtask runs only once the microtask queue is empty, before the
+ * event loop moves on (and `read` runs in that tick, between two runs of the microtask queue).
  */
-const afterMicrotasks: Effect.Effect<void> = Effect.async<void>((resume) => {
-  let waiting = true
-  queueMicrotask(() =>
-    process.nextTick(() => {
-      if (waiting) resume(Effect.void)
+const afterMicrotasks = <A>(read: () => A): Effect.Effect<A> =>
+  Effect.async<A>((resume) => {
+    let waiting = true
+    queueMicrotask(() =>
+      process.nextTick(() => {
+        if (waiting) resume(Effect.succeed(read()))
+      })
+    )
+    return Effect.sync(() => {
+      waiting = false
     })
-  )
-  return Effect.sync(() => {
-    waiting = false
   })
-})
 
 /**
  * Starts the sender in the current scope. Closing the scope first waits (at most 15 s) until what
@@ -280,6 +279,11 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     /** Events submitted and not yet taken by a round. */
     let pending: Array<Pending> = []
+    /** Events submitted so far. */
+    let submitted = 0
+    const readSubmitted = () => submitted
+    /** What a round takes at most. */
+    const roundMax = maxBatchSize * 4
     /** Rounds started and not ended (one of them may not have taken its events yet). */
     let rounds = 0
     /** A round has started that has not taken its events yet. */
@@ -306,7 +310,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const takeAndSend = Effect.suspend(() => {
       starting = false
-      const taken = pending.length <= maxBatchSize * 4 ? pending : pending.slice(0, maxBatchSize * 4)
+      const taken = pending.length <= roundMax ? pending : pending.slice(0, roundMax)
       pending = taken === pending ? [] : pending.slice(taken.length)
       lastRound = taken.length
       // another round may start for what is left
@@ -325,16 +329,31 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     })
 
     /**
+     * Follows a burst to its end: waits for the microtask queue to run empty again for as long as
+     * the last run of it submitted events (`seen`: what was submitted by the run before). grpc-js
+     * delivers a read's messages one per tick (each then decoded and handled in microtasks), so the
+     * STARTs of one read, the tasks they start and the events those submit arrive over as many runs
+     * of the microtask queue: a run that submits nothing ends it, and a lone task's events wait no
+     * longer than two runs (no turn of the event loop: its calls are written when they would have been).
+     */
+    const gather = (seen: number): Effect.Effect<void> =>
+      Effect.flatMap(afterMicrotasks(readSubmitted), (now) => now === seen || pending.length >= roundMax ? Effect.void : gather(now))
+
+    /**
      * One round: under load (another round of several events in flight) it first lingers to
-     * gather events, then takes what is queued and sends it as concurrent calls.
+     * gather events, else it follows a burst to its end (`gather`); then it takes what is queued
+     * and sends it as concurrent calls.
      */
     const round: Effect.Effect<void> = Effect.ensuring(
-      Effect.suspend(() => Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : afterMicrotasks, takeAndSend)),
+      Effect.suspend(() =>
+        Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : Effect.flatMap(afterMicrotasks(readSubmitted), gather), takeAndSend)
+      ),
       endRound
     )
 
     const unsafePost: ActionEventSender["unsafePost"] = (event, done) => {
       outstanding++
+      submitted++
       pending.push({ event, done })
       maybeStart()
     }
