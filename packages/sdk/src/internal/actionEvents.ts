@@ -3,7 +3,7 @@
  *
  * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
  * starts in a fiber of its own, which follows what the event loop's current callback submits to
- * its end (`gather`: no later than the loop would have written its calls): it takes everything
+ * its end (`gather`, `whenQuiet`: no later than the loop would have written its calls): it takes everything
  * queued by then and sends it as one round of concurrent calls. The STARTs that one read of the
  * listen stream delivers, and the tasks they start, run in that callback: their events leave in
  * one round, though the first task's STARTED started it. A fast task's STARTED
@@ -35,6 +35,7 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { whenQuiet } from "@effect-hatchet/shared/Microtasks"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
@@ -188,24 +189,6 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
 })
 
 /**
- * Resumes with `read()` once the microtasks queued by now, and every one they queue in turn, have
- * run: a tick queued from a microtask runs only once the microtask queue is empty, before the
- * event loop moves on (and `read` runs in that tick, between two runs of the microtask queue).
- */
-const afterMicrotasks = <A>(read: () => A): Effect.Effect<A> =>
-  Effect.async<A>((resume) => {
-    let waiting = true
-    queueMicrotask(() =>
-      process.nextTick(() => {
-        if (waiting) resume(Effect.succeed(read()))
-      })
-    )
-    return Effect.sync(() => {
-      waiting = false
-    })
-  })
-
-/**
  * Starts the sender in the current scope. Closing the scope first waits (at most 15 s) until what
  * was queued has been answered, then stops it: what is still queued or in flight is abandoned.
  *
@@ -282,8 +265,6 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     /** Events submitted so far. */
     let submitted = 0
     const readSubmitted = () => submitted
-    /** What a round takes at most. */
-    const roundMax = maxBatchSize * 4
     /** Rounds started and not ended (one of them may not have taken its events yet). */
     let rounds = 0
     /** A round has started that has not taken its events yet. */
@@ -310,7 +291,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     const takeAndSend = Effect.suspend(() => {
       starting = false
-      const taken = pending.length <= roundMax ? pending : pending.slice(0, roundMax)
+      const taken = pending.length <= maxBatchSize * 4 ? pending : pending.slice(0, maxBatchSize * 4)
       pending = taken === pending ? [] : pending.slice(taken.length)
       lastRound = taken.length
       // another round may start for what is left
@@ -329,15 +310,13 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     })
 
     /**
-     * Follows a burst to its end: waits for the microtask queue to run empty again for as long as
-     * the last run of it submitted events (`seen`: what was submitted by the run before). grpc-js
-     * delivers a read's messages one per tick (each then decoded and handled in microtasks), so the
-     * STARTs of one read, the tasks they start and the events those submit arrive over as many runs
-     * of the microtask queue: a run that submits nothing ends it, and a lone task's events wait no
-     * longer than two runs (no turn of the event loop: its calls are written when they would have been).
+     * Follows a burst to its end (`whenQuiet`): grpc-js delivers a read's messages one per tick,
+     * each then decoded and handled in microtasks, so the STARTs of one read, the tasks they start
+     * and the events those submit arrive over as many runs of the microtask queue; a run that
+     * submits nothing ends it. A lone task's events wait for two runs, not for a turn of the event
+     * loop: its calls are written when they would have been.
      */
-    const gather = (seen: number): Effect.Effect<void> =>
-      Effect.flatMap(afterMicrotasks(readSubmitted), (now) => now === seen || pending.length >= roundMax ? Effect.void : gather(now))
+    const gather: Effect.Effect<void> = Effect.async<void>((resume) => Effect.sync(whenQuiet(readSubmitted, () => resume(Effect.void))))
 
     /**
      * One round: under load (another round of several events in flight) it first lingers to
@@ -345,9 +324,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
      * and sends it as concurrent calls.
      */
     const round: Effect.Effect<void> = Effect.ensuring(
-      Effect.suspend(() =>
-        Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : Effect.flatMap(afterMicrotasks(readSubmitted), gather), takeAndSend)
-      ),
+      Effect.suspend(() => Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : gather, takeAndSend)),
       endRound
     )
 

@@ -17,10 +17,10 @@
  * A burst on an idle stream (a tick's STARTs): its first message would be written at once, alone
  * (nothing is out), and the rest queued behind it until that write completed, so the worker got
  * the first START alone and ran that task alone, its events as calls of their own. The HTTP/2
- * stream is therefore corked from a burst's first message on an idle stream until the event
- * loop's check phase (`setImmediate`): the burst leaves as one write. A lone message leaves in
- * that same check phase, where Node's HTTP/2 would have sent its frames anyway (one more turn of
- * the loop for the native side). The HTTP/2 stream is grpc-js's private `stream` of its base call
+ * stream is therefore corked from a burst's first message on an idle stream until a run of the
+ * microtask queue writes nothing more (`whenQuiet`): the burst leaves as one write, and a lone
+ * message in the same turn of the event loop as before (Node's HTTP/2 sends its frames in the
+ * loop's check phase either way). The HTTP/2 stream is grpc-js's private `stream` of its base call
  * (`http2StreamOf`); where it is missing (another grpc-js, or another interceptor in between),
  * nothing is corked.
  *
@@ -28,6 +28,7 @@
  *
  * @internal
  */
+import { whenQuiet } from "@effect-hatchet/shared/Microtasks"
 import { ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js"
 
 /** Incomplete writes past which a message waits for an earlier write to complete. */
@@ -62,8 +63,11 @@ class UnawaitedWrites extends ServerInterceptingCall {
   private incomplete = 0
   /** Acknowledgements held back while `window` writes were incomplete, oldest first. */
   private held: Array<() => void> = []
-  /** The HTTP/2 stream is corked until the check phase. */
+  /** The HTTP/2 stream is corked until the burst's writes are over. */
   private corked = false
+  /** Messages handed to the HTTP/2 stream so far. */
+  private sent = 0
+  private readonly countSent = () => this.sent
   private readonly written = () => {
     this.incomplete--
     if (this.held.length > 0) this.held.shift()!()
@@ -86,8 +90,9 @@ class UnawaitedWrites extends ServerInterceptingCall {
     if (this.incomplete === 0 && !this.corked && this.stream !== undefined) {
       this.corked = true
       this.stream.cork()
-      setImmediate(this.uncork)
+      whenQuiet(this.countSent, this.uncork)
     }
+    this.sent++
     this.incomplete++
     this.call.sendMessage(message, this.written)
     if (this.incomplete <= this.window) callback()
