@@ -1,8 +1,12 @@
 /**
  * The worker's step action event sender (internal/actionEvents): lone events go one by one, events
  * that queue up while a call is in flight go together, FAILED never does, an engine without
- * `SendBatchActionEvent` gets single calls, a second round in flight lingers to gather events, and
- * what a task submits before its fiber yields leaves in one round, its result first.
+ * `SendBatchActionEvent` gets single calls, a second round in flight lingers to gather events,
+ * what a task submits before its fiber yields leaves in one round, its result first (within the
+ * turn of the event loop), what the tasks of one burst submit leaves in one round too (fibers one
+ * after another, or messages delivered a tick each as grpc-js does), and a submitter interrupted
+ * while it waits loses nothing. A round takes its events once a run of the microtask queue
+ * submitted nothing, so the tests let the event loop turn (`settle`) rather than only yield.
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"

@@ -3,12 +3,12 @@
  *
  * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
  * starts in a fiber of its own, which follows what the event loop's current callback submits to
- * its end (`gather`, `whenQuiet`: no later than the loop would have written its calls): it takes everything
+ * its end (`gather`: no later than the loop would have written its calls), then takes everything
  * queued by then and sends it as one round of concurrent calls. The STARTs that one read of the
  * listen stream delivers, and the tasks they start, run in that callback: their events leave in
- * one round, though the first task's STARTED started it. A fast task's STARTED
- * and result are thus submitted before the round starts and leave together, the result first (it is what the
- * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
+ * one round, though the first task's STARTED started it. A fast task's STARTED and result are
+ * thus submitted before the round takes its events and leave together, the result first (it is
+ * what the engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
  * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
  * wait until the event loop has written it (one turn), so that one run at a time its result does
  * not wait for STARTED's encoding and framing. A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
