@@ -1,30 +1,50 @@
 /**
  * Server-stream writes that do not wait for one another (`internal/grpc/streamWrites.ts`): the
  * interceptor's acknowledgements against a fake call (at once within the window, then one per
- * completed write, in order; unary calls untouched), and over loopback gRPC a worker's listen stream
- * carrying hundreds of STARTs written back to back, each once and in assignment order.
+ * completed write, in order; unary calls untouched), the cork of an idle stream's burst until it
+ * is over (against a fake HTTP/2 stream, and against grpc-js's own over loopback: a burst
+ * leaves as one write, which also notices a grpc-js whose base call no longer has its `stream`),
+ * and over loopback gRPC a worker's listen stream carrying hundreds of STARTs written back to
+ * back, each once and in assignment order.
  */
 import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it, layer } from "@effect/vitest"
+import * as GrpcJs from "@grpc/grpc-js"
 import type { ServerInterceptingCallInterface } from "@grpc/grpc-js"
 import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import { unawaitedStreamWrites } from "../src/internal/grpc/streamWrites.js"
+import { http2StreamOf, unawaitedStreamWrites } from "../src/internal/grpc/streamWrites.js"
 import * as Grpc from "./support/grpc.js"
 
-/** A call that records what is sent and completes a write only when told. */
-const fakeCall = () => {
+/** A call that records what is sent and completes a write only when told (with `stream`, corkable). */
+const fakeCall = (withStream = false) => {
   const sent: Array<unknown> = []
   const completions: Array<() => void> = []
+  const log: Array<string> = []
+  const stream = {
+    writableCorked: 0,
+    cork() {
+      this.writableCorked++
+      log.push("cork")
+    },
+    uncork() {
+      this.writableCorked--
+      log.push("uncork")
+    }
+  }
   const call = {
+    ...(withStream ? { stream } : {}),
     sendMessage: (message: unknown, callback: () => void) => {
       sent.push(message)
+      log.push(`write ${message}`)
       completions.push(callback)
     }
   } as unknown as ServerInterceptingCallInterface
-  return { call, sent, complete: () => completions.shift()!() }
+  return { call, sent, log, complete: () => completions.shift()!() }
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const method = (responseStream: boolean) => ({
   path: "/Dispatcher/ListenV2",
@@ -53,6 +73,98 @@ describe("unawaitedStreamWrites", () => {
     intercepted.sendMessage(5, () => acknowledged.push(5))
     expect(acknowledged).toEqual([1, 2, 3, 4, 5])
   })
+
+  it("corks an idle stream from a burst's first message until a run of the microtask queue writes nothing more; a busy stream queues without it", async () => {
+    const { call, complete, log } = fakeCall(true)
+    const intercepted = unawaitedStreamWrites(64)(method(true), call)
+    for (let i = 1; i <= 2; i++) intercepted.sendMessage(i, () => {})
+    // the burst goes on in a later run of the microtask queue (a tick queued from a microtask)
+    queueMicrotask(() => process.nextTick(() => Promise.resolve().then(() => intercepted.sendMessage(3, () => {}))))
+    expect(log).toEqual(["cork", "write 1", "write 2"])
+    await nextTurn()
+    expect(log.slice(3)).toEqual(["write 3", "uncork"])
+    // writes still incomplete: the HTTP/2 stream queues behind them by itself
+    intercepted.sendMessage(4, () => {})
+    await nextTurn()
+    expect(log.slice(5)).toEqual(["write 4"])
+    for (let i = 0; i < 4; i++) complete()
+    // idle again: the next burst is corked again
+    intercepted.sendMessage(5, () => {})
+    await nextTurn()
+    expect(log.slice(6)).toEqual(["cork", "write 5", "uncork"])
+  })
+
+  it("corks nothing where the call has no HTTP/2 stream of grpc-js (another grpc-js, another interceptor)", () => {
+    const { call, log } = fakeCall(false)
+    expect(http2StreamOf(call)).toBeUndefined()
+    const intercepted = unawaitedStreamWrites(64)(method(true), call)
+    intercepted.sendMessage(1, () => {})
+    expect(log).toEqual(["write 1"])
+  })
+
+  it.scopedLive("over loopback, grpc-js's own HTTP/2 stream is found and a burst on it leaves as one write, in order", () =>
+    Effect.gen(function*() {
+      // what the HTTP/2 stream was handed: a chunk count per native write (`_write` 1, `_writev` n)
+      const writes: Array<number> = []
+      const probe: GrpcJs.ServerInterceptor = (descriptor, call) => {
+        const stream = http2StreamOf(call) as unknown as {
+          _write: (...args: Array<unknown>) => void
+          _writev: (chunks: ReadonlyArray<unknown>, ...rest: Array<unknown>) => void
+        } | undefined
+        // grpc-js 1.14 keeps the HTTP/2 stream in its base call's private `stream`: if that changes,
+        // bursts are no longer corked (streamWrites.ts), and this fails
+        expect(stream).toBeDefined()
+        const write = stream!._write
+        const writev = stream!._writev
+        stream!._write = function(this: unknown, ...args) {
+          writes.push(1)
+          return write.apply(this, args)
+        }
+        stream!._writev = function(this: unknown, chunks, ...rest) {
+          writes.push(chunks.length)
+          return writev.apply(this, [chunks, ...rest])
+        }
+        return unawaitedStreamWrites()(descriptor, call)
+      }
+      const server = new GrpcJs.Server({ interceptors: [probe] })
+      const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
+      const definition = {
+        burst: {
+          path: "/test.Burst/Burst",
+          requestStream: false,
+          responseStream: true,
+          requestSerialize: bytes.serialize,
+          requestDeserialize: bytes.deserialize,
+          responseSerialize: bytes.serialize,
+          responseDeserialize: bytes.deserialize
+        }
+      }
+      server.addService(definition, {
+        burst: (call: GrpcJs.ServerWritableStream<Buffer, Buffer>) => {
+          // a burst, written back to back on an idle stream, then the end after a turn
+          for (const m of ["a", "b", "c", "d"]) call.write(Buffer.from(m))
+          setImmediate(() => setImmediate(() => call.end()))
+        }
+      })
+      const port = yield* Effect.async<number>((resume) =>
+        server.bindAsync("127.0.0.1:0", GrpcJs.ServerCredentials.createInsecure(), (_error, port) => resume(Effect.succeed(port)))
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
+      const client = new GrpcJs.Client(`127.0.0.1:${port}`, GrpcJs.credentials.createInsecure())
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
+      const received = yield* Effect.promise(() =>
+        new Promise<Array<string>>((resolve, reject) => {
+          const got: Array<string> = []
+          const call = client.makeServerStreamRequest("/test.Burst/Burst", bytes.serialize, bytes.deserialize, Buffer.alloc(0))
+          call.on("data", (b: Buffer) => got.push(b.toString()))
+          call.on("error", reject)
+          call.on("end", () => resolve(got))
+        })
+      )
+      expect(received).toEqual(["a", "b", "c", "d"])
+      // without the cork: the first alone (`_write`), the rest queued behind it ([1, 3])
+      expect(writes).toEqual([4])
+    }))
 
   it("leaves a unary call as it came", () => {
     const { call } = fakeCall()

@@ -1,13 +1,17 @@
 /**
  * The worker's step action event sender (internal/actionEvents): lone events go one by one, events
  * that queue up while a call is in flight go together, FAILED never does, an engine without
- * `SendBatchActionEvent` gets single calls, a second round in flight lingers to gather events, and
- * what a task submits before its fiber yields leaves in one round, its result first.
+ * `SendBatchActionEvent` gets single calls, a second round in flight lingers to gather events,
+ * what a task submits before its fiber yields leaves in one round, its result first (within the
+ * turn of the event loop), what the tasks of one burst submit leaves in one round too (fibers one
+ * after another, or messages delivered a tick each as grpc-js does), and a submitter interrupted
+ * while it waits loses nothing. A round takes its events once a run of the microtask queue
+ * submitted nothing, so the tests let the event loop turn (`settle`) rather than only yield.
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
+import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Runtime, Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
@@ -67,13 +71,16 @@ const recordingDispatcher = (options: { readonly batch?: "ok" | "unimplemented" 
 const makeSender = (dispatcher: DispatcherShape, inFlight = 1, linger: Duration.DurationInput = 0) =>
   ActionEvents.make({ dispatcher, maxBatchBytes: 10_000, maxBatchSize: 3, inFlight, linger, call: (_method, effect) => effect })
 
-/** Lets the sender's loop and call fibers run. */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
 /** One turn of the event loop (past its check phase). */
 const loopTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
+/**
+ * Lets the sender's rounds and call fibers run: a round takes its events once the turn's
+ * microtasks have run, and a round's STARTED calls wait one more turn after its results.
+ */
+const settle = Effect.repeatN(loopTurn, 2)
 
 const shape = (call: Call) =>
   call.method === "single"
@@ -143,14 +150,90 @@ describe("ActionEvents", () => {
       const started = yield* sender.submit(event("1", STARTED))
       const completed = yield* sender.submit(event("1", COMPLETED))
       expect(calls).toHaveLength(0)
-      yield* settle
-      // the result's call is made first; STARTED's once the event loop has written it (one turn)
+      // the result's call is made within the turn (a lone task's round waits for no other turn);
+      // STARTED's once the event loop has written it (one turn more)
+      yield* loopTurn
       expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"]])
       yield* loopTurn
-      yield* settle
       expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_COMPLETED", "1"], ["STEP_EVENT_TYPE_STARTED", "1"]])
       yield* release(2)
       yield* Effect.all([started, completed], { discard: true })
+    }))
+
+  it.scoped("what several fibers submit within one turn of the event loop leaves in one round, though the first started it", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 1)
+      // a burst of STARTs: one task after another, each yielding between its STARTED and its result
+      // (as fibers do), the round started by the first task's STARTED
+      const task = (id: string) =>
+        Effect.gen(function*() {
+          const started = yield* sender.submit(event(id, STARTED))
+          yield* Effect.repeatN(Effect.yieldNow(), 5)
+          const completed = yield* sender.submit(event(id, COMPLETED))
+          return [started, completed] as const
+        })
+      const acks = yield* Effect.forEach(["1", "2", "3"], (id) => Effect.zipLeft(task(id), Effect.yieldNow()))
+      expect(calls).toHaveLength(0)
+      yield* settle
+      expect(calls.map(shape)).toEqual([
+        ["batch STEP_EVENT_TYPE_COMPLETED", "1,2,3"],
+        ["batch STEP_EVENT_TYPE_STARTED", "1,2,3"]
+      ])
+      yield* release(2)
+      yield* Effect.all(acks.flat(), { discard: true })
+    }))
+
+  it.scoped("a burst delivered as grpc-js delivers a read (a message per tick, each handled in microtasks) leaves in one round", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 1)
+      const runtime = yield* Effect.runtime<never>()
+      const acks: Array<Effect.Effect<void, unknown>> = []
+      // each message's task: a fiber of its own, its STARTED and its result submitted in one run
+      const task = (id: string) =>
+        Effect.gen(function*() {
+          acks.push(yield* sender.submit(event(id, STARTED)))
+          acks.push(yield* sender.submit(event(id, COMPLETED)))
+        })
+      const ids = ["1", "2", "3", "4"]
+      const deliver = (i: number): void =>
+        process.nextTick(() =>
+          Promise.resolve().then(() => {
+            Runtime.runFork(runtime)(task(ids[i]!))
+            if (i + 1 < ids.length) deliver(i + 1)
+          })
+        )
+      deliver(0)
+      yield* settle
+      // one round (a batch holds 3 at most here): its results first
+      expect(calls.map(shape)).toEqual([
+        ["batch STEP_EVENT_TYPE_COMPLETED", "1,2,3"],
+        ["STEP_EVENT_TYPE_COMPLETED", "4"],
+        ["batch STEP_EVENT_TYPE_STARTED", "1,2,3"],
+        ["STEP_EVENT_TYPE_STARTED", "4"]
+      ])
+      yield* release(4)
+      yield* Effect.all(acks, { discard: true })
+    }))
+
+  it.scoped("a submitter interrupted while it waits loses nothing: its event is still sent, and idle waits for it", () =>
+    Effect.gen(function*() {
+      const { calls, dispatcher, release } = yield* recordingDispatcher()
+      const sender = yield* makeSender(dispatcher, 1)
+      const waiting = yield* Effect.fork(sender.send(event("1", COMPLETED)))
+      yield* Effect.yieldNow()
+      // interrupted before its round has taken the event (and again once its call is in flight)
+      yield* Fiber.interrupt(waiting)
+      const second = yield* Effect.fork(sender.send(event("2", COMPLETED)))
+      yield* settle
+      yield* Fiber.interrupt(second)
+      expect(calls.map(shape)).toEqual([["batch STEP_EVENT_TYPE_COMPLETED", "1,2"]])
+      const idle = yield* Effect.fork(sender.idle)
+      yield* settle
+      expect(idle.unsafePoll()).toBeNull()
+      yield* release(1)
+      yield* idle.await
     }))
 
   it.scoped("a posted event's outcome goes to its callback, whose effect runs; idle waits until every event was answered", () =>

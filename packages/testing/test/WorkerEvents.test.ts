@@ -167,7 +167,8 @@ describe("Worker step action events", () => {
       )
       const first = yield* fake.assign({ actionId: "chatty:chatty" })
       const second = yield* fake.assign({ actionId: "chatty:chatty" })
-      yield* fake.waitFor((c) => c.events.filter((e) => e.eventType === COMPLETED).length === 2 ? c : undefined)
+      // each task's STARTED and COMPLETED (a round's STARTED events leave a turn after its results)
+      yield* fake.waitFor((c) => c.events.length >= 4 ? c : undefined)
       const calls = yield* fake.waitFor((c) => c.logs.length >= 6 ? c : undefined)
       const lines = calls.logs.map((l) => [l.taskRunExternalId, l.message])
       for (const id of [first.taskRunExternalId, second.taskRunExternalId]) {

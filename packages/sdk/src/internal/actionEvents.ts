@@ -2,10 +2,13 @@
  * The worker's step action events on their way to the engine, coalesced under load.
  *
  * Every event is queued. When fewer than `inFlight` rounds of calls are outstanding, a round
- * starts in a fiber of its own, which runs once the submitting fiber yields: it takes everything
- * queued by then and sends it as one round of concurrent calls. A fast task's STARTED and result
- * are thus submitted before the round starts and leave together, the result first (it is what the
- * engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
+ * starts in a fiber of its own, which follows what the event loop's current callback submits to
+ * its end (`gather`: no later than the loop would have written its calls), then takes everything
+ * queued by then and sends it as one round of concurrent calls. The STARTs that one read of the
+ * listen stream delivers, and the tasks they start, run in that callback: their events leave in
+ * one round, though the first task's STARTED started it. A fast task's STARTED and result are
+ * thus submitted before the round takes its events and leave together, the result first (it is
+ * what the engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
  * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
  * wait until the event loop has written it (one turn), so that one run at a time its result does
  * not wait for STARTED's encoding and framing. A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
@@ -32,6 +35,7 @@
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { whenQuiet } from "@effect-hatchet/shared/Microtasks"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, type Scope } from "effect"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
@@ -258,6 +262,9 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
 
     /** Events submitted and not yet taken by a round. */
     let pending: Array<Pending> = []
+    /** Events submitted so far. */
+    let submitted = 0
+    const readSubmitted = () => submitted
     /** Rounds started and not ended (one of them may not have taken its events yet). */
     let rounds = 0
     /** A round has started that has not taken its events yet. */
@@ -303,16 +310,27 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     })
 
     /**
+     * Follows a burst to its end (`whenQuiet`): grpc-js delivers a read's messages one per tick,
+     * each then decoded and handled in microtasks, so the STARTs of one read, the tasks they start
+     * and the events those submit arrive over as many runs of the microtask queue; a run that
+     * submits nothing ends it. A lone task's events wait for two runs, not for a turn of the event
+     * loop: its calls are written when they would have been.
+     */
+    const gather: Effect.Effect<void> = Effect.async<void>((resume) => Effect.sync(whenQuiet(readSubmitted, () => resume(Effect.void))))
+
+    /**
      * One round: under load (another round of several events in flight) it first lingers to
-     * gather events, then takes what is queued and sends it as concurrent calls.
+     * gather events, else it follows a burst to its end (`gather`); then it takes what is queued
+     * and sends it as concurrent calls.
      */
     const round: Effect.Effect<void> = Effect.ensuring(
-      Effect.suspend(() => rounds > 1 && lastRound > 1 ? Effect.zipRight(linger, takeAndSend) : takeAndSend),
+      Effect.suspend(() => Effect.zipRight(rounds > 1 && lastRound > 1 ? linger : gather, takeAndSend)),
       endRound
     )
 
     const unsafePost: ActionEventSender["unsafePost"] = (event, done) => {
       outstanding++
+      submitted++
       pending.push({ event, done })
       maybeStart()
     }

@@ -14,34 +14,85 @@
  * writes, a message is acknowledged only as an earlier write completes, so a client that stops
  * reading still holds the handler back (the stream's flow control), as before.
  *
+ * A burst on an idle stream (a tick's STARTs): its first message would be written at once, alone
+ * (nothing is out), and the rest queued behind it until that write completed, so the worker got
+ * the first START alone and ran that task alone, its events as calls of their own. The HTTP/2
+ * stream is therefore corked from a burst's first message on an idle stream until a run of the
+ * microtask queue writes nothing more (`whenQuiet`): the burst leaves as one write, and a lone
+ * message in the same turn of the event loop as before (Node's HTTP/2 sends its frames in the
+ * loop's check phase either way). The HTTP/2 stream is grpc-js's private `stream` of its base call
+ * (`http2StreamOf`); where it is missing (another grpc-js, or another interceptor in between),
+ * nothing is corked.
+ *
  * Unary responses are left to grpc-js as they are (the interceptor returns the call unchanged).
  *
  * @internal
  */
+import { whenQuiet } from "@effect-hatchet/shared/Microtasks"
 import { ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js"
 
 /** Incomplete writes past which a message waits for an earlier write to complete. */
 export const defaultWindow = 64
 
+/** What corking needs of a Node `Writable`. */
+export interface Corkable {
+  readonly cork: () => void
+  readonly uncork: () => void
+  readonly writableCorked: number
+}
+
 /**
- * A streaming call whose messages are acknowledged before their write completes (see the module);
- * everything else is grpc-js's pass-through intercepting call.
+ * The HTTP/2 stream under a grpc-js base server call (its private `stream` field, grpc-js 1.14),
+ * or `undefined` when the call has none that can be corked.
+ */
+export const http2StreamOf = (call: ServerInterceptingCallInterface): Corkable | undefined => {
+  const stream = (call as { readonly stream?: Partial<Corkable> }).stream
+  return stream !== undefined && stream !== null && typeof stream.cork === "function" &&
+      typeof stream.uncork === "function" && typeof stream.writableCorked === "number"
+    ? stream as Corkable
+    : undefined
+}
+
+/**
+ * A streaming call whose messages are acknowledged before their write completes, and whose
+ * bursts on an idle stream leave together (see the module); everything else is grpc-js's
+ * pass-through intercepting call.
  */
 class UnawaitedWrites extends ServerInterceptingCall {
   /** Messages handed to the HTTP/2 stream whose write has not completed. */
   private incomplete = 0
   /** Acknowledgements held back while `window` writes were incomplete, oldest first. */
   private held: Array<() => void> = []
+  /** The HTTP/2 stream is corked until the burst's writes are over. */
+  private corked = false
+  /** Messages handed to the HTTP/2 stream so far. */
+  private sent = 0
+  private readonly countSent = () => this.sent
   private readonly written = () => {
     this.incomplete--
     if (this.held.length > 0) this.held.shift()!()
   }
+  private readonly uncork = () => {
+    this.corked = false
+    this.stream!.uncork()
+  }
 
-  constructor(private readonly call: ServerInterceptingCallInterface, private readonly window: number) {
+  constructor(
+    private readonly call: ServerInterceptingCallInterface,
+    private readonly window: number,
+    private readonly stream: Corkable | undefined
+  ) {
     super(call)
   }
 
   override sendMessage(message: unknown, callback: () => void): void {
+    // an idle stream's first message: the rest of the burst joins it (a busy stream queues anyway)
+    if (this.incomplete === 0 && !this.corked && this.stream !== undefined) {
+      this.corked = true
+      this.stream.cork()
+      whenQuiet(this.countSent, this.uncork)
+    }
+    this.sent++
     this.incomplete++
     this.call.sendMessage(message, this.written)
     if (this.incomplete <= this.window) callback()
@@ -53,4 +104,4 @@ class UnawaitedWrites extends ServerInterceptingCall {
 export const unawaitedStreamWrites = (window: number = defaultWindow): ServerInterceptor => (method, call) =>
   // grpc-js types an interceptor's result as its class, but its server only uses the interface:
   // a unary call goes on as it came, without a pass-through layer
-  method.responseStream ? new UnawaitedWrites(call, window) : call as ServerInterceptingCall
+  method.responseStream ? new UnawaitedWrites(call, window, http2StreamOf(call)) : call as ServerInterceptingCall
