@@ -29,6 +29,12 @@
  * the engine being on loopback: `gzip` to see what gzip of the event batches costs both processes)
  * and BENCH_COMPRESSION_MIN_BYTES (its `grpcCompressionMinBytes`). `pnpm bench:trace`
  * (./trace/run.ts) times one run's path message by message.
+ *
+ * BENCH_PROBE_ONLY=1 runs only the warm-up and the single-run probe of each worker (and prints only
+ * those rows). BENCH_PROBE_ATTRIBUTE=1 tells where the probe's slow runs (over BENCH_PROBE_SLOW_MS,
+ * 4 ms) lose their time, counted by cause (`runs`: each run too; ./probeAttribution.ts): the worker
+ * then runs as bench:trace's traced worker, and both processes record their collections and
+ * event-loop gaps, so its figures are not the bench's.
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
@@ -42,6 +48,7 @@ import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
+import { attributeMode, printAttribution, type ProbeAttribution, probeAttribution } from "./probeAttribution.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
 import { lastAtOrBefore } from "./sorted.js"
@@ -56,6 +63,8 @@ const profileDir = process.env.BENCH_PROFILE
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
 /** BENCH_WORKER_NODE_ARGS: node (V8) flags of the worker processes, e.g. "--trace-gc --trace-gc-nvp". */
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
+/** BENCH_PROBE_ONLY=1: only the warm-up and the single-run probe. */
+const probeOnly = process.env.BENCH_PROBE_ONLY === "1"
 
 type Kind = "official" | "ours"
 
@@ -68,16 +77,30 @@ const labels: Record<Kind, string> = {
   ours: "effect-hatchet"
 }
 
+/** One worker's figures; `measured` is absent with BENCH_PROBE_ONLY. */
 interface PhaseResult {
   readonly kind: Kind
+  readonly measured: Measured | undefined
+  /** Engine clock: START sent to the worker → result recorded, for runs triggered one at a time. */
+  readonly probeRoundTrip: Quantiles
+  /** The probe on this process's monotonic clock (ms, fractional): START sent → result recorded, trigger → result recorded. */
+  readonly probeHiRes: { readonly roundTrip: Quantiles; readonly fromTrigger: Quantiles; readonly late: number }
+  /** Our overhead histogram over the probe. */
+  readonly probeOverhead: Histogram | undefined
+  /** CPU time per probe run (ms) of the worker's process and of this one (engine, trigger client). */
+  readonly probeCpuPerRun: { readonly worker: number; readonly engine: number }
+  /** With BENCH_PROBE_ATTRIBUTE: where the probe's slow runs lost their time. */
+  readonly attribution: ProbeAttribution | undefined
+  /** After the probe. */
+  readonly report: WorkerReport
+}
+
+/** The measured runs and the runs at half throughput. */
+interface Measured {
   readonly seconds: number
   readonly tasksPerSecond: number
   /** Engine clock: START sent to the worker → result recorded, per task (ms). */
   readonly roundTrip: Quantiles
-  /** The same for runs triggered one at a time. */
-  readonly probeRoundTrip: Quantiles
-  /** The probe on this process's monotonic clock (ms, fractional): START sent → result recorded, trigger → result recorded. */
-  readonly probeHiRes: { readonly roundTrip: Quantiles; readonly fromTrigger: Quantiles; readonly late: number }
   /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
   readonly steadyRate: number
   readonly steadyDispatch: Dispatch
@@ -93,9 +116,8 @@ interface PhaseResult {
   readonly engineCpuPerTask: number
   /** After the measured runs. */
   readonly report: WorkerReport
-  /** Our overhead histogram over the measured runs, and over the probe. */
+  /** Our overhead histogram over the measured runs. */
   readonly overhead: Histogram | undefined
-  readonly probeOverhead: Histogram | undefined
 }
 
 interface Quantiles {
@@ -151,9 +173,21 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 // ---------------------------------------------------------------------------------------------
 
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
-    source: process.env.BENCH_DIST !== "1"
-  })
+  attributeMode === undefined
+    ? spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
+      source: process.env.BENCH_DIST !== "1"
+    })
+    : spawnChild(
+      new URL("./trace/worker.ts", import.meta.url),
+      {
+        ...env,
+        BENCH_SLOTS: String(slots),
+        TRACE_KIND: kind,
+        TRACE_GAPS: "1"
+      },
+      workerNodeArgs,
+      { source: process.env.BENCH_DIST !== "1" }
+    )
 
 /** Asks the worker process (./report.ts) to start or stop its CPU profiler; waits for its answer. */
 const workerProfiler = (child: ChildProcess, message: { readonly profile: "start" | "stop"; readonly file?: string }) =>
@@ -340,16 +374,9 @@ const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId
   return { p50: percentile(roundTrips, 50), p99: percentile(roundTrips, 99) }
 }
 
-const phase = (kind: Kind) =>
-  Effect.scoped(Effect.gen(function*() {
-    const engine = yield* Engine
-    const core = yield* EngineCore
-    const since = Date.now()
-    const child = yield* spawnWorker(kind, engine.env)
-    const workerId = yield* awaitWorker(core, child, since)
-
-    yield* awaitRuns(core, yield* triggerRuns(warmup))
-
+/** The measured runs (BENCH_TASKS in bulk) and the runs at half of their throughput. */
+const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, workerId: string) =>
+  Effect.gen(function*() {
     const before = yield* askReport(child)
     const engineCpu = process.cpuUsage()
     const started = Date.now()
@@ -378,18 +405,10 @@ const phase = (kind: Kind) =>
     const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
     const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
-    const beforeProbe = yield* askReport(child)
-
-    // latency with nothing queued: one run at a time
-    const { hiRes: probeHiRes, ids: probeIds } = yield* probeOneAtATime(core, workerId)
-    const afterProbe = yield* askReport(child)
     return {
-      kind,
       seconds,
       tasksPerSecond: total / seconds,
       roundTrip,
-      probeRoundTrip: checkRuns(core, probeIds, workerId),
-      probeHiRes,
       steadyRate: steady.rate,
       steadyDispatch,
       steadyRoundTrip,
@@ -399,8 +418,41 @@ const phase = (kind: Kind) =>
       cpuPerTask,
       engineCpuPerTask: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / total,
       report,
-      overhead: histogramDelta("hatchet_worker_task_overhead", before, report),
-      probeOverhead: histogramDelta("hatchet_worker_task_overhead", beforeProbe, afterProbe)
+      overhead: histogramDelta("hatchet_worker_task_overhead", before, report)
+    } satisfies Measured
+  })
+
+const phase = (kind: Kind) =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine
+    const core = yield* EngineCore
+    const since = Date.now()
+    const child = yield* spawnWorker(kind, engine.env)
+    const workerId = yield* awaitWorker(core, child, since)
+
+    yield* awaitRuns(core, yield* triggerRuns(warmup))
+
+    const measured = probeOnly ? undefined : yield* measure(kind, core, child, workerId)
+    const beforeProbe = yield* askReport(child)
+
+    // latency with nothing queued: one run at a time
+    const engineCpu = process.cpuUsage()
+    const { attribution, hiRes: probeHiRes, ids: probeIds } = yield* probeOneAtATime(core, child, workerId)
+    const engineCpuUsed = process.cpuUsage(engineCpu)
+    const afterProbe = yield* askReport(child)
+    return {
+      kind,
+      measured,
+      probeRoundTrip: checkRuns(core, probeIds, workerId),
+      probeHiRes,
+      probeOverhead: histogramDelta("hatchet_worker_task_overhead", beforeProbe, afterProbe),
+      probeCpuPerRun: {
+        worker: (afterProbe.cpuUserMicros + afterProbe.cpuSystemMicros - beforeProbe.cpuUserMicros - beforeProbe.cpuSystemMicros) /
+          1000 / probe,
+        engine: (engineCpuUsed.user + engineCpuUsed.system) / 1000 / probe
+      },
+      attribution,
+      report: afterProbe
     } satisfies PhaseResult
   }))
 
@@ -410,18 +462,22 @@ const phase = (kind: Kind) =>
  * worker's START handed to its stream, the result recorded. `late` counts runs whose START was not
  * sent during their trigger (none expected).
  */
-const probeOneAtATime = (core: EngineCoreService, workerId: string) =>
+const probeOneAtATime = (core: EngineCoreService, child: ChildProcess, workerId: string) =>
   Effect.gen(function*() {
-    const observer = observeRuns(core, workerId)
+    const attributing = attributeMode === undefined ? undefined : probeAttribution(child)
+    const observer = observeRuns(core, workerId, attributing?.hooks)
     const ids: Array<string> = []
     const roundTrips: Array<number> = []
     const fromTrigger: Array<number> = []
     let late = 0
+    if (attributing !== undefined) yield* attributing.start
     observer.setActive(true)
     for (let i = 0; i < probe; i++) {
+      attributing?.runStarted()
       const triggeredAt = performance.now()
       const [id] = yield* triggerRuns(1)
       const recorded = yield* observer.recorded(id!)
+      attributing?.runEnded()
       if (recorded.late) late++
       ids.push(id!)
       fromTrigger.push(recorded.at - triggeredAt)
@@ -429,11 +485,12 @@ const probeOneAtATime = (core: EngineCoreService, workerId: string) =>
       yield* Effect.sleep("1 millis")
     }
     observer.setActive(false)
+    const attribution = attributing === undefined ? undefined : yield* attributing.finish
     const quantiles = (xs: Array<number>): Quantiles => {
       xs.sort((a, b) => a - b)
       return { p50: percentile(xs, 50), p99: percentile(xs, 99) }
     }
-    return { ids, hiRes: { roundTrip: quantiles(roundTrips), fromTrigger: quantiles(fromTrigger), late } }
+    return { ids, attribution, hiRes: { roundTrip: quantiles(roundTrips), fromTrigger: quantiles(fromTrigger), late } }
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -445,11 +502,15 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   const columns = order.filter((k) => byKind.has(k))
   const row = (label: string, cell: (r: PhaseResult) => string) =>
     console.log(`  ${label.padEnd(38)}${columns.map((k) => cell(byKind.get(k)!).padStart(22)).join("")}`)
+  /** A row of the measured runs' figures (none with BENCH_PROBE_ONLY). */
+  const measuredRow = (label: string, cell: (m: Measured) => string) => {
+    if (!probeOnly) row(label, (r) => cell(r.measured!))
+  }
   console.log("")
   row("", (r) => labels[r.kind])
-  row("tasks per second", (r) => r.tasksPerSecond.toFixed(0))
-  row("first trigger → last completion", (r) => `${r.seconds.toFixed(2)} s`)
-  row("engine round trip p50 / p99", (r) => `${r.roundTrip.p50} / ${r.roundTrip.p99} ms`)
+  measuredRow("tasks per second", (m) => m.tasksPerSecond.toFixed(0))
+  measuredRow("first trigger → last completion", (m) => `${m.seconds.toFixed(2)} s`)
+  measuredRow("engine round trip p50 / p99", (m) => `${m.roundTrip.p50} / ${m.roundTrip.p99} ms`)
   row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
   const waitedCell = (d: Dispatch) => `${d.waited}; at most ${d.afterSlotFreedMax} ms`
   const hiRes = (q: Quantiles) => `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)} ms`
@@ -458,35 +519,45 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     "    trigger → result recorded, hi-res",
     (r) => `${hiRes(r.probeHiRes.fromTrigger)}${r.probeHiRes.late > 0 ? ` (${r.probeHiRes.late} late)` : ""}`
   )
-  row("at half throughput: rate", (r) => `${r.steadyRate}/s`)
-  row(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (r) => `${r.steadyDispatch.p50} / ${r.steadyDispatch.p99} ms`)
-  row("    runs that waited; START after a slot", (r) => waitedCell(r.steadyDispatch))
-  row("  engine round trip p50 / p99", (r) => `${r.steadyRoundTrip.p50} / ${r.steadyRoundTrip.p99} ms`)
-  row("  in 50 ms bursts (old): dispatch", (r) => `${r.burstDispatch.p50} / ${r.burstDispatch.p99} ms`)
-  row("    runs that waited; START after a slot", (r) => waitedCell(r.burstDispatch))
-  row("    engine round trip p50 / p99", (r) => `${r.burstRoundTrip.p50} / ${r.burstRoundTrip.p99} ms`)
-  row(
+  row("    CPU per run: worker / engine", (r) => `${r.probeCpuPerRun.worker.toFixed(2)} / ${r.probeCpuPerRun.engine.toFixed(2)} ms`)
+  measuredRow("at half throughput: rate", (m) => `${m.steadyRate}/s`)
+  measuredRow(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (m) => `${m.steadyDispatch.p50} / ${m.steadyDispatch.p99} ms`)
+  measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
+  measuredRow("  engine round trip p50 / p99", (m) => `${m.steadyRoundTrip.p50} / ${m.steadyRoundTrip.p99} ms`)
+  measuredRow("  in 50 ms bursts (old): dispatch", (m) => `${m.burstDispatch.p50} / ${m.burstDispatch.p99} ms`)
+  measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.burstDispatch))
+  measuredRow("    engine round trip p50 / p99", (m) => `${m.burstRoundTrip.p50} / ${m.burstRoundTrip.p99} ms`)
+  measuredRow(
     "worker CPU per task (user + system)",
-    (r) =>
-      `${(r.cpuPerTask.user + r.cpuPerTask.system).toFixed(2)} (${r.cpuPerTask.user.toFixed(2)} + ${r.cpuPerTask.system.toFixed(2)}) ms`
+    (m) =>
+      `${(m.cpuPerTask.user + m.cpuPerTask.system).toFixed(2)} (${m.cpuPerTask.user.toFixed(2)} + ${m.cpuPerTask.system.toFixed(2)}) ms`
   )
-  row("engine process CPU per task", (r) => `${r.engineCpuPerTask.toFixed(2)} ms`)
-  row("worker RSS", (r) => mib(r.report.rss))
+  measuredRow("engine process CPU per task", (m) => `${m.engineCpuPerTask.toFixed(2)} ms`)
+  /** Memory after the measured runs, or after the probe with BENCH_PROBE_ONLY. */
+  const memory = (r: PhaseResult) => r.measured?.report ?? r.report
+  row("worker RSS", (r) => mib(memory(r).rss))
   row(
     "worker heap used",
-    (r) => `${mib(r.report.heapUsed)} (${r.report.heapUsedAfterGc === undefined ? "?" : mib(r.report.heapUsedAfterGc)})`
+    (r) => `${mib(memory(r).heapUsed)} (${memory(r).heapUsedAfterGc === undefined ? "?" : mib(memory(r).heapUsedAfterGc!)})`
   )
   console.log("  (engine round trip: START sent to the worker → result recorded, engine clock, whole milliseconds;")
   console.log("   hi-res: the probe on this process's monotonic clock, START handed to the worker's stream → result")
   console.log("   recorded, and our client's trigger call → result recorded, each run's end observed, not polled;")
+  if (!probeOnly) {
+    console.log(
+      `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s, every ${steadyTickMs} ms`
+    )
+    console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
+    console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
+    console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
+    console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
+  }
   console.log(
-    `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s, every ${steadyTickMs} ms`
+    probeOnly
+      ? `   memory: after ${warmup + probe} tasks (BENCH_PROBE_ONLY); heap after a full GC in parentheses)`
+      : `   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`
   )
-  console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
-  console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
-  console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
-  console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
-  console.log(`   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`)
+  for (const r of results) if (r.attribution !== undefined) printAttribution(`${labels[r.kind]}, attributed`, r.attribution)
 
   const ours = byKind.get("ours")
   if (ours !== undefined) {
@@ -504,7 +575,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log("")
     console.log("  our SDK overhead per task (WorkerMetrics.taskOverhead: assignment received → COMPLETED queued for")
     console.log("  sending, handler excluded; quantiles read from its 20%-wide buckets):")
-    console.log(`    ${String(slots).padStart(3)} in flight (the measured runs): ${describe(ours.overhead)}`)
+    if (ours.measured !== undefined) {
+      console.log(`    ${String(slots).padStart(3)} in flight (the measured runs): ${describe(ours.measured.overhead)}`)
+    }
     console.log(`      1 in flight (the probe):        ${describe(ours.probeOverhead)}`)
     console.log("    (the calls that carry the events are in the engine round trip above; under load the")
     console.log("     worker's CPU time per task is the cost)")
@@ -521,8 +594,10 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   const official = byKind.get("official")
   if (ours !== undefined && official !== undefined) {
     console.log("")
-    console.log(`throughput ratio (ours / official): ${(ours.tasksPerSecond / official.tasksPerSecond).toFixed(2)}`)
     const ratio = (a: number, b: number) => (a / b).toFixed(2)
+    if (ours.measured !== undefined && official.measured !== undefined) {
+      console.log(`throughput ratio (ours / official): ${ratio(ours.measured.tasksPerSecond, official.measured.tasksPerSecond)}`)
+    }
     console.log(
       `single-run p50 ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip.p50, official.probeHiRes.roundTrip.p50)} (hi-res; ${
         ratio(ours.probeRoundTrip.p50, official.probeRoundTrip.p50)
@@ -534,11 +609,12 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
       } on the engine's whole-ms clock)`
     )
   }
-  if (ours !== undefined) {
+  if (ours?.measured !== undefined) {
+    const m = ours.measured
     console.log(
-      `dispatch p99 at half throughput (ours, ${ours.steadyRate}/s): ${ours.steadyDispatch.p99} ms (engine round trip p99 ${ours.steadyRoundTrip.p99} ms); in 50 ms bursts of ${
-        ours.burstRate / 20
-      } (the old measure): ${ours.burstDispatch.p99} ms (round trip p99 ${ours.burstRoundTrip.p99} ms)`
+      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms); in 50 ms bursts of ${
+        m.burstRate / 20
+      } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
   }
 }
@@ -560,6 +636,12 @@ const program = Effect.gen(function*() {
     `  machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, node ${process.version}; load average ${loadBefore} (1 / 5 / 15 min)`
   )
   console.log(`  the local engine and the trigger client run in this process; each worker in a child process; order: ${order.join(", ")}`)
+  if (attributeMode !== undefined) {
+    // the engine's messages marked and its collections recorded before its server exists
+    const { hookProtos, observeGc } = yield* Effect.promise(() => import("./trace/hooks.js"))
+    yield* Effect.promise(() => hookProtos("e:"))
+    observeGc()
+  }
   const results: Array<PhaseResult> = []
   for (const kind of order) {
     console.log(`  running ${labels[kind]} ...`)

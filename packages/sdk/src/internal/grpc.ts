@@ -101,32 +101,73 @@ class ReplaceableChannel implements ChannelInterface {
   }
   createCall(...args: Parameters<ChannelInterface["createCall"]>): GrpcCall {
     const call = this.current.createCall(...args)
-    const calls = this.calls
-    calls.add(call)
-    // the same call, forgotten once it ends
-    return {
-      start: (metadata, listener) =>
-        call.start(metadata, {
-          onReceiveMetadata: (metadata) => listener.onReceiveMetadata(metadata),
-          onReceiveMessage: (message) => listener.onReceiveMessage(message),
-          onReceiveStatus: (status) => {
-            calls.delete(call)
-            listener.onReceiveStatus(status)
-          }
-        }),
-      cancelWithStatus: (status, details) => call.cancelWithStatus(status, details),
-      getPeer: () => call.getPeer(),
-      sendMessageWithContext: (context, message) =>
-        call.sendMessageWithContext(
-          message.length < this.compressMinBytes ? { ...context, flags: (context.flags ?? 0) | NO_COMPRESS } : context,
-          message
-        ),
-      startRead: () => call.startRead(),
-      halfClose: () => call.halfClose(),
-      getCallNumber: () => call.getCallNumber(),
-      setCredentials: (credentials) => call.setCredentials(credentials),
-      getAuthContext: () => call.getAuthContext()
-    }
+    this.calls.add(call)
+    return new TrackedCall(call, this.calls, this.compressMinBytes)
+  }
+}
+
+/**
+ * A call of a `ReplaceableChannel`: the same call, forgotten by its channel once it ends. One
+ * object with methods rather than an object of closures: Node's HTTP/2 keeps a finished stream,
+ * and what its listeners reach (this call among them), through young-generation collections until
+ * a full one, so every byte of it is copied twice and promoted (see `directUnary`).
+ */
+class TrackedCall implements GrpcCall {
+  constructor(
+    private readonly call: GrpcCall,
+    private readonly calls: Set<GrpcCall>,
+    private readonly compressMinBytes: number
+  ) {}
+  start(metadata: Parameters<GrpcCall["start"]>[0], listener: Parameters<GrpcCall["start"]>[1]): void {
+    this.call.start(metadata, new ForgettingListener(listener, this.call, this.calls))
+  }
+  cancelWithStatus(status: Parameters<GrpcCall["cancelWithStatus"]>[0], details: string): void {
+    this.call.cancelWithStatus(status, details)
+  }
+  getPeer(): string {
+    return this.call.getPeer()
+  }
+  sendMessageWithContext(context: Parameters<GrpcCall["sendMessageWithContext"]>[0], message: Buffer): void {
+    this.call.sendMessageWithContext(
+      message.length < this.compressMinBytes ? { ...context, flags: (context.flags ?? 0) | NO_COMPRESS } : context,
+      message
+    )
+  }
+  startRead(): void {
+    this.call.startRead()
+  }
+  halfClose(): void {
+    this.call.halfClose()
+  }
+  getCallNumber(): number {
+    return this.call.getCallNumber()
+  }
+  setCredentials(credentials: Parameters<GrpcCall["setCredentials"]>[0]): void {
+    this.call.setCredentials(credentials)
+  }
+  getAuthContext(): ReturnType<GrpcCall["getAuthContext"]> {
+    return this.call.getAuthContext()
+  }
+}
+
+type CallListener = Parameters<GrpcCall["start"]>[1]
+
+/** A call's listener that removes the call from its channel's calls when its status arrives. */
+class ForgettingListener implements CallListener {
+  constructor(
+    private readonly listener: CallListener,
+    private readonly call: GrpcCall,
+    private readonly calls: Set<GrpcCall>
+  ) {}
+  onReceiveMetadata(metadata: Parameters<CallListener["onReceiveMetadata"]>[0]): void {
+    this.listener.onReceiveMetadata(metadata)
+  }
+  onReceiveMessage(message: Parameters<CallListener["onReceiveMessage"]>[0]): void {
+    this.listener.onReceiveMessage(message)
+  }
+  onReceiveStatus(status: Parameters<CallListener["onReceiveStatus"]>[0]): void {
+    this.calls.delete(this.call)
+    this.listener.onReceiveStatus(status)
   }
 }
 
@@ -315,6 +356,11 @@ export const directUnary = <I, O>(
 ): Effect.Effect<O, GrpcError> =>
   Effect.async<O, GrpcError>((resume) => {
     const path = `/${service}/${method.name}`
+    // grpc-js keeps this callback as long as the call's objects, which Node's HTTP/2 keeps (a
+    // finished stream and what its listeners reach) through young-generation collections until a
+    // full one: once called, it holds nothing of the fiber, whose state would be copied and
+    // promoted with it
+    let waiting: typeof resume | undefined = resume
     const call = client.makeUnaryRequest<I, O>(
       path,
       (message) => toBytes(method.requestType.encode(message).finish()),
@@ -323,9 +369,12 @@ export const directUnary = <I, O>(
       metadata,
       settings?.timeout === undefined ? {} : { deadline: Date.now() + Duration.toMillis(settings.timeout) },
       (error, response) => {
-        if (error === null) return resume(Effect.succeed(response as O))
+        const done = waiting
+        waiting = undefined
+        if (done === undefined) return
+        if (error === null) return done(Effect.succeed(response as O))
         const status = error as ServiceError
-        resume(Effect.fail(
+        done(Effect.fail(
           new GrpcError({
             ...statusError(path, {
               code: status.code ?? Status.UNKNOWN,
