@@ -20,7 +20,7 @@
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
- * BENCH_WARMUP (1000), BENCH_PROBE (1000), BENCH_ORDER ("official,ours"; either may be left out),
+ * BENCH_WARMUP (1000), BENCH_PROBE (3000), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles over each phase's measured runs only, of the worker process,
  * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`),
  * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
@@ -57,7 +57,7 @@ const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
 const batch = Number(process.env.BENCH_BATCH ?? 500)
 const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
-const probe = Number(process.env.BENCH_PROBE ?? 1000)
+const probe = Number(process.env.BENCH_PROBE ?? 3000)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
