@@ -15,7 +15,8 @@
  * - a worker that dies mid-wait (its connection black-holed by a `TcpProxy`: no drain, no
  *   eviction, its heartbeats stop) keeps the task until the engine's liveness window (30 s on the
  *   TestClock) passes; the engine re-queues it, another worker replays the log without running
- *   the memoized charge again, and the run completes; the dead worker coming back changes nothing;
+ *   the memoized charge again, and the run completes; the dead worker coming back is told its
+ *   invocation is stale (`server_evict`) and stops it, recording nothing on the engine;
  * - a replay that makes another durable call at a recorded node fails with the engine's
  *   non-determinism error.
  */
@@ -23,7 +24,22 @@ import { Engine } from "@effect-hatchet/engine"
 import { Hatchet, Runs, Worker, Workers } from "@effect-hatchet/sdk"
 import { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import { expect, layer } from "@effect/vitest"
-import { Clock, ConfigProvider, Context, Duration, Effect, Exit, Layer, Option, Ref, Scope, TestClock } from "effect"
+import {
+  Clock,
+  ConfigProvider,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  FiberRef,
+  HashSet,
+  Layer,
+  Logger,
+  Option,
+  Ref,
+  Scope,
+  TestClock
+} from "effect"
 import * as HatchetTest from "../src/HatchetTest.js"
 import * as TcpProxy from "../src/TcpProxy.js"
 import {
@@ -193,7 +209,11 @@ layer(HeartbeatEngineLive, { timeout: 30_000 })("a durable worker killed mid-wai
       const runs = yield* Runs.Runs
       const workers = yield* Workers.Workers
       const proxy = yield* TcpProxy.make({ target: engine.grpcAddress })
-      const a = yield* startWorker("death-a", { hostPort: proxy.address, shutdownGracePeriod: Duration.zero })
+      // what worker a logs (its fibers inherit the logger), to tell why its stale attempt stops
+      const aLogs: Array<string> = []
+      const a = yield* startWorker("death-a", { hostPort: proxy.address, shutdownGracePeriod: Duration.zero }).pipe(
+        Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(Logger.make(({ message }) => aLogs.push(String(message)))))
+      )
       const handle = yield* Hatchet.runNoWait(Checkout, { orderId: "o-3", amount: 7 })
       yield* waiting(a.worker)
       expect(yield* Ref.get(counts.charges)).toBe(1)
@@ -234,12 +254,21 @@ layer(HeartbeatEngineLive, { timeout: 30_000 })("a durable worker killed mid-wai
       expect(yield* Ref.get(counts.invocations)).toBe(2)
       expect(yield* Ref.get(counts.charges)).toBe(1)
 
-      // the dead worker comes back (the engine hears its heartbeats again), its stale attempt still
-      // waiting, and is shut down (which hands that attempt back): the run stays completed with b's output
+      // the dead worker comes back: the engine hears its heartbeats again, and its durable stream's
+      // `worker_status` (held back by the freeze, then sent every second) names invocation 1 of a
+      // task now at invocation 2, so the engine answers `server_evict` ("stale invocation"), as
+      // upstream does; a stops that attempt and reports nothing (its slot freed, nothing left running)
       yield* proxy.thaw
       const now = yield* Clock.currentTimeMillis
       yield* eventually(Effect.map(workers.get(aId), (w) => w.lastHeartbeatAt !== undefined && now - w.lastHeartbeatAt.getTime() < 5_000))
-      expect(yield* a.worker.durableWaiting).toBe(1)
+      yield* eventually(Effect.map(a.worker.runningTasks, (n) => n === 0))
+      expect(yield* a.worker.durableWaiting).toBe(0)
+      expect(yield* a.worker.slotsInUse).toBe(0)
+      expect(aLogs.filter((line) => line.includes("the engine evicted durable task"))).toEqual([
+        `the engine evicted durable task ${handle.runId} (invocation 1): stale invocation: server has 2, worker sent 1`
+      ])
+      expect(yield* runs.status(handle.runId)).toBe("COMPLETED")
+      // a is shut down with nothing to hand back; the run stays completed with b's output
       yield* Scope.close(a.scope, Exit.void)
       expect(yield* runs.status(handle.runId)).toBe("COMPLETED")
       // the engine recorded nothing from a after it was declared dead; b's attempt finished the task
