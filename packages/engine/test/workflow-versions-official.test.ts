@@ -112,12 +112,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       const again = Official.client(engine)
       yield* Official.worker(again, `${name}-w2`, { workflows: [dag("second version")], slots: 1 })
       const latest = (yield* Effect.promise(() => hatchet.api.workflowVersionGet(metadata.id))).data
-      expect(latest).toMatchObject({ order: 2, workflow: { description: "second version" } })
+      expect(latest).toMatchObject({ order: 2, workflow: { description: "first version" } })
       expect(latest.metadata.id).not.toBe(firstVersionId)
       expect((latest.workflowConfig as any).description).toBe("second version")
       const older = yield* Effect.promise(() => hatchet.v0.admin.getWorkflowVersion(metadata.id, firstVersionId))
-      expect(older).toMatchObject({ metadata: { id: firstVersionId }, order: 1, workflow: { description: "second version" } })
+      expect(older).toMatchObject({ metadata: { id: firstVersionId }, order: 1, workflow: { description: "first version" } })
       expect((older.workflowConfig as any).description).toBe("first version")
+      // the Workflow row keeps its first registration's description (upstream writes it once, in `CreateWorkflow`)
+      expect((yield* Effect.promise(() => hatchet.api.workflowGet(metadata.id))).data.description).toBe("first version")
+      const listed = (yield* Effect.promise(() => hatchet.workflows.list({ name }))).rows!
+      expect(listed.find((w) => w.metadata.id === metadata.id)?.description).toBe("first version")
       // the crons follow the latest version; the older keeps its event refs under its own trigger set
       expect(older.triggers!.crons).toBeUndefined()
       expect(older.triggers!.events![0]!.parent_id).toBe(events![0]!.parent_id)

@@ -527,6 +527,13 @@ export interface EventFilter {
 
 export const latestVersion = (workflow: Workflow): WorkflowVersion => workflow.versions[workflow.versions.length - 1]!
 
+/**
+ * The workflow's own description (upstream's `Workflow.description`): what its first registration
+ * gave, since upstream writes it once in `CreateWorkflow` and `PutWorkflowVersion` never updates it;
+ * each version keeps its own in `workflowConfig`.
+ */
+export const workflowDescription = (workflow: Workflow): string => workflow.versions[0]?.description ?? ""
+
 // -----------------------------------------------------------------------------
 // runs and tasks
 // -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import type {
   Worker,
   Workflow
 } from "../domain/model.js"
-import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus } from "../domain/model.js"
+import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus, workflowDescription } from "../domain/model.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { eventsOf } from "../domain/taskEvents.js"
@@ -394,7 +394,7 @@ export const workflow = (w: Workflow, options: { readonly withVersion: boolean }
   return {
     metadata: resourceMeta(w.id, w.createdAt, w.updatedAt),
     name: w.name,
-    description: latest?.description ?? "",
+    description: workflowDescription(w),
     isPaused: w.paused !== undefined,
     ...(!options.withVersion && w.paused !== undefined ?
       {
