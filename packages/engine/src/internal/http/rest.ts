@@ -193,13 +193,14 @@ export const resourceRoute = <A, R>(
  * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
  * tenant id"), the resource id too (400 `invalidMessage`; a resource keyed by a name, with no
  * message, takes the segment as it is), the resource must exist in that tenant (404
- * `{"message": notFound}`, or the given error where upstream's getter fails otherwise); then the
- * token must belong to the tenant (403).
+ * `{"message": notFound}`, or the given error where upstream's getter fails otherwise; a lookup
+ * may fail itself, as the populator does for a resource of another tenant); then the token must
+ * belong to the tenant (403).
  */
 export const tenantResourceRoute = <A, R>(
   param: string,
   invalidMessage: string | undefined,
-  lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, never, EngineCore>,
+  lookup: (tenantId: string, id: string) => Effect.Effect<A | undefined, RestError, EngineCore>,
   handler: (resource: A, tenantId: string) => Handler<R>,
   notFound: string | RestError = "not found"
 ) =>

@@ -9,8 +9,9 @@
  *   `OWNER`, who can view payloads; its id is derived from the tenant's (stable across restarts);
  *   no `pagination`, as upstream;
  * - `PATCH` and `DELETE /api/v1/tenants/{tenant}/members/{member}`: checked as upstream's populator
- *   checks them (400 "invalid tenant member id", 404 "not found", 403 "not authorized to access
- *   this resource" for another tenant's member), then, for an API token (the only credential the
+ *   checks them, before the token (400 "invalid tenant member id", 404 "not found", 403 "not
+ *   authorized to access this resource" for another tenant's member), then the token (403), then,
+ *   for an API token (the only credential the
  *   local engine knows), upstream's answer: its handlers read the caller's membership, which a
  *   token request has none of, and fail with echo's 500 (a PATCH body that is not JSON is 400
  *   first, as it is bound before).
@@ -55,11 +56,13 @@ const memberRoute = <R>(read: Effect.Effect<unknown, RestError, R>) =>
   tenantResourceRoute(
     "member",
     "invalid tenant member id",
-    (_, id) => findMember(id),
-    (owner, tenantId) =>
-      owner.id !== tenantId
-        ? Effect.fail(httpError(403, "not authorized to access this resource"))
-        : Effect.zipRight(read, internalServerError())
+    (tenantId, id) =>
+      Effect.flatMap(findMember(id), (owner) =>
+        // the populator refuses a member of another tenant before authentication
+        owner !== undefined && owner.id !== tenantId ?
+          Effect.fail(httpError(403, "not authorized to access this resource")) :
+          Effect.succeed(owner)),
+    () => Effect.zipRight(read, internalServerError())
   )
 
 export const routes = HttpRouter.empty.pipe(
