@@ -9,10 +9,7 @@ import { Effect, Redacted } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
-import { restCall } from "./support/rest.js"
-
-const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
-const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
+import { otherTenant, restCall, unknownId } from "./support/rest.js"
 
 const deprecated = (description: string) => ({ status: 400, data: { errors: [{ description }] } })
 

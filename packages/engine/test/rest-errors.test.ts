@@ -9,9 +9,7 @@ import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Grpc from "./support/grpc.js"
 import * as Official from "./support/official.js"
-
-const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
-const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
+import { otherTenant, unknownId } from "./support/rest.js"
 
 /** One HTTP call; `body` is sent verbatim when it is a string. */
 const call = (url: string, options: { readonly token?: string | undefined; readonly body?: unknown } = {}) =>

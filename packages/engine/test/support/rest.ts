@@ -6,6 +6,12 @@
 import { Effect, Redacted } from "effect"
 import type { EngineService } from "../../src/Engine.js"
 
+/** A well-formed UUID that names nothing in any tenant (for 404s). */
+export const unknownId = "2f2f2f2f-5555-4555-8555-555555555555"
+
+/** A tenant other than the engine's own (for another tenant's token or resources: 403s). */
+export const otherTenant = "6a6a6a6a-7777-4777-8777-777777777777"
+
 export const restCall = (
   engine: EngineService,
   method: string,

@@ -8,6 +8,9 @@ import { createHash, randomUUID } from "node:crypto"
 
 export const newId = (): string => randomUUID()
 
+/** The nil UUID, Go's `uuid.Nil` (what upstream writes where an id is zero). */
+export const nilUuid = "00000000-0000-0000-0000-000000000000"
+
 /**
  * A stable UUID (version 5 layout, SHA-1) for what the local engine does not store but upstream
  * keeps as a row of its own: the same `kind` and `of` always give the same id.

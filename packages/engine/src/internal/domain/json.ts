@@ -15,6 +15,9 @@ export type JsonObject = { readonly [k: string]: JsonValue }
 
 export const isJsonObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** Bytes as `encoding/json` writes a `[]byte`: standard base64 with padding. */
+export const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64")
+
 /** The empty JSON object that records without data share (frozen, as every `JsonValue` is read-only). */
 export const emptyObject: JsonObject = Object.freeze({})
 

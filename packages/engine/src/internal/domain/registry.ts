@@ -35,7 +35,7 @@ import { deleteCron, replaceDeclaredCrons } from "./cron.js"
 import { parseDuration } from "./duration.js"
 import { type Internal, internal, type InvalidArgument, type Unimplemented, unimplemented } from "./errors.js"
 import * as Filters from "./filters.js"
-import { newId } from "./ids.js"
+import { newId, nilUuid } from "./ids.js"
 import { goMarshal, parseJson } from "./json.js"
 import type {
   ConcurrencySettings,
@@ -348,8 +348,6 @@ const stepBatchOf = (task: CreateTaskOpts): StepBatch | undefined => {
     broadcastOutput: batch.broadcastOutput ?? false
   }
 }
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** The stored action of a validated condition. */
 const conditionAction = (action: Action): ConditionAction => action === Action.SKIP ? "SKIP" : action === Action.CANCEL ? "CANCEL" : "QUEUE"

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import { nilUuid } from "../domain/ids.js"
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
 import type {
@@ -26,7 +27,16 @@ import type {
   Worker,
   Workflow
 } from "../domain/model.js"
-import { latestVersion, runStatus, taskError, taskFinishedAt, taskIdOf, taskOutput, taskStatus, workflowDescription } from "../domain/model.js"
+import {
+  latestVersion,
+  runStatus,
+  taskError,
+  taskFinishedAt,
+  taskIdOf,
+  taskOutput,
+  taskStatus,
+  workflowDescription
+} from "../domain/model.js"
 import { eventRuns, runTasks } from "../domain/queries.js"
 import * as RateLimits from "../domain/rateLimits.js"
 import { eventsOf } from "../domain/taskEvents.js"
@@ -249,8 +259,6 @@ export const workerStatus = (state: EngineState, w: Worker, now: number): "ACTIV
     : w.lastHeartbeatAt !== undefined && now - w.lastHeartbeatAt < 5_000
   return !alive ? "INACTIVE" : w.isPaused ? "PAUSED" : "ACTIVE"
 }
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /**
  * `Worker` (upstream `transformers/v1.ToWorkerSqlc`): status, slot types with what is available,

@@ -29,16 +29,12 @@ import {
   rateLimitDurationToJSON,
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
-import { derivedId } from "../domain/ids.js"
-import { goMarshal, isJsonObject, parseJson } from "../domain/json.js"
+import { derivedId, nilUuid } from "../domain/ids.js"
+import { base64, goMarshal, isJsonObject, parseJson } from "../domain/json.js"
 import type { EngineState, Workflow, WorkflowVersion } from "../domain/model.js"
 import { latestVersion } from "../domain/model.js"
 import { mergesOntoTask, normalizeActionId, taskConcurrency, workflowConcurrency } from "../domain/workflowValidation.js"
 import * as Views from "./views.js"
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
-
-const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64")
 
 /** `v1.CreateConcurrencyOpts`: a limit strategy only when one was sent. */
 const concurrencyOpts = (c: Concurrency) => ({

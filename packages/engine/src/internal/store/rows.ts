@@ -13,6 +13,7 @@
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import * as Schema from "effect/Schema"
 import type { JsonValue } from "../domain/json.js"
+import { base64 } from "../domain/json.js"
 import type {
   CronTrigger,
   DurableLog,
@@ -414,9 +415,6 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
   }
 }
 
-const base64 = (bytes: Uint8Array | undefined): string | undefined =>
-  bytes === undefined ? undefined : Buffer.from(bytes).toString("base64")
-
 const conditionRows = (conditions: ReadonlyArray<MatchCondition>) =>
   conditions.map((condition) => defined({ ...condition, sleep: condition.sleep && { ...condition.sleep } }))
 
@@ -442,7 +440,7 @@ const durableRow = (log: DurableLog) => ({
       satisfied: entry.satisfied,
       satisfiedOrder: entry.satisfiedOrder,
       satisfiedAt: entry.satisfiedAt,
-      result: base64(entry.result),
+      result: entry.result && base64(entry.result),
       isFailure: entry.isFailure,
       errorMessage: entry.errorMessage
     })
@@ -486,7 +484,11 @@ const taskRow = (task: Task): StoredTask =>
     logs: task.logs.map((line) => defined({ ...line })),
     durable: task.durable && durableRow(task.durable),
     signals: [...task.signals].map(([signalKey, signal]) =>
-      defined({ signalKey, match: signal.match && conditionRows(signal.match.conditions), completed: base64(signal.completed) })
+      defined({
+        signalKey,
+        match: signal.match && conditionRows(signal.match.conditions),
+        completed: signal.completed && base64(signal.completed)
+      })
     )
   })
 

@@ -22,12 +22,11 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
-import { EngineCore } from "../../core.js"
 import { parseJson } from "../../domain/json.js"
 import { jsonbText } from "../../domain/jsonbText.js"
 import type { PushedEvent } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
-import { json, lookupInTenant, parseQuery, resourceRoute, tenantResourceRoute } from "../rest.js"
+import { json, lookupInTenant, lookupWith, parseQuery, resourceRoute, tenantResourceRoute } from "../rest.js"
 import { resourceMeta } from "../views.js"
 import { bindBody, deprecatedTenantRoute } from "./deprecated.js"
 
@@ -37,15 +36,8 @@ const eventData = (event: PushedEvent) => {
   return json({ data: payload === undefined ? event.payload : jsonbText(payload) })
 }
 
-/** Events across tenants: the tenant comes from the event. */
-const lookupEvent = (id: string) =>
-  Effect.map(EngineCore, ({ state }) => {
-    const event = state.eventsById.get(id)
-    return event === undefined ? undefined : { tenantId: event.tenantId, resource: event }
-  })
-
 const eventRoute = (handler: (event: PushedEvent) => ReturnType<typeof eventData>) =>
-  resourceRoute("event", "invalid event id", lookupEvent, (event) => Effect.succeed(handler(event)))
+  resourceRoute("event", "invalid event id", lookupWith((state, id) => state.eventsById.get(id)), (event) => Effect.succeed(handler(event)))
 
 const base = "/api/v1/tenants/:tenant/events"
 

@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Filters from "../../domain/filters.js"
+import { nilUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"
 import { tenantOf } from "../../domain/tenants.js"
@@ -57,8 +58,6 @@ const UpdateFilterRequest = Schema.Struct({
   expression: nullable(Schema.String),
   payload: nullable(JsonObject)
 })
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** A route keyed by a filter of the path's tenant. */
 const filterRoute = <R>(handler: (filter: EventFilter, tenantId: string) => Handler<R>) =>

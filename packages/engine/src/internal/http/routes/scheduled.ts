@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { NotEither } from "../../core.js"
+import { nilUuid } from "../../domain/ids.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
 import {
@@ -86,8 +87,6 @@ const BulkUpdateRequest = Schema.Struct({
 
 /** A missing `time.Time` is Go's zero time. */
 const triggerAtOf = (value: string | undefined) => (value === undefined ? Either.right(Schedules.zeroTime) : bodyTime(value))
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** `WorkflowRunStatus`, the enum the `statuses` filter is cast to (besides `SCHEDULED`). */
 const runStatuses: ReadonlyArray<string> = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "QUEUED", "CANCELLING", "CANCELLED", "BACKOFF"]

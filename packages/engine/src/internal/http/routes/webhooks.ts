@@ -35,7 +35,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { parseUuid } from "../../domain/ids.js"
+import { nilUuid, parseUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import { isJsonObject, parseJson } from "../../domain/json.js"
 import type { TenantState } from "../../domain/model.js"
@@ -61,8 +61,6 @@ import {
   tenantRoute
 } from "../rest.js"
 import * as Views from "../views.js"
-
-const nilUuid = "00000000-0000-0000-0000-000000000000"
 
 /** `V1Webhook` (`ToV1Webhook`). */
 const view = (w: Webhooks.IncomingWebhook) => ({
