@@ -12,7 +12,7 @@ import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
 import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
-import { eventsOf, ranOn } from "../src/internal/domain/taskEvents.js"
+import { eventsOf, ranOn, recordEvent } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -125,6 +125,16 @@ describe("a finished run's records", () => {
       expect(Array.isArray(t.timeline)).toBe(false)
       expect(eventsOf(t).map((e) => `${e.retryCount}:${e.eventType}`).slice(-2)).toEqual(["1:STARTED", "1:FINISHED"])
       expect(fields(eventsOf(t)).filter((e) => e.eventType !== "STARTED" || e.retryCount !== 1)).toEqual(fields(live))
+      // a second late STARTED finds the attempt's STARTED: the packed timeline is kept as it was
+      const packed = t.timeline
+      yield* h.report(w.starts()[1]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "")
+      expect(t.timeline).toBe(packed)
+      // an event recorded on the finished run's task joins the packed timeline, which stays packed
+      const finishedAt = (yield* h.getRun(runId)).finishedAt!
+      recordEvent(h.state, t, "SLOT_RELEASED", finishedAt + 10, { message: "after the run" })
+      expect(Array.isArray(t.timeline)).toBe(false)
+      expect(eventsOf(t).at(-1)).toMatchObject({ eventType: "SLOT_RELEASED", message: "after the run", retryCount: 1 })
+      expect(eventsOf(t).at(-1)!.timestamp).toBe(finishedAt + 10)
       // a replay adds to the timeline of the run that is live again
       const before = fields(eventsOf(t))
       yield* h.runEither((state, now) => Admin.replayTasks(state, tenantId, { externalIds: [runId] }, now))

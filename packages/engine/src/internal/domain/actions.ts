@@ -144,22 +144,23 @@ const sentIndex = (events: ReadonlyArray<TaskEvent>, retryCount: number): number
  * attempt that never got a result (the task was re-queued) or never was sent is left alone.
  */
 const recordLateStarted = (state: EngineState, task: Task, retryCount: number, eventTimestamp: Date | undefined): void => {
-  const events = eventsOf(task)
+  // a finished run's timeline is packed: opened once, packed again when it changed, kept as it was otherwise
+  const before = task.timeline
+  const events = openTimeline(task)
   const sent = sentIndex(events, retryCount)
-  if (sent < 0) return
-  for (let i = sent + 1; i < events.length; i++) {
+  for (let i = sent < 0 ? events.length : sent + 1; i < events.length; i++) {
     const event = events[i]!
     if (event.retryCount !== retryCount) continue
-    if (event.eventType === "STARTED") return
+    if (event.eventType === "STARTED") break
     if (attemptResults.has(event.eventType)) {
       const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
-      openTimeline(task).splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
-      // packed again, as `maybeFinalize` left it
+      events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
       if (task.run.finishedAt !== undefined) packTimeline(task)
       touchRun(state, task.run)
       return
     }
   }
+  task.timeline = before
 }
 
 /**

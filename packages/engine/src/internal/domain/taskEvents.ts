@@ -62,7 +62,7 @@ export const makeEvent = (
   )
 }
 
-/** Appends an event to `task`'s timeline. */
+/** Appends an event to `task`'s timeline (a finished run's stays packed: unpacked, appended, packed again). */
 export const recordEvent = (
   state: EngineState,
   task: Task,
@@ -71,6 +71,7 @@ export const recordEvent = (
   details: TaskEventDetails = {}
 ): void => {
   openTimeline(task).push(makeEvent(state, task, eventType, now, details))
+  if (task.run.finishedAt !== undefined) packTimeline(task)
   countEvent(state, task, eventType)
   touchRun(state, task.run)
 }
@@ -129,10 +130,15 @@ class PackedEvents implements PackedTimeline {
  */
 const pack = (run: Run, events: ReadonlyArray<TaskEvent>): PackedTimeline => {
   const texts: Array<string> = []
+  const refs = new Map<string, number>()
   const ref = (text: string | undefined): number => {
     if (text === undefined) return 0
-    const at = texts.indexOf(text)
-    return at >= 0 ? at + 1 : texts.push(text)
+    let at = refs.get(text)
+    if (at === undefined) {
+      at = texts.push(text)
+      refs.set(text, at)
+    }
+    return at
   }
   const numbers: Array<number | string> = []
   let previousId = 0
