@@ -51,6 +51,8 @@ export const TenantMember = Schema.Struct({
 })
 
 /**
+ * A member of the tenant: the user, its role and whether it may view payloads.
+ *
  * @since 0.1.0
  * @category models
  */

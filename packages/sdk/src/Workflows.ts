@@ -140,6 +140,8 @@ export const WorkflowVersion = Schema.Struct({
 })
 
 /**
+ * A registered version of a workflow, with the registration as Hatchet stores it.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -582,9 +582,11 @@ export interface TaskEvent {
 export interface PackedTimeline {
   /** Per event: its id (after the previous event's), time, type, attempt and the texts it names. */
   readonly numbers: string
-  /** The first two distinct texts, then the rest. */
+  /** The first distinct text (reference 1), or undefined when there is none. */
   readonly first: string | undefined
+  /** The second distinct text (reference 2), or undefined. */
   readonly second: string | undefined
+  /** The third distinct text on (reference 3 is its first item), or undefined when there are two or fewer. */
   readonly rest: ReadonlyArray<string> | undefined
 }
 
@@ -976,7 +978,10 @@ export interface RunTasks {
   get(stepId: string): Task | undefined
   set(stepId: string, task: Task): this
   delete(stepId: string): boolean
-  /** The tasks in the order they were set, as a `Map` iterates. */
+  /**
+   * The tasks in the order they were set, as a `Map` iterates; but with a single task it iterates a
+   * snapshot: a task set during the loop is not visited.
+   */
   values(): IterableIterator<Task>
   /** The first task set (the only one of a single-task run), without an iterator. */
   first(): Task | undefined
