@@ -139,6 +139,20 @@ const sentIndex = (events: ReadonlyArray<TaskEvent>, retryCount: number): number
 }
 
 /**
+ * The index of the attempt's result after its SENT_TO_WORKER at `sent`, or -1 when none came or
+ * the attempt's STARTED came before it.
+ */
+const resultIndex = (events: ReadonlyArray<TaskEvent>, sent: number, retryCount: number): number => {
+  for (let i = sent + 1; i < events.length; i++) {
+    const event = events[i]!
+    if (event.retryCount !== retryCount) continue
+    if (event.eventType === "STARTED") return -1
+    if (attemptResults.has(event.eventType)) return i
+  }
+  return -1
+}
+
+/**
  * A STARTED that arrives after its attempt's result: placed just before that result, stamped with
  * the worker's time (no later than the result), unless the attempt's STARTED is already there. An
  * attempt that never got a result (the task was re-queued) or never was sent is left alone.
@@ -148,19 +162,15 @@ const recordLateStarted = (state: EngineState, task: Task, retryCount: number, e
   const before = task.timeline
   const events = openTimeline(task)
   const sent = sentIndex(events, retryCount)
-  for (let i = sent < 0 ? events.length : sent + 1; i < events.length; i++) {
-    const event = events[i]!
-    if (event.retryCount !== retryCount) continue
-    if (event.eventType === "STARTED") break
-    if (attemptResults.has(event.eventType)) {
-      const at = startedAt(events[sent]!.timestamp, event.timestamp, eventTimestamp)
-      events.splice(i, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
-      if (task.run.finishedAt !== undefined) packTimeline(task)
-      touchRun(state, task.run)
-      return
-    }
+  const result = sent < 0 ? -1 : resultIndex(events, sent, retryCount)
+  if (result < 0) {
+    task.timeline = before
+    return
   }
-  task.timeline = before
+  const at = startedAt(events[sent]!.timestamp, events[result]!.timestamp, eventTimestamp)
+  events.splice(result, 0, makeEvent(state, task, "STARTED", at, { workerId: events[sent]!.workerId, retryCount }))
+  if (task.run.finishedAt !== undefined) packTimeline(task)
+  touchRun(state, task.run)
 }
 
 /**
