@@ -61,6 +61,7 @@ import {
   lostConditions,
   mergesOntoTask,
   normalizeActionId,
+  onlyDefaultSlot,
   taskConcurrency,
   validateWorkflowRequest,
   workflowConcurrency
@@ -97,7 +98,6 @@ const checksumOf = (request: CreateWorkflowVersionRequest): string => {
   }
   const normalizeTask = (task: CreateTaskOpts) => {
     const slots = slotRequestsOf(task)
-    const isDefaultSlot = slots.length === 1 && slots[0]![0] === "default" && slots[0]![1] === 1
     const conditions = task.conditions === undefined ? undefined : {
       parentOverride: task.conditions.parentOverrideConditions.map((c) => ({
         ...c,
@@ -113,7 +113,7 @@ const checksumOf = (request: CreateWorkflowVersionRequest): string => {
     return {
       ...task,
       action: normalizeActionId(task.action),
-      slotRequests: isDefaultSlot ? undefined : Object.fromEntries(slots),
+      slotRequests: onlyDefaultSlot(slots) ? undefined : Object.fromEntries(slots),
       conditions
     }
   }

@@ -64,6 +64,13 @@ export const normalizeActionId = (action: string): string | undefined => {
   return subresource !== "" ? `${service}:${verb}:${subresource}` : `${service}:${verb}`
 }
 
+/**
+ * Whether a task's slot requests are one slot of the `default` pool, which upstream's `checksumV1`
+ * and its stored options leave out.
+ */
+export const onlyDefaultSlot = (slots: ReadonlyArray<readonly [string, number]>): boolean =>
+  slots.length === 1 && slots[0]![0] === "default" && slots[0]![1] === 1
+
 /** A crontab upstream's parser panics on: its gRPC recovery answers this (without a period). */
 const recoveredPanic = () => internalWith("An internal error occurred")
 

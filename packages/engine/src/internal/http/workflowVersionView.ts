@@ -33,7 +33,7 @@ import { derivedId, nilUuid } from "../domain/ids.js"
 import { base64, goMarshal, isJsonObject, parseJson } from "../domain/json.js"
 import type { EngineState, Workflow, WorkflowVersion } from "../domain/model.js"
 import { latestVersion } from "../domain/model.js"
-import { mergesOntoTask, normalizeActionId, taskConcurrency, workflowConcurrency } from "../domain/workflowValidation.js"
+import { mergesOntoTask, normalizeActionId, onlyDefaultSlot, taskConcurrency, workflowConcurrency } from "../domain/workflowValidation.js"
 import * as Views from "./views.js"
 
 /** `v1.CreateConcurrencyOpts`: a limit strategy only when one was sent. */
@@ -102,7 +102,6 @@ const triggerConditions = (conditions: TaskConditions | undefined, group: (id: s
 const stepOpts = (task: CreateTaskOpts, concurrency: ReadonlyArray<Concurrency>, group: (id: string) => number) => {
   const labels = Object.entries(task.workerLabels)
   const slots = Object.entries(task.slotRequests)
-  const defaultSlot = slots.length === 1 && slots[0]![0] === "default" && slots[0]![1] === 1
   return {
     ReadableId: task.readableId,
     Action: normalizeActionId(task.action) ?? task.action,
@@ -129,7 +128,7 @@ const stepOpts = (task: CreateTaskOpts, concurrency: ReadonlyArray<Concurrency>,
     RetryBackoffFactor: task.backoffFactor ?? null,
     RetryBackoffMaxSeconds: task.backoffFactor === undefined ? null : task.backoffMaxSeconds ?? 24 * 60 * 60,
     ...(task.isDurable ? { isDurable: true } : {}),
-    ...(slots.length > 0 && !defaultSlot ? { slotRequests: Object.fromEntries(slots) } : {}),
+    ...(slots.length > 0 && !onlyDefaultSlot(slots) ? { slotRequests: Object.fromEntries(slots) } : {}),
     TriggerConditions: triggerConditions(task.conditions, group),
     ...(concurrency.length > 0 ? { concurrency: concurrency.map(concurrencyOpts) } : {}),
     ...(task.batch !== undefined ?
