@@ -1,7 +1,7 @@
 /**
  * The workflow registry: `v1.AdminService/PutWorkflow` stores a validated request
- * (`workflowValidation.ts`) as a new version of its workflow, unless its content checksum is the
- * latest version's.
+ * (`workflowValidation.ts`) as a new version of its workflow, unless its checksum is the latest
+ * version's (`workflowVersionOpts.ts`: upstream's `checksumV1` of the registration as it stores it).
  *
  * Step conditions are stored with their steps (`matches.ts` evaluates them). Batch settings are
  * stored with their steps (`batches.ts`). A stored version arms its cron triggers (`cron.ts`);
@@ -27,7 +27,6 @@ import {
   type CreateWorkflowVersionRequest
 } from "@effect-hatchet/proto/v1/workflows"
 import * as Either from "effect/Either"
-import { createHash } from "node:crypto"
 import * as Cel from "./cel.js"
 import { touchWorkflow } from "./changes.js"
 import { updateSettings } from "./concurrency.js"
@@ -35,8 +34,8 @@ import { deleteCron, replaceDeclaredCrons } from "./cron.js"
 import { parseDuration } from "./duration.js"
 import { type Internal, internal, type InvalidArgument, type Unimplemented, unimplemented } from "./errors.js"
 import * as Filters from "./filters.js"
-import { newId, nilUuid } from "./ids.js"
-import { goMarshal, parseJson } from "./json.js"
+import { newId } from "./ids.js"
+import { parseJson } from "./json.js"
 import type {
   ConcurrencySettings,
   ConditionAction,
@@ -61,11 +60,11 @@ import {
   lostConditions,
   mergesOntoTask,
   normalizeActionId,
-  onlyDefaultSlot,
   taskConcurrency,
   validateWorkflowRequest,
   workflowConcurrency
 } from "./workflowValidation.js"
+import { orGroupOf, workflowVersionChecksum } from "./workflowVersionOpts.js"
 
 export { normalizeActionId, unsupportedFeatures } from "./workflowValidation.js"
 
@@ -82,57 +81,6 @@ const slotRequestsOf = (task: CreateTaskOpts): Array<readonly [string, number]> 
   const entries = Object.entries(task.slotRequests)
   if (entries.length > 0) return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return [[task.isDurable ? "durable" : "default", 1]]
-}
-
-/** The checksummed form of a request: normalised actions, or-group ids as indices. */
-const checksumOf = (request: CreateWorkflowVersionRequest): string => {
-  const groups = new Map<string, number>()
-  const group = (id: string) => {
-    if (id === "" || id === "00000000-0000-0000-0000-000000000000") return -1
-    let index = groups.get(id)
-    if (index === undefined) {
-      index = groups.size
-      groups.set(id, index)
-    }
-    return index
-  }
-  const normalizeTask = (task: CreateTaskOpts) => {
-    const slots = slotRequestsOf(task)
-    const conditions = task.conditions === undefined ? undefined : {
-      parentOverride: task.conditions.parentOverrideConditions.map((c) => ({
-        ...c,
-        base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) }
-      })),
-      sleep: task.conditions.sleepConditions.map((c) => ({ ...c, base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) } })),
-      userEvent: task.conditions.userEventConditions.map((c) => ({
-        ...c,
-        base: c.base && { ...c.base, orGroupId: group(c.base.orGroupId) },
-        considerEventsSince: c.considerEventsSince?.toISOString()
-      }))
-    }
-    return {
-      ...task,
-      action: normalizeActionId(task.action),
-      slotRequests: onlyDefaultSlot(slots) ? undefined : Object.fromEntries(slots),
-      conditions
-    }
-  }
-  const normalized = {
-    name: request.name,
-    description: request.description,
-    eventTriggers: request.eventTriggers,
-    cronTriggers: request.cronTriggers,
-    cronInput: request.cronInput,
-    tasks: request.tasks.map(normalizeTask),
-    onFailure: request.onFailureTask && normalizeTask(request.onFailureTask),
-    concurrency: workflowConcurrency(request),
-    sticky: request.sticky,
-    defaultPriority: request.defaultPriority,
-    defaultFilters: request.defaultFilters.map((f) => ({ ...f, payload: f.payload && Buffer.from(f.payload).toString("utf8") })),
-    inputJsonSchema: request.inputJsonSchema && Buffer.from(request.inputJsonSchema).toString("utf8"),
-    idempotency: request.idempotency
-  }
-  return createHash("sha256").update(goMarshal(normalized)).digest("hex")
 }
 
 const limitStrategyOf = (concurrency: Concurrency): LimitStrategy => {
@@ -359,7 +307,7 @@ const conditionAction = (action: Action): ConditionAction => action === Action.S
  * of its own. Expressions are not checked: one that does not compile never holds.
  */
 const stepConditions = (conditions: TaskConditions | undefined): Array<StepCondition> => {
-  const group = (id: string) => (id === "" || id === nilUuid ? newId() : id.toLowerCase())
+  const group = (id: string) => orGroupOf(id) ?? newId()
   return conditionsOf(conditions).map(({ base, eventKey, kind, parent, sleepFor }): StepCondition => {
     const action = conditionAction(base.action)
     const orGroupId = group(base.orGroupId)
@@ -394,7 +342,7 @@ export const putWorkflow = (
   const refused = registerTenantStrategies(state, tenant, request, now) ?? lostConditions(request)
   if (refused !== undefined) return Either.left(refused)
 
-  const checksum = checksumOf(request)
+  const checksum = workflowVersionChecksum(request)
   let workflow = tenant.workflowsByName.get(request.name)
   if (workflow !== undefined && latestVersion(workflow).checksum === checksum) return Either.right(latestVersion(workflow))
   // the version's declared filters replace the workflow's in the same transaction upstream: a
