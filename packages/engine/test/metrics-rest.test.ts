@@ -101,7 +101,7 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
         expect((yield* restCall(engine, "POST", path, { expression: 5, input: {} })).status).toBe(400)
         expect(yield* restCall(engine, "POST", path, "{oops")).toEqual({
           status: 400,
-          body: { errors: [{ description: "Invalid request body" }] }
+          body: { message: "Syntax error: offset=2, error=invalid character 'o' looking for beginning of object key string" }
         })
       }))
 
@@ -128,7 +128,7 @@ layer(InternalEngine.layer({ tenantId: "4c4c4c4c-2222-4222-8222-222222222222" })
           hatchet.runs.get(runId).then((d) => (d.run.status === "COMPLETED" ? d : undefined))
         )
         expect(details.run.output).toEqual({ doubled: 42 })
-        const onlyId = yield* restCall(engine, "POST", trigger, { workflowName: name, input: { n: 1 }, returnOnlyId: true })
+        const onlyId = yield* restCall(engine, "POST", trigger, { workflowName: name, input: { n: 1 }, return_only_id: true })
         expect(Object.keys(onlyId.body.run)).toEqual(["metadata"])
 
         const ids = `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/external-ids?since=${encodeURIComponent(since)}`

@@ -52,13 +52,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         const url = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/tasks/${operation}`
         expect(yield* call(url, { token, body: "{not json" })).toEqual({
           status: 400,
-          body: { errors: [{ description: "Invalid request body" }] }
+          body: { message: "Syntax error: offset=2, error=invalid character 'n' looking for beginning of object key string" }
         })
-        const wrongShape = yield* call(url, { token, body: { externalIds: "abc" } })
-        expect(wrongShape.status).toBe(400)
-        expect(wrongShape.body).toEqual({ message: expect.stringMatching(/^Unmarshal type error: field=externalIds,/) })
-        const noSince = yield* call(url, { token, body: { filter: { statuses: ["FAILED"] } } })
-        expect(noSince.body).toEqual({ message: expect.stringMatching(/^Unmarshal type error: field=filter\.since,/) })
+        expect(yield* call(url, { token, body: { externalIds: "abc" } })).toEqual({
+          status: 400,
+          body: { message: "Unmarshal type error: expected=[]uuid.UUID, got=string, field=externalIds, offset=20" }
+        })
         expect(yield* call(url, { token, body: { externalIds: ["abc"] } })).toEqual({
           status: 400,
           body: { message: "invalid UUID length: 3" }
@@ -85,6 +84,71 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         status: 200,
         body: "CANCELLED"
       })
+    }))
+
+  it.scoped("trigger and cancel bodies as upstream's echo binds them: a media type other than JSON 415, not JSON a Go syntax error, a field of the wrong type a Go type error, keys as Go matches them", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const hatchet = Official.client(engine)
+      const { name } = yield* seed(engine)
+      const trigger = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/workflow-runs/trigger`
+      const cancel = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/tasks/cancel`
+      const post = (url: string, body: string, contentType?: string) =>
+        Effect.promise(async () => {
+          const response = await fetch(url, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${Redacted.value(engine.token)}`,
+              ...(contentType !== undefined ? { "content-type": contentType } : {})
+            },
+            body
+          })
+          return { status: response.status, body: (await response.json()) as any }
+        })
+      const message = (status: number, text: string) => ({ status, body: { message: text } })
+      const valid = JSON.stringify({ workflowName: name, input: {} })
+      for (const url of [trigger, cancel]) {
+        // the media type: only application/json (parameters aside) is read
+        expect(yield* post(url, valid, "text/plain")).toEqual(message(415, "Unsupported Media Type"))
+        expect(yield* post(url, valid)).toEqual(message(415, "Unsupported Media Type"))
+        expect(yield* post(url, valid, "application/JSON")).toEqual(message(415, "Unsupported Media Type"))
+        // not JSON: Go's scanner, at the byte at fault; blank or cut short: io.EOF, io.ErrUnexpectedEOF
+        expect(yield* post(url, "not json", "application/json"))
+          .toEqual(message(400, "Syntax error: offset=2, error=invalid character 'o' in literal null (expecting 'u')"))
+        expect(yield* post(url, "{\"externalIds\": [1,]}", "application/json"))
+          .toEqual(message(400, "Syntax error: offset=20, error=invalid character ']' looking for beginning of value"))
+        expect(yield* post(url, " ", "application/json")).toEqual(message(400, "EOF"))
+        expect(yield* post(url, "{\"workflowName\":", "application/json")).toEqual(message(400, "unexpected EOF"))
+      }
+      // a field of the wrong type: Go's UnmarshalTypeError as echo prints it
+      expect(yield* post(trigger, "{\"workflowName\":5}", "application/json"))
+        .toEqual(message(400, "Unmarshal type error: expected=string, got=number, field=workflowName, offset=17"))
+      expect(yield* post(trigger, "[]", "application/json"))
+        .toEqual(message(400, "Unmarshal type error: expected=gen.V1TriggerWorkflowRunRequest, got=array, field=, offset=1"))
+      expect(yield* post(trigger, JSON.stringify({ workflowName: name, priority: 1.5 }), "application/json.x"))
+        .toEqual(message(415, "Unsupported Media Type"))
+      expect(
+        yield* post(trigger, JSON.stringify({ workflowName: name, input: { a: 1 }, priority: 1.5 }), "application/json; charset=utf-8")
+      )
+        .toEqual(message(400, `Unmarshal type error: expected=int, got=number 1.5, field=priority, offset=${49 + name.length}`))
+      expect(yield* post(cancel, "{\"filter\":{\"statuses\":[1]}}", "application/json"))
+        .toEqual(message(400, "Unmarshal type error: expected=gen.V1TaskStatus, got=number, field=filter.statuses, offset=24"))
+      expect(yield* post(cancel, "{\"filter\":{\"since\":5}}", "application/json"))
+        .toEqual(message(400, "Time.UnmarshalJSON: input is not a JSON string"))
+
+      // what Go decodes: keys case-insensitively, the first value (what follows is not read), the
+      // schema's `return_only_id` (as the official client sends it): only the run's id
+      const loose = yield* post(trigger, `{"WORKFLOWNAME":${JSON.stringify(name)},"Input":{"n":1}} and more`, "application/json")
+      expect(loose.status).toBe(200)
+      expect(loose.body.run).toMatchObject({ displayName: expect.stringContaining(name), input: { n: 1 } })
+      const onlyId = yield* Effect.promise(() =>
+        hatchet.api.v1WorkflowRunCreate(engine.tenantId, { workflowName: name, input: {}, return_only_id: true })
+      )
+      expect(Object.keys(onlyId.data)).toEqual(["run"])
+      expect(Object.keys(onlyId.data.run)).toEqual(["metadata"])
+      // no body: nothing bound, the cancel selects nothing
+      expect(yield* Effect.promise(() => hatchet.api.v1TaskCancel(engine.tenantId, {}).then((r) => r.data)))
+        .toEqual({ ids: [] })
     }))
 
   it.scoped("invalid path ids are 400, unknown ids 404, bad query parameters 400", () =>

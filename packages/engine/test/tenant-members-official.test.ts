@@ -72,7 +72,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("t
       }
       expect(yield* restCall(engine, "PATCH", `${members}/${memberId}`, "{not json")).toEqual({
         status: 400,
-        body: { errors: [{ description: "Invalid request body" }] }
+        body: { message: "Syntax error: offset=2, error=invalid character 'n' looking for beginning of object key string" }
       })
     }))
 })

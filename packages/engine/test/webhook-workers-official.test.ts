@@ -42,7 +42,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("w
       })
       expect(yield* restCall(engine, "POST", workers, "{not json")).toEqual({
         status: 400,
-        body: { errors: [{ description: "Invalid request body" }] }
+        body: { message: "Syntax error: offset=2, error=invalid character 'n' looking for beginning of object key string" }
       })
       const refused = { status: 400, body: { message: "This endpoint is deprecated." } }
       expect(yield* restCall(engine, "DELETE", "/api/v1/webhook-workers/abc", undefined, "")).toEqual(refused)

@@ -93,7 +93,7 @@ layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" })
         expect(wrongType.body.message).toContain("Unmarshal type error")
         expect(yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, "{not json")).toEqual({
           status: 400,
-          body: { errors: [{ description: "Invalid request body" }] }
+          body: { message: "Syntax error: offset=2, error=invalid character 'n' looking for beginning of object key string" }
         })
         // the worker kept its state through the bad requests
         expect((yield* restCall(engine, "GET", `/api/v1/workers/${us}`)).body.status).toBe("PAUSED")

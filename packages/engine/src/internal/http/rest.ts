@@ -20,8 +20,9 @@ import * as Schema from "effect/Schema"
 import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
+import { decodeGoJson, type GoType, parseRfc3339, readGoJson, rfc3339Error, zeroGoValue } from "../domain/goJson.js"
 import { parseUuid } from "../domain/ids.js"
-import { exceedsMaxDepth, goMarshal, tooDeep } from "../domain/json.js"
+import { goMarshal } from "../domain/json.js"
 import type { EngineState } from "../domain/model.js"
 import { type JsonBytes, jsonWriter } from "./jsonBytes.js"
 
@@ -243,21 +244,59 @@ export const runDomainEither = <A, E extends EngineError>(
 ): Effect.Effect<A, RestError, EngineCore> =>
   Effect.flatMap(EngineCore, (core) => core.runEither(operation)).pipe(Effect.mapError(fromEngineError))
 
-const invalidBody = (reason?: string) => apiError(400, reason === undefined ? "Invalid request body" : `Invalid request body: ${reason}`)
+/**
+ * Whether the request has no body for Go's `net/http` (`ContentLength` 0: a length of 0, or
+ * neither a length nor chunked encoding), which echo's binder does not read.
+ */
+const hasNoBody = (headers: Readonly<Record<string, string | undefined>>) => {
+  const length = headers["content-length"]
+  return length === "0" || (length === undefined && headers["transfer-encoding"] === undefined)
+}
 
-/** Reads the JSON body, or 400 APIErrors (naming the problem when it nests deeper than Go accepts). */
-export const jsonBody = Effect.flatMap(
-  HttpServerRequest.HttpServerRequest,
-  (request) =>
-    Effect.flatMap(Effect.mapError(request.text, () => invalidBody()), (text) => {
-      if (exceedsMaxDepth(text)) return Effect.fail(invalidBody(tooDeep))
-      try {
-        return Effect.succeed(JSON.parse(text) as unknown)
-      } catch {
-        return Effect.fail(invalidBody())
-      }
-    })
-)
+/**
+ * The JSON body as echo's binder reads it before an upstream handler runs (`DefaultBinder.BindBody`
+ * with `encoding/json`'s `Decoder`): `undefined` when there is none (nothing is bound); a media type
+ * other than `application/json` (parameters aside) 415 "Unsupported Media Type" (a form binds no
+ * field of upstream's bodies, nor here); the first JSON value of the body (what follows it is not
+ * read); what is not JSON 400 `{"message":"Syntax error: offset=N, error=…"}` as Go's scanner
+ * words it, `EOF` for blank text, `unexpected EOF` for a value cut short. With `type`, the value
+ * decoded into upstream's Go request struct (`Go.struct`): keys matched case-insensitively, a
+ * mismatch 400 `{"message":"Unmarshal type error: expected=…, got=…, field=…, offset=…"}`, a
+ * malformed UUID its parse error; a missing field its zero value.
+ */
+const boundBody = (type?: GoType): Effect.Effect<unknown, RestError, HttpServerRequest.HttpServerRequest> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const nothing = type === undefined ? undefined : zeroGoValue(type)
+    if (hasNoBody(request.headers)) return nothing
+    const mediaType = (request.headers["content-type"] ?? "").split(";")[0]!.trim()
+    if (mediaType === "application/x-www-form-urlencoded" || mediaType === "multipart/form-data") return nothing
+    if (mediaType !== "application/json") return yield* httpError(415, "Unsupported Media Type")
+    const bytes = new Uint8Array(yield* Effect.orElseSucceed(request.arrayBuffer, () => new ArrayBuffer(0)))
+    const read = readGoJson(bytes)
+    if (!("end" in read)) {
+      return yield* httpError(
+        400,
+        read._tag === "Syntax"
+          ? `Syntax error: offset=${read.offset}, error=${read.message}`
+          : read._tag === "EOF"
+          ? "EOF"
+          : "unexpected EOF"
+      )
+    }
+    if (type === undefined) return read.value
+    const decoded = decodeGoJson(bytes, read.end, type, read)
+    if ("value" in decoded) return decoded.value
+    return yield* httpError(
+      400,
+      decoded._tag === "Decoder"
+        ? decoded.message
+        : `Unmarshal type error: expected=${decoded.expected}, got=${decoded.got}, field=${decoded.field}, offset=${decoded.offset}`
+    )
+  })
+
+/** The JSON body as echo's binder reads it (`boundBody`), `undefined` when there is none. */
+export const jsonBody = boundBody()
 
 // -----------------------------------------------------------------------------
 // request parsing as upstream's generated (oapi-codegen, echo) handlers do it
@@ -277,19 +316,10 @@ export const optionalGoUuid = (value: string | undefined): Either.Either<string 
 export const goUuids = (values: ReadonlyArray<string>): Either.Either<Array<string>, RestError> =>
   Either.all(values.map((value) => goUuid(value)))
 
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
-
-/** An RFC 3339 date-time (Go `time.Time`) as epoch milliseconds, or undefined. */
-export const parseDateTime = (value: string): number | undefined => {
-  if (!rfc3339.test(value)) return undefined
-  const ms = Date.parse(value)
-  return Number.isNaN(ms) ? undefined : ms
-}
-
 /** A date-time of a JSON body as Go's `time.Time` decodes it, or 400 `{"message": …}`. */
 export const bodyTime = (value: string): Either.Either<number, RestError> => {
-  const ms = parseDateTime(value)
-  return ms === undefined ? Either.left(httpError(400, `parsing time "${value}": not an RFC 3339 date-time`)) : Either.right(ms)
+  const ms = parseRfc3339(value)
+  return ms === undefined ? Either.left(httpError(400, rfc3339Error(value))) : Either.right(ms)
 }
 
 const int64Max = 2n ** 63n - 1n
@@ -386,7 +416,7 @@ export class QueryReader {
   dateTime(name: string): number | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    const ms = parseDateTime(value)
+    const ms = parseRfc3339(value)
     if (ms === undefined) return this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
     return ms
   }
@@ -503,12 +533,15 @@ export const orderedPage = <Field extends string>(
   })
 
 /**
- * Reads the JSON body and decodes it with `schema`: malformed JSON is 400 APIErrors (`jsonBody`),
- * a value of the wrong shape 400 `{"message":"Unmarshal type error: …"}` as echo's binder says it.
+ * Reads the JSON body as echo's binder does (`boundBody`) and decodes it with `schema`. With
+ * `type` (upstream's Go request struct) the body is what Go decoded (the struct's JSON names, a
+ * missing field its zero value, no body the zero struct); without it, a value of the wrong shape
+ * is 400 `{"message":"Unmarshal type error: …"}` in echo's words but not Go's detail, and no body
+ * is decoded as `{}`.
  */
-export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) =>
-  Effect.flatMap(jsonBody, (body) =>
-    Schema.decodeUnknown(schema)(body).pipe(
+export const decodeBody = <A, I>(schema: Schema.Schema<A, I>, type?: GoType) =>
+  Effect.flatMap(boundBody(type), (value) =>
+    Schema.decodeUnknown(schema)(value === undefined ? {} : value).pipe(
       Effect.mapError((error) => {
         const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
         const field = issue === undefined || issue.path.length === 0 ? "" : ` field=${issue.path.join(".")},`

@@ -5,19 +5,9 @@
  *
  * @internal
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import type { RestError } from "../rest.js"
-import { apiError, jsonBody, tenantRoute } from "../rest.js"
-
-/**
- * The JSON body as echo's binder reads it before the handler: a body that is not JSON is 400
- * "Invalid request body"; no body at all (no length) is not read.
- */
-export const bindBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, ({ headers }) => {
-  const length = headers["content-length"]
-  return length === "0" || (length === undefined && headers["transfer-encoding"] === undefined) ? Effect.void : jsonBody
-})
+import { apiError, tenantRoute } from "../rest.js"
 
 /** A deprecated route under `/tenants/{tenant}`: the tenant checked, what upstream binds read, then 400 APIErrors `message`. */
 export const deprecatedTenantRoute = <R>(message: string, read: Effect.Effect<unknown, RestError, R>) =>

@@ -12,9 +12,9 @@
  * - `GET /api/v1/tenants/{tenant}/events` (list: its query is read as upstream's binding reads it,
  *   `offset` / `limit` int64, `eventIds` UUIDs) and `GET .../events/keys`: 400 APIErrors
  *   "EventList is deprecated", "EventKeyList is deprecated";
- * - `POST .../events`, `.../events/bulk`, `.../events/replay`, `.../events/cancel`: a body that is
- *   not JSON is 400 "Invalid request body" (no body at all is read as none, as echo's binder does),
- *   any other 400 APIErrors "EventCreate is deprecated",
+ * - `POST .../events`, `.../events/bulk`, `.../events/replay`, `.../events/cancel`: the body read as
+ *   echo's binder reads it (`jsonBody`: not JSON 400 "Syntax error: …", not `application/json` 415),
+ *   then 400 APIErrors "EventCreate is deprecated",
  *   "EventCreateBulk is deprecated", "EventUpdateReplay is deprecated", "EventUpdateCancel is
  *   deprecated; please use V1TaskCancel instead".
  *
@@ -26,9 +26,9 @@ import { parseJson } from "../../domain/json.js"
 import { jsonbText } from "../../domain/jsonbText.js"
 import type { PushedEvent } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
-import { json, lookupInTenant, lookupWith, parseQuery, resourceRoute, tenantResourceRoute } from "../rest.js"
+import { json, jsonBody, lookupInTenant, lookupWith, parseQuery, resourceRoute, tenantResourceRoute } from "../rest.js"
 import { resourceMeta } from "../views.js"
-import { bindBody, deprecatedTenantRoute } from "./deprecated.js"
+import { deprecatedTenantRoute } from "./deprecated.js"
 
 /** `EventData`: the payload as the `jsonb` column gives it back. */
 const eventData = (event: PushedEvent) => {
@@ -66,8 +66,8 @@ export const routes = HttpRouter.empty.pipe(
     )
   ),
   HttpRouter.get(`${base}/keys`, deprecatedTenantRoute("EventKeyList is deprecated", Effect.void)),
-  HttpRouter.post(base, deprecatedTenantRoute("EventCreate is deprecated", bindBody)),
-  HttpRouter.post(`${base}/bulk`, deprecatedTenantRoute("EventCreateBulk is deprecated", bindBody)),
-  HttpRouter.post(`${base}/replay`, deprecatedTenantRoute("EventUpdateReplay is deprecated", bindBody)),
-  HttpRouter.post(`${base}/cancel`, deprecatedTenantRoute("EventUpdateCancel is deprecated; please use V1TaskCancel instead", bindBody))
+  HttpRouter.post(base, deprecatedTenantRoute("EventCreate is deprecated", jsonBody)),
+  HttpRouter.post(`${base}/bulk`, deprecatedTenantRoute("EventCreateBulk is deprecated", jsonBody)),
+  HttpRouter.post(`${base}/replay`, deprecatedTenantRoute("EventUpdateReplay is deprecated", jsonBody)),
+  HttpRouter.post(`${base}/cancel`, deprecatedTenantRoute("EventUpdateCancel is deprecated; please use V1TaskCancel instead", jsonBody))
 )

@@ -5,8 +5,9 @@
  *   `V1WorkflowRunDetails`): a priority outside 1..3 is 400 "priority must be between 1 and 3, got
  *   N"; the run is made as `v1.AdminService/TriggerWorkflowRun` makes it, and what that refuses
  *   with INVALID_ARGUMENT (an unknown workflow name, input that is not JSON) is 400 `APIErrors`
- *   with its message; an idempotency collision is upstream's 500. With `returnOnlyId` only the
- *   run's metadata is returned, as upstream;
+ *   with its message; an idempotency collision is upstream's 500. With `return_only_id` (the
+ *   schema's snake case, which upstream's Go struct reads) only the run's metadata is returned;
+ *   the body is decoded as that struct is (`decodeBody`);
  * - `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids` (`V1WorkflowRunExternalIdList`):
  *   the ids of the runs created after `since` (required) and at or before `until`, with one of
  *   `statuses` (all by default; unknown ones are skipped, as upstream), of `workflow_ids`, and with
@@ -23,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Durable from "../../domain/durable.js"
+import { Go } from "../../domain/goJson.js"
 import { goMarshal } from "../../domain/json.js"
 import * as Metrics from "../../domain/metrics.js"
 import type { TaskStatus } from "../../domain/model.js"
@@ -43,13 +45,22 @@ import {
 import * as Views from "../views.js"
 import { metadataPairsLenient } from "./metrics.js"
 
-/** `V1TriggerWorkflowRunRequest`. */
+/** `V1TriggerWorkflowRunRequest`, as upstream's Go struct decodes it. */
+const TriggerRequestGo = Go.struct("gen.V1TriggerWorkflowRunRequest", {
+  additionalMetadata: [Go.map(Go.any), "pointer"],
+  input: Go.map(Go.any),
+  priority: [Go.int, "pointer"],
+  return_only_id: [Go.bool, "pointer"],
+  workflowName: Go.string
+})
+
+/** What `TriggerRequestGo` decodes to. */
 const TriggerRequest = Schema.Struct({
   workflowName: Schema.String,
   input: nullable(JsonObject),
   additionalMetadata: nullable(JsonObject),
   priority: nullable(Schema.Number),
-  returnOnlyId: nullable(Schema.Boolean)
+  return_only_id: nullable(Schema.Boolean)
 })
 
 /** `V1BranchDurableTaskRequest`. */
@@ -84,9 +95,9 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/stable/tenants/:tenant/workflow-runs/trigger",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(TriggerRequest)
+        const body = yield* decodeBody(TriggerRequest, TriggerRequestGo)
         const priority = body.priority
-        if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > 3)) {
+        if (priority !== undefined && (priority < 1 || priority > 3)) {
           return yield* apiError(400, `priority must be between 1 and 3, got ${priority}`)
         }
         const run = yield* runDomainEither((state, now) => {
@@ -101,7 +112,7 @@ export const routes = HttpRouter.empty.pipe(
           // upstream's handler passes an idempotency collision (ALREADY_EXISTS) on as an error: 500
           Effect.catchIf((error) => error.status === 409, () => Effect.fail(internalServerError()))
         )
-        if (body.returnOnlyId === true) return json({ run: { metadata: Views.resourceMeta(run.id, run.createdAt) } })
+        if (body.return_only_id === true) return json({ run: { metadata: Views.resourceMeta(run.id, run.createdAt) } })
         return jsonWritten((writer) => Views.writeWorkflowRunDetails(writer, run))
       })
     )

@@ -20,6 +20,7 @@ import * as Schema from "effect/Schema"
 import * as Admin from "../../domain/admin.js"
 import * as Durable from "../../domain/durable.js"
 import type { InvalidArgument } from "../../domain/errors.js"
+import { Go } from "../../domain/goJson.js"
 import type { EngineState, Task } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import { eventsOf } from "../../domain/taskEvents.js"
@@ -55,7 +56,19 @@ const TaskFilter = Schema.Struct({
   additionalMetadata: nullable(Schema.Array(Schema.String))
 })
 
-/** `V1CancelTaskRequest` and `V1ReplayTaskRequest` (the same shape). */
+/** `V1TaskFilter` as upstream's Go struct decodes it. */
+const TaskFilterGo = Go.struct("gen.V1TaskFilter", {
+  additionalMetadata: [Go.slice(Go.string), "pointer"],
+  since: Go.time,
+  statuses: [Go.slice(Go.named("gen.V1TaskStatus")), "pointer"],
+  until: [Go.time, "pointer"],
+  workflowIds: [Go.slice(Go.uuid), "pointer"]
+})
+
+/** `V1CancelTaskRequest` / `V1ReplayTaskRequest` (the same fields) as upstream's Go struct decodes it. */
+const tasksRequestGo = (name: string) => Go.struct(name, { externalIds: [Go.slice(Go.uuid), "pointer"], filter: [TaskFilterGo, "pointer"] })
+
+/** What `tasksRequestGo` decodes to. */
 const TasksRequest = Schema.Struct({
   externalIds: nullable(Schema.Array(Schema.String)),
   filter: nullable(TaskFilter)
@@ -80,6 +93,7 @@ const toSelection = (body: typeof TasksRequest.Type): Either.Either<Admin.TasksS
   })
 
 const tasksOperation = (
+  requestName: string,
   operation: (
     state: EngineState,
     tenantId: string,
@@ -89,7 +103,7 @@ const tasksOperation = (
 ) =>
   tenantRoute((tenantId) =>
     Effect.gen(function*() {
-      const body = yield* decodeBody(TasksRequest)
+      const body = yield* decodeBody(TasksRequest, tasksRequestGo(requestName))
       const selection = yield* toSelection(body)
       const ids = yield* runDomainEither((state, now) => operation(state, tenantId, selection, now))
       return json({ ids })
@@ -122,8 +136,8 @@ export const routes = HttpRouter.empty.pipe(
       "durable task not found"
     )
   ),
-  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/cancel", tasksOperation(Admin.cancelTasks)),
-  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/replay", tasksOperation(Admin.replayTasks)),
+  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/cancel", tasksOperation("gen.V1CancelTaskRequest", Admin.cancelTasks)),
+  HttpRouter.post("/api/v1/stable/tenants/:tenant/tasks/replay", tasksOperation("gen.V1ReplayTaskRequest", Admin.replayTasks)),
   HttpRouter.get(
     "/api/v1/stable/tasks/:task",
     taskRoute((task) =>

@@ -25,9 +25,8 @@ import { derivedId } from "../../domain/ids.js"
 import type { Tenant } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import type { RestError } from "../rest.js"
-import { httpError, internalServerError, json, notFound, runDomain, tenantResourceRoute, tenantRoute } from "../rest.js"
+import { httpError, internalServerError, json, jsonBody, notFound, runDomain, tenantResourceRoute, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
-import { bindBody } from "./deprecated.js"
 
 /** The id of a tenant's one member. */
 const memberId = (tenantId: string) => derivedId("tenant-member", tenantId)
@@ -85,6 +84,6 @@ export const routes = HttpRouter.empty.pipe(
       })
     )
   ),
-  HttpRouter.patch("/api/v1/tenants/:tenant/members/:member", memberRoute(bindBody)),
+  HttpRouter.patch("/api/v1/tenants/:tenant/members/:member", memberRoute(jsonBody)),
   HttpRouter.del("/api/v1/tenants/:tenant/members/:member", memberRoute(Effect.void))
 )

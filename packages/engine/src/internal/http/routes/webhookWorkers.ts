@@ -16,14 +16,14 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
-import { httpError, publicRoute } from "../rest.js"
-import { bindBody, deprecatedTenantRoute } from "./deprecated.js"
+import { httpError, jsonBody, publicRoute } from "../rest.js"
+import { deprecatedTenantRoute } from "./deprecated.js"
 
 const refusedByPopulator = publicRoute(Effect.fail(httpError(400, "This endpoint is deprecated.")))
 
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.get("/api/v1/tenants/:tenant/webhook-workers", deprecatedTenantRoute("WebhookList is deprecated", Effect.void)),
-  HttpRouter.post("/api/v1/tenants/:tenant/webhook-workers", deprecatedTenantRoute("WebhookCreate is deprecated", bindBody)),
+  HttpRouter.post("/api/v1/tenants/:tenant/webhook-workers", deprecatedTenantRoute("WebhookCreate is deprecated", jsonBody)),
   HttpRouter.del("/api/v1/webhook-workers/:webhook", refusedByPopulator),
   HttpRouter.get("/api/v1/webhook-workers/:webhook/requests", refusedByPopulator)
 )
