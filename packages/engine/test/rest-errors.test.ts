@@ -272,6 +272,82 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(logs.body).toMatchObject({ rows: [{ message: "a secret line", level: "INFO", taskExternalId: mine.runId }] })
     }))
 
+  it.scoped("another tenant's resource under one's own tenant path, as upstream's populator answers before the token: 403 where its getter finds the resource by id alone, 404 where it looks in the path's tenant; a tenant the engine does not have 404", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const api = engine.apiUrl
+      const mine = yield* seed(engine)
+      const hatchet = Official.client(engine)
+      // our tenant's crons, scheduled runs, filters, events and webhooks
+      const cron = yield* Effect.promise(() => hatchet.crons.create(mine.name, { name: "nightly", expression: "0 0 * * *" }))
+      const scheduled = yield* Effect.promise(() =>
+        hatchet.scheduled.create(mine.name, { triggerAt: new Date(Date.now() + 3_600_000), input: {} })
+      )
+      const filter = yield* Effect.promise(() => hatchet.filters.create({ workflowId: mine.workflowId, expression: "true", scope: "s" }))
+      const event = yield* Effect.promise(() => hatchet.events.push(`${mine.name}:event`, {}))
+      yield* Effect.promise(() =>
+        hatchet.webhooks.create({
+          sourceName: "GENERIC" as never,
+          name: `${mine.name}-hook`,
+          eventKeyExpression: "'k'",
+          auth: { headerName: "X-API-Key", apiKey: "key" }
+        })
+      )
+      const otherToken = `Bearer ${Redacted.value(yield* engine.mintToken({ tenantId: otherTenant }))}`
+      const theirs = (path: string) => `${api}/api/v1${path.replace("{tenant}", otherTenant)}`
+      const notAuthorized = { status: 403, body: { message: "not authorized to access this resource" } }
+      // found by its id alone: the task of a durable-task route (and a member, tenant-members-official.test.ts)
+      for (const token of [otherToken, undefined, `Bearer ${Redacted.value(engine.token)}`]) {
+        expect(yield* call(theirs(`/stable/tenants/{tenant}/durable-tasks/${mine.runId}`), { token })).toEqual(notAuthorized)
+      }
+      expect(yield* call(theirs(`/stable/tenants/{tenant}/durable-tasks/${unknownId}`), { token: otherToken })).toEqual({
+        status: 404,
+        body: { message: "durable task not found" }
+      })
+      // looked up in the path's tenant: answered as an id that tenant does not have (404 "not found",
+      // the getter's own 404, or for a cron the getter's plain error, echo's 500)
+      for (
+        const [path, id] of [
+          ["/tenants/{tenant}/workflows/crons/{id}", cron.metadata.id],
+          ["/tenants/{tenant}/workflows/scheduled/{id}", scheduled.metadata.id],
+          ["/stable/tenants/{tenant}/filters/{id}", filter.metadata.id],
+          ["/stable/tenants/{tenant}/events/{id}", event.eventId],
+          ["/tenants/{tenant}/events/{id}/data", event.eventId],
+          ["/stable/tenants/{tenant}/webhooks/{id}", `${mine.name}-hook`]
+        ] as const
+      ) {
+        const answer = yield* call(theirs(path.replace("{id}", id)), { token: otherToken })
+        expect([path, answer]).toEqual([path, yield* call(theirs(path.replace("{id}", unknownId)), { token: otherToken })])
+        expect([path, answer.status === 404 || answer.status === 500]).toEqual([path, true])
+      }
+      const notFound = { status: 404, body: { message: "not found" } }
+      // found by its id alone, with no tenant in the path: the resource's tenant is not the token's
+      const forbidden = { status: 403, body: { message: "Please provide valid credentials" } }
+      for (const path of [`/workflows/${mine.workflowId}`, `/workers/${mine.workerId}`, `/events/${event.eventId}`]) {
+        expect([path, yield* call(`${api}/api/v1${path}`, { token: otherToken })]).toEqual([path, forbidden])
+      }
+      // a tenant the engine does not have: the populator's `tenant` getter finds none, before the token
+      const unknownTenant = (path: string) => `${api}/api/v1${path.replace("{tenant}", unknownId)}`
+      for (const token of [`Bearer ${Redacted.value(engine.token)}`, undefined]) {
+        for (
+          const path of [
+            "/tenants/{tenant}/workflows",
+            "/stable/tenants/{tenant}/workflow-runs?since=2026-01-01T00:00:00Z",
+            `/stable/tenants/{tenant}/filters/${filter.metadata.id}`,
+            `/stable/tenants/{tenant}/durable-tasks/${mine.runId}`,
+            `/tenants/{tenant}/workflow-runs/${mine.runId}/shape`
+          ]
+        ) {
+          expect([path, yield* call(unknownTenant(path), { token })]).toEqual([path, notFound])
+        }
+      }
+      // the deprecated v0 shape route: the tenant found, then upstream's `workflow-run` getter refuses it
+      expect(yield* call(`${api}/api/v1/tenants/${engine.tenantId}/workflow-runs/${mine.runId}/shape`)).toEqual({
+        status: 400,
+        body: { message: "This endpoint is deprecated." }
+      })
+    }))
+
   it.scoped("page sizes as upstream: limit and offset are int64, narrowed to int32; a negative page is 500, logs above 10,000 too", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine

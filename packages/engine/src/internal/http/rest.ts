@@ -143,11 +143,22 @@ export const requireTenant = (request: PlainRequest, tenantId: string): Either.E
   tokenTenant(request.auth, request.authorization, request.now) === tenantId ? Either.void : Either.left(forbidden())
 
 /**
- * The tenant of a route under `/tenants/{tenant}`: the id must be a UUID (400 "invalid tenant
- * id") and the token must belong to that tenant (403).
+ * The path's tenant as upstream's populator finds it, before the token is read: the id must be a
+ * UUID (400 "invalid tenant id") and name a tenant of the engine (404 "not found": the `tenant`
+ * getter's `pgx.ErrNoRows`).
+ */
+export const populatedTenant = (request: PlainRequest): Either.Either<string, RestError> => {
+  const tenantId = uuidParam(request, "tenant", "invalid tenant id")
+  if (Either.isLeft(tenantId)) return tenantId
+  return request.core.state.tenants.has(tenantId.right) ? tenantId : Either.left(notFound())
+}
+
+/**
+ * The tenant of a route under `/tenants/{tenant}`: found by the populator (`populatedTenant`),
+ * then the token must belong to that tenant (403).
  */
 export const pathTenant = (request: PlainRequest): Either.Either<string, RestError> => {
-  const tenantId = uuidParam(request, "tenant", "invalid tenant id")
+  const tenantId = populatedTenant(request)
   if (Either.isLeft(tenantId)) return tenantId
   const allowed = requireTenant(request, tenantId.right)
   return Either.isLeft(allowed) ? Either.left(allowed.left) : tenantId
@@ -160,6 +171,10 @@ const respond = <R>(effect: Handler<R>) => effect.pipe(Effect.catchTag("RestErro
 /** A route under `/tenants/{tenant}` (see `pathTenant`). */
 export const tenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
   respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(pathTenant(request), handler)))
+
+/** A route under `/tenants/{tenant}` that upstream answers in its populator: the tenant found (`populatedTenant`), no token read. */
+export const populatedTenantRoute = <R>(handler: (tenantId: string) => Handler<R>) =>
+  respond(Effect.flatMap(plainRequest, (request) => Effect.flatMap(populatedTenant(request), handler)))
 
 /**
  * A route no token guards (upstream's `security: []`): its failures answer as the others'.
@@ -191,12 +206,13 @@ export const resourceRoute = <A, R>(
 
 /**
  * A route under `/tenants/{tenant}` keyed by a resource of that tenant (`{param}`), checked as
- * upstream's populator does before authentication: the tenant id must be a UUID (400 "invalid
- * tenant id"), the resource id too (400 `invalidMessage`; a resource keyed by a name, with no
- * message, takes the segment as it is), the resource must exist in that tenant (404
- * `{"message": notFound}`, or the given error where upstream's getter fails otherwise; a lookup
- * may fail itself, as the populator does for a resource of another tenant); then the token must
- * belong to the tenant (403).
+ * upstream's populator does before authentication: the tenant found (`populatedTenant`), the
+ * resource id a UUID (400 `invalidMessage`; a resource keyed by a name, with no message, takes the
+ * segment as it is), the resource found (404 `{"message": notFound}`, or the given error where
+ * upstream's getter fails otherwise). Upstream's getter looks some resources up in the path's
+ * tenant (`lookupInTenant`: another tenant's is not found), others by their id alone
+ * (`lookupAcrossTenants`: another tenant's is 403 "not authorized to access this resource").
+ * Then the token must belong to the tenant (403).
  */
 export const tenantResourceRoute = <A, R>(
   param: string,
@@ -207,7 +223,7 @@ export const tenantResourceRoute = <A, R>(
 ) =>
   respond(Effect.gen(function*() {
     const request = yield* plainRequest
-    const tenantId = yield* uuidParam(request, "tenant", "invalid tenant id")
+    const tenantId = yield* populatedTenant(request)
     const id = invalidMessage === undefined ? request.params[param] ?? "" : yield* uuidParam(request, param, invalidMessage)
     const found = yield* lookup(tenantId, id)
     if (found === undefined) return yield* (typeof notFound === "string" ? httpError(404, notFound) : notFound)
@@ -224,6 +240,21 @@ export const lookupWith =
     Effect.map(EngineCore, (core) => {
       const resource = find(core.state, id)
       return resource === undefined ? undefined : { tenantId: resource.tenantId, resource }
+    })
+
+/**
+ * A `tenantResourceRoute` lookup from a cross-tenant domain finder, for upstream's getters that
+ * find a resource by its id alone: the populator refuses one of another tenant than the path's
+ * with 403 "not authorized to access this resource", before the token is read.
+ */
+export const lookupAcrossTenants =
+  <A extends { readonly tenantId: string }>(find: (state: EngineState, id: string) => A | undefined) =>
+  (tenantId: string, id: string): Effect.Effect<A | undefined, RestError, EngineCore> =>
+    Effect.flatMap(EngineCore, (core) => {
+      const resource = find(core.state, id)
+      return resource !== undefined && resource.tenantId !== tenantId
+        ? Effect.fail(httpError(403, "not authorized to access this resource"))
+        : Effect.succeed(resource)
     })
 
 /** A `tenantResourceRoute` lookup from a domain finder scoped to the path's tenant. */

@@ -9,7 +9,8 @@
  *   tenant comes from the task;
  * - `GET /api/v1/stable/tenants/{tenant}/durable-tasks/{durable-task}` (`V1DurableEventLogList`):
  *   a task's durable event log, by branch then node, `offset` and `limit` (default 1000); a task
- *   that is not durable has an empty one.
+ *   that is not durable has an empty one; upstream's getter finds the task by its id alone, so
+ *   another tenant's is 403 "not authorized to access this resource", before the token.
  *
  * @internal
  */
@@ -33,7 +34,7 @@ import {
   internalServerError,
   json,
   jsonWritten,
-  lookupInTenant,
+  lookupAcrossTenants,
   lookupWith,
   parseQuery,
   resourceRoute,
@@ -126,7 +127,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantResourceRoute(
       "durableTask",
       "invalid durable task id",
-      lookupInTenant(Queries.findTask),
+      lookupAcrossTenants(Queries.findTaskAnyTenant),
       (task) =>
         Effect.gen(function*() {
           const page = yield* parseQuery((q) => ({ offset: q.int("offset") ?? 0, limit: q.int("limit") ?? eventLogLimit }))

@@ -20,12 +20,11 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
-import { EngineCore } from "../../core.js"
 import { derivedId } from "../../domain/ids.js"
-import type { Tenant } from "../../domain/model.js"
+import type { EngineState, Tenant } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import type { RestError } from "../rest.js"
-import { httpError, internalServerError, json, jsonBody, notFound, runDomain, tenantResourceRoute, tenantRoute } from "../rest.js"
+import { internalServerError, json, jsonBody, lookupAcrossTenants, notFound, runDomain, tenantResourceRoute, tenantRoute } from "../rest.js"
 import * as Views from "../views.js"
 
 /** The id of a tenant's one member. */
@@ -41,11 +40,10 @@ const member = (tenant: Tenant) => ({
 })
 
 /** The member with this id, in whichever tenant it is (the populator's `member` getter). */
-const findMember = (id: string) =>
-  Effect.map(EngineCore, ({ state }) => {
-    for (const { tenant } of state.tenants.values()) if (memberId(tenant.id) === id) return tenant
-    return undefined
-  })
+const findMember = (state: EngineState, id: string) => {
+  for (const { tenant } of state.tenants.values()) if (memberId(tenant.id) === id) return { tenantId: tenant.id }
+  return undefined
+}
 
 /**
  * A route of one member of the path's tenant (see the module's description): `read` is what
@@ -55,12 +53,7 @@ const memberRoute = <R>(read: Effect.Effect<unknown, RestError, R>) =>
   tenantResourceRoute(
     "member",
     "invalid tenant member id",
-    (tenantId, id) =>
-      Effect.flatMap(findMember(id), (owner) =>
-        // the populator refuses a member of another tenant before authentication
-        owner !== undefined && owner.id !== tenantId ?
-          Effect.fail(httpError(403, "not authorized to access this resource")) :
-          Effect.succeed(owner)),
+    lookupAcrossTenants(findMember),
     () => Effect.zipRight(read, internalServerError())
   )
 

@@ -15,12 +15,14 @@ import * as Queries from "../../domain/queries.js"
 import * as PlainRoutes from "../plainRoutes.js"
 import {
   errorReply,
+  httpError,
   internalServerError,
   json,
   jsonReply,
   lookupWith,
   notFound,
   pathTenant,
+  populatedTenantRoute,
   type QueryReader,
   readQuery,
   requireTenant,
@@ -129,8 +131,9 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/tenants/:tenant/workflow-runs/:run/shape",
-    // upstream's `workflow-run` resource getter rejects every v0 run route before authentication
-    Effect.succeed(json({ message: "This endpoint is deprecated." }, 400))
+    // upstream's populator finds the tenant, then its `workflow-run` getter rejects every v0 run
+    // route, before authentication
+    populatedTenantRoute(() => Effect.fail(httpError(400, "This endpoint is deprecated.")))
   ),
   HttpRouter.concat(PlainRoutes.router(hotRoutes))
 )
