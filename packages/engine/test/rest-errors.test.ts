@@ -136,6 +136,35 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       expect(yield* post(cancel, "{\"filter\":{\"since\":5}}", "application/json"))
         .toEqual(message(400, "Time.UnmarshalJSON: input is not a JSON string"))
 
+      // the other routes' bodies, decoded as their Go structs
+      const t = `${engine.apiUrl}/api/v1/tenants/${engine.tenantId}`
+      const st = `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}`
+      const typeErrors: ReadonlyArray<readonly [string, string, string]> = [
+        [
+          `${t}/workflows/${name}/crons`,
+          "{\"cronName\":\"c\",\"priority\":3000000000}",
+          "Unmarshal type error: expected=int32, got=number 3000000000, field=priority, offset=37"
+        ],
+        [`${t}/workflows/${name}/scheduled`, "{\"triggerAt\":5}", "Time.UnmarshalJSON: input is not a JSON string"],
+        [`${t}/workflows/scheduled/bulk-delete`, "{\"filter\":{\"workflowId\":\"x\"}}", "invalid UUID length: 1"],
+        [
+          `${t}/workflows/scheduled/bulk-update`,
+          "{\"updates\":{}}",
+          "Unmarshal type error: expected=[]gen.ScheduledWorkflowsBulkUpdateItem, got=object, field=updates, offset=12"
+        ],
+        [`${st}/filters`, "{\"workflowId\":7}", "Unmarshal type error: expected=uuid.UUID, got=number, field=workflowId, offset=15"],
+        [
+          `${st}/cel/debug`,
+          "{\"expression\":\"true\",\"input\":\"x\"}",
+          "Unmarshal type error: expected=map[string]interface {}, got=string, field=input, offset=32"
+        ],
+        [`${st}/durable-tasks/branch`, "{\"taskExternalId\":\"abc\"}", "invalid UUID length: 3"],
+        [`${st}/durable-tasks/branch`, "{\"nodeId\":\"1\"}", "Unmarshal type error: expected=int64, got=string, field=nodeId, offset=13"]
+      ]
+      for (const [url, body, text] of typeErrors) {
+        expect([url, yield* post(url, body, "application/json")]).toEqual([url, message(400, text)])
+      }
+
       // what Go decodes: keys case-insensitively, the first value (what follows is not read), the
       // schema's `return_only_id` (as the official client sends it): only the run's id
       const loose = yield* post(trigger, `{"WORKFLOWNAME":${JSON.stringify(name)},"Input":{"n":1}} and more`, "application/json")

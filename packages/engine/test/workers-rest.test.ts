@@ -90,7 +90,7 @@ layer(InternalEngine.layer({ tenantId: "3b3b3b3b-1111-4111-8111-111111111111" })
         expect((yield* restCall(engine, "GET", `${base}?limit=-1`)).status).toBe(500)
         const wrongType = yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, { isPaused: "yes" })
         expect(wrongType.status).toBe(400)
-        expect(wrongType.body.message).toContain("Unmarshal type error")
+        expect(wrongType.body.message).toBe("Unmarshal type error: expected=bool, got=string, field=isPaused, offset=17")
         expect(yield* restCall(engine, "PATCH", `/api/v1/workers/${us}`, "{not json")).toEqual({
           status: 400,
           body: { message: "Syntax error: offset=2, error=invalid character 'n' looking for beginning of object key string" }

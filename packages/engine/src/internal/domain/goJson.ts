@@ -335,6 +335,8 @@ export const Go = {
   named: (name: string): GoType => ({ kind: "string", name }),
   bool: { kind: "bool" } as GoType,
   int: { kind: "int", name: "int" } as GoType,
+  int32: { kind: "int", name: "int32" } as GoType,
+  int64: { kind: "int", name: "int64" } as GoType,
   any: { kind: "any" } as GoType,
   map: (value: GoType): GoType => ({ kind: "map", value }),
   slice: (elem: GoType): GoType => ({ kind: "slice", elem }),

@@ -564,15 +564,13 @@ export const orderedPage = <Field extends string>(
   })
 
 /**
- * Reads the JSON body as echo's binder does (`boundBody`) and decodes it with `schema`. With
- * `type` (upstream's Go request struct) the body is what Go decoded (the struct's JSON names, a
- * missing field its zero value, no body the zero struct); without it, a value of the wrong shape
- * is 400 `{"message":"Unmarshal type error: …"}` in echo's words but not Go's detail, and no body
- * is decoded as `{}`.
+ * Reads the JSON body as echo's binder does (`boundBody`) into `type`, upstream's Go request
+ * struct (the struct's JSON names, a missing field its zero value, no body the zero struct), then
+ * decodes that with `schema` (what the route reads of it; a defect if it does not fit: 400).
  */
-export const decodeBody = <A, I>(schema: Schema.Schema<A, I>, type?: GoType) =>
+export const decodeBody = <A, I>(schema: Schema.Schema<A, I>, type: GoType) =>
   Effect.flatMap(boundBody(type), (value) =>
-    Schema.decodeUnknown(schema)(value === undefined ? {} : value).pipe(
+    Schema.decodeUnknown(schema)(value).pipe(
       Effect.mapError((error) => {
         const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
         const field = issue === undefined || issue.path.length === 0 ? "" : ` field=${issue.path.join(".")},`

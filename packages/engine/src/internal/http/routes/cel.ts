@@ -13,6 +13,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Cel from "../../domain/cel.js"
+import { Go } from "../../domain/goJson.js"
 import type { JsonObject } from "../../domain/json.js"
 import { decodeBody, json, JsonObject as JsonObjectSchema, nullable, tenantRoute } from "../rest.js"
 
@@ -51,7 +52,15 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/stable/tenants/:tenant/cel/debug",
     tenantRoute(() =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(DebugRequest)
+        const body = yield* decodeBody(
+          DebugRequest,
+          Go.struct("gen.V1CELDebugRequest", {
+            additionalMetadata: [Go.map(Go.any), "pointer"],
+            expression: Go.string,
+            filterPayload: [Go.map(Go.any), "pointer"],
+            input: Go.map(Go.any)
+          })
+        )
         return json(debugEventExpression(
           body.expression ?? "",
           (body.input ?? {}) as JsonObject,

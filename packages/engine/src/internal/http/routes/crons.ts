@@ -31,6 +31,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Crons from "../../domain/cron.js"
+import { Go } from "../../domain/goJson.js"
 import type { CronTrigger } from "../../domain/model.js"
 import {
   decodeBody,
@@ -60,6 +61,15 @@ const CreateCronWorkflowTriggerRequest = Schema.Struct({
   priority: nullable(Schema.Int)
 })
 
+/** `CreateCronWorkflowTriggerRequest` as upstream's Go struct decodes it. */
+const CreateCronWorkflowTriggerRequestGo = Go.struct("gen.CreateCronWorkflowTriggerRequest", {
+  additionalMetadata: Go.map(Go.any),
+  cronExpression: Go.string,
+  cronName: Go.string,
+  input: Go.map(Go.any),
+  priority: [Go.int32, "pointer"]
+})
+
 /** `UpdateCronWorkflowTriggerRequest`. */
 const UpdateCronWorkflowTriggerRequest = Schema.Struct({ enabled: nullable(Schema.Boolean) })
 
@@ -82,7 +92,7 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const workflowName = yield* pathParam("workflow")
-        const body = yield* decodeBody(CreateCronWorkflowTriggerRequest)
+        const body = yield* decodeBody(CreateCronWorkflowTriggerRequest, CreateCronWorkflowTriggerRequestGo)
         const opts: Crons.NewCron = {
           name: body.cronName ?? "",
           expression: body.cronExpression ?? "",
@@ -123,7 +133,10 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/crons/:cron`,
     cronRoute((cron) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(UpdateCronWorkflowTriggerRequest)
+        const body = yield* decodeBody(
+          UpdateCronWorkflowTriggerRequest,
+          Go.struct("gen.UpdateCronWorkflowTriggerRequest", { enabled: [Go.bool, "pointer"] })
+        )
         yield* runDomain((state) => Crons.setCronEnabled(state, cron, body.enabled))
         return HttpServerResponse.empty({ status: 204 })
       })

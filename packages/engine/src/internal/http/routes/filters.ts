@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Filters from "../../domain/filters.js"
+import { Go } from "../../domain/goJson.js"
 import { nilUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import type { EventFilter } from "../../domain/model.js"
@@ -70,7 +71,15 @@ export const routes = HttpRouter.empty.pipe(
     base,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(CreateFilterRequest)
+        const body = yield* decodeBody(
+          CreateFilterRequest,
+          Go.struct("gen.V1CreateFilterRequest", {
+            expression: Go.string,
+            payload: [Go.map(Go.any), "pointer"],
+            scope: Go.string,
+            workflowId: Go.uuid
+          })
+        )
         const workflowId = yield* goUuid(body.workflowId ?? nilUuid)
         const created = yield* runDomain((state, now) =>
           Filters.createFilter(state, tenantOf(state, tenantId), workflowId, {
@@ -115,7 +124,14 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/:filter`,
     filterRoute((filter, tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(UpdateFilterRequest)
+        const body = yield* decodeBody(
+          UpdateFilterRequest,
+          Go.struct("gen.V1UpdateFilterRequest", {
+            expression: [Go.string, "pointer"],
+            payload: [Go.map(Go.any), "pointer"],
+            scope: [Go.string, "pointer"]
+          })
+        )
         const update: Filters.FilterUpdate = {
           scope: body.scope,
           expression: body.expression,

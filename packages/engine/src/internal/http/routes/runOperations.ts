@@ -79,7 +79,10 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/stable/tenants/:tenant/durable-tasks/branch",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(BranchRequest)
+        const body = yield* decodeBody(
+          BranchRequest,
+          Go.struct("gen.V1BranchDurableTaskRequest", { branchId: Go.int64, nodeId: Go.int64, taskExternalId: Go.uuid })
+        )
         const result = yield* runDomainEither((state, now) =>
           Durable.branchDurableTask(state, tenantId, {
             taskExternalId: body.taskExternalId,

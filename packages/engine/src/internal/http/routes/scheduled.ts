@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { NotEither } from "../../core.js"
+import { Go } from "../../domain/goJson.js"
 import { nilUuid } from "../../domain/ids.js"
 import type { EngineState, ScheduledRun } from "../../domain/model.js"
 import * as Schedules from "../../domain/schedules.js"
@@ -80,6 +81,20 @@ const BulkDeleteRequest = Schema.Struct({
   }))
 })
 
+/** `ScheduledWorkflowsBulkDeleteRequest` as upstream's Go struct decodes it. */
+const BulkDeleteRequestGo = Go.struct("gen.ScheduledWorkflowsBulkDeleteRequest", {
+  filter: [
+    Go.struct("gen.ScheduledWorkflowsBulkDeleteFilter", {
+      additionalMetadata: [Go.slice(Go.string), "pointer"],
+      parentStepRunId: [Go.uuid, "pointer"],
+      parentWorkflowRunId: [Go.uuid, "pointer"],
+      workflowId: [Go.uuid, "pointer"]
+    }),
+    "pointer"
+  ],
+  scheduledWorkflowRunIds: [Go.slice(Go.uuid), "pointer"]
+})
+
 /** `ScheduledWorkflowsBulkUpdateRequest`. */
 const BulkUpdateRequest = Schema.Struct({
   updates: nullable(Schema.Array(Schema.Struct({ id: nullable(Schema.String), triggerAt: nullable(Schema.String) })))
@@ -121,7 +136,15 @@ export const routes = HttpRouter.empty.pipe(
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
         const workflowName = yield* pathParam("workflow")
-        const body = yield* decodeBody(ScheduleWorkflowRunRequest)
+        const body = yield* decodeBody(
+          ScheduleWorkflowRunRequest,
+          Go.struct("gen.ScheduleWorkflowRunRequest", {
+            additionalMetadata: Go.map(Go.any),
+            input: Go.map(Go.any),
+            priority: [Go.int32, "pointer"],
+            triggerAt: Go.time
+          })
+        )
         const opts: Schedules.NewScheduled = {
           triggerAt: yield* triggerAtOf(body.triggerAt),
           ...storedJson(body),
@@ -158,7 +181,7 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/scheduled/bulk-delete`,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(BulkDeleteRequest)
+        const body = yield* decodeBody(BulkDeleteRequest, BulkDeleteRequestGo)
         const filter = body.filter
         const given = yield* goUuids(body.scheduledWorkflowRunIds ?? [])
         if (given.length > 0 && filter !== undefined) {
@@ -191,7 +214,12 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/scheduled/bulk-update`,
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(BulkUpdateRequest)
+        const body = yield* decodeBody(
+          BulkUpdateRequest,
+          Go.struct("gen.ScheduledWorkflowsBulkUpdateRequest", {
+            updates: Go.slice(Go.struct("gen.ScheduledWorkflowsBulkUpdateItem", { id: Go.uuid, triggerAt: Go.time }))
+          })
+        )
         const updates = yield* Either.all(
           (body.updates ?? []).map((update) => Either.all({ id: goUuid(update.id ?? nilUuid), triggerAt: triggerAtOf(update.triggerAt) }))
         )
@@ -213,7 +241,10 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/scheduled/:scheduled`,
     scheduledRoute((scheduled) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(UpdateScheduledWorkflowRunRequest)
+        const body = yield* decodeBody(
+          UpdateScheduledWorkflowRunRequest,
+          Go.struct("gen.UpdateScheduledWorkflowRunRequest", { triggerAt: Go.time })
+        )
         const triggerAt = yield* triggerAtOf(body.triggerAt)
         const updated = yield* whileScheduled(scheduled, (state) => Schedules.reschedule(state, scheduled, triggerAt))
         if (updated === undefined) return yield* apiError(404, "Scheduled workflow not found.")

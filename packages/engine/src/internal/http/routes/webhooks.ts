@@ -35,6 +35,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { Go } from "../../domain/goJson.js"
 import { nilUuid, parseUuid } from "../../domain/ids.js"
 import type { JsonObject as JsonObjectValue } from "../../domain/json.js"
 import { isJsonObject, parseJson } from "../../domain/json.js"
@@ -223,7 +224,15 @@ export const routes = HttpRouter.empty.pipe(
     `${base}/:webhook`,
     webhookRoute((webhook) =>
       Effect.gen(function*() {
-        const body = yield* decodeBody(UpdateWebhookRequest)
+        const body = yield* decodeBody(
+          UpdateWebhookRequest,
+          Go.struct("gen.V1UpdateWebhookRequest", {
+            eventKeyExpression: [Go.string, "pointer"],
+            returnEventAsResponsePayload: [Go.bool, "pointer"],
+            scopeExpression: [Go.string, "pointer"],
+            staticPayload: [Go.map(Go.any), "pointer"]
+          })
+        )
         const updated = yield* runDomain((_, now) =>
           Webhooks.updateWebhook(webhook, { ...body, staticPayload: body.staticPayload as JsonObjectValue | undefined }, now)
         )

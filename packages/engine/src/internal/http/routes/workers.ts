@@ -12,6 +12,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { Go } from "../../domain/goJson.js"
 import type { Worker } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
 import * as Workers from "../../domain/workers.js"
@@ -93,7 +94,10 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/workers/:worker",
     resourceRoute("worker", "invalid worker id", lookupWorker, (worker) =>
       Effect.gen(function*() {
-        const { isPaused } = yield* decodeBody(UpdateWorker)
+        const { isPaused } = yield* decodeBody(
+          UpdateWorker,
+          Go.struct("gen.UpdateWorkerRequest", { isPaused: [Go.bool, "pointer"] })
+        )
         return yield* runDomain((state, now) => {
           if (isPaused !== undefined) Workers.setPaused(state, worker, isPaused)
           return json(Views.worker(state, worker, now, "v0"))

@@ -20,6 +20,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { EngineCore } from "../../core.js"
 import { sqlInterval } from "../../domain/duration.js"
+import { Go } from "../../domain/goJson.js"
 import { isJsonObject } from "../../domain/json.js"
 import type { PausedRunQueueBehavior } from "../../domain/model.js"
 import { latestVersion } from "../../domain/model.js"
@@ -117,7 +118,11 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/workflows/:workflow",
     resourceRoute("workflow", "invalid workflow id", lookupWorkflow, (workflow) =>
       Effect.gen(function*() {
-        const { pause } = yield* decodeBody(UpdateWorkflow)
+        const { pause } = yield* decodeBody(
+          UpdateWorkflow,
+          // `PauseWorkflowRequest` is a union kept as raw JSON: any value binds
+          Go.struct("gen.WorkflowUpdateRequest", { pause: [Go.any, "pointer"] })
+        )
         const request = yield* pauseRequest(pause)
         return yield* runDomain((state, now) => {
           if (request === "unpause") WorkflowPause.unpauseWorkflow(state, workflow, now)
