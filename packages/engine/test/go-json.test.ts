@@ -4,7 +4,7 @@
  * `unexpected EOF`, the first value only; decoding into a struct with its type errors.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { decodeGoJson, Go, readGoJson, readGoJsonValue } from "../src/internal/domain/goJson.js"
+import { decodeGoJson, Go, parseGoRfc3339, readGoJson, readGoJsonValue } from "../src/internal/domain/goJson.js"
 
 const read = (text: string | Uint8Array) => readGoJsonValue(typeof text === "string" ? new TextEncoder().encode(text) : text)
 const syntax = (offset: number, message: string) => ({ _tag: "Syntax", offset, message })
@@ -113,5 +113,28 @@ describe("Go's JSON decoder", () => {
       .toEqual({ _tag: "Decoder", message: "Time.UnmarshalJSON: input is not a JSON string" })
     expect(decode("{\"filter\":{\"since\":null,\"statuses\":[\"FAILED\"]}}", Cancel))
       .toEqual({ value: { filter: { since: "0001-01-01T00:00:00Z", statuses: ["FAILED"] } } })
+  })
+
+  it("times as Go's time.Parse(RFC3339) reads them: what it accepts, and its errors", () => {
+    const layout = "\"2006-01-02T15:04:05Z07:00\""
+    const cannot = (value: string, rest: string, element: string) => ({
+      error: `parsing time "${value}" as ${layout}: cannot parse "${rest}" as "${element}"`
+    })
+    expect(parseGoRfc3339("2026-12-07T03:04:05Z")).toEqual({ ms: Date.parse("2026-12-07T03:04:05Z") })
+    expect(parseGoRfc3339("2026-12-07T03:04:05.123456789+01:30")).toEqual({ ms: Date.parse("2026-12-07T01:34:05.123Z") })
+    // Go's strict RFC 3339 checks are off: a one-digit hour and a comma before the fraction pass
+    expect(parseGoRfc3339("2026-12-07T3:04:05,5Z")).toEqual({ ms: Date.parse("2026-12-07T03:04:05.500Z") })
+    expect(parseGoRfc3339("0001-01-01T00:00:00Z")).toEqual({ ms: Date.parse("0001-01-01T00:00:00Z") })
+    expect(parseGoRfc3339("yesterday")).toEqual(cannot("yesterday", "yesterday", "2006"))
+    expect(parseGoRfc3339("2026-1-07T00:00:00Z")).toEqual(cannot("2026-1-07T00:00:00Z", "1-07T00:00:00Z", "01"))
+    expect(parseGoRfc3339("2026-12-07 03:04:05Z")).toEqual(cannot("2026-12-07 03:04:05Z", " 03:04:05Z", "T"))
+    expect(parseGoRfc3339("2026-12-07t03:04:05z")).toEqual(cannot("2026-12-07t03:04:05z", "t03:04:05z", "T"))
+    expect(parseGoRfc3339("2026-12-07T03:04:05")).toEqual(cannot("2026-12-07T03:04:05", "", "Z07:00"))
+    expect(parseGoRfc3339("2026-13-07T03:04:05Z")).toEqual({ error: "parsing time \"2026-13-07T03:04:05Z\": month out of range" })
+    expect(parseGoRfc3339("2026-12-07T24:04:05Z")).toEqual({ error: "parsing time \"2026-12-07T24:04:05Z\": hour out of range" })
+    expect(parseGoRfc3339("2025-02-29T00:00:00Z")).toEqual({ error: "parsing time \"2025-02-29T00:00:00Z\": day out of range" })
+    expect(parseGoRfc3339("2024-02-29T00:00:00Z")).toEqual({ ms: Date.parse("2024-02-29T00:00:00Z") })
+    expect(parseGoRfc3339("2026-12-07T03:04:05Zjunk")).toEqual({ error: "parsing time \"2026-12-07T03:04:05Zjunk\": extra text: \"junk\"" })
+    expect(parseGoRfc3339("héllo")).toEqual(cannot("h\\xc3\\xa9llo", "h\\xc3\\xa9llo", "2006"))
   })
 })

@@ -64,7 +64,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         })
         expect(yield* call(url, { token, body: { filter: { since: "yesterday" } } })).toEqual({
           status: 400,
-          body: { message: "parsing time \"yesterday\": not an RFC 3339 date-time" }
+          body: { message: "parsing time \"yesterday\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"yesterday\" as \"2006\"" }
         })
         expect(yield* call(url, { token, body: { filter: { since, workflowIds: ["nope"] } } })).toEqual({
           status: 400,

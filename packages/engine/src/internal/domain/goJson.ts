@@ -288,20 +288,95 @@ export const readGoJson = (
   return { end: read.end, value: JSON.parse(prefix) as unknown, text: prefix }
 }
 
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
-
-/** An RFC 3339 date-time (Go `time.Time`) as epoch milliseconds, or undefined. */
-export const parseRfc3339 = (value: string): number | undefined => {
-  if (!rfc3339.test(value)) return undefined
-  const ms = Date.parse(value)
-  return Number.isNaN(ms) ? undefined : ms
+/** Go's `time` `quote`: ASCII as is (`"` and `\` escaped), other bytes as `\xNN`. */
+const timeQuote = (text: string): string => {
+  let out = "\""
+  for (const c of text) {
+    const code = c.codePointAt(0)!
+    if (code >= 0x80 || code < 0x20) {
+      for (const byte of Buffer.from(c, "utf8")) out += `\\x${byte.toString(16).padStart(2, "0")}`
+    } else out += c === "\"" || c === "\\" ? `\\${c}` : c
+  }
+  return `${out}"`
 }
 
+const rfc3339Layout = "2006-01-02T15:04:05Z07:00"
+
 /**
- * The error of a `time.Time` that is not RFC 3339, in the local engine's words (Go's names the
- * layout element where its parse stopped).
+ * Go's `time.Parse(time.RFC3339, value)` (what `time.Time` decodes a JSON string with; its strict
+ * checks are disabled upstream of Go 1.20's, go.dev/issue/54580): epoch milliseconds, or Go's
+ * `ParseError` text ("parsing time "…" as "2006-01-02T15:04:05Z07:00": cannot parse "…" as "…"",
+ * or "…: month out of range" and the like). A one-digit hour and a comma before the fraction pass,
+ * as in Go.
  */
-export const rfc3339Error = (value: string) => `parsing time "${value}": not an RFC 3339 date-time`
+export const parseGoRfc3339 = (value: string): { readonly ms: number } | { readonly error: string } => {
+  const cannot = (rest: string, element: string) => ({
+    error: `parsing time ${timeQuote(value)} as ${timeQuote(rfc3339Layout)}: cannot parse ${timeQuote(rest)} as ${timeQuote(element)}`
+  })
+  const outOfRange = (what: string) => ({ error: `parsing time ${timeQuote(value)}: ${what} out of range` })
+  const digit = (text: string, i: number) => i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57
+  // Go's `getnum`: one or (fixed) exactly two digits
+  const num = (text: string, fixed: boolean): readonly [number, string] | undefined => {
+    if (!digit(text, 0)) return undefined
+    if (!digit(text, 1)) return fixed ? undefined : [Number(text[0]), text.slice(1)]
+    return [Number(text.slice(0, 2)), text.slice(2)]
+  }
+  let rest = value
+  // the year: four characters, an optional sign and digits (Go's `atoi`)
+  if (rest.length < 4 || !/^[+-]?\d+$/.test(rest.slice(0, 4))) return cannot(rest, "2006")
+  const year = Number(rest.slice(0, 4))
+  rest = rest.slice(4)
+  const numbers: Array<number> = []
+  const fields: ReadonlyArray<readonly [string, string, boolean, number, string]> = [
+    ["-", "01", true, 12, "month"],
+    ["-", "02", true, Infinity, "day"],
+    ["T", "15", false, 23, "hour"],
+    [":", "04", true, 59, "minute"],
+    [":", "05", true, 59, "second"]
+  ]
+  for (const [separator, element, fixed, max, name] of fields) {
+    if (!rest.startsWith(separator)) return cannot(rest, separator)
+    rest = rest.slice(1)
+    const read = num(rest, fixed)
+    if (read === undefined) return cannot(rest, element)
+    const [n, after] = read
+    if (n > max || (name === "month" && n === 0)) return { error: `parsing time ${timeQuote(value)}: ${name} out of range` }
+    numbers.push(n)
+    rest = after
+  }
+  const [month, day, hour, minute, second] = numbers as [number, number, number, number, number]
+  let fraction = 0
+  if (rest.length >= 2 && (rest[0] === "." || rest[0] === ",") && digit(rest, 1)) {
+    let n = 2
+    while (digit(rest, n)) n++
+    fraction = Number(`0.${rest.slice(1, Math.min(n, 10))}`)
+    rest = rest.slice(n)
+  }
+  let offsetMinutes = 0
+  if (rest.startsWith("Z")) rest = rest.slice(1)
+  else {
+    const hold = rest
+    if (rest.length < 6 || rest[3] !== ":") return cannot(hold, "Z07:00")
+    const hours = num(rest.slice(1, 3), true)
+    const minutes = num(rest.slice(4, 6), true)
+    if (hours === undefined || minutes === undefined || (rest[0] !== "+" && rest[0] !== "-")) return cannot(hold, "Z07:00")
+    if (hours[0] > 24) return outOfRange("time zone offset hour")
+    if (minutes[0] > 60) return outOfRange("time zone offset minute")
+    offsetMinutes = (rest[0] === "-" ? -1 : 1) * (hours[0] * 60 + minutes[0])
+    rest = rest.slice(6)
+  }
+  if (rest.length > 0) return { error: `parsing time ${timeQuote(value)}: extra text: ${timeQuote(rest)}` }
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, 1)
+  if (day < 1 || day > new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeap(year) ? 1 : 0)) {
+    return { error: `parsing time ${timeQuote(value)}: day out of range` }
+  }
+  date.setUTCDate(day)
+  date.setUTCHours(hour, minute, second, 0)
+  return { ms: date.getTime() + Math.floor(fraction * 1000) - offsetMinutes * 60_000 }
+}
+
+const isLeap = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
 
 // -----------------------------------------------------------------------------
 // decoding into a Go type
@@ -424,7 +499,7 @@ const treeOf = (bytes: Uint8Array, end: number): Node => {
       const close = stringEnd(i)
       const value = JSON.parse(text(i, close)) as string
       if (top !== undefined && top.node.t === "object" && top.key === undefined) top.key = value
-      else add({ t: "literal", end: close, value, text: value })
+      else add({ t: "literal", end: close, value, text: text(i + 1, close - 1) })
       i = close
       continue
     }
@@ -592,7 +667,9 @@ const decodeWith = <N>(source: Source<N>, root: N, type: GoType): { readonly val
       case "time": {
         const value = source.scalar(node)
         if (typeof value !== "string") throw new Abort("Time.UnmarshalJSON: input is not a JSON string")
-        if (parseRfc3339(value) === undefined) throw new Abort(rfc3339Error(value))
+        // Go parses the text between the quotes as it is (escapes included)
+        const parsed = parseGoRfc3339(source.text(node))
+        if ("error" in parsed) throw new Abort(parsed.error)
         return value
       }
       case "uuid": {

@@ -20,7 +20,7 @@ import * as Schema from "effect/Schema"
 import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
-import { decodeGoJson, type GoType, parseRfc3339, readGoJson, rfc3339Error, zeroGoValue } from "../domain/goJson.js"
+import { decodeGoJson, type GoType, parseGoRfc3339, readGoJson, zeroGoValue } from "../domain/goJson.js"
 import { parseUuid } from "../domain/ids.js"
 import { goMarshal } from "../domain/json.js"
 import type { EngineState } from "../domain/model.js"
@@ -349,8 +349,8 @@ export const goUuids = (values: ReadonlyArray<string>): Either.Either<Array<stri
 
 /** A date-time of a JSON body as Go's `time.Time` decodes it, or 400 `{"message": …}`. */
 export const bodyTime = (value: string): Either.Either<number, RestError> => {
-  const ms = parseRfc3339(value)
-  return ms === undefined ? Either.left(httpError(400, rfc3339Error(value))) : Either.right(ms)
+  const parsed = parseGoRfc3339(value)
+  return "error" in parsed ? Either.left(httpError(400, parsed.error)) : Either.right(parsed.ms)
 }
 
 const int64Max = 2n ** 63n - 1n
@@ -447,7 +447,8 @@ export class QueryReader {
   dateTime(name: string): number | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    const ms = parseRfc3339(value)
+    const parsed = parseGoRfc3339(value)
+    const ms = "ms" in parsed ? parsed.ms : undefined
     if (ms === undefined) return this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
     return ms
   }
