@@ -34,7 +34,9 @@
  * those rows). BENCH_PROBE_ATTRIBUTE=1 tells where the probe's slow runs (over BENCH_PROBE_SLOW_MS,
  * 4 ms) lose their time, counted by cause (`runs`: each run too; ./probeAttribution.ts): the worker
  * then runs as bench:trace's traced worker, and both processes record their collections and
- * event-loop gaps, so its figures are not the bench's.
+ * event-loop gaps, so its figures are not the bench's. BENCH_STEADY_ATTRIBUTE=1 does the same for
+ * the runs of the steady phase that waited BENCH_STEADY_SLOW_MS (5 ms) or more for a slot (`runs`:
+ * every episode of overlapping waits, with the CPU and messages in it; ./probeAttribution.ts).
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
@@ -48,10 +50,20 @@ import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
-import { attributeMode, printAttribution, type ProbeAttribution, probeAttribution } from "./probeAttribution.js"
+import {
+  attributeMode,
+  printAttribution,
+  printSteadyAttribution,
+  type ProbeAttribution,
+  probeAttribution,
+  steadyAttributeMode,
+  type SteadyAttribution,
+  steadyAttribution
+} from "./probeAttribution.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
 import { lastAtOrBefore } from "./sorted.js"
+import { hrMs } from "./timeline.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -106,6 +118,8 @@ interface Measured {
   readonly steadyDispatch: Dispatch
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
+  /** With BENCH_STEADY_ATTRIBUTE: where the steady phase's waiting runs lost their time. */
+  readonly steadyAttribution: SteadyAttribution | undefined
   /** The same in 50 ms bursts (the old measure, `triggerInBursts`). */
   readonly burstRate: number
   readonly burstDispatch: Dispatch
@@ -172,8 +186,11 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 // one worker
 // ---------------------------------------------------------------------------------------------
 
+/** Either attribution runs the traced worker and marks this process's messages. */
+const traced = attributeMode !== undefined || steadyAttributeMode !== undefined
+
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  attributeMode === undefined
+  !traced
     ? spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
       source: process.env.BENCH_DIST !== "1"
     })
@@ -288,17 +305,25 @@ interface Dispatch extends Quantiles {
   readonly afterSlotFreedMax: number
 }
 
+/** Each task of `ids` sent to a worker: its run created and its START sent (engine clock, ms). */
+const dispatchTimes = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
+  const times: Array<{ readonly created: number; readonly sent: number }> = []
+  for (const id of ids) {
+    for (const task of core.state.runsById.get(id)!.tasks.values()) {
+      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
+      if (sent !== undefined) times.push({ created: task.createdAt, sent: sent.timestamp })
+    }
+  }
+  return times
+}
+
 /** Run created → START sent to the worker (engine clock), per task of `ids`. */
 const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Dispatch => {
   const latencies: Array<number> = []
   const waitedSentAt: Array<number> = []
-  for (const id of ids) {
-    for (const task of core.state.runsById.get(id)!.tasks.values()) {
-      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
-      if (sent === undefined) continue
-      latencies.push(sent.timestamp - task.createdAt)
-      if (sent.timestamp > task.createdAt) waitedSentAt.push(sent.timestamp)
-    }
+  for (const { created, sent } of dispatchTimes(core, ids)) {
+    latencies.push(sent - created)
+    if (sent > created) waitedSentAt.push(sent)
   }
   latencies.sort((a, b) => a - b)
   // every result the engine recorded (a slot freed), in time order
@@ -313,6 +338,12 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): D
     if (freed !== undefined) afterSlotFreedMax = Math.max(afterSlotFreedMax, sentAt - freed)
   }
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
+}
+
+/** Each task's wait for dispatch (run created → START sent) on `hrMs`'s clock (from the engine's whole ms). */
+const dispatchWaits = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
+  const offset = hrMs() - Date.now()
+  return dispatchTimes(core, ids).map(({ created, sent }) => ({ start: created + offset, end: sent + offset }))
 }
 
 /**
@@ -343,15 +374,19 @@ const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 10)
  * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (10 ms), in one
  * bulk call, the runs due by then (`rate × elapsed`, so a late tick catches up and the rate
  * holds), as many clients triggering independently would; waits for them all; returns their ids.
+ * `onTrigger` is told each call's size as it is made.
  */
-const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number) =>
+const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number, onTrigger?: (runs: number) => void) =>
   Effect.gen(function*() {
     const total = Math.round(rate * seconds)
     const ids: Array<string> = []
     const start = performance.now()
     for (let tick = 1; ids.length < total; tick++) {
       const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000) + 1)
-      if (due > ids.length) { for (const id of yield* triggerRuns(due - ids.length)) ids.push(id) }
+      if (due > ids.length) {
+        onTrigger?.(due - ids.length)
+        for (const id of yield* triggerRuns(due - ids.length)) ids.push(id)
+      }
       yield* Effect.sleep(Math.max(0, start + tick * steadyTickMs - performance.now()))
     }
     yield* awaitRuns(core, ids)
@@ -402,7 +437,16 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     const bursts = yield* triggerInBursts(core, total / seconds / 2, steadySeconds)
     const burstDispatch = dispatchLatency(core, bursts.ids)
     const burstRoundTrip = checkRuns(core, bursts.ids, workerId)
-    const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
+    const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
+    const attributing = steadyAttributeMode === undefined ? undefined : steadyAttribution(child, slotsInUse)
+    if (attributing !== undefined) yield* attributing.start
+    const steady = yield* triggerSteadily(
+      core,
+      total / seconds / 2,
+      steadySeconds,
+      attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
+    )
+    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(core, steady.ids))
     const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
     return {
@@ -412,6 +456,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       steadyRate: steady.rate,
       steadyDispatch,
       steadyRoundTrip,
+      steadyAttribution: steadyAttributed,
       burstRate: bursts.rate,
       burstDispatch,
       burstRoundTrip,
@@ -558,6 +603,10 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
       : `   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`
   )
   for (const r of results) if (r.attribution !== undefined) printAttribution(`${labels[r.kind]}, attributed`, r.attribution)
+  for (const r of results) {
+    const a = r.measured?.steadyAttribution
+    if (a !== undefined) printSteadyAttribution(`${labels[r.kind]}, half throughput, attributed`, a)
+  }
 
   const ours = byKind.get("ours")
   if (ours !== undefined) {
@@ -636,7 +685,7 @@ const program = Effect.gen(function*() {
     `  machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, node ${process.version}; load average ${loadBefore} (1 / 5 / 15 min)`
   )
   console.log(`  the local engine and the trigger client run in this process; each worker in a child process; order: ${order.join(", ")}`)
-  if (attributeMode !== undefined) {
+  if (traced) {
     // the engine's messages marked and its collections recorded before its server exists
     const { hookProtos, observeGc } = yield* Effect.promise(() => import("./trace/hooks.js"))
     yield* Effect.promise(() => hookProtos("e:"))
