@@ -63,7 +63,7 @@ import {
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
 import { lastAtOrBefore } from "./sorted.js"
-import { hrMs } from "./timeline.js"
+import { hrMs, machineMs, processRunMs, schedstat } from "./timeline.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -118,6 +118,8 @@ interface Measured {
   readonly steadyDispatch: Dispatch
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
+  /** The machine over the steady phase (ms): what its two processes and the rest used, and how long each main thread waited for a CPU. */
+  readonly steadyMachine: PhaseMachine
   /** With BENCH_STEADY_ATTRIBUTE: where the steady phase's waiting runs lost their time. */
   readonly steadyAttribution: SteadyAttribution | undefined
   /** The same in 50 ms bursts (the old measure, `triggerInBursts`). */
@@ -132,6 +134,37 @@ interface Measured {
   readonly report: WorkerReport
   /** Our overhead histogram over the measured runs. */
   readonly overhead: Histogram | undefined
+}
+
+/** The machine over a phase (ms of CPU): the engine's and worker's processes, everything else, idle; each main thread's wait for a CPU. */
+interface PhaseMachine {
+  readonly oursMs: number
+  readonly othersMs: number
+  readonly idleMs: number
+  readonly engineWaitMs: number
+  readonly workerWaitMs: number
+}
+
+/** Reads the machine now; the function returned gives what happened since (`PhaseMachine`). */
+const machineSince = (child: ChildProcess) => {
+  const read = () => ({
+    machine: machineMs(),
+    ours: processRunMs("self") + processRunMs(child.pid!),
+    engine: schedstat("self").waitMs,
+    worker: schedstat(child.pid!).waitMs
+  })
+  const before = read()
+  return (): PhaseMachine => {
+    const after = read()
+    const ours = after.ours - before.ours
+    return {
+      oursMs: ours,
+      othersMs: Math.max(0, after.machine.busyMs - before.machine.busyMs - ours),
+      idleMs: after.machine.idleMs - before.machine.idleMs,
+      engineWaitMs: after.engine - before.engine,
+      workerWaitMs: after.worker - before.worker
+    }
+  }
 }
 
 interface Quantiles {
@@ -440,12 +473,14 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
     const attributing = steadyAttributeMode === undefined ? undefined : steadyAttribution(child, slotsInUse)
     if (attributing !== undefined) yield* attributing.start
+    const steadyMachine = machineSince(child)
     const steady = yield* triggerSteadily(
       core,
       total / seconds / 2,
       steadySeconds,
       attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
     )
+    const steadyMachineUsed = steadyMachine()
     const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(core, steady.ids))
     const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
@@ -456,6 +491,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       steadyRate: steady.rate,
       steadyDispatch,
       steadyRoundTrip,
+      steadyMachine: steadyMachineUsed,
       steadyAttribution: steadyAttributed,
       burstRate: bursts.rate,
       burstDispatch,
@@ -569,6 +605,14 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   measuredRow(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (m) => `${m.steadyDispatch.p50} / ${m.steadyDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
   measuredRow("  engine round trip p50 / p99", (m) => `${m.steadyRoundTrip.p50} / ${m.steadyRoundTrip.p99} ms`)
+  measuredRow("  CPU meanwhile: ours / others / idle", (m) => {
+    const c = m.steadyMachine
+    return `${(c.oursMs / 1000).toFixed(2)} / ${(c.othersMs / 1000).toFixed(2)} / ${(c.idleMs / 1000).toFixed(2)} s`
+  })
+  measuredRow(
+    "    waiting for a CPU: engine / worker",
+    (m) => `${m.steadyMachine.engineWaitMs.toFixed(0)} / ${m.steadyMachine.workerWaitMs.toFixed(0)} ms`
+  )
   measuredRow("  in 50 ms bursts (old): dispatch", (m) => `${m.burstDispatch.p50} / ${m.burstDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.burstDispatch))
   measuredRow("    engine round trip p50 / p99", (m) => `${m.burstRoundTrip.p50} / ${m.burstRoundTrip.p99} ms`)
@@ -596,6 +640,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
     console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
     console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
+    console.log("   CPU meanwhile: over the steady phase, both processes' threads, the rest of the machine (/proc/stat) and")
+    console.log("   idle, and how long each main thread was runnable but waited for a CPU (schedstat): others' CPU slows both;")
   }
   console.log(
     probeOnly
@@ -661,7 +707,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   if (ours?.measured !== undefined) {
     const m = ours.measured
     console.log(
-      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms); in 50 ms bursts of ${
+      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms; others used ${
+        (m.steadyMachine.othersMs / 1000).toFixed(1)
+      } s of CPU meanwhile); in 50 ms bursts of ${
         m.burstRate / 20
       } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
