@@ -143,15 +143,20 @@ interface PhaseMachine {
   readonly idleMs: number
   readonly engineWaitMs: number
   readonly workerWaitMs: number
+  /** Each main thread's time on a CPU, and the phase's wall time. */
+  readonly engineRunMs: number
+  readonly workerRunMs: number
+  readonly wallMs: number
 }
 
 /** Reads the machine now; the function returned gives what happened since (`PhaseMachine`). */
 const machineSince = (child: ChildProcess) => {
   const read = () => ({
+    at: performance.now(),
     machine: machineMs(),
     ours: processRunMs("self") + processRunMs(child.pid!),
-    engine: schedstat("self").waitMs,
-    worker: schedstat(child.pid!).waitMs
+    engine: schedstat("self"),
+    worker: schedstat(child.pid!)
   })
   const before = read()
   return (): PhaseMachine => {
@@ -161,8 +166,11 @@ const machineSince = (child: ChildProcess) => {
       oursMs: ours,
       othersMs: Math.max(0, after.machine.busyMs - before.machine.busyMs - ours),
       idleMs: after.machine.idleMs - before.machine.idleMs,
-      engineWaitMs: after.engine - before.engine,
-      workerWaitMs: after.worker - before.worker
+      engineWaitMs: after.engine.waitMs - before.engine.waitMs,
+      workerWaitMs: after.worker.waitMs - before.worker.waitMs,
+      engineRunMs: after.engine.runMs - before.engine.runMs,
+      workerRunMs: after.worker.runMs - before.worker.runMs,
+      wallMs: after.at - before.at
     }
   }
 }
@@ -610,6 +618,13 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     return `${(c.oursMs / 1000).toFixed(2)} / ${(c.othersMs / 1000).toFixed(2)} / ${(c.idleMs / 1000).toFixed(2)} s`
   })
   measuredRow(
+    "    main threads busy: engine / worker",
+    (m) =>
+      `${(100 * m.steadyMachine.engineRunMs / m.steadyMachine.wallMs).toFixed(0)} / ${
+        (100 * m.steadyMachine.workerRunMs / m.steadyMachine.wallMs).toFixed(0)
+      } %`
+  )
+  measuredRow(
     "    waiting for a CPU: engine / worker",
     (m) => `${m.steadyMachine.engineWaitMs.toFixed(0)} / ${m.steadyMachine.workerWaitMs.toFixed(0)} ms`
   )
@@ -641,7 +656,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
     console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
     console.log("   CPU meanwhile: over the steady phase, both processes' threads, the rest of the machine (/proc/stat) and")
-    console.log("   idle, and how long each main thread was runnable but waited for a CPU (schedstat): others' CPU slows both;")
+    console.log("   idle; each main thread's share of the phase on a CPU, and how long it was runnable but waited for one")
+    console.log("   (schedstat): a main thread near 100 % queues the runs, others' CPU slows both;")
   }
   console.log(
     probeOnly
