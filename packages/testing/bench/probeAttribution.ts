@@ -214,6 +214,23 @@ export const probeAttribution = (child: ChildProcess) => {
 /** What `probeAttribution`'s `finish` gives. */
 export type ProbeAttribution = Effect.Effect.Success<ReturnType<typeof probeAttribution>["finish"]>
 
+/** Both processes' collections and the machine's CPU over `what` (an attribution's figures). */
+const printMachine = (
+  what: string,
+  a: {
+    readonly collections: { readonly worker: string; readonly engine: string }
+    readonly machine: { readonly wallMs: number; readonly busyMs: number; readonly processesMs: number; readonly idleMs: number }
+  }
+) => {
+  console.log(`    collections during ${what}: worker ${a.collections.worker}; engine ${a.collections.engine}`)
+  console.log(
+    `    the machine during ${what} (${a.machine.wallMs.toFixed(0)} ms, 2 CPUs): busy ${a.machine.busyMs.toFixed(0)} ms, ` +
+      `the engine's and worker's processes ${a.machine.processesMs.toFixed(0)} ms, others about ${
+        Math.max(0, a.machine.busyMs - a.machine.processesMs).toFixed(0)
+      } ms; idle ${a.machine.idleMs.toFixed(0)} ms`
+  )
+}
+
 /** Prints the counts of slow runs by cause (and each slow run with `runs`). */
 export const printAttribution = (label: string, a: ProbeAttribution) => {
   const top = [...a.slow].sort((x, y) => y.roundTrip - x.roundTrip).slice(0, Math.ceil(a.runs / 100))
@@ -229,13 +246,7 @@ export const printAttribution = (label: string, a: ProbeAttribution) => {
   for (const [cause, c] of [...counts].sort((x, y) => y[1].n - x[1].n)) {
     console.log(`    ${cause.padEnd(46)}${String(c.n).padStart(4)} runs (mean ${(c.ms / c.n).toFixed(1)} ms); of the slowest 1 %: ${c.top}`)
   }
-  console.log(`    collections during the probe: worker ${a.collections.worker}; engine ${a.collections.engine}`)
-  console.log(
-    `    the machine during the probe (${a.machine.wallMs.toFixed(0)} ms, 2 CPUs): busy ${a.machine.busyMs.toFixed(0)} ms, ` +
-      `the engine's and worker's processes ${a.machine.processesMs.toFixed(0)} ms, others about ${
-        Math.max(0, a.machine.busyMs - a.machine.processesMs).toFixed(0)
-      } ms; idle ${a.machine.idleMs.toFixed(0)} ms`
-  )
+  printMachine("the probe", a)
   if (attributeMode !== "runs") return
   for (const run of [...a.slow].sort((x, y) => y.roundTrip - x.roundTrip)) {
     const list = (r: Readonly<Record<string, number>>) =>
@@ -460,13 +471,7 @@ export const printSteadyAttribution = (label: string, a: SteadyAttribution) => {
       runsIn(a.episodes) - runsIn(catchUps)
     } runs`
   )
-  console.log(`    collections during the phase: worker ${a.collections.worker}; engine ${a.collections.engine}`)
-  console.log(
-    `    the machine during the phase (${a.machine.wallMs.toFixed(0)} ms, 2 CPUs): busy ${a.machine.busyMs.toFixed(0)} ms, ` +
-      `the engine's and worker's processes ${a.machine.processesMs.toFixed(0)} ms, others about ${
-        Math.max(0, a.machine.busyMs - a.machine.processesMs).toFixed(0)
-      } ms; idle ${a.machine.idleMs.toFixed(0)} ms`
-  )
+  printMachine("the phase", a)
   const shown = steadyAttributeMode === "runs" ? a.episodes : [...a.episodes].sort((x, y) => y.runs - x.runs).slice(0, 3)
   for (const e of shown) {
     console.log(
