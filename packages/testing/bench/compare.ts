@@ -34,7 +34,9 @@
  * those rows). BENCH_PROBE_ATTRIBUTE=1 tells where the probe's slow runs (over BENCH_PROBE_SLOW_MS,
  * 4 ms) lose their time, counted by cause (`runs`: each run too; ./probeAttribution.ts): the worker
  * then runs as bench:trace's traced worker, and both processes record their collections and
- * event-loop gaps, so its figures are not the bench's.
+ * event-loop gaps, so its figures are not the bench's. BENCH_STEADY_ATTRIBUTE=1 does the same for
+ * the runs of the steady phase that waited BENCH_STEADY_SLOW_MS (5 ms) or more for a slot (`runs`:
+ * every episode of overlapping waits, with the CPU and messages in it; ./probeAttribution.ts).
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
@@ -48,10 +50,20 @@ import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
-import { attributeMode, printAttribution, type ProbeAttribution, probeAttribution } from "./probeAttribution.js"
+import {
+  attributeMode,
+  printAttribution,
+  printSteadyAttribution,
+  type ProbeAttribution,
+  probeAttribution,
+  steadyAttributeMode,
+  type SteadyAttribution,
+  steadyAttribution
+} from "./probeAttribution.js"
 import type { MetricValue, WorkerReport } from "./report.js"
 import { observeRuns } from "./runObserver.js"
 import { lastAtOrBefore } from "./sorted.js"
+import { hrMs, machineMs, processRunMs, schedstat } from "./timeline.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 10_000)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
@@ -106,6 +118,10 @@ interface Measured {
   readonly steadyDispatch: Dispatch
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
+  /** The machine over the steady phase (ms): what its two processes and the rest used, and how long each main thread waited for a CPU. */
+  readonly steadyMachine: PhaseMachine
+  /** With BENCH_STEADY_ATTRIBUTE: where the steady phase's waiting runs lost their time. */
+  readonly steadyAttribution: SteadyAttribution | undefined
   /** The same in 50 ms bursts (the old measure, `triggerInBursts`). */
   readonly burstRate: number
   readonly burstDispatch: Dispatch
@@ -118,6 +134,45 @@ interface Measured {
   readonly report: WorkerReport
   /** Our overhead histogram over the measured runs. */
   readonly overhead: Histogram | undefined
+}
+
+/** The machine over a phase (ms of CPU): the engine's and worker's processes, everything else, idle; each main thread's wait for a CPU. */
+interface PhaseMachine {
+  readonly oursMs: number
+  readonly othersMs: number
+  readonly idleMs: number
+  readonly engineWaitMs: number
+  readonly workerWaitMs: number
+  /** Each main thread's time on a CPU, and the phase's wall time. */
+  readonly engineRunMs: number
+  readonly workerRunMs: number
+  readonly wallMs: number
+}
+
+/** Reads the machine now; the function returned gives what happened since (`PhaseMachine`). */
+const machineSince = (child: ChildProcess) => {
+  const read = () => ({
+    at: performance.now(),
+    machine: machineMs(),
+    ours: processRunMs("self") + processRunMs(child.pid!),
+    engine: schedstat("self"),
+    worker: schedstat(child.pid!)
+  })
+  const before = read()
+  return (): PhaseMachine => {
+    const after = read()
+    const ours = after.ours - before.ours
+    return {
+      oursMs: ours,
+      othersMs: Math.max(0, after.machine.busyMs - before.machine.busyMs - ours),
+      idleMs: after.machine.idleMs - before.machine.idleMs,
+      engineWaitMs: after.engine.waitMs - before.engine.waitMs,
+      workerWaitMs: after.worker.waitMs - before.worker.waitMs,
+      engineRunMs: after.engine.runMs - before.engine.runMs,
+      workerRunMs: after.worker.runMs - before.worker.runMs,
+      wallMs: after.at - before.at
+    }
+  }
 }
 
 interface Quantiles {
@@ -172,8 +227,11 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 // one worker
 // ---------------------------------------------------------------------------------------------
 
+/** Either attribution runs the traced worker and marks this process's messages. */
+const traced = attributeMode !== undefined || steadyAttributeMode !== undefined
+
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
-  attributeMode === undefined
+  !traced
     ? spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
       source: process.env.BENCH_DIST !== "1"
     })
@@ -288,17 +346,25 @@ interface Dispatch extends Quantiles {
   readonly afterSlotFreedMax: number
 }
 
+/** Each task of `ids` sent to a worker: its run created and its START sent (engine clock, ms). */
+const dispatchTimes = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
+  const times: Array<{ readonly created: number; readonly sent: number }> = []
+  for (const id of ids) {
+    for (const task of core.state.runsById.get(id)!.tasks.values()) {
+      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
+      if (sent !== undefined) times.push({ created: task.createdAt, sent: sent.timestamp })
+    }
+  }
+  return times
+}
+
 /** Run created → START sent to the worker (engine clock), per task of `ids`. */
 const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Dispatch => {
   const latencies: Array<number> = []
   const waitedSentAt: Array<number> = []
-  for (const id of ids) {
-    for (const task of core.state.runsById.get(id)!.tasks.values()) {
-      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
-      if (sent === undefined) continue
-      latencies.push(sent.timestamp - task.createdAt)
-      if (sent.timestamp > task.createdAt) waitedSentAt.push(sent.timestamp)
-    }
+  for (const { created, sent } of dispatchTimes(core, ids)) {
+    latencies.push(sent - created)
+    if (sent > created) waitedSentAt.push(sent)
   }
   latencies.sort((a, b) => a - b)
   // every result the engine recorded (a slot freed), in time order
@@ -313,6 +379,12 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): D
     if (freed !== undefined) afterSlotFreedMax = Math.max(afterSlotFreedMax, sentAt - freed)
   }
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
+}
+
+/** Each task's wait for dispatch (run created → START sent) on `hrMs`'s clock (from the engine's whole ms). */
+const dispatchWaits = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
+  const offset = hrMs() - Date.now()
+  return dispatchTimes(core, ids).map(({ created, sent }) => ({ start: created + offset, end: sent + offset }))
 }
 
 /**
@@ -343,15 +415,19 @@ const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 10)
  * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (10 ms), in one
  * bulk call, the runs due by then (`rate × elapsed`, so a late tick catches up and the rate
  * holds), as many clients triggering independently would; waits for them all; returns their ids.
+ * `onTrigger` is told each call's size as it is made.
  */
-const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number) =>
+const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number, onTrigger?: (runs: number) => void) =>
   Effect.gen(function*() {
     const total = Math.round(rate * seconds)
     const ids: Array<string> = []
     const start = performance.now()
     for (let tick = 1; ids.length < total; tick++) {
       const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000) + 1)
-      if (due > ids.length) { for (const id of yield* triggerRuns(due - ids.length)) ids.push(id) }
+      if (due > ids.length) {
+        onTrigger?.(due - ids.length)
+        for (const id of yield* triggerRuns(due - ids.length)) ids.push(id)
+      }
       yield* Effect.sleep(Math.max(0, start + tick * steadyTickMs - performance.now()))
     }
     yield* awaitRuns(core, ids)
@@ -402,7 +478,18 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     const bursts = yield* triggerInBursts(core, total / seconds / 2, steadySeconds)
     const burstDispatch = dispatchLatency(core, bursts.ids)
     const burstRoundTrip = checkRuns(core, bursts.ids, workerId)
-    const steady = yield* triggerSteadily(core, total / seconds / 2, steadySeconds)
+    const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
+    const attributing = steadyAttributeMode === undefined ? undefined : steadyAttribution(child, slotsInUse)
+    if (attributing !== undefined) yield* attributing.start
+    const steadyMachine = machineSince(child)
+    const steady = yield* triggerSteadily(
+      core,
+      total / seconds / 2,
+      steadySeconds,
+      attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
+    )
+    const steadyMachineUsed = steadyMachine()
+    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(core, steady.ids))
     const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
     return {
@@ -412,6 +499,8 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       steadyRate: steady.rate,
       steadyDispatch,
       steadyRoundTrip,
+      steadyMachine: steadyMachineUsed,
+      steadyAttribution: steadyAttributed,
       burstRate: bursts.rate,
       burstDispatch,
       burstRoundTrip,
@@ -524,6 +613,21 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   measuredRow(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (m) => `${m.steadyDispatch.p50} / ${m.steadyDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
   measuredRow("  engine round trip p50 / p99", (m) => `${m.steadyRoundTrip.p50} / ${m.steadyRoundTrip.p99} ms`)
+  measuredRow("  CPU meanwhile: ours / others / idle", (m) => {
+    const c = m.steadyMachine
+    return `${(c.oursMs / 1000).toFixed(2)} / ${(c.othersMs / 1000).toFixed(2)} / ${(c.idleMs / 1000).toFixed(2)} s`
+  })
+  measuredRow(
+    "    main threads busy: engine / worker",
+    (m) =>
+      `${(100 * m.steadyMachine.engineRunMs / m.steadyMachine.wallMs).toFixed(0)} / ${
+        (100 * m.steadyMachine.workerRunMs / m.steadyMachine.wallMs).toFixed(0)
+      } %`
+  )
+  measuredRow(
+    "    waiting for a CPU: engine / worker",
+    (m) => `${m.steadyMachine.engineWaitMs.toFixed(0)} / ${m.steadyMachine.workerWaitMs.toFixed(0)} ms`
+  )
   measuredRow("  in 50 ms bursts (old): dispatch", (m) => `${m.burstDispatch.p50} / ${m.burstDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.burstDispatch))
   measuredRow("    engine round trip p50 / p99", (m) => `${m.burstRoundTrip.p50} / ${m.burstRoundTrip.p99} ms`)
@@ -551,6 +655,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
     console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
     console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
     console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
+    console.log("   CPU meanwhile: over the steady phase, both processes' threads, the rest of the machine (/proc/stat) and")
+    console.log("   idle; each main thread's share of the phase on a CPU, and how long it was runnable but waited for one")
+    console.log("   (schedstat): a main thread near 100 % queues the runs, others' CPU slows both;")
   }
   console.log(
     probeOnly
@@ -558,6 +665,10 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
       : `   memory: after ${total + warmup} tasks; heap after a full GC in parentheses)`
   )
   for (const r of results) if (r.attribution !== undefined) printAttribution(`${labels[r.kind]}, attributed`, r.attribution)
+  for (const r of results) {
+    const a = r.measured?.steadyAttribution
+    if (a !== undefined) printSteadyAttribution(`${labels[r.kind]}, half throughput, attributed`, a)
+  }
 
   const ours = byKind.get("ours")
   if (ours !== undefined) {
@@ -612,7 +723,9 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   if (ours?.measured !== undefined) {
     const m = ours.measured
     console.log(
-      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms); in 50 ms bursts of ${
+      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms; others used ${
+        (m.steadyMachine.othersMs / 1000).toFixed(1)
+      } s of CPU meanwhile); in 50 ms bursts of ${
         m.burstRate / 20
       } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
@@ -636,7 +749,7 @@ const program = Effect.gen(function*() {
     `  machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, node ${process.version}; load average ${loadBefore} (1 / 5 / 15 min)`
   )
   console.log(`  the local engine and the trigger client run in this process; each worker in a child process; order: ${order.join(", ")}`)
-  if (attributeMode !== undefined) {
+  if (traced) {
     // the engine's messages marked and its collections recorded before its server exists
     const { hookProtos, observeGc } = yield* Effect.promise(() => import("./trace/hooks.js"))
     yield* Effect.promise(() => hookProtos("e:"))
