@@ -2,19 +2,21 @@
  * Retention, in process under TestClock: finished runs (with their tasks), pushed events and
  * inactive workers are pruned by age and by count, from every index; what is still in use (an
  * unfinished run, a replayed run, the child of a running parent, a worker with a stream or a
- * running attempt) is kept. Plus the option checks of `Engine.layer`.
+ * running attempt) is kept. A backlog is pruned in slices, one per turn of the engine's loop, and
+ * ends as a sweep in one pass would. Plus the option checks of `Engine.layer`.
  */
 import { WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, Exit } from "effect"
+import { Clock, Duration, Effect, Either, Exit } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as Admin from "../src/internal/domain/admin.js"
+import { fireTimer } from "../src/internal/domain/deadlines.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import type { RetentionPolicy } from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
-import { keepEverything } from "../src/internal/domain/retention.js"
+import { countSweepDelayMs, keepEverything, onRetention, sliceBudget } from "../src/internal/domain/retention.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { retentionPolicy } from "../src/internal/engine.js"
@@ -202,6 +204,101 @@ describe("inactive workers", () => {
       yield* jump(h, 1_000)
       expect([busy, ...workers].map((w) => h.state.workersById.has(w.id))).toEqual([true, false, false, false])
       expect(h.state.workersById.has(silent.id)).toBe(true)
+    }))
+})
+
+describe("a backlog larger than a slice", () => {
+  const policy = { maxRuns: 0, maxInactiveWorkers: 0 }
+
+  /** A backlog over every bound: a child of a running parent, 600 finished runs, 200 events, 3 inactive workers. */
+  const backlog = (h: Harness) =>
+    Effect.gen(function*() {
+      yield* h.putWorkflow("parent", [task("p", { timeout: "24h" })])
+      yield* h.putWorkflow("t", [task("a")])
+      const w = yield* h.worker(["parent:p", "t:a"])
+      const parentId = yield* h.trigger("parent")
+      const childId = yield* h.runEither((state, now) =>
+        Either.map(
+          Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [
+            TriggerWorkflowRequest.fromPartial({ name: "t", input: "{}", parentTaskRunExternalId: parentId, childIndex: 0 })
+          ], now)),
+          (ids) => ids[0]!
+        )
+      )
+      yield* h.complete(w.starts().find((s) => s.workflowRunId === childId)!, "{}")
+      const runIds = [parentId, childId, ...yield* completeRuns(h, "t", 600, w)]
+      const eventIds: Array<string> = []
+      for (let i = 0; i < 200; i++) {
+        eventIds.push(
+          yield* h.runEither((state, now) =>
+            Either.map(Ingest.pushEvent(state, tenantId, PushEventRequest.fromPartial({ key: "k", payload: "{}" }), now), (e) => e.id)
+          )
+        )
+      }
+      const workers = [yield* h.worker(["t:a"], 0), yield* h.worker(["t:a"], 0), yield* h.worker(["t:a"], 0)]
+      for (const gone of workers) yield* gone.closeStream
+      return { runIds, eventIds, workerIds: [w.id, ...workers.map((x) => x.id)] }
+    })
+
+  type Backlog = Effect.Effect.Success<ReturnType<typeof backlog>>
+
+  /** What is left, by position in the backlog (ids differ between engines). */
+  const left = (h: Harness, b: Backlog) => {
+    const kept = (ids: ReadonlyArray<string>, has: (id: string) => boolean) => ids.flatMap((id, i) => has(id) ? [i] : [])
+    const tenant = h.state.tenants.get(tenantId)!
+    return {
+      runs: kept(b.runIds, (id) => h.state.runsById.has(id)),
+      listed: listed(h).map((id) => b.runIds.indexOf(id)),
+      tasks: h.state.tasksByExternalId.size,
+      events: kept(b.eventIds, (id) => h.state.eventsById.has(id)),
+      storedEvents: tenant.events.size,
+      workers: kept(b.workerIds, (id) => h.state.workersById.has(id)),
+      finished: tenant.finished.count,
+      childRuns: tenant.childRuns.size,
+      next: h.state.timers.get("Retention", tenantId)?.at
+    }
+  }
+
+  it.scoped("is pruned over several turns of the engine's loop, and ends as the sweep in one pass", () =>
+    Effect.gen(function*() {
+      const once = yield* harness(policy)
+      const onceBacklog = yield* backlog(once)
+      yield* once.core.runSync((state, now) => onRetention(state, tenantId, now, Infinity))
+
+      const sliced = yield* harness(policy)
+      const slicedBacklog = yield* backlog(sliced)
+      // every pass of the timers fires one slice and leaves the next for the next pass
+      const passes = yield* sliced.core.runSync((state, now) => {
+        const pruned: Array<number> = []
+        state.timers.set({ kind: "Retention", id: tenantId, at: now })
+        while ((state.timers.next() ?? Infinity) <= now) {
+          const before = state.runsById.size + state.eventsById.size + state.workersById.size
+          state.timers.runDue(now, (timer) => fireTimer(state, timer, now))
+          pruned.push(before - state.runsById.size - state.eventsById.size - state.workersById.size)
+        }
+        return pruned
+      })
+      expect(passes.length).toBeGreaterThanOrEqual(3)
+      // a one-task run costs 2 (looked at, its task), an event or a worker 1
+      expect(passes.slice(0, 2)).toEqual([sliceBudget / 2, sliceBudget / 2])
+      expect(passes.reduce((a, b) => a + b, 0)).toBe(600 + 200 + 3)
+
+      const expected = left(once, onceBacklog)
+      expect(left(sliced, slicedBacklog)).toEqual(expected)
+      // the parent runs, its child is kept for it; everything else is gone
+      expect(expected).toMatchObject({ runs: [0, 1], events: [], workers: [0], finished: 1, childRuns: 1 })
+    }))
+
+  it.scoped("under TestClock, goes in the one clock adjustment that makes it due", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(policy)
+      const b = yield* backlog(h)
+      yield* jump(h, 999)
+      expect(left(h, b).runs).toHaveLength(602)
+      yield* jump(h, 1)
+      expect(left(h, b)).toMatchObject({ runs: [0, 1], listed: [1, 0], events: [], storedEvents: 0, workers: [0], finished: 1 })
+      // the child of the running parent is looked at again by the next sweep, a second later
+      expect(h.state.timers.get("Retention", tenantId)?.at).toBe((yield* Clock.currentTimeMillis) + countSweepDelayMs)
     }))
 })
 

@@ -181,6 +181,9 @@ export const make = (options: CoreOptions = {}) =>
         // JavaScript timers cannot wait longer than 2^31 - 1 ms (Effect's live clock then never
         // wakes): a later deadline (a run scheduled weeks ahead) is reached in several sleeps
         else if (next > now) yield* Effect.raceFirst(Effect.sleep(Math.min(next - now, maxSleepMs)), wake.await)
+        // a timer left for the next turn (the next slice of a retention sweep) is due already: the
+        // event loop gets a turn first (a zero sleep, which `TestClock` does not hold back)
+        else yield* Effect.sleep(0)
       }
     })
     yield* timerLoop.pipe(Effect.interruptible, Effect.forkScoped)

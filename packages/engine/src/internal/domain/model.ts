@@ -1256,6 +1256,8 @@ export interface FinishedRuns {
   since: Array<number>
   head: number
   count: number
+  /** While a sweep prunes in slices: where it stops (the end of `runs` when it started). */
+  sweepEnd: number | undefined
 }
 
 /** What the engine keeps (see `EngineOptions.retention`); `Infinity` keeps everything. */

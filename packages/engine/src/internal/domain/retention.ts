@@ -12,7 +12,9 @@
  *
  * A sweep per tenant runs on the engine's timers: when the oldest finished run (event, inactive
  * worker) comes of age, or a second after a count is exceeded, so that a burst is pruned in
- * batches. Upstream Hatchet keeps data for the tenant's `dataRetentionPeriod` (720h by default,
+ * batches. A sweep does at most `sliceBudget` of work per turn of the engine's loop and leaves the
+ * rest to a timer due at once but fired on the next turn (`TimerQueue.set`'s `nextTurn`), so that
+ * a backlog never blocks the engine for long; its slices end where the sweep in one pass would. Upstream Hatchet keeps data for the tenant's `dataRetentionPeriod` (720h by default,
  * dropped by day partitions) and deletes workers whose last heartbeat is older than that period
  * only when `SERVER_ENABLE_WORKER_RETENTION` is set (off by default), once a day.
  *
@@ -26,6 +28,12 @@ import { dropWorker } from "./tenants.js"
 
 /** A count over its bound is pruned this long after it was exceeded (a burst goes in batches). */
 export const countSweepDelayMs = 1_000
+
+/**
+ * The most work a turn of the sweep does: each finished run looked at, each task of a pruned run,
+ * each event and each worker pruned counts one (a one-task run pruned counts two).
+ */
+export const sliceBudget = 512
 
 /** Keeps everything. */
 export const keepEverything = {
@@ -114,33 +122,46 @@ const nextDue = (state: EngineState, tenant: TenantState, now: number): number |
   return Number.isFinite(due) ? Math.max(due, now) : undefined
 }
 
-/** The tenant's sweep: prunes what the policy no longer keeps, then arms the next one. */
-export const onRetention = (state: EngineState, tenantId: string, now: number): void => {
+/**
+ * The tenant's sweep: prunes what the policy no longer keeps, within `budget`; then arms the next
+ * slice on the next turn if the budget ran out, else the next sweep.
+ */
+export const onRetention = (state: EngineState, tenantId: string, now: number, budget = sliceBudget): void => {
   const tenant = state.tenants.get(tenantId)
   if (tenant === undefined) return
-  pruneRuns(state, tenant, now)
-  pruneEvents(state, tenant, now)
-  pruneWorkers(state, tenant, now)
-  arm(state, tenant, now)
+  let left = pruneRuns(state, tenant, now, budget)
+  if (left > 0) left = pruneEvents(state, tenant, now, left)
+  if (left > 0) left = pruneWorkers(state, tenant, now, left)
+  if (left > 0) {
+    tenant.finished.sweepEnd = undefined
+    arm(state, tenant, now)
+  } else state.timers.set({ kind: "Retention", id: tenant.tenant.id, at: now }, true)
 }
 
-const pruneRuns = (state: EngineState, tenant: TenantState, now: number): void => {
+/** Prunes finished runs past the policy within `budget`; returns the budget left. */
+const pruneRuns = (state: EngineState, tenant: TenantState, now: number, budget: number): number => {
   const policy = state.options.retention
   const finished = tenant.finished
+  // a sweep looks at the runs finished when it started, and a child it keeps for its running
+  // parent only in the next sweep, however many slices it takes
+  const end = finished.sweepEnd ?? finished.runs.length
   const deferred: Array<Run> = []
-  while (finished.head < finished.runs.length) {
+  while (finished.head < end && budget > 0) {
     const run = finished.runs[finished.head]!
     const stale = state.runsById.get(run.id) !== run || run.finishedAt !== finished.finishedAt[finished.head]
     if (!stale && finished.count <= policy.maxRuns && finished.since[finished.head]! + policy.maxAgeMs > now) break
     finished.runs[finished.head] = undefined as unknown as Run
     finished.head++
+    budget--
     if (stale) continue
     if (parentRunning(state, run)) deferred.push(run)
     else {
       finished.count--
+      budget -= run.tasks.size
       pruneRun(state, tenant, run)
     }
   }
+  finished.sweepEnd = end
   // a child kept for its running parent is kept from now on, as if it had just finished
   for (const run of deferred) {
     finished.runs.push(run)
@@ -151,8 +172,10 @@ const pruneRuns = (state: EngineState, tenant: TenantState, now: number): void =
     finished.runs = finished.runs.slice(finished.head)
     finished.finishedAt = finished.finishedAt.slice(finished.head)
     finished.since = finished.since.slice(finished.head)
+    finished.sweepEnd -= finished.head
     finished.head = 0
   }
+  return budget
 }
 
 /** Whether the run's parent task (if any, and still stored) has not reached a final state. */
@@ -182,26 +205,32 @@ const forgetTask = (state: EngineState, tenant: TenantState, task: Task): void =
   tenant.tasks.remove(task)
 }
 
-const pruneEvents = (state: EngineState, tenant: TenantState, now: number): void => {
+/** Prunes pushed events past the policy within `budget`; returns the budget left. */
+const pruneEvents = (state: EngineState, tenant: TenantState, now: number, budget: number): number => {
   const policy = state.options.retention
-  for (;;) {
+  for (; budget > 0; budget--) {
     const oldest: PushedEvent | undefined = tenant.events.oldest()
-    if (oldest === undefined) return
-    if (tenant.events.size <= policy.maxRuns && oldest.createdAt + policy.maxAgeMs > now) return
+    if (oldest === undefined) break
+    if (tenant.events.size <= policy.maxRuns && oldest.createdAt + policy.maxAgeMs > now) break
     tenant.events.remove(oldest)
     removeEvent(state, oldest)
     state.eventsById.delete(oldest.id)
   }
+  return budget
 }
 
-const pruneWorkers = (state: EngineState, tenant: TenantState, now: number): void => {
+/** Prunes inactive workers past the policy within `budget`; returns the budget left. */
+const pruneWorkers = (state: EngineState, tenant: TenantState, now: number, budget: number): number => {
   const policy = state.options.retention
   const inactive = [...tenant.workers.values()].filter(isPrunableWorker)
     .sort((a, b) => a.inactiveSince! - b.inactiveSince!)
   let excess = inactive.length - policy.maxInactiveWorkers
   for (const worker of inactive) {
     if (excess <= 0 && worker.inactiveSince! + policy.workerMaxAgeMs > now) break
+    if (budget <= 0) break
     excess--
+    budget--
     dropWorker(state, worker)
   }
+  return budget
 }

@@ -80,6 +80,8 @@ interface Entry {
   index: number
   /** False once cancelled: left in the heap until it reaches the top or the heap is compacted. */
   live: boolean
+  /** Set for the next turn: if set while timers fire, it waits for the next `runDue`. */
+  nextTurn: boolean
 }
 
 /** Cancelled entries the heap keeps at most beyond its live ones before it is rebuilt without them. */
@@ -107,8 +109,12 @@ export class TimerQueue {
     return this.heap.length - this.dead
   }
 
-  /** Sets `timer`, replacing the pending timer of the same kind and owner. */
-  set(timer: Timer): void {
+  /**
+   * Sets `timer`, replacing the pending timer of the same kind and owner. With `nextTurn`, a timer
+   * set while timers fire (due now: the next slice of a long job) is left for the next `runDue`,
+   * so that the caller's loop gets a turn in between.
+   */
+  set(timer: Timer, nextTurn = false): void {
     this.dropDeadTop()
     const earliest = this.heap[0]?.timer.at
     let owners = this.byOwner.get(timer.kind)
@@ -120,10 +126,11 @@ export class TimerQueue {
     if (existing !== undefined) {
       existing.timer = timer
       existing.seq = this.seq++
+      existing.nextTurn = nextTurn
       this.up(existing.index)
       this.down(existing.index)
     } else {
-      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length, live: true }
+      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length, live: true, nextTurn }
       owners.set(timer.id, entry)
       this.heap.push(entry)
       this.up(entry.index)
@@ -163,12 +170,18 @@ export class TimerQueue {
     return this.heap[0]?.timer.at
   }
 
-  /** Hands every timer due at `now` to `fire`, including timers set while firing. */
+  /**
+   * Hands every timer due at `now` to `fire`, including timers set while firing, except one set
+   * for the next turn while firing: it stops the pass (with any timer set after it for the same
+   * instant), and `next()` then answers a deadline that is already due.
+   */
   runDue(now: number, fire: (timer: Timer) => void): void {
+    const fence = this.seq
     for (;;) {
       this.dropDeadTop()
       const top = this.heap[0]
       if (top === undefined || top.timer.at > now) return
+      if (top.nextTurn && top.seq >= fence) return
       this.byOwner.get(top.timer.kind)!.delete(top.timer.id)
       this.removeAt(0)
       fire(top.timer)
