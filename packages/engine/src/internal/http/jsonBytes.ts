@@ -30,6 +30,8 @@ export const isPlainAscii = (s: string): boolean => {
 export class JsonBytes {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024)
   private at = 0
+  /** Whether what was written since `encode` began is all ASCII (only `escaped` writes other bytes). */
+  private ascii = true
 
   private room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return
@@ -72,7 +74,9 @@ export class JsonBytes {
   private escaped(s: string): this {
     const quoted = JSON.stringify(s)
     this.room(quoted.length * 3)
-    this.at += this.buffer.write(quoted, this.at, "utf8")
+    const written = this.buffer.write(quoted, this.at, "utf8")
+    if (written !== quoted.length) this.ascii = false
+    this.at += written
     return this
   }
 
@@ -191,18 +195,32 @@ export class JsonBytes {
   }
 
   /**
-   * The bytes `write` writes, as a copy of their own (the buffer is reused, and emptied first, so
-   * a write that failed half way leaves nothing behind). Synchronous: one response at a time.
+   * What `write` writes, as JSON text with its length in UTF-8 bytes (the buffer is reused, and
+   * emptied first, so a write that failed half way leaves nothing behind). Synchronous: one
+   * response at a time.
+   *
+   * Text rather than a copy of the bytes: a copy is an `ArrayBuffer` whose memory V8 keeps off its
+   * heap and counts against the old generation's limit until a collection frees it (external
+   * memory since the last mark-compact), so a few hundred list calls in a row on an idle engine
+   * (where no scavenge runs to free them) started a major collection of their own. A string lives
+   * on the young heap and dies in the next scavenge; Node writes it to the socket as it is.
    */
-  encode(write: (writer: this) => unknown): Uint8Array {
+  encode(write: (writer: this) => unknown): JsonText {
     this.at = 0
+    this.ascii = true
     write(this)
-    const bytes = new Uint8Array(this.at)
-    bytes.set(this.buffer.subarray(0, this.at))
+    const bytes = this.at
+    const text = this.ascii ? this.buffer.toString("latin1", 0, bytes) : this.buffer.toString("utf8", 0, bytes)
     this.at = 0
     if (this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
-    return bytes
+    return { text, bytes }
   }
+}
+
+/** JSON text written by `JsonBytes`, with its length in UTF-8 bytes. */
+export interface JsonText {
+  readonly text: string
+  readonly bytes: number
 }
 
 /** The engine's one writer: responses are written synchronously, one at a time. */

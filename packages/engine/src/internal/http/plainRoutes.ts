@@ -95,8 +95,10 @@ export const serveLean = (
     } catch {
       return false
     }
-    response.writeHead(reply.status, { "content-type": jsonContentType, "content-length": String(reply.body.length) })
-    response.end(reply.body)
+    response.writeHead(reply.status, { "content-type": jsonContentType, "content-length": String(reply.bytes) })
+    // ASCII text (as long in UTF-8 as in UTF-16) goes out as "ascii": Node prepends the head to a
+    // "utf8" or "latin1" string, which makes V8 copy the whole body again into one flat string
+    response.end(reply.body, reply.bytes === reply.body.length ? "ascii" : "utf8")
     return true
   }
   return false
