@@ -30,8 +30,8 @@ export const isPlainAscii = (s: string): boolean => {
 export class JsonBytes {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024)
   private at = 0
-  /** Whether what was written since `encode` began is all ASCII (only `escaped` writes other bytes). */
-  private ascii = true
+  /** Whether the bytes `lend` handed out last may still be in use. */
+  private lent = false
 
   private room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return
@@ -74,9 +74,7 @@ export class JsonBytes {
   private escaped(s: string): this {
     const quoted = JSON.stringify(s)
     this.room(quoted.length * 3)
-    const written = this.buffer.write(quoted, this.at, "utf8")
-    if (written !== quoted.length) this.ascii = false
-    this.at += written
+    this.at += this.buffer.write(quoted, this.at, "utf8")
     return this
   }
 
@@ -195,32 +193,41 @@ export class JsonBytes {
   }
 
   /**
-   * What `write` writes, as JSON text with its length in UTF-8 bytes (the buffer is reused, and
-   * emptied first, so a write that failed half way leaves nothing behind). Synchronous: one
-   * response at a time.
-   *
-   * Text rather than a copy of the bytes: a copy is an `ArrayBuffer` whose memory V8 keeps off its
-   * heap and counts against the old generation's limit until a collection frees it (external
-   * memory since the last mark-compact), so a few hundred list calls in a row on an idle engine
-   * (where no scavenge runs to free them) started a major collection of their own. A string lives
-   * on the young heap and dies in the next scavenge; Node writes it to the socket as it is.
+   * The bytes `write` writes, as a copy of their own (the buffer is reused, and emptied first, so
+   * a write that failed half way leaves nothing behind). Synchronous: one response at a time.
    */
-  encode(write: (writer: this) => unknown): JsonText {
-    this.at = 0
-    this.ascii = true
-    write(this)
-    const bytes = this.at
-    const text = this.ascii ? this.buffer.toString("latin1", 0, bytes) : this.buffer.toString("utf8", 0, bytes)
-    this.at = 0
-    if (this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
-    return { text, bytes }
+  encode(write: (writer: this) => unknown): Uint8Array {
+    const written = this.lend(write)
+    const bytes = new Uint8Array(written.length)
+    bytes.set(written)
+    this.giveBack()
+    return bytes
   }
-}
 
-/** JSON text written by `JsonBytes`, with its length in UTF-8 bytes. */
-export interface JsonText {
-  readonly text: string
-  readonly bytes: number
+  /**
+   * The bytes `write` writes as a view of the writer's own buffer, for a response sent at once:
+   * no copy, and no new `ArrayBuffer` per response (V8 keeps an `ArrayBuffer`'s memory off its heap
+   * and counts it against the old generation's limit until a collection frees it, so on an idle
+   * engine, where no scavenge runs, a few hundred list responses in a row started a major
+   * collection of their own). The next write takes a new buffer unless `giveBack` says the view is
+   * no longer used: forgetting to costs a buffer, never the bytes handed out.
+   */
+  lend(write: (writer: this) => unknown): Buffer {
+    // a buffer grown past `keptBytes` for one large response is let go after it
+    if (this.lent || this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
+    this.lent = false
+    this.at = 0
+    write(this)
+    const bytes = this.buffer.subarray(0, this.at)
+    this.at = 0
+    this.lent = true
+    return bytes
+  }
+
+  /** Says the bytes `lend` handed out last are no longer used, so the next write may reuse them. */
+  giveBack(): void {
+    this.lent = false
+  }
 }
 
 /** The engine's one writer: responses are written synchronously, one at a time. */
