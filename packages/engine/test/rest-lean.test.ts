@@ -15,6 +15,7 @@ import { createServer } from "node:http"
 import * as net from "node:net"
 import * as EngineAuth from "../src/internal/auth/EngineAuth.js"
 import * as PlainRoutes from "../src/internal/http/plainRoutes.js"
+import { jsonReply } from "../src/internal/http/rest.js"
 import { hotRoutes } from "../src/internal/http/routes/workflowRuns.js"
 import * as HttpServer from "../src/internal/http/server.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
@@ -188,5 +189,31 @@ describe("REST hot routes served without the Effect HTTP machinery", () => {
       expect(answers[2].slice(0, 12)).toBe("HTTP/1.1 404")
       expect(answers[2]).toContain(`{"message":"Not Found"}`)
       expect(answers[3]).toBe(200)
+    }))
+
+  it.scopedLive("reuse the writer's buffer only once Node has sent a body: pipelined answers queued behind another keep their bytes", () =>
+    Effect.gen(function*() {
+      const { auth, core } = yield* setup
+      const clock = yield* Effect.clock
+      // a body of 100,000 copies of the path's letter, larger than the writer's first buffer
+      const route: PlainRoutes.PlainRoute = {
+        path: "/letters/:letter",
+        handler: (request) => jsonReply((writer) => writer.string(request.params["letter"]!.repeat(100_000)))
+      }
+      const lean = PlainRoutes.serveLean([route], { core, auth, clock })
+      const server = createServer((req, res) => {
+        if (!lean(req, res)) res.writeHead(599).end()
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const port = (server.address() as net.AddressInfo).port
+      // three requests in one write: Node answers the second and third while the first is still
+      // the connection's, so their bodies wait in their responses, not in the socket
+      const keepAlive = (letter: string) => `GET /letters/${letter} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+      const answer = yield* rawHttp(port, keepAlive("a") + keepAlive("b") + request("GET", "/letters/c"))
+      const bodies = answer.split(/HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\n/).slice(1)
+      expect(bodies).toEqual(["a", "b", "c"].map((letter) => JSON.stringify(letter.repeat(100_000))))
     }))
 })

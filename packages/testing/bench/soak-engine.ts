@@ -56,11 +56,13 @@ const program = Effect.gen(function*() {
     for (const entry of list.getEntries()) pauses.push({ start: entry.startTime, end: entry.startTime + entry.duration })
   }).observe({ entryTypes: ["gc"] })
   // the route's own work: the query and the response's bytes (the REST server adds only HTTP)
-  const listOnce = () =>
-    jsonWriter.encode((writer) => {
+  const listOnce = () => {
+    jsonWriter.lend((writer) => {
       const page = Queries.listRuns(core.state, engine.tenantId, { since: Date.now() - 3_600_000, offset: 0, limit: 50 })
       Views.writeRunList(writer, { total: page.total, runs: page.rows }, 50, 0, true)
     })
+    jsonWriter.giveBack()
+  }
   /** The young generation's used bytes, in either form V8 reports its spaces. */
   const youngUsed = (
     spaces: ReadonlyArray<

@@ -30,6 +30,8 @@ export const isPlainAscii = (s: string): boolean => {
 export class JsonBytes {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024)
   private at = 0
+  /** Whether the bytes `lend` handed out last may still be in use. */
+  private lent = false
 
   private room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return
@@ -195,13 +197,36 @@ export class JsonBytes {
    * a write that failed half way leaves nothing behind). Synchronous: one response at a time.
    */
   encode(write: (writer: this) => unknown): Uint8Array {
+    const written = this.lend(write)
+    const bytes = new Uint8Array(written.length)
+    bytes.set(written)
+    this.giveBack()
+    return bytes
+  }
+
+  /**
+   * The bytes `write` writes as a view of the writer's own buffer, for a response sent at once:
+   * no copy, and no new `ArrayBuffer` per response (V8 keeps an `ArrayBuffer`'s memory off its heap
+   * and counts it against the old generation's limit until a collection frees it, so on an idle
+   * engine, where no scavenge runs, a few hundred list responses in a row started a major
+   * collection of their own). The next write takes a new buffer unless `giveBack` says the view is
+   * no longer used: forgetting to costs a buffer, never the bytes handed out.
+   */
+  lend(write: (writer: this) => unknown): Buffer {
+    // a buffer grown past `keptBytes` for one large response is let go after it
+    if (this.lent || this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
+    this.lent = false
     this.at = 0
     write(this)
-    const bytes = new Uint8Array(this.at)
-    bytes.set(this.buffer.subarray(0, this.at))
+    const bytes = this.buffer.subarray(0, this.at)
     this.at = 0
-    if (this.buffer.length > keptBytes) this.buffer = Buffer.allocUnsafeSlow(64 * 1024)
+    this.lent = true
     return bytes
+  }
+
+  /** Says the bytes `lend` handed out last are no longer used, so the next write may reuse them. */
+  giveBack(): void {
+    this.lent = false
   }
 }
 

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { EngineAuth, EngineAuthService } from "../auth/EngineAuth.js"
 import type { EngineCore, EngineCoreService } from "../core.js"
+import { jsonWriter } from "./jsonBytes.js"
 import { jsonContentType, type JsonReply, type PlainRequest, plainRequest, replyResponse } from "./rest.js"
 
 /** A GET route whose handler answers synchronously, its refusals as error replies (`errorReply`). */
@@ -83,6 +84,7 @@ export const serveLean = (
     const params = matchCanonical(route.path, pathname)
     if (params === undefined) continue
     let reply: JsonReply
+    let body: Buffer
     try {
       reply = route.handler({
         params,
@@ -92,11 +94,15 @@ export const serveLean = (
         auth: engine.auth,
         now: engine.clock.unsafeCurrentTimeMillis()
       })
+      body = jsonWriter.lend(reply.write)
     } catch {
       return false
     }
-    response.writeHead(reply.status, { "content-type": jsonContentType, "content-length": String(reply.body.length) })
-    response.end(reply.body)
+    response.writeHead(reply.status, { "content-type": jsonContentType, "content-length": String(body.length) })
+    response.end(body)
+    // nothing left queued (in the response or its socket): Node handed the body to the socket at
+    // once, so the writer's buffer is free again; otherwise the writer takes another
+    if (response.writableLength === 0) jsonWriter.giveBack()
     return true
   }
   return false

@@ -52,20 +52,20 @@ export const internalServerError = () => httpError(500, "Internal Server Error")
 export const forbidden = () => httpError(403, "Please provide valid credentials")
 export const notFound = () => httpError(404, "not found")
 
-/** A JSON answer: its status and its body's bytes (`application/json`). */
+/**
+ * A JSON answer: its status and what writes its body (`application/json`), which is written when
+ * the answer is sent (`replyResponse`, `PlainRoutes.serveLean`).
+ */
 export interface JsonReply {
   readonly status: number
-  readonly body: Uint8Array
+  readonly write: (writer: JsonBytes) => unknown
 }
 
 /**
  * A JSON answer written by `write` straight into bytes (`JsonBytes`: no intermediate objects or
  * text, nothing recursive; what `JSON.stringify` would write).
  */
-export const jsonReply = (write: (writer: JsonBytes) => unknown, status = 200): JsonReply => ({
-  status,
-  body: jsonWriter.encode(write)
-})
+export const jsonReply = (write: (writer: JsonBytes) => unknown, status = 200): JsonReply => ({ status, write })
 
 /** The error body of a `RestError`, with its status. */
 export const errorReply = (error: RestError): JsonReply => jsonReply((writer) => writer.value(error.body), error.status)
@@ -75,7 +75,7 @@ export const jsonContentType = "application/json"
 
 /** A reply as the router's response. */
 export const replyResponse = (reply: JsonReply) =>
-  HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: jsonContentType })
+  HttpServerResponse.uint8Array(jsonWriter.encode(reply.write), { status: reply.status, contentType: jsonContentType })
 
 /** A JSON response written by `write` straight into bytes (see `jsonReply`). */
 export const jsonWritten = (write: (writer: JsonBytes) => unknown, status = 200) => replyResponse(jsonReply(write, status))
