@@ -14,6 +14,8 @@
  * forced after the calls, its wall and CPU time: the marking work of the retained heap). It runs until
  * the parent kills it. `BENCH_HEAP_SNAPSHOT=N` writes a heap snapshot (`v8.writeHeapSnapshot`, in the
  * working directory) at the N-th `"list"` message, before the timed loop, with the engine idle.
+ * `BENCH_RETENTION_PROBE=1` prints every 10 s how long the retention sweeps (or their slices) held
+ * the event loop: their count, the runs they pruned, their total, longest and median time.
  */
 import "./report.js"
 import type { EngineOptions } from "@effect-hatchet/engine/Engine"
@@ -91,6 +93,34 @@ const program = Effect.gen(function*() {
     return sum
   }
   const gapTimeline = gapRecorder(() => ({ held: core.state.runsById.size, heartbeats: heartbeats() }))
+  // BENCH_RETENTION_PROBE=1: every 10 s, how long each retention sweep (or slice of one) held the loop
+  if (process.env.BENCH_RETENTION_PROBE === "1") {
+    const timers = core.state.timers
+    const runDue = timers.runDue.bind(timers)
+    let blocks: Array<number> = []
+    let pruned = 0
+    timers.runDue = (now, fire) =>
+      runDue(now, (timer) => {
+        if (timer.kind !== "Retention") return fire(timer)
+        const held = core.state.runsById.size
+        const start = performance.now()
+        fire(timer)
+        blocks.push(performance.now() - start)
+        pruned += held - core.state.runsById.size
+      })
+    setInterval(() => {
+      if (blocks.length === 0) return
+      const sorted = blocks.sort((a, b) => a - b)
+      const sum = sorted.reduce((a, b) => a + b, 0)
+      console.log(
+        `retention: ${sorted.length} sweeps/slices pruned ${pruned} runs in ${sum.toFixed(1)} ms; longest ${
+          sorted.at(-1)!.toFixed(2)
+        } ms, median ${sorted[sorted.length >> 1]!.toFixed(2)} ms`
+      )
+      blocks = []
+      pruned = 0
+    }, 10_000).unref()
+  }
   let requests: Array<Span> | undefined
   const emit = http.Server.prototype.emit
   http.Server.prototype.emit = function(this: http.Server, event: string, ...args: Array<unknown>) {
