@@ -37,6 +37,8 @@
  * event-loop gaps, so its figures are not the bench's. BENCH_STEADY_ATTRIBUTE=1 does the same for
  * the runs of the steady phase that waited BENCH_STEADY_SLOW_MS (5 ms) or more for a slot (`runs`:
  * every episode of overlapping waits, with the CPU and messages in it; ./probeAttribution.ts).
+ * BENCH_RETENTION_PROBE=1 prints how long the engine's retention sweeps (or their slices) held its
+ * loop during the steady phase (./retentionProbe.ts).
  */
 import { Admin } from "@effect-hatchet/sdk"
 import { type Duration, Effect, Layer, Schedule } from "effect"
@@ -61,6 +63,7 @@ import {
   steadyAttribution
 } from "./probeAttribution.js"
 import type { MetricValue, WorkerReport } from "./report.js"
+import { retentionLine, retentionProbeOn, watchRetention } from "./retentionProbe.js"
 import { observeRuns } from "./runObserver.js"
 import { lastAtOrBefore } from "./sorted.js"
 import { hrMs, machineMs, processRunMs, schedstat } from "./timeline.js"
@@ -481,6 +484,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
     const attributing = steadyAttributeMode === undefined ? undefined : steadyAttribution(child, slotsInUse)
     if (attributing !== undefined) yield* attributing.start
+    const retention = retentionProbeOn ? watchRetention(core.state) : undefined
     const steadyMachine = machineSince(child)
     const steady = yield* triggerSteadily(
       core,
@@ -489,6 +493,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
     )
     const steadyMachineUsed = steadyMachine()
+    if (retention !== undefined) console.log(`${kind}, half throughput, retention: ${retentionLine(retention.take())}`)
     const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(core, steady.ids))
     const steadyDispatch = dispatchLatency(core, steady.ids)
     const steadyRoundTrip = checkRuns(core, steady.ids, workerId)

@@ -28,6 +28,7 @@ import type * as QueriesModule from "../../engine/src/internal/domain/queries.js
 import type * as EngineModule from "../../engine/src/internal/engine.js"
 import type * as JsonBytesModule from "../../engine/src/internal/http/jsonBytes.js"
 import type * as ViewsModule from "../../engine/src/internal/http/views.js"
+import { retentionLine, retentionProbeOn, watchRetention } from "./retentionProbe.js"
 import { gapRecorder, gcRecorder, hrMs, type Span } from "./timeline.js"
 
 // What `hatchet-local` holds: tsx (which runs this file) turns on Node's source maps, which would
@@ -94,31 +95,11 @@ const program = Effect.gen(function*() {
   }
   const gapTimeline = gapRecorder(() => ({ held: core.state.runsById.size, heartbeats: heartbeats() }))
   // BENCH_RETENTION_PROBE=1: every 10 s, how long each retention sweep (or slice of one) held the loop
-  if (process.env.BENCH_RETENTION_PROBE === "1") {
-    const timers = core.state.timers
-    const runDue = timers.runDue.bind(timers)
-    let blocks: Array<number> = []
-    let pruned = 0
-    timers.runDue = (now, fire) =>
-      runDue(now, (timer) => {
-        if (timer.kind !== "Retention") return fire(timer)
-        const held = core.state.runsById.size
-        const start = performance.now()
-        fire(timer)
-        blocks.push(performance.now() - start)
-        pruned += held - core.state.runsById.size
-      })
+  if (retentionProbeOn) {
+    const probe = watchRetention(core.state)
     setInterval(() => {
-      if (blocks.length === 0) return
-      const sorted = blocks.sort((a, b) => a - b)
-      const sum = sorted.reduce((a, b) => a + b, 0)
-      console.log(
-        `retention: ${sorted.length} sweeps/slices pruned ${pruned} runs in ${sum.toFixed(1)} ms; longest ${
-          sorted.at(-1)!.toFixed(2)
-        } ms, median ${sorted[sorted.length >> 1]!.toFixed(2)} ms`
-      )
-      blocks = []
-      pruned = 0
+      const blocks = probe.take()
+      if (blocks.count > 0) console.log(`retention: ${retentionLine(blocks)}`)
     }, 10_000).unref()
   }
   let requests: Array<Span> | undefined
