@@ -289,6 +289,29 @@ describe("a backlog larger than a slice", () => {
       expect(expected).toMatchObject({ runs: [0, 1], events: [], workers: [0], finished: 1, childRuns: 1 })
     }))
 
+  it.scopedLive("on the live clock, goes in several passes of the engine's timer loop, each on a turn of its own", () =>
+    Effect.gen(function*() {
+      const h = yield* harness(policy)
+      const b = yield* backlog(h)
+      const timers = h.state.timers
+      const runDue = timers.runDue.bind(timers)
+      // the pass of the timer loop each slice fired in
+      const passes: Array<number> = []
+      let pass = 0
+      timers.runDue = (now, fire) => {
+        pass++
+        runDue(now, (timer) => {
+          if (timer.kind === "Retention") passes.push(pass)
+          fire(timer)
+        })
+      }
+      yield* h.core.runSync((state, now) => state.timers.set({ kind: "Retention", id: tenantId, at: now }))
+      for (let i = 0; i < 200 && h.state.runsById.size > 2; i++) yield* Effect.sleep("10 millis")
+      expect(left(h, b)).toMatchObject({ runs: [0, 1], events: [], storedEvents: 0, workers: [0], finished: 1 })
+      expect(passes.length).toBeGreaterThanOrEqual(3)
+      expect(new Set(passes).size).toBe(passes.length)
+    }))
+
   it.scoped("under TestClock, goes in the one clock adjustment that makes it due", () =>
     Effect.gen(function*() {
       const h = yield* harness(policy)

@@ -36,6 +36,24 @@ describe("TimerQueue", () => {
     expect(queue.next()).toBe(30)
   })
 
+  it("a timer set for the next turn while timers fire waits for the next pass; set outside one it fires", () => {
+    const queue = new TimerQueue()
+    const retention = (id: string, at: number): Timer => ({ kind: "Retention", id, at })
+    queue.set(retention("outside", 10), true)
+    const fired: Array<string> = []
+    queue.runDue(10, (timer) => {
+      fired.push(timer.id)
+      if (timer.id === "outside") {
+        queue.set(retention("next", 10), true)
+        queue.set(retention("same", 10))
+      }
+    })
+    expect(fired).toEqual(["outside"])
+    expect(queue.next()).toBe(10)
+    expect(drain(queue, 10).map((t) => t.id)).toEqual(["next", "same"])
+    expect(queue.size).toBe(0)
+  })
+
   it("keeps one timer per kind and owner: setting again replaces it, cancel removes it", () => {
     const queue = new TimerQueue()
     queue.set(timeout("t", 100, 1))
