@@ -32,10 +32,19 @@ export const shared: ViteUserConfig = {
  */
 const needsOwnProcess = (file: string) => /@hatchet-dev\/typescript-sdk|support\/official\.js/.test(readFileSync(file, "utf8"))
 
-const testFiles = (dir: string) =>
-  readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
-    .filter((file) => file.endsWith(".test.ts") && !file.split(path.sep).includes("node_modules"))
-    .map((file) => path.posix.join(dir, file.split(path.sep).join("/")))
+/**
+ * The `.test.ts` files under `dir` (a path from the root, `/`-separated), sorted. It never enters a
+ * `node_modules`: `examples/node_modules` links the workspace packages, whose `dist` folders
+ * `check:pack` rebuilds while the tests run (a recursive `readdirSync` walked into them and failed
+ * when a folder went away under it).
+ */
+const testFiles = (dir: string): Array<string> =>
+  readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((entry) => {
+      const file = path.posix.join(dir, entry.name)
+      if (entry.isDirectory()) return entry.name === "node_modules" ? [] : testFiles(file)
+      return entry.isFile() && entry.name.endsWith(".test.ts") ? [file] : []
+    })
     .sort()
 
 const files = [

@@ -123,8 +123,10 @@ export const execute = (
           const taskContext: TaskContextShape = withRunData in context
             ? (context as TaskContextShape & HasRunData<TaskContextShape>)[withRunData](runData)
             : Object.assign(Object.create(context) as TaskContextShape, runData)
-          let services = Context.make(TaskContext, taskContext).pipe(Context.add(Scope.Scope, scope))
-          if (options?.onLog !== undefined) services = Context.add(services, taskLogger.TaskLogSink, options.onLog)
+          // one map for the services (each `Context.add` copies the map it adds to)
+          const serviceMap = new Map<string, unknown>([[TaskContext.key, taskContext], [Scope.Scope.key, scope]])
+          if (options?.onLog !== undefined) serviceMap.set(taskLogger.TaskLogSink.key, options.onLog)
+          let services = Context.unsafeMake<TaskContext | Scope.Scope>(serviceMap)
           if (options?.services !== undefined) services = Context.merge(services, options.services)
           let run = Effect.onExit(
             handler(args.input, args.parents, services as Context.Context<TaskContext | Scope.Scope>),

@@ -102,7 +102,8 @@ const profile = async (message: { readonly profile: "start" | "stop"; readonly f
 /**
  * With BENCH_HEAP_PROFILE=<file>, V8's sampling heap profiler runs from the first report (before
  * the measured runs) to the second (after them) and writes what it sampled to `<file>`: the
- * allocations no scavenge freed (promoted to the old generation, or still live), by allocation site.
+ * allocations no scavenge freed (promoted to the old generation, or still live), by allocation site;
+ * with BENCH_HEAP_PROFILE_ALL=1, every allocation (those scavenges freed too).
  */
 let heapProfiler: Session | undefined
 let reports = 0
@@ -115,7 +116,7 @@ const heapProfile = async (file: string) => {
     await heapProfiler.post("HeapProfiler.startSampling", {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: false
+      includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
     })
   } else if (reports === 2 && heapProfiler !== undefined) {
     const { profile } = await heapProfiler.post("HeapProfiler.stopSampling")

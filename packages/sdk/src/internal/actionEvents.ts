@@ -297,16 +297,20 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       // another round may start for what is left
       maybeStart()
       const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
-      if (planned.length === 1) return sendGroup(planned[0]!)
-      // a fiber per call, started at once in plan order (lighter than a concurrent `forEach`); with
-      // results in the round (they come first), its STARTED events wait until the results' calls
-      // were written
+      const first = sendGroup(planned[0]!)
+      if (planned.length === 1) return first
+      // the first call on the round's fiber, each other one on a fiber of its own, started right
+      // after it in plan order (lighter than a concurrent `forEach`); with results in the round
+      // (they come first), its STARTED events wait until the results' calls were written
       const results = !isStarted(planned[0]!)
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
-      for (const group of planned) {
-        fibers.push(runRound(results && isStarted(group) ? Effect.zipRight(afterWrites, sendGroup(group)) : sendGroup(group)))
+      for (let i = 1; i < planned.length; i++) {
+        const group = planned[i]!
+        fibers.push(runRound(results && isStarted(group) ? Effect.zipRight(afterWrites, sendGroup(group)) : sendGroup(group), {
+          immediate: false
+        }))
       }
-      return Fiber.awaitAll(fibers)
+      return Effect.zipRight(first, fibers.length === 1 ? Effect.asVoid(Fiber.await(fibers[0]!)) : Effect.asVoid(Fiber.awaitAll(fibers)))
     })
 
     /**

@@ -5,7 +5,7 @@
 import { Duration, Effect } from "effect"
 import { Status } from "nice-grpc-common"
 import { GrpcError } from "../HatchetError.js"
-import { reportRetry } from "./retry.js"
+import { reportRetry, retryAfterFailure } from "./retry.js"
 
 /** How long one of the worker's calls to the engine may take. */
 export const CALL_TIMEOUT = Duration.seconds(10)
@@ -16,7 +16,7 @@ export const timeoutError = (method: string): GrpcError =>
 
 /** A call that reports to the engine: a timeout, and retries while the engine is unreachable. */
 export const callEngine = <E extends GrpcError>(method: string, effect: Effect.Effect<void, E>): Effect.Effect<void, E | GrpcError> =>
-  effect.pipe(
-    Effect.timeoutFail({ duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
-    Effect.retry(reportRetry)
+  retryAfterFailure(
+    Effect.timeoutFail(effect, { duration: CALL_TIMEOUT, onTimeout: () => timeoutError(method) }),
+    reportRetry
   )

@@ -152,22 +152,33 @@ class TrackedCall implements GrpcCall {
 
 type CallListener = Parameters<GrpcCall["start"]>[1]
 
-/** A call's listener that removes the call from its channel's calls when its status arrives. */
+/**
+ * A call's listener that removes the call from its channel's calls when its status arrives, and
+ * then lets go of the listener it forwarded to: grpc-js's objects of a finished call (its HTTP/2
+ * stream and the calls whose listeners the stream's reach) live on until a full collection (see
+ * `TrackedCall`), and what the caller's listener reaches (grpc-js's client call, its interceptors,
+ * the callback and its decoder) need not live with them.
+ */
 class ForgettingListener implements CallListener {
-  constructor(
-    private readonly listener: CallListener,
-    private readonly call: GrpcCall,
-    private readonly calls: Set<GrpcCall>
-  ) {}
+  private listener: CallListener | undefined
+  private call: GrpcCall | undefined
+  constructor(listener: CallListener, call: GrpcCall, private readonly calls: Set<GrpcCall>) {
+    this.listener = listener
+    this.call = call
+  }
   onReceiveMetadata(metadata: Parameters<CallListener["onReceiveMetadata"]>[0]): void {
-    this.listener.onReceiveMetadata(metadata)
+    this.listener?.onReceiveMetadata(metadata)
   }
   onReceiveMessage(message: Parameters<CallListener["onReceiveMessage"]>[0]): void {
-    this.listener.onReceiveMessage(message)
+    this.listener?.onReceiveMessage(message)
   }
   onReceiveStatus(status: Parameters<CallListener["onReceiveStatus"]>[0]): void {
-    this.calls.delete(this.call)
-    this.listener.onReceiveStatus(status)
+    const listener = this.listener
+    if (listener === undefined) return
+    this.calls.delete(this.call!)
+    this.listener = undefined
+    this.call = undefined
+    listener.onReceiveStatus(status)
   }
 }
 
@@ -338,6 +349,33 @@ export interface CallSettings {
 
 const toBytes = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
+/** A method's path on the wire and its codecs as grpc-js calls them. */
+interface MethodCodec<I, O> {
+  readonly service: string
+  readonly path: string
+  readonly serialize: (message: I) => Buffer
+  readonly deserialize: (bytes: Buffer) => O
+}
+
+const codecs = new WeakMap<UnaryMethod<any, any>, MethodCodec<any, any>>()
+
+/**
+ * The path and codecs of `method`, made once per method (a call keeps them as long as grpc-js
+ * keeps its objects, see `TrackedCall`: closures made per call would be copied and promoted).
+ */
+const codecOf = <I, O>(service: string, method: UnaryMethod<I, O>): MethodCodec<I, O> => {
+  const known = codecs.get(method)
+  if (known !== undefined && known.service === service) return known
+  const codec: MethodCodec<I, O> = {
+    service,
+    path: `/${service}/${method.name}`,
+    serialize: (message) => toBytes(method.requestType.encode(message).finish()),
+    deserialize: (bytes) => method.responseType.decode(bytes)
+  }
+  codecs.set(method, codec)
+  return codec
+}
+
 /**
  * A unary call made on the grpc-js client directly, with the bearer metadata made once: what
  * `unary` does through nice-grpc (its middleware, an AbortSignal and a copy of the request per
@@ -355,7 +393,7 @@ export const directUnary = <I, O>(
   settings?: CallSettings
 ): Effect.Effect<O, GrpcError> =>
   Effect.async<O, GrpcError>((resume) => {
-    const path = `/${service}/${method.name}`
+    const { deserialize, path, serialize } = codecOf(service, method)
     // grpc-js keeps this callback as long as the call's objects, which Node's HTTP/2 keeps (a
     // finished stream and what its listeners reach) through young-generation collections until a
     // full one: once called, it holds nothing of the fiber, whose state would be copied and
@@ -363,8 +401,8 @@ export const directUnary = <I, O>(
     let waiting: typeof resume | undefined = resume
     const call = client.makeUnaryRequest<I, O>(
       path,
-      (message) => toBytes(method.requestType.encode(message).finish()),
-      (bytes) => method.responseType.decode(bytes),
+      serialize,
+      deserialize,
       request,
       metadata,
       settings?.timeout === undefined ? {} : { deadline: Date.now() + Duration.toMillis(settings.timeout) },

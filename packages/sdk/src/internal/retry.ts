@@ -1,7 +1,7 @@
 /**
  * Which gRPC failures are worth retrying, and the backoff the worker uses.
  */
-import { Duration, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { Status } from "nice-grpc-common"
 import type { GrpcError } from "../HatchetError.js"
 
@@ -45,3 +45,24 @@ export const reportRetry: Schedule.Schedule<unknown, GrpcError> = Schedule.expon
   Schedule.intersect(Schedule.recurs(5)),
   Schedule.whileInput(isTransient)
 )
+
+/**
+ * `Effect.retry(effect, schedule)`, the schedule's state made only once the effect has failed: a
+ * call that succeeds at once (nearly every one a worker makes per task) pays nothing for it. The
+ * schedule sees the same failures as under `Effect.retry`, the first one included.
+ */
+export const retryAfterFailure = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  schedule: Schedule.Schedule<unknown, E>
+): Effect.Effect<A, E, R> =>
+  Effect.catchAll(effect, (first) => {
+    let replayFirst = true
+    return Effect.retry(
+      Effect.suspend(() => {
+        if (!replayFirst) return effect
+        replayFirst = false
+        return Effect.fail(first)
+      }),
+      schedule
+    )
+  })

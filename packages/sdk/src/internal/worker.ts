@@ -23,7 +23,7 @@ import { CALL_TIMEOUT, callEngine } from "./engineCall.js"
 import * as EventLoopLag from "./eventLoopLag.js"
 import * as LogShipping from "./logShipping.js"
 import { ENVELOPE_BYTES } from "./payload.js"
-import { reportRetry } from "./retry.js"
+import { reportRetry, retryAfterFailure } from "./retry.js"
 import * as SlotPools from "./slotPools.js"
 import * as TaskAttempts from "./taskAttempts.js"
 import * as TaskRoutes from "./taskRoutes.js"
@@ -67,7 +67,7 @@ export const make = (
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
       // the deadline is the call's own (a hung call fails DEADLINE_EXCEEDED, and is retried)
       timeout: CALL_TIMEOUT,
-      call: (_method, effect) => Effect.retry(effect, reportRetry)
+      call: (_method, effect) => retryAfterFailure(effect, reportRetry)
     })
     // the attempts' fibers (keyed by task run in `state.attempts`)
     const tasks = yield* FiberSet.make<void, never>()
