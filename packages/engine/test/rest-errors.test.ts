@@ -210,8 +210,29 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         [
           `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=last-week&only_tasks=false`,
           400,
-          { message: "Invalid format for parameter since: error parsing 'last-week' as RFC3339 or 2006-01-02 time" }
+          {
+            message:
+              "Invalid format for parameter since: error parsing 'last-week' as RFC3339 or 2006-01-02 time: parsing time \"last-week\" as \"2006-01-02\": cannot parse \"last-week\" as \"2006\""
+          }
         ],
+        [
+          // no offset: not RFC 3339, and a date followed by more
+          `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2022-12-21T15:04:05&only_tasks=false`,
+          400,
+          {
+            message:
+              "Invalid format for parameter since: error parsing '2022-12-21T15:04:05' as RFC3339 or 2006-01-02 time: parsing time \"2022-12-21T15:04:05\": extra text: \"T15:04:05\""
+          }
+        ],
+        [
+          `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-13-01&only_tasks=false`,
+          400,
+          {
+            message:
+              "Invalid format for parameter since: error parsing '2024-13-01' as RFC3339 or 2006-01-02 time: parsing time \"2024-13-01\": month out of range"
+          }
+        ],
+
         [
           `/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=2024-01-01T00:00:00Z&only_tasks=false&workflow_ids=abc`,
           400,
@@ -237,6 +258,18 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
         expect([path, yield* call(`${api}${path}`, { token })]).toEqual([path, { status, body }])
       }
       const { runId } = yield* seed(engine)
+      // a date alone is midnight UTC of that day, as oapi-codegen's runtime reads it
+      const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+      const listedSince = (since: string) =>
+        Effect.map(
+          call(`${api}/api/v1/stable/tenants/${engine.tenantId}/workflow-runs?since=${since}&only_tasks=false`, { token }),
+          (answer) => {
+            expect(answer.status).toBe(200)
+            return (answer.body as { rows: Array<{ metadata: { id: string } }> }).rows.map((row) => row.metadata.id)
+          }
+        )
+      expect(yield* listedSince(day(-1))).toContain(runId)
+      expect(yield* listedSince(day(2))).toEqual([])
       const badOrder = yield* call(`${api}/api/v1/stable/tasks/${runId}/logs?order_by_direction=UP`, { token })
       expect(badOrder).toEqual({
         status: 400,

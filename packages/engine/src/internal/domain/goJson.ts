@@ -301,6 +301,10 @@ const timeQuote = (text: string): string => {
 }
 
 const rfc3339Layout = "2006-01-02T15:04:05Z07:00"
+const dateLayout = "2006-01-02"
+
+/** A time Go parsed: epoch milliseconds, or its `ParseError` text. */
+export type GoTimeParse = { readonly ms: number } | { readonly error: string }
 
 /**
  * Go's `time.Parse(time.RFC3339, value)` (what `time.Time` decodes a JSON string with; its strict
@@ -309,9 +313,30 @@ const rfc3339Layout = "2006-01-02T15:04:05Z07:00"
  * or "…: month out of range" and the like). A one-digit hour and a comma before the fraction pass,
  * as in Go.
  */
-export const parseGoRfc3339 = (value: string): { readonly ms: number } | { readonly error: string } => {
+export const parseGoRfc3339 = (value: string): GoTimeParse => parseGoLayout(value, rfc3339Layout)
+
+/**
+ * Go's `time.Parse("2006-01-02", value)`: midnight UTC of that date, or Go's `ParseError` text
+ * (`parsing time "…" as "2006-01-02": cannot parse "…" as "…"`, "…: extra text: "…"", ranges).
+ */
+export const parseGoDate = (value: string): GoTimeParse => parseGoLayout(value, dateLayout)
+
+/**
+ * A query parameter of type `time.Time` as oapi-codegen's runtime binds it (`BindStringToObject`):
+ * RFC 3339, else a date (`2006-01-02`, midnight UTC), else its error, which names the date's
+ * parse error: "error parsing '…' as RFC3339 or 2006-01-02 time: parsing time …".
+ */
+export const parseGoQueryTime = (value: string): GoTimeParse => {
+  const time = parseGoRfc3339(value)
+  if ("ms" in time) return time
+  const date = parseGoDate(value)
+  return "ms" in date ? date : { error: `error parsing '${value}' as RFC3339 or 2006-01-02 time: ${date.error}` }
+}
+
+/** `time.Parse` for the two layouts the engine reads (RFC 3339 and a date). */
+const parseGoLayout = (value: string, layout: typeof rfc3339Layout | typeof dateLayout): GoTimeParse => {
   const cannot = (rest: string, element: string) => ({
-    error: `parsing time ${timeQuote(value)} as ${timeQuote(rfc3339Layout)}: cannot parse ${timeQuote(rest)} as ${timeQuote(element)}`
+    error: `parsing time ${timeQuote(value)} as ${timeQuote(layout)}: cannot parse ${timeQuote(rest)} as ${timeQuote(element)}`
   })
   const outOfRange = (what: string) => ({ error: `parsing time ${timeQuote(value)}: ${what} out of range` })
   const digit = (text: string, i: number) => i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57
@@ -334,7 +359,7 @@ export const parseGoRfc3339 = (value: string): { readonly ms: number } | { reado
     [":", "04", true, 59, "minute"],
     [":", "05", true, 59, "second"]
   ]
-  for (const [separator, element, fixed, max, name] of fields) {
+  for (const [separator, element, fixed, max, name] of layout === dateLayout ? fields.slice(0, 2) : fields) {
     if (!rest.startsWith(separator)) return cannot(rest, separator)
     rest = rest.slice(1)
     const read = num(rest, fixed)
@@ -344,26 +369,29 @@ export const parseGoRfc3339 = (value: string): { readonly ms: number } | { reado
     numbers.push(n)
     rest = after
   }
-  const [month, day, hour, minute, second] = numbers as [number, number, number, number, number]
+  const [month, day, hour = 0, minute = 0, second = 0] = numbers as [number, number, number?, number?, number?]
   let fraction = 0
-  if (rest.length >= 2 && (rest[0] === "." || rest[0] === ",") && digit(rest, 1)) {
-    let n = 2
-    while (digit(rest, n)) n++
-    fraction = Number(`0.${rest.slice(1, Math.min(n, 10))}`)
-    rest = rest.slice(n)
-  }
   let offsetMinutes = 0
-  if (rest.startsWith("Z")) rest = rest.slice(1)
-  else {
-    const hold = rest
-    if (rest.length < 6 || rest[3] !== ":") return cannot(hold, "Z07:00")
-    const hours = num(rest.slice(1, 3), true)
-    const minutes = num(rest.slice(4, 6), true)
-    if (hours === undefined || minutes === undefined || (rest[0] !== "+" && rest[0] !== "-")) return cannot(hold, "Z07:00")
-    if (hours[0] > 24) return outOfRange("time zone offset hour")
-    if (minutes[0] > 60) return outOfRange("time zone offset minute")
-    offsetMinutes = (rest[0] === "-" ? -1 : 1) * (hours[0] * 60 + minutes[0])
-    rest = rest.slice(6)
+  // a date ends at its day (UTC); RFC 3339 goes on with a fraction and the offset
+  if (layout === rfc3339Layout) {
+    if (rest.length >= 2 && (rest[0] === "." || rest[0] === ",") && digit(rest, 1)) {
+      let n = 2
+      while (digit(rest, n)) n++
+      fraction = Number(`0.${rest.slice(1, Math.min(n, 10))}`)
+      rest = rest.slice(n)
+    }
+    if (rest.startsWith("Z")) rest = rest.slice(1)
+    else {
+      const hold = rest
+      if (rest.length < 6 || rest[3] !== ":") return cannot(hold, "Z07:00")
+      const hours = num(rest.slice(1, 3), true)
+      const minutes = num(rest.slice(4, 6), true)
+      if (hours === undefined || minutes === undefined || (rest[0] !== "+" && rest[0] !== "-")) return cannot(hold, "Z07:00")
+      if (hours[0] > 24) return outOfRange("time zone offset hour")
+      if (minutes[0] > 60) return outOfRange("time zone offset minute")
+      offsetMinutes = (rest[0] === "-" ? -1 : 1) * (hours[0] * 60 + minutes[0])
+      rest = rest.slice(6)
+    }
   }
   if (rest.length > 0) return { error: `parsing time ${timeQuote(value)}: extra text: ${timeQuote(rest)}` }
   const date = new Date(0)

@@ -20,7 +20,7 @@ import * as Schema from "effect/Schema"
 import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
-import { decodeGoJson, type GoType, parseGoRfc3339, readGoJson, zeroGoValue } from "../domain/goJson.js"
+import { decodeGoJson, type GoType, parseGoQueryTime, parseGoRfc3339, readGoJson, zeroGoValue } from "../domain/goJson.js"
 import { parseUuid } from "../domain/ids.js"
 import { goMarshal } from "../domain/json.js"
 import type { EngineState } from "../domain/model.js"
@@ -447,10 +447,8 @@ export class QueryReader {
   dateTime(name: string): number | undefined {
     const value = this.string(name)
     if (value === undefined) return undefined
-    const parsed = parseGoRfc3339(value)
-    const ms = "ms" in parsed ? parsed.ms : undefined
-    if (ms === undefined) return this.fail(name, `error parsing '${value}' as RFC3339 or 2006-01-02 time`)
-    return ms
+    const parsed = parseGoQueryTime(value)
+    return "ms" in parsed ? parsed.ms : this.fail(name, parsed.error)
   }
 
   requiredDateTime(name: string): number {
