@@ -310,7 +310,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
           immediate: false
         }))
       }
-      return Effect.zipRight(first, fibers.length === 1 ? Effect.asVoid(Fiber.await(fibers[0]!)) : Effect.asVoid(Fiber.awaitAll(fibers)))
+      return Effect.zipRight(first, Effect.asVoid(Fiber.awaitAll(fibers)))
     })
 
     /**
