@@ -57,6 +57,8 @@ const fixedRate = process.env.STEADY_RATE === undefined ? undefined : Number(pro
 const tasks = Number(process.env.STEADY_TASKS ?? 10_000)
 const shown = Number(process.env.STEADY_SHOWN ?? 3)
 const slots = Number(process.env.BENCH_SLOTS ?? 100)
+/** STEADY_WORKER_NODE_ARGS: node options for the worker's process (e.g. `--trace-gc`), split on spaces. */
+const workerNodeArgs = (process.env.STEADY_WORKER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 /** STEADY_PROFILE=<dir>: CPU profiles of this process and the worker's over each paced phase. */
 const profileDir = process.env.STEADY_PROFILE
 
@@ -65,6 +67,11 @@ const messagesPerRun = (trace: ReadonlyArray<readonly [string, number]>, runs: n
   const counts = new Map<string, number>()
   for (const [label] of trace) counts.set(label, (counts.get(label) ?? 0) + 1)
   return [...counts].map(([label, count]) => `${label} ${(count / runs).toFixed(3)}`).join(", ")
+}
+/** The longest collection and its kind. */
+const longestGc = (xs: ReadonlyArray<GcMark>) => {
+  const longest = xs.reduce<GcMark | undefined>((a, g) => (a === undefined || g.ms > a.ms ? g : a), undefined)
+  return longest === undefined ? "none" : `${fixed(longest.ms)} ${longest.kind}`
 }
 const gcTotal = (xs: ReadonlyArray<GcMark>) => `${xs.length} (${fixed(xs.reduce((sum, g) => sum + g.ms, 0))} ms)`
 
@@ -109,7 +116,11 @@ const program = Effect.gen(function*() {
   const core = yield* EngineCore
   const admin = yield* Admin.Admin
   const since = Date.now()
-  const child = yield* spawnChild(new URL("./worker.ts", import.meta.url), { ...engine.env, BENCH_SLOTS: String(slots) })
+  const child = yield* spawnChild(
+    new URL("./worker.ts", import.meta.url),
+    { ...engine.env, BENCH_SLOTS: String(slots) },
+    workerNodeArgs
+  )
   const workerId = yield* Effect.suspend(() => {
     for (const w of core.state.workersById.values()) {
       if (w.createdAt >= since && w.isActive && w.lastHeartbeatAt !== undefined) return Effect.succeed(w.id)
@@ -290,9 +301,9 @@ const program = Effect.gen(function*() {
           all.filter((x) => x >= 10).length
         } of ${all.length} runs waited >= 10 ms, ${all.filter((x) => x > 0).length} at all; GCs: engine ${gcs.length} (${
           fixed(gcs.reduce((s, g) => s + g.ms, 0))
-        } ms, longest ${fixed(Math.max(0, ...gcs.map((g) => g.ms)))}), worker ${fromWorker.gcs.length} (${
+        } ms, longest ${longestGc(gcs)}), worker ${fromWorker.gcs.length} (${
           fixed(fromWorker.gcs.reduce((s, g) => s + g.ms, 0))
-        } ms, longest ${fixed(Math.max(0, ...fromWorker.gcs.map((g) => g.ms)))}); CPU per run: worker ${
+        } ms, longest ${longestGc(fromWorker.gcs)}); CPU per run: worker ${
           (workerCpuUsed / 1000 / ids.length).toFixed(3)
         } ms, engine process ${((engineCpu.user + engineCpu.system) / 1000 / ids.length).toFixed(3)} ms; load ${
           os.loadavg()[0]!.toFixed(2)
