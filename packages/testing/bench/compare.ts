@@ -8,7 +8,8 @@
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
  * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
- * BENCH_STEADY_SECONDS (3), every BENCH_STEADY_TICK_MS (10) those due by then, give the engine's
+ * BENCH_STEADY_SECONDS (3; at most 9,000 runs, ./phaseLength.ts), every BENCH_STEADY_TICK_MS (10) those due
+ * by then, give the engine's
  * dispatch latency (run created → START sent) without a backlog (printed next to the old measure,
  * the same rate in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped. The probe's figures are read on this process's monotonic clock
@@ -52,6 +53,7 @@ import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
+import { phaseRunCap, phaseSeconds } from "./phaseLength.js"
 import {
   attributeMode,
   printAttribution,
@@ -478,7 +480,10 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
 
     // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
     // each read as soon as its runs finish: the engine's retention (10,000 runs) drops the oldest
-    const bursts = yield* triggerInBursts(core, total / seconds / 2, steadySeconds)
+    const halfRate = total / seconds / 2
+    const phase = phaseSeconds(halfRate, steadySeconds)
+    if (phase < steadySeconds) console.log(`${kind}: half throughput phases last ${phase.toFixed(2)} s (${phaseRunCap} runs)`)
+    const bursts = yield* triggerInBursts(core, halfRate, phase)
     const burstDispatch = dispatchLatency(core, bursts.ids)
     const burstRoundTrip = checkRuns(core, bursts.ids, workerId)
     const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
@@ -488,8 +493,8 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     const steadyMachine = machineSince(child)
     const steady = yield* triggerSteadily(
       core,
-      total / seconds / 2,
-      steadySeconds,
+      halfRate,
+      phase,
       attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
     )
     const steadyMachineUsed = steadyMachine()
@@ -654,7 +659,7 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   console.log("   recorded, and our client's trigger call → result recorded, each run's end observed, not polled;")
   if (!probeOnly) {
     console.log(
-      `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s, every ${steadyTickMs} ms`
+      `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s (at most ${phaseRunCap} runs), every ${steadyTickMs} ms`
     )
     console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
     console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")

@@ -4,7 +4,8 @@
  * in this process, as `pnpm bench` runs them. After a warm-up, the throughput is measured as
  * `pnpm bench` measures it (STEADY_TASKS, 10,000, in bulk triggers of 500) unless STEADY_RATE gives
  * the rate; then STEADY_REPEATS (5) rounds, each of them one phase per mode of STEADY_TICKS
- * ("bench,10", alternated in that order), every phase STEADY_SECONDS (3) of runs triggered at that
+ * ("bench,10", alternated in that order), every phase STEADY_SECONDS (3; at most 9,000 runs, see
+ * ../phaseLength.ts) of runs triggered at that
  * rate, each tick's runs in one `BulkTriggerWorkflow`. `bench` paces 50 ms bursts as the old
  * measure of `pnpm bench` does (the next burst 50 ms after this one's trigger call, so a slow call
  * lowers the rate); a number is a tick length in ms, each tick triggering the runs due by then
@@ -48,6 +49,7 @@ const { askChild, spawnChild } = await import("../child.js")
 const { workerMarks } = await import("./workerTrace.js")
 const { lastAtOrBefore } = await import("../sorted.js")
 const { observeRuns } = await import("../runObserver.js")
+const { phaseRunCap, phaseSeconds } = await import("../phaseLength.js")
 
 const repeats = Number(process.env.STEADY_REPEATS ?? 5)
 const seconds = Number(process.env.STEADY_SECONDS ?? 3)
@@ -219,8 +221,12 @@ const program = Effect.gen(function*() {
     rate = tasks / ((last - started) / 1000) / 2
     console.log(`throughput ${(rate * 2).toFixed(0)} tasks/s over ${tasks}; half: ${rate.toFixed(0)}/s`)
   }
+  /** Each phase's length: `seconds`, shorter where the rate would make more runs than the engine keeps. */
+  const phaseLength = phaseSeconds(rate, seconds)
   console.log(
-    `steady: ${fixed(rate)} runs/s, ticks: ${modes.join(", ")}, ${seconds} s, ${repeats} rounds, ${slots} slots; load ${load()}`
+    `steady: ${fixed(rate)} runs/s, ticks: ${modes.join(", ")}, ${fixed(phaseLength)} s${
+      phaseLength < seconds ? ` (at most ${phaseRunCap} runs)` : ""
+    }, ${repeats} rounds, ${slots} slots; load ${load()}`
   )
 
   const observer = observeRuns(core, workerId)
@@ -234,7 +240,7 @@ const program = Effect.gen(function*() {
   /** `pnpm bench`'s pacing: `perTick` runs, the next tick `tickMs` after this one's trigger call. */
   const benchTicks = (tickMs: number, perTick: number, record: (tick: Tick) => void) =>
     Effect.gen(function*() {
-      for (let k = 0; k < (seconds * 1000) / tickMs; k++) {
+      for (let k = 0; k < (phaseLength * 1000) / tickMs; k++) {
         const calledAt = now()
         const due = calledAt + tickMs
         const busyBefore = busy()
@@ -247,7 +253,7 @@ const program = Effect.gen(function*() {
   const paced = (tickMs: number, rate: number, record: (tick: Tick) => void) =>
     Effect.gen(function*() {
       const start = now()
-      const total = Math.round(rate * seconds)
+      const total = Math.round(rate * phaseLength)
       let triggered = 0
       for (let k = 0; triggered < total; k++) {
         const calledAt = now()
