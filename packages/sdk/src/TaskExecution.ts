@@ -173,7 +173,9 @@ const runHandler = (
         }
         const encoded = payload.encodeOutput(spec, task, exit.value, maxMessageBytes)
         // (an output that encodes synchronously is an `Exit` already)
-        if (Exit.isExit(encoded) && Exit.isSuccess(encoded)) return Effect.succeed(Outcome.Completed({ output: encoded.value }))
+        if (Exit.isExit(encoded) && Exit.isSuccess(encoded)) {
+          return Effect.succeed(Outcome.Completed({ output: (encoded as Exit.Success<string, never>).value }))
+        }
         return Effect.match(encoded, { onFailure: failed, onSuccess: (output) => Outcome.Completed({ output }) })
       }
       const ended = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<Outcome> =>
@@ -194,8 +196,7 @@ const runHandler = (
       return options?.onLog !== undefined && !HashSet.has(fiber.getFiberRef(FiberRef.currentLoggers), taskLogger.taskLogger)
         ? Effect.locallyWith(run, FiberRef.currentLoggers, HashSet.add(taskLogger.taskLogger))
         : run
-    })
-  )
+    }))
 
 const failed = (encoded: failure.EncodedFailure): Outcome =>
   Outcome.Failed({

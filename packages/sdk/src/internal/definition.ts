@@ -3,7 +3,6 @@ import { Context, Data, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { BatchContext } from "../BatchContext.js"
 import type * as Condition from "../Condition.js"
-import type { TaskContext } from "../TaskContext.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./naming.js"
 
 // -----------------------------------------------------------------------------
