@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
-import { Cause, Clock, Context, Data, Duration, Effect, Either, Exit, FiberRef, HashSet, Option, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Data, Duration, Effect, Either, Exit, FiberRef, HashSet, Option, Schema, Scope, Tracer } from "effect"
 import type { DurableContextShape } from "./DurableContext.js"
 import {
   effectiveSettings,
@@ -80,6 +80,8 @@ export interface ExecuteOptions {
   readonly onHandlerDone?: ((elapsed: Duration.Duration) => void) | undefined
   /** More services the handler gets, e.g. a durable task's `DurableContext`. */
   readonly services?: Context.Context<any> | undefined
+  /** The parent of the spans the handler makes (e.g. the run's `traceparent`), in its services. */
+  readonly parentSpan?: Tracer.AnySpan | undefined
 }
 
 /**
@@ -158,6 +160,7 @@ const runHandler = (
       serviceMap.set(TaskContext.key, taskContext)
       serviceMap.set(Scope.Scope.key, scope)
       if (options?.onLog !== undefined) serviceMap.set(taskLogger.TaskLogSink.key, options.onLog)
+      if (options?.parentSpan !== undefined) serviceMap.set(Tracer.ParentSpan.key, options.parentSpan)
       let services = Context.unsafeMake<never>(serviceMap)
       if (options?.services !== undefined) services = Context.merge(services, options.services as Context.Context<never>)
       const onHandlerDone = options?.onHandlerDone

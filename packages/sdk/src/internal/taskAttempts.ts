@@ -157,6 +157,8 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
       const run = (services: Context.Context<DurableContext> | undefined) =>
         TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
           services,
+          // under a tracer that records spans, the attempt's span (set on its fiber) is the parent
+          parentSpan: recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)),
           maxMessageBytes: options.maxMessageBytes,
           onLog: logs.sink(action),
           onHandlerDone: (elapsed) => {
@@ -256,7 +258,7 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
         const attempt = Attempt.make(clock, action.retryCount, parseMetadata(action.additionalMetadata), invocationCount)
         Attempt.track(attempts, key, attempt, () =>
           runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber), {
-            updateRefs: attemptRefs(action, attempt, recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)))
+            updateRefs: attemptRefs(action, attempt)
           }))
         return Effect.void
       })
