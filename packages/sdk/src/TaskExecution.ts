@@ -10,9 +10,17 @@
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
-import { Cause, Context, Data, Duration, Effect, Either, Option, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Data, Duration, Effect, Either, Exit, FiberRef, HashSet, Option, Schema, Scope, Tracer } from "effect"
 import type { DurableContextShape } from "./DurableContext.js"
-import { effectiveSettings, findTask, isSkippable, specOf, type TaskSpec, type WorkflowSpec } from "./internal/definition.js"
+import {
+  effectiveSettings,
+  findTask,
+  isSkippable,
+  type ProvidedHandler,
+  specOf,
+  type TaskSpec,
+  type WorkflowSpec
+} from "./internal/definition.js"
 import * as durable from "./internal/durable.js"
 import * as failure from "./internal/failure.js"
 import { workerAction, workflowWireName } from "./internal/naming.js"
@@ -72,6 +80,8 @@ export interface ExecuteOptions {
   readonly onHandlerDone?: ((elapsed: Duration.Duration) => void) | undefined
   /** More services the handler gets, e.g. a durable task's `DurableContext`. */
   readonly services?: Context.Context<any> | undefined
+  /** The parent of the spans the handler makes (e.g. the run's `traceparent`), in its services. */
+  readonly parentSpan?: Tracer.AnySpan | undefined
 }
 
 /**
@@ -105,59 +115,91 @@ export const execute = (
         shouldNotRetry: true
       })))
     }
+    const decoded = payload.decodeArgumentsSync(spec, task, data.right)
+    if (decoded !== undefined) return runHandler(spec, task, handler, data.right, decoded, context, options)
     return Effect.matchEffect(payload.decodeArguments(spec, task, data.right), {
       onFailure: (encoded) => Effect.succeed(failed(encoded)),
-      onSuccess: (args) =>
-        // the handler's scope, closed with its exit (as `Effect.scoped`), `TaskContext` and where its
-        // log lines go, in one step
-        Effect.flatMap(Scope.make(), (scope) => {
-          // the filter payload, the skipped parents and the conditions' data come with the payload
-          const filterPayload = data.right.filterPayload
-          const runData: RunData = {
-            filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
-            skippedParents: payload.skippedParents(spec, task, data.right),
-            triggers: data.right.triggers
-          }
-          // a worker's context makes its copy (a prototype made per attempt would cost V8 a new map);
-          // another keeps its prototype, its operations may be getters
-          const taskContext: TaskContextShape = withRunData in context
-            ? (context as TaskContextShape & HasRunData<TaskContextShape>)[withRunData](runData)
-            : Object.assign(Object.create(context) as TaskContextShape, runData)
-          // one map for the services (each `Context.add` copies the map it adds to)
-          const serviceMap = new Map<string, unknown>([[TaskContext.key, taskContext], [Scope.Scope.key, scope]])
-          if (options?.onLog !== undefined) serviceMap.set(taskLogger.TaskLogSink.key, options.onLog)
-          let services = Context.unsafeMake<TaskContext | Scope.Scope>(serviceMap)
-          if (options?.services !== undefined) services = Context.merge(services, options.services)
-          let run = Effect.onExit(
-            handler(args.input, args.parents, services as Context.Context<TaskContext | Scope.Scope>),
-            (exit) => Scope.close(scope, exit)
-          )
-          if (options?.onLog !== undefined) run = taskLogger.withTaskLogger(run)
-          const onHandlerDone = options?.onHandlerDone
-          if (onHandlerDone !== undefined) {
-            const timed = run
-            run = Effect.flatMap(Effect.clock, (clock) => {
-              const handlerStart = clock.unsafeCurrentTimeNanos()
-              return Effect.onExit(
-                timed,
-                () => Effect.sync(() => onHandlerDone(Duration.nanos(clock.unsafeCurrentTimeNanos() - handlerStart)))
-              )
-            })
-          }
-          return Effect.matchCauseEffect(run, {
-            onSuccess: (value) =>
-              Effect.match(
-                payload.encodeOutput(spec, task, value, options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES),
-                { onFailure: failed, onSuccess: (output) => Outcome.Completed({ output }) }
-              ),
-            onFailure: (cause) =>
-              Cause.isInterruptedOnly(cause)
-                ? Effect.succeed(Outcome.Interrupted())
-                : Effect.map(failure.encodeCause(task, cause), failed)
-          })
-        })
+      onSuccess: (args) => runHandler(spec, task, handler, data.right, args, context, options)
     })
   })
+
+/**
+ * Runs the handler with its services and a scope of its own, then closes the scope with its exit
+ * and makes the outcome. One uninterruptible region holds it all (as `Effect.scoped`,
+ * `Effect.provide` and `Effect.onExit` would, each with a region of its own): the handler's
+ * services are set on the fiber, the handler runs interruptibly, then the fiber's own services
+ * are set back, the scope is closed (a finalizer's failure joins the handler's exit), the
+ * handler's time is recorded, and the exit becomes the outcome.
+ */
+const runHandler = (
+  spec: WorkflowSpec,
+  task: TaskSpec,
+  handler: ProvidedHandler,
+  data: payload.StepRunData,
+  args: payload.TaskArguments,
+  context: TaskContextShape,
+  options: ExecuteOptions | undefined
+): Effect.Effect<Outcome> =>
+  Effect.flatMap(Scope.make(), (scope) =>
+    Effect.withFiberRuntime<Outcome>((fiber) => {
+      const outer = fiber.currentContext
+      // the filter payload, the skipped parents and the conditions' data come with the payload
+      const filterPayload = data.filterPayload
+      const runData: RunData = {
+        filterPayload: filterPayload === undefined ? context.filterPayload : Option.some(filterPayload),
+        skippedParents: payload.skippedParents(spec, task, data),
+        triggers: data.triggers
+      }
+      // a worker's context makes its copy (a prototype made per attempt would cost V8 a new map);
+      // another keeps its prototype, its operations may be getters
+      const taskContext: TaskContextShape = withRunData in context
+        ? (context as TaskContextShape & HasRunData<TaskContextShape>)[withRunData](runData)
+        : Object.assign(Object.create(context) as TaskContextShape, runData)
+      // the handler's services and the per-run ones in one map (each `Context.add` copies its map)
+      const serviceMap = handler.services(outer)
+      serviceMap.set(TaskContext.key, taskContext)
+      serviceMap.set(Scope.Scope.key, scope)
+      if (options?.onLog !== undefined) serviceMap.set(taskLogger.TaskLogSink.key, options.onLog)
+      if (options?.parentSpan !== undefined) serviceMap.set(Tracer.ParentSpan.key, options.parentSpan)
+      let services = Context.unsafeMake<never>(serviceMap)
+      if (options?.services !== undefined) services = Context.merge(services, options.services as Context.Context<never>)
+      const onHandlerDone = options?.onHandlerDone
+      const clock = onHandlerDone === undefined ? undefined : Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const handlerStart = clock === undefined ? 0n : clock.unsafeCurrentTimeNanos()
+      const maxMessageBytes = options?.maxMessageBytes ?? payload.DEFAULT_MAX_MESSAGE_BYTES
+      const outcome = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<Outcome> => {
+        if (clock !== undefined) onHandlerDone!(Duration.nanos(clock.unsafeCurrentTimeNanos() - handlerStart))
+        if (Exit.isFailure(exit)) {
+          return Cause.isInterruptedOnly(exit.cause)
+            ? Effect.succeed(Outcome.Interrupted())
+            : Effect.map(failure.encodeCause(task, exit.cause), failed)
+        }
+        const encoded = payload.encodeOutput(spec, task, exit.value, maxMessageBytes)
+        // (an output that encodes synchronously is an `Exit` already)
+        if (Exit.isExit(encoded) && Exit.isSuccess(encoded)) {
+          return Effect.succeed(Outcome.Completed({ output: (encoded as Exit.Success<string, never>).value }))
+        }
+        return Effect.match(encoded, { onFailure: failed, onSuccess: (output) => Outcome.Completed({ output }) })
+      }
+      const ended = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<Outcome> =>
+        Effect.matchCauseEffect(Effect.zipRight(FiberRef.set(FiberRef.currentContext, outer), Scope.close(scope, exit)), {
+          onFailure: (closing) => outcome(Exit.failCause(Exit.isFailure(exit) ? Cause.sequential(exit.cause, closing) : closing)),
+          onSuccess: () => outcome(exit)
+        })
+      const run = Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          FiberRef.set(FiberRef.currentContext, services),
+          Effect.matchCauseEffect(restore(handler.run(args.input, args.parents) as Effect.Effect<unknown, unknown>), {
+            onFailure: (cause) => ended(Exit.failCause(cause)),
+            onSuccess: (value) => ended(Exit.succeed(value))
+          })
+        )
+      )
+      // the task logger ships what the handler logs (a worker's task fibers carry it already)
+      return options?.onLog !== undefined && !HashSet.has(fiber.getFiberRef(FiberRef.currentLoggers), taskLogger.taskLogger)
+        ? Effect.locallyWith(run, FiberRef.currentLoggers, HashSet.add(taskLogger.taskLogger))
+        : run
+    }))
 
 const failed = (encoded: failure.EncodedFailure): Outcome =>
   Outcome.Failed({

@@ -17,7 +17,7 @@
  * - each task attempt runs in its own fiber (in a `FiberSet`, tracked by task run id): a duplicate START
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);
- * - a `Semaphore` of `slots` permits bounds the running attempts (`slotCost` permits each);
+ * - a pool of `slots` permits bounds the running attempts (`slotCost` permits each);
  * - STARTED is sent while the handler runs, and the result queued right after it, without
  *   waiting for STARTED's acknowledgement (one round trip per task; as from the official SDK,
  *   STARTED may reach the engine after the result); events that queue up while

@@ -3,7 +3,8 @@
  * it was interrupted, its durable waits, what its metrics need, and its events the engine has not
  * acknowledged yet).
  */
-import type { Clock, Duration, Effect, Fiber, MetricLabel } from "effect"
+import type { Clock, Duration, Fiber, MetricLabel } from "effect"
+import type { SlotPool } from "./slotPools.js"
 
 /**
  * Why an attempt's fiber was interrupted from outside (or by itself). `evicted`: a durable
@@ -19,9 +20,9 @@ export interface Attempt {
   /** Durable waits in progress (a durable attempt waiting for the engine may be evicted). */
   durableWaits: number
   /** The slot pool its permits come from. */
-  pool: Effect.Semaphore | undefined
+  pool: SlotPool | undefined
   reason: InterruptReason | undefined
-  /** Semaphore permits held (0 once released). */
+  /** Slot permits held (0 once released). */
   permits: number
   /** Its fiber, while it runs (cleared when it ends, so that nothing the fiber held is kept). */
   fiber: Fiber.RuntimeFiber<void, never> | undefined

@@ -29,11 +29,13 @@ export const attemptAnnotations = (
 
 /**
  * The refs of an attempt's fiber, set as it is forked (`FiberSet.runtime`'s `updateRefs`, one
- * copy of the refs the fork makes anyway): its log annotations and, when given, its parent span.
- * The metric labels it starts with are read here once for the hot path's synchronous updates.
+ * copy of the refs the fork makes anyway): its log annotations. The metric labels it starts with
+ * are read here once for the hot path's synchronous updates. (The fiber's context stays the
+ * worker's: a context of its own per attempt would cost a copy of every service, twice, as the
+ * handler's services are merged over it.)
  */
 export const attemptRefs =
-  (action: DispatcherProto.AssignedAction, attempt: Attempt, parent: Tracer.AnySpan | undefined) =>
+  (action: DispatcherProto.AssignedAction, attempt: Attempt) =>
   (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): FiberRefs.FiberRefs => {
     attempt.metricLabels = FiberRefs.getOrDefault(refs, FiberRef.currentMetricLabels)
     // one mutation: the keys without a copy of the map per key
@@ -41,13 +43,7 @@ export const attemptRefs =
     const annotations = HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
       for (const key in added) HashMap.set(map, key, added[key])
     })
-    if (parent === undefined) {
-      return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
-    }
-    const context = Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan, parent)
-    return FiberRefs.updateManyAs(refs, {
-      entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]], [FiberRef.currentContext, [[fiberId, context]]]]
-    })
+    return FiberRefs.updateManyAs(refs, { entries: [[FiberRef.currentLogAnnotations, [[fiberId, annotations]]]] })
   }
 
 /**
@@ -56,8 +52,8 @@ export const attemptRefs =
  * nothing to restore (as `Effect.withSpan` would); the span ends with the attempt. The span
  * continues the trace of the run's `traceparent` metadata, or starts one. (Under Effect's
  * built-in tracer, whose spans go nowhere, the worker makes no span: the run's `traceparent` is
- * the attempt's parent span, set by `attemptRefs`, so that spans the handler makes continue its
- * trace.)
+ * the parent span in the handler's services (`TaskExecution.execute`'s `parentSpan`), so that
+ * spans the handler makes continue its trace.)
  */
 export const inTaskSpan = (
   clock: Clock.Clock,

@@ -3,7 +3,6 @@ import { Context, Data, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { BatchContext } from "../BatchContext.js"
 import type * as Condition from "../Condition.js"
-import type { TaskContext } from "../TaskContext.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./naming.js"
 
 // -----------------------------------------------------------------------------
@@ -367,11 +366,16 @@ export class WorkflowDefinitionError extends Data.TaggedError("WorkflowDefinitio
  * A handler with its services already provided; the caller gives the per-task services
  * (`TaskContext` and `Scope`), which are added to the captured ones in one step.
  */
-export type ProvidedHandler = (
-  input: unknown,
-  parents: unknown,
-  taskServices: Context.Context<TaskContext | Scope.Scope>
-) => Effect.Effect<unknown, unknown>
+export interface ProvidedHandler {
+  /** The handler's effect for one run; its services are `services`'s. */
+  readonly run: (input: unknown, parents: unknown) => Effect.Effect<unknown, unknown, any>
+  /**
+   * The handler's services when it runs on a fiber whose context is `current`: those captured
+   * when its layer was built, merged over `current`'s (a map of its own, to which the caller adds
+   * the per-run services: `TaskContext`, the handler's `Scope`).
+   */
+  readonly services: (current: Context.Context<never>) => Map<string, unknown>
+}
 
 /**
  * A batch handler with its services provided: the decoded inputs in, the outputs (or, with
@@ -413,23 +417,31 @@ export const implementationsIn = (context: Context.Context<never>): Array<Implem
 type AnyHandler = (input: any, parents: any) => Effect.Effect<unknown, unknown, any>
 
 /**
- * Runs a handler's effect with the services captured when its layer was built, those of the
- * running fiber and the per-run services, added in one step. The captured and the fiber's services
- * are merged once for the fiber's context seen last (a worker's task fibers share theirs): a merge
- * copies every service, and a worker runs this once per task.
+ * The services of a handler whose layer captured `captured`, on a fiber whose context is `current`:
+ * the captured services merged over the fiber's. The merge is made once for the fiber context
+ * seen last (a worker's task fibers share theirs): a merge copies every service, and a worker runs
+ * this once per task.
  */
-const withServices = (
-  captured: Context.Context<never>
-): (effect: Effect.Effect<unknown, unknown, any>, perRun: Context.Context<any>) => Effect.Effect<unknown, unknown> => {
+const mergedServices = (captured: Context.Context<never>): (current: Context.Context<never>) => Context.Context<never> => {
   let lastCurrent: Context.Context<never> | undefined
   let lastMerged: Context.Context<never> = captured
-  const merged = (current: Context.Context<never>): Context.Context<never> => {
+  return (current) => {
     if (current !== lastCurrent) {
       lastMerged = Context.merge(captured, current)
       lastCurrent = current
     }
     return lastMerged
   }
+}
+
+/**
+ * Runs a handler's effect with the services captured when its layer was built, those of the
+ * running fiber and the per-run services, added in one step.
+ */
+const withServices = (
+  captured: Context.Context<never>
+): (effect: Effect.Effect<unknown, unknown, any>, perRun: Context.Context<any>) => Effect.Effect<unknown, unknown> => {
+  const merged = mergedServices(captured)
   return (effect, perRun) => Effect.mapInputContext(effect, (current: Context.Context<never>) => Context.merge(merged(current), perRun))
 }
 
@@ -447,14 +459,15 @@ export const implementationLayer = (
     Effect.gen(function*() {
       const handlers = Effect.isEffect(build) ? yield* build : build
       const context = yield* Effect.context<never>()
-      const provide = withServices(context)
+      const merged = mergedServices(context)
+      const services = (current: Context.Context<never>) => new Map(merged(current).unsafeMap)
       const provided = new Map<string, ProvidedHandler>()
       for (const task of allTasks(spec)) {
         const handler = handlers[task.name]
         if (typeof handler !== "function") {
           return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
         }
-        provided.set(task.name, (input, parents, taskServices) => provide(handler(input, parents), taskServices))
+        provided.set(task.name, { run: handler, services })
       }
       return { definition, spec, handlers: provided } satisfies ImplementationShape
     })

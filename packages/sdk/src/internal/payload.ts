@@ -132,8 +132,8 @@ const encoderOf = (schema: Schema.Schema.AnyNoContext) => {
   return encode
 }
 
-/** The arguments when every Schema decodes them synchronously, else `undefined`. */
-const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunData): TaskArguments | undefined => {
+/** The arguments when every Schema decodes them synchronously, else `undefined` (then see `decodeArguments`). */
+export const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: StepRunData): TaskArguments | undefined => {
   if (task.role === "on-failure") return undefined
   const input = decoderOf(spec.input)(data.input)
   if (Either.isLeft(input)) return undefined

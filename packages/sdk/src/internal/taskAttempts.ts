@@ -157,6 +157,8 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
       const run = (services: Context.Context<DurableContext> | undefined) =>
         TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
           services,
+          // under a tracer that records spans, the attempt's span (set on its fiber) is the parent
+          parentSpan: recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)),
           maxMessageBytes: options.maxMessageBytes,
           onLog: logs.sink(action),
           onHandlerDone: (elapsed) => {
@@ -187,21 +189,25 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
       // STARTED goes out while the task runs, and the result is queued right after it without
       // waiting for its acknowledgement; the fiber ends there (the attempt stays in `attempts`
       // until both are acknowledged, see attemptReport.ts)
-      let body = Effect.zipRight(
-        slots.take(attempt, route.slotCost, route.durable ? slots.durable : slots.default),
-        Effect.suspend(() => {
-          reporter.unsafePost(workerId, action, attempt, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
-          return execute(workerId, action, route, attempt)
-        })
+      const pool = route.durable ? slots.durable : slots.default
+      const run = (): Effect.Effect<TaskExecution.Outcome> => {
+        reporter.unsafePost(workerId, action, attempt, StepActionEventType.STEP_EVENT_TYPE_STARTED, STARTED_PAYLOAD)
+        return execute(workerId, action, route, attempt)
+      }
+      // the slots are taken as the fiber starts when they are free (no effect), else waited for
+      let body = Effect.suspend(() =>
+        slots.unsafeTryTake(attempt, route.slotCost, pool)
+          ? run()
+          : Effect.zipRight(slots.take(attempt, route.slotCost, pool), Effect.suspend(run))
       )
       // a superseded attempt of the same task run finishes (finalizers included) first
       if (previous !== undefined) body = Effect.zipRight(previous.await, body)
       const finish = (exit: Exit.Exit<TaskExecution.Outcome>): Effect.Effect<void> => {
-        let after = reporter.report(workerId, action, attempt, exit)
-        if (route.durable && durable !== undefined) {
-          after = Effect.zipRight(durable.listener.forget(action.taskRunExternalId, attempt.invocationCount), after)
-        }
-        return Effect.zipRight(slots.release(attempt), after)
+        slots.unsafeRelease(attempt)
+        const after = reporter.report(workerId, action, attempt, exit)
+        return route.durable && durable !== undefined
+          ? Effect.zipRight(durable.listener.forget(action.taskRunExternalId, attempt.invocationCount), after)
+          : after
       }
       const effect = Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.exit(restore(body)), finish))
       return recordsSpans ? inTaskSpan(clock, action, attempt, effect) : effect
@@ -252,7 +258,7 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
         const attempt = Attempt.make(clock, action.retryCount, parseMetadata(action.additionalMetadata), invocationCount)
         Attempt.track(attempts, key, attempt, () =>
           runFiber(runAttempt(workerId, action, route, attempt, existing?.fiber), {
-            updateRefs: attemptRefs(action, attempt, recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)))
+            updateRefs: attemptRefs(action, attempt)
           }))
         return Effect.void
       })
