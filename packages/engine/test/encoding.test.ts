@@ -3,8 +3,8 @@
  * library's writer, whatever the strings' lengths and characters, and one writer reused across
  * messages gives each message's bytes as a new writer would.
  */
-import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { BinaryWriter } from "@bufbuild/protobuf/wire"
+import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
 import { AsciiWriter, encodeReusing } from "../src/internal/grpc/encoding.js"
 
@@ -40,7 +40,7 @@ describe("the response writer", () => {
       const expected = AssignedAction.encode(action(text), new BinaryWriter()).finish()
       expect(AssignedAction.encode(action(text), new AsciiWriter()).finish()).toEqual(expected)
       expect(AssignedAction.encode(action(text), reused).finish()).toEqual(expected)
-      expect(encodeReusing(AssignedAction, action(text))).toEqual(expected)
+      expect(encodeReusing({ encode: AssignedAction.encode }, action(text))).toEqual(expected)
       expect(AssignedAction.decode(expected)).toEqual(action(text))
     }
   })

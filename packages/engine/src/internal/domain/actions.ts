@@ -25,16 +25,8 @@ import { touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
-import type { EngineState, Task, TaskEvent, TaskEventType } from "./model.js"
-import {
-  addStartedPacked,
-  attemptResults,
-  eventsOf,
-  makeEvent,
-  openTimeline,
-  packTimeline,
-  recordEvent
-} from "./taskEvents.js"
+import type { EngineState, Task, TaskEvent } from "./model.js"
+import { addStartedPacked, attemptResults, eventsOf, makeEvent, openTimeline, packTimeline, recordEvent } from "./taskEvents.js"
 import { cancelTask, completeTask, failTaskApp } from "./tasks.js"
 
 const nulInErrorMessage =
@@ -123,7 +115,6 @@ export const batchActionEvent = (
   }
   return Either.right(applied)
 }
-
 
 /**
  * When an attempt's STARTED happened: the worker's timestamp, as upstream records it, kept between
