@@ -44,7 +44,7 @@ const traceIdPrefix = Buffer.from("hatchet-engine-wf-trace:")
 const spanIdPrefix = Buffer.from("hatchet-engine-wf-span:")
 
 /** Each prefix followed by room for a UUID's 16 bytes, reused by every `derive` (hashing is synchronous). */
-const hashInputs = new Map([traceIdPrefix, spanIdPrefix].map((prefix) => {
+const hashInputs = new Map<Buffer, Buffer>([traceIdPrefix, spanIdPrefix].map((prefix) => {
   const input = Buffer.alloc(prefix.length + 16)
   prefix.copy(input)
   return [prefix, input] as const
