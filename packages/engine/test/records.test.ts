@@ -12,7 +12,7 @@ import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
 import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
-import { eventsOf, ranOn, recordEvent } from "../src/internal/domain/taskEvents.js"
+import { eventsOf, packTimeline, ranOn, recordEvent } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -125,6 +125,12 @@ describe("a finished run's records", () => {
       expect(Array.isArray(t.timeline)).toBe(false)
       expect(eventsOf(t).map((e) => `${e.retryCount}:${e.eventType}`).slice(-2)).toEqual(["1:STARTED", "1:FINISHED"])
       expect(fields(eventsOf(t)).filter((e) => e.eventType !== "STARTED" || e.retryCount !== 1)).toEqual(fields(live))
+      // added to the packed timeline as it is, it is what packing its events again gives
+      const late = eventsOf(t).at(-2)!
+      expect([late.message, late.workerId, late.errorMessage, late.output]).toEqual(["", workerId, undefined, undefined])
+      const repacked = { ...t, timeline: [...eventsOf(t)] }
+      packTimeline(repacked)
+      expect(repacked.timeline).toEqual(t.timeline)
       // a second late STARTED finds the attempt's STARTED: the packed timeline is kept as it was
       const packed = t.timeline
       yield* h.report(w.starts()[1]!, StepActionEventType.STEP_EVENT_TYPE_STARTED, "")

@@ -5,6 +5,7 @@ import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-ha
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, TestClock } from "effect"
+import { createHash } from "node:crypto"
 import * as Admin from "../src/internal/domain/admin.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
 import { eventsOf } from "../src/internal/domain/taskEvents.js"
@@ -648,4 +649,28 @@ describe("cancel and replay", () => {
       yield* h.complete(w.starts()[3]!, "{}")
       expect(results).toHaveLength(1)
     }))
+})
+
+describe("a run's traceparent", () => {
+  it("is SHA-256 of the prefix and the run's 16 bytes: trace id from the parent (or the run), span id from the run", () => {
+    const digest = (prefix: string, id: string, bytes: number) =>
+      createHash("sha256").update(Buffer.concat([Buffer.from(prefix), Buffer.from(id.replaceAll("-", ""), "hex")]))
+        .digest("hex").slice(0, bytes * 2)
+    const runId = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff"
+    const parentId = "ABCDEF01-2345-4678-9abc-def012345678"
+    const own: Record<string, string> = {}
+    Triggers.ensureTraceparent(own, runId)
+    expect(own.traceparent).toBe(
+      `00-${digest("hatchet-engine-wf-trace:", runId, 16)}-${digest("hatchet-engine-wf-span:", runId, 8)}-01`
+    )
+    const child: Record<string, string> = { hatchet__parent_workflow_run_id: parentId }
+    Triggers.ensureTraceparent(child, runId)
+    expect(child.traceparent).toBe(
+      `00-${digest("hatchet-engine-wf-trace:", parentId.toLowerCase(), 16)}-${digest("hatchet-engine-wf-span:", runId, 8)}-01`
+    )
+    // a valid one is kept
+    const kept: Record<string, string> = { traceparent: own.traceparent! }
+    Triggers.ensureTraceparent(kept, parentId)
+    expect(kept.traceparent).toBe(own.traceparent)
+  })
 })

@@ -25,8 +25,8 @@ import { touchRun } from "./changes.js"
 import { type InvalidArgument, invalidArgument } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import { validateJsonb } from "./json.js"
-import type { EngineState, Task, TaskEvent, TaskEventType } from "./model.js"
-import { eventsOf, makeEvent, openTimeline, packTimeline, recordEvent } from "./taskEvents.js"
+import type { EngineState, Task, TaskEvent } from "./model.js"
+import { addStartedPacked, attemptResults, eventsOf, makeEvent, openTimeline, packTimeline, recordEvent } from "./taskEvents.js"
 import { cancelTask, completeTask, failTaskApp } from "./tasks.js"
 
 const nulInErrorMessage =
@@ -116,9 +116,6 @@ export const batchActionEvent = (
   return Either.right(applied)
 }
 
-/** Events that end an attempt in the timeline. */
-const attemptResults: ReadonlySet<TaskEventType> = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
-
 /**
  * When an attempt's STARTED happened: the worker's timestamp, as upstream records it, kept between
  * the attempt being sent and `latest` (a worker's clock may be off, or a test's engine clock not
@@ -158,7 +155,13 @@ const resultIndex = (events: ReadonlyArray<TaskEvent>, sent: number, retryCount:
  * attempt that never got a result (the task was re-queued) or never was sent is left alone.
  */
 const recordLateStarted = (state: EngineState, task: Task, retryCount: number, eventTimestamp: Date | undefined): void => {
-  // a finished run's timeline is packed: opened once, packed again when it changed, kept as it was otherwise
+  // a finished run's timeline is packed: the STARTED goes into it as it is (`addStartedPacked`)
+  if (!Array.isArray(task.timeline)) {
+    const added = addStartedPacked(state, task, retryCount, (sentAt, resultAt) => startedAt(sentAt, resultAt, eventTimestamp))
+    if (added === "added") touchRun(state, task.run)
+    if (added !== undefined) return
+  }
+  // else opened once, packed again when it changed, kept as it was otherwise
   const before = task.timeline
   const events = openTimeline(task)
   const sent = sentIndex(events, retryCount)

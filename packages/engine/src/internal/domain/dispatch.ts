@@ -12,7 +12,7 @@
 import { ActionType, type AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { setTaskState } from "./changes.js"
 import type { JsonObject, JsonValue } from "./json.js"
-import { goMarshal, isJsonObject, parseJson } from "./json.js"
+import { emptyObject, goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { EngineState, QueueEntry, Task, Worker } from "./model.js"
 import { assignmentOf } from "./model.js"
 import { markDirty, markWorkerDirty, wakeBatchGroup } from "./queue.js"
@@ -169,19 +169,27 @@ const completedOutputs = (task: Task): JsonObject => {
   return parents
 }
 
+/** The `triggers` of a run with no trigger data and no filter payload (a manual run's). */
+const noTriggersJson = goMarshal({ filter_payload: null })
+
+/** The `triggers` JSON of a START: the task's trigger data and its run's filter payload. */
+const triggersJson = (task: Task): string => {
+  const run = task.run
+  if (run.filterPayload === null && task.triggerData === emptyObject) return noTriggersJson
+  return goMarshal(
+    run.filterPayload === undefined && task.triggerData.filter_payload === undefined
+      ? task.triggerData
+      : { ...task.triggerData, filter_payload: run.filterPayload }
+  )
+}
+
 /** The `action_payload` JSON of a START (`V1StepRunData`, field order as Go marshals it). */
 export const actionPayload = (task: Task): string => {
   const run = task.run
   const input = isJsonObject(run.input) ? run.input : null
   const parents = run.isDag ? completedOutputs(task) : {}
   let payload = `{"input":${goMarshal(input)},"triggered_by":"manual","parents":${goMarshal(parents)},` +
-    `"triggers":${
-      goMarshal(
-        run.filterPayload === undefined && task.triggerData.filter_payload === undefined
-          ? task.triggerData
-          : { ...task.triggerData, filter_payload: run.filterPayload }
-      )
-    },"user_data":null,"overrides":null`
+    `"triggers":${triggersJson(task)},"user_data":null,"overrides":null`
   if (task.stepRunErrors !== undefined && Object.keys(task.stepRunErrors).length > 0) {
     payload += `,"step_run_errors":${goMarshal(task.stepRunErrors)}`
   }

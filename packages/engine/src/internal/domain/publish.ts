@@ -44,6 +44,8 @@ export const publishStepEvent = (
   options: { readonly payload?: string; readonly retryCount?: number } = {}
 ): void => {
   if (eventType !== ResourceEventType.RESOURCE_EVENT_TYPE_STARTED) flushStream(state, task)
+  // most runs have no event subscriber: no event is built for them
+  if (!state.eventSubscribers.has(task.run.id) && state.metadataSubscribers.size === 0) return
   deliver(state, task.run, {
     workflowRunId: task.run.id,
     resourceType: ResourceType.RESOURCE_TYPE_STEP_RUN,
@@ -210,6 +212,9 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
     for (const waiter of waiters) waiter.send(event)
   }
 
+  const byRun = state.eventSubscribers.get(run.id)
+  // most runs have no event subscriber of either kind: nothing is built for them
+  if (byRun === undefined && state.metadataSubscribers.size === 0) return
   const eventType = finishedEventType(run)
   const base: WorkflowEvent = {
     workflowRunId: run.id,
@@ -220,7 +225,6 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
     eventPayload: "",
     hangup: false
   }
-  const byRun = state.eventSubscribers.get(run.id)
   if (byRun !== undefined) {
     state.eventSubscribers.delete(run.id)
     for (const subscriber of byRun) {
@@ -228,6 +232,7 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
       subscriber.close()
     }
   }
+  if (state.metadataSubscribers.size === 0) return
   for (const subscriber of [...state.metadataSubscribers]) {
     if (!matchesMetadata(run, subscriber)) continue
     if (eventType === ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED) subscriber.active.delete(run.id)

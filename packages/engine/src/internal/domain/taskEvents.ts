@@ -37,6 +37,10 @@ class TimelineEvent implements TaskEvent {
   get timestamp(): number {
     return this.run === undefined ? this.offset : this.run.createdAt + this.offset
   }
+  /** Its time as the offset from `run`'s creation, when it holds it so (no arithmetic on epoch times). */
+  offsetIn(run: Run): number | undefined {
+    return this.run === run ? this.offset : undefined
+  }
 }
 
 /** A new event of `task`'s timeline (not yet in it: whoever adds it marks the run, as `recordEvent` does). */
@@ -129,35 +133,149 @@ class PackedEvents implements PackedTimeline {
  * 1-based position of their text (0: undefined, and "" for the message).
  */
 const pack = (run: Run, events: ReadonlyArray<TaskEvent>): PackedTimeline => {
+  // a timeline names a few distinct texts (a worker, an output, an error): a linear search finds
+  // them without a Map per pack; the numbers go into an array of their final size, joined once
   const texts: Array<string> = []
-  const refs = new Map<string, number>()
   const ref = (text: string | undefined): number => {
     if (text === undefined) return 0
-    let at = refs.get(text)
-    if (at === undefined) {
-      at = texts.push(text)
-      refs.set(text, at)
-    }
-    return at
+    const at = texts.indexOf(text)
+    return at >= 0 ? at + 1 : texts.push(text)
   }
-  const numbers: Array<number | string> = []
+  const numbers = new Array<number | string>(events.length * fieldsPerEvent)
   let previousId = 0
+  let i = 0
   for (const event of events) {
-    const offset = event.timestamp - run.createdAt
-    numbers.push(
-      event.id - previousId,
-      run.createdAt + offset === event.timestamp ? offset : `@${event.timestamp}`,
-      typeCodes[event.eventType],
-      event.retryCount,
-      event.message === "" ? 0 : ref(event.message),
-      ref(event.errorMessage),
-      ref(event.output),
-      ref(event.workerId)
-    )
+    numbers[i++] = event.id - previousId
+    numbers[i++] = timeField(run, event)
+    numbers[i++] = typeCodes[event.eventType]
+    numbers[i++] = event.retryCount
+    numbers[i++] = event.message === "" ? 0 : ref(event.message)
+    numbers[i++] = ref(event.errorMessage)
+    numbers[i++] = ref(event.output)
+    numbers[i++] = ref(event.workerId)
     previousId = event.id
   }
   return new PackedEvents(numbers.join(","), texts[0], texts[1], texts.length > 2 ? texts.slice(2) : undefined)
 }
+
+/**
+ * An event's time in a packed timeline: its offset from the run's creation, or `@` and the time
+ * when the offset cannot give it back exactly (an event of this run's already holds its offset).
+ */
+const timeField = (run: Run, event: TaskEvent): number | string => {
+  const held = event instanceof TimelineEvent ? event.offsetIn(run) : undefined
+  if (held !== undefined) return held
+  const offset = event.timestamp - run.createdAt
+  return run.createdAt + offset === event.timestamp ? offset : `@${event.timestamp}`
+}
+
+/** A packed timeline's numbers that `addStartedPacked` reads: integers only (no `@` time). */
+const plainNumbers = /^[-0-9,]*$/
+
+/**
+ * A late STARTED added to a packed timeline as `recordLateStarted` adds it to an open one, without
+ * unpacking it (a worker's STARTED often arrives after its result, once the run has finished and
+ * its timeline is packed): placed just before the result that follows the attempt's last
+ * SENT_TO_WORKER, at `stamp(sentAt, resultAt)`, naming the worker that SENT_TO_WORKER names. The
+ * packed timeline is the one unpacking, inserting and packing again gives (the worker's text is
+ * named before the insertion already, so no text's reference changes). "unchanged" when the
+ * attempt has no such result or its STARTED is there already; undefined when the timeline holds
+ * an absolute time (`@`): the caller opens it instead.
+ */
+export const addStartedPacked = (
+  state: EngineState,
+  task: Task,
+  retryCount: number,
+  stamp: (sentAt: number, resultAt: number) => number
+): "added" | "unchanged" | undefined => {
+  const packed = task.timeline as PackedTimeline
+  const numbers = packed.numbers
+  if (!plainNumbers.test(numbers)) return undefined
+  const length = numbers.length
+  let pos = 0
+  /** The integer at `pos`; leaves `pos` after its comma. */
+  const read = (): number => {
+    const negative = numbers.charCodeAt(pos) === 45
+    if (negative) pos++
+    let value = 0
+    for (; pos < length; pos++) {
+      const c = numbers.charCodeAt(pos)
+      if (c === 44) break
+      value = value * 10 + (c - 48)
+    }
+    pos++
+    return negative ? -value : value
+  }
+  let id = 0
+  let sentOffset = -1
+  let sentWorker = 0
+  // after the attempt's last SENT_TO_WORKER: its STARTED or its result came (the search is over)
+  let settled = true
+  let resultAt = -1
+  let resultId = 0
+  let resultDelta = 0
+  let resultOffset = 0
+  let resultRest = 0
+  while (pos < length) {
+    const start = pos
+    const delta = read()
+    const deltaEnd = pos - 1
+    id += delta
+    const offset = read()
+    const code = read()
+    const attempt = read()
+    pos = skipFields(numbers, pos, 3)
+    const worker = read()
+    if (attempt !== retryCount) continue
+    if (code === typeCodes.SENT_TO_WORKER) {
+      sentOffset = offset
+      sentWorker = worker
+      settled = false
+      resultAt = -1
+    } else if (!settled && code === typeCodes.STARTED) {
+      settled = true
+    } else if (!settled && resultCodes.has(code)) {
+      settled = true
+      resultAt = start
+      resultId = id
+      resultDelta = delta
+      resultOffset = offset
+      resultRest = deltaEnd
+    }
+  }
+  if (resultAt < 0) return "unchanged"
+  const run = task.run
+  const at = stamp(run.createdAt + sentOffset, run.createdAt + resultOffset)
+  const startedId = state.nextEventId()
+  const offset = at - run.createdAt
+  const time = run.createdAt + offset === at ? offset : `@${at}`
+  const started = `${startedId - (resultId - resultDelta)},${time},${typeCodes.STARTED},${retryCount},0,0,0,${sentWorker},${
+    resultId - startedId
+  }`
+  // joined: one flat string, as `pack` leaves it
+  task.timeline = new PackedEvents(
+    [numbers.slice(0, resultAt), started, numbers.slice(resultRest)].join(""),
+    packed.first,
+    packed.second,
+    packed.rest
+  )
+  return "added"
+}
+
+/** `pos` after `count` more fields. */
+const skipFields = (numbers: string, pos: number, count: number): number => {
+  for (let k = 0; k < count; k++) {
+    const comma = numbers.indexOf(",", pos)
+    pos = comma < 0 ? numbers.length : comma + 1
+  }
+  return pos
+}
+
+/** Events that end an attempt in the timeline. */
+export const attemptResults: ReadonlySet<TaskEventType> = new Set(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"])
+
+/** The type codes of `attemptResults`. */
+const resultCodes: ReadonlySet<number> = new Set([...attemptResults].map((type) => typeCodes[type]))
 
 /** The events of a timeline `pack` made, as they were. */
 const unpack = (run: Run, packed: PackedTimeline): Array<TaskEvent> => {

@@ -43,17 +43,28 @@ import { priorityProblem } from "./validation.js"
 const traceIdPrefix = Buffer.from("hatchet-engine-wf-trace:")
 const spanIdPrefix = Buffer.from("hatchet-engine-wf-span:")
 
-/** The first `size` bytes (hex) of SHA-256 over `prefix` and the id's 16 bytes, in one call. */
-const derive = (size: number, prefix: Buffer, id: string) => {
-  const input = Buffer.allocUnsafe(prefix.length + 16)
+/** Each prefix followed by room for a UUID's 16 bytes, reused by every `derive` (hashing is synchronous). */
+const hashInputs = new Map<Buffer, Buffer>([traceIdPrefix, spanIdPrefix].map((prefix) => {
+  const input = Buffer.alloc(prefix.length + 16)
   prefix.copy(input)
-  // the uuid's five groups of hex digits (8-4-4-4-12), without joining them first
+  return [prefix, input] as const
+}))
+
+/** The value of a lowercase or uppercase hex digit's char code. */
+const hexDigit = (code: number): number => code <= 57 ? code - 48 : (code | 32) - 87
+
+/**
+ * The first `size` bytes (hex) of SHA-256 over `prefix` and the id's 16 bytes (its hex digits,
+ * dashes skipped, read straight into the reused input: no strings or buffers per call).
+ */
+const derive = (size: number, prefix: Buffer, id: string) => {
+  const input = hashInputs.get(prefix)!
   let at = prefix.length
-  at += input.write(id.slice(0, 8), at, "hex")
-  at += input.write(id.slice(9, 13), at, "hex")
-  at += input.write(id.slice(14, 18), at, "hex")
-  at += input.write(id.slice(19, 23), at, "hex")
-  input.write(id.slice(24, 36), at, "hex")
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i)
+    if (code === 45) continue
+    input[at++] = hexDigit(code) * 16 + hexDigit(id.charCodeAt(++i))
+  }
   return hash("sha256", input, "hex").slice(0, size * 2)
 }
 

@@ -7,16 +7,19 @@
  *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
  *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
  *   error occurred." (as upstream's error interceptor).
- * - `stream`: opens a scoped resource yielding a `StreamQueue`; the generator drains it in batches
- *   until the queue ends (clean end), fails (error status), the client cancels or the engine
- *   closes. Leaving the generator closes the scope (sessions and subscriptions are released).
- *   Draining is plain code (a Promise to wait on when the queue is empty), not a fiber per batch.
+ * - `stream`: opens a scoped resource yielding a `StreamQueue`; its iterator (`StreamMessages`)
+ *   drains it in batches until the queue ends (clean end), fails (error status), the client
+ *   cancels or the engine closes. Leaving the iteration closes the scope (sessions and
+ *   subscriptions are released). Draining is plain code (a Promise to wait on when the queue is
+ *   empty), not a fiber per batch, and a batch's messages are handed out without an async
+ *   generator's resumption each.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
@@ -34,7 +37,7 @@ export interface Bridge {
   readonly stream: <A>(
     open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
     signal: AbortSignal
-  ) => AsyncGenerator<A, void, undefined>
+  ) => AsyncIterableIterator<A>
   readonly runSync: <A>(effect: Effect.Effect<A>) => A
 }
 
@@ -161,6 +164,128 @@ export const boundStatusMessage = (message: string, maxBytes = maxStatusMessageB
 /** The status a domain failure reports, its message bounded for the trailer. */
 const statusOf = (error: EngineError): ServerError => new ServerError(grpcStatusOf(error), boundStatusMessage(error.message))
 
+/** The outcome of a stream's `next` once it is over. */
+const over: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true })
+
+/**
+ * A server stream's messages for nice-grpc (`Bridge.stream`): opens the stream's resource in a
+ * holder fiber at the first `next`, then hands out the queue's messages a batch at a time. A
+ * message of a batch already taken is answered without waiting (a resolved promise), rather than
+ * through an async generator's resumption per message (the listen stream carries a START per
+ * run). Over, it releases the resource (the holder is interrupted): when the queue ends or fails,
+ * the client cancels (`signal`), the engine closes (the holder ends), or nice-grpc calls `return`.
+ */
+class StreamMessages<A> implements AsyncIterableIterator<A> {
+  private started = false
+  private finished = false
+  private holder: Fiber.RuntimeFiber<never, EngineError> | undefined
+  private queue: StreamQueue<A> | undefined
+  /** The batch being handed out, and the index of its next message. */
+  private batch: ReadonlyArray<A> = []
+  private index = 0
+  private readonly onAbort = () => this.queue?.wake()
+
+  constructor(
+    private readonly open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
+    private readonly signal: AbortSignal,
+    private readonly runFork: <X, E>(effect: Effect.Effect<X, E>) => Fiber.RuntimeFiber<X, E>,
+    private readonly toServerError: (cause: Cause.Cause<EngineError>) => Error
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<A> {
+    return this
+  }
+
+  next(): Promise<IteratorResult<A, undefined>> {
+    if (this.index < this.batch.length) return Promise.resolve({ value: this.batch[this.index++]!, done: false })
+    return this.pull()
+  }
+
+  return(): Promise<IteratorResult<A, undefined>> {
+    this.finish()
+    return Promise.resolve(over)
+  }
+
+  throw(error: unknown): Promise<IteratorResult<A, undefined>> {
+    this.finish()
+    return Promise.reject(error)
+  }
+
+  /** Waits for the next batch (opening the stream first), or for the end. */
+  private async pull(): Promise<IteratorResult<A, undefined>> {
+    if (this.finished) return over
+    try {
+      if (!this.started) {
+        this.started = true
+        const opened = await this.start()
+        if (opened !== undefined) {
+          this.finish()
+          return opened
+        }
+      }
+      const queue = this.queue!
+      for (;;) {
+        if (this.signal.aborted || this.holder!.unsafePoll() !== null) {
+          this.finish()
+          return over
+        }
+        const messages = queue.takeAll()
+        if (messages.length > 0) {
+          this.batch = messages
+          this.index = 1
+          return { value: messages[0]!, done: false }
+        }
+        const exit = queue.exit
+        if (exit !== undefined) {
+          this.finish()
+          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) throw this.toServerError(exit.cause)
+          return over
+        }
+        await queue.next()
+      }
+    } catch (error) {
+      this.finish()
+      throw error
+    }
+  }
+
+  /** Opens the stream in its holder fiber; the end when it could not be opened (else undefined). */
+  private async start(): Promise<IteratorResult<A, undefined> | undefined> {
+    let resolveOpened!: (queue: StreamQueue<A>) => void
+    const opened = new Promise<StreamQueue<A>>((resolve) => {
+      resolveOpened = resolve
+    })
+    // the holder keeps the stream's scope open until the stream is over
+    const holder = this.runFork(Effect.scoped(Effect.flatMap(this.open, (queue) => {
+      resolveOpened(queue)
+      return Effect.never
+    })))
+    this.holder = holder
+    const holderExit = new Promise<Exit.Exit<never, EngineError>>((resolve) => holder.addObserver(resolve))
+    this.signal.addEventListener("abort", this.onAbort, { once: true })
+    const first = await Promise.race([opened, holderExit])
+    if (Exit.isExit(first)) {
+      if (Exit.isFailure(first) && !Cause.isInterruptedOnly(first.cause)) throw this.toServerError(first.cause)
+      return over
+    }
+    const queue = first
+    this.queue = queue
+    // the engine closing (its scope interrupts the holder) ends the stream
+    holder.addObserver(() => queue.wake())
+    return undefined
+  }
+
+  /** Over: no more messages, the abort listener removed, the resource released. */
+  private finish(): void {
+    if (this.finished) return
+    this.finished = true
+    this.batch = []
+    this.index = 0
+    this.signal.removeEventListener("abort", this.onAbort)
+    this.holder?.unsafeInterruptAsFork(FiberId.none)
+  }
+}
+
 export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(function*() {
   const runFork = yield* FiberSet.makeRuntime<never>()
   const runtime = yield* Effect.runtime<never>()
@@ -198,51 +323,10 @@ export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(functi
     throw toServerError(exit.cause)
   }
 
-  async function* stream<A>(
+  const stream = <A>(
     open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
     signal: AbortSignal
-  ): AsyncGenerator<A, void, undefined> {
-    let resolveOpened!: (queue: StreamQueue<A>) => void
-    const opened = new Promise<StreamQueue<A>>((resolve) => {
-      resolveOpened = resolve
-    })
-    // the holder keeps the stream's scope open until the generator is left
-    const holder = runFork(Effect.scoped(Effect.flatMap(open, (queue) => {
-      resolveOpened(queue)
-      return Effect.never
-    })))
-    const holderExit = new Promise<Exit.Exit<never, EngineError>>((resolve) => holder.addObserver(resolve))
-    let queue: StreamQueue<A> | undefined
-    const onAbort = () => queue?.wake()
-    signal.addEventListener("abort", onAbort, { once: true })
-    try {
-      const first = await Promise.race([opened, holderExit])
-      if (Exit.isExit(first)) {
-        if (Exit.isFailure(first) && !Cause.isInterruptedOnly(first.cause)) throw toServerError(first.cause)
-        return
-      }
-      queue = first
-      // the engine closing (its scope interrupts the holder) ends the stream
-      holder.addObserver(() => queue!.wake())
-      for (;;) {
-        if (signal.aborted || holder.unsafePoll() !== null) return
-        const messages = queue.takeAll()
-        if (messages.length > 0) {
-          for (const message of messages) yield message
-          continue
-        }
-        const exit = queue.exit
-        if (exit !== undefined) {
-          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) throw toServerError(exit.cause)
-          return
-        }
-        await queue.next()
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort)
-      holder.unsafeInterruptAsFork(FiberId.none)
-    }
-  }
+  ): AsyncIterableIterator<A> => new StreamMessages(open, signal, runFork, toServerError)
 
   return { unary, stream, runSync }
 })

@@ -4,7 +4,9 @@
  * per message. A new writer starts at 128 bytes and doubles (copying) until the message fits,
  * which costs more than the encoding itself (the README's Benchmarks). `finish` copies the bytes out, so the writer is free again at once; encoding is
  * synchronous, so no two messages share it. A writer grown past `keptWriterBytes` by a large
- * message is dropped rather than kept.
+ * message is dropped rather than kept. Its ASCII strings of 33 to 127 characters (every UUID, a
+ * START's payload and metadata) are copied as bytes (`AsciiWriter`), as the library's own writer
+ * does only up to 32.
  *
  * @internal
  */
@@ -14,7 +16,38 @@ import type { NormalizedServiceDefinition, TsProtoServiceDefinition } from "nice
 /** Messages longer than this leave the writer to the garbage collector. */
 export const keptWriterBytes = 64 * 1024
 
-let writer = new BinaryWriter()
+/** The longest string `AsciiWriter` copies itself: its length prefix is one byte. */
+const maxAsciiLength = 127
+
+/** The library writer's own ASCII path ends here (`ASCII_MAX_LENGTH` of `@bufbuild/protobuf`). */
+const libraryAsciiLength = 32
+
+/** One scratch array for `AsciiWriter`'s strings, and a view of its first n bytes per length n (each made once). */
+const scratch = new Uint8Array(maxAsciiLength)
+const scratchViews: Array<Uint8Array | undefined> = []
+
+/**
+ * A writer whose ASCII strings of up to 127 characters go in byte for byte (length, then the
+ * bytes, through `scratch`). The library writer copies only those of up to 32 characters so; a
+ * longer one (every UUID: 36) takes its UTF-8 path, a `subarray` view and an `encodeInto` result
+ * object per field: about 1 KB of garbage per START. The bytes written are the same.
+ */
+export class AsciiWriter extends BinaryWriter {
+  override string(value: string): this {
+    if (typeof value !== "string") return super.string(value)
+    const length = value.length
+    if (length <= libraryAsciiLength || length > maxAsciiLength) return super.string(value)
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i)
+      if (code > 0x7f) return super.string(value)
+      scratch[i] = code
+    }
+    const view = scratchViews[length] ??= scratch.subarray(0, length)
+    return this.uint32(length).raw(view)
+  }
+}
+
+let writer: BinaryWriter = new AsciiWriter()
 
 interface Encodable<M> {
   readonly encode: (message: M, writer?: BinaryWriter) => BinaryWriter
@@ -24,7 +57,7 @@ interface Encodable<M> {
 /** The bytes of `message`, encoded into the shared writer. */
 export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => {
   const bytes = type.encode(message, writer).finish()
-  if (bytes.length > keptWriterBytes) writer = new BinaryWriter()
+  if (bytes.length > keptWriterBytes) writer = new AsciiWriter()
   return bytes
 }
 
