@@ -47,6 +47,8 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as inspector from "node:inspector/promises"
 import * as os from "node:os"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
 import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
@@ -521,6 +523,15 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     } satisfies Measured
   })
 
+/**
+ * A full garbage collection of this process (the engine's and the trigger client's): V8's `gc`
+ * exposed for the call, as `--expose-gc` would.
+ */
+const collectGarbage = () => {
+  v8.setFlagsFromString("--expose-gc")
+  ;(vm.runInNewContext("gc") as () => void)()
+}
+
 const phase = (kind: Kind) =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
@@ -767,6 +778,9 @@ const program = Effect.gen(function*() {
   }
   const results: Array<PhaseResult> = []
   for (const kind of order) {
+    // what an earlier phase's engine left is garbage: collected before this phase, as a fresh
+    // process would start without it
+    if (results.length > 0) collectGarbage()
     console.log(`  running ${labels[kind]} ...`)
     results.push(yield* Effect.provide(phase(kind), PhaseEngine))
   }
