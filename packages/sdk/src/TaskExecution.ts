@@ -117,7 +117,7 @@ export const execute = (
     }
     const decoded = payload.decodeArgumentsSync(spec, task, data.right)
     if (decoded !== undefined) return runHandler(spec, task, handler, data.right, decoded, context, options)
-    return Effect.matchEffect(payload.decodeArguments(spec, task, data.right), {
+    return Effect.matchEffect(payload.decodeArgumentsEffect(spec, task, data.right), {
       onFailure: (encoded) => Effect.succeed(failed(encoded)),
       onSuccess: (args) => runHandler(spec, task, handler, data.right, args, context, options)
     })

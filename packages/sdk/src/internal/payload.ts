@@ -155,7 +155,11 @@ export const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: St
   return { input: input.right, parents }
 }
 
-const decodeArgumentsEffect = (
+/**
+ * `decodeArguments`'s effectful decoding alone: for a caller that tried `decodeArgumentsSync`
+ * already (the results and messages of a value it rejected, or of an asynchronous Schema).
+ */
+export const decodeArgumentsEffect = (
   spec: WorkflowSpec,
   task: TaskSpec,
   data: StepRunData

@@ -158,15 +158,16 @@ const pack = (run: Run, events: ReadonlyArray<TaskEvent>): PackedTimeline => {
   return new PackedEvents(numbers.join(","), texts[0], texts[1], texts.length > 2 ? texts.slice(2) : undefined)
 }
 
-/**
- * An event's time in a packed timeline: its offset from the run's creation, or `@` and the time
- * when the offset cannot give it back exactly (an event of this run's already holds its offset).
- */
+/** An event's time in a packed timeline: the offset it holds (an event of this run's), else `timeText`. */
 const timeField = (run: Run, event: TaskEvent): number | string => {
   const held = event instanceof TimelineEvent ? event.offsetIn(run) : undefined
-  if (held !== undefined) return held
-  const offset = event.timestamp - run.createdAt
-  return run.createdAt + offset === event.timestamp ? offset : `@${event.timestamp}`
+  return held !== undefined ? held : timeText(run, event.timestamp)
+}
+
+/** A time in a packed timeline: its offset from the run's creation, or `@` and the time when the offset cannot give it back exactly. */
+const timeText = (run: Run, timestamp: number): number | string => {
+  const offset = timestamp - run.createdAt
+  return run.createdAt + offset === timestamp ? offset : `@${timestamp}`
 }
 
 /** A packed timeline's numbers that `addStartedPacked` reads: integers only (no `@` time). */
@@ -247,9 +248,7 @@ export const addStartedPacked = (
   const run = task.run
   const at = stamp(run.createdAt + sentOffset, run.createdAt + resultOffset)
   const startedId = state.nextEventId()
-  const offset = at - run.createdAt
-  const time = run.createdAt + offset === at ? offset : `@${at}`
-  const started = `${startedId - (resultId - resultDelta)},${time},${typeCodes.STARTED},${retryCount},0,0,0,${sentWorker},${
+  const started = `${startedId - (resultId - resultDelta)},${timeText(run, at)},${typeCodes.STARTED},${retryCount},0,0,0,${sentWorker},${
     resultId - startedId
   }`
   // joined: one flat string, as `pack` leaves it
