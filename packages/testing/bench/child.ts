@@ -46,13 +46,15 @@ export const spawnChild = (
 
 /**
  * Sends `message` to `child` over IPC and waits for the first message back that `pick` accepts
- * (returns a value for).
+ * (returns a value for); the listener goes once it has it, or on interruption.
  */
 export const askChild = <A>(child: ChildProcess, message: Serializable, pick: (answer: unknown) => A | undefined) =>
   Effect.async<A>((resume) => {
     const onMessage = (answer: unknown) => {
       const picked = pick(answer)
-      if (picked !== undefined) resume(Effect.succeed(picked))
+      if (picked === undefined) return
+      child.off("message", onMessage)
+      resume(Effect.succeed(picked))
     }
     child.on("message", onMessage)
     child.send(message)

@@ -23,7 +23,8 @@
  * slots do to throughput and round trip), BENCH_BATCH (500),
  * BENCH_WARMUP (1000), BENCH_PROBE (3000), BENCH_ORDER ("official,ours"; either may be left out),
  * BENCH_PROFILE=<dir> (CPU profiles over each phase's measured runs only, of the worker process,
- * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`),
+ * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`; and over
+ * the single-run probe, `worker-<kind>-probe.cpuprofile` and `engine-<kind>-probe.cpuprofile`),
  * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
  * install runs them, instead of the TypeScript sources through tsx, whose transform names every
  * function it makes at run time), BENCH_COMPRESSION (our worker's `grpcCompression`; by default none,
@@ -263,9 +264,9 @@ const workerProfiler = (child: ChildProcess, message: { readonly profile: "start
 
 /**
  * Profiles this process (the engine and the trigger client) and the worker's while `effect` runs,
- * with BENCH_PROFILE.
+ * with BENCH_PROFILE: `engine-<name>.cpuprofile` and `worker-<name>.cpuprofile`.
  */
-const profiled = <A, E, R>(kind: Kind, child: ChildProcess, effect: Effect.Effect<A, E, R>) =>
+const profiled = <A, E, R>(name: string, child: ChildProcess, effect: Effect.Effect<A, E, R>) =>
   profileDir === undefined ? effect : Effect.acquireUseRelease(
     Effect.zipRight(
       workerProfiler(child, { profile: "start" }),
@@ -282,10 +283,10 @@ const profiled = <A, E, R>(kind: Kind, child: ChildProcess, effect: Effect.Effec
       Effect.promise(async () => {
         const { profile } = await session.post("Profiler.stop")
         fs.mkdirSync(profileDir, { recursive: true })
-        fs.writeFileSync(`${profileDir}/engine-${kind}.cpuprofile`, JSON.stringify(profile))
+        fs.writeFileSync(`${profileDir}/engine-${name}.cpuprofile`, JSON.stringify(profile))
         session.disconnect()
       }).pipe(
-        Effect.zipRight(workerProfiler(child, { profile: "stop", file: `${profileDir}/worker-${kind}.cpuprofile` })),
+        Effect.zipRight(workerProfiler(child, { profile: "stop", file: `${profileDir}/worker-${name}.cpuprofile` })),
         Effect.orDie
       )
   )
@@ -547,7 +548,11 @@ const phase = (kind: Kind) =>
 
     // latency with nothing queued: one run at a time
     const engineCpu = process.cpuUsage()
-    const { attribution, hiRes: probeHiRes, ids: probeIds } = yield* probeOneAtATime(core, child, workerId)
+    const { attribution, hiRes: probeHiRes, ids: probeIds } = yield* profiled(
+      `${kind}-probe`,
+      child,
+      probeOneAtATime(core, child, workerId)
+    )
     const engineCpuUsed = process.cpuUsage(engineCpu)
     const afterProbe = yield* askReport(child)
     return {
