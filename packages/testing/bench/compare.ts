@@ -32,6 +32,8 @@
  * and BENCH_COMPRESSION_MIN_BYTES (its `grpcCompressionMinBytes`). `pnpm bench:trace`
  * (./trace/run.ts) times one run's path message by message.
  *
+ * BENCH_ENGINE_HEAP_PROFILE=<file> samples this process's heap over the single-run probe (`heapSampled`).
+ *
  * BENCH_PROBE_ONLY=1 runs only the warm-up and the single-run probe of each worker (and prints only
  * those rows). BENCH_PROBE_ATTRIBUTE=1 tells where the probe's slow runs (over BENCH_PROBE_SLOW_MS,
  * 4 ms) lose their time, counted by cause (`runs`: each run too; ./probeAttribution.ts): the worker
@@ -290,6 +292,35 @@ const profiled = <A, E, R>(name: string, child: ChildProcess, effect: Effect.Eff
         Effect.orDie
       )
   )
+
+/**
+ * With BENCH_ENGINE_HEAP_PROFILE=<file>, V8's sampling heap profiler samples this process (the
+ * engine, the trigger client and the probe's own bookkeeping) while `effect` runs and writes
+ * `<file>-<kind>.heapprofile`: what no scavenge freed (promoted or live), or with
+ * BENCH_HEAP_PROFILE_ALL=1 every allocation; as BENCH_HEAP_PROFILE does for the worker (./report.ts).
+ */
+const heapSampled = <A, E, R>(kind: Kind, effect: Effect.Effect<A, E, R>) => {
+  const file = process.env.BENCH_ENGINE_HEAP_PROFILE
+  return file === undefined ? effect : Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const session = new inspector.Session()
+      session.connect()
+      await session.post("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
+      })
+      return session
+    }),
+    () => effect,
+    (session) =>
+      Effect.promise(async () => {
+        const { profile } = await session.post("HeapProfiler.stopSampling")
+        fs.writeFileSync(`${file}-${kind}.heapprofile`, JSON.stringify(profile))
+        session.disconnect()
+      })
+  )
+}
 
 const askReport = (child: ChildProcess) =>
   askChild(child, "report", (message) => (message as { report?: WorkerReport }).report).pipe(Effect.timeout("30 seconds"))
@@ -551,7 +582,7 @@ const phase = (kind: Kind) =>
     const { attribution, hiRes: probeHiRes, ids: probeIds } = yield* profiled(
       `${kind}-probe`,
       child,
-      probeOneAtATime(core, child, workerId)
+      heapSampled(kind, probeOneAtATime(core, child, workerId))
     )
     const engineCpuUsed = process.cpuUsage(engineCpu)
     const afterProbe = yield* askReport(child)
