@@ -1,7 +1,9 @@
 /**
  * Server-stream writes that do not wait for one another (`internal/grpc/streamWrites.ts`): the
  * interceptor's acknowledgements against a fake call (at once within the window, then one per
- * completed write, in order; unary calls untouched), the cork of an idle stream's burst until it
+ * completed write, in order; a unary response at once, unless grpc-js ended the call itself; unary
+ * calls without an HTTP/2 stream untouched), a unary response's status in the same turn over
+ * loopback (and grpc-js's own status for a response it refuses), the cork of an idle stream's burst until it
  * is over (against a fake HTTP/2 stream, and against grpc-js's own over loopback: a burst
  * leaves as one write, which also notices a grpc-js whose base call no longer has its `stream`),
  * and over loopback gRPC a worker's listen stream carrying hundreds of STARTs written back to
@@ -24,6 +26,7 @@ const fakeCall = (withStream = false) => {
   const log: Array<string> = []
   const stream = {
     writableCorked: 0,
+    writableEnded: false,
     cork() {
       this.writableCorked++
       log.push("cork")
@@ -166,10 +169,111 @@ describe("unawaitedStreamWrites", () => {
       expect(writes).toEqual([4])
     }))
 
-  it("leaves a unary call as it came", () => {
+  it("leaves a unary call without an HTTP/2 stream as it came", () => {
     const { call } = fakeCall()
     expect(unawaitedStreamWrites()(method(false), call)).toBe(call)
   })
+
+  it("acknowledges a unary response as soon as it is handed to the HTTP/2 stream, unless grpc-js ended the call itself", () => {
+    const { call, log } = fakeCall(true)
+    const stream = (call as unknown as { stream: { writableEnded: boolean } }).stream
+    stream.writableEnded = false
+    const acks: Array<number> = []
+    const intercepted = unawaitedStreamWrites()(method(false), call)
+    intercepted.sendMessage(1, () => acks.push(1))
+    // at once: the write has not completed (the fake never completes it)
+    expect(acks).toEqual([1])
+    expect(log).toEqual(["write 1"])
+    // a response grpc-js refused: it sent its own status and ended the stream
+    stream.writableEnded = true
+    intercepted.sendMessage(2, () => acks.push(2))
+    expect(acks).toEqual([1])
+  })
+
+  it.scopedLive("over loopback, a unary response's status follows it in the same turn; a response grpc-js refuses keeps grpc-js's status", () =>
+    Effect.gen(function*() {
+      // what happened to each call's HTTP/2 stream: its response written, its end (the trailers), the write completed
+      const log: Array<string> = []
+      const probe: GrpcJs.ServerInterceptor = (descriptor, call) => {
+        const stream = http2StreamOf(call) as unknown as {
+          write: (chunk: unknown, callback?: (error?: Error | null) => void) => boolean
+          end: (...args: Array<unknown>) => unknown
+        } | undefined
+        expect(stream).toBeDefined()
+        const write = stream!.write
+        const end = stream!.end
+        stream!.write = function(this: unknown, chunk, callback) {
+          log.push("write")
+          return write.call(this, chunk, (error) => {
+            log.push("written")
+            callback?.(error)
+          })
+        }
+        stream!.end = function(this: unknown, ...args) {
+          log.push("end")
+          return end.apply(this, args)
+        }
+        return unawaitedStreamWrites()(descriptor, call)
+      }
+      const server = new GrpcJs.Server({ interceptors: [probe], "grpc.max_send_message_length": 16 })
+      const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
+      const definition = {
+        echo: {
+          path: "/test.Echo/Echo",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: bytes.serialize,
+          requestDeserialize: bytes.deserialize,
+          responseSerialize: bytes.serialize,
+          responseDeserialize: bytes.deserialize
+        }
+      }
+      server.addService(definition, {
+        echo: (call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, callback: GrpcJs.sendUnaryData<Buffer>) => {
+          const trailer = new GrpcJs.Metadata()
+          trailer.set("x-echo", "yes")
+          callback(null, call.request, trailer)
+        }
+      })
+      const port = yield* Effect.async<number>((resume) =>
+        server.bindAsync("127.0.0.1:0", GrpcJs.ServerCredentials.createInsecure(), (_error, port) => resume(Effect.succeed(port)))
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
+      const client = new GrpcJs.Client(`127.0.0.1:${port}`, GrpcJs.credentials.createInsecure())
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
+      const echo = (message: string) =>
+        Effect.promise(() =>
+          new Promise<{ readonly error: GrpcJs.ServiceError | null; readonly value?: string; readonly trailer?: string }>(
+            (resolve) => {
+              // grpc-js calls back with the outcome, then emits the status (with the trailers)
+              let outcome: { readonly error: GrpcJs.ServiceError | null; readonly value?: string } | undefined
+              const call = client.makeUnaryRequest(
+                "/test.Echo/Echo",
+                bytes.serialize,
+                bytes.deserialize,
+                Buffer.from(message),
+                (error, value) => {
+                  outcome = { error, value: value?.toString() }
+                }
+              )
+              call.on(
+                "status",
+                (status: GrpcJs.StatusObject) => resolve({ ...outcome!, trailer: status.metadata.get("x-echo")[0]?.toString() })
+              )
+            }
+          )
+        )
+      const ok = yield* echo("hello")
+      expect(ok).toEqual({ error: null, value: "hello", trailer: "yes" })
+      // the end (and so the trailers) went out before the response's write completed
+      expect(log).toEqual(["write", "end", "written"])
+      // over the server's 16-byte limit: grpc-js's own RESOURCE_EXHAUSTED, nothing acknowledged after it
+      const refused = yield* echo("a response longer than sixteen bytes")
+      expect(refused.error?.code).toBe(GrpcJs.status.RESOURCE_EXHAUSTED)
+      expect(refused.error?.details).toMatch(/larger than max/)
+      // the server goes on serving
+      expect((yield* echo("again")).value).toBe("again")
+    }))
 })
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("a listen stream over loopback", (it) => {

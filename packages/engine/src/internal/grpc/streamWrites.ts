@@ -24,7 +24,13 @@
  * (`http2StreamOf`); where it is missing (another grpc-js, or another interceptor in between),
  * nothing is corked.
  *
- * Unary responses are left to grpc-js as they are (the interceptor returns the call unchanged).
+ * A unary response is acknowledged as soon as it is handed to the HTTP/2 stream too: grpc-js sends
+ * the call's OK status (the trailers) from the acknowledgement, which otherwise came only once the
+ * message's write had completed, a turn of the native side later, so that the response left in two
+ * socket writes and the client read (and woke for) each: its HEADERS and DATA, then its trailers.
+ * Now all three leave together, in the same order. A response grpc-js refuses itself (it does not
+ * serialize, or is over the size limit) ends the call with grpc-js's own status, and is not
+ * acknowledged. Without the HTTP/2 stream (`http2StreamOf`), a unary call goes on as it came.
  *
  * @internal
  */
@@ -34,11 +40,12 @@ import { ServerInterceptingCall, type ServerInterceptingCallInterface, type Serv
 /** Incomplete writes past which a message waits for an earlier write to complete. */
 export const defaultWindow = 64
 
-/** What corking needs of a Node `Writable`. */
+/** What corking, and telling an ended call, need of a Node `Writable`. */
 export interface Corkable {
   readonly cork: () => void
   readonly uncork: () => void
   readonly writableCorked: number
+  readonly writableEnded: boolean
 }
 
 /**
@@ -48,7 +55,8 @@ export interface Corkable {
 export const http2StreamOf = (call: ServerInterceptingCallInterface): Corkable | undefined => {
   const stream = (call as { readonly stream?: Partial<Corkable> }).stream
   return stream !== undefined && stream !== null && typeof stream.cork === "function" &&
-      typeof stream.uncork === "function" && typeof stream.writableCorked === "number"
+      typeof stream.uncork === "function" && typeof stream.writableCorked === "number" &&
+      typeof stream.writableEnded === "boolean"
     ? stream as Corkable
     : undefined
 }
@@ -100,8 +108,32 @@ class UnawaitedWrites extends ServerInterceptingCall {
   }
 }
 
-/** The interceptor: streaming responses' writes unawaited up to `window` (see the module). */
-export const unawaitedStreamWrites = (window: number = defaultWindow): ServerInterceptor => (method, call) =>
+const ignore = () => {}
+
+/**
+ * A unary call whose response is acknowledged once handed to the HTTP/2 stream, so that grpc-js's
+ * status follows it in the same turn (see the module).
+ */
+class UnawaitedUnaryWrite extends ServerInterceptingCall {
+  constructor(private readonly call: ServerInterceptingCallInterface, private readonly stream: Corkable) {
+    super(call)
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    this.call.sendMessage(message, ignore)
+    // grpc-js ended the call with a status of its own (a response it refused): nothing to acknowledge
+    if (!this.stream.writableEnded) callback()
+  }
+}
+
+/**
+ * The interceptor: streaming responses' writes unawaited up to `window`, a unary response's
+ * status in the same turn as the response (see the module).
+ */
+export const unawaitedStreamWrites = (window: number = defaultWindow): ServerInterceptor => (method, call) => {
+  if (method.responseStream) return new UnawaitedWrites(call, window, http2StreamOf(call))
+  const stream = http2StreamOf(call)
   // grpc-js types an interceptor's result as its class, but its server only uses the interface:
-  // a unary call goes on as it came, without a pass-through layer
-  method.responseStream ? new UnawaitedWrites(call, window, http2StreamOf(call)) : call as ServerInterceptingCall
+  // without the HTTP/2 stream, a unary call goes on as it came, without a pass-through layer
+  return stream === undefined ? call as ServerInterceptingCall : new UnawaitedUnaryWrite(call, stream)
+}
