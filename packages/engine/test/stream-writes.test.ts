@@ -243,10 +243,12 @@ describe("unawaitedStreamWrites", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
       const echo = (message: string) =>
         Effect.promise(() =>
-          new Promise<{ readonly error: GrpcJs.ServiceError | null; readonly value?: string; readonly trailer?: string }>(
+          new Promise<
+            { readonly error: GrpcJs.ServiceError | null; readonly value?: string | undefined; readonly trailer?: string | undefined }
+          >(
             (resolve) => {
               // grpc-js calls back with the outcome, then emits the status (with the trailers)
-              let outcome: { readonly error: GrpcJs.ServiceError | null; readonly value?: string } | undefined
+              let outcome: { readonly error: GrpcJs.ServiceError | null; readonly value?: string | undefined } | undefined
               const call = client.makeUnaryRequest(
                 "/test.Echo/Echo",
                 bytes.serialize,
