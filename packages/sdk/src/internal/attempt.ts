@@ -2,6 +2,15 @@
  * One running attempt of a task run: the worker's mutable record of it (its slots, its fiber, why
  * it was interrupted, its durable waits, what its metrics need, and its events the engine has not
  * acknowledged yet).
+ *
+ * The worker's records made per attempt (this one, its events, its parsed payload and arguments,
+ * its parent span) are class instances, not object literals. V8 tracks each literal's allocation
+ * site: when most of a site's objects outlive a young-generation collection (in a burst, when
+ * attempts wait for slots or for the engine's answers) it allocates the site's objects in the old
+ * generation from then on, for the life of the process. There they die as garbage only a full
+ * collection frees, and until then keep alive everything young they point to (strings, closures,
+ * a fiber's state), which the next young-generation collections copy and promote. Class instances
+ * have no allocation site.
  */
 import type { Clock, Duration, Fiber, MetricLabel } from "effect"
 import type { SlotPool } from "./slotPools.js"
@@ -51,24 +60,30 @@ export const make = (
   retryCount: number,
   metadata: Readonly<Record<string, unknown>>,
   invocationCount = 0
-): Attempt => ({
-  retryCount,
-  invocationCount,
-  durableWaits: 0,
-  pool: undefined,
-  reason: undefined,
-  permits: 0,
-  fiber: undefined,
-  ended: false,
-  unacknowledged: 0,
-  untrack: untracked,
-  receivedAt: clock.unsafeCurrentTimeNanos(),
-  handlerTime: undefined,
-  metricLabels: [],
-  metadata
-})
+): Attempt => new AttemptRecord(retryCount, invocationCount, clock.unsafeCurrentTimeNanos(), metadata)
 
 const untracked = () => {}
+const noLabels: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+/** An `Attempt` (a class: see the module's note on V8's pretenuring). */
+class AttemptRecord implements Attempt {
+  durableWaits = 0
+  pool: SlotPool | undefined = undefined
+  reason: InterruptReason | undefined = undefined
+  permits = 0
+  fiber: Fiber.RuntimeFiber<void, never> | undefined = undefined
+  ended = false
+  unacknowledged = 0
+  untrack: () => void = untracked
+  handlerTime: Duration.Duration | undefined = undefined
+  metricLabels: ReadonlyArray<MetricLabel.MetricLabel> = noLabels
+  constructor(
+    readonly retryCount: number,
+    readonly invocationCount: number,
+    readonly receivedAt: bigint,
+    readonly metadata: Readonly<Record<string, unknown>>
+  ) {}
+}
 
 /**
  * Runs an attempt's fiber under `key` in `attempts`, the entry removed once the fiber has ended
