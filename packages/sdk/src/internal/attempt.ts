@@ -50,8 +50,8 @@ export interface Attempt {
   handlerTime: Duration.Duration | undefined
   /** The metric labels of the attempt's fiber (read once). */
   metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
-  /** The run's additional metadata, parsed once. */
-  readonly metadata: Readonly<Record<string, unknown>>
+  /** The run's additional metadata, parsed once (let go of once the attempt leaves the worker's attempts). */
+  metadata: Readonly<Record<string, unknown>>
 }
 
 /** A new attempt, received now, holding no slot yet. */
@@ -81,14 +81,18 @@ class AttemptRecord implements Attempt {
     readonly retryCount: number,
     readonly invocationCount: number,
     readonly receivedAt: bigint,
-    readonly metadata: Readonly<Record<string, unknown>>
+    public metadata: Readonly<Record<string, unknown>>
   ) {}
 }
+
+const noMetadata: Readonly<Record<string, unknown>> = {}
 
 /**
  * Runs an attempt's fiber under `key` in `attempts`, the entry removed once the fiber has ended
  * and its events are acknowledged (unless a newer attempt took the key). The attempt is in
- * `attempts` before its fiber starts.
+ * `attempts` before its fiber starts. Once removed, the record lets go of what it points to: a
+ * long-lived `Map` whose entries come and go keeps its earlier hash tables, and the entries they
+ * held, until a full collection (V8 rehashes it into a new table, the old one linked to it).
  */
 export const track = (
   attempts: Map<string, Attempt>,
@@ -99,6 +103,9 @@ export const track = (
   attempts.set(key, attempt)
   attempt.untrack = () => {
     if (attempts.get(key) === attempt) attempts.delete(key)
+    attempt.untrack = untracked
+    attempt.metadata = noMetadata
+    attempt.handlerTime = undefined
   }
   const fiber = fork()
   attempt.fiber = fiber
