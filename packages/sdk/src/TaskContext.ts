@@ -187,10 +187,13 @@ export class TaskContext extends Context.Tag("@effect-hatchet/sdk/TaskContext")<
 
 const encoder = new TextEncoder()
 
-/** An attempt's counters, shared by the contexts made for it. */
-interface AttemptCounters {
-  children: number
-  streamIndex: number
+/**
+ * An attempt's counters, shared by the contexts made for it (a class rather than an object
+ * literal, made per attempt: see internal/attempt.ts on V8's pretenuring).
+ */
+class AttemptCounters {
+  children = 0
+  streamIndex = 0
 }
 
 /**
@@ -210,7 +213,7 @@ class AttemptContext implements TaskContextShape, HasRunData<AttemptContext> {
     info: TaskInfo,
     private readonly operations: TaskOperations,
     // counters of this attempt (a fiber's reads and increments are atomic: no Ref needed)
-    private readonly counters: AttemptCounters = { children: 0, streamIndex: 0 },
+    private readonly counters: AttemptCounters = new AttemptCounters(),
     data?: RunData
   ) {
     const self = this as Types.Mutable<TaskInfo>

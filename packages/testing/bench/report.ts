@@ -104,12 +104,16 @@ const profile = async (message: { readonly profile: "start" | "stop"; readonly f
  * the measured runs) to the second (after them) and writes what it sampled to `<file>`: the
  * allocations no scavenge freed (promoted to the old generation, or still live), by allocation site;
  * with BENCH_HEAP_PROFILE_ALL=1, every allocation (those scavenges freed too).
+ * BENCH_HEAP_PROFILE_FROM=<n> starts it at the n-th report instead, to the next (e.g. 3 for
+ * bench:steady's first paced phase with STEADY_RATE: reports 1 and 2 frame its idle time). It stops
+ * before the report's full collection, which would count the young garbage of that moment.
  */
 let heapProfiler: Session | undefined
 let reports = 0
+const heapProfileFrom = Number(process.env.BENCH_HEAP_PROFILE_FROM ?? 1)
 const heapProfile = async (file: string) => {
   reports++
-  if (reports === 1) {
+  if (reports === heapProfileFrom) {
     const inspector = await import("node:inspector/promises")
     heapProfiler = new inspector.Session()
     heapProfiler.connect()
@@ -118,7 +122,7 @@ const heapProfile = async (file: string) => {
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
     })
-  } else if (reports === 2 && heapProfiler !== undefined) {
+  } else if (reports === heapProfileFrom + 1 && heapProfiler !== undefined) {
     const { profile } = await heapProfiler.post("HeapProfiler.stopSampling")
     heapProfiler.disconnect()
     const fs = await import("node:fs")
@@ -129,10 +133,8 @@ const heapProfile = async (file: string) => {
 if (process.send !== undefined) {
   process.on("message", (message) => {
     if (message === "report") {
-      void report().then(async (r) => {
-        if (process.env.BENCH_HEAP_PROFILE !== undefined) await heapProfile(process.env.BENCH_HEAP_PROFILE)
-        process.send!({ report: r })
-      })
+      const file = process.env.BENCH_HEAP_PROFILE
+      void (file === undefined ? Promise.resolve() : heapProfile(file)).then(report).then((r) => process.send!({ report: r }))
     } else if (typeof message === "object" && message !== null && "profile" in message) {
       void profile(message as Parameters<typeof profile>[0]).then((r) => process.send!(r))
     }

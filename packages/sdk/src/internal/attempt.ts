@@ -2,6 +2,15 @@
  * One running attempt of a task run: the worker's mutable record of it (its slots, its fiber, why
  * it was interrupted, its durable waits, what its metrics need, and its events the engine has not
  * acknowledged yet).
+ *
+ * The worker's records made per attempt (this one, its events, its parsed payload and arguments,
+ * its parent span) are class instances, not object literals. V8 tracks each literal's allocation
+ * site: when most of a site's objects outlive a young-generation collection (in a burst, when
+ * attempts wait for slots or for the engine's answers) it allocates the site's objects in the old
+ * generation from then on, for the life of the process. There they die as garbage only a full
+ * collection frees, and until then keep alive everything young they point to (strings, closures,
+ * a fiber's state), which the next young-generation collections copy and promote. Class instances
+ * have no allocation site.
  */
 import type { Clock, Duration, Fiber, MetricLabel } from "effect"
 import type { SlotPool } from "./slotPools.js"
@@ -41,8 +50,8 @@ export interface Attempt {
   handlerTime: Duration.Duration | undefined
   /** The metric labels of the attempt's fiber (read once). */
   metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
-  /** The run's additional metadata, parsed once. */
-  readonly metadata: Readonly<Record<string, unknown>>
+  /** The run's additional metadata, parsed once (let go of once the attempt leaves the worker's attempts). */
+  metadata: Readonly<Record<string, unknown>>
 }
 
 /** A new attempt, received now, holding no slot yet. */
@@ -51,29 +60,39 @@ export const make = (
   retryCount: number,
   metadata: Readonly<Record<string, unknown>>,
   invocationCount = 0
-): Attempt => ({
-  retryCount,
-  invocationCount,
-  durableWaits: 0,
-  pool: undefined,
-  reason: undefined,
-  permits: 0,
-  fiber: undefined,
-  ended: false,
-  unacknowledged: 0,
-  untrack: untracked,
-  receivedAt: clock.unsafeCurrentTimeNanos(),
-  handlerTime: undefined,
-  metricLabels: [],
-  metadata
-})
+): Attempt => new AttemptRecord(retryCount, invocationCount, clock.unsafeCurrentTimeNanos(), metadata)
 
 const untracked = () => {}
+const noLabels: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+/** An `Attempt` (a class: see the module's note on V8's pretenuring). */
+class AttemptRecord implements Attempt {
+  durableWaits = 0
+  pool: SlotPool | undefined = undefined
+  reason: InterruptReason | undefined = undefined
+  permits = 0
+  fiber: Fiber.RuntimeFiber<void, never> | undefined = undefined
+  ended = false
+  unacknowledged = 0
+  untrack: () => void = untracked
+  handlerTime: Duration.Duration | undefined = undefined
+  metricLabels: ReadonlyArray<MetricLabel.MetricLabel> = noLabels
+  constructor(
+    readonly retryCount: number,
+    readonly invocationCount: number,
+    readonly receivedAt: bigint,
+    public metadata: Readonly<Record<string, unknown>>
+  ) {}
+}
+
+const noMetadata: Readonly<Record<string, unknown>> = {}
 
 /**
  * Runs an attempt's fiber under `key` in `attempts`, the entry removed once the fiber has ended
  * and its events are acknowledged (unless a newer attempt took the key). The attempt is in
- * `attempts` before its fiber starts.
+ * `attempts` before its fiber starts. Once removed, the record lets go of what it points to: a
+ * long-lived `Map` whose entries come and go keeps its earlier hash tables, and the entries they
+ * held, until a full collection (V8 rehashes it into a new table, the old one linked to it).
  */
 export const track = (
   attempts: Map<string, Attempt>,
@@ -84,6 +103,9 @@ export const track = (
   attempts.set(key, attempt)
   attempt.untrack = () => {
     if (attempts.get(key) === attempt) attempts.delete(key)
+    attempt.untrack = untracked
+    attempt.metadata = noMetadata
+    attempt.handlerTime = undefined
   }
   const fiber = fork()
   attempt.fiber = fiber

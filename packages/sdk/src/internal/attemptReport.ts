@@ -54,6 +54,34 @@ export interface AttemptReporter {
   ) => Effect.Effect<void>
 }
 
+/**
+ * A step action event of an attempt: a class rather than an object literal, made per attempt
+ * and kept until the engine answers (see ./attempt.ts on V8's pretenuring).
+ */
+class ActionEvent implements DispatcherProto.StepActionEvent {
+  readonly jobId: string
+  readonly jobRunId: string
+  readonly taskId: string
+  readonly taskRunExternalId: string
+  readonly actionId: string
+  readonly retryCount: number | undefined
+  constructor(
+    readonly workerId: string,
+    action: DispatcherProto.AssignedAction,
+    readonly eventTimestamp: Date,
+    readonly eventType: StepActionEventType,
+    readonly eventPayload: string,
+    readonly shouldNotRetry: boolean | undefined
+  ) {
+    this.jobId = action.jobId
+    this.jobRunId = action.jobRunId
+    this.taskId = action.taskId
+    this.taskRunExternalId = action.taskRunExternalId
+    this.actionId = action.actionId
+    this.retryCount = action.retryCount
+  }
+}
+
 /** Reports through `actionEvents`, timestamped by `clock`. */
 export const make = (options: {
   readonly actionEvents: ActionEventSender
@@ -80,19 +108,8 @@ export const make = (options: {
     eventType: StepActionEventType,
     eventPayload: string,
     shouldNotRetry: boolean | undefined
-  ): DispatcherProto.StepActionEvent => ({
-    workerId,
-    jobId: action.jobId,
-    jobRunId: action.jobRunId,
-    taskId: action.taskId,
-    taskRunExternalId: action.taskRunExternalId,
-    actionId: action.actionId,
-    eventTimestamp: new Date(clock.unsafeCurrentTimeMillis()),
-    eventType,
-    eventPayload,
-    retryCount: action.retryCount,
-    shouldNotRetry
-  })
+  ): DispatcherProto.StepActionEvent =>
+    new ActionEvent(workerId, action, new Date(clock.unsafeCurrentTimeMillis()), eventType, eventPayload, shouldNotRetry)
 
   const notReported = (eventType: StepActionEventType) => `could not report ${StepActionEventType[eventType]} to the engine`
 

@@ -58,13 +58,26 @@ export const stepRunDataOf = (parsed: unknown): Either.Either<StepRunData, strin
     return Either.left("the action payload is not a JSON object")
   }
   const data = parsed as Record<string, unknown>
-  return Either.right({
-    input: data.input ?? {},
-    parents: asRecord(data.parents),
-    stepRunErrors: asRecord(data.step_run_errors) as Record<string, string>,
-    filterPayload: filterPayloadOf(data.triggers),
-    triggers: conditionDataOf(data.triggers)
-  })
+  return Either.right(
+    new ParsedStepRunData(
+      data.input ?? {},
+      asRecord(data.parents),
+      asRecord(data.step_run_errors) as Record<string, string>,
+      filterPayloadOf(data.triggers),
+      conditionDataOf(data.triggers)
+    )
+  )
+}
+
+/** A `StepRunData`: a class rather than an object literal, made per attempt (see ./attempt.ts on V8's pretenuring). */
+class ParsedStepRunData implements StepRunData {
+  constructor(
+    readonly input: unknown,
+    readonly parents: Readonly<Record<string, unknown>>,
+    readonly stepRunErrors: Readonly<Record<string, string>>,
+    readonly filterPayload: Readonly<Record<string, unknown>> | undefined,
+    readonly triggers: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  ) {}
 }
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -90,6 +103,11 @@ const asRecord = (u: unknown): Readonly<Record<string, unknown>> => (isRecord(u)
 export interface TaskArguments {
   readonly input: unknown
   readonly parents: unknown
+}
+
+/** `TaskArguments`: a class rather than an object literal, made per attempt (see ./attempt.ts on V8's pretenuring). */
+class DecodedArguments implements TaskArguments {
+  constructor(readonly input: unknown, readonly parents: unknown) {}
 }
 
 /**
@@ -152,7 +170,7 @@ export const decodeArgumentsSync = (spec: WorkflowSpec, task: TaskSpec, data: St
     if (Either.isLeft(output)) return undefined
     parents[name] = skippable ? Option.some(output.right) : output.right
   }
-  return { input: input.right, parents }
+  return new DecodedArguments(input.right, parents)
 }
 
 /**
@@ -172,7 +190,7 @@ export const decodeArgumentsEffect = (
       for (const [name, text] of Object.entries(data.stepRunErrors)) {
         failures[name] = yield* decodeFailure(findTask(spec, name), name, typeof text === "string" ? text : "")
       }
-      return { input, parents: failures }
+      return new DecodedArguments(input, failures)
     }
     const parents: Record<string, unknown> = {}
     for (const name of parentsOf(spec, task)) {
@@ -194,7 +212,7 @@ export const decodeArgumentsEffect = (
       const output = yield* decodeWith(parent.output, raw, `Invalid output of parent task "${name}" for ${where}`)
       parents[name] = skippable ? Option.some(output) : output
     }
-    return { input, parents }
+    return new DecodedArguments(input, parents)
   })
 
 const decodeWith = (

@@ -5,7 +5,21 @@
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Clock, Context, Effect, type Exit, type Fiber, FiberId, FiberRef, FiberSet, HashSet, Metric, Option } from "effect"
+import {
+  Clock,
+  Context,
+  type Duration,
+  Effect,
+  type Exit,
+  type Fiber,
+  FiberId,
+  FiberRef,
+  FiberSet,
+  HashSet,
+  Metric,
+  Option,
+  type Tracer
+} from "effect"
 import type { AdminShape } from "../Admin.js"
 import type { DispatcherShape } from "../Dispatcher.js"
 import { DurableContext } from "../DurableContext.js"
@@ -63,6 +77,23 @@ export interface TaskAttemptsOptions {
   readonly workerName: string
   readonly namespace: string
   readonly maxMessageBytes: number
+}
+
+/**
+ * An attempt's `TaskExecution` options: a class rather than an object literal, made per attempt
+ * (see ./attempt.ts on V8's pretenuring).
+ */
+class AttemptExecution implements TaskExecution.ExecuteOptions {
+  constructor(
+    readonly services: Context.Context<DurableContext> | undefined,
+    readonly parentSpan: Tracer.AnySpan | undefined,
+    readonly maxMessageBytes: number,
+    readonly onLog: (line: TaskExecution.LogLine) => void,
+    private readonly attempt: Attempt.Attempt
+  ) {}
+  readonly onHandlerDone = (elapsed: Duration.Duration): void => {
+    this.attempt.handlerTime = elapsed
+  }
 }
 
 const contextError = (operation: TaskContext.TaskContextError["operation"]) => (cause: GrpcError) =>
@@ -155,16 +186,20 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
         parentTaskRunExternalId: optional(action.parentWorkflowRunId)
       }, new AttemptOperations(action.taskRunExternalId, attempt))
       const run = (services: Context.Context<DurableContext> | undefined) =>
-        TaskExecution.execute(route.implementation, route.task.name, action.actionPayload, context, {
-          services,
-          // under a tracer that records spans, the attempt's span (set on its fiber) is the parent
-          parentSpan: recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)),
-          maxMessageBytes: options.maxMessageBytes,
-          onLog: logs.sink(action),
-          onHandlerDone: (elapsed) => {
-            attempt.handlerTime = elapsed
-          }
-        })
+        TaskExecution.execute(
+          route.implementation,
+          route.task.name,
+          action.actionPayload,
+          context,
+          new AttemptExecution(
+            services,
+            // under a tracer that records spans, the attempt's span (set on its fiber) is the parent
+            recordsSpans ? undefined : Option.getOrUndefined(traceParentOf(attempt.metadata)),
+            options.maxMessageBytes,
+            logs.sink(action),
+            attempt
+          )
+        )
       if (!route.durable || durable === undefined) return run(undefined)
       return Effect.flatMap(
         Durable.makeContext({

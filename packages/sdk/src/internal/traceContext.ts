@@ -31,7 +31,17 @@ export const parse = (value: string): Option.Option<Tracer.ExternalSpan> => {
   const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string]
   if (version === "ff" || (version === "00" && value.trim().length !== 55)) return Option.none()
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return Option.none()
-  return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
+  return Option.some(new ParsedSpan(traceId, spanId, (parseInt(flags, 16) & 1) === 1))
+}
+
+/**
+ * The span a `traceparent` names, as `Tracer.externalSpan` makes it. A class rather than an
+ * object literal: the worker parses one per attempt (see ./attempt.ts on V8's pretenuring).
+ */
+class ParsedSpan implements Tracer.ExternalSpan {
+  readonly _tag = "ExternalSpan"
+  readonly context = Context.empty()
+  constructor(readonly traceId: string, readonly spanId: string, readonly sampled: boolean) {}
 }
 
 /** Effect's built-in tracer, whose spans go nowhere. */
