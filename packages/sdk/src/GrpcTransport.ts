@@ -47,10 +47,11 @@ export interface GrpcTransportShape {
    */
   readonly resetConnection: Effect.Effect<void>
   /**
-   * A unary call made on grpc-js directly (on the same channel, with the same token), without
-   * nice-grpc's per-call layers: `method` is a method of a generated service definition
-   * (`DispatcherDefinition.methods.sendStepActionEvent`), `request` a complete message, and
-   * `timeout` the call's deadline. The worker's hot calls (step action events) use it.
+   * A unary call made on the channel's grpc-js call directly (same channel, same token), without
+   * nice-grpc's per-call layers nor grpc-js's client layer: `method` is a method of a generated
+   * service definition (`DispatcherDefinition.methods.sendStepActionEvent`), `request` a complete
+   * message, and `timeout` the call's deadline. The worker's hot calls (step action events) and
+   * the client's triggers (`TriggerWorkflow`, `BulkTriggerWorkflow`) use it.
    */
   readonly call: <I, O>(
     service: string,

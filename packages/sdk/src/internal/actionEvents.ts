@@ -9,9 +9,13 @@
  * one round, though the first task's STARTED started it. A fast task's STARTED and result are
  * thus submitted before the round takes its events and leave together, the result first (it is
  * what the engine and the run's waiters need; Hatchet records STARTED for monitoring only, apart from the
- * task's state): the result's call is made from the round's fiber, and the round's STARTED calls
- * wait until the event loop has written it (one turn), so that one run at a time its result does
- * not wait for STARTED's encoding and framing. A lone event goes out as `SendStepActionEvent`, as the official SDKs send it.
+ * task's state): the result's call is made from the round's fiber, then the STARTED call. A round
+ * of a lone run (its STARTED and its result, two events) makes both calls in the same turn of the
+ * event loop, so Node's HTTP/2 writes them in one write (one syscall, one read for the engine,
+ * one loop turn less than writing STARTED a turn later); in a larger round the STARTED calls
+ * wait until the event loop has written the results' calls (one turn), so that the results do
+ * not wait for the encoding and framing of many STARTED events. A lone event goes out as
+ * `SendStepActionEvent`, as the official SDKs send it.
  * When several STARTED or COMPLETED events have queued up, those of one type and action go out
  * together in one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per
  * task"), within the message size limit. FAILED and CANCELLED events always go one by one. An
@@ -180,7 +184,7 @@ const isStarted = (group: ReadonlyArray<Pending>) => group[0]!.event.eventType =
 /**
  * Resumes once the event loop has written what the calls made so far queued: Node's HTTP/2 sends
  * a session's pending frames in the loop's check phase, before the callbacks `setImmediate`
- * queued. A round's STARTED events wait for it, so that the calls carrying its results leave
+ * queued. The STARTED events of a round larger than a lone run wait for it, so that the calls carrying its results leave
  * first, without STARTED's encoding and framing before them.
  */
 const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
@@ -300,9 +304,10 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       const first = sendGroup(planned[0]!)
       if (planned.length === 1) return first
       // the first call on the round's fiber, each other one on a fiber of its own, started right
-      // after it in plan order (lighter than a concurrent `forEach`); with results in the round
-      // (they come first), its STARTED events wait until the results' calls were written
-      const results = !isStarted(planned[0]!)
+      // after it in plan order (lighter than a concurrent `forEach`); with results in a round of
+      // more than a lone run's two events (results come first), its STARTED events wait until
+      // the results' calls were written
+      const results = !isStarted(planned[0]!) && taken.length > 2
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
       for (let i = 1; i < planned.length; i++) {
         const group = planned[i]!

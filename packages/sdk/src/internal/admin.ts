@@ -13,16 +13,24 @@ import { methodPath, unary } from "./grpc.js"
 
 const v1 = (method: keyof typeof AdminServiceDefinition.methods & string) => methodPath(AdminServiceDefinition, method)
 const v0 = (method: keyof typeof WorkflowServiceDefinition.methods & string) => methodPath(WorkflowServiceDefinition, method)
+const v0Service = WorkflowServiceDefinition.fullName
+const v0Methods = WorkflowServiceDefinition.methods
 
 /** @internal */
-export const make = ({ admin, workflows }: GrpcTransportShape): AdminShape => ({
+export const make = ({ admin, call, workflows }: GrpcTransportShape): AdminShape => ({
   putWorkflow: (request) => unary(v1("putWorkflow"), (o) => admin.putWorkflow(request, o)),
+  // the client's hot calls: straight on grpc-js (`GrpcTransport.call`), the request completed with
+  // its defaults as nice-grpc's client completes it
   triggerWorkflow: (request) =>
-    unary(v0("triggerWorkflow"), (o) => workflows.triggerWorkflow(request, o)).pipe(
+    call(v0Service, v0Methods.triggerWorkflow, v0Methods.triggerWorkflow.requestType.fromPartial(request)).pipe(
       Effect.map((response) => response.workflowRunId)
     ),
   bulkTriggerWorkflow: (requests) =>
-    unary(v0("bulkTriggerWorkflow"), (o) => workflows.bulkTriggerWorkflow({ workflows: [...requests] }, o)).pipe(
+    call(
+      v0Service,
+      v0Methods.bulkTriggerWorkflow,
+      v0Methods.bulkTriggerWorkflow.requestType.fromPartial({ workflows: [...requests] })
+    ).pipe(
       Effect.map((response) => response.workflowRunIds)
     ),
   getRunDetails: (externalId) => unary(v1("getRunDetails"), (o) => admin.getRunDetails({ externalId }, o)),

@@ -9,8 +9,8 @@ import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
-import type { ChannelInterface, connectivityState, ServiceError } from "@grpc/grpc-js"
-import { Client as GrpcJsClient, Metadata as GrpcJsMetadata } from "@grpc/grpc-js"
+import type { ChannelInterface, connectivityState } from "@grpc/grpc-js"
+import { Metadata as GrpcJsMetadata } from "@grpc/grpc-js"
 import type { Scope } from "effect"
 import { Cause, Duration, Effect, Exit, Mailbox, Option, Queue, Redacted, Runtime, Stream } from "effect"
 import type { CallOptions, Channel, ChannelOptions, ClientMiddlewareCall } from "nice-grpc"
@@ -257,12 +257,11 @@ export const make = (
     // nice-grpc's clients only call the grpc-js `Channel` interface, which the wrapper implements
     const channel = replaceable as unknown as Channel
     const factory = createClientFactory().use(bearerMiddleware(config.token))
-    const direct = new GrpcJsClient(config.hostPort, creds, { ...options, channelOverride: channel })
     const authorization = new GrpcJsMetadata()
     authorization.set("authorization", `bearer ${Redacted.value(config.token)}`)
     return {
       channel,
-      call: (service, method, request, callOptions) => directUnary(direct, authorization, service, method, request, callOptions),
+      call: (service, method, request, callOptions) => directUnary(replaceable, authorization, service, method, request, callOptions),
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
       bidi: (service, method, input) => directBidiStream(replaceable, authorization, service, method, input),
       resetConnection: Effect.sync(() => replaceable.replace("the connection stalled: the channel moved to a new connection")),
@@ -377,15 +376,69 @@ const codecOf = <I, O>(service: string, method: UnaryMethod<I, O>): MethodCodec<
 }
 
 /**
- * A unary call made on the grpc-js client directly, with the bearer metadata made once: what
- * `unary` does through nice-grpc (its middleware, an AbortSignal and a copy of the request per
- * call), for the worker's hot calls. The request must be a complete message (no defaults are
- * filled in). Interrupting cancels the call; a failure is a `GrpcError` as `unary` reports it.
+ * The listener of one `directUnary` call: keeps the (single) response, and on the call's status
+ * resumes the caller once, then lets go of it (grpc-js keeps a call's objects, this listener among
+ * them, as long as Node's HTTP/2 keeps the finished stream: through young-generation collections
+ * until a full one, see `TrackedCall`; once called it holds nothing of the fiber, whose state
+ * would be copied and promoted with it). What grpc-js's `Client.makeUnaryRequest` does with its
+ * listener: a second response cancels the call with UNIMPLEMENTED, one that does not decode with
+ * INTERNAL, OK without a response is UNIMPLEMENTED.
+ */
+class UnaryListener<O> implements CallListener {
+  private response: O | undefined
+  private received = false
+  constructor(
+    private resume: ((effect: Effect.Effect<O, GrpcError>) => void) | undefined,
+    private readonly codec: MethodCodec<any, O>,
+    private call: GrpcCall | undefined
+  ) {}
+  onReceiveMetadata(): void {}
+  onReceiveMessage(bytes: Buffer): void {
+    const call = this.call
+    if (call === undefined) return
+    if (this.received) return call.cancelWithStatus(Status.UNIMPLEMENTED, "Too many responses received")
+    try {
+      this.response = this.codec.deserialize(bytes)
+      this.received = true
+    } catch (cause) {
+      call.cancelWithStatus(
+        Status.INTERNAL,
+        `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
+      )
+    }
+  }
+  onReceiveStatus(status: Parameters<CallListener["onReceiveStatus"]>[0]): void {
+    const done = this.resume
+    const response = this.response
+    this.resume = undefined
+    this.response = undefined
+    this.call = undefined
+    if (done === undefined) return
+    if (status.code === Status.OK) {
+      return done(
+        this.received
+          ? Effect.succeed(response as O)
+          : Effect.fail(statusError(this.codec.path, { code: Status.UNIMPLEMENTED, details: "No message received" }))
+      )
+    }
+    done(Effect.fail(statusError(this.codec.path, status)))
+  }
+}
+
+/**
+ * A unary call made on the channel's grpc-js call directly, with the bearer metadata made once:
+ * what `unary` does through nice-grpc (its middleware, an AbortSignal and a copy of the request
+ * per call), for the worker's hot calls, and without grpc-js's client layer either (its
+ * interceptor chain, an event emitter, and an `Error` made per call for its stack, which is most
+ * of that layer's cost under a deep fiber stack). The same call goes on the wire. The request
+ * must be a complete message (no defaults are filled in). Interrupting cancels the call; a
+ * failure is a `GrpcError` as `unary` reports it (a request that does not encode fails with
+ * INTERNAL before anything is sent).
  *
  * @internal
  */
 export const directUnary = <I, O>(
-  client: GrpcJsClient,
+  channel: ChannelInterface,
   metadata: GrpcJsMetadata,
   service: string,
   method: UnaryMethod<I, O>,
@@ -393,42 +446,30 @@ export const directUnary = <I, O>(
   settings?: CallSettings
 ): Effect.Effect<O, GrpcError> =>
   Effect.async<O, GrpcError>((resume) => {
-    const { deserialize, path, serialize } = codecOf(service, method)
-    // grpc-js keeps this callback as long as the call's objects, which Node's HTTP/2 keeps (a
-    // finished stream and what its listeners reach) through young-generation collections until a
-    // full one: once called, it holds nothing of the fiber, whose state would be copied and
-    // promoted with it
-    let waiting: typeof resume | undefined = resume
-    const call = client.makeUnaryRequest<I, O>(
-      path,
-      serialize,
-      deserialize,
-      request,
-      metadata,
-      settings?.timeout === undefined ? {} : { deadline: Date.now() + Duration.toMillis(settings.timeout) },
-      (error, response) => {
-        const done = waiting
-        waiting = undefined
-        if (done === undefined) return
-        if (error === null) return done(Effect.succeed(response as O))
-        const status = error as ServiceError
-        done(Effect.fail(
-          new GrpcError({
-            ...statusError(path, {
-              code: status.code ?? Status.UNKNOWN,
-              details: status.details ?? status.message,
-              metadata: status.metadata
-            }),
-            cause: error
-          })
-        ))
-      }
-    )
-    return Effect.sync(() => call.cancel())
+    const codec = codecOf(service, method)
+    let message: Buffer
+    try {
+      message = codec.serialize(request)
+    } catch (cause) {
+      return resume(Effect.fail(
+        statusError(codec.path, {
+          code: Status.INTERNAL,
+          details: `Request message serialization failure: ${cause instanceof Error ? cause.message : String(cause)}`
+        })
+      ))
+    }
+    const deadline = settings?.timeout === undefined ? Infinity : Date.now() + Duration.toMillis(settings.timeout)
+    const call = channel.createCall(codec.path, deadline, undefined, null, undefined)
+    // the channel's call copies the metadata before it adds its own headers
+    call.start(metadata, new UnaryListener(resume, codec, call))
+    call.sendMessageWithContext({}, message)
+    call.halfClose()
+    call.startRead()
+    return Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client"))
   })
 
 /** A status other than OK as the `GrpcError` of the call `path`. */
-const statusError = (path: string, status: { code: number; details: string; metadata?: GrpcJsMetadata }) => {
+const statusError = (path: string, status: { code: number; details: string; metadata?: GrpcJsMetadata | undefined }) => {
   const bin = status.metadata?.get("grpc-status-details-bin")[0]
   return new GrpcError({
     method: path,
