@@ -32,7 +32,8 @@
  * and BENCH_COMPRESSION_MIN_BYTES (its `grpcCompressionMinBytes`). `pnpm bench:trace`
  * (./trace/run.ts) times one run's path message by message.
  *
- * BENCH_ENGINE_HEAP_PROFILE=<file> samples this process's heap over the single-run probe (`heapSampled`).
+ * BENCH_ENGINE_HEAP_PROFILE=<file> samples this process's heap over the steady phase at half throughput
+ * and over the single-run probe (`heapSampled`).
  *
  * BENCH_PROBE_ONLY=1 runs only the warm-up and the single-run probe of each worker (and prints only
  * those rows). BENCH_PROBE_ATTRIBUTE=1 tells where the probe's slow runs (over BENCH_PROBE_SLOW_MS,
@@ -295,11 +296,11 @@ const profiled = <A, E, R>(name: string, child: ChildProcess, effect: Effect.Eff
 
 /**
  * With BENCH_ENGINE_HEAP_PROFILE=<file>, V8's sampling heap profiler samples this process (the
- * engine, the trigger client and the probe's own bookkeeping) while `effect` runs and writes
- * `<file>-<kind>.heapprofile`: what no scavenge freed (promoted or live), or with
+ * engine, the trigger client and the phase's own bookkeeping) while `effect` runs and writes
+ * `<file>-<name>.heapprofile`: what no scavenge freed (promoted or live), or with
  * BENCH_HEAP_PROFILE_ALL=1 every allocation; as BENCH_HEAP_PROFILE does for the worker (./report.ts).
  */
-const heapSampled = <A, E, R>(kind: Kind, effect: Effect.Effect<A, E, R>) => {
+const heapSampled = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) => {
   const file = process.env.BENCH_ENGINE_HEAP_PROFILE
   return file === undefined ? effect : Effect.acquireUseRelease(
     Effect.promise(async () => {
@@ -316,7 +317,7 @@ const heapSampled = <A, E, R>(kind: Kind, effect: Effect.Effect<A, E, R>) => {
     (session) =>
       Effect.promise(async () => {
         const { profile } = await session.post("HeapProfiler.stopSampling")
-        fs.writeFileSync(`${file}-${kind}.heapprofile`, JSON.stringify(profile))
+        fs.writeFileSync(`${file}-${name}.heapprofile`, JSON.stringify(profile))
         session.disconnect()
       })
   )
@@ -525,11 +526,14 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     if (attributing !== undefined) yield* attributing.start
     const retention = retentionProbeOn ? watchRetention(core.state) : undefined
     const steadyMachine = machineSince(child)
-    const steady = yield* triggerSteadily(
-      core,
-      halfRate,
-      phase,
-      attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
+    const steady = yield* heapSampled(
+      `${kind}-steady`,
+      triggerSteadily(
+        core,
+        halfRate,
+        phase,
+        attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
+      )
     )
     const steadyMachineUsed = steadyMachine()
     if (retention !== undefined) console.log(`${kind}, half throughput, retention: ${retentionLine(retention.take())}`)
@@ -582,7 +586,7 @@ const phase = (kind: Kind) =>
     const { attribution, hiRes: probeHiRes, ids: probeIds } = yield* profiled(
       `${kind}-probe`,
       child,
-      heapSampled(kind, probeOneAtATime(core, child, workerId))
+      heapSampled(`${kind}-probe`, probeOneAtATime(core, child, workerId))
     )
     const engineCpuUsed = process.cpuUsage(engineCpu)
     const afterProbe = yield* askReport(child)
