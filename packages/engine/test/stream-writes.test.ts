@@ -49,6 +49,40 @@ const fakeCall = (withStream = false) => {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
+
+/**
+ * A grpc-js server on loopback with one method `/test.<name>/<name>` (bytes in, bytes out), and a
+ * client of it; both closed with the scope.
+ */
+const loopback = (
+  options: GrpcJs.ServerOptions,
+  name: string,
+  responseStream: boolean,
+  implementation: GrpcJs.UntypedHandleCall
+) =>
+  Effect.gen(function*() {
+    const server = new GrpcJs.Server(options)
+    server.addService({
+      [name]: {
+        path: `/test.${name}/${name}`,
+        requestStream: false,
+        responseStream,
+        requestSerialize: bytes.serialize,
+        requestDeserialize: bytes.deserialize,
+        responseSerialize: bytes.serialize,
+        responseDeserialize: bytes.deserialize
+      }
+    }, { [name]: implementation })
+    const port = yield* Effect.async<number>((resume) =>
+      server.bindAsync("127.0.0.1:0", GrpcJs.ServerCredentials.createInsecure(), (_error, port) => resume(Effect.succeed(port)))
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
+    const client = new GrpcJs.Client(`127.0.0.1:${port}`, GrpcJs.credentials.createInsecure())
+    yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
+    return client
+  })
+
 const method = (responseStream: boolean) => ({
   path: "/Dispatcher/ListenV2",
   requestStream: false,
@@ -129,32 +163,11 @@ describe("unawaitedStreamWrites", () => {
         }
         return unawaitedStreamWrites()(descriptor, call)
       }
-      const server = new GrpcJs.Server({ interceptors: [probe] })
-      const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
-      const definition = {
-        burst: {
-          path: "/test.Burst/Burst",
-          requestStream: false,
-          responseStream: true,
-          requestSerialize: bytes.serialize,
-          requestDeserialize: bytes.deserialize,
-          responseSerialize: bytes.serialize,
-          responseDeserialize: bytes.deserialize
-        }
-      }
-      server.addService(definition, {
-        burst: (call: GrpcJs.ServerWritableStream<Buffer, Buffer>) => {
-          // a burst, written back to back on an idle stream, then the end after a turn
-          for (const m of ["a", "b", "c", "d"]) call.write(Buffer.from(m))
-          setImmediate(() => setImmediate(() => call.end()))
-        }
+      const client = yield* loopback({ interceptors: [probe] }, "Burst", true, (call: GrpcJs.ServerWritableStream<Buffer, Buffer>) => {
+        // a burst, written back to back on an idle stream, then the end after a turn
+        for (const m of ["a", "b", "c", "d"]) call.write(Buffer.from(m))
+        setImmediate(() => setImmediate(() => call.end()))
       })
-      const port = yield* Effect.async<number>((resume) =>
-        server.bindAsync("127.0.0.1:0", GrpcJs.ServerCredentials.createInsecure(), (_error, port) => resume(Effect.succeed(port)))
-      )
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
-      const client = new GrpcJs.Client(`127.0.0.1:${port}`, GrpcJs.credentials.createInsecure())
-      yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
       const received = yield* Effect.promise(() =>
         new Promise<Array<string>>((resolve, reject) => {
           const got: Array<string> = []
@@ -215,32 +228,16 @@ describe("unawaitedStreamWrites", () => {
         }
         return unawaitedStreamWrites()(descriptor, call)
       }
-      const server = new GrpcJs.Server({ interceptors: [probe], "grpc.max_send_message_length": 16 })
-      const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
-      const definition = {
-        echo: {
-          path: "/test.Echo/Echo",
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: bytes.serialize,
-          requestDeserialize: bytes.deserialize,
-          responseSerialize: bytes.serialize,
-          responseDeserialize: bytes.deserialize
-        }
-      }
-      server.addService(definition, {
-        echo: (call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, callback: GrpcJs.sendUnaryData<Buffer>) => {
+      const client = yield* loopback(
+        { interceptors: [probe], "grpc.max_send_message_length": 16 },
+        "Echo",
+        false,
+        (call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, callback: GrpcJs.sendUnaryData<Buffer>) => {
           const trailer = new GrpcJs.Metadata()
           trailer.set("x-echo", "yes")
           callback(null, call.request, trailer)
         }
-      })
-      const port = yield* Effect.async<number>((resume) =>
-        server.bindAsync("127.0.0.1:0", GrpcJs.ServerCredentials.createInsecure(), (_error, port) => resume(Effect.succeed(port)))
       )
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
-      const client = new GrpcJs.Client(`127.0.0.1:${port}`, GrpcJs.credentials.createInsecure())
-      yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
       const echo = (message: string) =>
         Effect.promise(() =>
           new Promise<
