@@ -49,6 +49,32 @@ const echoRunsServer = Effect.gen(function*() {
 const withTransport = <A, E, R>(hostPort: string, f: (t: GrpcTransport.GrpcTransportShape) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(GrpcTransport.GrpcTransport, f).pipe(Effect.provide(Layer.orDie(transportLayer(hostPort))))
 
+/**
+ * A raw HTTP/2 server on loopback (no gRPC library) that hands each request's stream, headers and
+ * whole body to `answer`; its port. Closed with the scope.
+ */
+const rawGrpcServer = (answer: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: http2.Http2Server; port: number }>((resume) => {
+      const server = http2.createServer()
+      server.on("stream", (stream, headers) => {
+        const chunks: Array<Buffer> = []
+        stream.on("data", (c: Buffer) => chunks.push(c))
+        stream.on("end", () => answer(stream, headers, Buffer.concat(chunks)))
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, port: (server.address() as { port: number }).port })))
+    }),
+    ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+  ).pipe(Effect.map(({ port }) => port))
+
+/** A gRPC message frame: uncompressed, its length, the bytes. */
+const grpcFrame = (bytes: Uint8Array) => {
+  const frame = Buffer.alloc(5 + bytes.length)
+  frame.writeUInt32BE(bytes.length, 1)
+  Buffer.from(bytes).copy(frame, 5)
+  return frame
+}
+
 describe("GrpcTransport", () => {
   it.scopedLive("sends `authorization: bearer <token>` and keeps the caller's metadata", () =>
     Effect.gen(function*() {
@@ -121,31 +147,15 @@ describe("GrpcTransport", () => {
   it.scopedLive("with gzip, requests of 1 KiB or more go out gzip-compressed, smaller ones as they are; by default nothing to a loopback engine (seen on the wire by a raw HTTP/2 server)", () =>
     Effect.gen(function*() {
       const seen: Array<{ headers: http2.IncomingHttpHeaders; compressedFlag: number; request: PushEventRequest }> = []
-      const port = yield* Effect.acquireRelease(
-        Effect.async<{ server: http2.Http2Server; port: number }>((resume) => {
-          const server = http2.createServer()
-          server.on("stream", (stream, headers) => {
-            const chunks: Array<Buffer> = []
-            stream.on("data", (c: Buffer) => chunks.push(c))
-            stream.on("end", () => {
-              const body = Buffer.concat(chunks)
-              const compressedFlag = body.readUInt8(0)
-              const payload = body.subarray(5, 5 + body.readUInt32BE(1))
-              const message = compressedFlag === 1 ? zlib.gunzipSync(payload) : payload
-              seen.push({ headers, compressedFlag, request: PushEventRequest.decode(message) })
-              const reply = Event.encode(Event.fromPartial({ key: "ok" })).finish()
-              const frame = Buffer.alloc(5 + reply.length)
-              frame.writeUInt32BE(reply.length, 1)
-              Buffer.from(reply).copy(frame, 5)
-              stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
-              stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
-              stream.end(frame)
-            })
-          })
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, port: (server.address() as { port: number }).port })))
-        }),
-        ({ server }) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
-      ).pipe(Effect.map(({ port }) => port))
+      const port = yield* rawGrpcServer((stream, headers, body) => {
+        const compressedFlag = body.readUInt8(0)
+        const payload = body.subarray(5, 5 + body.readUInt32BE(1))
+        const message = compressedFlag === 1 ? zlib.gunzipSync(payload) : payload
+        seen.push({ headers, compressedFlag, request: PushEventRequest.decode(message) })
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
+        stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
+        stream.end(grpcFrame(Event.encode(Event.fromPartial({ key: "ok" })).finish()))
+      })
       const payload = JSON.stringify({ padding: "x".repeat(4096) })
       const push = (t: GrpcTransport.GrpcTransportShape, payload: string) =>
         GrpcTransport.unary("/EventsService/Push", (o) => t.events.push({ key: "user:created", payload }, o))
@@ -246,6 +256,47 @@ describe("GrpcTransport", () => {
           yield* Fiber.interrupt(fiber)
           yield* Deferred.await(cancelled)
         }))
+    }))
+
+  it.scopedLive("call: what grpc-js's client checked, checked without it: OK without a response is UNIMPLEMENTED, and so are two (which grpc-js's client never read: it waited forever), a response that does not decode INTERNAL, a request that does not encode INTERNAL before anything is sent", () =>
+    Effect.gen(function*() {
+      const paths: Array<string> = []
+      const port = yield* rawGrpcServer((stream, headers) => {
+        const path = String(headers[":path"])
+        paths.push(path)
+        const version = grpcFrame(DispatcherDefinition.methods.getVersion.responseType.encode({ version: "v1" }).finish())
+        const body = path.endsWith("/None")
+          ? []
+          : path.endsWith("/Two")
+          ? [version, version]
+          : [grpcFrame(Buffer.from([0x0a, 0xff]))] // field 1, a length past the end
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
+        stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
+        stream.end(Buffer.concat(body))
+      })
+      const method = (name: string) => ({ ...DispatcherDefinition.methods.getVersion, name })
+      const refusing = {
+        ...method("Refused"),
+        requestType: {
+          encode: () => {
+            throw new Error("no encoding")
+          }
+        }
+      }
+      yield* withTransport(`127.0.0.1:${port}`, (t) =>
+        Effect.gen(function*() {
+          const fail = (m: Parameters<typeof t.call<object, GetVersionResponse>>[1]) =>
+            Effect.flip(t.call("test.Raw", m, {})).pipe(Effect.map((e) => [e.method, e.status, e.details]))
+          expect(yield* fail(method("None"))).toEqual(["/test.Raw/None", "UNIMPLEMENTED", "No message received"])
+          expect(yield* fail(method("Two"))).toEqual(["/test.Raw/Two", "UNIMPLEMENTED", "Too many responses received"])
+          const garbage = yield* fail(method("Garbage"))
+          expect(garbage.slice(0, 2)).toEqual(["/test.Raw/Garbage", "INTERNAL"])
+          expect(garbage[2]).toMatch(/^Response message parsing error: /)
+          const refused = yield* fail(refusing)
+          expect(refused).toEqual(["/test.Raw/Refused", "INTERNAL", "Request message serialization failure: no encoding"])
+        }))
+      // the refused request never reached the server
+      expect(paths).toEqual(["/test.Raw/None", "/test.Raw/Two", "/test.Raw/Garbage"])
     }))
 
   describe("errors", () => {

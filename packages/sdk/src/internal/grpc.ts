@@ -382,7 +382,9 @@ const codecOf = <I, O>(service: string, method: UnaryMethod<I, O>): MethodCodec<
  * until a full one, see `TrackedCall`; once called it holds nothing of the fiber, whose state
  * would be copied and promoted with it). What grpc-js's `Client.makeUnaryRequest` does with its
  * listener: a second response cancels the call with UNIMPLEMENTED, one that does not decode with
- * INTERNAL, OK without a response is UNIMPLEMENTED.
+ * INTERNAL, OK without a response is UNIMPLEMENTED. Unlike grpc-js's client, it reads on after the
+ * response, so that a second one is seen (grpc-js's client then waits for a status it holds back
+ * behind the unread message).
  */
 class UnaryListener<O> implements CallListener {
   private response: O | undefined
@@ -401,11 +403,14 @@ class UnaryListener<O> implements CallListener {
       this.response = this.codec.deserialize(bytes)
       this.received = true
     } catch (cause) {
-      call.cancelWithStatus(
+      return call.cancelWithStatus(
         Status.INTERNAL,
         `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
       )
     }
+    // read on: grpc-js holds the call's status back while a message is unread, so a second
+    // response would otherwise leave the call waiting forever (grpc-js's own client reads once)
+    call.startRead()
   }
   onReceiveStatus(status: Parameters<CallListener["onReceiveStatus"]>[0]): void {
     const done = this.resume
