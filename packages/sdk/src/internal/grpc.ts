@@ -375,6 +375,24 @@ const codecOf = <I, O>(service: string, method: UnaryMethod<I, O>): MethodCodec<
   return codec
 }
 
+const notDecoded: unique symbol = Symbol("notDecoded")
+
+/**
+ * A response decoded, or `notDecoded` once `call` is cancelled with INTERNAL for it (as grpc-js
+ * does with a response that does not decode).
+ */
+const decodeOrCancel = <O>(call: GrpcCall, decode: (bytes: Buffer) => O, bytes: Buffer): O | typeof notDecoded => {
+  try {
+    return decode(bytes)
+  } catch (cause) {
+    call.cancelWithStatus(
+      Status.INTERNAL,
+      `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
+    )
+    return notDecoded
+  }
+}
+
 /**
  * The listener of one `directUnary` call: keeps the (single) response, and on the call's status
  * resumes the caller once, then lets go of it (grpc-js keeps a call's objects, this listener among
@@ -399,15 +417,10 @@ class UnaryListener<O> implements CallListener {
     const call = this.call
     if (call === undefined) return
     if (this.received) return call.cancelWithStatus(Status.UNIMPLEMENTED, "Too many responses received")
-    try {
-      this.response = this.codec.deserialize(bytes)
-      this.received = true
-    } catch (cause) {
-      return call.cancelWithStatus(
-        Status.INTERNAL,
-        `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
-      )
-    }
+    const response = decodeOrCancel(call, this.codec.deserialize, bytes)
+    if (response === notDecoded) return
+    this.response = response
+    this.received = true
     // read on: grpc-js holds the call's status back while a message is unread, so a second
     // response would otherwise leave the call waiting forever (grpc-js's own client reads once)
     call.startRead()
@@ -498,22 +511,14 @@ const startReading = <I, O, E>(
   mailbox: Mailbox.Mailbox<O, GrpcError | E>
 ): Effect.Effect<GrpcCall, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const path = `/${service}/${method.name}`
+    const { deserialize, path } = codecOf(service, method)
     const call = channel.createCall(path, Infinity, undefined, null, undefined)
     yield* Effect.addFinalizer(() => Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client")))
     call.start(metadata.clone(), {
       onReceiveMetadata: () => {},
       onReceiveMessage: (bytes: Buffer) => {
-        let message: O
-        try {
-          message = method.responseType.decode(bytes)
-        } catch (cause) {
-          call.cancelWithStatus(
-            Status.INTERNAL,
-            `Response message parsing error: ${cause instanceof Error ? cause.message : String(cause)}`
-          )
-          return
-        }
+        const message = decodeOrCancel(call, deserialize, bytes)
+        if (message === notDecoded) return
         mailbox.unsafeOffer(message)
         call.startRead()
       },
@@ -546,7 +551,7 @@ export const directServerStream = <I, O>(
   Stream.unwrapScoped(Effect.gen(function*() {
     const mailbox = yield* Mailbox.make<O, GrpcError>()
     const call = yield* startReading(channel, metadata, service, method, mailbox)
-    call.sendMessageWithContext({}, toBytes(method.requestType.encode(request).finish()))
+    call.sendMessageWithContext({}, codecOf(service, method).serialize(request))
     call.halfClose()
     call.startRead()
     return Mailbox.toStream(mailbox)
@@ -574,12 +579,10 @@ export const directBidiStream = <I, O, E, R>(
     const mailbox = yield* Mailbox.make<O, GrpcError | E>()
     const call = yield* startReading(channel, metadata, service, method, mailbox)
     call.startRead()
+    const { serialize } = codecOf(service, method)
     const write = (request: I) =>
       Effect.async<void>((resume) => {
-        call.sendMessageWithContext(
-          { callback: () => resume(Effect.void) },
-          toBytes(method.requestType.encode(request).finish())
-        )
+        call.sendMessageWithContext({ callback: () => resume(Effect.void) }, serialize(request))
       })
     yield* input.pipe(
       Stream.runForEach(write),
