@@ -59,6 +59,7 @@ import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
+import { startHeapSampling } from "./heapSampling.js"
 import { phaseRunCap, phaseSeconds } from "./phaseLength.js"
 import {
   attributeMode,
@@ -295,31 +296,16 @@ const profiled = <A, E, R>(name: string, child: ChildProcess, effect: Effect.Eff
   )
 
 /**
- * With BENCH_ENGINE_HEAP_PROFILE=<file>, V8's sampling heap profiler samples this process (the
- * engine, the trigger client and the phase's own bookkeeping) while `effect` runs and writes
- * `<file>-<name>.heapprofile`: what no scavenge freed (promoted or live), or with
- * BENCH_HEAP_PROFILE_ALL=1 every allocation; as BENCH_HEAP_PROFILE does for the worker (./report.ts).
+ * With BENCH_ENGINE_HEAP_PROFILE=<file>, V8's sampling heap profiler (./heapSampling.ts) samples
+ * this process (the engine, the trigger client and the phase's own bookkeeping) while `effect`
+ * runs and writes `<file>-<name>.heapprofile`, as BENCH_HEAP_PROFILE does for the worker.
  */
 const heapSampled = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) => {
   const file = process.env.BENCH_ENGINE_HEAP_PROFILE
   return file === undefined ? effect : Effect.acquireUseRelease(
-    Effect.promise(async () => {
-      const session = new inspector.Session()
-      session.connect()
-      await session.post("HeapProfiler.startSampling", {
-        samplingInterval: 4096,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
-      })
-      return session
-    }),
+    Effect.promise(startHeapSampling),
     () => effect,
-    (session) =>
-      Effect.promise(async () => {
-        const { profile } = await session.post("HeapProfiler.stopSampling")
-        fs.writeFileSync(`${file}-${name}.heapprofile`, JSON.stringify(profile))
-        session.disconnect()
-      })
+    (stop) => Effect.promise(() => stop(`${file}-${name}.heapprofile`))
   )
 }
 

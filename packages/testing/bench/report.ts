@@ -5,6 +5,7 @@
  * process that does not use it.
  */
 import type { Session } from "node:inspector/promises"
+import { startHeapSampling } from "./heapSampling.js"
 
 /** What a worker process reports. */
 export interface WorkerReport {
@@ -100,33 +101,22 @@ const profile = async (message: { readonly profile: "start" | "stop"; readonly f
 }
 
 /**
- * With BENCH_HEAP_PROFILE=<file>, V8's sampling heap profiler runs from the first report (before
- * the measured runs) to the second (after them) and writes what it sampled to `<file>`: the
- * allocations no scavenge freed (promoted to the old generation, or still live), by allocation site;
- * with BENCH_HEAP_PROFILE_ALL=1, every allocation (those scavenges freed too).
+ * With BENCH_HEAP_PROFILE=<file>, V8's sampling heap profiler (./heapSampling.ts) runs from the
+ * first report (before the measured runs) to the second (after them) and writes what it sampled to
+ * `<file>`.
  * BENCH_HEAP_PROFILE_FROM=<n> starts it at the n-th report instead, to the next (e.g. 3 for
  * bench:steady's first paced phase with STEADY_RATE: reports 1 and 2 frame its idle time). It stops
  * before the report's full collection, which would count the young garbage of that moment.
  */
-let heapProfiler: Session | undefined
+let stopHeapSampling: ((file: string) => Promise<void>) | undefined
 let reports = 0
 const heapProfileFrom = Number(process.env.BENCH_HEAP_PROFILE_FROM ?? 1)
 const heapProfile = async (file: string) => {
   reports++
   if (reports === heapProfileFrom) {
-    const inspector = await import("node:inspector/promises")
-    heapProfiler = new inspector.Session()
-    heapProfiler.connect()
-    await heapProfiler.post("HeapProfiler.startSampling", {
-      samplingInterval: 4096,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
-    })
-  } else if (reports === heapProfileFrom + 1 && heapProfiler !== undefined) {
-    const { profile } = await heapProfiler.post("HeapProfiler.stopSampling")
-    heapProfiler.disconnect()
-    const fs = await import("node:fs")
-    fs.writeFileSync(file, JSON.stringify(profile))
+    stopHeapSampling = await startHeapSampling()
+  } else if (reports === heapProfileFrom + 1 && stopHeapSampling !== undefined) {
+    await stopHeapSampling(file)
   }
 }
 
