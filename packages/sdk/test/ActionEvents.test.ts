@@ -78,7 +78,8 @@ const loopTurn = Effect.async<void>((resume) => {
 })
 /**
  * Lets the sender's rounds and call fibers run: a round takes its events once the turn's
- * microtasks have run, and a round's STARTED calls wait one more turn after its results.
+ * microtasks have run, and the STARTED calls of a round larger than a lone run's wait one more
+ * turn after its results.
  */
 const settle = Effect.repeatN(loopTurn, 2)
 
@@ -173,7 +174,10 @@ describe("ActionEvents", () => {
         })
       const acks = yield* Effect.forEach(["1", "2", "3"], (id) => Effect.zipLeft(task(id), Effect.yieldNow()))
       expect(calls).toHaveLength(0)
-      yield* settle
+      // a round larger than a lone run's: its results' call within the turn, STARTED's one turn later
+      yield* loopTurn
+      expect(calls.map(shape)).toEqual([["batch STEP_EVENT_TYPE_COMPLETED", "1,2,3"]])
+      yield* loopTurn
       expect(calls.map(shape)).toEqual([
         ["batch STEP_EVENT_TYPE_COMPLETED", "1,2,3"],
         ["batch STEP_EVENT_TYPE_STARTED", "1,2,3"]
