@@ -303,7 +303,7 @@ const profiled = <A, E, R>(name: string, child: ChildProcess, effect: Effect.Eff
 const heapSampled = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) => {
   const file = process.env.BENCH_ENGINE_HEAP_PROFILE
   return file === undefined ? effect : Effect.acquireUseRelease(
-    Effect.promise(startHeapSampling),
+    Effect.promise(() => startHeapSampling()),
     () => effect,
     (stop) => Effect.promise(() => stop(`${file}-${name}.heapprofile`))
   )

@@ -1,20 +1,26 @@
 /**
  * V8's sampling heap profiler as the benchmarks run it, in a worker (BENCH_HEAP_PROFILE,
- * ./report.ts) or in the bench process (BENCH_ENGINE_HEAP_PROFILE, ./compare.ts): a sample every
- * 4 KiB allocated, keeping what no scavenge freed (promoted to the old generation, or still live),
- * or with BENCH_HEAP_PROFILE_ALL=1 every allocation (those scavenges freed too). Node's modules are
- * imported on the first use, so that a worker that does not sample never loads them.
+ * ./report.ts), in the bench process (BENCH_ENGINE_HEAP_PROFILE, ./compare.ts) or in
+ * `bench:worker-cpu` (BENCH_ALLOC, ./worker-cpu.ts): a sample every 4 KiB allocated, keeping what
+ * no scavenge freed (promoted to the old generation, or still live), or with `everything` every
+ * allocation (those scavenges freed too). Node's modules are imported on the first use, so that a
+ * worker that does not sample never loads them.
  */
 
-/** Starts sampling; the function returned stops it and writes the profile to `file`. */
-export const startHeapSampling = async (): Promise<(file: string) => Promise<void>> => {
+/**
+ * Starts sampling (`everything`: by default with BENCH_HEAP_PROFILE_ALL=1); the function returned
+ * stops it and writes the profile to `file`.
+ */
+export const startHeapSampling = async (
+  everything = process.env.BENCH_HEAP_PROFILE_ALL === "1"
+): Promise<(file: string) => Promise<void>> => {
   const inspector = await import("node:inspector/promises")
   const session = new inspector.Session()
   session.connect()
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROFILE_ALL === "1"
+    includeObjectsCollectedByMinorGC: everything
   })
   return async (file) => {
     const { profile } = await session.post("HeapProfiler.stopSampling")

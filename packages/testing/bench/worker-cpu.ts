@@ -9,6 +9,7 @@ import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Admin, Dispatcher, Events, Task, Worker, Workers } from "@effect-hatchet/sdk"
 import { Deferred, Effect, Layer, Logger, LogLevel, Mailbox, Schema } from "effect"
+import { startHeapSampling } from "./heapSampling.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 20_000)
 const warmup = Number(process.env.BENCH_WARMUP ?? 5_000)
@@ -115,18 +116,10 @@ const program = Effect.gen(function*() {
   yield* Effect.gen(function*() {
     yield* Worker.Worker
     yield* run(warmup)
-    const session = process.env.BENCH_ALLOC === undefined ? undefined : yield* Effect.promise(async () => {
-      const inspector = await import("node:inspector/promises")
-      const session = new inspector.Session()
-      session.connect()
-      await session.post("HeapProfiler.startSampling", {
-        samplingInterval: 4096,
-        includeObjectsCollectedByMajorGC: true,
-        // BENCH_ALLOC_PROMOTED=1: only what no scavenge freed (what was promoted, or lives)
-        includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_PROMOTED === undefined
-      })
-      return session
-    })
+    // BENCH_ALLOC_PROMOTED=1: only what no scavenge freed (what was promoted, or lives)
+    const stopSampling = process.env.BENCH_ALLOC === undefined
+      ? undefined
+      : yield* Effect.promise(() => startHeapSampling(process.env.BENCH_ALLOC_PROMOTED === undefined))
     for (let i = 0; i < rounds; i++) {
       const r = yield* run(total)
       console.log(
@@ -135,13 +128,7 @@ const program = Effect.gen(function*() {
         } tasks per event call`
       )
     }
-    if (session !== undefined) {
-      yield* Effect.promise(async () => {
-        const { profile } = await session.post("HeapProfiler.stopSampling")
-        const fs = await import("node:fs")
-        fs.writeFileSync(process.env.BENCH_ALLOC!, JSON.stringify(profile))
-      })
-    }
+    if (stopSampling !== undefined) yield* Effect.promise(() => stopSampling(process.env.BENCH_ALLOC!))
   }).pipe(
     Effect.provide(Layer.scoped(Worker.Worker, Worker.make({ name: "bench-worker", workflows: [NoopLive], slots }))),
     Effect.provide(services),
