@@ -107,6 +107,21 @@ describe("Go's JSON decoder", () => {
     expect(decode("{\"filter\":\"x\"}", Cancel)).toEqual(mismatch("gen.V1TaskFilter", "string", "filter", 13))
   })
 
+  it("what JSON.parse hides: a whole number written with a fraction or an exponent, and a key given twice", () => {
+    // `decode` also checks that the parsed value's answer is the bytes' answer
+    expect(decode("{\"priority\":1.0}")).toEqual(mismatch("int", "number 1.0", "priority", 15))
+    expect(decode("{\"priority\":1e2}")).toEqual(mismatch("int", "number 1e2", "priority", 15))
+    expect(decode("{\"priority\":-0.0}")).toEqual(mismatch("int", "number -0.0", "priority", 16))
+    expect(decode("{\"priority\" : 3, \"input\":{\"x\":1.5,\"y\":2E3,\"s\":\"1.0\"}}"))
+      .toEqual({ value: { priority: 3, input: { x: 1.5, y: 2000, s: "1.0" }, workflowName: "" } })
+    // each value of a repeated key is decoded in turn: the last one stays, an earlier mismatch is the error
+    expect(decode("{\"priority\":\"x\",\"priority\":1}")).toEqual(mismatch("int", "string", "priority", 15))
+    expect(decode("{\"workflowName\":\"a\",\"workflowName\":\"b\"}")).toEqual({ value: { input: null, workflowName: "b" } })
+    expect(decode("{\"input\":{\"k\":1,\"k\":true},\"return_only_id\":false,\"return_only_id\":true}"))
+      .toEqual({ value: { input: { k: true }, return_only_id: true, workflowName: "" } })
+    expect(decode("{\"wor\\u006bflowName\":1,\"workflowName\":\"a\"}")).toEqual(mismatch("string", "number", "workflowName", 22))
+  })
+
   it("a UUID or a time that its own decoder refuses stops decoding, ahead of an earlier type error", () => {
     expect(decode("{\"externalIds\":[\"abc\"]}", Cancel)).toEqual({ _tag: "Decoder", message: "invalid UUID length: 3" })
     expect(decode("{\"externalIds\":5,\"filter\":{\"since\":5}}", Cancel))

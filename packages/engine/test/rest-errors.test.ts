@@ -159,7 +159,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
           "Unmarshal type error: expected=map[string]interface {}, got=string, field=input, offset=32"
         ],
         [`${st}/durable-tasks/branch`, "{\"taskExternalId\":\"abc\"}", "invalid UUID length: 3"],
-        [`${st}/durable-tasks/branch`, "{\"nodeId\":\"1\"}", "Unmarshal type error: expected=int64, got=string, field=nodeId, offset=13"]
+        [`${st}/durable-tasks/branch`, "{\"nodeId\":\"1\"}", "Unmarshal type error: expected=int64, got=string, field=nodeId, offset=13"],
+        // what JSON.parse would let through: a whole number with a fraction, a repeated key's earlier value
+        [`${st}/durable-tasks/branch`, "{\"nodeId\":1.0}", "Unmarshal type error: expected=int64, got=number 1.0, field=nodeId, offset=13"],
+        [
+          `${t}/workflows/${name}/crons`,
+          "{\"cronName\":\"c\",\"priority\":\"1\",\"priority\":1}",
+          "Unmarshal type error: expected=int32, got=string, field=priority, offset=30"
+        ]
       ]
       for (const [url, body, text] of typeErrors) {
         expect([url, yield* post(url, body, "application/json")]).toEqual([url, message(400, text)])

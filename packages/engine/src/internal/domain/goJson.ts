@@ -776,12 +776,70 @@ const decodeWith = <N>(source: Source<N>, root: N, type: GoType): { readonly val
   }
 }
 
+const hasInt = (type: GoType): boolean => {
+  switch (type.kind) {
+    case "int":
+      return true
+    case "map":
+      return hasInt(type.value)
+    case "slice":
+      return hasInt(type.elem)
+    case "struct":
+      return type.fields.some((field) => hasInt(field.type))
+    default:
+      return false
+  }
+}
+
+/**
+ * What `JSON.parse` hides from a decoder of its value, read off the text (valid JSON) in one pass:
+ * how many keys it writes (a key given twice is one key of the parsed object, and Go decodes both,
+ * so an earlier value of the wrong type is an error), and whether a number has a fraction or an
+ * exponent (`1.0` and `1e2` parse to whole numbers, which Go's `int` refuses).
+ */
+const writtenForms = (text: string): { readonly keys: number; readonly fractional: boolean } => {
+  let keys = 0
+  let fractional = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // a string: skip to its closing quote; followed by ':' it is a key
+      i++
+      while (text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1
+      let j = i + 1
+      while (isSpace(text.charCodeAt(j))) j++
+      if (text.charCodeAt(j) === 0x3a) keys++
+    } else if (c === 0x2e || ((c === 0x65 || c === 0x45) && isDigit(text.charCodeAt(i - 1)))) fractional = true
+  }
+  return { keys, fractional }
+}
+
+/** The keys of every object in a parsed value. */
+const parsedKeys = (value: unknown): number => {
+  let keys = 0
+  const pending: Array<unknown> = [value]
+  while (pending.length > 0) {
+    const node = pending.pop()
+    if (node === null || typeof node !== "object") continue
+    if (Array.isArray(node)) {
+      for (const item of node) pending.push(item)
+      continue
+    }
+    for (const key in node) {
+      keys++
+      pending.push((node as Record<string, unknown>)[key])
+    }
+  }
+  return keys
+}
+
 /**
  * Decodes the first JSON value of `bytes` (ending at `end`, from `readGoJsonValue`) into `type`
  * (`decodeWith`). `parsed` is that value from `JSON.parse`, when the caller has it: decoding it
- * costs no pass over the bytes; only a mismatch is decoded again from them, for Go's offsets and
- * document order. (From `parsed`, a whole number written `1.0` or `1e2` passes for an `int`, which
- * Go refuses, and of a key given twice only the last is seen.)
+ * costs no pass over the bytes but one over its text (`writtenForms`); the bytes are decoded
+ * instead when the parsed value hides what Go would refuse (a key given twice, a whole number
+ * written `1.0` or `1e2` where the type has an `int`) and when it decoded with a mismatch, for Go's
+ * offsets and document order.
  */
 export const decodeGoJson = (
   bytes: Uint8Array,
@@ -790,8 +848,11 @@ export const decodeGoJson = (
   parsed?: { readonly value: unknown; readonly text: string }
 ): { readonly value: unknown } | GoDecodeError => {
   if (parsed !== undefined && !mayOverflow.test(parsed.text)) {
-    const fast = decodeWith(parsedSource, parsed.value, type)
-    if ("value" in fast) return fast
+    const written = writtenForms(parsed.text)
+    if (written.keys === parsedKeys(parsed.value) && !(written.fractional && hasInt(type))) {
+      const fast = decodeWith(parsedSource, parsed.value, type)
+      if ("value" in fast) return fast
+    }
   }
   return decodeWith(treeSource, treeOf(bytes, end), type)
 }
