@@ -2,13 +2,14 @@
  * The official SDK's shipped durable examples (`v1/examples/durable_sleep`, `durable_event`,
  * `durable`, `durable_eviction`, `durable_callback_ordering`, `simple`'s durable task), unchanged, with the official worker and client against an
  * engine whose clock is the test's `TestClock`: a durable sleep ends when the test moves the
- * engine's clock, however long it is, while the SDK's own timers run in real time. The examples
+ * engine's clock, however long it is, while the SDK's own timers (its eviction TTLs, its wait
+ * before a capacity eviction, a child's real sleep) run in real time. The examples
  * build their client from the environment when first imported, so it points at the engine first.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { advance } from "./support/clocked.js"
-import { engineLive, examplesClient, pendingWaits, type Runnable, waiting } from "./support/durable.js"
+import { engineLive, examplesClient, pendingWaits, type Runnable, untilWaiting, waiting } from "./support/durable.js"
 import * as Official from "./support/official.js"
 
 layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
@@ -75,28 +76,41 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
       expect(yield* Effect.promise(() => ref.output)).toEqual({ slept: 24 * 3_600_000 })
     }), 30_000)
 
-  it.scoped("durable_event: an event pushed after the wait begins, and one pushed before with a lookback", () =>
-    Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<{
-        durableEvent: Runnable<object, unknown>
-        durableEventWithLookback: Runnable<object, unknown>
-        EVENT_KEY: string
-        SCOPE: string
-      }>(engine, "durable_event/workflow.js")
-      yield* Official.worker(hatchet, "durable-event-worker", {
-        workflows: [example.durableEvent, example.durableEventWithLookback] as never
-      })
-      // before: pushed in the example's scope, then the run starts and looks back a minute
-      yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "1234" }, { scope: example.SCOPE }))
-      const lookback = yield* Effect.promise(() => example.durableEventWithLookback.run({}))
-      expect(lookback).toEqual({ Value: "done" })
-      // after: the run waits, then the event arrives
-      const ref = yield* Effect.promise(() => example.durableEvent.runNoWait({}))
-      yield* Official.eventually(() => (waiting(core, "durable-event").length === 1 ? true : undefined))
-      yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "1234" }))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ Value: "done" })
-    }), 30_000)
+  it.scoped(
+    "durable_event: an event pushed after the wait begins, one pushed before with a lookback, one that a filter lets through",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const example = yield* Official.importExample<{
+          durableEvent: Runnable<object, unknown>
+          durableEventWithLookback: Runnable<object, unknown>
+          durableEventWithFilter: Runnable<object, unknown>
+          EVENT_KEY: string
+          SCOPE: string
+        }>(engine, "durable_event/workflow.js")
+        yield* Official.worker(hatchet, "durable-event-worker", {
+          workflows: [example.durableEvent, example.durableEventWithLookback, example.durableEventWithFilter] as never
+        })
+        // before: pushed in the example's scope, then the run starts and looks back a minute
+        yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "1234" }, { scope: example.SCOPE }))
+        const lookback = yield* Effect.promise(() => example.durableEventWithLookback.run({}))
+        expect(lookback).toEqual({ Value: "done" })
+        // after: the run waits, then the event arrives
+        const ref = yield* Effect.promise(() => example.durableEvent.runNoWait({}))
+        yield* Official.eventually(() => (waiting(core, "durable-event").length === 1 ? true : undefined))
+        yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "1234" }))
+        expect(yield* Effect.promise(() => ref.output)).toEqual({ Value: "done" })
+        // filtered (`input.userId == '1234'`): another user's event leaves the wait as it was
+        const filtered = yield* Effect.promise(() => example.durableEventWithFilter.runNoWait({}))
+        const [task] = yield* untilWaiting(core, "durable-event-with-filter")
+        // (the engine matches a pushed event before it answers the push)
+        yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "9999" }))
+        expect(pendingWaits(task!)).toHaveLength(1)
+        yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { userId: "1234" }))
+        expect(yield* Effect.promise(() => filtered.output)).toEqual({ Value: "done" })
+      }),
+    30_000
+  )
 
   it.scoped(
     "durable_eviction: a worker's shutdown evicts the waiting run; the event restores it on another worker, its memo kept",
@@ -318,6 +332,85 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
         })
       }),
     30_000
+  )
+
+  it.scoped(
+    "durable_eviction: the SDK's TTL and capacity evictions (real seconds) while the engine's clock holds the waits; each restore replays from the log",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const ex = yield* Official.importExample<{
+          evictableSleep: Runnable<object, unknown>
+          multipleEviction: Runnable<object, unknown>
+          evictableChildSpawn: Runnable<object, { readonly child: unknown; readonly status: string }>
+          childTask: unknown
+          nonEvictableSleep: Runnable<object, unknown>
+          capacityEvictableSleep: Runnable<object, unknown>
+        }>(engine, "durable_eviction/workflow.js")
+        yield* Official.worker(hatchet, "eviction-ttl-worker", {
+          workflows: [ex.evictableSleep, ex.multipleEviction, ex.evictableChildSpawn, ex.childTask, ex.nonEvictableSleep] as never
+        })
+        // one durable slot: a single waiting task is capacity pressure (after 10 s of waiting). Its own
+        // client: the official client's durable stream is one per client, taken by its first worker
+        // and closed by whichever worker stops first
+        yield* Official.worker(Official.client(engine), "capacity-eviction-worker", {
+          durableSlots: 1,
+          workflows: [ex.capacityEvictableSleep] as never
+        })
+        const start = (runnable: Runnable<object, unknown>) =>
+          Effect.promise(async () => {
+            const ref = await runnable.runNoWait({})
+            return { ref, id: await ref.getWorkflowRunId() }
+          })
+        const sleep = yield* start(ex.evictableSleep)
+        const multiple = yield* start(ex.multipleEviction)
+        const child = yield* start(ex.evictableChildSpawn)
+        const capacity = yield* start(ex.capacityEvictableSleep)
+        const nonEvictable = yield* start(ex.nonEvictableSleep)
+        const task = (id: string) => core.state.tasksByExternalId.get(id)!
+        // the reasons the SDK gave, as the engine recorded them (each eviction once)
+        const reasons = new Map<string, Array<string>>()
+        const untilEvicted = (id: string, count: number) =>
+          Official.eventually(() => {
+            const state = task(id).state
+            const seen = reasons.get(id) ?? []
+            if (state._tag === "Evicted" && seen.length < task(id).durable!.invocationCount) {
+              reasons.set(id, [...seen, state.reason])
+            }
+            return (reasons.get(id)?.length ?? 0) >= count ? true : undefined
+          }, 20_000)
+        yield* Effect.all([
+          untilEvicted(sleep.id, 1),
+          untilEvicted(multiple.id, 1),
+          untilEvicted(child.id, 1),
+          untilEvicted(capacity.id, 1)
+        ], {
+          concurrency: "unbounded"
+        })
+        expect(reasons.get(sleep.id)).toEqual(["Wait TTL (5s) exceeded while waiting on waitFor(sleep-15s)"])
+        expect(reasons.get(capacity.id)).toEqual(["Worker at capacity while waiting on waitFor(sleep-20s)"])
+        // no eviction policy lets go of a non-evictable task: still waiting on its worker
+        expect(task(nonEvictable.id).state._tag).toBe("Assigned")
+        expect(pendingWaits(task(nonEvictable.id))).toHaveLength(1)
+
+        // 15 s of the engine's clock: the sleeps of 10 s and 15 s are over, the 20 s one is not
+        yield* advance(15_000)
+        expect(yield* Effect.promise(() => sleep.ref.output)).toEqual({ status: "completed" })
+        expect(yield* Effect.promise(() => nonEvictable.ref.output)).toEqual({ status: "completed" })
+        // multiple-eviction's replay passed its first sleep from the log and waits on its second
+        yield* untilEvicted(multiple.id, 2)
+        expect(task(capacity.id).state._tag).toBe("Evicted")
+        yield* advance(15_000)
+        expect(yield* Effect.promise(() => multiple.ref.output)).toEqual({ status: "completed" })
+        expect(yield* Effect.promise(() => capacity.ref.output)).toEqual({ status: "completed" })
+        // the child sleeps 15 s of real time; its completion restores the evicted parent
+        const spawned = yield* Effect.promise(() => child.ref.output)
+        expect(spawned).toEqual({ child: { child_status: "completed" }, status: "completed" })
+        expect(reasons.get(child.id)![0]).toMatch(/^Wait TTL \(5s\) exceeded while waiting on /)
+        const invocations = [sleep, multiple, child, capacity, nonEvictable].map(({ id }) => task(id).durable!.invocationCount)
+        expect(invocations).toEqual([2, 3, 2, 2, 1])
+      }),
+    60_000
   )
 
   it.scoped(
