@@ -178,7 +178,7 @@ const standaloneSpec = (
   name: string,
   o: TaskOptions<Schema.Schema.AnyNoContext, Schema.Schema.AnyNoContext, ErrorSchema>,
   batch: BatchSettings | undefined,
-  durable?: { readonly evictAfter?: Duration.DurationInput | "never" | undefined }
+  durable?: internal.DurableEviction
 ): internal.WorkflowSpec => ({
   kind: "task",
   name,
@@ -193,7 +193,7 @@ const standaloneSpec = (
     parents: [],
     settings: internal.pickTaskSettings(o),
     batch,
-    ...(durable !== undefined ? { durable: true, evictAfter: durable.evictAfter } : {})
+    ...(durable !== undefined ? internal.durableSpec(durable) : {})
   }],
   onFailure: undefined,
   onSuccess: undefined
@@ -382,6 +382,16 @@ export interface DurableTaskOptions<
    * Default 15 minutes, as the official SDKs' eviction policy.
    */
   readonly evictAfter?: Duration.DurationInput | "never" | undefined
+  /**
+   * When every durable slot of its worker holds a task waiting for the engine, the worker evicts
+   * the one that has waited longest (at least 10 seconds), among those of the lowest
+   * `evictionPriority`, so that new durable work can start; the engine restores it when its wait
+   * ends, on a worker with a free durable slot. `false` keeps this task through such pressure.
+   * Default true, as the official SDKs' `allowCapacityEviction`.
+   */
+  readonly evictUnderPressure?: boolean | undefined
+  /** Among durable tasks evicted for capacity, lower first (the official SDKs' eviction `priority`). Default 0. */
+  readonly evictionPriority?: number | undefined
 }
 
 /**
@@ -431,5 +441,4 @@ export const durable = <
 >(
   name: Name,
   options?: DurableTaskOptions<Input, Output, Error>
-): DurableTask<Name, Input, Output, Error> =>
-  internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined, { evictAfter: options?.evictAfter }), TypeId)
+): DurableTask<Name, Input, Output, Error> => internal.makeTaskValue(standaloneSpec(name, options ?? {}, undefined, options ?? {}), TypeId)

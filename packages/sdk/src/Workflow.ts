@@ -644,7 +644,7 @@ export interface TaskOptions<
 
 /**
  * The options of `Workflow.durableTask`: a task's, but `slotCost` (a durable task takes one slot of
- * the durable pool), and `evictAfter` (see `Task.DurableTaskOptions`).
+ * the durable pool), and its eviction settings (see `Task.DurableTaskOptions`).
  *
  * @since 0.1.0
  * @category models
@@ -657,6 +657,10 @@ export interface DurableTaskOptions<
 > extends Omit<TaskOptions<Output, Error, Parents, SkipIf>, "slotCost"> {
   /** After waiting this long for the engine, the task is evicted (default 15 minutes); `"never"` keeps it. */
   readonly evictAfter?: Duration.DurationInput | "never" | undefined
+  /** Whether its worker may evict it when all its durable slots wait for the engine (default true). */
+  readonly evictUnderPressure?: boolean | undefined
+  /** Among durable tasks evicted for capacity, lower first (default 0). */
+  readonly evictionPriority?: number | undefined
 }
 
 /**
@@ -845,7 +849,7 @@ export const durableTask: AddTask<true> = dual(
   (self: Workflow.Any, name: string, options?: DurableTaskOptions<any, any, ReadonlyArray<string>, any>) =>
     withSpec(task(self, name as never, options as never), (spec) => ({
       ...spec,
-      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, durable: true, evictAfter: options?.evictAfter } : t))
+      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, ...internal.durableSpec(options) } : t))
     }))
 )
 

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto"
 import * as DurableContext from "../src/DurableContext.js"
 import { specOf } from "../src/internal/definition.js"
 import { memoKey } from "../src/internal/durable.js"
+import { capacityCandidate } from "../src/internal/durableAttempts.js"
 import { requirementsOf } from "../src/internal/engineVersion.js"
 import { compile, registerRequest } from "../src/internal/registration.js"
 import * as Task from "../src/Task.js"
@@ -45,6 +46,32 @@ describe("durable task definitions", () => {
     expect(issues("1 hour")).toEqual([])
     expect(issues("never")).toEqual([])
     expect(issues(0)).toEqual([`tasks.d.evictAfter: must be a positive duration or "never", got 0`])
+  })
+
+  it("evictionPriority must be a finite number; the eviction settings reach the worker's routes", () => {
+    const issues = (evictionPriority: any) =>
+      Either.match(compile(specOf(Task.durable("d", { evictionPriority })), ""), { onLeft: (e) => e.issues, onRight: () => [] })
+    expect(issues(-2)).toEqual([])
+    expect(issues(Number.NaN)).toEqual([`tasks.d.evictionPriority: must be a finite number, got NaN`])
+    const nurture = Workflow.make("w").pipe(
+      Workflow.durableTask("n", { evictAfter: "never", evictUnderPressure: false, evictionPriority: 3 })
+    )
+    expect(specOf(nurture).tasks[0]).toMatchObject({ durable: true, evictAfter: "never", evictUnderPressure: false, evictionPriority: 3 })
+  })
+
+  it("under capacity pressure: the lowest priority that has waited 10 s, then the longest waiting; else when one will have", () => {
+    const entry = (key: string, since: number, evictionPriority = 0, evictUnderPressure = true) =>
+      ({ key, attempt: {} as never, since, route: { evictUnderPressure, evictionPriority } }) as const
+    const pick = (entries: ReadonlyArray<ReturnType<typeof entry>>, now: number) => {
+      const { evict, retryAt } = capacityCandidate(entries, now)
+      return { evict: evict?.key, retryAt }
+    }
+    expect(pick([entry("a", 0), entry("b", 5_000)], 12_000)).toEqual({ evict: "a", retryAt: undefined })
+    expect(pick([entry("a", 0, 1), entry("b", 5_000)], 15_000)).toEqual({ evict: "b", retryAt: undefined })
+    // the lower priority has not waited long enough: the other goes
+    expect(pick([entry("a", 0, 1), entry("b", 5_000)], 12_000)).toEqual({ evict: "a", retryAt: undefined })
+    expect(pick([entry("a", 0, 0, false), entry("b", 5_000)], 12_000)).toEqual({ evict: undefined, retryAt: 15_000 })
+    expect(pick([entry("a", 0, 0, false)], 60_000)).toEqual({ evict: undefined, retryAt: undefined })
   })
 
   it("a worker running durable tasks registers its durable slots; others do not", () => {

@@ -10,13 +10,16 @@ import { Clock, Effect, Ref, Schema } from "effect"
 /** The real clock: the tests wait (a little) in real time while the TestClock stands still. */
 const liveClock = Clock.make()
 
+/** Sleeps `ms` of real time, whatever clock the test runs on. */
+export const liveSleep = (ms: number) => Effect.sleep(ms).pipe(Effect.withClock(liveClock))
+
 /** Polls, in real time, until `check` holds (at most 10 s). */
 export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
   Effect.gen(function*() {
     const deadline = (yield* liveClock.currentTimeMillis) + 10_000
     while (!(yield* check)) {
       if ((yield* liveClock.currentTimeMillis) > deadline) return yield* Effect.dieMessage("condition not reached in 10 s")
-      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
+      yield* liveSleep(5)
     }
   })
 

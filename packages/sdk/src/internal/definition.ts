@@ -260,6 +260,13 @@ export interface TaskSpec {
    * engine restores it when the wait ends); `"never"` keeps it. Default 15 minutes (upstream's TTL).
    */
   readonly evictAfter?: Duration.DurationInput | "never" | undefined
+  /**
+   * A durable task may be evicted when every durable slot of its worker waits for the engine
+   * (upstream's `allowCapacityEviction`). Default true.
+   */
+  readonly evictUnderPressure?: boolean | undefined
+  /** Among durable tasks evicted for capacity, lower first (upstream's eviction `priority`). Default 0. */
+  readonly evictionPriority?: number | undefined
   /** Step conditions (user tasks of a workflow only; none on hooks and standalone tasks). */
   readonly conditions?: TaskConditions | undefined
 }
@@ -616,3 +623,18 @@ export const pickWorkflowSettings = (options: WorkflowSettings): WorkflowSetting
   defaultFilters: options.defaultFilters,
   idempotency: options.idempotency
 })
+
+/** A durable task's eviction settings, as `Task.durable` and `Workflow.durableTask` take them. */
+export interface DurableEviction {
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
+  readonly evictUnderPressure?: boolean | undefined
+  readonly evictionPriority?: number | undefined
+}
+
+/** What a durable task adds to its task spec: `durable` and its eviction settings. */
+export const durableSpec = (options: DurableEviction | undefined) => ({
+  durable: true,
+  evictAfter: options?.evictAfter,
+  evictUnderPressure: options?.evictUnderPressure,
+  evictionPriority: options?.evictionPriority
+} as const)

@@ -246,6 +246,9 @@ const taskOpts = (
       issues.push(`${where}.evictAfter: must be a positive duration or "never", got ${String(task.evictAfter)}`)
     }
   }
+  if (task.evictionPriority !== undefined && !Number.isFinite(task.evictionPriority)) {
+    issues.push(`${where}.evictionPriority: must be a finite number, got ${String(task.evictionPriority)}`)
+  }
   const timeout = settings.executionTimeout === undefined
     ? DEFAULT_EXECUTION_TIMEOUT
     : duration(issues, `${where}.executionTimeout`, settings.executionTimeout)

@@ -207,7 +207,7 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
           taskContext: context,
           invocationCount: attempt.invocationCount,
           namespace: options.namespace,
-          waiting: durable.waiting(action.taskRunExternalId, attempt, route.evictAfter)
+          waiting: durable.waiting(action.taskRunExternalId, attempt, route)
         }),
         (durableContext) => run(Context.make(DurableContext, durableContext))
       )

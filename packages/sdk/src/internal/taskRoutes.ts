@@ -18,6 +18,10 @@ export interface Route {
   readonly durable: boolean
   /** How long a durable attempt waits for the engine before it evicts itself (none: never). */
   readonly evictAfter: Duration.Duration | undefined
+  /** A durable attempt may be evicted when all the worker's durable slots wait for the engine. */
+  readonly evictUnderPressure: boolean
+  /** Among attempts evicted for capacity, lower first. */
+  readonly evictionPriority: number
 }
 
 /** The compiled definitions of a worker and the routes of their actions. */
@@ -77,7 +81,9 @@ export const make = (
           durable: task.durable === true,
           evictAfter: task.durable !== true || task.evictAfter === "never"
             ? undefined
-            : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER)
+            : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER),
+          evictUnderPressure: task.durable === true && task.evictUnderPressure !== false,
+          evictionPriority: task.evictionPriority ?? 0
         })
       }
     }

@@ -74,7 +74,7 @@ export const make = (
     const slots = yield* SlotPools.make(settings.slots, settings.durableSlots)
     // one DurableTask stream for the worker (after the task fibers: closed before them)
     const durable = routes.hasDurable && Option.isSome(transport)
-      ? yield* DurableAttempts.make({ state, transport: transport.value }).pipe(
+      ? yield* DurableAttempts.make({ state, transport: transport.value, durableSlots: settings.durableSlots }).pipe(
         Effect.annotateLogs({ "hatchet.worker": workerName })
       )
       : undefined
