@@ -128,7 +128,7 @@ describe("a finished run's records", () => {
       // added to the packed timeline as it is, it is what packing its events again gives
       const late = eventsOf(t).at(-2)!
       expect([late.message, late.workerId, late.errorMessage, late.output]).toEqual(["", workerId, undefined, undefined])
-      const repacked = { ...t, timeline: [...eventsOf(t)] }
+      const repacked = { run: t.run, timeline: [...eventsOf(t)] } as Task
       packTimeline(repacked)
       expect(repacked.timeline).toEqual(t.timeline)
       // a second late STARTED finds the attempt's STARTED: the packed timeline is kept as it was

@@ -15,7 +15,7 @@ import type { CelProgram, Compiled } from "./cel.js"
 import { ChangeSet } from "./changes.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
-import type { JsonObject, JsonValue } from "./json.js"
+import { emptyObject, type JsonObject, type JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
 import type { IncomingWebhook } from "./webhooks.js"
 
@@ -943,9 +943,11 @@ export interface Run {
   /** Input JSON text as triggered, and its decoded value. */
   readonly inputRaw: string
   readonly input: JsonValue | undefined
-  /** Additional metadata after the engine's injections, and its Go-marshalled text. */
+  /**
+   * Additional metadata after the engine's injections (its Go-marshalled text is not kept:
+   * `goMarshal(run.metadata)` gives it, the text made at creation).
+   */
   readonly metadata: JsonObject
-  readonly metadataRaw: string
   readonly priority: number
   readonly createdAt: number
   readonly parentTaskExternalId: string | undefined
@@ -1034,6 +1036,382 @@ export class TaskMap implements RunTasks {
 
   first(): Task | undefined {
     return this.map !== undefined ? this.map.values().next().value : this.task
+  }
+}
+
+// -----------------------------------------------------------------------------
+// retained records: runs and tasks as classes, what few of them have kept apart
+// -----------------------------------------------------------------------------
+
+/**
+ * The bound of a time kept as an offset: V8 keeps an integer below 2^30 in the object itself (a
+ * small integer) where a time since the epoch is a heap number of its own.
+ */
+const offsetBound = 2 ** 30
+
+/** An offset field's value when the time is kept in the record's extras instead. */
+const elsewhere = -offsetBound
+
+/** `at - base` when it is an integer below `offsetBound` that gives `at` back exactly, else `elsewhere`. */
+const offsetOf = (base: number, at: number): number => {
+  const offset = at - base
+  return Number.isInteger(offset) && offset > -offsetBound && offset < offsetBound && base + offset === at
+    ? offset
+    : elsewhere
+}
+
+/**
+ * What few runs have (a parent, a triggering event or filter, a desired worker or labels, a DAG's
+ * task ids, an idempotency key, matches, workflow-level slots, a finish time no offset holds):
+ * every run without any of it shares `noRunExtras`, so a retained run holds none of these fields.
+ */
+class RunExtras {
+  parentTaskExternalId: string | undefined = undefined
+  childIndex: number | undefined = undefined
+  childKey: string | undefined = undefined
+  triggeringEvent: { readonly id: string; readonly key: string } | undefined = undefined
+  filterPayload: JsonValue | null = null
+  desiredWorkerId: string | undefined = undefined
+  desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined = undefined
+  taskIds: ReadonlyMap<string, string> | undefined = undefined
+  idempotencyKey: string | undefined = undefined
+  matches: ReadonlyMap<string, Match> = noEntries
+  concurrencySlots: ReadonlyMap<WorkflowConcurrency, RunSlot> = noEntries
+  finishedAt: number | undefined = undefined
+}
+
+const noRunExtras: RunExtras = Object.freeze(new RunExtras())
+
+/** A run's fields as `RunRecord` is made from them (its tasks and finish come later). */
+export interface NewRunRecord {
+  readonly id: string
+  readonly workflow: Workflow
+  readonly version: WorkflowVersion
+  readonly inputRaw: string
+  readonly input: JsonValue | undefined
+  readonly metadata: JsonObject
+  readonly priority: number
+  readonly createdAt: number
+  readonly parentTaskExternalId: string | undefined
+  readonly childIndex: number | undefined
+  readonly childKey: string | undefined
+  readonly triggeringEvent: { readonly id: string; readonly key: string } | undefined
+  readonly filterPayload: JsonValue | null
+  readonly desiredWorkerId: string | undefined
+  readonly desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined
+  readonly taskIds: ReadonlyMap<string, string> | undefined
+  readonly idempotencyKey: string | undefined
+}
+
+/**
+ * A run as the engine keeps it, live and retained: the fields every run uses, its finish as an
+ * offset from its creation (no heap number of its own), its tenant and whether it is a DAG read
+ * from its workflow and version, and what few runs have in one `RunExtras` shared by every run
+ * without it (written through the setters, which give the run its own). A retained one-task run
+ * is then 11 fields rather than 24.
+ */
+export class RunRecord implements Run {
+  readonly id: string
+  readonly workflow: Workflow
+  readonly version: WorkflowVersion
+  readonly inputRaw: string
+  readonly input: JsonValue | undefined
+  readonly metadata: JsonObject
+  readonly priority: number
+  readonly createdAt: number
+  readonly tasks: RunTasks = new TaskMap()
+  private finished: number | undefined = undefined
+  private extras: RunExtras
+
+  constructor(init: NewRunRecord) {
+    this.id = init.id
+    this.workflow = init.workflow
+    this.version = init.version
+    this.inputRaw = init.inputRaw
+    this.input = init.input
+    this.metadata = init.metadata
+    this.priority = init.priority
+    this.createdAt = init.createdAt
+    const rare = init.parentTaskExternalId !== undefined || init.childIndex !== undefined ||
+      init.childKey !== undefined || init.triggeringEvent !== undefined || init.filterPayload !== null ||
+      init.desiredWorkerId !== undefined || init.desiredLabels !== undefined || init.taskIds !== undefined ||
+      init.idempotencyKey !== undefined
+    this.extras = noRunExtras
+    if (rare) {
+      const extras = new RunExtras()
+      extras.parentTaskExternalId = init.parentTaskExternalId
+      extras.childIndex = init.childIndex
+      extras.childKey = init.childKey
+      extras.triggeringEvent = init.triggeringEvent
+      extras.filterPayload = init.filterPayload
+      extras.desiredWorkerId = init.desiredWorkerId
+      extras.desiredLabels = init.desiredLabels
+      extras.taskIds = init.taskIds
+      extras.idempotencyKey = init.idempotencyKey
+      this.extras = extras
+    }
+  }
+
+  /** Its own extras (a copy of the shared ones on the first write). */
+  private own(): RunExtras {
+    if (this.extras === noRunExtras) this.extras = new RunExtras()
+    return this.extras
+  }
+
+  get tenantId(): string {
+    return this.workflow.tenantId
+  }
+  get isDag(): boolean {
+    return this.version.steps.length > 1
+  }
+  get parentTaskExternalId(): string | undefined {
+    return this.extras.parentTaskExternalId
+  }
+  get childIndex(): number | undefined {
+    return this.extras.childIndex
+  }
+  get childKey(): string | undefined {
+    return this.extras.childKey
+  }
+  get triggeringEvent(): { readonly id: string; readonly key: string } | undefined {
+    return this.extras.triggeringEvent
+  }
+  get filterPayload(): JsonValue | null {
+    return this.extras.filterPayload
+  }
+  get desiredWorkerId(): string | undefined {
+    return this.extras.desiredWorkerId
+  }
+  get desiredLabels(): ReadonlyMap<string, DesiredLabel> | undefined {
+    return this.extras.desiredLabels
+  }
+  get taskIds(): ReadonlyMap<string, string> | undefined {
+    return this.extras.taskIds
+  }
+  get idempotencyKey(): string | undefined {
+    return this.extras.idempotencyKey
+  }
+  get matches(): ReadonlyMap<string, Match> {
+    return this.extras.matches
+  }
+  set matches(matches: ReadonlyMap<string, Match>) {
+    if (matches !== this.extras.matches) this.own().matches = matches
+  }
+  get concurrencySlots(): ReadonlyMap<WorkflowConcurrency, RunSlot> {
+    return this.extras.concurrencySlots
+  }
+  set concurrencySlots(slots: ReadonlyMap<WorkflowConcurrency, RunSlot>) {
+    if (slots !== this.extras.concurrencySlots) this.own().concurrencySlots = slots
+  }
+  get finishedAt(): number | undefined {
+    const finished = this.finished
+    return finished === undefined ? undefined : finished === elsewhere ? this.extras.finishedAt : this.createdAt + finished
+  }
+  set finishedAt(at: number | undefined) {
+    if (at === undefined) {
+      this.finished = undefined
+      return
+    }
+    const offset = offsetOf(this.createdAt, at)
+    if (offset === elsewhere) this.own().finishedAt = at
+    this.finished = offset
+  }
+}
+
+/**
+ * What few tasks have (app or internal retries, a desired worker, failed parents or trigger data,
+ * logs, children, signals, stream events, concurrency keys and slots, rate limits, a batch key, a
+ * durable log, times no offset holds): every task without any of it shares `noTaskExtras`.
+ */
+class TaskExtras {
+  appRetryCount = 0
+  internalRetryCount = 0
+  desiredWorkerId: string | undefined = undefined
+  stepRunErrors: Record<string, string> | undefined = undefined
+  triggerData: Readonly<Record<string, JsonValue>> = emptyObject
+  logs: ReadonlyArray<LogLine> = noItems
+  spawned: ReadonlyMap<string, string> = noEntries
+  signals: ReadonlyMap<string, LegacySignal> = noEntries
+  stream: StreamOrder | undefined = undefined
+  concurrencyKeys: ConcurrencyKeys | undefined = undefined
+  rateLimits: ReadonlyArray<TaskRateLimit> = noItems
+  waitingOnDynamicKeys = false
+  batchKey: string | undefined = undefined
+  concurrencySlots: ReadonlyArray<ConcurrencySlot> = noItems
+  durable: DurableLog | undefined = undefined
+  createdAt = 0
+  startedAt: number | undefined = undefined
+}
+
+const noTaskExtras: TaskExtras = Object.freeze(new TaskExtras())
+
+/** A task's fields as `TaskRecord` is made from them (a replay's task continues its predecessor's). */
+export interface NewTaskRecord {
+  readonly id: number
+  readonly externalId: string
+  readonly run: Run
+  readonly step: Step
+  readonly createdAt: number
+  readonly state: TaskState
+  readonly retryCount: number
+  readonly desiredWorkerId: string | undefined
+  readonly stepRunErrors: Record<string, string> | undefined
+  readonly triggerData: Readonly<Record<string, JsonValue>>
+  readonly timeline: Array<TaskEvent> | PackedTimeline
+  readonly logs: ReadonlyArray<LogLine>
+  readonly spawned: ReadonlyMap<string, string>
+  readonly signals: ReadonlyMap<string, LegacySignal>
+}
+
+/**
+ * A task as the engine keeps it, live and retained: the fields every task uses, its creation and
+ * start as offsets from its run's creation (no heap numbers of their own), its tenant and priority
+ * read from its run (a task's are its run's), and what few tasks have in one `TaskExtras` shared
+ * by every task without it (written through the setters, which give the task its own). A retained
+ * task is then 10 fields rather than 26.
+ */
+export class TaskRecord implements Task {
+  readonly id: number
+  readonly externalId: string
+  readonly run: Run
+  readonly step: Step
+  state: TaskState
+  retryCount: number
+  timeline: Array<TaskEvent> | PackedTimeline
+  private created: number
+  private started: number | undefined = undefined
+  private extras: TaskExtras
+
+  constructor(init: NewTaskRecord) {
+    this.id = init.id
+    this.externalId = init.externalId
+    this.run = init.run
+    this.step = init.step
+    this.state = init.state
+    this.retryCount = init.retryCount
+    this.timeline = init.timeline
+    this.extras = noTaskExtras
+    this.created = offsetOf(init.run.createdAt, init.createdAt)
+    if (this.created === elsewhere) this.own().createdAt = init.createdAt
+    if (init.desiredWorkerId !== undefined) this.own().desiredWorkerId = init.desiredWorkerId
+    if (init.stepRunErrors !== undefined) this.own().stepRunErrors = init.stepRunErrors
+    if (init.triggerData !== emptyObject) this.own().triggerData = init.triggerData
+    this.logs = init.logs
+    this.spawned = init.spawned
+    this.signals = init.signals
+  }
+
+  /** Its own extras (a copy of the shared ones on the first write). */
+  private own(): TaskExtras {
+    if (this.extras === noTaskExtras) this.extras = new TaskExtras()
+    return this.extras
+  }
+
+  get tenantId(): string {
+    return this.run.tenantId
+  }
+  get priority(): number {
+    return this.run.priority
+  }
+  get createdAt(): number {
+    return this.created === elsewhere ? this.extras.createdAt : this.run.createdAt + this.created
+  }
+  get startedAt(): number | undefined {
+    const started = this.started
+    return started === undefined ? undefined : started === elsewhere ? this.extras.startedAt : this.run.createdAt + started
+  }
+  set startedAt(at: number | undefined) {
+    if (at === undefined) {
+      this.started = undefined
+      return
+    }
+    const offset = offsetOf(this.run.createdAt, at)
+    if (offset === elsewhere) this.own().startedAt = at
+    this.started = offset
+  }
+  get appRetryCount(): number {
+    return this.extras.appRetryCount
+  }
+  set appRetryCount(count: number) {
+    if (count !== this.extras.appRetryCount) this.own().appRetryCount = count
+  }
+  get internalRetryCount(): number {
+    return this.extras.internalRetryCount
+  }
+  set internalRetryCount(count: number) {
+    if (count !== this.extras.internalRetryCount) this.own().internalRetryCount = count
+  }
+  get desiredWorkerId(): string | undefined {
+    return this.extras.desiredWorkerId
+  }
+  get stepRunErrors(): Record<string, string> | undefined {
+    return this.extras.stepRunErrors
+  }
+  set stepRunErrors(errors: Record<string, string> | undefined) {
+    if (errors !== this.extras.stepRunErrors) this.own().stepRunErrors = errors
+  }
+  get triggerData(): Readonly<Record<string, JsonValue>> {
+    return this.extras.triggerData
+  }
+  get logs(): ReadonlyArray<LogLine> {
+    return this.extras.logs
+  }
+  set logs(logs: ReadonlyArray<LogLine>) {
+    if (logs !== this.extras.logs) this.own().logs = logs
+  }
+  get spawned(): ReadonlyMap<string, string> {
+    return this.extras.spawned
+  }
+  set spawned(spawned: ReadonlyMap<string, string>) {
+    if (spawned !== this.extras.spawned) this.own().spawned = spawned
+  }
+  get signals(): ReadonlyMap<string, LegacySignal> {
+    return this.extras.signals
+  }
+  set signals(signals: ReadonlyMap<string, LegacySignal>) {
+    if (signals !== this.extras.signals) this.own().signals = signals
+  }
+  get stream(): StreamOrder | undefined {
+    return this.extras.stream
+  }
+  set stream(stream: StreamOrder | undefined) {
+    if (stream !== this.extras.stream) this.own().stream = stream
+  }
+  get concurrencyKeys(): ConcurrencyKeys | undefined {
+    return this.extras.concurrencyKeys
+  }
+  set concurrencyKeys(keys: ConcurrencyKeys | undefined) {
+    if (keys !== this.extras.concurrencyKeys) this.own().concurrencyKeys = keys
+  }
+  get rateLimits(): ReadonlyArray<TaskRateLimit> {
+    return this.extras.rateLimits
+  }
+  set rateLimits(limits: ReadonlyArray<TaskRateLimit>) {
+    if (limits !== this.extras.rateLimits) this.own().rateLimits = limits
+  }
+  get waitingOnDynamicKeys(): boolean {
+    return this.extras.waitingOnDynamicKeys
+  }
+  set waitingOnDynamicKeys(waiting: boolean) {
+    if (waiting !== this.extras.waitingOnDynamicKeys) this.own().waitingOnDynamicKeys = waiting
+  }
+  get batchKey(): string | undefined {
+    return this.extras.batchKey
+  }
+  set batchKey(key: string | undefined) {
+    if (key !== this.extras.batchKey) this.own().batchKey = key
+  }
+  get concurrencySlots(): ReadonlyArray<ConcurrencySlot> {
+    return this.extras.concurrencySlots
+  }
+  set concurrencySlots(slots: ReadonlyArray<ConcurrencySlot>) {
+    if (slots !== this.extras.concurrencySlots) this.own().concurrencySlots = slots
+  }
+  get durable(): DurableLog | undefined {
+    return this.extras.durable
+  }
+  set durable(log: DurableLog | undefined) {
+    if (log !== this.extras.durable) this.own().durable = log
   }
 }
 

@@ -41,7 +41,7 @@ import { emptyObject, sharedJson } from "./json.js"
 import * as Matches from "./matches.js"
 import { countCreated, countFinal } from "./metrics.js"
 import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
-import { assignmentOf, isFinal, noEntries, noItems, taskIdOf } from "./model.js"
+import { assignmentOf, isFinal, noEntries, noItems, taskIdOf, TaskRecord } from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import { onRunFinished } from "./retention.js"
@@ -104,34 +104,22 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   const externalId = taskIdOf(run, step)
   // a replayed DAG re-creates descendants under their ids: they continue the earlier attempts
   const previous = state.tasksByExternalId.get(externalId)
-  const task: Task = {
+  const task: Task = new TaskRecord({
     id: previous?.id ?? state.nextTaskId(),
     externalId,
-    tenantId: run.tenantId,
     run,
     step,
-    priority: run.priority,
     createdAt: now,
     state: { _tag: "AwaitingSlot" },
     retryCount: previous !== undefined ? previous.retryCount + 1 : 0,
-    appRetryCount: 0,
-    internalRetryCount: 0,
     desiredWorkerId: desiredWorkerOf(run, step),
-    startedAt: undefined,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
     triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? emptyObject,
     timeline: previous?.timeline ?? [],
     logs: previous?.logs ?? noItems,
     spawned: previous?.spawned ?? noEntries,
-    signals: previous?.signals ?? noEntries,
-    stream: undefined,
-    concurrencyKeys: undefined,
-    concurrencySlots: noItems,
-    rateLimits: noItems,
-    waitingOnDynamicKeys: false,
-    batchKey: undefined,
-    durable: undefined
-  }
+    signals: previous?.signals ?? noEntries
+  })
   run.tasks.set(step.id, task)
   touchRun(state, run)
   state.tasksByExternalId.set(task.externalId, task)

@@ -13,7 +13,7 @@
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import * as Schema from "effect/Schema"
 import type { JsonValue } from "../domain/json.js"
-import { base64 } from "../domain/json.js"
+import { base64, goMarshal } from "../domain/json.js"
 import type {
   CronTrigger,
   DurableLog,
@@ -499,7 +499,7 @@ export const runRow = (run: Run): StoredRun =>
     workflowId: run.workflow.id,
     versionId: run.version.id,
     inputRaw: run.inputRaw,
-    metadataRaw: run.metadataRaw,
+    metadataRaw: goMarshal(run.metadata),
     priority: run.priority,
     createdAt: run.createdAt,
     parentTaskExternalId: run.parentTaskExternalId,
