@@ -990,9 +990,10 @@ export interface RunTasks {
 }
 
 /**
- * `RunTasks` that keep a single task in one heap object and move to a `Map` at the second (a
- * `Map` of one entry is two objects and about 180 bytes): most runs have one task, and a retained
- * run is kept for a long time, so what it costs the collector to mark and move adds up.
+ * `RunTasks` that keep a single task in three fields and move to a `Map` at the second (a `Map`
+ * of one entry is two objects and about 180 bytes): most runs have one task, and a retained run
+ * is kept for a long time, so what it costs the collector to mark and move adds up. A run is one
+ * (`RunRecord` extends it).
  */
 export class TaskMap implements RunTasks {
   private stepId: string | undefined = undefined
@@ -1062,8 +1063,9 @@ const offsetOf = (base: number, at: number): number => {
 
 /**
  * What few runs have (a parent, a triggering event or filter, a desired worker or labels, a DAG's
- * task ids, an idempotency key, matches, workflow-level slots, a finish time no offset holds):
- * every run without any of it shares `noRunExtras`, so a retained run holds none of these fields.
+ * task ids, an idempotency key, matches, workflow-level slots, a creation or finish time no
+ * offset holds): every run without any of it shares `noRunExtras`, so a retained run holds none
+ * of these fields.
  */
 class RunExtras {
   parentTaskExternalId: string | undefined = undefined
@@ -1077,6 +1079,7 @@ class RunExtras {
   idempotencyKey: string | undefined = undefined
   matches: ReadonlyMap<string, Match> = noEntries
   concurrencySlots: ReadonlyMap<WorkflowConcurrency, RunSlot> = noEntries
+  createdAt = 0
   finishedAt: number | undefined = undefined
 }
 
@@ -1104,13 +1107,21 @@ export interface NewRunRecord {
 }
 
 /**
- * A run as the engine keeps it, live and retained: the fields every run uses, its finish as an
- * offset from its creation (no heap number of its own), its tenant and whether it is a DAG read
- * from its workflow and version, and what few runs have in one `RunExtras` shared by every run
- * without it (written through the setters, which give the run its own). A retained one-task run
- * is then 11 fields rather than 24.
+ * The time run creations are kept as offsets from: the first run's creation in this process, so
+ * that for the next 12 days (`offsetBound` ms) a run's creation is a small integer in the record.
+ * Past that V8 keeps the field as a heap number of its own, as before.
  */
-export class RunRecord implements Run {
+let creationEpoch: number | undefined
+
+/**
+ * A run as the engine keeps it, live and retained: the fields every run uses, its creation and
+ * finish as offsets (no heap numbers of their own), its tenant and whether it is a DAG read from
+ * its workflow and version, and what few runs have in one `RunExtras` shared by every run without
+ * it (written through the setters, which give the run its own). It is its own `RunTasks` (a
+ * `TaskMap`: one task inline, a `Map` from the second), so a retained one-task run is one object
+ * of 13 fields rather than a run of 24 and a task map.
+ */
+export class RunRecord extends TaskMap implements Run {
   readonly id: string
   readonly workflow: Workflow
   readonly version: WorkflowVersion
@@ -1118,12 +1129,12 @@ export class RunRecord implements Run {
   readonly input: JsonValue | undefined
   readonly metadata: JsonObject
   readonly priority: number
-  readonly createdAt: number
-  readonly tasks: RunTasks = new TaskMap()
+  private readonly created: number
   private finished: number | undefined = undefined
   private extras: RunExtras
 
   constructor(init: NewRunRecord) {
+    super()
     this.id = init.id
     this.workflow = init.workflow
     this.version = init.version
@@ -1131,11 +1142,15 @@ export class RunRecord implements Run {
     this.input = init.input
     this.metadata = init.metadata
     this.priority = init.priority
-    this.createdAt = init.createdAt
+    const createdAt = init.createdAt
+    if (creationEpoch === undefined) creationEpoch = createdAt
+    // an integer time minus the epoch gives it back exactly; else (a fraction) it is kept as it is
+    const created = createdAt - creationEpoch
+    this.created = creationEpoch + created === createdAt ? created : Number.NaN
     const rare = init.parentTaskExternalId !== undefined || init.childIndex !== undefined ||
       init.childKey !== undefined || init.triggeringEvent !== undefined || init.filterPayload !== null ||
       init.desiredWorkerId !== undefined || init.desiredLabels !== undefined || init.taskIds !== undefined ||
-      init.idempotencyKey !== undefined
+      init.idempotencyKey !== undefined || Number.isNaN(this.created)
     this.extras = noRunExtras
     if (rare) {
       const extras = new RunExtras()
@@ -1148,6 +1163,7 @@ export class RunRecord implements Run {
       extras.desiredLabels = init.desiredLabels
       extras.taskIds = init.taskIds
       extras.idempotencyKey = init.idempotencyKey
+      extras.createdAt = createdAt
       this.extras = extras
     }
   }
@@ -1158,6 +1174,14 @@ export class RunRecord implements Run {
     return this.extras
   }
 
+  get createdAt(): number {
+    const created = this.created
+    return Number.isNaN(created) ? this.extras.createdAt : creationEpoch! + created
+  }
+  /** The run's tasks: the run itself. */
+  get tasks(): RunTasks {
+    return this
+  }
   get tenantId(): string {
     return this.workflow.tenantId
   }
