@@ -30,16 +30,20 @@ export class ChangeSet {
   readonly rateLimits = new Map<RateLimit, string>()
   readonly removed: Array<Removal> = []
 
-  /** Forgets every change (a store that keeps nothing). */
+  /**
+   * Forgets every change (a store that keeps nothing: after every operation). Only the
+   * collections that hold something are cleared, as clearing a `Set` or `Map` allocates a new
+   * hash table even when it is empty.
+   */
   clear(): void {
-    this.tenants.clear()
-    this.workflows.clear()
-    this.runs.clear()
-    this.events.clear()
-    this.crons.clear()
-    this.scheduled.clear()
-    this.rateLimits.clear()
-    this.removed.length = 0
+    if (this.tenants.size > 0) this.tenants.clear()
+    if (this.workflows.size > 0) this.workflows.clear()
+    if (this.runs.size > 0) this.runs.clear()
+    if (this.events.size > 0) this.events.clear()
+    if (this.crons.size > 0) this.crons.clear()
+    if (this.scheduled.size > 0) this.scheduled.clear()
+    if (this.rateLimits.size > 0) this.rateLimits.clear()
+    if (this.removed.length > 0) this.removed.length = 0
   }
 
   get isEmpty(): boolean {

@@ -628,6 +628,9 @@ export interface AwaitingSlot {
   readonly _tag: "AwaitingSlot"
 }
 
+/** The `AwaitingSlot` state, which carries nothing: one frozen instance for every task in it. */
+export const awaitingSlot: AwaitingSlot = Object.freeze({ _tag: "AwaitingSlot" })
+
 export interface Queued {
   readonly _tag: "Queued"
   readonly token: number
@@ -1113,6 +1116,66 @@ export interface NewRunRecord {
  */
 let creationEpoch: number | undefined
 
+/** `at` as an offset from `creationEpoch` (set by the first call) when that gives it back exactly, else undefined. */
+const sinceEpoch = (at: number): number | undefined => {
+  if (creationEpoch === undefined) creationEpoch = at
+  const offset = at - creationEpoch
+  return creationEpoch + offset === at ? offset : undefined
+}
+
+class CompletedState implements Completed {
+  readonly _tag = "Completed"
+  constructor(
+    readonly output: string,
+    readonly completedBy: string | undefined,
+    readonly skipped: boolean,
+    private readonly offset: number
+  ) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+class FailedState implements Failed {
+  readonly _tag = "Failed"
+  constructor(readonly error: string, private readonly offset: number) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+class CancelledState implements Cancelled {
+  readonly _tag = "Cancelled"
+  constructor(private readonly offset: number) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+/**
+ * A final state as a retained task keeps it: its time an offset from the first run's creation (a
+ * small integer in the object for 12 days, not a heap number of its own); a time the offset does
+ * not give back exactly is kept as it is.
+ */
+export const completedState = (output: string, completedBy: string | undefined, skipped: boolean, at: number): Completed => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined
+    ? new CompletedState(output, completedBy, skipped, offset)
+    : { _tag: "Completed", output, completedBy, skipped, at }
+}
+
+/** A failed task's state (see `completedState`). */
+export const failedState = (error: string, at: number): Failed => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined ? new FailedState(error, offset) : { _tag: "Failed", error, at }
+}
+
+/** A cancelled task's state (see `completedState`). */
+export const cancelledState = (at: number): Cancelled => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined ? new CancelledState(offset) : { _tag: "Cancelled", at }
+}
+
 /**
  * A run as the engine keeps it, live and retained: the fields every run uses, its creation and
  * finish as offsets (no heap numbers of their own), its tenant and whether it is a DAG read from
@@ -1143,10 +1206,8 @@ export class RunRecord extends TaskMap implements Run {
     this.metadata = init.metadata
     this.priority = init.priority
     const createdAt = init.createdAt
-    if (creationEpoch === undefined) creationEpoch = createdAt
-    // an integer time minus the epoch gives it back exactly; else (a fraction) it is kept as it is
-    const created = createdAt - creationEpoch
-    this.created = creationEpoch + created === createdAt ? created : Number.NaN
+    // a time the offset does not give back exactly is kept in the extras
+    this.created = sinceEpoch(createdAt) ?? Number.NaN
     const rare = init.parentTaskExternalId !== undefined || init.childIndex !== undefined ||
       init.childKey !== undefined || init.triggeringEvent !== undefined || init.filterPayload !== null ||
       init.desiredWorkerId !== undefined || init.desiredLabels !== undefined || init.taskIds !== undefined ||

@@ -410,6 +410,19 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
           ? { id: state.batch.run.id, size: state.batch.run.size, index: state.batch.index }
           : undefined
       })
+    // the final states are written field by field: a retained task's keep their time behind a getter
+    case "Completed":
+      return defined({
+        _tag: "Completed",
+        output: state.output,
+        completedBy: state.completedBy,
+        skipped: state.skipped,
+        at: state.at
+      })
+    case "Failed":
+      return { _tag: "Failed", error: state.error, at: state.at }
+    case "Cancelled":
+      return { _tag: "Cancelled", at: state.at }
     default:
       return defined({ ...state })
   }
