@@ -1048,20 +1048,15 @@ export class TaskMap implements RunTasks {
 // -----------------------------------------------------------------------------
 
 /**
- * The bound of a time kept as an offset: V8 keeps an integer below 2^30 in the object itself (a
- * small integer) where a time since the epoch is a heap number of its own.
+ * `at - base` when adding it to `base` gives `at` back exactly (always, for whole milliseconds),
+ * else undefined. The records keep their times as such offsets: V8 keeps an integer below 2^30
+ * (12 days in milliseconds) in the object itself, where a time since the epoch is a heap number
+ * of its own (as a larger offset is again). A record whose offset would not give its time back
+ * keeps the time in its extras.
  */
-const offsetBound = 2 ** 30
-
-/** An offset field's value when the time is kept in the record's extras instead. */
-const elsewhere = -offsetBound
-
-/** `at - base` when it is an integer below `offsetBound` that gives `at` back exactly, else `elsewhere`. */
-const offsetOf = (base: number, at: number): number => {
+const offsetFrom = (base: number, at: number): number | undefined => {
   const offset = at - base
-  return Number.isInteger(offset) && offset > -offsetBound && offset < offsetBound && base + offset === at
-    ? offset
-    : elsewhere
+  return base + offset === at ? offset : undefined
 }
 
 /**
@@ -1110,17 +1105,15 @@ export interface NewRunRecord {
 }
 
 /**
- * The time run creations are kept as offsets from: the first run's creation in this process, so
- * that for the next 12 days (`offsetBound` ms) a run's creation is a small integer in the record.
- * Past that V8 keeps the field as a heap number of its own, as before.
+ * The time run creations and final states keep their times from: the first run's creation in
+ * this process, so that for the next 12 days a run's creation is a small integer in the record.
  */
 let creationEpoch: number | undefined
 
-/** `at` as an offset from `creationEpoch` (set by the first call) when that gives it back exactly, else undefined. */
+/** `offsetFrom` the `creationEpoch` (set by the first call). */
 const sinceEpoch = (at: number): number | undefined => {
   if (creationEpoch === undefined) creationEpoch = at
-  const offset = at - creationEpoch
-  return creationEpoch + offset === at ? offset : undefined
+  return offsetFrom(creationEpoch, at)
 }
 
 class CompletedState implements Completed {
@@ -1153,9 +1146,8 @@ class CancelledState implements Cancelled {
 }
 
 /**
- * A final state as a retained task keeps it: its time an offset from the first run's creation (a
- * small integer in the object for 12 days, not a heap number of its own); a time the offset does
- * not give back exactly is kept as it is.
+ * A final state as a retained task keeps it: its time an offset from the first run's creation
+ * (`offsetFrom`); a time the offset does not give back exactly is kept as it is.
  */
 export const completedState = (output: string, completedBy: string | undefined, skipped: boolean, at: number): Completed => {
   const offset = sinceEpoch(at)
@@ -1192,8 +1184,10 @@ export class RunRecord extends TaskMap implements Run {
   readonly input: JsonValue | undefined
   readonly metadata: JsonObject
   readonly priority: number
-  private readonly created: number
-  private finished: number | undefined = undefined
+  /** Its creation's offset from `creationEpoch`; undefined: the time is in the extras. */
+  private readonly created: number | undefined = undefined
+  /** Its finish's offset from its creation; null: the time is in the extras. */
+  private finished: number | null | undefined = undefined
   private extras: RunExtras
 
   constructor(init: NewRunRecord) {
@@ -1206,12 +1200,11 @@ export class RunRecord extends TaskMap implements Run {
     this.metadata = init.metadata
     this.priority = init.priority
     const createdAt = init.createdAt
-    // a time the offset does not give back exactly is kept in the extras
-    this.created = sinceEpoch(createdAt) ?? Number.NaN
+    this.created = sinceEpoch(createdAt)
     const rare = init.parentTaskExternalId !== undefined || init.childIndex !== undefined ||
       init.childKey !== undefined || init.triggeringEvent !== undefined || init.filterPayload !== null ||
       init.desiredWorkerId !== undefined || init.desiredLabels !== undefined || init.taskIds !== undefined ||
-      init.idempotencyKey !== undefined || Number.isNaN(this.created)
+      init.idempotencyKey !== undefined || this.created === undefined
     this.extras = noRunExtras
     if (rare) {
       const extras = new RunExtras()
@@ -1237,7 +1230,7 @@ export class RunRecord extends TaskMap implements Run {
 
   get createdAt(): number {
     const created = this.created
-    return Number.isNaN(created) ? this.extras.createdAt : creationEpoch! + created
+    return created === undefined ? this.extras.createdAt : creationEpoch! + created
   }
   /** The run's tasks: the run itself. */
   get tasks(): RunTasks {
@@ -1290,16 +1283,16 @@ export class RunRecord extends TaskMap implements Run {
   }
   get finishedAt(): number | undefined {
     const finished = this.finished
-    return finished === undefined ? undefined : finished === elsewhere ? this.extras.finishedAt : this.createdAt + finished
+    return finished === undefined ? undefined : finished === null ? this.extras.finishedAt : this.createdAt + finished
   }
   set finishedAt(at: number | undefined) {
     if (at === undefined) {
       this.finished = undefined
       return
     }
-    const offset = offsetOf(this.createdAt, at)
-    if (offset === elsewhere) this.own().finishedAt = at
-    this.finished = offset
+    const offset = offsetFrom(this.createdAt, at)
+    if (offset === undefined) this.own().finishedAt = at
+    this.finished = offset ?? null
   }
 }
 
@@ -1363,8 +1356,10 @@ export class TaskRecord implements Task {
   state: TaskState
   retryCount: number
   timeline: Array<TaskEvent> | PackedTimeline
-  private created: number
-  private started: number | undefined = undefined
+  /** Its creation's offset from its run's; undefined: the time is in the extras. */
+  private readonly created: number | undefined = undefined
+  /** Its first assignment's offset from its run's creation; null: the time is in the extras. */
+  private started: number | null | undefined = undefined
   private extras: TaskExtras
 
   constructor(init: NewTaskRecord) {
@@ -1376,8 +1371,8 @@ export class TaskRecord implements Task {
     this.retryCount = init.retryCount
     this.timeline = init.timeline
     this.extras = noTaskExtras
-    this.created = offsetOf(init.run.createdAt, init.createdAt)
-    if (this.created === elsewhere) this.own().createdAt = init.createdAt
+    this.created = offsetFrom(init.run.createdAt, init.createdAt)
+    if (this.created === undefined) this.own().createdAt = init.createdAt
     if (init.desiredWorkerId !== undefined) this.own().desiredWorkerId = init.desiredWorkerId
     if (init.stepRunErrors !== undefined) this.own().stepRunErrors = init.stepRunErrors
     if (init.triggerData !== emptyObject) this.own().triggerData = init.triggerData
@@ -1399,20 +1394,20 @@ export class TaskRecord implements Task {
     return this.run.priority
   }
   get createdAt(): number {
-    return this.created === elsewhere ? this.extras.createdAt : this.run.createdAt + this.created
+    return this.created === undefined ? this.extras.createdAt : this.run.createdAt + this.created
   }
   get startedAt(): number | undefined {
     const started = this.started
-    return started === undefined ? undefined : started === elsewhere ? this.extras.startedAt : this.run.createdAt + started
+    return started === undefined ? undefined : started === null ? this.extras.startedAt : this.run.createdAt + started
   }
   set startedAt(at: number | undefined) {
     if (at === undefined) {
       this.started = undefined
       return
     }
-    const offset = offsetOf(this.run.createdAt, at)
-    if (offset === elsewhere) this.own().startedAt = at
-    this.started = offset
+    const offset = offsetFrom(this.run.createdAt, at)
+    if (offset === undefined) this.own().startedAt = at
+    this.started = offset ?? null
   }
   get appRetryCount(): number {
     return this.extras.appRetryCount
