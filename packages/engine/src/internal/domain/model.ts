@@ -1750,6 +1750,11 @@ export class EngineState {
   readonly eventsById = new Map<string, PushedEvent>()
   /** What the operation under way changed among the stored records. */
   changes = new ChangeSet()
+  /**
+   * Whether the domain marks what it changes in `changes`: false when no store keeps them (the
+   * engine's default), so that no operation builds marks only to clear them.
+   */
+  recordsChanges = true
   readonly workersById = new Map<string, Worker>()
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()
