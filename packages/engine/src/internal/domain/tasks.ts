@@ -443,12 +443,19 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
 export const maybeFinalize = (state: EngineState, run: Run, now: number): void => {
   if (run.finishedAt !== undefined) return
   if (run.tasks.size < run.version.steps.length) return
-  for (const task of run.tasks.values()) {
-    if (!isFinal(task)) return
+  // a single task read without an iterator (`values()` makes an array and its iterator for one)
+  const only = run.tasks.size === 1 ? run.tasks.first()! : undefined
+  if (only !== undefined) {
+    if (!isFinal(only)) return
+  } else {
+    for (const task of run.tasks.values()) {
+      if (!isFinal(task)) return
+    }
   }
   run.finishedAt = now
   // a retained run's timelines packed (`packTimeline`: two heap objects a task instead of one an event)
-  for (const task of run.tasks.values()) packTimeline(task)
+  if (only !== undefined) packTimeline(only)
+  else for (const task of run.tasks.values()) packTimeline(task)
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
