@@ -4,7 +4,11 @@
  *
  * Everything here is plain mutable data owned by one `EngineState`. Domain operations are
  * synchronous functions over it (JavaScript runs them atomically), so a trigger, a dispatch or a
- * state transition is never interleaved with another.
+ * state transition is never interleaved with another. Runs, tasks and final task states are class
+ * instances (`RunRecord`, `TaskRecord`, `completedState`...) so that a retained finished run is
+ * small: what few records have sits in one shared extras object, times are kept as offsets, and
+ * some fields are read from others; their fields are read and written as plain fields (a spread
+ * copies none of the accessors: copy a record field by field).
  *
  * @internal
  */
