@@ -10,7 +10,21 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { emptyObject } from "../src/internal/domain/json.js"
-import { noEntries, noItems, type Task, type TaskEvent, taskIdOf, TaskMap } from "../src/internal/domain/model.js"
+import {
+  cancelledState,
+  completedState,
+  failedState,
+  latestVersion,
+  type Match,
+  noEntries,
+  noItems,
+  RunRecord,
+  type Task,
+  type TaskEvent,
+  taskIdOf,
+  TaskMap,
+  TaskRecord
+} from "../src/internal/domain/model.js"
 import * as Queries from "../src/internal/domain/queries.js"
 import { eventsOf, packTimeline, ranOn, recordEvent } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
@@ -128,7 +142,7 @@ describe("a finished run's records", () => {
       // added to the packed timeline as it is, it is what packing its events again gives
       const late = eventsOf(t).at(-2)!
       expect([late.message, late.workerId, late.errorMessage, late.output]).toEqual(["", workerId, undefined, undefined])
-      const repacked = { ...t, timeline: [...eventsOf(t)] }
+      const repacked = { run: t.run, timeline: [...eventsOf(t)] } as Task
       packTimeline(repacked)
       expect(repacked.timeline).toEqual(t.timeline)
       // a second late STARTED finds the attempt's STARTED: the packed timeline is kept as it was
@@ -184,4 +198,183 @@ describe("a finished run's records", () => {
       same()
     })
   })
+
+  it.scoped("a run and a task give back what they were made with; what few have is not written into the shared extras", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("single", [task("only")])
+      const version = latestVersion(h.state.tenants.get(tenantId)!.workflowsByName.get("single")!)
+      const at = 1_765_000_000_000
+      const plain = {
+        id: "0b9a4c5e-5a43-4c31-9d6c-2f1c7d3c9d01",
+        workflow: version.workflow,
+        version,
+        inputRaw: "{}",
+        input: emptyObject,
+        metadata: { traceparent: "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01" },
+        priority: 2,
+        createdAt: at,
+        parentTaskExternalId: undefined,
+        childIndex: undefined,
+        childKey: undefined,
+        triggeringEvent: undefined,
+        filterPayload: null,
+        desiredWorkerId: undefined,
+        desiredLabels: undefined,
+        taskIds: undefined,
+        idempotencyKey: undefined
+      }
+      const rare = {
+        ...plain,
+        id: "0b9a4c5e-5a43-4c31-9d6c-2f1c7d3c9d02",
+        parentTaskExternalId: "p",
+        childIndex: 3,
+        childKey: "k",
+        triggeringEvent: { id: "e", key: "user:created" },
+        filterPayload: { f: 1 },
+        desiredWorkerId: "w",
+        desiredLabels: new Map([["gpu", { strValue: "a100" }]]),
+        taskIds: new Map([["s", "t"]]),
+        idempotencyKey: "key"
+      }
+      const fields = Object.keys(plain) as Array<keyof typeof plain>
+      // times: whole milliseconds, a fraction, and further from the first run than an offset holds
+      for (const createdAt of [at, at + 0.25, at + 2 ** 31, 7]) {
+        for (const init of [plain, rare]) {
+          const run = new RunRecord({ ...init, createdAt })
+          for (const field of fields) expect(run[field]).toBe({ ...init, createdAt }[field])
+          expect([run.tenantId, run.isDag, run.tasks]).toEqual([version.workflow.tenantId, false, run])
+          expect([run.matches, run.concurrencySlots, run.finishedAt]).toEqual([noEntries, noEntries, undefined])
+          for (const finishedAt of [createdAt + 5, createdAt + 0.1, createdAt + 2 ** 40, undefined, createdAt]) {
+            run.finishedAt = finishedAt
+            expect(run.finishedAt).toBe(finishedAt)
+          }
+          const match = {} as Match
+          run.matches = new Map([["s", match]])
+          expect(run.matches.get("s")).toBe(match)
+          expect(new RunRecord(plain).matches).toBe(noEntries)
+
+          const taskInit = {
+            id: 1,
+            externalId: run.id,
+            run,
+            step: version.steps[0]!,
+            createdAt: createdAt + 3,
+            state: { _tag: "Queued", token: 1 } as const,
+            retryCount: 0,
+            desiredWorkerId: init.desiredWorkerId,
+            stepRunErrors: undefined,
+            triggerData: emptyObject,
+            timeline: [],
+            logs: noItems,
+            spawned: noEntries,
+            signals: noEntries
+          }
+          const t = new TaskRecord(taskInit)
+          const defaults = {
+            appRetryCount: 0,
+            internalRetryCount: 0,
+            stepRunErrors: undefined,
+            triggerData: emptyObject,
+            logs: noItems,
+            spawned: noEntries,
+            signals: noEntries,
+            stream: undefined,
+            concurrencyKeys: undefined,
+            rateLimits: noItems,
+            waitingOnDynamicKeys: false,
+            batchKey: undefined,
+            concurrencySlots: noItems,
+            durable: undefined,
+            startedAt: undefined
+          }
+          const keys = Object.keys(defaults) as Array<keyof typeof defaults>
+          for (const key of keys) expect(t[key]).toBe(defaults[key])
+          expect([t.createdAt, t.tenantId, t.priority, t.desiredWorkerId]).toEqual([
+            createdAt + 3,
+            run.tenantId,
+            run.priority,
+            init.desiredWorkerId
+          ])
+          const written = {
+            appRetryCount: 2,
+            internalRetryCount: 1,
+            stepRunErrors: { a: "boom" },
+            logs: [{ createdAt, message: "m", level: "INFO", metadata: undefined, retryCount: 0 }],
+            spawned: new Map([["k", "child"]]),
+            signals: new Map(),
+            stream: { retryCount: 0, next: 0, pending: new Map(), flushArmed: false },
+            concurrencyKeys: { keys: ["k"], maxRuns: [undefined] },
+            rateLimits: [{ key: "k", units: 1, limit: undefined, window: "MINUTE" }],
+            waitingOnDynamicKeys: true,
+            batchKey: "b",
+            concurrencySlots: [],
+            durable: undefined,
+            startedAt: createdAt + 0.5
+          }
+          const other = new TaskRecord(taskInit)
+          for (const key of Object.keys(written) as Array<keyof typeof written>) {
+            ;(t as unknown as Record<string, unknown>)[key] = written[key]
+            expect(t[key]).toBe(written[key])
+          }
+          // the other task, made before the writes, and a new one still read the defaults
+          for (const key of keys) expect([other[key], new TaskRecord(taskInit)[key]]).toEqual([defaults[key], defaults[key]])
+          for (const startedAt of [createdAt + 9, createdAt + 2 ** 35, undefined]) {
+            t.startedAt = startedAt
+            expect(t.startedAt).toBe(startedAt)
+          }
+          // final states keep their time exactly
+          for (const final of [createdAt, createdAt + 0.1, createdAt + 2 ** 40]) {
+            expect(completedState("{}", "w", false, final)).toMatchObject({
+              _tag: "Completed",
+              output: "{}",
+              completedBy: "w",
+              skipped: false,
+              at: final
+            })
+            expect(failedState("boom", final)).toMatchObject({ _tag: "Failed", error: "boom", at: final })
+            expect(cancelledState(final)).toMatchObject({ _tag: "Cancelled", at: final })
+          }
+        }
+      }
+    }))
+
+  it.scoped("a finished run's details give the metadata text its task was sent with (Go's marshalling, made again)", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("single", [task("only")])
+      yield* h.putWorkflow("child", [task("c")])
+      const w = yield* h.worker(["single:only", "child:c"])
+      const runId = yield* h.trigger("single", {}, { additionalMetadata: JSON.stringify({ z: "é", k: "<v&>" }) })
+      const start = w.starts()[0]!
+      const childId = yield* h.runEither((state, now) =>
+        Either.map(
+          Triggers.toEither(Triggers.triggerWorkflows(state, tenantId, [TriggerWorkflowRequest.fromPartial({
+            name: "child",
+            input: "{}",
+            parentId: runId,
+            parentTaskRunExternalId: runId,
+            childIndex: 0
+          })], now)),
+          (ids) => ids[0]!
+        )
+      )
+      const childStart = w.starts().find((a) => a.workflowRunId === childId)!
+      yield* h.complete(childStart, "{}")
+      yield* h.complete(start, "{}")
+      for (const [id, action] of [[runId, start], [childId, childStart]] as const) {
+        const run = yield* h.getRun(id)
+        expect(run.finishedAt).toBeDefined()
+        const details = yield* h.runEither((state) => Queries.getRunDetails(state, tenantId, id))
+        expect(details.metadataRaw).toBe(action.additionalMetadata)
+      }
+      const traceparent = (yield* h.getRun(runId)).metadata.traceparent
+      expect(start.additionalMetadata).toBe(`{"k":"\\u003cv\\u0026\\u003e","traceparent":"${traceparent}","z":"é"}`)
+      expect(JSON.parse(childStart.additionalMetadata!)).toMatchObject({
+        k: "<v&>",
+        z: "é",
+        hatchet__parent_workflow_run_id: runId,
+        hatchet__parent_step_run_id: runId
+      })
+    }))
 })

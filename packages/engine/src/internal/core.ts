@@ -90,6 +90,7 @@ export const make = (options: CoreOptions = {}) =>
       retention: options.retention ?? keepEverything
     })
     const store = Option.getOrElse(yield* Effect.serviceOption(EngineStore), () => noopStore)
+    state.recordsChanges = store.enabled
     /** Hands the operation's changes to the store (a store that keeps nothing: forgets them). */
     const commit: Effect.Effect<void, EngineError> = Effect.suspend(() => {
       if (!store.enabled) {

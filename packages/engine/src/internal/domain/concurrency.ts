@@ -60,7 +60,7 @@ import type {
   Task,
   WorkflowConcurrency
 } from "./model.js"
-import { append, isFinal, noItems, writable } from "./model.js"
+import { append, awaitingSlot, isFinal, noItems, writable } from "./model.js"
 import type { Timer } from "./timers.js"
 
 /** The message of a task cancelled by a strategy. */
@@ -145,7 +145,7 @@ const insertSlot = (state: EngineState, task: Task, index: number, now: number):
  * strategy under `keys`, and runs that strategy.
  */
 export const acquireSlots = (state: EngineState, task: Task, keys: ConcurrencyKeys, now: number): void => {
-  setTaskState(state, task, { _tag: "AwaitingSlot" })
+  setTaskState(state, task, awaitingSlot)
   task.concurrencyKeys = keys
   insertSlot(state, task, 0, now)
 }
@@ -172,7 +172,7 @@ export const requeue = (state: EngineState, task: Task, now: number): void => {
     enqueue(state, task, now, retryPriority)
     return
   }
-  setTaskState(state, task, { _tag: "AwaitingSlot" })
+  setTaskState(state, task, awaitingSlot)
   dropSlots(state, task, 1, now)
   first.filled = false
   first.generation++

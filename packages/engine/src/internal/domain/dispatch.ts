@@ -214,7 +214,7 @@ export const assignedAction = (task: Task, actionType: ActionType, retryCount: n
     actionPayload: actionType === ActionType.START_STEP_RUN ? actionPayload(task) : "",
     taskName: step.readableId,
     retryCount,
-    additionalMetadata: run.metadataRaw,
+    additionalMetadata: goMarshal(run.metadata),
     priority: task.priority,
     workflowId: run.workflow.id,
     workflowVersionId: run.version.id

@@ -4,7 +4,11 @@
  *
  * Everything here is plain mutable data owned by one `EngineState`. Domain operations are
  * synchronous functions over it (JavaScript runs them atomically), so a trigger, a dispatch or a
- * state transition is never interleaved with another.
+ * state transition is never interleaved with another. Runs, tasks and final task states are class
+ * instances (`RunRecord`, `TaskRecord`, `completedState`...) so that a retained finished run is
+ * small: what few records have sits in one shared extras object, times are kept as offsets, and
+ * some fields are read from others; their fields are read and written as plain fields (a spread
+ * copies none of the accessors: copy a record field by field).
  *
  * @internal
  */
@@ -15,7 +19,7 @@ import type { CelProgram, Compiled } from "./cel.js"
 import { ChangeSet } from "./changes.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
-import type { JsonObject, JsonValue } from "./json.js"
+import { emptyObject, type JsonObject, type JsonValue } from "./json.js"
 import type { TimerQueue } from "./timers.js"
 import type { IncomingWebhook } from "./webhooks.js"
 
@@ -628,6 +632,9 @@ export interface AwaitingSlot {
   readonly _tag: "AwaitingSlot"
 }
 
+/** The `AwaitingSlot` state, which carries nothing: one frozen instance for every task in it. */
+export const awaitingSlot: AwaitingSlot = Object.freeze({ _tag: "AwaitingSlot" })
+
 export interface Queued {
   readonly _tag: "Queued"
   readonly token: number
@@ -943,9 +950,11 @@ export interface Run {
   /** Input JSON text as triggered, and its decoded value. */
   readonly inputRaw: string
   readonly input: JsonValue | undefined
-  /** Additional metadata after the engine's injections, and its Go-marshalled text. */
+  /**
+   * Additional metadata after the engine's injections (its Go-marshalled text is not kept:
+   * `goMarshal(run.metadata)` gives it, the text made at creation).
+   */
   readonly metadata: JsonObject
-  readonly metadataRaw: string
   readonly priority: number
   readonly createdAt: number
   readonly parentTaskExternalId: string | undefined
@@ -988,9 +997,10 @@ export interface RunTasks {
 }
 
 /**
- * `RunTasks` that keep a single task in one heap object and move to a `Map` at the second (a
- * `Map` of one entry is two objects and about 180 bytes): most runs have one task, and a retained
- * run is kept for a long time, so what it costs the collector to mark and move adds up.
+ * `RunTasks` that keep a single task in three fields and move to a `Map` at the second (a `Map`
+ * of one entry is two objects and about 180 bytes): most runs have one task, and a retained run
+ * is kept for a long time, so what it costs the collector to mark and move adds up. A run is one
+ * (`RunRecord` extends it).
  */
 export class TaskMap implements RunTasks {
   private stepId: string | undefined = undefined
@@ -1034,6 +1044,458 @@ export class TaskMap implements RunTasks {
 
   first(): Task | undefined {
     return this.map !== undefined ? this.map.values().next().value : this.task
+  }
+}
+
+// -----------------------------------------------------------------------------
+// retained records: runs and tasks as classes, what few of them have kept apart
+// -----------------------------------------------------------------------------
+
+/**
+ * `at - base` when adding it to `base` gives `at` back exactly (always, for whole milliseconds),
+ * else undefined. The records keep their times as such offsets: V8 keeps an integer below 2^30
+ * (12 days in milliseconds) in the object itself, where a time since the epoch is a heap number
+ * of its own (as a larger offset is again). A record whose offset would not give its time back
+ * keeps the time in its extras.
+ */
+const offsetFrom = (base: number, at: number): number | undefined => {
+  const offset = at - base
+  return base + offset === at ? offset : undefined
+}
+
+/**
+ * What few runs have (a parent, a triggering event or filter, a desired worker or labels, a DAG's
+ * task ids, an idempotency key, matches, workflow-level slots, a creation or finish time no
+ * offset holds): every run without any of it shares `noRunExtras`, so a retained run holds none
+ * of these fields.
+ */
+class RunExtras {
+  parentTaskExternalId: string | undefined = undefined
+  childIndex: number | undefined = undefined
+  childKey: string | undefined = undefined
+  triggeringEvent: { readonly id: string; readonly key: string } | undefined = undefined
+  filterPayload: JsonValue | null = null
+  desiredWorkerId: string | undefined = undefined
+  desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined = undefined
+  taskIds: ReadonlyMap<string, string> | undefined = undefined
+  idempotencyKey: string | undefined = undefined
+  matches: ReadonlyMap<string, Match> = noEntries
+  concurrencySlots: ReadonlyMap<WorkflowConcurrency, RunSlot> = noEntries
+  createdAt = 0
+  finishedAt: number | undefined = undefined
+}
+
+const noRunExtras: RunExtras = Object.freeze(new RunExtras())
+
+/** A run's fields as `RunRecord` is made from them (its tasks and finish come later). */
+export interface NewRunRecord {
+  readonly id: string
+  readonly workflow: Workflow
+  readonly version: WorkflowVersion
+  readonly inputRaw: string
+  readonly input: JsonValue | undefined
+  readonly metadata: JsonObject
+  readonly priority: number
+  readonly createdAt: number
+  readonly parentTaskExternalId: string | undefined
+  readonly childIndex: number | undefined
+  readonly childKey: string | undefined
+  readonly triggeringEvent: { readonly id: string; readonly key: string } | undefined
+  readonly filterPayload: JsonValue | null
+  readonly desiredWorkerId: string | undefined
+  readonly desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined
+  readonly taskIds: ReadonlyMap<string, string> | undefined
+  readonly idempotencyKey: string | undefined
+}
+
+/**
+ * The time run creations and final states keep their times from: the first run's creation in
+ * this process, so that for the next 12 days a run's creation is a small integer in the record.
+ */
+let creationEpoch: number | undefined
+
+/** `offsetFrom` the `creationEpoch` (set by the first call). */
+const sinceEpoch = (at: number): number | undefined => {
+  if (creationEpoch === undefined) creationEpoch = at
+  return offsetFrom(creationEpoch, at)
+}
+
+class CompletedState implements Completed {
+  readonly _tag = "Completed"
+  constructor(
+    readonly output: string,
+    readonly completedBy: string | undefined,
+    readonly skipped: boolean,
+    private readonly offset: number
+  ) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+class FailedState implements Failed {
+  readonly _tag = "Failed"
+  constructor(readonly error: string, private readonly offset: number) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+class CancelledState implements Cancelled {
+  readonly _tag = "Cancelled"
+  constructor(private readonly offset: number) {}
+  get at(): number {
+    return creationEpoch! + this.offset
+  }
+}
+
+/**
+ * A final state as a retained task keeps it: its time an offset from the first run's creation
+ * (`offsetFrom`); a time the offset does not give back exactly is kept as it is.
+ */
+export const completedState = (output: string, completedBy: string | undefined, skipped: boolean, at: number): Completed => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined
+    ? new CompletedState(output, completedBy, skipped, offset)
+    : { _tag: "Completed", output, completedBy, skipped, at }
+}
+
+/** A failed task's state (see `completedState`). */
+export const failedState = (error: string, at: number): Failed => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined ? new FailedState(error, offset) : { _tag: "Failed", error, at }
+}
+
+/** A cancelled task's state (see `completedState`). */
+export const cancelledState = (at: number): Cancelled => {
+  const offset = sinceEpoch(at)
+  return offset !== undefined ? new CancelledState(offset) : { _tag: "Cancelled", at }
+}
+
+/**
+ * A run as the engine keeps it, live and retained: the fields every run uses, its creation and
+ * finish as offsets (no heap numbers of their own), its tenant and whether it is a DAG read from
+ * its workflow and version, and what few runs have in one `RunExtras` shared by every run without
+ * it (written through the setters, which give the run its own). It is its own `RunTasks` (a
+ * `TaskMap`: one task inline, a `Map` from the second), so a retained one-task run is one object
+ * of 13 fields rather than a run of 24 and a task map.
+ */
+export class RunRecord extends TaskMap implements Run {
+  readonly id: string
+  readonly workflow: Workflow
+  readonly version: WorkflowVersion
+  readonly inputRaw: string
+  readonly input: JsonValue | undefined
+  readonly metadata: JsonObject
+  readonly priority: number
+  /** Its creation's offset from `creationEpoch`; undefined: the time is in the extras. */
+  private readonly created: number | undefined = undefined
+  /** Its finish's offset from its creation; null: the time is in the extras. */
+  private finished: number | null | undefined = undefined
+  private extras: RunExtras
+
+  constructor(init: NewRunRecord) {
+    super()
+    this.id = init.id
+    this.workflow = init.workflow
+    this.version = init.version
+    this.inputRaw = init.inputRaw
+    this.input = init.input
+    this.metadata = init.metadata
+    this.priority = init.priority
+    const createdAt = init.createdAt
+    this.created = sinceEpoch(createdAt)
+    const rare = init.parentTaskExternalId !== undefined || init.childIndex !== undefined ||
+      init.childKey !== undefined || init.triggeringEvent !== undefined || init.filterPayload !== null ||
+      init.desiredWorkerId !== undefined || init.desiredLabels !== undefined || init.taskIds !== undefined ||
+      init.idempotencyKey !== undefined || this.created === undefined
+    this.extras = noRunExtras
+    if (rare) {
+      const extras = new RunExtras()
+      extras.parentTaskExternalId = init.parentTaskExternalId
+      extras.childIndex = init.childIndex
+      extras.childKey = init.childKey
+      extras.triggeringEvent = init.triggeringEvent
+      extras.filterPayload = init.filterPayload
+      extras.desiredWorkerId = init.desiredWorkerId
+      extras.desiredLabels = init.desiredLabels
+      extras.taskIds = init.taskIds
+      extras.idempotencyKey = init.idempotencyKey
+      extras.createdAt = createdAt
+      this.extras = extras
+    }
+  }
+
+  /** Its own extras (a copy of the shared ones on the first write). */
+  private own(): RunExtras {
+    if (this.extras === noRunExtras) this.extras = new RunExtras()
+    return this.extras
+  }
+
+  get createdAt(): number {
+    const created = this.created
+    return created === undefined ? this.extras.createdAt : creationEpoch! + created
+  }
+  /** The run's tasks: the run itself. */
+  get tasks(): RunTasks {
+    return this
+  }
+  get tenantId(): string {
+    return this.workflow.tenantId
+  }
+  get isDag(): boolean {
+    return this.version.steps.length > 1
+  }
+  get parentTaskExternalId(): string | undefined {
+    return this.extras.parentTaskExternalId
+  }
+  get childIndex(): number | undefined {
+    return this.extras.childIndex
+  }
+  get childKey(): string | undefined {
+    return this.extras.childKey
+  }
+  get triggeringEvent(): { readonly id: string; readonly key: string } | undefined {
+    return this.extras.triggeringEvent
+  }
+  get filterPayload(): JsonValue | null {
+    return this.extras.filterPayload
+  }
+  get desiredWorkerId(): string | undefined {
+    return this.extras.desiredWorkerId
+  }
+  get desiredLabels(): ReadonlyMap<string, DesiredLabel> | undefined {
+    return this.extras.desiredLabels
+  }
+  get taskIds(): ReadonlyMap<string, string> | undefined {
+    return this.extras.taskIds
+  }
+  get idempotencyKey(): string | undefined {
+    return this.extras.idempotencyKey
+  }
+  get matches(): ReadonlyMap<string, Match> {
+    return this.extras.matches
+  }
+  set matches(matches: ReadonlyMap<string, Match>) {
+    if (matches !== this.extras.matches) this.own().matches = matches
+  }
+  get concurrencySlots(): ReadonlyMap<WorkflowConcurrency, RunSlot> {
+    return this.extras.concurrencySlots
+  }
+  set concurrencySlots(slots: ReadonlyMap<WorkflowConcurrency, RunSlot>) {
+    if (slots !== this.extras.concurrencySlots) this.own().concurrencySlots = slots
+  }
+  get finishedAt(): number | undefined {
+    const finished = this.finished
+    return finished === undefined ? undefined : finished === null ? this.extras.finishedAt : this.createdAt + finished
+  }
+  set finishedAt(at: number | undefined) {
+    if (at === undefined) {
+      this.finished = undefined
+      return
+    }
+    const offset = offsetFrom(this.createdAt, at)
+    if (offset === undefined) this.own().finishedAt = at
+    this.finished = offset ?? null
+  }
+}
+
+/**
+ * What few tasks have (app or internal retries, a desired worker, failed parents or trigger data,
+ * logs, children, signals, stream events, concurrency keys and slots, rate limits, a batch key, a
+ * durable log, times no offset holds): every task without any of it shares `noTaskExtras`.
+ */
+class TaskExtras {
+  appRetryCount = 0
+  internalRetryCount = 0
+  desiredWorkerId: string | undefined = undefined
+  stepRunErrors: Record<string, string> | undefined = undefined
+  triggerData: Readonly<Record<string, JsonValue>> = emptyObject
+  logs: ReadonlyArray<LogLine> = noItems
+  spawned: ReadonlyMap<string, string> = noEntries
+  signals: ReadonlyMap<string, LegacySignal> = noEntries
+  stream: StreamOrder | undefined = undefined
+  concurrencyKeys: ConcurrencyKeys | undefined = undefined
+  rateLimits: ReadonlyArray<TaskRateLimit> = noItems
+  waitingOnDynamicKeys = false
+  batchKey: string | undefined = undefined
+  concurrencySlots: ReadonlyArray<ConcurrencySlot> = noItems
+  durable: DurableLog | undefined = undefined
+  createdAt = 0
+  startedAt: number | undefined = undefined
+}
+
+const noTaskExtras: TaskExtras = Object.freeze(new TaskExtras())
+
+/** A task's fields as `TaskRecord` is made from them (a replay's task continues its predecessor's). */
+export interface NewTaskRecord {
+  readonly id: number
+  readonly externalId: string
+  readonly run: Run
+  readonly step: Step
+  readonly createdAt: number
+  readonly state: TaskState
+  readonly retryCount: number
+  readonly desiredWorkerId: string | undefined
+  readonly stepRunErrors: Record<string, string> | undefined
+  readonly triggerData: Readonly<Record<string, JsonValue>>
+  readonly timeline: Array<TaskEvent> | PackedTimeline
+  readonly logs: ReadonlyArray<LogLine>
+  readonly spawned: ReadonlyMap<string, string>
+  readonly signals: ReadonlyMap<string, LegacySignal>
+}
+
+/**
+ * A task as the engine keeps it, live and retained: the fields every task uses, its creation and
+ * start as offsets from its run's creation (no heap numbers of their own), its tenant and priority
+ * read from its run (a task's are its run's), and what few tasks have in one `TaskExtras` shared
+ * by every task without it (written through the setters, which give the task its own). A retained
+ * task is then 10 fields rather than 26.
+ */
+export class TaskRecord implements Task {
+  readonly id: number
+  readonly externalId: string
+  readonly run: Run
+  readonly step: Step
+  state: TaskState
+  retryCount: number
+  timeline: Array<TaskEvent> | PackedTimeline
+  /** Its creation's offset from its run's; undefined: the time is in the extras. */
+  private readonly created: number | undefined = undefined
+  /** Its first assignment's offset from its run's creation; null: the time is in the extras. */
+  private started: number | null | undefined = undefined
+  private extras: TaskExtras
+
+  constructor(init: NewTaskRecord) {
+    this.id = init.id
+    this.externalId = init.externalId
+    this.run = init.run
+    this.step = init.step
+    this.state = init.state
+    this.retryCount = init.retryCount
+    this.timeline = init.timeline
+    this.extras = noTaskExtras
+    this.created = offsetFrom(init.run.createdAt, init.createdAt)
+    if (this.created === undefined) this.own().createdAt = init.createdAt
+    if (init.desiredWorkerId !== undefined) this.own().desiredWorkerId = init.desiredWorkerId
+    if (init.stepRunErrors !== undefined) this.own().stepRunErrors = init.stepRunErrors
+    if (init.triggerData !== emptyObject) this.own().triggerData = init.triggerData
+    this.logs = init.logs
+    this.spawned = init.spawned
+    this.signals = init.signals
+  }
+
+  /** Its own extras (a copy of the shared ones on the first write). */
+  private own(): TaskExtras {
+    if (this.extras === noTaskExtras) this.extras = new TaskExtras()
+    return this.extras
+  }
+
+  get tenantId(): string {
+    return this.run.tenantId
+  }
+  get priority(): number {
+    return this.run.priority
+  }
+  get createdAt(): number {
+    return this.created === undefined ? this.extras.createdAt : this.run.createdAt + this.created
+  }
+  get startedAt(): number | undefined {
+    const started = this.started
+    return started === undefined ? undefined : started === null ? this.extras.startedAt : this.run.createdAt + started
+  }
+  set startedAt(at: number | undefined) {
+    if (at === undefined) {
+      this.started = undefined
+      return
+    }
+    const offset = offsetFrom(this.run.createdAt, at)
+    if (offset === undefined) this.own().startedAt = at
+    this.started = offset ?? null
+  }
+  get appRetryCount(): number {
+    return this.extras.appRetryCount
+  }
+  set appRetryCount(count: number) {
+    if (count !== this.extras.appRetryCount) this.own().appRetryCount = count
+  }
+  get internalRetryCount(): number {
+    return this.extras.internalRetryCount
+  }
+  set internalRetryCount(count: number) {
+    if (count !== this.extras.internalRetryCount) this.own().internalRetryCount = count
+  }
+  get desiredWorkerId(): string | undefined {
+    return this.extras.desiredWorkerId
+  }
+  get stepRunErrors(): Record<string, string> | undefined {
+    return this.extras.stepRunErrors
+  }
+  set stepRunErrors(errors: Record<string, string> | undefined) {
+    if (errors !== this.extras.stepRunErrors) this.own().stepRunErrors = errors
+  }
+  get triggerData(): Readonly<Record<string, JsonValue>> {
+    return this.extras.triggerData
+  }
+  get logs(): ReadonlyArray<LogLine> {
+    return this.extras.logs
+  }
+  set logs(logs: ReadonlyArray<LogLine>) {
+    if (logs !== this.extras.logs) this.own().logs = logs
+  }
+  get spawned(): ReadonlyMap<string, string> {
+    return this.extras.spawned
+  }
+  set spawned(spawned: ReadonlyMap<string, string>) {
+    if (spawned !== this.extras.spawned) this.own().spawned = spawned
+  }
+  get signals(): ReadonlyMap<string, LegacySignal> {
+    return this.extras.signals
+  }
+  set signals(signals: ReadonlyMap<string, LegacySignal>) {
+    if (signals !== this.extras.signals) this.own().signals = signals
+  }
+  get stream(): StreamOrder | undefined {
+    return this.extras.stream
+  }
+  set stream(stream: StreamOrder | undefined) {
+    if (stream !== this.extras.stream) this.own().stream = stream
+  }
+  get concurrencyKeys(): ConcurrencyKeys | undefined {
+    return this.extras.concurrencyKeys
+  }
+  set concurrencyKeys(keys: ConcurrencyKeys | undefined) {
+    if (keys !== this.extras.concurrencyKeys) this.own().concurrencyKeys = keys
+  }
+  get rateLimits(): ReadonlyArray<TaskRateLimit> {
+    return this.extras.rateLimits
+  }
+  set rateLimits(limits: ReadonlyArray<TaskRateLimit>) {
+    if (limits !== this.extras.rateLimits) this.own().rateLimits = limits
+  }
+  get waitingOnDynamicKeys(): boolean {
+    return this.extras.waitingOnDynamicKeys
+  }
+  set waitingOnDynamicKeys(waiting: boolean) {
+    if (waiting !== this.extras.waitingOnDynamicKeys) this.own().waitingOnDynamicKeys = waiting
+  }
+  get batchKey(): string | undefined {
+    return this.extras.batchKey
+  }
+  set batchKey(key: string | undefined) {
+    if (key !== this.extras.batchKey) this.own().batchKey = key
+  }
+  get concurrencySlots(): ReadonlyArray<ConcurrencySlot> {
+    return this.extras.concurrencySlots
+  }
+  set concurrencySlots(slots: ReadonlyArray<ConcurrencySlot>) {
+    if (slots !== this.extras.concurrencySlots) this.own().concurrencySlots = slots
+  }
+  get durable(): DurableLog | undefined {
+    return this.extras.durable
+  }
+  set durable(log: DurableLog | undefined) {
+    if (log !== this.extras.durable) this.own().durable = log
   }
 }
 
@@ -1292,6 +1754,11 @@ export class EngineState {
   readonly eventsById = new Map<string, PushedEvent>()
   /** What the operation under way changed among the stored records. */
   changes = new ChangeSet()
+  /**
+   * Whether the domain marks what it changes in `changes`: false when no store keeps them (the
+   * engine's default), so that no operation builds marks only to clear them.
+   */
+  recordsChanges = true
   readonly workersById = new Map<string, Worker>()
   readonly runSubscribers = new Map<string, Set<RunSubscriber>>()
   readonly eventSubscribers = new Map<string, Set<EventSubscriber>>()

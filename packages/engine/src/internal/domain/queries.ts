@@ -11,7 +11,7 @@ import { IndexRange } from "./creationIndex.js"
 import { type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { parseUuid } from "./ids.js"
 import type { JsonValue } from "./json.js"
-import { containsStringPairs } from "./json.js"
+import { containsStringPairs, goMarshal } from "./json.js"
 import type { EngineState, LogLine, PushedEvent, Run, Task, TaskStatus, Tenant, Worker, Workflow } from "./model.js"
 import { runStatus, taskError, taskOutput, taskStatus } from "./model.js"
 import { ranOn } from "./taskEvents.js"
@@ -130,7 +130,7 @@ export const getRunDetails = (
   const statuses = [...taskRuns.values()].map((t) => t.status)
   return Either.right({
     inputRaw: run.inputRaw,
-    metadataRaw: run.metadataRaw,
+    metadataRaw: goMarshal(run.metadata),
     status: deriveStatus(statuses),
     done: !statuses.some((s) => s === RunStatus.QUEUED || s === RunStatus.RUNNING || s === RunStatus.EVICTED),
     taskRuns

@@ -25,7 +25,8 @@ class Fifo {
     while (this.head < this.items.length) {
       const entry = this.items[this.head]!
       if (isLive(entry)) return entry
-      this.head++
+      // let go of the dead entry now, not at the next compaction (its task may be long finished)
+      this.items[this.head++] = undefined as unknown as QueueEntry
     }
     this.compact()
     return undefined
@@ -55,7 +56,9 @@ class Fifo {
   }
 
   private compact(): void {
-    this.items = this.items.slice(this.head)
+    // an emptied queue (the usual case: its entries were assigned) is emptied in place
+    if (this.head === this.items.length) this.items.length = 0
+    else this.items = this.items.slice(this.head)
     this.head = 0
   }
 }

@@ -41,7 +41,18 @@ import { emptyObject, sharedJson } from "./json.js"
 import * as Matches from "./matches.js"
 import { countCreated, countFinal } from "./metrics.js"
 import type { BatchRun, EngineState, PushedEvent, Run, Step, Task, TaskEventType, TenantState } from "./model.js"
-import { assignmentOf, isFinal, noEntries, noItems, taskIdOf } from "./model.js"
+import {
+  assignmentOf,
+  awaitingSlot,
+  cancelledState,
+  completedState,
+  failedState,
+  isFinal,
+  noEntries,
+  noItems,
+  taskIdOf,
+  TaskRecord
+} from "./model.js"
 import { publishRunFinished, publishStepEvent } from "./publish.js"
 import { evaluateRateLimits, hasExpressions, registerDynamicKeys, releaseDynamicKeys } from "./rateLimits.js"
 import { onRunFinished } from "./retention.js"
@@ -104,34 +115,22 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
   const externalId = taskIdOf(run, step)
   // a replayed DAG re-creates descendants under their ids: they continue the earlier attempts
   const previous = state.tasksByExternalId.get(externalId)
-  const task: Task = {
+  const task: Task = new TaskRecord({
     id: previous?.id ?? state.nextTaskId(),
     externalId,
-    tenantId: run.tenantId,
     run,
     step,
-    priority: run.priority,
     createdAt: now,
-    state: { _tag: "AwaitingSlot" },
+    state: awaitingSlot,
     retryCount: previous !== undefined ? previous.retryCount + 1 : 0,
-    appRetryCount: 0,
-    internalRetryCount: 0,
     desiredWorkerId: desiredWorkerOf(run, step),
-    startedAt: undefined,
     stepRunErrors: as._tag === "Queued" ? as.stepRunErrors : undefined,
     triggerData: (as._tag === "Queued" ? as.triggerData : undefined) ?? emptyObject,
     timeline: previous?.timeline ?? [],
     logs: previous?.logs ?? noItems,
     spawned: previous?.spawned ?? noEntries,
-    signals: previous?.signals ?? noEntries,
-    stream: undefined,
-    concurrencyKeys: undefined,
-    concurrencySlots: noItems,
-    rateLimits: noItems,
-    waitingOnDynamicKeys: false,
-    batchKey: undefined,
-    durable: undefined
-  }
+    signals: previous?.signals ?? noEntries
+  })
   run.tasks.set(step.id, task)
   touchRun(state, run)
   state.tasksByExternalId.set(task.externalId, task)
@@ -174,12 +173,12 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
       break
     }
     case "Skipped":
-      setTaskState(state, task, { _tag: "Completed", output: skippedOutput, completedBy: undefined, skipped: true, at: now })
+      setTaskState(state, task, completedState(skippedOutput, undefined, true, now))
       recordEvent(state, task, "SKIPPED", now, { output: skippedOutput })
       onTaskFinal(state, task, now)
       break
     case "Cancelled":
-      setTaskState(state, task, { _tag: "Cancelled", at: now })
+      setTaskState(state, task, cancelledState(now))
       recordEvent(state, task, "CANCELLED", now)
       onTaskFinal(state, task, now)
       break
@@ -189,7 +188,7 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
 
 /** A task created FAILED (a step expression failed): final at once, with the error. */
 const failAtCreation = (state: EngineState, task: Task, message: string, now: number) => {
-  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
+  setTaskState(state, task, failedState(message, now))
   recordEvent(state, task, "FAILED", now, { errorMessage: message })
   onTaskFinal(state, task, now)
 }
@@ -264,7 +263,7 @@ export const completeTask = (state: EngineState, task: Task, retryCount: number,
   const output = sharedJson(text)
   const workerId = assigned.worker?.id
   releaseRuntime(state, task)
-  setTaskState(state, task, { _tag: "Completed", output, completedBy: workerId, skipped: false, at: now })
+  setTaskState(state, task, completedState(output, workerId, false, now))
   recordEvent(state, task, "FINISHED", now, { output, workerId })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, now, { payload: output })
   onTaskFinal(state, task, now)
@@ -374,7 +373,7 @@ export const onRetryBackoff = (state: EngineState, task: Task, retryCount: numbe
 }
 
 const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  setTaskState(state, task, { _tag: "Failed", error: message, at: now })
+  setTaskState(state, task, failedState(message, now))
   onTaskFinal(state, task, now)
 }
 
@@ -393,7 +392,7 @@ export const cancelTask = (state: EngineState, task: Task, now: number, options:
     if (options.notifyWorker && assigned.worker !== undefined) sendCancel(assigned.worker, task, task.retryCount)
     releaseRuntime(state, task)
   }
-  setTaskState(state, task, { _tag: "Cancelled", at: now })
+  setTaskState(state, task, cancelledState(now))
   recordEvent(state, task, options.eventType ?? "CANCELLED", now, { message: options.message ?? "" })
   publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED, now)
   onTaskFinal(state, task, now)
@@ -444,12 +443,19 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
 export const maybeFinalize = (state: EngineState, run: Run, now: number): void => {
   if (run.finishedAt !== undefined) return
   if (run.tasks.size < run.version.steps.length) return
-  for (const task of run.tasks.values()) {
-    if (!isFinal(task)) return
+  // a single task read without an iterator (`values()` makes an array and its iterator for one)
+  const only = run.tasks.size === 1 ? run.tasks.first()! : undefined
+  if (only !== undefined) {
+    if (!isFinal(only)) return
+  } else {
+    for (const task of run.tasks.values()) {
+      if (!isFinal(task)) return
+    }
   }
   run.finishedAt = now
   // a retained run's timelines packed (`packTimeline`: two heap objects a task instead of one an event)
-  for (const task of run.tasks.values()) packTimeline(task)
+  if (only !== undefined) packTimeline(only)
+  else for (const task of run.tasks.values()) packTimeline(task)
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)

@@ -84,8 +84,13 @@ interface Entry {
   nextTurn: boolean
 }
 
-/** Cancelled entries the heap keeps at most beyond its live ones before it is rebuilt without them. */
-const deadSlack = 1024
+/**
+ * Cancelled entries the heap keeps at most beyond its live ones before it is rebuilt without them:
+ * few, so that a cancelled entry (a run leaves two behind, its schedule and execution timeouts)
+ * and the timer it holds are dropped before a young-generation collection would copy them, or
+ * promote them to the old generation where they would stay until a full collection.
+ */
+const deadSlack = 64
 
 const before = (a: Entry, b: Entry) => a.timer.at < b.timer.at || (a.timer.at === b.timer.at && a.seq < b.seq)
 
@@ -196,14 +201,19 @@ export class TimerQueue {
     }
   }
 
-  /** Rebuilds the heap from its live entries. */
+  /** Rebuilds the heap from its live entries, in place. */
   private compact(): void {
-    this.heap = this.heap.filter((entry) => entry.live)
+    const heap = this.heap
+    let kept = 0
+    for (let i = 0; i < heap.length; i++) {
+      const entry = heap[i]!
+      if (!entry.live) continue
+      entry.index = kept
+      heap[kept++] = entry
+    }
+    heap.length = kept
     this.dead = 0
-    this.heap.forEach((entry, i) => {
-      entry.index = i
-    })
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i)
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.down(i)
   }
 
   private removeAt(index: number): void {

@@ -29,9 +29,9 @@ import { type AlreadyExists, type InvalidArgument, invalidArgument, isEngineErro
 import * as Idempotency from "./idempotency.js"
 import { newId, parseUuid } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"
-import { decodeUtf8, emptyObject, goMarshal, isJsonObject, parseJson, parseJsonObject, readJsonb, sharedJson } from "./json.js"
+import { decodeUtf8, emptyObject, isJsonObject, parseJson, parseJsonObject, readJsonb, sharedJson } from "./json.js"
 import type { CronTrigger, DesiredLabel, EngineState, Run, ScheduledRun, Task, TenantState, WorkflowVersion } from "./model.js"
-import { latestVersion, noEntries, TaskMap, writable } from "./model.js"
+import { latestVersion, RunRecord, writable } from "./model.js"
 import { startRun } from "./tasks.js"
 import { tenantOf } from "./tenants.js"
 import { priorityProblem } from "./validation.js"
@@ -154,16 +154,13 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
   const isDag = version.steps.length > 1
   ensureTraceparent(opts.metadata, opts.runId)
   const taskIds = isDag ? new Map(version.steps.map((step) => [step.id, newId()])) : undefined
-  const run: Run = {
+  const run: Run = new RunRecord({
     id: opts.runId,
-    tenantId: tenant.tenant.id,
     workflow: version.workflow,
     version,
-    isDag,
     inputRaw: sharedJson(opts.inputRaw),
     input: opts.inputRaw === "{}" ? emptyObject : "input" in opts ? opts.input : parseJson(opts.inputRaw),
     metadata: opts.metadata,
-    metadataRaw: goMarshal(opts.metadata),
     priority: opts.priority ?? version.defaultPriority ?? 1,
     createdAt: now,
     parentTaskExternalId: opts.parentTask?.externalId,
@@ -176,12 +173,8 @@ export const createRun = (state: EngineState, tenant: TenantState, opts: NewRun,
       ? new Map(Object.entries(opts.desiredLabels))
       : undefined,
     taskIds,
-    tasks: new TaskMap(),
-    concurrencySlots: noEntries,
-    finishedAt: undefined,
-    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined,
-    matches: noEntries
-  }
+    idempotencyKey: claimed._tag === "Claimed" ? claimed.key : undefined
+  })
   state.runsById.set(run.id, run)
   touchRun(state, run)
   tenant.runs.add(run)

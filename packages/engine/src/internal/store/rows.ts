@@ -13,7 +13,7 @@
 import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import * as Schema from "effect/Schema"
 import type { JsonValue } from "../domain/json.js"
-import { base64 } from "../domain/json.js"
+import { base64, goMarshal } from "../domain/json.js"
 import type {
   CronTrigger,
   DurableLog,
@@ -410,6 +410,19 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
           ? { id: state.batch.run.id, size: state.batch.run.size, index: state.batch.index }
           : undefined
       })
+    // the final states are written field by field: a retained task's keep their time behind a getter
+    case "Completed":
+      return defined({
+        _tag: "Completed",
+        output: state.output,
+        completedBy: state.completedBy,
+        skipped: state.skipped,
+        at: state.at
+      })
+    case "Failed":
+      return { _tag: "Failed", error: state.error, at: state.at }
+    case "Cancelled":
+      return { _tag: "Cancelled", at: state.at }
     default:
       return defined({ ...state })
   }
@@ -499,7 +512,7 @@ export const runRow = (run: Run): StoredRun =>
     workflowId: run.workflow.id,
     versionId: run.version.id,
     inputRaw: run.inputRaw,
-    metadataRaw: run.metadataRaw,
+    metadataRaw: goMarshal(run.metadata),
     priority: run.priority,
     createdAt: run.createdAt,
     parentTaskExternalId: run.parentTaskExternalId,
