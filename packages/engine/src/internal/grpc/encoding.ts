@@ -11,7 +11,8 @@
  * @internal
  */
 import { BinaryWriter } from "@bufbuild/protobuf/wire"
-import type { NormalizedServiceDefinition, TsProtoServiceDefinition } from "nice-grpc"
+import type { MethodDefinition } from "@grpc/grpc-js"
+import type { TsProtoServiceDefinition } from "nice-grpc"
 
 /** Messages longer than this leave the writer to the garbage collector. */
 export const keptWriterBytes = 64 * 1024
@@ -61,17 +62,22 @@ export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => 
   return bytes
 }
 
+/** `bytes` as a `Buffer` without copying them (grpc-js copies a response into its frame at once). */
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
 /**
- * The nice-grpc definition of a generated service (what `server.add` makes of it), its responses
- * encoded by `encodeReusing` (defaults still filled in by `fromPartial`, as handlers may return
- * partial messages), except the methods listed in `complete`, whose handlers build every message
- * whole (their type has no partial fields to fill: `fromPartial` would only copy it).
+ * The grpc-js definition of a generated (ts-proto) service: its responses encoded by
+ * `encodeReusing` (defaults still filled in by `fromPartial`, as handlers may return partial
+ * messages), except the methods listed in `complete`, whose handlers build every message whole
+ * (their type has no partial fields to fill: `fromPartial` would only copy it). The encoded bytes
+ * are handed to grpc-js as a `Buffer` view, not copied again, and a request is decoded from
+ * grpc-js's `Buffer` as it comes.
  */
 export const serverDefinition = <D extends TsProtoServiceDefinition>(
   definition: D,
   complete: ReadonlyArray<keyof D["methods"]> = []
-): NormalizedServiceDefinition<D> => {
-  const methods: Record<string, unknown> = {}
+): { readonly [K in keyof D["methods"]]: MethodDefinition<unknown, unknown> } => {
+  const methods: Record<string, MethodDefinition<unknown, unknown>> = {}
   for (const [key, method] of Object.entries(definition.methods)) {
     const whole = complete.includes(key)
     const request = method.requestType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
@@ -81,14 +87,13 @@ export const serverDefinition = <D extends TsProtoServiceDefinition>(
       path: `/${definition.fullName}/${method.name}`,
       requestStream: method.requestStream,
       responseStream: method.responseStream,
-      requestSerialize: (value: unknown) => encodeReusing(request, fill(value, request)),
+      requestSerialize: (value: unknown) => asBuffer(encodeReusing(request, fill(value, request))),
       requestDeserialize: request.decode,
       responseSerialize: whole
-        ? (value: unknown) => encodeReusing(response, value)
-        : (value: unknown) => encodeReusing(response, fill(value, response)),
-      responseDeserialize: response.decode,
-      options: method.options
+        ? (value: unknown) => asBuffer(encodeReusing(response, value))
+        : (value: unknown) => asBuffer(encodeReusing(response, fill(value, response))),
+      responseDeserialize: response.decode
     }
   }
-  return methods as NormalizedServiceDefinition<D>
+  return methods as { readonly [K in keyof D["methods"]]: MethodDefinition<unknown, unknown> }
 }
