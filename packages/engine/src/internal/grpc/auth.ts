@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { type Metadata, type StatusObject, status } from "@grpc/grpc-js"
+import { type Metadata, status, type StatusObject } from "@grpc/grpc-js"
 import { bearerToken } from "../auth/token.js"
 
 /** What every authenticated handler receives. */

@@ -68,7 +68,8 @@ export type BidiStreamMethod<Req, Res> = (
  * `ServerStreamMethod` or `BidiStreamMethod`.
  */
 export type EffectService<S> = {
-  readonly [K in keyof S]: S[K] extends (request: infer Req, context: any) => infer R ? R extends PromiseLike<infer Res> ? UnaryMethod<Req, Res>
+  readonly [K in keyof S]: S[K] extends (request: infer Req, context: any) => infer R ?
+    R extends PromiseLike<infer Res> ? UnaryMethod<Req, Res>
     : R extends AsyncIterable<infer Res> ? Req extends AsyncIterable<infer Item> ? BidiStreamMethod<Item, Res>
       : ServerStreamMethod<Req, Res>
     : never
@@ -196,7 +197,6 @@ export const boundStatusMessage = (message: string, maxBytes = maxStatusMessageB
   }
   return text.slice(0, end) + truncationNote(codePoints - kept)
 }
-
 
 const internalError: Pick<StatusObject, "code" | "details"> = Object.freeze({
   code: Status.INTERNAL,

@@ -177,8 +177,7 @@ export const make = (
         )
       ),
 
-    sendGroupKeyActionEvent: (_request, context) =>
-      Effect.fail(unimplemented("SendGroupKeyActionEvent is not implemented in engine version v1")),
+    sendGroupKeyActionEvent: () => Effect.fail(unimplemented("SendGroupKeyActionEvent is not implemented in engine version v1")),
 
     putOverridesData: () => Effect.succeed({}),
 

@@ -23,16 +23,14 @@ const toEvent = (event: PushedEvent): Event => ({
 })
 
 export const make = (core: EngineCoreService): EffectService<EventsServiceImplementation> => ({
-  push: (request, context) =>
-    core.runEither((state, now) => Either.map(Ingest.pushEvent(state, context.tenantId, request, now), toEvent)),
+  push: (request, context) => core.runEither((state, now) => Either.map(Ingest.pushEvent(state, context.tenantId, request, now), toEvent)),
 
   bulkPush: (request, context) =>
     core.runEither((state, now) =>
       Either.map(Ingest.bulkPushEvents(state, context.tenantId, request.events, now), (events) => ({ events: events.map(toEvent) }))
     ),
 
-  replaySingleEvent: (_request, context) =>
-    Effect.fail(unimplemented("ReplaySingleEvent is not implemented")),
+  replaySingleEvent: () => Effect.fail(unimplemented("ReplaySingleEvent is not implemented")),
 
   putLog: (request, context) =>
     core.runEither((state, now) =>

@@ -83,7 +83,11 @@ export const make = (options: {
           Effect.tryPromise({
             try: () =>
               new Promise<number>((resolve, reject) =>
-                server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => error === null ? resolve(port) : reject(error))
+                server.bindAsync(
+                  address,
+                  ServerCredentials.createInsecure(),
+                  (error, port) => error === null ? resolve(port) : reject(error)
+                )
               ),
             catch: (cause) => new GrpcListenError({ address, cause })
           }),
