@@ -28,6 +28,7 @@ import type {
   handleServerStreamingCall,
   handleUnaryCall,
   MethodDefinition,
+  sendUnaryData,
   ServerDuplexStream,
   ServerWritableStream,
   StatusObject,
@@ -354,28 +355,30 @@ export const make = (authenticate: (token: string) => string | undefined): Effec
       return internalError
     }
 
+    /** Answers a unary call with its outcome. */
+    const reply = (exit: Exit.Exit<unknown, EngineError>, callback: sendUnaryData<unknown>) => {
+      if (Exit.isSuccess(exit)) callback(null, exit.value)
+      else callback(statusOfCause(exit.cause))
+    }
+
     const unary = (method: UnaryMethod<unknown, unknown>): handleUnaryCall<unknown, unknown> => (call, callback) => {
       const tenantId = tenantOf(authenticate, call.metadata)
       if (tenantId === undefined) return callback(unauthenticated)
-      const respond = (exit: Exit.Exit<unknown, EngineError>) => {
-        if (Exit.isSuccess(exit)) callback(null, exit.value)
-        else callback(statusOfCause(exit.cause))
-      }
       let effect: Effect.Effect<unknown, EngineError>
       try {
         effect = method(call.request, { tenantId })
       } catch (defect) {
-        return respond(Exit.die(defect))
+        return reply(Exit.die(defect), callback)
       }
       // an outcome already there (`EngineCore.runNow`) needs no fiber
-      if (Exit.isExit(effect)) return respond(effect as Exit.Exit<unknown, EngineError>)
+      if (Exit.isExit(effect)) return reply(effect as Exit.Exit<unknown, EngineError>, callback)
       const fiber = runFork(effect)
       const onCancelled = () => fiber.unsafeInterruptAsFork(FiberId.none)
       if (call.cancelled) onCancelled()
       else call.once("cancelled", onCancelled)
       fiber.addObserver((exit) => {
         call.removeListener("cancelled", onCancelled)
-        respond(exit)
+        reply(exit, callback)
       })
     }
 

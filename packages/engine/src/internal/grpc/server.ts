@@ -30,8 +30,13 @@ import * as Events from "./events.js"
 import { unawaitedStreamWrites } from "./streamWrites.js"
 import * as Workflows from "./workflows.js"
 
-/** Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. */
+/**
+ * Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. No channelz
+ * (the engine serves no channelz service to read it): grpc-js then keeps no per-call tracker
+ * (four closures and their counters per call).
+ */
 const channelOptions = {
+  "grpc.enable_channelz": 0,
   "grpc.keepalive_time_ms": 30_000,
   "grpc.keepalive_timeout_ms": 20_000,
   "grpc.keepalive_permit_without_calls": 1,
