@@ -1,11 +1,11 @@
 /**
  * The engine's gRPC server: a grpc-js server with the five services under their upstream full
  * names, each served from its Effect implementation on grpc-js handlers (`Bridge.serve`: every
- * call authenticated, every error mapped to its status in one place), every response encoded into
- * one reused writer (`serverDefinition`), a server stream's messages written without waiting for one another
- * (`unawaitedStreamWrites`), on plain HTTP/2 with upstream's keepalive and message-size settings. It can be
- * stopped (every connection dropped) and started again on the same port; the listening server is
- * a `ScopedRef`, shut down with the engine's scope.
+ * call authenticated, every error mapped to its status in one place), every response encoded
+ * into one reused writer (`serverDefinition`), a server stream's messages written without
+ * waiting for one another (`unawaitedStreamWrites`), on plain HTTP/2 with upstream's keepalive
+ * and message-size settings. It can be stopped (every connection dropped) and started again on
+ * the same port; the listening server is a `ScopedRef`, shut down with the engine's scope.
  *
  * @internal
  */
