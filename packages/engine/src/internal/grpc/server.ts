@@ -31,12 +31,11 @@ import { unawaitedStreamWrites } from "./streamWrites.js"
 import * as Workflows from "./workflows.js"
 
 /**
- * Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. No channelz
- * (the engine serves no channelz service to read it): grpc-js then keeps no per-call tracker
- * (four closures and their counters per call).
+ * Keepalive as upstream: ping idle clients every 30 s, allow pings without calls. Channelz stays
+ * on although nothing reads it: grpc-js 1.14 tracks a connection for `forceShutdown` only with
+ * channelz (`_channelzSessionHandler`), so without it `stop` left open connections serving.
  */
 const channelOptions = {
-  "grpc.enable_channelz": 0,
   "grpc.keepalive_time_ms": 30_000,
   "grpc.keepalive_timeout_ms": 20_000,
   "grpc.keepalive_permit_without_calls": 1,
