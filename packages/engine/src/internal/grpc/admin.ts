@@ -18,8 +18,7 @@ import * as Durable from "../domain/durable.js"
 import * as Queries from "../domain/queries.js"
 import * as Registry from "../domain/registry.js"
 import * as Triggers from "../domain/triggers.js"
-import type { TenantContext } from "./auth.js"
-import type { Bridge } from "./bridge.js"
+import type { EffectService } from "./bridge.js"
 
 const toFilter = (filter: TasksFilter | undefined): Admin.TasksFilter | undefined =>
   filter === undefined ? undefined : {
@@ -38,87 +37,68 @@ const selectionOf = (request: CancelTasksRequest | ReplayTasksRequest): Admin.Ta
 
 const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
 
-export const make = (core: EngineCoreService, bridge: Bridge): AdminServiceImplementation<TenantContext> => ({
+export const make = (core: EngineCoreService): EffectService<AdminServiceImplementation> => ({
   putWorkflow: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(
-          Registry.putWorkflow(state, context.tenantId, request, now),
-          (version) => ({ id: version.id, workflowId: version.workflow.id })
-        )
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(
+        Registry.putWorkflow(state, context.tenantId, request, now),
+        (version) => ({ id: version.id, workflowId: version.workflow.id })
+      )
     ),
 
   cancelTasks: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(Admin.cancelTasks(state, context.tenantId, selectionOf(request), now), (cancelledTasks) => ({ cancelledTasks }))
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(Admin.cancelTasks(state, context.tenantId, selectionOf(request), now), (cancelledTasks) => ({ cancelledTasks }))
     ),
 
   replayTasks: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(Admin.replayTasks(state, context.tenantId, selectionOf(request), now), (replayedTasks) => ({ replayedTasks }))
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(Admin.replayTasks(state, context.tenantId, selectionOf(request), now), (replayedTasks) => ({ replayedTasks }))
     ),
 
   triggerWorkflowRun: (request, context) =>
-    bridge.unary(
-      core.runEitherNow((state, now) => {
-        const externalId = Triggers.triggerWorkflowRun(state, context.tenantId, {
-          workflowName: request.workflowName,
-          input: request.input,
-          additionalMetadata: request.additionalMetadata,
-          priority: request.priority,
-          desiredLabels: request.desiredWorkerLabels
-        }, now)
-        return typeof externalId === "string" ? Either.right({ externalId }) : Either.left(externalId)
-      }),
-      context.signal,
-      context.trailer
-    ),
+    core.runEitherNow((state, now) => {
+      const externalId = Triggers.triggerWorkflowRun(state, context.tenantId, {
+        workflowName: request.workflowName,
+        input: request.input,
+        additionalMetadata: request.additionalMetadata,
+        priority: request.priority,
+        desiredLabels: request.desiredWorkerLabels
+      }, now)
+      return typeof externalId === "string" ? Either.right({ externalId }) : Either.left(externalId)
+    }),
 
   getRunDetails: (request, context) =>
-    bridge.unary(
-      core.runEither((state) =>
-        Either.map(Queries.getRunDetails(state, context.tenantId, request.externalId), (details) => {
-          const taskRuns: Record<string, TaskRunDetail> = {}
-          for (const [readableId, task] of details.taskRuns) {
-            taskRuns[readableId] = {
-              externalId: task.externalId,
-              status: task.status,
-              readableId: task.readableId,
-              isEvicted: false,
-              ...(task.error !== undefined ? { error: task.error } : {}),
-              ...(task.output !== undefined ? { output: utf8(task.output) } : {})
-            }
-          }
-          return {
-            input: utf8(details.inputRaw),
-            additionalMetadata: utf8(details.metadataRaw),
-            status: details.status,
-            done: details.done,
+    core.runEither((state) =>
+      Either.map(Queries.getRunDetails(state, context.tenantId, request.externalId), (details) => {
+        const taskRuns: Record<string, TaskRunDetail> = {}
+        for (const [readableId, task] of details.taskRuns) {
+          taskRuns[readableId] = {
+            externalId: task.externalId,
+            status: task.status,
+            readableId: task.readableId,
             isEvicted: false,
-            taskRuns
+            ...(task.error !== undefined ? { error: task.error } : {}),
+            ...(task.output !== undefined ? { output: utf8(task.output) } : {})
           }
-        })
-      ),
-      context.signal
+        }
+        return {
+          input: utf8(details.inputRaw),
+          additionalMetadata: utf8(details.metadataRaw),
+          status: details.status,
+          done: details.done,
+          isEvicted: false,
+          taskRuns
+        }
+      })
     ),
 
   branchDurableTask: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Durable.branchDurableTask(state, context.tenantId, {
-          taskExternalId: request.taskExternalId,
-          nodeId: request.nodeId,
-          branchId: request.branchId
-        }, now)
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Durable.branchDurableTask(state, context.tenantId, {
+        taskExternalId: request.taskExternalId,
+        nodeId: request.nodeId,
+        branchId: request.branchId
+      }, now)
     )
 })

@@ -1,13 +1,13 @@
 /**
  * gRPC authentication (upstream `internal/services/grpc/middleware/auth.go`): the `authorization`
  * metadata must carry `bearer <token>` (scheme case-insensitive) for a token this engine minted
- * and a tenant it knows. Any failure is UNAUTHENTICATED "invalid auth token". The tenant id is
- * passed to the handlers in the call context (`authenticated`).
+ * and a tenant it knows. Any failure is UNAUTHENTICATED "invalid auth token" (`unauthenticated`).
+ * The tenant id is passed to the handlers in their context (`TenantContext`); every call, unary
+ * or streaming, is authenticated here (`tenantOf`, called by `Bridge.serve` before its handler).
  *
  * @internal
  */
-import type { CallContext } from "nice-grpc-common"
-import { ServerError, Status } from "nice-grpc-common"
+import { type Metadata, status, type StatusObject } from "@grpc/grpc-js"
 import { bearerToken } from "../auth/token.js"
 
 /** What every authenticated handler receives. */
@@ -15,34 +15,27 @@ export interface TenantContext {
   readonly tenantId: string
 }
 
-/** The tenant id of the call's bearer token; throws UNAUTHENTICATED "invalid auth token" without one. */
-const tenantOf = (authenticate: (token: string) => string | undefined, context: CallContext): string => {
-  const token = bearerToken(context.metadata.get("authorization"))
-  const tenantId = token === undefined ? undefined : authenticate(token)
-  if (tenantId === undefined) throw new ServerError(Status.UNAUTHENTICATED, "invalid auth token")
-  return tenantId
-}
-
-type Handler = (request: any, context: any) => any
+/** The status of a call without a valid token. */
+export const unauthenticated: Pick<StatusObject, "code" | "details"> = Object.freeze({
+  code: status.UNAUTHENTICATED,
+  details: "invalid auth token"
+})
 
 /**
- * A service implementation whose every method first authenticates the call and passes the tenant
- * id on in its context. What a nice-grpc server middleware does, without the middleware's async
- * generator (and the delegation to the handler's) per call: nice-grpc runs each handler inside a
- * generator of its own, so a throw here ends the call with that status, before a stream starts.
- * `authenticate(token)` returns the tenant id of a valid token, or undefined.
+ * The `authorization` metadata as one value: several are joined with ", " (as a single-valued
+ * header reads; a token then no longer parses), none is undefined.
  */
-export const authenticated = <S extends { readonly [K in keyof S]: Handler }>(
-  authenticate: (token: string) => string | undefined,
-  implementation: S
-): { readonly [K in keyof S]: (request: Parameters<S[K]>[0], context: CallContext) => ReturnType<S[K]> } => {
-  const wrapped: Record<string, Handler> = {}
-  for (const key of Object.keys(implementation) as Array<keyof S & string>) {
-    const handler = implementation[key].bind(implementation)
-    wrapped[key] = (request, context: CallContext) => {
-      const tenantId = tenantOf(authenticate, context)
-      return handler(request, { ...context, tenantId })
-    }
-  }
-  return wrapped as { readonly [K in keyof S]: (request: Parameters<S[K]>[0], context: CallContext) => ReturnType<S[K]> }
+const authorizationOf = (metadata: Metadata): string | undefined => {
+  const values = metadata.get("authorization")
+  if (values.length === 0) return undefined
+  return values.length === 1 ? String(values[0]) : values.join(", ")
+}
+
+/**
+ * The tenant id of the call's bearer token, or undefined without a valid one (the call then ends
+ * with `unauthenticated`). `authenticate(token)` returns the tenant id of a valid token, or undefined.
+ */
+export const tenantOf = (authenticate: (token: string) => string | undefined, metadata: Metadata): string | undefined => {
+  const token = bearerToken(authorizationOf(metadata))
+  return token === undefined ? undefined : authenticate(token)
 }

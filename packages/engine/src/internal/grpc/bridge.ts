@@ -1,21 +1,41 @@
 /**
- * Runs Effects from nice-grpc handlers (Promise and async-generator callbacks) through a runtime
- * captured when the server layer is built. Every fiber lives in a `FiberSet` of the engine's
- * scope, so closing the engine interrupts in-flight calls and ends open streams cleanly.
+ * Serves the engine's gRPC services, written as Effects (`EffectService`), on grpc-js handlers
+ * (`Bridge.serve`), through a runtime captured when the server layer is built. Every call is
+ * authenticated first (`Auth.tenantOf`: UNAUTHENTICATED "invalid auth token" without a valid
+ * token, before its handler runs). Every fiber lives in a `FiberSet` of the engine's scope, so
+ * closing the engine interrupts in-flight calls and ends open streams cleanly.
  *
- * - `unary`: one fiber per call (none for an `Exit`: `EngineCore.runNow`'s outcome of a hot call), interrupted when the client cancels (`context.signal`); an
- *   `EngineError` becomes a `ServerError` with its code and message (bounded: the one place every
- *   status message passes, see `boundStatusMessage`), a defect becomes INTERNAL "An internal
- *   error occurred." (as upstream's error interceptor).
- * - `stream`: opens a scoped resource yielding a `StreamQueue`; its iterator (`StreamMessages`)
- *   drains it in batches until the queue ends (clean end), fails (error status), the client
- *   cancels or the engine closes. Leaving the iteration closes the scope (sessions and
- *   subscriptions are released). Draining is plain code (a Promise to wait on when the queue is
- *   empty), not a fiber per batch, and a batch's messages are handed out without an async
- *   generator's resumption each.
+ * - unary: one fiber per call, none for an `Exit` (`EngineCore.runNow`'s outcome of a hot call:
+ *   answered within grpc-js's handler), interrupted when the client cancels or the deadline
+ *   passes (grpc-js's `cancelled`).
+ * - server stream (and bidi, its requests read from the call as they come): opens a scoped
+ *   resource yielding a `StreamQueue` in a holder fiber, then writes the queue's messages to the
+ *   call a batch at a time (`StreamWriter`, plain code: one microtask per batch, none per
+ *   message), waiting for `drain` when grpc-js's stream is full, until the queue ends (clean end),
+ *   fails (error status), the client cancels or the engine closes (the holder ends: clean end).
+ *   Over, the holder is interrupted (sessions and subscriptions are released).
+ *
+ * Errors (`statusOfCause`, the one place every status passes): an `EngineError` ends the call with
+ * its code and message (bounded: see `boundStatusMessage`), and its status details, if it has
+ * any, as `grpc-status-details-bin` (what clients decode typed errors from); a defect (a handler's
+ * throw included) is INTERNAL "An internal error occurred." (as upstream's error interceptor); an
+ * interruption CANCELLED "request was canceled".
  *
  * @internal
  */
+import type {
+  handleBidiStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  MethodDefinition,
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerWritableStream,
+  StatusObject,
+  UntypedHandleCall,
+  UntypedServiceImplementation
+} from "@grpc/grpc-js"
+import { Metadata, status as Status } from "@grpc/grpc-js"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -25,37 +45,65 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import { type Metadata, ServerError, Status } from "nice-grpc"
 import { type EngineError, grpcStatusOf, statusDetailsOf } from "../domain/errors.js"
+import { type TenantContext, tenantOf, unauthenticated } from "./auth.js"
+
+/** A unary method: its response, or the domain error it ends with. */
+export type UnaryMethod<Req, Res> = (request: Req, context: TenantContext) => Effect.Effect<Res, EngineError>
+
+/** A server-streaming method: opens the stream's resources, yielding the queue of its messages. */
+export type ServerStreamMethod<Req, Res> = (
+  request: Req,
+  context: TenantContext
+) => Effect.Effect<StreamQueue<Res>, EngineError, Scope.Scope>
+
+/** A bidi-streaming method: as a server stream, with the client's requests as they come. */
+export type BidiStreamMethod<Req, Res> = (
+  requests: AsyncIterable<Req>,
+  context: TenantContext
+) => Effect.Effect<StreamQueue<Res>, EngineError, Scope.Scope>
+
+/**
+ * The Effect form of a generated (ts-proto, nice-grpc) service implementation type `S`: each
+ * method with the same request and (partial) response types, as a `UnaryMethod`,
+ * `ServerStreamMethod` or `BidiStreamMethod`.
+ */
+export type EffectService<S> = {
+  readonly [K in keyof S]: S[K] extends (request: infer Req, context: any) => infer R ?
+    R extends PromiseLike<infer Res> ? UnaryMethod<Req, Res>
+    : R extends AsyncIterable<infer Res> ? Req extends AsyncIterable<infer Item> ? BidiStreamMethod<Item, Res>
+      : ServerStreamMethod<Req, Res>
+    : never
+    : never
+}
 
 export interface Bridge {
   /**
-   * Runs a unary handler. With the call's `trailer`, an error carrying status details sends them
-   * as `grpc-status-details-bin` (what clients decode typed errors from).
+   * The grpc-js handlers of a service: each of `definition`'s methods served by the method of
+   * the same name of `implementation`, after authentication.
    */
-  readonly unary: <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata) => Promise<A>
-  readonly stream: <A>(
-    open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
-    signal: AbortSignal
-  ) => AsyncIterableIterator<A>
-  readonly runSync: <A>(effect: Effect.Effect<A>) => A
+  readonly serve: (
+    definition: { readonly [name: string]: MethodDefinition<unknown, unknown> },
+    implementation: object
+  ) => UntypedServiceImplementation
 }
 
 /**
  * The messages of one server stream, offered by the engine's callbacks (a session's `send`, a
- * subscriber's) and drained by `Bridge.stream`: what a `Mailbox` did there, as plain code. Offers
- * after the end are refused (false); messages offered before it are still delivered.
+ * subscriber's) and written by `Bridge.serve`'s stream writer: what a `Mailbox` did there, as
+ * plain code. Offers after the end are refused (false); messages offered before it are still
+ * delivered.
  */
 export class StreamQueue<A> {
   private items: Array<A> = []
   private ended: Exit.Exit<void, EngineError> | undefined
-  private waiting: (() => void) | undefined
+  private listener: (() => void) | undefined
 
   /** Queues `message` unless the queue has ended. */
   unsafeOffer(message: A): boolean {
     if (this.ended !== undefined) return false
     this.items.push(message)
-    this.wake()
+    this.listener?.()
     return true
   }
 
@@ -63,7 +111,7 @@ export class StreamQueue<A> {
   unsafeDone(exit: Exit.Exit<void, EngineError>): boolean {
     if (this.ended !== undefined) return false
     this.ended = exit
-    this.wake()
+    this.listener?.()
     return true
   }
 
@@ -82,27 +130,17 @@ export class StreamQueue<A> {
     return this.ended
   }
 
-  /** @internal Resolves at the next offer, end or `wake`. */
-  next(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiting = resolve
-    })
-  }
-
-  /** @internal Resolves a pending `next`. */
-  wake(): void {
-    const waiting = this.waiting
-    if (waiting !== undefined) {
-      this.waiting = undefined
-      waiting()
-    }
+  /**
+   * @internal Calls `listener` at each offer and at the end (or no more, with undefined). It
+   * runs inside the engine's operation that offered: it must only schedule its work.
+   */
+  listen(listener: (() => void) | undefined): void {
+    this.listener = listener
   }
 }
 
 /** A new, empty `StreamQueue` (what a stream handler's `open` returns). */
 export const makeQueue = <A>(): Effect.Effect<StreamQueue<A>> => Effect.sync(() => new StreamQueue<A>())
-
-const internalError = () => new ServerError(Status.INTERNAL, "An internal error occurred.")
 
 /**
  * The most a status message takes in its `grpc-message` trailer, percent-encoded as grpc-js
@@ -161,172 +199,217 @@ export const boundStatusMessage = (message: string, maxBytes = maxStatusMessageB
   return text.slice(0, end) + truncationNote(codePoints - kept)
 }
 
-/** The status a domain failure reports, its message bounded for the trailer. */
-const statusOf = (error: EngineError): ServerError => new ServerError(grpcStatusOf(error), boundStatusMessage(error.message))
+const internalError: Pick<StatusObject, "code" | "details"> = Object.freeze({
+  code: Status.INTERNAL,
+  details: "An internal error occurred."
+})
 
-/** The outcome of a stream's `next` once it is over. */
-const over: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true })
+const cancelled: Pick<StatusObject, "code" | "details"> = Object.freeze({
+  code: Status.CANCELLED,
+  details: "request was canceled"
+})
+
+/** A status a call ends with: its code, message and trailers (status details), as grpc-js takes it. */
+type CallStatus = Pick<StatusObject, "code" | "details"> & { readonly metadata?: Metadata }
+
+/** The status a domain failure reports: its message bounded, its status details in the trailers. */
+const statusOf = (error: EngineError): CallStatus => {
+  const details = statusDetailsOf(error)
+  const status = { code: grpcStatusOf(error), details: boundStatusMessage(error.message) }
+  if (details === undefined) return status
+  const metadata = new Metadata()
+  metadata.add("grpc-status-details-bin", Buffer.from(details))
+  return { ...status, metadata }
+}
+
+/** A call's writable side and events, as grpc-js's server streams have them. */
+type StreamCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>
+
+const noMessages: ReadonlyArray<never> = []
 
 /**
- * A server stream's messages for nice-grpc (`Bridge.stream`): opens the stream's resource in a
- * holder fiber at the first `next`, then hands out the queue's messages a batch at a time. A
- * message of a batch already taken is answered without waiting (a resolved promise), rather than
- * through an async generator's resumption per message (the listen stream carries a START per
- * run). Over, it releases the resource (the holder is interrupted): when the queue ends or fails,
- * the client cancels (`signal`), the engine closes (the holder ends), or nice-grpc calls `return`.
+ * Writes a server stream's messages to its grpc-js call (`Bridge.serve`): opens the stream's
+ * resource in a holder fiber, then, one microtask after the queue's first offer of a batch, writes
+ * everything queued, in order, straight to the call; when grpc-js's stream is full (`write` says
+ * so), the rest waits for `drain`. Over, it releases the resource (the holder is interrupted):
+ * when the queue ends (after its messages: a clean end, or its error's status) or fails to open
+ * (its error's status), the client cancels (nothing more is written), or the engine closes (the
+ * holder ends: a clean end).
  */
-class StreamMessages<A> implements AsyncIterableIterator<A> {
-  private started = false
+class StreamWriter<A> {
   private finished = false
   private holder: Fiber.RuntimeFiber<never, EngineError> | undefined
   private queue: StreamQueue<A> | undefined
-  /** The batch being handed out, and the index of its next message. */
-  private batch: ReadonlyArray<A> = []
+  /** The batch being written, and the index of its next message. */
+  private batch: ReadonlyArray<A> = noMessages
   private index = 0
-  private readonly onAbort = () => this.queue?.wake()
+  private scheduled = false
+  private draining = false
+  private readonly pump = () => {
+    this.scheduled = false
+    this.write()
+  }
+  private readonly schedule = () => {
+    if (this.scheduled || this.finished) return
+    this.scheduled = true
+    queueMicrotask(this.pump)
+  }
+  private readonly onDrain = () => {
+    this.draining = false
+    this.write()
+  }
+  private readonly onCancelled = () => this.finish()
+  private readonly onHolderExit = (exit: Exit.Exit<never, EngineError>) => {
+    if (this.finished) return
+    const opened = this.queue !== undefined
+    this.finish()
+    if (!opened && Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) this.fail(exit.cause)
+    else this.call.end()
+  }
 
   constructor(
+    private readonly call: StreamCall,
     private readonly open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
-    private readonly signal: AbortSignal,
     private readonly runFork: <X, E>(effect: Effect.Effect<X, E>) => Fiber.RuntimeFiber<X, E>,
-    private readonly toServerError: (cause: Cause.Cause<EngineError>) => Error
+    private readonly statusOfCause: (cause: Cause.Cause<EngineError>) => CallStatus
   ) {}
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<A> {
-    return this
-  }
-
-  next(): Promise<IteratorResult<A, undefined>> {
-    if (this.index < this.batch.length) return Promise.resolve({ value: this.batch[this.index++]!, done: false })
-    return this.pull()
-  }
-
-  return(): Promise<IteratorResult<A, undefined>> {
-    this.finish()
-    return Promise.resolve(over)
-  }
-
-  throw(error: unknown): Promise<IteratorResult<A, undefined>> {
-    this.finish()
-    return Promise.reject(error)
-  }
-
-  /** Waits for the next batch (opening the stream first), or for the end. */
-  private async pull(): Promise<IteratorResult<A, undefined>> {
-    if (this.finished) return over
-    try {
-      if (!this.started) {
-        this.started = true
-        const opened = await this.start()
-        if (opened !== undefined) {
-          this.finish()
-          return opened
-        }
-      }
-      const queue = this.queue!
-      for (;;) {
-        if (this.signal.aborted || this.holder!.unsafePoll() !== null) {
-          this.finish()
-          return over
-        }
-        const messages = queue.takeAll()
-        if (messages.length > 0) {
-          this.batch = messages
-          this.index = 1
-          return { value: messages[0]!, done: false }
-        }
-        const exit = queue.exit
-        if (exit !== undefined) {
-          this.finish()
-          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) throw this.toServerError(exit.cause)
-          return over
-        }
-        await queue.next()
-      }
-    } catch (error) {
-      this.finish()
-      throw error
-    }
-  }
-
-  /** Opens the stream in its holder fiber; the end when it could not be opened (else undefined). */
-  private async start(): Promise<IteratorResult<A, undefined> | undefined> {
-    let resolveOpened!: (queue: StreamQueue<A>) => void
-    const opened = new Promise<StreamQueue<A>>((resolve) => {
-      resolveOpened = resolve
-    })
-    // the holder keeps the stream's scope open until the stream is over
+  /** Opens the stream in its holder fiber, which keeps its scope open until the stream is over. */
+  start(): void {
+    if (this.call.cancelled) return
+    this.call.once("cancelled", this.onCancelled)
     const holder = this.runFork(Effect.scoped(Effect.flatMap(this.open, (queue) => {
-      resolveOpened(queue)
+      this.opened(queue)
       return Effect.never
     })))
-    this.holder = holder
-    const holderExit = new Promise<Exit.Exit<never, EngineError>>((resolve) => holder.addObserver(resolve))
-    this.signal.addEventListener("abort", this.onAbort, { once: true })
-    const first = await Promise.race([opened, holderExit])
-    if (Exit.isExit(first)) {
-      if (Exit.isFailure(first) && !Cause.isInterruptedOnly(first.cause)) throw this.toServerError(first.cause)
-      return over
-    }
-    const queue = first
-    this.queue = queue
-    // the engine closing (its scope interrupts the holder) ends the stream
-    holder.addObserver(() => queue.wake())
-    return undefined
+    if (this.finished) holder.unsafeInterruptAsFork(FiberId.none)
+    else this.holder = holder
+    holder.addObserver(this.onHolderExit)
   }
 
-  /** Over: no more messages, the abort listener removed, the resource released. */
+  private opened(queue: StreamQueue<A>): void {
+    if (this.finished) return
+    this.queue = queue
+    queue.listen(this.schedule)
+    this.schedule()
+  }
+
+  /** Writes what is queued until grpc-js's stream is full; ends the call once the queue has ended. */
+  private write(): void {
+    if (this.finished || this.draining) return
+    const queue = this.queue!
+    for (;;) {
+      while (this.index < this.batch.length) {
+        const message = this.batch[this.index++]
+        if (!this.call.write(message)) {
+          if (this.finished) return
+          this.draining = true
+          this.call.once("drain", this.onDrain)
+          return
+        }
+        if (this.finished) return
+      }
+      const messages = queue.takeAll()
+      if (messages.length === 0) break
+      this.batch = messages
+      this.index = 0
+    }
+    this.batch = noMessages
+    this.index = 0
+    const exit = queue.exit
+    if (exit === undefined) return
+    this.finish()
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) this.fail(exit.cause)
+    else this.call.end()
+  }
+
+  private fail(cause: Cause.Cause<EngineError>): void {
+    this.call.emit("error", this.statusOfCause(cause))
+  }
+
+  /** Over: no more writes, the listeners removed, the resource released. */
   private finish(): void {
     if (this.finished) return
     this.finished = true
-    this.batch = []
+    this.batch = noMessages
     this.index = 0
-    this.signal.removeEventListener("abort", this.onAbort)
+    this.call.removeListener("cancelled", this.onCancelled)
+    if (this.draining) this.call.removeListener("drain", this.onDrain)
+    this.queue?.listen(undefined)
     this.holder?.unsafeInterruptAsFork(FiberId.none)
   }
 }
 
-export const make: Effect.Effect<Bridge, never, Scope.Scope> = Effect.gen(function*() {
-  const runFork = yield* FiberSet.makeRuntime<never>()
-  const runtime = yield* Effect.runtime<never>()
-  const runSync = Runtime.runSync(runtime)
+export const make = (authenticate: (token: string) => string | undefined): Effect.Effect<Bridge, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const runFork = yield* FiberSet.makeRuntime<never>()
+    const runtime = yield* Effect.runtime<never>()
+    const runSync = Runtime.runSync(runtime)
 
-  /** Runs `effect` until it ends or `signal` aborts; resolves with its Exit. */
-  const runExit = <A, E>(effect: Effect.Effect<A, E>, signal: AbortSignal): Promise<Exit.Exit<A, E>> =>
-    new Promise((resolve) => {
+    /** The status a failed call ends with (the module's "Errors"). */
+    const statusOfCause = (cause: Cause.Cause<EngineError>): CallStatus => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) return statusOf(failure.value)
+      if (Cause.isInterruptedOnly(cause)) return cancelled
+      runSync(Effect.logError("gRPC handler defect", cause))
+      return internalError
+    }
+
+    /** Answers a unary call with its outcome. */
+    const reply = (exit: Exit.Exit<unknown, EngineError>, callback: sendUnaryData<unknown>) => {
+      if (Exit.isSuccess(exit)) callback(null, exit.value)
+      else callback(statusOfCause(exit.cause))
+    }
+
+    const unary = (method: UnaryMethod<unknown, unknown>): handleUnaryCall<unknown, unknown> => (call, callback) => {
+      const tenantId = tenantOf(authenticate, call.metadata)
+      if (tenantId === undefined) return callback(unauthenticated)
+      let effect: Effect.Effect<unknown, EngineError>
+      try {
+        effect = method(call.request, { tenantId })
+      } catch (defect) {
+        return reply(Exit.die(defect), callback)
+      }
+      // an outcome already there (`EngineCore.runNow`) needs no fiber
+      if (Exit.isExit(effect)) return reply(effect as Exit.Exit<unknown, EngineError>, callback)
       const fiber = runFork(effect)
-      const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
-      if (signal.aborted) onAbort()
-      else signal.addEventListener("abort", onAbort, { once: true })
+      const onCancelled = () => fiber.unsafeInterruptAsFork(FiberId.none)
+      if (call.cancelled) onCancelled()
+      else call.once("cancelled", onCancelled)
       fiber.addObserver((exit) => {
-        signal.removeEventListener("abort", onAbort)
-        resolve(exit)
+        call.removeListener("cancelled", onCancelled)
+        reply(exit, callback)
       })
-    })
+    }
 
-  /** The error a failed call reports to the client. */
-  const toServerError = (cause: Cause.Cause<EngineError>): Error => {
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) return statusOf(failure.value)
-    if (Cause.isInterruptedOnly(cause)) return new ServerError(Status.CANCELLED, "request was canceled")
-    runSync(Effect.logError("gRPC handler defect", cause))
-    return internalError()
-  }
+    const stream = (call: StreamCall, open: (context: TenantContext) => Effect.Effect<StreamQueue<unknown>, EngineError, Scope.Scope>) => {
+      const tenantId = tenantOf(authenticate, call.metadata)
+      if (tenantId === undefined) {
+        call.emit("error", unauthenticated)
+        return
+      }
+      const context: TenantContext = { tenantId }
+      new StreamWriter(call, Effect.suspend(() => open(context)), runFork, statusOfCause).start()
+    }
 
-  const unary = async <A>(effect: Effect.Effect<A, EngineError>, signal: AbortSignal, trailer?: Metadata): Promise<A> => {
-    // an outcome already there (`EngineCore.runNow`) needs no fiber
-    const exit = Exit.isExit(effect) ? effect as Exit.Exit<A, EngineError> : await runExit(effect, signal)
-    if (Exit.isSuccess(exit)) return exit.value
-    const failure = Cause.failureOption(exit.cause)
-    const details = trailer !== undefined && Option.isSome(failure) ? statusDetailsOf(failure.value) : undefined
-    if (details !== undefined) trailer!.set("grpc-status-details-bin", details)
-    throw toServerError(exit.cause)
-  }
+    const serverStream = (method: ServerStreamMethod<unknown, unknown>): handleServerStreamingCall<unknown, unknown> => (call) =>
+      stream(call, (context) => method(call.request, context))
 
-  const stream = <A>(
-    open: Effect.Effect<StreamQueue<A>, EngineError, Scope.Scope>,
-    signal: AbortSignal
-  ): AsyncIterableIterator<A> => new StreamMessages(open, signal, runFork, toServerError)
+    // the requests are read without destroying the call when they end (its responses may go on)
+    const bidiStream = (method: BidiStreamMethod<unknown, unknown>): handleBidiStreamingCall<unknown, unknown> => (call) =>
+      stream(call, (context) => method(call.iterator({ destroyOnReturn: false }), context))
 
-  return { unary, stream, runSync }
-})
+    const serve: Bridge["serve"] = (definition, implementation) => {
+      const handlers: Record<string, UntypedHandleCall> = {}
+      for (const [name, method] of Object.entries(definition)) {
+        const handler = (implementation as Record<string, unknown>)[name]
+        if (method.requestStream && !method.responseStream) throw new Error(`client-streaming method ${method.path} is not served`)
+        if (!method.responseStream) handlers[name] = unary(handler as UnaryMethod<unknown, unknown>)
+        else if (method.requestStream) handlers[name] = bidiStream(handler as BidiStreamMethod<unknown, unknown>)
+        else handlers[name] = serverStream(handler as ServerStreamMethod<unknown, unknown>)
+      }
+      return handlers
+    }
+
+    return { serve }
+  })

@@ -23,8 +23,7 @@ import { newId, parseUuid } from "../domain/ids.js"
 import type { EventSubscriber, MetadataSubscriber, RunSubscriber, Session } from "../domain/model.js"
 import * as Publish from "../domain/publish.js"
 import * as Workers from "../domain/workers.js"
-import type { TenantContext } from "./auth.js"
-import { type Bridge, makeQueue } from "./bridge.js"
+import { type EffectService, makeQueue } from "./bridge.js"
 
 /**
  * A run id `SubscribeToWorkflowEvents` does not know yet is looked up again, 1 s apart, 10 times
@@ -38,227 +37,183 @@ const runLookup = Schedule.spaced("1 second").pipe(
 
 export const make = (
   core: EngineCoreService,
-  bridge: Bridge,
   options: { readonly version: string }
-): DispatcherServiceImplementation<TenantContext> => {
+): EffectService<DispatcherServiceImplementation> => {
   const { run, runEither, runEitherNow, runSync } = core
 
-  const listen = (workerId: string, tenantId: string, legacy: boolean, signal: AbortSignal) =>
-    bridge.stream(
-      Effect.gen(function*() {
-        const worker = yield* runEither((state) => Workers.workerForListen(state, tenantId, workerId))
-        const queue = yield* makeQueue<AssignedAction>()
-        const session = yield* run((state, now): Session => {
-          const created: Session = {
-            id: newId(),
-            workerId: worker.id,
-            establishedAt: now,
-            legacy,
-            send: (action) => queue.unsafeOffer(action),
-            close: (error) => {
-              queue.unsafeDone(error === undefined ? Exit.void : Exit.fail(error))
-            }
+  const listen = (workerId: string, tenantId: string, legacy: boolean) =>
+    Effect.gen(function*() {
+      const worker = yield* runEither((state) => Workers.workerForListen(state, tenantId, workerId))
+      const queue = yield* makeQueue<AssignedAction>()
+      const session = yield* run((state, now): Session => {
+        const created: Session = {
+          id: newId(),
+          workerId: worker.id,
+          establishedAt: now,
+          legacy,
+          send: (action) => queue.unsafeOffer(action),
+          close: (error) => {
+            queue.unsafeDone(error === undefined ? Exit.void : Exit.fail(error))
           }
-          Workers.openSession(state, worker, created, now)
-          return created
-        })
-        yield* Effect.addFinalizer(() => runSync((state, now) => Workers.closeSession(state, worker, session, now)))
-        return queue
-      }),
-      signal
-    )
+        }
+        Workers.openSession(state, worker, created, now)
+        return created
+      })
+      yield* Effect.addFinalizer(() => runSync((state, now) => Workers.closeSession(state, worker, session, now)))
+      return queue
+    })
 
   return {
     register: (request, context) =>
-      bridge.unary(
-        runEither((state, now) =>
-          Either.map(
-            Workers.registerWorker(state, context.tenantId, request, now),
-            (worker) => ({ tenantId: context.tenantId, workerId: worker.id, workerName: worker.name })
-          )
-        ),
-        context.signal
+      runEither((state, now) =>
+        Either.map(
+          Workers.registerWorker(state, context.tenantId, request, now),
+          (worker) => ({ tenantId: context.tenantId, workerId: worker.id, workerName: worker.name })
+        )
       ),
 
-    listen: (request, context) => listen(request.workerId, context.tenantId, true, context.signal),
+    listen: (request, context) => listen(request.workerId, context.tenantId, true),
 
-    listenV2: (request, context) => listen(request.workerId, context.tenantId, false, context.signal),
+    listenV2: (request, context) => listen(request.workerId, context.tenantId, false),
 
     heartbeat: (request, context) =>
-      bridge.unary(
-        runEitherNow((state, now) => Either.map(Workers.heartbeat(state, context.tenantId, request.workerId, now), () => ({}))),
-        context.signal
-      ),
+      runEitherNow((state, now) => Either.map(Workers.heartbeat(state, context.tenantId, request.workerId, now), () => ({}))),
 
     subscribeToWorkflowEvents: (request, context) => {
       const tenantId = context.tenantId
       if (request.workflowRunId !== undefined) {
         const runId = request.workflowRunId
-        return bridge.stream(
-          Effect.gen(function*() {
-            const parsed = parseUuid(runId)
-            if (!parsed.ok) return yield* invalidArgument(`invalid workflow run id ${runId}: ${parsed.error}`)
-            const id = parsed.value
-            const queue = yield* makeQueue<WorkflowEvent>()
-            const subscriber: EventSubscriber = {
-              send: (event) => queue.unsafeOffer(event),
-              close: () => queue.unsafeDone(Exit.void)
-            }
-            const lookup = runSync((state) => {
-              const r = state.runsById.get(id)
-              if (r === undefined) return "missing" as const
-              if (r.tenantId !== tenantId) return "foreign" as const
-              if (r.finishedAt !== undefined) return "finished" as const
-              Publish.addEventSubscriber(state, id, subscriber)
-              return "subscribed" as const
-            })
-            const found = yield* Effect.repeat(lookup, runLookup)
-            if (found === "finished") {
-              yield* queue.end
-              return queue
-            }
-            if (found !== "subscribed") return yield* notFound(`workflow run ${id} not found`)
-            yield* Effect.addFinalizer(() => runSync((state) => Publish.removeEventSubscriber(state, id, subscriber)))
+        return Effect.gen(function*() {
+          const parsed = parseUuid(runId)
+          if (!parsed.ok) return yield* invalidArgument(`invalid workflow run id ${runId}: ${parsed.error}`)
+          const id = parsed.value
+          const queue = yield* makeQueue<WorkflowEvent>()
+          const subscriber: EventSubscriber = {
+            send: (event) => queue.unsafeOffer(event),
+            close: () => queue.unsafeDone(Exit.void)
+          }
+          const lookup = runSync((state) => {
+            const r = state.runsById.get(id)
+            if (r === undefined) return "missing" as const
+            if (r.tenantId !== tenantId) return "foreign" as const
+            if (r.finishedAt !== undefined) return "finished" as const
+            Publish.addEventSubscriber(state, id, subscriber)
+            return "subscribed" as const
+          })
+          const found = yield* Effect.repeat(lookup, runLookup)
+          if (found === "finished") {
+            yield* queue.end
             return queue
-          }),
-          context.signal
-        )
+          }
+          if (found !== "subscribed") return yield* notFound(`workflow run ${id} not found`)
+          yield* Effect.addFinalizer(() => runSync((state) => Publish.removeEventSubscriber(state, id, subscriber)))
+          return queue
+        })
       }
       if (request.additionalMetaKey !== undefined && request.additionalMetaValue !== undefined) {
         const key = request.additionalMetaKey
         const value = request.additionalMetaValue
-        return bridge.stream(
-          Effect.gen(function*() {
-            const queue = yield* makeQueue<WorkflowEvent>()
-            const subscriber: MetadataSubscriber = {
-              key,
-              value,
-              active: new Set(),
-              send: (event) => queue.unsafeOffer(event),
-              close: () => queue.unsafeDone(Exit.void)
-            }
-            yield* runSync((state) => {
-              state.metadataSubscribers.add(subscriber)
-            })
-            yield* Effect.addFinalizer(() => runSync((state) => state.metadataSubscribers.delete(subscriber)))
-            return queue
-          }),
-          context.signal
-        )
+        return Effect.gen(function*() {
+          const queue = yield* makeQueue<WorkflowEvent>()
+          const subscriber: MetadataSubscriber = {
+            key,
+            value,
+            active: new Set(),
+            send: (event) => queue.unsafeOffer(event),
+            close: () => queue.unsafeDone(Exit.void)
+          }
+          yield* runSync((state) => {
+            state.metadataSubscribers.add(subscriber)
+          })
+          yield* Effect.addFinalizer(() => runSync((state) => state.metadataSubscribers.delete(subscriber)))
+          return queue
+        })
       }
-      return bridge.stream(
-        Effect.fail(invalidArgument("either workflow run id or additional meta key-value must be provided")),
-        context.signal
-      )
+      return Effect.fail(invalidArgument("either workflow run id or additional meta key-value must be provided"))
     },
 
     subscribeToWorkflowRuns: (requests, context) =>
-      bridge.stream(
-        Effect.gen(function*() {
-          const queue = yield* makeQueue<WorkflowRunEvent>()
-          const subscriber: RunSubscriber = { send: (event) => queue.unsafeOffer(Publish.cleanResults(event)) }
-          const subscribed = new Set<string>()
-          yield* Effect.addFinalizer(() =>
-            runSync((state) => {
-              for (const id of subscribed) Publish.unsubscribeRun(state, id, subscriber)
+      Effect.gen(function*() {
+        const queue = yield* makeQueue<WorkflowRunEvent>()
+        const subscriber: RunSubscriber = { send: (event) => queue.unsafeOffer(Publish.cleanResults(event)) }
+        const subscribed = new Set<string>()
+        yield* Effect.addFinalizer(() =>
+          runSync((state) => {
+            for (const id of subscribed) Publish.unsubscribeRun(state, id, subscriber)
+          })
+        )
+        const iterator = requests[Symbol.asyncIterator]()
+        const consume: Effect.Effect<void> = Effect.gen(function*() {
+          for (;;) {
+            const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<SubscribeToWorkflowRunsRequest>>)
+            if (next.done === true) return
+            const parsed = parseUuid(next.value.workflowRunId)
+            if (!parsed.ok) continue
+            subscribed.add(parsed.value)
+            yield* runSync((state, now) => {
+              const r = state.runsById.get(parsed.value)
+              if (r !== undefined && r.tenantId !== context.tenantId) return
+              Publish.subscribeRun(state, parsed.value, subscriber, now)
             })
-          )
-          const iterator = requests[Symbol.asyncIterator]()
-          const consume: Effect.Effect<void> = Effect.gen(function*() {
-            for (;;) {
-              const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<SubscribeToWorkflowRunsRequest>>)
-              if (next.done === true) return
-              const parsed = parseUuid(next.value.workflowRunId)
-              if (!parsed.ok) continue
-              subscribed.add(parsed.value)
-              yield* runSync((state, now) => {
-                const r = state.runsById.get(parsed.value)
-                if (r !== undefined && r.tenantId !== context.tenantId) return
-                Publish.subscribeRun(state, parsed.value, subscriber, now)
-              })
-            }
-          }).pipe(Effect.ignore)
-          yield* Effect.forkScoped(consume)
-          return queue
-        }),
-        context.signal
-      ),
+          }
+        }).pipe(Effect.ignore)
+        yield* Effect.forkScoped(consume)
+        return queue
+      }),
 
     sendStepActionEvent: (request, context) =>
-      bridge.unary(
-        runEitherNow((state, now) =>
-          Either.map(
-            Actions.stepActionEvent(state, context.tenantId, request, now),
-            () => ({ tenantId: context.tenantId, workerId: request.workerId })
-          )
-        ),
-        context.signal
+      runEitherNow((state, now) =>
+        Either.map(
+          Actions.stepActionEvent(state, context.tenantId, request, now),
+          () => ({ tenantId: context.tenantId, workerId: request.workerId })
+        )
       ),
 
     sendBatchActionEvent: (request, context) =>
-      bridge.unary(
-        runEitherNow((state, now) =>
-          Either.map(
-            Actions.batchActionEvent(state, context.tenantId, request, now),
-            () => ({ tenantId: context.tenantId, workerId: request.workerId })
-          )
-        ),
-        context.signal
+      runEitherNow((state, now) =>
+        Either.map(
+          Actions.batchActionEvent(state, context.tenantId, request, now),
+          () => ({ tenantId: context.tenantId, workerId: request.workerId })
+        )
       ),
 
-    sendGroupKeyActionEvent: (_request, context) =>
-      bridge.unary(Effect.fail(unimplemented("SendGroupKeyActionEvent is not implemented in engine version v1")), context.signal),
+    sendGroupKeyActionEvent: () => Effect.fail(unimplemented("SendGroupKeyActionEvent is not implemented in engine version v1")),
 
-    putOverridesData: () => Promise.resolve({}),
+    putOverridesData: () => Effect.succeed({}),
 
     unsubscribe: (request, context) =>
-      bridge.unary(
-        runEither((state) =>
-          Either.map(
-            Workers.unsubscribe(state, context.tenantId, request.workerId),
-            () => ({ tenantId: context.tenantId, workerId: request.workerId })
-          )
-        ),
-        context.signal
+      runEither((state) =>
+        Either.map(
+          Workers.unsubscribe(state, context.tenantId, request.workerId),
+          () => ({ tenantId: context.tenantId, workerId: request.workerId })
+        )
       ),
 
     refreshTimeout: (request, context) =>
-      bridge.unary(
-        runEitherNow((state, now) =>
-          Either.map(
-            Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now),
-            (timeoutAt) => ({ timeoutAt: new Date(timeoutAt) })
-          )
-        ),
-        context.signal
+      runEitherNow((state, now) =>
+        Either.map(
+          Workers.refreshTimeout(state, context.tenantId, request.taskRunExternalId, request.incrementTimeoutBy, now),
+          (timeoutAt) => ({ timeoutAt: new Date(timeoutAt) })
+        )
       ),
 
     releaseSlot: (request, context) =>
-      bridge.unary(
-        runEitherNow((state, now) => Either.map(Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now), () => ({}))),
-        context.signal
-      ),
+      runEitherNow((state, now) => Either.map(Workers.releaseSlot(state, context.tenantId, request.taskRunExternalId, now), () => ({}))),
 
     restoreEvictedTask: (request, context) =>
-      bridge.unary(
-        run((state, now) => {
-          Durable.restoreEvictedTask(state, context.tenantId, request.taskRunExternalId, now)
-          return { requeued: true }
-        }),
-        context.signal
-      ),
+      run((state, now) => {
+        Durable.restoreEvictedTask(state, context.tenantId, request.taskRunExternalId, now)
+        return { requeued: true }
+      }),
 
     upsertWorkerLabels: (request, context) =>
-      bridge.unary(
-        runEither((state) =>
-          Either.map(
-            Workers.upsertLabels(state, context.tenantId, request.workerId, request.labels),
-            () => ({ tenantId: context.tenantId, workerId: request.workerId })
-          )
-        ),
-        context.signal
+      runEither((state) =>
+        Either.map(
+          Workers.upsertLabels(state, context.tenantId, request.workerId, request.labels),
+          () => ({ tenantId: context.tenantId, workerId: request.workerId })
+        )
       ),
 
-    getVersion: () => Promise.resolve({ version: options.version })
+    getVersion: () => Effect.succeed({ version: options.version })
   }
 }

@@ -26,77 +26,67 @@ import {
 } from "../domain/durable.js"
 import { newId } from "../domain/ids.js"
 import type { DurableEventListener, DurableStream } from "../domain/model.js"
-import type { TenantContext } from "./auth.js"
-import { type Bridge, makeQueue } from "./bridge.js"
+import { type EffectService, makeQueue } from "./bridge.js"
 
-export const make = (core: EngineCoreService, bridge: Bridge): V1DispatcherServiceImplementation<TenantContext> => ({
+export const make = (core: EngineCoreService): EffectService<V1DispatcherServiceImplementation> => ({
   durableTask: (requests, context) =>
-    bridge.stream(
-      Effect.gen(function*() {
-        const queue = yield* makeQueue<DurableTaskResponse>()
-        const stream: DurableStream = {
-          id: newId(),
-          tenantId: context.tenantId,
-          send: (response) => queue.unsafeOffer(response),
-          releases: new Map()
-        }
-        yield* Effect.addFinalizer(() => core.runSync((state) => closeDurableStream(state, stream)))
-        const iterator = requests[Symbol.asyncIterator]()
-        const handle = (request: DurableTaskRequest) =>
-          core.run((state, now) => {
-            try {
-              handleDurableRequest(state, stream, request, now)
-              return undefined
-            } catch (error) {
-              if (error instanceof DurableRequestError) return error.message
-              throw error
-            }
-          }).pipe(
-            Effect.flatMap((dropped) => dropped === undefined ? Effect.void : Effect.logDebug(`durable task request dropped: ${dropped}`)),
-            Effect.catchAll((error) => Effect.logDebug("durable task request failed", error))
-          )
-        const consume: Effect.Effect<void> = Effect.gen(function*() {
-          for (;;) {
-            const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<DurableTaskRequest>>)
-            if (next.done === true) return
-            yield* handle(next.value)
+    Effect.gen(function*() {
+      const queue = yield* makeQueue<DurableTaskResponse>()
+      const stream: DurableStream = {
+        id: newId(),
+        tenantId: context.tenantId,
+        send: (response) => queue.unsafeOffer(response),
+        releases: new Map()
+      }
+      yield* Effect.addFinalizer(() => core.runSync((state) => closeDurableStream(state, stream)))
+      const iterator = requests[Symbol.asyncIterator]()
+      const handle = (request: DurableTaskRequest) =>
+        core.run((state, now) => {
+          try {
+            handleDurableRequest(state, stream, request, now)
+            return undefined
+          } catch (error) {
+            if (error instanceof DurableRequestError) return error.message
+            throw error
           }
         }).pipe(
-          Effect.ignore,
-          Effect.ensuring(queue.end)
+          Effect.flatMap((dropped) => dropped === undefined ? Effect.void : Effect.logDebug(`durable task request dropped: ${dropped}`)),
+          Effect.catchAll((error) => Effect.logDebug("durable task request failed", error))
         )
-        yield* Effect.forkScoped(consume)
-        return queue
-      }),
-      context.signal
-    ),
-  registerDurableEvent: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) => Either.map(registerDurableEvent(state, context.tenantId, request, now), () => ({}))),
-      context.signal
-    ),
-  listenForDurableEvent: (requests, context) =>
-    bridge.stream(
-      Effect.gen(function*() {
-        const queue = yield* makeQueue<DurableEvent>()
-        const listener: DurableEventListener = {
-          tenantId: context.tenantId,
-          wanted: new Map(),
-          send: (event) => queue.unsafeOffer(event)
+      const consume: Effect.Effect<void> = Effect.gen(function*() {
+        for (;;) {
+          const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<DurableTaskRequest>>)
+          if (next.done === true) return
+          yield* handle(next.value)
         }
-        yield* core.runSync((state) => state.durableEventListeners.add(listener))
-        yield* Effect.addFinalizer(() => core.runSync((state) => state.durableEventListeners.delete(listener)))
-        const iterator = requests[Symbol.asyncIterator]()
-        const consume: Effect.Effect<void> = Effect.gen(function*() {
-          for (;;) {
-            const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>)
-            if (next.done === true) return
-            yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
-          }
-        }).pipe(Effect.ignore, Effect.ensuring(queue.end))
-        yield* Effect.forkScoped(consume)
-        return queue
-      }),
-      context.signal
-    )
+      }).pipe(
+        Effect.ignore,
+        Effect.ensuring(queue.end)
+      )
+      yield* Effect.forkScoped(consume)
+      return queue
+    }),
+  registerDurableEvent: (request, context) =>
+    core.runEither((state, now) => Either.map(registerDurableEvent(state, context.tenantId, request, now), () => ({}))),
+  listenForDurableEvent: (requests, context) =>
+    Effect.gen(function*() {
+      const queue = yield* makeQueue<DurableEvent>()
+      const listener: DurableEventListener = {
+        tenantId: context.tenantId,
+        wanted: new Map(),
+        send: (event) => queue.unsafeOffer(event)
+      }
+      yield* core.runSync((state) => state.durableEventListeners.add(listener))
+      yield* Effect.addFinalizer(() => core.runSync((state) => state.durableEventListeners.delete(listener)))
+      const iterator = requests[Symbol.asyncIterator]()
+      const consume: Effect.Effect<void> = Effect.gen(function*() {
+        for (;;) {
+          const next = yield* Effect.tryPromise(() => iterator.next() as Promise<IteratorResult<ListenForDurableEventRequest>>)
+          if (next.done === true) return
+          yield* core.runSync((state) => listenForDurableEvent(state, listener, next.value))
+        }
+      }).pipe(Effect.ignore, Effect.ensuring(queue.end))
+      yield* Effect.forkScoped(consume)
+      return queue
+    })
 })

@@ -11,7 +11,8 @@
  * @internal
  */
 import { BinaryWriter } from "@bufbuild/protobuf/wire"
-import type { NormalizedServiceDefinition, TsProtoServiceDefinition } from "nice-grpc"
+import type { MethodDefinition } from "@grpc/grpc-js"
+import type { TsProtoServiceDefinition } from "nice-grpc"
 
 /** Messages longer than this leave the writer to the garbage collector. */
 export const keptWriterBytes = 64 * 1024
@@ -54,24 +55,78 @@ interface Encodable<M> {
   readonly fromPartial?: (object: unknown) => M
 }
 
-/** The bytes of `message`, encoded into the shared writer. */
-export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => {
-  const bytes = type.encode(message, writer).finish()
+/** Encodes `message` into the shared writer; a throw leaves a new writer (no half-written bytes kept). */
+const encodeShared = <M>(type: Encodable<M>, message: M): BinaryWriter => {
+  try {
+    return type.encode(message, writer)
+  } catch (error) {
+    writer = new AsciiWriter()
+    throw error
+  }
+}
+
+/** The shared writer's bytes, copied out; a writer grown past `keptWriterBytes` is dropped. */
+const finishShared = (written: BinaryWriter): Uint8Array => {
+  const bytes = written.finish()
   if (bytes.length > keptWriterBytes) writer = new AsciiWriter()
   return bytes
 }
 
+/** The bytes of `message`, encoded into the shared writer. */
+export const encodeReusing = <M>(type: Encodable<M>, message: M): Uint8Array => finishShared(encodeShared(type, message))
+
+/** `bytes` as a `Buffer` without copying them. */
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** What `takeWritten` reads of a `BinaryWriter` (its private fields, `@bufbuild/protobuf` 2.x). */
+interface WriterInternals {
+  buffer?: unknown
+  pos?: unknown
+  stackPos?: unknown
+}
+
 /**
- * The nice-grpc definition of a generated service (what `server.add` makes of it), its responses
- * encoded by `encodeReusing` (defaults still filled in by `fromPartial`, as handlers may return
- * partial messages), except the methods listed in `complete`, whose handlers build every message
- * whole (their type has no partial fields to fill: `fromPartial` would only copy it).
+ * The bytes written so far, as a view of the writer's own buffer (no copy), the writer emptied
+ * for the next message; undefined where the writer's fields are not as expected (another
+ * `@bufbuild/protobuf`), or a fork is open.
+ */
+const takeWritten = (written: BinaryWriter): Buffer | undefined => {
+  const internals = written as unknown as WriterInternals
+  const { buffer, pos, stackPos } = internals
+  if (!(buffer instanceof Uint8Array) || typeof pos !== "number" || !Array.isArray(stackPos) || stackPos.length > 0) return undefined
+  internals.pos = 0
+  return Buffer.from(buffer.buffer, buffer.byteOffset, pos)
+}
+
+/**
+ * The bytes of `message`, encoded into the shared writer, as a view of its buffer: valid only
+ * until the next message is encoded, so only for a caller that copies them at once. grpc-js's
+ * server does (`serializeMessage` copies a response into its length-prefixed frame as soon as it
+ * is serialized), so a response leaves without `finish`'s copy of its bytes (a new `ArrayBuffer`
+ * per message). Without the writer's fields (`takeWritten`), a copy as `encodeReusing` makes.
+ */
+export const encodeTransient = <M>(type: Encodable<M>, message: M): Buffer => {
+  const written = encodeShared(type, message)
+  const view = takeWritten(written)
+  if (view === undefined) return asBuffer(finishShared(written))
+  if (view.length > keptWriterBytes) writer = new AsciiWriter()
+  return view
+}
+
+/**
+ * The grpc-js definition of a generated (ts-proto) service: its responses encoded by
+ * `encodeTransient` (defaults still filled in by `fromPartial`, as handlers may return partial
+ * messages), except the methods listed in `complete`, whose handlers build every message whole
+ * (their type has no partial fields to fill: `fromPartial` would only copy it), and handed to
+ * grpc-js's server as a view of the shared writer's buffer, which it copies into the response's
+ * frame at once. A request is decoded from grpc-js's `Buffer` as it comes; requests (encoded only
+ * by a client of this definition, such as a test's, which may hold them) are copied out.
  */
 export const serverDefinition = <D extends TsProtoServiceDefinition>(
   definition: D,
   complete: ReadonlyArray<keyof D["methods"]> = []
-): NormalizedServiceDefinition<D> => {
-  const methods: Record<string, unknown> = {}
+): { readonly [K in keyof D["methods"]]: MethodDefinition<unknown, unknown> } => {
+  const methods: Record<string, MethodDefinition<unknown, unknown>> = {}
   for (const [key, method] of Object.entries(definition.methods)) {
     const whole = complete.includes(key)
     const request = method.requestType as unknown as Encodable<unknown> & { readonly decode: (bytes: Uint8Array) => unknown }
@@ -81,14 +136,13 @@ export const serverDefinition = <D extends TsProtoServiceDefinition>(
       path: `/${definition.fullName}/${method.name}`,
       requestStream: method.requestStream,
       responseStream: method.responseStream,
-      requestSerialize: (value: unknown) => encodeReusing(request, fill(value, request)),
+      requestSerialize: (value: unknown) => asBuffer(encodeReusing(request, fill(value, request))),
       requestDeserialize: request.decode,
       responseSerialize: whole
-        ? (value: unknown) => encodeReusing(response, value)
-        : (value: unknown) => encodeReusing(response, fill(value, response)),
-      responseDeserialize: response.decode,
-      options: method.options
+        ? (value: unknown) => encodeTransient(response, value)
+        : (value: unknown) => encodeTransient(response, fill(value, response)),
+      responseDeserialize: response.decode
     }
   }
-  return methods as NormalizedServiceDefinition<D>
+  return methods as { readonly [K in keyof D["methods"]]: MethodDefinition<unknown, unknown> }
 }

@@ -11,8 +11,7 @@ import type { EngineCoreService } from "../core.js"
 import { unimplemented } from "../domain/errors.js"
 import * as Ingest from "../domain/ingest.js"
 import type { PushedEvent } from "../domain/model.js"
-import type { TenantContext } from "./auth.js"
-import type { Bridge } from "./bridge.js"
+import type { EffectService } from "./bridge.js"
 
 const toEvent = (event: PushedEvent): Event => ({
   tenantId: event.tenantId,
@@ -23,55 +22,41 @@ const toEvent = (event: PushedEvent): Event => ({
   additionalMetadata: event.additionalMetadata
 })
 
-export const make = (core: EngineCoreService, bridge: Bridge): EventsServiceImplementation<TenantContext> => ({
-  push: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) => Either.map(Ingest.pushEvent(state, context.tenantId, request, now), toEvent)),
-      context.signal
-    ),
+export const make = (core: EngineCoreService): EffectService<EventsServiceImplementation> => ({
+  push: (request, context) => core.runEither((state, now) => Either.map(Ingest.pushEvent(state, context.tenantId, request, now), toEvent)),
 
   bulkPush: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(Ingest.bulkPushEvents(state, context.tenantId, request.events, now), (events) => ({ events: events.map(toEvent) }))
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(Ingest.bulkPushEvents(state, context.tenantId, request.events, now), (events) => ({ events: events.map(toEvent) }))
     ),
 
-  replaySingleEvent: (_request, context) =>
-    bridge.unary(Effect.fail(unimplemented("ReplaySingleEvent is not implemented")), context.signal),
+  replaySingleEvent: () => Effect.fail(unimplemented("ReplaySingleEvent is not implemented")),
 
   putLog: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(
-          Ingest.putLog(state, context.tenantId, {
-            taskRunExternalId: request.taskRunExternalId,
-            createdAt: request.createdAt?.getTime(),
-            message: request.message,
-            level: request.level,
-            metadata: request.metadata,
-            taskRetryCount: request.taskRetryCount
-          }, now),
-          () => ({})
-        )
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(
+        Ingest.putLog(state, context.tenantId, {
+          taskRunExternalId: request.taskRunExternalId,
+          createdAt: request.createdAt?.getTime(),
+          message: request.message,
+          level: request.level,
+          metadata: request.metadata,
+          taskRetryCount: request.taskRetryCount
+        }, now),
+        () => ({})
+      )
     ),
 
   putStreamEvent: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        Either.map(
-          Ingest.putStreamEvent(state, context.tenantId, {
-            taskRunExternalId: request.taskRunExternalId,
-            createdAt: request.createdAt?.getTime(),
-            message: request.message,
-            eventIndex: request.eventIndex
-          }, now),
-          () => ({})
-        )
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      Either.map(
+        Ingest.putStreamEvent(state, context.tenantId, {
+          taskRunExternalId: request.taskRunExternalId,
+          createdAt: request.createdAt?.getTime(),
+          message: request.message,
+          eventIndex: request.eventIndex
+        }, now),
+        () => ({})
+      )
     )
 })

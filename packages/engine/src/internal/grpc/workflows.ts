@@ -15,8 +15,7 @@ import * as RateLimits from "../domain/rateLimits.js"
 import * as Registry from "../domain/registry.js"
 import * as Schedules from "../domain/schedules.js"
 import * as Triggers from "../domain/triggers.js"
-import type { TenantContext } from "./auth.js"
-import type { Bridge } from "./bridge.js"
+import type { EffectService } from "./bridge.js"
 
 const toTask = (step: CreateWorkflowStepOpts, scheduleTimeout: string | undefined): CreateTaskOpts =>
   CreateTaskOpts.fromPartial({
@@ -44,92 +43,75 @@ const workflowVersionResponse = (version: WorkflowVersion, scheduled: ReadonlyAr
   scheduledWorkflows: scheduled.map((row) => ({ id: row.id, triggerAt: new Date(row.triggerAt) }))
 })
 
-export const make = (core: EngineCoreService, bridge: Bridge): WorkflowServiceImplementation<TenantContext> => ({
+export const make = (core: EngineCoreService): EffectService<WorkflowServiceImplementation> => ({
   putWorkflow: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) => {
-        const opts = request.opts
-        if (opts === undefined) return Either.left(internal())
-        // an on-failure job without steps is a plain error upstream ("steps list cannot be nil"),
-        // raised after the regular tasks' checks: an action-less task fails at that same point
-        const onFailureJob = opts.onFailureJob
-        const onFailure = onFailureJob === undefined
-          ? undefined
-          : onFailureJob.steps.length > 0
-          ? toTask(onFailureJob.steps[0]!, opts.scheduleTimeout)
-          : CreateTaskOpts.fromPartial({})
-        // the deprecated action-based concurrency is skipped, as upstream does; one without an
-        // expression fails in putWorkflow ("CEL expression is required for concurrency")
-        const concurrency = opts.concurrency !== undefined && opts.concurrency.action === undefined
-          ? opts.concurrency
-          : undefined
-        const version = Registry.putWorkflow(
-          state,
-          context.tenantId,
-          CreateWorkflowVersionRequest.fromPartial({
-            name: opts.name,
-            description: opts.description,
-            version: opts.version,
-            eventTriggers: opts.eventTriggers,
-            cronTriggers: opts.cronTriggers,
-            tasks: opts.jobs.flatMap((job) => job.steps.map((step) => toTask(step, opts.scheduleTimeout))),
-            ...(onFailure !== undefined ? { onFailureTask: onFailure } : {}),
-            ...(concurrency !== undefined
-              ? {
-                concurrency: {
-                  expression: concurrency.expression ?? "",
-                  maxRuns: concurrency.maxRuns,
-                  limitStrategy: concurrency.limitStrategy
-                }
+    core.runEither((state, now) => {
+      const opts = request.opts
+      if (opts === undefined) return Either.left(internal())
+      // an on-failure job without steps is a plain error upstream ("steps list cannot be nil"),
+      // raised after the regular tasks' checks: an action-less task fails at that same point
+      const onFailureJob = opts.onFailureJob
+      const onFailure = onFailureJob === undefined
+        ? undefined
+        : onFailureJob.steps.length > 0
+        ? toTask(onFailureJob.steps[0]!, opts.scheduleTimeout)
+        : CreateTaskOpts.fromPartial({})
+      // the deprecated action-based concurrency is skipped, as upstream does; one without an
+      // expression fails in putWorkflow ("CEL expression is required for concurrency")
+      const concurrency = opts.concurrency !== undefined && opts.concurrency.action === undefined
+        ? opts.concurrency
+        : undefined
+      const version = Registry.putWorkflow(
+        state,
+        context.tenantId,
+        CreateWorkflowVersionRequest.fromPartial({
+          name: opts.name,
+          description: opts.description,
+          version: opts.version,
+          eventTriggers: opts.eventTriggers,
+          cronTriggers: opts.cronTriggers,
+          tasks: opts.jobs.flatMap((job) => job.steps.map((step) => toTask(step, opts.scheduleTimeout))),
+          ...(onFailure !== undefined ? { onFailureTask: onFailure } : {}),
+          ...(concurrency !== undefined
+            ? {
+              concurrency: {
+                expression: concurrency.expression ?? "",
+                maxRuns: concurrency.maxRuns,
+                limitStrategy: concurrency.limitStrategy
               }
-              : {}),
-            ...(opts.cronInput !== undefined ? { cronInput: opts.cronInput } : {}),
-            ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
-            ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
-          }),
-          now,
-          { legacy: true }
-        )
-        return Either.map(version, (version) => workflowVersionResponse(version, []))
-      }),
-      context.signal
-    ),
+            }
+            : {}),
+          ...(opts.cronInput !== undefined ? { cronInput: opts.cronInput } : {}),
+          ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}),
+          ...(opts.defaultPriority !== undefined ? { defaultPriority: opts.defaultPriority } : {})
+        }),
+        now,
+        { legacy: true }
+      )
+      return Either.map(version, (version) => workflowVersionResponse(version, []))
+    }),
 
   scheduleWorkflow: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) =>
-        // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
-        Either.map(
-          Schedules.scheduleWorkflow(state, context.tenantId, request, now),
-          ({ scheduled, version }) => workflowVersionResponse(version, scheduled)
-        )
-      ),
-      context.signal
+    core.runEither((state, now) =>
+      // the workflow's latest version (`toWorkflowVersionLegacy`) and one row per timestamp
+      Either.map(
+        Schedules.scheduleWorkflow(state, context.tenantId, request, now),
+        ({ scheduled, version }) => workflowVersionResponse(version, scheduled)
+      )
     ),
 
   triggerWorkflow: (request, context) =>
-    bridge.unary(
-      core.runEitherNow((state, now) => {
-        const workflowRunId = Triggers.triggerWorkflow(state, context.tenantId, request, now)
-        return typeof workflowRunId === "string" ? Either.right({ workflowRunId }) : Either.left(workflowRunId)
-      }),
-      context.signal,
-      context.trailer
-    ),
+    core.runEitherNow((state, now) => {
+      const workflowRunId = Triggers.triggerWorkflow(state, context.tenantId, request, now)
+      return typeof workflowRunId === "string" ? Either.right({ workflowRunId }) : Either.left(workflowRunId)
+    }),
 
   bulkTriggerWorkflow: (request, context) =>
-    bridge.unary(
-      core.runEitherNow((state, now) => {
-        const workflowRunIds = Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
-        return Array.isArray(workflowRunIds) ? Either.right({ workflowRunIds }) : Either.left(workflowRunIds)
-      }),
-      context.signal,
-      context.trailer
-    ),
+    core.runEitherNow((state, now) => {
+      const workflowRunIds = Triggers.triggerWorkflows(state, context.tenantId, request.workflows, now)
+      return Array.isArray(workflowRunIds) ? Either.right({ workflowRunIds }) : Either.left(workflowRunIds)
+    }),
 
   putRateLimit: (request, context) =>
-    bridge.unary(
-      core.runEither((state, now) => Either.map(RateLimits.putRateLimit(state, context.tenantId, request, now), () => ({}))),
-      context.signal
-    )
+    core.runEither((state, now) => Either.map(RateLimits.putRateLimit(state, context.tenantId, request, now), () => ({})))
 })
