@@ -38,6 +38,18 @@ export interface DispatcherShape {
    * caller's job (the Worker's).
    */
   readonly listen: (workerId: string) => Stream.Stream<Proto.AssignedAction, GrpcError>
+  /**
+   * `listen` consumed in place, as the Worker consumes it: `f` runs on each assignment in the
+   * order they arrive, in the caller's fiber, each once the previous one's effect is done (what
+   * arrived meanwhile is handled without waiting in between). It ends and fails as `listen`
+   * does, after every assignment that came before the end; interrupting it cancels the call.
+   * Optional: without it, the Worker runs `f` on each element of `listen`, so a fake need only
+   * provide `listen`.
+   */
+  readonly listenForEach?: (
+    workerId: string,
+    f: (action: Proto.AssignedAction) => Effect.Effect<void>
+  ) => Effect.Effect<void, GrpcError>
   /** `Dispatcher/Heartbeat` with `heartbeat_at` = now. */
   readonly heartbeat: (workerId: string) => Effect.Effect<void, GrpcError>
   /** `Dispatcher/SendStepActionEvent`; `timeout` is the call's deadline (real time). */

@@ -62,14 +62,28 @@ export interface GrpcTransportShape {
   /**
    * A server-streaming call made on grpc-js directly (same channel, same token), read in a plain
    * loop: messages come in chunks of what arrived together, the stream fails with a `GrpcError`
-   * on a status other than OK, and interrupting the consumer cancels the call. The worker's
-   * assignment stream (`ListenV2`) uses it.
+   * on a status other than OK, and interrupting the consumer cancels the call.
+   * `Dispatcher.listen` (`ListenV2`) uses it.
    */
   readonly stream: <I, O>(
     service: string,
     method: internal.UnaryMethod<I, O>,
     request: I
   ) => Stream.Stream<O, GrpcError>
+  /**
+   * `stream` consumed in place: `f` runs on each message in arrival order, in the caller's fiber,
+   * each once the previous one's effect is done (what arrived meanwhile is handled without
+   * waiting in between), with no Stream, Mailbox or Chunk per message. It succeeds when the
+   * server ends the call with OK, after every message that came before; fails with a `GrpcError`
+   * on any other status, or with `f`'s failure; interrupting it cancels the call. The worker's
+   * assignment stream (`Dispatcher.listenForEach`) uses it.
+   */
+  readonly streamForEach: <I, O, E, R>(
+    service: string,
+    method: internal.UnaryMethod<I, O>,
+    request: I,
+    f: (message: O) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<void, GrpcError | E, R>
   /**
    * A bidirectional call made on grpc-js directly (same channel, same token): requests come from
    * `input` (ending it half-closes the call, a failure of it fails the Stream), responses are the

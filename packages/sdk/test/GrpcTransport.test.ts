@@ -1,5 +1,10 @@
 import type { GetVersionResponse } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { DispatcherDefinition, StepActionEventType, WorkflowRunEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import {
+  AssignedAction,
+  DispatcherDefinition,
+  StepActionEventType,
+  WorkflowRunEventType
+} from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Event, PushEventRequest } from "@effect-hatchet/proto/events/events"
 import { describe, expect, it } from "@effect/vitest"
 import { connectivityState } from "@grpc/grpc-js"
@@ -383,14 +388,28 @@ describe("GrpcTransport", () => {
         yield* eventually(Effect.promise(() => serverAborted!))
       }))
 
-    /** ListenV2 through nice-grpc (`serverStream`) and through the direct read loop (`stream`). */
-    const listeners: ReadonlyArray<
-      readonly [string, (t: GrpcTransport.GrpcTransportShape) => Stream.Stream<{ readonly actionId: string }, GrpcError>]
-    > = [
-      ["serverStream", (t) => GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o))],
+    type Listen = (
+      t: GrpcTransport.GrpcTransportShape,
+      f: (action: { readonly actionId: string }) => Effect.Effect<void>
+    ) => Effect.Effect<void, GrpcError>
+    /**
+     * ListenV2 through nice-grpc (`serverStream`), through the direct read loop as a Stream
+     * (`stream`), and consumed in place (`streamForEach`, the worker's), each running `f` on
+     * every message.
+     */
+    const listeners: ReadonlyArray<readonly [string, Listen]> = [
+      [
+        "serverStream",
+        (t, f) =>
+          Stream.runForEach(GrpcTransport.serverStream("/Dispatcher/ListenV2", (o) => t.dispatcher.listenV2({ workerId: "w" }, o)), f)
+      ],
       [
         "stream (the direct read loop)",
-        (t) => t.stream(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" })
+        (t, f) => Stream.runForEach(t.stream(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" }), f)
+      ],
+      [
+        "streamForEach (the direct read loop, consumed in place)",
+        (t, f) => t.streamForEach(DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" }, f)
       ]
     ]
 
@@ -406,8 +425,9 @@ describe("GrpcTransport", () => {
               }
             }
           })
-          const ids = yield* withTransport(server.hostPort, (t) => listen(t).pipe(Stream.map((a) => a.actionId), Stream.runCollect))
-          expect(Chunk.toArray(ids)).toEqual(Array.from({ length: 50 }, (_, i) => `w:${i}`))
+          const ids: Array<string> = []
+          yield* withTransport(server.hostPort, (t) => listen(t, (a) => Effect.sync(() => ids.push(a.actionId))))
+          expect(ids).toEqual(Array.from({ length: 50 }, (_, i) => `w:${i}`))
           expect(authorization).toBe(`bearer ${TOKEN}`)
         }))
 
@@ -424,7 +444,7 @@ describe("GrpcTransport", () => {
           const [seen, error] = yield* withTransport(server.hostPort, (t) =>
             Effect.gen(function*() {
               const seen: Array<string> = []
-              const error = yield* listen(t).pipe(Stream.runForEach((a) => Effect.sync(() => seen.push(a.actionId))), Effect.flip)
+              const error = yield* listen(t, (a) => Effect.sync(() => seen.push(a.actionId))).pipe(Effect.flip)
               return [seen, error] as const
             }))
           expect(seen).toEqual(["first"])
@@ -451,7 +471,7 @@ describe("GrpcTransport", () => {
           const exit = yield* withTransport(server.hostPort, (t) =>
             Effect.gen(function*() {
               const first = yield* Deferred.make<string>()
-              const fiber = yield* listen(t).pipe(Stream.runForEach((a) => Deferred.succeed(first, a.actionId)), Effect.fork)
+              const fiber = yield* listen(t, (a) => Effect.asVoid(Deferred.succeed(first, a.actionId))).pipe(Effect.fork)
               expect(yield* eventually(Deferred.await(first))).toBe("one")
               // The consumer is now waiting for the next message; the interrupt must complete.
               return yield* eventually(Fiber.interrupt(fiber))
@@ -460,6 +480,108 @@ describe("GrpcTransport", () => {
           yield* eventually(Effect.promise(() => serverAborted!))
         }))
     }
+
+    const listenV2 = [DispatcherDefinition.fullName, DispatcherDefinition.methods.listenV2, { workerId: "w" }] as const
+
+    it.scopedLive("streamForEach: one message at a time, in arrival order: what arrives while the handler waits is handled after it, one after the other", () =>
+      Effect.gen(function*() {
+        const server = yield* loopbackServer({
+          dispatcher: {
+            async *listenV2() {
+              for (let i = 0; i < 30; i++) yield { actionId: `${i}` }
+            }
+          }
+        })
+        const handled: Array<string> = []
+        let active = 0
+        let mostActive = 0
+        yield* withTransport(server.hostPort, (t) =>
+          t.streamForEach(...listenV2, (a) =>
+            Effect.gen(function*() {
+              mostActive = Math.max(mostActive, ++active)
+              // the first handler waits (real time) while the others arrive; some more yield
+              if (a.actionId === "0") yield* Effect.sleep("50 millis")
+              else if (Number(a.actionId) % 7 === 0) yield* Effect.yieldNow()
+              handled.push(a.actionId)
+              active--
+            })))
+        expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => `${i}`))
+        expect(mostActive).toBe(1)
+      }))
+
+    it.scopedLive("streamForEach: the handler's failure fails it with that error and cancels the call on the server; nothing after it is handled", () =>
+      Effect.gen(function*() {
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            async *listenV2(_, ctx) {
+              serverAborted = onAbort(ctx.signal)
+              yield { actionId: "one" }
+              yield { actionId: "two" }
+              yield { actionId: "three" }
+              await serverAborted
+            }
+          }
+        })
+        const handled: Array<string> = []
+        const error = yield* withTransport(server.hostPort, (t) =>
+          t.streamForEach(
+            ...listenV2,
+            (a) => a.actionId === "two" ? Effect.fail("handler broke" as const) : Effect.sync(() => handled.push(a.actionId))
+          )).pipe(Effect.flip)
+        expect(error).toBe("handler broke")
+        expect(handled).toEqual(["one"])
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+
+    it.scopedLive("streamForEach: interrupted while the handler runs, it cancels the call on the server", () =>
+      Effect.gen(function*() {
+        let serverAborted: Promise<void> | undefined
+        const server = yield* loopbackServer({
+          dispatcher: {
+            async *listenV2(_, ctx) {
+              serverAborted = onAbort(ctx.signal)
+              yield { actionId: "one" }
+              yield { actionId: "two" }
+              await serverAborted
+            }
+          }
+        })
+        const handled: Array<string> = []
+        const exit = yield* withTransport(server.hostPort, (t) =>
+          Effect.gen(function*() {
+            const running = yield* Deferred.make<void>()
+            const fiber = yield* t.streamForEach(...listenV2, (a) =>
+              Effect.zipRight(
+                Effect.sync(() => handled.push(a.actionId)),
+                Effect.zipRight(Deferred.succeed(running, undefined), Effect.never)
+              )).pipe(Effect.fork)
+            yield* eventually(Deferred.await(running))
+            return yield* eventually(Fiber.interrupt(fiber))
+          }))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(handled).toEqual(["one"])
+        yield* eventually(Effect.promise(() => serverAborted!))
+      }))
+
+    it.scopedLive("streamForEach: a message that does not decode fails it with INTERNAL (as grpc-js), after the messages before it", () =>
+      Effect.gen(function*() {
+        const port = yield* rawGrpcServer((stream) => {
+          const action = (actionId: string) => grpcFrame(AssignedAction.encode(AssignedAction.fromPartial({ actionId })).finish())
+          stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
+          stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
+          stream.end(Buffer.concat([action("a"), action("b"), grpcFrame(Buffer.from([0x0a, 0xff])), action("c")]))
+        })
+        const handled: Array<string> = []
+        const error = yield* withTransport(
+          `127.0.0.1:${port}`,
+          (t) => t.streamForEach(...listenV2, (a) => Effect.sync(() => handled.push(a.actionId)))
+        ).pipe(Effect.flip)
+        expect(handled).toEqual(["a", "b"])
+        expect(error).toBeInstanceOf(GrpcError)
+        expect([(error as GrpcError).method, (error as GrpcError).status]).toEqual(["/Dispatcher/ListenV2", "INTERNAL"])
+        expect((error as GrpcError).details).toMatch(/^Response message parsing error: /)
+      }))
 
     /** SubscribeToWorkflowRuns through nice-grpc (`bidiStream`) and on grpc-js directly (`bidi`, the run listener's). */
     const subscribers: ReadonlyArray<

@@ -269,6 +269,18 @@ const emptyCalls: Calls = {
 
 const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
 
+/** `f` on every message of `mailbox` in order, then its end (what arrived together, handled one after the other). */
+const forEachOf = <A, E>(
+  mailbox: Mailbox.ReadonlyMailbox<A, E>,
+  f: (a: A) => Effect.Effect<void>
+): Effect.Effect<void, E> => {
+  const loop: Effect.Effect<void, E> = Effect.flatMap(
+    mailbox.takeAll,
+    ([messages, done]) => Effect.zipRight(Effect.forEach(messages, f, { discard: true }), done ? mailbox.await : loop)
+  )
+  return loop
+}
+
 const NOT_FOUND = 5
 const FAILED_PRECONDITION = 9
 const UNIMPLEMENTED = 12
@@ -306,6 +318,30 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
 
   const push = (action: DispatcherProto.AssignedAction) => Effect.flatMap(openStream, (mailbox) => mailbox.offer(action))
 
+  /** Opens a listen stream for the worker (recorded, failed as scripted), open until the scope closes. */
+  const openListen = (workerId: string) =>
+    Effect.gen(function*() {
+      yield* record("listen", workerId)
+      if (listenFailures.n > 0) {
+        listenFailures = { ...listenFailures, n: listenFailures.n - 1 }
+        return yield* grpcError("/Dispatcher/ListenV2", listenFailures.code, listenFailures.details)
+      }
+      if (!knownWorkers.has(workerId)) {
+        return yield* grpcError("/Dispatcher/ListenV2", NOT_FOUND, "not found")
+      }
+      const mailbox = yield* Mailbox.make<DispatcherProto.AssignedAction, GrpcError>()
+      yield* SubscriptionRef.set(stream, Option.some(mailbox))
+      listened.add(workerId)
+      openStreams.set(workerId, (openStreams.get(workerId) ?? 0) + 1)
+      yield* Effect.addFinalizer(() =>
+        Effect.zipRight(
+          Effect.sync(() => openStreams.set(workerId, openStreams.get(workerId)! - 1)),
+          SubscriptionRef.update(stream, (current) => Option.isSome(current) && current.value === mailbox ? Option.none() : current)
+        )
+      )
+      return mailbox
+    })
+
   const dispatcher: Dispatcher["Type"] = {
     register: (request) =>
       Effect.gen(function*() {
@@ -314,28 +350,9 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
         knownWorkers.add(workerId)
         return { tenantId: "tenant", workerId, workerName: request.workerName }
       }),
-    listen: (workerId) =>
-      Stream.unwrapScoped(Effect.gen(function*() {
-        yield* record("listen", workerId)
-        if (listenFailures.n > 0) {
-          listenFailures = { ...listenFailures, n: listenFailures.n - 1 }
-          return Stream.fail(grpcError("/Dispatcher/ListenV2", listenFailures.code, listenFailures.details))
-        }
-        if (!knownWorkers.has(workerId)) {
-          return Stream.fail(grpcError("/Dispatcher/ListenV2", NOT_FOUND, "not found"))
-        }
-        const mailbox = yield* Mailbox.make<DispatcherProto.AssignedAction, GrpcError>()
-        yield* SubscriptionRef.set(stream, Option.some(mailbox))
-        listened.add(workerId)
-        openStreams.set(workerId, (openStreams.get(workerId) ?? 0) + 1)
-        yield* Effect.addFinalizer(() =>
-          Effect.zipRight(
-            Effect.sync(() => openStreams.set(workerId, openStreams.get(workerId)! - 1)),
-            SubscriptionRef.update(stream, (current) => Option.isSome(current) && current.value === mailbox ? Option.none() : current)
-          )
-        )
-        return Mailbox.toStream(mailbox)
-      })),
+    listen: (workerId) => Stream.unwrapScoped(Effect.map(openListen(workerId), Mailbox.toStream)),
+    // the Worker's way in: the same stream, each assignment handed to `f` in the caller's fiber
+    listenForEach: (workerId, f) => Effect.scoped(Effect.flatMap(openListen(workerId), (mailbox) => forEachOf(mailbox, f))),
     heartbeat: (workerId) =>
       Effect.gen(function*() {
         yield* record("heartbeat", workerId)

@@ -1,5 +1,5 @@
 import { SDKS, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { HatchetConfig, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
+import { Dispatcher, HatchetConfig, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schema, Scope, Stream, TestClock } from "effect"
 import * as FakeDispatcher from "../src/FakeDispatcher.js"
@@ -12,8 +12,21 @@ const FAILED_PRECONDITION = 9
 
 type Options = Omit<Worker.WorkerSettings, "name">
 
+/**
+ * How the worker reads the fake's assignment stream: in place (`listenForEach`, as from the
+ * engine), or as the Stream of a dispatcher that only has `listen` (a user's fake).
+ */
+type ListenMode = "listenForEach" | "listen only"
+
+/** The fake's services; with "listen only", its Dispatcher without `listenForEach`. */
+const fakeServices = (fake: FakeDispatcher.FakeDispatcher, mode: ListenMode) =>
+  mode === "listenForEach" ? fake.layer : Layer.effect(
+    Dispatcher.Dispatcher,
+    Effect.map(Dispatcher.Dispatcher, ({ listenForEach: _, ...dispatcher }): Dispatcher.DispatcherShape => dispatcher)
+  ).pipe(Layer.provideMerge(fake.layer))
+
 /** Builds a worker over a fresh fake in its own scope (closed by the test, or at its end). */
-const startWorker = (options: Options = {}) =>
+const startWorker = (options: Options = {}, mode: ListenMode = "listenForEach") =>
   Effect.gen(function*() {
     const fake = yield* FakeDispatcher.make
     const script = yield* ScriptLive
@@ -22,7 +35,7 @@ const startWorker = (options: Options = {}) =>
     const context = yield* Layer.buildWithScope(
       Layer.scoped(Worker.Worker, Worker.make({ name: "test-worker", workflows: [OrderFlowLive, JobsLive], ...options })).pipe(
         Layer.provide(Layer.succeed(Script, script)),
-        Layer.provide(fake.layer)
+        Layer.provide(fakeServices(fake, mode))
       ),
       scope
     )
@@ -79,7 +92,8 @@ describe("Worker", () => {
   it.scoped("registers workflows, then the worker with slot_config, labels and runtime info", () =>
     Effect.gen(function*() {
       const { fake, worker } = yield* startWorker({ slots: 7, labels: { region: "eu", gpu: 2 }, namespace: "ns_" })
-      const calls = yield* fake.waitFor((c) => c.listen.length > 0 ? c : undefined)
+      // the connection's first heartbeat and its listen go out together, in either order
+      const calls = yield* fake.waitFor((c) => c.listen.length > 0 && c.heartbeat.length > 0 ? c : undefined)
       expect(calls.putWorkflow.map((r) => r.name)).toEqual(["ns_order-processing", "ns_jobs"])
       expect(calls.register).toHaveLength(1)
       const { runtimeInfo, ...register } = calls.register[0]
@@ -365,6 +379,53 @@ describe("Worker connection", () => {
       const action = yield* fake.assign({ actionId: "order-processing:validate", input: { orderId: "o", amount: 1 } })
       expect((yield* completedOrFailed(fake, action.taskRunExternalId)).eventType).toBe(COMPLETED)
     }), 90_000) // a liveness guard: 70 clock jumps and 62 reconnects are CPU work, 14 to 32 s on a loaded machine
+
+  for (const mode of ["listenForEach", "listen only"] as const) {
+    it.scoped(`${mode}: what the stream delivered before it failed is all handled, in order; NOT_FOUND then registers again`, () =>
+      Effect.gen(function*() {
+        const { fake, script, worker } = yield* startWorker({}, mode)
+        yield* fake.waitFor((c) => c.listen.length === 1 ? true : undefined)
+        // three assignments and the failure arrive together, before the worker handles any
+        const actions = yield* Effect.forEach(
+          ["a", "b", "c"],
+          (id) => fake.assign({ actionId: "jobs:work", taskRunExternalId: id, input: { mode: "wait" } })
+        )
+        yield* fake.failStream(5, "worker not found")
+        const reconnecting = yield* worker.statusChanges.pipe(Stream.filter((s) => s._tag === "Reconnecting"), Stream.runHead)
+        expect(Option.getOrThrow(reconnecting)).toMatchObject({ reason: "the assignment stream failed: worker not found" })
+        const started = yield* fake.waitFor((c) => {
+          const ids = c.events.filter((e) => e.eventType === STARTED).map((e) => e.taskRunExternalId)
+          return ids.length === 3 ? ids : undefined
+        })
+        expect(started).toEqual(actions.map((a) => a.taskRunExternalId))
+        yield* TestClock.adjust("1 second")
+        const calls = yield* fake.waitFor((c) => c.listen.length === 2 ? c : undefined)
+        expect(calls.register).toHaveLength(2)
+        expect(calls.listen).toEqual(["worker-1", "worker-2"])
+        // the tasks run on, and report to the engine under the worker id they were assigned to
+        yield* Deferred.succeed(script.gate, undefined)
+        for (const action of actions) {
+          expect(yield* completedOrFailed(fake, action.taskRunExternalId)).toMatchObject({ eventType: COMPLETED, workerId: "worker-1" })
+        }
+      }))
+
+    it.scoped(`${mode}: an ended stream reconnects; closing the worker interrupts the listen and closes the stream`, () =>
+      Effect.gen(function*() {
+        const { fake, scope, worker } = yield* startWorker({}, mode)
+        yield* fake.waitFor((c) => c.listen.length === 1 ? true : undefined)
+        yield* fake.endStream
+        const reconnecting = yield* worker.statusChanges.pipe(Stream.filter((s) => s._tag === "Reconnecting"), Stream.runHead)
+        expect(Option.getOrThrow(reconnecting)).toMatchObject({ reason: "the assignment stream ended" })
+        yield* TestClock.adjust("1 second")
+        yield* fake.waitFor((c) => c.listen.length === 2 ? true : undefined)
+        expect(yield* fake.streamOpen).toBe(true)
+        const action = yield* fake.assign({ actionId: "order-processing:validate", input: { orderId: "o", amount: 1 } })
+        expect((yield* completedOrFailed(fake, action.taskRunExternalId)).eventType).toBe(COMPLETED)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* fake.streamOpen).toBe(false)
+        expect((yield* worker.status)._tag).toBe("Stopped")
+      }))
+  }
 
   it.scoped("reconnects when a heartbeat is rejected with FAILED_PRECONDITION", () =>
     Effect.gen(function*() {

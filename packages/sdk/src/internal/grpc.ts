@@ -263,6 +263,7 @@ export const make = (
       channel,
       call: (service, method, request, callOptions) => directUnary(replaceable, authorization, service, method, request, callOptions),
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
+      streamForEach: (service, method, request, f) => directServerStreamForEach(replaceable, authorization, service, method, request, f),
       bidi: (service, method, input) => directBidiStream(replaceable, authorization, service, method, input),
       resetConnection: Effect.sync(() => replaceable.replace("the connection stalled: the channel moved to a new connection")),
       dispatcher: factory.create(DispatcherDefinition, channel),
@@ -497,18 +498,24 @@ const statusError = (path: string, status: { code: number; details: string; meta
   })
 }
 
+/** Where `startReading` puts a call's responses and its end: a `Mailbox`, or an `Inbox`. */
+interface Responses<O> {
+  readonly unsafeOffer: (message: O) => unknown
+  readonly unsafeDone: (exit: Exit.Exit<void, GrpcError>) => unknown
+}
+
 /**
  * Starts a call whose responses are decoded into `mailbox` as they arrive (the next one asked
  * for once one is in), ending it with the call's status: done on OK, a `GrpcError` otherwise (a
  * message that does not decode cancels the call with INTERNAL, as grpc-js does). Closing the
  * scope cancels the call. The caller sends the requests and asks for the first response.
  */
-const startReading = <I, O, E>(
+const startReading = <I, O>(
   channel: ChannelInterface,
   metadata: GrpcJsMetadata,
   service: string,
   method: UnaryMethod<I, O>,
-  mailbox: Mailbox.Mailbox<O, GrpcError | E>
+  mailbox: Responses<O>
 ): Effect.Effect<GrpcCall, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { deserialize, path } = codecOf(service, method)
@@ -555,6 +562,105 @@ export const directServerStream = <I, O>(
     call.halfClose()
     call.startRead()
     return Mailbox.toStream(mailbox)
+  }))
+
+const noMessage: unique symbol = Symbol("noMessage")
+
+/**
+ * The responses of one call for the one fiber that handles them (`directServerStreamForEach`):
+ * kept in arrival order until taken, then the call's end. The fiber suspends (one `Effect.async`)
+ * only when nothing is there, and takes what arrived meanwhile one message after the other
+ * without suspending again; nothing per message but the slot it is kept in, which is cleared as
+ * it is taken (the queue lives as long as the call, and must not keep what it handed out).
+ */
+class Inbox<O> implements Responses<O> {
+  private readonly messages: Array<O | undefined> = []
+  private next = 0
+  private end: Exit.Exit<void, GrpcError> | undefined = undefined
+  private wake: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  /** Waits until a message or the end is there. */
+  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.next < this.messages.length || this.end !== undefined) resume(Effect.void)
+    else this.wake = resume
+  })
+
+  readonly unsafeOffer = (message: O): void => {
+    this.messages.push(message)
+    this.resume()
+  }
+
+  readonly unsafeDone = (exit: Exit.Exit<void, GrpcError>): void => {
+    if (this.end !== undefined) return
+    this.end = exit
+    this.resume()
+  }
+
+  private resume(): void {
+    const wake = this.wake
+    if (wake === undefined) return
+    this.wake = undefined
+    wake(Effect.void)
+  }
+
+  /** The next message (its slot cleared), or `noMessage`. */
+  take(): O | typeof noMessage {
+    if (this.next === this.messages.length) return noMessage
+    const message = this.messages[this.next] as O
+    this.messages[this.next++] = undefined
+    if (this.next === this.messages.length) {
+      this.messages.length = 0
+      this.next = 0
+    }
+    return message
+  }
+
+  /**
+   * Runs `f` on every message in arrival order, each once the previous one's effect is done, and
+   * then ends as the call ended; fails as soon as `f` fails. Made of effects built once: per
+   * message only `f`'s effect and the step that follows it.
+   */
+  forEach<E, R>(f: (message: O) => Effect.Effect<void, E, R>): Effect.Effect<void, GrpcError | E, R> {
+    const again = (): Effect.Effect<void, GrpcError | E, R> => loop
+    const waitThenLoop = Effect.flatMap(this.wait, again)
+    const loop: Effect.Effect<void, GrpcError | E, R> = Effect.suspend(() => {
+      const message = this.take()
+      if (message !== noMessage) return Effect.flatMap(f(message), again)
+      return this.end ?? waitThenLoop
+    })
+    return loop
+  }
+}
+
+/**
+ * `directServerStream` consumed in place: `f` runs on each message in arrival order, in the
+ * caller's fiber, each after the previous one's effect is done; what arrived while the fiber was
+ * busy or waiting is handled one message after the other, without waiting in between. No Stream,
+ * Mailbox or Chunk: the messages wait in a plain queue (see `Inbox`), and the fiber suspends only
+ * when it is empty. It succeeds when the server ends the call with OK (after every message that
+ * came before), fails with a `GrpcError` on any other status (a message that does not decode
+ * cancels the call with INTERNAL, as grpc-js does) or with `f`'s failure, and interrupting it
+ * cancels the call.
+ *
+ * @internal
+ */
+export const directServerStreamForEach = <I, O, E, R>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I,
+  f: (message: O) => Effect.Effect<void, E, R>
+): Effect.Effect<void, GrpcError | E, R> =>
+  Effect.scoped(Effect.suspend(() => {
+    const inbox = new Inbox<O>()
+    return Effect.zipRight(
+      Effect.map(startReading(channel, metadata, service, method, inbox), (call) => {
+        call.sendMessageWithContext({}, codecOf(service, method).serialize(request))
+        call.halfClose()
+        call.startRead()
+      }),
+      inbox.forEach(f)
+    )
   }))
 
 /**

@@ -4,12 +4,13 @@
  * assignment stream and its heartbeats), reconnected with backoff for as long as the worker lives.
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Clock, Deferred, Duration, Effect, Either, Option, Ref, Schedule, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Either, Option, Ref, Schedule } from "effect"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { GrpcError } from "../HatchetError.js"
+import { listenForEach } from "./dispatcher.js"
 import { requirementsOf, tooOldMessage, unmet } from "./engineVersion.js"
 import { heartbeats } from "./heartbeat.js"
 import { registerRequest } from "./registration.js"
@@ -114,12 +115,12 @@ export const make = (options: ConnectionOptions): Connection => {
         Effect.forkScoped
       )
       yield* setStatus(state, WorkerStatus.Listening({ workerId }))
-      // what arrived together is handled together (one pull of the stream per chunk)
-      const listen = dispatcher.listen(workerId).pipe(
-        Stream.runForEachChunk((actions) => {
-          healthy = true
-          return Effect.forEach(actions, (action) => options.handleAction(workerId, action), { discard: true })
-        }),
+      // each assignment handled in this fiber, in order; what arrived together is handled together
+      // (one after the other, the fiber waiting only when none is left)
+      const listen = listenForEach(dispatcher, workerId, (action) => {
+        healthy = true
+        return options.handleAction(workerId, action)
+      }).pipe(
         Effect.as<ConnectionEnd>({ reason: "the assignment stream ended", reregister: false }),
         Effect.catchAll((error): Effect.Effect<ConnectionEnd> =>
           Effect.succeed({
