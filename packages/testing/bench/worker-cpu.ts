@@ -9,6 +9,7 @@ import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { Admin, Dispatcher, Events, Task, Worker, Workers } from "@effect-hatchet/sdk"
 import { Deferred, Effect, Layer, Logger, LogLevel, Mailbox, Schema } from "effect"
+import { mailboxForEach } from "../src/internal/mailboxForEach.js"
 import { startHeapSampling } from "./heapSampling.js"
 
 const total = Number(process.env.BENCH_TASKS ?? 20_000)
@@ -74,6 +75,8 @@ const program = Effect.gen(function*() {
   const dispatcher: Dispatcher.DispatcherShape = {
     register: () => Effect.succeed({ tenantId: "t", workerId: "w", workerName: "bench-worker" }),
     listen: () => Mailbox.toStream(mailbox),
+    // the worker's own way in (without it, it would run over `listen`'s Stream)
+    listenForEach: (_workerId, f) => mailboxForEach(mailbox, f),
     heartbeat: () => Effect.void,
     sendStepActionEvent: (event) =>
       Effect.sync(() => {

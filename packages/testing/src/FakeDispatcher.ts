@@ -67,6 +67,7 @@ import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import type { Schema } from "effect"
 import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { actionPayloadJson, encodeActionPayload } from "./internal/actionPayload.js"
+import { mailboxForEach } from "./internal/mailboxForEach.js"
 import type { ArgumentOptions, ErrorOf, OutputOf, TaskName } from "./TaskTest.js"
 
 /**
@@ -270,17 +271,6 @@ const emptyCalls: Calls = {
 const grpcError = (method: string, code: number, details: string) => new GrpcError({ method, code, details })
 
 /** `f` on every message of `mailbox` in order, then its end (what arrived together, handled one after the other). */
-const forEachOf = <A, E>(
-  mailbox: Mailbox.ReadonlyMailbox<A, E>,
-  f: (a: A) => Effect.Effect<void>
-): Effect.Effect<void, E> => {
-  const loop: Effect.Effect<void, E> = Effect.flatMap(
-    mailbox.takeAll,
-    ([messages, done]) => Effect.zipRight(Effect.forEach(messages, f, { discard: true }), done ? mailbox.await : loop)
-  )
-  return loop
-}
-
 const NOT_FOUND = 5
 const FAILED_PRECONDITION = 9
 const UNIMPLEMENTED = 12
@@ -352,7 +342,7 @@ export const make: Effect.Effect<FakeDispatcher> = Effect.gen(function*() {
       }),
     listen: (workerId) => Stream.unwrapScoped(Effect.map(openListen(workerId), Mailbox.toStream)),
     // the Worker's way in: the same stream, each assignment handed to `f` in the caller's fiber
-    listenForEach: (workerId, f) => Effect.scoped(Effect.flatMap(openListen(workerId), (mailbox) => forEachOf(mailbox, f))),
+    listenForEach: (workerId, f) => Effect.scoped(Effect.flatMap(openListen(workerId), (mailbox) => mailboxForEach(mailbox, f))),
     heartbeat: (workerId) =>
       Effect.gen(function*() {
         yield* record("heartbeat", workerId)
