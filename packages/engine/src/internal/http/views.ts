@@ -130,15 +130,18 @@ const writeObjectOf = (w: JsonBytes, raw: string | undefined) => raw === "{}" ? 
  */
 export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = true): JsonBytes => {
   const run = task.run
+  // each time read once: a record computes it from an offset, a new heap number at every read
+  const createdAt = task.createdAt
+  const startedAt = task.startedAt
   const finishedAt = taskFinishedAt(task)
   w.raw("{\"metadata\":")
-  writeResourceMeta(w, task.externalId, task.createdAt, finishedAt ?? task.startedAt ?? task.createdAt)
+  writeResourceMeta(w, task.externalId, createdAt, finishedAt ?? startedAt ?? createdAt)
   w.key("actionId").string(task.step.action)
   w.key("retryCount").number(task.retryCount).key("attempt").number(task.retryCount + 1)
   w.key("additionalMetadata").value(run.metadata)
-  w.key("createdAt").iso(task.createdAt)
-  writeDisplayName(w.key("displayName"), task.step.readableId, task.createdAt)
-  if (task.startedAt !== undefined && finishedAt !== undefined) w.key("duration").number(finishedAt - task.startedAt)
+  w.key("createdAt").iso(createdAt)
+  writeDisplayName(w.key("displayName"), task.step.readableId, createdAt)
+  if (startedAt !== undefined && finishedAt !== undefined) w.key("duration").number(finishedAt - startedAt)
   w.key("isDurable").boolean(task.step.isDurable)
   if (task.state._tag === "Failed") w.key("errorMessage").string(task.state.error)
   if (finishedAt !== undefined) w.key("finishedAt").iso(finishedAt)
@@ -151,11 +154,11 @@ export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = tru
   else w.raw("{}")
   w.key("status").string(taskStatus(task))
   w.key("isEvicted").boolean(task.state._tag === "Evicted")
-  if (task.startedAt !== undefined) w.key("startedAt").iso(task.startedAt)
+  if (startedAt !== undefined) w.key("startedAt").iso(startedAt)
   w.key("stepId").string(task.step.id)
   w.key("taskExternalId").string(task.externalId)
   w.key("taskId").number(task.id)
-  w.key("taskInsertedAt").iso(task.createdAt)
+  w.key("taskInsertedAt").iso(createdAt)
   w.key("tenantId").string(task.tenantId)
   // upstream's task views (`ToTask`, `ToTaskSummary`) always say TASK
   w.key("type").raw("\"TASK\"")
@@ -197,20 +200,24 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
   let startedAt: number | undefined
   let failed: Task | undefined
   for (const task of tasks) {
-    if (task.startedAt !== undefined && (startedAt === undefined || task.startedAt < startedAt)) startedAt = task.startedAt
+    const taskStartedAt = task.startedAt
+    if (taskStartedAt !== undefined && (startedAt === undefined || taskStartedAt < startedAt)) startedAt = taskStartedAt
     if (failed === undefined && task.state._tag === "Failed") failed = task
   }
+  // each time read once: a record computes it from an offset, a new heap number at every read
+  const createdAt = run.createdAt
+  const finishedAt = run.finishedAt
   w.raw("\"metadata\":")
-  writeResourceMeta(w, run.id, run.createdAt, run.finishedAt ?? run.createdAt)
+  writeResourceMeta(w, run.id, createdAt, finishedAt ?? createdAt)
   w.key("status").string(runStatus(run))
   if (startedAt !== undefined) w.key("startedAt").iso(startedAt)
-  if (run.finishedAt !== undefined) w.key("finishedAt").iso(run.finishedAt)
-  if (startedAt !== undefined && run.finishedAt !== undefined) w.key("duration").number(run.finishedAt - startedAt)
+  if (finishedAt !== undefined) w.key("finishedAt").iso(finishedAt)
+  if (startedAt !== undefined && finishedAt !== undefined) w.key("duration").number(finishedAt - startedAt)
   w.key("tenantId").string(run.tenantId)
   w.key("additionalMetadata").value(run.metadata)
   const single = run.isDag ? undefined : tasks[0]
   if (single !== undefined) writeDisplayName(w.key("displayName"), single.step.readableId, single.createdAt)
-  else writeDisplayName(w.key("displayName"), run.workflow.name, run.createdAt)
+  else writeDisplayName(w.key("displayName"), run.workflow.name, createdAt)
   w.key("workflowId").string(run.workflow.id)
   w.key("output")
   if (includePayloads) writeRunOutput(w, run, tasks)
@@ -221,7 +228,7 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
   w.key("input")
   if (includePayloads) w.value(objectOr(run.input))
   else w.raw("{}")
-  w.key("createdAt").iso(run.createdAt)
+  w.key("createdAt").iso(createdAt)
   if (run.parentTaskExternalId !== undefined) w.key("parentTaskExternalId").string(run.parentTaskExternalId)
 }
 
