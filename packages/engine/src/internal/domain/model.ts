@@ -1088,25 +1088,26 @@ class RunExtras {
 const noRunExtras: RunExtras = Object.freeze(new RunExtras())
 
 /** A run's fields as `RunRecord` is made from them (its tasks and finish come later). */
-export interface NewRunRecord {
-  readonly id: string
-  readonly workflow: Workflow
-  readonly version: WorkflowVersion
-  readonly inputRaw: string
-  readonly input: JsonValue | undefined
-  readonly metadata: JsonObject
-  readonly priority: number
-  readonly createdAt: number
-  readonly parentTaskExternalId: string | undefined
-  readonly childIndex: number | undefined
-  readonly childKey: string | undefined
-  readonly triggeringEvent: { readonly id: string; readonly key: string } | undefined
-  readonly filterPayload: JsonValue | null
-  readonly desiredWorkerId: string | undefined
-  readonly desiredLabels: ReadonlyMap<string, DesiredLabel> | undefined
-  readonly taskIds: ReadonlyMap<string, string> | undefined
-  readonly idempotencyKey: string | undefined
-}
+export type NewRunRecord = Pick<
+  Run,
+  | "id"
+  | "workflow"
+  | "version"
+  | "inputRaw"
+  | "input"
+  | "metadata"
+  | "priority"
+  | "createdAt"
+  | "parentTaskExternalId"
+  | "childIndex"
+  | "childKey"
+  | "triggeringEvent"
+  | "filterPayload"
+  | "desiredWorkerId"
+  | "desiredLabels"
+  | "taskIds"
+  | "idempotencyKey"
+>
 
 /**
  * The time run creations and final states keep their times from: the first run's creation in
@@ -1328,22 +1329,23 @@ class TaskExtras {
 const noTaskExtras: TaskExtras = Object.freeze(new TaskExtras())
 
 /** A task's fields as `TaskRecord` is made from them (a replay's task continues its predecessor's). */
-export interface NewTaskRecord {
-  readonly id: number
-  readonly externalId: string
-  readonly run: Run
-  readonly step: Step
-  readonly createdAt: number
-  readonly state: TaskState
-  readonly retryCount: number
-  readonly desiredWorkerId: string | undefined
-  readonly stepRunErrors: Record<string, string> | undefined
-  readonly triggerData: Readonly<Record<string, JsonValue>>
-  readonly timeline: Array<TaskEvent> | PackedTimeline
-  readonly logs: ReadonlyArray<LogLine>
-  readonly spawned: ReadonlyMap<string, string>
-  readonly signals: ReadonlyMap<string, LegacySignal>
-}
+export type NewTaskRecord = Pick<
+  Task,
+  | "id"
+  | "externalId"
+  | "run"
+  | "step"
+  | "createdAt"
+  | "state"
+  | "retryCount"
+  | "desiredWorkerId"
+  | "stepRunErrors"
+  | "triggerData"
+  | "timeline"
+  | "logs"
+  | "spawned"
+  | "signals"
+>
 
 /**
  * A task as the engine keeps it, live and retained: the fields every task uses, its creation and
