@@ -28,6 +28,25 @@ const onAbort = (signal: AbortSignal) =>
     else signal.addEventListener("abort", () => resolve(), { once: true })
   })
 
+/**
+ * A loopback server whose `ListenV2` sends an assignment per id, then waits (as ListenV2 does
+ * between assignments) until the client cancels the call; `aborted` ends with that cancellation.
+ */
+const listenThenWait = (actionIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    let serverAborted: Promise<void> | undefined
+    const server = yield* loopbackServer({
+      dispatcher: {
+        async *listenV2(_, ctx) {
+          serverAborted = onAbort(ctx.signal)
+          for (const actionId of actionIds) yield { actionId }
+          await serverAborted
+        }
+      }
+    })
+    return { server, aborted: Effect.promise(() => serverAborted!) }
+  })
+
 /** Liveness guard for waiting on the server: not a speed assertion. */
 const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("timed out (liveness guard)") }))
@@ -458,16 +477,7 @@ describe("GrpcTransport", () => {
 
       it.scopedLive(`${name}: interrupting the consumer cancels the call on the server`, () =>
         Effect.gen(function*() {
-          let serverAborted: Promise<void> | undefined
-          const server = yield* loopbackServer({
-            dispatcher: {
-              async *listenV2(_, ctx) {
-                serverAborted = onAbort(ctx.signal)
-                yield { actionId: "one" }
-                await serverAborted // then wait, as ListenV2 does between assignments
-              }
-            }
-          })
+          const { aborted, server } = yield* listenThenWait(["one"])
           const exit = yield* withTransport(server.hostPort, (t) =>
             Effect.gen(function*() {
               const first = yield* Deferred.make<string>()
@@ -477,7 +487,7 @@ describe("GrpcTransport", () => {
               return yield* eventually(Fiber.interrupt(fiber))
             }))
           expect(Exit.isInterrupted(exit)).toBe(true)
-          yield* eventually(Effect.promise(() => serverAborted!))
+          yield* eventually(aborted)
         }))
     }
 
@@ -511,18 +521,7 @@ describe("GrpcTransport", () => {
 
     it.scopedLive("streamForEach: the handler's failure fails it with that error and cancels the call on the server; nothing after it is handled", () =>
       Effect.gen(function*() {
-        let serverAborted: Promise<void> | undefined
-        const server = yield* loopbackServer({
-          dispatcher: {
-            async *listenV2(_, ctx) {
-              serverAborted = onAbort(ctx.signal)
-              yield { actionId: "one" }
-              yield { actionId: "two" }
-              yield { actionId: "three" }
-              await serverAborted
-            }
-          }
-        })
+        const { aborted, server } = yield* listenThenWait(["one", "two", "three"])
         const handled: Array<string> = []
         const error = yield* withTransport(server.hostPort, (t) =>
           t.streamForEach(
@@ -531,22 +530,12 @@ describe("GrpcTransport", () => {
           )).pipe(Effect.flip)
         expect(error).toBe("handler broke")
         expect(handled).toEqual(["one"])
-        yield* eventually(Effect.promise(() => serverAborted!))
+        yield* eventually(aborted)
       }))
 
     it.scopedLive("streamForEach: interrupted while the handler runs, it cancels the call on the server", () =>
       Effect.gen(function*() {
-        let serverAborted: Promise<void> | undefined
-        const server = yield* loopbackServer({
-          dispatcher: {
-            async *listenV2(_, ctx) {
-              serverAborted = onAbort(ctx.signal)
-              yield { actionId: "one" }
-              yield { actionId: "two" }
-              await serverAborted
-            }
-          }
-        })
+        const { aborted, server } = yield* listenThenWait(["one", "two"])
         const handled: Array<string> = []
         const exit = yield* withTransport(server.hostPort, (t) =>
           Effect.gen(function*() {
@@ -561,7 +550,7 @@ describe("GrpcTransport", () => {
           }))
         expect(Exit.isInterrupted(exit)).toBe(true)
         expect(handled).toEqual(["one"])
-        yield* eventually(Effect.promise(() => serverAborted!))
+        yield* eventually(aborted)
       }))
 
     it.scopedLive("streamForEach: a message that does not decode fails it with INTERNAL (as grpc-js), after the messages before it", () =>
