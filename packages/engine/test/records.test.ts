@@ -163,7 +163,7 @@ describe("a finished run's records", () => {
       expect(eventsOf(replayed).slice(before.length).map((e) => e.eventType)).toContain("RETRIED_BY_USER")
     }))
 
-  it("a run's tasks keep a Map's answers and order, one task inline, more in a Map", () => {
+  it("a run's tasks keep a Map's answers and order (some, forEach included), one task inline, more in a Map", () => {
     const tasks = new TaskMap()
     const map = new Map<string, Task>()
     const task = (name: string) => ({ externalId: name }) as unknown as Task
@@ -172,6 +172,13 @@ describe("a finished run's records", () => {
       expect([...tasks.values()]).toEqual([...map.values()])
       for (const key of ["a", "b", "c", "x"]) expect(tasks.get(key)).toBe(map.get(key))
       expect(tasks.first()).toBe(map.values().next().value)
+      const visited: Array<Task> = []
+      tasks.forEach((t) => visited.push(t))
+      expect(visited).toEqual([...map.values()])
+      for (const key of ["a", "b", "c", "x"]) {
+        const named = (t: Task) => t.externalId.startsWith(key)
+        expect(tasks.some(named)).toBe([...map.values()].some(named))
+      }
     }
     const steps: Array<readonly ["set" | "delete", string]> = [
       ["delete", "a"],

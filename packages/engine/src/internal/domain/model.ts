@@ -994,6 +994,10 @@ export interface RunTasks {
   values(): IterableIterator<Task>
   /** The first task set (the only one of a single-task run), without an iterator. */
   first(): Task | undefined
+  /** Whether a task satisfies `predicate`, in the order they were set (a single task without an iterator). */
+  some(predicate: (task: Task) => boolean): boolean
+  /** Calls `f` on each task in the order they were set (without an iterator). */
+  forEach(f: (task: Task) => void): void
 }
 
 /**
@@ -1044,6 +1048,19 @@ export class TaskMap implements RunTasks {
 
   first(): Task | undefined {
     return this.map !== undefined ? this.map.values().next().value : this.task
+  }
+
+  some(predicate: (task: Task) => boolean): boolean {
+    if (this.map === undefined) return this.task !== undefined && predicate(this.task)
+    for (const task of this.map.values()) {
+      if (predicate(task)) return true
+    }
+    return false
+  }
+
+  forEach(f: (task: Task) => void): void {
+    if (this.map !== undefined) this.map.forEach((task) => f(task))
+    else if (this.task !== undefined) f(this.task)
   }
 }
 
@@ -1507,24 +1524,15 @@ export const taskIdOf = (run: Run, step: Step): string => run.taskIds === undefi
 /** The status REST reports for a run (`UpdateDAGStatuses` / the single task's status). */
 export const runStatus = (run: Run): TaskStatus => {
   if (run.finishedAt !== undefined) {
-    if (someTask(run, hasFailed)) return "FAILED"
-    return someTask(run, wasCancelled) ? "CANCELLED" : "COMPLETED"
+    if (run.tasks.some(hasFailed)) return "FAILED"
+    return run.tasks.some(wasCancelled) ? "CANCELLED" : "COMPLETED"
   }
-  return someTask(run, hasRun) ? "RUNNING" : "QUEUED"
+  return run.tasks.some(hasRun) ? "RUNNING" : "QUEUED"
 }
 
 const hasFailed = (task: Task) => task.state._tag === "Failed"
 const wasCancelled = (task: Task) => task.state._tag === "Cancelled"
 const hasRun = (task: Task) => task.state._tag === "Assigned" || task.startedAt !== undefined || isFinal(task)
-
-/** Whether a task of `run` satisfies `predicate` (a single task read without an iterator: the lists ask this of every row). */
-const someTask = (run: Run, predicate: (task: Task) => boolean): boolean => {
-  if (run.tasks.size === 1) return predicate(run.tasks.first()!)
-  for (const task of run.tasks.values()) {
-    if (predicate(task)) return true
-  }
-  return false
-}
 
 // -----------------------------------------------------------------------------
 // scheduled runs

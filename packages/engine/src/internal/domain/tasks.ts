@@ -439,23 +439,16 @@ export const onTaskFinal = (state: EngineState, task: Task, now: number): void =
   maybeFinalize(state, run, now)
 }
 
+const isNotFinal = (task: Task) => !isFinal(task)
+
 /** A run is final when every step has a task in a final state. */
 export const maybeFinalize = (state: EngineState, run: Run, now: number): void => {
   if (run.finishedAt !== undefined) return
   if (run.tasks.size < run.version.steps.length) return
-  // a single task read without an iterator (`values()` makes an array and its iterator for one)
-  const only = run.tasks.size === 1 ? run.tasks.first()! : undefined
-  if (only !== undefined) {
-    if (!isFinal(only)) return
-  } else {
-    for (const task of run.tasks.values()) {
-      if (!isFinal(task)) return
-    }
-  }
+  if (run.tasks.some(isNotFinal)) return
   run.finishedAt = now
   // a retained run's timelines packed (`packTimeline`: two heap objects a task instead of one an event)
-  if (only !== undefined) packTimeline(only)
-  else for (const task of run.tasks.values()) packTimeline(task)
+  run.tasks.forEach(packTimeline)
   touchRun(state, run)
   publishRunFinished(state, run, now)
   onRunFinished(state, run, now)
