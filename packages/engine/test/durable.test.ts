@@ -220,6 +220,34 @@ describe("durable tasks", () => {
       expect(tenant.eventMatches.get("reply")).toBeUndefined()
     }))
 
+  it.scoped("a wait whose expression does not compile is recorded, as upstream's: that condition never holds, its or-group's sleep still does", () =>
+    Effect.gen(function*() {
+      const h = yield* durableHarnessWith({ workerLiveness: "connection" })
+      yield* h.putWorkflow("typo", [task("t", { isDurable: true, timeout: "2h" })])
+      const w = yield* h.durableWorker(["typo:t"])
+      yield* h.trigger("typo")
+      const a = w.received[0]!
+      const group = orGroup()
+      yield* h.request({
+        waitFor: {
+          durableTaskExternalId: a.taskRunExternalId,
+          invocationCount: a.durableTaskInvocationCount!,
+          waitForConditions: {
+            sleepConditions: [{ base: { readableDataKey: "timeout", action: 0, orGroupId: group, expression: "" }, sleepFor: "1h" }],
+            userEventConditions: [{
+              base: { readableDataKey: "reply", action: 0, orGroupId: group, expression: "input.ok ==" },
+              userEventKey: "reply"
+            }]
+          }
+        }
+      })
+      expect(h.sent.filter((r) => r.waitForAck !== undefined)).toHaveLength(1)
+      yield* h.push("reply", { ok: true })
+      expect(h.completions()).toEqual([])
+      yield* h.advance(3_600_000, [], 3_600_000)
+      expect(decode(h.completions()[0]!.payload)).toEqual({ CREATE: { timeout: [{ sleep_duration: "1h" }] } })
+    }))
+
   it.scoped("a lookback needs a scope, as upstream's: an unscoped wait is met only by later events", () =>
     Effect.gen(function*() {
       const h = yield* durableHarness

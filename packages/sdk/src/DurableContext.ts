@@ -108,7 +108,11 @@ export type DurableError = NonDeterminismError | DurableTaskError
 export interface WaitForEventOptions<A, I> {
   /** Decodes the event's payload. */
   readonly schema: Schema.Schema<A, I, never>
-  /** A CEL expression over the event's payload (`input`): only an event it accepts ends the wait. */
+  /**
+   * A CEL expression over the event's payload (`input`): only an event it accepts ends the wait.
+   * One that does not compile (in Hatchet's condition environment) fails the call with
+   * `InvalidArgument` before anything is sent: Hatchet would record it and never match it.
+   */
   readonly expression?: string | undefined
   /**
    * Events pushed this long before the wait began count too (the engine looks back over stored
@@ -147,7 +151,8 @@ export interface DurableContextShape {
   readonly waitForEvent: <A, I>(key: string, options: WaitForEventOptions<A, I>) => Effect.Effect<A, DurableError>
   /**
    * Waits until the conditions hold (a list must all hold; `Condition.or` groups any one of),
-   * and returns their data by data key. Parent conditions have no meaning here and are refused.
+   * and returns their data by data key. Parent conditions have no meaning here and are refused,
+   * and so is an event condition whose CEL does not compile (`InvalidArgument`, nothing sent).
    */
   readonly waitFor: (conditions: Condition.Conditions<never>) => Effect.Effect<WaitResult, DurableError>
   /** The current time, memoized: a replay gets the time of the first run. */

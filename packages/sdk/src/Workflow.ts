@@ -50,9 +50,10 @@ import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
+import { checkExpressions } from "./internal/conditions.js"
 import * as internal from "./internal/definition.js"
 import { ON_FAILURE_TASK, ON_SUCCESS_TASK } from "./internal/naming.js"
-import { validate as validateSpec } from "./internal/registration.js"
+import { compile as compileSpec } from "./internal/registration.js"
 import type { BatchTask, DurableTask, Task } from "./Task.js"
 import type { TaskContext } from "./TaskContext.js"
 import type { HandlerError, TaskFailed } from "./TaskError.js"
@@ -912,14 +913,19 @@ export const onSuccess: AddHook<"on-success-task"> = addHook("on-success", "onSu
 /**
  * Checks a definition the way the engine would, and more: names, durations, cron expressions,
  * retries and backoff ranges, priorities, worker labels, slot cost, and the DAG (unknown parent,
- * cycle, duplicate or reserved task names). Fails with every problem at once. The worker and
- * the client run this before sending anything.
+ * cycle, duplicate or reserved task names), and the CEL expressions of conditions, compiled as
+ * Hatchet compiles them (it would skip one that does not compile, and the task would wait for
+ * ever). Fails with every problem at once (the CEL once the rest holds). The worker runs this
+ * before registering; the client runs all but the CEL before triggering.
  *
  * @since 0.1.0
  * @category validation
  */
 export const validate = (definition: Definition): Effect.Effect<void, WorkflowDefinitionError> =>
-  Either.match(validateSpec(internal.specOf(definition)), { onLeft: Eff.fail, onRight: () => Eff.void })
+  Either.match(compileSpec(internal.specOf(definition), ""), {
+    onLeft: Eff.fail,
+    onRight: (compiled) => checkExpressions(compiled.spec.name, compiled.expressions)
+  })
 
 /**
  * The implementation of a definition, from the context (where its `toLayer` put it).

@@ -194,6 +194,48 @@ describe("conditions (PutWorkflow request)", () => {
     ])
   })
 
+  it.effect("compiles the conditions' CEL as Hatchet would, and refuses what it would skip, with cel-go's message", () =>
+    Effect.gen(function*() {
+      const Typos = Workflow.make("typos").pipe(
+        Workflow.task("a", { output: Score }),
+        Workflow.task("b", {
+          parents: ["a"],
+          waitFor: Condition.or(Condition.event("ok", { expression: "input.ok ==" }), Condition.sleep("1 hour")),
+          // a condition sees `input` and `output` only, and no strings extension
+          skipIf: Condition.parentOutput("a", "payload.score > 1"),
+          cancelIf: Condition.event("stop", { expression: "input.name.lowerAscii() == 'x'" })
+        })
+      )
+      const error = yield* Effect.flip(Workflow.validate(Typos))
+      expect(error.issues).toEqual([
+        "tasks.b.waitFor[0].or[0].expression: does not compile:\n" +
+        "      ERROR: <input>:1:10: Syntax error: found = but expecting end of input\n" +
+        "       | input.ok ==\n" +
+        "       | .........^",
+        "tasks.b.cancelIf[0].expression: does not compile:\n" +
+        "      ERROR: <input>:1:22: undeclared reference to 'lowerAscii' (in container '')\n" +
+        "       | input.name.lowerAscii() == 'x'\n" +
+        "       | .....................^",
+        "tasks.b.skipIf[0].expression: does not compile:\n" +
+        "      ERROR: <input>:1:1: undeclared reference to 'payload' (in container '')\n" +
+        "       | payload.score > 1\n" +
+        "       | ^"
+      ])
+      expect(error.message).toContain(`Invalid workflow "typos":\n  - tasks.b.waitFor[0].or[0].expression: does not compile:`)
+      // what compiles passes: the standard library over input and output
+      yield* Workflow.validate(Review)
+      yield* Workflow.validate(
+        Workflow.make("fine").pipe(
+          Workflow.task("a", { output: Score }),
+          Workflow.task("b", {
+            parents: ["a"],
+            waitFor: Condition.event("ok", { expression: "input.name.startsWith('a') && size(input.tags) > 2" }),
+            skipIf: Condition.parentOutput("a", "output.score >= 0.5 || !has(output.score)")
+          })
+        )
+      )
+    }))
+
   it("refuses conditions on a workflow's only task, which Hatchet would never evaluate", () => {
     const Lone = Workflow.make("lone").pipe(Workflow.task("a", { waitFor: Condition.sleep("1 minute") }))
     const result = Effect.runSync(Effect.either(Workflow.validate(Lone)))

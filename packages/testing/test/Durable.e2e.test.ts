@@ -18,7 +18,10 @@
  *   the memoized charge again, and the run completes; the dead worker coming back is told its
  *   invocation is stale (`server_evict`) and stops it, recording nothing on the engine;
  * - a replay that makes another durable call at a recorded node fails with the engine's
- *   non-determinism error.
+ *   non-determinism error;
+ * - a wait whose event expression does not compile is refused before sending (`InvalidArgument`
+ *   with cel-go's message), where Hatchet would record it and never match it; a correct one is
+ *   met by the event it accepts.
  */
 import { Engine } from "@effect-hatchet/engine"
 import { Hatchet, Runs, Worker, Workers } from "@effect-hatchet/sdk"
@@ -63,13 +66,15 @@ import {
   ParentLive,
   Sleeper,
   SleeperLive,
+  Typo,
+  TypoLive,
   waiting
 } from "./durableFlows.js"
 
 const resetCounts = Effect.all([Ref.set(counts.invocations, 0), Ref.set(counts.charges, 0)], { discard: true })
 
 const TestLive = HatchetTest.layer({
-  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive, HibernateLive, MixedParentLive]
+  workflows: [SleeperLive, CheckoutLive, LookBackLive, ParentLive, DoubleLive, FollowUpLive, HibernateLive, MixedParentLive, TypoLive]
 })
 
 layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
@@ -113,6 +118,23 @@ layer(TestLive, { timeout: 30_000 })("durable tasks end to end", (it) => {
       expect(yield* handle.result).toEqual({ chargeId: "ch-o-1", approval: { approved: true, by: "ada" } })
       expect(yield* Ref.get(counts.charges)).toBe(1)
       expect(yield* Ref.get(counts.invocations)).toBe(1)
+    }))
+
+  it.effect("a wait whose expression does not compile is refused before sending; a correct one is met by its event", () =>
+    Effect.gen(function*() {
+      const refused = yield* Hatchet.run(Typo, { id: "t-1", expression: "input.ok ==" })
+      expect(refused).toEqual({
+        refused: "invalid wait: conditions.waitFor[0].or[0].expression: does not compile:\n" +
+          "      ERROR: <input>:1:10: Syntax error: found = but expecting end of input\n" +
+          "       | input.ok ==\n" +
+          "       | .........^"
+      })
+      const worker = yield* Worker.Worker
+      const handle = yield* Hatchet.runNoWait(Typo, { id: "t-2", expression: "input.ok == true" })
+      yield* waiting(worker)
+      yield* Hatchet.push("typo:t-2", { ok: false })
+      yield* Hatchet.push("typo:t-2", { ok: true })
+      expect(yield* handle.result).toEqual({ met: ["typo:t-2"] })
     }))
 
   it.effect("with a scope and a lookback, an event pushed before the wait began ends it", () =>

@@ -83,6 +83,25 @@ export const LookBackLive = LookBack.toLayer((input) =>
   DurableContext.waitForEvent(`scoped:${input.id}`, { schema: Approval, scope: input.id, lookback: "1 hour" })
 )
 
+/** Waits for `typo:<id>` with the expression given, or an hour; a wait refused before sending says why. */
+export const Typo = Task.durable("durable-typo", {
+  input: Schema.Struct({ id: Schema.String, expression: Schema.String }),
+  output: Schema.Union(Schema.Struct({ met: Schema.Array(Schema.String) }), Schema.Struct({ refused: Schema.String })),
+  executionTimeout: "2 hours"
+})
+
+export const TypoLive = Typo.toLayer((input) =>
+  DurableContext.waitFor(
+    Condition.or(Condition.event(`typo:${input.id}`, { expression: input.expression }), Condition.sleep("1 hour"))
+  ).pipe(
+    Effect.map((result) => ({ met: Object.keys(result) })),
+    Effect.catchIf(
+      (error) => error._tag === "DurableTaskError" && error.reason === "InvalidArgument",
+      (error) => Effect.succeed({ refused: error.message })
+    )
+  )
+)
+
 export class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { n: Schema.Number }) {}
 
 /** A child: doubles, or fails with a typed error above 100. */

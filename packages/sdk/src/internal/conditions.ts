@@ -10,9 +10,9 @@ import {
   type TaskConditions as TaskConditionsProto,
   type UserEventMatchCondition
 } from "@effect-hatchet/proto/v1/shared/condition"
-import { Either } from "effect"
+import { Effect, Either } from "effect"
 import * as Condition from "../Condition.js"
-import type { TaskConditions } from "./definition.js"
+import { type TaskConditions, WorkflowDefinitionError } from "./definition.js"
 import { toGoDuration } from "./duration.js"
 import { applyNamespace } from "./naming.js"
 
@@ -30,14 +30,16 @@ const actions = [
  * namespaced) and a parent's `parent-<readable id>`; the event key namespaced; every condition
  * outside an `or` in an or-group of its own. Or-group ids are UUIDs derived from the workflow, the
  * task and the group's position, so registering the same definition twice sends the same request
- * (Hatchet only compares which conditions share a group).
+ * (Hatchet only compares which conditions share a group). The CEL expressions of event and
+ * parent-output conditions go to `expressions`, for `checkExpressions`.
  */
 export const taskConditions = (
   issues: Array<string>,
   where: string,
   conditions: TaskConditions | undefined,
   parents: ReadonlyArray<string>,
-  group: { readonly workflow: string; readonly task: string; readonly namespace: string }
+  group: { readonly workflow: string; readonly task: string; readonly namespace: string },
+  expressions?: Array<ConditionExpression>
 ): TaskConditionsProto => {
   const out: {
     parentOverrideConditions: Array<ParentOverrideMatchCondition>
@@ -90,7 +92,7 @@ export const taskConditions = (
             const expression = member.expression ?? ""
             if (typeof expression !== "string" || (expression !== "" && expression.trim() === "")) {
               issues.push(`${memberAt}.expression: must be a CEL expression over input (leave it out to accept any event)`)
-            }
+            } else if (expression !== "") expressions?.push({ where: `${memberAt}.expression`, source: expression })
             checkDataKey(issues, memberAt, member.dataKey)
             out.userEventConditions.push({
               base: base(dataKeyOf(member), expression),
@@ -110,7 +112,7 @@ export const taskConditions = (
             }
             if (typeof member.expression !== "string" || member.expression.trim() === "") {
               issues.push(`${memberAt}.expression: a CEL expression over output is required, e.g. "output.ok == true"`)
-            }
+            } else expressions?.push({ where: `${memberAt}.expression`, source: member.expression })
             out.parentOverrideConditions.push({
               base: base(`parent-${member.parent}`, member.expression),
               parentReadableId: member.parent
@@ -125,6 +127,35 @@ export const taskConditions = (
   }
   return out
 }
+
+/** A condition's CEL expression and where it was declared (`tasks.ship.waitFor[0].expression`). */
+export interface ConditionExpression {
+  readonly where: string
+  readonly source: string
+}
+
+/**
+ * Compiles the conditions' CEL expressions as Hatchet will (cel-go in upstream's `condition`
+ * environment: `input` and `output`, the standard library), before they are sent. Hatchet does not
+ * check them when a workflow is registered, and skips one that does not compile when it matches
+ * events (it logs the error), so the task would wait for ever, or never be skipped or cancelled.
+ * The compiler is loaded only for a definition that has such an expression.
+ */
+export const checkExpressions = (
+  workflow: string,
+  expressions: ReadonlyArray<ConditionExpression>
+): Effect.Effect<void, WorkflowDefinitionError> =>
+  expressions.length === 0 ? Effect.void : Effect.flatMap(
+    Effect.promise(() => import("@effect-hatchet/shared/Cel")),
+    (Cel) => {
+      const issues: Array<string> = []
+      for (const { source, where } of expressions) {
+        const compiled = Cel.compile("condition", source)
+        if (compiled._tag === "Invalid") issues.push(`${where}: does not compile:\n      ${compiled.message.replace(/\n/g, "\n      ")}`)
+      }
+      return issues.length === 0 ? Effect.void : Effect.fail(new WorkflowDefinitionError({ workflow, issues }))
+    }
+  )
 
 /**
  * The readable data key of a sleep or an event condition, as the official SDK names it: its

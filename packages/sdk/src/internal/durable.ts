@@ -34,7 +34,7 @@ import type { GrpcError } from "../HatchetError.js"
 import type { TaskContextShape } from "../TaskContext.js"
 import type { Definition } from "../Workflow.js"
 import { HatchetClientError } from "./clientError.js"
-import { groupId, taskConditions } from "./conditions.js"
+import { checkExpressions, type ConditionExpression, groupId, taskConditions } from "./conditions.js"
 import { specOf } from "./definition.js"
 import { formatParseError } from "./failure.js"
 import { workflowWireName } from "./naming.js"
@@ -417,26 +417,41 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
         return waitResult(parsed.right)
       })
 
-    /** The wire conditions of `conditions`, as a step's are built, with the action CREATE. */
+    /**
+     * The wire conditions of `conditions`, as a step's are built, with the action CREATE; their CEL
+     * compiled first (Hatchet records a wait whose expression does not compile, and it never holds).
+     */
     const toWire = (
       conditions: Condition.Conditions<never>,
       events?: { readonly scope?: string | undefined; readonly since?: Date | undefined }
-    ): Either.Either<DurableEventListenerConditions, DurableTaskError> => {
+    ): Effect.Effect<DurableEventListenerConditions, DurableTaskError> => {
       const issues: Array<string> = []
+      const expressions: Array<ConditionExpression> = []
       const built = taskConditions(
         issues,
-        "waitFor",
+        "conditions",
         {
           waitFor: Condition.toArray(conditions),
           skipIf: [],
           cancelIf: []
         },
         [],
-        { workflow: taskId, task: `durable-${invocationCount}`, namespace }
+        { workflow: taskId, task: `durable-${invocationCount}`, namespace },
+        expressions
       )
       if (built.parentOverrideConditions.length > 0) issues.push("a durable wait cannot wait for a parent's output")
       if (built.sleepConditions.length + built.userEventConditions.length === 0) issues.push("no condition to wait for")
-      if (issues.length > 0) return Either.left(invalidArgument(`invalid wait: ${issues.join("; ")}`))
+      if (issues.length > 0) return Effect.fail(invalidArgument(`invalid wait: ${issues.join("; ")}`))
+      return Effect.map(
+        Effect.mapError(checkExpressions(taskId, expressions), (error) => invalidArgument(`invalid wait: ${error.issues.join("; ")}`)),
+        () => wireOf(built, events)
+      )
+    }
+
+    const wireOf = (
+      built: ReturnType<typeof taskConditions>,
+      events?: { readonly scope?: string | undefined; readonly since?: Date | undefined }
+    ): DurableEventListenerConditions => {
       // the or-group ids are not part of the wait's identity: derived per wait, they stay readable
       const wait = waits++
       const regroup = new Map<string, string>()
@@ -448,7 +463,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
         }
         return { ...b, orGroupId: id, action: Action.CREATE }
       }
-      return Either.right({
+      return {
         sleepConditions: built.sleepConditions.map((c) => ({ ...c, base: c.base === undefined ? undefined : base(c.base) })),
         userEventConditions: built.userEventConditions.map((c) => ({
           ...c,
@@ -456,7 +471,7 @@ export const makeContext = (options: ContextOptions): Effect.Effect<DurableConte
           eventScope: events?.scope,
           considerEventsSince: events?.since
         }))
-      })
+      }
     }
 
     const waitFor = (conditions: Condition.Conditions<never>) => Effect.flatMap(toWire(conditions), waitForConditions)

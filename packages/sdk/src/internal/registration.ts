@@ -16,7 +16,7 @@ import {
 } from "@effect-hatchet/proto/v1/workflows"
 import * as Crontab from "@effect-hatchet/shared/Crontab"
 import { Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
-import { taskConditions } from "./conditions.js"
+import { type ConditionExpression, taskConditions } from "./conditions.js"
 import {
   allTasks,
   type BatchSettings,
@@ -49,11 +49,14 @@ export interface Compiled {
   readonly request: CreateWorkflowVersionRequest
   /** Worker action (`"<wf>:<task lower>"`) -> task. */
   readonly actions: ReadonlyMap<string, TaskSpec>
+  /** The CEL expressions of the tasks' conditions, which `checkExpressions` compiles. */
+  readonly expressions: ReadonlyArray<ConditionExpression>
 }
 
 /**
  * Validates a definition (everything the engine would reject, and DAG shape) and builds its
- * `PutWorkflow` request. All problems are reported at once.
+ * `PutWorkflow` request. All problems are reported at once, except the conditions' CEL, which
+ * `checkExpressions` compiles once the rest holds.
  */
 export const compile = (
   spec: WorkflowSpec,
@@ -86,8 +89,9 @@ export const compile = (
   const tasks: Array<CreateTaskOpts> = []
   let onFailureTask: CreateTaskOpts | undefined
   const actions = new Map<string, TaskSpec>()
+  const expressions: Array<ConditionExpression> = []
   for (const task of allTasks(spec)) {
-    const opts = taskOpts(issues, spec, task, wireName, namespace)
+    const opts = taskOpts(issues, spec, task, wireName, namespace, expressions)
     actions.set(workerAction(wireName, task.name), task)
     if (task.role === "on-failure") onFailureTask = opts
     else tasks.push(opts)
@@ -118,7 +122,7 @@ export const compile = (
     inputJsonSchema: inputJsonSchema(spec),
     idempotency
   }
-  return Either.right({ spec, wireName, request, actions })
+  return Either.right({ spec, wireName, request, actions, expressions })
 }
 
 /** `compile`, throwing away the request: only the checks. */
@@ -212,7 +216,8 @@ const taskOpts = (
   spec: WorkflowSpec,
   task: TaskSpec,
   wireName: string,
-  namespace: string
+  namespace: string,
+  expressions: Array<ConditionExpression>
 ): CreateTaskOpts => {
   const where = task.role === "task" ? `tasks.${task.name}` : task.name
   const settings = effectiveSettings(spec, task)
@@ -272,7 +277,7 @@ const taskOpts = (
     // as the official SDK: the conditions message on every task but the on-failure task
     conditions: task.role === "on-failure"
       ? undefined
-      : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }),
+      : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }, expressions),
     scheduleTimeout,
     isDurable: task.durable === true,
     // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost

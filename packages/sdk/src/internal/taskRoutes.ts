@@ -4,6 +4,7 @@
  */
 import { Duration, Effect, Either } from "effect"
 import type { Definition } from "../Workflow.js"
+import { checkExpressions } from "./conditions.js"
 import { effectiveSettings, type ImplementationShape, implementationTag, specOf, type TaskSpec } from "./definition.js"
 import { compile, type Compiled, workerActions } from "./registration.js"
 import { WorkerError } from "./workerError.js"
@@ -64,6 +65,10 @@ export const make = (
       if (Either.isLeft(result)) {
         return yield* new WorkerError({ reason: "InvalidWorkflow", message: result.left.message, cause: result.left })
       }
+      yield* Effect.mapError(
+        checkExpressions(implementation.spec.name, result.right.expressions),
+        (error) => new WorkerError({ reason: "InvalidWorkflow", message: error.message, cause: error })
+      )
       if (compiled.some((c) => c.wireName === result.right.wireName)) {
         return yield* new WorkerError({
           reason: "InvalidWorkflow",

@@ -17,7 +17,7 @@
  * @internal
  */
 import { ActionType, AssignedAction } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import * as Cel from "./cel.js"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import { setTaskState } from "./changes.js"
 import { actionPayload } from "./dispatch.js"
 import { formatGoDuration } from "./duration.js"

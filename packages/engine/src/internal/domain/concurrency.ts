@@ -44,7 +44,7 @@
  *
  * @internal
  */
-import * as Cel from "./cel.js"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import { setTaskState } from "./changes.js"
 import { enqueue, retryPriority } from "./dispatch.js"
 import { stepVariables } from "./expressions.js"

@@ -26,7 +26,6 @@ import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/sh
 import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import { replayIds } from "./admin.js"
-import { compile } from "./cel.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
 import {
@@ -288,9 +287,7 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
   for (const event of conditions?.userEventConditions ?? []) {
     const base = event.base
     if (base === undefined || !isUuid(base.orGroupId)) return fail(`or group id is not a valid uuid: ${base?.orGroupId ?? ""}`)
-    const expression = base.expression.trim()
-    const compiled = expression === "" ? undefined : compile("condition", expression)
-    if (compiled !== undefined && compiled._tag === "Invalid") return fail(`invalid expression: ${compiled.message}`)
+    // as upstream, an expression is not compiled here: one that does not compile never holds
     parsed.push({
       kind: "USER_EVENT",
       expression: base.expression,

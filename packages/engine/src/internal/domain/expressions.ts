@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { CelBindings } from "./cel.js"
+import type { CelBindings } from "@effect-hatchet/shared/Cel"
 import { isJsonObject } from "./json.js"
 import type { Run } from "./model.js"
 

@@ -21,7 +21,7 @@
  *
  * @internal
  */
-import { compile, evaluate } from "./cel.js"
+import { compile, evaluate } from "@effect-hatchet/shared/Cel"
 import { touchWorkflow } from "./changes.js"
 import { newId } from "./ids.js"
 import type { JsonObject, JsonValue } from "./json.js"

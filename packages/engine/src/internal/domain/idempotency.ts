@@ -15,7 +15,7 @@
  */
 import { BinaryWriter } from "@bufbuild/protobuf/wire"
 import { IdempotencyMethod } from "@effect-hatchet/proto/v1/workflows"
-import * as Cel from "./cel.js"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import { AlreadyExists, Status } from "./errors.js"
 import type { JsonObject } from "./json.js"
 import { isJsonObject, parseJson } from "./json.js"

@@ -9,9 +9,9 @@
  * @internal
  */
 
-export type JsonValue = null | boolean | number | string | ReadonlyArray<JsonValue> | { readonly [k: string]: JsonValue }
+import type { JsonObject, JsonValue } from "@effect-hatchet/shared/Json"
 
-export type JsonObject = { readonly [k: string]: JsonValue }
+export type { JsonObject, JsonValue } from "@effect-hatchet/shared/Json"
 
 export const isJsonObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value)
 

@@ -36,7 +36,7 @@
  *
  * @internal
  */
-import * as Cel from "./cel.js"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import { touchRun } from "./changes.js"
 import { parseDuration } from "./duration.js"
 import type { JsonObject, JsonValue } from "./json.js"

@@ -15,7 +15,7 @@
 import type { AssignedAction, WorkflowEvent, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
-import type { CelProgram, Compiled } from "./cel.js"
+import type { CelProgram, Compiled } from "@effect-hatchet/shared/Cel"
 import { ChangeSet } from "./changes.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"

@@ -38,8 +38,8 @@
  * @internal
  */
 import type { CreateTaskRateLimit } from "@effect-hatchet/proto/v1/workflows"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import * as Either from "effect/Either"
-import * as Cel from "./cel.js"
 import { touchRateLimit } from "./changes.js"
 import { type Internal, internal, type InvalidArgument, invalidArgument } from "./errors.js"
 import { stepVariables } from "./expressions.js"

@@ -26,8 +26,8 @@ import {
   type CreateTaskOpts,
   type CreateWorkflowVersionRequest
 } from "@effect-hatchet/proto/v1/workflows"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import * as Either from "effect/Either"
-import * as Cel from "./cel.js"
 import { touchWorkflow } from "./changes.js"
 import { updateSettings } from "./concurrency.js"
 import { deleteCron, replaceDeclaredCrons } from "./cron.js"

@@ -25,8 +25,8 @@
  *
  * @internal
  */
+import { compile, type Compiled, evaluate } from "@effect-hatchet/shared/Cel"
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { compile, type Compiled, evaluate } from "./cel.js"
 import { ingest } from "./ingest.js"
 import type { JsonObject, JsonValue } from "./json.js"
 import { goMarshal, isJsonObject, parseJson } from "./json.js"

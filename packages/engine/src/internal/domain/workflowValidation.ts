@@ -28,9 +28,9 @@ import {
   StickyStrategy,
   stickyStrategyToJSON
 } from "@effect-hatchet/proto/v1/workflows"
+import * as Cel from "@effect-hatchet/shared/Cel"
 import { firesInUtc, parse as parseCron } from "@effect-hatchet/shared/Crontab"
 import * as Either from "effect/Either"
-import * as Cel from "./cel.js"
 import { isValidDuration } from "./duration.js"
 import {
   type Internal,

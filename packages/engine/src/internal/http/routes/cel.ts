@@ -9,10 +9,10 @@
  *
  * @internal
  */
+import * as Cel from "@effect-hatchet/shared/Cel"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Cel from "../../domain/cel.js"
 import { Go } from "../../domain/goJson.js"
 import type { JsonObject } from "../../domain/json.js"
 import { decodeBody, json, JsonObject as JsonObjectSchema, nullable, tenantRoute } from "../rest.js"

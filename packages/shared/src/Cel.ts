@@ -1,6 +1,8 @@
 /**
  * CEL as Hatchet evaluates it: upstream's typed environments, over `@bufbuild/cel` (parser and
- * evaluator, conformance-tested against cel-spec) and `celCheck.ts` (cel-go's type checker).
+ * evaluator, conformance-tested against cel-spec) and `CelCheck.ts` (cel-go's type checker). The
+ * local engine compiles and evaluates every expression with it; the SDK compiles the conditions' before
+ * registering a workflow.
  *
  * The environments (`internal/cel/cel.go NewCELParser`, `boolexpr.go`):
  * - `workflow` (`celworkflowrunstr`; every concurrency key and rate-limit expression is evaluated
@@ -33,8 +35,8 @@ import * as Cel from "@bufbuild/cel"
 import { strings } from "@bufbuild/cel/ext"
 import { RE2JS } from "@bufbuild/re2"
 import { createHash } from "node:crypto"
-import { check, type CheckEnv, checkEnv, type CheckIssue, type CheckType, T } from "./celCheck.js"
-import type { JsonValue } from "./json.js"
+import { check, type CheckEnv, checkEnv, type CheckIssue, type CheckType, T } from "./CelCheck.js"
+import type { JsonValue } from "./Json.js"
 
 // -----------------------------------------------------------------------------
 // environments
@@ -114,7 +116,7 @@ export interface Environment {
   readonly runtime: Cel.CelEnv
 }
 
-/** An environment of `variables` (names of upstream's, or given types); `@internal` to the engine and its tests. */
+/** An environment of `variables` (names of upstream's, or given types); for the engine's tests. */
 export const environment = (
   variables: ReadonlyArray<string> | Readonly<Record<string, CheckType>>,
   options: { readonly strings: boolean; readonly checksum: "bound" | "declared" | "none" }

@@ -1,5 +1,5 @@
 /**
- * The type checker of `cel.ts`: what cel-go's checker (`Env.Compile` after parsing) refuses in
+ * The type checker of `Cel.ts`: what cel-go's checker (`Env.Compile` after parsing) refuses in
  * Hatchet's environments, over the AST `@bufbuild/cel` parses (which has no checker of its own).
  *
  * Types are cel-go's: primitives, `list(T)`, `map(K, V)`, `type`, `dyn` and the two type

@@ -6,9 +6,9 @@
 import type { Type } from "@bufbuild/cel-spec/cel/expr/checked_pb.js"
 import { getCheckingSuite, getConformanceSuite, getParsingSuite, type IncrementalTestSuite } from "@bufbuild/cel-spec/testdata/tests.js"
 import { describe, expect, it } from "@effect/vitest"
-import * as Cel from "../src/internal/domain/cel.js"
-import { type CheckType, T } from "../src/internal/domain/celCheck.js"
-import type { JsonValue } from "../src/internal/domain/json.js"
+import * as Cel from "../src/Cel.js"
+import { type CheckType, T } from "../src/CelCheck.js"
+import type { JsonValue } from "../src/Json.js"
 
 const program = <E extends Cel.CelEnvName>(env: E, source: string): Cel.CelProgram<E> => {
   const compiled = Cel.compile(env, source)
