@@ -49,6 +49,7 @@ import type { Duration, Effect, Layer, Option, Pipeable, Scope, Types } from "ef
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
 import * as Condition from "./Condition.js"
+import type { BatchContext } from "./BatchContext.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
 import { checkExpressions } from "./internal/conditions.js"
 import * as internal from "./internal/definition.js"
@@ -230,6 +231,16 @@ export type DesiredWorkerLabel = internal.DesiredWorkerLabel
 export type WorkerLabelComparator = internal.WorkerLabelComparator
 
 /**
+ * What kind of batch task a task of a workflow is: `false` for a task that is not batched,
+ * `"each"` for a batch task (`Workflow.batchTask`) whose handler returns one output per run,
+ * `"broadcast"` for one whose handler returns one output every run of the batch gets.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BatchKind = false | "each" | "broadcast"
+
+/**
  * One task of a workflow: its readable id, output and error Schemas, its parents, and whether the
  * engine may skip it (`Skippable`: it declares `skipIf`, or all its parents may be skipped), in
  * which case its children and the run's result have an `Option` of its output.
@@ -243,7 +254,8 @@ export interface TaskDefinition<
   Error extends ErrorSchema,
   Parents extends string,
   Skippable extends boolean = false,
-  Durable extends boolean = false
+  Durable extends boolean = false,
+  Batch extends BatchKind = false
 > {
   readonly name: Name
   readonly output: Output
@@ -251,10 +263,14 @@ export interface TaskDefinition<
   readonly error: Error
   readonly parents: ReadonlyArray<Parents>
   readonly settings: TaskSettings
+  /** A batch task's settings (`Workflow.batchTask`). */
+  readonly batch?: BatchSettings | undefined
   /** Type-level only: whether the task may be skipped. */
   readonly skippable?: Skippable | undefined
   /** Type-level only: whether it is a durable task (`Workflow.durableTask`). */
   readonly durable?: Durable | undefined
+  /** Type-level only: whether it is a batch task (`Workflow.batchTask`), and which kind. */
+  readonly batched?: Batch | undefined
 }
 
 /**
@@ -265,7 +281,7 @@ export declare namespace TaskDefinition {
   /**
    * @since 0.1.0
    */
-  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean, boolean>
+  export type Any = TaskDefinition<string, Schema.Schema.AnyNoContext, ErrorSchema, string, boolean, boolean, BatchKind>
 }
 
 /**
@@ -386,7 +402,7 @@ export type WorkflowDefinitionError = internal.WorkflowDefinitionError
  * @since 0.1.0
  * @category type-level
  */
-export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any, any> ? P : never
+export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any, any, any> ? P : never
 
 /**
  * The tasks of `Tasks` the engine may skip (see `TaskDefinition`).
@@ -396,7 +412,7 @@ export type ParentsOf<T> = T extends TaskDefinition<any, any, any, infer P, any,
  */
 export type SkippableTasks<Tasks extends TaskMap> =
   & {
-    [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any> ? K : never
+    [K in keyof Tasks]: Tasks[K] extends TaskDefinition<any, any, any, any, true, any, any> ? K : never
   }[keyof Tasks]
   & string
 
@@ -421,7 +437,7 @@ export type IsSkippable<Tasks extends TaskMap, Parents extends string, SkipIf> =
  * @since 0.1.0
  * @category type-level
  */
-export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S, any>
+export type OutputOf<T> = T extends TaskDefinition<any, infer O, any, any, infer S, any, any>
   ? [S] extends [true] ? Option.Option<Schema.Schema.Type<O>> : Schema.Schema.Type<O>
   : never
 
@@ -480,6 +496,20 @@ export type DurableHandler<I, P, O, E = never> = (
 ) => Effect.Effect<O, HandlerError<E> | DurableError, any>
 
 /**
+ * The handler of a batch task of a workflow (`Workflow.batchTask`): the decoded workflow inputs of
+ * the batch's runs in (never empty), with each run's parent outputs at the same index, an Effect
+ * of their outputs out, in the same order (one output for all when `Broadcast`). A failure fails
+ * every run of the batch, with the declared error `E` or the markers of `TaskError.HandlerError`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type BatchHandler<I, P, O, E = never, Broadcast extends boolean = false> = (
+  inputs: ReadonlyArray<I>,
+  parents: ReadonlyArray<P>
+) => Effect.Effect<[Broadcast] extends [true] ? O : ReadonlyArray<O>, HandlerError<E>, any>
+
+/**
  * The declared error of a task definition (`never` when it declares none).
  *
  * @since 0.1.0
@@ -496,12 +526,19 @@ export type ErrorOf<T extends TaskDefinition.Any> = Schema.Schema.Type<T["error"
  */
 export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends TaskMap, Hooks extends TaskMap> =
   & {
-    readonly [K in keyof Tasks]: (Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? DurableHandler<
+    readonly [K in keyof Tasks]: (Tasks[K] extends TaskDefinition<any, any, any, any, any, true, any> ? DurableHandler<
         Schema.Schema.Type<Input>,
         ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
         Schema.Schema.Type<Tasks[K]["output"]>,
         ErrorOf<Tasks[K]>
       >
+      : Tasks[K] extends TaskDefinition<any, any, any, any, any, any, infer B extends "each" | "broadcast"> ? BatchHandler<
+          Schema.Schema.Type<Input>,
+          ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
+          Schema.Schema.Type<Tasks[K]["output"]>,
+          ErrorOf<Tasks[K]>,
+          B extends "broadcast" ? true : false
+        >
       : Handler<
         Schema.Schema.Type<Input>,
         ParentOutputs<Tasks, ParentsOf<Tasks[K]>>,
@@ -529,21 +566,22 @@ export type Handlers<Input extends Schema.Schema.AnyNoContext, Tasks extends Tas
     : {})
 
 /**
- * The services the handlers need, minus what the worker provides per task (`TaskContext`, `Scope`,
- * and `DurableContext` to the durable tasks of `Tasks`).
+ * The services the handlers need, minus what the worker provides per task (`TaskContext` and
+ * `Scope`, and `DurableContext` to the durable tasks of `Tasks`; a batch task of `Tasks` gets
+ * `BatchContext` and `Scope`, no `TaskContext`).
  *
  * @since 0.1.0
  * @category type-level
  */
-export type HandlersContext<H, Tasks extends TaskMap = {}> = Exclude<
-  {
-    [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R>
-      ? K extends keyof Tasks ? Tasks[K] extends TaskDefinition<any, any, any, any, any, true> ? Exclude<R, DurableContext> : R
-      : R
-      : never
-  }[keyof H],
-  TaskContext | Scope.Scope
->
+export type HandlersContext<H, Tasks extends TaskMap = {}> = {
+  [K in keyof H]: H[K] extends (...args: any) => Effect.Effect<any, any, infer R>
+    ? K extends keyof Tasks
+      ? Tasks[K] extends TaskDefinition<any, any, any, any, any, true, any> ? Exclude<R, DurableContext | TaskContext | Scope.Scope>
+      : Tasks[K] extends TaskDefinition<any, any, any, any, any, any, "each" | "broadcast"> ? Exclude<R, BatchContext | Scope.Scope>
+      : Exclude<R, TaskContext | Scope.Scope>
+    : Exclude<R, TaskContext | Scope.Scope>
+    : never
+}[keyof H]
 
 /**
  * The declared name of a definition.
@@ -665,6 +703,24 @@ export interface DurableTaskOptions<
 }
 
 /**
+ * The options of `Workflow.batchTask`: a task's, less what a batch cannot have (`retries` and
+ * `backoff`: Hatchet runs each item once; `slotCost`: a batch takes one slot), plus `batch`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchTaskOptions<
+  Output extends Schema.Schema.AnyNoContext,
+  Error extends ErrorSchema,
+  Parents extends ReadonlyArray<string>,
+  SkipIf extends Condition.Conditions<Parents[number]> | undefined,
+  Batch extends BatchSettings
+> extends Omit<TaskOptions<Output, Error, Parents, SkipIf>, "retries" | "backoff" | "slotCost"> {
+  /** How the engine gathers the runs' tasks into batches. */
+  readonly batch: Batch
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -742,8 +798,9 @@ export type WithTask<
   Error extends ErrorSchema,
   Parents extends string,
   Skippable extends boolean,
-  Durable extends boolean
-> = Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents, Skippable, Durable> }
+  Durable extends boolean,
+  Batch extends BatchKind = false
+> = Tasks & { readonly [K in TaskName]: TaskDefinition<K, Output, Error, Parents, Skippable, Durable, Batch> }
 
 /**
  * The type of `Workflow.task` and `Workflow.durableTask`: adds a task named `TaskName` (durable
@@ -852,6 +909,119 @@ export const durableTask: AddTask<true> = dual(
       ...spec,
       tasks: spec.tasks.map((t) => (t.name === name ? { ...t, ...internal.durableSpec(options) } : t))
     }))
+)
+
+/**
+ * The kind of batch task `Workflow.batchTask` adds for the settings `Batch`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type BatchKindOf<Batch extends BatchSettings> = Batch["broadcastOutput"] extends true ? "broadcast" : "each"
+
+/**
+ * The type of `Workflow.batchTask`: adds a batch task named `TaskName`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export interface AddBatchTask {
+  <
+    Tasks extends TaskMap,
+    const TaskName extends string,
+    const Batch extends BatchSettings,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
+  >(
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options: BatchTaskOptions<Output, Error, Parents, SkipIf, Batch>
+  ): <WName extends string, Input extends Schema.Schema.AnyNoContext, Hooks extends TaskMap>(
+    self: Workflow<WName, Input, Tasks, Hooks>
+  ) => Workflow<
+    WName,
+    Input,
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, false, BatchKindOf<Batch>>,
+    Hooks
+  >
+  <
+    WName extends string,
+    Input extends Schema.Schema.AnyNoContext,
+    Tasks extends TaskMap,
+    Hooks extends TaskMap,
+    const TaskName extends string,
+    const Batch extends BatchSettings,
+    Output extends Schema.Schema.AnyNoContext = typeof Schema.Void,
+    Error extends ErrorSchema = typeof Schema.Never,
+    const Parents extends ReadonlyArray<keyof Tasks & string> = readonly [],
+    const SkipIf extends Condition.Conditions<NoInfer<Parents[number]>> | undefined = undefined
+  >(
+    self: Workflow<WName, Input, Tasks, Hooks>,
+    name: TaskName extends keyof Tasks ? never : TaskName,
+    options: BatchTaskOptions<Output, Error, Parents, SkipIf, Batch>
+  ): Workflow<
+    WName,
+    Input,
+    WithTask<Tasks, TaskName, Output, Error, Parents[number], IsSkippable<Tasks, Parents[number], SkipIf>, false, BatchKindOf<Batch>>,
+    Hooks
+  >
+}
+
+/**
+ * Adds a batch task (Hatchet's `workflow.batchTask`, beta upstream, engine v0.98.0 or newer): a
+ * task of the DAG like `Workflow.task` (its parents, `waitFor`, `skipIf` and `cancelIf` alike),
+ * whose handler gets many runs at once: once a run's task is due, the engine gathers it with the
+ * due tasks of other runs of the same `batch.groupKey` (a CEL expression over the run's input) and
+ * flushes them when `batch.maxSize` are waiting or `batch.maxInterval` after the previous flush.
+ * The handler gets the decoded workflow inputs of the batch's runs and, at the same index, each
+ * run's parent outputs, and returns one output per run in the same order (or, with
+ * `broadcastOutput`, one output every run gets); each run goes on with its own output, so the
+ * task's children see it as any parent's. `BatchContext` says which runs the items are. A batch
+ * takes one slot and is not retried (`retries`, `backoff` and `slotCost` are refused; the
+ * workflow's `taskDefaults.retries` does not apply to it, as the official SDKs send 0). A run whose
+ * input or parent outputs do not decode fails alone (`InvalidInput`); a failure of the handler
+ * fails the task in every run of the batch, and so those runs.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Workflow } from "@effect-hatchet/sdk"
+ *
+ * // the application's model: one vector per text
+ * const embed = (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((text) => [text.length]))
+ *
+ * export const Ingest = Workflow.make("ingest", { input: Schema.Struct({ url: Schema.String }) }).pipe(
+ *   Workflow.task("fetch", { output: Schema.Struct({ text: Schema.String }) }),
+ *   Workflow.batchTask("embed", {
+ *     parents: ["fetch"],
+ *     output: Schema.Struct({ vector: Schema.Array(Schema.Number) }),
+ *     batch: { maxSize: 64, maxInterval: "200 millis" }
+ *   }),
+ *   Workflow.task("store", { parents: ["embed"] })
+ * )
+ *
+ * export const IngestLive = Ingest.toLayer({
+ *   fetch: (input) => Effect.succeed({ text: `contents of ${input.url}` }),
+ *   // one call for up to 64 runs: parents[i] are the parent outputs of the run of inputs[i]
+ *   embed: (_inputs, parents) =>
+ *     Effect.map(embed(parents.map((p) => p.fetch.text)), (vectors) => vectors.map((vector) => ({ vector }))),
+ *   store: (_input, parents) => Effect.log(`stored ${parents.embed.vector.length} numbers`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const batchTask: AddBatchTask = dual(
+  (args) => isWorkflow(args[0]),
+  (self: Workflow.Any, name: string, options: BatchTaskOptions<any, any, ReadonlyArray<string>, any, BatchSettings>) => {
+    const { batch, ...rest } = options
+    return withSpec(task(self, name as never, rest as never), (spec) => ({
+      ...spec,
+      tasks: spec.tasks.map((t) => (t.name === name ? { ...t, batch } : t))
+    }))
+  }
 )
 
 /**

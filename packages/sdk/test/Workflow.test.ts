@@ -1,8 +1,9 @@
 import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Context, Data, Effect, Either, Schema } from "effect"
+import { Context, Data, Effect, Either, Option, Schema } from "effect"
 import * as BatchContext from "../src/BatchContext.js"
+import * as Condition from "../src/Condition.js"
 import { specOf } from "../src/internal/definition.js"
 import { compile } from "../src/internal/registration.js"
 import * as Task from "../src/Task.js"
@@ -156,6 +157,91 @@ describe("Workflow definitions (types)", () => {
     Task.batch("retried", { batch: { maxSize: 2 }, retries: 3 })
     // @ts-expect-error batch settings are required
     Task.batch("unbatched", {})
+  })
+
+  it("types batch tasks of a DAG: workflow inputs and each run's parents in, outputs out, children see one output", () => {
+    const Ingest = Workflow.make("ingest", { input: Schema.Struct({ url: Schema.String }) }).pipe(
+      Workflow.task("fetch", { output: Schema.Struct({ text: Schema.String }) }),
+      Workflow.task("maybe", { output: Schema.Number, skipIf: Condition.sleep("1 second") }),
+      Workflow.batchTask("embed", {
+        parents: ["fetch", "maybe"],
+        output: Schema.Struct({ size: Schema.Number }),
+        error: CardDeclined,
+        batch: { maxSize: 8, groupKey: "input.url" }
+      }),
+      Workflow.batchTask("total", { parents: ["embed"], output: Schema.Number, batch: { maxSize: 8, broadcastOutput: true } }),
+      Workflow.task("store", { parents: ["embed", "total"], output: Schema.Struct({ stored: Schema.Number }) })
+    )
+    expectTypeOf<Workflow.Result<typeof Ingest>>().toEqualTypeOf<{
+      readonly fetch: { readonly text: string }
+      readonly maybe: Option.Option<number>
+      readonly embed: { readonly size: number }
+      readonly total: number
+      readonly store: { readonly stored: number }
+    }>()
+    expectTypeOf<Workflow.Failure<typeof Ingest>>().toEqualTypeOf<CardDeclined | TaskFailed>()
+    expectTypeOf(Ingest.tasks.embed.batch).toEqualTypeOf<Workflow.BatchSettings | undefined>()
+    const handlers = {
+      fetch: (input: { readonly url: string }) => Effect.succeed({ text: input.url }),
+      maybe: () => Effect.succeed(1),
+      embed: (
+        inputs: ReadonlyArray<{ readonly url: string }>,
+        parents: ReadonlyArray<{ readonly fetch: { readonly text: string }; readonly maybe: Option.Option<number> }>
+      ) =>
+        Effect.gen(function*() {
+          const batch = yield* BatchContext.BatchContext
+          yield* Payments
+          return inputs.map((input, i) => ({ size: input.url.length + parents[i]!.fetch.text.length + batch.items.length }))
+        }),
+      total: (_: ReadonlyArray<unknown>, parents: ReadonlyArray<{ readonly embed: { readonly size: number } }>) =>
+        Effect.succeed(parents.reduce((n, p) => n + p.embed.size, 0)),
+      store: (_: unknown, parents: { readonly embed: { readonly size: number }; readonly total: number }) =>
+        Effect.succeed({ stored: parents.embed.size + parents.total })
+    }
+    const live = Ingest.toLayer(handlers)
+    // BatchContext (and Scope) are the worker's to provide to the batch tasks; the app's services stay
+    expectTypeOf(live).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"ingest">, never, Payments>>()
+    Ingest.toLayer({
+      ...handlers,
+      embed: (inputs, parents) => {
+        expectTypeOf(inputs).toEqualTypeOf<ReadonlyArray<{ readonly url: string }>>()
+        expectTypeOf(parents).toEqualTypeOf<
+          ReadonlyArray<{ readonly fetch: { readonly text: string }; readonly maybe: Option.Option<number> }>
+        >()
+        return Effect.succeed(inputs.map(() => ({ size: 0 })))
+      }
+    })
+    // @ts-expect-error one output per run: an array of outputs, not one output
+    Ingest.toLayer({ ...handlers, embed: () => Effect.succeed({ size: 1 }) })
+    // @ts-expect-error a broadcast batch returns one output
+    Ingest.toLayer({ ...handlers, total: () => Effect.succeed([1]) })
+    // @ts-expect-error a batch fails only with its declared error
+    Ingest.toLayer({ ...handlers, embed: () => Effect.fail(new GatewayTimeout({ seconds: 1 })) })
+    // a batch handler has no TaskContext: asking for one leaves it a requirement of the layer
+    const wrong = Ingest.toLayer({ ...handlers, total: () => Effect.as(TaskContext.TaskContext, 0) })
+    expectTypeOf(wrong).toEqualTypeOf<Layer.Layer<Workflow.Implementation<"ingest">, never, Payments | TaskContext.TaskContext>>()
+    // ... and a task that is not batched has no BatchContext
+    const wrongTask = Ingest.toLayer({ ...handlers, maybe: () => Effect.as(BatchContext.BatchContext, 0) })
+    expectTypeOf(wrongTask).toEqualTypeOf<
+      Layer.Layer<Workflow.Implementation<"ingest">, never, Payments | BatchContext.BatchContext>
+    >()
+    Workflow.make("w").pipe(
+      Workflow.task("a"),
+      // @ts-expect-error a batch task is not retried
+      Workflow.batchTask("b", { parents: ["a"], batch: { maxSize: 2 }, retries: 3 })
+    )
+    Workflow.make("w").pipe(
+      Workflow.task("a"),
+      // @ts-expect-error a batch takes one slot
+      Workflow.batchTask("b", { batch: { maxSize: 2 }, slotCost: 2 })
+    )
+    // @ts-expect-error batch settings are required
+    Workflow.make("w").pipe(Workflow.batchTask("b", {}))
+    Workflow.make("w").pipe(
+      Workflow.task("a"),
+      // @ts-expect-error "nope" is not a task defined before this one
+      Workflow.batchTask("b", { parents: ["nope"], batch: { maxSize: 2 } })
+    )
   })
 })
 
@@ -481,6 +567,49 @@ describe("Workflow registration (PutWorkflow request)", () => {
     })
     expect(Task.isBatchTask(Embed)).toBe(true)
     expect(Task.isBatchTask(Task.make("t"))).toBe(false)
+  })
+
+  it("registers a batch task of a DAG as the official SDK's workflow.batchTask: its parents and conditions, retries 0, one slot", () => {
+    const Flow = Workflow.make("ingest", {
+      input: Schema.Struct({ url: Schema.String }),
+      taskDefaults: { retries: 3, slotCost: 2, executionTimeout: "2 minutes" }
+    }).pipe(
+      Workflow.task("fetch", { output: Schema.Struct({ text: Schema.String }) }),
+      Workflow.batchTask("embed", {
+        parents: ["fetch"],
+        batch: { maxSize: 4, maxInterval: "250 millis", groupKey: "input.url" },
+        skipIf: Condition.parentOutput("fetch", "output.text == ''")
+      }),
+      Workflow.task("store", { parents: ["embed"] })
+    )
+    const compiled = Either.getOrThrow(compile(specOf(Flow), ""))
+    const [fetch, embed, store] = compiled.request.tasks
+    expect([fetch!.retries, fetch!.slotRequests, fetch!.batch]).toEqual([3, { default: 2 }, undefined])
+    expect(embed).toMatchObject({
+      readableId: "embed",
+      action: "ingest:embed",
+      parents: ["fetch"],
+      // the taskDefaults' retries and slot cost do not apply to a batch (upstream sends 0 retries)
+      retries: 0,
+      slotRequests: { default: 1 },
+      timeout: "2m",
+      batch: { batchMaxSize: 4, batchMaxIntervalMs: 250, batchGroupKey: "input.url" }
+    })
+    expect(embed!.conditions?.parentOverrideConditions).toHaveLength(1)
+    expect(store!.parents).toEqual(["embed"])
+    expect([...compiled.actions.keys()]).toEqual(["ingest:fetch", "ingest:embed", "ingest:store"])
+    expect(Flow.tasks.embed.batch).toEqual({ maxSize: 4, maxInterval: "250 millis", groupKey: "input.url" })
+    expect(Flow.tasks.fetch.batch).toBeUndefined()
+    // what a batch cannot be, in a DAG too
+    const Bad = Workflow.make("bad").pipe(
+      Workflow.batchTask("b", { batch: { maxSize: 0 }, ...({ retries: 1, backoff: { factor: 2 }, slotCost: 2 } as {}) })
+    )
+    expect(Either.getOrThrow(Either.flip(compile(specOf(Bad), ""))).issues).toEqual([
+      "tasks.b.batch.maxSize: must be a positive integer, got 0",
+      "tasks.b.retries: a batch task is not retried (Hatchet runs each item once), got 1",
+      "tasks.b.backoff: a batch task is not retried, so it has no backoff",
+      "tasks.b.slotCost: a batch takes one slot of its worker, whatever its size, got 2"
+    ])
   })
 
   it("refuses what a batch cannot be, every problem at once", () => {

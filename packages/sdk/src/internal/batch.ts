@@ -5,8 +5,10 @@
  * for the items that have an output and FAILED for the others.
  *
  * - The `START_BATCH` payload maps each item's task run external id to `{workflow_run_id,
- *   payload}`, `payload` being the item's START payload. Each item's input is decoded with the
- *   task's input Schema; an item that does not decode fails alone at once (`InvalidInput`, never
+ *   payload}`, `payload` being the item's START payload (the engine builds it as a task's, so the
+ *   item of a task of a DAG has its parents' outputs). Each item's input is decoded with the
+ *   workflow's input Schema, its parents' outputs with their tasks' output Schemas, as a task's
+ *   arguments are; an item that does not decode fails alone at once (`InvalidInput`, never
  *   retried), the handler runs with the others. (The official TypeScript SDK does not decode;
  *   the Python SDK raises before reporting anything, so its batch waits for its timeout.)
  * - The handler returns one output per input, in order; with `broadcastOutput`, one output for
@@ -91,6 +93,15 @@ interface RawItem {
   readonly taskRunExternalId: string
   readonly workflowRunId: string
   readonly payload: unknown
+}
+
+/** An item whose arguments decoded: the handler's `inputs[i]` and `parents[i]`, and its `BatchContext` item. */
+interface DecodedItem {
+  readonly item: RawItem
+  readonly input: unknown
+  /** For a task of a DAG: its parents' outputs, decoded as a task's are (`{}` for a task without parents). */
+  readonly parents: unknown
+  readonly data: BatchContext.BatchItem
 }
 
 /** A running batch. */
@@ -232,7 +243,7 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
         const spec = route.implementation.spec
         const task = route.task
         // STARTED for every item, then at once the items whose input does not decode
-        const decoded: Array<{ readonly item: RawItem; readonly input: unknown; readonly data: BatchContext.BatchItem }> = []
+        const decoded: Array<DecodedItem> = []
         const invalid: Array<ReportItem> = []
         for (const item of batch.items) {
           const data = stepRunDataOf(item.payload)
@@ -247,6 +258,7 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
           decoded.push({
             item,
             input: args.right.input,
+            parents: args.right.parents,
             data: {
               taskRunExternalId: item.taskRunExternalId,
               workflowRunId: item.workflowRunId,
@@ -297,7 +309,7 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
     action: DispatcherProto.AssignedAction,
     route: BatchRoute,
     handler: ProvidedBatchHandler,
-    decoded: ReadonlyArray<{ readonly item: RawItem; readonly input: unknown; readonly data: BatchContext.BatchItem }>,
+    decoded: ReadonlyArray<DecodedItem>,
     batch: RunningBatch,
     attempt: BatchAttempt
   ): Effect.Effect<unknown, unknown> =>
@@ -349,7 +361,10 @@ export const make = (options: BatchRunnerOptions): BatchRunner => {
         })
       )
       return yield* withTaskLogger(
-        Effect.onExit(handler(decoded.map((d) => d.input), services), (exit) => Scope.close(scope, exit))
+        Effect.onExit(
+          handler(decoded.map((d) => d.input), decoded.map((d) => d.parents), services),
+          (exit) => Scope.close(scope, exit)
+        )
       )
     })
 

@@ -385,11 +385,13 @@ export interface ProvidedHandler {
 }
 
 /**
- * A batch handler with its services provided: the decoded inputs in, the outputs (or, with
- * `broadcastOutput`, one output) out; the caller gives `BatchContext` and the handler's `Scope`.
+ * A batch handler with its services provided: the decoded inputs (and, for a task of a DAG, each
+ * run's decoded parent outputs, in the same order) in, the outputs (or, with `broadcastOutput`,
+ * one output) out; the caller gives `BatchContext` and the handler's `Scope`.
  */
 export type ProvidedBatchHandler = (
   inputs: ReadonlyArray<unknown>,
+  parents: ReadonlyArray<unknown>,
   batchServices: Context.Context<BatchContext | Scope.Scope>
 ) => Effect.Effect<unknown, unknown>
 
@@ -397,9 +399,9 @@ export type ProvidedBatchHandler = (
 export interface ImplementationShape {
   readonly definition: HasSpec
   readonly spec: WorkflowSpec
-  /** Keyed by task readable id (user tasks, `on-success-task`, `on-failure-task`). */
+  /** Keyed by task readable id (user tasks, `on-success-task`, `on-failure-task`), batch tasks aside. */
   readonly handlers: ReadonlyMap<string, ProvidedHandler>
-  /** The handlers of batch tasks, keyed by task readable id (they are not in `handlers`). */
+  /** The handlers of batch tasks (a standalone one's, a DAG's), keyed by task readable id (they are not in `handlers`). */
   readonly batchHandlers?: ReadonlyMap<string, ProvidedBatchHandler> | undefined
 }
 
@@ -454,7 +456,8 @@ const withServices = (
 
 /**
  * Builds the implementation layer: captures the handlers' services at build time (as
- * `RpcGroup.toLayer` does), so each task only needs `TaskContext` and a `Scope`.
+ * `RpcGroup.toLayer` does), so each task only needs `TaskContext` and a `Scope` (a batch task's
+ * handler, `BatchContext` and a `Scope`: it goes to `batchHandlers`).
  */
 export const implementationLayer = (
   definition: HasSpec,
@@ -469,45 +472,31 @@ export const implementationLayer = (
       const merged = mergedServices(context)
       const services = (current: Context.Context<never>) => new Map(merged(current).unsafeMap)
       const provided = new Map<string, ProvidedHandler>()
+      const batchHandlers = new Map<string, ProvidedBatchHandler>()
+      const provideBatch = withServices(context)
       for (const task of allTasks(spec)) {
         const handler = handlers[task.name]
         if (typeof handler !== "function") {
-          return yield* Effect.dieMessage(`workflow "${spec.name}": no handler for task "${task.name}"`)
+          return yield* Effect.dieMessage(
+            spec.kind === "task" && task.batch !== undefined
+              ? `batch task "${spec.name}": no handler`
+              : `workflow "${spec.name}": no handler for task "${task.name}"`
+          )
         }
-        provided.set(task.name, { run: handler, services })
+        if (task.batch === undefined) {
+          provided.set(task.name, { run: handler, services })
+        } else {
+          batchHandlers.set(task.name, (inputs, parents, batchServices) => provideBatch(handler(inputs, parents), batchServices))
+        }
       }
-      return { definition, spec, handlers: provided } satisfies ImplementationShape
+      return batchHandlers.size === 0
+        ? { definition, spec, handlers: provided }
+        : { definition, spec, handlers: provided, batchHandlers } satisfies ImplementationShape
     })
   )
 }
 
-type AnyBatchHandler = (inputs: ReadonlyArray<any>) => Effect.Effect<unknown, unknown, any>
-
-/** Builds the layer of a batch task from its handler (services captured as `implementationLayer` does). */
-export const batchImplementationLayer = (
-  definition: HasSpec,
-  build: AnyBatchHandler | Effect.Effect<AnyBatchHandler, any, any>
-): Layer.Layer<any, any, any> => {
-  const spec = specOf(definition)
-  return Layer.effect(
-    implementationTag(spec.name),
-    Effect.gen(function*() {
-      const handler = Effect.isEffect(build) ? yield* build : build
-      if (typeof handler !== "function") return yield* Effect.dieMessage(`batch task "${spec.name}": no handler`)
-      const context = yield* Effect.context<never>()
-      const provide = withServices(context)
-      const provided: ProvidedBatchHandler = (inputs, batchServices) => provide(handler(inputs), batchServices)
-      return {
-        definition,
-        spec,
-        handlers: new Map(),
-        batchHandlers: new Map([[spec.name, provided]])
-      } satisfies ImplementationShape
-    })
-  )
-}
-
-/** Builds the layer of a standalone task from its single handler. */
+/** Builds the layer of a standalone task (a batch task's too) from its single handler. */
 export const taskImplementationLayer = (
   definition: HasSpec,
   build: AnyHandler | Effect.Effect<AnyHandler, any, any>
@@ -534,7 +523,6 @@ const makeProto = (layer: (definition: HasSpec, build: any) => Layer.Layer<any, 
 
 const WorkflowProto = makeProto(implementationLayer)
 const TaskProto = makeProto(taskImplementationLayer)
-const BatchTaskProto = makeProto(batchImplementationLayer)
 
 const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
   const record: Record<string, unknown> = {}
@@ -545,7 +533,8 @@ const taskRecord = (tasks: ReadonlyArray<TaskSpec>) => {
       error: task.error ?? Schema.Never,
       parents: task.parents,
       settings: task.settings,
-      ...(task.durable === true ? { durable: true } : {})
+      ...(task.durable === true ? { durable: true } : {}),
+      ...(task.batch !== undefined ? { batch: task.batch } : {})
     }
   }
   return record
@@ -568,7 +557,7 @@ export const makeWorkflowValue = (spec: WorkflowSpec, typeId: symbol): any => {
 /** Makes a standalone `Task` value (or a batch task's, when its task has `batch`) from a one-task spec. */
 export const makeTaskValue = (spec: WorkflowSpec, typeId: symbol): any => {
   const task = spec.tasks[0]
-  const self = Object.create(task.batch !== undefined ? BatchTaskProto : TaskProto)
+  const self = Object.create(TaskProto)
   self[typeId] = typeId
   self[SpecId] = spec
   self.kind = "task"

@@ -244,7 +244,8 @@ const taskOpts = (
   if (!Number.isInteger(slotCost) || slotCost < 1) {
     issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
   }
-  const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, settings)
+  // a batch task's own settings: the workflow's taskDefaults do not make it retried (retries are sent as 0)
+  const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, task.settings)
   if (task.evictAfter !== undefined && task.evictAfter !== "never") {
     const evictAfter = Duration.decodeUnknown(task.evictAfter)
     if (Option.isNone(evictAfter) || Duration.toMillis(evictAfter.value) <= 0) {
@@ -280,8 +281,9 @@ const taskOpts = (
       : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }, expressions),
     scheduleTimeout,
     isDurable: task.durable === true,
-    // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost
-    slotRequests: task.durable === true ? { durable: 1 } : { default: slotCost },
+    // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost;
+    // a batch task one slot (its own slotCost is refused, the workflow's taskDefaults' not applied)
+    slotRequests: task.durable === true ? { durable: 1 } : { default: batch === undefined ? slotCost : 1 },
     batch
   }
 }
@@ -291,8 +293,8 @@ const INT32_MAX = 2_147_483_647
 
 /**
  * A batch task's `TaskBatchConfig`, checked as the official SDKs check it (a positive size, a
- * positive interval, a positive number of runs per key), and what a batch cannot have: retries,
- * backoff (its items run once) and a slot cost (a batch takes one slot).
+ * positive interval, a positive number of runs per key), and what a batch cannot have in its own
+ * `settings`: retries, backoff (its items run once) and a slot cost (a batch takes one slot).
  */
 const batchConfig = (
   issues: Array<string>,
