@@ -2,7 +2,7 @@
  * Batch tasks over loopback gRPC with a raw worker: the START_BATCH a flush sends (its payload
  * keyed by task, its reason), the 4 MB payload cut, one slot per batch, `groupMaxRuns` per key,
  * a flush that waits for a worker, a batch that times out as a whole, and a task cancelled while
- * it runs in a batch.
+ * it runs in a batch; a batch step of a DAG (its items' parents, its children).
  */
 import { ActionType, type AssignedAction, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { TaskBatchConfig } from "@effect-hatchet/proto/v1/workflows"
@@ -148,5 +148,87 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("b
       const details = reply.body as { run: { status: string }; tasks: Array<{ errorMessage?: string }> }
       expect(details.run.status).toBe("FAILED")
       expect(details.tasks[0]!.errorMessage).toBe("Task failed due to batch timeout, exceeded timeout of 1s")
+    }))
+
+  it.scoped("a batch step of a DAG: its tasks wait for their parent, each item's payload has its run's parent outputs, the children follow", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const name = `batch-dag-${process.pid}-${++counter}`
+      const c = yield* Grpc.clients(engine.grpcAddress, `bearer ${Redacted.value(engine.token)}`)
+      yield* Effect.promise(() =>
+        c.admin.putWorkflow({
+          name,
+          tasks: [
+            { readableId: "p", action: `${name}:p`, timeout: "60s", inputs: "{}" },
+            {
+              readableId: "t",
+              action: `${name}:t`,
+              timeout: "60s",
+              inputs: "{}",
+              parents: ["p"],
+              batch: { batchMaxSize: 2, batchMaxIntervalMs: 60_000 }
+            },
+            { readableId: "c", action: `${name}:c`, timeout: "60s", inputs: "{}", parents: ["t"] }
+          ]
+        })
+      )
+      const w = yield* Grpc.rawWorker(name, [`${name}:p`, `${name}:t`, `${name}:c`])
+      const ofAction = (action: string, type: ActionType) => () =>
+        w.received.filter((a) => a.actionId === `${name}:${action}` && a.actionType === type)
+      const { workflowRunIds: runIds } = yield* Effect.promise(() =>
+        c.workflows.bulkTriggerWorkflow({
+          workflows: [0, 1].map((i) => ({ name, input: JSON.stringify({ i }), desiredWorkerLabels: {} }))
+        })
+      )
+      const parents = yield* Grpc.eventually(() => {
+        const found = ofAction("p", ActionType.START_STEP_RUN)()
+        return found.length === 2 ? found : undefined
+      })
+      // one parent done: its run's batch task waits in the buffer (1 of 2)
+      const first = parents.find((a) => a.workflowRunId === runIds[0])!
+      yield* w.complete(first, JSON.stringify({ v: "p0" }))
+      yield* Effect.sleep("150 millis")
+      expect(ofAction("t", ActionType.START_BATCH)()).toHaveLength(0)
+      yield* w.complete(parents.find((a) => a.workflowRunId === runIds[1])!, JSON.stringify({ v: "p1" }))
+      const [batch] = yield* Grpc.eventually(() => {
+        const found = ofAction("t", ActionType.START_BATCH)()
+        return found.length === 1 ? found : undefined
+      })
+      expect(batch!.batchStartPayload).toMatchObject({ triggerReason: "batch size threshold 2 reached", expectedSize: 2 })
+      // each item's payload is the task's START payload: the run's input and its parents' outputs
+      const items = JSON.parse(batch!.actionPayload) as Record<
+        string,
+        { workflow_run_id: string; payload: { input: unknown; parents: unknown; triggered_by: string } }
+      >
+      const byRun = new Map(Object.values(items).map((item) => [item.workflow_run_id, item.payload]))
+      expect(byRun.get(runIds[0]!)).toMatchObject({ input: { i: 0 }, parents: { p: { v: "p0" } }, triggered_by: "manual" })
+      expect(byRun.get(runIds[1]!)).toMatchObject({ input: { i: 1 }, parents: { p: { v: "p1" } } })
+      yield* Effect.promise(() =>
+        c.dispatcher.sendBatchActionEvent({
+          workerId: w.workerId,
+          jobId: "",
+          actionId: batch!.actionId,
+          batchId: batch!.batchId,
+          eventTimestamp: new Date(),
+          eventType: StepActionEventType.STEP_EVENT_TYPE_COMPLETED,
+          items: Object.entries(items).map(([id, item]) => ({
+            taskRunExternalId: id,
+            eventPayload: JSON.stringify({ from: item.workflow_run_id })
+          }))
+        })
+      )
+      // each child gets its own run's item output as its parent's
+      const children = yield* Grpc.eventually(() => {
+        const found = ofAction("c", ActionType.START_STEP_RUN)()
+        return found.length === 2 ? found : undefined
+      })
+      for (const child of children) {
+        expect(JSON.parse(child.actionPayload).parents).toMatchObject({ t: { from: child.workflowRunId } })
+      }
+      expect(yield* statusOf(engine, runIds[0]!)).toBe("RUNNING")
+      for (const child of children) yield* w.complete(child)
+      for (const id of runIds) {
+        yield* Grpc.eventually(() => Effect.runPromise(statusOf(engine, id)).then((s) => (s === "COMPLETED" ? s : undefined)))
+      }
     }))
 })
