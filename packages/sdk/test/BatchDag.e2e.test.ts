@@ -6,18 +6,27 @@
  * task. The engine gathers the batch task of many runs (flushed by size or by interval) and hands
  * the worker one `START_BATCH`; the handler gets each run's workflow input and its parent outputs,
  * each run goes on with its own output to its child; a failing batch fails those runs; an item
- * whose input does not decode fails its run alone.
+ * whose input does not decode fails its run alone. And the official SDK's `workflow.batchTask`:
+ * the same `PutWorkflow` tasks as ours, and its worker on this engine with our client.
  */
+import { Engine } from "@effect-hatchet/engine"
+import { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
+import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
+import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
+import { Effect, Either, Option, Schema } from "effect"
 import * as Admin from "../src/Admin.js"
 import * as BatchContext from "../src/BatchContext.js"
 import * as Condition from "../src/Condition.js"
 import * as Hatchet from "../src/Hatchet.js"
+import { specOf } from "../src/internal/definition.js"
+import { compile } from "../src/internal/registration.js"
 import * as Runs from "../src/Runs.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
 import { engineWithClient, pollUntil, unique } from "./support/engine.js"
+import { officialClient, officialWorker } from "./support/official.js"
 import { startWorker } from "./support/worker.js"
 
 const Word = Schema.Struct({ word: Schema.String, group: Schema.optional(Schema.String) })
@@ -194,4 +203,91 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
       expect(results[0]!.measure).toEqual(Option.none())
       expect(sizes).toEqual([2])
     }))
+
+  it.scoped("the official SDK's workflow.batchTask on this engine: its worker batches the runs our client triggers", () =>
+    Effect.gen(function*() {
+      const official = officialClient(yield* Engine.Engine)
+      const name = unique("official-batch-dag")
+      const sizes: Array<number> = []
+      const wf = official.workflow<{ word: string }>({ name })
+      const prepare = wf.task({ name: "prepare", fn: async (input) => ({ upper: input.word.toUpperCase() }) })
+      const measure = wf.batchTask({
+        name: "measure",
+        parents: [prepare],
+        batch: { maxSize: 3, maxInterval: "1m" },
+        fn: async (inputs: Record<string, { word: string }>, ctx) => {
+          // the official SDK hands a batch handler the inputs only; the parents are in each item's payload
+          const items = JSON.parse(ctx.action.actionPayload) as Record<string, { payload: { parents: { prepare: { upper: string } } } }>
+          sizes.push(Object.keys(inputs).length)
+          return Object.fromEntries(
+            Object.entries(inputs).map(([id, input]) => [id, {
+              fromParent: items[id]!.payload.parents.prepare.upper,
+              length: input.word.length,
+              batchSize: Object.keys(inputs).length,
+              run: ""
+            }])
+          )
+        }
+      })
+      wf.task({
+        name: "report",
+        parents: [measure],
+        fn: async (_input, ctx) => {
+          const m = await ctx.parentOutput(measure)
+          return { line: `${m.fromParent}:${m.length}/${m.batchSize}` }
+        }
+      })
+      yield* officialWorker(official, unique("official-worker"), [wf])
+
+      const Ours = Workflow.make(name, { input: Word }).pipe(
+        Workflow.task("prepare", { output: Prepared }),
+        Workflow.batchTask("measure", { parents: ["prepare"], output: Measured, batch: { maxSize: 3, maxInterval: "1 minute" } }),
+        Workflow.task("report", { parents: ["measure"], output: Reported })
+      )
+      const handles = yield* Hatchet.runManyNoWait(Ours, [{ word: "a" }, { word: "bb" }, { word: "ccc" }])
+      const results = yield* Effect.forEach(handles, (h) => h.result, { concurrency: "unbounded" })
+      expect(results.map((r) => r.report.line)).toEqual(["A:1/3", "BB:2/3", "CCC:3/3"])
+      expect(sizes).toEqual([3])
+    }))
+
+  it("registers the same PutWorkflow tasks as the official SDK's workflow.batchTask (retries 0 over taskDefaults, one slot)", () => {
+    const official = OfficialProto.workflowToProto((() => {
+      const wf = OfficialSdk.CreateWorkflow<{ word: string }>({ name: "batch-dag-wire", taskDefaults: { retries: 3 } })
+      const prepare = wf.task({ name: "prepare", fn: async () => ({}) })
+      const measure = wf.batchTask({
+        name: "measure",
+        parents: [prepare],
+        batch: { maxSize: 4, maxInterval: "2s", groupKey: "input.word", groupMaxRuns: 2, broadcastOutput: true },
+        fn: async () => ({})
+      })
+      wf.task({ name: "report", parents: [measure], fn: async () => ({}) })
+      return wf
+    })())
+    const theirs = CreateWorkflowVersionRequest.decode(
+      OfficialWire.CreateWorkflowVersionRequest.encode(OfficialWire.CreateWorkflowVersionRequest.fromPartial(official)).finish()
+    )
+    const Ours = Workflow.make("batch-dag-wire", { input: Word, taskDefaults: { retries: 3 } }).pipe(
+      Workflow.task("prepare", { output: Prepared }),
+      Workflow.batchTask("measure", {
+        parents: ["prepare"],
+        output: Measured,
+        batch: { maxSize: 4, maxInterval: "2 seconds", groupKey: "input.word", groupMaxRuns: 2, broadcastOutput: true }
+      }),
+      Workflow.task("report", { parents: ["measure"], output: Reported })
+    )
+    const ours = Either.getOrThrow(compile(specOf(Ours), "")).request
+    expect(theirs.tasks.map((t) => [t.readableId, t.parents, t.retries, t.slotRequests])).toEqual([
+      ["prepare", [], 3, { default: 1 }],
+      ["measure", ["prepare"], 0, { default: 1 }],
+      ["report", ["measure"], 3, { default: 1 }]
+    ])
+    expect(theirs.tasks[1]!.batch).toEqual({
+      batchMaxSize: 4,
+      batchMaxIntervalMs: 2000,
+      batchGroupKey: "input.word",
+      batchGroupMaxRuns: 2,
+      broadcastOutput: true
+    })
+    expect(ours.tasks).toEqual(theirs.tasks)
+  })
 })
