@@ -204,12 +204,18 @@ export interface AttemptOptions {
 type AllTasks<W> = W extends Workflow.Workflow<any, any, infer Tasks, infer Hooks> ? Tasks & Hooks : never
 
 /**
- * The task names of a workflow, hooks included.
+ * The task names of a workflow, hooks included, but its batch tasks (`Workflow.batchTask`): a
+ * batch runs many runs at once, on an engine (the local engine runs them).
  *
  * @since 0.1.0
  * @category type-level
  */
-export type TaskName<W> = keyof AllTasks<W> & string
+export type TaskName<W> =
+  & {
+    [K in keyof AllTasks<W>]: AllTasks<W>[K] extends Workflow.TaskDefinition<any, any, any, any, any, any, "each" | "broadcast"> ? never
+      : K
+  }[keyof AllTasks<W>]
+  & string
 
 /**
  * The second-argument options for a task: its parent outputs, or the failures for the on-failure
@@ -311,6 +317,9 @@ const runTask = (
 ): Effect.Effect<Run<unknown, unknown>, never, any> =>
   Effect.gen(function*() {
     const impl = yield* implementation(definition)
+    if (impl.batchHandlers?.has(taskName) === true) {
+      return yield* Effect.dieMessage(`TaskTest does not run batch tasks ("${taskName}" of "${impl.spec.name}"): run them on the local engine`)
+    }
     const actionPayload = yield* encodeActionPayload(definition, options)
 
     const logs: Array<TaskExecution.LogLine> = []

@@ -59,6 +59,28 @@ describe("TaskTest", () => {
       TaskTest.run(OrderFlow, "charge", { input: { orderId: "o-1", amount: 42 } })
     }).pipe(Effect.provide(OrderFlowLive), Effect.provide(ScriptTest)))
 
+  it.effect("does not run a batch task of a workflow (its types refuse it); the DAG's other tasks run", () =>
+    Effect.gen(function*() {
+      const Batched = Workflow.make("batched", { input: Order }).pipe(
+        Workflow.task("a", { output: Schema.Struct({ n: Schema.Number }) }),
+        Workflow.batchTask("b", { parents: ["a"], output: Schema.Struct({ m: Schema.Number }), batch: { maxSize: 2 } }),
+        Workflow.task("c", { parents: ["b"], output: Schema.Number })
+      )
+      expectTypeOf<TaskTest.TaskName<typeof Batched>>().toEqualTypeOf<"a" | "c">()
+      const run = TaskTest.run(Batched, "c", { input: { orderId: "o-1", amount: 1 }, parents: { b: { m: 2 } } })
+      // @ts-expect-error "b" is a batch task
+      const batch = TaskTest.run(Batched, "b", { input: { orderId: "o-1", amount: 1 }, parents: { a: { n: 1 } } })
+      const live = Batched.toLayer({
+        a: () => Effect.succeed({ n: 1 }),
+        b: (_inputs, parents) => Effect.succeed(parents.map((p) => ({ m: p.a.n + 1 }))),
+        c: (_input, parents) => Effect.succeed(parents.b.m * 10)
+      })
+      expect((yield* Effect.provide(run, live)).exit).toEqual(Exit.succeed(20))
+      const died = yield* Effect.exit(Effect.provide(batch, live))
+      expect(Exit.isFailure(died) && Cause.isDie(died.cause)).toBe(true)
+      expect(String(Exit.isFailure(died) ? Cause.squash(died.cause) : "")).toContain("TaskTest does not run batch tasks")
+    }))
+
   it.effect("returns typed failures as a client would see them, with should_not_retry", () =>
     Effect.gen(function*() {
       const declined = yield* Effect.flip(TaskTest.result(OrderFlow, "charge", {
