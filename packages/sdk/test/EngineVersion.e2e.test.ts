@@ -8,19 +8,19 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { isOlder, minEngineVersion, parseVersion, tooOldMessage, unmet } from "../src/internal/engineVersion.js"
 import * as Task from "../src/Task.js"
-import type { Concurrency } from "../src/Workflow.js"
+import * as Workflow from "../src/Workflow.js"
 import { clientLayer, unique } from "./support/engine.js"
 import { startWorker } from "./support/worker.js"
 
 const onEngine = (version: string) => clientLayer().pipe(Layer.provideMerge(Engine.layer({ version })))
 
-const limited = (concurrency: ReadonlyArray<Concurrency>) => {
+const limited = (concurrency: ReadonlyArray<Workflow.Concurrency>) => {
   const Save = Task.make(unique("versioned"), { input: Schema.Struct({ doc: Schema.String }), concurrency })
   return startWorker(Save.toLayer(() => Effect.void))
 }
 
-const debounce: Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
-const shared: Concurrency = {
+const debounce: Workflow.Concurrency = { expression: "input.doc", limitStrategy: "CANCEL_QUEUED_EXCEPT_NEWEST" }
+const shared: Workflow.Concurrency = {
   expression: "input.doc",
   limitStrategy: "GROUP_ROUND_ROBIN",
   name: "docs",
@@ -61,6 +61,19 @@ describe("engine version", () => {
       expect(error).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
       expect(error.message).toContain("The Hatchet engine is v0.97.0, older than v0.98.0")
       expect(error.message).toContain(`task "${Embed.name}" is a batch task (needs v0.98.0 or newer)`)
+      yield* startWorker(live).pipe(Effect.provide(onEngine("v0.98.0")))
+    }))
+
+  it.scoped("so does a batch task inside a DAG (Workflow.batchTask)", () =>
+    Effect.gen(function*() {
+      const Flow = Workflow.make(unique("batched-dag"), { input: Schema.Struct({ doc: Schema.String }) }).pipe(
+        Workflow.task("parse"),
+        Workflow.batchTask("embed", { parents: ["parse"], batch: { maxSize: 4 } })
+      )
+      const live = Flow.toLayer({ parse: () => Effect.void, embed: (inputs) => Effect.succeed(inputs.map(() => undefined)) })
+      const error = yield* Effect.flip(startWorker(live).pipe(Effect.provide(onEngine("v0.97.0"))))
+      expect(error).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
+      expect(error.message).toContain(`task "embed" is a batch task (needs v0.98.0 or newer)`)
       yield* startWorker(live).pipe(Effect.provide(onEngine("v0.98.0")))
     }))
 
