@@ -48,8 +48,8 @@
 import type { Duration, Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
 import { Effect as Eff, Either, Schema } from "effect"
 import { dual } from "effect/Function"
-import * as Condition from "./Condition.js"
 import type { BatchContext } from "./BatchContext.js"
+import * as Condition from "./Condition.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
 import { checkExpressions } from "./internal/conditions.js"
 import * as internal from "./internal/definition.js"
@@ -130,8 +130,8 @@ export type DefaultFilter = internal.DefaultFilter
 export type TaskSettings = internal.TaskSettings
 
 /**
- * How the engine gathers the runs of a batch task (`Task.batch`): its size, interval, group key
- * and batches per key, and whether the handler broadcasts one output.
+ * How the engine gathers the runs of a batch task (`Task.batch`, `Workflow.batchTask`): its size,
+ * interval, group key and batches per key, and whether the handler broadcasts one output.
  *
  * @since 0.1.0
  * @category models

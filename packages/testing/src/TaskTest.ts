@@ -318,7 +318,9 @@ const runTask = (
   Effect.gen(function*() {
     const impl = yield* implementation(definition)
     if (impl.batchHandlers?.has(taskName) === true) {
-      return yield* Effect.dieMessage(`TaskTest does not run batch tasks ("${taskName}" of "${impl.spec.name}"): run them on the local engine`)
+      return yield* Effect.dieMessage(
+        `TaskTest does not run batch tasks ("${taskName}" of "${impl.spec.name}"): run them on the local engine`
+      )
     }
     const actionPayload = yield* encodeActionPayload(definition, options)
 
