@@ -970,7 +970,9 @@ export interface AddBatchTask {
 
 /**
  * Adds a batch task (Hatchet's `workflow.batchTask`, beta upstream, engine v0.98.0 or newer): a
- * task of the DAG like `Workflow.task` (its parents, `waitFor`, `skipIf` and `cancelIf` alike),
+ * task of the DAG like `Workflow.task` (its parents, `waitFor`, `skipIf` and `cancelIf` alike; the
+ * official SDKs offer parents on a batch task but not conditions, which the engine holds as any
+ * task's),
  * whose handler gets many runs at once: once a run's task is due, the engine gathers it with the
  * due tasks of other runs of the same `batch.groupKey` (a CEL expression over the run's input) and
  * flushes them when `batch.maxSize` are waiting or `batch.maxInterval` after the previous flush.

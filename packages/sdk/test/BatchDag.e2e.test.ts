@@ -217,7 +217,9 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
         const prepare = wf.task({ name: "prepare", fn: async (input) => ({ upper: input.word.toUpperCase() }) })
         const measure = wf.batchTask({
           name: "measure",
-          parents: [prepare],
+          // the official TS SDK's types leave `parents` out of batchTask's options (its Python SDK's
+          // batch_task takes them); its workflowToProto sends them all the same
+          ...({ parents: [prepare] } as {}),
           batch: { maxSize: 3, maxInterval: "1m" },
           fn: async (inputs: Record<string, { word: string }>, ctx) => {
             // the official SDK hands a batch handler the inputs only; the parents are in each item's payload
@@ -260,7 +262,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
         const prepare = wf.task({ name: "prepare", fn: async () => ({}) })
         const measure = wf.batchTask({
           name: "measure",
-          parents: [prepare],
+          ...({ parents: [prepare] } as {}),
           batch: { maxSize: 4, maxInterval: "2s", groupKey: "input.word", groupMaxRuns: 2, broadcastOutput: true },
           fn: async () => ({})
         })
