@@ -15,7 +15,7 @@ import { expect, layer } from "@effect/vitest"
 import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
 import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
 import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
-import { Effect, Either, Option, Schema } from "effect"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as Admin from "../src/Admin.js"
 import * as BatchContext from "../src/BatchContext.js"
 import * as Condition from "../src/Condition.js"
@@ -174,6 +174,38 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
         expect(bad).toMatchObject({ kind: "InvalidInput" })
         expect((bad as TaskFailed).message).toContain(`Invalid input for task "measure"`)
         // one batch of three: the handler got the two runs that decode
+        expect(sizes).toEqual([2])
+      }))
+
+    it.scoped("a run whose parent output does not decode fails alone with InvalidInput; the batch goes on with the others", () =>
+      Effect.gen(function*() {
+        const sizes: Array<number> = []
+        // encodes any string, decodes all but "BAD": the parent's output reaches the engine, the batch cannot read it
+        const Picky = Schema.transformOrFail(Schema.String, Schema.String, {
+          strict: true,
+          decode: (s, _, ast) => s === "BAD" ? ParseResult.fail(new ParseResult.Type(ast, s, "BAD is refused")) : ParseResult.succeed(s),
+          encode: ParseResult.succeed
+        })
+        const flow = Workflow.make(unique("picky-parent-flow"), { input: Word }).pipe(
+          Workflow.task("prepare", { output: Schema.Struct({ upper: Picky }) }),
+          Workflow.batchTask("measure", {
+            parents: ["prepare"],
+            output: Schema.Struct({ n: Schema.Number }),
+            batch: { maxSize: 3, maxInterval: "1 minute" }
+          }),
+          Workflow.task("report", { parents: ["measure"], output: Reported })
+        )
+        yield* startWorker(flow.toLayer({
+          prepare: (input) => Effect.succeed({ upper: input.word.toUpperCase() }),
+          measure: (_inputs, parents) =>
+            Effect.sync(() => (sizes.push(parents.length), parents.map((p) => ({ n: p.prepare.upper.length })))),
+          report: (input, parents) => Effect.succeed({ line: `${input.word}:${parents.measure.n}` })
+        }))
+        const handles = yield* Hatchet.runManyNoWait(flow, [{ word: "bad" }, { word: "a" }, { word: "bb" }])
+        const [bad, ...good] = yield* Effect.forEach(handles, (h) => Effect.either(h.result), { concurrency: "unbounded" })
+        expect(good.map((r) => Either.map(r, (result) => result.report.line))).toEqual([Either.right("a:1"), Either.right("bb:2")])
+        expect(bad).toMatchObject({ _tag: "Left", left: { kind: "InvalidInput" } })
+        expect(Either.isLeft(bad) && (bad.left as TaskFailed).message).toContain(`Invalid output of parent task "prepare"`)
         expect(sizes).toEqual([2])
       }))
 
