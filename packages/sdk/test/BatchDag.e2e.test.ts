@@ -15,7 +15,7 @@ import { expect, layer } from "@effect/vitest"
 import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
 import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
 import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
-import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Deferred, Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as Admin from "../src/Admin.js"
 import * as BatchContext from "../src/BatchContext.js"
 import * as Condition from "../src/Condition.js"
@@ -207,6 +207,58 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
         expect(bad).toMatchObject({ _tag: "Left", left: { kind: "InvalidInput" } })
         expect(Either.isLeft(bad) && (bad.left as TaskFailed).message).toContain(`Invalid output of parent task "prepare"`)
         expect(sizes).toEqual([2])
+      }))
+
+    it.scoped("broadcastOutput: one output for the batch, every run's child gets it", () =>
+      Effect.gen(function*() {
+        const flow = Workflow.make(unique("broadcast-flow"), { input: Word }).pipe(
+          Workflow.task("prepare", { output: Prepared }),
+          Workflow.batchTask("total", {
+            parents: ["prepare"],
+            output: Schema.Struct({ letters: Schema.Number }),
+            batch: { maxSize: 3, maxInterval: "1 minute", broadcastOutput: true }
+          }),
+          Workflow.task("report", { parents: ["total"], output: Reported })
+        )
+        yield* startWorker(flow.toLayer({
+          prepare: (input) => Effect.succeed({ upper: input.word.toUpperCase() }),
+          total: (_inputs, parents) => Effect.succeed({ letters: parents.reduce((n, p) => n + p.prepare.upper.length, 0) }),
+          report: (input, parents) => Effect.succeed({ line: `${input.word}/${parents.total.letters}` })
+        }))
+        const results = yield* Effect.forEach([{ word: "a" }, { word: "bb" }, { word: "ccc" }], (input) => Hatchet.run(flow, input), {
+          concurrency: "unbounded"
+        })
+        expect(results.map((r) => r.report.line)).toEqual(["a/6", "bb/6", "ccc/6"])
+      }))
+
+    it.scoped("cancelling a run cancels its item of a running batch; once every run is cancelled the handler is interrupted", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<number>()
+        const finalized = yield* Deferred.make<void>()
+        const flow = Workflow.make(unique("stuck-flow"), { input: Word }).pipe(
+          Workflow.task("prepare", { output: Prepared }),
+          Workflow.batchTask("measure", { parents: ["prepare"], output: Measured, batch: { maxSize: 2, maxInterval: "1 minute" } }),
+          Workflow.task("report", { parents: ["measure"], output: Reported })
+        )
+        yield* startWorker(flow.toLayer({
+          prepare: (input) => Effect.succeed({ upper: input.word }),
+          measure: (inputs) =>
+            Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
+              Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
+            ),
+          report: () => Effect.succeed({ line: "" })
+        }))
+        const handles = yield* Hatchet.runManyNoWait(flow, [{ word: "a" }, { word: "b" }])
+        expect(yield* Deferred.await(started)).toBe(2)
+        yield* handles[0]!.cancel
+        // one run cancelled: the handler keeps working for the other
+        yield* Effect.sleep("100 millis")
+        expect(yield* Deferred.isDone(finalized)).toBe(false)
+        yield* handles[1]!.cancel
+        yield* Deferred.await(finalized)
+        for (const handle of handles) {
+          expect(yield* Effect.flip(handle.result)).toMatchObject({ kind: "Cancelled" })
+        }
       }))
 
     it.scoped("a batch task's conditions: a skipped one is not batched, its child gets none; the others are batched", () =>
