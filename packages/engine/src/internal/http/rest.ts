@@ -191,7 +191,7 @@ export const publicRoute = <R>(handler: Handler<R>) => respond(handler)
 export const resourceRoute = <A, R>(
   param: string,
   invalidMessage: string,
-  lookup: (id: string) => Effect.Effect<{ readonly tenantId: string; readonly resource: A } | undefined, never, EngineCore>,
+  lookup: (id: string) => Effect.Effect<{ readonly tenantId: string; readonly resource: A } | undefined, never, EngineCore | EngineAuth>,
   handler: (resource: A, tenantId: string) => Handler<R>,
   notFoundMessage = "not found"
 ) =>

@@ -5,6 +5,7 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as ApiTokens from "./apiTokens.js"
 import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
 import * as Events from "./events.js"
@@ -24,6 +25,7 @@ import * as Workflows from "./workflows.js"
 
 export const all = HttpRouter.concatAll(
   Tenants.routes,
+  ApiTokens.routes,
   WorkflowRuns.routes,
   Workers.routes,
   Tasks.routes,
