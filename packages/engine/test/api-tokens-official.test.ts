@@ -1,7 +1,8 @@
 /**
  * API tokens through the official SDK's generated REST client (`api.apiTokenCreate`,
  * `apiTokenList`, `apiTokenUpdateRevoke`) against the local engine: a created token serves a
- * client's REST calls and an official worker (gRPC) until it is revoked, then REST answers 403 and
+ * client's REST calls and an official worker (gRPC) until it is revoked (it may not manage tokens
+ * itself: upstream's 401), then REST answers 403 and
  * gRPC calls (an event, a run) UNAUTHENTICATED; the engine's own token is internal (not listed, not revocable).
  */
 import { expect, layer } from "@effect/vitest"
@@ -47,6 +48,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("A
         yield* Official.worker(hatchet, `${name}-worker`, { workflows: [bump] })
         expect(yield* promise(() => bump.run({ n: 1 }))).toEqual({ n: 2 })
       }))
+
+      // the created token may not manage tokens: upstream's 401 to an API token
+      expect(yield* Official.restError(() => hatchet.api.apiTokenList(engine.tenantId))).toEqual({
+        status: 401,
+        data: { message: "Not authorized to perform this operation" }
+      })
+      expect(yield* Official.restError(() => hatchet.api.apiTokenUpdateRevoke(row.metadata.id))).toEqual({
+        status: 401,
+        data: { message: "Not authorized to perform this operation" }
+      })
 
       const revoked = yield* promise(() => admin.api.apiTokenUpdateRevoke(row.metadata.id))
       expect(revoked.status).toBe(204)

@@ -1,8 +1,9 @@
 /**
  * API tokens over REST with raw requests, on an engine whose clock is the test's TestClock: a
  * created token authenticates REST and gRPC until it is revoked or expires; the list and revoke
- * answers and upstream's errors for bad input; the engine's own (internal) tokens are neither
- * listed nor revocable; an API token the engine has no record of (created before a restart) is
+ * answers and upstream's errors for bad input; an API token may not manage tokens (401, as
+ * upstream's authorization); the engine's own (internal) tokens may, and are neither listed nor
+ * revocable; an API token the engine has no record of (created before a restart) is
  * refused while an internal one is not.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -15,6 +16,7 @@ import { makeHarness, tenantId as harnessTenant } from "./support/harness.js"
 import { otherTenant, unknownId } from "./support/rest.js"
 
 const forbidden = { status: 403, body: { message: "Please provide valid credentials" } }
+const notAuthorized = { status: 401, body: { message: "Not authorized to perform this operation" } }
 const unauthenticated = { code: Status.UNAUTHENTICATED, details: "invalid auth token" }
 const day = 24 * 3600 * 1000
 
@@ -78,8 +80,14 @@ describe("API tokens", () => {
           }]
         }
       })
-      // the created token may list, and create, tokens itself
-      expect(yield* list(token)).toEqual(listed)
+      // an API token may not manage tokens (upstream's authorization: only a dashboard user may),
+      // refused once found valid, before its body is read; bad ids are answered first, as upstream's populator
+      expect(yield* list(token)).toEqual(notAuthorized)
+      expect(yield* create({ name: "x" }, token)).toEqual(notAuthorized)
+      expect(yield* create("{not json", token)).toEqual(notAuthorized)
+      expect(yield* revoke(claims.token_id, token)).toEqual(notAuthorized)
+      expect(yield* revoke(unknownId, token)).toEqual({ status: 404, body: { message: "not found" } })
+      expect(yield* list()).toEqual(listed)
 
       expect(yield* revoke(claims.token_id)).toEqual({ status: 204, body: undefined })
       expect(yield* access(token)).toEqual({ rest: forbidden, grpc: unauthenticated })
@@ -182,8 +190,11 @@ describe("API tokens", () => {
       expect(yield* revoke(claimsOf(theirs).token_id, theirs)).toEqual(internal)
       expect(yield* revoke(claimsOf(theirs).token_id)).toEqual(forbidden)
       expect(yield* access(token)).toEqual({ rest: "ok", grpc: "ok" })
-      // an API token may revoke itself
-      expect(yield* revoke(myId, mine.token)).toEqual({ status: 204, body: undefined })
+      // an API token may not revoke, even itself; another tenant's API token is refused by authentication first
+      expect(yield* revoke(myId, mine.token)).toEqual(notAuthorized)
+      expect(yield* revoke(myId, theirToken.token)).toEqual(forbidden)
+      expect(yield* access(mine.token)).toEqual({ rest: "ok", grpc: "ok" })
+      expect(yield* revoke(myId)).toEqual({ status: 204, body: undefined })
       expect(yield* access(mine.token)).toEqual({ rest: forbidden, grpc: unauthenticated })
     }))
 

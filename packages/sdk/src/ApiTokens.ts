@@ -10,8 +10,10 @@
  * | `list` | `GET /api/v1/tenants/{tenant}/api-tokens` |
  * | `revoke` | `POST /api/v1/api-tokens/{api-token}` |
  *
- * Hatchet's internal tokens are neither listed nor revocable (403); on the local engine those are
- * the engine's own (`Engine.token`, `hatchet-local`'s).
+ * Hatchet lets only a dashboard user manage tokens: a client authenticated with an API token gets
+ * a 401 `RestError` from all three (Hatchet Cloud and self-hosted Hatchet alike). On the local
+ * engine, its own token (`Engine.token`, `hatchet-local`'s) stands for that user: a client with
+ * it may manage the tenant's tokens; that token is internal, neither listed nor revocable (403).
  *
  * @since 0.1.0
  */

@@ -45,6 +45,9 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("API t
         return yield* Hatchet.run(Bump, { n: 1 })
       })).pipe(Effect.provide(asCreated))
       expect(output).toEqual({ n: 2 })
+      // an API token may not manage tokens (Hatchet: only a dashboard user may)
+      const managing = yield* Effect.provide(Effect.flip(Effect.flatMap(ApiTokens.ApiTokens, (t) => t.list())), asCreated)
+      expect(managing).toMatchObject({ _tag: "RestError", status: 401 })
 
       yield* tokens.revoke(created.id)
       expect((yield* tokens.list()).map((t) => t.metadata.id)).not.toContain(created.id)

@@ -57,6 +57,8 @@ export interface EngineAuthService {
    * clock: the gRPC calls, the REST routes).
    */
   readonly authenticateAt: (token: string, now: number) => string | undefined
+  /** What `authenticateAt` accepts, as the engine's record of the token (its tenant, whether it is internal). */
+  readonly tokenAt: (token: string, now: number) => ApiToken | undefined
   /**
    * Creates an API token of a tenant the engine has, valid from `now` for `expiresInMs` (90 days
    * by default): the token (shown once) and its record.
@@ -121,7 +123,7 @@ export const make = (core: EngineCoreService, options: { readonly secret?: Redac
       : undefined
   }
 
-  const authenticateAt = (token: string, now: number): string | undefined => {
+  const tokenAt = (token: string, now: number): ApiToken | undefined => {
     let entry = verified.get(token)
     if (entry === undefined) {
       entry = verify(token, now)
@@ -133,8 +135,9 @@ export const make = (core: EngineCoreService, options: { readonly secret?: Redac
     }
     const { record } = entry
     if (record.revoked || record.expiresAt < now) return undefined
-    return core.state.tenants.has(record.tenantId) ? record.tenantId : undefined
+    return core.state.tenants.has(record.tenantId) ? record : undefined
   }
+  const authenticateAt = (token: string, now: number): string | undefined => tokenAt(token, now)?.tenantId
 
   return {
     setAddresses: (serverUrl, grpcBroadcastAddress) => {
@@ -152,6 +155,7 @@ export const make = (core: EngineCoreService, options: { readonly secret?: Redac
         return Redacted.make(Token.mint(issuer, { tenantId: id, now, expiresInMs: lifetime, tokenId }))
       }),
     authenticateAt,
+    tokenAt,
     createApiToken: ({ expiresInMs, name, now, tenantId }) => {
       const lifetime = expiresInMs ?? Token.defaultTokenLifetimeMs
       const record: ApiToken = {

@@ -4,6 +4,12 @@
  * `api-contracts/openapi/paths/api-tokens/api_tokens.yaml`; the tokens themselves are
  * `auth/EngineAuth.ts`'s):
  *
+ * Who may call them: upstream's authorization refuses all three to an API token (its
+ * `restrictedWithBearerToken`: 401 `{"message":"Not authorized to perform this operation"}`, once
+ * the token is found valid for the tenant, before the body is read); only a dashboard user
+ * manages tokens. The local engine has no users: its own, internal token (`Engine.token`,
+ * `hatchet-local`'s) stands for that user and may; a token created here gets upstream's 401.
+ *
  * - `POST /api/v1/tenants/{tenant}/api-tokens` (`CreateAPITokenRequest{name, expiresIn?}` →
  *   `CreateAPITokenResponse{token}`, the only time the token is shown): `expiresIn` is a Go
  *   duration of the validator's grammar (`<number><unit>` parts, units ms, s, m, h), else 400
@@ -29,7 +35,19 @@ import * as Schema from "effect/Schema"
 import { type ApiToken, EngineAuth } from "../../auth/EngineAuth.js"
 import { durationError, parseDuration } from "../../domain/duration.js"
 import { Go } from "../../domain/goJson.js"
-import { apiError, decodeBody, internalServerError, json, nullable, resourceRoute, RestError, tenantRoute } from "../rest.js"
+import {
+  apiError,
+  decodeBody,
+  httpError,
+  internalServerError,
+  json,
+  nullable,
+  plainRequest,
+  requestToken,
+  resourceRoute,
+  RestError,
+  tenantRoute
+} from "../rest.js"
 import * as Views from "../views.js"
 
 /** `CreateAPITokenRequest`. */
@@ -57,11 +75,24 @@ const invalidExpiresIn = () =>
     }
   })
 
+/**
+ * Upstream's authorization of these three operations (`restrictedWithBearerToken`): an API token
+ * may not list, create or revoke tokens, 401 "Not authorized to perform this operation" (after
+ * the token was found valid for the tenant); a dashboard user may. The engine's own, internal
+ * token stands for that user here.
+ */
+const operatorOnly = Effect.flatMap(
+  plainRequest,
+  (request) =>
+    requestToken(request)?.internal === true ? Effect.void : Effect.fail(httpError(401, "Not authorized to perform this operation"))
+)
+
 export const routes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/tenants/:tenant/api-tokens",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
+        yield* operatorOnly
         const body = yield* decodeBody(
           CreateApiTokenRequest,
           Go.struct("gen.CreateAPITokenRequest", { expiresIn: [Go.string, "pointer"], name: Go.string })
@@ -81,7 +112,9 @@ export const routes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/tenants/:tenant/api-tokens",
-    tenantRoute((tenantId) => Effect.map(EngineAuth, (auth) => json({ rows: auth.listApiTokens(tenantId).map(view) })))
+    tenantRoute((tenantId) =>
+      Effect.zipRight(operatorOnly, Effect.map(EngineAuth, (auth) => json({ rows: auth.listApiTokens(tenantId).map(view) })))
+    )
   ),
   HttpRouter.post(
     "/api/v1/api-tokens/:apiToken",
@@ -94,13 +127,13 @@ export const routes = HttpRouter.empty.pipe(
           return token === undefined ? undefined : { tenantId: token.tenantId, resource: token }
         }),
       (token) =>
-        token.internal
-          ? apiError(403, "Cannot revoke internal API tokens")
-          : Effect.gen(function*() {
-            const auth = yield* EngineAuth
-            auth.revokeApiToken(token, yield* Clock.currentTimeMillis)
-            return HttpServerResponse.empty({ status: 204 })
-          })
+        Effect.gen(function*() {
+          yield* operatorOnly
+          if (token.internal) return yield* apiError(403, "Cannot revoke internal API tokens")
+          const auth = yield* EngineAuth
+          auth.revokeApiToken(token, yield* Clock.currentTimeMillis)
+          return HttpServerResponse.empty({ status: 204 })
+        })
     )
   )
 )
