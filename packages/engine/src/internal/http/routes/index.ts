@@ -5,6 +5,7 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as Alerting from "./alerting.js"
 import * as ApiTokens from "./apiTokens.js"
 import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
@@ -26,6 +27,7 @@ import * as Workflows from "./workflows.js"
 export const all = HttpRouter.concatAll(
   Tenants.routes,
   ApiTokens.routes,
+  Alerting.routes,
   WorkflowRuns.routes,
   Workers.routes,
   Tasks.routes,
