@@ -48,6 +48,8 @@ export interface ApiToken {
 export interface EngineAuthService {
   /** Points tokens at the servers' addresses (call after both listen). */
   readonly setAddresses: (serverUrl: string, grpcBroadcastAddress: string) => void
+  /** The REST base URL tokens name (upstream's `ServerURL`), "" until `setAddresses`. */
+  readonly serverUrl: () => string
   /** Mints an internal token for a tenant, creating the tenant if needed. */
   readonly mint: (
     options: { readonly tenantId: string; readonly expiresInMs?: number | undefined }
@@ -145,6 +147,7 @@ export const make = (core: EngineCoreService, options: { readonly secret?: Redac
       apiIssuer = { ...issuer, secret: apiSecret }
       verified = new Map()
     },
+    serverUrl: () => issuer.serverUrl,
     mint: ({ expiresInMs, tenantId }) =>
       core.runSync((state, now) => {
         const id = tenantId.toLowerCase()

@@ -12,6 +12,7 @@ import * as Crons from "./crons.js"
 import * as Events from "./events.js"
 import * as EventsV0 from "./eventsV0.js"
 import * as Filters from "./filters.js"
+import * as Integrations from "./integrations.js"
 import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
 import * as RunOperations from "./runOperations.js"
@@ -28,6 +29,7 @@ export const all = HttpRouter.concatAll(
   Tenants.routes,
   ApiTokens.routes,
   Alerting.routes,
+  Integrations.routes,
   WorkflowRuns.routes,
   Workers.routes,
   Tasks.routes,
