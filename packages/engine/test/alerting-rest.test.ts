@@ -1,6 +1,6 @@
 /**
  * A tenant's alerting settings and alert email groups over REST with raw requests: upstream's
- * defaults, create / list / update / delete of email groups with upstream's statuses and bodies,
+ * defaults, a tenant update (name, flags, alerting settings), create / list / update / delete of email groups with upstream's statuses and bodies,
  * its validation answers and the populator's for bad ids and other tenants' groups.
  */
 import { expect, layer } from "@effect/vitest"
@@ -39,6 +39,74 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("R
       const other = yield* restCall(engine, "GET", `/api/v1/tenants/${otherTenant}/alerting/settings`, undefined, theirs)
       expect(other.body.metadata.id).not.toBe(settings.body.metadata.id)
       expect(yield* restCall(engine, "GET", `/api/v1/tenants/${otherTenant}/alerting/settings`)).toEqual(forbidden)
+    }))
+
+  it.scoped("PATCH the tenant: its name and flags, the alerting settings; each field when given", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const tenantPath = `/api/v1/tenants/${engine.tenantId}`
+      const before = (yield* restCall(engine, "GET", tenantPath)).body
+      expect(before).toEqual({
+        alertMemberEmails: false,
+        analyticsOptOut: true,
+        environment: "local",
+        metadata: { id: engine.tenantId, createdAt: expect.any(String), updatedAt: expect.any(String) },
+        name: "Default",
+        serverUrl: engine.apiUrl,
+        slug: "default",
+        version: "V1"
+      })
+      expect(Object.keys(before)).toEqual([
+        "alertMemberEmails",
+        "analyticsOptOut",
+        "environment",
+        "metadata",
+        "name",
+        "serverUrl",
+        "slug",
+        "version"
+      ])
+      const settingsBefore = (yield* restCall(engine, "GET", `${tenantPath}/alerting/settings`)).body
+      const patched = yield* restCall(engine, "PATCH", tenantPath, {
+        name: "Renamed",
+        alertMemberEmails: true,
+        maxAlertingFrequency: "30m",
+        enableWorkflowRunFailureAlerts: true,
+        version: "V1"
+      })
+      expect(patched).toEqual({ status: 200, body: { ...before, name: "Renamed", alertMemberEmails: true } })
+      expect((yield* restCall(engine, "GET", tenantPath)).body).toEqual(patched.body)
+      expect((yield* restCall(engine, "GET", `${tenantPath}/alerting/settings`)).body).toEqual({
+        ...settingsBefore,
+        maxAlertingFrequency: "30m",
+        enableWorkflowRunFailureAlerts: true
+      })
+      // the member's tenant follows (without serverUrl, as upstream's member view)
+      const { serverUrl: _, ...memberTenant } = patched.body
+      expect((yield* restCall(engine, "GET", `${tenantPath}/members`)).body.rows[0].tenant).toEqual(memberTenant)
+      // fields not given are kept; an empty body changes nothing
+      const again = yield* restCall(engine, "PATCH", tenantPath, { analyticsOptOut: false })
+      expect(again.body).toEqual({ ...patched.body, analyticsOptOut: false })
+      expect((yield* restCall(engine, "PATCH", tenantPath, {})).body).toEqual(again.body)
+      expect((yield* restCall(engine, "GET", `${tenantPath}/alerting/settings`)).body.maxAlertingFrequency).toBe("30m")
+
+      expect(yield* restCall(engine, "PATCH", tenantPath, { maxAlertingFrequency: "1d" })).toEqual({
+        status: 400,
+        body: {
+          errors: [{
+            description: "validation failed on field 'UpdateTenantRequest.MaxAlertingFrequency': Invalid duration. Durations " +
+              "must be one or more <number><unit> components, where unit is one of: 'ms', 's', 'm', 'h'. For example: '10s', '1h30m', '1.5h'",
+            field: "maxalertingfrequency"
+          }]
+        }
+      })
+      expect(yield* restCall(engine, "PATCH", tenantPath, { name: 1 })).toEqual({
+        status: 400,
+        body: { message: "Unmarshal type error: expected=string, got=number, field=name, offset=9" }
+      })
+      expect(yield* restCall(engine, "PATCH", tenantPath, { name: "x" }, "")).toEqual(forbidden)
+      // back, for the other tests
+      yield* restCall(engine, "PATCH", tenantPath, { name: "Default", alertMemberEmails: false, analyticsOptOut: true })
     }))
 
   it.scoped("email groups: create, list, update, delete", () =>

@@ -1,7 +1,8 @@
 /**
  * A tenant's alerting settings and alert email groups, as upstream stores them
- * (`TenantAlertingSettings`, `TenantAlertEmailGroup`, `pkg/repository/tenant_alerting.go`). The
- * local engine sends no alerts: these are kept and answered, nothing reads them.
+ * (`TenantAlertingSettings`, `TenantAlertEmailGroup`, `pkg/repository/tenant_alerting.go`), and
+ * what a tenant update changes of the tenant (its name, `analyticsOptOut`, `alertMemberEmails`).
+ * The local engine sends no alerts: these are kept and answered, nothing reads them.
  *
  * They hang off the tenant's state object (a `WeakMap`), so they live and die with the tenant
  * and need nothing in `TenantState` itself.
@@ -32,8 +33,23 @@ export interface AlertEmailGroup {
   emails: string
 }
 
+/**
+ * What `PATCH /api/v1/tenants/{tenant}` changes of the tenant itself (upstream's `UpdateTenant`):
+ * a new name, and the two flags the local engine shows as it always has (no analytics, member
+ * emails off: it sends no alerts), until changed.
+ */
+export interface TenantProfile {
+  readonly name: string | undefined
+  readonly analyticsOptOut: boolean
+  readonly alertMemberEmails: boolean
+}
+
+/** The profile of a tenant never updated. */
+export const defaultProfile: TenantProfile = { name: undefined, analyticsOptOut: true, alertMemberEmails: false }
+
 interface TenantAlerting {
-  readonly settings: AlertingSettings
+  settings: AlertingSettings
+  profile: TenantProfile
   readonly groups: Map<string, AlertEmailGroup>
 }
 
@@ -53,6 +69,7 @@ const alertingOf = (tenant: TenantState): TenantAlerting => {
         enableWorkflowRunFailureAlerts: false,
         enableTenantResourceLimitAlerts: true
       },
+      profile: defaultProfile,
       groups: new Map()
     }
     byTenant.set(tenant, alerting)
@@ -62,6 +79,43 @@ const alertingOf = (tenant: TenantState): TenantAlerting => {
 
 /** The tenant's alerting settings (`GetTenantAlertingSettings`). */
 export const settingsOf = (tenant: TenantState): AlertingSettings => alertingOf(tenant).settings
+
+/** The tenant's profile (its name and flags as `PATCH` left them). */
+export const profileOf = (tenant: TenantState): TenantProfile => byTenant.get(tenant)?.profile ?? defaultProfile
+
+/** What `PATCH /api/v1/tenants/{tenant}` may change: each field given. */
+export interface TenantUpdate {
+  readonly name?: string | undefined
+  readonly analyticsOptOut?: boolean | undefined
+  readonly alertMemberEmails?: boolean | undefined
+  readonly maxFrequency?: string | undefined
+  readonly enableExpiringTokenAlerts?: boolean | undefined
+  readonly enableWorkflowRunFailureAlerts?: boolean | undefined
+  readonly enableTenantResourceLimitAlerts?: boolean | undefined
+}
+
+/**
+ * Applies an update (upstream's `UpdateTenant`, then `UpsertTenantAlertingSettings` when an
+ * alerting field is given): each given field replaces the stored one; neither row's `updatedAt`
+ * moves, as upstream's queries leave it.
+ */
+export const updateTenant = (tenant: TenantState, update: TenantUpdate): TenantProfile => {
+  const alerting = alertingOf(tenant)
+  const { profile, settings } = alerting
+  alerting.profile = {
+    name: update.name ?? profile.name,
+    analyticsOptOut: update.analyticsOptOut ?? profile.analyticsOptOut,
+    alertMemberEmails: update.alertMemberEmails ?? profile.alertMemberEmails
+  }
+  alerting.settings = {
+    ...settings,
+    maxFrequency: update.maxFrequency ?? settings.maxFrequency,
+    enableExpiringTokenAlerts: update.enableExpiringTokenAlerts ?? settings.enableExpiringTokenAlerts,
+    enableWorkflowRunFailureAlerts: update.enableWorkflowRunFailureAlerts ?? settings.enableWorkflowRunFailureAlerts,
+    enableTenantResourceLimitAlerts: update.enableTenantResourceLimitAlerts ?? settings.enableTenantResourceLimitAlerts
+  }
+  return alerting.profile
+}
 
 /** Creates an email group (`CreateTenantAlertGroup`). */
 export const createGroup = (tenant: TenantState, emails: ReadonlyArray<string>, now: number): AlertEmailGroup => {

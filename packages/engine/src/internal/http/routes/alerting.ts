@@ -8,8 +8,7 @@
  *
  * - `GET /api/v1/tenants/{tenant}/alerting/settings` (`TenantAlertingSettings`): upstream's
  *   defaults (`maxAlertingFrequency` "1h", expiring-token and resource-limit alerts on, run-failure
- *   alerts off); upstream changes them through `PATCH /api/v1/tenants/{tenant}`, which the local
- *   engine does not serve yet;
+ *   alerts off) until `PATCH /api/v1/tenants/{tenant}` (`tenants.ts`) changes them;
  * - `POST /api/v1/tenants/{tenant}/alerting-email-groups` (`{emails}` → 201
  *   `TenantAlertEmailGroup`) and `GET` (`{rows}`, oldest first);
  * - `PATCH` (`{emails}` → the group) and `DELETE` (204) on `/api/v1/alerting-email-groups/{id}`:
