@@ -17,10 +17,11 @@
  *
  * @since 0.1.0
  */
-import type { Redacted } from "effect"
-import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import type { Duration, Redacted } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { RestError } from "./HatchetError.js"
 import { decodeClaims } from "./internal/config.js"
+import { goDuration } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 
 /**
@@ -104,19 +105,6 @@ export interface ApiTokensShape {
  */
 export class ApiTokens extends Context.Tag("@effect-hatchet/sdk/ApiTokens")<ApiTokens, ApiTokensShape>() {}
 
-/** Go's longest `time.Duration`, in milliseconds. */
-const maxGoDurationMs = 9_223_372_036_854
-
-/** `expiresIn` as a Go duration in the grammar Hatchet's validator takes (`<number>ms`), or the issue. */
-const goDuration = (input: Duration.DurationInput): { readonly text: string } | { readonly issue: string } => {
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return { issue: "expiresIn: not a Duration" }
-  const ms = Duration.toMillis(decoded.value)
-  if (!(ms >= 1)) return { issue: "expiresIn: at least 1 millisecond" }
-  if (ms > maxGoDurationMs) return { issue: "expiresIn: at most Go's longest duration (about 292 years)" }
-  return { text: `${Number(ms.toFixed(6))}ms` }
-}
-
 const Created = Schema.Struct({ token: Schema.Redacted(Schema.String) })
 
 const TokenList = Schema.Struct({ rows: Schema.optionalWith(Schema.Array(ApiToken), { exact: true }) })
@@ -132,7 +120,7 @@ export const make: Effect.Effect<ApiTokensShape, never, RestClient> = Effect.map
       Effect.gen(function*() {
         const issues: Array<string> = []
         if ([...request.name].length > 255) issues.push("name: at most 255 characters")
-        const expiresIn = request.expiresIn === undefined ? undefined : goDuration(request.expiresIn)
+        const expiresIn = request.expiresIn === undefined ? undefined : goDuration("expiresIn", request.expiresIn)
         if (expiresIn !== undefined && "issue" in expiresIn) issues.push(expiresIn.issue)
         if (issues.length > 0) return yield* new InvalidApiToken({ issues })
         const body = { name: request.name, ...(expiresIn !== undefined && "text" in expiresIn ? { expiresIn: expiresIn.text } : {}) }

@@ -174,6 +174,13 @@ export * as Tenants from "./Tenants.js"
 export * as ApiTokens from "./ApiTokens.js"
 
 /**
+ * The tenant's alerting through REST: settings, and the email groups alerts go to.
+ *
+ * @since 0.1.0
+ */
+export * as Alerting from "./Alerting.js"
+
+/**
  * The tenant's rate limits through REST: keys, limits, units left.
  *
  * @since 0.1.0
