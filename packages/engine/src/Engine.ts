@@ -225,9 +225,16 @@ export interface EngineService {
   readonly httpPort: number
   /** The tenant created at start. */
   readonly tenantId: string
-  /** A token for `tenantId`, valid for 90 days. */
+  /**
+   * A token for `tenantId`, valid for 90 days. It is the engine's own (internal) token: it stands
+   * for the dashboard user Hatchet would have, so it may create, list and revoke the tenant's API
+   * tokens over REST, and it is neither listed nor revocable there.
+   */
   readonly token: Redacted.Redacted<string>
-  /** Mints a token for a tenant (a UUID; created if new); `expiresIn` defaults to 90 days. */
+  /**
+   * Mints a token for a tenant (a UUID; created if new); `expiresIn` defaults to 90 days. Internal,
+   * as `token`.
+   */
   readonly mintToken: (options?: {
     readonly tenantId?: string | undefined
     readonly expiresIn?: Duration.DurationInput | undefined

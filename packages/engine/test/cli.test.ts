@@ -2,7 +2,7 @@
  * The `hatchet-local` CLI contract. In process (`Cli.main` with a captured console): four lines
  * on stdout once ready and a token the engine accepts; the identity kept in the state directory,
  * so an engine started again on the same ports (or `--print-env`) prints the same token and
- * accepts the old one; `--help` lists every flag; bad arguments exit 2, a broken state directory
+ * accepts the old one (but not an API token created through REST, which lives in memory); `--help` lists every flag; bad arguments exit 2, a broken state directory
  * and a port in use exit 1 with a message that says what to do. The bin as a process (its four
  * lines first, exit 0 on SIGTERM, killed and started again) is tested with our worker in
  * `packages/testing/test/EngineRestart.e2e.test.ts`.
@@ -117,6 +117,16 @@ describe("hatchet-local (in process)", () => {
         const printed = yield* runToEnd("--print-env", "--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
         expect(printed).toMatchObject({ code: 0, out: first.lines })
 
+        // an API token created through REST: it lives in memory only
+        const created = yield* Effect.promise(() =>
+          fetch(`${first.env.HATCHET_CLIENT_API_URL}/api/v1/tenants/707d0855-80ab-4e1f-a156-f1c4546cbf52/api-tokens`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${first.env.HATCHET_CLIENT_TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({ name: "ci" })
+          }).then((r) => r.json() as Promise<{ token: string }>)
+        )
+        expect(yield* getVersion(first.env, created.token)).toBe("v0.106.5")
+
         yield* Fiber.interrupt(first.fiber)
         expect(yield* getVersion(first.env)).toMatch(/UNAVAILABLE/)
 
@@ -124,6 +134,8 @@ describe("hatchet-local (in process)", () => {
         const again = yield* serve("--grpc-port", grpc, "--http-port", http, "--state-dir", dir)
         expect(again.lines).toEqual(first.lines)
         expect(yield* getVersion(again.env)).toBe("v0.106.5")
+        // the API token is unknown to the new process: refused, as upstream refuses a token it has no row of
+        expect(yield* getVersion(again.env, created.token)).toMatch(/UNAUTHENTICATED: invalid auth token/)
         yield* Fiber.interrupt(again.fiber)
 
         // with another state directory (a new identity), the old token is refused

@@ -24,7 +24,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("t
         rows: [{
           metadata: { id: expect.any(String), createdAt: tenant.metadata.createdAt, updatedAt: tenant.metadata.createdAt },
           user: { email: "admin@example.com", name: "Admin" },
-          tenant,
+          // upstream's member view has the tenant without `serverUrl`
+          tenant: { ...tenant, serverUrl: undefined },
           role: TenantMemberRole.OWNER,
           canViewPayloads: true
         }]

@@ -56,6 +56,8 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Config, Duration, Option, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
 import * as Admin from "./Admin.js"
+import * as Alerting from "./Alerting.js"
+import * as ApiTokens from "./ApiTokens.js"
 import * as Cel from "./Cel.js"
 import * as Crons from "./Crons.js"
 import * as Dispatcher from "./Dispatcher.js"
@@ -618,8 +620,8 @@ export const bulkPush = (
 
 /**
  * Everything `layer` provides: the client, the REST services (runs, schedules, crons, workers,
- * workflows, metrics, tenant, rate limits, CEL, filters, event history, webhooks), the config, and
- * the one gRPC channel (`GrpcTransport`) that `Worker.layer` runs on.
+ * workflows, metrics, tenant, API tokens, alerting, rate limits, CEL, filters, event history,
+ * webhooks), the config, and the one gRPC channel (`GrpcTransport`) that `Worker.layer` runs on.
  *
  * The low-level gRPC services are not in it: `GrpcServices` (`layerGrpcServices`) puts them over
  * the same channel for the few who call Hatchet's gRPC methods themselves.
@@ -636,6 +638,8 @@ export type Services =
   | Workflows.Workflows
   | Metrics.Metrics
   | Tenants.Tenants
+  | ApiTokens.ApiTokens
+  | Alerting.Alerting
   | RateLimits.RateLimits
   | Cel.Cel
   | Filters.Filters
@@ -692,7 +696,9 @@ export const layerWithoutConfig: Layer.Layer<
   ),
   Layer.provide(RunListener.layer),
   // Filters reads workflow ids through Workflows
-  Layer.provideMerge(Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, RateLimits.layer, Cel.layer)),
+  Layer.provideMerge(
+    Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, ApiTokens.layer, Alerting.layer, RateLimits.layer, Cel.layer)
+  ),
   Layer.provide(Layer.mergeAll(RestClient.layer, Admin.layer, Events.layer)),
   Layer.provideMerge(GrpcTransport.layer)
 )

@@ -167,6 +167,20 @@ export * as Metrics from "./Metrics.js"
 export * as Tenants from "./Tenants.js"
 
 /**
+ * The tenant's API tokens through REST: create (the value shown once, redacted), list, revoke.
+ *
+ * @since 0.1.0
+ */
+export * as ApiTokens from "./ApiTokens.js"
+
+/**
+ * The tenant's alerting through REST: settings, and the email groups alerts go to.
+ *
+ * @since 0.1.0
+ */
+export * as Alerting from "./Alerting.js"
+
+/**
  * The tenant's rate limits through REST: keys, limits, units left.
  *
  * @since 0.1.0

@@ -101,7 +101,9 @@ export const JwtClaims = Schema.Struct({
   sub: Schema.optionalWith(Schema.String, { exact: true }),
   server_url: Schema.optionalWith(Schema.String, { exact: true }),
   grpc_broadcast_address: Schema.optionalWith(Schema.String, { exact: true }),
-  exp: Schema.optionalWith(Schema.Number, { exact: true })
+  exp: Schema.optionalWith(Schema.Number, { exact: true }),
+  /** The token's id (what revoking it takes). */
+  token_id: Schema.optionalWith(Schema.String, { exact: true })
 })
 
 /** @internal */

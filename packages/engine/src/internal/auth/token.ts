@@ -37,19 +37,27 @@ const sign = (secret: Uint8Array, input: string) => createHmac("sha256", secret)
 
 const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))
 
-/** Mints a token for `tenantId`, valid from `now` for `expiresInMs`. */
+/**
+ * Mints a token for `tenantId`, valid from `now` for `expiresInMs` (90 days by default): `exp` is
+ * the expiry time in whole seconds, truncated as upstream's JWT library stores it. `tokenId` is a
+ * new random UUID unless given.
+ */
 export const mint = (
   issuer: TokenIssuer,
-  options: { readonly tenantId: string; readonly now: number; readonly expiresInMs?: number | undefined }
+  options: {
+    readonly tenantId: string
+    readonly now: number
+    readonly expiresInMs?: number | undefined
+    readonly tokenId?: string | undefined
+  }
 ): string => {
-  const iat = Math.floor(options.now / 1000)
   const claims: TokenClaims = {
     sub: options.tenantId,
     iss: issuer.serverUrl,
     aud: issuer.serverUrl,
-    iat,
-    exp: iat + Math.floor((options.expiresInMs ?? defaultTokenLifetimeMs) / 1000),
-    token_id: randomUUID(),
+    iat: Math.floor(options.now / 1000),
+    exp: Math.floor((options.now + (options.expiresInMs ?? defaultTokenLifetimeMs)) / 1000),
+    token_id: options.tokenId ?? randomUUID(),
     server_url: issuer.serverUrl,
     grpc_broadcast_address: issuer.grpcBroadcastAddress
   }

@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
+import { type ApiToken, EngineAuth, type EngineAuthService } from "../auth/EngineAuth.js"
 import { EngineCore, type EngineCoreService, type NotEither } from "../core.js"
 import { type EngineError, httpStatusOf } from "../domain/errors.js"
 import { decodeGoJson, type GoType, parseGoQueryTime, parseGoRfc3339, readGoJson, zeroGoValue } from "../domain/goJson.js"
@@ -88,14 +88,26 @@ export const json = (body: unknown, status = 200) => jsonWritten((writer) => wri
 
 const toResponse = (error: RestError) => replyResponse(errorReply(error))
 
+/** The bearer token of an `Authorization` header as upstream's REST middleware reads it (see `tokenTenant`). */
+const headerToken = (authorization: string | undefined): string | undefined => {
+  const parts = (authorization ?? "").split("Bearer")
+  const token = parts.length === 2 ? parts[1]!.trim() : undefined
+  return token === "" ? undefined : token
+}
+
 /**
  * The tenant that an `Authorization` header's bearer token authenticates at `now`, or undefined.
  * The header is split on the literal, case-sensitive "Bearer".
  */
 const tokenTenant = (auth: EngineAuthService, authorization: string | undefined, now: number): string | undefined => {
-  const parts = (authorization ?? "").split("Bearer")
-  const token = parts.length === 2 ? parts[1]!.trim() : undefined
-  return token === undefined || token === "" ? undefined : auth.authenticateAt(token, now)
+  const token = headerToken(authorization)
+  return token === undefined ? undefined : auth.authenticateAt(token, now)
+}
+
+/** The engine's record of the request's bearer token, if the token is valid at the request's time. */
+export const requestToken = (request: PlainRequest): ApiToken | undefined => {
+  const token = headerToken(request.authorization)
+  return token === undefined ? undefined : request.auth.tokenAt(token, request.now)
 }
 
 /**
@@ -191,7 +203,7 @@ export const publicRoute = <R>(handler: Handler<R>) => respond(handler)
 export const resourceRoute = <A, R>(
   param: string,
   invalidMessage: string,
-  lookup: (id: string) => Effect.Effect<{ readonly tenantId: string; readonly resource: A } | undefined, never, EngineCore>,
+  lookup: (id: string) => Effect.Effect<{ readonly tenantId: string; readonly resource: A } | undefined, never, EngineCore | EngineAuth>,
   handler: (resource: A, tenantId: string) => Handler<R>,
   notFoundMessage = "not found"
 ) =>

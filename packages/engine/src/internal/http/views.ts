@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import { defaultProfile, type TenantProfile } from "../domain/alerting.js"
 import { nilUuid } from "../domain/ids.js"
 import type { JsonValue } from "../domain/json.js"
 import { isJsonObject, parseJson, parseJsonObject } from "../domain/json.js"
@@ -57,14 +58,19 @@ const objectOr = (value: JsonValue | undefined): JsonValue => (isJsonObject(valu
 /** A task's display name as upstream stores it: `<readable id>-<creation time in unix ms>`. */
 export const taskDisplayName = (task: Task) => `${task.step.readableId}-${task.createdAt}`
 
-export const tenant = (t: Tenant) => ({
+/**
+ * `Tenant` (`ToTenant`, in its field order): the name and flags as a tenant update left them
+ * (`Alerting.profileOf`), and `serverUrl`, the engine's REST address, when given.
+ */
+export const tenant = (t: Tenant, profile: TenantProfile = defaultProfile, serverUrl?: string) => ({
+  alertMemberEmails: profile.alertMemberEmails,
+  analyticsOptOut: profile.analyticsOptOut,
+  environment: "local" as const,
   metadata: resourceMeta(t.id, t.createdAt),
-  name: t.name,
+  name: profile.name ?? t.name,
+  ...(serverUrl !== undefined ? { serverUrl } : {}),
   slug: t.slug,
-  analyticsOptOut: true,
-  alertMemberEmails: false,
-  version: "V1" as const,
-  environment: "local" as const
+  version: "V1" as const
 })
 
 export const taskEvent = (task: Task, event: TaskEvent) => ({

@@ -5,11 +5,14 @@
  * @internal
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as Alerting from "./alerting.js"
+import * as ApiTokens from "./apiTokens.js"
 import * as Cel from "./cel.js"
 import * as Crons from "./crons.js"
 import * as Events from "./events.js"
 import * as EventsV0 from "./eventsV0.js"
 import * as Filters from "./filters.js"
+import * as Integrations from "./integrations.js"
 import * as Metrics from "./metrics.js"
 import * as RateLimits from "./rateLimits.js"
 import * as RunOperations from "./runOperations.js"
@@ -24,6 +27,9 @@ import * as Workflows from "./workflows.js"
 
 export const all = HttpRouter.concatAll(
   Tenants.routes,
+  ApiTokens.routes,
+  Alerting.routes,
+  Integrations.routes,
   WorkflowRuns.routes,
   Workers.routes,
   Tasks.routes,

@@ -1,7 +1,13 @@
 /**
  * The tenant and its members:
  *
- * - `GET /api/v1/tenants/{tenant}` (the official SDK calls it at start-up and checks `version`);
+ * - `GET /api/v1/tenants/{tenant}` (the official SDK calls it at start-up and checks `version`),
+ *   with `serverUrl`, the engine's REST address, as upstream's `ToTenant`;
+ * - `PATCH /api/v1/tenants/{tenant}` (`UpdateTenantRequest` → `Tenant`, upstream
+ *   `handlers/tenants/update.go`): `name`, `analyticsOptOut`, `alertMemberEmails` and the
+ *   alerting settings (`maxAlertingFrequency`, a Go duration of the validator's grammar, else 400
+ *   with `field: "maxalertingfrequency"`; the three `enable…Alerts`), each when given (see
+ *   `domain/alerting.ts`); `version` is read and ignored, as upstream's handler ignores it;
  * - `GET /api/v1/tenants/{tenant}/members` (`TenantMemberList`, upstream
  *   `handlers/tenants/list_members.go`, `transformers.ToTenantMember`): the local engine has no
  *   users, so each tenant has the one member upstream's seed gives the tenant it creates: the
@@ -20,21 +26,50 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { EngineAuth } from "../../auth/EngineAuth.js"
+import * as Alerting from "../../domain/alerting.js"
+import { durationError, isValidDuration } from "../../domain/duration.js"
+import { Go } from "../../domain/goJson.js"
 import { derivedId } from "../../domain/ids.js"
 import type { EngineState, Tenant } from "../../domain/model.js"
 import * as Queries from "../../domain/queries.js"
-import type { RestError } from "../rest.js"
-import { internalServerError, json, jsonBody, lookupAcrossTenants, notFound, runDomain, tenantResourceRoute, tenantRoute } from "../rest.js"
+import { tenantOf } from "../../domain/tenants.js"
+import {
+  decodeBody,
+  internalServerError,
+  json,
+  jsonBody,
+  lookupAcrossTenants,
+  notFound,
+  nullable,
+  RestError,
+  runDomain,
+  tenantResourceRoute,
+  tenantRoute
+} from "../rest.js"
 import * as Views from "../views.js"
+
+/** `UpdateTenantRequest` (each field optional; `version` is read and, as upstream, not applied). */
+const UpdateTenantRequest = Schema.Struct({
+  alertMemberEmails: nullable(Schema.Boolean),
+  analyticsOptOut: nullable(Schema.Boolean),
+  enableExpiringTokenAlerts: nullable(Schema.Boolean),
+  enableTenantResourceLimitAlerts: nullable(Schema.Boolean),
+  enableWorkflowRunFailureAlerts: nullable(Schema.Boolean),
+  maxAlertingFrequency: nullable(Schema.String),
+  name: nullable(Schema.String),
+  version: nullable(Schema.String)
+})
 
 /** The id of a tenant's one member. */
 const memberId = (tenantId: string) => derivedId("tenant-member", tenantId)
 
-/** `TenantMember` of the tenant's seeded admin (`ToTenantMember`). */
-const member = (tenant: Tenant) => ({
+/** `TenantMember` of the tenant's seeded admin (`ToTenantMember`: its tenant without `serverUrl`). */
+const member = (tenant: Tenant, profile: Alerting.TenantProfile) => ({
   metadata: Views.resourceMeta(memberId(tenant.id), tenant.createdAt),
   user: { email: "admin@example.com", name: "Admin" },
-  tenant: Views.tenant(tenant),
+  tenant: Views.tenant(tenant, profile),
   role: "OWNER" as const,
   canViewPayloads: true
 })
@@ -64,7 +99,53 @@ export const routes = HttpRouter.empty.pipe(
       Effect.gen(function*() {
         const tenant = yield* runDomain((state) => Queries.getTenant(state, tenantId))
         if (tenant === undefined) return yield* notFound()
-        return json(Views.tenant(tenant))
+        const profile = yield* runDomain((state) => Alerting.profileOf(tenantOf(state, tenantId)))
+        return json(Views.tenant(tenant, profile, (yield* EngineAuth).serverUrl()))
+      })
+    )
+  ),
+  HttpRouter.patch(
+    "/api/v1/tenants/:tenant",
+    tenantRoute((tenantId) =>
+      Effect.gen(function*() {
+        const body = yield* decodeBody(
+          UpdateTenantRequest,
+          Go.struct("gen.UpdateTenantRequest", {
+            alertMemberEmails: [Go.bool, "pointer"],
+            analyticsOptOut: [Go.bool, "pointer"],
+            enableExpiringTokenAlerts: [Go.bool, "pointer"],
+            enableTenantResourceLimitAlerts: [Go.bool, "pointer"],
+            enableWorkflowRunFailureAlerts: [Go.bool, "pointer"],
+            maxAlertingFrequency: [Go.string, "pointer"],
+            name: [Go.string, "pointer"],
+            version: [Go.named("gen.TenantVersion"), "pointer"]
+          })
+        )
+        if (body.maxAlertingFrequency !== undefined && !isValidDuration(body.maxAlertingFrequency)) {
+          return yield* new RestError({
+            status: 400,
+            body: {
+              errors: [{
+                description: `validation failed on field 'UpdateTenantRequest.MaxAlertingFrequency': ${durationError}`,
+                field: "maxalertingfrequency"
+              }]
+            }
+          })
+        }
+        const { profile, tenant } = yield* runDomain((state) => {
+          const tenantState = tenantOf(state, tenantId)
+          const profile = Alerting.updateTenant(tenantState, {
+            name: body.name,
+            analyticsOptOut: body.analyticsOptOut,
+            alertMemberEmails: body.alertMemberEmails,
+            maxFrequency: body.maxAlertingFrequency,
+            enableExpiringTokenAlerts: body.enableExpiringTokenAlerts,
+            enableWorkflowRunFailureAlerts: body.enableWorkflowRunFailureAlerts,
+            enableTenantResourceLimitAlerts: body.enableTenantResourceLimitAlerts
+          })
+          return { profile, tenant: tenantState.tenant }
+        })
+        return json(Views.tenant(tenant, profile, (yield* EngineAuth).serverUrl()))
       })
     )
   ),
@@ -72,8 +153,11 @@ export const routes = HttpRouter.empty.pipe(
     "/api/v1/tenants/:tenant/members",
     tenantRoute((tenantId) =>
       Effect.gen(function*() {
-        const tenant = yield* runDomain((state) => Queries.getTenant(state, tenantId))
-        return json({ rows: tenant === undefined ? [] : [member(tenant)] })
+        const found = yield* runDomain((state) => {
+          const tenant = Queries.getTenant(state, tenantId)
+          return tenant === undefined ? undefined : { tenant, profile: Alerting.profileOf(tenantOf(state, tenantId)) }
+        })
+        return json({ rows: found === undefined ? [] : [member(found.tenant, found.profile)] })
       })
     )
   ),
