@@ -44,6 +44,7 @@ import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, type Sco
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
+import type { DirectCalls } from "./dispatcher.js"
 
 /** @internal */
 export interface ActionEventSender {
@@ -86,6 +87,12 @@ export interface ActionEventOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Wraps every call (named by its method): retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>
+  /**
+   * The dispatcher's two event calls in callback form (./dispatcher.ts `unsafeEventCallOf`), when
+   * it has them: a round then makes its calls under one wait of its fiber, with no fiber per call;
+   * a call that fails is made again through `call`, whose retries see that failure first.
+   */
+  readonly direct?: DirectCalls | undefined
 }
 
 interface Pending {
@@ -181,6 +188,17 @@ const resultsFirst = (taken: Array<Pending>): Array<Pending> => {
 
 const isStarted = (group: ReadonlyArray<Pending>) => group[0]!.event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED
 
+/** `effect`, whose first run fails with `first` (a failure already seen) when there is one. */
+const replaying = (first: Exit.Exit<unknown, GrpcError> | undefined, effect: Effect.Effect<void, GrpcError>) => {
+  if (first === undefined) return effect
+  let replay = true
+  return Effect.suspend(() => {
+    if (!replay) return effect
+    replay = false
+    return first as Exit.Exit<void, GrpcError>
+  })
+}
+
 /**
  * Resumes once the event loop has written what the calls made so far queued: Node's HTTP/2 sends
  * a session's pending frames in the loop's check phase, before the callbacks `setImmediate`
@@ -200,7 +218,7 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
  */
 export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSender, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { call, dispatcher, maxBatchBytes } = options
+    const { call, direct, dispatcher, maxBatchBytes } = options
     const callOptions = { timeout: options.timeout }
     const maxBatchSize = options.maxBatchSize ?? 500
     const maxInFlight = options.inFlight ?? 2
@@ -225,38 +243,124 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     let outstanding = 0
     let idleWaiters: Array<() => void> = []
 
-    const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
-      Effect.suspend(() => {
-        let after: Array<Effect.Effect<void>> | undefined
-        for (const p of group) {
-          const effect = p.done(exit)
-          if (effect !== undefined) (after ??= []).push(effect)
-        }
-        outstanding -= group.length
-        if (outstanding === 0 && idleWaiters.length > 0) {
-          const waiters = idleWaiters
-          idleWaiters = []
-          for (const resume of waiters) resume()
-        }
-        return after === undefined ? Effect.void : Effect.all(after, { discard: true })
-      })
+    /**
+     * Hands a call's outcome to its events (as it arrives); returns what their callbacks ask to
+     * run on the round's fiber, if anything.
+     */
+    const settle = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>): Effect.Effect<void> | undefined => {
+      let after: Array<Effect.Effect<void>> | undefined
+      for (const p of group) {
+        const effect = p.done(exit)
+        if (effect !== undefined) (after ??= []).push(effect)
+      }
+      outstanding -= group.length
+      if (outstanding === 0 && idleWaiters.length > 0) {
+        const waiters = idleWaiters
+        idleWaiters = []
+        for (const resume of waiters) resume()
+      }
+      return after === undefined ? undefined : Effect.all(after, { discard: true })
+    }
 
-    const sendAlone = (p: Pending) =>
+    const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
+      Effect.suspend(() => settle(group, exit) ?? Effect.void)
+
+    /** One event's call (through `call`, which sees `first` first when the call failed already). */
+    const sendAlone = (p: Pending, first?: Exit.Exit<unknown, GrpcError>) =>
       Effect.flatMap(
-        Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event, callOptions))),
+        Effect.exit(call("SendStepActionEvent", replaying(first, dispatcher.sendStepActionEvent(p.event, callOptions)))),
         (exit) => complete([p], exit)
       )
 
-    const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
-      if (group.length === 1) return sendAlone(group[0]!)
-      if (!batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+    const sendEachAlone = (group: ReadonlyArray<Pending>) =>
+      Effect.forEach(group, (p) => sendAlone(p), { concurrency: "unbounded", discard: true })
+
+    /** A call of the plan (through `call`, which sees `first` first when the call failed already). */
+    const sendGroup = (group: ReadonlyArray<Pending>, first?: Exit.Exit<unknown, GrpcError>): Effect.Effect<void> => {
+      if (group.length === 1) return sendAlone(group[0]!, first)
+      if (!batches) return sendEachAlone(group)
       return Effect.flatMap(
-        Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))),
+        Effect.exit(call("SendBatchActionEvent", replaying(first, dispatcher.sendBatchActionEvent(batchRequest(group), callOptions)))),
         (exit) => {
           if (!isUnimplemented(exit)) return complete(group, exit)
           batches = false
-          return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+          return sendEachAlone(group)
         }
+      )
+    }
+
+    /**
+     * A round's calls in the dispatcher's callback form, all under one wait of the round's fiber
+     * (no fiber, effect or wait per call): started in plan order (the STARTED calls of a round
+     * with results after the event loop wrote the results' calls, as `afterWrites`), each call's
+     * events settled as its answer arrives. Those that failed then go through `sendGroup` (the
+     * retries, the fallback to single calls), concurrently. Interrupting the round cancels the
+     * calls still out, whose events are abandoned, as a call fiber's are.
+     */
+    const sendDirect = (
+      direct: DirectCalls,
+      planned: ReadonlyArray<ReadonlyArray<Pending>>,
+      startedAfterWrites: boolean
+    ): Effect.Effect<void> => {
+      let failed: Array<readonly [ReadonlyArray<Pending>, Exit.Exit<unknown, GrpcError>]> | undefined
+      let after: Array<Effect.Effect<void>> | undefined
+      const calls = Effect.async<void>((resume) => {
+        // the calls out, and one for the starting itself (a call may fail as it starts)
+        let out = 1
+        let cancelled = false
+        const cancels: Array<() => void> = []
+        const ended = () => {
+          if (--out === 0) resume(Effect.void)
+        }
+        const start = (group: ReadonlyArray<Pending>) => {
+          out++
+          const onExit = (exit: Exit.Exit<unknown, GrpcError>) => {
+            if (cancelled) return
+            if (Exit.isSuccess(exit)) {
+              const effect = settle(group, Exit.void)
+              if (effect !== undefined) (after ??= []).push(effect)
+            } else {
+              ;(failed ??= []).push([group, exit])
+            }
+            ended()
+          }
+          const cancel = group.length === 1
+            ? direct.sendStepActionEvent(group[0]!.event, callOptions, onExit)
+            : direct.sendBatchActionEvent(batchRequest(group), callOptions, onExit)
+          if (cancel !== undefined) cancels.push(cancel)
+        }
+        let later: Array<ReadonlyArray<Pending>> | undefined
+        for (const group of planned) {
+          if (startedAfterWrites && isStarted(group)) (later ??= []).push(group)
+          else start(group)
+        }
+        let handle: ReturnType<typeof setImmediate> | undefined
+        if (later !== undefined) {
+          const startLater = later
+          out++
+          handle = setImmediate(() => {
+            handle = undefined
+            for (const group of startLater) start(group)
+            ended()
+          })
+        }
+        ended()
+        return Effect.sync(() => {
+          cancelled = true
+          if (handle !== undefined) clearImmediate(handle)
+          for (const cancel of cancels) cancel()
+        })
+      })
+      return Effect.zipRight(
+        calls,
+        Effect.suspend(() => {
+          const effects = after === undefined ? Effect.void : Effect.all(after, { discard: true })
+          if (failed === undefined) return effects
+          return Effect.zipRight(
+            effects,
+            Effect.forEach(failed, ([group, exit]) => sendGroup(group, exit), { concurrency: "unbounded", discard: true })
+          )
+        })
       )
     }
 
@@ -301,13 +405,14 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       // another round may start for what is left
       maybeStart()
       const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
+      // with results in a round of more than a lone run's two events (results come first), its
+      // STARTED events wait until the results' calls were written
+      const results = !isStarted(planned[0]!) && taken.length > 2
+      if (direct !== undefined && batches) return sendDirect(direct, planned, results)
       const first = sendGroup(planned[0]!)
       if (planned.length === 1) return first
       // the first call on the round's fiber, each other one on a fiber of its own, started right
-      // after it in plan order (lighter than a concurrent `forEach`); with results in a round of
-      // more than a lone run's two events (results come first), its STARTED events wait until
-      // the results' calls were written
-      const results = !isStarted(planned[0]!) && taken.length > 2
+      // after it in plan order (lighter than a concurrent `forEach`)
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
       for (let i = 1; i < planned.length; i++) {
         const group = planned[i]!
