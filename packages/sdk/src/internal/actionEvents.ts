@@ -99,6 +99,9 @@ export interface ActionEventOptions {
   readonly direct?: DirectCalls | undefined
 }
 
+/** A call that failed: its events, and its failure. */
+type Failed = readonly [ReadonlyArray<Pending>, Exit.Exit<unknown, GrpcError>]
+
 interface Pending {
   readonly event: Proto.StepActionEvent
   /** Called once, with the call's outcome; the effect it returns runs on the round's fiber. */
@@ -239,6 +242,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
         Effect.withClock(liveClock),
         Effect.zipRight(Effect.sync(() => {
           closed = true
+          for (const cancel of directRounds.splice(0)) cancel()
         }))
       )
     )
@@ -294,83 +298,86 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     }
 
     /**
-     * A round's calls in the dispatcher's callback form, all under one wait of the round's fiber
-     * (no fiber, effect or wait per call): started in plan order (the STARTED calls of a round
-     * with results after the event loop wrote the results' calls, as `afterWrites`), each call's
-     * events settled as its answer arrives. Those that failed then go through `sendGroup` (the
-     * retries, the fallback to single calls), concurrently. Interrupting the round cancels the
-     * calls still out, whose events are abandoned, as a call fiber's are.
+     * Starts a round's calls in the dispatcher's callback form (no fiber, effect or wait per
+     * call): in plan order, the STARTED calls of a round with results once the event loop wrote
+     * the results' calls (as `afterWrites`). Each call's events are settled as its answer
+     * arrives; once every call is back, `onEnd` gets the calls that failed and what the events'
+     * callbacks asked to run, if any. Returns what cancels the calls still out (their events are
+     * abandoned, as an interrupted call fiber's are).
      */
-    const sendDirect = (
+    const startDirect = (
       direct: DirectCalls,
       planned: ReadonlyArray<ReadonlyArray<Pending>>,
-      startedAfterWrites: boolean
-    ): Effect.Effect<void> => {
-      let failed: Array<readonly [ReadonlyArray<Pending>, Exit.Exit<unknown, GrpcError>]> | undefined
+      startedAfterWrites: boolean,
+      onEnd: (failed: Array<Failed> | undefined, after: Array<Effect.Effect<void>> | undefined) => void
+    ): () => void => {
+      let failed: Array<Failed> | undefined
       let after: Array<Effect.Effect<void>> | undefined
-      const calls = Effect.async<void>((resume) => {
-        // the calls out, and one for the starting itself (a call may fail as it starts)
-        let out = 1
-        let cancelled = false
-        const cancels: Array<() => void> = []
-        const ended = () => {
-          if (--out === 0) resume(Effect.void)
-        }
-        const start = (group: ReadonlyArray<Pending>) => {
-          out++
-          const onExit = (exit: Exit.Exit<unknown, GrpcError>) => {
-            if (cancelled) return
-            if (Exit.isSuccess(exit)) {
-              const effect = settle(group, Exit.void)
-              if (effect !== undefined) (after ??= []).push(effect)
-            } else {
-              ;(failed ??= []).push([group, exit])
-            }
-            ended()
+      // the calls out, and one for the starting itself (a call may fail as it starts)
+      let out = 1
+      let cancelled = false
+      const cancels: Array<() => void> = []
+      const ended = () => {
+        if (--out === 0) onEnd(failed, after)
+      }
+      const start = (group: ReadonlyArray<Pending>) => {
+        out++
+        const onExit = (exit: Exit.Exit<unknown, GrpcError>) => {
+          if (cancelled) return
+          if (Exit.isSuccess(exit)) {
+            const effect = settle(group, Exit.void)
+            if (effect !== undefined) (after ??= []).push(effect)
+          } else {
+            ;(failed ??= []).push([group, exit])
           }
-          const cancel = group.length === 1
-            ? direct.sendStepActionEvent(group[0]!.event, callOptions, onExit)
-            : direct.sendBatchActionEvent(batchRequest(group), callOptions, onExit)
-          if (cancel !== undefined) cancels.push(cancel)
+          ended()
         }
-        let later: Array<ReadonlyArray<Pending>> | undefined
-        for (const group of planned) {
-          if (startedAfterWrites && isStarted(group)) (later ??= []).push(group)
-          else start(group)
-        }
-        let handle: ReturnType<typeof setImmediate> | undefined
-        if (later !== undefined) {
-          const startLater = later
-          out++
-          handle = setImmediate(() => {
-            handle = undefined
-            for (const group of startLater) start(group)
-            ended()
-          })
-        }
-        ended()
-        return Effect.sync(() => {
-          cancelled = true
-          if (handle !== undefined) clearImmediate(handle)
-          for (const cancel of cancels) cancel()
+        const cancel = group.length === 1
+          ? direct.sendStepActionEvent(group[0]!.event, callOptions, onExit)
+          : direct.sendBatchActionEvent(batchRequest(group), callOptions, onExit)
+        if (cancel !== undefined) cancels.push(cancel)
+      }
+      let later: Array<ReadonlyArray<Pending>> | undefined
+      for (const group of planned) {
+        if (startedAfterWrites && isStarted(group)) (later ??= []).push(group)
+        else start(group)
+      }
+      let handle: ReturnType<typeof setImmediate> | undefined
+      if (later !== undefined) {
+        const startLater = later
+        out++
+        handle = setImmediate(() => {
+          handle = undefined
+          for (const group of startLater) start(group)
+          ended()
         })
-      })
+      }
+      ended()
+      return () => {
+        cancelled = true
+        if (handle !== undefined) clearImmediate(handle)
+        for (const cancel of cancels) cancel()
+      }
+    }
+
+    /**
+     * What is left of a round of direct calls, on a fiber: the effects its events' callbacks
+     * asked for, then its failed calls again through `sendGroup` (the retries, the fallback to
+     * single calls), concurrently.
+     */
+    const afterDirect = (failed: Array<Failed> | undefined, after: Array<Effect.Effect<void>> | undefined) => {
+      const effects = after === undefined ? Effect.void : Effect.all(after, { discard: true })
+      if (failed === undefined) return effects
       return Effect.zipRight(
-        calls,
-        Effect.suspend(() => {
-          const effects = after === undefined ? Effect.void : Effect.all(after, { discard: true })
-          if (failed === undefined) return effects
-          return Effect.zipRight(
-            effects,
-            Effect.forEach(failed, ([group, exit]) => sendGroup(group, exit), { concurrency: "unbounded", discard: true })
-          )
-        })
+        effects,
+        Effect.forEach(failed, ([group, exit]) => sendGroup(group, exit), { concurrency: "unbounded", discard: true })
       )
     }
 
     // the linger is a batching heuristic, not a timer of the protocol: real time, even under TestClock
     const lingerFor = Duration.decode(options.linger ?? "1 millis")
     const linger = Duration.isZero(lingerFor) ? Effect.void : liveClock.sleep(lingerFor)
+    const lingerMillis = Duration.toMillis(lingerFor)
 
     /** Events submitted and not yet taken by a round. */
     let pending: Array<Pending> = []
@@ -393,7 +400,13 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       if (starting || closed || pending.length === 0 || rounds >= maxInFlight) return
       starting = true
       rounds++
-      runRound(round, { immediate: false })
+      if (direct === undefined || !batches) {
+        runRound(round, { immediate: false })
+      } else if (rounds > 1 && lastRound > 1 && lingerMillis > 0) {
+        setTimeout(directRound, lingerMillis)
+      } else {
+        whenQuiet(readSubmitted, directRound)
+      }
     }
 
     const endRound = Effect.sync(() => {
@@ -401,7 +414,12 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       maybeStart()
     })
 
-    const takeAndSend = Effect.suspend(() => {
+    /**
+     * Takes what is queued for a round, planned into calls; `results`: the round has results and
+     * more than a lone run's two events (results come first), so its STARTED calls wait until
+     * the results' calls were written.
+     */
+    const take = (): { readonly planned: Array<ReadonlyArray<Pending>>; readonly results: boolean } => {
       starting = false
       const taken = pending.length <= maxBatchSize * 4 ? pending : pending.slice(0, maxBatchSize * 4)
       pending = taken === pending ? [] : pending.slice(taken.length)
@@ -409,10 +427,37 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       // another round may start for what is left
       maybeStart()
       const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
-      // with results in a round of more than a lone run's two events (results come first), its
-      // STARTED events wait until the results' calls were written
-      const results = !isStarted(planned[0]!) && taken.length > 2
-      if (direct !== undefined && batches) return sendDirect(direct, planned, results)
+      return { planned, results: !isStarted(planned[0]!) && taken.length > 2 }
+    }
+
+    /** What cancels each round of direct calls in flight (closing the sender cancels them). */
+    const directRounds: Array<() => void> = []
+
+    /**
+     * A round of direct calls, without a fiber (started once the burst ended, or after its
+     * linger): it ends when every call is back, on a fiber only when a call failed or an event's
+     * callback asked for an effect.
+     */
+    const directRound = (): void => {
+      if (closed) return
+      const { planned, results } = take()
+      // (set once started: a round whose calls all fail as they start ends before)
+      let cancel: (() => void) | undefined = undefined
+      let ended = false
+      cancel = startDirect(direct!, planned, results, (failed, after) => {
+        ended = true
+        if (cancel !== undefined) directRounds.splice(directRounds.indexOf(cancel), 1)
+        if (failed === undefined && after === undefined) {
+          rounds--
+          return maybeStart()
+        }
+        runRound(Effect.ensuring(afterDirect(failed, after), endRound))
+      })
+      if (!ended) directRounds.push(cancel)
+    }
+
+    const takeAndSend = Effect.suspend(() => {
+      const { planned, results } = take()
       const first = sendGroup(planned[0]!)
       if (planned.length === 1) return first
       // the first call on the round's fiber, each other one on a fiber of its own, started right
