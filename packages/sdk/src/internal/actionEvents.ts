@@ -16,10 +16,11 @@
  * wait until the event loop has written the results' calls (one turn), so that the results do
  * not wait for the encoding and framing of many STARTED events. A lone event goes out as
  * `SendStepActionEvent`, as the official SDKs send it. With the SDK's own dispatcher (its event
- * calls in callback form, ./dispatcher.ts) a round makes all its calls under one wait of its
- * fiber, with no fiber, effect or wait per call; a call that fails is made again through the
- * retrying effect, which sees that failure first. A fake's or a wrapper's calls each run on a
- * fiber of their own.
+ * calls in callback form, ./dispatcher.ts) a round has no fiber: it follows the burst (or
+ * lingers) with a callback, makes its calls in callback form (no fiber, effect or wait per call)
+ * and ends when every call is back; only a call that failed (made again through the retrying
+ * effect, which sees that failure first) or an event's callback that asks for an effect gets a
+ * fiber. A fake's or a wrapper's rounds and calls run on fibers as described.
  * When several STARTED or COMPLETED events have queued up, those of one type and action go out
  * together in one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per
  * task"), within the message size limit. FAILED and CANCELLED events always go one by one. An
