@@ -109,6 +109,17 @@ interface Pending {
   readonly done: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined | void
 }
 
+/**
+ * A queued event: a class rather than an object literal, made per event and kept until the
+ * engine answers (see ./attempt.ts on V8's pretenuring).
+ */
+class QueuedEvent implements Pending {
+  constructor(
+    readonly event: Proto.StepActionEvent,
+    readonly done: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined | void
+  ) {}
+}
+
 const batchable = (type: StepActionEventType) =>
   type === StepActionEventType.STEP_EVENT_TYPE_STARTED || type === StepActionEventType.STEP_EVENT_TYPE_COMPLETED
 
@@ -130,6 +141,10 @@ export const plan = (
   maxBatchBytes: number,
   maxBatchSize: number
 ): Array<ReadonlyArray<Pending>> => {
+  // a lone run's round (its result and its STARTED, or one event): no grouping to do
+  if (pending.length === 1 || (pending.length === 2 && pending[0]!.event.eventType !== pending[1]!.event.eventType)) {
+    return pending.map((p) => [p])
+  }
   const calls: Array<Array<Pending>> = []
   const open = new Map<string, { items: Array<Pending>; bytes: number }>()
   for (const p of pending) {
@@ -495,7 +510,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     const unsafePost: ActionEventSender["unsafePost"] = (event, done) => {
       outstanding++
       submitted++
-      pending.push({ event, done })
+      pending.push(new QueuedEvent(event, done))
       maybeStart()
     }
 
