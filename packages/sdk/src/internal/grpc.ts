@@ -65,7 +65,7 @@ const NO_COMPRESS = 2
 class ReplaceableChannel implements ChannelInterface {
   private current: Channel
   /** The calls on the current channel that have not ended. */
-  private calls = new OpenCalls()
+  private calls = new Set<GrpcCall>()
   private closed = false
   /**
    * @param compressMinBytes messages (serialized) shorter than this are marked not to be
@@ -79,9 +79,9 @@ class ReplaceableChannel implements ChannelInterface {
     const old = this.current
     const calls = this.calls
     this.current = this.open()
-    this.calls = new OpenCalls()
+    this.calls = new Set()
     old.close()
-    for (const call of calls.all()) call.cancelWithStatus(Status.UNAVAILABLE, reason)
+    for (const call of calls) call.cancelWithStatus(Status.UNAVAILABLE, reason)
   }
   close(): void {
     this.closed = true
@@ -100,39 +100,9 @@ class ReplaceableChannel implements ChannelInterface {
     return this.current.getChannelzRef()
   }
   createCall(...args: Parameters<ChannelInterface["createCall"]>): GrpcCall {
-    const call = new TrackedCall(this.current.createCall(...args), this.calls, this.compressMinBytes)
+    const call = this.current.createCall(...args)
     this.calls.add(call)
-    return call
-  }
-}
-
-/**
- * The calls of a channel that have not ended, as a list linked through the calls themselves
- * rather than a `Set`: a long-lived `Set` whose entries come and go (two per lone run) is
- * rehashed into new tables, each old one linked to the new one, so a dead old table keeps the
- * calls it held (and all of grpc-js's objects they reach) through young-generation collections
- * until a full one. A call leaves the list, and lets go of its neighbours, when it ends.
- */
-class OpenCalls {
-  private head: TrackedCall | undefined = undefined
-  add(call: TrackedCall): void {
-    call.next = this.head
-    if (this.head !== undefined) this.head.prev = call
-    this.head = call
-  }
-  remove(call: TrackedCall): void {
-    if (call.prev !== undefined) call.prev.next = call.next
-    else if (this.head === call) this.head = call.next
-    else return
-    if (call.next !== undefined) call.next.prev = call.prev
-    call.prev = undefined
-    call.next = undefined
-  }
-  /** The calls, as they are now. */
-  all(): Array<TrackedCall> {
-    const calls: Array<TrackedCall> = []
-    for (let call = this.head; call !== undefined; call = call.next) calls.push(call)
-    return calls
+    return new TrackedCall(call, this.calls, this.compressMinBytes)
   }
 }
 
@@ -143,16 +113,13 @@ class OpenCalls {
  * a full one, so every byte of it is copied twice and promoted (see `directUnary`).
  */
 class TrackedCall implements GrpcCall {
-  /** Its neighbours in its channel's `OpenCalls`, while it has not ended. */
-  prev: TrackedCall | undefined = undefined
-  next: TrackedCall | undefined = undefined
   constructor(
     private readonly call: GrpcCall,
-    private readonly calls: OpenCalls,
+    private readonly calls: Set<GrpcCall>,
     private readonly compressMinBytes: number
   ) {}
   start(metadata: Parameters<GrpcCall["start"]>[0], listener: Parameters<GrpcCall["start"]>[1]): void {
-    this.call.start(metadata, new ForgettingListener(listener, this, this.calls))
+    this.call.start(metadata, new ForgettingListener(listener, this.call, this.calls))
   }
   cancelWithStatus(status: Parameters<GrpcCall["cancelWithStatus"]>[0], details: string): void {
     this.call.cancelWithStatus(status, details)
@@ -194,8 +161,8 @@ type CallListener = Parameters<GrpcCall["start"]>[1]
  */
 class ForgettingListener implements CallListener {
   private listener: CallListener | undefined
-  private call: TrackedCall | undefined
-  constructor(listener: CallListener, call: TrackedCall, private readonly calls: OpenCalls) {
+  private call: GrpcCall | undefined
+  constructor(listener: CallListener, call: GrpcCall, private readonly calls: Set<GrpcCall>) {
     this.listener = listener
     this.call = call
   }
@@ -208,7 +175,7 @@ class ForgettingListener implements CallListener {
   onReceiveStatus(status: Parameters<CallListener["onReceiveStatus"]>[0]): void {
     const listener = this.listener
     if (listener === undefined) return
-    this.calls.remove(this.call!)
+    this.calls.delete(this.call!)
     this.listener = undefined
     this.call = undefined
     listener.onReceiveStatus(status)
