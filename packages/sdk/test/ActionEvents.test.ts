@@ -11,11 +11,12 @@
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Exit, Fiber, Queue, Runtime, Scope } from "effect"
+import { Deferred, type Duration, Effect, Exit, Fiber, FiberId, Queue, Runtime, Scope } from "effect"
 import { Status } from "nice-grpc-common"
-import type { DispatcherShape } from "../src/Dispatcher.js"
+import type { CallOptions, DispatcherShape } from "../src/Dispatcher.js"
 import { GrpcError } from "../src/HatchetError.js"
 import * as ActionEvents from "../src/internal/actionEvents.js"
+import type { DirectCalls, UnsafeEventCall } from "../src/internal/dispatcher.js"
 
 const { STEP_EVENT_TYPE_COMPLETED: COMPLETED, STEP_EVENT_TYPE_FAILED: FAILED, STEP_EVENT_TYPE_STARTED: STARTED } = StepActionEventType
 
@@ -68,8 +69,40 @@ const recordingDispatcher = (options: { readonly batch?: "ok" | "unimplemented" 
     return { calls, dispatcher, release }
   })
 
-const makeSender = (dispatcher: DispatcherShape, inFlight = 1, linger: Duration.DurationInput = 0) =>
-  ActionEvents.make({ dispatcher, maxBatchBytes: 10_000, maxBatchSize: 3, inFlight, linger, call: (_method, effect) => effect })
+/**
+ * The dispatcher's event calls in callback form (what ./dispatcher.ts registers for a real
+ * transport), each running the dispatcher's effect on a fiber of its own.
+ */
+const directOf = (dispatcher: DispatcherShape): DirectCalls => {
+  const unsafe = <I>(method: (request: I, options?: CallOptions) => Effect.Effect<void, GrpcError>): UnsafeEventCall<I> =>
+  (
+    request,
+    options,
+    onExit
+  ) => {
+    const fiber = Effect.runFork(method(request, options))
+    fiber.addObserver(onExit)
+    return () => {
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+  }
+  return {
+    sendStepActionEvent: unsafe(dispatcher.sendStepActionEvent),
+    sendBatchActionEvent: unsafe(dispatcher.sendBatchActionEvent)
+  }
+}
+
+/** A sender whose rounds call the dispatcher's effects, or (`direct`) their callback form. */
+const senderFor = (direct: boolean) => (dispatcher: DispatcherShape, inFlight = 1, linger: Duration.DurationInput = 0) =>
+  ActionEvents.make({
+    dispatcher,
+    maxBatchBytes: 10_000,
+    maxBatchSize: 3,
+    inFlight,
+    linger,
+    call: (_method, effect) => effect,
+    direct: direct ? directOf(dispatcher) : undefined
+  })
 
 /** One turn of the event loop (past its check phase). */
 const loopTurn = Effect.async<void>((resume) => {
@@ -88,7 +121,9 @@ const shape = (call: Call) =>
     ? [StepActionEventType[call.event.eventType], call.event.taskRunExternalId]
     : [`batch ${StepActionEventType[call.batch.eventType]}`, call.batch.items.map((i) => i.taskRunExternalId).join(",")]
 
-describe("ActionEvents", () => {
+describe.each(["effects", "callbacks"] as const)("ActionEvents (calls as %s)", (calls) => {
+  const makeSender = senderFor(calls === "callbacks")
+
   it("plan: batches STARTED and COMPLETED per worker and action, in order, within the count and byte limits", () => {
     const pending = (e: Proto.StepActionEvent) => ({ event: e, done: undefined as never })
     const calls = ActionEvents.plan(
@@ -389,5 +424,31 @@ describe("ActionEvents", () => {
       expect(calls.map(shape)).toEqual([["STEP_EVENT_TYPE_STARTED", "1"], ["STEP_EVENT_TYPE_COMPLETED", "1"]])
       yield* release(1)
       yield* second
+    }))
+
+  it.scoped("a failed call is made again through `call`, whose retries see its first failure", () =>
+    Effect.gen(function*() {
+      const made: Array<string> = []
+      let failures = 1
+      const dispatcher = {
+        sendStepActionEvent: (e: Proto.StepActionEvent) =>
+          Effect.suspend(() => {
+            made.push(e.taskRunExternalId)
+            return failures-- > 0
+              ? new GrpcError({ method: "/Dispatcher/SendStepActionEvent", code: Status.UNAVAILABLE, details: "down" })
+              : Effect.void
+          }),
+        sendBatchActionEvent: () => Effect.void
+      } as unknown as DispatcherShape
+      const seen: Array<number> = []
+      const sender = yield* ActionEvents.make({
+        dispatcher,
+        maxBatchBytes: 10_000,
+        call: (_method, effect) => Effect.retry(Effect.tapError(effect, (e) => Effect.sync(() => seen.push(e.code))), { times: 1 }),
+        direct: calls === "callbacks" ? directOf(dispatcher) : undefined
+      })
+      yield* sender.send(event("1", COMPLETED))
+      expect(made).toEqual(["1", "1"])
+      expect(seen).toEqual([Status.UNAVAILABLE])
     }))
 })

@@ -15,7 +15,12 @@
  * one loop turn less than writing STARTED a turn later); in a larger round the STARTED calls
  * wait until the event loop has written the results' calls (one turn), so that the results do
  * not wait for the encoding and framing of many STARTED events. A lone event goes out as
- * `SendStepActionEvent`, as the official SDKs send it.
+ * `SendStepActionEvent`, as the official SDKs send it. With the SDK's own dispatcher (its event
+ * calls in callback form, ./dispatcher.ts) a round has no fiber: it follows the burst (or
+ * lingers) with a callback, makes its calls in callback form (no fiber, effect or wait per call)
+ * and ends when every call is back; only a call that failed (made again through the retrying
+ * effect, which sees that failure first) or an event's callback that asks for an effect gets a
+ * fiber. A fake's or a wrapper's rounds and calls run on fibers as described.
  * When several STARTED or COMPLETED events have queued up, those of one type and action go out
  * together in one `SendBatchActionEvent` (upstream: "instead of one SendStepActionEvent call per
  * task"), within the message size limit. FAILED and CANCELLED events always go one by one. An
@@ -44,6 +49,7 @@ import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, type Sco
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
+import type { DirectCalls } from "./dispatcher.js"
 
 /** @internal */
 export interface ActionEventSender {
@@ -86,12 +92,32 @@ export interface ActionEventOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Wraps every call (named by its method): retries. */
   readonly call: (method: string, effect: Effect.Effect<void, GrpcError>) => Effect.Effect<void, GrpcError>
+  /**
+   * The dispatcher's two event calls in callback form (./dispatcher.ts `unsafeEventCallOf`), when
+   * it has them: a round then makes its calls under one wait of its fiber, with no fiber per call;
+   * a call that fails is made again through `call`, whose retries see that failure first.
+   */
+  readonly direct?: DirectCalls | undefined
 }
+
+/** A call that failed: its events, and its failure. */
+type Failed = readonly [ReadonlyArray<Pending>, Exit.Exit<unknown, GrpcError>]
 
 interface Pending {
   readonly event: Proto.StepActionEvent
   /** Called once, with the call's outcome; the effect it returns runs on the round's fiber. */
   readonly done: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined | void
+}
+
+/**
+ * A queued event: a class rather than an object literal, made per event and kept until the
+ * engine answers (see ./attempt.ts on V8's pretenuring).
+ */
+class QueuedEvent implements Pending {
+  constructor(
+    readonly event: Proto.StepActionEvent,
+    readonly done: (exit: Exit.Exit<void, GrpcError>) => Effect.Effect<void> | undefined | void
+  ) {}
 }
 
 const batchable = (type: StepActionEventType) =>
@@ -115,6 +141,10 @@ export const plan = (
   maxBatchBytes: number,
   maxBatchSize: number
 ): Array<ReadonlyArray<Pending>> => {
+  // a lone run's round (its result and its STARTED, or one event): no grouping to do
+  if (pending.length === 1 || (pending.length === 2 && pending[0]!.event.eventType !== pending[1]!.event.eventType)) {
+    return pending.map((p) => [p])
+  }
   const calls: Array<Array<Pending>> = []
   const open = new Map<string, { items: Array<Pending>; bytes: number }>()
   for (const p of pending) {
@@ -181,6 +211,17 @@ const resultsFirst = (taken: Array<Pending>): Array<Pending> => {
 
 const isStarted = (group: ReadonlyArray<Pending>) => group[0]!.event.eventType === StepActionEventType.STEP_EVENT_TYPE_STARTED
 
+/** `effect`, whose first run fails with `first` (a failure already seen) when there is one. */
+const replaying = (first: Exit.Exit<unknown, GrpcError> | undefined, effect: Effect.Effect<void, GrpcError>) => {
+  if (first === undefined) return effect
+  let replay = true
+  return Effect.suspend(() => {
+    if (!replay) return effect
+    replay = false
+    return first as Exit.Exit<void, GrpcError>
+  })
+}
+
 /**
  * Resumes once the event loop has written what the calls made so far queued: Node's HTTP/2 sends
  * a session's pending frames in the loop's check phase, before the callbacks `setImmediate`
@@ -200,7 +241,7 @@ const afterWrites: Effect.Effect<void> = Effect.async<void>((resume) => {
  */
 export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSender, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { call, dispatcher, maxBatchBytes } = options
+    const { call, direct, dispatcher, maxBatchBytes } = options
     const callOptions = { timeout: options.timeout }
     const maxBatchSize = options.maxBatchSize ?? 500
     const maxInFlight = options.inFlight ?? 2
@@ -217,6 +258,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
         Effect.withClock(liveClock),
         Effect.zipRight(Effect.sync(() => {
           closed = true
+          for (const cancel of directRounds.splice(0)) cancel()
         }))
       )
     )
@@ -225,44 +267,133 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     let outstanding = 0
     let idleWaiters: Array<() => void> = []
 
-    const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
-      Effect.suspend(() => {
-        let after: Array<Effect.Effect<void>> | undefined
-        for (const p of group) {
-          const effect = p.done(exit)
-          if (effect !== undefined) (after ??= []).push(effect)
-        }
-        outstanding -= group.length
-        if (outstanding === 0 && idleWaiters.length > 0) {
-          const waiters = idleWaiters
-          idleWaiters = []
-          for (const resume of waiters) resume()
-        }
-        return after === undefined ? Effect.void : Effect.all(after, { discard: true })
-      })
+    /**
+     * Hands a call's outcome to its events (as it arrives); returns what their callbacks ask to
+     * run on the round's fiber, if anything.
+     */
+    const settle = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>): Effect.Effect<void> | undefined => {
+      let after: Array<Effect.Effect<void>> | undefined
+      for (const p of group) {
+        const effect = p.done(exit)
+        if (effect !== undefined) (after ??= []).push(effect)
+      }
+      outstanding -= group.length
+      if (outstanding === 0 && idleWaiters.length > 0) {
+        const waiters = idleWaiters
+        idleWaiters = []
+        for (const resume of waiters) resume()
+      }
+      return after === undefined ? undefined : Effect.all(after, { discard: true })
+    }
 
-    const sendAlone = (p: Pending) =>
+    const complete = (group: ReadonlyArray<Pending>, exit: Exit.Exit<void, GrpcError>) =>
+      Effect.suspend(() => settle(group, exit) ?? Effect.void)
+
+    /** One event's call (through `call`, which sees `first` first when the call failed already). */
+    const sendAlone = (p: Pending, first?: Exit.Exit<unknown, GrpcError>) =>
       Effect.flatMap(
-        Effect.exit(call("SendStepActionEvent", dispatcher.sendStepActionEvent(p.event, callOptions))),
+        Effect.exit(call("SendStepActionEvent", replaying(first, dispatcher.sendStepActionEvent(p.event, callOptions)))),
         (exit) => complete([p], exit)
       )
 
-    const sendGroup = (group: ReadonlyArray<Pending>): Effect.Effect<void> => {
-      if (group.length === 1) return sendAlone(group[0]!)
-      if (!batches) return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+    const sendEachAlone = (group: ReadonlyArray<Pending>) =>
+      Effect.forEach(group, (p) => sendAlone(p), { concurrency: "unbounded", discard: true })
+
+    /** A call of the plan (through `call`, which sees `first` first when the call failed already). */
+    const sendGroup = (group: ReadonlyArray<Pending>, first?: Exit.Exit<unknown, GrpcError>): Effect.Effect<void> => {
+      if (group.length === 1) return sendAlone(group[0]!, first)
+      if (!batches) return sendEachAlone(group)
       return Effect.flatMap(
-        Effect.exit(call("SendBatchActionEvent", dispatcher.sendBatchActionEvent(batchRequest(group), callOptions))),
+        Effect.exit(call("SendBatchActionEvent", replaying(first, dispatcher.sendBatchActionEvent(batchRequest(group), callOptions)))),
         (exit) => {
           if (!isUnimplemented(exit)) return complete(group, exit)
           batches = false
-          return Effect.forEach(group, sendAlone, { concurrency: "unbounded", discard: true })
+          return sendEachAlone(group)
         }
+      )
+    }
+
+    /**
+     * Starts a round's calls in the dispatcher's callback form (no fiber, effect or wait per
+     * call): in plan order, the STARTED calls of a round with results once the event loop wrote
+     * the results' calls (as `afterWrites`). Each call's events are settled as its answer
+     * arrives; once every call is back, `onEnd` gets the calls that failed and what the events'
+     * callbacks asked to run, if any. Returns what cancels the calls still out (their events are
+     * abandoned, as an interrupted call fiber's are).
+     */
+    const startDirect = (
+      direct: DirectCalls,
+      planned: ReadonlyArray<ReadonlyArray<Pending>>,
+      startedAfterWrites: boolean,
+      onEnd: (failed: Array<Failed> | undefined, after: Array<Effect.Effect<void>> | undefined) => void
+    ): () => void => {
+      let failed: Array<Failed> | undefined
+      let after: Array<Effect.Effect<void>> | undefined
+      // the calls out, and one for the starting itself (a call may fail as it starts)
+      let out = 1
+      let cancelled = false
+      const cancels: Array<() => void> = []
+      const ended = () => {
+        if (--out === 0) onEnd(failed, after)
+      }
+      const start = (group: ReadonlyArray<Pending>) => {
+        out++
+        const onExit = (exit: Exit.Exit<unknown, GrpcError>) => {
+          if (cancelled) return
+          if (Exit.isSuccess(exit)) {
+            const effect = settle(group, Exit.void)
+            if (effect !== undefined) (after ??= []).push(effect)
+          } else {
+            ;(failed ??= []).push([group, exit])
+          }
+          ended()
+        }
+        const cancel = group.length === 1
+          ? direct.sendStepActionEvent(group[0]!.event, callOptions, onExit)
+          : direct.sendBatchActionEvent(batchRequest(group), callOptions, onExit)
+        if (cancel !== undefined) cancels.push(cancel)
+      }
+      let later: Array<ReadonlyArray<Pending>> | undefined
+      for (const group of planned) {
+        if (startedAfterWrites && isStarted(group)) (later ??= []).push(group)
+        else start(group)
+      }
+      let handle: ReturnType<typeof setImmediate> | undefined
+      if (later !== undefined) {
+        const startLater = later
+        out++
+        handle = setImmediate(() => {
+          handle = undefined
+          for (const group of startLater) start(group)
+          ended()
+        })
+      }
+      ended()
+      return () => {
+        cancelled = true
+        if (handle !== undefined) clearImmediate(handle)
+        for (const cancel of cancels) cancel()
+      }
+    }
+
+    /**
+     * What is left of a round of direct calls, on a fiber: the effects its events' callbacks
+     * asked for, then its failed calls again through `sendGroup` (the retries, the fallback to
+     * single calls), concurrently.
+     */
+    const afterDirect = (failed: Array<Failed> | undefined, after: Array<Effect.Effect<void>> | undefined) => {
+      const effects = after === undefined ? Effect.void : Effect.all(after, { discard: true })
+      if (failed === undefined) return effects
+      return Effect.zipRight(
+        effects,
+        Effect.forEach(failed, ([group, exit]) => sendGroup(group, exit), { concurrency: "unbounded", discard: true })
       )
     }
 
     // the linger is a batching heuristic, not a timer of the protocol: real time, even under TestClock
     const lingerFor = Duration.decode(options.linger ?? "1 millis")
     const linger = Duration.isZero(lingerFor) ? Effect.void : liveClock.sleep(lingerFor)
+    const lingerMillis = Duration.toMillis(lingerFor)
 
     /** Events submitted and not yet taken by a round. */
     let pending: Array<Pending> = []
@@ -285,7 +416,13 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       if (starting || closed || pending.length === 0 || rounds >= maxInFlight) return
       starting = true
       rounds++
-      runRound(round, { immediate: false })
+      if (direct === undefined || !batches) {
+        runRound(round, { immediate: false })
+      } else if (rounds > 1 && lastRound > 1 && lingerMillis > 0) {
+        setTimeout(directRound, lingerMillis)
+      } else {
+        whenQuiet(readSubmitted, directRound)
+      }
     }
 
     const endRound = Effect.sync(() => {
@@ -293,7 +430,12 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       maybeStart()
     })
 
-    const takeAndSend = Effect.suspend(() => {
+    /**
+     * Takes what is queued for a round, planned into calls; `results`: the round has results and
+     * more than a lone run's two events (results come first), so its STARTED calls wait until
+     * the results' calls were written.
+     */
+    const take = (): { readonly planned: Array<ReadonlyArray<Pending>>; readonly results: boolean } => {
       starting = false
       const taken = pending.length <= maxBatchSize * 4 ? pending : pending.slice(0, maxBatchSize * 4)
       pending = taken === pending ? [] : pending.slice(taken.length)
@@ -301,13 +443,41 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
       // another round may start for what is left
       maybeStart()
       const planned = plan(resultsFirst(taken), maxBatchBytes, maxBatchSize)
+      return { planned, results: !isStarted(planned[0]!) && taken.length > 2 }
+    }
+
+    /** What cancels each round of direct calls in flight (closing the sender cancels them). */
+    const directRounds: Array<() => void> = []
+
+    /**
+     * A round of direct calls, without a fiber (started once the burst ended, or after its
+     * linger): it ends when every call is back, on a fiber only when a call failed or an event's
+     * callback asked for an effect.
+     */
+    const directRound = (): void => {
+      if (closed) return
+      const { planned, results } = take()
+      // (set once started: a round whose calls all fail as they start ends before)
+      let cancel: (() => void) | undefined = undefined
+      let ended = false
+      cancel = startDirect(direct!, planned, results, (failed, after) => {
+        ended = true
+        if (cancel !== undefined) directRounds.splice(directRounds.indexOf(cancel), 1)
+        if (failed === undefined && after === undefined) {
+          rounds--
+          return maybeStart()
+        }
+        runRound(Effect.ensuring(afterDirect(failed, after), endRound))
+      })
+      if (!ended) directRounds.push(cancel)
+    }
+
+    const takeAndSend = Effect.suspend(() => {
+      const { planned, results } = take()
       const first = sendGroup(planned[0]!)
       if (planned.length === 1) return first
       // the first call on the round's fiber, each other one on a fiber of its own, started right
-      // after it in plan order (lighter than a concurrent `forEach`); with results in a round of
-      // more than a lone run's two events (results come first), its STARTED events wait until
-      // the results' calls were written
-      const results = !isStarted(planned[0]!) && taken.length > 2
+      // after it in plan order (lighter than a concurrent `forEach`)
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
       for (let i = 1; i < planned.length; i++) {
         const group = planned[i]!
@@ -340,7 +510,7 @@ export const make = (options: ActionEventOptions): Effect.Effect<ActionEventSend
     const unsafePost: ActionEventSender["unsafePost"] = (event, done) => {
       outstanding++
       submitted++
-      pending.push({ event, done })
+      pending.push(new QueuedEvent(event, done))
       maybeStart()
     }
 

@@ -470,7 +470,13 @@ export const implementationLayer = (
       const handlers = Effect.isEffect(build) ? yield* build : build
       const context = yield* Effect.context<never>()
       const merged = mergedServices(context)
-      const services = (current: Context.Context<never>) => new Map(merged(current).unsafeMap)
+      // copied with forEach: `new Map(map)` goes through the iterator protocol, an entry array and
+      // a result object per service (this runs once per task)
+      const services = (current: Context.Context<never>) => {
+        const map = new Map<string, unknown>()
+        merged(current).unsafeMap.forEach((service, key) => map.set(key, service))
+        return map
+      }
       const provided = new Map<string, ProvidedHandler>()
       const batchHandlers = new Map<string, ProvidedBatchHandler>()
       const provideBatch = withServices(context)

@@ -5,45 +5,114 @@
  */
 import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
+import type { Exit } from "effect"
 import { Clock, Effect, Stream } from "effect"
-import type { DispatcherShape } from "../Dispatcher.js"
+import type { CallOptions, DispatcherShape } from "../Dispatcher.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { GrpcError } from "../HatchetError.js"
-import { methodPath, unary } from "./grpc.js"
+import { methodPath, unary, unsafeCallOf } from "./grpc.js"
 
 const path = (method: keyof typeof DispatcherDefinition.methods & string) => methodPath(DispatcherDefinition, method)
 
 const service = DispatcherDefinition.fullName
 const methods = DispatcherDefinition.methods
 
+/**
+ * A step action event call started as it is called, without an effect: `onExit` gets its outcome
+ * once (the engine's answer is not needed); returns what cancels it, if it was started.
+ *
+ * @internal
+ */
+export type UnsafeEventCall<I> = (
+  request: I,
+  options: CallOptions | undefined,
+  onExit: (exit: Exit.Exit<unknown, GrpcError>) => void
+) => (() => void) | undefined
+
+/**
+ * A dispatcher's two step action event calls in callback form.
+ *
+ * @internal
+ */
+export interface DirectCalls {
+  readonly sendStepActionEvent: UnsafeEventCall<Proto.StepActionEvent>
+  readonly sendBatchActionEvent: UnsafeEventCall<Proto.BatchActionEvent>
+}
+
+/** The callback forms of the dispatchers' event calls, keyed by the effect method they stand for. */
+const unsafeEventCalls = new WeakMap<object, UnsafeEventCall<any>>()
+
+/**
+ * The callback form of a dispatcher's `sendStepActionEvent` or `sendBatchActionEvent`: found only
+ * for the very method this module made over a transport of ./grpc.ts, so a fake, or a dispatcher
+ * that replaces the method (even one that spreads this one's other members), has none.
+ *
+ * @internal
+ */
+export const unsafeEventCallOf = <I>(
+  method: (request: I, options?: CallOptions) => Effect.Effect<void, GrpcError>
+): UnsafeEventCall<I> | undefined => unsafeEventCalls.get(method)
+
+/**
+ * A dispatcher's two event calls in callback form (for ./actionEvents.ts), when it has both.
+ *
+ * @internal
+ */
+export const directEventCalls = (dispatcher: DispatcherShape): DirectCalls | undefined => {
+  const sendStepActionEvent = unsafeEventCallOf(dispatcher.sendStepActionEvent)
+  const sendBatchActionEvent = unsafeEventCallOf(dispatcher.sendBatchActionEvent)
+  return sendStepActionEvent === undefined || sendBatchActionEvent === undefined
+    ? undefined
+    : { sendStepActionEvent, sendBatchActionEvent }
+}
+
+/** `method`, with `unsafe` registered as its callback form. */
+const withUnsafe = <I>(
+  method: (request: I, options?: CallOptions) => Effect.Effect<void, GrpcError>,
+  unsafe: UnsafeEventCall<I> | undefined
+) => {
+  if (unsafe !== undefined) unsafeEventCalls.set(method, unsafe)
+  return method
+}
+
 /** @internal */
-export const make = ({ call, dispatcher: client, stream, streamForEach }: GrpcTransportShape): DispatcherShape => ({
-  register: (request) => unary(path("register"), (o) => client.register(request, o)),
-  // the assignment stream: a plain read loop on grpc-js, in chunks of what arrived together
-  listen: (workerId) => stream(service, methods.listenV2, { workerId }),
-  // the same read loop, each assignment handed to `f` in place (the Worker's)
-  listenForEach: (workerId, f) => streamForEach(service, methods.listenV2, { workerId }, f),
-  heartbeat: (workerId) =>
-    Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))),
-      Effect.asVoid
+export const make = (transport: GrpcTransportShape): DispatcherShape => {
+  const { call, dispatcher: client, stream, streamForEach } = transport
+  const unsafeCall = unsafeCallOf(call)
+  return {
+    register: (request) => unary(path("register"), (o) => client.register(request, o)),
+    // the assignment stream: a plain read loop on grpc-js, in chunks of what arrived together
+    listen: (workerId) => stream(service, methods.listenV2, { workerId }),
+    // the same read loop, each assignment handed to `f` in place (the Worker's)
+    listenForEach: (workerId, f) => streamForEach(service, methods.listenV2, { workerId }, f),
+    heartbeat: (workerId) =>
+      Clock.currentTimeMillis.pipe(
+        Effect.flatMap((now) => unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))),
+        Effect.asVoid
+      ),
+    // the worker's hot calls: straight on grpc-js, the deadline set on the call
+    sendStepActionEvent: withUnsafe(
+      (event: Proto.StepActionEvent, options?: CallOptions) => Effect.asVoid(call(service, methods.sendStepActionEvent, event, options)),
+      unsafeCall && ((event, options, onExit) => unsafeCall(service, methods.sendStepActionEvent, event, options, onExit))
     ),
-  // the worker's hot calls: straight on grpc-js, the deadline set on the call
-  sendStepActionEvent: (event, options) => Effect.asVoid(call(service, methods.sendStepActionEvent, event, options)),
-  sendBatchActionEvent: (event, options) => Effect.asVoid(call(service, methods.sendBatchActionEvent, event, options)),
-  refreshTimeout: (taskRunExternalId, incrementBy) =>
-    unary(
-      path("refreshTimeout"),
-      (o) => client.refreshTimeout({ taskRunExternalId, incrementTimeoutBy: incrementBy }, o)
-    ).pipe(Effect.map((response) => response.timeoutAt)),
-  releaseSlot: (taskRunExternalId) => Effect.asVoid(unary(path("releaseSlot"), (o) => client.releaseSlot({ taskRunExternalId }, o))),
-  unsubscribe: (workerId) => Effect.asVoid(unary(path("unsubscribe"), (o) => client.unsubscribe({ workerId }, o))),
-  upsertWorkerLabels: (workerId, labels) =>
-    Effect.asVoid(unary(path("upsertWorkerLabels"), (o) => client.upsertWorkerLabels({ workerId, labels }, o))),
-  getVersion: unary(path("getVersion"), (o) => client.getVersion({}, o)).pipe(
-    Effect.map((response) => response.version)
-  )
-})
+    sendBatchActionEvent: withUnsafe(
+      (event: Proto.BatchActionEvent, options?: CallOptions) => Effect.asVoid(call(service, methods.sendBatchActionEvent, event, options)),
+      unsafeCall && ((event, options, onExit) => unsafeCall(service, methods.sendBatchActionEvent, event, options, onExit))
+    ),
+    refreshTimeout: (taskRunExternalId, incrementBy) =>
+      unary(
+        path("refreshTimeout"),
+        (o) => client.refreshTimeout({ taskRunExternalId, incrementTimeoutBy: incrementBy }, o)
+      ).pipe(Effect.map((response) => response.timeoutAt)),
+    releaseSlot: (taskRunExternalId) => Effect.asVoid(unary(path("releaseSlot"), (o) => client.releaseSlot({ taskRunExternalId }, o))),
+    unsubscribe: (workerId) => Effect.asVoid(unary(path("unsubscribe"), (o) => client.unsubscribe({ workerId }, o))),
+    upsertWorkerLabels: (workerId, labels) =>
+      Effect.asVoid(unary(path("upsertWorkerLabels"), (o) => client.upsertWorkerLabels({ workerId, labels }, o))),
+    getVersion: unary(path("getVersion"), (o) => client.getVersion({}, o)).pipe(
+      Effect.map((response) => response.version)
+    )
+  }
+}
 
 /**
  * Runs `f` on each assignment of `workerId`'s stream, in order, each once the previous one's

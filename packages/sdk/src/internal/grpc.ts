@@ -259,9 +259,16 @@ export const make = (
     const factory = createClientFactory().use(bearerMiddleware(config.token))
     const authorization = new GrpcJsMetadata()
     authorization.set("authorization", `bearer ${Redacted.value(config.token)}`)
+    const call: GrpcTransportShape["call"] = (service, method, request, callOptions) =>
+      directUnary(replaceable, authorization, service, method, request, callOptions)
+    unsafeCalls.set(
+      call,
+      (service, method, request, callOptions, onExit) =>
+        unsafeDirectUnary(replaceable, authorization, service, method, request, callOptions, onExit)
+    )
     return {
       channel,
-      call: (service, method, request, callOptions) => directUnary(replaceable, authorization, service, method, request, callOptions),
+      call,
       stream: (service, method, request) => directServerStream(replaceable, authorization, service, method, request),
       streamForEach: (service, method, request, f) => directServerStreamForEach(replaceable, authorization, service, method, request, f),
       bidi: (service, method, input) => directBidiStream(replaceable, authorization, service, method, input),
@@ -409,7 +416,7 @@ class UnaryListener<O> implements CallListener {
   private response: O | undefined
   private received = false
   constructor(
-    private resume: ((effect: Effect.Effect<O, GrpcError>) => void) | undefined,
+    private resume: ((exit: Exit.Exit<O, GrpcError>) => void) | undefined,
     private readonly codec: MethodCodec<any, O>,
     private call: GrpcCall | undefined
   ) {}
@@ -436,11 +443,11 @@ class UnaryListener<O> implements CallListener {
     if (status.code === Status.OK) {
       return done(
         this.received
-          ? Effect.succeed(response as O)
-          : Effect.fail(statusError(this.codec.path, { code: Status.UNIMPLEMENTED, details: "No message received" }))
+          ? Exit.succeed(response as O)
+          : Exit.fail(statusError(this.codec.path, { code: Status.UNIMPLEMENTED, details: "No message received" }))
       )
     }
-    done(Effect.fail(statusError(this.codec.path, status)))
+    done(Exit.fail(statusError(this.codec.path, status)))
   }
 }
 
@@ -465,27 +472,73 @@ export const directUnary = <I, O>(
   settings?: CallSettings
 ): Effect.Effect<O, GrpcError> =>
   Effect.async<O, GrpcError>((resume) => {
-    const codec = codecOf(service, method)
-    let message: Buffer
-    try {
-      message = codec.serialize(request)
-    } catch (cause) {
-      return resume(Effect.fail(
-        statusError(codec.path, {
-          code: Status.INTERNAL,
-          details: `Request message serialization failure: ${cause instanceof Error ? cause.message : String(cause)}`
-        })
-      ))
-    }
-    const deadline = settings?.timeout === undefined ? Infinity : Date.now() + Duration.toMillis(settings.timeout)
-    const call = channel.createCall(codec.path, deadline, undefined, null, undefined)
-    // the channel's call copies the metadata before it adds its own headers
-    call.start(metadata, new UnaryListener(resume, codec, call))
-    call.sendMessageWithContext({}, message)
-    call.halfClose()
-    call.startRead()
-    return Effect.sync(() => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client"))
+    const cancel = unsafeDirectUnary(channel, metadata, service, method, request, settings, resume)
+    return cancel === undefined ? undefined : Effect.sync(cancel)
   })
+
+/**
+ * `directUnary` started as it is called, without an effect: `onExit` gets the call's outcome
+ * once, from grpc-js's callback (or at once, for a request that does not encode: then nothing is
+ * returned). Returns what cancels the call (`onExit` then gets CANCELLED, as grpc-js reports it).
+ *
+ * @internal
+ */
+export const unsafeDirectUnary = <I, O>(
+  channel: ChannelInterface,
+  metadata: GrpcJsMetadata,
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I,
+  settings: CallSettings | undefined,
+  onExit: (exit: Exit.Exit<O, GrpcError>) => void
+): (() => void) | undefined => {
+  const codec = codecOf(service, method)
+  let message: Buffer
+  try {
+    message = codec.serialize(request)
+  } catch (cause) {
+    onExit(Exit.fail(
+      statusError(codec.path, {
+        code: Status.INTERNAL,
+        details: `Request message serialization failure: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+    ))
+    return undefined
+  }
+  const deadline = settings?.timeout === undefined ? Infinity : Date.now() + Duration.toMillis(settings.timeout)
+  const call = channel.createCall(codec.path, deadline, undefined, null, undefined)
+  // the channel's call copies the metadata before it adds its own headers
+  call.start(metadata, new UnaryListener(onExit, codec, call))
+  call.sendMessageWithContext({}, message)
+  call.halfClose()
+  call.startRead()
+  return () => call.cancelWithStatus(Status.CANCELLED, "Cancelled on client")
+}
+
+/**
+ * A unary call started as it is called, its outcome handed to `onExit` (see `unsafeDirectUnary`);
+ * returns what cancels it, if it was started.
+ *
+ * @internal
+ */
+export type UnsafeUnary = <I, O>(
+  service: string,
+  method: UnaryMethod<I, O>,
+  request: I,
+  settings: CallSettings | undefined,
+  onExit: (exit: Exit.Exit<O, GrpcError>) => void
+) => (() => void) | undefined
+
+/** The transports' `call`s that have a callback form: this module's. */
+const unsafeCalls = new WeakMap<GrpcTransportShape["call"], UnsafeUnary>()
+
+/**
+ * The callback form of a transport's `call` (`unsafeDirectUnary` on its channel): found for a
+ * transport this module made, not for another implementation of the shape.
+ *
+ * @internal
+ */
+export const unsafeCallOf = (call: GrpcTransportShape["call"]): UnsafeUnary | undefined => unsafeCalls.get(call)
 
 /** A status other than OK as the `GrpcError` of the call `path`. */
 const statusError = (path: string, status: { code: number; details: string; metadata?: GrpcJsMetadata | undefined }) => {

@@ -18,6 +18,7 @@ import type { Definition } from "../Workflow.js"
 import * as ActionEvents from "./actionEvents.js"
 import * as AttemptReport from "./attemptReport.js"
 import * as Batches from "./batch.js"
+import { directEventCalls } from "./dispatcher.js"
 import * as DurableAttempts from "./durableAttempts.js"
 import { CALL_TIMEOUT, callEngine } from "./engineCall.js"
 import * as EventLoopLag from "./eventLoopLag.js"
@@ -67,7 +68,8 @@ export const make = (
       maxBatchBytes: maxMessageBytes - ENVELOPE_BYTES,
       // the deadline is the call's own (a hung call fails DEADLINE_EXCEEDED, and is retried)
       timeout: CALL_TIMEOUT,
-      call: (_method, effect) => retryAfterFailure(effect, reportRetry)
+      call: (_method, effect) => retryAfterFailure(effect, reportRetry),
+      direct: directEventCalls(dispatcher)
     })
     // the attempts' fibers (keyed by task run in `state.attempts`)
     const tasks = yield* FiberSet.make<void, never>()
