@@ -5,7 +5,7 @@
  * and the slot helpers it shares with retention (`putAt`, `compactSlots`).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { compactSlots, CreationIndex, putAt } from "../src/internal/domain/creationIndex.js"
+import { compactSlots, CreationIndex, putAt, shrinkAbove } from "../src/internal/domain/creationIndex.js"
 
 interface Item {
   readonly n: number
@@ -88,5 +88,17 @@ describe("slot arrays", () => {
     const times = [1.5, 2.5, 3.5]
     expect(compactSlots(times, 1, 3, 0)).toBe(2)
     expect(times).toEqual([2.5, 3.5, 0])
+  })
+
+  it("a large slot array left mostly empty is cut to twice what it keeps", () => {
+    const items = Array.from({ length: shrinkAbove * 2 }, (_, i) => i)
+    const head = shrinkAbove * 2 - 40_000
+    expect(compactSlots(items, head, items.length, 0)).toBe(40_000)
+    expect(items.length).toBe(shrinkAbove * 2)
+    const few = Array.from({ length: shrinkAbove * 2 }, (_, i) => i)
+    expect(compactSlots(few, few.length - 100, few.length, 0)).toBe(100)
+    expect(few.length).toBe(shrinkAbove / 4)
+    expect(few.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => shrinkAbove * 2 - 100 + i))
+    expect(few.slice(100).every((slot) => slot === 0)).toBe(true)
   })
 })

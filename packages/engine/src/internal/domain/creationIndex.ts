@@ -3,7 +3,8 @@
  * read them newest first within a time range: finding the range is a binary search and a page is
  * read by position, so a list costs what it returns, not what the engine holds. Removals
  * (retention, a replayed task's previous incarnation) are batched and applied before the next
- * read. Its array is compacted in place and never shrinks (see `Slots`).
+ * read. Its array is compacted in place and never shrinks (see `putAt`), so a range reads the
+ * index's own array: read it before the index changes.
  *
  * @internal
  */
@@ -60,7 +61,7 @@ export class CreationIndex<T extends { readonly createdAt: number }> {
 
   /**
    * The items created within `[since, until]` (either bound optional), newest first: how many
-   * there are, and a reader of a page of them.
+   * there are, and a reader of a page of them, valid until the index next changes.
    */
   range(since: number | undefined, until: number | undefined): IndexRange<T> {
     this.settle()
@@ -166,11 +167,17 @@ export const putAt = <T>(items: Array<T>, end: number, item: T): number => {
 /**
  * Moves the slots `[head, end)` of a slot array (see `putAt`) to its start, in place, writing
  * `empty` into the slots left behind (`undefined`, so that they hold nothing; `0` for an array of
- * numbers, which stays an array of unboxed doubles), and returns the new end.
+ * numbers, which stays an array of unboxed doubles), and returns the new end. An array left with
+ * over `shrinkAbove` slots, four times what it keeps, is cut to twice that (in place: V8 trims the
+ * backing store), so that a backlog once held does not keep its room for ever.
  */
 export const compactSlots = <T>(items: Array<T>, head: number, end: number, empty: T): number => {
   items.copyWithin(0, head, end)
   const kept = end - head
   items.fill(empty, kept, end)
+  if (items.length > shrinkAbove && kept * 4 < items.length) items.length = Math.max(kept * 2, shrinkAbove / 4)
   return kept
 }
+
+/** Below this many slots a slot array keeps its room (see `compactSlots`). */
+export const shrinkAbove = 65_536
