@@ -3,7 +3,7 @@
  * read them newest first within a time range: finding the range is a binary search and a page is
  * read by position, so a list costs what it returns, not what the engine holds. Removals
  * (retention, a replayed task's previous incarnation) are batched and applied before the next
- * read. Its array is compacted in place and never shrinks (see `putAt`), so a range reads the
+ * read. Its array is compacted in place and keeps its room (see `putAt`), so a range reads the
  * index's own array: read it before the index changes.
  *
  * @internal
@@ -152,11 +152,12 @@ export class IndexRange<T> {
  * Writes `item` at `end` of a slot array that keeps its items from a head to `end` (reusing the
  * slot the array already has, else growing it) and returns the new end.
  *
- * Such arrays (the creation indexes, retention's finished runs) are compacted in place and never
- * shrink: a long-lived array that is sliced into a new one, or shrinks and grows back, leaves its
- * previous backing stores to the old generation (a large one is allocated there at once, a regular
- * one is promoted as it lives for seconds), one or two more copies of the array every time the
- * runs it holds turn over, which brought the old generation to its collection limit sooner.
+ * Such arrays (the creation indexes, retention's finished runs) are compacted in place and keep
+ * their room (but see `compactSlots`): a long-lived array that is sliced into a new one, or
+ * shrinks and grows back, leaves its previous backing stores to the old generation (a large one is
+ * allocated there at once, a regular one is promoted as it lives for seconds), one or two more
+ * copies of the array every time the runs it holds turn over, which brought the old generation to
+ * its collection limit sooner.
  */
 export const putAt = <T>(items: Array<T>, end: number, item: T): number => {
   if (end < items.length) items[end] = item
