@@ -109,7 +109,7 @@ describe("finished runs", () => {
       const w = yield* h.worker(["t:a"])
       const ids: Array<string> = []
       for (let round = 0; round < 6; round++) {
-        ids.push(...(yield* completeRuns(h, "t", 500, w)))
+        for (const id of yield* completeRuns(h, "t", 500, w)) ids.push(id)
         yield* jump(h, 1_000)
         expect(stored(h, ids)).toEqual(ids.slice(-100))
         expect(listed(h)).toEqual(ids.slice(-100).reverse())
