@@ -102,6 +102,21 @@ describe("finished runs", () => {
       expect(Queries.listRuns(h.state, tenantId, {}).total).toBe(3)
     }))
 
+  it.scoped("beyond maxRuns the oldest go first across many sweeps (retention's arrays compacted in place)", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ maxRuns: 100 })
+      yield* h.putWorkflow("t", [task("a")])
+      const w = yield* h.worker(["t:a"])
+      const ids: Array<string> = []
+      for (let round = 0; round < 6; round++) {
+        for (const id of yield* completeRuns(h, "t", 500, w)) ids.push(id)
+        yield* jump(h, 1_000)
+        expect(stored(h, ids)).toEqual(ids.slice(-100))
+        expect(listed(h)).toEqual(ids.slice(-100).reverse())
+        expect(h.state.tenants.get(tenantId)!.finished.count).toBe(100)
+      }
+    }))
+
   it.scoped("a replayed run is not finished: it is kept until it finishes again", () =>
     Effect.gen(function*() {
       const h = yield* harness({ maxAgeMs: HOUR })

@@ -1719,14 +1719,16 @@ export interface TenantState {
 /**
  * Finished runs in the order retention considers them: `runs[i]` finished at `finishedAt[i]` and
  * is kept from `since[i]` on (its finish, or later for a child kept for its running parent), from
- * `head` on. An entry is stale once its run was pruned or replayed (its `finishedAt` changed);
- * `count` is the number of finished runs stored.
+ * `head` to `end` (slot arrays, compacted in place: see `creationIndex.ts` `putAt`). An entry is
+ * stale once its run was pruned or replayed (its `finishedAt` changed); `count` is the number of
+ * finished runs stored.
  */
 export interface FinishedRuns {
-  runs: Array<Run>
-  finishedAt: Array<number>
-  since: Array<number>
+  readonly runs: Array<Run>
+  readonly finishedAt: Array<number>
+  readonly since: Array<number>
   head: number
+  end: number
   count: number
   /** While a sweep prunes in slices: where it stops (the end of `runs` when it started). */
   sweepEnd: number | undefined

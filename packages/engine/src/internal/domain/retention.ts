@@ -21,8 +21,9 @@
  * @internal
  */
 import { removeEvent, removeRun } from "./changes.js"
+import { compactSlots, putAt } from "./creationIndex.js"
 import { forgetDurableTask } from "./durableLog.js"
-import type { EngineState, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
+import type { EngineState, FinishedRuns, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
 import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
 
@@ -52,9 +53,7 @@ export const onRunFinished = (state: EngineState, run: Run, now: number): void =
   const tenant = state.tenants.get(run.tenantId)
   if (tenant === undefined) return
   const finished = tenant.finished
-  finished.runs.push(run)
-  finished.finishedAt.push(now)
-  finished.since.push(now)
+  pushFinished(finished, run, now, now)
   finished.count++
   // a run finished now is due last: only a count over its bound (or no sweep at all) arms one
   const pending = state.timers.get("Retention", tenant.tenant.id)
@@ -104,7 +103,7 @@ const nextDue = (state: EngineState, tenant: TenantState, now: number): number |
   let due = Infinity
   const finished = tenant.finished
   if (finished.count > policy.maxRuns) due = soon
-  else if (finished.head < finished.runs.length) due = Math.min(due, finished.since[finished.head]! + policy.maxAgeMs)
+  else if (finished.head < finished.end) due = Math.min(due, finished.since[finished.head]! + policy.maxAgeMs)
   if (tenant.events.size > policy.maxRuns) due = Math.min(due, soon)
   else {
     const oldest = tenant.events.oldest()
@@ -144,7 +143,7 @@ const pruneRuns = (state: EngineState, tenant: TenantState, now: number, budget:
   const finished = tenant.finished
   // a sweep looks at the runs finished when it started, and a child it keeps for its running
   // parent only in the next sweep, however many slices it takes
-  const end = finished.sweepEnd ?? finished.runs.length
+  const end = finished.sweepEnd ?? finished.end
   const deferred: Array<Run> = []
   while (finished.head < end && budget > 0) {
     const run = finished.runs[finished.head]!
@@ -163,19 +162,23 @@ const pruneRuns = (state: EngineState, tenant: TenantState, now: number, budget:
   }
   finished.sweepEnd = end
   // a child kept for its running parent is kept from now on, as if it had just finished
-  for (const run of deferred) {
-    finished.runs.push(run)
-    finished.finishedAt.push(run.finishedAt!)
-    finished.since.push(now)
-  }
-  if (finished.head > 1024 && finished.head * 2 > finished.runs.length) {
-    finished.runs = finished.runs.slice(finished.head)
-    finished.finishedAt = finished.finishedAt.slice(finished.head)
-    finished.since = finished.since.slice(finished.head)
-    finished.sweepEnd -= finished.head
+  for (const run of deferred) pushFinished(finished, run, run.finishedAt!, now)
+  if (finished.head > 1024 && finished.head * 2 > finished.end) {
+    const { end, head } = finished
+    compactSlots(finished.runs, head, end, undefined as unknown as Run)
+    compactSlots(finished.finishedAt, head, end, 0)
+    finished.end = compactSlots(finished.since, head, end, 0)
+    finished.sweepEnd -= head
     finished.head = 0
   }
   return budget
+}
+
+/** Appends a finished run to retention's slot arrays. */
+const pushFinished = (finished: FinishedRuns, run: Run, finishedAt: number, since: number): void => {
+  putAt(finished.runs, finished.end, run)
+  putAt(finished.finishedAt, finished.end, finishedAt)
+  finished.end = putAt(finished.since, finished.end, since)
 }
 
 /** Whether the run's parent task (if any, and still stored) has not reached a final state. */
