@@ -16,6 +16,7 @@ import * as Hatchet from "../src/Hatchet.js"
 import * as Runs from "../src/Runs.js"
 import * as Task from "../src/Task.js"
 import { TaskFailed } from "../src/TaskError.js"
+import { cancelOneThenTheOther, holdUntilInterrupted } from "./support/batch.js"
 import { engineWithClient, pollUntil, unique } from "./support/engine.js"
 import { officialClient } from "./support/official.js"
 import { startWorker } from "./support/worker.js"
@@ -172,25 +173,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("batch
 
   it.scoped("cancelling every run of a batch interrupts its handler (finalizers run); the runs end CANCELLED", () =>
     Effect.gen(function*() {
-      const started = yield* Deferred.make<number>()
-      const finalized = yield* Deferred.make<void>()
+      const held = yield* holdUntilInterrupted
       const task = pairOf("stuck")
-      yield* startWorker(task.toLayer((inputs) =>
-        Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
-          Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
-        )
-      ))
-      const handles = yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }])
-      expect(yield* Deferred.await(started)).toBe(2)
-      yield* handles[0]!.cancel
-      // one run cancelled: the handler keeps working for the other
-      yield* Effect.sleep("100 millis")
-      expect(yield* Deferred.isDone(finalized)).toBe(false)
-      yield* handles[1]!.cancel
-      yield* Deferred.await(finalized)
-      for (const handle of handles) {
-        expect(yield* Effect.flip(handle.result)).toMatchObject({ kind: "Cancelled" })
-      }
+      yield* startWorker(task.toLayer(held.handler))
+      yield* cancelOneThenTheOther(held, yield* Hatchet.runManyNoWait(task, [{ message: "a" }, { message: "b" }]))
     }))
 
   it.scoped("BatchContext.cancel cancels every run of the batch and interrupts the handler", () =>

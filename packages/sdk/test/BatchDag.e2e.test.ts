@@ -15,7 +15,7 @@ import { expect, layer } from "@effect/vitest"
 import * as OfficialWire from "@hatchet-dev/typescript-sdk/protoc/v1/workflows.js"
 import * as OfficialProto from "@hatchet-dev/typescript-sdk/v1/client/worker/workflow-proto.js"
 import * as OfficialSdk from "@hatchet-dev/typescript-sdk/v1/index.js"
-import { Deferred, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as Admin from "../src/Admin.js"
 import * as BatchContext from "../src/BatchContext.js"
 import * as Condition from "../src/Condition.js"
@@ -25,6 +25,7 @@ import { compile } from "../src/internal/registration.js"
 import * as Runs from "../src/Runs.js"
 import { TaskFailed } from "../src/TaskError.js"
 import * as Workflow from "../src/Workflow.js"
+import { cancelOneThenTheOther, holdUntilInterrupted } from "./support/batch.js"
 import { engineWithClient, pollUntil, unique } from "./support/engine.js"
 import { officialClient, officialWorker } from "./support/official.js"
 import { startWorker } from "./support/worker.js"
@@ -233,8 +234,7 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
 
     it.scoped("cancelling a run cancels its item of a running batch; once every run is cancelled the handler is interrupted", () =>
       Effect.gen(function*() {
-        const started = yield* Deferred.make<number>()
-        const finalized = yield* Deferred.make<void>()
+        const held = yield* holdUntilInterrupted
         const flow = Workflow.make(unique("stuck-flow"), { input: Word }).pipe(
           Workflow.task("prepare", { output: Prepared }),
           Workflow.batchTask("measure", { parents: ["prepare"], output: Measured, batch: { maxSize: 2, maxInterval: "1 minute" } }),
@@ -242,23 +242,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })(
         )
         yield* startWorker(flow.toLayer({
           prepare: (input) => Effect.succeed({ upper: input.word }),
-          measure: (inputs) =>
-            Effect.zipRight(Deferred.succeed(started, inputs.length), Effect.never).pipe(
-              Effect.onInterrupt(() => Deferred.succeed(finalized, undefined))
-            ),
+          measure: held.handler,
           report: () => Effect.succeed({ line: "" })
         }))
-        const handles = yield* Hatchet.runManyNoWait(flow, [{ word: "a" }, { word: "b" }])
-        expect(yield* Deferred.await(started)).toBe(2)
-        yield* handles[0]!.cancel
-        // one run cancelled: the handler keeps working for the other
-        yield* Effect.sleep("100 millis")
-        expect(yield* Deferred.isDone(finalized)).toBe(false)
-        yield* handles[1]!.cancel
-        yield* Deferred.await(finalized)
-        for (const handle of handles) {
-          expect(yield* Effect.flip(handle.result)).toMatchObject({ kind: "Cancelled" })
-        }
+        yield* cancelOneThenTheOther(held, yield* Hatchet.runManyNoWait(flow, [{ word: "a" }, { word: "b" }]))
       }))
 
     it.scoped("a batch task's conditions: a skipped one is not batched, its child gets none; the others are batched", () =>
