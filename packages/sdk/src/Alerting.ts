@@ -14,9 +14,10 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, Effect, Layer, Schema } from "effect"
+import { Context, type Duration, Effect, Either, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
-import { goDuration, optionalField as optional } from "./internal/rest.js"
+import { toGoDuration } from "./internal/duration.js"
+import { optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 
 const Metadata = Schema.Struct({ id: Schema.String, createdAt: Schema.DateFromString, updatedAt: Schema.DateFromString })
@@ -124,10 +125,12 @@ export const make: Effect.Effect<AlertingShape, never, RestClient> = Effect.map(
     settings,
     update: (update) =>
       Effect.gen(function*() {
-        const frequency = update.maxFrequency === undefined ? undefined : goDuration("maxFrequency", update.maxFrequency)
-        if (frequency !== undefined && "issue" in frequency) return yield* new InvalidAlertingSettings({ issues: [frequency.issue] })
+        const frequency = update.maxFrequency === undefined ? undefined : toGoDuration(update.maxFrequency)
+        if (frequency !== undefined && Either.isLeft(frequency)) {
+          return yield* new InvalidAlertingSettings({ issues: [`maxFrequency: ${frequency.left}`] })
+        }
         const body = {
-          ...(frequency !== undefined ? { maxAlertingFrequency: frequency.text } : {}),
+          ...(frequency !== undefined ? { maxAlertingFrequency: frequency.right } : {}),
           ...(update.workflowRunFailureAlerts !== undefined ? { enableWorkflowRunFailureAlerts: update.workflowRunFailureAlerts } : {}),
           ...(update.expiringTokenAlerts !== undefined ? { enableExpiringTokenAlerts: update.expiringTokenAlerts } : {}),
           ...(update.tenantResourceLimitAlerts !== undefined ? { enableTenantResourceLimitAlerts: update.tenantResourceLimitAlerts } : {}),

@@ -18,10 +18,10 @@
  * @since 0.1.0
  */
 import type { Duration, Redacted } from "effect"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer, Schema } from "effect"
 import { RestError } from "./HatchetError.js"
 import { decodeClaims } from "./internal/config.js"
-import { goDuration } from "./internal/rest.js"
+import { toGoDuration } from "./internal/duration.js"
 import { RestClient } from "./RestClient.js"
 
 /**
@@ -120,10 +120,10 @@ export const make: Effect.Effect<ApiTokensShape, never, RestClient> = Effect.map
       Effect.gen(function*() {
         const issues: Array<string> = []
         if ([...request.name].length > 255) issues.push("name: at most 255 characters")
-        const expiresIn = request.expiresIn === undefined ? undefined : goDuration("expiresIn", request.expiresIn)
-        if (expiresIn !== undefined && "issue" in expiresIn) issues.push(expiresIn.issue)
+        const expiresIn = request.expiresIn === undefined ? undefined : toGoDuration(request.expiresIn)
+        if (expiresIn !== undefined && Either.isLeft(expiresIn)) issues.push(`expiresIn: ${expiresIn.left}`)
         if (issues.length > 0) return yield* new InvalidApiToken({ issues })
-        const body = { name: request.name, ...(expiresIn !== undefined && "text" in expiresIn ? { expiresIn: expiresIn.text } : {}) }
+        const body = { name: request.name, ...(expiresIn !== undefined && Either.isRight(expiresIn) ? { expiresIn: expiresIn.right } : {}) }
         const { token } = yield* rest.post(path, Created, { body })
         // the token's id is its `token_id` claim; the error never carries the token
         const claims = yield* Effect.mapError(

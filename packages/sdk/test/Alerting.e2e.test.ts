@@ -22,10 +22,10 @@ layer(engineWithClient(), { timeout: 60_000, excludeTestServices: true })("alert
         enableTenantResourceLimitAlerts: true
       })
       const after = yield* alerting.update({ maxFrequency: "90 minutes", workflowRunFailureAlerts: true, memberEmails: true })
-      expect(after).toEqual({ ...before, maxAlertingFrequency: "1h30m", enableWorkflowRunFailureAlerts: true })
+      expect(after).toEqual({ ...before, maxAlertingFrequency: "90m", enableWorkflowRunFailureAlerts: true })
       expect((yield* (yield* Tenants.Tenants).get()).alertMemberEmails).toBe(true)
       expect(yield* Effect.flip(alerting.update({ maxFrequency: 0 }))).toEqual(
-        new Alerting.InvalidAlertingSettings({ issues: ["maxFrequency: at least 1 millisecond"] })
+        new Alerting.InvalidAlertingSettings({ issues: ["maxFrequency: 0 must be positive"] })
       )
       expect(yield* alerting.settings()).toEqual(after)
     }))

@@ -6,7 +6,8 @@ import { Duration, Either } from "effect"
  * divides it exactly: 90 s -> `"90s"`, 2 min -> `"2m"`, 1500 ms -> `"1500ms"`.
  *
  * Fails (Left) with a sentence saying what is wrong: not a duration, not finite, not positive,
- * or not a whole number of milliseconds.
+ * not a whole number of milliseconds, or longer than Go's longest duration (which Hatchet's
+ * parser would refuse).
  */
 export const toGoDuration = (input: Duration.DurationInput): Either.Either<string, string> => {
   let duration: Duration.Duration
@@ -30,6 +31,9 @@ export const toGoDuration = (input: Duration.DurationInput): Either.Either<strin
     return Either.left(`${describe(input)} must be a whole number of milliseconds (Hatchet durations use ms, s, m or h)`)
   }
   const millis = nanos / MILLI
+  if (millis > MAX_GO_MILLIS) {
+    return Either.left(`${describe(input)} must be at most Go's longest duration (about 292 years)`)
+  }
   if (millis % HOUR === BigInt(0)) return Either.right(`${millis / HOUR}h`)
   if (millis % MINUTE === BigInt(0)) return Either.right(`${millis / MINUTE}m`)
   if (millis % SECOND === BigInt(0)) return Either.right(`${millis / SECOND}s`)
@@ -40,6 +44,8 @@ const MILLI = BigInt(1_000_000)
 const SECOND = BigInt(1_000)
 const MINUTE = BigInt(60_000)
 const HOUR = BigInt(3_600_000)
+/** Go's longest `time.Duration` (2^63 - 1 ns), in whole milliseconds. */
+const MAX_GO_MILLIS = BigInt("9223372036854")
 
 const describe = (input: unknown): string => {
   if (Duration.isDuration(input)) return Duration.format(input)

@@ -8,7 +8,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
-import { Duration, Effect, Option, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import { RestError } from "../HatchetError.js"
 import type { HttpMethod, QueryParams, RequestOptions, RestClientShape } from "../RestClient.js"
@@ -19,38 +19,6 @@ import type { HttpMethod, QueryParams, RequestOptions, RestClientShape } from ".
  * @internal
  */
 export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
-
-/** Go's longest `time.Duration`, in milliseconds. */
-const maxGoDurationMs = 9_223_372_036_854
-
-const goUnits: ReadonlyArray<readonly [string, number]> = [["h", 3_600_000], ["m", 60_000], ["s", 1000]]
-
-/**
- * A duration as a Go duration in the grammar Hatchet's validator takes (`1h30m`, `1s500ms`,
- * `0.5ms`: whole hours, minutes and seconds, then the milliseconds left), or what is wrong with
- * it, named after `field`: not a Duration, under 1 ms, over Go's longest duration.
- *
- * @internal
- */
-export const goDuration = (
-  field: string,
-  input: Duration.DurationInput
-): { readonly text: string } | { readonly issue: string } => {
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return { issue: `${field}: not a Duration` }
-  const ms = Duration.toMillis(decoded.value)
-  if (!(ms >= 1)) return { issue: `${field}: at least 1 millisecond` }
-  if (ms > maxGoDurationMs) return { issue: `${field}: at most Go's longest duration (about 292 years)` }
-  let rest = ms
-  let text = ""
-  for (const [unit, size] of goUnits) {
-    const whole = Math.floor(rest / size)
-    if (whole > 0) text += `${whole}${unit}`
-    rest -= whole * size
-  }
-  const left = Number(rest.toFixed(6))
-  return { text: left > 0 ? `${text}${left}ms` : text }
-}
 
 /**
  * `{k: v}` as the `key:value` strings Hatchet's metadata filters take.
