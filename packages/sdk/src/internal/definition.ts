@@ -336,13 +336,16 @@ export const isSkippable = (spec: WorkflowSpec, task: TaskSpec, visiting: Readon
 /** Task settings with the workflow's `taskDefaults` applied. */
 export const effectiveSettings = (spec: WorkflowSpec, task: TaskSpec): TaskSettings => {
   const defaults = spec.settings.taskDefaults ?? {}
+  // a batch task runs each item once and takes one slot, whatever the workflow's defaults say (its
+  // own settings may only say so again), as the official SDKs register it
+  const batched = task.batch !== undefined
   return {
-    retries: task.settings.retries ?? defaults.retries,
+    retries: batched ? task.settings.retries : task.settings.retries ?? defaults.retries,
     backoff: task.settings.backoff ?? defaults.backoff,
     executionTimeout: task.settings.executionTimeout ?? defaults.executionTimeout,
     scheduleTimeout: task.settings.scheduleTimeout ?? defaults.scheduleTimeout,
     desiredWorkerLabels: task.settings.desiredWorkerLabels ?? defaults.desiredWorkerLabels,
-    slotCost: task.settings.slotCost ?? defaults.slotCost,
+    slotCost: batched ? task.settings.slotCost : task.settings.slotCost ?? defaults.slotCost,
     concurrency: task.settings.concurrency ?? defaults.concurrency,
     rateLimits: task.settings.rateLimits ?? defaults.rateLimits
   }

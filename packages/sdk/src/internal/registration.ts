@@ -244,7 +244,6 @@ const taskOpts = (
   if (!Number.isInteger(slotCost) || slotCost < 1) {
     issues.push(`${where}.slotCost: must be a positive integer, got ${String(slotCost)}`)
   }
-  // a batch task's own settings: the workflow's taskDefaults do not make it retried (retries are sent as 0)
   const batch = task.batch === undefined ? undefined : batchConfig(issues, where, task.batch, task.settings)
   if (task.evictAfter !== undefined && task.evictAfter !== "never") {
     const evictAfter = Duration.decodeUnknown(task.evictAfter)
@@ -268,8 +267,7 @@ const taskOpts = (
     timeout,
     inputs: "{}",
     parents: [...parents],
-    // a batch's items run once (the official SDKs send 0 whatever the task says)
-    retries: batch === undefined ? retries : 0,
+    retries,
     rateLimits: rateLimitOpts(issues, `${where}.rateLimits`, settings.rateLimits ?? []),
     workerLabels: desiredLabels(issues, `${where}.desiredWorkerLabels`, settings.desiredWorkerLabels ?? {}),
     backoffFactor,
@@ -281,9 +279,8 @@ const taskOpts = (
       : taskConditions(issues, where, task.conditions, parents, { workflow: wireName, task: task.name, namespace }, expressions),
     scheduleTimeout,
     isDurable: task.durable === true,
-    // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost;
-    // a batch task one slot (its own slotCost is refused, the workflow's taskDefaults' not applied)
-    slotRequests: task.durable === true ? { durable: 1 } : { default: batch === undefined ? slotCost : 1 },
+    // as the official SDK: a durable task takes one slot of the durable pool, whatever its slotCost
+    slotRequests: task.durable === true ? { durable: 1 } : { default: slotCost },
     batch
   }
 }

@@ -81,9 +81,9 @@ export const make = (
         routes.set(action, {
           implementation,
           task,
-          // a durable task takes one durable slot, a batch one slot; a batch is not retried
-          slotCost: task.durable === true || task.batch !== undefined ? 1 : settings.slotCost ?? 1,
-          maxAttempts: task.batch !== undefined ? 1 : (settings.retries ?? 0) + 1,
+          // a durable task takes one durable slot (a batch's settings say one slot, one attempt)
+          slotCost: task.durable === true ? 1 : settings.slotCost ?? 1,
+          maxAttempts: (settings.retries ?? 0) + 1,
           durable: task.durable === true,
           evictAfter: task.durable !== true || task.evictAfter === "never"
             ? undefined
