@@ -39,7 +39,7 @@ export const taskConditions = (
   conditions: TaskConditions | undefined,
   parents: ReadonlyArray<string>,
   group: { readonly workflow: string; readonly task: string; readonly namespace: string },
-  expressions?: Array<ConditionExpression>
+  expressions: Array<ConditionExpression>
 ): TaskConditionsProto => {
   const out: {
     parentOverrideConditions: Array<ParentOverrideMatchCondition>
@@ -92,7 +92,7 @@ export const taskConditions = (
             const expression = member.expression ?? ""
             if (typeof expression !== "string" || (expression !== "" && expression.trim() === "")) {
               issues.push(`${memberAt}.expression: must be a CEL expression over input (leave it out to accept any event)`)
-            } else if (expression !== "") expressions?.push({ where: `${memberAt}.expression`, source: expression })
+            } else if (expression !== "") expressions.push({ where: `${memberAt}.expression`, source: expression })
             checkDataKey(issues, memberAt, member.dataKey)
             out.userEventConditions.push({
               base: base(dataKeyOf(member), expression),
@@ -112,7 +112,7 @@ export const taskConditions = (
             }
             if (typeof member.expression !== "string" || member.expression.trim() === "") {
               issues.push(`${memberAt}.expression: a CEL expression over output is required, e.g. "output.ok == true"`)
-            } else expressions?.push({ where: `${memberAt}.expression`, source: member.expression })
+            } else expressions.push({ where: `${memberAt}.expression`, source: member.expression })
             out.parentOverrideConditions.push({
               base: base(`parent-${member.parent}`, member.expression),
               parentReadableId: member.parent
