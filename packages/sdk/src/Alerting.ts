@@ -17,10 +17,8 @@
 import { Context, type Duration, Effect, Either, Layer, Schema } from "effect"
 import type { RestError } from "./HatchetError.js"
 import { toGoDuration } from "./internal/duration.js"
-import { optionalField as optional } from "./internal/rest.js"
+import { optionalField as optional, ResourceMetadata } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
-
-const Metadata = Schema.Struct({ id: Schema.String, createdAt: Schema.DateFromString, updatedAt: Schema.DateFromString })
 
 /**
  * `TenantAlertingSettings`.
@@ -29,7 +27,7 @@ const Metadata = Schema.Struct({ id: Schema.String, createdAt: Schema.DateFromSt
  * @category models
  */
 export const AlertingSettings = Schema.Struct({
-  metadata: Metadata,
+  metadata: ResourceMetadata,
   /** The shortest time between two alerts, a Go duration such as `1h`. */
   maxAlertingFrequency: Schema.String,
   enableWorkflowRunFailureAlerts: optional(Schema.Boolean),
@@ -50,7 +48,7 @@ export interface AlertingSettings extends Schema.Schema.Type<typeof AlertingSett
  * @since 0.1.0
  * @category models
  */
-export const EmailGroup = Schema.Struct({ metadata: Metadata, emails: Schema.Array(Schema.String) })
+export const EmailGroup = Schema.Struct({ metadata: ResourceMetadata, emails: Schema.Array(Schema.String) })
 
 /**
  * @since 0.1.0

@@ -22,6 +22,7 @@ import { Context, Effect, Either, Layer, Schema } from "effect"
 import { RestError } from "./HatchetError.js"
 import { decodeClaims } from "./internal/config.js"
 import { toGoDuration } from "./internal/duration.js"
+import { ResourceMetadata } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
 
 /**
@@ -31,7 +32,7 @@ import { RestClient } from "./RestClient.js"
  * @category models
  */
 export const ApiToken = Schema.Struct({
-  metadata: Schema.Struct({ id: Schema.String, createdAt: Schema.DateFromString, updatedAt: Schema.DateFromString }),
+  metadata: ResourceMetadata,
   name: Schema.String,
   expiresAt: Schema.DateFromString
 })

@@ -26,9 +26,9 @@ import { HatchetConfig } from "./HatchetConfig.js"
 import type { RestError } from "./HatchetError.js"
 import { specOf } from "./internal/definition.js"
 import { workflowWireName } from "./internal/naming.js"
-import { optionalField as optional } from "./internal/rest.js"
+import { optionalField as optional, ResourceMetadata } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"
-import { Pagination, ResourceMeta } from "./Runs.js"
+import { Pagination } from "./Runs.js"
 import type { Definition } from "./Workflow.js"
 import { Workflows } from "./Workflows.js"
 
@@ -47,7 +47,7 @@ export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unkn
  * @category models
  */
 export const Filter = Schema.Struct({
-  metadata: Schema.Struct({ ...ResourceMeta.fields, createdAt: Schema.DateFromString, updatedAt: Schema.DateFromString }),
+  metadata: ResourceMetadata,
   tenantId: Schema.String,
   workflowId: Schema.String,
   scope: Schema.String,

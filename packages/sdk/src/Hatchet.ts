@@ -67,6 +67,7 @@ import * as Filters from "./Filters.js"
 import * as GrpcTransport from "./GrpcTransport.js"
 import * as HatchetConfig from "./HatchetConfig.js"
 import type { GrpcError, RestError } from "./HatchetError.js"
+import * as Integrations from "./Integrations.js"
 import * as internal from "./internal/client.js"
 import * as Metrics from "./Metrics.js"
 import * as RateLimits from "./RateLimits.js"
@@ -640,6 +641,7 @@ export type Services =
   | Tenants.Tenants
   | ApiTokens.ApiTokens
   | Alerting.Alerting
+  | Integrations.Integrations
   | RateLimits.RateLimits
   | Cel.Cel
   | Filters.Filters
@@ -697,7 +699,16 @@ export const layerWithoutConfig: Layer.Layer<
   Layer.provide(RunListener.layer),
   // Filters reads workflow ids through Workflows
   Layer.provideMerge(
-    Layer.mergeAll(Workflows.layer, Metrics.layer, Tenants.layer, ApiTokens.layer, Alerting.layer, RateLimits.layer, Cel.layer)
+    Layer.mergeAll(
+      Workflows.layer,
+      Metrics.layer,
+      Tenants.layer,
+      ApiTokens.layer,
+      Alerting.layer,
+      Integrations.layer,
+      RateLimits.layer,
+      Cel.layer
+    )
   ),
   Layer.provide(Layer.mergeAll(RestClient.layer, Admin.layer, Events.layer)),
   Layer.provideMerge(GrpcTransport.layer)

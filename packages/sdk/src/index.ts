@@ -181,6 +181,13 @@ export * as ApiTokens from "./ApiTokens.js"
 export * as Alerting from "./Alerting.js"
 
 /**
+ * The tenant's integrations through REST: SNS topics ingested as events, Slack webhooks.
+ *
+ * @since 0.1.0
+ */
+export * as Integrations from "./Integrations.js"
+
+/**
  * The tenant's rate limits through REST: keys, limits, units left.
  *
  * @since 0.1.0

@@ -21,6 +21,14 @@ import type { HttpMethod, QueryParams, RequestOptions, RestClientShape } from ".
 export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
 /**
+ * `APIResourceMeta` as Hatchet fills it for the resources it keeps in full: the id, when the
+ * resource was created and last updated.
+ *
+ * @internal
+ */
+export const ResourceMetadata = Schema.Struct({ id: Schema.String, createdAt: Schema.DateFromString, updatedAt: Schema.DateFromString })
+
+/**
  * `{k: v}` as the `key:value` strings Hatchet's metadata filters take.
  *
  * @internal
