@@ -330,12 +330,15 @@ const runTask = (
     let releasedSlot = false
     let cancelled = false
     let upsertedLabels: Record<string, string | number> = {}
-    const context = yield* TaskContext.make({
+    const taskRunExternalId = options.taskRunExternalId ?? durableTest.replayedTaskRunId(options.durable?.replayOf) ??
+      "test-task-run"
+    /** The task context of one invocation (a durable task's restored invocation gets a new one, as on a worker). */
+    const makeContext = TaskContext.make({
       workflowName: impl.spec.name,
       taskName,
       action: TaskExecution.actionId(definition, taskName),
       workflowRunId: options.workflowRunId ?? "test-workflow-run",
-      taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
+      taskRunExternalId,
       workerId: "test-worker",
       retryCount: options.retryCount ?? 0,
       maxAttempts: TaskExecution.maxAttempts(definition, taskName),
@@ -359,16 +362,27 @@ const runTask = (
           upsertedLabels = { ...upsertedLabels, ...labels }
         })
     })
+    const execute = (context: TaskContext.TaskContextShape, services: Context.Context<any> | undefined) =>
+      TaskExecution.execute(impl, taskName, actionPayload, context, {
+        maxMessageBytes: options.maxMessageBytes,
+        onLog: (line) => void logs.push(line),
+        services
+      })
 
     // a durable task gets a `DurableContext` over an in-process log, as a worker gives one over
-    // the engine's; its sleeps and children live as long as the attempt
+    // the engine's; its sleeps and children live as long as the run. An invocation evicted while
+    // it waits is restored as the next one, which replays the log
     const isDurable = impl.spec.tasks.find((task) => task.name === taskName)?.durable === true
-    const hub = isDurable ? events ?? (yield* durableTest.makeEventHub(options.durable ?? {})) : undefined
-    const durable = hub !== undefined
-      ? yield* durableTest.make({
-        taskContext: context,
+    let outcome: TaskExecution.Outcome
+    let durable: durableTest.TestLog | undefined
+    if (!isDurable) outcome = yield* execute(yield* makeContext, undefined)
+    else {
+      const hub = events ?? (yield* durableTest.makeEventHub(options.durable ?? {}))
+      const log = yield* durableTest.make({
+        taskRunExternalId,
         durable: options.durable ?? {},
         hub,
+        evictAfter: TaskExecution.evictAfter(definition, taskName),
         runChild: (child, childTask, request) =>
           Effect.map(
             runTask(child, childTask, {
@@ -380,19 +394,18 @@ const runTask = (
               priority: request.priority,
               childIndex: request.childIndex,
               childKey: request.childKey,
-              parentTaskRunExternalId: context.taskRunExternalId,
+              parentTaskRunExternalId: taskRunExternalId,
               durable: request.durable
             }, hub),
             (run) => ({ outcome: run.outcome, run })
           )
       })
-      : undefined
-
-    const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
-      maxMessageBytes: options.maxMessageBytes,
-      onLog: (line) => void logs.push(line),
-      services: durable === undefined ? undefined : Context.make(DurableContext, durable.context)
-    })
+      durable = log
+      do {
+        const context = yield* makeContext
+        outcome = yield* execute(context, Context.make(DurableContext, yield* log.begin(context)))
+      } while (yield* log.end)
+    }
     const exit: Exit.Exit<unknown, unknown> = outcome._tag === "Completed"
       ? Exit.succeed(yield* Effect.orDie(TaskExecution.decodeOutput(definition, taskName, outcome.output)))
       : outcome._tag === "Failed"

@@ -190,8 +190,19 @@ describe("TaskTest on a durable task", () => {
       yield* Queue.offer(events, { key: "review:r-1", payload: { approved: false } })
       yield* TestClock.adjust("23 hours")
       const run = yield* Fiber.join(fiber)
-      expect(run.exit).toEqual(Exit.succeed({ outcome: "timed out", invocation: 1 }))
-      expect(run.durable?.entries[0]).toMatchObject({ _tag: "Wait", endedAt: 86_400_000, data: { "sleep-24h": { sleep_duration: "24h" } } })
+      // evicted after 15 minutes of waiting (its default `evictAfter`), restored once the day is
+      // over: the second invocation replays the wait and returns
+      expect(run.exit).toEqual(Exit.succeed({ outcome: "timed out", invocation: 2 }))
+      expect(run.durable?.invocations).toEqual([
+        { invocationCount: 1, startedAt: 0, endedAt: 15 * 60_000, evicted: true },
+        { invocationCount: 2, startedAt: 86_400_000, endedAt: 86_400_000, evicted: false }
+      ])
+      expect(run.durable?.entries[0]).toMatchObject({
+        _tag: "Wait",
+        endedAt: 86_400_000,
+        data: { "sleep-24h": { sleep_duration: "24h" } },
+        replayed: true
+      })
     }).pipe(Effect.provide(ReviewLive)))
 
   it.effect("an or-group of a sleep and an event: the event wins when its expression accepts it", () =>
