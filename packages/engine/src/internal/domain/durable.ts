@@ -27,6 +27,7 @@ import * as Either from "effect/Either"
 import { replayIds } from "./admin.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
+import * as DurableCalls from "./durableCalls.js"
 import {
   deliverEntry,
   entryKey,
@@ -38,19 +39,11 @@ import {
   sendSignal,
   signalListenKey
 } from "./durableLog.js"
-import * as DurableCalls from "./durableCalls.js"
 import { parseDuration } from "./duration.js"
 import { type Internal, internalWith, type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
-import type {
-  DurableEntry,
-  DurableEventListener,
-  DurableLog,
-  DurableStream,
-  EngineState,
-  Task
-} from "./model.js"
+import type { DurableEntry, DurableEventListener, DurableLog, DurableStream, EngineState, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
 
