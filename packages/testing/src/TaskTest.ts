@@ -111,6 +111,8 @@ export type DurableEvent = durableTest.DurableEvent
  * - `invocationCount`: what `DurableContext.invocationCount` says first. Default 1.
  * - `replayOf`: the `durable` record of an earlier run of the task: this run is its next
  *   invocation and replays its whole log, as the engine replays a task that runs again.
+ * - `evictAfter`: in place of the task's; `"0 seconds"` evicts it at every wait the log does not
+ *   answer at once (each wait then restores it, and it replays all that came before).
  *
  * The handler gets the SDK's own `DurableContext` (a worker's), over an in-process log kept by
  * node, as the engine keeps it: sleeps on the `Clock` (`TestClock.adjust` ends them), `now` from

@@ -401,6 +401,27 @@ describe("TaskTest replays a durable task's log", () => {
       expect(run.durable?.memoRan).toEqual(["charge"])
     }).pipe(Effect.provide(Flows.CheckoutLive)))
 
+  it.effect("evictAfter 0: evicted at every wait not answered at once, restored, and the replay gives the same output", () =>
+    Effect.gen(function*() {
+      const input = { id: "a-1", n: 5 }
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Agreement, { input, durable: { events: agreementEvents, evictAfter: "0 seconds" } }).pipe(
+          Effect.provide(Flows.DoubleLive)
+        )
+      )
+      yield* TestClock.adjust("3 days")
+      const run = yield* Fiber.join(fiber)
+      // evicted at the sleep; the events were there when their waits began, and the children had
+      // ended when they were awaited
+      expect(run.durable?.invocations).toEqual([
+        { invocationCount: 1, startedAt: 0, endedAt: 0, evicted: true },
+        { invocationCount: 2, startedAt: 3 * 86_400_000, endedAt: 3 * 86_400_000, evicted: false }
+      ])
+      expect(yield* run.exit).toMatchObject({ quote: 15, slept: 3 * 86_400_000, child: 10, failure: "too big: 1000", invocation: 2 })
+      // each memo ran once, whatever the replays
+      expect(run.durable?.memoRan).toEqual(["quote", "now", "now"])
+    }).pipe(Effect.provide(Flows.AgreementLive)))
+
   it.effect("evicted and restored, a handler whose calls changed fails with NonDeterminismError", () =>
     Effect.gen(function*() {
       const layer = Layer.merge(Flows.RestlessLive, Flows.DoubleLive)

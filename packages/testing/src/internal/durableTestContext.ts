@@ -42,8 +42,8 @@ import type { TaskContextShape } from "@effect-hatchet/sdk/TaskContext"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
-import type { Duration, Fiber, Scope } from "effect"
-import { Clock, Context, Deferred, Effect, FiberId, Option, Queue } from "effect"
+import type { Fiber, Scope } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, FiberId, Option, Queue } from "effect"
 
 /**
  * An event the test supplies to the task's waits (as if pushed with `Hatchet.push`).
@@ -77,6 +77,12 @@ export interface DurableOptions {
    * given.
    */
   readonly replayOf?: DurableRecord | undefined
+  /**
+   * How long an invocation waits for the engine before it is evicted, in place of the task's
+   * `evictAfter`: e.g. `"0 seconds"` evicts it at every wait the log does not answer at once, so
+   * that every wait restores it and it replays all that came before.
+   */
+  readonly evictAfter?: Duration.DurationInput | "never" | undefined
 }
 
 /** One entry of the durable log, by node. */
@@ -214,8 +220,6 @@ export const makeEventHub = (options: DurableOptions): Effect.Effect<EventHub, n
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-type WaitConditions = DurableEventListenerConditions
-
 /** A child's trigger, kept to run it again when a replayed log holds it unfinished. */
 interface ChildStart {
   readonly definition: Workflow.Definition
@@ -236,7 +240,7 @@ interface LogNode {
   completion: TaskExecution.DurableCompletion | undefined
   /** Who waits for the completion in this run. */
   done: Deferred.Deferred<TaskExecution.DurableCompletion> | undefined
-  readonly conditions?: WaitConditions | undefined
+  readonly conditions?: DurableEventListenerConditions | undefined
   readonly child?: ChildStart | undefined
 }
 
@@ -282,11 +286,13 @@ export const make = (options: {
   readonly durable: DurableOptions
   readonly hub: EventHub
   readonly runChild: RunChild
-  /** How long an invocation waits for an entry before it is evicted (none: never). */
+  /** How long an invocation of the task waits for an entry before it is evicted (none: never). */
   readonly evictAfter: Duration.Duration | undefined
 }): Effect.Effect<TestLog, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { evictAfter, hub } = options
+    const { hub } = options
+    const given = options.durable.evictAfter
+    const evictAfter = given === undefined ? options.evictAfter : given === "never" ? undefined : Duration.decode(given)
     const taskId = options.taskRunExternalId
     // children run with the services the test gave (their implementations among them)
     const services = yield* Effect.context<never>()
@@ -452,7 +458,7 @@ export const make = (options: {
       }
     }
 
-    const wait = (conditions: WaitConditions, invocation: number) =>
+    const wait = (conditions: DurableEventListenerConditions, invocation: number) =>
       Effect.gen(function*() {
         const call = DurableCalls.waitFor(conditions)
         const nodeId = latestNode + 1
