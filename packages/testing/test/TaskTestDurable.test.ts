@@ -373,6 +373,24 @@ describe("TaskTest replays a durable task's log", () => {
       expect(slept.durable?.memoLog).toEqual({ charge: "ch-o-9" })
     }))
 
+  it.effect("children: a replay answers them from the log; a child asked with another input is non-deterministic", () =>
+    Effect.gen(function*() {
+      const first = yield* TaskTest.run(Flows.Parent, { input: { n: 21 } }).pipe(Effect.provide(Flows.DoubleLive))
+      const replay = yield* TaskTest.run(Flows.Parent, { input: { n: 21 }, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(DoubleNotAgain)
+      )
+      expect(replay.exit).toEqual(first.exit)
+      expect(replay.durable?.entries.map((e) => e.replayed)).toEqual([true, true, true, true, true])
+      // the first child (index 0) with another input: its spawn key finds the recorded child
+      const changed = yield* TaskTest.run(Flows.Parent, { input: { n: 22 }, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(DoubleNotAgain)
+      )
+      expect(changed.durable?.nonDeterminism).toMatchObject({
+        nodeId: 1,
+        message: "non-determinism error in task test-task-run at node 1:1\n  expected: run(durable-double)\n  received: run(durable-double)"
+      })
+    }).pipe(Effect.provide(Flows.ParentLive)))
+
   it.effect("a wait that outlasts evictAfter evicts the invocation; the event restores it, and it replays the log", () =>
     Effect.gen(function*() {
       yield* resetCounts
