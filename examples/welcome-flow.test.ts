@@ -2,8 +2,8 @@
  * The welcome flow on the local engine, under the TestClock: an activation within three days
  * ends the wait with its plan; without one, three days later the user is nudged and dormant. The
  * welcome email goes out once per user either way. Then the same task with no engine at all
- * (`TaskTest`): its sleep on the TestClock, an event given up front, and a replay from a seeded
- * memo log that does not send the email again.
+ * (`TaskTest`): its sleep on the TestClock (evicted and restored), an event given up front, a
+ * replay from a seeded memo log that does not send the email again, and a replay of a whole run.
  */
 import { Hatchet } from "@effect-hatchet/sdk"
 import { HatchetTest, TaskTest } from "@effect-hatchet/testing"
@@ -45,6 +45,21 @@ describe("welcome under TaskTest, with no engine", () => {
       const run = yield* Fiber.join(fiber)
       expect(yield* run.exit).toEqual({ welcomeId: "stub-welcome", status: "dormant", plan: null })
       expect(run.durable?.memoRan).toEqual(["welcome-email", "nudge-email"])
+      // evicted after a minute of waiting, restored when the three days were over: it replayed
+      expect(run.durable?.invocations.map((i) => i.evicted)).toEqual([true, false])
+    }).pipe(Effect.provide(WelcomeStub)))
+
+  it.effect("replay-safe: a replay of a run is answered by its log, no email is sent again", () =>
+    Effect.gen(function*() {
+      const input = { userId: "u-5", email: "lin@example.com" }
+      const events = [{ key: "user:activated:u-5", payload: { plan: "pro" } }]
+      const first = yield* TaskTest.run(Welcome, { input, durable: { events } })
+      const replay = yield* TaskTest.run(Welcome, { input, durable: { replayOf: first.durable } })
+      expect(replay.exit).toEqual(first.exit)
+      expect(replay.durable?.memoRan).toEqual([])
+      expect(replay.durable?.entries.every((entry) => entry.replayed)).toBe(true)
+      // a handler whose durable calls changed would fail with NonDeterminismError, recorded here
+      expect(replay.durable?.nonDeterminism).toBeUndefined()
     }).pipe(Effect.provide(WelcomeStub)))
 
   it.effect("a replay: the memo log answers, the email is not sent again; the activation ends the wait", () =>

@@ -21,3 +21,11 @@ export * as Engine from "./Engine.js"
  * @since 0.1.0
  */
 export * as Conditions from "./Conditions.js"
+
+/**
+ * How the engine identifies a durable call at a node of a task's log, and the non-determinism
+ * error of a call that differs from the recorded one, for engine-free test doubles.
+ *
+ * @since 0.1.0
+ */
+export * as DurableCalls from "./DurableCalls.js"

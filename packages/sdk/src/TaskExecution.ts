@@ -14,6 +14,7 @@ import { Cause, Clock, Context, Data, Duration, Effect, Either, Exit, FiberRef, 
 import type { DurableContextShape } from "./DurableContext.js"
 import {
   effectiveSettings,
+  evictAfterOf,
   findTask,
   isSkippable,
   type ProvidedHandler,
@@ -301,6 +302,19 @@ export const maxAttempts = (definition: Definition, taskName: string): number =>
   const spec = specOf(definition)
   const task = findTask(spec, taskName)
   return task === undefined ? 1 : (effectiveSettings(spec, task).retries ?? 0) + 1
+}
+
+/**
+ * How long an attempt of a durable task waits for the engine (a durable sleep, event or child)
+ * before its worker evicts it: the task's `evictAfter` (default 15 minutes); none for `"never"`
+ * or a task that is not durable.
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export const evictAfter = (definition: Definition, taskName: string): Duration.Duration | undefined => {
+  const task = findTask(specOf(definition), taskName)
+  return task === undefined ? undefined : evictAfterOf(task)
 }
 
 /**

@@ -108,12 +108,21 @@ export type DurableEvent = durableTest.DurableEvent
  * - `memo`: the memo log of an earlier invocation, by memo key, each value encoded as the log
  *   holds it (JSON of the memo Schema's encoded side): those memos are decoded, not run, as on a
  *   replay.
- * - `invocationCount`: what `DurableContext.invocationCount` says. Default 1.
+ * - `invocationCount`: what `DurableContext.invocationCount` says first. Default 1.
+ * - `replayOf`: the `durable` record of an earlier run of the task: this run is its next
+ *   invocation and replays its whole log, as the engine replays a task that runs again.
+ * - `evictAfter`: in place of the task's; `"0 seconds"` evicts it at every wait the log does not
+ *   answer at once (each wait then restores it, and it replays all that came before).
  *
- * The handler gets the SDK's own `DurableContext` (a worker's), over an in-process log: sleeps on
- * the `Clock` (`TestClock.adjust` ends them), `now` from the `Clock`, children run by `TaskTest`
- * when their implementation is in the context (otherwise a `DurableTaskError` names the missing
- * layer). Not modelled: eviction, non-determinism, a child workflow of several tasks.
+ * The handler gets the SDK's own `DurableContext` (a worker's), over an in-process log kept by
+ * node, as the engine keeps it: sleeps on the `Clock` (`TestClock.adjust` ends them), `now` from
+ * the `Clock`, children run by `TaskTest` when their implementation is in the context (otherwise a
+ * `DurableTaskError` names the missing layer). A call at a node the log holds is answered from it
+ * (nothing runs, waits or spawns again) when it is the recorded call, and fails with
+ * `NonDeterminismError` (the engine's message) when it is another. An invocation that waits the
+ * task's `evictAfter` (default 15 minutes, on the `Clock`) is evicted, as its worker would evict
+ * it, and restored as the next invocation once an entry it awaited is satisfied: it replays the
+ * log. Not modelled: a child workflow of several tasks.
  *
  * @example
  * ```ts
@@ -151,9 +160,9 @@ export type DurableEvent = durableTest.DurableEvent
 export type DurableOptions = durableTest.DurableOptions
 
 /**
- * One durable call, in log order: a memo (run or replayed), a wait (its sleeps and events, when
- * it began and ended on the `Clock`, the data it returned) or a child (its input, and its own
- * `Run`).
+ * One entry of the durable log, by node: a memo (run or replayed), a wait (its sleeps and events,
+ * when it began and ended on the `Clock`, the data it returned) or a child (its input, and its own
+ * `Run`); `replayed` when the last invocation that reached it had it from the log.
  *
  * @since 0.1.0
  * @category durable
@@ -161,13 +170,52 @@ export type DurableOptions = durableTest.DurableOptions
 export type DurableEntry = durableTest.DurableEntry
 
 /**
- * What a durable task's context did: its invocation count, every durable call in log order, the
- * memo keys whose effect ran, and the memo log at the end (to seed a replay with).
+ * What a durable task's context did: its invocations (one, plus one per eviction), the log by
+ * node, the memo keys whose effect ran, the memo log at the end, and the first call that differed
+ * from the log. Given as `durable.replayOf` to a later run, that run replays this log.
+ *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect, Schema } from "effect"
+ * import { DurableContext, Task } from "@effect-hatchet/sdk"
+ * import { TaskTest } from "@effect-hatchet/testing"
+ *
+ * const Approval = Schema.Struct({ approved: Schema.Boolean })
+ * const Order = Task.durable("order", { input: Schema.Struct({ id: Schema.String }), output: Approval })
+ * const OrderLive = Order.toLayer((input) =>
+ *   Effect.gen(function*() {
+ *     const ctx = yield* DurableContext.DurableContext
+ *     yield* ctx.memo("charge", Effect.succeed(`ch-${input.id}`), Schema.String)
+ *     return yield* ctx.waitForEvent(`approval:${input.id}`, { schema: Approval })
+ *   })
+ * )
+ *
+ * it.effect("replays: the log answers every call", () =>
+ *   Effect.gen(function*() {
+ *     const events = [{ key: "approval:o-1", payload: { approved: true } }]
+ *     const first = yield* TaskTest.run(Order, { input: { id: "o-1" }, durable: { events } })
+ *     const replay = yield* TaskTest.run(Order, { input: { id: "o-1" }, durable: { replayOf: first.durable } })
+ *     expect(replay.exit).toEqual(first.exit)
+ *     expect(replay.durable?.memoRan).toEqual([])
+ *     expect(replay.durable?.entries.every((entry) => entry.replayed)).toBe(true)
+ *     expect(replay.durable?.nonDeterminism).toBeUndefined()
+ *   }).pipe(Effect.provide(OrderLive)))
+ * ```
  *
  * @since 0.1.0
  * @category durable
  */
 export type DurableRecord = durableTest.DurableRecord
+
+/**
+ * One invocation of a durable task's handler in a run: its count, when it began and ended on the
+ * `Clock`, and whether it was evicted (then restored as the next).
+ *
+ * @since 0.1.0
+ * @category durable
+ */
+export type DurableInvocation = durableTest.DurableInvocation
 
 /**
  * Facts about the simulated attempt; all optional.
@@ -197,7 +245,7 @@ export interface AttemptOptions {
   readonly maxMessageBytes?: number | undefined
   /** Replaces the encoded input in the payload (to test what happens with malformed input). */
   readonly rawInput?: unknown
-  /** For a durable task: the events its waits receive, a seeded memo log, its invocation count. */
+  /** For a durable task: the events its waits receive, a seeded memo log, its invocation count, a run to replay. */
   readonly durable?: DurableOptions | undefined
 }
 
@@ -330,12 +378,15 @@ const runTask = (
     let releasedSlot = false
     let cancelled = false
     let upsertedLabels: Record<string, string | number> = {}
-    const context = yield* TaskContext.make({
+    const taskRunExternalId = options.taskRunExternalId ?? durableTest.replayedTaskRunId(options.durable?.replayOf) ??
+      "test-task-run"
+    /** The task context of one invocation (a durable task's restored invocation gets a new one, as on a worker). */
+    const makeContext = TaskContext.make({
       workflowName: impl.spec.name,
       taskName,
       action: TaskExecution.actionId(definition, taskName),
       workflowRunId: options.workflowRunId ?? "test-workflow-run",
-      taskRunExternalId: options.taskRunExternalId ?? "test-task-run",
+      taskRunExternalId,
       workerId: "test-worker",
       retryCount: options.retryCount ?? 0,
       maxAttempts: TaskExecution.maxAttempts(definition, taskName),
@@ -359,16 +410,27 @@ const runTask = (
           upsertedLabels = { ...upsertedLabels, ...labels }
         })
     })
+    const execute = (context: TaskContext.TaskContextShape, services: Context.Context<any> | undefined) =>
+      TaskExecution.execute(impl, taskName, actionPayload, context, {
+        maxMessageBytes: options.maxMessageBytes,
+        onLog: (line) => void logs.push(line),
+        services
+      })
 
     // a durable task gets a `DurableContext` over an in-process log, as a worker gives one over
-    // the engine's; its sleeps and children live as long as the attempt
+    // the engine's; its sleeps and children live as long as the run. An invocation evicted while
+    // it waits is restored as the next one, which replays the log
     const isDurable = impl.spec.tasks.find((task) => task.name === taskName)?.durable === true
-    const hub = isDurable ? events ?? (yield* durableTest.makeEventHub(options.durable ?? {})) : undefined
-    const durable = hub !== undefined
-      ? yield* durableTest.make({
-        taskContext: context,
+    let outcome: TaskExecution.Outcome
+    let durable: durableTest.TestLog | undefined
+    if (!isDurable) outcome = yield* execute(yield* makeContext, undefined)
+    else {
+      const hub = events ?? (yield* durableTest.makeEventHub(options.durable ?? {}))
+      const log = yield* durableTest.make({
+        taskRunExternalId,
         durable: options.durable ?? {},
         hub,
+        evictAfter: TaskExecution.evictAfter(definition, taskName),
         runChild: (child, childTask, request) =>
           Effect.map(
             runTask(child, childTask, {
@@ -380,19 +442,18 @@ const runTask = (
               priority: request.priority,
               childIndex: request.childIndex,
               childKey: request.childKey,
-              parentTaskRunExternalId: context.taskRunExternalId,
+              parentTaskRunExternalId: taskRunExternalId,
               durable: request.durable
             }, hub),
             (run) => ({ outcome: run.outcome, run })
           )
       })
-      : undefined
-
-    const outcome = yield* TaskExecution.execute(impl, taskName, actionPayload, context, {
-      maxMessageBytes: options.maxMessageBytes,
-      onLog: (line) => void logs.push(line),
-      services: durable === undefined ? undefined : Context.make(DurableContext, durable.context)
-    })
+      durable = log
+      do {
+        const context = yield* makeContext
+        outcome = yield* execute(context, Context.make(DurableContext, yield* log.begin(context)))
+      } while (yield* log.end)
+    }
     const exit: Exit.Exit<unknown, unknown> = outcome._tag === "Completed"
       ? Exit.succeed(yield* Effect.orDie(TaskExecution.decodeOutput(definition, taskName, outcome.output)))
       : outcome._tag === "Failed"

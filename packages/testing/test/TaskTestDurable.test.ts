@@ -1,9 +1,10 @@
 /**
  * `TaskTest` on durable tasks, with no engine: the SDK's own `DurableContext` over `TaskTest`'s
- * in-process log, under the TestClock.
+ * in-process log, under the TestClock: its calls, its evictions and restores, and replays of its
+ * log (nothing run again; a changed handler fails with the engine's non-determinism error).
  */
 import { Condition, DurableContext, Task, TaskError } from "@effect-hatchet/sdk"
-import { DurableTaskError } from "@effect-hatchet/sdk/DurableContext"
+import { DurableTaskError, NonDeterminismError } from "@effect-hatchet/sdk/DurableContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Queue, Ref, Schema, TestClock } from "effect"
 import * as TaskTest from "../src/TaskTest.js"
@@ -190,8 +191,19 @@ describe("TaskTest on a durable task", () => {
       yield* Queue.offer(events, { key: "review:r-1", payload: { approved: false } })
       yield* TestClock.adjust("23 hours")
       const run = yield* Fiber.join(fiber)
-      expect(run.exit).toEqual(Exit.succeed({ outcome: "timed out", invocation: 1 }))
-      expect(run.durable?.entries[0]).toMatchObject({ _tag: "Wait", endedAt: 86_400_000, data: { "sleep-24h": { sleep_duration: "24h" } } })
+      // evicted after 15 minutes of waiting (its default `evictAfter`), restored once the day is
+      // over: the second invocation replays the wait and returns
+      expect(run.exit).toEqual(Exit.succeed({ outcome: "timed out", invocation: 2 }))
+      expect(run.durable?.invocations).toEqual([
+        { invocationCount: 1, startedAt: 0, endedAt: 15 * 60_000, evicted: true },
+        { invocationCount: 2, startedAt: 86_400_000, endedAt: 86_400_000, evicted: false }
+      ])
+      expect(run.durable?.entries[0]).toMatchObject({
+        _tag: "Wait",
+        endedAt: 86_400_000,
+        data: { "sleep-24h": { sleep_duration: "24h" } },
+        replayed: true
+      })
     }).pipe(Effect.provide(ReviewLive)))
 
   it.effect("an or-group of a sleep and an event: the event wins when its expression accepts it", () =>
@@ -267,5 +279,184 @@ describe("TaskTest on a durable task", () => {
       expect(child).toMatchObject({ _tag: "Child", name: "durable-sleeper", input: { days: 7 } })
       const childRun = (child as { readonly run: TaskTest.Run<unknown, unknown> }).run
       expect(childRun.durable?.entries.map((e) => e._tag)).toEqual(["Memo", "Wait", "Memo"])
+    }))
+})
+
+/** The events `Flows.Agreement` takes once its three-day sleep is over. */
+const agreementEvents = [
+  { key: "sign:a-1", payload: { signed: true, by: "ada" } },
+  { key: "confirm:a-1", payload: { approved: true, by: "bob" }, scope: "a-1" }
+]
+
+/** A `Double` that must not run: a replay answers its children from the log. */
+const DoubleNotAgain = Flows.Double.toLayer(() => Effect.dieMessage("the child ran again"))
+
+/** `Checkout` changed after its first run: another memo key, or a sleep where it waited for the approval. */
+const CheckoutChanged = (change: "memo key" | "wait") =>
+  Flows.Checkout.toLayer((input) =>
+    Effect.gen(function*() {
+      const ctx = yield* DurableContext.DurableContext
+      const chargeId = yield* ctx.memo(change === "memo key" ? "charge-v2" : "charge", Effect.succeed("ch-new"), Schema.String)
+      if (change === "wait") yield* ctx.sleep("1 hour")
+      const approval = yield* ctx.waitForEvent(`approval:${input.orderId}`, { schema: Flows.Approval })
+      return { chargeId, approval }
+    })
+  )
+
+describe("TaskTest replays a durable task's log", () => {
+  it.effect("a deterministic task replays its whole log: nothing runs, waits or spawns again", () =>
+    Effect.gen(function*() {
+      const input = { id: "a-1", n: 5 }
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Agreement, { input, durable: { events: agreementEvents } }).pipe(Effect.provide(Flows.DoubleLive))
+      )
+      yield* TestClock.adjust("3 days")
+      const first = yield* Fiber.join(fiber)
+      const output = yield* first.exit
+      expect(output).toMatchObject({ quote: 15, slept: 3 * 86_400_000, child: 10, invocation: 1 })
+
+      // no clock move, no events, children that would die if run: the log answers every call
+      const replay = yield* TaskTest.run(Flows.Agreement, { input, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(DoubleNotAgain)
+      )
+      expect(yield* replay.exit).toEqual({ ...output, invocation: 2 })
+      expect(replay.durable?.invocationCount).toBe(2)
+      expect(replay.durable?.memoRan).toEqual([])
+      expect(replay.durable?.nonDeterminism).toBeUndefined()
+      expect(replay.durable?.entries.map((e) => [e._tag, e.replayed])).toEqual(
+        first.durable?.entries.map((e) => [e._tag, true])
+      )
+      // the children's entries are the first run's (their runs are not made again)
+      const children = (run: TaskTest.Run<unknown, unknown>) => run.durable?.entries.flatMap((e) => e._tag === "Child" ? [e.run] : [])
+      expect(children(replay)).toEqual(children(first))
+      // the first run's record is left as it was
+      expect(first.durable?.entries.every((e) => !e.replayed)).toBe(true)
+    }).pipe(Effect.provide(Flows.AgreementLive)))
+
+  it.effect("a handler that changed its calls fails the replay with the engine's NonDeterminismError", () =>
+    Effect.gen(function*() {
+      const input = { orderId: "o-9", amount: 3 }
+      const events = [{ key: "approval:o-9", payload: { approved: true, by: "ada" } }]
+      const first = yield* TaskTest.run(Flows.Checkout, { input, durable: { events } }).pipe(Effect.provide(Flows.CheckoutLive))
+      expect(first.exit).toEqual(Exit.succeed({ chargeId: "ch-o-9", approval: { approved: true, by: "ada" } }))
+
+      // another memo key at node 1
+      const renamed = yield* TaskTest.run(Flows.Checkout, { input, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(CheckoutChanged("memo key"))
+      )
+      const memoError = new NonDeterminismError({
+        taskRunExternalId: "test-task-run",
+        invocationCount: 2,
+        nodeId: 1,
+        message: "non-determinism error in task test-task-run at node 1:1\n  expected: MEMO\n  received: memo"
+      })
+      expect(renamed.durable?.nonDeterminism).toEqual(memoError)
+      expect(renamed.durable?.memoRan).toEqual([])
+      // uncaught, it fails the task as on a worker
+      expect(renamed.outcome).toMatchObject({ _tag: "Failed" })
+      expect(Exit.isFailure(renamed.exit) && Cause.pretty(renamed.exit.cause)).toContain("expected: MEMO")
+
+      // a sleep at node 2, where the log holds the wait for the approval
+      const slept = yield* TaskTest.run(Flows.Checkout, { input, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(CheckoutChanged("wait"))
+      )
+      expect(slept.durable?.nonDeterminism).toEqual(
+        new NonDeterminismError({
+          taskRunExternalId: "test-task-run",
+          invocationCount: 2,
+          nodeId: 2,
+          message: "non-determinism error in task test-task-run at node 2:1\n  expected: event(approval:o-9)\n  received: sleep(1h)"
+        })
+      )
+      // the memo before it replayed (the new value was not computed)
+      expect(slept.durable?.entries[0]).toMatchObject({ _tag: "Memo", key: "charge", replayed: true })
+      expect(slept.durable?.memoLog).toEqual({ charge: "ch-o-9" })
+    }))
+
+  it.effect("children: a replay answers them from the log; a child asked with another input is non-deterministic", () =>
+    Effect.gen(function*() {
+      const first = yield* TaskTest.run(Flows.Parent, { input: { n: 21 } }).pipe(Effect.provide(Flows.DoubleLive))
+      const replay = yield* TaskTest.run(Flows.Parent, { input: { n: 21 }, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(DoubleNotAgain)
+      )
+      expect(replay.exit).toEqual(first.exit)
+      expect(replay.durable?.entries.map((e) => e.replayed)).toEqual([true, true, true, true, true])
+      // the first child (index 0) with another input: its spawn key finds the recorded child
+      const changed = yield* TaskTest.run(Flows.Parent, { input: { n: 22 }, durable: { replayOf: first.durable } }).pipe(
+        Effect.provide(DoubleNotAgain)
+      )
+      expect(changed.durable?.nonDeterminism).toMatchObject({
+        nodeId: 1,
+        message: "non-determinism error in task test-task-run at node 1:1\n  expected: run(durable-double)\n  received: run(durable-double)"
+      })
+    }).pipe(Effect.provide(Flows.ParentLive)))
+
+  it.effect("a wait that outlasts evictAfter evicts the invocation; the event restores it, and it replays the log", () =>
+    Effect.gen(function*() {
+      yield* resetCounts
+      const events = yield* Queue.unbounded<TaskTest.DurableEvent>()
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Checkout, { input: { orderId: "o-5", amount: 2 }, durable: { eventQueue: events } })
+      )
+      // evicted after 15 minutes (the default evictAfter): the handler stopped, the wait goes on
+      yield* TestClock.adjust("1 hour")
+      expect(fiber.unsafePoll()).toBeNull()
+      expect(yield* Ref.get(Flows.counts.invocations)).toBe(1)
+      yield* Queue.offer(events, { key: "approval:o-5", payload: { approved: true, by: "lin" } })
+      const run = yield* Fiber.join(fiber)
+      expect(run.exit).toEqual(Exit.succeed({ chargeId: "ch-o-5", approval: { approved: true, by: "lin" } }))
+      // the body ran twice, the memoized charge once
+      expect(yield* Ref.get(Flows.counts.invocations)).toBe(2)
+      expect(yield* Ref.get(Flows.counts.charges)).toBe(1)
+      expect(run.durable?.invocations).toEqual([
+        { invocationCount: 1, startedAt: 0, endedAt: 15 * 60_000, evicted: true },
+        { invocationCount: 2, startedAt: 3_600_000, endedAt: 3_600_000, evicted: false }
+      ])
+      expect(run.durable?.entries).toMatchObject([
+        { _tag: "Memo", key: "charge", replayed: true },
+        { _tag: "Wait", startedAt: 0, endedAt: 3_600_000, replayed: true }
+      ])
+      expect(run.durable?.memoRan).toEqual(["charge"])
+    }).pipe(Effect.provide(Flows.CheckoutLive)))
+
+  it.effect("evictAfter 0: evicted at every wait not answered at once, restored, and the replay gives the same output", () =>
+    Effect.gen(function*() {
+      const input = { id: "a-1", n: 5 }
+      const fiber = yield* Effect.fork(
+        TaskTest.run(Flows.Agreement, { input, durable: { events: agreementEvents, evictAfter: "0 seconds" } }).pipe(
+          Effect.provide(Flows.DoubleLive)
+        )
+      )
+      yield* TestClock.adjust("3 days")
+      const run = yield* Fiber.join(fiber)
+      // evicted at the sleep; the events were there when their waits began, and the children had
+      // ended when they were awaited
+      expect(run.durable?.invocations).toEqual([
+        { invocationCount: 1, startedAt: 0, endedAt: 0, evicted: true },
+        { invocationCount: 2, startedAt: 3 * 86_400_000, endedAt: 3 * 86_400_000, evicted: false }
+      ])
+      expect(yield* run.exit).toMatchObject({ quote: 15, slept: 3 * 86_400_000, child: 10, failure: "too big: 1000", invocation: 2 })
+      // each memo ran once, whatever the replays
+      expect(run.durable?.memoRan).toEqual(["quote", "now", "now"])
+    }).pipe(Effect.provide(Flows.AgreementLive)))
+
+  it.effect("evicted and restored, a handler whose calls changed fails with NonDeterminismError", () =>
+    Effect.gen(function*() {
+      const layer = Layer.merge(Flows.RestlessLive, Flows.DoubleLive)
+      const restore = (drift: boolean) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(TaskTest.run(Flows.Restless, { input: { drift } }).pipe(Effect.provide(layer)))
+          yield* TestClock.adjust("11 minutes")
+          yield* TestClock.adjust("1 day")
+          return yield* Fiber.join(fiber)
+        })
+      const steady = yield* restore(false)
+      expect(steady.exit).toEqual(Exit.succeed({ step: "ran in invocation 1", child: 8, invocation: 2 }))
+      expect(steady.durable?.invocations.map((i) => i.evicted)).toEqual([true, false])
+      expect(steady.durable?.entries.map((e) => e._tag)).toEqual(["Memo", "Wait", "Child"])
+
+      const drifting = yield* restore(true)
+      expect(drifting.durable?.nonDeterminism).toMatchObject({ nodeId: 1, invocationCount: 2 })
+      expect(drifting.outcome).toMatchObject({ _tag: "Failed" })
     }))
 })

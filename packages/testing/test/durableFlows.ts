@@ -232,8 +232,7 @@ export const Agreement = Task.durable("durable-agreement", {
     invocation: Schema.Number
   }),
   executionTimeout: "30 days",
-  // kept on its worker while it waits: TaskTest does not evict (on the engine, an eviction would
-  // replay it as invocation 2)
+  // kept on its worker while it waits (an eviction would replay it as invocation 2)
   evictAfter: "never"
 })
 
@@ -268,5 +267,31 @@ export const AgreementLive = Agreement.toLayer((input) =>
       failure,
       invocation: ctx.invocationCount
     }
+  }).pipe(Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))))
+)
+
+/**
+ * Memoizes a step, sleeps a day, then runs a child; evicted after 10 minutes of its sleep, it is
+ * restored when the day is over and replays the log. With `drift`, its memo key names the invocation: the replay asks
+ * another memo than the log holds (a non-deterministic handler).
+ */
+export const Restless = Task.durable("durable-restless", {
+  input: Schema.Struct({ drift: Schema.Boolean }),
+  output: Schema.Struct({ step: Schema.String, child: Schema.Number, invocation: Schema.Number }),
+  executionTimeout: "1 hour",
+  evictAfter: "10 minutes"
+})
+
+export const RestlessLive = Restless.toLayer((input) =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const step = yield* ctx.memo(
+      input.drift ? `step-${ctx.invocationCount}` : "step",
+      Effect.succeed(`ran in invocation ${ctx.invocationCount}`),
+      Schema.String
+    )
+    yield* ctx.sleep("1 day")
+    const child = yield* ctx.runChild(Double, { n: 4 })
+    return { step, child: child.doubled, invocation: ctx.invocationCount }
   }).pipe(Effect.catchAll((e) => Effect.fail(new TaskError.UndeclaredError({ error: e }))))
 )

@@ -1,5 +1,5 @@
-import type { Duration, Scope } from "effect"
-import { Context, Data, Effect, Layer, Schema } from "effect"
+import type { Scope } from "effect"
+import { Context, Data, Duration, Effect, Layer, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { BatchContext } from "../BatchContext.js"
 import type * as Condition from "../Condition.js"
@@ -628,6 +628,16 @@ export interface DurableEviction {
   readonly evictUnderPressure?: boolean | undefined
   readonly evictionPriority?: number | undefined
 }
+
+/** How long a durable task waits before its worker evicts it (upstream's eviction policy TTL). */
+const DEFAULT_EVICT_AFTER = Duration.minutes(15)
+
+/**
+ * How long an attempt of `task` waits for the engine before it is evicted: its `evictAfter`
+ * (default 15 minutes); none for `"never"` or a task that is not durable.
+ */
+export const evictAfterOf = (task: TaskSpec): Duration.Duration | undefined =>
+  task.durable !== true || task.evictAfter === "never" ? undefined : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER)
 
 /** What a durable task adds to its task spec: `durable` and its eviction settings. */
 export const durableSpec = (options: DurableEviction | undefined) => ({

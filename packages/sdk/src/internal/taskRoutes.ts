@@ -2,10 +2,11 @@
  * The worker's definitions, compiled: what it registers, and the route each action takes (its
  * implementation, slot cost, attempts and durable settings), checked against the worker's slots.
  */
-import { Duration, Effect, Either } from "effect"
+import type { Duration } from "effect"
+import { Effect, Either } from "effect"
 import type { Definition } from "../Workflow.js"
 import { checkExpressions } from "./conditions.js"
-import { effectiveSettings, type ImplementationShape, implementationTag, specOf, type TaskSpec } from "./definition.js"
+import { effectiveSettings, evictAfterOf, type ImplementationShape, implementationTag, specOf, type TaskSpec } from "./definition.js"
 import { compile, type Compiled, workerActions } from "./registration.js"
 import { WorkerError } from "./workerError.js"
 
@@ -36,9 +37,6 @@ export interface TaskRoutes {
   /** Some task is durable (the worker needs a durable pool and stream). */
   readonly hasDurable: boolean
 }
-
-/** How long a durable attempt waits before its worker evicts it (upstream's eviction policy TTL). */
-const DEFAULT_EVICT_AFTER = Duration.minutes(15)
 
 /**
  * Compiles the definitions whose implementations the context holds (under their
@@ -85,9 +83,7 @@ export const make = (
           slotCost: task.durable === true ? 1 : settings.slotCost ?? 1,
           maxAttempts: (settings.retries ?? 0) + 1,
           durable: task.durable === true,
-          evictAfter: task.durable !== true || task.evictAfter === "never"
-            ? undefined
-            : Duration.decode(task.evictAfter ?? DEFAULT_EVICT_AFTER),
+          evictAfter: evictAfterOf(task),
           evictUnderPressure: task.durable === true && task.evictUnderPressure !== false,
           evictionPriority: task.evictionPriority ?? 0
         })

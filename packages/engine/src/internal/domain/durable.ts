@@ -24,10 +24,10 @@ import {
 } from "@effect-hatchet/proto/v1/dispatcher"
 import type { DurableEventListenerConditions } from "@effect-hatchet/proto/v1/shared/condition"
 import * as Either from "effect/Either"
-import { createHash } from "node:crypto"
 import { replayIds } from "./admin.js"
 import { touchRun } from "./changes.js"
 import { releaseRuntime } from "./dispatch.js"
+import * as DurableCalls from "./durableCalls.js"
 import {
   deliverEntry,
   entryKey,
@@ -39,21 +39,11 @@ import {
   sendSignal,
   signalListenKey
 } from "./durableLog.js"
-import { formatGoDuration, parseDuration } from "./duration.js"
+import { parseDuration } from "./duration.js"
 import { type Internal, internalWith, type InvalidArgument, invalidArgument, type NotFound, notFound } from "./errors.js"
 import { isUuid, newId, parseUuid } from "./ids.js"
 import { armChildSignal, armSignal, type SignalCondition } from "./matches.js"
-import type {
-  DurableEntry,
-  DurableEntryKind,
-  DurableEventListener,
-  DurableLog,
-  DurableStream,
-  DurableWaitCondition,
-  DurableWaitData,
-  EngineState,
-  Task
-} from "./model.js"
+import type { DurableEntry, DurableEventListener, DurableLog, DurableStream, EngineState, Task } from "./model.js"
 import { isFinal } from "./model.js"
 import { checkTriggers, spawnKey, startTriggered } from "./triggers.js"
 
@@ -69,10 +59,6 @@ export class DurableRequestError extends Error {}
 const fail = (message: string): never => {
   throw new DurableRequestError(message)
 }
-
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
-
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
 
 /** The task a request names, in the stream's tenant. */
 const taskOf = (state: EngineState, stream: DurableStream, id: string): Task => {
@@ -141,16 +127,18 @@ const nonDeterminismResponse = (task: Task, invocationCount: number, nd: NonDete
   error: {
     ref: ref(task, invocationCount, nd.entry),
     errorType: DurableTaskErrorType.DURABLE_TASK_ERROR_TYPE_NONDETERMINISM,
-    errorMessage: `non-determinism error in task ${task.externalId} at node ${nd.entry.nodeId}:${nd.entry.branchId}` +
-      `\n  expected: ${nd.entry.describe}\n  received: ${nd.received}`
+    errorMessage: DurableCalls.nonDeterminismMessage({
+      taskExternalId: task.externalId,
+      nodeId: nd.entry.nodeId,
+      branchId: nd.entry.branchId,
+      expected: nd.entry.describe,
+      received: nd.received
+    })
   }
 })
 
-interface NewEntry {
-  readonly kind: DurableEntryKind
-  readonly idempotencyKey: string
-  readonly describe: string
-  readonly waitData?: DurableWaitData | undefined
+/** A call to record: what identifies it, and what the entry keeps. */
+interface NewEntry extends DurableCalls.DurableCall {
   readonly label?: string | undefined
   readonly childRunId?: string | undefined
   readonly result?: Uint8Array | undefined
@@ -171,9 +159,7 @@ const entryAt = (
   const branchId = branchFor(log, nodeId)
   const existing = log.entries.get(entryKey(branchId, nodeId))
   if (existing !== undefined) {
-    if (existing.idempotencyKey !== wanted.idempotencyKey || existing.kind !== wanted.kind) {
-      throw new NonDeterminism(existing, wanted.describe)
-    }
+    if (!DurableCalls.replays(existing, wanted)) throw new NonDeterminism(existing, wanted.describe)
     return { entry: existing, existed: true }
   }
   const entry: DurableEntry = {
@@ -184,7 +170,7 @@ const entryAt = (
     idempotencyKey: wanted.idempotencyKey,
     createdAt: now,
     label: wanted.label,
-    describe: wanted.kind === "MEMO" ? "MEMO" : wanted.describe,
+    describe: DurableCalls.recordedDescribe(wanted),
     waitData: wanted.waitData,
     childRunId: wanted.childRunId,
     match: undefined,
@@ -213,12 +199,7 @@ const memo = (state: EngineState, stream: DurableStream, request: NonNullable<Du
   const payload = request.payload !== undefined && request.payload.length > 0 ? request.payload : undefined
   try {
     const nodeId = log.latestNodeId + 1
-    const { entry, existed } = entryAt(state, task, log, nodeId, {
-      kind: "MEMO",
-      idempotencyKey: hex(request.key),
-      describe: "memo",
-      result: payload
-    }, now)
+    const { entry, existed } = entryAt(state, task, log, nodeId, { ...DurableCalls.memoCall(request.key), result: payload }, now)
     log.latestNodeId = nodeId
     touchRun(state, task.run)
     stream.send({
@@ -261,8 +242,6 @@ const completeMemo = (
 
 interface ParsedCondition {
   readonly condition: SignalCondition
-  readonly kind: "SLEEP" | "USER_EVENT"
-  readonly expression: string
   readonly since: number | undefined
 }
 
@@ -272,8 +251,6 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
     const base = sleep.base
     if (base === undefined || !isUuid(base.orGroupId)) return fail(`or group id is not a valid uuid: ${base?.orGroupId ?? ""}`)
     parsed.push({
-      kind: "SLEEP",
-      expression: base.expression,
       since: undefined,
       condition: {
         _tag: "Sleep",
@@ -289,8 +266,6 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
     if (base === undefined || !isUuid(base.orGroupId)) return fail(`or group id is not a valid uuid: ${base?.orGroupId ?? ""}`)
     // as upstream, an expression is not compiled here: one that does not compile never holds
     parsed.push({
-      kind: "USER_EVENT",
-      expression: base.expression,
       since: event.considerEventsSince?.getTime(),
       condition: {
         _tag: "UserEvent",
@@ -305,59 +280,6 @@ const parseConditions = (conditions: DurableEventListenerConditions | undefined,
   return parsed
 }
 
-/** The idempotency key of a wait: the SHA-256 of its kind and its sorted conditions (`createIdempotencyKey`). */
-const waitIdempotencyKey = (conditions: ReadonlyArray<ParsedCondition>): string => {
-  const sleepFor = (c: ParsedCondition) => (c.condition._tag === "Sleep" ? c.condition.sleepFor : undefined)
-  const eventKey = (c: ParsedCondition) => (c.condition._tag === "UserEvent" ? c.condition.eventKey : undefined)
-  const compare = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b ? 0 : a < b ? -1 : 1
-  const sorted = [...conditions].sort((a, b) =>
-    compare(a.expression, b.expression) ||
-    compare(a.condition.readableDataKey, b.condition.readableDataKey) ||
-    compare(a.kind, b.kind) ||
-    compare(sleepFor(a), sleepFor(b)) ||
-    compare(eventKey(a), eventKey(b))
-  )
-  let text = "WAIT_FOR"
-  for (const c of sorted) text += c.expression + c.condition.readableDataKey + c.kind + (sleepFor(c) ?? "") + (eventKey(c) ?? "")
-  return sha256(text)
-}
-
-/** What a wait waits for, by or-group (`waitDataFromWaitForConditions`). */
-const waitDataOf = (conditions: ReadonlyArray<ParsedCondition>): DurableWaitData => {
-  const groups = new Map<string, Array<DurableWaitCondition>>()
-  for (const { condition } of conditions) {
-    const group = groups.get(condition.orGroupId) ?? []
-    group.push(
-      condition._tag === "Sleep"
-        ? { kind: "SLEEP", sleepDurationMs: parseDuration(condition.sleepFor) }
-        : { kind: "USER_EVENT", eventKey: condition.eventKey }
-    )
-    groups.set(condition.orGroupId, group)
-  }
-  const all = [...groups.values()]
-  return { conditions: all.filter((g) => g.length === 1).map((g) => g[0]!), orGroups: all.filter((g) => g.length > 1) }
-}
-
-const describeCondition = (c: DurableWaitCondition): string => {
-  switch (c.kind) {
-    case "SLEEP":
-      return c.sleepDurationMs === undefined ? "sleep" : `sleep(${formatGoDuration(c.sleepDurationMs)})`
-    case "USER_EVENT":
-      return c.eventKey === undefined ? "event" : `event(${c.eventKey})`
-    case "CHILD_WORKFLOW":
-      return c.workflowName === undefined ? "run" : `run(${c.workflowName})`
-  }
-}
-
-/** What an entry waits for, as upstream shows it ("sleep(10s)", "any of: sleep(10s), event(k)"; `ToReadableMessage`). */
-const describeWaitData = (data: DurableWaitData): string => {
-  const parts = [
-    ...data.conditions.map(describeCondition),
-    ...data.orGroups.map((group) => `any of: ${group.map(describeCondition).join(", ")}`)
-  ]
-  return parts.length === 0 ? "waiting" : parts.join(" and ")
-}
-
 const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable<DurableTaskRequest["waitFor"]>, now: number) => {
   const task = taskOf(state, stream, request.durableTaskExternalId)
   route(state, stream, task)
@@ -366,12 +288,8 @@ const waitFor = (state: EngineState, stream: DurableStream, request: NonNullable
   if (log === undefined) return
   try {
     const nodeId = log.latestNodeId + 1
-    const waitData = waitDataOf(conditions)
     const { entry, existed } = entryAt(state, task, log, nodeId, {
-      kind: "WAIT_FOR",
-      idempotencyKey: waitIdempotencyKey(conditions),
-      describe: describeWaitData(waitData),
-      waitData,
+      ...DurableCalls.waitCall(request.waitForConditions),
       label: request.label !== undefined && request.label !== "" ? request.label : undefined
     }, now)
     log.latestNodeId = nodeId
@@ -430,26 +348,21 @@ const triggerRuns = (
     let nextNode = log.latestNodeId + 1
     let maxNode = log.latestNodeId
     checked.opts.forEach((opt, index) => {
-      const idempotencyKey = sha256(`RUN${opt.inputRaw}${opt.name}`)
-      const waitData: DurableWaitData = { conditions: [{ kind: "CHILD_WORKFLOW", workflowName: opt.name }], orGroups: [] }
-      const describe = describeWaitData(waitData)
+      const call = DurableCalls.runCall(opt.name, opt.inputRaw)
       const key = spawnKey(opt)
       const spawned = key !== undefined ? task.spawned.get(key) : undefined
       const recorded = spawned !== undefined ? entryOfChild(log, spawned) : undefined
       if (recorded !== undefined) {
         // a child this task spawned before (same spawn key): its entry answers, wherever it is;
         // only an index-based key is checked against the recorded call
-        if (opt.childKey === undefined && recorded.idempotencyKey !== idempotencyKey) throw new NonDeterminism(recorded, describe)
+        if (opt.childKey === undefined && !DurableCalls.replays(recorded, call)) throw new NonDeterminism(recorded, call.describe)
         entries.push(recorded)
         maxNode = Math.max(maxNode, recorded.nodeId)
         return
       }
       const runId = newId()
       const { entry, existed } = entryAt(state, task, log, nextNode, {
-        kind: "RUN",
-        idempotencyKey,
-        describe,
-        waitData,
+        ...call,
         label: opt.name,
         childRunId: runId
       }, now)
