@@ -17,7 +17,17 @@
  * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
  * engine records it (a run subscriber in this process), not polled, and the next run starts 1 ms
  * later. The engine's own clock (whole milliseconds) gives the same round trip as before, printed
- * next to it.
+ * next to it. The bench ends with the p50 and p99 ratios (ours / official) of these probes.
+ *
+ * Each phase's probe meets the machine at a different minute, so a slow stretch of the machine can
+ * fall on one worker only. After the phases, the interleaved probe (`interleavedProbe`) starts both
+ * workers again, each on a fresh engine of its own in this process (the workflow `bench-noop` on
+ * each; both engines share this process's heap and CPUs), warms each up as the phases do, and
+ * then runs BENCH_INTERLEAVED lone runs per worker (default BENCH_PROBE; 0 skips it), alternating
+ * between the workers in A B B A order, each run timed as the phases' probe times it (the same
+ * code) with the same 1 ms gap after it. It prints both workers' figures and ends the output with
+ * the `interleaved single-run` p50 and p99 ratios. It runs with BENCH_PROBE_ONLY too, and not
+ * when BENCH_ORDER leaves a worker out or with BENCH_*_ATTRIBUTE's traced workers.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
@@ -687,7 +697,12 @@ const interleavedProbe = (kinds: readonly [Kind, Kind]) =>
       const since = Date.now()
       const child = yield* spawnWorker(kind, engine.env)
       const workerId = yield* awaitWorker(core, child, since)
+      // warmed up as far as its phase's worker was before its probe: the warm-up, then (unless
+      // BENCH_PROBE_ONLY) as many runs in bulk as the measured runs (the official worker's CPU
+      // per lone run still falls past the warm-up); each set read before the engine's retention
+      // of 10,000 finished runs prunes it
       yield* awaitRuns(core, yield* Effect.provide(triggerRuns(warmup), context))
+      if (!probeOnly) yield* awaitRuns(core, yield* Effect.provide(triggerRuns(total), context))
       const lone = yield* Effect.provide(loneRuns(core, child, workerId, false), context)
       sides.push({ kind, core, child, workerId, lone, engineMicros: 0 })
     }
