@@ -22,12 +22,15 @@
  * Each phase's probe meets the machine at a different minute, so a slow stretch of the machine can
  * fall on one worker only. After the phases, the interleaved probe (`interleavedProbe`) starts both
  * workers again, each on a fresh engine of its own in this process (the workflow `bench-noop` on
- * each; both engines share this process's heap and CPUs), warms each up as the phases do, and
- * then runs BENCH_INTERLEAVED lone runs per worker (default BENCH_PROBE; 0 skips it), alternating
- * between the workers in A B B A order, each run timed as the phases' probe times it (the same
- * code) with the same 1 ms gap after it. It prints both workers' figures and ends the output with
- * the `interleaved single-run` p50 and p99 ratios. It runs with BENCH_PROBE_ONLY too, and not
- * when BENCH_ORDER leaves a worker out or with BENCH_*_ATTRIBUTE's traced workers.
+ * each; both engines share this process's heap and CPUs), brings each as far as its phase's
+ * worker came before its probe (the warm-up, then BENCH_TASKS runs in bulk unless BENCH_PROBE_ONLY),
+ * and then runs BENCH_INTERLEAVED lone runs per worker (default BENCH_PROBE; 0 skips it),
+ * alternating between the workers in A B B A order, each run timed as the phases' probe times it
+ * (the same code) with the same 1 ms gap after it. Each worker's runs then come half as often as
+ * in its phase's probe, so its figures are to be set against the other worker's in the same probe,
+ * not against the phases'. It prints both workers' figures and ends the output with the
+ * `interleaved single-run` p50 and p99 ratios. It runs with BENCH_PROBE_ONLY too, and not when
+ * BENCH_ORDER leaves a worker out or with BENCH_*_ATTRIBUTE's traced workers.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
@@ -681,11 +684,11 @@ const probeOneAtATime = (core: EngineCoreService, child: ChildProcess, workerId:
  * The interleaved probe (BENCH_INTERLEAVED runs per worker): both workers alive at once, each on a
  * fresh engine of its own in this process (`PhaseEngine` built twice: each engine serves one
  * worker and holds only its runs, as in the phases, and the workflow stays `bench-noop`), each
- * warmed up as the phases do; then lone runs (`loneRuns`) alternating between the workers in
- * A B B A order, so that a slow stretch of the machine falls on both alike and neither always
- * follows the other. The engine process's CPU per run is what this process used from a run's
- * trigger to the next run's (its 1 ms gap included), summed per worker; the worker's is its
- * process's over the whole probe (the other worker's turns included) per run.
+ * brought as far as its phase's worker came before its probe; then lone runs (`loneRuns`)
+ * alternating between the workers in A B B A order, so that a slow stretch of the machine falls on
+ * both alike and neither always follows the other. The engine process's CPU per run is what this
+ * process used from a run's trigger to the next run's (its 1 ms gap included), summed per worker;
+ * the worker's is its process's over the whole probe (the other worker's turns included) per run.
  */
 const interleavedProbe = (kinds: readonly [Kind, Kind]) =>
   Effect.scoped(Effect.gen(function*() {
