@@ -17,7 +17,20 @@
  * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
  * engine records it (a run subscriber in this process), not polled, and the next run starts 1 ms
  * later. The engine's own clock (whole milliseconds) gives the same round trip as before, printed
- * next to it.
+ * next to it. The bench ends with the p50 and p99 ratios (ours / official) of these probes.
+ *
+ * Each phase's probe meets the machine at a different minute, so a slow stretch of the machine can
+ * fall on one worker only. After the phases, the interleaved probe (`interleavedProbe`) starts both
+ * workers again, each on a fresh engine of its own in this process (the workflow `bench-noop` on
+ * each; both engines share this process's heap and CPUs), brings each as far as its phase's
+ * worker came before its probe (the warm-up, then BENCH_TASKS runs in bulk unless BENCH_PROBE_ONLY),
+ * and then runs BENCH_INTERLEAVED lone runs per worker (default BENCH_PROBE; 0 skips it),
+ * alternating between the workers in A B B A order, each run timed as the phases' probe times it
+ * (the same code) with the same 1 ms gap after it. Each worker's runs then come half as often as
+ * in its phase's probe, so its figures are to be set against the other worker's in the same probe,
+ * not against the phases'. It prints both workers' figures and ends the output with the
+ * `interleaved single-run` p50 and p99 ratios. It runs with BENCH_PROBE_ONLY too, and not when
+ * BENCH_ORDER leaves a worker out or with BENCH_*_ATTRIBUTE's traced workers.
  *
  * Options (environment): BENCH_TASKS (default 10000), BENCH_SLOTS (100; e.g. 500 to see what many
  * slots do to throughput and round trip), BENCH_BATCH (500),
@@ -46,7 +59,7 @@
  * loop during the steady phase (./retentionProbe.ts).
  */
 import { Admin } from "@effect-hatchet/sdk"
-import { type Duration, Effect, Layer, Schedule } from "effect"
+import { Context, type Duration, Effect, Layer, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as inspector from "node:inspector/promises"
@@ -89,6 +102,8 @@ const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
 /** BENCH_PROBE_ONLY=1: only the warm-up and the single-run probe. */
 const probeOnly = process.env.BENCH_PROBE_ONLY === "1"
+/** BENCH_INTERLEAVED: lone runs per worker of the interleaved probe (default BENCH_PROBE; 0: none). */
+const interleavedRuns = Number(process.env.BENCH_INTERLEAVED ?? probe)
 
 type Kind = "official" | "ours"
 
@@ -101,18 +116,22 @@ const labels: Record<Kind, string> = {
   ours: "effect-hatchet"
 }
 
-/** One worker's figures; `measured` is absent with BENCH_PROBE_ONLY. */
-interface PhaseResult {
+/** One worker's single-run probe, sequential (its phase's) or interleaved. */
+interface ProbeFigures {
   readonly kind: Kind
-  readonly measured: Measured | undefined
   /** Engine clock: START sent to the worker → result recorded, for runs triggered one at a time. */
   readonly probeRoundTrip: Quantiles
   /** The probe on this process's monotonic clock (ms, fractional): START sent → result recorded, trigger → result recorded. */
-  readonly probeHiRes: { readonly roundTrip: Quantiles; readonly fromTrigger: Quantiles; readonly late: number }
-  /** Our overhead histogram over the probe. */
-  readonly probeOverhead: Histogram | undefined
+  readonly probeHiRes: LoneRunTimes
   /** CPU time per probe run (ms) of the worker's process and of this one (engine, trigger client). */
   readonly probeCpuPerRun: { readonly worker: number; readonly engine: number }
+}
+
+/** One worker's figures; `measured` is absent with BENCH_PROBE_ONLY. */
+interface PhaseResult extends ProbeFigures {
+  readonly measured: Measured | undefined
+  /** Our overhead histogram over the probe. */
+  readonly probeOverhead: Histogram | undefined
   /** With BENCH_PROBE_ATTRIBUTE: where the probe's slow runs lost their time. */
   readonly attribution: ProbeAttribution | undefined
   /** After the probe. */
@@ -592,52 +611,167 @@ const phase = (kind: Kind) =>
     } satisfies PhaseResult
   }))
 
+/** A probe's lone runs on this process's monotonic clock (ms, fractional). */
+interface LoneRunTimes {
+  /** START handed to the worker's stream → result recorded. */
+  readonly roundTrip: Quantiles
+  /** Trigger call → result recorded. */
+  readonly fromTrigger: Quantiles
+  /** Runs whose START was not sent during their trigger (none expected). */
+  readonly late: number
+}
+
 /**
- * The single-run probe: `probe` runs one at a time, each triggered 1 ms after the last one's result
- * was recorded, timed on this process's monotonic clock (./runObserver.ts): the trigger call, the
- * worker's START handed to its stream, the result recorded. `late` counts runs whose START was not
- * sent during their trigger (none expected).
+ * Lone runs of one worker, for the single-run probes (sequential and interleaved): `run` triggers
+ * one run (with the trigger client of `core`'s engine, captured here), waits until its result is
+ * recorded and then 1 ms more, and times it on this process's monotonic clock (./runObserver.ts):
+ * the trigger call, the worker's START handed to its stream, the result recorded. `start` before
+ * the first run, `finish` after the last gives the runs' ids and times. With `attribute` (the
+ * sequential probe) BENCH_PROBE_ATTRIBUTE tells where the slow runs lost their time.
  */
-const probeOneAtATime = (core: EngineCoreService, child: ChildProcess, workerId: string) =>
+const loneRuns = (core: EngineCoreService, child: ChildProcess, workerId: string, attribute: boolean) =>
   Effect.gen(function*() {
-    const attributing = attributeMode === undefined ? undefined : probeAttribution(child)
+    const admin = yield* Admin.Admin
+    const attributing = !attribute || attributeMode === undefined ? undefined : probeAttribution(child)
     const observer = observeRuns(core, workerId, attributing?.hooks)
     const ids: Array<string> = []
     const roundTrips: Array<number> = []
     const fromTrigger: Array<number> = []
     let late = 0
-    if (attributing !== undefined) yield* attributing.start
-    observer.setActive(true)
-    for (let i = 0; i < probe; i++) {
-      attributing?.runStarted()
-      const triggeredAt = performance.now()
-      const [id] = yield* triggerRuns(1)
-      const recorded = yield* observer.recorded(id!)
-      attributing?.runEnded()
-      if (recorded.late) late++
-      ids.push(id!)
-      fromTrigger.push(recorded.at - triggeredAt)
-      roundTrips.push(recorded.at - (observer.sentAt(id!) ?? Number.NaN))
-      yield* Effect.sleep("1 millis")
-    }
-    observer.setActive(false)
-    const attribution = attributing === undefined ? undefined : yield* attributing.finish
     const quantiles = (xs: Array<number>): Quantiles => {
       xs.sort((a, b) => a - b)
       return { p50: percentile(xs, 50), p99: percentile(xs, 99) }
     }
-    return { ids, attribution, hiRes: { roundTrip: quantiles(roundTrips), fromTrigger: quantiles(fromTrigger), late } }
+    return {
+      start: Effect.zipRight(
+        attributing?.start ?? Effect.void,
+        Effect.sync(() => observer.setActive(true))
+      ),
+      run: Effect.gen(function*() {
+        attributing?.runStarted()
+        const triggeredAt = performance.now()
+        const [id] = yield* Effect.provideService(triggerRuns(1), Admin.Admin, admin)
+        const recorded = yield* observer.recorded(id!)
+        attributing?.runEnded()
+        if (recorded.late) late++
+        ids.push(id!)
+        fromTrigger.push(recorded.at - triggeredAt)
+        roundTrips.push(recorded.at - (observer.sentAt(id!) ?? Number.NaN))
+        yield* Effect.sleep("1 millis")
+      }),
+      finish: Effect.gen(function*() {
+        observer.setActive(false)
+        const attribution = attributing === undefined ? undefined : yield* attributing.finish
+        const hiRes: LoneRunTimes = { roundTrip: quantiles(roundTrips), fromTrigger: quantiles(fromTrigger), late }
+        return { ids, attribution, hiRes }
+      })
+    }
   })
+
+/**
+ * The single-run probe of a worker's phase: `probe` lone runs (`loneRuns`), each triggered 1 ms
+ * after the last one's result was recorded.
+ */
+const probeOneAtATime = (core: EngineCoreService, child: ChildProcess, workerId: string) =>
+  Effect.gen(function*() {
+    const lone = yield* loneRuns(core, child, workerId, true)
+    yield* lone.start
+    for (let i = 0; i < probe; i++) yield* lone.run
+    return yield* lone.finish
+  })
+
+/**
+ * The interleaved probe (BENCH_INTERLEAVED runs per worker): both workers alive at once, each on a
+ * fresh engine of its own in this process (`PhaseEngine` built twice: each engine serves one
+ * worker and holds only its runs, as in the phases, and the workflow stays `bench-noop`), each
+ * brought as far as its phase's worker came before its probe; then lone runs (`loneRuns`)
+ * alternating between the workers in A B B A order, so that a slow stretch of the machine falls on
+ * both alike and neither always follows the other. The engine process's CPU per run is what this
+ * process used from a run's trigger to the next run's (its 1 ms gap included), summed per worker;
+ * the worker's is its process's over the whole probe (the other worker's turns included) per run.
+ */
+const interleavedProbe = (kinds: readonly [Kind, Kind]) =>
+  Effect.scoped(Effect.gen(function*() {
+    const sides = []
+    for (const kind of kinds) {
+      const context = yield* Layer.build(PhaseEngine)
+      const engine = Context.get(context, Engine)
+      const core = Context.get(context, EngineCore)
+      const since = Date.now()
+      const child = yield* spawnWorker(kind, engine.env)
+      const workerId = yield* awaitWorker(core, child, since)
+      // warmed up as far as its phase's worker was before its probe: the warm-up, then (unless
+      // BENCH_PROBE_ONLY) as many runs in bulk as the measured runs (the official worker's CPU
+      // per lone run still falls past the warm-up); each set read before the engine's retention
+      // of 10,000 finished runs prunes it
+      yield* awaitRuns(core, yield* Effect.provide(triggerRuns(warmup), context))
+      if (!probeOnly) yield* awaitRuns(core, yield* Effect.provide(triggerRuns(total), context))
+      const lone = yield* Effect.provide(loneRuns(core, child, workerId, false), context)
+      sides.push({ kind, core, child, workerId, lone, engineMicros: 0 })
+    }
+    const before = yield* Effect.forEach(sides, (side) => askReport(side.child))
+    for (const side of sides) yield* side.lone.start
+    for (let i = 0; i < interleavedRuns; i++) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+        const cpu = process.cpuUsage()
+        yield* side.lone.run
+        const used = process.cpuUsage(cpu)
+        side.engineMicros += used.user + used.system
+      }
+    }
+    const after = yield* Effect.forEach(sides, (side) => askReport(side.child))
+    return yield* Effect.forEach(sides, (side, i) =>
+      Effect.map(side.lone.finish, ({ hiRes, ids }): ProbeFigures => ({
+        kind: side.kind,
+        probeRoundTrip: checkRuns(side.core, ids, side.workerId),
+        probeHiRes: hiRes,
+        probeCpuPerRun: {
+          worker: (after[i]!.cpuUserMicros + after[i]!.cpuSystemMicros - before[i]!.cpuUserMicros - before[i]!.cpuSystemMicros) /
+            1000 / interleavedRuns,
+          engine: side.engineMicros / 1000 / interleavedRuns
+        }
+      })))
+  }))
 
 // ---------------------------------------------------------------------------------------------
 // the run
 // ---------------------------------------------------------------------------------------------
 
-const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
+const ratio = (a: number, b: number) => (a / b).toFixed(2)
+
+/** The p50 and p99 ratio lines (ours / official) of a single-run probe, hi-res with the engine clock's in parentheses. */
+const probeRatios = (name: string, ours: ProbeFigures, official: ProbeFigures) => {
+  for (const q of ["p50", "p99"] as const) {
+    console.log(
+      `${name} ${q} ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip[q], official.probeHiRes.roundTrip[q])} (hi-res; ${
+        ratio(ours.probeRoundTrip[q], official.probeRoundTrip[q])
+      } on the engine's whole-ms clock)`
+    )
+  }
+}
+
+const hiRes = (q: Quantiles) => `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)} ms`
+
+/** A table row: a label, then one cell per worker. */
+const tableRow = <R>(columns: ReadonlyArray<R>, label: string, cell: (r: R) => string) =>
+  console.log(`  ${label.padEnd(38)}${columns.map((r) => cell(r).padStart(22)).join("")}`)
+
+/** The probe's rows: engine clock, hi-res, trigger → result, CPU per run. */
+const probeRows = (columns: ReadonlyArray<ProbeFigures>, label: string) => {
+  const row = (label: string, cell: (r: ProbeFigures) => string) => tableRow(columns, label, cell)
+  row(label, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
+  row("    the same, hi-res clock", (r) => hiRes(r.probeHiRes.roundTrip))
+  row(
+    "    trigger → result recorded, hi-res",
+    (r) => `${hiRes(r.probeHiRes.fromTrigger)}${r.probeHiRes.late > 0 ? ` (${r.probeHiRes.late} late)` : ""}`
+  )
+  row("    CPU per run: worker / engine", (r) => `${r.probeCpuPerRun.worker.toFixed(2)} / ${r.probeCpuPerRun.engine.toFixed(2)} ms`)
+}
+
+const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<ProbeFigures>, loadBefore: string) => {
   const byKind = new Map(results.map((r) => [r.kind, r]))
   const columns = order.filter((k) => byKind.has(k))
-  const row = (label: string, cell: (r: PhaseResult) => string) =>
-    console.log(`  ${label.padEnd(38)}${columns.map((k) => cell(byKind.get(k)!).padStart(22)).join("")}`)
+  const row = (label: string, cell: (r: PhaseResult) => string) => tableRow(columns.map((k) => byKind.get(k)!), label, cell)
   /** A row of the measured runs' figures (none with BENCH_PROBE_ONLY). */
   const measuredRow = (label: string, cell: (m: Measured) => string) => {
     if (!probeOnly) row(label, (r) => cell(r.measured!))
@@ -647,15 +781,8 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
   measuredRow("tasks per second", (m) => m.tasksPerSecond.toFixed(0))
   measuredRow("first trigger → last completion", (m) => `${m.seconds.toFixed(2)} s`)
   measuredRow("engine round trip p50 / p99", (m) => `${m.roundTrip.p50} / ${m.roundTrip.p99} ms`)
-  row(`  one run at a time (${probe} runs)`, (r) => `${r.probeRoundTrip.p50} / ${r.probeRoundTrip.p99} ms`)
+  probeRows(columns.map((k) => byKind.get(k)!), `  one run at a time (${probe} runs)`)
   const waitedCell = (d: Dispatch) => `${d.waited}; at most ${d.afterSlotFreedMax} ms`
-  const hiRes = (q: Quantiles) => `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)} ms`
-  row("    the same, hi-res clock", (r) => hiRes(r.probeHiRes.roundTrip))
-  row(
-    "    trigger → result recorded, hi-res",
-    (r) => `${hiRes(r.probeHiRes.fromTrigger)}${r.probeHiRes.late > 0 ? ` (${r.probeHiRes.late} late)` : ""}`
-  )
-  row("    CPU per run: worker / engine", (r) => `${r.probeCpuPerRun.worker.toFixed(2)} / ${r.probeCpuPerRun.engine.toFixed(2)} ms`)
   measuredRow("at half throughput: rate", (m) => `${m.steadyRate}/s`)
   measuredRow(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (m) => `${m.steadyDispatch.p50} / ${m.steadyDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
@@ -747,25 +874,27 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
       }`
     )
   }
+  if (interleaved.length > 0) {
+    console.log("")
+    console.log(
+      `  interleaved: both workers alive, each on its own engine, lone runs alternating ${
+        interleaved.map((r) => labels[r.kind]).join(" / ")
+      } in A B B A order`
+    )
+    tableRow(interleaved, "", (r) => labels[r.kind])
+    probeRows(interleaved, `  one run at a time (${interleavedRuns} runs each)`)
+    console.log("  (engine CPU: this process from each run's trigger to the next run's; worker CPU: its process over")
+    console.log("   the whole interleaved probe, the other worker's turns included)")
+  }
   console.log("")
   console.log(`  load average (1 / 5 / 15 min): ${loadBefore} before, ${loadavg()} after`)
   const official = byKind.get("official")
   if (ours !== undefined && official !== undefined) {
     console.log("")
-    const ratio = (a: number, b: number) => (a / b).toFixed(2)
     if (ours.measured !== undefined && official.measured !== undefined) {
       console.log(`throughput ratio (ours / official): ${ratio(ours.measured.tasksPerSecond, official.measured.tasksPerSecond)}`)
     }
-    console.log(
-      `single-run p50 ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip.p50, official.probeHiRes.roundTrip.p50)} (hi-res; ${
-        ratio(ours.probeRoundTrip.p50, official.probeRoundTrip.p50)
-      } on the engine's whole-ms clock)`
-    )
-    console.log(
-      `single-run p99 ratio (ours / official): ${ratio(ours.probeHiRes.roundTrip.p99, official.probeHiRes.roundTrip.p99)} (hi-res; ${
-        ratio(ours.probeRoundTrip.p99, official.probeRoundTrip.p99)
-      } on the engine's whole-ms clock)`
-    )
+    probeRatios("single-run", ours, official)
   }
   if (ours?.measured !== undefined) {
     const m = ours.measured
@@ -776,6 +905,11 @@ const print = (results: ReadonlyArray<PhaseResult>, loadBefore: string) => {
         m.burstRate / 20
       } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
+  }
+  const interleavedOurs = interleaved.find((r) => r.kind === "ours")
+  const interleavedOfficial = interleaved.find((r) => r.kind === "official")
+  if (interleavedOurs !== undefined && interleavedOfficial !== undefined) {
+    probeRatios("interleaved single-run", interleavedOurs, interleavedOfficial)
   }
 }
 
@@ -810,7 +944,14 @@ const program = Effect.gen(function*() {
     console.log(`  running ${labels[kind]} ...`)
     results.push(yield* Effect.provide(phase(kind), PhaseEngine))
   }
-  print(results, loadBefore)
+  // the interleaved probe: both workers, not with the traced workers of BENCH_*_ATTRIBUTE
+  let interleaved: ReadonlyArray<ProbeFigures> = []
+  if (interleavedRuns > 0 && !traced && order.includes("official") && order.includes("ours")) {
+    if (results.length > 0) collectGarbage()
+    console.log(`  running the interleaved probe (${labels[order[0]!]}, ${labels[order[1]!]}) ...`)
+    interleaved = yield* interleavedProbe([order[0]!, order[1]!])
+  }
+  print(results, interleaved, loadBefore)
 })
 
 Effect.runPromise(program).then(
