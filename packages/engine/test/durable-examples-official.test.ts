@@ -344,11 +344,21 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
           multipleEviction: Runnable<object, unknown>
           evictableChildSpawn: Runnable<object, { readonly child: unknown; readonly status: string }>
           childTask: unknown
+          evictableChildBulkSpawn: Runnable<object, { readonly child_results: unknown; readonly status: string }>
+          bulkChildTask: unknown
           nonEvictableSleep: Runnable<object, unknown>
           capacityEvictableSleep: Runnable<object, unknown>
         }>(engine, "durable_eviction/workflow.js")
         yield* Official.worker(hatchet, "eviction-ttl-worker", {
-          workflows: [ex.evictableSleep, ex.multipleEviction, ex.evictableChildSpawn, ex.childTask, ex.nonEvictableSleep] as never
+          workflows: [
+            ex.evictableSleep,
+            ex.multipleEviction,
+            ex.evictableChildSpawn,
+            ex.childTask,
+            ex.evictableChildBulkSpawn,
+            ex.bulkChildTask,
+            ex.nonEvictableSleep
+          ] as never
         })
         // one durable slot: a single waiting task is capacity pressure (after 10 s of waiting). Its own
         // client: the official client's durable stream is one per client, taken by its first worker
@@ -365,6 +375,7 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
         const sleep = yield* start(ex.evictableSleep)
         const multiple = yield* start(ex.multipleEviction)
         const child = yield* start(ex.evictableChildSpawn)
+        const bulk = yield* start(ex.evictableChildBulkSpawn)
         const capacity = yield* start(ex.capacityEvictableSleep)
         const nonEvictable = yield* start(ex.nonEvictableSleep)
         const task = (id: string) => core.state.tasksByExternalId.get(id)!
@@ -409,8 +420,21 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
         expect(reasons.get(child.id)![0]).toMatch(/^Wait TTL \(5s\) exceeded while waiting on /)
         const invocations = [sleep, multiple, child, capacity, nonEvictable].map(({ id }) => task(id).durable!.invocationCount)
         expect(invocations).toEqual([2, 3, 2, 2, 1])
+        // three children in one bulk run, sleeping 10, 20 and 30 s of real time: the parent is
+        // evicted while they run and restored as they finish; its replays are answered by the log
+        // (no child spawned twice) and it returns their results in the order it asked for them
+        const bulkOutput = yield* Effect.promise(() => bulk.ref.output)
+        expect(bulkOutput).toEqual({
+          child_results: [10, 20, 30].map((sleepSeconds) => ({ sleepSeconds, status: "completed" })),
+          status: "completed"
+        })
+        expect(task(bulk.id).durable!.invocationCount).toBeGreaterThan(1)
+        const bulkChildren = [...core.state.tasksByExternalId.values()].filter((t) =>
+          t.run.workflow.name === "eviction-bulk-child-task"
+        )
+        expect(bulkChildren.map((t) => t.state._tag)).toEqual(["Completed", "Completed", "Completed"])
       }),
-    60_000
+    90_000
   )
 
   it.scoped(
