@@ -147,6 +147,35 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
   )
 
   it.scoped(
+    "durable_eviction's graceful-termination copy (a 5 minute sleep, TTL 30 minutes): the worker's shutdown evicts it, the engine's clock ends the sleep and another worker replays it",
+    () =>
+      Effect.gen(function*() {
+        const { core, engine, hatchet } = yield* examplesClient
+        const example = yield* Official.importExample<{
+          evictableSleepForGracefulTermination: Runnable<object, unknown>
+        }>(engine, "durable_eviction/workflow.js")
+        const workflows = [example.evictableSleepForGracefulTermination] as never
+        const name = "evictable-sleep-for-graceful-termination"
+        const ref = yield* Effect.scoped(Effect.gen(function*() {
+          yield* Official.worker(hatchet, "graceful-worker-a", { workflows })
+          const ref = yield* Effect.promise(() => example.evictableSleepForGracefulTermination.runNoWait({}))
+          yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
+          return ref
+        }))
+        // worker a stopped gracefully: its waiting run was evicted, not failed, and holds no worker
+        const task = core.state.tasksByExternalId.get(yield* Effect.promise(() => ref.getWorkflowRunId()))!
+        expect(task.state._tag).toBe("Evicted")
+        yield* Official.worker(hatchet, "graceful-worker-b", { workflows })
+        // the sleep is the engine's: five minutes of its clock end it (the evicted task's execution
+        // timeout stopped with its eviction), and the restored invocation passes it from the log
+        yield* advance(5 * 60_000)
+        expect(yield* Effect.promise(() => ref.output)).toEqual({ status: "completed" })
+        expect(task.durable!.invocationCount).toBe(2)
+      }),
+    30_000
+  )
+
+  it.scoped(
     "durable: children spawned with run(), in bulk, with spawnChild, a DAG after a sleep, and a failing child's error",
     () =>
       Effect.gen(function*() {
