@@ -458,9 +458,7 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
           status: "completed"
         })
         expect(task(bulk.id).durable!.invocationCount).toBeGreaterThan(1)
-        const bulkChildren = [...core.state.tasksByExternalId.values()].filter((t) =>
-          t.run.workflow.name === "eviction-bulk-child-task"
-        )
+        const bulkChildren = [...core.state.tasksByExternalId.values()].filter((t) => t.run.workflow.name === "eviction-bulk-child-task")
         expect(bulkChildren.map((t) => t.state._tag)).toEqual(["Completed", "Completed", "Completed"])
       }),
     90_000
