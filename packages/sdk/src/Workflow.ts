@@ -170,7 +170,9 @@ export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
  * An idempotency key per run (`idempotency` of a workflow or a standalone task; beta in Hatchet):
  * a CEL expression giving a string, held for `ttl`, or until the run's first task ends
  * (`until: "finished"`). Triggering a run whose key is held fails with `HatchetClientError`
- * `IdempotencyCollision` naming the run that holds it.
+ * `IdempotencyCollision` naming the run that holds it. Needs Hatchet engine v0.95.0 or newer
+ * (v0.96.0 for `until: "finished"`): the worker refuses an older engine (`EngineTooOld`), which
+ * would ignore the key.
  *
  * @example
  * ```ts

@@ -77,6 +77,30 @@ describe("engine version", () => {
       yield* startWorker(live).pipe(Effect.provide(onEngine("v0.98.0")))
     }))
 
+  it.scoped("an idempotency key needs v0.95.0 (upstream #4045); held until the run ends, v0.96.0 (#4460)", () =>
+    Effect.gen(function*() {
+      const Charge = Task.make(unique("idempotent"), {
+        input: Schema.Struct({ doc: Schema.String }),
+        idempotency: { expression: "input.doc", ttl: "1 hour", until: "finished" }
+      })
+      const live = Charge.toLayer(() => Effect.void)
+      const tooOld = yield* Effect.flip(startWorker(live).pipe(Effect.provide(onEngine("v0.94.3"))))
+      expect(tooOld).toMatchObject({ _tag: "WorkerError", reason: "EngineTooOld" })
+      expect(tooOld.message).toContain("The Hatchet engine is v0.94.3, older than v0.96.0")
+      expect(tooOld.message).toContain(`workflow "${Charge.name}", an idempotency key (needs v0.95.0 or newer)`)
+      expect(tooOld.message).toContain(`an idempotency key held until the run ends (until: "finished") (needs v0.96.0 or newer)`)
+      const noStatus = yield* Effect.flip(startWorker(live).pipe(Effect.provide(onEngine("v0.95.2"))))
+      expect(noStatus.message).toContain("The Hatchet engine is v0.95.2, older than v0.96.0")
+      expect(noStatus.message).not.toContain("an idempotency key (needs")
+      yield* startWorker(live).pipe(Effect.provide(onEngine("v0.96.0")))
+      // a key held for its TTL is what v0.95.0 brought
+      const Ttl = Task.make(unique("idempotent-ttl"), {
+        input: Schema.Struct({ doc: Schema.String }),
+        idempotency: { expression: "input.doc", ttl: "1 hour" }
+      })
+      yield* startWorker(Ttl.toLayer(() => Effect.void)).pipe(Effect.provide(onEngine("v0.95.0")))
+    }))
+
   it.scoped("definitions that need nothing new start on that engine; so do all on a recent one or a development build", () =>
     Effect.gen(function*() {
       yield* limited([{ expression: "input.doc", limitStrategy: "GROUP_ROUND_ROBIN" }]).pipe(Effect.provide(onEngine("v0.104.7")))

@@ -3,14 +3,21 @@
  * version `Dispatcher/GetVersion` reports against it.
  *
  * Hatchet's engine ignores fields it does not know: an older engine would silently run a
- * `CANCEL_QUEUED_EXCEPT_NEWEST` limit as its default strategy (cancelling running work) or drop a
- * shared limit's name. So a worker whose definitions use a newer feature asks the engine its
+ * `CANCEL_QUEUED_EXCEPT_NEWEST` limit as its default strategy (cancelling running work), drop a
+ * shared limit's name, or run every trigger of an idempotent workflow (releasing a key by status
+ * on an engine that knows only TTLs would hold it for the whole TTL). So a worker whose definitions use a newer feature asks the engine its
  * version first and refuses to start on one that is too old, naming the feature and the version
  * it needs.
  *
  * @internal
  */
-import { type Concurrency, ConcurrencyLimitStrategy, type CreateTaskOpts } from "@effect-hatchet/proto/v1/workflows"
+import {
+  type Concurrency,
+  ConcurrencyLimitStrategy,
+  type CreateTaskOpts,
+  type IdempotencyConfig,
+  IdempotencyMethod
+} from "@effect-hatchet/proto/v1/workflows"
 import type { Compiled } from "./registration.js"
 
 /** Engine versions that brought what the SDK can send. */
@@ -21,6 +28,10 @@ export const minEngineVersion = {
   batchTasks: "v0.98.0",
   /** Durable tasks on the `V1Dispatcher/DurableTask` stream (engine semantics §9.3). */
   durableTasks: "v0.80.0",
+  /** A workflow's idempotency key (`CreateWorkflowVersionRequest.idempotency`): upstream #4045. */
+  idempotency: "v0.95.0",
+  /** Its key held until the run ends (`IdempotencyMethod.STATUS`): upstream #4460. */
+  idempotencyUntilFinished: "v0.96.0",
   queueDepthStrategies: "v0.105.16",
   sharedConcurrency: "v0.106.5",
   maxRunsExpression: "v0.106.5"
@@ -56,6 +67,18 @@ const concurrencyRequirements = (workflow: string, where: string, limits: Readon
     return found
   })
 
+const idempotencyRequirements = (workflow: string, idempotency: IdempotencyConfig | undefined): Array<Requirement> =>
+  idempotency === undefined ? [] : [
+    { workflow, feature: "an idempotency key", minVersion: minEngineVersion.idempotency },
+    ...(idempotency.method === IdempotencyMethod.STATUS
+      ? [{
+        workflow,
+        feature: `an idempotency key held until the run ends (until: "finished")`,
+        minVersion: minEngineVersion.idempotencyUntilFinished
+      }]
+      : [])
+  ]
+
 /** What the compiled definitions need beyond what every supported engine has. */
 export const requirementsOf = (compiled: ReadonlyArray<Compiled>): Array<Requirement> =>
   compiled.flatMap(({ request, wireName }) => {
@@ -64,6 +87,7 @@ export const requirementsOf = (compiled: ReadonlyArray<Compiled>): Array<Require
       : request.tasks
     return [
       ...concurrencyRequirements(wireName, "concurrency", request.concurrencyArr),
+      ...idempotencyRequirements(wireName, request.idempotency),
       ...tasks.flatMap((task) => concurrencyRequirements(wireName, `task "${task.readableId}" concurrency`, task.concurrency)),
       ...tasks.flatMap((task) =>
         task.isDurable
