@@ -8,9 +8,33 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import type { EngineCoreService } from "../src/internal/core.js"
 import { advance } from "./support/clocked.js"
 import { engineLive, examplesClient, pendingWaits, type Runnable, untilWaiting, waiting } from "./support/durable.js"
 import * as Official from "./support/official.js"
+
+/**
+ * Runs `workflow` on an official worker until its durable task waits on its log, then stops the
+ * worker (its scope closed: a graceful shutdown): the task, evicted by that shutdown and held by
+ * no worker, and the run's reference.
+ */
+const evictedByShutdown = (
+  core: EngineCoreService,
+  hatchet: Official.Client,
+  workflow: Runnable<object, unknown>,
+  name: string
+) =>
+  Effect.gen(function*() {
+    const ref = yield* Effect.scoped(Effect.gen(function*() {
+      yield* Official.worker(hatchet, `${name}-worker-a`, { workflows: [workflow] as never })
+      const ref = yield* Effect.promise(() => workflow.runNoWait({}))
+      yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
+      return ref
+    }))
+    const task = core.state.tasksByExternalId.get(yield* Effect.promise(() => ref.getWorkflowRunId()))!
+    expect(task.state._tag).toBe("Evicted")
+    return { ref, task }
+  })
 
 layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) => {
   it.scoped("durable_sleep: the 5 s durable sleep ends when the engine's clock passes it", () =>
@@ -121,17 +145,12 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
           evictableMemoThenWaitForEvent: Runnable<object, unknown>
           MEMO_EVENT_KEY: string
         }>(engine, "durable_eviction/workflow.js")
-        const name = "evictable-memo-then-wait-for-event"
-        const ref = yield* Effect.scoped(Effect.gen(function*() {
-          yield* Official.worker(hatchet, "eviction-worker-a", { workflows: [example.evictableMemoThenWaitForEvent] as never })
-          const ref = yield* Effect.promise(() => example.evictableMemoThenWaitForEvent.runNoWait({}))
-          yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
-          return ref
-        }))
-        // worker a stopped: it evicted its waiting run, which holds no worker now
-        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-        const task = core.state.tasksByExternalId.get(runId)!
-        expect(task.state._tag).toBe("Evicted")
+        const { ref, task } = yield* evictedByShutdown(
+          core,
+          hatchet,
+          example.evictableMemoThenWaitForEvent,
+          "evictable-memo-then-wait-for-event"
+        )
         const memoized = [...task.durable!.entries.values()].find((e) => e.kind === "MEMO")!
         yield* Official.worker(hatchet, "eviction-worker-b", { workflows: [example.evictableMemoThenWaitForEvent] as never })
         yield* Effect.promise(() => hatchet.events.push(example.MEMO_EVENT_KEY, {}))
@@ -154,18 +173,13 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable", (it) =>
         const example = yield* Official.importExample<{
           evictableSleepForGracefulTermination: Runnable<object, unknown>
         }>(engine, "durable_eviction/workflow.js")
-        const workflows = [example.evictableSleepForGracefulTermination] as never
-        const name = "evictable-sleep-for-graceful-termination"
-        const ref = yield* Effect.scoped(Effect.gen(function*() {
-          yield* Official.worker(hatchet, "graceful-worker-a", { workflows })
-          const ref = yield* Effect.promise(() => example.evictableSleepForGracefulTermination.runNoWait({}))
-          yield* Official.eventually(() => (waiting(core, name).length === 1 ? true : undefined))
-          return ref
-        }))
-        // worker a stopped gracefully: its waiting run was evicted, not failed, and holds no worker
-        const task = core.state.tasksByExternalId.get(yield* Effect.promise(() => ref.getWorkflowRunId()))!
-        expect(task.state._tag).toBe("Evicted")
-        yield* Official.worker(hatchet, "graceful-worker-b", { workflows })
+        const { ref, task } = yield* evictedByShutdown(
+          core,
+          hatchet,
+          example.evictableSleepForGracefulTermination,
+          "evictable-sleep-for-graceful-termination"
+        )
+        yield* Official.worker(hatchet, "graceful-worker-b", { workflows: [example.evictableSleepForGracefulTermination] as never })
         // the sleep is the engine's: five minutes of its clock end it (the evicted task's execution
         // timeout stopped with its eviction), and the restored invocation passes it from the log
         yield* advance(5 * 60_000)
