@@ -282,6 +282,20 @@ describe("TaskTest on a durable task", () => {
     }))
 })
 
+/** Waits an hour of its own for an approval, then gives up: its wait is left unfinished. */
+const Impatient = Task.durable("durable-impatient", { output: Schema.String, evictAfter: "never" })
+
+const ImpatientLive = Impatient.toLayer(() =>
+  Effect.gen(function*() {
+    const ctx = yield* DurableContext.DurableContext
+    const approval = yield* ctx.waitForEvent("impatient:approval", { schema: Flows.Approval }).pipe(
+      Effect.timeout("1 hour"),
+      Effect.option
+    )
+    return approval._tag === "Some" ? `approved by ${approval.value.by}` : "gave up"
+  })
+)
+
 /** The events `Flows.Agreement` takes once its three-day sleep is over. */
 const agreementEvents = [
   { key: "sign:a-1", payload: { signed: true, by: "ada" } },
@@ -390,6 +404,29 @@ describe("TaskTest replays a durable task's log", () => {
         message: "non-determinism error in task test-task-run at node 1:1\n  expected: run(durable-double)\n  received: run(durable-double)"
       })
     }).pipe(Effect.provide(Flows.ParentLive)))
+
+  it.effect("a wait the first run left unfinished is armed again in the replay, and its event meets it there", () =>
+    Effect.gen(function*() {
+      // gives up on the approval after an hour of its own (never evicted, so its own timeout runs)
+      const fiber = yield* Effect.fork(TaskTest.run(Impatient, { input: {} }))
+      yield* TestClock.adjust("1 hour")
+      const first = yield* Fiber.join(fiber)
+      expect(yield* first.exit).toBe("gave up")
+      expect(first.durable?.entries).toMatchObject([{ _tag: "Wait", endedAt: undefined, data: undefined }])
+
+      // the replay finds the wait recorded but not met: armed again, the approval meets it at once
+      const replay = yield* TaskTest.run(Impatient, {
+        input: {},
+        durable: { replayOf: first.durable, events: [{ key: "impatient:approval", payload: { approved: true, by: "ada" } }] }
+      })
+      expect(yield* replay.exit).toBe("approved by ada")
+      expect(replay.durable?.entries).toMatchObject([{
+        _tag: "Wait",
+        replayed: true,
+        data: { "impatient:approval": { approved: true, by: "ada" } }
+      }])
+      expect(replay.durable?.nonDeterminism).toBeUndefined()
+    }).pipe(Effect.provide(ImpatientLive)))
 
   it.effect("a wait that outlasts evictAfter evicts the invocation; the event restores it, and it replays the log", () =>
     Effect.gen(function*() {
