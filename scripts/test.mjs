@@ -12,7 +12,8 @@
 //      printing one line when it ends and its whole output only if it failed (so that it does not
 //      interleave with the tests' output).
 //
-// Exits 1 if any step failed, after both lanes have ended, with a summary of each step's time.
+// Exits 1 if any step failed, after both lanes have ended, with a summary of each step's time, after
+// which a failed vitest step's failure report is printed again (a CI log may keep only its tail).
 import { spawn } from "node:child_process"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -41,6 +42,16 @@ const steps = {
 }
 
 const summary = []
+/** The failed test steps' own failure reports, printed again at the very end (a CI log may show only its tail). */
+const failures = []
+
+/** What vitest printed about its failures: from its "Failed Tests" (or "Unhandled Errors") banner on, at most 20,000 characters. */
+const failureReport = (output) => {
+  const plain = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "")
+  const at = plain.search(/⎯+ (Failed Tests|Unhandled Errors?|Failed Suites)/)
+  const report = at < 0 ? plain.slice(-5_000) : plain.slice(at)
+  return report.length > 20_000 ? `${report.slice(0, 20_000)}\n[… cut]` : report
+}
 
 /** Runs one step; `quiet` buffers its output and prints it only if it fails. */
 const run = (name, { quiet }) =>
@@ -49,19 +60,26 @@ const run = (name, { quiet }) =>
     if (quiet) console.log(`[${name}] started`)
     const child = spawn(process.execPath, steps[name], {
       cwd: root,
-      stdio: quiet ? ["ignore", "pipe", "pipe"] : "inherit",
-      env: { ...process.env, FORCE_COLOR: quiet ? "0" : process.env.FORCE_COLOR }
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        FORCE_COLOR: quiet ? "0" : process.env.FORCE_COLOR ?? (process.stdout.isTTY ? "1" : undefined)
+      }
     })
     let output = ""
-    child.stdout?.on("data", (chunk) => (output += chunk))
-    child.stderr?.on("data", (chunk) => (output += chunk))
+    const keep = (forward) => (chunk) => {
+      output += chunk
+      if (!quiet) forward.write(chunk)
+    }
+    child.stdout.on("data", keep(process.stdout))
+    child.stderr.on("data", keep(process.stderr))
     child.on("close", (code) => {
       const ok = code === 0
       summary.push(`${ok ? "ok    " : "FAILED"} ${name} (${seconds(since)})`)
       if (quiet) {
         console.log(`[${name}] ${ok ? "ok" : "FAILED"} in ${seconds(since)}`)
         if (!ok) console.log(output.replace(/^/gm, `[${name}] `))
-      }
+      } else if (!ok) failures.push([name, failureReport(output)])
       resolve(ok)
     })
   })
@@ -77,5 +95,16 @@ const [tests, checks] = await Promise.all([
   sequence(["vitest shared-modules", "vitest own-process"], { quiet: false }),
   sequence(["lint", "typecheck", "docgen", "check:pack"], { quiet: true })
 ])
+for (const [name, report] of failures) console.log(`\n==== ${name}: what failed ====\n${report}`)
 console.log(`\n${summary.join("\n")}\ntotal ${seconds(started)}`)
+// last, one line per failed test and its error's first line: what a log's tail should show
+for (const [name, report] of failures) {
+  const lines = report.split("\n")
+  const failed = lines.flatMap((line, i) =>
+    line.trimStart().startsWith("FAIL ")
+      ? [`  ${line.trim()}\n      ${lines.slice(i + 1).find((next) => next.trim() !== "")?.trim() ?? ""}`]
+      : []
+  )
+  if (failed.length > 0) console.log(`${name} failed:\n${failed.slice(0, 20).join("\n")}`)
+}
 process.exit(quick && tests && checks ? 0 : 1)
