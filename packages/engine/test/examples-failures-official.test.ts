@@ -32,8 +32,10 @@ const ended = (
   ref: Ref,
   also: (d: Awaited<ReturnType<Official.Client["runs"]["get"]>>) => boolean = () => true
 ) =>
-  Effect.flatMap(Effect.promise(() => ref.getWorkflowRunId()), (id) =>
-    Official.eventually(() => hatchet.runs.get(id).then((d) => (terminal(d.run.status) && also(d) ? d : undefined)), 14_000))
+  Effect.flatMap(
+    Effect.promise(() => ref.getWorkflowRunId()),
+    (id) => Official.eventually(() => hatchet.runs.get(id).then((d) => (terminal(d.run.status) && also(d) ? d : undefined)), 14_000)
+  )
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: failures", (it) => {
   it.scoped("on_failure: step1's error reaches the caller; the run is FAILED, step1 FAILED, on_failure COMPLETED", () =>
@@ -72,7 +74,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const details = yield* ended(hatchet, ref, (d) => d.taskEvents.filter((e) => e.eventType === "FAILED").length >= 3)
       expect(details.run.status).toBe("FAILED")
       const events = (type: string) =>
-        details.taskEvents.filter((e) => e.eventType === type).map((e) => e.taskDisplayName.replace(/-\d+$/, "")).sort()
+        details.taskEvents.filter((e) => e.eventType === type).map((e) => (e.taskDisplayName ?? "").replace(/-\d+$/, "")).sort()
       expect(events("RETRYING")).toEqual(["should-retry-wrong-error-type"])
       expect(events("FAILED")).toEqual(["should-not-retry", "should-retry-wrong-error-type", "should-retry-wrong-error-type"])
       expect(events("FINISHED")).toEqual(["should-not-retry-successful-task"])
@@ -90,6 +92,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const ref = yield* Effect.promise(() => workflow.runNoWait({}))
       const details = yield* ended(hatchet, ref)
       expect(details.run.status).toBe("CANCELLED")
+      // as the gRPC details give it too (what upstream's Python test of this example reads)
+      expect(yield* Effect.promise(() => hatchet.runs.getDetails(details.run.metadata.id).then((d) => [d.done, d.status]))).toEqual([
+        true,
+        "CANCELLED"
+      ])
       // `ctx.cancel()` cancels the calling task only: the other task is not told and completes
       const tasks = Object.fromEntries(details.tasks.map((t) => [t.displayName.replace(/-\d+$/, ""), [t.status, t.output]]))
       expect(tasks).toEqual({

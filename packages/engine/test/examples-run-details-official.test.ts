@@ -49,12 +49,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(Object.keys(grpcMid.taskRuns).length).toBeGreaterThan(0)
 
       expect(yield* Effect.promise(() => ref.output.then(() => "succeeded", () => "failed"))).toBe("failed")
-      const done = yield* Official.eventually(() =>
-        hatchet.runs.get(id).then((d) => (d.run.status === "FAILED" && d.tasks.length === 6 ? d : undefined)), 14_000)
+      const done = yield* Official.eventually(
+        () => hatchet.runs.get(id).then((d) => (d.run.status === "FAILED" && d.tasks.length === 6 ? d : undefined)),
+        14_000
+      )
       expect(done.run.input).toEqual(input)
       expect(done.run.additionalMetadata).toMatchObject(metadata)
       const nameOf = new Map(done.shape.map((s) => [s.taskExternalId, s.taskName]))
-      const byName = Object.fromEntries(done.tasks.map((t) => [nameOf.get(t.taskExternalId), t]))
+      const byName: Record<string, (typeof done.tasks)[number]> = Object.fromEntries(
+        done.tasks.map((t) => [nameOf.get(t.taskExternalId), t])
+      )
       expect(Object.fromEntries(Object.entries(byName).map(([name, t]) => [name, t.status]))).toEqual({
         step1: "COMPLETED",
         step2: "COMPLETED",

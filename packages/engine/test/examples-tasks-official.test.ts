@@ -15,6 +15,7 @@
  *   completes, the context's lines stored as the task's logs.
  */
 import { expect, layer } from "@effect/vitest"
+import type { JsonObject } from "@hatchet-dev/typescript-sdk/v1/types.js"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
@@ -124,7 +125,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         hatchetWithMiddlewareChaining: Official.Client
       }>(engine, "middleware/client.js")
       // a task of ours on the example's chaining client, giving back the input it sees
-      const echo = chaining.task({ name: Official.unique("middleware-echo"), fn: (input: Record<string, unknown>) => ({ seen: input }) })
+      const echo = chaining.task({
+        name: Official.unique("middleware-echo"),
+        fn: (input: JsonObject) => ({ seen: input })
+      }) as unknown as Task<{ first: number }>
       yield* Official.worker(hatchetWithMiddleware, "middleware-worker", { workflows: [taskWithMiddleware] as never, slots: 5 })
       yield* Official.worker(chaining, "middleware-chain-worker", { workflows: [echo] as never, slots: 5 })
 
