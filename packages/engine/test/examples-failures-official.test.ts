@@ -78,6 +78,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(events("RETRYING")).toEqual(["should-retry-wrong-error-type"])
       expect(events("FAILED")).toEqual(["should-not-retry", "should-retry-wrong-error-type", "should-retry-wrong-error-type"])
       expect(events("FINISHED")).toEqual(["should-not-retry-successful-task"])
+      // upstream's task controller words the retry, and queues it again at once (no backoff)
+      const retried = details.taskEvents.filter((e) => e.taskDisplayName?.startsWith("should-retry-wrong-error-type"))
+      const at = retried.findIndex((e) => e.eventType === "RETRYING")
+      expect(retried.slice(at, at + 2).map((e) => [e.eventType, e.message])).toEqual([
+        ["RETRYING", "This is retry number 1."],
+        ["QUEUED", ""]
+      ])
     }))
 
   it.scoped("cancellation: the task that cancels itself ends CANCELLED with no output", () =>

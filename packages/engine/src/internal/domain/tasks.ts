@@ -35,6 +35,7 @@ import {
 } from "./concurrency.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { onDurableTaskFinal, onSignal } from "./durableLog.js"
+import { formatGoDuration } from "./duration.js"
 import { releaseOnFinal } from "./idempotency.js"
 import type { JsonValue } from "./json.js"
 import { emptyObject, sharedJson } from "./json.js"
@@ -306,12 +307,15 @@ export const failTaskApp = (
   if (!failure.shouldNotRetry && step.retries > task.appRetryCount) {
     task.retryCount++
     task.appRetryCount++
-    recordEvent(state, task, "RETRYING", now)
     if (step.backoffFactor !== undefined) {
       const maxSeconds = step.backoffMaxSeconds ?? 86_400
       const delayMs = Math.min(maxSeconds, Math.pow(step.backoffFactor, task.appRetryCount)) * 1000
+      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, delayMs, now) })
       retryLater(state, task, now, now + delayMs, true)
     } else {
+      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, undefined, now) })
+      // queued again at once (with a backoff, when it ends: `onRetryBackoff`)
+      recordEvent(state, task, "QUEUED", now)
       requeue(state, task, now)
       settleStrategies(state, now)
     }
@@ -357,6 +361,18 @@ export const failTaskInternal = (
  * ones (with the same keys) are acquired when the retry is queued; a delayed internal retry keeps
  * its first slot and acquires it again.
  */
+/**
+ * A RETRYING event's message, as upstream's task controller words it: which retry this is and,
+ * when the step has a backoff factor and maximum, how long it waits (a Go duration) and until when
+ * (RFC 3339, UTC).
+ */
+const retryMessage = (task: Task, delayMs: number | undefined, now: number): string => {
+  const retry = `This is retry number ${task.appRetryCount}.`
+  if (delayMs === undefined || task.step.backoffMaxSeconds === undefined) return retry
+  const until = new Date(now + delayMs).toISOString().replace(/\.\d{3}Z$/, "Z")
+  return `${retry} Retrying in ${formatGoDuration(delayMs)} (${until}).`
+}
+
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
   setTaskState(state, task, { _tag: "Backoff", at, reacquire })
@@ -367,6 +383,7 @@ const retryLater = (state: EngineState, task: Task, now: number, at: number, bac
 /** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
 export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
   if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
+  recordEvent(state, task, "QUEUED", now)
   if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
   settleStrategies(state, now)
