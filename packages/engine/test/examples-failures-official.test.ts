@@ -127,5 +127,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const details = yield* ended(hatchet, timedOut)
       expect(["FAILED", "CANCELLED"]).toContain(details.run.status)
       expect(details.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", "Task exceeded timeout of 3s"]])
+      expect(details.taskEvents.filter((e) => e.eventType === "TIMED_OUT").map((e) => e.message)).toEqual([
+        "Task exceeded timeout of 3s"
+      ])
     }))
 })

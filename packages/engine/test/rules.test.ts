@@ -430,6 +430,11 @@ describe("timeouts", () => {
       yield* h.advance(10 * 60_000, [w])
       const t = h.state.tasksByExternalId.get(runId)!
       expect(t).toMatchObject({ state: { _tag: "Failed", error: "Task exceeded timeout of 10m" } })
+      // each attempt's TIMED_OUT event gives the reason as its message, with no error message
+      expect(eventsOf(t).filter((e) => e.eventType === "TIMED_OUT").map((e) => [e.retryCount, e.message, e.errorMessage])).toEqual([
+        [0, "Task exceeded timeout of 10m", undefined],
+        [1, "Task exceeded timeout of 10m", undefined]
+      ])
       expect(w.cancels().map((c) => c.retryCount)).toEqual([0, 1])
       // timeouts publish no STEP_RUN FAILED on the event stream
       expect(events.filter((e) =>

@@ -275,6 +275,11 @@ export interface AppFailure {
   readonly shouldNotRetry: boolean
   /** Worker-reported failures appear on the event stream; timeouts do not. */
   readonly source: "worker" | "timeout"
+  /**
+   * A timeout's TIMED_OUT event message (upstream's timeout controller: "Task exceeded timeout
+   * of <timeout>"); the event has no error message, unlike a FAILED event.
+   */
+  readonly timedOut?: string
 }
 
 /**
@@ -299,10 +304,15 @@ export const failTaskApp = (
       retryCount
     })
   }
-  recordEvent(state, task, failure.source === "timeout" ? "TIMED_OUT" : "FAILED", now, {
-    errorMessage: failure.message,
-    workerId
-  })
+  recordEvent(
+    state,
+    task,
+    failure.source === "timeout" ? "TIMED_OUT" : "FAILED",
+    now,
+    failure.source === "timeout"
+      ? { message: failure.timedOut ?? failure.message, workerId }
+      : { errorMessage: failure.message, workerId }
+  )
   const step = task.step
   if (!failure.shouldNotRetry && step.retries > task.appRetryCount) {
     task.retryCount++
@@ -424,7 +434,8 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
   failTaskApp(state, task, task.retryCount, {
     message: `Task exceeded timeout of ${task.step.timeout ?? ""}`,
     shouldNotRetry: false,
-    source: "timeout"
+    source: "timeout",
+    timedOut: `Task exceeded timeout of ${task.step.timeout ?? ""}`
   }, now)
 }
 
@@ -507,7 +518,8 @@ const timeOutBatch = (state: EngineState, run: BatchRun, now: number): void => {
     failTaskApp(state, task, task.retryCount, {
       message: `Task failed due to batch timeout, exceeded timeout of ${timeout}`,
       shouldNotRetry: false,
-      source: "timeout"
+      source: "timeout",
+      timedOut: `Task exceeded timeout of ${timeout}`
     }, now)
   }
 }
