@@ -85,6 +85,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ["RETRYING", "This is retry number 1."],
         ["QUEUED", ""]
       ])
+      // as upstream's REST gives events: the dispatcher's message on each sending, an error
+      // message on every event ("" but on the failures)
+      expect(new Set(details.taskEvents.filter((e) => e.eventType === "SENT_TO_WORKER").map((e) => e.message))).toEqual(
+        new Set(["Sent task run to the assigned worker"])
+      )
+      for (const e of details.taskEvents) {
+        if (e.eventType === "FAILED") expect(JSON.parse(e.errorMessage!).message).toBe("This task should not retry")
+        else expect(e.errorMessage).toBe("")
+      }
     }))
 
   it.scoped("cancellation: the task that cancels itself ends CANCELLED with no output", () =>
