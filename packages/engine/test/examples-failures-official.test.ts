@@ -5,11 +5,13 @@
  * - on_failure: the failing task's error reaches the caller, the run is FAILED with the failed
  *   task and the on-failure task (COMPLETED) among its tasks;
  * - non_retryable: a `NonRetryableError` is not retried, a plain error is (once, as configured):
- *   the FAILED run's events show one RETRYING and three FAILED;
+ *   the FAILED run's events show one RETRYING and three FAILED (and, as upstream's engine words
+ *   and orders them, the retry's RETRYING message and the QUEUED after it, each sending's message,
+ *   an error message on every event);
  * - cancellation: a task that cancels itself (`ctx.cancel()`) ends CANCELLED, with no output, and
  *   so does its run;
- * - timeout: a task past its execution timeout ends FAILED or CANCELLED, one that refreshes its
- *   timeout in time completes.
+ * - timeout: a task past its execution timeout ends FAILED or CANCELLED (its TIMED_OUT event saying
+ *   why), one that refreshes its timeout in time completes.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
