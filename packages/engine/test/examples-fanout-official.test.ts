@@ -31,7 +31,7 @@ interface MixedSpawn {
   }
 }
 
-layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: children", (it) => {
+layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: fan-out", (it) => {
   it.scoped("child_index: children spawned by runChild and by runNoWait are distinct runs, each with its own output", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
