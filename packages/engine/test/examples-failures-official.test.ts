@@ -3,7 +3,7 @@
  * `cancellation`, `timeout`), unchanged, on an official worker against this engine, triggered with
  * the official client; what each must do is what upstream's own e2e tests for them assert:
  * - on_failure: the failing task's error reaches the caller, the run is FAILED with the failed
- *   task and the on-failure task (COMPLETED) among its tasks;
+ *   task and the on-failure task (COMPLETED) among its tasks, and that task saw the error;
  * - non_retryable: a `NonRetryableError` is not retried, a plain error is (once, as configured):
  *   the FAILED run's events show one RETRYING and three FAILED (and, as upstream's engine words
  *   and orders them, the retry's RETRYING message and the QUEUED after it, each sending's message,
@@ -61,6 +61,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ["on-failure-task", "COMPLETED"],
         ["step1", "FAILED"]
       ])
+      const handler = details.tasks.find((t) => t.displayName.startsWith("on-failure-task"))!
+      const logs = yield* Official.eventually(() =>
+        hatchet.logs.list(handler.taskExternalId).then((l) => ((l.rows ?? []).length >= 2 ? l.rows! : undefined))
+      )
+      // the handler saw its run and step1's error (ctx.errors(), keyed by the failed task's name)
+      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+      expect(logs.map((l) => l.message).sort()).toEqual([`onFailure for run: ${runId}`, "upstream errors"])
+      const errors = (logs.find((l) => l.message === "upstream errors")!.metadata as { errors: Record<string, string> }).errors
+      expect(Object.keys(errors)).toEqual(["step1"])
+      expect(JSON.parse(errors.step1!).message).toBe(ERROR_TEXT)
     }))
 
   it.scoped("non_retryable: only the plain error is retried; one RETRYING and three FAILED events", () =>
