@@ -145,9 +145,17 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("b
       }, 5_000)
       expect(cancels.map((a) => a.batchId)).toEqual([batch!.batchId, batch!.batchId])
       const reply = yield* call("GET", `${engine.apiUrl}/api/v1/stable/workflow-runs/${runIds[0]}`, Redacted.value(engine.token))
-      const details = reply.body as { run: { status: string }; tasks: Array<{ errorMessage?: string }> }
+      const details = reply.body as {
+        run: { status: string }
+        tasks: Array<{ errorMessage?: string }>
+        taskEvents: Array<{ eventType: string; message: string }>
+      }
       expect(details.run.status).toBe("FAILED")
       expect(details.tasks[0]!.errorMessage).toBe("Task failed due to batch timeout, exceeded timeout of 1s")
+      // its event, as upstream's timeout controller words it
+      expect(details.taskEvents.filter((e) => e.eventType === "TIMED_OUT").map((e) => e.message)).toEqual([
+        "Task exceeded timeout of 1s"
+      ])
     }))
 
   it.scoped("a batch step of a DAG: its tasks wait for their parent, each item's payload has its run's parent outputs, the children follow", () =>

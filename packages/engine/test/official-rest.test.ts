@@ -119,6 +119,7 @@ layer(fixture, { timeout: 60_000, excludeTestServices: true })("REST through the
       expect(events.data.rows!.map((e) => [e.eventType, e.attempt])).toEqual(
         expect.arrayContaining([["FAILED", 1], ["RETRIED_BY_USER", 2], ["FINISHED", 2]])
       )
+      expect(events.data.rows!.find((e) => e.eventType === "RETRIED_BY_USER")!.message).toBe("Task was replayed, resetting task result.")
     }))
 
   it.effect("lists runs with filters and pages (runs.list), gets a run (runs.get) and its status", () =>

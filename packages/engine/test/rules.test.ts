@@ -4,7 +4,7 @@
 import { ResourceEventType, ResourceType, StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, TestClock } from "effect"
+import { Clock, Effect, Either, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as Admin from "../src/internal/domain/admin.js"
 import { taskError, taskStatus } from "../src/internal/domain/model.js"
@@ -242,6 +242,36 @@ describe("retries and failures", () => {
       expect(w.starts().map((s) => s.retryCount)).toEqual([0, 1, 2])
     }))
 
+  it.scoped("RETRYING says which retry it is (and, with a backoff, how long and until when); QUEUED follows when it is queued", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("rm", [task("now", { retries: 1 }), task("later", { retries: 1, backoffFactor: 2, backoffMaxSeconds: 60 })])
+      const w = yield* h.worker(["rm:now", "rm:later"])
+      const runId = yield* h.trigger("rm")
+      const startOf = (step: string) => w.starts().find((s) => s.actionId === `rm:${step}`)!
+      const failedAt = yield* Clock.currentTimeMillis
+      yield* h.fail(startOf("now"), "x")
+      yield* h.fail(startOf("later"), "x")
+      const timeline = (step: string) =>
+        Effect.map(h.taskOf(runId, step), (t) => eventsOf(t).map((e) => [e.retryCount, e.eventType, e.message]))
+      const now = yield* timeline("now")
+      const retried = now.findIndex(([, type]) => type === "RETRYING")
+      expect(now.slice(retried, retried + 2)).toEqual([
+        [1, "RETRYING", "This is retry number 1."],
+        [1, "QUEUED", ""]
+      ])
+      const until = new Date(failedAt + 2_000).toISOString().replace(/\.\d{3}Z$/, "Z")
+      expect((yield* timeline("later")).slice(-2)).toEqual([
+        [0, "FAILED", ""],
+        [1, "RETRYING", `This is retry number 1. Retrying in 2s (${until}).`]
+      ])
+      // queued when its backoff ends
+      yield* h.advance(2_000, [w], 500)
+      const later = yield* timeline("later")
+      const retrying = later.findIndex(([, type]) => type === "RETRYING")
+      expect(later.slice(retrying + 1, retrying + 3).map(([, type]) => type)).toEqual(["QUEUED", "ASSIGNED"])
+    }))
+
   it.scoped("backoff is min(max, factor^n) seconds", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness
@@ -400,6 +430,11 @@ describe("timeouts", () => {
       yield* h.advance(10 * 60_000, [w])
       const t = h.state.tasksByExternalId.get(runId)!
       expect(t).toMatchObject({ state: { _tag: "Failed", error: "Task exceeded timeout of 10m" } })
+      // each attempt's TIMED_OUT event gives the reason as its message, with no error message
+      expect(eventsOf(t).filter((e) => e.eventType === "TIMED_OUT").map((e) => [e.retryCount, e.message, e.errorMessage])).toEqual([
+        [0, "Task exceeded timeout of 10m", undefined],
+        [1, "Task exceeded timeout of 10m", undefined]
+      ])
       expect(w.cancels().map((c) => c.retryCount)).toEqual([0, 1])
       // timeouts publish no STEP_RUN FAILED on the event stream
       expect(events.filter((e) =>

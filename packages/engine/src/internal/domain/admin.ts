@@ -176,7 +176,8 @@ export const replayIds = (state: EngineState, tenantId: string, ids: ReadonlyArr
       task.retryCount++
       task.appRetryCount = 0
       task.internalRetryCount = 0
-      recordEvent(state, task, "RETRIED_BY_USER", now)
+      // worded as upstream's OLAP signaler records a replay (SignalTasksReplayed)
+      recordEvent(state, task, "RETRIED_BY_USER", now, { message: "Task was replayed, resetting task result." })
       requeueReplayed(state, task, now)
       replayed.push(task.externalId)
     }

@@ -35,6 +35,7 @@ import {
 } from "./concurrency.js"
 import { armTimeout, enqueue, releaseRuntime, sendCancel } from "./dispatch.js"
 import { onDurableTaskFinal, onSignal } from "./durableLog.js"
+import { formatGoDuration } from "./duration.js"
 import { releaseOnFinal } from "./idempotency.js"
 import type { JsonValue } from "./json.js"
 import { emptyObject, sharedJson } from "./json.js"
@@ -274,6 +275,11 @@ export interface AppFailure {
   readonly shouldNotRetry: boolean
   /** Worker-reported failures appear on the event stream; timeouts do not. */
   readonly source: "worker" | "timeout"
+  /**
+   * A timeout's TIMED_OUT event message (upstream's timeout controller: "Task exceeded timeout
+   * of <timeout>"); the event has no error message, unlike a FAILED event.
+   */
+  readonly timedOut?: string
 }
 
 /**
@@ -298,20 +304,28 @@ export const failTaskApp = (
       retryCount
     })
   }
-  recordEvent(state, task, failure.source === "timeout" ? "TIMED_OUT" : "FAILED", now, {
-    errorMessage: failure.message,
-    workerId
-  })
+  recordEvent(
+    state,
+    task,
+    failure.source === "timeout" ? "TIMED_OUT" : "FAILED",
+    now,
+    failure.source === "timeout"
+      ? { message: failure.timedOut ?? failure.message, workerId }
+      : { errorMessage: failure.message, workerId }
+  )
   const step = task.step
   if (!failure.shouldNotRetry && step.retries > task.appRetryCount) {
     task.retryCount++
     task.appRetryCount++
-    recordEvent(state, task, "RETRYING", now)
     if (step.backoffFactor !== undefined) {
       const maxSeconds = step.backoffMaxSeconds ?? 86_400
       const delayMs = Math.min(maxSeconds, Math.pow(step.backoffFactor, task.appRetryCount)) * 1000
+      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, delayMs, now) })
       retryLater(state, task, now, now + delayMs, true)
     } else {
+      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, undefined, now) })
+      // queued again at once (with a backoff, when it ends: `onRetryBackoff`)
+      recordEvent(state, task, "QUEUED", now)
       requeue(state, task, now)
       settleStrategies(state, now)
     }
@@ -357,6 +371,18 @@ export const failTaskInternal = (
  * ones (with the same keys) are acquired when the retry is queued; a delayed internal retry keeps
  * its first slot and acquires it again.
  */
+/**
+ * A RETRYING event's message, as upstream's task controller words it: which retry this is and,
+ * when the step has a backoff factor and maximum, how long it waits (a Go duration) and until when
+ * (RFC 3339, UTC).
+ */
+const retryMessage = (task: Task, delayMs: number | undefined, now: number): string => {
+  const retry = `This is retry number ${task.appRetryCount}.`
+  if (delayMs === undefined || task.step.backoffMaxSeconds === undefined) return retry
+  const until = new Date(now + delayMs).toISOString().replace(/\.\d{3}Z$/, "Z")
+  return `${retry} Retrying in ${formatGoDuration(delayMs)} (${until}).`
+}
+
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
   setTaskState(state, task, { _tag: "Backoff", at, reacquire })
@@ -367,6 +393,7 @@ const retryLater = (state: EngineState, task: Task, now: number, at: number, bac
 /** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
 export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
   if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
+  recordEvent(state, task, "QUEUED", now)
   if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
   settleStrategies(state, now)
@@ -407,7 +434,8 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
   failTaskApp(state, task, task.retryCount, {
     message: `Task exceeded timeout of ${task.step.timeout ?? ""}`,
     shouldNotRetry: false,
-    source: "timeout"
+    source: "timeout",
+    timedOut: `Task exceeded timeout of ${task.step.timeout ?? ""}`
   }, now)
 }
 
@@ -490,7 +518,8 @@ const timeOutBatch = (state: EngineState, run: BatchRun, now: number): void => {
     failTaskApp(state, task, task.retryCount, {
       message: `Task failed due to batch timeout, exceeded timeout of ${timeout}`,
       shouldNotRetry: false,
-      source: "timeout"
+      source: "timeout",
+      timedOut: `Task exceeded timeout of ${timeout}`
     }, now)
   }
 }

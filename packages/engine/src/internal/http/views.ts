@@ -24,6 +24,7 @@ import type {
   ScheduledRun,
   Task,
   TaskEvent,
+  TaskEventType,
   Tenant,
   Worker,
   Workflow
@@ -73,13 +74,22 @@ export const tenant = (t: Tenant, profile: TenantProfile = defaultProfile, serve
   version: "V1" as const
 })
 
+/**
+ * The message upstream's engine gives every event of a type (the dispatcher's SENT_TO_WORKER),
+ * shown rather than stored with each event.
+ */
+const fixedMessages: Partial<Record<TaskEventType, string>> = {
+  SENT_TO_WORKER: "Sent task run to the assigned worker"
+}
+
+/** `V1TaskEvent` (`ToTaskRunEventMany`): its error message always present, "" when it has none. */
 export const taskEvent = (task: Task, event: TaskEvent) => ({
   id: event.id,
   taskId: task.externalId,
   timestamp: iso(event.timestamp)!,
   eventType: event.eventType,
-  message: event.message,
-  ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
+  message: event.message !== "" ? event.message : (fixedMessages[event.eventType] ?? ""),
+  errorMessage: event.errorMessage ?? "",
   ...(event.output !== undefined ? { output: event.output } : {}),
   ...(event.workerId !== undefined ? { workerId: event.workerId } : {}),
   taskDisplayName: taskDisplayName(task),
