@@ -4,6 +4,9 @@
  * with the facts upstream's own tests of them check:
  * - `concurrency_limit_rr` (GROUP_ROUND_ROBIN, one run per `input.GroupKey`, a worker of one
  *   slot): a bulk run of four inputs over two groups completes, each with its own output.
+ *   Upstream's test stops there (it finds the timing too unreliable to check more); with one slot
+ *   the order is set all the same, and checked here: the groups take turns (a, c, b, d), as
+ *   upstream's queue (priority, then arrival) sees a group's next run only once its last ended.
  * - `concurrency_multiple_keys` and `concurrency_workflow_level` (two GROUP_ROUND_ROBIN keys on
  *   the workflow: at most 8 runs per `input.digit` and 3 per `input.name`): every run completes,
  *   and at no instant do more runs of one digit or one name run than its limit, judged from the
@@ -103,6 +106,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ])
       )
       expect(results).toEqual(["a", "b", "c", "d"].map((m) => ({ "to-lower": { TransformedMessage: m } })))
+      const listed = yield* promise(() => hatchet.runs.list({ workflowNames: [simpleConcurrency.name], onlyTasks: true }))
+      // one slot, one run per group: the groups take turns (a, then c of the other group, ...)
+      const at = (iso: string | undefined) => Date.parse(iso!)
+      const started = [...(listed.rows ?? [])].sort((x, y) => at(x.startedAt) - at(y.startedAt) || at(x.finishedAt) - at(y.finishedAt))
+      expect(started.map((row) => (row.input as { Message: string }).Message)).toEqual(["a", "c", "b", "d"])
     }))
 
   it.scoped("concurrency_multiple_keys: no more than 8 runs of a digit nor 3 of a name at once, and every run completes", () =>
