@@ -13,6 +13,7 @@ import { Priority } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Engine from "../src/Engine.js"
+import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
@@ -28,6 +29,8 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("o
       const { priority, priorityWf } = yield* Official.importExample<Example>(engine, "priority/workflow.js")
       // registered by a worker that is then stopped: the runs wait in the queue
       yield* Effect.scoped(Official.worker(hatchet, "priority-register-worker", { workflows: [priority, priorityWf], slots: 1 }))
+      const core = yield* EngineCore
+      yield* Official.eventually(() => ([...core.state.workersById.values()].every((w) => !w.isActive) ? true : undefined))
       const testRunId = randomUUID()
       const order = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.LOW, Priority.HIGH, Priority.MEDIUM]
       const ids: Array<string> = []
