@@ -1,10 +1,12 @@
 /**
  * The official SDK's shipped `batch_assign` example, unchanged, with the official worker and client
- * against this engine: batches flush by size and by interval, per group key (the 4 MB cut is in
- * `batches.test.ts`: the example's `batchLarge` waits 10 s for its last batch); a
+ * against this engine: batches flush by size and by interval, per group key (the example's
+ * `batchLarge`, cut at 4 MB, is in `examples-batch-large-official.test.ts`, on a TestClock); a
  * key that does not evaluate to a string fails only its task; a broadcast result reaches every
- * caller; `ctx.cancel()` cancels the whole batch; a batch handler spawns children; the task
- * events show the wait and the flush.
+ * caller; `ctx.cancel()` cancels the whole batch and its callers' `run` still resolves; a batch
+ * handler spawns children, plain tasks or batch tasks (ten of these fill one batch); twenty callers
+ * of one batch get their own items back in the order they submitted; the task events show the wait
+ * and the flush.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -109,5 +111,39 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // a batch handler spawns one child per item
       const spawned = yield* all(Array.from({ length: 10 }, () => example.batchChildSpawn.run({ message: "hello" })))
       spawned.forEach((r) => expect(r).toEqual({ message_len: 8 }))
+    }))
+
+  it.scoped("order, a cancelled batch's callers, children that are batch tasks themselves", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const example = yield* Official.importExample<{
+        batchOrdered: BatchTask<{ index: number }>
+        batchCancel: BatchTask<Message>
+        childBatch: BatchTask<Message>
+        batchChildBatchSpawn: BatchTask<Message>
+      }>(engine, "batch_assign/workflow.js")
+      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      const { batchCancel, batchChildBatchSpawn, batchOrdered, childBatch } = example
+      yield* Official.worker(hatchet, "batch-worker-2", {
+        workflows: [batchOrdered, batchCancel, childBatch, batchChildBatchSpawn] as never,
+        slots: 20
+      })
+
+      // twenty callers of one batch each get their own item back, in the order they submitted
+      const ordered = yield* all(Array.from({ length: 20 }, (_, index) => batchOrdered.run({ index })))
+      expect(ordered).toEqual(Array.from({ length: 20 }, (_, index) => ({ index })))
+
+      // the callers of a batch whose handler calls ctx.cancel() all get an answer, not an error
+      const cancelled = yield* Effect.promise(() =>
+        Promise.allSettled(Array.from({ length: 10 }, () => batchCancel.run({ message: "hello" })))
+      )
+      expect(cancelled.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => "fulfilled"))
+
+      // a batch handler spawns, per item, a run of another batch task: the ten children fill one
+      // batch of ten (its interval is a minute), whose broadcast output every caller gets
+      const spawned = yield* all(Array.from({ length: 10 }, () => batchChildBatchSpawn.run({ message: "hello" })))
+      for (const r of spawned) {
+        expect(Object.values(r.out)).toEqual(Array.from({ length: 10 }, () => ({ message: "hello" })))
+      }
     }))
 })

@@ -90,6 +90,9 @@ export const restError = (call: () => Promise<unknown>) =>
     )
   )
 
+/** A run's additional metadata as `runs.list` lists it (typed `object` by the SDK). */
+export const runMetadata = (row: { readonly additionalMetadata?: object }) => (row.additionalMetadata ?? {}) as Record<string, unknown>
+
 /** A unique name per test, so several tests can share one engine. */
 let counter = 0
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
