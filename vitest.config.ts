@@ -16,12 +16,19 @@ const slowest = [
   "packages/testing/test/Schedules.e2e.test.ts",
   "packages/testing/test/EngineRestart.e2e.test.ts",
   "packages/testing/test/Worker.test.ts",
-  "packages/engine/test/concurrency-official.test.ts",
-  "packages/engine/test/examples-official.test.ts",
+  "packages/engine/test/durable-examples-official.test.ts",
+  "packages/engine/test/examples-run-details-official.test.ts",
+  "packages/engine/test/unsupported-official.test.ts",
   "packages/engine/test/concurrency-examples-official.test.ts",
+  "packages/engine/test/examples-concurrency-cancel-official.test.ts",
+  "packages/engine/test/examples-concurrency-keys-official.test.ts",
+  "packages/engine/test/examples-failures-official.test.ts",
+  "packages/engine/test/examples-children-official.test.ts",
   "packages/engine/test/conformance.test.ts",
-  "packages/engine/test/durable-worker-death-official.test.ts",
+  "packages/engine/test/concurrency-official.test.ts",
   "packages/engine/test/rate-limits-official.test.ts",
+  "packages/engine/test/examples-official.test.ts",
+  "packages/engine/test/durable-worker-death-official.test.ts",
   "packages/sdk/test/Interop.e2e.test.ts"
 ]
 
