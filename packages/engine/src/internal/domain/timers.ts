@@ -63,6 +63,21 @@ export type Timer =
 
 export type TimerKind = Timer["kind"]
 
+/**
+ * A task's schedule or execution timeout, the two timers every task arms, as a class instance:
+ * a class has no allocation site, so V8 never decides (as it does for an object literal's site
+ * after a burst of thousands of tasks) to allocate every later one in the old generation, where
+ * each would stay, dead, until a full collection.
+ */
+export class TaskTimeout {
+  constructor(
+    readonly kind: "ScheduleTimeout" | "ExecutionTimeout",
+    readonly id: string,
+    readonly token: number,
+    readonly at: number
+  ) {}
+}
+
 /** The kinds of timer a task owns (keyed by its external id). */
 export const taskTimerKinds: ReadonlyArray<TimerKind> = [
   "ScheduleTimeout",
