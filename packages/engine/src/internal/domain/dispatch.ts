@@ -16,7 +16,7 @@ import { emptyObject, goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { EngineState, QueueEntry, Task, Worker } from "./model.js"
 import { assignmentOf } from "./model.js"
 import { markDirty, markWorkerDirty, wakeBatchGroup } from "./queue.js"
-import { type Timer, TaskTimeout } from "./timers.js"
+import { TaskTimeout, type Timer } from "./timers.js"
 
 /** Priority of the retry queue: retries run ahead of all new work. */
 export const retryPriority = 4
