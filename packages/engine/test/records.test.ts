@@ -119,16 +119,31 @@ describe("a finished run's records", () => {
       const w = yield* h.worker(["packed:t"])
       const runId = yield* h.trigger("packed")
       const t = h.state.tasksByExternalId.get(runId)!
-      const live = t.timeline as Array<TaskEvent>
+      const timeline = t.timeline as Array<TaskEvent>
       yield* h.advance(250, [w])
       yield* h.fail(w.starts()[0]!, "first \"attempt\", failed")
       yield* h.advance(1_000, [w])
+      const beforeResult = [...timeline]
       yield* h.complete(w.starts()[1]!, "{\"n\":1}")
-      // finished: packed, and read back event for event (ids, times, texts, attempts)
-      expect((yield* h.getRun(runId)).finishedAt).toBeDefined()
+      // finished: packed, and read back event for event (ids, times, texts, attempts); the array it
+      // replaced let go of its events
+      const finished = (yield* h.getRun(runId)).finishedAt
+      expect(finished).toBeDefined()
       expect(Array.isArray(t.timeline)).toBe(false)
+      expect(timeline).toEqual([])
+      const live = eventsOf(t)
       expect(live.map((e) => e.eventType)).toContain("FAILED")
-      expect(fields(eventsOf(t))).toEqual(fields(live))
+      expect(fields(live.slice(0, -1))).toEqual(fields(beforeResult))
+      expect(fields(live.slice(-1))).toEqual([{
+        id: beforeResult.at(-1)!.id + 1,
+        timestamp: finished,
+        eventType: "FINISHED",
+        message: "",
+        errorMessage: undefined,
+        output: "{\"n\":1}",
+        workerId: beforeResult.at(-1)!.workerId,
+        retryCount: 1
+      }])
       expect(new Set(live.map((e) => e.errorMessage ?? e.output ?? e.workerId)).size).toBeGreaterThan(2)
       // the worker filter reads the packed timeline: its worker, not its other texts
       const workerId = live.find((e) => e.workerId !== undefined)!.workerId!

@@ -24,6 +24,7 @@ import { formatGoDuration } from "./duration.js"
 import { stepVariables } from "./expressions.js"
 import type { BatchGroup, BatchItem, BatchRun, EngineState, QueueEntry, Run, StepBatch, Task, TenantState } from "./model.js"
 import { recordEvent } from "./taskEvents.js"
+import { TaskTimeout } from "./timers.js"
 
 /** Upstream's poll interval: a task arriving after its group's deadline is flushed this much later. */
 const pollIntervalMs = 200
@@ -106,7 +107,7 @@ export const bufferTask = (state: EngineState, tenant: TenantState, entry: Queue
   if (group.buffer.length === 0 && group.deadline <= now) group.deadline = now + pollIntervalMs
   const token = ++state.queueSeq
   setTaskState(state, task, { _tag: "Batching", token, key: group.key })
-  state.timers.set({ kind: "ScheduleTimeout", id: task.externalId, token, at: entry.deadline })
+  state.timers.set(new TaskTimeout("ScheduleTimeout", task.externalId, token, entry.deadline))
   group.buffer.push({ task, token, payloadSize: Buffer.byteLength(actionPayload(task)) })
   recordEvent(state, task, "WAITING_FOR_BATCH", now, { message: waitingMessage(group, batch) })
   return group

@@ -16,7 +16,7 @@ import { emptyObject, goMarshal, isJsonObject, parseJson } from "./json.js"
 import type { EngineState, QueueEntry, Task, Worker } from "./model.js"
 import { assignmentOf } from "./model.js"
 import { markDirty, markWorkerDirty, wakeBatchGroup } from "./queue.js"
-import type { Timer } from "./timers.js"
+import { TaskTimeout, type Timer } from "./timers.js"
 
 /** Priority of the retry queue: retries run ahead of all new work. */
 export const retryPriority = 4
@@ -40,7 +40,7 @@ export const enqueue = (state: EngineState, task: Task, now: number, priority: n
 
 /** Cancels the task at `deadline` if it is still queued under `token` (`tasks.ts onScheduleTimeout`). */
 const armScheduleTimeout = (state: EngineState, task: Task, token: number, deadline: number) =>
-  state.timers.set({ kind: "ScheduleTimeout", id: task.externalId, token, at: deadline })
+  state.timers.set(new TaskTimeout("ScheduleTimeout", task.externalId, token, deadline))
 
 /**
  * Takes a rate-limited entry out of its queue until `until`, when it re-enters last at its
@@ -111,7 +111,7 @@ export const takeSlots = (worker: Worker, task: Task, sign: 1 | -1) => {
 export const armTimeout = (state: EngineState, task: Task): void => {
   const assigned = assignmentOf(task)
   if (assigned === undefined) return
-  state.timers.set({ kind: "ExecutionTimeout", id: task.externalId, token: task.retryCount, at: assigned.timeoutAt })
+  state.timers.set(new TaskTimeout("ExecutionTimeout", task.externalId, task.retryCount, assigned.timeoutAt))
 }
 
 /**

@@ -17,6 +17,7 @@ import type { DurableTaskResponse } from "@effect-hatchet/proto/v1/dispatcher"
 import type { CreateWorkflowVersionRequest } from "@effect-hatchet/proto/v1/workflows"
 import type { CelProgram, Compiled } from "@effect-hatchet/shared/Cel"
 import { ChangeSet } from "./changes.js"
+import type { ChurningSet } from "./churn.js"
 import type { CreationIndex } from "./creationIndex.js"
 import type { EngineError } from "./errors.js"
 import { emptyObject, type JsonObject, type JsonValue } from "./json.js"
@@ -123,8 +124,8 @@ export interface Worker {
   lastListenerEstablished: number | undefined
   lastHeartbeatAt: number | undefined
   isPaused: boolean
-  /** Attempts holding a slot on this worker. */
-  readonly running: Set<Task>
+  /** Attempts holding a slot on this worker (they come and go with every task: `ChurningSet`). */
+  readonly running: ChurningSet<Task>
   /** True while a liveness check is armed for this worker. */
   livenessArmed: boolean
 }

@@ -317,9 +317,17 @@ export const openTimeline = (task: Task): Array<TaskEvent> => {
   return task.timeline as Array<TaskEvent>
 }
 
-/** Packs `task`'s timeline, as a finished run keeps it. */
+/**
+ * Packs `task`'s timeline, as a finished run keeps it, and empties the array it held: that array
+ * may be in the old generation (after a burst of thousands of queued tasks V8 allocates every
+ * array of its literal there), where, dead, it would keep its events alive through every
+ * young-generation collection until the next full one (see `churn.ts`).
+ */
 export const packTimeline = (task: Task): void => {
-  if (Array.isArray(task.timeline)) task.timeline = pack(task.run, task.timeline)
+  const events = task.timeline
+  if (!Array.isArray(events)) return
+  task.timeline = pack(task.run, events)
+  events.length = 0
 }
 
 /** Whether any event of `task`'s timeline names `workerId` as its worker (a packed one read without making its events). */

@@ -12,6 +12,7 @@
  *
  * @internal
  */
+import { ChurningMap } from "./churn.js"
 
 /** What a timer does, and the data it needs to do it (ids and tokens, never objects). */
 export type Timer =
@@ -62,6 +63,21 @@ export type Timer =
 
 export type TimerKind = Timer["kind"]
 
+/**
+ * A task's schedule or execution timeout, the two timers every task arms, as a class instance:
+ * a class has no allocation site, so V8 never decides (as it does for an object literal's site
+ * after a burst of thousands of tasks) to allocate every later one in the old generation, where
+ * each would stay, dead, until a full collection.
+ */
+export class TaskTimeout {
+  constructor(
+    readonly kind: "ScheduleTimeout" | "ExecutionTimeout",
+    readonly id: string,
+    readonly token: number,
+    readonly at: number
+  ) {}
+}
+
 /** The kinds of timer a task owns (keyed by its external id). */
 export const taskTimerKinds: ReadonlyArray<TimerKind> = [
   "ScheduleTimeout",
@@ -73,15 +89,18 @@ export const taskTimerKinds: ReadonlyArray<TimerKind> = [
   "PausedQueueTtl"
 ]
 
-interface Entry {
-  timer: Timer
-  seq: number
-  /** Position in the heap. */
-  index: number
+/** A timer in the heap (a class: no allocation site, so V8 never allocates entries in the old generation). */
+class Entry {
   /** False once cancelled: left in the heap until it reaches the top or the heap is compacted. */
-  live: boolean
-  /** Set for the next turn: if set while timers fire, it waits for the next `runDue`. */
-  nextTurn: boolean
+  live = true
+  constructor(
+    public timer: Timer,
+    public seq: number,
+    /** Position in the heap. */
+    public index: number,
+    /** Set for the next turn: if set while timers fire, it waits for the next `runDue`. */
+    public nextTurn: boolean
+  ) {}
 }
 
 /**
@@ -102,7 +121,8 @@ const before = (a: Entry, b: Entry) => a.timer.at < b.timer.at || (a.timer.at ==
  */
 export class TimerQueue {
   private heap: Array<Entry> = []
-  private readonly byOwner = new Map<TimerKind, Map<string, Entry>>()
+  /** By kind, then owner: a task's timers come and go with it (`ChurningMap`). */
+  private readonly byOwner = new Map<TimerKind, ChurningMap<string, Entry>>()
   private seq = 0
   /** Cancelled entries still in the heap. */
   private dead = 0
@@ -124,7 +144,7 @@ export class TimerQueue {
     const earliest = this.heap[0]?.timer.at
     let owners = this.byOwner.get(timer.kind)
     if (owners === undefined) {
-      owners = new Map()
+      owners = new ChurningMap()
       this.byOwner.set(timer.kind, owners)
     }
     const existing = owners.get(timer.id)
@@ -135,7 +155,7 @@ export class TimerQueue {
       this.up(existing.index)
       this.down(existing.index)
     } else {
-      const entry: Entry = { timer, seq: this.seq++, index: this.heap.length, live: true, nextTurn }
+      const entry = new Entry(timer, this.seq++, this.heap.length, nextTurn)
       owners.set(timer.id, entry)
       this.heap.push(entry)
       this.up(entry.index)

@@ -12,6 +12,7 @@
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import * as Either from "effect/Either"
 import { setTaskState } from "./changes.js"
+import { ChurningSet } from "./churn.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import {
@@ -96,7 +97,7 @@ export const registerWorker = (
     lastListenerEstablished: undefined,
     lastHeartbeatAt: undefined,
     isPaused: false,
-    running: new Set(),
+    running: new ChurningSet(),
     livenessArmed: false
   }
   tenant.workers.set(worker.id, worker)
