@@ -90,6 +90,25 @@ const runAll = (hatchet: Client, wf: KeyedWorkflow) =>
     }))
   })
 
+/**
+ * Runs every input through the example's workflow on a 100-slot worker: every run completes, and
+ * no more than its limits of one digit or one name run at once.
+ */
+const keysHold = <M extends { readonly DIGIT_MAX_RUNS: number; readonly NAME_MAX_RUNS: number }>(
+  path: string,
+  workflowOf: (example: M) => unknown
+) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
+    const example = yield* Official.importExample<M>(engine, path)
+    const wf = workflowOf(example) as KeyedWorkflow
+    yield* Official.worker(hatchet, `${wf.name}-worker`, { workflows: [wf as never], slots: 100 })
+    const spans = yield* runAll(hatchet, wf)
+    expect(peak(spans, "digit")).toBeLessThanOrEqual(example.DIGIT_MAX_RUNS)
+    expect(peak(spans, "name")).toBeLessThanOrEqual(example.NAME_MAX_RUNS)
+  })
+
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: concurrency keys", (it) => {
   it.scoped("concurrency_limit_rr: a bulk run over two round-robin groups on a one-slot worker completes, each input its own output", () =>
     Effect.gen(function*() {
@@ -114,26 +133,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
     }))
 
   it.scoped("concurrency_multiple_keys: no more than 8 runs of a digit nor 3 of a name at once, and every run completes", () =>
-    Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-      const example = yield* Official.importExample<MultipleKeys>(engine, "concurrency_multiple_keys/workflow.js")
-      const wf = example.concurrencyMultipleKeysWorkflow
-      yield* Official.worker(hatchet, "concurrency-many-keys-worker", { workflows: [wf], slots: 100 })
-      const spans = yield* runAll(hatchet, wf as unknown as KeyedWorkflow)
-      expect(peak(spans, "digit")).toBeLessThanOrEqual(example.DIGIT_MAX_RUNS)
-      expect(peak(spans, "name")).toBeLessThanOrEqual(example.NAME_MAX_RUNS)
-    }))
+    keysHold<MultipleKeys>("concurrency_multiple_keys/workflow.js", (e) => e.concurrencyMultipleKeysWorkflow))
 
   it.scoped("concurrency_workflow_level: the keys hold for the whole run of two tasks, and every run completes", () =>
-    Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-      const example = yield* Official.importExample<WorkflowLevel>(engine, "concurrency_workflow_level/workflow.js")
-      const wf = example.concurrencyWorkflowLevelWorkflow
-      yield* Official.worker(hatchet, "concurrency-workflow-level-worker", { workflows: [wf], slots: 100 })
-      const spans = yield* runAll(hatchet, wf as unknown as KeyedWorkflow)
-      expect(peak(spans, "digit")).toBeLessThanOrEqual(example.DIGIT_MAX_RUNS)
-      expect(peak(spans, "name")).toBeLessThanOrEqual(example.NAME_MAX_RUNS)
-    }))
+    keysHold<WorkflowLevel>("concurrency_workflow_level/workflow.js", (e) => e.concurrencyWorkflowLevelWorkflow))
 })
