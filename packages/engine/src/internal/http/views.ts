@@ -197,14 +197,25 @@ const singleTask = (run: Run): Task | undefined => {
   return first
 }
 
-/** The output of a run: the task's output for a single task, else outputs keyed by readable id. */
+/**
+ * The output of a run: its task's for a single task. For a DAG, as upstream's run queries read it
+ * (`ReadWorkflowRunByExternalId`: the payload of the DAG's latest FINISHED task event), the output
+ * of the task that completed last (the later in step order on a tie), `{}` while none has; the
+ * outputs by task are in the details' `tasks`.
+ */
 const writeRunOutput = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Task>) => {
   if (!run.isDag) return writeObjectOf(w, tasks[0] !== undefined ? taskOutput(tasks[0]) : undefined)
-  const outputs: Record<string, JsonValue> = {}
+  let last: Task | undefined
+  let lastAt = 0
   for (const task of tasks) {
-    if (task.state._tag === "Completed") outputs[task.step.readableId] = parseJson(task.state.output) ?? null
+    if (task.state._tag !== "Completed") continue
+    const at = task.state.at
+    if (last === undefined || at >= lastAt) {
+      last = task
+      lastAt = at
+    }
   }
-  return w.value(outputs)
+  return writeObjectOf(w, last !== undefined ? taskOutput(last) : undefined)
 }
 
 /**
