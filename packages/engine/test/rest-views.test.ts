@@ -72,9 +72,10 @@ const taskSummary = (t: Task) => {
 const runOutput = (run: Run): JsonValue => {
   const tasks = runTasks(run)
   if (!run.isDag) return objectOr(parseJson(tasks[0] !== undefined ? taskOutput(tasks[0]) : undefined))
-  const outputs: Record<string, JsonValue> = {}
-  for (const t of tasks) if (t.state._tag === "Completed") outputs[t.step.readableId] = parseJson(t.state.output) ?? null
-  return outputs
+  // a DAG's: the output of the task that completed last (the later in step order on a tie)
+  const completed = tasks.flatMap((t) => (t.state._tag === "Completed" ? [{ t, at: t.state.at }] : []))
+  const last = completed.sort((a, b) => a.at - b.at).at(-1)
+  return objectOr(parseJson(last !== undefined ? taskOutput(last.t) : undefined))
 }
 
 const workflowRun = (run: Run) => {
