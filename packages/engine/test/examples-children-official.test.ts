@@ -14,6 +14,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import { examplesClient } from "./support/durable.js"
 import * as Official from "./support/official.js"
 
 type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
@@ -22,10 +23,6 @@ interface Runnable<I = object> {
   readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref>
   readonly run: (input: I, options?: Record<string, unknown>) => Promise<unknown>
 }
-
-/** The official client of the examples (they build theirs when first imported, from the engine's environment). */
-const examplesClient = (engine: Engine.EngineService) =>
-  Effect.map(Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js"), ({ hatchet }) => hatchet)
 
 /** A run's task events, in order, as (type, retry count, timestamp in ms). */
 const eventsOf = (hatchet: Official.Client, id: string) =>
@@ -47,7 +44,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
           parentSingleChild: Runnable
           withErrorHandling: Runnable
         }>(engine, "child_workflows/workflow.js")
-        const hatchet = yield* examplesClient(engine)
+        const { hatchet } = yield* examplesClient
         yield* Official.worker(hatchet, "children-worker", {
           workflows: [example.child, example.parent, example.parentSingleChild, example.withErrorHandling] as never,
           slots: 20
@@ -74,7 +71,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
         const engine = yield* Engine.Engine
         const { sticky } = yield* Official.importExample<{ sticky: Runnable }>(engine, "sticky/workflow.js")
         const { child } = yield* Official.importExample<{ child: Runnable }>(engine, "child_workflows/workflow.js")
-        const hatchet = yield* examplesClient(engine)
+        const { hatchet } = yield* examplesClient
         yield* Official.worker(hatchet, "sticky-worker", { workflows: [sticky, child] as never, slots: 5 })
         expect(yield* Effect.promise(() => sticky.run({}))).toEqual({ result: { Value: 1 } })
       }))
@@ -87,7 +84,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
           retriesWithCount: Runnable
           withBackoff: Runnable
         }>(engine, "retries/workflow.js")
-        const hatchet = yield* examplesClient(engine)
+        const { hatchet } = yield* examplesClient
         yield* Official.worker(hatchet, "retries-worker", {
           workflows: [example.retries, example.retriesWithCount, example.withBackoff] as never,
           slots: 10
@@ -135,7 +132,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
       Effect.gen(function*() {
         const engine = yield* Engine.Engine
         const { onSuccessDag } = yield* Official.importExample<{ onSuccessDag: Runnable }>(engine, "on_success/workflow.js")
-        const hatchet = yield* examplesClient(engine)
+        const { hatchet } = yield* examplesClient
         yield* Official.worker(hatchet, "on-success-worker", { workflows: [onSuccessDag] as never, slots: 5 })
         const ref = yield* Effect.promise(() => onSuccessDag.runNoWait({}))
         expect(yield* Effect.promise(() => ref.output)).toEqual({
