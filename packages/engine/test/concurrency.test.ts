@@ -59,6 +59,22 @@ describe("task-level concurrency", () => {
       expect(yield* statusOf(h, a2)).toBe("FAILED")
     }))
 
+  it.scoped("a task's QUEUED event says what its concurrency keys evaluated to, in strategy order (upstream's signal controller)", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("keys", [
+        task("t", { concurrency: [byGroup(GROUP_ROUND_ROBIN, 5), { ...byGroup(GROUP_ROUND_ROBIN, 5), expression: "input.tier" }] })
+      ])
+      yield* h.putWorkflow("plain", [task("t")])
+      const keyed = yield* h.trigger("keys", { group: "a", tier: "gold" })
+      const plain = yield* h.trigger("plain", {})
+      expect(eventsOf(yield* h.taskOf(keyed, "t"))[0]).toMatchObject({
+        eventType: "QUEUED",
+        message: "concurrency keys evaluated as: a gold"
+      })
+      expect(eventsOf(yield* h.taskOf(plain, "t"))[0]).toMatchObject({ eventType: "QUEUED", message: "" })
+    }))
+
   it.scoped("GROUP_ROUND_ROBIN with max_runs 2", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

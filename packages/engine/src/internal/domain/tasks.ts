@@ -63,6 +63,10 @@ import type { Timer } from "./timers.js"
 import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
+/** The message of a task's first QUEUED event when it has concurrency keys (upstream `signal.go`). */
+const keysEvaluatedMessage = (keys: ReadonlyArray<string>): string =>
+  `concurrency keys evaluated as:${keys.map((key) => ` ${key}`).join("")}`
+
 export const skippedOutput = "{\"skipped\":true}"
 
 /**
@@ -164,7 +168,8 @@ export const createTask = (state: EngineState, run: Run, step: Step, now: number
         task.rateLimits = limits.limits
         registerDynamicKeys(state, task, now)
       }
-      recordEvent(state, task, "QUEUED", now)
+      // upstream's signal controller words the task's evaluated concurrency keys on its QUEUED event
+      recordEvent(state, task, "QUEUED", now, keys?._tag === "Keys" ? { message: keysEvaluatedMessage(keys.keys.keys) } : {})
       if (keys?._tag === "Keys") {
         acquireSlots(state, task, keys.keys, now)
         settleStrategies(state, now)
