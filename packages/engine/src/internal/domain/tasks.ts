@@ -63,11 +63,11 @@ import type { Timer } from "./timers.js"
 import { taskTimerKinds } from "./timers.js"
 
 /** The output a skipped task completes with. */
+export const skippedOutput = "{\"skipped\":true}"
+
 /** The message of a task's first QUEUED event when it has concurrency keys (upstream `signal.go`). */
 const keysEvaluatedMessage = (keys: ReadonlyArray<string>): string =>
   `concurrency keys evaluated as:${keys.map((key) => ` ${key}`).join("")}`
-
-export const skippedOutput = "{\"skipped\":true}"
 
 /**
  * Cancels the tasks the concurrency strategies decided to cancel (`state.strategyCancels`), the
@@ -282,7 +282,8 @@ export interface AppFailure {
   readonly source: "worker" | "timeout"
   /**
    * A timeout's TIMED_OUT event message (upstream's timeout controller: "Task exceeded timeout
-   * of <timeout>"); the event has no error message, unlike a FAILED event.
+   * of <timeout>") when it is not `message` (a batch's timeout); the event has no error message,
+   * unlike a FAILED event.
    */
   readonly timedOut?: string
 }
@@ -322,13 +323,12 @@ export const failTaskApp = (
   if (!failure.shouldNotRetry && step.retries > task.appRetryCount) {
     task.retryCount++
     task.appRetryCount++
-    if (step.backoffFactor !== undefined) {
-      const maxSeconds = step.backoffMaxSeconds ?? 86_400
-      const delayMs = Math.min(maxSeconds, Math.pow(step.backoffFactor, task.appRetryCount)) * 1000
-      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, delayMs, now) })
-      retryLater(state, task, now, now + delayMs, true)
-    } else {
-      recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, undefined, now) })
+    const delayMs = step.backoffFactor !== undefined
+      ? Math.min(step.backoffMaxSeconds ?? 86_400, Math.pow(step.backoffFactor, task.appRetryCount)) * 1000
+      : undefined
+    recordEvent(state, task, "RETRYING", now, { message: retryMessage(task, delayMs, now) })
+    if (delayMs !== undefined) retryLater(state, task, now, now + delayMs, true)
+    else {
       // queued again at once (with a backoff, when it ends: `onRetryBackoff`)
       recordEvent(state, task, "QUEUED", now)
       requeue(state, task, now)
@@ -337,6 +337,18 @@ export const failTaskApp = (
     return
   }
   finalizeFailed(state, task, failure.message, now)
+}
+
+/**
+ * A RETRYING event's message, as upstream's task controller words it: which retry this is and,
+ * when the step has a backoff factor and maximum, how long it waits (a Go duration) and until when
+ * (RFC 3339, UTC).
+ */
+const retryMessage = (task: Task, delayMs: number | undefined, now: number): string => {
+  const retry = `This is retry number ${task.appRetryCount}.`
+  if (delayMs === undefined || task.step.backoffMaxSeconds === undefined) return retry
+  const until = new Date(now + delayMs).toISOString().replace(/\.\d{3}Z$/, "Z")
+  return `${retry} Retrying in ${formatGoDuration(delayMs)} (${until}).`
 }
 
 /**
@@ -376,18 +388,6 @@ export const failTaskInternal = (
  * ones (with the same keys) are acquired when the retry is queued; a delayed internal retry keeps
  * its first slot and acquires it again.
  */
-/**
- * A RETRYING event's message, as upstream's task controller words it: which retry this is and,
- * when the step has a backoff factor and maximum, how long it waits (a Go duration) and until when
- * (RFC 3339, UTC).
- */
-const retryMessage = (task: Task, delayMs: number | undefined, now: number): string => {
-  const retry = `This is retry number ${task.appRetryCount}.`
-  if (delayMs === undefined || task.step.backoffMaxSeconds === undefined) return retry
-  const until = new Date(now + delayMs).toISOString().replace(/\.\d{3}Z$/, "Z")
-  return `${retry} Retrying in ${formatGoDuration(delayMs)} (${until}).`
-}
-
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
   setTaskState(state, task, { _tag: "Backoff", at, reacquire })
@@ -439,8 +439,7 @@ export const timeOutTask = (state: EngineState, task: Task, now: number): void =
   failTaskApp(state, task, task.retryCount, {
     message: `Task exceeded timeout of ${task.step.timeout ?? ""}`,
     shouldNotRetry: false,
-    source: "timeout",
-    timedOut: `Task exceeded timeout of ${task.step.timeout ?? ""}`
+    source: "timeout"
   }, now)
 }
 
