@@ -30,7 +30,7 @@ export const shared: ViteUserConfig = {
  * first imported, its workers add process signal handlers) and is loaded by Node itself, outside
  * the module graph vitest can reset between files.
  */
-const needsOwnProcess = (file: string) => /@hatchet-dev\/typescript-sdk|support\/official\.js/.test(readFileSync(file, "utf8"))
+const needsOwnProcess = (file: string) => /@hatchet-dev\/typescript-sdk|support\/(official|examples)\.js/.test(readFileSync(file, "utf8"))
 
 /**
  * The `.test.ts` files under `dir` (a path from the root, `/`-separated), sorted. It never enters a

@@ -15,47 +15,26 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Ref<O = unknown> = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }
-interface Workflow<I = Record<string, never>, O = unknown> {
-  readonly name: string
-  readonly run: (input: I, options?: Record<string, unknown>) => Promise<O>
-  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref<O>>
-}
-
-const terminal = (status: string) => status !== "QUEUED" && status !== "RUNNING"
-
-/** The run's details once it has ended (and `also` holds of them). */
-const ended = (
-  hatchet: Official.Client,
-  ref: Ref,
-  also: (d: Awaited<ReturnType<Official.Client["runs"]["get"]>>) => boolean = () => true
-) =>
-  Effect.flatMap(
-    Effect.promise(() => ref.getWorkflowRunId()),
-    (id) => Official.eventually(() => hatchet.runs.get(id).then((d) => (terminal(d.run.status) && also(d) ? d : undefined)), 14_000)
-  )
+type Workflow<I = Record<string, never>, O = unknown> = Examples.Runnable<I, O>
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: failures", (it) => {
   it.scoped("on_failure: step1's error reaches the caller; the run is FAILED, step1 FAILED, on_failure COMPLETED", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { ERROR_TEXT, failureWorkflow } = yield* Official.importExample<{ ERROR_TEXT: string; failureWorkflow: Workflow }>(
-        engine,
+      const { ERROR_TEXT, failureWorkflow } = yield* Examples.load<{ ERROR_TEXT: string; failureWorkflow: Workflow }>(
         "on_failure/workflow.js"
       )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "on-failure-worker", { workflows: [failureWorkflow] as never, slots: 5 })
-      const ref = yield* Effect.promise(() => failureWorkflow.runNoWait({}))
+      const { hatchet } = yield* Examples.worker("on-failure-worker", [failureWorkflow], { slots: 5 })
+      const run = yield* Examples.trigger(() => failureWorkflow.runNoWait({}))
       // the caller gets the failed tasks' errors
-      const error = yield* Effect.promise(() => ref.output.then(() => undefined, (e: unknown) => e))
+      const error = yield* run.failure
       expect(error).toEqual(expect.arrayContaining([expect.stringContaining(ERROR_TEXT)]))
       // the SDK registers the handler as `on-failure-task` (its name `on_failure` is not sent),
       // so that is its display name's prefix here, as with upstream's engine
-      const details = yield* ended(hatchet, ref, (d) => d.tasks.length === 2)
+      const details = yield* Examples.ended(run.id, { also: (d) => d.tasks.length === 2 })
       expect(details.run.status).toBe("FAILED")
       expect(details.tasks.map((t) => [t.displayName.replace(/-\d+$/, ""), t.status]).sort()).toEqual([
         ["on-failure-task", "COMPLETED"],
@@ -66,8 +45,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         hatchet.logs.list(handler.taskExternalId).then((l) => ((l.rows ?? []).length >= 2 ? l.rows! : undefined))
       )
       // the handler saw its run and step1's error (ctx.errors(), keyed by the failed task's name)
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
-      expect(logs.map((l) => l.message).sort()).toEqual([`onFailure for run: ${runId}`, "upstream errors"])
+      expect(logs.map((l) => l.message).sort()).toEqual([`onFailure for run: ${run.id}`, "upstream errors"])
       const errors = (logs.find((l) => l.message === "upstream errors")!.metadata as { errors: Record<string, string> }).errors
       expect(Object.keys(errors)).toEqual(["step1"])
       expect(JSON.parse(errors.step1!).message).toBe(ERROR_TEXT)
@@ -75,15 +53,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("non_retryable: only the plain error is retried; one RETRYING and three FAILED events", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { nonRetryableWorkflow: workflow } = yield* Official.importExample<{ nonRetryableWorkflow: Workflow }>(
-        engine,
-        "non_retryable/workflow.js"
-      )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "non-retryable-worker", { workflows: [workflow] as never, slots: 5 })
-      const ref = yield* Effect.promise(() => workflow.runNoWait({}))
-      const details = yield* ended(hatchet, ref, (d) => d.taskEvents.filter((e) => e.eventType === "FAILED").length >= 3)
+      const { nonRetryableWorkflow: workflow } = yield* Examples.load<{ nonRetryableWorkflow: Workflow }>("non_retryable/workflow.js")
+      yield* Examples.worker("non-retryable-worker", [workflow], { slots: 5 })
+      const run = yield* Examples.trigger(() => workflow.runNoWait({}))
+      const details = yield* Examples.ended(run.id, { also: (d) => d.taskEvents.filter((e) => e.eventType === "FAILED").length >= 3 })
       expect(details.run.status).toBe("FAILED")
       const events = (type: string) =>
         details.taskEvents.filter((e) => e.eventType === type).map((e) => (e.taskDisplayName ?? "").replace(/-\d+$/, "")).sort()
@@ -110,15 +83,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("cancellation: the task that cancels itself ends CANCELLED with no output", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { cancellationWorkflow: workflow } = yield* Official.importExample<{ cancellationWorkflow: Workflow }>(
-        engine,
+      const { cancellationWorkflow: workflow } = yield* Examples.load<{ cancellationWorkflow: Workflow }>(
         "cancellation/cancellation-workflow.js"
       )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "cancellation-worker", { workflows: [workflow] as never, slots: 5 })
-      const ref = yield* Effect.promise(() => workflow.runNoWait({}))
-      const details = yield* ended(hatchet, ref)
+      const { hatchet } = yield* Examples.worker("cancellation-worker", [workflow], { slots: 5 })
+      const run = yield* Examples.trigger(() => workflow.runNoWait({}))
+      const details = yield* Examples.ended(run.id)
       expect(details.run.status).toBe("CANCELLED")
       // as the gRPC details give it too (what upstream's Python test of this example reads)
       expect(yield* Effect.promise(() => hatchet.runs.getDetails(details.run.metadata.id).then((d) => [d.done, d.status]))).toEqual([
@@ -135,17 +105,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("timeout: past its execution timeout a task fails; one that refreshes its timeout completes", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { refreshTimeoutTask, timeoutTask } = yield* Official.importExample<{
+      const { refreshTimeoutTask, timeoutTask } = yield* Examples.load<{
         timeoutTask: Workflow<{ Message: string }>
         refreshTimeoutTask: Workflow<{ Message: string }>
-      }>(engine, "timeout/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "timeout-worker", { workflows: [timeoutTask, refreshTimeoutTask] as never, slots: 5 })
-      const timedOut = yield* Effect.promise(() => timeoutTask.runNoWait({ Message: "hello" }))
+      }>("timeout/workflow.js")
+      yield* Examples.worker("timeout-worker", [timeoutTask, refreshTimeoutTask], { slots: 5 })
+      const timedOut = yield* Examples.trigger(() => timeoutTask.runNoWait({ Message: "hello" }))
       // the 4 s task, whose 3 s timeout it refreshes to 5 s from then
       expect(yield* Effect.promise(() => refreshTimeoutTask.run({ Message: "HELLO" }))).toEqual({ status: "success", message: "hello" })
-      const details = yield* ended(hatchet, timedOut)
+      const details = yield* Examples.ended(timedOut.id)
       expect(["FAILED", "CANCELLED"]).toContain(details.run.status)
       expect(details.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", "Task exceeded timeout of 3s"]])
       expect(details.taskEvents.filter((e) => e.eventType === "TIMED_OUT").map((e) => e.message)).toEqual([

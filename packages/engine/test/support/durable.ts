@@ -3,37 +3,12 @@
  * engine whose clock is the test's `TestClock`: the engine and the examples' client, which tasks
  * wait on their log, and waiting until one does.
  */
-import { Effect, Layer, TestClock } from "effect"
-import * as Engine from "../../src/Engine.js"
-import { EngineCore, type EngineCoreService } from "../../src/internal/core.js"
+import type { EngineCoreService } from "../../src/internal/core.js"
 import type { DurableEntry, Task } from "../../src/internal/domain/model.js"
-import * as InternalEngine from "../../src/internal/engine.js"
 import { eventually } from "./grpc.js"
-import * as Official from "./official.js"
 
-/** What a test uses of an example's task or workflow declaration. */
-export interface Runnable<I, O> {
-  readonly name: string
-  readonly run: (input: I) => Promise<O>
-  readonly runNoWait: (input: I) => Promise<{ readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }>
-}
-
-/**
- * One engine for a test file (the examples' client is built once per file). Its clock is the
- * TestClock, started at the wall-clock time, which the SDK's lookbacks (`ctx.now()` minus a
- * window) start from; an open stream keeps a worker alive however far the clock jumps.
- */
-export const engineLive = Layer.unwrapEffect(
-  Effect.as(TestClock.setTime(Date.now()), InternalEngine.layer({ workerLiveness: "connection" }))
-)
-
-/** The engine, its core and the examples' client (`v1/examples/hatchet-client`). */
-export const examplesClient = Effect.gen(function*() {
-  const engine = yield* Engine.Engine
-  const core = (yield* EngineCore) as EngineCoreService
-  const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-  return { core, engine, hatchet }
-})
+/** The examples' helpers this module used to define: one definition, in `./examples.js`. */
+export { client as examplesClient, engineLive, type Runnable } from "./examples.js"
 
 /** The entries of a durable task's current invocation that wait on something not satisfied yet. */
 export const pendingWaits = (task: Task): Array<DurableEntry> =>

@@ -28,7 +28,8 @@ export const client = (engine: EngineService, token: Redacted.Redacted<string> =
     } as Parameters<typeof HatchetClient.init>[0]
   )
 
-type WorkerOptions = Exclude<Parameters<Client["worker"]>[1], number | undefined>
+/** The options of an official worker (`hatchet.worker(name, options)`). */
+export type WorkerOptions = Exclude<Parameters<Client["worker"]>[1], number | undefined>
 type Worker = Awaited<ReturnType<Client["worker"]>>
 
 const signals = ["SIGTERM", "SIGINT"] as const
