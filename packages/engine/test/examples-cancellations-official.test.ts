@@ -11,8 +11,8 @@
 import { expect, layer } from "@effect/vitest"
 import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/cancellations/workflow.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Client = Official.Client
@@ -26,10 +26,9 @@ const reaches = (hatchet: Client, runId: string, status: string) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK example: cancellations", (it) => {
   it.scoped("cancel by reference, replay, and cancel by metadata filter", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-      const { cancellation } = yield* Official.importExample<typeof ExampleModule>(engine, "cancellations/workflow.js")
-      yield* Official.worker(hatchet, "cancellation-worker", { workflows: [cancellation], slots: 100 })
+      const { cancellation } = yield* Examples.load<typeof ExampleModule>("cancellations/workflow.js")
+      const { hatchet } = yield* Examples.worker("cancellation-worker", [cancellation], { slots: 100 })
+      // the SDK's own references: the script cancels and replays through them
       const [run, run1, run2, run4] = yield* promise(() =>
         Promise.all([
           cancellation.runNoWait({}),

@@ -22,21 +22,13 @@ import type * as DynamicModule from "@hatchet-dev/typescript-sdk/v1/examples/con
 import type * as MultipleModule from "@hatchet-dev/typescript-sdk/v1/examples/multiple_wf_concurrency/workflow.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
-import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Client = Official.Client
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-/** The engine and the examples' client (`v1/examples/hatchet-client`). */
-const examplesClient = Effect.gen(function*() {
-  const engine = yield* Engine.Engine
-  const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-  return { engine, hatchet }
-})
 
 /** The rows of a test run's runs (by its metadata), once there are `count` and none is queued or running. */
 const settledRuns = (hatchet: Client, testRunId: string, count: number) =>
@@ -49,9 +41,8 @@ const settledRuns = (hatchet: Client, testRunId: string, count: number) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: dynamic concurrency", (it) => {
   it.scoped("concurrency-rr multipleConcurrencyKeys: all complete; no two runs of a tier or of an account overlap", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { multipleConcurrencyKeys: wf } = yield* Official.importExample<typeof RrModule>(engine, "concurrency-rr/workflow.js")
-      yield* Official.worker(hatchet, "simple-concurrency-worker", { workflows: [wf], slots: 10 })
+      const { multipleConcurrencyKeys: wf } = yield* Examples.load<typeof RrModule>("concurrency-rr/workflow.js")
+      const { hatchet } = yield* Examples.worker("simple-concurrency-worker", [wf], { slots: 10 })
       const testRunId = randomUUID()
       const inputs = ["gold", "silver"].flatMap((Tier) =>
         ["acme", "globex", "initech"].map((Account) => ({ Message: `${Tier} ${Account}`.toUpperCase(), GroupKey: Tier, Tier, Account }))
@@ -82,22 +73,17 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("multiple_wf_concurrency: its run script's inputs have no UserId, so each run is created FAILED with the CEL error", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { multiConcurrency: wf } = yield* Official.importExample<typeof MultipleModule>(
-        engine,
-        "multiple_wf_concurrency/workflow.js"
-      )
-      yield* Official.worker(hatchet, "simple-concurrency-worker", { workflows: [wf], slots: 10 })
+      const { multiConcurrency: wf } = yield* Examples.load<typeof MultipleModule>("multiple_wf_concurrency/workflow.js")
+      yield* Examples.worker("simple-concurrency-worker", [wf], { slots: 10 })
       const inputs = [
         { Message: "Hello World", GroupKey: "A" },
         { Message: "Goodbye Moon", GroupKey: "A" },
         { Message: "Hello World B", GroupKey: "B" }
       ]
-      const refs = yield* promise(() => Promise.all(inputs.map((input) => wf.runNoWait(input))))
-      for (const ref of refs) {
-        const error = yield* promise(() => ref.output.then(() => undefined, (e: unknown) => e))
-        expect(error).toBeDefined()
-        const details = yield* promise(async () => hatchet.runs.get(await ref.getWorkflowRunId()))
+      const runs = yield* Effect.all(inputs.map((input) => Examples.trigger(() => wf.runNoWait(input))))
+      for (const run of runs) {
+        expect(yield* run.failure).toBeDefined()
+        const details = yield* Examples.ended(run.id)
         expect(details.run.status).toBe("FAILED")
         expect(details.tasks.map((t) => [t.status, t.errorMessage])).toEqual([
           ["FAILED", "failed to parse step expression (input.UserId): no such key: UserId"]
@@ -107,21 +93,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("concurrency_dynamic: a premium account's key holds ten runs, a basic one's one; all then complete", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const core = yield* EngineCore
-      const { concurrencyDynamicWorkflow: wf } = yield* Official.importExample<typeof DynamicModule>(
-        engine,
-        "concurrency_dynamic/workflow.js"
-      )
+      const { concurrencyDynamicWorkflow: wf } = yield* Examples.load<typeof DynamicModule>("concurrency_dynamic/workflow.js")
       // registered by a worker that is then stopped: the runs wait for one
-      yield* Effect.scoped(Official.worker(hatchet, "concurrency-dynamic-register", { workflows: [wf], slots: 20 }))
+      const { core } = yield* Effect.scoped(Examples.worker("concurrency-dynamic-register", [wf], { slots: 20 }))
       yield* Official.eventually(() => ([...core.state.workersById.values()].every((w) => !w.isActive) ? true : undefined))
       const inputs = [
         ...Array.from({ length: 12 }, () => ({ account: "premium-acct", tier: "premium" })),
         ...Array.from({ length: 3 }, () => ({ account: "basic-acct", tier: "basic" }))
       ]
-      const refs = yield* promise(() => Promise.all(inputs.map((input) => wf.runNoWait(input))))
-      const ids = new Set(yield* promise(() => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))))
+      const runs = yield* Effect.all(inputs.map((input) => Examples.trigger(() => wf.runNoWait(input))))
+      const ids = new Set(runs.map((run) => run.id))
       /** How many of the runs' tasks hold a filled slot of their key, by key. */
       const holding = () => {
         const counts: Record<string, number> = {}
@@ -133,8 +114,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       }
       yield* Official.eventually(() => (Object.keys(holding()).length === 2 ? true : undefined))
       expect(holding()).toEqual({ "premium-acct": 10, "basic-acct": 1 })
-      yield* Official.worker(hatchet, "concurrency-dynamic-worker", { workflows: [wf], slots: 20 })
-      const outputs = yield* promise(() => Promise.all(refs.map((ref) => ref.output)))
+      yield* Examples.worker("concurrency-dynamic-worker", [wf], { slots: 20 })
+      const outputs = yield* Effect.all(runs.map((run) => run.output), { concurrency: "unbounded" })
       expect(outputs).toEqual(inputs.map((input) => ({ "dynamic-task": { account: input.account } })))
     }))
 })

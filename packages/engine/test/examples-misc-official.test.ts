@@ -32,31 +32,22 @@ import type * as AffinityModule from "@hatchet-dev/typescript-sdk/v1/examples/ru
 import type * as SlotCostModule from "@hatchet-dev/typescript-sdk/v1/examples/slot_cost/workflow.js"
 import type * as StreamModule from "@hatchet-dev/typescript-sdk/v1/examples/subscribe_to_stream/workflow.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Client = Official.Client
-
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-/** The engine and the examples' client (`v1/examples/hatchet-client`). */
-const examplesClient = Effect.gen(function*() {
-  const engine = yield* Engine.Engine
-  const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-  return { engine, hatchet }
-})
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: misc", (it) => {
   it.scoped("quickstart and inferred-typing: each task's output, and a DAG of reused task definitions", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { firstTask } = yield* Official.importExample<typeof QuickstartModule>(engine, "quickstart/workflows/first-task.js")
-      const typed = yield* Official.importExample<typeof InferredModule>(engine, "inferred-typing/workflow.js")
-      yield* Official.worker(hatchet, "first-worker", {
-        workflows: [firstTask, typed.declaredType, typed.inferredType, typed.inferredTypeDurable, typed.crazyWorkflow],
-        slots: 10
-      })
+      const { firstTask } = yield* Examples.load<typeof QuickstartModule>("quickstart/workflows/first-task.js")
+      const typed = yield* Examples.load<typeof InferredModule>("inferred-typing/workflow.js")
+      yield* Examples.worker(
+        "first-worker",
+        [firstTask, typed.declaredType, typed.inferredType, typed.inferredTypeDurable, typed.crazyWorkflow],
+        { slots: 10 }
+      )
       expect(yield* promise(() => firstTask.run({ Message: "Hello World!" }))).toEqual({ TransformedMessage: "hello world!" })
       const [declared, inferred, durable, crazy] = yield* promise(() =>
         Promise.all([
@@ -74,10 +65,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("deep: five levels of bulk-run children sum to N^5", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const deep = yield* Official.importExample<typeof DeepModule>(engine, "deep/workflow.js")
-      yield* Official.worker(hatchet, "deep-worker", {
-        workflows: [deep.parent, deep.child1, deep.child2, deep.child3, deep.child4, deep.child5],
+      const deep = yield* Examples.load<typeof DeepModule>("deep/workflow.js")
+      yield* Examples.worker("deep-worker", [deep.parent, deep.child1, deep.child2, deep.child3, deep.child4, deep.child5], {
         slots: 500
       })
       expect(yield* promise(() => deep.parent.run({ Message: "hello", N: 3 }))).toEqual({ parent: { Sum: 243 } })
@@ -85,17 +74,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("slot_cost: a task of cost 5 waits for a worker of five slots; one of cost 1 runs on a worker of four", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { omega, weenie } = yield* Official.importExample<typeof SlotCostModule>(engine, "slot_cost/workflow.js")
-      yield* Official.worker(hatchet, "slot-cost-worker-4", { workflows: [omega, weenie], slots: 4 })
-      const heavy = yield* promise(() => omega.runNoWait({}))
-      const heavyId = yield* promise(() => heavy.getWorkflowRunId())
+      const { omega, weenie } = yield* Examples.load<typeof SlotCostModule>("slot_cost/workflow.js")
+      const { hatchet } = yield* Examples.worker("slot-cost-worker-4", [omega, weenie], { slots: 4 })
+      const heavy = yield* Examples.trigger(() => omega.runNoWait({}))
       // queued after the heavy one, the light one runs on the worker of four while the heavy one waits
       yield* promise(() => weenie.run({}))
-      expect((yield* promise(() => hatchet.runs.get(heavyId))).run.status).toBe("QUEUED")
-      yield* Official.worker(hatchet, "slot-cost-worker-5", { workflows: [omega, weenie], slots: 5 })
-      yield* promise(() => heavy.output)
-      const details = yield* promise(() => hatchet.runs.get(heavyId))
+      expect((yield* promise(() => hatchet.runs.get(heavy.id))).run.status).toBe("QUEUED")
+      yield* Examples.worker("slot-cost-worker-5", [omega, weenie], { slots: 5 })
+      const details = yield* Examples.ended(heavy.id)
       expect(details.run.status).toBe("COMPLETED")
       const workers = (yield* promise(() => hatchet.workers.list())).rows ?? []
       const five = workers.find((w) => w.name === "slot-cost-worker-5")
@@ -106,21 +92,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("high-memory: the child task's 1 MiB output arrives whole", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { child } = yield* Official.importExample<typeof HighMemoryModule>(engine, "high-memory/workflow-with-child.js")
-      yield* Official.worker(hatchet, "child-worker", { workflows: [child], slots: 10 })
+      const { child } = yield* Examples.load<typeof HighMemoryModule>("high-memory/workflow-with-child.js")
+      yield* Examples.worker("child-worker", [child], { slots: 10 })
       const output = yield* promise(() => child.run({ Message: "Iteration 1" }))
       expect(output.TransformedMessage).toBe("a".repeat(1024 * 1024))
     }))
 
   it.scoped("subscribe_to_stream: every chunk of a task and of a DAG run, subscribed at the start or once running; the tail mid-stream", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { STREAM_CHUNKS, dagStream, longStream } = yield* Official.importExample<typeof StreamModule>(
-        engine,
-        "subscribe_to_stream/workflow.js"
-      )
-      yield* Official.worker(hatchet, "subscribe-stream-worker", { workflows: [longStream, dagStream], slots: 8 })
+      const { STREAM_CHUNKS, dagStream, longStream } = yield* Examples.load<typeof StreamModule>("subscribe_to_stream/workflow.js")
+      const { hatchet } = yield* Examples.worker("subscribe-stream-worker", [longStream, dagStream], { slots: 8 })
       const all = STREAM_CHUNKS.join("")
       /** The chunks a subscriber gets until the stream ends; `onChunk` sees each as it arrives. */
       const collect = (id: string, onChunk: (count: number) => void = () => undefined) =>
@@ -129,14 +110,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           for await (const chunk of hatchet.runs.subscribeToStream(id)) onChunk(chunks.push(chunk))
           return chunks
         })
-      const trigger = (runNoWait: () => Promise<{ readonly getWorkflowRunId: () => Promise<string> }>) =>
-        promise(() => runNoWait().then((ref) => ref.getWorkflowRunId()))
-      const [dag, task, runningTask, joinedTask] = yield* Effect.all([
-        trigger(() => dagStream.runNoWait({})),
-        trigger(() => longStream.runNoWait({})),
-        trigger(() => longStream.runNoWait({})),
-        trigger(() => longStream.runNoWait({}))
-      ])
+      const [dag, task, runningTask, joinedTask] = (yield* Effect.all([
+        Examples.trigger(() => dagStream.runNoWait({})),
+        Examples.trigger(() => longStream.runNoWait({})),
+        Examples.trigger(() => longStream.runNoWait({})),
+        Examples.trigger(() => longStream.runNoWait({}))
+      ])).map((run) => run.id)
       const subscribedWhenRunning = Effect.zipRight(
         Official.eventually(async () => ((await hatchet.runs.get(runningTask)).run.status === "RUNNING" ? true : undefined)),
         collect(runningTask)
@@ -163,15 +142,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("runtime_affinity: runs requiring a worker's label run both their tasks on that worker", () =>
     Effect.gen(function*() {
-      const { engine, hatchet } = yield* examplesClient
-      const { affinityExampleTask: workflow } = yield* Official.importExample<typeof AffinityModule>(
-        engine,
-        "runtime_affinity/workflow.js"
-      )
+      const { affinityExampleTask: workflow } = yield* Examples.load<typeof AffinityModule>("runtime_affinity/workflow.js")
+      const { hatchet } = yield* Examples.client
       const labels = ["foo", "bar"] as const
-      for (const label of labels) {
-        yield* Official.worker(hatchet, "runtime-affinity-worker", { workflows: [workflow], labels: { affinity: label } })
-      }
+      for (const label of labels) yield* Examples.worker("runtime-affinity-worker", [workflow], { labels: { affinity: label } })
       const active = yield* Official.eventually(async () => {
         const rows = ((await hatchet.workers.list()).rows ?? []).filter((w) =>
           w.status === "ACTIVE" && w.name === "runtime-affinity-worker"
