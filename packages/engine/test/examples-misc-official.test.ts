@@ -120,11 +120,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         Official.eventually(async () => ((await hatchet.runs.get(runningTask)).run.status === "RUNNING" ? true : undefined)),
         collect(runningTask)
       )
-      // a second subscriber joins once the first has had eight of the twenty chunks
-      const eight = yield* Effect.makeLatch(false)
+      // a second subscriber joins once the first has had four of the twenty chunks (sixteen
+      // remain, 50 ms apart: time enough to subscribe under load)
+      const joining = yield* Effect.makeLatch(false)
       const midStream = Effect.zipRight(
-        Effect.fork(collect(joinedTask, (count) => count === 8 && Effect.runSync(eight.open))),
-        Effect.zipRight(eight.await, collect(joinedTask))
+        Effect.fork(collect(joinedTask, (count) => count === 4 && Effect.runSync(joining.open))),
+        Effect.zipRight(joining.await, collect(joinedTask))
       )
       const [dagChunks, taskChunks, runningChunks, tail] = yield* Effect.all(
         [collect(dag), collect(task), subscribedWhenRunning, midStream],
