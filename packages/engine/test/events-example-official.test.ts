@@ -6,13 +6,14 @@
  * filters, runs for every event of its key; a bulk push returns its events with their keys.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as EventsModule from "@hatchet-dev/typescript-sdk/v1/examples/events/workflow.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Events = typeof import("@hatchet-dev/typescript-sdk/v1/examples/events/workflow.js")
+type Events = typeof EventsModule
 type Client = Official.Client
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -36,10 +37,8 @@ const runsByEvent = (hatchet: Client, eventIds: ReadonlyArray<string>) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: the events example", (it) => {
   it.scoped("a filter on the test run's scope: only the scoped events that pass its expression run `lower`", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Events>(engine, "events/workflow")
-      yield* Official.worker(hatchet, "events-worker", { workflows: [example.lower, example.upper], slots: 20 })
+      const example = yield* Examples.load<Events>("events/workflow")
+      const { hatchet } = yield* Examples.worker("events-worker", [example.lower, example.upper], { slots: 20 })
       const workflowId = (yield* promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
 
       const testRunId = randomUUID()
@@ -96,10 +95,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("bulk push: the events come back in order with their keys, each run as a single push would", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Events>(engine, "events/workflow")
-      yield* Official.worker(hatchet, "events-bulk-worker", { workflows: [example.upper], slots: 20 })
+      const example = yield* Examples.load<Events>("events/workflow")
+      const { hatchet } = yield* Examples.worker("events-bulk-worker", [example.upper], { slots: 20 })
       const result = yield* promise(() =>
         hatchet.events.bulkPush(example.SIMPLE_EVENT, [
           { payload: { Message: "This is event 1", ShouldSkip: false }, additionalMetadata: { source: "test", user_id: "user123" } },

@@ -8,12 +8,13 @@
  * of `lowerWithFilter` reaches `ctx.filterPayload()`.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as OnEventModule from "@hatchet-dev/typescript-sdk/v1/examples/on_event/workflow.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type OnEvent = typeof import("@hatchet-dev/typescript-sdk/v1/examples/on_event/workflow.js")
+type OnEvent = typeof OnEventModule
 type Client = Official.Client
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -40,10 +41,8 @@ const runWorkflows = (hatchet: Client, eventId: string) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: on_event and events examples", (it) => {
   it.scoped("event.js and filter.js with the example worker: pushes, filters by scope and expression, events listed with their runs", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<OnEvent>(engine, "on_event/workflow")
-      yield* Official.worker(hatchet, "on-event-worker", { workflows: [example.lower, example.upper], slots: 10 })
+      const example = yield* Examples.load<OnEvent>("on_event/workflow")
+      const { engine, hatchet } = yield* Examples.worker("on-event-worker", [example.lower, example.upper], { slots: 10 })
 
       // event.js: a push runs both workflows listening to the key
       const pushed = yield* promise(() => hatchet.events.push("simple-event:create", { Message: "hello", ShouldSkip: false }))
@@ -176,10 +175,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("lowerWithFilter: the declared filter runs it for its scope, and the task reads the payload with ctx.filterPayload()", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<OnEvent>(engine, "on_event/workflow")
-      yield* Official.worker(hatchet, "on-event-filter-worker", { workflows: [example.lowerWithFilter], slots: 10 })
+      const example = yield* Examples.load<OnEvent>("on_event/workflow")
+      const { hatchet } = yield* Examples.worker("on-event-filter-worker", [example.lowerWithFilter], { slots: 10 })
       const workflowId = (yield* promise(() => hatchet.workflows.get("lower"))).metadata.id
       const declared = yield* promise(() => hatchet.filters.list({ workflowIds: [workflowId] }))
       expect(declared.rows?.map((f) => [f.scope, f.expression, f.payload, f.isDeclarative])).toEqual([

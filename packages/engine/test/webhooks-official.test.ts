@@ -6,13 +6,14 @@
  * running the example's task for that key with the body as its input.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/webhooks/workflow.js"
 import { Effect } from "effect"
 import { createHmac } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Example = typeof import("@hatchet-dev/typescript-sdk/v1/examples/webhooks/workflow.js")
+type Example = typeof ExampleModule
 type Client = Official.Client
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -37,20 +38,15 @@ const hmac = (algorithm: string, secret: string, payload: string) => createHmac(
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: the webhooks example", (it) => {
   it.scoped("generic, GitHub, Stripe and Slack webhooks run the example's tasks; the webhooks client manages them", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Example>(engine, "webhooks/workflow")
-      yield* Official.worker(hatchet, "webhook-worker", {
-        workflows: [
-          example.webhookWorkflow,
-          example.handleStripePayment,
-          example.handleGitHubPR,
-          example.handleSlackMention,
-          example.handleSlackCommand,
-          example.handleSlackInteraction
-        ],
-        slots: 10
-      })
+      const example = yield* Examples.load<Example>("webhooks/workflow")
+      const { engine, hatchet } = yield* Examples.worker("webhook-worker", [
+        example.webhookWorkflow,
+        example.handleStripePayment,
+        example.handleGitHubPR,
+        example.handleSlackMention,
+        example.handleSlackCommand,
+        example.handleSlackInteraction
+      ], { slots: 10 })
       const url = (name: string) => `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/webhooks/${name}`
 
       // upstream's test: a generic webhook with an API key; the key is 'webhook:' + input.type
