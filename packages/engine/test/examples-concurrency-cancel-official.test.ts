@@ -23,8 +23,6 @@ type Client = Official.Client
 type InProgress = typeof InProgressModule
 type Newest = typeof NewestModule
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 /** The runs of one test run (by its metadata), once there are `count` and none is queued or running. */
 const settledRuns = (hatchet: Client, testRunId: string, count: number) =>
   Official.eventually(async () => {
@@ -70,11 +68,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
         const options = { additionalMetadata: { test_run_id: testRunId } }
         const { id: toRunId, output: toRunOutput } = yield* Examples.trigger(() => wf.runNoWait({ group: "A" }, options))
         yield* running(hatchet, toRunId)
-        const toCancel = yield* promise(() => Promise.all(Array.from({ length: 10 }, () => wf.runNoWait({ group: "A" }, options))))
+        const toCancel = yield* Effect.promise(() => Promise.all(Array.from({ length: 10 }, () => wf.runNoWait({ group: "A" }, options))))
         yield* toRunOutput
-        yield* promise(() => Promise.all(toCancel.map((ref) => ref.output.catch(() => undefined))))
+        yield* Effect.promise(() => Promise.all(toCancel.map((ref) => ref.output.catch(() => undefined))))
         const rows = yield* settledRuns(hatchet, testRunId, 11)
-        expect((yield* promise(() => hatchet.runs.get(toRunId))).run.status).toBe("COMPLETED")
+        expect((yield* Effect.promise(() => hatchet.runs.get(toRunId))).run.status).toBe("COMPLETED")
         const others = rows.filter((row) => row.metadata.id !== toRunId)
         expect(others).toHaveLength(10)
         expect(others.map((row) => row.status)).toEqual(Array.from({ length: 10 }, () => "CANCELLED"))

@@ -38,8 +38,6 @@ interface KeyedWorkflow {
   ) => Promise<{ readonly output: Promise<unknown> }>
 }
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 const CHARACTERS = ["Anna", "Vronsky", "Stiva", "Dolly", "Levin", "Karenin"] as const
 
 /** 36 inputs: each name six times, each digit on three names (so nine runs could hold a digit at once, one more than its limit). */
@@ -66,15 +64,15 @@ const peak = (spans: ReadonlyArray<Span>, key: "name" | "digit") => {
 const runAll = (hatchet: Client, wf: KeyedWorkflow) =>
   Effect.gen(function*() {
     const testRunId = randomUUID()
-    const refs = yield* promise(() =>
+    const refs = yield* Effect.promise(() =>
       Promise.all(
         inputs.map((input) =>
           wf.runNoWait(input, { additionalMetadata: { test_run_id: testRunId, key: `${input.name}-${input.digit}`, ...input } })
         )
       )
     )
-    yield* promise(() => Promise.all(refs.map((ref) => ref.output)))
-    const listed = yield* promise(() =>
+    yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
+    const listed = yield* Effect.promise(() =>
       hatchet.runs.list({ workflowNames: [wf.name], additionalMetadata: { test_run_id: testRunId }, limit: 1000, onlyTasks: false })
     )
     const rows = listed.rows ?? []
@@ -112,7 +110,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
     Effect.gen(function*() {
       const { simpleConcurrency } = yield* Examples.load<LimitRr>("concurrency_limit_rr/workflow.js")
       const { hatchet } = yield* Examples.worker("concurrency-rr-worker", [simpleConcurrency], { slots: 1 })
-      const results = yield* promise(() =>
+      const results = yield* Effect.promise(() =>
         simpleConcurrency.run([
           { Message: "a", GroupKey: "A" },
           { Message: "b", GroupKey: "A" },
@@ -121,7 +119,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ])
       )
       expect(results).toEqual(["a", "b", "c", "d"].map((m) => ({ "to-lower": { TransformedMessage: m } })))
-      const listed = yield* promise(() => hatchet.runs.list({ workflowNames: [simpleConcurrency.name], onlyTasks: true }))
+      const listed = yield* Effect.promise(() => hatchet.runs.list({ workflowNames: [simpleConcurrency.name], onlyTasks: true }))
       // one slot, one run per group: the groups take turns (a, then c of the other group, ...)
       const at = (iso: string | undefined) => Date.parse(iso!)
       const started = [...(listed.rows ?? [])].sort((x, y) => at(x.startedAt) - at(y.startedAt) || at(x.finishedAt) - at(y.finishedAt))

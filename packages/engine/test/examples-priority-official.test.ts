@@ -18,8 +18,6 @@ import * as Official from "./support/official.js"
 
 type Example = typeof ExampleModule
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("official SDK example: priority", (it) => {
   it.scoped("runs queued before a worker of one slot starts run highest priority first, in arrival order within one", () =>
     Effect.gen(function*() {
@@ -33,10 +31,10 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("o
       const order = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.LOW, Priority.HIGH, Priority.MEDIUM]
       const ids: Array<string> = []
       for (const [index, p] of order.entries()) {
-        const ref = yield* promise(() =>
+        const ref = yield* Effect.promise(() =>
           priority.runNoWait({}, { priority: p, additionalMetadata: { test_run_id: testRunId, index: String(index) } })
         )
-        ids.push(yield* promise(() => ref.getWorkflowRunId()))
+        ids.push(yield* Effect.promise(() => ref.getWorkflowRunId()))
       }
       yield* Examples.worker("priority-order-worker", [priority, priorityWf], { slots: 1 })
       const rows = yield* Official.eventually(async () => {
@@ -54,9 +52,9 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("o
     Effect.gen(function*() {
       const { priority, priorityWf } = yield* Examples.load<Example>("priority/workflow.js")
       yield* Examples.worker("priority-worker", [priority, priorityWf], { slots: 1 })
-      expect(yield* promise(() => priority.run({}))).toEqual({ priority: Priority.MEDIUM })
-      expect(yield* promise(() => priority.run({}, { priority: Priority.HIGH }))).toEqual({ priority: Priority.HIGH })
-      expect(yield* promise(() => priorityWf.run({}))).toEqual({
+      expect(yield* Effect.promise(() => priority.run({}))).toEqual({ priority: Priority.MEDIUM })
+      expect(yield* Effect.promise(() => priority.run({}, { priority: Priority.HIGH }))).toEqual({ priority: Priority.HIGH })
+      expect(yield* Effect.promise(() => priorityWf.run({}))).toEqual({
         "child-medium": { priority: Priority.LOW },
         "child-high": { priority: Priority.LOW }
       })

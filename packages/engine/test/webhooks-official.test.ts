@@ -16,10 +16,8 @@ import * as Official from "./support/official.js"
 type Example = typeof ExampleModule
 type Client = Official.Client
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 const post = (url: string, body: string, headers: Record<string, string>) =>
-  promise(async () => {
+  Effect.promise(async () => {
     const response = await fetch(url, { method: "POST", body, headers })
     const text = await response.text()
     return { status: response.status, body: text === "" ? undefined : JSON.parse(text) as any }
@@ -50,7 +48,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const url = (name: string) => `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/webhooks/${name}`
 
       // upstream's test: a generic webhook with an API key; the key is 'webhook:' + input.type
-      const generic = yield* promise(() =>
+      const generic = yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "GENERIC" as never,
           name: "test-webhook-e2e",
@@ -77,11 +75,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const run = yield* outputOf(hatchet, received.body.event.metadata.id)
       expect(run!.output).toEqual(payload)
       expect(run!.metadata).toMatchObject({ hatchet__event_key: "webhook:test" })
-      const listedEvent = yield* promise(() => hatchet.events.list({ eventIds: [received.body.event.metadata.id] }))
+      const listedEvent = yield* Effect.promise(() => hatchet.events.list({ eventIds: [received.body.event.metadata.id] }))
       expect(listedEvent.rows?.[0]?.triggeringWebhookName).toBe("test-webhook-e2e")
 
       // GitHub: HMAC-SHA256 of the body in X-Hub-Signature-256 ("sha256=" prefix), the event in a header
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "GITHUB" as never,
           name: "github",
@@ -104,7 +102,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect((yield* outputOf(hatchet, github.body.event.metadata.id))!.output).toEqual({ repo: "acme/app", pr: 42 })
 
       // Stripe: "t=<ts>,v1=<hmac of '<ts>.<body>'>" in Stripe-Signature
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "STRIPE" as never,
           name: "stripe",
@@ -129,7 +127,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(stale).toEqual({ status: 400, body: { errors: [{ description: "timestamp in signature header is out of range" }] } })
 
       // Slack: the URL verification challenge, then events, slash commands and interactions
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "SLACK" as never,
           name: "slack",
@@ -168,12 +166,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect((yield* outputOf(hatchet, clicked.body.event.metadata.id))!.output).toEqual({ action: "approve" })
 
       // the webhooks client: list, get, update, delete
-      const all = yield* promise(() => hatchet.webhooks.list())
+      const all = yield* Effect.promise(() => hatchet.webhooks.list())
       expect(all.rows?.map((w) => w.name)).toEqual(["slack", "stripe", "github", "test-webhook-e2e"])
-      const slackOnly = yield* promise(() => hatchet.webhooks.list({ sourceNames: ["SLACK" as never] }))
+      const slackOnly = yield* Effect.promise(() => hatchet.webhooks.list({ sourceNames: ["SLACK" as never] }))
       expect(slackOnly.rows?.map((w) => w.name)).toEqual(["slack"])
-      expect((yield* promise(() => hatchet.webhooks.get("github"))).authType).toBe("HMAC")
-      const updated = yield* promise(() =>
+      expect((yield* Effect.promise(() => hatchet.webhooks.get("github"))).authType).toBe("HMAC")
+      const updated = yield* Effect.promise(() =>
         hatchet.webhooks.update("test-webhook-e2e", { eventKeyExpression: "'webhook:' + input.kind", staticPayload: { type: "static" } })
       )
       expect(updated).toMatchObject({ eventKeyExpression: "'webhook:' + input.kind", staticPayload: { type: "static" } })
@@ -181,7 +179,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         "x-api-key": "test_api_key_123"
       })
       expect(withStatic.body.event).toMatchObject({ key: "webhook:test", payload: { kind: "test", type: "static" } })
-      yield* promise(() => hatchet.webhooks.delete("github"))
+      yield* Effect.promise(() => hatchet.webhooks.delete("github"))
       expect((yield* post(url("github"), pr, {})).status).toBe(404)
     }))
 })
