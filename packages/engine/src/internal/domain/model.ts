@@ -616,7 +616,8 @@ export interface LogLine {
  *   (upstream `v1_batched_queue_item`, `WAITING_FOR_BATCH`); its buffer item is live while it
  *   carries the state's `token`;
  * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
- *   gave its concurrency slots up and acquires new ones then;
+ *   gave its concurrency slots up and acquires new ones then; `internal` for an internal retry's
+ *   redelivery delay (upstream's dispatcher sleeps before it fails the attempt);
  * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`), for a batch
  *   step's task as a member of a flushed batch;
  * - `Evicted`: a durable task's attempt given up by its worker while it waits (upstream
@@ -653,6 +654,8 @@ export interface Backoff {
   readonly _tag: "Backoff"
   readonly at: number
   readonly reacquire: boolean
+  /** An internal retry's redelivery: queued again at `at` with no QUEUED event, as upstream's internal retries. */
+  readonly internal?: true
 }
 
 /** The attempt `task.retryCount` assigned to a worker. */

@@ -353,7 +353,9 @@ const retryMessage = (task: Task, delayMs: number | undefined, now: number): str
 
 /**
  * An internal failure of the current attempt (`FailTaskInternalFailure`): retried without
- * consuming `retries` while `internal_retry_count < max`, optionally after `delayMs`.
+ * consuming `retries` while `internal_retry_count < max`, optionally after `delayMs`; the retry
+ * records no RETRYING or QUEUED event (upstream's task controller publishes those for application
+ * retries only), so its next event is its ASSIGNED.
  */
 export const failTaskInternal = (
   state: EngineState,
@@ -390,15 +392,19 @@ export const failTaskInternal = (
  */
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
-  setTaskState(state, task, { _tag: "Backoff", at, reacquire })
+  setTaskState(state, task, backoff ? { _tag: "Backoff", at, reacquire } : { _tag: "Backoff", at, reacquire, internal: true })
   settleStrategies(state, now)
   state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
 
-/** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
+/**
+ * The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own
+ * up. An application retry's QUEUED event is recorded then (upstream's retry queue); an internal
+ * retry gets none, queued or redelivered (upstream's task controller words application retries only).
+ */
 export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
   if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
-  recordEvent(state, task, "QUEUED", now)
+  if (task.state.internal !== true) recordEvent(state, task, "QUEUED", now)
   if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
   settleStrategies(state, now)

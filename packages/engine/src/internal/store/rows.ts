@@ -92,7 +92,7 @@ export const StoredTaskState = Schema.Union(
   Schema.TaggedStruct("Queued", {}),
   /** In the buffer of its batch group `key`. */
   Schema.TaggedStruct("Batching", { key: Schema.String }),
-  Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean }),
+  Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean, internal: Schema.optional(Schema.Literal(true)) }),
   Schema.TaggedStruct("Assigned", {
     workerId: Schema.optional(Schema.String),
     timeoutAt: Millis,
