@@ -336,7 +336,8 @@ export const failTaskApp = (
     }
     return
   }
-  finalizeFailed(state, task, failure.message, now)
+  // REST shows a timed-out task's error as upstream's OLAP does: "" (its TIMED_OUT event has none)
+  finalizeFailed(state, task, failure.message, now, failure.source === "timeout" ? "" : undefined)
 }
 
 /**
@@ -410,8 +411,8 @@ export const onRetryBackoff = (state: EngineState, task: Task, retryCount: numbe
   settleStrategies(state, now)
 }
 
-const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  setTaskState(state, task, failedState(message, now))
+const finalizeFailed = (state: EngineState, task: Task, message: string, now: number, restError?: string) => {
+  setTaskState(state, task, failedState(message, now, restError))
   onTaskFinal(state, task, now)
 }
 
