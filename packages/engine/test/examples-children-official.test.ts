@@ -3,13 +3,15 @@
  * unchanged, on official workers against this engine, triggered by the official client:
  * - a parent fans out to five children and sums their outputs; the children are listed as its
  *   children; a single child; a parent that catches its child's failure;
- * - a sticky task's child, spawned with `sticky: true`;
+ * - a SOFT-sticky task's child, spawned with `sticky: true`: the SDK sends no desired worker
+ *   for it and its workflow has no sticky strategy, so upstream's scheduler places it freely;
  * - a task that always fails runs four times (its three retries), each attempt's events with its
  *   retry count, and fails with the handler's error; a handler that reads its retry count
  *   succeeds on its third attempt; a task with a backoff (factor 2) waits 2 s, then 4 s, before
  *   its retries;
  * - a DAG's `onSuccess` task runs once both its tasks succeeded.
  */
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as InternalEngine from "../src/internal/engine.js"
@@ -58,12 +60,24 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
         expect(children.rows.map((row) => (row.output as { Value: number }).Value).sort()).toEqual([0, 1, 2, 3, 4])
       }))
 
-    it.scoped("sticky: the sticky task's child, spawned with sticky: true, runs and its output is the parent's", () =>
+    it.scoped("sticky: the SOFT-sticky task's child, spawned with sticky: true, runs with no desired worker; its output is the parent's", () =>
       Effect.gen(function*() {
         const { sticky } = yield* Examples.load<{ sticky: Runnable }>("sticky/workflow.js")
         const { child } = yield* Examples.load<{ child: Runnable }>("child_workflows/workflow.js")
-        yield* Examples.worker("sticky-worker", [sticky, child], { slots: 5 })
-        expect(yield* Effect.promise(() => sticky.run({}))).toEqual({ result: { Value: 1 } })
+        const { core } = yield* Examples.worker("sticky-worker", [sticky, child], { slots: 5 })
+        const parent = yield* Examples.trigger(() => sticky.runNoWait({}))
+        expect(yield* parent.output).toEqual({ result: { Value: 1 } })
+        // what upstream's engine does with this child: nothing for its placement. The SDK's
+        // `child.run(input, { sticky: true })` puts the parent's worker id under `sticky`, a key
+        // TriggerWorkflowRequest has not (only `ctx.runChild` sets `desiredWorkerId`), and the
+        // child's workflow has no sticky strategy, under which alone the scheduler ranks workers by
+        // a desired one (upstream `rankWorkerIds`); the parent's is SOFT, as the example declares
+        const parentRun = core.state.runsById.get(parent.id)!
+        const childRun = [...core.state.runsById.values()].find((run) => run.parentTaskExternalId === parent.id)!
+        expect(parentRun.version.sticky).toBe(StickyStrategy.SOFT)
+        expect(childRun.workflow.name).toBe(child.name)
+        expect([childRun.version.sticky, childRun.desiredWorkerId]).toEqual([undefined, undefined])
+        expect([...childRun.tasks.values()].map((t) => t.desiredWorkerId)).toEqual([undefined])
       }))
 
     it.scoped("retries: four attempts then FAILED with the handler's error; a retry count read by the handler; the backoff's waits", () =>
