@@ -363,7 +363,14 @@ export const failTaskInternal = (
   task: Task,
   message: string,
   now: number,
-  options: { readonly delayMs?: number; readonly publish?: boolean; readonly eventType?: TaskEventType } = {}
+  options: {
+    readonly delayMs?: number
+    readonly publish?: boolean
+    /** The event recorded instead of a FAILED with `message` as its error (upstream's reassignment: REASSIGNED). */
+    readonly event?: { readonly eventType: TaskEventType; readonly message: string }
+    /** When no retry is left: the FAILED event's text, and the error REST shows (upstream's reassignment controller). */
+    readonly exhausted?: string
+  } = {}
 ): void => {
   const assigned = assignmentOf(task)
   if (assigned === undefined) return
@@ -372,7 +379,8 @@ export const failTaskInternal = (
   if (options.publish === true) {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, { payload: message })
   }
-  recordEvent(state, task, options.eventType ?? "FAILED", now, { errorMessage: message, workerId })
+  if (options.event !== undefined) recordEvent(state, task, options.event.eventType, now, { message: options.event.message, workerId })
+  else recordEvent(state, task, "FAILED", now, { errorMessage: message, workerId })
   if (task.internalRetryCount < state.options.maxInternalRetries) {
     task.retryCount++
     task.internalRetryCount++
@@ -383,7 +391,10 @@ export const failTaskInternal = (
     }
     return
   }
-  finalizeFailed(state, task, message, now)
+  if (options.exhausted !== undefined) {
+    recordEvent(state, task, "FAILED", now, { message: options.exhausted, errorMessage: options.exhausted, workerId })
+  }
+  finalizeFailed(state, task, message, now, options.exhausted)
 }
 
 /**
