@@ -12,7 +12,6 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Examples from "./support/examples.js"
-import * as Official from "./support/official.js"
 
 type BatchTask<I> = Examples.Runnable<I, any>
 type Message = { message: string }
@@ -97,10 +96,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // ctx.cancel() in the handler cancels every task of the batch
       const cancelRefs = yield* all(Array.from({ length: 10 }, () => example.batchCancel.runNoWait({ message: "hello" })))
       const cancelIds = yield* all(cancelRefs.map((ref) => ref.getWorkflowRunId()))
-      yield* Official.eventually(async () => {
-        const statuses = await Promise.all(cancelIds.map((id) => hatchet.runs.get(id).then((d) => d.run.status)))
-        return statuses.every((status) => status === "CANCELLED") ? true : undefined
-      })
+      const cancelled = yield* Effect.forEach(cancelIds, (id) => Examples.ended(id))
+      expect(cancelled.map((d) => d.run.status)).toEqual(Array.from({ length: 10 }, () => "CANCELLED"))
 
       // a batch handler spawns one child per item
       const spawned = yield* all(Array.from({ length: 10 }, () => example.batchChildSpawn.run({ message: "hello" })))

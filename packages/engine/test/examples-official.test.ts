@@ -7,7 +7,6 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Examples from "./support/examples.js"
-import * as Official from "./support/official.js"
 
 type Task = Examples.Runnable<Record<string, never>>
 
@@ -55,13 +54,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // replayed, the cancelled runs run on a worker (each fails once, then succeeds on its retry)
       yield* Effect.promise(() => hatchet.runs.replay({ ids: [...oneIds, twoIds[0]!] }))
       yield* Examples.worker("bulk-worker", [one, two], { slots: 10 })
-      yield* Official.eventually(
-        () =>
-          Promise.all([...oneIds, ...twoIds].map((id) => hatchet.runs.get(id).then((d) => d.run.status))).then((all) =>
-            all.every((s) => s === "COMPLETED") ? true : undefined
-          ),
-        20_000
-      )
+      const ended = yield* Effect.forEach([...oneIds, ...twoIds], (id) => Examples.ended(id, { timeout: 20_000 }))
+      expect(ended.map((d) => d.run.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED"])
     }))
 
   it.scoped("runtime_affinity: labels given at trigger time pin both tasks of the run to the worker that has them", () =>

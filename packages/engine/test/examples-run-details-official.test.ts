@@ -41,10 +41,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(Object.keys(grpcMid.taskRuns).length).toBeGreaterThan(0)
 
       expect(yield* failure).toBeDefined()
-      const done = yield* Official.eventually(
-        () => hatchet.runs.get(id).then((d) => (d.run.status === "FAILED" && d.tasks.length === 6 ? d : undefined)),
-        14_000
-      )
+      const done = yield* Examples.ended(id, { also: (d) => d.tasks.length === 6 })
+      expect(done.run.status).toBe("FAILED")
       expect(done.run.input).toEqual(input)
       expect(done.run.additionalMetadata).toMatchObject(metadata)
       const nameOf = new Map(done.shape.map((s) => [s.taskExternalId, s.taskName]))
