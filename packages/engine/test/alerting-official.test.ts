@@ -10,8 +10,6 @@ import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 /** A tenant of this test only, so the shared engine's default tenant is left as it is. */
 const tenantId = "3c3c3c3c-4444-4444-8444-444444444444"
 
@@ -21,24 +19,24 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("a
       const engine = yield* Engine.Engine
       const hatchet = Official.client(engine, yield* engine.mintToken({ tenantId }))
 
-      const updated = yield* promise(() =>
+      const updated = yield* Effect.promise(() =>
         hatchet.api.tenantUpdate(tenantId, { name: "Ops", enableWorkflowRunFailureAlerts: true, maxAlertingFrequency: "15m" })
       )
       expect(updated.data).toMatchObject({ name: "Ops", serverUrl: engine.apiUrl, metadata: { id: tenantId } })
-      expect((yield* promise(() => hatchet.api.tenantGet(tenantId))).data.name).toBe("Ops")
-      expect((yield* promise(() => hatchet.api.tenantAlertingSettingsGet(tenantId))).data).toMatchObject({
+      expect((yield* Effect.promise(() => hatchet.api.tenantGet(tenantId))).data.name).toBe("Ops")
+      expect((yield* Effect.promise(() => hatchet.api.tenantAlertingSettingsGet(tenantId))).data).toMatchObject({
         maxAlertingFrequency: "15m",
         enableWorkflowRunFailureAlerts: true,
         enableExpiringTokenAlerts: true,
         enableTenantResourceLimitAlerts: true
       })
 
-      const group = yield* promise(() => hatchet.api.alertEmailGroupCreate(tenantId, { emails: ["ops@example.com"] }))
+      const group = yield* Effect.promise(() => hatchet.api.alertEmailGroupCreate(tenantId, { emails: ["ops@example.com"] }))
       expect(group.status).toBe(201)
       const id = group.data.metadata.id
-      const changed = yield* promise(() => hatchet.api.alertEmailGroupUpdate(id, { emails: ["a@example.com", "b@example.com"] }))
+      const changed = yield* Effect.promise(() => hatchet.api.alertEmailGroupUpdate(id, { emails: ["a@example.com", "b@example.com"] }))
       expect(changed.data.emails).toEqual(["a@example.com", "b@example.com"])
-      expect((yield* promise(() => hatchet.api.alertEmailGroupList(tenantId))).data.rows).toEqual([changed.data])
+      expect((yield* Effect.promise(() => hatchet.api.alertEmailGroupList(tenantId))).data.rows).toEqual([changed.data])
       expect(yield* Official.restError(() => hatchet.api.alertEmailGroupCreate(tenantId, { emails: ["nope"] }))).toEqual({
         status: 400,
         data: {
@@ -48,14 +46,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("a
           }]
         }
       })
-      expect((yield* promise(() => hatchet.api.alertEmailGroupDelete(id))).status).toBe(204)
-      expect((yield* promise(() => hatchet.api.alertEmailGroupList(tenantId))).data.rows).toEqual([])
+      expect((yield* Effect.promise(() => hatchet.api.alertEmailGroupDelete(id))).status).toBe(204)
+      expect((yield* Effect.promise(() => hatchet.api.alertEmailGroupList(tenantId))).data.rows).toEqual([])
 
-      const sns = yield* promise(() => hatchet.api.snsCreate(tenantId, { topicArn: "arn:aws:sns:eu-west-1:1:t" }))
+      const sns = yield* Effect.promise(() => hatchet.api.snsCreate(tenantId, { topicArn: "arn:aws:sns:eu-west-1:1:t" }))
       expect(sns.status).toBe(201)
       expect(sns.data.ingestUrl).toBe(`${engine.apiUrl}/api/v1/sns/${tenantId}/sns-event`)
-      expect((yield* promise(() => hatchet.api.snsList(tenantId))).data).toEqual({ pagination: {}, rows: [sns.data] })
-      expect((yield* promise(() => hatchet.api.snsDelete(sns.data.metadata.id))).status).toBe(204)
-      expect((yield* promise(() => hatchet.api.slackWebhookList(tenantId))).data).toEqual({ pagination: {}, rows: [] })
+      expect((yield* Effect.promise(() => hatchet.api.snsList(tenantId))).data).toEqual({ pagination: {}, rows: [sns.data] })
+      expect((yield* Effect.promise(() => hatchet.api.snsDelete(sns.data.metadata.id))).status).toBe(204)
+      expect((yield* Effect.promise(() => hatchet.api.slackWebhookList(tenantId))).data).toEqual({ pagination: {}, rows: [] })
     }))
 })

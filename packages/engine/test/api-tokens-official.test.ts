@@ -11,8 +11,6 @@ import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
 import * as Official from "./support/official.js"
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 const tokenId = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).token_id as string
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("API tokens (official SDK)", (it) => {
@@ -21,11 +19,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("A
       const engine = yield* Engine.Engine
       const admin = Official.client(engine)
       const before = Date.now()
-      const created = yield* promise(() => admin.api.apiTokenCreate(engine.tenantId, { name: "ci", expiresIn: "24h" }))
+      const created = yield* Effect.promise(() => admin.api.apiTokenCreate(engine.tenantId, { name: "ci", expiresIn: "24h" }))
       expect(created.status).toBe(200)
       const token = Redacted.make(created.data.token)
 
-      const listed = yield* promise(() => admin.api.apiTokenList(engine.tenantId))
+      const listed = yield* Effect.promise(() => admin.api.apiTokenList(engine.tenantId))
       expect(listed.status).toBe(200)
       expect(listed.data).toEqual({
         rows: [{
@@ -41,12 +39,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("A
 
       // a client with the new token: REST, and a worker over gRPC
       const hatchet = Official.client(engine, token)
-      expect((yield* promise(() => hatchet.api.tenantGet(engine.tenantId))).data.metadata.id).toBe(engine.tenantId)
+      expect((yield* Effect.promise(() => hatchet.api.tenantGet(engine.tenantId))).data.metadata.id).toBe(engine.tenantId)
       const name = Official.unique("api-token")
       const bump = hatchet.task({ name, fn: async (input: { n: number }) => ({ n: input.n + 1 }) })
       yield* Effect.scoped(Effect.gen(function*() {
         yield* Official.worker(hatchet, `${name}-worker`, { workflows: [bump] })
-        expect(yield* promise(() => bump.run({ n: 1 }))).toEqual({ n: 2 })
+        expect(yield* Effect.promise(() => bump.run({ n: 1 }))).toEqual({ n: 2 })
       }))
 
       // the created token may not manage tokens: upstream's 401 to an API token
@@ -59,7 +57,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("A
         data: { message: "Not authorized to perform this operation" }
       })
 
-      const revoked = yield* promise(() => admin.api.apiTokenUpdateRevoke(row.metadata.id))
+      const revoked = yield* Effect.promise(() => admin.api.apiTokenUpdateRevoke(row.metadata.id))
       expect(revoked.status).toBe(204)
       expect(yield* Official.restError(() => hatchet.api.tenantGet(engine.tenantId))).toEqual({
         status: 403,
@@ -70,23 +68,23 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("A
         data: { message: "Please provide valid credentials" }
       })
       // gRPC: the client's calls are refused
-      const pushed = yield* promise(() => hatchet.events.push("api-token-event", {}).then(() => "pushed", (e: Error) => e.message))
+      const pushed = yield* Effect.promise(() => hatchet.events.push("api-token-event", {}).then(() => "pushed", (e: Error) => e.message))
       expect(pushed).toMatch(/UNAUTHENTICATED: invalid auth token/)
-      const triggered = yield* promise(() => bump.runNoWait({ n: 1 }).then(() => "triggered", (e: Error) => e.message))
+      const triggered = yield* Effect.promise(() => bump.runNoWait({ n: 1 }).then(() => "triggered", (e: Error) => e.message))
       expect(triggered).toMatch(/UNAUTHENTICATED: invalid auth token/)
-      expect((yield* promise(() => admin.api.apiTokenList(engine.tenantId))).data).toEqual({ rows: [] })
+      expect((yield* Effect.promise(() => admin.api.apiTokenList(engine.tenantId))).data).toEqual({ rows: [] })
     }))
 
   it.scoped("the engine's own token is internal: not listed, and revoking it is 403", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const admin = Official.client(engine)
-      const rows = (yield* promise(() => admin.api.apiTokenList(engine.tenantId))).data.rows ?? []
+      const rows = (yield* Effect.promise(() => admin.api.apiTokenList(engine.tenantId))).data.rows ?? []
       expect(rows.map((r) => r.metadata.id)).not.toContain(tokenId(Redacted.value(engine.token)))
       expect(yield* Official.restError(() => admin.api.apiTokenUpdateRevoke(tokenId(Redacted.value(engine.token))))).toEqual({
         status: 403,
         data: { errors: [{ description: "Cannot revoke internal API tokens" }] }
       })
-      expect((yield* promise(() => admin.api.tenantGet(engine.tenantId))).status).toBe(200)
+      expect((yield* Effect.promise(() => admin.api.tenantGet(engine.tenantId))).status).toBe(200)
     }))
 })

@@ -10,16 +10,10 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Official from "./support/official.js"
+import * as Examples from "./support/examples.js"
 
-type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
-interface BatchTask<I> {
-  readonly name: string
-  readonly runNoWait: (input: I) => Promise<Ref>
-  readonly run: (input: I) => Promise<any>
-}
+type BatchTask<I> = Examples.Runnable<I, any>
 type Message = { message: string }
 type Keyed = { message: string; group: unknown }
 
@@ -28,8 +22,7 @@ const all = <A>(promises: ReadonlyArray<Promise<A>>) => Effect.promise(() => Pro
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK example: batch_assign", (it) => {
   it.scoped("size, interval, keys, broadcast, cancellation and children", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const example = yield* Official.importExample<{
+      const example = yield* Examples.load<{
         batchSimple: BatchTask<Message>
         batchKeyed: BatchTask<Keyed>
         batchKeyedFailable: BatchTask<Keyed>
@@ -39,20 +32,20 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         batchCancel: BatchTask<Message>
         child: BatchTask<Message>
         batchChildSpawn: BatchTask<Message>
-      }>(engine, "batch_assign/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "batch-worker", { workflows: Object.values(example) as never, slots: 20 })
+      }>("batch_assign/workflow.js")
+      const { hatchet } = yield* Examples.worker("batch-worker", Object.values(example), { slots: 20 })
 
       // three tasks fill a batch of three: one handler call, each caller gets its own item
       const simple = yield* all(["alpha", "bravo", "charlie"].map((message) => example.batchSimple.run({ message })))
       expect(simple.map((r) => r.transformed_message)).toEqual(["ALPHA", "BRAVO", "CHARLIE"])
 
       // two tasks wait for the 200 ms interval
-      const refs = yield* all(["delta", "echo"].map((message) => example.batchSimple.runNoWait({ message })))
-      const interval = yield* all(refs.map((ref) => ref.output as Promise<any>))
+      const [delta, echo] = yield* Effect.all(
+        ["delta", "echo"].map((message) => Examples.trigger(() => example.batchSimple.runNoWait({ message })))
+      )
+      const interval = yield* Effect.all([delta!.output, echo!.output])
       expect(interval.map((r) => r.transformed_message)).toEqual(["DELTA", "ECHO"])
-      const runId = yield* Effect.promise(() => refs[0]!.getWorkflowRunId())
-      const details = yield* Effect.promise(() => hatchet.runs.get(runId))
+      const details = yield* Effect.promise(() => hatchet.runs.get(delta!.id))
       const events = details.taskEvents.map((e: { eventType: string }) => e.eventType)
       expect(events).toContain("WAITING_FOR_BATCH")
       expect(events).toContain("BATCH_FLUSHED")
@@ -74,13 +67,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       )
 
       // a key that is not a string fails its task at creation; the other still runs
-      const good = yield* Effect.promise(() => example.batchKeyedFailable.runNoWait({ message: "hello", group: "tenant-1" }))
-      const bad = yield* Effect.promise(() => example.batchKeyedFailable.runNoWait({ message: "world", group: 123 }))
-      const failure = yield* Effect.promise(() => bad.output.then(() => undefined, (error: unknown) => error))
+      const good = yield* Examples.trigger(() => example.batchKeyedFailable.runNoWait({ message: "hello", group: "tenant-1" }))
+      const bad = yield* Examples.trigger(() => example.batchKeyedFailable.runNoWait({ message: "world", group: 123 }))
+      const failure = yield* bad.failure
       expect(String(failure)).toContain(
         "failed to parse batch group key expression (input.group): expected string output for batch key, got int"
       )
-      expect(yield* Effect.promise(() => good.output)).toEqual({ uppercase: "HELLO" })
+      expect(yield* good.output).toEqual({ uppercase: "HELLO" })
 
       // keyed groups flush independently: three by size, one by interval
       const mixed = [
@@ -103,10 +96,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // ctx.cancel() in the handler cancels every task of the batch
       const cancelRefs = yield* all(Array.from({ length: 10 }, () => example.batchCancel.runNoWait({ message: "hello" })))
       const cancelIds = yield* all(cancelRefs.map((ref) => ref.getWorkflowRunId()))
-      yield* Official.eventually(async () => {
-        const statuses = await Promise.all(cancelIds.map((id) => hatchet.runs.get(id).then((d) => d.run.status)))
-        return statuses.every((status) => status === "CANCELLED") ? true : undefined
-      })
+      const cancelled = yield* Effect.forEach(cancelIds, (id) => Examples.ended(id))
+      expect(cancelled.map((d) => d.run.status)).toEqual(Array.from({ length: 10 }, () => "CANCELLED"))
 
       // a batch handler spawns one child per item
       const spawned = yield* all(Array.from({ length: 10 }, () => example.batchChildSpawn.run({ message: "hello" })))
@@ -115,19 +106,14 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("order, a cancelled batch's callers, children that are batch tasks themselves", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const example = yield* Official.importExample<{
+      const example = yield* Examples.load<{
         batchOrdered: BatchTask<{ index: number }>
         batchCancel: BatchTask<Message>
         childBatch: BatchTask<Message>
         batchChildBatchSpawn: BatchTask<Message>
-      }>(engine, "batch_assign/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      }>("batch_assign/workflow.js")
       const { batchCancel, batchChildBatchSpawn, batchOrdered, childBatch } = example
-      yield* Official.worker(hatchet, "batch-worker-2", {
-        workflows: [batchOrdered, batchCancel, childBatch, batchChildBatchSpawn] as never,
-        slots: 20
-      })
+      yield* Examples.worker("batch-worker-2", [batchOrdered, batchCancel, childBatch, batchChildBatchSpawn], { slots: 20 })
 
       // twenty callers of one batch each get their own item back, in the order they submitted
       const ordered = yield* all(Array.from({ length: 20 }, (_, index) => batchOrdered.run({ index })))

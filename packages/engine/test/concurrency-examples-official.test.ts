@@ -6,23 +6,15 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import { EngineCore } from "../src/internal/core.js"
 import { runStatus } from "../src/internal/domain/model.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-const importExample = Official.importExample
-
-type Ref = { readonly getWorkflowRunId: () => Promise<string> }
-
 /** Triggers `inputs` one after the other (so the engine sees them in order) and returns the run ids. */
-const triggerInOrder = <I>(runNoWait: (input: I) => Promise<Ref>, inputs: ReadonlyArray<I>) =>
-  Effect.promise(async () => {
-    const ids: Array<string> = []
-    for (const input of inputs) ids.push(await (await runNoWait(input)).getWorkflowRunId())
-    return ids
-  })
+const triggerInOrder = <I>(runNoWait: (input: I) => Promise<Examples.Ref>, inputs: ReadonlyArray<I>) =>
+  Effect.forEach(inputs, (input) => Effect.map(Examples.trigger(() => runNoWait(input)), (run) => run.id))
 
 /** Waits until every run is final and returns their statuses. */
 const finalStatuses = (ids: ReadonlyArray<string>) =>
@@ -35,21 +27,15 @@ const finalStatuses = (ids: ReadonlyArray<string>) =>
     }, 20_000)
   })
 
-interface Workflow<I> {
-  readonly name: string
-  readonly runNoWait: (input: I) => Promise<Ref>
-  readonly run: (input: I) => Promise<unknown>
-}
+type Workflow<I> = Examples.Runnable<I>
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: concurrency", (it) => {
   it.scoped("concurrency_cancel_queued_except_newest: the running run finishes, the newest waiting one runs, those between are cancelled", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { concurrencyCancelQueuedExceptNewestWorkflow: wf } = yield* importExample<{
+      const { concurrencyCancelQueuedExceptNewestWorkflow: wf } = yield* Examples.load<{
         concurrencyCancelQueuedExceptNewestWorkflow: Workflow<{ group: string }>
-      }>(engine, "concurrency_cancel_queued_except_newest/workflow.js")
-      const { hatchet } = yield* importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "cqn-worker", { workflows: [wf as never], slots: 10 })
+      }>("concurrency_cancel_queued_except_newest/workflow.js")
+      yield* Examples.worker("cqn-worker", [wf], { slots: 10 })
       const ids = yield* triggerInOrder((input) => wf.runNoWait(input), [{ group: "a" }, { group: "a" }, { group: "a" }, { group: "a" }, {
         group: "b"
       }])
@@ -58,28 +44,24 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("concurrency_cancel_queued_except_oldest: the running run and the oldest waiting one finish, newer arrivals are cancelled", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { concurrencyCancelQueuedExceptOldestWorkflow: wf } = yield* importExample<{
+      const { concurrencyCancelQueuedExceptOldestWorkflow: wf } = yield* Examples.load<{
         concurrencyCancelQueuedExceptOldestWorkflow: Workflow<{ group: string }>
-      }>(engine, "concurrency_cancel_queued_except_oldest/workflow.js")
-      const { hatchet } = yield* importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "cqo-worker", { workflows: [wf as never], slots: 10 })
+      }>("concurrency_cancel_queued_except_oldest/workflow.js")
+      yield* Examples.worker("cqo-worker", [wf], { slots: 10 })
       const ids = yield* triggerInOrder((input) => wf.runNoWait(input), [{ group: "a" }, { group: "a" }, { group: "a" }, { group: "a" }])
       expect(yield* finalStatuses(ids)).toEqual(["COMPLETED", "COMPLETED", "CANCELLED", "CANCELLED"])
     }))
 
   it.scoped("concurrency_shared: one tenant-scoped limit across two workflows, and mixed with an inline one", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
       type Window = { readonly startMs: number; readonly endMs: number }
-      const example = yield* importExample<{
+      const example = yield* Examples.load<{
         concurrencySharedWorkflowA: Workflow<{ group: string }>
         concurrencySharedWorkflowB: Workflow<{ group: string }>
         concurrencySharedMixedWorkflow: Workflow<{ group: string; inline: string }>
-      }>(engine, "concurrency_shared/workflow.js")
-      const { hatchet } = yield* importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      }>("concurrency_shared/workflow.js")
       const { concurrencySharedMixedWorkflow: mixed, concurrencySharedWorkflowA: a, concurrencySharedWorkflowB: b } = example
-      yield* Official.worker(hatchet, "shared-worker", { workflows: [a, b, mixed] as never, slots: 10 })
+      yield* Examples.worker("shared-worker", [a, b, mixed], { slots: 10 })
       const windowOf = (output: unknown) => (output as { readonly "shared-task": Window })["shared-task"]
       const overlaps = (x: Window, y: Window) => x.startMs < y.endMs && y.startMs < x.endMs
       // the same group in two workflows: one after the other; another group alongside; in the

@@ -379,6 +379,24 @@ describe("workflow-level concurrency", () => {
       expect(withOnFailure.steps.map((s) => s.concurrency.map((c) => c.parent === withOnFailure.concurrency[0]))).toEqual([[true], []])
     }))
 
+  it.scoped("each DEFAULT task's QUEUED event names the workflow-level key first, then its step's own (upstream's non-operator DAG path)", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("wf-msg", [task("s1"), task("s2", { parents: ["s1"], concurrency: [{ expression: "input.tier" }] })], {
+        concurrency: byGroup(GROUP_ROUND_ROBIN),
+        onFailureTask: { readableId: "on-failure", action: "wf-msg:on-failure" }
+      })
+      const w = yield* h.worker(["wf-msg:s1", "wf-msg:s2", "wf-msg:on-failure"], 10)
+      const run = yield* h.trigger("wf-msg", { group: "x", tier: "gold" })
+      yield* h.complete(w.starts()[0]!, "{}")
+      const queued = (readableId: string) => Effect.map(h.taskOf(run, readableId), (t) => eventsOf(t)[0]!.message)
+      expect(yield* queued("s1")).toBe("concurrency keys evaluated as: x")
+      expect(yield* queued("s2")).toBe("concurrency keys evaluated as: x gold")
+      yield* h.fail(w.starts()[1]!, "{\"message\":\"boom\"}")
+      // the on-failure step is not a DEFAULT step: no workflow-level strategy, no keys
+      expect(yield* queued("on-failure")).toBe("")
+    }))
+
   it.scoped("GROUP_ROUND_ROBIN gates whole runs: the next run of a key starts when the previous one finishes", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness

@@ -5,21 +5,15 @@
  * with what satisfied it in `ctx.triggers()`; sleeps after the parent, a skip on an event, branches
  * skipped on the parent's output, and a join that sums what ran.
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
 import type { EngineCoreService } from "../src/internal/core.js"
 import { taskStatus } from "../src/internal/domain/model.js"
-import * as InternalEngine from "../src/internal/engine.js"
 import { advance } from "./support/clocked.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-interface Ref {
-  readonly getWorkflowRunId: () => Promise<string>
-  readonly output: Promise<unknown>
-}
-interface Declaration {
-  readonly runNoWait: (input: Record<string, never>) => Promise<Ref>
-}
+type Declaration = Examples.Runnable<Record<string, never>>
 
 /** The status of a run's task, once the task exists. */
 const statusOf = (core: EngineCoreService, runId: string, readableId: string) => {
@@ -33,51 +27,39 @@ const statusOf = (core: EngineCoreService, runId: string, readableId: string) =>
 const until = (core: EngineCoreService, runId: string, readableId: string, status: string) =>
   Official.eventually(() => (statusOf(core, runId, readableId) === status ? true : undefined), 10_000)
 
-describe("official SDK examples: conditions", () => {
+layer(Examples.engineLive)("official SDK examples: conditions", (it) => {
   it.scoped(
     "dag_match_condition and conditions run with the official worker, their sleeps on the engine's clock",
     () =>
       Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
-        const { core, engine } = yield* InternalEngine.make({ workerLiveness: "connection" })
-        const { dagWithConditions } = yield* Official.importExample<{ dagWithConditions: Declaration }>(
-          engine,
-          "dag_match_condition/workflow.js"
-        )
-        const { taskConditionWorkflow } = yield* Official.importExample<{ taskConditionWorkflow: Declaration }>(
-          engine,
+        const { dagWithConditions } = yield* Examples.load<{ dagWithConditions: Declaration }>("dag_match_condition/workflow.js")
+        const { taskConditionWorkflow } = yield* Examples.load<{ taskConditionWorkflow: Declaration }>(
           "conditions/complex-workflow.js"
         )
-        const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-        yield* Official.worker(hatchet, "conditions-worker", {
-          workflows: [dagWithConditions, taskConditionWorkflow] as never,
+        const { core, hatchet } = yield* Examples.worker("conditions-worker", [dagWithConditions, taskConditionWorkflow], {
           slots: 20
         })
         const pushEvent = (key: string, payload: Record<string, unknown>) => Effect.promise(() => hatchet.events.push(key, payload))
-        const runOf = (declaration: Declaration) =>
-          Effect.promise(async () => {
-            const ref = await declaration.runNoWait({})
-            return { ref, runId: await ref.getWorkflowRunId() }
-          })
+        const runOf = (declaration: Declaration) => Examples.trigger(() => declaration.runNoWait({}))
 
         // dag_match_condition: second-task waits on `user:event` OR a 10s sleep, after first-task
         const byEvent = yield* runOf(dagWithConditions)
-        yield* until(core, byEvent.runId, "first-task", "COMPLETED")
+        yield* until(core, byEvent.id, "first-task", "COMPLETED")
         yield* pushEvent("user:event", { Data: { Hello: "World" } })
-        expect(yield* Effect.promise(() => byEvent.ref.output)).toEqual({
+        expect(yield* byEvent.output).toEqual({
           "first-task": { Completed: true },
           "second-task": { Completed: true }
         })
         const bySleep = yield* runOf(dagWithConditions)
-        yield* until(core, bySleep.runId, "first-task", "COMPLETED")
-        expect(statusOf(core, bySleep.runId, "second-task")).toBeUndefined()
+        yield* until(core, bySleep.id, "first-task", "COMPLETED")
+        expect(statusOf(core, bySleep.id, "second-task")).toBeUndefined()
         yield* advance(10_000)
-        expect(yield* Effect.promise(() => bySleep.ref.output)).toEqual({
+        expect(yield* bySleep.output).toEqual({
           "first-task": { Completed: true },
           "second-task": { Completed: true }
         })
         // the payloads the engine sent: the event's data, then the sleep's, under their data keys
-        const secondTriggers = [byEvent.runId, bySleep.runId].map((runId) => {
+        const secondTriggers = [byEvent.id, bySleep.id].map((runId) => {
           const run = core.state.runsById.get(runId)!
           return run.tasks.get(run.version.stepsByReadableId.get("second-task")!.id)!.triggerData
         })
@@ -89,15 +71,15 @@ describe("official SDK examples: conditions", () => {
         // conditions: start; skipOnEvent skipped by its event; waitForEvent by its event before its
         // 1m sleep; waitForSleep after 10s; one branch skipped on waitForSleep's output; sum
         const complex = yield* runOf(taskConditionWorkflow)
-        yield* until(core, complex.runId, "start", "COMPLETED")
+        yield* until(core, complex.id, "start", "COMPLETED")
         yield* pushEvent("skip_on_event:skip", {})
         yield* pushEvent("wait_for_event:start", {})
-        yield* until(core, complex.runId, "skipOnEvent", "SKIPPED")
-        yield* until(core, complex.runId, "waitForEvent", "COMPLETED")
-        expect(statusOf(core, complex.runId, "waitForSleep")).toBeUndefined()
+        yield* until(core, complex.id, "skipOnEvent", "SKIPPED")
+        yield* until(core, complex.id, "waitForEvent", "COMPLETED")
+        expect(statusOf(core, complex.id, "waitForSleep")).toBeUndefined()
         yield* advance(10_000)
         type Random = { readonly randomNumber: number }
-        const result = (yield* Effect.promise(() => complex.ref.output)) as {
+        const result = (yield* complex.output) as {
           readonly start: Random
           readonly waitForSleep: Random
           readonly waitForEvent: Random
@@ -116,7 +98,7 @@ describe("official SDK examples: conditions", () => {
           result.start.randomNumber + result.waitForEvent.randomNumber + result.waitForSleep.randomNumber +
             (ran as Random).randomNumber
         )
-        const details = yield* Effect.promise(() => hatchet.runs.get(complex.runId))
+        const details = yield* Effect.promise(() => hatchet.runs.get(complex.id))
         expect(details.run.status).toBe("COMPLETED")
       }),
     { timeout: 30_000 }

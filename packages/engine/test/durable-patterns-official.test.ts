@@ -10,7 +10,8 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import type { EngineCoreService } from "../src/internal/core.js"
 import { advance, call } from "./support/clocked.js"
-import { engineLive, examplesClient, type Runnable, untilWaiting } from "./support/durable.js"
+import { untilWaiting } from "./support/durable.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 interface WelcomeInput {
@@ -23,7 +24,7 @@ interface WelcomeOutput {
   readonly followUpSent: boolean
 }
 interface WelcomeExample {
-  readonly welcomeEmail: Runnable<WelcomeInput, WelcomeOutput>
+  readonly welcomeEmail: Examples.Runnable<WelcomeInput, WelcomeOutput>
   readonly ONBOARDING_EVENT_KEY: string
 }
 
@@ -41,10 +42,10 @@ interface SupportOutput {
   readonly initialReply: string
 }
 interface SupportExample {
-  readonly supportAgent: Runnable<Ticket, SupportOutput>
-  readonly triageTicket: Runnable<Ticket, unknown>
-  readonly generateReply: Runnable<Ticket, unknown>
-  readonly escalateTicket: Runnable<Ticket, unknown>
+  readonly supportAgent: Examples.Runnable<Ticket, SupportOutput>
+  readonly triageTicket: Examples.Runnable<Ticket, unknown>
+  readonly generateReply: Examples.Runnable<Ticket, unknown>
+  readonly escalateTicket: Examples.Runnable<Ticket, unknown>
   readonly REPLY_EVENT_KEY: string
   readonly TIMEOUT_SECONDS: number
 }
@@ -52,11 +53,14 @@ interface SupportExample {
 /** The support agent example and its worker (its tasks and children); the reply made without an API key. */
 const supportAgentWorker = Effect.gen(function*() {
   delete process.env.ANTHROPIC_API_KEY
-  const { core, engine, hatchet } = yield* examplesClient
-  const example = yield* Official.importExample<SupportExample>(engine, "support_agent/workflow.js")
-  yield* Official.worker(hatchet, "support-agent-worker", {
-    workflows: [example.supportAgent, example.triageTicket, example.generateReply, example.escalateTicket] as never
-  })
+  const { core, engine, hatchet } = yield* Examples.client
+  const example = yield* Examples.load<SupportExample>("support_agent/workflow.js")
+  yield* Examples.worker("support-agent-worker", [
+    example.supportAgent,
+    example.triageTicket,
+    example.generateReply,
+    example.escalateTicket
+  ])
   return { core, engine, example, hatchet }
 })
 
@@ -70,55 +74,55 @@ const spawned = (core: EngineCoreService, runId: string): Array<string> => {
   )
 }
 
-layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns", (it) => {
+layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: durable patterns", (it) => {
   it.scoped("welcome_email: no onboarding within 5 s of the engine's clock sends the follow-up", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const { welcomeEmail } = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
-      yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [welcomeEmail as never] })
-      const ref = yield* Effect.promise(() => welcomeEmail.runNoWait({ email: "ada@example.com", user_id: "user-timeout" }))
+      const { core } = yield* Examples.client
+      const { welcomeEmail } = yield* Examples.load<WelcomeExample>("welcome_email/workflow.js")
+      yield* Examples.worker("welcome-email-worker", [welcomeEmail])
+      const run = yield* Examples.trigger(() => welcomeEmail.runNoWait({ email: "ada@example.com", user_id: "user-timeout" }))
       yield* untilWaiting(core, "welcome-email")
       yield* advance(4_999)
-      expect(core.state.tasksByExternalId.get(yield* Effect.promise(() => ref.getWorkflowRunId()))!.state._tag).not.toBe("Completed")
+      expect(core.state.tasksByExternalId.get(run.id)!.state._tag).not.toBe("Completed")
       yield* advance(1)
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-timeout", welcomeSent: true, followUpSent: true })
+      expect(yield* run.output).toEqual({ userId: "user-timeout", welcomeSent: true, followUpSent: true })
     }), 30_000)
 
   it.scoped("welcome_email: the user's onboarding event ends the wait, another user's does not", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
-      yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [example.welcomeEmail as never] })
-      const ref = yield* Effect.promise(() => example.welcomeEmail.runNoWait({ email: "bob@example.com", user_id: "user-bob" }))
+      const { core, hatchet } = yield* Examples.client
+      const example = yield* Examples.load<WelcomeExample>("welcome_email/workflow.js")
+      yield* Examples.worker("welcome-email-worker", [example.welcomeEmail])
+      const run = yield* Examples.trigger(() => example.welcomeEmail.runNoWait({ email: "bob@example.com", user_id: "user-bob" }))
       yield* untilWaiting(core, "welcome-email")
       // scoped to another user: not this run's
       yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-eve" }))
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+      const runId = run.id
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       expect(core.state.tasksByExternalId.get(runId)!.state._tag).toBe("Assigned")
       yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-bob" }))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-bob", welcomeSent: true, followUpSent: false })
+      expect(yield* run.output).toEqual({ userId: "user-bob", welcomeSent: true, followUpSent: false })
     }), 30_000)
 
   it.scoped(
     "welcome_email as its run.ts drives it: the event pushed right after the trigger is found by the lookback",
     () =>
       Effect.gen(function*() {
-        const { engine, hatchet } = yield* examplesClient
-        const example = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
-        yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [example.welcomeEmail as never] })
-        const ref = yield* Effect.promise(() => example.welcomeEmail.runNoWait({ email: "cy@example.com", user_id: "user-cy" }))
+        const { hatchet } = yield* Examples.client
+        const example = yield* Examples.load<WelcomeExample>("welcome_email/workflow.js")
+        yield* Examples.worker("welcome-email-worker", [example.welcomeEmail])
+        const run = yield* Examples.trigger(() => example.welcomeEmail.runNoWait({ email: "cy@example.com", user_id: "user-cy" }))
         yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-cy" }))
-        expect(yield* Effect.promise(() => ref.output)).toEqual({ userId: "user-cy", welcomeSent: true, followUpSent: false })
+        expect(yield* run.output).toEqual({ userId: "user-cy", welcomeSent: true, followUpSent: false })
       }),
     30_000
   )
 
   it.scoped("welcome_email is started by its `user:signup` event", () =>
     Effect.gen(function*() {
-      const { core, engine, hatchet } = yield* examplesClient
-      const example = yield* Official.importExample<WelcomeExample>(engine, "welcome_email/workflow.js")
-      yield* Official.worker(hatchet, "welcome-email-worker", { workflows: [example.welcomeEmail as never] })
+      const { core, hatchet } = yield* Examples.client
+      const example = yield* Examples.load<WelcomeExample>("welcome_email/workflow.js")
+      yield* Examples.worker("welcome-email-worker", [example.welcomeEmail])
       yield* Effect.promise(() => hatchet.events.push("user:signup", { email: "dee@example.com", user_id: "user-dee" }))
       const task = (yield* untilWaiting(core, "welcome-email")).find((t) => t.run.inputRaw.includes("user-dee"))
       yield* Effect.promise(() => hatchet.events.push(example.ONBOARDING_EVENT_KEY, { status: "done" }, { scope: "user-dee" }))
@@ -139,17 +143,17 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
           subject: "Charged twice",
           body: "My card shows the payment twice."
         }
-        const ref = yield* Effect.promise(() => example.supportAgent.runNoWait(ticket))
+        const run = yield* Examples.trigger(() => example.supportAgent.runNoWait(ticket))
         yield* untilWaiting(core, "support-agent")
         yield* advance(example.TIMEOUT_SECONDS * 1000)
-        expect(yield* Effect.promise(() => ref.output)).toEqual({
+        expect(yield* run.output).toEqual({
           ticketId: "ticket-1",
           status: "escalated",
           triageCategory: "billing",
           triagePriority: "medium",
           initialReply: "Thank you for contacting support about: Charged twice. We are looking into this and will get back to you shortly."
         })
-        const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
+        const runId = run.id
         expect(spawned(core, runId)).toEqual(["triage-ticket", "generate-reply", "escalate-ticket"])
         // the log as REST lists it: the children, now(), the labelled or-group, the escalation
         const log = yield* call("GET", `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/durable-tasks/${runId}`, token(engine))
@@ -195,18 +199,18 @@ layer(engineLive, { timeout: 60_000 })("official SDK examples: durable patterns"
         subject: "Login broken",
         body: "I can't log in since this morning."
       }
-      const ref = yield* Effect.promise(() => example.supportAgent.runNoWait(ticket))
+      const run = yield* Examples.trigger(() => example.supportAgent.runNoWait(ticket))
       // another ticket's reply first: not this run's
       yield* Effect.promise(() => hatchet.events.push(example.REPLY_EVENT_KEY, { message: "wrong ticket" }, { scope: "ticket-7" }))
       yield* Effect.promise(() =>
         hatchet.events.push(example.REPLY_EVENT_KEY, { message: "I cleared my cookies and it works now." }, { scope: "ticket-42" })
       )
-      expect(yield* Effect.promise(() => ref.output)).toMatchObject({
+      expect(yield* run.output).toMatchObject({
         ticketId: "ticket-42",
         status: "resolved",
         triageCategory: "account",
         triagePriority: "medium"
       })
-      expect(spawned(core, yield* Effect.promise(() => ref.getWorkflowRunId()))).toEqual(["triage-ticket", "generate-reply"])
+      expect(spawned(core, run.id)).toEqual(["triage-ticket", "generate-reply"])
     }), 30_000)
 })

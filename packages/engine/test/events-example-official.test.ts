@@ -6,16 +6,15 @@
  * filters, runs for every event of its key; a bulk push returns its events with their keys.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as EventsModule from "@hatchet-dev/typescript-sdk/v1/examples/events/workflow.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Events = typeof import("@hatchet-dev/typescript-sdk/v1/examples/events/workflow.js")
+type Events = typeof EventsModule
 type Client = Official.Client
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** The workflows each event ran, once every run of every event is final. */
 const runsByEvent = (hatchet: Client, eventIds: ReadonlyArray<string>) =>
@@ -36,14 +35,12 @@ const runsByEvent = (hatchet: Client, eventIds: ReadonlyArray<string>) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: the events example", (it) => {
   it.scoped("a filter on the test run's scope: only the scoped events that pass its expression run `lower`", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Events>(engine, "events/workflow")
-      yield* Official.worker(hatchet, "events-worker", { workflows: [example.lower, example.upper], slots: 20 })
-      const workflowId = (yield* promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
+      const example = yield* Examples.load<Events>("events/workflow")
+      const { hatchet } = yield* Examples.worker("events-worker", [example.lower, example.upper], { slots: 20 })
+      const workflowId = (yield* Effect.promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
 
       const testRunId = randomUUID()
-      const filter = yield* promise(() =>
+      const filter = yield* Effect.promise(() =>
         hatchet.filters.create({
           workflowId,
           expression: `input.should_skip == false && payload.test_run_id == '${testRunId}'`,
@@ -59,7 +56,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         { scope: testRunId, skip: true, key: "thisisafakeeventfoobarbaz", lower: false, upper: false },
         { scope: testRunId, skip: false, key: "thisisafakeeventfoobarbaz", lower: false, upper: false }
       ]
-      const pushed = yield* promise(() =>
+      const pushed = yield* Effect.promise(() =>
         Promise.all(cases.map((c, index) =>
           hatchet.events.push(c.key, { should_skip: c.skip, Message: `This is event ${index + 1}` }, {
             ...(c.scope !== undefined ? { scope: c.scope } : {}),
@@ -73,8 +70,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       )
 
       // the filter's payload decides too: another test run's filter never holds for these events
-      yield* promise(() => hatchet.filters.delete(filter.metadata.id))
-      const other = yield* promise(() =>
+      yield* Effect.promise(() => hatchet.filters.delete(filter.metadata.id))
+      const other = yield* Effect.promise(() =>
         hatchet.filters.create({
           workflowId,
           expression: "input.should_skip == false && payload.foobar == 'baz'",
@@ -82,11 +79,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           payload: { test_run_id: testRunId, foobar: "qux" }
         })
       )
-      const notMatching = yield* promise(() =>
+      const notMatching = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "This is event 1", should_skip: false }, { scope: testRunId })
       )
-      yield* promise(() => hatchet.filters.update(other.metadata.id, { payload: { test_run_id: testRunId, foobar: "baz" } }))
-      const matching = yield* promise(() =>
+      yield* Effect.promise(() => hatchet.filters.update(other.metadata.id, { payload: { test_run_id: testRunId, foobar: "baz" } }))
+      const matching = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "This is event 1", should_skip: false }, { scope: testRunId })
       )
       const second = yield* runsByEvent(hatchet, [notMatching.eventId, matching.eventId])
@@ -96,11 +93,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("bulk push: the events come back in order with their keys, each run as a single push would", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Events>(engine, "events/workflow")
-      yield* Official.worker(hatchet, "events-bulk-worker", { workflows: [example.upper], slots: 20 })
-      const result = yield* promise(() =>
+      const example = yield* Examples.load<Events>("events/workflow")
+      const { hatchet } = yield* Examples.worker("events-bulk-worker", [example.upper], { slots: 20 })
+      const result = yield* Effect.promise(() =>
         hatchet.events.bulkPush(example.SIMPLE_EVENT, [
           { payload: { Message: "This is event 1", ShouldSkip: false }, additionalMetadata: { source: "test", user_id: "user123" } },
           { payload: { Message: "This is event 2", ShouldSkip: false }, additionalMetadata: { source: "test", user_id: "user456" } },
@@ -110,7 +105,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(result.events.map((e) => e.key)).toEqual([example.SIMPLE_EVENT, example.SIMPLE_EVENT, example.SIMPLE_EVENT])
       const runs = yield* runsByEvent(hatchet, result.events.map((e) => e.eventId))
       expect(result.events.map((e) => runs![e.eventId]!.includes("upper"))).toEqual([true, true, true])
-      const listed = yield* promise(() => hatchet.events.list({ eventIds: result.events.map((e) => e.eventId) }))
+      const listed = yield* Effect.promise(() => hatchet.events.list({ eventIds: result.events.map((e) => e.eventId) }))
       expect(listed.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual([
         "user123",
         "user456",

@@ -8,15 +8,14 @@
  * of `lowerWithFilter` reaches `ctx.filterPayload()`.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as OnEventModule from "@hatchet-dev/typescript-sdk/v1/examples/on_event/workflow.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type OnEvent = typeof import("@hatchet-dev/typescript-sdk/v1/examples/on_event/workflow.js")
+type OnEvent = typeof OnEventModule
 type Client = Official.Client
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** The event as `hatchet.events.list` shows it, once its runs are final. */
 const settledEvent = (hatchet: Client, eventId: string, runs: number) =>
@@ -32,7 +31,7 @@ const settledEvent = (hatchet: Client, eventId: string, runs: number) =>
 
 /** The workflow names of the runs an event triggered, from the runs list. */
 const runWorkflows = (hatchet: Client, eventId: string) =>
-  promise(async () => {
+  Effect.promise(async () => {
     const runs = await hatchet.runs.list({ triggeringEventExternalId: eventId })
     return (runs.rows ?? []).map((run) => run.workflowName ?? "").sort()
   })
@@ -40,13 +39,11 @@ const runWorkflows = (hatchet: Client, eventId: string) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: on_event and events examples", (it) => {
   it.scoped("event.js and filter.js with the example worker: pushes, filters by scope and expression, events listed with their runs", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<OnEvent>(engine, "on_event/workflow")
-      yield* Official.worker(hatchet, "on-event-worker", { workflows: [example.lower, example.upper], slots: 10 })
+      const example = yield* Examples.load<OnEvent>("on_event/workflow")
+      const { engine, hatchet } = yield* Examples.worker("on-event-worker", [example.lower, example.upper], { slots: 10 })
 
       // event.js: a push runs both workflows listening to the key
-      const pushed = yield* promise(() => hatchet.events.push("simple-event:create", { Message: "hello", ShouldSkip: false }))
+      const pushed = yield* Effect.promise(() => hatchet.events.push("simple-event:create", { Message: "hello", ShouldSkip: false }))
       const first = yield* settledEvent(hatchet, pushed.eventId, 2)
       expect(first).toMatchObject({
         key: "simple-event:create",
@@ -57,7 +54,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(first!.scope).toBeUndefined()
       expect(first!.triggeredRuns!.every((run) => run.filterId === undefined)).toBe(true)
       expect(yield* runWorkflows(hatchet, pushed.eventId)).toEqual(["lower", "upper"])
-      const outputs = yield* promise(() =>
+      const outputs = yield* Effect.promise(() =>
         Promise.all(first!.triggeredRuns!.map(async (run) => (await hatchet.runs.get(run.workflowRunId)).run.output))
       )
       expect(outputs.map((o) => JSON.stringify(o)).sort()).toEqual([
@@ -65,24 +62,24 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         JSON.stringify({ TransformedMessage: "hello" })
       ])
       // with metadata, and in bulk, to a key nothing listens to
-      const withMetadata = yield* promise(() =>
+      const withMetadata = yield* Effect.promise(() =>
         hatchet.events.push("user:create", { test: "test" }, { additionalMetadata: { source: "api" } })
       )
-      const bulk = yield* promise(() =>
+      const bulk = yield* Effect.promise(() =>
         hatchet.events.bulkPush("user:create", [
           { payload: { test: "test1" }, additionalMetadata: { user_id: "user1", source: "test" } },
           { payload: { test: "test2" }, additionalMetadata: { user_id: "user2", source: "test" } },
           { payload: { test: "test3" }, additionalMetadata: { user_id: "user3", source: "test" } }
         ])
       )
-      const userEvents = yield* promise(() => hatchet.events.list({ keys: ["user:create"] }))
+      const userEvents = yield* Effect.promise(() => hatchet.events.list({ keys: ["user:create"] }))
       expect(userEvents.rows?.map((e) => e.metadata.id).sort()).toEqual([...bulk.events.map((e) => e.eventId), withMetadata.eventId].sort())
       expect(userEvents.rows?.find((e) => e.metadata.id === withMetadata.eventId)).toMatchObject({
         additionalMetadata: { source: "api" },
         payload: { test: "test" },
         triggeredRuns: null
       })
-      const bySource = yield* promise(() => hatchet.events.list({ additionalMetadata: ["source:test"] } as never))
+      const bySource = yield* Effect.promise(() => hatchet.events.list({ additionalMetadata: ["source:test"] } as never))
       expect(bySource.rows?.map((e) => (e.additionalMetadata as Record<string, unknown> | undefined)?.user_id).sort()).toEqual([
         "user1",
         "user2",
@@ -97,8 +94,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         )
       ).toEqual({ status: 400, data: { message: "invalid UUID length: 5" } })
       // with the workflow's id, as upstream's test does
-      const workflowId = (yield* promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
-      const filter = yield* promise(() =>
+      const workflowId = (yield* Effect.promise(() => hatchet.workflows.get(example.lower.name))).metadata.id
+      const filter = yield* Effect.promise(() =>
         hatchet.filters.create({
           workflowId,
           expression: "input.ShouldSkip == false",
@@ -127,65 +124,63 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       ).toBe(500)
 
       // Skip a run: the filter does not hold, `lower` does not run; `upper` has no filter and does
-      const skipped = yield* promise(() =>
+      const skipped = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "hello", ShouldSkip: true }, { scope: "foobarbaz" })
       )
       const skippedEvent = yield* settledEvent(hatchet, skipped.eventId, 1)
       expect(skippedEvent!.scope).toBe("foobarbaz")
       expect(yield* runWorkflows(hatchet, skipped.eventId)).toEqual(["upper"])
       // Trigger a run: it holds, `lower` runs with the filter's id recorded on the event
-      const triggered = yield* promise(() =>
+      const triggered = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "hello", ShouldSkip: false }, { scope: "foobarbaz" })
       )
       const triggeredEvent = yield* settledEvent(hatchet, triggered.eventId, 2)
       expect(yield* runWorkflows(hatchet, triggered.eventId)).toEqual(["lower", "upper"])
       expect(triggeredEvent!.triggeredRuns!.map((run) => run.filterId ?? null).sort()).toEqual([filter.metadata.id, null].sort())
       // an event without a scope no longer runs `lower`: it has filters now
-      const unscoped = yield* promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }))
+      const unscoped = yield* Effect.promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }))
       yield* settledEvent(hatchet, unscoped.eventId, 1)
       expect(yield* runWorkflows(hatchet, unscoped.eventId)).toEqual(["upper"])
       // events by scope and by workflow
-      const scoped = yield* promise(() => hatchet.events.list({ scopes: ["foobarbaz"] }))
+      const scoped = yield* Effect.promise(() => hatchet.events.list({ scopes: ["foobarbaz"] }))
       expect(scoped.rows?.map((e) => e.metadata.id)).toEqual([triggered.eventId, skipped.eventId])
-      const ofLower = yield* promise(() => hatchet.events.list({ workflowIds: [workflowId] }))
+      const ofLower = yield* Effect.promise(() => hatchet.events.list({ workflowIds: [workflowId] }))
       expect(ofLower.rows?.map((e) => e.metadata.id)).toEqual([triggered.eventId, pushed.eventId])
 
       // the filters client: list, get, update, delete
-      const listed = yield* promise(() => hatchet.filters.list({ workflowIds: [workflowId], scopes: ["foobarbaz"] }))
+      const listed = yield* Effect.promise(() => hatchet.filters.list({ workflowIds: [workflowId], scopes: ["foobarbaz"] }))
       expect(listed.rows?.map((f) => f.metadata.id)).toEqual([filter.metadata.id])
       expect(listed.pagination).toEqual({ current_page: 0, next_page: 1, num_pages: 1 })
-      expect(yield* promise(() => hatchet.filters.get(filter.metadata.id))).toEqual(filter)
-      const updated = yield* promise(() => hatchet.filters.update(filter.metadata.id, { expression: "input.ShouldSkip == true" }))
+      expect(yield* Effect.promise(() => hatchet.filters.get(filter.metadata.id))).toEqual(filter)
+      const updated = yield* Effect.promise(() => hatchet.filters.update(filter.metadata.id, { expression: "input.ShouldSkip == true" }))
       expect(updated).toMatchObject({ expression: "input.ShouldSkip == true", payload: filter.payload, scope: "foobarbaz" })
-      const nowSkipped = yield* promise(() =>
+      const nowSkipped = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "y", ShouldSkip: true }, { scope: "foobarbaz" })
       )
       yield* settledEvent(hatchet, nowSkipped.eventId, 2)
       expect(yield* runWorkflows(hatchet, nowSkipped.eventId)).toEqual(["lower", "upper"])
-      const deleted = yield* promise(() => hatchet.filters.delete(filter.metadata.id))
+      const deleted = yield* Effect.promise(() => hatchet.filters.delete(filter.metadata.id))
       expect(deleted.metadata.id).toBe(filter.metadata.id)
       expect(yield* Official.restError(() => hatchet.filters.get(filter.metadata.id))).toEqual({
         status: 404,
         data: { message: "not found" }
       })
       // without filters, every event of the key runs `lower` again
-      const again = yield* promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "z", ShouldSkip: true }))
+      const again = yield* Effect.promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "z", ShouldSkip: true }))
       yield* settledEvent(hatchet, again.eventId, 2)
       expect(yield* runWorkflows(hatchet, again.eventId)).toEqual(["lower", "upper"])
     }))
 
   it.scoped("lowerWithFilter: the declared filter runs it for its scope, and the task reads the payload with ctx.filterPayload()", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<OnEvent>(engine, "on_event/workflow")
-      yield* Official.worker(hatchet, "on-event-filter-worker", { workflows: [example.lowerWithFilter], slots: 10 })
-      const workflowId = (yield* promise(() => hatchet.workflows.get("lower"))).metadata.id
-      const declared = yield* promise(() => hatchet.filters.list({ workflowIds: [workflowId] }))
+      const example = yield* Examples.load<OnEvent>("on_event/workflow")
+      const { hatchet } = yield* Examples.worker("on-event-filter-worker", [example.lowerWithFilter], { slots: 10 })
+      const workflowId = (yield* Effect.promise(() => hatchet.workflows.get("lower"))).metadata.id
+      const declared = yield* Effect.promise(() => hatchet.filters.list({ workflowIds: [workflowId] }))
       expect(declared.rows?.map((f) => [f.scope, f.expression, f.payload, f.isDeclarative])).toEqual([
         ["example-scope", "true", { mainCharacter: "Anna", supportingCharacter: "Stiva", location: "Moscow" }, true]
       ])
-      const event = yield* promise(() =>
+      const event = yield* Effect.promise(() =>
         hatchet.events.push(example.SIMPLE_EVENT, { Message: "hello", ShouldSkip: false }, { scope: "example-scope" })
       )
       // `upper` of the test before still listens to the key (with no worker now): the run of
@@ -205,9 +200,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         filterPayload: { mainCharacter: "Anna", supportingCharacter: "Stiva", location: "Moscow" }
       })
       // another scope, or none: the declared filter is the workflow's only one, so nothing runs
-      const other = yield* promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }, { scope: "x" }))
-      const none = yield* promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }))
-      const got = yield* promise(() => Promise.all([hatchet.events.list({ eventIds: [other.eventId, none.eventId] })]))
+      const other = yield* Effect.promise(() =>
+        hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }, { scope: "x" })
+      )
+      const none = yield* Effect.promise(() => hatchet.events.push(example.SIMPLE_EVENT, { Message: "x", ShouldSkip: false }))
+      const got = yield* Effect.promise(() => Promise.all([hatchet.events.list({ eventIds: [other.eventId, none.eventId] })]))
       expect(got[0].rows?.map((e) => e.triggeredRuns?.filter((run) => run.filterId !== undefined))).toEqual([[], []])
     }))
 })

@@ -6,23 +6,20 @@
  * of 100 is never reached) and the rest when the interval passes (moved on the TestClock, not
  * waited for); every task receives its whole payload.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { expect, layer } from "@effect/vitest"
 import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/batch_assign/workflow.js"
-import { Effect, TestClock } from "effect"
-import * as InternalEngine from "../src/internal/engine.js"
+import { Effect } from "effect"
 import { advance } from "./support/clocked.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Example = typeof ExampleModule
 
-describe("official SDK example: batch_assign's batchLarge", () => {
+layer(Examples.engineLive)("official SDK example: batch_assign's batchLarge", (it) => {
   it.scoped("a hundred 100 kB tasks: two batches cut at 4 MB, the rest flushed at the interval", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(Date.now())
-      const { core, engine } = yield* InternalEngine.make({ workerLiveness: "connection" })
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Official.Client }>(engine, "hatchet-client.js")
-      const { batchLarge } = yield* Official.importExample<Example>(engine, "batch_assign/workflow.js")
-      yield* Official.worker(hatchet, "batch-large-worker", { workflows: [batchLarge], slots: 10 })
+      const { batchLarge } = yield* Examples.load<Example>("batch_assign/workflow.js")
+      const { core } = yield* Examples.worker("batch-large-worker", [batchLarge], { slots: 10 })
       const payloadSize = 100_000
       const payload = "x".repeat(payloadSize)
       const results = Promise.all(Array.from({ length: 100 }, () => batchLarge.run({ data: payload })))

@@ -3,26 +3,22 @@
  * unchanged, on official workers against this engine, triggered by the official client:
  * - a parent fans out to five children and sums their outputs; the children are listed as its
  *   children; a single child; a parent that catches its child's failure;
- * - a sticky task's child, spawned with `sticky: true`;
+ * - a SOFT-sticky task's child, spawned with `sticky: true`: the SDK sends no desired worker
+ *   for it and its workflow has no sticky strategy, so upstream's scheduler places it freely;
  * - a task that always fails runs four times (its three retries), each attempt's events with its
  *   retry count, and fails with the handler's error; a handler that reads its retry count
  *   succeeds on its third attempt; a task with a backoff (factor 2) waits 2 s, then 4 s, before
  *   its retries;
  * - a DAG's `onSuccess` task runs once both its tasks succeeded.
  */
+import { StickyStrategy } from "@effect-hatchet/proto/v1/workflows"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import { examplesClient } from "./support/durable.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
-interface Runnable<I = object> {
-  readonly name: string
-  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref>
-  readonly run: (input: I, options?: Record<string, unknown>) => Promise<unknown>
-}
+type Runnable<I = object> = Examples.Runnable<I>
 
 /** A run's task events, in order, as (type, retry count, timestamp in ms). */
 const eventsOf = (hatchet: Official.Client, id: string) =>
@@ -37,82 +33,86 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
   (it) => {
     it.scoped("child_workflows: a parent sums its five children's outputs; a single child; a parent that catches", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const example = yield* Official.importExample<{
+        const example = yield* Examples.load<{
           child: Runnable<{ N: number }>
           parent: Runnable<{ N: number }>
           parentSingleChild: Runnable
           withErrorHandling: Runnable
-        }>(engine, "child_workflows/workflow.js")
-        const { hatchet } = yield* examplesClient
-        yield* Official.worker(hatchet, "children-worker", {
-          workflows: [example.child, example.parent, example.parentSingleChild, example.withErrorHandling] as never,
-          slots: 20
-        })
-        const parent = yield* Effect.promise(() => example.parent.runNoWait({ N: 5 }))
-        expect(yield* Effect.promise(() => parent.output)).toEqual({ Result: 0 + 1 + 2 + 3 + 4 })
+        }>("child_workflows/workflow.js")
+        const { hatchet } = yield* Examples.worker(
+          "children-worker",
+          [example.child, example.parent, example.parentSingleChild, example.withErrorHandling],
+          { slots: 20 }
+        )
+        const parent = yield* Examples.trigger(() => example.parent.runNoWait({ N: 5 }))
+        expect(yield* parent.output).toEqual({ Result: 0 + 1 + 2 + 3 + 4 })
         expect(yield* Effect.promise(() => example.parentSingleChild.run({}))).toEqual({ Result: 1 })
         expect(yield* Effect.promise(() => example.withErrorHandling.run({}))).toEqual({ Result: 1 })
 
         // the five children are runs of their own, listed as the parent's, each with its own output
         // (upstream filters by parent only when listing runs with their DAGs, not with `onlyTasks`)
-        const parentId = yield* Effect.promise(() => parent.getWorkflowRunId())
-        const details = yield* Effect.promise(() => hatchet.runs.get(parentId))
+        const details = yield* Effect.promise(() => hatchet.runs.get(parent.id))
         expect(details.tasks.map((task) => task.numSpawnedChildren)).toEqual([5])
         const children = yield* Effect.promise(() =>
-          hatchet.runs.list({ parentTaskExternalId: parentId, since: new Date(Date.now() - 60_000), onlyTasks: false })
+          hatchet.runs.list({ parentTaskExternalId: parent.id, since: new Date(Date.now() - 60_000), onlyTasks: false })
         )
         expect(children.rows.map((row) => row.status)).toEqual(Array(5).fill("COMPLETED"))
         expect(children.rows.map((row) => (row.output as { Value: number }).Value).sort()).toEqual([0, 1, 2, 3, 4])
       }))
 
-    it.scoped("sticky: the sticky task's child, spawned with sticky: true, runs and its output is the parent's", () =>
+    it.scoped("sticky: the SOFT-sticky task's child, spawned with sticky: true, runs with no desired worker; its output is the parent's", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const { sticky } = yield* Official.importExample<{ sticky: Runnable }>(engine, "sticky/workflow.js")
-        const { child } = yield* Official.importExample<{ child: Runnable }>(engine, "child_workflows/workflow.js")
-        const { hatchet } = yield* examplesClient
-        yield* Official.worker(hatchet, "sticky-worker", { workflows: [sticky, child] as never, slots: 5 })
-        expect(yield* Effect.promise(() => sticky.run({}))).toEqual({ result: { Value: 1 } })
+        const { sticky } = yield* Examples.load<{ sticky: Runnable }>("sticky/workflow.js")
+        const { child } = yield* Examples.load<{ child: Runnable }>("child_workflows/workflow.js")
+        const { core } = yield* Examples.worker("sticky-worker", [sticky, child], { slots: 5 })
+        const parent = yield* Examples.trigger(() => sticky.runNoWait({}))
+        expect(yield* parent.output).toEqual({ result: { Value: 1 } })
+        // what upstream's engine does with this child: nothing for its placement. The SDK's
+        // `child.run(input, { sticky: true })` puts the parent's worker id under `sticky`, a key
+        // TriggerWorkflowRequest has not (only `ctx.runChild` sets `desiredWorkerId`), and the
+        // child's workflow has no sticky strategy, under which alone the scheduler ranks workers by
+        // a desired one (upstream `rankWorkerIds`); the parent's is SOFT, as the example declares
+        const parentRun = core.state.runsById.get(parent.id)!
+        const childRun = [...core.state.runsById.values()].find((run) => run.parentTaskExternalId === parent.id)!
+        expect(parentRun.version.sticky).toBe(StickyStrategy.SOFT)
+        expect(childRun.workflow.name).toBe(child.name)
+        expect([childRun.version.sticky, childRun.desiredWorkerId]).toEqual([undefined, undefined])
+        expect([...childRun.tasks.values()].map((t) => t.desiredWorkerId)).toEqual([undefined])
       }))
 
     it.scoped("retries: four attempts then FAILED with the handler's error; a retry count read by the handler; the backoff's waits", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const example = yield* Official.importExample<{
+        const example = yield* Examples.load<{
           retries: Runnable
           retriesWithCount: Runnable
           withBackoff: Runnable
-        }>(engine, "retries/workflow.js")
-        const { hatchet } = yield* examplesClient
-        yield* Official.worker(hatchet, "retries-worker", {
-          workflows: [example.retries, example.retriesWithCount, example.withBackoff] as never,
-          slots: 10
-        })
+        }>("retries/workflow.js")
+        const { hatchet } = yield* Examples.worker(
+          "retries-worker",
+          [example.retries, example.retriesWithCount, example.withBackoff],
+          { slots: 10 }
+        )
 
-        const failing = yield* Effect.promise(() => example.retries.runNoWait({}))
-        const error = yield* Effect.promise(() => failing.output.then(() => undefined, (e: unknown) => e))
-        expect(String(error)).toContain("intentional failure")
-        const failingId = yield* Effect.promise(() => failing.getWorkflowRunId())
-        const events = yield* eventsOf(hatchet, failingId)
+        const failing = yield* Examples.trigger(() => example.retries.runNoWait({}))
+        expect(String(yield* failing.failure)).toContain("intentional failure")
+        const events = yield* eventsOf(hatchet, failing.id)
         expect(events.filter((e) => e.type === "FAILED").map((e) => e.retryCount)).toEqual([0, 1, 2, 3])
         expect(events.filter((e) => e.type === "RETRYING").map((e) => e.retryCount)).toEqual([1, 2, 3])
         expect(events.filter((e) => e.type === "STARTED").map((e) => e.retryCount)).toEqual([0, 1, 2, 3])
-        const details = yield* Effect.promise(() => hatchet.runs.get(failingId))
+        const details = yield* Effect.promise(() => hatchet.runs.get(failing.id))
         expect(details.run.status).toBe("FAILED")
         expect(details.tasks.map((task) => [task.status, task.retryCount, task.attempt])).toEqual([["FAILED", 3, 4]])
         expect(details.run.errorMessage).toContain("intentional failure")
 
         // retried twice, it reads retry count 2 and succeeds
-        const counted = yield* Effect.promise(() => example.retriesWithCount.runNoWait({}))
-        expect(yield* Effect.promise(() => counted.output)).toEqual({ message: "success" })
-        const countedEvents = yield* eventsOf(hatchet, yield* Effect.promise(() => counted.getWorkflowRunId()))
+        const counted = yield* Examples.trigger(() => example.retriesWithCount.runNoWait({}))
+        expect(yield* counted.output).toEqual({ message: "success" })
+        const countedEvents = yield* eventsOf(hatchet, counted.id)
         expect(countedEvents.filter((e) => e.type === "FAILED").map((e) => e.retryCount)).toEqual([0, 1])
         expect(countedEvents.filter((e) => e.type === "FINISHED").map((e) => e.retryCount)).toEqual([2])
 
         // backoff factor 2 (at most 10 s): the first retry starts 2 s after the failure, the second 4 s after its own
-        const backoff = yield* Effect.promise(() => example.withBackoff.runNoWait({}))
-        const backoffId = yield* Effect.promise(() => backoff.getWorkflowRunId())
+        const { id: backoffId } = yield* Examples.trigger(() => example.withBackoff.runNoWait({}))
         const started = yield* Official.eventually(
           () =>
             hatchet.runs.get(backoffId).then((details) => {
@@ -130,18 +130,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
 
     it.scoped("on_success: the onSuccess task runs after both tasks of the DAG succeeded", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const { onSuccessDag } = yield* Official.importExample<{ onSuccessDag: Runnable }>(engine, "on_success/workflow.js")
-        const { hatchet } = yield* examplesClient
-        yield* Official.worker(hatchet, "on-success-worker", { workflows: [onSuccessDag] as never, slots: 5 })
-        const ref = yield* Effect.promise(() => onSuccessDag.runNoWait({}))
-        expect(yield* Effect.promise(() => ref.output)).toEqual({
+        const { onSuccessDag } = yield* Examples.load<{ onSuccessDag: Runnable }>("on_success/workflow.js")
+        const { hatchet } = yield* Examples.worker("on-success-worker", [onSuccessDag], { slots: 5 })
+        const run = yield* Examples.trigger(() => onSuccessDag.runNoWait({}))
+        expect(yield* run.output).toEqual({
           "always-succeed": { "always-succeed": "success" },
           "always-succeed2": { "always-succeed": "success" },
           "on-success-task": { "on-success": "success" }
         })
         // a task of the DAG whose parents are the two others: it started once both had finished
-        const details = yield* Effect.promise(() => ref.getWorkflowRunId().then((id) => hatchet.runs.get(id)))
+        const details = yield* Effect.promise(() => hatchet.runs.get(run.id))
         const step = (name: string) => details.shape.find((s) => s.taskName === name)!
         expect(step("always-succeed").childrenStepIds).toEqual([step("on-success-task").stepId])
         expect(step("always-succeed2").childrenStepIds).toEqual([step("on-success-task").stepId])

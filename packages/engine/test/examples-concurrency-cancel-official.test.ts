@@ -15,15 +15,13 @@ import type * as InProgressModule from "@hatchet-dev/typescript-sdk/v1/examples/
 import type * as NewestModule from "@hatchet-dev/typescript-sdk/v1/examples/concurrency_cancel_newest/workflow.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Client = Official.Client
 type InProgress = typeof InProgressModule
 type Newest = typeof NewestModule
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** The runs of one test run (by its metadata), once there are `count` and none is queued or running. */
 const settledRuns = (hatchet: Client, testRunId: string, count: number) =>
@@ -42,18 +40,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
   (it) => {
     it.scoped("concurrency_cancel_in_progress: each newer run cancels the one in progress; only the last completes", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-        const { concurrencyCancelInProgressWorkflow: wf } = yield* Official.importExample<InProgress>(
-          engine,
+        const { concurrencyCancelInProgressWorkflow: wf } = yield* Examples.load<InProgress>(
           "concurrency_cancel_in_progress/workflow.js"
         )
-        yield* Official.worker(hatchet, "cancel-in-progress-worker", { workflows: [wf], slots: 10 })
+        const { hatchet } = yield* Examples.worker("cancel-in-progress-worker", [wf], { slots: 10 })
         const testRunId = randomUUID()
         const ids: Array<string> = []
         for (let i = 0; i < 4; i++) {
-          const ref = yield* promise(() => wf.runNoWait({ group: "A" }, { additionalMetadata: { test_run_id: testRunId, i: String(i) } }))
-          const id = yield* promise(() => ref.getWorkflowRunId())
+          const { id } = yield* Examples.trigger(() =>
+            wf.runNoWait({ group: "A" }, { additionalMetadata: { test_run_id: testRunId, i: String(i) } })
+          )
           ids.push(id)
           yield* running(hatchet, id)
         }
@@ -66,23 +62,17 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
 
     it.scoped("concurrency_cancel_newest: ten runs arriving while one runs are all cancelled; the running one completes", () =>
       Effect.gen(function*() {
-        const engine = yield* Engine.Engine
-        const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-        const { concurrencyCancelNewestWorkflow: wf } = yield* Official.importExample<Newest>(
-          engine,
-          "concurrency_cancel_newest/workflow.js"
-        )
-        yield* Official.worker(hatchet, "cancel-newest-worker", { workflows: [wf], slots: 10 })
+        const { concurrencyCancelNewestWorkflow: wf } = yield* Examples.load<Newest>("concurrency_cancel_newest/workflow.js")
+        const { hatchet } = yield* Examples.worker("cancel-newest-worker", [wf], { slots: 10 })
         const testRunId = randomUUID()
         const options = { additionalMetadata: { test_run_id: testRunId } }
-        const toRun = yield* promise(() => wf.runNoWait({ group: "A" }, options))
-        const toRunId = yield* promise(() => toRun.getWorkflowRunId())
+        const { id: toRunId, output: toRunOutput } = yield* Examples.trigger(() => wf.runNoWait({ group: "A" }, options))
         yield* running(hatchet, toRunId)
-        const toCancel = yield* promise(() => Promise.all(Array.from({ length: 10 }, () => wf.runNoWait({ group: "A" }, options))))
-        yield* promise(() => toRun.output)
-        yield* promise(() => Promise.all(toCancel.map((ref) => ref.output.catch(() => undefined))))
+        const toCancel = yield* Effect.promise(() => Promise.all(Array.from({ length: 10 }, () => wf.runNoWait({ group: "A" }, options))))
+        yield* toRunOutput
+        yield* Effect.promise(() => Promise.all(toCancel.map((ref) => ref.output.catch(() => undefined))))
         const rows = yield* settledRuns(hatchet, testRunId, 11)
-        expect((yield* promise(() => hatchet.runs.get(toRunId))).run.status).toBe("COMPLETED")
+        expect((yield* Effect.promise(() => hatchet.runs.get(toRunId))).run.status).toBe("COMPLETED")
         const others = rows.filter((row) => row.metadata.id !== toRunId)
         expect(others).toHaveLength(10)
         expect(others.map((row) => row.status)).toEqual(Array.from({ length: 10 }, () => "CANCELLED"))

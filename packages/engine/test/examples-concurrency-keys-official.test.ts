@@ -21,8 +21,8 @@ import type * as MultipleKeysModule from "@hatchet-dev/typescript-sdk/v1/example
 import type * as WorkflowLevelModule from "@hatchet-dev/typescript-sdk/v1/examples/concurrency_workflow_level/workflow.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Client = Official.Client
@@ -37,8 +37,6 @@ interface KeyedWorkflow {
     options: { additionalMetadata: Record<string, string> }
   ) => Promise<{ readonly output: Promise<unknown> }>
 }
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 const CHARACTERS = ["Anna", "Vronsky", "Stiva", "Dolly", "Levin", "Karenin"] as const
 
@@ -66,15 +64,15 @@ const peak = (spans: ReadonlyArray<Span>, key: "name" | "digit") => {
 const runAll = (hatchet: Client, wf: KeyedWorkflow) =>
   Effect.gen(function*() {
     const testRunId = randomUUID()
-    const refs = yield* promise(() =>
+    const refs = yield* Effect.promise(() =>
       Promise.all(
         inputs.map((input) =>
           wf.runNoWait(input, { additionalMetadata: { test_run_id: testRunId, key: `${input.name}-${input.digit}`, ...input } })
         )
       )
     )
-    yield* promise(() => Promise.all(refs.map((ref) => ref.output)))
-    const listed = yield* promise(() =>
+    yield* Effect.promise(() => Promise.all(refs.map((ref) => ref.output)))
+    const listed = yield* Effect.promise(() =>
       hatchet.runs.list({ workflowNames: [wf.name], additionalMetadata: { test_run_id: testRunId }, limit: 1000, onlyTasks: false })
     )
     const rows = listed.rows ?? []
@@ -99,11 +97,9 @@ const keysHold = <M extends { readonly DIGIT_MAX_RUNS: number; readonly NAME_MAX
   workflowOf: (example: M) => unknown
 ) =>
   Effect.gen(function*() {
-    const engine = yield* Engine.Engine
-    const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-    const example = yield* Official.importExample<M>(engine, path)
+    const example = yield* Examples.load<M>(path)
     const wf = workflowOf(example) as KeyedWorkflow
-    yield* Official.worker(hatchet, `${wf.name}-worker`, { workflows: [wf as never], slots: 100 })
+    const { hatchet } = yield* Examples.worker(`${wf.name}-worker`, [wf], { slots: 100 })
     const spans = yield* runAll(hatchet, wf)
     expect(peak(spans, "digit")).toBeLessThanOrEqual(example.DIGIT_MAX_RUNS)
     expect(peak(spans, "name")).toBeLessThanOrEqual(example.NAME_MAX_RUNS)
@@ -112,11 +108,9 @@ const keysHold = <M extends { readonly DIGIT_MAX_RUNS: number; readonly NAME_MAX
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: concurrency keys", (it) => {
   it.scoped("concurrency_limit_rr: a bulk run over two round-robin groups on a one-slot worker completes, each input its own output", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client.js")
-      const { simpleConcurrency } = yield* Official.importExample<LimitRr>(engine, "concurrency_limit_rr/workflow.js")
-      yield* Official.worker(hatchet, "concurrency-rr-worker", { workflows: [simpleConcurrency], slots: 1 })
-      const results = yield* promise(() =>
+      const { simpleConcurrency } = yield* Examples.load<LimitRr>("concurrency_limit_rr/workflow.js")
+      const { hatchet } = yield* Examples.worker("concurrency-rr-worker", [simpleConcurrency], { slots: 1 })
+      const results = yield* Effect.promise(() =>
         simpleConcurrency.run([
           { Message: "a", GroupKey: "A" },
           { Message: "b", GroupKey: "A" },
@@ -125,7 +119,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         ])
       )
       expect(results).toEqual(["a", "b", "c", "d"].map((m) => ({ "to-lower": { TransformedMessage: m } })))
-      const listed = yield* promise(() => hatchet.runs.list({ workflowNames: [simpleConcurrency.name], onlyTasks: true }))
+      const listed = yield* Effect.promise(() => hatchet.runs.list({ workflowNames: [simpleConcurrency.name], onlyTasks: true }))
       // one slot, one run per group: the groups take turns (a, then c of the other group, ...)
       const at = (iso: string | undefined) => Date.parse(iso!)
       const started = [...(listed.rows ?? [])].sort((x, y) => at(x.startedAt) - at(y.startedAt) || at(x.finishedAt) - at(y.finishedAt))

@@ -109,15 +109,20 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         timeoutTask: Workflow<{ Message: string }>
         refreshTimeoutTask: Workflow<{ Message: string }>
       }>("timeout/workflow.js")
-      yield* Examples.worker("timeout-worker", [timeoutTask, refreshTimeoutTask], { slots: 5 })
+      const { hatchet } = yield* Examples.worker("timeout-worker", [timeoutTask, refreshTimeoutTask], { slots: 5 })
       const timedOut = yield* Examples.trigger(() => timeoutTask.runNoWait({ Message: "hello" }))
       // the 4 s task, whose 3 s timeout it refreshes to 5 s from then
       expect(yield* Effect.promise(() => refreshTimeoutTask.run({ Message: "HELLO" }))).toEqual({ status: "success", message: "hello" })
       const details = yield* Examples.ended(timedOut.id)
       expect(["FAILED", "CANCELLED"]).toContain(details.run.status)
-      expect(details.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", "Task exceeded timeout of 3s"]])
+      // REST's error is upstream's OLAP's: the final attempt's FAILED-status event's, and a
+      // TIMED_OUT event has none; the text is its message, and the core's error (gRPC details)
+      expect(details.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", ""]])
+      expect(details.run.errorMessage).toBe("")
       expect(details.taskEvents.filter((e) => e.eventType === "TIMED_OUT").map((e) => e.message)).toEqual([
         "Task exceeded timeout of 3s"
       ])
+      const grpc = yield* Effect.promise(() => hatchet.runs.getDetails(timedOut.id))
+      expect(Object.values(grpc.taskRuns).map((t) => t.error)).toEqual(["Task exceeded timeout of 3s"])
     }))
 })

@@ -12,16 +12,10 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Official from "./support/official.js"
+import * as Examples from "./support/examples.js"
 
-type Ref<O = unknown> = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }
-interface Workflow<I, O> {
-  readonly name: string
-  readonly run: (input: I, options?: Record<string, unknown>) => Promise<O>
-  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref<O>>
-}
+type Workflow<I, O> = Examples.Runnable<I, O>
 
 interface MixedSpawn {
   readonly "mixed-spawn": {
@@ -34,8 +28,7 @@ interface MixedSpawn {
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: fan-out", (it) => {
   it.scoped("child_index: children spawned by runChild and by runNoWait are distinct runs, each with its own output", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const example = yield* Official.importExample<{
+      const example = yield* Examples.load<{
         childIndexChild: Workflow<{ tag: string }, { tag: string }>
         childIndexParent: Workflow<{ n: number }, MixedSpawn>
         scenarioTask: Workflow<{ scenarioId: string }, unknown>
@@ -43,12 +36,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           Record<string, never>,
           { total: number; expected: number; uniqueRunIds: number; hasDuplicates: boolean; scenarios: Array<string> }
         >
-      }>(engine, "child_index/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "child-index-worker", {
-        workflows: [example.childIndexChild, example.childIndexParent, example.scenarioTask, example.orchestratorTask] as never,
-        slots: 20
-      })
+      }>("child_index/workflow.js")
+      yield* Examples.worker(
+        "child-index-worker",
+        [example.childIndexChild, example.childIndexParent, example.scenarioTask, example.orchestratorTask],
+        { slots: 20 }
+      )
 
       const [five, eight] = yield* Effect.promise(() =>
         Promise.all([example.childIndexParent.run({ n: 5 }), example.childIndexParent.run({ n: 8 })])
@@ -69,21 +62,19 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("bulk_fanout: bulkRunChildren gives all N outputs; the parent's metadata is its runs' and its children's", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { bulkChild, bulkParentWorkflow: parent } = yield* Official.importExample<{
+      const { bulkChild, bulkParentWorkflow: parent } = yield* Examples.load<{
         bulkChild: Workflow<{ i: number }, { i: number }>
         bulkParentWorkflow: Workflow<{ n: number }, { spawn: { results: Array<{ i: number }> } }>
-      }>(engine, "bulk_fanout/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "bulk-fanout-worker", { workflows: [bulkChild, parent] as never, slots: 20 })
+      }>("bulk_fanout/workflow.js")
+      const { hatchet } = yield* Examples.worker("bulk-fanout-worker", [bulkChild, parent], { slots: 20 })
 
       const twelve = yield* Effect.promise(() => parent.run({ n: 12 }))
       expect(twelve.spawn.results).toEqual(Array.from({ length: 12 }, (_, i) => ({ i })))
 
       const testRunId = randomUUID()
-      const ref = yield* Effect.promise(() => parent.runNoWait({ n: 2 }, { additionalMetadata: { test_run_id: testRunId } }))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ spawn: { results: [{ i: 0 }, { i: 1 }] } })
-      const details = yield* Effect.promise(() => ref.getWorkflowRunId().then((id) => hatchet.runs.get(id)))
+      const run = yield* Examples.trigger(() => parent.runNoWait({ n: 2 }, { additionalMetadata: { test_run_id: testRunId } }))
+      expect(yield* run.output).toEqual({ spawn: { results: [{ i: 0 }, { i: 1 }] } })
+      const details = yield* Effect.promise(() => hatchet.runs.get(run.id))
       expect(details.run.additionalMetadata).toMatchObject({ test_run_id: testRunId })
       const spawner = details.tasks.find((t) => (t.numSpawnedChildren ?? 0) > 0)
       expect(spawner?.numSpawnedChildren).toBe(2)

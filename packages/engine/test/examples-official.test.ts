@@ -5,28 +5,20 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Official from "./support/official.js"
+import * as Examples from "./support/examples.js"
 
-type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
-interface Task<I = Record<string, never>> {
-  readonly name: string
-  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref>
-  readonly run: (input: I, options?: Record<string, unknown>) => Promise<unknown>
-}
+type Task = Examples.Runnable<Record<string, never>>
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: operations", (it) => {
   it.scoped("bulk_operations: runs listed by workflow name, cancelled by ids and by filter, then replayed and run", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { bulkReplayTest1: one, bulkReplayTest2: two } = yield* Official.importExample<{
+      const { bulkReplayTest1: one, bulkReplayTest2: two } = yield* Examples.load<{
         bulkReplayTest1: Task
         bulkReplayTest2: Task
-      }>(engine, "bulk_operations/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      }>("bulk_operations/workflow.js")
       // registered by a worker that then stops: the runs wait
-      yield* Effect.scoped(Official.worker(hatchet, "bulk-register", { workflows: [one, two] as never, slots: 1 }))
+      const { hatchet } = yield* Effect.scoped(Examples.worker("bulk-register", [one, two], { slots: 1 }))
       const since = new Date(Date.now() - 60_000)
       const ones = yield* Effect.promise(() => Promise.all([one.runNoWait({}), one.runNoWait({})]))
       const twos = yield* Effect.promise(() =>
@@ -35,7 +27,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           two.runNoWait({}, { additionalMetadata: { key: "other" } })
         ])
       )
-      const idsOf = (refs: ReadonlyArray<Ref>) => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))
+      const idsOf = (refs: ReadonlyArray<Examples.Ref>) => Promise.all(refs.map((ref) => ref.getWorkflowRunId()))
       const oneIds = yield* Effect.promise(() => idsOf(ones))
       const twoIds = yield* Effect.promise(() => idsOf(twos))
 
@@ -61,26 +53,16 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
       // replayed, the cancelled runs run on a worker (each fails once, then succeeds on its retry)
       yield* Effect.promise(() => hatchet.runs.replay({ ids: [...oneIds, twoIds[0]!] }))
-      yield* Official.worker(hatchet, "bulk-worker", { workflows: [one, two] as never, slots: 10 })
-      yield* Official.eventually(
-        () =>
-          Promise.all([...oneIds, ...twoIds].map((id) => hatchet.runs.get(id).then((d) => d.run.status))).then((all) =>
-            all.every((s) => s === "COMPLETED") ? true : undefined
-          ),
-        20_000
-      )
+      yield* Examples.worker("bulk-worker", [one, two], { slots: 10 })
+      const ended = yield* Effect.forEach([...oneIds, ...twoIds], (id) => Examples.ended(id, { timeout: 20_000 }))
+      expect(ended.map((d) => d.run.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED"])
     }))
 
   it.scoped("runtime_affinity: labels given at trigger time pin both tasks of the run to the worker that has them", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { affinityExampleTask: wf } = yield* Official.importExample<{ affinityExampleTask: Task }>(
-        engine,
-        "runtime_affinity/workflow.js"
-      )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "affinity-blue", { workflows: [wf as never], slots: 5, labels: { color: "blue" } })
-      yield* Official.worker(hatchet, "affinity-green", { workflows: [wf as never], slots: 5, labels: { color: "green" } })
+      const { affinityExampleTask: wf } = yield* Examples.load<{ affinityExampleTask: Task }>("runtime_affinity/workflow.js")
+      const { hatchet } = yield* Examples.worker("affinity-blue", [wf], { slots: 5, labels: { color: "blue" } })
+      yield* Examples.worker("affinity-green", [wf], { slots: 5, labels: { color: "green" } })
       const workersOf = (color: string) =>
         Effect.promise(async () => {
           const ids = new Set<string>()

@@ -10,9 +10,8 @@ import { expect, layer } from "@effect/vitest"
 import type * as SamplePdfModule from "@hatchet-dev/typescript-sdk/v1/examples/pdf_pipeline/sample-pdf.js"
 import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/pdf_pipeline/workflow.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Official from "./support/official.js"
+import * as Examples from "./support/examples.js"
 
 type Example = typeof ExampleModule
 type SamplePdf = typeof SamplePdfModule
@@ -34,11 +33,9 @@ interface Output {
 layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("official SDK example: pdf_pipeline", (it) => {
   it.scoped("a PDF through the DAG: text, category, summary and keywords, and the result formatted from them", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Official.Client }>(engine, "hatchet-client.js")
-      const { pdfPipeline } = yield* Official.importExample<Example>(engine, "pdf_pipeline/workflow.js")
-      const { makeSamplePdf } = yield* Official.importExample<SamplePdf>(engine, "pdf_pipeline/sample-pdf.js")
-      yield* Official.worker(hatchet, "pdf-pipeline-worker", { workflows: [pdfPipeline] })
+      const { pdfPipeline } = yield* Examples.load<Example>("pdf_pipeline/workflow.js")
+      const { makeSamplePdf } = yield* Examples.load<SamplePdf>("pdf_pipeline/sample-pdf.js")
+      yield* Examples.worker("pdf-pipeline-worker", [pdfPipeline])
       const pdf = makeSamplePdf("Invoice from Acme Corp. Total amount due: 150 dollars.")
       const result = (yield* Effect.promise(() =>
         pdfPipeline.run({ filename: "test-invoice.pdf", contentBase64: pdf.toString("base64") })

@@ -12,35 +12,31 @@ import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/pri
 import { Priority } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
-import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
 type Example = typeof ExampleModule
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("official SDK example: priority", (it) => {
   it.scoped("runs queued before a worker of one slot starts run highest priority first, in arrival order within one", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Official.Client }>(engine, "hatchet-client.js")
-      const { priority, priorityWf } = yield* Official.importExample<Example>(engine, "priority/workflow.js")
+      const { priority, priorityWf } = yield* Examples.load<Example>("priority/workflow.js")
       // registered by a worker that is then stopped: the runs wait in the queue
-      yield* Effect.scoped(Official.worker(hatchet, "priority-register-worker", { workflows: [priority, priorityWf], slots: 1 }))
-      const core = yield* EngineCore
+      const { core, hatchet } = yield* Effect.scoped(
+        Examples.worker("priority-register-worker", [priority, priorityWf], { slots: 1 })
+      )
       yield* Official.eventually(() => ([...core.state.workersById.values()].every((w) => !w.isActive) ? true : undefined))
       const testRunId = randomUUID()
       const order = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.LOW, Priority.HIGH, Priority.MEDIUM]
       const ids: Array<string> = []
       for (const [index, p] of order.entries()) {
-        const ref = yield* promise(() =>
+        const ref = yield* Effect.promise(() =>
           priority.runNoWait({}, { priority: p, additionalMetadata: { test_run_id: testRunId, index: String(index) } })
         )
-        ids.push(yield* promise(() => ref.getWorkflowRunId()))
+        ids.push(yield* Effect.promise(() => ref.getWorkflowRunId()))
       }
-      yield* Official.worker(hatchet, "priority-order-worker", { workflows: [priority, priorityWf], slots: 1 })
+      yield* Examples.worker("priority-order-worker", [priority, priorityWf], { slots: 1 })
       const rows = yield* Official.eventually(async () => {
         const listed = await hatchet.runs.list({ additionalMetadata: { test_run_id: testRunId }, onlyTasks: true })
         const rows = listed.rows ?? []
@@ -54,13 +50,11 @@ layer(InternalEngine.layer(), { timeout: 30_000, excludeTestServices: true })("o
 
   it.scoped("ctx.priority(): the task's default, the run's override, the workflow's default in each of its tasks", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Official.Client }>(engine, "hatchet-client.js")
-      const { priority, priorityWf } = yield* Official.importExample<Example>(engine, "priority/workflow.js")
-      yield* Official.worker(hatchet, "priority-worker", { workflows: [priority, priorityWf], slots: 1 })
-      expect(yield* promise(() => priority.run({}))).toEqual({ priority: Priority.MEDIUM })
-      expect(yield* promise(() => priority.run({}, { priority: Priority.HIGH }))).toEqual({ priority: Priority.HIGH })
-      expect(yield* promise(() => priorityWf.run({}))).toEqual({
+      const { priority, priorityWf } = yield* Examples.load<Example>("priority/workflow.js")
+      yield* Examples.worker("priority-worker", [priority, priorityWf], { slots: 1 })
+      expect(yield* Effect.promise(() => priority.run({}))).toEqual({ priority: Priority.MEDIUM })
+      expect(yield* Effect.promise(() => priority.run({}, { priority: Priority.HIGH }))).toEqual({ priority: Priority.HIGH })
+      expect(yield* Effect.promise(() => priorityWf.run({}))).toEqual({
         "child-medium": { priority: Priority.LOW },
         "child-high": { priority: Priority.LOW }
       })

@@ -11,30 +11,22 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Ref<O = unknown> = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }
-interface Workflow<I = Record<string, never>, O = unknown> {
-  readonly name: string
-  readonly runNoWait: (input: I, options?: Record<string, unknown>) => Promise<Ref<O>>
-}
+type Workflow<I = Record<string, never>> = Examples.Runnable<I>
 
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: run details", (it) => {
   it.scoped("run_details: the details mid-run and after it fails, over REST and over gRPC", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { runDetailTestWorkflow: workflow } = yield* Official.importExample<{ runDetailTestWorkflow: Workflow<{ foo: string }> }>(
-        engine,
+      const { runDetailTestWorkflow: workflow } = yield* Examples.load<{ runDetailTestWorkflow: Workflow<{ foo: string }> }>(
         "run_details/workflow.js"
       )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "run-details-worker", { workflows: [workflow] as never, slots: 10 })
+      const { hatchet } = yield* Examples.worker("run-details-worker", [workflow], { slots: 10 })
       const input = { foo: randomUUID() }
       const metadata = { test_run_id: randomUUID() }
-      const ref = yield* Effect.promise(() => workflow.runNoWait(input, { additionalMetadata: metadata }))
-      const id = yield* Effect.promise(() => ref.getWorkflowRunId())
+      const { failure, id } = yield* Examples.trigger(() => workflow.runNoWait(input, { additionalMetadata: metadata }))
 
       // mid-run (step2 sleeps 5 s): step3 and step4 wait on it
       const running = yield* Official.eventually(() =>
@@ -48,11 +40,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(grpcMid.status).toBeDefined()
       expect(Object.keys(grpcMid.taskRuns).length).toBeGreaterThan(0)
 
-      expect(yield* Effect.promise(() => ref.output.then(() => "succeeded", () => "failed"))).toBe("failed")
-      const done = yield* Official.eventually(
-        () => hatchet.runs.get(id).then((d) => (d.run.status === "FAILED" && d.tasks.length === 6 ? d : undefined)),
-        14_000
-      )
+      expect(yield* failure).toBeDefined()
+      const done = yield* Examples.ended(id, { also: (d) => d.tasks.length === 6 })
+      expect(done.run.status).toBe("FAILED")
       expect(done.run.input).toEqual(input)
       expect(done.run.additionalMetadata).toMatchObject(metadata)
       const nameOf = new Map(done.shape.map((s) => [s.taskExternalId, s.taskName]))
@@ -90,12 +80,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("streaming: a subscriber gets the task's chunks in order, complete, and the stream ends with the run", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { streamingTask: task } = yield* Official.importExample<{ streamingTask: Workflow }>(engine, "streaming/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "streaming-worker", { workflows: [task] as never, slots: 5 })
-      const ref = yield* Effect.promise(() => task.runNoWait({}))
-      const id = yield* Effect.promise(() => ref.getWorkflowRunId())
+      const { streamingTask: task } = yield* Examples.load<{ streamingTask: Workflow }>("streaming/workflow.js")
+      const { hatchet } = yield* Examples.worker("streaming-worker", [task], { slots: 5 })
+      const { id, output } = yield* Examples.trigger(() => task.runNoWait({}))
       const chunks = yield* Effect.promise(async () => {
         const received: Array<string> = []
         for await (const chunk of hatchet.runs.subscribeToStream(id)) received.push(chunk)
@@ -106,6 +93,6 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       // the whole passage, in 10-character chunks
       expect(text.endsWith("living in the same house with him.\n")).toBe(true)
       expect(chunks.every((chunk) => chunk.length === 10 || chunk === chunks.at(-1))).toBe(true)
-      yield* Effect.promise(() => ref.output)
+      yield* output
     }))
 })

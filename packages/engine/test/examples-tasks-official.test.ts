@@ -17,11 +17,11 @@
 import { expect, layer } from "@effect/vitest"
 import type { JsonObject } from "@hatchet-dev/typescript-sdk/v1/types.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Ref<O = unknown> = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<O> }
+type Ref<O = unknown> = Examples.Ref<O>
 interface Task<I = Record<string, never>, O = unknown> {
   readonly name: string
   readonly run: {
@@ -41,13 +41,10 @@ const hello = { result: "Hello, world!" }
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: tasks", (it) => {
   it.scoped("simple: every run variant of a plain and a durable task gives the output; per-item metadata is the run's", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { helloWorld, helloWorldDurable } = yield* Official.importExample<{ helloWorld: Task; helloWorldDurable: Task }>(
-        engine,
+      const { helloWorld, helloWorldDurable } = yield* Examples.load<{ helloWorld: Task; helloWorldDurable: Task }>(
         "simple/e2e-workflows.js"
       )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "simple-worker", { workflows: [helloWorld, helloWorldDurable] as never, slots: 10 })
+      const { hatchet } = yield* Examples.worker("simple-worker", [helloWorld, helloWorldDurable], { slots: 10 })
       for (const task of [helloWorld, helloWorldDurable]) {
         const outputs = yield* Effect.promise(() =>
           Promise.all([
@@ -78,13 +75,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("dag: reverse reads to-lower's output", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { dag } = yield* Official.importExample<{ dag: Task<{ Message: string }, Record<string, unknown>> }>(
-        engine,
-        "dag/workflow.js"
-      )
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "dag-worker", { workflows: [dag] as never, slots: 10 })
+      const { dag } = yield* Examples.load<{ dag: Task<{ Message: string }, Record<string, unknown>> }>("dag/workflow.js")
+      yield* Examples.worker("dag-worker", [dag], { slots: 10 })
       const output = yield* Effect.promise(() => dag.run({ Message: "hello" }))
       expect(output).toEqual({
         "to-lower": { TransformedMessage: "hello" },
@@ -95,12 +87,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("return_exceptions: a bulk run gives the even items' errors and the odd items' outputs, in order", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { returnExceptionsTask: task } = yield* Official.importExample<{
+      const { returnExceptionsTask: task } = yield* Examples.load<{
         returnExceptionsTask: Task<{ index: number }>
-      }>(engine, "return_exceptions/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
-      yield* Official.worker(hatchet, "return-exceptions-worker", { workflows: [task] as never, slots: 10 })
+      }>("return_exceptions/workflow.js")
+      yield* Examples.worker("return-exceptions-worker", [task], { slots: 10 })
       const inputs = Array.from({ length: 10 }, (_, index) => ({ index }))
       const results = yield* Effect.promise(() => task.run(inputs, { returnExceptions: true }))
       expect(results).toHaveLength(10)
@@ -116,14 +106,13 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("middleware: before adds to the task's input, after to its output; chained ones compose in order", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { taskWithMiddleware } = yield* Official.importExample<{
+      const { taskWithMiddleware } = yield* Examples.load<{
         taskWithMiddleware: Task<{ message: string; first: number; second: number }>
-      }>(engine, "middleware/workflow.js")
-      const { hatchetWithMiddleware, hatchetWithMiddlewareChaining: chaining } = yield* Official.importExample<{
+      }>("middleware/workflow.js")
+      const { hatchetWithMiddleware, hatchetWithMiddlewareChaining: chaining } = yield* Examples.load<{
         hatchetWithMiddleware: Official.Client
         hatchetWithMiddlewareChaining: Official.Client
-      }>(engine, "middleware/client.js")
+      }>("middleware/client.js")
       // a task of ours on the example's chaining client, giving back the input it sees
       const echo = chaining.task({
         name: Official.unique("middleware-echo"),
@@ -132,12 +121,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       yield* Official.worker(hatchetWithMiddleware, "middleware-worker", { workflows: [taskWithMiddleware] as never, slots: 5 })
       yield* Official.worker(chaining, "middleware-chain-worker", { workflows: [echo] as never, slots: 5 })
 
-      const ref = yield* Effect.promise(() => taskWithMiddleware.runNoWait({ message: "hello", first: 10, second: 20 }))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({ message: "hello", extra: 1, additionalData: 2 })
+      const run = yield* Examples.trigger(() => taskWithMiddleware.runNoWait({ message: "hello", first: 10, second: 20 }))
+      expect(yield* run.output).toEqual({ message: "hello", extra: 1, additionalData: 2 })
       // the task logged the dependency the `before` middleware added
-      const runId = yield* Effect.promise(() => ref.getWorkflowRunId())
       const logs = yield* Official.eventually(() =>
-        hatchetWithMiddleware.logs.list(runId).then((l) => ((l.rows ?? []).length >= 5 ? l.rows! : undefined))
+        hatchetWithMiddleware.logs.list(run.id).then((l) => ((l.rows ?? []).length >= 5 ? l.rows! : undefined))
       )
       // (sent without waiting for each other: in any order)
       expect(logs).toHaveLength(5)
@@ -160,19 +148,18 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
 
   it.scoped("logger: both tasks complete; the context logger's lines are the task's logs", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { createLoggingWorkflow } = yield* Official.importExample<{
+      const { createLoggingWorkflow } = yield* Examples.load<{
         createLoggingWorkflow: (client: Official.Client) => Task
-      }>(engine, "logger/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      }>("logger/workflow.js")
+      const { hatchet } = yield* Examples.client
       const workflow = createLoggingWorkflow(hatchet)
-      yield* Official.worker(hatchet, "logger-worker", { workflows: [workflow] as never, slots: 5 })
-      const ref = yield* Effect.promise(() => workflow.runNoWait({}))
-      expect(yield* Effect.promise(() => ref.output)).toEqual({
+      yield* Examples.worker("logger-worker", [workflow], { slots: 5 })
+      const run = yield* Examples.trigger(() => workflow.runNoWait({}))
+      expect(yield* run.output).toEqual({
         root_logger: { status: "success" },
         context_logger: { status: "success" }
       })
-      const details = yield* Effect.promise(() => ref.getWorkflowRunId().then((id) => hatchet.runs.get(id)))
+      const details = yield* Effect.promise(() => hatchet.runs.get(run.id))
       const task = details.tasks.find((t) => t.displayName.includes("context_logger"))!
       const logs = yield* Official.eventually(() =>
         hatchet.logs.list(task.taskExternalId, { limit: 100 }).then((l) => ((l.rows ?? []).length >= 24 ? l.rows! : undefined))

@@ -8,17 +8,14 @@
 import { expect, layer } from "@effect/vitest"
 import { BulkTriggerIdempotencyCollisionError, IdempotencyCollisionError } from "@hatchet-dev/typescript-sdk/v1/index.js"
 import { Effect } from "effect"
-import * as Engine from "../src/Engine.js"
-import { EngineCore } from "../src/internal/core.js"
 import * as InternalEngine from "../src/internal/engine.js"
-import * as Official from "./support/official.js"
+import * as Examples from "./support/examples.js"
 
-type Ref = { readonly getWorkflowRunId: () => Promise<string>; readonly output: Promise<unknown> }
 interface IdempotentTask {
   readonly name: string
   readonly runNoWait: {
-    (input: { id: string }): Promise<Ref>
-    (input: ReadonlyArray<{ id: string }>): Promise<ReadonlyArray<Ref>>
+    (input: { id: string }): Promise<Examples.Ref>
+    (input: ReadonlyArray<{ id: string }>): Promise<ReadonlyArray<Examples.Ref>>
   }
   readonly run: (input: { id: string }) => Promise<unknown>
 }
@@ -32,24 +29,21 @@ const rejection = (promise: Promise<unknown>) =>
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK example: idempotency", (it) => {
   it.scoped("TTL keys in single and bulk triggers and events; a short window expires; a status-based key frees when its run ends", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const example = yield* Official.importExample<{
+      const example = yield* Examples.load<{
         EVENT_KEY: string
         idempotentTask: IdempotentTask
         idempotentTaskShortWindow: IdempotentTask
         idempotentStatusBasedTask: IdempotentTask
-      }>(engine, "idempotency/workflow.js")
-      const { hatchet } = yield* Official.importExample<{ hatchet: Official.Client }>(engine, "hatchet-client.js")
+      }>("idempotency/workflow.js")
       const { idempotentStatusBasedTask: byStatus, idempotentTask: ttl, idempotentTaskShortWindow: short } = example
-      yield* Official.worker(hatchet, "idempotency-worker", { workflows: [ttl, short, byStatus] as never, slots: 10 })
+      const { core, hatchet } = yield* Examples.worker("idempotency-worker", [ttl, short, byStatus], { slots: 10 })
 
       // > trigger (run.js): the second run with the same key names the first
-      const first = yield* Effect.promise(() => ttl.runNoWait({ id: "123" }))
-      const firstId = yield* Effect.promise(() => first.getWorkflowRunId())
+      const { id: firstId, output: firstOutput } = yield* Examples.trigger(() => ttl.runNoWait({ id: "123" }))
       const collision = yield* rejection(ttl.runNoWait({ id: "123" }))
       expect(collision).toBeInstanceOf(IdempotencyCollisionError)
       expect((collision as IdempotencyCollisionError).existingRunExternalId).toBe(firstId)
-      expect(yield* Effect.promise(() => first.output)).toEqual({ result: "Hello, world from task 123" })
+      expect(yield* firstOutput).toEqual({ result: "Hello, world from task 123" })
       // another key runs
       expect(yield* Effect.promise(() => ttl.run({ id: "456" }))).toEqual({ result: "Hello, world from task 456" })
 
@@ -61,7 +55,6 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(successfulWorkflowRunExternalIds).toHaveLength(1)
 
       // events: the key of an event-triggered run is claimed too
-      const core = yield* EngineCore
       const runsOf = (name: string) => [...core.state.runsById.values()].filter((run) => run.workflow.name === name).length
       const before = runsOf(ttl.name)
       yield* Effect.promise(() => hatchet.events.push(example.EVENT_KEY, { id: "event-1" }))
@@ -76,11 +69,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(yield* Effect.promise(() => short.run({ id: "abc" }))).toEqual({ result: "Hello, world from task abc" })
 
       // status-based: taken while the run is live, free once it has ended
-      const live = yield* Effect.promise(() => byStatus.runNoWait({ id: "s" }))
+      const live = yield* Examples.trigger(() => byStatus.runNoWait({ id: "s" }))
       const again = yield* Effect.promise(() => byStatus.runNoWait({ id: "s" }).then(() => "accepted", (error: unknown) => error))
       // the first run may already have ended: then the key was free again
       if (again !== "accepted") expect(again).toBeInstanceOf(IdempotencyCollisionError)
-      yield* Effect.promise(() => live.output)
+      yield* live.output
       expect(yield* Effect.promise(() => byStatus.run({ id: "s" }))).toEqual({ result: "Hello, world from task s" })
     }))
 })

@@ -11,10 +11,10 @@ import { Effect } from "effect"
 import * as Admin from "../src/internal/domain/admin.js"
 import { isJsonObject, type JsonValue, parseJson } from "../src/internal/domain/json.js"
 import {
+  restError,
   type Run,
   runStatus,
   type Task,
-  taskError,
   taskFinishedAt,
   taskIdOf,
   taskOutput,
@@ -47,7 +47,7 @@ const taskSummary = (t: Task) => {
     displayName: Views.taskDisplayName(t),
     ...(duration !== undefined ? { duration } : {}),
     isDurable: t.step.isDurable,
-    ...(t.state._tag === "Failed" ? { errorMessage: t.state.error } : {}),
+    errorMessage: t.state._tag === "Failed" ? restError(t.state) : "",
     ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
     input: objectOr(run.input),
     numSpawnedChildren: t.spawned.size,
@@ -95,7 +95,7 @@ const workflowRun = (run: Run) => {
     displayName: single !== undefined ? Views.taskDisplayName(single) : `${run.workflow.name}-${run.createdAt}`,
     workflowId: run.workflow.id,
     output: runOutput(run),
-    ...(failed !== undefined ? { errorMessage: taskError(failed) } : {}),
+    errorMessage: failed !== undefined && failed.state._tag === "Failed" ? restError(failed.state) : "",
     workflowVersionId: run.version.id,
     input: objectOr(run.input),
     createdAt: iso(run.createdAt)!,

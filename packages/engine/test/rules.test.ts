@@ -7,12 +7,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Either, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as Admin from "../src/internal/domain/admin.js"
-import { taskError, taskStatus } from "../src/internal/domain/model.js"
+import { restError, taskError, taskStatus } from "../src/internal/domain/model.js"
 import { runHangupGraceMs } from "../src/internal/domain/publish.js"
 import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
-import { makeHarness, payloadOf, task, tenantId } from "./support/harness.js"
+import { makeHarness, makeHarnessWith, payloadOf, task, tenantId } from "./support/harness.js"
 
 describe("dispatch", () => {
   it.scoped("a START carries the AssignedAction fields and action_payload as upstream", () =>
@@ -201,6 +201,42 @@ describe("worker liveness", () => {
       const t = h.state.tasksByExternalId.get(runId)!
       expect(t.internalRetryCount).toBe(1)
       expect(t.appRetryCount).toBe(0)
+      // upstream's reassignment controller: a REASSIGNED event saying why, on the silent worker,
+      // no error message; the retry then records no QUEUED (an internal retry)
+      const reassigned = eventsOf(t).filter((e) => e.eventType === "REASSIGNED")
+      expect(reassigned.map((e) => [e.message, e.errorMessage ?? "", e.workerId, e.retryCount])).toEqual([
+        ["Worker did not send a heartbeat for 30 seconds", "", silent.id, 0]
+      ])
+      expect(eventsOf(t).map((e) => e.eventType)).toEqual([
+        "QUEUED",
+        "ASSIGNED",
+        "SENT_TO_WORKER",
+        "REASSIGNED",
+        "ASSIGNED",
+        "SENT_TO_WORKER"
+      ])
+    }))
+
+  it.scoped("a task reassigned past its internal retries fails with upstream's FAILED event; REST shows its text, gRPC none", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarnessWith({ maxInternalRetries: 1 })
+      yield* h.putWorkflow("dead-max", [task("t")])
+      const first = yield* h.worker(["dead-max:t"])
+      const runId = yield* h.trigger("dead-max")
+      const second = yield* h.worker(["dead-max:t"])
+      yield* h.advance(31_000, [second])
+      expect(second.starts()).toHaveLength(1)
+      yield* h.advance(31_000)
+      const t = h.state.tasksByExternalId.get(runId)!
+      expect(taskStatus(t)).toBe("FAILED")
+      expect(first.starts()).toHaveLength(1)
+      const last = eventsOf(t).slice(-2)
+      expect(last.map((e) => [e.eventType, e.message, e.errorMessage ?? "", e.workerId])).toEqual([
+        ["REASSIGNED", "Worker did not send a heartbeat for 30 seconds", "", second.id],
+        ["FAILED", "Task reached its maximum reassignment count", "Task reached its maximum reassignment count", second.id]
+      ])
+      // REST reads the FAILED event's error (upstream's OLAP); the core's failure carries none
+      expect(t.state._tag === "Failed" && [t.state.error, restError(t.state)]).toEqual(["", "Task reached its maximum reassignment count"])
     }))
 
   it.scoped("heartbeats: NOT_FOUND for unknown workers, FAILED_PRECONDITION once the stream closed", () =>

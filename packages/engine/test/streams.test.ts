@@ -11,6 +11,7 @@ import * as Admin from "../src/internal/domain/admin.js"
 import * as Ingest from "../src/internal/domain/ingest.js"
 import type { MetadataSubscriber, Session } from "../src/internal/domain/model.js"
 import * as Publish from "../src/internal/domain/publish.js"
+import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Workers from "../src/internal/domain/workers.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -83,6 +84,12 @@ describe("worker sessions", () => {
       expect(other.starts().map((s) => s.taskRunExternalId)).toEqual([runId])
       expect(other.starts()[0]!.retryCount).toBeGreaterThanOrEqual(1)
       expect(w.received).toHaveLength(0)
+      // as upstream records an internal retry (its task controller publishes RETRYING and QUEUED
+      // for application retries only): each undelivered attempt's FAILED, then the next ASSIGNED,
+      // however long the redelivery waited
+      const events = eventsOf(t).map((e) => [e.eventType, e.retryCount])
+      expect(events.slice(0, 4)).toEqual([["QUEUED", 0], ["ASSIGNED", 0], ["FAILED", 0], ["ASSIGNED", 1]])
+      expect(events.filter(([type]) => type === "QUEUED")).toEqual([["QUEUED", 0]])
     }))
 
   it.scoped("a legacy Listen stream keeps its worker's heartbeat fresh", () =>

@@ -6,19 +6,18 @@
  * running the example's task for that key with the body as its input.
  */
 import { expect, layer } from "@effect/vitest"
+import type * as ExampleModule from "@hatchet-dev/typescript-sdk/v1/examples/webhooks/workflow.js"
 import { Effect } from "effect"
 import { createHmac } from "node:crypto"
-import * as Engine from "../src/Engine.js"
 import * as InternalEngine from "../src/internal/engine.js"
+import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-type Example = typeof import("@hatchet-dev/typescript-sdk/v1/examples/webhooks/workflow.js")
+type Example = typeof ExampleModule
 type Client = Official.Client
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 const post = (url: string, body: string, headers: Record<string, string>) =>
-  promise(async () => {
+  Effect.promise(async () => {
     const response = await fetch(url, { method: "POST", body, headers })
     const text = await response.text()
     return { status: response.status, body: text === "" ? undefined : JSON.parse(text) as any }
@@ -37,24 +36,19 @@ const hmac = (algorithm: string, secret: string, payload: string) => createHmac(
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK: the webhooks example", (it) => {
   it.scoped("generic, GitHub, Stripe and Slack webhooks run the example's tasks; the webhooks client manages them", () =>
     Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const { hatchet } = yield* Official.importExample<{ readonly hatchet: Client }>(engine, "hatchet-client")
-      const example = yield* Official.importExample<Example>(engine, "webhooks/workflow")
-      yield* Official.worker(hatchet, "webhook-worker", {
-        workflows: [
-          example.webhookWorkflow,
-          example.handleStripePayment,
-          example.handleGitHubPR,
-          example.handleSlackMention,
-          example.handleSlackCommand,
-          example.handleSlackInteraction
-        ],
-        slots: 10
-      })
+      const example = yield* Examples.load<Example>("webhooks/workflow")
+      const { engine, hatchet } = yield* Examples.worker("webhook-worker", [
+        example.webhookWorkflow,
+        example.handleStripePayment,
+        example.handleGitHubPR,
+        example.handleSlackMention,
+        example.handleSlackCommand,
+        example.handleSlackInteraction
+      ], { slots: 10 })
       const url = (name: string) => `${engine.apiUrl}/api/v1/stable/tenants/${engine.tenantId}/webhooks/${name}`
 
       // upstream's test: a generic webhook with an API key; the key is 'webhook:' + input.type
-      const generic = yield* promise(() =>
+      const generic = yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "GENERIC" as never,
           name: "test-webhook-e2e",
@@ -81,11 +75,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const run = yield* outputOf(hatchet, received.body.event.metadata.id)
       expect(run!.output).toEqual(payload)
       expect(run!.metadata).toMatchObject({ hatchet__event_key: "webhook:test" })
-      const listedEvent = yield* promise(() => hatchet.events.list({ eventIds: [received.body.event.metadata.id] }))
+      const listedEvent = yield* Effect.promise(() => hatchet.events.list({ eventIds: [received.body.event.metadata.id] }))
       expect(listedEvent.rows?.[0]?.triggeringWebhookName).toBe("test-webhook-e2e")
 
       // GitHub: HMAC-SHA256 of the body in X-Hub-Signature-256 ("sha256=" prefix), the event in a header
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "GITHUB" as never,
           name: "github",
@@ -108,7 +102,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect((yield* outputOf(hatchet, github.body.event.metadata.id))!.output).toEqual({ repo: "acme/app", pr: 42 })
 
       // Stripe: "t=<ts>,v1=<hmac of '<ts>.<body>'>" in Stripe-Signature
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "STRIPE" as never,
           name: "stripe",
@@ -133,7 +127,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(stale).toEqual({ status: 400, body: { errors: [{ description: "timestamp in signature header is out of range" }] } })
 
       // Slack: the URL verification challenge, then events, slash commands and interactions
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.webhooks.create({
           sourceName: "SLACK" as never,
           name: "slack",
@@ -172,12 +166,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect((yield* outputOf(hatchet, clicked.body.event.metadata.id))!.output).toEqual({ action: "approve" })
 
       // the webhooks client: list, get, update, delete
-      const all = yield* promise(() => hatchet.webhooks.list())
+      const all = yield* Effect.promise(() => hatchet.webhooks.list())
       expect(all.rows?.map((w) => w.name)).toEqual(["slack", "stripe", "github", "test-webhook-e2e"])
-      const slackOnly = yield* promise(() => hatchet.webhooks.list({ sourceNames: ["SLACK" as never] }))
+      const slackOnly = yield* Effect.promise(() => hatchet.webhooks.list({ sourceNames: ["SLACK" as never] }))
       expect(slackOnly.rows?.map((w) => w.name)).toEqual(["slack"])
-      expect((yield* promise(() => hatchet.webhooks.get("github"))).authType).toBe("HMAC")
-      const updated = yield* promise(() =>
+      expect((yield* Effect.promise(() => hatchet.webhooks.get("github"))).authType).toBe("HMAC")
+      const updated = yield* Effect.promise(() =>
         hatchet.webhooks.update("test-webhook-e2e", { eventKeyExpression: "'webhook:' + input.kind", staticPayload: { type: "static" } })
       )
       expect(updated).toMatchObject({ eventKeyExpression: "'webhook:' + input.kind", staticPayload: { type: "static" } })
@@ -185,7 +179,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         "x-api-key": "test_api_key_123"
       })
       expect(withStatic.body.event).toMatchObject({ key: "webhook:test", payload: { kind: "test", type: "static" } })
-      yield* promise(() => hatchet.webhooks.delete("github"))
+      yield* Effect.promise(() => hatchet.webhooks.delete("github"))
       expect((yield* post(url("github"), pr, {})).status).toBe(404)
     }))
 })

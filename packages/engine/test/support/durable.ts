@@ -1,14 +1,11 @@
 /**
  * Shorthands for tests of durable tasks run by the official SDK's shipped examples against an
- * engine whose clock is the test's `TestClock`: the engine and the examples' client, which tasks
- * wait on their log, and waiting until one does.
+ * engine whose clock is the test's `TestClock` (`Examples.engineLive`): which tasks wait on their
+ * log, and waiting until one does.
  */
 import type { EngineCoreService } from "../../src/internal/core.js"
 import type { DurableEntry, Task } from "../../src/internal/domain/model.js"
 import { eventually } from "./grpc.js"
-
-/** The examples' helpers this module used to define: one definition, in `./examples.js`. */
-export { client as examplesClient, engineLive, type Runnable } from "./examples.js"
 
 /** The entries of a durable task's current invocation that wait on something not satisfied yet. */
 export const pendingWaits = (task: Task): Array<DurableEntry> =>

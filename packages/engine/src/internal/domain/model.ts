@@ -616,7 +616,8 @@ export interface LogLine {
  *   (upstream `v1_batched_queue_item`, `WAITING_FOR_BATCH`); its buffer item is live while it
  *   carries the state's `token`;
  * - `Backoff`: a retry waiting until `at` (upstream `v1_retry_queue_item`); `reacquire` when it
- *   gave its concurrency slots up and acquires new ones then;
+ *   gave its concurrency slots up and acquires new ones then; `internal` for an internal retry's
+ *   redelivery delay (upstream's dispatcher sleeps before it fails the attempt);
  * - `Assigned`: the current attempt is on a worker (upstream `v1_task_runtime`), for a batch
  *   step's task as a member of a flushed batch;
  * - `Evicted`: a durable task's attempt given up by its worker while it waits (upstream
@@ -653,6 +654,8 @@ export interface Backoff {
   readonly _tag: "Backoff"
   readonly at: number
   readonly reacquire: boolean
+  /** An internal retry's redelivery: queued again at `at` with no QUEUED event, as upstream's internal retries. */
+  readonly internal?: true
 }
 
 /** The attempt `task.retryCount` assigned to a worker. */
@@ -687,8 +690,15 @@ export interface Completed {
 
 export interface Failed {
   readonly _tag: "Failed"
+  /** The error of the core's output event: what gRPC run details, run listeners and on-failure data carry. */
   readonly error: string
   readonly at: number
+  /**
+   * What REST reports as the task's (and its run's) error when it is not `error`: upstream's OLAP
+   * reads it from the final attempt's FAILED-status event, and a timeout's TIMED_OUT event has
+   * none, so a task that timed out shows "" there.
+   */
+  readonly restError?: string
 }
 
 export interface Cancelled {
@@ -729,6 +739,9 @@ export const taskOutput = (task: Task): string | undefined => task.state._tag ==
 /** The error of a failed task, "" for a cancelled one. */
 export const taskError = (task: Task): string | undefined =>
   task.state._tag === "Failed" ? task.state.error : task.state._tag === "Cancelled" ? "" : undefined
+
+/** A failed task's error as REST reports it (`Failed.restError`). */
+export const restError = (state: Failed): string => state.restError ?? state.error
 
 /** When a final task finished. */
 export const taskFinishedAt = (task: Task): number | undefined => isFinalState(task.state) ? task.state.at : undefined
@@ -1180,7 +1193,9 @@ export const completedState = (output: string, completedBy: string | undefined, 
 }
 
 /** A failed task's state (see `completedState`). */
-export const failedState = (error: string, at: number): Failed => {
+export const failedState = (error: string, at: number, restError?: string): Failed => {
+  // a REST error of its own is rare (a timeout's): kept on a plain object, not on every retained state
+  if (restError !== undefined && restError !== error) return { _tag: "Failed", error, at, restError }
   const offset = sinceEpoch(at)
   return offset !== undefined ? new FailedState(error, offset) : { _tag: "Failed", error, at }
 }

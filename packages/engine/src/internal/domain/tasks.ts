@@ -336,7 +336,8 @@ export const failTaskApp = (
     }
     return
   }
-  finalizeFailed(state, task, failure.message, now)
+  // REST shows a timed-out task's error as upstream's OLAP does: "" (its TIMED_OUT event has none)
+  finalizeFailed(state, task, failure.message, now, failure.source === "timeout" ? "" : undefined)
 }
 
 /**
@@ -353,14 +354,23 @@ const retryMessage = (task: Task, delayMs: number | undefined, now: number): str
 
 /**
  * An internal failure of the current attempt (`FailTaskInternalFailure`): retried without
- * consuming `retries` while `internal_retry_count < max`, optionally after `delayMs`.
+ * consuming `retries` while `internal_retry_count < max`, optionally after `delayMs`; the retry
+ * records no RETRYING or QUEUED event (upstream's task controller publishes those for application
+ * retries only), so its next event is its ASSIGNED.
  */
 export const failTaskInternal = (
   state: EngineState,
   task: Task,
   message: string,
   now: number,
-  options: { readonly delayMs?: number; readonly publish?: boolean; readonly eventType?: TaskEventType } = {}
+  options: {
+    readonly delayMs?: number
+    readonly publish?: boolean
+    /** The event recorded instead of a FAILED with `message` as its error (upstream's reassignment: REASSIGNED). */
+    readonly event?: { readonly eventType: TaskEventType; readonly message: string }
+    /** When no retry is left: the FAILED event's text, and the error REST shows (upstream's reassignment controller). */
+    readonly exhausted?: string
+  } = {}
 ): void => {
   const assigned = assignmentOf(task)
   if (assigned === undefined) return
@@ -369,7 +379,8 @@ export const failTaskInternal = (
   if (options.publish === true) {
     publishStepEvent(state, task, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, now, { payload: message })
   }
-  recordEvent(state, task, options.eventType ?? "FAILED", now, { errorMessage: message, workerId })
+  if (options.event !== undefined) recordEvent(state, task, options.event.eventType, now, { message: options.event.message, workerId })
+  else recordEvent(state, task, "FAILED", now, { errorMessage: message, workerId })
   if (task.internalRetryCount < state.options.maxInternalRetries) {
     task.retryCount++
     task.internalRetryCount++
@@ -380,7 +391,10 @@ export const failTaskInternal = (
     }
     return
   }
-  finalizeFailed(state, task, message, now)
+  if (options.exhausted !== undefined) {
+    recordEvent(state, task, "FAILED", now, { message: options.exhausted, errorMessage: options.exhausted, workerId })
+  }
+  finalizeFailed(state, task, message, now, options.exhausted)
 }
 
 /**
@@ -390,22 +404,26 @@ export const failTaskInternal = (
  */
 const retryLater = (state: EngineState, task: Task, now: number, at: number, backoff: boolean) => {
   const reacquire = backoff && releaseForBackoff(state, task, now)
-  setTaskState(state, task, { _tag: "Backoff", at, reacquire })
+  setTaskState(state, task, backoff ? { _tag: "Backoff", at, reacquire } : { _tag: "Backoff", at, reacquire, internal: true })
   settleStrategies(state, now)
   state.timers.set({ kind: "RetryBackoff", id: task.externalId, token: task.retryCount, at })
 }
 
-/** The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own up. */
+/**
+ * The backoff of the retry `retryCount` elapsed: it is queued, through new slots if it gave its own
+ * up. An application retry's QUEUED event is recorded then (upstream's retry queue); an internal
+ * retry gets none, queued or redelivered (upstream's task controller words application retries only).
+ */
 export const onRetryBackoff = (state: EngineState, task: Task, retryCount: number, now: number): void => {
   if (task.state._tag !== "Backoff" || task.retryCount !== retryCount) return
-  recordEvent(state, task, "QUEUED", now)
+  if (task.state.internal !== true) recordEvent(state, task, "QUEUED", now)
   if (task.state.reacquire && task.concurrencyKeys !== undefined) acquireSlots(state, task, task.concurrencyKeys, now)
   else requeue(state, task, now)
   settleStrategies(state, now)
 }
 
-const finalizeFailed = (state: EngineState, task: Task, message: string, now: number) => {
-  setTaskState(state, task, failedState(message, now))
+const finalizeFailed = (state: EngineState, task: Task, message: string, now: number, restError?: string) => {
+  setTaskState(state, task, failedState(message, now, restError))
   onTaskFinal(state, task, now)
 }
 

@@ -208,7 +208,17 @@ const armLiveness = (state: EngineState, worker: Worker) => {
   state.timers.set({ kind: "WorkerLiveness", id: worker.id, at: worker.lastHeartbeatAt + deadAfterMs })
 }
 
-/** The liveness check of a worker: silent for `deadAfterMs`, its running attempts are re-queued. */
+/** A dead worker's attempt's REASSIGNED event message (upstream's reassignment controller). */
+const reassignedMessage = "Worker did not send a heartbeat for 30 seconds"
+
+/** The FAILED event, and REST error, of a task reassigned past its internal retries (upstream's). */
+const reassignedTooOften = "Task reached its maximum reassignment count"
+
+/**
+ * The liveness check of a worker: silent for `deadAfterMs`, its running attempts are re-queued
+ * as internal failures (a REASSIGNED event each, with upstream's message; past the internal
+ * retries, a FAILED event too).
+ */
 export const onWorkerLiveness = (state: EngineState, worker: Worker, now: number): void => {
   worker.livenessArmed = false
   if (worker.lastHeartbeatAt === undefined) return
@@ -217,7 +227,10 @@ export const onWorkerLiveness = (state: EngineState, worker: Worker, now: number
     return
   }
   for (const task of [...worker.running]) {
-    failTaskInternal(state, task, "", now, { eventType: "REASSIGNED" })
+    failTaskInternal(state, task, "", now, {
+      event: { eventType: "REASSIGNED", message: reassignedMessage },
+      exhausted: reassignedTooOften
+    })
   }
 }
 

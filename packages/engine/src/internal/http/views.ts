@@ -31,8 +31,8 @@ import type {
 } from "../domain/model.js"
 import {
   latestVersion,
+  restError,
   runStatus,
-  taskError,
   taskFinishedAt,
   taskIdOf,
   taskOutput,
@@ -159,7 +159,8 @@ export const writeTaskSummary = (w: JsonBytes, task: Task, includePayloads = tru
   writeDisplayName(w.key("displayName"), task.step.readableId, createdAt)
   if (startedAt !== undefined && finishedAt !== undefined) w.key("duration").number(finishedAt - startedAt)
   w.key("isDurable").boolean(task.step.isDurable)
-  if (task.state._tag === "Failed") w.key("errorMessage").string(task.state.error)
+  // upstream writes it always, "" when the task did not fail
+  w.key("errorMessage").string(task.state._tag === "Failed" ? restError(task.state) : "")
   if (finishedAt !== undefined) w.key("finishedAt").iso(finishedAt)
   w.key("input")
   if (includePayloads) w.value(objectOr(run.input))
@@ -249,8 +250,7 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
   w.key("output")
   if (includePayloads) writeRunOutput(w, run, tasks)
   else w.raw("{}")
-  const error = failed !== undefined ? taskError(failed) : undefined
-  if (error !== undefined) w.key("errorMessage").string(error)
+  w.key("errorMessage").string(failed !== undefined && failed.state._tag === "Failed" ? restError(failed.state) : "")
   w.key("workflowVersionId").string(run.version.id)
   w.key("input")
   if (includePayloads) w.value(objectOr(run.input))

@@ -92,7 +92,7 @@ export const StoredTaskState = Schema.Union(
   Schema.TaggedStruct("Queued", {}),
   /** In the buffer of its batch group `key`. */
   Schema.TaggedStruct("Batching", { key: Schema.String }),
-  Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean }),
+  Schema.TaggedStruct("Backoff", { at: Millis, reacquire: Schema.Boolean, internal: Schema.optional(Schema.Literal(true)) }),
   Schema.TaggedStruct("Assigned", {
     workerId: Schema.optional(Schema.String),
     timeoutAt: Millis,
@@ -107,7 +107,7 @@ export const StoredTaskState = Schema.Union(
     skipped: Schema.Boolean,
     at: Millis
   }),
-  Schema.TaggedStruct("Failed", { error: Schema.String, at: Millis }),
+  Schema.TaggedStruct("Failed", { error: Schema.String, at: Millis, restError: Schema.optional(Schema.String) }),
   Schema.TaggedStruct("Cancelled", { at: Millis })
 )
 export type StoredTaskState = typeof StoredTaskState.Type
@@ -420,7 +420,7 @@ const taskStateRow = (state: TaskState): StoredTaskState => {
         at: state.at
       })
     case "Failed":
-      return { _tag: "Failed", error: state.error, at: state.at }
+      return defined({ _tag: "Failed", error: state.error, at: state.at, restError: state.restError })
     case "Cancelled":
       return { _tag: "Cancelled", at: state.at }
     default:
