@@ -3,8 +3,8 @@
  * official worker against an engine whose clock is the test's `TestClock` (upstream has no e2e
  * test of them; the facts are upstream's engine's):
  * - timeouts (`executionTimeout: '3s'`) and with_timeouts' `withTimeouts` (`'10s'`), both
- *   sleeping longer: each run FAILED with "Task exceeded timeout of <t>" once the engine's clock
- *   passes its timeout, while the worker still sleeps;
+ *   sleeping longer: each run FAILED, its TIMED_OUT event saying "Task exceeded timeout of <t>",
+ *   once the engine's clock passes its timeout, while the worker still sleeps;
  * - with_timeouts' `refreshTimeout` (`'10s'`, refreshed by 15 s at its start, then a real 15 s
  *   sleep): upstream adds the increment to the attempt's deadline (`RefreshTimeoutBy`:
  *   `timeout_at + increment`), so 24 s of the engine's clock do not time it out, and it completes
@@ -42,6 +42,17 @@ const reaches = (hatchet: Client, runId: string, status: string) =>
     return details.run.status === status ? details : undefined
   })
 
+/**
+ * Each task's status, REST error and TIMED_OUT event messages: upstream's OLAP gives a task the
+ * error of its final FAILED event, which a timeout does not write; the reason is the event's message.
+ */
+const timedOut = (details: Examples.RunDetails) =>
+  details.tasks.map((t) => [
+    t.status,
+    t.errorMessage,
+    details.taskEvents.filter((e) => e.taskId === t.metadata.id && e.eventType === "TIMED_OUT").map((e) => e.message)
+  ])
+
 layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: timeouts and crons", (it) => {
   it.scoped(
     "timeouts and with_timeouts: past their execution timeouts two tasks fail; the one that refreshed its timeout completes",
@@ -65,10 +76,10 @@ layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: timeouts
 
         yield* advance(3_000)
         const threeDetails = yield* reaches(hatchet, three.id, "FAILED")
-        expect(threeDetails.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", "Task exceeded timeout of 3s"]])
+        expect(timedOut(threeDetails)).toEqual([["FAILED", "", ["Task exceeded timeout of 3s"]]])
         yield* advance(7_000)
         const tenDetails = yield* reaches(hatchet, ten.id, "FAILED")
-        expect(tenDetails.tasks.map((t) => [t.status, t.errorMessage])).toEqual([["FAILED", "Task exceeded timeout of 10s"]])
+        expect(timedOut(tenDetails)).toEqual([["FAILED", "", ["Task exceeded timeout of 10s"]]])
         for (const run of [three, ten]) expect(yield* run.failure).toBeDefined()
 
         // 24 s of the engine's clock: short of the refreshed deadline
