@@ -1,6 +1,7 @@
 /**
  * Delivery rules, in process under TestClock: worker sessions (a START to one stream, a CANCEL to
- * all; legacy Listen heartbeats), workflow events (STREAM order, hangup, metadata subscriptions)
+ * all; legacy Listen heartbeats), workflow events (STREAM order, hangup a grace after the run's
+ * end, metadata subscriptions)
  * and run results.
  */
 import { ActionType, ResourceEventType, ResourceType, type WorkflowEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -146,6 +147,7 @@ describe("workflow events", () => {
       // a terminal step event flushes what is buffered first
       yield* put("g", 6)
       yield* h.complete(w.starts()[0]!, "{}")
+      yield* h.advance(Publish.runHangupGraceMs)
       const tail = events.slice(-3).map((e) => [e.resourceType, e.eventType, e.eventPayload, e.hangup])
       expect(tail).toEqual([
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_STREAM, "g", false],
@@ -163,6 +165,7 @@ describe("workflow events", () => {
       const events = yield* h.watchEvents(runId)
       yield* h.fail(w.starts()[0]!, "first")
       yield* h.complete(w.starts()[1]!, "{\"x\":1}")
+      yield* h.advance(Publish.runHangupGraceMs)
       expect(events.map((e) => [e.resourceType, e.eventType, e.retryCount, e.eventPayload])).toEqual([
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, 0, "first"],
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, 1, "{\"x\":1}"],
@@ -178,6 +181,48 @@ describe("workflow events", () => {
         ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED,
         ResourceEventType.RESOURCE_EVENT_TYPE_STARTED
       ])
+    }))
+
+  it.scoped("a finished run's subscribers get what is put for a while after, then WORKFLOW_RUN with hangup", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness
+      yield* h.putWorkflow("late", [task("t")])
+      const w = yield* h.worker(["late:t"])
+      const runId = yield* h.trigger("late")
+      const events = yield* h.watchEvents(runId)
+      let closed = false
+      yield* h.run((state) =>
+        Publish.addEventSubscriber(state, runId, {
+          send: () => undefined,
+          close: () => {
+            closed = true
+          }
+        })
+      )
+      const put = (message: string, eventIndex: number) =>
+        h.runEither((state, now) =>
+          Ingest.putStreamEvent(
+            state,
+            tenantId,
+            { taskRunExternalId: runId, createdAt: now, message: Buffer.from(message), eventIndex },
+            now
+          )
+        )
+      // the official SDK does not await its puts: the last ones may arrive after the result
+      yield* h.complete(w.starts()[0]!, "{}")
+      yield* put("a", 0)
+      yield* h.advance(Publish.runHangupGraceMs - 1)
+      yield* put("b", 1)
+      expect(stream(runId)(events)).toEqual(["a", "b"])
+      expect(closed).toBe(false)
+      expect(events.at(-1)?.hangup).toBe(false)
+      yield* h.advance(1)
+      expect(closed).toBe(true)
+      expect(events.at(-1)).toMatchObject({
+        resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
+        eventType: ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED,
+        hangup: true
+      })
     }))
 
   it.scoped("metadata subscriptions hang up once every run they saw has COMPLETED", () =>

@@ -12,7 +12,7 @@ import { onBatchFlush } from "./assignment.js"
 import { onCronTick } from "./cron.js"
 import { onUnpark } from "./dispatch.js"
 import type { EngineState } from "./model.js"
-import { onStreamFlush } from "./publish.js"
+import { onRunHangup, onStreamFlush } from "./publish.js"
 import { onRefill } from "./rateLimits.js"
 import { onRetention } from "./retention.js"
 import { onScheduledRun } from "./schedules.js"
@@ -51,6 +51,8 @@ export const fireTimer = (state: EngineState, timer: Timer, now: number): void =
       }
       return
     }
+    case "RunHangup":
+      return onRunHangup(state, timer.id, timer.eventType, now)
     case "WorkerLiveness": {
       const worker = state.workersById.get(timer.id)
       if (worker !== undefined) onWorkerLiveness(state, worker, now)

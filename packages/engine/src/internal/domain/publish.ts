@@ -1,7 +1,8 @@
 /**
  * Fan-out to result and event subscribers: `SubscribeToWorkflowRuns` (one FINISHED event per
  * run) and `SubscribeToWorkflowEvents` (STEP_RUN events, STREAM events in `event_index` order,
- * then the WORKFLOW_RUN event with `hangup`).
+ * then the WORKFLOW_RUN event with `hangup`). A run's subscribers get that last event
+ * `runHangupGraceMs` after the run finished, and any STREAM event put in between.
  *
  * @internal
  */
@@ -18,6 +19,15 @@ import { runStatus } from "./model.js"
 
 /** A gap in `event_index` is held this long before the buffered events are released. */
 export const streamGapTimeoutMs = 5_000
+
+/**
+ * How long the event subscribers of a finished run stay open before the WORKFLOW_RUN event hangs
+ * them up: the official SDK does not await a `putStream`, so the chunks a task puts last can
+ * reach the engine after its result. Upstream's dispatcher hangs up on the OLAP controller's
+ * `workflow-run-finished`, published by its status poll (every 2 s by default), so its subscribers
+ * hear of the end up to about that late and get what is put meanwhile.
+ */
+export const runHangupGraceMs = 1_000
 
 const matchesMetadata = (run: Run, subscriber: MetadataSubscriber) => run.metadata[subscriber.key] === subscriber.value
 
@@ -216,6 +226,8 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
   // most runs have no event subscriber of either kind: nothing is built for them
   if (byRun === undefined && state.metadataSubscribers.size === 0) return
   const eventType = finishedEventType(run)
+  if (byRun !== undefined) state.timers.set({ kind: "RunHangup", id: run.id, eventType, at: now + runHangupGraceMs })
+  if (state.metadataSubscribers.size === 0) return
   const base: WorkflowEvent = {
     workflowRunId: run.id,
     resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
@@ -225,14 +237,6 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
     eventPayload: "",
     hangup: false
   }
-  if (byRun !== undefined) {
-    state.eventSubscribers.delete(run.id)
-    for (const subscriber of byRun) {
-      subscriber.send({ ...base, hangup: true })
-      subscriber.close()
-    }
-  }
-  if (state.metadataSubscribers.size === 0) return
   for (const subscriber of [...state.metadataSubscribers]) {
     if (!matchesMetadata(run, subscriber)) continue
     if (eventType === ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED) subscriber.active.delete(run.id)
@@ -243,6 +247,32 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
       state.metadataSubscribers.delete(subscriber)
       subscriber.close()
     }
+  }
+}
+
+/**
+ * The grace after run `runId` finished is over: its event subscribers get the WORKFLOW_RUN event
+ * (`eventType`, as the run finished) with `hangup` and are closed; not if the run runs again
+ * (replayed meanwhile: its next end hangs them up).
+ */
+export const onRunHangup = (state: EngineState, runId: string, eventType: ResourceEventType, now: number): void => {
+  const run = state.runsById.get(runId)
+  if (run !== undefined && run.finishedAt === undefined) return
+  const byRun = state.eventSubscribers.get(runId)
+  if (byRun === undefined) return
+  state.eventSubscribers.delete(runId)
+  const event: WorkflowEvent = {
+    workflowRunId: runId,
+    resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
+    eventType,
+    resourceId: runId,
+    eventTimestamp: new Date(now),
+    eventPayload: "",
+    hangup: true
+  }
+  for (const subscriber of byRun) {
+    subscriber.send(event)
+    subscriber.close()
   }
 }
 

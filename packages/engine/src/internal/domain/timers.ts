@@ -44,6 +44,8 @@ export type Timer =
   | { readonly kind: "PausedQueueTtl"; readonly id: string; readonly token: number; readonly at: number }
   /** The stream events a task's attempt `token` holds back for a gap in `event_index` are released. */
   | { readonly kind: "StreamFlush"; readonly id: string; readonly token: number; readonly at: number }
+  /** The event subscribers of the finished run `id` are hung up with the WORKFLOW_RUN event `eventType`. */
+  | { readonly kind: "RunHangup"; readonly id: string; readonly eventType: number; readonly at: number }
   /** A worker silent since its last heartbeat is checked (its attempts re-queued if it is dead). */
   | { readonly kind: "WorkerLiveness"; readonly id: string; readonly at: number }
   /** A legacy `Listen` stream (session `id` of worker `workerId`) refreshes its worker's heartbeat. */
