@@ -19,6 +19,13 @@ const stream = (runId: string) => (events: ReadonlyArray<WorkflowEvent>) =>
   events.filter((e) => e.workflowRunId === runId && e.eventType === ResourceEventType.RESOURCE_EVENT_TYPE_STREAM)
     .map((e) => e.eventPayload)
 
+/** A `PutStreamEvent` of `message` at `eventIndex` for the task `taskRunExternalId`, as the engine ingests it. */
+const putStream =
+  (h: Effect.Effect.Success<typeof makeHarness>, taskRunExternalId: string) => (message: string, eventIndex: number | undefined) =>
+    h.runEither((state, now) =>
+      Ingest.putStreamEvent(state, tenantId, { taskRunExternalId, createdAt: now, message: Buffer.from(message), eventIndex }, now)
+    )
+
 describe("worker sessions", () => {
   it.scoped("a START goes to one of the worker's streams, a CANCEL to all of them", () =>
     Effect.gen(function*() {
@@ -124,15 +131,7 @@ describe("workflow events", () => {
       const w = yield* h.worker(["str:t"])
       const runId = yield* h.trigger("str")
       const events = yield* h.watchEvents(runId)
-      const put = (message: string, eventIndex: number | undefined) =>
-        h.runEither((state, now) =>
-          Ingest.putStreamEvent(
-            state,
-            tenantId,
-            { taskRunExternalId: runId, createdAt: now, message: Buffer.from(message), eventIndex },
-            now
-          )
-        )
+      const put = putStream(h, runId)
       yield* put("c", 2)
       yield* put("a", 0)
       expect(stream(runId)(events)).toEqual(["a"])
@@ -199,15 +198,7 @@ describe("workflow events", () => {
           }
         })
       )
-      const put = (message: string, eventIndex: number) =>
-        h.runEither((state, now) =>
-          Ingest.putStreamEvent(
-            state,
-            tenantId,
-            { taskRunExternalId: runId, createdAt: now, message: Buffer.from(message), eventIndex },
-            now
-          )
-        )
+      const put = putStream(h, runId)
       // the official SDK does not await its puts: the last ones may arrive after the result
       yield* h.complete(w.starts()[0]!, "{}")
       yield* put("a", 0)
