@@ -17,8 +17,6 @@ import * as Official from "./support/official.js"
 
 type Client = Official.Client
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 /** The run's status as `runs.get` reports it, once it is `status`. */
 const reaches = (hatchet: Client, runId: string, status: string) =>
   Official.eventually(async () => ((await hatchet.runs.get(runId)).run.status === status ? true : undefined), 15_000)
@@ -29,7 +27,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const { cancellation } = yield* Examples.load<typeof ExampleModule>("cancellations/workflow.js")
       const { hatchet } = yield* Examples.worker("cancellation-worker", [cancellation], { slots: 100 })
       // the SDK's own references: the script cancels and replays through them
-      const [run, run1, run2, run4] = yield* promise(() =>
+      const [run, run1, run2, run4] = yield* Effect.promise(() =>
         Promise.all([
           cancellation.runNoWait({}),
           cancellation.runNoWait({}),
@@ -37,29 +35,29 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
           cancellation.runNoWait({}, { additionalMetadata: { test: "test" } })
         ])
       )
-      const [id, id1, id2, id4] = yield* promise(() => Promise.all([run, run1, run2, run4].map((ref) => ref.getWorkflowRunId())))
+      const [id, id1, id2, id4] = yield* Effect.promise(() => Promise.all([run, run1, run2, run4].map((ref) => ref.getWorkflowRunId())))
       for (const runId of [id, id1, id2, id4]) yield* reaches(hatchet, runId!, "RUNNING")
 
-      yield* promise(() => run.cancel())
+      yield* Effect.promise(() => run.cancel())
       yield* reaches(hatchet, id!, "CANCELLED")
-      expect(yield* promise(() => run.output)).toEqual({})
+      expect(yield* Effect.promise(() => run.output)).toEqual({})
       // replayed, the cancelled run runs again
-      yield* promise(() => run.replay())
-      const replayed = promise(() => run.output)
+      yield* Effect.promise(() => run.replay())
+      const replayed = Effect.promise(() => run.output)
 
-      yield* promise(() =>
+      yield* Effect.promise(() =>
         hatchet.runs.cancel({ filters: { since: new Date(Date.now() - 60 * 60), additionalMetadata: { test: "test" } } })
       )
       yield* reaches(hatchet, id4!, "CANCELLED")
-      expect(yield* promise(() => run4.output)).toEqual({})
+      expect(yield* Effect.promise(() => run4.output)).toEqual({})
 
-      const [res1, res2, resReplay] = yield* Effect.all([promise(() => run1.output), promise(() => run2.output), replayed], {
+      const [res1, res2, resReplay] = yield* Effect.all([Effect.promise(() => run1.output), Effect.promise(() => run2.output), replayed], {
         concurrency: "unbounded"
       })
       expect(res1).toEqual({ Completed: true })
       expect(res2).toEqual({ Completed: true })
       expect(resReplay).toEqual({ Completed: true })
-      const statuses = yield* promise(() => Promise.all([id, id1, id2, id4].map((runId) => hatchet.runs.get(runId!))))
+      const statuses = yield* Effect.promise(() => Promise.all([id, id1, id2, id4].map((runId) => hatchet.runs.get(runId!))))
       expect(statuses.map((d) => d.run.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "CANCELLED"])
     }))
 })

@@ -28,8 +28,6 @@ import * as Official from "./support/official.js"
 
 type Client = Official.Client
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 /** The rows of a test run's runs (by its metadata), once there are `count` and none is queued or running. */
 const settledRuns = (hatchet: Client, testRunId: string, count: number) =>
   Official.eventually(async () => {
@@ -47,7 +45,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const inputs = ["gold", "silver"].flatMap((Tier) =>
         ["acme", "globex", "initech"].map((Account) => ({ Message: `${Tier} ${Account}`.toUpperCase(), GroupKey: Tier, Tier, Account }))
       )
-      const outputs = yield* promise(() =>
+      const outputs = yield* Effect.promise(() =>
         Promise.all(
           inputs.map((input) => wf.run(input, { additionalMetadata: { test_run_id: testRunId, tier: input.Tier, account: input.Account } }))
         )

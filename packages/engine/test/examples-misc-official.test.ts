@@ -37,8 +37,6 @@ import * as InternalEngine from "../src/internal/engine.js"
 import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: misc", (it) => {
   it.scoped("quickstart and inferred-typing: each task's output, and a DAG of reused task definitions", () =>
     Effect.gen(function*() {
@@ -49,8 +47,8 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
         [firstTask, typed.declaredType, typed.inferredType, typed.inferredTypeDurable, typed.crazyWorkflow],
         { slots: 10 }
       )
-      expect(yield* promise(() => firstTask.run({ Message: "Hello World!" }))).toEqual({ TransformedMessage: "hello world!" })
-      const [declared, inferred, durable, crazy] = yield* promise(() =>
+      expect(yield* Effect.promise(() => firstTask.run({ Message: "Hello World!" }))).toEqual({ TransformedMessage: "hello world!" })
+      const [declared, inferred, durable, crazy] = yield* Effect.promise(() =>
         Promise.all([
           typed.declaredType.run({ Message: "hello" }),
           typed.inferredType.run({ Message: "hello" }),
@@ -70,7 +68,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       yield* Examples.worker("deep-worker", [deep.parent, deep.child1, deep.child2, deep.child3, deep.child4, deep.child5], {
         slots: 500
       })
-      expect(yield* promise(() => deep.parent.run({ Message: "hello", N: 3 }))).toEqual({ parent: { Sum: 243 } })
+      expect(yield* Effect.promise(() => deep.parent.run({ Message: "hello", N: 3 }))).toEqual({ parent: { Sum: 243 } })
     }))
 
   it.scoped("slot_cost: a task of cost 5 waits for a worker of five slots; one of cost 1 runs on a worker of four", () =>
@@ -79,12 +77,12 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const { hatchet } = yield* Examples.worker("slot-cost-worker-4", [omega, weenie], { slots: 4 })
       const heavy = yield* Examples.trigger(() => omega.runNoWait({}))
       // queued after the heavy one, the light one runs on the worker of four while the heavy one waits
-      yield* promise(() => weenie.run({}))
-      expect((yield* promise(() => hatchet.runs.get(heavy.id))).run.status).toBe("QUEUED")
+      yield* Effect.promise(() => weenie.run({}))
+      expect((yield* Effect.promise(() => hatchet.runs.get(heavy.id))).run.status).toBe("QUEUED")
       yield* Examples.worker("slot-cost-worker-5", [omega, weenie], { slots: 5 })
       const details = yield* Examples.ended(heavy.id)
       expect(details.run.status).toBe("COMPLETED")
-      const workers = (yield* promise(() => hatchet.workers.list())).rows ?? []
+      const workers = (yield* Effect.promise(() => hatchet.workers.list())).rows ?? []
       const five = workers.find((w) => w.name === "slot-cost-worker-5")
       expect(new Set(details.taskEvents.flatMap((e) => (e.workerId === undefined ? [] : [e.workerId])))).toEqual(
         new Set([five?.metadata.id])
@@ -95,7 +93,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
     Effect.gen(function*() {
       const { child } = yield* Examples.load<typeof HighMemoryModule>("high-memory/workflow-with-child.js")
       yield* Examples.worker("child-worker", [child], { slots: 10 })
-      const output = yield* promise(() => child.run({ Message: "Iteration 1" }))
+      const output = yield* Effect.promise(() => child.run({ Message: "Iteration 1" }))
       expect(output.TransformedMessage).toBe("a".repeat(1024 * 1024))
     }))
 
@@ -106,7 +104,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       const all = STREAM_CHUNKS.join("")
       /** The chunks a subscriber gets until the stream ends; `onChunk` sees each as it arrives. */
       const collect = (id: string, onChunk: (count: number) => void = () => undefined) =>
-        promise(async () => {
+        Effect.promise(async () => {
           const chunks: Array<string> = []
           for await (const chunk of hatchet.runs.subscribeToStream(id)) onChunk(chunks.push(chunk))
           return chunks
@@ -141,7 +139,7 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(tail.length).toBeGreaterThan(0)
       expect(all.endsWith(tail.join(""))).toBe(true)
       for (const id of [dag, task, runningTask, joinedTask]) {
-        expect((yield* promise(() => hatchet.runs.get(id))).run.status).toBe("COMPLETED")
+        expect((yield* Effect.promise(() => hatchet.runs.get(id))).run.status).toBe("COMPLETED")
       }
     }))
 
@@ -163,7 +161,9 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect([...byLabel.keys()].sort()).toEqual(["bar", "foo"])
       for (let i = 0; i < 20; i++) {
         const target = labels[i % 2]!
-        const output = yield* promise(() => workflow.run({}, { desiredWorkerLabels: { affinity: { value: target, required: true } } }))
+        const output = yield* Effect.promise(() =>
+          workflow.run({}, { desiredWorkerLabels: { affinity: { value: target, required: true } } })
+        )
         expect(output.affinity_t1.worker_id).toBe(byLabel.get(target))
         expect(output.affinity_t2.worker_id).toBe(byLabel.get(target))
       }

@@ -26,8 +26,6 @@ import * as Official from "./support/official.js"
 
 type Client = Official.Client
 
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
 /** The run's task once a worker runs it: its state (with the attempt's deadline) and assignment time. */
 const assigned = (core: EngineCoreService, runId: string) =>
   Official.eventually(() => {
@@ -84,9 +82,9 @@ layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: timeouts
 
         // 24 s of the engine's clock: short of the refreshed deadline
         yield* advance(14_000)
-        expect((yield* promise(() => hatchet.runs.get(refreshed.id))).run.status).toBe("RUNNING")
+        expect((yield* Effect.promise(() => hatchet.runs.get(refreshed.id))).run.status).toBe("RUNNING")
         expect(yield* refreshed.output).toEqual({ TransformedMessage: "hello" })
-        const details = yield* promise(() => hatchet.runs.get(refreshed.id))
+        const details = yield* Effect.promise(() => hatchet.runs.get(refreshed.id))
         expect(details.run.status).toBe("COMPLETED")
         expect(details.taskEvents.filter((e) => e.eventType === "TIMEOUT_REFRESHED").map((e) => e.message)).toEqual([
           "Timeout refreshed by 15s"
@@ -99,7 +97,7 @@ layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: timeouts
     Effect.gen(function*() {
       const { onCron } = yield* Examples.load<typeof OnCronModule>("on_cron/workflow.js")
       const { core, hatchet } = yield* Examples.worker("on-cron-worker", [onCron])
-      const crons = (yield* promise(() => hatchet.crons.list({}))).rows ?? []
+      const crons = (yield* Effect.promise(() => hatchet.crons.list({}))).rows ?? []
       expect(crons.map((c) => [c.workflowName, c.cron])).toEqual([["on-cron-workflow", "*/15 * * * *"]])
       const runs = () => [...core.state.runsById.values()].filter((run) => run.workflow.name === "on-cron-workflow")
       const quarter = 15 * 60_000
