@@ -88,6 +88,14 @@ export interface EngineOptions {
    * default). `false` keeps everything, as `HatchetTest` does.
    */
   readonly retention?: RetentionOptions | false | undefined
+  /**
+   * How long `SubscribeToWorkflowEvents` stays open after its run finished before the run's event
+   * with `hangup` ends it, so that stream chunks put late still reach it (the official SDK does not
+   * wait for its `putStream` calls; Hatchet hears of a run's end from a status poll every 2 s).
+   * Default 1 second; `HatchetTest` uses 0 (our SDK's chunks precede the result, and a stream read
+   * to its end under `TestClock` should not wait for the clock to move).
+   */
+  readonly runEventsGrace?: Duration.DurationInput | undefined
 }
 
 /**

@@ -10,7 +10,7 @@ import { Status } from "nice-grpc-common"
 import * as Admin from "../src/internal/domain/admin.js"
 import { type EngineError, grpcStatusOf } from "../src/internal/domain/errors.js"
 import { runStatus, taskError, taskStatus } from "../src/internal/domain/model.js"
-import { runHangupGraceMs } from "../src/internal/domain/publish.js"
+import { runEventsGraceMs } from "../src/internal/domain/publish.js"
 import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import { makeHarness, task, tenantId } from "./support/harness.js"
 
@@ -107,7 +107,7 @@ describe("task-level concurrency", () => {
       expect(cancelled).toMatchObject({ state: { _tag: "Cancelled" } })
       expect(yield* lastEvent(h, first)).toMatchObject({ eventType: "CANCELLED", message: "Cancelled due to concurrency strategy" })
       expect(yield* statusOf(h, first)).toBe("CANCELLED")
-      yield* h.advance(runHangupGraceMs)
+      yield* h.advance(runEventsGraceMs)
       expect(events.some((e) => e.hangup)).toBe(true)
       // a late result of the cancelled attempt changes nothing
       yield* h.complete(w.starts()[0]!, "{}")

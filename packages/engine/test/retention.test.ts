@@ -365,6 +365,9 @@ describe("Engine.layer retention options", () => {
       expect(yield* Effect.exit(Engine.make({ tenantId: "tenant-1" }))).toEqual(
         Exit.fail(new Engine.EngineOptionsError({ message: "Engine: tenantId must be a UUID, got tenant-1" }))
       )
+      expect(yield* Effect.exit(Engine.make({ runEventsGrace: "soon" as never }))).toEqual(
+        Exit.fail(new Engine.EngineOptionsError({ message: "Engine: runEventsGrace must be a finite Duration, got soon" }))
+      )
       const engine = yield* Engine.make()
       expect(yield* Effect.flip(engine.mintToken({ tenantId: "nope" }))).toEqual(
         new Engine.EngineOptionsError({ message: "Engine.mintToken: tenantId must be a UUID, got nope" })

@@ -8,7 +8,7 @@ import { Clock, Effect, Either, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as Admin from "../src/internal/domain/admin.js"
 import { restError, taskError, taskStatus } from "../src/internal/domain/model.js"
-import { runHangupGraceMs } from "../src/internal/domain/publish.js"
+import { runEventsGraceMs } from "../src/internal/domain/publish.js"
 import { eventsOf } from "../src/internal/domain/taskEvents.js"
 import * as Triggers from "../src/internal/domain/triggers.js"
 import * as Workers from "../src/internal/domain/workers.js"
@@ -477,7 +477,7 @@ describe("timeouts", () => {
       expect(events.filter((e) =>
         e.eventType === ResourceEventType.RESOURCE_EVENT_TYPE_FAILED && e.resourceType === ResourceType.RESOURCE_TYPE_STEP_RUN
       )).toHaveLength(0)
-      yield* h.advance(runHangupGraceMs, [w])
+      yield* h.advance(runEventsGraceMs, [w])
       expect(events.at(-1)).toMatchObject({
         resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
         eventType: ResourceEventType.RESOURCE_EVENT_TYPE_FAILED,

@@ -146,7 +146,7 @@ describe("workflow events", () => {
       // a terminal step event flushes what is buffered first
       yield* put("g", 6)
       yield* h.complete(w.starts()[0]!, "{}")
-      yield* h.advance(Publish.runHangupGraceMs)
+      yield* h.advance(Publish.runEventsGraceMs)
       const tail = events.slice(-3).map((e) => [e.resourceType, e.eventType, e.eventPayload, e.hangup])
       expect(tail).toEqual([
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_STREAM, "g", false],
@@ -164,7 +164,7 @@ describe("workflow events", () => {
       const events = yield* h.watchEvents(runId)
       yield* h.fail(w.starts()[0]!, "first")
       yield* h.complete(w.starts()[1]!, "{\"x\":1}")
-      yield* h.advance(Publish.runHangupGraceMs)
+      yield* h.advance(Publish.runEventsGraceMs)
       expect(events.map((e) => [e.resourceType, e.eventType, e.retryCount, e.eventPayload])).toEqual([
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_FAILED, 0, "first"],
         [ResourceType.RESOURCE_TYPE_STEP_RUN, ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED, 1, "{\"x\":1}"],
@@ -202,7 +202,7 @@ describe("workflow events", () => {
       // the official SDK does not await its puts: the last ones may arrive after the result
       yield* h.complete(w.starts()[0]!, "{}")
       yield* put("a", 0)
-      yield* h.advance(Publish.runHangupGraceMs - 1)
+      yield* h.advance(Publish.runEventsGraceMs - 1)
       yield* put("b", 1)
       expect(stream(runId)(events)).toEqual(["a", "b"])
       expect(closed).toBe(false)

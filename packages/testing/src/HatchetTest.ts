@@ -24,7 +24,8 @@
  * jump of the clock is not silence, and a frozen clock needs no heartbeats), and the worker's
  * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). The engine
  * also keeps every run and worker (`retention: false`): a jump of a day would otherwise age out
- * the runs a test still inspects. All can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
+ * the runs a test still inspects; and a run's event stream (`handle.events`, `handle.stream`)
+ * ends with the run (`runEventsGrace: 0`) rather than a second of the engine's clock later. All can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
  * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
  * Backoffs on the SDK side follow the same clock: after a fault that makes the worker reconnect
  * (`engine.faults`), its reconnect delay passes only when the test moves the clock (or use the
@@ -125,7 +126,8 @@ export interface Options<Layers extends ReadonlyArray<ImplementationLayer>> {
   /**
    * Engine options. Default `workerLiveness: "connection"`, `retention: false` (the engine keeps
    * every run and worker for as long as the layer lives, so a test can inspect anything it made,
-   * however far it moves the clock), free ports on 127.0.0.1.
+   * however far it moves the clock), `runEventsGrace: 0` (a run's event stream ends with the run,
+   * without waiting for the clock to move), free ports on 127.0.0.1.
    */
   readonly engine?: Engine.EngineOptions | undefined
   readonly client?: ClientOptions | undefined
@@ -160,7 +162,7 @@ export const layer = <const Layers extends ReadonlyArray<ImplementationLayer>>(
   | HatchetConfig.HatchetConfigError,
   Exclude<ContextOf<Layers[number]>, Services>
 > => {
-  const engine = EngineModule.layer({ workerLiveness: "connection", retention: false, ...options.engine })
+  const engine = EngineModule.layer({ workerLiveness: "connection", retention: false, runEventsGrace: 0, ...options.engine })
   const implementations: ImplementationLayer = options.workflows.length === 0
     ? Layer.empty as any
     : Layer.mergeAll(...(options.workflows as unknown as [ImplementationLayer, ...Array<ImplementationLayer>]))

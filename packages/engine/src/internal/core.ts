@@ -26,6 +26,7 @@ import { assignDirty } from "./domain/assignment.js"
 import { fireTimer } from "./domain/deadlines.js"
 import { type EngineError, internal, isEngineError } from "./domain/errors.js"
 import { EngineState, type RetentionPolicy } from "./domain/model.js"
+import { runEventsGraceMs } from "./domain/publish.js"
 import { ActionQueues } from "./domain/queue.js"
 import { keepEverything } from "./domain/retention.js"
 import { ensureTenant } from "./domain/tenants.js"
@@ -44,6 +45,8 @@ export interface CoreOptions {
   readonly tenantIds?: ReadonlyArray<string> | undefined
   /** What the engine keeps; everything by default (`Engine.make` passes the development defaults). */
   readonly retention?: RetentionPolicy | undefined
+  /** See `EngineOptions.runEventsGrace`; `runEventsGraceMs` (1 s) by default. */
+  readonly runEventsGraceMs?: number | undefined
 }
 
 /**
@@ -87,7 +90,8 @@ export const make = (options: CoreOptions = {}) =>
     const state = new EngineState(timers, new ActionQueues(), {
       maxInternalRetries: options.maxInternalRetries ?? 10,
       workerLiveness: options.workerLiveness ?? "heartbeat",
-      retention: options.retention ?? keepEverything
+      retention: options.retention ?? keepEverything,
+      runEventsGraceMs: options.runEventsGraceMs ?? runEventsGraceMs
     })
     const store = Option.getOrElse(yield* Effect.serviceOption(EngineStore), () => noopStore)
     state.recordsChanges = store.enabled

@@ -29,11 +29,18 @@ export const make = (options: EngineOptions = {}) =>
     if (!isUuid(tenantId)) return yield* new EngineOptionsError({ message: `Engine: tenantId must be a UUID, got ${options.tenantId}` })
     const retention = retentionPolicy(options.retention)
     if (typeof retention === "string") return yield* new EngineOptionsError({ message: `Engine: ${retention}` })
+    const grace = options.runEventsGrace === undefined ? undefined : Duration.decodeUnknown(options.runEventsGrace)
+    if (grace !== undefined && (Option.isNone(grace) || !Duration.isFinite(grace.value))) {
+      return yield* new EngineOptionsError({
+        message: `Engine: runEventsGrace must be a finite Duration, got ${String(options.runEventsGrace)}`
+      })
+    }
     const core = yield* Core.make({
       tenantIds: [tenantId],
       maxInternalRetries: options.maxInternalRetries,
       workerLiveness: options.workerLiveness,
-      retention
+      retention,
+      runEventsGraceMs: grace === undefined ? undefined : Duration.toMillis(grace.value)
     })
     const auth = EngineAuth.make(core, { secret: options.tokenSecret })
     const grpc = yield* GrpcServer.make({ host, version: options.version ?? defaultVersion, core, auth })

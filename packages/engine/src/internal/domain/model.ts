@@ -1824,6 +1824,8 @@ export class EngineState {
       /** `"connection"`: an open stream is enough to be alive (tests under `TestClock`). */
       readonly workerLiveness: "heartbeat" | "connection"
       readonly retention: RetentionPolicy
+      /** How long a finished run's event subscribers stay open (`EngineOptions.runEventsGrace`). */
+      readonly runEventsGraceMs: number
     }
   ) {}
 

@@ -2,7 +2,7 @@
  * Fan-out to result and event subscribers: `SubscribeToWorkflowRuns` (one FINISHED event per
  * run) and `SubscribeToWorkflowEvents` (STEP_RUN events, STREAM events in `event_index` order,
  * then the WORKFLOW_RUN event with `hangup`). A run's subscribers get that last event
- * `runHangupGraceMs` after the run finished, and any STREAM event put in between.
+ * `state.options.runEventsGraceMs` after the run finished, and any STREAM event put in between.
  *
  * @internal
  */
@@ -21,13 +21,13 @@ import { runStatus } from "./model.js"
 export const streamGapTimeoutMs = 5_000
 
 /**
- * How long the event subscribers of a finished run stay open before the WORKFLOW_RUN event hangs
- * them up: the official SDK does not await a `putStream`, so the chunks a task puts last can
+ * How long the event subscribers of a finished run stay open by default before the WORKFLOW_RUN
+ * event hangs them up: the official SDK does not await a `putStream`, so the chunks a task puts last can
  * reach the engine after its result. Upstream's dispatcher hangs up on the OLAP controller's
  * `workflow-run-finished`, published by its status poll (every 2 s by default), so its subscribers
  * hear of the end up to about that late and get what is put meanwhile.
  */
-export const runHangupGraceMs = 1_000
+export const runEventsGraceMs = 1_000
 
 const matchesMetadata = (run: Run, subscriber: MetadataSubscriber) => run.metadata[subscriber.key] === subscriber.value
 
@@ -226,7 +226,11 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
   // most runs have no event subscriber of either kind: nothing is built for them
   if (byRun === undefined && state.metadataSubscribers.size === 0) return
   const eventType = finishedEventType(run)
-  if (byRun !== undefined) state.timers.set({ kind: "RunHangup", id: run.id, eventType, at: now + runHangupGraceMs })
+  if (byRun !== undefined) {
+    const grace = state.options.runEventsGraceMs
+    if (grace > 0) state.timers.set({ kind: "RunHangup", id: run.id, eventType, at: now + grace })
+    else onRunHangup(state, run.id, eventType, now)
+  }
   if (state.metadataSubscribers.size === 0) return
   const base: WorkflowEvent = {
     workflowRunId: run.id,
