@@ -213,6 +213,17 @@ export const cleanResults = (event: WorkflowRunEvent): WorkflowRunEvent => {
   return sizeOf(cleaned).total > resultsSizeThreshold ? { ...event, results: [] } : { ...event, results: cleaned }
 }
 
+/** The WORKFLOW_RUN event of a run's end (`eventType`), with `hangup` or not. */
+const runEndEvent = (runId: string, eventType: ResourceEventType, now: number, hangup: boolean): WorkflowEvent => ({
+  workflowRunId: runId,
+  resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
+  eventType,
+  resourceId: runId,
+  eventTimestamp: new Date(now),
+  eventPayload: "",
+  hangup
+})
+
 /** Announces a finalised run to both kinds of subscribers. */
 export const publishRunFinished = (state: EngineState, run: Run, now: number): void => {
   const waiters = state.runSubscribers.get(run.id)
@@ -232,15 +243,7 @@ export const publishRunFinished = (state: EngineState, run: Run, now: number): v
     else onRunHangup(state, run.id, eventType, now)
   }
   if (state.metadataSubscribers.size === 0) return
-  const base: WorkflowEvent = {
-    workflowRunId: run.id,
-    resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
-    eventType,
-    resourceId: run.id,
-    eventTimestamp: new Date(now),
-    eventPayload: "",
-    hangup: false
-  }
+  const base = runEndEvent(run.id, eventType, now, false)
   for (const subscriber of [...state.metadataSubscribers]) {
     if (!matchesMetadata(run, subscriber)) continue
     if (eventType === ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED) subscriber.active.delete(run.id)
@@ -265,15 +268,7 @@ export const onRunHangup = (state: EngineState, runId: string, eventType: Resour
   const byRun = state.eventSubscribers.get(runId)
   if (byRun === undefined) return
   state.eventSubscribers.delete(runId)
-  const event: WorkflowEvent = {
-    workflowRunId: runId,
-    resourceType: ResourceType.RESOURCE_TYPE_WORKFLOW_RUN,
-    eventType,
-    resourceId: runId,
-    eventTimestamp: new Date(now),
-    eventPayload: "",
-    hangup: true
-  }
+  const event = runEndEvent(runId, eventType, now, true)
   for (const subscriber of byRun) {
     subscriber.send(event)
     subscriber.close()

@@ -226,11 +226,12 @@ const writeRunOutput = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Task>) => {
  */
 const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Task>, includePayloads: boolean) => {
   let startedAt: number | undefined
-  let failed: Task | undefined
+  // the first failed task's error as REST gives it ("" when none failed)
+  let error: string | undefined
   for (const task of tasks) {
     const taskStartedAt = task.startedAt
     if (taskStartedAt !== undefined && (startedAt === undefined || taskStartedAt < startedAt)) startedAt = taskStartedAt
-    if (failed === undefined && task.state._tag === "Failed") failed = task
+    if (error === undefined && task.state._tag === "Failed") error = restError(task.state)
   }
   // each time read once: a record computes it from an offset, a new heap number at every read
   const createdAt = run.createdAt
@@ -250,7 +251,7 @@ const writeWorkflowRunFields = (w: JsonBytes, run: Run, tasks: ReadonlyArray<Tas
   w.key("output")
   if (includePayloads) writeRunOutput(w, run, tasks)
   else w.raw("{}")
-  w.key("errorMessage").string(failed !== undefined && failed.state._tag === "Failed" ? restError(failed.state) : "")
+  w.key("errorMessage").string(error ?? "")
   w.key("workflowVersionId").string(run.version.id)
   w.key("input")
   if (includePayloads) w.value(objectOr(run.input))
