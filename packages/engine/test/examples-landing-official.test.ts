@@ -9,7 +9,9 @@
  *   its `api_throttle` rate limit does not exist (upstream's scheduler assigns no task whose
  *   rate limit key it cannot find), then takes one unit per run; `scheduling` (imported once the
  *   task is registered) schedules it for tomorrow and creates its `every-day` cron, both with
- *   its input; `task-routing` registers the task wanting `cpu: 2x` when imported;
+ *   its input; `task-routing` registers the task wanting `cpu: 2x` when imported (a new version:
+ *   the cron moves to it, the schedule stays on its own, as upstream's queries do) and its runs
+ *   prefer a worker so labelled;
  *   `durable-excution` and `queues` declare and run their tasks only in `main()` (no worker
  *   anywhere): not run;
  * - rate_limit: importing it upserts `api-service-rate-limit`, 10 per second (its tasks are not
@@ -103,6 +105,15 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
           const version = await hatchet.api.workflowVersionGet(workflow.metadata.id).then((r) => r.data)
           return JSON.stringify(version).includes("2x") ? version : undefined
         })
+        // the REST-created cron (landing_page/scheduling, the test before) moves to the new version
+        // (upstream createWorkflowVersionTxs: MoveCronTriggerToNewWorkflowTriggers); the schedule
+        // stays on its version: MoveScheduledTriggerToNewWorkflowTriggers joins its parentId to a
+        // WorkflowTriggers id, but that column holds a WorkflowVersion id (its foreign key), so it
+        // moves nothing
+        expect(desired.triggers?.crons?.map((c) => c.cron)).toEqual(["0 0 * * *"])
+        const schedules = (yield* Effect.promise(() => hatchet.schedules.list({ workflow: "simple" }))).rows ?? []
+        expect(schedules).toHaveLength(1)
+        expect(schedules[0]!.workflowVersionId).not.toBe(desired.metadata.id)
         expect(desired.workflowConfig).toMatchObject({
           Tasks: [{ Action: "simple:simple", DesiredWorkerLabels: { cpu: { Key: "cpu", StrValue: "2x", Required: null } } }]
         })
