@@ -68,12 +68,13 @@ layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: migratio
       // `invoke`: runNoWait, the run id, then the output
       const run = yield* Examples.trigger(() => temporal.processOrder.runNoWait({ orderId: "ord-1" }))
       expect(yield* run.output).toEqual({ fulfilled: true, shipmentId: "shp_ord-1" })
-      expect((yield* Examples.ended(run.id)).run.status).toBe("COMPLETED")
-      // the three tasks it ran are runs of their own
+      // the three tasks it ran are runs of their own, children of its task (the SDK passes the
+      // running task as the parent of a declaration's run())
       for (const name of ["validate-order", "charge-order", "fulfill-order"]) {
         const rows = (yield* Effect.promise(() => hatchet.runs.list({ workflowNames: [name] }))).rows ?? []
-        expect(rows.map((r) => [r.status, r.input])).toEqual([["COMPLETED", { orderId: "ord-1" }]])
+        expect(rows.map((r) => [r.status, r.input, r.parentTaskExternalId])).toEqual([["COMPLETED", { orderId: "ord-1" }, run.id]])
       }
+      expect((yield* Examples.ended(run.id)).tasks.map((t) => t.numSpawnedChildren)).toEqual([3])
       expect(yield* Effect.promise(() => temporal.packOrder.run({ items: ["a", "b", ""] }))).toEqual({ packed: 2 })
       expect(yield* Effect.promise(() => temporal.orderWorkflow.run({ orderId: "ord-2" }))).toEqual({
         validate: { valid: true },
