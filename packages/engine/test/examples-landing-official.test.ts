@@ -44,6 +44,11 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
         const row = yield* Official.eventually(() =>
           hatchet.runs.list({ triggeringEventExternalId: event.eventId }).then((l) => l.rows?.find((r) => r.status === "COMPLETED"))
         )
+        const wf = yield* Effect.promise(() => hatchet.workflows.get("legacy-workflow"))
+        const ver = yield* Effect.promise(() => hatchet.api.workflowVersionGet(wf.metadata.id).then((r) => r.data))
+        // the v0 definition's description and event trigger, on the workflow and its version
+        expect(wf.description).toBe("test")
+        expect(ver.triggers?.events?.map((e) => e.event_key)).toEqual(["user:create"])
         expect(row.input).toEqual({ Message: "from event" })
         expect(row.children?.find((t) => t.actionId === "legacy-workflow:step2")?.output).toEqual({
           step2: "step1 output: original input: from event"
