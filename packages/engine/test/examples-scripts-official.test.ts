@@ -10,21 +10,23 @@
  *   requires `memory` LESS_THAN 512. Upstream's scheduler compares the worker's value to the
  *   desired one (`workerLabel < desiredLabel`, pkg/scheduling/v1/worker.go computeWeight) and
  *   assigns no task whose required label no worker meets: neither 1024 nor 512 is below 512, so
- *   `child-step2` stays QUEUED (and the parent, awaiting its child, RUNNING: the example never
- *   ends as shipped);
+ *   `child-step2` stays QUEUED, and the parent, awaiting its child, RUNNING until its 60 s
+ *   execution timeout fails it; five minutes after it was queued, `child-step2`'s schedule
+ *   timeout cancels it (the example, as shipped, fails after a minute; the engine's clock is the
+ *   test's TestClock here);
  * - logging: `logger-worker` (one slot) runs `logger-example` on `user:create`; its task logs
  *   ten lines through the context logger, 200 ms apart, which are the task's INFO logs.
  * `logging/byo-logger.js` (and `logger/byo-logger.js`) need `pino`, which is not installed: not run.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as InternalEngine from "../src/internal/engine.js"
+import { advance } from "./support/clocked.js"
 import * as ExampleProcess from "./support/exampleProcess.js"
 import * as Examples from "./support/examples.js"
 import * as Official from "./support/official.js"
 
-layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("official SDK examples: scripts that start workers", (it) => {
-  it.scoped("affinity: child-step1 runs on the model xyz worker; no worker's memory is below 512, so child-step2 waits", () =>
+layer(Examples.engineLive, { timeout: 60_000 })("official SDK examples: scripts that start workers", (it) => {
+  it.scoped("affinity: child-step1 runs on the model xyz worker; no worker's memory is below 512, so child-step2 waits until its schedule timeout", () =>
     Effect.gen(function*() {
       const script = yield* ExampleProcess.run("affinity/affinity-workers.js")
       const { hatchet } = yield* Examples.client
@@ -55,6 +57,21 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("o
       expect(workerOf("child-step2")).toEqual(new Set())
       expect((yield* Effect.promise(() => hatchet.runs.get(id))).run.status).toBe("RUNNING")
       expect((yield* Effect.promise(() => hatchet.runs.list({ workflowNames: ["child-affinity-workflow"] }))).rows).toHaveLength(1)
+      // a minute of the engine's clock: step1 (awaiting its child) passes its execution timeout
+      // (60 s by default) and fails (upstream process_timeouts: TIMED_OUT with the reason, REST error "")
+      yield* advance(60_000)
+      const parent = yield* Examples.ended(id)
+      expect(parent.run.status).toBe("FAILED")
+      expect(parent.taskEvents.filter((e) => e.eventType === "TIMED_OUT").map((e) => e.message)).toEqual(["Task exceeded timeout of 60s"])
+      const stillQueued = yield* Effect.promise(() => hatchet.runs.get(child.metadata.id))
+      expect(stillQueued.tasks.map((t) => t.status).sort()).toEqual(["COMPLETED", "QUEUED"])
+      // five minutes after it was queued, child-step2's schedule timeout (5 m by default) cancels it
+      // (upstream scheduler: SCHEDULING_TIMED_OUT, no message) and the child run ends CANCELLED
+      yield* advance(4 * 60_000)
+      const timedOut = yield* Examples.ended(child.metadata.id)
+      expect(timedOut.run.status).toBe("CANCELLED")
+      expect(timedOut.tasks.map((t) => t.status).sort()).toEqual(["CANCELLED", "COMPLETED"])
+      expect(timedOut.taskEvents.filter((e) => e.eventType === "SCHEDULING_TIMED_OUT").map((e) => e.message)).toEqual([""])
     }))
 
   it.scoped("logging: logger-worker runs logger-example on user:create; the context logger's ten lines are the task's INFO logs", () =>
