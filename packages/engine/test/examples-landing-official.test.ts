@@ -194,6 +194,10 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })(
               return (await hatchet.api.workflowVersionGet(workflow.metadata.id)).data.inputJsonSchema
             })
         )
+        // the schema is stored, not enforced (upstream reads it only for the REST view): an input
+        // without customerId runs, and the task answers for an unknown customer
+        const bad = yield* Examples.trigger(() => tools.lookupCustomer.runNoWait({} as never))
+        expect(yield* bad.output).toMatchObject({ name: "Unknown", accountStatus: "not_found" })
         const object = (properties: ReadonlyArray<string>) => ({
           type: "object",
           properties: Object.fromEntries(properties.map((p) => [p, { type: "string" }])),
