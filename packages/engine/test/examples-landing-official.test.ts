@@ -17,8 +17,9 @@
  * - rate_limit: importing it upserts `api-service-rate-limit`, 10 per second (its tasks are not
  *   exported, so not run);
  * - support_agent_tools: the three tools, registered as `worker.js` does, answer from their
- *   fixtures; each registers its zod input validator as the workflow's input JSON schema
- *   (`mcpTool`, which needs `@openai/agents` or the Claude agent SDK, is not installed);
+ *   fixtures; each registers its zod input validator as the workflow's input JSON schema, which
+ *   the engine stores and does not enforce, as upstream (`mcpTool`, which needs `@openai/agents`
+ *   or the Claude agent SDK, is not installed);
  * - migration-guides/mergent: `image-processor` returns the processed URL with the size, format
  *   and filters (its `schedule()` is not exported).
  */
