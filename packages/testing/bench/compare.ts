@@ -8,10 +8,11 @@
  * first trigger call to the last task's completion as the engine recorded it. Every measured run
  * must end COMPLETED on that worker. The worker reports its memory, CPU time and metrics over IPC
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
- * BENCH_STEADY_SECONDS (3; at most 9,000 runs, ./phaseLength.ts), every BENCH_STEADY_TICK_MS (10) those due
- * by then, give the engine's
- * dispatch latency (run created → START sent) without a backlog (printed next to the old measure,
- * the same rate in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
+ * BENCH_STEADY_SECONDS (10), every BENCH_STEADY_TICK_MS (10) those due by then, each read as it
+ * finishes (./finishedRuns.ts), give the engine's dispatch latency (run created → START sent)
+ * without a backlog: its p99 over the phase, and the worst p99 of its windows of 9,000 runs in a
+ * row (./phaseLength.ts: the phase's length in earlier benches, which read its runs at its end),
+ * printed next to the old measure (the same rate for 3 s in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
  * the worker is stopped. The probe's figures are read on this process's monotonic clock
  * (`performance.now()`, sub-millisecond): START handed to the worker's stream → result recorded
  * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
@@ -68,10 +69,10 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { Engine } from "../../engine/src/Engine.js"
 import { EngineCore, type EngineCoreService } from "../../engine/src/internal/core.js"
-import { eventsOf } from "../../engine/src/internal/domain/taskEvents.js"
 import * as InternalEngine from "../../engine/src/internal/engine.js"
 import { clientLayer } from "../src/internal/hatchetTest.js"
 import { askChild, spawnChild } from "./child.js"
+import { completedTimes, FinishedRuns, type TaskTimes } from "./finishedRuns.js"
 import { startHeapSampling } from "./heapSampling.js"
 import { phaseRunCap, phaseSeconds } from "./phaseLength.js"
 import {
@@ -97,7 +98,9 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 1000)
 const probe = Number(process.env.BENCH_PROBE ?? 3000)
 const order = (process.env.BENCH_ORDER ?? "official,ours").split(",").map((s) => s.trim()) as Array<Kind>
 const profileDir = process.env.BENCH_PROFILE
-const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 3)
+const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 10)
+/** How long the old measure's 50 ms bursts go on (at most `phaseRunCap` runs). */
+const burstSeconds = 3
 /** BENCH_WORKER_NODE_ARGS: node (V8) flags of the worker processes, e.g. "--trace-gc --trace-gc-nvp". */
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
 /** BENCH_PROBE_ONLY=1: only the warm-up and the single-run probe. */
@@ -147,6 +150,8 @@ interface Measured {
   /** Runs triggered at a steady half of `tasksPerSecond`: that rate, and run created → START sent (ms). */
   readonly steadyRate: number
   readonly steadyDispatch: Dispatch
+  /** The dispatch p99 of each `phaseRunCap` runs of the phase in a row (as long as the phase of earlier benches). */
+  readonly steadyWindows: DispatchWindows
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
   /** The machine over the steady phase (ms): what its two processes and the rest used, and how long each main thread waited for a CPU. */
@@ -380,6 +385,16 @@ const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, poll: Du
     return last
   })
 
+/** The dispatch p99 of each `size` runs in a row of a phase: how many windows, how many over 10 ms, the worst. */
+interface DispatchWindows {
+  readonly size: number
+  readonly count: number
+  readonly over: number
+  readonly worst: number
+  /** Each window's p99, in order. */
+  readonly p99s: ReadonlyArray<number>
+}
+
 /** Dispatch of a set of runs: all of them, and the engine's own part for those that waited. */
 interface Dispatch extends Quantiles {
   /** How many runs waited for a slot (START not sent at their creation). */
@@ -391,33 +406,26 @@ interface Dispatch extends Quantiles {
   readonly afterSlotFreedMax: number
 }
 
-/** Each task of `ids` sent to a worker: its run created and its START sent (engine clock, ms). */
-const dispatchTimes = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
-  const times: Array<{ readonly created: number; readonly sent: number }> = []
+/** Each task of `ids` (engine clock); every one must have COMPLETED on `workerId`. */
+const taskTimes = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string): Array<TaskTimes> => {
+  const times: Array<TaskTimes> = []
   for (const id of ids) {
-    for (const task of core.state.runsById.get(id)!.tasks.values()) {
-      const sent = eventsOf(task).find((e) => e.eventType === "SENT_TO_WORKER")
-      if (sent !== undefined) times.push({ created: task.createdAt, sent: sent.timestamp })
-    }
+    for (const task of core.state.runsById.get(id)!.tasks.values()) times.push(completedTimes(id, task, workerId))
   }
   return times
 }
 
-/** Run created → START sent to the worker (engine clock), per task of `ids`. */
-const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): Dispatch => {
+/** Run created → START sent to the worker (engine clock), per task of a phase. */
+const dispatchLatency = (tasks: ReadonlyArray<TaskTimes>): Dispatch => {
   const latencies: Array<number> = []
   const waitedSentAt: Array<number> = []
-  for (const { created, sent } of dispatchTimes(core, ids)) {
+  for (const { created, sent } of tasks) {
     latencies.push(sent - created)
     if (sent > created) waitedSentAt.push(sent)
   }
   latencies.sort((a, b) => a - b)
-  // every result the engine recorded (a slot freed), in time order
-  const results: Array<number> = []
-  for (const run of core.state.runsById.values()) {
-    for (const task of run.tasks.values()) if (task.state._tag === "Completed") results.push(task.state.at)
-  }
-  results.sort((a, b) => a - b)
+  // the phase's results (each freed a slot), in time order: the runs before it had all finished
+  const results = tasks.map((t) => t.recorded).sort((a, b) => a - b)
   let afterSlotFreedMax = 0
   for (const sentAt of waitedSentAt) {
     const freed = lastAtOrBefore(results, sentAt)
@@ -426,10 +434,29 @@ const dispatchLatency = (core: EngineCoreService, ids: ReadonlyArray<string>): D
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
 }
 
+/**
+ * The dispatch p99 of each `size` tasks in a row (their runs' trigger order): the worst, and how many
+ * passed 10 ms.
+ */
+const dispatchWindows = (tasks: ReadonlyArray<TaskTimes>, size: number): DispatchWindows => {
+  const p99s: Array<number> = []
+  for (let from = 0; from + size <= tasks.length; from += size) {
+    const latencies = tasks.slice(from, from + size).map((t) => t.sent - t.created).sort((a, b) => a - b)
+    p99s.push(percentile(latencies, 99))
+  }
+  return { size, count: p99s.length, over: p99s.filter((p99) => p99 > 10).length, worst: Math.max(0, ...p99s), p99s }
+}
+
 /** Each task's wait for dispatch (run created → START sent) on `hrMs`'s clock (from the engine's whole ms). */
-const dispatchWaits = (core: EngineCoreService, ids: ReadonlyArray<string>) => {
+const dispatchWaits = (tasks: ReadonlyArray<TaskTimes>) => {
   const offset = hrMs() - Date.now()
-  return dispatchTimes(core, ids).map(({ created, sent }) => ({ start: created + offset, end: sent + offset }))
+  return tasks.map(({ created, sent }) => ({ start: created + offset, end: sent + offset }))
+}
+
+/** The engine's round trips (last START sent → result recorded), per task. */
+const roundTrips = (tasks: ReadonlyArray<TaskTimes>): Quantiles => {
+  const trips = tasks.map((t) => t.recorded - t.lastSent).sort((a, b) => a - b)
+  return { p50: percentile(trips, 50), p99: percentile(trips, 99) }
 }
 
 /**
@@ -459,41 +486,41 @@ const steadyTickMs = Number(process.env.BENCH_STEADY_TICK_MS ?? 10)
 /**
  * Triggers runs at a steady `rate` a second for `seconds`: every `steadyTickMs` (10 ms), in one
  * bulk call, the runs due by then (`rate × elapsed`, so a late tick catches up and the rate
- * holds), as many clients triggering independently would; waits for them all; returns their ids.
- * `onTrigger` is told each call's size as it is made.
+ * holds), as many clients triggering independently would. `runs` reads them as they finish (each
+ * tick, then until the last one has): a phase at half throughput makes more runs than the engine
+ * keeps. `onTrigger` is told each call's size as it is made.
  */
-const triggerSteadily = (core: EngineCoreService, rate: number, seconds: number, onTrigger?: (runs: number) => void) =>
+const triggerSteadily = (
+  rate: number,
+  seconds: number,
+  runs: FinishedRuns,
+  onTrigger?: (runs: number) => void
+) =>
   Effect.gen(function*() {
     const total = Math.round(rate * seconds)
-    const ids: Array<string> = []
+    let triggered = 0
     const start = performance.now()
-    for (let tick = 1; ids.length < total; tick++) {
+    for (let tick = 1; triggered < total; tick++) {
       const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000) + 1)
-      if (due > ids.length) {
-        onTrigger?.(due - ids.length)
-        for (const id of yield* triggerRuns(due - ids.length)) ids.push(id)
+      if (due > triggered) {
+        onTrigger?.(due - triggered)
+        runs.add(yield* triggerRuns(due - triggered))
+        triggered = due
       }
+      runs.read()
       yield* Effect.sleep(Math.max(0, start + tick * steadyTickMs - performance.now()))
     }
-    yield* awaitRuns(core, ids)
-    return { rate: Math.round(rate), ids }
+    const deadline = Date.now() + 600_000
+    for (runs.read(); runs.unread > 0; runs.read()) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`${runs.unread} runs did not finish in 10 minutes`)
+      yield* Effect.sleep("10 millis")
+    }
+    return { rate: Math.round(rate) }
   })
 
 /** Every run COMPLETED on `workerId`; the engine's per-task round trips (START sent → finished). */
-const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string): Quantiles => {
-  const roundTrips: Array<number> = []
-  for (const id of ids) {
-    const run = core.state.runsById.get(id)!
-    for (const task of run.tasks.values()) {
-      if (task.state._tag !== "Completed") throw new Error(`run ${id}: task ${task.externalId} is ${task.state._tag}`)
-      const sent = eventsOf(task).filter((e) => e.eventType === "SENT_TO_WORKER").at(-1)
-      if (sent?.workerId !== workerId) throw new Error(`run ${id} ran on worker ${sent?.workerId}, not ${workerId}`)
-      roundTrips.push(task.state.at - sent.timestamp)
-    }
-  }
-  roundTrips.sort((a, b) => a - b)
-  return { p50: percentile(roundTrips, 50), p99: percentile(roundTrips, 99) }
-}
+const checkRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, workerId: string): Quantiles =>
+  roundTrips(taskTimes(core, ids, workerId))
 
 /** The measured runs (BENCH_TASKS in bulk) and the runs at half of their throughput. */
 const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, workerId: string) =>
@@ -518,39 +545,44 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       system: (report.cpuSystemMicros - before.cpuSystemMicros) / 1000 / total
     }
 
-    // dispatch latency at half the throughput just measured (BENCH_STEADY_SECONDS, 3 s by default)
-    // each read as soon as its runs finish: the engine's retention (10,000 runs) drops the oldest
+    // dispatch latency at half the throughput just measured: the old measure in 50 ms bursts (3 s,
+    // read at its end, so at most `phaseRunCap` runs), then the steady phase (BENCH_STEADY_SECONDS,
+    // 10 s by default, its runs read as they finish)
     const halfRate = total / seconds / 2
-    const phase = phaseSeconds(halfRate, steadySeconds)
-    if (phase < steadySeconds) console.log(`${kind}: half throughput phases last ${phase.toFixed(2)} s (${phaseRunCap} runs)`)
-    const bursts = yield* triggerInBursts(core, halfRate, phase)
-    const burstDispatch = dispatchLatency(core, bursts.ids)
-    const burstRoundTrip = checkRuns(core, bursts.ids, workerId)
+    const burstPhase = phaseSeconds(halfRate, burstSeconds)
+    if (burstPhase < burstSeconds) console.log(`${kind}: the 50 ms bursts last ${burstPhase.toFixed(2)} s (${phaseRunCap} runs)`)
+    const bursts = yield* triggerInBursts(core, halfRate, burstPhase)
+    const burstTasks = taskTimes(core, bursts.ids, workerId)
+    const burstDispatch = dispatchLatency(burstTasks)
+    const burstRoundTrip = roundTrips(burstTasks)
     const slotsInUse = () => core.state.workersById.get(workerId)?.slotsUsed.get("default") ?? 0
     const attributing = steadyAttributeMode === undefined ? undefined : steadyAttribution(child, slotsInUse)
     if (attributing !== undefined) yield* attributing.start
     const retention = retentionProbeOn ? watchRetention(core.state) : undefined
     const steadyMachine = machineSince(child)
+    const steadyRuns = new FinishedRuns(core, workerId)
     const steady = yield* heapSampled(
       `${kind}-steady`,
       triggerSteadily(
-        core,
         halfRate,
-        phase,
+        steadySeconds,
+        steadyRuns,
         attributing === undefined ? undefined : (runs) => attributing.triggered(runs, slots - slotsInUse())
       )
     )
     const steadyMachineUsed = steadyMachine()
     if (retention !== undefined) console.log(`${kind}, half throughput, retention: ${retentionLine(retention.take())}`)
-    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(core, steady.ids))
-    const steadyDispatch = dispatchLatency(core, steady.ids)
-    const steadyRoundTrip = checkRuns(core, steady.ids, workerId)
+    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(steadyRuns.tasks))
+    const steadyDispatch = dispatchLatency(steadyRuns.tasks)
+    const steadyWindows = dispatchWindows(steadyRuns.tasks, phaseRunCap)
+    const steadyRoundTrip = roundTrips(steadyRuns.tasks)
     return {
       seconds,
       tasksPerSecond: total / seconds,
       roundTrip,
       steadyRate: steady.rate,
       steadyDispatch,
+      steadyWindows,
       steadyRoundTrip,
       steadyMachine: steadyMachineUsed,
       steadyAttribution: steadyAttributed,
@@ -786,6 +818,10 @@ const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<P
   measuredRow("at half throughput: rate", (m) => `${m.steadyRate}/s`)
   measuredRow(`  dispatch p50 / p99 (${steadyTickMs} ms ticks)`, (m) => `${m.steadyDispatch.p50} / ${m.steadyDispatch.p99} ms`)
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
+  measuredRow(
+    `    p99 of each ${phaseRunCap} runs: worst; over 10 ms`,
+    (m) => `${m.steadyWindows.worst} ms; ${m.steadyWindows.over} of ${m.steadyWindows.count}`
+  )
   measuredRow("  engine round trip p50 / p99", (m) => `${m.steadyRoundTrip.p50} / ${m.steadyRoundTrip.p99} ms`)
   measuredRow("  CPU meanwhile: ours / others / idle", (m) => {
     const c = m.steadyMachine
@@ -823,11 +859,13 @@ const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<P
   console.log("   recorded, and our client's trigger call → result recorded, each run's end observed, not polled;")
   if (!probeOnly) {
     console.log(
-      `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s (at most ${phaseRunCap} runs), every ${steadyTickMs} ms`
+      `   half throughput: runs triggered at a steady half of the tasks per second for ${steadySeconds} s, every ${steadyTickMs} ms`
     )
-    console.log("   those due by then; dispatch: run created → START sent, 0 when a slot is free, the trigger's operation")
-    console.log("   assigning the run at once; the old measure triggered the same rate in bursts every 50 ms, bursts as")
-    console.log("   large as the worker's 100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
+    console.log("   those due by then, read as each finishes; dispatch: run created → START sent, 0 when a slot is free,")
+    console.log(`   the trigger's operation assigning the run at once; the p99 of each ${phaseRunCap} runs in a row (the phase's`)
+    console.log("   length in earlier benches): the worst, and how many passed 10 ms; the old measure triggered the same")
+    console.log(`   rate for ${burstSeconds} s (at most ${phaseRunCap} runs) in bursts every 50 ms, bursts as large as the worker's`)
+    console.log("   100 slots at half of 4,000 tasks a second; START after a slot: a run that waited,")
     console.log("   its START sent → the last result recorded before it, which freed the slot, 0 when the same operation;")
     console.log("   CPU meanwhile: over the steady phase, both processes' threads, the rest of the machine (/proc/stat) and")
     console.log("   idle; each main thread's share of the phase on a CPU, and how long it was runnable but waited for one")
@@ -899,9 +937,11 @@ const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<P
   if (ours?.measured !== undefined) {
     const m = ours.measured
     console.log(
-      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms; others used ${
+      `dispatch p99 at half throughput (ours, ${m.steadyRate}/s for ${steadySeconds} s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms; others used ${
         (m.steadyMachine.othersMs / 1000).toFixed(1)
-      } s of CPU meanwhile); in 50 ms bursts of ${
+      } s of CPU meanwhile; p99 of each ${phaseRunCap} runs: ${
+        m.steadyWindows.p99s.join(" ")
+      } ms, over 10 ms in ${m.steadyWindows.over} of ${m.steadyWindows.count}); in 50 ms bursts of ${
         m.burstRate / 20
       } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
