@@ -10,10 +10,10 @@
  * before and after. Then runs triggered at a steady half of the measured tasks per second for
  * BENCH_STEADY_SECONDS (10), every BENCH_STEADY_TICK_MS (10) those due by then, each read as it
  * finishes (./finishedRuns.ts), give the engine's dispatch latency (run created → START sent)
- * without a backlog: its p99 over the phase, and the worst p99 of its windows of 9,000 runs in a
- * row (./phaseLength.ts: the phase's length in earlier benches, which read its runs at its end),
- * printed next to the old measure (the same rate for 3 s in bursts every 50 ms), and a latency probe runs BENCH_PROBE runs one at a time (no queueing), and
- * the worker is stopped. The probe's figures are read on this process's monotonic clock
+ * without a backlog: its p99 over the phase, and the p99 of each 9,000 of its runs in a row
+ * (./phaseLength.ts: the phase's length in earlier benches, which read its runs at its end),
+ * printed next to the old measure (the same rate for 3 s in bursts every 50 ms). Then a latency
+ * probe runs BENCH_PROBE runs one at a time (no queueing), and the worker is stopped. The probe's figures are read on this process's monotonic clock
  * (`performance.now()`, sub-millisecond): START handed to the worker's stream → result recorded
  * (the engine round trip), and trigger call → result recorded; each run's finish is observed as the
  * engine records it (a run subscriber in this process), not polled, and the next run starts 1 ms

@@ -3,7 +3,8 @@
  * engine keeps only the latest 10,000 finished runs of a tenant (its retention), under two seconds'
  * worth at half of 12,000 tasks a second, so a longer phase cannot be read at its end. Runs finish
  * about in trigger order: each read goes on from the first run not read yet and stops at the next
- * unfinished one, so reading costs this process (the engine's) little.
+ * unfinished one. A run of one attempt is read from its task's fields, not its (packed) events:
+ * unpacking them cost about 2.3 µs a run, 5 % of the engine's main thread at 6,000 runs a second.
  */
 import type { EngineCoreService } from "../../engine/src/internal/core.js"
 import type { Task } from "../../engine/src/internal/domain/model.js"
@@ -21,13 +22,21 @@ export interface TaskTimes {
   readonly recorded: number
 }
 
-/** The times of task `task` of run `runId`; throws unless it COMPLETED, its last START sent to `workerId`. */
+/**
+ * The times of task `task` of run `runId`; throws unless `workerId` COMPLETED it. A task of one
+ * attempt was sent its START when it was assigned (`startedAt`, the same `now` as its
+ * SENT_TO_WORKER event), so only a task retried or redelivered has its events read.
+ */
 export const completedTimes = (runId: string, task: Task, workerId: string): TaskTimes => {
-  if (task.state._tag !== "Completed") throw new Error(`run ${runId}: task ${task.externalId} is ${task.state._tag}`)
+  const state = task.state
+  if (state._tag !== "Completed") throw new Error(`run ${runId}: task ${task.externalId} is ${state._tag}`)
+  if (state.completedBy !== workerId) throw new Error(`run ${runId} ran on worker ${state.completedBy}, not ${workerId}`)
+  const created = task.createdAt
+  if (task.retryCount === 0 && task.internalRetryCount === 0 && task.startedAt !== undefined) {
+    return { created, sent: task.startedAt, lastSent: task.startedAt, recorded: state.at }
+  }
   const sends = eventsOf(task).filter((e) => e.eventType === "SENT_TO_WORKER")
-  const last = sends.at(-1)
-  if (last?.workerId !== workerId) throw new Error(`run ${runId} ran on worker ${last?.workerId}, not ${workerId}`)
-  return { created: task.createdAt, sent: sends[0]!.timestamp, lastSent: last.timestamp, recorded: task.state.at }
+  return { created, sent: sends[0]!.timestamp, lastSent: sends.at(-1)!.timestamp, recorded: state.at }
 }
 
 /** Runs added as they are triggered and read as they finish (`read`), each task's times kept in trigger order. */
