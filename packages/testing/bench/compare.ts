@@ -151,7 +151,7 @@ interface Measured {
   readonly steadyRate: number
   readonly steadyDispatch: Dispatch
   /** The dispatch p99 of each `phaseRunCap` runs of the phase in a row (as long as the phase of earlier benches). */
-  readonly steadyWindows: DispatchWindows
+  readonly steadyWindowP99s: ReadonlyArray<number>
   /** The engine round trip (START sent → result recorded) of those runs. */
   readonly steadyRoundTrip: Quantiles
   /** The machine over the steady phase (ms): what its two processes and the rest used, and how long each main thread waited for a CPU. */
@@ -360,6 +360,19 @@ const triggerRuns = (count: number) =>
   })
 
 /**
+ * Polls `done` every `poll` until it holds; dies after 10 minutes, saying how many runs (`left`)
+ * had not finished.
+ */
+const pollUntil = (done: () => boolean, left: () => number, poll: Duration.DurationInput = "10 millis") =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 600_000
+    while (!done()) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`${left()} runs did not finish in 10 minutes`)
+      yield* Effect.sleep(poll)
+    }
+  })
+
+/**
  * Waits until every run has finished; returns the latest finish time (engine clock, ms). Each poll
  * reads on from the first run not seen finished and stops at the next unfinished one (runs finish
  * about in trigger order), so the polling costs this process (whose CPU time is the engine's
@@ -368,32 +381,20 @@ const triggerRuns = (count: number) =>
 const awaitRuns = (core: EngineCoreService, ids: ReadonlyArray<string>, poll: Duration.DurationInput = "10 millis") =>
   Effect.gen(function*() {
     const finishedAt = (id: string) => core.state.runsById.get(id)?.finishedAt
-    const deadline = Date.now() + 600_000
     let next = 0
-    for (;;) {
+    const allFinished = () => {
       while (next < ids.length && finishedAt(ids[next]!) !== undefined) next++
-      if (next === ids.length) {
-        const unfinished = ids.findIndex((id) => finishedAt(id) === undefined)
-        if (unfinished === -1) break
-        next = unfinished
-      }
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`${ids.length - next} runs did not finish in 10 minutes`)
-      yield* Effect.sleep(poll)
+      if (next < ids.length) return false
+      const unfinished = ids.findIndex((id) => finishedAt(id) === undefined)
+      if (unfinished === -1) return true
+      next = unfinished
+      return false
     }
+    yield* pollUntil(allFinished, () => ids.length - next, poll)
     let last = 0
     for (const id of ids) last = Math.max(last, finishedAt(id)!)
     return last
   })
-
-/** The dispatch p99 of each `size` runs in a row of a phase: how many windows, how many over 10 ms, the worst. */
-interface DispatchWindows {
-  readonly size: number
-  readonly count: number
-  readonly over: number
-  readonly worst: number
-  /** Each window's p99, in order. */
-  readonly p99s: ReadonlyArray<number>
-}
 
 /** Dispatch of a set of runs: all of them, and the engine's own part for those that waited. */
 interface Dispatch extends Quantiles {
@@ -434,18 +435,18 @@ const dispatchLatency = (tasks: ReadonlyArray<TaskTimes>): Dispatch => {
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), waited: waitedSentAt.length, afterSlotFreedMax }
 }
 
-/**
- * The dispatch p99 of each `size` tasks in a row (their runs' trigger order): the worst, and how many
- * passed 10 ms.
- */
-const dispatchWindows = (tasks: ReadonlyArray<TaskTimes>, size: number): DispatchWindows => {
+/** The dispatch p99 of each `size` tasks in a row (their runs' trigger order), in order. */
+const windowP99s = (tasks: ReadonlyArray<TaskTimes>, size: number): Array<number> => {
   const p99s: Array<number> = []
   for (let from = 0; from + size <= tasks.length; from += size) {
     const latencies = tasks.slice(from, from + size).map((t) => t.sent - t.created).sort((a, b) => a - b)
     p99s.push(percentile(latencies, 99))
   }
-  return { size, count: p99s.length, over: p99s.filter((p99) => p99 > 10).length, worst: Math.max(0, ...p99s), p99s }
+  return p99s
 }
+
+/** How many of `p99s` passed 10 ms, of how many. */
+const overTenMs = (p99s: ReadonlyArray<number>) => `${p99s.filter((p99) => p99 > 10).length} of ${p99s.length}`
 
 /** Each task's wait for dispatch (run created → START sent) on `hrMs`'s clock (from the engine's whole ms). */
 const dispatchWaits = (tasks: ReadonlyArray<TaskTimes>) => {
@@ -510,11 +511,10 @@ const triggerSteadily = (
       runs.read()
       yield* Effect.sleep(Math.max(0, start + tick * steadyTickMs - performance.now()))
     }
-    const deadline = Date.now() + 600_000
-    for (runs.read(); runs.unread > 0; runs.read()) {
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`${runs.unread} runs did not finish in 10 minutes`)
-      yield* Effect.sleep("10 millis")
-    }
+    yield* pollUntil(() => {
+      runs.read()
+      return runs.unread === 0
+    }, () => runs.unread)
     return { rate: Math.round(rate) }
   })
 
@@ -574,7 +574,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     if (retention !== undefined) console.log(`${kind}, half throughput, retention: ${retentionLine(retention.take())}`)
     const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(steadyRuns.tasks))
     const steadyDispatch = dispatchLatency(steadyRuns.tasks)
-    const steadyWindows = dispatchWindows(steadyRuns.tasks, phaseRunCap)
+    const steadyWindowP99s = windowP99s(steadyRuns.tasks, phaseRunCap)
     const steadyRoundTrip = roundTrips(steadyRuns.tasks)
     return {
       seconds,
@@ -582,7 +582,7 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
       roundTrip,
       steadyRate: steady.rate,
       steadyDispatch,
-      steadyWindows,
+      steadyWindowP99s,
       steadyRoundTrip,
       steadyMachine: steadyMachineUsed,
       steadyAttribution: steadyAttributed,
@@ -820,7 +820,7 @@ const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<P
   measuredRow("    runs that waited; START after a slot", (m) => waitedCell(m.steadyDispatch))
   measuredRow(
     `    p99 of each ${phaseRunCap} runs: worst; over 10 ms`,
-    (m) => `${m.steadyWindows.worst} ms; ${m.steadyWindows.over} of ${m.steadyWindows.count}`
+    (m) => `${Math.max(0, ...m.steadyWindowP99s)} ms; ${overTenMs(m.steadyWindowP99s)}`
   )
   measuredRow("  engine round trip p50 / p99", (m) => `${m.steadyRoundTrip.p50} / ${m.steadyRoundTrip.p99} ms`)
   measuredRow("  CPU meanwhile: ours / others / idle", (m) => {
@@ -939,11 +939,9 @@ const print = (results: ReadonlyArray<PhaseResult>, interleaved: ReadonlyArray<P
     console.log(
       `dispatch p99 at half throughput (ours, ${m.steadyRate}/s for ${steadySeconds} s): ${m.steadyDispatch.p99} ms (engine round trip p99 ${m.steadyRoundTrip.p99} ms; others used ${
         (m.steadyMachine.othersMs / 1000).toFixed(1)
-      } s of CPU meanwhile; p99 of each ${phaseRunCap} runs: ${
-        m.steadyWindows.p99s.join(" ")
-      } ms, over 10 ms in ${m.steadyWindows.over} of ${m.steadyWindows.count}); in 50 ms bursts of ${
-        m.burstRate / 20
-      } (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
+      } s of CPU meanwhile; p99 of each ${phaseRunCap} runs: ${m.steadyWindowP99s.join(" ")} ms, over 10 ms in ${
+        overTenMs(m.steadyWindowP99s)
+      }); in 50 ms bursts of ${m.burstRate / 20} (the old measure): ${m.burstDispatch.p99} ms (round trip p99 ${m.burstRoundTrip.p99} ms)`
     )
   }
   const interleavedOurs = interleaved.find((r) => r.kind === "ours")

@@ -25,8 +25,10 @@
  * `heartbeatTimeout` is infinite (a jump during an in-flight heartbeat is not a hang). The engine
  * also keeps every run and worker (`retention: false`): a jump of a day would otherwise age out
  * the runs a test still inspects; and a run's event stream (`handle.events`, `handle.stream`)
- * ends with the run (`runEventsGrace: 0`) rather than a second of the engine's clock later. All can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in real
- * time) until the work the test started has reached the engine; `adjust` is settle + move + settle.
+ * ends with the run (`runEventsGrace: 0`) rather than a second of the engine's clock later. All
+ * can be overridden through `engine` and `worker`. Before moving the clock, `settle` waits (in
+ * real time) until the work the test started has reached the engine; `adjust` is settle + move +
+ * settle.
  * Backoffs on the SDK side follow the same clock: after a fault that makes the worker reconnect
  * (`engine.faults`), its reconnect delay passes only when the test moves the clock (or use the
  * live clock for such tests: `it.live`, or `excludeTestServices: true`).
