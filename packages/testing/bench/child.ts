@@ -5,10 +5,31 @@
  */
 import { Effect } from "effect"
 import { type ChildProcess, type Serializable, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import { createRequire } from "node:module"
+import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+/**
+ * Under the compiled `pnpm bench` (scripts/bench.mjs), the worker scripts compiled to JavaScript,
+ * by their path under this directory: each runs on plain Node, without tsx.
+ */
+const compiledWorkers = process.env.BENCH_COMPILED_WORKERS
+const compiled = (script: URL): string | undefined => {
+  if (compiledWorkers === undefined) return undefined
+  const relative = path.relative(fileURLToPath(new URL(".", import.meta.url)), fileURLToPath(script))
+  const file = path.join(compiledWorkers, relative.replace(/\.ts$/, ".mjs"))
+  return fs.existsSync(file) ? file : undefined
+}
+
+const nodeArgsFor = (script: URL, source: boolean) => {
+  const file = compiled(script)
+  return file !== undefined
+    ? [file]
+    : ["--import", tsx, ...(source ? ["--conditions=@effect-hatchet/source"] : []), fileURLToPath(script)]
+}
 
 /**
  * Runs `script` in a child process for the life of the scope; `nodeArgs` go before it. With
@@ -26,10 +47,7 @@ export const spawnChild = (
       spawn(process.execPath, [
         "--expose-gc",
         ...nodeArgs,
-        "--import",
-        tsx,
-        ...(options?.source === false ? [] : ["--conditions=@effect-hatchet/source"]),
-        fileURLToPath(script)
+        ...nodeArgsFor(script, options?.source !== false)
       ], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } })
     ),
     (child) =>

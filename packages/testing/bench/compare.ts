@@ -2,6 +2,8 @@
  * `pnpm bench`: the same N no-op tasks through the official SDK's worker (@hatchet-dev/typescript-sdk)
  * and through ours, one after the other, each on a fresh local engine, with the same slots, trigger
  * method and warm-up. The engine runs in this process; each worker runs in a child process of its own.
+ * `pnpm bench` (scripts/bench.mjs) runs this process and the workers compiled to JavaScript on
+ * plain Node, as a user's build runs them (BENCH_TSX=1: through tsx, from the TypeScript).
  *
  * Per worker: start it and wait until the engine sees it; warm up (BENCH_WARMUP runs); then trigger
  * BENCH_TASKS runs with `BulkTriggerWorkflow` (BENCH_BATCH per call, over gRPC) and time from the
@@ -39,9 +41,8 @@
  * BENCH_PROFILE=<dir> (CPU profiles over each phase's measured runs only, of the worker process,
  * `worker-<kind>.cpuprofile`, and of this process, the engine's, `engine-<kind>.cpuprofile`; and over
  * the single-run probe, `worker-<kind>-probe.cpuprofile` and `engine-<kind>-probe.cpuprofile`),
- * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first), as a user's
- * install runs them, instead of the TypeScript sources through tsx, whose transform names every
- * function it makes at run time), BENCH_COMPRESSION (our worker's `grpcCompression`; by default none,
+ * BENCH_DIST=1 (our worker loads the packages' built `dist` (`pnpm build` first) instead of their
+ * sources compiled in), BENCH_COMPRESSION (our worker's `grpcCompression`; by default none,
  * the engine being on loopback: `gzip` to see what gzip of the event batches costs both processes)
  * and BENCH_COMPRESSION_MIN_BYTES (its `grpcCompressionMinBytes`). `pnpm bench:trace`
  * (./trace/run.ts) times one run's path message by message.
