@@ -14,7 +14,12 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, Effect, Either, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type { RestError } from "./HatchetError.js"
 import { toGoDuration } from "./internal/duration.js"
 import { optionalField as optional, ResourceMetadata } from "./internal/rest.js"

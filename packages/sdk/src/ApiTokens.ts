@@ -17,8 +17,13 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Redacted } from "effect"
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { RestError } from "./HatchetError.js"
 import { decodeClaims } from "./internal/config.js"
 import { toGoDuration } from "./internal/duration.js"

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { BatchContext } from "@effect-hatchet/sdk"
  *
  * const handler = (inputs: ReadonlyArray<{ readonly text: string }>) =>
@@ -23,8 +23,11 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Option } from "effect"
-import { Context, Effect, Either } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Option from "effect/Option"
 import { toGoDuration } from "./internal/duration.js"
 import { TaskContextError } from "./TaskContext.js"
 

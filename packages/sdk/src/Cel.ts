@@ -5,7 +5,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type { RestError } from "./HatchetError.js"
 import { optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"

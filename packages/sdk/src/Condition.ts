@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Condition, Workflow } from "@effect-hatchet/sdk"
  *
  * const Review = Workflow.make("review", { input: Schema.Struct({ docId: Schema.String }) }).pipe(
@@ -39,8 +39,8 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Predicate } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
 
 /**
  * @since 0.1.0
@@ -230,7 +230,7 @@ export const event = <const Key extends string>(
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Condition, Workflow } from "@effect-hatchet/sdk"
  *
  * const Review = Workflow.make("review").pipe(

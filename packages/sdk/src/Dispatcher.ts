@@ -8,8 +8,11 @@
  * @since 0.1.0
  */
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Duration, Stream } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Stream from "effect/Stream"
 import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
 import * as internal from "./internal/dispatcher.js"

@@ -24,7 +24,8 @@
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { DurableContext, Task } from "@effect-hatchet/sdk"
  *
  * // a stand-in for the application's mailer
@@ -49,8 +50,12 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Option } from "effect"
-import { Context, Data, Effect as Eff } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Eff from "effect/Effect"
+import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Condition from "./Condition.js"
 import type { RunOptions } from "./Hatchet.js"

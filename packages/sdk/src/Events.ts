@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import type * as Proto from "@effect-hatchet/proto/events/events"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"
 import * as internal from "./internal/events.js"

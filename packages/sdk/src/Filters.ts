@@ -21,7 +21,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { HatchetConfig } from "./HatchetConfig.js"
 import type { RestError } from "./HatchetError.js"
 import { specOf } from "./internal/definition.js"

@@ -23,8 +23,11 @@ import type { EventsServiceClient } from "@effect-hatchet/proto/events/events"
 import type { V1DispatcherClient } from "@effect-hatchet/proto/v1/dispatcher"
 import type { AdminServiceClient } from "@effect-hatchet/proto/v1/workflows"
 import type { WorkflowServiceClient } from "@effect-hatchet/proto/workflows/workflows"
-import type { Scope, Stream } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { CallOptions, Channel, ChannelOptions } from "nice-grpc"
 import type { HatchetConfigError, HatchetConfigShape } from "./HatchetConfig.js"
 import { HatchetConfig } from "./HatchetConfig.js"
@@ -147,7 +150,7 @@ export const channelOptions: (config: HatchetConfigShape) => ChannelOptions = in
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { GrpcTransport } from "@effect-hatchet/sdk"
  *
  * const engineVersion = Effect.gen(function*() {

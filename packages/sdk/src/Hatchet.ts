@@ -22,7 +22,10 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer, Schema, Stream } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
  * import { Hatchet, Worker, Workflow } from "@effect-hatchet/sdk"
  *
  * const Order = Schema.Struct({ orderId: Schema.String, amount: Schema.Number })
@@ -53,8 +56,13 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { Config, Duration, Option, Stream } from "effect"
-import { Context, Effect, Layer } from "effect"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
 import * as Admin from "./Admin.js"
 import * as Alerting from "./Alerting.js"
 import * as ApiTokens from "./ApiTokens.js"

@@ -42,8 +42,13 @@
  *
  * @since 0.1.0
  */
-import type { Config, Duration, Redacted } from "effect"
-import { Context, Effect, Layer, LogLevel as EffectLogLevel } from "effect"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as EffectLogLevel from "effect/LogLevel"
+import type * as Redacted from "effect/Redacted"
 import * as internal from "./internal/config.js"
 
 /**
@@ -205,7 +210,7 @@ export const layer = (options: Options = {}): Layer.Layer<HatchetConfig, Hatchet
  *
  * @example
  * ```ts
- * import { Config } from "effect"
+ * import * as Config from "effect/Config"
  * import { HatchetConfig } from "@effect-hatchet/sdk"
  *
  * const ConfigLive = HatchetConfig.layerConfig({ token: Config.redacted("MY_HATCHET_TOKEN"), namespace: Config.succeed("staging") })

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { Metrics } from "@effect-hatchet/sdk"
  *
  * // how many `charge` tasks wait for a worker, and since when
@@ -25,7 +25,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type { RestError } from "./HatchetError.js"
 import { metadataPairs, optionalField as optional } from "./internal/rest.js"
 import { RestClient } from "./RestClient.js"

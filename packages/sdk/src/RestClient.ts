@@ -9,8 +9,10 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type { Schema } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
 import { HatchetConfig } from "./HatchetConfig.js"
 import type { RestError } from "./HatchetError.js"
 import * as internal from "./internal/rest.js"

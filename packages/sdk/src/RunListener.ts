@@ -18,8 +18,12 @@
  * @since 0.1.0
  */
 import type { SubscribeToWorkflowRunsRequest, WorkflowRunEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Duration, Scope, Stream } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import { Admin } from "./Admin.js"
 import { GrpcTransport } from "./GrpcTransport.js"
 import type { GrpcError } from "./HatchetError.js"

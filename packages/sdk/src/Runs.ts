@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { Runs } from "@effect-hatchet/sdk"
  *
  * const failedLastHour = Effect.gen(function*() {
@@ -28,7 +28,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type { RestError } from "./HatchetError.js"
 import { metadataPairs, optionalField as optional } from "./internal/rest.js"
 import { RestClient, type RestClientShape } from "./RestClient.js"

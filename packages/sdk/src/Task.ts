@@ -10,7 +10,8 @@
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { Task } from "@effect-hatchet/sdk"
  *
  * // the application's mailer
@@ -28,7 +29,8 @@
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { Task } from "@effect-hatchet/sdk"
  *
  * // the application's model: one vector per text
@@ -48,8 +50,12 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Layer, Pipeable, Scope } from "effect"
-import { Schema } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Pipeable from "effect/Pipeable"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type { BatchContext } from "./BatchContext.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
 import * as internal from "./internal/definition.js"
@@ -410,7 +416,8 @@ export const isDurableTask = (u: unknown): u is DurableTask.Any => isTask(u) && 
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { DurableContext, Task } from "@effect-hatchet/sdk"
  *
  * // a stand-in for the application's mailer

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { TaskContext } from "@effect-hatchet/sdk"
  *
  * const handler = (input: { readonly url: string }) =>
@@ -25,8 +25,15 @@
  *
  * @since 0.1.0
  */
-import type { Duration, ParseResult, Types } from "effect"
-import { Context, Data, Effect, Either, Option, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as Types from "effect/Types"
 import type * as Condition from "./Condition.js"
 import { dataKeyOf } from "./internal/conditions.js"
 import { toGoDuration } from "./internal/duration.js"
@@ -334,7 +341,9 @@ export const upsertLabels = (
  *
  * @example
  * ```ts
- * import { Effect, Option, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
  * import { TaskContext } from "@effect-hatchet/sdk"
  *
  * const Threshold = Schema.Struct({ threshold: Schema.Number })
@@ -376,7 +385,8 @@ export const wasSkipped = (parent: string): Effect.Effect<boolean, never, TaskCo
  *
  * @example
  * ```ts
- * import { Effect, Option } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
  * import { Condition, TaskContext } from "@effect-hatchet/sdk"
  *
  * const approved = Condition.event("review:approved")

@@ -16,8 +16,10 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Data, Effect as Eff, Schema } from "effect"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import * as Eff from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 /** The message of a wrapper: the wrapped error's message, or its tag. */
 const wrappedMessage = (error: unknown, fallback: string): string => {
@@ -36,7 +38,8 @@ const wrappedMessage = (error: unknown, fallback: string): string => {
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { TaskError } from "@effect-hatchet/sdk"
  *
  * class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
@@ -93,7 +96,8 @@ export class UndeclaredError extends Data.TaggedError("UndeclaredError")<{
  *
  * @example
  * ```ts
- * import { Data, Effect } from "effect"
+ * import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
  * import { TaskError } from "@effect-hatchet/sdk"
  *
  * class StorageError extends Data.TaggedError("StorageError")<{ readonly cause: unknown }> {}

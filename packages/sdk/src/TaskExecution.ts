@@ -9,8 +9,21 @@
  *
  * @since 0.1.0
  */
-import type { ParseResult } from "effect"
-import { Cause, Clock, Context, Data, Duration, Effect, Either, Exit, FiberRef, HashSet, Option, Schema, Scope, Tracer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type { DurableContextShape } from "./DurableContext.js"
 import {
   effectiveSettings,

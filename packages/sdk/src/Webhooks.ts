@@ -20,7 +20,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { HatchetConfig } from "./HatchetConfig.js"
 import type { RestError } from "./HatchetError.js"
 import { optionalField as optional } from "./internal/rest.js"

@@ -74,7 +74,10 @@
  *
  * @example
  * ```ts
- * import { Context, Effect, Layer, Schema } from "effect"
+ * import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
  * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
  *
  * class Payments extends Context.Tag("Payments")<Payments, { readonly charge: (amount: number) => Effect.Effect<string> }>() {}
@@ -95,8 +98,13 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Option, Scope, Stream } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { GrpcTransport } from "./GrpcTransport.js"
 import * as Hatchet from "./Hatchet.js"
 import type { GrpcError } from "./HatchetError.js"

@@ -29,7 +29,8 @@
  * import { NodeHttpServer } from "@effect/platform-node"
  * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
  * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
- * import { Effect, Layer } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  * import { createServer } from "node:http"
  *
  * const Ping = Task.make("ping")
@@ -50,7 +51,13 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Context, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Prometheus from "./internal/prometheus.js"
 import { Worker, type WorkerShape, type WorkerStatus } from "./Worker.js"
 
@@ -203,7 +210,8 @@ export const layer: Layer.Layer<never, never, HttpServer.HttpServer | Worker> = 
  * import { NodeHttpServer } from "@effect/platform-node"
  * import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
  * import * as WorkerHealth from "@effect-hatchet/sdk/WorkerHealth"
- * import { Effect, Layer } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  * import { createServer } from "node:http"
  *
  * const Ping = Task.make("ping")

@@ -16,7 +16,8 @@
  *
  * @since 0.1.0
  */
-import { Metric, MetricBoundaries } from "effect"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 
 /** The worker's counters only ever go up. */
 const counter = (name: string, description: string): Metric.Metric.Counter<number> =>

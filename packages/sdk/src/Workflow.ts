@@ -16,7 +16,8 @@
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  *
  * export class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", { reason: Schema.String }) {}
@@ -45,9 +46,17 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Layer, Option, Pipeable, Scope, Types } from "effect"
-import { Effect as Eff, Either, Schema } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Eff from "effect/Effect"
+import * as Either from "effect/Either"
 import { dual } from "effect/Function"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Pipeable from "effect/Pipeable"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Types from "effect/Types"
 import type { BatchContext } from "./BatchContext.js"
 import * as Condition from "./Condition.js"
 import type { DurableContext, DurableError } from "./DurableContext.js"
@@ -104,7 +113,7 @@ export type WorkflowSettings = internal.WorkflowSettings
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  *
  * const Notify = Workflow.make("notify", {
@@ -146,7 +155,7 @@ export type BatchSettings = internal.BatchSettings
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  *
  * const Sync = Workflow.make("sync-account", {
@@ -176,7 +185,7 @@ export type ConcurrencyLimitStrategy = internal.ConcurrencyLimitStrategy
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Task } from "@effect-hatchet/sdk"
  *
  * const Charge = Task.make("charge", {
@@ -197,7 +206,7 @@ export type Idempotency = internal.Idempotency
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Task } from "@effect-hatchet/sdk"
  *
  * const CallApi = Task.make("call-api", {
@@ -892,7 +901,7 @@ export const task: AddTask<false> = dual(
  *
  * @example
  * ```ts
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  *
  * const Signup = Workflow.make("signup", { input: Schema.Struct({ email: Schema.String }) }).pipe(
@@ -989,7 +998,8 @@ export interface AddBatchTask {
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  *
  * // the application's model: one vector per text

@@ -26,8 +26,13 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { RestError } from "./HatchetError.js"
 import { toGoDuration } from "./internal/duration.js"
 import { optionalField as optional } from "./internal/rest.js"

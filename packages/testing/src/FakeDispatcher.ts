@@ -17,7 +17,9 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
  * import { Worker, Workflow } from "@effect-hatchet/sdk"
  * import { FakeDispatcher } from "@effect-hatchet/testing"
  *
@@ -64,8 +66,14 @@ import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import { Workers } from "@effect-hatchet/sdk/Workers"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
-import type { Schema } from "effect"
-import { Effect, Layer, Mailbox, Option, Ref, Stream, SubscriptionRef } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { actionPayloadJson, encodeActionPayload } from "./internal/actionPayload.js"
 import { mailboxForEach } from "./internal/mailboxForEach.js"
 import type { ArgumentOptions, ErrorOf, OutputOf, TaskName } from "./TaskTest.js"

@@ -36,7 +36,10 @@
  * @example
  * ```ts
  * import { expect, it } from "@effect/vitest"
- * import { Context, Effect, Layer, Schema } from "effect"
+ * import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
  * import { Hatchet, Task, TaskContext, Workflow } from "@effect-hatchet/sdk"
  * import { HatchetTest } from "@effect-hatchet/testing"
  *
@@ -90,7 +93,11 @@ import type { RestError } from "@effect-hatchet/sdk/HatchetError"
 import type * as Runs from "@effect-hatchet/sdk/Runs"
 import type * as Worker from "@effect-hatchet/sdk/Worker"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
-import { Data, Duration, Effect, Layer, TestClock } from "effect"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
 import * as internal from "./internal/hatchetTest.js"
 
 /**
@@ -273,7 +280,8 @@ export class TaskNotReached extends Data.TaggedError("TaskNotReached")<{
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { Hatchet, Task } from "@effect-hatchet/sdk"
  * import { HatchetTest } from "@effect-hatchet/testing"
  *

@@ -13,7 +13,11 @@
  * @example
  * ```ts
  * import { it, expect } from "@effect/vitest"
- * import { Context, Effect, Exit, Layer, Schema } from "effect"
+ * import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
  * import { Workflow } from "@effect-hatchet/sdk"
  * import { TaskTest } from "@effect-hatchet/testing"
  *
@@ -54,8 +58,12 @@ import type { TaskFailed } from "@effect-hatchet/sdk/TaskError"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
-import type { Schema } from "effect"
-import { Context, Effect, Exit, FiberId, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import { encodeActionPayload } from "./internal/actionPayload.js"
 import * as durableTest from "./internal/durableTestContext.js"
 
@@ -127,7 +135,11 @@ export type DurableEvent = durableTest.DurableEvent
  * @example
  * ```ts
  * import { expect, it } from "@effect/vitest"
- * import { Effect, Fiber, Queue, Schema, TestClock } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
  * import { DurableContext, Task } from "@effect-hatchet/sdk"
  * import { TaskTest } from "@effect-hatchet/testing"
  *
@@ -177,7 +189,8 @@ export type DurableEntry = durableTest.DurableEntry
  * @example
  * ```ts
  * import { expect, it } from "@effect/vitest"
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { DurableContext, Task } from "@effect-hatchet/sdk"
  * import { TaskTest } from "@effect-hatchet/testing"
  *

@@ -23,7 +23,7 @@
  * @example
  * ```ts
  * import { it } from "@effect/vitest"
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { Engine } from "@effect-hatchet/engine"
  * import { TcpProxy } from "@effect-hatchet/testing"
  *
@@ -39,7 +39,10 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as internal from "./internal/tcpProxy.js"
 
 /**

@@ -6,7 +6,7 @@
  */
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { AdminShape } from "../Admin.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import { methodPath, unary } from "./grpc.js"

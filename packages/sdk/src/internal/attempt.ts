@@ -12,7 +12,10 @@
  * a fiber's state), which the next young-generation collections copy and promote. Class instances
  * have no allocation site.
  */
-import type { Clock, Duration, Fiber, MetricLabel } from "effect"
+import type * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import type * as Fiber from "effect/Fiber"
+import type * as MetricLabel from "effect/MetricLabel"
 import type { SlotPool } from "./slotPools.js"
 
 /**

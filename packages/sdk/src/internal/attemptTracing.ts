@@ -3,8 +3,15 @@
  * it runs in, and the trace it continues (the run's `traceparent` metadata).
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Clock, FiberId } from "effect"
-import { Context, Effect, FiberRef, FiberRefs, HashMap, Option, Tracer } from "effect"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import type { Attempt } from "./attempt.js"
 import * as TraceContext from "./traceContext.js"
 

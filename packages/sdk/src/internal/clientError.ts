@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** See `Hatchet.HatchetClientError`. */
 export class HatchetClientError extends Data.TaggedError("HatchetClientError")<{

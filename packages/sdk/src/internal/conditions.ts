@@ -10,7 +10,8 @@ import {
   type TaskConditions as TaskConditionsProto,
   type UserEventMatchCondition
 } from "@effect-hatchet/proto/v1/shared/condition"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Condition from "../Condition.js"
 import { type TaskConditions, WorkflowDefinitionError } from "./definition.js"
 import { toGoDuration } from "./duration.js"

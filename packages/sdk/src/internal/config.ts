@@ -4,8 +4,16 @@
  *
  * @internal
  */
-import type { ConfigError } from "effect"
-import { Clock, Config, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import type { HatchetConfigShape, LogLevel, Options, TlsSettings, TlsStrategy } from "../HatchetConfig.js"

@@ -5,8 +5,10 @@
  */
 import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type * as Proto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import type { Exit } from "effect"
-import { Clock, Effect, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
 import type { CallOptions, DispatcherShape } from "../Dispatcher.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { GrpcError } from "../HatchetError.js"

@@ -5,8 +5,13 @@
  * waits they count.
  */
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
-import type { Scope } from "effect"
-import { Clock, Deferred, Duration, Effect, FiberHandle, FiberId } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberHandle from "effect/FiberHandle"
+import * as FiberId from "effect/FiberId"
+import type * as Scope from "effect/Scope"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import type { Attempt } from "./attempt.js"
 import * as Durable from "./durable.js"

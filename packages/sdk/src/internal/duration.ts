@@ -1,4 +1,5 @@
-import { Duration, Either } from "effect"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 
 /**
  * Converts an Effect `DurationInput` into the Go-style duration string the engine accepts

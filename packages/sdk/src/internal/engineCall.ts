@@ -2,7 +2,8 @@
  * The worker's calls to the engine: how long one may take, how a hung one fails, and the wrapper
  * of the calls that report to the engine (a timeout, and retries while it is unreachable).
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { Status } from "nice-grpc-common"
 import { GrpcError } from "../HatchetError.js"
 import { reportRetry, retryAfterFailure } from "./retry.js"

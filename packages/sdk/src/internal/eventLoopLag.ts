@@ -9,7 +9,10 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { EventLoopLag } from "../Worker.js"
 
 /** @internal */

@@ -4,7 +4,7 @@
  * @internal
  */
 import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { EventsShape } from "../Events.js"
 import type { GrpcTransportShape } from "../GrpcTransport.js"
 import { methodPath, unary } from "./grpc.js"

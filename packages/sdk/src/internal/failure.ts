@@ -14,7 +14,12 @@
  * clients and the engine's `error` text remain readable. `effect_hatchet.error` is present only
  * when the failure matched the task's `error` Schema; it holds the Schema-encoded value.
  */
-import { Cause, Effect, Inspectable, Option, ParseResult, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { NonRetryableError, TaskFailed, TaskFailedKind, UndeclaredError } from "../TaskError.js"
 import type { TaskSpec } from "./definition.js"
 

@@ -2,7 +2,10 @@
  * A connection's heartbeats, as `Effect.repeat` of one beat over `heartbeatSchedule`: a beat every
  * `interval` (less the time the previous one took), until one tells that the connection is over.
  */
-import { Duration, Effect, Either, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schedule from "effect/Schedule"
 import { Status } from "nice-grpc-common"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"

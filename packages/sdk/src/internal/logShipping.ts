@@ -4,8 +4,10 @@
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { PutLogRequest } from "@effect-hatchet/proto/events/events"
-import type { Scope } from "effect"
-import { Duration, Effect, Queue } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import type { EventsShape } from "../Events.js"
 import { CALL_TIMEOUT } from "./engineCall.js"
 import { type LogLine, metadataJson } from "./taskLogger.js"

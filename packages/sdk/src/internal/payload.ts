@@ -2,7 +2,11 @@
  * The task side of the wire: `action_payload` (the engine's `V1StepRunData` JSON) in, the
  * COMPLETED `event_payload` out, with the definition's Schemas applied.
  */
-import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { TaskSpec, WorkflowSpec } from "./definition.js"
 import { findTask, isSkippable, parentsOf } from "./definition.js"
 import { decodeFailure, type EncodedFailure, encodedFailure, parseFailure } from "./failure.js"

@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type { MetricPair } from "effect"
-import { MetricState } from "effect"
+import type * as MetricPair from "effect/MetricPair"
+import * as MetricState from "effect/MetricState"
 
 /** The content type of the text format. */
 export const contentType = "text/plain; version=0.0.4; charset=utf-8"

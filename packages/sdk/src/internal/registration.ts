@@ -15,7 +15,11 @@ import {
   type TaskBatchConfig
 } from "@effect-hatchet/proto/v1/workflows"
 import * as Crontab from "@effect-hatchet/shared/Crontab"
-import { Duration, Either, JSONSchema, Option, SchemaAST } from "effect"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Option from "effect/Option"
+import * as SchemaAST from "effect/SchemaAST"
 import { type ConditionExpression, taskConditions } from "./conditions.js"
 import {
   allTasks,

@@ -1,7 +1,9 @@
 /**
  * Which gRPC failures are worth retrying, and the backoff the worker uses.
  */
-import { Duration, Effect, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { Status } from "nice-grpc-common"
 import type { GrpcError } from "../HatchetError.js"
 

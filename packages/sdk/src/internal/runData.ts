@@ -2,7 +2,7 @@
  * The facts of a task context that come with the run's payload (the filter payload, the skipped
  * parents, the conditions' data), added to a context as the attempt's payload is read.
  */
-import type { Option } from "effect"
+import type * as Option from "effect/Option"
 
 /** The payload's facts of a task context. */
 export interface RunData {

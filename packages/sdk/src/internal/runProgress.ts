@@ -12,7 +12,14 @@
  *
  * @internal
  */
-import { Chunk, Clock, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type { RunProgress, RunProgressOptions } from "../Hatchet.js"
 import type { RestError } from "../HatchetError.js"
 import type { TaskEvent, WorkflowRunDetails } from "../Runs.js"

@@ -6,7 +6,8 @@
  */
 import { ResourceEventType, ResourceType, type StepRunResult, type WorkflowEvent } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import type { Event as ProtoEvent } from "@effect-hatchet/proto/events/events"
-import { Cause, Effect } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
 import type { PushedEvent, RunEvent } from "../Hatchet.js"
 import type { WorkflowRunDetails as RunsDetails } from "../Runs.js"
 import { TaskFailed } from "../TaskError.js"

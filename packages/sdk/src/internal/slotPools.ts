@@ -10,7 +10,7 @@
  * permits are taken for it as it is woken: they are the attempt's at once, released with it even
  * if it is interrupted before its fiber runs again.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import type { Attempt } from "./attempt.js"
 

@@ -5,21 +5,19 @@
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { StepActionEventType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import {
-  Clock,
-  Context,
-  type Duration,
-  Effect,
-  type Exit,
-  type Fiber,
-  FiberId,
-  FiberRef,
-  FiberSet,
-  HashSet,
-  Metric,
-  Option,
-  type Tracer
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberSet from "effect/FiberSet"
+import * as HashSet from "effect/HashSet"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import type { AdminShape } from "../Admin.js"
 import type { DispatcherShape } from "../Dispatcher.js"
 import { DurableContext } from "../DurableContext.js"

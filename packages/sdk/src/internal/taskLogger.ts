@@ -6,8 +6,17 @@
  * worker's sink queues `PutLog` requests that a scoped fiber sends in batches; the test runner's
  * sink keeps them in memory.
  */
-import type { LogLevel } from "effect"
-import { Cause, Context, Effect, FiberRef, FiberRefs, HashMap, HashSet, Inspectable, Logger, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Inspectable from "effect/Inspectable"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 
 /** The engine rejects log messages longer than this (`max=10000`) and empty ones. */
 export const MAX_LOG_MESSAGE_LENGTH = 10_000

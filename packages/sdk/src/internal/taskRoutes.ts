@@ -2,8 +2,9 @@
  * The worker's definitions, compiled: what it registers, and the route each action takes (its
  * implementation, slot cost, attempts and durable settings), checked against the worker's slots.
  */
-import type { Duration } from "effect"
-import { Effect, Either } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Definition } from "../Workflow.js"
 import { checkExpressions } from "./conditions.js"
 import { effectiveSettings, evictAfterOf, type ImplementationShape, implementationTag, specOf, type TaskSpec } from "./definition.js"

@@ -11,7 +11,11 @@
  *
  * @internal
  */
-import { Context, DefaultServices, Effect, Option, Tracer } from "effect"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 
 /** The metadata key. */
 export const TRACEPARENT = "traceparent"

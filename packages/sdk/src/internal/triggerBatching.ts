@@ -5,7 +5,7 @@
  * @internal
  */
 import { TriggerWorkflowRequest } from "@effect-hatchet/proto/v1/shared/trigger"
-import { Option } from "effect"
+import * as Option from "effect/Option"
 import type { RunOptions } from "../Hatchet.js"
 import type { TaskContextShape } from "../TaskContext.js"
 import { clientError } from "./clientError.js"

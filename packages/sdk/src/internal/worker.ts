@@ -6,7 +6,12 @@
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType } from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Effect, FiberSet, Option, Ref, type Scope, SubscriptionRef } from "effect"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Admin } from "../Admin.js"
 import { Dispatcher } from "../Dispatcher.js"
 import { Events } from "../Events.js"

@@ -4,7 +4,15 @@
  * assignment stream and its heartbeats), reconnected with backoff for as long as the worker lives.
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
-import { Cause, Clock, Deferred, Duration, Effect, Either, Option, Ref, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import { Status } from "nice-grpc-common"
 import type { AdminShape } from "../Admin.js"
 import type { DispatcherShape } from "../Dispatcher.js"

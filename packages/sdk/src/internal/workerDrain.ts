@@ -3,7 +3,12 @@
  * its tasks have reported, for at most the grace period, then interrupts the rest (reported
  * FAILED), unsubscribes and stops its connection.
  */
-import { Duration, Effect, Fiber, FiberSet, Option, Ref } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { WorkersShape } from "../Workers.js"
 import type { ActionEventSender } from "./actionEvents.js"

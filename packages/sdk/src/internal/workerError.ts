@@ -1,7 +1,7 @@
 /**
  * Why a worker could not start (`Worker.WorkerError`).
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** See `Worker.WorkerError`. */
 export class WorkerError extends Data.TaggedError("WorkerError")<{

@@ -2,7 +2,9 @@
  * Changing a running worker's labels: kept for its next registration, and sent to the engine once
  * it is registered.
  */
-import { Effect, Option, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import type { DispatcherShape } from "../Dispatcher.js"
 import type { GrpcError } from "../HatchetError.js"
 import { workerLabelIssues, workerLabels } from "./registration.js"

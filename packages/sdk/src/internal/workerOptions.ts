@@ -1,7 +1,9 @@
 /**
  * A worker's settings with their defaults applied, checked before anything starts.
  */
-import { Duration, Effect, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { HatchetConfigShape } from "../HatchetConfig.js"
 import type { WorkerSettings } from "../Worker.js"
 import { applyNamespace } from "./naming.js"

@@ -2,7 +2,11 @@
  * What the parts of a worker share: its status, its id on the engine, its phase (running,
  * draining, closing), its running attempts, and its current labels.
  */
-import { Deferred, Effect, Option, Ref, SubscriptionRef } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { Attempt } from "./attempt.js"
 import { WorkerStatus } from "./workerStatus.js"
 

@@ -1,8 +1,9 @@
 /**
  * Where a worker is in its life (`Worker.WorkerStatus`).
  */
-import type { Duration, Option } from "effect"
-import { Data } from "effect"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
 
 /** See `Worker.WorkerStatus`. */
 export type WorkerStatus = Data.TaggedEnum<{

@@ -6,7 +6,7 @@
  */
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** The wire-level parts of a payload: JSON values as the engine would hold them. */
 export interface RawPayload {

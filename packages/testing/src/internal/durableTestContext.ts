@@ -42,8 +42,16 @@ import type { TaskContextShape } from "@effect-hatchet/sdk/TaskContext"
 import * as TaskExecution from "@effect-hatchet/sdk/TaskExecution"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import { implementation } from "@effect-hatchet/sdk/Workflow"
-import type { Fiber, Scope } from "effect"
-import { Clock, Context, Deferred, Duration, Effect, FiberId, Option, Queue } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 
 /**
  * An event the test supplies to the task's waits (as if pushed with `Hatchet.push`).

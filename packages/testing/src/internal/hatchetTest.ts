@@ -13,8 +13,15 @@ import * as Worker from "@effect-hatchet/sdk/Worker"
 import * as Workers from "@effect-hatchet/sdk/Workers"
 import type * as Workflow from "@effect-hatchet/sdk/Workflow"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { Scope } from "effect"
-import { Clock, ConfigProvider, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 
 /** Long enough that no `TestClock.adjust` of a test outlives the client's token. */
 const TOKEN_LIFETIME = Duration.days(365 * 100)

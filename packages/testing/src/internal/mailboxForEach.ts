@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Effect, type Mailbox } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Mailbox from "effect/Mailbox"
 
 /** Hands each message of `mailbox` to `f` until it ends. */
 export const mailboxForEach = <A, E>(

@@ -5,7 +5,9 @@
  *
  * @internal
  */
-import { Data, Effect, type Scope } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import type { TcpProxyOptions, TcpProxyShape } from "../TcpProxy.js"
 
