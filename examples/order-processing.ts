@@ -10,7 +10,7 @@
 import { Engine } from "@effect-hatchet/engine"
 import type { Runs } from "@effect-hatchet/sdk"
 import { Hatchet, HatchetConfig, TaskError, TaskExecution, Worker } from "@effect-hatchet/sdk"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, Console, Effect, Layer, Logger, LogLevel, Option, Stream } from "effect"
 import { inspect } from "node:util"
 import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"

@@ -5,7 +5,7 @@
  * (`pnpm hatchet-local` prints the variables of a local engine).
  */
 import { Hatchet, Worker } from "@effect-hatchet/sdk"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import { OrderFlowLive, PaymentsDemo } from "./order-flow-live.js"
 import { OrderFlow } from "./order-flow.js"

@@ -67,11 +67,14 @@ if (process.env.BENCH_TSX === "1") {
       })
     }
   })
-  const compile = (entry, outfile, workspaceExternal) =>
+  /** `entries`: output name → entry; a dynamic import stays lazy (its own chunk), as in `dist`. */
+  const compile = (entries, outdir, workspaceExternal) =>
     build({
-      entryPoints: [entry],
-      outfile,
+      entryPoints: entries,
+      outdir,
+      outExtension: { ".js": ".mjs" },
       bundle: true,
+      splitting: true,
       platform: "node",
       format: "esm",
       target: "node20",
@@ -83,10 +86,12 @@ if (process.env.BENCH_TSX === "1") {
       logLevel: "warning"
     })
   try {
-    await compile(join(repo, "scripts/bench.ts"), join(out, "bench.mjs"), false)
-    for (const script of workerScripts) {
-      await compile(join(bench, script), join(out, "workers", script.replace(/\.ts$/, ".mjs")), process.env.BENCH_DIST === "1")
-    }
+    await compile({ bench: join(repo, "scripts/bench.ts") }, out, false)
+    await compile(
+      Object.fromEntries(workerScripts.map((script) => [script.replace(/\.ts$/, ""), join(bench, script)])),
+      join(out, "workers"),
+      process.env.BENCH_DIST === "1"
+    )
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
     process.exitCode = await run([...nodeArgs, join(out, "bench.mjs")], { BENCH_COMPILED_WORKERS: join(out, "workers") })
   } finally {

@@ -267,16 +267,19 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 /** Either attribution runs the traced worker and marks this process's messages. */
 const traced = attributeMode !== undefined || steadyAttributeMode !== undefined
 
+/** The worker's slots; only ours reads its Effect metrics (./report.ts). */
+const reportEnv = (kind: Kind) => ({ BENCH_SLOTS: String(slots), BENCH_REPORT_METRICS: kind === "ours" ? "1" : "0" })
+
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
   !traced
-    ? spawnChild(workerScripts[kind], { ...env, BENCH_SLOTS: String(slots) }, workerNodeArgs, {
+    ? spawnChild(workerScripts[kind], { ...env, ...reportEnv(kind) }, workerNodeArgs, {
       source: process.env.BENCH_DIST !== "1"
     })
     : spawnChild(
       new URL("./trace/worker.ts", import.meta.url),
       {
         ...env,
-        BENCH_SLOTS: String(slots),
+        ...reportEnv(kind),
         TRACE_KIND: kind,
         TRACE_GAPS: "1"
       },

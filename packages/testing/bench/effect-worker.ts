@@ -9,8 +9,12 @@
  */
 import "./report.js"
 import { Hatchet, Task, Worker } from "@effect-hatchet/sdk"
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel, Schema } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Schema from "effect/Schema"
 
 const Noop = Task.make("bench-noop", { output: Schema.Struct({}) })
 const NoopLive = Noop.toLayer(() => Effect.succeed({}))

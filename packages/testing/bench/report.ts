@@ -1,8 +1,8 @@
 /**
  * Imported first by each benchmark worker process, ours and the official SDK's alike: answers the parent's `"report"` message over IPC with the process's memory and the
  * values of the `hatchet_worker_*` Effect metrics registered in it (none for the official SDK).
- * Memory is read first; `effect` is imported only afterwards, so that it never counts against a
- * process that does not use it.
+ * Memory is read first; `effect` is imported only afterwards, and only where BENCH_REPORT_METRICS is
+ * `1` (our worker), so that it never counts against a process that does not use it.
  */
 import type { Session } from "node:inspector/promises"
 import { startHeapSampling } from "./heapSampling.js"
@@ -35,7 +35,11 @@ export type MetricValue =
   }
 
 const metricValues = async (): Promise<Record<string, MetricValue>> => {
-  const { Effect, Metric, MetricState } = await import("effect")
+  const [Effect, Metric, MetricState] = await Promise.all([
+    import("effect/Effect"),
+    import("effect/Metric"),
+    import("effect/MetricState")
+  ])
   const values: Record<string, MetricValue> = {}
   for (const pair of Effect.runSync(Metric.snapshot)) {
     const name = pair.metricKey.name
@@ -71,7 +75,7 @@ const report = async (): Promise<WorkerReport> => {
     cpuUserMicros: user,
     cpuSystemMicros: system,
     heapUsedAfterGc,
-    metrics: await metricValues()
+    metrics: process.env.BENCH_REPORT_METRICS === "1" ? await metricValues() : {}
   }
 }
 

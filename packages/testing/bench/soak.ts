@@ -211,7 +211,7 @@ interface Ready {
 /** The soak itself, with a client of the engine. */
 const soak = (engine: ChildProcess, ready: Ready) =>
   Effect.gen(function*() {
-    const worker = yield* child("./effect-worker.ts", { ...ready.env, BENCH_SLOTS: String(slots) })
+    const worker = yield* child("./effect-worker.ts", { ...ready.env, BENCH_SLOTS: String(slots), BENCH_REPORT_METRICS: "1" })
     // the worker's first report comes once it runs; a first run proves it is registered
     const admin = yield* Admin.Admin
     yield* admin.bulkTriggerWorkflow([{ name: "bench-noop", input: "{}", desiredWorkerLabels: {} }]).pipe(
