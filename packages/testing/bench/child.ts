@@ -3,7 +3,7 @@
  * repository (tsx, the source condition) with an IPC channel, stopped when the scope closes
  * (SIGTERM, then SIGKILL after 30 s).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { type ChildProcess, type Serializable, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"

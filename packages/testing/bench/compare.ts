@@ -61,7 +61,11 @@
  * loop during the steady phase (./retentionProbe.ts).
  */
 import { Admin } from "@effect-hatchet/sdk"
-import { Context, type Duration, Effect, Layer, Schedule } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as inspector from "node:inspector/promises"

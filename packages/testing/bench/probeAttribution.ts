@@ -20,7 +20,7 @@
  * runs that waited for a slot (run created → START sent), by the same parts, and the episodes of
  * overlapping waits with the CPU, messages, trigger calls and loop gaps around them.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ChildProcess } from "node:child_process"
 import { gapRecorder, hrMs, machineMs, overlapMs, processRunMs, type SchedStat, schedstat, type Span } from "./timeline.js"
 import { type GcMark, gcs, mark, marks } from "./trace/hooks.js"

@@ -5,7 +5,10 @@
  * out, called by the engine's operation that records the result), on this process's monotonic
  * clock (`performance.now()`). Nothing polls: the probe awaits the engine's own notice.
  */
-import { Deferred, Effect, Exit, FiberId } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import type { EngineCoreService } from "../../engine/src/internal/core.js"
 import { subscribeRun } from "../../engine/src/internal/domain/publish.js"
 

@@ -38,7 +38,12 @@
  */
 import * as Admin from "@effect-hatchet/sdk/Admin"
 import * as Hatchet from "@effect-hatchet/sdk/Hatchet"
-import { Duration, Effect, Fiber, Layer, Ref, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import type { ChildProcess, Serializable } from "node:child_process"
 import * as os from "node:os"
 import { spawnChild } from "./child.js"
