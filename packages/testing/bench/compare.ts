@@ -580,10 +580,11 @@ const measure = (kind: Kind, core: EngineCoreService, child: ChildProcess, worke
     )
     const steadyMachineUsed = steadyMachine()
     if (retention !== undefined) console.log(`${kind}, half throughput, retention: ${retentionLine(retention.take())}`)
-    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(steadyRuns.tasks))
-    const steadyDispatch = dispatchLatency(steadyRuns.tasks)
-    const steadyWindowP99s = windowP99s(steadyRuns.tasks, phaseRunCap)
-    const steadyRoundTrip = roundTrips(steadyRuns.tasks)
+    const steadyTasks = steadyRuns.tasks.toArray()
+    const steadyAttributed = attributing === undefined ? undefined : yield* attributing.finish(dispatchWaits(steadyTasks))
+    const steadyDispatch = dispatchLatency(steadyTasks)
+    const steadyWindowP99s = windowP99s(steadyTasks, phaseRunCap)
+    const steadyRoundTrip = roundTrips(steadyTasks)
     return {
       seconds,
       tasksPerSecond: total / seconds,
