@@ -53,9 +53,13 @@ const span = (
   ...extra
 })
 
-const request = (spans: ReadonlyArray<DeepPartial<Span>>, resource: ReadonlyArray<KeyValue> = [str("service.name", "svc")]) => ({
-  resourceSpans: [{ resource: { attributes: [...resource] }, scopeSpans: [{ scope: { name: "scope-a", version: "9" }, spans: [...spans] }] }]
-}) satisfies DeepPartial<ExportTraceServiceRequest>
+const request = (spans: ReadonlyArray<DeepPartial<Span>>, resource: ReadonlyArray<KeyValue> = [str("service.name", "svc")]) =>
+  ({
+    resourceSpans: [{
+      resource: { attributes: [...resource] },
+      scopeSpans: [{ scope: { name: "scope-a", version: "9" }, spans: [...spans] }]
+    }]
+  }) satisfies DeepPartial<ExportTraceServiceRequest>
 
 /** Upstream's `DeriveWorkflowRunSpanID`: the first 8 bytes of sha256("hatchet-engine-wf-span:" + the UUID's bytes). */
 const derivedSpanId = (uuid: string) =>
@@ -221,15 +225,21 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("t
         pagination: { current_page: 2, next_page: 2, num_pages: 1 },
         rows: [{ spanId: userSpan }]
       })
-      expect((yield* call("GET", `${base}?run_external_id=${taskRunId}&offset=3`, token))).toEqual({ status: 200, body: {} })
+      expect(yield* call("GET", `${base}?run_external_id=${taskRunId}&offset=3`, token)).toEqual({ status: 200, body: {} })
       expect((yield* call("GET", `${base}?run_external_id=${taskRunId}&limit=0&offset=-4`, token)).body.rows).toHaveLength(3)
 
       // a later retry's span moves the run to its trace; a span without attributes answers null maps
       yield* Effect.promise(() =>
-        traces.export(request([span(traceB, "e3e3e3e3e3e3e3e3", 0n, { attributes: [str("hatchet.step_run_id", taskRunId), int("hatchet.retry_count", 1)] })], []))
+        traces.export(
+          request([
+            span(traceB, "e3e3e3e3e3e3e3e3", 0n, { attributes: [str("hatchet.step_run_id", taskRunId), int("hatchet.retry_count", 1)] })
+          ], [])
+        )
       )
       const retried = yield* call("GET", `${base}?run_external_id=${taskRunId}`, token)
-      expect(retried.body.rows).toEqual([expect.objectContaining({ traceId: traceB, retryCount: 1, serviceName: "unknown", resourceAttributes: null })])
+      expect(retried.body.rows).toEqual([
+        expect.objectContaining({ traceId: traceB, retryCount: 1, serviceName: "unknown", resourceAttributes: null })
+      ])
       // an older retry does not move it back
       yield* Effect.promise(() =>
         traces.export(request([span(traceA, "f4f4f4f4f4f4f4f4", 9_000n, { attributes: [str("hatchet.step_run_id", taskRunId)] })]))
@@ -248,14 +258,23 @@ layer(InternalEngine.layer(), { timeout: 60_000, excludeTestServices: true })("t
       expect((yield* call("GET", `${base}?run_external_id=${taskRunId}`, undefined)).status).toBe(403)
 
       // a batch over the limit keeps its first spans and rejects the rest
-      const many = Array.from({ length: Traces.maxSpansPerExport + 2 }, (_, i) => span(traceB, (1000 + i).toString(16).padStart(16, "0"), BigInt(i)))
-      expect(yield* Effect.promise(() => traces.export(request(many)))).toEqual({
+      const many = Array.from({ length: Traces.maxSpansPerExport + 2 }, (_, i) =>
+        span(traceB, (1000 + i).toString(16).padStart(16, "0"), BigInt(i)))
+      expect(
+        yield* Effect.promise(() =>
+          traces.export(request(many))
+        )
+      ).toEqual({
         partialSuccess: { rejectedSpans: "2", errorMessage: "batch size exceeded maximum limit" }
       })
-      expect((yield* call("GET", `${base}?run_external_id=${taskRunId}&limit=5000`, token)).body.rows).toHaveLength(1 + Traces.maxSpansPerExport)
+      expect((yield* call("GET", `${base}?run_external_id=${taskRunId}&limit=5000`, token)).body.rows).toHaveLength(
+        1 + Traces.maxSpansPerExport
+      )
 
       // a run id that is not a UUID fails the request (upstream's MustParse panics), storing nothing
-      const bad = request([span("2cf7651916cd43dd8448eb211c80319e", rootSpan, 0n, { attributes: [str("hatchet.step_run_id", "not-a-uuid")] })])
+      const bad = request([
+        span("2cf7651916cd43dd8448eb211c80319e", rootSpan, 0n, { attributes: [str("hatchet.step_run_id", "not-a-uuid")] })
+      ])
       expect(yield* Grpc.statusOf(() => traces.export(bad))).toEqual({ code: Status.INTERNAL, details: "An internal error occurred" })
     }))
 })

@@ -22,7 +22,10 @@
  *
  * @internal
  */
-import type { ExportTraceServiceRequest, ExportTraceServiceResponse } from "@effect-hatchet/proto/opentelemetry/proto/collector/trace/v1/trace_service"
+import type {
+  ExportTraceServiceRequest,
+  ExportTraceServiceResponse
+} from "@effect-hatchet/proto/opentelemetry/proto/collector/trace/v1/trace_service"
 import type { AnyValue, KeyValue } from "@effect-hatchet/proto/opentelemetry/proto/common/v1/common"
 import { Span_SpanKind, Status_StatusCode } from "@effect-hatchet/proto/opentelemetry/proto/trace/v1/trace"
 import * as Either from "effect/Either"
