@@ -84,8 +84,8 @@ export interface EngineOptions {
   readonly workerLiveness?: WorkerLiveness | undefined
   /**
    * What the engine keeps of finished runs, pushed events, OTLP traces and inactive workers, so
-   * that its memory stays flat however long it runs (`defaultRetention` unless given; each field falls back to its
-   * default). `false` keeps everything, as `HatchetTest` does.
+   * that its memory stays flat however long it runs (`defaultRetention` unless given; each field
+   * falls back to its default). `false` keeps everything, as `HatchetTest` does.
    */
   readonly retention?: RetentionOptions | false | undefined
   /**
