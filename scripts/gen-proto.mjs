@@ -24,10 +24,11 @@ const walk = (dir) => {
   }
 }
 walk(scratch)
-// dispatcher/dispatcher -> Dispatcher, v1/shared/trigger -> V1Trigger, google/protobuf/timestamp -> Timestamp
+// dispatcher/dispatcher -> Dispatcher, v1/shared/trigger -> V1Trigger, google/protobuf/timestamp -> Timestamp,
+// opentelemetry/proto/trace/v1/trace -> TraceV1Trace
 const namespace = (m) =>
   m.split("/")
-    .filter((s, i, all) => s !== "shared" && s !== "google" && s !== "protobuf" && s !== all[i + 1])
+    .filter((s, i, all) => !["shared", "google", "protobuf", "opentelemetry", "proto"].includes(s) && s !== all[i + 1])
     .map((s) => s.replace(/(^|[_-])(\w)/g, (_, __, c) => c.toUpperCase()))
     .join("")
 fs.writeFileSync(

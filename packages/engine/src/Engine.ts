@@ -83,9 +83,9 @@ export interface EngineOptions {
    */
   readonly workerLiveness?: WorkerLiveness | undefined
   /**
-   * What the engine keeps of finished runs, pushed events and inactive workers, so that its memory
-   * stays flat however long it runs (`defaultRetention` unless given; each field falls back to its
-   * default). `false` keeps everything, as `HatchetTest` does.
+   * What the engine keeps of finished runs, pushed events, OTLP traces and inactive workers, so
+   * that its memory stays flat however long it runs (`defaultRetention` unless given; each field
+   * falls back to its default). `false` keeps everything, as `HatchetTest` does.
    */
   readonly retention?: RetentionOptions | false | undefined
   /**
@@ -102,7 +102,8 @@ export interface EngineOptions {
  * What the engine keeps. A finished run (its tasks, their events, logs and outputs) is deleted
  * once it is older than `maxAge` or once its tenant has more than `maxRuns` finished runs, the
  * oldest finished first; a child run stays while its parent task runs. Pushed events follow the
- * same two bounds. A worker with no open stream and no running task is deleted once it has been
+ * same two bounds, and so do the traces its OTLP collector received (a trace counted from its
+ * first span). A worker with no open stream and no running task is deleted once it has been
  * inactive for `workerMaxAge`, or beyond `maxInactiveWorkers`, the longest inactive first; it must
  * then register again (its heartbeats answer NOT_FOUND). `Duration.infinity` and `Infinity` keep
  * everything. The engine prunes at the oldest item's deadline, and a second after a count is
@@ -116,9 +117,9 @@ export interface EngineOptions {
  * @category models
  */
 export interface RetentionOptions {
-  /** How long a finished run (or a pushed event) is kept. Default 1 day. */
+  /** How long a finished run (or a pushed event, or a trace) is kept. Default 1 day. */
   readonly maxAge?: Duration.DurationInput | undefined
-  /** Finished runs (and pushed events) kept per tenant. Default 10,000. */
+  /** Finished runs (and pushed events, and traces) kept per tenant. Default 10,000. */
   readonly maxRuns?: number | undefined
   /** How long a worker is kept once it has no stream. Default 1 hour. */
   readonly workerMaxAge?: Duration.DurationInput | undefined

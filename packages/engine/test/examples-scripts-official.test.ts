@@ -16,7 +16,7 @@
  *   test's TestClock here);
  * - logging: `logger-worker` (one slot) runs `logger-example` on `user:create`; its task logs
  *   ten lines through the context logger, 200 ms apart, which are the task's INFO logs.
- * `logging/byo-logger.js` (and `logger/byo-logger.js`) need `pino`, which is not installed: not run.
+ * `logging/byo-logger.js` (byte for byte `logger/byo-logger.js`) runs in examples-byo-logger-official.test.ts.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"

@@ -83,7 +83,7 @@ export const compile = (
   return fromBinary(FileDescriptorSetSchema, fs.readFileSync(output)).file
 }
 
-type Canonical = { readonly [key: string]: Canonical } | ReadonlyArray<Canonical> | string | number | boolean | null
+export type Canonical = { readonly [key: string]: Canonical } | ReadonlyArray<Canonical> | string | number | boolean | null
 
 const byName = <A extends { readonly name: string }>(
   items: ReadonlyArray<A>,

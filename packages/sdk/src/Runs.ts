@@ -1,6 +1,6 @@
 /**
- * Workflow runs through Hatchet's REST API: details, status, listing, cancel, replay and task
- * logs. Responses are decoded with Schemas written from the OpenAPI spec (only the fields this SDK
+ * Workflow runs through Hatchet's REST API: details, status, listing, cancel, replay, task
+ * logs and OpenTelemetry traces. Responses are decoded with Schemas written from the OpenAPI spec (only the fields this SDK
  * reads; unknown fields are ignored, so newer engines keep working).
  *
  * | operation | route |
@@ -13,6 +13,7 @@
  * | `cancel` | `POST /api/v1/stable/tenants/{tenant}/tasks/cancel` |
  * | `replay` | `POST /api/v1/stable/tenants/{tenant}/tasks/replay` |
  * | `logs` | `GET /api/v1/stable/tasks/{task}/logs` |
+ * | `trace` | `GET /api/v1/stable/tenants/{tenant}/traces` |
  *
  * @example
  * ```ts
@@ -251,6 +252,78 @@ export const LogLineList = Schema.Struct({
  */
 export interface LogLineList extends Schema.Schema.Type<typeof LogLineList> {}
 
+/**
+ * `OtelSpanKind`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OtelSpanKind = Schema.Literal("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+
+/**
+ * `OtelStatusCode`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OtelStatusCode = Schema.Literal("UNSET", "OK", "ERROR")
+
+/** Attributes as Hatchet answers them: strings, other values as their JSON text; null as none. */
+const OtelAttributes = Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), {
+  exact: true,
+  nullable: true,
+  default: () => ({})
+})
+
+/**
+ * `OtelSpan`: a span an SDK exported to the engine's OTLP collector. Ids are hex; `createdAt` is
+ * the span's start.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OtelSpan = Schema.Struct({
+  traceId: Schema.String,
+  spanId: Schema.String,
+  /** Absent for a root span; a task's step-run span hangs under its workflow run's derived span id. */
+  parentSpanId: optional(Schema.String),
+  spanName: Schema.String,
+  spanKind: OtelSpanKind,
+  serviceName: Schema.String,
+  statusCode: OtelStatusCode,
+  statusMessage: optional(Schema.String),
+  durationNs: Schema.Number,
+  createdAt: Schema.Date,
+  resourceAttributes: OtelAttributes,
+  spanAttributes: OtelAttributes,
+  scopeName: optional(Schema.String),
+  scopeVersion: optional(Schema.String),
+  retryCount: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OtelSpan extends Schema.Schema.Type<typeof OtelSpan> {}
+
+/**
+ * `OtelSpanList`: a page of a trace's spans in start order (`{}`, no rows, past its end).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OtelSpanList = Schema.Struct({
+  pagination: optional(Pagination),
+  rows: Schema.optionalWith(Schema.Array(OtelSpan), { exact: true, default: () => [] })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OtelSpanList extends Schema.Schema.Type<typeof OtelSpanList> {}
+
 // -----------------------------------------------------------------------------
 // requests
 // -----------------------------------------------------------------------------
@@ -350,6 +423,17 @@ export interface LogsOptions {
   readonly attempt?: number | undefined
 }
 
+/**
+ * Options of `trace`: a page of spans (Hatchet answers 1,000 from the first by default).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TraceOptions {
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+}
+
 // -----------------------------------------------------------------------------
 // service
 // -----------------------------------------------------------------------------
@@ -380,6 +464,12 @@ export interface RunsShape {
   readonly replay: (selection: Selection) => Effect.Effect<ReadonlyArray<string>, RestError>
   /** A task run's log lines (`taskRunId` is a task external id). */
   readonly logs: (taskRunId: string, options?: LogsOptions) => Effect.Effect<LogLineList, RestError>
+  /**
+   * The OpenTelemetry trace of a run (`runId` is a workflow run or task external id): the spans
+   * its workers exported to the engine's collector (the official SDKs' `HatchetInstrumentor`).
+   * Fails with a 404 `RestError` when no span names the run.
+   */
+  readonly trace: (runId: string, options?: TraceOptions) => Effect.Effect<OtelSpanList, RestError>
 }
 
 /**
@@ -487,6 +577,10 @@ const makeWith = (rest: RestClientShape): RunsShape => {
           order_by_direction: options.orderByDirection,
           attempt: options.attempt
         }
+      }),
+    trace: (runId, options = {}) =>
+      rest.get(`/api/v1/stable/tenants/${path(rest.tenantId)}/traces`, OtelSpanList, {
+        query: { run_external_id: runId, offset: options.offset, limit: options.limit }
       })
   }
 }

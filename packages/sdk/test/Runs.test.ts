@@ -94,6 +94,50 @@ describe("Runs", () => {
       expect(none.seen).toEqual([])
     }))
 
+  it.effect("trace: the tenant's traces route with run_external_id; null attribute maps and `{}` decode as empty", () =>
+    Effect.gen(function*() {
+      const span = {
+        createdAt: "2030-01-01T00:00:00.123456Z",
+        durationNs: 5000,
+        parentSpanId: "b7ad6b7169203331",
+        resourceAttributes: { "service.name": "svc" },
+        retryCount: 1,
+        serviceName: "svc",
+        spanAttributes: null,
+        spanId: "c1c1c1c1c1c1c1c1",
+        spanKind: "CONSUMER",
+        spanName: "hatchet.start_step_run",
+        statusCode: "OK",
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        somethingNew: 1
+      }
+      const page = yield* withRuns(
+        { pagination: { current_page: 2, next_page: 2, num_pages: 1 }, rows: [span] },
+        (runs) => runs.trace("r-1", { offset: 1, limit: 1 })
+      )
+      const url = page.seen[0]!.url
+      expect(url.pathname).toBe(`/api/v1/stable/tenants/${TENANT_ID}/traces`)
+      expect(Object.fromEntries(url.searchParams)).toEqual({ run_external_id: "r-1", offset: "1", limit: "1" })
+      expect(page.result.pagination).toEqual({ current_page: 2, next_page: 2, num_pages: 1 })
+      expect(page.result.rows).toEqual([{
+        createdAt: new Date("2030-01-01T00:00:00.123Z"),
+        durationNs: 5000,
+        parentSpanId: "b7ad6b7169203331",
+        resourceAttributes: { "service.name": "svc" },
+        retryCount: 1,
+        serviceName: "svc",
+        spanAttributes: {},
+        spanId: "c1c1c1c1c1c1c1c1",
+        spanKind: "CONSUMER",
+        spanName: "hatchet.start_step_run",
+        statusCode: "OK",
+        traceId: "0af7651916cd43dd8448eb211c80319c"
+      }])
+      const empty = yield* withRuns({}, (runs) => runs.trace("r-1"))
+      expect(empty.result).toEqual({ rows: [] })
+      expect(Object.fromEntries(empty.seen[0]!.url.searchParams)).toEqual({ run_external_id: "r-1" })
+    }))
+
   it.effect("a body that does not match the schema is a Decode RestError", () =>
     Effect.gen(function*() {
       const { result } = yield* withRuns({ run: { status: "WHATEVER" } }, (runs) => Effect.flip(runs.get("r-1")))

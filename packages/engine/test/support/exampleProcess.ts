@@ -33,16 +33,16 @@ const stop = (child: ChildProcess, graceMs: number) =>
 
 /**
  * Runs the example `v1/examples/<path>` as a script (`node <file>`) in a child process with the
- * engine's environment (`HATCHET_CLIENT_*`, SDK logs at ERROR) until the scope closes, when it is
- * sent SIGTERM (SIGKILL after `graceMs`) and awaited.
+ * engine's environment (`HATCHET_CLIENT_*`, SDK logs at ERROR, then `env`) until the scope closes,
+ * when it is sent SIGTERM (SIGKILL after `graceMs`) and awaited.
  */
-export const run = (path: string, graceMs = 5_000) =>
+export const run = (path: string, graceMs = 5_000, env: Readonly<Record<string, string>> = {}) =>
   Effect.flatMap(Engine.Engine, (engine) =>
     Effect.acquireRelease(
       Effect.sync((): ExampleProcess => {
         const file = require.resolve(`@hatchet-dev/typescript-sdk/v1/examples/${path}`)
         const child = spawn(process.execPath, [file], {
-          env: { ...process.env, ...engine.env, HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
+          env: { ...process.env, ...engine.env, HATCHET_CLIENT_LOG_LEVEL: "ERROR", ...env },
           stdio: ["ignore", "pipe", "pipe"]
         })
         let output = ""

@@ -1730,6 +1730,49 @@ export interface TenantState {
   readonly eventMatches: Map<string, Set<Match | SignalMatch>>
   /** Batch groups by id (`batches.ts`). */
   readonly batchGroups: Map<string, BatchGroup>
+  /** OTLP traces by trace id (hex), in the order their first span was stored (`traces.ts`). */
+  readonly traces: Map<string, StoredTrace>
+  /** Task and workflow run external id → the trace the trace route answers for it (`traces.ts`). */
+  readonly traceLookup: Map<string, TraceLookup>
+}
+
+/** A span an SDK exported to the engine's trace collector, as the trace route answers it (`traces.ts`). */
+export interface StoredSpan {
+  readonly spanId: string
+  /** Hex; undefined for a root span. */
+  readonly parentSpanId: string | undefined
+  readonly name: string
+  readonly kind: "UNSPECIFIED" | "INTERNAL" | "SERVER" | "CLIENT" | "PRODUCER" | "CONSUMER"
+  readonly serviceName: string
+  readonly statusCode: "UNSET" | "OK" | "ERROR"
+  readonly statusMessage: string | undefined
+  readonly durationNs: number
+  /** Start time in microseconds since the epoch (upstream stores a `timestamptz`). */
+  readonly startUs: bigint
+  /** Attributes as the route answers them (strings, other values as their JSON); undefined for none. */
+  readonly resourceAttributes: Readonly<Record<string, string>> | undefined
+  readonly spanAttributes: Readonly<Record<string, string>> | undefined
+  readonly scopeName: string | undefined
+  readonly retryCount: number
+}
+
+/** One trace's spans in start order (ties in arrival order), deduplicated by start time and span id. */
+export interface StoredTrace {
+  readonly id: string
+  /** When its first span was stored (retention's clock). */
+  readonly storedAt: number
+  readonly spans: Array<StoredSpan>
+  /** `startUs/spanId` of every span held. */
+  readonly keys: Set<string>
+  /** The run external ids whose lookup entry names this trace. */
+  readonly externalIds: Set<string>
+}
+
+/** The trace a run external id resolves to: its highest retry count's, then its latest start. */
+export interface TraceLookup {
+  readonly traceId: string
+  readonly retryCount: number
+  readonly startUs: bigint
 }
 
 /**

@@ -6,6 +6,8 @@
  *   finished go first). A child run is kept while its parent task is not final, so a retried
  *   parent still finds the children it spawned.
  * - A pushed event is pruned `maxAgeMs` after it was pushed, or beyond `maxRuns` events.
+ * - An OTLP trace (`traces.ts`) is pruned `maxAgeMs` after its first span was stored, or beyond
+ *   `maxRuns` traces (the oldest first), with the lookup entries naming it.
  * - A worker without an open stream and without a running attempt is pruned once it has been
  *   inactive for `workerMaxAgeMs`, or beyond `maxInactiveWorkers` inactive workers (the longest
  *   inactive first); it then answers NOT_FOUND, as a worker forgotten by the engine does.
@@ -23,7 +25,7 @@
 import { removeEvent, removeRun } from "./changes.js"
 import { compactSlots, putAt } from "./creationIndex.js"
 import { forgetDurableTask } from "./durableLog.js"
-import type { EngineState, FinishedRuns, PushedEvent, Run, Task, TenantState, Worker } from "./model.js"
+import type { EngineState, FinishedRuns, PushedEvent, Run, StoredTrace, Task, TenantState, Worker } from "./model.js"
 import { isFinal } from "./model.js"
 import { dropWorker } from "./tenants.js"
 
@@ -81,6 +83,11 @@ export const onEventStored = (state: EngineState, tenant: TenantState, now: numb
   else if (tenant.events.size === 1) arm(state, tenant, now)
 }
 
+/** A trace's first span was stored. */
+export const onTraceStored = (state: EngineState, tenant: TenantState, now: number): void => {
+  if (tenant.traces.size > state.options.retention.maxRuns || tenant.traces.size === 1) arm(state, tenant, now)
+}
+
 // -----------------------------------------------------------------------------
 // the sweep
 // -----------------------------------------------------------------------------
@@ -109,6 +116,11 @@ const nextDue = (state: EngineState, tenant: TenantState, now: number): number |
     const oldest = tenant.events.oldest()
     if (oldest !== undefined) due = Math.min(due, oldest.createdAt + policy.maxAgeMs)
   }
+  if (tenant.traces.size > policy.maxRuns) due = Math.min(due, soon)
+  else {
+    const oldest = oldestTrace(tenant)
+    if (oldest !== undefined) due = Math.min(due, oldest.storedAt + policy.maxAgeMs)
+  }
   if (policy.workerMaxAgeMs !== Infinity || policy.maxInactiveWorkers !== Infinity) {
     let inactive = 0
     for (const worker of tenant.workers.values()) {
@@ -130,6 +142,7 @@ export const onRetention = (state: EngineState, tenantId: string, now: number, b
   if (tenant === undefined) return
   let left = pruneRuns(state, tenant, now, budget)
   if (left > 0) left = pruneEvents(state, tenant, now, left)
+  if (left > 0) left = pruneTraces(state, tenant, now, left)
   if (left > 0) left = pruneWorkers(state, tenant, now, left)
   if (left > 0) {
     tenant.finished.sweepEnd = undefined
@@ -218,6 +231,24 @@ const pruneEvents = (state: EngineState, tenant: TenantState, now: number, budge
     tenant.events.remove(oldest)
     removeEvent(state, oldest)
     state.eventsById.delete(oldest.id)
+  }
+  return budget
+}
+
+const oldestTrace = (tenant: TenantState): StoredTrace | undefined => tenant.traces.values().next().value
+
+/** Prunes traces past the policy within `budget` (a trace counts one, each of its spans one more). */
+const pruneTraces = (state: EngineState, tenant: TenantState, now: number, budget: number): number => {
+  const policy = state.options.retention
+  while (budget > 0) {
+    const oldest = oldestTrace(tenant)
+    if (oldest === undefined) break
+    if (tenant.traces.size <= policy.maxRuns && oldest.storedAt + policy.maxAgeMs > now) break
+    tenant.traces.delete(oldest.id)
+    for (const externalId of oldest.externalIds) {
+      if (tenant.traceLookup.get(externalId)?.traceId === oldest.id) tenant.traceLookup.delete(externalId)
+    }
+    budget -= 1 + oldest.spans.length
   }
   return budget
 }

@@ -43,7 +43,9 @@ export const ensureTenant = (state: EngineState, tenantId: string, now: number, 
       counters: new Map(),
       idempotencyKeys: new Map(),
       eventMatches: new Map(),
-      batchGroups: new Map()
+      batchGroups: new Map(),
+      traces: new Map(),
+      traceLookup: new Map()
     }
     state.tenants.set(tenantId, tenant)
     touchTenant(state, tenant.tenant)

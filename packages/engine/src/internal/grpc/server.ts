@@ -1,16 +1,19 @@
 /**
  * The engine's gRPC server: a grpc-js server with the five services under their upstream full
- * names, each served from its Effect implementation on grpc-js handlers (`Bridge.serve`: every
- * call authenticated, every error mapped to its status in one place), every response encoded
- * into one reused writer (`serverDefinition`), a server stream's messages written without
- * waiting for one another (`unawaitedStreamWrites`), on plain HTTP/2 with upstream's keepalive
- * and message-size settings. It can be stopped (every connection dropped) and started again on
- * the same port; the listening server is a `ScopedRef`, shut down with the engine's scope.
+ * names and the OTLP trace collector (`TraceService`, served as upstream serves it with
+ * observability enabled), each served from its Effect implementation on grpc-js handlers
+ * (`Bridge.serve`: every call authenticated, every error mapped to its status in one place),
+ * every response encoded into one reused writer (`serverDefinition`), a server stream's messages
+ * written without waiting for one another (`unawaitedStreamWrites`), on plain HTTP/2 with
+ * upstream's keepalive and message-size settings. It can be stopped (every connection dropped)
+ * and started again on the same port; the listening server is a `ScopedRef`, shut down with the
+ * engine's scope.
  *
  * @internal
  */
 import { DispatcherDefinition } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { EventsServiceDefinition } from "@effect-hatchet/proto/events/events"
+import { TraceServiceDefinition } from "@effect-hatchet/proto/opentelemetry/proto/collector/trace/v1/trace_service"
 import { V1DispatcherDefinition } from "@effect-hatchet/proto/v1/dispatcher"
 import { AdminServiceDefinition } from "@effect-hatchet/proto/v1/workflows"
 import { WorkflowServiceDefinition } from "@effect-hatchet/proto/workflows/workflows"
@@ -28,6 +31,7 @@ import * as Durable from "./durable.js"
 import { serverDefinition } from "./encoding.js"
 import * as Events from "./events.js"
 import { unawaitedStreamWrites } from "./streamWrites.js"
+import * as Traces from "./traces.js"
 import * as Workflows from "./workflows.js"
 
 /**
@@ -67,6 +71,7 @@ export const make = (options: {
     const workflows = Workflows.make(options.core)
     const admin = Admin.make(options.core)
     const durable = Durable.make(options.core)
+    const traces = Traces.make(options.core)
 
     /** The bound port of the listening server, if any: replacing it shuts that server down. */
     const current = yield* ScopedRef.make((): number | undefined => undefined)
@@ -82,6 +87,7 @@ export const make = (options: {
         add(serverDefinition(WorkflowServiceDefinition), workflows)
         add(serverDefinition(AdminServiceDefinition), admin)
         add(serverDefinition(V1DispatcherDefinition), durable)
+        add(serverDefinition(TraceServiceDefinition), traces)
         const address = `${options.host}:${port}`
         return Effect.acquireRelease(
           Effect.tryPromise({

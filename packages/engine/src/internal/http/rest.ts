@@ -472,6 +472,10 @@ export class QueryReader {
     return value === undefined ? undefined : this.parsedUuid(name, value)
   }
 
+  requiredUuid(name: string): string {
+    return this.missing(name) ? "" : this.uuid(name) ?? ""
+  }
+
   uuids(name: string): Array<string> {
     return this.strings(name).map((value) => this.parsedUuid(name, value))
   }

@@ -14,6 +14,7 @@ import * as EventsV0 from "./eventsV0.js"
 import * as Filters from "./filters.js"
 import * as Integrations from "./integrations.js"
 import * as Metrics from "./metrics.js"
+import * as Observability from "./observability.js"
 import * as RateLimits from "./rateLimits.js"
 import * as RunOperations from "./runOperations.js"
 import * as Scheduled from "./scheduled.js"
@@ -38,6 +39,7 @@ export const all = HttpRouter.concatAll(
   Crons.routes,
   RateLimits.routes,
   Metrics.routes,
+  Observability.routes,
   Cel.routes,
   RunOperations.routes,
   Filters.routes,
