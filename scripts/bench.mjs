@@ -1,15 +1,16 @@
 // `pnpm bench`, compiled: the benchmark process (the engine and the trigger client) and its worker
 // processes run as JavaScript on plain Node, as a user's build and an installed `hatchet-local`
-// run, not through tsx (whose loader thread, source maps and per-function names a user's process
-// does not carry). Each entry is compiled with esbuild into one file of the repository's own code
-// (the workspace packages from their sources, as `pnpm bench` read them before); every other
+// run, not through tsx (whose loader thread, source maps and per-function names a built process
+// does not carry). Each entry is compiled with esbuild: the repository's own code (the workspace
+// packages from their sources, as `pnpm bench` read them before) goes into the entry's file, a
+// part it imports dynamically into a chunk of its own, loaded only when imported; every other
 // package is left to load from node_modules as installed. BENCH_TSX=1 runs the TypeScript
 // through tsx instead, as before; BENCH_DIST=1 leaves the workers' workspace packages to load
 // from their built `dist` (`pnpm build` first); BENCH_NODE_ARGS go to the benchmark process's node.
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
+import { constants, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -24,7 +25,7 @@ const run = (args, env) =>
     const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } })
     const forward = (signal) => child.kill(signal)
     process.on("SIGINT", forward).on("SIGTERM", forward)
-    child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
+    child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + constants.signals[signal])))
   })
 
 if (process.env.BENCH_TSX === "1") {

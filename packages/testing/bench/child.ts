@@ -1,7 +1,7 @@
 /**
  * The child processes of the benchmarks: `node --expose-gc` running a TypeScript script of the
- * repository (tsx, the source condition) with an IPC channel, stopped when the scope closes
- * (SIGTERM, then SIGKILL after 30 s).
+ * repository (tsx, the source condition), or under the compiled `pnpm bench` the script compiled,
+ * with an IPC channel, stopped when the scope closes (SIGTERM, then SIGKILL after 30 s).
  */
 import * as Effect from "effect/Effect"
 import { type ChildProcess, type Serializable, spawn } from "node:child_process"
