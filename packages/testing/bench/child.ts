@@ -14,14 +14,16 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
 /**
  * Under the compiled `pnpm bench` (scripts/bench.mjs), the worker scripts compiled to JavaScript,
- * by their path under this directory: each runs on plain Node, without tsx.
+ * by their path under this directory: each runs on plain Node, without tsx. A script it did not
+ * compile is an error rather than a quiet run through tsx, which would measure something else.
  */
 const compiledWorkers = process.env.BENCH_COMPILED_WORKERS
 const compiled = (script: URL): string | undefined => {
   if (compiledWorkers === undefined) return undefined
   const relative = path.relative(fileURLToPath(new URL(".", import.meta.url)), fileURLToPath(script))
   const file = path.join(compiledWorkers, relative.replace(/\.ts$/, ".mjs"))
-  return fs.existsSync(file) ? file : undefined
+  if (!fs.existsSync(file)) throw new Error(`${relative} is not compiled: add it to scripts/bench.mjs's workerScripts`)
+  return file
 }
 
 const nodeArgsFor = (script: URL, source: boolean) => {

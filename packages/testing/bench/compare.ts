@@ -271,19 +271,19 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ")
 /** Either attribution runs the traced worker and marks this process's messages. */
 const traced = attributeMode !== undefined || steadyAttributeMode !== undefined
 
-/** The worker's slots; only ours reads its Effect metrics (./report.ts). */
-const reportEnv = (kind: Kind) => ({ BENCH_SLOTS: String(slots), BENCH_REPORT_METRICS: kind === "ours" ? "1" : "0" })
+/** A worker's environment: its slots; only ours reads its Effect metrics (./report.ts). */
+const workerEnv = (kind: Kind) => ({ BENCH_SLOTS: String(slots), BENCH_REPORT_METRICS: kind === "ours" ? "1" : "0" })
 
 const spawnWorker = (kind: Kind, env: Record<string, string>) =>
   !traced
-    ? spawnChild(workerScripts[kind], { ...env, ...reportEnv(kind) }, workerNodeArgs, {
+    ? spawnChild(workerScripts[kind], { ...env, ...workerEnv(kind) }, workerNodeArgs, {
       source: process.env.BENCH_DIST !== "1"
     })
     : spawnChild(
       new URL("./trace/worker.ts", import.meta.url),
       {
         ...env,
-        ...reportEnv(kind),
+        ...workerEnv(kind),
         TRACE_KIND: kind,
         TRACE_GAPS: "1"
       },

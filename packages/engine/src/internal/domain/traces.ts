@@ -269,18 +269,14 @@ export const traceOf = (
 
 /**
  * `OtelSpanList` of a page (`ToV1OtelSpanList`): upstream counts only the page's rows as the
- * total, so a page with rows has one page and `next_page` is the current page. No rows: `{}`.
+ * total, never more than `limit`, so a page with rows has one page and `next_page` is the current
+ * page. No rows: `{}`.
  */
 export const spanListView = (traceId: string, rows: ReadonlyArray<StoredSpan>, offset: number, limit: number) => {
   if (rows.length === 0) return {}
-  const numPages = Math.ceil(rows.length / limit)
   const currentPage = Math.floor(offset / limit) + 1
   return {
-    pagination: {
-      current_page: currentPage,
-      next_page: currentPage >= numPages ? currentPage : currentPage + 1,
-      num_pages: numPages
-    },
+    pagination: { current_page: currentPage, next_page: currentPage, num_pages: 1 },
     rows: rows.map((span) => ({
       createdAt: rfc3339Micros(span.startUs),
       durationNs: span.durationNs,
