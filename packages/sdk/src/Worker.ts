@@ -14,7 +14,7 @@
  *   TCP connection: the stream stays open and delivers nothing): the worker then moves the shared
  *   channel to a fresh connection (`GrpcTransport.resetConnection`, when the transport is in
  *   context) instead of opening the new stream on the dead one;
- * - each task attempt runs in its own fiber (in a `FiberSet`, tracked by task run id): a duplicate START
+ * - each task attempt runs in its own fiber (one of the worker's task fibers, tracked by task run id): a duplicate START
  *   is ignored, a START for a newer retry supersedes the stale attempt, `CANCEL_STEP_RUN`
  *   interrupts the fiber (finalizers run, nothing is reported);
  * - a pool of `slots` permits bounds the running attempts (`slotCost` permits each);

@@ -12,6 +12,7 @@
  * a fiber's state), which the next young-generation collections copy and promote. Class instances
  * have no allocation site.
  */
+import type { ChurningMap } from "@effect-hatchet/shared/Churning"
 import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import type * as Fiber from "effect/Fiber"
@@ -93,12 +94,13 @@ const noMetadata: Readonly<Record<string, unknown>> = {}
 /**
  * Runs an attempt's fiber under `key` in `attempts`, the entry removed once the fiber has ended
  * and its events are acknowledged (unless a newer attempt took the key). The attempt is in
- * `attempts` before its fiber starts. Once removed, the record lets go of what it points to: a
- * long-lived `Map` whose entries come and go keeps its earlier hash tables, and the entries they
- * held, until a full collection (V8 rehashes it into a new table, the old one linked to it).
+ * `attempts` before its fiber starts. `attempts` is a `ChurningMap`: a long-lived `Map` whose
+ * entries come and go keeps its earlier hash tables, and the entries they held (the attempts and
+ * their keys, the assignment's strings), until a full collection (V8 rehashes it into a new table,
+ * the old one linked to it). Once removed, the record also lets go of what it points to.
  */
 export const track = (
-  attempts: Map<string, Attempt>,
+  attempts: ChurningMap<string, Attempt>,
   key: string,
   attempt: Attempt,
   fork: () => Fiber.RuntimeFiber<void, never>

@@ -35,7 +35,7 @@ export const attemptAnnotations = (
 })
 
 /**
- * The refs of an attempt's fiber, set as it is forked (`FiberSet.runtime`'s `updateRefs`, one
+ * The refs of an attempt's fiber, set as it is forked (the `updateRefs` of its fork, one
  * copy of the refs the fork makes anyway): its log annotations. The metric labels it starts with
  * are read here once for the hot path's synchronous updates. (The fiber's context stays the
  * worker's: a context of its own per attempt would cost a copy of every service, twice, as the

@@ -77,6 +77,84 @@ const withUnsafe = <I>(
   return method
 }
 
+/**
+ * An assignment as the worker keeps it: a class instance (no allocation site, see ./attempt.ts on
+ * V8's pretenuring) with the decoded message's fields.
+ */
+class Assignment implements Proto.AssignedAction {
+  readonly tenantId: string
+  readonly workflowRunId: string
+  readonly getGroupKeyRunId: string
+  readonly jobId: string
+  readonly jobName: string
+  readonly jobRunId: string
+  readonly taskId: string
+  readonly taskRunExternalId: string
+  readonly actionId: string
+  readonly actionType: Proto.ActionType
+  readonly actionPayload: string
+  readonly taskName: string
+  readonly retryCount: number
+  readonly additionalMetadata: string | undefined
+  readonly childWorkflowIndex: number | undefined
+  readonly childWorkflowKey: string | undefined
+  readonly parentWorkflowRunId: string | undefined
+  readonly priority: number
+  readonly workflowId: string | undefined
+  readonly workflowVersionId: string | undefined
+  readonly durableTaskInvocationCount: number | undefined
+  readonly triggeringEventExternalId: string | undefined
+  readonly triggeringEventKey: string | undefined
+  readonly batchId: string | undefined
+  readonly batchSize: number | undefined
+  readonly batchIndex: number | undefined
+  readonly batchStartPayload: Proto.BatchStartPayload | undefined
+  readonly batchKey: string | undefined
+  constructor(a: Proto.AssignedAction) {
+    this.tenantId = a.tenantId
+    this.workflowRunId = a.workflowRunId
+    this.getGroupKeyRunId = a.getGroupKeyRunId
+    this.jobId = a.jobId
+    this.jobName = a.jobName
+    this.jobRunId = a.jobRunId
+    this.taskId = a.taskId
+    this.taskRunExternalId = a.taskRunExternalId
+    this.actionId = a.actionId
+    this.actionType = a.actionType
+    this.actionPayload = a.actionPayload
+    this.taskName = a.taskName
+    this.retryCount = a.retryCount
+    this.additionalMetadata = a.additionalMetadata
+    this.childWorkflowIndex = a.childWorkflowIndex
+    this.childWorkflowKey = a.childWorkflowKey
+    this.parentWorkflowRunId = a.parentWorkflowRunId
+    this.priority = a.priority
+    this.workflowId = a.workflowId
+    this.workflowVersionId = a.workflowVersionId
+    this.durableTaskInvocationCount = a.durableTaskInvocationCount
+    this.triggeringEventExternalId = a.triggeringEventExternalId
+    this.triggeringEventKey = a.triggeringEventKey
+    this.batchId = a.batchId
+    this.batchSize = a.batchSize
+    this.batchIndex = a.batchIndex
+    this.batchStartPayload = a.batchStartPayload
+    this.batchKey = a.batchKey
+  }
+}
+
+/**
+ * The decoded assignment as an `Assignment`, the decoded object emptied: the generated decoder
+ * makes an object literal, which V8 may allocate in the old generation (once a burst of
+ * assignments made its allocation site look long-lived); dead there, it would keep the decoded
+ * strings through young-generation collections until a full one.
+ */
+const ownAssignment = (decoded: Proto.AssignedAction): Proto.AssignedAction => {
+  const owned = new Assignment(decoded)
+  const fields = decoded as unknown as Record<string, unknown>
+  for (const key in fields) fields[key] = undefined
+  return owned
+}
+
 /** @internal */
 export const make = (transport: GrpcTransportShape): DispatcherShape => {
   const { call, dispatcher: client, stream, streamForEach } = transport
@@ -86,7 +164,7 @@ export const make = (transport: GrpcTransportShape): DispatcherShape => {
     // the assignment stream: a plain read loop on grpc-js, in chunks of what arrived together
     listen: (workerId) => stream(service, methods.listenV2, { workerId }),
     // the same read loop, each assignment handed to `f` in place (the Worker's)
-    listenForEach: (workerId, f) => streamForEach(service, methods.listenV2, { workerId }, f),
+    listenForEach: (workerId, f) => streamForEach(service, methods.listenV2, { workerId }, (action) => f(ownAssignment(action))),
     heartbeat: (workerId) =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap((now) => unary(path("heartbeat"), (o) => client.heartbeat({ workerId, heartbeatAt: new Date(now) }, o))),

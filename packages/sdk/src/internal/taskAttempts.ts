@@ -1,6 +1,6 @@
 /**
  * The worker's task attempts: each assignment run on a fiber of its own (in the worker's
- * `FiberSet`, with the task logger), holding its slots while it runs, superseded by a newer attempt
+ * `TaskFibers`, with the task logger), holding its slots while it runs, superseded by a newer attempt
  * of the same task run, cancelled on the engine's word, and reported when it ends.
  */
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
@@ -13,7 +13,6 @@ import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
-import * as FiberSet from "effect/FiberSet"
 import * as HashSet from "effect/HashSet"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -36,6 +35,7 @@ import { encodedFailure } from "./failure.js"
 import type { LogShipper } from "./logShipping.js"
 import { optional, parseMetadata } from "./payload.js"
 import type { SlotPools } from "./slotPools.js"
+import type { TaskFibers } from "./taskFibers.js"
 import { taskLogger } from "./taskLogger.js"
 import type { Route } from "./taskRoutes.js"
 import * as TraceContext from "./traceContext.js"
@@ -61,7 +61,7 @@ export interface TaskAttempts {
 export interface TaskAttemptsOptions {
   readonly state: WorkerState
   /** The attempts' fibers (keyed by task run in `state.attempts`). */
-  readonly tasks: FiberSet.FiberSet<void, never>
+  readonly tasks: TaskFibers
   readonly routes: ReadonlyMap<string, Route>
   readonly slots: SlotPools
   readonly reporter: AttemptReporter
@@ -103,7 +103,7 @@ export const make = (options: TaskAttemptsOptions): Effect.Effect<TaskAttempts> 
     const { admin, dispatcher, durable, events, logs, reporter, routes, slots, state, workerName } = options
     const { attempts } = state
     // task fibers carry the task logger (it ships what a handler logs, through its TaskLogSink)
-    const runFiber = yield* FiberSet.runtime(options.tasks)<never>().pipe(
+    const runFiber = yield* options.tasks.runtime().pipe(
       Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(taskLogger))
     )
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))

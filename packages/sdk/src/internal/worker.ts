@@ -7,7 +7,6 @@
 import type * as DispatcherProto from "@effect-hatchet/proto/dispatcher/dispatcher"
 import { ActionType } from "@effect-hatchet/proto/dispatcher/dispatcher"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
@@ -32,6 +31,7 @@ import { ENVELOPE_BYTES } from "./payload.js"
 import { reportRetry, retryAfterFailure } from "./retry.js"
 import * as SlotPools from "./slotPools.js"
 import * as TaskAttempts from "./taskAttempts.js"
+import * as TaskFibers from "./taskFibers.js"
 import * as TaskRoutes from "./taskRoutes.js"
 import * as WorkerConnection from "./workerConnection.js"
 import * as WorkerDrain from "./workerDrain.js"
@@ -77,7 +77,7 @@ export const make = (
       direct: directEventCalls(dispatcher)
     })
     // the attempts' fibers (keyed by task run in `state.attempts`)
-    const tasks = yield* FiberSet.make<void, never>()
+    const tasks = yield* TaskFibers.make
     const slots = yield* SlotPools.make(settings.slots, settings.durableSlots)
     // one DurableTask stream for the worker (after the task fibers: closed before them)
     const durable = routes.hasDurable && Option.isSome(transport)

@@ -6,7 +6,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { DispatcherShape } from "../Dispatcher.js"
@@ -15,6 +14,7 @@ import type { ActionEventSender } from "./actionEvents.js"
 import type { DurableAttempts } from "./durableAttempts.js"
 import { CALL_TIMEOUT } from "./engineCall.js"
 import type { LogShipper } from "./logShipping.js"
+import type { TaskFibers } from "./taskFibers.js"
 import { setStatus, type WorkerState } from "./workerState.js"
 import { WorkerStatus } from "./workerStatus.js"
 
@@ -45,7 +45,7 @@ export const drain = (options: {
   readonly dispatcher: DispatcherShape
   readonly pauseIntake: (workerId: string) => Effect.Effect<void>
   /** The attempts' fibers. */
-  readonly tasks: FiberSet.FiberSet<void, never>
+  readonly tasks: TaskFibers
   /** Their step action events (an attempt's fiber ends with its result queued, not answered). */
   readonly actionEvents: ActionEventSender
   readonly durable: DurableAttempts | undefined
@@ -63,7 +63,7 @@ export const drain = (options: {
     if (Option.isSome(workerId)) yield* options.pauseIntake(workerId.value)
     // durable tasks waiting for the engine are handed back to it (upstream's evictAllWaiting)
     if (options.durable !== undefined) yield* options.durable.evictWaiting
-    const drained = yield* FiberSet.awaitEmpty(tasks).pipe(
+    const drained = yield* tasks.awaitEmpty.pipe(
       Effect.zipRight(actionEvents.idle),
       Effect.interruptible,
       Effect.timeoutOption(grace)
@@ -76,7 +76,7 @@ export const drain = (options: {
       state.phase = "closing"
       for (const attempt of state.attempts.values()) attempt.reason ??= "shutdown"
       // each interrupted attempt queues FAILED before its fiber ends; then they are sent
-      yield* FiberSet.clear(tasks).pipe(
+      yield* tasks.clear.pipe(
         Effect.zipRight(actionEvents.idle),
         Effect.interruptible,
         Effect.timeoutOption(Duration.seconds(15))

@@ -2,6 +2,7 @@
  * What the parts of a worker share: its status, its id on the engine, its phase (running,
  * draining, closing), its running attempts, and its current labels.
  */
+import { ChurningMap } from "@effect-hatchet/shared/Churning"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -27,7 +28,7 @@ export interface WorkerState {
   /** Done once the worker registered for the first time. */
   readonly registered: Deferred.Deferred<void>
   /** The running attempts, keyed by task run. */
-  readonly attempts: Map<string, Attempt>
+  readonly attempts: ChurningMap<string, Attempt>
   phase: Phase
   /** The worker's labels: those it started with, as changed by `upsertLabels` since. */
   labels: Readonly<Record<string, string | number>>
@@ -41,7 +42,7 @@ export const make = (labels: Readonly<Record<string, string | number>>): Effect.
       workerId: yield* Ref.make(Option.none<string>()),
       registeredId: "",
       registered: yield* Deferred.make<void>(),
-      attempts: new Map(),
+      attempts: new ChurningMap(),
       phase: "running",
       labels
     }

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import { ChurningMap } from "./churn.js"
+import { ChurningMap } from "@effect-hatchet/shared/Churning"
 
 /** What a timer does, and the data it needs to do it (ids and tokens, never objects). */
 export type Timer =

@@ -10,9 +10,9 @@
  * @internal
  */
 import type { WorkerLabels, WorkerRegisterRequest } from "@effect-hatchet/proto/dispatcher/dispatcher"
+import { ChurningSet } from "@effect-hatchet/shared/Churning"
 import * as Either from "effect/Either"
 import { setTaskState } from "./changes.js"
-import { ChurningSet } from "./churn.js"
 import { armTimeout, releaseSlot as freeSlot } from "./dispatch.js"
 import { formatGoDuration, isValidDuration, parseDuration } from "./duration.js"
 import {

@@ -1,6 +1,6 @@
 /**
- * Long-lived collections whose entries come and go at the rate of tasks: a worker's running
- * attempts, the timers every task arms and cancels.
+ * Long-lived collections whose entries come and go at the rate of tasks: the engine's timers and
+ * its workers' running tasks, the SDK worker's running attempts and their fibers.
  *
  * Why they are not plain `Map`s and `Set`s: V8 keeps a Map's or Set's entries in a table it
  * replaces every so many additions and removals (grown, shrunk or rehashed), allocates the new
@@ -16,7 +16,7 @@
  *
  * Iteration order is a `Map`'s (insertion order; a copy keeps it).
  *
- * @internal
+ * @since 0.1.0
  */
 
 /** Removals before a collection starts over as a copy, at least. */
@@ -25,7 +25,11 @@ const renewAfter = 64
 /** Whether a collection of `size` entries with `removals` removals since it started should start over. */
 const renewDue = (removals: number, size: number): boolean => removals >= renewAfter && removals >= size
 
-/** A `Map` for churning entries (see the module's JSDoc). */
+/**
+ * A `Map` for churning entries (see the module's JSDoc).
+ *
+ * @since 0.1.0
+ */
 export class ChurningMap<K, V> implements Iterable<[K, V]> {
   private map = new Map<K, V>()
   private removals = 0
@@ -66,7 +70,11 @@ export class ChurningMap<K, V> implements Iterable<[K, V]> {
   }
 }
 
-/** A `Set` for churning entries (see the module's JSDoc). */
+/**
+ * A `Set` for churning entries (see the module's JSDoc).
+ *
+ * @since 0.1.0
+ */
 export class ChurningSet<T> implements Iterable<T> {
   private set = new Set<T>()
   private removals = 0
